@@ -1,0 +1,5 @@
+// @webgrad/kernels: all compute. The CPU reference kernels (plain TypeScript, the ground truth)
+// and the WebGPU runtime with its WGSL programs, both behind the `KernelSet` contract.
+export * from './types.js';
+export * from './cpu/index.js';
+export * from './webgpu/index.js';

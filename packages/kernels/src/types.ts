@@ -1,0 +1,161 @@
+// The contract between @webgrad/core and every compute backend.
+//
+// A kernel knows nothing of tensors or gradients: it reads strided views and writes into a
+// destination view. `KernelSet<B>` is implemented once as plain TypeScript over TypedArrays
+// (the CPU reference, the ground truth every other backend is tested against) and once as
+// WGSL programs over GPUBuffers. Because core calls kernels only through this interface, a
+// backend that lacks a kernel is a compile error, not a runtime string lookup.
+
+export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+/** Bytes per element as stored (bool is one byte on the CPU, one u32 on the GPU). */
+export const DTYPE_BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+/** A strided window onto a buffer. `offset` and `strides` count elements, not bytes. */
+export interface View<B> {
+  buffer: B;
+  dtype: DType;
+  shape: readonly number[];
+  strides: readonly number[];
+  offset: number;
+}
+
+export const UNARY_OPS = [
+  'neg', 'abs', 'sign', 'exp', 'expm1', 'log', 'log1p', 'sqrt', 'rsqrt', 'square', 'reciprocal',
+  'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'gelu', 'geluTanh', 'silu', 'softplus', 'erf',
+  'floor', 'ceil', 'round', 'logicalNot',
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+
+export const BINARY_OPS = [
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'mod',
+  'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr',
+] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+/** Comparison and logical ops produce `bool`; arithmetic ops produce the (already promoted) input dtype. */
+export const BOOL_RESULT_OPS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
+
+export const REDUCE_OPS = ['sum', 'prod', 'max', 'min'] as const;
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+
+export interface CrossEntropyOptions {
+  ignoreIndex: number;
+  labelSmoothing: number;
+}
+
+export interface AttentionOptions {
+  scale: number;
+  causal: boolean;
+}
+
+export interface Conv2dGeometry {
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+}
+
+export interface AdamWOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step count, for bias correction. */
+  step: number;
+}
+
+/** Counter-based random numbers: element i of the output uses counter `offset + i` under key `seed`. */
+export interface RandomOptions {
+  seed: number;
+  offset: number;
+  distribution: 'uniform' | 'normal';
+}
+
+/**
+ * Every compute primitive a backend provides. Conventions:
+ * - `out` views are freshly allocated and contiguous unless stated otherwise; inputs may be strided.
+ * - Broadcasting is resolved by core before the call: inputs arrive already expanded to the output's
+ *   shape (stride 0 on broadcast dims), so kernels never broadcast themselves.
+ * - "rows" kernels (softmax, layerNorm, crossEntropy, attention) take contiguous inputs and work on the
+ *   last dimension; the number of rows is the product of the leading dims.
+ * - Kernels validate nothing that core already validated; they may assume well-formed views.
+ */
+export interface KernelSet<B> {
+  // ---- elementwise -------------------------------------------------------------------------
+  unary(op: UnaryOp, x: View<B>, out: View<B>): void;
+  binary(op: BinaryOp, a: View<B>, b: View<B>, out: View<B>): void;
+  where(cond: View<B>, a: View<B>, b: View<B>, out: View<B>): void;
+  /** Strided copy with dtype conversion (out may be a strided view: this is also the in-place write path). */
+  copy(x: View<B>, out: View<B>): void;
+  fill(out: View<B>, value: number): void;
+  random(out: View<B>, opts: RandomOptions): void;
+
+  // ---- reductions ----------------------------------------------------------------------------
+  /** `out.shape` equals `x.shape` with each reduced axis set to 1 (keepdim layout). */
+  reduce(op: ReduceOp, x: View<B>, axes: readonly number[], out: View<B>): void;
+  /** Index (int32) of the max/min along `axis`; ties take the first. `out.shape` has 1 at `axis`. */
+  argReduce(op: 'argmax' | 'argmin', x: View<B>, axis: number, out: View<B>): void;
+
+  // ---- linear algebra ------------------------------------------------------------------------
+  /** a: [...batch, M, K], b: [...batch, K, N], out: [...batch, M, N], all of equal rank; batch dims of
+   *  a and b already expanded to out's (stride 0 where broadcast). Transposes arrive as strides. */
+  matmul(a: View<B>, b: View<B>, out: View<B>): void;
+
+  // ---- indexing ------------------------------------------------------------------------------
+  /** out[..i..] = x[..index[..i..]..] along `dim`; index is int32 with out's shape. */
+  gather(x: View<B>, dim: number, index: View<B>, out: View<B>): void;
+  /** out[..index[..i..]..] += src[..i..] along `dim`, accumulating into `out` (contiguous). */
+  scatterAdd(out: View<B>, dim: number, index: View<B>, src: View<B>): void;
+  /** out = x with the slices along `dim` picked by the 1-D int32 `index`. */
+  indexSelect(x: View<B>, dim: number, index: View<B>, out: View<B>): void;
+  /** out[.., index[i], ..] += src[.., i, ..] along `dim`; `out` contiguous. Embedding backward. */
+  indexAdd(out: View<B>, dim: number, index: View<B>, src: View<B>): void;
+
+  // ---- fused row kernels ---------------------------------------------------------------------
+  softmax(x: View<B>, out: View<B>, log: boolean): void;
+  /** Given y = softmax(x) (or log-softmax when `log`), and dy, write dx. */
+  softmaxBackward(y: View<B>, dy: View<B>, out: View<B>, log: boolean): void;
+  /** Normalizes over the last dim D. weight/bias are [D] or null. mean/rstd are [rows] float32 outputs. */
+  layerNorm(x: View<B>, weight: View<B> | null, bias: View<B> | null, eps: number,
+    out: View<B>, mean: View<B>, rstd: View<B>): void;
+  /** dx always; dweight/dbias ([D]) when non-null. */
+  layerNormBackward(x: View<B>, weight: View<B> | null, mean: View<B>, rstd: View<B>, dy: View<B>,
+    dx: View<B>, dweight: View<B> | null, dbias: View<B> | null): void;
+  /**
+   * logits [N, C], targets int32 [N], weight [C] or null. Writes per-row loss [N] and the row's
+   * log-sum-exp [N]. Row loss = (1-ε)·w[t]·(lse - x[t]) + (ε/C)·Σ_c w[c]·(lse - x[c]); 0 when t == ignoreIndex.
+   */
+  crossEntropy(logits: View<B>, targets: View<B>, weight: View<B> | null, opts: CrossEntropyOptions,
+    loss: View<B>, lse: View<B>): void;
+  /** dlogits [N, C] from the per-row upstream gradient dloss [N]. */
+  crossEntropyBackward(logits: View<B>, targets: View<B>, weight: View<B> | null, lse: View<B>,
+    dloss: View<B>, opts: CrossEntropyOptions, dlogits: View<B>): void;
+
+  /**
+   * Scaled dot-product attention. q [B, H, Tq, D], k/v [B, H, Tk, D]; mask is null or an additive
+   * float mask broadcastable as [B, H, Tq, Tk] (already expanded, stride 0 on broadcast dims).
+   * Causal masking aligns the last query with the last key. Writes out [B, H, Tq, D] and lse [B, H, Tq].
+   */
+  attention(q: View<B>, k: View<B>, v: View<B>, mask: View<B> | null, opts: AttentionOptions,
+    out: View<B>, lse: View<B>): void;
+  attentionBackward(q: View<B>, k: View<B>, v: View<B>, mask: View<B> | null, opts: AttentionOptions,
+    out: View<B>, lse: View<B>, dout: View<B>, dq: View<B>, dk: View<B>, dv: View<B>): void;
+
+  // ---- convolution and pooling ---------------------------------------------------------------
+  /** x [N, C, H, W] → cols [N, C·kh·kw, Ho·Wo] (zeros where the window hangs over the padding). */
+  im2col(x: View<B>, g: Conv2dGeometry, cols: View<B>): void;
+  /** The adjoint of im2col: accumulates cols [N, C·kh·kw, Ho·Wo] into dx [N, C, H, W] (zeroed first). */
+  col2im(cols: View<B>, g: Conv2dGeometry, dx: View<B>): void;
+  /** out [N, C, Ho, Wo] and, for max, the argmax (int32 flat index into H·W) per output. */
+  pool2d(op: 'max' | 'avg', x: View<B>, g: Conv2dGeometry, out: View<B>, argmax: View<B> | null): void;
+  pool2dBackward(op: 'max' | 'avg', dy: View<B>, argmax: View<B> | null, g: Conv2dGeometry, dx: View<B>): void;
+
+  // ---- optimizer -----------------------------------------------------------------------------
+  /** In place: param, m, v updated with one AdamW step given grad (all contiguous, same shape). */
+  adamw(param: View<B>, grad: View<B>, m: View<B>, v: View<B>, opts: AdamWOptions): void;
+}

@@ -1,0 +1,3 @@
+// @webgrad/nn: modules, layers, models, losses, serialization and metrics.
+export * from './metrics/index.js';
+export * from './safetensors/index.js';

@@ -1,0 +1,2 @@
+// @webgrad/optim: optimizers, LR schedules, gradient utilities, LoRA and checkpoints.
+export * from './schedules/index.js';
