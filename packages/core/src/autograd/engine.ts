@@ -1,0 +1,147 @@
+// Reverse-mode sweep. Iterative (no recursion: unrolled RNNs are deep), visits only nodes on a path
+// to something that needs a gradient, each node once after all its consumers (Kahn's order), sums
+// broadcast gradients back to each input's shape in one place, and frees saved tensors as it goes.
+import { AutogradError, DisposedError, ShapeError, fmtShape } from '../errors.js';
+import { keep, tidy } from '../memory.js';
+import { shapesEqual } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { setGradEnabled, isGradEnabled } from './grad_mode.js';
+import type { Node } from './node.js';
+import { add } from '../ops/binary.js';
+import { cast, clone } from '../ops/cast.js';
+import { onesLike } from '../ops/creation.js';
+import { sum } from '../ops/reduce.js';
+import { reshape } from '../ops/views.js';
+
+export interface BackwardOptions {
+  /** Keep saved tensors so backward can run through the graph again. */
+  retainGraph?: boolean;
+  /** Record the backward computation itself, for higher-order gradients. */
+  createGraph?: boolean;
+}
+
+/** Sum a broadcast gradient back down to `shape`. */
+export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+  if (shapesEqual(g.shape, shape)) return g;
+  const lead = g.ndim - shape.length;
+  if (lead < 0) throw new ShapeError(`autograd: gradient of shape ${fmtShape(g.shape)} cannot be reduced to ${fmtShape(shape)}`);
+  const axes: number[] = [];
+  for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  return tidy(() => reshape(sum(g, axes, { keepdim: true }), shape));
+}
+
+/** Accumulate `g` into a leaf's `.grad` (owned; never swept by a scope). */
+function accumulateLeaf(leaf: Tensor, g: Tensor): void {
+  if (leaf.isDisposed) return;
+  if (leaf.grad === null || leaf.grad.isDisposed) {
+    leaf.grad = keep(g.isContiguous() && g.storage.refs === 1 && g.isLeaf ? g : clone(g));
+    return;
+  }
+  const old = leaf.grad;
+  leaf.grad = keep(add(old, g));
+  old.dispose();
+}
+
+interface Root { tensor: Tensor; grad: Tensor | null }
+
+/**
+ * Run the sweep from `roots`. When `capture` is given, gradients for those tensors are returned
+ * instead of accumulated into leaves' `.grad`.
+ */
+export function runBackward(roots: Root[], opts: BackwardOptions, capture?: Tensor[]): Map<Tensor, Tensor> {
+  const captured = new Map<Tensor, Tensor>();
+  const captureLeaf = new Set(capture?.filter((t) => t.isLeaf));
+  const captureNode = new Map<Node, Tensor>();
+  for (const t of capture ?? []) if (t.gradFn) captureNode.set(t.gradFn, t);
+
+  const prevGrad = isGradEnabled();
+  setGradEnabled(!!opts.createGraph);
+  try {
+    const grads = new Map<Node, Tensor>();
+    const deps = new Map<Node, number>();
+    const seedNodes: Node[] = [];
+
+    const deliver = (node: Node | null, leaf: Tensor | null, g: Tensor) => {
+      if (node) {
+        const prev = grads.get(node);
+        if (prev) { grads.set(node, add(prev, g)); prev.dispose(); g.dispose(); } else grads.set(node, g);
+      } else if (leaf) {
+        if (capture) {
+          if (captureLeaf.has(leaf)) {
+            const prev = captured.get(leaf);
+            captured.set(leaf, prev ? add(prev, g) : g);
+            if (prev) { prev.dispose(); g.dispose(); }
+          } else g.dispose();
+        } else {
+          accumulateLeaf(leaf, g);
+          if (leaf.grad !== g) g.dispose();
+        }
+      } else g.dispose();
+    };
+
+    for (const { tensor, grad } of roots) {
+      if (tensor.isDisposed) throw new DisposedError(`backward: the output tensor of shape ${fmtShape(tensor.shape)} was disposed`);
+      if (!tensor.requiresGrad) {
+        throw new AutogradError(`backward: tensor of shape ${fmtShape(tensor.shape)} does not require grad and has no graph (did you compute it under noGrad, or forget requiresGrad on the inputs?)`);
+      }
+      if (grad === null && tensor.size !== 1) {
+        throw new AutogradError(`backward: output of shape ${fmtShape(tensor.shape)} is not a scalar; pass a gradient of the same shape, e.g. t.backward(onesLike(t))`);
+      }
+      if (grad && !shapesEqual(grad.shape, tensor.shape)) {
+        throw new AutogradError(`backward: gradient shape ${fmtShape(grad.shape)} does not match the output's ${fmtShape(tensor.shape)}`);
+      }
+      const seed = grad ? (grad.dtype === tensor.dtype ? clone(grad) : cast(grad, tensor.dtype)) : onesLike(tensor);
+      if (tensor.gradFn) { seedNodes.push(tensor.gradFn); deliver(tensor.gradFn, null, seed); } else deliver(null, tensor, seed);
+    }
+
+    // Count, for every reachable node, how many reachable consumers will send it a gradient.
+    const stack = [...new Set(seedNodes)];
+    const seen = new Set<Node>(stack);
+    while (stack.length) {
+      const n = stack.pop()!;
+      for (const e of n.edges) {
+        if (!e.needsGrad || !e.node) continue;
+        deps.set(e.node, (deps.get(e.node) ?? 0) + 1);
+        if (!seen.has(e.node)) { seen.add(e.node); stack.push(e.node); }
+      }
+    }
+
+    const ready = [...new Set(seedNodes)].filter((n) => !deps.get(n));
+    while (ready.length) {
+      const node = ready.pop()!;
+      const g = grads.get(node);
+      grads.delete(node);
+      const edges = [...node.edges];
+      if (g) {
+        const cap = captureNode.get(node);
+        if (cap) captured.set(cap, keep(g.alias()));
+        const retained = capture ? undefined : node.retained?.deref();
+        if (retained && !retained.isDisposed) accumulateLeaf(retained, g.alias());
+        const saved = node.unpackSaved();
+        const needs = edges.map((e) => e.needsGrad);
+        const results = tidy(() => node.backwardFn(g, saved, needs).map((r, i) => {
+          if (!r || !needs[i]) return null;
+          const e = edges[i]!;
+          let out = sumToShape(r, e.shape);
+          if (out.dtype !== e.dtype) out = cast(out, e.dtype);
+          if (out === g) out = g.alias();
+          return out;
+        }));
+        g.dispose();
+        if (!opts.retainGraph) node.releaseSaved();
+        results.forEach((r, i) => { if (r) deliver(edges[i]!.node, edges[i]!.leaf, r); });
+      }
+      for (const e of edges) {
+        if (!e.needsGrad || !e.node) continue;
+        const left = deps.get(e.node)! - 1;
+        deps.set(e.node, left);
+        if (left === 0) ready.push(e.node);
+      }
+    }
+    for (const g of grads.values()) g.dispose();
+  } finally {
+    setGradEnabled(prevGrad);
+  }
+  for (const g of captured.values()) keep(g);
+  return captured;
+}

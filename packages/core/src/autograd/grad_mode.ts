@@ -1,0 +1,36 @@
+// Whether ops record graph nodes.
+let enabled = true;
+
+export function isGradEnabled(): boolean {
+  return enabled;
+}
+
+export function setGradEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** Run `fn` without recording a graph (like `torch.no_grad()`). Works with async functions too:
+ *  recording is off until the returned promise settles. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = enabled;
+  enabled = false;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    enabled = prev;
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.finally(() => { enabled = prev; }) as T;
+  }
+  enabled = prev;
+  return result;
+}
+
+/** Run `fn` with recording on, even inside `noGrad`. */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = enabled;
+  enabled = true;
+  try { return fn(); } finally { enabled = prev; }
+}

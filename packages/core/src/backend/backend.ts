@@ -1,0 +1,24 @@
+// The backend interface: how core allocates, moves and computes on one device. Backends are thin
+// adapters — all compute lives in @webgrad/kernels behind `KernelSet`.
+import type { DType, KernelSet, TypedArray } from '@webgrad/kernels';
+
+export type DeviceName = 'cpu' | 'webgpu';
+
+export interface Backend<B = unknown> {
+  readonly name: DeviceName;
+  readonly kernels: KernelSet<B>;
+  /** dtypes this device can hold. */
+  supports(dtype: DType): boolean;
+  /** A buffer for `length` elements of `dtype`. Its contents are undefined (pooled memory is reused). */
+  allocate(dtype: DType, length: number): B;
+  /** Return a buffer; the backend decides when its memory is really reused. */
+  free(buffer: B, dtype: DType, length: number): void;
+  /** Bytes a buffer of `length` `dtype` elements occupies on this device. */
+  byteSize(dtype: DType, length: number): number;
+  upload(buffer: B, data: TypedArray): void;
+  download(buffer: B, dtype: DType, length: number): Promise<TypedArray>;
+  /** Synchronous read, only where the device can do it without waiting (the CPU). */
+  readSync?(buffer: B, dtype: DType, length: number): TypedArray;
+  /** Submit pending work (no-op on the CPU). */
+  flush(): void;
+}

@@ -1,0 +1,44 @@
+// dtypes and PyTorch-style type promotion.
+import type { DType, TypedArray } from '@webgrad/kernels';
+import { DTypeError } from './errors.js';
+
+export type { DType, TypedArray };
+
+/** Promotion order: bool < int32 < float32 < float64. */
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+
+export const isFloat = (d: DType): boolean => d === 'float32' || d === 'float64';
+
+/** Result dtype of combining two tensors, like torch.result_type. */
+export function promoteTypes(a: DType, b: DType): DType {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/** Result dtype of a tensor combined with a JS number: a number only lifts the category, never the
+ *  width (int32 tensor + 1.5 → float32; float64 tensor + 1 → float64), as in PyTorch. */
+export function promoteWithScalar(t: DType, value: number | boolean): DType {
+  if (typeof value === 'boolean') return t;
+  if (!Number.isInteger(value) || !Number.isFinite(value)) return isFloat(t) ? t : 'float32';
+  return t === 'bool' ? 'int32' : t;
+}
+
+export function arrayFor(dtype: DType, length: number): TypedArray {
+  switch (dtype) {
+    case 'float32': return new Float32Array(length);
+    case 'float64': return new Float64Array(length);
+    case 'int32': return new Int32Array(length);
+    case 'bool': return new Uint8Array(length);
+  }
+}
+
+export function dtypeOfArray(a: TypedArray): DType {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof Int32Array) return 'int32';
+  if (a instanceof Uint8Array) return 'bool';
+  throw new DTypeError(`tensor: unsupported TypedArray ${(a as object).constructor.name}`);
+}
+
+export function requireFloat(op: string, dtype: DType): void {
+  if (!isFloat(dtype)) throw new DTypeError(`${op}: expected a floating-point tensor, got ${dtype}`);
+}

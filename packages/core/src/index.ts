@@ -1,0 +1,37 @@
+// @webgrad/core: tensors, reverse-mode autograd, memory management and device backends.
+import './tensor_methods.js';
+
+export { Tensor, type TensorLike, type Scalar, type NestedArray } from './tensor.js';
+export * from './errors.js';
+export { promoteTypes, isFloat, type DType, type TypedArray } from './dtype.js';
+export { broadcastShapes, numel, contiguousStrides, shapesEqual, type Shape } from './shape.js';
+export type { Backend, DeviceName } from './backend/backend.js';
+export { registerBackend, getBackend, hasDevice, setDefaultDevice, getDefaultDevice } from './backend/registry.js';
+export { cpuBackend } from './backend/cpu.js';
+export { tidy, keep, scope, memory, type MemoryInfo } from './memory.js';
+export { noGrad, enableGrad, isGradEnabled } from './autograd/grad_mode.js';
+export { backward, gradients, grad, customOp, type CustomOp } from './autograd/api.js';
+export type { BackwardOptions } from './autograd/engine.js';
+export { OP_TABLE, defineOp, apply, type OpDef, type GradSample, type GradInput } from './ops/define.js';
+
+export * from './ops/creation.js';
+export { cast, contiguous, clone } from './ops/cast.js';
+export * from './ops/unary.js';
+export {
+  binary, add, sub, mul, div, pow, maximum, minimum, remainder, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr,
+  where, maskedFill, clamp,
+} from './ops/binary.js';
+export { sum, prod, max, min, mean, logsumexp, variance, variance as var_, std, argmax, argmin, type ReduceOptions, type VarOptions } from './ops/reduce.js';
+export { reshape, view, permute, transpose, expand, squeeze, unsqueeze, flatten, slice, narrow, select } from './ops/views.js';
+export { cat, stack, split, chunk, pad, tril, triu } from './ops/shape_ops.js';
+export { matmul } from './ops/matmul.js';
+export { gather, scatterAdd, indexSelect, embedding, oneHot } from './ops/indexing.js';
+export { softmax, logSoftmax, softmaxDecomposed, logSoftmaxDecomposed } from './ops/softmax.js';
+export { crossEntropy, crossEntropyDecomposed, type CrossEntropyOptions } from './ops/cross_entropy.js';
+export { layerNorm, layerNormDecomposed } from './ops/layer_norm.js';
+export { scaledDotProductAttention, attentionDecomposed, type AttentionOptions } from './ops/attention.js';
+export { dropout } from './ops/dropout.js';
+export { conv2d, maxPool2d, avgPool2d, convOutSize, type Conv2dOptions, type Pool2dOptions } from './ops/conv.js';
+export { detach, to, toAsync, data, dataSync, array, item } from './ops/device.js';
+export { copy_, fill_, zero_, add_, sub_, mul_, div_ } from './ops/inplace.js';
+export { sumToShape } from './autograd/engine.js';

@@ -1,0 +1,104 @@
+// Tensor lifetimes: scopes (`tidy`, `scope`), `keep`, and the live-tensor census behind `memory()`.
+//
+// Every tensor is registered in the innermost open scope when it is created. Closing the scope
+// disposes what it holds except tensors that were returned (tidy) or kept. Parameters, their
+// gradients and optimizer state are kept, so a scope never sweeps them.
+import type { DeviceName } from './backend/backend.js';
+import { ValueError } from './errors.js';
+import { storageStats } from './storage.js';
+import type { Tensor } from './tensor.js';
+
+const scopes: Set<Tensor>[] = [];
+const liveTensors = new Map<DeviceName, number>();
+
+/** Called by the Tensor constructor. */
+export function trackTensor(t: Tensor): void {
+  liveTensors.set(t.device, (liveTensors.get(t.device) ?? 0) + 1);
+  scopes[scopes.length - 1]?.add(t);
+}
+
+/** Called by Tensor.dispose(). */
+export function untrackTensor(t: Tensor): void {
+  liveTensors.set(t.device, liveTensors.get(t.device)! - 1);
+  for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i]!.delete(t)) break;
+}
+
+/** Take a tensor out of every open scope: it lives until disposed explicitly. Returns it. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const s of scopes) s.delete(t);
+  return t;
+}
+
+type Tensors = Tensor | readonly Tensors[] | { readonly [k: string]: Tensors } | null | undefined | number | string | boolean;
+
+function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if ((value as { __isTensor?: boolean }).__isTensor) { out.add(value as Tensor); return; }
+  if (Array.isArray(value)) { for (const v of value) collect(v, out, seen); return; }
+  if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, seen);
+}
+
+function closeScope(s: Set<Tensor>, survivors: Set<Tensor>): void {
+  const parent = scopes[scopes.length - 1];
+  for (const t of s) {
+    if (survivors.has(t)) parent?.add(t);
+    else if (!t.isDisposed) t.dispose();
+  }
+}
+
+/** Run `fn` and dispose every tensor it created except those it returns (in arrays/objects too). */
+export function tidy<T>(fn: () => T): T {
+  const s = new Set<Tensor>();
+  scopes.push(s);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    closeScope(s, new Set());
+    throw e;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    closeScope(s, new Set());
+    throw new ValueError('tidy: the function must be synchronous (it returned a Promise); use `using s = scope()` in async code');
+  }
+  const survivors = new Set<Tensor>();
+  collect(result as Tensors, survivors);
+  closeScope(s, survivors);
+  return result;
+}
+
+/** A disposable scope for `using s = scope()`: tensors created while it is open are disposed when
+ *  it closes, except those passed to `s.keep(t)` (or global `keep`). Scopes must close in order. */
+export function scope(): { keep<T extends Tensor>(t: T): T; [Symbol.dispose](): void } {
+  const s = new Set<Tensor>();
+  scopes.push(s);
+  const kept = new Set<Tensor>();
+  return {
+    keep<T extends Tensor>(t: T): T { kept.add(t); return t; },
+    [Symbol.dispose]() {
+      const i = scopes.lastIndexOf(s);
+      if (i >= 0) scopes.splice(i, 1);
+      closeScope(s, kept);
+    },
+  };
+}
+
+export interface MemoryInfo {
+  /** Live tensor objects (views included) and live device bytes, per device. */
+  devices: Record<string, { tensors: number; bytes: number; buffers: number }>;
+  tensors: number;
+  bytes: number;
+}
+
+export function memory(): MemoryInfo {
+  const devices: MemoryInfo['devices'] = {};
+  const stats = storageStats();
+  for (const d of new Set<DeviceName>([...liveTensors.keys(), ...stats.keys()])) {
+    devices[d] = { tensors: liveTensors.get(d) ?? 0, bytes: stats.get(d)?.bytes ?? 0, buffers: stats.get(d)?.buffers ?? 0 };
+  }
+  const vals = Object.values(devices);
+  return { devices, tensors: vals.reduce((a, v) => a + v.tensors, 0), bytes: vals.reduce((a, v) => a + v.bytes, 0) };
+}

@@ -1,0 +1,100 @@
+// Scaled dot-product attention, fused: softmax(q·kᵀ·scale + mask)·v in one tiled kernel that never
+// materializes the T×T score matrix (flash-attention style on WebGPU), saving only the per-row
+// log-sum-exp; the backward recomputes the probabilities from it. (Vaswani et al. 2017; Dao et al. 2022.)
+import { DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { broadcastShapes } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { broadcastView, empty } from './alloc.js';
+import { cast, contiguous } from './cast.js';
+import { apply, defineOp } from './define.js';
+import { add, mulScalar, where } from './binary.js';
+import { matmul } from './matmul.js';
+import { softmax } from './softmax.js';
+import { transpose } from './views.js';
+import { full } from './creation.js';
+import { triu } from './shape_ops.js';
+import { tidy } from '../memory.js';
+
+export interface AttentionOptions {
+  /** Additive float mask broadcastable to (B, H, Tq, Tk), or a bool mask where true = may attend (PyTorch's convention). */
+  mask?: Tensor | null;
+  /** Query i may see keys j ≤ i + (Tk − Tq). */
+  isCausal?: boolean;
+  /** Defaults to 1/√D. */
+  scale?: number;
+}
+
+interface AttnAttrs { scale: number; causal: boolean; hasMask: boolean }
+
+export const ATTENTION = defineOp<AttnAttrs>({
+  name: 'scaledDotProductAttention',
+  forward: ([q, k, v, mask], a, save) => {
+    const [B, H, Tq] = q!.shape as number[];
+    const Dv = v!.shape[3]!;
+    const out = empty([B!, H!, Tq!, Dv], q!.dtype, q!.backend);
+    const lse = empty([B!, H!, Tq!], q!.dtype, q!.backend);
+    const mv = mask ? broadcastView(mask, [B!, H!, Tq!, k!.shape[2]!]) : null;
+    q!.backend.kernels.attention(q!.view_(), k!.view_(), v!.view_(), mv, { scale: a.scale, causal: a.causal }, out.view_(), lse.view_());
+    save(q!); save(k!); save(v!); save(out); save(lse); if (mask) save(mask);
+    lse.dispose();
+    return out;
+  },
+  // First-order only: differentiate attentionDecomposed for higher orders.
+  backward: (g, [q, k, v, out, lse, mask], a) => {
+    const dout = contiguous(g);
+    const dq = empty(q!.shape, q!.dtype, q!.backend);
+    const dk = empty(k!.shape, k!.dtype, k!.backend);
+    const dv = empty(v!.shape, v!.dtype, v!.backend);
+    const [B, H, Tq] = q!.shape as number[];
+    const mv = mask ? broadcastView(mask, [B!, H!, Tq!, k!.shape[2]!]) : null;
+    q!.backend.kernels.attentionBackward(q!.view_(), k!.view_(), v!.view_(), mv, { scale: a.scale, causal: a.causal },
+      out!.view_(), lse!.view_(), dout.view_(), dq.view_(), dk.view_(), dv.view_());
+    if (dout !== g) dout.dispose();
+    return [dq, dk, dv, null];
+  },
+  gradcheck: [
+    { inputs: [{ shape: [1, 2, 3, 4] }, { shape: [1, 2, 5, 4] }, { shape: [1, 2, 5, 4] }], call: (q, k, v) => scaledDotProductAttention(q, k, v), label: 'cross' },
+    { inputs: [{ shape: [2, 1, 4, 4] }, { shape: [2, 1, 4, 4] }, { shape: [2, 1, 4, 4] }], call: (q, k, v) => scaledDotProductAttention(q, k, v, { isCausal: true }), label: 'causal' },
+  ],
+});
+
+function checkAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null | undefined): void {
+  const shapes = `q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`;
+  if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) throw new ShapeError(`scaledDotProductAttention: expected (B, H, T, D) tensors, got ${shapes}`);
+  if (q.shape[0] !== k.shape[0] || q.shape[1] !== k.shape[1] || k.shape[0] !== v.shape[0] || k.shape[1] !== v.shape[1]) {
+    throw new ShapeError(`scaledDotProductAttention: batch and head dims must match: ${shapes}`);
+  }
+  if (q.shape[3] !== k.shape[3] || k.shape[2] !== v.shape[2]) {
+    throw new ShapeError(`scaledDotProductAttention: q and k need the same head size and k and v the same length: ${shapes}`);
+  }
+  if (q.dtype !== k.dtype || q.dtype !== v.dtype) throw new DTypeError(`scaledDotProductAttention: q, k, v dtypes differ (${q.dtype}, ${k.dtype}, ${v.dtype})`);
+  if (mask) broadcastShapes('scaledDotProductAttention mask', mask.shape, [q.shape[0]!, q.shape[1]!, q.shape[2]!, k.shape[2]!]);
+}
+
+/** Attention over (B, H, T, D) tensors, like torch's F.scaled_dot_product_attention. */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  checkAttention(q, k, v, opts.mask);
+  const scale = opts.scale ?? 1 / Math.sqrt(q.shape[3]!);
+  return tidy(() => {
+    let mask = opts.mask ?? null;
+    if (mask && mask.dtype === 'bool') mask = where(mask, 0, -Infinity);
+    else if (mask) mask = cast(mask, q.dtype);
+    const ins = [contiguous(q), contiguous(k), contiguous(v), ...(mask ? [mask] : [])];
+    return apply(ATTENTION, ins, { scale, causal: !!opts.isCausal, hasMask: !!mask });
+  });
+}
+
+/** Attention from primitives (matmul, mask, softmax, matmul) — the fused op's reference. */
+export function attentionDecomposed(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  const scale = opts.scale ?? 1 / Math.sqrt(q.shape[3]!);
+  return tidy(() => {
+    let s = mulScalar(matmul(q, transpose(k, -2, -1)), scale);
+    if (opts.mask) s = opts.mask.dtype === 'bool' ? where(opts.mask, s, -Infinity) : add(s, opts.mask);
+    if (opts.isCausal) {
+      const Tq = q.shape[2]!, Tk = k.shape[2]!;
+      const blocked = triu(full([Tq, Tk], 1, { device: q.device }), Tk - Tq + 1).gt(0);
+      s = where(blocked, -Infinity, s);
+    }
+    return matmul(softmax(s, -1), v);
+  });
+}

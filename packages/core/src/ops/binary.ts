@@ -1,0 +1,156 @@
+// Elementwise binary ops with broadcasting and scalar operands, and `where`.
+// Inputs are promoted to a common dtype (PyTorch's rules), broadcast as stride-0 views (no copies),
+// and the kernel writes a fresh contiguous output. Gradients of broadcast inputs are summed back to
+// each input's shape centrally by the autograd engine, not here.
+import { BOOL_RESULT_OPS, type BinaryOp } from '@webgrad/kernels';
+import { isFloat, promoteTypes, promoteWithScalar, type DType } from '../dtype.js';
+import { DTypeError, fmtShape } from '../errors.js';
+import { broadcastShapes } from '../shape.js';
+import type { Tensor, TensorLike } from '../tensor.js';
+import { broadcastView, empty, isTensor, scalarTensor } from './alloc.js';
+import { cast } from './cast.js';
+import { apply, defineOp, type GradSample, type OpDef } from './define.js';
+import { floor, log, neg } from './unary.js';
+import { zerosLike } from './creation.js';
+
+type Grad = (g: Tensor, a: Tensor, b: Tensor, y: Tensor | undefined, needs: boolean[]) => (Tensor | null)[];
+interface BinarySpec { grad: Grad | null; savesOut?: boolean; samples?: GradSample[] }
+
+const tieSplit = (win: Tensor, tie: Tensor): Tensor => add(win, mulScalar(tie, 0.5));
+
+export const BINARY_SPECS: Record<BinaryOp, BinarySpec> = {
+  add: { grad: (g) => [g, g] },
+  sub: { grad: (g, _a, _b, _y, n) => [g, n[1] ? neg(g) : null] },
+  mul: { grad: (g, a, b, _y, n) => [n[0] ? mul(g, b) : null, n[1] ? mul(g, a) : null] },
+  div: { grad: (g, a, b, _y, n) => [n[0] ? div(g, b) : null, n[1] ? neg(div(mul(g, a), mul(b, b))) : null] },
+  // d/da a^b = b·a^(b−1);  d/db a^b = a^b·ln a
+  pow: {
+    savesOut: true,
+    grad: (g, a, b, y, n) => [
+      n[0] ? mul(g, mul(b, pow(a, sub(b, 1)))) : null,
+      n[1] ? mul(g, mul(y!, log(a))) : null,
+    ],
+    samples: [{ inputs: [{ shape: [2, 3], domain: 'positive' }, { shape: [3] }], call: (a, b) => pow(a, b) }],
+  },
+  // Ties split the gradient evenly, as in PyTorch.
+  maximum: { grad: (g, a, b, _y, n) => [n[0] ? mul(g, tieSplit(gt(a, b), eq(a, b))) : null, n[1] ? mul(g, tieSplit(lt(a, b), eq(a, b))) : null] },
+  minimum: { grad: (g, a, b, _y, n) => [n[0] ? mul(g, tieSplit(lt(a, b), eq(a, b))) : null, n[1] ? mul(g, tieSplit(gt(a, b), eq(a, b))) : null] },
+  mod: { grad: (g, a, b, _y, n) => [g, n[1] ? neg(mul(g, floor(div(a, b)))) : null] },
+  eq: { grad: null }, ne: { grad: null }, lt: { grad: null }, le: { grad: null }, gt: { grad: null }, ge: { grad: null },
+  logicalAnd: { grad: null }, logicalOr: { grad: null },
+};
+
+function defineBinary(op: BinaryOp): OpDef<Record<string, never>> {
+  const spec = BINARY_SPECS[op];
+  const boolOut = BOOL_RESULT_OPS.has(op);
+  return defineOp({
+    name: op,
+    forward: ([a, b], _attrs, save) => {
+      const shape = broadcastShapes(op, a!.shape, b!.shape);
+      const out = empty(shape, boolOut ? 'bool' : a!.dtype, a!.backend);
+      a!.backend.kernels.binary(op, broadcastView(a!, shape), broadcastView(b!, shape), out.view_());
+      if (spec.grad) { save(a!); save(b!); if (spec.savesOut) save(out); }
+      return out;
+    },
+    backward: spec.grad ? (g, s, _a, needs) => spec.grad!(g, s[0]!, s[1]!, s[2], needs) : undefined,
+    gradcheck: spec.grad ? spec.samples ?? [
+      { inputs: [{ shape: [2, 3] }, { shape: [2, 3] }], call: (a, b) => binary(op, a, b) },
+      { inputs: [{ shape: [2, 1, 3] }, { shape: [4, 1] }], call: (a, b) => binary(op, a, b), label: 'broadcast' },
+    ] : undefined,
+  });
+}
+
+const BINARY_DEFS = Object.fromEntries(
+  (Object.keys(BINARY_SPECS) as BinaryOp[]).map((op) => [op, defineBinary(op)]),
+) as Record<BinaryOp, OpDef<Record<string, never>>>;
+
+/** The dtype both operands are computed in. */
+function operandType(op: BinaryOp, a: TensorLike, b: TensorLike): DType {
+  let t: DType;
+  if (isTensor(a) && isTensor(b)) t = promoteTypes(a.dtype, b.dtype);
+  else if (isTensor(a)) t = promoteWithScalar(a.dtype, b as number);
+  else if (isTensor(b)) t = promoteWithScalar(b.dtype, a as number);
+  else throw new DTypeError(`${op}: at least one operand must be a tensor`);
+  if (op === 'div' && !isFloat(t)) t = 'float32'; // true division, like torch.div
+  if ((op === 'pow') && t === 'bool') t = 'int32';
+  if (!BOOL_RESULT_OPS.has(op) && t === 'bool' && op !== 'mul' && op !== 'add' && op !== 'maximum' && op !== 'minimum') {
+    throw new DTypeError(`${op}: not supported for bool tensors (shapes ${[a, b].map((x) => (isTensor(x) ? fmtShape(x.shape) : 'scalar')).join(', ')}); cast first`);
+  }
+  return t;
+}
+
+/** Apply the elementwise binary op `op` with broadcasting; either operand may be a JS number. */
+export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  const t = operandType(op, a, b);
+  const backend = (isTensor(a) ? a : (b as Tensor)).backend;
+  const ta = isTensor(a) ? cast(a, t) : scalarTensor(a, t, backend);
+  const tb = isTensor(b) ? cast(b, t) : scalarTensor(b, t, backend);
+  const out = apply(BINARY_DEFS[op], [ta, tb], {});
+  if (ta !== a) ta.dispose();
+  if (tb !== b) tb.dispose();
+  return out;
+}
+
+export const add = (a: TensorLike, b: TensorLike) => binary('add', a, b);
+export const sub = (a: TensorLike, b: TensorLike) => binary('sub', a, b);
+export const mul = (a: TensorLike, b: TensorLike) => binary('mul', a, b);
+export const div = (a: TensorLike, b: TensorLike) => binary('div', a, b);
+export const pow = (a: TensorLike, b: TensorLike) => binary('pow', a, b);
+export const maximum = (a: TensorLike, b: TensorLike) => binary('maximum', a, b);
+export const minimum = (a: TensorLike, b: TensorLike) => binary('minimum', a, b);
+/** Python-style remainder: the result has the sign of the divisor (torch.remainder). */
+export const remainder = (a: TensorLike, b: TensorLike) => binary('mod', a, b);
+export const eq = (a: TensorLike, b: TensorLike) => binary('eq', a, b);
+export const ne = (a: TensorLike, b: TensorLike) => binary('ne', a, b);
+export const lt = (a: TensorLike, b: TensorLike) => binary('lt', a, b);
+export const le = (a: TensorLike, b: TensorLike) => binary('le', a, b);
+export const gt = (a: TensorLike, b: TensorLike) => binary('gt', a, b);
+export const ge = (a: TensorLike, b: TensorLike) => binary('ge', a, b);
+export const logicalAnd = (a: TensorLike, b: TensorLike) => binary('logicalAnd', a, b);
+export const logicalOr = (a: TensorLike, b: TensorLike) => binary('logicalOr', a, b);
+export const mulScalar = (a: Tensor, s: number) => binary('mul', a, s);
+export const addScalar = (a: Tensor, s: number) => binary('add', a, s);
+
+// ---- where -------------------------------------------------------------------------------------
+
+export const WHERE = defineOp<Record<string, never>>({
+  name: 'where',
+  forward: ([c, a, b], _attrs, save) => {
+    const shape = broadcastShapes('where', c!.shape, a!.shape, b!.shape);
+    const out = empty(shape, a!.dtype, a!.backend);
+    a!.backend.kernels.where(broadcastView(c!, shape), broadcastView(a!, shape), broadcastView(b!, shape), out.view_());
+    save(c!);
+    return out;
+  },
+  backward: (g, [c], _a, needs) => {
+    const zero = zerosLike(g);
+    return [null, needs[1] ? where(c!, g, zero) : null, needs[2] ? where(c!, zero, g) : null];
+  },
+  gradcheck: [{ inputs: [{ shape: [2, 3], int: { high: 2 } }, { shape: [2, 3] }, { shape: [3] }], call: (c, a, b) => where(c.gt(0), a, b) }],
+});
+
+/** Elementwise `cond ? a : b`, broadcasting all three. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const t = isTensor(a) && isTensor(b) ? promoteTypes(a.dtype, b.dtype)
+    : isTensor(a) ? promoteWithScalar(a.dtype, b as number)
+      : isTensor(b) ? promoteWithScalar(b.dtype, a as number) : 'float32';
+  const backend = cond.backend;
+  const c = cast(cond, 'bool');
+  const ta = isTensor(a) ? cast(a, t) : scalarTensor(a, t, backend);
+  const tb = isTensor(b) ? cast(b, t) : scalarTensor(b, t, backend);
+  const out = apply(WHERE, [c, ta, tb], {});
+  for (const [x, orig] of [[c, cond], [ta, a], [tb, b]] as const) if (x !== orig) x.dispose();
+  return out;
+}
+
+/** `x` with `value` wherever `mask` is true. */
+export const maskedFill = (x: Tensor, mask: Tensor, value: number): Tensor => where(mask, value, x);
+
+/** Clamp into [min, max]; either bound may be omitted. Gradient passes where the value is inside. */
+export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
+  let y = x;
+  if (min !== undefined && min !== null) y = maximum(y, min);
+  if (max !== undefined && max !== null) { const z = minimum(y, max); if (y !== x) y.dispose(); y = z; }
+  return y === x ? mul(x, 1) : y;
+}
+

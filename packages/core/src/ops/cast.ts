@@ -1,0 +1,44 @@
+// cast (dtype conversion) and contiguous (materialize a strided view): both run the copy kernel.
+import type { DType } from '@webgrad/kernels';
+import { isFloat } from '../dtype.js';
+import type { Tensor } from '../tensor.js';
+import { empty } from './alloc.js';
+import { apply, defineOp } from './define.js';
+
+export const CAST = defineOp<{ dtype: DType }>({
+  name: 'cast',
+  forward: ([x], { dtype }) => {
+    const out = empty(x!.shape, dtype, x!.backend);
+    x!.backend.kernels.copy(x!.view_(), out.view_());
+    return out;
+  },
+  backward: (g, _s, _a, _n, [x]) => [isFloat(x!.dtype) ? cast(g, x!.dtype) : null],
+});
+
+/** A tensor of `dtype` (the same tensor object when it already has it — no copy). */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  return apply(CAST, [x], { dtype });
+}
+
+export const CONTIGUOUS = defineOp<Record<string, never>>({
+  name: 'contiguous',
+  forward: ([x]) => {
+    const out = empty(x!.shape, x!.dtype, x!.backend);
+    x!.backend.kernels.copy(x!.view_(), out.view_());
+    return out;
+  },
+  backward: (g) => [g],
+  gradcheck: [{ inputs: [{ shape: [3, 4] }], call: (x) => contiguous(x.transpose(0, 1)) }],
+});
+
+/** A contiguous copy, or `x` itself when it already is contiguous (as in PyTorch). */
+export function contiguous(x: Tensor): Tensor {
+  if (x.isContiguous()) return x;
+  return apply(CONTIGUOUS, [x], {});
+}
+
+/** A contiguous copy that never shares storage with `x`. */
+export function clone(x: Tensor): Tensor {
+  return apply(CONTIGUOUS, [x], {});
+}

@@ -1,0 +1,126 @@
+// 2-D convolution as im2col + matmul (the unfolded patches times the flattened filters), and
+// max/avg pooling. im2col's adjoint col2im is its backward, so conv2d is differentiable end to end
+// through ops that are each checked on their own.
+import type { Conv2dGeometry } from '@webgrad/kernels';
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import { empty, zerosOn } from './alloc.js';
+import { contiguous } from './cast.js';
+import { apply, defineOp, type OpDef } from './define.js';
+import { add } from './binary.js';
+import { matmul } from './matmul.js';
+import { cat } from './shape_ops.js';
+import { narrow, reshape } from './views.js';
+import { tidy } from '../memory.js';
+
+type Pair = number | [number, number];
+const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
+
+export interface Conv2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number }
+export interface Pool2dOptions { stride?: Pair; padding?: Pair }
+
+export function convOutSize(size: number, k: number, s: number, p: number, d: number): number {
+  return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+}
+
+interface GeomAttrs { g: Conv2dGeometry; inShape: number[] }
+
+function outHW(x: readonly number[], g: Conv2dGeometry): [number, number] {
+  return [convOutSize(x[2]!, g.kernel[0], g.stride[0], g.padding[0], g.dilation[0]), convOutSize(x[3]!, g.kernel[1], g.stride[1], g.padding[1], g.dilation[1])];
+}
+
+export const IM2COL: OpDef<GeomAttrs> = defineOp<GeomAttrs>({
+  name: 'im2col',
+  forward: ([x], { g }) => {
+    const [N, C] = x!.shape as number[];
+    const [Ho, Wo] = outHW(x!.shape, g);
+    const cols = empty([N!, C! * g.kernel[0] * g.kernel[1], Ho * Wo], x!.dtype, x!.backend);
+    x!.backend.kernels.im2col(x!.view_(), g, cols.view_());
+    return cols;
+  },
+  backward: (gr, _s, a) => [apply(COL2IM, [contiguous(gr)], a)],
+  gradcheck: [{ inputs: [{ shape: [1, 2, 4, 5] }], call: (x) => apply(IM2COL, [x], { g: geometry([2, 3], { stride: [1, 2], padding: 1 }), inShape: [1, 2, 4, 5] }) }],
+});
+
+const COL2IM: OpDef<GeomAttrs> = defineOp<GeomAttrs>({
+  name: 'col2im',
+  forward: ([cols], { g, inShape }) => {
+    const dx = zerosOn(inShape, cols!.dtype, cols!.backend);
+    cols!.backend.kernels.col2im(cols!.view_(), g, dx.view_());
+    return dx;
+  },
+  backward: (gr, _s, a) => [apply(IM2COL, [contiguous(gr)], a)],
+});
+
+function geometry(kernel: [number, number], o: Conv2dOptions): Conv2dGeometry {
+  return { kernel, stride: pair(o.stride ?? 1), padding: pair(o.padding ?? 0), dilation: pair(o.dilation ?? 1) };
+}
+
+/** x (N, C, H, W), weight (O, C/groups, kh, kw), bias (O) → (N, O, Ho, Wo), like torch's F.conv2d. */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const groups = opts.groups ?? 1;
+  if (x.ndim !== 4 || weight.ndim !== 4) throw new ShapeError(`conv2d: expected input (N, C, H, W) and weight (O, C/groups, kh, kw), got ${fmtShape(x.shape)} and ${fmtShape(weight.shape)}`);
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
+  if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0 || O % groups !== 0 || Cg !== C / groups) {
+    throw new ShapeError(`conv2d: input ${fmtShape(x.shape)} and weight ${fmtShape(weight.shape)} do not fit groups=${groups} (need C/groups = weight dim 1)`);
+  }
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== O)) throw new ShapeError(`conv2d: bias must have shape [${O}], got ${fmtShape(bias.shape)}`);
+  const g = geometry([kh, kw], opts);
+  const [Ho, Wo] = outHW(x.shape, g);
+  if (Ho <= 0 || Wo <= 0) throw new ShapeError(`conv2d: kernel ${kh}×${kw} (dilation ${g.dilation}) does not fit input ${H}×${W} with padding ${g.padding}`);
+  return tidy(() => {
+    const xc = contiguous(x);
+    const outs: Tensor[] = [];
+    for (let gi = 0; gi < groups; gi++) {
+      const xg = groups === 1 ? xc : contiguous(narrow(xc, 1, gi * Cg, Cg));
+      const cols = apply(IM2COL, [xg], { g, inShape: [N, Cg, H, W] });          // (N, Cg·kh·kw, Ho·Wo)
+      const wg = groups === 1 ? weight : narrow(weight, 0, gi * (O / groups), O / groups);
+      const wm = reshape(wg, [O / groups, Cg * kh * kw]);                        // (O/g, Cg·kh·kw)
+      outs.push(matmul(wm, cols));                                                // (N, O/g, Ho·Wo)
+    }
+    let y = reshape(groups === 1 ? outs[0]! : cat(outs, 1), [N, O, Ho, Wo]);      // (N, O, Ho, Wo)
+    if (bias) y = add(y, reshape(bias, [O, 1, 1]));
+    return y;
+  });
+}
+
+interface PoolAttrs { op: 'max' | 'avg'; g: Conv2dGeometry }
+
+export const POOL2D = defineOp<PoolAttrs>({
+  name: 'pool2d',
+  forward: ([x], { op, g }, save) => {
+    const [N, C] = x!.shape as number[];
+    const [Ho, Wo] = outHW(x!.shape, g);
+    const out = empty([N!, C!, Ho, Wo], x!.dtype, x!.backend);
+    const arg = op === 'max' ? empty([N!, C!, Ho, Wo], 'int32', x!.backend) : null;
+    x!.backend.kernels.pool2d(op, x!.view_(), g, out.view_(), arg?.view_() ?? null);
+    if (arg) { save(arg); arg.dispose(); }
+    return out;
+  },
+  backward: (gr, [arg], { op, g }, _n, [x]) => {
+    const dy = contiguous(gr);
+    const dx = zerosOn(x!.shape, gr.dtype, gr.backend);
+    gr.backend.kernels.pool2dBackward(op, dy.view_(), arg?.view_() ?? null, g, dx.view_());
+    if (dy !== gr) dy.dispose();
+    return [dx];
+  },
+  gradcheck: [
+    { inputs: [{ shape: [1, 2, 5, 5] }], call: (x) => maxPool2d(x, 2, { stride: 2, padding: 1 }), label: 'max' },
+    { inputs: [{ shape: [1, 2, 5, 4] }], call: (x) => avgPool2d(x, 3, { stride: 1, padding: 1 }), label: 'avg' },
+  ],
+});
+
+function pool(op: 'max' | 'avg', x: Tensor, kernel: Pair, opts: Pool2dOptions): Tensor {
+  const name = op === 'max' ? 'maxPool2d' : 'avgPool2d';
+  if (x.ndim !== 4) throw new ShapeError(`${name}: expected input (N, C, H, W), got ${fmtShape(x.shape)}`);
+  const k = pair(kernel);
+  const g: Conv2dGeometry = { kernel: k, stride: pair(opts.stride ?? kernel), padding: pair(opts.padding ?? 0), dilation: [1, 1] };
+  if (g.padding[0] * 2 > k[0] || g.padding[1] * 2 > k[1]) throw new ValueError(`${name}: padding ${g.padding} must be at most half the kernel ${k}`);
+  const [Ho, Wo] = outHW(x.shape, g);
+  if (Ho <= 0 || Wo <= 0) throw new ShapeError(`${name}: kernel ${k} does not fit input ${fmtShape(x.shape)}`);
+  return tidy(() => apply(POOL2D, [contiguous(x)], { op, g }));
+}
+
+export const maxPool2d = (x: Tensor, kernel: Pair, opts: Pool2dOptions = {}) => pool('max', x, kernel, opts);
+export const avgPool2d = (x: Tensor, kernel: Pair, opts: Pool2dOptions = {}) => pool('avg', x, kernel, opts);

@@ -1,0 +1,134 @@
+// Cross-entropy over class logits, fused with log-softmax: one kernel computes each row's loss and
+// log-sum-exp, the backward kernel writes softmax − target directly. PyTorch semantics for
+// ignoreIndex, labelSmoothing, class weights and reduction.
+import { DTypeError, ShapeError, fmtShape } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import { empty } from './alloc.js';
+import { cast, contiguous } from './cast.js';
+import { apply, defineOp } from './define.js';
+import { permute, reshape } from './views.js';
+import { div, mul, ne, where, mulScalar } from './binary.js';
+import { neg } from './unary.js';
+import { gather, indexSelect } from './indexing.js';
+import { sum } from './reduce.js';
+import { logSoftmax } from './softmax.js';
+import { noGrad } from '../autograd/grad_mode.js';
+import { tidy } from '../memory.js';
+import { unsqueeze } from './views.js';
+import { IndexError, ValueError } from '../errors.js';
+
+export interface CrossEntropyOptions {
+  /** Target value whose rows contribute nothing (default −100, as in PyTorch). */
+  ignoreIndex?: number;
+  /** ε in [0, 1): mix the one-hot target with the uniform distribution. */
+  labelSmoothing?: number;
+  reduction?: 'mean' | 'sum' | 'none';
+  /** Per-class weights [C]. */
+  weight?: Tensor;
+}
+
+interface CEAttrs { ignoreIndex: number; labelSmoothing: number; hasWeight: boolean }
+
+export const CROSS_ENTROPY = defineOp<CEAttrs>({
+  name: 'crossEntropy',
+  forward: ([logits, targets, weight], a, save) => {
+    const n = logits!.shape[0]!;
+    const loss = empty([n], logits!.dtype, logits!.backend);
+    const lse = empty([n], logits!.dtype, logits!.backend);
+    logits!.backend.kernels.crossEntropy(logits!.view_(), targets!.view_(), weight ? weight.view_() : null, a, loss.view_(), lse.view_());
+    save(logits!); save(targets!); save(lse); if (weight) save(weight);
+    lse.dispose();
+    return loss;
+  },
+  // First-order only: differentiate crossEntropyDecomposed for higher orders.
+  backward: (g, [logits, targets, lse, weight], a) => {
+    const dloss = contiguous(g);
+    const dx = empty(logits!.shape, logits!.dtype, logits!.backend);
+    logits!.backend.kernels.crossEntropyBackward(logits!.view_(), targets!.view_(), weight?.view_() ?? null, lse!.view_(), dloss.view_(), a, dx.view_());
+    if (dloss !== g) dloss.dispose();
+    return [dx, null, null];
+  },
+  gradcheck: [
+    { inputs: [{ shape: [4, 5] }, { shape: [4], int: { high: 5 } }], call: (x, t) => crossEntropy(x, t), label: 'plain' },
+    { inputs: [{ shape: [4, 5] }, { shape: [4], int: { high: 5 } }, { shape: [5], domain: 'positive' }], call: (x, t, w) => crossEntropy(x, t, { weight: w.detach(), labelSmoothing: 0.1 }), label: 'weighted, smoothed' },
+  ],
+});
+
+/**
+ * logits (N, C) or (N, C, d1, ...) and int32 targets (N) or (N, d1, ...), like torch's F.cross_entropy.
+ * Mean reduction divides by the total weight of the non-ignored targets.
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  const labelSmoothing = opts.labelSmoothing ?? 0;
+  const reduction = opts.reduction ?? 'mean';
+  if (targets.dtype !== 'int32') throw new DTypeError(`crossEntropy: targets must be int32 class indices, got ${targets.dtype} (shape ${fmtShape(targets.shape)})`);
+  if (logits.ndim < 1) throw new ShapeError(`crossEntropy: logits must have a class dim, got shape ${fmtShape(logits.shape)}`);
+  if (labelSmoothing < 0 || labelSmoothing >= 1) throw new ValueError(`crossEntropy: labelSmoothing must be in [0, 1), got ${labelSmoothing}`);
+  const C = logits.ndim === 1 ? logits.shape[0]! : logits.shape[1]!;
+  const expected = logits.ndim === 1 ? [] : [logits.shape[0]!, ...logits.shape.slice(2)];
+  if (targets.ndim !== expected.length || targets.shape.some((s, i) => s !== expected[i])) {
+    throw new ShapeError(`crossEntropy: logits ${fmtShape(logits.shape)} expect targets of shape ${fmtShape(expected)}, got ${fmtShape(targets.shape)}`);
+  }
+  if (opts.weight && (opts.weight.ndim !== 1 || opts.weight.shape[0] !== C)) {
+    throw new ShapeError(`crossEntropy: weight must have shape [${C}], got ${fmtShape(opts.weight.shape)}`);
+  }
+  checkTargets(targets, C, ignoreIndex);
+  return tidy(() => {
+    // Move the class dim last and flatten to rows: (N·d1·…, C).
+    const x = logits.ndim <= 2 ? logits : permute(logits, [0, ...logits.shape.slice(2).map((_, i) => i + 2), 1]);
+    const rows = contiguous(reshape(cast(x, logits.dtype === 'float64' ? 'float64' : 'float32'), [-1, C]));
+    const t = contiguous(reshape(targets, [-1]));
+    const w = opts.weight ? contiguous(cast(opts.weight, rows.dtype)) : undefined;
+    const attrs = { ignoreIndex, labelSmoothing, hasWeight: !!w };
+    const perRow = apply(CROSS_ENTROPY, w ? [rows, t, w] : [rows, t], attrs);
+    if (reduction === 'none') return reshape(perRow, targets.shape);
+    const total = sum(perRow);
+    if (reduction === 'sum') return total;
+    const denom = noGrad(() => {
+      const valid = ne(t, ignoreIndex);
+      if (!w) return sum(cast(valid, rows.dtype));
+      const safe = where(valid, t, 0);
+      return sum(where(valid, indexSelect(w, 0, safe), 0));
+    });
+    return div(total, denom);
+  });
+}
+
+function checkTargets(targets: Tensor, C: number, ignoreIndex: number): void {
+  const read = targets.backend.readSync;
+  if (!read || targets.size === 0) return;
+  const c = targets.isContiguous() ? targets : targets.contiguous();
+  const vals = read(c.storage.buffer, 'int32', c.storage.length).subarray(c.offset, c.offset + c.size);
+  if (c !== targets) c.dispose();
+  for (const v of vals) {
+    if (v !== ignoreIndex && (v < 0 || v >= C)) {
+      throw new IndexError(`crossEntropy: target ${v} is out of range for ${C} classes (ignoreIndex ${ignoreIndex})`);
+    }
+  }
+}
+
+/** Cross-entropy from primitives (logSoftmax, gather, weighted mean) — the fused op's reference. */
+export function crossEntropyDecomposed(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  const eps = opts.labelSmoothing ?? 0;
+  return tidy(() => {
+    const C = logits.shape[1]!;
+    const logp = logSoftmax(logits, 1);
+    const valid = ne(targets, ignoreIndex);
+    const safe = where(valid, targets, 0);
+    const w = opts.weight ?? null;
+    const nll = neg(reshape(gather(logp, 1, unsqueeze(safe, 1)), [-1]));
+    const wt = w ? indexSelect(w, 0, safe) : null;
+    const validF = cast(valid, logp.dtype);
+    const smooth = w ? neg(sum(mul(logp, w), 1)) : neg(sum(logp, 1));
+    let rowLoss = mulScalar(wt ? mul(nll, wt) : nll, 1 - eps);
+    if (eps > 0) rowLoss = rowLoss.add(mulScalar(smooth, eps / C));
+    rowLoss = mul(rowLoss, validF);
+    const red = opts.reduction ?? 'mean';
+    if (red === 'none') return rowLoss;
+    if (red === 'sum') return sum(rowLoss);
+    return div(sum(rowLoss), sum(wt ? mul(wt, validF) : validF));
+  });
+}
+

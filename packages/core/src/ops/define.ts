@@ -1,0 +1,86 @@
+// The op-definition machinery. Every differentiable op is declared once with `defineOp`: its
+// forward (validation, shape/dtype inference, the kernel it runs), which tensors its backward needs
+// saved, its backward written with Tensor ops, and sample inputs for the generated gradient checks.
+import type { DType } from '@webgrad/kernels';
+import { isGradEnabled, setGradEnabled } from '../autograd/grad_mode.js';
+import { Node, type Edge } from '../autograd/node.js';
+import { DeviceError, DisposedError, fmtShape } from '../errors.js';
+import { Tensor } from '../tensor.js';
+
+/** How a gradcheck sample draws each input: a shape, and optionally a value domain. */
+export interface GradInput {
+  shape: number[];
+  /** 'positive' draws from [0.5, 2]; 'unit' from (-0.9, 0.9); default (-2, 2) away from kinks. */
+  domain?: 'any' | 'positive' | 'unit' | 'awayFromZero';
+  /** Integer inputs (indices): values drawn from [0, high). Never differentiated. */
+  int?: { high: number };
+}
+
+export interface GradSample {
+  inputs: GradInput[];
+  /** Build the op call from the sample inputs. */
+  call: (...xs: Tensor[]) => Tensor;
+  label?: string;
+}
+
+export interface OpDef<A> {
+  name: string;
+  /** Compute the output. `save` keeps a tensor alive for backward (a no-op when nothing is recorded). */
+  forward: (inputs: Tensor[], attrs: A, save: (t: Tensor) => void) => Tensor;
+  /** Gradients for each input from the output's gradient, written with Tensor ops. */
+  backward?: (grad: Tensor, saved: Tensor[], attrs: A, needs: boolean[], inputs: ReadonlyArray<{ shape: readonly number[]; dtype: DType }>) => (Tensor | null | undefined)[];
+  /** Samples for the generated finite-difference gradient tests. */
+  gradcheck?: GradSample[];
+}
+
+/** Every op defined with `defineOp`, by name: the source for the generated op tests and docs. */
+export const OP_TABLE = new Map<string, OpDef<any>>();
+
+export function defineOp<A>(def: OpDef<A>): OpDef<A> {
+  OP_TABLE.set(def.name, def);
+  return def;
+}
+
+export function checkInputs(op: string, inputs: Tensor[]): void {
+  let dev: string | undefined;
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i]!;
+    if (t.isDisposed) throw new DisposedError(`${op}: input ${i} (shape ${fmtShape(t.shape)}) was used after dispose()`);
+    if (dev === undefined) dev = t.device;
+    else if (t.device !== dev) {
+      throw new DeviceError(`${op}: expected all tensors on one device, got ${inputs.map((x) => `${x.device} ${fmtShape(x.shape)}`).join(', ')}; move them with .to(device)`);
+    }
+  }
+}
+
+/** Run an op: validate, compute, and record a graph node when gradients are wanted. */
+export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
+  checkInputs(def.name, inputs);
+  const recording = def.backward !== undefined && isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  const saved: Tensor[] = [];
+  const save = recording ? (t: Tensor) => { saved.push(t.alias({ internal: true })); } : () => {};
+  // A forward written with Tensor ops (user-defined ops) must not record its own inner graph.
+  const prev = isGradEnabled();
+  setGradEnabled(false);
+  let out: Tensor;
+  try {
+    out = def.forward(inputs, attrs, save);
+  } finally {
+    setGradEnabled(prev);
+  }
+  if (!recording) return out;
+  const edges: Edge[] = inputs.map((t) => ({
+    node: t.gradFn,
+    leaf: t.gradFn ? null : t.requiresGrad ? t : null,
+    needsGrad: t.requiresGrad,
+    shape: t.shape,
+    dtype: t.dtype,
+  }));
+  const meta = inputs.map((t) => ({ shape: t.shape, dtype: t.dtype }));
+  const backward = def.backward!;
+  const node = new Node(def.name, edges, saved, (g, s, needs) => backward(g, s, attrs, needs, meta), out.shape, out.dtype);
+  out.requiresGrad = true;
+  out.gradFn = node;
+  node.incRef();
+  return out;
+}

@@ -1,0 +1,18 @@
+// Dropout (Srivastava et al. 2014), inverted: kept values are scaled by 1/(1−p) at training time so
+// evaluation is the identity. The mask comes from the seeded counter RNG, so it is the same on every device.
+import { ValueError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import { ge, mul, mulScalar } from './binary.js';
+import { rand } from './creation.js';
+import { cast } from './cast.js';
+import { tidy } from '../memory.js';
+
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new ValueError(`dropout: p must be in [0, 1], got ${p}`);
+  if (!training || p === 0) return x;
+  return tidy(() => {
+    if (p === 1) return mulScalar(x, 0);
+    const keep = cast(ge(rand(x.shape, { device: x.device }), p), x.dtype);
+    return mulScalar(mul(x, keep), 1 / (1 - p));
+  });
+}

@@ -1,0 +1,122 @@
+// Indexing: gather, scatterAdd, indexSelect, embedding, oneHot. Index tensors are int32.
+// Indices are validated on devices that can read them synchronously (the CPU); on the GPU the
+// kernel records an out-of-range index and the error is raised at the next read.
+import { DTypeError, IndexError, ShapeError, fmtShape } from '../errors.js';
+import { normDim } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { empty, zerosOn } from './alloc.js';
+import { cast } from './cast.js';
+import { apply, defineOp } from './define.js';
+import { reshape } from './views.js';
+import { arange } from './creation.js';
+import { eq } from './binary.js';
+import { tidy } from '../memory.js';
+
+function checkIndex(op: string, index: Tensor, size: number, what: string): void {
+  if (index.dtype !== 'int32') throw new DTypeError(`${op}: indices must be int32, got ${index.dtype} (shape ${fmtShape(index.shape)})`);
+  const read = index.backend.readSync;
+  if (!read || index.size === 0) return;
+  const c = index.isContiguous() ? index : index.contiguous();
+  const vals = read(c.storage.buffer, 'int32', c.storage.length).subarray(c.offset, c.offset + c.size);
+  if (c !== index) c.dispose();
+  for (const v of vals) {
+    if (v < 0 || v >= size) throw new IndexError(`${op}: index ${v} is out of range for ${what} of size ${size} (valid: 0..${size - 1})`);
+  }
+}
+
+export const GATHER = defineOp<{ dim: number }>({
+  name: 'gather',
+  forward: ([x, index], { dim }, save) => {
+    const out = empty(index!.shape, x!.dtype, x!.backend);
+    x!.backend.kernels.gather(x!.view_(), dim, index!.view_(), out.view_());
+    save(index!);
+    return out;
+  },
+  backward: (g, [index], { dim }, _n, [x]) => [scatterAdd(zerosOf(x!.shape, g), dim, index!, g), null],
+  gradcheck: [{ inputs: [{ shape: [3, 4] }, { shape: [3, 2], int: { high: 4 } }], call: (x, i) => gather(x, 1, i) }],
+});
+
+function zerosOf(shape: readonly number[], like: Tensor): Tensor {
+  return zerosOn(shape, like.dtype, like.backend);
+}
+
+/** out[i][j] = x[i][index[i][j]] for dim 1 (and likewise for any dim), like torch.gather. */
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normDim('gather', dim, x.ndim);
+  if (index.ndim !== x.ndim || index.shape.some((s, i) => i !== d && s > x.shape[i]!)) {
+    throw new ShapeError(`gather: index of shape ${fmtShape(index.shape)} does not fit input ${fmtShape(x.shape)} along dim ${dim}`);
+  }
+  checkIndex('gather', index, x.shape[d]!, `dim ${dim} of input ${fmtShape(x.shape)}`);
+  return apply(GATHER, [x, index], { dim: d });
+}
+
+export const SCATTER_ADD = defineOp<{ dim: number }>({
+  name: 'scatterAdd',
+  forward: ([x, index, src], { dim }, save) => {
+    const out = empty(x!.shape, x!.dtype, x!.backend);
+    x!.backend.kernels.copy(x!.view_(), out.view_());
+    x!.backend.kernels.scatterAdd(out.view_(), dim, index!.view_(), src!.view_());
+    save(index!);
+    return out;
+  },
+  backward: (g, [index], { dim }, needs) => [needs[0] ? g : null, null, needs[2] ? gather(g, dim, index!) : null],
+  gradcheck: [{ inputs: [{ shape: [3, 4] }, { shape: [3, 2], int: { high: 4 } }, { shape: [3, 2] }], call: (x, i, s) => scatterAdd(x, 1, i, s) }],
+});
+
+/** x with src added at the positions `index` names along `dim` (out of place). */
+export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  const d = normDim('scatterAdd', dim, x.ndim);
+  if (index.ndim !== x.ndim || src.ndim !== x.ndim || index.shape.some((s, i) => s > src.shape[i]! || (i !== d && s > x.shape[i]!))) {
+    throw new ShapeError(`scatterAdd: index ${fmtShape(index.shape)}, src ${fmtShape(src.shape)} and input ${fmtShape(x.shape)} are incompatible along dim ${dim}`);
+  }
+  checkIndex('scatterAdd', index, x.shape[d]!, `dim ${dim} of input ${fmtShape(x.shape)}`);
+  return tidy(() => apply(SCATTER_ADD, [x, index, cast(src, x.dtype)], { dim: d }));
+}
+
+export const INDEX_SELECT = defineOp<{ dim: number }>({
+  name: 'indexSelect',
+  forward: ([x, index], { dim }, save) => {
+    const shape = [...x!.shape];
+    shape[dim] = index!.shape[0]!;
+    const out = empty(shape, x!.dtype, x!.backend);
+    x!.backend.kernels.indexSelect(x!.view_(), dim, index!.view_(), out.view_());
+    save(index!);
+    return out;
+  },
+  backward: (g, [index], { dim }, _n, [x]) => [apply(INDEX_ADD, [g, index!], { dim, shape: [...x!.shape] }), null],
+  gradcheck: [{ inputs: [{ shape: [4, 3] }, { shape: [5], int: { high: 4 } }], call: (x, i) => indexSelect(x, 0, i) }],
+});
+
+/** Zeros of `shape` with src's slices added at `index` along `dim`: the adjoint of indexSelect. */
+const INDEX_ADD = defineOp<{ dim: number; shape: number[] }>({
+  name: 'indexAdd',
+  forward: ([src, index], { dim, shape }, save) => {
+    const out = zerosOn(shape, src!.dtype, src!.backend);
+    src!.backend.kernels.indexAdd(out.view_(), dim, index!.view_(), src!.view_());
+    save(index!);
+    return out;
+  },
+  backward: (g, [index], { dim }) => [indexSelect(g, dim, index!), null],
+});
+
+/** The slices of x along `dim` picked by the 1-D int32 `index`. */
+export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normDim('indexSelect', dim, x.ndim);
+  if (index.ndim !== 1) throw new ShapeError(`indexSelect: index must be 1-D, got shape ${fmtShape(index.shape)}`);
+  checkIndex('indexSelect', index, x.shape[d]!, `dim ${dim} of input ${fmtShape(x.shape)}`);
+  return apply(INDEX_SELECT, [x, index], { dim: d });
+}
+
+/** Rows of `weight` [V, D] for each id: out shape [...ids.shape, D]. */
+export function embedding(weight: Tensor, ids: Tensor): Tensor {
+  if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be [numEmbeddings, dim], got ${fmtShape(weight.shape)}`);
+  if (ids.dtype !== 'int32') throw new DTypeError(`embedding: ids must be int32, got ${ids.dtype} (shape ${fmtShape(ids.shape)})`);
+  checkIndex('embedding', ids, weight.shape[0]!, `an embedding table ${fmtShape(weight.shape)}`);
+  return tidy(() => reshape(indexSelect(weight, 0, reshape(ids, [-1])), [...ids.shape, weight.shape[1]!]));
+}
+
+/** One-hot encoding of int32 ids → int32 [...ids.shape, numClasses]. */
+export function oneHot(ids: Tensor, numClasses: number): Tensor {
+  checkIndex('oneHot', ids, numClasses, 'numClasses');
+  return tidy(() => cast(eq(ids.unsqueeze(-1), arange(numClasses, undefined, 1, { device: ids.device })), 'int32'));
+}

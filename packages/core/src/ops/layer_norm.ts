@@ -1,0 +1,79 @@
+// layerNorm over the trailing `normalizedShape` dims, as one fused row kernel forward and backward
+// (Ba, Kiros & Hinton 2016). Biased variance, as in PyTorch.
+import { ShapeError, fmtShape } from '../errors.js';
+import { numel } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { empty } from './alloc.js';
+import { contiguous } from './cast.js';
+import { apply, defineOp } from './define.js';
+import { reshape } from './views.js';
+import { add, mul, sub, addScalar } from './binary.js';
+import { mean } from './reduce.js';
+import { rsqrt } from './unary.js';
+import { tidy } from '../memory.js';
+
+interface LNAttrs { eps: number; hasWeight: boolean; hasBias: boolean }
+
+export const LAYER_NORM = defineOp<LNAttrs>({
+  name: 'layerNorm',
+  forward: ([x, ...wb], a, save) => {
+    const weight = a.hasWeight ? wb[0]! : null;
+    const bias = a.hasBias ? wb[a.hasWeight ? 1 : 0]! : null;
+    const rows = x!.shape[0]!;
+    const out = empty(x!.shape, x!.dtype, x!.backend);
+    const mu = empty([rows], x!.dtype, x!.backend);
+    const rstd = empty([rows], x!.dtype, x!.backend);
+    x!.backend.kernels.layerNorm(x!.view_(), weight?.view_() ?? null, bias?.view_() ?? null, a.eps, out.view_(), mu.view_(), rstd.view_());
+    save(x!); save(mu); save(rstd); if (weight) save(weight);
+    mu.dispose(); rstd.dispose();
+    return out;
+  },
+  // One kernel writes dx, dweight and dbias. (Fused ops give first-order gradients; differentiate
+  // layerNormDecomposed for higher orders.)
+  backward: (g, [x, mu, rstd, weight], a) => {
+    const D = x!.shape[1]!;
+    const dy = contiguous(g);
+    const dx = empty(x!.shape, x!.dtype, x!.backend);
+    const dw = a.hasWeight ? empty([D], x!.dtype, x!.backend) : null;
+    const db = a.hasBias ? empty([D], x!.dtype, x!.backend) : null;
+    x!.backend.kernels.layerNormBackward(x!.view_(), weight?.view_() ?? null, mu!.view_(), rstd!.view_(), dy.view_(), dx.view_(), dw?.view_() ?? null, db?.view_() ?? null);
+    if (dy !== g) dy.dispose();
+    return [dx, ...(dw ? [dw] : []), ...(db ? [db] : [])];
+  },
+  gradcheck: [
+    { inputs: [{ shape: [3, 6] }, { shape: [6] }, { shape: [6] }], call: (x, w, b) => layerNorm(x, [6], w, b), label: 'affine' },
+    { inputs: [{ shape: [2, 2, 3] }], call: (x) => layerNorm(x, [2, 3]), label: 'two normalized dims' },
+  ],
+});
+
+/** Normalize over the last dims given by `normalizedShape`, then scale and shift. */
+export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  const k = normalizedShape.length;
+  if (k === 0 || k > x.ndim || normalizedShape.some((d, i) => d !== x.shape[x.ndim - k + i])) {
+    throw new ShapeError(`layerNorm: normalizedShape ${fmtShape(normalizedShape)} does not match the trailing dims of input ${fmtShape(x.shape)}`);
+  }
+  const D = numel(normalizedShape);
+  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
+    if (p && numel(p.shape) !== D) throw new ShapeError(`layerNorm: ${name} of shape ${fmtShape(p.shape)} does not match normalizedShape ${fmtShape(normalizedShape)}`);
+  }
+  return tidy(() => {
+    const rows = contiguous(reshape(x, [-1, D]));
+    const wb = [weight, bias].filter((t): t is Tensor => !!t).map((t) => contiguous(reshape(t, [D])));
+    const y = apply(LAYER_NORM, [rows, ...wb], { eps, hasWeight: !!weight, hasBias: !!bias });
+    return reshape(y, x.shape);
+  });
+}
+
+/** layerNorm from primitives — the fused op's reference. */
+export function layerNormDecomposed(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  const dims = normalizedShape.map((_, i) => x.ndim - normalizedShape.length + i);
+  return tidy(() => {
+    const mu = mean(x, dims, { keepdim: true });
+    const d = sub(x, mu);
+    const v = mean(mul(d, d), dims, { keepdim: true });
+    let y = mul(d, rsqrt(addScalar(v, eps)));
+    if (weight) y = mul(y, weight);
+    if (bias) y = add(y, bias);
+    return y;
+  });
+}

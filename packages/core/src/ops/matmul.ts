@@ -1,0 +1,58 @@
+// matmul with PyTorch's rules: 1-D·1-D is a dot product, a 1-D operand is promoted to a matrix
+// and the added dim removed afterwards, batch dims broadcast. Transposes are never materialized:
+// the backward passes gᵀ-style products as strided views and the kernel reads them in place.
+import { promoteTypes } from '../dtype.js';
+import { DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { broadcastShapes } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { broadcastView, empty } from './alloc.js';
+import { cast } from './cast.js';
+import { apply, defineOp } from './define.js';
+import { reshape, transpose, unsqueeze, squeeze } from './views.js';
+import { tidy } from '../memory.js';
+
+export const MATMUL = defineOp<Record<string, never>>({
+  name: 'matmul',
+  forward: ([a, b], _attrs, save) => {
+    const M = a!.shape[a!.ndim - 2]!, K = a!.shape[a!.ndim - 1]!, N = b!.shape[b!.ndim - 1]!;
+    const batch = broadcastShapes('matmul', a!.shape.slice(0, -2), b!.shape.slice(0, -2));
+    const out = empty([...batch, M, N], a!.dtype, a!.backend);
+    a!.backend.kernels.matmul(broadcastView(a!, [...batch, M, K]), broadcastView(b!, [...batch, K, N]), out.view_());
+    save(a!);
+    save(b!);
+    return out;
+  },
+  // dA = G·Bᵀ, dB = Aᵀ·G (batch broadcasting is summed back by the engine).
+  backward: (g, [a, b], _attrs, needs) => [
+    needs[0] ? matmul(g, transpose(b!, -2, -1)) : null,
+    needs[1] ? matmul(transpose(a!, -2, -1), g) : null,
+  ],
+  gradcheck: [
+    { inputs: [{ shape: [3, 4] }, { shape: [4, 2] }], call: (a, b) => matmul(a, b), label: '2d' },
+    { inputs: [{ shape: [2, 1, 3, 4] }, { shape: [3, 4, 2] }], call: (a, b) => matmul(a, b), label: 'batched broadcast' },
+    { inputs: [{ shape: [4] }, { shape: [4] }], call: (a, b) => matmul(a, b), label: 'dot' },
+    { inputs: [{ shape: [3, 4] }, { shape: [4] }], call: (a, b) => matmul(a, b), label: 'matrix-vector' },
+  ],
+});
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new ShapeError(`matmul: both arguments need at least 1 dimension, got shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  }
+  if (a.dtype === 'bool' || b.dtype === 'bool') throw new DTypeError(`matmul: bool tensors are not supported (shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)})`);
+  const ka = a.shape[a.ndim - 1]!;
+  const kb = b.ndim === 1 ? b.shape[0]! : b.shape[b.ndim - 2]!;
+  if (ka !== kb) {
+    throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${ka} vs ${kb} in the contracted dim)`);
+  }
+  return tidy(() => {
+    const t = promoteTypes(a.dtype, b.dtype);
+    const A = a.ndim === 1 ? unsqueeze(cast(a, t), 0) : cast(a, t);
+    const B = b.ndim === 1 ? unsqueeze(cast(b, t), 1) : cast(b, t);
+    let out = apply(MATMUL, [A, B], {});
+    if (a.ndim === 1 && b.ndim === 1) return reshape(out, []);
+    if (a.ndim === 1) out = squeeze(out, -2);
+    if (b.ndim === 1) out = squeeze(out, -1);
+    return out;
+  });
+}

@@ -1,0 +1,136 @@
+// Reductions over one or several dims: sum, prod, max, min, argmax, argmin, and the composites
+// mean, logsumexp, var, std. The kernel writes a keepdim-shaped result; dropping dims is a view.
+import type { ReduceOp } from '@webgrad/kernels';
+import { isFloat } from '../dtype.js';
+import { ValueError, fmtShape } from '../errors.js';
+import { normDim, normDims } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { empty } from './alloc.js';
+import { add, div, eq, mul, sub, where, mulScalar } from './binary.js';
+import { cast } from './cast.js';
+import { apply, defineOp } from './define.js';
+import { exp, log, sqrt } from './unary.js';
+import { expand, reshape } from './views.js';
+import { noGrad } from '../autograd/grad_mode.js';
+import { tidy } from '../memory.js';
+
+export interface ReduceOptions { keepdim?: boolean }
+type Dims = number | readonly number[] | undefined;
+
+interface ReduceAttrs { op: ReduceOp; axes: number[] }
+
+const keepShape = (shape: readonly number[], axes: number[]) => shape.map((d, i) => (axes.includes(i) ? 1 : d));
+
+function reduceGrad(g: Tensor, shape: readonly number[], x: Tensor | undefined, y: Tensor | undefined, a: ReduceAttrs): Tensor {
+  // g and y arrive keepdim-shaped; broadcast them over the reduced axes.
+  const gx = expand(g, shape);
+  if (a.op === 'sum') return gx;
+  if (a.op === 'prod') return div(mul(gx, y!), x!);
+  // max/min: the gradient is shared evenly among the elements equal to the extremum.
+  const mask = cast(eq(x!, y!), g.dtype);
+  const count = apply(REDUCE, [mask], { op: 'sum', axes: a.axes });
+  return div(mul(gx, mask), count);
+}
+
+export const REDUCE = defineOp<ReduceAttrs>({
+  name: 'reduce',
+  forward: ([x], { op, axes }, save) => {
+    const out = empty(keepShape(x!.shape, axes), x!.dtype, x!.backend);
+    x!.backend.kernels.reduce(op, x!.view_(), axes, out.view_());
+    if (op !== 'sum') { save(x!); save(out); }
+    return out;
+  },
+  backward: (g, s, a, _n, [x]) => [reduceGrad(g, x!.shape, s[0], s[1], a)],
+  gradcheck: [
+    { inputs: [{ shape: [3, 4] }], call: (x) => sum(x, 1), label: 'sum' },
+    { inputs: [{ shape: [2, 3, 4] }], call: (x) => max(x, [0, 2]), label: 'max' },
+    { inputs: [{ shape: [3, 4] }], call: (x) => min(x), label: 'min' },
+    { inputs: [{ shape: [3, 2] }], call: (x) => prod(x, 0), label: 'prod' },
+  ],
+});
+
+function reduce(op: ReduceOp, x: Tensor, dims: Dims, opts: ReduceOptions): Tensor {
+  const name = op;
+  const axes = normDims(name, dims, x.ndim);
+  if ((op === 'max' || op === 'min') && axes.some((a) => x.shape[a] === 0)) {
+    throw new ValueError(`${name}: cannot reduce over an empty dimension (shape ${fmtShape(x.shape)}, dims ${fmtShape(axes)})`);
+  }
+  // Integer sums accumulate in int32; bool is counted as int32 (PyTorch gives int64).
+  const input = x.dtype === 'bool' ? cast(x, 'int32') : x;
+  const kept = apply(REDUCE, [input], { op, axes });
+  if (input !== x) input.dispose();
+  if (opts.keepdim) return kept;
+  const out = reshape(kept, x.shape.filter((_, i) => !axes.includes(i)));
+  kept.dispose();
+  return out;
+}
+
+export const sum = (x: Tensor, dims?: Dims, opts: ReduceOptions = {}) => reduce('sum', x, dims, opts);
+export const prod = (x: Tensor, dims?: Dims, opts: ReduceOptions = {}) => reduce('prod', x, dims, opts);
+export const max = (x: Tensor, dims?: Dims, opts: ReduceOptions = {}) => reduce('max', x, dims, opts);
+export const min = (x: Tensor, dims?: Dims, opts: ReduceOptions = {}) => reduce('min', x, dims, opts);
+
+export function mean(x: Tensor, dims?: Dims, opts: ReduceOptions = {}): Tensor {
+  const axes = normDims('mean', dims, x.ndim);
+  const count = axes.reduce((a, d) => a * x.shape[d]!, 1);
+  const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
+  const s = sum(xf, axes, opts);
+  const out = mulScalar(s, 1 / count);
+  s.dispose();
+  if (xf !== x) xf.dispose();
+  return out;
+}
+
+/** log Σ exp(x), stable: the max is subtracted first (and treated as a constant for gradients). */
+export function logsumexp(x: Tensor, dims?: Dims, opts: ReduceOptions = {}): Tensor {
+  const axes = normDims('logsumexp', dims, x.ndim);
+  return tidy(() => {
+    const m = noGrad(() => {
+      const mx = max(x, axes, { keepdim: true });
+      return where(eq(sub(mx, mx), 0), mx, 0); // 0 where the max is ±inf or NaN
+    });
+    const kept = add(log(sum(exp(sub(x, m)), axes, { keepdim: true })), m);
+    return opts.keepdim ? kept : reshape(kept, x.shape.filter((_, i) => !axes.includes(i)));
+  });
+}
+
+export interface VarOptions extends ReduceOptions {
+  /** Bessel's correction: divide by N − correction (default 1, unbiased, as in PyTorch). */
+  correction?: number;
+}
+
+export function variance(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor {
+  const axes = normDims('var', dims, x.ndim);
+  const n = axes.reduce((a, d) => a * x.shape[d]!, 1);
+  return tidy(() => {
+    const d = sub(x, mean(x, axes, { keepdim: true }));
+    return mulScalar(sum(mul(d, d), axes, { keepdim: opts.keepdim }), 1 / Math.max(n - (opts.correction ?? 1), 0));
+  });
+}
+
+export function std(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor {
+  return tidy(() => sqrt(variance(x, dims, opts)));
+}
+
+function argReduce(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, opts: ReduceOptions): Tensor {
+  if (dim === undefined) {
+    const flat = reshape(x, [-1]);
+    const r = argReduce(op, flat, 0, {});
+    flat.dispose();
+    if (!opts.keepdim) return r;
+    const out = reshape(r, x.shape.map(() => 1));
+    r.dispose();
+    return out;
+  }
+  const d = normDim(op, dim, x.ndim);
+  if (x.shape[d] === 0) throw new ValueError(`${op}: cannot reduce over an empty dimension (shape ${fmtShape(x.shape)}, dim ${dim})`);
+  const kept = empty(keepShape(x.shape, [d]), 'int32', x.backend);
+  x.backend.kernels.argReduce(op, x.view_(), d, kept.view_());
+  if (opts.keepdim) return kept;
+  const out = reshape(kept, x.shape.filter((_, i) => i !== d));
+  kept.dispose();
+  return out;
+}
+
+export const argmax = (x: Tensor, dim?: number, opts: ReduceOptions = {}) => argReduce('argmax', x, dim, opts);
+export const argmin = (x: Tensor, dim?: number, opts: ReduceOptions = {}) => argReduce('argmin', x, dim, opts);

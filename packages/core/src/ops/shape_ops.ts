@@ -1,0 +1,145 @@
+// Ops that build new tensors from pieces: cat, stack, split, chunk, pad, tril, triu.
+import { promoteTypes } from '../dtype.js';
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import { contiguousStrides, normDim } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { empty } from './alloc.js';
+import { cast } from './cast.js';
+import { apply, defineOp } from './define.js';
+import { narrow, unsqueeze } from './views.js';
+import { arange } from './creation.js';
+import { le, ge, sub, where } from './binary.js';
+import { tidy } from '../memory.js';
+
+export const CAT = defineOp<{ dim: number }>({
+  name: 'cat',
+  forward: (xs, { dim }) => {
+    const shape = [...xs[0]!.shape];
+    shape[dim] = xs.reduce((a, x) => a + x.shape[dim]!, 0);
+    const out = empty(shape, xs[0]!.dtype, xs[0]!.backend);
+    const strides = contiguousStrides(shape);
+    let off = 0;
+    for (const x of xs) {
+      if (x.shape[dim]! > 0 && x.size > 0) {
+        x.backend.kernels.copy(x.view_(), { buffer: out.storage.buffer, dtype: out.dtype, shape: x.shape, strides, offset: off * strides[dim]! });
+      }
+      off += x.shape[dim]!;
+    }
+    return out;
+  },
+  backward: (g, _s, { dim }, needs, inputs) => {
+    let off = 0;
+    return inputs.map((x, i) => {
+      const len = x.shape[dim]!;
+      const r = needs[i] ? narrow(g, dim, off, len) : null;
+      off += len;
+      return r;
+    });
+  },
+  gradcheck: [{ inputs: [{ shape: [2, 3] }, { shape: [2, 1] }], call: (a, b) => cat([a, b], 1) }],
+});
+
+/** Concatenate along an existing dim. */
+export function cat(xs: readonly Tensor[], dim = 0): Tensor {
+  if (xs.length === 0) throw new ValueError('cat: expected a non-empty list of tensors');
+  const d = normDim('cat', dim, xs[0]!.ndim);
+  for (const x of xs) {
+    if (x.ndim !== xs[0]!.ndim || x.shape.some((s, i) => i !== d && s !== xs[0]!.shape[i])) {
+      throw new ShapeError(`cat: shapes ${xs.map((t) => fmtShape(t.shape)).join(', ')} must match except in dim ${dim}`);
+    }
+  }
+  const t = xs.map((x) => x.dtype).reduce(promoteTypes);
+  return tidy(() => apply(CAT, xs.map((x) => cast(x, t)), { dim: d }));
+}
+
+/** Join along a new dim. */
+export function stack(xs: readonly Tensor[], dim = 0): Tensor {
+  if (xs.length === 0) throw new ValueError('stack: expected a non-empty list of tensors');
+  for (const x of xs) {
+    if (x.ndim !== xs[0]!.ndim || x.shape.some((s, i) => s !== xs[0]!.shape[i])) {
+      throw new ShapeError(`stack: all tensors must have the same shape, got ${xs.map((t) => fmtShape(t.shape)).join(', ')}`);
+    }
+  }
+  const d = normDim('stack', dim, xs[0]!.ndim + 1);
+  return tidy(() => cat(xs.map((x) => unsqueeze(x, d)), d));
+}
+
+/** Split into pieces of `size` (the last may be smaller), or of the listed sizes. Views. */
+export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
+  const d = normDim('split', dim, x.ndim);
+  const n = x.shape[d]!;
+  let list: number[];
+  if (typeof sizes === 'number') {
+    if (!Number.isInteger(sizes) || sizes <= 0) throw new ValueError(`split: size must be a positive integer, got ${sizes}`);
+    list = [];
+    for (let i = 0; i < n; i += sizes) list.push(Math.min(sizes, n - i));
+  } else {
+    list = [...sizes];
+    if (list.reduce((a, b) => a + b, 0) !== n) throw new ShapeError(`split: sizes ${fmtShape(list)} do not sum to ${n} (dim ${dim} of shape ${fmtShape(x.shape)})`);
+  }
+  let off = 0;
+  return list.map((len) => { const v = narrow(x, d, off, len); off += len; return v; });
+}
+
+/** Split into `chunks` nearly equal pieces, like torch.chunk. */
+export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+  const d = normDim('chunk', dim, x.ndim);
+  if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError(`chunk: chunks must be a positive integer, got ${chunks}`);
+  return split(x, Math.max(1, Math.ceil(x.shape[d]! / chunks)), d);
+}
+
+interface PadAttrs { before: number[]; after: number[]; value: number }
+
+export const PAD = defineOp<PadAttrs>({
+  name: 'pad',
+  forward: ([x], { before, after, value }) => {
+    const shape = x!.shape.map((s, i) => s + before[i]! + after[i]!);
+    const out = empty(shape, x!.dtype, x!.backend);
+    x!.backend.kernels.fill(out.view_(), value);
+    const strides = contiguousStrides(shape);
+    if (x!.size > 0) {
+      const offset = before.reduce((a, b, i) => a + b * strides[i]!, 0);
+      x!.backend.kernels.copy(x!.view_(), { buffer: out.storage.buffer, dtype: out.dtype, shape: x!.shape, strides, offset });
+    }
+    return out;
+  },
+  backward: (g, _s, { before }, _n, [x]) => {
+    let r = g;
+    x!.shape.forEach((s, i) => { if (before[i] !== 0 || s !== g.shape[i]) r = narrow(r, i, before[i]!, s); });
+    return [r];
+  },
+  gradcheck: [{ inputs: [{ shape: [2, 3] }], call: (x) => pad(x, [1, 0, 0, 2], 0.5) }],
+});
+
+/** Constant padding, PyTorch's F.pad convention: `pads` lists (before, after) pairs starting from the
+ *  LAST dim, e.g. [left, right, top, bottom]. Negative pads are not supported. */
+export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
+  if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim) {
+    throw new ShapeError(`pad: expected (before, after) pairs for at most ${x.ndim} dims, got ${fmtShape(pads)} for shape ${fmtShape(x.shape)}`);
+  }
+  if (pads.some((p) => !Number.isInteger(p) || p < 0)) throw new ValueError(`pad: pads must be non-negative integers, got ${fmtShape(pads)}`);
+  const before = new Array<number>(x.ndim).fill(0);
+  const after = new Array<number>(x.ndim).fill(0);
+  for (let i = 0; i < pads.length / 2; i++) {
+    before[x.ndim - 1 - i] = pads[2 * i]!;
+    after[x.ndim - 1 - i] = pads[2 * i + 1]!;
+  }
+  return apply(PAD, [x], { before, after, value });
+}
+
+function triangle(op: 'tril' | 'triu', x: Tensor, diagonal: number): Tensor {
+  if (x.ndim < 2) throw new ShapeError(`${op}: expected a tensor with at least 2 dims, got shape ${fmtShape(x.shape)}`);
+  const n = x.shape[x.ndim - 2]!, m = x.shape[x.ndim - 1]!;
+  return tidy(() => {
+    const rows = arange(n, undefined, 1, { device: x.device }).reshape([n, 1]);
+    const cols = arange(m, undefined, 1, { device: x.device });
+    const diff = sub(cols, rows); // j − i
+    const keep = op === 'tril' ? le(diff, diagonal) : ge(diff, diagonal);
+    return where(keep, x, 0);
+  });
+}
+
+/** Lower triangle (j − i ≤ diagonal), zeros elsewhere, over the last two dims. */
+export const tril = (x: Tensor, diagonal = 0) => triangle('tril', x, diagonal);
+/** Upper triangle (j − i ≥ diagonal). */
+export const triu = (x: Tensor, diagonal = 0) => triangle('triu', x, diagonal);

@@ -1,0 +1,66 @@
+// softmax and logSoftmax along a dim, as one fused row kernel (max-subtracted, numerically stable).
+// Their decompositions into primitive ops are exported as the reference the fused kernels are
+// tested against.
+import { isFloat } from '../dtype.js';
+import { normDim } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { empty } from './alloc.js';
+import { cast, contiguous } from './cast.js';
+import { apply, defineOp } from './define.js';
+import { transpose } from './views.js';
+import { div, sub } from './binary.js';
+import { exp } from './unary.js';
+import { logsumexp, max, sum } from './reduce.js';
+import { noGrad } from '../autograd/grad_mode.js';
+import { tidy } from '../memory.js';
+
+export const SOFTMAX = defineOp<{ log: boolean }>({
+  name: 'softmax',
+  forward: ([x], { log }, save) => {
+    const out = empty(x!.shape, x!.dtype, x!.backend);
+    x!.backend.kernels.softmax(x!.view_(), out.view_(), log);
+    save(out);
+    return out;
+  },
+  // First-order only: differentiate softmaxDecomposed for higher orders.
+  backward: (g, [y], { log }) => {
+    const dy = contiguous(g);
+    const dx = empty(y!.shape, y!.dtype, y!.backend);
+    y!.backend.kernels.softmaxBackward(y!.view_(), dy.view_(), dx.view_(), log);
+    if (dy !== g) dy.dispose();
+    return [dx];
+  },
+  gradcheck: [
+    { inputs: [{ shape: [3, 5] }], call: (x) => softmax(x, -1), label: 'softmax' },
+    { inputs: [{ shape: [4, 3] }], call: (x) => logSoftmax(x, 0), label: 'logSoftmax dim 0' },
+  ],
+});
+
+function rowwise(x: Tensor, dim: number, log: boolean): Tensor {
+  const d = normDim(log ? 'logSoftmax' : 'softmax', dim, x.ndim);
+  return tidy(() => {
+    const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
+    if (xf.ndim === 0) return apply(SOFTMAX, [contiguous(xf.reshape([1]))], { log }).reshape([]);
+    const last = d === xf.ndim - 1;
+    const input = contiguous(last ? xf : transpose(xf, d, -1));
+    const y = apply(SOFTMAX, [input], { log });
+    return last ? y : transpose(y, d, -1);
+  });
+}
+
+export const softmax = (x: Tensor, dim = -1) => rowwise(x, dim, false);
+export const logSoftmax = (x: Tensor, dim = -1) => rowwise(x, dim, true);
+
+/** softmax from primitives: exp(x − max) / Σ exp(x − max). */
+export function softmaxDecomposed(x: Tensor, dim = -1): Tensor {
+  return tidy(() => {
+    const m = noGrad(() => max(x, dim, { keepdim: true }));
+    const e = exp(sub(x, m));
+    return div(e, sum(e, dim, { keepdim: true }));
+  });
+}
+
+/** logSoftmax from primitives: x − logsumexp(x). */
+export function logSoftmaxDecomposed(x: Tensor, dim = -1): Tensor {
+  return tidy(() => sub(x, logsumexp(x, dim, { keepdim: true })));
+}

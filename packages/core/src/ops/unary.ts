@@ -1,0 +1,139 @@
+// Elementwise unary ops. One table: each entry names its kernel op, what its backward needs saved
+// (the input x or the output y), and its derivative written with Tensor ops.
+import type { UnaryOp } from '@webgrad/kernels';
+import { isFloat } from '../dtype.js';
+import { DTypeError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import { empty } from './alloc.js';
+import { add, mul, div, gt, mulScalar, addScalar } from './binary.js';
+import { cast } from './cast.js';
+import { apply, defineOp, type GradInput, type OpDef } from './define.js';
+import { zerosLike } from './creation.js';
+
+type Domain = GradInput['domain'];
+interface UnarySpec {
+  /** Which tensor the derivative needs: the input, the output, or nothing. */
+  saves: 'x' | 'y' | 'none';
+  /** dL/dx given dL/dy = g and the saved tensor; null = not differentiable (integer-valued output). */
+  grad: ((g: Tensor, s: Tensor) => Tensor) | null;
+  /** Promote integer inputs to float32 first (exp of an int tensor is a float tensor, as in PyTorch). */
+  floatOnly?: boolean;
+  domain?: Domain;
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+export const UNARY_SPECS: Record<UnaryOp, UnarySpec> = {
+  neg: { saves: 'none', grad: (g) => neg(g) },
+  abs: { saves: 'x', grad: (g, x) => mul(g, sign(x)), domain: 'awayFromZero' },
+  sign: { saves: 'none', grad: (g) => zerosLike(g) },
+  exp: { saves: 'y', grad: (g, y) => mul(g, y), floatOnly: true },
+  expm1: { saves: 'y', grad: (g, y) => mul(g, addScalar(y, 1)), floatOnly: true },
+  log: { saves: 'x', grad: (g, x) => div(g, x), floatOnly: true, domain: 'positive' },
+  log1p: { saves: 'x', grad: (g, x) => div(g, addScalar(x, 1)), floatOnly: true, domain: 'positive' },
+  sqrt: { saves: 'y', grad: (g, y) => div(mulScalar(g, 0.5), y), floatOnly: true, domain: 'positive' },
+  rsqrt: { saves: 'y', grad: (g, y) => mul(mulScalar(g, -0.5), mul(y, mul(y, y))), floatOnly: true, domain: 'positive' },
+  square: { saves: 'x', grad: (g, x) => mul(g, mulScalar(x, 2)) },
+  reciprocal: { saves: 'y', grad: (g, y) => neg(mul(g, mul(y, y))), floatOnly: true, domain: 'awayFromZero' },
+  sin: { saves: 'x', grad: (g, x) => mul(g, cos(x)), floatOnly: true },
+  cos: { saves: 'x', grad: (g, x) => neg(mul(g, sin(x))), floatOnly: true },
+  tanh: { saves: 'y', grad: (g, y) => mul(g, addScalar(neg(mul(y, y)), 1)), floatOnly: true },
+  sigmoid: { saves: 'y', grad: (g, y) => mul(g, mul(y, addScalar(neg(y), 1))), floatOnly: true },
+  relu: { saves: 'x', grad: (g, x) => mul(g, gt(x, 0)), domain: 'awayFromZero' },
+  // d/dx x·Φ(x) = Φ(x) + x·φ(x)   (Hendrycks & Gimpel 2016)
+  gelu: {
+    saves: 'x', floatOnly: true,
+    grad: (g, x) => {
+      const cdf = mulScalar(addScalar(erf(mulScalar(x, Math.SQRT1_2)), 1), 0.5);
+      const pdf = mulScalar(exp(mulScalar(mul(x, x), -0.5)), INV_SQRT_2PI);
+      return mul(g, add(cdf, mul(x, pdf)));
+    },
+  },
+  // y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³)
+  geluTanh: {
+    saves: 'x', floatOnly: true,
+    grad: (g, x) => {
+      const x2 = mul(x, x);
+      const t = tanh(mulScalar(add(x, mulScalar(mul(x2, x), 0.044715)), SQRT_2_OVER_PI));
+      const du = mulScalar(addScalar(mulScalar(x2, 3 * 0.044715), 1), SQRT_2_OVER_PI);
+      const left = mulScalar(addScalar(t, 1), 0.5);
+      const right = mul(mulScalar(x, 0.5), mul(addScalar(neg(mul(t, t)), 1), du));
+      return mul(g, add(left, right));
+    },
+  },
+  // d/dx x·σ(x) = σ(x)(1 + x(1 − σ(x)))
+  silu: {
+    saves: 'x', floatOnly: true,
+    grad: (g, x) => {
+      const s = sigmoid(x);
+      return mul(g, mul(s, addScalar(mul(x, addScalar(neg(s), 1)), 1)));
+    },
+  },
+  softplus: { saves: 'x', grad: (g, x) => mul(g, sigmoid(x)), floatOnly: true },
+  erf: { saves: 'x', grad: (g, x) => mul(g, mulScalar(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))), floatOnly: true },
+  floor: { saves: 'none', grad: (g) => zerosLike(g) },
+  ceil: { saves: 'none', grad: (g) => zerosLike(g) },
+  round: { saves: 'none', grad: (g) => zerosLike(g) },
+  logicalNot: { saves: 'none', grad: null },
+};
+
+function defineUnary(op: UnaryOp): OpDef<Record<string, never>> {
+  const spec = UNARY_SPECS[op];
+  return defineOp({
+    name: op,
+    forward: ([x], _a, save) => {
+      const out = empty(x!.shape, op === 'logicalNot' ? 'bool' : x!.dtype, x!.backend);
+      x!.backend.kernels.unary(op, x!.view_(), out.view_());
+      if (spec.saves === 'x') save(x!);
+      else if (spec.saves === 'y') save(out);
+      return out;
+    },
+    backward: spec.grad ? (g, saved) => [spec.grad!(g, saved[0]!)] : undefined,
+    gradcheck: spec.grad ? [{ inputs: [{ shape: [2, 3], domain: spec.domain }], call: (x) => unary(op, x) }] : undefined,
+  });
+}
+
+const UNARY_DEFS = Object.fromEntries(
+  (Object.keys(UNARY_SPECS) as UnaryOp[]).map((op) => [op, defineUnary(op)]),
+) as Record<UnaryOp, OpDef<Record<string, never>>>;
+
+/** Apply the elementwise op `op`. */
+export function unary(op: UnaryOp, x: Tensor): Tensor {
+  let input = x;
+  if (UNARY_SPECS[op].floatOnly && !isFloat(x.dtype)) input = cast(x, 'float32');
+  if (op !== 'logicalNot' && x.dtype === 'bool' && !UNARY_SPECS[op].floatOnly) {
+    if (op === 'neg') throw new DTypeError(`neg: negation of a bool tensor is not supported, use logicalNot (shape [${x.shape.join(', ')}])`);
+    input = cast(x, 'int32');
+  }
+  const out = apply(UNARY_DEFS[op], [input], {});
+  if (input !== x) input.dispose();
+  return out;
+}
+
+export const neg = (x: Tensor) => unary('neg', x);
+export const abs = (x: Tensor) => unary('abs', x);
+export const sign = (x: Tensor) => unary('sign', x);
+export const exp = (x: Tensor) => unary('exp', x);
+export const expm1 = (x: Tensor) => unary('expm1', x);
+export const log = (x: Tensor) => unary('log', x);
+export const log1p = (x: Tensor) => unary('log1p', x);
+export const sqrt = (x: Tensor) => unary('sqrt', x);
+export const rsqrt = (x: Tensor) => unary('rsqrt', x);
+export const square = (x: Tensor) => unary('square', x);
+export const reciprocal = (x: Tensor) => unary('reciprocal', x);
+export const sin = (x: Tensor) => unary('sin', x);
+export const cos = (x: Tensor) => unary('cos', x);
+export const tanh = (x: Tensor) => unary('tanh', x);
+export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+export const relu = (x: Tensor) => unary('relu', x);
+/** GELU; `approximate: 'tanh'` uses the tanh approximation (GPT-2's), as in PyTorch. */
+export const gelu = (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}) => unary(opts.approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+export const silu = (x: Tensor) => unary('silu', x);
+export const softplus = (x: Tensor) => unary('softplus', x);
+export const erf = (x: Tensor) => unary('erf', x);
+export const floor = (x: Tensor) => unary('floor', x);
+export const ceil = (x: Tensor) => unary('ceil', x);
+export const round = (x: Tensor) => unary('round', x);
+export const logicalNot = (x: Tensor) => unary('logicalNot', x);
+

@@ -1,0 +1,210 @@
+// Views: ops that return a tensor sharing the input's storage (no copy): reshape, permute,
+// transpose, expand, squeeze, unsqueeze, flatten, slice/narrow. Their backward maps the gradient
+// back through the inverse view.
+import { IndexError, ShapeError, fmtShape } from '../errors.js';
+import { contiguousStrides, normDim, numel, shapesEqual, type Shape } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { zerosOn } from './alloc.js';
+import { contiguous } from './cast.js';
+import { apply, defineOp, type OpDef } from './define.js';
+
+function makeView(x: Tensor, shape: Shape, strides: readonly number[], offset: number): Tensor {
+  return new Tensor(x.storage.retain(), shape, x.dtype, { strides, offset });
+}
+
+/** Resolve a single -1 and check the element count. */
+export function inferShape(op: string, from: Shape, shape: Shape): number[] {
+  const out = [...shape];
+  const neg = out.indexOf(-1);
+  if (neg !== out.lastIndexOf(-1)) throw new ShapeError(`${op}: only one dimension can be -1, got ${fmtShape(shape)}`);
+  const known = out.reduce((a, d, i) => (i === neg ? a : a * d), 1);
+  if (neg >= 0) {
+    if (known === 0 || numel(from) % known !== 0) throw new ShapeError(`${op}: cannot reshape ${fmtShape(from)} (${numel(from)} elements) into ${fmtShape(shape)}`);
+    out[neg] = numel(from) / known;
+  }
+  if (out.some((d) => !Number.isInteger(d) || d < 0) || numel(out) !== numel(from)) {
+    throw new ShapeError(`${op}: cannot reshape ${fmtShape(from)} (${numel(from)} elements) into ${fmtShape(shape)}`);
+  }
+  return out;
+}
+
+export const RESHAPE = defineOp<{ shape: number[] }>({
+  name: 'reshape',
+  forward: ([x], { shape }) => makeView(x!, shape, contiguousStrides(shape), x!.offset),
+  backward: (g, _s, _a, _n, [x]) => [reshape(g, x!.shape)],
+  gradcheck: [{ inputs: [{ shape: [2, 6] }], call: (x) => reshape(x, [3, -1]) }],
+});
+
+/** Same data, new shape (one dim may be -1). A view when `x` is contiguous, else a copy. */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  const s = inferShape('reshape', x.shape, shape);
+  if (x.isContiguous()) return apply(RESHAPE, [x], { shape: s });
+  const c = contiguous(x);
+  const out = apply(RESHAPE, [c], { shape: s });
+  c.dispose();
+  return out;
+}
+
+/** Like reshape, but never copies: a non-contiguous input is a ShapeError. */
+export function view(x: Tensor, shape: Shape): Tensor {
+  const s = inferShape('view', x.shape, shape);
+  if (!x.isContiguous()) throw new ShapeError(`view: tensor of shape ${fmtShape(x.shape)} with strides ${fmtShape(x.strides)} is not contiguous; use reshape() or contiguous() first`);
+  return apply(RESHAPE, [x], { shape: s });
+}
+
+export const PERMUTE = defineOp<{ dims: number[] }>({
+  name: 'permute',
+  forward: ([x], { dims }) => makeView(x!, dims.map((d) => x!.shape[d]!), dims.map((d) => x!.strides[d]!), x!.offset),
+  backward: (g, _s, { dims }) => {
+    const inv = new Array<number>(dims.length);
+    dims.forEach((d, i) => { inv[d] = i; });
+    return [permute(g, inv)];
+  },
+  gradcheck: [{ inputs: [{ shape: [2, 3, 4] }], call: (x) => permute(x, [2, 0, 1]) }],
+});
+
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (dims.length !== x.ndim) throw new ShapeError(`permute: got ${dims.length} dims ${fmtShape(dims)} for a tensor of rank ${x.ndim} (shape ${fmtShape(x.shape)})`);
+  const d = dims.map((v) => normDim('permute', v, x.ndim));
+  if (new Set(d).size !== d.length) throw new IndexError(`permute: dims ${fmtShape(dims)} repeat a dimension`);
+  return apply(PERMUTE, [x], { dims: d });
+}
+
+export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
+  if (x.ndim < 2 && d0 === -2 && d1 === -1) return permute(x, x.shape.map((_, i) => i));
+  const a = normDim('transpose', d0, x.ndim);
+  const b = normDim('transpose', d1, x.ndim);
+  const dims = x.shape.map((_, i) => i);
+  dims[a] = b;
+  dims[b] = a;
+  return apply(PERMUTE, [x], { dims });
+}
+
+export const EXPAND = defineOp<{ shape: number[] }>({
+  name: 'expand',
+  forward: ([x], { shape }) => {
+    const lead = shape.length - x!.ndim;
+    const strides = shape.map((d, i) => (i < lead ? 0 : x!.shape[i - lead] === 1 && d !== 1 ? 0 : x!.strides[i - lead]!));
+    return makeView(x!, shape, strides, x!.offset);
+  },
+  // The engine sums the gradient back to the input's shape.
+  backward: (g) => [g],
+  gradcheck: [{ inputs: [{ shape: [3, 1] }], call: (x) => expand(x, [2, 3, 4]) }],
+});
+
+/** Broadcast to a larger shape without copying (-1 keeps a size). */
+export function expand(x: Tensor, shape: Shape): Tensor {
+  const lead = shape.length - x.ndim;
+  if (lead < 0) throw new ShapeError(`expand: target ${fmtShape(shape)} has fewer dims than the tensor's ${fmtShape(x.shape)}`);
+  const s = shape.map((d, i) => {
+    const src = i < lead ? 1 : x.shape[i - lead]!;
+    const t = d === -1 ? src : d;
+    if (i < lead && d === -1) throw new ShapeError(`expand: -1 is not allowed for a new leading dim (target ${fmtShape(shape)})`);
+    if (src !== 1 && src !== t) throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(shape)} (dim ${i}: ${src} vs ${t})`);
+    return t;
+  });
+  if (shapesEqual(s, x.shape)) return apply(RESHAPE, [x], { shape: s });
+  return apply(EXPAND, [x], { shape: s });
+}
+
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  const d = normDim('unsqueeze', dim, x.ndim + 1);
+  const shape = [...x.shape];
+  const strides = [...x.strides];
+  shape.splice(d, 0, 1);
+  strides.splice(d, 0, d < x.ndim ? x.strides[d]! * x.shape[d]! : 1);
+  return apply(STRIDED_VIEW, [x], { shape, strides, offset: x.offset });
+}
+
+export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
+  const dims = dim === undefined ? x.shape.map((_, i) => i).filter((i) => x.shape[i] === 1)
+    : (typeof dim === 'number' ? [dim] : dim).map((d) => normDim('squeeze', d, x.ndim)).filter((d) => x.shape[d] === 1);
+  const keep = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
+  return apply(STRIDED_VIEW, [x], { shape: keep.map((i) => x.shape[i]!), strides: keep.map((i) => x.strides[i]!), offset: x.offset });
+}
+
+/** A view with explicit geometry whose backward reshapes (only for geometry-preserving views). */
+const STRIDED_VIEW = defineOp<{ shape: number[]; strides: number[]; offset: number }>({
+  name: 'stridedView',
+  forward: ([x], a) => makeView(x!, a.shape, a.strides, a.offset),
+  backward: (g, _s, _a, _n, [x]) => [reshape(g, x!.shape)],
+});
+
+export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  if (x.ndim === 0) return reshape(x, [1]);
+  const s = normDim('flatten', startDim, x.ndim);
+  const e = normDim('flatten', endDim, x.ndim);
+  if (s > e) throw new IndexError(`flatten: startDim ${startDim} comes after endDim ${endDim} for rank ${x.ndim}`);
+  const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
+  return reshape(x, shape);
+}
+
+// ---- slicing -----------------------------------------------------------------------------------
+
+interface SliceAttrs { dim: number; start: number; length: number; step: number }
+
+export const SLICE: OpDef<SliceAttrs> = defineOp<SliceAttrs>({
+  name: 'slice',
+  forward: ([x], { dim, start, length, step }) => {
+    const shape = [...x!.shape];
+    shape[dim] = length;
+    const strides = [...x!.strides];
+    strides[dim] = x!.strides[dim]! * step;
+    return makeView(x!, shape, strides, x!.offset + (length > 0 ? start * x!.strides[dim]! : 0));
+  },
+  backward: (g, _s, a, _n, [x]) => [apply(SLICE_SCATTER, [g], { ...a, shape: [...x!.shape] })],
+  gradcheck: [{ inputs: [{ shape: [5, 3] }], call: (x) => slice(x, 0, 1, 5, 2) }],
+});
+
+/** Zeros of `shape` with the gradient written into the slice: the adjoint of `slice`. */
+const SLICE_SCATTER: OpDef<SliceAttrs & { shape: number[] }> = defineOp<SliceAttrs & { shape: number[] }>({
+  name: 'sliceScatter',
+  forward: ([g], { shape, dim, start, length, step }) => {
+    const out = zerosOn(shape, g!.dtype, g!.backend);
+    const strides = contiguousStrides(shape);
+    const vshape = [...shape];
+    vshape[dim] = length;
+    const vstrides = [...strides];
+    vstrides[dim] = strides[dim]! * step;
+    if (length > 0) {
+      g!.backend.kernels.copy(g!.view_(), { buffer: out.storage.buffer, dtype: out.dtype, shape: vshape, strides: vstrides, offset: start * strides[dim]! });
+    }
+    return out;
+  },
+  backward: (g, _s, a) => [apply(SLICE, [g], a)],
+});
+
+/** Elements start, start+step, ... < end along `dim` (negative start/end count from the end; clamped like Python). */
+export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1): Tensor {
+  const d = normDim('slice', dim, x.ndim);
+  const n = x.shape[d]!;
+  if (!Number.isInteger(step) || step < 1) throw new IndexError(`slice: step must be a positive integer, got ${step}`);
+  const norm = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
+  const s = norm(start);
+  const e = end === undefined ? n : norm(end);
+  const length = Math.max(0, Math.ceil((e - s) / step));
+  return apply(SLICE, [x], { dim: d, start: s, length, step });
+}
+
+/** `length` elements from `start` along `dim`; out-of-range is an IndexError (unlike slice). */
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  const d = normDim('narrow', dim, x.ndim);
+  const n = x.shape[d]!;
+  const s = start < 0 ? start + n : start;
+  if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
+    throw new IndexError(`narrow: start ${start} and length ${length} are out of range for dim ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
+  }
+  return apply(SLICE, [x], { dim: d, start: s, length, step: 1 });
+}
+
+/** The sub-tensor at `index` along `dim`, with that dim removed (like x[i] for dim 0). */
+export function select(x: Tensor, dim: number, index: number): Tensor {
+  const d = normDim('select', dim, x.ndim);
+  const n = x.shape[d]!;
+  const i = index < 0 ? index + n : index;
+  if (!Number.isInteger(i) || i < 0 || i >= n) throw new IndexError(`select: index ${index} is out of range for dim ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
+  const s = apply(SLICE, [x], { dim: d, start: i, length: 1, step: 1 });
+  const out = squeeze(s, d);
+  s.dispose();
+  return out;
+}

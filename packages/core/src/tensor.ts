@@ -1,0 +1,107 @@
+// The Tensor: a strided view onto refcounted device storage, plus autograd metadata.
+// Ops live in ./ops (one definition each); they are attached as methods in ./tensor_methods.ts.
+import type { DType, TypedArray, View } from '@webgrad/kernels';
+import type { Backend, DeviceName } from './backend/backend.js';
+import type { Node } from './autograd/node.js';
+import { DisposedError, ValueError, fmtShape } from './errors.js';
+import { trackTensor, untrackTensor } from './memory.js';
+import { contiguousStrides, numel, type Shape } from './shape.js';
+import { Storage } from './storage.js';
+
+export type NestedArray = number | boolean | NestedArray[];
+
+let nextId = 1;
+
+export class Tensor {
+  readonly __isTensor = true;
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+  readonly dtype: DType;
+  /** Accumulated gradient of a leaf (or of a tensor that called `retainGrad()`). Owned: no scope sweeps it. */
+  grad: Tensor | null = null;
+  /** The graph node that produced this tensor; null for leaves and for tensors made without grad. */
+  gradFn: Node | null = null;
+  /** Non-leaf tensors that should also keep their `.grad`. */
+  retainsGrad = false;
+  /** Optional name, used in error messages and by nn. */
+  name?: string;
+  #requiresGrad = false;
+  #storage: Storage | null;
+  readonly #internal: boolean;
+
+  constructor(storage: Storage, shape: Shape, dtype: DType, opts: { strides?: readonly number[]; offset?: number; internal?: boolean } = {}) {
+    this.#storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.strides = Object.freeze(opts.strides ? [...opts.strides] : contiguousStrides(shape));
+    this.offset = opts.offset ?? 0;
+    this.dtype = dtype;
+    this.#internal = opts.internal ?? false;
+    if (!this.#internal) trackTensor(this);
+  }
+
+  get storage(): Storage {
+    if (!this.#storage) throw new DisposedError(`tensor #${this.id}${this.name ? ` (${this.name})` : ''} of shape ${fmtShape(this.shape)} was used after dispose()`);
+    return this.#storage;
+  }
+  get backend(): Backend { return this.storage.backend; }
+  get device(): DeviceName { return (this.#storage ?? this.#lastBackend!).backend.name; }
+  #lastBackend?: Storage;
+
+  get isDisposed(): boolean { return this.#storage === null; }
+  get ndim(): number { return this.shape.length; }
+  get size(): number { return numel(this.shape); }
+  numel(): number { return numel(this.shape); }
+  get isLeaf(): boolean { return this.gradFn === null; }
+
+  get requiresGrad(): boolean { return this.#requiresGrad; }
+  set requiresGrad(v: boolean) {
+    if (v && this.dtype !== 'float32' && this.dtype !== 'float64') {
+      throw new ValueError(`requiresGrad: only floating-point tensors can require gradients (got ${this.dtype} of shape ${fmtShape(this.shape)})`);
+    }
+    if (!v && this.gradFn) throw new ValueError('requiresGrad: cannot turn off gradients of a non-leaf tensor; use detach()');
+    this.#requiresGrad = v;
+  }
+  /** In place, like PyTorch's `requires_grad_()`. Returns this. */
+  requiresGrad_(v = true): this { this.requiresGrad = v; return this; }
+
+  /** The kernel-level view of this tensor. */
+  view_(): View<unknown> {
+    return { buffer: this.storage.buffer, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset };
+  }
+
+  isContiguous(): boolean {
+    let acc = 1;
+    for (let i = this.shape.length - 1; i >= 0; i--) {
+      if (this.shape[i] !== 1 && this.strides[i] !== acc) return false;
+      acc *= this.shape[i]!;
+    }
+    return true;
+  }
+
+  /** Release this tensor's hold on its storage (and on its graph node). Idempotent. */
+  dispose(): void {
+    const s = this.#storage;
+    if (!s) return;
+    this.#lastBackend = s;
+    this.#storage = null;
+    if (!this.#internal) untrackTensor(this);
+    s.release();
+    if (this.gradFn) { this.gradFn.decRef(); this.gradFn = null; }
+  }
+  [Symbol.dispose](): void { this.dispose(); }
+
+  /** A new tensor object sharing this storage (an internal alias is invisible to scopes and counts). */
+  alias(opts: { internal?: boolean } = {}): Tensor {
+    return new Tensor(this.storage.retain(), this.shape, this.dtype, { strides: this.strides, offset: this.offset, internal: opts.internal });
+  }
+
+  toString(): string {
+    return `Tensor(shape=${fmtShape(this.shape)}, dtype=${this.dtype}, device=${this.device}${this.requiresGrad ? ', requiresGrad' : ''}${this.isDisposed ? ', disposed' : ''})`;
+  }
+}
+
+export type Scalar = number | boolean;
+export type TensorLike = Tensor | Scalar;
+export type { TypedArray };

@@ -1,0 +1,36 @@
+// The CPU reference backend: every kernel of `KernelSet<TypedArray>` in plain TypeScript over
+// typed arrays. These are the ground truth the WGSL kernels are tested against and what the
+// library's CPU device runs. Each family lives in its own file, whose header documents what it
+// computes and its layout assumptions; `strided.ts` holds the shared view/dtype helpers.
+
+import type { KernelSet, TypedArray } from '../types.js';
+import { adamw } from './adamw.js';
+import { attention, attentionBackward } from './attention.js';
+import { col2im, im2col, pool2d, pool2dBackward } from './conv.js';
+import { crossEntropy, crossEntropyBackward } from './cross_entropy.js';
+import { binary, copy, fill, unary, where } from './elementwise.js';
+import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
+import { layerNorm, layerNormBackward } from './layer_norm.js';
+import { matmul } from './matmul.js';
+import { random } from './random.js';
+import { argReduce, reduce } from './reduce.js';
+import { softmax, softmaxBackward } from './softmax.js';
+
+export const cpuKernels: KernelSet<TypedArray> = {
+  unary, binary, where, copy, fill, random,
+  reduce, argReduce,
+  matmul,
+  gather, scatterAdd, indexSelect, indexAdd,
+  softmax, softmaxBackward, layerNorm, layerNormBackward, crossEntropy, crossEntropyBackward,
+  attention, attentionBackward,
+  im2col, col2im, pool2d, pool2dBackward,
+  adamw,
+};
+
+export {
+  contiguousStrides, contiguousView, convertTo, elementOffsets, forEachIndex, numel, offsetOf,
+  readAll, readAt, rowsOf, typedArrayFor, writeAll, writeAt,
+} from './strided.js';
+export { erf, sigmoid, roundHalfEven, UNARY_FNS, BINARY_FNS } from './elementwise.js';
+export { threefry2x32, keyForSeed, randomWords, THREEFRY_PARITY, THREEFRY_ROTATIONS } from './random.js';
+export { convOutputSize } from './conv.js';

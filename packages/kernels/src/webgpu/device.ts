@@ -1,0 +1,111 @@
+// Obtaining a WebGPU adapter and device, in Node (the `webgpu` package, i.e. Dawn) or in a browser
+// (navigator.gpu).
+//
+// The device is requested with the adapter's own limits for everything compute kernels care about
+// (buffer sizes, workgroup storage, invocations, storage buffers per stage), not the WebGPU defaults,
+// and with the optional features `shader-f16`, `timestamp-query` and `subgroups` when the adapter
+// offers them. A software adapter (Mesa lavapipe/llvmpipe, SwiftShader, WARP, a 'cpu' adapter type
+// or a fallback adapter) is labelled `isSoftware`, so tests and benchmarks can say what they ran on.
+
+import { WebGPUUnavailableError } from './errors.js';
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isSoftware: boolean;
+}
+
+export interface DeviceOptions {
+  /** A GPU object to use instead of discovering one (navigator.gpu, or `create([])` from `webgpu`). */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+  /** Accept a software adapter (default true: CI runs on lavapipe). */
+  allowSoftware?: boolean;
+}
+
+const INSTALL_HINT = 'On Linux without a GPU, install a software Vulkan driver with ' +
+  '`sudo bash scripts/install-webgpu-driver.sh` (Mesa lavapipe); in a browser, use one with WebGPU enabled.';
+
+/** The limits a compute library wants raised to the adapter's maximum. */
+const RAISED_LIMITS = [
+  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage',
+  'maxUniformBufferBindingSize', 'maxBindGroups', 'maxDynamicUniformBuffersPerPipelineLayout',
+] as const;
+
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'timestamp-query', 'subgroups' as GPUFeatureName];
+
+const SOFTWARE_PATTERN = /lavapipe|llvmpipe|swiftshader|software|warp|basic render|microsoft basic/i;
+
+/** Finds a GPU object: the one given, navigator.gpu, or Node's `webgpu` package (installing its globals). */
+export async function findGPU(given?: GPU): Promise<GPU> {
+  if (given) return given;
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  let mod: { create(flags: string[]): GPU; globals: object };
+  try {
+    const name = 'webgpu'; // kept in a variable so browser bundlers do not try to resolve it
+    mod = (await import(/* @vite-ignore */ name)) as typeof mod;
+  } catch (e) {
+    throw new WebGPUUnavailableError(`WebGPU is not available: navigator.gpu is missing and the 'webgpu' ` +
+      `package could not be loaded (${(e as Error).message}). ${INSTALL_HINT}`);
+  }
+  const g = globalThis as Record<string, unknown>;
+  for (const [k, v] of Object.entries(mod.globals)) if (!(k in g)) g[k] = v;
+  return mod.create([]);
+}
+
+export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+  const info = (adapter.info ?? {}) as Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean; adapterType?: string };
+  const vendor = info.vendor ?? '';
+  const architecture = info.architecture ?? '';
+  const device = info.device ?? '';
+  const description = info.description ?? '';
+  const fallback = info.isFallbackAdapter === true ||
+    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  const isSoftware = fallback || info.adapterType === 'cpu' || architecture === 'software' ||
+    SOFTWARE_PATTERN.test(`${vendor} ${architecture} ${device} ${description}`);
+  return { vendor, architecture, device, description, isSoftware };
+}
+
+export interface AcquiredDevice {
+  adapter: GPUAdapter;
+  device: GPUDevice;
+  info: AdapterDescription;
+  features: ReadonlySet<string>;
+}
+
+export async function acquireDevice(opts: DeviceOptions = {}): Promise<AcquiredDevice> {
+  const gpu = await findGPU(opts.gpu);
+  const adapterOpts: GPURequestAdapterOptions = {};
+  if (opts.powerPreference) adapterOpts.powerPreference = opts.powerPreference;
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter(adapterOpts);
+  } catch (e) {
+    throw new WebGPUUnavailableError(`requestAdapter failed: ${(e as Error).message}. ${INSTALL_HINT}`);
+  }
+  if (!adapter) throw new WebGPUUnavailableError(`No WebGPU adapter found. ${INSTALL_HINT}`);
+  const info = describeAdapter(adapter);
+  if (info.isSoftware && opts.allowSoftware === false) {
+    throw new WebGPUUnavailableError(`Only a software WebGPU adapter is available (${info.description || info.device}) ` +
+      'and allowSoftware is false.');
+  }
+  const requiredLimits: Record<string, number> = {};
+  const limits = adapter.limits as unknown as Record<string, number | undefined>;
+  for (const name of RAISED_LIMITS) {
+    const v = limits[name];
+    if (typeof v === 'number') requiredLimits[name] = v;
+  }
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgrad' });
+  } catch (e) {
+    throw new WebGPUUnavailableError(`requestDevice failed on ${info.description || info.device}: ${(e as Error).message}`);
+  }
+  return { adapter, device, info, features: new Set(device.features as unknown as Iterable<string>) };
+}

@@ -1,0 +1,49 @@
+// Typed errors raised by the WebGPU runtime and its kernels.
+//
+// Every error says what the user can do about it: install a driver, free tensors, pick another dtype.
+// GPU-side failures (validation errors, device loss, out-of-range indices found by a kernel) are
+// asynchronous by nature; the runtime stores them and raises them at the next flush or read, so the
+// call that surfaces an error is not always the call that caused it — the message names the cause.
+
+/** No WebGPU adapter (or device) could be obtained. */
+export class WebGPUUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebGPUUnavailableError';
+  }
+}
+
+/** A buffer allocation failed even after trimming the pool. */
+export class WebGPUOutOfMemoryError extends Error {
+  readonly requestedBytes: number;
+  constructor(requestedBytes: number, detail: string) {
+    super(`WebGPU out of memory: could not allocate ${requestedBytes} bytes (${detail}). ` +
+      'Dispose tensors you no longer need (tidy(), using, dispose()) or use smaller batches.');
+    this.name = 'WebGPUOutOfMemoryError';
+    this.requestedBytes = requestedBytes;
+  }
+}
+
+/** The GPU device was lost (driver reset, destroy(), too-long dispatch). The runtime is unusable afterwards. */
+export class WebGPUDeviceLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebGPUDeviceLostError';
+  }
+}
+
+/** An error reported by the WebGPU implementation (validation, shader compilation, internal). */
+export class WebGPUValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebGPUValidationError';
+  }
+}
+
+/** A dtype the WebGPU backend cannot store or compute (float64). Subclass of TypeError, like a DTypeError. */
+export class WebGPUDTypeError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebGPUDTypeError';
+  }
+}

@@ -1,0 +1,476 @@
+// Batched matmul on the GPU: out[..., m, n] = Σ_k a[..., m, k] · b[..., k, n].
+//
+// Layout assumptions (the KernelSet contract): a [...batch, M, K], b [...batch, K, N], out
+// [...batch, M, N] of equal rank; batch dims arrive expanded (stride 0 where broadcast); transposes
+// arrive as strides. Nothing is materialized: each operand is read in place through its strides.
+// Strides are assumed non-negative (core never produces negative ones).
+//
+// Each operand's matrix layout is classified on the host:
+//   'k'  the reduction dim is contiguous  (a row-major [M, K]; b = Wᵀ for a row-major W [N, K])
+//   'o'  the other dim is contiguous       (a = Xᵀ for a row-major X [K, M]; b row-major [K, N])
+//   'g'  anything else (both strides ≠ 1): scalar loads through both strides
+// and the generated loads follow it: consecutive invocations walk the contiguous dim (coalesced
+// reads), vec4 loads along it when the base offset, the other stride, every batch stride and the
+// buffer size are multiples of 4 elements. The batch dims are collapsed on the host (size-1 dims
+// dropped, adjacent dims merged when every operand allows) and decoded from workgroup_id.z.
+//
+// Why the tiling is what it is ('tiled'):
+// - An output tile of BM×BN (64×64, or 32×32 for small problems) per workgroup, TM×TN = 4×4 outputs
+//   per invocation: each invocation keeps 16 accumulators in registers and does 16 FMAs per 8 values
+//   read from workgroup memory, so arithmetic, not workgroup-memory bandwidth, bounds the inner loop.
+// - K advances in steps of BK = 16. The A tile is stored k-major as As[k][m] (vec4 over m) and the
+//   B tile as Bs[k][n] (vec4 over n), so the inner loop reads one vec4 of A and one of B per k and
+//   issues 4 vec4 FMAs; the 64×16 + 16×64 floats (8 KiB) leave room for several workgroups per core.
+// - Loading a tile is a workgroup-uniform branch: a tile fully inside the matrix ("full tile", the
+//   common case) uses unchecked loads, vec4 where allowed; only edge tiles pay for bounds checks.
+// - The inner k loop and the 4×4 FMA block are unrolled by the generator, not by the compiler.
+//
+// 'register' drops workgroup memory: an invocation loads its 4 rows of A and 4 columns of B for
+// 4 values of k directly (vec4 loads, register transposes for the other layout) and does 16 vec4 FMA
+// terms. CPU-backed adapters (lavapipe) run this faster: their caches already share the data and the
+// tiled kernel's barriers serialize their SIMD lanes.
+//
+// 'splitk' runs the tiled kernel over S slices of K, each writing a partial [batch, M, N] product to
+// a scratch buffer, then a second kernel sums the S partials into out (no atomics; the sum order is
+// fixed, so results are deterministic).
+//
+// 'gemv' (M == 1, N == 1, tiny problems) gives each output RK lanes that split K and reduce in
+// workgroup memory. The lanes of one output are consecutive invocations when the big operand is
+// contiguous along K ('dot' mapping: coalesced reads along a row), otherwise consecutive invocations
+// take consecutive outputs ('col' mapping: coalesced reads along the contiguous output dim).
+// It also handles int32 (the other variants are float32 only); out may be any strided view.
+
+import type { View } from '../types.js';
+import type { WebGPURuntime } from './runtime.js';
+import { UniformStruct, maxWorkgroups } from './kernel_args.js';
+import { getMatmulVariant, selectMatmulVariant, type MatmulVariant } from './matmul_select.js';
+
+export { selectMatmulVariant, setMatmulVariant, getMatmulVariant, MATMUL_VARIANTS } from './matmul_select.js';
+export type { MatmulVariant, MatmulShape, MatmulAdapterInfo } from './matmul_select.js';
+
+type Layout = 'k' | 'o' | 'g';
+
+interface Operand {
+  layout: Layout;
+  vec4: boolean;
+}
+
+interface Problem {
+  M: number; N: number; K: number;
+  batchShape: number[];
+  /** Per collapsed batch dim: strides of a, b, out. */
+  bsa: number[]; bsb: number[]; bso: number[];
+  saM: number; saK: number; sbK: number; sbN: number; soM: number; soN: number;
+  batch: number;
+}
+
+export interface MatmulOptions {
+  /** Force a variant for this call (overrides setMatmulVariant). */
+  variant?: MatmulVariant;
+}
+
+// ---- host-side analysis --------------------------------------------------------------------
+
+function analyze(a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>): Problem {
+  const r = out.shape.length;
+  const M = out.shape[r - 2]!, N = out.shape[r - 1]!, K = a.shape[r - 1]!;
+  // Collapse batch dims: drop size-1 dims, merge d into the next kept dim when contiguous for all.
+  const shape: number[] = [], sa: number[] = [], sb: number[] = [], so: number[] = [];
+  for (let d = 0; d < r - 2; d++) {
+    const n = out.shape[d]!;
+    if (n === 1) continue;
+    const last = shape.length - 1;
+    if (last >= 0 && sa[last] === a.strides[d]! * n && sb[last] === b.strides[d]! * n && so[last] === out.strides[d]! * n) {
+      // previous dim's stride equals this dim's stride × its size: merge (previous becomes outer part)
+      shape[last] = shape[last]! * n;
+      sa[last] = a.strides[d]!; sb[last] = b.strides[d]!; so[last] = out.strides[d]!;
+      continue;
+    }
+    shape.push(n); sa.push(a.strides[d]!); sb.push(b.strides[d]!); so.push(out.strides[d]!);
+  }
+  let batch = 1;
+  for (const n of shape) batch *= n;
+  return {
+    M, N, K, batchShape: shape, bsa: sa, bsb: sb, bso: so, batch,
+    saM: M === 1 ? 0 : a.strides[r - 2]!, saK: K === 1 ? 0 : a.strides[r - 1]!,
+    sbK: K === 1 ? 0 : b.strides[r - 2]!, sbN: N === 1 ? 0 : b.strides[r - 1]!,
+    soM: out.strides[r - 2]!, soN: out.strides[r - 1]!,
+  };
+}
+
+/** Layout of an operand with "other" stride `so` (m for A, n for B) and reduction stride `sk`. */
+function classify(view: View<GPUBuffer>, so: number, sk: number, batchStrides: number[]): Operand {
+  // Strides of extent-1 dims were zeroed by `analyze`; such a dim fits either layout.
+  let layout: Layout = 'g';
+  if (sk === 1) layout = 'k';
+  else if (so === 1) layout = 'o';
+  else if (sk === 0) layout = 'k';
+  else if (so === 0) layout = 'o';
+  const lead = layout === 'k' ? so : sk;
+  const vec4 = layout !== 'g' && view.offset % 4 === 0 && lead % 4 === 0 &&
+    batchStrides.every((s) => s % 4 === 0) && view.buffer.size % 16 === 0;
+  return { layout, vec4 };
+}
+
+// ---- WGSL pieces shared by the variants ------------------------------------------------------
+
+function uniformsFor(p: Problem, extra: { offA: number; offB: number; offO: number; kChunk: number; splits: number; splitStride: number; zBase: number }): UniformStruct {
+  const u = new UniformStruct()
+    .u32('M', p.M).u32('N', p.N).u32('K', p.K).u32('kChunk', extra.kChunk)
+    .u32('offA', extra.offA).u32('offB', extra.offB).u32('offO', extra.offO).u32('splits', extra.splits)
+    .u32('saM', p.saM).u32('saK', p.saK).u32('sbK', p.sbK).u32('sbN', p.sbN)
+    .u32('soM', p.soM).u32('soN', p.soN).u32('splitStride', extra.splitStride).u32('zBase', extra.zBase);
+  p.batchShape.forEach((n, d) => {
+    u.u32(`bs${d}`, n).u32(`bsa${d}`, p.bsa[d]!).u32(`bsb${d}`, p.bsb[d]!).u32(`bso${d}`, p.bso[d]!);
+  });
+  return u;
+}
+
+/** WGSL: `fn batch_bases(z) -> vec3<u32>` (element offsets of a, b, out for batch index z). */
+function wgslBatchBases(rank: number): string {
+  let body = '  var z = zz;\n  var oa = u.offA; var ob = u.offB; var oo = u.offO;\n';
+  for (let d = rank - 1; d >= 0; d--) {
+    body += `  { let i = z % u.bs${d}; z = z / u.bs${d}; oa += i * u.bsa${d}; ob += i * u.bsb${d}; oo += i * u.bso${d}; }\n`;
+  }
+  return `fn batch_bases(zz: u32) -> vec3<u32> {\n${body}  return vec3<u32>(oa, ob, oo);\n}\n`;
+}
+
+/** Binding declarations: A and B as array<vec4<f32>> when vec4 loads are on, with scalar accessors. */
+function wgslBindings(A: Operand, B: Operand, t = 'f32'): string {
+  const decl = (name: string, binding: number, op: Operand) => op.vec4
+    ? `@group(0) @binding(${binding}) var<storage, read> ${name}4: array<vec4<${t}>>;\n` +
+      `fn ld${name}(i: u32) -> ${t} { return ${name}4[i >> 2u][i & 3u]; }\n` +
+      `fn ld${name}4(i: u32) -> vec4<${t}> { return ${name}4[i >> 2u]; }\n`
+    : `@group(0) @binding(${binding}) var<storage, read> ${name}s: array<${t}>;\n` +
+      `fn ld${name}(i: u32) -> ${t} { return ${name}s[i]; }\n` +
+      `fn ld${name}4(i: u32) -> vec4<${t}> { return vec4<${t}>(${name}s[i], ${name}s[i + 1u], ${name}s[i + 2u], ${name}s[i + 3u]); }\n`;
+  return decl('A', 0, A) + decl('B', 1, B) +
+    `@group(0) @binding(2) var<storage, read_write> O: array<${t}>;\n@group(0) @binding(3) var<uniform> u: U;\n`;
+}
+
+// ---- 'tiled' (also the first pass of 'splitk') ----------------------------------------------
+
+export interface TileConfig { BM: number; BN: number; BK: number; TM: number; TN: number }
+export const TILE_LARGE: TileConfig = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
+export const TILE_SMALL: TileConfig = { BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 };
+
+/**
+ * Loads of one operand's BO×BK tile into workgroup memory S[k][o] (vec4 over o).
+ * `name` is 'A' (o = m) or 'B' (o = n). Emits the full-tile branch and the edge branch.
+ */
+function wgslTileLoad(name: 'A' | 'B', op: Operand, BO: number, BK: number, T: number): string {
+  const S = `${name}sh`;
+  const so = name === 'A' ? 'u.saM' : 'u.sbN';
+  const sk = name === 'A' ? 'u.saK' : 'u.sbK';
+  const base = name === 'A' ? 'bases.x' : 'bases.y';
+  const o0 = name === 'A' ? 'm0' : 'n0';
+  const ext = name === 'A' ? 'u.M' : 'u.N';
+  const BO4 = BO / 4;
+  const mapping = (w: number, along: 'k' | 'o') => {
+    const units = (BO * BK) / w;
+    if (units % T !== 0) throw new Error(`matmul tile ${BO}x${BK}/${w} does not divide over ${T} invocations`);
+    const lines: string[] = [];
+    for (let r = 0; r < units / T; r++) {
+      const uidx = `(lid + ${r * T}u)`;
+      const [oo, kk] = along === 'k'
+        ? [`(${uidx} / ${BK / w}u)`, `((${uidx} % ${BK / w}u) * ${w}u)`]
+        : [`((${uidx} % ${BO / w}u) * ${w}u)`, `(${uidx} / ${BO / w}u)`];
+      lines.push(`{ let oo = ${oo}; let kk = ${kk};`);
+    }
+    return lines;
+  };
+  const along: 'k' | 'o' = op.layout === 'k' ? 'k' : 'o';
+  // full tile
+  let full = '';
+  const w = op.vec4 ? 4 : 1;
+  for (const head of mapping(w, along)) {
+    const oIdx = `(${o0} + oo)`, kIdx = `(k0 + kk)`;
+    const addr = op.layout === 'k' ? `${base} + ${oIdx} * ${so} + ${kIdx}`
+      : op.layout === 'o' ? `${base} + ${oIdx} + ${kIdx} * ${sk}`
+        : `${base} + ${oIdx} * ${so} + ${kIdx} * ${sk}`;
+    if (w === 4 && along === 'k') {
+      full += `    ${head} let v = ld${name}4(${addr});\n` +
+        [0, 1, 2, 3].map((c) => `      ${S}[(kk + ${c}u) * ${BO4}u + (oo >> 2u)][oo & 3u] = v[${c}];`).join('\n') + ' }\n';
+    } else if (w === 4) {
+      full += `    ${head} ${S}[kk * ${BO4}u + (oo >> 2u)] = ld${name}4(${addr}); }\n`;
+    } else {
+      full += `    ${head} ${S}[kk * ${BO4}u + (oo >> 2u)][oo & 3u] = ld${name}(${addr}); }\n`;
+    }
+  }
+  // edge tile: scalar, checked
+  let edge = '';
+  for (const head of mapping(1, along)) {
+    edge += `    ${head} let o = ${o0} + oo; let k = k0 + kk; var v = 0.0;\n` +
+      `      if (o < ${ext} && k < kEnd) { v = ld${name}(${base} + o * ${so} + k * ${sk}); }\n` +
+      `      ${S}[kk * ${BO4}u + (oo >> 2u)][oo & 3u] = v; }\n`;
+  }
+  return `  if (${o0} + ${BO}u <= ${ext} && k0 + ${BK}u <= kEnd) {\n${full}  } else {\n${edge}  }\n`;
+}
+
+export function wgslTiled(cfg: TileConfig, A: Operand, B: Operand, rank: number, uniforms: UniformStruct): string {
+  const { BM, BN, BK, TM, TN } = cfg;
+  const TX = BN / TN, TY = BM / TM, T = TX * TY;
+  let compute = '';
+  for (let k = 0; k < BK; k++) {
+    compute += '    {\n';
+    for (let i4 = 0; i4 < TM / 4; i4++) compute += `      let a${i4} = Ash[${k * (BM / 4)}u + ty * ${TM / 4}u + ${i4}u];\n`;
+    for (let j4 = 0; j4 < TN / 4; j4++) compute += `      let b${j4} = Bsh[${k * (BN / 4)}u + tx * ${TN / 4}u + ${j4}u];\n`;
+    for (let i = 0; i < TM; i++) {
+      for (let j4 = 0; j4 < TN / 4; j4++) compute += `      acc${i}_${j4} = fma(vec4<f32>(a${i >> 2}[${i & 3}]), b${j4}, acc${i}_${j4});\n`;
+    }
+    compute += '    }\n';
+  }
+  let accDecl = '', store = '';
+  for (let i = 0; i < TM; i++) {
+    for (let j4 = 0; j4 < TN / 4; j4++) {
+      accDecl += `  var acc${i}_${j4} = vec4<f32>(0.0);\n`;
+      store += `  { let m = m0 + ty * ${TM}u + ${i}u; let n = n0 + tx * ${TN}u + ${j4 * 4}u;\n` +
+        `    if (m < u.M) { let o = obase + m * u.soM + n * u.soN;\n` +
+        [0, 1, 2, 3].map((c) => `      if (n + ${c}u < u.N) { O[o + ${c}u * u.soN] = acc${i}_${j4}[${c}]; }`).join('\n') + '\n    } }\n';
+    }
+  }
+  return `${uniforms.wgsl()}
+${wgslBindings(A, B)}
+var<workgroup> Ash: array<vec4<f32>, ${(BK * BM) / 4}>;
+var<workgroup> Bsh: array<vec4<f32>, ${(BK * BN) / 4}>;
+${wgslBatchBases(rank)}
+@compute @workgroup_size(${T})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let tx = lid % ${TX}u; let ty = lid / ${TX}u;
+  let n0 = wid.x * ${BN}u; let m0 = wid.y * ${BM}u;
+  let zz = wid.z + u.zBase;
+  let split = zz % u.splits;
+  let bases = batch_bases(zz / u.splits);
+  let kBegin = split * u.kChunk;
+  let kEnd = min(u.K, kBegin + u.kChunk);
+  let obase = bases.z + split * u.splitStride;
+${accDecl}
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
+${wgslTileLoad('A', A, BM, BK, T)}${wgslTileLoad('B', B, BN, BK, T)}
+    workgroupBarrier();
+${compute}    workgroupBarrier();
+  }
+${store}}
+`;
+}
+
+// ---- 'register' -----------------------------------------------------------------------------
+
+const REG_WG = [8, 8] as const; // invocations (x over n, y over m); each computes 4×4 outputs
+
+export function wgslRegister(A: Operand, B: Operand, rank: number, uniforms: UniformStruct): string {
+  // Fast loads for 4 k-values at k (multiple of 4 from kBegin), rows m..m+3 / cols n..n+3, all in bounds.
+  const aFast = (() => {
+    if (A.layout === 'k') return [0, 1, 2, 3].map((i) => `let a${i} = ldA4(bases.x + (m + ${i}u) * u.saM + k);`).join('\n      ');
+    if (A.layout === 'o') {
+      return [0, 1, 2, 3].map((kk) => `let c${kk} = ldA4(bases.x + m + (k + ${kk}u) * u.saK);`).join('\n      ') + '\n      ' +
+        [0, 1, 2, 3].map((i) => `let a${i} = vec4<f32>(c0[${i}], c1[${i}], c2[${i}], c3[${i}]);`).join('\n      ');
+    }
+    return [0, 1, 2, 3].map((i) => `let a${i} = vec4<f32>(${[0, 1, 2, 3].map((kk) => `ldA(bases.x + (m + ${i}u) * u.saM + (k + ${kk}u) * u.saK)`).join(', ')});`).join('\n      ');
+  })();
+  const bFast = (() => {
+    if (B.layout === 'o') return [0, 1, 2, 3].map((kk) => `let b${kk} = ldB4(bases.y + (k + ${kk}u) * u.sbK + n);`).join('\n      ');
+    if (B.layout === 'k') {
+      return [0, 1, 2, 3].map((j) => `let d${j} = ldB4(bases.y + (n + ${j}u) * u.sbN + k);`).join('\n      ') + '\n      ' +
+        [0, 1, 2, 3].map((kk) => `let b${kk} = vec4<f32>(d0[${kk}], d1[${kk}], d2[${kk}], d3[${kk}]);`).join('\n      ');
+    }
+    return [0, 1, 2, 3].map((kk) => `let b${kk} = vec4<f32>(${[0, 1, 2, 3].map((j) => `ldB(bases.y + (k + ${kk}u) * u.sbK + (n + ${j}u) * u.sbN)`).join(', ')});`).join('\n      ');
+  })();
+  const fma4 = [0, 1, 2, 3].map((i) => `acc${i} = fma(vec4<f32>(a${i}.x), b0, fma(vec4<f32>(a${i}.y), b1, fma(vec4<f32>(a${i}.z), b2, fma(vec4<f32>(a${i}.w), b3, acc${i}))));`).join('\n      ');
+  const store = [0, 1, 2, 3].map((i) => `  if (m + ${i}u < u.M) { let o = obase + (m + ${i}u) * u.soM + n * u.soN;\n` +
+    [0, 1, 2, 3].map((c) => `    if (n + ${c}u < u.N) { O[o + ${c}u * u.soN] = acc${i}[${c}]; }`).join('\n') + '\n  }').join('\n');
+  return `${uniforms.wgsl()}
+${wgslBindings(A, B)}
+${wgslBatchBases(rank)}
+@compute @workgroup_size(${REG_WG[0]}, ${REG_WG[1]})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let n = gid.x * 4u; let m = gid.y * 4u;
+  let zz = wid.z + u.zBase;
+  let split = zz % u.splits;
+  let bases = batch_bases(zz / u.splits);
+  let kBegin = split * u.kChunk;
+  let kEnd = min(u.K, kBegin + u.kChunk);
+  let obase = bases.z + split * u.splitStride;
+  if (m >= u.M || n >= u.N) { return; }
+  var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
+  var k = kBegin;
+  if (m + 4u <= u.M && n + 4u <= u.N) {
+    for (; k + 4u <= kEnd; k += 4u) {
+      ${aFast}
+      ${bFast}
+      ${fma4}
+    }
+  }
+  // Edge blocks and the K tail: one k at a time, every load checked.
+  for (; k < kEnd; k += 1u) {
+    var bv = vec4<f32>(0.0);
+    for (var j = 0u; j < 4u; j += 1u) {
+      if (n + j < u.N) { bv[j] = ldB(bases.y + k * u.sbK + (n + j) * u.sbN); }
+    }
+    if (m < u.M) { acc0 = fma(vec4<f32>(ldA(bases.x + m * u.saM + k * u.saK)), bv, acc0); }
+    if (m + 1u < u.M) { acc1 = fma(vec4<f32>(ldA(bases.x + (m + 1u) * u.saM + k * u.saK)), bv, acc1); }
+    if (m + 2u < u.M) { acc2 = fma(vec4<f32>(ldA(bases.x + (m + 2u) * u.saM + k * u.saK)), bv, acc2); }
+    if (m + 3u < u.M) { acc3 = fma(vec4<f32>(ldA(bases.x + (m + 3u) * u.saM + k * u.saK)), bv, acc3); }
+  }
+${store}
+}
+`;
+}
+
+// ---- 'gemv' / small ---------------------------------------------------------------------------
+
+const GEMV_WG = 256;
+
+export function wgslGemv(mode: 'dot' | 'col', t: 'f32' | 'i32', rank: number, uniforms: UniformStruct): string {
+  const RK = mode === 'dot' ? 32 : 4, RO = GEMV_WG / RK;
+  const map = mode === 'dot' ? `let kl = lid % ${RK}u; let ol = lid / ${RK}u;` : `let ol = lid % ${RO}u; let kl = lid / ${RO}u;`;
+  const zero = t === 'f32' ? '0.0' : '0';
+  return `${uniforms.wgsl()}
+${wgslBindings({ layout: 'g', vec4: false }, { layout: 'g', vec4: false }, t)}
+var<workgroup> red: array<${t}, ${GEMV_WG}>;
+${wgslBatchBases(rank)}
+@compute @workgroup_size(${GEMV_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${map}
+  let o = (wid.x + wid.y * nwg.x) * ${RO}u + ol;
+  let bases = batch_bases(wid.z + u.zBase);
+  let live = o < u.M * u.N;
+  let m = select(0u, o / u.N, live); let n = select(0u, o % u.N, live);
+  var acc: ${t} = ${zero};
+  if (live) {
+    let pa = bases.x + m * u.saM; let pb = bases.y + n * u.sbN;
+    for (var k = kl; k < u.K; k += ${RK}u) { acc += ldA(pa + k * u.saK) * ldB(pb + k * u.sbK); }
+  }
+  red[ol * ${RK}u + kl] = acc;
+  workgroupBarrier();
+  for (var s = ${RK / 2}u; s > 0u; s = s >> 1u) {
+    if (kl < s) { red[ol * ${RK}u + kl] += red[ol * ${RK}u + kl + s]; }
+    workgroupBarrier();
+  }
+  if (live && kl == 0u) { O[bases.z + m * u.soM + n * u.soN] = red[ol * ${RK}u]; }
+}
+`;
+}
+
+// ---- split-K reduction -------------------------------------------------------------------------
+
+export function wgslSplitReduce(rank: number, uniforms: UniformStruct): string {
+  // Partials are contiguous [S, batch, M, N]; out is addressed through its strides.
+  let decode = '  var z = zz; var oo = u.offO;\n';
+  for (let d = rank - 1; d >= 0; d--) decode += `  { let i = z % u.bs${d}; z = z / u.bs${d}; oo += i * u.bso${d}; }\n`;
+  return `${uniforms.wgsl()}
+@group(0) @binding(0) var<storage, read> P: array<f32>;
+@group(0) @binding(1) var<storage, read_write> O: array<f32>;
+@group(0) @binding(2) var<uniform> u: U;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.x + wid.y * nwg.x) * 256u + lid;
+  let mn = u.M * u.N;
+  if (i >= mn) { return; }
+  let zz = wid.z + u.zBase;
+${decode}  let src = zz * mn + i;
+  var s = 0.0;
+  for (var p = 0u; p < u.splits; p += 1u) { s += P[src + p * u.splitStride]; }
+  O[oo + (i / u.N) * u.soM + (i % u.N) * u.soN] = s;
+}
+`;
+}
+
+// ---- launcher ---------------------------------------------------------------------------------
+
+function fold(count: number, max: number): [number, number] {
+  if (count <= max) return [count, 1];
+  const y = Math.ceil(count / max);
+  return [Math.ceil(count / y), y];
+}
+
+/** Dispatches `zCount` batch slices in chunks of at most the per-dimension limit (zBase in the uniforms). */
+function forZChunks(rt: WebGPURuntime, zCount: number, fn: (zBase: number, zn: number) => void): void {
+  const max = maxWorkgroups(rt.limits);
+  for (let z0 = 0; z0 < zCount; z0 += max) fn(z0, Math.min(max, zCount - z0));
+}
+
+/** Batched matmul of strided float32 (or int32, via 'gemv') views; see the header. */
+export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>, opts: MatmulOptions = {}): void {
+  if (a.dtype !== b.dtype || a.dtype !== out.dtype || (a.dtype !== 'float32' && a.dtype !== 'int32')) {
+    throw new TypeError(`matmul: the WebGPU backend supports float32 and int32 operands of one dtype, got ${a.dtype} @ ${b.dtype} → ${out.dtype}` +
+      (a.dtype === 'float64' || b.dtype === 'float64' ? ' (WGSL has no f64; cast to float32 or use the cpu backend)' : ''));
+  }
+  const p = analyze(a, b, out);
+  if (p.M === 0 || p.N === 0 || p.batch === 0) return;
+  const rank = p.batchShape.length;
+  let variant = opts.variant ?? (getMatmulVariant() !== 'auto' ? getMatmulVariant() as MatmulVariant : selectMatmulVariant(p, rt.info));
+  if (a.dtype !== 'float32' || p.K === 0) variant = 'gemv'; // gemv writes zeros for K == 0
+  const base = { offA: a.offset, offB: b.offset, offO: out.offset, kChunk: Math.max(p.K, 1), splits: 1, splitStride: 0, zBase: 0 };
+  const max = maxWorkgroups(rt.limits);
+
+  if (variant === 'gemv') {
+    const t = a.dtype === 'float32' ? 'f32' : 'i32';
+    // 'dot' when the operand that spans the outputs is contiguous along K (coalesced reads along K).
+    const big = p.N === 1 && p.M > 1 ? p.saK : p.M === 1 && p.N > 1 ? p.sbK : p.M >= p.N ? p.saK : p.sbK;
+    const mode = big === 1 && p.K >= 32 ? 'dot' : 'col';
+    const RO = mode === 'dot' ? GEMV_WG / 32 : GEMV_WG / 4;
+    const [x, y] = fold(Math.ceil((p.M * p.N) / RO), max);
+    forZChunks(rt, p.batch, (zBase, zn) => {
+      const u = uniformsFor(p, { ...base, zBase });
+      const pipe = rt.pipeline(`matmul.gemv.${mode}.${t}.r${rank}`, () => wgslGemv(mode, t, rank, u), ['read', 'read', 'readwrite']);
+      rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [x, y, zn], 'matmul.gemv');
+    });
+    return;
+  }
+
+  const A = classify(a, p.saM, p.saK, p.bsa);
+  const B = classify(b, p.sbN, p.sbK, p.bsb);
+  const layoutKey = `${A.layout}${A.vec4 ? 4 : 1}${B.layout}${B.vec4 ? 4 : 1}.r${rank}`;
+
+  if (variant === 'register') {
+    const pipeKey = `matmul.register.${layoutKey}`;
+    const gx = Math.ceil(p.N / (4 * REG_WG[0])), gy = Math.ceil(p.M / (4 * REG_WG[1]));
+    forZChunks(rt, p.batch, (zBase, zn) => {
+      const u = uniformsFor(p, { ...base, zBase });
+      const pipe = rt.pipeline(pipeKey, () => wgslRegister(A, B, rank, u), ['read', 'read', 'readwrite']);
+      rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [gx, gy, zn], 'matmul.register');
+    });
+    return;
+  }
+
+  const cfg = p.M >= 64 && p.N >= 64 ? TILE_LARGE : TILE_SMALL;
+  const cfgKey = `${cfg.BM}x${cfg.BN}x${cfg.BK}`;
+  const gx = Math.ceil(p.N / cfg.BN), gy = Math.ceil(p.M / cfg.BM);
+  const tiledKey = `matmul.tiled.${cfgKey}.${layoutKey}`;
+  if (variant === 'tiled' || p.K <= cfg.BK) {
+    forZChunks(rt, p.batch, (zBase, zn) => {
+      const u = uniformsFor(p, { ...base, zBase });
+      const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, A, B, rank, u), ['read', 'read', 'readwrite']);
+      rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [gx, gy, zn], 'matmul.tiled');
+    });
+    return;
+  }
+
+  // 'splitk': enough slices to give ~64 workgroups, each slice a multiple of BK, at most 32 slices.
+  const tiles = gx * gy * p.batch;
+  let S = Math.min(32, Math.max(2, Math.ceil(64 / tiles)), Math.ceil(p.K / cfg.BK));
+  const kChunk = Math.ceil(Math.ceil(p.K / S) / cfg.BK) * cfg.BK;
+  S = Math.ceil(p.K / kChunk);
+  const mn = p.M * p.N;
+  const partial = rt.allocate(S * p.batch * mn * 4);
+  // Pass 1 writes partial[s, batch, m, n] contiguously: out strides become the contiguous ones.
+  const contiguous: Problem = { ...p, soM: p.N, soN: 1, bso: [] };
+  let stride = mn;
+  const bso = new Array<number>(rank);
+  for (let d = rank - 1; d >= 0; d--) { bso[d] = stride; stride *= p.batchShape[d]!; }
+  contiguous.bso = bso;
+  const splitStride = p.batch * mn;
+  forZChunks(rt, p.batch * S, (zBase, zn) => {
+    const u = uniformsFor(contiguous, { ...base, offO: 0, kChunk, splits: S, splitStride, zBase });
+    const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, A, B, rank, u), ['read', 'read', 'readwrite']);
+    rt.dispatch(pipe, [a.buffer, b.buffer, partial], u.bytes(), [gx, gy, zn], 'matmul.splitk');
+  });
+  const [rx, ry] = fold(Math.ceil(mn / 256), max);
+  forZChunks(rt, p.batch, (zBase, zn) => {
+    const u = uniformsFor(p, { ...base, kChunk, splits: S, splitStride, zBase });
+    const pipe = rt.pipeline(`matmul.splitk_reduce.r${rank}`, () => wgslSplitReduce(rank, u), ['read', 'readwrite']);
+    rt.dispatch(pipe, [partial, out.buffer], u.bytes(), [rx, ry, zn], 'matmul.splitk_reduce');
+  });
+  rt.release(partial);
+}

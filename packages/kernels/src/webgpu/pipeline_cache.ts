@@ -1,0 +1,125 @@
+// Compute pipelines, compiled once per key.
+//
+// A key must cover everything that changes the generated WGSL (op, dtypes, ranks, tile sizes,
+// variants); the WGSL itself is produced lazily by a callback, so a cache hit costs one Map lookup.
+//
+// Compilation choice: launchers are synchronous (KernelSet methods return void), so a cache miss
+// compiles with the synchronous `createComputePipeline` — Dawn compiles in the background and the
+// first dispatch waits for it on the GPU timeline, not on the JS thread. `warmup(specs)` compiles
+// with `createComputePipelineAsync` ahead of time (e.g. before step 1) and fills the same cache, so
+// later dispatches never trigger a compile. Shader errors are caught in a validation error scope and
+// reported with the pipeline key and the compiler's messages at the next flush or read.
+//
+// Binding layout (explicit, never 'auto'): group 0, bindings 0..n-1 are the storage buffers in the
+// order of `layout` ('read' → read-only storage, 'readwrite' → read-write storage), binding n is the
+// uniform struct, bound with a dynamic offset into the runtime's uniform ring.
+
+import { WebGPUValidationError } from './errors.js';
+
+export type BindingKind = 'read' | 'readwrite';
+
+export interface Pipeline {
+  readonly key: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroupLayout: GPUBindGroupLayout;
+  readonly layout: readonly BindingKind[];
+}
+
+export interface PipelineSpec {
+  key: string;
+  wgsl: () => string;
+  layout: readonly BindingKind[];
+}
+
+export class PipelineCache {
+  private readonly pipelines = new Map<string, Pipeline>();
+  private readonly layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(private readonly device: GPUDevice, private readonly onError: (e: Error) => void) {}
+
+  get size(): number {
+    return this.pipelines.size;
+  }
+
+  has(key: string): boolean {
+    return this.pipelines.has(key);
+  }
+
+  /** The cached pipeline for `key`, compiling it synchronously on a miss. */
+  get(key: string, wgsl: () => string, layout: readonly BindingKind[]): Pipeline {
+    const hit = this.pipelines.get(key);
+    if (hit) return hit;
+    const { bgl, pl } = this.layoutFor(layout);
+    const code = wgsl();
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ label: key, code });
+    const pipeline = this.device.createComputePipeline({ label: key, layout: pl, compute: { module, entryPoint: 'main' } });
+    void this.device.popErrorScope().then(async (err) => {
+      if (err) this.onError(await compileError(key, module, err.message));
+    });
+    const p: Pipeline = { key, pipeline, bindGroupLayout: bgl, layout: [...layout] };
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  /** Compiles the given pipelines asynchronously (skipping cached ones) and waits for all of them. */
+  async warmup(specs: readonly PipelineSpec[]): Promise<void> {
+    const jobs: Promise<void>[] = [];
+    for (const s of specs) {
+      if (this.pipelines.has(s.key)) continue;
+      let job = this.pending.get(s.key);
+      if (!job) {
+        job = this.compileAsync(s).finally(() => this.pending.delete(s.key));
+        this.pending.set(s.key, job);
+      }
+      jobs.push(job);
+    }
+    await Promise.all(jobs);
+  }
+
+  /** Compiles still in flight. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  private async compileAsync(s: PipelineSpec): Promise<void> {
+    const { bgl, pl } = this.layoutFor(s.layout);
+    const module = this.device.createShaderModule({ label: s.key, code: s.wgsl() });
+    let pipeline: GPUComputePipeline;
+    try {
+      pipeline = await this.device.createComputePipelineAsync({ label: s.key, layout: pl, compute: { module, entryPoint: 'main' } });
+    } catch (e) {
+      throw await compileError(s.key, module, (e as Error).message);
+    }
+    if (!this.pipelines.has(s.key)) this.pipelines.set(s.key, { key: s.key, pipeline, bindGroupLayout: bgl, layout: [...s.layout] });
+  }
+
+  private layoutFor(layout: readonly BindingKind[]): { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout } {
+    const sig = layout.join(',');
+    let l = this.layouts.get(sig);
+    if (!l) {
+      const entries: GPUBindGroupLayoutEntry[] = layout.map((kind, i) => ({
+        binding: i,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: kind === 'read' ? 'read-only-storage' : 'storage' },
+      }));
+      entries.push({ binding: layout.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
+      const bgl = this.device.createBindGroupLayout({ label: `webgrad [${sig}]`, entries });
+      const pl = this.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
+      l = { bgl, pl };
+      this.layouts.set(sig, l);
+    }
+    return l;
+  }
+}
+
+async function compileError(key: string, module: GPUShaderModule, message: string): Promise<Error> {
+  let details = '';
+  try {
+    const info = await module.getCompilationInfo();
+    details = info.messages.filter((m) => m.type === 'error')
+      .map((m) => `  line ${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
+  } catch { /* compilation info is best effort */ }
+  return new WebGPUValidationError(`WebGPU pipeline '${key}' failed to compile: ${message}${details ? `\n${details}` : ''}`);
+}

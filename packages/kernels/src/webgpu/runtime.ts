@@ -1,0 +1,473 @@
+// WebGPURuntime: the device, and everything between a kernel launcher and the GPU queue.
+//
+// Storage conventions (every WGSL kernel and launcher follows them):
+// - float32 → f32, int32 → i32, bool → u32 holding 0/1 (4 bytes per element on the GPU, unlike the
+//   CPU's one byte). float64 is unsupported: launchers throw a WebGPUDTypeError (a TypeError) naming
+//   the op (see dtype.ts).
+// - A view's offset and strides count elements and travel in the uniforms; kernels bind the whole
+//   buffer (binding offsets would need 256-byte alignment) and index `buf[offset + Σ i_d·stride_d]`.
+// - Pooled buffers are larger than requested (size classes), so kernels take element counts from
+//   the uniforms, never from arrayLength().
+//
+// What the runtime does:
+// - Batching: `dispatch` encodes into one open command encoder and compute pass; the batch is
+//   submitted by `flush()`, by a read, when the uniform ring is full, or after
+//   `maxDispatchesPerSubmit` dispatches — never one submit per op.
+// - Uniforms come from a reused ring buffer (uniform_ring.ts), one 256-byte-aligned slot per dispatch,
+//   bound with a dynamic offset.
+// - Buffers come from a pool by size class and usage (buffer_pool.ts). A released buffer becomes
+//   reusable only after the submission that last used it has completed (queue.onSubmittedWorkDone).
+//   Allocation failure trims the pool and retries, then throws WebGPUOutOfMemoryError.
+// - `write` keeps stream order: with commands pending it stages the data and copies it inside the
+//   batch (queue.writeBuffer would jump ahead of the unsubmitted dispatches); otherwise it uses
+//   queue.writeBuffer directly.
+// - Errors the GPU reports asynchronously (validation, out-of-memory, device loss, and out-of-range
+//   indices flagged by kernels into the runtime's error buffer) are stored and thrown at the next
+//   flush or read. A lost device makes every later call throw; reads never hang on a lost device.
+// - Profiling (opt-in, needs 'timestamp-query'): each dispatch gets its own compute pass with
+//   timestamp writes, and `profile()` returns GPU milliseconds per dispatch label.
+
+import { WebGPUDeviceLostError, WebGPUOutOfMemoryError, WebGPUValidationError } from './errors.js';
+import { acquireDevice, type AdapterDescription, type DeviceOptions } from './device.js';
+import { BufferPool, type PoolStats } from './buffer_pool.js';
+import { UniformRing } from './uniform_ring.js';
+import { PipelineCache, type BindingKind, type Pipeline, type PipelineSpec } from './pipeline_cache.js';
+import { MAX_WORKGROUPS_PER_DIM } from './workgroups.js';
+
+export type { BindingKind, Pipeline, PipelineSpec } from './pipeline_cache.js';
+export type { AdapterDescription } from './device.js';
+
+export interface RuntimeOptions extends DeviceOptions {
+  /** Submit after this many dispatches in one batch (default 128). */
+  maxDispatchesPerSubmit?: number;
+  /** Size of the uniform ring in bytes (default 256 KiB). */
+  uniformRingBytes?: number;
+  /** Optional cap on pooled + live + pending buffer bytes; exceeding it trims the pool, then throws. */
+  memoryLimitBytes?: number;
+}
+
+export interface RuntimeStats extends PoolStats {
+  submits: number;
+  dispatches: number;
+  pipelines: number;
+}
+
+export interface ProfileEntry {
+  calls: number;
+  gpuMs: number;
+}
+
+/** Size of the runtime's error buffer in u32 words: [flag, op code, bad index, dim size]. */
+const ERROR_WORDS = 4;
+
+export class WebGPURuntime {
+  readonly device: GPUDevice;
+  readonly adapter: GPUAdapter;
+  readonly info: AdapterDescription;
+  readonly features: ReadonlySet<string>;
+  readonly limits: GPUSupportedLimits;
+  /** Storage buffer kernels flag out-of-range indices into; bind it as a 'readwrite' binding. */
+  readonly errorBuffer: GPUBuffer;
+  readonly maxDispatchesPerSubmit: number;
+
+  private readonly storageUsage: number;
+  private readonly stagingUsage: number;
+  private readonly pool: BufferPool;
+  private readonly ring: UniformRing;
+  private readonly pipelines: PipelineCache;
+  private readonly memoryLimit: number;
+
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private batchCommands = 0;
+  private batchDispatches = 0;
+  private submitted = 0;
+  private completedSerial = 0;
+  private nSubmits = 0;
+  private nDispatches = 0;
+  private errorBufferDirty = false;
+  private readonly errorOps: string[] = [];
+  private deferred: Error | null = null;
+  private lost: Error | null = null;
+  private destroyed = false;
+  private readonly lostPromise: Promise<never>;
+
+  // profiling
+  private profiling = false;
+  private querySet: GPUQuerySet | null = null;
+  private queryLabels: string[] = [];
+  private readonly profileTotals = new Map<string, ProfileEntry>();
+  private readonly profileReads: Promise<void>[] = [];
+
+  private constructor(adapter: GPUAdapter, device: GPUDevice, info: AdapterDescription, features: ReadonlySet<string>, opts: RuntimeOptions) {
+    this.adapter = adapter;
+    this.device = device;
+    this.info = info;
+    this.features = features;
+    this.limits = device.limits;
+    this.maxDispatchesPerSubmit = opts.maxDispatchesPerSubmit ?? 128;
+    this.memoryLimit = opts.memoryLimitBytes ?? Infinity;
+    this.storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.stagingUsage = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+    this.pool = new BufferPool((size, usage) => this.createBuffer(size, usage));
+    const align = device.limits.minUniformBufferOffsetAlignment;
+    this.ring = new UniformRing(device, opts.uniformRingBytes ?? 256 * 1024, align);
+    this.pipelines = new PipelineCache(device, (e) => this.defer(e));
+    this.errorBuffer = device.createBuffer({ label: 'webgrad error flags', size: ERROR_WORDS * 4, usage: this.storageUsage });
+
+    device.addEventListener('uncapturederror', (ev) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      if (typeof GPUOutOfMemoryError !== 'undefined' && err instanceof GPUOutOfMemoryError) {
+        this.defer(new WebGPUOutOfMemoryError(0, err.message));
+      } else {
+        this.defer(new WebGPUValidationError(`WebGPU error: ${err.message}`));
+      }
+    });
+    this.lostPromise = device.lost.then((info) => {
+      const e = new WebGPUDeviceLostError(this.destroyed
+        ? 'the WebGPU runtime was destroyed'
+        : `WebGPU device lost (${info.reason}): ${info.message}. Create a new runtime to continue.`);
+      this.lost = e;
+      throw e;
+    });
+    this.lostPromise.catch(() => { /* observed through this.lost */ });
+  }
+
+  /** Opens the GPU: navigator.gpu in browsers, the `webgpu` package (Dawn) in Node. */
+  static async create(opts: RuntimeOptions = {}): Promise<WebGPURuntime> {
+    const { adapter, device, info, features } = await acquireDevice(opts);
+    return new WebGPURuntime(adapter, device, info, features, opts);
+  }
+
+  // ---- pipelines --------------------------------------------------------------------------------
+
+  /** The pipeline for `key` (compiled on first use). See pipeline_cache.ts for the binding layout. */
+  pipeline(key: string, wgsl: () => string, layout: readonly BindingKind[]): Pipeline {
+    return this.pipelines.get(key, wgsl, layout);
+  }
+
+  /** Compiles pipelines asynchronously ahead of their first dispatch. */
+  warmup(specs: readonly PipelineSpec[]): Promise<void> {
+    return this.pipelines.warmup(specs);
+  }
+
+  /** Number of pipelines still compiling through `warmup`. */
+  get pending(): number {
+    return this.pipelines.inFlight;
+  }
+
+  // ---- dispatch ---------------------------------------------------------------------------------
+
+  /**
+   * Encodes one dispatch into the open batch. `bindings` match the pipeline's layout in order;
+   * `uniforms` is the kernel's uniform struct, byte for byte; `label` names it in `profile()`.
+   * A dispatch with zero workgroups is skipped.
+   */
+  dispatch(p: Pipeline, bindings: readonly GPUBuffer[], uniforms: ArrayBuffer | ArrayBufferView,
+    workgroups: readonly [number, number?, number?], label?: string): void {
+    this.throwIfLost();
+    const x = workgroups[0], y = workgroups[1] ?? 1, z = workgroups[2] ?? 1;
+    if (x === 0 || y === 0 || z === 0) return;
+    const maxDim = this.limits.maxComputeWorkgroupsPerDimension ?? MAX_WORKGROUPS_PER_DIM;
+    if (x > maxDim || y > maxDim || z > maxDim) {
+      throw new RangeError(`dispatch '${p.key}': workgroups [${x}, ${y}, ${z}] exceed ${maxDim} per dimension; use splitWorkgroups()`);
+    }
+    if (bindings.length !== p.layout.length) {
+      throw new Error(`dispatch '${p.key}': ${bindings.length} buffers bound, the pipeline expects ${p.layout.length}`);
+    }
+    const bytes = uniforms instanceof ArrayBuffer ? new Uint8Array(uniforms)
+      : new Uint8Array(uniforms.buffer, uniforms.byteOffset, uniforms.byteLength);
+    if (!this.ring.fits(bytes.byteLength) || this.batchDispatches >= this.maxDispatchesPerSubmit) this.submit();
+    const offset = this.ring.push(bytes);
+    const entries: GPUBindGroupEntry[] = bindings.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    entries.push({ binding: bindings.length, resource: { buffer: this.ring.buffer, offset: 0, size: UniformRing.bindingSize(bytes.byteLength) } });
+    const bindGroup = this.device.createBindGroup({ layout: p.bindGroupLayout, entries });
+    if (bindings.includes(this.errorBuffer)) this.errorBufferDirty = true;
+
+    const pass = this.computePass(label ?? p.key);
+    pass.setPipeline(p.pipeline);
+    pass.setBindGroup(0, bindGroup, [offset]);
+    pass.dispatchWorkgroups(x, y, z);
+    if (this.profiling) this.endPass();
+    this.batchCommands++;
+    this.batchDispatches++;
+    this.nDispatches++;
+  }
+
+  /** Submits the open batch (if any) and throws any error the GPU reported since the last check. */
+  flush(): void {
+    this.submit();
+    this.throwDeferred();
+  }
+
+  /** Flushes and waits until the GPU has finished all submitted work. */
+  async sync(): Promise<void> {
+    this.flush();
+    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostPromise]);
+    this.throwDeferred();
+  }
+
+  // ---- buffers ----------------------------------------------------------------------------------
+
+  /** A storage buffer of at least `bytes` bytes (STORAGE | COPY_SRC | COPY_DST), from the pool when possible. */
+  allocate(bytes: number): GPUBuffer {
+    this.throwIfLost();
+    const want = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const max = Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize);
+    if (want > max) throw new WebGPUOutOfMemoryError(bytes, `larger than this device's maximum storage buffer of ${max} bytes`);
+    const s = this.pool.stats();
+    if (s.liveBytes + s.pooledBytes + s.pendingBytes + want > this.memoryLimit) {
+      this.pool.trim();
+      const t = this.pool.stats();
+      if (t.liveBytes + t.pendingBytes + want > this.memoryLimit) {
+        throw new WebGPUOutOfMemoryError(bytes, `memory limit ${this.memoryLimit} bytes; ${t.liveBytes} live, ${t.pendingBytes} awaiting the GPU`);
+      }
+    }
+    try {
+      return this.pool.acquire(want, this.storageUsage);
+    } catch {
+      this.pool.trim();
+      try {
+        return this.pool.acquire(want, this.storageUsage);
+      } catch (e) {
+        throw new WebGPUOutOfMemoryError(bytes, (e as Error).message);
+      }
+    }
+  }
+
+  /** Returns a buffer from `allocate`; it is reused only after the GPU has finished with it. */
+  release(buffer: GPUBuffer): void {
+    if (this.destroyed) return;
+    const serial = this.batchCommands > 0 ? this.submitted + 1 : this.submitted;
+    this.pool.release(buffer, serial, this.completedSerial);
+  }
+
+  /** Writes `data` at `byteOffset`, ordered after every dispatch already encoded. */
+  write(buffer: GPUBuffer, data: ArrayBuffer | ArrayBufferView, byteOffset = 0): void {
+    this.throwIfLost();
+    let bytes: Uint8Array<ArrayBuffer> = data instanceof ArrayBuffer ? new Uint8Array(data)
+      : new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    if (bytes.byteLength === 0) return;
+    if (byteOffset % 4 !== 0) throw new RangeError(`write: byteOffset ${byteOffset} is not a multiple of 4`);
+    if (bytes.byteLength % 4 !== 0) {
+      const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+      padded.set(bytes);
+      bytes = padded;
+    }
+    if (this.batchCommands === 0) {
+      this.device.queue.writeBuffer(buffer, byteOffset, bytes);
+      return;
+    }
+    const staging = this.device.createBuffer({ label: 'webgrad upload', size: bytes.byteLength, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    new Uint8Array(staging.getMappedRange()).set(bytes);
+    staging.unmap();
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(staging, 0, buffer, byteOffset, bytes.byteLength);
+    this.batchCommands++;
+    this.afterSubmit.push(() => staging.destroy());
+  }
+
+  /** Copies `byteLength` bytes at `byteOffset` back to the CPU. Submits the open batch. */
+  async read(buffer: GPUBuffer, byteOffset = 0, byteLength?: number): Promise<ArrayBuffer> {
+    this.throwIfLost();
+    this.throwDeferred();
+    const len = byteLength ?? buffer.size - byteOffset;
+    if (len === 0) return new ArrayBuffer(0);
+    const start = Math.floor(byteOffset / 4) * 4;
+    const end = Math.ceil((byteOffset + len) / 4) * 4;
+    const staging = this.pool.acquire(end - start, this.stagingUsage);
+    this.endPass();
+    const enc = this.commandEncoder();
+    enc.copyBufferToBuffer(buffer, start, staging, 0, end - start);
+    let errStaging: GPUBuffer | null = null;
+    if (this.errorBufferDirty) {
+      errStaging = this.pool.acquire(ERROR_WORDS * 4, this.stagingUsage);
+      enc.copyBufferToBuffer(this.errorBuffer, 0, errStaging, 0, ERROR_WORDS * 4);
+      this.errorBufferDirty = false;
+    }
+    this.batchCommands++;
+    this.submit();
+    const serial = this.submitted;
+    try {
+      await Promise.race([
+        staging.mapAsync(GPUMapMode.READ, 0, end - start),
+        this.lostPromise,
+      ]);
+      const out = staging.getMappedRange(0, end - start).slice(byteOffset - start, byteOffset - start + len);
+      staging.unmap();
+      if (errStaging) {
+        await Promise.race([errStaging.mapAsync(GPUMapMode.READ, 0, ERROR_WORDS * 4), this.lostPromise]);
+        const words = new Uint32Array(errStaging.getMappedRange(0, ERROR_WORDS * 4).slice(0));
+        errStaging.unmap();
+        if (words[0] !== 0) {
+          this.device.queue.writeBuffer(this.errorBuffer, 0, new Uint32Array(ERROR_WORDS));
+          const op = this.errorOps[(words[1] ?? 1) - 1] ?? `op #${words[1]}`;
+          const bad = (words[2] ?? 0) | 0;
+          throw new RangeError(`${op}: index ${bad} is out of range for a dimension of size ${words[3]} ` +
+            '(the result of this op, and of ops that used it, is invalid)');
+        }
+      }
+      this.throwDeferred();
+      return out;
+    } finally {
+      this.pool.release(staging, serial, this.completedSerial);
+      if (errStaging) this.pool.release(errStaging, serial, this.completedSerial);
+    }
+  }
+
+  /**
+   * The code a kernel writes into the error buffer for out-of-range indices of `op` (1-based;
+   * stable for the runtime's lifetime). Kernels store [1, code, badIndex, dimSize].
+   */
+  errorCode(op: string): number {
+    let i = this.errorOps.indexOf(op);
+    if (i < 0) i = this.errorOps.push(op) - 1;
+    return i + 1;
+  }
+
+  stats(): RuntimeStats {
+    return { ...this.pool.stats(), submits: this.nSubmits, dispatches: this.nDispatches, pipelines: this.pipelines.size };
+  }
+
+  /** Destroys every pooled buffer not in use. */
+  trim(): number {
+    return this.pool.trim();
+  }
+
+  // ---- profiling --------------------------------------------------------------------------------
+
+  get canProfile(): boolean {
+    return this.features.has('timestamp-query');
+  }
+
+  /** Turns per-dispatch GPU timing on or off (needs 'timestamp-query'; costs one compute pass per dispatch). */
+  setProfiling(on: boolean): void {
+    if (on && !this.canProfile) throw new Error('profiling needs the timestamp-query feature, which this adapter lacks');
+    this.submit();
+    this.profiling = on;
+    if (on && !this.querySet) {
+      this.querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * this.maxDispatchesPerSubmit });
+    }
+  }
+
+  /** GPU time per dispatch label since profiling was turned on (or last reset). Flushes. */
+  async profile(reset = false): Promise<Record<string, ProfileEntry>> {
+    this.flush();
+    await Promise.all(this.profileReads.splice(0));
+    const out: Record<string, ProfileEntry> = {};
+    for (const [k, v] of this.profileTotals) out[k] = { ...v };
+    if (reset) this.profileTotals.clear();
+    return out;
+  }
+
+  // ---- lifetime ---------------------------------------------------------------------------------
+
+  /** Destroys the device and every buffer. The runtime cannot be used afterwards. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.pool.destroyAll();
+    this.ring.destroy();
+    this.errorBuffer.destroy();
+    this.querySet?.destroy();
+    this.device.destroy();
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  private afterSubmit: (() => void)[] = [];
+
+  private commandEncoder(): GPUCommandEncoder {
+    return (this.encoder ??= this.device.createCommandEncoder({ label: 'webgrad batch' }));
+  }
+
+  private computePass(label: string): GPUComputePassEncoder {
+    if (this.pass) return this.pass;
+    const desc: GPUComputePassDescriptor = {};
+    if (this.profiling && this.querySet) {
+      const i = this.queryLabels.length;
+      this.queryLabels.push(label);
+      desc.timestampWrites = { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+    }
+    this.pass = this.commandEncoder().beginComputePass(desc);
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  private submit(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    const enc = this.encoder;
+    let labels: string[] = [];
+    let resolve: GPUBuffer | null = null;
+    let readback: GPUBuffer | null = null;
+    if (this.queryLabels.length > 0 && this.querySet) {
+      labels = this.queryLabels;
+      this.queryLabels = [];
+      const n = labels.length * 2;
+      resolve = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      readback = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      enc.resolveQuerySet(this.querySet, 0, n, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, readback, 0, n * 8);
+    }
+    this.ring.upload();
+    this.device.queue.submit([enc.finish()]);
+    this.encoder = null;
+    this.batchCommands = 0;
+    this.batchDispatches = 0;
+    this.nSubmits++;
+    const serial = ++this.submitted;
+    for (const f of this.afterSubmit.splice(0)) f();
+    this.device.queue.onSubmittedWorkDone().then(() => {
+      if (serial > this.completedSerial) this.completedSerial = serial;
+      this.pool.completed(this.completedSerial);
+    }, () => { /* device lost: surfaced through this.lost */ });
+    if (readback && resolve) {
+      const rb = readback, rs = resolve;
+      this.profileReads.push(rb.mapAsync(GPUMapMode.READ).then(() => {
+        const t = new BigUint64Array(rb.getMappedRange().slice(0));
+        for (let i = 0; i < labels.length; i++) {
+          const ns = Number(t[2 * i + 1]! - t[2 * i]!);
+          const e = this.profileTotals.get(labels[i]!) ?? { calls: 0, gpuMs: 0 };
+          e.calls++;
+          e.gpuMs += Math.max(0, ns) / 1e6;
+          this.profileTotals.set(labels[i]!, e);
+        }
+        rb.unmap();
+        rb.destroy();
+        rs.destroy();
+      }, () => { rb.destroy(); rs.destroy(); }));
+    }
+  }
+
+  private createBuffer(size: number, usage: number): GPUBuffer {
+    this.device.pushErrorScope('out-of-memory');
+    const b = this.device.createBuffer({ size, usage });
+    void this.device.popErrorScope().then((err) => {
+      if (err) this.defer(new WebGPUOutOfMemoryError(size, err.message));
+    }, () => { /* device lost */ });
+    return b;
+  }
+
+  private defer(e: Error): void {
+    if (!this.deferred) this.deferred = e;
+  }
+
+  private throwIfLost(): void {
+    if (this.destroyed) throw new WebGPUDeviceLostError('the WebGPU runtime was destroyed');
+    if (this.lost) throw this.lost;
+  }
+
+  private throwDeferred(): void {
+    this.throwIfLost();
+    const e = this.deferred;
+    if (e) {
+      this.deferred = null;
+      throw e;
+    }
+  }
+}

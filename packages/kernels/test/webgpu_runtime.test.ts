@@ -1,0 +1,181 @@
+// The WebGPU runtime: reads, batching, buffer reuse, pool stability, uniforms, errors, helpers.
+import { describe, expect, it } from 'vitest';
+import { gpuRuntime } from './gpu_helpers.js';
+import { splitWorkgroups, dispatch1D, sizeClass, WGSL_LINEAR_WORKGROUP, WebGPUOutOfMemoryError, gpuDType } from '../src/webgpu/index.js';
+import type { WebGPURuntime } from '../src/webgpu/index.js';
+
+const rt = await gpuRuntime();
+
+// out[i] = x[i] * u.scale + u.bias over u.n elements, with the 2-D workgroup folding.
+const AXPB = () => /* wgsl */ `
+struct U { n: u32, scale: f32, bias: f32, _pad: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> u: U;
+${WGSL_LINEAR_WORKGROUP}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_workgroup(wid, nwg) * 64u + lid;
+  if (i >= u.n) { return; }
+  out[i] = x[i] * u.scale + u.bias;
+}`;
+
+function axpb(r: WebGPURuntime, x: GPUBuffer, out: GPUBuffer, n: number, scale: number, bias: number, maxPerDim?: number): void {
+  const p = r.pipeline('test.axpb', AXPB, ['read', 'readwrite']);
+  const u = new ArrayBuffer(16);
+  new Uint32Array(u, 0, 1)[0] = n;
+  new Float32Array(u, 4, 2).set([scale, bias]);
+  r.dispatch(p, [x, out], u, dispatch1D(n, 64, maxPerDim), 'axpb');
+}
+
+describe.skipIf(!rt)('WebGPURuntime', () => {
+  const r = rt!;
+
+  it('reports adapter info', () => {
+    expect(typeof r.info.description).toBe('string');
+    expect(typeof r.info.isSoftware).toBe('boolean');
+    expect(r.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+  });
+
+  it('reads back the bytes written, at an offset', async () => {
+    const b = r.allocate(64);
+    const data = Float32Array.from({ length: 16 }, (_, i) => i * 1.5);
+    r.write(b, data);
+    expect(Array.from(new Float32Array(await r.read(b, 0, 64)))).toEqual(Array.from(data));
+    expect(Array.from(new Float32Array(await r.read(b, 8, 12)))).toEqual([3, 4.5, 6]);
+    // unaligned byte window
+    const bytes = new Uint8Array(await r.read(b, 5, 3));
+    expect(Array.from(bytes)).toEqual(Array.from(new Uint8Array(data.buffer, 5, 3)));
+    r.release(b);
+  });
+
+  it('batches N dispatches into one submit, with distinct uniforms per dispatch', async () => {
+    const n = 100;
+    const x = r.allocate(n * 4);
+    const outs = Array.from({ length: 10 }, () => r.allocate(n * 4));
+    r.write(x, Float32Array.from({ length: n }, (_, i) => i));
+    r.flush();
+    const before = r.stats().submits;
+    outs.forEach((o, k) => axpb(r, x, o, n, k, 1));
+    expect(r.stats().submits).toBe(before);
+    r.flush();
+    expect(r.stats().submits).toBe(before + 1);
+    for (let k = 0; k < outs.length; k++) {
+      const got = new Float32Array(await r.read(outs[k]!, 0, n * 4));
+      expect(got[7]).toBe(7 * k + 1);
+      expect(got[n - 1]).toBe((n - 1) * k + 1);
+    }
+    for (const o of outs) r.release(o);
+    r.release(x);
+  });
+
+  it('keeps stream order between dispatches and writes in one batch', async () => {
+    const n = 8;
+    const a = r.allocate(n * 4), b = r.allocate(n * 4);
+    r.write(a, new Float32Array(n).fill(1));
+    axpb(r, a, b, n, 2, 0); // b = 2
+    r.write(a, new Float32Array(n).fill(10)); // must land after the dispatch above
+    axpb(r, b, b, n, 1, 0);
+    axpb(r, a, a, n, 1, 5); // a = 15
+    expect(Array.from(new Float32Array(await r.read(b)).slice(0, n))).toEqual(new Array(n).fill(2));
+    expect(Array.from(new Float32Array(await r.read(a)).slice(0, n))).toEqual(new Array(n).fill(15));
+    r.release(a); r.release(b);
+  });
+
+  it('reuses a released buffer only after its submit completed', async () => {
+    const a = r.allocate(1000);
+    r.write(a, new Float32Array(250));
+    axpb(r, a, a, 250, 1, 1);
+    r.release(a);
+    const b = r.allocate(1000); // a is still in flight: must not be handed out
+    expect(b).not.toBe(a);
+    await r.sync();
+    await new Promise((res) => setTimeout(res, 0));
+    const c = r.allocate(1000);
+    expect(c).toBe(a);
+    r.release(b); r.release(c);
+  });
+
+  it('holds pool memory flat over 200 iterations of allocate/dispatch/release', async () => {
+    const n = 1000;
+    const x = r.allocate(n * 4);
+    r.write(x, new Float32Array(n).fill(1));
+    const live0 = r.stats().liveBytes;
+    let created = 0;
+    for (let it = 0; it < 200; it++) {
+      const t1 = r.allocate(n * 4), t2 = r.allocate(n * 4);
+      axpb(r, x, t1, n, 2, 0);
+      axpb(r, t1, t2, n, 3, 0);
+      if (it % 20 === 19) {
+        const v = new Float32Array(await r.read(t2, 0, 4));
+        expect(v[0]).toBe(6);
+      }
+      r.release(t1); r.release(t2);
+      expect(r.stats().liveBytes).toBe(live0);
+      if (it === 100) created = r.stats().allocations;
+    }
+    await r.sync();
+    expect(r.stats().allocations).toBe(created); // steady state: no new buffers in the second half
+    r.release(x);
+  });
+
+  it('splits huge dispatches into x·y workgroups', async () => {
+    expect(splitWorkgroups(10)).toEqual([10, 1]);
+    expect(splitWorkgroups(65535)).toEqual([65535, 1]);
+    const [x, y] = splitWorkgroups(65536);
+    expect(x).toBeLessThanOrEqual(65535);
+    expect(x * y).toBeGreaterThanOrEqual(65536);
+    // exercise the folding on the GPU with an artificially small per-dimension limit
+    const n = 1000;
+    const a = r.allocate(n * 4), b = r.allocate(n * 4);
+    r.write(a, Float32Array.from({ length: n }, (_, i) => i));
+    axpb(r, a, b, n, 1, 0, 3); // 16 workgroups folded as [3, 6]
+    expect(Array.from(new Float32Array(await r.read(b, 0, n * 4)))).toEqual(Array.from({ length: n }, (_, i) => i));
+    r.release(a); r.release(b);
+  });
+
+  it('size classes round up by at most 25% above 4 KiB', () => {
+    for (const n of [1, 17, 4095, 4097, 10000, 1e6, 123456789]) {
+      const c = sizeClass(n);
+      expect(c).toBeGreaterThanOrEqual(n);
+      if (n > 4096) expect(c).toBeLessThanOrEqual(n * 1.25);
+    }
+  });
+
+  it('throws a typed out-of-memory error naming the bytes', () => {
+    const huge = r.limits.maxBufferSize + 4;
+    expect(() => r.allocate(huge)).toThrow(WebGPUOutOfMemoryError);
+    expect(() => r.allocate(huge)).toThrow(String(huge));
+  });
+
+  it('rejects float64 with a TypeError naming the op', () => {
+    expect(() => gpuDType('exp', 'float64')).toThrow(TypeError);
+    expect(() => gpuDType('exp', 'float64')).toThrow(/exp/);
+  });
+
+  it('surfaces a shader compile error at the next read', async () => {
+    const p = r.pipeline('test.broken', () => 'this is not wgsl', []);
+    r.dispatch(p, [], new ArrayBuffer(16), [1]);
+    const b = r.allocate(16);
+    await expect(r.read(b, 0, 16).then(() => r.sync())).rejects.toThrow(/test.broken|error/i);
+    r.release(b);
+    // the runtime stays usable after a validation error
+    const c = r.allocate(16);
+    r.write(c, new Float32Array([1, 2, 3, 4]));
+    expect(Array.from(new Float32Array(await r.read(c)))).toEqual([1, 2, 3, 4]);
+    r.release(c);
+  });
+
+  it('profiles per-label GPU time when timestamp-query is available', async () => {
+    if (!r.canProfile) return;
+    r.setProfiling(true);
+    const a = r.allocate(4096), b = r.allocate(4096);
+    axpb(r, a, b, 1024, 1, 0);
+    axpb(r, b, a, 1024, 1, 0);
+    const prof = await r.profile(true);
+    r.setProfiling(false);
+    expect(prof['axpb']?.calls).toBe(2);
+    expect(prof['axpb']!.gpuMs).toBeGreaterThanOrEqual(0);
+    r.release(a); r.release(b);
+  });
+});

@@ -1,0 +1,113 @@
+// Early stopping on a monitored validation metric: patience, minimum improvement, min/max
+// mode, best-step tracking, and an onImprove callback so callers can snapshot the best weights.
+
+export interface EarlyStoppingOptions {
+  /** Non-improving steps tolerated; stop when this many happen in a row (default 10). */
+  patience?: number;
+  /** An improvement must beat the best by more than this (default 0). */
+  minDelta?: number;
+  /** 'min' (default): lower is better; 'max': higher is better. */
+  mode?: 'min' | 'max';
+  /** Stop at once on a NaN/infinite metric (default true). */
+  stopOnNonFinite?: boolean;
+  /** Called when the metric improves, e.g. to snapshot the model weights for restoring later. */
+  onImprove?: (info: { step: number; metric: number }) => void;
+}
+
+export interface EarlyStoppingResult {
+  stop: boolean;
+  improved: boolean;
+  /** Why stopping was requested (undefined while training should go on). */
+  reason?: 'patience' | 'non_finite';
+}
+
+export interface EarlyStoppingState {
+  best: number;
+  bestStep: number;
+  wait: number;
+  step: number;
+  stopped: boolean;
+}
+
+/**
+ * Call step(metric) after each evaluation. A metric improves when it is below best - minDelta
+ * ('min') or above best + minDelta ('max'); after `patience` evaluations in a row without
+ * improvement, step() returns stop: true (as Keras/Lightning EarlyStopping with wait >= patience).
+ */
+export class EarlyStopping {
+  private best: number;
+  private bestStepIndex = -1;
+  private wait = 0;
+  private stepIndex = -1;
+  private stopped = false;
+  private readonly patience: number;
+  private readonly minDelta: number;
+  private readonly mode: 'min' | 'max';
+  private readonly stopOnNonFinite: boolean;
+
+  constructor(private readonly options: EarlyStoppingOptions = {}) {
+    this.patience = options.patience ?? 10;
+    this.minDelta = Math.abs(options.minDelta ?? 0);
+    this.mode = options.mode ?? 'min';
+    this.stopOnNonFinite = options.stopOnNonFinite ?? true;
+    if (!Number.isInteger(this.patience) || this.patience < 0) throw new RangeError('EarlyStopping: patience must be a non-negative integer');
+    this.best = this.mode === 'min' ? Infinity : -Infinity;
+  }
+
+  step(metric: number): EarlyStoppingResult {
+    this.stepIndex += 1;
+    if (!Number.isFinite(metric)) {
+      this.wait += 1;
+      if (this.stopOnNonFinite) {
+        this.stopped = true;
+        return { stop: true, improved: false, reason: 'non_finite' };
+      }
+    } else {
+      const improved = this.mode === 'min' ? metric < this.best - this.minDelta : metric > this.best + this.minDelta;
+      if (improved) {
+        this.best = metric;
+        this.bestStepIndex = this.stepIndex;
+        this.wait = 0;
+        this.options.onImprove?.({ step: this.stepIndex, metric });
+        return { stop: false, improved: true };
+      }
+      this.wait += 1;
+    }
+    if (this.wait >= this.patience) {
+      this.stopped = true;
+      return { stop: true, improved: false, reason: 'patience' };
+    }
+    return { stop: false, improved: false };
+  }
+
+  /** Best metric seen (±Infinity before any finite metric). */
+  get bestMetric(): number {
+    return this.best;
+  }
+
+  /** 0-based index of the step() call that produced the best metric (-1 if none). */
+  get bestStep(): number {
+    return this.bestStepIndex;
+  }
+
+  /** Evaluations since the last improvement. */
+  get waitCount(): number {
+    return this.wait;
+  }
+
+  get shouldStop(): boolean {
+    return this.stopped;
+  }
+
+  stateDict(): EarlyStoppingState {
+    return { best: this.best, bestStep: this.bestStepIndex, wait: this.wait, step: this.stepIndex, stopped: this.stopped };
+  }
+
+  loadStateDict(s: EarlyStoppingState): void {
+    this.best = s.best;
+    this.bestStepIndex = s.bestStep;
+    this.wait = s.wait;
+    this.stepIndex = s.step;
+    this.stopped = s.stopped;
+  }
+}

@@ -1,0 +1,115 @@
+// Reduce-on-plateau: cuts the LR by `factor` when a monitored metric stops improving, with
+// torch.optim.lr_scheduler.ReduceLROnPlateau's exact rules (threshold modes, patience,
+// cooldown, minLr, eps).
+
+export interface ReduceLrOnPlateauOptions {
+  lr: number;
+  /** 'min' (default): lower is better; 'max': higher is better. */
+  mode?: 'min' | 'max';
+  /** new lr = max(lr * factor, minLr) (default 0.1). */
+  factor?: number;
+  /** Bad steps tolerated before a cut (default 10). */
+  patience?: number;
+  /** Improvement threshold (default 1e-4). */
+  threshold?: number;
+  /** 'rel' (default): better than best*(1 -/+ threshold); 'abs': better than best -/+ threshold. */
+  thresholdMode?: 'rel' | 'abs';
+  /** Steps to wait after a cut before counting bad steps again (default 0). */
+  cooldown?: number;
+  /** Lower bound on the LR (default 0). */
+  minLr?: number;
+  /** Cuts smaller than eps are skipped (default 1e-8). */
+  eps?: number;
+  /** Called with the new LR whenever it changes. */
+  onLr?: (lr: number) => void;
+}
+
+export interface ReduceLrOnPlateauState {
+  lr: number;
+  best: number;
+  numBadSteps: number;
+  cooldownCounter: number;
+  lastStep: number;
+}
+
+export class ReduceLrOnPlateau {
+  private lr: number;
+  private best: number;
+  private numBadSteps = 0;
+  private cooldownCounter = 0;
+  private lastStep = 0;
+  private readonly o: Required<Omit<ReduceLrOnPlateauOptions, 'onLr'>> & Pick<ReduceLrOnPlateauOptions, 'onLr'>;
+
+  constructor(options: ReduceLrOnPlateauOptions) {
+    this.o = {
+      mode: 'min',
+      factor: 0.1,
+      patience: 10,
+      threshold: 1e-4,
+      thresholdMode: 'rel',
+      cooldown: 0,
+      minLr: 0,
+      eps: 1e-8,
+      ...options,
+    };
+    if (!(this.o.factor < 1)) throw new RangeError('ReduceLrOnPlateau: factor must be < 1');
+    this.lr = options.lr;
+    this.best = this.o.mode === 'min' ? Infinity : -Infinity;
+  }
+
+  private isBetter(a: number): boolean {
+    const { mode, thresholdMode: tm, threshold: th } = this.o;
+    const best = this.best;
+    if (mode === 'min') return tm === 'rel' ? a < best * (1 - th) : a < best - th;
+    return tm === 'rel' ? a > best * (th + 1) : a > best + th;
+  }
+
+  /** Report the metric for this epoch/evaluation; returns the (possibly reduced) LR. */
+  step(metric: number): number {
+    this.lastStep += 1;
+    if (this.isBetter(metric)) {
+      this.best = metric;
+      this.numBadSteps = 0;
+    } else {
+      this.numBadSteps += 1;
+    }
+    if (this.cooldownCounter > 0) {
+      this.cooldownCounter -= 1;
+      this.numBadSteps = 0; // bad steps during cooldown do not count
+    }
+    if (this.numBadSteps > this.o.patience) {
+      const newLr = Math.max(this.lr * this.o.factor, this.o.minLr);
+      if (this.lr - newLr > this.o.eps) {
+        this.lr = newLr;
+        this.o.onLr?.(newLr);
+      }
+      this.cooldownCounter = this.o.cooldown;
+      this.numBadSteps = 0;
+    }
+    return this.lr;
+  }
+
+  getLastLr(): number {
+    return this.lr;
+  }
+
+  get bestMetric(): number {
+    return this.best;
+  }
+
+  get inCooldown(): boolean {
+    return this.cooldownCounter > 0;
+  }
+
+  stateDict(): ReduceLrOnPlateauState {
+    return { lr: this.lr, best: this.best, numBadSteps: this.numBadSteps, cooldownCounter: this.cooldownCounter, lastStep: this.lastStep };
+  }
+
+  loadStateDict(s: ReduceLrOnPlateauState): void {
+    this.lr = s.lr;
+    this.best = s.best;
+    this.numBadSteps = s.numBadSteps;
+    this.cooldownCounter = s.cooldownCounter;
+    this.lastStep = s.lastStep;
+  }
+}
