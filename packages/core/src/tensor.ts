@@ -25,6 +25,10 @@ export class Tensor {
   gradFn: Node | null = null;
   /** Non-leaf tensors that should also keep their `.grad`. */
   retainsGrad = false;
+  /** For an alias saved for backward: the leaf it stands for, so higher-order gradients reach it. */
+  leafSource: Tensor | null = null;
+  /** True when `gradFn` is a non-owning link (a node's own saved output), so dispose must not release it. */
+  weakGradFn = false;
   /** Optional name, used in error messages and by nn. */
   name?: string;
   #requiresGrad = false;
@@ -58,7 +62,7 @@ export class Tensor {
   get requiresGrad(): boolean { return this.#requiresGrad; }
   set requiresGrad(v: boolean) {
     if (v && this.dtype !== 'float32' && this.dtype !== 'float64') {
-      throw new ValueError(`requiresGrad: only floating-point tensors can require gradients (got ${this.dtype} of shape ${fmtShape(this.shape)})`);
+      throw new ValueError(`requiresGrad: only floating-point tensors can require gradients (got ${this.dtype} of shape ${fmtShape(this.shape)}; integer-valued JS arrays infer int32 — pass { dtype: 'float32' })`);
     }
     if (!v && this.gradFn) throw new ValueError('requiresGrad: cannot turn off gradients of a non-leaf tensor; use detach()');
     this.#requiresGrad = v;
@@ -88,7 +92,9 @@ export class Tensor {
     this.#storage = null;
     if (!this.#internal) untrackTensor(this);
     s.release();
-    if (this.gradFn) { this.gradFn.decRef(); this.gradFn = null; }
+    if (this.gradFn && !this.weakGradFn) this.gradFn.decRef();
+    this.gradFn = null;
+    this.leafSource = null;
   }
   [Symbol.dispose](): void { this.dispose(); }
 

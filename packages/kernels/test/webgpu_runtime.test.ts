@@ -71,21 +71,21 @@ describe.skipIf(!rt)('WebGPURuntime', () => {
 
   it('keeps stream order between dispatches and writes in one batch', async () => {
     const n = 8;
-    const a = r.allocate(n * 4), b = r.allocate(n * 4);
+    const a = r.allocate(n * 4), b = r.allocate(n * 4), c = r.allocate(n * 4);
     r.write(a, new Float32Array(n).fill(1));
     axpb(r, a, b, n, 2, 0); // b = 2
     r.write(a, new Float32Array(n).fill(10)); // must land after the dispatch above
-    axpb(r, b, b, n, 1, 0);
-    axpb(r, a, a, n, 1, 5); // a = 15
+    axpb(r, a, c, n, 1, 5); // c = 15
     expect(Array.from(new Float32Array(await r.read(b)).slice(0, n))).toEqual(new Array(n).fill(2));
-    expect(Array.from(new Float32Array(await r.read(a)).slice(0, n))).toEqual(new Array(n).fill(15));
-    r.release(a); r.release(b);
+    expect(Array.from(new Float32Array(await r.read(c)).slice(0, n))).toEqual(new Array(n).fill(15));
+    r.release(a); r.release(b); r.release(c);
   });
 
   it('reuses a released buffer only after its submit completed', async () => {
     const a = r.allocate(1000);
-    r.write(a, new Float32Array(250));
-    axpb(r, a, a, 250, 1, 1);
+    const z = r.allocate(1000);
+    axpb(r, z, a, 250, 1, 1);
+    r.release(z);
     r.release(a);
     const b = r.allocate(1000); // a is still in flight: must not be handed out
     expect(b).not.toBe(a);

@@ -9,7 +9,7 @@ import { broadcastShapes } from '../shape.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { broadcastView, empty, isTensor, scalarTensor } from './alloc.js';
 import { cast } from './cast.js';
-import { apply, defineOp, type GradSample, type OpDef } from './define.js';
+import { apply, checkInputs, defineOp, type GradSample, type OpDef } from './define.js';
 import { floor, log, neg } from './unary.js';
 import { zerosLike } from './creation.js';
 
@@ -81,6 +81,7 @@ function operandType(op: BinaryOp, a: TensorLike, b: TensorLike): DType {
 
 /** Apply the elementwise binary op `op` with broadcasting; either operand may be a JS number. */
 export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  checkInputs(op, [a, b].filter(isTensor));
   const t = operandType(op, a, b);
   const backend = (isTensor(a) ? a : (b as Tensor)).backend;
   const ta = isTensor(a) ? cast(a, t) : scalarTensor(a, t, backend);

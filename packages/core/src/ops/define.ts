@@ -14,6 +14,8 @@ export interface GradInput {
   domain?: 'any' | 'positive' | 'unit' | 'awayFromZero';
   /** Integer inputs (indices): values drawn from [0, high). Never differentiated. */
   int?: { high: number };
+  /** A float input the gradient is not checked for (e.g. class weights). */
+  constant?: boolean;
 }
 
 export interface GradSample {
@@ -58,7 +60,8 @@ export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   checkInputs(def.name, inputs);
   const recording = def.backward !== undefined && isGradEnabled() && inputs.some((t) => t.requiresGrad);
   const saved: Tensor[] = [];
-  const save = recording ? (t: Tensor) => { saved.push(t.alias({ internal: true })); } : () => {};
+  const originals: Tensor[] = [];
+  const save = recording ? (t: Tensor) => { originals.push(t); saved.push(t.alias({ internal: true })); } : () => {};
   // A forward written with Tensor ops (user-defined ops) must not record its own inner graph.
   const prev = isGradEnabled();
   setGradEnabled(false);
@@ -71,7 +74,7 @@ export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   if (!recording) return out;
   const edges: Edge[] = inputs.map((t) => ({
     node: t.gradFn,
-    leaf: t.gradFn ? null : t.requiresGrad ? t : null,
+    leaf: t.gradFn ? null : t.requiresGrad ? (t.leafSource ?? t) : null,
     needsGrad: t.requiresGrad,
     shape: t.shape,
     dtype: t.dtype,
@@ -82,5 +85,15 @@ export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   out.requiresGrad = true;
   out.gradFn = node;
   node.incRef();
+  // Saved aliases keep their place in the graph, so a backward run with createGraph can be
+  // differentiated again: an input's alias points at the input's node (or leaf); the output's alias
+  // points weakly at this node (a strong link would be a cycle).
+  saved.forEach((a, i) => {
+    const o = originals[i]!;
+    if (o === out) { a.requiresGrad = true; a.gradFn = node; a.weakGradFn = true; return; }
+    if (!o.requiresGrad) return;
+    a.requiresGrad = true;
+    if (o.gradFn) { a.gradFn = o.gradFn; o.gradFn.incRef(); } else a.leafSource = o.leafSource ?? o;
+  });
   return out;
 }

@@ -7,7 +7,7 @@ import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { broadcastView, empty } from './alloc.js';
 import { cast } from './cast.js';
-import { apply, defineOp } from './define.js';
+import { apply, checkInputs, defineOp } from './define.js';
 import { reshape, transpose, unsqueeze, squeeze } from './views.js';
 import { tidy } from '../memory.js';
 
@@ -36,6 +36,7 @@ export const MATMUL = defineOp<Record<string, never>>({
 });
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkInputs('matmul', [a, b]);
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError(`matmul: both arguments need at least 1 dimension, got shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   }

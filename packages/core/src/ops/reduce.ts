@@ -8,7 +8,7 @@ import type { Tensor } from '../tensor.js';
 import { empty } from './alloc.js';
 import { add, div, eq, mul, sub, where, mulScalar } from './binary.js';
 import { cast } from './cast.js';
-import { apply, defineOp } from './define.js';
+import { apply, checkInputs, defineOp } from './define.js';
 import { exp, log, sqrt } from './unary.js';
 import { expand, reshape } from './views.js';
 import { noGrad } from '../autograd/grad_mode.js';
@@ -51,6 +51,7 @@ export const REDUCE = defineOp<ReduceAttrs>({
 
 function reduce(op: ReduceOp, x: Tensor, dims: Dims, opts: ReduceOptions): Tensor {
   const name = op;
+  checkInputs(name, [x]);
   const axes = normDims(name, dims, x.ndim);
   if ((op === 'max' || op === 'min') && axes.some((a) => x.shape[a] === 0)) {
     throw new ValueError(`${name}: cannot reduce over an empty dimension (shape ${fmtShape(x.shape)}, dims ${fmtShape(axes)})`);

@@ -7,7 +7,7 @@ import type { Tensor } from '../tensor.js';
 import { empty } from './alloc.js';
 import { add, mul, div, gt, mulScalar, addScalar } from './binary.js';
 import { cast } from './cast.js';
-import { apply, defineOp, type GradInput, type OpDef } from './define.js';
+import { apply, checkInputs, defineOp, type GradInput, type OpDef } from './define.js';
 import { zerosLike } from './creation.js';
 
 type Domain = GradInput['domain'];
@@ -100,6 +100,7 @@ const UNARY_DEFS = Object.fromEntries(
 
 /** Apply the elementwise op `op`. */
 export function unary(op: UnaryOp, x: Tensor): Tensor {
+  checkInputs(op, [x]);
   let input = x;
   if (UNARY_SPECS[op].floatOnly && !isFloat(x.dtype)) input = cast(x, 'float32');
   if (op !== 'logicalNot' && x.dtype === 'bool' && !UNARY_SPECS[op].floatOnly) {

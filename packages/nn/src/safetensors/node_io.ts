@@ -12,6 +12,11 @@ export interface WriteSafetensorsOptions {
   beforeRename?: (tempPath: string) => void | Promise<void>;
 }
 
+// A non-literal specifier keeps browser bundlers from trying to resolve Node built-ins.
+const nodeModule = (name: string): Promise<unknown> => import(name);
+const loadFs = async () => (await nodeModule('node:fs/promises')) as typeof import('node:fs/promises');
+const loadPath = async () => (await nodeModule('node:path')) as typeof import('node:path');
+
 function describeCause(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
@@ -22,8 +27,8 @@ function describeCause(cause: unknown): string {
  * SafetensorsError naming `path` is thrown.
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array, options: WriteSafetensorsOptions = {}): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const nodePath = await import('node:path');
+  const fs = await loadFs();
+  const nodePath = await loadPath();
   const doSync = options.fsync ?? true;
   const dir = nodePath.dirname(path);
   const base = nodePath.basename(path);
@@ -75,7 +80,7 @@ export async function writeSafetensorsFile(
 
 /** Read and validate a safetensors file; errors name `path`. */
 export async function readSafetensorsFile(path: string): Promise<ParsedSafetensors> {
-  const fs = await import('node:fs/promises');
+  const fs = await loadFs();
   let buf: Buffer;
   try {
     buf = await fs.readFile(path);

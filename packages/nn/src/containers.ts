@@ -1,0 +1,95 @@
+// Containers: Sequential (a chain of modules), ModuleList (an indexed list) and ModuleDict (a
+// keyed map). Children are registered under their index ('0', '1', ...) or key, so parameter names
+// read `layers.0.weight`, as in PyTorch.
+import { IndexError, ValueError } from '@webgrad/core';
+import { Module } from './module.js';
+
+/** Modules applied one after another: `forward(x)` = mN(...m1(m0(x))). */
+export class Sequential extends Module {
+  #list: Module[] = [];
+
+  constructor(...modules: Module[]) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+
+  append(m: Module): this {
+    this.registerModule(String(this.#list.length), m);
+    this.#list.push(m);
+    return this;
+  }
+
+  get length(): number { return this.#list.length; }
+  at(i: number): Module {
+    const m = this.#list.at(i);
+    if (!m) throw new IndexError(`Sequential.at: index ${i} out of range for ${this.#list.length} modules`);
+    return m;
+  }
+  [Symbol.iterator](): Iterator<Module> { return this.#list[Symbol.iterator](); }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  forward(x: any): any {
+    let y = x;
+    for (const m of this.#list) y = m.forward(y);
+    return y;
+  }
+}
+
+/** An indexed list of modules (no forward of its own). */
+export class ModuleList<M extends Module = Module> extends Module {
+  #list: M[] = [];
+
+  constructor(modules: Iterable<M> = []) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+
+  append(m: M): this {
+    this.registerModule(String(this.#list.length), m);
+    this.#list.push(m);
+    return this;
+  }
+
+  get length(): number { return this.#list.length; }
+  at(i: number): M {
+    const m = this.#list.at(i);
+    if (!m) throw new IndexError(`ModuleList.at: index ${i} out of range for ${this.#list.length} modules`);
+    return m;
+  }
+  [Symbol.iterator](): Iterator<M> { return this.#list[Symbol.iterator](); }
+
+  forward(): never {
+    throw new ValueError('ModuleList has no forward; iterate over its modules');
+  }
+}
+
+/** Modules by name (no forward of its own). Keys must not contain '.'. */
+export class ModuleDict<M extends Module = Module> extends Module {
+  #map = new Map<string, M>();
+
+  constructor(modules: Record<string, M> | Iterable<[string, M]> = {}) {
+    super();
+    const entries = Symbol.iterator in (modules as object) ? (modules as Iterable<[string, M]>) : Object.entries(modules as Record<string, M>);
+    for (const [k, m] of entries) this.set(k, m);
+  }
+
+  set(key: string, m: M): this {
+    this.registerModule(key, m);
+    this.#map.set(key, m);
+    return this;
+  }
+  get(key: string): M {
+    const m = this.#map.get(key);
+    if (!m) throw new IndexError(`ModuleDict.get: no module '${key}' (have ${[...this.#map.keys()].join(', ') || 'none'})`);
+    return m;
+  }
+  has(key: string): boolean { return this.#map.has(key); }
+  keys(): IterableIterator<string> { return this.#map.keys(); }
+  values(): IterableIterator<M> { return this.#map.values(); }
+  entries(): IterableIterator<[string, M]> { return this.#map.entries(); }
+  get size(): number { return this.#map.size; }
+
+  forward(): never {
+    throw new ValueError('ModuleDict has no forward; look up its modules by key');
+  }
+}

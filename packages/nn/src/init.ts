@@ -1,0 +1,163 @@
+// Parameter initializers, PyTorch's `torch.nn.init` with camelCase names. Each fills a tensor in
+// place under noGrad and returns it; random ones draw from the core generator, so `manualSeed(s)`
+// before building a model reproduces its initial weights on every device. Exported as the `init`
+// namespace: `init.kaimingUniform(w, {a: Math.sqrt(5)})`.
+//
+// Fans and gains follow PyTorch: for a weight of shape [out, in, *kernel], fanIn = in·∏kernel and
+// fanOut = out·∏kernel. Xavier/Glorot: Glorot & Bengio 2010. Kaiming/He: He et al. 2015.
+import { Tensor, ValueError, ShapeError, fmtShape, noGrad, rand, randn, tidy, tensor } from '@webgrad/core';
+
+export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'selu';
+export type FanMode = 'fanIn' | 'fanOut';
+
+/** PyTorch's calculate_gain: the recommended scale for a nonlinearity. */
+export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
+  switch (nonlinearity) {
+    case 'linear': case 'conv1d': case 'conv2d': case 'conv3d': case 'sigmoid': return 1;
+    case 'tanh': return 5 / 3;
+    case 'relu': return Math.SQRT2;
+    case 'leakyRelu': {
+      const slope = param ?? 0.01;
+      return Math.sqrt(2 / (1 + slope * slope));
+    }
+    case 'selu': return 3 / 4;
+    default: throw new ValueError(`calculateGain: unknown nonlinearity '${String(nonlinearity)}'`);
+  }
+}
+
+/** fanIn and fanOut of a weight of shape [out, in, *kernel] (needs at least 2 dims). */
+export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+  if (shape.length < 2) throw new ShapeError(`init: fan in and fan out need a tensor with at least 2 dims, got ${fmtShape(shape)}`);
+  const receptive = shape.slice(2).reduce((a, b) => a * b, 1);
+  return { fanIn: shape[1]! * receptive, fanOut: shape[0]! * receptive };
+}
+
+function fill(t: Tensor, make: () => Tensor): Tensor {
+  noGrad(() => tidy(() => { t.copy_(make()); }));
+  return t;
+}
+
+/** U(a, b). */
+export function uniform(t: Tensor, a = 0, b = 1): Tensor {
+  return fill(t, () => rand(t.shape, { dtype: t.dtype, device: t.device }).mul(b - a).add(a));
+}
+
+/** N(mean, std²). */
+export function normal(t: Tensor, mean = 0, std = 1): Tensor {
+  return fill(t, () => randn(t.shape, { dtype: t.dtype, device: t.device }).mul(std).add(mean));
+}
+
+export function constant(t: Tensor, value: number): Tensor {
+  noGrad(() => t.fill_(value));
+  return t;
+}
+export const zeros = (t: Tensor): Tensor => constant(t, 0);
+export const ones = (t: Tensor): Tensor => constant(t, 1);
+
+/** U(−a, a) with a = gain·√(6 / (fanIn + fanOut)). */
+export function xavierUniform(t: Tensor, gain = 1): Tensor {
+  const { fanIn, fanOut } = computeFans(t.shape);
+  const a = gain * Math.sqrt(6 / (fanIn + fanOut));
+  return uniform(t, -a, a);
+}
+
+/** N(0, std²) with std = gain·√(2 / (fanIn + fanOut)). */
+export function xavierNormal(t: Tensor, gain = 1): Tensor {
+  const { fanIn, fanOut } = computeFans(t.shape);
+  return normal(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)));
+}
+
+export interface KaimingOptions {
+  /** Negative slope of the leaky ReLU that follows (used when nonlinearity is 'leakyRelu'). Default 0. */
+  a?: number;
+  mode?: FanMode;
+  /** Default 'leakyRelu', as in PyTorch. */
+  nonlinearity?: Nonlinearity;
+}
+
+function kaimingStd(t: Tensor, opts: KaimingOptions): number {
+  const fans = computeFans(t.shape);
+  const fan = (opts.mode ?? 'fanIn') === 'fanIn' ? fans.fanIn : fans.fanOut;
+  return calculateGain(opts.nonlinearity ?? 'leakyRelu', opts.a ?? 0) / Math.sqrt(fan);
+}
+
+/** U(−b, b) with b = gain·√(3 / fan). With a = √5 this is PyTorch's default Linear/Conv weight init,
+ *  U(−1/√fanIn, 1/√fanIn). */
+export function kaimingUniform(t: Tensor, opts: KaimingOptions = {}): Tensor {
+  const bound = Math.sqrt(3) * kaimingStd(t, opts);
+  return uniform(t, -bound, bound);
+}
+
+/** N(0, std²) with std = gain / √fan. */
+export function kaimingNormal(t: Tensor, opts: KaimingOptions = {}): Tensor {
+  return normal(t, 0, kaimingStd(t, opts));
+}
+
+/** N(mean, std²) truncated to [a, b] by inverse-CDF sampling (uniforms from the core generator). */
+export function truncNormal(t: Tensor, mean = 0, std = 1, a = -2, b = 2): Tensor {
+  if (!(a < b)) throw new ValueError(`truncNormal: need a < b, got [${a}, ${b}]`);
+  const cdf = (x: number): number => 0.5 * (1 + erf((x - mean) / std / Math.SQRT2));
+  const lo = cdf(a);
+  const hi = cdf(b);
+  const u = rand([t.size], { dtype: 'float64', device: 'cpu' });
+  const uv = u.dataSync();
+  u.dispose();
+  const out = new Float64Array(t.size);
+  for (let i = 0; i < out.length; i++) {
+    const p = lo + (hi - lo) * uv[i]!;
+    const x = mean + std * Math.SQRT2 * erfinv(2 * p - 1);
+    out[i] = Math.min(b, Math.max(a, x));
+  }
+  return fill(t, () => tensor(out, { shape: t.shape, dtype: t.dtype, device: t.device }));
+}
+
+// Abramowitz–Stegun 7.1.26 is too coarse for inverse sampling; use erf via its continued series and
+// Giles' single-precision erfinv refined by two Newton steps.
+function erf(x: number): number {
+  const s = Math.sign(x);
+  const ax = Math.abs(x);
+  if (ax > 6) return s;
+  // Series for small |x|, complementary continued fraction otherwise.
+  if (ax < 2.5) {
+    let term = ax;
+    let sum = ax;
+    for (let n = 1; n < 100; n++) {
+      term *= (-ax * ax) / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    return (s * 2 * sum) / Math.sqrt(Math.PI);
+  }
+  let f = 0;
+  for (let n = 60; n >= 1; n--) f = (n / 2) / (ax + f);
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
+  return s * (1 - erfc);
+}
+
+function erfinv(y: number): number {
+  if (y <= -1) return -Infinity;
+  if (y >= 1) return Infinity;
+  let w = -Math.log((1 - y) * (1 + y));
+  let x: number;
+  if (w < 5) {
+    w -= 2.5;
+    let p = 2.81022636e-8;
+    for (const c of [3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]) p = c + p * w;
+    x = p * y;
+  } else {
+    w = Math.sqrt(w) - 3;
+    let p = -0.000200214257;
+    for (const c of [0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]) p = c + p * w;
+    x = p * y;
+  }
+  for (let i = 0; i < 2; i++) x -= (erf(x) - y) / ((2 / Math.sqrt(Math.PI)) * Math.exp(-x * x));
+  return x;
+}
+
+// PyTorch-style aliases with the trailing underscore of in-place functions.
+export {
+  uniform as uniform_, normal as normal_, constant as constant_, zeros as zeros_, ones as ones_,
+  xavierUniform as xavierUniform_, xavierNormal as xavierNormal_, kaimingUniform as kaimingUniform_,
+  kaimingNormal as kaimingNormal_, truncNormal as truncNormal_,
+};

@@ -1,0 +1,43 @@
+// Activation and simple shape modules: ReLU, GELU (exact or tanh approximation), SiLU, Tanh,
+// Sigmoid, Softmax(dim), LogSoftmax(dim), Identity, Flatten, Dropout. Each wraps a core op.
+import { Tensor, dropout, flatten } from '@webgrad/core';
+import { Module } from '../module.js';
+
+export class ReLU extends Module { forward(x: Tensor): Tensor { return x.relu(); } }
+export class SiLU extends Module { forward(x: Tensor): Tensor { return x.silu(); } }
+export class Tanh extends Module { forward(x: Tensor): Tensor { return x.tanh(); } }
+export class Sigmoid extends Module { forward(x: Tensor): Tensor { return x.sigmoid(); } }
+export class Identity extends Module { forward(x: Tensor): Tensor { return x; } }
+
+/** GELU (Hendrycks & Gimpel 2016): x·Φ(x), or its tanh approximation with `approximate: 'tanh'`. */
+export class GELU extends Module {
+  readonly approximate: 'none' | 'tanh';
+  constructor(opts: { approximate?: 'none' | 'tanh' } = {}) { super(); this.approximate = opts.approximate ?? 'none'; }
+  forward(x: Tensor): Tensor { return x.gelu({ approximate: this.approximate }); }
+  override extraRepr(): string { return `approximate='${this.approximate}'`; }
+}
+
+export class Softmax extends Module {
+  constructor(readonly dim = -1) { super(); }
+  forward(x: Tensor): Tensor { return x.softmax(this.dim); }
+  override extraRepr(): string { return `dim=${this.dim}`; }
+}
+
+export class LogSoftmax extends Module {
+  constructor(readonly dim = -1) { super(); }
+  forward(x: Tensor): Tensor { return x.logSoftmax(this.dim); }
+  override extraRepr(): string { return `dim=${this.dim}`; }
+}
+
+/** Flattens dims startDim..endDim (default 1..−1, keeping the batch dim, as in PyTorch). */
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) { super(); }
+  forward(x: Tensor): Tensor { return flatten(x, this.startDim, this.endDim); }
+}
+
+/** Inverted dropout while training; the identity in eval mode. */
+export class Dropout extends Module {
+  constructor(readonly p = 0.5) { super(); }
+  forward(x: Tensor): Tensor { return dropout(x, this.p, this.training); }
+  override extraRepr(): string { return `p=${this.p}`; }
+}

@@ -1,0 +1,116 @@
+// Batch normalization (Ioffe & Szegedy 2015): BatchNorm1d over (N, C) or (N, C, L) and BatchNorm2d
+// over (N, C, H, W), normalizing each channel with statistics over every other dim.
+//
+// Training mode normalizes with the batch's biased variance and updates the running statistics in
+// place, as PyTorch does: running = (1 − momentum)·running + momentum·batch, where the running
+// variance takes the unbiased batch variance (·n/(n−1)); momentum null gives a cumulative average.
+// Evaluation mode (or trackRunningStats false, which always uses the batch) normalizes with them.
+import {
+  ShapeError, ValueError, fmtShape, full, noGrad, rsqrt, tensor, tidy, type Tensor,
+} from '@webgrad/core';
+import { Module } from '../module.js';
+import type { FactoryOptions } from './uniform_init.js';
+
+export interface BatchNormOptions extends FactoryOptions {
+  eps?: number;
+  /** Weight of the newest batch in the running statistics (default 0.1); null: cumulative average. */
+  momentum?: number | null;
+  /** Learnable per-channel scale (weight, init 1) and shift (bias, init 0). Default true. */
+  affine?: boolean;
+  /** Keep runningMean/runningVar buffers and use them in eval mode. Default true. */
+  trackRunningStats?: boolean;
+}
+
+abstract class BatchNormBase extends Module {
+  declare weight: Tensor | null;
+  declare bias: Tensor | null;
+  declare runningMean: Tensor | null;
+  declare runningVar: Tensor | null;
+  declare numBatchesTracked: Tensor | null;
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+
+  constructor(numFeatures: number, opts: BatchNormOptions) {
+    super();
+    if (!Number.isInteger(numFeatures) || numFeatures <= 0) throw new ValueError(`${this.constructor.name}: numFeatures must be a positive integer, got ${numFeatures}`);
+    this.numFeatures = numFeatures;
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
+    this.affine = opts.affine ?? true;
+    this.trackRunningStats = opts.trackRunningStats ?? true;
+    const f = { device: opts.device, dtype: opts.dtype ?? 'float32' } as const;
+    this.registerParameter('weight', this.affine ? full([numFeatures], 1, f) : null);
+    this.registerParameter('bias', this.affine ? full([numFeatures], 0, f) : null);
+    this.registerBuffer('runningMean', this.trackRunningStats ? full([numFeatures], 0, f) : null);
+    this.registerBuffer('runningVar', this.trackRunningStats ? full([numFeatures], 1, f) : null);
+    this.registerBuffer('numBatchesTracked', this.trackRunningStats ? tensor([0], { device: opts.device, dtype: 'int32' }).reshape([]) : null);
+  }
+
+  /** Ranks this layer accepts (with the channel dim at 1). */
+  protected abstract readonly ranks: readonly number[];
+
+  forward(x: Tensor): Tensor {
+    const name = this.constructor.name;
+    if (!this.ranks.includes(x.ndim) || x.shape[1] !== this.numFeatures) {
+      const want = this.ranks.map((r) => `(N, ${this.numFeatures}${r === 3 ? ', L' : r === 4 ? ', H, W' : ''})`).join(' or ');
+      throw new ShapeError(`${name}: expected input ${want}, got ${fmtShape(x.shape)}`);
+    }
+    const dims = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
+    const bshape = x.shape.map((s, i) => (i === 1 ? s : 1));              // (1, C, 1, ...)
+    const useBatch = this.training || !this.trackRunningStats;
+    const n = x.size / this.numFeatures;
+    if (useBatch && n <= 1) throw new ValueError(`${name}: training needs more than one value per channel, got input ${fmtShape(x.shape)}`);
+    return tidy(() => {
+      let mean: Tensor, varc: Tensor;
+      if (useBatch) {
+        mean = x.mean(dims, { keepdim: true });                            // (1, C, 1, ...)
+        varc = x.sub(mean).square().mean(dims, { keepdim: true });         // biased
+        if (this.training && this.trackRunningStats) this.#updateRunning(mean, varc, n);
+      } else {
+        mean = this.runningMean!.reshape(bshape);
+        varc = this.runningVar!.reshape(bshape);
+      }
+      let y = x.sub(mean).mul(rsqrt(varc.add(this.eps)));
+      if (this.weight) y = y.mul(this.weight.reshape(bshape));
+      if (this.bias) y = y.add(this.bias.reshape(bshape));
+      return y;
+    });
+  }
+
+  #updateRunning(mean: Tensor, varc: Tensor, n: number): void {
+    noGrad(() => tidy(() => {
+      this.numBatchesTracked!.add_(1);
+      const rm = this.runningMean!, rv = this.runningVar!;
+      // The factor stays on the device: with momentum null it is 1/numBatchesTracked.
+      const m: Tensor | number = this.momentum ?? this.numBatchesTracked!.to(rm.dtype).reciprocal();
+      const keepF = typeof m === 'number' ? 1 - m : m.neg().add(1);
+      rm.mul_(keepF).add_(mean.reshape([this.numFeatures]).mul(m));
+      rv.mul_(keepF).add_(varc.reshape([this.numFeatures]).mul(m).mul(n / (n - 1)));
+    }));
+  }
+
+  /** Reset runningMean to 0, runningVar to 1 and the batch count to 0. */
+  resetRunningStats(): void {
+    if (!this.trackRunningStats) return;
+    noGrad(() => { this.runningMean!.fill_(0); this.runningVar!.fill_(1); this.numBatchesTracked!.fill_(0); });
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}`;
+  }
+}
+
+/** Batch norm over (N, C) or (N, C, L), statistics per channel C. */
+export class BatchNorm1d extends BatchNormBase {
+  protected readonly ranks = [2, 3] as const;
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) { super(numFeatures, opts); }
+}
+
+/** Batch norm over (N, C, H, W), statistics per channel C. */
+export class BatchNorm2d extends BatchNormBase {
+  protected readonly ranks = [4] as const;
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) { super(numFeatures, opts); }
+}

@@ -1,0 +1,178 @@
+// Convolution and pooling layers: Conv1d, Conv2d, MaxPool2d, AvgPool2d, with PyTorch's argument
+// names and semantics (stride, padding incl. 'same'/'valid', dilation, groups, bias) and its default
+// init: weight and bias U(-1/√fanIn, 1/√fanIn), fanIn = (inChannels/groups)·kernel area
+// (kaiming_uniform with a = √5; He et al. 2015). Conv1d runs core's conv2d on a height-1 image.
+// Unbatched inputs ((C, L) or (C, H, W)) are accepted, as in PyTorch.
+import {
+  ShapeError, ValueError, avgPool2d, conv2d, fmtShape, maxPool2d, pad, tidy, type Tensor,
+} from '@webgrad/core';
+import { Module } from '../module.js';
+import { uniformTensor, type FactoryOptions } from './uniform_init.js';
+
+type Pair = number | [number, number];
+const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+
+export interface Conv2dOptions extends FactoryOptions {
+  stride?: Pair;
+  /** Zero padding per side, or 'valid' (none) or 'same' (output size = input size; stride 1 only). */
+  padding?: Pair | 'same' | 'valid';
+  dilation?: Pair;
+  groups?: number;
+  bias?: boolean;
+}
+
+export interface Conv1dOptions extends FactoryOptions {
+  stride?: number;
+  padding?: number | 'same' | 'valid';
+  dilation?: number;
+  groups?: number;
+  bias?: boolean;
+}
+
+/** Shared core of Conv1d and Conv2d: parameters, validation, padding. Spatial dims are (H, W). */
+abstract class ConvNd extends Module {
+  declare weight: Tensor;
+  declare bias: Tensor | null;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly dilation: [number, number];
+  readonly groups: number;
+  /** Symmetric padding passed to conv2d, or null for 'same' (computed per call, possibly asymmetric). */
+  readonly padding: [number, number] | 'same';
+
+  constructor(
+    name: string, inChannels: number, outChannels: number, kernel: [number, number], weightShape: number[],
+    stride: [number, number], padding: [number, number] | 'same' | 'valid', dilation: [number, number], groups: number,
+    bias: boolean, opts: FactoryOptions,
+  ) {
+    super();
+    for (const [k, v] of Object.entries({ inChannels, outChannels, groups })) {
+      if (!Number.isInteger(v) || v <= 0) throw new ValueError(`${name}: ${k} must be a positive integer, got ${v}`);
+    }
+    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
+      throw new ValueError(`${name}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${groups})`);
+    }
+    if ([...kernel, ...stride, ...dilation].some((v) => !Number.isInteger(v) || v <= 0)) {
+      throw new ValueError(`${name}: kernelSize ${kernel}, stride ${stride} and dilation ${dilation} must be positive integers`);
+    }
+    if (padding === 'same' && (stride[0] !== 1 || stride[1] !== 1)) throw new ValueError(`${name}: padding='same' needs stride 1, got ${stride}`);
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
+    this.kernelSize = kernel;
+    this.stride = stride;
+    this.dilation = dilation;
+    this.groups = groups;
+    this.padding = padding === 'valid' ? [0, 0] : padding;
+    const fanIn = (inChannels / groups) * kernel[0] * kernel[1];
+    const bound = 1 / Math.sqrt(fanIn);
+    this.registerParameter('weight', uniformTensor(weightShape, bound, opts));
+    this.registerParameter('bias', bias ? uniformTensor([outChannels], bound, opts) : null);
+  }
+
+  /** x (N, C, H, W) with a weight of shape (O, C/groups, kh, kw). */
+  protected conv4d(x: Tensor, weight4: Tensor): Tensor {
+    return tidy(() => {
+      let xin = x;
+      let padding: [number, number];
+      if (this.padding === 'same') {
+        // Total padding d·(k−1) per dim, the odd one extra on the right/bottom (as PyTorch does).
+        const tot = [0, 1].map((i) => this.dilation[i]! * (this.kernelSize[i]! - 1));
+        const lo = tot.map((t) => Math.floor(t / 2));
+        const hi = tot.map((t, i) => t - lo[i]!);
+        if (lo[0] === hi[0] && lo[1] === hi[1]) padding = [lo[0]!, lo[1]!];
+        else { xin = pad(x, [lo[1]!, hi[1]!, lo[0]!, hi[0]!]); padding = [0, 0]; }
+      } else padding = this.padding;
+      return conv2d(xin, weight4, this.bias, { stride: this.stride, padding, dilation: this.dilation, groups: this.groups });
+    });
+  }
+}
+
+/** 2-D convolution over (N, C, H, W) (or unbatched (C, H, W)) → (N, outChannels, Ho, Wo). */
+export class Conv2d extends ConvNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: Conv2dOptions = {}) {
+    const k = pair(kernelSize);
+    const groups = opts.groups ?? 1;
+    const padding = typeof opts.padding === 'string' ? opts.padding : pair(opts.padding ?? 0);
+    super('Conv2d', inChannels, outChannels, k, [outChannels, inChannels / groups, k[0], k[1]],
+      pair(opts.stride ?? 1), padding, pair(opts.dilation ?? 1), groups, opts.bias ?? true, opts);
+  }
+
+  forward(x: Tensor): Tensor {
+    if ((x.ndim !== 4 && x.ndim !== 3) || x.shape[x.ndim - 3] !== this.inChannels) {
+      throw new ShapeError(`Conv2d: expected input (N, ${this.inChannels}, H, W) or (${this.inChannels}, H, W), got ${fmtShape(x.shape)}`);
+    }
+    if (x.ndim === 3) return tidy(() => this.conv4d(x.unsqueeze(0), this.weight).squeeze(0));
+    return this.conv4d(x, this.weight);
+  }
+
+  override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=[${this.kernelSize}], stride=[${this.stride}], padding=${this.padding === 'same' ? "'same'" : `[${this.padding}]`}`
+      + `${this.dilation.some((d) => d !== 1) ? `, dilation=[${this.dilation}]` : ''}${this.groups !== 1 ? `, groups=${this.groups}` : ''}${this.bias ? '' : ', bias=false'}`;
+  }
+}
+
+/** 1-D convolution over (N, C, L) (or unbatched (C, L)) → (N, outChannels, Lo). Weight (O, C/groups, k). */
+export class Conv1d extends ConvNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: number, opts: Conv1dOptions = {}) {
+    const groups = opts.groups ?? 1;
+    const padding = typeof opts.padding === 'string' ? opts.padding : [0, opts.padding ?? 0] as [number, number];
+    super('Conv1d', inChannels, outChannels, [1, kernelSize], [outChannels, inChannels / groups, kernelSize],
+      [1, opts.stride ?? 1], padding, [1, opts.dilation ?? 1], groups, opts.bias ?? true, opts);
+  }
+
+  forward(x: Tensor): Tensor {
+    if ((x.ndim !== 3 && x.ndim !== 2) || x.shape[x.ndim - 2] !== this.inChannels) {
+      throw new ShapeError(`Conv1d: expected input (N, ${this.inChannels}, L) or (${this.inChannels}, L), got ${fmtShape(x.shape)}`);
+    }
+    return tidy(() => {
+      const batched = x.ndim === 3 ? x : x.unsqueeze(0);
+      const w = this.weight.unsqueeze(2);                              // (O, C/g, 1, k)
+      const y = this.conv4d(batched.unsqueeze(2), w).squeeze(2);        // (N, O, 1, Lo) → (N, O, Lo)
+      return x.ndim === 3 ? y : y.squeeze(0);
+    });
+  }
+
+  override extraRepr(): string {
+    return `${this.inChannels}, ${this.outChannels}, kernelSize=${this.kernelSize[1]}, stride=${this.stride[1]}, padding=${this.padding === 'same' ? "'same'" : this.padding[1]}`
+      + `${this.dilation[1] !== 1 ? `, dilation=${this.dilation[1]}` : ''}${this.groups !== 1 ? `, groups=${this.groups}` : ''}${this.bias ? '' : ', bias=false'}`;
+  }
+}
+
+export interface Pool2dOptions {
+  /** Defaults to the kernel size. */
+  stride?: Pair;
+  /** Implicit padding per side, at most half the kernel (−∞ for max; zeros counted for avg, as PyTorch's countIncludePad). */
+  padding?: Pair;
+}
+
+abstract class Pool2d extends Module {
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  constructor(kernelSize: Pair, opts: Pool2dOptions) {
+    super();
+    this.kernelSize = pair(kernelSize);
+    this.stride = pair(opts.stride ?? kernelSize);
+    this.padding = pair(opts.padding ?? 0);
+  }
+  protected run(op: typeof maxPool2d, x: Tensor): Tensor {
+    const o = { stride: this.stride, padding: this.padding };
+    if (x.ndim === 3) return tidy(() => op(x.unsqueeze(0), this.kernelSize, o).squeeze(0));
+    return op(x, this.kernelSize, o);
+  }
+  override extraRepr(): string { return `kernelSize=[${this.kernelSize}], stride=[${this.stride}], padding=[${this.padding}]`; }
+}
+
+/** Max over each window of (N, C, H, W) (or (C, H, W)). No dilation, ceil mode or returned indices. */
+export class MaxPool2d extends Pool2d {
+  constructor(kernelSize: Pair, opts: Pool2dOptions = {}) { super(kernelSize, opts); }
+  forward(x: Tensor): Tensor { return this.run(maxPool2d, x); }
+}
+
+/** Mean over each window of (N, C, H, W) (or (C, H, W)); padded zeros count in the divisor. */
+export class AvgPool2d extends Pool2d {
+  constructor(kernelSize: Pair, opts: Pool2dOptions = {}) { super(kernelSize, opts); }
+  forward(x: Tensor): Tensor { return this.run(avgPool2d, x); }
+}

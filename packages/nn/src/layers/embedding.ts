@@ -1,0 +1,45 @@
+// Embedding: a lookup table [numEmbeddings, embeddingDim] indexed by int32 ids. Default init is
+// N(0, 1) as in PyTorch. With `paddingIdx`, that row starts at zero and never receives a gradient
+// (its output is the row's value, detached).
+import { Tensor, ValueError, embedding, ne, noGrad, tidy, where, zeros } from '@webgrad/core';
+import { Module } from '../module.js';
+import * as init from '../init.js';
+import type { FactoryOptions } from './linear.js';
+
+export class Embedding extends Module {
+  declare weight: Tensor;
+  readonly paddingIdx: number | null;
+
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: FactoryOptions & { paddingIdx?: number | null } = {}) {
+    super();
+    let p = opts.paddingIdx ?? null;
+    if (p !== null) {
+      if (!Number.isInteger(p) || p < -numEmbeddings || p >= numEmbeddings) {
+        throw new ValueError(`Embedding: paddingIdx ${p} out of range for ${numEmbeddings} embeddings`);
+      }
+      if (p < 0) p += numEmbeddings;
+    }
+    this.paddingIdx = p;
+    this.registerParameter('weight', zeros([numEmbeddings, embeddingDim], { dtype: opts.dtype ?? 'float32', device: opts.device }));
+    this.resetParameters();
+  }
+
+  resetParameters(): void {
+    init.normal(this.weight);
+    if (this.paddingIdx !== null) noGrad(() => this.weight.select(0, this.paddingIdx!).zero_());
+  }
+
+  /** ids (*) int32 → (*, embeddingDim) */
+  forward(ids: Tensor): Tensor {
+    return tidy(() => {
+      const out = embedding(this.weight, ids);
+      if (this.paddingIdx === null || !out.requiresGrad) return out;
+      const keepGrad = ne(ids, this.paddingIdx).unsqueeze(-1);
+      return where(keepGrad, out, out.detach());
+    });
+  }
+
+  override extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx !== null ? `, paddingIdx=${this.paddingIdx}` : ''}`;
+  }
+}

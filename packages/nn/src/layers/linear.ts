@@ -1,0 +1,44 @@
+// Linear: y = x·Wᵀ + b over the last dim, with W of shape [out, in] as in PyTorch.
+// Default init is PyTorch's: kaiming_uniform(a=√5) on W, i.e. U(−1/√in, 1/√in), and the same
+// bound for b.
+import { Tensor, zeros, matmul, tidy, type DType, type DeviceName } from '@webgrad/core';
+import { Module } from '../module.js';
+import * as init from '../init.js';
+
+export interface FactoryOptions {
+  dtype?: DType;
+  device?: DeviceName;
+}
+
+export class Linear extends Module {
+  declare weight: Tensor;
+  declare bias: Tensor | null;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: FactoryOptions & { bias?: boolean } = {}) {
+    super();
+    const f = { dtype: opts.dtype ?? 'float32', device: opts.device };
+    this.registerParameter('weight', zeros([outFeatures, inFeatures], f));
+    this.registerParameter('bias', opts.bias === false ? null : zeros([outFeatures], f));
+    this.resetParameters();
+  }
+
+  resetParameters(): void {
+    init.kaimingUniform(this.weight, { a: Math.sqrt(5) });
+    if (this.bias) {
+      const bound = this.inFeatures > 0 ? 1 / Math.sqrt(this.inFeatures) : 0;
+      init.uniform(this.bias, -bound, bound);
+    }
+  }
+
+  /** (*, in) → (*, out) */
+  forward(x: Tensor): Tensor {
+    return tidy(() => {
+      const y = matmul(x, this.weight.mT);
+      return this.bias ? y.add(this.bias) : y;
+    });
+  }
+
+  override extraRepr(): string {
+    return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`;
+  }
+}

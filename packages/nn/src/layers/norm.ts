@@ -1,0 +1,56 @@
+// Normalization layers over the trailing dims: LayerNorm (Ba et al. 2016), using core's fused
+// layerNorm, and RMSNorm (Zhang & Sennrich 2019): x / √(mean(x²) + eps) · weight.
+import { Tensor, layerNorm, ones, tidy, zeros } from '@webgrad/core';
+import { Module } from '../module.js';
+import type { FactoryOptions } from './linear.js';
+
+const asShape = (s: number | readonly number[]): number[] => (typeof s === 'number' ? [s] : [...s]);
+
+export class LayerNorm extends Module {
+  declare weight: Tensor | null;
+  declare bias: Tensor | null;
+  readonly normalizedShape: number[];
+
+  constructor(normalizedShape: number | readonly number[], opts: FactoryOptions & { eps?: number; elementwiseAffine?: boolean; bias?: boolean } = {}) {
+    super();
+    this.normalizedShape = asShape(normalizedShape);
+    this.eps = opts.eps ?? 1e-5;
+    const f = { dtype: opts.dtype ?? 'float32', device: opts.device };
+    const affine = opts.elementwiseAffine ?? true;
+    this.registerParameter('weight', affine ? ones(this.normalizedShape, f) : null);
+    this.registerParameter('bias', affine && opts.bias !== false ? zeros(this.normalizedShape, f) : null);
+  }
+  readonly eps: number;
+
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
+  }
+
+  override extraRepr(): string { return `[${this.normalizedShape.join(', ')}], eps=${this.eps}`; }
+}
+
+export class RMSNorm extends Module {
+  declare weight: Tensor | null;
+  readonly normalizedShape: number[];
+  /** null: the machine epsilon of the input's dtype, as in PyTorch. */
+  readonly eps: number | null;
+
+  constructor(normalizedShape: number | readonly number[], opts: FactoryOptions & { eps?: number | null; elementwiseAffine?: boolean } = {}) {
+    super();
+    this.normalizedShape = asShape(normalizedShape);
+    this.eps = opts.eps ?? null;
+    const f = { dtype: opts.dtype ?? 'float32', device: opts.device };
+    this.registerParameter('weight', opts.elementwiseAffine === false ? null : ones(this.normalizedShape, f));
+  }
+
+  forward(x: Tensor): Tensor {
+    const eps = this.eps ?? (x.dtype === 'float64' ? 2.220446049250313e-16 : 1.1920928955078125e-7);
+    const dims = this.normalizedShape.map((_, i) => -1 - i);
+    return tidy(() => {
+      const y = x.mul(x.square().mean(dims, { keepdim: true }).add(eps).rsqrt());
+      return this.weight ? y.mul(this.weight) : y;
+    });
+  }
+
+  override extraRepr(): string { return `[${this.normalizedShape.join(', ')}], eps=${this.eps}`; }
+}

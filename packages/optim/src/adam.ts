@@ -1,0 +1,60 @@
+// Adam (Kingma & Ba 2015) with L2 weight decay folded into the gradient and optional AMSGrad
+// (Reddi et al. 2018), computing what torch.optim.Adam computes, in the same order:
+//   g ← ∇ (negated when maximize);  g ← g + wd·p
+//   m ← m + (1 − β1)·(g − m);  v ← β2·v + (1 − β2)·g²;  v̂max ← max(v̂max, v) (amsgrad)
+//   p ← p − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps)      (√v̂max with amsgrad)
+// For decoupled weight decay use AdamW.
+import { tidy, type Tensor } from '@webgrad/core';
+import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
+
+export interface AdamHyper {
+  lr: number;
+  weightDecay: number;
+  betas: readonly [number, number];
+  eps: number;
+  amsgrad: boolean;
+  maximize: boolean;
+}
+
+export type AdamOptions = Partial<AdamHyper>;
+
+export function checkBetas(kind: string, betas: readonly number[]): void {
+  if (betas.length !== 2 || !betas.every((b) => b >= 0 && b < 1)) {
+    throw new OptimizerError(`${kind}: betas must be two numbers in [0, 1), got [${betas.join(', ')}]`);
+  }
+}
+
+export class Adam extends Optimizer<AdamHyper> {
+  readonly kind = 'Adam';
+
+  constructor(params: ParamsInput<AdamHyper>, opts: AdamOptions = {}) {
+    super(params, { lr: 1e-3, weightDecay: 0, betas: [0.9, 0.999], eps: 1e-8, amsgrad: false, maximize: false, ...opts });
+  }
+
+  protected override validateGroup(g: ParamGroup<AdamHyper>): void {
+    super.validateGroup(g);
+    checkBetas('Adam', g.betas);
+    if (!(g.eps >= 0)) throw new OptimizerError(`Adam: invalid eps ${g.eps}`);
+  }
+
+  protected updateParam(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<AdamHyper>): void {
+    const { lr, weightDecay: wd, eps, amsgrad, maximize } = g;
+    const [b1, b2] = g.betas;
+    const m = this.buffer(p, st, 'expAvg');
+    const v = this.buffer(p, st, 'expAvgSq');
+    const vmax = amsgrad ? this.buffer(p, st, 'maxExpAvgSq') : null;
+    const t = st.step;
+    tidy(() => {
+      let d: Tensor = maximize ? grad.neg() : grad;
+      if (wd !== 0) d = d.add(p.mul(wd));
+      m.copy_(m.add(d.sub(m).mul(1 - b1)));
+      v.copy_(v.mul(b2).add(d.mul(d).mul(1 - b2)));
+      let second = v;
+      if (vmax) { vmax.copy_(vmax.maximum(v)); second = vmax; }
+      const stepSize = lr / (1 - b1 ** t);
+      const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+      const denom = second.sqrt().div(bc2Sqrt).add(eps);
+      p.copy_(p.sub(m.div(denom).mul(stepSize)));
+    });
+  }
+}

@@ -1,0 +1,122 @@
+// Gradient utilities: global-norm and value clipping, finiteness checks, and gradient
+// accumulation over micro-batches. All work on device with tensor ops: clipping never reads
+// gradients back to the host (only the `...Async` checks do, visibly).
+import { noGrad, tidy, zeros, type Tensor } from '@webgrad/core';
+import { OptimizerError, type Optimizer } from './optimizer.js';
+
+export interface ClipGradNormOptions {
+  /** The p of the p-norm (default 2); `Infinity` for the max-abs norm. */
+  normType?: number;
+}
+
+const withGrads = (params: Iterable<Tensor>): Tensor[] => {
+  const out: Tensor[] = [];
+  for (const p of params) if (p.grad && !p.grad.isDisposed) out.push(p.grad);
+  return out;
+};
+
+/**
+ * Scale all gradients in place so their global p-norm is at most `maxNorm` (torch's
+ * clip_grad_norm_: coefficient min(1, maxNorm / (norm + 1e-6))). Returns the total norm before
+ * clipping as a 0-d tensor (the caller owns it). Non-finite norms propagate into the gradients,
+ * as in torch; check with `gradsAreFinite` first when that matters.
+ */
+export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, opts: ClipGradNormOptions = {}): Tensor {
+  const normType = opts.normType ?? 2;
+  if (!(maxNorm >= 0)) throw new OptimizerError(`clipGradNorm: maxNorm must be non-negative, got ${maxNorm}`);
+  if (!(normType > 0)) throw new OptimizerError(`clipGradNorm: normType must be positive (or Infinity), got ${normType}`);
+  const grads = withGrads(params);
+  if (grads.length === 0) return zeros([]);
+  return noGrad(() => {
+    const [total, coef] = tidy(() => {
+      let total: Tensor;
+      if (normType === Infinity) {
+        total = grads.map((g) => g.abs().max()).reduce((a, b) => a.maximum(b.to(a.dtype)));
+      } else {
+        const sums = grads.map((g) => (normType === 2 ? g.mul(g) : g.abs().pow(normType)).sum());
+        const s = sums.reduce((a, b) => a.add(b));
+        total = normType === 2 ? s.sqrt() : normType === 1 ? s : s.pow(1 / normType);
+      }
+      const coef = total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
+      return [total, coef] as const;
+    });
+    for (const g of grads) g.mul_(g.dtype === coef.dtype ? coef : tidy(() => coef.to(g.dtype)));
+    coef.dispose();
+    return total;
+  });
+}
+
+/** Clamp every gradient elementwise into [-clipValue, clipValue], in place. */
+export function clipGradValue(params: Iterable<Tensor>, clipValue: number): void {
+  if (!(clipValue >= 0)) throw new OptimizerError(`clipGradValue: clipValue must be non-negative, got ${clipValue}`);
+  noGrad(() => {
+    for (const g of withGrads(params)) tidy(() => { g.copy_(g.clamp(-clipValue, clipValue)); });
+  });
+}
+
+/** A 0-d bool tensor: true when every gradient is free of NaN and ±Inf (no readback). */
+export function gradsAreFinite(params: Iterable<Tensor>): Tensor {
+  const grads = withGrads(params);
+  return noGrad(() => tidy(() => {
+    if (grads.length === 0) return zeros([], { dtype: 'bool' }).logicalNot();
+    // x·0 is 0 for finite x and NaN for NaN/±Inf.
+    const bad = grads.map((g) => g.mul(0).ne(0).sum()).reduce((a, b) => a.add(b));
+    return bad.eq(0);
+  }));
+}
+
+/** Whether every gradient is finite, read back to the host. */
+export async function gradsAreFiniteAsync(params: Iterable<Tensor>): Promise<boolean> {
+  const t = gradsAreFinite(params);
+  try { return (await t.item()) !== 0; } finally { t.dispose(); }
+}
+
+export interface GradientAccumulatorOptions {
+  /** Called with the optimizer just before each step, e.g. to clip gradients. */
+  beforeStep?: (optimizer: Optimizer) => void;
+  /** Called right after each step, e.g. to advance an LR schedule. */
+  afterStep?: (optimizer: Optimizer) => void;
+}
+
+/**
+ * Accumulate gradients over `steps` micro-batches and take one optimizer step per `steps`.
+ * `backward(loss)` backpropagates `loss / steps` (so with mean-reduced losses over equal
+ * micro-batches the summed gradient equals that of the full batch's mean loss); after the last
+ * micro-batch of a cycle it steps, zeroes the gradients and returns true.
+ */
+export class GradientAccumulator {
+  #micro = 0;
+
+  constructor(readonly optimizer: Optimizer, readonly steps: number, private readonly opts: GradientAccumulatorOptions = {}) {
+    if (!Number.isInteger(steps) || steps < 1) throw new OptimizerError(`GradientAccumulator: steps must be a positive integer, got ${steps}`);
+  }
+
+  /** Micro-batches accumulated since the last step. */
+  get pending(): number { return this.#micro; }
+
+  /** The factor each micro-batch loss is scaled by (1/steps). */
+  get lossScale(): number { return 1 / this.steps; }
+
+  /** Backpropagate loss/steps; steps the optimizer when a cycle completes. Returns whether it stepped. */
+  backward(loss: Tensor): boolean {
+    tidy(() => { (this.steps === 1 ? loss : loss.mul(this.lossScale)).backward(); });
+    this.#micro += 1;
+    if (this.#micro < this.steps) return false;
+    this.flush();
+    return true;
+  }
+
+  /** Step now with whatever has been accumulated (e.g. at the end of an epoch). No-op when nothing is pending. */
+  flush(): boolean {
+    if (this.#micro === 0) return false;
+    this.opts.beforeStep?.(this.optimizer);
+    this.optimizer.step();
+    this.opts.afterStep?.(this.optimizer);
+    this.optimizer.zeroGrad();
+    this.#micro = 0;
+    return true;
+  }
+
+  stateDict(): { pending: number } { return { pending: this.#micro }; }
+  loadStateDict(s: { pending: number }): void { this.#micro = s.pending; }
+}

@@ -1,0 +1,20 @@
+// Prints the plain closing line "N passed, N failed" from vitest's JSON report.
+// Exits non-zero when the report is missing, any test failed, or no test ran.
+import { readFileSync } from 'node:fs';
+
+const file = process.argv[2] ?? '.ci/results.json';
+let report;
+try {
+  report = JSON.parse(readFileSync(file, 'utf8'));
+} catch (e) {
+  console.log(`test summary: cannot read ${file}: ${e.message}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const passed = report.numPassedTests ?? 0;
+const failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0) - (report.numFailedTestSuites && report.numFailedTests ? 0 : 0);
+const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+const suiteErrors = (report.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0).length;
+const totalFailed = failed + suiteErrors;
+console.log(`${passed} passed, ${totalFailed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(totalFailed > 0 || passed === 0 ? 1 : 0);
