@@ -18,6 +18,7 @@ export default defineConfig({
     include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'benchmarks/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    setupFiles: ['packages/core/test/setup_devices.ts'],
     pool: 'forks',
     fileParallelism: true,
   },

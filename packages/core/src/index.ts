@@ -8,6 +8,7 @@ export { broadcastShapes, numel, contiguousStrides, shapesEqual, type Shape } fr
 export type { Backend, DeviceName } from './backend/backend.js';
 export { registerBackend, getBackend, hasDevice, setDefaultDevice, getDefaultDevice } from './backend/registry.js';
 export { cpuBackend } from './backend/cpu.js';
+export { initWebGPU, webgpuRuntime, type InitWebGPUOptions } from './backend/webgpu.js';
 export { tidy, keep, scope, memory, type MemoryInfo } from './memory.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad_mode.js';
 export { backward, gradients, grad, customOp, type CustomOp } from './autograd/api.js';

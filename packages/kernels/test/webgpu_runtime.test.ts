@@ -129,7 +129,7 @@ describe.skipIf(!rt)('WebGPURuntime', () => {
     const n = 1000;
     const a = r.allocate(n * 4), b = r.allocate(n * 4);
     r.write(a, Float32Array.from({ length: n }, (_, i) => i));
-    axpb(r, a, b, n, 1, 0, 3); // 16 workgroups folded as [3, 6]
+    axpb(r, a, b, n, 1, 0, 5); // 16 workgroups folded as [4, 4]
     expect(Array.from(new Float32Array(await r.read(b, 0, n * 4)))).toEqual(Array.from({ length: n }, (_, i) => i));
     r.release(a); r.release(b);
   });
@@ -157,8 +157,9 @@ describe.skipIf(!rt)('WebGPURuntime', () => {
     const p = r.pipeline('test.broken', () => 'this is not wgsl', []);
     r.dispatch(p, [], new ArrayBuffer(16), [1]);
     const b = r.allocate(16);
-    await expect(r.read(b, 0, 16).then(() => r.sync())).rejects.toThrow(/test.broken|error/i);
+    await expect(r.read(b, 0, 16).then(() => r.sync())).rejects.toThrow(/test.broken/);
     r.release(b);
+    await r.sync(); // nothing further is reported for the same failure
     // the runtime stays usable after a validation error
     const c = r.allocate(16);
     r.write(c, new Float32Array([1, 2, 3, 4]));

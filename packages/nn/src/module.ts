@@ -109,7 +109,7 @@ export abstract class Module {
     this.#params.set(name, p);
     this.#defineAccessor(name, () => this.#params.get(name), (v: Tensor | null) => {
       if (v !== null && !(v instanceof Tensor)) throw new ValueError(`${this.constructor.name}.${name}: a parameter can only be set to a Tensor or null`);
-      this.#params.set(name, v === null ? null : parameter(v, v.requiresGrad || v.isLeaf));
+      this.#params.set(name, v === null ? null : parameter(v, true));
     });
     return p as T;
   }
@@ -339,6 +339,18 @@ export abstract class Module {
       if (t.grad) { t.grad.dispose(); t.grad = null; }
       t.dispose();
     }
+  }
+
+  /** Write the stateDict to a safetensors file (Node); see serialization.ts. */
+  async save(path: string, opts: { metadata?: Record<string, string> } = {}): Promise<void> {
+    const { saveModule } = await import('./serialization.js');
+    await saveModule(this, path, opts);
+  }
+
+  /** Load a safetensors file (Node) into this module in place. Returns this. */
+  async load(path: string, opts: LoadStateDictOptions = {}): Promise<this> {
+    const { loadModule } = await import('./serialization.js');
+    return loadModule(this, path, opts);
   }
 
   /** Extra text for toString (e.g. `in=4, out=8`). */

@@ -1,7 +1,7 @@
 // Gradient utilities: global-norm and value clipping, finiteness checks, and gradient
 // accumulation over micro-batches. All work on device with tensor ops: clipping never reads
 // gradients back to the host (only the `...Async` checks do, visibly).
-import { noGrad, tidy, zeros, type Tensor } from '@webgrad/core';
+import { full, noGrad, tidy, zeros, type Tensor } from '@webgrad/core';
 import { OptimizerError, type Optimizer } from './optimizer.js';
 
 export interface ClipGradNormOptions {
@@ -40,7 +40,11 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, opts: Cl
       const coef = total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
       return [total, coef] as const;
     });
-    for (const g of grads) g.mul_(g.dtype === coef.dtype ? coef : tidy(() => coef.to(g.dtype)));
+    for (const g of grads) {
+      const c = g.dtype === coef.dtype ? coef : coef.to(g.dtype);
+      g.mul_(c);
+      if (c !== coef) c.dispose();
+    }
     coef.dispose();
     return total;
   });
@@ -58,7 +62,7 @@ export function clipGradValue(params: Iterable<Tensor>, clipValue: number): void
 export function gradsAreFinite(params: Iterable<Tensor>): Tensor {
   const grads = withGrads(params);
   return noGrad(() => tidy(() => {
-    if (grads.length === 0) return zeros([], { dtype: 'bool' }).logicalNot();
+    if (grads.length === 0) return full([], 1, { dtype: 'bool' });
     // x·0 is 0 for finite x and NaN for NaN/±Inf.
     const bad = grads.map((g) => g.mul(0).ne(0).sum()).reduce((a, b) => a.add(b));
     return bad.eq(0);

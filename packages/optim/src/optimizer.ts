@@ -68,7 +68,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     this.defaults = { ...defaults };
     const list = [...(params as Iterable<Tensor | ParamGroupInput<H>>)];
     if (list.length === 0) throw new OptimizerError('optimizer: got an empty parameter list');
-    if (list.every(isTensorLike)) this.addParamGroup({ params: list as Tensor[] } as ParamGroupInput<H>);
+    if (list.every(isTensorLike)) this.addParamGroup({ params: list as Tensor[] } as unknown as ParamGroupInput<H>);
     else if (list.some(isTensorLike)) throw new OptimizerError('optimizer: pass either a list of tensors or a list of parameter groups, not a mix');
     else for (const g of list as ParamGroupInput<H>[]) this.addParamGroup(g);
   }
@@ -86,8 +86,8 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     const full = { ...this.defaults } as Record<string, unknown>;
     for (const [k, v] of Object.entries(group)) if (k !== 'params' && v !== undefined) full[k] = v;
     full.params = params;
-    this.validateGroup(full as ParamGroup<H>);
-    this.paramGroups.push(full as ParamGroup<H>);
+    this.validateGroup(full as unknown as ParamGroup<H>);
+    this.paramGroups.push(full as unknown as ParamGroup<H>);
   }
 
   /** Check a group's hyperparameters; subclasses extend it. */

@@ -40,6 +40,9 @@ const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'timestamp-query', 's
 
 const SOFTWARE_PATTERN = /lavapipe|llvmpipe|swiftshader|software|warp|basic render|microsoft basic/i;
 
+/** The one Dawn instance of this process (Node only), held for the process's lifetime. */
+let nodeGPU: GPU | undefined;
+
 /** Finds a GPU object: the one given, navigator.gpu, or Node's `webgpu` package (installing its globals). */
 export async function findGPU(given?: GPU): Promise<GPU> {
   if (given) return given;
@@ -55,7 +58,10 @@ export async function findGPU(given?: GPU): Promise<GPU> {
   }
   const g = globalThis as Record<string, unknown>;
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in g)) g[k] = v;
-  return mod.create([]);
+  // Dawn's instance must outlive every adapter and device made from it: if the GPU object were
+  // garbage-collected, Dawn's event processing would touch a freed instance and crash the process.
+  nodeGPU ??= mod.create([]);
+  return nodeGPU;
 }
 
 export function describeAdapter(adapter: GPUAdapter): AdapterDescription {

@@ -3,6 +3,7 @@
 
 import type { KernelSet } from '../types.js';
 import type { WebGPURuntime } from './runtime.js';
+import * as ew from './elementwise.js';
 
 export { WebGPURuntime } from './runtime.js';
 export type { RuntimeOptions, RuntimeStats, ProfileEntry, BindingKind, Pipeline, PipelineSpec, AdapterDescription } from './runtime.js';
@@ -19,14 +20,13 @@ function notImplemented(name: string): () => never {
 
 /** Every kernel of the WebGPU backend, launching through `rt`. */
 export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
-  void rt;
   return {
-    // TODO: elementwise, random, reduce, indexing, adamw (this backend's own families) being wired in.
-    unary: notImplemented('unary'),
-    binary: notImplemented('binary'),
-    where: notImplemented('where'),
-    copy: notImplemented('copy'),
-    fill: notImplemented('fill'),
+    unary: (op, x, out) => ew.unary(rt, op, x, out),
+    binary: (op, a, b, out) => ew.binary(rt, op, a, b, out),
+    where: (cond, a, b, out) => ew.where(rt, cond, a, b, out),
+    copy: (x, out) => ew.copy(rt, x, out),
+    fill: (out, value) => ew.fill(rt, out, value),
+    // TODO: random, reduce, indexing, adamw (this backend's own families) being wired in.
     random: notImplemented('random'),
     reduce: notImplemented('reduce'),
     argReduce: notImplemented('argReduce'),

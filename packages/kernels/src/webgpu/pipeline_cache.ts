@@ -35,6 +35,7 @@ export class PipelineCache {
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
   private readonly pending = new Map<string, Promise<void>>();
+  private readonly checks = new Set<Promise<void>>();
 
   constructor(private readonly device: GPUDevice, private readonly onError: (e: Error) => void) {}
 
@@ -55,9 +56,10 @@ export class PipelineCache {
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: key, code });
     const pipeline = this.device.createComputePipeline({ label: key, layout: pl, compute: { module, entryPoint: 'main' } });
-    void this.device.popErrorScope().then(async (err) => {
+    const check = this.device.popErrorScope().then(async (err) => {
       if (err) this.onError(await compileError(key, module, err.message));
-    });
+    }, () => { /* device lost */ }).finally(() => this.checks.delete(check));
+    this.checks.add(check);
     const p: Pipeline = { key, pipeline, bindGroupLayout: bgl, layout: [...layout] };
     this.pipelines.set(key, p);
     return p;
@@ -76,6 +78,11 @@ export class PipelineCache {
       jobs.push(job);
     }
     await Promise.all(jobs);
+  }
+
+  /** Resolves once every synchronous compile so far has reported success or its error. */
+  async settled(): Promise<void> {
+    while (this.checks.size > 0) await Promise.all([...this.checks]);
   }
 
   /** Compiles still in flight. */

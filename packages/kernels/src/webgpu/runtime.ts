@@ -57,6 +57,16 @@ export interface ProfileEntry {
   gpuMs: number;
 }
 
+/**
+ * Holds the JS event loop open while a GPU promise is pending. Dawn's Node binding resolves
+ * mapAsync / onSubmittedWorkDone from its own thread without keeping the loop alive, so a
+ * process whose only pending work is a GPU read would otherwise exit mid-await.
+ */
+function keepAlive<T>(p: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, 1 << 30);
+  return p.finally(() => clearInterval(timer));
+}
+
 /** Size of the runtime's error buffer in u32 words: [flag, op code, bad index, dim size]. */
 const ERROR_WORDS = 4;
 
@@ -88,6 +98,8 @@ export class WebGPURuntime {
   private errorBufferDirty = false;
   private readonly errorOps: string[] = [];
   private deferred: Error | null = null;
+  private thrownSinceRead = false;
+  private lastThrown: Error | null = null;
   private lost: Error | null = null;
   private destroyed = false;
   private readonly lostPromise: Promise<never>;
@@ -203,7 +215,8 @@ export class WebGPURuntime {
   /** Flushes and waits until the GPU has finished all submitted work. */
   async sync(): Promise<void> {
     this.flush();
-    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostPromise]);
+    await keepAlive(Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostPromise]));
+    await this.pipelines.settled();
     this.throwDeferred();
   }
 
@@ -267,6 +280,15 @@ export class WebGPURuntime {
     this.afterSubmit.push(() => staging.destroy());
   }
 
+  /** Encodes a buffer-to-buffer copy into the batch (stream-ordered with the dispatches). Sizes in bytes, multiples of 4. */
+  copyBuffer(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    this.throwIfLost();
+    if (bytes === 0) return;
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.batchCommands++;
+  }
+
   /** Copies `byteLength` bytes at `byteOffset` back to the CPU. Submits the open batch. */
   async read(buffer: GPUBuffer, byteOffset = 0, byteLength?: number): Promise<ArrayBuffer> {
     this.throwIfLost();
@@ -289,14 +311,14 @@ export class WebGPURuntime {
     this.submit();
     const serial = this.submitted;
     try {
-      await Promise.race([
+      await keepAlive(Promise.race([
         staging.mapAsync(GPUMapMode.READ, 0, end - start),
         this.lostPromise,
-      ]);
+      ]));
       const out = staging.getMappedRange(0, end - start).slice(byteOffset - start, byteOffset - start + len);
       staging.unmap();
       if (errStaging) {
-        await Promise.race([errStaging.mapAsync(GPUMapMode.READ, 0, ERROR_WORDS * 4), this.lostPromise]);
+        await keepAlive(Promise.race([errStaging.mapAsync(GPUMapMode.READ, 0, ERROR_WORDS * 4), this.lostPromise]));
         const words = new Uint32Array(errStaging.getMappedRange(0, ERROR_WORDS * 4).slice(0));
         errStaging.unmap();
         if (words[0] !== 0) {
@@ -307,7 +329,9 @@ export class WebGPURuntime {
             '(the result of this op, and of ops that used it, is invalid)');
         }
       }
+      await this.pipelines.settled();
       this.throwDeferred();
+      this.thrownSinceRead = false;
       return out;
     } finally {
       this.pool.release(staging, serial, this.completedSerial);
@@ -453,8 +477,24 @@ export class WebGPURuntime {
     return b;
   }
 
+  /**
+   * Stores an asynchronous GPU error to throw at the next flush or read. Follow-up errors that
+   * merely say an object "is invalid due to a previous error" are dropped in favour of the cause
+   * (which may arrive later, e.g. a shader's compilation messages).
+   */
   private defer(e: Error): void {
-    if (!this.deferred) this.deferred = e;
+    const followUp = /due to a previous error/i.test(e.message);
+    if (followUp) {
+      if (!this.deferred && !this.thrownSinceRead) this.deferred = e;
+      return;
+    }
+    if (this.thrownSinceRead && this.deferredFollowUpOnly(e)) return;
+    if (!this.deferred || /due to a previous error/i.test(this.deferred.message)) this.deferred = e;
+  }
+
+  /** A primary error that repeats the one already thrown (same message) is not thrown twice. */
+  private deferredFollowUpOnly(e: Error): boolean {
+    return this.lastThrown?.message === e.message;
   }
 
   private throwIfLost(): void {
@@ -467,6 +507,8 @@ export class WebGPURuntime {
     const e = this.deferred;
     if (e) {
       this.deferred = null;
+      this.thrownSinceRead = true;
+      this.lastThrown = e;
       throw e;
     }
   }

@@ -1,15 +1,12 @@
-// Initial values for the layers in this folder: tensors drawn uniformly from [-bound, bound) with
-// the core seeded RNG, on a chosen device and dtype. (PyTorch's default for convolutions and
-// recurrent layers: kaiming_uniform(a=√5) amounts to bound = 1/√fanIn.)
-import { rand, tidy, type DeviceName, type Tensor } from '@webgrad/core';
+// A fresh parameter tensor drawn from U(-bound, bound) (init.uniform on a new tensor): PyTorch's
+// default for convolutions (kaiming_uniform with a = √5 gives bound = 1/√fanIn) and for recurrent
+// layers (bound = 1/√hiddenSize).
+import { zeros, type Tensor } from '@webgrad/core';
+import * as init from '../init.js';
+import type { FactoryOptions } from './linear.js';
 
-/** Where and in what precision a layer creates its parameters. */
-export interface FactoryOptions {
-  device?: DeviceName;
-  dtype?: 'float32' | 'float64';
-}
+export type { FactoryOptions };
 
-/** U(-bound, bound) of the given shape (a fresh tensor owned by the caller's scope). */
 export function uniformTensor(shape: readonly number[], bound: number, opts: FactoryOptions = {}): Tensor {
-  return tidy(() => rand(shape, { device: opts.device, dtype: opts.dtype ?? 'float32' }).mul(2 * bound).sub(bound));
+  return init.uniform(zeros(shape, { dtype: opts.dtype ?? 'float32', device: opts.device }), -bound, bound);
 }

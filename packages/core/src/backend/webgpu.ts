@@ -1,0 +1,69 @@
+// The `webgpu` device: GPUBuffers managed by the kernels package's WebGPURuntime (pooling,
+// batching, uniform ring), computed on by its WGSL kernels.
+import {
+  WebGPURuntime, createWebGPUKernels, gpuByteSize, type DType, type RuntimeOptions, type TypedArray, type AdapterDescription,
+} from '@webgrad/kernels';
+import { arrayFor } from '../dtype.js';
+import { IndexError } from '../errors.js';
+import type { Backend } from './backend.js';
+import { getDefaultDevice, hasDevice, registerBackend, setDefaultDevice } from './registry.js';
+
+let runtime: WebGPURuntime | null = null;
+
+function toUpload(data: TypedArray): ArrayBufferView {
+  // bool is one byte per element on the CPU and a u32 on the GPU.
+  return data instanceof Uint8Array ? Uint32Array.from(data) : data;
+}
+
+function makeBackend(rt: WebGPURuntime): Backend<GPUBuffer> {
+  return {
+    name: 'webgpu',
+    kernels: createWebGPUKernels(rt),
+    supports: (dtype) => dtype !== 'float64',
+    allocate: (dtype, length) => rt.allocate(gpuByteSize(dtype, Math.max(length, 1))),
+    free: (buffer) => rt.release(buffer),
+    byteSize: (dtype, length) => gpuByteSize(dtype, length),
+    upload: (buffer, data) => { if (data.length > 0) rt.write(buffer, toUpload(data)); },
+    download: async (buffer, dtype: DType, length) => {
+      if (length === 0) return arrayFor(dtype, 0);
+      let bytes: ArrayBuffer;
+      try {
+        bytes = await rt.read(buffer, 0, length * 4);
+      } catch (e) {
+        if (e instanceof RangeError) throw new IndexError(e.message);
+        throw e;
+      }
+      switch (dtype) {
+        case 'float32': return new Float32Array(bytes);
+        case 'int32': return new Int32Array(bytes);
+        case 'bool': return Uint8Array.from(new Uint32Array(bytes));
+        default: throw new Error(`webgpu: cannot read dtype ${dtype}`);
+      }
+    },
+    flush: () => rt.flush(),
+  };
+}
+
+export interface InitWebGPUOptions extends RuntimeOptions {
+  /** Make `webgpu` the default device: 'auto' (default) does so only for a hardware adapter. */
+  setDefault?: boolean | 'auto';
+}
+
+/**
+ * Open the GPU and register the `webgpu` device. Node uses the `webgpu` package (Dawn); browsers use
+ * navigator.gpu. Calling it again returns the same adapter description.
+ */
+export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<AdapterDescription> {
+  if (!runtime) {
+    runtime = await WebGPURuntime.create(opts);
+    registerBackend(makeBackend(runtime) as Backend);
+  }
+  const want = opts.setDefault ?? 'auto';
+  if (want === true || (want === 'auto' && !runtime.info.isSoftware && getDefaultDevice() === 'cpu')) setDefaultDevice('webgpu');
+  return runtime.info;
+}
+
+/** The runtime behind the `webgpu` device (for profiling, stats and warm-up), or null. */
+export function webgpuRuntime(): WebGPURuntime | null {
+  return hasDevice('webgpu') ? runtime : null;
+}

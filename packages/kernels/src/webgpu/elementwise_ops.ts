@@ -1,0 +1,176 @@
+// The per-op expression table of the elementwise kernels, and the WGSL helper functions the
+// expressions call. elementwise.ts turns one row of this table into a whole shader.
+//
+// Each op gives a WGSL expression over f32 operands (`x`, or `a`/`b`) and, where integer inputs
+// have exact integer semantics, one over i32 operands. Ops without an i32 form (exp, div, pow, ...)
+// compute in f32 even for int32 inputs, like the CPU reference computes everything in float64 and
+// converts on store. Semantics follow the CPU reference (cpu/elementwise.ts):
+// - sigmoid, softplus, tanh are evaluated in overflow-free forms; expm1/log1p use Kahan's
+//   correction so small arguments keep full relative precision;
+// - erf (and exact gelu) uses the Maclaurin series for |x| < 1 and the Chebyshev-fitted erfc of
+//   Press et al. (Numerical Recipes §6.2, fractional error < 1.2e-7) beyond, so |error| ≲ 1e-7;
+// - round is WGSL's round(), which rounds half to even; mod is the floored remainder (sign of the
+//   divisor); maximum/minimum/relu/sign propagate NaN; comparisons with NaN are false except ne;
+// - logical ops treat any non-zero (NaN included) as true.
+// Float → int32 stores truncate toward zero and map NaN to 0 like the CPU; values beyond the i32
+// range saturate here (the CPU wraps modulo 2^32) — core never relies on either.
+
+import type { BinaryOp, UnaryOp } from '../types.js';
+
+/** Result kind of an expression: the compute type, or a WGSL bool (comparisons, logical ops). */
+export type ResultKind = 'same' | 'bool';
+
+export interface OpExpr {
+  /** Expression over f32 operands. */
+  f: string;
+  /** Expression over i32 operands (exact integer semantics), when the op has one. */
+  i?: string;
+  result: ResultKind;
+}
+
+export const UNARY_EXPR: Readonly<Record<UnaryOp, OpExpr>> = {
+  neg: { f: '-x', i: '-x', result: 'same' },
+  abs: { f: 'abs(x)', i: 'abs(x)', result: 'same' },
+  sign: { f: 'select(sign(x), x, is_nan(x))', i: 'sign(x)', result: 'same' },
+  exp: { f: 'exp(x)', result: 'same' },
+  expm1: { f: 'expm1_(x)', result: 'same' },
+  log: { f: 'log_(x)', result: 'same' },
+  log1p: { f: 'log1p_(x)', result: 'same' },
+  sqrt: { f: 'sqrt_(x)', result: 'same' },
+  rsqrt: { f: '1.0 / sqrt_(x)', result: 'same' },
+  square: { f: 'x * x', i: 'x * x', result: 'same' },
+  reciprocal: { f: '1.0 / x', result: 'same' },
+  sin: { f: 'sin(x)', result: 'same' },
+  cos: { f: 'cos(x)', result: 'same' },
+  tanh: { f: 'tanh_(x)', result: 'same' },
+  sigmoid: { f: 'sigmoid_(x)', result: 'same' },
+  relu: { f: 'select(x, 0.0, x < 0.0)', i: 'max(x, 0)', result: 'same' },
+  gelu: { f: '0.5 * x * (1.0 + erf_(x * 0.70710678118654752))', result: 'same' },
+  geluTanh: { f: '0.5 * x * (1.0 + tanh_(0.79788456080286536 * (x + 0.044715 * x * x * x)))', result: 'same' },
+  silu: { f: 'x * sigmoid_(x)', result: 'same' },
+  softplus: { f: 'max(x, 0.0) + log1p_(exp(-abs(x)))', result: 'same' },
+  erf: { f: 'erf_(x)', result: 'same' },
+  floor: { f: 'floor(x)', i: 'x', result: 'same' },
+  ceil: { f: 'ceil(x)', i: 'x', result: 'same' },
+  round: { f: 'round(x)', i: 'x', result: 'same' },
+  logicalNot: { f: 'x == 0.0', i: 'x == 0', result: 'bool' },
+};
+
+export const BINARY_EXPR: Readonly<Record<BinaryOp, OpExpr>> = {
+  add: { f: 'a + b', i: 'a + b', result: 'same' },
+  sub: { f: 'a - b', i: 'a - b', result: 'same' },
+  mul: { f: 'a * b', i: 'a * b', result: 'same' },
+  div: { f: 'a / b', result: 'same' },
+  pow: { f: 'pow_c(a, b)', result: 'same' },
+  maximum: { f: 'select(max(a, b), a + b, is_nan(a) || is_nan(b))', i: 'max(a, b)', result: 'same' },
+  minimum: { f: 'select(min(a, b), a + b, is_nan(a) || is_nan(b))', i: 'min(a, b)', result: 'same' },
+  mod: { f: 'fmod_floor(a, b)', i: 'imod_floor(a, b)', result: 'same' },
+  eq: { f: 'a == b', i: 'a == b', result: 'bool' },
+  ne: { f: 'a != b', i: 'a != b', result: 'bool' },
+  lt: { f: 'a < b', i: 'a < b', result: 'bool' },
+  le: { f: 'a <= b', i: 'a <= b', result: 'bool' },
+  gt: { f: 'a > b', i: 'a > b', result: 'bool' },
+  ge: { f: 'a >= b', i: 'a >= b', result: 'bool' },
+  logicalAnd: { f: '(a != 0.0) && (b != 0.0)', i: '(a != 0) && (b != 0)', result: 'bool' },
+  logicalOr: { f: '(a != 0.0) || (b != 0.0)', i: '(a != 0) || (b != 0)', result: 'bool' },
+};
+
+/** WGSL helper functions used by the expressions above (and by the random/reduce kernels). */
+export const WGSL_MATH = /* wgsl */ `
+fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+// NaN and infinity are not valid WGSL constants: build them from run-time bits.
+fn nan_() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
+fn inf_() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
+// log and sqrt with IEEE results outside their domain (some drivers leave these undefined).
+fn log_(x: f32) -> f32 {
+  if (x < 0.0 || is_nan(x)) { return nan_(); }
+  if (x == 0.0) { return -inf_(); }
+  if (x == inf_()) { return x; }
+  return log(x);
+}
+fn sqrt_(x: f32) -> f32 { if (x < 0.0 || is_nan(x)) { return nan_(); } return sqrt(x); }
+// Kahan: exp(x) - 1 and log(1 + x) without cancellation for small |x|.
+fn expm1_(x: f32) -> f32 {
+  let e = exp(x);
+  if (e == 1.0) { return x; }
+  let em1 = e - 1.0;
+  if (em1 == -1.0) { return -1.0; }
+  if (e == inf_()) { return e; }
+  return em1 * x / log(e);
+}
+fn log1p_(x: f32) -> f32 {
+  let u = 1.0 + x;
+  if (u == 1.0) { return x; }
+  if (u == inf_()) { return u; }
+  return log_(u) * x / (u - 1.0);
+}
+fn tanh_(x: f32) -> f32 {
+  let e = expm1_(-2.0 * abs(x));
+  let t = -e / (2.0 + e);
+  return select(t, -t, x < 0.0);
+}
+fn sigmoid_(x: f32) -> f32 {
+  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+  let e = exp(x);
+  return e / (1.0 + e);
+}
+fn erf_(x: f32) -> f32 {
+  if (is_nan(x)) { return x; }
+  let z = abs(x);
+  var r: f32;
+  if (z < 1.0) {
+    // erf(z) = 2/sqrt(pi) * sum_n (-1)^n z^(2n+1) / (n! (2n+1))
+    let z2 = z * z;
+    var term = z;
+    var sum = z;
+    for (var n = 1u; n < 14u; n++) {
+      term = -term * z2 / f32(n);
+      sum += term / f32(2u * n + 1u);
+    }
+    r = 1.1283791670955126 * sum;
+  } else {
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let p = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+      t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+    r = 1.0 - t * exp(p);
+  }
+  return select(r, -r, x < 0.0);
+}
+// C pow: pow(1, y) = 1 and pow(x, 0) = 1 even for NaN; negative bases need integral exponents.
+fn pow_c(a: f32, b: f32) -> f32 {
+  if (a == 1.0 || b == 0.0) { return 1.0; }
+  if (is_nan(a) || is_nan(b)) { return nan_(); }
+  if (a == -1.0 && abs(b) == inf_()) { return 1.0; }
+  if (a == 0.0) { return select(0.0, inf_(), b < 0.0); }
+  let r = pow(abs(a), b);
+  if (a < 0.0) {
+    if (floor(b) != b) { return nan_(); }
+    let odd = abs(b) < 16777216.0 && (i32(abs(b)) & 1) == 1;
+    return select(r, -r, odd);
+  }
+  return r;
+}
+// Floored remainder: the result has the divisor's sign (torch.remainder).
+fn fmod_floor(a: f32, b: f32) -> f32 {
+  if (b == 0.0 || is_nan(a) || is_nan(b) || abs(a) == inf_()) { return nan_(); }
+  if (abs(b) == inf_()) { return select(a, b, a != 0.0 && (a < 0.0) != (b < 0.0)); }
+  var r = a - b * trunc(a / b);
+  if (abs(r) >= abs(b)) { r = r - b * trunc(r / b); }
+  if (r != 0.0 && ((r < 0.0) != (b < 0.0))) { r = r + b; }
+  return r;
+}
+fn imod_floor(a: i32, b: i32) -> i32 {
+  if (b == 0) { return 0; }
+  if (b == -1) { return 0; }
+  var r = a % b;
+  if (r != 0 && ((r < 0) != (b < 0))) { r = r + b; }
+  return r;
+}
+// f32 -> i32 like the CPU's int32 store: NaN -> 0, truncation toward zero (saturating).
+fn f2i(v: f32) -> i32 {
+  if (is_nan(v)) { return 0; }
+  if (v >= 2147483647.0) { return 2147483647; }
+  if (v <= -2147483648.0) { return -2147483647 - 1; }
+  return i32(trunc(v));
+}
+`;

@@ -1,0 +1,194 @@
+// Multi-layer recurrent layers RNN (tanh or relu), LSTM and GRU over whole sequences, with
+// PyTorch's semantics: (T, B, I) input ((B, T, I) with batchFirst; unbatched (T, I) too), an
+// optional initial state (numLayers·numDirections, B, H) in, the output sequence and final states
+// out, dropout between layers in training mode, and bidirectional layers whose output
+// concatenates the forward and the backward direction.
+//
+// Parameters keep PyTorch's names in the library's camelCase: weightIhL{k}, weightHhL{k},
+// biasIhL{k}, biasHhL{k}, plus the suffix 'Reverse' for the backward direction (PyTorch's
+// weight_ih_l0_reverse is weightIhL0Reverse). Gate layouts and init are those of ./rnn_cells.ts.
+//
+// The sequence is unrolled with core ops: the input projection of every step is one matmul per
+// layer and direction, then each step adds h·W_hhᵀ. Backward is iterative, so long sequences work.
+import { ShapeError, ValueError, cat, dropout, fmtShape, stack, tidy, zeros, type Tensor } from '@webgrad/core';
+import { Module } from '../module.js';
+import { gruStep, inputProjection, lstmStep, rnnStep, type RNNNonlinearity } from './rnn_cells.js';
+import { uniformTensor, type FactoryOptions } from './uniform_init.js';
+
+export interface RNNOptions extends FactoryOptions {
+  numLayers?: number;
+  bias?: boolean;
+  /** Input and output are (B, T, ·) instead of (T, B, ·). States stay (L·D, B, H), as in PyTorch. */
+  batchFirst?: boolean;
+  /** Dropout probability on the outputs of every layer but the last (training mode only). */
+  dropout?: number;
+  bidirectional?: boolean;
+  /** Only for RNN: 'tanh' (default) or 'relu'. */
+  nonlinearity?: RNNNonlinearity;
+}
+
+type Mode = 'rnn' | 'lstm' | 'gru';
+const GATES: Record<Mode, number> = { rnn: 1, lstm: 4, gru: 3 };
+
+abstract class RNNBase extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  readonly #mode: Mode;
+  protected readonly nonlinearity: RNNNonlinearity;
+
+  constructor(mode: Mode, inputSize: number, hiddenSize: number, opts: RNNOptions) {
+    super();
+    const name = this.constructor.name;
+    this.#mode = mode;
+    this.inputSize = inputSize;
+    this.hiddenSize = hiddenSize;
+    this.numLayers = opts.numLayers ?? 1;
+    this.bias = opts.bias ?? true;
+    this.batchFirst = opts.batchFirst ?? false;
+    this.dropout = opts.dropout ?? 0;
+    this.bidirectional = opts.bidirectional ?? false;
+    this.nonlinearity = opts.nonlinearity ?? 'tanh';
+    for (const [k, v] of Object.entries({ inputSize, hiddenSize, numLayers: this.numLayers })) {
+      if (!Number.isInteger(v) || v <= 0) throw new ValueError(`${name}: ${k} must be a positive integer, got ${v}`);
+    }
+    if (!(this.dropout >= 0 && this.dropout <= 1)) throw new ValueError(`${name}: dropout must be in [0, 1], got ${this.dropout}`);
+    if (this.nonlinearity !== 'tanh' && this.nonlinearity !== 'relu') throw new ValueError(`${name}: nonlinearity must be 'tanh' or 'relu', got '${this.nonlinearity}'`);
+    const G = GATES[mode] * hiddenSize;
+    const k = 1 / Math.sqrt(hiddenSize);
+    for (let l = 0; l < this.numLayers; l++) {
+      const inSize = l === 0 ? inputSize : hiddenSize * this.numDirections;
+      for (const sfx of this.#suffixes()) {
+        this.registerParameter(`weightIhL${l}${sfx}`, uniformTensor([G, inSize], k, opts));
+        this.registerParameter(`weightHhL${l}${sfx}`, uniformTensor([G, hiddenSize], k, opts));
+        if (this.bias) {
+          this.registerParameter(`biasIhL${l}${sfx}`, uniformTensor([G], k, opts));
+          this.registerParameter(`biasHhL${l}${sfx}`, uniformTensor([G], k, opts));
+        }
+      }
+    }
+  }
+
+  get numDirections(): number { return this.bidirectional ? 2 : 1; }
+  #suffixes(): string[] { return this.bidirectional ? ['', 'Reverse'] : ['']; }
+
+  /** The four tensors of layer `layer`, direction 0 (forward) or 1 (reverse). */
+  layerParameters(layer: number, direction = 0): { weightIh: Tensor; weightHh: Tensor; biasIh: Tensor | null; biasHh: Tensor | null } {
+    const sfx = direction === 1 ? 'Reverse' : '';
+    const get = (n: string) => this.getParameter(`${n}L${layer}${sfx}`) ?? null;
+    const weightIh = get('weightIh'), weightHh = get('weightHh');
+    if (!weightIh || !weightHh) throw new ValueError(`${this.constructor.name}: no layer ${layer} direction ${direction}`);
+    return { weightIh, weightHh, biasIh: get('biasIh'), biasHh: get('biasHh') };
+  }
+
+  /**
+   * Run every layer. `x` is validated and made (T, B, I); `init` holds one (L·D, B, H) tensor per
+   * state (1, or 2 for the LSTM) or nulls. Returns the (T, B, D·H) output and the final states.
+   */
+  protected run(x: Tensor, init: (Tensor | null | undefined)[]): { output: Tensor; finals: Tensor[] } {
+    const name = this.constructor.name;
+    const LD = this.numLayers * this.numDirections;
+    const H = this.hiddenSize;
+    if ((x.ndim !== 3 && x.ndim !== 2) || x.shape[x.ndim - 1] !== this.inputSize) {
+      const seq = this.batchFirst ? '(B, T' : '(T, B';
+      throw new ShapeError(`${name}: expected input ${seq}, ${this.inputSize}) or (T, ${this.inputSize}), got ${fmtShape(x.shape)}`);
+    }
+    const batched = x.ndim === 3;
+    const T = x.shape[batched && this.batchFirst ? 1 : 0]!;
+    const B = batched ? x.shape[this.batchFirst ? 0 : 1]! : 1;
+    if (T === 0) throw new ShapeError(`${name}: the input sequence is empty (${fmtShape(x.shape)})`);
+    for (const s of init) {
+      if (!s) continue;
+      const want = batched ? [LD, B, H] : [LD, H];
+      if (s.ndim !== want.length || s.shape.some((d, i) => d !== want[i])) {
+        throw new ShapeError(`${name}: expected initial state ${fmtShape(want)} (numLayers·numDirections, batch, hiddenSize), got ${fmtShape(s.shape)}`);
+      }
+    }
+    return tidy(() => {
+      let seq = !batched ? x.unsqueeze(1) : this.batchFirst ? x.transpose(0, 1) : x;   // (T, B, I)
+      const states = init.map((s) => (!s ? zeros([LD, B, H], { device: x.device, dtype: x.dtype }) : batched ? s : s.unsqueeze(1)));
+      const finals: Tensor[][] = init.map(() => []);
+      for (let l = 0; l < this.numLayers; l++) {
+        const dirOuts: Tensor[] = [];
+        for (let d = 0; d < this.numDirections; d++) {
+          const idx = l * this.numDirections + d;
+          const { outs, last } = this.#direction(seq, l, d, states.map((s) => s.select(0, idx)));
+          dirOuts.push(stack(outs, 0));                                   // (T, B, H)
+          last.forEach((t, i) => finals[i]!.push(t));
+        }
+        seq = dirOuts.length === 1 ? dirOuts[0]! : cat(dirOuts, -1);      // (T, B, D·H)
+        if (l < this.numLayers - 1 && this.training && this.dropout > 0) seq = dropout(seq, this.dropout, true);
+      }
+      let output = !batched ? seq.squeeze(1) : this.batchFirst ? seq.transpose(0, 1) : seq;
+      if (batched && this.batchFirst) output = output.contiguous();       // (B, T, D·H)
+      const fin = finals.map((f) => (batched ? stack(f, 0) : stack(f, 0).squeeze(1)));
+      return { output, finals: fin };
+    });
+  }
+
+  /** One direction of one layer over (T, B, I): per-step outputs in time order and final states. */
+  #direction(seq: Tensor, layer: number, dir: number, state: Tensor[]): { outs: Tensor[]; last: Tensor[] } {
+    const { weightIh, weightHh, biasIh, biasHh } = this.layerParameters(layer, dir);
+    const T = seq.shape[0]!;
+    const xi = inputProjection(seq, weightIh, biasIh);                    // (T, B, G·H)
+    const outs = new Array<Tensor>(T);
+    let [h, c] = state as [Tensor, Tensor | undefined];
+    for (let s = 0; s < T; s++) {
+      const t = dir === 0 ? s : T - 1 - s;
+      const xt = xi.select(0, t);                                           // (B, G·H)
+      if (this.#mode === 'lstm') [h, c] = lstmStep(xt, h, c!, weightHh, biasHh);
+      else if (this.#mode === 'gru') h = gruStep(xt, h, weightHh, biasHh);
+      else h = rnnStep(xt, h, weightHh, biasHh, this.nonlinearity);
+      outs[t] = h;
+    }
+    return { outs, last: this.#mode === 'lstm' ? [h, c!] : [h] };
+  }
+
+  override extraRepr(): string {
+    const o: string[] = [`${this.inputSize}, ${this.hiddenSize}`];
+    if (this.numLayers !== 1) o.push(`numLayers=${this.numLayers}`);
+    if (!this.bias) o.push('bias=false');
+    if (this.batchFirst) o.push('batchFirst=true');
+    if (this.dropout) o.push(`dropout=${this.dropout}`);
+    if (this.bidirectional) o.push('bidirectional=true');
+    return o.join(', ');
+  }
+}
+
+/** Elman RNN. forward(x, h0?) → [output (T, B, D·H), hN (L·D, B, H)]. */
+export class RNN extends RNNBase {
+  constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
+    super('rnn', inputSize, hiddenSize, opts);
+  }
+  forward(x: Tensor, h0?: Tensor | null): [Tensor, Tensor] {
+    const { output, finals } = this.run(x, [h0]);
+    return [output, finals[0]!];
+  }
+  override extraRepr(): string { return super.extraRepr() + (this.nonlinearity === 'relu' ? ", nonlinearity='relu'" : ''); }
+}
+
+/** LSTM. forward(x, [h0, c0]?) → [output (T, B, D·H), [hN, cN] each (L·D, B, H)]. */
+export class LSTM extends RNNBase {
+  constructor(inputSize: number, hiddenSize: number, opts: Omit<RNNOptions, 'nonlinearity'> = {}) {
+    super('lstm', inputSize, hiddenSize, opts);
+  }
+  forward(x: Tensor, state?: readonly [Tensor, Tensor] | null): [Tensor, [Tensor, Tensor]] {
+    const { output, finals } = this.run(x, [state?.[0], state?.[1]]);
+    return [output, [finals[0]!, finals[1]!]];
+  }
+}
+
+/** GRU. forward(x, h0?) → [output (T, B, D·H), hN (L·D, B, H)]. */
+export class GRU extends RNNBase {
+  constructor(inputSize: number, hiddenSize: number, opts: Omit<RNNOptions, 'nonlinearity'> = {}) {
+    super('gru', inputSize, hiddenSize, opts);
+  }
+  forward(x: Tensor, h0?: Tensor | null): [Tensor, Tensor] {
+    const { output, finals } = this.run(x, [h0]);
+    return [output, finals[0]!];
+  }
+}

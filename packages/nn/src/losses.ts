@@ -1,0 +1,174 @@
+// Loss functions, functional and with PyTorch's names and semantics (torch.nn.functional):
+// crossEntropy (core's fused op), nllLoss, mseLoss, l1Loss, binaryCrossEntropy, bceWithLogits,
+// klDiv, cosineSimilarity, plus sequenceLogProbs, the per-sequence log-likelihood that
+// language-model fine-tuning and RL objectives are built on.
+import {
+  Tensor, ShapeError, ValueError, fmtShape, gather, logsumexp, maximum, tidy, where, shapesEqual,
+} from '@webgrad/core';
+
+export { crossEntropy, type CrossEntropyOptions } from '@webgrad/core';
+
+export type Reduction = 'mean' | 'sum' | 'none';
+
+function reduce(x: Tensor, reduction: Reduction, op: string): Tensor {
+  switch (reduction) {
+    case 'mean': return x.mean();
+    case 'sum': return x.sum();
+    case 'none': return x;
+    default: throw new ValueError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${String(reduction)}'`);
+  }
+}
+
+function sameShape(op: string, a: Tensor, b: Tensor, an = 'input', bn = 'target'): void {
+  if (!shapesEqual(a.shape, b.shape)) throw new ShapeError(`${op}: ${an} ${fmtShape(a.shape)} and ${bn} ${fmtShape(b.shape)} must have the same shape`);
+}
+
+export interface NllLossOptions {
+  weight?: Tensor | null;
+  ignoreIndex?: number;
+  reduction?: Reduction;
+}
+
+/** Negative log-likelihood of int32 targets [N] under log-probabilities [N, C] (or [C] with a
+ *  scalar target). 'mean' divides by the summed weights of non-ignored targets, as PyTorch. */
+export function nllLoss(logProbs: Tensor, target: Tensor, opts: NllLossOptions = {}): Tensor {
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  const reduction = opts.reduction ?? 'mean';
+  if (logProbs.ndim === 1 && target.ndim === 0) {
+    return tidy(() => nllLoss(logProbs.unsqueeze(0), target.unsqueeze(0), opts).reshape([]));
+  }
+  if (logProbs.ndim !== 2 || target.ndim !== 1 || target.shape[0] !== logProbs.shape[0]) {
+    throw new ShapeError(`nllLoss: expected input [N, C] and target [N], got ${fmtShape(logProbs.shape)} and ${fmtShape(target.shape)}`);
+  }
+  return tidy(() => {
+    const valid = target.ne(ignoreIndex); // (N)
+    const safe = where(valid, target, 0); // (N)
+    const picked = gather(logProbs, 1, safe.unsqueeze(1)).squeeze(1); // (N)
+    let w = valid.to(logProbs.dtype); // (N)
+    if (opts.weight) w = w.mul(opts.weight.indexSelect(0, safe));
+    const losses = picked.neg().mul(w);
+    if (reduction === 'mean') return losses.sum().div(w.sum());
+    return reduce(losses, reduction, 'nllLoss');
+  });
+}
+
+/** Mean squared error. */
+export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  sameShape('mseLoss', input, target);
+  return tidy(() => reduce(input.sub(target).square(), opts.reduction ?? 'mean', 'mseLoss'));
+}
+
+/** Mean absolute error. */
+export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  sameShape('l1Loss', input, target);
+  return tidy(() => reduce(input.sub(target).abs(), opts.reduction ?? 'mean', 'l1Loss'));
+}
+
+/** Binary cross-entropy of probabilities p against targets y in [0, 1]:
+ *  −w·(y·log p + (1−y)·log(1−p)), each log clamped at −100 as PyTorch does. */
+export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
+  sameShape('binaryCrossEntropy', input, target);
+  return tidy(() => {
+    const logP = input.log().clamp(-100, null);
+    const log1mP = input.neg().add(1).log().clamp(-100, null);
+    let l = target.mul(logP).add(target.neg().add(1).mul(log1mP)).neg();
+    if (opts.weight) l = l.mul(opts.weight);
+    return reduce(l, opts.reduction ?? 'mean', 'binaryCrossEntropy');
+  });
+}
+
+export interface BceWithLogitsOptions {
+  weight?: Tensor | null;
+  /** Weight of positive examples, broadcast over the last dim (per class). */
+  posWeight?: Tensor | null;
+  reduction?: Reduction;
+}
+
+/** Binary cross-entropy on logits, computed stably:
+ *  max(x, 0) − x·y + log(1 + exp(−|x|)); with posWeight p and l = 1 + (p − 1)·y:
+ *  (1 − y)·x + l·(log(1 + exp(−|x|)) + max(−x, 0)). */
+export function bceWithLogits(input: Tensor, target: Tensor, opts: BceWithLogitsOptions = {}): Tensor {
+  sameShape('bceWithLogits', input, target);
+  return tidy(() => {
+    const softplusNegAbs = input.abs().neg().exp().log1p(); // log(1 + exp(−|x|))
+    let l: Tensor;
+    if (opts.posWeight) {
+      const lw = opts.posWeight.sub(1).mul(target).add(1);
+      l = target.neg().add(1).mul(input).add(lw.mul(softplusNegAbs.add(maximum(input.neg(), 0))));
+    } else {
+      l = maximum(input, 0).sub(input.mul(target)).add(softplusNegAbs);
+    }
+    if (opts.weight) l = l.mul(opts.weight);
+    return reduce(l, opts.reduction ?? 'mean', 'bceWithLogits');
+  });
+}
+
+/** PyTorch's F.kl_div: `input` holds log-probabilities, `target` probabilities (or
+ *  log-probabilities with `logTarget`). Pointwise: t·(log t − input), 0 where t = 0.
+ *  'batchmean' divides the sum by the batch size (the mathematically correct KL); 'mean' by the
+ *  number of elements (PyTorch's default). */
+export function klDiv(input: Tensor, target: Tensor, opts: { reduction?: Reduction | 'batchmean'; logTarget?: boolean } = {}): Tensor {
+  sameShape('klDiv', input, target);
+  const reduction = opts.reduction ?? 'mean';
+  return tidy(() => {
+    let l: Tensor;
+    if (opts.logTarget) {
+      l = target.exp().mul(target.sub(input));
+    } else {
+      const pos = target.gt(0);
+      const tLogT = where(pos, target.mul(where(pos, target, 1).log()), 0);
+      l = tLogT.sub(target.mul(input));
+    }
+    if (reduction === 'batchmean') return l.sum().div(input.ndim > 0 ? input.shape[0]! : 1);
+    return reduce(l, reduction, 'klDiv');
+  });
+}
+
+/** Cosine similarity along `dim`: x1·x2 / (max(‖x1‖, eps)·max(‖x2‖, eps)). */
+export function cosineSimilarity(x1: Tensor, x2: Tensor, opts: { dim?: number; eps?: number } = {}): Tensor {
+  const dim = opts.dim ?? 1;
+  const eps = opts.eps ?? 1e-8;
+  return tidy(() => {
+    const n1 = x1.square().sum(dim, { keepdim: true }).sqrt().clamp(eps, null);
+    const n2 = x2.square().sum(dim, { keepdim: true }).sqrt().clamp(eps, null);
+    return x1.div(n1).mul(x2.div(n2)).sum(dim);
+  });
+}
+
+export interface SequenceLogProbsOptions {
+  /** 'sum' (default): Σₜ mask·log p(labelₜ) per sequence → [B]; 'mean': that sum over the number of
+   *  unmasked positions → [B]; 'none': the masked per-token log-probs → [B, T]. */
+  reduction?: 'sum' | 'mean' | 'none';
+}
+
+/**
+ * Per-sequence log-likelihood of `labels` under `logits`.
+ * logits [B, T, V] (float), labels [B, T] int32, mask [B, T] (bool or float; null: every position).
+ * A position counts when the mask is nonzero and its label is ≥ 0: labels of masked-out positions
+ * may be anything negative (e.g. −100) and are never used as indices. Labels are not shifted: align
+ * logits[:, t] with the token it predicts before calling.
+ */
+export function sequenceLogProbs(logits: Tensor, labels: Tensor, mask: Tensor | null = null, opts: SequenceLogProbsOptions = {}): Tensor {
+  if (logits.ndim !== 3 || labels.ndim !== 2 || logits.shape[0] !== labels.shape[0] || logits.shape[1] !== labels.shape[1]) {
+    throw new ShapeError(`sequenceLogProbs: expected logits [B, T, V] and labels [B, T], got ${fmtShape(logits.shape)} and ${fmtShape(labels.shape)}`);
+  }
+  if (mask && !shapesEqual(mask.shape, labels.shape)) {
+    throw new ShapeError(`sequenceLogProbs: mask ${fmtShape(mask.shape)} must match labels ${fmtShape(labels.shape)}`);
+  }
+  const reduction = opts.reduction ?? 'sum';
+  return tidy(() => {
+    let valid = labels.ge(0); // (B, T) bool
+    if (mask) valid = valid.logicalAnd(mask.ne(0));
+    const safe = where(valid, labels, 0); // (B, T), every index in range
+    const picked = gather(logits, 2, safe.unsqueeze(2)).squeeze(2); // (B, T)
+    const lse = logsumexp(logits, -1); // (B, T)
+    const w = valid.to(logits.dtype); // (B, T)
+    const tokenLogp = picked.sub(lse).mul(w); // (B, T)
+    switch (reduction) {
+      case 'none': return tokenLogp;
+      case 'sum': return tokenLogp.sum(1); // (B)
+      case 'mean': return tokenLogp.sum(1).div(w.sum(1).clamp(1, null)); // (B)
+      default: throw new ValueError(`sequenceLogProbs: reduction must be 'sum', 'mean' or 'none', got '${String(reduction)}'`);
+    }
+  });
+}

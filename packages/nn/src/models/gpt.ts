@@ -1,0 +1,231 @@
+// GPT: a GPT-2-style decoder-only language model in the spirit of nanoGPT (Radford et al. 2019).
+// Token embedding + learned position embedding → nLayer pre-LN blocks → final LayerNorm → LM head
+// whose weight is the token embedding (tied; Press & Wolf 2017). Init: N(0, 0.02) for every Linear
+// and Embedding weight, zero biases, and the residual projections (attn.cProj, mlp.cProj) at
+// N(0, (0.02/√(2·nLayer))²), the residual scaling of the GPT-2 paper.
+//
+// Parameter names: wte.weight, wpe.weight, h.{i}.ln1.{weight,bias}, h.{i}.attn.cAttn.{weight,bias},
+// h.{i}.attn.cProj.*, h.{i}.ln2.*, h.{i}.mlp.cFc.*, h.{i}.mlp.cProj.*, lnF.*, lmHead.weight (= wte.weight).
+import {
+  Tensor, IndexError, ShapeError, ValueError, crossEntropy, fmtShape, getRngState, manualSeed, noGrad,
+  rand, setRngState, tensor, tidy, type DType, type DeviceName,
+} from '@webgrad/core';
+import { Module } from '../module.js';
+import { ModuleList } from '../containers.js';
+import * as init from '../init.js';
+import { Linear } from '../layers/linear.js';
+import { Embedding } from '../layers/embedding.js';
+import { LayerNorm } from '../layers/norm.js';
+import { Dropout } from '../layers/activation.js';
+import { LearnedPositionalEmbedding } from '../layers/positional.js';
+import { Block, KVCache } from '../layers/transformer_block.js';
+import { sampleToken, type SamplingOptions } from './sampling.js';
+
+export interface GPTConfig {
+  vocabSize: number;
+  /** Maximum context length. */
+  blockSize: number;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  dropout?: number;
+  /** Biases in Linear and LayerNorm layers (default true, as GPT-2). */
+  bias?: boolean;
+  dtype?: DType;
+  device?: DeviceName;
+}
+
+export interface GPTForwardOptions {
+  /** Decode incrementally: positions start at the cache length and the cache is extended. */
+  kvCache?: KVCache | null;
+  /** Compute logits for the last position only (B, 1, V), as generation needs. */
+  lastOnly?: boolean;
+}
+
+export interface GPTOutput {
+  logits: Tensor;
+  loss?: Tensor;
+}
+
+export interface ParamGroup {
+  params: Tensor[];
+  weightDecay: number;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  maxNewTokens: number;
+  /** Stop a row once it emits one of these ids; stop early when every row has. */
+  stopTokens?: readonly number[];
+  /** Fills a row after it stopped (default: the stop token it emitted). */
+  padToken?: number;
+  /** Seed for sampling; the global generator's state is restored afterwards. */
+  seed?: number;
+  /** Use the KV cache (default true); false recomputes the whole context every step. */
+  useCache?: boolean;
+}
+
+export class GPT extends Module {
+  declare wte: Embedding;
+  declare wpe: LearnedPositionalEmbedding;
+  declare drop: Dropout;
+  declare h: ModuleList<Block>;
+  declare lnF: LayerNorm;
+  declare lmHead: Linear;
+  readonly config: Readonly<Required<Omit<GPTConfig, 'device'>>> & { device?: DeviceName };
+
+  constructor(cfg: GPTConfig) {
+    super();
+    for (const k of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd'] as const) {
+      if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) throw new ValueError(`GPT: config.${k} must be a positive integer, got ${cfg[k]}`);
+    }
+    this.config = { dropout: 0, bias: true, dtype: 'float32', ...cfg };
+    const { vocabSize, blockSize, nLayer, nEmbd, dropout, bias } = this.config;
+    const f = { dtype: this.config.dtype, device: cfg.device };
+    this.registerModule('wte', new Embedding(vocabSize, nEmbd, f));
+    this.registerModule('wpe', new LearnedPositionalEmbedding(blockSize, nEmbd, f));
+    this.registerModule('drop', new Dropout(dropout));
+    this.registerModule('h', new ModuleList(Array.from({ length: nLayer }, () => new Block({ ...this.config, ...f }))));
+    this.registerModule('lnF', new LayerNorm(nEmbd, { ...f, bias }));
+    this.registerModule('lmHead', new Linear(nEmbd, vocabSize, { ...f, bias: false }));
+    // Tie the LM head to the token embedding: one tensor under two names.
+    const untied = this.lmHead.weight;
+    this.lmHead.weight = this.wte.weight;
+    untied.dispose();
+    this.#initWeights();
+  }
+
+  static fromConfig(cfg: GPTConfig): GPT { return new GPT(cfg); }
+
+  #initWeights(): void {
+    const std = 0.02;
+    for (const m of this.modules()) {
+      if (m instanceof Linear) {
+        init.normal(m.weight, 0, std);
+        if (m.bias) init.zeros(m.bias);
+      } else if (m instanceof Embedding) {
+        init.normal(m.weight, 0, std);
+      }
+    }
+    const residStd = std / Math.sqrt(2 * this.config.nLayer);
+    for (const b of this.h) {
+      init.normal(b.attn.cProj.weight, 0, residStd);
+      init.normal(b.mlp.cProj.weight, 0, residStd);
+    }
+  }
+
+  /** idx (B, T) int32 → logits (B, T, V), and the mean cross-entropy when targets (B, T) are given
+   *  (targets of −100 are ignored). */
+  forward(idx: Tensor, targets?: Tensor | null, opts: GPTForwardOptions = {}): GPTOutput {
+    if (idx.ndim !== 2 || idx.dtype !== 'int32') throw new ShapeError(`GPT.forward: idx must be int32 (B, T), got ${idx.dtype} ${fmtShape(idx.shape)}`);
+    const [B, T] = idx.shape as [number, number];
+    const cache = opts.kvCache ?? null;
+    const offset = cache?.length ?? 0;
+    if (offset + T > this.config.blockSize) {
+      throw new IndexError(`GPT.forward: sequence of length ${offset + T}${offset ? ` (${offset} cached + ${T} new)` : ''} exceeds blockSize ${this.config.blockSize}`);
+    }
+    if (targets && (targets.ndim !== 2 || targets.shape[0] !== B || targets.shape[1] !== T)) {
+      throw new ShapeError(`GPT.forward: targets ${fmtShape(targets.shape)} must match idx ${fmtShape(idx.shape)}`);
+    }
+    return tidy(() => {
+      const tok = this.wte.forward(idx); // (B, T, C)
+      const pos = this.wpe.positions(T, offset); // (T, C)
+      let x = this.drop.forward(tok.add(pos)); // (B, T, C)
+      let i = 0;
+      for (const block of this.h) x = block.forward(x, cache ? cache.layers[i++] : null); // (B, T, C)
+      x = this.lnF.forward(x); // (B, T, C)
+      if (opts.lastOnly) x = x.narrow(1, T - 1, 1); // (B, 1, C)
+      const logits = this.lmHead.forward(x); // (B, T, V)
+      if (!targets) return { logits };
+      const V = this.config.vocabSize;
+      const loss = crossEntropy(logits.reshape([B * T, V]), targets.reshape([B * T])); // (B·T, V) vs (B·T)
+      return { logits, loss };
+    });
+  }
+
+  /** Two optimizer groups, as nanoGPT: every matrix (dim ≥ 2: Linear and embedding weights) with
+   *  weight decay, biases and norm gains without. Frozen parameters are left out. */
+  configureOptimizerGroups(weightDecay: number): [ParamGroup, ParamGroup] {
+    const decay: Tensor[] = [];
+    const noDecay: Tensor[] = [];
+    for (const p of this.parameters()) {
+      if (!p.requiresGrad) continue;
+      (p.ndim >= 2 ? decay : noDecay).push(p);
+    }
+    return [{ params: decay, weightDecay }, { params: noDecay, weightDecay: 0 }];
+  }
+
+  /** A new cache sized for this model. */
+  createKVCache(): KVCache { return new KVCache(this.config.nLayer); }
+
+  /**
+   * Extend each row of idx (B, T) int32 by up to maxNewTokens sampled tokens; returns (B, T + n).
+   * Prefills a KV cache with the prompt, then feeds one token per step. When the context reaches
+   * blockSize the cache is dropped and the last blockSize tokens are recomputed each step (learned
+   * positions cannot slide). Runs in eval mode without gradients; sampling draws from the core
+   * generator, so `seed` (or manualSeed) reproduces the output.
+   */
+  async generate(idx: Tensor, opts: GenerateOptions): Promise<Tensor> {
+    if (idx.ndim !== 2 || idx.dtype !== 'int32') throw new ShapeError(`GPT.generate: idx must be int32 (B, T), got ${idx.dtype} ${fmtShape(idx.shape)}`);
+    const [B, T0] = idx.shape as [number, number];
+    if (T0 === 0) throw new ValueError('GPT.generate: the prompt must hold at least one token');
+    const { blockSize } = this.config;
+    const rows: number[][] = [];
+    const flat = await idx.data();
+    for (let b = 0; b < B; b++) rows.push(Array.from(flat.subarray(b * T0, (b + 1) * T0)));
+    const stop = new Set(opts.stopTokens ?? []);
+    const finished: (number | null)[] = new Array(B).fill(null);
+    const saved = opts.seed !== undefined ? getRngState() : null;
+    if (opts.seed !== undefined) manualSeed(opts.seed);
+    const wasTraining = this.training;
+    this.eval();
+    const cache = opts.useCache === false ? null : this.createKVCache();
+    const device = this.wte.weight.device;
+    const greedy = opts.greedy || opts.temperature === 0;
+    try {
+      for (let step = 0; step < opts.maxNewTokens; step++) {
+        const len = rows[0]!.length;
+        // The cache is usable while the whole context fits in blockSize; past that, every step
+        // recomputes the last blockSize tokens (learned positions cannot slide).
+        const useCache = cache !== null && len <= blockSize;
+        let feed: number[][];
+        if (useCache && cache.length > 0 && cache.length === len - 1) {
+          feed = rows.map((r) => [r[len - 1]!]); // one new token per row
+        } else {
+          cache?.reset();
+          feed = rows.map((r) => r.slice(Math.max(0, len - blockSize))); // prefill / recompute
+        }
+        const Tf = feed[0]!.length;
+        const input = tensor(Int32Array.from(feed.flat()), { shape: [B, Tf], dtype: 'int32', device });
+        const logits = noGrad(() => this.forward(input, null, { kvCache: useCache ? cache : null, lastOnly: true }).logits); // (B, 1, V)
+        input.dispose();
+        const values = await logits.data(); // B·V floats
+        logits.dispose();
+        let uniforms: ArrayLike<number> | null = null;
+        if (!greedy) {
+          const u = rand([B], { dtype: 'float64', device: 'cpu' });
+          uniforms = u.dataSync();
+          u.dispose();
+        }
+        const V = this.config.vocabSize;
+        for (let b = 0; b < B; b++) {
+          if (finished[b] !== null) { rows[b]!.push(opts.padToken ?? finished[b]!); continue; }
+          const next = sampleToken(values.subarray(b * V, (b + 1) * V), { ...opts, greedy }, uniforms ? uniforms[b]! : 0);
+          rows[b]!.push(next);
+          if (stop.has(next)) finished[b] = next;
+        }
+        if (stop.size > 0 && finished.every((f) => f !== null)) break;
+      }
+    } finally {
+      cache?.dispose();
+      this.train(wasTraining);
+      if (saved) setRngState(saved);
+    }
+    const n = rows[0]!.length;
+    return tensor(Int32Array.from(rows.flat()), { shape: [B, n], dtype: 'int32', device: idx.device });
+  }
+
+  override extraRepr(): string {
+    const c = this.config;
+    return `vocabSize=${c.vocabSize}, blockSize=${c.blockSize}, nLayer=${c.nLayer}, nHead=${c.nHead}, nEmbd=${c.nEmbd}`;
+  }
+}

@@ -1,0 +1,77 @@
+// Choosing the next token from one row of logits: greedy (argmax, first index on ties), or
+// temperature sampling optionally restricted to the topK most likely tokens and/or the nucleus of
+// smallest total probability ≥ topP (Holtzman et al. 2019). The uniform draw comes from the caller
+// (the core generator), so sampling is reproducible from a seed.
+import { ValueError } from '@webgrad/core';
+
+export interface SamplingOptions {
+  /** Divide logits by this before softmax (default 1; 0 means greedy). */
+  temperature?: number;
+  /** Keep only the k largest logits (ties at the k-th value are kept). */
+  topK?: number | null;
+  /** Keep the most likely tokens whose cumulative probability first reaches topP (default 1). */
+  topP?: number | null;
+  /** Always take the argmax. */
+  greedy?: boolean;
+}
+
+export function argmaxOf(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  return best;
+}
+
+/** The filtered, renormalized distribution over the vocabulary (for tests and inspection). */
+export function samplingDistribution(logits: ArrayLike<number>, opts: SamplingOptions): Float64Array {
+  const V = logits.length;
+  const temperature = opts.temperature ?? 1;
+  if (!(temperature > 0)) throw new ValueError(`sampling: temperature must be > 0 (use greedy), got ${temperature}`);
+  const z = new Float64Array(V);
+  for (let i = 0; i < V; i++) z[i] = logits[i]! / temperature;
+  if (opts.topK != null) {
+    if (!Number.isInteger(opts.topK) || opts.topK < 1) throw new ValueError(`sampling: topK must be a positive integer, got ${opts.topK}`);
+    if (opts.topK < V) {
+      const kth = Float64Array.from(z).sort().reverse()[opts.topK - 1]!;
+      for (let i = 0; i < V; i++) if (z[i]! < kth) z[i] = -Infinity;
+    }
+  }
+  let m = -Infinity;
+  for (let i = 0; i < V; i++) m = Math.max(m, z[i]!);
+  const p = new Float64Array(V);
+  let total = 0;
+  for (let i = 0; i < V; i++) { p[i] = Math.exp(z[i]! - m); total += p[i]!; }
+  for (let i = 0; i < V; i++) p[i]! /= total;
+  const topP = opts.topP ?? 1;
+  if (!(topP > 0 && topP <= 1)) throw new ValueError(`sampling: topP must be in (0, 1], got ${topP}`);
+  if (topP < 1) {
+    const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => p[b]! - p[a]! || a - b);
+    let cum = 0;
+    let kept = 0;
+    const keep = new Uint8Array(V);
+    for (const i of order) {
+      if (cum >= topP && kept > 0) break;
+      keep[i] = 1;
+      cum += p[i]!;
+      kept++;
+    }
+    let s = 0;
+    for (let i = 0; i < V; i++) { if (!keep[i]) p[i] = 0; s += p[i]!; }
+    for (let i = 0; i < V; i++) p[i]! /= s;
+  }
+  return p;
+}
+
+/** The next token: argmax when greedy, else an inverse-CDF draw with uniform u ∈ [0, 1). */
+export function sampleToken(logits: ArrayLike<number>, opts: SamplingOptions, u: number): number {
+  if (opts.greedy || opts.temperature === 0) return argmaxOf(logits);
+  const p = samplingDistribution(logits, opts);
+  let cum = 0;
+  let last = 0;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i]! <= 0) continue;
+    cum += p[i]!;
+    last = i;
+    if (u < cum) return i;
+  }
+  return last;
+}

@@ -1,0 +1,153 @@
+// GradScaler: dynamic loss scaling for low-precision training, with torch.cuda.amp.GradScaler's
+// semantics. Multiply the loss by the scale before backward (so small gradients do not underflow),
+// unscale the gradients before clipping/stepping, skip the step when any gradient overflowed, and
+// adapt the scale: ×backoffFactor after an overflow, ×growthFactor after `growthInterval` clean
+// steps in a row.
+//
+//   const loss = ...; scaler.scale(loss).backward();
+//   scaler.unscale_(opt); clipGradNorm(params, 1);   // optional
+//   await scaler.step(opt);                          // async: reads the overflow flag
+//   scaler.update(); opt.zeroGrad();
+//
+// `step` is the one place that reads from the device (a single bool), like torch's.
+import { keep, noGrad, type Tensor } from '@webgrad/core';
+import { gradsAreFinite } from './grad_utils.js';
+import { OptimizerError, type Optimizer } from './optimizer.js';
+
+export interface GradScalerOptions {
+  initScale?: number;
+  growthFactor?: number;
+  backoffFactor?: number;
+  growthInterval?: number;
+  /** When false every method is a pass-through (scale 1, steps always taken). */
+  enabled?: boolean;
+}
+
+export interface GradScalerState {
+  scale: number;
+  growthFactor: number;
+  backoffFactor: number;
+  growthInterval: number;
+  growthTracker: number;
+}
+
+interface PerOptimizer {
+  /** 0-d bool "all finite" flag, computed at unscale time; owned until step/update. */
+  finite: Tensor | null;
+  stepped: boolean;
+  foundInf: boolean | null;
+}
+
+export class GradScaler {
+  #scale: number;
+  #growthTracker = 0;
+  growthFactor: number;
+  backoffFactor: number;
+  growthInterval: number;
+  readonly enabled: boolean;
+  #perOpt = new Map<Optimizer, PerOptimizer>();
+
+  constructor(opts: GradScalerOptions = {}) {
+    this.#scale = opts.initScale ?? 2 ** 16;
+    this.growthFactor = opts.growthFactor ?? 2;
+    this.backoffFactor = opts.backoffFactor ?? 0.5;
+    this.growthInterval = opts.growthInterval ?? 2000;
+    this.enabled = opts.enabled ?? true;
+    if (!(this.#scale > 0)) throw new OptimizerError(`GradScaler: initScale must be positive, got ${this.#scale}`);
+    if (!(this.growthFactor > 1)) throw new OptimizerError(`GradScaler: growthFactor must be > 1, got ${this.growthFactor}`);
+    if (!(this.backoffFactor > 0 && this.backoffFactor < 1)) throw new OptimizerError(`GradScaler: backoffFactor must be in (0, 1), got ${this.backoffFactor}`);
+    if (!Number.isInteger(this.growthInterval) || this.growthInterval < 1) throw new OptimizerError(`GradScaler: growthInterval must be a positive integer, got ${this.growthInterval}`);
+  }
+
+  /** The current scale (1 when disabled). */
+  getScale(): number { return this.enabled ? this.#scale : 1; }
+
+  /** Clean steps since the last growth or backoff. */
+  get growthTracker(): number { return this.#growthTracker; }
+
+  /** loss × scale (a new tensor in the graph). */
+  scale(loss: Tensor): Tensor {
+    return this.enabled ? loss.mul(this.#scale) : loss;
+  }
+
+  #entry(opt: Optimizer): PerOptimizer {
+    let e = this.#perOpt.get(opt);
+    if (!e) { e = { finite: null, stepped: false, foundInf: null }; this.#perOpt.set(opt, e); }
+    return e;
+  }
+
+  /** Divide the optimizer's gradients by the scale, in place, and record whether they are all finite. Once per step. */
+  unscale_(opt: Optimizer): void {
+    if (!this.enabled) return;
+    const e = this.#entry(opt);
+    if (e.finite || e.foundInf !== null) throw new OptimizerError('GradScaler.unscale_: already called for this optimizer since the last update()');
+    const inv = 1 / this.#scale;
+    const params = opt.params();
+    noGrad(() => {
+      for (const p of params) if (p.grad && !p.grad.isDisposed) p.grad.mul_(inv);
+    });
+    e.finite = keep(gradsAreFinite(params));
+  }
+
+  /** Step the optimizer unless a gradient overflowed (unscaling first if needed). Returns whether it stepped. */
+  async step(opt: Optimizer): Promise<boolean> {
+    if (!this.enabled) { opt.step(); return true; }
+    const e = this.#entry(opt);
+    if (e.stepped) throw new OptimizerError('GradScaler.step: already called for this optimizer since the last update()');
+    if (!e.finite && e.foundInf === null) this.unscale_(opt);
+    if (e.finite) {
+      const ok = (await e.finite.item()) !== 0;
+      e.finite.dispose();
+      e.finite = null;
+      e.foundInf = !ok;
+    }
+    e.stepped = true;
+    if (e.foundInf) return false;
+    opt.step();
+    return true;
+  }
+
+  /** Adapt the scale from the overflow flags of this iteration's steps (or set it to `newScale`). */
+  update(newScale?: number): void {
+    if (!this.enabled) return;
+    const flags = [...this.#perOpt.values()];
+    if (newScale !== undefined) {
+      if (!(newScale > 0)) throw new OptimizerError(`GradScaler.update: newScale must be positive, got ${newScale}`);
+      this.#scale = newScale;
+    } else {
+      if (!flags.some((f) => f.foundInf !== null)) throw new OptimizerError('GradScaler.update: no overflow checks were recorded; call step() first');
+      if (flags.some((f) => f.foundInf === true)) {
+        this.#scale *= this.backoffFactor;
+        this.#growthTracker = 0;
+      } else if (++this.#growthTracker === this.growthInterval) {
+        this.#scale *= this.growthFactor;
+        this.#growthTracker = 0;
+      }
+    }
+    for (const f of flags) f.finite?.dispose();
+    this.#perOpt.clear();
+  }
+
+  /** Whether the last step() on `opt` found an overflow (null before step). */
+  foundInf(opt: Optimizer): boolean | null {
+    return this.#perOpt.get(opt)?.foundInf ?? null;
+  }
+
+  stateDict(): GradScalerState {
+    return { scale: this.#scale, growthFactor: this.growthFactor, backoffFactor: this.backoffFactor, growthInterval: this.growthInterval, growthTracker: this.#growthTracker };
+  }
+
+  /** Restore scale, growth tracker and factors. */
+  loadStateDict(s: GradScalerState): void {
+    if (!(s.scale > 0) || !Number.isInteger(s.growthTracker) || s.growthTracker < 0 || !(s.growthFactor > 1)
+      || !(s.backoffFactor > 0 && s.backoffFactor < 1) || !Number.isInteger(s.growthInterval) || s.growthInterval < 1) {
+      throw new OptimizerError(`GradScaler.loadStateDict: invalid state ${JSON.stringify(s)}`);
+    }
+    this.#scale = s.scale;
+    this.#growthTracker = s.growthTracker;
+    this.growthFactor = s.growthFactor;
+    this.backoffFactor = s.backoffFactor;
+    this.growthInterval = s.growthInterval;
+  }
+}
+

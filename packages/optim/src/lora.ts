@@ -1,0 +1,242 @@
+// LoRA, low-rank adaptation (Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models").
+// A frozen Linear W gets a trainable low-rank update:  y = x·Wᵀ + b + (α/r) · B·A·dropout(x),
+// with A [r, in] initialized kaiming-uniform(a=√5) as PEFT does and B [out, r] zeros, so the
+// model's output is unchanged at step 0.
+//
+// applyLora turns every matching Linear into a LoraLinear *in place* (the same object, so any
+// container or field that holds it keeps working) and freezes everything else. Parameter names
+// follow PEFT's convention: the base weight keeps its name (`h.0.attn.cAttn.weight`) and the adapter
+// adds `h.0.attn.cAttn.lora_A.weight` and `...lora_B.weight`, so a base checkpoint still loads into
+// the adapted model (non-strict) and the adapter saves and loads on its own.
+import { dropout, noGrad, tidy, ValueError, type Tensor } from '@webgrad/core';
+import { Linear, Module, readSafetensorsFile, writeSafetensorsFile, type FactoryOptions, type SafeTensorInput } from '@webgrad/nn';
+import { safeToSnapshot, snapshotTensor, snapshotToSafe, snapshotToTensor } from './tensor_io.js';
+
+/** A LoRA setup that does not fit the model, or an adapter file that does not fit it. */
+export class LoraError extends ValueError {}
+
+export interface LoraOptions {
+  /** Rank of the update. */
+  r: number;
+  /** Scaling numerator: the update is multiplied by alpha / r (default r, i.e. scaling 1). */
+  alpha?: number;
+  /** Dropout probability on the LoRA input path (default 0). */
+  dropout?: number;
+}
+
+export interface ApplyLoraOptions extends LoraOptions {
+  /** Names (a module matches when its name equals one or ends with `.name`, as in PEFT) or a
+   *  regular expression that must match the whole dotted module name. */
+  targetModules: readonly string[] | RegExp;
+}
+
+/** A Linear with a LoRA adapter (see the file comment). */
+export class LoraLinear extends Linear {
+  declare lora_A: Linear;
+  declare lora_B: Linear;
+  declare r: number;
+  declare loraAlpha: number;
+  declare scaling: number;
+  declare loraDropout: number;
+  /** True while B·A is folded into `weight`. */
+  declare merged: boolean;
+  /** When false the adapter is bypassed (the base layer alone). */
+  declare loraEnabled: boolean;
+
+  constructor(inFeatures: number, outFeatures: number, opts: LoraOptions & FactoryOptions & { bias?: boolean }) {
+    super(inFeatures, outFeatures, opts);
+    LoraLinear.#setup(this, opts);
+  }
+
+  /** Convert `linear` into a LoraLinear in place and return it. */
+  static fromLinear(linear: Linear, opts: LoraOptions): LoraLinear {
+    if (linear instanceof LoraLinear) throw new LoraError('LoraLinear.fromLinear: the layer already has a LoRA adapter');
+    Object.setPrototypeOf(linear, LoraLinear.prototype);
+    LoraLinear.#setup(linear as LoraLinear, opts);
+    return linear as LoraLinear;
+  }
+
+  static #setup(m: LoraLinear, opts: LoraOptions): void {
+    const { r } = opts;
+    const alpha = opts.alpha ?? r;
+    const p = opts.dropout ?? 0;
+    if (!Number.isInteger(r) || r < 1) throw new LoraError(`LoRA: r must be a positive integer, got ${r}`);
+    if (!(alpha > 0)) throw new LoraError(`LoRA: alpha must be positive, got ${alpha}`);
+    if (!(p >= 0 && p < 1)) throw new LoraError(`LoRA: dropout must be in [0, 1), got ${p}`);
+    m.r = r;
+    m.loraAlpha = alpha;
+    m.scaling = alpha / r;
+    m.loraDropout = p;
+    m.merged = false;
+    m.loraEnabled = true;
+    const f = { dtype: m.weight.dtype, device: m.weight.device };
+    // Linear's default init is kaiming_uniform(a=√5): the same as PEFT's init of A.
+    m.registerModule('lora_A', new Linear(m.inFeatures, r, { ...f, bias: false }));
+    const B = m.registerModule('lora_B', new Linear(r, m.outFeatures, { ...f, bias: false }));
+    noGrad(() => B.weight.zero_());
+  }
+
+  /** (*, in) → (*, out) */
+  override forward(x: Tensor): Tensor {
+    if (this.merged || !this.loraEnabled) return super.forward(x);
+    return tidy(() => {
+      const y = super.forward(x);
+      const h = dropout(x, this.loraDropout, this.training);
+      return y.add(this.lora_B.forward(this.lora_A.forward(h)).mul(this.scaling));
+    });
+  }
+
+  /** The dense update (α/r)·B·A, [out, in]. */
+  deltaWeight(): Tensor {
+    return noGrad(() => tidy(() => this.lora_B.weight.matmul(this.lora_A.weight).mul(this.scaling)));
+  }
+
+  /** Fold the update into `weight` (faster inference). No-op when merged. */
+  merge(): void {
+    if (this.merged) return;
+    noGrad(() => tidy(() => { this.weight.add_(this.deltaWeight()); }));
+    this.merged = true;
+  }
+
+  /** Take the update back out of `weight`. No-op when not merged. */
+  unmerge(): void {
+    if (!this.merged) return;
+    noGrad(() => tidy(() => { this.weight.sub_(this.deltaWeight()); }));
+    this.merged = false;
+  }
+
+  override extraRepr(): string {
+    return `${super.extraRepr()}, r=${this.r}, alpha=${this.loraAlpha}, dropout=${this.loraDropout}${this.merged ? ', merged' : ''}`;
+  }
+}
+
+function matcher(target: readonly string[] | RegExp): (name: string) => boolean {
+  if (target instanceof RegExp) {
+    const full = new RegExp(`^(?:${target.source})$`, target.flags.replace(/[gy]/g, ''));
+    return (name) => full.test(name);
+  }
+  return (name) => target.some((t) => name === t || name.endsWith(`.${t}`));
+}
+
+/** LoraLinear layers of `model` with their names. */
+export function loraLayers(model: Module): [string, LoraLinear][] {
+  return [...model.namedModules()].filter((e): e is [string, LoraLinear] => e[1] instanceof LoraLinear);
+}
+
+/**
+ * Add LoRA adapters to every Linear whose name matches `targetModules`, freeze every other
+ * parameter (base weights and biases included), and return the adapted layers by name.
+ */
+export function applyLora(model: Module, opts: ApplyLoraOptions): Map<string, LoraLinear> {
+  const match = matcher(opts.targetModules);
+  const targets = [...model.namedModules()].filter(([n, m]) => n !== '' && m instanceof Linear && match(n)) as [string, Linear][];
+  if (targets.length === 0) {
+    const linears = [...model.namedModules()].filter(([, m]) => m instanceof Linear).map(([n]) => n);
+    throw new LoraError(`applyLora: no Linear layer matches ${opts.targetModules instanceof RegExp ? opts.targetModules : JSON.stringify(opts.targetModules)} (Linear layers: ${linears.slice(0, 20).join(', ') || 'none'})`);
+  }
+  for (const [n, m] of targets) if (m instanceof LoraLinear) throw new LoraError(`applyLora: '${n}' already has a LoRA adapter`);
+  model.requiresGrad_(false);
+  const out = new Map<string, LoraLinear>();
+  for (const [n, m] of targets) {
+    const l = LoraLinear.fromLinear(m, opts);
+    l.lora_A.requiresGrad_(true);
+    l.lora_B.requiresGrad_(true);
+    out.set(n, l);
+  }
+  return out;
+}
+
+/** Fold every adapter into its base weight. */
+export function mergeLora(model: Module): void {
+  for (const [, l] of loraLayers(model)) l.merge();
+}
+
+/** Undo mergeLora. */
+export function unmergeLora(model: Module): void {
+  for (const [, l] of loraLayers(model)) l.unmerge();
+}
+
+/** Merge every adapter into its base weight and turn the layers back into plain Linear layers
+ *  (adapter tensors are disposed). The model keeps its frozen/trainable flags. */
+export function mergeAndUnloadLora(model: Module): void {
+  for (const [, l] of loraLayers(model)) {
+    l.merge();
+    const [A, B] = [l.lora_A, l.lora_B];
+    l.registerModule('lora_A', null);
+    l.registerModule('lora_B', null);
+    A.dispose();
+    B.dispose();
+    for (const k of ['r', 'loraAlpha', 'scaling', 'loraDropout', 'merged', 'loraEnabled']) delete (l as unknown as Record<string, unknown>)[k];
+    Object.setPrototypeOf(l, Linear.prototype);
+  }
+}
+
+/** Turn every adapter on or off (off = the base model's output). */
+export function setLoraEnabled(model: Module, enabled: boolean): void {
+  for (const [, l] of loraLayers(model)) l.loraEnabled = enabled;
+}
+
+/** The adapter tensors only (`...lora_A.weight`, `...lora_B.weight`), the model's own tensors. */
+export function loraStateDict(model: Module): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(model.stateDict())) if (/(^|\.)lora_[AB]\./.test(k)) out[k] = t;
+  return out;
+}
+
+/** Write the adapter weights as safetensors (atomically), with r/alpha/dropout in the metadata. */
+export async function saveLoraAdapter(path: string, model: Module, metadata: Record<string, string> = {}): Promise<void> {
+  const sd = loraStateDict(model);
+  if (Object.keys(sd).length === 0) throw new LoraError('saveLoraAdapter: the model has no LoRA adapters');
+  const tensors: Record<string, SafeTensorInput> = {};
+  for (const [k, t] of Object.entries(sd)) tensors[k] = snapshotToSafe(await snapshotTensor(t));
+  const first = loraLayers(model)[0]![1];
+  await writeSafetensorsFile(path, tensors, { format: 'webgrad-lora', r: String(first.r), alpha: String(first.loraAlpha), dropout: String(first.loraDropout), ...metadata });
+}
+
+/** Load adapter weights saved by saveLoraAdapter into a model with the same adapters (call applyLora first). */
+export async function loadLoraAdapter(path: string, model: Module): Promise<void> {
+  const file = await readSafetensorsFile(path);
+  const own = loraStateDict(model);
+  const names = Object.keys(file.tensors);
+  const missing = Object.keys(own).filter((k) => !(k in file.tensors));
+  const unexpected = names.filter((k) => !(k in own));
+  if (missing.length || unexpected.length) {
+    throw new LoraError(`loadLoraAdapter: "${path}" does not fit the model's adapters${missing.length ? `; missing ${missing.join(', ')}` : ''}${unexpected.length ? `; unexpected ${unexpected.join(', ')}` : ''}`);
+  }
+  const merged = loraLayers(model).filter(([, l]) => l.merged);
+  if (merged.length) throw new LoraError(`loadLoraAdapter: unmerge the adapters first (merged: ${merged.map(([n]) => n).join(', ')})`);
+  const snaps = names.map((k) => {
+    const s = safeToSnapshot(file.tensors[k]!);
+    const t = own[k]!;
+    if (!s) throw new LoraError(`loadLoraAdapter: "${path}", tensor ${k}: unsupported dtype ${file.tensors[k]!.dtype}`);
+    if (s.shape.join() !== t.shape.join()) throw new LoraError(`loadLoraAdapter: "${path}", tensor ${k}: shape [${s.shape.join(', ')}], the model has [${t.shape.join(', ')}]`);
+    return [t, s] as const;
+  });
+  noGrad(() => tidy(() => {
+    for (const [t, s] of snaps) t.copy_(snapshotToTensor(s, t.device));
+  }));
+}
+
+export interface TrainableReport {
+  trainable: number;
+  total: number;
+  /** 100 · trainable / total. */
+  percent: number;
+  text: string;
+}
+
+/** Trainable vs all parameter elements (tied weights counted once), like PEFT's print_trainable_parameters. */
+export function trainableParameters(model: Module): TrainableReport {
+  const total = model.numParameters();
+  const trainable = model.numParameters({ trainableOnly: true });
+  const percent = total === 0 ? 0 : (100 * trainable) / total;
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  return { trainable, total, percent, text: `trainable params: ${fmt(trainable)} || all params: ${fmt(total)} || trainable%: ${percent.toFixed(4)}` };
+}
+
+/** Print (or hand to `log`) the trainable-parameter line; returns the report. */
+export function printTrainableParameters(model: Module, log: (line: string) => void = console.log): TrainableReport {
+  const r = trainableParameters(model);
+  log(r.text);
+  return r;
+}
