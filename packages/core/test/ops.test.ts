@@ -247,7 +247,13 @@ for (const device of testDevices()) {
     it('device moves and dtype casts', async () => {
       const x = F([1.7, -1.7]);
       await expectClose(x.int(), [1, -1]);
-      expect(x.to('cpu').device).toBe('cpu');
+      if (device === 'cpu') expect(x.to('cpu')).toBe(x);
+      else expect(() => x.to('cpu')).toThrow(wg.DeviceError); // GPU reads are async: toAsync
+      if (wg.hasDevice('webgpu')) {
+        const g = tensor([1.5, 2.5], { dtype: 'float32' }).to('webgpu');
+        expect(g.device).toBe('webgpu');
+        await expectClose(g, [1.5, 2.5]);
+      }
       const back = await x.toAsync('cpu');
       await expectClose(back, [1.7, -1.7]);
       expect(Array.from(await x.bool().data())).toEqual([1, 1]);
