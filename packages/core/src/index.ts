@@ -7,7 +7,7 @@ export { promoteTypes, isFloat, type DType, type TypedArray } from './dtype.js';
 export { broadcastShapes, numel, contiguousStrides, shapesEqual, type Shape } from './shape.js';
 export type { Backend, DeviceName } from './backend/backend.js';
 export { registerBackend, getBackend, hasDevice, setDefaultDevice, getDefaultDevice } from './backend/registry.js';
-export { cpuBackend } from './backend/cpu.js';
+export { cpuBackend, setCpuKernels, getCpuKernels, type CpuKernelsChoice } from './backend/cpu.js';
 export { initWebGPU, webgpuRuntime, type InitWebGPUOptions } from './backend/webgpu.js';
 export { tidy, keep, scope, memory, type MemoryInfo } from './memory.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad_mode.js';

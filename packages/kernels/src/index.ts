@@ -3,3 +3,4 @@
 export * from './types.js';
 export * from './cpu/index.js';
 export * from './webgpu/index.js';
+export * from './wasm/index.js';

@@ -22,7 +22,7 @@ export async function gpuRuntime(): Promise<WebGPURuntime | null> {
       try {
         const rt = await WebGPURuntime.create();
         afterAll(async () => {
-          await rt.sync();
+          try { await rt.sync(); } finally { rt.destroy(); }
         });
         return rt;
       } catch (e) {

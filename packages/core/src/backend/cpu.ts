@@ -1,13 +1,27 @@
-// The `cpu` device: TypedArray buffers computed on by the reference kernels.
-import { cpuKernels, type DType, type TypedArray } from '@webgrad/kernels';
+// The `cpu` device: TypedArray buffers. By default it computes with `fastCpuKernels` (WebAssembly
+// SIMD on worker threads for float32 matmul, elementwise, softmax, layerNorm and AdamW; the reference
+// kernels for everything else). `setCpuKernels('reference')`, or WEBGRAD_CPU=reference in the
+// environment, switches it to the plain-TypeScript reference kernels, the ground truth.
+import { cpuKernels, fastCpuKernels, type DType, type KernelSet, type TypedArray } from '@webgrad/kernels';
 import { arrayFor } from '../dtype.js';
 import type { Backend } from './backend.js';
 
 const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
 
-export const cpuBackend: Backend<TypedArray> = {
+export type CpuKernelsChoice = 'reference' | 'fast';
+
+const KERNELS: Record<CpuKernelsChoice, KernelSet<TypedArray>> = { reference: cpuKernels, fast: fastCpuKernels };
+
+function initialChoice(): CpuKernelsChoice {
+  const env = typeof process !== 'undefined' ? process.env?.WEBGRAD_CPU : undefined;
+  return env === 'reference' ? 'reference' : 'fast';
+}
+
+let choice: CpuKernelsChoice = initialChoice();
+
+export const cpuBackend: Backend<TypedArray> & { kernels: KernelSet<TypedArray> } = {
   name: 'cpu',
-  kernels: cpuKernels,
+  kernels: KERNELS[choice],
   supports: () => true,
   allocate: (dtype, length) => arrayFor(dtype, length),
   free: () => {},
@@ -17,3 +31,17 @@ export const cpuBackend: Backend<TypedArray> = {
   readSync: (buffer, _dtype, length) => buffer.slice(0, length),
   flush: () => {},
 };
+
+/** Chooses the kernels of the `cpu` device: 'fast' (default) or 'reference'. Returns the previous choice. */
+export function setCpuKernels(which: CpuKernelsChoice): CpuKernelsChoice {
+  if (which !== 'reference' && which !== 'fast') throw new TypeError(`setCpuKernels: expected 'reference' or 'fast', got '${String(which)}'`);
+  const prev = choice;
+  choice = which;
+  (cpuBackend as { kernels: KernelSet<TypedArray> }).kernels = KERNELS[which];
+  return prev;
+}
+
+/** The kernels the `cpu` device uses now. */
+export function getCpuKernels(): CpuKernelsChoice {
+  return choice;
+}

@@ -56,7 +56,7 @@ function load(s: Storage, c: Compute): (raw: string) => string {
 function store(result: 'f32' | 'i32' | 'bool' | 'raw', out: Storage, v: string): string {
   if (result === 'raw') return v;
   if (result === 'bool') return out === 'f32' ? `select(0.0, 1.0, ${v})` : out === 'i32' ? `select(0, 1, ${v})` : `select(0u, 1u, ${v})`;
-  if (result === 'f32') return out === 'f32' ? v : out === 'i32' ? `f2i(${v})` : `select(0u, 1u, ${v} != 0.0)`;
+  if (result === 'f32') return out === 'f32' ? v : out === 'i32' ? `f2i(${v})` : `select(1u, 0u, ${v} == 0.0)`;
   return out === 'f32' ? `f32(${v})` : out === 'i32' ? v : `select(0u, 1u, ${v} != 0)`;
 }
 
@@ -178,7 +178,7 @@ export function where(rt: WebGPURuntime, cond: View<GPUBuffer>, a: View<GPUBuffe
   const p: EwProgram = {
     name: 'where', inputs: [sc, sa, sb], out: storageOf('where', out.dtype),
     operandNames: ['c', 'a', 'b'],
-    operandConv: [(r) => `(${r} != ${zero})`, load(sa, c), load(sb, c)],
+    operandConv: [(r) => `!(${r} == ${zero})`, load(sa, c), load(sb, c)],
     expr: 'select(b, a, c)', resultType: c,
   };
   launch(rt, p, [cond, a, b], out);

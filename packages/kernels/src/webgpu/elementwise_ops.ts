@@ -11,7 +11,9 @@
 //   Press et al. (Numerical Recipes §6.2, fractional error < 1.2e-7) beyond, so |error| ≲ 1e-7;
 // - round is WGSL's round(), which rounds half to even; mod is the floored remainder (sign of the
 //   divisor); maximum/minimum/relu/sign propagate NaN; comparisons with NaN are false except ne;
-// - logical ops treat any non-zero (NaN included) as true.
+// - logical ops treat any non-zero (NaN included) as true. WGSL lets drivers compile float
+//   comparisons as ordered ones (false on NaN), so truth tests are written `!(x == 0.0)` and NaN
+//   checks use the bit pattern (`is_nan`).
 // Float → int32 stores truncate toward zero and map NaN to 0 like the CPU; values beyond the i32
 // range saturate here (the CPU wraps modulo 2^32) — core never relies on either.
 
@@ -66,13 +68,13 @@ export const BINARY_EXPR: Readonly<Record<BinaryOp, OpExpr>> = {
   minimum: { f: 'select(min(a, b), a + b, is_nan(a) || is_nan(b))', i: 'min(a, b)', result: 'same' },
   mod: { f: 'fmod_floor(a, b)', i: 'imod_floor(a, b)', result: 'same' },
   eq: { f: 'a == b', i: 'a == b', result: 'bool' },
-  ne: { f: 'a != b', i: 'a != b', result: 'bool' },
+  ne: { f: '!(a == b)', i: 'a != b', result: 'bool' },
   lt: { f: 'a < b', i: 'a < b', result: 'bool' },
   le: { f: 'a <= b', i: 'a <= b', result: 'bool' },
   gt: { f: 'a > b', i: 'a > b', result: 'bool' },
   ge: { f: 'a >= b', i: 'a >= b', result: 'bool' },
-  logicalAnd: { f: '(a != 0.0) && (b != 0.0)', i: '(a != 0) && (b != 0)', result: 'bool' },
-  logicalOr: { f: '(a != 0.0) || (b != 0.0)', i: '(a != 0) || (b != 0)', result: 'bool' },
+  logicalAnd: { f: '!(a == 0.0) && !(b == 0.0)', i: '(a != 0) && (b != 0)', result: 'bool' },
+  logicalOr: { f: '!(a == 0.0) || !(b == 0.0)', i: '(a != 0) || (b != 0)', result: 'bool' },
 };
 
 /** WGSL helper functions used by the expressions above (and by the random/reduce kernels). */

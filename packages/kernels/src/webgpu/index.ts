@@ -4,6 +4,11 @@
 import type { KernelSet } from '../types.js';
 import type { WebGPURuntime } from './runtime.js';
 import * as ew from './elementwise.js';
+import { random } from './random.js';
+import { argReduce, reduce } from './reduce.js';
+import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
+import { adamw } from './adamw.js';
+import { matmul } from './matmul.js';
 
 export { WebGPURuntime } from './runtime.js';
 export type { RuntimeOptions, RuntimeStats, ProfileEntry, BindingKind, Pipeline, PipelineSpec, AdapterDescription } from './runtime.js';
@@ -26,17 +31,16 @@ export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
     where: (cond, a, b, out) => ew.where(rt, cond, a, b, out),
     copy: (x, out) => ew.copy(rt, x, out),
     fill: (out, value) => ew.fill(rt, out, value),
-    // TODO: random, reduce, indexing, adamw (this backend's own families) being wired in.
-    random: notImplemented('random'),
-    reduce: notImplemented('reduce'),
-    argReduce: notImplemented('argReduce'),
-    gather: notImplemented('gather'),
-    scatterAdd: notImplemented('scatterAdd'),
-    indexSelect: notImplemented('indexSelect'),
-    indexAdd: notImplemented('indexAdd'),
-    adamw: notImplemented('adamw'),
-    // TODO: matmul.ts, softmax.ts, layer_norm.ts, cross_entropy.ts, attention.ts, conv.ts land here.
-    matmul: notImplemented('matmul'),
+    random: (out, opts) => random(rt, out, opts),
+    reduce: (op, x, axes, out) => reduce(rt, op, x, axes, out),
+    argReduce: (op, x, axis, out) => argReduce(rt, op, x, axis, out),
+    gather: (x, dim, index, out) => gather(rt, x, dim, index, out),
+    scatterAdd: (out, dim, index, src) => scatterAdd(rt, out, dim, index, src),
+    indexSelect: (x, dim, index, out) => indexSelect(rt, x, dim, index, out),
+    indexAdd: (out, dim, index, src) => indexAdd(rt, out, dim, index, src),
+    adamw: (param, grad, m, v, opts) => adamw(rt, param, grad, m, v, opts),
+    matmul: (a, b, out) => matmul(rt, a, b, out),
+    // TODO: softmax.ts, layer_norm.ts, cross_entropy.ts, attention.ts, conv.ts land here.
     softmax: notImplemented('softmax'),
     softmaxBackward: notImplemented('softmaxBackward'),
     layerNorm: notImplemented('layerNorm'),

@@ -6,7 +6,7 @@
 // variance takes the unbiased batch variance (·n/(n−1)); momentum null gives a cumulative average.
 // Evaluation mode (or trackRunningStats false, which always uses the batch) normalizes with them.
 import {
-  ShapeError, ValueError, fmtShape, full, noGrad, rsqrt, tensor, tidy, type Tensor,
+  ShapeError, ValueError, fmtShape, full, noGrad, rsqrt, tidy, type Tensor,
 } from '@webgrad/core';
 import { Module } from '../module.js';
 import type { FactoryOptions } from './uniform_init.js';
@@ -46,7 +46,7 @@ abstract class BatchNormBase extends Module {
     this.registerParameter('bias', this.affine ? full([numFeatures], 0, f) : null);
     this.registerBuffer('runningMean', this.trackRunningStats ? full([numFeatures], 0, f) : null);
     this.registerBuffer('runningVar', this.trackRunningStats ? full([numFeatures], 1, f) : null);
-    this.registerBuffer('numBatchesTracked', this.trackRunningStats ? tensor([0], { device: opts.device, dtype: 'int32' }).reshape([]) : null);
+    this.registerBuffer('numBatchesTracked', this.trackRunningStats ? full([], 0, { device: opts.device, dtype: 'int32' }) : null);
   }
 
   /** Ranks this layer accepts (with the channel dim at 1). */

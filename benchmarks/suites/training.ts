@@ -1,0 +1,339 @@
+// Training steps (forward + backward + optimizer) per device, against TensorFlow.js (cpu, wasm,
+// webgpu) and PyTorch on the CPU, with live memory recorded at the start and end of each run.
+//
+// Models: an MLP 784-256-10 on batches of 128; nanoGPT's CPU configuration (4 layers, 4 heads,
+// 128 wide, context 64, batch 12, vocab 65); and in full runs a larger GPT (6 layers, 6 heads, 384
+// wide, context 256, batch 8) on WebGPU only. Tokens are random: speed does not depend on the data.
+//
+// The tfjs GPT is written with tfjs ops as a user would: embedding by gather, causal attention as
+// matmul + additive mask + softmax, layerNorm from moments, exact GELU from erf, a tied LM head, and
+// `tf.variableGrads` + `tf.train.adam` (tfjs has no AdamW; the update costs the same).
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { crossEntropy, memory, tensor, tidy, type Tensor } from '@webgrad/core';
+import { GPT, Linear, ReLU, Sequential } from '@webgrad/nn';
+import { AdamW } from '@webgrad/optim';
+import type * as TF from '@tensorflow/tfjs-core';
+import type { Suite, SuiteContext } from '../lib/context.js';
+import { failureCell, makeRatio, num, type Cell, type Entry } from '../lib/report.js';
+import { measure, type MeasureOptions } from '../lib/timing.js';
+import { useBackend, type Tf, type TfBackend } from '../lib/tfjs.js';
+
+type Device = 'cpu' | 'webgpu';
+
+export interface GptSpec { vocab: number; block: number; layers: number; heads: number; embd: number; batch: number }
+interface ModelSpec { key: string; title: string; kind: 'mlp' | 'gpt'; gpt?: GptSpec; batch: number; tokens: number; webgpuOnly?: boolean }
+
+export const NANOGPT_CPU: GptSpec = { vocab: 65, block: 64, layers: 4, heads: 4, embd: 128, batch: 12 };
+export const GPT_LARGER: GptSpec = { vocab: 65, block: 256, layers: 6, heads: 6, embd: 384, batch: 8 };
+
+/** Deterministic integers in [0, n). */
+function randInts(count: number, n: number, seed: number): Int32Array {
+  const out = new Int32Array(count);
+  let a = seed >>> 0;
+  for (let i = 0; i < count; i++) { a = (Math.imul(a, 1664525) + 1013904223) >>> 0; out[i] = a % n; }
+  return out;
+}
+function randFloats(count: number, seed: number): Float32Array {
+  const out = new Float32Array(count);
+  let a = seed >>> 0;
+  for (let i = 0; i < count; i++) { a = (Math.imul(a, 1664525) + 1013904223) >>> 0; out[i] = a / 2 ** 31 - 1; }
+  return out;
+}
+
+export interface MemorySnapshot { tensors: number; bytes: number; gpuLiveBytes?: number; gpuPooledBytes?: number }
+
+function snapshot(ctx: SuiteContext, device: Device): MemorySnapshot {
+  const m = memory();
+  const d = m.devices[device] ?? { tensors: 0, bytes: 0 };
+  const s: MemorySnapshot = { tensors: d.tensors, bytes: d.bytes };
+  if (device === 'webgpu' && ctx.gpu) {
+    const st = ctx.gpu.rt.stats();
+    s.gpuLiveBytes = st.liveBytes;
+    s.gpuPooledBytes = st.pooledBytes;
+  }
+  return s;
+}
+
+// ---- webgrad ------------------------------------------------------------------------------------
+
+/** Builds the model on the CPU (initialisation is the same everywhere), then moves it to `device`. */
+function webgradStep(spec: ModelSpec, device: Device): { step: () => Tensor; dispose: () => void } {
+  if (spec.kind === 'mlp') {
+    const model = new Sequential(new Linear(784, 256), new ReLU(), new Linear(256, 10)).to(device);
+    const opt = new AdamW(model.parameters(), { lr: 1e-3 });
+    const x = tensor(randFloats(spec.batch * 784, 1), { shape: [spec.batch, 784], device });
+    const y = tensor(randInts(spec.batch, 10, 2), { shape: [spec.batch], dtype: 'int32', device });
+    return {
+      step: () => {
+        const loss = tidy(() => {
+          const l = crossEntropy(model.forward(x) as Tensor, y);
+          l.backward();
+          return l;
+        });
+        opt.step();
+        opt.zeroGrad();
+        return loss;
+      },
+      dispose: () => { x.dispose(); y.dispose(); for (const p of model.parameters()) p.dispose(); opt.state.clear(); },
+    };
+  }
+  const g = spec.gpt!;
+  const model = new GPT({ vocabSize: g.vocab, blockSize: g.block, nLayer: g.layers, nHead: g.heads, nEmbd: g.embd }).to(device);
+  const opt = new AdamW(model.configureOptimizerGroups(0.1), { lr: 1e-3 });
+  const idx = tensor(randInts(g.batch * g.block, g.vocab, 3), { shape: [g.batch, g.block], dtype: 'int32', device });
+  const tgt = tensor(randInts(g.batch * g.block, g.vocab, 4), { shape: [g.batch, g.block], dtype: 'int32', device });
+  return {
+    step: () => {
+      const loss = tidy(() => {
+        const l = model.forward(idx, tgt).loss!;
+        l.backward();
+        return l;
+      });
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    },
+    dispose: () => { idx.dispose(); tgt.dispose(); for (const p of model.parameters()) p.dispose(); opt.state.clear(); },
+  };
+}
+
+interface RunResult { ms: Cell; memory?: { before: MemorySnapshot; afterWarmup: MemorySnapshot; end: MemorySnapshot } }
+
+async function runWebgrad(ctx: SuiteContext, spec: ModelSpec, device: Device, o: MeasureOptions): Promise<RunResult> {
+  if (device === 'webgpu' && !ctx.gpu) return { ms: 'n/a (no WebGPU adapter)' };
+  const before = snapshot(ctx, device);
+  let m: ReturnType<typeof webgradStep> | null = null;
+  let last: Tensor | null = null;
+  try {
+    m = webgradStep(spec, device);
+    const mm = m;
+    // warm-up: the first step creates the optimizer's moments and compiles pipelines
+    last = mm.step();
+    await last.item();
+    last.dispose();
+    last = null;
+    const afterWarmup = snapshot(ctx, device);
+    const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { await last!.item(); }, { ...o, warmup: 0 });
+    (last as Tensor | null)?.dispose();
+    last = null;
+    const end = snapshot(ctx, device);
+    return { ms: t.ms, memory: { before, afterWarmup, end } };
+  } catch (e) {
+    return { ms: failureCell(e) };
+  } finally {
+    (last as Tensor | null)?.dispose();
+    try { m?.dispose(); } catch { /* already released */ }
+  }
+}
+
+// ---- TensorFlow.js ------------------------------------------------------------------------------
+
+function tfLayerNorm(tf: Tf, x: TF.Tensor, g: TF.Tensor, b: TF.Tensor): TF.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), g), b);
+}
+
+function tfGelu(tf: Tf, x: TF.Tensor): TF.Tensor {
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+}
+
+/** Builds a tfjs training step for `spec` on the active backend. */
+function tfStep(tf: Tf, spec: ModelSpec): { step: () => TF.Scalar; dispose: () => void } {
+  const vars: TF.Variable[] = [];
+  const normal = (shape: number[], std = 0.02) => { const v = tf.variable(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 7), std)); vars.push(v); return v; };
+  const zeros = (shape: number[]) => { const v = tf.variable(tf.zeros(shape)); vars.push(v); return v; };
+  const ones = (shape: number[]) => { const v = tf.variable(tf.ones(shape)); vars.push(v); return v; };
+  const opt = tf.train.adam(1e-3);
+  let lossFn: () => TF.Scalar;
+  const consts: TF.Tensor[] = [];
+  if (spec.kind === 'mlp') {
+    const w1 = normal([784, 256], 0.05), b1 = zeros([256]), w2 = normal([256, 10], 0.05), b2 = zeros([10]);
+    const x = tf.tensor2d(randFloats(spec.batch * 784, 1), [spec.batch, 784]);
+    const y = tf.oneHot(tf.tensor1d(randInts(spec.batch, 10, 2), 'int32'), 10);
+    consts.push(x, y);
+    lossFn = () => tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2)) as TF.Scalar;
+  } else {
+    const g = spec.gpt!;
+    const { vocab: V, block: T, embd: C, heads: H, batch: B } = g;
+    const D = C / H;
+    const wte = normal([V, C]), wpe = normal([T, C]);
+    const resid = 0.02 / Math.sqrt(2 * g.layers);
+    const layers = Array.from({ length: g.layers }, () => ({
+      ln1g: ones([C]), ln1b: zeros([C]), wqkv: normal([C, 3 * C]), bqkv: zeros([3 * C]), wo: normal([C, C], resid), bo: zeros([C]),
+      ln2g: ones([C]), ln2b: zeros([C]), wfc: normal([C, 4 * C]), bfc: zeros([4 * C]), wp: normal([4 * C, C], resid), bp: zeros([C]),
+    }));
+    const lnFg = ones([C]), lnFb = zeros([C]);
+    const idx = tf.tensor1d(randInts(B * T, V, 3), 'int32'); // (B·T)
+    const tgt = tf.oneHot(tf.tensor1d(randInts(B * T, V, 4), 'int32'), V); // (B·T, V)
+    const mask = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), -1e9); // (T, T): −1e9 above the diagonal
+    consts.push(idx, tgt, mask);
+    lossFn = () => {
+      let x = tf.reshape(tf.add(tf.reshape(tf.gather(wte, idx), [B, T, C]), wpe), [B * T, C]); // (B·T, C)
+      for (const L of layers) {
+        const h = tfLayerNorm(tf, x, L.ln1g, L.ln1b);
+        const [q, k, v] = tf.split(tf.add(tf.matMul(h, L.wqkv), L.bqkv), 3, 1).map((z) => tf.transpose(tf.reshape(z, [B, T, H, D]), [0, 2, 1, 3])); // (B, H, T, D)
+        const att = tf.softmax(tf.add(tf.mul(tf.matMul(q!, k!, false, true), 1 / Math.sqrt(D)), mask)); // (B, H, T, T)
+        const y = tf.reshape(tf.transpose(tf.matMul(att, v!), [0, 2, 1, 3]), [B * T, C]); // (B·T, C)
+        x = tf.add(x, tf.add(tf.matMul(y, L.wo), L.bo));
+        const h2 = tfLayerNorm(tf, x, L.ln2g, L.ln2b);
+        x = tf.add(x, tf.add(tf.matMul(tfGelu(tf, tf.add(tf.matMul(h2, L.wfc), L.bfc)), L.wp), L.bp));
+      }
+      const logits = tf.matMul(tfLayerNorm(tf, x, lnFg, lnFb), wte, false, true); // (B·T, V), tied head
+      return tf.losses.softmaxCrossEntropy(tgt, logits) as TF.Scalar;
+    };
+  }
+  return {
+    step: () => {
+      const { value, grads } = tf.variableGrads(lossFn);
+      opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
+      tf.dispose(Object.values(grads));
+      return value;
+    },
+    dispose: () => { tf.dispose(consts); tf.dispose(vars); opt.dispose(); },
+  };
+}
+
+async function runTf(ctx: SuiteContext, spec: ModelSpec, backend: TfBackend, o: MeasureOptions): Promise<Cell> {
+  const tf = ctx.tf;
+  if (!tf) return 'n/a (tfjs not loaded)';
+  if (!(await useBackend(tf, backend))) return `n/a (tfjs ${backend} unavailable)`;
+  let m: ReturnType<typeof tfStep> | null = null;
+  let last: TF.Scalar | null = null;
+  try {
+    m = tfStep(tf, spec);
+    const mm = m;
+    const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { await last!.data(); }, o);
+    return t.ms;
+  } catch (e) {
+    return failureCell(e);
+  } finally {
+    (last as TF.Scalar | null)?.dispose();
+    m?.dispose();
+  }
+}
+
+// ---- PyTorch ------------------------------------------------------------------------------------
+
+const PYTHON = '/usr/bin/python3';
+
+function execJson(args: string[], timeoutMs: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, args, { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) { reject(new Error(`${err.message.split('\n')[0]} ${String(stderr).trim().split('\n').pop() ?? ''}`)); return; }
+      const line = String(stdout).trim().split('\n').pop() ?? '';
+      try { resolve(JSON.parse(line) as Record<string, unknown>); } catch { reject(new Error(`unparseable output: ${line.slice(0, 80)}`)); }
+    });
+  });
+}
+
+let torchOk: Promise<boolean> | null = null;
+function haveTorch(): Promise<boolean> {
+  torchOk ??= execJson(['-c', 'import json, torch; print(json.dumps({"v": torch.__version__}))'], 60_000).then(() => true, () => false);
+  return torchOk;
+}
+
+async function runTorch(ctx: SuiteContext, spec: ModelSpec): Promise<Cell> {
+  if (!(await haveTorch())) return 'n/a (python3 with torch not found)';
+  const script = join(process.env.WEBGRAD_BENCH_DIR ?? join(process.cwd(), 'benchmarks'), 'peers', 'torch_gpt.py');
+  const args = [script, '--model', spec.kind, '--batch', String(spec.batch), '--steps', ctx.quick ? '3' : '10', '--warmup', ctx.quick ? '1' : '2'];
+  if (spec.gpt) {
+    const g = spec.gpt;
+    args.push('--layers', String(g.layers), '--heads', String(g.heads), '--embd', String(g.embd), '--block', String(g.block), '--vocab', String(g.vocab));
+  }
+  try {
+    const r = await execJson(args, 600_000);
+    ctx.extra.torch = { version: r.torch, threads: r.threads };
+    return Number(r.ms_per_step);
+  } catch (e) {
+    return failureCell(e);
+  }
+}
+
+// ---- the suite ----------------------------------------------------------------------------------
+
+export const trainingSuite: Suite = {
+  name: 'training',
+  title: 'training step (forward + backward + optimizer)',
+  async run(ctx) {
+    const o: MeasureOptions = ctx.quick ? { targetMs: 300, minSamples: 2, budgetMs: 500 } : { targetMs: 1000, minSamples: 5, budgetMs: 5000 };
+    const specs: ModelSpec[] = [
+      { key: 'mlp', title: 'MLP 784-256-10, batch 128', kind: 'mlp', batch: 128, tokens: 128 },
+      { key: 'gpt-nano', title: 'GPT 4L/4H/128, ctx 64, batch 12', kind: 'gpt', gpt: NANOGPT_CPU, batch: NANOGPT_CPU.batch, tokens: NANOGPT_CPU.batch * NANOGPT_CPU.block },
+    ];
+    if (!ctx.quick) {
+      specs.push({ key: 'gpt-larger', title: 'GPT 6L/6H/384, ctx 256, batch 8', kind: 'gpt', gpt: GPT_LARGER, batch: GPT_LARGER.batch, tokens: GPT_LARGER.batch * GPT_LARGER.block, webgpuOnly: true });
+    }
+    const memoryRows: unknown[] = [];
+    const throughput: Record<string, Record<string, number>> = {};
+    for (const spec of specs) {
+      const ours: Partial<Record<Device, Cell>> = {};
+      const tfCells: Partial<Record<TfBackend, Cell>> = {};
+      for (const device of (spec.webgpuOnly ? ['webgpu'] : ['cpu', 'webgpu']) as Device[]) {
+        ctx.log(`  ${spec.key}: webgrad ${device}`);
+        const r = await runWebgrad(ctx, spec, device, o);
+        ours[device] = r.ms;
+        if (r.memory) memoryRows.push({ model: spec.key, device, ...r.memory });
+      }
+      for (const backend of (spec.webgpuOnly ? ['webgpu'] : ['cpu', 'wasm', 'webgpu']) as TfBackend[]) {
+        ctx.log(`  ${spec.key}: tfjs ${backend}`);
+        tfCells[backend] = await runTf(ctx, spec, backend, o);
+      }
+      let torch: Cell | undefined;
+      if (!spec.webgpuOnly) {
+        ctx.log(`  ${spec.key}: pytorch cpu`);
+        torch = await runTorch(ctx, spec);
+      }
+      const tps: Record<string, number> = {};
+      const addTps = (label: string, c: Cell | undefined) => { const v = num(c); if (v) tps[label] = spec.tokens / (v / 1000); };
+      addTps('webgrad cpu', ours.cpu); addTps('webgrad webgpu', ours.webgpu);
+      for (const [b, c] of Object.entries(tfCells)) addTps(`tfjs ${b}`, c);
+      addTps('pytorch cpu', torch);
+      throughput[spec.key] = tps;
+      const unit = spec.kind === 'gpt' ? 'tokens' : 'samples';
+      const tpsNote = Object.entries(tps).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+
+      // WebGPU: against tfjs's best backend.
+      const tfPeers: Record<string, Cell> = {};
+      for (const [b, c] of Object.entries(tfCells)) tfPeers[`tfjs ${b}`] = c;
+      const best = Object.entries(tfPeers).filter(([, c]) => num(c) !== null).sort((a, b) => num(a[1])! - num(b[1])!)[0];
+      const gpuEntry: Entry = {
+        suite: 'training', name: `${spec.title} — webgpu`, unit: 'ms/step', better: 'lower',
+        ours: { 'webgrad webgpu': ours.webgpu ?? 'n/a' }, peers: tfPeers,
+        ratio: makeRatio(`speed-up vs ${best ? best[0] : "tfjs's best"}`, ours.webgpu, best?.[1], 'lower', spec.kind === 'gpt' ? { op: '>=', value: 3 } : undefined, true),
+        notes: [`${unit}/s: ${tpsNote}`],
+      };
+      ctx.entries.push(gpuEntry);
+      if (!spec.webgpuOnly) {
+        const cpuPeers: Record<string, Cell> = { 'tfjs wasm': tfCells.wasm ?? 'n/a', 'tfjs cpu': tfCells.cpu ?? 'n/a' };
+        if (torch !== undefined) cpuPeers['pytorch cpu'] = torch;
+        ctx.entries.push({
+          suite: 'training', name: `${spec.title} — cpu`, unit: 'ms/step', better: 'lower',
+          ours: { 'webgrad cpu': ours.cpu ?? 'n/a' }, peers: cpuPeers,
+          ratio: makeRatio('speed-up vs tfjs wasm', ours.cpu, tfCells.wasm, 'lower', { op: '>=', value: 1 }, true),
+        });
+      }
+    }
+    ctx.extra.throughput = throughput;
+    ctx.extra.memory = memoryRows;
+    ctx.extra.models = { nanoGPT: NANOGPT_CPU, larger: GPT_LARGER };
+  },
+};
+
+/** The memory table: live bytes after the warm-up step and at the end of each training run. */
+export function memoryEntries(rows: readonly { model: string; device: string; afterWarmup: MemorySnapshot; end: MemorySnapshot }[]): Entry[] {
+  return rows.map((r) => {
+    const ours: Record<string, Cell> = {
+      'live bytes, after warm-up': r.afterWarmup.bytes,
+      'live bytes, end': r.end.bytes,
+      'live tensors, after warm-up → end': `${r.afterWarmup.tensors} → ${r.end.tensors}`,
+    };
+    if (r.afterWarmup.gpuLiveBytes !== undefined) ours['GPU pool live bytes, after warm-up → end'] = `${r.afterWarmup.gpuLiveBytes} → ${r.end.gpuLiveBytes}`;
+    const e: Entry = {
+      suite: 'memory', name: `${r.model} on ${r.device}`, unit: 'B', better: 'lower', ours, peers: {},
+      ratio: makeRatio('end/start bytes', r.end.bytes || 1, r.afterWarmup.bytes || 1, 'lower', { op: '<=', value: 1 }),
+    };
+    if (r.end.tensors > r.afterWarmup.tensors) e.notes = [`live tensors grew by ${r.end.tensors - r.afterWarmup.tensors}`];
+    return e;
+  });
+}

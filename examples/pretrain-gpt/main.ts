@@ -1,0 +1,68 @@
+// `pnpm example pretrain-gpt [flags]`: train a character-level GPT (nanoGPT's shakespeare_char)
+// on a text file or the built-in corpus, then print a sample. `--full` selects nanoGPT's CPU
+// configuration; other flags override single settings. See --help.
+import { pathToFileURL } from 'node:url';
+import { UsageError, parseFlags, usage, type FlagSpecs } from '../shared/args.js';
+import { releaseDevices } from '../shared/device.js';
+import { DEFAULT_OPTIONS, NANOGPT_CPU_CONFIG, pretrainGpt, type PretrainOptions, type PretrainResult } from './pretrain.js';
+
+const d = DEFAULT_OPTIONS;
+export const FLAGS: FlagSpecs = {
+  'data': { type: 'string', help: 'UTF-8 text file to train on', default: 'built-in generated verse' },
+  'device': { type: 'string', help: 'where to train', choices: ['cpu', 'webgpu', 'auto'], default: d.device as string },
+  'n-layer': { type: 'int', help: 'transformer blocks', default: d.nLayer },
+  'n-head': { type: 'int', help: 'attention heads', default: d.nHead },
+  'n-embd': { type: 'int', help: 'embedding width', default: d.nEmbd },
+  'block-size': { type: 'int', help: 'context length', default: d.blockSize },
+  'batch-size': { type: 'int', help: 'sequences per step', default: d.batchSize },
+  'steps': { type: 'int', help: 'optimizer steps (also the end of the LR decay)', default: d.steps },
+  'lr': { type: 'number', help: 'peak learning rate', default: d.lr },
+  'min-lr': { type: 'number', help: 'learning rate at the end of the cosine decay', default: d.minLr },
+  'warmup': { type: 'int', help: 'linear warmup steps', default: d.warmup },
+  'weight-decay': { type: 'number', help: 'AdamW weight decay (matrices only)', default: d.weightDecay },
+  'grad-clip': { type: 'number', help: 'clip the global gradient norm (0: off)', default: d.gradClip },
+  'dropout': { type: 'number', help: 'dropout probability', default: d.dropout },
+  'eval-interval': { type: 'int', help: 'evaluate every N steps', default: d.evalInterval },
+  'eval-iters': { type: 'int', help: 'batches per split per evaluation', default: d.evalIters },
+  'seed': { type: 'int', help: 'seed of the library generator', default: d.seed },
+  'out': { type: 'string', help: 'output directory (checkpoints/, metrics.jsonl, loss.svg)', default: d.out },
+  'resume': { type: 'boolean', help: 'continue from the latest checkpoint in --out' },
+  'sample-tokens': { type: 'int', help: 'characters to sample after training (0: none)', default: d.sampleTokens },
+  'temperature': { type: 'number', help: 'sampling temperature', default: d.temperature },
+  'top-k': { type: 'int', help: 'sample from the k most likely characters (0: all)', default: d.topK },
+  'full': { type: 'boolean', help: "nanoGPT's CPU configuration: 4 layers, 4 heads, 128 wide, context 64, batch 12, 2000 steps, lr 1e-3→1e-4, warmup 100, eval every 250 × 200 iters" },
+};
+
+/** Options from command-line flags: defaults, then --full, then each explicit flag. */
+export function optionsFromArgv(argv: readonly string[]): PretrainOptions & { help?: boolean } {
+  const flags = parseFlags(argv, FLAGS);
+  const opts: PretrainOptions & { help?: boolean } = { ...DEFAULT_OPTIONS, ...(flags.full ? NANOGPT_CPU_CONFIG : {}) };
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined && k !== 'full') (opts as unknown as Record<string, unknown>)[k] = v;
+  return opts;
+}
+
+export async function main(argv: readonly string[]): Promise<PretrainResult | null> {
+  let opts: PretrainOptions & { help?: boolean };
+  try {
+    opts = optionsFromArgv(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`error: ${e.message}\n\n${usage('pnpm example pretrain-gpt', 'Train a character-level GPT.', FLAGS)}`);
+    process.exitCode = 2;
+    return null;
+  }
+  if (opts.help) {
+    console.log(usage('pnpm example pretrain-gpt', "Train a character-level GPT (nanoGPT's shakespeare_char) and sample from it.", FLAGS));
+    return null;
+  }
+  try {
+    const result = await pretrainGpt(opts);
+    if (result.train.interrupted) process.exitCode = 130;
+    return result;
+  } finally {
+    await releaseDevices();
+  }
+}
+
+const entry = process.argv[1];
+if (entry && import.meta.url === pathToFileURL(entry).href) await main(process.argv.slice(2));

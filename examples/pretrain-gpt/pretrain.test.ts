@@ -1,0 +1,112 @@
+// The pretrain-gpt example end to end on a tiny model and corpus (CPU): it trains, its loss falls,
+// its checkpoint reloads, a run stopped midway and resumed matches an uninterrupted run exactly,
+// the metrics log and loss plot are written, and sampling returns text.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GPT } from '@webgrad/nn';
+import { latestCheckpoint, loadCheckpoint } from '@webgrad/optim';
+import { UsageError } from '../shared/args.js';
+import { getBatch, trainValSplit } from '../shared/batches.js';
+import { CharTokenizer } from '../shared/char_tokenizer.js';
+import { generateCorpus } from '../shared/corpus.js';
+import { readMetrics } from '../shared/metrics_log.js';
+import { optionsFromArgv } from './main.js';
+import { DEFAULT_OPTIONS, NANOGPT_CPU_CONFIG, pretrainGpt, type PretrainOptions, type PretrainResult } from './pretrain.js';
+
+const root = mkdtempSync(join(tmpdir(), 'webgrad-pretrain-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const text = generateCorpus({ chars: 20_000, seed: 7 });
+const TINY: PretrainOptions = {
+  ...DEFAULT_OPTIONS, text, device: 'cpu', nLayer: 1, nHead: 2, nEmbd: 16, blockSize: 16, batchSize: 8,
+  steps: 16, lr: 1e-2, minLr: 1e-3, warmup: 2, dropout: 0.1, evalInterval: 4, evalIters: 2, seed: 3,
+  sampleTokens: 40, fsync: false, handleSigint: false, stream: { write: () => true, isTTY: false },
+};
+
+describe('pretrain-gpt example', () => {
+  let full: PretrainResult;
+
+  it('trains: completes, loss falls, writes metrics and plot, samples text', async () => {
+    const out = join(root, 'full');
+    full = await pretrainGpt({ ...TINY, out });
+    const r = full.train;
+    expect(r.interrupted).toBe(false);
+    expect(r.step).toBe(16);
+    expect(r.trainLosses).toHaveLength(16);
+    const first = r.evals[0]!.losses;
+    const last = r.evals[r.evals.length - 1]!.losses;
+    expect(r.evals.map((e) => e.step)).toEqual([0, 4, 8, 12, 16]);
+    expect(last.train!).toBeLessThan(first.train! - 0.3);
+    expect(last.val!).toBeLessThan(first.val! - 0.3);
+
+    const records = readMetrics(r.metricsPath);
+    expect(readFileSync(r.metricsPath, 'utf8').trim().split('\n').every((l) => typeof JSON.parse(l) === 'object')).toBe(true);
+    expect(records.filter((x) => x.type === 'train')).toHaveLength(16);
+    expect(records.filter((x) => x.type === 'eval')).toHaveLength(5);
+    expect(records[records.length - 1]!.type).toBe('summary');
+
+    const svg = readFileSync(r.plotPath, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('val (eval)');
+    expect((svg.match(/<path /g) ?? []).length).toBe(3);
+    expect(svg.split('<').length - 1).toBe(svg.split('>').length - 1);
+
+    expect(full.sample).toHaveLength(40);
+    expect([...full.sample].every((c) => text.includes(c))).toBe(true);
+  });
+
+  it('reloads the final checkpoint into a fresh model', async () => {
+    const ckpt = await latestCheckpoint(join(root, 'full', 'checkpoints'));
+    expect(ckpt?.step).toBe(16);
+    const tok = CharTokenizer.fromText(text);
+    const { val } = trainValSplit(tok.encode(text));
+    const cfg = { vocabSize: tok.vocabSize, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16, device: 'cpu' as const };
+    const lossOf = async (m: GPT) => {
+      m.eval();
+      const { x, y } = getBatch(val, 16, 16, 'cpu');
+      const l = m.forward(x, y).loss!;
+      const v = await l.item();
+      for (const t of [x, y, l]) t.dispose();
+      return v;
+    };
+    const fresh = new GPT(cfg);
+    const loaded = new GPT(cfg);
+    const info = await loadCheckpoint(ckpt!.path, { model: loaded, restoreRng: false });
+    expect(info.step).toBe(16);
+    expect((info.extra as { user: { model: { nEmbd: number } } }).user.model.nEmbd).toBe(16);
+    expect(await lossOf(loaded)).toBeLessThan((await lossOf(fresh)) - 0.3);
+    fresh.dispose();
+    loaded.dispose();
+  });
+
+  it('a run stopped midway and resumed matches the uninterrupted run exactly', async () => {
+    const out = join(root, 'resumed');
+    const stopped = await pretrainGpt({ ...TINY, out, sampleTokens: 0, onStep: (s, trainer) => { if (s.step === 6) trainer.stop(); } });
+    expect(stopped.train.interrupted).toBe(true);
+    expect(stopped.train.step).toBe(6);
+    expect(existsSync(join(out, 'checkpoints', 'checkpoint-00000006', 'state.json'))).toBe(true);
+
+    const resumed = await pretrainGpt({ ...TINY, out, resume: true });
+    expect(resumed.train.startStep).toBe(6);
+    expect(resumed.train.step).toBe(16);
+    const losses = (r: PretrainResult) => new Map(r.train.trainLosses);
+    expect(losses(resumed).get(7)).toBe(losses(full).get(7)); // the next step after the stop
+    expect(resumed.train.trainLosses).toEqual(full.train.trainLosses);
+    expect(resumed.train.evals).toEqual(full.train.evals);
+    expect(resumed.sample).toBe(full.sample);
+    // The log holds each step once across both runs.
+    const steps = readMetrics(join(out, 'metrics.jsonl')).filter((x) => x.type === 'train').map((x) => x.step);
+    expect(steps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+  });
+
+  it('parses flags: --full is nanoGPT\'s CPU config, explicit flags override it', () => {
+    const o = optionsFromArgv(['--full', '--steps', '50', '--device=cpu', '--resume']);
+    expect(o).toMatchObject({ ...NANOGPT_CPU_CONFIG, steps: 50, device: 'cpu', resume: true });
+    expect(optionsFromArgv([]).nEmbd).toBe(DEFAULT_OPTIONS.nEmbd);
+    expect(() => optionsFromArgv(['--n-layers', '2'])).toThrow(UsageError);
+    expect(() => optionsFromArgv(['--steps', 'many'])).toThrow(UsageError);
+  });
+});

@@ -1,0 +1,138 @@
+// Character-level GPT pretraining, as nanoGPT's shakespeare_char: a character tokenizer over a
+// text, a 90/10 train/val split, random-window batches from the seeded generator, AdamW (weight
+// decay on matrices only, betas 0.9/0.99), nanoGPT's cosine schedule with warmup, gradient
+// clipping, the shared Trainer, and a text sample from the trained model.
+import { readFileSync } from 'node:fs';
+import { manualSeed, tensor, type DeviceName } from '@webgrad/core';
+import { GPT } from '@webgrad/nn';
+import { AdamW, LrScheduler, cosineWithWarmup } from '@webgrad/optim';
+import { getBatch, trainValSplit } from '../shared/batches.js';
+import { CharTokenizer } from '../shared/char_tokenizer.js';
+import { generateCorpus } from '../shared/corpus.js';
+import { selectDevice, type DeviceChoice } from '../shared/device.js';
+import type { ProgressStream } from '../shared/progress.js';
+import { Trainer, formatSummary, type StepInfo, type TrainResult } from '../shared/trainer.js';
+
+export interface PretrainOptions {
+  /** A UTF-8 text file to train on (default: the built-in generated verse corpus). */
+  data?: string;
+  /** The training text itself (takes precedence over `data`). */
+  text?: string;
+  device: DeviceChoice | DeviceName;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  blockSize: number;
+  batchSize: number;
+  steps: number;
+  lr: number;
+  minLr: number;
+  warmup: number;
+  weightDecay: number;
+  gradClip: number;
+  dropout: number;
+  evalInterval: number;
+  evalIters: number;
+  seed: number;
+  out: string;
+  resume: boolean;
+  sampleTokens: number;
+  temperature: number;
+  topK: number;
+  /** Where messages and progress go (default process.stdout). */
+  stream?: ProgressStream;
+  tty?: boolean;
+  fsync?: boolean;
+  handleSigint?: boolean;
+  onStep?: (info: StepInfo, trainer: Trainer) => void;
+}
+
+/** The default run: small enough to finish in about a minute on a laptop CPU. */
+export const SMALL_CONFIG = {
+  nLayer: 2, nHead: 4, nEmbd: 32, blockSize: 32, batchSize: 8, steps: 150,
+  lr: 3e-3, minLr: 3e-4, warmup: 10, weightDecay: 0.1, gradClip: 1.0, dropout: 0,
+  evalInterval: 25, evalIters: 10,
+} as const;
+
+/** nanoGPT's config/train_shakespeare_char.py as adjusted for a CPU in its README. */
+export const NANOGPT_CPU_CONFIG = {
+  nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64, batchSize: 12, steps: 2000,
+  lr: 1e-3, minLr: 1e-4, warmup: 100, weightDecay: 0.1, gradClip: 1.0, dropout: 0,
+  evalInterval: 250, evalIters: 200,
+} as const;
+
+export const DEFAULT_OPTIONS: PretrainOptions = {
+  ...SMALL_CONFIG, device: 'auto', seed: 1337, out: 'out/pretrain-gpt', resume: false,
+  sampleTokens: 300, temperature: 0.8, topK: 200,
+};
+
+export interface PretrainResult {
+  train: TrainResult;
+  sample: string;
+  vocabSize: number;
+  parameters: number;
+  device: DeviceName;
+}
+
+export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult> {
+  const stream = opts.stream ?? process.stdout;
+  const say = (s: string) => { stream.write(`${s}\n`); };
+  const device: DeviceName = opts.device === 'cpu' || opts.device === 'webgpu' || opts.device === 'auto'
+    ? await selectDevice(opts.device, say)
+    : opts.device;
+
+  const text = opts.text ?? (opts.data ? readFileSync(opts.data, 'utf8') : generateCorpus());
+  const tok = CharTokenizer.fromText(text);
+  const { train, val } = trainValSplit(tok.encode(text), 0.9);
+  say(`data: ${opts.text ? 'given text' : opts.data ?? 'built-in verse corpus'} — ${text.length.toLocaleString('en-US')} chars, vocab ${tok.vocabSize}, train ${train.length.toLocaleString('en-US')} / val ${val.length.toLocaleString('en-US')} tokens`);
+
+  manualSeed(opts.seed);
+  const modelConfig = {
+    vocabSize: tok.vocabSize, blockSize: opts.blockSize, nLayer: opts.nLayer, nHead: opts.nHead, nEmbd: opts.nEmbd, dropout: opts.dropout,
+  };
+  const model = new GPT({ ...modelConfig, device });
+  const parameters = model.numParameters();
+  say(`model: GPT ${opts.nLayer} layers, ${opts.nHead} heads, ${opts.nEmbd} wide, context ${opts.blockSize} — ${(parameters / 1e6).toFixed(2)}M parameters`);
+
+  const optimizer = new AdamW(model.configureOptimizerGroups(opts.weightDecay), { lr: opts.lr, betas: [0.9, 0.99] });
+  const schedule = cosineWithWarmup({ lr: opts.lr, warmupSteps: opts.warmup, decaySteps: Math.max(opts.steps, opts.warmup + 1), minLr: opts.minLr });
+  const scheduler = new LrScheduler(schedule, { onLr: (lr) => optimizer.setLr(lr) });
+  const splits = { train, val } as Record<string, Int32Array>;
+
+  try {
+    const trainer = new Trainer({
+      model, optimizer, scheduler, steps: opts.steps,
+      trainLoss: () => {
+        const { x, y } = getBatch(train, opts.batchSize, opts.blockSize, device);
+        return model.forward(x, y).loss!;
+      },
+      evalLoss: (split) => {
+        const { x, y } = getBatch(splits[split]!, opts.batchSize, opts.blockSize, device);
+        return model.forward(x, y).loss!;
+      },
+      evalInterval: opts.evalInterval, evalIters: opts.evalIters, gradClip: opts.gradClip,
+      itemsPerStep: opts.batchSize * opts.blockSize, outDir: opts.out, resume: opts.resume,
+      checkpointExtra: { model: modelConfig, chars: tok.chars.join('') },
+      stream, tty: opts.tty, fsync: opts.fsync, handleSigint: opts.handleSigint, onStep: opts.onStep,
+    });
+    const result = await trainer.run();
+    say(formatSummary(result));
+
+    let sample = '';
+    if (opts.sampleTokens > 0 && !result.interrupted) {
+      const start = tok.chars.indexOf('\n') >= 0 ? tok.chars.indexOf('\n') : 0;
+      const prompt = tensor(Int32Array.of(start), { shape: [1, 1], dtype: 'int32', device });
+      const out = await model.generate(prompt, {
+        maxNewTokens: opts.sampleTokens, temperature: opts.temperature, topK: opts.topK > 0 ? opts.topK : null, seed: opts.seed,
+      });
+      prompt.dispose();
+      sample = tok.decode((await out.data()).subarray(1));
+      out.dispose();
+      say(`\n--- sample (${opts.sampleTokens} tokens, temperature ${opts.temperature}, top-k ${opts.topK}) ---\n${sample}\n---`);
+    }
+    return { train: result, sample, vocabSize: tok.vocabSize, parameters, device };
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}

@@ -1,0 +1,108 @@
+// WebAssembly SIMD programs for the memory-bound float32 kernels: binary add/sub/mul/div and the
+// AdamW step.
+//
+// binary_<op>(a, ia, ra, b, ib, rb, out, n, rows) computes `rows` rows of n outputs each:
+//   out[r·n + j] = A(r, j) op B(r, j)
+// where an operand with inner flag 1 is read contiguously (A(r, j) = a[r·ra + j]) and with flag 0 is
+// one value per row broadcast along it (A(r, j) = a[r·ra]); ra/rb are byte strides between rows
+// (0 repeats the same row). One routine thus covers same-shape operands (rows = 1), a scalar
+// operand, a bias row broadcast over a batch ([R, C] + [C]) and a per-row column ([R, C] · [R, 1]).
+// The inner loop does four outputs per step with the broadcast operand splatted once per row.
+// float32 add/sub/mul/div are correctly rounded, and so is the reference's float64 operation
+// followed by rounding to float32 (float64 has more than twice float32's precision), so the results
+// are bit-identical to the reference.
+//
+// adamw(p, g, m, v, n, params) runs one AdamW step in float64 lanes (f64x2), with exactly the
+// reference's operations in the reference's order, then rounds to float32: bit-identical to it.
+// n must be even (callers pad); params holds the float64 constants listed at `ADAMW_PARAMS`.
+
+import type { FuncBuilder, Local, ModuleBuilder, Val } from './emitter.js';
+
+export const BINARY_FAST_OPS = ['add', 'sub', 'mul', 'div'] as const;
+export type BinaryFastOp = (typeof BINARY_FAST_OPS)[number];
+
+type V = Val<'v128'>;
+type S = Val<'f32'>;
+const VEC: Record<BinaryFastOp, (f: FuncBuilder, a: V, b: V) => V> = {
+  add: (f, a, b) => f.f32x4Add(a, b), sub: (f, a, b) => f.f32x4Sub(a, b),
+  mul: (f, a, b) => f.f32x4Mul(a, b), div: (f, a, b) => f.f32x4Div(a, b),
+};
+const SCALAR: Record<BinaryFastOp, (f: FuncBuilder, a: S, b: S) => S> = {
+  add: (f, a, b) => f.f32Add(a, b), sub: (f, a, b) => f.f32Sub(a, b),
+  mul: (f, a, b) => f.f32Mul(a, b), div: (f, a, b) => f.f32Div(a, b),
+};
+
+export function addBinary(m: ModuleBuilder): void {
+  for (const op of BINARY_FAST_OPS) {
+    m.func(`binary_${op}`, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,
+      (f, a, ia, ra, b, ib, rb, out, n, rows) => {
+        const r = f.local('i32'), j = f.local('i32'), ap = f.local('i32'), bp = f.local('i32'), op_ = f.local('i32');
+        const vecEnd = f.local('i32');
+        const av = f.local('v128'), bv = f.local('v128');
+        f.set(vecEnd, f.sub(f.get(n), f.i32(3)));
+        // One specialised row loop per operand pattern, chosen once per call.
+        const rowLoop = (aInner: boolean, bInner: boolean) => {
+          f.forRange(r, () => f.i32(0), () => f.get(rows), 1, () => {
+            f.set(ap, f.add(f.get(a), f.mul(f.get(r), f.get(ra))));
+            f.set(bp, f.add(f.get(b), f.mul(f.get(r), f.get(rb))));
+            f.set(op_, f.add(f.get(out), f.shl(f.mul(f.get(r), f.get(n)), f.i32(2))));
+            if (!aInner) f.set(av, f.v128Load32Splat(f.get(ap)));
+            if (!bInner) f.set(bv, f.v128Load32Splat(f.get(bp)));
+            const at = (base: Local<'i32'>) => f.add(f.get(base), f.shl(f.get(j), f.i32(2)));
+            f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+              f.v128Store(at(op_), VEC[op](f, aInner ? f.v128Load(at(ap)) : f.get(av), bInner ? f.v128Load(at(bp)) : f.get(bv)));
+            });
+            f.set(j, f.and(f.get(n), f.i32(~3)));
+            f.block((exit) => {
+              f.brIf(exit, f.geS(f.get(j), f.get(n)));
+              f.loop((top) => {
+                f.f32Store(at(op_), SCALAR[op](f, f.f32Load(aInner ? at(ap) : f.get(ap)), f.f32Load(bInner ? at(bp) : f.get(bp))));
+                f.set(j, f.add(f.get(j), f.i32(1)));
+                f.brIf(top, f.ltS(f.get(j), f.get(n)));
+              });
+            });
+          });
+        };
+        f.if_(f.get(ia), () => {
+          f.if_(f.get(ib), () => rowLoop(true, true), () => rowLoop(true, false));
+        }, () => {
+          f.if_(f.get(ib), () => rowLoop(false, true), () => rowLoop(false, false));
+        });
+      });
+  }
+}
+
+/** Float64 constants of one AdamW step, in this order in the params block. */
+export const ADAMW_PARAMS = ['lrTimesWd', 'beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'bc1', 'bc2', 'lr', 'eps'] as const;
+
+export function addAdamW(m: ModuleBuilder): void {
+  m.func('adamw', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null, (f, p, g, mm, vv, n, params) => {
+    const c = ADAMW_PARAMS.map((_, i) => {
+      const l = f.local('v128');
+      f.set(l, f.f64x2Splat(f.f64Load(f.get(params), i * 8)));
+      return l;
+    });
+    const [lrwd, b1, omb1, b2, omb2, bc1, bc2, lr, eps] = c as [Local<'v128'>, Local<'v128'>, Local<'v128'>, Local<'v128'>,
+      Local<'v128'>, Local<'v128'>, Local<'v128'>, Local<'v128'>, Local<'v128'>];
+    const i = f.local('i32'), off = f.local('i32');
+    const P = f.local('v128'), G = f.local('v128'), Mv = f.local('v128'), Vv = f.local('v128');
+    const load2 = (base: Local<'i32'>) => f.f64x2PromoteLowF32x4(f.v128Load64Zero(f.add(f.get(base), f.get(off))));
+    const store2 = (base: Local<'i32'>, x: Local<'v128'>) => f.v128Store64Lane0(f.add(f.get(base), f.get(off)), f.f32x4DemoteF64x2Zero(f.get(x)));
+    f.forRange(i, () => f.i32(0), () => f.get(n), 2, () => {
+      f.set(off, f.shl(f.get(i), f.i32(2)));
+      f.set(P, load2(p));
+      f.set(G, load2(g));
+      // p ← p − (lr·wd)·p
+      f.set(P, f.f64x2Sub(f.get(P), f.f64x2Mul(f.get(lrwd), f.get(P))));
+      // m ← β1·m + (1−β1)·g ;  v ← β2·v + ((1−β2)·g)·g
+      f.set(Mv, f.f64x2Add(f.f64x2Mul(f.get(b1), load2(mm)), f.f64x2Mul(f.get(omb1), f.get(G))));
+      f.set(Vv, f.f64x2Add(f.f64x2Mul(f.get(b2), load2(vv)), f.f64x2Mul(f.f64x2Mul(f.get(omb2), f.get(G)), f.get(G))));
+      // p ← p − (lr·(m/bc1)) / (√(v/bc2) + eps)
+      f.set(P, f.f64x2Sub(f.get(P), f.f64x2Div(f.f64x2Mul(f.get(lr), f.f64x2Div(f.get(Mv), f.get(bc1))),
+        f.f64x2Add(f.f64x2Sqrt(f.f64x2Div(f.get(Vv), f.get(bc2))), f.get(eps)))));
+      store2(p, P);
+      store2(mm, Mv);
+      store2(vv, Vv);
+    });
+  });
+}

@@ -1,0 +1,343 @@
+// `fastCpuKernels`: the CPU `KernelSet` with WebAssembly SIMD, multi-threaded fast paths for the hot
+// kernels, and the reference kernels (cpu/) for everything else.
+//
+// A kernel takes its fast path when the dtypes are float32 and the layouts are ones the WebAssembly
+// programs address directly; otherwise it delegates to `cpuKernels`, unchanged:
+// - matmul: a, b, out float32, out rows unit-stride. Each operand matrix may be row-major,
+//   transposed (column-major) or any strided view (gathered); batch dims may broadcast (stride 0:
+//   the shared matrix is copied once). float64 stays on the reference.
+// - binary add/sub/mul/div: float32, out contiguous, each input either same-shape contiguous, a
+//   scalar, or a row pattern ([R, C] rows with a row stride, the last dim contiguous or broadcast —
+//   covers bias adds and per-row scales).
+// - softmax / logSoftmax, layerNorm (forward): float32 contiguous rows.
+// - adamw: float32 contiguous param/grad/m/v.
+// Operands are copied into the WebAssembly memory arena and results copied out: O(n²) copies around
+// the O(n³) matmul, and the cheap way to keep tensors as ordinary TypedArrays.
+//
+// Work is split across threads by output blocks (matmul) or rows / element ranges, decided here
+// from the shapes and the thread count only; each output element is computed by exactly one thread.
+
+import { cpuKernels } from '../cpu/index.js';
+import { contiguousStrides, forEachIndex, numel, rowsOf } from '../cpu/strided.js';
+import type { AdamWOptions, BinaryOp, KernelSet, TypedArray, View } from '../types.js';
+import { ADAMW_PARAMS, BINARY_FAST_OPS, type BinaryFastOp } from './elementwise_program.js';
+import { MR, NR, SGEMM_SCRATCH_BYTES } from './matmul_program.js';
+import { wasmRuntime, type WasmRuntime } from './runtime.js';
+
+type V = View<TypedArray>;
+
+/**
+ * When work is split across threads. Waking the workers costs ~10–50 µs, so small kernels stay on
+ * the calling thread. Tests set both to 0 to push every shape through the threaded paths.
+ */
+export const FAST_CPU_CONFIG = {
+  /** Multiply-adds below which a matmul runs on one thread. */
+  matmulParallelMin: 1 << 20,
+  /** Elements below which a memory-bound kernel runs on one thread. */
+  elementwiseParallelMin: 1 << 17,
+};
+
+const isF32 = (v: V): v is View<Float32Array> => v.dtype === 'float32' && v.buffer instanceof Float32Array;
+
+/** Row-major contiguous (strides of size-1 dims do not matter). */
+function isContiguous(v: V): boolean {
+  const cs = contiguousStrides(v.shape);
+  for (let d = 0; d < v.shape.length; d++) if (v.shape[d]! > 1 && v.strides[d] !== cs[d]) return false;
+  return true;
+}
+
+/** Splits [0, n) into `parts` ranges whose starts are multiples of `align` (some may be empty). */
+function splitRange(n: number, parts: number, align: number): [number, number][] {
+  const out: [number, number][] = [];
+  let prev = 0;
+  for (let i = 1; i <= parts; i++) {
+    const end = i === parts ? n : Math.min(n, Math.round((i * n) / parts / align) * align);
+    out.push([prev, Math.max(prev, end)]);
+    prev = Math.max(prev, end);
+  }
+  return out;
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+// ---- matmul ----------------------------------------------------------------------------------
+
+/**
+ * Copies the rows×cols matrix at src[off + i·rs + j·cs] into the arena at byte address `dst`,
+ * keeping a row-major or column-major layout when it has one (then it is one memcpy), and returns
+ * the byte strides [row, col] of the copy.
+ */
+function copyMatrix(heap: Float32Array, dst: number, src: Float32Array, off: number, rows: number, cols: number,
+  rs: number, cs: number): [number, number] {
+  const d = dst >> 2;
+  const n = rows * cols;
+  if ((cols === 1 || cs === 1) && (rows === 1 || rs === cols)) {
+    heap.set(src.subarray(off, off + n), d);
+    return [cols * 4, 4];
+  }
+  if ((rows === 1 || rs === 1) && (cols === 1 || cs === rows)) {
+    heap.set(src.subarray(off, off + n), d);
+    return [4, rows * 4];
+  }
+  if (cs === 1) {
+    for (let i = 0; i < rows; i++) heap.set(src.subarray(off + i * rs, off + i * rs + cols), d + i * cols);
+    return [cols * 4, 4];
+  }
+  if (rs === 1) {
+    for (let j = 0; j < cols; j++) heap.set(src.subarray(off + j * cs, off + j * cs + rows), d + j * rows);
+    return [4, rows * 4];
+  }
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) heap[d + i * cols + j] = src[off + i * rs + j * cs]!;
+  return [cols * 4, 4];
+}
+
+/** Buffer offsets of each batch matrix of a view (row-major over the batch dims). */
+function batchOffsets(v: V, batchShape: readonly number[]): number[] {
+  const offs: number[] = [];
+  forEachIndex(batchShape, (bi) => {
+    let o = v.offset;
+    for (let d = 0; d < bi.length; d++) o += bi[d]! * v.strides[d]!;
+    offs.push(o);
+  });
+  if (batchShape.length === 0) offs.push(v.offset);
+  return offs;
+}
+
+function matmul(a: V, b: V, out: V): void {
+  if (!isF32(a) || !isF32(b) || !isF32(out)) return cpuKernels.matmul(a, b, out);
+  const r = out.shape.length;
+  const M = out.shape[r - 2]!, N = out.shape[r - 1]!, K = a.shape[r - 1]!;
+  if (N > 1 && out.strides[r - 1] !== 1) return cpuKernels.matmul(a, b, out);
+  if (M === 0 || N === 0) return;
+  if (K === 0) return cpuKernels.fill(out, 0);
+  const batchShape = out.shape.slice(0, r - 2);
+  const nb = numel(batchShape);
+  if (nb === 0) return;
+  const rt = wasmRuntime();
+  rt.reset();
+
+  // Arena: one copy per distinct A and B matrix (broadcast batches share one), C, packing scratch.
+  const offA = batchOffsets(a, batchShape), offB = batchOffsets(b, batchShape), offO = batchOffsets(out, batchShape);
+  const ptrA = new Map<number, number>(), ptrB = new Map<number, number>();
+  for (const o of offA) if (!ptrA.has(o)) ptrA.set(o, rt.alloc(M * K * 4));
+  for (const o of offB) if (!ptrB.has(o)) ptrB.set(o, rt.alloc(K * N * 4));
+  const c = rt.alloc(nb * M * N * 4);
+  const threads = M * N * K * nb >= FAST_CPU_CONFIG.matmulParallelMin ? rt.numThreads : 1;
+  const scratch = rt.alloc(threads * SGEMM_SCRATCH_BYTES);
+
+  const heap = rt.f32();
+  const [saM, saK] = [a.strides[r - 2]!, a.strides[r - 1]!];
+  const [sbK, sbN] = [b.strides[r - 2]!, b.strides[r - 1]!];
+  let la: [number, number] = [K * 4, 4], lb: [number, number] = [N * 4, 4];
+  for (const [o, p] of ptrA) la = copyMatrix(heap, p, a.buffer, o, M, K, saM, saK);
+  for (const [o, p] of ptrB) lb = copyMatrix(heap, p, b.buffer, o, K, N, sbK, sbN);
+  const [rsa, csa] = la, [rsb, csb] = lb;
+
+  // Partition: every thread gets the same number of equal blocks of C. With nb matrices and T
+  // threads, each matrix is cut into p = T / gcd(nb, T) blocks (so nb·p is a multiple of T) along
+  // its larger dimension, at multiples of the micro-tile; thread t takes a contiguous run of blocks.
+  const p = threads / gcd(nb, threads);
+  const alongN = N >= M;
+  const parts = splitRange(alongN ? N : M, p, alongN ? NR : MR);
+  const blocks: number[][] = [];
+  for (let bi = 0; bi < nb; bi++) {
+    const ap = ptrA.get(offA[bi]!)!, bp = ptrB.get(offB[bi]!)!, cp = c + bi * M * N * 4;
+    for (const [lo, hi] of parts) {
+      const [m0, m1, n0, n1] = alongN ? [0, M, lo, hi] : [lo, hi, 0, N];
+      blocks.push([ap + m0 * rsa, rsa, csa, bp + n0 * csb, rsb, csb, cp + (m0 * N + n0) * 4, N * 4, m1 - m0, n1 - n0, K]);
+    }
+  }
+  const perThread: number[][] = Array.from({ length: threads }, () => []);
+  const per = blocks.length / threads;
+  blocks.forEach((blk, i) => {
+    const t = Math.floor(i / per);
+    if (blk[8]! > 0 && blk[9]! > 0) perThread[t]!.push(...blk, scratch + t * SGEMM_SCRATCH_BYTES);
+  });
+  rt.parallel('sgemm', 12, perThread);
+
+  // Copy C out.
+  const res = rt.f32();
+  const soM = out.strides[r - 2]!;
+  if (isContiguous(out)) {
+    out.buffer.set(res.subarray(c >> 2, (c >> 2) + nb * M * N), out.offset);
+  } else {
+    for (let bi = 0; bi < nb; bi++) {
+      const src = (c >> 2) + bi * M * N;
+      if (M === 1 || soM === N) out.buffer.set(res.subarray(src, src + M * N), offO[bi]!);
+      else for (let i = 0; i < M; i++) out.buffer.set(res.subarray(src + i * N, src + (i + 1) * N), offO[bi]! + i * soM);
+    }
+  }
+}
+
+// ---- elementwise binary ----------------------------------------------------------------------
+
+/** How a binary operand is read: `rows` rows of `n`, row stride `ro` elements, `inner` 1 or 0. */
+interface RowPattern { inner: 0 | 1; ro: number }
+
+/**
+ * The operand's pattern when out's shape is split at dim `s` into [R = product of dims < s,
+ * n = product of dims ≥ s]: the inner block must be contiguous (inner 1) or broadcast (inner 0),
+ * and the outer dims must step by one row stride. Null when the strides are not of that form.
+ */
+function rowPattern(v: V, shape: readonly number[], s: number): RowPattern | null {
+  const r = shape.length;
+  const innerShape = shape.slice(s);
+  const ics = contiguousStrides(innerShape);
+  let contiguous = true, broadcast = true;
+  for (let d = s; d < r; d++) {
+    if (shape[d]! <= 1) continue;
+    if (v.strides[d] !== ics[d - s]) contiguous = false;
+    if (v.strides[d] !== 0) broadcast = false;
+  }
+  if (!contiguous && !broadcast) return null;
+  const outer = shape.slice(0, s);
+  const cs = contiguousStrides(outer);
+  let ro: number | null = null;
+  for (let d = 0; d < s; d++) {
+    if (outer[d]! <= 1) continue;
+    const st = v.strides[d]!;
+    if (st % cs[d]! !== 0) return null;
+    const k = st / cs[d]!;
+    if (ro === null) ro = k;
+    else if (ro !== k) return null;
+  }
+  return { inner: contiguous ? 1 : 0, ro: ro ?? 0 };
+}
+
+function binary(op: BinaryOp, a: V, b: V, out: V): void {
+  if (!(BINARY_FAST_OPS as readonly string[]).includes(op) || !isF32(a) || !isF32(b) || !isF32(out) || !isContiguous(out)) {
+    return cpuKernels.binary(op, a, b, out);
+  }
+  const total = numel(out.shape);
+  if (total === 0) return;
+  // The outermost split at which both inputs are [rows, n] patterns (s = 0: one flat row).
+  const r = out.shape.length;
+  let rows = 1, n = total, pa: RowPattern | null = null, pb: RowPattern | null = null;
+  for (let s = 0; s < Math.max(r, 1); s++) {
+    pa = rowPattern(a, out.shape, s);
+    pb = rowPattern(b, out.shape, s);
+    if (pa && pb) {
+      n = numel(out.shape.slice(s));
+      rows = total / n;
+      break;
+    }
+  }
+  if (!pa || !pb) return cpuKernels.binary(op, a, b, out);
+  // Elements each input occupies in its buffer; give up on views that would copy a much larger span.
+  const span = (p: RowPattern) => (rows - 1) * p.ro + (p.inner ? n : 1);
+  const sa = span(pa), sb = span(pb);
+  if (sa > 2 * total + 16 || sb > 2 * total + 16) return cpuKernels.binary(op, a, b, out);
+
+  const rt = wasmRuntime();
+  rt.reset();
+  const ap = rt.alloc(sa * 4), bp = rt.alloc(sb * 4), op_ = rt.alloc(total * 4);
+  const heap = rt.f32();
+  heap.set(a.buffer.subarray(a.offset, a.offset + sa), ap >> 2);
+  heap.set(b.buffer.subarray(b.offset, b.offset + sb), bp >> 2);
+  const threads = total >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  const perThread: number[][] = [];
+  if (rows === 1) {
+    for (const [lo, hi] of splitRange(n, threads, 4)) {
+      perThread.push(hi > lo ? [ap + lo * 4 * pa.inner, pa.inner, 0, bp + lo * 4 * pb.inner, pb.inner, 0, op_ + lo * 4, hi - lo, 1] : []);
+    }
+  } else {
+    for (const [lo, hi] of splitRange(rows, threads, 1)) {
+      perThread.push(hi > lo ? [ap + lo * pa.ro * 4, pa.inner, pa.ro * 4, bp + lo * pb.ro * 4, pb.inner, pb.ro * 4, op_ + lo * n * 4, n, hi - lo] : []);
+    }
+  }
+  rt.parallel(`binary_${op as BinaryFastOp}`, 9, perThread);
+  out.buffer.set(rt.f32().subarray(op_ >> 2, (op_ >> 2) + total), out.offset);
+}
+
+// ---- rows: softmax, layerNorm ----------------------------------------------------------------
+
+/** Row ranges per thread for a rows×cols kernel. */
+function rowSplit(rt: WasmRuntime, rows: number, cols: number): [number, number][] {
+  const threads = rows * cols >= FAST_CPU_CONFIG.elementwiseParallelMin ? Math.min(rt.numThreads, rows) : 1;
+  return splitRange(rows, threads, 1);
+}
+
+function softmax(x: V, out: V, log: boolean): void {
+  if (!isF32(x) || !isF32(out) || !isContiguous(x) || !isContiguous(out)) return cpuKernels.softmax(x, out, log);
+  const { rows, cols } = rowsOf(x.shape);
+  const total = rows * cols;
+  if (total === 0) return;
+  const rt = wasmRuntime();
+  rt.reset();
+  const xp = rt.alloc(total * 4), yp = rt.alloc(total * 4);
+  rt.f32().set(x.buffer.subarray(x.offset, x.offset + total), xp >> 2);
+  const perThread = rowSplit(rt, rows, cols).map(([lo, hi]) =>
+    (hi > lo ? [xp + lo * cols * 4, yp + lo * cols * 4, hi - lo, cols, log ? 1 : 0] : []));
+  rt.parallel('softmax_rows', 5, perThread);
+  out.buffer.set(rt.f32().subarray(yp >> 2, (yp >> 2) + total), out.offset);
+}
+
+function layerNorm(x: V, weight: V | null, bias: V | null, eps: number, out: V, mean: V, rstd: V): void {
+  const ok = (v: V | null) => v === null || (isF32(v) && isContiguous(v));
+  if (!isF32(x) || !isContiguous(x) || !isF32(out) || !isContiguous(out) || !ok(weight) || !ok(bias)
+    || !isF32(mean) || !isContiguous(mean) || !isF32(rstd) || !isContiguous(rstd)) {
+    return cpuKernels.layerNorm(x, weight, bias, eps, out, mean, rstd);
+  }
+  const { rows, cols: D } = rowsOf(x.shape);
+  const total = rows * D;
+  if (total === 0) return;
+  const rt = wasmRuntime();
+  rt.reset();
+  const xp = rt.alloc(total * 4), yp = rt.alloc(total * 4), wp = rt.alloc(D * 4), bp = rt.alloc(D * 4);
+  const mp = rt.alloc(rows * 4), rp = rt.alloc(rows * 4), params = rt.alloc(8);
+  const heap = rt.f32();
+  heap.set(x.buffer.subarray(x.offset, x.offset + total), xp >> 2);
+  if (weight) heap.set(weight.buffer.subarray(weight.offset, weight.offset + D), wp >> 2);
+  else heap.fill(1, wp >> 2, (wp >> 2) + D);
+  if (bias) heap.set(bias.buffer.subarray(bias.offset, bias.offset + D), bp >> 2);
+  else heap.fill(0, bp >> 2, (bp >> 2) + D);
+  rt.f64()[params >> 3] = eps;
+  const perThread = rowSplit(rt, rows, D).map(([lo, hi]) =>
+    (hi > lo ? [xp + lo * D * 4, wp, bp, yp + lo * D * 4, mp + lo * 4, rp + lo * 4, hi - lo, D, params] : []));
+  rt.parallel('layernorm_rows', 9, perThread);
+  const res = rt.f32();
+  out.buffer.set(res.subarray(yp >> 2, (yp >> 2) + total), out.offset);
+  mean.buffer.set(res.subarray(mp >> 2, (mp >> 2) + rows), mean.offset);
+  rstd.buffer.set(res.subarray(rp >> 2, (rp >> 2) + rows), rstd.offset);
+}
+
+// ---- AdamW -----------------------------------------------------------------------------------
+
+function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): void {
+  const views = [param, grad, m, v];
+  if (!views.every((x) => isF32(x) && isContiguous(x))) return cpuKernels.adamw(param, grad, m, v, opts);
+  const n = numel(param.shape);
+  if (n === 0) return;
+  const rt = wasmRuntime();
+  rt.reset();
+  const ptrs = views.map(() => rt.alloc(n * 4)); // alloc's slack covers the padded element when n is odd
+  const params = rt.alloc(ADAMW_PARAMS.length * 8);
+  const heap = rt.f32();
+  views.forEach((x, i) => heap.set(x.buffer.subarray(x.offset, x.offset + n), ptrs[i]! >> 2));
+  const { lr, beta1, beta2, eps, weightDecay, step } = opts;
+  const consts: Record<(typeof ADAMW_PARAMS)[number], number> = {
+    lrTimesWd: lr * weightDecay, beta1, oneMinusBeta1: 1 - beta1, beta2, oneMinusBeta2: 1 - beta2,
+    bc1: 1 - Math.pow(beta1, step), bc2: 1 - Math.pow(beta2, step), lr, eps,
+  };
+  rt.f64().set(ADAMW_PARAMS.map((k) => consts[k]), params >> 3);
+  const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  const padded = n + (n & 1);
+  const perThread = splitRange(padded, threads, 2).map(([lo, hi]) =>
+    (hi > lo ? [...ptrs.map((p) => p + lo * 4), hi - lo, params] : []));
+  rt.parallel('adamw', 6, perThread);
+  const res = rt.f32();
+  for (const i of [0, 2, 3]) views[i]!.buffer.set(res.subarray(ptrs[i]! >> 2, (ptrs[i]! >> 2) + n), views[i]!.offset);
+}
+
+/** The CPU kernels with WebAssembly SIMD fast paths; everything else is `cpuKernels`. */
+export const fastCpuKernels: KernelSet<TypedArray> = {
+  ...cpuKernels,
+  matmul,
+  binary,
+  softmax,
+  layerNorm,
+  adamw,
+};

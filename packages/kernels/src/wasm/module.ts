@@ -1,0 +1,32 @@
+// Assembles the one WebAssembly module behind the fast CPU kernels from the programs in this folder.
+// Every thread instantiates the same module over the same (shared) memory, so a kernel is a call of
+// an export by name with i32 arguments (byte addresses, counts, flags) on whatever thread runs it.
+
+import { ModuleBuilder } from './emitter.js';
+import { addAdamW, addBinary } from './elementwise_program.js';
+import { addMatmul } from './matmul_program.js';
+import { addLayerNorm, addSoftmax } from './rows_program.js';
+
+/** The exports threads can be asked to run, by index (the thread protocol sends the index). */
+export const WASM_EXPORTS = [
+  'sgemm', 'binary_add', 'binary_sub', 'binary_mul', 'binary_div', 'softmax_rows', 'layernorm_rows', 'adamw',
+] as const;
+export type WasmExport = (typeof WASM_EXPORTS)[number];
+
+/** 64 KiB pages; the memory may grow to 4 GiB (the whole 32-bit address space). */
+export const MAX_PAGES = 65536;
+
+/** JS functions the module imports (`env.<name>`); each thread passes the same ones. */
+export const WASM_IMPORTS = { log: Math.log } as const;
+
+/** The module's bytes, for a memory that is `shared` (threads) or not (single-threaded fallback). */
+export function buildKernelModule(shared: boolean): Uint8Array {
+  const m = new ModuleBuilder({ initialPages: 1, maximumPages: MAX_PAGES, shared });
+  const log = m.importFunc('log', ['f64'], 'f64');
+  addMatmul(m);
+  addBinary(m);
+  addSoftmax(m, log);
+  addLayerNorm(m);
+  addAdamW(m);
+  return m.toBytes();
+}

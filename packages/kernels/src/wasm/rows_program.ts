@@ -1,0 +1,181 @@
+// WebAssembly SIMD programs for the float32 "rows" kernels: softmax / logSoftmax and layerNorm over
+// the last dimension of a contiguous [rows, cols] block. Each thread is handed a range of rows.
+//
+// Vectorization: a row is walked four floats at a time (f32x4) with a scalar tail for cols % 4, and
+// row reductions (max, sum) keep four partial lanes that are combined at the end of the row as
+// (l0 + l1) + (l2 + l3) followed by the tail in order — a fixed order, so results never depend on
+// the thread count. Arithmetic is float32 (the reference works in float64), so results agree with
+// the reference to float32 rounding (about 1e-6 relative), not bit for bit.
+//
+// exp: WebAssembly has no exp instruction, so `emitExp` evaluates it in-line on four lanes:
+//   n = round(x·log2 e),  r = x - n·ln2 (ln2 split in a high and a low part, Cody–Waite, so r is
+//   accurate), exp(r) by its degree-7 Taylor polynomial on |r| ≤ ln2/2 (truncation < 1e-8), and the
+//   factor 2ⁿ built directly as float bits ((n + 127) << 23). Inputs below -87.3 give 0 (the true
+//   value is a float32 denormal or 0), which keeps exp(-∞) = 0 exact for masked logits; NaN stays NaN.
+
+import type { FuncBuilder, FuncRef, Local, ModuleBuilder } from './emitter.js';
+
+const LOG2E = 1.4426950408889634;
+const LN2_HI = 0.693359375; // exactly representable: n·LN2_HI is exact for |n| ≤ 2^8
+const LN2_LO = -2.12194440e-4;
+const EXP_LO = -87.33;
+const EXP_HI = 88.37;
+const splat4 = (c: number): [number, number, number, number] => [c, c, c, c];
+
+/** out = exp(x) on four lanes; `t` and `n` are scratch v128 locals. */
+export function emitExp(f: FuncBuilder, x: Local<'v128'>, out: Local<'v128'>, t: Local<'v128'>, n: Local<'v128'>): void {
+  f.set(t, f.f32x4Min(f.f32x4Max(f.get(x), f.v128Const(splat4(EXP_LO))), f.v128Const(splat4(EXP_HI))));
+  f.set(n, f.f32x4Nearest(f.f32x4Mul(f.get(t), f.v128Const(splat4(LOG2E)))));
+  f.set(t, f.f32x4Sub(f.get(t), f.f32x4Mul(f.get(n), f.v128Const(splat4(LN2_HI)))));
+  f.set(t, f.f32x4Sub(f.get(t), f.f32x4Mul(f.get(n), f.v128Const(splat4(LN2_LO)))));
+  // Horner: 1 + r(1 + r(1/2 + r(1/6 + r(1/24 + r(1/120 + r(1/720 + r/5040))))))
+  const coef = [1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 1];
+  f.set(out, f.v128Const(splat4(coef[0]!)));
+  for (let i = 1; i < coef.length; i++) {
+    f.set(out, f.f32x4Add(f.f32x4Mul(f.get(out), f.get(t)), f.v128Const(splat4(coef[i]!))));
+  }
+  // 2ⁿ as bits: the biased exponent n + 127 in bits 23..30 (n ∈ [-126, 127] after the clamp).
+  f.set(n, f.i32x4Shl(f.i32x4Add(f.i32x4TruncSatF32x4S(f.get(n)), f.i32x4Splat(f.i32(127))), f.i32(23)));
+  f.set(out, f.f32x4Mul(f.get(out), f.get(n)));
+  // Underflow (and -∞) to exactly 0: clear the lanes where x < EXP_LO.
+  f.set(out, f.v128AndNot(f.get(out), f.f32x4Lt(f.get(x), f.v128Const(splat4(EXP_LO)))));
+}
+
+/** Horizontal sum of four lanes in the fixed order (l0 + l1) + (l2 + l3). */
+function hsum(f: FuncBuilder, v: Local<'v128'>) {
+  return f.f32Add(f.f32Add(f.f32x4ExtractLane(f.get(v), 0), f.f32x4ExtractLane(f.get(v), 1)),
+    f.f32Add(f.f32x4ExtractLane(f.get(v), 2), f.f32x4ExtractLane(f.get(v), 3)));
+}
+
+/**
+ * softmax_rows(x, out, rows, cols, log): out[r, :] = softmax(x[r, :]) or logSoftmax, rows contiguous.
+ * Max-subtracted like the reference: m = max x, s = Σ exp(x - m), y = exp(x - m)/s or x - m - log s.
+ */
+export function addSoftmax(m: ModuleBuilder, logImport: number): FuncRef<null> {
+  return m.func('softmax_rows', ['i32', 'i32', 'i32', 'i32', 'i32'] as const, null, (f, x, out, rows, cols, log) => {
+    const r = f.local('i32'), j = f.local('i32'), xr = f.local('i32'), yr = f.local('i32'), vecEnd = f.local('i32');
+    const mx = f.local('f32'), s = f.local('f32'), ls = f.local('f32');
+    const v = f.local('v128'), acc = f.local('v128'), e = f.local('v128'), t = f.local('v128'), n = f.local('v128');
+    const vm = f.local('v128');
+    f.set(vecEnd, f.sub(f.get(cols), f.i32(3))); // vector steps while j < cols - 3
+    f.forRange(r, () => f.i32(0), () => f.get(rows), 1, () => {
+      f.set(xr, f.add(f.get(x), f.shl(f.mul(f.get(r), f.get(cols)), f.i32(2))));
+      f.set(yr, f.add(f.get(out), f.shl(f.mul(f.get(r), f.get(cols)), f.i32(2))));
+      // 1) the row max
+      f.set(acc, f.v128Const(splat4(-Infinity)));
+      f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+        f.set(acc, f.f32x4Max(f.get(acc), f.v128Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2))))));
+      });
+      f.set(mx, f.f32Max(f.f32Max(f.f32x4ExtractLane(f.get(acc), 0), f.f32x4ExtractLane(f.get(acc), 1)),
+        f.f32Max(f.f32x4ExtractLane(f.get(acc), 2), f.f32x4ExtractLane(f.get(acc), 3))));
+      tail(f, j, cols, () => f.set(mx, f.f32Max(f.get(mx), f.f32Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))))));
+      f.set(vm, f.f32x4Splat(f.get(mx)));
+      // 2) e = exp(x - m), kept in out (softmax), and its sum
+      f.set(acc, f.v128Const(splat4(0)));
+      f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+        f.set(v, f.f32x4Sub(f.v128Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))), f.get(vm)));
+        emitExp(f, v, e, t, n);
+        f.if_(f.eqz(f.get(log)), () => f.v128Store(f.add(f.get(yr), f.shl(f.get(j), f.i32(2))), f.get(e)));
+        f.set(acc, f.f32x4Add(f.get(acc), f.get(e)));
+      });
+      f.set(s, hsum(f, acc));
+      tail(f, j, cols, () => {
+        f.set(v, f.f32x4Splat(f.f32Sub(f.f32Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))), f.get(mx))));
+        emitExp(f, v, e, t, n);
+        f.if_(f.eqz(f.get(log)), () => f.f32Store(f.add(f.get(yr), f.shl(f.get(j), f.i32(2))), f.f32x4ExtractLane(f.get(e), 0)));
+        f.set(s, f.f32Add(f.get(s), f.f32x4ExtractLane(f.get(e), 0)));
+      });
+      f.if_(f.get(log), () => {
+        // 3a) y = (x - m) - log s
+        f.set(ls, f.f32DemoteF64(f.callImport(logImport, 'f64', f.f64PromoteF32(f.get(s))) as never));
+        f.set(e, f.f32x4Splat(f.get(ls)));
+        f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+          f.v128Store(f.add(f.get(yr), f.shl(f.get(j), f.i32(2))),
+            f.f32x4Sub(f.f32x4Sub(f.v128Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))), f.get(vm)), f.get(e)));
+        });
+        tail(f, j, cols, () => f.f32Store(f.add(f.get(yr), f.shl(f.get(j), f.i32(2))),
+          f.f32Sub(f.f32Sub(f.f32Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))), f.get(mx)), f.get(ls))));
+      }, () => {
+        // 3b) y = e / s
+        f.set(v, f.f32x4Splat(f.get(s)));
+        f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+          f.v128Store(f.add(f.get(yr), f.shl(f.get(j), f.i32(2))),
+            f.f32x4Div(f.v128Load(f.add(f.get(yr), f.shl(f.get(j), f.i32(2)))), f.get(v)));
+        });
+        tail(f, j, cols, () => f.f32Store(f.add(f.get(yr), f.shl(f.get(j), f.i32(2))),
+          f.f32Div(f.f32Load(f.add(f.get(yr), f.shl(f.get(j), f.i32(2)))), f.get(s))));
+      });
+    });
+  });
+}
+
+/**
+ * The scalar tail after a vector loop that stopped at j = 4·⌊cols/4⌋ (or 0 when cols < 4):
+ * `body` runs for j up to cols - 1.
+ */
+function tail(f: FuncBuilder, j: Local<'i32'>, cols: Local<'i32'>, body: () => void): void {
+  f.set(j, f.and(f.get(cols), f.i32(~3)));
+  f.block((exit) => {
+    f.brIf(exit, f.geS(f.get(j), f.get(cols)));
+    f.loop((top) => {
+      body();
+      f.set(j, f.add(f.get(j), f.i32(1)));
+      f.brIf(top, f.ltS(f.get(j), f.get(cols)));
+    });
+  });
+}
+
+/**
+ * layernorm_rows(x, w, b, out, mean, rstd, rows, D, params): per row, μ = Σx/D, σ² = Σ(x-μ)²/D,
+ * rstd = 1/√(σ² + eps) (this one scalar in float64), y = (x - μ)·rstd·w + b. w and b are always
+ * given (callers pass ones and zeros for "none"); params holds eps as a float64.
+ */
+export function addLayerNorm(m: ModuleBuilder): FuncRef<null> {
+  return m.func('layernorm_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,
+    (f, x, w, b, out, mean, rstd, rows, D, params) => {
+      const r = f.local('i32'), j = f.local('i32'), xr = f.local('i32'), yr = f.local('i32'), vecEnd = f.local('i32');
+      const mu = f.local('f32'), s = f.local('f32'), rs = f.local('f32'), d = f.local('f32'), eps = f.local('f64');
+      const acc = f.local('v128'), v = f.local('v128'), vmu = f.local('v128'), vrs = f.local('v128');
+      const addr = (base: Local<'i32'>) => f.add(f.get(base), f.shl(f.get(j), f.i32(2)));
+      f.set(eps, f.f64Load(f.get(params)));
+      f.set(d, f.f32ConvertI32(f.get(D)));
+      f.set(vecEnd, f.sub(f.get(D), f.i32(3)));
+      f.forRange(r, () => f.i32(0), () => f.get(rows), 1, () => {
+        f.set(xr, f.add(f.get(x), f.shl(f.mul(f.get(r), f.get(D)), f.i32(2))));
+        f.set(yr, f.add(f.get(out), f.shl(f.mul(f.get(r), f.get(D)), f.i32(2))));
+        // mean
+        f.set(acc, f.v128Const(splat4(0)));
+        f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => f.set(acc, f.f32x4Add(f.get(acc), f.v128Load(addr(xr)))));
+        f.set(s, hsum(f, acc));
+        tail(f, j, D, () => f.set(s, f.f32Add(f.get(s), f.f32Load(addr(xr)))));
+        f.set(mu, f.f32Div(f.get(s), f.get(d)));
+        f.set(vmu, f.f32x4Splat(f.get(mu)));
+        // biased variance, two-pass
+        f.set(acc, f.v128Const(splat4(0)));
+        f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+          f.set(v, f.f32x4Sub(f.v128Load(addr(xr)), f.get(vmu)));
+          f.set(acc, f.f32x4Add(f.get(acc), f.f32x4Mul(f.get(v), f.get(v))));
+        });
+        f.set(s, hsum(f, acc));
+        tail(f, j, D, () => {
+          f.set(v, f.f32x4Splat(f.f32Sub(f.f32Load(addr(xr)), f.get(mu))));
+          f.set(s, f.f32Add(f.get(s), f.f32x4ExtractLane(f.f32x4Mul(f.get(v), f.get(v)), 0)));
+        });
+        f.set(rs, f.f32DemoteF64(f.f64Div(f.f64(1), f.f64Sqrt(f.f64Add(f.f64PromoteF32(f.f32Div(f.get(s), f.get(d))), f.get(eps))))));
+        f.f32Store(f.add(f.get(mean), f.shl(f.get(r), f.i32(2))), f.get(mu));
+        f.f32Store(f.add(f.get(rstd), f.shl(f.get(r), f.i32(2))), f.get(rs));
+        f.set(vrs, f.f32x4Splat(f.get(rs)));
+        // y = (x - μ)·rstd·w + b
+        f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+          f.v128Store(addr(yr), f.f32x4Add(
+            f.f32x4Mul(f.f32x4Mul(f.f32x4Sub(f.v128Load(addr(xr)), f.get(vmu)), f.get(vrs)), f.v128Load(addr(w))),
+            f.v128Load(addr(b))));
+        });
+        tail(f, j, D, () => {
+          f.f32Store(addr(yr), f.f32Add(
+            f.f32Mul(f.f32Mul(f.f32Sub(f.f32Load(addr(xr)), f.get(mu)), f.get(rs)), f.f32Load(addr(w))),
+            f.f32Load(addr(b))));
+        });
+      });
+    });
+}

@@ -1,0 +1,199 @@
+// The thread pool behind the fast CPU kernels: worker threads (Node `worker_threads`, or Web Workers
+// in a browser) that each instantiate the kernel module over the same shared WebAssembly.Memory and
+// sleep on a futex until the calling thread hands them work.
+//
+// Kernels are synchronous (the `KernelSet` contract), so a parallel kernel is fork–join inside one
+// call: the calling thread writes each worker's list of export calls into the control block, wakes
+// the workers, runs its own share (thread 0) itself, then blocks in `Atomics.wait` until the last
+// worker has finished. Who computes what is decided by the caller before the fork and is a pure
+// function of the shapes and the thread count, so every run with the same thread count does the same
+// arithmetic in the same order.
+//
+// Control block: the first CTL_BYTES of the memory, as Int32 words.
+//   word 0: PENDING — workers still running the current fork (the caller waits on it)
+//   word 1: ERROR   — set non-zero by a worker whose call threw (the caller rethrows)
+//   word 2: READY   — workers that have instantiated the module
+//   slot t (1 ≤ t < MAX_THREADS), at word t·SLOT_WORDS: [seq, export index, number of calls, argc, args...]
+// A worker waits for its `seq` to change, runs its calls, then decrements PENDING and wakes the caller.
+//
+// Blocking the calling thread is allowed in Node and inside Web Workers, not on a browser's main
+// thread; there, and wherever SharedArrayBuffer is unavailable (a page that is not cross-origin
+// isolated), the kernels run on one thread.
+
+export const MAX_THREADS = 64;
+const SLOT_WORDS = 256;
+const HEADER = 4; // seq, export index, number of calls, argc
+export const CTL_BYTES = MAX_THREADS * SLOT_WORDS * 4;
+const PENDING = 0;
+const ERROR = 1;
+const READY = 2;
+
+/**
+ * The worker's code, plain JavaScript so that it runs as-is from a string (`eval: true` in Node, a
+ * Blob URL in browsers): instantiate, then loop forever running calls when woken.
+ */
+const WORKER_SOURCE = `
+'use strict';
+function start(d) {
+  const inst = new WebAssembly.Instance(d.module, { env: { memory: d.memory, log: Math.log } });
+  const fns = d.names.map((n) => inst.exports[n]);
+  const ctl = new Int32Array(d.memory.buffer, 0, d.ctlWords);
+  const base = d.slot * d.slotWords;
+  Atomics.add(ctl, ${READY}, 1);
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, base, seen);
+    const seq = Atomics.load(ctl, base);
+    if (seq === seen) continue;
+    seen = seq;
+    try {
+      const fn = fns[ctl[base + 1]], n = ctl[base + 2], argc = ctl[base + 3];
+      for (let i = 0, p = base + ${HEADER}; i < n; i++, p += argc) fn.apply(null, ctl.subarray(p, p + argc));
+    } catch (e) {
+      Atomics.store(ctl, ${ERROR}, 1);
+    }
+    if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING});
+  }
+}
+if (typeof process !== 'undefined' && process.versions && process.versions.node) {
+  start(require('node:worker_threads').workerData);
+} else {
+  self.onmessage = (e) => start(e.data);
+}
+`;
+
+type NodeWorkers = typeof import('node:worker_threads');
+interface WorkerLike { terminate(): unknown }
+
+/** Node's worker_threads, or null outside Node. Loaded once, without a static import, so browsers bundle this file. */
+const nodeWorkers: NodeWorkers | null = await (async () => {
+  if (typeof process === 'undefined' || !process.versions?.node) return null;
+  try {
+    return (await import(/* @vite-ignore */ 'node:worker_threads')) as NodeWorkers;
+  } catch {
+    return null;
+  }
+})();
+
+const nodeOs: typeof import('node:os') | null = await (async () => {
+  if (typeof process === 'undefined' || !process.versions?.node) return null;
+  try {
+    return (await import(/* @vite-ignore */ 'node:os')) as typeof import('node:os');
+  } catch {
+    return null;
+  }
+})();
+
+/** Whether this thread may block in Atomics.wait (Node, or a Web Worker). */
+export function canBlock(): boolean {
+  if (nodeWorkers) return true;
+  return typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
+}
+
+/** Whether workers can share memory with this thread at all. */
+export function canShareMemory(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  if (!nodeWorkers && !(globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated) return false;
+  if (!nodeWorkers && typeof Worker === 'undefined') return false;
+  return canBlock();
+}
+
+/** The default thread count: the cores this process may use. */
+export function defaultThreadCount(): number {
+  const fromEnv = typeof process !== 'undefined' ? Number(process.env?.WEBGRAD_CPU_THREADS) : NaN;
+  if (Number.isInteger(fromEnv) && fromEnv >= 1) return Math.min(fromEnv, MAX_THREADS);
+  let n = 1;
+  if (nodeOs) n = typeof nodeOs.availableParallelism === 'function' ? nodeOs.availableParallelism() : nodeOs.cpus().length;
+  else if (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) n = navigator.hardwareConcurrency;
+  return Math.max(1, Math.min(n, MAX_THREADS));
+}
+
+export class ThreadPool {
+  private readonly workers: WorkerLike[] = [];
+  private readonly ctl: Int32Array;
+
+  constructor(
+    private readonly module: WebAssembly.Module,
+    private readonly memory: WebAssembly.Memory,
+    private readonly names: readonly string[],
+  ) {
+    this.ctl = new Int32Array(memory.buffer, 0, CTL_BYTES / 4);
+  }
+
+  /** Workers started so far (the calling thread is not counted). */
+  get workerCount(): number {
+    return this.workers.length;
+  }
+
+  /** Starts workers until there are `n` (for `n + 1` threads in all). */
+  ensureWorkers(n: number): void {
+    while (this.workers.length < Math.min(n, MAX_THREADS - 1)) {
+      const slot = this.workers.length + 1;
+      Atomics.store(this.ctl, slot * SLOT_WORDS, 0); // a fresh worker starts from seq 0
+      const data = {
+        module: this.module, memory: this.memory, names: this.names, slot,
+        slotWords: SLOT_WORDS, ctlWords: CTL_BYTES / 4,
+      };
+      if (nodeWorkers) {
+        const w = new nodeWorkers.Worker(WORKER_SOURCE, { eval: true, workerData: data });
+        w.unref(); // an idle pool never keeps the process alive
+        this.workers.push(w);
+      } else {
+        const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: 'text/javascript' }));
+        const w = new Worker(url);
+        w.postMessage(data);
+        this.workers.push(w);
+      }
+    }
+  }
+
+  /** Resolves once every started worker has instantiated the module (browsers should await this once). */
+  async ready(): Promise<void> {
+    while (Atomics.load(this.ctl, READY) < this.workers.length) await new Promise((r) => setTimeout(r, 1));
+  }
+
+  /**
+   * Runs export `fn` with the given calls on each thread: perThread[0] on the calling thread,
+   * perThread[t] on worker t. Returns when all are done. Lists longer than a slot holds run in
+   * several fork–join rounds.
+   */
+  run(fn: number, argc: number, perThread: readonly number[][], callMain: (args: number[]) => void): void {
+    const cap = Math.floor((SLOT_WORDS - HEADER) / argc);
+    const rounds = Math.max(...perThread.map((a) => Math.ceil(a.length / argc / cap)), 0);
+    const ctl = this.ctl;
+    for (let round = 0; round < rounds; round++) {
+      const lo = round * cap * argc;
+      const hi = lo + cap * argc;
+      let pending = 0;
+      for (let t = 1; t < perThread.length; t++) if (perThread[t]!.length > lo) pending++;
+      Atomics.store(ctl, PENDING, pending);
+      for (let t = 1; t < perThread.length; t++) {
+        const list = perThread[t]!;
+        if (list.length <= lo) continue;
+        const base = t * SLOT_WORDS;
+        const part = list.slice(lo, hi);
+        ctl[base + 1] = fn;
+        ctl[base + 2] = part.length / argc;
+        ctl[base + 3] = argc;
+        ctl.set(part, base + HEADER);
+        Atomics.add(ctl, base, 1);
+        Atomics.notify(ctl, base, 1);
+      }
+      const mine = perThread[0] ?? [];
+      try {
+        for (let p = lo; p < Math.min(hi, mine.length); p += argc) callMain(mine.slice(p, p + argc));
+      } finally {
+        // Join even when our own share threw, so no worker is still writing when the caller moves on.
+        for (let v = Atomics.load(ctl, PENDING); v !== 0; v = Atomics.load(ctl, PENDING)) Atomics.wait(ctl, PENDING, v);
+      }
+      if (Atomics.load(ctl, ERROR) !== 0) {
+        Atomics.store(ctl, ERROR, 0);
+        throw new Error(`fast cpu kernels: a worker thread failed running '${this.names[fn]}'`);
+      }
+    }
+  }
+
+  terminate(): void {
+    for (const w of this.workers.splice(0)) w.terminate();
+  }
+}

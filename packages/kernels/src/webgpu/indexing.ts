@@ -1,0 +1,139 @@
+// Indexing kernels: gather, indexSelect, scatterAdd, indexAdd — without float atomics.
+//
+// What (same semantics as cpu/indexing.ts; `dim` is non-negative, indices are int32):
+//   gather:      out[p] = x[p with p[dim] := index[p]]                    (index has out's shape)
+//   indexSelect: out[.., j, ..] = x[.., index[j], ..]                      (index 1-D)
+//   scatterAdd:  out[p with p[dim] := index[p]] += src[p]  for every position p of index
+//   indexAdd:    out[.., index[i], ..] += src[.., i, ..]                   (index 1-D; embedding backward)
+//
+// Threads: always one thread per element of `out`, 128 per workgroup, all views strided (the
+// thread's multi-index is decoded from the iteration shape in the uniforms).
+// The accumulating kernels are "owner computes": WGSL has no float atomics, so instead of each
+// source element adding into its destination, each destination element loops over the index
+// entries along `dim`, adds the sources whose index points at it, and writes once. This is
+// deterministic (sources are added in ascending order, like the CPU) and needs no atomics, at the
+// cost of O(out elements × index length along dim) work — fine for the embedding/scatter sizes of
+// small models; a sort-based segmented reduction would be the upgrade for very large vocabularies.
+//
+// Out-of-range indices: a kernel cannot throw, so it records the first bad index in the runtime's
+// error buffer ([count, op code, index, dim size], claimed with atomicAdd) and clamps the read, so
+// memory outside the view is never touched. The runtime raises a RangeError naming the op and the
+// index at the next read.
+
+import type { View } from '../types.js';
+import { gpuDType, WGSL_STORAGE_TYPE } from './dtype.js';
+import { UniformStruct } from './kernel_args.js';
+import type { WebGPURuntime } from './runtime.js';
+import { MAX_RANK } from './strided_codegen.js';
+import { dispatch1D, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
+
+const WG = 128;
+type Mode = 'gather' | 'indexSelect' | 'scatterAdd' | 'indexAdd';
+
+function sum(terms: string[]): string {
+  return terms.length ? terms.join(' + ') : '0';
+}
+
+function wgslIndexing(mode: Mode, t: 'f32' | 'i32' | 'u32', rank: number, dim: number, u: UniformStruct): string {
+  const dims = [...Array(rank).keys()];
+  const decode = [`  var rem = o;`];
+  for (let d = rank - 1; d >= 0; d--) {
+    decode.push(d > 0 ? `  let c${d} = i32(rem % u.sh${d}); rem = rem / u.sh${d};` : `  let c${d} = i32(rem);`);
+  }
+  const at = (s: string, skipDim: boolean) => sum(dims.filter((d) => !(skipDim && d === dim)).map((d) => `c${d} * u.${s}${d}`));
+  const accumulate = mode === 'scatterAdd' || mode === 'indexAdd';
+  const inputs = accumulate ? ['idx: array<i32>', `src: array<${t}>`] : [`x: array<${t}>`, 'idx: array<i32>'];
+  const acc = t === 'f32' ? 'f32' : 'i32';
+  let body: string;
+  if (mode === 'gather' || mode === 'indexSelect') {
+    const idxAt = mode === 'gather' ? `i32(u.off_idx) + ${at('si', false)}` : `i32(u.off_idx) + c${dim} * u.si0`;
+    body = `
+  let i = idx[u32(${idxAt})];
+  let ic = checked(i);
+  out[u32(i32(u.off_out) + ${at('so', false)})] = x[u32(i32(u.off_x) + ${at('sx', true)} + ic * u.sx${dim})];`;
+  } else {
+    const load = (e: string) => (t === acc ? e : `${acc}(${e})`);
+    const store = t === 'u32' ? 'select(0u, 1u, a != 0)' : 'a';
+    const guard = mode === 'scatterAdd'
+      ? dims.filter((d) => d !== dim).map((d) => `  if (u32(c${d}) >= u.ish${d}) { return; }`).join('\n')
+      : '';
+    const idxAt = mode === 'scatterAdd' ? `i32(u.off_idx) + ${at('si', true)} + j * u.si${dim}` : `i32(u.off_idx) + j * u.si0`;
+    body = `
+${guard}
+  let oo = u32(i32(u.off_out) + ${at('so', false)});
+  var a: ${acc} = ${load('out[oo]')};
+  let sb = i32(u.off_src) + ${at('ss', true)};
+  for (var j = 0; j < i32(u.len); j++) {
+    let i = idx[u32(${idxAt})];
+    if (checked(i) == c${dim} && i == c${dim}) { a = a + ${load(`src[u32(sb + j * u.ss${dim})]`)}; }
+  }
+  out[oo] = ${store};`;
+  }
+  return `${u.wgsl('U')}
+@group(0) @binding(0) var<storage, read> ${inputs[0]};
+@group(0) @binding(1) var<storage, read> ${inputs[1]};
+@group(0) @binding(2) var<storage, read_write> out: array<${t}>;
+@group(0) @binding(3) var<storage, read_write> err: array<atomic<u32>, 4>;
+@group(0) @binding(4) var<uniform> u: U;
+${WGSL_LINEAR_WORKGROUP}
+// Records the first out-of-range index and returns a safe one.
+fn checked(i: i32) -> i32 {
+  if (i >= 0 && u32(i) < u.size) { return i; }
+  if (atomicAdd(&err[0], 1u) == 0u) {
+    atomicStore(&err[1], u.code);
+    atomicStore(&err[2], bitcast<u32>(i));
+    atomicStore(&err[3], u.size);
+  }
+  return 0;
+}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let o = linear_workgroup(wid, nwg) * ${WG}u + lid;
+  if (o >= u.n) { return; }
+${decode.join('\n')}
+${body}
+}
+`;
+}
+
+function launch(rt: WebGPURuntime, mode: Mode, dim: number, out: View<GPUBuffer>, index: View<GPUBuffer>,
+  data: View<GPUBuffer>, size: number, len: number): void {
+  const t = WGSL_STORAGE_TYPE[gpuDType(mode, out.dtype)];
+  gpuDType(mode, data.dtype);
+  if (index.dtype !== 'int32') throw new TypeError(`${mode}: index must be int32, got ${index.dtype}`);
+  const rank = out.shape.length;
+  if (rank > MAX_RANK) throw new RangeError(`${mode}: rank ${rank} exceeds ${MAX_RANK}`);
+  let n = 1;
+  for (const s of out.shape) n *= s;
+  if (n === 0) return;
+  const accumulate = mode === 'scatterAdd' || mode === 'indexAdd';
+  const u = new UniformStruct();
+  u.u32('n', n).u32('size', size).u32('len', len).u32('code', rt.errorCode(mode));
+  u.u32('off_out', out.offset).u32('off_idx', index.offset).u32(accumulate ? 'off_src' : 'off_x', data.offset);
+  out.shape.forEach((s, d) => u.u32(`sh${d}`, s));
+  out.strides.forEach((s, d) => u.i32(`so${d}`, s));
+  index.strides.forEach((s, d) => u.i32(`si${d}`, s));
+  data.strides.forEach((s, d) => u.i32(accumulate ? `ss${d}` : `sx${d}`, s));
+  if (mode === 'scatterAdd') index.shape.forEach((s, d) => u.u32(`ish${d}`, s));
+  const key = `index.${mode}.${t}.r${rank}.d${dim}`;
+  const p = rt.pipeline(key, () => wgslIndexing(mode, t, rank, dim, u), ['read', 'read', 'readwrite', 'readwrite']);
+  const first = accumulate ? index.buffer : data.buffer;
+  const second = accumulate ? data.buffer : index.buffer;
+  rt.dispatch(p, [first, second, out.buffer, rt.errorBuffer], u.bytes(), dispatch1D(n, WG), mode);
+}
+
+export function gather(rt: WebGPURuntime, x: View<GPUBuffer>, dim: number, index: View<GPUBuffer>, out: View<GPUBuffer>): void {
+  launch(rt, 'gather', dim, out, index, x, x.shape[dim]!, 0);
+}
+
+export function indexSelect(rt: WebGPURuntime, x: View<GPUBuffer>, dim: number, index: View<GPUBuffer>, out: View<GPUBuffer>): void {
+  launch(rt, 'indexSelect', dim, out, index, x, x.shape[dim]!, 0);
+}
+
+export function scatterAdd(rt: WebGPURuntime, out: View<GPUBuffer>, dim: number, index: View<GPUBuffer>, src: View<GPUBuffer>): void {
+  launch(rt, 'scatterAdd', dim, out, index, src, out.shape[dim]!, index.shape[dim] ?? 0);
+}
+
+export function indexAdd(rt: WebGPURuntime, out: View<GPUBuffer>, dim: number, index: View<GPUBuffer>, src: View<GPUBuffer>): void {
+  launch(rt, 'indexAdd', dim, out, index, src, out.shape[dim]!, index.shape[0] ?? 0);
+}

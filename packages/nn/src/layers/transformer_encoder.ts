@@ -1,0 +1,116 @@
+// TransformerEncoderLayer (Vaswani et al. 2017) with PyTorch's structure, names and defaults:
+// self-attention (selfAttn), a feed-forward linear1 → activation → dropout → linear2, and
+// LayerNorms norm1, norm2. Post-LN by default, as PyTorch:
+//   x = norm1(x + dropout1(selfAttn(x)));  x = norm2(x + dropout2(ff(x)))
+// and pre-LN with normFirst (Xiong et al. 2020):
+//   x = x + dropout1(selfAttn(norm1(x)));  x = x + dropout2(ff(norm2(x)))
+// TransformerEncoder stacks such layers (built by a factory) with an optional final norm.
+import { ValueError, tidy, type Tensor } from '@webgrad/core';
+import { Module } from '../module.js';
+import { ModuleList } from '../containers.js';
+import { Dropout } from './activation.js';
+import { Linear, type FactoryOptions } from './linear.js';
+import { LayerNorm } from './norm.js';
+import { MultiheadAttention } from './multihead_attention.js';
+
+export type EncoderActivation = 'relu' | 'gelu' | ((x: Tensor) => Tensor);
+
+export interface TransformerEncoderLayerOptions extends FactoryOptions {
+  /** Hidden width of the feed-forward block (default 2048). */
+  dimFeedforward?: number;
+  /** Dropout after attention, inside and after the feed-forward block, and on attention probabilities (default 0.1). */
+  dropout?: number;
+  /** 'relu' (default), 'gelu' (exact) or any elementwise function. */
+  activation?: EncoderActivation;
+  layerNormEps?: number;
+  batchFirst?: boolean;
+  /** Pre-LN instead of post-LN (default false). */
+  normFirst?: boolean;
+  /** Biases in the linear layers and LayerNorms (default true). */
+  bias?: boolean;
+}
+
+export interface EncoderForwardOptions {
+  /** (T, T) or (B·nhead, T, T): bool true = not allowed, or additive float. */
+  srcMask?: Tensor | null;
+  /** (B, T): bool true = padding (ignored as a key). */
+  srcKeyPaddingMask?: Tensor | null;
+  isCausal?: boolean;
+}
+
+export class TransformerEncoderLayer extends Module {
+  declare selfAttn: MultiheadAttention;
+  declare linear1: Linear;
+  declare dropout: Dropout;
+  declare linear2: Linear;
+  declare norm1: LayerNorm;
+  declare norm2: LayerNorm;
+  declare dropout1: Dropout;
+  declare dropout2: Dropout;
+  readonly normFirst: boolean;
+  readonly #activation: (x: Tensor) => Tensor;
+
+  constructor(readonly dModel: number, readonly nhead: number, opts: TransformerEncoderLayerOptions = {}) {
+    super();
+    const f = { dtype: opts.dtype, device: opts.device };
+    const p = opts.dropout ?? 0.1;
+    const bias = opts.bias ?? true;
+    const ff = opts.dimFeedforward ?? 2048;
+    const eps = opts.layerNormEps ?? 1e-5;
+    const act = opts.activation ?? 'relu';
+    if (act !== 'relu' && act !== 'gelu' && typeof act !== 'function') throw new ValueError(`TransformerEncoderLayer: activation must be 'relu', 'gelu' or a function, got '${String(act)}'`);
+    this.#activation = act === 'relu' ? (x) => x.relu() : act === 'gelu' ? (x) => x.gelu() : act;
+    this.normFirst = opts.normFirst ?? false;
+    this.registerModule('selfAttn', new MultiheadAttention(dModel, nhead, { ...f, dropout: p, bias, batchFirst: opts.batchFirst }));
+    this.registerModule('linear1', new Linear(dModel, ff, { ...f, bias }));
+    this.registerModule('dropout', new Dropout(p));
+    this.registerModule('linear2', new Linear(ff, dModel, { ...f, bias }));
+    this.registerModule('norm1', new LayerNorm(dModel, { ...f, eps, bias }));
+    this.registerModule('norm2', new LayerNorm(dModel, { ...f, eps, bias }));
+    this.registerModule('dropout1', new Dropout(p));
+    this.registerModule('dropout2', new Dropout(p));
+  }
+
+  get batchFirst(): boolean { return this.selfAttn.batchFirst; }
+
+  /** src (T, B, dModel), or (B, T, dModel) with batchFirst → same shape. */
+  forward(src: Tensor, opts: EncoderForwardOptions = {}): Tensor {
+    const masks = { attnMask: opts.srcMask, keyPaddingMask: opts.srcKeyPaddingMask, isCausal: opts.isCausal };
+    const sa = (x: Tensor): Tensor => this.dropout1.forward(this.selfAttn.forward(x, x, x, masks));
+    const ff = (x: Tensor): Tensor => this.dropout2.forward(this.linear2.forward(this.dropout.forward(this.#activation(this.linear1.forward(x)))));
+    return tidy(() => {
+      let x = src;
+      if (this.normFirst) {
+        x = x.add(sa(this.norm1.forward(x)));
+        x = x.add(ff(this.norm2.forward(x)));
+      } else {
+        x = this.norm1.forward(x.add(sa(x)));
+        x = this.norm2.forward(x.add(ff(x)));
+      }
+      return x;
+    });
+  }
+
+  override extraRepr(): string { return `dModel=${this.dModel}, nhead=${this.nhead}${this.normFirst ? ', normFirst=true' : ''}`; }
+}
+
+/** A stack of encoder layers (`layers.0`, `layers.1`, ...) and an optional final `norm`. */
+export class TransformerEncoder extends Module {
+  declare layers: ModuleList<TransformerEncoderLayer>;
+  declare norm: LayerNorm | null;
+
+  constructor(makeLayer: (index: number) => TransformerEncoderLayer, numLayers: number, opts: { norm?: LayerNorm | null } = {}) {
+    super();
+    if (!Number.isInteger(numLayers) || numLayers <= 0) throw new ValueError(`TransformerEncoder: numLayers must be a positive integer, got ${numLayers}`);
+    this.registerModule('layers', new ModuleList(Array.from({ length: numLayers }, (_, i) => makeLayer(i))));
+    this.registerModule('norm', opts.norm ?? null);
+  }
+
+  forward(src: Tensor, opts: EncoderForwardOptions = {}): Tensor {
+    return tidy(() => {
+      let x = src;
+      for (const layer of this.layers) x = layer.forward(x, opts);
+      return this.norm ? this.norm.forward(x) : x;
+    });
+  }
+}

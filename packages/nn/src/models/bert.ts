@@ -1,0 +1,205 @@
+// A BERT-style encoder (Devlin et al. 2019): token + position + segment embeddings → LayerNorm →
+// dropout, a stack of post-LN TransformerEncoderLayers with GELU, and a pooler tanh(dense(h[CLS])).
+// Heads: BertForMaskedLM (transform dense → GELU → LayerNorm, then a decoder whose weight is the
+// token embedding, tied, plus its own bias) and BertForSequenceClassification (dropout → linear on
+// the pooled output). Weights start N(0, 0.02²) with zero biases and unit LayerNorms, as BERT.
+//
+// Names (camelCase): embeddings.{wordEmbeddings, positionEmbeddings, tokenTypeEmbeddings, layerNorm},
+// layers.{i}.{selfAttn.inProjWeight, selfAttn.outProj, linear1, linear2, norm1, norm2}, pooler,
+// and bert.*, mlmHead.{dense, layerNorm, bias}, classifier for the heads.
+import { ValueError, crossEntropy, tidy, zeros, type Tensor } from '@webgrad/core';
+import { Module } from '../module.js';
+import { ModuleList } from '../containers.js';
+import * as init from '../init.js';
+import { Dropout } from '../layers/activation.js';
+import { Embedding } from '../layers/embedding.js';
+import { Linear, type FactoryOptions } from '../layers/linear.js';
+import { LayerNorm } from '../layers/norm.js';
+import { MultiheadAttention } from '../layers/multihead_attention.js';
+import { TransformerEncoderLayer } from '../layers/transformer_encoder.js';
+
+export interface BertConfig extends FactoryOptions {
+  vocabSize: number;
+  hiddenSize?: number;          // default 768
+  numLayers?: number;           // default 12
+  numHeads?: number;            // default 12
+  intermediateSize?: number;    // default 4·hiddenSize
+  maxPositions?: number;        // default 512
+  typeVocabSize?: number;       // default 2
+  dropout?: number;             // default 0.1
+  layerNormEps?: number;        // default 1e-12
+  initStd?: number;             // default 0.02
+}
+
+type Full = Required<Omit<BertConfig, 'dtype' | 'device'>> & FactoryOptions;
+
+function fullConfig(c: BertConfig): Full {
+  const hiddenSize = c.hiddenSize ?? 768;
+  const f: Full = {
+    vocabSize: c.vocabSize, hiddenSize, numLayers: c.numLayers ?? 12, numHeads: c.numHeads ?? 12,
+    intermediateSize: c.intermediateSize ?? 4 * hiddenSize, maxPositions: c.maxPositions ?? 512,
+    typeVocabSize: c.typeVocabSize ?? 2, dropout: c.dropout ?? 0.1, layerNormEps: c.layerNormEps ?? 1e-12,
+    initStd: c.initStd ?? 0.02, dtype: c.dtype, device: c.device,
+  };
+  if (hiddenSize % f.numHeads !== 0) throw new ValueError(`Bert: hiddenSize ${hiddenSize} is not divisible by numHeads ${f.numHeads}`);
+  return f;
+}
+
+/** BERT's init: Linear and Embedding weights N(0, std²), biases 0, LayerNorm weight 1 / bias 0. */
+function initBert(root: Module, std: number): void {
+  for (const m of root.modules()) {
+    if (m instanceof Linear) { init.normal(m.weight, 0, std); if (m.bias) init.zeros(m.bias); }
+    else if (m instanceof Embedding) init.normal(m.weight, 0, std);
+    else if (m instanceof LayerNorm) { if (m.weight) init.ones(m.weight); if (m.bias) init.zeros(m.bias); }
+    else if (m instanceof MultiheadAttention) { init.normal(m.inProjWeight, 0, std); if (m.inProjBias) init.zeros(m.inProjBias); }
+  }
+}
+
+export interface BertInputs {
+  /** (B, T) int32 segment ids (default all 0). */
+  tokenTypeIds?: Tensor | null;
+  /** (B, T): 1/true = real token, 0/false = padding (ignored as a key). */
+  attentionMask?: Tensor | null;
+}
+
+export class BertEmbeddings extends Module {
+  declare wordEmbeddings: Embedding;
+  declare positionEmbeddings: Embedding;
+  declare tokenTypeEmbeddings: Embedding;
+  declare layerNorm: LayerNorm;
+  declare dropout: Dropout;
+
+  constructor(c: Full) {
+    super();
+    const f = { dtype: c.dtype, device: c.device };
+    this.registerModule('wordEmbeddings', new Embedding(c.vocabSize, c.hiddenSize, f));
+    this.registerModule('positionEmbeddings', new Embedding(c.maxPositions, c.hiddenSize, f));
+    this.registerModule('tokenTypeEmbeddings', new Embedding(c.typeVocabSize, c.hiddenSize, f));
+    this.registerModule('layerNorm', new LayerNorm(c.hiddenSize, { ...f, eps: c.layerNormEps }));
+    this.registerModule('dropout', new Dropout(c.dropout));
+  }
+
+  /** ids (B, T) int32 → (B, T, H) */
+  forward(ids: Tensor, tokenTypeIds?: Tensor | null): Tensor {
+    const T = ids.shape[1]!;
+    if (ids.ndim !== 2) throw new ValueError(`BertEmbeddings: expected ids (B, T), got [${ids.shape}]`);
+    if (T > this.positionEmbeddings.numEmbeddings) throw new ValueError(`BertEmbeddings: sequence length ${T} exceeds maxPositions ${this.positionEmbeddings.numEmbeddings}`);
+    return tidy(() => {
+      const pos = this.positionEmbeddings.weight.narrow(0, 0, T);                 // (T, H)
+      const types = tokenTypeIds ?? zeros(ids.shape, { dtype: 'int32', device: ids.device });
+      const e = this.wordEmbeddings.forward(ids).add(pos).add(this.tokenTypeEmbeddings.forward(types)); // (B, T, H)
+      return this.dropout.forward(this.layerNorm.forward(e));
+    });
+  }
+}
+
+export interface BertOutput {
+  /** (B, T, H) */
+  lastHiddenState: Tensor;
+  /** (B, H): tanh(dense(h[:, 0])) */
+  pooledOutput: Tensor;
+}
+
+export class BertModel extends Module {
+  declare embeddings: BertEmbeddings;
+  declare layers: ModuleList<TransformerEncoderLayer>;
+  declare pooler: Linear;
+  readonly config: Full;
+
+  constructor(config: BertConfig) {
+    super();
+    const c = fullConfig(config);
+    this.config = c;
+    const f = { dtype: c.dtype, device: c.device };
+    this.registerModule('embeddings', new BertEmbeddings(c));
+    this.registerModule('layers', new ModuleList(Array.from({ length: c.numLayers }, () => new TransformerEncoderLayer(c.hiddenSize, c.numHeads, {
+      ...f, dimFeedforward: c.intermediateSize, dropout: c.dropout, activation: 'gelu', layerNormEps: c.layerNormEps, batchFirst: true,
+    }))));
+    this.registerModule('pooler', new Linear(c.hiddenSize, c.hiddenSize, f));
+    initBert(this, c.initStd);
+  }
+
+  forward(ids: Tensor, opts: BertInputs = {}): BertOutput {
+    return tidy(() => {
+      const kpm = opts.attentionMask ? opts.attentionMask.eq(0) : null;         // (B, T) true = padding
+      let h = this.embeddings.forward(ids, opts.tokenTypeIds);                   // (B, T, H)
+      for (const layer of this.layers) h = layer.forward(h, { srcKeyPaddingMask: kpm });
+      const pooledOutput = this.pooler.forward(h.select(1, 0)).tanh();          // (B, H)
+      return { lastHiddenState: h, pooledOutput };
+    });
+  }
+}
+
+/** transform (dense → GELU → LayerNorm), then logits = h·Eᵀ + bias with E the tied token embedding. */
+export class BertMLMHead extends Module {
+  declare dense: Linear;
+  declare layerNorm: LayerNorm;
+  declare bias: Tensor;
+
+  constructor(c: Full) {
+    super();
+    const f = { dtype: c.dtype, device: c.device };
+    this.registerModule('dense', new Linear(c.hiddenSize, c.hiddenSize, f));
+    this.registerModule('layerNorm', new LayerNorm(c.hiddenSize, { ...f, eps: c.layerNormEps }));
+    this.registerParameter('bias', zeros([c.vocabSize], { dtype: c.dtype ?? 'float32', device: c.device }));
+  }
+
+  /** h (B, T, H), decoder weight (V, H) → (B, T, V) */
+  forward(h: Tensor, decoderWeight: Tensor): Tensor {
+    return tidy(() => this.layerNorm.forward(this.dense.forward(h).gelu()).matmul(decoderWeight.mT).add(this.bias));
+  }
+}
+
+export interface MaskedLMOutput { logits: Tensor; loss?: Tensor; lastHiddenState: Tensor }
+
+export class BertForMaskedLM extends Module {
+  declare bert: BertModel;
+  declare mlmHead: BertMLMHead;
+
+  constructor(config: BertConfig) {
+    super();
+    this.registerModule('bert', new BertModel(config));
+    this.registerModule('mlmHead', new BertMLMHead(this.bert.config));
+    initBert(this.mlmHead, this.bert.config.initStd);
+  }
+
+  /** logits (B, T, V); with `labels` (B, T) int32 (−100 = not predicted), the mean cross-entropy too. */
+  forward(ids: Tensor, opts: BertInputs & { labels?: Tensor | null } = {}): MaskedLMOutput {
+    return tidy(() => {
+      const { lastHiddenState } = this.bert.forward(ids, opts);
+      const logits = this.mlmHead.forward(lastHiddenState, this.bert.embeddings.wordEmbeddings.weight);
+      if (!opts.labels) return { logits, lastHiddenState };
+      const V = logits.shape[2]!;
+      const loss = crossEntropy(logits.reshape([-1, V]), opts.labels.reshape([-1]), { ignoreIndex: -100 });
+      return { logits, loss, lastHiddenState };
+    });
+  }
+}
+
+export interface SequenceClassifierOutput { logits: Tensor; loss?: Tensor; pooledOutput: Tensor }
+
+export class BertForSequenceClassification extends Module {
+  declare bert: BertModel;
+  declare dropout: Dropout;
+  declare classifier: Linear;
+  readonly numLabels: number;
+
+  constructor(config: BertConfig & { numLabels: number; classifierDropout?: number }) {
+    super();
+    this.numLabels = config.numLabels;
+    this.registerModule('bert', new BertModel(config));
+    this.registerModule('dropout', new Dropout(config.classifierDropout ?? this.bert.config.dropout));
+    this.registerModule('classifier', new Linear(this.bert.config.hiddenSize, config.numLabels, { dtype: config.dtype, device: config.device }));
+    initBert(this.classifier, this.bert.config.initStd);
+  }
+
+  /** logits (B, numLabels); with `labels` (B) int32, the mean cross-entropy too. */
+  forward(ids: Tensor, opts: BertInputs & { labels?: Tensor | null } = {}): SequenceClassifierOutput {
+    return tidy(() => {
+      const { pooledOutput } = this.bert.forward(ids, opts);
+      const logits = this.classifier.forward(this.dropout.forward(pooledOutput));
+      if (!opts.labels) return { logits, pooledOutput };
+      return { logits, loss: crossEntropy(logits, opts.labels), pooledOutput };
+    });
+  }
+}

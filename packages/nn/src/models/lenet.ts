@@ -1,0 +1,42 @@
+// LeNet-5 (LeCun et al. 1998) for 28×28 single-channel images (MNIST), in its common modern form:
+// conv1 5×5 (padding 2) → ReLU → max-pool 2 → conv2 5×5 → ReLU → max-pool 2 → fc1 400→120 → ReLU
+// → fc2 120→84 → ReLU → fc3 84→numClasses. Parameter names: conv1, conv2, fc1, fc2, fc3.
+import { ShapeError, fmtShape, maxPool2d, tidy, type Tensor } from '@webgrad/core';
+import { Module } from '../module.js';
+import { Conv2d } from '../layers/conv.js';
+import { Linear, type FactoryOptions } from '../layers/linear.js';
+
+export interface LeNetOptions extends FactoryOptions {
+  inChannels?: number;   // default 1
+  numClasses?: number;   // default 10
+}
+
+export class LeNet5 extends Module {
+  declare conv1: Conv2d;
+  declare conv2: Conv2d;
+  declare fc1: Linear;
+  declare fc2: Linear;
+  declare fc3: Linear;
+
+  constructor(opts: LeNetOptions = {}) {
+    super();
+    const f = { dtype: opts.dtype, device: opts.device };
+    this.registerModule('conv1', new Conv2d(opts.inChannels ?? 1, 6, 5, { ...f, padding: 2 }));
+    this.registerModule('conv2', new Conv2d(6, 16, 5, f));
+    this.registerModule('fc1', new Linear(16 * 5 * 5, 120, f));
+    this.registerModule('fc2', new Linear(120, 84, f));
+    this.registerModule('fc3', new Linear(84, opts.numClasses ?? 10, f));
+  }
+
+  /** x (N, C, 28, 28) → logits (N, numClasses) */
+  forward(x: Tensor): Tensor {
+    if (x.ndim !== 4 || x.shape[2] !== 28 || x.shape[3] !== 28) throw new ShapeError(`LeNet5: expected images (N, ${this.conv1.inChannels}, 28, 28), got ${fmtShape(x.shape)}`);
+    return tidy(() => {
+      let h = maxPool2d(this.conv1.forward(x).relu(), 2);        // (N, 6, 14, 14)
+      h = maxPool2d(this.conv2.forward(h).relu(), 2);            // (N, 16, 5, 5)
+      h = h.flatten(1);                                          // (N, 400)
+      h = this.fc2.forward(this.fc1.forward(h).relu()).relu();   // (N, 84)
+      return this.fc3.forward(h);                                // (N, numClasses)
+    });
+  }
+}

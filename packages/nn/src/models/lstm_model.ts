@@ -1,0 +1,50 @@
+// A recurrent sequence model: Embedding → LSTM → Linear. In 'lm' mode it gives next-token logits
+// at every position, (B, T, outputSize); in 'classify' mode one prediction per sequence from the
+// final hidden state of the top layer (both directions concatenated when bidirectional), (B, outputSize).
+// Inputs are batch-first int32 ids (B, T). Parameter names: embedding, lstm, head.
+import { ValueError, cat, tidy, type Tensor } from '@webgrad/core';
+import { Module } from '../module.js';
+import { Embedding } from '../layers/embedding.js';
+import { Linear, type FactoryOptions } from '../layers/linear.js';
+import { LSTM } from '../layers/rnn.js';
+
+export interface LSTMModelConfig extends FactoryOptions {
+  vocabSize: number;
+  embedDim: number;
+  hiddenSize: number;
+  numLayers?: number;
+  /** Classes in 'classify' mode; defaults to vocabSize (language modelling). */
+  outputSize?: number;
+  mode?: 'lm' | 'classify';
+  bidirectional?: boolean;
+  dropout?: number;
+}
+
+export class LSTMModel extends Module {
+  declare embedding: Embedding;
+  declare lstm: LSTM;
+  declare head: Linear;
+  readonly mode: 'lm' | 'classify';
+
+  constructor(c: LSTMModelConfig) {
+    super();
+    this.mode = c.mode ?? 'lm';
+    if (this.mode === 'lm' && c.bidirectional) throw new ValueError('LSTMModel: a bidirectional LSTM would see the future in language-model mode');
+    const f = { dtype: c.dtype, device: c.device };
+    this.registerModule('embedding', new Embedding(c.vocabSize, c.embedDim, f));
+    this.registerModule('lstm', new LSTM(c.embedDim, c.hiddenSize, { ...f, numLayers: c.numLayers, bidirectional: c.bidirectional, dropout: c.dropout, batchFirst: true }));
+    this.registerModule('head', new Linear(c.hiddenSize * (c.bidirectional ? 2 : 1), c.outputSize ?? c.vocabSize, f));
+  }
+
+  /** ids (B, T) int32, optional initial [h0, c0] → logits, and the final LSTM state. */
+  forward(ids: Tensor, state?: readonly [Tensor, Tensor] | null): { logits: Tensor; state: [Tensor, Tensor] } {
+    return tidy(() => {
+      const [out, [h, c]] = this.lstm.forward(this.embedding.forward(ids), state);  // (B, T, D·H), (L·D, B, H)
+      if (this.mode === 'lm') return { logits: this.head.forward(out), state: [h, c] };
+      const D = this.lstm.numDirections;
+      const top = Array.from({ length: D }, (_, d) => h.select(0, h.shape[0]! - D + d));   // (B, H) each
+      const feat = D === 1 ? top[0]! : cat(top, -1);                                      // (B, D·H)
+      return { logits: this.head.forward(feat), state: [h, c] };
+    });
+  }
+}

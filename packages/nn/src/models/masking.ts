@@ -1,0 +1,46 @@
+// BERT's masked-language-model corruption (Devlin et al. 2019, §3.1): each eligible token is chosen
+// with probability `prob`; a chosen token becomes [MASK] 80% of the time, a uniformly random token
+// 10%, and stays unchanged 10%. Labels hold the original id where chosen and −100 elsewhere (the
+// ignore index of crossEntropy). Randomness comes from the core seeded generator.
+import {
+  ValueError, getRngState, manualSeed, rand, randint, setRngState, tidy, where, type Tensor,
+} from '@webgrad/core';
+
+export interface MaskTokensOptions {
+  maskTokenId: number;
+  vocabSize: number;
+  /** Probability that a token is chosen (default 0.15). */
+  prob?: number;
+  /** Ids never chosen (e.g. [CLS], [SEP], [PAD]). */
+  specialTokenIds?: readonly number[];
+  /** (B, T): 0/false positions (padding) are never chosen. */
+  attentionMask?: Tensor | null;
+  /** Draw from this seed and then restore the global generator state (reproducible, no side effect). */
+  seed?: number;
+}
+
+/** ids (B, T) int32 → { inputs: corrupted ids, labels: original id where chosen, −100 elsewhere }. */
+export function maskTokens(ids: Tensor, opts: MaskTokensOptions): { inputs: Tensor; labels: Tensor } {
+  const prob = opts.prob ?? 0.15;
+  if (!(prob >= 0 && prob <= 1)) throw new ValueError(`maskTokens: prob must be in [0, 1], got ${prob}`);
+  if (ids.dtype !== 'int32') throw new ValueError(`maskTokens: ids must be int32, got ${ids.dtype}`);
+  if (!Number.isInteger(opts.vocabSize) || opts.vocabSize <= 0) throw new ValueError(`maskTokens: vocabSize must be a positive integer, got ${opts.vocabSize}`);
+  const saved = opts.seed === undefined ? null : getRngState();
+  if (opts.seed !== undefined) manualSeed(opts.seed);
+  try {
+    return tidy(() => {
+      const device = ids.device;
+      let chosen = rand(ids.shape, { device }).lt(prob);
+      for (const s of opts.specialTokenIds ?? []) chosen = chosen.logicalAnd(ids.ne(s));
+      if (opts.attentionMask) chosen = chosen.logicalAnd(opts.attentionMask.ne(0));
+      const labels = where(chosen, ids, -100);
+      const u = rand(ids.shape, { device });
+      const random = randint(0, opts.vocabSize, ids.shape, { device });
+      let inputs = where(chosen.logicalAnd(u.lt(0.8)), opts.maskTokenId, ids);
+      inputs = where(chosen.logicalAnd(u.ge(0.8)).logicalAnd(u.lt(0.9)), random, inputs);
+      return { inputs: inputs.int(), labels: labels.int() };
+    });
+  } finally {
+    if (saved) setRngState(saved);
+  }
+}

@@ -1,0 +1,45 @@
+// Hidden states of a GPT backbone, and the scalar heads built on them (reward and value models).
+//
+// `gptHiddenStates` runs a GPT up to its final LayerNorm (the features its LM head reads), so a
+// reward or value head can sit on the same transformer: (B, T) int32 → (B, T, C).
+import { ShapeError, fmtShape, tidy, type Tensor } from '@webgrad/core';
+import { Linear, Module, init, type GPT } from '@webgrad/nn';
+
+/** The GPT's final-LayerNorm features for idx (B, T) int32 → (B, T, C). Same computation as
+ *  `GPT.forward` without the LM head (no KV cache; dropout follows the module's training mode). */
+export function gptHiddenStates(gpt: GPT, idx: Tensor): Tensor {
+  if (idx.ndim !== 2 || idx.dtype !== 'int32') throw new ShapeError(`gptHiddenStates: idx must be int32 (B, T), got ${idx.dtype} ${fmtShape(idx.shape)}`);
+  const T = idx.shape[1]!;
+  return tidy(() => {
+    const tok = gpt.wte.forward(idx); // (B, T, C)
+    const pos = gpt.wpe.positions(T, 0); // (T, C)
+    let x = gpt.drop.forward(tok.add(pos)); // (B, T, C)
+    for (const block of gpt.h) x = block.forward(x, null); // (B, T, C)
+    return gpt.lnF.forward(x); // (B, T, C)
+  });
+}
+
+/**
+ * A GPT trunk with a scalar head: `forward(idx)` gives one score per position (B, T). It is the
+ * value model of PPO (one value per token, TRL's `AutoModelForSequenceClassification` with a
+ * `score` head read at every position) and the body of `RewardModel`. The head is Linear(C, 1)
+ * initialised N(0, 1/(C+1)) with zero bias, as TRL's value head.
+ */
+export class ScalarHeadModel extends Module {
+  declare backbone: GPT;
+  declare score: Linear;
+
+  constructor(backbone: GPT) {
+    super();
+    this.registerModule('backbone', backbone);
+    const C = backbone.config.nEmbd;
+    this.registerModule('score', new Linear(C, 1, { dtype: backbone.config.dtype, device: backbone.wte.weight.device }));
+    init.normal(this.score.weight, 0, 1 / Math.sqrt(C + 1));
+    init.zeros(this.score.bias!);
+  }
+
+  /** idx (B, T) int32 → per-position scalar (B, T). */
+  forward(idx: Tensor): Tensor {
+    return tidy(() => this.score.forward(gptHiddenStates(this.backbone, idx)).squeeze(-1)); // (B, T, 1) → (B, T)
+  }
+}

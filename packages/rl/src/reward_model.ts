@@ -1,0 +1,93 @@
+// Reward modelling from pairwise preferences: the Bradley–Terry loss, its accuracy, and
+// `RewardModel`, a GPT trunk with a scalar head read at each sequence's last non-pad token.
+//
+// Loss (Ouyang et al. 2022, "Training language models to follow instructions with human
+// feedback", eq. 1; the Bradley–Terry model of Bradley & Terry 1952), as TRL's RewardTrainer:
+//   loss = mean_i −log σ(r_chosen,i − r_rejected,i − margin_i)
+// with an optional margin per pair (Llama 2, Touvron et al. 2023) and TRL's optional
+// `centerRewardsCoefficient`·mean((r_chosen + r_rejected)²) that keeps rewards centred at 0
+// (Eisenstein et al. 2023).
+import { ShapeError, ValueError, fmtShape, gather, shapesEqual, tidy, type Tensor } from '@webgrad/core';
+import type { GPT } from '@webgrad/nn';
+import { ScalarHeadModel } from './backbone.js';
+import { logSigmoid } from './masked.js';
+
+export interface PairwiseRewardLossOptions {
+  /** Subtracted from r_chosen − r_rejected: a number, or a tensor (B) of per-pair margins. */
+  margin?: number | Tensor | null;
+  /** Weight of the mean((r_chosen + r_rejected)²) centring term (default 0: off). */
+  centerRewardsCoefficient?: number;
+}
+
+export interface PairwiseRewardLossOutput {
+  /** 0-d mean loss (differentiable). */
+  loss: Tensor;
+  /** 0-d fraction of pairs with r_chosen > r_rejected (ties count as wrong). */
+  accuracy: Tensor;
+  /** 0-d mean of r_chosen − r_rejected. */
+  margin: Tensor;
+}
+
+/** Pairwise reward-model loss over scores (B) of the chosen and the rejected completions. */
+export function pairwiseRewardLoss(chosen: Tensor, rejected: Tensor, opts: PairwiseRewardLossOptions = {}): PairwiseRewardLossOutput {
+  if (chosen.ndim !== 1 || !shapesEqual(chosen.shape, rejected.shape)) {
+    throw new ShapeError(`pairwiseRewardLoss: expected chosen and rejected rewards of the same shape (B), got ${fmtShape(chosen.shape)} and ${fmtShape(rejected.shape)}`);
+  }
+  const center = opts.centerRewardsCoefficient ?? 0;
+  if (!(center >= 0)) throw new ValueError(`pairwiseRewardLoss: centerRewardsCoefficient must be ≥ 0, got ${center}`);
+  return tidy(() => {
+    const diff = chosen.sub(rejected); // (B)
+    const shifted = opts.margin == null ? diff : diff.sub(opts.margin);
+    let loss = logSigmoid(shifted).neg().mean();
+    if (center > 0) loss = loss.add(chosen.add(rejected).square().mean().mul(center));
+    const d = diff.detach();
+    return { loss, accuracy: d.gt(0).to(chosen.dtype).mean(), margin: d.mean() };
+  });
+}
+
+/** The column of each row's last real token, from a (B, T) mask of real tokens (right padding):
+ *  Σ mask − 1, clamped at 0. Returns (B, 1) int32. */
+export function lastTokenIndex(mask: Tensor): Tensor {
+  return tidy(() => mask.to('float32').sum(1).sub(1).clamp(0, null).to('int32').unsqueeze(1));
+}
+
+export interface RewardModelOptions {
+  /** Token id used for right padding: positions holding it are not real tokens. */
+  padTokenId?: number | null;
+}
+
+/**
+ * backbone + scalar head → one reward per sequence, read at the last non-pad token (the token
+ * that has seen the whole sequence), as TRL reads `AutoModelForSequenceClassification` scores.
+ * Sequences must be right-padded (the GPT has no attention mask; causal attention leaves real
+ * tokens unaffected by trailing padding).
+ */
+export class RewardModel extends ScalarHeadModel {
+  readonly padTokenId: number | null;
+
+  constructor(backbone: GPT, opts: RewardModelOptions = {}) {
+    super(backbone);
+    this.padTokenId = opts.padTokenId ?? null;
+  }
+
+  /** idx (B, T) int32 (right-padded) → rewards (B). `mask` (B, T) marks real tokens; without it
+   *  real tokens are those ≠ padTokenId, or every token when no pad id is set. */
+  override forward(idx: Tensor, mask: Tensor | null = null): Tensor {
+    return tidy(() => {
+      const scores = super.forward(idx); // (B, T)
+      const m = mask ?? (this.padTokenId !== null ? idx.ne(this.padTokenId) : null);
+      if (!m) return scores.select(1, idx.shape[1]! - 1); // (B)
+      return gather(scores, 1, lastTokenIndex(m)).squeeze(1); // (B)
+    });
+  }
+
+  /** Pairwise loss of a batch of preference pairs (each side right-padded to its own length). */
+  pairwiseLoss(chosen: Tensor, rejected: Tensor, opts: PairwiseRewardLossOptions & { chosenMask?: Tensor | null; rejectedMask?: Tensor | null } = {}): PairwiseRewardLossOutput & { chosenRewards: Tensor; rejectedRewards: Tensor } {
+    return tidy(() => {
+      const rc = this.forward(chosen, opts.chosenMask ?? null);
+      const rr = this.forward(rejected, opts.rejectedMask ?? null);
+      const out = pairwiseRewardLoss(rc, rr, opts);
+      return { ...out, chosenRewards: rc.detach(), rejectedRewards: rr.detach() };
+    });
+  }
+}
