@@ -64,6 +64,10 @@ function machine(): Record<string, unknown> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // Dawn's Node binding settles its promises (requestAdapter, mapAsync, onSubmittedWorkDone) from
+  // its own thread without holding the event loop open, and tfjs awaits them too: hold it open for
+  // the whole run, or Node may exit mid-await (exit code 13).
+  setInterval(() => {}, 1 << 30);
   const started = new Date();
   const t0 = performance.now();
   const { setup, error } = await setupGPU();

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// Runs an example without a build step: `node examples/run.mjs <name> [flags...]` bundles
-// examples/<name>/main.ts with esbuild (the @webgrad/* packages resolved to their TypeScript
-// sources), writes the bundle under examples/node_modules/.cache/webgrad-examples/, and imports it
-// with process.argv set to [node, bundle, ...flags]. The `webgpu` package stays external; the
-// bundle lives inside examples/node_modules so Node finds it as an examples dependency.
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+// Runs an example without a build step: `node examples/run.mjs <name> [flags...]`.
+//
+// esbuild transpiles the TypeScript sources of the @webgrad/* packages, examples/shared and
+// examples/<name> file by file (no bundling, so module order, cycles and top-level await behave
+// exactly as native ES modules) into examples/node_modules/.cache/webgrad-examples/, where small
+// shim packages map each `@webgrad/<pkg>` import to its transpiled sources. The example's
+// main.js is then imported with process.argv set to [node, main.js, ...flags]. `webgpu` stays an
+// ordinary dependency, found through examples/node_modules.
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
@@ -21,34 +24,47 @@ if (!name || name === '--help' || name === '-h') {
   console.log(`usage: pnpm example <name> [flags]\nexamples: ${available().join(', ')}\n(pass --help after the name for its flags)`);
   process.exit(name ? 0 : 1);
 }
-const entry = join(here, name, 'main.ts');
-if (!existsSync(entry)) {
+if (!/^[\w-]+$/.test(name) || !existsSync(join(here, name, 'main.ts'))) {
   console.error(`unknown example '${name}'; available: ${available().join(', ')}`);
   process.exit(1);
 }
 
-/** Resolve @webgrad/<pkg> to packages/<pkg>/src/index.ts so no package needs building first. */
-const webgradSources = {
-  name: 'webgrad-sources',
-  setup(build) {
-    build.onResolve({ filter: /^@webgrad\/[a-z]+$/ }, (a) => ({ path: join(root, 'packages', a.path.slice('@webgrad/'.length), 'src', 'index.ts') }));
-  },
-};
+/** Every .ts source under dir (tests and declaration files left out). */
+function sources(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') && !e.name.endsWith('.test.ts'))
+    .map((e) => join(e.parentPath ?? e.path, e.name));
+}
 
-const outfile = join(here, 'node_modules', '.cache', 'webgrad-examples', `${name}.mjs`);
+const packages = readdirSync(join(root, 'packages')).filter((p) => existsSync(join(root, 'packages', p, 'src', 'index.ts')));
+const cache = join(here, 'node_modules', '.cache', 'webgrad-examples');
+rmSync(join(cache, 'packages'), { recursive: true, force: true });
+rmSync(join(cache, 'examples'), { recursive: true, force: true });
 await esbuild.build({
-  entryPoints: [entry],
-  outfile,
-  bundle: true,
+  entryPoints: [
+    ...packages.flatMap((p) => sources(join(root, 'packages', p, 'src'))),
+    ...sources(join(here, 'shared')),
+    ...sources(join(here, name)),
+  ],
+  outdir: cache,
+  outbase: root,
+  bundle: false,
   platform: 'node',
   format: 'esm',
   target: 'node20',
   sourcemap: 'inline',
-  external: ['webgpu'],
-  plugins: [webgradSources],
   logLevel: 'warning',
-  // Bundled CommonJS helpers may call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __wgCreateRequire } from 'node:module'; const require = __wgCreateRequire(import.meta.url);" },
 });
-process.argv = [process.argv[0], outfile, ...args];
-await import(pathToFileURL(outfile).href);
+// node_modules/@webgrad/<pkg> inside the cache: a package that re-exports the transpiled sources.
+for (const p of packages) {
+  const dir = join(cache, 'node_modules', '@webgrad', p);
+  mkdirSync(dir, { recursive: true });
+  const target = relative(dir, join(cache, 'packages', p, 'src', 'index.js')).split('\\').join('/');
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `@webgrad/${p}`, type: 'module', main: 'index.js' }));
+  writeFileSync(join(dir, 'index.js'), `export * from '${target}';\n`);
+}
+
+const main = join(cache, 'examples', name, 'main.js');
+process.argv = [process.argv[0], main, ...args];
+await import(pathToFileURL(main).href);

@@ -1,9 +1,9 @@
 // Hidden states of a GPT backbone, and the scalar heads built on them (reward and value models).
 //
 // `gptHiddenStates` runs a GPT up to its final LayerNorm (the features its LM head reads), so a
-// reward or value head can sit on the same transformer: (B, T) int32 → (B, T, C).
+// reward or value head (nn's `ValueHead`) can sit on the same transformer: (B, T) int32 → (B, T, C).
 import { ShapeError, fmtShape, tidy, type Tensor } from '@webgrad/core';
-import { Linear, Module, init, type GPT } from '@webgrad/nn';
+import { Module, ValueHead, init, type GPT } from '@webgrad/nn';
 
 /** The GPT's final-LayerNorm features for idx (B, T) int32 → (B, T, C). Same computation as
  *  `GPT.forward` without the LM head (no KV cache; dropout follows the module's training mode). */
@@ -27,19 +27,19 @@ export function gptHiddenStates(gpt: GPT, idx: Tensor): Tensor {
  */
 export class ScalarHeadModel extends Module {
   declare backbone: GPT;
-  declare score: Linear;
+  declare score: ValueHead;
 
   constructor(backbone: GPT) {
     super();
     this.registerModule('backbone', backbone);
     const C = backbone.config.nEmbd;
-    this.registerModule('score', new Linear(C, 1, { dtype: backbone.config.dtype, device: backbone.wte.weight.device }));
-    init.normal(this.score.weight, 0, 1 / Math.sqrt(C + 1));
-    init.zeros(this.score.bias!);
+    this.registerModule('score', new ValueHead(C, { dtype: backbone.config.dtype, device: backbone.wte.weight.device }));
+    init.normal(this.score.head.weight, 0, 1 / Math.sqrt(C + 1));
+    init.zeros(this.score.head.bias!);
   }
 
   /** idx (B, T) int32 → per-position scalar (B, T). */
   forward(idx: Tensor): Tensor {
-    return tidy(() => this.score.forward(gptHiddenStates(this.backbone, idx)).squeeze(-1)); // (B, T, 1) → (B, T)
+    return tidy(() => this.score.forward(gptHiddenStates(this.backbone, idx))); // (B, T, C) → (B, T)
   }
 }

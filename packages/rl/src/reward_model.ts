@@ -7,9 +7,9 @@
 // with an optional margin per pair (Llama 2, Touvron et al. 2023) and TRL's optional
 // `centerRewardsCoefficient`·mean((r_chosen + r_rejected)²) that keeps rewards centred at 0
 // (Eisenstein et al. 2023).
-import { ShapeError, ValueError, fmtShape, gather, shapesEqual, tidy, type Tensor } from '@webgrad/core';
+import { ShapeError, ValueError, fmtShape, shapesEqual, tidy, type Tensor } from '@webgrad/core';
 import type { GPT } from '@webgrad/nn';
-import { ScalarHeadModel } from './backbone.js';
+import { ScalarHeadModel, gptHiddenStates } from './backbone.js';
 import { logSigmoid } from './masked.js';
 
 export interface PairwiseRewardLossOptions {
@@ -45,22 +45,16 @@ export function pairwiseRewardLoss(chosen: Tensor, rejected: Tensor, opts: Pairw
   });
 }
 
-/** The column of each row's last real token, from a (B, T) mask of real tokens (right padding):
- *  Σ mask − 1, clamped at 0. Returns (B, 1) int32. */
-export function lastTokenIndex(mask: Tensor): Tensor {
-  return tidy(() => mask.to('float32').sum(1).sub(1).clamp(0, null).to('int32').unsqueeze(1));
-}
-
 export interface RewardModelOptions {
   /** Token id used for right padding: positions holding it are not real tokens. */
   padTokenId?: number | null;
 }
 
 /**
- * backbone + scalar head → one reward per sequence, read at the last non-pad token (the token
- * that has seen the whole sequence), as TRL reads `AutoModelForSequenceClassification` scores.
- * Sequences must be right-padded (the GPT has no attention mask; causal attention leaves real
- * tokens unaffected by trailing padding).
+ * backbone + scalar head (nn's ValueHead) → one reward per sequence, read at the last non-pad
+ * token (the token that has seen the whole sequence), as TRL reads
+ * `AutoModelForSequenceClassification` scores. Sequences should be right-padded: the GPT has no
+ * attention mask, and causal attention leaves real tokens unaffected only by trailing padding.
  */
 export class RewardModel extends ScalarHeadModel {
   readonly padTokenId: number | null;
@@ -74,10 +68,8 @@ export class RewardModel extends ScalarHeadModel {
    *  real tokens are those ≠ padTokenId, or every token when no pad id is set. */
   override forward(idx: Tensor, mask: Tensor | null = null): Tensor {
     return tidy(() => {
-      const scores = super.forward(idx); // (B, T)
       const m = mask ?? (this.padTokenId !== null ? idx.ne(this.padTokenId) : null);
-      if (!m) return scores.select(1, idx.shape[1]! - 1); // (B)
-      return gather(scores, 1, lastTokenIndex(m)).squeeze(1); // (B)
+      return this.score.sequenceValue(gptHiddenStates(this.backbone, idx), m); // (B, T, C) → (B)
     });
   }
 

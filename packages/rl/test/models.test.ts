@@ -66,7 +66,7 @@ describe('heads', () => {
     noGrad(() => tidy(() => {
       const padded = tensor([[1, 2, 3, 0, 0], [4, 5, 6, 7, 1]], { dtype: 'int32', device: 'cpu' });
       const r = read(rm.forward(padded));
-      const perPos0 = read(rm.score.forward(gptHiddenStates(rm.backbone, tensor([[1, 2, 3]], { dtype: 'int32', device: 'cpu' }))).squeeze(-1));
+      const perPos0 = read(rm.score.forward(gptHiddenStates(rm.backbone, tensor([[1, 2, 3]], { dtype: 'int32', device: 'cpu' }))));
       const perPos1 = read(ScalarHeadModel.prototype.forward.call(rm, tensor([[4, 5, 6, 7, 1]], { dtype: 'int32', device: 'cpu' })));
       expectClose(r, [perPos0[2]!, perPos1[4]!]);
     }));
