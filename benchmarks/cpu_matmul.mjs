@@ -119,7 +119,7 @@ except Exception:
     pass
 print(json.dumps({'numpy': np.__version__, 'blas': cfg, 'gflops': res}))
 `;
-  for (const exe of ['/usr/bin/python3', 'python3']) {
+  for (const exe of ['python3', '/usr/bin/python3']) { // the first numpy found; pip wheels bundle OpenBLAS, Debian's may use reference BLAS
     try {
       return JSON.parse(execFileSync(exe, ['-c', py], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop());
     } catch { /* try the next interpreter */ }

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Suite, SuiteContext } from './lib/context.js';
 import { setupGPU } from './lib/gpu.js';
 import { loadTf, tfInfo } from './lib/tfjs.js';
-import { suiteTable, goalMet, type Entry } from './lib/report.js';
+import { suiteTable, goalMet, missingKernels, type Entry } from './lib/report.js';
 import { barChartSvg, type Bar } from './lib/svg.js';
 import { kernelsSuite } from './suites/kernels.js';
 import { overheadSuite } from './suites/overhead.js';
@@ -109,6 +109,8 @@ async function main(): Promise<void> {
   const unknown = goals.filter((e) => goalMet(e.ratio) === null).length;
   console.log(`\ngoals: ${met} met, ${missed.length} missed${missed.length ? ` (${missed.join('; ')})` : ''}, ${unknown} without a figure`);
 
+  if (missingKernels.size) console.log(`kernels not implemented yet: ${[...missingKernels].join(', ')}`);
+
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   mkdirSync(args.out, { recursive: true });
   const json = {
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
     machine: machine(),
     adapter: setup ? { ...setup.info, features: [...setup.rt.features] } : { unavailable: error },
     tfjs: tf ? tfInfo(tf) : { unavailable: tfError },
+    missingKernels: [...missingKernels],
     suites: results,
   };
   const jsonPath = join(args.out, `${stamp}.json`);

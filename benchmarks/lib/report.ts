@@ -36,10 +36,17 @@ export interface Entry {
 
 export const NOT_IMPLEMENTED = 'n/a (not implemented)';
 
+/** Kernels reported missing during the run (named in the summary). */
+export const missingKernels = new Set<string>();
+
 /** The cell for a benchmark that threw: a missing kernel reads "n/a (not implemented)". */
 export function failureCell(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  if (/not implemented|not registered for backend/i.test(msg)) return NOT_IMPLEMENTED;
+  if (/not implemented|not registered for backend/i.test(msg)) {
+    const name = /kernel '([^']+)'/i.exec(msg)?.[1] ?? /Kernel '([^']+)' not registered for backend '([^']+)'/.exec(msg)?.slice(1).join(' on tfjs ');
+    if (name) missingKernels.add(name);
+    return NOT_IMPLEMENTED;
+  }
   const first = msg.split('\n')[0]!.trim();
   return `error: ${first.length > 70 ? `${first.slice(0, 67)}...` : first}`;
 }

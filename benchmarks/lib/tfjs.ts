@@ -13,6 +13,9 @@ export function loadTf(): Promise<{ tf: Tf | null; error?: string }> {
     try {
       const core = '@tensorflow/tfjs-core';
       const tf = (await import(core)) as Tf;
+      // tfjs-core's Node build has no op gradients; run.mjs bundles their registrations beside main.js.
+      const gradients = new URL('../../tfjs_gradients.mjs', import.meta.url).href;
+      await import(gradients);
       for (const b of ['@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu']) {
         try { await import(b); } catch { /* that backend stays unavailable */ }
       }

@@ -30,7 +30,7 @@ export const overheadSuite: Suite = {
       try {
         const a = tensor(data, { device }), b = tensor(data, { device });
         let last: Tensor | null = null;
-        const t = await measure(() => { const y = a.add(b); last?.dispose(); last = y; }, async () => { await last!.data(); }, o);
+        const t = await measure(() => { const y = a.add(b); last?.dispose(); last = y; }, async () => { if (last) await last.data(); }, o);
         (last as Tensor | null)?.dispose(); a.dispose(); b.dispose();
         return t.ms * US;
       } catch (e) { return failureCell(e); }
@@ -44,7 +44,7 @@ export const overheadSuite: Suite = {
           for (let i = 0; i < CHAIN; i++) { const y = x.add(b); if (x !== a) x.dispose(); x = y; }
           last?.dispose();
           last = x;
-        }, async () => { await last!.data(); }, chainOpts);
+        }, async () => { if (last) await last.data(); }, chainOpts);
         (last as Tensor | null)?.dispose(); a.dispose(); b.dispose();
         return t.ms * US;
       } catch (e) { return failureCell(e); }
@@ -94,13 +94,13 @@ export const overheadSuite: Suite = {
       const a = tf.tensor1d(data), b = tf.tensor1d(data);
       let last: TF.Tensor | null = null;
       try {
-        streamPeers[label] = (await measure(() => { const y = tf.add(a, b); last?.dispose(); last = y; }, async () => { await last!.data(); }, o)).ms * US;
+        streamPeers[label] = (await measure(() => { const y = tf.add(a, b); last?.dispose(); last = y; }, async () => { if (last) await last.data(); }, o)).ms * US;
         chainPeers[label] = (await measure(() => {
           let x: TF.Tensor = a;
           for (let i = 0; i < CHAIN; i++) { const y = tf.add(x, b); if (x !== a) x.dispose(); x = y; }
           last?.dispose();
           last = x;
-        }, async () => { await last!.data(); }, chainOpts)).ms * US;
+        }, async () => { if (last) await last.data(); }, chainOpts)).ms * US;
       } catch (e) {
         streamPeers[label] ??= failureCell(e);
         chainPeers[label] ??= failureCell(e);

@@ -114,7 +114,7 @@ async function runWebgrad(ctx: SuiteContext, spec: ModelSpec, device: Device, o:
     last.dispose();
     last = null;
     const afterWarmup = snapshot(ctx, device);
-    const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { await last!.item(); }, { ...o, warmup: 0 });
+    const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { if (last) await last.item(); }, { ...o, warmup: 0 });
     (last as Tensor | null)?.dispose();
     last = null;
     const end = snapshot(ctx, device);
@@ -203,7 +203,7 @@ async function runTf(ctx: SuiteContext, spec: ModelSpec, backend: TfBackend, o: 
   try {
     m = tfStep(tf, spec);
     const mm = m;
-    const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { await last!.data(); }, o);
+    const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { if (last) await last.data(); }, o);
     return t.ms;
   } catch (e) {
     return failureCell(e);

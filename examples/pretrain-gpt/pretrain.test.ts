@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { memory } from '@webgrad/core';
 import { GPT } from '@webgrad/nn';
 import { latestCheckpoint, loadCheckpoint } from '@webgrad/optim';
 import { UsageError } from '../shared/args.js';
@@ -30,11 +31,16 @@ describe('pretrain-gpt example', () => {
 
   it('trains: completes, loss falls, writes metrics and plot, samples text', async () => {
     const out = join(root, 'full');
+    const before = memory();
     full = await pretrainGpt({ ...TINY, out });
+    // Every tensor of the run (batches, activations, gradients, model, optimizer state) is freed.
+    expect(memory().tensors).toBe(before.tensors);
+    expect(memory().bytes).toBe(before.bytes);
     const r = full.train;
     expect(r.interrupted).toBe(false);
     expect(r.step).toBe(16);
     expect(r.trainLosses).toHaveLength(16);
+    expect(r.msPerStep).toBeGreaterThan(0);
     const first = r.evals[0]!.losses;
     const last = r.evals[r.evals.length - 1]!.losses;
     expect(r.evals.map((e) => e.step)).toEqual([0, 4, 8, 12, 16]);

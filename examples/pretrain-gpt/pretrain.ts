@@ -62,7 +62,7 @@ export const NANOGPT_CPU_CONFIG = {
 } as const;
 
 export const DEFAULT_OPTIONS: PretrainOptions = {
-  ...SMALL_CONFIG, device: 'auto', seed: 1337, out: 'out/pretrain-gpt', resume: false,
+  ...SMALL_CONFIG, device: 'auto', seed: 1337, out: 'runs/pretrain-gpt', resume: false,
   sampleTokens: 300, temperature: 0.8, topK: 200,
 };
 

@@ -90,8 +90,8 @@ export class ProgressBar {
       return;
     }
     const now = Date.now();
-    const due = u.step === this.total || u.step - this.#lastPlainStep >= this.#plainEvery || now - this.#lastPlain >= this.#plainMs;
-    if (!due) return;
+    const due = u.step === this.total || u.step % this.#plainEvery === 0 || now - this.#lastPlain >= this.#plainMs;
+    if (!due || u.step === this.#lastPlainStep) return;
     this.#lastPlain = now;
     this.#lastPlainStep = u.step;
     this.#stream.write(`${text}\n`);

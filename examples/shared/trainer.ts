@@ -74,7 +74,9 @@ export interface TrainResult {
   /** Steps completed. */
   step: number;
   interrupted: boolean;
+  /** Wall time of this run, evaluations and checkpoints included. */
   wallSeconds: number;
+  /** Training steps only (evaluations and checkpoints excluded): time per step and throughput. */
   msPerStep: number;
   itemsPerSecond: number;
   /** Training losses read back in this run and earlier runs of the same output directory. */
@@ -204,6 +206,7 @@ export class Trainer {
     let lastRead = performance.now();
     let stepsSinceRead = 0;
     let itemsPerSecond = 0;
+    let trainMs = 0;
     try {
       model.train();
       while (step < o.steps) {
@@ -213,6 +216,7 @@ export class Trainer {
           lastRead = performance.now();
         }
         const lr = scheduler.getLastLr();
+        const stepStart = performance.now();
         const lossT = tidy(() => {
           const loss = o.trainLoss();
           loss.backward();
@@ -228,6 +232,7 @@ export class Trainer {
         if (step % logInterval === 0 || step === o.steps || this.#stopRequested) {
           loss = await lossT.item();
           const now = performance.now();
+          trainMs += now - stepStart;
           itemsPerSecond = ((o.itemsPerStep ?? 0) * stepsSinceRead) / Math.max(1e-9, (now - lastRead) / 1000);
           lastRead = now;
           stepsSinceRead = 0;
@@ -235,6 +240,7 @@ export class Trainer {
           metrics.append({ type: 'train', step, loss, lr, items_per_s: Math.round(itemsPerSecond) });
           bar.update({ step, loss, lr, tokensPerSec: o.itemsPerStep ? itemsPerSecond : undefined });
         } else {
+          trainMs += performance.now() - stepStart; // (time of queued device work is counted at the next read)
           await tick(); // let a pending Ctrl-C be delivered
         }
         lossT.dispose();
@@ -255,8 +261,8 @@ export class Trainer {
       writeFileSync(plotPath, lossPlot(trainLosses, evals, splits));
       const ran = step - start;
       const result: TrainResult = {
-        startStep: start, step, interrupted, wallSeconds, msPerStep: ran > 0 ? (wallSeconds * 1000) / ran : NaN,
-        itemsPerSecond, trainLosses, evals, bestMetric, bestStep, checkpoint: lastCheckpoint, metricsPath, plotPath,
+        startStep: start, step, interrupted, wallSeconds, msPerStep: ran > 0 ? trainMs / ran : NaN,
+        itemsPerSecond: trainMs > 0 ? ((o.itemsPerStep ?? 0) * ran) / (trainMs / 1000) : 0, trainLosses, evals, bestMetric, bestStep, checkpoint: lastCheckpoint, metricsPath, plotPath,
       };
       metrics.append({ type: 'summary', step, interrupted, wall_s: wallSeconds, ms_per_step: result.msPerStep, best: bestMetric, best_step: bestStep, final: evals[evals.length - 1]?.losses ?? null });
       return result;
@@ -279,7 +285,8 @@ export function lossPlot(trainLosses: readonly [number, number][], evals: readon
 export function formatSummary(r: TrainResult, splits: readonly string[] = ['train', 'val']): string {
   const last = r.evals[r.evals.length - 1];
   const lines = [
-    `${r.interrupted ? 'stopped' : 'finished'} at step ${r.step} (this run: ${r.step - r.startStep} steps from ${r.startStep}) in ${formatDuration(r.wallSeconds)} — ${r.msPerStep.toFixed(1)} ms/step`,
+    `${r.interrupted ? 'stopped' : 'finished'} at step ${r.step} (this run: ${r.step - r.startStep} steps from ${r.startStep}) in ${formatDuration(r.wallSeconds)}`,
+    `training: ${r.msPerStep.toFixed(1)} ms/step${r.itemsPerSecond ? `, ${Math.round(r.itemsPerSecond).toLocaleString('en-US')} tokens/s` : ''} (evaluation excluded)`,
   ];
   if (last) lines.push(`final eval @ step ${last.step}: ${splits.map((s) => `${s} ${last.losses[s]?.toFixed(4)}`).join(', ')}`);
   if (Number.isFinite(r.bestMetric)) lines.push(`best ${splits[splits.length - 1]} loss ${r.bestMetric.toFixed(4)} @ step ${r.bestStep}`);

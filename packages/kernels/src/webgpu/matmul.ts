@@ -10,8 +10,8 @@
 //   'o'  the other dim is contiguous       (a = Xᵀ for a row-major X [K, M]; b row-major [K, N])
 //   'g'  anything else (both strides ≠ 1): scalar loads through both strides
 // and the generated loads follow it: consecutive invocations walk the contiguous dim (coalesced
-// reads), vec4 loads along it when the base offset, the other stride, every batch stride and the
-// buffer size are multiples of 4 elements. The batch dims are collapsed on the host (size-1 dims
+// reads), vec4 loads along it (the 'register' kernel for both layouts, the 'tiled' kernel for 'o')
+// when the base offset, the other stride, every batch stride and the buffer size are multiples of 4. The batch dims are collapsed on the host (size-1 dims
 // dropped, adjacent dims merged when every operand allows) and decoded from workgroup_id.z.
 //
 // Why the tiling is what it is ('tiled'):
@@ -23,6 +23,8 @@
 //   issues 4 vec4 FMAs; the 64×16 + 16×64 floats (8 KiB) leave room for several workgroups per core.
 // - Loading a tile is a workgroup-uniform branch: a tile fully inside the matrix ("full tile", the
 //   common case) uses unchecked loads, vec4 where allowed; only edge tiles pay for bounds checks.
+//   Each invocation stores whole vec4s into the tiles (4 consecutive m or n at one k): per-component
+//   stores into workgroup memory cost far more to compile and to run.
 // - The 4×4 FMA block and 4 steps of k are unrolled by the generator; the loop over the tile's
 //   16 k-steps is a constant-trip loop the compiler may unroll further.
 //
@@ -156,8 +158,11 @@ export const TILE_LARGE: TileConfig = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
 export const TILE_SMALL: TileConfig = { BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 };
 
 /**
- * Loads of one operand's BO×BK tile into workgroup memory S[k][o] (vec4 over o).
- * `name` is 'A' (o = m) or 'B' (o = n). Emits the full-tile branch and the edge branch.
+ * Loads of one operand's BO×BK tile into workgroup memory S[k][o] (vec4 over o). `name` is 'A'
+ * (o = m) or 'B' (o = n). A load unit is 4 consecutive o at one k, stored as one vec4 — no
+ * per-component stores into workgroup memory. Consecutive invocations take consecutive k when the
+ * operand is contiguous along k ('k'), consecutive o otherwise, so global reads coalesce; the 'o'
+ * layout reads each unit with one vec4 load when aligned. Emits the full-tile and the edge branch.
  */
 function wgslTileLoad(name: 'A' | 'B', op: Operand, BO: number, BK: number, T: number): string {
   const S = `${name}sh`;
@@ -167,43 +172,24 @@ function wgslTileLoad(name: 'A' | 'B', op: Operand, BO: number, BK: number, T: n
   const o0 = name === 'A' ? 'm0' : 'n0';
   const ext = name === 'A' ? 'u.M' : 'u.N';
   const BO4 = BO / 4;
-  const mapping = (w: number, along: 'k' | 'o') => {
-    const units = (BO * BK) / w;
-    if (units % T !== 0) throw new Error(`matmul tile ${BO}x${BK}/${w} does not divide over ${T} invocations`);
-    const lines: string[] = [];
-    for (let r = 0; r < units / T; r++) {
-      const uidx = `(lid + ${r * T}u)`;
-      const [oo, kk] = along === 'k'
-        ? [`(${uidx} / ${BK / w}u)`, `((${uidx} % ${BK / w}u) * ${w}u)`]
-        : [`((${uidx} % ${BO / w}u) * ${w}u)`, `(${uidx} / ${BO / w}u)`];
-      lines.push(`{ let oo = ${oo}; let kk = ${kk};`);
-    }
-    return lines;
-  };
-  const along: 'k' | 'o' = op.layout === 'k' ? 'k' : 'o';
-  // full tile
-  let full = '';
-  const w = op.vec4 ? 4 : 1;
-  for (const head of mapping(w, along)) {
-    const oIdx = `(${o0} + oo)`, kIdx = `(k0 + kk)`;
-    const addr = op.layout === 'k' ? `${base} + ${oIdx} * ${so} + ${kIdx}`
-      : op.layout === 'o' ? `${base} + ${oIdx} + ${kIdx} * ${sk}`
-        : `${base} + ${oIdx} * ${so} + ${kIdx} * ${sk}`;
-    if (w === 4 && along === 'k') {
-      full += `    ${head} let v = ld${name}4(${addr});\n` +
-        [0, 1, 2, 3].map((c) => `      ${S}[(kk + ${c}u) * ${BO4}u + (oo >> 2u)][oo & 3u] = v[${c}];`).join('\n') + ' }\n';
-    } else if (w === 4) {
-      full += `    ${head} ${S}[kk * ${BO4}u + (oo >> 2u)] = ld${name}4(${addr}); }\n`;
+  const units = BO4 * BK;
+  if (units % T !== 0) throw new Error(`matmul tile ${BO}x${BK} does not divide over ${T} invocations`);
+  let full = '', edge = '';
+  for (let r = 0; r < units / T; r++) {
+    const uidx = `(lid + ${r * T}u)`;
+    const [o4, kk] = op.layout === 'k' ? [`(${uidx} / ${BK}u)`, `(${uidx} % ${BK}u)`] : [`(${uidx} % ${BO4}u)`, `(${uidx} / ${BO4}u)`];
+    const head = `    { let o4 = ${o4}; let kk = ${kk}; let o = ${o0} + o4 * 4u; let k = k0 + kk;\n`;
+    const tail = `      ${S}[kk * ${BO4}u + o4] = v; }\n`;
+    if (op.layout === 'o' && op.vec4) {
+      full += head + `      let v = ld${name}4(${base} + o + k * ${sk});\n` + tail;
     } else {
-      full += `    ${head} ${S}[kk * ${BO4}u + (oo >> 2u)][oo & 3u] = ld${name}(${addr}); }\n`;
+      const addr = op.layout === 'k' ? `${base} + oc * ${so} + k` : op.layout === 'o' ? `${base} + oc + k * ${sk}` : `${base} + oc * ${so} + k * ${sk}`;
+      full += head + `      var v: vec4<f32>;\n` +
+        [0, 1, 2, 3].map((c) => `      { let oc = o + ${c}u; v[${c}] = ld${name}(${addr}); }`).join('\n') + '\n' + tail;
     }
-  }
-  // edge tile: scalar, checked
-  let edge = '';
-  for (const head of mapping(1, along)) {
-    edge += `    ${head} let o = ${o0} + oo; let k = k0 + kk; var v = 0.0;\n` +
-      `      if (o < ${ext} && k < kEnd) { v = ld${name}(${base} + o * ${so} + k * ${sk}); }\n` +
-      `      ${S}[kk * ${BO4}u + (oo >> 2u)][oo & 3u] = v; }\n`;
+    edge += head + `      var v = vec4<f32>(0.0);\n      if (k < kEnd) {\n` +
+      [0, 1, 2, 3].map((c) => `        if (o + ${c}u < ${ext}) { v[${c}] = ld${name}(${base} + (o + ${c}u) * ${so} + k * ${sk}); }`).join('\n') +
+      '\n      }\n' + tail;
   }
   return `  if (${o0} + ${BO}u <= ${ext} && k0 + ${BK}u <= kEnd) {\n${full}  } else {\n${edge}  }\n`;
 }
@@ -440,14 +426,18 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
     return;
   }
 
+  // The tiled kernel reads vec4 only along a contiguous m/n: drop the flag elsewhere (one pipeline fewer).
+  const At: Operand = { layout: A.layout, vec4: A.vec4 && A.layout === 'o' };
+  const Bt: Operand = { layout: B.layout, vec4: B.vec4 && B.layout === 'o' };
+  const tiledLayoutKey = `${At.layout}${At.vec4 ? 4 : 1}${Bt.layout}${Bt.vec4 ? 4 : 1}.r${rank}`;
   const cfg = p.M >= 64 && p.N >= 64 ? TILE_LARGE : TILE_SMALL;
   const cfgKey = `${cfg.BM}x${cfg.BN}x${cfg.BK}`;
   const gx = Math.ceil(p.N / cfg.BN), gy = Math.ceil(p.M / cfg.BM);
-  const tiledKey = `matmul.tiled.${cfgKey}.${layoutKey}`;
+  const tiledKey = `matmul.tiled.${cfgKey}.${tiledLayoutKey}`;
   if (variant === 'tiled' || p.K <= cfg.BK) {
     forZChunks(rt, p.batch, (zBase, zn) => {
       const u = uniformsFor(p, { ...base, zBase });
-      const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, A, B, rank, u), ['read', 'read', 'readwrite']);
+      const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, At, Bt, rank, u), ['read', 'read', 'readwrite']);
       rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [gx, gy, zn], 'matmul.tiled');
     });
     return;
@@ -469,7 +459,7 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
   const splitStride = p.batch * mn;
   forZChunks(rt, p.batch * S, (zBase, zn) => {
     const u = uniformsFor(contiguous, { ...base, offO: 0, kChunk, splits: S, splitStride, zBase });
-    const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, A, B, rank, u), ['read', 'read', 'readwrite']);
+    const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, At, Bt, rank, u), ['read', 'read', 'readwrite']);
     rt.dispatch(pipe, [a.buffer, b.buffer, partial], u.bytes(), [gx, gy, zn], 'matmul.splitk');
   });
   const [rx, ry] = fold(Math.ceil(mn / 256), max);
