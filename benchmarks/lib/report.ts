@@ -43,7 +43,8 @@ export const missingKernels = new Set<string>();
 export function failureCell(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   if (/not implemented|not registered for backend/i.test(msg)) {
-    const name = /kernel '([^']+)'/i.exec(msg)?.[1] ?? /Kernel '([^']+)' not registered for backend '([^']+)'/.exec(msg)?.slice(1).join(' on tfjs ');
+    const tfjs = /Kernel '([^']+)' not registered for backend '([^']+)'/.exec(msg);
+    const name = tfjs ? `${tfjs[1]} (tfjs ${tfjs[2]})` : /kernel '([^']+)'/i.exec(msg)?.[1];
     if (name) missingKernels.add(name);
     return NOT_IMPLEMENTED;
   }

@@ -86,11 +86,11 @@ export const overheadSuite: Suite = {
         continue;
       }
       ctx.log(`  tfjs ${backend} small ops`);
-      // tfjs's WebGPU backend runs ops on tensors under 1000 elements on the CPU by default; turn
-      // that off so its figure is GPU dispatches, like ours.
-      const handoff = backend === 'webgpu' ? tf.env().get('WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD') : undefined;
-      if (backend === 'webgpu') tf.env().set('WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD', 0);
-      const label = backend === 'webgpu' ? 'tfjs webgpu (CPU handoff off)' : `tfjs ${backend}`;
+      // tfjs's WebGPU backend runs ops whose inputs are small and still on the CPU on its CPU backend
+      // (WEBGPU_CPU_FORWARD); turn that off so its figure is GPU dispatches, like ours.
+      const handoff = backend === 'webgpu' ? tf.env().get('WEBGPU_CPU_FORWARD') : undefined;
+      if (backend === 'webgpu') tf.env().set('WEBGPU_CPU_FORWARD', false);
+      const label = backend === 'webgpu' ? 'tfjs webgpu (CPU forwarding off)' : `tfjs ${backend}`;
       const a = tf.tensor1d(data), b = tf.tensor1d(data);
       let last: TF.Tensor | null = null;
       try {
@@ -105,7 +105,7 @@ export const overheadSuite: Suite = {
         streamPeers[label] ??= failureCell(e);
         chainPeers[label] ??= failureCell(e);
       }
-      if (handoff !== undefined) tf.env().set('WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD', handoff);
+      if (handoff !== undefined) tf.env().set('WEBGPU_CPU_FORWARD', handoff);
       (last as TF.Tensor | null)?.dispose();
       tf.dispose([a, b]);
     }

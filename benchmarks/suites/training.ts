@@ -15,7 +15,7 @@ import { GPT, Linear, ReLU, Sequential } from '@webgrad/nn';
 import { AdamW } from '@webgrad/optim';
 import type * as TF from '@tensorflow/tfjs-core';
 import type { Suite, SuiteContext } from '../lib/context.js';
-import { failureCell, makeRatio, num, type Cell, type Entry } from '../lib/report.js';
+import { failureCell, makeRatio, num, NOT_IMPLEMENTED, type Cell, type Entry } from '../lib/report.js';
 import { measure, type MeasureOptions } from '../lib/timing.js';
 import { useBackend, type Tf, type TfBackend } from '../lib/tfjs.js';
 
@@ -139,7 +139,7 @@ function tfGelu(tf: Tf, x: TF.Tensor): TF.Tensor {
 }
 
 /** Builds a tfjs training step for `spec` on the active backend. */
-function tfStep(tf: Tf, spec: ModelSpec): { step: () => TF.Scalar; dispose: () => void } {
+function tfStep(tf: Tf, spec: ModelSpec, embedding: 'gather' | 'onehot' = 'gather'): { step: () => TF.Scalar; dispose: () => void } {
   const vars: TF.Variable[] = [];
   const normal = (shape: number[], std = 0.02) => { const v = tf.variable(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 7), std)); vars.push(v); return v; };
   const zeros = (shape: number[]) => { const v = tf.variable(tf.zeros(shape)); vars.push(v); return v; };
@@ -165,11 +165,14 @@ function tfStep(tf: Tf, spec: ModelSpec): { step: () => TF.Scalar; dispose: () =
     }));
     const lnFg = ones([C]), lnFb = zeros([C]);
     const idx = tf.tensor1d(randInts(B * T, V, 3), 'int32'); // (B·T)
+    const idxOneHot = embedding === 'onehot' ? tf.cast(tf.oneHot(idx, V), 'float32') : null; // (B·T, V)
+    if (idxOneHot) consts.push(idxOneHot);
     const tgt = tf.oneHot(tf.tensor1d(randInts(B * T, V, 4), 'int32'), V); // (B·T, V)
     const mask = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), -1e9); // (T, T): −1e9 above the diagonal
     consts.push(idx, tgt, mask);
     lossFn = () => {
-      let x = tf.reshape(tf.add(tf.reshape(tf.gather(wte, idx), [B, T, C]), wpe), [B * T, C]); // (B·T, C)
+      const tok = idxOneHot ? tf.matMul(idxOneHot, wte) : tf.gather(wte, idx); // (B·T, C)
+      let x = tf.reshape(tf.add(tf.reshape(tok, [B, T, C]), wpe), [B * T, C]); // (B·T, C)
       for (const L of layers) {
         const h = tfLayerNorm(tf, x, L.ln1g, L.ln1b);
         const [q, k, v] = tf.split(tf.add(tf.matMul(h, L.wqkv), L.bqkv), 3, 1).map((z) => tf.transpose(tf.reshape(z, [B, T, H, D]), [0, 2, 1, 3])); // (B, H, T, D)
@@ -194,14 +197,14 @@ function tfStep(tf: Tf, spec: ModelSpec): { step: () => TF.Scalar; dispose: () =
   };
 }
 
-async function runTf(ctx: SuiteContext, spec: ModelSpec, backend: TfBackend, o: MeasureOptions): Promise<Cell> {
+async function runTf(ctx: SuiteContext, spec: ModelSpec, backend: TfBackend, o: MeasureOptions, embedding: 'gather' | 'onehot' = 'gather'): Promise<Cell> {
   const tf = ctx.tf;
   if (!tf) return 'n/a (tfjs not loaded)';
   if (!(await useBackend(tf, backend))) return `n/a (tfjs ${backend} unavailable)`;
   let m: ReturnType<typeof tfStep> | null = null;
   let last: TF.Scalar | null = null;
   try {
-    m = tfStep(tf, spec);
+    m = tfStep(tf, spec, embedding);
     const mm = m;
     const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { if (last) await last.data(); }, o);
     return t.ms;
@@ -269,6 +272,7 @@ export const trainingSuite: Suite = {
     for (const spec of specs) {
       const ours: Partial<Record<Device, Cell>> = {};
       const tfCells: Partial<Record<TfBackend, Cell>> = {};
+      const oneHot: TfBackend[] = [];
       for (const device of (spec.webgpuOnly ? ['webgpu'] : ['cpu', 'webgpu']) as Device[]) {
         ctx.log(`  ${spec.key}: webgrad ${device}`);
         const r = await runWebgrad(ctx, spec, device, o);
@@ -278,6 +282,11 @@ export const trainingSuite: Suite = {
       for (const backend of (spec.webgpuOnly ? ['webgpu'] : ['cpu', 'wasm', 'webgpu']) as TfBackend[]) {
         ctx.log(`  ${spec.key}: tfjs ${backend}`);
         tfCells[backend] = await runTf(ctx, spec, backend, o);
+        // tfjs wasm has no UnsortedSegmentSum, which gather's gradient needs: embed by one-hot matmul there.
+        if (spec.kind === 'gpt' && tfCells[backend] === NOT_IMPLEMENTED) {
+          tfCells[backend] = await runTf(ctx, spec, backend, o, 'onehot');
+          if (num(tfCells[backend]) !== null) oneHot.push(backend);
+        }
       }
       let torch: Cell | undefined;
       if (!spec.webgpuOnly) {
@@ -301,7 +310,7 @@ export const trainingSuite: Suite = {
         suite: 'training', name: `${spec.title} — webgpu`, unit: 'ms/step', better: 'lower',
         ours: { 'webgrad webgpu': ours.webgpu ?? 'n/a' }, peers: tfPeers,
         ratio: makeRatio(`speed-up vs ${best ? best[0] : "tfjs's best"}`, ours.webgpu, best?.[1], 'lower', spec.kind === 'gpt' ? { op: '>=', value: 3 } : undefined, true),
-        notes: [`${unit}/s: ${tpsNote}`],
+        notes: [`${unit}/s: ${tpsNote}`, ...oneHot.map((b) => `tfjs ${b}: embedding by one-hot matmul (gather's gradient needs UnsortedSegmentSum, which this backend lacks)`)],
       };
       ctx.entries.push(gpuEntry);
       if (!spec.webgpuOnly) {

@@ -49,6 +49,7 @@ export class ProgressBar {
   #lastPlain = 0;
   #lastPlainStep = -1;
   #line = '';
+  #excludedMs = 0;
 
   constructor(opts: ProgressOptions) {
     this.total = opts.total;
@@ -63,13 +64,18 @@ export class ProgressBar {
     this.#start = Date.now();
     this.#startStep = step;
     this.#lastPlain = this.#start;
+    this.#excludedMs = 0;
   }
+
+  /** Leave `ms` (e.g. an evaluation) out of the step rate behind the ETA; elapsed still counts it. */
+  exclude(ms: number): void { this.#excludedMs += ms; }
 
   /** The status text for a step (without bar or escape codes). */
   status(u: ProgressUpdate): string {
     const elapsed = (Date.now() - this.#start) / 1000;
     const done = u.step - this.#startStep;
-    const eta = done > 0 ? (elapsed / done) * (this.total - u.step) : NaN;
+    const stepping = elapsed - this.#excludedMs / 1000;
+    const eta = done > 0 ? (stepping / done) * (this.total - u.step) : NaN;
     const parts = [`step ${u.step}/${this.total}`];
     if (u.loss !== undefined) parts.push(`loss ${u.loss.toFixed(4)}`);
     if (u.lr !== undefined) parts.push(`lr ${u.lr.toExponential(2)}`);

@@ -211,9 +211,11 @@ export class Trainer {
       model.train();
       while (step < o.steps) {
         if (step % evalInterval === 0 && evaluatedAt !== step) {
+          const evalStart = performance.now();
           const { metric, improved } = await runEval(step);
           if (improved && step > 0) await save(step, true, metric);
           lastRead = performance.now();
+          bar.exclude(lastRead - evalStart);
         }
         const lr = scheduler.getLastLr();
         const stepStart = performance.now();
@@ -284,10 +286,12 @@ export function lossPlot(trainLosses: readonly [number, number][], evals: readon
 /** A short human summary of a finished (or stopped) run. */
 export function formatSummary(r: TrainResult, splits: readonly string[] = ['train', 'val']): string {
   const last = r.evals[r.evals.length - 1];
-  const lines = [
+  const lines: string[] = [
     `${r.interrupted ? 'stopped' : 'finished'} at step ${r.step} (this run: ${r.step - r.startStep} steps from ${r.startStep}) in ${formatDuration(r.wallSeconds)}`,
-    `training: ${r.msPerStep.toFixed(1)} ms/step${r.itemsPerSecond ? `, ${Math.round(r.itemsPerSecond).toLocaleString('en-US')} tokens/s` : ''} (evaluation excluded)`,
   ];
+  if (Number.isFinite(r.msPerStep)) {
+    lines.push(`training: ${r.msPerStep.toFixed(1)} ms/step${r.itemsPerSecond ? `, ${Math.round(r.itemsPerSecond).toLocaleString('en-US')} tokens/s` : ''} (evaluation excluded)`);
+  }
   if (last) lines.push(`final eval @ step ${last.step}: ${splits.map((s) => `${s} ${last.losses[s]?.toFixed(4)}`).join(', ')}`);
   if (Number.isFinite(r.bestMetric)) lines.push(`best ${splits[splits.length - 1]} loss ${r.bestMetric.toFixed(4)} @ step ${r.bestStep}`);
   lines.push(`checkpoint: ${r.checkpoint ?? '(none)'}`, `metrics:    ${r.metricsPath}`, `plot:       ${r.plotPath}`);

@@ -48,7 +48,7 @@ describe.skipIf(!rt)('webgpu indexing', () => {
     const r = rng(3);
     for (const [shape, dim, L] of [[[17, 8], 0, 65], [[5, 7], 1, 20], [[3], 0, 1]] as const) {
       const out = makeView('float32', shape, {}, () => r());
-      const index = makeView('int32', [L], {}, (i) => (i % 3 === 0 ? 1 : Math.floor(r() * shape[dim])));
+      const index = makeView('int32', [L], {}, (i) => (i % 3 === 0 ? 1 : Math.floor(r() * shape[dim]!)));
       const ss = [...shape] as number[]; ss[dim] = L;
       const src = makeView('float32', ss, ss.length > 1 ? { perm: [1, 0] } : {}, () => r() - 0.5);
       const go = toGPU(rt!, out), gi = toGPU(rt!, index), gs = toGPU(rt!, src);

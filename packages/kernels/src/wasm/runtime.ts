@@ -11,7 +11,7 @@
 // makes a new, longer one, so views are re-taken after allocating (`f32()` / `f64()`).
 
 import { WASM_EXPORTS, WASM_IMPORTS, MAX_PAGES, buildKernelModule, type WasmExport } from './module.js';
-import { CTL_BYTES, MAX_THREADS, ThreadPool, canShareMemory, defaultThreadCount } from './threads.js';
+import { CTL_BYTES, MAX_THREADS, ThreadPool, canShareMemory, defaultThreadCount, nodeModulesReady } from './threads.js';
 
 const PAGE = 65536;
 
@@ -129,6 +129,12 @@ export function wasmRuntime(): WasmRuntime {
   return runtime;
 }
 
+// A runtime made before Node's worker modules finished loading is single-threaded; once they are
+// loaded, the next kernel call gets a runtime that can share memory with workers.
+void nodeModulesReady.then(() => {
+  if (runtime && !runtime.shared && canShareMemory()) runtime = null;
+});
+
 /**
  * Sets how many threads the fast CPU kernels use (default: the cores available to the process, or
  * the WEBGRAD_CPU_THREADS environment variable). Results are deterministic for a given count.
@@ -146,5 +152,6 @@ export function getNumThreads(): number {
 
 /** Resolves once the CPU worker threads are running. Needed in browsers (workers start asynchronously); optional in Node. */
 export async function startCpuThreads(): Promise<void> {
+  await nodeModulesReady;
   await wasmRuntime().ready();
 }

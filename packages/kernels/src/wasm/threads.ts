@@ -65,24 +65,22 @@ if (typeof process !== 'undefined' && process.versions && process.versions.node)
 type NodeWorkers = typeof import('node:worker_threads');
 interface WorkerLike { terminate(): unknown }
 
-/** Node's worker_threads, or null outside Node. Loaded once, without a static import, so browsers bundle this file. */
-const nodeWorkers: NodeWorkers | null = await (async () => {
-  if (typeof process === 'undefined' || !process.versions?.node) return null;
-  try {
-    return (await import(/* @vite-ignore */ 'node:worker_threads')) as NodeWorkers;
-  } catch {
-    return null;
-  }
-})();
-
-const nodeOs: typeof import('node:os') | null = await (async () => {
-  if (typeof process === 'undefined' || !process.versions?.node) return null;
-  try {
-    return (await import(/* @vite-ignore */ 'node:os')) as typeof import('node:os');
-  } catch {
-    return null;
-  }
-})();
+/**
+ * Node's worker_threads and os modules, or null outside Node. They are loaded without a static
+ * import (so browsers can bundle this file) and without a top-level await (which breaks bundles with
+ * import cycles): the load starts with the module and, until it lands, kernels simply run on the
+ * calling thread — results are identical for every thread count.
+ */
+let nodeWorkers: NodeWorkers | null = null;
+let nodeOs: typeof import('node:os') | null = null;
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+/** Resolves once the Node modules are loaded (immediately elsewhere). */
+export const nodeModulesReady: Promise<void> = isNode
+  ? Promise.all([
+    import(/* @vite-ignore */ 'node:worker_threads').then((m) => { nodeWorkers = m as NodeWorkers; }, () => {}),
+    import(/* @vite-ignore */ 'node:os').then((m) => { nodeOs = m as typeof import('node:os'); }, () => {}),
+  ]).then(() => {})
+  : Promise.resolve();
 
 /** Whether this thread may block in Atomics.wait (Node, or a Web Worker). */
 export function canBlock(): boolean {

@@ -9,6 +9,11 @@ import { argReduce, reduce } from './reduce.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { adamw } from './adamw.js';
 import { matmul } from './matmul.js';
+import { softmax, softmaxBackward } from './softmax.js';
+import { layerNorm, layerNormBackward } from './layer_norm.js';
+import { crossEntropy, crossEntropyBackward } from './cross_entropy.js';
+import { attention, attentionBackward } from './attention.js';
+import { col2im, im2col, pool2d, pool2dBackward } from './conv.js';
 
 export { WebGPURuntime } from './runtime.js';
 export type { RuntimeOptions, RuntimeStats, ProfileEntry, BindingKind, Pipeline, PipelineSpec, AdapterDescription } from './runtime.js';
@@ -41,17 +46,17 @@ export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
     adamw: (param, grad, m, v, opts) => adamw(rt, param, grad, m, v, opts),
     matmul: (a, b, out) => matmul(rt, a, b, out),
     // TODO: softmax.ts, layer_norm.ts, cross_entropy.ts, attention.ts, conv.ts land here.
-    softmax: notImplemented('softmax'),
-    softmaxBackward: notImplemented('softmaxBackward'),
-    layerNorm: notImplemented('layerNorm'),
-    layerNormBackward: notImplemented('layerNormBackward'),
-    crossEntropy: notImplemented('crossEntropy'),
-    crossEntropyBackward: notImplemented('crossEntropyBackward'),
-    attention: notImplemented('attention'),
-    attentionBackward: notImplemented('attentionBackward'),
-    im2col: notImplemented('im2col'),
-    col2im: notImplemented('col2im'),
-    pool2d: notImplemented('pool2d'),
-    pool2dBackward: notImplemented('pool2dBackward'),
+    softmax: (x, out, log) => softmax(rt, x, out, log),
+    softmaxBackward: (y, dy, out, log) => softmaxBackward(rt, y, dy, out, log),
+    layerNorm: (x, w, b, eps, out, mean, rstd) => layerNorm(rt, x, w, b, eps, out, mean, rstd),
+    layerNormBackward: (x, w, mean, rstd, dy, dx, dw, db) => layerNormBackward(rt, x, w, mean, rstd, dy, dx, dw, db),
+    crossEntropy: (logits, targets, w, opts, loss, lse) => crossEntropy(rt, logits, targets, w, opts, loss, lse),
+    crossEntropyBackward: (logits, targets, w, lse, dloss, opts, dx) => crossEntropyBackward(rt, logits, targets, w, lse, dloss, opts, dx),
+    attention: (q, k, v, mask, opts, out, lse) => attention(rt, q, k, v, mask, opts, out, lse),
+    attentionBackward: (q, k, v, mask, opts, out, lse, dout, dq, dk, dv) => attentionBackward(rt, q, k, v, mask, opts, out, lse, dout, dq, dk, dv),
+    im2col: (x, g, cols) => im2col(rt, x, g, cols),
+    col2im: (cols, g, dx) => col2im(rt, cols, g, dx),
+    pool2d: (op, x, g, out, argmax) => pool2d(rt, op, x, g, out, argmax),
+    pool2dBackward: (op, dy, argmax, g, dx) => pool2dBackward(rt, op, dy, argmax, g, dx),
   };
 }

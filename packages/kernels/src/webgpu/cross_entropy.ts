@@ -1,0 +1,180 @@
+// Fused cross-entropy over class logits (log-softmax, target pick, label smoothing and class
+// weights in one pass per row), forward and backward.
+//
+// What (as cpu/cross_entropy.ts), per row n of C logits x with target t, smoothing ε, class
+// weights w (all ones when null), W = Σ_c w_c and p_c = exp(x_c − lse):
+//   lse  = log Σ_c exp(x_c)                                       (max-subtracted)
+//   loss = (1−ε)·w_t·(lse − x_t) + (ε/C)·Σ_c w_c·(lse − x_c)
+//   dx_c = dloss_n · [ (1−ε)·w_t·(p_c − [c == t]) + (ε/C)·(W·p_c − w_c) ]
+// A row whose target equals ignoreIndex gets loss 0 and a zero gradient (its lse is still written).
+// A target outside [0, C) is recorded in the runtime's error buffer (the GPU cannot throw) and
+// raised as a RangeError naming the op at the next read; the row is treated as ignored meanwhile.
+// Reducing the per-row losses (mean / sum) is core's business. Arithmetic is f32 (float32 logits
+// and weights, int32 targets; anything else throws a WebGPUDTypeError).
+//
+// Precision: with m the row max, the forward accumulates Σ exp(x_c − m), Σ w_c·(m − x_c) and
+// Σ w_c in one pass, then uses lse − x_t = (m − x_t) + log s and
+// Σ w_c·(lse − x_c) = W·log s + Σ w_c·(m − x_c): every term is non-negative, so nothing cancels
+// even for logits of ±80 (computing lse first and subtracting would lose the small differences).
+//
+// Layout: logits and dlogits [N, C] contiguous with any element offset (row n at offset + n·C);
+// targets int32 [N]; weight [C]; loss, lse, dloss [N].
+//
+// Thread mapping: the row kernels' segments (see softmax.ts) — TPR threads per row stride over its
+// C classes; the max and the three sums go through workgroup memory; the segment's first thread
+// reads the target and writes loss and lse. The backward needs W only with class weights and ε ≠ 0,
+// so that reduction runs behind a uniform branch; an ignored row writes zeros from the same loop
+// (a select, not a branch, so the row's threads never diverge around a barrier). Whether class
+// weights exist is a uniform flag (an absent weight is bound to the logits, never read), so each
+// direction is one pipeline.
+
+import type { CrossEntropyOptions, View } from '../types.js';
+import { UniformStruct } from './kernel_args.js';
+import type { WebGPURuntime } from './runtime.js';
+import { requireDType, rowOperands, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS } from './softmax.js';
+
+/** WGSL: records a bad target in the runtime's error buffer (first one wins). */
+const WGSL_FLAG_TARGET = /* wgsl */ `
+fn flag_target(t: i32) {
+  if (atomicAdd(&err[0], 1u) == 0u) {
+    atomicStore(&err[1], u.code);
+    atomicStore(&err[2], bitcast<u32>(t));
+    atomicStore(&err[3], u.d);
+  }
+}
+`;
+
+function wgslForward(u: UniformStruct): string {
+  return `${u.wgsl('U')}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> targets: array<i32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(5) var<storage, read_write> err: array<atomic<u32>, 4>;
+@group(0) @binding(6) var<uniform> u: U;
+${WGSL_ROWS}
+${WGSL_FLAG_TARGET}
+${WGSL_ROW_MAIN}
+  let xb = u.off_x + s.row * u.d;
+  var m = neg_inf();
+  for (var j = s.lane; j < n; j += u.tpr) { m = max(m, x[xb + j]); }
+  m = seg_max(s, m);
+  var acc = vec4<f32>(0.0);
+  for (var j = s.lane; j < n; j += u.tpr) {
+    let xj = x[xb + j];
+    let w = select(1.0, weight[u.off_w + j], u.has_w != 0u);
+    acc += vec4<f32>(exp(xj - m), w * (m - xj), w, 0.0);
+  }
+  let t = seg_sum(s, acc);   // (Σ exp(x − m), Σ w·(m − x), W)
+  if (s.live && s.lane == 0u) {
+    let log_s = log(t.x);
+    // An all −∞ row has lse −∞ (not −∞ − −∞ = NaN), as in the reference.
+    lse[u.off_lse + s.row] = select(m + log_s, m, m == neg_inf());
+    let tg = targets[u.off_t + s.row];
+    var l = 0.0;
+    if (tg != u.ignore_index) {
+      if (tg < 0 || u32(tg) >= u.d) {
+        flag_target(tg);
+      } else {
+        let wt = select(1.0, weight[u.off_w + u32(tg)], u.has_w != 0u);
+        l = (1.0 - u.eps) * wt * ((m - x[xb + u32(tg)]) + log_s);
+        if (u.eps != 0.0) { l += (u.eps / f32(u.d)) * (t.z * log_s + t.y); }
+      }
+    }
+    loss[u.off_loss + s.row] = l;
+  }
+}
+`;
+}
+
+function wgslBackward(u: UniformStruct): string {
+  return `${u.wgsl('U')}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> targets: array<i32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read> lse: array<f32>;
+@group(0) @binding(4) var<storage, read> dloss: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(6) var<storage, read_write> err: array<atomic<u32>, 4>;
+@group(0) @binding(7) var<uniform> u: U;
+${WGSL_ROWS}
+${WGSL_FLAG_TARGET}
+${WGSL_ROW_MAIN}
+  let r = min(s.row, u.rows - 1u);
+  let tg = targets[u.off_t + r];
+  let in_range = tg >= 0 && u32(tg) < u.d;
+  let valid = s.live && tg != u.ignore_index && in_range;
+  if (s.live && s.lane == 0u && tg != u.ignore_index && !in_range) { flag_target(tg); }
+  let tc = select(0u, u32(tg), in_range);
+  let wt = select(1.0, weight[u.off_w + tc], u.has_w != 0u);
+  // W = Σ_c w_c: C without class weights; a reduction only when the smoothing term needs it.
+  var W = f32(u.d);
+  if (u.has_w != 0u && u.eps != 0.0) {
+    var acc = 0.0;
+    for (var j = s.lane; j < n; j += u.tpr) { acc += weight[u.off_w + j]; }
+    W = seg_sum(s, vec4<f32>(acc, 0.0, 0.0, 0.0)).x;
+  }
+  let g = dloss[u.off_dloss + r];
+  let hard = g * (1.0 - u.eps) * wt;
+  let soft = g * u.eps / f32(u.d);
+  let l = lse[u.off_lse + r];
+  let xb = u.off_x + s.row * u.d;
+  let ob = u.off_dx + s.row * u.d;
+  for (var j = s.lane; j < n; j += u.tpr) {
+    let p = exp(x[xb + j] - l);
+    let w = select(1.0, weight[u.off_w + j], u.has_w != 0u);
+    let v = hard * (p - select(0.0, 1.0, j == tc)) + soft * (W * p - w);
+    dx[ob + j] = select(0.0, v, valid);
+  }
+}
+`;
+}
+
+function checkDTypes(op: string, logits: View<GPUBuffer>, targets: View<GPUBuffer>, weight: View<GPUBuffer> | null,
+  floats: [string, View<GPUBuffer>][]): void {
+  requireDType(op, 'logits', logits.dtype);
+  requireDType(op, 'targets', targets.dtype, 'int32');
+  if (weight) requireDType(op, 'weight', weight.dtype);
+  for (const [name, v] of floats) requireDType(op, name, v.dtype);
+}
+
+function commonUniforms(rt: WebGPURuntime, op: string, N: number, C: number, tpr: number, opts: CrossEntropyOptions, hasW: boolean): UniformStruct {
+  return new UniformStruct().u32('rows', N).u32('d', C).u32('tpr', tpr).u32('has_w', hasW ? 1 : 0)
+    .f32('eps', opts.labelSmoothing).i32('ignore_index', opts.ignoreIndex).u32('code', rt.errorCode(op));
+}
+
+export function crossEntropy(rt: WebGPURuntime, logits: View<GPUBuffer>, targets: View<GPUBuffer>, weight: View<GPUBuffer> | null,
+  opts: CrossEntropyOptions, loss: View<GPUBuffer>, lse: View<GPUBuffer>): void {
+  const op = 'crossEntropy';
+  checkDTypes(op, logits, targets, weight, [['loss', loss], ['lse', lse]]);
+  const N = logits.shape[0]!, C = logits.shape[1]!;
+  if (N === 0) return;
+  const tpr = rowThreads(C);
+  const { ins: [xi, ti, wi], outs: [lo, so], finish } = rowOperands(rt, [logits, targets, weight], [loss, lse]);
+  const u = commonUniforms(rt, op, N, C, tpr, opts, !!wi)
+    .u32('off_x', xi!.offset).u32('off_t', ti!.offset).u32('off_w', wi?.offset ?? 0)
+    .u32('off_loss', lo!.offset).u32('off_lse', so!.offset);
+  const p = rt.pipeline('rows.crossEntropy', () => wgslForward(u), ['read', 'read', 'read', 'readwrite', 'readwrite', 'readwrite']);
+  rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, lo!.buffer, so!.buffer, rt.errorBuffer], u.bytes(),
+    rowWorkgroups(N, tpr), op);
+  finish();
+}
+
+export function crossEntropyBackward(rt: WebGPURuntime, logits: View<GPUBuffer>, targets: View<GPUBuffer>, weight: View<GPUBuffer> | null,
+  lse: View<GPUBuffer>, dloss: View<GPUBuffer>, opts: CrossEntropyOptions, dlogits: View<GPUBuffer>): void {
+  const op = 'crossEntropyBackward';
+  checkDTypes(op, logits, targets, weight, [['lse', lse], ['dloss', dloss], ['dlogits', dlogits]]);
+  const N = logits.shape[0]!, C = logits.shape[1]!;
+  if (N === 0 || C === 0) return;
+  const tpr = rowThreads(C);
+  const { ins: [xi, ti, wi, si, gi], outs: [dxo], finish } = rowOperands(rt, [logits, targets, weight, lse, dloss], [dlogits]);
+  const u = commonUniforms(rt, op, N, C, tpr, opts, !!wi)
+    .u32('off_x', xi!.offset).u32('off_t', ti!.offset).u32('off_w', wi?.offset ?? 0)
+    .u32('off_lse', si!.offset).u32('off_dloss', gi!.offset).u32('off_dx', dxo!.offset);
+  const p = rt.pipeline('rows.crossEntropyBackward', () => wgslBackward(u),
+    ['read', 'read', 'read', 'read', 'read', 'readwrite', 'readwrite']);
+  rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, si!.buffer, gi!.buffer, dxo!.buffer, rt.errorBuffer], u.bytes(),
+    rowWorkgroups(N, tpr), op);
+  finish();
+}

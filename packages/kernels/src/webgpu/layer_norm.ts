@@ -1,0 +1,218 @@
+// Fused layerNorm over the last dimension D, forward and backward (Ba, Kiros & Hinton 2016).
+//
+// What (as cpu/layer_norm.ts and torch.nn.functional.layer_norm: biased variance), per row x:
+//   μ = (1/D) Σ x_j,  σ² = (1/D) Σ (x_j − μ)²,  rstd = 1/√(σ² + eps)
+//   x̂_j = (x_j − μ)·rstd,  y_j = x̂_j·w_j + b_j          (w = 1, b = 0 when null)
+// and mean[r] = μ, rstd[r] = rstd are written for the backward. Backward, with x̂ recomputed from
+// the saved mean/rstd and g_j = dy_j·w_j:
+//   dx_j = rstd · (g_j − mean_k(g_k) − x̂_j · mean_k(g_k·x̂_k))
+//   dweight_j = Σ_rows dy_j·x̂_j,   dbias_j = Σ_rows dy_j
+// Arithmetic is f32 (float32 only; other dtypes throw a WebGPUDTypeError). The variance is computed
+// in a second pass over (x − μ)², never as E[x²] − μ², so rows with a large mean keep their precision.
+//
+// Layout: x, out, dy, dx are [..., D] contiguous with any element offset (row r at offset + r·D);
+// weight, bias, dweight, dbias are [D]; mean and rstd are [rows]. Operand preparation (snapshots
+// of aliased inputs, temporaries for non-contiguous views) is softmax.ts's `rowOperands`.
+//
+// Thread mapping:
+// - forward and dx: the row kernels' segments (see softmax.ts): TPR threads per row stride over it,
+//   reductions (Σx, then Σ(x−μ)²; backward: Σg and Σg·x̂ together as one vec4) go through
+//   workgroup memory. Whether weight/bias exist is a uniform flag (an absent one is bound to a
+//   buffer the shader never reads), so each kernel is one pipeline.
+// - dweight/dbias: a column reduction over rows, without atomics and deterministic, in two stages.
+//   Stage 1 gives each thread one column (64 per workgroup, so a warp reads consecutive columns of
+//   a row: coalesced) and one chunk of rows (workgroup_id.y), and writes the chunk's partial sums
+//   Σ dy·x̂ and Σ dy to a scratch buffer laid out [2, chunks, D]. Stage 2 gives each thread one
+//   column and sums its `chunks` partials, once for dweight and once for dbias (one dispatch each,
+//   so each binds a single output). Chunks of 64 rows keep stage 1 wide
+//   enough to fill the GPU when D is small and rows are many (a batch of tokens), while stage 2
+//   loops over only rows/64 partials.
+
+import type { View } from '../types.js';
+import { UniformStruct } from './kernel_args.js';
+import type { WebGPURuntime } from './runtime.js';
+import { requireDType, rowOperands, rowsOf, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS } from './softmax.js';
+import { dispatch1D, MAX_WORKGROUPS_PER_DIM, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
+
+/** Threads per workgroup of the column-reduction stages. */
+const COL_WG = 64;
+/** Rows per chunk of stage 1 (raised when rows/64 would exceed the dispatch limit). */
+const ROWS_PER_CHUNK = 64;
+
+function wgslForward(u: UniformStruct): string {
+  return `${u.wgsl('U')}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
+@group(0) @binding(6) var<uniform> u: U;
+${WGSL_ROWS}
+${WGSL_ROW_MAIN}
+  let xb = u.off_x + s.row * u.d;
+  let ob = u.off_out + s.row * u.d;
+  var acc = 0.0;
+  for (var j = s.lane; j < n; j += u.tpr) { acc += x[xb + j]; }
+  let mu = seg_sum(s, vec4<f32>(acc, 0.0, 0.0, 0.0)).x / f32(u.d);
+  acc = 0.0;
+  for (var j = s.lane; j < n; j += u.tpr) { let c = x[xb + j] - mu; acc += c * c; }
+  let variance = seg_sum(s, vec4<f32>(acc, 0.0, 0.0, 0.0)).x / f32(u.d);
+  let rs = 1.0 / sqrt(variance + u.eps);
+  if (s.live && s.lane == 0u) {
+    mean[u.off_mean + s.row] = mu;
+    rstd[u.off_rstd + s.row] = rs;
+  }
+  for (var j = s.lane; j < n; j += u.tpr) {
+    let w = select(1.0, weight[u.off_w + j], u.has_w != 0u);
+    let b = select(0.0, bias[u.off_b + j], u.has_b != 0u);
+    out[ob + j] = (x[xb + j] - mu) * rs * w + b;
+  }
+}
+`;
+}
+
+function wgslBackwardDx(u: UniformStruct): string {
+  return `${u.wgsl('U')}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read> mean: array<f32>;
+@group(0) @binding(3) var<storage, read> rstd: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(6) var<uniform> u: U;
+${WGSL_ROWS}
+${WGSL_ROW_MAIN}
+  let r = min(s.row, u.rows - 1u);
+  let mu = mean[u.off_mean + r];
+  let rs = rstd[u.off_rstd + r];
+  let xb = u.off_x + s.row * u.d;
+  let gb = u.off_dy + s.row * u.d;
+  let ob = u.off_dx + s.row * u.d;
+  var acc = vec4<f32>(0.0);
+  for (var j = s.lane; j < n; j += u.tpr) {
+    let xh = (x[xb + j] - mu) * rs;
+    let g = dy[gb + j] * select(1.0, weight[u.off_w + j], u.has_w != 0u);
+    acc += vec4<f32>(g, g * xh, 0.0, 0.0);
+  }
+  let t = seg_sum(s, acc) / f32(u.d);   // (mean(g), mean(g·x̂))
+  for (var j = s.lane; j < n; j += u.tpr) {
+    let xh = (x[xb + j] - mu) * rs;
+    let g = dy[gb + j] * select(1.0, weight[u.off_w + j], u.has_w != 0u);
+    dx[ob + j] = rs * (g - t.x - xh * t.y);
+  }
+}
+`;
+}
+
+function wgslColumnPartials(u: UniformStruct): string {
+  return `${u.wgsl('U')}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> mean: array<f32>;
+@group(0) @binding(2) var<storage, read> rstd: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read_write> part: array<f32>;
+@group(0) @binding(5) var<uniform> u: U;
+// Thread (column c, chunk k): Σ over the chunk's rows of dy·x̂ and dy → part[k, c], part[chunks + k, c].
+@compute @workgroup_size(${COL_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wid.x * ${COL_WG}u + lid;
+  if (c >= u.d) { return; }
+  let k = wid.y;
+  let r0 = k * u.rows_per_chunk;
+  let r1 = min(r0 + u.rows_per_chunk, u.rows);
+  var acc = vec2<f32>(0.0);
+  for (var r = r0; r < r1; r++) {
+    let g = dy[u.off_dy + r * u.d + c];
+    let xh = (x[u.off_x + r * u.d + c] - mean[u.off_mean + r]) * rstd[u.off_rstd + r];
+    acc += vec2<f32>(g * xh, g);
+  }
+  part[k * u.d + c] = acc.x;
+  part[(u.chunks + k) * u.d + c] = acc.y;
+}
+`;
+}
+
+function wgslColumnSum(u: UniformStruct): string {
+  return `${u.wgsl('U')}
+@group(0) @binding(0) var<storage, read> part: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> u: U;
+${WGSL_LINEAR_WORKGROUP}
+// Thread c: out[c] = Σ_k part[half, k, c] (half 0: dweight, half 1: dbias).
+@compute @workgroup_size(${COL_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = linear_workgroup(wid, nwg) * ${COL_WG}u + lid;
+  if (c >= u.d) { return; }
+  let base = u.half * u.chunks * u.d + c;
+  var acc = 0.0;
+  for (var k = 0u; k < u.chunks; k++) { acc += part[base + k * u.d]; }
+  out[u.off_out + c] = acc;
+}
+`;
+}
+
+function colSumUniforms(D: number, chunks: number, half: number, offset: number): UniformStruct {
+  return new UniformStruct().u32('d', D).u32('chunks', chunks).u32('half', half).u32('off_out', offset);
+}
+
+export function layerNorm(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GPUBuffer> | null, bias: View<GPUBuffer> | null,
+  eps: number, out: View<GPUBuffer>, mean: View<GPUBuffer>, rstd: View<GPUBuffer>): void {
+  const op = 'layerNorm';
+  for (const [name, v] of [['x', x], ['weight', weight], ['bias', bias], ['out', out], ['mean', mean], ['rstd', rstd]] as const) {
+    if (v) requireDType(op, name, v.dtype);
+  }
+  const { rows, D } = rowsOf(x.shape);
+  if (rows === 0) return;
+  const tpr = rowThreads(D);
+  const { ins: [xi, wi, bi], outs: [oo, mo, ro], finish } = rowOperands(rt, [x, weight, bias], [out, mean, rstd]);
+  const u = new UniformStruct().u32('rows', rows).u32('d', D).u32('tpr', tpr).f32('eps', eps)
+    .u32('has_w', wi ? 1 : 0).u32('has_b', bi ? 1 : 0)
+    .u32('off_x', xi!.offset).u32('off_w', wi?.offset ?? 0).u32('off_b', bi?.offset ?? 0)
+    .u32('off_out', oo!.offset).u32('off_mean', mo!.offset).u32('off_rstd', ro!.offset);
+  const p = rt.pipeline('rows.layerNorm', () => wgslForward(u), ['read', 'read', 'read', 'readwrite', 'readwrite', 'readwrite']);
+  // An absent weight or bias is bound to x's buffer (read-only twice is allowed; never read).
+  rt.dispatch(p, [xi!.buffer, (wi ?? xi!).buffer, (bi ?? xi!).buffer, oo!.buffer, mo!.buffer, ro!.buffer], u.bytes(),
+    rowWorkgroups(rows, tpr), op);
+  finish();
+}
+
+export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GPUBuffer> | null, mean: View<GPUBuffer>,
+  rstd: View<GPUBuffer>, dy: View<GPUBuffer>, dx: View<GPUBuffer>, dweight: View<GPUBuffer> | null, dbias: View<GPUBuffer> | null): void {
+  const op = 'layerNormBackward';
+  for (const [name, v] of [['x', x], ['weight', weight], ['mean', mean], ['rstd', rstd], ['dy', dy], ['dx', dx], ['dweight', dweight], ['dbias', dbias]] as const) {
+    if (v) requireDType(op, name, v.dtype);
+  }
+  const { rows, D } = rowsOf(x.shape);
+  const { ins: [xi, wi, mi, ri, gi], outs: [dxo, dwo, dbo], finish } =
+    rowOperands(rt, [x, weight, mean, rstd, dy], [dx, dweight, dbias]);
+
+  // dx: one segment per row.
+  if (rows > 0 && D > 0) {
+    const tpr = rowThreads(D);
+    const u = new UniformStruct().u32('rows', rows).u32('d', D).u32('tpr', tpr).u32('has_w', wi ? 1 : 0)
+      .u32('off_x', xi!.offset).u32('off_w', wi?.offset ?? 0).u32('off_mean', mi!.offset).u32('off_rstd', ri!.offset)
+      .u32('off_dy', gi!.offset).u32('off_dx', dxo!.offset);
+    const p = rt.pipeline('rows.layerNormBackward.dx', () => wgslBackwardDx(u), ['read', 'read', 'read', 'read', 'read', 'readwrite']);
+    rt.dispatch(p, [xi!.buffer, (wi ?? xi!).buffer, mi!.buffer, ri!.buffer, gi!.buffer, dxo!.buffer], u.bytes(), rowWorkgroups(rows, tpr), op);
+  }
+
+  // dweight / dbias: two-stage column reduction (see the header).
+  if ((dwo || dbo) && D > 0) {
+    const rowsPerChunk = Math.max(ROWS_PER_CHUNK, Math.ceil(rows / MAX_WORKGROUPS_PER_DIM));
+    const chunks = Math.max(1, Math.ceil(rows / rowsPerChunk));
+    const colBlocks = Math.ceil(D / COL_WG);
+    if (colBlocks > MAX_WORKGROUPS_PER_DIM) throw new RangeError(`${op}: D = ${D} exceeds ${MAX_WORKGROUPS_PER_DIM * COL_WG} columns`);
+    const part = rt.allocate(2 * chunks * D * 4);
+    const u1 = new UniformStruct().u32('rows', rows).u32('d', D).u32('rows_per_chunk', rowsPerChunk).u32('chunks', chunks)
+      .u32('off_x', xi!.offset).u32('off_mean', mi!.offset).u32('off_rstd', ri!.offset).u32('off_dy', gi!.offset);
+    const p1 = rt.pipeline('rows.layerNormBackward.colPartials', () => wgslColumnPartials(u1), ['read', 'read', 'read', 'read', 'readwrite']);
+    rt.dispatch(p1, [xi!.buffer, mi!.buffer, ri!.buffer, gi!.buffer, part], u1.bytes(), [colBlocks, chunks], `${op}.columns`);
+    const p2 = rt.pipeline('rows.layerNormBackward.colSum', () => wgslColumnSum(colSumUniforms(D, chunks, 0, 0)), ['read', 'readwrite']);
+    for (const [half, o] of [[0, dwo], [1, dbo]] as const) {
+      if (o) rt.dispatch(p2, [part, o.buffer], colSumUniforms(D, chunks, half, o.offset).bytes(), dispatch1D(D, COL_WG), `${op}.columnSum`);
+    }
+    rt.release(part);
+  }
+  finish();
+}
