@@ -36,6 +36,10 @@
 // C = 16 keys forward (C = 8 in the backward passes, which stage four tiles instead of three); with
 // WebGPU's default 16 KiB, half of each. Tiles are sized for DMAX = 128 so one pipeline serves every
 // head size (the loops over D run to the actual D); a smaller D just leaves part of the tile unused.
+// A lane's loops over its dims run to the actual D (`for d = lane; d < D; d += L`, accumulator
+// d / L) rather than to a constant DMAX / L: with constant trip counts the shader compiler fully
+// unrolls 32 dims × 16 keys per loop nest, and on CPU-backed adapters (lavapipe) that took the
+// pipelines from about a second to over a minute to compile, with no gain at run time.
 //
 // -∞ never comes from a WGSL constant (WGSL has none): it is built from bits at run time, and masked
 // scores are tested by comparison against it rather than trusting exp(-∞) = 0 on every driver.
@@ -230,9 +234,8 @@ ${wgslStage('Vs', 'V', C, 'k0', 'u.Tk', 'u.Dv', 'vB', 'u.v_s2', 'u.v_s3')}
         ps += pc;
       }
       l = l * corr + ps;
-      for (var t = 0u; t < ${NA}u; t++) {
-        let d = lane + t * L;
-        if (d >= u.Dv) { break; }
+      for (var d = lane; d < u.Dv; d += L) {
+        let t = d / L;
         var a = acc[t] * corr;
         for (var c = 0u; c < ${C}u; c++) { a = fma(p[c], Vs[c * u.Dv + d], a); }
         acc[t] = a;
@@ -244,9 +247,8 @@ ${wgslStage('Vs', 'V', C, 'k0', 'u.Tk', 'u.Dv', 'vB', 'u.v_s2', 'u.v_s3')}
   if (live) {
     let seen = m > NEG;  // false: fully masked row → out 0, lse -inf
     let inv = select(0.0, 1.0 / l, seen);
-    for (var t = 0u; t < ${NA}u; t++) {
-      let d = lane + t * L;
-      if (d >= u.Dv) { break; }
+    for (var d = lane; d < u.Dv; d += L) {
+      let t = d / L;
       O[oB + i * u.o_s2 + d * u.o_s3] = acc[t] * inv;
     }
     if (lane == 0u) { LSE[u.l_off + b * u.l_s0 + h * u.l_s1 + i * u.l_s2] = select(NEG, m + log(l), seen); }
@@ -324,9 +326,8 @@ ${wgslStage('Vs', 'V', C, 'k0', 'u.Tk', 'u.Dv', 'vB', 'u.v_s2', 'u.v_s3')}
       S[row * ${C}u + c] = ds;
     }
     workgroupBarrier();
-    for (var t = 0u; t < ${NA}u; t++) {
-      let d = lane + t * L;
-      if (d >= u.D) { break; }
+    for (var d = lane; d < u.D; d += L) {
+      let t = d / L;
       var a = acc[t];
       for (var c = 0u; c < ${C}u; c++) { a = fma(S[row * ${C}u + c], Ks[c * u.D + d], a); }
       acc[t] = a;
@@ -335,9 +336,8 @@ ${wgslStage('Vs', 'V', C, 'k0', 'u.Tk', 'u.Dv', 'vB', 'u.v_s2', 'u.v_s3')}
   }
   if (live) {
     let dqB = u.dq_off + b * u.dq_s0 + h * u.dq_s1 + i * u.dq_s2;
-    for (var t = 0u; t < ${NA}u; t++) {
-      let d = lane + t * L;
-      if (d >= u.D) { break; }
+    for (var d = lane; d < u.D; d += L) {
+      let t = d / L;
       DQ[dqB + d * u.dq_s3] = acc[t] * u.scale;
     }
   }
@@ -402,16 +402,14 @@ ${wgslStage('Gs', 'DO', C, 'q0', 'u.Tq', 'u.Dv', 'gB', 'u.g_s2', 'u.g_s3')}
       dS[row * ${C}u + c] = ds;
     }
     workgroupBarrier();
-    for (var t = 0u; t < ${NA}u; t++) {
-      let d = lane + t * L;
-      if (d >= u.Dv) { break; }
+    for (var d = lane; d < u.Dv; d += L) {
+      let t = d / L;
       var a = accV[t];
       for (var c = 0u; c < ${C}u; c++) { a = fma(P[row * ${C}u + c], Gs[c * u.Dv + d], a); }
       accV[t] = a;
     }
-    for (var t = 0u; t < ${NA}u; t++) {
-      let d = lane + t * L;
-      if (d >= u.D) { break; }
+    for (var d = lane; d < u.D; d += L) {
+      let t = d / L;
       var a = accK[t];
       for (var c = 0u; c < ${C}u; c++) { a = fma(dS[row * ${C}u + c], Qs[c * u.D + d], a); }
       accK[t] = a;
@@ -421,11 +419,8 @@ ${wgslStage('Gs', 'DO', C, 'q0', 'u.Tq', 'u.Dv', 'gB', 'u.g_s2', 'u.g_s3')}
   if (live) {
     let dkB = u.dk_off + b * u.dk_s0 + h * u.dk_s1 + j * u.dk_s2;
     let dvB = u.dv_off + b * u.dv_s0 + h * u.dv_s1 + j * u.dv_s2;
-    for (var t = 0u; t < ${NA}u; t++) {
-      let d = lane + t * L;
-      if (d < u.D) { DK[dkB + d * u.dk_s3] = accK[t] * u.scale; }
-      if (d < u.Dv) { DV[dvB + d * u.dv_s3] = accV[t]; }
-    }
+    for (var d = lane; d < u.D; d += L) { DK[dkB + d * u.dk_s3] = accK[d / L] * u.scale; }
+    for (var d = lane; d < u.Dv; d += L) { DV[dvB + d * u.dv_s3] = accV[d / L]; }
   }
 }
 `;
