@@ -18,6 +18,7 @@
 import { BINARY_FNS, UNARY_FNS, erf as erfRef } from '../cpu/elementwise.js';
 import { THREEFRY_PARITY, THREEFRY_ROTATIONS, keyForSeed } from '../cpu/random.js';
 import { contiguousStrides, convertTo, numel, rowsOf } from '../cpu/strided.js';
+import { BOOL_RESULT_OPS } from '../types.js';
 import type { BinaryOp, CrossEntropyOptions, RandomOptions, ReduceOp, TypedArray, UnaryOp, View } from '../types.js';
 
 type V = View<TypedArray>;
@@ -205,7 +206,7 @@ export function unary(op: UnaryOp, x: V, out: V): boolean {
 export function binary(op: BinaryOp, a: V, b: V, out: V): boolean {
   if (!isF32(a) || !isF32(b) || !(isF32(out) || out.dtype === 'bool')) return false;
   const arith = out.dtype === 'float32';
-  if (arith && ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr'].includes(op)) return false;
+  if (arith === BOOL_RESULT_OPS.has(op)) return false;
   const A = aliasesDifferently(a, out) ? detached(a) : a;
   const B = aliasesDifferently(b, out) ? detached(b) : b;
   const ab = A.buffer, bb = B.buffer, ob = out.buffer;
@@ -372,12 +373,9 @@ export function reduce(op: ReduceOp, x: V, axes: readonly number[], out: V): boo
       switch (op) {
         case 'sum': for (let i = 0; i < n; i++) r += xb[px + i * sx]!; break;
         case 'prod': for (let i = 0; i < n; i++) r *= xb[px + i * sx]!; break;
+        // Once r is NaN no comparison replaces it, so NaN propagates like the reference's.
         case 'max': for (let i = 0; i < n; i++) { const v = xb[px + i * sx]!; if (v > r || v !== v) r = v; } break;
         case 'min': for (let i = 0; i < n; i++) { const v = xb[px + i * sx]!; if (v < r || v !== v) r = v; } break;
-      }
-      if (op === 'max' || op === 'min') {
-        // Once NaN is reached it must stay: the comparisons above would let a later value replace it.
-        for (let i = 0; i < n && r === r; i++) { const v = xb[px + i * sx]!; if (v !== v) r = v; }
       }
       acc[pa] = r;
     } else {

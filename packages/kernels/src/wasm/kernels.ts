@@ -11,6 +11,12 @@
 //   covers bias adds and per-row scales).
 // - softmax / logSoftmax, layerNorm (forward): float32 contiguous rows.
 // - adamw: float32 contiguous param/grad/m/v.
+// - attention forward/backward: float32 q/k/v as batched WebAssembly matmuls over all (batch, head)
+//   pairs at once (scores Q·Kᵀ, then P·V; backward Pᵀ·dO, dO·Vᵀ, dS·K, dSᵀ·Q) with the row softmax,
+//   mask and causal cut done in between on the float32 score matrix (float64 per-row sums).
+// - the memory-bound rest (unary, binary layouts the WebAssembly program does not address, where,
+//   copy, fill, random, reduce, softmax/layerNorm/cross-entropy backward, indexSelect/indexAdd):
+//   plain TypeScript loops over the TypedArrays (js_kernels.ts).
 // Operands are copied into the WebAssembly memory arena and results copied out: O(n²) copies around
 // the O(n³) matmul, and the cheap way to keep tensors as ordinary TypedArrays.
 //
@@ -19,7 +25,8 @@
 
 import { cpuKernels } from '../cpu/index.js';
 import { contiguousStrides, forEachIndex, numel, rowsOf } from '../cpu/strided.js';
-import type { AdamWOptions, BinaryOp, KernelSet, TypedArray, View } from '../types.js';
+import type { AdamWOptions, AttentionOptions, BinaryOp, KernelSet, TypedArray, View } from '../types.js';
+import * as js from './js_kernels.js';
 import { ADAMW_PARAMS, BINARY_FAST_OPS, type BinaryFastOp } from './elementwise_program.js';
 import { MR, NR, SGEMM_SCRATCH_BYTES } from './matmul_program.js';
 import { wasmRuntime, type WasmRuntime } from './runtime.js';
@@ -37,14 +44,7 @@ export const FAST_CPU_CONFIG = {
   elementwiseParallelMin: 1 << 17,
 };
 
-const isF32 = (v: V): v is View<Float32Array> => v.dtype === 'float32' && v.buffer instanceof Float32Array;
-
-/** Row-major contiguous (strides of size-1 dims do not matter). */
-function isContiguous(v: V): boolean {
-  const cs = contiguousStrides(v.shape);
-  for (let d = 0; d < v.shape.length; d++) if (v.shape[d]! > 1 && v.strides[d] !== cs[d]) return false;
-  return true;
-}
+const { isF32, isContiguous } = js;
 
 /** Splits [0, n) into `parts` ranges whose starts are multiples of `align` (some may be empty). */
 function splitRange(n: number, parts: number, align: number): [number, number][] {
@@ -207,9 +207,14 @@ function rowPattern(v: V, shape: readonly number[], s: number): RowPattern | nul
   return { inner: contiguous ? 1 : 0, ro: ro ?? 0 };
 }
 
+/** The non-WebAssembly binary path: the TypeScript loops, else the reference. */
+function binarySlow(op: BinaryOp, a: V, b: V, out: V): void {
+  if (!js.binary(op, a, b, out)) cpuKernels.binary(op, a, b, out);
+}
+
 function binary(op: BinaryOp, a: V, b: V, out: V): void {
   if (!(BINARY_FAST_OPS as readonly string[]).includes(op) || !isF32(a) || !isF32(b) || !isF32(out) || !isContiguous(out)) {
-    return cpuKernels.binary(op, a, b, out);
+    return binarySlow(op, a, b, out);
   }
   const total = numel(out.shape);
   if (total === 0) return;
@@ -225,11 +230,11 @@ function binary(op: BinaryOp, a: V, b: V, out: V): void {
       break;
     }
   }
-  if (!pa || !pb) return cpuKernels.binary(op, a, b, out);
+  if (!pa || !pb) return binarySlow(op, a, b, out);
   // Elements each input occupies in its buffer; give up on views that would copy a much larger span.
   const span = (p: RowPattern) => (rows - 1) * p.ro + (p.inner ? n : 1);
   const sa = span(pa), sb = span(pb);
-  if (sa > 2 * total + 16 || sb > 2 * total + 16) return cpuKernels.binary(op, a, b, out);
+  if (sa > 2 * total + 16 || sb > 2 * total + 16) return binarySlow(op, a, b, out);
 
   const rt = wasmRuntime();
   rt.reset();
@@ -332,7 +337,117 @@ function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): void {
   for (const i of [0, 2, 3]) views[i]!.buffer.set(res.subarray(ptrs[i]! >> 2, (ptrs[i]! >> 2) + n), views[i]!.offset);
 }
 
-/** The CPU kernels with WebAssembly SIMD fast paths; everything else is `cpuKernels`. */
+// ---- attention -------------------------------------------------------------------------------
+
+const f32View = (buffer: Float32Array, shape: number[], strides?: number[]): View<Float32Array> =>
+  ({ buffer, dtype: 'float32', shape, strides: strides ?? contiguousStrides(shape), offset: 0 });
+
+/** The [B, H, n, m] view with the last two dims of `v` swapped (a transpose, no copy). */
+const swapLast = (v: V): V => ({ ...v, shape: [v.shape[0]!, v.shape[1]!, v.shape[3]!, v.shape[2]!],
+  strides: [v.strides[0]!, v.strides[1]!, v.strides[3]!, v.strides[2]!] });
+
+/**
+ * Turns the raw scores Q·Kᵀ in `s` ([B, H, Tq, Tk], contiguous) into probabilities in place:
+ * z = scale·s + mask, -∞ past the causal diagonal, P = exp(z - lse). With `lseIn` the row's lse is
+ * taken from it (backward); otherwise it is computed (max-subtracted, float64) into `lseOut`.
+ * Fully masked rows (lse = -∞) get P = 0.
+ */
+function probabilities(s: Float32Array, B: number, H: number, Tq: number, Tk: number, mask: V | null, opts: AttentionOptions,
+  lseIn: V | null, lseOut: Float64Array): void {
+  const z = new Float64Array(Tk);
+  const { scale, causal } = opts;
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) {
+    const row = ((b * H + h) * Tq + i) * Tk;
+    // Keys j < lim are visible (all of them without the causal cut).
+    const lim = causal ? Math.max(0, Math.min(Tk, i + (Tk - Tq) + 1)) : Tk;
+    if (mask) {
+      const mb = mask.buffer, ms = mask.strides, mo = mask.offset + b * ms[0]! + h * ms[1]! + i * ms[2]!, mj = ms[3]!;
+      for (let j = 0; j < lim; j++) z[j] = s[row + j]! * scale + mb[mo + j * mj]!;
+    } else {
+      for (let j = 0; j < lim; j++) z[j] = s[row + j]! * scale;
+    }
+    let l: number;
+    if (lseIn) {
+      l = lseIn.buffer[lseIn.offset + b * lseIn.strides[0]! + h * lseIn.strides[1]! + i * lseIn.strides[2]!]!;
+    } else {
+      let m = -Infinity;
+      for (let j = 0; j < lim; j++) if (z[j]! > m) m = z[j]!;
+      if (m === -Infinity) {
+        l = -Infinity;
+      } else {
+        let sum = 0;
+        for (let j = 0; j < lim; j++) sum += Math.exp(z[j]! - m);
+        l = m + Math.log(sum);
+      }
+      lseOut[(b * H + h) * Tq + i] = l;
+    }
+    if (l === -Infinity) {
+      s.fill(0, row, row + Tk);
+      continue;
+    }
+    for (let j = 0; j < lim; j++) s[row + j] = Math.exp(z[j]! - l);
+    s.fill(0, row + lim, row + Tk);
+  }
+}
+
+function attentionFast(q: V, k: V, v: V, mask: V | null, out: V): boolean {
+  return q.shape.length === 4 && isF32(q) && isF32(k) && isF32(v) && isF32(out) && (mask === null || isF32(mask))
+    && numel(q.shape) > 0 && numel(k.shape) > 0 && q.shape[3]! > 0 && v.shape[3]! > 0;
+}
+
+function attention(q: V, k: V, v: V, mask: V | null, opts: AttentionOptions, out: V, lse: V): void {
+  if (!attentionFast(q, k, v, mask, out) || !(lse.dtype === 'float32' || lse.dtype === 'float64')) {
+    return cpuKernels.attention(q, k, v, mask, opts, out, lse);
+  }
+  const [B, H, Tq] = q.shape as [number, number, number];
+  const Tk = k.shape[2]!;
+  const s = new Float32Array(B * H * Tq * Tk);
+  matmul(q, swapLast(k), f32View(s, [B, H, Tq, Tk]));
+  const l = new Float64Array(B * H * Tq);
+  probabilities(s, B, H, Tq, Tk, mask, opts, null, l);
+  matmul(f32View(s, [B, H, Tq, Tk]), v, out);
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) {
+    lse.buffer[lse.offset + b * lse.strides[0]! + h * lse.strides[1]! + i * lse.strides[2]!] = l[(b * H + h) * Tq + i]!;
+  }
+}
+
+function attentionBackward(q: V, k: V, v: V, mask: V | null, opts: AttentionOptions, out: V, lse: V, dout: V,
+  dq: V, dk: V, dv: V): void {
+  if (!attentionFast(q, k, v, mask, out) || !isF32(dout) || !isF32(dq) || !isF32(dk) || !isF32(dv)
+    || !(lse.dtype === 'float32' || lse.dtype === 'float64')) {
+    return cpuKernels.attentionBackward(q, k, v, mask, opts, out, lse, dout, dq, dk, dv);
+  }
+  const [B, H, Tq] = q.shape as [number, number, number];
+  const Tk = k.shape[2]!, Dv = v.shape[3]!;
+  const p = new Float32Array(B * H * Tq * Tk);
+  matmul(q, swapLast(k), f32View(p, [B, H, Tq, Tk]));
+  probabilities(p, B, H, Tq, Tk, mask, opts, lse, new Float64Array(0));
+  // dV = Pᵀ·dO, dP = dO·Vᵀ.
+  matmul(f32View(p, [B, H, Tk, Tq], [H * Tq * Tk, Tq * Tk, 1, Tk]), dout, dv);
+  const ds = new Float32Array(B * H * Tq * Tk);
+  matmul(dout, swapLast(v), f32View(ds, [B, H, Tq, Tk]));
+  // dS = P ∘ (dP - δ)·scale with δ_i = Σ_c dO_ic·O_ic (float64).
+  const ob = out.buffer, gb = dout.buffer, os = out.strides, gs = dout.strides;
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) {
+    const oo = out.offset + b * os[0]! + h * os[1]! + i * os[2]!, go = dout.offset + b * gs[0]! + h * gs[1]! + i * gs[2]!;
+    let delta = 0;
+    for (let c = 0; c < Dv; c++) delta += gb[go + c * gs[3]!]! * ob[oo + c * os[3]!]!;
+    const row = ((b * H + h) * Tq + i) * Tk;
+    for (let j = 0; j < Tk; j++) ds[row + j] = p[row + j]! * (ds[row + j]! - delta) * opts.scale;
+  }
+  // dQ = dS·K, dK = dSᵀ·Q.
+  matmul(f32View(ds, [B, H, Tq, Tk]), k, dq);
+  matmul(f32View(ds, [B, H, Tk, Tq], [H * Tq * Tk, Tq * Tk, 1, Tk]), q, dk);
+}
+
+/** Runs the TypeScript fast path `fast`, or the reference kernel when it declines the case. */
+function orReference<A extends unknown[]>(fast: (...args: A) => boolean, ref: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    if (!fast(...args)) ref(...args);
+  };
+}
+
+/** The CPU kernels with WebAssembly SIMD and TypeScript fast paths; everything else is `cpuKernels`. */
 export const fastCpuKernels: KernelSet<TypedArray> = {
   ...cpuKernels,
   matmul,
@@ -340,4 +455,18 @@ export const fastCpuKernels: KernelSet<TypedArray> = {
   softmax,
   layerNorm,
   adamw,
+  attention,
+  attentionBackward,
+  unary: orReference(js.unary, cpuKernels.unary),
+  where: orReference(js.where, cpuKernels.where),
+  copy: orReference(js.copy, cpuKernels.copy),
+  fill: orReference(js.fill, cpuKernels.fill),
+  random: orReference(js.random, cpuKernels.random),
+  reduce: orReference(js.reduce, cpuKernels.reduce),
+  softmaxBackward: orReference(js.softmaxBackward, cpuKernels.softmaxBackward),
+  layerNormBackward: orReference(js.layerNormBackward, cpuKernels.layerNormBackward),
+  crossEntropy: orReference(js.crossEntropy, cpuKernels.crossEntropy),
+  crossEntropyBackward: orReference(js.crossEntropyBackward, cpuKernels.crossEntropyBackward),
+  indexSelect: orReference(js.indexSelect, cpuKernels.indexSelect),
+  indexAdd: orReference(js.indexAdd, cpuKernels.indexAdd),
 };

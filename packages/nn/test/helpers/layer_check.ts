@@ -3,11 +3,11 @@
 // float64 central-difference gradient check of a scalar function of several tensors.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { gradients, noGrad, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
+import { gradients, hasDevice, noGrad, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
 import { expect } from 'vitest';
 
 /** Devices every layer test runs on. Add 'webgpu' here once the WebGPU backend is registered. */
-export const DEVICES: DeviceName[] = ['cpu'];
+export const DEVICES: DeviceName[] = hasDevice('webgpu') ? ['cpu', 'webgpu'] : ['cpu'];
 
 export interface JT { shape: number[]; data: number[] }
 
