@@ -22,10 +22,17 @@ export const MATMUL = defineOp<Record<string, never>>({
     save(b!);
     return out;
   },
-  // dA = G·Bᵀ, dB = Aᵀ·G (batch broadcasting is summed back by the engine).
+  // dA = G·Bᵀ, dB = Aᵀ·G (batch broadcasting is summed back by the engine). When B is one matrix
+  // shared by every batch of A (a Linear layer's weight), the batch sum is folded into a single
+  // product over the flattened rows, [K, batch·M]·[batch·M, N], instead of one product per batch
+  // followed by a sum.
   backward: (g, [a, b], _attrs, needs) => [
     needs[0] ? matmul(g, transpose(b!, -2, -1)) : null,
-    needs[1] ? matmul(transpose(a!, -2, -1), g) : null,
+    needs[1]
+      ? (b!.ndim === 2 && a!.ndim > 2
+        ? matmul(transpose(reshape(a!, [-1, a!.shape[a!.ndim - 1]!]), 0, 1), reshape(g, [-1, g.shape[g.ndim - 1]!]))
+        : matmul(transpose(a!, -2, -1), g))
+      : null,
   ],
   gradcheck: [
     { inputs: [{ shape: [3, 4] }, { shape: [4, 2] }], call: (a, b) => matmul(a, b), label: '2d' },
