@@ -36,3 +36,4 @@ export { conv2d, maxPool2d, avgPool2d, convOutSize, type Conv2dOptions, type Poo
 export { detach, to, toAsync, data, dataSync, array, item } from './ops/device.js';
 export { copy_, fill_, zero_, add_, sub_, mul_, div_ } from './ops/inplace.js';
 export { sumToShape } from './autograd/engine.js';
+export { opTableMarkdown } from './ops/op_docs.js';
