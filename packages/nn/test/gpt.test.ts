@@ -20,7 +20,7 @@ async function greedyReference(m: GPT, prompt: number[][], n: number): Promise<n
   const rows = prompt.map((r) => [...r]);
   for (let s = 0; s < n; s++) {
     const ctx = rows.map((r) => r.slice(Math.max(0, r.length - m.config.blockSize)));
-    const idx = tensor(ctx, { dtype: 'int32' });
+    const idx = tensor(ctx, { dtype: 'int32', device: m.config.device });
     const logits = noGrad(() => m.forward(idx).logits);
     const V = m.config.vocabSize, T = ctx[0]!.length;
     const vals = await logits.data();

@@ -1,6 +1,6 @@
 // LeNet-5, the LSTM sequence model and the value head against PyTorch fixtures (fixtures/make_models.py).
 import { describe, expect, it } from 'vitest';
-import { manualSeed, memory, noGrad, randn, tensor, tidy, crossEntropy, zeros } from '@webgrad/core';
+import { type Tensor, manualSeed, memory, noGrad, randn, tensor, tidy, crossEntropy, zeros } from '@webgrad/core';
 import { LeNet5, LSTMModel, ValueHead, lastTokenIndex } from '@webgrad/nn';
 import { DEVICES, disposeAll, expectClose, loadFixture, stateFrom, toTensor, type JT } from './helpers/layer_check.js';
 
@@ -37,13 +37,14 @@ describe.each(DEVICES)('models on %s', (device) => {
       loss.backward();
       noGrad(() => { for (const p of m.parameters()) p.sub_(p.grad!.mul(0.05)); });
       m.zeroGrad();
-      return loss.dataSync()[0]!;
+      return loss.detach();
     });
-    const first = step();
-    step();
+    const read = async (loss: Tensor): Promise<number> => { const v = await loss.item(); loss.dispose(); return v; };
+    const first = await read(step());
+    await read(step());
     const before = memory().tensors;
     let last = 0;
-    for (let i = 0; i < 6; i++) last = step();
+    for (let i = 0; i < 6; i++) last = await read(step());
     expect(memory().tensors).toBe(before);
     expect(last).toBeLessThan(first);
     m.dispose();

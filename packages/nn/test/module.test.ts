@@ -151,8 +151,16 @@ describe.each(DEVICES)('Module on %s', (device) => {
     expect(net.fc1.weight.dtype).toBe('float64');
     expect(net.fc1.weight.requiresGrad).toBe(true);
     expect(net.steps.dtype).toBe('int32');
+    // float64 is a CPU-only dtype: convert back to float32 before moving to any other device.
+    if (device !== 'cpu') {
+      net.toDType('float32');
+      expect(net.fc1.weight.dtype).toBe('float32');
+      expect(net.steps.dtype).toBe('int32');
+    }
     net.to(device);
     expect(net.fc1.weight.device).toBe(device);
+    expect(net.fc1.weight.requiresGrad).toBe(true);
+    expect(net.steps.dtype).toBe('int32');
     net.dispose();
   });
 
