@@ -9,17 +9,23 @@ import { storageStats } from './storage.js';
 import type { Tensor } from './tensor.js';
 
 const scopes: Set<Tensor>[] = [];
-const liveTensors = new Map<DeviceName, number>();
+const liveTensors = new Map<DeviceName, { n: number }>();
+
+function counterOf(device: DeviceName): { n: number } {
+  let c = liveTensors.get(device);
+  if (c === undefined) liveTensors.set(device, (c = { n: 0 }));
+  return c;
+}
 
 /** Called by the Tensor constructor. */
 export function trackTensor(t: Tensor): void {
-  liveTensors.set(t.device, (liveTensors.get(t.device) ?? 0) + 1);
-  scopes[scopes.length - 1]?.add(t);
+  counterOf(t.device).n++;
+  if (scopes.length > 0) scopes[scopes.length - 1]!.add(t);
 }
 
 /** Called by Tensor.dispose(). */
 export function untrackTensor(t: Tensor): void {
-  liveTensors.set(t.device, liveTensors.get(t.device)! - 1);
+  counterOf(t.device).n--;
   for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i]!.delete(t)) break;
 }
 
@@ -97,7 +103,7 @@ export function memory(): MemoryInfo {
   const devices: MemoryInfo['devices'] = {};
   const stats = storageStats();
   for (const d of new Set<DeviceName>([...liveTensors.keys(), ...stats.keys()])) {
-    devices[d] = { tensors: liveTensors.get(d) ?? 0, bytes: stats.get(d)?.bytes ?? 0, buffers: stats.get(d)?.buffers ?? 0 };
+    devices[d] = { tensors: liveTensors.get(d)?.n ?? 0, bytes: stats.get(d)?.bytes ?? 0, buffers: stats.get(d)?.buffers ?? 0 };
   }
   const vals = Object.values(devices);
   return { devices, tensors: vals.reduce((a, v) => a + v.tensors, 0), bytes: vals.reduce((a, v) => a + v.bytes, 0) };

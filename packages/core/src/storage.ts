@@ -3,8 +3,15 @@
 import type { DType } from '@webgrad/kernels';
 import type { Backend, DeviceName } from './backend/backend.js';
 
-const liveBytes = new Map<DeviceName, number>();
-const liveBuffers = new Map<DeviceName, number>();
+interface Live { bytes: number; buffers: number }
+const live = new Map<DeviceName, Live>();
+
+/** The live counters of `device` (one Map lookup per allocation or release). */
+function liveOf(device: DeviceName): Live {
+  let l = live.get(device);
+  if (l === undefined) live.set(device, (l = { bytes: 0, buffers: 0 }));
+  return l;
+}
 
 export class Storage {
   refs = 1;
@@ -19,9 +26,9 @@ export class Storage {
     readonly length: number,
   ) {
     this.bytes = backend.byteSize(dtype, length);
-    const d = backend.name;
-    liveBytes.set(d, (liveBytes.get(d) ?? 0) + this.bytes);
-    liveBuffers.set(d, (liveBuffers.get(d) ?? 0) + 1);
+    const l = liveOf(backend.name);
+    l.bytes += this.bytes;
+    l.buffers++;
   }
 
   static allocate(backend: Backend, dtype: DType, length: number): Storage {
@@ -35,15 +42,15 @@ export class Storage {
 
   release(): void {
     if (--this.refs > 0) return;
-    const d = this.backend.name;
-    liveBytes.set(d, liveBytes.get(d)! - this.bytes);
-    liveBuffers.set(d, liveBuffers.get(d)! - 1);
+    const l = liveOf(this.backend.name);
+    l.bytes -= this.bytes;
+    l.buffers--;
     this.backend.free(this.buffer, this.dtype, this.length);
   }
 }
 
 export function storageStats(): Map<DeviceName, { bytes: number; buffers: number }> {
   const out = new Map<DeviceName, { bytes: number; buffers: number }>();
-  for (const [d, bytes] of liveBytes) out.set(d, { bytes, buffers: liveBuffers.get(d) ?? 0 });
+  for (const [d, l] of live) out.set(d, { bytes: l.bytes, buffers: l.buffers });
   return out;
 }

@@ -202,4 +202,33 @@ describe.skipIf(!rt)('webgpu elementwise', () => {
     if (!(err instanceof TypeError) || !/exp/.test(err.message)) throw new Error(`expected a TypeError naming exp, got ${String(err)}`);
     rt!.release(b);
   });
+
+  it('binaryScalar equals binary with the scalar in a filled 0-d buffer', async () => {
+    const r = rng(7);
+    for (const dtype of ['float32', 'int32', 'bool'] as DType[]) {
+      for (const op of BINARY_OPS) {
+        if (dtype === 'bool' && !BOOL_RESULT_OPS.has(op) && op !== 'add' && op !== 'mul' && op !== 'maximum' && op !== 'minimum') continue;
+        for (const scalar of [2.5, -3, 0]) {
+          for (const scalarFirst of [false, true]) {
+            for (const [shape, layout] of [[[7], {}], [[256], {}], [[5, 6], { perm: [1, 0] }]] as [number[], Layout][]) {
+              const outDtype: DType = BOOL_RESULT_OPS.has(op) ? 'bool' : dtype;
+              const a = makeView(dtype, shape, layout, () => (dtype === 'bool' ? (r() < 0.5 ? 1 : 0) : Math.round((r() * 8 - 4) * 4) / 4 || 1));
+              const ga = toGPU(rt!, a);
+              const gs = toGPU(rt!, makeView(dtype, []));
+              gk!.fill(gs, scalar);
+              const sb: View<GPUBuffer> = { ...gs, shape, strides: shape.map(() => 0) };
+              const want = toGPU(rt!, makeView(outDtype, shape));
+              if (scalarFirst) gk!.binary(op, sb, ga, want); else gk!.binary(op, ga, sb, want);
+              const cpuOut = makeView(outDtype, shape);
+              const got = toGPU(rt!, cpuOut);
+              gk!.binaryScalar!(op, ga, scalar, scalarFirst, got);
+              const what = `${op} ${dtype} scalar ${scalar}${scalarFirst ? ' first' : ''} [${shape}]`;
+              expectClose(await readView(rt!, got, cpuOut), await readView(rt!, want, cpuOut), 0, 0, what);
+              releaseAll(rt!, ga, gs, want, got);
+            }
+          }
+        }
+      }
+    }
+  });
 });

@@ -179,4 +179,44 @@ describe.skipIf(!rt)('WebGPURuntime', () => {
     expect(prof['axpb']!.gpuMs).toBeGreaterThanOrEqual(0);
     r.release(a); r.release(b);
   });
+
+  it('reuses bind groups, and never one whose buffer was destroyed', async () => {
+    const n = 64;
+    const x = r.allocate(n * 4), y = r.allocate(n * 4);
+    r.write(x, new Float32Array(n).fill(1));
+    axpb(r, x, y, n, 2, 0);
+    const s0 = r.stats();
+    axpb(r, x, y, n, 3, 1); // same buffers and uniform size: the bind group is reused
+    const s1 = r.stats();
+    expect(s1.bindGroupHits).toBe(s0.bindGroupHits + 1);
+    expect(s1.bindGroupMisses).toBe(s0.bindGroupMisses);
+    expect(new Float32Array(await r.read(y, 0, 4))[0]).toBe(4);
+    // Released, pooled, destroyed by trim, then replaced: the new buffer gets its own bind group.
+    r.release(y);
+    await r.sync();
+    r.trim();
+    const z = r.allocate(n * 4);
+    const s2 = r.stats();
+    axpb(r, x, z, n, 5, 0);
+    expect(r.stats().bindGroupMisses).toBe(s2.bindGroupMisses + 1);
+    expect(new Float32Array(await r.read(z, 0, 4))[0]).toBe(5);
+    r.release(x); r.release(z);
+  });
+
+  it('keeps results right when a released buffer comes back for another tensor', async () => {
+    const n = 64;
+    const x = r.allocate(n * 4);
+    r.write(x, Float32Array.from({ length: n }, (_, i) => i));
+    for (let it = 0; it < 50; it++) {
+      const a = r.allocate(n * 4);
+      axpb(r, x, a, n, it, 0);
+      const b = r.allocate(n * 4); // may be the buffer released last iteration: it binds as itself
+      axpb(r, a, b, n, 1, it);
+      r.release(a);
+      const v = new Float32Array(await r.read(b, 0, n * 4));
+      expect(v[3]).toBe(3 * it + it);
+      r.release(b);
+    }
+    r.release(x);
+  });
 });

@@ -22,6 +22,11 @@ export function zerosOn(shape: Shape, dtype: DType, backend: Backend): Tensor {
 /** A kernel view of `t` broadcast (stride 0) to `shape`; `shape` must be a valid broadcast target. */
 export function broadcastView(t: Tensor, shape: Shape): View<unknown> {
   const lead = shape.length - t.shape.length;
+  if (lead === 0) {
+    let same = true;
+    for (let i = 0; i < shape.length && same; i++) same = shape[i] === t.shape[i];
+    if (same) return { buffer: t.storage.buffer, dtype: t.dtype, shape, strides: t.strides, offset: t.offset };
+  }
   const strides = shape.map((d, i) => {
     const j = i - lead;
     if (j < 0) return 0;

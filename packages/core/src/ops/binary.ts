@@ -64,6 +64,44 @@ const BINARY_DEFS = Object.fromEntries(
   (Object.keys(BINARY_SPECS) as BinaryOp[]).map((op) => [op, defineBinary(op)]),
 ) as Record<BinaryOp, OpDef<Record<string, never>>>;
 
+/** A binary op with one side a JS number: the number travels to the kernel as a value, not a tensor. */
+interface ScalarAttrs { value: number; dtype: DType; scalarFirst: boolean }
+
+/**
+ * The same op with its scalar operand passed to `binaryScalar` (no 0-d tensor, no upload). Its
+ * graph node has the same name and one edge; backward rebuilds the scalar as a 0-d tensor and runs
+ * the op's own gradient, so gradients are exactly those of the tensor-operand form. Not in
+ * OP_TABLE: `binary(op, ...)` is the op, this is how it runs.
+ */
+function defineBinaryScalar(op: BinaryOp): OpDef<ScalarAttrs> {
+  const spec = BINARY_SPECS[op];
+  const boolOut = BOOL_RESULT_OPS.has(op);
+  return {
+    name: op,
+    forward: ([a], attrs, save) => {
+      const out = empty(a!.shape, boolOut ? 'bool' : a!.dtype, a!.backend);
+      a!.backend.kernels.binaryScalar!(op, a!.view_(), attrs.value, attrs.scalarFirst, out.view_());
+      if (spec.grad) { save(a!); if (spec.savesOut) save(out); }
+      return out;
+    },
+    backward: spec.grad ? (g, s, attrs, needs) => {
+      const a = s[0]!;
+      const k = scalarTensor(attrs.value, attrs.dtype, a.backend);
+      try {
+        return attrs.scalarFirst
+          ? [spec.grad!(g, k, a, s[1], [false, needs[0]!])[1]]
+          : [spec.grad!(g, a, k, s[1], [needs[0]!, false])[0]];
+      } finally {
+        k.dispose();
+      }
+    } : undefined,
+  };
+}
+
+const BINARY_SCALAR_DEFS = Object.fromEntries(
+  (Object.keys(BINARY_SPECS) as BinaryOp[]).map((op) => [op, defineBinaryScalar(op)]),
+) as Record<BinaryOp, OpDef<ScalarAttrs>>;
+
 /** The dtype both operands are computed in. */
 function operandType(op: BinaryOp, a: TensorLike, b: TensorLike): DType {
   let t: DType;
@@ -81,9 +119,17 @@ function operandType(op: BinaryOp, a: TensorLike, b: TensorLike): DType {
 
 /** Apply the elementwise binary op `op` with broadcasting; either operand may be a JS number. */
 export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
-  checkInputs(op, [a, b].filter(isTensor));
+  const aT = isTensor(a), bT = isTensor(b);
+  checkInputs(op, aT ? (bT ? [a, b] : [a]) : bT ? [b] : []);
   const t = operandType(op, a, b);
-  const backend = (isTensor(a) ? a : (b as Tensor)).backend;
+  const backend = (aT ? a : (b as Tensor)).backend;
+  if (aT !== bT && backend.kernels.binaryScalar) {
+    const x = aT ? a : (b as Tensor);
+    const tx = cast(x, t);
+    const out = apply(BINARY_SCALAR_DEFS[op], [tx], { value: Number(aT ? b : a), dtype: t, scalarFirst: bT });
+    if (tx !== x) tx.dispose();
+    return out;
+  }
   const ta = isTensor(a) ? cast(a, t) : scalarTensor(a, t, backend);
   const tb = isTensor(b) ? cast(b, t) : scalarTensor(b, t, backend);
   const out = apply(BINARY_DEFS[op], [ta, tb], {});

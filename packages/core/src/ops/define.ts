@@ -56,12 +56,17 @@ export function checkInputs(op: string, inputs: Tensor[]): void {
 }
 
 /** Run an op: validate, compute, and record a graph node when gradients are wanted. */
+const noSave = (): void => {};
+
 export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   checkInputs(def.name, inputs);
-  const recording = def.backward !== undefined && isGradEnabled() && inputs.some((t) => t.requiresGrad);
+  let recording = false;
+  if (def.backward !== undefined && isGradEnabled()) {
+    for (let i = 0; i < inputs.length && !recording; i++) recording = inputs[i]!.requiresGrad;
+  }
   const saved: Tensor[] = [];
   const originals: Tensor[] = [];
-  const save = recording ? (t: Tensor) => { originals.push(t); saved.push(t.alias({ internal: true })); } : () => {};
+  const save = recording ? (t: Tensor) => { originals.push(t); saved.push(t.alias({ internal: true })); } : noSave;
   // A forward written with Tensor ops (user-defined ops) must not record its own inner graph.
   const prev = isGradEnabled();
   setGradEnabled(false);

@@ -8,6 +8,10 @@
 // Release is deferred: `release(buffer, serial)` parks the buffer until the queue submission
 // numbered `serial` (the one that last used it) has completed, then it becomes reusable. The
 // runtime calls `completed(serial)` from `queue.onSubmittedWorkDone()`.
+//
+// Free lists are looked up by usage, then by size class (numbers, no string keys), and every
+// buffer the pool destroys is reported through `onDestroy`, so caches holding bind groups of
+// that buffer can drop them.
 
 export interface PoolStats {
   /** Bytes handed out and not yet released (size-class bytes). */
@@ -34,25 +38,28 @@ const MIN_CLASS = 16;
 /** The size a request of `bytes` is rounded up to. */
 export function sizeClass(bytes: number): number {
   if (bytes <= MIN_CLASS) return MIN_CLASS;
-  if (bytes <= 4096) return 2 ** Math.ceil(Math.log2(bytes));
+  if (bytes <= 4096) return 1 << (32 - Math.clz32(Math.ceil(bytes) - 1));
   const octave = 2 ** Math.floor(Math.log2(bytes));
   const quarter = octave / 4;
   return Math.ceil(bytes / quarter) * quarter;
 }
 
 export class BufferPool {
-  private readonly free = new Map<string, GPUBuffer[]>();
+  private readonly free = new Map<number, Map<number, GPUBuffer[]>>();
   private readonly pending: { buffer: GPUBuffer; serial: number }[] = [];
   private readonly entries = new Map<GPUBuffer, Entry>();
   private s: PoolStats = { liveBytes: 0, pooledBytes: 0, pendingBytes: 0, allocations: 0, reuses: 0, liveBuffers: 0 };
 
-  constructor(private readonly create: (size: number, usage: number) => GPUBuffer) {}
+  constructor(
+    private readonly create: (size: number, usage: number) => GPUBuffer,
+    private readonly onDestroy: (buffers: readonly GPUBuffer[]) => void = () => {},
+  ) {}
 
   /** A buffer of at least `bytes` with exactly `usage`, from the pool when one is free. */
   acquire(bytes: number, usage: number): GPUBuffer {
     const size = sizeClass(bytes);
-    const list = this.free.get(`${usage}:${size}`);
-    let buffer = list?.pop();
+    const list = this.free.get(usage)?.get(size);
+    let buffer = list !== undefined && list.length > 0 ? list.pop() : undefined;
     if (buffer) {
       this.s.pooledBytes -= size;
       this.s.reuses++;
@@ -107,26 +114,38 @@ export class BufferPool {
   /** Destroys every free buffer (pending and live ones are kept). Returns the bytes given back. */
   trim(): number {
     let bytes = 0;
-    for (const list of this.free.values()) {
-      for (const b of list) {
-        const e = this.entries.get(b)!;
-        bytes += e.size;
-        this.entries.delete(b);
-        b.destroy();
+    const destroyed: GPUBuffer[] = [];
+    for (const bySize of this.free.values()) {
+      for (const list of bySize.values()) {
+        for (const b of list) {
+          const e = this.entries.get(b)!;
+          bytes += e.size;
+          this.entries.delete(b);
+          b.destroy();
+          destroyed.push(b);
+        }
       }
     }
     this.free.clear();
     this.s.pooledBytes -= bytes;
+    if (destroyed.length > 0) this.onDestroy(destroyed);
     return bytes;
   }
 
   /** Destroys every buffer, live or not. */
   destroyAll(): void {
-    for (const b of this.entries.keys()) b.destroy();
+    const all = [...this.entries.keys()];
+    for (const b of all) b.destroy();
     this.entries.clear();
     this.free.clear();
     this.pending.length = 0;
     this.s = { ...this.s, liveBytes: 0, pooledBytes: 0, pendingBytes: 0, liveBuffers: 0 };
+    if (all.length > 0) this.onDestroy(all);
+  }
+
+  /** Live + pooled + pending bytes, without copying the stats. */
+  get totalBytes(): number {
+    return this.s.liveBytes + this.s.pooledBytes + this.s.pendingBytes;
   }
 
   stats(): PoolStats {
@@ -135,9 +154,10 @@ export class BufferPool {
 
   private toFree(buffer: GPUBuffer, e: Entry): void {
     e.state = 'free';
-    const key = `${e.usage}:${e.size}`;
-    let list = this.free.get(key);
-    if (!list) this.free.set(key, (list = []));
+    let bySize = this.free.get(e.usage);
+    if (!bySize) this.free.set(e.usage, (bySize = new Map()));
+    let list = bySize.get(e.size);
+    if (!list) bySize.set(e.size, (list = []));
     list.push(buffer);
     this.s.pooledBytes += e.size;
   }

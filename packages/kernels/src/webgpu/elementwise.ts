@@ -24,9 +24,9 @@ import type { BinaryOp, DType, UnaryOp, View } from '../types.js';
 import { gpuDType, WGSL_STORAGE_TYPE } from './dtype.js';
 import { UNARY_EXPR, BINARY_EXPR, WGSL_MATH, type OpExpr } from './elementwise_ops.js';
 import { UniformStruct } from './kernel_args.js';
-import type { WebGPURuntime } from './runtime.js';
-import { coalesce, isContiguousRun, pushStrided, wgslOffsets } from './strided_codegen.js';
-import { dispatch1D, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
+import type { BindingKind, WebGPURuntime } from './runtime.js';
+import { coalesce, pushStrided, wgslOffsets } from './strided_codegen.js';
+import { dispatch1D, MAX_WORKGROUPS_PER_DIM, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
 const WG = 128;
 
@@ -42,6 +42,8 @@ interface EwProgram {
   /** WGSL expression for each operand, given the raw loaded value `r` (e.g. 'f32(r)'). */
   operandNames: string[];
   operandConv: ((raw: string) => string)[];
+  /** Where each operand comes from: input k (default: operand k is input k) or the `scalar` uniform. */
+  sources?: (number | 'scalar')[];
   /** Result expression over the operand names, and its kind. */
   expr: string;
   resultType: 'f32' | 'i32' | 'bool' | 'raw';
@@ -67,8 +69,11 @@ export function wgslElementwise(p: EwProgram, path: Path, rank: number, u: Unifo
   const decl = p.inputs.map((s, k) =>
     `@group(0) @binding(${k}) var<storage, read> in${k}: array<${vec ? `vec4<${s}>` : s}>;`).join('\n');
   const outBinding = p.inputs.length;
-  const operands = (idx: (k: number) => string) => p.operandNames.map((n, k) =>
-    `    let ${n} = ${p.operandConv[k]!(idx(k))};`).join('\n');
+  const operands = (idx: (k: number) => string) => p.operandNames.map((n, k) => {
+    const src = p.sources?.[k] ?? k;
+    const raw = src === 'scalar' ? `bitcast<${p.inputs[0]}>(u.scalar)` : idx(src);
+    return `    let ${n} = ${p.operandConv[k]!(raw)};`;
+  }).join('\n');
   const result = store(p.resultType, p.out, `(${p.expr})`);
   let body: string;
   if (vec) {
@@ -105,31 +110,139 @@ ${body}
 `;
 }
 
+/** Key fragments and bindings of one program, computed once (see `programFor`). */
+interface EwCompiled extends EwProgram {
+  /** Dispatch label: `ew.<name>`. */
+  label: string;
+  layout: BindingKind[];
+  /** Pipeline keys by path/rank slot (vec4: 0, contig: 1, strided rank r: 2 + r). */
+  keys: string[];
+}
+
+function compiled(p: EwProgram): EwCompiled {
+  return { ...p, label: `ew.${p.name}`, layout: [...p.inputs.map(() => 'read' as const), 'readwrite' as const], keys: [] };
+}
+
+function pipelineKey(p: EwCompiled, path: Path, rank: number): string {
+  const slot = path === 'vec4' ? 0 : path === 'contig' ? 1 : 2 + rank;
+  return (p.keys[slot] ??= `ew.${p.name}.${p.inputs.join('')}>${p.out}.${path}.r${rank}`);
+}
+
+/** The uniform names of the contiguous paths, per operand count. */
+const OFF_NAMES = [['off_out'], ['off_in0', 'off_out'], ['off_in0', 'off_in1', 'off_out'], ['off_in0', 'off_in1', 'off_in2', 'off_out']];
+
+/** Anything uniforms are pushed to: a UniformStruct (names and WGSL) or the dispatch scratch (values only). */
+interface UniformSink {
+  u32(name: string, value: number): unknown;
+}
+
+/** The uniforms of the contiguous paths: n, the program's extra scalars, one offset per view. */
+function pushContig(u: UniformSink, n: number, extra: ((u: UniformSink) => void) | undefined, views: readonly View<GPUBuffer>[]): void {
+  u.u32('n', n);
+  if (extra) extra(u);
+  const names = OFF_NAMES[views.length - 1]!;
+  for (let k = 0; k < views.length; k++) u.u32(names[k]!, views[k]!.offset);
+}
+
+/**
+ * Uniform values written straight into one reused Uint32Array (the runtime copies them into its
+ * ring during `dispatch`), in the order and with the checks of UniformStruct.
+ */
+class UniformScratch implements UniformSink {
+  private readonly words = new Uint32Array(64);
+  private readonly views: Uint32Array[] = [];
+  n = 0;
+
+  reset(): this {
+    this.n = 0;
+    return this;
+  }
+
+  u32(name: string, value: number): this {
+    if (!(value >= 0 && value <= 0xffffffff) || !Number.isInteger(value)) {
+      throw new RangeError(`uniform '${name}' = ${value} does not fit a u32`);
+    }
+    this.words[this.n++] = value;
+    return this;
+  }
+
+  /** The struct's words, padded with zeros to a multiple of 4 (16 bytes), like UniformStruct.bytes(). */
+  bytes(): Uint32Array {
+    const len = Math.max(4, Math.ceil(this.n / 4) * 4);
+    this.words.fill(0, this.n, len);
+    return (this.views[len] ??= new Uint32Array(this.words.buffer, 0, len));
+  }
+}
+
+const scratch = new UniformScratch();
+const workgroups: [number, number] = [0, 1];
+
+/** Is `v` one contiguous run in row-major order over `shape` (size-1 dims ignored)? */
+function isContiguousOver(shape: readonly number[], strides: readonly number[]): boolean {
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    if (strides[d] !== acc) return false;
+    acc *= n;
+  }
+  return true;
+}
+
 /** Picks the path and launches `p` over `inputs` → `out`. */
-function launch(rt: WebGPURuntime, p: EwProgram, inputs: View<GPUBuffer>[], out: View<GPUBuffer>, extra?: (u: UniformStruct) => void): void {
+function launch(rt: WebGPURuntime, p: EwCompiled, inputs: View<GPUBuffer>[], out: View<GPUBuffer>, extra?: (u: UniformSink) => void): void {
   let n = 1;
   for (const s of out.shape) n *= s;
   if (n === 0) return;
   const views = [...inputs, out];
-  const c = coalesce(out.shape, views.map((v) => v.strides));
-  const names = [...inputs.map((_, k) => `in${k}`), 'out'];
-  let path: Path = 'strided';
-  if (c.strides.every((s) => isContiguousRun(c.shape, s))) {
-    path = n % 4 === 0 && views.every((v) => v.offset % 4 === 0) ? 'vec4' : 'contig';
-  }
-  const u = new UniformStruct();
-  u.u32('n', path === 'vec4' ? n / 4 : n);
-  if (extra) extra(u);
-  if (path === 'strided') {
-    pushStrided(u, c.shape, views.map((v, k) => ({ name: names[k]!, strides: c.strides[k]!, offset: v.offset })));
+  // Every view one contiguous run: the same test as coalescing and checking each run, without the copies.
+  let contiguous = true;
+  for (let k = 0; k < views.length && contiguous; k++) contiguous = isContiguousOver(out.shape, views[k]!.strides);
+  let path: Path;
+  let rank = 1;
+  let uniforms: ArrayBuffer | Uint32Array;
+  let wgslUniforms: () => UniformStruct;
+  if (contiguous) {
+    let aligned = n % 4 === 0;
+    for (let k = 0; k < views.length && aligned; k++) aligned = views[k]!.offset % 4 === 0;
+    path = aligned ? 'vec4' : 'contig';
+    const threads = aligned ? n / 4 : n;
+    pushContig(scratch.reset(), threads, extra, views);
+    uniforms = scratch.bytes();
+    wgslUniforms = () => { const u = new UniformStruct(); pushContig(u, threads, extra, views); return u; };
   } else {
-    views.forEach((v, k) => u.u32(`off_${names[k]}`, v.offset));
+    path = 'strided';
+    const c = coalesce(out.shape, views.map((v) => v.strides));
+    const names = [...inputs.map((_, k) => `in${k}`), 'out'];
+    const u = new UniformStruct();
+    u.u32('n', n);
+    if (extra) extra(u);
+    pushStrided(u, c.shape, views.map((v, k) => ({ name: names[k]!, strides: c.strides[k]!, offset: v.offset })));
+    rank = c.shape.length;
+    uniforms = u.bytes();
+    wgslUniforms = () => u;
   }
-  const rank = path === 'strided' ? c.shape.length : 1;
-  const key = `ew.${p.name}.${p.inputs.join('')}>${p.out}.${path}.r${rank}`;
-  const layout = [...inputs.map(() => 'read' as const), 'readwrite' as const];
-  const pipe = rt.pipeline(key, () => wgslElementwise(p, path, rank, u), layout);
+  const pathNow = path, rankNow = rank;
+  const pipe = rt.pipeline(pipelineKey(p, path, rank), () => wgslElementwise(p, pathNow, rankNow, wgslUniforms()), p.layout);
+  const threads = path === 'vec4' ? n / 4 : n;
+  const groups = Math.ceil(threads / WG);
+  let wg: readonly [number, number?];
+  if (groups <= MAX_WORKGROUPS_PER_DIM) {
+    workgroups[0] = groups;
+    wg = workgroups;
+  } else {
+    wg = dispatch1D(threads, WG);
+  }
   // An input sharing out's buffer is read from a snapshot (see the header).
+  let aliased = false;
+  for (const v of inputs) if (v.buffer === out.buffer) aliased = true;
+  if (!aliased) {
+    const buffers: GPUBuffer[] = [];
+    for (const v of inputs) buffers.push(v.buffer);
+    buffers.push(out.buffer);
+    rt.dispatch(pipe, buffers, uniforms, wg, p.label);
+    return;
+  }
   const temps: GPUBuffer[] = [];
   const buffers = inputs.map((v) => {
     if (v.buffer !== out.buffer) return v.buffer;
@@ -138,7 +251,7 @@ function launch(rt: WebGPURuntime, p: EwProgram, inputs: View<GPUBuffer>[], out:
     temps.push(t);
     return t;
   });
-  rt.dispatch(pipe, [...buffers, out.buffer], u.bytes(), dispatch1D(path === 'vec4' ? n / 4 : n, WG), `ew.${p.name}`);
+  rt.dispatch(pipe, [...buffers, out.buffer], uniforms, wg, p.label);
   for (const t of temps) rt.release(t);
 }
 
@@ -161,41 +274,81 @@ function opProgram(name: string, expr: OpExpr, operandNames: string[], inputs: S
   };
 }
 
+// Programs are built once per op and storage types and kept with their pipeline keys, so a launch
+// costs a lookup here and one in the runtime's pipeline cache.
+const STORAGE_INDEX: Record<Storage, number> = { f32: 0, i32: 1, u32: 2 };
+const programs = new Map<string, EwCompiled[]>();
+
+function program(family: string, index: number, make: () => EwProgram): EwCompiled {
+  let table = programs.get(family);
+  if (table === undefined) programs.set(family, (table = []));
+  return (table[index] ??= compiled(make()));
+}
+
 export function unary(rt: WebGPURuntime, op: UnaryOp, x: View<GPUBuffer>, out: View<GPUBuffer>): void {
-  const p = opProgram(op, UNARY_EXPR[op], ['x'], [storageOf(op, x.dtype)], storageOf(op, out.dtype));
+  const sx = storageOf(op, x.dtype), so = storageOf(op, out.dtype);
+  const p = program(op, STORAGE_INDEX[sx] * 3 + STORAGE_INDEX[so], () => opProgram(op, UNARY_EXPR[op], ['x'], [sx], so));
   launch(rt, p, [x], out);
 }
 
 export function binary(rt: WebGPURuntime, op: BinaryOp, a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>): void {
-  const p = opProgram(op, BINARY_EXPR[op], ['a', 'b'], [storageOf(op, a.dtype), storageOf(op, b.dtype)], storageOf(op, out.dtype));
+  const sa = storageOf(op, a.dtype), sb = storageOf(op, b.dtype), so = storageOf(op, out.dtype);
+  const p = program(op, (STORAGE_INDEX[sa] * 3 + STORAGE_INDEX[sb]) * 3 + STORAGE_INDEX[so],
+    () => opProgram(op, BINARY_EXPR[op], ['a', 'b'], [sa, sb], so));
   launch(rt, p, [a, b], out);
+}
+
+/**
+ * `op` with one operand a scalar of `a`'s dtype (stored as `fill` would store it) passed in the
+ * uniforms: out = op(a, scalar), or op(scalar, a) when `scalarFirst`. Same results as `binary`
+ * with the scalar in a 0-d buffer broadcast to out's shape, without that buffer.
+ */
+export function binaryScalar(rt: WebGPURuntime, op: BinaryOp, a: View<GPUBuffer>, scalar: number, scalarFirst: boolean, out: View<GPUBuffer>): void {
+  const sa = storageOf(op, a.dtype), so = storageOf(op, out.dtype);
+  const p = program(`${op}.scalar`, (STORAGE_INDEX[sa] * 3 + STORAGE_INDEX[so]) * 2 + (scalarFirst ? 1 : 0), () => {
+    const base = opProgram(op, BINARY_EXPR[op], ['a', 'b'], [sa, sa], so);
+    return {
+      ...base, name: `${op}.s${scalarFirst ? 0 : 1}`, inputs: [sa],
+      sources: scalarFirst ? ['scalar', 0] : [0, 'scalar'],
+    };
+  });
+  const bits = storedBits(a.dtype, scalar);
+  launch(rt, p, [a], out, (u) => u.u32('scalar', bits));
 }
 
 export function where(rt: WebGPURuntime, cond: View<GPUBuffer>, a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>): void {
   const sc = storageOf('where', cond.dtype), sa = storageOf('where', a.dtype), sb = storageOf('where', b.dtype);
-  const c: Compute = sa === 'f32' || sb === 'f32' ? 'f32' : 'i32';
-  const zero = sc === 'f32' ? '0.0' : sc === 'i32' ? '0' : '0u';
-  const p: EwProgram = {
-    name: 'where', inputs: [sc, sa, sb], out: storageOf('where', out.dtype),
-    operandNames: ['c', 'a', 'b'],
-    operandConv: [(r) => `!(${r} == ${zero})`, load(sa, c), load(sb, c)],
-    expr: 'select(b, a, c)', resultType: c,
-  };
+  const so = storageOf('where', out.dtype);
+  const p = program('where', ((STORAGE_INDEX[sc] * 3 + STORAGE_INDEX[sa]) * 3 + STORAGE_INDEX[sb]) * 3 + STORAGE_INDEX[so], () => {
+    const c: Compute = sa === 'f32' || sb === 'f32' ? 'f32' : 'i32';
+    const zero = sc === 'f32' ? '0.0' : sc === 'i32' ? '0' : '0u';
+    return {
+      name: 'where', inputs: [sc, sa, sb], out: so,
+      operandNames: ['c', 'a', 'b'],
+      operandConv: [(r: string) => `!(${r} == ${zero})`, load(sa, c), load(sb, c)],
+      expr: 'select(b, a, c)', resultType: c,
+    };
+  });
   launch(rt, p, [cond, a, b], out);
 }
 
 export function copy(rt: WebGPURuntime, x: View<GPUBuffer>, out: View<GPUBuffer>): void {
   const sx = storageOf('copy', x.dtype);
   const so = storageOf('copy', out.dtype);
-  const c: Compute = sx === 'f32' ? 'f32' : 'i32';
-  const p: EwProgram = { name: 'copy', inputs: [sx], out: so, operandNames: ['x'], operandConv: [load(sx, c)], expr: 'x', resultType: c };
+  const p = program('copy', STORAGE_INDEX[sx] * 3 + STORAGE_INDEX[so], () => {
+    const c: Compute = sx === 'f32' ? 'f32' : 'i32';
+    return { name: 'copy', inputs: [sx], out: so, operandNames: ['x'], operandConv: [load(sx, c)], expr: 'x', resultType: c };
+  });
   launch(rt, p, [x], out);
 }
 
 /** The 32 bits `value` is stored as in `dtype` (same conversion as the CPU's convertTo). */
+const F32_BITS = new Float32Array(1);
+const U32_OF_F32 = new Uint32Array(F32_BITS.buffer);
+
 export function storedBits(dtype: DType, value: number): number {
   const d = gpuDType('fill', dtype);
-  if (d === 'float32') return new Uint32Array(new Float32Array([value]).buffer)[0]!;
+  if (d === 'float32') { F32_BITS[0] = value; return U32_OF_F32[0]!; }
   if (d === 'int32') return (Number.isNaN(value) ? 0 : Math.trunc(value) | 0) >>> 0;
   return value !== 0 ? 1 : 0;
 }
@@ -203,6 +356,6 @@ export function storedBits(dtype: DType, value: number): number {
 export function fill(rt: WebGPURuntime, out: View<GPUBuffer>, value: number): void {
   const bits = storedBits(out.dtype, value);
   // Every dtype is 4 bytes on the GPU: write the stored bit pattern through a u32 view of the buffer.
-  const p: EwProgram = { name: 'fill', inputs: [], out: 'u32', operandNames: [], operandConv: [], expr: 'u.bits', resultType: 'raw' };
+  const p = program('fill', 0, () => ({ name: 'fill', inputs: [], out: 'u32', operandNames: [], operandConv: [], expr: 'u.bits', resultType: 'raw' }));
   launch(rt, p, [], out, (u) => u.u32('bits', bits));
 }

@@ -33,6 +33,7 @@ export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
   return {
     unary: (op, x, out) => ew.unary(rt, op, x, out),
     binary: (op, a, b, out) => ew.binary(rt, op, a, b, out),
+    binaryScalar: (op, a, scalar, scalarFirst, out) => ew.binaryScalar(rt, op, a, scalar, scalarFirst, out),
     where: (cond, a, b, out) => ew.where(rt, cond, a, b, out),
     copy: (x, out) => ew.copy(rt, x, out),
     fill: (out, value) => ew.fill(rt, out, value),

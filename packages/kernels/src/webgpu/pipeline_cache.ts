@@ -130,3 +130,65 @@ async function compileError(key: string, module: GPUShaderModule, message: strin
   } catch { /* compilation info is best effort */ }
   return new WebGPUValidationError(`WebGPU pipeline '${key}' failed to compile: ${message}${details ? `\n${details}` : ''}`);
 }
+
+/**
+ * Bind groups, reused across dispatches that bind the same layout, the same storage buffers (in
+ * the same order) and the same uniform slot size. A bind group names GPUBuffer objects, not their
+ * contents, so a pooled buffer that is released and handed to another tensor keeps its bind
+ * groups: they bind exactly that buffer. Only destroying a buffer ends them: `forget` drops every
+ * bind group of the buffers given (the pool reports what it destroys). Buffer and layout objects
+ * are numbered once (a destroyed buffer's number is never reused), and the cache holds at most
+ * `capacity` bind groups, dropping the oldest first.
+ */
+export class BindGroupCache {
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+  private readonly groups = new Map<string, { group: GPUBindGroup; buffers: readonly GPUBuffer[] }>();
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly device: GPUDevice, readonly capacity = 4096) {}
+
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /** The bind group of `layout` with `buffers` at bindings 0..n-1 and `uniform` (offset 0, `uniformSize` bytes) at binding n. */
+  get(layout: GPUBindGroupLayout, buffers: readonly GPUBuffer[], uniform: GPUBuffer, uniformSize: number): GPUBindGroup {
+    let key = `${this.id(layout)}:${uniformSize}`;
+    for (let i = 0; i < buffers.length; i++) key += `,${this.id(buffers[i]!)}`;
+    const hit = this.groups.get(key);
+    if (hit !== undefined) {
+      this.hits++;
+      return hit.group;
+    }
+    this.misses++;
+    const entries: GPUBindGroupEntry[] = [];
+    for (let i = 0; i < buffers.length; i++) entries.push({ binding: i, resource: { buffer: buffers[i]! } });
+    entries.push({ binding: buffers.length, resource: { buffer: uniform, offset: 0, size: uniformSize } });
+    const group = this.device.createBindGroup({ layout, entries });
+    if (this.groups.size >= this.capacity) this.groups.delete(this.groups.keys().next().value!);
+    this.groups.set(key, { group, buffers: buffers.slice() });
+    return group;
+  }
+
+  /** Drops every bind group that binds one of `buffers` (they are being destroyed). */
+  forget(buffers: readonly GPUBuffer[]): void {
+    const dead = new Set<GPUBuffer>();
+    for (const b of buffers) if (this.ids.delete(b)) dead.add(b);
+    if (dead.size === 0) return;
+    for (const [key, g] of this.groups) {
+      if (g.buffers.some((b) => dead.has(b))) this.groups.delete(key);
+    }
+  }
+
+  clear(): void {
+    this.groups.clear();
+  }
+
+  private id(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = this.nextId++));
+    return id;
+  }
+}

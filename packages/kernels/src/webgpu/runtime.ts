@@ -14,7 +14,9 @@
 //   submitted by `flush()`, by a read, when the uniform ring is full, or after
 //   `maxDispatchesPerSubmit` dispatches — never one submit per op.
 // - Uniforms come from a reused ring buffer (uniform_ring.ts), one 256-byte-aligned slot per dispatch,
-//   bound with a dynamic offset.
+//   bound with a dynamic offset. Because the offset is dynamic, a bind group depends only on the
+//   layout, the buffers and the uniform size, and is reused across dispatches (BindGroupCache in
+//   pipeline_cache.ts); the pool reports the buffers it destroys so their bind groups are dropped.
 // - Buffers come from a pool by size class and usage (buffer_pool.ts). A released buffer becomes
 //   reusable only after the submission that last used it has completed (queue.onSubmittedWorkDone).
 //   Allocation failure trims the pool and retries, then throws WebGPUOutOfMemoryError.
@@ -31,7 +33,7 @@ import { WebGPUDeviceLostError, WebGPUOutOfMemoryError, WebGPUValidationError } 
 import { acquireDevice, type AdapterDescription, type DeviceOptions } from './device.js';
 import { BufferPool, type PoolStats } from './buffer_pool.js';
 import { UniformRing } from './uniform_ring.js';
-import { PipelineCache, type BindingKind, type Pipeline, type PipelineSpec } from './pipeline_cache.js';
+import { BindGroupCache, PipelineCache, type BindingKind, type Pipeline, type PipelineSpec } from './pipeline_cache.js';
 import { MAX_WORKGROUPS_PER_DIM } from './workgroups.js';
 
 export type { BindingKind, Pipeline, PipelineSpec } from './pipeline_cache.js';
@@ -50,6 +52,10 @@ export interface RuntimeStats extends PoolStats {
   submits: number;
   dispatches: number;
   pipelines: number;
+  /** Bind groups cached, and dispatches that reused one / had to create one. */
+  bindGroups: number;
+  bindGroupHits: number;
+  bindGroupMisses: number;
 }
 
 export interface ProfileEntry {
@@ -85,7 +91,11 @@ export class WebGPURuntime {
   private readonly pool: BufferPool;
   private readonly ring: UniformRing;
   private readonly pipelines: PipelineCache;
+  private readonly bindGroups: BindGroupCache;
   private readonly memoryLimit: number;
+  private readonly maxWorkgroupsPerDim: number;
+  private readonly maxStorageBytes: number;
+  private readonly dynamicOffset = [0];
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -121,7 +131,10 @@ export class WebGPURuntime {
     this.memoryLimit = opts.memoryLimitBytes ?? Infinity;
     this.storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.stagingUsage = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
-    this.pool = new BufferPool((size, usage) => this.createBuffer(size, usage));
+    this.bindGroups = new BindGroupCache(device);
+    this.pool = new BufferPool((size, usage) => this.createBuffer(size, usage), (buffers) => this.bindGroups.forget(buffers));
+    this.maxWorkgroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension ?? MAX_WORKGROUPS_PER_DIM;
+    this.maxStorageBytes = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
     const align = device.limits.minUniformBufferOffsetAlignment;
     this.ring = new UniformRing(device, opts.uniformRingBytes ?? 256 * 1024, align);
     this.pipelines = new PipelineCache(device, (e) => this.defer(e));
@@ -173,32 +186,31 @@ export class WebGPURuntime {
   /**
    * Encodes one dispatch into the open batch. `bindings` match the pipeline's layout in order;
    * `uniforms` is the kernel's uniform struct, byte for byte; `label` names it in `profile()`.
-   * A dispatch with zero workgroups is skipped.
+   * A dispatch with zero workgroups is skipped. `uniforms` is copied before this returns, so callers
+   * may reuse one scratch array for every dispatch.
    */
   dispatch(p: Pipeline, bindings: readonly GPUBuffer[], uniforms: ArrayBuffer | ArrayBufferView,
     workgroups: readonly [number, number?, number?], label?: string): void {
     this.throwIfLost();
     const x = workgroups[0], y = workgroups[1] ?? 1, z = workgroups[2] ?? 1;
     if (x === 0 || y === 0 || z === 0) return;
-    const maxDim = this.limits.maxComputeWorkgroupsPerDimension ?? MAX_WORKGROUPS_PER_DIM;
+    const maxDim = this.maxWorkgroupsPerDim;
     if (x > maxDim || y > maxDim || z > maxDim) {
       throw new RangeError(`dispatch '${p.key}': workgroups [${x}, ${y}, ${z}] exceed ${maxDim} per dimension; use splitWorkgroups()`);
     }
     if (bindings.length !== p.layout.length) {
       throw new Error(`dispatch '${p.key}': ${bindings.length} buffers bound, the pipeline expects ${p.layout.length}`);
     }
-    const bytes = uniforms instanceof ArrayBuffer ? new Uint8Array(uniforms)
-      : new Uint8Array(uniforms.buffer, uniforms.byteOffset, uniforms.byteLength);
-    if (!this.ring.fits(bytes.byteLength) || this.batchDispatches >= this.maxDispatchesPerSubmit) this.submit();
-    const offset = this.ring.push(bytes);
-    const entries: GPUBindGroupEntry[] = bindings.map((buffer, binding) => ({ binding, resource: { buffer } }));
-    entries.push({ binding: bindings.length, resource: { buffer: this.ring.buffer, offset: 0, size: UniformRing.bindingSize(bytes.byteLength) } });
-    const bindGroup = this.device.createBindGroup({ layout: p.bindGroupLayout, entries });
-    if (bindings.includes(this.errorBuffer)) this.errorBufferDirty = true;
+    const byteLength = uniforms.byteLength;
+    if (!this.ring.fits(byteLength) || this.batchDispatches >= this.maxDispatchesPerSubmit) this.submit();
+    const offset = this.ring.push(uniforms);
+    const bindGroup = this.bindGroups.get(p.bindGroupLayout, bindings, this.ring.buffer, UniformRing.bindingSize(byteLength));
+    if (!this.errorBufferDirty && bindings.includes(this.errorBuffer)) this.errorBufferDirty = true;
 
     const pass = this.computePass(label ?? p.key);
     pass.setPipeline(p.pipeline);
-    pass.setBindGroup(0, bindGroup, [offset]);
+    this.dynamicOffset[0] = offset;
+    pass.setBindGroup(0, bindGroup, this.dynamicOffset);
     pass.dispatchWorkgroups(x, y, z);
     if (this.profiling) this.endPass();
     this.batchCommands++;
@@ -226,10 +238,9 @@ export class WebGPURuntime {
   allocate(bytes: number): GPUBuffer {
     this.throwIfLost();
     const want = Math.max(4, Math.ceil(bytes / 4) * 4);
-    const max = Math.min(this.limits.maxBufferSize, this.limits.maxStorageBufferBindingSize);
+    const max = this.maxStorageBytes;
     if (want > max) throw new WebGPUOutOfMemoryError(bytes, `larger than this device's maximum storage buffer of ${max} bytes`);
-    const s = this.pool.stats();
-    if (s.liveBytes + s.pooledBytes + s.pendingBytes + want > this.memoryLimit) {
+    if (this.memoryLimit !== Infinity && this.pool.totalBytes + want > this.memoryLimit) {
       this.pool.trim();
       const t = this.pool.stats();
       if (t.liveBytes + t.pendingBytes + want > this.memoryLimit) {
@@ -350,7 +361,10 @@ export class WebGPURuntime {
   }
 
   stats(): RuntimeStats {
-    return { ...this.pool.stats(), submits: this.nSubmits, dispatches: this.nDispatches, pipelines: this.pipelines.size };
+    return {
+      ...this.pool.stats(), submits: this.nSubmits, dispatches: this.nDispatches, pipelines: this.pipelines.size,
+      bindGroups: this.bindGroups.size, bindGroupHits: this.bindGroups.hits, bindGroupMisses: this.bindGroups.misses,
+    };
   }
 
   /** Destroys every pooled buffer not in use. */
@@ -391,6 +405,7 @@ export class WebGPURuntime {
     if (this.destroyed) return;
     this.destroyed = true;
     this.pool.destroyAll();
+    this.bindGroups.clear();
     this.ring.destroy();
     this.errorBuffer.destroy();
     this.querySet?.destroy();
@@ -445,7 +460,7 @@ export class WebGPURuntime {
     this.batchDispatches = 0;
     this.nSubmits++;
     const serial = ++this.submitted;
-    for (const f of this.afterSubmit.splice(0)) f();
+    if (this.afterSubmit.length > 0) for (const f of this.afterSubmit.splice(0)) f();
     this.device.queue.onSubmittedWorkDone().then(() => {
       if (serial > this.completedSerial) this.completedSerial = serial;
       this.pool.completed(this.completedSerial);

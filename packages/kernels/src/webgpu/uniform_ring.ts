@@ -12,12 +12,14 @@ export class UniformRing {
   readonly buffer: GPUBuffer;
   readonly capacity: number;
   private readonly staging: Uint8Array<ArrayBuffer>;
+  private readonly staging32: Uint32Array<ArrayBuffer>;
   private used = 0;
 
   constructor(private readonly device: GPUDevice, capacity: number, readonly alignment: number) {
     this.capacity = capacity;
     this.buffer = device.createBuffer({ label: 'webgrad uniform ring', size: capacity, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.staging = new Uint8Array(capacity);
+    this.staging32 = new Uint32Array(this.staging.buffer, 0, capacity >>> 2);
   }
 
   /** Bytes a payload of `bytes` occupies in the ring (padded to 16: WGSL uniform structs are 16-aligned). */
@@ -30,12 +32,24 @@ export class UniformRing {
     return this.used + UniformRing.bindingSize(bytes) <= this.capacity;
   }
 
-  /** Copies `data` into the next slot and returns its byte offset. Call `fits` first. */
-  push(data: Uint8Array): number {
+  /**
+   * Copies `data` into the next slot and returns its byte offset. Call `fits` first. A Uint32Array
+   * or Uint8Array is copied as is; any other view or an ArrayBuffer is copied byte for byte.
+   */
+  push(data: ArrayBuffer | ArrayBufferView): number {
     const offset = this.used;
-    this.staging.set(data, offset);
-    const size = UniformRing.bindingSize(data.byteLength);
-    if (size > data.byteLength) this.staging.fill(0, offset + data.byteLength, offset + size);
+    const length = data.byteLength;
+    if (data instanceof Uint32Array && offset % 4 === 0) {
+      this.staging32.set(data, offset >>> 2);
+    } else if (data instanceof Uint8Array) {
+      this.staging.set(data, offset);
+    } else if (data instanceof ArrayBuffer) {
+      this.staging.set(new Uint8Array(data), offset);
+    } else {
+      this.staging.set(new Uint8Array(data.buffer, data.byteOffset, length), offset);
+    }
+    const size = UniformRing.bindingSize(length);
+    if (size > length) this.staging.fill(0, offset + length, offset + size);
     this.used = offset + Math.ceil(size / this.alignment) * this.alignment;
     return offset;
   }
