@@ -108,6 +108,19 @@ describe('pretrain-gpt example', () => {
     expect(steps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
   });
 
+  it('stops on SIGINT after the current step and saves a checkpoint', async () => {
+    const out = join(root, 'sigint');
+    let sent = false;
+    const r = await pretrainGpt({
+      ...TINY, out, evalInterval: 100, sampleTokens: 0, handleSigint: true,
+      onStep: (s) => { if (s.step === 3 && !sent) { sent = true; process.kill(process.pid, 'SIGINT'); } },
+    });
+    expect(r.train.interrupted).toBe(true);
+    expect(r.train.step).toBeGreaterThan(3);
+    expect(r.train.step).toBeLessThan(8);
+    expect((await latestCheckpoint(join(out, 'checkpoints')))?.step).toBe(r.train.step);
+  });
+
   it('parses flags: --full is nanoGPT\'s CPU config, explicit flags override it', () => {
     const o = optionsFromArgv(['--full', '--steps', '50', '--device=cpu', '--resume']);
     expect(o).toMatchObject({ ...NANOGPT_CPU_CONFIG, steps: 50, device: 'cpu', resume: true });

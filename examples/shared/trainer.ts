@@ -243,9 +243,11 @@ export class Trainer {
           bar.update({ step, loss, lr, tokensPerSec: o.itemsPerStep ? itemsPerSecond : undefined });
         } else {
           trainMs += performance.now() - stepStart; // (time of queued device work is counted at the next read)
-          await tick(); // let a pending Ctrl-C be delivered
         }
         lossT.dispose();
+        // A read that resolves at once (CPU) never yields to the event loop, so yield here:
+        // that is where a pending Ctrl-C is delivered.
+        await tick();
         o.onStep?.({ step, loss, lr }, this);
         if (this.#stopRequested) break;
       }

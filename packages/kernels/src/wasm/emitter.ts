@@ -188,12 +188,15 @@ export class FuncBuilder {
   f32Min(_a: Val<'f32'>, _b: Val<'f32'>): Val<'f32'> { return this.op(0x96, 'f32'); }
   f32Sqrt(_a: Val<'f32'>): Val<'f32'> { return this.op(0x91, 'f32'); }
   f32ConvertI32(_a: Val<'i32'>): Val<'f32'> { return this.op(0xb2, 'f32'); }
+  f64ConvertI32(_a: Val<'i32'>): Val<'f64'> { return this.op(0xb7, 'f64'); }
   f32DemoteF64(_a: Val<'f64'>): Val<'f32'> { return this.op(0xb6, 'f32'); }
   f64Add(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa0, 'f64'); }
   f64Sub(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa1, 'f64'); }
   f64Mul(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa2, 'f64'); }
   f64Div(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa3, 'f64'); }
   f64Sqrt(_a: Val<'f64'>): Val<'f64'> { return this.op(0x9f, 'f64'); }
+  f64Max(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa5, 'f64'); }
+  f64Eq(_a: Val<'f64'>, _b: Val<'f64'>): Val<'i32'> { return this.op(0x61, 'i32'); }
   f64PromoteF32(_a: Val<'f32'>): Val<'f64'> { return this.op(0xbb, 'f64'); }
   /** The f32 whose bit pattern is the i32 (how JS passes float arguments through an Int32Array). */
   f32ReinterpretI32(_a: Val<'i32'>): Val<'f32'> { return this.op(0xbe, 'f32'); }
@@ -203,6 +206,7 @@ export class FuncBuilder {
   f32Load(_addr: Val<'i32'>, offset = 0): Val<'f32'> { this.stmt(0x2a); this.mem(ALIGN[4], offset); return VAL.f32; }
   f64Load(_addr: Val<'i32'>, offset = 0): Val<'f64'> { this.stmt(0x2b); this.mem(ALIGN[8], offset); return VAL.f64; }
   f32Store(_addr: Val<'i32'>, _v: Val<'f32'>, offset = 0): void { this.stmt(0x38); this.mem(ALIGN[4], offset); }
+  f64Store(_addr: Val<'i32'>, _v: Val<'f64'>, offset = 0): void { this.stmt(0x39); this.mem(ALIGN[8], offset); }
   /** Unaligned-tolerant 16-byte load (alignment hint 4 bytes: f32 data is only 4-aligned in general). */
   v128Load(_addr: Val<'i32'>, offset = 0): Val<'v128'> { this.code.u8(0xfd).u32(0x00); this.mem(ALIGN[4], offset); return VAL.v128; }
   v128Store(_addr: Val<'i32'>, _v: Val<'v128'>, offset = 0): void { this.code.u8(0xfd).u32(0x0b); this.mem(ALIGN[4], offset); }
@@ -245,6 +249,25 @@ export class FuncBuilder {
   f64x2Div(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf3, 'v128'); }
   f64x2Sqrt(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xef, 'v128'); }
   i32x4TruncSatF32x4S(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xf8, 'v128'); }
+  f32x4Abs(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xe0, 'v128'); }
+  f32x4Neg(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xe1, 'v128'); }
+  f64x2Abs(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xec, 'v128'); }
+  f64x2Neg(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xed, 'v128'); }
+  /** IEEE-style min/max on two f64 lanes: NaN in either lane gives NaN. */
+  f64x2Min(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf4, 'v128'); }
+  f64x2Max(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf5, 'v128'); }
+  /** Round to nearest, ties to even. */
+  f64x2Nearest(_a: Val<'v128'>): Val<'v128'> { return this.simd(0x94, 'v128'); }
+  /** Lane masks (all ones where true); comparisons with NaN are false. */
+  f64x2Lt(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x49, 'v128'); }
+  f64x2Gt(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x4a, 'v128'); }
+  i64x2Shl(_a: Val<'v128'>, _b: Val<'i32'>): Val<'v128'> { return this.simd(0xcb, 'v128'); }
+  /** A v128 constant of two f64 lanes. */
+  v128ConstF64(lanes: readonly [number, number]): Val<'v128'> {
+    this.code.u8(0xfd).u32(0x0c);
+    for (const x of lanes) this.code.f64(x);
+    return VAL.v128;
+  }
   i32x4Add(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xae, 'v128'); }
   i32x4Shl(_a: Val<'v128'>, _b: Val<'i32'>): Val<'v128'> { return this.simd(0xab, 'v128'); }
   v128And(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x4e, 'v128'); }

@@ -9,14 +9,19 @@
 // - binary add/sub/mul/div: float32, out contiguous, each input either same-shape contiguous, a
 //   scalar, or a row pattern ([R, C] rows with a row stride, the last dim contiguous or broadcast —
 //   covers bias adds and per-row scales).
-// - softmax / logSoftmax, layerNorm (forward): float32 contiguous rows.
+// - softmax / logSoftmax, layerNorm forward and backward (even row length): float32 contiguous rows.
 // - adamw: float32 contiguous param/grad/m/v.
+// - unary neg/abs/square/relu/sqrt/rsqrt/exp/tanh/sigmoid/silu/gelu/geluTanh/erf: float32
+//   contiguous x and out (unary_program.ts); other ops and layouts take the TypeScript loops.
 // - attention forward/backward: float32 q/k/v as batched WebAssembly matmuls over all (batch, head)
 //   pairs at once (scores Q·Kᵀ, then P·V; backward Pᵀ·dO, dO·Vᵀ, dS·K, dSᵀ·Q) with the row softmax,
-//   mask and causal cut done in between on the float32 score matrix (float64 per-row sums).
-// - the memory-bound rest (unary, binary layouts the WebAssembly program does not address, where,
-//   copy, fill, random, reduce, softmax/layerNorm/cross-entropy backward, indexSelect/indexAdd):
-//   plain TypeScript loops over the TypedArrays (js_kernels.ts).
+//   mask and causal cut done in between on the float32 score matrix (float64 per-row sums; without
+//   an additive mask that row step is WebAssembly too, attention_program.ts).
+// - reduce: float32 sums of a contiguous x over trailing or leading axes (reduce_program.ts).
+// - the memory-bound rest (other unary ops, reductions and layouts, binary layouts the WebAssembly
+//   program does not address, where, copy, fill, random, softmax/cross-entropy backward, layerNorm
+//   backward with an odd row length, indexSelect/indexAdd): plain TypeScript loops over the
+//   TypedArrays (js_kernels.ts).
 // Operands are copied into the WebAssembly memory arena and results copied out: O(n²) copies around
 // the O(n³) matmul, and the cheap way to keep tensors as ordinary TypedArrays.
 //
@@ -25,11 +30,12 @@
 
 import { cpuKernels } from '../cpu/index.js';
 import { contiguousStrides, forEachIndex, numel, rowsOf } from '../cpu/strided.js';
-import type { AdamWOptions, AttentionOptions, BinaryOp, KernelSet, TypedArray, View } from '../types.js';
+import type { AdamWOptions, AttentionOptions, BinaryOp, KernelSet, ReduceOp, TypedArray, UnaryOp, View } from '../types.js';
 import * as js from './js_kernels.js';
 import { ADAMW_PARAMS, BINARY_FAST_OPS, type BinaryFastOp } from './elementwise_program.js';
 import { MR, NR, SGEMM_SCRATCH_BYTES } from './matmul_program.js';
 import { wasmRuntime, type WasmRuntime } from './runtime.js';
+import { UNARY_FAST_OPS, type UnaryFastOp } from './unary_program.js';
 
 type V = View<TypedArray>;
 
@@ -106,6 +112,17 @@ function batchOffsets(v: V, batchShape: readonly number[]): number[] {
   return offs;
 }
 
+/**
+ * True when every batch shares one B matrix and the batch matrices of A and of C follow each other
+ * as row blocks: batch i starts M·(row stride) elements after batch i - 1 in both.
+ */
+function foldsIntoRows(offA: number[], offB: number[], offO: number[], M: number, saM: number, soM: number): boolean {
+  for (let i = 1; i < offA.length; i++) {
+    if (offB[i] !== offB[0] || offA[i] !== offA[0]! + i * M * saM || offO[i] !== offO[0]! + i * M * soM) return false;
+  }
+  return true;
+}
+
 function matmul(a: V, b: V, out: V): void {
   if (!isF32(a) || !isF32(b) || !isF32(out)) return cpuKernels.matmul(a, b, out);
   const r = out.shape.length;
@@ -116,11 +133,20 @@ function matmul(a: V, b: V, out: V): void {
   const batchShape = out.shape.slice(0, r - 2);
   const nb = numel(batchShape);
   if (nb === 0) return;
+  const offA = batchOffsets(a, batchShape), offB = batchOffsets(b, batchShape), offO = batchOffsets(out, batchShape);
+  if (nb > 1 && foldsIntoRows(offA, offB, offO, M, a.strides[r - 2]!, out.strides[r - 2]!)) {
+    // x·W with W shared by the whole batch (a linear layer on [B, T, C]): the batch matrices of A and
+    // C are consecutive row blocks, so this is one [nb·M, K]·[K, N] product — B is copied and packed
+    // once instead of nb times, and threads split the taller C. Each element's summation order is
+    // that of the per-batch product (it does not depend on how C is partitioned), so results match.
+    const v2 = (v: V, off: number, rows: number, cols: number): V =>
+      ({ ...v, shape: [rows, cols], strides: [v.strides[r - 2]!, v.strides[r - 1]!], offset: off });
+    return matmul(v2(a, offA[0]!, nb * M, K), v2(b, offB[0]!, K, N), v2(out, offO[0]!, nb * M, N));
+  }
   const rt = wasmRuntime();
   rt.reset();
 
   // Arena: one copy per distinct A and B matrix (broadcast batches share one), C, packing scratch.
-  const offA = batchOffsets(a, batchShape), offB = batchOffsets(b, batchShape), offO = batchOffsets(out, batchShape);
   const ptrA = new Map<number, number>(), ptrB = new Map<number, number>();
   for (const o of offA) if (!ptrA.has(o)) ptrA.set(o, rt.alloc(M * K * 4));
   for (const o of offB) if (!ptrB.has(o)) ptrB.set(o, rt.alloc(K * N * 4));
@@ -257,6 +283,79 @@ function binary(op: BinaryOp, a: V, b: V, out: V): void {
   out.buffer.set(rt.f32().subarray(op_ >> 2, (op_ >> 2) + total), out.offset);
 }
 
+// ---- elementwise unary -----------------------------------------------------------------------
+
+function unary(op: UnaryOp, x: V, out: V): void {
+  if (!(UNARY_FAST_OPS as readonly string[]).includes(op) || !isF32(x) || !isF32(out) || !isContiguous(x) || !isContiguous(out)) {
+    if (!js.unary(op, x, out)) cpuKernels.unary(op, x, out);
+    return;
+  }
+  const n = numel(out.shape);
+  if (n === 0) return;
+  const rt = wasmRuntime();
+  rt.reset();
+  // x is copied in before anything is written, so out may alias x.
+  const xp = rt.alloc(n * 4), op_ = rt.alloc(n * 4);
+  rt.f32().set(x.buffer.subarray(x.offset, x.offset + n), xp >> 2);
+  const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  const perThread = splitRange(n, threads, 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, op_ + lo * 4, hi - lo] : []));
+  rt.parallel(`unary_${op as UnaryFastOp}`, 3, perThread);
+  out.buffer.set(rt.f32().subarray(op_ >> 2, (op_ >> 2) + n), out.offset);
+}
+
+// ---- reduce --------------------------------------------------------------------------------------
+
+/**
+ * float32 sums over trailing axes (row sums) or leading axes (column sums) of a contiguous x, in
+ * WebAssembly with float64 accumulators; every other reduction takes the TypeScript loops.
+ */
+function reduce(op: ReduceOp, x: V, axes: readonly number[], out: V): void {
+  const fast = op === 'sum' && isF32(x) && isContiguous(x) && (out.dtype === 'float32' || out.dtype === 'float64') && reduceSplit(x.shape, axes);
+  if (!fast) {
+    if (!js.reduce(op, x, axes, out)) cpuKernels.reduce(op, x, axes, out);
+    return;
+  }
+  const { s, trailing } = fast;
+  const rows = numel(x.shape.slice(0, s)), cols = numel(x.shape.slice(s));
+  const nOut = trailing ? rows : cols;
+  const rt = wasmRuntime();
+  rt.reset();
+  const xp = rt.alloc(rows * cols * 4), op_ = rt.alloc((nOut + 2) * 8);
+  rt.f32().set(x.buffer.subarray(x.offset, x.offset + rows * cols), xp >> 2);
+  const threads = rows * cols >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  if (trailing) {
+    rt.parallel('reduce_sum_rows', 4, splitRange(rows, threads, 1).map(([lo, hi]) =>
+      (hi > lo ? [xp + lo * cols * 4, op_ + lo * 8, hi - lo, cols] : [])));
+  } else {
+    rt.parallel('reduce_sum_cols', 6, splitRange(cols, threads, 2).map(([lo, hi]) =>
+      (hi > lo ? [xp, op_, rows, cols, lo, hi] : [])));
+  }
+  const acc = rt.f64().subarray(op_ >> 3, (op_ >> 3) + nOut);
+  const outShape = x.shape.map((d, i) => (trailing === i >= s ? 1 : d));
+  js.copy({ buffer: acc, dtype: 'float64', shape: outShape, strides: contiguousStrides(outShape), offset: 0 }, out);
+}
+
+/**
+ * Where the reduced axes split x's shape: {s, trailing: true} when they are exactly the dims ≥ s
+ * (ignoring size-1 dims), {s, trailing: false} when they are exactly the dims < s; null otherwise
+ * (including nothing or everything reduced with no split, and empty tensors).
+ */
+function reduceSplit(shape: readonly number[], axes: readonly number[]): { s: number; trailing: boolean } | null {
+  const r = shape.length;
+  if (r === 0 || numel(shape) === 0) return null;
+  const red = new Array<boolean>(r).fill(false);
+  for (const a of axes) red[a < 0 ? a + r : a] = true;
+  const dims = [...shape.keys()].filter((d) => shape[d]! > 1);
+  if (dims.length === 0) return null;
+  const flags = dims.map((d) => red[d]!);
+  const k = flags.indexOf(!flags[0]);
+  if (k >= 0 && flags.slice(k).some((v) => v === flags[0])) return null; // more than one switch
+  const s = k < 0 ? (flags[0] ? 0 : r) : dims[k]!;
+  if (flags[0] && k >= 0) return { s, trailing: false };
+  if (!flags[0] && k >= 0) return { s, trailing: true };
+  return flags[0] ? { s: 0, trailing: true } : null; // all reduced: one row; none: leave to the loops
+}
+
 // ---- rows: softmax, layerNorm ----------------------------------------------------------------
 
 /** Row ranges per thread for a rows×cols kernel. */
@@ -307,6 +406,39 @@ function layerNorm(x: V, weight: V | null, bias: V | null, eps: number, out: V, 
   out.buffer.set(res.subarray(yp >> 2, (yp >> 2) + total), out.offset);
   mean.buffer.set(res.subarray(mp >> 2, (mp >> 2) + rows), mean.offset);
   rstd.buffer.set(res.subarray(rp >> 2, (rp >> 2) + rows), rstd.offset);
+}
+
+/** layerNorm backward in WebAssembly for float32 contiguous operands with an even row length. */
+function layerNormBackward(x: V, weight: V | null, mean: V, rstd: V, dy: V, dx: V, dweight: V | null, dbias: V | null): void {
+  const ok = (v: V | null) => v === null || (isF32(v) && isContiguous(v));
+  const { rows, cols: D } = rowsOf(x.shape);
+  if (![x, weight, mean, rstd, dy, dx, dweight, dbias].every(ok) || D % 2 !== 0 || rows * D === 0) {
+    if (!js.layerNormBackward(x, weight, mean, rstd, dy, dx, dweight, dbias)) {
+      cpuKernels.layerNormBackward(x, weight, mean, rstd, dy, dx, dweight, dbias);
+    }
+    return;
+  }
+  const rt = wasmRuntime();
+  rt.reset();
+  const total = rows * D;
+  const xp = rt.alloc(total * 4), gp = rt.alloc(total * 4), op_ = rt.alloc(total * 4);
+  const mp = rt.alloc(rows * 4), rp = rt.alloc(rows * 4);
+  const wp = rt.alloc(D * 8), dwp = rt.alloc(D * 8), dbp = rt.alloc(D * 8), xhp = rt.alloc(D * 8), g2p = rt.alloc(D * 8);
+  const heap = rt.f32();
+  heap.set(x.buffer.subarray(x.offset, x.offset + total), xp >> 2);
+  heap.set(dy.buffer.subarray(dy.offset, dy.offset + total), gp >> 2);
+  heap.set(mean.buffer.subarray(mean.offset, mean.offset + rows), mp >> 2);
+  heap.set(rstd.buffer.subarray(rstd.offset, rstd.offset + rows), rp >> 2);
+  const f64 = rt.f64();
+  if (weight) for (let j = 0; j < D; j++) f64[(wp >> 3) + j] = weight.buffer[weight.offset + j]!;
+  else f64.fill(1, wp >> 3, (wp >> 3) + D);
+  f64.fill(0, dwp >> 3, (dwp >> 3) + D);
+  f64.fill(0, dbp >> 3, (dbp >> 3) + D);
+  rt.call('layernorm_backward_rows', xp, gp, mp, rp, wp, op_, dwp, dbp, xhp, g2p, rows, D);
+  dx.buffer.set(rt.f32().subarray(op_ >> 2, (op_ >> 2) + total), dx.offset);
+  const res = rt.f64();
+  if (dweight) for (let j = 0; j < D; j++) dweight.buffer[dweight.offset + j] = res[(dwp >> 3) + j]!;
+  if (dbias) for (let j = 0; j < D; j++) dbias.buffer[dbias.offset + j] = res[(dbp >> 3) + j]!;
 }
 
 // ---- AdamW -----------------------------------------------------------------------------------
@@ -390,6 +522,32 @@ function probabilities(s: Float32Array, B: number, H: number, Tq: number, Tk: nu
   }
 }
 
+/**
+ * `probabilities` for attention without an additive mask, in WebAssembly (attention_program.ts):
+ * the scores are copied into the arena, turned into probabilities there and copied back.
+ */
+function probabilitiesNoMask(s: Float32Array, B: number, H: number, Tq: number, Tk: number, opts: AttentionOptions,
+  lseIn: V | null, lseOut: Float64Array): void {
+  const rows = B * H * Tq;
+  const rt = wasmRuntime();
+  rt.reset();
+  const sp = rt.alloc(rows * Tk * 4), lp = rt.alloc(rows * 8), params = rt.alloc(8);
+  rt.f32().set(s, sp >> 2);
+  const f64 = rt.f64();
+  f64[params >> 3] = opts.scale;
+  if (lseIn) {
+    const lb = lseIn.buffer, ls = lseIn.strides, base = lp >> 3;
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) {
+      f64[base + (b * H + h) * Tq + i] = lb[lseIn.offset + b * ls[0]! + h * ls[1]! + i * ls[2]!]!;
+    }
+  }
+  const perThread = rowSplit(rt, rows, Tk).map(([lo, hi]) => (hi > lo
+    ? [sp + lo * Tk * 4, hi - lo, Tk, lo % Tq, Tq, Tk - Tq + 1, opts.causal ? 1 : 0, lp + lo * 8, lseIn ? 1 : 0, params] : []));
+  rt.parallel('attn_probs', 10, perThread);
+  s.set(rt.f32().subarray(sp >> 2, (sp >> 2) + rows * Tk));
+  if (!lseIn) lseOut.set(rt.f64().subarray(lp >> 3, (lp >> 3) + rows));
+}
+
 function attentionFast(q: V, k: V, v: V, mask: V | null, out: V): boolean {
   return q.shape.length === 4 && isF32(q) && isF32(k) && isF32(v) && isF32(out) && (mask === null || isF32(mask))
     && numel(q.shape) > 0 && numel(k.shape) > 0 && q.shape[3]! > 0 && v.shape[3]! > 0;
@@ -404,7 +562,8 @@ function attention(q: V, k: V, v: V, mask: V | null, opts: AttentionOptions, out
   const s = new Float32Array(B * H * Tq * Tk);
   matmul(q, swapLast(k), f32View(s, [B, H, Tq, Tk]));
   const l = new Float64Array(B * H * Tq);
-  probabilities(s, B, H, Tq, Tk, mask, opts, null, l);
+  if (mask) probabilities(s, B, H, Tq, Tk, mask, opts, null, l);
+  else probabilitiesNoMask(s, B, H, Tq, Tk, opts, null, l);
   matmul(f32View(s, [B, H, Tq, Tk]), v, out);
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) {
     lse.buffer[lse.offset + b * lse.strides[0]! + h * lse.strides[1]! + i * lse.strides[2]!] = l[(b * H + h) * Tq + i]!;
@@ -421,19 +580,21 @@ function attentionBackward(q: V, k: V, v: V, mask: V | null, opts: AttentionOpti
   const Tk = k.shape[2]!, Dv = v.shape[3]!;
   const p = new Float32Array(B * H * Tq * Tk);
   matmul(q, swapLast(k), f32View(p, [B, H, Tq, Tk]));
-  probabilities(p, B, H, Tq, Tk, mask, opts, lse, new Float64Array(0));
+  if (mask) probabilities(p, B, H, Tq, Tk, mask, opts, lse, new Float64Array(0));
+  else probabilitiesNoMask(p, B, H, Tq, Tk, opts, lse, new Float64Array(0));
   // dV = Pᵀ·dO, dP = dO·Vᵀ.
   matmul(f32View(p, [B, H, Tk, Tq], [H * Tq * Tk, Tq * Tk, 1, Tk]), dout, dv);
   const ds = new Float32Array(B * H * Tq * Tk);
   matmul(dout, swapLast(v), f32View(ds, [B, H, Tq, Tk]));
   // dS = P ∘ (dP - δ)·scale with δ_i = Σ_c dO_ic·O_ic (float64).
   const ob = out.buffer, gb = dout.buffer, os = out.strides, gs = dout.strides;
+  const os3 = os[3]!, gs3 = gs[3]!, scale = opts.scale;
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) {
     const oo = out.offset + b * os[0]! + h * os[1]! + i * os[2]!, go = dout.offset + b * gs[0]! + h * gs[1]! + i * gs[2]!;
     let delta = 0;
-    for (let c = 0; c < Dv; c++) delta += gb[go + c * gs[3]!]! * ob[oo + c * os[3]!]!;
+    for (let c = 0; c < Dv; c++) delta += gb[go + c * gs3]! * ob[oo + c * os3]!;
     const row = ((b * H + h) * Tq + i) * Tk;
-    for (let j = 0; j < Tk; j++) ds[row + j] = p[row + j]! * (ds[row + j]! - delta) * opts.scale;
+    for (let j = row; j < row + Tk; j++) ds[j] = p[j]! * (ds[j]! - delta) * scale;
   }
   // dQ = dS·K, dK = dSᵀ·Q.
   matmul(f32View(ds, [B, H, Tq, Tk]), k, dq);
@@ -457,14 +618,14 @@ export const fastCpuKernels: KernelSet<TypedArray> = {
   adamw,
   attention,
   attentionBackward,
-  unary: orReference(js.unary, cpuKernels.unary),
+  unary,
   where: orReference(js.where, cpuKernels.where),
   copy: orReference(js.copy, cpuKernels.copy),
   fill: orReference(js.fill, cpuKernels.fill),
   random: orReference(js.random, cpuKernels.random),
-  reduce: orReference(js.reduce, cpuKernels.reduce),
+  reduce,
   softmaxBackward: orReference(js.softmaxBackward, cpuKernels.softmaxBackward),
-  layerNormBackward: orReference(js.layerNormBackward, cpuKernels.layerNormBackward),
+  layerNormBackward,
   crossEntropy: orReference(js.crossEntropy, cpuKernels.crossEntropy),
   crossEntropyBackward: orReference(js.crossEntropyBackward, cpuKernels.crossEntropyBackward),
   indexSelect: orReference(js.indexSelect, cpuKernels.indexSelect),

@@ -5,11 +5,16 @@
 import { ModuleBuilder } from './emitter.js';
 import { addAdamW, addBinary } from './elementwise_program.js';
 import { addMatmul } from './matmul_program.js';
-import { addLayerNorm, addSoftmax } from './rows_program.js';
+import { addLayerNorm, addLayerNormBackward, addSoftmax } from './rows_program.js';
+import { addAttentionProbs } from './attention_program.js';
+import { addReduce } from './reduce_program.js';
+import { UNARY_FAST_OPS, addUnary } from './unary_program.js';
 
 /** The exports threads can be asked to run, by index (the thread protocol sends the index). */
 export const WASM_EXPORTS = [
   'sgemm', 'binary_add', 'binary_sub', 'binary_mul', 'binary_div', 'softmax_rows', 'layernorm_rows', 'adamw',
+  ...UNARY_FAST_OPS.map((op) => `unary_${op}` as const), 'reduce_sum_rows', 'reduce_sum_cols', 'attn_probs',
+  'layernorm_backward_rows',
 ] as const;
 export type WasmExport = (typeof WASM_EXPORTS)[number];
 
@@ -28,5 +33,9 @@ export function buildKernelModule(shared: boolean): Uint8Array {
   addSoftmax(m, log);
   addLayerNorm(m);
   addAdamW(m);
+  addUnary(m);
+  addReduce(m);
+  addAttentionProbs(m, log);
+  addLayerNormBackward(m);
   return m.toBytes();
 }

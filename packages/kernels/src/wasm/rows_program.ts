@@ -1,5 +1,6 @@
 // WebAssembly SIMD programs for the float32 "rows" kernels: softmax / logSoftmax and layerNorm over
 // the last dimension of a contiguous [rows, cols] block. Each thread is handed a range of rows.
+// (layerNorm backward, at the end, works in float64 lanes on one thread; see its comment.)
 //
 // Vectorization: a row is walked four floats at a time (f32x4) with a scalar tail for cols % 4, and
 // row reductions (max, sum) keep four partial lanes that are combined at the end of the row as
@@ -175,6 +176,62 @@ export function addLayerNorm(m: ModuleBuilder): FuncRef<null> {
           f.f32Store(addr(yr), f.f32Add(
             f.f32Mul(f.f32Mul(f.f32Sub(f.f32Load(addr(xr)), f.get(mu)), f.get(rs)), f.f32Load(addr(w))),
             f.f32Load(addr(b))));
+        });
+      });
+    });
+}
+
+/**
+ * layernorm_backward_rows(x, dy, mean, rstd, w, dx, dw, db, xh, g, rows, D): the layerNorm backward
+ * in float64 two lanes at a time, D even. Per row, with h = (x − μ)·rstd and g = dy·w:
+ * dx = rstd·(g − mean(g) − h·mean(g·h)), and dw += dy·h, db += dy accumulated row by row into the
+ * float64 arrays dw and db (zeroed by the caller). w, dw, db, xh, g are float64 arrays of D (xh and g
+ * scratch); x, dy, dx float32 rows; mean, rstd float32 per row. The reference's float64 operations
+ * in its order — the row sums add lane 0 then lane 1 into a scalar, and dw/db take the rows in order
+ * (so one thread runs all rows) — hence results bit-identical to it.
+ */
+export function addLayerNormBackward(m: ModuleBuilder): FuncRef<null> {
+  return m.func('layernorm_backward_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,
+    (f, x, dy, mean, rstd, w, dx, dw, db, xh, g, rows, D) => {
+      const r = f.local('i32'), j = f.local('i32'), xr = f.local('i32'), gr = f.local('i32'), orow = f.local('i32');
+      const o4 = f.local('i32'), o8 = f.local('i32');
+      const vmu = f.local('v128'), vrs = f.local('v128'), gj = f.local('v128'), h = f.local('v128'), gw = f.local('v128');
+      const sG = f.local('f64'), sGX = f.local('f64'), d = f.local('f64'), t = f.local('v128');
+      const vG = f.local('v128'), vGX = f.local('v128');
+      const load2 = (base: Local<'i32'>) => f.f64x2PromoteLowF32x4(f.v128Load64Zero(f.add(f.get(base), f.get(o4))));
+      const at8 = (base: Local<'i32'>) => f.add(f.get(base), f.get(o8));
+      // s += lane 0, then s += lane 1: the reference's left-to-right order.
+      const addLanes = (s: Local<'f64'>, v: Local<'v128'>) =>
+        f.set(s, f.f64Add(f.f64Add(f.get(s), f.f64x2ExtractLane(f.get(v), 0)), f.f64x2ExtractLane(f.get(v), 1)));
+      f.set(d, f.f64ConvertI32(f.get(D)));
+      f.forRange(r, () => f.i32(0), () => f.get(rows), 1, () => {
+        f.set(xr, f.add(f.get(x), f.shl(f.mul(f.get(r), f.get(D)), f.i32(2))));
+        f.set(gr, f.add(f.get(dy), f.shl(f.mul(f.get(r), f.get(D)), f.i32(2))));
+        f.set(orow, f.add(f.get(dx), f.shl(f.mul(f.get(r), f.get(D)), f.i32(2))));
+        f.set(vmu, f.f64x2Splat(f.f64PromoteF32(f.f32Load(f.add(f.get(mean), f.shl(f.get(r), f.i32(2)))))));
+        f.set(vrs, f.f64x2Splat(f.f64PromoteF32(f.f32Load(f.add(f.get(rstd), f.shl(f.get(r), f.i32(2)))))));
+        f.set(sG, f.f64(0));
+        f.set(sGX, f.f64(0));
+        f.forRange(j, () => f.i32(0), () => f.get(D), 2, () => {
+          f.set(o4, f.shl(f.get(j), f.i32(2)));
+          f.set(o8, f.shl(f.get(j), f.i32(3)));
+          f.set(gj, load2(gr));
+          f.set(h, f.f64x2Mul(f.f64x2Sub(load2(xr), f.get(vmu)), f.get(vrs)));
+          f.set(gw, f.f64x2Mul(f.get(gj), f.v128Load(at8(w))));
+          f.v128Store(at8(xh), f.get(h));
+          f.v128Store(at8(g), f.get(gw));
+          addLanes(sG, gw);
+          f.set(t, f.f64x2Mul(f.get(gw), f.get(h)));
+          addLanes(sGX, t);
+          f.v128Store(at8(dw), f.f64x2Add(f.v128Load(at8(dw)), f.f64x2Mul(f.get(gj), f.get(h))));
+          f.v128Store(at8(db), f.f64x2Add(f.v128Load(at8(db)), f.get(gj)));
+        });
+        f.set(vG, f.f64x2Splat(f.f64Div(f.get(sG), f.get(d))));
+        f.set(vGX, f.f64x2Splat(f.f64Div(f.get(sGX), f.get(d))));
+        f.forRange(j, () => f.i32(0), () => f.get(D), 2, () => {
+          f.set(o8, f.shl(f.get(j), f.i32(3)));
+          f.v128Store64Lane0(f.add(f.get(orow), f.shl(f.get(j), f.i32(2))), f.f32x4DemoteF64x2Zero(
+            f.f64x2Mul(f.get(vrs), f.f64x2Sub(f.f64x2Sub(f.v128Load(at8(g)), f.get(vG)), f.f64x2Mul(f.v128Load(at8(xh)), f.get(vGX))))));
         });
       });
     });

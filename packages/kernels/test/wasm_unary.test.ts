@@ -1,0 +1,203 @@
+// The WebAssembly SIMD unary kernels against the reference (float64, rounded to float32).
+//
+// Tolerances: neg, abs, square, relu, sqrt, rsqrt must be bit-identical. exp, tanh, sigmoid, silu,
+// geluTanh are evaluated in float64 with approximations far below float32 resolution and rounded
+// once, so they must be within 1 ulp of the reference's float32 value. erf has a maximum absolute
+// error of 1.6e-8 (its rational approximation, see unary_program.ts) and gelu inherits ½|x| times
+// that, so those two are checked against 1 ulp + 2e-8 (erf) / 1 ulp + 1e-8·max(1, |x|) (gelu).
+// geluTanh also allows 1e-16·|x| where the reference itself cancels (see `tolerance`).
+// Sizes 0 … 100000, special values (±0, ±∞, NaN, large |x|), on 1 and 2 threads.
+// Further down: the other WebAssembly paths added with these kernels (matmul batch folding, float32
+// sums, layerNorm backward).
+import { describe, expect, it } from 'vitest';
+import { cpuKernels } from '../src/cpu/index.js';
+import { fastCpuKernels, setNumThreads } from '../src/wasm/index.js';
+import { UNARY_FAST_OPS, type UnaryFastOp } from '../src/wasm/unary_program.js';
+import { forceThreading, seeded, view } from './wasm_helpers.js';
+
+forceThreading();
+
+const SIZES = [0, 1, 3, 7, 17, 63, 65, 257, 1000, 100000];
+const EXACT: readonly UnaryFastOp[] = ['neg', 'abs', 'square', 'relu', 'sqrt', 'rsqrt'];
+
+/** Distance from w to the next float32 in magnitude (1 ulp), for finite non-zero w. */
+function ulp(w: number): number {
+  const a = Math.abs(w);
+  if (a < 1.1754943508222875e-38) return 1.401298464324817e-45;
+  return Math.pow(2, Math.floor(Math.log2(a)) - 23) * (Math.fround(a) >= Math.pow(2, Math.floor(Math.log2(a)) + 1) ? 2 : 1);
+}
+
+function tolerance(op: UnaryFastOp, x: number, want: number): number {
+  if (EXACT.includes(op)) return 0;
+  const u = ulp(want);
+  if (op === 'erf') return u + 2e-8;
+  if (op === 'gelu') return u + 1e-8 * Math.max(1, Math.abs(x));
+  // The reference's 1 + tanh(u) cancels in float64 (absolute error ~1e-16) where the kernel's
+  // x/(1 + e^{-2u}) does not: for x below about -5 the two differ by up to ½|x|·1e-16.
+  if (op === 'geluTanh') return u + 1e-16 * Math.abs(x);
+  return u;
+}
+
+/** Inputs of a given size: a spread of magnitudes with special values mixed in. */
+function inputs(n: number, op: UnaryFastOp): Float32Array {
+  const x = seeded(n, n + 11, -8, 8);
+  const specials = [0, -0, Infinity, -Infinity, NaN, 1e-30, -1e-30, 1e-6, -1e-6, 3.9, -3.9, 5.7, -5.7, 30, -30,
+    88.5, 89, -87.5, -103, -110, 500, -500, 3e38, -3e38, 1e-40];
+  for (let i = 0; i < n; i++) {
+    if (i % 7 === 3) x[i] = specials[(i / 7) % specials.length | 0]!;
+    else if (i % 5 === 1) x[i] = x[i]! * 1e-3;
+    else if (i % 11 === 2) x[i] = x[i]! * 12;
+  }
+  if (op === 'sqrt' || op === 'rsqrt') for (let i = 0; i < n; i += 3) x[i] = Math.abs(x[i]!);
+  return x;
+}
+
+function check(op: UnaryFastOp, n: number, threads: number): void {
+  const x = inputs(n, op);
+  const want = new Float32Array(n);
+  cpuKernels.unary(op, view(x, [n]), view(want, [n]));
+  setNumThreads(threads);
+  const got = new Float32Array(n).fill(12345);
+  fastCpuKernels.unary(op, view(x, [n]), view(got, [n]));
+  for (let i = 0; i < n; i++) {
+    const g = got[i]!, w = want[i]!;
+    if (Object.is(g, w)) continue;
+    if (Number.isNaN(w) || !Number.isFinite(w) || Number.isNaN(g)) {
+      throw new Error(`${op} n=${n} threads=${threads} x[${i}]=${x[i]}: got ${g}, want ${w}`);
+    }
+    const tol = tolerance(op, x[i]!, w);
+    // Bit-identical ops must also agree on the sign of zero.
+    if (!(Math.abs(g - w) <= tol) || (tol === 0 && g !== w)) {
+      throw new Error(`${op} n=${n} threads=${threads} x[${i}]=${x[i]}: got ${g}, want ${w}, |diff| ${Math.abs(g - w)} > tol ${tol}`);
+    }
+  }
+}
+
+describe('wasm unary vs reference', () => {
+  for (const op of UNARY_FAST_OPS) {
+    it(`${op}: sizes 0 … 100000 with special values, 1 and 2 threads`, () => {
+      for (const threads of [1, 2]) for (const n of SIZES) check(op, n, threads);
+    });
+  }
+
+  it('erf: maximum absolute error over a dense grid is below 2e-8', () => {
+    const n = 200001;
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) x[i] = -6 + (12 * i) / (n - 1);
+    const got = new Float32Array(n);
+    fastCpuKernels.unary('erf', view(x, [n]), view(got, [n]));
+    const ref = new Float64Array(n);
+    cpuKernels.unary('erf', view(x, [n]), view(ref, [n]));
+    let worst = 0;
+    // The float64 reference, minus half a float32 ulp of rounding, bounds the approximation error.
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got[i]! - ref[i]!) - ulp(ref[i]!) / 2);
+    expect(worst).toBeLessThan(2e-8);
+  });
+
+  it('in place and strided views', () => {
+    const x = inputs(100, 'gelu');
+    const want = new Float32Array(100);
+    cpuKernels.unary('gelu', view(x, [100]), view(want, [100]));
+    const buf = Float32Array.from(x);
+    fastCpuKernels.unary('gelu', view(buf, [100]), view(buf, [100]));
+    for (let i = 0; i < 100; i++) expect(Math.abs(buf[i]! - want[i]!) <= tolerance('gelu', x[i]!, want[i]!) || Object.is(buf[i], want[i])).toBe(true);
+    // A transposed input takes the TypeScript loop; still matches the reference.
+    const t = view(seeded(12, 3), [3, 4], [1, 3]);
+    const a = view(new Float32Array(12), [3, 4]), b = view(new Float32Array(12), [3, 4]);
+    cpuKernels.unary('exp', t, a);
+    fastCpuKernels.unary('exp', t, b);
+    expect(Array.from(b.buffer)).toEqual(Array.from(a.buffer));
+  });
+});
+
+// Not a unary kernel: the matmul fast path that folds a batch sharing one B into a single taller
+// product (kernels.ts, `foldsIntoRows`). It must give the same bits as multiplying batch by batch.
+describe('wasm matmul: batch folded into rows', () => {
+  it('a [5, 17, 33] batch times a shared [33, 20] matches per-batch products bit for bit', () => {
+    const [Bn, M, K, N] = [5, 17, 33, 20];
+    const a = view(seeded(Bn * M * K, 21), [Bn, M, K]);
+    const b = view(seeded(K * N, 22), [Bn, K, N], [0, N, 1]);
+    for (const threads of [1, 2]) {
+      setNumThreads(threads);
+      // Contiguous out, and out rows with a gap (row stride 2N) — both fold.
+      for (const rowStride of [N, 2 * N]) {
+        const outBuf = new Float32Array(Bn * M * rowStride);
+        fastCpuKernels.matmul(a, b, view(outBuf, [Bn, M, N], [M * rowStride, rowStride, 1]));
+        for (let bi = 0; bi < Bn; bi++) {
+          const one = new Float32Array(M * N);
+          fastCpuKernels.matmul(view(a.buffer, [M, K], [K, 1], bi * M * K), view(b.buffer, [K, N]), view(one, [M, N]));
+          const ref = new Float32Array(M * N);
+          cpuKernels.matmul(view(a.buffer, [M, K], [K, 1], bi * M * K), view(b.buffer, [K, N]), view(ref, [M, N]));
+          for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+            const g = outBuf[bi * M * rowStride + i * rowStride + j]!;
+            expect(g).toBe(one[i * N + j]);
+            expect(Math.abs(g - ref[i * N + j]!)).toBeLessThan(1e-5);
+          }
+          if (rowStride > N) for (let i = 0; i < M; i++) expect(outBuf[bi * M * rowStride + i * rowStride + N]).toBe(0);
+        }
+      }
+    }
+  });
+});
+
+// Not a unary kernel either: the WebAssembly float32 sums over trailing / leading axes
+// (reduce_program.ts). float64 accumulation, so float32 results are within 1 ulp of the reference
+// (the row sums add two interleaved partial sums) and column sums are in the reference's order.
+describe('wasm reduce sum vs reference', () => {
+  const cases: [number[], number[]][] = [
+    [[7], [0]], [[1000], [0]], [[3, 5], [1]], [[3, 5], [0]], [[17, 63], [1]], [[17, 63], [0]], [[4, 65, 33], [2]],
+    [[4, 65, 33], [0, 1]], [[4, 65, 33], [1, 2]], [[4, 65, 33], [0]], [[2, 1, 5, 3], [0, 1]], [[2, 1, 5, 3], [2, 3]],
+    [[768, 512], [0]], [[768, 512], [1]], [[300, 257], [0]], [[5, 7], [0, 1]], [[4, 65, 33], [0, 2]], [[1, 1], [0]],
+  ];
+  it('trailing, leading, all and mixed axes, float32 and float64 out, 1 and 2 threads', () => {
+    for (const threads of [1, 2]) {
+      setNumThreads(threads);
+      for (const [shape, axes] of cases) {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const x = view(seeded(n, n + 3, -2, 3), shape);
+        x.buffer[n >> 1] = n > 100 ? 1e6 : x.buffer[n >> 1]!; // some magnitude spread
+        const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+        const m = outShape.reduce((a, b) => a * b, 1);
+        for (const F of [Float32Array, Float64Array]) {
+          const want = view(new F(m), outShape), got = view(new F(m).fill(7), outShape);
+          cpuKernels.reduce('sum', x, axes, want);
+          fastCpuKernels.reduce('sum', x, axes, got);
+          for (let i = 0; i < m; i++) {
+            const w = want.buffer[i]!, g = got.buffer[i]!;
+            const tol = F === Float32Array ? ulp(w) : 1e-12 * Math.max(1, Math.abs(w));
+            if (!(Math.abs(g - w) <= tol)) throw new Error(`sum ${shape} axes ${axes} ${F.name} threads=${threads} [${i}]: got ${g}, want ${w}`);
+          }
+        }
+      }
+    }
+  });
+});
+
+// Also not unary: the WebAssembly layerNorm backward (rows_program.ts), used for an even row length.
+// It performs the reference's float64 operations in the reference's order, so it is bit-identical.
+describe('wasm layerNorm backward vs reference', () => {
+  it('even row lengths, with and without affine params, dx aliasing dy', () => {
+    const f32 = (shape: number[]) => view(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    for (const [rows, D] of [[1, 2], [3, 8], [17, 64], [65, 128], [7, 258]] as const) {
+      for (const affine of [true, false]) {
+        const x = view(seeded(rows * D, 5, -2, 2), [rows, D]);
+        const w = affine ? view(seeded(D, 6, 0.5, 1.5), [D]) : null;
+        const y = f32([rows, D]), mean = f32([rows]), rstd = f32([rows]);
+        cpuKernels.layerNorm(x, w, affine ? view(seeded(D, 7), [D]) : null, 1e-5, y, mean, rstd);
+        const dy = view(seeded(rows * D, 8), [rows, D]);
+        const outs = () => [f32([rows, D]), affine ? f32([D]) : null, affine ? f32([D]) : null] as const;
+        const [rdx, rdw, rdb] = outs(), [gdx, gdw, gdb] = outs();
+        cpuKernels.layerNormBackward(x, w, mean, rstd, dy, rdx, rdw, rdb);
+        fastCpuKernels.layerNormBackward(x, w, mean, rstd, dy, gdx, gdw, gdb);
+        expect(Array.from(gdx.buffer), `dx ${rows}x${D}`).toEqual(Array.from(rdx.buffer));
+        if (affine) {
+          expect(Array.from(gdw!.buffer)).toEqual(Array.from(rdw!.buffer));
+          expect(Array.from(gdb!.buffer)).toEqual(Array.from(rdb!.buffer));
+        }
+        const dyCopy = view(Float32Array.from(dy.buffer), [rows, D]);
+        fastCpuKernels.layerNormBackward(x, w, mean, rstd, dyCopy, dyCopy, null, null);
+        expect(Array.from(dyCopy.buffer), `in place ${rows}x${D}`).toEqual(Array.from(rdx.buffer));
+      }
+    }
+  });
+});
