@@ -6,9 +6,6 @@ export type DeviceChoice = 'cpu' | 'webgpu' | 'auto';
 
 export async function selectDevice(choice: DeviceChoice, log: (s: string) => void = console.log): Promise<DeviceName> {
   if (choice === 'cpu') return 'cpu';
-  // Dawn resolves requestAdapter/requestDevice without holding Node's event loop open; a timer
-  // keeps the process alive until they settle (otherwise Node exits with "unsettled top-level await").
-  const keepAlive = setInterval(() => {}, 1 << 30);
   try {
     const info = await initWebGPU({ setDefault: false });
     const label = `${info.vendor} ${info.architecture} ${info.description}`.replace(/\s+/g, ' ').trim() || 'unknown adapter';
@@ -22,8 +19,6 @@ export async function selectDevice(choice: DeviceChoice, log: (s: string) => voi
     if (choice === 'webgpu') throw e;
     log(`device: cpu (WebGPU unavailable: ${(e as Error).message.split('\n')[0]})`);
     return 'cpu';
-  } finally {
-    clearInterval(keepAlive);
   }
 }
 

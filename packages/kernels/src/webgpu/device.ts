@@ -40,6 +40,16 @@ const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'timestamp-query', 's
 
 const SOFTWARE_PATTERN = /lavapipe|llvmpipe|swiftshader|software|warp|basic render|microsoft basic/i;
 
+/**
+ * Holds the JS event loop open while a GPU promise is pending: Dawn's Node binding settles its
+ * promises from its own thread without keeping the loop alive, so a process whose only pending
+ * work is a GPU request would otherwise exit mid-await.
+ */
+export function keepAlive<T>(p: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {}, 1 << 30);
+  return p.finally(() => clearInterval(timer));
+}
+
 /** The one Dawn instance of this process (Node only), held for the process's lifetime. */
 let nodeGPU: GPU | undefined;
 
@@ -90,7 +100,7 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<AcquiredD
   if (opts.powerPreference) adapterOpts.powerPreference = opts.powerPreference;
   let adapter: GPUAdapter | null = null;
   try {
-    adapter = await gpu.requestAdapter(adapterOpts);
+    adapter = await keepAlive(gpu.requestAdapter(adapterOpts));
   } catch (e) {
     throw new WebGPUUnavailableError(`requestAdapter failed: ${(e as Error).message}. ${INSTALL_HINT}`);
   }
@@ -109,7 +119,7 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<AcquiredD
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgrad' });
+    device = await keepAlive(adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgrad' }));
   } catch (e) {
     throw new WebGPUUnavailableError(`requestDevice failed on ${info.description || info.device}: ${(e as Error).message}`);
   }

@@ -30,7 +30,7 @@
 //   timestamp writes, and `profile()` returns GPU milliseconds per dispatch label.
 
 import { WebGPUDeviceLostError, WebGPUOutOfMemoryError, WebGPUValidationError } from './errors.js';
-import { acquireDevice, type AdapterDescription, type DeviceOptions } from './device.js';
+import { acquireDevice, keepAlive, type AdapterDescription, type DeviceOptions } from './device.js';
 import { BufferPool, type PoolStats } from './buffer_pool.js';
 import { UniformRing } from './uniform_ring.js';
 import { BindGroupCache, PipelineCache, type BindingKind, type Pipeline, type PipelineSpec } from './pipeline_cache.js';
@@ -61,16 +61,6 @@ export interface RuntimeStats extends PoolStats {
 export interface ProfileEntry {
   calls: number;
   gpuMs: number;
-}
-
-/**
- * Holds the JS event loop open while a GPU promise is pending. Dawn's Node binding resolves
- * mapAsync / onSubmittedWorkDone from its own thread without keeping the loop alive, so a
- * process whose only pending work is a GPU read would otherwise exit mid-await.
- */
-function keepAlive<T>(p: Promise<T>): Promise<T> {
-  const timer = setInterval(() => {}, 1 << 30);
-  return p.finally(() => clearInterval(timer));
 }
 
 /** Size of the runtime's error buffer in u32 words: [flag, op code, bad index, dim size]. */
