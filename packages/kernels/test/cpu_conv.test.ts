@@ -2,33 +2,11 @@
 // adjoint of im2col, pool2d max/avg values (padding semantics, argmax), and pool2dBackward by
 // finite differences.
 import { describe, expect, it } from 'vitest';
-import { contiguousView, convOutputSize, cpuKernels, readAll } from '../src/cpu/index.js';
+import { contiguousView, convOutputSize, cpuKernels } from '../src/cpu/index.js';
 import type { Conv2dGeometry, TypedArray, View } from '../src/types.js';
+import { noise, fdGrad, vals } from './cpu_helpers.js';
 
 const K = cpuKernels;
-const vals = (v: View<TypedArray>): number[] => Array.from(readAll(v));
-
-function noise(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
-
-function fdGrad(f: () => number, xs: Float64Array, h = 1e-6): Float64Array {
-  const g = new Float64Array(xs.length);
-  for (let i = 0; i < xs.length; i++) {
-    const x0 = xs[i]!;
-    xs[i] = x0 + h;
-    const fp = f();
-    xs[i] = x0 - h;
-    const fm = f();
-    xs[i] = x0;
-    g[i] = (fp - fm) / (2 * h);
-  }
-  return g;
-}
 
 const geo = (k: number | [number, number], s: number | [number, number] = 1, p: number | [number, number] = 0,
   d: number | [number, number] = 1): Conv2dGeometry => {

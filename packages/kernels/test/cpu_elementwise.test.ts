@@ -2,11 +2,11 @@
 // Expected transcendental values come from Python's math module (math.erf, math.tanh, ...) or
 // are exact by definition; the rest are hand-computed in the comments.
 import { describe, expect, it } from 'vitest';
-import { contiguousView, cpuKernels, erf, readAll } from '../src/cpu/index.js';
+import { contiguousView, cpuKernels, erf } from '../src/cpu/index.js';
 import type { BinaryOp, DType, TypedArray, UnaryOp, View } from '../src/types.js';
+import { vals } from './cpu_helpers.js';
 
 const K = cpuKernels;
-const vals = (v: View<TypedArray>): number[] => Array.from(readAll(v));
 
 function un(op: UnaryOp, xs: number[], dtype: DType = 'float64', outDtype: DType = dtype): number[] {
   const x = contiguousView(dtype, [xs.length], xs);

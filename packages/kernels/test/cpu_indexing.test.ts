@@ -1,10 +1,10 @@
 // Tests of the CPU indexing kernels: gather, scatterAdd, indexSelect, indexAdd.
 import { describe, expect, it } from 'vitest';
-import { contiguousView, cpuKernels, readAll } from '../src/cpu/index.js';
+import { contiguousView, cpuKernels } from '../src/cpu/index.js';
 import type { TypedArray, View } from '../src/types.js';
+import { vals } from './cpu_helpers.js';
 
 const K = cpuKernels;
-const vals = (v: View<TypedArray>): number[] => Array.from(readAll(v));
 // x = [[1, 2, 3], [4, 5, 6]]
 const x23 = () => contiguousView('float64', [2, 3], [1, 2, 3, 4, 5, 6]);
 

@@ -1,9 +1,8 @@
 // Tests of the CPU batched strided matmul.
 import { describe, expect, it } from 'vitest';
-import { contiguousView, cpuKernels, readAll } from '../src/cpu/index.js';
+import { contiguousView, cpuKernels } from '../src/cpu/index.js';
 import type { TypedArray, View } from '../src/types.js';
-
-const vals = (v: View<TypedArray>): number[] => Array.from(readAll(v));
+import { vals } from './cpu_helpers.js';
 
 describe('cpu matmul', () => {
   it('2x3 @ 3x2 (hand-computed)', () => {

@@ -1,34 +1,14 @@
 // Tests of the CPU softmax / logSoftmax kernels, forward values and backward by finite differences.
 import { describe, expect, it } from 'vitest';
-import { contiguousView, cpuKernels, readAll } from '../src/cpu/index.js';
+import { contiguousView, cpuKernels } from '../src/cpu/index.js';
 import type { TypedArray, View } from '../src/types.js';
+import { noise, fdGrad, vals } from './cpu_helpers.js';
 
 const K = cpuKernels;
-const vals = (v: View<TypedArray>): number[] => Array.from(readAll(v));
 
 /** Deterministic pseudo-random numbers in [-1, 1). */
-function noise(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
 
 /** Central-difference gradient of the scalar f() with respect to each entry of xs. */
-function fdGrad(f: () => number, xs: Float64Array, h = 1e-6): Float64Array {
-  const g = new Float64Array(xs.length);
-  for (let i = 0; i < xs.length; i++) {
-    const x0 = xs[i]!;
-    xs[i] = x0 + h;
-    const fp = f();
-    xs[i] = x0 - h;
-    const fm = f();
-    xs[i] = x0;
-    g[i] = (fp - fm) / (2 * h);
-  }
-  return g;
-}
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let s = 0;
