@@ -19,7 +19,9 @@ export function escapeXml(s: string): string {
 
 /** Renders `bars` (in order; a change of `group` starts a titled section) as an SVG document. */
 export function barChartSvg(title: string, bars: readonly Bar[], subtitle = ''): string {
-  const rowH = 20, groupH = 24, labelW = 330, plotW = 460, valueW = 90, top = subtitle ? 62 : 46, left = 10;
+  const rowH = 20, groupH = 24, plotW = 460, valueW = 90, top = subtitle ? 62 : 46, left = 10;
+  // Labels are right-aligned against the plot: size their column to the longest (≈6.5 px a character at 12 px).
+  const labelW = Math.max(200, Math.ceil(Math.max(0, ...bars.map((b) => b.label.length)) * 6.5) + 20);
   const finite = bars.flatMap((b) => [b.value, b.goal]).filter((v): v is number => typeof v === 'number' && v > 0);
   const lo = Math.min(0.25, ...finite), hi = Math.max(4, ...finite);
   const l2 = (v: number) => Math.log2(v);
