@@ -31,6 +31,8 @@ export interface PretrainOptions {
   weightDecay: number;
   gradClip: number;
   dropout: number;
+  /** Biases in Linear and LayerNorm (nanoGPT's shakespeare_char config has none). */
+  bias?: boolean;
   evalInterval: number;
   evalIters: number;
   seed: number;
@@ -57,7 +59,7 @@ export const SMALL_CONFIG = {
 /** nanoGPT's config/train_shakespeare_char.py as adjusted for a CPU in its README. */
 export const NANOGPT_CPU_CONFIG = {
   nLayer: 4, nHead: 4, nEmbd: 128, blockSize: 64, batchSize: 12, steps: 2000,
-  lr: 1e-3, minLr: 1e-4, warmup: 100, weightDecay: 0.1, gradClip: 1.0, dropout: 0,
+  lr: 1e-3, minLr: 1e-4, warmup: 100, weightDecay: 0.1, gradClip: 1.0, dropout: 0, bias: false,
   evalInterval: 250, evalIters: 200,
 } as const;
 
@@ -88,7 +90,7 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
 
   manualSeed(opts.seed);
   const modelConfig = {
-    vocabSize: tok.vocabSize, blockSize: opts.blockSize, nLayer: opts.nLayer, nHead: opts.nHead, nEmbd: opts.nEmbd, dropout: opts.dropout,
+    vocabSize: tok.vocabSize, blockSize: opts.blockSize, nLayer: opts.nLayer, nHead: opts.nHead, nEmbd: opts.nEmbd, dropout: opts.dropout, bias: opts.bias ?? true,
   };
   const model = new GPT({ ...modelConfig, device });
   const parameters = model.numParameters();
