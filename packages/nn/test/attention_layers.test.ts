@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { cat, manualSeed, memory, noGrad, ones, randn, tensor, tidy, triu, type Tensor } from '@webgrad/core';
 import { KVCache, MultiheadAttention, TransformerEncoder, TransformerEncoderLayer, type LayerKV } from '@webgrad/nn';
-import { DEVICES, disposeAll, expectClose, expectTensorsClose, fixedRandom, gradcheck, loadFixture, stateFrom, toTensor, type JT } from './helpers/layer_check.js';
+import { DEVICES, onCpu, disposeAll, expectClose, expectTensorsClose, fixedRandom, gradcheck, loadFixture, stateFrom, toTensor, type JT } from './helpers/layer_check.js';
 
 type Case = Record<string, JT> & { state: Record<string, JT>; kpm?: number[][] };
 const F = loadFixture<Record<string, Case>>('attention');
@@ -78,7 +78,7 @@ describe.each(DEVICES)('attention layers on %s', (device) => {
 
   // float64 is a CPU-only dtype, so the central-difference gradchecks run on 'cpu' only; the
   // fixture comparisons above cover the same layers on every device.
-  it.runIf(device === 'cpu')('gradcheck MultiheadAttention (cross, masks) in float64', () => {
+  onCpu(device)('gradcheck MultiheadAttention (cross, masks) in float64', () => {
     manualSeed(1);
     const m = new MultiheadAttention(4, 2, { batchFirst: true, dtype: 'float64', device });
     const q = randn([2, 3, 4], { dtype: 'float64', device, requiresGrad: true });
@@ -96,7 +96,7 @@ describe.each(DEVICES)('attention layers on %s', (device) => {
   });
 
   // float64 is CPU-only (see above).
-  it.runIf(device === 'cpu')('gradcheck TransformerEncoderLayer (post-LN and pre-LN) in float64', () => {
+  onCpu(device)('gradcheck TransformerEncoderLayer (post-LN and pre-LN) in float64', () => {
     manualSeed(2);
     for (const normFirst of [false, true]) {
       const m = new TransformerEncoderLayer(4, 2, { dimFeedforward: 6, dropout: 0, activation: normFirst ? 'gelu' : 'relu', normFirst, batchFirst: true, dtype: 'float64', device });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { manualSeed, memory, randn, tidy, type Tensor } from '@webgrad/core';
 import { AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, MaxPool2d, type Module } from '@webgrad/nn';
-import { DEVICES, disposeAll, expectClose, fixedRandom, gradcheck, loadFixture, stateFrom, toTensor, type JT } from './helpers/layer_check.js';
+import { DEVICES, onCpu, disposeAll, expectClose, fixedRandom, gradcheck, loadFixture, stateFrom, toTensor, type JT } from './helpers/layer_check.js';
 
 interface Case { state: Record<string, JT>; x: JT; y: JT }
 interface BNCase { state: Record<string, JT>; xs: JT[]; ys: JT[]; after: Record<string, JT>; x_eval: JT; y_eval: JT }
@@ -77,7 +77,7 @@ describe.each(DEVICES)('conv layers on %s', (device) => {
 
   // float64 is a CPU-only dtype, so the central-difference gradchecks run on 'cpu' only; the
   // fixture comparisons above cover the same layers on every device.
-  it.runIf(device === 'cpu').each([
+  onCpu(device).each([
     ['groups + stride + padding', () => new Conv2d(4, 2, 3, { stride: 2, padding: 1, groups: 2, dtype: 'float64', device }), [2, 4, 5, 4]],
     ['dilation + rectangular kernel', () => new Conv2d(2, 3, [2, 3], { stride: [2, 1], padding: [0, 1], dilation: [2, 1], dtype: 'float64', device }), [1, 2, 6, 5]],
     ['conv1d same', () => new Conv1d(2, 2, 4, { padding: 'same', dtype: 'float64', device }), [2, 2, 6]],
@@ -153,7 +153,7 @@ describe.each(DEVICES)('batch norm on %s', (device) => {
 
   // float64 is a CPU-only dtype, so the central-difference gradchecks run on 'cpu' only; the
   // fixture comparisons above cover the same layers on every device.
-  it.runIf(device === 'cpu').each([
+  onCpu(device).each([
     ['1d (N, C)', () => new BatchNorm1d(3, { dtype: 'float64', device }), [5, 3]],
     ['1d (N, C, L)', () => new BatchNorm1d(2, { dtype: 'float64', device }), [3, 2, 4]],
     ['2d', () => new BatchNorm2d(2, { dtype: 'float64', device }), [2, 2, 3, 2]],

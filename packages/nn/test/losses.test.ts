@@ -5,7 +5,7 @@ import { Tensor, tensor, randn, tidy } from '@webgrad/core';
 import {
   binaryCrossEntropy, bceWithLogits, cosineSimilarity, crossEntropy, klDiv, l1Loss, mseLoss, nllLoss, sequenceLogProbs,
 } from '@webgrad/nn';
-import { DEVICES, expectClose, fixedRandom, gradcheck, loadFixture, toTensor, type JT } from './helpers.js';
+import { DEVICES, onCpu, expectClose, fixedRandom, gradcheck, loadFixture, toTensor, type JT } from './helpers.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const F = loadFixture<Record<string, any>>('losses');
@@ -76,7 +76,7 @@ describe.each(DEVICES)('losses on %s', (device) => {
   });
 
   // Central differences need float64, a CPU-only dtype, so this check runs on 'cpu' only.
-  it.runIf(device === 'cpu')('gradients agree with central differences in float64', () => {
+  onCpu(device)('gradients agree with central differences in float64', () => {
     const x = randn([3, 4], { dtype: 'float64', requiresGrad: true });
     const y = tensor([[0, 1, 1, 0], [1, 0.3, 0, 1], [0, 0, 1, 1]], { dtype: 'float64' });
     const pw = tensor([0.5, 1, 2, 3], { dtype: 'float64' });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { manualSeed, memory, randn, tidy, zeros, type Tensor } from '@webgrad/core';
 import { GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell } from '@webgrad/nn';
-import { DEVICES, disposeAll, expectClose, expectTensorsClose, fixedRandom, gradcheck, loadFixture, stateFrom, toTensor, type JT } from './helpers/layer_check.js';
+import { DEVICES, onCpu, disposeAll, expectClose, expectTensorsClose, fixedRandom, gradcheck, loadFixture, stateFrom, toTensor, type JT } from './helpers/layer_check.js';
 
 interface Case { state: Record<string, JT>; x: JT; out: JT; hn: JT; cn?: JT; h0?: JT; c0?: JT }
 const F = loadFixture<Record<string, Case>>('rnn');
@@ -110,7 +110,7 @@ describe.each(DEVICES)('recurrent layers on %s', (device) => {
 
   // float64 is a CPU-only dtype, so the central-difference gradchecks run on 'cpu' only; the
   // fixture comparisons above cover the same layers on every device.
-  it.runIf(device === 'cpu').each([
+  onCpu(device).each([
     ['LSTM 2 layers bidirectional', () => new LSTM(2, 3, { numLayers: 2, bidirectional: true, dtype: 'float64', device }), 2],
     ['GRU 2 layers batch-first', () => new GRU(2, 3, { numLayers: 2, batchFirst: true, dtype: 'float64', device }), 1],
     ['RNN relu', () => new RNN(2, 3, { nonlinearity: 'relu', dtype: 'float64', device }), 1],

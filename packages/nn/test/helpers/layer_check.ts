@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gradients, hasDevice, noGrad, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 
 /** Devices every layer test runs on. Add 'webgpu' here once the WebGPU backend is registered. */
 export const DEVICES: DeviceName[] = hasDevice('webgpu') ? ['cpu', 'webgpu'] : ['cpu'];
@@ -95,4 +95,15 @@ export function fixedRandom(shape: readonly number[], seed = 1, device: DeviceNa
     arr[i] = (s / 4294967296) * 2 - 1;
   }
   return tensor(arr, { shape, dtype: 'float64', device });
+}
+
+/**
+ * `it` for checks that need float64, a CPU-only dtype: on 'cpu' it is vitest's `it`; on other
+ * devices it registers nothing (the fixture comparisons cover those layers there).
+ */
+export function onCpu(device: DeviceName): typeof it {
+  if (device === 'cpu') return it;
+  const none = (() => {}) as unknown as typeof it;
+  Object.assign(none, { each: () => () => {} });
+  return none;
 }
