@@ -92,10 +92,9 @@ export interface KernelSet<B> {
   /**
    * Optional: `binary` with one operand a JS number instead of a view — op(a, scalar), or
    * op(scalar, a) when `scalarFirst`. The scalar is converted to `a.dtype` exactly as `fill` stores
-   * it, so results equal `binary` with a filled 0-d buffer broadcast to out's shape. Core falls back
-   * to that when a backend leaves this out.
+   * it, so results equal `binary` with a filled 0-d buffer broadcast to out's shape. 
    */
-  binaryScalar?(op: BinaryOp, a: View<B>, scalar: number, scalarFirst: boolean, out: View<B>): void;
+  binaryScalar(op: BinaryOp, a: View<B>, scalar: number, scalarFirst: boolean, out: View<B>): void;
   where(cond: View<B>, a: View<B>, b: View<B>, out: View<B>): void;
   /** Strided copy with dtype conversion (out may be a strided view: this is also the in-place write path). */
   copy(x: View<B>, out: View<B>): void;

@@ -229,3 +229,29 @@ describe('cpu where / copy / fill', () => {
     expect(s.buffer[0]).toBe(Math.fround(0.1));
   });
 });
+
+describe('cpu binaryScalar', () => {
+  it('equals binary with the scalar in a filled 0-d buffer, both operand orders and dtypes', async () => {
+    const { fastCpuKernels } = await import('../src/wasm/index.js');
+    const cases: [BinaryOp, DType, number[], number][] = [
+      ['sub', 'float32', [1.5, -2, 0.25, 7], 0.1], ['div', 'float32', [1, -3, 4, 9], 3],
+      ['pow', 'float32', [0.5, 2, 3, 1.5], 2.5], ['mod', 'int32', [-7, 3, 8, 0], 3],
+      ['lt', 'float32', [0, 1, 2, 3], 1.5], ['maximum', 'int32', [-1, 5, 2, 9], 2],
+    ];
+    for (const kernels of [cpuKernels, fastCpuKernels]) {
+      for (const [op, dtype, xs, scalar] of cases) {
+        for (const scalarFirst of [false, true]) {
+          const a = contiguousView(dtype, [2, 2], xs);
+          const outDtype: DType = ['lt'].includes(op) ? 'bool' : dtype;
+          const got = contiguousView(outDtype, [2, 2]);
+          kernels.binaryScalar(op, a, scalar, scalarFirst, got);
+          const s = contiguousView(dtype, [], [scalar]);
+          const sb: View<TypedArray> = { ...s, shape: [2, 2], strides: [0, 0] };
+          const want = contiguousView(outDtype, [2, 2]);
+          cpuKernels.binary(op, scalarFirst ? sb : a, scalarFirst ? a : sb, want);
+          expect(vals(got), `${op} ${dtype} scalarFirst=${scalarFirst}`).toEqual(vals(want));
+        }
+      }
+    }
+  });
+});

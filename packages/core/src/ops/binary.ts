@@ -30,7 +30,11 @@ export const BINARY_SPECS: Record<BinaryOp, BinarySpec> = {
       n[0] ? mul(g, mul(b, pow(a, sub(b, 1)))) : null,
       n[1] ? mul(g, mul(y!, log(a))) : null,
     ],
-    samples: [{ inputs: [{ shape: [2, 3], domain: 'positive' }, { shape: [3] }], call: (a, b) => pow(a, b) }],
+    samples: [
+      { inputs: [{ shape: [2, 3], domain: 'positive' }, { shape: [3] }], call: (a, b) => pow(a, b) },
+      { inputs: [{ shape: [2, 3], domain: 'positive' }], call: (a) => pow(a, 2.5), label: 'tensor ∘ scalar' },
+      { inputs: [{ shape: [2, 3] }], call: (a) => pow(1.7, a), label: 'scalar ∘ tensor' },
+    ],
   },
   // Ties split the gradient evenly, as in PyTorch.
   maximum: { grad: (g, a, b, _y, n) => [n[0] ? mul(g, tieSplit(gt(a, b), eq(a, b))) : null, n[1] ? mul(g, tieSplit(lt(a, b), eq(a, b))) : null] },
@@ -56,6 +60,9 @@ function defineBinary(op: BinaryOp): OpDef<Record<string, never>> {
     gradcheck: spec.grad ? spec.samples ?? [
       { inputs: [{ shape: [2, 3] }, { shape: [2, 3] }], call: (a, b) => binary(op, a, b) },
       { inputs: [{ shape: [2, 1, 3] }, { shape: [4, 1] }], call: (a, b) => binary(op, a, b), label: 'broadcast' },
+      // A JS-number operand runs the scalar form of the op (binaryScalar); its gradient is checked too.
+      { inputs: [{ shape: [2, 3], domain: 'awayFromZero' }], call: (a) => binary(op, a, 0.7), label: 'tensor ∘ scalar' },
+      { inputs: [{ shape: [2, 3], domain: 'awayFromZero' }], call: (a) => binary(op, 1.3, a), label: 'scalar ∘ tensor' },
     ] : undefined,
   });
 }
@@ -80,7 +87,7 @@ function defineBinaryScalar(op: BinaryOp): OpDef<ScalarAttrs> {
     name: op,
     forward: ([a], attrs, save) => {
       const out = empty(a!.shape, boolOut ? 'bool' : a!.dtype, a!.backend);
-      a!.backend.kernels.binaryScalar!(op, a!.view_(), attrs.value, attrs.scalarFirst, out.view_());
+      a!.backend.kernels.binaryScalar(op, a!.view_(), attrs.value, attrs.scalarFirst, out.view_());
       if (spec.grad) { save(a!); if (spec.savesOut) save(out); }
       return out;
     },
@@ -122,16 +129,15 @@ export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   const aT = isTensor(a), bT = isTensor(b);
   checkInputs(op, aT ? (bT ? [a, b] : [a]) : bT ? [b] : []);
   const t = operandType(op, a, b);
-  const backend = (aT ? a : (b as Tensor)).backend;
-  if (aT !== bT && backend.kernels.binaryScalar) {
+  if (aT !== bT) {
     const x = aT ? a : (b as Tensor);
     const tx = cast(x, t);
     const out = apply(BINARY_SCALAR_DEFS[op], [tx], { value: Number(aT ? b : a), dtype: t, scalarFirst: bT });
     if (tx !== x) tx.dispose();
     return out;
   }
-  const ta = isTensor(a) ? cast(a, t) : scalarTensor(a, t, backend);
-  const tb = isTensor(b) ? cast(b, t) : scalarTensor(b, t, backend);
+  const ta = cast(a as Tensor, t);
+  const tb = cast(b as Tensor, t);
   const out = apply(BINARY_DEFS[op], [ta, tb], {});
   if (ta !== a) ta.dispose();
   if (tb !== b) tb.dispose();

@@ -22,7 +22,7 @@
 //   truncated toward zero on store (C semantics).
 
 import type { BinaryOp, TypedArray, UnaryOp, View } from '../types.js';
-import { elementOffsets, readAll, writeAll, writeAt } from './strided.js';
+import { elementOffsets, readAll, typedArrayFor, writeAll, writeAt } from './strided.js';
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126; // 2/√π
 const ONE_OVER_SQRT_PI = 0.5641895835477563; // 1/√π
@@ -162,6 +162,22 @@ export function binary(op: BinaryOp, a: View<TypedArray>, b: View<TypedArray>, o
   for (let i = 0; i < r.length; i++) r[i] = f(as[i]!, bs[i]!);
   writeAll(out, r);
 }
+
+/**
+ * `binaryScalar` for any TypedArray `binary`: the scalar becomes a one-element buffer of a's dtype
+ * (converted exactly as `fill` stores it) read through stride-0 broadcast, so the result equals
+ * `binary` with a filled 0-d operand.
+ */
+export function binaryScalarVia(bin: typeof binary) {
+  return (op: BinaryOp, a: View<TypedArray>, scalar: number, scalarFirst: boolean, out: View<TypedArray>): void => {
+    const s: View<TypedArray> = { buffer: typedArrayFor(a.dtype, 1), dtype: a.dtype, shape: out.shape, strides: out.shape.map(() => 0), offset: 0 };
+    writeAt(s, 0, scalar);
+    if (scalarFirst) bin(op, s, a, out);
+    else bin(op, a, s, out);
+  };
+}
+
+export const binaryScalar = binaryScalarVia(binary);
 
 /** out = cond ? a : b, elementwise (cond is read as truthy when non-zero). */
 export function where(cond: View<TypedArray>, a: View<TypedArray>, b: View<TypedArray>, out: View<TypedArray>): void {

@@ -8,7 +8,7 @@ import { adamw } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
 import { col2im, im2col, pool2d, pool2dBackward } from './conv.js';
 import { crossEntropy, crossEntropyBackward } from './cross_entropy.js';
-import { binary, copy, fill, unary, where } from './elementwise.js';
+import { binary, binaryScalar, copy, fill, unary, where } from './elementwise.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { layerNorm, layerNormBackward } from './layer_norm.js';
 import { matmul } from './matmul.js';
@@ -17,7 +17,7 @@ import { argReduce, reduce } from './reduce.js';
 import { softmax, softmaxBackward } from './softmax.js';
 
 export const cpuKernels: KernelSet<TypedArray> = {
-  unary, binary, where, copy, fill, random,
+  unary, binary, binaryScalar, where, copy, fill, random,
   reduce, argReduce,
   matmul,
   gather, scatterAdd, indexSelect, indexAdd,

@@ -29,6 +29,7 @@
 // from the shapes and the thread count only; each output element is computed by exactly one thread.
 
 import { cpuKernels } from '../cpu/index.js';
+import { binaryScalarVia } from '../cpu/elementwise.js';
 import { contiguousStrides, forEachIndex, numel, rowsOf } from '../cpu/strided.js';
 import type { AdamWOptions, AttentionOptions, BinaryOp, KernelSet, ReduceOp, TypedArray, UnaryOp, View } from '../types.js';
 import * as js from './js_kernels.js';
@@ -613,6 +614,7 @@ export const fastCpuKernels: KernelSet<TypedArray> = {
   ...cpuKernels,
   matmul,
   binary,
+  binaryScalar: binaryScalarVia(binary),
   softmax,
   layerNorm,
   adamw,
