@@ -9,13 +9,13 @@ import { apply, defineOp } from './define.js';
 import { permute, reshape } from './views.js';
 import { div, mul, ne, where, mulScalar } from './binary.js';
 import { neg } from './unary.js';
-import { gather, indexSelect } from './indexing.js';
+import { checkIndex, gather, indexSelect } from './indexing.js';
 import { sum } from './reduce.js';
 import { logSoftmax } from './softmax.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { tidy } from '../memory.js';
 import { unsqueeze } from './views.js';
-import { IndexError, ValueError } from '../errors.js';
+import { ValueError } from '../errors.js';
 
 export interface CrossEntropyOptions {
   /** Target value whose rows contribute nothing (default −100, as in PyTorch). */
@@ -73,7 +73,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   if (opts.weight && (opts.weight.ndim !== 1 || opts.weight.shape[0] !== C)) {
     throw new ShapeError(`crossEntropy: weight must have shape [${C}], got ${fmtShape(opts.weight.shape)}`);
   }
-  checkTargets(targets, C, ignoreIndex);
+  checkIndex('crossEntropy', targets, C, 'the class dim', ignoreIndex);
   return tidy(() => {
     // Move the class dim last and flatten to rows: (N·d1·…, C).
     const x = logits.ndim <= 2 ? logits : permute(logits, [0, ...logits.shape.slice(2).map((_, i) => i + 2), 1]);
@@ -93,19 +93,6 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     });
     return div(total, denom);
   });
-}
-
-function checkTargets(targets: Tensor, C: number, ignoreIndex: number): void {
-  const read = targets.backend.readSync;
-  if (!read || targets.size === 0) return;
-  const c = targets.isContiguous() ? targets : targets.contiguous();
-  const vals = read(c.storage.buffer, 'int32', c.storage.length).subarray(c.offset, c.offset + c.size);
-  if (c !== targets) c.dispose();
-  for (const v of vals) {
-    if (v !== ignoreIndex && (v < 0 || v >= C)) {
-      throw new IndexError(`crossEntropy: target ${v} is out of range for ${C} classes (ignoreIndex ${ignoreIndex})`);
-    }
-  }
 }
 
 /** Cross-entropy from primitives (logSoftmax, gather, weighted mean) — the fused op's reference. */

@@ -12,7 +12,8 @@ import { arange } from './creation.js';
 import { eq } from './binary.js';
 import { tidy } from '../memory.js';
 
-function checkIndex(op: string, index: Tensor, size: number, what: string): void {
+/** Indices must be int32 and, where the device reads synchronously, in [0, size) — except `ignore`. */
+export function checkIndex(op: string, index: Tensor, size: number, what: string, ignore?: number): void {
   if (index.dtype !== 'int32') throw new DTypeError(`${op}: indices must be int32, got ${index.dtype} (shape ${fmtShape(index.shape)})`);
   const read = index.backend.readSync;
   if (!read || index.size === 0) return;
@@ -20,7 +21,9 @@ function checkIndex(op: string, index: Tensor, size: number, what: string): void
   const vals = read(c.storage.buffer, 'int32', c.storage.length).subarray(c.offset, c.offset + c.size);
   if (c !== index) c.dispose();
   for (const v of vals) {
-    if (v < 0 || v >= size) throw new IndexError(`${op}: index ${v} is out of range for ${what} of size ${size} (valid: 0..${size - 1})`);
+    if (v !== ignore && (v < 0 || v >= size)) {
+      throw new IndexError(`${op}: index ${v} is out of range for ${what} of size ${size} (valid: 0..${size - 1}${ignore === undefined ? '' : `, or ${ignore} to ignore`})`);
+    }
   }
 }
 
