@@ -22,14 +22,8 @@ export function promoteWithScalar(t: DType, value: number | boolean): DType {
   return t === 'bool' ? 'int32' : t;
 }
 
-export function arrayFor(dtype: DType, length: number): TypedArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(length);
-    case 'float64': return new Float64Array(length);
-    case 'int32': return new Int32Array(length);
-    case 'bool': return new Uint8Array(length);
-  }
-}
+/** A zero-filled typed array of `dtype`'s CPU storage type (the kernels package's allocator). */
+export { typedArrayFor as arrayFor } from '@webgrad/kernels';
 
 export function dtypeOfArray(a: TypedArray): DType {
   if (a instanceof Float32Array) return 'float32';

@@ -3,14 +3,8 @@ import { IndexError, ShapeError, fmtShape } from './errors.js';
 
 export type Shape = readonly number[];
 
-export const numel = (s: Shape): number => s.reduce((a, b) => a * b, 1);
-
-export function contiguousStrides(s: Shape): number[] {
-  const st = new Array<number>(s.length);
-  let acc = 1;
-  for (let i = s.length - 1; i >= 0; i--) { st[i] = acc; acc *= s[i]!; }
-  return st;
-}
+/** Element count and row-major strides: the kernels package's definitions. */
+export { numel, contiguousStrides } from '@webgrad/kernels';
 
 export const shapesEqual = (a: Shape, b: Shape): boolean =>
   a.length === b.length && a.every((v, i) => v === b[i]);

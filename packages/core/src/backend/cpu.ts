@@ -2,11 +2,9 @@
 // SIMD on worker threads for float32 matmul, elementwise, softmax, layerNorm and AdamW; the reference
 // kernels for everything else). `setCpuKernels('reference')`, or WEBGRAD_CPU=reference in the
 // environment, switches it to the plain-TypeScript reference kernels, the ground truth.
-import { cpuKernels, fastCpuKernels, type DType, type KernelSet, type TypedArray } from '@webgrad/kernels';
+import { DTYPE_BYTES, cpuKernels, fastCpuKernels, type KernelSet, type TypedArray } from '@webgrad/kernels';
 import { arrayFor } from '../dtype.js';
 import type { Backend } from './backend.js';
-
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
 
 export type CpuKernelsChoice = 'reference' | 'fast';
 
@@ -25,7 +23,7 @@ export const cpuBackend: Backend<TypedArray> & { kernels: KernelSet<TypedArray> 
   supports: () => true,
   allocate: (dtype, length) => arrayFor(dtype, length),
   free: () => {},
-  byteSize: (dtype, length) => BYTES[dtype] * length,
+  byteSize: (dtype, length) => DTYPE_BYTES[dtype] * length,
   upload: (buffer, data) => { buffer.set(data as never); },
   download: async (buffer, _dtype, length) => buffer.slice(0, length),
   readSync: (buffer, _dtype, length) => buffer.slice(0, length),
