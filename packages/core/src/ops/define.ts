@@ -55,9 +55,9 @@ export function checkInputs(op: string, inputs: Tensor[]): void {
   }
 }
 
-/** Run an op: validate, compute, and record a graph node when gradients are wanted. */
 const noSave = (): void => {};
 
+/** Run an op: validate, compute, and record a graph node when gradients are wanted. */
 export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   checkInputs(def.name, inputs);
   let recording = false;

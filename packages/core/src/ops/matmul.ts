@@ -36,6 +36,7 @@ export const MATMUL = defineOp<Record<string, never>>({
   ],
   gradcheck: [
     { inputs: [{ shape: [3, 4] }, { shape: [4, 2] }], call: (a, b) => matmul(a, b), label: '2d' },
+    { inputs: [{ shape: [2, 3, 4] }, { shape: [4, 2] }], call: (a, b) => matmul(a.transpose(0, 1), b), label: 'batched × one shared matrix' },
     { inputs: [{ shape: [2, 1, 3, 4] }, { shape: [3, 4, 2] }], call: (a, b) => matmul(a, b), label: 'batched broadcast' },
     { inputs: [{ shape: [4] }, { shape: [4] }], call: (a, b) => matmul(a, b), label: 'dot' },
     { inputs: [{ shape: [3, 4] }, { shape: [4] }], call: (a, b) => matmul(a, b), label: 'matrix-vector' },
