@@ -7,7 +7,8 @@ export { promoteTypes, isFloat, type DType, type TypedArray } from './dtype.js';
 export { broadcastShapes, numel, contiguousStrides, shapesEqual, type Shape } from './shape.js';
 export type { Backend, DeviceName } from './backend/backend.js';
 export { registerBackend, getBackend, hasDevice, setDefaultDevice, getDefaultDevice } from './backend/registry.js';
-export { cpuBackend, setCpuKernels, getCpuKernels, type CpuKernelsChoice } from './backend/cpu.js';
+export { cpuBackend, cpuArrayPool, setCpuKernels, getCpuKernels, type CpuKernelsChoice } from './backend/cpu.js';
+export { CpuArrayPool, type CpuPoolStats } from './backend/cpu_pool.js';
 export { initWebGPU, webgpuRuntime, type InitWebGPUOptions } from './backend/webgpu.js';
 export { tidy, keep, scope, memory, type MemoryInfo } from './memory.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad_mode.js';
@@ -19,7 +20,7 @@ export * from './ops/creation.js';
 export { cast, contiguous, clone } from './ops/cast.js';
 export * from './ops/unary.js';
 export {
-  binary, add, sub, mul, div, pow, maximum, minimum, remainder, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr,
+  binary, add, sub, mul, div, pow, maximum, minimum, remainder, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, geluGrad, siluGrad,
   where, maskedFill, clamp,
 } from './ops/binary.js';
 export { sum, prod, max, min, mean, logsumexp, variance, variance as var_, std, argmax, argmin, type ReduceOptions, type VarOptions } from './ops/reduce.js';

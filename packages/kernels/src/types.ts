@@ -33,6 +33,8 @@ export type UnaryOp = (typeof UNARY_OPS)[number];
 export const BINARY_OPS = [
   'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'mod',
   'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr',
+  // Activation gradients, op(x, g) = g·f'(x): the backward of gelu and silu in one pass.
+  'geluGrad', 'siluGrad',
 ] as const;
 export type BinaryOp = (typeof BINARY_OPS)[number];
 

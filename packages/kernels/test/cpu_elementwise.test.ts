@@ -87,6 +87,21 @@ describe('cpu unary', () => {
     expect(sp[3]).toBe(0);
   });
 
+  it('geluGrad and siluGrad: g·f′(x), known values and central differences of gelu and silu', () => {
+    // gelu'(1) = Φ(1) + φ(1) = 0.8413447460685429 + 0.24197072451914337; silu'(0) = ½
+    expect(bin('geluGrad', [1, 0, 1], [1, 1, 3])).toEqual([expect.closeTo(1.0833154705876864, 14), 0.5, expect.closeTo(3 * 1.0833154705876864, 13)]);
+    expect(bin('siluGrad', [0, 2], [1, 1])).toEqual([0.5, expect.closeTo(1.0907842487848943, 14)]);
+    const xs = [-30, -6, -2.5, -1, -0.3, 0, 0.7, 1.9, 4, 9];
+    const g = [0.7, -1.3, 2, 1, 1, 1, -0.5, 1, 1, 3];
+    for (const [op, f] of [['geluGrad', 'gelu'], ['siluGrad', 'silu']] as const) {
+      const got = bin(op, xs, g);
+      const h = 1e-5;
+      const fd = un(f, xs.map((x) => x + h)).map((p, i) => g[i]! * (p - un(f, [xs[i]! - h])[0]!) / (2 * h));
+      got.forEach((v, i) => expect(Math.abs(v - fd[i]!), `${op}(${xs[i]})`).toBeLessThan(1e-8));
+    }
+    expect(bin('siluGrad', [-800, 800], [1, 1])).toEqual([-0, 1]); // no NaN from exp overflow
+  });
+
   it('gelu (exact, via erf) and geluTanh', () => {
     // gelu(1) = 0.5(1+erf(1/√2)) = 0.8413447460685429; gelu(-2) = -0.04550026389635842 (Python math.erf)
     const g = un('gelu', [1, -2, 0]);

@@ -12,7 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
 import { fastCpuKernels, setNumThreads } from '../src/wasm/index.js';
-import { UNARY_FAST_OPS, type UnaryFastOp } from '../src/wasm/unary_program.js';
+import { GRAD_FAST_OPS, UNARY_FAST_OPS, type UnaryFastOp } from '../src/wasm/unary_program.js';
 import { forceThreading, seeded, view } from './wasm_helpers.js';
 
 forceThreading();
@@ -77,6 +77,37 @@ describe('wasm unary vs reference', () => {
   for (const op of UNARY_FAST_OPS) {
     it(`${op}: sizes 0 … 100000 with special values, 1 and 2 threads`, () => {
       for (const threads of [1, 2]) for (const n of SIZES) check(op, n, threads);
+    });
+  }
+
+  for (const op of GRAD_FAST_OPS) {
+    // g·f'(x) in float64, rounded once: within 1 ulp, plus gelu's erf approximation error (½·1.6e-8
+    // of Φ) times |g|.
+    it(`${op}: sizes 0 … 100000 with special values, 1 and 2 threads, and the layouts it declines`, () => {
+      for (const threads of [1, 2]) {
+        setNumThreads(threads);
+        for (const n of SIZES) {
+          const x = inputs(n, 'gelu');
+          const g = seeded(n, n + 5, -3, 3);
+          const want = new Float32Array(n);
+          cpuKernels.binary(op, view(x, [n]), view(g, [n]), view(want, [n]));
+          const got = new Float32Array(n).fill(12345);
+          fastCpuKernels.binary(op, view(x, [n]), view(g, [n]), view(got, [n]));
+          for (let i = 0; i < n; i++) {
+            const w = want[i]!, v = got[i]!;
+            if (Object.is(v, w)) continue;
+            const tol = ulp(w) + (op === 'geluGrad' ? 1e-8 * Math.abs(g[i]!) : 0);
+            if (!(Math.abs(v - w) <= tol)) throw new Error(`${op} n=${n} threads=${threads} x=${x[i]} g=${g[i]}: got ${v}, want ${w}`);
+          }
+        }
+      }
+      // A broadcast gradient takes the reference path: identical results.
+      const x = inputs(12, 'gelu');
+      const want = new Float32Array(12), got = new Float32Array(12);
+      const gb = { ...view(Float32Array.of(1.5), [12]), strides: [0] };
+      cpuKernels.binary(op, view(x, [12]), gb, view(want, [12]));
+      fastCpuKernels.binary(op, view(x, [12]), gb, view(got, [12]));
+      expect(Array.from(got)).toEqual(Array.from(want));
     });
   }
 

@@ -5,6 +5,7 @@
 import { DTYPE_BYTES, cpuKernels, fastCpuKernels, type KernelSet, type TypedArray } from '@webgrad/kernels';
 import { arrayFor } from '../dtype.js';
 import type { Backend } from './backend.js';
+import { CpuArrayPool } from './cpu_pool.js';
 
 export type CpuKernelsChoice = 'reference' | 'fast';
 
@@ -17,12 +18,15 @@ function initialChoice(): CpuKernelsChoice {
 
 let choice: CpuKernelsChoice = initialChoice();
 
+/** Disposed tensors' arrays, reused for new tensors of the same dtype and length. */
+export const cpuArrayPool = new CpuArrayPool((dtype, length) => arrayFor(dtype as never, length));
+
 export const cpuBackend: Backend<TypedArray> & { kernels: KernelSet<TypedArray> } = {
   name: 'cpu',
   kernels: KERNELS[choice],
   supports: () => true,
-  allocate: (dtype, length) => arrayFor(dtype, length),
-  free: () => {},
+  allocate: (dtype, length) => cpuArrayPool.acquire(dtype, length),
+  free: (buffer, dtype, length) => cpuArrayPool.release(dtype, length, buffer),
   byteSize: (dtype, length) => DTYPE_BYTES[dtype] * length,
   upload: (buffer, data) => { buffer.set(data as never); },
   download: async (buffer, _dtype, length) => buffer.slice(0, length),

@@ -10,11 +10,13 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { broadcastView, empty, isTensor, scalarTensor } from './alloc.js';
 import { cast } from './cast.js';
 import { apply, checkInputs, defineOp, type GradSample, type OpDef } from './define.js';
-import { floor, log, neg } from './unary.js';
+import { exp, floor, log, neg, sigmoid } from './unary.js';
 import { zerosLike } from './creation.js';
 
 type Grad = (g: Tensor, a: Tensor, b: Tensor, y: Tensor | undefined, needs: boolean[]) => (Tensor | null)[];
 interface BinarySpec { grad: Grad | null; savesOut?: boolean; samples?: GradSample[] }
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 const tieSplit = (win: Tensor, tie: Tensor): Tensor => add(win, mulScalar(tie, 0.5));
 
@@ -42,7 +44,32 @@ export const BINARY_SPECS: Record<BinaryOp, BinarySpec> = {
   mod: { grad: (g, a, b, _y, n) => [g, n[1] ? neg(mul(g, floor(div(a, b)))) : null] },
   eq: { grad: null }, ne: { grad: null }, lt: { grad: null }, le: { grad: null }, gt: { grad: null }, ge: { grad: null },
   logicalAnd: { grad: null }, logicalOr: { grad: null },
+  // op(x, g) = g·f'(x) is linear in g, so d/dg is the op itself applied to the incoming gradient;
+  // d/dx = G·g·f''(x) with gelu'' = φ(x)(2 − x²) and silu'' = σ(1 − σ)(2 + x(1 − 2σ)).
+  geluGrad: {
+    grad: (G, x, g, _y, n) => [
+      n[0] ? mul(G, mul(g, mul(mulScalar(exp(mulScalar(mul(x, x), -0.5)), INV_SQRT_2PI), addScalar(mulScalar(mul(x, x), -1), 2)))) : null,
+      n[1] ? binary('geluGrad', x, G) : null,
+    ],
+    samples: activationGradSamples('geluGrad'),
+  },
+  siluGrad: {
+    grad: (G, x, g, _y, n) => {
+      if (!n[0]) return [null, binary('siluGrad', x, G)];
+      const s = sigmoid(x);
+      const second = mul(mul(s, addScalar(neg(s), 1)), addScalar(mul(x, addScalar(mulScalar(s, -2), 1)), 2));
+      return [mul(G, mul(g, second)), n[1] ? binary('siluGrad', x, G) : null];
+    },
+    samples: activationGradSamples('siluGrad'),
+  },
 };
+
+function activationGradSamples(op: BinaryOp): GradSample[] {
+  return [
+    { inputs: [{ shape: [2, 3] }, { shape: [2, 3] }], call: (x, g) => binary(op, x, g) },
+    { inputs: [{ shape: [2, 1, 3] }, { shape: [4, 1] }], call: (x, g) => binary(op, x, g), label: 'broadcast' },
+  ];
+}
 
 function defineBinary(op: BinaryOp): OpDef<Record<string, never>> {
   const spec = BINARY_SPECS[op];
@@ -116,7 +143,7 @@ function operandType(op: BinaryOp, a: TensorLike, b: TensorLike): DType {
   else if (isTensor(a)) t = promoteWithScalar(a.dtype, b as number);
   else if (isTensor(b)) t = promoteWithScalar(b.dtype, a as number);
   else throw new DTypeError(`${op}: at least one operand must be a tensor`);
-  if (op === 'div' && !isFloat(t)) t = 'float32'; // true division, like torch.div
+  if ((op === 'div' || op === 'geluGrad' || op === 'siluGrad') && !isFloat(t)) t = 'float32'; // true division, like torch.div
   if ((op === 'pow') && t === 'bool') t = 'int32';
   if (!BOOL_RESULT_OPS.has(op) && t === 'bool' && op !== 'mul' && op !== 'add' && op !== 'maximum' && op !== 'minimum') {
     throw new DTypeError(`${op}: not supported for bool tensors (shapes ${[a, b].map((x) => (isTensor(x) ? fmtShape(x.shape) : 'scalar')).join(', ')}); cast first`);
@@ -162,6 +189,10 @@ export const ge = (a: TensorLike, b: TensorLike) => binary('ge', a, b);
 export const logicalAnd = (a: TensorLike, b: TensorLike) => binary('logicalAnd', a, b);
 export const logicalOr = (a: TensorLike, b: TensorLike) => binary('logicalOr', a, b);
 export const mulScalar = (a: Tensor, s: number) => binary('mul', a, s);
+/** g·gelu'(x): the gradient of gelu (exact) at x for the incoming gradient g. */
+export const geluGrad = (x: Tensor, g: Tensor) => binary('geluGrad', x, g);
+/** g·silu'(x): the gradient of silu at x for the incoming gradient g. */
+export const siluGrad = (x: Tensor, g: Tensor) => binary('siluGrad', x, g);
 export const addScalar = (a: Tensor, s: number) => binary('add', a, s);
 
 // ---- where -------------------------------------------------------------------------------------

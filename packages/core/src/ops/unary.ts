@@ -5,7 +5,7 @@ import { isFloat } from '../dtype.js';
 import { DTypeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { empty } from './alloc.js';
-import { add, mul, div, gt, mulScalar, addScalar } from './binary.js';
+import { add, mul, div, gt, mulScalar, addScalar, binary } from './binary.js';
 import { cast } from './cast.js';
 import { apply, checkInputs, defineOp, type GradInput, type OpDef } from './define.js';
 import { zerosLike } from './creation.js';
@@ -22,7 +22,6 @@ interface UnarySpec {
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 export const UNARY_SPECS: Record<UnaryOp, UnarySpec> = {
   neg: { saves: 'none', grad: (g) => neg(g) },
@@ -41,15 +40,8 @@ export const UNARY_SPECS: Record<UnaryOp, UnarySpec> = {
   tanh: { saves: 'y', grad: (g, y) => mul(g, addScalar(neg(mul(y, y)), 1)), floatOnly: true },
   sigmoid: { saves: 'y', grad: (g, y) => mul(g, mul(y, addScalar(neg(y), 1))), floatOnly: true },
   relu: { saves: 'x', grad: (g, x) => mul(g, gt(x, 0)), domain: 'awayFromZero' },
-  // d/dx x·Φ(x) = Φ(x) + x·φ(x)   (Hendrycks & Gimpel 2016)
-  gelu: {
-    saves: 'x', floatOnly: true,
-    grad: (g, x) => {
-      const cdf = mulScalar(addScalar(erf(mulScalar(x, Math.SQRT1_2)), 1), 0.5);
-      const pdf = mulScalar(exp(mulScalar(mul(x, x), -0.5)), INV_SQRT_2PI);
-      return mul(g, add(cdf, mul(x, pdf)));
-    },
-  },
+  // d/dx x·Φ(x) = Φ(x) + x·φ(x)   (Hendrycks & Gimpel 2016), one fused kernel: binary geluGrad
+  gelu: { saves: 'x', floatOnly: true, grad: (g, x) => binary('geluGrad', x, g) },
   // y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³)
   geluTanh: {
     saves: 'x', floatOnly: true,
@@ -62,14 +54,8 @@ export const UNARY_SPECS: Record<UnaryOp, UnarySpec> = {
       return mul(g, add(left, right));
     },
   },
-  // d/dx x·σ(x) = σ(x)(1 + x(1 − σ(x)))
-  silu: {
-    saves: 'x', floatOnly: true,
-    grad: (g, x) => {
-      const s = sigmoid(x);
-      return mul(g, mul(s, addScalar(mul(x, addScalar(neg(s), 1)), 1)));
-    },
-  },
+  // d/dx x·σ(x) = σ(x)(1 + x(1 − σ(x))), one fused kernel: binary siluGrad
+  silu: { saves: 'x', floatOnly: true, grad: (g, x) => binary('siluGrad', x, g) },
   softplus: { saves: 'x', grad: (g, x) => mul(g, sigmoid(x)), floatOnly: true },
   erf: { saves: 'x', grad: (g, x) => mul(g, mulScalar(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))), floatOnly: true },
   floor: { saves: 'none', grad: (g) => zerosLike(g) },

@@ -17,6 +17,8 @@
 // - logicalNot / logicalAnd / logicalOr treat any non-zero (including NaN) as true and write 1/0.
 // - mod is the floored remainder (torch.remainder / Python %): the result has the divisor's sign.
 // - comparisons write 1/0; any comparison with NaN is false except `ne`.
+// - geluGrad(x, g) = g·(Φ(x) + x·φ(x)) with Φ(x) = ½(1 + erf(x/√2)), φ(x) = e^{−x²/2}/√(2π);
+//   siluGrad(x, g) = g·σ(x)·(1 + x·(1 − σ(x))): the derivatives of gelu and silu times g.
 // - div computes a/b in float64 and stores it in the out dtype. Core promotes integer division to
 //   float (true division, like torch.div); if it does pass an int32 `out`, the quotient is
 //   truncated toward zero on store (C semantics).
@@ -28,6 +30,7 @@ const TWO_OVER_SQRT_PI = 1.1283791670955126; // 2/√π
 const ONE_OVER_SQRT_PI = 0.5641895835477563; // 1/√π
 const SQRT_2_OVER_PI = 0.7978845608028654; // √(2/π)
 const SQRT_HALF = 0.7071067811865476; // 1/√2
+const INV_SQRT_2PI = 0.3989422804014327; // 1/√(2π)
 
 /**
  * The error function erf(x) = 2/√π ∫₀ˣ e^{-t²} dt, to about 1e-16 absolute error.
@@ -143,6 +146,11 @@ export const BINARY_FNS: Record<BinaryOp, (a: number, b: number) => number> = {
   ge: (a, b) => (a >= b ? 1 : 0),
   logicalAnd: (a, b) => (truth(a) && truth(b) ? 1 : 0),
   logicalOr: (a, b) => (truth(a) || truth(b) ? 1 : 0),
+  geluGrad: (x, g) => g * (0.5 * (1 + erf(x * SQRT_HALF)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x)),
+  siluGrad: (x, g) => {
+    const s = sigmoid(x);
+    return g * s * (1 + x * (1 - s));
+  },
 };
 
 /** out = op(x), elementwise. */

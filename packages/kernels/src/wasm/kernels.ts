@@ -13,6 +13,8 @@
 // - adamw: float32 contiguous param/grad/m/v.
 // - unary neg/abs/square/relu/sqrt/rsqrt/exp/tanh/sigmoid/silu/gelu/geluTanh/erf: float32
 //   contiguous x and out (unary_program.ts); other ops and layouts take the TypeScript loops.
+// - binary geluGrad/siluGrad (activation gradients): float32 contiguous same-shape operands
+//   (unary_program.ts).
 // - attention forward/backward: float32 q/k/v as batched WebAssembly matmuls over all (batch, head)
 //   pairs at once (scores Q·Kᵀ, then P·V; backward Pᵀ·dO, dO·Vᵀ, dS·K, dSᵀ·Q) with the row softmax,
 //   mask and causal cut done in between on the float32 score matrix (float64 per-row sums; without
@@ -36,7 +38,7 @@ import * as js from './js_kernels.js';
 import { ADAMW_PARAMS, BINARY_FAST_OPS, type BinaryFastOp } from './elementwise_program.js';
 import { MR, NR, SGEMM_SCRATCH_BYTES } from './matmul_program.js';
 import { wasmRuntime, type WasmRuntime } from './runtime.js';
-import { UNARY_FAST_OPS, type UnaryFastOp } from './unary_program.js';
+import { GRAD_FAST_OPS, UNARY_FAST_OPS, type GradFastOp, type UnaryFastOp } from './unary_program.js';
 
 type V = View<TypedArray>;
 
@@ -240,6 +242,7 @@ function binarySlow(op: BinaryOp, a: V, b: V, out: V): void {
 }
 
 function binary(op: BinaryOp, a: V, b: V, out: V): void {
+  if ((GRAD_FAST_OPS as readonly string[]).includes(op)) return activationGrad(op as GradFastOp, a, b, out);
   if (!(BINARY_FAST_OPS as readonly string[]).includes(op) || !isF32(a) || !isF32(b) || !isF32(out) || !isContiguous(out)) {
     return binarySlow(op, a, b, out);
   }
@@ -282,6 +285,22 @@ function binary(op: BinaryOp, a: V, b: V, out: V): void {
   }
   rt.parallel(`binary_${op as BinaryFastOp}`, 9, perThread);
   out.buffer.set(rt.f32().subarray(op_ >> 2, (op_ >> 2) + total), out.offset);
+}
+
+/** geluGrad / siluGrad of float32 contiguous same-shape x and g in WebAssembly; else the slow path. */
+function activationGrad(op: GradFastOp, x: V, g: V, out: V): void {
+  if (![x, g, out].every((v) => isF32(v) && isContiguous(v))) return binarySlow(op, x, g, out);
+  const n = numel(out.shape);
+  if (n === 0) return;
+  const rt = wasmRuntime();
+  rt.reset();
+  const xp = rt.alloc(n * 4), gp = rt.alloc(n * 4), op_ = rt.alloc(n * 4);
+  const heap = rt.f32();
+  heap.set(x.buffer.subarray(x.offset, x.offset + n), xp >> 2);
+  heap.set(g.buffer.subarray(g.offset, g.offset + n), gp >> 2);
+  const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  rt.parallel(`grad_${op}`, 4, splitRange(n, threads, 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, gp + lo * 4, op_ + lo * 4, hi - lo] : [])));
+  out.buffer.set(rt.f32().subarray(op_ >> 2, (op_ >> 2) + n), out.offset);
 }
 
 // ---- elementwise unary -----------------------------------------------------------------------

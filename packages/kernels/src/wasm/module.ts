@@ -8,13 +8,13 @@ import { addMatmul } from './matmul_program.js';
 import { addLayerNorm, addLayerNormBackward, addSoftmax } from './rows_program.js';
 import { addAttentionProbs } from './attention_program.js';
 import { addReduce } from './reduce_program.js';
-import { UNARY_FAST_OPS, addUnary } from './unary_program.js';
+import { GRAD_FAST_OPS, UNARY_FAST_OPS, addUnary, addUnaryGrad } from './unary_program.js';
 
 /** The exports threads can be asked to run, by index (the thread protocol sends the index). */
 export const WASM_EXPORTS = [
   'sgemm', 'binary_add', 'binary_sub', 'binary_mul', 'binary_div', 'softmax_rows', 'layernorm_rows', 'adamw',
   ...UNARY_FAST_OPS.map((op) => `unary_${op}` as const), 'reduce_sum_rows', 'reduce_sum_cols', 'attn_probs',
-  'layernorm_backward_rows',
+  'layernorm_backward_rows', ...GRAD_FAST_OPS.map((op) => `grad_${op}` as const),
 ] as const;
 export type WasmExport = (typeof WASM_EXPORTS)[number];
 
@@ -37,5 +37,6 @@ export function buildKernelModule(shared: boolean): Uint8Array {
   addReduce(m);
   addAttentionProbs(m, log);
   addLayerNormBackward(m);
+  addUnaryGrad(m);
   return m.toBytes();
 }

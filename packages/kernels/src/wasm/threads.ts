@@ -27,6 +27,8 @@ export const CTL_BYTES = MAX_THREADS * SLOT_WORDS * 4;
 const PENDING = 0;
 const ERROR = 1;
 const READY = 2;
+/** How long a thread polls for the next fork (worker) or the join (caller) before sleeping. */
+const SPIN_MS = 0.2;
 
 /**
  * The worker's code, plain JavaScript so that it runs as-is from a string (`eval: true` in Node, a
@@ -42,6 +44,10 @@ function start(d) {
   Atomics.add(ctl, ${READY}, 1);
   let seen = 0;
   for (;;) {
+    // Poll for a while before sleeping: a fork usually follows the last one within microseconds,
+    // and a futex wake-up costs tens of them.
+    const until = performance.now() + d.spinMs;
+    while (Atomics.load(ctl, base) === seen && performance.now() < until);
     Atomics.wait(ctl, base, seen);
     const seq = Atomics.load(ctl, base);
     if (seq === seen) continue;
@@ -130,7 +136,7 @@ export class ThreadPool {
       Atomics.store(this.ctl, slot * SLOT_WORDS, 0); // a fresh worker starts from seq 0
       const data = {
         module: this.module, memory: this.memory, names: this.names, slot,
-        slotWords: SLOT_WORDS, ctlWords: CTL_BYTES / 4,
+        slotWords: SLOT_WORDS, ctlWords: CTL_BYTES / 4, spinMs: SPIN_MS,
       };
       if (nodeWorkers) {
         const w = new nodeWorkers.Worker(WORKER_SOURCE, { eval: true, workerData: data });
@@ -182,6 +188,9 @@ export class ThreadPool {
         for (let p = lo; p < Math.min(hi, mine.length); p += argc) callMain(mine.slice(p, p + argc));
       } finally {
         // Join even when our own share threw, so no worker is still writing when the caller moves on.
+        // Workers usually finish within microseconds of this thread: poll first, then sleep.
+        const until = performance.now() + SPIN_MS;
+        while (Atomics.load(ctl, PENDING) !== 0 && performance.now() < until);
         for (let v = Atomics.load(ctl, PENDING); v !== 0; v = Atomics.load(ctl, PENDING)) Atomics.wait(ctl, PENDING, v);
       }
       if (Atomics.load(ctl, ERROR) !== 0) {

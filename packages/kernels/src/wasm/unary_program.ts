@@ -43,6 +43,11 @@
 // absolute error of at most ½|x|·1.6e-8 (≤ 5e-8, where |x| ≤ 4√2; exactly −0 beyond, against true
 // values below 1e-9 in magnitude), on top of float32 rounding.
 
+//
+// grad_<op>(x, g, out, n) writes out[i] = g[i]·f'(x[i]) for the activation gradients (binary ops
+// geluGrad and siluGrad), with the same float64 evaluation: gelu' = Φ(x) + x·φ(x) from erf and exp
+// above, silu' = σ(1 + x(1 − σ)) with σ = 1/(1 + e^{−x}).
+
 import type { FuncBuilder, Local, ModuleBuilder, Val } from './emitter.js';
 
 export const UNARY_FAST_OPS = [
@@ -157,6 +162,51 @@ const F64: Partial<Record<UnaryFastOp, (f: FuncBuilder, x: L, out: L, s: F64Scra
     f.set(out, f.f64x2Mul(f.f64x2Mul(c2(f, 0.5), f.get(x)), f.f64x2Add(c2(f, 1), f.get(out))));
   },
 };
+
+export const GRAD_FAST_OPS = ['geluGrad', 'siluGrad'] as const;
+export type GradFastOp = (typeof GRAD_FAST_OPS)[number];
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** out = f'(x)·g for two float64 lanes; x and g are kept. */
+const GRAD: Record<GradFastOp, (f: FuncBuilder, x: L, g: L, out: L, s: F64Scratch) => void> = {
+  geluGrad: (f, x, g, out, s) => {
+    // Φ(x) into out (erf64 uses s.t and s.u), then e^{−x²/2} into s.u (exp64 uses s.t and s.n)
+    f.set(s.w, f.f64x2Mul(f.get(x), c2(f, SQRT_HALF)));
+    erf64(f, s.w, out, s);
+    f.set(out, f.f64x2Mul(c2(f, 0.5), f.f64x2Add(c2(f, 1), f.get(out))));
+    f.set(s.w, f.f64x2Mul(f.f64x2Mul(f.get(x), f.get(x)), c2(f, -0.5)));
+    exp64(f, s.w, s.u, s);
+    f.set(out, f.f64x2Mul(f.get(g), f.f64x2Add(f.get(out), f.f64x2Mul(f.f64x2Mul(f.get(s.u), c2(f, INV_SQRT_2PI)), f.get(x)))));
+  },
+  siluGrad: (f, x, g, out, s) => {
+    overOnePlusExpNeg(f, null, x, 1, out, s); // σ(x)
+    f.set(out, f.f64x2Mul(f.f64x2Mul(f.get(g), f.get(out)),
+      f.f64x2Add(c2(f, 1), f.f64x2Mul(f.get(x), f.f64x2Sub(c2(f, 1), f.get(out))))));
+  },
+};
+
+export function addUnaryGrad(m: ModuleBuilder): void {
+  for (const op of GRAD_FAST_OPS) {
+    m.func(`grad_${op}`, ['i32', 'i32', 'i32', 'i32'] as const, null, (f, x, g, out, n) => {
+      const i = f.local('i32'), off = f.local('i32');
+      const xl = f.local('v128'), xh = f.local('v128'), gl = f.local('v128'), gh = f.local('v128');
+      const yl = f.local('v128'), yh = f.local('v128');
+      const s: F64Scratch = { t: f.local('v128'), n: f.local('v128'), u: f.local('v128'), w: f.local('v128') };
+      const load2 = (base: Local<'i32'>, at: number) => f.f64x2PromoteLowF32x4(f.v128Load64Zero(f.add(f.get(base), f.get(off)), at));
+      f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
+        f.set(off, f.shl(f.get(i), f.i32(2)));
+        f.set(xl, load2(x, 0));
+        f.set(xh, load2(x, 8));
+        f.set(gl, load2(g, 0));
+        f.set(gh, load2(g, 8));
+        GRAD[op](f, xl, gl, yl, s);
+        GRAD[op](f, xh, gh, yh, s);
+        f.v128Store64Lane0(f.add(f.get(out), f.get(off)), f.f32x4DemoteF64x2Zero(f.get(yl)));
+        f.v128Store64Lane0(f.add(f.get(out), f.get(off)), f.f32x4DemoteF64x2Zero(f.get(yh)), 8);
+      });
+    });
+  }
+}
 
 export function addUnary(m: ModuleBuilder): void {
   for (const op of UNARY_FAST_OPS) {

@@ -75,6 +75,8 @@ export const BINARY_EXPR: Readonly<Record<BinaryOp, OpExpr>> = {
   ge: { f: 'a >= b', i: 'a >= b', result: 'bool' },
   logicalAnd: { f: '!(a == 0.0) && !(b == 0.0)', i: '(a != 0) && (b != 0)', result: 'bool' },
   logicalOr: { f: '!(a == 0.0) || !(b == 0.0)', i: '(a != 0) || (b != 0)', result: 'bool' },
+  geluGrad: { f: 'b * (0.5 * (1.0 + erf_(a * 0.70710678118654752)) + a * 0.39894228040143268 * exp(-0.5 * a * a))', result: 'same' },
+  siluGrad: { f: 'b * sigmoid_(a) * (1.0 + a * (1.0 - sigmoid_(a)))', result: 'same' },
 };
 
 /** WGSL helper functions used by the expressions above (and by the random/reduce kernels). */

@@ -1,0 +1,64 @@
+// Reuse of the `cpu` device's TypedArrays. A training step allocates the same buffers every step;
+// handing a disposed tensor's array to the next tensor of the same dtype and length avoids the
+// allocator, the page faults of fresh large arrays, and the garbage collector. A reused array is
+// zero-filled first, so it is indistinguishable from a new one.
+//
+// Only arrays released through `release` (a disposed tensor's storage) are pooled; tensors the
+// garbage collector reclaims are simply gone. The pool holds at most `maxBytes`; past that the
+// least recently released arrays are dropped.
+import type { TypedArray } from '@webgrad/kernels';
+
+export interface CpuPoolStats { pooledBytes: number; reuses: number; allocations: number }
+
+export class CpuArrayPool {
+  private readonly free = new Map<string, TypedArray[]>();
+  /** Released arrays and their keys, oldest first (a Map keeps insertion order), for eviction. */
+  private readonly order = new Map<TypedArray, string>();
+  private pooledBytes = 0;
+  private reuses = 0;
+  private allocations = 0;
+
+  constructor(private readonly make: (dtype: string, length: number) => TypedArray, public maxBytes = 256 * 2 ** 20) {}
+
+  acquire(dtype: string, length: number): TypedArray {
+    const key = `${dtype}:${length}`;
+    const arr = this.free.get(key)?.pop();
+    if (!arr) {
+      this.allocations++;
+      return this.make(dtype, length);
+    }
+    this.order.delete(arr);
+    this.pooledBytes -= arr.byteLength;
+    this.reuses++;
+    arr.fill(0 as never);
+    return arr;
+  }
+
+  release(dtype: string, length: number, arr: TypedArray): void {
+    if (arr.byteLength > this.maxBytes || arr.byteLength === 0) return;
+    const key = `${dtype}:${length}`;
+    let list = this.free.get(key);
+    if (!list) this.free.set(key, (list = []));
+    list.push(arr);
+    this.order.set(arr, key);
+    this.pooledBytes += arr.byteLength;
+    for (const [old, oldKey] of this.order) {
+      if (this.pooledBytes <= this.maxBytes) break;
+      const l = this.free.get(oldKey)!;
+      l.splice(l.indexOf(old), 1);
+      this.order.delete(old);
+      this.pooledBytes -= old.byteLength;
+    }
+  }
+
+  /** Drops every pooled array. */
+  clear(): void {
+    this.free.clear();
+    this.order.clear();
+    this.pooledBytes = 0;
+  }
+
+  stats(): CpuPoolStats {
+    return { pooledBytes: this.pooledBytes, reuses: this.reuses, allocations: this.allocations };
+  }
+}
