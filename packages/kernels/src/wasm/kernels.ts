@@ -126,6 +126,39 @@ function foldsIntoRows(offA: number[], offB: number[], offO: number[], M: number
   return true;
 }
 
+/**
+ * nb products C_i = A_i·B_i on operands already in the arena: A_i (M×K) at aAt(i) with byte strides
+ * rsa/csa, B_i (K×N) at bAt(i) with rsb/csb, C_i written row-major at cAt(i) with row stride ldc
+ * bytes. Allocates the packing scratch from the arena and forks the threads.
+ *
+ * Partition: every thread gets the same number of equal blocks of C. With nb matrices and T
+ * threads, each matrix is cut into p = T / gcd(nb, T) blocks (so nb·p is a multiple of T) along its
+ * larger dimension, at multiples of the micro-tile; thread t takes a contiguous run of blocks.
+ */
+function sgemmBatched(rt: WasmRuntime, nb: number, aAt: (i: number) => number, rsa: number, csa: number,
+  bAt: (i: number) => number, rsb: number, csb: number, cAt: (i: number) => number, ldc: number, M: number, N: number, K: number): void {
+  const threads = M * N * K * nb >= FAST_CPU_CONFIG.matmulParallelMin ? rt.numThreads : 1;
+  const scratch = rt.alloc(threads * SGEMM_SCRATCH_BYTES);
+  const p = threads / gcd(nb, threads);
+  const alongN = N >= M;
+  const parts = splitRange(alongN ? N : M, p, alongN ? NR : MR);
+  const blocks: number[][] = [];
+  for (let bi = 0; bi < nb; bi++) {
+    const ap = aAt(bi), bp = bAt(bi), cp = cAt(bi);
+    for (const [lo, hi] of parts) {
+      const [m0, m1, n0, n1] = alongN ? [0, M, lo, hi] : [lo, hi, 0, N];
+      blocks.push([ap + m0 * rsa, rsa, csa, bp + n0 * csb, rsb, csb, cp + m0 * ldc + n0 * 4, ldc, m1 - m0, n1 - n0, K]);
+    }
+  }
+  const perThread: number[][] = Array.from({ length: threads }, () => []);
+  const per = blocks.length / threads;
+  blocks.forEach((blk, i) => {
+    const t = Math.floor(i / per);
+    if (blk[8]! > 0 && blk[9]! > 0) perThread[t]!.push(...blk, scratch + t * SGEMM_SCRATCH_BYTES);
+  });
+  rt.parallel('sgemm', 12, perThread);
+}
+
 function matmul(a: V, b: V, out: V): void {
   if (!isF32(a) || !isF32(b) || !isF32(out)) return cpuKernels.matmul(a, b, out);
   const r = out.shape.length;
@@ -154,8 +187,6 @@ function matmul(a: V, b: V, out: V): void {
   for (const o of offA) if (!ptrA.has(o)) ptrA.set(o, rt.alloc(M * K * 4));
   for (const o of offB) if (!ptrB.has(o)) ptrB.set(o, rt.alloc(K * N * 4));
   const c = rt.alloc(nb * M * N * 4);
-  const threads = M * N * K * nb >= FAST_CPU_CONFIG.matmulParallelMin ? rt.numThreads : 1;
-  const scratch = rt.alloc(threads * SGEMM_SCRATCH_BYTES);
 
   const heap = rt.f32();
   const [saM, saK] = [a.strides[r - 2]!, a.strides[r - 1]!];
@@ -165,27 +196,7 @@ function matmul(a: V, b: V, out: V): void {
   for (const [o, p] of ptrB) lb = copyMatrix(heap, p, b.buffer, o, K, N, sbK, sbN);
   const [rsa, csa] = la, [rsb, csb] = lb;
 
-  // Partition: every thread gets the same number of equal blocks of C. With nb matrices and T
-  // threads, each matrix is cut into p = T / gcd(nb, T) blocks (so nb·p is a multiple of T) along
-  // its larger dimension, at multiples of the micro-tile; thread t takes a contiguous run of blocks.
-  const p = threads / gcd(nb, threads);
-  const alongN = N >= M;
-  const parts = splitRange(alongN ? N : M, p, alongN ? NR : MR);
-  const blocks: number[][] = [];
-  for (let bi = 0; bi < nb; bi++) {
-    const ap = ptrA.get(offA[bi]!)!, bp = ptrB.get(offB[bi]!)!, cp = c + bi * M * N * 4;
-    for (const [lo, hi] of parts) {
-      const [m0, m1, n0, n1] = alongN ? [0, M, lo, hi] : [lo, hi, 0, N];
-      blocks.push([ap + m0 * rsa, rsa, csa, bp + n0 * csb, rsb, csb, cp + (m0 * N + n0) * 4, N * 4, m1 - m0, n1 - n0, K]);
-    }
-  }
-  const perThread: number[][] = Array.from({ length: threads }, () => []);
-  const per = blocks.length / threads;
-  blocks.forEach((blk, i) => {
-    const t = Math.floor(i / per);
-    if (blk[8]! > 0 && blk[9]! > 0) perThread[t]!.push(...blk, scratch + t * SGEMM_SCRATCH_BYTES);
-  });
-  rt.parallel('sgemm', 12, perThread);
+  sgemmBatched(rt, nb, (bi) => ptrA.get(offA[bi]!)!, rsa, csa, (bi) => ptrB.get(offB[bi]!)!, rsb, csb, (bi) => c + bi * M * N * 4, N * 4, M, N, K);
 
   // Copy C out.
   const res = rt.f32();
@@ -542,6 +553,14 @@ function probabilities(s: Float32Array, B: number, H: number, Tq: number, Tk: nu
   }
 }
 
+/** attn_probs over `rows` score rows at arena address sp (float64 lse at lp, scale at params). */
+function probsInArena(rt: WasmRuntime, sp: number, rows: number, Tq: number, Tk: number, causal: boolean, lp: number,
+  backward: boolean, params: number): void {
+  const perThread = rowSplit(rt, rows, Tk).map(([lo, hi]) => (hi > lo
+    ? [sp + lo * Tk * 4, hi - lo, Tk, lo % Tq, Tq, Tk - Tq + 1, causal ? 1 : 0, lp + lo * 8, backward ? 1 : 0, params] : []));
+  rt.parallel('attn_probs', 10, perThread);
+}
+
 /**
  * `probabilities` for attention without an additive mask, in WebAssembly (attention_program.ts):
  * the scores are copied into the arena, turned into probabilities there and copied back.
@@ -561,9 +580,7 @@ function probabilitiesNoMask(s: Float32Array, B: number, H: number, Tq: number, 
       f64[base + (b * H + h) * Tq + i] = lb[lseIn.offset + b * ls[0]! + h * ls[1]! + i * ls[2]!]!;
     }
   }
-  const perThread = rowSplit(rt, rows, Tk).map(([lo, hi]) => (hi > lo
-    ? [sp + lo * Tk * 4, hi - lo, Tk, lo % Tq, Tq, Tk - Tq + 1, opts.causal ? 1 : 0, lp + lo * 8, lseIn ? 1 : 0, params] : []));
-  rt.parallel('attn_probs', 10, perThread);
+  probsInArena(rt, sp, rows, Tq, Tk, opts.causal, lp, lseIn !== null, params);
   s.set(rt.f32().subarray(sp >> 2, (sp >> 2) + rows * Tk));
   if (!lseIn) lseOut.set(rt.f64().subarray(lp >> 3, (lp >> 3) + rows));
 }
@@ -573,10 +590,91 @@ function attentionFast(q: V, k: V, v: V, mask: V | null, out: V): boolean {
     && numel(q.shape) > 0 && numel(k.shape) > 0 && q.shape[3]! > 0 && v.shape[3]! > 0;
 }
 
+/** The lse view's element offset of row (b, h, i). */
+const lseAt = (lse: V, b: number, h: number, i: number): number => lse.offset + b * lse.strides[0]! + h * lse.strides[1]! + i * lse.strides[2]!;
+
+/**
+ * Attention without a mask on contiguous operands, every intermediate in the arena: q, k, v are
+ * copied in once, S = Q·Kᵀ, the row softmax and O = P·V happen there (the same sgemm calls and
+ * layouts as the general path below, so the same results), and only O and lse are copied out.
+ */
+function attentionInArena(q: V, k: V, v: V, opts: AttentionOptions, out: V, lse: V): void {
+  const [B, H, Tq, D] = q.shape as [number, number, number, number];
+  const Tk = k.shape[2]!, Dv = v.shape[3]!, nb = B * H, rows = nb * Tq;
+  const rt = wasmRuntime();
+  rt.reset();
+  const qp = rt.alloc(rows * D * 4), kp = rt.alloc(nb * Tk * D * 4), vp = rt.alloc(nb * Tk * Dv * 4);
+  const sp = rt.alloc(rows * Tk * 4), op = rt.alloc(rows * Dv * 4), lp = rt.alloc(rows * 8), params = rt.alloc(8);
+  const heap = rt.f32();
+  heap.set(q.buffer.subarray(q.offset, q.offset + rows * D), qp >> 2);
+  heap.set(k.buffer.subarray(k.offset, k.offset + nb * Tk * D), kp >> 2);
+  heap.set(v.buffer.subarray(v.offset, v.offset + nb * Tk * Dv), vp >> 2);
+  rt.f64()[params >> 3] = opts.scale;
+  // S = Q·Kᵀ (Kᵀ is K read column-major), then P in place, then O = P·V.
+  sgemmBatched(rt, nb, (i) => qp + i * Tq * D * 4, D * 4, 4, (i) => kp + i * Tk * D * 4, 4, D * 4, (i) => sp + i * Tq * Tk * 4, Tk * 4, Tq, Tk, D);
+  probsInArena(rt, sp, rows, Tq, Tk, opts.causal, lp, false, params);
+  sgemmBatched(rt, nb, (i) => sp + i * Tq * Tk * 4, Tk * 4, 4, (i) => vp + i * Tk * Dv * 4, Dv * 4, 4, (i) => op + i * Tq * Dv * 4, Dv * 4, Tq, Dv, Tk);
+  out.buffer.set(rt.f32().subarray(op >> 2, (op >> 2) + rows * Dv), out.offset);
+  const l = rt.f64(), l0 = lp >> 3;
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) lse.buffer[lseAt(lse, b, h, i)] = l[l0 + (b * H + h) * Tq + i]!;
+}
+
+/** The backward of `attentionInArena`: P recomputed, dV = Pᵀ·dO, dP = dO·Vᵀ, dS, dQ = dS·K, dK = dSᵀ·Q, all in the arena. */
+function attentionBackwardInArena(q: V, k: V, v: V, opts: AttentionOptions, out: V, lse: V, dout: V, dq: V, dk: V, dv: V): void {
+  const [B, H, Tq, D] = q.shape as [number, number, number, number];
+  const Tk = k.shape[2]!, Dv = v.shape[3]!, nb = B * H, rows = nb * Tq;
+  const rt = wasmRuntime();
+  rt.reset();
+  const qp = rt.alloc(rows * D * 4), kp = rt.alloc(nb * Tk * D * 4), vp = rt.alloc(nb * Tk * Dv * 4);
+  const op = rt.alloc(rows * Dv * 4), gp = rt.alloc(rows * Dv * 4);
+  const pp = rt.alloc(rows * Tk * 4), dsp = rt.alloc(rows * Tk * 4), lp = rt.alloc(rows * 8), params = rt.alloc(8);
+  const dqp = rt.alloc(rows * D * 4), dkp = rt.alloc(nb * Tk * D * 4), dvp = rt.alloc(nb * Tk * Dv * 4);
+  let heap = rt.f32();
+  heap.set(q.buffer.subarray(q.offset, q.offset + rows * D), qp >> 2);
+  heap.set(k.buffer.subarray(k.offset, k.offset + nb * Tk * D), kp >> 2);
+  heap.set(v.buffer.subarray(v.offset, v.offset + nb * Tk * Dv), vp >> 2);
+  heap.set(out.buffer.subarray(out.offset, out.offset + rows * Dv), op >> 2);
+  heap.set(dout.buffer.subarray(dout.offset, dout.offset + rows * Dv), gp >> 2);
+  const f64 = rt.f64(), l0 = lp >> 3;
+  f64[params >> 3] = opts.scale;
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) f64[l0 + (b * H + h) * Tq + i] = lse.buffer[lseAt(lse, b, h, i)]!;
+  const at = (base: number, size: number) => (i: number) => base + i * size * 4;
+  sgemmBatched(rt, nb, at(qp, Tq * D), D * 4, 4, at(kp, Tk * D), 4, D * 4, at(pp, Tq * Tk), Tk * 4, Tq, Tk, D);
+  probsInArena(rt, pp, rows, Tq, Tk, opts.causal, lp, true, params);
+  // dV = Pᵀ·dO (Pᵀ: P read column-major), dP = dO·Vᵀ.
+  sgemmBatched(rt, nb, at(pp, Tq * Tk), 4, Tk * 4, at(gp, Tq * Dv), Dv * 4, 4, at(dvp, Tk * Dv), Dv * 4, Tk, Dv, Tq);
+  sgemmBatched(rt, nb, at(gp, Tq * Dv), Dv * 4, 4, at(vp, Tk * Dv), 4, Dv * 4, at(dsp, Tq * Tk), Tk * 4, Tq, Tk, Dv);
+  // dS = P ∘ (dP − δ)·scale with δ_i = Σ_c dO_ic·O_ic (float64).
+  heap = rt.f32();
+  dsRows(heap, pp >> 2, dsp >> 2, gp >> 2, op >> 2, rows, Tk, Dv, opts.scale);
+  // dQ = dS·K, dK = dSᵀ·Q.
+  sgemmBatched(rt, nb, at(dsp, Tq * Tk), Tk * 4, 4, at(kp, Tk * D), D * 4, 4, at(dqp, Tq * D), D * 4, Tq, D, Tk);
+  sgemmBatched(rt, nb, at(dsp, Tq * Tk), 4, Tk * 4, at(qp, Tq * D), D * 4, 4, at(dkp, Tk * D), D * 4, Tk, D, Tq);
+  heap = rt.f32();
+  dq.buffer.set(heap.subarray(dqp >> 2, (dqp >> 2) + rows * D), dq.offset);
+  dk.buffer.set(heap.subarray(dkp >> 2, (dkp >> 2) + nb * Tk * D), dk.offset);
+  dv.buffer.set(heap.subarray(dvp >> 2, (dvp >> 2) + nb * Tk * Dv), dv.offset);
+}
+
+/** ds[r, j] = p[r, j]·(ds[r, j] − δ_r)·scale, δ_r = Σ_c g[r, c]·o[r, c], on float32 rows (element offsets). */
+function dsRows(h: Float32Array, p: number, ds: number, g: number, o: number, rows: number, Tk: number, Dv: number, scale: number): void {
+  for (let r = 0; r < rows; r++) {
+    let delta = 0;
+    const go = g + r * Dv, oo = o + r * Dv;
+    for (let c = 0; c < Dv; c++) delta += h[go + c]! * h[oo + c]!;
+    const row = r * Tk;
+    for (let j = row; j < row + Tk; j++) h[ds + j] = h[p + j]! * (h[ds + j]! - delta) * scale;
+  }
+}
+
+/** Whether the arena paths apply: no mask, and every operand contiguous. */
+const inArena = (mask: V | null, ...vs: V[]): boolean => mask === null && vs.every(isContiguous);
+
 function attention(q: V, k: V, v: V, mask: V | null, opts: AttentionOptions, out: V, lse: V): void {
   if (!attentionFast(q, k, v, mask, out) || !(lse.dtype === 'float32' || lse.dtype === 'float64')) {
     return cpuKernels.attention(q, k, v, mask, opts, out, lse);
   }
+  if (inArena(mask, q, k, v, out)) return attentionInArena(q, k, v, opts, out, lse);
   const [B, H, Tq] = q.shape as [number, number, number];
   const Tk = k.shape[2]!;
   const s = new Float32Array(B * H * Tq * Tk);
@@ -596,6 +694,7 @@ function attentionBackward(q: V, k: V, v: V, mask: V | null, opts: AttentionOpti
     || !(lse.dtype === 'float32' || lse.dtype === 'float64')) {
     return cpuKernels.attentionBackward(q, k, v, mask, opts, out, lse, dout, dq, dk, dv);
   }
+  if (inArena(mask, q, k, v, out, dout, dq, dk, dv)) return attentionBackwardInArena(q, k, v, opts, out, lse, dout, dq, dk, dv);
   const [B, H, Tq] = q.shape as [number, number, number];
   const Tk = k.shape[2]!, Dv = v.shape[3]!;
   const p = new Float32Array(B * H * Tq * Tk);

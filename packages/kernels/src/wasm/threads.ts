@@ -73,15 +73,21 @@ interface WorkerLike { terminate(): unknown }
 
 /**
  * Node's worker_threads and os modules, or null outside Node. They are loaded without a static
- * import (so browsers can bundle this file) and without a top-level await (which breaks bundles with
- * import cycles): the load starts with the module and, until it lands, kernels simply run on the
- * calling thread — results are identical for every thread count.
+ * import (so browsers can bundle this file): synchronously through `process.getBuiltinModule`
+ * where Node has it (20.16+, 22.3+), else by a dynamic import without a top-level await (which
+ * breaks bundles with import cycles) — until that lands, kernels simply run on the calling thread;
+ * results are identical for every thread count.
  */
 let nodeWorkers: NodeWorkers | null = null;
 let nodeOs: typeof import('node:os') | null = null;
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+const getBuiltin = isNode ? (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule : undefined;
+if (getBuiltin) {
+  nodeWorkers = getBuiltin('node:worker_threads') as NodeWorkers;
+  nodeOs = getBuiltin('node:os') as typeof import('node:os');
+}
 /** Resolves once the Node modules are loaded (immediately elsewhere). */
-export const nodeModulesReady: Promise<void> = isNode
+export const nodeModulesReady: Promise<void> = isNode && !getBuiltin
   ? Promise.all([
     import(/* @vite-ignore */ 'node:worker_threads').then((m) => { nodeWorkers = m as NodeWorkers; }, () => {}),
     import(/* @vite-ignore */ 'node:os').then((m) => { nodeOs = m as typeof import('node:os'); }, () => {}),
