@@ -114,7 +114,7 @@ async function runWebgrad(ctx: SuiteContext, spec: ModelSpec, device: Device, o:
     last.dispose();
     last = null;
     const afterWarmup = snapshot(ctx, device);
-    const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { if (last) await last.item(); }, { ...o, warmup: 0 });
+    const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { if (last) await last.item(); }, { ...o, warmup: Math.max(0, (o.warmup ?? 1) - 1) });
     (last as Tensor | null)?.dispose();
     last = null;
     const end = snapshot(ctx, device);
@@ -239,7 +239,7 @@ function haveTorch(): Promise<boolean> {
 async function runTorch(ctx: SuiteContext, spec: ModelSpec): Promise<Cell> {
   if (!(await haveTorch())) return 'n/a (python3 with torch not found)';
   const script = join(process.env.WEBGRAD_BENCH_DIR ?? join(process.cwd(), 'benchmarks'), 'peers', 'torch_gpt.py');
-  const args = [script, '--model', spec.kind, '--batch', String(spec.batch), '--steps', ctx.quick ? '3' : '10', '--warmup', ctx.quick ? '1' : '2'];
+  const args = [script, '--model', spec.kind, '--batch', String(spec.batch), '--steps', ctx.quick ? '5' : '10', '--warmup', ctx.quick ? '3' : '5'];
   if (spec.gpt) {
     const g = spec.gpt;
     args.push('--layers', String(g.layers), '--heads', String(g.heads), '--embd', String(g.embd), '--block', String(g.block), '--vocab', String(g.vocab));
@@ -268,7 +268,9 @@ export const trainingSuite: Suite = {
   name: 'training',
   title: 'training step (forward + backward + optimizer)',
   async run(ctx) {
-    const o: MeasureOptions = ctx.quick ? { targetMs: 300, minSamples: 2, budgetMs: 500 } : { targetMs: 1000, minSamples: 5, budgetMs: 5000 };
+    // A few warm-up steps for every implementation: JIT compilers (V8 for webgrad and tfjs) need
+    // several iterations before a step runs at its steady speed.
+    const o: MeasureOptions = ctx.quick ? { targetMs: 300, minSamples: 3, budgetMs: 800, warmup: 3 } : { targetMs: 1000, minSamples: 5, budgetMs: 5000, warmup: 5 };
     const specs: ModelSpec[] = [
       { key: 'mlp', title: 'MLP 784-256-10, batch 128', kind: 'mlp', batch: 128, tokens: 128 },
       { key: 'gpt-nano', title: 'GPT 4L/4H/128, ctx 64, batch 12', kind: 'gpt', gpt: NANOGPT_CPU, batch: NANOGPT_CPU.batch, tokens: NANOGPT_CPU.batch * NANOGPT_CPU.block },

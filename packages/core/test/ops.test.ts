@@ -148,6 +148,31 @@ for (const device of testDevices()) {
       expect(x.reshape([-1, 2]).shape).toEqual([3, 2]);
     });
 
+    it('reshape is a view whenever the strides allow it, and copies otherwise', async () => {
+      const base = arange(2 * 3 * 8, undefined, 1, { device, dtype: 'float32' }).reshape([2, 3, 8]);
+      // Every case: a strided view, a target shape, and whether a view is possible.
+      const cases: [string, wg.Tensor, number[], boolean][] = [
+        ['last-dim slice split into heads', base.narrow(2, 2, 4), [2, 3, 2, 2], true],
+        ['last-dim slice merged with its row', base.narrow(2, 2, 4), [6, 4], true],
+        ['last-dim slice flattened', base.narrow(2, 2, 4), [24], false],
+        ['transpose flattened', base.transpose(1, 2), [2, 24], false],
+        ['transpose split', base.transpose(1, 2), [2, 2, 4, 3], true],
+        ['every other row', base.slice(1, 0, undefined, 2), [2, 2, 2, 4], true],
+        ['every other row merged', base.slice(1, 0, undefined, 2), [2, 16], false],
+        ['broadcast row', F([1, 2, 3]).expand([4, 3]), [2, 2, 3], true],
+        ['broadcast row flattened', F([1, 2, 3]).expand([4, 3]), [12], false],
+        ['size-1 dims added', base.narrow(0, 1, 1).transpose(1, 2), [1, 8, 1, 3], true],
+      ];
+      for (const [what, v, shape, isView] of cases) {
+        const r = v.reshape(shape);
+        expect(r.shape, what).toEqual(shape);
+        expect(r.storage === v.storage, what).toBe(isView);
+        expect(Array.from(await r.data()), what).toEqual(Array.from(await v.contiguous().data()));
+        if (isView) expect(v.view(shape).strides, what).toEqual(r.strides);
+        else expect(() => v.view(shape), what).toThrow(wg.ShapeError);
+      }
+    });
+
     it('cat, stack, split, chunk, pad, tril, triu', async () => {
       const a = F([[1, 2], [3, 4]]);
       const b = F([[5, 6]]);

@@ -28,27 +28,62 @@ export function inferShape(op: string, from: Shape, shape: Shape): number[] {
   return out;
 }
 
+/**
+ * Strides under which `shape` walks the elements of a tensor (oldShape, oldStrides) in row-major
+ * order without moving them, or null when no strides can (then reshaping must copy). The old dims
+ * fall into runs that are contiguous with each other (stride[d] = stride[d+1]·size[d+1]); each run
+ * can be re-cut into new dims whose sizes multiply to the run's size, and a new dim may not span two
+ * runs. E.g. a [B, T, 3C] tensor's [B, T, C] slice (row stride 3C) reshapes to [B, T, H, C/H] as a
+ * view, while its transpose cannot be flattened.
+ */
+export function viewStrides(oldShape: Shape, oldStrides: readonly number[], shape: Shape): number[] | null {
+  if (oldShape.length === 0 || numel(oldShape) === 0) return contiguousStrides(shape);
+  const strides = new Array<number>(shape.length);
+  let nd = shape.length - 1;
+  let base = oldStrides[oldShape.length - 1]!; // stride of the innermost dim of the current run
+  let runSize = 1, newSize = 1;
+  for (let d = oldShape.length - 1; d >= 0; d--) {
+    runSize *= oldShape[d]!;
+    const runEnds = d === 0 || (oldShape[d - 1] !== 1 && oldStrides[d - 1] !== runSize * base);
+    if (!runEnds) continue;
+    while (nd >= 0 && (newSize < runSize || shape[nd] === 1)) {
+      strides[nd] = newSize * base;
+      newSize *= shape[nd]!;
+      nd--;
+    }
+    if (newSize !== runSize) return null;
+    if (d > 0) { base = oldStrides[d - 1]!; runSize = 1; newSize = 1; }
+  }
+  return nd === -1 ? strides : null;
+}
+
 export const RESHAPE = defineOp<{ shape: number[] }>({
   name: 'reshape',
-  forward: ([x], { shape }) => makeView(x!, shape, contiguousStrides(shape), x!.offset),
+  forward: ([x], { shape }) => makeView(x!, shape, x!.isContiguous() ? contiguousStrides(shape) : viewStrides(x!.shape, x!.strides, shape)!, x!.offset),
   backward: (g, _s, _a, _n, [x]) => [reshape(g, x!.shape)],
-  gradcheck: [{ inputs: [{ shape: [2, 6] }], call: (x) => reshape(x, [3, -1]) }],
+  gradcheck: [
+    { inputs: [{ shape: [2, 6] }], call: (x) => reshape(x, [3, -1]) },
+    { inputs: [{ shape: [2, 3, 6] }], call: (x) => reshape(narrow(x, 2, 1, 4), [2, 3, 2, 2]), label: 'strided view' },
+  ],
 });
 
-/** Same data, new shape (one dim may be -1). A view when `x` is contiguous, else a copy. */
+/** Same data, new shape (one dim may be -1): a view when the strides allow (always for a
+ *  contiguous tensor), else a copy. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const s = inferShape('reshape', x.shape, shape);
-  if (x.isContiguous()) return apply(RESHAPE, [x], { shape: s });
+  if (x.isContiguous() || viewStrides(x.shape, x.strides, s)) return apply(RESHAPE, [x], { shape: s });
   const c = contiguous(x);
   const out = apply(RESHAPE, [c], { shape: s });
   c.dispose();
   return out;
 }
 
-/** Like reshape, but never copies: a non-contiguous input is a ShapeError. */
+/** Like reshape, but never copies: a shape the strides cannot express is a ShapeError. */
 export function view(x: Tensor, shape: Shape): Tensor {
   const s = inferShape('view', x.shape, shape);
-  if (!x.isContiguous()) throw new ShapeError(`view: tensor of shape ${fmtShape(x.shape)} with strides ${fmtShape(x.strides)} is not contiguous; use reshape() or contiguous() first`);
+  if (!x.isContiguous() && !viewStrides(x.shape, x.strides, s)) {
+    throw new ShapeError(`view: shape ${fmtShape(s)} is not compatible with the tensor of shape ${fmtShape(x.shape)} and strides ${fmtShape(x.strides)}; use reshape() or contiguous() first`);
+  }
   return apply(RESHAPE, [x], { shape: s });
 }
 
