@@ -109,6 +109,12 @@ describe('wasm matmul vs reference', () => {
     expect(Array.from(o64.buffer)).toEqual([2 + 1e-20, 1, 4 + 3e-20, 3]);
   });
 
+  it('more blocks than the shared queue holds at once (several rounds), same bits for every thread count', () => {
+    // 1600 products of 3×5·5×4 are 1600 sgemm calls, over the 1489 the threads' queue takes per round.
+    const nb = 1600;
+    check({ name: `${nb} batched 3x5x4`, a: view(seeded(nb * 15, 31), [nb, 3, 5]), b: view(seeded(nb * 20, 32), [nb, 5, 4]), outShape: [nb, 3, 4] });
+  });
+
   it('is deterministic for a fixed thread count', () => {
     const c = makeCase(255, 300, 257);
     for (const t of [2, 3]) {

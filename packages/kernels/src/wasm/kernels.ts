@@ -129,34 +129,33 @@ function foldsIntoRows(offA: number[], offB: number[], offO: number[], M: number
 /**
  * nb products C_i = A_i·B_i on operands already in the arena: A_i (M×K) at aAt(i) with byte strides
  * rsa/csa, B_i (K×N) at bAt(i) with rsb/csb, C_i written row-major at cAt(i) with row stride ldc
- * bytes. Allocates the packing scratch from the arena and forks the threads.
+ * bytes. Allocates each thread's packing scratch from the arena and forks the threads.
  *
- * Partition: every thread gets the same number of equal blocks of C. With nb matrices and T
- * threads, each matrix is cut into p = T / gcd(nb, T) blocks (so nb·p is a multiple of T) along its
- * larger dimension, at multiples of the micro-tile; thread t takes a contiguous run of blocks.
+ * Partition: C is cut into blocks — each matrix into p parts along its larger dimension, at
+ * multiples of the micro-tile, so that there are about four blocks per thread — and the threads
+ * take blocks from a shared queue (threads.ts), so a thread that is held up takes fewer. Every
+ * element of C is computed by one sgemm call with the same summation order whatever the blocks
+ * and whoever runs them, so results are identical for every thread count.
  */
 function sgemmBatched(rt: WasmRuntime, nb: number, aAt: (i: number) => number, rsa: number, csa: number,
   bAt: (i: number) => number, rsb: number, csb: number, cAt: (i: number) => number, ldc: number, M: number, N: number, K: number): void {
   const threads = M * N * K * nb >= FAST_CPU_CONFIG.matmulParallelMin ? rt.numThreads : 1;
   const scratch = rt.alloc(threads * SGEMM_SCRATCH_BYTES);
-  const p = threads / gcd(nb, threads);
   const alongN = N >= M;
-  const parts = splitRange(alongN ? N : M, p, alongN ? NR : MR);
-  const blocks: number[][] = [];
+  const [len, tile] = alongN ? [N, NR] : [M, MR];
+  const p = threads === 1 ? 1 : Math.max(1, Math.min(Math.ceil((4 * threads) / nb), Math.floor(len / (4 * tile))));
+  const parts = splitRange(len, p, tile);
+  const calls: number[] = [];
   for (let bi = 0; bi < nb; bi++) {
     const ap = aAt(bi), bp = bAt(bi), cp = cAt(bi);
     for (const [lo, hi] of parts) {
+      if (hi <= lo) continue;
       const [m0, m1, n0, n1] = alongN ? [0, M, lo, hi] : [lo, hi, 0, N];
-      blocks.push([ap + m0 * rsa, rsa, csa, bp + n0 * csb, rsb, csb, cp + m0 * ldc + n0 * 4, ldc, m1 - m0, n1 - n0, K]);
+      calls.push(ap + m0 * rsa, rsa, csa, bp + n0 * csb, rsb, csb, cp + m0 * ldc + n0 * 4, ldc, m1 - m0, n1 - n0, K);
     }
   }
-  const perThread: number[][] = Array.from({ length: threads }, () => []);
-  const per = blocks.length / threads;
-  blocks.forEach((blk, i) => {
-    const t = Math.floor(i / per);
-    if (blk[8]! > 0 && blk[9]! > 0) perThread[t]!.push(...blk, scratch + t * SGEMM_SCRATCH_BYTES);
-  });
-  rt.parallel('sgemm', 12, perThread);
+  const tails = Array.from({ length: threads }, (_, t) => scratch + t * SGEMM_SCRATCH_BYTES);
+  rt.parallelShared('sgemm', 11, calls, threads, tails);
 }
 
 function matmul(a: V, b: V, out: V): void {

@@ -113,6 +113,22 @@ export class WasmRuntime {
     this.poolFor(used).run(idx, argc, perThread, callMain);
   }
 
+  /**
+   * Runs `name` once per argument tuple of `calls` (argc numbers each) on up to `threads` threads
+   * taking tuples from a shared queue; a tuple run on thread t gets tails[t] appended (per-thread
+   * scratch). The schedule varies from run to run, so each call must write its own outputs only.
+   */
+  parallelShared(name: WasmExport, argc: number, calls: number[], threads: number, tails: readonly number[]): void {
+    const idx = WASM_EXPORTS.indexOf(name);
+    const fn = this.fns[idx]!;
+    const callMain = (args: number[]) => fn(...args);
+    if (threads <= 1 || !this.shared) {
+      for (let p = 0; p < calls.length; p += argc) callMain([...calls.slice(p, p + argc), tails[0]!]);
+      return;
+    }
+    this.poolFor(threads).runShared(idx, argc, calls, threads, tails, callMain);
+  }
+
   private poolFor(threads: number): ThreadPool {
     if (!this.pool) this.pool = new ThreadPool(this.module, this.memory, WASM_EXPORTS);
     this.pool.ensureWorkers(threads - 1);

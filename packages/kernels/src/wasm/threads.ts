@@ -9,11 +9,23 @@
 // function of the shapes and the thread count, so every run with the same thread count does the same
 // arithmetic in the same order.
 //
+// Two ways to share the calls of a fork:
+// - static (`run`): the caller assigns each thread its list of calls;
+// - shared (`runShared`): all calls sit in one queue and every thread, the caller included, takes
+//   the next one (an atomic counter) until none is left, so a thread that is slowed down (by the
+//   OS, by another process) takes fewer. Each call then gets the running thread's own `tail`
+//   argument appended (its scratch memory), since which thread runs it is not known in advance.
+// Which thread computes a call never changes what the call computes, so results do not depend on
+// the thread count or the schedule.
+//
 // Control block: the first CTL_BYTES of the memory, as Int32 words.
 //   word 0: PENDING — workers still running the current fork (the caller waits on it)
 //   word 1: ERROR   — set non-zero by a worker whose call threw (the caller rethrows)
 //   word 2: READY   — workers that have instantiated the module
-//   slot t (1 ≤ t < MAX_THREADS), at word t·SLOT_WORDS: [seq, export index, number of calls, argc, args...]
+//   word 3: NEXT    — the shared queue's next call;  word 4: TOTAL — calls in the queue
+//   slot t (1 ≤ t < MAX_THREADS), at word t·SLOT_WORDS: [seq, export index, number of calls
+//     (−1: the shared queue), argc, args... | tail argument]
+//   the shared queue, at word QUEUE: the calls' arguments, argc per call
 // A worker waits for its `seq` to change, runs its calls, then decrements PENDING and wakes the caller.
 //
 // Blocking the calling thread is allowed in Node and inside Web Workers, not on a browser's main
@@ -23,10 +35,14 @@
 export const MAX_THREADS = 64;
 const SLOT_WORDS = 256;
 const HEADER = 4; // seq, export index, number of calls, argc
-export const CTL_BYTES = MAX_THREADS * SLOT_WORDS * 4;
+const QUEUE = MAX_THREADS * SLOT_WORDS;
+const QUEUE_WORDS = 16384;
+export const CTL_BYTES = (QUEUE + QUEUE_WORDS) * 4;
 const PENDING = 0;
 const ERROR = 1;
 const READY = 2;
+const NEXT = 3;
+const TOTAL = 4;
 /** How long a thread polls for the next fork (worker) or the join (caller) before sleeping. */
 const SPIN_MS = 0.2;
 
@@ -54,7 +70,16 @@ function start(d) {
     seen = seq;
     try {
       const fn = fns[ctl[base + 1]], n = ctl[base + 2], argc = ctl[base + 3];
-      for (let i = 0, p = base + ${HEADER}; i < n; i++, p += argc) fn.apply(null, ctl.subarray(p, p + argc));
+      if (n === -1) {
+        const args = new Array(argc + 1);
+        args[argc] = ctl[base + ${HEADER}];
+        for (let i = Atomics.add(ctl, ${NEXT}, 1); i < ctl[${TOTAL}]; i = Atomics.add(ctl, ${NEXT}, 1)) {
+          for (let a = 0, p = ${QUEUE} + i * argc; a < argc; a++) args[a] = ctl[p + a];
+          fn.apply(null, args);
+        }
+      } else {
+        for (let i = 0, p = base + ${HEADER}; i < n; i++, p += argc) fn.apply(null, ctl.subarray(p, p + argc));
+      }
     } catch (e) {
       Atomics.store(ctl, ${ERROR}, 1);
     }
@@ -193,16 +218,64 @@ export class ThreadPool {
       try {
         for (let p = lo; p < Math.min(hi, mine.length); p += argc) callMain(mine.slice(p, p + argc));
       } finally {
-        // Join even when our own share threw, so no worker is still writing when the caller moves on.
-        // Workers usually finish within microseconds of this thread: poll first, then sleep.
-        const until = performance.now() + SPIN_MS;
-        while (Atomics.load(ctl, PENDING) !== 0 && performance.now() < until);
-        for (let v = Atomics.load(ctl, PENDING); v !== 0; v = Atomics.load(ctl, PENDING)) Atomics.wait(ctl, PENDING, v);
+        this.join();
       }
-      if (Atomics.load(ctl, ERROR) !== 0) {
-        Atomics.store(ctl, ERROR, 0);
-        throw new Error(`fast cpu kernels: a worker thread failed running '${this.names[fn]}'`);
+      this.checkError(fn);
+    }
+  }
+
+  /**
+   * Runs export `fn` once per call of `calls` (argc numbers each) on `threads` threads (this one and
+   * threads − 1 workers) that take calls from a shared queue; each call gets the running thread's
+   * tail argument, tails[t], appended. Returns when all are done.
+   */
+  runShared(fn: number, argc: number, calls: readonly number[], threads: number, tails: readonly number[],
+    callMain: (args: number[]) => void): void {
+    const ctl = this.ctl;
+    const cap = Math.floor(QUEUE_WORDS / argc) * argc;
+    for (let lo = 0; lo < calls.length; lo += cap) {
+      const part = calls.slice(lo, lo + cap);
+      ctl.set(part, QUEUE);
+      Atomics.store(ctl, TOTAL, part.length / argc);
+      Atomics.store(ctl, NEXT, 0);
+      const workers = Math.min(threads - 1, this.workers.length);
+      Atomics.store(ctl, PENDING, workers);
+      for (let t = 1; t <= workers; t++) {
+        const base = t * SLOT_WORDS;
+        ctl[base + 1] = fn;
+        ctl[base + 2] = -1;
+        ctl[base + 3] = argc;
+        ctl[base + HEADER] = tails[t]!;
+        Atomics.add(ctl, base, 1);
+        Atomics.notify(ctl, base, 1);
       }
+      try {
+        const args = new Array<number>(argc + 1);
+        args[argc] = tails[0]!;
+        for (let i = Atomics.add(ctl, NEXT, 1); i < part.length / argc; i = Atomics.add(ctl, NEXT, 1)) {
+          for (let a = 0; a < argc; a++) args[a] = ctl[QUEUE + i * argc + a]!;
+          callMain(args);
+        }
+      } finally {
+        this.join();
+      }
+      this.checkError(fn);
+    }
+  }
+
+  /** Waits until every worker of the current fork is done. Workers usually finish within
+   *  microseconds of this thread: poll first, then sleep. */
+  private join(): void {
+    const ctl = this.ctl;
+    const until = performance.now() + SPIN_MS;
+    while (Atomics.load(ctl, PENDING) !== 0 && performance.now() < until);
+    for (let v = Atomics.load(ctl, PENDING); v !== 0; v = Atomics.load(ctl, PENDING)) Atomics.wait(ctl, PENDING, v);
+  }
+
+  private checkError(fn: number): void {
+    if (Atomics.load(this.ctl, ERROR) !== 0) {
+      Atomics.store(this.ctl, ERROR, 0);
+      throw new Error(`fast cpu kernels: a worker thread failed running '${this.names[fn]}'`);
     }
   }
 
