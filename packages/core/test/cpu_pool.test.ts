@@ -1,8 +1,10 @@
-// The cpu device's array pool: disposed tensors' arrays are reused (zero-filled) for new tensors of
-// the same dtype and length, the pool stays under its byte cap, and a training-style loop stops
-// allocating after its first step.
+// The cpu device's memory: disposed tensors' arrays are reused (zero-filled) for new tensors of the
+// same dtype and length, the pool stays under its byte cap, and a training-style loop stops
+// allocating after its first step (float32 tensors in the fast kernels' WebAssembly heap, other
+// dtypes from the pool).
 import { describe, expect, it } from 'vitest';
 import { CpuArrayPool, cpuArrayPool, randn, tidy } from '@webgrad/core';
+import { wasmRuntime } from '@webgrad/kernels';
 
 describe('CpuArrayPool', () => {
   it('reuses a released array of the same dtype and length, zero-filled', () => {
@@ -30,15 +32,17 @@ describe('CpuArrayPool', () => {
     expect(pool.stats().pooledBytes).toBe(0);
   });
 
-  it('a repeated step on the cpu device is served from the pool', () => {
+  it('a repeated step on the cpu device reuses memory: float32 in the WebAssembly heap, other dtypes from the pool', () => {
+    const rt = wasmRuntime();
     const w = randn([64, 64]);
-    const step = () => tidy(() => { w.matmul(w).relu().sum(); });
+    expect(rt.addressOf(w.storage.buffer as Float32Array)).toBeGreaterThanOrEqual(0); // float32: in the heap
+    const step = () => tidy(() => { w.matmul(w).relu().sum(); w.gt(0).sum(); });
     step();
-    const before = cpuArrayPool.stats();
+    const heap = rt.heapStats(), pool = cpuArrayPool.stats();
     for (let i = 0; i < 5; i++) step();
-    const after = cpuArrayPool.stats();
-    expect(after.allocations).toBe(before.allocations);
-    expect(after.reuses).toBeGreaterThan(before.reuses);
+    expect(rt.heapStats()).toEqual(heap);
+    expect(cpuArrayPool.stats().allocations).toBe(pool.allocations);
+    expect(cpuArrayPool.stats().reuses).toBeGreaterThan(pool.reuses); // the bool masks
     w.dispose();
   });
 });

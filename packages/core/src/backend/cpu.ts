@@ -1,8 +1,8 @@
 // The `cpu` device: TypedArray buffers. By default it computes with `fastCpuKernels` (WebAssembly
 // SIMD on worker threads for float32 matmul, elementwise, softmax, layerNorm and AdamW; the reference
-// kernels for everything else). `setCpuKernels('reference')`, or WEBGRAD_CPU=reference in the
+// kernels for everything else), and its float32 tensors live in those kernels' WebAssembly memory. `setCpuKernels('reference')`, or WEBGRAD_CPU=reference in the
 // environment, switches it to the plain-TypeScript reference kernels, the ground truth.
-import { DTYPE_BYTES, cpuKernels, fastCpuKernels, type KernelSet, type TypedArray } from '@webgrad/kernels';
+import { DTYPE_BYTES, allocTensorArray, cpuKernels, fastCpuKernels, releaseTensorArray, type KernelSet, type TypedArray } from '@webgrad/kernels';
 import { arrayFor } from '../dtype.js';
 import type { Backend } from './backend.js';
 import { CpuArrayPool } from './cpu_pool.js';
@@ -25,8 +25,10 @@ export const cpuBackend: Backend<TypedArray> & { kernels: KernelSet<TypedArray> 
   name: 'cpu',
   kernels: KERNELS[choice],
   supports: () => true,
-  allocate: (dtype, length) => cpuArrayPool.acquire(dtype, length),
-  free: (buffer, dtype, length) => cpuArrayPool.release(dtype, length, buffer),
+  // With the fast kernels, float32 tensors live in their WebAssembly memory (kernels then use them
+  // in place); everything else is an ordinary array from the pool.
+  allocate: (dtype, length) => (dtype === 'float32' && choice === 'fast' && length > 0 ? allocTensorArray(length) : null) ?? cpuArrayPool.acquire(dtype, length),
+  free: (buffer, dtype, length) => { if (!releaseTensorArray(buffer)) cpuArrayPool.release(dtype, length, buffer); },
   byteSize: (dtype, length) => DTYPE_BYTES[dtype] * length,
   upload: (buffer, data) => { buffer.set(data as never); },
   download: async (buffer, _dtype, length) => buffer.slice(0, length),

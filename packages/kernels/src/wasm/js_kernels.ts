@@ -106,9 +106,21 @@ function forEachRow(shape: readonly number[], views: readonly V[], fn: (offs: nu
   }
 }
 
+/**
+ * Whether two views may touch the same bytes: views of one array, or arrays over one buffer whose
+ * byte ranges intersect. (Every float32 `cpu` tensor is an array over the fast kernels' one
+ * WebAssembly memory, so sharing a buffer alone says nothing.)
+ */
+export function sharesMemory(x: V, out: V): boolean {
+  if (x.buffer === out.buffer) return true;
+  if (x.buffer.buffer !== out.buffer.buffer) return false;
+  const xa = x.buffer.byteOffset, oa = out.buffer.byteOffset;
+  return xa < oa + out.buffer.byteLength && oa < xa + x.buffer.byteLength;
+}
+
 /** True when two views share memory but not the same element layout (so reads could see writes). */
 function aliasesDifferently(x: V, out: V): boolean {
-  if (x.buffer.buffer !== out.buffer.buffer) return false;
+  if (!sharesMemory(x, out)) return false;
   if (x.buffer.byteOffset !== out.buffer.byteOffset || x.offset !== out.offset) return true;
   for (let d = 0; d < x.shape.length; d++) if (x.shape[d]! > 1 && x.strides[d] !== out.strides[d]) return true;
   return false;
@@ -228,7 +240,7 @@ export function binary(op: BinaryOp, a: V, b: V, out: V): boolean {
 
 export function where(cond: V, a: V, b: V, out: V): boolean {
   if (!isF32(a) || !isF32(b) || !isF32(out)) return false;
-  const C = cond.buffer.buffer === out.buffer.buffer ? null : cond;
+  const C = sharesMemory(cond, out) ? null : cond;
   if (!C) return false;
   const A = aliasesDifferently(a, out) ? detached(a) : a;
   const B = aliasesDifferently(b, out) ? detached(b) : b;
@@ -312,7 +324,7 @@ function copyLoop(x: V, out: V): void {
 
 export function copy(x: V, out: V): boolean {
   if (!copyIsAssignment(x, out)) return false;
-  if (x.buffer.buffer === out.buffer.buffer) {
+  if (sharesMemory(x, out)) {
     // Overlapping views of one buffer: read everything first, as the reference does.
     const n = numel(x.shape);
     const tmp = new (x.buffer.constructor as new (n: number) => TypedArray)(n);
@@ -600,7 +612,7 @@ function readIndex1d(kernel: string, index: V, size: number, dim: number): Int32
 
 /** out[o, j, k] = x[o, index[j], k] with o the dims before `dim` and k those after (slices copied whole). */
 export function indexSelect(x: V, dim: number, index: V, out: V): boolean {
-  if (x.dtype !== out.dtype || !isContiguous(x) || !isContiguous(out) || x.buffer.buffer === out.buffer.buffer || index.dtype !== 'int32') return false;
+  if (x.dtype !== out.dtype || !isContiguous(x) || !isContiguous(out) || sharesMemory(x, out) || index.dtype !== 'int32') return false;
   const idx = readIndex1d('indexSelect', index, x.shape[dim]!, dim);
   const outer = numel(x.shape.slice(0, dim)), inner = numel(x.shape.slice(dim + 1));
   const S = x.shape[dim]!, L = idx.length;
@@ -620,7 +632,7 @@ export function indexSelect(x: V, dim: number, index: V, out: V): boolean {
  * like the reference's read-add-store, so repeated indices accumulate identically.
  */
 export function indexAdd(out: V, dim: number, index: V, src: V): boolean {
-  if (!isF32(out) || !isF32(src) || !isContiguous(out) || !isContiguous(src) || src.buffer.buffer === out.buffer.buffer || index.dtype !== 'int32') return false;
+  if (!isF32(out) || !isF32(src) || !isContiguous(out) || !isContiguous(src) || sharesMemory(src, out) || index.dtype !== 'int32') return false;
   const idx = readIndex1d('indexAdd', index, out.shape[dim]!, dim);
   const outer = numel(out.shape.slice(0, dim)), inner = numel(out.shape.slice(dim + 1));
   const S = out.shape[dim]!, L = idx.length;

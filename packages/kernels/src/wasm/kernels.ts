@@ -24,8 +24,9 @@
 //   program does not address, where, copy, fill, random, softmax/cross-entropy backward, layerNorm
 //   backward with an odd row length, indexSelect/indexAdd): plain TypeScript loops over the
 //   TypedArrays (js_kernels.ts).
-// Operands are copied into the WebAssembly memory arena and results copied out: O(n²) copies around
-// the O(n³) matmul, and the cheap way to keep tensors as ordinary TypedArrays.
+// Operands that live in the runtime's WebAssembly memory — the `cpu` device's float32 tensors — are
+// read and written in place; any other array is copied into scratch and results copied back (see
+// `readPtr` / `writePtr`).
 //
 // Work is split across threads by output blocks (matmul) or rows / element ranges, decided here
 // from the shapes and the thread count only; each output element is computed by exactly one thread.
@@ -70,6 +71,47 @@ function splitRange(n: number, parts: number, align: number): [number, number][]
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
+}
+
+// ---- operands in the WebAssembly memory --------------------------------------------------------
+// A `cpu` tensor's float32 array normally lives in the runtime's memory (runtime.ts); then kernels
+// use it in place. Arrays elsewhere (tensors made before the runtime could share memory, views
+// handed in by tests) are copied into scratch and results copied back.
+
+/** Address at which WebAssembly reads the n elements of v from v.offset: in place, or a scratch copy. */
+function readPtr(rt: WasmRuntime, v: V, n: number): number {
+  const base = rt.addressOf(v.buffer);
+  if (base >= 0) return base + v.offset * 4;
+  const p = rt.alloc(n * 4);
+  rt.f32().set(v.buffer.subarray(v.offset, v.offset + n), p >> 2);
+  return p;
+}
+
+/** A byte range an output must not overlap (an operand already in place in the memory). */
+type Range = readonly [addr: number, bytes: number];
+
+/**
+ * Where WebAssembly writes the n contiguous elements of `out`, and `done()` to call afterwards: in
+ * place when out's array lives in the memory, the view runs to the array's end (so a vector loop's
+ * tail lands in the block's slack, not in the array's other elements) and out overlaps no range in
+ * `avoid` — except one starting at the same address when `sameOk` (an elementwise in-place write);
+ * otherwise scratch, copied into out by done().
+ */
+function writePtr(rt: WasmRuntime, out: V, n: number, avoid: readonly Range[] = [], sameOk = false): { addr: number; done: () => void } {
+  const base = rt.addressOf(out.buffer);
+  if (base >= 0 && out.offset + n === out.buffer.length) {
+    const a = base + out.offset * 4, e = a + n * 4;
+    if (avoid.every(([b, bytes]) => (sameOk && b === a) || b + bytes <= a || e <= b)) return { addr: a, done: () => {} };
+  }
+  const p = rt.alloc(n * 4);
+  return { addr: p, done: () => { out.buffer.set(rt.f32().subarray(p >> 2, (p >> 2) + n), out.offset); } };
+}
+
+/** An operand updated in place (AdamW's parameter and moments): `writePtr`'s rule, plus copy-in. */
+function inOutPtr(rt: WasmRuntime, v: V, n: number): { addr: number; done: () => void } {
+  const w = writePtr(rt, v, n);
+  if (rt.addressOf(v.buffer) < 0 || w.addr !== rt.addressOf(v.buffer) + v.offset * 4) rt.f32().set(v.buffer.subarray(v.offset, v.offset + n), w.addr >> 2);
+  return w;
 }
 
 // ---- matmul ----------------------------------------------------------------------------------
@@ -181,25 +223,37 @@ function matmul(a: V, b: V, out: V): void {
   const rt = wasmRuntime();
   rt.reset();
 
-  // Arena: one copy per distinct A and B matrix (broadcast batches share one), C, packing scratch.
-  const ptrA = new Map<number, number>(), ptrB = new Map<number, number>();
-  for (const o of offA) if (!ptrA.has(o)) ptrA.set(o, rt.alloc(M * K * 4));
-  for (const o of offB) if (!ptrB.has(o)) ptrB.set(o, rt.alloc(K * N * 4));
-  const c = rt.alloc(nb * M * N * 4);
-
-  const heap = rt.f32();
+  // Operands in the memory are read in place, through their own strides (packing handles any
+  // layout); others are copied in, one copy per distinct matrix (broadcast batches share one).
   const [saM, saK] = [a.strides[r - 2]!, a.strides[r - 1]!];
   const [sbK, sbN] = [b.strides[r - 2]!, b.strides[r - 1]!];
-  let la: [number, number] = [K * 4, 4], lb: [number, number] = [N * 4, 4];
-  for (const [o, p] of ptrA) la = copyMatrix(heap, p, a.buffer, o, M, K, saM, saK);
-  for (const [o, p] of ptrB) lb = copyMatrix(heap, p, b.buffer, o, K, N, sbK, sbN);
-  const [rsa, csa] = la, [rsb, csb] = lb;
+  const place = (v: V, offs: number[], rows: number, cols: number, rs: number, cs: number): { at: Map<number, number>; rs: number; cs: number } => {
+    const base = rt.addressOf(v.buffer);
+    const at = new Map<number, number>();
+    if (base >= 0) {
+      for (const o of offs) at.set(o, base + o * 4);
+      return { at, rs: rs * 4, cs: cs * 4 };
+    }
+    for (const o of offs) if (!at.has(o)) at.set(o, rt.alloc(rows * cols * 4));
+    let l: [number, number] = [cols * 4, 4];
+    const heap = rt.f32();
+    for (const [o, p] of at) l = copyMatrix(heap, p, v.buffer as Float32Array, o, rows, cols, rs, cs);
+    return { at, rs: l[0], cs: l[1] };
+  };
+  const A = place(a, offA, M, K, saM, saK);
+  const B = place(b, offB, K, N, sbK, sbN);
 
-  sgemmBatched(rt, nb, (bi) => ptrA.get(offA[bi]!)!, rsa, csa, (bi) => ptrB.get(offB[bi]!)!, rsb, csb, (bi) => c + bi * M * N * 4, N * 4, M, N, K);
+  // C in place when out lives in the memory and shares no bytes with A or B; else scratch.
+  const soM = out.strides[r - 2]!;
+  const outBase = rt.addressOf(out.buffer);
+  const direct = outBase >= 0 && !js.sharesMemory(out, a) && !js.sharesMemory(out, b);
+  const c = direct ? 0 : rt.alloc(nb * M * N * 4);
+  const cAt = direct ? (bi: number) => outBase + offO[bi]! * 4 : (bi: number) => c + bi * M * N * 4;
+  sgemmBatched(rt, nb, (bi) => A.at.get(offA[bi]!)!, A.rs, A.cs, (bi) => B.at.get(offB[bi]!)!, B.rs, B.cs, cAt, direct ? soM * 4 : N * 4, M, N, K);
+  if (direct) return;
 
   // Copy C out.
   const res = rt.f32();
-  const soM = out.strides[r - 2]!;
   if (isContiguous(out)) {
     out.buffer.set(res.subarray(c >> 2, (c >> 2) + nb * M * N), out.offset);
   } else {
@@ -278,10 +332,11 @@ function binary(op: BinaryOp, a: V, b: V, out: V): void {
 
   const rt = wasmRuntime();
   rt.reset();
-  const ap = rt.alloc(sa * 4), bp = rt.alloc(sb * 4), op_ = rt.alloc(total * 4);
-  const heap = rt.f32();
-  heap.set(a.buffer.subarray(a.offset, a.offset + sa), ap >> 2);
-  heap.set(b.buffer.subarray(b.offset, b.offset + sb), bp >> 2);
+  const ap = readPtr(rt, a, sa), bp = readPtr(rt, b, sb);
+  // In place over an operand only when that operand is read with out's own layout.
+  const exact = (p: RowPattern) => p.inner === 1 && (rows === 1 || p.ro === n);
+  const o = writePtr(rt, out, total, [[ap, sa * 4], [bp, sb * 4]], exact(pa) && exact(pb));
+  const op_ = o.addr;
   const threads = total >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
   const perThread: number[][] = [];
   if (rows === 1) {
@@ -294,7 +349,7 @@ function binary(op: BinaryOp, a: V, b: V, out: V): void {
     }
   }
   rt.parallel(`binary_${op as BinaryFastOp}`, 9, perThread);
-  out.buffer.set(rt.f32().subarray(op_ >> 2, (op_ >> 2) + total), out.offset);
+  o.done();
 }
 
 /** geluGrad / siluGrad of float32 contiguous same-shape x and g in WebAssembly; else the slow path. */
@@ -304,13 +359,11 @@ function activationGrad(op: GradFastOp, x: V, g: V, out: V): void {
   if (n === 0) return;
   const rt = wasmRuntime();
   rt.reset();
-  const xp = rt.alloc(n * 4), gp = rt.alloc(n * 4), op_ = rt.alloc(n * 4);
-  const heap = rt.f32();
-  heap.set(x.buffer.subarray(x.offset, x.offset + n), xp >> 2);
-  heap.set(g.buffer.subarray(g.offset, g.offset + n), gp >> 2);
+  const xp = readPtr(rt, x, n), gp = readPtr(rt, g, n);
+  const o = writePtr(rt, out, n, [[xp, n * 4], [gp, n * 4]], true);
   const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
-  rt.parallel(`grad_${op}`, 4, splitRange(n, threads, 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, gp + lo * 4, op_ + lo * 4, hi - lo] : [])));
-  out.buffer.set(rt.f32().subarray(op_ >> 2, (op_ >> 2) + n), out.offset);
+  rt.parallel(`grad_${op}`, 4, splitRange(n, threads, 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, gp + lo * 4, o.addr + lo * 4, hi - lo] : [])));
+  o.done();
 }
 
 // ---- elementwise unary -----------------------------------------------------------------------
@@ -324,13 +377,13 @@ function unary(op: UnaryOp, x: V, out: V): void {
   if (n === 0) return;
   const rt = wasmRuntime();
   rt.reset();
-  // x is copied in before anything is written, so out may alias x.
-  const xp = rt.alloc(n * 4), op_ = rt.alloc(n * 4);
-  rt.f32().set(x.buffer.subarray(x.offset, x.offset + n), xp >> 2);
+  // Elementwise, so out may be x itself; any other overlap goes through scratch.
+  const xp = readPtr(rt, x, n);
+  const o = writePtr(rt, out, n, [[xp, n * 4]], true);
   const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
-  const perThread = splitRange(n, threads, 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, op_ + lo * 4, hi - lo] : []));
+  const perThread = splitRange(n, threads, 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, o.addr + lo * 4, hi - lo] : []));
   rt.parallel(`unary_${op as UnaryFastOp}`, 3, perThread);
-  out.buffer.set(rt.f32().subarray(op_ >> 2, (op_ >> 2) + n), out.offset);
+  o.done();
 }
 
 // ---- reduce --------------------------------------------------------------------------------------
@@ -350,8 +403,7 @@ function reduce(op: ReduceOp, x: V, axes: readonly number[], out: V): void {
   const nOut = trailing ? rows : cols;
   const rt = wasmRuntime();
   rt.reset();
-  const xp = rt.alloc(rows * cols * 4), op_ = rt.alloc((nOut + 2) * 8);
-  rt.f32().set(x.buffer.subarray(x.offset, x.offset + rows * cols), xp >> 2);
+  const xp = readPtr(rt, x, rows * cols), op_ = rt.alloc((nOut + 2) * 8);
   const threads = rows * cols >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
   if (trailing) {
     rt.parallel('reduce_sum_rows', 4, splitRange(rows, threads, 1).map(([lo, hi]) =>
@@ -401,12 +453,13 @@ function softmax(x: V, out: V, log: boolean): void {
   if (total === 0) return;
   const rt = wasmRuntime();
   rt.reset();
-  const xp = rt.alloc(total * 4), yp = rt.alloc(total * 4);
-  rt.f32().set(x.buffer.subarray(x.offset, x.offset + total), xp >> 2);
+  // Each row is read in full before it is written, so out may be x itself.
+  const xp = readPtr(rt, x, total);
+  const o = writePtr(rt, out, total, [[xp, total * 4]], true);
   const perThread = rowSplit(rt, rows, cols).map(([lo, hi]) =>
-    (hi > lo ? [xp + lo * cols * 4, yp + lo * cols * 4, hi - lo, cols, log ? 1 : 0] : []));
+    (hi > lo ? [xp + lo * cols * 4, o.addr + lo * cols * 4, hi - lo, cols, log ? 1 : 0] : []));
   rt.parallel('softmax_rows', 5, perThread);
-  out.buffer.set(rt.f32().subarray(yp >> 2, (yp >> 2) + total), out.offset);
+  o.done();
 }
 
 function layerNorm(x: V, weight: V | null, bias: V | null, eps: number, out: V, mean: V, rstd: V): void {
@@ -420,22 +473,22 @@ function layerNorm(x: V, weight: V | null, bias: V | null, eps: number, out: V, 
   if (total === 0) return;
   const rt = wasmRuntime();
   rt.reset();
-  const xp = rt.alloc(total * 4), yp = rt.alloc(total * 4), wp = rt.alloc(D * 4), bp = rt.alloc(D * 4);
-  const mp = rt.alloc(rows * 4), rp = rt.alloc(rows * 4), params = rt.alloc(8);
-  const heap = rt.f32();
-  heap.set(x.buffer.subarray(x.offset, x.offset + total), xp >> 2);
-  if (weight) heap.set(weight.buffer.subarray(weight.offset, weight.offset + D), wp >> 2);
-  else heap.fill(1, wp >> 2, (wp >> 2) + D);
-  if (bias) heap.set(bias.buffer.subarray(bias.offset, bias.offset + D), bp >> 2);
-  else heap.fill(0, bp >> 2, (bp >> 2) + D);
+  const constant = (value: number) => { const p = rt.alloc(D * 4); rt.f32().fill(value, p >> 2, (p >> 2) + D); return p; };
+  const xp = readPtr(rt, x, total);
+  const wp = weight ? readPtr(rt, weight, D) : constant(1), bp = bias ? readPtr(rt, bias, D) : constant(0);
+  // A row is reduced before it is written, so out may be x itself.
+  const reads: Range[] = [[xp, total * 4], [wp, D * 4], [bp, D * 4]];
+  const o = writePtr(rt, out, total, reads, true);
+  const m = writePtr(rt, mean, rows, [...reads, [o.addr, total * 4]]);
+  const rs = writePtr(rt, rstd, rows, [...reads, [o.addr, total * 4], [m.addr, rows * 4]]);
+  const params = rt.alloc(8);
   rt.f64()[params >> 3] = eps;
   const perThread = rowSplit(rt, rows, D).map(([lo, hi]) =>
-    (hi > lo ? [xp + lo * D * 4, wp, bp, yp + lo * D * 4, mp + lo * 4, rp + lo * 4, hi - lo, D, params] : []));
+    (hi > lo ? [xp + lo * D * 4, wp, bp, o.addr + lo * D * 4, m.addr + lo * 4, rs.addr + lo * 4, hi - lo, D, params] : []));
   rt.parallel('layernorm_rows', 9, perThread);
-  const res = rt.f32();
-  out.buffer.set(res.subarray(yp >> 2, (yp >> 2) + total), out.offset);
-  mean.buffer.set(res.subarray(mp >> 2, (mp >> 2) + rows), mean.offset);
-  rstd.buffer.set(res.subarray(rp >> 2, (rp >> 2) + rows), rstd.offset);
+  o.done();
+  m.done();
+  rs.done();
 }
 
 /** layerNorm backward in WebAssembly for float32 contiguous operands with an even row length. */
@@ -451,21 +504,17 @@ function layerNormBackward(x: V, weight: V | null, mean: V, rstd: V, dy: V, dx: 
   const rt = wasmRuntime();
   rt.reset();
   const total = rows * D;
-  const xp = rt.alloc(total * 4), gp = rt.alloc(total * 4), op_ = rt.alloc(total * 4);
-  const mp = rt.alloc(rows * 4), rp = rt.alloc(rows * 4);
+  const xp = readPtr(rt, x, total), gp = readPtr(rt, dy, total), mp = readPtr(rt, mean, rows), rp = readPtr(rt, rstd, rows);
+  const o = writePtr(rt, dx, total, [[xp, total * 4], [gp, total * 4], [mp, rows * 4], [rp, rows * 4]]);
+  const op_ = o.addr;
   const wp = rt.alloc(D * 8), dwp = rt.alloc(D * 8), dbp = rt.alloc(D * 8), xhp = rt.alloc(D * 8), g2p = rt.alloc(D * 8);
-  const heap = rt.f32();
-  heap.set(x.buffer.subarray(x.offset, x.offset + total), xp >> 2);
-  heap.set(dy.buffer.subarray(dy.offset, dy.offset + total), gp >> 2);
-  heap.set(mean.buffer.subarray(mean.offset, mean.offset + rows), mp >> 2);
-  heap.set(rstd.buffer.subarray(rstd.offset, rstd.offset + rows), rp >> 2);
   const f64 = rt.f64();
   if (weight) for (let j = 0; j < D; j++) f64[(wp >> 3) + j] = weight.buffer[weight.offset + j]!;
   else f64.fill(1, wp >> 3, (wp >> 3) + D);
   f64.fill(0, dwp >> 3, (dwp >> 3) + D);
   f64.fill(0, dbp >> 3, (dbp >> 3) + D);
   rt.call('layernorm_backward_rows', xp, gp, mp, rp, wp, op_, dwp, dbp, xhp, g2p, rows, D);
-  dx.buffer.set(rt.f32().subarray(op_ >> 2, (op_ >> 2) + total), dx.offset);
+  o.done();
   const res = rt.f64();
   if (dweight) for (let j = 0; j < D; j++) dweight.buffer[dweight.offset + j] = res[(dwp >> 3) + j]!;
   if (dbias) for (let j = 0; j < D; j++) dbias.buffer[dbias.offset + j] = res[(dbp >> 3) + j]!;
@@ -480,10 +529,10 @@ function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): void {
   if (n === 0) return;
   const rt = wasmRuntime();
   rt.reset();
-  const ptrs = views.map(() => rt.alloc(n * 4)); // alloc's slack covers the padded element when n is odd
+  // In place on param and moments; the padded element of an odd n lands in the blocks' slack.
+  const [pw, mw, vw] = [param, m, v].map((x) => inOutPtr(rt, x, n)) as [{ addr: number; done: () => void }, { addr: number; done: () => void }, { addr: number; done: () => void }];
+  const ptrs = [pw.addr, readPtr(rt, grad, n), mw.addr, vw.addr];
   const params = rt.alloc(ADAMW_PARAMS.length * 8);
-  const heap = rt.f32();
-  views.forEach((x, i) => heap.set(x.buffer.subarray(x.offset, x.offset + n), ptrs[i]! >> 2));
   const { lr, beta1, beta2, eps, weightDecay, step } = opts;
   const consts: Record<(typeof ADAMW_PARAMS)[number], number> = {
     lrTimesWd: lr * weightDecay, beta1, oneMinusBeta1: 1 - beta1, beta2, oneMinusBeta2: 1 - beta2,
@@ -495,8 +544,9 @@ function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): void {
   const perThread = splitRange(padded, threads, 2).map(([lo, hi]) =>
     (hi > lo ? [...ptrs.map((p) => p + lo * 4), hi - lo, params] : []));
   rt.parallel('adamw', 6, perThread);
-  const res = rt.f32();
-  for (const i of [0, 2, 3]) views[i]!.buffer.set(res.subarray(ptrs[i]! >> 2, (ptrs[i]! >> 2) + n), views[i]!.offset);
+  pw.done();
+  mw.done();
+  vw.done();
 }
 
 // ---- attention -------------------------------------------------------------------------------
@@ -602,18 +652,16 @@ function attentionInArena(q: V, k: V, v: V, opts: AttentionOptions, out: V, lse:
   const Tk = k.shape[2]!, Dv = v.shape[3]!, nb = B * H, rows = nb * Tq;
   const rt = wasmRuntime();
   rt.reset();
-  const qp = rt.alloc(rows * D * 4), kp = rt.alloc(nb * Tk * D * 4), vp = rt.alloc(nb * Tk * Dv * 4);
-  const sp = rt.alloc(rows * Tk * 4), op = rt.alloc(rows * Dv * 4), lp = rt.alloc(rows * 8), params = rt.alloc(8);
-  const heap = rt.f32();
-  heap.set(q.buffer.subarray(q.offset, q.offset + rows * D), qp >> 2);
-  heap.set(k.buffer.subarray(k.offset, k.offset + nb * Tk * D), kp >> 2);
-  heap.set(v.buffer.subarray(v.offset, v.offset + nb * Tk * Dv), vp >> 2);
+  const qp = readPtr(rt, q, rows * D), kp = readPtr(rt, k, nb * Tk * D), vp = readPtr(rt, v, nb * Tk * Dv);
+  const o = writePtr(rt, out, rows * Dv, [[qp, rows * D * 4], [kp, nb * Tk * D * 4], [vp, nb * Tk * Dv * 4]]);
+  const op = o.addr;
+  const sp = rt.alloc(rows * Tk * 4), lp = rt.alloc(rows * 8), params = rt.alloc(8);
   rt.f64()[params >> 3] = opts.scale;
   // S = Q·Kᵀ (Kᵀ is K read column-major), then P in place, then O = P·V.
   sgemmBatched(rt, nb, (i) => qp + i * Tq * D * 4, D * 4, 4, (i) => kp + i * Tk * D * 4, 4, D * 4, (i) => sp + i * Tq * Tk * 4, Tk * 4, Tq, Tk, D);
   probsInArena(rt, sp, rows, Tq, Tk, opts.causal, lp, false, params);
   sgemmBatched(rt, nb, (i) => sp + i * Tq * Tk * 4, Tk * 4, 4, (i) => vp + i * Tk * Dv * 4, Dv * 4, 4, (i) => op + i * Tq * Dv * 4, Dv * 4, Tq, Dv, Tk);
-  out.buffer.set(rt.f32().subarray(op >> 2, (op >> 2) + rows * Dv), out.offset);
+  o.done();
   const l = rt.f64(), l0 = lp >> 3;
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) lse.buffer[lseAt(lse, b, h, i)] = l[l0 + (b * H + h) * Tq + i]!;
 }
@@ -624,16 +672,15 @@ function attentionBackwardInArena(q: V, k: V, v: V, opts: AttentionOptions, out:
   const Tk = k.shape[2]!, Dv = v.shape[3]!, nb = B * H, rows = nb * Tq;
   const rt = wasmRuntime();
   rt.reset();
-  const qp = rt.alloc(rows * D * 4), kp = rt.alloc(nb * Tk * D * 4), vp = rt.alloc(nb * Tk * Dv * 4);
-  const op = rt.alloc(rows * Dv * 4), gp = rt.alloc(rows * Dv * 4);
+  const qp = readPtr(rt, q, rows * D), kp = readPtr(rt, k, nb * Tk * D), vp = readPtr(rt, v, nb * Tk * Dv);
+  const op = readPtr(rt, out, rows * Dv), gp = readPtr(rt, dout, rows * Dv);
+  const reads: Range[] = [[qp, rows * D * 4], [kp, nb * Tk * D * 4], [vp, nb * Tk * Dv * 4], [op, rows * Dv * 4], [gp, rows * Dv * 4]];
+  const dqw = writePtr(rt, dq, rows * D, reads);
+  const dkw = writePtr(rt, dk, nb * Tk * D, [...reads, [dqw.addr, rows * D * 4]]);
+  const dvw = writePtr(rt, dv, nb * Tk * Dv, [...reads, [dqw.addr, rows * D * 4], [dkw.addr, nb * Tk * D * 4]]);
+  const dqp = dqw.addr, dkp = dkw.addr, dvp = dvw.addr;
   const pp = rt.alloc(rows * Tk * 4), dsp = rt.alloc(rows * Tk * 4), lp = rt.alloc(rows * 8), params = rt.alloc(8);
-  const dqp = rt.alloc(rows * D * 4), dkp = rt.alloc(nb * Tk * D * 4), dvp = rt.alloc(nb * Tk * Dv * 4);
   let heap = rt.f32();
-  heap.set(q.buffer.subarray(q.offset, q.offset + rows * D), qp >> 2);
-  heap.set(k.buffer.subarray(k.offset, k.offset + nb * Tk * D), kp >> 2);
-  heap.set(v.buffer.subarray(v.offset, v.offset + nb * Tk * Dv), vp >> 2);
-  heap.set(out.buffer.subarray(out.offset, out.offset + rows * Dv), op >> 2);
-  heap.set(dout.buffer.subarray(dout.offset, dout.offset + rows * Dv), gp >> 2);
   const f64 = rt.f64(), l0 = lp >> 3;
   f64[params >> 3] = opts.scale;
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) f64[l0 + (b * H + h) * Tq + i] = lse.buffer[lseAt(lse, b, h, i)]!;
@@ -649,10 +696,9 @@ function attentionBackwardInArena(q: V, k: V, v: V, opts: AttentionOptions, out:
   // dQ = dS·K, dK = dSᵀ·Q.
   sgemmBatched(rt, nb, at(dsp, Tq * Tk), Tk * 4, 4, at(kp, Tk * D), D * 4, 4, at(dqp, Tq * D), D * 4, Tq, D, Tk);
   sgemmBatched(rt, nb, at(dsp, Tq * Tk), 4, Tk * 4, at(qp, Tq * D), D * 4, 4, at(dkp, Tk * D), D * 4, Tk, D, Tq);
-  heap = rt.f32();
-  dq.buffer.set(heap.subarray(dqp >> 2, (dqp >> 2) + rows * D), dq.offset);
-  dk.buffer.set(heap.subarray(dkp >> 2, (dkp >> 2) + nb * Tk * D), dk.offset);
-  dv.buffer.set(heap.subarray(dvp >> 2, (dvp >> 2) + nb * Tk * Dv), dv.offset);
+  dqw.done();
+  dkw.done();
+  dvw.done();
 }
 
 /** ds[r, j] = p[r, j]·(ds[r, j] − δ_r)·scale, δ_r = Σ_c g[r, c]·o[r, c], on float32 rows (element offsets). */

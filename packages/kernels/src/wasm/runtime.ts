@@ -1,19 +1,38 @@
 // The runtime of the fast CPU kernels: one WebAssembly instance of the kernel module over one memory
-// (shared with the worker threads when the platform allows), a grow-only arena in that memory for
-// operands and scratch, and the thread count.
+// (shared with the worker threads when the platform allows), a heap in that memory for the `cpu`
+// device's float32 tensors and for the kernels' scratch, and the thread count.
 //
-// Memory layout: [0, CTL_BYTES) is the thread control block (threads.ts); the arena follows. A kernel
-// call resets the arena, allocates what it needs (operand copies, packing buffers), copies its
-// TypedArray operands in, runs, and copies the results out. The memory only ever grows, to the
-// largest working set seen, so steady-state training allocates nothing per op.
+// Memory layout: [0, CTL_BYTES) is the thread control block (threads.ts); the heap follows. Blocks
+// come in size classes (multiples of 64 bytes up to 4 KiB, then four classes per octave), each with
+// at least 16 bytes of slack after the requested size — the vector loops may read and write up to
+// three floats past the end of their range. A freed block goes to its class's free list and is
+// reused by the next request of that class, so a training loop, which asks for the same sizes every
+// step, stops growing the memory after its first step. The memory only grows (WebAssembly memory
+// cannot shrink).
 //
-// A shared memory's buffer is a SharedArrayBuffer that never detaches on growth, but each growth
-// makes a new, longer one, so views are re-taken after allocating (`f32()` / `f64()`).
+// Tensors in the heap: with shared memory (threads), the `cpu` device allocates float32 tensors here
+// (`tensorArray`), and kernels hand their addresses straight to WebAssembly instead of copying them
+// in and out. A shared memory's buffer never detaches when it grows (each growth makes a new, longer
+// SharedArrayBuffer over the same bytes), so a tensor's Float32Array stays valid; `addressOf`
+// recognises arrays over any of those buffers. Without shared memory, growth would detach every
+// view, so tensors stay ordinary arrays and kernels copy them into scratch.
+//
+// Scratch: a kernel calls `reset()` (which frees the previous kernel's scratch blocks) and then
+// `alloc()` for its operand copies and packing buffers; views are re-taken after allocating
+// (`f32()` / `f64()`) since an allocation may grow the memory.
 
 import { WASM_EXPORTS, WASM_IMPORTS, MAX_PAGES, buildKernelModule, type WasmExport } from './module.js';
 import { CTL_BYTES, MAX_THREADS, ThreadPool, canShareMemory, defaultThreadCount, nodeModulesReady } from './threads.js';
 
 const PAGE = 65536;
+
+/** The size class of a block of `bytes`: a multiple of 64 up to 4 KiB, then 2^k·{1, 1.25, 1.5, 1.75}. */
+function blockSize(bytes: number): number {
+  if (bytes <= 4096) return Math.ceil(bytes / 64) * 64;
+  const k = Math.floor(Math.log2(bytes));
+  const step = 2 ** (k - 2);
+  return Math.ceil(bytes / step) * step;
+}
 
 type ExportFn = (...args: number[]) => void;
 
@@ -24,7 +43,13 @@ export class WasmRuntime {
   private readonly fns: ExportFn[];
   private pool: ThreadPool | null = null;
   private threads: number;
+  /** First byte never handed out. */
   private top = CTL_BYTES;
+  private readonly freeLists = new Map<number, number[]>();
+  private scratch: number[] = [];
+  /** Every buffer object the memory has had (one per growth), to recognise arrays over it. */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  private heapBytes = 0;
   private f32View: Float32Array;
   private f64View: Float64Array;
 
@@ -40,6 +65,7 @@ export class WasmRuntime {
     this.threads = 1;
     this.f32View = new Float32Array(this.memory.buffer);
     this.f64View = new Float64Array(this.memory.buffer);
+    this.buffers.add(this.memory.buffer);
     this.setThreads(opts.threads ?? defaultThreadCount());
   }
 
@@ -61,24 +87,86 @@ export class WasmRuntime {
     }
   }
 
-  // ---- arena -------------------------------------------------------------------------------------
-  /** Forgets every allocation (call at the start of each kernel). */
-  reset(): void {
-    this.top = CTL_BYTES;
+  // ---- heap ---------------------------------------------------------------------------------------
+  /** A block of at least `bytes` + 16 bytes, 64-byte aligned; its address. */
+  malloc(bytes: number): number {
+    const size = blockSize(bytes + 16);
+    const list = this.freeLists.get(size);
+    if (list && list.length > 0) {
+      this.heapBytes += size;
+      return list.pop()!;
+    }
+    const addr = this.top;
+    const end = addr + size;
+    if (end > MAX_PAGES * PAGE) throw new RangeError(`fast cpu kernels: ${end} bytes of WebAssembly memory would exceed 4 GiB`);
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      // Grow geometrically so a slowly increasing working set grows the memory a few times only.
+      const want = Math.min(MAX_PAGES, Math.max(Math.ceil(end / PAGE), Math.ceil((have * 1.5) / PAGE)));
+      this.memory.grow(want - have / PAGE);
+      this.buffers.add(this.memory.buffer);
+    }
+    this.top = end;
+    this.heapBytes += size;
+    return addr;
   }
 
-  /** `bytes` of 16-byte-aligned arena memory (plus 16 bytes of slack for padded vector tails). */
+  /** Returns a block from `malloc(bytes)` to its free list. */
+  free(addr: number, bytes: number): void {
+    const size = blockSize(bytes + 16);
+    let list = this.freeLists.get(size);
+    if (!list) this.freeLists.set(size, (list = []));
+    list.push(addr);
+    this.heapBytes -= size;
+  }
+
+  /** Frees the previous kernel's scratch blocks (call at the start of each kernel). */
+  reset(): void {
+    for (let i = 0; i < this.scratch.length; i += 2) this.free(this.scratch[i]!, this.scratch[i + 1]!);
+    this.scratch.length = 0;
+  }
+
+  /** `bytes` of scratch for the current kernel (plus 16 bytes of slack), freed by the next reset. */
   alloc(bytes: number): number {
-    const addr = this.top;
-    this.top = addr + ((bytes + 31) & ~15);
-    const have = this.memory.buffer.byteLength;
-    if (this.top > have) {
-      if (this.top > MAX_PAGES * PAGE) throw new RangeError(`fast cpu kernels: working set of ${this.top} bytes exceeds 4 GiB`);
-      // Grow geometrically so a slowly increasing working set grows the memory a few times only.
-      const want = Math.min(MAX_PAGES, Math.max(Math.ceil(this.top / PAGE), Math.ceil((have * 1.5) / PAGE)));
-      this.memory.grow(want - have / PAGE);
-    }
+    const addr = this.malloc(bytes);
+    this.scratch.push(addr, bytes);
     return addr;
+  }
+
+  /** Bytes of the memory in use by blocks (tensors and scratch), and the memory's size. */
+  heapStats(): { usedBytes: number; memoryBytes: number } {
+    return { usedBytes: this.heapBytes, memoryBytes: this.memory.buffer.byteLength };
+  }
+
+  /**
+   * A zero-filled Float32Array of `length` elements in the heap (a tensor's storage), or null where
+   * memory is not shared (growth would detach it) or the heap is full. Release it with
+   * `freeTensorArray`; one the garbage collector reclaims first frees its block then.
+   */
+  tensorArray(length: number): Float32Array | null {
+    if (!this.shared) return null;
+    let addr: number;
+    try {
+      addr = this.malloc(length * 4);
+    } catch {
+      return null;
+    }
+    const arr = new Float32Array(this.memory.buffer, addr, length);
+    arr.fill(0);
+    this.finalizer.register(arr, [addr, length * 4], arr);
+    return arr;
+  }
+
+  freeTensorArray(arr: Float32Array): void {
+    this.finalizer.unregister(arr);
+    this.free(arr.byteOffset, arr.length * 4);
+  }
+
+  private readonly finalizer = new FinalizationRegistry<[number, number]>(([addr, bytes]) => this.free(addr, bytes));
+
+  /** The byte address of `arr`'s first element when it lives in this memory, else −1. */
+  addressOf(arr: { buffer: ArrayBufferLike; byteOffset: number }): number {
+    return this.buffers.has(arr.buffer) ? arr.byteOffset : -1;
   }
 
   f32(): Float32Array {
@@ -159,6 +247,29 @@ export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
   wantedThreads = n;
   runtime?.setThreads(n);
+}
+
+const owners = new WeakMap<Float32Array, WasmRuntime>();
+
+/**
+ * A zero-filled float32 array in the fast kernels' WebAssembly memory, for a `cpu` tensor's storage
+ * (kernels then read and write it in place), or null where that is not possible (no shared memory,
+ * or the 4 GiB heap is full): use an ordinary array then.
+ */
+export function allocTensorArray(length: number): Float32Array | null {
+  const rt = wasmRuntime();
+  const arr = rt.tensorArray(length);
+  if (arr) owners.set(arr, rt);
+  return arr;
+}
+
+/** Frees an array from `allocTensorArray`; false (and nothing done) for any other array. */
+export function releaseTensorArray(arr: ArrayBufferView): boolean {
+  const rt = owners.get(arr as Float32Array);
+  if (!rt) return false;
+  owners.delete(arr as Float32Array);
+  rt.freeTensorArray(arr as Float32Array);
+  return true;
 }
 
 /** Threads the fast CPU kernels use (1 where shared memory or blocking waits are unavailable). */
