@@ -110,3 +110,36 @@ describe('fast kernels on operands in the WebAssembly heap', () => {
     for (const x of [hp, hg, hm, hv, guard]) releaseTensorArray(x);
   });
 });
+
+describe('strided copy between heap arrays', () => {
+  it('transposes, head splits, broadcasts and odd shapes equal the reference, on every thread count', () => {
+    const cases: { shape: number[]; strides: number[]; offset: number; size: number }[] = [
+      { shape: [12, 4, 64, 32], strides: [8192, 32, 128, 1], offset: 0, size: 12 * 64 * 128 }, // heads of [B, T, C]
+      { shape: [3, 5, 7], strides: [1, 3, 15], offset: 0, size: 105 }, // full transpose: inner stride ≠ 1
+      { shape: [2, 3, 13], strides: [117, 39, 1], offset: 13, size: 300 }, // a [.., 13:26] slice: rows of 13
+      { shape: [4, 6], strides: [0, 1], offset: 2, size: 8 }, // broadcast rows
+      { shape: [2, 2, 2, 2, 3], strides: [48, 24, 12, 6, 2], offset: 1, size: 100 }, // 5 dims with a step: the loops
+      { shape: [1], strides: [1], offset: 4, size: 5 },
+    ];
+    eachThreadCount((t) => {
+      for (const [i, c] of cases.entries()) {
+        const src = heapArray(seeded(c.size, i + 40));
+        const n = c.shape.reduce((a, b) => a * b, 1);
+        const got = allocTensorArray(n)!;
+        const want = new Float32Array(n);
+        cpuKernels.copy(view(src, c.shape, c.strides, c.offset), view(want, c.shape));
+        fastCpuKernels.copy(view(src, c.shape, c.strides, c.offset), view(got, c.shape));
+        expect(Array.from(got), `case ${i} threads ${t}`).toEqual(Array.from(want));
+        // and back into a strided destination
+        const back = heapArray(new Float32Array(c.size));
+        const ref = new Float32Array(c.size);
+        if (!c.strides.includes(0)) {
+          cpuKernels.copy(view(want, c.shape), view(ref, c.shape, c.strides, c.offset));
+          fastCpuKernels.copy(view(got, c.shape), view(back, c.shape, c.strides, c.offset));
+          expect(Array.from(back), `case ${i} back, threads ${t}`).toEqual(Array.from(ref));
+        }
+        for (const a of [src, got, back]) releaseTensorArray(a);
+      }
+    });
+  });
+});

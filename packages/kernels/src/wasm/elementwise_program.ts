@@ -12,6 +12,11 @@
 // followed by rounding to float32 (float64 has more than twice float32's precision), so the results
 // are bit-identical to the reference.
 //
+// copy_f32(src, s0, s1, s2, s3, dst, d0, d1, d2, d3, n0, n1, n2, n3) copies an n0×n1×n2×n3 box of
+// floats between two strided layouts (byte strides s·/d·): the strided copy behind transposes and
+// head splits. Rows whose inner strides are both 4 move four floats per vector load/store, with a
+// scalar tail; other rows go element by element. Copies are exact.
+//
 // adamw(p, g, m, v, n, params) runs one AdamW step in float64 lanes (f64x2), with exactly the
 // reference's operations in the reference's order, then rounds to float32: bit-identical to it.
 // n must be even (callers pad); params holds the float64 constants listed at `ADAMW_PARAMS`.
@@ -70,6 +75,54 @@ export function addBinary(m: ModuleBuilder): void {
         });
       });
   }
+}
+
+export function addCopy(m: ModuleBuilder): void {
+  const I = 'i32' as const;
+  m.func('copy_f32', [I, I, I, I, I, I, I, I, I, I, I, I, I, I] as const, null,
+    (f, src, s0, s1, s2, s3, dst, d0, d1, d2, d3, n0, n1, n2, n3) => {
+      const a = f.local('i32'), b = f.local('i32'), c = f.local('i32'), j = f.local('i32');
+      const pa = f.local('i32'), qa = f.local('i32'), pb = f.local('i32'), qb = f.local('i32'), p = f.local('i32'), q = f.local('i32');
+      const unit = f.local('i32'), vecEnd = f.local('i32');
+      f.set(unit, f.and(f.eq(f.get(s3), f.i32(4)), f.eq(f.get(d3), f.i32(4))));
+      f.set(vecEnd, f.sub(f.get(n3), f.i32(3)));
+      f.set(pa, f.get(src));
+      f.set(qa, f.get(dst));
+      f.forRange(a, () => f.i32(0), () => f.get(n0), 1, () => {
+        f.set(pb, f.get(pa));
+        f.set(qb, f.get(qa));
+        f.forRange(b, () => f.i32(0), () => f.get(n1), 1, () => {
+          f.set(p, f.get(pb));
+          f.set(q, f.get(qb));
+          f.forRange(c, () => f.i32(0), () => f.get(n2), 1, () => {
+            f.if_(f.get(unit), () => {
+              f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+                f.v128Store(f.add(f.get(q), f.shl(f.get(j), f.i32(2))), f.v128Load(f.add(f.get(p), f.shl(f.get(j), f.i32(2)))));
+              });
+              f.set(j, f.and(f.get(n3), f.i32(~3)));
+              f.block((exit) => {
+                f.brIf(exit, f.geS(f.get(j), f.get(n3)));
+                f.loop((top) => {
+                  f.f32Store(f.add(f.get(q), f.shl(f.get(j), f.i32(2))), f.f32Load(f.add(f.get(p), f.shl(f.get(j), f.i32(2)))));
+                  f.set(j, f.add(f.get(j), f.i32(1)));
+                  f.brIf(top, f.ltS(f.get(j), f.get(n3)));
+                });
+              });
+            }, () => {
+              f.forRange(j, () => f.i32(0), () => f.get(n3), 1, () => {
+                f.f32Store(f.add(f.get(q), f.mul(f.get(j), f.get(d3))), f.f32Load(f.add(f.get(p), f.mul(f.get(j), f.get(s3)))));
+              });
+            });
+            f.set(p, f.add(f.get(p), f.get(s2)));
+            f.set(q, f.add(f.get(q), f.get(d2)));
+          });
+          f.set(pb, f.add(f.get(pb), f.get(s1)));
+          f.set(qb, f.add(f.get(qb), f.get(d1)));
+        });
+        f.set(pa, f.add(f.get(pa), f.get(s0)));
+        f.set(qa, f.add(f.get(qa), f.get(d0)));
+      });
+    });
 }
 
 /** Float64 constants of one AdamW step, in this order in the params block. */

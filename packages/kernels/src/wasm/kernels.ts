@@ -765,6 +765,42 @@ function attentionBackward(q: V, k: V, v: V, mask: V | null, opts: AttentionOpti
   matmul(f32View(ds, [B, H, Tk, Tq], [H * Tq * Tk, Tq * Tk, 1, Tk]), q, dk);
 }
 
+// ---- copy ----------------------------------------------------------------------------------------
+
+/**
+ * float32 strided copy (transposes, head splits, `contiguous()`) between two views in the
+ * WebAssembly memory that share no bytes: the dims merged as far as both layouts allow, up to four,
+ * copied by `copy_f32` with the threads splitting the outermost dim with enough rows. Anything else
+ * takes the TypeScript loops.
+ */
+function copy(x: V, out: V): void {
+  if (!(isF32(x) && isF32(out) && copyInMemory(x, out)) && !js.copy(x, out)) cpuKernels.copy(x, out);
+}
+
+function copyInMemory(x: V, out: V): boolean {
+  const rt = wasmRuntime();
+  const xb = rt.addressOf(x.buffer), ob = rt.addressOf(out.buffer);
+  if (xb < 0 || ob < 0 || js.sharesMemory(x, out)) return false;
+  const total = numel(out.shape);
+  if (total === 0) return true;
+  const c = js.coalesce(out.shape, [x.strides, out.strides]);
+  if (c.shape.length > 4) return false;
+  const pad = <T>(v: T[], fill: T): T[] => [...new Array<T>(4 - v.length).fill(fill), ...v];
+  const n = pad(c.shape, 1), s = pad(c.strides[0]!, 0).map((v) => v * 4), d = pad(c.strides[1]!, 0).map((v) => v * 4);
+  rt.reset();
+  const threads = total >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  const dim = Math.max(0, n.findIndex((v) => v >= threads));
+  const src = xb + x.offset * 4, dst = ob + out.offset * 4;
+  const perThread = splitRange(n[dim]!, threads, 1).map(([lo, hi]) => {
+    if (hi <= lo) return [];
+    const m = n.slice();
+    m[dim] = hi - lo;
+    return [src + lo * s[dim]!, ...s, dst + lo * d[dim]!, ...d, ...m];
+  });
+  rt.parallel('copy_f32', 14, perThread); // src, s0..s3, dst, d0..d3, n0..n3
+  return true;
+}
+
 /** Runs the TypeScript fast path `fast`, or the reference kernel when it declines the case. */
 function orReference<A extends unknown[]>(fast: (...args: A) => boolean, ref: (...args: A) => void): (...args: A) => void {
   return (...args: A) => {
@@ -785,7 +821,7 @@ export const fastCpuKernels: KernelSet<TypedArray> = {
   attentionBackward,
   unary,
   where: orReference(js.where, cpuKernels.where),
-  copy: orReference(js.copy, cpuKernels.copy),
+  copy,
   fill: orReference(js.fill, cpuKernels.fill),
   random: orReference(js.random, cpuKernels.random),
   reduce,

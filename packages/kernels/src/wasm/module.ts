@@ -3,7 +3,7 @@
 // an export by name with i32 arguments (byte addresses, counts, flags) on whatever thread runs it.
 
 import { ModuleBuilder } from './emitter.js';
-import { addAdamW, addBinary } from './elementwise_program.js';
+import { addAdamW, addBinary, addCopy } from './elementwise_program.js';
 import { addMatmul } from './matmul_program.js';
 import { addLayerNorm, addLayerNormBackward, addSoftmax } from './rows_program.js';
 import { addAttentionProbs } from './attention_program.js';
@@ -14,7 +14,7 @@ import { GRAD_FAST_OPS, UNARY_FAST_OPS, addUnary, addUnaryGrad } from './unary_p
 export const WASM_EXPORTS = [
   'sgemm', 'binary_add', 'binary_sub', 'binary_mul', 'binary_div', 'softmax_rows', 'layernorm_rows', 'adamw',
   ...UNARY_FAST_OPS.map((op) => `unary_${op}` as const), 'reduce_sum_rows', 'reduce_sum_cols', 'attn_probs',
-  'layernorm_backward_rows', ...GRAD_FAST_OPS.map((op) => `grad_${op}` as const),
+  'layernorm_backward_rows', ...GRAD_FAST_OPS.map((op) => `grad_${op}` as const), 'copy_f32',
 ] as const;
 export type WasmExport = (typeof WASM_EXPORTS)[number];
 
@@ -38,5 +38,6 @@ export function buildKernelModule(shared: boolean): Uint8Array {
   addAttentionProbs(m, log);
   addLayerNormBackward(m);
   addUnaryGrad(m);
+  addCopy(m);
   return m.toBytes();
 }
