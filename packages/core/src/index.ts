@@ -7,7 +7,7 @@ export { promoteTypes, isFloat, type DType, type TypedArray } from './dtype.js';
 export { broadcastShapes, numel, contiguousStrides, shapesEqual, type Shape } from './shape.js';
 export type { Backend, DeviceName } from './backend/backend.js';
 export { registerBackend, getBackend, hasDevice, setDefaultDevice, getDefaultDevice } from './backend/registry.js';
-export { cpuBackend, cpuArrayPool, setCpuKernels, getCpuKernels, type CpuKernelsChoice } from './backend/cpu.js';
+export { cpuBackend, cpuArrayPool, poisonCpuAllocations, setCpuKernels, getCpuKernels, type CpuKernelsChoice } from './backend/cpu.js';
 export { CpuArrayPool, type CpuPoolStats } from './backend/cpu_pool.js';
 export { initWebGPU, webgpuRuntime, type InitWebGPUOptions } from './backend/webgpu.js';
 export { tidy, keep, scope, memory, type MemoryInfo } from './memory.js';

@@ -1,4 +1,4 @@
-// The cpu device's memory: disposed tensors' arrays are reused (zero-filled) for new tensors of the
+// The cpu device's memory: disposed tensors' arrays are reused for new tensors of the
 // same dtype and length, the pool stays under its byte cap, and a training-style loop stops
 // allocating after its first step (float32 tensors in the fast kernels' WebAssembly heap, other
 // dtypes from the pool).
@@ -7,7 +7,7 @@ import { CpuArrayPool, cpuArrayPool, randn, tidy } from '@webgrad/core';
 import { wasmRuntime } from '@webgrad/kernels';
 
 describe('CpuArrayPool', () => {
-  it('reuses a released array of the same dtype and length, zero-filled', () => {
+  it('reuses a released array of the same dtype and length', () => {
     const pool = new CpuArrayPool((_d, n) => new Float32Array(n));
     const a = pool.acquire('float32', 8) as Float32Array;
     a.fill(7);
@@ -16,7 +16,6 @@ describe('CpuArrayPool', () => {
     expect(pool.acquire('int32', 8)).not.toBe(a); // other dtype key
     const b = pool.acquire('float32', 8);
     expect(b).toBe(a);
-    expect(Array.from(b)).toEqual(new Array(8).fill(0));
     expect(pool.stats()).toMatchObject({ reuses: 1, allocations: 3, pooledBytes: 0 });
   });
 

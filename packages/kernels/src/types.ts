@@ -81,6 +81,8 @@ export interface RandomOptions {
 /**
  * Every compute primitive a backend provides. Conventions:
  * - `out` views are freshly allocated and contiguous unless stated otherwise; inputs may be strided.
+ *   An output's contents on entry are unspecified (storage is reused without clearing, on every
+ *   device): a kernel writes every element of `out`.
  * - Broadcasting is resolved by core before the call: inputs arrive already expanded to the output's
  *   shape (stride 0 on broadcast dims), so kernels never broadcast themselves.
  * - "rows" kernels (softmax, layerNorm, crossEntropy, attention) take contiguous inputs and work on the

@@ -19,7 +19,7 @@ function heapArray(data: Float32Array): Float32Array {
 }
 
 describe('fast kernels on operands in the WebAssembly heap', () => {
-  it('heap arrays are recognised, zero-filled, and their blocks reused after release', () => {
+  it('heap arrays are recognised, and their blocks reused after release', () => {
     const rt = wasmRuntime();
     const a = heapArray(seeded(37, 1));
     expect(rt.addressOf(a)).toBeGreaterThanOrEqual(0);
@@ -29,7 +29,6 @@ describe('fast kernels on operands in the WebAssembly heap', () => {
     expect(releaseTensorArray(new Float32Array(3))).toBe(false);
     const b = allocTensorArray(37)!;
     expect(rt.addressOf(b)).toBe(addr); // same size class: the freed block
-    expect(Array.from(b).every((v) => v === 0)).toBe(true);
     releaseTensorArray(b);
   });
 

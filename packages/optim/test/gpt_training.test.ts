@@ -5,7 +5,7 @@
 // must agree — tightly in float64 on cpu, to float32 rounding in float32 on every device.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { hasDevice, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
+import { hasDevice, poisonCpuAllocations, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
 import { GPT } from '@webgrad/nn';
 import { AdamW, LrScheduler, clipGradNorm, cosineWithWarmup } from '../src/index.js';
 
@@ -18,13 +18,22 @@ const fx = JSON.parse(readFileSync(new URL('./fixtures/gpt_training.json', impor
 };
 
 const DEVICES: DeviceName[] = hasDevice('webgpu') ? ['cpu', 'webgpu'] : ['cpu'];
-const cases: [DeviceName, 'float32' | 'float64', number][] = [
-  ['cpu', 'float64', 1e-9],
-  ...DEVICES.map((d): [DeviceName, 'float32', number] => [d, 'float32', 2e-4]),
+const cases: [DeviceName, 'float32' | 'float64', number, boolean][] = [
+  ['cpu', 'float64', 1e-9, false],
+  ...DEVICES.map((d): [DeviceName, 'float32', number, boolean] => [d, 'float32', 2e-4, false]),
+  // New cpu tensors filled with NaN: every op of the step must write all of its output.
+  ['cpu', 'float32', 2e-4, true],
 ];
 
-describe.each(cases)('nanoGPT recipe on %s in %s matches PyTorch', (device, dtype, tol) => {
+describe.each(cases)('nanoGPT recipe on %s in %s matches PyTorch (poisoned allocations: %s)', (device, dtype, tol, poison) => {
   it('per-step loss and gradient norm, and the final weights', async () => {
+    poisonCpuAllocations(poison);
+    try { await run(device, dtype, tol); } finally { poisonCpuAllocations(false); }
+  });
+});
+
+async function run(device: DeviceName, dtype: 'float32' | 'float64', tol: number): Promise<void> {
+  {
     const model = new GPT({ ...fx.config, dtype, device });
     const sd: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(fx.init)) sd[k] = tensor(v.data, { shape: v.shape, dtype, device });
@@ -60,5 +69,5 @@ describe.each(cases)('nanoGPT recipe on %s in %s matches PyTorch', (device, dtyp
     }
     opt.dispose();
     model.dispose();
-  });
-});
+  }
+}

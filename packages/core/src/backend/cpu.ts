@@ -2,7 +2,7 @@
 // SIMD on worker threads for float32 matmul, elementwise, softmax, layerNorm and AdamW; the reference
 // kernels for everything else), and its float32 tensors live in those kernels' WebAssembly memory. `setCpuKernels('reference')`, or WEBGRAD_CPU=reference in the
 // environment, switches it to the plain-TypeScript reference kernels, the ground truth.
-import { DTYPE_BYTES, allocTensorArray, cpuKernels, fastCpuKernels, releaseTensorArray, type KernelSet, type TypedArray } from '@webgrad/kernels';
+import { DTYPE_BYTES, allocTensorArray, cpuKernels, fastCpuKernels, releaseTensorArray, setPoisonNewArrays, type KernelSet, type TypedArray } from '@webgrad/kernels';
 import { arrayFor } from '../dtype.js';
 import type { Backend } from './backend.js';
 import { CpuArrayPool } from './cpu_pool.js';
@@ -48,4 +48,13 @@ export function setCpuKernels(which: CpuKernelsChoice): CpuKernelsChoice {
 /** The kernels the `cpu` device uses now. */
 export function getCpuKernels(): CpuKernelsChoice {
   return choice;
+}
+
+/**
+ * Testing aid: new `cpu` tensors start filled with NaN (integer ones with 0) instead of whatever
+ * their reused memory held, so an op that leaves part of its output unwritten cannot pass by luck.
+ */
+export function poisonCpuAllocations(on: boolean): void {
+  cpuArrayPool.poison = on;
+  setPoisonNewArrays(on);
 }

@@ -1,7 +1,8 @@
 // Reuse of the `cpu` device's TypedArrays. A training step allocates the same buffers every step;
 // handing a disposed tensor's array to the next tensor of the same dtype and length avoids the
-// allocator, the page faults of fresh large arrays, and the garbage collector. A reused array is
-// zero-filled first, so it is indistinguishable from a new one.
+// allocator, the page faults of fresh large arrays, and the garbage collector. A reused array keeps
+// its old contents, like a reused WebGPU buffer: kernels write every element of their outputs (the
+// `KernelSet` contract) and zeros()/full() fill explicitly.
 //
 // Only arrays released through `release` (a disposed tensor's storage) are pooled; tensors the
 // garbage collector reclaims are simply gone. The pool holds at most `maxBytes`; past that the
@@ -18,6 +19,9 @@ export class CpuArrayPool {
   private reuses = 0;
   private allocations = 0;
 
+  /** Testing aid: fill every array handed out with NaN (integer arrays: 0). */
+  poison = false;
+
   constructor(private readonly make: (dtype: string, length: number) => TypedArray, public maxBytes = 256 * 2 ** 20) {}
 
   acquire(dtype: string, length: number): TypedArray {
@@ -25,12 +29,14 @@ export class CpuArrayPool {
     const arr = this.free.get(key)?.pop();
     if (!arr) {
       this.allocations++;
-      return this.make(dtype, length);
+      const fresh = this.make(dtype, length);
+      if (this.poison) fresh.fill(NaN as never);
+      return fresh;
     }
     this.order.delete(arr);
     this.pooledBytes -= arr.byteLength;
     this.reuses++;
-    arr.fill(0 as never);
+    if (this.poison) arr.fill(NaN as never);
     return arr;
   }
 

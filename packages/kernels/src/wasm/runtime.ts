@@ -139,8 +139,10 @@ export class WasmRuntime {
   }
 
   /**
-   * A zero-filled Float32Array of `length` elements in the heap (a tensor's storage), or null where
-   * memory is not shared (growth would detach it) or the heap is full. Release it with
+   * A Float32Array of `length` elements in the heap (a tensor's storage), or null where memory is
+   * not shared (growth would detach it) or the heap is full. Its contents are whatever the block
+   * last held: kernels write every element of their outputs, and zeros()/full() fill explicitly
+   * (clearing every new tensor cost a training step more than its elementwise ops). Release it with
    * `freeTensorArray`; one the garbage collector reclaims first frees its block then.
    */
   tensorArray(length: number): Float32Array | null {
@@ -152,7 +154,7 @@ export class WasmRuntime {
       return null;
     }
     const arr = new Float32Array(this.memory.buffer, addr, length);
-    arr.fill(0);
+    if (poisonNewArrays) arr.fill(NaN);
     this.finalizer.register(arr, [addr, length * 4], arr);
     return arr;
   }
@@ -250,9 +252,16 @@ export function setNumThreads(n: number): void {
 }
 
 const owners = new WeakMap<Float32Array, WasmRuntime>();
+let poisonNewArrays = false;
+
+/** Testing aid: fill every new tensor array with NaN, so a kernel that leaves part of its output
+ *  unwritten shows up as NaN instead of passing on a lucky zero. */
+export function setPoisonNewArrays(on: boolean): void {
+  poisonNewArrays = on;
+}
 
 /**
- * A zero-filled float32 array in the fast kernels' WebAssembly memory, for a `cpu` tensor's storage
+ * An uninitialised float32 array in the fast kernels' WebAssembly memory, for a `cpu` tensor's storage
  * (kernels then read and write it in place), or null where that is not possible (no shared memory,
  * or the 4 GiB heap is full): use an ordinary array then.
  */
