@@ -332,6 +332,14 @@ export const trainingSuite: Suite = {
           ours: { 'webgrad cpu': ours.cpu ?? 'n/a' }, peers: cpuPeers,
           ratio: makeRatio('speed-up vs tfjs wasm', ours.cpu, tfCells.wasm, 'lower', { op: '>=', value: 1 }, true),
         });
+        if (spec.kind === 'gpt' && torch !== undefined) {
+          // The fast-CPU goal: within 2× of PyTorch's time per step (its faster thread setting).
+          ctx.entries.push({
+            suite: 'training', name: `${spec.title} — cpu vs PyTorch`, unit: 'ms/step', better: 'lower',
+            ours: { 'webgrad cpu': ours.cpu ?? 'n/a' }, peers: { 'pytorch cpu': torch },
+            ratio: makeRatio('time per step ÷ PyTorch', ours.cpu, torch, 'lower', { op: '<=', value: 2 }),
+          });
+        }
       }
     }
     ctx.extra.throughput = throughput;
