@@ -1,6 +1,6 @@
 // Plain-TypeScript fast paths of the CPU kernels: tight loops straight over the TypedArrays for the
 // memory-bound kernels whose work is too small, or too irregular in layout, to be worth a copy into
-// the WebAssembly arena. Each function returns false when it does not handle the case (a dtype or
+// the WebAssembly memory. Each function returns false when it does not handle the case (a dtype or
 // layout outside its scope); the caller then runs the reference kernel, unchanged.
 //
 // Strided views are walked by `coalesce` + `forEachRow`: the dims of all operands are merged where

@@ -117,7 +117,7 @@ function inOutPtr(rt: WasmRuntime, v: V, n: number): { addr: number; done: () =>
 // ---- matmul ----------------------------------------------------------------------------------
 
 /**
- * Copies the rows×cols matrix at src[off + i·rs + j·cs] into the arena at byte address `dst`,
+ * Copies the rows×cols matrix at src[off + i·rs + j·cs] into scratch at byte address `dst`,
  * keeping a row-major or column-major layout when it has one (then it is one memcpy), and returns
  * the byte strides [row, col] of the copy.
  */
@@ -169,9 +169,9 @@ function foldsIntoRows(offA: number[], offB: number[], offO: number[], M: number
 }
 
 /**
- * nb products C_i = A_i·B_i on operands already in the arena: A_i (M×K) at aAt(i) with byte strides
+ * nb products C_i = A_i·B_i on operands in the WebAssembly memory: A_i (M×K) at aAt(i) with byte strides
  * rsa/csa, B_i (K×N) at bAt(i) with rsb/csb, C_i written row-major at cAt(i) with row stride ldc
- * bytes. Allocates each thread's packing scratch from the arena and forks the threads.
+ * bytes. Allocates each thread's packing scratch and forks the threads.
  *
  * Partition: C is cut into blocks — each matrix into p parts along its larger dimension, at
  * multiples of the micro-tile, so that there are about four blocks per thread — and the threads
@@ -602,7 +602,7 @@ function probabilities(s: Float32Array, B: number, H: number, Tq: number, Tk: nu
   }
 }
 
-/** attn_probs over `rows` score rows at arena address sp (float64 lse at lp, scale at params). */
+/** attn_probs over `rows` score rows at address sp (float64 lse at lp, scale at params). */
 function probsInArena(rt: WasmRuntime, sp: number, rows: number, Tq: number, Tk: number, causal: boolean, lp: number,
   backward: boolean, params: number): void {
   const perThread = rowSplit(rt, rows, Tk).map(([lo, hi]) => (hi > lo
@@ -612,7 +612,7 @@ function probsInArena(rt: WasmRuntime, sp: number, rows: number, Tq: number, Tk:
 
 /**
  * `probabilities` for attention without an additive mask, in WebAssembly (attention_program.ts):
- * the scores are copied into the arena, turned into probabilities there and copied back.
+ * the scores are copied into scratch, turned into probabilities there and copied back.
  */
 function probabilitiesNoMask(s: Float32Array, B: number, H: number, Tq: number, Tk: number, opts: AttentionOptions,
   lseIn: V | null, lseOut: Float64Array): void {
@@ -643,11 +643,12 @@ function attentionFast(q: V, k: V, v: V, mask: V | null, out: V): boolean {
 const lseAt = (lse: V, b: number, h: number, i: number): number => lse.offset + b * lse.strides[0]! + h * lse.strides[1]! + i * lse.strides[2]!;
 
 /**
- * Attention without a mask on contiguous operands, every intermediate in the arena: q, k, v are
- * copied in once, S = Q·Kᵀ, the row softmax and O = P·V happen there (the same sgemm calls and
- * layouts as the general path below, so the same results), and only O and lse are copied out.
+ * Attention without a mask on contiguous operands, every intermediate in the WebAssembly memory:
+ * S = Q·Kᵀ, the row softmax and O = P·V happen there (the same sgemm calls and layouts as the
+ * general path below, so the same results); q, k, v and out are used in place (or copied once when
+ * they live elsewhere), and only lse is copied out.
  */
-function attentionInArena(q: V, k: V, v: V, opts: AttentionOptions, out: V, lse: V): void {
+function attentionInMemory(q: V, k: V, v: V, opts: AttentionOptions, out: V, lse: V): void {
   const [B, H, Tq, D] = q.shape as [number, number, number, number];
   const Tk = k.shape[2]!, Dv = v.shape[3]!, nb = B * H, rows = nb * Tq;
   const rt = wasmRuntime();
@@ -666,8 +667,8 @@ function attentionInArena(q: V, k: V, v: V, opts: AttentionOptions, out: V, lse:
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) lse.buffer[lseAt(lse, b, h, i)] = l[l0 + (b * H + h) * Tq + i]!;
 }
 
-/** The backward of `attentionInArena`: P recomputed, dV = Pᵀ·dO, dP = dO·Vᵀ, dS, dQ = dS·K, dK = dSᵀ·Q, all in the arena. */
-function attentionBackwardInArena(q: V, k: V, v: V, opts: AttentionOptions, out: V, lse: V, dout: V, dq: V, dk: V, dv: V): void {
+/** The backward of `attentionInMemory`: P recomputed, dV = Pᵀ·dO, dP = dO·Vᵀ, dS, dQ = dS·K, dK = dSᵀ·Q, all in the WebAssembly memory. */
+function attentionBackwardInMemory(q: V, k: V, v: V, opts: AttentionOptions, out: V, lse: V, dout: V, dq: V, dk: V, dv: V): void {
   const [B, H, Tq, D] = q.shape as [number, number, number, number];
   const Tk = k.shape[2]!, Dv = v.shape[3]!, nb = B * H, rows = nb * Tq;
   const rt = wasmRuntime();
@@ -712,14 +713,14 @@ function dsRows(h: Float32Array, p: number, ds: number, g: number, o: number, ro
   }
 }
 
-/** Whether the arena paths apply: no mask, and every operand contiguous. */
-const inArena = (mask: V | null, ...vs: V[]): boolean => mask === null && vs.every(isContiguous);
+/** Whether the in-memory paths apply: no mask, and every operand contiguous. */
+const inMemory = (mask: V | null, ...vs: V[]): boolean => mask === null && vs.every(isContiguous);
 
 function attention(q: V, k: V, v: V, mask: V | null, opts: AttentionOptions, out: V, lse: V): void {
   if (!attentionFast(q, k, v, mask, out) || !(lse.dtype === 'float32' || lse.dtype === 'float64')) {
     return cpuKernels.attention(q, k, v, mask, opts, out, lse);
   }
-  if (inArena(mask, q, k, v, out)) return attentionInArena(q, k, v, opts, out, lse);
+  if (inMemory(mask, q, k, v, out)) return attentionInMemory(q, k, v, opts, out, lse);
   const [B, H, Tq] = q.shape as [number, number, number];
   const Tk = k.shape[2]!;
   const s = new Float32Array(B * H * Tq * Tk);
@@ -739,7 +740,7 @@ function attentionBackward(q: V, k: V, v: V, mask: V | null, opts: AttentionOpti
     || !(lse.dtype === 'float32' || lse.dtype === 'float64')) {
     return cpuKernels.attentionBackward(q, k, v, mask, opts, out, lse, dout, dq, dk, dv);
   }
-  if (inArena(mask, q, k, v, out, dout, dq, dk, dv)) return attentionBackwardInArena(q, k, v, opts, out, lse, dout, dq, dk, dv);
+  if (inMemory(mask, q, k, v, out, dout, dq, dk, dv)) return attentionBackwardInMemory(q, k, v, opts, out, lse, dout, dq, dk, dv);
   const [B, H, Tq] = q.shape as [number, number, number];
   const Tk = k.shape[2]!, Dv = v.shape[3]!;
   const p = new Float32Array(B * H * Tq * Tk);

@@ -7,7 +7,7 @@
 //   over leading axes (a bias gradient over the batch). The accumulators for a range of columns
 //   live in `out` and rows are added in order, two columns per f64x2 step, so each output is summed
 //   in exactly the reference's order. c0 is even; an odd c1 = cols lets the last step read one float
-//   past the row (the next row's first, or the arena slack after the last row) into the accumulator
+//   past the row (the next row's first, or the block's slack after the last row) into the accumulator
 //   slot out[cols], which callers allocate and ignore.
 // x is float32, out is float64 (converted to the output dtype by the caller). float32 values are
 // exact in float64, so the only differences from the reference's float64 sums come from the order

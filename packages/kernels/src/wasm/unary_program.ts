@@ -3,7 +3,7 @@
 // unary_<op>(x, out, n) writes out[i] = op(x[i]) for i < n, four elements per loop step. The caller
 // hands each thread a range starting at a multiple of 4; a range whose length is not a multiple of 4
 // is finished by one more full step, which reads up to three floats past x's range and writes up to
-// three past out's — both inside the 16 bytes of slack every arena allocation has (runtime.ts), so
+// three past out's — both inside the 16 bytes of slack every heap block has (runtime.ts), so
 // there is no scalar tail.
 //
 // Two kinds of op:
