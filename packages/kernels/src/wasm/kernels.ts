@@ -603,7 +603,7 @@ function probabilities(s: Float32Array, B: number, H: number, Tq: number, Tk: nu
 }
 
 /** attn_probs over `rows` score rows at address sp (float64 lse at lp, scale at params). */
-function probsInArena(rt: WasmRuntime, sp: number, rows: number, Tq: number, Tk: number, causal: boolean, lp: number,
+function probsAt(rt: WasmRuntime, sp: number, rows: number, Tq: number, Tk: number, causal: boolean, lp: number,
   backward: boolean, params: number): void {
   const perThread = rowSplit(rt, rows, Tk).map(([lo, hi]) => (hi > lo
     ? [sp + lo * Tk * 4, hi - lo, Tk, lo % Tq, Tq, Tk - Tq + 1, causal ? 1 : 0, lp + lo * 8, backward ? 1 : 0, params] : []));
@@ -629,7 +629,7 @@ function probabilitiesNoMask(s: Float32Array, B: number, H: number, Tq: number, 
       f64[base + (b * H + h) * Tq + i] = lb[lseIn.offset + b * ls[0]! + h * ls[1]! + i * ls[2]!]!;
     }
   }
-  probsInArena(rt, sp, rows, Tq, Tk, opts.causal, lp, lseIn !== null, params);
+  probsAt(rt, sp, rows, Tq, Tk, opts.causal, lp, lseIn !== null, params);
   s.set(rt.f32().subarray(sp >> 2, (sp >> 2) + rows * Tk));
   if (!lseIn) lseOut.set(rt.f64().subarray(lp >> 3, (lp >> 3) + rows));
 }
@@ -660,7 +660,7 @@ function attentionInMemory(q: V, k: V, v: V, opts: AttentionOptions, out: V, lse
   rt.f64()[params >> 3] = opts.scale;
   // S = Q·Kᵀ (Kᵀ is K read column-major), then P in place, then O = P·V.
   sgemmBatched(rt, nb, (i) => qp + i * Tq * D * 4, D * 4, 4, (i) => kp + i * Tk * D * 4, 4, D * 4, (i) => sp + i * Tq * Tk * 4, Tk * 4, Tq, Tk, D);
-  probsInArena(rt, sp, rows, Tq, Tk, opts.causal, lp, false, params);
+  probsAt(rt, sp, rows, Tq, Tk, opts.causal, lp, false, params);
   sgemmBatched(rt, nb, (i) => sp + i * Tq * Tk * 4, Tk * 4, 4, (i) => vp + i * Tk * Dv * 4, Dv * 4, 4, (i) => op + i * Tq * Dv * 4, Dv * 4, Tq, Dv, Tk);
   o.done();
   const l = rt.f64(), l0 = lp >> 3;
@@ -687,7 +687,7 @@ function attentionBackwardInMemory(q: V, k: V, v: V, opts: AttentionOptions, out
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) f64[l0 + (b * H + h) * Tq + i] = lse.buffer[lseAt(lse, b, h, i)]!;
   const at = (base: number, size: number) => (i: number) => base + i * size * 4;
   sgemmBatched(rt, nb, at(qp, Tq * D), D * 4, 4, at(kp, Tk * D), 4, D * 4, at(pp, Tq * Tk), Tk * 4, Tq, Tk, D);
-  probsInArena(rt, pp, rows, Tq, Tk, opts.causal, lp, true, params);
+  probsAt(rt, pp, rows, Tq, Tk, opts.causal, lp, true, params);
   // dV = Pᵀ·dO (Pᵀ: P read column-major), dP = dO·Vᵀ.
   sgemmBatched(rt, nb, at(pp, Tq * Tk), 4, Tk * 4, at(gp, Tq * Dv), Dv * 4, 4, at(dvp, Tk * Dv), Dv * 4, Tk, Dv, Tq);
   sgemmBatched(rt, nb, at(gp, Tq * Dv), Dv * 4, 4, at(vp, Tk * Dv), 4, Dv * 4, at(dsp, Tq * Tk), Tk * 4, Tq, Tk, Dv);
