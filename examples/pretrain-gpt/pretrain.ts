@@ -51,9 +51,9 @@ export interface PretrainOptions {
 
 /** The default run: small enough to finish in about a minute on a laptop CPU. */
 export const SMALL_CONFIG = {
-  nLayer: 2, nHead: 4, nEmbd: 32, blockSize: 32, batchSize: 8, steps: 150,
-  lr: 3e-3, minLr: 3e-4, warmup: 10, weightDecay: 0.1, gradClip: 1.0, dropout: 0,
-  evalInterval: 25, evalIters: 10,
+  nLayer: 3, nHead: 4, nEmbd: 96, blockSize: 64, batchSize: 16, steps: 600,
+  lr: 2e-3, minLr: 2e-4, warmup: 30, weightDecay: 0.1, gradClip: 1.0, dropout: 0,
+  evalInterval: 100, evalIters: 20,
 } as const;
 
 /** nanoGPT's config/train_shakespeare_char.py as adjusted for a CPU in its README. */
