@@ -1,6 +1,10 @@
 // Vitest setup: registers the `webgpu` device (a software adapter is fine) so every multi-device
 // test body also runs there. Under CI=true a missing adapter fails the run instead of skipping.
-import { initWebGPU } from '@webgrad/core';
+// New cpu tensors start as NaN (not whatever their reused memory held), so a kernel that leaves
+// part of its output unwritten fails the tests that use it.
+import { initWebGPU, poisonCpuAllocations } from '@webgrad/core';
+
+poisonCpuAllocations(true);
 
 if (process.env.WEBGRAD_TEST_WEBGPU !== '0') {
   try {

@@ -27,8 +27,8 @@ const cases: [DeviceName, 'float32' | 'float64', number, boolean][] = [
 
 describe.each(cases)('nanoGPT recipe on %s in %s matches PyTorch (poisoned allocations: %s)', (device, dtype, tol, poison) => {
   it('per-step loss and gradient norm, and the final weights', async () => {
-    poisonCpuAllocations(poison);
-    try { await run(device, dtype, tol); } finally { poisonCpuAllocations(false); }
+    const prev = poisonCpuAllocations(poison);
+    try { await run(device, dtype, tol); } finally { poisonCpuAllocations(prev); }
   });
 });
 

@@ -53,8 +53,11 @@ export function getCpuKernels(): CpuKernelsChoice {
 /**
  * Testing aid: new `cpu` tensors start filled with NaN (integer ones with 0) instead of whatever
  * their reused memory held, so an op that leaves part of its output unwritten cannot pass by luck.
+ * Returns the previous setting. The test suite runs with it on (packages/core/test/setup_devices.ts).
  */
-export function poisonCpuAllocations(on: boolean): void {
+export function poisonCpuAllocations(on: boolean): boolean {
+  const prev = cpuArrayPool.poison;
   cpuArrayPool.poison = on;
   setPoisonNewArrays(on);
+  return prev;
 }
