@@ -3,6 +3,14 @@ import { fileURLToPath } from 'node:url';
 
 const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
 
+// Every test runs on every device; a missing WebGPU adapter fails the run. WEBGRAD_TEST_WEBGPU=0
+// is the explicit way to test the CPU alone: it leaves out the files that only test WebGPU (and
+// the multi-device tests then run on the CPU only). CI must test both devices, so it refuses it.
+const cpuOnly = process.env.WEBGRAD_TEST_WEBGPU === '0';
+if (cpuOnly && process.env.CI === 'true') throw new Error('WEBGRAD_TEST_WEBGPU=0 is not allowed under CI=true: CI tests the webgpu device too');
+if (cpuOnly) console.warn('[webgrad tests] WEBGRAD_TEST_WEBGPU=0: the WebGPU tests are left out');
+const WEBGPU_ONLY = ['packages/kernels/test/webgpu_*.test.ts', 'packages/nn/test/gpt_devices.test.ts', 'packages/optim/test/devices.test.ts'];
+
 // Tests import packages by name and run against their TypeScript sources directly.
 export default defineConfig({
   resolve: {
@@ -16,6 +24,7 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'benchmarks/**/*.test.ts'],
+    exclude: ['**/node_modules/**', ...(cpuOnly ? WEBGPU_ONLY : [])],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     setupFiles: ['packages/core/test/setup_devices.ts'],

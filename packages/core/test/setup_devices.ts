@@ -1,5 +1,6 @@
 // Vitest setup: registers the `webgpu` device (a software adapter is fine) so every multi-device
-// test body also runs there. Under CI=true a missing adapter fails the run instead of skipping.
+// test body also runs there. A missing adapter fails the run; `WEBGRAD_TEST_WEBGPU=0` (refused
+// under CI=true, see vitest.config.ts) is the explicit way to test the CPU alone.
 // New cpu tensors start as NaN (not whatever their reused memory held), so a kernel that leaves
 // part of its output unwritten fails the tests that use it.
 import { initWebGPU, poisonCpuAllocations } from '@webgrad/core';
@@ -10,10 +11,7 @@ if (process.env.WEBGRAD_TEST_WEBGPU !== '0') {
   try {
     await initWebGPU({ setDefault: false });
   } catch (e) {
-    if (process.env.CI === 'true') {
-      throw new Error(`WebGPU adapter required under CI=true but unavailable: ${(e as Error).message}`);
-    }
-    console.warn(`[webgrad tests] WebGPU unavailable, running CPU only: ${(e as Error).message}`);
+    throw new Error(`${(e as Error).message} (To test the CPU alone: WEBGRAD_TEST_WEBGPU=0 pnpm test.)`);
   }
 }
 

@@ -1,8 +1,9 @@
 // Shared setup for the WebGPU kernel tests.
 //
-// `gpuRuntime()` creates one WebGPURuntime per test file (destroyed after the file). Under
-// CI=true a missing adapter is a failure, never a skip: CI installs a software Vulkan driver.
-// Elsewhere the file's tests are skipped with a visible warning.
+// `gpuRuntime()` creates one WebGPURuntime per test file (destroyed after the file). A missing
+// adapter fails the file, never skips it: install the software Vulkan driver
+// (scripts/install-webgpu-driver.sh), or leave every WebGPU-only file out explicitly with
+// WEBGRAD_TEST_WEBGPU=0 (vitest.config.ts; refused under CI=true).
 //
 // Views: tests build CPU views (TypedArray buffers, arbitrary strides/offsets), run the CPU
 // reference on them, copy the *whole* underlying buffer to the GPU (so offsets and strides mean the
@@ -14,22 +15,21 @@ import { WebGPURuntime } from '../src/webgpu/index.js';
 import { contiguousStrides, numel, typedArrayFor } from '../src/cpu/index.js';
 import type { DType, TypedArray, View } from '../src/types.js';
 
-let created: Promise<WebGPURuntime | null> | null = null;
+let created: Promise<WebGPURuntime> | null = null;
 
-export async function gpuRuntime(): Promise<WebGPURuntime | null> {
+export async function gpuRuntime(): Promise<WebGPURuntime> {
   if (!created) {
     created = (async () => {
+      let rt: WebGPURuntime;
       try {
-        const rt = await WebGPURuntime.create();
-        afterAll(async () => {
-          try { await rt.sync(); } finally { rt.destroy(); }
-        });
-        return rt;
+        rt = await WebGPURuntime.create();
       } catch (e) {
-        if (process.env.CI === 'true') throw e;
-        console.warn(`\n*** WebGPU tests SKIPPED: ${(e as Error).message}\n`);
-        return null;
+        throw new Error(`${(e as Error).message} (To test the CPU alone: WEBGRAD_TEST_WEBGPU=0 pnpm test.)`);
       }
+      afterAll(async () => {
+        try { await rt.sync(); } finally { rt.destroy(); }
+      });
+      return rt;
     })();
   }
   return created;

@@ -38,7 +38,7 @@ function zeros(shape: number[], offset = 0, dtype: DType = 'float32'): View<Type
 
 afterEach(() => setRowThreads(null));
 
-describe.skipIf(!rt && process.env.CI !== 'true')('webgpu softmax', () => {
+describe('webgpu softmax', () => {
   it('forward and backward, softmax and logSoftmax, every row length and count', async () => {
     let seed = 1;
     for (const tpr of [null, 1, 256]) {
@@ -130,7 +130,7 @@ describe.skipIf(!rt && process.env.CI !== 'true')('webgpu softmax', () => {
   });
 });
 
-describe.skipIf(!rt && process.env.CI !== 'true')('webgpu layerNorm', () => {
+describe('webgpu layerNorm', () => {
   it('forward and backward (dx, dweight, dbias), with and without weight/bias', async () => {
     let seed = 100;
     const cases: [number, number, boolean, boolean][] = [];
@@ -174,7 +174,7 @@ describe.skipIf(!rt && process.env.CI !== 'true')('webgpu layerNorm', () => {
   });
 });
 
-describe.skipIf(!rt && process.env.CI !== 'true')('webgpu crossEntropy', () => {
+describe('webgpu crossEntropy', () => {
   it('loss, lse and dlogits: ignored rows, label smoothing, class weights, logits of ±80', async () => {
     let seed = 200;
     const IGNORE = -100;

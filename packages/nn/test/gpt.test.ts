@@ -74,9 +74,10 @@ describe.each(DEVICES)('GPT on %s', (device) => {
     expect(decay.weightDecay).toBe(0.1);
     expect(noDecay.weightDecay).toBe(0);
     // Matrices (and embeddings) decay; biases and norm weights, all 1-D, do not.
-    expect([...new Set(decay.params.map((p) => p.ndim))]).toEqual([2]);
-    expect([...new Set(noDecay.params.map((p) => p.ndim))]).toEqual([1]);
-    expect(decay.params.length + noDecay.params.length).toBe(m.parameters().length);
+    const decayed = decay.params, undecayed = noDecay.params;
+    expect([...new Set(decayed.map((p) => p.ndim))]).toEqual([2]);
+    expect([...new Set(undecayed.map((p) => p.ndim))]).toEqual([1]);
+    expect(decayed.length + undecayed.length).toBe(m.parameters().length);
     expect(() => m.forward(randint(0, 64, [1, 17]))).toThrow(/exceeds blockSize 16/);
     idx.dispose(); tg.dispose(); logits.dispose(); loss!.dispose(); m.dispose();
   });
