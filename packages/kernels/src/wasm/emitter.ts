@@ -226,6 +226,15 @@ export class FuncBuilder {
     for (const x of lanes) this.code.f32(x);
     return VAL.v128;
   }
+  /**
+   * Picks four 32-bit lanes from the eight of a (lanes 0–3) and b (4–7): result lane i is lane
+   * `lanes[i]`. (i8x16.shuffle with each 32-bit lane's four bytes kept together.)
+   */
+  i32x4Shuffle(_a: Val<'v128'>, _b: Val<'v128'>, lanes: readonly [number, number, number, number]): Val<'v128'> {
+    this.code.u8(0xfd).u32(0x0d);
+    for (const l of lanes) for (let byte = 0; byte < 4; byte++) this.code.u8(4 * l + byte);
+    return VAL.v128;
+  }
   f32x4Splat(_a: Val<'f32'>): Val<'v128'> { return this.simd(0x13, 'v128'); }
   f64x2Splat(_a: Val<'f64'>): Val<'v128'> { return this.simd(0x14, 'v128'); }
   i32x4Splat(_a: Val<'i32'>): Val<'v128'> { return this.simd(0x11, 'v128'); }

@@ -112,6 +112,7 @@ function addPackB(m: ModuleBuilder): FuncRef<null> {
   return m.func('sgemm_pack_b', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null, (f, src, rs, cs, kc, nc, dst) => {
     const j0 = f.local('i32'), k = f.local('i32'), j = f.local('i32');
     const s = f.local('i32'), d = f.local('i32'), panel = f.local('i32'), width = f.local('i32');
+    const kv = f.local('i32'), q = vecs(f, 4), t = vecs(f, 4);
     f.forRange(j0, () => f.i32(0), () => f.get(nc), NR, () => {
       f.set(panel, f.add(f.get(dst), f.shl(f.mul(f.get(j0), f.get(kc)), f.i32(2))));
       f.set(width, f.sub(f.get(nc), f.get(j0)));
@@ -125,8 +126,31 @@ function addPackB(m: ModuleBuilder): FuncRef<null> {
           f.set(s, f.add(f.get(s), f.get(rs)));
           f.set(d, f.add(f.get(d), f.i32(NR * 4)));
         });
+      }, () => f.if_(f.and(f.eq(f.get(rs), f.i32(4)), f.geS(f.get(width), f.i32(NR))), () => {
+        // Column-major (a transposed B), full panel: each column is contiguous in k, so four k of
+        // four columns are four vector loads, transposed in registers into four k-rows of four
+        // columns; the two column groups fill the two halves of the panel's 8-wide rows.
+        f.set(kv, f.and(f.get(kc), f.i32(~3)));
+        for (let g = 0; g < 2; g++) {
+          f.set(s, f.add(f.get(src), f.mul(f.add(f.get(j0), f.i32(4 * g)), f.get(cs))));
+          f.set(d, f.add(f.get(panel), f.i32(16 * g)));
+          f.forRange(k, () => f.i32(0), () => f.get(kv), 4, () => {
+            for (let r = 0; r < 4; r++) f.set(q[r]!, f.v128Load(f.add(f.get(s), f.mul(f.i32(r), f.get(cs)))));
+            transpose4(f, q, t);
+            for (let r = 0; r < 4; r++) f.v128Store(f.get(d), f.get(q[r]!), r * NR * 4);
+            f.set(s, f.add(f.get(s), f.i32(16)));
+            f.set(d, f.add(f.get(d), f.i32(4 * NR * 4)));
+          });
+        }
+        // The last kc mod 4 rows one float at a time.
+        f.forRange(k, () => f.get(kv), () => f.get(kc), 1, () => {
+          f.forRange(j, () => f.i32(0), () => f.i32(NR), 1, () => {
+            f.f32Store(f.add(f.get(panel), f.shl(f.add(f.mul(f.get(k), f.i32(NR)), f.get(j)), f.i32(2))),
+              f.f32Load(f.add(f.add(f.get(src), f.mul(f.add(f.get(j0), f.get(j)), f.get(cs))), f.shl(f.get(k), f.i32(2)))));
+          });
+        });
       }, () => {
-        // Any layout (a transposed B reads each column contiguously here), zero-padding the edge.
+        // Any other layout, zero-padding the edge.
         f.forRange(j, () => f.i32(0), () => f.i32(NR), 1, () => {
           f.set(d, f.add(f.get(panel), f.shl(f.get(j), f.i32(2))));
           f.if_(f.ltS(f.get(j), f.get(width)), () => {
@@ -143,7 +167,7 @@ function addPackB(m: ModuleBuilder): FuncRef<null> {
             });
           });
         });
-      });
+      }));
     });
   });
 }
@@ -157,6 +181,7 @@ function addPackA(m: ModuleBuilder): FuncRef<null> {
   return m.func('sgemm_pack_a', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null, (f, src, rs, cs, mc, kc, dst) => {
     const i0 = f.local('i32'), k = f.local('i32'), i = f.local('i32');
     const s = f.local('i32'), d = f.local('i32'), panel = f.local('i32'), height = f.local('i32');
+    const kv = f.local('i32'), q = vecs(f, 4), t = vecs(f, 4);
     f.forRange(i0, () => f.i32(0), () => f.get(mc), MR, () => {
       f.set(panel, f.add(f.get(dst), f.shl(f.mul(f.get(i0), f.get(kc)), f.i32(2))));
       f.set(height, f.sub(f.get(mc), f.get(i0)));
@@ -167,6 +192,25 @@ function addPackA(m: ModuleBuilder): FuncRef<null> {
           f.v128Store(f.get(d), f.v128Load(f.get(s)));
           f.set(s, f.add(f.get(s), f.get(cs)));
           f.set(d, f.add(f.get(d), f.i32(MR * 4)));
+        });
+      }, () => f.if_(f.and(f.eq(f.get(cs), f.i32(4)), f.geS(f.get(height), f.i32(MR))), () => {
+        // Row-major A, full panel: four k of the four rows are four vector loads, transposed in
+        // registers into four k-columns of four rows.
+        f.set(kv, f.and(f.get(kc), f.i32(~3)));
+        f.set(s, f.add(f.get(src), f.mul(f.get(i0), f.get(rs))));
+        f.set(d, f.get(panel));
+        f.forRange(k, () => f.i32(0), () => f.get(kv), 4, () => {
+          for (let r = 0; r < 4; r++) f.set(q[r]!, f.v128Load(f.add(f.get(s), f.mul(f.i32(r), f.get(rs)))));
+          transpose4(f, q, t);
+          for (let r = 0; r < 4; r++) f.v128Store(f.get(d), f.get(q[r]!), r * MR * 4);
+          f.set(s, f.add(f.get(s), f.i32(16)));
+          f.set(d, f.add(f.get(d), f.i32(4 * MR * 4)));
+        });
+        f.forRange(k, () => f.get(kv), () => f.get(kc), 1, () => {
+          f.forRange(i, () => f.i32(0), () => f.i32(MR), 1, () => {
+            f.f32Store(f.add(f.get(panel), f.shl(f.add(f.mul(f.get(k), f.i32(MR)), f.get(i)), f.i32(2))),
+              f.f32Load(f.add(f.add(f.get(src), f.mul(f.add(f.get(i0), f.get(i)), f.get(rs))), f.shl(f.get(k), f.i32(2)))));
+          });
         });
       }, () => {
         f.forRange(i, () => f.i32(0), () => f.i32(MR), 1, () => {
@@ -186,9 +230,26 @@ function addPackA(m: ModuleBuilder): FuncRef<null> {
             });
           });
         });
-      });
+      }));
     });
   });
+}
+
+const vecs = (f: FuncBuilder, n: number): Local<'v128'>[] => Array.from({ length: n }, () => f.local('v128'));
+
+/**
+ * Transposes the 4×4 block of floats held in q[0..3] (row r in q[r]) in place, through t:
+ * interleave rows 0/1 and 2/3 pairwise, then take 64-bit halves of those.
+ */
+function transpose4(f: FuncBuilder, q: Local<'v128'>[], t: Local<'v128'>[]): void {
+  f.set(t[0]!, f.i32x4Shuffle(f.get(q[0]!), f.get(q[1]!), [0, 4, 1, 5])); // a0 b0 a1 b1
+  f.set(t[1]!, f.i32x4Shuffle(f.get(q[0]!), f.get(q[1]!), [2, 6, 3, 7])); // a2 b2 a3 b3
+  f.set(t[2]!, f.i32x4Shuffle(f.get(q[2]!), f.get(q[3]!), [0, 4, 1, 5])); // c0 d0 c1 d1
+  f.set(t[3]!, f.i32x4Shuffle(f.get(q[2]!), f.get(q[3]!), [2, 6, 3, 7])); // c2 d2 c3 d3
+  f.set(q[0]!, f.i32x4Shuffle(f.get(t[0]!), f.get(t[2]!), [0, 1, 4, 5]));
+  f.set(q[1]!, f.i32x4Shuffle(f.get(t[0]!), f.get(t[2]!), [2, 3, 6, 7]));
+  f.set(q[2]!, f.i32x4Shuffle(f.get(t[1]!), f.get(t[3]!), [0, 1, 4, 5]));
+  f.set(q[3]!, f.i32x4Shuffle(f.get(t[1]!), f.get(t[3]!), [2, 3, 6, 7]));
 }
 
 /**
