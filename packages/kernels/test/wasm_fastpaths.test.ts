@@ -335,7 +335,8 @@ describe('indexSelect / indexAdd fast paths', () => {
 });
 
 describe('attention via batched matmuls', () => {
-  function run(B: number, H: number, Tq: number, Tk: number, D: number, causal: boolean, masked: boolean, heads: boolean): void {
+  function run(B: number, H: number, Tq: number, Tk: number, D: number, causal: boolean, masked: boolean, heads: boolean,
+    scale = 1 / Math.sqrt(D)): void {
     // `heads`: q/k/v as head views of a [B, T, H, D] buffer (the layout a head split produces).
     const mk = (T: number, seed: number): V => {
       if (!heads) return view(seeded(B * H * T * D, seed), [B, H, T, D]);
@@ -343,8 +344,8 @@ describe('attention via batched matmuls', () => {
     };
     const q = mk(Tq, 1), k = mk(Tk, 2), v = mk(Tk, 3);
     const mask = masked ? view(seeded(Tq * Tk, 4, -2, 0), [B, H, Tq, Tk], [0, 0, Tk, 1]) : null;
-    const opts = { scale: 1 / Math.sqrt(D), causal };
-    const what = `B${B} H${H} Tq${Tq} Tk${Tk} D${D} causal=${causal} mask=${masked} heads=${heads}`;
+    const opts = { scale, causal };
+    const what = `B${B} H${H} Tq${Tq} Tk${Tk} D${D} causal=${causal} mask=${masked} heads=${heads} scale=${scale}`;
     const [ro, rl, go, gl] = [fresh([B, H, Tq, D]), fresh([B, H, Tq]), fresh([B, H, Tq, D]), fresh([B, H, Tq])];
     cpuKernels.attention(q, k, v, mask, opts, ro, rl);
     eachThreadCount((t) => {
@@ -356,16 +357,30 @@ describe('attention via batched matmuls', () => {
     const grads = () => [fresh([B, H, Tq, D]), fresh([B, H, Tk, D]), fresh([B, H, Tk, D])];
     const [rq, rk, rv] = grads(), [gq, gk, gv] = grads();
     cpuKernels.attentionBackward(q, k, v, mask, opts, ro, rl, dout, rq!, rk!, rv!);
-    fastCpuKernels.attentionBackward(q, k, v, mask, opts, ro, rl, dout, gq!, gk!, gv!);
-    expectWithin(gq!.buffer, rq!.buffer, () => 5e-6, `dq ${what}`);
-    expectWithin(gk!.buffer, rk!.buffer, () => 5e-6, `dk ${what}`);
-    expectWithin(gv!.buffer, rv!.buffer, () => 5e-6, `dv ${what}`);
+    eachThreadCount((t) => {
+      fastCpuKernels.attentionBackward(q, k, v, mask, opts, ro, rl, dout, gq!, gk!, gv!);
+      expectWithin(gq!.buffer, rq!.buffer, () => 5e-6, `dq ${what} t${t}`);
+      expectWithin(gk!.buffer, rk!.buffer, () => 5e-6, `dk ${what} t${t}`);
+      expectWithin(gv!.buffer, rv!.buffer, () => 5e-6, `dv ${what} t${t}`);
+    });
   }
 
   it('matches the reference on awkward shapes, causal, masked and head-view inputs', () => {
     for (const [B, H, Tq, Tk, D] of [[1, 1, 1, 1, 1], [2, 3, 7, 7, 5], [1, 2, 17, 17, 3], [2, 1, 3, 7, 4], [1, 2, 7, 3, 8], [1, 1, 65, 65, 17]] as const) {
       for (const causal of [false, true]) for (const masked of [false, true]) for (const heads of [false, true]) run(B, H, Tq, Tk, D, causal, masked, heads);
     }
+  });
+
+  it('skips the causally masked half of each product in blocks, on shapes big enough for threads', () => {
+    // Blocks of 16 rows (or an eighth of the rows); Tq ≠ Tk shifts the diagonal both ways.
+    for (const [B, H, Tq, Tk, D] of [[2, 3, 96, 96, 24], [1, 2, 40, 100, 9], [1, 2, 100, 37, 7], [1, 1, 300, 300, 5]] as const) {
+      run(B, H, Tq, Tk, D, true, false, false);
+    }
+    run(1, 1, 300, 300, 5, false, false, false);
+  });
+
+  it('large and negative scales (the row maximum comes from the smallest score)', () => {
+    for (const scale of [-0.7, 9, 0]) run(1, 2, 33, 33, 6, true, false, false, scale);
   });
 
   it('fully masked rows give zero output, -inf lse and no gradient', () => {

@@ -197,6 +197,8 @@ export class FuncBuilder {
   f64Sqrt(_a: Val<'f64'>): Val<'f64'> { return this.op(0x9f, 'f64'); }
   f64Max(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa5, 'f64'); }
   f64Eq(_a: Val<'f64'>, _b: Val<'f64'>): Val<'i32'> { return this.op(0x61, 'i32'); }
+  f64Ne(_a: Val<'f64'>, _b: Val<'f64'>): Val<'i32'> { return this.op(0x62, 'i32'); }
+  f64Lt(_a: Val<'f64'>, _b: Val<'f64'>): Val<'i32'> { return this.op(0x63, 'i32'); }
   f64PromoteF32(_a: Val<'f32'>): Val<'f64'> { return this.op(0xbb, 'f64'); }
   /** The f32 whose bit pattern is the i32 (how JS passes float arguments through an Int32Array). */
   f32ReinterpretI32(_a: Val<'i32'>): Val<'f32'> { return this.op(0xbe, 'f32'); }
@@ -222,8 +224,13 @@ export class FuncBuilder {
 
   // ---- SIMD: f32x4, f64x2, i32x4, bitwise ------------------------------------------------------
   v128Const(lanes: readonly [number, number, number, number]): Val<'v128'> {
-    this.code.u8(0xfd).u32(0x0c);
-    for (const x of lanes) this.code.f32(x);
+    const w = new ByteWriter();
+    for (const x of lanes) w.f32(x);
+    return this.constant(w.toBytes());
+  }
+  /** A v128 constant from its 16 bytes. */
+  private constant(bytes: Uint8Array): Val<'v128'> {
+    this.code.u8(0xfd).u32(0x0c).bytes(bytes);
     return VAL.v128;
   }
   /**
@@ -247,6 +254,12 @@ export class FuncBuilder {
   /** IEEE-style min/max: NaN in either lane gives NaN (like Math.min/max). */
   f32x4Min(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe8, 'v128'); }
   f32x4Max(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe9, 'v128'); }
+  /**
+   * Pseudo-min/max: pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a — one instruction on
+   * x86 and ARM (IEEE min/max need several for NaN and ±0). With a constant b, a NaN in a is kept.
+   */
+  f32x4Pmin(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xea, 'v128'); }
+  f32x4Pmax(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xeb, 'v128'); }
   f32x4Sqrt(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xe3, 'v128'); }
   f32x4Nearest(_a: Val<'v128'>): Val<'v128'> { return this.simd(0x6a, 'v128'); }
   f32x4Lt(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x43, 'v128'); }
@@ -273,11 +286,19 @@ export class FuncBuilder {
   i64x2Shl(_a: Val<'v128'>, _b: Val<'i32'>): Val<'v128'> { return this.simd(0xcb, 'v128'); }
   /** A v128 constant of two f64 lanes. */
   v128ConstF64(lanes: readonly [number, number]): Val<'v128'> {
-    this.code.u8(0xfd).u32(0x0c);
-    for (const x of lanes) this.code.f64(x);
-    return VAL.v128;
+    const w = new ByteWriter();
+    for (const x of lanes) w.f64(x);
+    return this.constant(w.toBytes());
   }
   i32x4Add(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xae, 'v128'); }
+  /** Lane masks (all ones where a < b, signed). */
+  i32x4LtS(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x39, 'v128'); }
+  /** A v128 constant of four i32 lanes. */
+  v128ConstI32(lanes: readonly [number, number, number, number]): Val<'v128'> {
+    const w = new ByteWriter();
+    for (const x of lanes) w.u8(x).u8(x >> 8).u8(x >> 16).u8(x >> 24);
+    return this.constant(w.toBytes());
+  }
   i32x4Shl(_a: Val<'v128'>, _b: Val<'i32'>): Val<'v128'> { return this.simd(0xab, 'v128'); }
   v128And(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x4e, 'v128'); }
   /** a & ~b */

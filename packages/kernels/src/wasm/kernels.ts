@@ -643,10 +643,82 @@ function attentionFast(q: V, k: V, v: V, mask: V | null, out: V): boolean {
 const lseAt = (lse: V, b: number, h: number, i: number): number => lse.offset + b * lse.strides[0]! + h * lse.strides[1]! + i * lse.strides[2]!;
 
 /**
+ * The part of one row block's product that attention needs (see `attnGemm`): its first `n` columns
+ * of C, from the slice [k0, k1) of the sum.
+ */
+interface BlockRange { n: number; k0: number; k1: number }
+
+/**
+ * nb products C_i = A_i·B_i (addresses and byte strides as in `sgemmBatched`), computed in blocks of
+ * rows of C; `range(r0, r1)` says which columns of the block and which slice of the sum it needs.
+ * Causal attention uses this to skip the half of every product that the causal mask makes zero:
+ * a block of query rows needs only the keys its last row sees, and a block of key rows only the
+ * queries that see its first key; the terms left out are exact zeros (P and dS vanish there). A
+ * block whose slice is empty gets zeros. Each element's sum runs over its slice in increasing k,
+ * whoever computes it, so results do not depend on the thread count.
+ */
+function attnGemm(rt: WasmRuntime, nb: number, aAt: (i: number) => number, rsa: number, csa: number,
+  bAt: (i: number) => number, rsb: number, csb: number, cAt: (i: number) => number, ldc: number,
+  M: number, N: number, K: number, rowsPerBlock: number, range: (r0: number, r1: number) => BlockRange): void {
+  const threads = M * N * K * nb >= FAST_CPU_CONFIG.matmulParallelMin ? rt.numThreads : 1;
+  const calls: number[] = [];
+  const empty: [number, number, number][] = [];
+  for (let bi = 0; bi < nb; bi++) {
+    const ap = aAt(bi), bp = bAt(bi), cp = cAt(bi);
+    for (let r0 = 0; r0 < M; r0 += rowsPerBlock) {
+      const r1 = Math.min(M, r0 + rowsPerBlock);
+      const { n, k0, k1 } = range(r0, r1);
+      if (n <= 0) continue;
+      if (k1 <= k0) { empty.push([cp + r0 * ldc, r1 - r0, n]); continue; }
+      calls.push(ap + r0 * rsa + k0 * csa, rsa, csa, bp + k0 * rsb, rsb, csb, cp + r0 * ldc, ldc, r1 - r0, n, k1 - k0);
+    }
+  }
+  const heap = rt.f32();
+  for (const [c, rows, n] of empty) for (let r = 0; r < rows; r++) heap.fill(0, (c + r * ldc) >> 2, ((c + r * ldc) >> 2) + n);
+  if (calls.length === 0) return;
+  const scratch = rt.alloc(threads * SGEMM_SCRATCH_BYTES);
+  const tails = Array.from({ length: threads }, (_, t) => scratch + t * SGEMM_SCRATCH_BYTES);
+  rt.parallelShared('sgemm', 11, calls, threads, tails);
+}
+
+/**
+ * The causal structure of attention with Tq queries and Tk keys: query i sees keys j < lim(i) =
+ * clamp(i + Tk − Tq + 1, 0, Tk) (all Tk without the causal cut), and the block sizes and ranges for
+ * `attnGemm`. Blocks are a multiple of the micro-tile height, about an eighth of the rows (at least 16).
+ */
+function causalPlan(Tq: number, Tk: number, causal: boolean) {
+  const diag = Tk - Tq + 1;
+  const lim = (i: number) => (causal ? Math.max(0, Math.min(Tk, i + diag)) : Tk);
+  /** The first query that sees key j. */
+  const firstQuery = (j: number) => (causal ? Math.max(0, j - diag + 1) : 0);
+  const block = (rows: number) => (causal ? Math.max(16, Math.ceil(rows / 8 / MR) * MR) : rows);
+  return {
+    diag,
+    qBlock: block(Tq),
+    kBlock: block(Tk),
+    /** Query rows × keys (S = Q·Kᵀ, dP = dO·Vᵀ): the keys the block's last row sees. */
+    keyCols: (kDim: number) => (r0: number, r1: number): BlockRange => ({ n: lim(r1 - 1), k0: 0, k1: kDim }),
+    /** Query rows, summing over keys (O = P·V, dQ = dS·K). */
+    overKeys: (n: number) => (r0: number, r1: number): BlockRange => ({ n, k0: 0, k1: lim(r1 - 1) }),
+    /** Key rows, summing over queries (dV = Pᵀ·dO, dK = dSᵀ·Q). */
+    overQueries: (n: number) => (r0: number, _r1: number): BlockRange => ({ n, k0: firstQuery(r0), k1: Tq }),
+  };
+}
+
+/** attn_ds over `rows` rows: ds = P ∘ (dP − δ)·scale, in place on the dP rows at dsp. */
+function dsAt(rt: WasmRuntime, pp: number, dsp: number, gp: number, op: number, rows: number, Tq: number, Tk: number,
+  Dv: number, causal: boolean, params: number): void {
+  const perThread = rowSplit(rt, rows, Tk).map(([lo, hi]) => (hi > lo
+    ? [pp + lo * Tk * 4, dsp + lo * Tk * 4, gp + lo * Dv * 4, op + lo * Dv * 4, hi - lo, Tk, Dv, lo % Tq, Tq, Tk - Tq + 1,
+      causal ? 1 : 0, params] : []));
+  rt.parallel('attn_ds', 12, perThread);
+}
+
+/**
  * Attention without a mask on contiguous operands, every intermediate in the WebAssembly memory:
- * S = Q·Kᵀ, the row softmax and O = P·V happen there (the same sgemm calls and layouts as the
- * general path below, so the same results); q, k, v and out are used in place (or copied once when
- * they live elsewhere), and only lse is copied out.
+ * S = Q·Kᵀ, the row softmax and O = P·V happen there; q, k, v and out are used in place (or copied
+ * once when they live elsewhere), and only lse is copied out. With the causal cut, the products
+ * skip the masked half (`attnGemm`).
  */
 function attentionInMemory(q: V, k: V, v: V, opts: AttentionOptions, out: V, lse: V): void {
   const [B, H, Tq, D] = q.shape as [number, number, number, number];
@@ -658,10 +730,12 @@ function attentionInMemory(q: V, k: V, v: V, opts: AttentionOptions, out: V, lse
   const op = o.addr;
   const sp = rt.alloc(rows * Tk * 4), lp = rt.alloc(rows * 8), params = rt.alloc(8);
   rt.f64()[params >> 3] = opts.scale;
+  const plan = causalPlan(Tq, Tk, opts.causal);
+  const at = (base: number, size: number) => (i: number) => base + i * size * 4;
   // S = Q·Kᵀ (Kᵀ is K read column-major), then P in place, then O = P·V.
-  sgemmBatched(rt, nb, (i) => qp + i * Tq * D * 4, D * 4, 4, (i) => kp + i * Tk * D * 4, 4, D * 4, (i) => sp + i * Tq * Tk * 4, Tk * 4, Tq, Tk, D);
+  attnGemm(rt, nb, at(qp, Tq * D), D * 4, 4, at(kp, Tk * D), 4, D * 4, at(sp, Tq * Tk), Tk * 4, Tq, Tk, D, plan.qBlock, plan.keyCols(D));
   probsAt(rt, sp, rows, Tq, Tk, opts.causal, lp, false, params);
-  sgemmBatched(rt, nb, (i) => sp + i * Tq * Tk * 4, Tk * 4, 4, (i) => vp + i * Tk * Dv * 4, Dv * 4, 4, (i) => op + i * Tq * Dv * 4, Dv * 4, Tq, Dv, Tk);
+  attnGemm(rt, nb, at(sp, Tq * Tk), Tk * 4, 4, at(vp, Tk * Dv), Dv * 4, 4, at(op, Tq * Dv), Dv * 4, Tq, Dv, Tk, plan.qBlock, plan.overKeys(Dv));
   o.done();
   const l = rt.f64(), l0 = lp >> 3;
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) lse.buffer[lseAt(lse, b, h, i)] = l[l0 + (b * H + h) * Tq + i]!;
@@ -681,36 +755,24 @@ function attentionBackwardInMemory(q: V, k: V, v: V, opts: AttentionOptions, out
   const dvw = writePtr(rt, dv, nb * Tk * Dv, [...reads, [dqw.addr, rows * D * 4], [dkw.addr, nb * Tk * D * 4]]);
   const dqp = dqw.addr, dkp = dkw.addr, dvp = dvw.addr;
   const pp = rt.alloc(rows * Tk * 4), dsp = rt.alloc(rows * Tk * 4), lp = rt.alloc(rows * 8), params = rt.alloc(8);
-  let heap = rt.f32();
   const f64 = rt.f64(), l0 = lp >> 3;
   f64[params >> 3] = opts.scale;
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) f64[l0 + (b * H + h) * Tq + i] = lse.buffer[lseAt(lse, b, h, i)]!;
+  const plan = causalPlan(Tq, Tk, opts.causal);
   const at = (base: number, size: number) => (i: number) => base + i * size * 4;
-  sgemmBatched(rt, nb, at(qp, Tq * D), D * 4, 4, at(kp, Tk * D), 4, D * 4, at(pp, Tq * Tk), Tk * 4, Tq, Tk, D);
+  attnGemm(rt, nb, at(qp, Tq * D), D * 4, 4, at(kp, Tk * D), 4, D * 4, at(pp, Tq * Tk), Tk * 4, Tq, Tk, D, plan.qBlock, plan.keyCols(D));
   probsAt(rt, pp, rows, Tq, Tk, opts.causal, lp, true, params);
   // dV = Pᵀ·dO (Pᵀ: P read column-major), dP = dO·Vᵀ.
-  sgemmBatched(rt, nb, at(pp, Tq * Tk), 4, Tk * 4, at(gp, Tq * Dv), Dv * 4, 4, at(dvp, Tk * Dv), Dv * 4, Tk, Dv, Tq);
-  sgemmBatched(rt, nb, at(gp, Tq * Dv), Dv * 4, 4, at(vp, Tk * Dv), 4, Dv * 4, at(dsp, Tq * Tk), Tk * 4, Tq, Tk, Dv);
+  attnGemm(rt, nb, at(pp, Tq * Tk), 4, Tk * 4, at(gp, Tq * Dv), Dv * 4, 4, at(dvp, Tk * Dv), Dv * 4, Tk, Dv, Tq, plan.kBlock, plan.overQueries(Dv));
+  attnGemm(rt, nb, at(gp, Tq * Dv), Dv * 4, 4, at(vp, Tk * Dv), 4, Dv * 4, at(dsp, Tq * Tk), Tk * 4, Tq, Tk, Dv, plan.qBlock, plan.keyCols(Dv));
   // dS = P ∘ (dP − δ)·scale with δ_i = Σ_c dO_ic·O_ic (float64).
-  heap = rt.f32();
-  dsRows(heap, pp >> 2, dsp >> 2, gp >> 2, op >> 2, rows, Tk, Dv, opts.scale);
+  dsAt(rt, pp, dsp, gp, op, rows, Tq, Tk, Dv, opts.causal, params);
   // dQ = dS·K, dK = dSᵀ·Q.
-  sgemmBatched(rt, nb, at(dsp, Tq * Tk), Tk * 4, 4, at(kp, Tk * D), D * 4, 4, at(dqp, Tq * D), D * 4, Tq, D, Tk);
-  sgemmBatched(rt, nb, at(dsp, Tq * Tk), 4, Tk * 4, at(qp, Tq * D), D * 4, 4, at(dkp, Tk * D), D * 4, Tk, D, Tq);
+  attnGemm(rt, nb, at(dsp, Tq * Tk), Tk * 4, 4, at(kp, Tk * D), D * 4, 4, at(dqp, Tq * D), D * 4, Tq, D, Tk, plan.qBlock, plan.overKeys(D));
+  attnGemm(rt, nb, at(dsp, Tq * Tk), 4, Tk * 4, at(qp, Tq * D), D * 4, 4, at(dkp, Tk * D), D * 4, Tk, D, Tq, plan.kBlock, plan.overQueries(D));
   dqw.done();
   dkw.done();
   dvw.done();
-}
-
-/** ds[r, j] = p[r, j]·(ds[r, j] − δ_r)·scale, δ_r = Σ_c g[r, c]·o[r, c], on float32 rows (element offsets). */
-function dsRows(h: Float32Array, p: number, ds: number, g: number, o: number, rows: number, Tk: number, Dv: number, scale: number): void {
-  for (let r = 0; r < rows; r++) {
-    let delta = 0;
-    const go = g + r * Dv, oo = o + r * Dv;
-    for (let c = 0; c < Dv; c++) delta += h[go + c]! * h[oo + c]!;
-    const row = r * Tk;
-    for (let j = row; j < row + Tk; j++) h[ds + j] = h[p + j]! * (h[ds + j]! - delta) * scale;
-  }
 }
 
 /** Whether the in-memory paths apply: no mask, and every operand contiguous. */

@@ -11,8 +11,12 @@
 // exp: WebAssembly has no exp instruction, so `emitExp` evaluates it in-line on four lanes:
 //   n = round(x·log2 e),  r = x - n·ln2 (ln2 split in a high and a low part, Cody–Waite, so r is
 //   accurate), exp(r) by its degree-7 Taylor polynomial on |r| ≤ ln2/2 (truncation < 1e-8), and the
-//   factor 2ⁿ built directly as float bits ((n + 127) << 23). Inputs below -87.3 give 0 (the true
-//   value is a float32 denormal or 0), which keeps exp(-∞) = 0 exact for masked logits; NaN stays NaN.
+//   factor 2ⁿ built directly as float bits. Inputs below -87.3 give 0 (the true value is a float32
+//   denormal or 0), which keeps exp(-∞) = 0 exact for masked logits; NaN stays NaN.
+//   Every step is one instruction on x86-64 and ARM: the clamp uses pseudo-min/max (IEEE min/max
+//   cost several for their NaN and ±0 rules), and the rounding adds 1.5·2²³ — after which the
+//   float's low mantissa bits hold n (round to nearest even), so n = j − 1.5·2²³ is exact and
+//   j's bits shifted left by 23 are n's exponent field (the high bits of the magic number shift out).
 
 import type { FuncBuilder, FuncRef, Local, ModuleBuilder } from './emitter.js';
 
@@ -21,23 +25,29 @@ const LN2_HI = 0.693359375; // exactly representable: n·LN2_HI is exact for |n|
 const LN2_LO = -2.12194440e-4;
 const EXP_LO = -87.33;
 const EXP_HI = 88.37;
+const ROUND_MAGIC = 12582912; // 1.5·2²³
 const splat4 = (c: number): [number, number, number, number] => [c, c, c, c];
 
-/** out = exp(x) on four lanes; `t` and `n` are scratch v128 locals. */
-export function emitExp(f: FuncBuilder, x: Local<'v128'>, out: Local<'v128'>, t: Local<'v128'>, n: Local<'v128'>): void {
-  f.set(t, f.f32x4Min(f.f32x4Max(f.get(x), f.v128Const(splat4(EXP_LO))), f.v128Const(splat4(EXP_HI))));
-  f.set(n, f.f32x4Nearest(f.f32x4Mul(f.get(t), f.v128Const(splat4(LOG2E)))));
-  f.set(t, f.f32x4Sub(f.get(t), f.f32x4Mul(f.get(n), f.v128Const(splat4(LN2_HI)))));
-  f.set(t, f.f32x4Sub(f.get(t), f.f32x4Mul(f.get(n), f.v128Const(splat4(LN2_LO)))));
-  // Horner: 1 + r(1 + r(1/2 + r(1/6 + r(1/24 + r(1/120 + r(1/720 + r/5040))))))
-  const coef = [1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 1];
-  f.set(out, f.v128Const(splat4(coef[0]!)));
-  for (let i = 1; i < coef.length; i++) {
-    f.set(out, f.f32x4Add(f.f32x4Mul(f.get(out), f.get(t)), f.v128Const(splat4(coef[i]!))));
-  }
-  // 2ⁿ as bits: the biased exponent n + 127 in bits 23..30 (n ∈ [-126, 127] after the clamp).
-  f.set(n, f.i32x4Shl(f.i32x4Add(f.i32x4TruncSatF32x4S(f.get(n)), f.i32x4Splat(f.i32(127))), f.i32(23)));
-  f.set(out, f.f32x4Mul(f.get(out), f.get(n)));
+/** out = exp(x) on four lanes; `t`, `n` and `r2` are scratch v128 locals. */
+export function emitExp(f: FuncBuilder, x: Local<'v128'>, out: Local<'v128'>, t: Local<'v128'>, n: Local<'v128'>,
+  r2: Local<'v128'>): void {
+  const j = n;
+  f.set(t, f.f32x4Pmax(f.f32x4Pmin(f.get(x), f.v128Const(splat4(EXP_HI))), f.v128Const(splat4(EXP_LO))));
+  f.set(j, f.f32x4Add(f.f32x4Mul(f.get(t), f.v128Const(splat4(LOG2E))), f.v128Const(splat4(ROUND_MAGIC))));
+  f.set(out, f.f32x4Sub(f.get(j), f.v128Const(splat4(ROUND_MAGIC)))); // n as a float
+  f.set(t, f.f32x4Sub(f.get(t), f.f32x4Mul(f.get(out), f.v128Const(splat4(LN2_HI)))));
+  f.set(t, f.f32x4Sub(f.get(t), f.f32x4Mul(f.get(out), f.v128Const(splat4(LN2_LO)))));
+  // e^r ≈ Σ_{k≤7} r^k/k!, by Estrin's scheme (pairs c_k + c_{k+1}·r, combined with r² and r⁴), whose
+  // dependency chain is about half as long as Horner's.
+  const c = (k: number) => f.v128Const(splat4(1 / [1, 1, 2, 6, 24, 120, 720, 5040][k]!));
+  const pair = (k: number) => f.f32x4Add(c(k), f.f32x4Mul(c(k + 1), f.get(t)));
+  f.set(r2, f.f32x4Mul(f.get(t), f.get(t)));
+  f.set(out, f.f32x4Add(pair(4), f.f32x4Mul(pair(6), f.get(r2)))); // c4 + c5r + r²(c6 + c7r)
+  f.set(out, f.f32x4Add(f.f32x4Add(pair(0), f.f32x4Mul(pair(2), f.get(r2))), // + r⁴·(…)
+    f.f32x4Mul(f.get(out), f.f32x4Mul(f.get(r2), f.get(r2)))));
+  // 2ⁿ as bits: n << 23 plus the exponent bias 127 << 23 (n ∈ [-126, 127] after the clamp).
+  f.set(j, f.i32x4Add(f.i32x4Shl(f.get(j), f.i32(23)), f.i32x4Splat(f.i32(127 << 23))));
+  f.set(out, f.f32x4Mul(f.get(out), f.get(j)));
   // Underflow (and -∞) to exactly 0: clear the lanes where x < EXP_LO.
   f.set(out, f.v128AndNot(f.get(out), f.f32x4Lt(f.get(x), f.v128Const(splat4(EXP_LO)))));
 }
@@ -57,7 +67,7 @@ export function addSoftmax(m: ModuleBuilder, logImport: number): FuncRef<null> {
     const r = f.local('i32'), j = f.local('i32'), xr = f.local('i32'), yr = f.local('i32'), vecEnd = f.local('i32');
     const mx = f.local('f32'), s = f.local('f32'), ls = f.local('f32');
     const v = f.local('v128'), acc = f.local('v128'), e = f.local('v128'), t = f.local('v128'), n = f.local('v128');
-    const vm = f.local('v128');
+    const vm = f.local('v128'), r2 = f.local('v128');
     f.set(vecEnd, f.sub(f.get(cols), f.i32(3))); // vector steps while j < cols - 3
     f.forRange(r, () => f.i32(0), () => f.get(rows), 1, () => {
       f.set(xr, f.add(f.get(x), f.shl(f.mul(f.get(r), f.get(cols)), f.i32(2))));
@@ -75,14 +85,14 @@ export function addSoftmax(m: ModuleBuilder, logImport: number): FuncRef<null> {
       f.set(acc, f.v128Const(splat4(0)));
       f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
         f.set(v, f.f32x4Sub(f.v128Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))), f.get(vm)));
-        emitExp(f, v, e, t, n);
+        emitExp(f, v, e, t, n, r2);
         f.if_(f.eqz(f.get(log)), () => f.v128Store(f.add(f.get(yr), f.shl(f.get(j), f.i32(2))), f.get(e)));
         f.set(acc, f.f32x4Add(f.get(acc), f.get(e)));
       });
       f.set(s, hsum(f, acc));
       tail(f, j, cols, () => {
         f.set(v, f.f32x4Splat(f.f32Sub(f.f32Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))), f.get(mx))));
-        emitExp(f, v, e, t, n);
+        emitExp(f, v, e, t, n, r2);
         f.if_(f.eqz(f.get(log)), () => f.f32Store(f.add(f.get(yr), f.shl(f.get(j), f.i32(2))), f.f32x4ExtractLane(f.get(e), 0)));
         f.set(s, f.f32Add(f.get(s), f.f32x4ExtractLane(f.get(e), 0)));
       });
