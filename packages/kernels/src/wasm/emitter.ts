@@ -278,6 +278,9 @@ export class FuncBuilder {
   /** IEEE-style min/max on two f64 lanes: NaN in either lane gives NaN. */
   f64x2Min(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf4, 'v128'); }
   f64x2Max(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf5, 'v128'); }
+  /** Pseudo-min/max on two f64 lanes (see f32x4Pmin): one instruction; a NaN in a is kept against a constant b. */
+  f64x2Pmin(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf6, 'v128'); }
+  f64x2Pmax(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf7, 'v128'); }
   /** Round to nearest, ties to even. */
   f64x2Nearest(_a: Val<'v128'>): Val<'v128'> { return this.simd(0x94, 'v128'); }
   /** Lane masks (all ones where true); comparisons with NaN are false. */

@@ -85,17 +85,40 @@ const ERF_P = [1.1283791669556544, 0.20482693422420412, 0.0588453303852565, 0.00
 const ERF_Q = [1.0, 0.5148564750584448, 0.12376915526222378, 0.018169580853381023, 0.0017766102066384755,
   0.0001167619243412207, 4.791208972187718e-06, 7.34228943277714e-08];
 
-/** Scratch locals of the float64 evaluation, shared by both halves of a step. */
-export interface F64Scratch { t: L; n: L; u: L; w: L }
+/** Scratch locals of the float64 evaluation, shared by both halves of a step; p holds powers for `estrin`. */
+export interface F64Scratch { t: L; n: L; u: L; w: L; p: L[] }
+
+const f64Scratch = (f: FuncBuilder): F64Scratch => ({
+  t: f.local('v128'), n: f.local('v128'), u: f.local('v128'), w: f.local('v128'), p: Array.from({ length: 4 }, () => f.local('v128')),
+});
 
 /** A float64 constant in both lanes. */
 const c2 = (f: FuncBuilder, v: number): V => f.v128ConstF64([v, v]);
 
-/** Horner's rule in float64: coef[last]·x^last + … + coef[0], coefficients in increasing powers. */
-function horner(f: FuncBuilder, x: L, coef: readonly number[]): V {
-  let acc = c2(f, coef[coef.length - 1]!);
-  for (let i = coef.length - 2; i >= 0; i--) acc = f.f64x2Add(f.f64x2Mul(acc, f.get(x)), c2(f, coef[i]!));
-  return acc;
+/**
+ * x clamped to [lo, hi] on two float64 lanes, NaN kept. Pseudo-min/max are one instruction each;
+ * IEEE min/max, whose NaN and ±0 rules a clamp against constants does not need, take several.
+ */
+const clamp = (f: FuncBuilder, x: L, lo: number, hi: number): V => f.f64x2Pmax(f.f64x2Pmin(f.get(x), c2(f, hi)), c2(f, lo));
+
+/** Sets s.p[0] = x, s.p[1] = x², s.p[2] = x⁴, … up to the powers `estrin` needs for `terms` coefficients. */
+function powers(f: FuncBuilder, x: L, terms: number, s: F64Scratch): void {
+  f.set(s.p[0]!, f.get(x));
+  for (let k = 1; 1 << k < terms; k++) f.set(s.p[k]!, f.f64x2Mul(f.get(s.p[k - 1]!), f.get(s.p[k - 1]!)));
+}
+
+/**
+ * coef[0] + coef[1]·x + … in float64 by Estrin's scheme, the powers x^(2^k) already in s.p: the
+ * lower half of the coefficients plus x^half times the upper half, recursively. Its longest chain
+ * is about log₂(terms) multiply-adds instead of Horner's terms − 1, so the out-of-order core
+ * overlaps more of it; the kernels here are bound by that chain, not by the instruction count.
+ */
+function estrin(f: FuncBuilder, coef: readonly number[], s: F64Scratch, lo = 0, n = coef.length): V {
+  if (n === 1) return c2(f, coef[lo]!);
+  let k = 0;
+  while (2 << k < n) k++;
+  const half = 1 << k;
+  return f.f64x2Add(estrin(f, coef, s, lo, half), f.f64x2Mul(f.get(s.p[k]!), estrin(f, coef, s, lo + half, n - half)));
 }
 
 const EXP_TAYLOR = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040, 1 / 40320, 1 / 362880];
@@ -107,14 +130,15 @@ function expCore(f: FuncBuilder, t: L, out: L, s: F64Scratch): void {
   f.set(s.n, f.f64x2Nearest(f.f64x2Mul(f.get(t), c2(f, LOG2E))));
   f.set(t, f.f64x2Sub(f.get(t), f.f64x2Mul(f.get(s.n), c2(f, LN2_HI))));
   f.set(t, f.f64x2Sub(f.get(t), f.f64x2Mul(f.get(s.n), c2(f, LN2_LO))));
-  f.set(out, horner(f, t, EXP_TAYLOR));
+  powers(f, t, EXP_TAYLOR.length, s);
+  f.set(out, estrin(f, EXP_TAYLOR, s));
   f.set(s.n, f.i64x2Shl(f.f64x2Add(f.get(s.n), c2(f, EXP_MAGIC)), f.i32(52)));
   f.set(out, f.f64x2Mul(f.get(out), f.get(s.n)));
 }
 
 /** out = e^x for any x (x is kept): +∞ above EXP_MAX, 0 below EXP_MIN, NaN for NaN. */
 export function exp64(f: FuncBuilder, x: L, out: L, s: F64Scratch): void {
-  f.set(s.t, f.f64x2Min(f.f64x2Max(f.get(x), c2(f, EXP_MIN)), c2(f, EXP_MAX)));
+  f.set(s.t, clamp(f, x, EXP_MIN, EXP_MAX));
   expCore(f, s.t, out, s);
   f.set(out, f.v128Bitselect(c2(f, Infinity), f.get(out), f.f64x2Gt(f.get(x), c2(f, EXP_MAX))));
   f.set(out, f.v128AndNot(f.get(out), f.f64x2Lt(f.get(x), c2(f, EXP_MIN))));
@@ -122,9 +146,10 @@ export function exp64(f: FuncBuilder, x: L, out: L, s: F64Scratch): void {
 
 /** out = erf(z) (z is kept). */
 function erf64(f: FuncBuilder, z: L, out: L, s: F64Scratch): void {
-  f.set(s.t, f.f64x2Min(f.f64x2Max(f.get(z), c2(f, -ERF_CLAMP)), c2(f, ERF_CLAMP)));
+  f.set(s.t, clamp(f, z, -ERF_CLAMP, ERF_CLAMP));
   f.set(s.u, f.f64x2Mul(f.get(s.t), f.get(s.t)));
-  f.set(out, f.f64x2Div(f.f64x2Mul(f.get(s.t), horner(f, s.u, ERF_P)), horner(f, s.u, ERF_Q)));
+  powers(f, s.u, ERF_P.length, s);
+  f.set(out, f.f64x2Div(f.f64x2Mul(f.get(s.t), estrin(f, ERF_P, s)), estrin(f, ERF_Q, s)));
   // Past the clamp t = ±4 exactly, so t/4 is the exact ±1.
   f.set(out, f.v128Bitselect(f.f64x2Mul(f.get(s.t), c2(f, 1 / ERF_CLAMP)), f.get(out),
     f.f64x2Gt(f.f64x2Abs(f.get(z)), c2(f, ERF_CLAMP))));
@@ -142,7 +167,7 @@ const F64: Partial<Record<UnaryFastOp, (f: FuncBuilder, x: L, out: L, s: F64Scra
   rsqrt: (f, x, out) => f.set(out, f.f64x2Div(c2(f, 1), f.f64x2Sqrt(f.get(x)))),
   exp: exp64,
   tanh: (f, x, out, s) => {
-    f.set(s.t, f.f64x2Mul(f.f64x2Min(f.f64x2Max(f.get(x), c2(f, -TANH_CLAMP)), c2(f, TANH_CLAMP)), c2(f, 2)));
+    f.set(s.t, f.f64x2Mul(clamp(f, x, -TANH_CLAMP, TANH_CLAMP), c2(f, 2)));
     expCore(f, s.t, s.w, s);
     f.set(out, f.f64x2Div(f.f64x2Sub(f.get(s.w), c2(f, 1)), f.f64x2Add(f.get(s.w), c2(f, 1))));
     f.set(out, f.v128Bitselect(f.get(x), f.get(out), f.f64x2Lt(f.f64x2Abs(f.get(x)), c2(f, TANH_SMALL))));
@@ -191,7 +216,7 @@ export function addUnaryGrad(m: ModuleBuilder): void {
       const i = f.local('i32'), off = f.local('i32');
       const xl = f.local('v128'), xh = f.local('v128'), gl = f.local('v128'), gh = f.local('v128');
       const yl = f.local('v128'), yh = f.local('v128');
-      const s: F64Scratch = { t: f.local('v128'), n: f.local('v128'), u: f.local('v128'), w: f.local('v128') };
+      const s = f64Scratch(f);
       const load2 = (base: Local<'i32'>, at: number) => f.f64x2PromoteLowF32x4(f.v128Load64Zero(f.add(f.get(base), f.get(off)), at));
       f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
         f.set(off, f.shl(f.get(i), f.i32(2)));
@@ -224,7 +249,7 @@ export function addUnary(m: ModuleBuilder): void {
       }
       const g = F64[op]!;
       const lo = f.local('v128'), hi = f.local('v128'), ylo = f.local('v128'), yhi = f.local('v128');
-      const s: F64Scratch = { t: f.local('v128'), n: f.local('v128'), u: f.local('v128'), w: f.local('v128') };
+      const s = f64Scratch(f);
       f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
         f.set(px, at(x));
         f.set(po, at(out));
