@@ -57,6 +57,12 @@ export const FAST_CPU_CONFIG = {
 const { isF32, isContiguous } = js;
 
 /** Splits [0, n) into `parts` ranges whose starts are multiples of `align` (some may be empty). */
+/**
+ * How many parts a parallel kernel cuts its work into: four per thread, so that threads take them
+ * from a shared queue and one held up by the OS delays the kernel by a part, not by half of it.
+ */
+const partsFor = (threads: number): number => (threads > 1 ? 4 * threads : 1);
+
 function splitRange(n: number, parts: number, align: number): [number, number][] {
   const out: [number, number][] = [];
   let prev = 0;
@@ -340,11 +346,11 @@ function binary(op: BinaryOp, a: V, b: V, out: V): void {
   const threads = total >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
   const perThread: number[][] = [];
   if (rows === 1) {
-    for (const [lo, hi] of splitRange(n, threads, 4)) {
+    for (const [lo, hi] of splitRange(n, partsFor(threads), 4)) {
       perThread.push(hi > lo ? [ap + lo * 4 * pa.inner, pa.inner, 0, bp + lo * 4 * pb.inner, pb.inner, 0, op_ + lo * 4, hi - lo, 1] : []);
     }
   } else {
-    for (const [lo, hi] of splitRange(rows, threads, 1)) {
+    for (const [lo, hi] of splitRange(rows, partsFor(threads), 1)) {
       perThread.push(hi > lo ? [ap + lo * pa.ro * 4, pa.inner, pa.ro * 4, bp + lo * pb.ro * 4, pb.inner, pb.ro * 4, op_ + lo * n * 4, n, hi - lo] : []);
     }
   }
@@ -362,7 +368,7 @@ function activationGrad(op: GradFastOp, x: V, g: V, out: V): void {
   const xp = readPtr(rt, x, n), gp = readPtr(rt, g, n);
   const o = writePtr(rt, out, n, [[xp, n * 4], [gp, n * 4]], true);
   const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
-  rt.parallel(`grad_${op}`, 4, splitRange(n, threads, 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, gp + lo * 4, o.addr + lo * 4, hi - lo] : [])));
+  rt.parallel(`grad_${op}`, 4, splitRange(n, partsFor(threads), 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, gp + lo * 4, o.addr + lo * 4, hi - lo] : [])));
   o.done();
 }
 
@@ -381,7 +387,7 @@ function unary(op: UnaryOp, x: V, out: V): void {
   const xp = readPtr(rt, x, n);
   const o = writePtr(rt, out, n, [[xp, n * 4]], true);
   const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
-  const perThread = splitRange(n, threads, 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, o.addr + lo * 4, hi - lo] : []));
+  const perThread = splitRange(n, partsFor(threads), 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, o.addr + lo * 4, hi - lo] : []));
   rt.parallel(`unary_${op as UnaryFastOp}`, 3, perThread);
   o.done();
 }
@@ -442,8 +448,8 @@ function reduceSplit(shape: readonly number[], axes: readonly number[]): { s: nu
 
 /** Row ranges per thread for a rows×cols kernel. */
 function rowSplit(rt: WasmRuntime, rows: number, cols: number): [number, number][] {
-  const threads = rows * cols >= FAST_CPU_CONFIG.elementwiseParallelMin ? Math.min(rt.numThreads, rows) : 1;
-  return splitRange(rows, threads, 1);
+  const threads = rows * cols >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  return splitRange(rows, Math.min(rows, partsFor(threads)), 1);
 }
 
 function softmax(x: V, out: V, log: boolean): void {
@@ -541,7 +547,7 @@ function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): void {
   rt.f64().set(ADAMW_PARAMS.map((k) => consts[k]), params >> 3);
   const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
   const padded = n + (n & 1);
-  const perThread = splitRange(padded, threads, 2).map(([lo, hi]) =>
+  const perThread = splitRange(padded, partsFor(threads), 2).map(([lo, hi]) =>
     (hi > lo ? [...ptrs.map((p) => p + lo * 4), hi - lo, params] : []));
   rt.parallel('adamw', 6, perThread);
   pw.done();

@@ -188,19 +188,21 @@ export class WasmRuntime {
   }
 
   /**
-   * Runs `name` once per argument tuple, tuples grouped by thread: perThread[t] is the flat list of
-   * tuples (each `argc` numbers) for thread t; thread 0 is this one.
+   * Runs `name` once per argument tuple in `parts` (each `argc` numbers; empty parts are skipped)
+   * on up to the runtime's thread count, the caller included. Each tuple must write its own outputs
+   * only; kernels cut their work into a few parts per thread (`parts` in kernels.ts).
    */
-  parallel(name: WasmExport, argc: number, perThread: number[][]): void {
-    const idx = WASM_EXPORTS.indexOf(name);
-    const fn = this.fns[idx]!;
-    const callMain = (args: number[]) => fn(...args);
-    const used = perThread.length;
-    if (used <= 1 || !this.shared) {
-      for (const list of perThread) for (let p = 0; p < list.length; p += argc) callMain(list.slice(p, p + argc));
+  parallel(name: WasmExport, argc: number, parts: number[][]): void {
+    const calls = parts.filter((p) => p.length > 0).flat();
+    const n = calls.length / argc;
+    if (n <= 1 || !this.shared || this.threads <= 1) {
+      const fn = this.fns[WASM_EXPORTS.indexOf(name)]!;
+      for (let p = 0; p < calls.length; p += argc) fn(...calls.slice(p, p + argc));
       return;
     }
-    this.poolFor(used).run(idx, argc, perThread, callMain);
+    // The parts share one queue, so a thread that is held up (by the OS, by another process) takes
+    // fewer of them. The appended per-thread argument is not a parameter of these exports (ignored).
+    this.parallelShared(name, argc, calls, Math.min(this.threads, n), NO_TAILS);
   }
 
   /**
@@ -225,6 +227,9 @@ export class WasmRuntime {
     return this.pool;
   }
 }
+
+/** Per-thread trailing arguments for exports that take none. */
+const NO_TAILS: readonly number[] = new Array<number>(MAX_THREADS).fill(0);
 
 let runtime: WasmRuntime | null = null;
 let wantedThreads: number | null = null;

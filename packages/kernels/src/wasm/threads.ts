@@ -10,7 +10,8 @@
 // arithmetic in the same order.
 //
 // Two ways to share the calls of a fork:
-// - static (`run`): the caller assigns each thread its list of calls;
+// - static (`run`): the caller assigns each thread its list of calls (kept for callers that need a
+//   fixed assignment; the kernels use the shared queue);
 // - shared (`runShared`): all calls sit in one queue and every thread, the caller included, takes
 //   the next one (an atomic counter) until none is left, so a thread that is slowed down (by the
 //   OS, by another process) takes fewer. Each call then gets the running thread's own `tail`
