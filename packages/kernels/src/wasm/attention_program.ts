@@ -3,8 +3,8 @@
 //
 // Both take `rows` consecutive rows of Tk float32 values; row r is query i = (i0 + r) mod Tq of its
 // (batch, head). Keys j < lim are visible: lim = clamp(i + diag, 0, Tk) when `causal`
-// (diag = Tk − Tq + 1), else Tk. Entries past lim are never read — the matmuls that produce them
-// skip them (kernels.ts) — and are written as 0.
+// (diag = Tk − Tq + 1), else Tk. Entries past lim are never read — the in-memory attention paths
+// do not compute them (kernels.ts) — and are written as 0.
 //
 // attn_probs(s, rows, Tk, i0, Tq, diag, causal, lse, backward, params): raw scores Q·Kᵀ in s become
 // probabilities in place. With z_j = scale·s_j in float64 (scale: the float64 at params):

@@ -56,13 +56,13 @@ export const FAST_CPU_CONFIG = {
 
 const { isF32, isContiguous } = js;
 
-/** Splits [0, n) into `parts` ranges whose starts are multiples of `align` (some may be empty). */
 /**
  * How many parts a parallel kernel cuts its work into: four per thread, so that threads take them
  * from a shared queue and one held up by the OS delays the kernel by a part, not by half of it.
  */
 const partsFor = (threads: number): number => (threads > 1 ? 4 * threads : 1);
 
+/** Splits [0, n) into `parts` ranges whose starts are multiples of `align` (some may be empty). */
 function splitRange(n: number, parts: number, align: number): [number, number][] {
   const out: [number, number][] = [];
   let prev = 0;
@@ -188,7 +188,6 @@ function foldsIntoRows(offA: number[], offB: number[], offO: number[], M: number
 function sgemmBatched(rt: WasmRuntime, nb: number, aAt: (i: number) => number, rsa: number, csa: number,
   bAt: (i: number) => number, rsb: number, csb: number, cAt: (i: number) => number, ldc: number, M: number, N: number, K: number): void {
   const threads = M * N * K * nb >= FAST_CPU_CONFIG.matmulParallelMin ? rt.numThreads : 1;
-  const scratch = rt.alloc(threads * SGEMM_SCRATCH_BYTES);
   const alongN = N >= M;
   const [len, tile] = alongN ? [N, NR] : [M, MR];
   const p = threads === 1 ? 1 : Math.max(1, Math.min(Math.ceil((4 * threads) / nb), Math.floor(len / (4 * tile))));
@@ -202,6 +201,12 @@ function sgemmBatched(rt: WasmRuntime, nb: number, aAt: (i: number) => number, r
       calls.push(ap + m0 * rsa, rsa, csa, bp + n0 * csb, rsb, csb, cp + m0 * ldc + n0 * 4, ldc, m1 - m0, n1 - n0, K);
     }
   }
+  runSgemm(rt, calls, threads);
+}
+
+/** Runs sgemm calls (11 arguments each) from the shared queue, each thread with its packing scratch. */
+function runSgemm(rt: WasmRuntime, calls: number[], threads: number): void {
+  const scratch = rt.alloc(threads * SGEMM_SCRATCH_BYTES);
   const tails = Array.from({ length: threads }, (_, t) => scratch + t * SGEMM_SCRATCH_BYTES);
   rt.parallelShared('sgemm', 11, calls, threads, tails);
 }
@@ -344,17 +349,17 @@ function binary(op: BinaryOp, a: V, b: V, out: V): void {
   const o = writePtr(rt, out, total, [[ap, sa * 4], [bp, sb * 4]], exact(pa) && exact(pb));
   const op_ = o.addr;
   const threads = total >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
-  const perThread: number[][] = [];
+  const parts: number[][] = [];
   if (rows === 1) {
     for (const [lo, hi] of splitRange(n, partsFor(threads), 4)) {
-      perThread.push(hi > lo ? [ap + lo * 4 * pa.inner, pa.inner, 0, bp + lo * 4 * pb.inner, pb.inner, 0, op_ + lo * 4, hi - lo, 1] : []);
+      parts.push(hi > lo ? [ap + lo * 4 * pa.inner, pa.inner, 0, bp + lo * 4 * pb.inner, pb.inner, 0, op_ + lo * 4, hi - lo, 1] : []);
     }
   } else {
     for (const [lo, hi] of splitRange(rows, partsFor(threads), 1)) {
-      perThread.push(hi > lo ? [ap + lo * pa.ro * 4, pa.inner, pa.ro * 4, bp + lo * pb.ro * 4, pb.inner, pb.ro * 4, op_ + lo * n * 4, n, hi - lo] : []);
+      parts.push(hi > lo ? [ap + lo * pa.ro * 4, pa.inner, pa.ro * 4, bp + lo * pb.ro * 4, pb.inner, pb.ro * 4, op_ + lo * n * 4, n, hi - lo] : []);
     }
   }
-  rt.parallel(`binary_${op as BinaryFastOp}`, 9, perThread);
+  rt.parallel(`binary_${op as BinaryFastOp}`, 9, parts);
   o.done();
 }
 
@@ -387,8 +392,8 @@ function unary(op: UnaryOp, x: V, out: V): void {
   const xp = readPtr(rt, x, n);
   const o = writePtr(rt, out, n, [[xp, n * 4]], true);
   const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
-  const perThread = splitRange(n, partsFor(threads), 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, o.addr + lo * 4, hi - lo] : []));
-  rt.parallel(`unary_${op as UnaryFastOp}`, 3, perThread);
+  const parts = splitRange(n, partsFor(threads), 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, o.addr + lo * 4, hi - lo] : []));
+  rt.parallel(`unary_${op as UnaryFastOp}`, 3, parts);
   o.done();
 }
 
@@ -446,7 +451,7 @@ function reduceSplit(shape: readonly number[], axes: readonly number[]): { s: nu
 
 // ---- rows: softmax, layerNorm ----------------------------------------------------------------
 
-/** Row ranges per thread for a rows×cols kernel. */
+/** Row ranges (`partsFor` the threads a rows×cols kernel uses) for a row kernel. */
 function rowSplit(rt: WasmRuntime, rows: number, cols: number): [number, number][] {
   const threads = rows * cols >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
   return splitRange(rows, Math.min(rows, partsFor(threads)), 1);
@@ -462,9 +467,9 @@ function softmax(x: V, out: V, log: boolean): void {
   // Each row is read in full before it is written, so out may be x itself.
   const xp = readPtr(rt, x, total);
   const o = writePtr(rt, out, total, [[xp, total * 4]], true);
-  const perThread = rowSplit(rt, rows, cols).map(([lo, hi]) =>
+  const parts = rowSplit(rt, rows, cols).map(([lo, hi]) =>
     (hi > lo ? [xp + lo * cols * 4, o.addr + lo * cols * 4, hi - lo, cols, log ? 1 : 0] : []));
-  rt.parallel('softmax_rows', 5, perThread);
+  rt.parallel('softmax_rows', 5, parts);
   o.done();
 }
 
@@ -489,9 +494,9 @@ function layerNorm(x: V, weight: V | null, bias: V | null, eps: number, out: V, 
   const rs = writePtr(rt, rstd, rows, [...reads, [o.addr, total * 4], [m.addr, rows * 4]]);
   const params = rt.alloc(8);
   rt.f64()[params >> 3] = eps;
-  const perThread = rowSplit(rt, rows, D).map(([lo, hi]) =>
+  const parts = rowSplit(rt, rows, D).map(([lo, hi]) =>
     (hi > lo ? [xp + lo * D * 4, wp, bp, o.addr + lo * D * 4, m.addr + lo * 4, rs.addr + lo * 4, hi - lo, D, params] : []));
-  rt.parallel('layernorm_rows', 9, perThread);
+  rt.parallel('layernorm_rows', 9, parts);
   o.done();
   m.done();
   rs.done();
@@ -547,9 +552,9 @@ function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): void {
   rt.f64().set(ADAMW_PARAMS.map((k) => consts[k]), params >> 3);
   const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
   const padded = n + (n & 1);
-  const perThread = splitRange(padded, partsFor(threads), 2).map(([lo, hi]) =>
+  const parts = splitRange(padded, partsFor(threads), 2).map(([lo, hi]) =>
     (hi > lo ? [...ptrs.map((p) => p + lo * 4), hi - lo, params] : []));
-  rt.parallel('adamw', 6, perThread);
+  rt.parallel('adamw', 6, parts);
   pw.done();
   mw.done();
   vw.done();
@@ -611,9 +616,9 @@ function probabilities(s: Float32Array, B: number, H: number, Tq: number, Tk: nu
 /** attn_probs over `rows` score rows at address sp (float64 lse at lp, scale at params). */
 function probsAt(rt: WasmRuntime, sp: number, rows: number, Tq: number, Tk: number, causal: boolean, lp: number,
   backward: boolean, params: number): void {
-  const perThread = rowSplit(rt, rows, Tk).map(([lo, hi]) => (hi > lo
+  const parts = rowSplit(rt, rows, Tk).map(([lo, hi]) => (hi > lo
     ? [sp + lo * Tk * 4, hi - lo, Tk, lo % Tq, Tq, Tk - Tq + 1, causal ? 1 : 0, lp + lo * 8, backward ? 1 : 0, params] : []));
-  rt.parallel('attn_probs', 10, perThread);
+  rt.parallel('attn_probs', 10, parts);
 }
 
 /**
@@ -681,10 +686,7 @@ function attnGemm(rt: WasmRuntime, nb: number, aAt: (i: number) => number, rsa: 
   }
   const heap = rt.f32();
   for (const [c, rows, n] of empty) for (let r = 0; r < rows; r++) heap.fill(0, (c + r * ldc) >> 2, ((c + r * ldc) >> 2) + n);
-  if (calls.length === 0) return;
-  const scratch = rt.alloc(threads * SGEMM_SCRATCH_BYTES);
-  const tails = Array.from({ length: threads }, (_, t) => scratch + t * SGEMM_SCRATCH_BYTES);
-  rt.parallelShared('sgemm', 11, calls, threads, tails);
+  if (calls.length > 0) runSgemm(rt, calls, threads);
 }
 
 /**
@@ -699,7 +701,6 @@ function causalPlan(Tq: number, Tk: number, causal: boolean) {
   const firstQuery = (j: number) => (causal ? Math.max(0, j - diag + 1) : 0);
   const block = (rows: number) => (causal ? Math.max(16, Math.ceil(rows / 8 / MR) * MR) : rows);
   return {
-    diag,
     qBlock: block(Tq),
     kBlock: block(Tk),
     /** Query rows × keys (S = Q·Kᵀ, dP = dO·Vᵀ): the keys the block's last row sees. */
@@ -714,10 +715,10 @@ function causalPlan(Tq: number, Tk: number, causal: boolean) {
 /** attn_ds over `rows` rows: ds = P ∘ (dP − δ)·scale, in place on the dP rows at dsp. */
 function dsAt(rt: WasmRuntime, pp: number, dsp: number, gp: number, op: number, rows: number, Tq: number, Tk: number,
   Dv: number, causal: boolean, params: number): void {
-  const perThread = rowSplit(rt, rows, Tk).map(([lo, hi]) => (hi > lo
+  const parts = rowSplit(rt, rows, Tk).map(([lo, hi]) => (hi > lo
     ? [pp + lo * Tk * 4, dsp + lo * Tk * 4, gp + lo * Dv * 4, op + lo * Dv * 4, hi - lo, Tk, Dv, lo % Tq, Tq, Tk - Tq + 1,
       causal ? 1 : 0, params] : []));
-  rt.parallel('attn_ds', 12, perThread);
+  rt.parallel('attn_ds', 12, parts);
 }
 
 /**
@@ -860,13 +861,13 @@ function copyInMemory(x: V, out: V): boolean {
   const threads = total >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
   const dim = Math.max(0, n.findIndex((v) => v >= threads));
   const src = xb + x.offset * 4, dst = ob + out.offset * 4;
-  const perThread = splitRange(n[dim]!, threads, 1).map(([lo, hi]) => {
+  const parts = splitRange(n[dim]!, threads, 1).map(([lo, hi]) => {
     if (hi <= lo) return [];
     const m = n.slice();
     m[dim] = hi - lo;
     return [src + lo * s[dim]!, ...s, dst + lo * d[dim]!, ...d, ...m];
   });
-  rt.parallel('copy_f32', 14, perThread); // src, s0..s3, dst, d0..d3, n0..n3
+  rt.parallel('copy_f32', 14, parts); // src, s0..s3, dst, d0..d3, n0..n3
   return true;
 }
 

@@ -112,7 +112,7 @@ function addPackB(m: ModuleBuilder): FuncRef<null> {
   return m.func('sgemm_pack_b', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null, (f, src, rs, cs, kc, nc, dst) => {
     const j0 = f.local('i32'), k = f.local('i32'), j = f.local('i32');
     const s = f.local('i32'), d = f.local('i32'), panel = f.local('i32'), width = f.local('i32');
-    const kv = f.local('i32'), q = vecs(f, 4), t = vecs(f, 4);
+    const tp = packScratch(f);
     f.forRange(j0, () => f.i32(0), () => f.get(nc), NR, () => {
       f.set(panel, f.add(f.get(dst), f.shl(f.mul(f.get(j0), f.get(kc)), f.i32(2))));
       f.set(width, f.sub(f.get(nc), f.get(j0)));
@@ -127,28 +127,9 @@ function addPackB(m: ModuleBuilder): FuncRef<null> {
           f.set(d, f.add(f.get(d), f.i32(NR * 4)));
         });
       }, () => f.if_(f.and(f.eq(f.get(rs), f.i32(4)), f.geS(f.get(width), f.i32(NR))), () => {
-        // Column-major (a transposed B), full panel: each column is contiguous in k, so four k of
-        // four columns are four vector loads, transposed in registers into four k-rows of four
-        // columns; the two column groups fill the two halves of the panel's 8-wide rows.
-        f.set(kv, f.and(f.get(kc), f.i32(~3)));
-        for (let g = 0; g < 2; g++) {
-          f.set(s, f.add(f.get(src), f.mul(f.add(f.get(j0), f.i32(4 * g)), f.get(cs))));
-          f.set(d, f.add(f.get(panel), f.i32(16 * g)));
-          f.forRange(k, () => f.i32(0), () => f.get(kv), 4, () => {
-            for (let r = 0; r < 4; r++) f.set(q[r]!, f.v128Load(f.add(f.get(s), f.mul(f.i32(r), f.get(cs)))));
-            transpose4(f, q, t);
-            for (let r = 0; r < 4; r++) f.v128Store(f.get(d), f.get(q[r]!), r * NR * 4);
-            f.set(s, f.add(f.get(s), f.i32(16)));
-            f.set(d, f.add(f.get(d), f.i32(4 * NR * 4)));
-          });
-        }
-        // The last kc mod 4 rows one float at a time.
-        f.forRange(k, () => f.get(kv), () => f.get(kc), 1, () => {
-          f.forRange(j, () => f.i32(0), () => f.i32(NR), 1, () => {
-            f.f32Store(f.add(f.get(panel), f.shl(f.add(f.mul(f.get(k), f.i32(NR)), f.get(j)), f.i32(2))),
-              f.f32Load(f.add(f.add(f.get(src), f.mul(f.add(f.get(j0), f.get(j)), f.get(cs))), f.shl(f.get(k), f.i32(2)))));
-          });
-        });
+        // Column-major (a transposed B), full panel: each column is contiguous in k.
+        f.set(s, f.add(f.get(src), f.mul(f.get(j0), f.get(cs))));
+        packLines(f, s, cs, kc, panel, NR, tp);
       }, () => {
         // Any other layout, zero-padding the edge.
         f.forRange(j, () => f.i32(0), () => f.i32(NR), 1, () => {
@@ -181,7 +162,7 @@ function addPackA(m: ModuleBuilder): FuncRef<null> {
   return m.func('sgemm_pack_a', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null, (f, src, rs, cs, mc, kc, dst) => {
     const i0 = f.local('i32'), k = f.local('i32'), i = f.local('i32');
     const s = f.local('i32'), d = f.local('i32'), panel = f.local('i32'), height = f.local('i32');
-    const kv = f.local('i32'), q = vecs(f, 4), t = vecs(f, 4);
+    const tp = packScratch(f);
     f.forRange(i0, () => f.i32(0), () => f.get(mc), MR, () => {
       f.set(panel, f.add(f.get(dst), f.shl(f.mul(f.get(i0), f.get(kc)), f.i32(2))));
       f.set(height, f.sub(f.get(mc), f.get(i0)));
@@ -194,24 +175,9 @@ function addPackA(m: ModuleBuilder): FuncRef<null> {
           f.set(d, f.add(f.get(d), f.i32(MR * 4)));
         });
       }, () => f.if_(f.and(f.eq(f.get(cs), f.i32(4)), f.geS(f.get(height), f.i32(MR))), () => {
-        // Row-major A, full panel: four k of the four rows are four vector loads, transposed in
-        // registers into four k-columns of four rows.
-        f.set(kv, f.and(f.get(kc), f.i32(~3)));
+        // Row-major A, full panel: each row is contiguous in k.
         f.set(s, f.add(f.get(src), f.mul(f.get(i0), f.get(rs))));
-        f.set(d, f.get(panel));
-        f.forRange(k, () => f.i32(0), () => f.get(kv), 4, () => {
-          for (let r = 0; r < 4; r++) f.set(q[r]!, f.v128Load(f.add(f.get(s), f.mul(f.i32(r), f.get(rs)))));
-          transpose4(f, q, t);
-          for (let r = 0; r < 4; r++) f.v128Store(f.get(d), f.get(q[r]!), r * MR * 4);
-          f.set(s, f.add(f.get(s), f.i32(16)));
-          f.set(d, f.add(f.get(d), f.i32(4 * MR * 4)));
-        });
-        f.forRange(k, () => f.get(kv), () => f.get(kc), 1, () => {
-          f.forRange(i, () => f.i32(0), () => f.i32(MR), 1, () => {
-            f.f32Store(f.add(f.get(panel), f.shl(f.add(f.mul(f.get(k), f.i32(MR)), f.get(i)), f.i32(2))),
-              f.f32Load(f.add(f.add(f.get(src), f.mul(f.add(f.get(i0), f.get(i)), f.get(rs))), f.shl(f.get(k), f.i32(2)))));
-          });
-        });
+        packLines(f, s, rs, kc, panel, MR, tp);
       }, () => {
         f.forRange(i, () => f.i32(0), () => f.i32(MR), 1, () => {
           f.set(d, f.add(f.get(panel), f.shl(f.get(i), f.i32(2))));
@@ -235,7 +201,39 @@ function addPackA(m: ModuleBuilder): FuncRef<null> {
   });
 }
 
-const vecs = (f: FuncBuilder, n: number): Local<'v128'>[] => Array.from({ length: n }, () => f.local('v128'));
+interface PackScratch { kv: I32; k: I32; l: I32; s: I32; d: I32; q: Local<'v128'>[]; t: Local<'v128'>[] }
+const packScratch = (f: FuncBuilder): PackScratch => ({
+  kv: f.local('i32'), k: f.local('i32'), l: f.local('i32'), s: f.local('i32'), d: f.local('i32'),
+  q: Array.from({ length: 4 }, () => f.local('v128')), t: Array.from({ length: 4 }, () => f.local('v128')),
+});
+
+/**
+ * Packs `width` source lines that are each contiguous in k — line l starts at src + l·stride, its
+ * element k is 4k bytes further — into a panel of width-float rows: element (k, l) at
+ * panel + (k·width + l)·4. This is packA for a row-major A (lines = rows, width MR) and packB for a
+ * transposed B (lines = columns, width NR). Four k of four lines are four vector loads, transposed
+ * in registers into four panel rows (of four lines each); the last kc mod 4 k go one float at a time.
+ */
+function packLines(f: FuncBuilder, src: I32, stride: I32, kc: I32, panel: I32, width: number, p: PackScratch): void {
+  f.set(p.kv, f.and(f.get(kc), f.i32(~3)));
+  for (let g = 0; g < width / 4; g++) {
+    f.set(p.s, f.add(f.get(src), f.mul(f.i32(4 * g), f.get(stride))));
+    f.set(p.d, f.add(f.get(panel), f.i32(16 * g)));
+    f.forRange(p.k, () => f.i32(0), () => f.get(p.kv), 4, () => {
+      for (let r = 0; r < 4; r++) f.set(p.q[r]!, f.v128Load(f.add(f.get(p.s), f.mul(f.i32(r), f.get(stride)))));
+      transpose4(f, p.q, p.t);
+      for (let r = 0; r < 4; r++) f.v128Store(f.get(p.d), f.get(p.q[r]!), r * width * 4);
+      f.set(p.s, f.add(f.get(p.s), f.i32(16)));
+      f.set(p.d, f.add(f.get(p.d), f.i32(4 * width * 4)));
+    });
+  }
+  f.forRange(p.k, () => f.get(p.kv), () => f.get(kc), 1, () => {
+    f.forRange(p.l, () => f.i32(0), () => f.i32(width), 1, () => {
+      f.f32Store(f.add(f.get(panel), f.shl(f.add(f.mul(f.get(p.k), f.i32(width)), f.get(p.l)), f.i32(2))),
+        f.f32Load(f.add(f.add(f.get(src), f.mul(f.get(p.l), f.get(stride))), f.shl(f.get(p.k), f.i32(2)))));
+    });
+  });
+}
 
 /**
  * Transposes the 4×4 block of floats held in q[0..3] (row r in q[r]) in place, through t:

@@ -3,39 +3,32 @@
 // sleep on a futex until the calling thread hands them work.
 //
 // Kernels are synchronous (the `KernelSet` contract), so a parallel kernel is fork–join inside one
-// call: the calling thread writes each worker's list of export calls into the control block, wakes
-// the workers, runs its own share (thread 0) itself, then blocks in `Atomics.wait` until the last
-// worker has finished. Who computes what is decided by the caller before the fork and is a pure
-// function of the shapes and the thread count, so every run with the same thread count does the same
-// arithmetic in the same order.
-//
-// Two ways to share the calls of a fork:
-// - static (`run`): the caller assigns each thread its list of calls (kept for callers that need a
-//   fixed assignment; the kernels use the shared queue);
-// - shared (`runShared`): all calls sit in one queue and every thread, the caller included, takes
-//   the next one (an atomic counter) until none is left, so a thread that is slowed down (by the
-//   OS, by another process) takes fewer. Each call then gets the running thread's own `tail`
-//   argument appended (its scratch memory), since which thread runs it is not known in advance.
-// Which thread computes a call never changes what the call computes, so results do not depend on
-// the thread count or the schedule.
+// call (`runShared`): the calling thread writes the kernel's export calls into a queue in the
+// control block and wakes the workers; every thread, the caller included, takes the next call (an
+// atomic counter) until none is left — so a thread that is slowed down (by the OS, by another
+// process) takes fewer — and the caller then blocks in `Atomics.wait` until the last worker has
+// finished. Each call gets the running thread's own `tail` argument appended (its scratch memory),
+// since which thread runs it is not known in advance. How the work is cut into calls is decided by
+// the caller from the shapes and the thread count, and which thread runs a call never changes what
+// it computes, so results do not depend on the schedule.
 //
 // Control block: the first CTL_BYTES of the memory, as Int32 words.
 //   word 0: PENDING — workers still running the current fork (the caller waits on it)
 //   word 1: ERROR   — set non-zero by a worker whose call threw (the caller rethrows)
 //   word 2: READY   — workers that have instantiated the module
 //   word 3: NEXT    — the shared queue's next call;  word 4: TOTAL — calls in the queue
-//   slot t (1 ≤ t < MAX_THREADS), at word t·SLOT_WORDS: [seq, export index, number of calls
-//     (−1: the shared queue), argc, args... | tail argument]
+//   slot t (1 ≤ t < MAX_THREADS), at word t·SLOT_WORDS: [seq, export index, argc, tail argument]
 //   the shared queue, at word QUEUE: the calls' arguments, argc per call
-// A worker waits for its `seq` to change, runs its calls, then decrements PENDING and wakes the caller.
+// A worker waits for its `seq` to change, takes calls from the queue, then decrements PENDING and
+// wakes the caller.
 //
 // Blocking the calling thread is allowed in Node and inside Web Workers, not on a browser's main
 // thread; there, and wherever SharedArrayBuffer is unavailable (a page that is not cross-origin
 // isolated), the kernels run on one thread.
 
 export const MAX_THREADS = 64;
-const SLOT_WORDS = 256;
-const HEADER = 4; // seq, export index, number of calls, argc
+const SLOT_WORDS = 16; // one 64-byte cache line per worker
+const HEADER = 3; // seq, export index, argc; then the tail argument
 const QUEUE = MAX_THREADS * SLOT_WORDS;
 const QUEUE_WORDS = 16384;
 export const CTL_BYTES = (QUEUE + QUEUE_WORDS) * 4;
@@ -70,16 +63,12 @@ function start(d) {
     if (seq === seen) continue;
     seen = seq;
     try {
-      const fn = fns[ctl[base + 1]], n = ctl[base + 2], argc = ctl[base + 3];
-      if (n === -1) {
-        const args = new Array(argc + 1);
-        args[argc] = ctl[base + ${HEADER}];
-        for (let i = Atomics.add(ctl, ${NEXT}, 1); i < ctl[${TOTAL}]; i = Atomics.add(ctl, ${NEXT}, 1)) {
-          for (let a = 0, p = ${QUEUE} + i * argc; a < argc; a++) args[a] = ctl[p + a];
-          fn.apply(null, args);
-        }
-      } else {
-        for (let i = 0, p = base + ${HEADER}; i < n; i++, p += argc) fn.apply(null, ctl.subarray(p, p + argc));
+      const fn = fns[ctl[base + 1]], argc = ctl[base + 2];
+      const args = new Array(argc + 1);
+      args[argc] = ctl[base + ${HEADER}];
+      for (let i = Atomics.add(ctl, ${NEXT}, 1); i < ctl[${TOTAL}]; i = Atomics.add(ctl, ${NEXT}, 1)) {
+        for (let a = 0, p = ${QUEUE} + i * argc; a < argc; a++) args[a] = ctl[p + a];
+        fn.apply(null, args);
       }
     } catch (e) {
       Atomics.store(ctl, ${ERROR}, 1);
@@ -189,43 +178,6 @@ export class ThreadPool {
   }
 
   /**
-   * Runs export `fn` with the given calls on each thread: perThread[0] on the calling thread,
-   * perThread[t] on worker t. Returns when all are done. Lists longer than a slot holds run in
-   * several fork–join rounds.
-   */
-  run(fn: number, argc: number, perThread: readonly number[][], callMain: (args: number[]) => void): void {
-    const cap = Math.floor((SLOT_WORDS - HEADER) / argc);
-    const rounds = Math.max(...perThread.map((a) => Math.ceil(a.length / argc / cap)), 0);
-    const ctl = this.ctl;
-    for (let round = 0; round < rounds; round++) {
-      const lo = round * cap * argc;
-      const hi = lo + cap * argc;
-      let pending = 0;
-      for (let t = 1; t < perThread.length; t++) if (perThread[t]!.length > lo) pending++;
-      Atomics.store(ctl, PENDING, pending);
-      for (let t = 1; t < perThread.length; t++) {
-        const list = perThread[t]!;
-        if (list.length <= lo) continue;
-        const base = t * SLOT_WORDS;
-        const part = list.slice(lo, hi);
-        ctl[base + 1] = fn;
-        ctl[base + 2] = part.length / argc;
-        ctl[base + 3] = argc;
-        ctl.set(part, base + HEADER);
-        Atomics.add(ctl, base, 1);
-        Atomics.notify(ctl, base, 1);
-      }
-      const mine = perThread[0] ?? [];
-      try {
-        for (let p = lo; p < Math.min(hi, mine.length); p += argc) callMain(mine.slice(p, p + argc));
-      } finally {
-        this.join();
-      }
-      this.checkError(fn);
-    }
-  }
-
-  /**
    * Runs export `fn` once per call of `calls` (argc numbers each) on `threads` threads (this one and
    * threads − 1 workers) that take calls from a shared queue; each call gets the running thread's
    * tail argument, tails[t], appended. Returns when all are done.
@@ -244,8 +196,7 @@ export class ThreadPool {
       for (let t = 1; t <= workers; t++) {
         const base = t * SLOT_WORDS;
         ctl[base + 1] = fn;
-        ctl[base + 2] = -1;
-        ctl[base + 3] = argc;
+        ctl[base + 2] = argc;
         ctl[base + HEADER] = tails[t]!;
         Atomics.add(ctl, base, 1);
         Atomics.notify(ctl, base, 1);
