@@ -10,7 +10,17 @@
 #                                    or instead .node/node_modules.tar.xz (see benchmarks/README.md)
 #
 # Usage: bash benchmarks/gpu/run.sh [OUT_DIR] [bench flags...]   (OUT_DIR defaults to ./gpu-results)
-# Writes OUT_DIR/kernel-tests.log, OUT_DIR/bench.log and the benchmark's <timestamp>.json and .svg.
+# Stages, each under its own time limit (seconds, from the environment):
+#   probe      the adapter Dawn finds (benchmarks/gpu/probe.mjs) -> OUT_DIR/adapter.json
+#   tests      the WebGPU tests: kernels against their CPU references, the GPT and optimizers on both
+#              devices (WEBGRAD_GPU_TESTS_S, default 240) -> OUT_DIR/tests.log
+#   example    only when WEBGRAD_GPU_EXAMPLE holds pretrain-gpt flags, e.g. "--full --data FILE":
+#              training on webgpu (WEBGRAD_GPU_EXAMPLE_S, default 300) -> OUT_DIR/pretrain-metrics.jsonl,
+#              OUT_DIR/pretrain-loss.svg
+#   bench      the benchmark suites with the given flags (WEBGRAD_GPU_BENCH_S, default 600)
+#              -> OUT_DIR/bench.json, OUT_DIR/bench.svg
+# and OUT_DIR/run.log with everything printed. A stage that fails or runs out of time does not stop
+# the next; the exit status is the first failure's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -18,6 +28,7 @@ OUT=${1:-./gpu-results}
 shift || true
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+exec > >(tee "$OUT/run.log") 2>&1
 WORK=${WEBGRAD_GPU_WORK:-$ROOT/.gpu-tools}
 
 fail() { echo "benchmarks/gpu/run.sh: $*" >&2; exit 1; }
@@ -49,8 +60,16 @@ if [ ${#debs[@]} -gt 0 ]; then
 elif ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
   fail "no Vulkan loader. Carry the libvulkan1 .deb(s) in .gl/ beside the working tree (the repository root)."
 fi
+# The NVIDIA container runtime mounts the driver under /usr/local/nvidia, outside the loader's search path.
 if ! ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; then
-  echo "warning: no Vulkan ICD manifest in /usr/share/vulkan/icd.d or /etc/vulkan/icd.d; Dawn may find no adapter" >&2
+  icds=(/usr/local/nvidia/share/vulkan/icd.d/*.json /usr/local/nvidia/etc/vulkan/icd.d/*.json)
+  if [ ${#icds[@]} -gt 0 ]; then
+    export VK_DRIVER_FILES=$(IFS=:; echo "${icds[*]}") VK_ICD_FILENAMES=$(IFS=:; echo "${icds[*]}")
+    [ -d /usr/local/nvidia/lib64 ] && export LD_LIBRARY_PATH="/usr/local/nvidia/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "vulkan driver: $VK_DRIVER_FILES"
+  else
+    echo "warning: no Vulkan ICD manifest in /usr/share/vulkan/icd.d, /etc/vulkan/icd.d or /usr/local/nvidia; Dawn may find no adapter" >&2
+  fi
 fi
 command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/nvidia-smi.txt" || true
 
@@ -64,13 +83,42 @@ if [ ! -e node_modules/vitest ] || [ ! -e benchmarks/node_modules/webgpu ]; then
   fi
 fi
 
-# ---- WebGPU kernel tests ------------------------------------------------------------------------
+# ---- stages ------------------------------------------------------------------------------------
 status=0
-echo "== WebGPU kernel tests =="
-CI=true node node_modules/vitest/vitest.mjs run packages/kernels/test/webgpu 2>&1 | tee "$OUT/kernel-tests.log" || status=$?
+stage() { # name seconds command...: runs a stage under a time limit, records the first failure
+  local name=$1 secs=$2; shift 2
+  echo "== $name (limit ${secs}s) =="
+  local t0=$SECONDS rc=0
+  timeout --kill-after=10 "$secs" "$@" || rc=$?
+  echo "== $name: exit $rc after $((SECONDS - t0))s =="
+  [ $rc -eq 0 ] || [ $status -ne 0 ] || status=$rc
+  return 0
+}
 
-# ---- benchmarks --------------------------------------------------------------------------------
-echo "== benchmarks =="
-node benchmarks/run.mjs --out "$OUT" "$@" 2>&1 | tee "$OUT/bench.log" || status=$?
-echo "results in $OUT"
+stage probe 60 bash -c 'node benchmarks/gpu/probe.mjs > "$0/adapter.json"' "$OUT"
+cat "$OUT/adapter.json" 2>/dev/null || true
+if [ $status -ne 0 ]; then
+  echo "no adapter: Vulkan diagnostics follow" >&2
+  ls -la /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>&1 | head -20 >&2
+  ldconfig -p | grep -iE 'vulkan|nvidia' | head -20 >&2
+  VK_LOADER_DEBUG=error,warn,driver node benchmarks/gpu/probe.mjs 2>&1 | tail -40 >&2 || true
+  exit $status
+fi
+
+stage tests "${WEBGRAD_GPU_TESTS_S:-240}" bash -c 'CI=true node node_modules/vitest/vitest.mjs run packages/kernels/test/webgpu \
+  packages/nn/test/gpt_devices.test.ts packages/optim/test/devices.test.ts 2>&1 | tee "$0/tests.log"; exit ${PIPESTATUS[0]}' "$OUT"
+
+if [ -n "${WEBGRAD_GPU_EXAMPLE:-}" ]; then
+  run_dir=$(mktemp -d)
+  # shellcheck disable=SC2086 # the flags are meant to split
+  stage example "${WEBGRAD_GPU_EXAMPLE_S:-300}" node examples/run.mjs pretrain-gpt --device webgpu --out "$run_dir" $WEBGRAD_GPU_EXAMPLE
+  cp "$run_dir/metrics.jsonl" "$OUT/pretrain-metrics.jsonl" 2>/dev/null || true
+  cp "$run_dir/loss.svg" "$OUT/pretrain-loss.svg" 2>/dev/null || true
+fi
+
+bench_dir=$(mktemp -d)
+stage bench "${WEBGRAD_GPU_BENCH_S:-600}" node benchmarks/run.mjs --out "$bench_dir" "$@"
+for f in "$bench_dir"/*.json; do cp "$f" "$OUT/bench.json"; done
+for f in "$bench_dir"/*.svg; do cp "$f" "$OUT/bench.svg"; done
+echo "results in $OUT (status $status)"
 exit $status

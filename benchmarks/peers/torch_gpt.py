@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch peer for the training-step benchmark: the same models as benchmarks/suites/training.ts
 (nanoGPT-style GPT: tied embeddings, pre-LN blocks, exact GELU, causal attention; or the
-784-256-10 MLP), trained with AdamW on random tokens on the CPU. Prints one JSON line:
-{"model", "ms_per_step", "tokens_per_s", "steps", "threads", "torch"}.
+784-256-10 MLP), trained with AdamW on random tokens on the CPU, or with --device cuda on an NVIDIA
+GPU. Prints one JSON line: {"model", "ms_per_step", "tokens_per_s", "steps", "threads", "device", "torch"}.
 
 usage: torch_gpt.py --model gpt --layers 4 --heads 4 --embd 128 --block 64 --batch 12 --vocab 65
        torch_gpt.py --model mlp --batch 128
@@ -50,7 +50,7 @@ class GPT(nn.Module):
 
     def forward(self, idx, targets):
         b, t = idx.shape
-        x = self.wte(idx) + self.wpe(torch.arange(t))  # (B, T, C)
+        x = self.wte(idx) + self.wpe(torch.arange(t, device=idx.device))  # (B, T, C)
         for blk in self.blocks:
             x = blk(x, self.mask)
         logits = self.ln_f(x) @ self.wte.weight.t()  # tied head, (B, T, V)
@@ -69,20 +69,22 @@ def main():
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=0, help="0: PyTorch's default")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = p.parse_args()
+    dev = torch.device(a.device)
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     if a.model == "gpt":
-        model = GPT(a.vocab, a.block, a.layers, a.heads, a.embd)
-        x = torch.randint(0, a.vocab, (a.batch, a.block))
-        y = torch.randint(0, a.vocab, (a.batch, a.block))
+        model = GPT(a.vocab, a.block, a.layers, a.heads, a.embd).to(dev)
+        x = torch.randint(0, a.vocab, (a.batch, a.block), device=dev)
+        y = torch.randint(0, a.vocab, (a.batch, a.block), device=dev)
         loss_fn = lambda: model(x, y)
         tokens = a.batch * a.block
     else:
-        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
-        x = torch.randn(a.batch, 784)
-        y = torch.randint(0, 10, (a.batch,))
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10)).to(dev)
+        x = torch.randn(a.batch, 784, device=dev)
+        y = torch.randint(0, 10, (a.batch,), device=dev)
         loss_fn = lambda: F.cross_entropy(model(x), y)
         tokens = a.batch
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -101,7 +103,8 @@ def main():
         step()
     ms = (time.perf_counter() - t0) * 1000 / a.steps
     print(json.dumps({"model": a.model, "ms_per_step": ms, "tokens_per_s": tokens / (ms / 1000),
-                      "steps": a.steps, "threads": torch.get_num_threads(), "torch": torch.__version__}))
+                      "steps": a.steps, "threads": torch.get_num_threads(), "device": a.device,
+                      "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 // Training steps (forward + backward + optimizer) per device, against TensorFlow.js (cpu, wasm,
-// webgpu) and PyTorch on the CPU, with live memory recorded at the start and end of each run.
+// webgpu) and PyTorch on the CPU (and on CUDA where PyTorch sees an NVIDIA GPU), with live memory
+// recorded at the start and end of each run.
 //
 // Models: an MLP 784-256-10 on batches of 128; nanoGPT's CPU configuration (4 layers, 4 heads,
 // 128 wide, context 64, batch 12, vocab 65); and in full runs a larger GPT (6 layers, 6 heads, 384
@@ -218,11 +219,27 @@ async function runTf(ctx: SuiteContext, spec: ModelSpec, backend: TfBackend, o: 
 
 // ---- PyTorch ------------------------------------------------------------------------------------
 
-const PYTHON = '/usr/bin/python3';
+// The interpreter for the PyTorch peer: WEBGRAD_PYTHON, else the first of Debian's python3 (where
+// `apt-get install python3-torch` puts torch) and the python3 on PATH that imports torch.
+interface TorchInfo { python: string; version: string; cuda: boolean }
+let torchInfo: Promise<TorchInfo | null> | null = null;
+function findTorch(): Promise<TorchInfo | null> {
+  torchInfo ??= (async () => {
+    const candidates = process.env.WEBGRAD_PYTHON ? [process.env.WEBGRAD_PYTHON] : ['/usr/bin/python3', 'python3'];
+    for (const python of candidates) {
+      try {
+        const r = await execJson(python, ['-c', 'import json, torch; print(json.dumps({"v": torch.__version__, "cuda": torch.cuda.is_available()}))'], 60_000);
+        return { python, version: String(r.v), cuda: r.cuda === true };
+      } catch { /* next */ }
+    }
+    return null;
+  })();
+  return torchInfo;
+}
 
-function execJson(args: string[], timeoutMs: number): Promise<Record<string, unknown>> {
+function execJson(python: string, args: string[], timeoutMs: number): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    execFile(PYTHON, args, { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+    execFile(python, args, { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) { reject(new Error(`${err.message.split('\n')[0]} ${String(stderr).trim().split('\n').pop() ?? ''}`)); return; }
       const line = String(stdout).trim().split('\n').pop() ?? '';
       try { resolve(JSON.parse(line) as Record<string, unknown>); } catch { reject(new Error(`unparseable output: ${line.slice(0, 80)}`)); }
@@ -230,32 +247,28 @@ function execJson(args: string[], timeoutMs: number): Promise<Record<string, unk
   });
 }
 
-let torchOk: Promise<boolean> | null = null;
-function haveTorch(): Promise<boolean> {
-  torchOk ??= execJson(['-c', 'import json, torch; print(json.dumps({"v": torch.__version__}))'], 60_000).then(() => true, () => false);
-  return torchOk;
-}
-
-async function runTorch(ctx: SuiteContext, spec: ModelSpec): Promise<Cell> {
-  if (!(await haveTorch())) return 'n/a (python3 with torch not found)';
+/** PyTorch's ms per step for `spec` on the CPU, or on CUDA when `device` is 'cuda' (undefined: no CUDA). */
+async function runTorch(ctx: SuiteContext, spec: ModelSpec, device: 'cpu' | 'cuda' = 'cpu'): Promise<Cell | undefined> {
+  const torch = await findTorch();
+  if (torch === null) return device === 'cpu' ? 'n/a (python3 with torch not found)' : undefined;
+  if (device === 'cuda' && !torch.cuda) return undefined;
   const script = join(process.env.WEBGRAD_BENCH_DIR ?? join(process.cwd(), 'benchmarks'), 'peers', 'torch_gpt.py');
-  const args = [script, '--model', spec.kind, '--batch', String(spec.batch), '--steps', ctx.quick ? '5' : '10', '--warmup', ctx.quick ? '3' : '5'];
+  const args = [script, '--model', spec.kind, '--batch', String(spec.batch), '--steps', ctx.quick ? '5' : '10', '--warmup', ctx.quick ? '3' : '5', '--device', device];
   if (spec.gpt) {
     const g = spec.gpt;
     args.push('--layers', String(g.layers), '--heads', String(g.heads), '--embd', String(g.embd), '--block', String(g.block), '--vocab', String(g.vocab));
   }
-  // PyTorch's default intra-op threads plus OpenBLAS's own can oversubscribe a small machine (on 2
-  // cores Debian's torch takes twice as long with its default as with one thread): run both and
-  // report the faster, with every figure in the JSON.
+  // On the CPU, PyTorch's default intra-op threads plus OpenBLAS's own can oversubscribe a small
+  // machine (on 2 cores Debian's torch takes twice as long with its default as with one thread):
+  // run both and report the faster, with every figure in the JSON.
   try {
     const runs: Record<string, number> = {};
-    let version: unknown;
-    for (const threads of [0, 1]) {
-      const r = await execJson([...args, '--threads', String(threads)], 600_000);
-      runs[`threads=${r.threads}${threads === 0 ? ' (default)' : ''}`] = Number(r.ms_per_step);
-      version = r.torch;
+    for (const threads of device === 'cpu' ? [0, 1] : [0]) {
+      const r = await execJson(torch.python, [...args, '--threads', String(threads)], 600_000);
+      const label = device === 'cuda' ? 'cuda' : `threads=${r.threads}${threads === 0 ? ' (default)' : ''}`;
+      runs[label] = Number(r.ms_per_step);
     }
-    ctx.extra.torch = { ...(ctx.extra.torch as object | undefined), version, [spec.key]: runs };
+    ctx.extra.torch = { ...(ctx.extra.torch as object | undefined), version: torch.version, python: torch.python, [`${spec.key} ${device}`]: runs };
     return Math.min(...Object.values(runs));
   } catch (e) {
     return failureCell(e);
@@ -304,11 +317,14 @@ export const trainingSuite: Suite = {
         ctx.log(`  ${spec.key}: pytorch cpu`);
         torch = await runTorch(ctx, spec);
       }
+      const torchCuda = await runTorch(ctx, spec, 'cuda');
+      if (torchCuda !== undefined) ctx.log(`  ${spec.key}: pytorch cuda`);
       const tps: Record<string, number> = {};
       const addTps = (label: string, c: Cell | undefined) => { const v = num(c); if (v) tps[label] = spec.tokens / (v / 1000); };
       addTps('webgrad cpu', ours.cpu); addTps('webgrad webgpu', ours.webgpu);
       for (const [b, c] of Object.entries(tfCells)) addTps(`tfjs ${b}`, c);
       addTps('pytorch cpu', torch);
+      addTps('pytorch cuda', torchCuda);
       throughput[spec.key] = tps;
       const unit = spec.kind === 'gpt' ? 'tokens' : 'samples';
       const tpsNote = Object.entries(tps).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
@@ -324,6 +340,14 @@ export const trainingSuite: Suite = {
         notes: [`${unit}/s: ${tpsNote}`, ...oneHot.map((b) => `tfjs ${b}: embedding by one-hot matmul (gather's gradient needs UnsortedSegmentSum, which this backend lacks)`)],
       };
       ctx.entries.push(gpuEntry);
+      if (torchCuda !== undefined) {
+        // On a machine with an NVIDIA GPU: the same step in PyTorch on CUDA (no target; a reference).
+        ctx.entries.push({
+          suite: 'training', name: `${spec.title} — webgpu vs PyTorch CUDA`, unit: 'ms/step', better: 'lower',
+          ours: { 'webgrad webgpu': ours.webgpu ?? 'n/a' }, peers: { 'pytorch cuda': torchCuda },
+          ratio: makeRatio('time per step ÷ PyTorch CUDA', ours.webgpu, torchCuda, 'lower'),
+        });
+      }
       if (!spec.webgpuOnly) {
         const cpuPeers: Record<string, Cell> = { 'tfjs wasm': tfCells.wasm ?? 'n/a', 'tfjs cpu': tfCells.cpu ?? 'n/a' };
         if (torch !== undefined) cpuPeers['pytorch cpu'] = torch;
