@@ -24,13 +24,14 @@ export const FLAGS: FlagSpecs = {
   'dropout': { type: 'number', help: 'dropout probability', default: d.dropout },
   'eval-interval': { type: 'int', help: 'evaluate every N steps', default: d.evalInterval },
   'eval-iters': { type: 'int', help: 'batches per split per evaluation', default: d.evalIters },
+  'final-eval-iters': { type: 'int', help: 'batches per split of one more evaluation after the last step (0: none)', default: d.finalEvalIters ?? 0 },
   'seed': { type: 'int', help: 'seed of the library generator', default: d.seed },
   'out': { type: 'string', help: 'output directory (checkpoints/, metrics.jsonl, loss.svg)', default: d.out },
   'resume': { type: 'boolean', help: 'continue from the latest checkpoint in --out' },
   'sample-tokens': { type: 'int', help: 'characters to sample after training (0: none)', default: d.sampleTokens },
   'temperature': { type: 'number', help: 'sampling temperature', default: d.temperature },
   'top-k': { type: 'int', help: 'sample from the k most likely characters (0: all)', default: d.topK },
-  'full': { type: 'boolean', help: "nanoGPT's CPU configuration: 4 layers, 4 heads, 128 wide, context 64, batch 12, 2000 steps, lr 1e-3→1e-4, warmup 100, no biases, eval every 250 × 200 iters" },
+  'full': { type: 'boolean', help: "nanoGPT's CPU configuration: 4 layers, 4 heads, 128 wide, context 64, batch 12, 2000 steps, lr 1e-3→1e-4, warmup 100, no biases, eval every 250 steps over 20 batches (nanoGPT's --eval_iters=20), then a final one over 200" },
 };
 
 /** Options from command-line flags: defaults, then --full, then each explicit flag. */

@@ -108,6 +108,18 @@ describe('pretrain-gpt example', () => {
     expect(steps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
   });
 
+  it('ends with a finer evaluation when finalEvalIters is set, logged beside the periodic ones', async () => {
+    const r = await pretrainGpt({ ...TINY, out: join(root, 'final-estimate'), steps: 4, sampleTokens: 0, finalEvalIters: 3 });
+    expect(r.finalEstimate?.iters).toBe(3);
+    const { train, val } = r.finalEstimate!.losses;
+    for (const v of [train!, val!]) { expect(Number.isFinite(v)).toBe(true); expect(v).toBeGreaterThan(0); }
+    // Other batches than the step-4 evaluation's: a different estimate of the same model.
+    expect(val).not.toBe(r.train.evals[r.train.evals.length - 1]!.losses.val);
+    const rec = readMetrics(r.train.metricsPath).filter((x) => x.type === 'final_estimate');
+    expect(rec).toEqual([{ type: 'final_estimate', step: 4, iters: 3, losses: { train, val } }]);
+    await expect(pretrainGpt({ ...TINY, out: join(root, 'bad'), finalEvalIters: -1 })).rejects.toThrow(/finalEvalIters must be a non-negative integer, got -1/);
+  });
+
   it('stops on SIGINT after the current step and saves a checkpoint', async () => {
     const out = join(root, 'sigint');
     let sent = false;
@@ -125,6 +137,10 @@ describe('pretrain-gpt example', () => {
     const o = optionsFromArgv(['--full', '--steps', '50', '--device=cpu', '--resume']);
     expect(o).toMatchObject({ ...NANOGPT_CPU_CONFIG, steps: 50, device: 'cpu', resume: true });
     expect(optionsFromArgv([]).nEmbd).toBe(DEFAULT_OPTIONS.nEmbd);
+    // nanoGPT's README command evaluates over 20 batches; --full adds a final one over 200.
+    expect(optionsFromArgv(['--full'])).toMatchObject({ evalInterval: 250, evalIters: 20, finalEvalIters: 200 });
+    expect(optionsFromArgv(['--full', '--final-eval-iters', '0']).finalEvalIters).toBe(0);
+    expect(optionsFromArgv([]).finalEvalIters ?? 0).toBe(0);
     expect(() => optionsFromArgv(['--n-layers', '2'])).toThrow(UsageError);
     expect(() => optionsFromArgv(['--steps', 'many'])).toThrow(UsageError);
   });

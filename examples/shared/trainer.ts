@@ -108,10 +108,10 @@ export class Trainer {
 
   get checkpointDir(): string { return join(this.opts.outDir, 'checkpoints'); }
 
-  /** Mean loss over evalIters batches of each split, read back once per split. */
-  async evaluate(): Promise<Record<string, number>> {
+  /** Mean loss over `iters` (default evalIters) batches of each split, read back once per split. */
+  async evaluate(iters = this.opts.evalIters ?? 200): Promise<Record<string, number>> {
+    if (!Number.isInteger(iters) || iters < 1) throw new RangeError(`Trainer.evaluate: iters must be a positive integer, got ${iters}`);
     const { model, evalLoss } = this.opts;
-    const iters = this.opts.evalIters ?? 200;
     const wasTraining = model.training;
     model.eval();
     const out: Record<string, number> = {};

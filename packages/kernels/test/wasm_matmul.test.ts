@@ -3,7 +3,7 @@
 // bits for every thread count (the summation order does not depend on how C is split).
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
-import { fastCpuKernels } from '../src/wasm/index.js';
+import { buildKernelModule, fastCpuKernels, relaxedSimdAvailable, wasmRuntime } from '../src/wasm/index.js';
 import type { TypedArray, View } from '../src/types.js';
 import { AWKWARD, bitsEqual, eachThreadCount, expectWithin, forceThreading, seeded, view } from './wasm_helpers.js';
 
@@ -125,6 +125,42 @@ describe('wasm matmul vs reference', () => {
         return out.buffer as Float32Array;
       });
       expect(bitsEqual(runs[0]!, runs[1]!) && bitsEqual(runs[1]!, runs[2]!)).toBe(true);
+    }
+  });
+});
+
+describe('fused multiply-add micro-kernel (relaxed SIMD)', () => {
+  it('the engine has relaxed SIMD and the fast kernels use it unless WEBGRAD_CPU_FMA=0', () => {
+    expect(relaxedSimdAvailable()).toBe(true);
+    expect(wasmRuntime().fma).toBe(process.env.WEBGRAD_CPU_FMA !== '0');
+  });
+
+  // Both builds of the module, called directly: same bound against the float64 reference, and the
+  // instruction present in exactly one of them.
+  it('with and without fused multiply-add, sgemm stays within the float32 bound', () => {
+    const madd = [0xfd, 0x85, 0x02];
+    const has = (bytes: Uint8Array) => bytes.some((_, i) => madd.every((b, j) => bytes[i + j] === b));
+    for (const fma of [true, false]) {
+      const bytes = buildKernelModule(false, { fma });
+      expect(has(bytes), `fma=${fma}: relaxed_madd in the module`).toBe(fma);
+      const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536 });
+      const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), { env: { memory, log: Math.log } });
+      const sgemm = inst.exports.sgemm as (...args: number[]) => void;
+      for (const [M, K, N, tb] of [[37, 300, 29, true], [5, 1, 9, false], [64, 257, 40, false]] as const) {
+        const c = makeCase(M, K, N, { tb });
+        const a = Float32Array.from({ length: M * K }, (_, i) => c.a.buffer[c.a.offset + Math.floor(i / K) * c.a.strides[0]! + (i % K) * c.a.strides[1]!] as number);
+        const b = Float32Array.from({ length: K * N }, (_, i) => c.b.buffer[c.b.offset + Math.floor(i / N) * c.b.strides[0]! + (i % N) * c.b.strides[1]!] as number);
+        const pa = 0, pb = pa + a.byteLength, pc = pb + b.byteLength, scratch = (pc + M * N * 4 + 15) & ~15;
+        new Float32Array(memory.buffer, pa, a.length).set(a);
+        new Float32Array(memory.buffer, pb, b.length).set(b);
+        new Float32Array(memory.buffer, pc, M * N).fill(NaN);
+        sgemm(pa, K * 4, 4, pb, N * 4, 4, pc, N * 4, M, N, K, scratch);
+        const out = new Float32Array(memory.buffer, pc, M * N).slice();
+        const ref = view(new Float32Array(M * N), [M, N]);
+        cpuKernels.matmul(c.a, c.b, ref);
+        const scale = absProduct(c);
+        expectWithin(out, ref.buffer, (i) => (K + 2) * U * 1.01 * scale[i]! + 1e-30, `${c.name} fma=${fma}`);
+      }
     }
   });
 });

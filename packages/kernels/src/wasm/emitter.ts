@@ -251,6 +251,11 @@ export class FuncBuilder {
   f32x4Sub(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe5, 'v128'); }
   f32x4Mul(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe6, 'v128'); }
   f32x4Div(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe7, 'v128'); }
+  /**
+   * a·b + c from the relaxed-SIMD proposal: one fused multiply-add where the processor has one,
+   * else a multiply and an add (the engine decides once; a given machine always computes the same).
+   */
+  f32x4RelaxedMadd(_a: Val<'v128'>, _b: Val<'v128'>, _c: Val<'v128'>): Val<'v128'> { return this.simd(0x105, 'v128'); }
   /** IEEE-style min/max: NaN in either lane gives NaN (like Math.min/max). */
   f32x4Min(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe8, 'v128'); }
   f32x4Max(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe9, 'v128'); }

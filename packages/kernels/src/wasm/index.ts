@@ -3,4 +3,5 @@
 export { fastCpuKernels, FAST_CPU_CONFIG } from './kernels.js';
 export { setNumThreads, getNumThreads, startCpuThreads, wasmRuntime, WasmRuntime, allocTensorArray, releaseTensorArray, setPoisonNewArrays } from './runtime.js';
 export { buildKernelModule, WASM_EXPORTS } from './module.js';
+export { relaxedSimdAvailable } from './relaxed_simd.js';
 export { ModuleBuilder, FuncBuilder, ByteWriter, type ValType, type Val, type Local, type Label, type FuncRef } from './emitter.js';

@@ -25,10 +25,10 @@ export const MAX_PAGES = 65536;
 export const WASM_IMPORTS = { log: Math.log } as const;
 
 /** The module's bytes, for a memory that is `shared` (threads) or not (single-threaded fallback). */
-export function buildKernelModule(shared: boolean): Uint8Array {
+export function buildKernelModule(shared: boolean, opts: { fma?: boolean } = {}): Uint8Array {
   const m = new ModuleBuilder({ initialPages: 1, maximumPages: MAX_PAGES, shared });
   const log = m.importFunc('log', ['f64'], 'f64');
-  addMatmul(m);
+  addMatmul(m, opts);
   addBinary(m);
   addSoftmax(m, log);
   addLayerNorm(m);

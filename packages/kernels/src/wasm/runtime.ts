@@ -22,6 +22,7 @@
 // (`f32()` / `f64()`) since an allocation may grow the memory.
 
 import { WASM_EXPORTS, WASM_IMPORTS, MAX_PAGES, buildKernelModule, type WasmExport } from './module.js';
+import { defaultUseFma } from './relaxed_simd.js';
 import { CTL_BYTES, MAX_THREADS, ThreadPool, canShareMemory, defaultThreadCount, nodeModulesReady } from './threads.js';
 
 const PAGE = 65536;
@@ -38,6 +39,8 @@ type ExportFn = (...args: number[]) => void;
 
 export class WasmRuntime {
   readonly shared: boolean;
+  /** Whether the matmul micro-kernel uses fused multiply-adds (relaxed SIMD). */
+  readonly fma: boolean;
   readonly memory: WebAssembly.Memory;
   private readonly module: WebAssembly.Module;
   private readonly fns: ExportFn[];
@@ -53,13 +56,14 @@ export class WasmRuntime {
   private f32View: Float32Array;
   private f64View: Float64Array;
 
-  constructor(opts: { threads?: number; shared?: boolean } = {}) {
+  constructor(opts: { threads?: number; shared?: boolean; fma?: boolean } = {}) {
     this.shared = (opts.shared ?? true) && canShareMemory();
+    this.fma = opts.fma ?? defaultUseFma();
     const initial = CTL_BYTES / PAGE + 16;
     this.memory = this.shared
       ? new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true })
       : new WebAssembly.Memory({ initial, maximum: MAX_PAGES });
-    this.module = new WebAssembly.Module(buildKernelModule(this.shared) as BufferSource);
+    this.module = new WebAssembly.Module(buildKernelModule(this.shared, { fma: this.fma }) as BufferSource);
     const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory, ...WASM_IMPORTS } });
     this.fns = WASM_EXPORTS.map((n) => instance.exports[n] as ExportFn);
     this.threads = 1;
