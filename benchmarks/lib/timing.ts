@@ -31,6 +31,10 @@ export interface MeasureOptions {
   inner?: number;
   /** Warm-up calls of `step` before the probe (default 1). */
   warmup?: number;
+  /** Keep warming up until this many milliseconds have passed too (default 0): a JIT-compiled
+   *  step (V8 running webgrad or tfjs) needs a number of calls, not of milliseconds, to reach its
+   *  steady speed, and fast steps need more calls than a count suited to slow ones gives. */
+  warmupMs?: number;
 }
 
 /**
@@ -39,8 +43,13 @@ export interface MeasureOptions {
  */
 export async function measure(step: () => unknown, sync: () => Promise<unknown>, opts: MeasureOptions = {}): Promise<Timing> {
   const targetMs = opts.targetMs ?? 200;
+  const w0 = performance.now();
   for (let i = 0; i < (opts.warmup ?? 1); i++) await step();
   await sync();
+  while (performance.now() - w0 < (opts.warmupMs ?? 0)) {
+    await step();
+    await sync();
+  }
   let inner = opts.inner ?? 0;
   if (!inner) {
     const t0 = performance.now();

@@ -68,6 +68,7 @@ def main():
     p.add_argument("--vocab", type=int, default=65)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--warmup-s", type=float, default=0.0, help="keep warming up until this many seconds passed")
     p.add_argument("--threads", type=int, default=0, help="0: PyTorch's default")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = p.parse_args()
@@ -96,7 +97,10 @@ def main():
         opt.step()
         return loss.item()
 
+    w0 = time.perf_counter()
     for _ in range(a.warmup):
+        step()
+    while time.perf_counter() - w0 < a.warmup_s:
         step()
     t0 = time.perf_counter()
     for _ in range(a.steps):

@@ -248,12 +248,13 @@ function execJson(python: string, args: string[], timeoutMs: number): Promise<Re
 }
 
 /** PyTorch's ms per step for `spec` on the CPU, or on CUDA when `device` is 'cuda' (undefined: no CUDA). */
-async function runTorch(ctx: SuiteContext, spec: ModelSpec, device: 'cpu' | 'cuda' = 'cpu'): Promise<Cell | undefined> {
+async function runTorch(ctx: SuiteContext, spec: ModelSpec, o: MeasureOptions, device: 'cpu' | 'cuda' = 'cpu'): Promise<Cell | undefined> {
   const torch = await findTorch();
   if (torch === null) return device === 'cpu' ? 'n/a (python3 with torch not found)' : undefined;
   if (device === 'cuda' && !torch.cuda) return undefined;
   const script = join(process.env.WEBGRAD_BENCH_DIR ?? join(process.cwd(), 'benchmarks'), 'peers', 'torch_gpt.py');
-  const args = [script, '--model', spec.kind, '--batch', String(spec.batch), '--steps', ctx.quick ? '5' : '10', '--warmup', ctx.quick ? '3' : '5', '--device', device];
+  const args = [script, '--model', spec.kind, '--batch', String(spec.batch), '--steps', ctx.quick ? '5' : '10', '--warmup', String(o.warmup ?? 1),
+    '--warmup-s', String((o.warmupMs ?? 0) / 1000), '--device', device];
   if (spec.gpt) {
     const g = spec.gpt;
     args.push('--layers', String(g.layers), '--heads', String(g.heads), '--embd', String(g.embd), '--block', String(g.block), '--vocab', String(g.vocab));
@@ -281,9 +282,11 @@ export const trainingSuite: Suite = {
   name: 'training',
   title: 'training step (forward + backward + optimizer)',
   async run(ctx) {
-    // A few warm-up steps for every implementation: JIT compilers (V8 for webgrad and tfjs) need
-    // several iterations before a step runs at its steady speed.
-    const o: MeasureOptions = ctx.quick ? { targetMs: 300, minSamples: 3, budgetMs: 800, warmup: 3 } : { targetMs: 1000, minSamples: 5, budgetMs: 5000, warmup: 5 };
+    // Warm-up for every implementation, by count and by time: V8 (running webgrad and tfjs) needs
+    // about 15 calls of a GPT step before it runs at its steady speed — a training run's speed —
+    // and PyTorch gets the same warm-up time (its peer script takes --warmup-s).
+    const warmupMs = ctx.quick ? 2000 : 4000;
+    const o: MeasureOptions = ctx.quick ? { targetMs: 300, minSamples: 3, budgetMs: 800, warmup: 3, warmupMs } : { targetMs: 1000, minSamples: 5, budgetMs: 5000, warmup: 5, warmupMs };
     const specs: ModelSpec[] = [
       { key: 'mlp', title: 'MLP 784-256-10, batch 128', kind: 'mlp', batch: 128, tokens: 128 },
       { key: 'gpt-nano', title: 'GPT 4L/4H/128, ctx 64, batch 12', kind: 'gpt', gpt: NANOGPT_CPU, batch: NANOGPT_CPU.batch, tokens: NANOGPT_CPU.batch * NANOGPT_CPU.block },
@@ -315,9 +318,9 @@ export const trainingSuite: Suite = {
       let torch: Cell | undefined;
       if (!spec.webgpuOnly) {
         ctx.log(`  ${spec.key}: pytorch cpu`);
-        torch = await runTorch(ctx, spec);
+        torch = await runTorch(ctx, spec, o);
       }
-      const torchCuda = await runTorch(ctx, spec, 'cuda');
+      const torchCuda = await runTorch(ctx, spec, o, 'cuda');
       if (torchCuda !== undefined) ctx.log(`  ${spec.key}: pytorch cuda`);
       const tps: Record<string, number> = {};
       const addTps = (label: string, c: Cell | undefined) => { const v = num(c); if (v) tps[label] = spec.tokens / (v / 1000); };
