@@ -11,7 +11,7 @@
 // sums, layerNorm backward).
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
-import { fastCpuKernels, setNumThreads } from '../src/wasm/index.js';
+import { buildKernelModule, fastCpuKernels, setNumThreads } from '../src/wasm/index.js';
 import { GRAD_FAST_OPS, UNARY_FAST_OPS, type UnaryFastOp } from '../src/wasm/unary_program.js';
 import { forceThreading, seeded, view } from './wasm_helpers.js';
 
@@ -228,6 +228,46 @@ describe('wasm layerNorm backward vs reference', () => {
         const dyCopy = view(Float32Array.from(dy.buffer), [rows, D]);
         fastCpuKernels.layerNormBackward(x, w, mean, rstd, dyCopy, dyCopy, null, null);
         expect(Array.from(dyCopy.buffer), `in place ${rows}x${D}`).toEqual(Array.from(rdx.buffer));
+      }
+    }
+  });
+});
+
+describe('unary kernels with and without fused multiply-adds', () => {
+  // The default runtime uses relaxed_madd where the engine has it (the tests above); here both builds
+  // of the module are called directly, so the separate multiply-add form stays checked too.
+  it('every float64-evaluated op and gradient, same tolerances, in both builds', () => {
+    const n = 4096;
+    for (const fma of [true, false]) {
+      const memory = new WebAssembly.Memory({ initial: 4, maximum: 65536 });
+      const inst = new WebAssembly.Instance(new WebAssembly.Module(buildKernelModule(false, { fma }) as BufferSource), { env: { memory, log: Math.log } });
+      const mem = () => new Float32Array(memory.buffer);
+      const [px, pg, po] = [0, 4 * (n + 16), 8 * (n + 16)];
+      for (const op of UNARY_FAST_OPS.filter((o) => !EXACT.includes(o))) {
+        const x = inputs(n, op);
+        const want = new Float32Array(n);
+        cpuKernels.unary(op, view(x, [n]), view(want, [n]));
+        mem().set(x, px / 4);
+        (inst.exports[`unary_${op}`] as (...a: number[]) => void)(px, po, n);
+        const got = mem().slice(po / 4, po / 4 + n);
+        for (let i = 0; i < n; i++) {
+          if (Object.is(got[i], want[i])) continue;
+          if (!(Math.abs(got[i]! - want[i]!) <= tolerance(op, x[i]!, want[i]!))) throw new Error(`${op} fma=${fma} x=${x[i]}: got ${got[i]}, want ${want[i]}`);
+        }
+      }
+      for (const op of GRAD_FAST_OPS) {
+        const x = inputs(n, 'gelu'), g = seeded(n, 9, -3, 3);
+        const want = new Float32Array(n);
+        cpuKernels.binary(op, view(x, [n]), view(g, [n]), view(want, [n]));
+        mem().set(x, px / 4);
+        mem().set(g, pg / 4);
+        (inst.exports[`grad_${op}`] as (...a: number[]) => void)(px, pg, po, n);
+        const got = mem().slice(po / 4, po / 4 + n);
+        for (let i = 0; i < n; i++) {
+          if (Object.is(got[i], want[i])) continue;
+          const tol = ulp(want[i]!) + (op === 'geluGrad' ? 1e-8 * Math.abs(g[i]!) : 0);
+          if (!(Math.abs(got[i]! - want[i]!) <= tol)) throw new Error(`${op} fma=${fma} x=${x[i]}: got ${got[i]}, want ${want[i]}`);
+        }
       }
     }
   });

@@ -256,6 +256,7 @@ export class FuncBuilder {
    * else a multiply and an add (the engine decides once; a given machine always computes the same).
    */
   f32x4RelaxedMadd(_a: Val<'v128'>, _b: Val<'v128'>, _c: Val<'v128'>): Val<'v128'> { return this.simd(0x105, 'v128'); }
+  f64x2RelaxedMadd(_a: Val<'v128'>, _b: Val<'v128'>, _c: Val<'v128'>): Val<'v128'> { return this.simd(0x107, 'v128'); }
   /** IEEE-style min/max: NaN in either lane gives NaN (like Math.min/max). */
   f32x4Min(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe8, 'v128'); }
   f32x4Max(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe9, 'v128'); }

@@ -33,11 +33,11 @@ export function buildKernelModule(shared: boolean, opts: { fma?: boolean } = {})
   addSoftmax(m, log);
   addLayerNorm(m);
   addAdamW(m);
-  addUnary(m);
+  addUnary(m, opts);
   addReduce(m);
   addAttentionProbs(m, log);
   addLayerNormBackward(m);
-  addUnaryGrad(m);
+  addUnaryGrad(m, opts);
   addCopy(m);
   return m.toBytes();
 }

@@ -17,7 +17,9 @@
 //   (≤ 1e-11 relative, erf ≤ 1.6e-8 absolute) are far below float32's resolution, so the result is
 //   the reference's float32 value or, in rare near-tie cases, its neighbour (1 ulp), with the
 //   exceptions noted for gelu/erf. Working in float64 also avoids float32 cancellation (tanh near 0,
-//   1 + erf near −1) without extra cases.
+//   1 + erf near −1) without extra cases. Where the engine has relaxed SIMD the polynomials use
+//   fused multiply-adds (`estrin`); that moves float64 results by about 1e-16, which the single
+//   rounding to float32 does not see except in the rare near-tie cases already counted above.
 //
 // exp (float64, two lanes): the input is clamped to [−708, 709] so that 2ⁿ stays a normal float64;
 // n = round(x·log₂e), r = x − n·ln2 with ln2 split into a high part of 24 significant bits (n·hi is
@@ -85,11 +87,15 @@ const ERF_P = [1.1283791669556544, 0.20482693422420412, 0.0588453303852565, 0.00
 const ERF_Q = [1.0, 0.5148564750584448, 0.12376915526222378, 0.018169580853381023, 0.0017766102066384755,
   0.0001167619243412207, 4.791208972187718e-06, 7.34228943277714e-08];
 
-/** Scratch locals of the float64 evaluation, shared by both halves of a step; p holds powers for `estrin`. */
-export interface F64Scratch { t: L; n: L; u: L; w: L; p: L[] }
+/**
+ * Scratch locals of the float64 evaluation, shared by both halves of a step; p holds powers for
+ * `estrin`; fma: evaluate polynomials with relaxed fused multiply-adds (relaxed_simd.ts), whose
+ * rounding differences (about 1e-16) are far below float32's resolution.
+ */
+export interface F64Scratch { t: L; n: L; u: L; w: L; p: L[]; fma: boolean }
 
-const f64Scratch = (f: FuncBuilder): F64Scratch => ({
-  t: f.local('v128'), n: f.local('v128'), u: f.local('v128'), w: f.local('v128'), p: Array.from({ length: 4 }, () => f.local('v128')),
+const f64Scratch = (f: FuncBuilder, fma: boolean): F64Scratch => ({
+  t: f.local('v128'), n: f.local('v128'), u: f.local('v128'), w: f.local('v128'), p: Array.from({ length: 4 }, () => f.local('v128')), fma,
 });
 
 /** A float64 constant in both lanes. */
@@ -118,6 +124,8 @@ function estrin(f: FuncBuilder, coef: readonly number[], s: F64Scratch, lo = 0, 
   let k = 0;
   while (2 << k < n) k++;
   const half = 1 << k;
+  // (Operands are pushed in argument order: relaxed_madd(a, b, c) = a·b + c.)
+  if (s.fma) return f.f64x2RelaxedMadd(f.get(s.p[k]!), estrin(f, coef, s, lo + half, n - half), estrin(f, coef, s, lo, half));
   return f.f64x2Add(estrin(f, coef, s, lo, half), f.f64x2Mul(f.get(s.p[k]!), estrin(f, coef, s, lo + half, n - half)));
 }
 
@@ -210,13 +218,13 @@ const GRAD: Record<GradFastOp, (f: FuncBuilder, x: L, g: L, out: L, s: F64Scratc
   },
 };
 
-export function addUnaryGrad(m: ModuleBuilder): void {
+export function addUnaryGrad(m: ModuleBuilder, opts: { fma?: boolean } = {}): void {
   for (const op of GRAD_FAST_OPS) {
     m.func(`grad_${op}`, ['i32', 'i32', 'i32', 'i32'] as const, null, (f, x, g, out, n) => {
       const i = f.local('i32'), off = f.local('i32');
       const xl = f.local('v128'), xh = f.local('v128'), gl = f.local('v128'), gh = f.local('v128');
       const yl = f.local('v128'), yh = f.local('v128');
-      const s = f64Scratch(f);
+      const s = f64Scratch(f, opts.fma ?? false);
       const load2 = (base: Local<'i32'>, at: number) => f.f64x2PromoteLowF32x4(f.v128Load64Zero(f.add(f.get(base), f.get(off)), at));
       f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
         f.set(off, f.shl(f.get(i), f.i32(2)));
@@ -233,7 +241,7 @@ export function addUnaryGrad(m: ModuleBuilder): void {
   }
 }
 
-export function addUnary(m: ModuleBuilder): void {
+export function addUnary(m: ModuleBuilder, opts: { fma?: boolean } = {}): void {
   for (const op of UNARY_FAST_OPS) {
     m.func(`unary_${op}`, ['i32', 'i32', 'i32'] as const, null, (f, x, out, n) => {
       const i = f.local('i32'), px = f.local('i32'), po = f.local('i32');
@@ -249,7 +257,7 @@ export function addUnary(m: ModuleBuilder): void {
       }
       const g = F64[op]!;
       const lo = f.local('v128'), hi = f.local('v128'), ylo = f.local('v128'), yhi = f.local('v128');
-      const s = f64Scratch(f);
+      const s = f64Scratch(f, opts.fma ?? false);
       f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
         f.set(px, at(x));
         f.set(po, at(out));
