@@ -31,7 +31,7 @@ export { gather, scatterAdd, indexSelect, embedding, oneHot } from './ops/indexi
 export { softmax, logSoftmax, softmaxDecomposed, logSoftmaxDecomposed } from './ops/softmax.js';
 export { crossEntropy, crossEntropyDecomposed, type CrossEntropyOptions } from './ops/cross_entropy.js';
 export { layerNorm, layerNormDecomposed } from './ops/layer_norm.js';
-export { scaledDotProductAttention, attentionDecomposed, type AttentionOptions } from './ops/attention.js';
+export { scaledDotProductAttention, attentionDecomposed, packedSelfAttention, type AttentionOptions } from './ops/attention.js';
 export { dropout } from './ops/dropout.js';
 export { conv2d, maxPool2d, avgPool2d, convOutSize, type Conv2dOptions, type Pool2dOptions } from './ops/conv.js';
 export { detach, to, toAsync, data, dataSync, array, item } from './ops/device.js';

@@ -28,7 +28,7 @@ describe('gradcheck (float64 central differences)', () => {
   it('covers the differentiable ops', () => {
     const covered = new Set(samples.map((x) => x.op));
     for (const name of ['add', 'mul', 'div', 'pow', 'exp', 'log', 'tanh', 'gelu', 'matmul', 'reduce', 'softmax', 'crossEntropy', 'layerNorm',
-      'scaledDotProductAttention', 'gather', 'indexSelect', 'cat', 'pad', 'slice', 'permute', 'expand', 'im2col', 'pool2d', 'where']) {
+      'scaledDotProductAttention', 'packedSelfAttention', 'gather', 'indexSelect', 'cat', 'pad', 'slice', 'permute', 'expand', 'im2col', 'pool2d', 'where']) {
       expect(covered.has(name), `${name} has gradcheck samples`).toBe(true);
     }
   });

@@ -269,6 +269,41 @@ for (const device of testDevices()) {
       await expectClose(g.sum(), [2 * 9 * 2]);
     });
 
+    it('packedSelfAttention equals split + scaledDotProductAttention + merge, values and gradient', async () => {
+      const { randomArray } = await import('./helpers.js');
+      for (const [B, T, H, D, causal] of [[2, 5, 3, 4, true], [1, 7, 2, 3, false], [3, 1, 1, 2, true]] as const) {
+        const C = H * D;
+        const data = randomArray(B * T * 3 * C, B * 100 + T * 10 + H, -2, 2);
+        const w = F(randomArray(B * T * C, 7), [B, T, C]);
+        const run = async (packed: boolean) => {
+          const qkv = F(data, [B, T, 3 * C]).requiresGrad_(true);
+          let y: wg.Tensor;
+          if (packed) y = wg.packedSelfAttention(qkv, H, { isCausal: causal });
+          else {
+            const [q, k, v] = qkv.split(C, 2).map((z) => z.reshape([B, T, H, D]).transpose(1, 2));
+            y = wg.scaledDotProductAttention(q!, k!, v!, { isCausal: causal }).transpose(1, 2).reshape([B, T, C]);
+          }
+          y.mul(w).sum().backward();
+          const out = [Array.from(await y.data()), Array.from(await qkv.grad!.data())];
+          for (const t of [qkv, y]) t.dispose();
+          return out;
+        };
+        const [[y1, g1], [y2, g2]] = [await run(true), await run(false)];
+        const close = (a: number[], b: number[], what: string) => {
+          expect(a.length).toBe(b.length);
+          for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!), `${what} ${B}x${T}x${H}x${D} [${i}]`).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.abs(b[i]!)));
+        };
+        close(y1, y2, 'output');
+        close(g1, g2, 'd(qkv)');
+        // Every element of d(qkv) was written (q, k and v each get their gradient).
+        expect(g1.every(Number.isFinite)).toBe(true);
+        w.dispose();
+      }
+      expect(() => wg.packedSelfAttention(F([1, 2, 3], [1, 1, 3]), 2)).toThrow(wg.ShapeError);
+      expect(() => wg.packedSelfAttention(F([1, 2, 3], [3]), 1)).toThrow(/expected qkv of shape \(B, T, 3·C\), got \[3\]/);
+      expect(() => wg.packedSelfAttention(tensor([1, 2, 3], { device, dtype: 'int32', shape: [1, 1, 3] }), 1)).toThrow(wg.DTypeError);
+    });
+
     it('device moves and dtype casts', async () => {
       const x = F([1.7, -1.7]);
       await expectClose(x.int(), [1, -1]);

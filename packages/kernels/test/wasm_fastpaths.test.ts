@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
 import { fastErf } from '../src/wasm/js_kernels.js';
 import { erf } from '../src/cpu/elementwise.js';
-import { fastCpuKernels } from '../src/wasm/index.js';
+import { allocTensorArray, fastCpuKernels, releaseTensorArray } from '../src/wasm/index.js';
 import type { TypedArray, UnaryOp, View } from '../src/types.js';
 import { UNARY_OPS } from '../src/types.js';
 import { bitsEqual, eachThreadCount, expectWithin, forceThreading, seeded, view } from './wasm_helpers.js';
@@ -377,6 +377,55 @@ describe('attention via batched matmuls', () => {
       run(B, H, Tq, Tk, D, true, false, false);
     }
     run(1, 1, 300, 300, 5, false, false, false);
+  });
+
+  it('packed q/k/v: head views of one [B, T, 3C] array in the WebAssembly memory, outputs as head views, in place or not', () => {
+    // q, k, v at columns 0, C, 2C of each row of qkv; out and d(qkv) are head views too: the layout
+    // core's packedSelfAttention hands over. `inHeap` puts the arrays in the kernels' memory (read
+    // and written where they lie); otherwise they are ordinary arrays (outputs: written back from
+    // scratch element by element).
+    for (const [B, H, T, D] of [[2, 3, 9, 4], [1, 2, 70, 5], [3, 1, 1, 2]] as const) {
+      for (const causal of [true, false]) for (const [inHeap, outHeap] of [[true, true], [true, false], [false, false]]) {
+        const C = H * D;
+        const arr = (n: number, fill: (i: number) => number, heap = inHeap): Float32Array => {
+          const a = heap ? allocTensorArray(n) : new Float32Array(n);
+          expect(a, 'shared memory for the heap').not.toBeNull();
+          for (let i = 0; i < n; i++) a![i] = fill(i);
+          return a!;
+        };
+        const src = seeded(B * T * 3 * C, B + H + T);
+        const qkv = arr(B * T * 3 * C, (i) => src[i]!);
+        const heads = (buf: Float32Array, W: number, col: number): V => view(buf, [B, H, T, D], [T * W, D, W, 1], col);
+        const [q, k, v] = [0, C, 2 * C].map((c) => heads(qkv, 3 * C, c)) as [V, V, V];
+        const opts = { scale: 1 / Math.sqrt(D), causal };
+        const what = `B${B} H${H} T${T} D${D} causal=${causal} inputs in heap=${inHeap} outputs=${outHeap}`;
+        const ro = fresh([B, H, T, D]), rl = fresh([B, H, T]);
+        cpuKernels.attention(q, k, v, null, opts, ro, rl);
+        const gsrc = seeded(B * T * C, 9);
+        const dout = heads(arr(B * T * C, (i) => gsrc[i]!), C, 0);
+        const [rq, rk, rv] = [fresh([B, H, T, D]), fresh([B, H, T, D]), fresh([B, H, T, D])];
+        cpuKernels.attentionBackward(q, k, v, null, opts, ro, rl, dout, rq, rk, rv);
+        eachThreadCount((t) => {
+          const outBuf = arr(B * T * C, () => NaN, outHeap), lse = fresh([B, H, T]);
+          const out = heads(outBuf, C, 0);
+          fastCpuKernels.attention(q, k, v, null, opts, out, lse);
+          const outHeads = fresh([B, H, T, D]);
+          cpuKernels.copy(out, outHeads);
+          expectWithin(outHeads.buffer, ro.buffer, () => 2e-6, `out ${what} t${t}`);
+          expectWithin(lse.buffer, rl.buffer, () => 2e-6, `lse ${what} t${t}`);
+          const dqkv = arr(B * T * 3 * C, () => NaN, outHeap);
+          const [dq, dk, dv] = [0, C, 2 * C].map((c) => heads(dqkv, 3 * C, c)) as [V, V, V];
+          fastCpuKernels.attentionBackward(q, k, v, null, opts, out, lse, dout, dq, dk, dv);
+          for (const [got, want, name] of [[dq, rq, 'dq'], [dk, rk, 'dk'], [dv, rv, 'dv']] as const) {
+            const g = fresh([B, H, T, D]);
+            cpuKernels.copy(got, g);
+            expectWithin(g.buffer, want.buffer, () => 5e-6, `${name} ${what} t${t}`);
+          }
+          if (outHeap) for (const a of [outBuf, dqkv]) releaseTensorArray(a);
+        });
+        if (inHeap) for (const a of [qkv, dout.buffer as Float32Array]) releaseTensorArray(a);
+      }
+    }
   });
 
   it('large and negative scales (the row maximum comes from the smallest score)', () => {

@@ -3,6 +3,7 @@
 // log-sum-exp; the backward recomputes the probabilities from it. (Vaswani et al. 2017; Dao et al. 2022.)
 import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
+import type { View } from '@webgrad/kernels';
 import type { Tensor } from '../tensor.js';
 import { broadcastView, empty } from './alloc.js';
 import { cast, contiguous } from './cast.js';
@@ -57,6 +58,77 @@ export const ATTENTION = defineOp<AttnAttrs>({
     { inputs: [{ shape: [2, 1, 4, 4] }, { shape: [2, 1, 4, 4] }, { shape: [2, 1, 4, 4] }], call: (q, k, v) => scaledDotProductAttention(q, k, v, { isCausal: true }), label: 'causal' },
   ],
 });
+
+// ---- attention over a packed q/k/v projection ---------------------------------------------------
+
+interface PackedAttrs { nHead: number; scale: number; causal: boolean }
+
+/**
+ * The [B, H, T, D] view of the H heads of width D that start at column `col` of a contiguous
+ * [B, T, W] tensor: head h of row t is columns col + h·D … col + h·D + D − 1. No copy.
+ */
+function headView(t: Tensor, H: number, col: number, D: number): View<unknown> {
+  const [B, T, W] = t.shape as [number, number, number];
+  const v = t.view_();
+  return { ...v, shape: [B, H, T, D], strides: [T * W, D, W, 1], offset: v.offset + col };
+}
+
+/**
+ * Self-attention over the output of one fused projection, qkv = x·[Wq; Wk; Wv]ᵀ [B, T, 3C], with
+ * the heads merged in the result [B, T, C]: the same as splitting qkv into q, k, v, moving heads
+ * to dim 1, scaledDotProductAttention and merging the heads back — but the kernels read q, k, v
+ * and write the output and the gradient d(qkv) through head views, so none of the copies, zero
+ * fills and gradient sums of that chain happen.
+ */
+export const PACKED_ATTENTION = defineOp<PackedAttrs>({
+  name: 'packedSelfAttention',
+  forward: ([qkv], a, save) => {
+    const [B, T, W] = qkv!.shape as [number, number, number];
+    const H = a.nHead, C = W / 3, D = C / H;
+    const out = empty([B, T, C], qkv!.dtype, qkv!.backend);
+    const lse = empty([B, H, T], qkv!.dtype, qkv!.backend);
+    qkv!.backend.kernels.attention(headView(qkv!, H, 0, D), headView(qkv!, H, C, D), headView(qkv!, H, 2 * C, D), null,
+      { scale: a.scale, causal: a.causal }, headView(out, H, 0, D), lse.view_());
+    save(qkv!); save(out); save(lse);
+    lse.dispose();
+    return out;
+  },
+  backward: (g, [qkv, out, lse], a) => {
+    const [, , W] = qkv!.shape as [number, number, number];
+    const H = a.nHead, C = W / 3, D = C / H;
+    const dout = contiguous(g);
+    const dqkv = empty(qkv!.shape, qkv!.dtype, qkv!.backend);
+    qkv!.backend.kernels.attentionBackward(headView(qkv!, H, 0, D), headView(qkv!, H, C, D), headView(qkv!, H, 2 * C, D), null,
+      { scale: a.scale, causal: a.causal }, headView(out!, H, 0, D), lse!.view_(), headView(dout, H, 0, D),
+      headView(dqkv, H, 0, D), headView(dqkv, H, C, D), headView(dqkv, H, 2 * C, D));
+    if (dout !== g) dout.dispose();
+    return [dqkv];
+  },
+  gradcheck: [
+    { inputs: [{ shape: [2, 4, 12] }], call: (qkv) => packedSelfAttention(qkv, 2, { isCausal: true }), label: 'causal, 2 heads' },
+    { inputs: [{ shape: [1, 3, 6] }], call: (qkv) => packedSelfAttention(qkv, 1), label: 'full, 1 head' },
+  ],
+});
+
+/**
+ * Causal (or full) multi-head self-attention on a packed projection qkv [B, T, 3·C] — q, k, v
+ * side by side in the last dim, each holding nHead heads of C / nHead — returning [B, T, C] with
+ * the heads merged. Equal to
+ * `scaledDotProductAttention(q, k, v)` on the split, head-major q, k, v, merged back; faster.
+ */
+export function packedSelfAttention(qkv: Tensor, nHead: number, opts: { isCausal?: boolean; scale?: number } = {}): Tensor {
+  if (qkv.ndim !== 3) throw new ShapeError(`packedSelfAttention: expected qkv of shape (B, T, 3·C), got ${fmtShape(qkv.shape)}`);
+  if (!Number.isInteger(nHead) || nHead < 1) throw new ShapeError(`packedSelfAttention: nHead must be a positive integer, got ${nHead}`);
+  const W = qkv.shape[2]!;
+  if (W % (3 * nHead) !== 0) {
+    throw new ShapeError(`packedSelfAttention: the last dim of qkv ${fmtShape(qkv.shape)} must be 3 × nHead × head size (nHead ${nHead})`);
+  }
+  if (qkv.dtype !== 'float32' && qkv.dtype !== 'float64') {
+    throw new DTypeError(`packedSelfAttention: expected a float tensor, got ${qkv.dtype} (shape ${fmtShape(qkv.shape)})`);
+  }
+  const scale = opts.scale ?? 1 / Math.sqrt(W / 3 / nHead);
+  return tidy(() => apply(PACKED_ATTENTION, [contiguous(qkv)], { nHead, scale, causal: !!opts.isCausal }));
+}
 
 function checkAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null | undefined): void {
   const shapes = `q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`;

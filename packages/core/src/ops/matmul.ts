@@ -25,14 +25,12 @@ export const MATMUL = defineOp<Record<string, never>>({
   // dA = G·Bᵀ, dB = Aᵀ·G (batch broadcasting is summed back by the engine). When B is one matrix
   // shared by every batch of A (a Linear layer's weight), the batch sum is folded into a single
   // product over the flattened rows, [K, batch·M]·[batch·M, N], instead of one product per batch
-  // followed by a sum.
+  // followed by a sum. dB takes B's layout: for a column-major B (a Linear's weight W [N, K] used as
+  // Wᵀ) it is computed as (Gᵀ·A)ᵀ, the same sums in the same order, so W's gradient arrives
+  // contiguous and needs no copy.
   backward: (g, [a, b], _attrs, needs) => [
     needs[0] ? matmul(g, transpose(b!, -2, -1)) : null,
-    needs[1]
-      ? (b!.ndim === 2 && a!.ndim > 2
-        ? matmul(transpose(reshape(a!, [-1, a!.shape[a!.ndim - 1]!]), 0, 1), reshape(g, [-1, g.shape[g.ndim - 1]!]))
-        : matmul(transpose(a!, -2, -1), g))
-      : null,
+    needs[1] ? gradOfB(g, a!, b!) : null,
   ],
   gradcheck: [
     { inputs: [{ shape: [3, 4] }, { shape: [4, 2] }], call: (a, b) => matmul(a, b), label: '2d' },
@@ -42,6 +40,14 @@ export const MATMUL = defineOp<Record<string, never>>({
     { inputs: [{ shape: [3, 4] }, { shape: [4] }], call: (a, b) => matmul(a, b), label: 'matrix-vector' },
   ],
 });
+
+function gradOfB(g: Tensor, a: Tensor, b: Tensor): Tensor {
+  if (b.ndim !== 2) return matmul(transpose(a, -2, -1), g);
+  const A = a.ndim > 2 ? reshape(a, [-1, a.shape[a.ndim - 1]!]) : a; // [rows, K]
+  const G = g.ndim > 2 ? reshape(g, [-1, g.shape[g.ndim - 1]!]) : g; // [rows, N]
+  const columnMajor = b.shape[0]! > 1 && b.shape[1]! > 1 && b.strides[0] === 1 && b.strides[1] === b.shape[0];
+  return columnMajor ? transpose(matmul(transpose(G, 0, 1), A), 0, 1) : matmul(transpose(A, 0, 1), G);
+}
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkInputs('matmul', [a, b]);

@@ -722,27 +722,87 @@ function dsAt(rt: WasmRuntime, pp: number, dsp: number, gp: number, op: number, 
 }
 
 /**
- * Attention without a mask on contiguous operands, every intermediate in the WebAssembly memory:
- * S = Q·Kᵀ, the row softmax and O = P·V happen there; q, k, v and out are used in place (or copied
- * once when they live elsewhere), and only lse is copied out. With the causal cut, the products
- * skip the masked half (`attnGemm`).
+ * A [B, H, T, D] operand as the batched products address it: batch i = b·H + h starts at byte
+ * `at(i)`, its rows `rs` bytes apart, its elements adjacent. Head views of a packed projection
+ * (q, k, v inside one [B, T, 3·C] tensor; strides T·3C, D, 3C, 1) are used where they lie.
+ */
+interface Heads { at: (i: number) => number; rs: number }
+
+const headsAt = (base: number, v: V, H: number): Heads => {
+  const [s0, s1, s2] = v.strides as [number, number, number];
+  return { at: (i) => base + (Math.floor(i / H) * s0 + (i % H) * s1) * 4, rs: s2 * 4 };
+};
+
+/** Whether `v` can be addressed as `Heads`: adjacent elements, and in the memory unless contiguous (then copied in). */
+const headsOk = (rt: WasmRuntime, v: V): boolean =>
+  isContiguous(v) || (rt.addressOf(v.buffer) >= 0 && (v.strides[3] === 1 || v.shape[3] === 1));
+
+/** An input operand in place (or copied in when it lives outside the memory; contiguous then). */
+function headsIn(rt: WasmRuntime, v: V, H: number): Heads {
+  if (rt.addressOf(v.buffer) >= 0) return headsAt(rt.addressOf(v.buffer) + v.offset * 4, v, H);
+  return headsAt(readPtr(rt, v, numel(v.shape)), { ...v, strides: contiguousStrides([...v.shape]), offset: 0 }, H);
+}
+
+/** Whether two arrays share any byte. */
+const overlaps = (a: TypedArray, b: TypedArray): boolean =>
+  a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+
+/**
+ * An output operand: written in place when it lives in the memory and shares no bytes with an
+ * input (the products write exactly its elements), else into contiguous scratch that done() copies
+ * into it element by element (any layout).
+ */
+function headsOut(rt: WasmRuntime, v: V, H: number, inputs: readonly V[]): Heads & { done: () => void } {
+  if (rt.addressOf(v.buffer) >= 0 && inputs.every((x) => !overlaps(x.buffer, v.buffer))) {
+    return { ...headsAt(rt.addressOf(v.buffer) + v.offset * 4, v, H), done: () => {} };
+  }
+  const [B, , T, D] = v.shape as [number, number, number, number];
+  const p = rt.alloc(numel(v.shape) * 4);
+  const done = () => {
+    const f32 = rt.f32(), [s0, s1, s2, s3] = v.strides as [number, number, number, number];
+    let src = p >> 2;
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) {
+      const row = v.offset + b * s0 + h * s1 + t * s2;
+      for (let d = 0; d < D; d++) v.buffer[row + d * s3] = f32[src++]!;
+    }
+  };
+  return { ...headsAt(p, { ...v, strides: contiguousStrides([...v.shape]) }, H), done };
+}
+
+/** `v` as contiguous rows in the memory: its own address when it is contiguous there, else a copy in scratch. */
+function contiguousIn(rt: WasmRuntime, v: V): number {
+  const n = numel(v.shape);
+  if (isContiguous(v)) return readPtr(rt, v, n);
+  const h = headsIn(rt, v, v.shape[1]!);
+  const [B, H, T, D] = v.shape as [number, number, number, number];
+  const dst = rt.alloc(n * 4);
+  const src = h.at(0); // (b, h) = (0, 0)
+  const [s0, s1] = v.strides as [number, number];
+  rt.parallel('copy_f32', 14, [[src, s0 * 4, s1 * 4, h.rs, v.strides[3]! * 4, dst, H * T * D * 4, T * D * 4, D * 4, 4, B, H, T, D]]);
+  return dst;
+}
+
+/**
+ * Attention without a mask, every intermediate in the WebAssembly memory: S = Q·Kᵀ, the row
+ * softmax and O = P·V happen there; q, k, v and out are used where they lie — contiguous or head
+ * views with adjacent elements (or copied once when they live elsewhere) — and only lse is copied
+ * out. With the causal cut, the products skip the masked half (`attnGemm`).
  */
 function attentionInMemory(q: V, k: V, v: V, opts: AttentionOptions, out: V, lse: V): void {
   const [B, H, Tq, D] = q.shape as [number, number, number, number];
   const Tk = k.shape[2]!, Dv = v.shape[3]!, nb = B * H, rows = nb * Tq;
   const rt = wasmRuntime();
   rt.reset();
-  const qp = readPtr(rt, q, rows * D), kp = readPtr(rt, k, nb * Tk * D), vp = readPtr(rt, v, nb * Tk * Dv);
-  const o = writePtr(rt, out, rows * Dv, [[qp, rows * D * 4], [kp, nb * Tk * D * 4], [vp, nb * Tk * Dv * 4]]);
-  const op = o.addr;
+  const qh = headsIn(rt, q, H), kh = headsIn(rt, k, H), vh = headsIn(rt, v, H);
+  const o = headsOut(rt, out, H, [q, k, v]);
   const sp = rt.alloc(rows * Tk * 4), lp = rt.alloc(rows * 8), params = rt.alloc(8);
   rt.f64()[params >> 3] = opts.scale;
   const plan = causalPlan(Tq, Tk, opts.causal);
   const at = (base: number, size: number) => (i: number) => base + i * size * 4;
   // S = Q·Kᵀ (Kᵀ is K read column-major), then P in place, then O = P·V.
-  attnGemm(rt, nb, at(qp, Tq * D), D * 4, 4, at(kp, Tk * D), 4, D * 4, at(sp, Tq * Tk), Tk * 4, Tq, Tk, D, plan.qBlock, plan.keyCols(D));
+  attnGemm(rt, nb, qh.at, qh.rs, 4, kh.at, 4, kh.rs, at(sp, Tq * Tk), Tk * 4, Tq, Tk, D, plan.qBlock, plan.keyCols(D));
   probsAt(rt, sp, rows, Tq, Tk, opts.causal, lp, false, params);
-  attnGemm(rt, nb, at(sp, Tq * Tk), Tk * 4, 4, at(vp, Tk * Dv), Dv * 4, 4, at(op, Tq * Dv), Dv * 4, Tq, Dv, Tk, plan.qBlock, plan.overKeys(Dv));
+  attnGemm(rt, nb, at(sp, Tq * Tk), Tk * 4, 4, vh.at, vh.rs, 4, o.at, o.rs, Tq, Dv, Tk, plan.qBlock, plan.overKeys(Dv));
   o.done();
   const l = rt.f64(), l0 = lp >> 3;
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) lse.buffer[lseAt(lse, b, h, i)] = l[l0 + (b * H + h) * Tq + i]!;
@@ -754,36 +814,37 @@ function attentionBackwardInMemory(q: V, k: V, v: V, opts: AttentionOptions, out
   const Tk = k.shape[2]!, Dv = v.shape[3]!, nb = B * H, rows = nb * Tq;
   const rt = wasmRuntime();
   rt.reset();
-  const qp = readPtr(rt, q, rows * D), kp = readPtr(rt, k, nb * Tk * D), vp = readPtr(rt, v, nb * Tk * Dv);
-  const op = readPtr(rt, out, rows * Dv), gp = readPtr(rt, dout, rows * Dv);
-  const reads: Range[] = [[qp, rows * D * 4], [kp, nb * Tk * D * 4], [vp, nb * Tk * Dv * 4], [op, rows * Dv * 4], [gp, rows * Dv * 4]];
-  const dqw = writePtr(rt, dq, rows * D, reads);
-  const dkw = writePtr(rt, dk, nb * Tk * D, [...reads, [dqw.addr, rows * D * 4]]);
-  const dvw = writePtr(rt, dv, nb * Tk * Dv, [...reads, [dqw.addr, rows * D * 4], [dkw.addr, nb * Tk * D * 4]]);
-  const dqp = dqw.addr, dkp = dkw.addr, dvp = dvw.addr;
+  const qh = headsIn(rt, q, H), kh = headsIn(rt, k, H), vh = headsIn(rt, v, H);
+  // The row steps read O and dO as contiguous rows.
+  const op = contiguousIn(rt, out), gp = contiguousIn(rt, dout);
+  const inputs = [q, k, v, out, dout];
+  const dqw = headsOut(rt, dq, H, inputs), dkw = headsOut(rt, dk, H, inputs), dvw = headsOut(rt, dv, H, inputs);
   const pp = rt.alloc(rows * Tk * 4), dsp = rt.alloc(rows * Tk * 4), lp = rt.alloc(rows * 8), params = rt.alloc(8);
   const f64 = rt.f64(), l0 = lp >> 3;
   f64[params >> 3] = opts.scale;
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < Tq; i++) f64[l0 + (b * H + h) * Tq + i] = lse.buffer[lseAt(lse, b, h, i)]!;
   const plan = causalPlan(Tq, Tk, opts.causal);
   const at = (base: number, size: number) => (i: number) => base + i * size * 4;
-  attnGemm(rt, nb, at(qp, Tq * D), D * 4, 4, at(kp, Tk * D), 4, D * 4, at(pp, Tq * Tk), Tk * 4, Tq, Tk, D, plan.qBlock, plan.keyCols(D));
+  attnGemm(rt, nb, qh.at, qh.rs, 4, kh.at, 4, kh.rs, at(pp, Tq * Tk), Tk * 4, Tq, Tk, D, plan.qBlock, plan.keyCols(D));
   probsAt(rt, pp, rows, Tq, Tk, opts.causal, lp, true, params);
   // dV = Pᵀ·dO (Pᵀ: P read column-major), dP = dO·Vᵀ.
-  attnGemm(rt, nb, at(pp, Tq * Tk), 4, Tk * 4, at(gp, Tq * Dv), Dv * 4, 4, at(dvp, Tk * Dv), Dv * 4, Tk, Dv, Tq, plan.kBlock, plan.overQueries(Dv));
-  attnGemm(rt, nb, at(gp, Tq * Dv), Dv * 4, 4, at(vp, Tk * Dv), 4, Dv * 4, at(dsp, Tq * Tk), Tk * 4, Tq, Tk, Dv, plan.qBlock, plan.keyCols(Dv));
+  attnGemm(rt, nb, at(pp, Tq * Tk), 4, Tk * 4, at(gp, Tq * Dv), Dv * 4, 4, dvw.at, dvw.rs, Tk, Dv, Tq, plan.kBlock, plan.overQueries(Dv));
+  attnGemm(rt, nb, at(gp, Tq * Dv), Dv * 4, 4, vh.at, 4, vh.rs, at(dsp, Tq * Tk), Tk * 4, Tq, Tk, Dv, plan.qBlock, plan.keyCols(Dv));
   // dS = P ∘ (dP − δ)·scale with δ_i = Σ_c dO_ic·O_ic (float64).
   dsAt(rt, pp, dsp, gp, op, rows, Tq, Tk, Dv, opts.causal, params);
   // dQ = dS·K, dK = dSᵀ·Q.
-  attnGemm(rt, nb, at(dsp, Tq * Tk), Tk * 4, 4, at(kp, Tk * D), D * 4, 4, at(dqp, Tq * D), D * 4, Tq, D, Tk, plan.qBlock, plan.overKeys(D));
-  attnGemm(rt, nb, at(dsp, Tq * Tk), 4, Tk * 4, at(qp, Tq * D), D * 4, 4, at(dkp, Tk * D), D * 4, Tk, D, Tq, plan.kBlock, plan.overQueries(D));
+  attnGemm(rt, nb, at(dsp, Tq * Tk), Tk * 4, 4, kh.at, kh.rs, 4, dqw.at, dqw.rs, Tq, D, Tk, plan.qBlock, plan.overKeys(D));
+  attnGemm(rt, nb, at(dsp, Tq * Tk), 4, Tk * 4, qh.at, qh.rs, 4, dkw.at, dkw.rs, Tk, D, Tq, plan.kBlock, plan.overQueries(D));
   dqw.done();
   dkw.done();
   dvw.done();
 }
 
-/** Whether the in-memory paths apply: no mask, and every operand contiguous. */
-const inMemory = (mask: V | null, ...vs: V[]): boolean => mask === null && vs.every(isContiguous);
+/** Whether the in-memory paths apply: no mask, and every operand addressable as `Heads`. */
+const inMemory = (mask: V | null, ...vs: V[]): boolean => {
+  const rt = wasmRuntime();
+  return mask === null && vs.every((v) => headsOk(rt, v));
+};
 
 function attention(q: V, k: V, v: V, mask: V | null, opts: AttentionOptions, out: V, lse: V): void {
   if (!attentionFast(q, k, v, mask, out) || !(lse.dtype === 'float32' || lse.dtype === 'float64')) {

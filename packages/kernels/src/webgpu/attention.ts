@@ -46,6 +46,7 @@
 
 import type { AttentionOptions, View } from '../types.js';
 import { WebGPUDTypeError } from './errors.js';
+import { copy } from './elementwise.js';
 import { UniformStruct } from './kernel_args.js';
 import type { WebGPURuntime } from './runtime.js';
 import { dispatch1D, splitWorkgroups, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
@@ -487,9 +488,20 @@ export function attentionBackward(rt: WebGPURuntime, q: View<GPUBuffer>, k: View
   if (d.Tk > 0) {
     const t = TILES[size].dkdv;
     const rowTiles = Math.ceil(d.Tk / t.R);
-    const u = tiledUniforms(d, opts, q, k, v, mask, rowTiles, [['g', dout], ['dk', dk], ['dv', dv]]);
+    // WebGPU forbids binding one buffer twice where either binding is writable: when dk and dv are
+    // views of one buffer (the gradient of a packed q/k/v projection), dv goes through a temporary.
+    const dvShape = [d.B, d.H, d.Tk, d.Dv];
+    const dvTmp: View<GPUBuffer> | null = dv.buffer === dk.buffer
+      ? { buffer: rt.allocate(d.B * d.H * d.Tk * d.Dv * 4), dtype: 'float32', shape: dvShape, strides: [d.H * d.Tk * d.Dv, d.Tk * d.Dv, d.Dv, 1], offset: 0 }
+      : null;
+    const dvOut = dvTmp ?? dv;
+    const u = tiledUniforms(d, opts, q, k, v, mask, rowTiles, [['g', dout], ['dk', dk], ['dv', dvOut]]);
     const p = rt.pipeline(`attention.bwd_dkdv.${size}`, () => wgslAttentionDkDv(t, u), ['read', 'read', 'read', 'read', 'read', 'read', 'readwrite', 'readwrite']);
-    rt.dispatch(p, [...reads, dk.buffer, dv.buffer], u.bytes(), splitWorkgroups(rowTiles * BH), 'attention.bwd_dkdv');
+    rt.dispatch(p, [...reads, dk.buffer, dvOut.buffer], u.bytes(), splitWorkgroups(rowTiles * BH), 'attention.bwd_dkdv');
+    if (dvTmp) {
+      copy(rt, dvTmp, dv);
+      rt.release(dvTmp.buffer);
+    }
   }
   rt.release(stats);
 }

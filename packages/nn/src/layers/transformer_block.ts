@@ -4,7 +4,7 @@
 // that widens 4× with GELU, and an optional per-layer KV cache for incremental decoding.
 // Parameter names follow nanoGPT in camelCase: ln1, attn.cAttn, attn.cProj, ln2, mlp.cFc, mlp.cProj.
 // Attention-probability dropout is not applied (the fused attention has none); residual dropout is.
-import { Tensor, ValueError, cat, keep, scaledDotProductAttention, tidy } from '@webgrad/core';
+import { Tensor, ValueError, cat, keep, packedSelfAttention, scaledDotProductAttention, tidy } from '@webgrad/core';
 import { Module } from '../module.js';
 import { Linear, type FactoryOptions } from './linear.js';
 import { LayerNorm } from './norm.js';
@@ -74,6 +74,8 @@ export class CausalSelfAttention extends Module {
     const hs = C / nh;
     return tidy(() => {
       const qkv = this.cAttn.forward(x); // (B, T, 3C)
+      // Training and full-sequence passes: attention straight from the packed projection.
+      if (!cache && !rotary) return this.residDropout.forward(this.cProj.forward(packedSelfAttention(qkv, nh, { isCausal: true })));
       const [q0, k0, v0] = qkv.split(C, 2) as [Tensor, Tensor, Tensor]; // (B, T, C) each
       let q = q0.reshape([B, T, nh, hs]).transpose(1, 2); // (B, nh, T, hs)
       let k = k0.reshape([B, T, nh, hs]).transpose(1, 2); // (B, nh, T, hs)
