@@ -12,8 +12,9 @@
 # Usage: bash benchmarks/gpu/run.sh [OUT_DIR] [bench flags...]   (OUT_DIR defaults to ./gpu-results)
 # Stages, each under its own time limit (seconds, from the environment):
 #   probe      the adapter Dawn finds (benchmarks/gpu/probe.mjs) -> OUT_DIR/adapter.json
-#   tests      the WebGPU tests: kernels against their CPU references, the GPT and optimizers on both
-#              devices (WEBGRAD_GPU_TESTS_S, default 240) -> OUT_DIR/tests.log
+#   tests      the WebGPU tests: kernels against their CPU references, every op, the GPT and the
+#              optimizers on both devices (WEBGRAD_GPU_TESTS: other test paths; WEBGRAD_GPU_TESTS_S,
+#              default 240) -> OUT_DIR/tests.log
 #   example    only when WEBGRAD_GPU_EXAMPLE holds pretrain-gpt flags, e.g. "--full --data FILE":
 #              training on webgpu (WEBGRAD_GPU_EXAMPLE_S, default 300) -> OUT_DIR/pretrain-metrics.jsonl,
 #              OUT_DIR/pretrain-loss.svg
@@ -105,8 +106,9 @@ if [ $status -ne 0 ]; then
   exit $status
 fi
 
-stage tests "${WEBGRAD_GPU_TESTS_S:-240}" bash -c 'CI=true node node_modules/vitest/vitest.mjs run packages/kernels/test/webgpu \
-  packages/nn/test/gpt_devices.test.ts packages/optim/test/devices.test.ts 2>&1 | tee "$0/tests.log"; exit ${PIPESTATUS[0]}' "$OUT"
+tests=${WEBGRAD_GPU_TESTS:-packages/kernels/test/webgpu packages/core/test/ops.test.ts packages/nn/test/gpt_devices.test.ts packages/optim/test/devices.test.ts}
+# shellcheck disable=SC2086 # the list is meant to split
+stage tests "${WEBGRAD_GPU_TESTS_S:-240}" bash -c 'CI=true node node_modules/vitest/vitest.mjs run "${@:1}" 2>&1 | tee "$0/tests.log"; exit ${PIPESTATUS[0]}' "$OUT" $tests
 
 if [ -n "${WEBGRAD_GPU_EXAMPLE:-}" ]; then
   run_dir=$(mktemp -d)

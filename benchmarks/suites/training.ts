@@ -306,7 +306,9 @@ export const trainingSuite: Suite = {
         ours[device] = r.ms;
         if (r.memory) memoryRows.push({ model: spec.key, device, ...r.memory });
       }
-      for (const backend of (spec.webgpuOnly ? ['webgpu'] : ['cpu', 'wasm', 'webgpu']) as TfBackend[]) {
+      // WEBGRAD_BENCH_TFJS=0 leaves TensorFlow.js out (its plain-JS backend takes seconds per GPT step).
+      const tfBackends = process.env.WEBGRAD_BENCH_TFJS === '0' ? [] : spec.webgpuOnly ? ['webgpu'] : ['cpu', 'wasm', 'webgpu'];
+      for (const backend of tfBackends as TfBackend[]) {
         ctx.log(`  ${spec.key}: tfjs ${backend}`);
         tfCells[backend] = await runTf(ctx, spec, backend, o);
         // tfjs wasm has no UnsortedSegmentSum, which gather's gradient needs: embed by one-hot matmul there.
