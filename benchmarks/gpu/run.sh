@@ -18,6 +18,8 @@
 #   example    only when WEBGRAD_GPU_EXAMPLE holds pretrain-gpt flags, e.g. "--full --data FILE":
 #              training on webgpu (WEBGRAD_GPU_EXAMPLE_S, default 300) -> OUT_DIR/pretrain-metrics.jsonl,
 #              OUT_DIR/pretrain-loss.svg
+#   profile    where a GPT training step's time goes, per kernel, on both devices (benchmarks/profile.mjs;
+#              WEBGRAD_GPU_PROFILE_S, default 120) -> OUT_DIR/profile.log
 #   bench      the benchmark suites with the given flags (WEBGRAD_GPU_BENCH_S, default 600)
 #              -> OUT_DIR/bench.json, OUT_DIR/bench.svg
 # and OUT_DIR/run.log with everything printed. A stage that fails or runs out of time does not stop
@@ -117,6 +119,9 @@ if [ -n "${WEBGRAD_GPU_EXAMPLE:-}" ]; then
   cp "$run_dir/metrics.jsonl" "$OUT/pretrain-metrics.jsonl" 2>/dev/null || true
   cp "$run_dir/loss.svg" "$OUT/pretrain-loss.svg" 2>/dev/null || true
 fi
+
+stage profile "${WEBGRAD_GPU_PROFILE_S:-120}" bash -c 'node benchmarks/profile.mjs --device all --steps 10 2>&1 | tee "$0/profile.log"; \
+  node benchmarks/profile.mjs --device webgpu --model larger --steps 5 2>&1 | tee -a "$0/profile.log"; exit ${PIPESTATUS[0]}' "$OUT"
 
 bench_dir=$(mktemp -d)
 stage bench "${WEBGRAD_GPU_BENCH_S:-600}" node benchmarks/run.mjs --out "$bench_dir" "$@"
