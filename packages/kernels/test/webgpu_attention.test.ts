@@ -1,4 +1,5 @@
-// WebGPU fused attention (forward, and the three backward passes) vs the CPU reference
+// WebGPU attention — the fused kernels (forward, and the three backward passes) and the matmul
+// composition for long sequences and wide heads — vs the CPU reference
 // (cpu/attention.ts): Tq ≠ Tk both ways, causal and not (Tq > Tk causal leaves the first rows fully
 // masked), additive masks broadcast over heads or over batch and queries (stride 0) with -∞ entries
 // and whole -∞ rows, D ∈ {8, 16, 64, 128}, Dv ≠ D, sequence lengths that are not multiples of the
@@ -19,7 +20,7 @@ type MaskKind = 'none' | 'heads' | 'keys';
 
 interface Case {
   B: number; H: number; Tq: number; Tk: number; D: number; Dv?: number;
-  causal: boolean; mask: MaskKind; tiles?: AttentionTileSize;
+  causal: boolean; mask: MaskKind; tiles?: AttentionTileSize; path?: 'fused' | 'matmul';
 }
 
 function randView(shape: number[], seed: number, offset: number, layout: Layout = {}, fill?: (i: number) => number): View<TypedArray> {
@@ -58,7 +59,7 @@ async function check(c: Case, seed: number): Promise<void> {
   const lse = makeView('float32', [c.B, c.H, c.Tq], { offset: 2 }, () => -9);
   const gq = toGPU(rt!, q), gk = toGPU(rt!, k), gv = toGPU(rt!, v), gm = mask ? toGPU(rt!, mask) : null;
   const gout = toGPU(rt!, out), glse = toGPU(rt!, lse);
-  const ko = c.tiles ? { tiles: c.tiles } : {};
+  const ko = { ...(c.tiles ? { tiles: c.tiles } : {}), ...(c.path ? { path: c.path } : {}) };
   cpuKernels.attention(q, k, v, mask, opts, out, lse);
   attention(rt!, gq, gk, gv, gm, opts, gout, glse, ko);
   const what = JSON.stringify(c);
@@ -98,7 +99,7 @@ const CASES: Case[] = [
 
 describe('webgpu attention', () => {
   it('forward and backward match the CPU reference', async () => {
-    for (const [i, c] of CASES.entries()) await check(c, 1000 + 17 * i);
+    for (const [i, c] of CASES.entries()) await check({ ...c, path: 'fused' }, 1000 + 17 * i);
   });
 
   it('small tiles (devices with 16 KiB of workgroup memory)', async () => {
@@ -106,13 +107,24 @@ describe('webgpu attention', () => {
     await check({ B: 1, H: 2, Tq: 11, Tk: 30, D: 64, causal: false, mask: 'keys', tiles: 'small' }, 8);
   });
 
-  it('refuses float64 and head sizes above 128', () => {
+  it('the matmul path (materialized scores) on every case above', async () => {
+    for (const [i, c] of CASES.entries()) await check({ ...c, path: 'matmul' }, 2000 + 17 * i);
+  });
+
+  it('long keys and heads wider than the fused tiles take the matmul path by default', async () => {
+    // Tk ≥ 512 (with Tq ≠ Tk, causal and masked), and D / Dv above 128, which the fused kernels refuse.
+    await check({ B: 1, H: 2, Tq: 40, Tk: 515, D: 16, causal: true, mask: 'none' }, 31);
+    await check({ B: 1, H: 1, Tq: 17, Tk: 600, D: 8, Dv: 12, causal: false, mask: 'keys' }, 32);
+    await check({ B: 2, H: 1, Tq: 9, Tk: 11, D: 160, Dv: 130, causal: true, mask: 'heads' }, 33);
+  });
+
+  it('refuses float64, and head sizes above 128 on the fused path', () => {
     const q = toGPU(rt!, makeView('float32', [1, 1, 2, 4]));
     const lse = toGPU(rt!, makeView('float32', [1, 1, 2]));
     const opts = { scale: 1, causal: false };
     expect(() => attention(rt!, { ...q, dtype: 'float64' }, q, q, null, opts, q, lse)).toThrow(WebGPUDTypeError);
     const big = { ...q, shape: [1, 1, 2, 129] };
-    expect(() => attention(rt!, big, big, big, null, opts, big, lse)).toThrow(RangeError);
+    expect(() => attention(rt!, big, big, big, null, opts, big, lse, { path: 'fused' })).toThrow(/head sizes up to 128/);
     releaseAll(rt!, q, lse);
   });
 });

@@ -1,6 +1,7 @@
 // Fused scaled-dot-product attention on the GPU, forward and backward, flash-attention style: the
 // Tq×Tk score matrix is never written to memory. (Dao et al. 2022, "FlashAttention"; the backward
-// follows its recompute-from-lse scheme, without atomics.)
+// follows its recompute-from-lse scheme, without atomics.) Long key sequences (Tk ≥ 512) and heads
+// wider than 128 go to the matmul composition in attention_matmul.ts instead (`pathFor`).
 //
 // What (as cpu/attention.ts, the ground truth), per (batch b, head h):
 //   S_ij = scale · q_i·k_j + mask_ij,  S_ij = -∞ where causal and j > i + (Tk - Tq)
@@ -46,6 +47,7 @@
 
 import type { AttentionOptions, View } from '../types.js';
 import { WebGPUDTypeError } from './errors.js';
+import { attentionBackwardMatmul, attentionMatmul, preferMatmulAttention } from './attention_matmul.js';
 import { copy } from './elementwise.js';
 import { UniformStruct } from './kernel_args.js';
 import type { WebGPURuntime } from './runtime.js';
@@ -84,6 +86,16 @@ export function selectAttentionTiles(maxWorkgroupStorage: number): AttentionTile
 export interface AttentionKernelOptions {
   /** Force a tile size (tests); default from the device's workgroup-memory limit. */
   tiles?: AttentionTileSize;
+  /** Force the fused kernels or the matmul composition (attention_matmul.ts); default by shape. */
+  path?: 'fused' | 'matmul';
+}
+
+/** The path for these shapes: `o.path`, else matmuls for long keys or wide heads (see attention_matmul.ts). */
+function pathFor(q: View<GPUBuffer>, k: View<GPUBuffer>, v: View<GPUBuffer>, o: AttentionKernelOptions): 'fused' | 'matmul' {
+  if (o.path) return o.path;
+  const [B, H, Tq, D] = q.shape as [number, number, number, number];
+  const Tk = k.shape[2]!;
+  return Tk > 0 && preferMatmulAttention(B, H, Tq, Tk, D, v.shape[3]!, DMAX) ? 'matmul' : 'fused';
 }
 
 // ---- host-side helpers ----------------------------------------------------------------------
@@ -110,12 +122,15 @@ function maskOrDummy(mask: View<GPUBuffer> | null, q: View<GPUBuffer>): View<GPU
 
 interface Dims { B: number; H: number; Tq: number; Tk: number; D: number; Dv: number }
 
+/** B·H·Tq: the rows of a [B, H, Tq, D] view (zero means nothing to compute). */
+const numel4 = (q: View<GPUBuffer>): number => q.shape[0]! * q.shape[1]! * q.shape[2]!;
+
 function dimsOf(op: string, q: View<GPUBuffer>, k: View<GPUBuffer>, v: View<GPUBuffer>): Dims {
   const [B, H, Tq, D] = q.shape as [number, number, number, number];
   const Tk = k.shape[2]!, Dv = v.shape[3]!;
   if (D > DMAX || Dv > DMAX) {
-    throw new RangeError(`${op}: the WebGPU kernel supports head sizes up to ${DMAX}, got D = ${D}, Dv = ${Dv} ` +
-      '(split the heads further, or use the decomposed attention)');
+    throw new RangeError(`${op}: the fused WebGPU kernels hold head sizes up to ${DMAX}, got D = ${D}, Dv = ${Dv}, and the ` +
+      `matmul path's score matrix would exceed its limit (split the heads or the batch, or use the decomposed attention)`);
   }
   return { B, H, Tq, Tk, D, Dv };
 }
@@ -448,8 +463,9 @@ function tiledUniforms(d: Dims, opts: AttentionOptions, q: View<GPUBuffer>, k: V
 export function attention(rt: WebGPURuntime, q: View<GPUBuffer>, k: View<GPUBuffer>, v: View<GPUBuffer>, mask: View<GPUBuffer> | null,
   opts: AttentionOptions, out: View<GPUBuffer>, lse: View<GPUBuffer>, o: AttentionKernelOptions = {}): void {
   requireF32('attention', q, k, v, mask, out, lse);
+  if (numel4(q) === 0) return;
+  if (pathFor(q, k, v, o) === 'matmul') return attentionMatmul(rt, q, k, v, mask, opts, out, lse);
   const d = dimsOf('attention', q, k, v);
-  if (d.B * d.H * d.Tq === 0) return;
   const size = tilesFor(rt, o);
   const t = TILES[size].fwd;
   const rowTiles = Math.ceil(d.Tq / t.R);
@@ -464,9 +480,10 @@ export function attentionBackward(rt: WebGPURuntime, q: View<GPUBuffer>, k: View
   opts: AttentionOptions, out: View<GPUBuffer>, lse: View<GPUBuffer>, dout: View<GPUBuffer>,
   dq: View<GPUBuffer>, dk: View<GPUBuffer>, dv: View<GPUBuffer>, o: AttentionKernelOptions = {}): void {
   requireF32('attentionBackward', q, k, v, mask, out, lse, dout, dq, dk, dv);
+  if (q.shape[0]! * q.shape[1]! === 0) return;
+  if (numel4(q) > 0 && pathFor(q, k, v, o) === 'matmul') return attentionBackwardMatmul(rt, q, k, v, mask, opts, out, lse, dout, dq, dk, dv);
   const d = dimsOf('attentionBackward', q, k, v);
   const BH = d.B * d.H;
-  if (BH === 0) return;
   const size = tilesFor(rt, o);
   const rows = BH * d.Tq;
   // Scratch [rows, 2] = (lse_i, δ_i); at least one element so the binding is never empty.

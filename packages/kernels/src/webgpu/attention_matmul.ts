@@ -1,0 +1,222 @@
+// Attention on the GPU as matrix products with the score matrix materialized: the path for long
+// sequences and for head sizes the fused kernels (attention.ts) do not hold.
+//
+// Forward, per (batch b, head h):   S = Q·Kᵀ          (matmul, S [B, H, Tq, Tk] in a scratch buffer)
+//                                   P = softmax rows   (`attention.probs`: scale, mask, causal cut;
+//                                                       writes lse, P in place of S)
+//                                   O = P·V            (matmul, written through out's strides)
+// Backward:   P again from S = Q·Kᵀ and the saved lse (`attention.probs` reading lse)
+//             dV = Pᵀ·dO,  dP = dO·Vᵀ
+//             dS = P ∘ (dP − δ)·scale, δ_i = Σ_c dO_ic·O_ic   (`attention.ds`, in place of dP)
+//             dQ = dS·K,   dK = dSᵀ·Q
+// Transposes are views (strides), never copies; the matmul kernels read every operand in place.
+//
+// Why both paths: the fused kernels keep everything in workgroup memory, one small tile of queries
+// against one small tile of keys at a time; they win while launches dominate (short sequences: no
+// T×T buffer, four dispatches for a whole backward). For long sequences the tiled matmul kernels
+// (64×64 output tiles, 4×4 per invocation) do the same arithmetic several times faster (measured on
+// an H200: causal T = 1024, D = 64, fused 260 GFLOP/s against 1.6 TFLOP/s for the matmul-based
+// composition), at the price of B·H·Tq·Tk floats of scratch.
+//
+// Row kernels: one 64-invocation workgroup per score row; lanes stride over the row's Tk entries
+// and reduce (max, then sum of exponentials; or δ over Dv) through workgroup memory. A fully masked
+// row (causal with Tq > Tk, or a mask of -∞) gets P = 0 and lse = -∞, as in the fused kernels.
+
+import type { AttentionOptions, View } from '../types.js';
+import { UniformStruct } from './kernel_args.js';
+import { matmul } from './matmul.js';
+import type { WebGPURuntime } from './runtime.js';
+import { splitWorkgroups, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
+
+type GView = View<GPUBuffer>;
+
+/** Largest score matrix (B·H·Tq·Tk floats) the matmul path materializes: 256 MiB. */
+export const ATTENTION_MATMUL_MAX_SCORES = 1 << 26;
+/** Key length from which the matmul path is the default (where the H200 measurements cross over). */
+export const ATTENTION_MATMUL_MIN_TK = 512;
+
+const WG = 64;
+
+const WGSL_HEAD = /* wgsl */ `
+fn neg_inf() -> f32 { var bits = 0xff800000u; return bitcast<f32>(bits); }
+var<workgroup> red: array<f32, ${WG}>;
+fn reduce_max(lid: u32, x: f32) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+fn reduce_sum(lid: u32, x: f32) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+${WGSL_LINEAR_WORKGROUP}`;
+
+/** Decodes row r = ((b·H + h)·Tq + i) of the score matrix; every workgroup returns together or not at all. */
+const ROW = /* wgsl */ `
+  let r = linear_workgroup(wid, nwg);
+  if (r >= u.rows) { return; }
+  let i = r % u.Tq; let bh = r / u.Tq; let b = bh / u.H; let h = bh % u.H;
+  let NEG = neg_inf();
+  var lim = u.Tk;
+  if (u.causal != 0u) { lim = u32(clamp(i32(i) + i32(u.Tk) - i32(u.Tq) + 1, 0, i32(u.Tk))); }
+  let base = r * u.Tk;`;
+
+const MAIN = `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {`;
+
+/**
+ * S → P in place. Forward (u.backward = 0): lse of each row written through the lse view. Backward:
+ * lse read from it. z = scale·s + mask; entries past the causal limit or with a -∞ mask are 0.
+ */
+function wgslProbs(u: UniformStruct): string {
+  return `${u.wgsl()}
+@group(0) @binding(0) var<storage, read> M: array<f32>;
+@group(0) @binding(1) var<storage, read_write> S: array<f32>;
+@group(0) @binding(2) var<storage, read_write> LSE: array<f32>;
+@group(0) @binding(3) var<uniform> u: U;
+${WGSL_HEAD}
+fn z_at(base: u32, mB: u32, i: u32, j: u32, NEG: f32) -> f32 {
+  var z = S[base + j] * u.scale;
+  if (u.hasMask != 0u) {
+    let mv = M[mB + i * u.m_s2 + j * u.m_s3];
+    z = select(z + mv, NEG, mv == NEG);
+  }
+  return z;
+}
+${MAIN}
+${ROW}
+  let mB = u.m_off + b * u.m_s0 + h * u.m_s1;
+  let lp = u.l_off + b * u.l_s0 + h * u.l_s1 + i * u.l_s2;
+  var l: f32;
+  if (u.backward == 0u) {
+    var m = NEG;
+    for (var j = lid; j < lim; j += ${WG}u) { m = max(m, z_at(base, mB, i, j, NEG)); }
+    m = reduce_max(lid, m);
+    var s = 0.0;
+    if (m > NEG) {
+      for (var j = lid; j < lim; j += ${WG}u) {
+        let z = z_at(base, mB, i, j, NEG);
+        if (z > NEG) { s += exp(z - m); }
+      }
+    }
+    s = reduce_sum(lid, s);
+    l = select(NEG, m + log(s), m > NEG);
+    if (lid == 0u) { LSE[lp] = l; }
+  } else {
+    l = LSE[lp];
+  }
+  for (var j = lid; j < u.Tk; j += ${WG}u) {
+    var p = 0.0;
+    if (j < lim && l > NEG) {
+      let z = z_at(base, mB, i, j, NEG);
+      if (z > NEG) { p = exp(z - l); }
+    }
+    S[base + j] = p;
+  }
+}
+`;
+}
+
+/** dP → dS in place: dS = P ∘ (dP − δ)·scale, δ = Σ_c dO_c·O_c of the row. */
+function wgslDs(u: UniformStruct): string {
+  return `${u.wgsl()}
+@group(0) @binding(0) var<storage, read> P: array<f32>;
+@group(0) @binding(1) var<storage, read> O: array<f32>;
+@group(0) @binding(2) var<storage, read> G: array<f32>;
+@group(0) @binding(3) var<storage, read_write> DS: array<f32>;
+@group(0) @binding(4) var<uniform> u: U;
+${WGSL_HEAD}
+${MAIN}
+${ROW}
+  let oB = u.o_off + b * u.o_s0 + h * u.o_s1 + i * u.o_s2;
+  let gB = u.g_off + b * u.g_s0 + h * u.g_s1 + i * u.g_s2;
+  var d = 0.0;
+  for (var c = lid; c < u.Dv; c += ${WG}u) { d = fma(G[gB + c * u.g_s3], O[oB + c * u.o_s3], d); }
+  d = reduce_sum(lid, d);
+  for (var j = lid; j < u.Tk; j += ${WG}u) { DS[base + j] = P[base + j] * (DS[base + j] - d) * u.scale; }
+}
+`;
+}
+
+function pushView(u: UniformStruct, name: string, v: GView): void {
+  u.u32(`${name}_off`, v.offset);
+  v.strides.forEach((s, d) => u.u32(`${name}_s${d}`, s));
+}
+
+/** A contiguous [B, H, n, m] float32 view over a fresh buffer. */
+function scratch(rt: WebGPURuntime, B: number, H: number, n: number, m: number): GView {
+  return { buffer: rt.allocate(Math.max(1, B * H * n * m) * 4), dtype: 'float32', shape: [B, H, n, m], strides: [H * n * m, n * m, m, 1], offset: 0 };
+}
+
+/** The view with its last two dims swapped (a transpose; no copy). */
+const swapLast = (v: GView): GView => ({ ...v, shape: [v.shape[0]!, v.shape[1]!, v.shape[3]!, v.shape[2]!],
+  strides: [v.strides[0]!, v.strides[1]!, v.strides[3]!, v.strides[2]!] });
+
+function probs(rt: WebGPURuntime, s: GView, mask: GView | null, lse: GView, opts: AttentionOptions, backward: boolean): void {
+  const [B, H, Tq, Tk] = s.shape as [number, number, number, number];
+  const rows = B * H * Tq;
+  const u = new UniformStruct().u32('rows', rows).u32('H', H).u32('Tq', Tq).u32('Tk', Tk)
+    .f32('scale', opts.scale).u32('causal', opts.causal ? 1 : 0).u32('hasMask', mask ? 1 : 0).u32('backward', backward ? 1 : 0);
+  // Without a mask, M is bound to a small stand-in (never read): S itself may not be bound twice.
+  const m = mask ?? { ...s, buffer: rt.allocate(4), strides: [0, 0, 0, 0], offset: 0 };
+  pushView(u, 'm', m);
+  pushView(u, 'l', lse);
+  const p = rt.pipeline('attention.probs', () => wgslProbs(u), ['read', 'readwrite', 'readwrite']);
+  rt.dispatch(p, [m.buffer, s.buffer, lse.buffer], u.bytes(), splitWorkgroups(rows), 'attention.probs');
+  if (!mask) rt.release(m.buffer);
+}
+
+/** Whether the matmul path runs by default: long keys or heads too wide for the fused tiles, and a score matrix that fits. */
+export function preferMatmulAttention(B: number, H: number, Tq: number, Tk: number, D: number, Dv: number, maxFusedHeadDim: number): boolean {
+  const fits = B * H * Tq * Tk <= ATTENTION_MATMUL_MAX_SCORES;
+  return fits && (Tk >= ATTENTION_MATMUL_MIN_TK || D > maxFusedHeadDim || Dv > maxFusedHeadDim);
+}
+
+/** Forward attention through matmuls; see the header. */
+export function attentionMatmul(rt: WebGPURuntime, q: GView, k: GView, v: GView, mask: GView | null, opts: AttentionOptions,
+  out: GView, lse: GView): void {
+  const [B, H, Tq] = q.shape as [number, number, number];
+  const Tk = k.shape[2]!;
+  const s = scratch(rt, B, H, Tq, Tk);
+  matmul(rt, q, swapLast(k), s);
+  probs(rt, s, mask, lse, opts, false);
+  matmul(rt, s, v, out);
+  rt.release(s.buffer);
+}
+
+/** Backward attention through matmuls; see the header. dq, dk and dv may share a buffer. */
+export function attentionBackwardMatmul(rt: WebGPURuntime, q: GView, k: GView, v: GView, mask: GView | null, opts: AttentionOptions,
+  out: GView, lse: GView, dout: GView, dq: GView, dk: GView, dv: GView): void {
+  const [B, H, Tq] = q.shape as [number, number, number];
+  const Tk = k.shape[2]!, Dv = v.shape[3]!;
+  const p = scratch(rt, B, H, Tq, Tk);
+  const ds = scratch(rt, B, H, Tq, Tk);
+  matmul(rt, q, swapLast(k), p);
+  probs(rt, p, mask, lse, opts, true);
+  matmul(rt, swapLast(p), dout, dv);
+  matmul(rt, dout, swapLast(v), ds);
+  const rows = B * H * Tq;
+  const u = new UniformStruct().u32('rows', rows).u32('H', H).u32('Tq', Tq).u32('Tk', Tk).u32('Dv', Dv)
+    .f32('scale', opts.scale).u32('causal', opts.causal ? 1 : 0);
+  pushView(u, 'o', out);
+  pushView(u, 'g', dout);
+  const pl = rt.pipeline('attention.ds', () => wgslDs(u), ['read', 'read', 'read', 'readwrite']);
+  rt.dispatch(pl, [p.buffer, out.buffer, dout.buffer, ds.buffer], u.bytes(), splitWorkgroups(rows), 'attention.ds');
+  matmul(rt, ds, k, dq);
+  matmul(rt, swapLast(ds), q, dk);
+  rt.release(p.buffer);
+  rt.release(ds.buffer);
+}
