@@ -1,7 +1,7 @@
 // Gradient utilities: global-norm and value clipping, finiteness checks, and gradient
 // accumulation over micro-batches. All work on device with tensor ops: clipping never reads
 // gradients back to the host (only the `...Async` checks do, visibly).
-import { full, noGrad, tidy, zeros, type Tensor } from '@webgrad/core';
+import { cat, full, noGrad, tidy, zeros, type Tensor } from '@webgrad/core';
 import { OptimizerError, type Optimizer } from './optimizer.js';
 
 export interface ClipGradNormOptions {
@@ -33,8 +33,12 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, opts: Cl
       if (normType === Infinity) {
         total = grads.map((g) => g.abs().max()).reduce((a, b) => a.maximum(b.to(a.dtype)));
       } else {
-        const sums = grads.map((g) => (normType === 2 ? g.mul(g) : g.abs().pow(normType)).sum());
-        const s = sums.reduce((a, b) => a.add(b));
+        // One reduction over all gradients joined (a copy each) instead of one per gradient plus a
+        // sum of the partial results: about a third of the kernel launches (it matters on a GPU).
+        const sameDevice = grads.every((g) => g.device === grads[0]!.device);
+        const parts = sameDevice ? [cat(grads.map((g) => g.reshape([-1])))] : grads;
+        const sums = parts.map((g) => (normType === 2 ? g.mul(g) : g.abs().pow(normType)).sum());
+        const s = sums.reduce((a, b) => a.add(b.to(a.device)));
         total = normType === 2 ? s.sqrt() : normType === 1 ? s : s.pow(1 / normType);
       }
       const coef = total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
