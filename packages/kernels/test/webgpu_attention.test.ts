@@ -111,7 +111,7 @@ describe('webgpu attention', () => {
     for (const [i, c] of CASES.entries()) await check({ ...c, path: 'matmul' }, 2000 + 17 * i);
   });
 
-  it('long keys and heads wider than the fused tiles take the matmul path by default', async () => {
+  it('the default path: long keys, masks, and heads wider than the fused tiles hold', async () => {
     // Tk ≥ 512 (with Tq ≠ Tk, causal and masked), and D / Dv above 128, which the fused kernels refuse.
     await check({ B: 1, H: 2, Tq: 40, Tk: 515, D: 16, causal: true, mask: 'none' }, 31);
     await check({ B: 1, H: 1, Tq: 17, Tk: 600, D: 8, Dv: 12, causal: false, mask: 'keys' }, 32);

@@ -1,7 +1,8 @@
 // Fused scaled-dot-product attention on the GPU, forward and backward, flash-attention style: the
 // Tq×Tk score matrix is never written to memory. (Dao et al. 2022, "FlashAttention"; the backward
-// follows its recompute-from-lse scheme, without atomics.) Long key sequences (Tk ≥ 512) and heads
-// wider than 128 go to the matmul composition in attention_matmul.ts instead (`pathFor`).
+// follows its recompute-from-lse scheme, without atomics.) These kernels are the path for score
+// matrices too large to materialize; below that size attention runs as matmuls around a softmax
+// kernel (attention_matmul.ts, `pathFor`), which is faster (see its header).
 //
 // What (as cpu/attention.ts, the ground truth), per (batch b, head h):
 //   S_ij = scale · q_i·k_j + mask_ij,  S_ij = -∞ where causal and j > i + (Tk - Tq)
@@ -90,12 +91,12 @@ export interface AttentionKernelOptions {
   path?: 'fused' | 'matmul';
 }
 
-/** The path for these shapes: `o.path`, else matmuls for long keys or wide heads (see attention_matmul.ts). */
-function pathFor(q: View<GPUBuffer>, k: View<GPUBuffer>, v: View<GPUBuffer>, o: AttentionKernelOptions): 'fused' | 'matmul' {
+/** The path for these shapes: `o.path`, else matmuls while the score matrix fits (see attention_matmul.ts). */
+function pathFor(q: View<GPUBuffer>, k: View<GPUBuffer>, o: AttentionKernelOptions): 'fused' | 'matmul' {
   if (o.path) return o.path;
-  const [B, H, Tq, D] = q.shape as [number, number, number, number];
+  const [B, H, Tq] = q.shape as [number, number, number];
   const Tk = k.shape[2]!;
-  return Tk > 0 && preferMatmulAttention(B, H, Tq, Tk, D, v.shape[3]!, DMAX) ? 'matmul' : 'fused';
+  return Tk > 0 && preferMatmulAttention(B, H, Tq, Tk) ? 'matmul' : 'fused';
 }
 
 // ---- host-side helpers ----------------------------------------------------------------------
@@ -464,7 +465,7 @@ export function attention(rt: WebGPURuntime, q: View<GPUBuffer>, k: View<GPUBuff
   opts: AttentionOptions, out: View<GPUBuffer>, lse: View<GPUBuffer>, o: AttentionKernelOptions = {}): void {
   requireF32('attention', q, k, v, mask, out, lse);
   if (numel4(q) === 0) return;
-  if (pathFor(q, k, v, o) === 'matmul') return attentionMatmul(rt, q, k, v, mask, opts, out, lse);
+  if (pathFor(q, k, o) === 'matmul') return attentionMatmul(rt, q, k, v, mask, opts, out, lse);
   const d = dimsOf('attention', q, k, v);
   const size = tilesFor(rt, o);
   const t = TILES[size].fwd;
@@ -481,7 +482,7 @@ export function attentionBackward(rt: WebGPURuntime, q: View<GPUBuffer>, k: View
   dq: View<GPUBuffer>, dk: View<GPUBuffer>, dv: View<GPUBuffer>, o: AttentionKernelOptions = {}): void {
   requireF32('attentionBackward', q, k, v, mask, out, lse, dout, dq, dk, dv);
   if (q.shape[0]! * q.shape[1]! === 0) return;
-  if (numel4(q) > 0 && pathFor(q, k, v, o) === 'matmul') return attentionBackwardMatmul(rt, q, k, v, mask, opts, out, lse, dout, dq, dk, dv);
+  if (numel4(q) > 0 && pathFor(q, k, o) === 'matmul') return attentionBackwardMatmul(rt, q, k, v, mask, opts, out, lse, dout, dq, dk, dv);
   const d = dimsOf('attentionBackward', q, k, v);
   const BH = d.B * d.H;
   const size = tilesFor(rt, o);

@@ -1,5 +1,5 @@
-// Attention on the GPU as matrix products with the score matrix materialized: the path for long
-// sequences and for head sizes the fused kernels (attention.ts) do not hold.
+// Attention on the GPU as matrix products with the score matrix materialized: the default path
+// (the fused kernels in attention.ts take over when the score matrix would be too large).
 //
 // Forward, per (batch b, head h):   S = Q·Kᵀ          (matmul, S [B, H, Tq, Tk] in a scratch buffer)
 //                                   P = softmax rows   (`attention.probs`: scale, mask, causal cut;
@@ -11,12 +11,15 @@
 //             dQ = dS·K,   dK = dSᵀ·Q
 // Transposes are views (strides), never copies; the matmul kernels read every operand in place.
 //
-// Why both paths: the fused kernels keep everything in workgroup memory, one small tile of queries
-// against one small tile of keys at a time; they win while launches dominate (short sequences: no
-// T×T buffer, four dispatches for a whole backward). For long sequences the tiled matmul kernels
-// (64×64 output tiles, 4×4 per invocation) do the same arithmetic several times faster (measured on
-// an H200: causal T = 1024, D = 64, fused 260 GFLOP/s against 1.6 TFLOP/s for the matmul-based
-// composition), at the price of B·H·Tq·Tk floats of scratch.
+// Why this is the default and the fused kernels the fallback: the fused kernels keep everything in
+// workgroup memory, a tile of 16 queries against a tile of 16 keys at a time, with barriers between
+// the steps; that needs no T×T buffer, but few workgroups for short sequences and little arithmetic
+// per barrier for long ones. The tiled matmul kernels (64×64 output tiles, 4×4 per invocation) do
+// the same arithmetic several times faster: measured on an H200, causal T = 1024, D = 64, the fused
+// forward ran at 260 GFLOP/s and a matmul-softmax-matmul composition at 1.6 TFLOP/s; on lavapipe
+// this path is 1.4× (T = 64) to 4.4× (T = 1024) faster than the fused kernels, forward and backward
+// together. So the fused kernels run only where the score matrix would exceed
+// ATTENTION_MATMUL_MAX_SCORES floats — what they exist for: memory that does not grow with T².
 //
 // Row kernels: one 64-invocation workgroup per score row; lanes stride over the row's Tk entries
 // and reduce (max, then sum of exponentials; or δ over Dv) through workgroup memory. A fully masked
@@ -32,8 +35,6 @@ type GView = View<GPUBuffer>;
 
 /** Largest score matrix (B·H·Tq·Tk floats) the matmul path materializes: 256 MiB. */
 export const ATTENTION_MATMUL_MAX_SCORES = 1 << 26;
-/** Key length from which the matmul path is the default (where the H200 measurements cross over). */
-export const ATTENTION_MATMUL_MIN_TK = 512;
 
 const WG = 64;
 
@@ -179,10 +180,9 @@ function probs(rt: WebGPURuntime, s: GView, mask: GView | null, lse: GView, opts
   if (!mask) rt.release(m.buffer);
 }
 
-/** Whether the matmul path runs by default: long keys or heads too wide for the fused tiles, and a score matrix that fits. */
-export function preferMatmulAttention(B: number, H: number, Tq: number, Tk: number, D: number, Dv: number, maxFusedHeadDim: number): boolean {
-  const fits = B * H * Tq * Tk <= ATTENTION_MATMUL_MAX_SCORES;
-  return fits && (Tk >= ATTENTION_MATMUL_MIN_TK || D > maxFusedHeadDim || Dv > maxFusedHeadDim);
+/** Whether the matmul path runs by default: whenever the score matrix fits (see the header). */
+export function preferMatmulAttention(B: number, H: number, Tq: number, Tk: number): boolean {
+  return B * H * Tq * Tk <= ATTENTION_MATMUL_MAX_SCORES;
 }
 
 /** Forward attention through matmuls; see the header. */
