@@ -110,11 +110,6 @@ function requireF32(op: string, ...views: (View<GPUBuffer> | null)[]): void {
   }
 }
 
-/** Pushes a view's offset and strides as `<name>_off, <name>_s0..` (rank 3 or 4). */
-function pushView(u: UniformStruct, name: string, v: View<GPUBuffer>): void {
-  u.u32(`${name}_off`, v.offset);
-  v.strides.forEach((s, d) => u.u32(`${name}_s${d}`, s));
-}
 
 /** The rank-4 stand-in for a missing mask (never read: hasMask = 0). */
 function maskOrDummy(mask: View<GPUBuffer> | null, q: View<GPUBuffer>): View<GPUBuffer> {
@@ -455,8 +450,8 @@ function tiledUniforms(d: Dims, opts: AttentionOptions, q: View<GPUBuffer>, k: V
   const u = new UniformStruct();
   pushDims(u, d, opts, mask !== null);
   u.u32('rowTiles', rowTiles).u32('tiles', rowTiles * d.B * d.H);
-  pushView(u, 'q', q); pushView(u, 'k', k); pushView(u, 'v', v); pushView(u, 'm', maskOrDummy(mask, q));
-  for (const [n, x] of extra) pushView(u, n, x);
+  u.view('q', q); u.view('k', k); u.view('v', v); u.view('m', maskOrDummy(mask, q));
+  for (const [n, x] of extra) u.view(n, x);
   return u;
 }
 
@@ -491,7 +486,7 @@ export function attentionBackward(rt: WebGPURuntime, q: View<GPUBuffer>, k: View
   const stats = rt.allocate(Math.max(rows, 1) * 2 * 4);
   if (rows > 0) {
     const u = new UniformStruct().u32('rows', rows).u32('H', d.H).u32('Tq', d.Tq).u32('Dv', d.Dv);
-    pushView(u, 'o', out); pushView(u, 'g', dout); pushView(u, 'l', lse);
+    u.view('o', out); u.view('g', dout); u.view('l', lse);
     const p = rt.pipeline('attention.bwd_stats', () => wgslAttentionStats(u), ['read', 'read', 'read', 'readwrite']);
     rt.dispatch(p, [out.buffer, dout.buffer, lse.buffer, stats], u.bytes(), dispatch1D(rows, WG), 'attention.bwd_stats');
   }

@@ -152,10 +152,6 @@ ${ROW}
 `;
 }
 
-function pushView(u: UniformStruct, name: string, v: GView): void {
-  u.u32(`${name}_off`, v.offset);
-  v.strides.forEach((s, d) => u.u32(`${name}_s${d}`, s));
-}
 
 /** A contiguous [B, H, n, m] float32 view over a fresh buffer. */
 function scratch(rt: WebGPURuntime, B: number, H: number, n: number, m: number): GView {
@@ -173,8 +169,8 @@ function probs(rt: WebGPURuntime, s: GView, mask: GView | null, lse: GView, opts
     .f32('scale', opts.scale).u32('causal', opts.causal ? 1 : 0).u32('hasMask', mask ? 1 : 0).u32('backward', backward ? 1 : 0);
   // Without a mask, M is bound to a small stand-in (never read): S itself may not be bound twice.
   const m = mask ?? { ...s, buffer: rt.allocate(4), strides: [0, 0, 0, 0], offset: 0 };
-  pushView(u, 'm', m);
-  pushView(u, 'l', lse);
+  u.view('m', m);
+  u.view('l', lse);
   const p = rt.pipeline('attention.probs', () => wgslProbs(u), ['read', 'readwrite', 'readwrite']);
   rt.dispatch(p, [m.buffer, s.buffer, lse.buffer], u.bytes(), splitWorkgroups(rows), 'attention.probs');
   if (!mask) rt.release(m.buffer);
@@ -211,8 +207,8 @@ export function attentionBackwardMatmul(rt: WebGPURuntime, q: GView, k: GView, v
   const rows = B * H * Tq;
   const u = new UniformStruct().u32('rows', rows).u32('H', H).u32('Tq', Tq).u32('Tk', Tk).u32('Dv', Dv)
     .f32('scale', opts.scale).u32('causal', opts.causal ? 1 : 0);
-  pushView(u, 'o', out);
-  pushView(u, 'g', dout);
+  u.view('o', out);
+  u.view('g', dout);
   const pl = rt.pipeline('attention.ds', () => wgslDs(u), ['read', 'read', 'read', 'readwrite']);
   rt.dispatch(pl, [p.buffer, out.buffer, dout.buffer, ds.buffer], u.bytes(), splitWorkgroups(rows), 'attention.ds');
   matmul(rt, ds, k, dq);

@@ -53,12 +53,6 @@ function geometryUniforms(image: readonly number[], g: Conv2dGeometry, numel: nu
     .i32('kh', kh).i32('kw', kw).i32('sh', sh).i32('sw', sw).i32('ph', ph).i32('pw', pw).i32('dh', dh).i32('dw', dw);
 }
 
-/** Pushes a view's offset and strides as `<name>_off, <name>_s0..`. */
-function pushView(u: UniformStruct, name: string, v: View<GPUBuffer>): void {
-  u.u32(`${name}_off`, v.offset);
-  v.strides.forEach((s, d) => u.u32(`${name}_s${d}`, s));
-}
-
 function numelOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -215,7 +209,7 @@ export function im2col(rt: WebGPURuntime, x: View<GPUBuffer>, g: Conv2dGeometry,
   const n = numelOf(cols.shape);
   if (n === 0) return;
   const u = geometryUniforms(x.shape, g, n);
-  pushView(u, 'x', x); pushView(u, 'c', cols);
+  u.view('x', x); u.view('c', cols);
   const p = rt.pipeline('conv.im2col', () => wgslIm2col(u), ['read', 'readwrite']);
   rt.dispatch(p, [x.buffer, cols.buffer], u.bytes(), dispatch1D(n, WG), 'conv.im2col');
 }
@@ -227,7 +221,7 @@ export function col2im(rt: WebGPURuntime, cols: View<GPUBuffer>, g: Conv2dGeomet
   const n = numelOf(dx.shape);
   if (n === 0) return;
   const u = geometryUniforms(dx.shape, g, n);
-  pushView(u, 'x', dx); pushView(u, 'c', cols);
+  u.view('x', dx); u.view('c', cols);
   const p = rt.pipeline('conv.col2im', () => wgslCol2im(u), ['read', 'readwrite']);
   rt.dispatch(p, [cols.buffer, dx.buffer], u.bytes(), dispatch1D(n, WG), 'conv.col2im');
 }
@@ -241,13 +235,13 @@ export function pool2d(rt: WebGPURuntime, op: 'max' | 'avg', x: View<GPUBuffer>,
   const n = numelOf(out.shape);
   if (n === 0) return;
   const u = geometryUniforms(x.shape, g, n);
-  pushView(u, 'x', x); pushView(u, 'y', out);
+  u.view('x', x); u.view('y', out);
   if (op === 'max') {
     // Max pooling without an argmax output writes it into a 4-byte scratch buffer it never reads
     // (two writable bindings of one buffer are not allowed, so out cannot stand in).
     const scratch = argmax ? null : rt.allocate(4);
     u.u32('hasArg', argmax ? 1 : 0);
-    pushView(u, 'a', argmax ?? { ...out, buffer: scratch!, strides: [0, 0, 0, 0], offset: 0 });
+    u.view('a', argmax ?? { ...out, buffer: scratch!, strides: [0, 0, 0, 0], offset: 0 });
     const p = rt.pipeline('conv.pool2d.max', () => wgslPool('max', u), ['read', 'readwrite', 'readwrite']);
     rt.dispatch(p, [x.buffer, out.buffer, argmax ? argmax.buffer : scratch!], u.bytes(), dispatch1D(n, WG), 'conv.pool2d.max');
     if (scratch) rt.release(scratch);
@@ -269,8 +263,8 @@ export function pool2dBackward(rt: WebGPURuntime, op: 'max' | 'avg', dy: View<GP
   const n = numelOf(dx.shape);
   if (n === 0) return;
   const u = geometryUniforms(dx.shape, g, n);
-  pushView(u, 'x', dx); pushView(u, 'y', dy);
-  if (op === 'max') pushView(u, 'a', argmax!);
+  u.view('x', dx); u.view('y', dy);
+  if (op === 'max') u.view('a', argmax!);
   const bufs = op === 'max' ? [dy.buffer, argmax!.buffer, dx.buffer] : [dy.buffer, dx.buffer];
   const layout = op === 'max' ? ['read', 'read', 'readwrite'] as const : ['read', 'readwrite'] as const;
   const p = rt.pipeline(`conv.pool2d_backward.${op}`, () => wgslPoolBackward(op, u), layout);

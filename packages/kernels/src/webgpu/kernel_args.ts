@@ -28,6 +28,13 @@ export class UniformStruct {
     return this;
   }
 
+  /** A view's element offset and strides, as `<name>_off`, `<name>_s0`, `<name>_s1`, …. */
+  view(name: string, v: { offset: number; strides: readonly number[] }): this {
+    this.u32(`${name}_off`, v.offset);
+    v.strides.forEach((s, d) => this.u32(`${name}_s${d}`, s));
+    return this;
+  }
+
   /** The WGSL declaration `struct <name> { ... }` for these fields. */
   wgsl(name = 'U'): string {
     return `struct ${name} {\n${this.fields.map((f) => `  ${f.name}: ${f.kind},`).join('\n')}\n}\n`;
