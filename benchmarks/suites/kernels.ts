@@ -8,6 +8,7 @@
 // force each variant.
 import { createWebGPUKernels, type View, type KernelSet, type WebGPURuntime } from '@webgrad/kernels';
 import { matmul as launchMatmul, selectMatmulVariant, MATMUL_VARIANTS, type MatmulVariant } from '../../packages/kernels/src/webgpu/matmul.js';
+import { attention as launchAttention } from '../../packages/kernels/src/webgpu/attention.js';
 import type { Suite, SuiteContext } from '../lib/context.js';
 import { RawDawn } from '../lib/gpu.js';
 import { failureCell, makeRatio, type Cell, type Entry } from '../lib/report.js';
@@ -153,8 +154,10 @@ export const kernelsSuite: Suite = {
       const q = bufs.view([1, BH, T, D]), k = bufs.view([1, BH, T, D]), v = bufs.view([1, BH, T, D]);
       const out = bufs.view([1, BH, T, D], 'none'), lse = bufs.view([1, BH, T], 'none');
       const scale = 1 / Math.sqrt(D);
+      const opts = { scale, causal: true };
       const ours: Record<string, Cell> = {
-        'webgrad webgpu (fused)': await cell(() => timeOurs(ctx, rt, out, () => K.attention(q, k, v, null, { scale, causal: true }, out, lse)), rate),
+        'webgrad webgpu (default: matmul path)': await cell(() => timeOurs(ctx, rt, out, () => K.attention(q, k, v, null, opts, out, lse)), rate),
+        'webgrad webgpu (fused kernels)': await cell(() => timeOurs(ctx, rt, out, () => launchAttention(rt, q, k, v, null, opts, out, lse, { path: 'fused' })), rate),
       };
       bufs.releaseAll();
       const peers: Record<string, Cell> = {};
