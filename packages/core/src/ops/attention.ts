@@ -82,41 +82,45 @@ function headView(t: Tensor, H: number, col: number, D: number): View<unknown> {
  */
 export const PACKED_ATTENTION = defineOp<PackedAttrs>({
   name: 'packedSelfAttention',
-  forward: ([qkv], a, save) => {
+  forward: ([qkv, mask], a, save) => {
     const [B, T, W] = qkv!.shape as [number, number, number];
     const H = a.nHead, C = W / 3, D = C / H;
     const out = empty([B, T, C], qkv!.dtype, qkv!.backend);
     const lse = empty([B, H, T], qkv!.dtype, qkv!.backend);
-    qkv!.backend.kernels.attention(headView(qkv!, H, 0, D), headView(qkv!, H, C, D), headView(qkv!, H, 2 * C, D), null,
+    const mv = mask ? broadcastView(mask, [B, H, T, T]) : null;
+    qkv!.backend.kernels.attention(headView(qkv!, H, 0, D), headView(qkv!, H, C, D), headView(qkv!, H, 2 * C, D), mv,
       { scale: a.scale, causal: a.causal }, headView(out, H, 0, D), lse.view_());
-    save(qkv!); save(out); save(lse);
+    save(qkv!); save(out); save(lse); if (mask) save(mask);
     lse.dispose();
     return out;
   },
-  backward: (g, [qkv, out, lse], a) => {
-    const [, , W] = qkv!.shape as [number, number, number];
+  backward: (g, [qkv, out, lse, mask], a) => {
+    const [B, T, W] = qkv!.shape as [number, number, number];
     const H = a.nHead, C = W / 3, D = C / H;
     const dout = contiguous(g);
     const dqkv = empty(qkv!.shape, qkv!.dtype, qkv!.backend);
-    qkv!.backend.kernels.attentionBackward(headView(qkv!, H, 0, D), headView(qkv!, H, C, D), headView(qkv!, H, 2 * C, D), null,
+    const mv = mask ? broadcastView(mask, [B, H, T, T]) : null;
+    qkv!.backend.kernels.attentionBackward(headView(qkv!, H, 0, D), headView(qkv!, H, C, D), headView(qkv!, H, 2 * C, D), mv,
       { scale: a.scale, causal: a.causal }, headView(out!, H, 0, D), lse!.view_(), headView(dout, H, 0, D),
       headView(dqkv, H, 0, D), headView(dqkv, H, C, D), headView(dqkv, H, 2 * C, D));
     if (dout !== g) dout.dispose();
-    return [dqkv];
+    return [dqkv, null];
   },
   gradcheck: [
     { inputs: [{ shape: [2, 4, 12] }], call: (qkv) => packedSelfAttention(qkv, 2, { isCausal: true }), label: 'causal, 2 heads' },
     { inputs: [{ shape: [1, 3, 6] }], call: (qkv) => packedSelfAttention(qkv, 1), label: 'full, 1 head' },
+    { inputs: [{ shape: [2, 3, 12] }, { shape: [2, 1, 1, 3], constant: true }], call: (qkv, m) => packedSelfAttention(qkv, 2, { mask: m }), label: 'additive mask' },
   ],
 });
 
 /**
  * Causal (or full) multi-head self-attention on a packed projection qkv [B, T, 3·C] — q, k, v
  * side by side in the last dim, each holding nHead heads of C / nHead — returning [B, T, C] with
- * the heads merged. Equal to
- * `scaledDotProductAttention(q, k, v)` on the split, head-major q, k, v, merged back; faster.
+ * the heads merged; `mask` as in scaledDotProductAttention (additive, or bool with true = may
+ * attend), broadcastable to (B, nHead, T, T). Equal to `scaledDotProductAttention(q, k, v)` on
+ * the split, head-major q, k, v, merged back; faster.
  */
-export function packedSelfAttention(qkv: Tensor, nHead: number, opts: { isCausal?: boolean; scale?: number } = {}): Tensor {
+export function packedSelfAttention(qkv: Tensor, nHead: number, opts: { isCausal?: boolean; scale?: number; mask?: Tensor | null } = {}): Tensor {
   if (qkv.ndim !== 3) throw new ShapeError(`packedSelfAttention: expected qkv of shape (B, T, 3·C), got ${fmtShape(qkv.shape)}`);
   if (!Number.isInteger(nHead) || nHead < 1) throw new ShapeError(`packedSelfAttention: nHead must be a positive integer, got ${nHead}`);
   const W = qkv.shape[2]!;
@@ -126,8 +130,15 @@ export function packedSelfAttention(qkv: Tensor, nHead: number, opts: { isCausal
   if (qkv.dtype !== 'float32' && qkv.dtype !== 'float64') {
     throw new DTypeError(`packedSelfAttention: expected a float tensor, got ${qkv.dtype} (shape ${fmtShape(qkv.shape)})`);
   }
+  const T = qkv.shape[1]!;
+  if (opts.mask) broadcastShapes('packedSelfAttention mask', opts.mask.shape, [qkv.shape[0]!, nHead, T, T]);
   const scale = opts.scale ?? 1 / Math.sqrt(W / 3 / nHead);
-  return tidy(() => apply(PACKED_ATTENTION, [contiguous(qkv)], { nHead, scale, causal: !!opts.isCausal }));
+  return tidy(() => {
+    let mask = opts.mask ?? null;
+    if (mask && mask.dtype === 'bool') mask = where(mask, 0, -Infinity);
+    else if (mask) mask = cast(mask, qkv.dtype);
+    return apply(PACKED_ATTENTION, [contiguous(qkv), ...(mask ? [mask] : [])], { nHead, scale, causal: !!opts.isCausal });
+  });
 }
 
 function checkAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null | undefined): void {

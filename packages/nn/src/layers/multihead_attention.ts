@@ -15,7 +15,7 @@
 // queries; their keys and values are appended to the cache (which owns them) and attention runs
 // over everything cached.
 import {
-  ShapeError, ValueError, cat, dropout, fmtShape, full, keep, matmul, scaledDotProductAttention, tidy, triu, where,
+  ShapeError, ValueError, cat, dropout, fmtShape, full, keep, matmul, packedSelfAttention, scaledDotProductAttention, tidy, triu, where,
   type Tensor,
 } from '@webgrad/core';
 import { Module } from '../module.js';
@@ -94,7 +94,14 @@ export class MultiheadAttention extends Module {
       if (k0.shape[0] !== B || v0.shape[0] !== B || k0.shape[1] !== v0.shape[1]) {
         throw new ShapeError(`MultiheadAttention: query ${fmtShape(query.shape)}, key ${fmtShape(key!.shape)} and value ${fmtShape(value!.shape)} disagree in batch or key length`);
       }
-      let [q, k, v] = this.#project(q0, k0, v0, query === key && key === value);   // (B, ·, E) each
+      const self = query === key && key === value;
+      if (self && !opts.cache && !(this.training && this.dropout > 0)) {
+        // Self-attention straight from the packed projection (no split, transposes or merge copies).
+        const mask = this.#mask(opts, B, T, T, q0.dtype);
+        const y = this.outProj.forward(packedSelfAttention(this.#packed(q0), this.numHeads, { mask, isCausal: !!opts.isCausal }));
+        return !batched ? y.squeeze(0) : this.batchFirst ? y : y.transpose(0, 1).contiguous();
+      }
+      let [q, k, v] = this.#project(q0, k0, v0, self);   // (B, ·, E) each
       const heads = (t: Tensor): Tensor => t.reshape([B, t.shape[1]!, this.numHeads, this.headDim]).transpose(1, 2); // (B, H, ·, Dh)
       q = heads(q); k = heads(k); v = heads(v);
       if (opts.cache) [k, v] = appendToCache(opts.cache, k, v);
@@ -114,15 +121,17 @@ export class MultiheadAttention extends Module {
     });
   }
 
+  /** The packed self-attention projection x·Wᵀ + b, (B, T, 3E): q, k, v side by side. */
+  #packed(x: Tensor): Tensor {
+    const qkv = matmul(x, this.inProjWeight.mT);
+    return this.inProjBias ? qkv.add(this.inProjBias) : qkv;
+  }
+
   /** Input projections; one matmul for self-attention. */
   #project(q: Tensor, k: Tensor, v: Tensor, self: boolean): [Tensor, Tensor, Tensor] {
     const E = this.embedDim;
     const w = this.inProjWeight, b = this.inProjBias;
-    if (self) {
-      let qkv = matmul(q, w.mT);                                                // (B, T, 3E)
-      if (b) qkv = qkv.add(b);
-      return qkv.split(E, -1) as [Tensor, Tensor, Tensor];
-    }
+    if (self) return this.#packed(q).split(E, -1) as [Tensor, Tensor, Tensor];
     const proj = (x: Tensor, i: number): Tensor => {
       const y = matmul(x, w.narrow(0, i * E, E).mT);
       return b ? y.add(b.narrow(0, i * E, E)) : y;
