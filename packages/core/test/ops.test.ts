@@ -271,17 +271,19 @@ for (const device of testDevices()) {
 
     it('packedSelfAttention equals split + scaledDotProductAttention + merge, values and gradient', async () => {
       const { randomArray } = await import('./helpers.js');
-      for (const [B, T, H, D, causal] of [[2, 5, 3, 4, true], [1, 7, 2, 3, false], [3, 1, 1, 2, true]] as const) {
+      for (const [B, T, H, D, causal, masked] of [[2, 5, 3, 4, true, false], [1, 7, 2, 3, false, false], [3, 1, 1, 2, true, false], [2, 6, 2, 3, false, true]] as const) {
         const C = H * D;
+        // Key padding: the last key of batch 1 masked out (bool, true = may attend).
+        const mask = masked ? tensor(Array.from({ length: B * T }, (_, i) => i !== B * T - 1), { device, dtype: 'bool', shape: [B, 1, 1, T] }) : null;
         const data = randomArray(B * T * 3 * C, B * 100 + T * 10 + H, -2, 2);
         const w = F(randomArray(B * T * C, 7), [B, T, C]);
         const run = async (packed: boolean) => {
           const qkv = F(data, [B, T, 3 * C]).requiresGrad_(true);
           let y: wg.Tensor;
-          if (packed) y = wg.packedSelfAttention(qkv, H, { isCausal: causal });
+          if (packed) y = wg.packedSelfAttention(qkv, H, { isCausal: causal, mask });
           else {
             const [q, k, v] = qkv.split(C, 2).map((z) => z.reshape([B, T, H, D]).transpose(1, 2));
-            y = wg.scaledDotProductAttention(q!, k!, v!, { isCausal: causal }).transpose(1, 2).reshape([B, T, C]);
+            y = wg.scaledDotProductAttention(q!, k!, v!, { isCausal: causal, mask }).transpose(1, 2).reshape([B, T, C]);
           }
           y.mul(w).sum().backward();
           const out = [Array.from(await y.data()), Array.from(await qkv.grad!.data())];
@@ -298,6 +300,7 @@ for (const device of testDevices()) {
         // Every element of d(qkv) was written (q, k and v each get their gradient).
         expect(g1.every(Number.isFinite)).toBe(true);
         w.dispose();
+        mask?.dispose();
       }
       expect(() => wg.packedSelfAttention(F([1, 2, 3], [1, 1, 3]), 2)).toThrow(wg.ShapeError);
       expect(() => wg.packedSelfAttention(F([1, 2, 3], [3]), 1)).toThrow(/expected qkv of shape \(B, T, 3·C\), got \[3\]/);
