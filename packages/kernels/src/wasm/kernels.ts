@@ -48,13 +48,25 @@ type V = View<TypedArray>;
  * the calling thread. Tests set both to 0 to push every shape through the threaded paths.
  */
 export const FAST_CPU_CONFIG = {
-  /** Multiply-adds below which a matmul runs on one thread. */
+  /** Multiply-adds below which a matmul runs on one thread (above: a thread per half of this; `threadsFor`). */
   matmulParallelMin: 1 << 20,
-  /** Elements below which a memory-bound kernel runs on one thread. */
+  /** Elements below which a memory-bound kernel runs on one thread (above: a thread per half of this). */
   elementwiseParallelMin: 1 << 17,
 };
 
 const { isF32, isContiguous } = js;
+
+/**
+ * Threads for a kernel of `work` units whose threshold for going parallel is `min`: one below it;
+ * above it, one per min/2 units of work, up to all of them. So a thread never gets less than half
+ * the work that made threading pay, and on many cores a mid-sized kernel wakes a few workers
+ * rather than every one for slivers of work (on two cores nothing changes: work ≥ min means two).
+ */
+function threadsFor(rt: WasmRuntime, work: number, min: number): number {
+  if (work < min) return 1;
+  if (min <= 0) return rt.numThreads;
+  return Math.max(1, Math.min(rt.numThreads, Math.floor(work / (min / 2))));
+}
 
 /**
  * How many parts a parallel kernel cuts its work into: four per thread, so that threads take them
@@ -187,7 +199,7 @@ function foldsIntoRows(offA: number[], offB: number[], offO: number[], M: number
  */
 function sgemmBatched(rt: WasmRuntime, nb: number, aAt: (i: number) => number, rsa: number, csa: number,
   bAt: (i: number) => number, rsb: number, csb: number, cAt: (i: number) => number, ldc: number, M: number, N: number, K: number): void {
-  const threads = M * N * K * nb >= FAST_CPU_CONFIG.matmulParallelMin ? rt.numThreads : 1;
+  const threads = threadsFor(rt, M * N * K * nb, FAST_CPU_CONFIG.matmulParallelMin);
   const alongN = N >= M;
   const [len, tile] = alongN ? [N, NR] : [M, MR];
   const p = threads === 1 ? 1 : Math.max(1, Math.min(Math.ceil((4 * threads) / nb), Math.floor(len / (4 * tile))));
@@ -348,7 +360,7 @@ function binary(op: BinaryOp, a: V, b: V, out: V): void {
   const exact = (p: RowPattern) => p.inner === 1 && (rows === 1 || p.ro === n);
   const o = writePtr(rt, out, total, [[ap, sa * 4], [bp, sb * 4]], exact(pa) && exact(pb));
   const op_ = o.addr;
-  const threads = total >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  const threads = threadsFor(rt, total, FAST_CPU_CONFIG.elementwiseParallelMin);
   const parts: number[][] = [];
   if (rows === 1) {
     for (const [lo, hi] of splitRange(n, partsFor(threads), 4)) {
@@ -372,7 +384,7 @@ function activationGrad(op: GradFastOp, x: V, g: V, out: V): void {
   rt.reset();
   const xp = readPtr(rt, x, n), gp = readPtr(rt, g, n);
   const o = writePtr(rt, out, n, [[xp, n * 4], [gp, n * 4]], true);
-  const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  const threads = threadsFor(rt, n, FAST_CPU_CONFIG.elementwiseParallelMin);
   rt.parallel(`grad_${op}`, 4, splitRange(n, partsFor(threads), 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, gp + lo * 4, o.addr + lo * 4, hi - lo] : [])));
   o.done();
 }
@@ -391,7 +403,7 @@ function unary(op: UnaryOp, x: V, out: V): void {
   // Elementwise, so out may be x itself; any other overlap goes through scratch.
   const xp = readPtr(rt, x, n);
   const o = writePtr(rt, out, n, [[xp, n * 4]], true);
-  const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  const threads = threadsFor(rt, n, FAST_CPU_CONFIG.elementwiseParallelMin);
   const parts = splitRange(n, partsFor(threads), 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, o.addr + lo * 4, hi - lo] : []));
   rt.parallel(`unary_${op as UnaryFastOp}`, 3, parts);
   o.done();
@@ -415,7 +427,7 @@ function reduce(op: ReduceOp, x: V, axes: readonly number[], out: V): void {
   const rt = wasmRuntime();
   rt.reset();
   const xp = readPtr(rt, x, rows * cols), op_ = rt.alloc((nOut + 2) * 8);
-  const threads = rows * cols >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  const threads = threadsFor(rt, rows * cols, FAST_CPU_CONFIG.elementwiseParallelMin);
   if (trailing) {
     rt.parallel('reduce_sum_rows', 4, splitRange(rows, threads, 1).map(([lo, hi]) =>
       (hi > lo ? [xp + lo * cols * 4, op_ + lo * 8, hi - lo, cols] : [])));
@@ -453,7 +465,7 @@ function reduceSplit(shape: readonly number[], axes: readonly number[]): { s: nu
 
 /** Row ranges (`partsFor` the threads a rows×cols kernel uses) for a row kernel. */
 function rowSplit(rt: WasmRuntime, rows: number, cols: number): [number, number][] {
-  const threads = rows * cols >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  const threads = threadsFor(rt, rows * cols, FAST_CPU_CONFIG.elementwiseParallelMin);
   return splitRange(rows, Math.min(rows, partsFor(threads)), 1);
 }
 
@@ -550,7 +562,7 @@ function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): void {
     bc1: 1 - Math.pow(beta1, step), bc2: 1 - Math.pow(beta2, step), lr, eps,
   };
   rt.f64().set(ADAMW_PARAMS.map((k) => consts[k]), params >> 3);
-  const threads = n >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  const threads = threadsFor(rt, n, FAST_CPU_CONFIG.elementwiseParallelMin);
   const padded = n + (n & 1);
   const parts = splitRange(padded, partsFor(threads), 2).map(([lo, hi]) =>
     (hi > lo ? [...ptrs.map((p) => p + lo * 4), hi - lo, params] : []));
@@ -671,7 +683,7 @@ interface BlockRange { n: number; k0: number; k1: number }
 function attnGemm(rt: WasmRuntime, nb: number, aAt: (i: number) => number, rsa: number, csa: number,
   bAt: (i: number) => number, rsb: number, csb: number, cAt: (i: number) => number, ldc: number,
   M: number, N: number, K: number, rowsPerBlock: number, range: (r0: number, r1: number) => BlockRange): void {
-  const threads = M * N * K * nb >= FAST_CPU_CONFIG.matmulParallelMin ? rt.numThreads : 1;
+  const threads = threadsFor(rt, M * N * K * nb, FAST_CPU_CONFIG.matmulParallelMin);
   const calls: number[] = [];
   const empty: [number, number, number][] = [];
   for (let bi = 0; bi < nb; bi++) {
@@ -919,7 +931,7 @@ function copyInMemory(x: V, out: V): boolean {
   const pad = <T>(v: T[], fill: T): T[] => [...new Array<T>(4 - v.length).fill(fill), ...v];
   const n = pad(c.shape, 1), s = pad(c.strides[0]!, 0).map((v) => v * 4), d = pad(c.strides[1]!, 0).map((v) => v * 4);
   rt.reset();
-  const threads = total >= FAST_CPU_CONFIG.elementwiseParallelMin ? rt.numThreads : 1;
+  const threads = threadsFor(rt, total, FAST_CPU_CONFIG.elementwiseParallelMin);
   const dim = Math.max(0, n.findIndex((v) => v >= threads));
   const src = xb + x.offset * 4, dst = ob + out.offset * 4;
   const parts = splitRange(n[dim]!, threads, 1).map(([lo, hi]) => {
