@@ -23,6 +23,13 @@ export interface View<B> {
   offset: number;
 }
 
+/** The view with its last two dims swapped: a transpose by strides, no copy. */
+export function transposeLast<B>(v: View<B>): View<B> {
+  const r = v.shape.length;
+  const swap = (a: readonly number[]) => [...a.slice(0, r - 2), a[r - 1]!, a[r - 2]!];
+  return { ...v, shape: swap(v.shape), strides: swap(v.strides) };
+}
+
 export const UNARY_OPS = [
   'neg', 'abs', 'sign', 'exp', 'expm1', 'log', 'log1p', 'sqrt', 'rsqrt', 'square', 'reciprocal',
   'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'gelu', 'geluTanh', 'silu', 'softplus', 'erf',

@@ -59,6 +59,12 @@ export const ATTENTION = defineOp<AttnAttrs>({
   ],
 });
 
+/** The additive form of an attention mask: bool (true = may attend) → 0 / -∞, else cast to `dtype`. */
+function additiveMask(mask: Tensor | null | undefined, dtype: Tensor['dtype']): Tensor | null {
+  if (!mask) return null;
+  return mask.dtype === 'bool' ? where(mask, 0, -Infinity) : cast(mask, dtype);
+}
+
 // ---- attention over a packed q/k/v projection ---------------------------------------------------
 
 interface PackedAttrs { nHead: number; scale: number; causal: boolean }
@@ -134,9 +140,7 @@ export function packedSelfAttention(qkv: Tensor, nHead: number, opts: { isCausal
   if (opts.mask) broadcastShapes('packedSelfAttention mask', opts.mask.shape, [qkv.shape[0]!, nHead, T, T]);
   const scale = opts.scale ?? 1 / Math.sqrt(W / 3 / nHead);
   return tidy(() => {
-    let mask = opts.mask ?? null;
-    if (mask && mask.dtype === 'bool') mask = where(mask, 0, -Infinity);
-    else if (mask) mask = cast(mask, qkv.dtype);
+    const mask = additiveMask(opts.mask, qkv.dtype);
     return apply(PACKED_ATTENTION, [contiguous(qkv), ...(mask ? [mask] : [])], { nHead, scale, causal: !!opts.isCausal });
   });
 }
@@ -159,9 +163,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   checkAttention(q, k, v, opts.mask);
   const scale = opts.scale ?? 1 / Math.sqrt(q.shape[3]!);
   return tidy(() => {
-    let mask = opts.mask ?? null;
-    if (mask && mask.dtype === 'bool') mask = where(mask, 0, -Infinity);
-    else if (mask) mask = cast(mask, q.dtype);
+    const mask = additiveMask(opts.mask, q.dtype);
     const ins = [contiguous(q), contiguous(k), contiguous(v), ...(mask ? [mask] : [])];
     return apply(ATTENTION, ins, { scale, causal: !!opts.isCausal, hasMask: !!mask });
   });

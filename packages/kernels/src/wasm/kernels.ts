@@ -34,7 +34,7 @@
 import { cpuKernels } from '../cpu/index.js';
 import { binaryScalarVia } from '../cpu/elementwise.js';
 import { contiguousStrides, forEachIndex, numel, rowsOf } from '../cpu/strided.js';
-import type { AdamWOptions, AttentionOptions, BinaryOp, KernelSet, ReduceOp, TypedArray, UnaryOp, View } from '../types.js';
+import { transposeLast, type AdamWOptions, type AttentionOptions, type BinaryOp, type KernelSet, type ReduceOp, type TypedArray, type UnaryOp, type View } from '../types.js';
 import * as js from './js_kernels.js';
 import { ADAMW_PARAMS, BINARY_FAST_OPS, type BinaryFastOp } from './elementwise_program.js';
 import { MR, NR, SGEMM_SCRATCH_BYTES } from './matmul_program.js';
@@ -84,11 +84,6 @@ function splitRange(n: number, parts: number, align: number): [number, number][]
     prev = Math.max(prev, end);
   }
   return out;
-}
-
-function gcd(a: number, b: number): number {
-  while (b) [a, b] = [b, a % b];
-  return a;
 }
 
 // ---- operands in the WebAssembly memory --------------------------------------------------------
@@ -577,10 +572,6 @@ function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): void {
 const f32View = (buffer: Float32Array, shape: number[], strides?: number[]): View<Float32Array> =>
   ({ buffer, dtype: 'float32', shape, strides: strides ?? contiguousStrides(shape), offset: 0 });
 
-/** The [B, H, n, m] view with the last two dims of `v` swapped (a transpose, no copy). */
-const swapLast = (v: V): V => ({ ...v, shape: [v.shape[0]!, v.shape[1]!, v.shape[3]!, v.shape[2]!],
-  strides: [v.strides[0]!, v.strides[1]!, v.strides[3]!, v.strides[2]!] });
-
 /**
  * Turns the raw scores Q·Kᵀ in `s` ([B, H, Tq, Tk], contiguous) into probabilities in place:
  * z = scale·s + mask, -∞ past the causal diagonal, P = exp(z - lse). With `lseIn` the row's lse is
@@ -755,29 +746,17 @@ function headsIn(rt: WasmRuntime, v: V, H: number): Heads {
   return headsAt(readPtr(rt, v, numel(v.shape)), { ...v, strides: contiguousStrides([...v.shape]), offset: 0 }, H);
 }
 
-/** Whether two arrays share any byte. */
-const overlaps = (a: TypedArray, b: TypedArray): boolean =>
-  a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
-
 /**
  * An output operand: written in place when it lives in the memory and shares no bytes with an
  * input (the products write exactly its elements), else into contiguous scratch that done() copies
- * into it element by element (any layout).
+ * into it (any layout; the reference copy, which leaves the scratch alone).
  */
 function headsOut(rt: WasmRuntime, v: V, H: number, inputs: readonly V[]): Heads & { done: () => void } {
-  if (rt.addressOf(v.buffer) >= 0 && inputs.every((x) => !overlaps(x.buffer, v.buffer))) {
+  if (rt.addressOf(v.buffer) >= 0 && inputs.every((x) => !js.sharesMemory(x, v))) {
     return { ...headsAt(rt.addressOf(v.buffer) + v.offset * 4, v, H), done: () => {} };
   }
-  const [B, , T, D] = v.shape as [number, number, number, number];
-  const p = rt.alloc(numel(v.shape) * 4);
-  const done = () => {
-    const f32 = rt.f32(), [s0, s1, s2, s3] = v.strides as [number, number, number, number];
-    let src = p >> 2;
-    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) {
-      const row = v.offset + b * s0 + h * s1 + t * s2;
-      for (let d = 0; d < D; d++) v.buffer[row + d * s3] = f32[src++]!;
-    }
-  };
+  const n = numel(v.shape), p = rt.alloc(n * 4);
+  const done = () => cpuKernels.copy(f32View(rt.f32().subarray(p >> 2, (p >> 2) + n), [...v.shape]), v);
   return { ...headsAt(p, { ...v, strides: contiguousStrides([...v.shape]) }, H), done };
 }
 
@@ -866,7 +845,7 @@ function attention(q: V, k: V, v: V, mask: V | null, opts: AttentionOptions, out
   const [B, H, Tq] = q.shape as [number, number, number];
   const Tk = k.shape[2]!;
   const s = new Float32Array(B * H * Tq * Tk);
-  matmul(q, swapLast(k), f32View(s, [B, H, Tq, Tk]));
+  matmul(q, transposeLast(k), f32View(s, [B, H, Tq, Tk]));
   const l = new Float64Array(B * H * Tq);
   if (mask) probabilities(s, B, H, Tq, Tk, mask, opts, null, l);
   else probabilitiesNoMask(s, B, H, Tq, Tk, opts, null, l);
@@ -886,13 +865,13 @@ function attentionBackward(q: V, k: V, v: V, mask: V | null, opts: AttentionOpti
   const [B, H, Tq] = q.shape as [number, number, number];
   const Tk = k.shape[2]!, Dv = v.shape[3]!;
   const p = new Float32Array(B * H * Tq * Tk);
-  matmul(q, swapLast(k), f32View(p, [B, H, Tq, Tk]));
+  matmul(q, transposeLast(k), f32View(p, [B, H, Tq, Tk]));
   if (mask) probabilities(p, B, H, Tq, Tk, mask, opts, lse, new Float64Array(0));
   else probabilitiesNoMask(p, B, H, Tq, Tk, opts, lse, new Float64Array(0));
   // dV = Pᵀ·dO, dP = dO·Vᵀ.
   matmul(f32View(p, [B, H, Tk, Tq], [H * Tq * Tk, Tq * Tk, 1, Tk]), dout, dv);
   const ds = new Float32Array(B * H * Tq * Tk);
-  matmul(dout, swapLast(v), f32View(ds, [B, H, Tq, Tk]));
+  matmul(dout, transposeLast(v), f32View(ds, [B, H, Tq, Tk]));
   // dS = P ∘ (dP - δ)·scale with δ_i = Σ_c dO_ic·O_ic (float64).
   const ob = out.buffer, gb = dout.buffer, os = out.strides, gs = dout.strides;
   const os3 = os[3]!, gs3 = gs[3]!, scale = opts.scale;

@@ -25,7 +25,7 @@
 // and reduce (max, then sum of exponentials; or δ over Dv) through workgroup memory. A fully masked
 // row (causal with Tq > Tk, or a mask of -∞) gets P = 0 and lse = -∞, as in the fused kernels.
 
-import type { AttentionOptions, View } from '../types.js';
+import { transposeLast, type AttentionOptions, type View } from '../types.js';
 import { UniformStruct } from './kernel_args.js';
 import { matmul } from './matmul.js';
 import type { WebGPURuntime } from './runtime.js';
@@ -152,15 +152,10 @@ ${ROW}
 `;
 }
 
-
 /** A contiguous [B, H, n, m] float32 view over a fresh buffer. */
 function scratch(rt: WebGPURuntime, B: number, H: number, n: number, m: number): GView {
   return { buffer: rt.allocate(Math.max(1, B * H * n * m) * 4), dtype: 'float32', shape: [B, H, n, m], strides: [H * n * m, n * m, m, 1], offset: 0 };
 }
-
-/** The view with its last two dims swapped (a transpose; no copy). */
-const swapLast = (v: GView): GView => ({ ...v, shape: [v.shape[0]!, v.shape[1]!, v.shape[3]!, v.shape[2]!],
-  strides: [v.strides[0]!, v.strides[1]!, v.strides[3]!, v.strides[2]!] });
 
 function probs(rt: WebGPURuntime, s: GView, mask: GView | null, lse: GView, opts: AttentionOptions, backward: boolean): void {
   const [B, H, Tq, Tk] = s.shape as [number, number, number, number];
@@ -187,7 +182,7 @@ export function attentionMatmul(rt: WebGPURuntime, q: GView, k: GView, v: GView,
   const [B, H, Tq] = q.shape as [number, number, number];
   const Tk = k.shape[2]!;
   const s = scratch(rt, B, H, Tq, Tk);
-  matmul(rt, q, swapLast(k), s);
+  matmul(rt, q, transposeLast(k), s);
   probs(rt, s, mask, lse, opts, false);
   matmul(rt, s, v, out);
   rt.release(s.buffer);
@@ -200,10 +195,10 @@ export function attentionBackwardMatmul(rt: WebGPURuntime, q: GView, k: GView, v
   const Tk = k.shape[2]!, Dv = v.shape[3]!;
   const p = scratch(rt, B, H, Tq, Tk);
   const ds = scratch(rt, B, H, Tq, Tk);
-  matmul(rt, q, swapLast(k), p);
+  matmul(rt, q, transposeLast(k), p);
   probs(rt, p, mask, lse, opts, true);
-  matmul(rt, swapLast(p), dout, dv);
-  matmul(rt, dout, swapLast(v), ds);
+  matmul(rt, transposeLast(p), dout, dv);
+  matmul(rt, dout, transposeLast(v), ds);
   const rows = B * H * Tq;
   const u = new UniformStruct().u32('rows', rows).u32('H', H).u32('Tq', Tq).u32('Tk', Tk).u32('Dv', Dv)
     .f32('scale', opts.scale).u32('causal', opts.causal ? 1 : 0);
@@ -212,7 +207,7 @@ export function attentionBackwardMatmul(rt: WebGPURuntime, q: GView, k: GView, v
   const pl = rt.pipeline('attention.ds', () => wgslDs(u), ['read', 'read', 'read', 'readwrite']);
   rt.dispatch(pl, [p.buffer, out.buffer, dout.buffer, ds.buffer], u.bytes(), splitWorkgroups(rows), 'attention.ds');
   matmul(rt, ds, k, dq);
-  matmul(rt, swapLast(ds), q, dk);
+  matmul(rt, transposeLast(ds), q, dk);
   rt.release(p.buffer);
   rt.release(ds.buffer);
 }

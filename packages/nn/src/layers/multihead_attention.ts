@@ -95,30 +95,35 @@ export class MultiheadAttention extends Module {
         throw new ShapeError(`MultiheadAttention: query ${fmtShape(query.shape)}, key ${fmtShape(key!.shape)} and value ${fmtShape(value!.shape)} disagree in batch or key length`);
       }
       const self = query === key && key === value;
-      if (self && !opts.cache && !(this.training && this.dropout > 0)) {
-        // Self-attention straight from the packed projection (no split, transposes or merge copies).
-        const mask = this.#mask(opts, B, T, T, q0.dtype);
-        const y = this.outProj.forward(packedSelfAttention(this.#packed(q0), this.numHeads, { mask, isCausal: !!opts.isCausal }));
-        return !batched ? y.squeeze(0) : this.batchFirst ? y : y.transpose(0, 1).contiguous();
-      }
-      let [q, k, v] = this.#project(q0, k0, v0, self);   // (B, ·, E) each
-      const heads = (t: Tensor): Tensor => t.reshape([B, t.shape[1]!, this.numHeads, this.headDim]).transpose(1, 2); // (B, H, ·, Dh)
-      q = heads(q); k = heads(k); v = heads(v);
-      if (opts.cache) [k, v] = appendToCache(opts.cache, k, v);
-      const S = k.shape[2]!;
-      const mask = this.#mask(opts, B, T, S, q.dtype);
-      let out: Tensor;
-      if (this.training && this.dropout > 0) {
-        let s = matmul(q, k.mT).mul(1 / Math.sqrt(this.headDim));                // (B, H, T, S)
-        if (mask) s = s.add(mask);
-        if (opts.isCausal) s = where(causalBlocked(T, S, q.device), -Infinity, s);
-        out = matmul(dropout(s.softmax(-1), this.dropout, true), v);
-      } else {
-        out = scaledDotProductAttention(q, k, v, { mask, isCausal: !!opts.isCausal });  // (B, H, T, Dh)
-      }
-      const y = this.outProj.forward(out.transpose(1, 2).reshape([B, T, E]));   // (B, T, E)
+      // Self-attention without a cache or attention dropout runs straight from the packed
+      // projection (no split, head transposes or merge copies).
+      const merged = self && !opts.cache && !(this.training && this.dropout > 0)
+        ? packedSelfAttention(this.#packed(q0), this.numHeads, { mask: this.#mask(opts, B, T, T, q0.dtype), isCausal: !!opts.isCausal })
+        : this.#attendHeads(q0, k0, v0, self, opts);                              // (B, T, E)
+      const y = this.outProj.forward(merged);                                     // (B, T, E)
       return !batched ? y.squeeze(0) : this.batchFirst ? y : y.transpose(0, 1).contiguous();
     });
+  }
+
+  /** Projections, heads, cache and attention on (B, ·, E) inputs; the heads merged back, (B, T, E). */
+  #attendHeads(q0: Tensor, k0: Tensor, v0: Tensor, self: boolean, opts: MultiheadAttentionForwardOptions): Tensor {
+    const [B, T] = q0.shape as [number, number];
+    let [q, k, v] = this.#project(q0, k0, v0, self);   // (B, ·, E) each
+    const heads = (t: Tensor): Tensor => t.reshape([B, t.shape[1]!, this.numHeads, this.headDim]).transpose(1, 2); // (B, H, ·, Dh)
+    q = heads(q); k = heads(k); v = heads(v);
+    if (opts.cache) [k, v] = appendToCache(opts.cache, k, v);
+    const S = k.shape[2]!;
+    const mask = this.#mask(opts, B, T, S, q.dtype);
+    let out: Tensor;
+    if (this.training && this.dropout > 0) {
+      let s = matmul(q, k.mT).mul(1 / Math.sqrt(this.headDim));                // (B, H, T, S)
+      if (mask) s = s.add(mask);
+      if (opts.isCausal) s = where(causalBlocked(T, S, q.device), -Infinity, s);
+      out = matmul(dropout(s.softmax(-1), this.dropout, true), v);
+    } else {
+      out = scaledDotProductAttention(q, k, v, { mask, isCausal: !!opts.isCausal });  // (B, H, T, Dh)
+    }
+    return out.transpose(1, 2).reshape([B, T, this.embedDim]);
   }
 
   /** The packed self-attention projection x·Wᵀ + b, (B, T, 3E): q, k, v side by side. */
