@@ -39,7 +39,9 @@ function trainer(device: DeviceName, model: Args['model']) {
   const opt = new AdamW(m.configureOptimizerGroups(0.1), { lr: 1e-3, betas: [0.9, 0.99] });
   const x = randint(0, c.vocabSize, [c.batch, c.blockSize], { device });
   const y = randint(0, c.vocabSize, [c.batch, c.blockSize], { device });
-  const step = async () => {
+  // Returns the host time spent issuing the step (building the graph, encoding the kernels), in ms.
+  const step = async (): Promise<number> => {
+    const t0 = performance.now();
     const l = tidy(() => {
       const loss = m.forward(x, y).loss!;
       loss.backward();
@@ -48,14 +50,16 @@ function trainer(device: DeviceName, model: Args['model']) {
       opt.zeroGrad();
       return keep(loss);
     });
+    const host = performance.now() - t0;
     await l.item();
     l.dispose();
+    return host;
   };
   const dispose = () => { x.dispose(); y.dispose(); opt.dispose(); m.dispose(); };
   return { step, dispose };
 }
 
-async function wallPerStep(step: () => Promise<void>, steps: number): Promise<number[]> {
+async function wallPerStep(step: () => Promise<number>, steps: number): Promise<number[]> {
   const t0 = performance.now();
   for (let i = 0; (i < 3 || performance.now() - t0 < 2000) && i < 200; i++) await step(); // warm-up: V8 and pipelines
   const times: number[] = [];
@@ -122,10 +126,13 @@ async function profileWebgpu(a: Args): Promise<void> {
   try {
     const wall = await wallPerStep(t.step, a.steps);
     const s0 = rt.stats();
-    for (let i = 0; i < a.steps; i++) await t.step();
+    const host: number[] = [];
+    for (let i = 0; i < a.steps; i++) host.push(await t.step());
     const s1 = rt.stats();
+    host.sort((p, q) => p - q);
     console.log(`\nwebgpu (${rt.info.description || rt.info.device}) — ${a.model} GPT step: median ${wall[wall.length >> 1]!.toFixed(1)} ms, min ${wall[0]!.toFixed(1)} ms; ` +
-      `${((s1.dispatches - s0.dispatches) / a.steps).toFixed(0)} dispatches and ${((s1.submits - s0.submits) / a.steps).toFixed(1)} submits per step`);
+      `${((s1.dispatches - s0.dispatches) / a.steps).toFixed(0)} dispatches and ${((s1.submits - s0.submits) / a.steps).toFixed(1)} submits per step; ` +
+      `host time to issue a step (graph, autograd, encoding; median) ${host[host.length >> 1]!.toFixed(1)} ms`);
     if (!rt.canProfile) {
       console.log('  (no timestamp-query feature: no GPU times)');
       return;
