@@ -31,6 +31,7 @@ export const FLAGS: FlagSpecs = {
   'sample-tokens': { type: 'int', help: 'characters to sample after training (0: none)', default: d.sampleTokens },
   'temperature': { type: 'number', help: 'sampling temperature', default: d.temperature },
   'top-k': { type: 'int', help: 'sample from the k most likely characters (0: all)', default: d.topK },
+  'trace': { type: 'boolean', help: 'record the initial weights and every batch in <out>/trace/ for an exact replay (benchmarks/peers/nanogpt_reference.py --replay <out>)' },
   'full': { type: 'boolean', help: "nanoGPT's CPU configuration: 4 layers, 4 heads, 128 wide, context 64, batch 12, 2000 steps, lr 1e-3→1e-4, warmup 100, no biases, eval every 250 steps over 20 batches (nanoGPT's --eval_iters=20), then a final one over 200" },
 };
 

@@ -5,10 +5,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { memory } from '@webgrad/core';
-import { GPT } from '@webgrad/nn';
+import { memory, tensor } from '@webgrad/core';
+import { GPT, loadModule } from '@webgrad/nn';
 import { latestCheckpoint, loadCheckpoint } from '@webgrad/optim';
 import { UsageError } from '../shared/args.js';
+import type { BatchTraceFile } from '../shared/batch_trace.js';
 import { getBatch, trainValSplit } from '../shared/batches.js';
 import { CharTokenizer } from '../shared/char_tokenizer.js';
 import { generateCorpus } from '../shared/corpus.js';
@@ -118,6 +119,46 @@ describe('pretrain-gpt example', () => {
     const rec = readMetrics(r.train.metricsPath).filter((x) => x.type === 'final_estimate');
     expect(rec).toEqual([{ type: 'final_estimate', step: 4, iters: 3, losses: { train, val } }]);
     await expect(pretrainGpt({ ...TINY, out: join(root, 'bad'), finalEvalIters: -1 })).rejects.toThrow(/finalEvalIters must be a non-negative integer, got -1/);
+  });
+
+  it('traces a run: initial weights and every batch, enough to replay it exactly', async () => {
+    const out = join(root, 'traced');
+    const o = { ...TINY, steps: 6, evalInterval: 3, sampleTokens: 0, finalEvalIters: 3, dropout: 0 };
+    const r = await pretrainGpt({ ...o, out, trace: true });
+    // Tracing draws nothing extra: the run is the untraced run.
+    const untraced = await pretrainGpt({ ...o, out: join(root, 'untraced') });
+    expect(r.train.trainLosses).toEqual(untraced.train.trainLosses);
+    const trace = JSON.parse(readFileSync(join(out, 'trace', 'batches.json'), 'utf8')) as BatchTraceFile;
+    expect(trace.format).toBe('webgrad-batch-trace/1');
+    expect(trace.run).toMatchObject({ data: 'corpus.txt', batchSize: 8, blockSize: 16, steps: 6, lr: 1e-2, minLr: 1e-3, warmup: 2, gradClip: 1, seed: 3 });
+    expect(readFileSync(join(out, 'trace', 'corpus.txt'), 'utf8')).toBe(text);
+    expect(trace.steps).toHaveLength(6);
+    expect(trace.steps.every((off) => off.length === 8)).toBe(true);
+    expect(trace.evaluations.map((e) => [e.after, e.batches.train!.length, e.batches.val!.length])).toEqual([[0, 2, 2], [3, 2, 2], [6, 2, 2], [6, 3, 3]]);
+
+    // From the recorded weights and offsets alone: the step-0 evaluation and the first step's loss.
+    const tok = CharTokenizer.fromText(text);
+    const splits = trainValSplit(tok.encode(text));
+    const cfg = (trace.run as { model: ConstructorParameters<typeof GPT>[0] }).model;
+    const m = await loadModule(new GPT({ ...cfg, device: 'cpu' }), join(out, 'trace', 'initial.safetensors'));
+    const lossAt = async (data: Int32Array, off: number[]) => {
+      const x = new Int32Array(8 * 16);
+      const y = new Int32Array(8 * 16);
+      off.forEach((i, b) => { x.set(data.subarray(i, i + 16), b * 16); y.set(data.subarray(i + 1, i + 17), b * 16); });
+      const [xt, yt] = [x, y].map((a) => tensor(a, { shape: [8, 16], dtype: 'int32', device: 'cpu' }));
+      const l = m.forward(xt!, yt!).loss!;
+      const v = await l.item();
+      for (const t of [xt!, yt!, l]) t.dispose();
+      return v;
+    };
+    const first = trace.evaluations[0]!.batches;
+    let val = 0;
+    for (const off of first.val!) val += await lossAt(splits.val, off);
+    expect(val / first.val!.length).toBeCloseTo(r.train.evals[0]!.losses.val!, 5);
+    expect(await lossAt(splits.train, trace.steps[0]!)).toBe(new Map(r.train.trainLosses).get(1));
+    m.dispose();
+
+    await expect(pretrainGpt({ ...o, out, trace: true, resume: true })).rejects.toThrow(/trace .* cannot be combined with resume/);
   });
 
   it('stops on SIGINT after the current step and saves a checkpoint', async () => {

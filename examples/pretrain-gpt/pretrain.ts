@@ -2,10 +2,12 @@
 // text, a 90/10 train/val split, random-window batches from the seeded generator, AdamW (weight
 // decay on matrices only, betas 0.9/0.99), nanoGPT's cosine schedule with warmup, gradient
 // clipping, the shared Trainer, and a text sample from the trained model.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { manualSeed, tensor, type DeviceName } from '@webgrad/core';
-import { GPT } from '@webgrad/nn';
+import { GPT, saveModule } from '@webgrad/nn';
 import { AdamW, LrScheduler, cosineWithWarmup } from '@webgrad/optim';
+import { BatchTrace } from '../shared/batch_trace.js';
 import { getBatch, trainValSplit } from '../shared/batches.js';
 import { CharTokenizer } from '../shared/char_tokenizer.js';
 import { generateCorpus } from '../shared/corpus.js';
@@ -51,6 +53,10 @@ export interface PretrainOptions {
   fsync?: boolean;
   handleSigint?: boolean;
   onStep?: (info: StepInfo, trainer: Trainer) => void;
+  /** Record the run for an exact replay elsewhere: out/trace/ gets the initial weights
+   * (initial.safetensors), every batch's offsets (batches.json) and, for the built-in corpus,
+   * the text (corpus.txt). See benchmarks/peers/nanogpt_reference.py --replay. */
+  trace?: boolean;
 }
 
 /** The default run: small enough to finish in about a minute on a laptop CPU. */
@@ -91,6 +97,9 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
   if (opts.finalEvalIters !== undefined && !(Number.isInteger(opts.finalEvalIters) && opts.finalEvalIters >= 0)) {
     throw new RangeError(`pretrain-gpt: finalEvalIters must be a non-negative integer, got ${opts.finalEvalIters}`);
   }
+  if (opts.trace && opts.resume) {
+    throw new RangeError('pretrain-gpt: trace records a run from its initial weights, so it cannot be combined with resume');
+  }
   const stream = opts.stream ?? process.stdout;
   const say = (s: string) => { stream.write(`${s}\n`); };
   const device: DeviceName = opts.device === 'cpu' || opts.device === 'webgpu' || opts.device === 'auto'
@@ -114,16 +123,31 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
   const schedule = cosineWithWarmup({ lr: opts.lr, warmupSteps: opts.warmup, decaySteps: Math.max(opts.steps, opts.warmup + 1), minLr: opts.minLr });
   const scheduler = new LrScheduler(schedule, { onLr: (lr) => optimizer.setLr(lr) });
   const splits = { train, val } as Record<string, Int32Array>;
+  const trace = opts.trace ? new BatchTrace() : null;
+  const traceDir = join(opts.out, 'trace');
+  if (trace) {
+    mkdirSync(traceDir, { recursive: true });
+    await saveModule(model, join(traceDir, 'initial.safetensors'));
+    if (!opts.data || opts.text) writeFileSync(join(traceDir, 'corpus.txt'), text);
+  }
+  const saveTrace = () => trace?.save(join(traceDir, 'batches.json'), {
+    data: opts.data && !opts.text ? resolve(opts.data) : 'corpus.txt', chars: tok.chars.join(''), model: modelConfig,
+    batchSize: opts.batchSize, blockSize: opts.blockSize, steps: opts.steps, lr: opts.lr, minLr: opts.minLr,
+    warmup: opts.warmup, weightDecay: opts.weightDecay, betas: [0.9, 0.99], eps: 1e-8, gradClip: opts.gradClip,
+    seed: opts.seed, device,
+  });
 
   try {
     const trainer = new Trainer({
       model, optimizer, scheduler, steps: opts.steps,
       trainLoss: () => {
-        const { x, y } = getBatch(train, opts.batchSize, opts.blockSize, device);
+        const { x, y, offsets } = getBatch(train, opts.batchSize, opts.blockSize, device);
+        trace?.step(offsets);
         return model.forward(x, y).loss!;
       },
       evalLoss: (split) => {
-        const { x, y } = getBatch(splits[split]!, opts.batchSize, opts.blockSize, device);
+        const { x, y, offsets } = getBatch(splits[split]!, opts.batchSize, opts.blockSize, device);
+        trace?.evaluation(split, offsets);
         return model.forward(x, y).loss!;
       },
       evalInterval: opts.evalInterval, evalIters: opts.evalIters, gradClip: opts.gradClip,
@@ -140,6 +164,10 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
       finalEstimate = { iters, losses };
       new MetricsLog(result.metricsPath).append({ type: 'final_estimate', step: result.step, iters, losses });
       say(`final estimate over ${iters} batches per split @ step ${result.step}: train ${losses.train!.toFixed(4)}, val ${losses.val!.toFixed(4)}`);
+    }
+    if (trace) {
+      saveTrace();
+      say(`trace: ${traceDir} (replay in PyTorch: python3 benchmarks/peers/nanogpt_reference.py --replay ${opts.out})`);
     }
 
     let sample = '';

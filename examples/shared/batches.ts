@@ -4,7 +4,12 @@
 // same batches.
 import { randint, tensor, type DeviceName, type Tensor } from '@webgrad/core';
 
-export interface Batch { x: Tensor; y: Tensor }
+export interface Batch {
+  x: Tensor;
+  y: Tensor;
+  /** Where each of the B windows starts in `data`. */
+  offsets: Int32Array;
+}
 
 /** Split tokens into the first `trainFraction` (train) and the rest (val). */
 export function trainValSplit(data: Int32Array, trainFraction = 0.9): { train: Int32Array; val: Int32Array } {
@@ -17,7 +22,7 @@ export function getBatch(data: Int32Array, batchSize: number, blockSize: number,
   const hi = data.length - blockSize;
   if (hi < 1) throw new RangeError(`getBatch: ${data.length} tokens are too few for windows of ${blockSize + 1}`);
   const ixT = randint(0, hi, [batchSize], { device: 'cpu' });
-  const ix = ixT.dataSync();
+  const ix = Int32Array.from(ixT.dataSync());
   ixT.dispose();
   const x = new Int32Array(batchSize * blockSize);
   const y = new Int32Array(batchSize * blockSize);
@@ -30,5 +35,6 @@ export function getBatch(data: Int32Array, batchSize: number, blockSize: number,
   return {
     x: tensor(x, { shape, dtype: 'int32', device }), // (B, T)
     y: tensor(y, { shape, dtype: 'int32', device }), // (B, T)
+    offsets: ix,
   };
 }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { manualSeed } from '@webgrad/core';
 import { UsageError, parseFlags } from './args.js';
+import { BatchTrace } from './batch_trace.js';
 import { getBatch, trainValSplit } from './batches.js';
 import { CharTokenizer } from './char_tokenizer.js';
 import { generateCorpus } from './corpus.js';
@@ -39,7 +40,28 @@ describe('example helpers', () => {
     const [x, y, x2] = [b1.x.dataSync(), b1.y.dataSync(), b2.x.dataSync()];
     expect(Array.from(x)).toEqual(Array.from(x2));
     for (let i = 0; i < x.length; i++) expect(y[i]).toBe(x[i]! + 1);
+    // Offsets are where the windows start (data[i] = i here).
+    expect(Array.from(b1.offsets)).toEqual([0, 1, 2].map((b) => x[b * 8]!));
+    expect(Array.from(b1.offsets)).toEqual(Array.from(b2.offsets));
     for (const t of [b1.x, b1.y, b2.x, b2.y]) t.dispose();
+  });
+
+  it('traces batches: steps in order, evaluations grouped with the steps taken before them', () => {
+    const t = new BatchTrace();
+    t.evaluation('train', [1]); t.evaluation('train', [2]); t.evaluation('val', [3]); // step 0
+    t.step([10, 11]);
+    t.step([12, 13]);
+    t.evaluation('train', [4]); t.evaluation('val', [5]); // step 2
+    t.evaluation('train', [6]); t.evaluation('val', [7]); t.evaluation('val', [8]); // a second one at step 2
+    const f = t.toJSON({ seed: 1 });
+    expect(f.format).toBe('webgrad-batch-trace/1');
+    expect(f.steps).toEqual([[10, 11], [12, 13]]);
+    expect(f.evaluations).toEqual([
+      { after: 0, batches: { train: [[1], [2]], val: [[3]] } },
+      { after: 2, batches: { train: [[4]], val: [[5]] } },
+      { after: 2, batches: { train: [[6]], val: [[7], [8]] } },
+    ]);
+    expect(f.run).toEqual({ seed: 1 });
   });
 
   it('progress: plain lines at intervals, one redrawn line on a TTY', () => {

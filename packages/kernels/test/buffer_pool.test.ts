@@ -8,7 +8,10 @@ function pool() {
   let n = 0;
   const destroyed: string[] = [];
   const p = new BufferPool(
-    (size) => ({ label: `b${n++}`, size, destroy() { destroyed.push(this.label); } }) as unknown as GPUBuffer,
+    (size) => {
+      const label = `b${n++}`;
+      return { label, size, destroy: () => { destroyed.push(label); } } as unknown as GPUBuffer;
+    },
     (bs) => { for (const b of bs) destroyed.push(`forget:${b.label}`); },
   );
   return { p, destroyed };
