@@ -34,6 +34,7 @@ p.add_argument("--replay", metavar="OUT", help="output directory of `pnpm exampl
 p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1 is fastest on 2 cores)")
 p.add_argument("--steps", type=int, default=2000, help="fresh runs only")
 p.add_argument("--eval-iters", type=int, default=200, help="fresh runs only: batches per split of the final evaluation")
+p.add_argument("--json", metavar="FILE", help="replay only: also write the comparison as JSON")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 
@@ -237,6 +238,7 @@ def replay():
         e += 1
     elapsed = time.time() - t0
 
+    report = {"steps": len(dloss), "evaluations": []}
     print(f"{'step':>6} {'batches':>8} | {'webgrad train':>13} {'torch train':>11} | {'webgrad val':>11} {'torch val':>9} | {'|Δ val|':>8}")
     worst_eval = 0.0
     for step, ev, th in theirs_eval:
@@ -246,6 +248,7 @@ def replay():
         if mine is None:
             print(f"{step:>6} {n:>8} | {'—':>13} {th['train']:>11.4f} | {'—':>11} {th['val']:>9.4f} |")
             continue
+        report["evaluations"].append({"step": step, "batches": n, "webgrad": mine, "torch": th})
         d = abs(mine["val"] - th["val"])
         worst_eval = max(worst_eval, d, abs(mine["train"] - th["train"]))
         print(f"{step:>6} {n:>8} | {mine['train']:>13.4f} {th['train']:>11.4f} | {mine['val']:>11.4f} {th['val']:>9.4f} | {d:>8.5f}")
@@ -255,6 +258,10 @@ def replay():
         print(f"training loss over {len(dloss)} steps: largest |Δ| {worst[0]:.2e} at step {worst[1]} "
               f"(torch {worst[2]:.5f}, webgrad {worst[3]:.5f}), mean |Δ| {mean_d:.2e}; "
               f"largest |Δ lr| {max(dlr):.1e}; largest |Δ| of an evaluation {worst_eval:.2e}")
+        report.update(max_train_delta=worst[0], mean_train_delta=mean_d, max_lr_delta=max(dlr), max_eval_delta=worst_eval)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report, f)
     print(f"PyTorch replay: {elapsed:.0f} s ({1000 * elapsed / max(1, len(trace['steps'])):.0f} ms/step including evaluations)")
 
 
