@@ -9,6 +9,10 @@ const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/inde
 const cpuOnly = process.env.WEBGRAD_TEST_WEBGPU === '0';
 if (cpuOnly && process.env.CI === 'true') throw new Error('WEBGRAD_TEST_WEBGPU=0 is not allowed under CI=true: CI tests the webgpu device too');
 if (cpuOnly) console.warn('[webgrad tests] WEBGRAD_TEST_WEBGPU=0: the WebGPU tests are left out');
+// WEBGRAD_TEST_BROWSER=0 leaves out the headless-Chromium test (browser/); CI refuses it too.
+const noBrowser = process.env.WEBGRAD_TEST_BROWSER === '0';
+if (noBrowser && process.env.CI === 'true') throw new Error('WEBGRAD_TEST_BROWSER=0 is not allowed under CI=true: CI runs the browser test');
+if (noBrowser) console.warn('[webgrad tests] WEBGRAD_TEST_BROWSER=0: the browser test is left out');
 const WEBGPU_ONLY = ['packages/kernels/test/webgpu_*.test.ts', 'packages/nn/test/gpt_devices.test.ts', 'packages/optim/test/devices.test.ts'];
 
 // Tests import packages by name and run against their TypeScript sources directly.
@@ -23,8 +27,8 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'benchmarks/**/*.test.ts'],
-    exclude: ['**/node_modules/**', ...(cpuOnly ? WEBGPU_ONLY : [])],
+    include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'benchmarks/**/*.test.ts', 'browser/**/*.test.ts'],
+    exclude: ['**/node_modules/**', ...(cpuOnly ? WEBGPU_ONLY : []), ...(noBrowser ? ['browser/**'] : [])],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     setupFiles: ['packages/core/test/setup_devices.ts'],

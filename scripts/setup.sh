@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time setup on a fresh machine: pnpm, the dependencies, the build, and — on Debian/Ubuntu
-# when run as root or with sudo — the software Vulkan driver that lets WebGPU run without a GPU.
+# when run as root or with sudo — the software Vulkan driver that lets WebGPU run without a GPU
+# and (Debian) Chromium for the browser test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,15 @@ if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
     bash scripts/install-webgpu-driver.sh || echo "setup: driver install failed; the 'cpu' device still works"
   else
     echo "setup: no software Vulkan driver found; WebGPU runs only on a machine with a GPU driver (the 'cpu' device always works)"
+  fi
+fi
+
+if ! bash scripts/install-browser.sh >/dev/null 2>&1 </dev/null; then
+  if [ -r /etc/os-release ] && grep -qiE '^ID=debian' /etc/os-release && { [ "$(id -u)" = "0" ] || command -v sudo >/dev/null; }; then
+    echo "setup: installing Chromium for the browser test"
+    bash scripts/install-browser.sh || echo "setup: Chromium install failed; run the tests with WEBGRAD_TEST_BROWSER=0 to leave the browser test out"
+  else
+    echo "setup: no Chromium found; the browser test needs one (WEBGRAD_CHROMIUM=/path/to/chrome), or run the tests with WEBGRAD_TEST_BROWSER=0"
   fi
 fi
 

@@ -10,6 +10,8 @@ export { registerBackend, getBackend, hasDevice, setDefaultDevice, getDefaultDev
 export { cpuBackend, cpuArrayPool, poisonCpuAllocations, setCpuKernels, getCpuKernels, type CpuKernelsChoice } from './backend/cpu.js';
 export { CpuArrayPool, type CpuPoolStats } from './backend/cpu_pool.js';
 export { initWebGPU, webgpuRuntime, type InitWebGPUOptions } from './backend/webgpu.js';
+// The fast cpu kernels' thread pool (torch.set_num_threads); startCpuThreads() awaits the workers (browsers).
+export { setNumThreads, getNumThreads, startCpuThreads } from '@webgrad/kernels';
 export { tidy, keep, scope, memory, type MemoryInfo } from './memory.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad_mode.js';
 export { backward, gradients, grad, customOp, type CustomOp } from './autograd/api.js';
