@@ -29,12 +29,14 @@ beforeAll(async () => {
       new Promise<never>((_, reject) => { setTimeout(() => reject(new Error(`no report from the page within 150 s:\n${browser.log()}`)), 150_000); }),
     ]);
   } finally {
+    const exited = browser.exitCode !== null ? Promise.resolve() : new Promise((r) => browser.once('exit', r));
     browser.kill();
     server.close();
+    await exited;
   }
 }, 180_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
 
 const closeTo = (a: number[], b: number[], tol: number) => {
   expect(a).toHaveLength(b.length);
@@ -71,5 +73,17 @@ describe('in headless Chromium', () => {
     expect(r.device).toBe('webgpu');
     closeTo(r.losses, node.losses, 1e-4);
     closeTo(r.matmul, node.matmul, 1e-4);
+  });
+
+  it('webgpu unary functions agree with the cpu ones on the browser\'s adapter, near 0 and 1 and far out', () => {
+    const r = report.webgpu as SmokeResult;
+    for (const [op, want] of Object.entries(node.unary)) {
+      const got = r.unary[op]!;
+      want.forEach((w, i) => {
+        if (typeof w === 'string') { expect(got[i], `${op}[${i}]`).toBe(w); return; }
+        // exp's own built-in error grows with |x| (WGSL: 3 + 2|x| ulp), hence 4e-6 relative.
+        expect(Math.abs((got[i] as number) - w), `${op}[${i}]: ${got[i]} vs ${w}`).toBeLessThanOrEqual(1e-6 + 4e-6 * Math.abs(w));
+      });
+    }
   });
 });

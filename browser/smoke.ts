@@ -1,7 +1,7 @@
 // The program the browser test runs, in a page, in a Web Worker and — as the reference — in Node:
 // a tiny GPT trained for a few steps on one device, and one matmul big enough to be split over the
 // cpu device's threads. Everything comes from the seeded generator, so every run computes the same.
-import { cat, getNumThreads, keep, manualSeed, randint, randn, tidy, type DeviceName } from '@webgrad/core';
+import { cat, getNumThreads, keep, manualSeed, randint, randn, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
 import { GPT } from '@webgrad/nn';
 import { AdamW, clipGradNorm } from '@webgrad/optim';
 
@@ -13,7 +13,18 @@ export interface SmokeResult {
   matmul: [number, number];
   /** Threads of the fast cpu kernels where this ran. */
   threads: number;
+  /** Each unary function on PROBE_INPUTS (values WGSL's built-ins only bound loosely); non-finite
+   *  results as strings ('Infinity', 'NaN'), which survive JSON. */
+  unary: Record<string, (number | string)[]>;
 }
+
+/** Arguments near 0 and 1, mid-sized and large: where adapters' built-in functions differ most. */
+export const PROBE_INPUTS = Float32Array.from([
+  -800.3, -31.7, -13.2, -5.5, -2.6, -1.5707, -0.3, -0.01, -1.5e-4, 0, 2e-5, 1.5e-4, 0.003, 0.2, 0.34, 0.99985, 1.0002, 1.4, 3.1,
+  7.9, 25.1, 77.7, 1234.5,
+]);
+const PROBE_OPS = ['exp', 'expm1', 'log', 'log1p', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'gelu', 'silu', 'softplus', 'erf'] as const;
+const POSITIVE_ONLY = new Set(['log', 'log1p', 'sqrt']);
 
 export async function smokeRun(device: DeviceName, steps = 6): Promise<SmokeResult> {
   manualSeed(42);
@@ -42,7 +53,16 @@ export async function smokeRun(device: DeviceName, steps = 6): Promise<SmokeResu
     });
     const vals = await c.data();
     c.dispose();
-    return { device, losses, matmul: [vals[0]!, vals[1]!], threads: getNumThreads() };
+    const unary: Record<string, (number | string)[]> = {};
+    for (const op of PROBE_OPS) {
+      const xs = POSITIVE_ONLY.has(op) ? PROBE_INPUTS.map(Math.abs) : PROBE_INPUTS;
+      const t = tensor(xs, { device });
+      const r = (t as unknown as Record<string, () => Tensor>)[op]!.call(t);
+      unary[op] = Array.from(await r.data(), (v) => (Number.isFinite(v) ? v : String(v)));
+      t.dispose();
+      r.dispose();
+    }
+    return { device, losses, matmul: [vals[0]!, vals[1]!], threads: getNumThreads(), unary };
   } finally {
     for (const t of [x, y]) t.dispose();
     opt.dispose();

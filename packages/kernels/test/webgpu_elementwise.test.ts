@@ -69,6 +69,32 @@ describe('webgpu elementwise', () => {
     }
   });
 
+  // The shader's own log (near 1), log1p, expm1, sin and cos (elementwise_ops.ts): relative
+  // accuracy where the built-ins are only loosely bounded, and every branch — the series' ends, the
+  // four quadrants of sin/cos out to |x| ≈ 8000 — against the float64 reference.
+  it('log, log1p, expm1, sin, cos: f32-accurate near 0 and 1 and out to large arguments', async () => {
+    const grids: Record<string, number[]> = {
+      log: [0.5, 0.70710677, 0.7071068, 0.9, 0.99985, 0.9999999, 1, 1.0000001, 1.0002, 1.4142135, 1.4142137, 2, 1e-30, 3e30],
+      log1p: [-0.999, -0.29289323, -0.2928932, -1e-3, -1.5e-7, 0, 1e-9, 2e-5, 0.41421354, 0.4142136, 5, 1e20],
+      expm1: [-20, -0.36, -0.35, -0.3499, -1e-3, -1e-8, 0, 3e-9, 1.5e-4, 0.3499, 0.35, 0.36, 10, 80],
+      sin: [], cos: [],
+    };
+    for (let k = -40; k <= 40; k++) grids.sin!.push(k * Math.PI / 4 + 0.1 * Math.sin(k), k * 0.7853);
+    for (const x of [-8000.3, -1234.5, -100, 100.7, 511.3, 3141.59, 7999.9]) grids.sin!.push(x);
+    grids.cos = grids.sin!;
+    for (const [op, xs] of Object.entries(grids) as [UnaryOp, number[]][]) {
+      const x = makeView('float32', [xs.length], {}, (i) => xs[i]!);
+      const out = makeView('float32', [xs.length], {}, () => 0);
+      const gx = toGPU(rt!, x), go = toGPU(rt!, out);
+      cpuKernels.unary(op, x, out);
+      gk!.unary(op, gx, go);
+      // A few f32 ulp relative (4e-7), plus 2e-7 absolute for sin/cos at their zeros, which the
+      // reduction by a three-part π/2 reaches only to f32 absolute precision beyond |x| ≈ 100.
+      await compare(out, go, `${op} grid`, 4e-7, op === 'sin' || op === 'cos' ? 2e-7 : 0);
+      releaseAll(rt!, gx, go);
+    }
+  });
+
   it('unary ops on int32 (exact integer forms)', async () => {
     const r = rng(99);
     for (const op of ['neg', 'abs', 'sign', 'square', 'relu', 'floor', 'round', 'logicalNot', 'exp'] as const) {

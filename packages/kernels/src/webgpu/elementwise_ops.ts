@@ -42,8 +42,8 @@ export const UNARY_EXPR: Readonly<Record<UnaryOp, OpExpr>> = {
   rsqrt: { f: '1.0 / sqrt_(x)', result: 'same' },
   square: { f: 'x * x', i: 'x * x', result: 'same' },
   reciprocal: { f: '1.0 / x', result: 'same' },
-  sin: { f: 'sin(x)', result: 'same' },
-  cos: { f: 'cos(x)', result: 'same' },
+  sin: { f: 'sin_(x)', result: 'same' },
+  cos: { f: 'cos_(x)', result: 'same' },
   tanh: { f: 'tanh_(x)', result: 'same' },
   sigmoid: { f: 'sigmoid_(x)', result: 'same' },
   relu: { f: 'select(x, 0.0, x < 0.0)', i: 'max(x, 0)', result: 'same' },
@@ -85,29 +85,65 @@ fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u
 // NaN and infinity are not valid WGSL constants: build them from run-time bits.
 fn nan_() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
 fn inf_() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
+// WGSL bounds the built-ins loosely, and adapters use the slack (measured on SwiftShader, Chrome's
+// software adapter: log near 1 and sin/cos off by ~2e-4): log is only 2^-21 *absolute* in
+// [0.5, 2], sin/cos 2^-11 absolute in [-π, π] and unbounded outside. So the functions below do not
+// rely on those regimes: log near 1, log1p and expm1 use series, sin and cos an exact range reduction
+// and Taylor polynomials; elsewhere the built-ins are within a few ulp.
+//
+// log(1 + f) for f in [1/√2 − 1, √2 − 1]: 2·atanh(s) with s = f/(2 + f), |s| ≤ 0.1716, so the
+// series 2s(1 + s²/3 + … + s¹⁰/11) is exact to f32.
+fn log1p_series(f: f32) -> f32 {
+  let s = f / (2.0 + f);
+  let s2 = s * s;
+  return 2.0 * s * (1.0 + s2 * (0.33333333 + s2 * (0.2 + s2 * (0.14285714 + s2 * (0.11111111 + s2 * 0.09090909)))));
+}
 // log and sqrt with IEEE results outside their domain (some drivers leave these undefined).
 fn log_(x: f32) -> f32 {
   if (x < 0.0 || is_nan(x)) { return nan_(); }
   if (x == 0.0) { return -inf_(); }
   if (x == inf_()) { return x; }
+  // x − 1 is exact here (Sterbenz), and log(x) small: the series keeps its relative precision.
+  if (x > 0.70710678 && x < 1.41421356) { return log1p_series(x - 1.0); }
   return log(x);
 }
 fn sqrt_(x: f32) -> f32 { if (x < 0.0 || is_nan(x)) { return nan_(); } return sqrt(x); }
-// Kahan: exp(x) - 1 and log(1 + x) without cancellation for small |x|.
+// exp(x) − 1: Taylor to x⁹/9! for |x| < 0.35 (the next term is below 2^-24 of the result), where
+// exp(x) − 1 would cancel; exp(x) − 1 elsewhere, where it does not.
 fn expm1_(x: f32) -> f32 {
-  let e = exp(x);
-  if (e == 1.0) { return x; }
-  let em1 = e - 1.0;
-  if (em1 == -1.0) { return -1.0; }
-  if (e == inf_()) { return e; }
-  return em1 * x / log(e);
+  if (abs(x) < 0.35) {
+    return x * (1.0 + x * (0.5 + x * (0.16666667 + x * (0.041666668 + x * (0.008333334 + x * (0.0013888889 +
+      x * (0.0001984127 + x * (0.0000248016 + x * 0.0000027557319))))))));
+  }
+  return exp(x) - 1.0;
 }
+// log(1 + x): the series where 1 + x is near 1; Kahan's log(u)·x/(u − 1) with u = 1 + x elsewhere,
+// which corrects the rounding of u.
 fn log1p_(x: f32) -> f32 {
+  if (is_nan(x) || x < -1.0) { return nan_(); }
+  if (x > -0.29289322 && x < 0.41421356) { return log1p_series(x); }
   let u = 1.0 + x;
-  if (u == 1.0) { return x; }
   if (u == inf_()) { return u; }
+  if (u == 0.0) { return -inf_(); }
   return log_(u) * x / (u - 1.0);
 }
+// sin and cos: x = k·π/2 + r with |r| ≤ π/4 (Cody–Waite: π/2 in three parts with few significant
+// bits, so k·part is exact for |k| < 2^13 — accurate to ~1 ulp for |x| up to about 8192), then
+// Taylor series of sin r (to r⁹) and cos r (to r¹⁰), exact to f32 on [−π/4, π/4], picked and signed
+// by the quadrant k mod 4.
+fn sincos_(x: f32) -> vec2<f32> {
+  let k = round(x * 0.63661977236758134);
+  let r = ((x - k * 1.5703125) - k * 4.8375129699707031e-4) - k * 7.5497899548918821e-8;
+  let r2 = r * r;
+  let s = r * (1.0 + r2 * (-0.16666667 + r2 * (0.008333334 + r2 * (-0.0001984127 + r2 * 0.0000027557319))));
+  let c = 1.0 + r2 * (-0.5 + r2 * (0.041666668 + r2 * (-0.0013888889 + r2 * (0.0000248016 + r2 * -0.00000027557319))));
+  let q = u32(i32(k) & 3);
+  let sv = select(select(-c, -s, q == 2u), select(c, s, q == 0u), q < 2u);
+  let cv = select(select(s, -c, q == 2u), select(-s, c, q == 0u), q < 2u);
+  return vec2<f32>(sv, cv);
+}
+fn sin_(x: f32) -> f32 { return sincos_(x).x; }
+fn cos_(x: f32) -> f32 { return sincos_(x).y; }
 fn tanh_(x: f32) -> f32 {
   let e = expm1_(-2.0 * abs(x));
   let t = -e / (2.0 + e);
