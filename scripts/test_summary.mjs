@@ -17,5 +17,11 @@ const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 // A file that fails to load has no assertion results; count it as one failure.
 const suiteErrors = (report.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0).length;
 const totalFailed = failed + suiteErrors;
+// Name every skipped test, so a skip is never silent.
+for (const r of report.testResults ?? []) {
+  for (const a of r.assertionResults ?? []) {
+    if (a.status === 'pending' || a.status === 'skipped' || a.status === 'todo') console.log(`skipped: ${a.fullName ?? a.title}`);
+  }
+}
 console.log(`${passed} passed, ${totalFailed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(totalFailed > 0 || passed === 0 ? 1 : 0);
