@@ -28,6 +28,7 @@ beforeAll(async () => {
       new Promise<never>((_, reject) => { browser.once('exit', (code) => reject(new Error(`Chromium exited (${code}) before the page reported:\n${browser.log()}`))); }),
       new Promise<never>((_, reject) => { setTimeout(() => reject(new Error(`no report from the page within 150 s:\n${browser.log()}`)), 150_000); }),
     ]);
+    if (report.pageError) throw new Error(`the page failed to load: ${String(report.pageError)}`);
   } finally {
     const exited = browser.exitCode !== null ? Promise.resolve() : new Promise((r) => browser.once('exit', r));
     browser.kill();

@@ -27,7 +27,12 @@ export async function bundlePage(outDir: string, entries: Record<string, string>
     external: ['node:*', 'webgpu'],
     logLevel: 'warning',
   });
-  writeFileSync(join(outDir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>webgrad</title><script type="module" src="./page.js"></script>\n');
+  // A page that fails to load still reports, so the test fails at once with the reason.
+  writeFileSync(join(outDir, 'index.html'), `<!doctype html><meta charset="utf-8"><title>webgrad</title>
+<script type="module">
+import('./page.js').catch((e) => fetch('/result', { method: 'POST', body: JSON.stringify({ pageError: String(e && e.stack || e) }) }));
+</script>
+`);
 }
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript' };

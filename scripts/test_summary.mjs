@@ -14,8 +14,11 @@ try {
 const passed = report.numPassedTests ?? 0;
 const failed = report.numFailedTests ?? 0;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
-// A file that fails to load has no assertion results; count it as one failure.
-const suiteErrors = (report.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0).length;
+// A file that fails outside its tests (it does not load, or a beforeAll throws) has no failed
+// assertion; count it as one failure and say why.
+const broken = (report.testResults ?? []).filter((r) => r.status === 'failed' && !(r.assertionResults ?? []).some((a) => a.status === 'failed'));
+for (const r of broken) console.log(`failed outside its tests: ${r.name}: ${String(r.message ?? '').split('\n')[0]}`);
+const suiteErrors = broken.length;
 const totalFailed = failed + suiteErrors;
 // Name every skipped test, so a skip is never silent.
 for (const r of report.testResults ?? []) {
