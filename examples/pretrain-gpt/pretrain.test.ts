@@ -57,6 +57,7 @@ describe('pretrain-gpt example', () => {
 
     const records = readMetrics(r.metricsPath);
     expect(readFileSync(r.metricsPath, 'utf8').trim().split('\n').every((l) => typeof JSON.parse(l) === 'object')).toBe(true);
+    expect(records[0]).toMatchObject({ type: 'config', step: 0, config: { seed: 3, device: 'cpu', steps: 16, model: { nLayer: 1, nEmbd: 16 } } });
     expect(records.filter((x) => x.type === 'train')).toHaveLength(16);
     expect(records.filter((x) => x.type === 'eval')).toHaveLength(5);
     expect(records[records.length - 1]!.type).toBe('summary');

@@ -119,6 +119,14 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
   const parameters = model.numParameters();
   say(`model: GPT ${opts.nLayer} layers, ${opts.nHead} heads, ${opts.nEmbd} wide, context ${opts.blockSize} — ${(parameters / 1e6).toFixed(2)}M parameters`);
 
+  const runConfig = {
+    seed: opts.seed, device, data: opts.text ? 'given text' : opts.data ?? 'built-in verse corpus', model: modelConfig,
+    batchSize: opts.batchSize, blockSize: opts.blockSize, steps: opts.steps, lr: opts.lr, minLr: opts.minLr, warmup: opts.warmup,
+    weightDecay: opts.weightDecay, gradClip: opts.gradClip, evalInterval: opts.evalInterval, evalIters: opts.evalIters,
+    finalEvalIters: opts.finalEvalIters ?? 0,
+  };
+  say(`run: seed ${opts.seed} on ${device}, ${opts.steps} steps of ${opts.batchSize}×${opts.blockSize} tokens, lr ${opts.lr} → ${opts.minLr} after ${opts.warmup} warmup steps, weight decay ${opts.weightDecay}, clip ${opts.gradClip}`);
+
   const optimizer = new AdamW(model.configureOptimizerGroups(opts.weightDecay), { lr: opts.lr, betas: [0.9, 0.99] });
   const schedule = cosineWithWarmup({ lr: opts.lr, warmupSteps: opts.warmup, decaySteps: Math.max(opts.steps, opts.warmup + 1), minLr: opts.minLr });
   const scheduler = new LrScheduler(schedule, { onLr: (lr) => optimizer.setLr(lr) });
@@ -152,7 +160,7 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
       },
       evalInterval: opts.evalInterval, evalIters: opts.evalIters, gradClip: opts.gradClip,
       itemsPerStep: opts.batchSize * opts.blockSize, outDir: opts.out, resume: opts.resume,
-      checkpointExtra: { model: modelConfig, chars: tok.chars.join('') },
+      checkpointExtra: { model: modelConfig, chars: tok.chars.join('') }, config: runConfig,
       stream, tty: opts.tty, fsync: opts.fsync, handleSigint: opts.handleSigint, onStep: opts.onStep,
     });
     const result = await trainer.run();

@@ -46,6 +46,9 @@ export interface TrainerOptions {
   logInterval?: number;
   /** Stored with every checkpoint (e.g. the model config and tokenizer). */
   checkpointExtra?: JsonValue;
+  /** The run's settings (seed, device, hyperparameters), logged as a `config` record each time a
+   *  run starts or resumes, so a metrics log says what produced it. */
+  config?: JsonValue;
   /** Stop on SIGINT after saving a checkpoint (default true). */
   handleSigint?: boolean;
   /** fsync checkpoint files (default true). */
@@ -169,6 +172,7 @@ export class Trainer {
     const kept = metrics.reset(start > 0
       ? (r) => (r.type === 'train' ? r.step <= start : r.type === 'eval' && (r.step < start || (r.step === start && evaluatedAt === start)))
       : undefined);
+    if (o.config !== undefined) metrics.append({ type: 'config', step: start, config: o.config });
     const trainLosses: [number, number][] = kept.filter((r) => r.type === 'train').map((r) => [r.step, r.loss as number]);
     const evals: EvalRecord[] = kept.filter((r) => r.type === 'eval').map((r) => ({ step: r.step, losses: r.losses as Record<string, number> }));
 
