@@ -1,6 +1,7 @@
 // webgrad in a real browser (headless Chromium): the same smoke run — a tiny GPT trained a few
 // steps and one thread-split matmul — on the cpu device in a page, on WebGPU through navigator.gpu,
-// and on the cpu device with two threads in a Web Worker, each against the same run in Node.
+// and on the cpu device with two threads in a Web Worker, each against the same run in Node; and the
+// WebGPU unary functions on the browser's adapter (SwiftShader without a GPU) against the CPU's.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
 // The program the browser test runs, in a page, in a Web Worker and — as the reference — in Node:
-// a tiny GPT trained for a few steps on one device, and one matmul big enough to be split over the
-// cpu device's threads. Everything comes from the seeded generator, so every run computes the same.
+// a tiny GPT trained for a few steps on one device, one matmul big enough to be split over the cpu
+// device's threads (15.7M multiply-adds), and every unary function on a fixed set of awkward
+// arguments. Everything comes from the seeded generator, so every run computes the same.
 import { cat, getNumThreads, keep, manualSeed, randint, randn, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
 import { GPT } from '@webgrad/nn';
 import { AdamW, clipGradNorm } from '@webgrad/optim';
