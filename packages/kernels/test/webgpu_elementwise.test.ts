@@ -69,14 +69,15 @@ describe('webgpu elementwise', () => {
     }
   });
 
-  // The shader's own log (near 1), log1p, expm1, sin and cos (elementwise_ops.ts): relative
+  // The shader's own exp, log (near 1), log1p, expm1, sin and cos (elementwise_ops.ts): relative
   // accuracy where the built-ins are only loosely bounded, and every branch — the series' ends, the
   // four quadrants of sin/cos out to |x| ≈ 8000 — against the float64 reference.
-  it('log, log1p, expm1, sin, cos: f32-accurate near 0 and 1 and out to large arguments', async () => {
+  it('exp, log, log1p, expm1, sin, cos: f32-accurate near 0 and 1 and out to large arguments', async () => {
     const grids: Record<string, number[]> = {
       log: [0.5, 0.70710677, 0.7071068, 0.9, 0.99985, 0.9999999, 1, 1.0000001, 1.0002, 1.4142135, 1.4142137, 2, 1e-30, 3e30],
       log1p: [-0.999, -0.29289323, -0.2928932, -1e-3, -1.5e-7, 0, 1e-9, 2e-5, 0.41421354, 0.4142136, 5, 1e20],
       expm1: [-20, -0.36, -0.35, -0.3499, -1e-3, -1e-8, 0, 3e-9, 1.5e-4, 0.3499, 0.35, 0.36, 10, 80],
+      exp: [-87.3, -80.1, -40, -0.3466, -1e-6, 0, 1e-6, 0.3466, 0.35, 1, 12.5, 44.4, 88.1, 88.72283],
       sin: [], cos: [],
     };
     for (let k = -40; k <= 40; k++) grids.sin!.push(k * Math.PI / 4 + 0.1 * Math.sin(k), k * 0.7853);
@@ -91,6 +92,23 @@ describe('webgpu elementwise', () => {
       // A few f32 ulp relative (4e-7), plus 2e-7 absolute for sin/cos at their zeros, which the
       // reduction by a three-part π/2 reaches only to f32 absolute precision beyond |x| ≈ 100.
       await compare(out, go, `${op} grid`, 4e-7, op === 'sin' || op === 'cos' ? 2e-7 : 0);
+      releaseAll(rt!, gx, go);
+    }
+  });
+
+  it('unary ops on NaN, ±Infinity, ±0 and at the ends of exp\'s range', async () => {
+    const xs = [NaN, Infinity, -Infinity, 0, -0, 88.72284, -103.98, -100, 1e30, -1e30];
+    for (const op of ['exp', 'expm1', 'log', 'log1p', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'softplus', 'erf', 'gelu', 'silu'] as const) {
+      // sin/cos beyond |x| = 8192 are the built-ins, whose error there is unbounded (lavapipe's
+      // sin(1e30) is −1, not −0.79): only NaN and the infinities are checked for them.
+      const args = op === 'sin' || op === 'cos' ? xs.filter((v) => !(Math.abs(v) > 8192 && Number.isFinite(v))) : xs;
+      const x = makeView('float32', [args.length], {}, (i) => args[i]!);
+      const out = makeView('float32', [args.length], {}, () => 7);
+      const gx = toGPU(rt!, x), go = toGPU(rt!, out);
+      cpuKernels.unary(op, x, out);
+      gk!.unary(op, gx, go);
+      // exp(-100) = 3.7e-44 is subnormal, which WGSL lets an adapter flush to zero: atol 1e-37.
+      await compare(out, go, `${op} special values`, 1e-6, 1e-37);
       releaseAll(rt!, gx, go);
     }
   });

@@ -34,7 +34,7 @@ export const UNARY_EXPR: Readonly<Record<UnaryOp, OpExpr>> = {
   neg: { f: '-x', i: '-x', result: 'same' },
   abs: { f: 'abs(x)', i: 'abs(x)', result: 'same' },
   sign: { f: 'select(sign(x), x, is_nan(x))', i: 'sign(x)', result: 'same' },
-  exp: { f: 'exp(x)', result: 'same' },
+  exp: { f: 'exp_(x)', result: 'same' },
   expm1: { f: 'expm1_(x)', result: 'same' },
   log: { f: 'log_(x)', result: 'same' },
   log1p: { f: 'log1p_(x)', result: 'same' },
@@ -50,7 +50,7 @@ export const UNARY_EXPR: Readonly<Record<UnaryOp, OpExpr>> = {
   gelu: { f: '0.5 * x * (1.0 + erf_(x * 0.70710678118654752))', result: 'same' },
   geluTanh: { f: '0.5 * x * (1.0 + tanh_(0.79788456080286536 * (x + 0.044715 * x * x * x)))', result: 'same' },
   silu: { f: 'x * sigmoid_(x)', result: 'same' },
-  softplus: { f: 'max(x, 0.0) + log1p_(exp(-abs(x)))', result: 'same' },
+  softplus: { f: 'max(x, 0.0) + log1p_(exp_(-abs(x)))', result: 'same' },
   erf: { f: 'erf_(x)', result: 'same' },
   floor: { f: 'floor(x)', i: 'x', result: 'same' },
   ceil: { f: 'ceil(x)', i: 'x', result: 'same' },
@@ -75,7 +75,7 @@ export const BINARY_EXPR: Readonly<Record<BinaryOp, OpExpr>> = {
   ge: { f: 'a >= b', i: 'a >= b', result: 'bool' },
   logicalAnd: { f: '!(a == 0.0) && !(b == 0.0)', i: '(a != 0) && (b != 0)', result: 'bool' },
   logicalOr: { f: '!(a == 0.0) || !(b == 0.0)', i: '(a != 0) || (b != 0)', result: 'bool' },
-  geluGrad: { f: 'b * (0.5 * (1.0 + erf_(a * 0.70710678118654752)) + a * 0.39894228040143268 * exp(-0.5 * a * a))', result: 'same' },
+  geluGrad: { f: 'b * (0.5 * (1.0 + erf_(a * 0.70710678118654752)) + a * 0.39894228040143268 * exp_(-0.5 * a * a))', result: 'same' },
   siluGrad: { f: 'b * sigmoid_(a) * (1.0 + a * (1.0 - sigmoid_(a)))', result: 'same' },
 };
 
@@ -89,7 +89,7 @@ fn inf_() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
 // software adapter: log near 1 and sin/cos off by ~2e-4): log is only 2^-21 *absolute* in
 // [0.5, 2], sin/cos 2^-11 absolute in [-π, π] and unbounded outside. So the functions below do not
 // rely on those regimes: log near 1, log1p and expm1 use series, sin and cos an exact range reduction
-// and Taylor polynomials; elsewhere the built-ins are within a few ulp.
+// and Taylor polynomials, exp a Cody–Waite reduction by ln2; sqrt stays built-in (exact or nearly).
 //
 // log(1 + f) for f in [1/√2 − 1, √2 − 1]: 2·atanh(s) with s = f/(2 + f), |s| ≤ 0.1716, so the
 // series 2s(1 + s²/3 + … + s¹⁰/11) is exact to f32.
@@ -108,6 +108,22 @@ fn log_(x: f32) -> f32 {
   return log(x);
 }
 fn sqrt_(x: f32) -> f32 { if (x < 0.0 || is_nan(x)) { return nan_(); } return sqrt(x); }
+// exp(x) to about 1 ulp (the built-in may be off by 3 + 2|x| ulp): x = k·ln2 + r, |r| ≤ ln2/2, with
+// ln2 in two parts whose first has 16 significant bits, so k·part is exact for every k that does
+// not overflow; Taylor of exp(r) to r⁷/7! (the next term is below 2^-27); then scaled by 2^k in one
+// step, or two where 2^k itself is not a normal f32.
+fn exp_(x: f32) -> f32 {
+  if (is_nan(x)) { return x; }
+  if (x > 88.72283) { return inf_(); }
+  if (x < -103.97208) { return 0.0; }
+  let k = round(x * 1.4426950408889634);
+  let r = (x - k * 0.693145751953125) - k * 1.4286068202862268e-6;
+  let p = 1.0 + r * (1.0 + r * (0.5 + r * (0.16666667 + r * (0.041666668 + r * (0.008333334 + r * (0.0013888889 + r * 0.0001984127))))));
+  let ki = i32(k);
+  if (ki < -125) { return ldexp(p, ki + 64) * 5.421010862427522e-20; }
+  if (ki > 127) { return ldexp(ldexp(p, ki - 64), 64); }
+  return ldexp(p, ki);
+}
 // exp(x) − 1: Taylor to x⁹/9! for |x| < 0.35 (the next term is below 2^-24 of the result), where
 // exp(x) − 1 would cancel; exp(x) − 1 elsewhere, where it does not.
 fn expm1_(x: f32) -> f32 {
@@ -115,7 +131,7 @@ fn expm1_(x: f32) -> f32 {
     return x * (1.0 + x * (0.5 + x * (0.16666667 + x * (0.041666668 + x * (0.008333334 + x * (0.0013888889 +
       x * (0.0001984127 + x * (0.0000248016 + x * 0.0000027557319))))))));
   }
-  return exp(x) - 1.0;
+  return exp_(x) - 1.0;
 }
 // log(1 + x): the series where 1 + x is near 1; Kahan's log(u)·x/(u − 1) with u = 1 + x elsewhere,
 // which corrects the rounding of u.
@@ -128,7 +144,7 @@ fn log1p_(x: f32) -> f32 {
   return log_(u) * x / (u - 1.0);
 }
 // sin and cos: x = k·π/2 + r with |r| ≤ π/4 (Cody–Waite: π/2 in three parts with few significant
-// bits, so k·part is exact for |k| < 2^13 — accurate to ~1 ulp for |x| up to about 8192), then
+// bits, so k·part is exact for |k| < 2^13 — accurate to ~1 ulp for |x| ≤ 8192), then
 // Taylor series of sin r (to r⁹) and cos r (to r¹⁰), exact to f32 on [−π/4, π/4], picked and signed
 // by the quadrant k mod 4.
 fn sincos_(x: f32) -> vec2<f32> {
@@ -142,16 +158,18 @@ fn sincos_(x: f32) -> vec2<f32> {
   let cv = select(select(s, -c, q == 2u), select(-s, c, q == 0u), q < 2u);
   return vec2<f32>(sv, cv);
 }
-fn sin_(x: f32) -> f32 { return sincos_(x).x; }
-fn cos_(x: f32) -> f32 { return sincos_(x).y; }
+// Beyond |x| = 8192 the reduction is no longer exact (a Payne–Hanek reduction would be needed);
+// there, and for ±Infinity and NaN, the built-ins.
+fn sin_(x: f32) -> f32 { if (!(abs(x) <= 8192.0)) { return sin(x); } return sincos_(x).x; }
+fn cos_(x: f32) -> f32 { if (!(abs(x) <= 8192.0)) { return cos(x); } return sincos_(x).y; }
 fn tanh_(x: f32) -> f32 {
   let e = expm1_(-2.0 * abs(x));
   let t = -e / (2.0 + e);
   return select(t, -t, x < 0.0);
 }
 fn sigmoid_(x: f32) -> f32 {
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let e = exp(x);
+  if (x >= 0.0) { return 1.0 / (1.0 + exp_(-x)); }
+  let e = exp_(x);
   return e / (1.0 + e);
 }
 fn erf_(x: f32) -> f32 {
@@ -172,7 +190,7 @@ fn erf_(x: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.5 * z);
     let p = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
       t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-    r = 1.0 - t * exp(p);
+    r = 1.0 - t * exp_(p);
   }
   return select(r, -r, x < 0.0);
 }
