@@ -13,6 +13,10 @@ if (cpuOnly) console.warn('[webgrad tests] WEBGRAD_TEST_WEBGPU=0: the WebGPU tes
 const noBrowser = process.env.WEBGRAD_TEST_BROWSER === '0';
 if (noBrowser && process.env.CI === 'true') throw new Error('WEBGRAD_TEST_BROWSER=0 is not allowed under CI=true: CI runs the browser test');
 if (noBrowser) console.warn('[webgrad tests] WEBGRAD_TEST_BROWSER=0: the browser test is left out');
+// WEBGRAD_TEST_PYTORCH=0 leaves out the test that replays a training run in PyTorch; CI refuses it.
+const noTorch = process.env.WEBGRAD_TEST_PYTORCH === '0';
+if (noTorch && process.env.CI === 'true') throw new Error('WEBGRAD_TEST_PYTORCH=0 is not allowed under CI=true: CI runs the PyTorch replay test');
+if (noTorch) console.warn('[webgrad tests] WEBGRAD_TEST_PYTORCH=0: the PyTorch replay test is left out');
 const WEBGPU_ONLY = ['packages/kernels/test/webgpu_*.test.ts', 'packages/nn/test/gpt_devices.test.ts', 'packages/optim/test/devices.test.ts'];
 
 // Tests import packages by name and run against their TypeScript sources directly.
@@ -28,7 +32,7 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts', 'benchmarks/**/*.test.ts', 'browser/**/*.test.ts'],
-    exclude: ['**/node_modules/**', ...(cpuOnly ? WEBGPU_ONLY : []), ...(noBrowser ? ['browser/**'] : [])],
+    exclude: ['**/node_modules/**', ...(cpuOnly ? WEBGPU_ONLY : []), ...(noBrowser ? ['browser/**'] : []), ...(noTorch ? ['examples/pretrain-gpt/replay_pytorch.test.ts'] : [])],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     setupFiles: ['packages/core/test/setup_devices.ts'],

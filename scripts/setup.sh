@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time setup on a fresh machine: pnpm, the dependencies, the build, and — on Debian/Ubuntu
 # when run as root or with sudo — the software Vulkan driver that lets WebGPU run without a GPU
-# and (Debian) Chromium for the browser test.
+# and (Debian) Chromium for the browser test and PyTorch for the replay test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,15 @@ if ! bash scripts/install-browser.sh >/dev/null 2>&1 </dev/null; then
     bash scripts/install-browser.sh || echo "setup: Chromium install failed; run the tests with WEBGRAD_TEST_BROWSER=0 to leave the browser test out"
   else
     echo "setup: no Chromium found; the browser test needs one (WEBGRAD_CHROMIUM=/path/to/chrome), or run the tests with WEBGRAD_TEST_BROWSER=0"
+  fi
+fi
+
+if ! bash scripts/install-pytorch.sh >/dev/null 2>&1 </dev/null; then
+  if [ -r /etc/os-release ] && grep -qiE '^ID=debian' /etc/os-release && { [ "$(id -u)" = "0" ] || command -v sudo >/dev/null; }; then
+    echo "setup: installing PyTorch (python3-torch) for the test that replays a training run in PyTorch"
+    bash scripts/install-pytorch.sh || echo "setup: PyTorch install failed; run the tests with WEBGRAD_TEST_PYTORCH=0 to leave that test out"
+  else
+    echo "setup: no PyTorch found; the replay test needs one (WEBGRAD_PYTHON=/path/to/python), or run the tests with WEBGRAD_TEST_PYTORCH=0"
   fi
 fi
 

@@ -127,7 +127,8 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
   };
   say(`run: seed ${opts.seed} on ${device}, ${opts.steps} steps of ${opts.batchSize}×${opts.blockSize} tokens, lr ${opts.lr} → ${opts.minLr} after ${opts.warmup} warmup steps, weight decay ${opts.weightDecay}, clip ${opts.gradClip}`);
 
-  const optimizer = new AdamW(model.configureOptimizerGroups(opts.weightDecay), { lr: opts.lr, betas: [0.9, 0.99] });
+  const betas = [0.9, 0.99] as [number, number];
+  const optimizer = new AdamW(model.configureOptimizerGroups(opts.weightDecay), { lr: opts.lr, betas });
   const schedule = cosineWithWarmup({ lr: opts.lr, warmupSteps: opts.warmup, decaySteps: Math.max(opts.steps, opts.warmup + 1), minLr: opts.minLr });
   const scheduler = new LrScheduler(schedule, { onLr: (lr) => optimizer.setLr(lr) });
   const splits = { train, val } as Record<string, Int32Array>;
@@ -138,11 +139,10 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
     await saveModule(model, join(traceDir, 'initial.safetensors'));
     if (!opts.data || opts.text) writeFileSync(join(traceDir, 'corpus.txt'), text);
   }
+  // The run's settings, plus what a replay needs besides them: the text's path, the vocabulary and
+  // AdamW's betas and (default) eps.
   const saveTrace = () => trace?.save(join(traceDir, 'batches.json'), {
-    data: opts.data && !opts.text ? resolve(opts.data) : 'corpus.txt', chars: tok.chars.join(''), model: modelConfig,
-    batchSize: opts.batchSize, blockSize: opts.blockSize, steps: opts.steps, lr: opts.lr, minLr: opts.minLr,
-    warmup: opts.warmup, weightDecay: opts.weightDecay, betas: [0.9, 0.99], eps: 1e-8, gradClip: opts.gradClip,
-    seed: opts.seed, device,
+    ...runConfig, data: opts.data && !opts.text ? resolve(opts.data) : 'corpus.txt', chars: tok.chars.join(''), betas, eps: 1e-8,
   });
 
   try {
