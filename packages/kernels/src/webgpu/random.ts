@@ -4,8 +4,9 @@
 // under the key derived from the seed, exactly as documented in cpu/random.ts, then
 //   uniform: (w0 >> 8) · 2^-24 — exact in f32, so GPU and CPU agree bit for bit;
 //   normal:  Box–Muller on u1 = ((w0 >> 8) + 1) · 2^-24, u2 = (w1 >> 8) · 2^-24, computed in f32
-//            with our own cos(2π·u2) (cos_2pi below; the built-in one's accuracy varies between
-//            adapters) — the CPU computes in float64 and rounds, so they agree to f32 tolerance, not bits.
+//            with WGSL_MATH's cos_ (the built-in one's accuracy varies between adapters: up to 8e-4
+//            off on SwiftShader) — the CPU computes in float64 and rounds, so they agree to f32
+//            tolerance, not bits.
 // Layout: out may be strided (generic offsets from strided_codegen.ts); its dtype float32, or
 // int32/bool through the usual store conversion.
 // Threads: one per element, 128 per workgroup; the 64-bit counter is (lo, hi) with the carry of
@@ -45,27 +46,6 @@ ${lines.join('\n')}
 `;
 }
 
-/**
- * cos(2π·u) for u in [0, 1), to a few f32 ulp on every adapter. WGSL only bounds cos's error
- * (2^-11 absolute) inside [-π, π] and not at all outside, and software adapters differ by up to
- * 1e-3 there, so the angle is reduced exactly (u is a multiple of 2^-24, so every subtraction
- * below is exact) to θ = 2π·w with w in [0, 1/8], where short Taylor series are exact to f32:
- *   cos(2πu) = cos(2π|x|), x = u − round(u);  = −cos(2π(½ − y)) for y > ¼;  = sin(2π(¼ − z)) for z > ⅛.
- */
-const WGSL_COS_2PI = /* wgsl */ `
-fn cos_2pi(u: f32) -> f32 {
-  let y = abs(u - round(u));
-  let sign = select(1.0, -1.0, y > 0.25);
-  let z = select(y, 0.5 - y, y > 0.25);
-  let useSin = z > 0.125;
-  let t = 6.2831853071795865 * select(z, 0.25 - z, useSin);
-  let t2 = t * t;
-  let c = 1.0 + t2 * (-0.5 + t2 * (0.041666666666666664 + t2 * (-0.001388888888888889 + t2 * 0.0000248015873015873)));
-  let s = t * (1.0 + t2 * (-0.16666666666666666 + t2 * (0.008333333333333333 + t2 * (-0.0001984126984126984 + t2 * 0.0000027557319223985893))));
-  return sign * select(c, s, useSin);
-}
-`;
-
 function wgslRandom(normal: boolean, outType: 'f32' | 'i32' | 'u32', rank: number, u: UniformStruct): string {
   const store = outType === 'f32' ? 'v' : outType === 'i32' ? 'f2i(v)' : 'select(1u, 0u, v == 0.0)';
   const value = normal ? /* wgsl */ `
@@ -76,14 +56,13 @@ function wgslRandom(normal: boolean, outType: 'f32' | 'i32' | 'u32', rank: numbe
   if (t < 0.0625) { ln_u1 = -t * (1.0 + t * (0.5 + t * (0.33333333 + t * (0.25 + t * (0.2 + t * (0.16666667 + t * 0.14285714)))))); }
   else { ln_u1 = log(u1); }
   let u2 = f32(w.y >> 8u) * 5.9604644775390625e-8;
-  let v = sqrt(-2.0 * ln_u1) * cos_2pi(u2);`
+  let v = sqrt(-2.0 * ln_u1) * cos_(6.283185307179586 * u2);`
     : `
   let v = f32(w.x >> 8u) * 5.9604644775390625e-8;`;
   return `${u.wgsl('U')}
 @group(0) @binding(0) var<storage, read_write> out: array<${outType}>;
 @group(0) @binding(1) var<uniform> u: U;
 ${WGSL_MATH}
-${normal ? WGSL_COS_2PI : ''}
 ${WGSL_LINEAR_WORKGROUP}
 ${wgslThreefry()}
 @compute @workgroup_size(${WG})
