@@ -15,7 +15,7 @@ describe('webgpu random', () => {
     { shape: [1000], seed: 42, offset: 7 },
     { shape: [17, 3], seed: 2 ** 40 + 5, offset: 2 ** 32 - 20 },
     { shape: [257], seed: 123456789, offset: 1e6 },
-    // Enough angles 2π·u2 to reach every branch of the shader's cos_2pi range reduction.
+    // Enough angles 2π·u2 to reach every quadrant of the shader's cos_ range reduction.
     { shape: [1 << 16], seed: 7, offset: 0 },
   ];
   for (const distribution of ['uniform', 'normal'] as const) {
