@@ -40,3 +40,6 @@ export { detach, to, toAsync, data, dataSync, array, item } from './ops/device.j
 export { copy_, fill_, zero_, add_, sub_, mul_, div_ } from './ops/inplace.js';
 export { sumToShape } from './autograd/engine.js';
 export { opTableMarkdown } from './ops/op_docs.js';
+export {
+  checkFinite, checkNumber, checkInt, checkSize, checkRange, checkBool, checkEnum, checkDType, checkDim, checkShapeArg, checkOptions, fmtValue,
+} from './validate.js';
