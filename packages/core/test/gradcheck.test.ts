@@ -1,24 +1,8 @@
 // Finite-difference gradient checks in float64 for every differentiable op in the op table: the
 // samples come from each op's own definition (OP_TABLE), so a new op is checked by declaring it.
 import { describe, expect, it } from 'vitest';
-import { OP_TABLE, gradients, tensor, noGrad, type GradInput, type Tensor } from '@webgrad/core';
-import { rng } from './helpers.js';
-
-function draw(spec: GradInput, seed: number): Tensor {
-  const n = spec.shape.reduce((a, b) => a * b, 1);
-  const r = rng(seed);
-  if (spec.int) return tensor(Int32Array.from({ length: n }, () => Math.floor(r() * spec.int!.high)), { shape: spec.shape });
-  const vals = new Float64Array(n).map(() => {
-    const u = r();
-    switch (spec.domain) {
-      case 'positive': return 0.5 + 1.5 * u;
-      case 'unit': return -0.9 + 1.8 * u;
-      case 'awayFromZero': return (r() < 0.5 ? -1 : 1) * (0.3 + 1.7 * u);
-      default: return -2 + 4 * u;
-    }
-  });
-  return tensor(vals, { shape: spec.shape, dtype: 'float64' });
-}
+import { OP_TABLE, gradients, noGrad, type Tensor } from '@webgrad/core';
+import { drawSample } from './helpers.js';
 
 const EPS = 1e-6;
 
@@ -35,13 +19,13 @@ describe('gradcheck (float64 central differences)', () => {
 
   for (const { op, s, i } of samples) {
     it(`${op}${s.label ? ` (${s.label})` : ` #${i}`}`, async () => {
-      const xs = s.inputs.map((spec, k) => draw(spec, 1000 * (i + 1) + 17 * k + op.length));
+      const xs = s.inputs.map((spec, k) => drawSample(spec, 1000 * (i + 1) + 17 * k + op.length));
       const diff = xs.map((x, k) => (s.inputs[k]!.int || s.inputs[k]!.constant ? null : x));
       for (const x of diff) x?.requiresGrad_(true);
       const y = s.call(...xs);
       expect(y.dtype).toBe('float64');
       // Project the output onto fixed random weights so every output element matters.
-      const w = draw({ shape: [...y.shape] }, 7);
+      const w = drawSample({ shape: [...y.shape] }, 7);
       const loss = y.mul(w).sum();
       const targets = diff.filter((x): x is Tensor => x !== null);
       const analytic = gradients(loss, targets, { allowUnused: true });

@@ -12,11 +12,16 @@ import { cast, clone } from '../ops/cast.js';
 import { onesLike } from '../ops/creation.js';
 import { sum } from '../ops/reduce.js';
 import { reshape } from '../ops/views.js';
+import { graphAlias } from '../ops/define.js';
 
 export interface BackwardOptions {
-  /** Keep saved tensors so backward can run through the graph again. */
+  /** Keep saved tensors so backward can run through the graph again (default: `createGraph`). */
   retainGraph?: boolean;
-  /** Record the backward computation itself, for higher-order gradients. */
+  /**
+   * Record the backward computation itself, for higher-order gradients (Hessian-vector products,
+   * gradient penalties, meta-learning): the gradients returned are differentiable. Implies
+   * `retainGraph` unless that is given, as in PyTorch.
+   */
   createGraph?: boolean;
 }
 
@@ -54,6 +59,7 @@ export function runBackward(roots: Root[], opts: BackwardOptions, capture?: Tens
   const captureNode = new Map<Node, Tensor>();
   for (const t of capture ?? []) if (t.gradFn) captureNode.set(t.gradFn, t);
 
+  const retainGraph = opts.retainGraph ?? !!opts.createGraph;
   const prevGrad = isGradEnabled();
   setGradEnabled(!!opts.createGraph);
   try {
@@ -94,13 +100,17 @@ export function runBackward(roots: Root[], opts: BackwardOptions, capture?: Tens
       if (tensor.gradFn) { seedNodes.push(tensor.gradFn); deliver(tensor.gradFn, null, seed); } else deliver(null, tensor, seed);
     }
 
+    // When only some tensors' gradients are wanted, sweep only the nodes on a path to one of them.
+    const wanted = capture ? nodesLeadingTo(seedNodes, captureNode, captureLeaf) : null;
+    const follow = (e: Node['edges'][number]): boolean => e.needsGrad && (wanted === null || (e.node ? wanted.has(e.node) : captureLeaf.has(e.leaf!)));
+
     // Count, for every reachable node, how many reachable consumers will send it a gradient.
     const stack = [...new Set(seedNodes)];
     const seen = new Set<Node>(stack);
     while (stack.length) {
       const n = stack.pop()!;
       for (const e of n.edges) {
-        if (!e.needsGrad || !e.node) continue;
+        if (!follow(e) || !e.node) continue;
         deps.set(e.node, (deps.get(e.node) ?? 0) + 1);
         if (!seen.has(e.node)) { seen.add(e.node); stack.push(e.node); }
       }
@@ -112,27 +122,28 @@ export function runBackward(roots: Root[], opts: BackwardOptions, capture?: Tens
       const g = grads.get(node);
       grads.delete(node);
       const edges = [...node.edges];
-      if (g) {
+      if (g && wanted && !wanted.has(node)) g.dispose();
+      else if (g) {
         const cap = captureNode.get(node);
-        if (cap) captured.set(cap, keep(g.alias()));
+        if (cap) captured.set(cap, keep(graphAlias(g)));
         const retained = capture ? undefined : node.retained?.deref();
-        if (retained && !retained.isDisposed) accumulateLeaf(retained, g.alias());
+        if (retained && !retained.isDisposed) accumulateLeaf(retained, graphAlias(g));
         const saved = node.unpackSaved();
-        const needs = edges.map((e) => e.needsGrad);
+        const needs = edges.map((e) => follow(e));
         const results = tidy(() => node.backwardFn(g, saved, needs).map((r, i) => {
           if (!r || !needs[i]) return null;
           const e = edges[i]!;
           let out = sumToShape(r, e.shape);
           if (out.dtype !== e.dtype) out = cast(out, e.dtype);
-          if (out === g) out = g.alias();
+          if (out === g) out = graphAlias(g);
           return out;
         }));
         g.dispose();
-        if (!opts.retainGraph) node.releaseSaved();
+        if (!retainGraph) node.releaseSaved();
         results.forEach((r, i) => { if (r) deliver(edges[i]!.node, edges[i]!.leaf, r); });
       }
       for (const e of edges) {
-        if (!e.needsGrad || !e.node) continue;
+        if (!follow(e) || !e.node) continue;
         const left = deps.get(e.node)! - 1;
         deps.set(e.node, left);
         if (left === 0) ready.push(e.node);
@@ -144,4 +155,27 @@ export function runBackward(roots: Root[], opts: BackwardOptions, capture?: Tens
   }
   for (const g of captured.values()) keep(g);
   return captured;
+}
+
+/** The nodes from which a wanted node or leaf can be reached (the seeds' part of the graph only). */
+function nodesLeadingTo(seeds: Node[], wantNodes: Map<Node, Tensor>, wantLeaves: Set<Tensor>): Set<Node> {
+  const leads = new Set<Node>();
+  const done = new Set<Node>();
+  // Iterative post-order: a node leads to a wanted one when it is wanted or an input leads there.
+  const stack: { node: Node; expanded: boolean }[] = [...new Set(seeds)].map((node) => ({ node, expanded: false }));
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (done.has(top.node)) { stack.pop(); continue; }
+    if (!top.expanded) {
+      top.expanded = true;
+      for (const e of top.node.edges) if (e.needsGrad && e.node && !done.has(e.node)) stack.push({ node: e.node, expanded: false });
+      continue;
+    }
+    stack.pop();
+    done.add(top.node);
+    if (wantNodes.has(top.node) || top.node.edges.some((e) => e.needsGrad && (e.node ? leads.has(e.node) : e.leaf !== null && wantLeaves.has(e.leaf)))) {
+      leads.add(top.node);
+    }
+  }
+  return leads;
 }

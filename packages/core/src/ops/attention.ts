@@ -11,7 +11,8 @@ import { apply, defineOp } from './define.js';
 import { add, mulScalar, where } from './binary.js';
 import { matmul } from './matmul.js';
 import { softmax } from './softmax.js';
-import { transpose } from './views.js';
+import { narrow, permute, reshape, transpose } from './views.js';
+import { backwardThroughDecomposition, recordingBackward } from '../autograd/decomposition_backward.js';
 import { full } from './creation.js';
 import { triu } from './shape_ops.js';
 import { tidy } from '../memory.js';
@@ -40,8 +41,13 @@ export const ATTENTION = defineOp<AttnAttrs>({
     lse.dispose();
     return out;
   },
-  // First-order only: differentiate attentionDecomposed for higher orders.
-  backward: (g, [q, k, v, out, lse, mask], a) => {
+  // The fused backward kernel; a recorded backward differentiates the decomposition.
+  backward: (g, [q, k, v, out, lse, mask], a, needs) => {
+    if (recordingBackward()) {
+      const [dq, dk, dv] = backwardThroughDecomposition(g, [q!, k!, v!, mask ?? null], [needs[0]!, needs[1]!, needs[2]!, false],
+        (q, k, v, m) => attentionDecomposed(q, k, v, { mask: a.hasMask ? m : null, isCausal: a.causal, scale: a.scale }));
+      return [dq, dk, dv, null];
+    }
     const dout = contiguous(g);
     const dq = empty(q!.shape, q!.dtype, q!.backend);
     const dk = empty(k!.shape, k!.dtype, k!.backend);
@@ -100,7 +106,12 @@ export const PACKED_ATTENTION = defineOp<PackedAttrs>({
     lse.dispose();
     return out;
   },
-  backward: (g, [qkv, out, lse, mask], a) => {
+  backward: (g, [qkv, out, lse, mask], a, needs) => {
+    if (recordingBackward()) {
+      const [dqkv] = backwardThroughDecomposition(g, [qkv!, mask ?? null], [needs[0]!, false],
+        (x, m) => packedDecomposed(x, a, m));
+      return [dqkv, null];
+    }
     const [B, T, W] = qkv!.shape as [number, number, number];
     const H = a.nHead, C = W / 3, D = C / H;
     const dout = contiguous(g);
@@ -118,6 +129,15 @@ export const PACKED_ATTENTION = defineOp<PackedAttrs>({
     { inputs: [{ shape: [2, 3, 12] }, { shape: [2, 1, 1, 3], constant: true }], call: (qkv, m) => packedSelfAttention(qkv, 2, { mask: m }), label: 'additive mask' },
   ],
 });
+
+/** packedSelfAttention from split heads and attentionDecomposed. */
+function packedDecomposed(qkv: Tensor, a: PackedAttrs, mask: Tensor | null): Tensor {
+  const [B, T, W] = qkv.shape as [number, number, number];
+  const C = W / 3, H = a.nHead, D = C / H;
+  const heads = (col: number) => permute(reshape(narrow(qkv, 2, col, C), [B, T, H, D]), [0, 2, 1, 3]); // (B, H, T, D)
+  const y = attentionDecomposed(heads(0), heads(C), heads(2 * C), { mask, isCausal: a.causal, scale: a.scale });
+  return reshape(contiguous(permute(y, [0, 2, 1, 3])), [B, T, C]); // (B, T, C)
+}
 
 /**
  * Causal (or full) multi-head self-attention on a packed projection qkv [B, T, 3·C] — q, k, v

@@ -7,7 +7,8 @@ import type { Tensor } from '../tensor.js';
 import { empty, zerosOn } from './alloc.js';
 import { contiguous } from './cast.js';
 import { apply, defineOp, type OpDef } from './define.js';
-import { add } from './binary.js';
+import { add, ge, where } from './binary.js';
+import { gather } from './indexing.js';
 import { matmul } from './matmul.js';
 import { cat } from './shape_ops.js';
 import { narrow, reshape } from './views.js';
@@ -98,18 +99,37 @@ export const POOL2D = defineOp<PoolAttrs>({
     if (arg) { save(arg); arg.dispose(); }
     return out;
   },
-  backward: (gr, [arg], { op, g }, _n, [x]) => {
-    const dy = contiguous(gr);
-    const dx = zerosOn(x!.shape, gr.dtype, gr.backend);
-    gr.backend.kernels.pool2dBackward(op, dy.view_(), arg?.view_() ?? null, g, dx.view_());
-    if (dy !== gr) dy.dispose();
-    return [dx];
-  },
+  backward: (gr, [arg], { op, g }, _n, [x]) => [apply(POOL2D_BACKWARD, [contiguous(gr), ...(arg ? [arg] : [])], { op, g, inShape: [...x!.shape] })],
   gradcheck: [
     { inputs: [{ shape: [1, 2, 5, 5] }], call: (x) => maxPool2d(x, 2, { stride: 2, padding: 1 }), label: 'max' },
     { inputs: [{ shape: [1, 2, 5, 4] }], call: (x) => avgPool2d(x, 3, { stride: 1, padding: 1 }), label: 'avg' },
   ],
 });
+
+/**
+ * Pooling's backward as an op of its own, so that it is differentiable too (double backward,
+ * gradient penalties): it is linear in dy, and its adjoint reads back what it spread — the
+ * gradient at each window's argmax for max pooling, the window average for avg pooling.
+ */
+const POOL2D_BACKWARD: OpDef<PoolAttrs & { inShape: number[] }> = {
+  name: 'pool2dBackward',
+  forward: ([dy, arg], { op, g, inShape }, save) => {
+    const dx = zerosOn(inShape, dy!.dtype, dy!.backend);
+    dy!.backend.kernels.pool2dBackward(op, dy!.view_(), arg?.view_() ?? null, g, dx.view_());
+    if (arg) save(arg);
+    return dx;
+  },
+  backward: (gg, [arg], { op, g }) => {
+    if (op === 'avg') return [apply(POOL2D, [contiguous(gg)], { op, g }), null];
+    const [N, C, H, W] = gg.shape as number[];
+    const planes = reshape(gg, [N!, C!, H! * W!]);
+    // A window wholly in the padding has argmax −1 and sent nothing.
+    const idx = reshape(arg!, [N!, C!, -1]);
+    const valid = ge(idx, 0);
+    const picked = gather(planes, 2, where(valid, idx, 0));
+    return [reshape(where(valid, picked, 0), arg!.shape), null];
+  },
+};
 
 function pool(op: 'max' | 'avg', x: Tensor, kernel: Pair, opts: Pool2dOptions): Tensor {
   const name = op === 'max' ? 'maxPool2d' : 'avgPool2d';

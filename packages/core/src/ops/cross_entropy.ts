@@ -14,6 +14,7 @@ import { sum } from './reduce.js';
 import { logSoftmax } from './softmax.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { tidy } from '../memory.js';
+import { backwardThroughDecomposition, recordingBackward } from '../autograd/decomposition_backward.js';
 import { unsqueeze } from './views.js';
 import { ValueError } from '../errors.js';
 
@@ -40,8 +41,13 @@ export const CROSS_ENTROPY = defineOp<CEAttrs>({
     lse.dispose();
     return loss;
   },
-  // First-order only: differentiate crossEntropyDecomposed for higher orders.
-  backward: (g, [logits, targets, lse, weight], a) => {
+  // The fused kernel writes softmax − target; a recorded backward differentiates the decomposition.
+  backward: (g, [logits, targets, lse, weight], a, needs) => {
+    if (recordingBackward()) {
+      const [dx] = backwardThroughDecomposition(g, [logits!, targets!, weight ?? null], [needs[0]!, false, false],
+        (l, t, w) => crossEntropyDecomposed(l, t, { weight: a.hasWeight ? w : undefined, ignoreIndex: a.ignoreIndex, labelSmoothing: a.labelSmoothing, reduction: 'none' }));
+      return [dx, null, null];
+    }
     const dloss = contiguous(g);
     const dx = empty(logits!.shape, logits!.dtype, logits!.backend);
     logits!.backend.kernels.crossEntropyBackward(logits!.view_(), targets!.view_(), weight?.view_() ?? null, lse!.view_(), dloss.view_(), a, dx.view_());

@@ -5,6 +5,7 @@ import type { DType } from '@webgrad/kernels';
 import { isGradEnabled, setGradEnabled } from '../autograd/grad_mode.js';
 import { Node, type Edge } from '../autograd/node.js';
 import { DeviceError, DisposedError, fmtShape } from '../errors.js';
+import { disposeOnThrow } from '../memory.js';
 import { Tensor } from '../tensor.js';
 
 /** How a gradcheck sample draws each input: a shape, and optionally a value domain. */
@@ -72,7 +73,10 @@ export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   setGradEnabled(false);
   let out: Tensor;
   try {
-    out = def.forward(inputs, attrs, save);
+    out = disposeOnThrow(() => def.forward(inputs, attrs, save));
+  } catch (e) {
+    for (const a of saved) a.dispose();
+    throw e;
   } finally {
     setGradEnabled(prev);
   }
@@ -96,9 +100,27 @@ export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   saved.forEach((a, i) => {
     const o = originals[i]!;
     if (o === out) { a.requiresGrad = true; a.gradFn = node; a.weakGradFn = true; return; }
-    if (!o.requiresGrad) return;
-    a.requiresGrad = true;
-    if (o.gradFn) { a.gradFn = o.gradFn; o.gradFn.incRef(); } else a.leafSource = o.leafSource ?? o;
+    linkGraph(a, o);
   });
   return out;
+}
+
+/** Give `alias` (a new tensor over `of`'s storage) `of`'s place in the autograd graph. */
+function linkGraph(alias: Tensor, of: Tensor): Tensor {
+  if (!of.requiresGrad) return alias;
+  alias.requiresGrad = true;
+  if (of.gradFn) {
+    alias.gradFn = of.gradFn;
+    of.gradFn.incRef();
+  } else alias.leafSource = of.leafSource ?? of;
+  return alias;
+}
+
+/**
+ * A new tensor object over `t`'s storage that stands where `t` stands in the graph: gradients that
+ * flow into it flow on to `t`'s producer (or leaf). A plain `alias()` is a constant; passing a
+ * gradient on through one would cut the graph of a higher-order derivative.
+ */
+export function graphAlias(t: Tensor): Tensor {
+  return linkGraph(t.alias(), t);
 }

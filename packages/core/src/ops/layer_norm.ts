@@ -8,7 +8,8 @@ import { contiguous } from './cast.js';
 import { apply, defineOp } from './define.js';
 import { reshape } from './views.js';
 import { add, mul, sub, addScalar } from './binary.js';
-import { mean } from './reduce.js';
+import { mean, sum } from './reduce.js';
+import { backwardThroughDecomposition, recordingBackward } from '../autograd/decomposition_backward.js';
 import { rsqrt } from './unary.js';
 import { tidy } from '../memory.js';
 
@@ -28,10 +29,15 @@ export const LAYER_NORM = defineOp<LNAttrs>({
     mu.dispose(); rstd.dispose();
     return out;
   },
-  // One kernel writes dx, dweight and dbias. (Fused ops give first-order gradients; differentiate
-  // layerNormDecomposed for higher orders.)
-  backward: (g, [x, mu, rstd, weight], a) => {
+  // One kernel writes dx, dweight and dbias; a recorded backward differentiates the decomposition.
+  backward: (g, [x, mu, rstd, weight], a, needs) => {
     const D = x!.shape[1]!;
+    if (recordingBackward()) {
+      const [dx, dw] = backwardThroughDecomposition(g, [x!, weight ?? null], [needs[0]!, a.hasWeight && needs[1]!],
+        (xs, w) => layerNormDecomposed(xs, [D], a.hasWeight ? w : null, null, a.eps));
+      const db = a.hasBias && needs[needs.length - 1] ? sum(g, 0) : null;
+      return [dx, ...(a.hasWeight ? [dw] : []), ...(a.hasBias ? [db] : [])];
+    }
     const dy = contiguous(g);
     const dx = empty(x!.shape, x!.dtype, x!.backend);
     const dw = a.hasWeight ? empty([D], x!.dtype, x!.backend) : null;

@@ -8,7 +8,8 @@ import { empty } from './alloc.js';
 import { cast, contiguous } from './cast.js';
 import { apply, defineOp } from './define.js';
 import { transpose } from './views.js';
-import { div, sub } from './binary.js';
+import { div, mul, sub } from './binary.js';
+import { recordingBackward } from '../autograd/decomposition_backward.js';
 import { exp } from './unary.js';
 import { logsumexp, max, sum } from './reduce.js';
 import { noGrad } from '../autograd/grad_mode.js';
@@ -22,8 +23,12 @@ export const SOFTMAX = defineOp<{ log: boolean }>({
     save(out);
     return out;
   },
-  // First-order only: differentiate softmaxDecomposed for higher orders.
+  // The fused kernel when the backward is not recorded; otherwise the same formula in ops, which
+  // refer back to y (this node's output), so it differentiates again through this op.
   backward: (g, [y], { log }) => {
+    if (recordingBackward()) {
+      return [log ? sub(g, mul(exp(y!), sum(g, -1, { keepdim: true }))) : mul(y!, sub(g, sum(mul(g, y!), -1, { keepdim: true })))];
+    }
     const dy = contiguous(g);
     const dx = empty(y!.shape, y!.dtype, y!.backend);
     y!.backend.kernels.softmaxBackward(y!.view_(), dy.view_(), dx.view_(), log);
