@@ -8,8 +8,11 @@
 //   ∂s/∂w = J v   ≈ (y(x + εv) − y(x − εv)) / 2ε        (the backward is linear in w, and stays
 //                                                        connected to it: no op may cut the graph).
 import { describe, expect, it } from 'vitest';
-import { OP_TABLE, gradients, noGrad, memory, tidy, type Tensor } from '@webgrad/core';
-import { drawSample } from './helpers.js';
+import {
+  OP_TABLE, attentionDecomposed, avgPool2d, crossEntropy, crossEntropyDecomposed, gradients, layerNorm, layerNormDecomposed, maxPool2d, memory, noGrad,
+  scaledDotProductAttention, softmax, softmaxDecomposed, tensor, tidy, type Tensor,
+} from '@webgrad/core';
+import { drawSample, testDevices } from './helpers.js';
 
 const EPS = 1e-6;
 const samples = [...OP_TABLE.values()].flatMap((def) => (def.gradcheck ?? []).map((s, i) => ({ op: def.name, s, i })));
@@ -78,6 +81,45 @@ describe('gradgradcheck (float64 central differences of the gradient)', () => {
 
       for (const t of [...xs, ...dirs, w, ...analytic]) t?.dispose();
       expect(memory().tensors, 'no tensor outlives the check').toBe(before);
+    });
+  }
+});
+
+describe('second order on every device', () => {
+  // A gradient penalty through every fused kernel: ‖∂L/∂x‖² differentiated once more. Each device's
+  // result must equal the same penalty built from the decompositions, in float64 on the cpu.
+  const penalty = (x: Tensor, w: Tensor, t: Tensor, fused: boolean): Tensor => {
+    const h = fused ? layerNorm(x, [8], w) : layerNormDecomposed(x, [8], w);                  // (2, 3, 8)
+    const hv = h.reshape([2, 1, 3, 8]);
+    const a = (fused ? scaledDotProductAttention : attentionDecomposed)(hv, hv, hv, { isCausal: true }); // (2, 1, 3, 8)
+    const windows = a.reshape([2, 1, 3, 4, 2]);
+    const p = fused ? maxPool2d(a, [1, 2]).add(avgPool2d(a, [1, 2])) : windows.max(-1).add(windows.mean(-1)); // (2, 1, 3, 4)
+    const logits = (fused ? softmax : softmaxDecomposed)(p.reshape([6, 4]), -1).mul(3).add(h.reshape([6, 8]).narrow(1, 0, 4));
+    const loss = (fused ? crossEntropy : crossEntropyDecomposed)(logits, t);
+    const [gx] = gradients(loss, [x], { createGraph: true });
+    return gx!.square().sum();
+  };
+  const run = async (device: 'cpu' | 'webgpu', dtype: 'float32' | 'float64', fused = true): Promise<number[][]> => {
+    const grads = tidy(() => {
+      const x = drawSample({ shape: [2, 3, 8] }, 5).to(dtype).to(device).requiresGrad_(true);
+      const w = drawSample({ shape: [8] }, 6).to(dtype).to(device).requiresGrad_(true);
+      const t = tensor([0, 3, 1, 2, 2, 1], { dtype: 'int32', device });
+      return gradients(penalty(x, w, t, fused), [x, w]) as Tensor[];
+    });
+    const out = await Promise.all(grads.map(async (g) => Array.from(await g.data(), Number)));
+    for (const g of grads) g.dispose();
+    return out;
+  };
+  for (const device of testDevices()) {
+    it(`${device}: a gradient penalty through layerNorm, attention, pooling, softmax and crossEntropy`, async () => {
+      const want = await run('cpu', 'float64', false);
+      const got = await run(device, 'float32');
+      for (let k = 0; k < 2; k++) {
+        for (let j = 0; j < want[k]!.length; j++) {
+          expect(Math.abs(got[k]![j]! - want[k]![j]!), `${device} ${k ? 'dw' : 'dx'}[${j}]`).toBeLessThanOrEqual(2e-4 * Math.max(1, Math.abs(want[k]![j]!)));
+        }
+      }
+      expect(want[0]!.some((v) => Math.abs(v) > 1e-3), 'the penalty has a non-trivial gradient').toBe(true);
     });
   }
 });

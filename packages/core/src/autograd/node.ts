@@ -23,6 +23,14 @@ interface Saved { tensor: Tensor; version: number }
 
 export type BackwardFn = (grad: Tensor, saved: Tensor[], needs: boolean[]) => (Tensor | null | undefined)[];
 
+/**
+ * Lets the saved-tensor tests substitute what a backward reads (to prove every saved tensor is
+ * read). Not part of the public API.
+ */
+export type UnpackHook = (op: string, index: number, saved: Tensor) => Tensor;
+let unpackHook: UnpackHook | null = null;
+export function setUnpackHook(hook: UnpackHook | null): void { unpackHook = hook; }
+
 export class Node {
   refs = 0;
   freed = false;
@@ -57,6 +65,9 @@ export class Node {
     }
   }
 
+  /** How many tensors this node keeps for its backward. */
+  get savedCount(): number { return this.#saved.length; }
+
   /** Saved tensors, checked against in-place changes made since they were saved. */
   unpackSaved(): Tensor[] {
     if (this.freed) {
@@ -66,7 +77,7 @@ export class Node {
       if (tensor.storage.version !== version) {
         throw new AutogradError(`'${this.op}': saved tensor ${i} (shape [${tensor.shape.join(', ')}]) was modified in place after it was saved for backward (version ${version} → ${tensor.storage.version})`);
       }
-      return tensor;
+      return unpackHook ? unpackHook(this.op, i, tensor) : tensor;
     });
   }
 

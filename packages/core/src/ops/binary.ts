@@ -4,30 +4,51 @@
 // each input's shape centrally by the autograd engine, not here.
 import { BOOL_RESULT_OPS, type BinaryOp } from '@webgrad/kernels';
 import { isFloat, promoteTypes, promoteWithScalar, type DType } from '../dtype.js';
-import { DTypeError, fmtShape } from '../errors.js';
+import { DTypeError, ValueError, fmtShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { broadcastView, empty, isTensor, scalarTensor } from './alloc.js';
 import { cast } from './cast.js';
+import { dataSync } from './device.js';
 import { apply, checkInputs, defineOp, type GradSample, type OpDef } from './define.js';
 import { exp, floor, log, neg, sigmoid } from './unary.js';
 import { zerosLike } from './creation.js';
+import { checkEnum, checkNumber, checkScalar, checkTensor, fmtValue } from '../validate.js';
 
 type Grad = (g: Tensor, a: Tensor, b: Tensor, y: Tensor | undefined, needs: boolean[]) => (Tensor | null)[];
-interface BinarySpec { grad: Grad | null; savesOut?: boolean; samples?: GradSample[] }
+type Operand = 'a' | 'b' | 'y';
+interface BinarySpec {
+  grad: Grad | null;
+  /** What each input's gradient reads (a, b, the output y); only those are saved. Default: a and b. */
+  reads?: { a: Operand[]; b: Operand[] };
+  samples?: GradSample[];
+}
+
+/** Which operands to save, given which inputs want a gradient. */
+function savedOperands(spec: BinarySpec, needA: boolean, needB: boolean): Record<Operand, boolean> {
+  const reads = spec.reads ?? { a: ['a', 'b'], b: ['a', 'b'] };
+  const used = new Set([...(needA ? reads.a : []), ...(needB ? reads.b : [])]);
+  return { a: used.has('a'), b: used.has('b'), y: used.has('y') };
+}
+
+/** The saved list back into operands, in the order `save` was called (a, b, y). */
+function unpackOperands(s: Tensor[], k: Record<Operand, boolean>): Record<Operand, Tensor | undefined> {
+  let i = 0;
+  return { a: k.a ? s[i++] : undefined, b: k.b ? s[i++] : undefined, y: k.y ? s[i++] : undefined };
+}
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 const tieSplit = (win: Tensor, tie: Tensor): Tensor => add(win, mulScalar(tie, 0.5));
 
 export const BINARY_SPECS: Record<BinaryOp, BinarySpec> = {
-  add: { grad: (g) => [g, g] },
-  sub: { grad: (g, _a, _b, _y, n) => [g, n[1] ? neg(g) : null] },
-  mul: { grad: (g, a, b, _y, n) => [n[0] ? mul(g, b) : null, n[1] ? mul(g, a) : null] },
-  div: { grad: (g, a, b, _y, n) => [n[0] ? div(g, b) : null, n[1] ? neg(div(mul(g, a), mul(b, b))) : null] },
+  add: { grad: (g) => [g, g], reads: { a: [], b: [] } },
+  sub: { grad: (g, _a, _b, _y, n) => [g, n[1] ? neg(g) : null], reads: { a: [], b: [] } },
+  mul: { grad: (g, a, b, _y, n) => [n[0] ? mul(g, b) : null, n[1] ? mul(g, a) : null], reads: { a: ['b'], b: ['a'] } },
+  div: { grad: (g, a, b, _y, n) => [n[0] ? div(g, b) : null, n[1] ? neg(div(mul(g, a), mul(b, b))) : null], reads: { a: ['b'], b: ['a', 'b'] } },
   // d/da a^b = b·a^(b−1);  d/db a^b = a^b·ln a
   pow: {
-    savesOut: true,
+    reads: { a: ['a', 'b'], b: ['a', 'y'] },
     grad: (g, a, b, y, n) => [
       n[0] ? mul(g, mul(b, pow(a, sub(b, 1)))) : null,
       n[1] ? mul(g, mul(y!, log(a))) : null,
@@ -41,7 +62,7 @@ export const BINARY_SPECS: Record<BinaryOp, BinarySpec> = {
   // Ties split the gradient evenly, as in PyTorch.
   maximum: { grad: (g, a, b, _y, n) => [n[0] ? mul(g, tieSplit(gt(a, b), eq(a, b))) : null, n[1] ? mul(g, tieSplit(lt(a, b), eq(a, b))) : null] },
   minimum: { grad: (g, a, b, _y, n) => [n[0] ? mul(g, tieSplit(lt(a, b), eq(a, b))) : null, n[1] ? mul(g, tieSplit(gt(a, b), eq(a, b))) : null] },
-  mod: { grad: (g, a, b, _y, n) => [g, n[1] ? neg(mul(g, floor(div(a, b)))) : null] },
+  mod: { grad: (g, a, b, _y, n) => [g, n[1] ? neg(mul(g, floor(div(a, b)))) : null], reads: { a: [], b: ['a', 'b'] } },
   eq: { grad: null }, ne: { grad: null }, lt: { grad: null }, le: { grad: null }, gt: { grad: null }, ge: { grad: null },
   logicalAnd: { grad: null }, logicalOr: { grad: null },
   // op(x, g) = g·f'(x) is linear in g, so d/dg is the op itself applied to the incoming gradient;
@@ -51,6 +72,7 @@ export const BINARY_SPECS: Record<BinaryOp, BinarySpec> = {
       n[0] ? mul(G, mul(g, mul(mulScalar(exp(mulScalar(mul(x, x), -0.5)), INV_SQRT_2PI), addScalar(mulScalar(mul(x, x), -1), 2)))) : null,
       n[1] ? binary('geluGrad', x, G) : null,
     ],
+    reads: { a: ['a', 'b'], b: ['a'] },
     samples: activationGradSamples('geluGrad'),
   },
   siluGrad: {
@@ -60,6 +82,7 @@ export const BINARY_SPECS: Record<BinaryOp, BinarySpec> = {
       const second = mul(mul(s, addScalar(neg(s), 1)), addScalar(mul(x, addScalar(mulScalar(s, -2), 1)), 2));
       return [mul(G, mul(g, second)), n[1] ? binary('siluGrad', x, G) : null];
     },
+    reads: { a: ['a', 'b'], b: ['a'] },
     samples: activationGradSamples('siluGrad'),
   },
 };
@@ -76,14 +99,20 @@ function defineBinary(op: BinaryOp): OpDef<Record<string, never>> {
   const boolOut = BOOL_RESULT_OPS.has(op);
   return defineOp({
     name: op,
-    forward: ([a, b], _attrs, save) => {
+    forward: ([a, b], _attrs, save, needs) => {
       const shape = broadcastShapes(op, a!.shape, b!.shape);
       const out = empty(shape, boolOut ? 'bool' : a!.dtype, a!.backend);
       a!.backend.kernels.binary(op, broadcastView(a!, shape), broadcastView(b!, shape), out.view_());
-      if (spec.grad) { save(a!); save(b!); if (spec.savesOut) save(out); }
+      const k = savedOperands(spec, needs[0]!, needs[1]!);
+      if (k.a) save(a!);
+      if (k.b) save(b!);
+      if (k.y) save(out);
       return out;
     },
-    backward: spec.grad ? (g, s, _a, needs) => spec.grad!(g, s[0]!, s[1]!, s[2], needs) : undefined,
+    backward: spec.grad ? (g, s, _a, needs, [ia, ib]) => {
+      const { a, b, y } = unpackOperands(s, savedOperands(spec, ia!.requiresGrad, ib!.requiresGrad));
+      return spec.grad!(g, a!, b!, y, needs);
+    } : undefined,
     gradcheck: spec.grad ? spec.samples ?? [
       { inputs: [{ shape: [2, 3] }, { shape: [2, 3] }], call: (a, b) => binary(op, a, b) },
       { inputs: [{ shape: [2, 1, 3] }, { shape: [4, 1] }], call: (a, b) => binary(op, a, b), label: 'broadcast' },
@@ -112,19 +141,23 @@ function defineBinaryScalar(op: BinaryOp): OpDef<ScalarAttrs> {
   const boolOut = BOOL_RESULT_OPS.has(op);
   return {
     name: op,
-    forward: ([a], attrs, save) => {
+    forward: ([a], attrs, save, needs) => {
       const out = empty(a!.shape, boolOut ? 'bool' : a!.dtype, a!.backend);
       a!.backend.kernels.binaryScalar(op, a!.view_(), attrs.value, attrs.scalarFirst, out.view_());
-      if (spec.grad) { save(a!); if (spec.savesOut) save(out); }
+      const k = scalarSaves(spec, attrs.scalarFirst, needs[0]!);
+      if (k.x) save(a!);
+      if (k.y) save(out);
       return out;
     },
-    backward: spec.grad ? (g, s, attrs, needs) => {
-      const a = s[0]!;
-      const k = scalarTensor(attrs.value, attrs.dtype, a.backend);
+    backward: spec.grad ? (g, s, attrs, needs, [ia]) => {
+      const saves = scalarSaves(spec, attrs.scalarFirst, ia!.requiresGrad);
+      const x = saves.x ? s[0] : undefined;
+      const y = saves.y ? s[saves.x ? 1 : 0] : undefined;
+      const k = scalarTensor(attrs.value, attrs.dtype, g.backend);
       try {
         return attrs.scalarFirst
-          ? [spec.grad!(g, k, a, s[1], [false, needs[0]!])[1]]
-          : [spec.grad!(g, a, k, s[1], [needs[0]!, false])[0]];
+          ? [spec.grad!(g, k, x!, y, [false, needs[0]!])[1]]
+          : [spec.grad!(g, x!, k, y, [needs[0]!, false])[0]];
       } finally {
         k.dispose();
       }
@@ -132,12 +165,27 @@ function defineBinaryScalar(op: BinaryOp): OpDef<ScalarAttrs> {
   };
 }
 
+/** What the scalar form saves: the tensor operand x and/or the output y, as its gradient reads them. */
+function scalarSaves(spec: BinarySpec, scalarFirst: boolean, need: boolean): { x: boolean; y: boolean } {
+  const k = scalarFirst ? savedOperands(spec, false, need) : savedOperands(spec, need, false);
+  return { x: scalarFirst ? k.b : k.a, y: k.y };
+}
+
 const BINARY_SCALAR_DEFS = Object.fromEntries(
   (Object.keys(BINARY_SPECS) as BinaryOp[]).map((op) => [op, defineBinaryScalar(op)]),
 ) as Record<BinaryOp, OpDef<ScalarAttrs>>;
 
+const BINARY_OPS = Object.keys(BINARY_SPECS) as BinaryOp[];
+
+/** Two operands of an elementwise op: tensors or JS numbers/booleans, at least one a tensor. */
+function checkOperands(op: string, a: unknown, b: unknown): void {
+  if (!isTensor(a)) checkScalar(op, 'input', a);
+  if (!isTensor(b)) checkScalar(op, 'other', b);
+  if (!isTensor(a) && !isTensor(b)) throw new ValueError(`${op}: at least one operand must be a tensor, got ${fmtValue(a)} and ${fmtValue(b)}`);
+}
+
 /** The dtype both operands are computed in. */
-function operandType(op: BinaryOp, a: TensorLike, b: TensorLike): DType {
+export function operandType(op: BinaryOp, a: TensorLike, b: TensorLike): DType {
   let t: DType;
   if (isTensor(a) && isTensor(b)) t = promoteTypes(a.dtype, b.dtype);
   else if (isTensor(a)) t = promoteWithScalar(a.dtype, b as number);
@@ -153,9 +201,13 @@ function operandType(op: BinaryOp, a: TensorLike, b: TensorLike): DType {
 
 /** Apply the elementwise binary op `op` with broadcasting; either operand may be a JS number. */
 export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  checkEnum('binary', 'op', op, BINARY_OPS);
+  checkOperands(op === 'mod' ? 'remainder' : op, a, b);
   const aT = isTensor(a), bT = isTensor(b);
   checkInputs(op, aT ? (bT ? [a, b] : [a]) : bT ? [b] : []);
   const t = operandType(op, a, b);
+  if (op === 'mod' && !isFloat(t)) checkNonZeroDivisor(t, a, b);
+  if (aT && bT) broadcastShapes(op, a.shape, b.shape); // before the casts allocate anything
   if (aT !== bT) {
     const x = aT ? a : (b as Tensor);
     const tx = cast(x, t);
@@ -169,6 +221,16 @@ export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   if (ta !== a) ta.dispose();
   if (tb !== b) tb.dispose();
   return out;
+}
+
+/**
+ * Integer remainder by zero raises, as in PyTorch (a float one gives NaN). A tensor divisor is read
+ * where the device reads synchronously (the CPU); elsewhere its zeros give 0.
+ */
+function checkNonZeroDivisor(t: DType, a: TensorLike, b: TensorLike): void {
+  const shapes = [a, b].map((x) => (isTensor(x) ? `${x.dtype} ${fmtShape(x.shape)}` : String(x))).join(' and ');
+  const zero = isTensor(b) ? b.backend.readSync !== undefined && dataSync(b).includes(0) : Number(b) === 0;
+  if (zero) throw new ValueError(`remainder: integer division by zero (${t} operands ${shapes})`);
 }
 
 export const add = (a: TensorLike, b: TensorLike) => binary('add', a, b);
@@ -215,10 +277,18 @@ export const WHERE = defineOp<Record<string, never>>({
 
 /** Elementwise `cond ? a : b`, broadcasting all three. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  return whereAs('where', cond, a, b);
+}
+
+function whereAs(op: string, cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  checkTensor(op, 'condition', cond);
+  if (!isTensor(a)) checkScalar(op, 'input', a);
+  if (!isTensor(b)) checkScalar(op, 'other', b);
   const t = isTensor(a) && isTensor(b) ? promoteTypes(a.dtype, b.dtype)
     : isTensor(a) ? promoteWithScalar(a.dtype, b as number)
       : isTensor(b) ? promoteWithScalar(b.dtype, a as number) : 'float32';
   const backend = cond.backend;
+  broadcastShapes(op, cond.shape, isTensor(a) ? a.shape : [], isTensor(b) ? b.shape : []); // before anything is allocated
   const c = cast(cond, 'bool');
   const ta = isTensor(a) ? cast(a, t) : scalarTensor(a, t, backend);
   const tb = isTensor(b) ? cast(b, t) : scalarTensor(b, t, backend);
@@ -228,10 +298,18 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 }
 
 /** `x` with `value` wherever `mask` is true. */
-export const maskedFill = (x: Tensor, mask: Tensor, value: number): Tensor => where(mask, value, x);
+export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  checkTensor('maskedFill', 'input', x);
+  checkTensor('maskedFill', 'mask', mask);
+  checkScalar('maskedFill', 'value', value);
+  return whereAs('maskedFill', mask, value, x);
+}
 
 /** Clamp into [min, max]; either bound may be omitted. Gradient passes where the value is inside. */
 export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
+  checkTensor('clamp', 'input', x);
+  if (min != null) checkNumber('clamp', 'min', min);
+  if (max != null) checkNumber('clamp', 'max', max);
   let y = x;
   if (min !== undefined && min !== null) y = maximum(y, min);
   if (max !== undefined && max !== null) { const z = minimum(y, max); if (y !== x) y.dispose(); y = z; }

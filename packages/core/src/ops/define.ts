@@ -28,13 +28,23 @@ export interface GradSample {
 
 export interface OpDef<A> {
   name: string;
-  /** Compute the output. `save` keeps a tensor alive for backward (a no-op when nothing is recorded). */
-  forward: (inputs: Tensor[], attrs: A, save: (t: Tensor) => void) => Tensor;
-  /** Gradients for each input from the output's gradient, written with Tensor ops. */
-  backward?: (grad: Tensor, saved: Tensor[], attrs: A, needs: boolean[], inputs: ReadonlyArray<{ shape: readonly number[]; dtype: DType }>) => (Tensor | null | undefined)[];
+  /**
+   * Compute the output. `save` keeps a tensor alive for backward (a no-op when nothing is recorded);
+   * `needs[i]` says whether input i will want a gradient, so an op saves only what those gradients
+   * read (a product saves neither factor when neither requires grad, one when one does).
+   */
+  forward: (inputs: Tensor[], attrs: A, save: (t: Tensor) => void, needs: readonly boolean[]) => Tensor;
+  /**
+   * Gradients for each input from the output's gradient, written with Tensor ops. `needs` says which
+   * inputs want one in this pass; `inputs[i].requiresGrad` is what `save` was told at record time.
+   */
+  backward?: (grad: Tensor, saved: Tensor[], attrs: A, needs: boolean[], inputs: ReadonlyArray<InputMeta>) => (Tensor | null | undefined)[];
   /** Samples for the generated finite-difference gradient tests. */
   gradcheck?: GradSample[];
 }
+
+/** What a backward knows of each input besides the saved tensors. */
+export interface InputMeta { shape: readonly number[]; dtype: DType; requiresGrad: boolean }
 
 /** Every op defined with `defineOp`, by name: the source for the generated op tests and docs. */
 export const OP_TABLE = new Map<string, OpDef<any>>();
@@ -73,7 +83,8 @@ export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   setGradEnabled(false);
   let out: Tensor;
   try {
-    out = disposeOnThrow(() => def.forward(inputs, attrs, save));
+    const needs = inputs.map((t) => recording && t.requiresGrad);
+    out = disposeOnThrow(() => def.forward(inputs, attrs, save, needs));
   } catch (e) {
     for (const a of saved) a.dispose();
     throw e;
@@ -88,7 +99,7 @@ export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
     shape: t.shape,
     dtype: t.dtype,
   }));
-  const meta = inputs.map((t) => ({ shape: t.shape, dtype: t.dtype }));
+  const meta = inputs.map((t) => ({ shape: t.shape, dtype: t.dtype, requiresGrad: t.requiresGrad }));
   const backward = def.backward!;
   const node = new Node(def.name, edges, saved, (g, s, needs) => backward(g, s, attrs, needs, meta), out.shape, out.dtype);
   out.requiresGrad = true;

@@ -13,13 +13,15 @@ import { tidy } from '../memory.js';
 
 export const MATMUL = defineOp<Record<string, never>>({
   name: 'matmul',
-  forward: ([a, b], _attrs, save) => {
+  // Saves A only for dB, and B for either gradient (dB reads B's layout; B is most often a weight,
+  // whose storage is alive anyway).
+  forward: ([a, b], _attrs, save, needs) => {
     const M = a!.shape[a!.ndim - 2]!, K = a!.shape[a!.ndim - 1]!, N = b!.shape[b!.ndim - 1]!;
     const batch = broadcastShapes('matmul', a!.shape.slice(0, -2), b!.shape.slice(0, -2));
     const out = empty([...batch, M, N], a!.dtype, a!.backend);
     a!.backend.kernels.matmul(broadcastView(a!, [...batch, M, K]), broadcastView(b!, [...batch, K, N]), out.view_());
-    save(a!);
-    save(b!);
+    if (needs[1]) save(a!);
+    if (needs[0] || needs[1]) save(b!);
     return out;
   },
   // dA = G·Bᵀ, dB = Aᵀ·G (batch broadcasting is summed back by the engine). When B is one matrix
@@ -28,10 +30,10 @@ export const MATMUL = defineOp<Record<string, never>>({
   // followed by a sum. dB takes B's layout: for a column-major B (a Linear's weight W [N, K] used as
   // Wᵀ) it is computed as (Gᵀ·A)ᵀ, the same sums in the same order, so W's gradient arrives
   // contiguous and needs no copy.
-  backward: (g, [a, b], _attrs, needs) => [
-    needs[0] ? matmul(g, transpose(b!, -2, -1)) : null,
-    needs[1] ? gradOfB(g, a!, b!) : null,
-  ],
+  backward: (g, s, _attrs, needs, [, ib]) => {
+    const [a, b] = ib!.requiresGrad ? s : [undefined, s[0]];
+    return [needs[0] ? matmul(g, transpose(b!, -2, -1)) : null, needs[1] ? gradOfB(g, a!, b!) : null];
+  },
   gradcheck: [
     { inputs: [{ shape: [3, 4] }, { shape: [4, 2] }], call: (a, b) => matmul(a, b), label: '2d' },
     { inputs: [{ shape: [2, 3, 4] }, { shape: [4, 2] }], call: (a, b) => matmul(a.transpose(0, 1), b), label: 'batched × one shared matrix' },
