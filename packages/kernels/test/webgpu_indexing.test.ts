@@ -1,5 +1,5 @@
 // WebGPU gather / indexSelect / scatterAdd / indexAdd vs the CPU reference (strided and offset
-// views, repeated indices, int32 data), the out-of-range index error raised at the next read, and
+// views, repeated indices, int32 data), the out-of-range index error raised by the read of the result, and
 // the fused AdamW step. Accumulations are in f32 in the CPU's order: rtol 1e-5, atol 1e-6.
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
@@ -76,20 +76,22 @@ describe('webgpu indexing', () => {
     }
   });
 
-  it('an out-of-range index raises a RangeError naming the op and index at the next read', async () => {
+  it('an out-of-range index raises a RangeError naming the op and index at the read of the result', async () => {
     const x = makeView('float32', [4, 3], {}, (i) => i);
     const index = makeView('int32', [3], {}, (i) => [0, 7, 2][i]!);
     const out = makeView('float32', [3, 3], {}, () => 0);
     const gx = toGPU(rt!, x), gi = toGPU(rt!, index), go = toGPU(rt!, out);
     gk!.indexSelect(gx, 0, gi, go);
+    await readView(rt!, gx, x); // the input is not concerned
     await expect(readView(rt!, go, out)).rejects.toThrow(/indexSelect: index 7 is out of range for a dimension of size 4/);
-    // the flag is cleared: the next read succeeds
-    await readView(rt!, go, out);
-    const neg = makeView('int32', [3], {}, () => -2);
-    const gn = toGPU(rt!, neg);
-    gk!.indexAdd(go, 0, gn, gx);
+    // the result stays invalid until released
     await expect(readView(rt!, go, out)).rejects.toThrow(RangeError);
-    releaseAll(rt!, gx, gi, go, gn);
+    const neg = makeView('int32', [3], {}, () => -2);
+    const out2 = makeView('float32', [4, 3], {}, () => 0);
+    const gn = toGPU(rt!, neg), go2 = toGPU(rt!, out2);
+    gk!.indexAdd(go2, 0, gn, gx);
+    await expect(readView(rt!, go2, out2)).rejects.toThrow(/indexAdd: index -2 is out of range for a dimension of size 4/);
+    releaseAll(rt!, gx, gi, go, gn, go2);
   });
 
   it('adamw matches the CPU over several steps, contiguous and strided', async () => {

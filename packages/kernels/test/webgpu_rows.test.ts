@@ -216,7 +216,7 @@ describe('webgpu crossEntropy', () => {
     }
   });
 
-  it('an out-of-range target raises a RangeError at the next read', async () => {
+  it('an out-of-range target raises a RangeError at the read of the loss', async () => {
     const logits = makeView('float32', [2, 4], {}, (i) => i);
     const targets = makeView('int32', [2], {}, (i) => [1, 9][i]!);
     const loss = zeros([2]), lse = zeros([2]);

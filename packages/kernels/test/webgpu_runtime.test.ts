@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { gpuRuntime } from './gpu_helpers.js';
 import { splitWorkgroups, dispatch1D, sizeClass, WGSL_LINEAR_WORKGROUP, WebGPUOutOfMemoryError, gpuDType } from '../src/webgpu/index.js';
-import type { WebGPURuntime } from '../src/webgpu/index.js';
+import { WebGPURuntime } from '../src/webgpu/index.js';
 
 const rt = await gpuRuntime();
 
@@ -146,6 +146,36 @@ describe('WebGPURuntime', () => {
     const huge = r.limits.maxBufferSize + 4;
     expect(() => r.allocate(huge)).toThrow(WebGPUOutOfMemoryError);
     expect(() => r.allocate(huge)).toThrow(String(huge));
+  });
+
+  it('under a memory limit, frees released buffers for new ones without waiting for the GPU', async () => {
+    const small = await WebGPURuntime.create({ memoryLimitBytes: 64 * 1024 });
+    try {
+      const n = 4096; // 16 KiB of f32: four fit under the limit
+      const bufs = Array.from({ length: 4 }, () => small.allocate(n * 4));
+      small.write(bufs[0]!, Float32Array.from({ length: n }, (_, i) => i));
+      axpb(small, bufs[0]!, bufs[1]!, n, 2, 0);
+      axpb(small, bufs[1]!, bufs[2]!, n, 1, 1); // the batch stays open: nothing submitted yet
+      expect(() => small.allocate(n * 4)).toThrow(WebGPUOutOfMemoryError);
+      // release without flush() or sync(): the buffers are used by the open batch
+      for (const b of [bufs[0]!, bufs[1]!, bufs[3]!]) small.release(b);
+      const fresh = [small.allocate(n * 4), small.allocate(n * 4), small.allocate(n * 4)];
+      expect(() => small.allocate(n * 4)).toThrow(WebGPUOutOfMemoryError);
+      // the work that used the freed buffers ran to completion
+      const got = new Float32Array(await small.read(bufs[2]!, 0, n * 4));
+      expect(got[0]).toBe(1);
+      expect(got[n - 1]).toBe(2 * (n - 1) + 1);
+      // the same after the batch was submitted but before it completed
+      axpb(small, bufs[2]!, fresh[0]!, n, 1, 0);
+      small.flush();
+      for (const b of fresh) small.release(b);
+      const again = [small.allocate(n * 4), small.allocate(n * 4), small.allocate(n * 4)];
+      for (const b of [...again, bufs[2]!]) small.release(b);
+      expect(small.stats().liveBytes).toBe(0);
+    } finally {
+      await small.sync();
+      small.destroy();
+    }
   });
 
   it('rejects float64 with a TypeError naming the op', () => {

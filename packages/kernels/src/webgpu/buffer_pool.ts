@@ -7,7 +7,8 @@
 //
 // Release is deferred: `release(buffer, serial)` parks the buffer until the queue submission
 // numbered `serial` (the one that last used it) has completed, then it becomes reusable. The
-// runtime calls `completed(serial)` from `queue.onSubmittedWorkDone()`.
+// runtime calls `completed(serial)` from `queue.onSubmittedWorkDone()`. Under its memory limit the
+// runtime may instead destroy pending buffers at once (`trim(true)`, after submitting their work).
 //
 // Free lists hand out their lowest-numbered (oldest) buffer first, whatever order buffers came
 // back in. A training step repeats the same allocations, so it gets the same buffers every step
@@ -120,25 +121,39 @@ export class BufferPool {
     this.pending.length = w;
   }
 
-  /** Destroys every free buffer (pending and live ones are kept). Returns the bytes given back. */
-  trim(): number {
-    let bytes = 0;
+  /**
+   * Destroys every free buffer, and with `pending` every released one still awaiting the GPU (the
+   * caller must have submitted the commands that use them). Live buffers are kept. Returns the
+   * bytes given back.
+   */
+  trim(pending = false): number {
     const destroyed: GPUBuffer[] = [];
+    let freed = 0;
+    if (pending) {
+      for (const { buffer } of this.pending) {
+        freed += this.entries.get(buffer)!.size;
+        destroyed.push(buffer);
+      }
+      this.pending.length = 0;
+      this.s.pendingBytes -= freed;
+    }
+    let pooled = 0;
     for (const bySize of this.free.values()) {
       for (const list of bySize.values()) {
         for (const b of list) {
-          const e = this.entries.get(b)!;
-          bytes += e.size;
-          this.entries.delete(b);
-          b.destroy();
+          pooled += this.entries.get(b)!.size;
           destroyed.push(b);
         }
       }
     }
     this.free.clear();
-    this.s.pooledBytes -= bytes;
+    this.s.pooledBytes -= pooled;
+    for (const b of destroyed) {
+      this.entries.delete(b);
+      b.destroy();
+    }
     if (destroyed.length > 0) this.onDestroy(destroyed);
-    return bytes;
+    return freed + pooled;
   }
 
   /** Destroys every buffer, live or not. */

@@ -8,7 +8,8 @@
 //   dx_c = dloss_n · [ (1−ε)·w_t·(p_c − [c == t]) + (ε/C)·(W·p_c − w_c) ]
 // A row whose target equals ignoreIndex gets loss 0 and a zero gradient (its lse is still written).
 // A target outside [0, C) is recorded in the runtime's error buffer (the GPU cannot throw) and
-// raised as a RangeError naming the op at the next read; the row is treated as ignored meanwhile.
+// raised as a WebGPUIndexError naming the op when the result (or data computed from it) is read;
+// the row is treated as ignored meanwhile.
 // Reducing the per-row losses (mean / sum) is core's business. Arithmetic is f32 (float32 logits
 // and weights, int32 targets; anything else throws a WebGPUDTypeError).
 //

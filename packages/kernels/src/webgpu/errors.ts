@@ -2,7 +2,8 @@
 //
 // Every error says what the user can do about it: install a driver, free tensors, pick another dtype.
 // GPU-side failures (validation errors, device loss, out-of-range indices found by a kernel) are
-// asynchronous by nature; the runtime stores them and raises them at the next flush or read, so the
+// asynchronous by nature; the runtime stores them and raises them at the next flush or read (an
+// out-of-range index: at a read of data computed from the faulty result), so the
 // call that surfaces an error is not always the call that caused it — the message names the cause.
 
 /** No WebGPU adapter (or device) could be obtained. */
@@ -45,5 +46,24 @@ export class WebGPUDTypeError extends TypeError {
   constructor(message: string) {
     super(message);
     this.name = 'WebGPUDTypeError';
+  }
+}
+
+/**
+ * An out-of-range index found by a kernel (gather, indexSelect, scatterAdd, indexAdd, a
+ * crossEntropy target). Raised by a read of the op's result, or of data computed from it; a
+ * RangeError, like an out-of-range index on the CPU. `what` names the indexed dimension.
+ */
+export class WebGPUIndexError extends RangeError {
+  readonly op: string;
+  readonly index: number;
+  readonly size: number;
+  constructor(op: string, index: number, size: number, what = 'a dimension') {
+    super(`${op}: index ${index} is out of range for ${what} of size ${size} (valid: 0..${size - 1}); ` +
+      `the tensor read was computed from the result of this ${op} and is invalid`);
+    this.name = 'WebGPUIndexError';
+    this.op = op;
+    this.index = index;
+    this.size = size;
   }
 }

@@ -17,8 +17,8 @@
 //
 // Out-of-range indices: a kernel cannot throw, so it records the first bad index in the runtime's
 // error buffer ([count, op code, index, dim size], claimed with atomicAdd) and clamps the read, so
-// memory outside the view is never touched. The runtime raises a RangeError naming the op and the
-// index at the next read.
+// memory outside the view is never touched. The runtime raises a WebGPUIndexError (a RangeError)
+// naming the op and the index when the result, or data computed from it, is read.
 
 import type { View } from '../types.js';
 import { gpuDType, WGSL_STORAGE_TYPE } from './dtype.js';

@@ -23,16 +23,21 @@
 // - `write` keeps stream order: with commands pending it stages the data and copies it inside the
 //   batch (queue.writeBuffer would jump ahead of the unsubmitted dispatches); otherwise it uses
 //   queue.writeBuffer directly.
-// - Errors the GPU reports asynchronously (validation, out-of-memory, device loss, and out-of-range
-//   indices flagged by kernels into the runtime's error buffer) are stored and thrown at the next
-//   flush or read. A lost device makes every later call throw; reads never hang on a lost device.
+// - Errors the GPU reports asynchronously (validation, out-of-memory, device loss) are stored and
+//   thrown at the next flush or read. A lost device makes every later call throw; reads never hang
+//   on a lost device.
+// - Out-of-range indices that kernels flag into the error buffer are thrown (WebGPUIndexError) by
+//   reads of the buffers computed from the faulty result, and by no other read (index_checks.ts).
+// - A memory limit counts released buffers still awaiting the GPU; when an allocation would exceed
+//   it, those are destroyed (after submitting the batch that uses them) before it fails.
 // - Profiling (opt-in, needs 'timestamp-query'): each dispatch gets its own compute pass with
 //   timestamp writes, and `profile()` returns GPU milliseconds per dispatch label.
 
-import { WebGPUDeviceLostError, WebGPUOutOfMemoryError, WebGPUValidationError } from './errors.js';
+import { WebGPUDeviceLostError, WebGPUIndexError, WebGPUOutOfMemoryError, WebGPUValidationError } from './errors.js';
 import { acquireDevice, keepAlive, type AdapterDescription, type DeviceOptions } from './device.js';
 import { BufferPool, type PoolStats } from './buffer_pool.js';
 import { UniformRing } from './uniform_ring.js';
+import { IndexChecks, type IndexCheck, type IndexCheckName } from './index_checks.js';
 import { BindGroupCache, PipelineCache, type BindingKind, type Pipeline, type PipelineSpec } from './pipeline_cache.js';
 import { MAX_WORKGROUPS_PER_DIM } from './workgroups.js';
 
@@ -44,7 +49,7 @@ export interface RuntimeOptions extends DeviceOptions {
   maxDispatchesPerSubmit?: number;
   /** Size of the uniform ring in bytes (default 256 KiB). */
   uniformRingBytes?: number;
-  /** Optional cap on pooled + live + pending buffer bytes; exceeding it trims the pool, then throws. */
+  /** Optional cap on live + pooled + pending buffer bytes; exceeding it destroys pooled and released buffers, then throws. */
   memoryLimitBytes?: number;
 }
 
@@ -65,6 +70,8 @@ export interface ProfileEntry {
 
 /** Size of the runtime's error buffer in u32 words: [flag, op code, bad index, dim size]. */
 const ERROR_WORDS = 4;
+/** Checked dispatches per submit: each copies the error buffer into its own slot of the batch's log. */
+const CHECK_SLOTS = 64;
 
 export class WebGPURuntime {
   readonly device: GPUDevice;
@@ -95,14 +102,18 @@ export class WebGPURuntime {
   private completedSerial = 0;
   private nSubmits = 0;
   private nDispatches = 0;
-  private errorBufferDirty = false;
   private readonly errorOps: string[] = [];
+  private readonly checks = new IndexChecks();
+  /** The open batch's log of error-buffer copies (MAP_READ), one slot per checked dispatch. */
+  private checkLog: { buffer: GPUBuffer; checks: IndexCheck[] } | null = null;
+  private checkName: IndexCheckName | null = null;
   private deferred: Error | null = null;
   private thrownSinceRead = false;
   private lastThrown: Error | null = null;
   private lost: Error | null = null;
   private destroyed = false;
-  private readonly lostPromise: Promise<never>;
+  /** Rejects every promise `untilLost` is waiting on; called once, when the device is lost. */
+  private readonly waiting = new Set<(e: Error) => void>();
 
   // profiling
   private profiling = false;
@@ -138,14 +149,14 @@ export class WebGPURuntime {
         this.defer(new WebGPUValidationError(`WebGPU error: ${err.message}`));
       }
     });
-    this.lostPromise = device.lost.then((info) => {
+    void device.lost.then((info) => {
       const e = new WebGPUDeviceLostError(this.destroyed
         ? 'the WebGPU runtime was destroyed'
         : `WebGPU device lost (${info.reason}): ${info.message}. Create a new runtime to continue.`);
       this.lost = e;
-      throw e;
+      for (const reject of this.waiting) reject(e);
+      this.waiting.clear();
     });
-    this.lostPromise.catch(() => { /* observed through this.lost */ });
   }
 
   /** Opens the GPU: navigator.gpu in browsers, the `webgpu` package (Dawn) in Node. */
@@ -195,7 +206,7 @@ export class WebGPURuntime {
     if (!this.ring.fits(byteLength) || this.batchDispatches >= this.maxDispatchesPerSubmit) this.submit();
     const offset = this.ring.push(uniforms);
     const bindGroup = this.bindGroups.get(p.bindGroupLayout, bindings, this.ring.buffer, UniformRing.bindingSize(byteLength));
-    if (!this.errorBufferDirty && bindings.includes(this.errorBuffer)) this.errorBufferDirty = true;
+    const checked = bindings.includes(this.errorBuffer);
 
     const pass = this.computePass(label ?? p.key);
     pass.setPipeline(p.pipeline);
@@ -206,6 +217,7 @@ export class WebGPURuntime {
     this.batchCommands++;
     this.batchDispatches++;
     this.nDispatches++;
+    if (checked || this.checks.active) this.track(p, bindings, checked);
   }
 
   /** Submits the open batch (if any) and throws any error the GPU reported since the last check. */
@@ -217,7 +229,7 @@ export class WebGPURuntime {
   /** Flushes and waits until the GPU has finished all submitted work. */
   async sync(): Promise<void> {
     this.flush();
-    await keepAlive(Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostPromise]));
+    await this.untilLost(this.device.queue.onSubmittedWorkDone());
     await this.pipelines.settled();
     this.throwDeferred();
   }
@@ -231,10 +243,13 @@ export class WebGPURuntime {
     const max = this.maxStorageBytes;
     if (want > max) throw new WebGPUOutOfMemoryError(bytes, `larger than this device's maximum storage buffer of ${max} bytes`);
     if (this.memoryLimit !== Infinity && this.pool.totalBytes + want > this.memoryLimit) {
-      this.pool.trim();
-      const t = this.pool.stats();
-      if (t.liveBytes + t.pendingBytes + want > this.memoryLimit) {
-        throw new WebGPUOutOfMemoryError(bytes, `memory limit ${this.memoryLimit} bytes; ${t.liveBytes} live, ${t.pendingBytes} awaiting the GPU`);
+      // Released buffers wait for the GPU only so that they are not reused early; once the batch
+      // using them is submitted they can be destroyed (WebGPU frees them when that work is done).
+      if (this.pool.stats().pendingBytes > 0) this.submit();
+      this.pool.trim(true);
+      const live = this.pool.stats().liveBytes;
+      if (live + want > this.memoryLimit) {
+        throw new WebGPUOutOfMemoryError(bytes, `memory limit ${this.memoryLimit} bytes, ${live} in use`);
       }
     }
     try {
@@ -254,6 +269,7 @@ export class WebGPURuntime {
     if (this.destroyed) return;
     const serial = this.batchCommands > 0 ? this.submitted + 1 : this.submitted;
     this.pool.release(buffer, serial, this.completedSerial);
+    if (this.checks.active) this.checks.forget(buffer);
   }
 
   /** Writes `data` at `byteOffset`, ordered after every dispatch already encoded. */
@@ -288,9 +304,13 @@ export class WebGPURuntime {
     this.endPass();
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.batchCommands++;
+    if (this.checks.active) this.checks.propagate([src], [dst]);
   }
 
-  /** Copies `byteLength` bytes at `byteOffset` back to the CPU. Submits the open batch. */
+  /**
+   * Copies `byteLength` bytes at `byteOffset` back to the CPU. Submits the open batch. Throws a
+   * WebGPUIndexError if a kernel found an out-of-range index while computing this buffer.
+   */
   async read(buffer: GPUBuffer, byteOffset = 0, byteLength?: number): Promise<ArrayBuffer> {
     this.throwIfLost();
     this.throwDeferred();
@@ -300,35 +320,19 @@ export class WebGPURuntime {
     const end = Math.ceil((byteOffset + len) / 4) * 4;
     const staging = this.pool.acquire(end - start, this.stagingUsage);
     this.endPass();
-    const enc = this.commandEncoder();
-    enc.copyBufferToBuffer(buffer, start, staging, 0, end - start);
-    let errStaging: GPUBuffer | null = null;
-    if (this.errorBufferDirty) {
-      errStaging = this.pool.acquire(ERROR_WORDS * 4, this.stagingUsage);
-      enc.copyBufferToBuffer(this.errorBuffer, 0, errStaging, 0, ERROR_WORDS * 4);
-      this.errorBufferDirty = false;
-    }
+    this.commandEncoder().copyBufferToBuffer(buffer, start, staging, 0, end - start);
     this.batchCommands++;
+    const carried = this.checks.active ? this.checks.of(buffer) : null;
     this.submit();
     const serial = this.submitted;
     try {
-      await keepAlive(Promise.race([
-        staging.mapAsync(GPUMapMode.READ, 0, end - start),
-        this.lostPromise,
-      ]));
+      await this.untilLost(staging.mapAsync(GPUMapMode.READ, 0, end - start));
       const out = staging.getMappedRange(0, end - start).slice(byteOffset - start, byteOffset - start + len);
       staging.unmap();
-      if (errStaging) {
-        await keepAlive(Promise.race([errStaging.mapAsync(GPUMapMode.READ, 0, ERROR_WORDS * 4), this.lostPromise]));
-        const words = new Uint32Array(errStaging.getMappedRange(0, ERROR_WORDS * 4).slice(0));
-        errStaging.unmap();
-        if (words[0] !== 0) {
-          this.device.queue.writeBuffer(this.errorBuffer, 0, new Uint32Array(ERROR_WORDS));
-          const op = this.errorOps[(words[1] ?? 1) - 1] ?? `op #${words[1]}`;
-          const bad = (words[2] ?? 0) | 0;
-          throw new RangeError(`${op}: index ${bad} is out of range for a dimension of size ${words[3]} ` +
-            '(the result of this op, and of ops that used it, is invalid)');
-        }
+      if (carried) {
+        await this.untilLost(Promise.all(carried.map((c) => c.done)));
+        const failed = carried.find((c) => c.state === 'failed');
+        if (failed) throw new WebGPUIndexError(failed.op, failed.index, failed.size, failed.what);
       }
       await this.pipelines.settled();
       this.throwDeferred();
@@ -336,7 +340,6 @@ export class WebGPURuntime {
       return out;
     } finally {
       this.pool.release(staging, serial, this.completedSerial);
-      if (errStaging) this.pool.release(errStaging, serial, this.completedSerial);
     }
   }
 
@@ -348,6 +351,20 @@ export class WebGPURuntime {
     let i = this.errorOps.indexOf(op);
     if (i < 0) i = this.errorOps.push(op) - 1;
     return i + 1;
+  }
+
+  /**
+   * Runs `fn`, reporting the out-of-range indices its kernels find as errors of `op` about `what`
+   * (for a public op built from indexing kernels: oneHot from scatterAdd, of ids by numClasses).
+   */
+  reportIndexErrorsAs<T>(op: string, what: string, fn: () => T): T {
+    const prev = this.checkName;
+    this.checkName = { op, what };
+    try {
+      return fn();
+    } finally {
+      this.checkName = prev;
+    }
   }
 
   stats(): RuntimeStats {
@@ -443,6 +460,8 @@ export class WebGPURuntime {
       enc.resolveQuerySet(this.querySet, 0, n, resolve, 0);
       enc.copyBufferToBuffer(resolve, 0, readback, 0, n * 8);
     }
+    const log = this.checkLog;
+    this.checkLog = null;
     this.ring.upload();
     this.device.queue.submit([enc.finish()]);
     this.encoder = null;
@@ -451,6 +470,7 @@ export class WebGPURuntime {
     this.nSubmits++;
     const serial = ++this.submitted;
     if (this.afterSubmit.length > 0) for (const f of this.afterSubmit.splice(0)) f();
+    if (log) this.readCheckLog(log, serial);
     this.device.queue.onSubmittedWorkDone().then(() => {
       if (serial > this.completedSerial) this.completedSerial = serial;
       this.pool.completed(this.completedSerial);
@@ -471,6 +491,52 @@ export class WebGPURuntime {
         rs.destroy();
       }, () => { rb.destroy(); rs.destroy(); }));
     }
+  }
+
+  /**
+   * After a dispatch: its written ('readwrite') buffers take on the index checks of every buffer it
+   * binds; a dispatch bound to the error buffer also gets a check of its own, and the error buffer
+   * is copied into that check's slot of the batch's log and cleared.
+   */
+  private track(p: Pipeline, bindings: readonly GPUBuffer[], checked: boolean): void {
+    const read: GPUBuffer[] = [];
+    const written: GPUBuffer[] = [];
+    for (let i = 0; i < bindings.length; i++) {
+      const b = bindings[i]!;
+      if (b === this.errorBuffer) continue;
+      read.push(b);
+      if (p.layout[i] === 'readwrite') written.push(b);
+    }
+    if (!checked) {
+      this.checks.propagate(read, written);
+      return;
+    }
+    const check = this.checks.begin(this.checkName);
+    this.checks.propagate(read, written, check);
+    const log = (this.checkLog ??= { buffer: this.pool.acquire(CHECK_SLOTS * ERROR_WORDS * 4, this.stagingUsage), checks: [] });
+    this.endPass();
+    const enc = this.commandEncoder();
+    enc.copyBufferToBuffer(this.errorBuffer, 0, log.buffer, log.checks.length * ERROR_WORDS * 4, ERROR_WORDS * 4);
+    enc.clearBuffer(this.errorBuffer, 0, ERROR_WORDS * 4);
+    log.checks.push(check);
+    if (log.checks.length === CHECK_SLOTS) this.submit();
+  }
+
+  /** Maps a submitted batch's log and settles its checks. */
+  private readCheckLog(log: { buffer: GPUBuffer; checks: IndexCheck[] }, serial: number): void {
+    const bytes = log.checks.length * ERROR_WORDS * 4;
+    const done = log.buffer.mapAsync(GPUMapMode.READ, 0, bytes).then(() => {
+      const w = new Uint32Array(log.buffer.getMappedRange(0, bytes).slice(0));
+      log.buffer.unmap();
+      log.checks.forEach((c, i) => {
+        const o = i * ERROR_WORDS;
+        if (w[o] === 0) this.checks.pass(c);
+        else this.checks.fail(c, this.errorOps[w[o + 1]! - 1] ?? `op #${w[o + 1]}`, w[o + 2]! | 0, w[o + 3]!);
+      });
+    }, () => { /* device lost: reads throw that instead */ }).finally(() => {
+      if (!this.destroyed) this.pool.release(log.buffer, serial, this.completedSerial);
+    });
+    for (const c of log.checks) c.done = done;
   }
 
   private createBuffer(size: number, usage: number): GPUBuffer {
@@ -500,6 +566,19 @@ export class WebGPURuntime {
   /** A primary error that repeats the one already thrown (same message) is not thrown twice. */
   private deferredFollowUpOnly(e: Error): boolean {
     return this.lastThrown?.message === e.message;
+  }
+
+  /**
+   * `p`, rejected instead if the device is lost first, with the event loop held open meanwhile.
+   * (Racing `p` against a promise of the loss would leave a reaction on that never-settling
+   * promise per call: memory that grows with every read.)
+   */
+  private untilLost<T>(p: Promise<T>): Promise<T> {
+    if (this.lost) return Promise.reject(this.lost);
+    return keepAlive(new Promise<T>((resolve, reject) => {
+      this.waiting.add(reject);
+      p.then(resolve, reject).finally(() => this.waiting.delete(reject));
+    }));
   }
 
   private throwIfLost(): void {
