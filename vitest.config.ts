@@ -28,6 +28,8 @@ export default defineConfig({
       '@webgrad/nn': pkg('nn'),
       '@webgrad/optim': pkg('optim'),
       '@webgrad/rl': pkg('rl'),
+      '@webgrad/data': pkg('data'),
+      '@webgrad/train': pkg('train'),
     },
   },
   test: {

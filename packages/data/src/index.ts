@@ -1,0 +1,2 @@
+// @webgrad/data: datasets, loaders, tokenizers and record readers.
+export {};

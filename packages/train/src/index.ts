@@ -1,0 +1,2 @@
+// @webgrad/train: the training loop and what it reports.
+export {};
