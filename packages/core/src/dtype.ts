@@ -1,6 +1,6 @@
 // dtypes and PyTorch-style type promotion.
 import type { DType, TypedArray } from '@webgrad/kernels';
-import { DTypeError } from './errors.js';
+import { DTypeError, fmtShape } from './errors.js';
 
 export type { DType, TypedArray };
 
@@ -33,6 +33,7 @@ export function dtypeOfArray(a: TypedArray): DType {
   throw new DTypeError(`tensor: unsupported TypedArray ${(a as object).constructor.name}`);
 }
 
-export function requireFloat(op: string, dtype: DType): void {
-  if (!isFloat(dtype)) throw new DTypeError(`${op}: expected a floating-point tensor, got ${dtype}`);
+/** For ops PyTorch defines on floating-point tensors only (layerNorm, attention, avgPool2d, dropout). */
+export function requireFloat(op: string, t: { dtype: DType; shape: readonly number[] }, what = 'input'): void {
+  if (!isFloat(t.dtype)) throw new DTypeError(`${op}: expected a floating-point ${what}, got ${t.dtype} (shape ${fmtShape(t.shape)}); cast it with .float()`);
 }

@@ -6,6 +6,7 @@
 import type { DeviceName } from './backend/backend.js';
 import { ValueError } from './errors.js';
 import { storageStats } from './storage.js';
+import { checkFunction, checkTensor } from './validate.js';
 import type { Tensor } from './tensor.js';
 
 const scopes: Set<Tensor>[] = [];
@@ -17,10 +18,36 @@ function counterOf(device: DeviceName): { n: number } {
   return c;
 }
 
+/** Tensors created while a `disposeOnThrow` call runs, in creation order (empty when none runs). */
+const created: Tensor[] = [];
+let guardDepth = 0;
+
 /** Called by the Tensor constructor. */
 export function trackTensor(t: Tensor): void {
   counterOf(t.device).n++;
   if (scopes.length > 0) scopes[scopes.length - 1]!.add(t);
+  if (guardDepth > 0) created.push(t);
+}
+
+/**
+ * Run `fn`; if it throws, dispose every tensor it created before rethrowing, so a failed call
+ * leaves nothing behind (inside a `tidy` or not). On success nothing changes. Synchronous only.
+ */
+export function disposeOnThrow<T>(fn: () => T): T {
+  const mark = created.length;
+  guardDepth++;
+  let ok = false;
+  try {
+    const r = fn();
+    ok = true;
+    return r;
+  } finally {
+    guardDepth--;
+    if (!ok) {
+      for (let i = created.length - 1; i >= mark; i--) created[i]!.dispose();
+      created.length = mark;
+    } else if (guardDepth === 0) created.length = 0;
+  }
 }
 
 /** Called by Tensor.dispose(). */
@@ -29,9 +56,15 @@ export function untrackTensor(t: Tensor): void {
   for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i]!.delete(t)) break;
 }
 
-/** Take a tensor out of every open scope: it lives until disposed explicitly. Returns it. */
+/** Take a tensor out of every open scope: it lives until disposed explicitly, even if the call
+ *  that made it fails (a gradient accumulated into a leaf's `.grad` survives a failed backward). Returns it. */
 export function keep<T extends Tensor>(t: T): T {
+  checkTensor('keep', 'tensor', t);
   for (const s of scopes) s.delete(t);
+  if (guardDepth > 0) {
+    const i = created.lastIndexOf(t);
+    if (i >= 0) created.splice(i, 1);
+  }
   return t;
 }
 
@@ -55,6 +88,7 @@ function closeScope(s: Set<Tensor>, survivors: Set<Tensor>): void {
 
 /** Run `fn` and dispose every tensor it created except those it returns (in arrays/objects too). */
 export function tidy<T>(fn: () => T): T {
+  checkFunction('tidy', 'fn', fn);
   const s = new Set<Tensor>();
   scopes.push(s);
   let result: T;

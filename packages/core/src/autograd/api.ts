@@ -1,13 +1,27 @@
 // The public autograd entry points: backward, gradients, grad, and user-defined differentiable ops.
-import { AutogradError } from '../errors.js';
+import { AutogradError, ValueError } from '../errors.js';
+import { checkBool, checkFunction, checkOptions, checkTensor, fmtValue } from '../validate.js';
 import type { Tensor } from '../tensor.js';
 import { runBackward, type BackwardOptions } from './engine.js';
 import { apply, defineOp } from '../ops/define.js';
 import { detach } from '../ops/device.js';
+import { disposeOnThrow } from '../memory.js';
+
+const BACKWARD_KEYS = ['retainGraph', 'createGraph'];
+
+/** Validated backward options: known keys, and booleans where booleans go. */
+function backwardOptions<T extends BackwardOptions & { allowUnused?: boolean }>(op: string, opts: T | undefined, keys: readonly string[]): T {
+  const o = checkOptions(op, opts, keys);
+  for (const k of ['retainGraph', 'createGraph', 'allowUnused'] as const) if (o[k] !== undefined) checkBool(op, k, o[k]);
+  return o;
+}
 
 /** Accumulate d(output)/d(leaf) into every leaf's `.grad`. */
 export function backward(output: Tensor, grad?: Tensor | null, opts: BackwardOptions = {}): void {
-  runBackward([{ tensor: output, grad: grad ?? null }], opts);
+  checkTensor('backward', 'output', output);
+  if (grad != null) checkTensor('backward', 'grad', grad);
+  backwardOptions('backward', opts, BACKWARD_KEYS);
+  disposeOnThrow(() => runBackward([{ tensor: output, grad: grad ?? null }], opts));
 }
 
 /**
@@ -19,11 +33,21 @@ export function gradients(
   outputs: Tensor | Tensor[], inputs: Tensor[],
   opts: BackwardOptions & { gradOutputs?: (Tensor | null)[]; allowUnused?: boolean } = {},
 ): (Tensor | null)[] {
+  backwardOptions('gradients', opts, [...BACKWARD_KEYS, 'gradOutputs', 'allowUnused']);
   const outs = Array.isArray(outputs) ? outputs : [outputs];
-  const got = runBackward(outs.map((t, i) => ({ tensor: t, grad: opts.gradOutputs?.[i] ?? null })), opts, inputs);
+  outs.forEach((t, i) => checkTensor('gradients', `outputs[${i}]`, t));
+  if (!Array.isArray(inputs)) throw new ValueError(`gradients: inputs must be an array of tensors, got ${fmtValue(inputs)}`);
+  inputs.forEach((t, i) => checkTensor('gradients', `inputs[${i}]`, t));
+  if (opts.gradOutputs !== undefined && !Array.isArray(opts.gradOutputs)) {
+    throw new ValueError(`gradients: gradOutputs must be an array with one gradient (or null) per output, got ${fmtValue(opts.gradOutputs)}`);
+  }
+  const got = disposeOnThrow(() => runBackward(outs.map((t, i) => ({ tensor: t, grad: opts.gradOutputs?.[i] ?? null })), opts, inputs));
   return inputs.map((t, i) => {
     const g = got.get(t) ?? null;
-    if (!g && !opts.allowUnused) throw new AutogradError(`gradients: input ${i} (shape [${t.shape.join(', ')}]) is not used to compute the outputs; pass { allowUnused: true }`);
+    if (!g && !opts.allowUnused) {
+      for (const r of got.values()) r.dispose();
+      throw new AutogradError(`gradients: input ${i} (shape [${t.shape.join(', ')}]) is not used to compute the outputs; pass { allowUnused: true }`);
+    }
     return g;
   });
 }
@@ -33,6 +57,7 @@ export function gradients(
  * The returned gradients are owned by the caller.
  */
 export function grad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => Tensor[] {
+  checkFunction('grad', 'f', f);
   return (...xs: Tensor[]) => {
     const vars = xs.map((x) => detach(x).requiresGrad_(true));
     const y = f(...vars);

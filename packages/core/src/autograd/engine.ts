@@ -125,7 +125,7 @@ export function runBackward(roots: Root[], opts: BackwardOptions, capture?: Tens
       if (g && wanted && !wanted.has(node)) g.dispose();
       else if (g) {
         const cap = captureNode.get(node);
-        if (cap) captured.set(cap, keep(graphAlias(g)));
+        if (cap) captured.set(cap, graphAlias(g)); // kept at the end: a failed sweep disposes it
         const retained = capture ? undefined : node.retained?.deref();
         if (retained && !retained.isDisposed) accumulateLeaf(retained, graphAlias(g));
         const saved = node.unpackSaved();

@@ -1,6 +1,7 @@
 // Scaled dot-product attention, fused: softmax(q·kᵀ·scale + mask)·v in one tiled kernel that never
 // materializes the T×T score matrix (flash-attention style on WebGPU), saving only the per-row
 // log-sum-exp; the backward recomputes the probabilities from it. (Vaswani et al. 2017; Dao et al. 2022.)
+import { requireFloat } from '../dtype.js';
 import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { View } from '@webgrad/kernels';
@@ -16,6 +17,7 @@ import { backwardThroughDecomposition, recordingBackward } from '../autograd/dec
 import { full } from './creation.js';
 import { triu } from './shape_ops.js';
 import { tidy } from '../memory.js';
+import { checkBool, checkFinite, checkOptions, checkRank, checkSize, checkTensor } from '../validate.js';
 
 export interface AttentionOptions {
   /** Additive float mask broadcastable to (B, H, Tq, Tk), or a bool mask where true = may attend (PyTorch's convention). */
@@ -27,6 +29,16 @@ export interface AttentionOptions {
 }
 
 interface AttnAttrs { scale: number; causal: boolean; hasMask: boolean }
+
+/** Attention options, validated: `scale` undefined means 1/√D. */
+function attentionOptions(op: string, opts: AttentionOptions | undefined): { mask: Tensor | null; isCausal: boolean; scale: number | undefined } {
+  const o = checkOptions(op, opts, ['mask', 'isCausal', 'scale']);
+  return {
+    mask: o.mask == null ? null : checkTensor(op, 'mask', o.mask),
+    isCausal: o.isCausal === undefined ? false : checkBool(op, 'isCausal', o.isCausal),
+    scale: o.scale === undefined ? undefined : checkFinite(op, 'scale', o.scale),
+  };
+}
 
 export const ATTENTION = defineOp<AttnAttrs>({
   name: 'scaledDotProductAttention',
@@ -147,8 +159,10 @@ function packedDecomposed(qkv: Tensor, a: PackedAttrs, mask: Tensor | null): Ten
  * the split, head-major q, k, v, merged back; faster.
  */
 export function packedSelfAttention(qkv: Tensor, nHead: number, opts: { isCausal?: boolean; scale?: number; mask?: Tensor | null } = {}): Tensor {
+  checkTensor('packedSelfAttention', 'qkv', qkv);
+  checkSize('packedSelfAttention', 'nHead', nHead, 1);
+  const o = attentionOptions('packedSelfAttention', opts);
   if (qkv.ndim !== 3) throw new ShapeError(`packedSelfAttention: expected qkv of shape (B, T, 3·C), got ${fmtShape(qkv.shape)}`);
-  if (!Number.isInteger(nHead) || nHead < 1) throw new ShapeError(`packedSelfAttention: nHead must be a positive integer, got ${nHead}`);
   const W = qkv.shape[2]!;
   if (W % (3 * nHead) !== 0) {
     throw new ShapeError(`packedSelfAttention: the last dim of qkv ${fmtShape(qkv.shape)} must be 3 × nHead × head size (nHead ${nHead})`);
@@ -157,15 +171,18 @@ export function packedSelfAttention(qkv: Tensor, nHead: number, opts: { isCausal
     throw new DTypeError(`packedSelfAttention: expected a float tensor, got ${qkv.dtype} (shape ${fmtShape(qkv.shape)})`);
   }
   const T = qkv.shape[1]!;
-  if (opts.mask) broadcastShapes('packedSelfAttention mask', opts.mask.shape, [qkv.shape[0]!, nHead, T, T]);
-  const scale = opts.scale ?? 1 / Math.sqrt(W / 3 / nHead);
+  if (o.mask) broadcastShapes('packedSelfAttention mask', o.mask.shape, [qkv.shape[0]!, nHead, T, T]);
+  const scale = o.scale ?? 1 / Math.sqrt(W / 3 / nHead);
   return tidy(() => {
-    const mask = additiveMask(opts.mask, qkv.dtype);
-    return apply(PACKED_ATTENTION, [contiguous(qkv), ...(mask ? [mask] : [])], { nHead, scale, causal: !!opts.isCausal });
+    const mask = additiveMask(o.mask, qkv.dtype);
+    return apply(PACKED_ATTENTION, [contiguous(qkv), ...(mask ? [mask] : [])], { nHead, scale, causal: o.isCausal });
   });
 }
 
 function checkAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null | undefined): void {
+  checkTensor('scaledDotProductAttention', 'q', q);
+  checkTensor('scaledDotProductAttention', 'k', k);
+  checkTensor('scaledDotProductAttention', 'v', v);
   const shapes = `q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`;
   if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) throw new ShapeError(`scaledDotProductAttention: expected (B, H, T, D) tensors, got ${shapes}`);
   if (q.shape[0] !== k.shape[0] || q.shape[1] !== k.shape[1] || k.shape[0] !== v.shape[0] || k.shape[1] !== v.shape[1]) {
@@ -175,28 +192,32 @@ function checkAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null | u
     throw new ShapeError(`scaledDotProductAttention: q and k need the same head size and k and v the same length: ${shapes}`);
   }
   if (q.dtype !== k.dtype || q.dtype !== v.dtype) throw new DTypeError(`scaledDotProductAttention: q, k, v dtypes differ (${q.dtype}, ${k.dtype}, ${v.dtype})`);
+  requireFloat('scaledDotProductAttention', q, 'q');
   if (mask) broadcastShapes('scaledDotProductAttention mask', mask.shape, [q.shape[0]!, q.shape[1]!, q.shape[2]!, k.shape[2]!]);
 }
 
 /** Attention over (B, H, T, D) tensors, like torch's F.scaled_dot_product_attention. */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
-  checkAttention(q, k, v, opts.mask);
-  const scale = opts.scale ?? 1 / Math.sqrt(q.shape[3]!);
+  const o = attentionOptions('scaledDotProductAttention', opts);
+  checkAttention(q, k, v, o.mask);
+  const scale = o.scale ?? 1 / Math.sqrt(q.shape[3]!);
   return tidy(() => {
-    const mask = additiveMask(opts.mask, q.dtype);
+    const mask = additiveMask(o.mask, q.dtype);
     const ins = [contiguous(q), contiguous(k), contiguous(v), ...(mask ? [mask] : [])];
-    return apply(ATTENTION, ins, { scale, causal: !!opts.isCausal, hasMask: !!mask });
+    return apply(ATTENTION, ins, { scale, causal: o.isCausal, hasMask: !!mask });
   });
 }
 
 /** Attention from primitives (matmul, mask, softmax, matmul) — the fused op's reference. */
 export function attentionDecomposed(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
-  const scale = opts.scale ?? 1 / Math.sqrt(q.shape[3]!);
+  const o = attentionOptions('attentionDecomposed', opts);
+  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) checkRank('attentionDecomposed', name, checkTensor('attentionDecomposed', name, t), 2);
+  const scale = o.scale ?? 1 / Math.sqrt(q.shape[q.ndim - 1]!);
   return tidy(() => {
     let s = mulScalar(matmul(q, transpose(k, -2, -1)), scale);
-    if (opts.mask) s = opts.mask.dtype === 'bool' ? where(opts.mask, s, -Infinity) : add(s, opts.mask);
-    if (opts.isCausal) {
-      const Tq = q.shape[2]!, Tk = k.shape[2]!;
+    if (o.mask) s = o.mask.dtype === 'bool' ? where(o.mask, s, -Infinity) : add(s, o.mask);
+    if (o.isCausal) {
+      const Tq = q.shape[q.ndim - 2]!, Tk = k.shape[k.ndim - 2]!;
       const blocked = triu(full([Tq, Tk], 1, { device: q.device }), Tk - Tq + 1).gt(0);
       s = where(blocked, -Infinity, s);
     }

@@ -2,6 +2,7 @@
 // max/avg pooling. im2col's adjoint col2im is its backward, so conv2d is differentiable end to end
 // through ops that are each checked on their own.
 import type { Conv2dGeometry } from '@webgrad/kernels';
+import { requireFloat } from '../dtype.js';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { empty, zerosOn } from './alloc.js';
@@ -13,14 +14,19 @@ import { matmul } from './matmul.js';
 import { cat } from './shape_ops.js';
 import { narrow, reshape } from './views.js';
 import { tidy } from '../memory.js';
+import { checkNumel, checkOptions, checkPair, checkSize, checkTensor } from '../validate.js';
 
 type Pair = number | [number, number];
-const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
 
 export interface Conv2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number }
 export interface Pool2dOptions { stride?: Pair; padding?: Pair }
 
 export function convOutSize(size: number, k: number, s: number, p: number, d: number): number {
+  checkSize('convOutSize', 'size', size);
+  checkSize('convOutSize', 'kernel', k, 1);
+  checkSize('convOutSize', 'stride', s, 1);
+  checkSize('convOutSize', 'padding', p);
+  checkSize('convOutSize', 'dilation', d, 1);
   return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
 }
 
@@ -53,23 +59,35 @@ const COL2IM: OpDef<GeomAttrs> = defineOp<GeomAttrs>({
   backward: (gr, _s, a) => [apply(IM2COL, [contiguous(gr)], a)],
 });
 
-function geometry(kernel: [number, number], o: Conv2dOptions): Conv2dGeometry {
-  return { kernel, stride: pair(o.stride ?? 1), padding: pair(o.padding ?? 0), dilation: pair(o.dilation ?? 1) };
+/** The geometry of a convolution: stride and dilation integers >= 1, padding >= 0 (or pairs of them). */
+function geometry(kernel: [number, number], o: Conv2dOptions, op = 'conv2d'): Conv2dGeometry {
+  return {
+    kernel,
+    stride: checkPair(op, 'stride', o.stride ?? 1, 1),
+    padding: checkPair(op, 'padding', o.padding ?? 0, 0),
+    dilation: checkPair(op, 'dilation', o.dilation ?? 1, 1),
+  };
 }
 
 /** x (N, C, H, W), weight (O, C/groups, kh, kw), bias (O) → (N, O, Ho, Wo), like torch's F.conv2d. */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
-  const groups = opts.groups ?? 1;
+  checkTensor('conv2d', 'input', x);
+  checkTensor('conv2d', 'weight', weight);
+  if (bias != null) checkTensor('conv2d', 'bias', bias);
+  const o = checkOptions('conv2d', opts, ['stride', 'padding', 'dilation', 'groups']);
+  const groups = o.groups === undefined ? 1 : checkSize('conv2d', 'groups', o.groups, 1);
   if (x.ndim !== 4 || weight.ndim !== 4) throw new ShapeError(`conv2d: expected input (N, C, H, W) and weight (O, C/groups, kh, kw), got ${fmtShape(x.shape)} and ${fmtShape(weight.shape)}`);
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const [O, Cg, kh, kw] = weight.shape as [number, number, number, number];
-  if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0 || O % groups !== 0 || Cg !== C / groups) {
+  if (C % groups !== 0 || O % groups !== 0 || Cg !== C / groups) {
     throw new ShapeError(`conv2d: input ${fmtShape(x.shape)} and weight ${fmtShape(weight.shape)} do not fit groups=${groups} (need C/groups = weight dim 1)`);
   }
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== O)) throw new ShapeError(`conv2d: bias must have shape [${O}], got ${fmtShape(bias.shape)}`);
-  const g = geometry([kh, kw], opts);
+  const g = geometry([kh, kw], o);
   const [Ho, Wo] = outHW(x.shape, g);
   if (Ho <= 0 || Wo <= 0) throw new ShapeError(`conv2d: kernel ${kh}×${kw} (dilation ${g.dilation}) does not fit input ${H}×${W} with padding ${g.padding}`);
+  checkNumel('conv2d', [N, Cg * kh * kw, Ho * Wo]);
+  checkNumel('conv2d', [N, O, Ho, Wo]);
   return tidy(() => {
     const xc = contiguous(x);
     const outs: Tensor[] = [];
@@ -133,9 +151,12 @@ const POOL2D_BACKWARD: OpDef<PoolAttrs & { inShape: number[] }> = {
 
 function pool(op: 'max' | 'avg', x: Tensor, kernel: Pair, opts: Pool2dOptions): Tensor {
   const name = op === 'max' ? 'maxPool2d' : 'avgPool2d';
+  checkTensor(name, 'input', x);
+  const o = checkOptions(name, opts, ['stride', 'padding']);
   if (x.ndim !== 4) throw new ShapeError(`${name}: expected input (N, C, H, W), got ${fmtShape(x.shape)}`);
-  const k = pair(kernel);
-  const g: Conv2dGeometry = { kernel: k, stride: pair(opts.stride ?? kernel), padding: pair(opts.padding ?? 0), dilation: [1, 1] };
+  if (op === 'avg') requireFloat(name, x);
+  const k = checkPair(name, 'kernelSize', kernel, 1);
+  const g: Conv2dGeometry = { ...geometry(k, { stride: o.stride ?? k, padding: o.padding }, name), dilation: [1, 1] };
   if (g.padding[0] * 2 > k[0] || g.padding[1] * 2 > k[1]) throw new ValueError(`${name}: padding ${g.padding} must be at most half the kernel ${k}`);
   const [Ho, Wo] = outHW(x.shape, g);
   if (Ho <= 0 || Wo <= 0) throw new ShapeError(`${name}: kernel ${k} does not fit input ${fmtShape(x.shape)}`);

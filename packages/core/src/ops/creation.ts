@@ -1,11 +1,12 @@
 // Creating tensors: from data, constants, ranges, and the seeded counter-based RNG.
 import type { DType, TypedArray } from '@webgrad/kernels';
-import type { DeviceName } from '../backend/backend.js';
+import type { Backend, DeviceName } from '../backend/backend.js';
 import { getBackend, getDefaultDevice } from '../backend/registry.js';
-import { arrayFor, dtypeOfArray } from '../dtype.js';
-import { ShapeError, ValueError, fmtShape } from '../errors.js';
+import { arrayFor, dtypeOfArray, isFloat } from '../dtype.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { checkShape, numel, type Shape } from '../shape.js';
 import { Tensor, type NestedArray } from '../tensor.js';
+import { checkBool, checkDType, checkFinite, checkInt, checkNumel, checkOptions, checkScalar, checkSize, checkTensor } from '../validate.js';
 import { empty } from './alloc.js';
 import { addScalar, minimum, mulScalar } from './binary.js';
 import { cast } from './cast.js';
@@ -18,9 +19,52 @@ export interface CreateOptions {
   requiresGrad?: boolean;
 }
 
-function finish(t: Tensor, opts: CreateOptions): Tensor {
-  if (opts.requiresGrad) t.requiresGrad = true;
+const CREATE_KEYS = ['dtype', 'device', 'requiresGrad'];
+
+/** Creation options after validation; `dtype` stays undefined when the op infers it. */
+interface Creation { dtype: DType | undefined; backend: Backend; requiresGrad: boolean }
+
+function creation(op: string, opts: CreateOptions | undefined, extraKeys: readonly string[] = []): Creation {
+  const o = checkOptions(op, opts, extraKeys.length ? [...CREATE_KEYS, ...extraKeys] : CREATE_KEYS);
+  return {
+    dtype: o.dtype === undefined ? undefined : checkDType(op, o.dtype),
+    backend: getBackend(o.device ?? getDefaultDevice(), op),
+    requiresGrad: o.requiresGrad === undefined ? false : checkBool(op, 'requiresGrad', o.requiresGrad),
+  };
+}
+
+/** The checks every creation op makes before allocating: the shape, and a dtype that can require
+ *  gradients (when asked to) on a device that holds it. */
+function checkCreate(op: string, c: Creation, shape: Shape, dtype: DType): void {
+  checkShape(op, shape);
+  if (c.requiresGrad && !isFloat(dtype)) {
+    throw new ValueError(`${op}: only floating-point tensors can require gradients, got dtype ${dtype}; pass { dtype: 'float32' }`);
+  }
+  if (!c.backend.supports(dtype)) throw new DTypeError(`${op}: device '${c.backend.name}' does not support dtype ${dtype}`);
+}
+
+function allocate(op: string, c: Creation, shape: Shape, dtype: DType): Tensor {
+  checkCreate(op, c, shape, dtype);
+  return empty(shape, dtype, c.backend, op);
+}
+
+function finish(t: Tensor, c: Creation): Tensor {
+  if (c.requiresGrad) t.requiresGrad = true;
   return t;
+}
+
+/** A new tensor whose values `write` puts into a host array of its dtype, then uploaded. */
+function fromHost(op: string, c: Creation, shape: Shape, dtype: DType, write: (arr: TypedArray) => void): Tensor {
+  const t = allocate(op, c, shape, dtype);
+  try {
+    const arr = arrayFor(dtype, t.size);
+    write(arr);
+    c.backend.upload(t.storage.buffer, arr);
+  } catch (e) {
+    t.dispose();
+    throw e;
+  }
+  return finish(t, c);
 }
 
 function flatten(data: NestedArray, op: string): { values: (number | boolean)[]; shape: number[] } {
@@ -50,11 +94,10 @@ function flatten(data: NestedArray, op: string): { values: (number | boolean)[];
  * float64, Int32Array → int32, Float32Array → float32.
  */
 export function tensor(data: NestedArray | TypedArray | number[], opts: CreateOptions & { shape?: Shape } = {}): Tensor {
-  const device = opts.device ?? getDefaultDevice();
-  const backend = getBackend(device);
+  const c = creation('tensor', opts, ['shape']);
   let values: ArrayLike<number | boolean>;
   let shape: Shape;
-  let dtype = opts.dtype;
+  let dtype = c.dtype;
   if (ArrayBuffer.isView(data)) {
     values = data as TypedArray;
     shape = opts.shape ?? [(data as TypedArray).length];
@@ -73,56 +116,70 @@ export function tensor(data: NestedArray | TypedArray | number[], opts: CreateOp
   if (numel(shape) !== values.length) {
     throw new ShapeError(`tensor: ${values.length} values cannot have shape ${fmtShape(shape)} (${numel(shape)} elements)`);
   }
-  const arr = arrayFor(dtype, values.length);
-  if (dtype === 'bool') for (let i = 0; i < values.length; i++) arr[i] = values[i] ? 1 : 0;
-  else if (ArrayBuffer.isView(values) && dtypeOfArray(values as TypedArray) === dtype) arr.set(values as never);
-  else for (let i = 0; i < values.length; i++) arr[i] = Number(values[i]);
-  const t = empty(shape, dtype, backend);
-  backend.upload(t.storage.buffer, arr);
-  return finish(t, opts);
+  const typed = ArrayBuffer.isView(values) && dtypeOfArray(values as TypedArray) === dtype;
+  return fromHost('tensor', c, shape, dtype, (arr) => {
+    if (dtype === 'bool') for (let i = 0; i < values.length; i++) arr[i] = values[i] ? 1 : 0;
+    else if (typed) arr.set(values as never);
+    else for (let i = 0; i < values.length; i++) arr[i] = Number(values[i]);
+  });
 }
 
-export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
-  checkShape('full', shape);
-  const backend = getBackend(opts.device ?? getDefaultDevice());
-  const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
-  const t = empty(shape, dtype, backend);
-  backend.kernels.fill(t.view_(), Number(value));
-  return finish(t, opts);
+function filled(op: string, shape: Shape, value: number | boolean, opts: CreateOptions | undefined): Tensor {
+  checkScalar(op, 'value', value);
+  const c = creation(op, opts);
+  const t = allocate(op, c, shape, c.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32'));
+  c.backend.kernels.fill(t.view_(), Number(value));
+  return finish(t, c);
 }
 
-export const zeros = (shape: Shape, opts: CreateOptions = {}) => full(shape, 0, opts);
-export const ones = (shape: Shape, opts: CreateOptions = {}) => full(shape, 1, opts);
+/** A tensor of `shape` filled with `value` (a boolean value gives a bool tensor). */
+export const full = (shape: Shape, value: number, opts: CreateOptions = {}) => filled('full', shape, value, opts);
+export const zeros = (shape: Shape, opts: CreateOptions = {}) => filled('zeros', shape, 0, opts);
+export const ones = (shape: Shape, opts: CreateOptions = {}) => filled('ones', shape, 1, opts);
 
-const likeOpts = (t: Tensor, opts: CreateOptions): CreateOptions => ({ dtype: t.dtype, device: t.device, ...opts });
-export const zerosLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape, 0, likeOpts(t, opts));
-export const onesLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape, 1, likeOpts(t, opts));
-export const fullLike = (t: Tensor, value: number, opts: CreateOptions = {}) => full(t.shape, value, likeOpts(t, opts));
+/** `opts` over the dtype and device of `t`. */
+function likeOpts(op: string, t: Tensor, opts: CreateOptions | undefined): CreateOptions {
+  checkTensor(op, 'input', t);
+  const o = checkOptions(op, opts, CREATE_KEYS);
+  return { dtype: o.dtype ?? t.dtype, device: o.device ?? t.device, requiresGrad: o.requiresGrad };
+}
+export const zerosLike = (t: Tensor, opts: CreateOptions = {}) => filled('zerosLike', t.shape, 0, likeOpts('zerosLike', t, opts));
+export const onesLike = (t: Tensor, opts: CreateOptions = {}) => filled('onesLike', t.shape, 1, likeOpts('onesLike', t, opts));
+export const fullLike = (t: Tensor, value: number, opts: CreateOptions = {}) => filled('fullLike', t.shape, value, likeOpts('fullLike', t, opts));
 
 /** Values start, start+step, ... < end (like torch.arange). Integer arguments give int32. */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
-  if (end === undefined) { end = start; start = 0; }
+  checkFinite('arange', 'start', start);
+  if (end === undefined) { end = start; start = 0; } else checkFinite('arange', 'end', end);
+  checkFinite('arange', 'step', step);
   if (step === 0) throw new ValueError('arange: step must be non-zero');
+  if ((end - start) * step < 0) throw new ValueError(`arange: the range [${start}, ${end}) and the step ${step} have inconsistent signs (the end is never reached)`);
+  const c = creation('arange', opts);
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
-  const arr = arrayFor(dtype, n);
-  for (let i = 0; i < n; i++) arr[i] = start + i * step;
-  return tensor(arr, { ...opts, dtype, shape: [n] });
+  checkNumel('arange', [n]);
+  const dtype = c.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
+  const from = start;
+  return fromHost('arange', c, [n], dtype, (arr) => { for (let i = 0; i < n; i++) arr[i] = from + i * step; });
 }
 
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new ValueError(`linspace: steps must be a non-negative integer, got ${steps}`);
-  const dtype = opts.dtype ?? 'float32';
-  const arr = arrayFor(dtype, steps);
-  for (let i = 0; i < steps; i++) arr[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
-  return tensor(arr, { ...opts, dtype, shape: [steps] });
+  checkFinite('linspace', 'start', start);
+  checkFinite('linspace', 'end', end);
+  checkSize('linspace', 'steps', steps);
+  const c = creation('linspace', opts);
+  return fromHost('linspace', c, [steps], c.dtype ?? 'float32', (arr) => {
+    for (let i = 0; i < steps; i++) arr[i] = steps === 1 ? start : start + ((end - start) * i) / (steps - 1);
+  });
 }
 
+/** The n × m identity (ones on the main diagonal). */
 export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
-  const dtype = opts.dtype ?? 'float32';
-  const arr = arrayFor(dtype, n * m);
-  for (let i = 0; i < Math.min(n, m); i++) arr[i * m + i] = 1;
-  return tensor(arr, { ...opts, dtype, shape: [n, m] });
+  checkSize('eye', 'n', n);
+  checkSize('eye', 'm', m);
+  const c = creation('eye', opts);
+  return fromHost('eye', c, [n, m], c.dtype ?? 'float32', (arr) => {
+    for (let i = 0; i < Math.min(n, m); i++) arr[i * m + i] = 1;
+  });
 }
 
 // ---- random ------------------------------------------------------------------------------------
@@ -132,7 +189,7 @@ export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
 const generator = { seed: 0x5eed, offset: 0 };
 
 export function manualSeed(seed: number): void {
-  if (!Number.isInteger(seed) || seed < 0) throw new ValueError(`manualSeed: seed must be a non-negative integer, got ${seed}`);
+  checkInt('manualSeed', 'seed', seed, { min: 0, max: Number.MAX_SAFE_INTEGER });
   generator.seed = seed;
   generator.offset = 0;
 }
@@ -142,33 +199,39 @@ export function getRngState(): { seed: number; offset: number } {
 }
 
 export function setRngState(state: { seed: number; offset: number }): void {
-  generator.seed = state.seed;
-  generator.offset = state.offset;
+  const s = checkOptions('setRngState', state, ['seed', 'offset'], 'state');
+  const bounds = { min: 0, max: Number.MAX_SAFE_INTEGER };
+  generator.seed = checkInt('setRngState', 'state.seed', s.seed, bounds);
+  generator.offset = checkInt('setRngState', 'state.offset', s.offset, bounds);
 }
 
-function random(shape: Shape, distribution: 'uniform' | 'normal', opts: CreateOptions): Tensor {
-  checkShape(distribution === 'uniform' ? 'rand' : 'randn', shape);
-  const backend = getBackend(opts.device ?? getDefaultDevice());
-  const dtype = opts.dtype ?? 'float32';
-  const t = empty(shape, dtype, backend);
-  backend.kernels.random(t.view_(), { seed: generator.seed, offset: generator.offset, distribution });
-  generator.offset += numel(shape);
-  return finish(t, opts);
+function random(op: 'rand' | 'randn', shape: Shape, opts: CreateOptions | undefined): Tensor {
+  const c = creation(op, opts);
+  const dtype = c.dtype ?? 'float32';
+  if (!isFloat(dtype)) throw new DTypeError(`${op}: expected a floating-point dtype, got ${dtype}`);
+  const t = allocate(op, c, shape, dtype);
+  c.backend.kernels.random(t.view_(), { seed: generator.seed, offset: generator.offset, distribution: op === 'rand' ? 'uniform' : 'normal' });
+  generator.offset += t.size;
+  return finish(t, c);
 }
 
 /** Uniform on [0, 1). */
-export const rand = (shape: Shape, opts: CreateOptions = {}) => random(shape, 'uniform', opts);
+export const rand = (shape: Shape, opts: CreateOptions = {}) => random('rand', shape, opts);
 /** Standard normal. */
-export const randn = (shape: Shape, opts: CreateOptions = {}) => random(shape, 'normal', opts);
+export const randn = (shape: Shape, opts: CreateOptions = {}) => random('randn', shape, opts);
 
 /** Integers uniform on [low, high). */
 export function randint(low: number, high: number, shape: Shape, opts: CreateOptions = {}): Tensor {
-  if (!Number.isInteger(low) || !Number.isInteger(high) || !(high > low)) {
-    throw new ValueError(`randint: expected integers low < high, got [${low}, ${high})`);
-  }
-  return tidy(() => {
-    const u = rand(shape, { device: opts.device });
+  checkInt('randint', 'low', low);
+  checkInt('randint', 'high', high);
+  if (!(high > low)) throw new ValueError(`randint: expected low < high, got [${low}, ${high})`);
+  const c = creation('randint', opts);
+  const dtype = c.dtype ?? 'int32';
+  checkCreate('randint', c, shape, dtype);
+  const t = tidy(() => {
+    const u = random('rand', shape, { device: c.backend.name });
     const v = minimum(floor(addScalar(mulScalar(u, high - low), low)), high - 1);
-    return cast(v, opts.dtype ?? 'int32');
+    return cast(v, dtype);
   });
+  return finish(t, c);
 }

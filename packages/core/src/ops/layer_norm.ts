@@ -1,6 +1,7 @@
 // layerNorm over the trailing `normalizedShape` dims, as one fused row kernel forward and backward
 // (Ba, Kiros & Hinton 2016). Biased variance, as in PyTorch.
-import { ShapeError, fmtShape } from '../errors.js';
+import { requireFloat } from '../dtype.js';
+import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { empty } from './alloc.js';
@@ -12,6 +13,16 @@ import { mean, sum } from './reduce.js';
 import { backwardThroughDecomposition, recordingBackward } from '../autograd/decomposition_backward.js';
 import { rsqrt } from './unary.js';
 import { tidy } from '../memory.js';
+import { checkFinite, checkShapeArg, checkTensor } from '../validate.js';
+
+/** layerNorm's arguments other than their shapes: a tensor, a shape, optional tensors, eps >= 0. */
+function checkLayerNormArgs(op: string, x: Tensor, normalizedShape: readonly number[], weight: Tensor | null | undefined, bias: Tensor | null | undefined, eps: number): void {
+  checkTensor(op, 'input', x);
+  checkShapeArg(op, 'normalizedShape', normalizedShape);
+  if (weight != null) checkTensor(op, 'weight', weight);
+  if (bias != null) checkTensor(op, 'bias', bias);
+  if (checkFinite(op, 'eps', eps) < 0) throw new ValueError(`${op}: eps must be >= 0, got ${eps}`);
+}
 
 interface LNAttrs { eps: number; hasWeight: boolean; hasBias: boolean }
 
@@ -54,6 +65,8 @@ export const LAYER_NORM = defineOp<LNAttrs>({
 
 /** Normalize over the last dims given by `normalizedShape`, then scale and shift. */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  checkLayerNormArgs('layerNorm', x, normalizedShape, weight, bias, eps);
+  requireFloat('layerNorm', x);
   const k = normalizedShape.length;
   if (k === 0 || k > x.ndim || normalizedShape.some((d, i) => d !== x.shape[x.ndim - k + i])) {
     throw new ShapeError(`layerNorm: normalizedShape ${fmtShape(normalizedShape)} does not match the trailing dims of input ${fmtShape(x.shape)}`);
@@ -63,7 +76,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
     if (p && numel(p.shape) !== D) throw new ShapeError(`layerNorm: ${name} of shape ${fmtShape(p.shape)} does not match normalizedShape ${fmtShape(normalizedShape)}`);
   }
   return tidy(() => {
-    const rows = contiguous(reshape(x, [-1, D]));
+    const rows = contiguous(reshape(x, [numel(x.shape.slice(0, x.ndim - k)), D]));
     const wb = [weight, bias].filter((t): t is Tensor => !!t).map((t) => contiguous(reshape(t, [D])));
     const y = apply(LAYER_NORM, [rows, ...wb], { eps, hasWeight: !!weight, hasBias: !!bias });
     return reshape(y, x.shape);
@@ -72,6 +85,10 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
 
 /** layerNorm from primitives — the fused op's reference. */
 export function layerNormDecomposed(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  checkLayerNormArgs('layerNormDecomposed', x, normalizedShape, weight, bias, eps);
+  if (normalizedShape.length > x.ndim || normalizedShape.some((d, i) => d !== x.shape[x.ndim - normalizedShape.length + i])) {
+    throw new ShapeError(`layerNormDecomposed: normalizedShape ${fmtShape(normalizedShape)} does not match the trailing dims of input ${fmtShape(x.shape)}`);
+  }
   const dims = normalizedShape.map((_, i) => x.ndim - normalizedShape.length + i);
   return tidy(() => {
     const mu = mean(x, dims, { keepdim: true });

@@ -13,11 +13,24 @@ import { exp, log, sqrt } from './unary.js';
 import { expand, reshape } from './views.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { tidy } from '../memory.js';
+import { checkBool, checkFinite, checkOptions, checkTensor } from '../validate.js';
 
 export interface ReduceOptions { keepdim?: boolean }
 type Dims = number | readonly number[] | undefined;
 
 interface ReduceAttrs { op: ReduceOp; axes: number[] }
+
+/** The reduced axes and keepdim of a public reduction, validated under its name. */
+function reduceArgs(op: string, x: Tensor, dims: Dims, opts: VarOptions | undefined, keys: readonly string[] = ['keepdim']): { axes: number[]; keepdim: boolean } {
+  checkTensor(op, 'input', x);
+  const axes = normDims(op, dims, x.ndim);
+  const o = checkOptions(op, opts, keys);
+  const keepdim = o.keepdim === undefined ? false : checkBool(op, 'keepdim', o.keepdim);
+  if (o.correction !== undefined && checkFinite(op, 'correction', o.correction) < 0) {
+    throw new ValueError(`${op}: correction must be >= 0, got ${o.correction}`);
+  }
+  return { axes, keepdim };
+}
 
 const keepShape = (shape: readonly number[], axes: number[]) => shape.map((d, i) => (axes.includes(i) ? 1 : d));
 
@@ -51,8 +64,8 @@ export const REDUCE = defineOp<ReduceAttrs>({
 
 function reduce(op: ReduceOp, x: Tensor, dims: Dims, opts: ReduceOptions): Tensor {
   const name = op;
+  const { axes, keepdim } = reduceArgs(name, x, dims, opts);
   checkInputs(name, [x]);
-  const axes = normDims(name, dims, x.ndim);
   if ((op === 'max' || op === 'min') && axes.some((a) => x.shape[a] === 0)) {
     throw new ValueError(`${name}: cannot reduce over an empty dimension (shape ${fmtShape(x.shape)}, dims ${fmtShape(axes)})`);
   }
@@ -60,7 +73,7 @@ function reduce(op: ReduceOp, x: Tensor, dims: Dims, opts: ReduceOptions): Tenso
   const input = x.dtype === 'bool' ? cast(x, 'int32') : x;
   const kept = apply(REDUCE, [input], { op, axes });
   if (input !== x) input.dispose();
-  if (opts.keepdim) return kept;
+  if (keepdim) return kept;
   const out = reshape(kept, x.shape.filter((_, i) => !axes.includes(i)));
   kept.dispose();
   return out;
@@ -71,9 +84,12 @@ export const prod = (x: Tensor, dims?: Dims, opts: ReduceOptions = {}) => reduce
 export const max = (x: Tensor, dims?: Dims, opts: ReduceOptions = {}) => reduce('max', x, dims, opts);
 export const min = (x: Tensor, dims?: Dims, opts: ReduceOptions = {}) => reduce('min', x, dims, opts);
 
+/** How many elements each output of a reduction over `axes` combines (1 for a 0-d tensor's dim 0). */
+const reducedCount = (shape: readonly number[], axes: number[]): number => axes.reduce((a, d) => a * (shape[d] ?? 1), 1);
+
 export function mean(x: Tensor, dims?: Dims, opts: ReduceOptions = {}): Tensor {
-  const axes = normDims('mean', dims, x.ndim);
-  const count = axes.reduce((a, d) => a * x.shape[d]!, 1);
+  const { axes } = reduceArgs('mean', x, dims, opts);
+  const count = reducedCount(x.shape, axes);
   const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
   const s = sum(xf, axes, opts);
   const out = mulScalar(s, 1 / count);
@@ -84,9 +100,10 @@ export function mean(x: Tensor, dims?: Dims, opts: ReduceOptions = {}): Tensor {
 
 /** log Σ exp(x), stable: the max is subtracted first (and treated as a constant for gradients). */
 export function logsumexp(x: Tensor, dims?: Dims, opts: ReduceOptions = {}): Tensor {
-  const axes = normDims('logsumexp', dims, x.ndim);
+  const { axes } = reduceArgs('logsumexp', x, dims, opts);
+  const noTerms = axes.some((d) => x.shape[d] === 0); // a sum over nothing: log 0 = -inf, as in PyTorch
   return tidy(() => {
-    const m = noGrad(() => {
+    const m = noTerms ? 0 : noGrad(() => {
       const mx = max(x, axes, { keepdim: true });
       return where(eq(sub(mx, mx), 0), mx, 0); // 0 where the max is ±inf or NaN
     });
@@ -99,10 +116,11 @@ export interface VarOptions extends ReduceOptions {
   /** Bessel's correction: divide by N − correction (default 1, unbiased, as in PyTorch). */
   correction?: number;
 }
+const VAR_KEYS = ['keepdim', 'correction'];
 
 export function variance(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor {
-  const axes = normDims('var', dims, x.ndim);
-  const n = axes.reduce((a, d) => a * x.shape[d]!, 1);
+  const { axes } = reduceArgs('var', x, dims, opts, VAR_KEYS);
+  const n = reducedCount(x.shape, axes);
   return tidy(() => {
     const d = sub(x, mean(x, axes, { keepdim: true }));
     return mulScalar(sum(mul(d, d), axes, { keepdim: opts.keepdim }), 1 / Math.max(n - (opts.correction ?? 1), 0));
@@ -110,11 +128,14 @@ export function variance(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor 
 }
 
 export function std(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor {
+  reduceArgs('std', x, dims, opts, VAR_KEYS);
   return tidy(() => sqrt(variance(x, dims, opts)));
 }
 
 function argReduce(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, opts: ReduceOptions): Tensor {
+  reduceArgs(op, x, dim === undefined ? undefined : [dim], opts);
   if (dim === undefined) {
+    if (x.size === 0) throw new ValueError(`${op}: cannot reduce over an empty dimension (shape ${fmtShape(x.shape)}, all dims)`);
     const flat = reshape(x, [-1]);
     const r = argReduce(op, flat, 0, {});
     flat.dispose();

@@ -42,14 +42,17 @@ export const CAT = defineOp<{ dim: number }>({
 /** Concatenate along an existing dim. */
 export function cat(xs: readonly Tensor[], dim = 0): Tensor {
   if (xs.length === 0) throw new ValueError('cat: expected a non-empty list of tensors');
-  const d = normDim('cat', dim, xs[0]!.ndim);
-  for (const x of xs) {
-    if (x.ndim !== xs[0]!.ndim || x.shape.some((s, i) => i !== d && s !== xs[0]!.shape[i])) {
+  // As in PyTorch, 1-D empty tensors are left out (they still take part in the result dtype).
+  const isBlank = (x: Tensor) => x.ndim === 1 && x.shape[0] === 0;
+  const parts = xs.every(isBlank) ? xs : xs.filter((x) => !isBlank(x));
+  const d = normDim('cat', dim, parts[0]!.ndim);
+  for (const x of parts) {
+    if (x.ndim !== parts[0]!.ndim || x.shape.some((s, i) => i !== d && s !== parts[0]!.shape[i])) {
       throw new ShapeError(`cat: shapes ${xs.map((t) => fmtShape(t.shape)).join(', ')} must match except in dim ${dim}`);
     }
   }
   const t = xs.map((x) => x.dtype).reduce(promoteTypes);
-  return tidy(() => apply(CAT, xs.map((x) => cast(x, t)), { dim: d }));
+  return tidy(() => apply(CAT, parts.map((x) => cast(x, t)), { dim: d }));
 }
 
 /** Join along a new dim. */
@@ -70,9 +73,12 @@ export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Te
   const n = x.shape[d]!;
   let list: number[];
   if (typeof sizes === 'number') {
-    if (!Number.isInteger(sizes) || sizes <= 0) throw new ValueError(`split: size must be a positive integer, got ${sizes}`);
+    if (!Number.isInteger(sizes) || sizes < 0 || (sizes === 0 && n > 0)) {
+      throw new ValueError(`split: size must be a positive integer (or 0 for a dim of size 0), got ${sizes} for dim ${dim} of size ${n}`);
+    }
     list = [];
     for (let i = 0; i < n; i += sizes) list.push(Math.min(sizes, n - i));
+    if (n === 0) list.push(0); // one empty piece, as in PyTorch
   } else {
     list = [...sizes];
     if (list.reduce((a, b) => a + b, 0) !== n) throw new ShapeError(`split: sizes ${fmtShape(list)} do not sum to ${n} (dim ${dim} of shape ${fmtShape(x.shape)})`);
@@ -85,7 +91,8 @@ export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Te
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   const d = normDim('chunk', dim, x.ndim);
   if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError(`chunk: chunks must be a positive integer, got ${chunks}`);
-  return split(x, Math.max(1, Math.ceil(x.shape[d]! / chunks)), d);
+  if (x.shape[d] === 0) return split(x, new Array<number>(chunks).fill(0), d); // `chunks` empty pieces, as in PyTorch
+  return split(x, Math.ceil(x.shape[d]! / chunks), d);
 }
 
 interface PadAttrs { before: number[]; after: number[]; value: number }
