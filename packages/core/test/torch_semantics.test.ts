@@ -263,6 +263,49 @@ for (const device of testDevices()) {
       await expectClose(wg.crossEntropy(Z([0, 3]), Z([0], 'int32'), { reduction: 'sum' }), [0]);
     });
 
+    // [label, call, PyTorch's result shape, its values (when not empty)]
+    const emptyOps: [string, () => Tensor, number[], number[]?][] = [
+      ['exp', () => Z([0, 3]).exp(), [0, 3]],
+      ['add, broadcast against an empty dim', () => wg.add(Z([0, 3]), Z([3])), [0, 3]],
+      ['add, broadcast to a new empty dim', () => wg.add(Z([2, 1]), Z([0, 1, 3])), [0, 2, 3]],
+      ['where', () => wg.where(Z([0, 3], 'bool'), 1, 2), [0, 3]],
+      ['gather with an empty index', () => Z([2, 3]).gather(1, Z([2, 0], 'int32')), [2, 0]],
+      ['indexSelect with an empty index', () => Z([2, 3]).indexSelect(0, Z([0], 'int32')), [0, 3]],
+      ['embedding of empty ids', () => wg.embedding(Z([4, 3]), Z([2, 0], 'int32')), [2, 0, 3]],
+      ['oneHot of empty ids', () => wg.oneHot(Z([0], 'int32'), 3), [0, 3]],
+      ['conv2d of an empty batch', () => wg.conv2d(Z([0, 1, 3, 3]), Z([2, 1, 2, 2])), [0, 2, 2, 2]],
+      ['maxPool2d of an empty batch', () => wg.maxPool2d(Z([0, 1, 2, 2]), 2), [0, 1, 1, 1]],
+      ['pad', () => wg.pad(Z([0, 2]), [1, 1], 5), [0, 4]],
+      ['tril', () => wg.tril(Z([0, 3])), [0, 3]],
+      ['contiguous of a transposed empty tensor', () => Z([0, 3]).transpose(0, 1).contiguous(), [3, 0]],
+      ['attention with no queries', () => wg.scaledDotProductAttention(Z([1, 1, 0, 4]), Z([1, 1, 3, 4]), Z([1, 1, 3, 4])), [1, 1, 0, 4]],
+      ['attention with no keys', () => wg.scaledDotProductAttention(Z([1, 1, 2, 4]), Z([1, 1, 0, 4]), Z([1, 1, 0, 4])), [1, 1, 2, 4], new Array(8).fill(0)],
+      ['crossEntropy with no classes, all ignored', () => wg.crossEntropy(Z([2, 0]), T([-100, -100])), [], [NaN]],
+      ['crossEntropy of no rows and no classes', () => wg.crossEntropy(Z([0, 0]), Z([0], 'int32')), [], [NaN]],
+      ['crossEntropy, no reduction', () => wg.crossEntropy(Z([0, 3]), Z([0], 'int32'), { reduction: 'none' }), [0]],
+    ];
+    it.each(emptyOps)('%s', async (_label, call, shape, values) => {
+      const y = call();
+      expect(y.shape).toEqual(shape);
+      await expectClose(y, values ?? []);
+    });
+
+    // Gradients through empty and 0-d reductions: [label, input shape, loss, its input's gradient].
+    const emptyGrads: [string, number[], (x: Tensor) => Tensor, number[]][] = [
+      ['logsumexp over an empty dim', [2, 0], (x) => wg.logsumexp(x, 1).sum(), []],
+      ['mean over an empty dim', [2, 0], (x) => wg.mean(x, 1).sum(), []],
+      ['prod over an empty dim', [2, 0], (x) => wg.prod(x, 1).sum(), []],
+      ['matmul with an empty result', [2, 3], (x) => wg.matmul(x, Z([3, 0])).sum(), [0, 0, 0, 0, 0, 0]],
+      ['mean of a 0-d tensor over dim 0', [], (x) => wg.mean(x, 0), [1]],
+      ['var of a 0-d tensor over dim -1', [], (x) => wg.variance(x, -1, { correction: 0 }), [0]],
+    ];
+    it.each(emptyGrads)('gradient of %s', async (_label, shape, loss, grad) => {
+      const x = wg.full(shape, 2.5, { device, requiresGrad: true });
+      loss(x).backward();
+      expect(x.grad!.shape).toEqual(shape);
+      await expectClose(x.grad!, grad);
+    });
+
     it('cat and stack with empty tensors', async () => {
       const ones = wg.ones([2, 3], { device });
       await expectClose(wg.cat([Z([0, 3]), ones]), [1, 1, 1, 1, 1, 1]);

@@ -16,7 +16,7 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { tidy } from '../memory.js';
 import { backwardThroughDecomposition, recordingBackward } from '../autograd/decomposition_backward.js';
 import { unsqueeze } from './views.js';
-import { ValueError } from '../errors.js';
+import { checkEnum, checkInt, checkOptions, checkRange, checkRank, checkTensor } from '../validate.js';
 
 export interface CrossEntropyOptions {
   /** Target value whose rows contribute nothing (default −100, as in PyTorch). */
@@ -29,6 +29,19 @@ export interface CrossEntropyOptions {
 }
 
 interface CEAttrs { ignoreIndex: number; labelSmoothing: number; hasWeight: boolean }
+
+/** crossEntropy's options, validated and with PyTorch's defaults. */
+function ceOptions(op: string, logits: Tensor, targets: Tensor, opts: CrossEntropyOptions | undefined) {
+  checkTensor(op, 'logits', logits);
+  checkTensor(op, 'targets', targets);
+  const o = checkOptions(op, opts, ['ignoreIndex', 'labelSmoothing', 'reduction', 'weight']);
+  return {
+    ignoreIndex: o.ignoreIndex === undefined ? -100 : checkInt(op, 'ignoreIndex', o.ignoreIndex),
+    labelSmoothing: o.labelSmoothing === undefined ? 0 : checkRange(op, 'labelSmoothing', o.labelSmoothing, 0, 1, { hi: true }),
+    reduction: o.reduction === undefined ? 'mean' : checkEnum(op, 'reduction', o.reduction, ['mean', 'sum', 'none'] as const),
+    weight: o.weight == null ? undefined : checkTensor(op, 'weight', o.weight),
+  };
+}
 
 export const CROSS_ENTROPY = defineOp<CEAttrs>({
   name: 'crossEntropy',
@@ -65,27 +78,24 @@ export const CROSS_ENTROPY = defineOp<CEAttrs>({
  * Mean reduction divides by the total weight of the non-ignored targets.
  */
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
-  const ignoreIndex = opts.ignoreIndex ?? -100;
-  const labelSmoothing = opts.labelSmoothing ?? 0;
-  const reduction = opts.reduction ?? 'mean';
+  const { ignoreIndex, labelSmoothing, reduction, weight } = ceOptions('crossEntropy', logits, targets, opts);
   if (targets.dtype !== 'int32') throw new DTypeError(`crossEntropy: targets must be int32 class indices, got ${targets.dtype} (shape ${fmtShape(targets.shape)})`);
   if (logits.ndim < 1) throw new ShapeError(`crossEntropy: logits must have a class dim, got shape ${fmtShape(logits.shape)}`);
-  if (labelSmoothing < 0 || labelSmoothing >= 1) throw new ValueError(`crossEntropy: labelSmoothing must be in [0, 1), got ${labelSmoothing}`);
   const C = logits.ndim === 1 ? logits.shape[0]! : logits.shape[1]!;
   const expected = logits.ndim === 1 ? [] : [logits.shape[0]!, ...logits.shape.slice(2)];
   if (targets.ndim !== expected.length || targets.shape.some((s, i) => s !== expected[i])) {
     throw new ShapeError(`crossEntropy: logits ${fmtShape(logits.shape)} expect targets of shape ${fmtShape(expected)}, got ${fmtShape(targets.shape)}`);
   }
-  if (opts.weight && (opts.weight.ndim !== 1 || opts.weight.shape[0] !== C)) {
-    throw new ShapeError(`crossEntropy: weight must have shape [${C}], got ${fmtShape(opts.weight.shape)}`);
+  if (weight && (weight.ndim !== 1 || weight.shape[0] !== C)) {
+    throw new ShapeError(`crossEntropy: weight must have shape [${C}], got ${fmtShape(weight.shape)}`);
   }
   checkIndex('crossEntropy', targets, C, 'the class dim', ignoreIndex);
   return tidy(() => {
     // Move the class dim last and flatten to rows: (N·d1·…, C).
     const x = logits.ndim <= 2 ? logits : permute(logits, [0, ...logits.shape.slice(2).map((_, i) => i + 2), 1]);
-    const rows = contiguous(reshape(cast(x, logits.dtype === 'float64' ? 'float64' : 'float32'), [-1, C]));
+    const rows = contiguous(reshape(cast(x, logits.dtype === 'float64' ? 'float64' : 'float32'), [targets.size, C])); // one row per target, even when C = 0
     const t = contiguous(reshape(targets, [-1]));
-    const w = opts.weight ? contiguous(cast(opts.weight, rows.dtype)) : undefined;
+    const w = weight ? contiguous(cast(weight, rows.dtype)) : undefined;
     const attrs = { ignoreIndex, labelSmoothing, hasWeight: !!w };
     const perRow = apply(CROSS_ENTROPY, w ? [rows, t, w] : [rows, t], attrs);
     if (reduction === 'none') return reshape(perRow, targets.shape);
@@ -103,14 +113,14 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
 
 /** Cross-entropy from primitives (logSoftmax, gather, weighted mean) — the fused op's reference. */
 export function crossEntropyDecomposed(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
-  const ignoreIndex = opts.ignoreIndex ?? -100;
-  const eps = opts.labelSmoothing ?? 0;
+  const { ignoreIndex, labelSmoothing: eps, reduction: red, weight } = ceOptions('crossEntropyDecomposed', logits, targets, opts);
+  checkRank('crossEntropyDecomposed', 'logits', logits, 2);
   return tidy(() => {
     const C = logits.shape[1]!;
     const logp = logSoftmax(logits, 1);
     const valid = ne(targets, ignoreIndex);
     const safe = where(valid, targets, 0);
-    const w = opts.weight ?? null;
+    const w = weight ?? null;
     const nll = neg(reshape(gather(logp, 1, unsqueeze(safe, 1)), [-1]));
     const wt = w ? indexSelect(w, 0, safe) : null;
     const validF = cast(valid, logp.dtype);
@@ -118,7 +128,6 @@ export function crossEntropyDecomposed(logits: Tensor, targets: Tensor, opts: Cr
     let rowLoss = mulScalar(wt ? mul(nll, wt) : nll, 1 - eps);
     if (eps > 0) rowLoss = rowLoss.add(mulScalar(smooth, eps / C));
     rowLoss = mul(rowLoss, validF);
-    const red = opts.reduction ?? 'mean';
     if (red === 'none') return rowLoss;
     if (red === 'sum') return sum(rowLoss);
     return div(sum(rowLoss), sum(wt ? mul(wt, validF) : validF));
