@@ -101,7 +101,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     return this.paramGroups.flatMap((g) => g.params);
   }
 
-  /** Set the learning rate of every group (what an LR schedule's `onLr` callback calls). */
+  /** Set one learning rate for every group (an attached LrScheduler instead keeps per-group ratios). */
   setLr(lr: number): void {
     for (const g of this.paramGroups) g.lr = lr;
   }

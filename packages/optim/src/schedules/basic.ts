@@ -6,7 +6,7 @@ import { checkPositive, checkStep, type LrSchedule } from './types.js';
 
 /** lr(t) = lr. */
 export function constantLr(opts: { lr: number }): LrSchedule {
-  return { lrAt: (t) => (checkStep(t), opts.lr) };
+  return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), opts.lr) };
 }
 
 /**
@@ -20,6 +20,7 @@ export function linearWarmup(opts: { lr: number; warmupSteps: number; startFacto
   const w = opts.warmupSteps;
   if (!Number.isInteger(w) || w < 0) throw new RangeError('linearWarmup: warmupSteps must be a non-negative integer');
   return {
+    baseLr: opts.lr,
     lrAt: (t) => {
       checkStep(t);
       if (w === 0 || t >= w) return opts.lr;
@@ -38,7 +39,7 @@ export function linearLr(opts: { lr: number; startFactor?: number; endFactor?: n
   const e = opts.endFactor ?? 1;
   const T = opts.totalIters ?? 5;
   checkPositive('totalIters', T);
-  return { lrAt: (t) => (checkStep(t), opts.lr * (s + ((e - s) * Math.min(t, T)) / T)) };
+  return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), opts.lr * (s + ((e - s) * Math.min(t, T)) / T)) };
 }
 
 /**
@@ -52,6 +53,7 @@ export function linearDecay(opts: { lr: number; totalSteps: number; warmupSteps?
   const end = opts.endLr ?? 0;
   checkPositive('totalSteps', T);
   return {
+    baseLr: opts.lr,
     lrAt: (t) => {
       checkStep(t);
       if (t < W) return (opts.lr * t) / W;
@@ -64,19 +66,19 @@ export function linearDecay(opts: { lr: number; totalSteps: number; warmupSteps?
 export function stepLr(opts: { lr: number; stepSize: number; gamma?: number }): LrSchedule {
   const g = opts.gamma ?? 0.1;
   if (!Number.isInteger(opts.stepSize) || opts.stepSize <= 0) throw new RangeError('stepLr: stepSize must be a positive integer');
-  return { lrAt: (t) => (checkStep(t), opts.lr * Math.pow(g, Math.floor(t / opts.stepSize))) };
+  return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), opts.lr * Math.pow(g, Math.floor(t / opts.stepSize))) };
 }
 
 /** torch MultiStepLR: lr(t) = lr * gamma^(number of milestones <= t). */
 export function multiStepLr(opts: { lr: number; milestones: readonly number[]; gamma?: number }): LrSchedule {
   const g = opts.gamma ?? 0.1;
   const ms = [...opts.milestones].sort((a, b) => a - b);
-  return { lrAt: (t) => (checkStep(t), opts.lr * Math.pow(g, ms.filter((m) => m <= t).length)) };
+  return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), opts.lr * Math.pow(g, ms.filter((m) => m <= t).length)) };
 }
 
 /** torch ExponentialLR: lr(t) = lr * gamma^t. */
 export function exponentialLr(opts: { lr: number; gamma: number }): LrSchedule {
-  return { lrAt: (t) => (checkStep(t), opts.lr * Math.pow(opts.gamma, t)) };
+  return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), opts.lr * Math.pow(opts.gamma, t)) };
 }
 
 /**
@@ -93,6 +95,7 @@ export function polynomialDecay(opts: { lr: number; totalSteps: number; power?: 
   if (!(T > W)) throw new RangeError('polynomialDecay: totalSteps must exceed warmupSteps');
   if (end > opts.lr) throw new RangeError('polynomialDecay: endLr must not exceed lr');
   return {
+    baseLr: opts.lr,
     lrAt: (t) => {
       checkStep(t);
       if (t < W) return (opts.lr * t) / W;
@@ -109,7 +112,7 @@ export function polynomialDecay(opts: { lr: number; totalSteps: number; power?: 
 export function cosineAnnealing(opts: { lr: number; tMax: number; etaMin?: number }): LrSchedule {
   const m = opts.etaMin ?? 0;
   checkPositive('tMax', opts.tMax);
-  return { lrAt: (t) => (checkStep(t), m + ((opts.lr - m) * (1 + Math.cos((Math.PI * t) / opts.tMax))) / 2) };
+  return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), m + ((opts.lr - m) * (1 + Math.cos((Math.PI * t) / opts.tMax))) / 2) };
 }
 
 /**
@@ -126,6 +129,7 @@ export function cosineWithWarmup(opts: { lr: number; warmupSteps: number; decayS
   if (!Number.isInteger(W) || W < 0) throw new RangeError('cosineWithWarmup: warmupSteps must be a non-negative integer');
   if (!(D > W)) throw new RangeError('cosineWithWarmup: decaySteps must exceed warmupSteps');
   return {
+    baseLr: opts.lr,
     lrAt: (t) => {
       checkStep(t);
       if (t < W) return (opts.lr * (t + 1)) / (W + 1);

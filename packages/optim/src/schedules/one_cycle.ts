@@ -47,6 +47,7 @@ export function oneCycle(opts: OneCycleOptions): LrSchedule {
         { end: T - 1, from: opts.maxLr, to: minLr },
       ];
   return {
+    baseLr: opts.maxLr,
     lrAt: (t) => {
       checkStep(t);
       if (t > T) throw new RangeError(`oneCycle: step ${t} is beyond totalSteps ${T}`);

@@ -2,6 +2,8 @@
 // torch.optim.lr_scheduler.ReduceLROnPlateau's exact rules (threshold modes, patience,
 // cooldown, minLr, eps).
 
+import type { Optimizer } from '../optimizer.js';
+
 export interface ReduceLrOnPlateauOptions {
   lr: number;
   /** 'min' (default): lower is better; 'max': higher is better. */
@@ -22,6 +24,8 @@ export interface ReduceLrOnPlateauOptions {
   eps?: number;
   /** Called with the new LR whenever it changes. */
   onLr?: (lr: number) => void;
+  /** An optimizer whose parameter groups are each cut by `factor` (to at least minLr), as torch does. */
+  optimizer?: Optimizer;
 }
 
 export interface ReduceLrOnPlateauState {
@@ -38,7 +42,7 @@ export class ReduceLrOnPlateau {
   private numBadSteps = 0;
   private cooldownCounter = 0;
   private lastStep = 0;
-  private readonly o: Required<Omit<ReduceLrOnPlateauOptions, 'onLr'>> & Pick<ReduceLrOnPlateauOptions, 'onLr'>;
+  private readonly o: Required<Omit<ReduceLrOnPlateauOptions, 'onLr' | 'optimizer'>> & Pick<ReduceLrOnPlateauOptions, 'onLr' | 'optimizer'>;
 
   constructor(options: ReduceLrOnPlateauOptions) {
     this.o = {
@@ -78,6 +82,10 @@ export class ReduceLrOnPlateau {
       this.numBadSteps = 0; // bad steps during cooldown do not count
     }
     if (this.numBadSteps > this.o.patience) {
+      for (const g of this.o.optimizer?.paramGroups ?? []) {
+        const cut = Math.max(g.lr * this.o.factor, this.o.minLr);
+        if (g.lr - cut > this.o.eps) g.lr = cut;
+      }
       const newLr = Math.max(this.lr * this.o.factor, this.o.minLr);
       if (this.lr - newLr > this.o.eps) {
         this.lr = newLr;

@@ -20,7 +20,9 @@ export function sequentialLr(schedules: readonly LrSchedule[], milestones: reado
       throw new RangeError('sequentialLr: milestones must be increasing non-negative integers');
     }
   }
+  const bases = schedules.map((x) => x.baseLr).filter((b): b is number => b !== undefined);
   return {
+    baseLr: bases.length ? Math.max(...bases) : undefined,
     lrAt: (t) => {
       checkStep(t);
       let i = 0;

@@ -1,8 +1,22 @@
 // The LR schedule contract: a pure function of the step number.
 
-/** A learning-rate schedule: `lrAt(step)` is the LR to use for optimizer step `step` (0-based). */
+/**
+ * A learning-rate schedule: `lrAt(step)` is the LR to use for optimizer step `step` (0-based).
+ * `baseLr` is the LR the schedule was built around (its `lr`, or oneCycle's `maxLr`): a scheduler
+ * attached to an optimizer scales each parameter group's own LR by `lrAt(step) / baseLr`, as
+ * torch's schedulers scale each group's `initial_lr`. `lambdaLr` gives a pure factor (baseLr 1).
+ */
 export interface LrSchedule {
   lrAt(step: number): number;
+  readonly baseLr?: number;
+  /** `lrAt` is a multiplier of each group's LR, not an LR (lambdaLr). */
+  readonly isFactor?: boolean;
+}
+
+/** torch LambdaLR: each group's LR is its initial LR times `factor(step)`. */
+export function lambdaLr(factor: (step: number) => number): LrSchedule {
+  if (typeof factor !== 'function') throw new RangeError('lambdaLr: factor must be a function of the step');
+  return { baseLr: 1, isFactor: true, lrAt: (t) => (checkStep(t), factor(t)) };
 }
 
 export function checkStep(step: number): void {
