@@ -108,8 +108,9 @@ async function checkOptimizer(fs: CheckpointFs, ckpt: string, state: StateJson, 
 }
 
 /**
- * Check a saved Stateful entry against the object's current state: objects keep their keys, and
- * numbers, strings, booleans and lists keep their kind (null stands for a non-finite number).
+ * Check a saved Stateful entry against the object's current state: every value both have keeps its
+ * kind (object, list, number, string, boolean; null stands for a non-finite number). Keys the
+ * entry lacks are left to the object, which may treat them as optional.
  */
 function checkLike(saved: unknown, current: unknown, field: string, fail: (field: string, detail: string) => never): void {
   if (current === null || current === undefined) return;
@@ -119,8 +120,7 @@ function checkLike(saved: unknown, current: unknown, field: string, fail: (field
   if (got !== want && !(want === 'number' && got === 'null')) fail(field, `must be a ${want === 'list' ? 'list' : want}, got ${show(saved)}`);
   if (want !== 'object') return;
   for (const [k, v] of Object.entries(current as Record<string, unknown>)) {
-    if (v === undefined) continue;
-    if (!(k in (saved as object))) fail(`${field}.${k}`, 'is missing');
+    if (v === undefined || !(k in (saved as object))) continue;
     checkLike((saved as Record<string, unknown>)[k], v, `${field}.${k}`, fail);
   }
 }
