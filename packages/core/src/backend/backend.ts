@@ -21,4 +21,7 @@ export interface Backend<B = unknown> {
   readSync?(buffer: B, dtype: DType, length: number): TypedArray;
   /** Submit pending work (no-op on the CPU). */
   flush(): void;
+  /** Runs `fn`, reporting out-of-range indices its kernels find later (at a read) as `op`'s, about
+   *  `what`; only devices that check indices asynchronously have it (WebGPU). */
+  reportIndexErrorsAs?<T>(op: string, what: string, fn: () => T): T;
 }

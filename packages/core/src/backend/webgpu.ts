@@ -1,7 +1,7 @@
 // The `webgpu` device: GPUBuffers managed by the kernels package's WebGPURuntime (pooling,
 // batching, uniform ring), computed on by its WGSL kernels.
 import {
-  WebGPURuntime, createWebGPUKernels, gpuByteSize, type DType, type RuntimeOptions, type TypedArray, type AdapterDescription,
+  WebGPUIndexError, WebGPURuntime, createWebGPUKernels, gpuByteSize, type DType, type RuntimeOptions, type TypedArray, type AdapterDescription,
 } from '@webgrad/kernels';
 import { arrayFor } from '../dtype.js';
 import { IndexError } from '../errors.js';
@@ -19,7 +19,7 @@ function makeBackend(rt: WebGPURuntime): Backend<GPUBuffer> {
   return {
     name: 'webgpu',
     kernels: createWebGPUKernels(rt),
-    supports: (dtype) => dtype !== 'float64',
+    supports: (dtype) => dtype === 'float32' || dtype === 'int32' || dtype === 'bool',
     allocate: (dtype, length) => rt.allocate(gpuByteSize(dtype, Math.max(length, 1))),
     free: (buffer) => rt.release(buffer),
     byteSize: (dtype, length) => gpuByteSize(dtype, length),
@@ -30,7 +30,7 @@ function makeBackend(rt: WebGPURuntime): Backend<GPUBuffer> {
       try {
         bytes = await rt.read(buffer, 0, length * 4);
       } catch (e) {
-        if (e instanceof RangeError) throw new IndexError(e.message);
+        if (e instanceof WebGPUIndexError) throw Object.assign(new IndexError(e.message), { cause: e });
         throw e;
       }
       switch (dtype) {
@@ -41,6 +41,7 @@ function makeBackend(rt: WebGPURuntime): Backend<GPUBuffer> {
       }
     },
     flush: () => rt.flush(),
+    reportIndexErrorsAs: (op, what, fn) => rt.reportIndexErrorsAs(op, what, fn),
   };
 }
 

@@ -1,6 +1,6 @@
 // Indexing: gather, scatterAdd, indexSelect, embedding, oneHot. Index tensors are int32.
 // Indices are validated on devices that can read them synchronously (the CPU); on the GPU the
-// kernel records an out-of-range index and the error is raised at the next read.
+// kernel records an out-of-range index and the error is raised when the result is read.
 import { DTypeError, IndexError, ShapeError, fmtShape } from '../errors.js';
 import { normDim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -8,8 +8,7 @@ import { empty, zerosOn } from './alloc.js';
 import { cast } from './cast.js';
 import { apply, defineOp } from './define.js';
 import { reshape } from './views.js';
-import { arange } from './creation.js';
-import { eq } from './binary.js';
+import { full } from './creation.js';
 import { tidy } from '../memory.js';
 
 /** Indices must be int32 and, where the device reads synchronously, in [0, size) — except `ignore`. */
@@ -121,5 +120,13 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
 /** One-hot encoding of int32 ids → int32 [...ids.shape, numClasses]. */
 export function oneHot(ids: Tensor, numClasses: number): Tensor {
   checkIndex('oneHot', ids, numClasses, 'numClasses');
-  return tidy(() => cast(eq(ids.unsqueeze(-1), arange(numClasses, undefined, 1, { device: ids.device })), 'int32'));
+  // A 1 added at [..., id] into zeros: the scatterAdd kernel checks each id, so a device that
+  // cannot check them here (WebGPU) reports a bad one, as oneHot's, when the result is read.
+  const build = () => tidy(() => {
+    const at = ids.unsqueeze(-1);
+    const ones = full(at.shape, 1, { dtype: 'int32', device: ids.device });
+    return apply(SCATTER_ADD, [zerosOn([...ids.shape, numClasses], 'int32', ids.backend), at, ones], { dim: ids.ndim });
+  });
+  const b = ids.backend;
+  return b.reportIndexErrorsAs ? b.reportIndexErrorsAs('oneHot', 'numClasses', build) : build();
 }
