@@ -52,6 +52,17 @@ for (const device of testDevices()) {
       await expectClose(wg.div(T([1, -1, 0]), T([0, 0, 0])), [Infinity, -Infinity, NaN]);
     });
 
+    it('an integer tensor to a negative integer power', async () => {
+      for (const base of [T([2, 3]), T([1, -1]), T([true, false])]) {
+        expect(() => wg.pow(base, -1)).toThrow(wg.ValueError);
+        expect(() => wg.pow(base, -2)).toThrow(/^pow: integers to negative integer powers are not allowed \(int32 tensor of shape \[2\] \*\* -2\)/);
+      }
+      await expectClose(wg.pow(T([2, 3]), 0.5), [Math.SQRT2, Math.sqrt(3)]);
+      await expectClose(wg.pow(T([2, 3]), T([-1, 1])), [0, 3]); // a tensor exponent is not checked, as in PyTorch
+      await expectClose(wg.pow(T([2, 3]), 2), [4, 9]);
+      await expectClose(wg.pow(T([2, 4], 'float32'), -1), [0.5, 0.25]);
+    });
+
     // [destination dtype, destination values, op, operand] whose result type cannot be cast back.
     const castFails: [DType, number[] | boolean[], 'add_' | 'sub_' | 'mul_' | 'div_', () => wg.TensorLike, string][] = [
       ['int32', [1, 2], 'add_', () => 0.5, 'float32'],

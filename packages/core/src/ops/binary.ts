@@ -202,11 +202,19 @@ export function operandType(op: BinaryOp, a: TensorLike, b: TensorLike): DType {
 /** Apply the elementwise binary op `op` with broadcasting; either operand may be a JS number. */
 export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   checkEnum('binary', 'op', op, BINARY_OPS);
+  checkOperands('binary', a, b);
+  return applyBinary(op, a, b);
+}
+
+function applyBinary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   checkOperands(op === 'mod' ? 'remainder' : op, a, b);
   const aT = isTensor(a), bT = isTensor(b);
   checkInputs(op, aT ? (bT ? [a, b] : [a]) : bT ? [b] : []);
   const t = operandType(op, a, b);
   if (op === 'mod' && !isFloat(t)) checkNonZeroDivisor(t, a, b);
+  if (op === 'pow' && !isFloat(t) && !isTensor(b) && Number(b) < 0) {
+    throw new ValueError(`pow: integers to negative integer powers are not allowed (${t} tensor of shape ${fmtShape((a as Tensor).shape)} ** ${b}); use a float base`);
+  }
   if (aT && bT) broadcastShapes(op, a.shape, b.shape); // before the casts allocate anything
   if (aT !== bT) {
     const x = aT ? a : (b as Tensor);
@@ -233,23 +241,23 @@ function checkNonZeroDivisor(t: DType, a: TensorLike, b: TensorLike): void {
   if (zero) throw new ValueError(`remainder: integer division by zero (${t} operands ${shapes})`);
 }
 
-export const add = (a: TensorLike, b: TensorLike) => binary('add', a, b);
-export const sub = (a: TensorLike, b: TensorLike) => binary('sub', a, b);
-export const mul = (a: TensorLike, b: TensorLike) => binary('mul', a, b);
-export const div = (a: TensorLike, b: TensorLike) => binary('div', a, b);
-export const pow = (a: TensorLike, b: TensorLike) => binary('pow', a, b);
-export const maximum = (a: TensorLike, b: TensorLike) => binary('maximum', a, b);
-export const minimum = (a: TensorLike, b: TensorLike) => binary('minimum', a, b);
+export const add = (a: TensorLike, b: TensorLike) => applyBinary('add', a, b);
+export const sub = (a: TensorLike, b: TensorLike) => applyBinary('sub', a, b);
+export const mul = (a: TensorLike, b: TensorLike) => applyBinary('mul', a, b);
+export const div = (a: TensorLike, b: TensorLike) => applyBinary('div', a, b);
+export const pow = (a: TensorLike, b: TensorLike) => applyBinary('pow', a, b);
+export const maximum = (a: TensorLike, b: TensorLike) => applyBinary('maximum', a, b);
+export const minimum = (a: TensorLike, b: TensorLike) => applyBinary('minimum', a, b);
 /** Python-style remainder: the result has the sign of the divisor (torch.remainder). */
-export const remainder = (a: TensorLike, b: TensorLike) => binary('mod', a, b);
-export const eq = (a: TensorLike, b: TensorLike) => binary('eq', a, b);
-export const ne = (a: TensorLike, b: TensorLike) => binary('ne', a, b);
-export const lt = (a: TensorLike, b: TensorLike) => binary('lt', a, b);
-export const le = (a: TensorLike, b: TensorLike) => binary('le', a, b);
-export const gt = (a: TensorLike, b: TensorLike) => binary('gt', a, b);
-export const ge = (a: TensorLike, b: TensorLike) => binary('ge', a, b);
-export const logicalAnd = (a: TensorLike, b: TensorLike) => binary('logicalAnd', a, b);
-export const logicalOr = (a: TensorLike, b: TensorLike) => binary('logicalOr', a, b);
+export const remainder = (a: TensorLike, b: TensorLike) => applyBinary('mod', a, b);
+export const eq = (a: TensorLike, b: TensorLike) => applyBinary('eq', a, b);
+export const ne = (a: TensorLike, b: TensorLike) => applyBinary('ne', a, b);
+export const lt = (a: TensorLike, b: TensorLike) => applyBinary('lt', a, b);
+export const le = (a: TensorLike, b: TensorLike) => applyBinary('le', a, b);
+export const gt = (a: TensorLike, b: TensorLike) => applyBinary('gt', a, b);
+export const ge = (a: TensorLike, b: TensorLike) => applyBinary('ge', a, b);
+export const logicalAnd = (a: TensorLike, b: TensorLike) => applyBinary('logicalAnd', a, b);
+export const logicalOr = (a: TensorLike, b: TensorLike) => applyBinary('logicalOr', a, b);
 export const mulScalar = (a: Tensor, s: number) => binary('mul', a, s);
 /** g·gelu'(x): the gradient of gelu (exact) at x for the incoming gradient g. */
 export const geluGrad = (x: Tensor, g: Tensor) => binary('geluGrad', x, g);
