@@ -1,5 +1,6 @@
 // The safetensors container: serializeSafetensors (deterministic, byte-identical to the
-// reference writer's layout) and parseSafetensors (fully validated, never reads out of bounds).
+// reference writer's layout) and parseSafetensors (fully validated, never reads out of bounds;
+// it refuses every header whose contents the writer would refuse to write).
 //
 // Layout: u64 little-endian header length N | N bytes of UTF-8 JSON header (padded with spaces
 // so the data starts 8-byte aligned) | data buffer. The header maps tensor names to
@@ -161,6 +162,8 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseSafetensorsOpt
   } catch (cause) {
     throw new SafetensorsError('invalid_utf8', 'header is not valid UTF-8', { source, cause });
   }
+  // As the reference reader: the header is a JSON object from its first byte.
+  if (!text.startsWith('{')) throw err('invalid_header', `header must be a JSON object starting with '{' at its first byte, got ${describe(text.slice(0, 1))}`);
   let root: JsonValue;
   try {
     root = parseStrictJson(text);
@@ -181,10 +184,12 @@ export function parseSafetensors(bytes: Uint8Array, options: ParseSafetensorsOpt
       if (!(value instanceof Map)) throw err('invalid_metadata', `"${METADATA_KEY}" must be an object of strings, got ${describe(value)}`);
       for (const [k, v] of value) {
         if (typeof v !== 'string') throw err('invalid_metadata', `"${METADATA_KEY}" value for key ${JSON.stringify(k)} must be a string, got ${describe(v)}`);
+        if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) throw err('invalid_metadata', `metadata entry ${JSON.stringify(k)} contains an unpaired UTF-16 surrogate`);
         metadata[k] = v;
       }
       continue;
     }
+    if (LONE_SURROGATE.test(name)) throw err('invalid_name', 'name contains an unpaired UTF-16 surrogate', name);
     if (!(value instanceof Map)) throw err('invalid_header', `entry must be an object with dtype, shape and data_offsets, got ${describe(value)}`, name);
     const dtype = value.get('dtype');
     if (dtype === undefined) throw err('invalid_dtype', 'missing "dtype"', name);
