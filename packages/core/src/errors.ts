@@ -22,5 +22,7 @@ export class IndexError extends WebgradError {}
 export class AutogradError extends WebgradError {}
 /** A bad argument value that is not about shapes, dtypes or devices. */
 export class ValueError extends WebgradError {}
+/** A tensor too large to allocate: more elements than one tensor can hold, or a failed allocation. */
+export class OutOfMemoryError extends WebgradError {}
 
 export const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;

@@ -11,7 +11,8 @@ export { cpuBackend, cpuArrayPool, poisonCpuAllocations, setCpuKernels, getCpuKe
 export { CpuArrayPool, type CpuPoolStats } from './backend/cpu_pool.js';
 export { initWebGPU, webgpuRuntime, type InitWebGPUOptions } from './backend/webgpu.js';
 // The fast cpu kernels' thread pool (torch.set_num_threads); startCpuThreads() awaits the workers (browsers).
-export { setNumThreads, getNumThreads, startCpuThreads } from '@webgrad/kernels';
+export { getNumThreads, startCpuThreads } from '@webgrad/kernels';
+export { setNumThreads } from './backend/cpu.js';
 export { tidy, keep, scope, memory, type MemoryInfo } from './memory.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad_mode.js';
 export { backward, gradients, grad, customOp, type CustomOp } from './autograd/api.js';
@@ -42,4 +43,5 @@ export { sumToShape } from './autograd/engine.js';
 export { opTableMarkdown } from './ops/op_docs.js';
 export {
   checkFinite, checkNumber, checkInt, checkSize, checkRange, checkBool, checkEnum, checkDType, checkDim, checkShapeArg, checkOptions, fmtValue,
+  checkNumel, checkTensor, checkRank, checkScalar, checkPair, checkFunction, MAX_ELEMENTS,
 } from './validate.js';

@@ -1,5 +1,6 @@
 // Shape arithmetic: sizes, strides, broadcasting, dim normalization.
 import { IndexError, ShapeError, fmtShape } from './errors.js';
+import { checkDim, checkNumel, checkShapeArg, fmtValue } from './validate.js';
 
 export type Shape = readonly number[];
 
@@ -26,25 +27,25 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
   return out;
 }
 
-/** Normalize a possibly negative dim into [0, rank). */
-export function normDim(op: string, dim: number, rank: number): number {
-  const r = Math.max(rank, 1);
-  if (!Number.isInteger(dim) || dim < -r || dim >= r) {
-    throw new IndexError(`${op}: dim ${dim} is out of range for a tensor of rank ${rank} (expected in [${-r}, ${r - 1}])`);
-  }
-  return dim < 0 ? dim + r : dim;
+/** Normalize a possibly negative integer dim into [0, rank); anything else is an IndexError naming `op`. */
+export function normDim(op: string, dim: number, rank: number, name = 'dim'): number {
+  return checkDim(op, name, dim, rank);
 }
 
+/** A dim, a list of distinct dims, or undefined (every dim), normalized and sorted. */
 export function normDims(op: string, dims: number | readonly number[] | undefined, rank: number): number[] {
   if (dims === undefined) return [...Array(rank).keys()];
-  const list = typeof dims === 'number' ? [dims] : dims;
+  if (typeof dims !== 'number' && !Array.isArray(dims)) {
+    throw new IndexError(`${op}: dim must be an integer or an array of integers, got ${fmtValue(dims)}`);
+  }
+  const list: readonly number[] = typeof dims === 'number' ? [dims] : dims;
   const out = list.map((d) => normDim(op, d, rank));
   if (new Set(out).size !== out.length) throw new IndexError(`${op}: dims ${fmtShape(list)} repeat a dimension`);
   return out.sort((a, b) => a - b);
 }
 
-export function checkShape(op: string, shape: Shape): void {
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${op}: invalid shape ${fmtShape(shape)}: sizes must be non-negative integers`);
-  }
+/** A shape to allocate: an array of integer sizes >= 0 whose element count one tensor can hold. */
+export function checkShape(op: string, shape: Shape, name = 'shape'): void {
+  checkShapeArg(op, name, shape);
+  checkNumel(op, shape);
 }

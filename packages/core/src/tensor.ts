@@ -7,6 +7,7 @@ import { DisposedError, ValueError, fmtShape } from './errors.js';
 import { trackTensor, untrackTensor } from './memory.js';
 import { contiguousStrides, numel, type Shape } from './shape.js';
 import { Storage } from './storage.js';
+import { checkBool } from './validate.js';
 
 export type NestedArray = number | boolean | NestedArray[];
 
@@ -61,6 +62,7 @@ export class Tensor {
 
   get requiresGrad(): boolean { return this.#requiresGrad; }
   set requiresGrad(v: boolean) {
+    checkBool('requiresGrad', 'value', v);
     if (v && this.dtype !== 'float32' && this.dtype !== 'float64') {
       throw new ValueError(`requiresGrad: only floating-point tensors can require gradients (got ${this.dtype} of shape ${fmtShape(this.shape)}; integer-valued JS arrays infer int32 — pass { dtype: 'float32' })`);
     }
@@ -68,7 +70,7 @@ export class Tensor {
     this.#requiresGrad = v;
   }
   /** In place, like PyTorch's `requires_grad_()`. Returns this. */
-  requiresGrad_(v = true): this { this.requiresGrad = v; return this; }
+  requiresGrad_(v = true): this { this.requiresGrad = checkBool('requiresGrad_', 'value', v); return this; }
 
   /** The kernel-level view of this tensor. */
   view_(): View<unknown> {

@@ -3,7 +3,8 @@
 // an unknown option value must fail here, with a typed error naming the public op, the argument and
 // the value it got — never later, inside a kernel, as a corrupt shape or silent garbage.
 import type { DType } from '@webgrad/kernels';
-import { DTypeError, IndexError, ShapeError, ValueError, fmtShape } from './errors.js';
+import { DTypeError, IndexError, OutOfMemoryError, ShapeError, ValueError, fmtShape } from './errors.js';
+import type { Tensor } from './tensor.js';
 
 const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 
@@ -89,12 +90,12 @@ export function checkDim(op: string, name: string, v: unknown, rank: number): nu
   return v < 0 ? v + r : v;
 }
 
-/** A shape: an array of integer sizes >= 0. */
-export function checkShapeArg(op: string, name: string, v: unknown): number[] {
+/** A shape: an array of integer sizes >= 0 (>= -1 where a size may be inferred, as in reshape). */
+export function checkShapeArg(op: string, name: string, v: unknown, min = 0): number[] {
   if (!Array.isArray(v)) throw new ShapeError(`${op}: ${name} must be an array of sizes, got ${fmtValue(v)}`);
   for (const d of v) {
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      throw new ShapeError(`${op}: invalid ${name} ${fmtValue(v)}: sizes must be integers >= 0`);
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < min) {
+      throw new ShapeError(`${op}: invalid ${name} ${fmtValue(v)}: sizes must be integers >= ${min}`);
     }
   }
   return v as number[];
@@ -113,4 +114,50 @@ export function checkOptions<T extends object>(op: string, v: T | undefined, kno
     if (!known.includes(k)) throw new ValueError(`${op}: unknown option ${fmtValue(k)} in ${name} (known: ${known.join(', ') || 'none'})`);
   }
   return v;
+}
+
+/** The most elements one tensor holds: typed arrays and WebGPU's 32-bit indices stop there. */
+export const MAX_ELEMENTS = 2 ** 32 - 1;
+
+/** The element count of a shape that is to be allocated; beyond MAX_ELEMENTS an OutOfMemoryError,
+ *  raised before anything is allocated. */
+export function checkNumel(op: string, shape: readonly number[]): number {
+  const n = shape.reduce((a, d) => a * d, 1);
+  if (n > MAX_ELEMENTS) {
+    throw new OutOfMemoryError(`${op}: a tensor of shape ${fmtShape(shape)} would hold ${n} elements; one tensor holds at most ${MAX_ELEMENTS}`);
+  }
+  return n;
+}
+
+/** A Tensor (not a number, array or options object). */
+export function checkTensor(op: string, name: string, v: unknown): Tensor {
+  if (typeof v !== 'object' || v === null || !(v as { __isTensor?: boolean }).__isTensor) {
+    throw new ValueError(`${op}: ${name} must be a Tensor, got ${fmtValue(v)}`);
+  }
+  return v as Tensor;
+}
+
+/** A tensor with at least `min` dims (a 0-d tensor has no dim to slice, select or concatenate along). */
+export function checkRank(op: string, name: string, t: Tensor, min: number): Tensor {
+  if (t.shape.length < min) throw new ShapeError(`${op}: ${name} must have at least ${min} dim${min === 1 ? '' : 's'}, got shape ${fmtShape(t.shape)}`);
+  return t;
+}
+
+/** A scalar operand or fill value: a number (NaN and ±Infinity allowed) or a boolean. */
+export function checkScalar(op: string, name: string, v: unknown): number | boolean {
+  if (typeof v !== 'number' && typeof v !== 'boolean') throw new ValueError(`${op}: ${name} must be a number or a boolean, got ${fmtValue(v)}`);
+  return v;
+}
+
+/** An integer >= min, or a pair of them (conv and pooling sizes: kernel, stride, padding, dilation). */
+export function checkPair(op: string, name: string, v: unknown, min: number): [number, number] {
+  const ok = (d: unknown) => typeof d === 'number' && Number.isInteger(d) && d >= min;
+  if (ok(v)) return [v as number, v as number];
+  if (Array.isArray(v) && v.length === 2 && ok(v[0]) && ok(v[1])) return [v[0], v[1]];
+  throw new ValueError(`${op}: ${name} must be an integer >= ${min} or a pair of them, got ${fmtValue(v)}`);
+}
+
+/** A function (a callback such as tidy's or noGrad's body). */
+export function checkFunction(op: string, name: string, v: unknown): void {
+  if (typeof v !== 'function') throw new ValueError(`${op}: ${name} must be a function, got ${fmtValue(v)}`);
 }

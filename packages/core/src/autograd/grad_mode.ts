@@ -1,4 +1,6 @@
 // Whether ops record graph nodes.
+import { checkFunction } from '../validate.js';
+
 let enabled = true;
 
 export function isGradEnabled(): boolean {
@@ -12,6 +14,7 @@ export function setGradEnabled(on: boolean): void {
 /** Run `fn` without recording a graph (like `torch.no_grad()`). Works with async functions too:
  *  recording is off until the returned promise settles. */
 export function noGrad<T>(fn: () => T): T {
+  checkFunction('noGrad', 'fn', fn);
   const prev = enabled;
   enabled = false;
   let result: T;
@@ -30,6 +33,7 @@ export function noGrad<T>(fn: () => T): T {
 
 /** Run `fn` with recording on, even inside `noGrad`. */
 export function enableGrad<T>(fn: () => T): T {
+  checkFunction('enableGrad', 'fn', fn);
   const prev = enabled;
   enabled = true;
   try { return fn(); } finally { enabled = prev; }

@@ -2,10 +2,12 @@
 // SIMD on worker threads for float32 matmul, elementwise, softmax, layerNorm and AdamW; the reference
 // kernels for everything else), and its float32 tensors live in those kernels' WebAssembly memory. `setCpuKernels('reference')`, or WEBGRAD_CPU=reference in the
 // environment, switches it to the plain-TypeScript reference kernels, the ground truth.
+import { setNumThreads as setKernelThreads } from '@webgrad/kernels';
 import { DTYPE_BYTES, allocTensorArray, cpuKernels, fastCpuKernels, releaseTensorArray, setPoisonNewArrays, type KernelSet, type TypedArray } from '@webgrad/kernels';
 import { arrayFor } from '../dtype.js';
 import type { Backend } from './backend.js';
 import { CpuArrayPool } from './cpu_pool.js';
+import { checkBool, checkEnum, checkInt } from '../validate.js';
 
 export type CpuKernelsChoice = 'reference' | 'fast';
 
@@ -38,11 +40,16 @@ export const cpuBackend: Backend<TypedArray> & { kernels: KernelSet<TypedArray> 
 
 /** Chooses the kernels of the `cpu` device: 'fast' (default) or 'reference'. Returns the previous choice. */
 export function setCpuKernels(which: CpuKernelsChoice): CpuKernelsChoice {
-  if (which !== 'reference' && which !== 'fast') throw new TypeError(`setCpuKernels: expected 'reference' or 'fast', got '${String(which)}'`);
+  checkEnum('setCpuKernels', 'kernels', which, ['reference', 'fast'] as const);
   const prev = choice;
   choice = which;
   (cpuBackend as { kernels: KernelSet<TypedArray> }).kernels = KERNELS[which];
   return prev;
+}
+
+/** Sets how many threads the fast CPU kernels use (like torch.set_num_threads): an integer >= 1. */
+export function setNumThreads(n: number): void {
+  setKernelThreads(checkInt('setNumThreads', 'n', n, { min: 1 }));
 }
 
 /** The kernels the `cpu` device uses now. */
@@ -56,6 +63,7 @@ export function getCpuKernels(): CpuKernelsChoice {
  * Returns the previous setting. The test suite runs with it on (packages/core/test/setup_devices.ts).
  */
 export function poisonCpuAllocations(on: boolean): boolean {
+  checkBool('poisonCpuAllocations', 'on', on);
   const prev = cpuArrayPool.poison;
   cpuArrayPool.poison = on;
   setPoisonNewArrays(on);

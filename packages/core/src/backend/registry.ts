@@ -1,5 +1,6 @@
 // Which devices exist and which one new tensors go to.
 import { DeviceError } from '../errors.js';
+import { fmtValue } from '../validate.js';
 import type { Backend, DeviceName } from './backend.js';
 import { cpuBackend } from './cpu.js';
 
@@ -14,19 +15,20 @@ export function hasDevice(name: DeviceName): boolean {
   return backends.has(name);
 }
 
-export function getBackend(name: DeviceName): Backend {
-  const b = backends.get(name);
+/** The backend of device `name`; `op` is the public op named in the error when there is none. */
+export function getBackend(name: DeviceName, op = 'getBackend'): Backend {
+  const b = typeof name === 'string' ? backends.get(name) : undefined;
   if (!b) {
     if (name === 'webgpu') {
-      throw new DeviceError(`device 'webgpu' is not initialised: call \`await initWebGPU()\` first (available: ${[...backends.keys()].join(', ')})`);
+      throw new DeviceError(`${op}: device 'webgpu' is not initialised: call \`await initWebGPU()\` first (available: ${[...backends.keys()].join(', ')})`);
     }
-    throw new DeviceError(`unknown device '${String(name)}' (available: ${[...backends.keys()].join(', ')})`);
+    throw new DeviceError(`${op}: unknown device ${fmtValue(name)} (available: ${[...backends.keys()].join(', ')})`);
   }
   return b;
 }
 
 export function setDefaultDevice(name: DeviceName): void {
-  getBackend(name);
+  getBackend(name, 'setDefaultDevice');
   defaultDevice = name;
 }
 

@@ -7,6 +7,7 @@ import { arrayFor } from '../dtype.js';
 import { IndexError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { getDefaultDevice, hasDevice, registerBackend, setDefaultDevice } from './registry.js';
+import { checkBool, checkEnum, checkOptions, checkSize } from '../validate.js';
 
 let runtime: WebGPURuntime | null = null;
 
@@ -50,11 +51,21 @@ export interface InitWebGPUOptions extends RuntimeOptions {
   setDefault?: boolean | 'auto';
 }
 
+function checkInitOptions(opts: InitWebGPUOptions): void {
+  const op = 'initWebGPU';
+  const o = checkOptions(op, opts, ['gpu', 'powerPreference', 'allowSoftware', 'maxDispatchesPerSubmit', 'uniformRingBytes', 'memoryLimitBytes', 'setDefault']);
+  if (o.setDefault !== undefined && o.setDefault !== 'auto') checkBool(op, 'setDefault', o.setDefault);
+  if (o.allowSoftware !== undefined) checkBool(op, 'allowSoftware', o.allowSoftware);
+  if (o.powerPreference !== undefined) checkEnum(op, 'powerPreference', o.powerPreference, ['low-power', 'high-performance']);
+  for (const k of ['maxDispatchesPerSubmit', 'uniformRingBytes', 'memoryLimitBytes'] as const) if (o[k] !== undefined) checkSize(op, k, o[k], 1);
+}
+
 /**
  * Open the GPU and register the `webgpu` device. Node uses the `webgpu` package (Dawn); browsers use
  * navigator.gpu. Calling it again returns the same adapter description.
  */
 export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<AdapterDescription> {
+  checkInitOptions(opts);
   if (!runtime) {
     runtime = await WebGPURuntime.create(opts);
     registerBackend(makeBackend(runtime) as Backend);

@@ -1,15 +1,26 @@
 // Helpers shared by op forwards: output allocation, kernel views, scalar operands.
 import type { DType, View } from '@webgrad/kernels';
 import type { Backend } from '../backend/backend.js';
-import { DTypeError, fmtShape } from '../errors.js';
-import { numel, type Shape } from '../shape.js';
+import { DTypeError, OutOfMemoryError, fmtShape } from '../errors.js';
+import type { Shape } from '../shape.js';
+import { checkNumel } from '../validate.js';
 import { Storage } from '../storage.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 
-/** A fresh contiguous tensor on `backend`; its contents are undefined until written. */
-export function empty(shape: Shape, dtype: DType, backend: Backend): Tensor {
-  if (!backend.supports(dtype)) throw new DTypeError(`device '${backend.name}' does not support dtype ${dtype} (tensor of shape ${fmtShape(shape)})`);
-  return new Tensor(Storage.allocate(backend, dtype, Math.max(numel(shape), 0)), shape, dtype);
+/** A fresh contiguous tensor on `backend`; its contents are undefined until written. `op` names the
+ *  op in errors (public ops check their sizes first, so these are a last line of defence). */
+export function empty(shape: Shape, dtype: DType, backend: Backend, op = 'empty'): Tensor {
+  if (!backend.supports(dtype)) throw new DTypeError(`${op}: device '${backend.name}' does not support dtype ${dtype} (tensor of shape ${fmtShape(shape)})`);
+  const n = checkNumel(op, shape);
+  let storage: Storage;
+  try {
+    storage = Storage.allocate(backend, dtype, Math.max(n, 0));
+  } catch (e) {
+    // A typed array the engine cannot allocate ("Array buffer allocation failed").
+    if (e instanceof RangeError) throw new OutOfMemoryError(`${op}: could not allocate a ${dtype} tensor of shape ${fmtShape(shape)} on '${backend.name}' (${e.message})`);
+    throw e;
+  }
+  return new Tensor(storage, shape, dtype);
 }
 
 /** A fresh contiguous tensor filled with zeros. */

@@ -4,6 +4,7 @@ import { isFloat } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
 import { empty } from './alloc.js';
 import { apply, defineOp } from './define.js';
+import { checkDType, checkTensor } from '../validate.js';
 
 export const CAST = defineOp<{ dtype: DType }>({
   name: 'cast',
@@ -17,7 +18,9 @@ export const CAST = defineOp<{ dtype: DType }>({
 
 /** A tensor of `dtype` (the same tensor object when it already has it — no copy). */
 export function cast(x: Tensor, dtype: DType): Tensor {
+  checkTensor('cast', 'input', x);
   if (x.dtype === dtype) return x;
+  checkDType('cast', dtype);
   return apply(CAST, [x], { dtype });
 }
 

@@ -2,7 +2,8 @@
 import type { DType } from '@webgrad/kernels';
 import type { DeviceName } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
-import { DTypeError, DeviceError, fmtShape } from '../errors.js';
+import { DTypeError, DeviceError, ValueError, fmtShape } from '../errors.js';
+import { checkTensor, fmtValue } from '../validate.js';
 import { Tensor, type NestedArray } from '../tensor.js';
 import type { TypedArray } from '../dtype.js';
 import { empty } from './alloc.js';
@@ -23,6 +24,14 @@ function copyTo(x: Tensor, device: DeviceName, data: TypedArray): Tensor {
 }
 
 const isDType = (s: string): s is DType => (DTYPES as readonly string[]).includes(s);
+const DEVICES: readonly string[] = ['cpu', 'webgpu'];
+
+/** A dtype or a device name, as `to` takes. */
+function checkTarget(op: string, target: unknown): void {
+  if (typeof target !== 'string' || (!isDType(target) && !DEVICES.includes(target))) {
+    throw new ValueError(`${op}: expected a device (${DEVICES.join(', ')}) or a dtype (${DTYPES.join(', ')}), got ${fmtValue(target)}`);
+  }
+}
 
 /**
  * A tensor on `device` (or of `dtype`). Returns `x` itself when nothing changes. Moving between
@@ -30,8 +39,11 @@ const isDType = (s: string): s is DType => (DTYPES as readonly string[]).include
  * Moving off a device that cannot be read synchronously (WebGPU → CPU) needs `await toAsync(...)`.
  */
 export function to(x: Tensor, target: DeviceName | DType): Tensor {
+  checkTensor('to', 'input', x);
+  checkTarget('to', target);
   if (isDType(target)) return cast(x, target);
   if (target === x.device) return x;
+  getBackend(target, 'to');
   const read = x.backend.readSync;
   if (!read) throw new DeviceError(`to('${target}'): reading a ${x.device} tensor of shape ${fmtShape(x.shape)} is asynchronous; use \`await t.toAsync('${target}')\``);
   const c = contiguous(x);
@@ -41,7 +53,10 @@ export function to(x: Tensor, target: DeviceName | DType): Tensor {
 }
 
 export async function toAsync(x: Tensor, target: DeviceName | DType): Promise<Tensor> {
+  checkTensor('toAsync', 'input', x);
+  checkTarget('toAsync', target);
   if (isDType(target) || target === x.device) return to(x, target);
+  getBackend(target, 'toAsync');
   return copyTo(x, target, await data(x));
 }
 

@@ -10,6 +10,13 @@ import { apply, defineOp } from './define.js';
 import { reshape } from './views.js';
 import { full } from './creation.js';
 import { tidy } from '../memory.js';
+import { checkNumel, checkRank, checkSize, checkTensor } from '../validate.js';
+
+/** An input with at least one dim and an index tensor, as gather, scatterAdd and indexSelect take. */
+function checkIndexed(op: string, x: Tensor, index: Tensor): void {
+  checkRank(op, 'input', checkTensor(op, 'input', x), 1);
+  checkTensor(op, 'index', index);
+}
 
 /** Indices must be int32 and, where the device reads synchronously, in [0, size) — except `ignore`. */
 export function checkIndex(op: string, index: Tensor, size: number, what: string, ignore?: number): void {
@@ -44,6 +51,7 @@ function zerosOf(shape: readonly number[], like: Tensor): Tensor {
 
 /** out[i][j] = x[i][index[i][j]] for dim 1 (and likewise for any dim), like torch.gather. */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkIndexed('gather', x, index);
   const d = normDim('gather', dim, x.ndim);
   if (index.ndim !== x.ndim || index.shape.some((s, i) => i !== d && s > x.shape[i]!)) {
     throw new ShapeError(`gather: index of shape ${fmtShape(index.shape)} does not fit input ${fmtShape(x.shape)} along dim ${dim}`);
@@ -67,6 +75,8 @@ export const SCATTER_ADD = defineOp<{ dim: number }>({
 
 /** x with src added at the positions `index` names along `dim` (out of place). */
 export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  checkIndexed('scatterAdd', x, index);
+  checkTensor('scatterAdd', 'src', src);
   const d = normDim('scatterAdd', dim, x.ndim);
   if (index.ndim !== x.ndim || src.ndim !== x.ndim || index.shape.some((s, i) => s > src.shape[i]! || (i !== d && s > x.shape[i]!))) {
     throw new ShapeError(`scatterAdd: index ${fmtShape(index.shape)}, src ${fmtShape(src.shape)} and input ${fmtShape(x.shape)} are incompatible along dim ${dim}`);
@@ -103,6 +113,7 @@ const INDEX_ADD = defineOp<{ dim: number; shape: number[] }>({
 
 /** The slices of x along `dim` picked by the 1-D int32 `index`. */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  checkIndexed('indexSelect', x, index);
   const d = normDim('indexSelect', dim, x.ndim);
   if (index.ndim !== 1) throw new ShapeError(`indexSelect: index must be 1-D, got shape ${fmtShape(index.shape)}`);
   checkIndex('indexSelect', index, x.shape[d]!, `dim ${dim} of input ${fmtShape(x.shape)}`);
@@ -111,6 +122,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
 
 /** Rows of `weight` [V, D] for each id: out shape [...ids.shape, D]. */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {
+  checkTensor('embedding', 'weight', weight);
+  checkTensor('embedding', 'ids', ids);
   if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be [numEmbeddings, dim], got ${fmtShape(weight.shape)}`);
   if (ids.dtype !== 'int32') throw new DTypeError(`embedding: ids must be int32, got ${ids.dtype} (shape ${fmtShape(ids.shape)})`);
   checkIndex('embedding', ids, weight.shape[0]!, `an embedding table ${fmtShape(weight.shape)}`);
@@ -119,6 +132,9 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
 
 /** One-hot encoding of int32 ids → int32 [...ids.shape, numClasses]. */
 export function oneHot(ids: Tensor, numClasses: number): Tensor {
+  checkTensor('oneHot', 'ids', ids);
+  checkSize('oneHot', 'numClasses', numClasses, 1);
+  checkNumel('oneHot', [...ids.shape, numClasses]);
   checkIndex('oneHot', ids, numClasses, 'numClasses');
   // A 1 added at [..., id] into zeros: the scatterAdd kernel checks each id, so a device that
   // cannot check them here (WebGPU) reports a bad one, as oneHot's, when the result is read.

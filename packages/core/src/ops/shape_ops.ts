@@ -10,6 +10,15 @@ import { narrow, unsqueeze } from './views.js';
 import { arange } from './creation.js';
 import { le, ge, sub, where } from './binary.js';
 import { tidy } from '../memory.js';
+import { checkInt, checkNumber, checkNumel, checkRank, checkSize, checkTensor, fmtValue } from '../validate.js';
+
+/** A non-empty array of tensors. */
+function checkTensorList(op: string, xs: unknown): readonly Tensor[] {
+  if (!Array.isArray(xs)) throw new ValueError(`${op}: expected an array of tensors, got ${fmtValue(xs)}`);
+  if (xs.length === 0) throw new ValueError(`${op}: expected a non-empty list of tensors`);
+  xs.forEach((x, i) => checkTensor(op, `tensors[${i}]`, x));
+  return xs;
+}
 
 export const CAT = defineOp<{ dim: number }>({
   name: 'cat',
@@ -41,7 +50,7 @@ export const CAT = defineOp<{ dim: number }>({
 
 /** Concatenate along an existing dim. */
 export function cat(xs: readonly Tensor[], dim = 0): Tensor {
-  if (xs.length === 0) throw new ValueError('cat: expected a non-empty list of tensors');
+  checkTensorList('cat', xs).forEach((x, i) => checkRank('cat', `tensors[${i}]`, x, 1));
   // As in PyTorch, 1-D empty tensors are left out (they still take part in the result dtype).
   const isBlank = (x: Tensor) => x.ndim === 1 && x.shape[0] === 0;
   const parts = xs.every(isBlank) ? xs : xs.filter((x) => !isBlank(x));
@@ -57,7 +66,7 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
 
 /** Join along a new dim. */
 export function stack(xs: readonly Tensor[], dim = 0): Tensor {
-  if (xs.length === 0) throw new ValueError('stack: expected a non-empty list of tensors');
+  checkTensorList('stack', xs);
   for (const x of xs) {
     if (x.ndim !== xs[0]!.ndim || x.shape.some((s, i) => s !== xs[0]!.shape[i])) {
       throw new ShapeError(`stack: all tensors must have the same shape, got ${xs.map((t) => fmtShape(t.shape)).join(', ')}`);
@@ -69,19 +78,23 @@ export function stack(xs: readonly Tensor[], dim = 0): Tensor {
 
 /** Split into pieces of `size` (the last may be smaller), or of the listed sizes. Views. */
 export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
-  const d = normDim('split', dim, x.ndim);
+  return splitAs('split', x, sizes, dim);
+}
+
+function splitAs(op: string, x: Tensor, sizes: number | readonly number[], dim: number): Tensor[] {
+  checkRank(op, 'input', checkTensor(op, 'input', x), 1);
+  const d = normDim(op, dim, x.ndim);
   const n = x.shape[d]!;
   let list: number[];
-  if (typeof sizes === 'number') {
-    if (!Number.isInteger(sizes) || sizes < 0 || (sizes === 0 && n > 0)) {
-      throw new ValueError(`split: size must be a positive integer (or 0 for a dim of size 0), got ${sizes} for dim ${dim} of size ${n}`);
-    }
+  if (!Array.isArray(sizes)) {
+    const size = checkSize(op, 'size', sizes);
+    if (size === 0 && n > 0) throw new ValueError(`${op}: size must be a positive integer (or 0 for a dim of size 0), got 0 for dim ${dim} of size ${n}`);
     list = [];
-    for (let i = 0; i < n; i += sizes) list.push(Math.min(sizes, n - i));
+    for (let i = 0; i < n; i += size) list.push(Math.min(size, n - i));
     if (n === 0) list.push(0); // one empty piece, as in PyTorch
   } else {
-    list = [...sizes];
-    if (list.reduce((a, b) => a + b, 0) !== n) throw new ShapeError(`split: sizes ${fmtShape(list)} do not sum to ${n} (dim ${dim} of shape ${fmtShape(x.shape)})`);
+    list = sizes.map((v, i) => checkSize(op, `sizes[${i}]`, v));
+    if (list.reduce((a, b) => a + b, 0) !== n) throw new ShapeError(`${op}: sizes ${fmtShape(list)} do not sum to ${n} (dim ${dim} of shape ${fmtShape(x.shape)})`);
   }
   let off = 0;
   return list.map((len) => { const v = narrow(x, d, off, len); off += len; return v; });
@@ -89,10 +102,14 @@ export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Te
 
 /** Split into `chunks` nearly equal pieces, like torch.chunk. */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+  checkRank('chunk', 'input', checkTensor('chunk', 'input', x), 1);
   const d = normDim('chunk', dim, x.ndim);
-  if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError(`chunk: chunks must be a positive integer, got ${chunks}`);
-  if (x.shape[d] === 0) return split(x, new Array<number>(chunks).fill(0), d); // `chunks` empty pieces, as in PyTorch
-  return split(x, Math.ceil(x.shape[d]! / chunks), d);
+  checkSize('chunk', 'chunks', chunks, 1);
+  if (x.shape[d] === 0) {
+    checkNumel('chunk', [chunks]);
+    return splitAs('chunk', x, new Array<number>(chunks).fill(0), d); // `chunks` empty pieces, as in PyTorch
+  }
+  return splitAs('chunk', x, Math.ceil(x.shape[d]! / chunks), d);
 }
 
 interface PadAttrs { before: number[]; after: number[]; value: number }
@@ -121,20 +138,25 @@ export const PAD = defineOp<PadAttrs>({
 /** Constant padding, PyTorch's F.pad convention: `pads` lists (before, after) pairs starting from the
  *  LAST dim, e.g. [left, right, top, bottom]. Negative pads are not supported. */
 export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
-  if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim) {
-    throw new ShapeError(`pad: expected (before, after) pairs for at most ${x.ndim} dims, got ${fmtShape(pads)} for shape ${fmtShape(x.shape)}`);
+  checkTensor('pad', 'input', x);
+  if (!Array.isArray(pads) || pads.length % 2 !== 0 || pads.length / 2 > x.ndim) {
+    throw new ShapeError(`pad: expected (before, after) pairs for at most ${x.ndim} dims, got ${fmtValue(pads)} for shape ${fmtShape(x.shape)}`);
   }
-  if (pads.some((p) => !Number.isInteger(p) || p < 0)) throw new ValueError(`pad: pads must be non-negative integers, got ${fmtShape(pads)}`);
+  pads.forEach((p, i) => checkSize('pad', `pads[${i}]`, p));
+  checkNumber('pad', 'value', value);
   const before = new Array<number>(x.ndim).fill(0);
   const after = new Array<number>(x.ndim).fill(0);
   for (let i = 0; i < pads.length / 2; i++) {
     before[x.ndim - 1 - i] = pads[2 * i]!;
     after[x.ndim - 1 - i] = pads[2 * i + 1]!;
   }
+  checkNumel('pad', x.shape.map((s, i) => s + before[i]! + after[i]!));
   return apply(PAD, [x], { before, after, value });
 }
 
 function triangle(op: 'tril' | 'triu', x: Tensor, diagonal: number): Tensor {
+  checkTensor(op, 'input', x);
+  checkInt(op, 'diagonal', diagonal);
   if (x.ndim < 2) throw new ShapeError(`${op}: expected a tensor with at least 2 dims, got shape ${fmtShape(x.shape)}`);
   const n = x.shape[x.ndim - 2]!, m = x.shape[x.ndim - 1]!;
   return tidy(() => {

@@ -14,6 +14,7 @@ import { exp } from './unary.js';
 import { logsumexp, max, sum } from './reduce.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { tidy } from '../memory.js';
+import { checkTensor } from '../validate.js';
 
 export const SOFTMAX = defineOp<{ log: boolean }>({
   name: 'softmax',
@@ -42,7 +43,8 @@ export const SOFTMAX = defineOp<{ log: boolean }>({
 });
 
 function rowwise(x: Tensor, dim: number, log: boolean): Tensor {
-  const d = normDim(log ? 'logSoftmax' : 'softmax', dim, x.ndim);
+  const op = log ? 'logSoftmax' : 'softmax';
+  const d = normDim(op, dim, checkTensor(op, 'input', x).ndim);
   return tidy(() => {
     const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
     if (xf.ndim === 0) return apply(SOFTMAX, [contiguous(xf.reshape([1]))], { log }).reshape([]);
@@ -58,6 +60,7 @@ export const logSoftmax = (x: Tensor, dim = -1) => rowwise(x, dim, true);
 
 /** softmax from primitives: exp(x − max) / Σ exp(x − max). */
 export function softmaxDecomposed(x: Tensor, dim = -1): Tensor {
+  normDim('softmaxDecomposed', dim, checkTensor('softmaxDecomposed', 'input', x).ndim);
   return tidy(() => {
     const m = noGrad(() => max(x, dim, { keepdim: true }));
     const e = exp(sub(x, m));
@@ -67,5 +70,6 @@ export function softmaxDecomposed(x: Tensor, dim = -1): Tensor {
 
 /** logSoftmax from primitives: x − logsumexp(x). */
 export function logSoftmaxDecomposed(x: Tensor, dim = -1): Tensor {
+  normDim('logSoftmaxDecomposed', dim, checkTensor('logSoftmaxDecomposed', 'input', x).ndim);
   return tidy(() => sub(x, logsumexp(x, dim, { keepdim: true })));
 }

@@ -9,6 +9,7 @@ import { add, mul, div, gt, mulScalar, addScalar, binary } from './binary.js';
 import { cast } from './cast.js';
 import { apply, checkInputs, defineOp, type GradInput, type OpDef } from './define.js';
 import { zerosLike } from './creation.js';
+import { checkEnum, checkOptions, checkTensor } from '../validate.js';
 
 type Domain = GradInput['domain'];
 interface UnarySpec {
@@ -80,12 +81,20 @@ function defineUnary(op: UnaryOp): OpDef<Record<string, never>> {
   });
 }
 
+const UNARY_OPS = Object.keys(UNARY_SPECS) as UnaryOp[];
+
 const UNARY_DEFS = Object.fromEntries(
   (Object.keys(UNARY_SPECS) as UnaryOp[]).map((op) => [op, defineUnary(op)]),
 ) as Record<UnaryOp, OpDef<Record<string, never>>>;
 
 /** Apply the elementwise op `op`. */
 export function unary(op: UnaryOp, x: Tensor): Tensor {
+  checkEnum('unary', 'op', op, UNARY_OPS);
+  return applyUnary(op, checkTensor('unary', 'input', x));
+}
+
+function applyUnary(op: UnaryOp, x: Tensor): Tensor {
+  checkTensor(op, 'input', x);
   checkInputs(op, [x]);
   let input = x;
   if (UNARY_SPECS[op].floatOnly && !isFloat(x.dtype)) input = cast(x, 'float32');
@@ -98,29 +107,33 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
   return out;
 }
 
-export const neg = (x: Tensor) => unary('neg', x);
-export const abs = (x: Tensor) => unary('abs', x);
-export const sign = (x: Tensor) => unary('sign', x);
-export const exp = (x: Tensor) => unary('exp', x);
-export const expm1 = (x: Tensor) => unary('expm1', x);
-export const log = (x: Tensor) => unary('log', x);
-export const log1p = (x: Tensor) => unary('log1p', x);
-export const sqrt = (x: Tensor) => unary('sqrt', x);
-export const rsqrt = (x: Tensor) => unary('rsqrt', x);
-export const square = (x: Tensor) => unary('square', x);
-export const reciprocal = (x: Tensor) => unary('reciprocal', x);
-export const sin = (x: Tensor) => unary('sin', x);
-export const cos = (x: Tensor) => unary('cos', x);
-export const tanh = (x: Tensor) => unary('tanh', x);
-export const sigmoid = (x: Tensor) => unary('sigmoid', x);
-export const relu = (x: Tensor) => unary('relu', x);
+export const neg = (x: Tensor) => applyUnary('neg', x);
+export const abs = (x: Tensor) => applyUnary('abs', x);
+export const sign = (x: Tensor) => applyUnary('sign', x);
+export const exp = (x: Tensor) => applyUnary('exp', x);
+export const expm1 = (x: Tensor) => applyUnary('expm1', x);
+export const log = (x: Tensor) => applyUnary('log', x);
+export const log1p = (x: Tensor) => applyUnary('log1p', x);
+export const sqrt = (x: Tensor) => applyUnary('sqrt', x);
+export const rsqrt = (x: Tensor) => applyUnary('rsqrt', x);
+export const square = (x: Tensor) => applyUnary('square', x);
+export const reciprocal = (x: Tensor) => applyUnary('reciprocal', x);
+export const sin = (x: Tensor) => applyUnary('sin', x);
+export const cos = (x: Tensor) => applyUnary('cos', x);
+export const tanh = (x: Tensor) => applyUnary('tanh', x);
+export const sigmoid = (x: Tensor) => applyUnary('sigmoid', x);
+export const relu = (x: Tensor) => applyUnary('relu', x);
 /** GELU; `approximate: 'tanh'` uses the tanh approximation (GPT-2's), as in PyTorch. */
-export const gelu = (x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}) => unary(opts.approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
-export const silu = (x: Tensor) => unary('silu', x);
-export const softplus = (x: Tensor) => unary('softplus', x);
-export const erf = (x: Tensor) => unary('erf', x);
-export const floor = (x: Tensor) => unary('floor', x);
-export const ceil = (x: Tensor) => unary('ceil', x);
-export const round = (x: Tensor) => unary('round', x);
-export const logicalNot = (x: Tensor) => unary('logicalNot', x);
+export function gelu(x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+  const o = checkOptions('gelu', opts, ['approximate']);
+  const approximate = o.approximate === undefined ? 'none' : checkEnum('gelu', 'approximate', o.approximate, ['none', 'tanh'] as const);
+  return applyUnary(approximate === 'tanh' ? 'geluTanh' : 'gelu', checkTensor('gelu', 'input', x));
+}
+export const silu = (x: Tensor) => applyUnary('silu', x);
+export const softplus = (x: Tensor) => applyUnary('softplus', x);
+export const erf = (x: Tensor) => applyUnary('erf', x);
+export const floor = (x: Tensor) => applyUnary('floor', x);
+export const ceil = (x: Tensor) => applyUnary('ceil', x);
+export const round = (x: Tensor) => applyUnary('round', x);
+export const logicalNot = (x: Tensor) => applyUnary('logicalNot', x);
 

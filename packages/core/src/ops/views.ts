@@ -2,8 +2,9 @@
 // transpose, expand, squeeze, unsqueeze, flatten, slice/narrow. Their backward maps the gradient
 // back through the inverse view.
 import { IndexError, ShapeError, fmtShape } from '../errors.js';
-import { contiguousStrides, normDim, numel, shapesEqual, type Shape } from '../shape.js';
+import { contiguousStrides, normDim, normDims, numel, shapesEqual, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { checkInt, checkRank, checkShapeArg, checkSize, checkTensor, fmtValue } from '../validate.js';
 import { zerosOn } from './alloc.js';
 import { contiguous } from './cast.js';
 import { apply, defineOp, type OpDef } from './define.js';
@@ -14,7 +15,7 @@ function makeView(x: Tensor, shape: Shape, strides: readonly number[], offset: n
 
 /** Resolve a single -1 and check the element count. */
 export function inferShape(op: string, from: Shape, shape: Shape): number[] {
-  const out = [...shape];
+  const out = [...checkShapeArg(op, 'shape', shape, -1)];
   const neg = out.indexOf(-1);
   if (neg !== out.lastIndexOf(-1)) throw new ShapeError(`${op}: only one dimension can be -1, got ${fmtShape(shape)}`);
   const known = out.reduce((a, d, i) => (i === neg ? a : a * d), 1);
@@ -70,7 +71,7 @@ export const RESHAPE = defineOp<{ shape: number[] }>({
 /** Same data, new shape (one dim may be -1): a view when the strides allow (always for a
  *  contiguous tensor), else a copy. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
-  const s = inferShape('reshape', x.shape, shape);
+  const s = inferShape('reshape', checkTensor('reshape', 'input', x).shape, shape);
   if (x.isContiguous() || viewStrides(x.shape, x.strides, s)) return apply(RESHAPE, [x], { shape: s });
   const c = contiguous(x);
   const out = apply(RESHAPE, [c], { shape: s });
@@ -80,7 +81,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 
 /** Like reshape, but never copies: a shape the strides cannot express is a ShapeError. */
 export function view(x: Tensor, shape: Shape): Tensor {
-  const s = inferShape('view', x.shape, shape);
+  const s = inferShape('view', checkTensor('view', 'input', x).shape, shape);
   if (!x.isContiguous() && !viewStrides(x.shape, x.strides, s)) {
     throw new ShapeError(`view: shape ${fmtShape(s)} is not compatible with the tensor of shape ${fmtShape(x.shape)} and strides ${fmtShape(x.strides)}; use reshape() or contiguous() first`);
   }
@@ -99,6 +100,8 @@ export const PERMUTE = defineOp<{ dims: number[] }>({
 });
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  checkTensor('permute', 'input', x);
+  if (!Array.isArray(dims)) throw new IndexError(`permute: dims must be an array of dims, got ${fmtValue(dims)}`);
   if (dims.length !== x.ndim) throw new ShapeError(`permute: got ${dims.length} dims ${fmtShape(dims)} for a tensor of rank ${x.ndim} (shape ${fmtShape(x.shape)})`);
   const d = dims.map((v) => normDim('permute', v, x.ndim));
   if (new Set(d).size !== d.length) throw new IndexError(`permute: dims ${fmtShape(dims)} repeat a dimension`);
@@ -106,12 +109,12 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 }
 
 export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
+  checkTensor('transpose', 'input', x);
   if (x.ndim < 2 && d0 === -2 && d1 === -1) return permute(x, x.shape.map((_, i) => i));
-  const a = normDim('transpose', d0, x.ndim);
-  const b = normDim('transpose', d1, x.ndim);
+  const a = normDim('transpose', d0, x.ndim, 'dim0');
+  const b = normDim('transpose', d1, x.ndim, 'dim1');
   const dims = x.shape.map((_, i) => i);
-  dims[a] = b;
-  dims[b] = a;
+  if (x.ndim > 0) { dims[a] = b; dims[b] = a; }
   return apply(PERMUTE, [x], { dims });
 }
 
@@ -129,6 +132,8 @@ export const EXPAND = defineOp<{ shape: number[] }>({
 
 /** Broadcast to a larger shape without copying (-1 keeps a size). */
 export function expand(x: Tensor, shape: Shape): Tensor {
+  checkTensor('expand', 'input', x);
+  checkShapeArg('expand', 'shape', shape, -1);
   const lead = shape.length - x.ndim;
   if (lead < 0) throw new ShapeError(`expand: target ${fmtShape(shape)} has fewer dims than the tensor's ${fmtShape(x.shape)}`);
   const s = shape.map((d, i) => {
@@ -143,6 +148,7 @@ export function expand(x: Tensor, shape: Shape): Tensor {
 }
 
 export function unsqueeze(x: Tensor, dim: number): Tensor {
+  checkTensor('unsqueeze', 'input', x);
   const d = normDim('unsqueeze', dim, x.ndim + 1);
   const shape = [...x.shape];
   const strides = [...x.strides];
@@ -152,8 +158,9 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 }
 
 export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
+  checkTensor('squeeze', 'input', x);
   const dims = dim === undefined ? x.shape.map((_, i) => i).filter((i) => x.shape[i] === 1)
-    : (typeof dim === 'number' ? [dim] : dim).map((d) => normDim('squeeze', d, x.ndim)).filter((d) => x.shape[d] === 1);
+    : normDims('squeeze', dim, x.ndim).filter((d) => x.shape[d] === 1);
   const keep = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
   return apply(STRIDED_VIEW, [x], { shape: keep.map((i) => x.shape[i]!), strides: keep.map((i) => x.strides[i]!), offset: x.offset });
 }
@@ -166,9 +173,10 @@ const STRIDED_VIEW = defineOp<{ shape: number[]; strides: number[]; offset: numb
 });
 
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  checkTensor('flatten', 'input', x);
+  const s = normDim('flatten', startDim, x.ndim, 'startDim');
+  const e = normDim('flatten', endDim, x.ndim, 'endDim');
   if (x.ndim === 0) return reshape(x, [1]);
-  const s = normDim('flatten', startDim, x.ndim);
-  const e = normDim('flatten', endDim, x.ndim);
   if (s > e) throw new IndexError(`flatten: startDim ${startDim} comes after endDim ${endDim} for rank ${x.ndim}`);
   const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
   return reshape(x, shape);
@@ -211,9 +219,12 @@ const SLICE_SCATTER: OpDef<SliceAttrs & { shape: number[] }> = defineOp<SliceAtt
 
 /** Elements start, start+step, ... < end along `dim` (negative start/end count from the end; clamped like Python). */
 export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1): Tensor {
+  checkRank('slice', 'input', checkTensor('slice', 'input', x), 1);
   const d = normDim('slice', dim, x.ndim);
   const n = x.shape[d]!;
-  if (!Number.isInteger(step) || step < 1) throw new IndexError(`slice: step must be a positive integer, got ${step}`);
+  checkInt('slice', 'start', start);
+  if (end !== undefined) checkInt('slice', 'end', end);
+  checkSize('slice', 'step', step, 1);
   const norm = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
   const s = norm(start);
   const e = end === undefined ? n : norm(end);
@@ -223,10 +234,13 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
 
 /** `length` elements from `start` along `dim`; out-of-range is an IndexError (unlike slice). */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  checkRank('narrow', 'input', checkTensor('narrow', 'input', x), 1);
   const d = normDim('narrow', dim, x.ndim);
   const n = x.shape[d]!;
+  checkInt('narrow', 'start', start);
+  checkSize('narrow', 'length', length);
   const s = start < 0 ? start + n : start;
-  if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
+  if (s < 0 || s + length > n) {
     throw new IndexError(`narrow: start ${start} and length ${length} are out of range for dim ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
   }
   return apply(SLICE, [x], { dim: d, start: s, length, step: 1 });
@@ -234,10 +248,12 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
 
 /** The sub-tensor at `index` along `dim`, with that dim removed (like x[i] for dim 0). */
 export function select(x: Tensor, dim: number, index: number): Tensor {
+  checkRank('select', 'input', checkTensor('select', 'input', x), 1);
   const d = normDim('select', dim, x.ndim);
   const n = x.shape[d]!;
+  checkInt('select', 'index', index);
   const i = index < 0 ? index + n : index;
-  if (!Number.isInteger(i) || i < 0 || i >= n) throw new IndexError(`select: index ${index} is out of range for dim ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
+  if (i < 0 || i >= n) throw new IndexError(`select: index ${index} is out of range for dim ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
   const s = apply(SLICE, [x], { dim: d, start: i, length: 1, step: 1 });
   const out = squeeze(s, d);
   s.dispose();
