@@ -5,13 +5,27 @@
 //
 // Fans and gains follow PyTorch: for a weight of shape [out, in, *kernel], fanIn = in·∏kernel and
 // fanOut = out·∏kernel. Xavier/Glorot: Glorot & Bengio 2010. Kaiming/He: He et al. 2015.
-import { Tensor, ValueError, ShapeError, fmtShape, noGrad, rand, randn, tidy, tensor } from '@webgrad/core';
+import {
+  Tensor, DTypeError, ValueError, ShapeError, checkEnum, checkFinite, checkNumber, checkOptions, checkRange, checkShapeArg, checkTensor, fmtShape,
+  isFloat, noGrad, rand, randn, tidy, tensor,
+} from '@webgrad/core';
 
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'selu';
 export type FanMode = 'fanIn' | 'fanOut';
 
 /** PyTorch's calculate_gain: the recommended scale for a nonlinearity. */
+const NONLINEARITIES: readonly Nonlinearity[] = ['linear', 'conv1d', 'conv2d', 'conv3d', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'selu'];
+
+/** The tensor an initializer fills: random fills need a floating-point tensor (as in PyTorch). */
+function target(op: string, t: Tensor, random = true): Tensor {
+  checkTensor(op, 'tensor', t);
+  if (random && !isFloat(t.dtype)) throw new DTypeError(`${op}: cannot fill a ${t.dtype} tensor with random values; use a float32 or float64 tensor`);
+  return t;
+}
+
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
+  checkEnum('calculateGain', 'nonlinearity', nonlinearity, NONLINEARITIES);
+  if (param !== undefined) checkFinite('calculateGain', 'param', param);
   switch (nonlinearity) {
     case 'linear': case 'conv1d': case 'conv2d': case 'conv3d': case 'sigmoid': return 1;
     case 'tanh': return 5 / 3;
@@ -26,8 +40,9 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 }
 
 /** fanIn and fanOut of a weight of shape [out, in, *kernel] (needs at least 2 dims). */
-export function computeFans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length < 2) throw new ShapeError(`init: fan in and fan out need a tensor with at least 2 dims, got ${fmtShape(shape)}`);
+export function computeFans(shape: readonly number[], op = 'computeFans'): { fanIn: number; fanOut: number } {
+  checkShapeArg(op, 'shape', shape);
+  if (shape.length < 2) throw new ShapeError(`${op}: fan in and fan out need a tensor with at least 2 dims, got ${fmtShape(shape)}`);
   const receptive = shape.slice(2).reduce((a, b) => a * b, 1);
   return { fanIn: shape[1]! * receptive, fanOut: shape[0]! * receptive };
 }
@@ -39,15 +54,23 @@ function fill(t: Tensor, make: () => Tensor): Tensor {
 
 /** U(a, b). */
 export function uniform(t: Tensor, a = 0, b = 1): Tensor {
+  target('uniform', t);
+  checkFinite('uniform', 'a', a);
+  if (checkFinite('uniform', 'b', b) < a) throw new ValueError(`uniform: need a <= b, got [${a}, ${b}]`);
   return fill(t, () => rand(t.shape, { dtype: t.dtype, device: t.device }).mul(b - a).add(a));
 }
 
 /** N(mean, std²). */
 export function normal(t: Tensor, mean = 0, std = 1): Tensor {
+  target('normal', t);
+  checkFinite('normal', 'mean', mean);
+  checkRange('normal', 'std', std, 0, Infinity);
   return fill(t, () => randn(t.shape, { dtype: t.dtype, device: t.device }).mul(std).add(mean));
 }
 
 export function constant(t: Tensor, value: number): Tensor {
+  target('constant', t, false);
+  checkNumber('constant', 'value', value);
   noGrad(() => t.fill_(value));
   return t;
 }
@@ -56,14 +79,18 @@ export const ones = (t: Tensor): Tensor => constant(t, 1);
 
 /** U(−a, a) with a = gain·√(6 / (fanIn + fanOut)). */
 export function xavierUniform(t: Tensor, gain = 1): Tensor {
-  const { fanIn, fanOut } = computeFans(t.shape);
+  target('xavierUniform', t);
+  checkRange('xavierUniform', 'gain', gain, 0, Infinity);
+  const { fanIn, fanOut } = computeFans(t.shape, 'xavierUniform');
   const a = gain * Math.sqrt(6 / (fanIn + fanOut));
   return uniform(t, -a, a);
 }
 
 /** N(0, std²) with std = gain·√(2 / (fanIn + fanOut)). */
 export function xavierNormal(t: Tensor, gain = 1): Tensor {
-  const { fanIn, fanOut } = computeFans(t.shape);
+  target('xavierNormal', t);
+  checkRange('xavierNormal', 'gain', gain, 0, Infinity);
+  const { fanIn, fanOut } = computeFans(t.shape, 'xavierNormal');
   return normal(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)));
 }
 
@@ -75,8 +102,13 @@ export interface KaimingOptions {
   nonlinearity?: Nonlinearity;
 }
 
-function kaimingStd(t: Tensor, opts: KaimingOptions): number {
-  const fans = computeFans(t.shape);
+function kaimingStd(op: string, t: Tensor, opts: KaimingOptions): number {
+  target(op, t);
+  checkOptions(op, opts, ['a', 'mode', 'nonlinearity']);
+  if (opts.a !== undefined) checkFinite(op, 'a', opts.a);
+  if (opts.mode !== undefined) checkEnum(op, 'mode', opts.mode, ['fanIn', 'fanOut']);
+  if (opts.nonlinearity !== undefined) checkEnum(op, 'nonlinearity', opts.nonlinearity, NONLINEARITIES);
+  const fans = computeFans(t.shape, op);
   const fan = (opts.mode ?? 'fanIn') === 'fanIn' ? fans.fanIn : fans.fanOut;
   return calculateGain(opts.nonlinearity ?? 'leakyRelu', opts.a ?? 0) / Math.sqrt(fan);
 }
@@ -84,18 +116,21 @@ function kaimingStd(t: Tensor, opts: KaimingOptions): number {
 /** U(−b, b) with b = gain·√(3 / fan). With a = √5 this is PyTorch's default Linear/Conv weight init,
  *  U(−1/√fanIn, 1/√fanIn). */
 export function kaimingUniform(t: Tensor, opts: KaimingOptions = {}): Tensor {
-  const bound = Math.sqrt(3) * kaimingStd(t, opts);
+  const bound = Math.sqrt(3) * kaimingStd('kaimingUniform', t, opts);
   return uniform(t, -bound, bound);
 }
 
 /** N(0, std²) with std = gain / √fan. */
 export function kaimingNormal(t: Tensor, opts: KaimingOptions = {}): Tensor {
-  return normal(t, 0, kaimingStd(t, opts));
+  return normal(t, 0, kaimingStd('kaimingNormal', t, opts));
 }
 
 /** N(mean, std²) truncated to [a, b] by inverse-CDF sampling (uniforms from the core generator). */
 export function truncNormal(t: Tensor, mean = 0, std = 1, a = -2, b = 2): Tensor {
-  if (!(a < b)) throw new ValueError(`truncNormal: need a < b, got [${a}, ${b}]`);
+  target('truncNormal', t);
+  checkFinite('truncNormal', 'mean', mean);
+  checkRange('truncNormal', 'std', std, 0, Infinity, { lo: true });
+  if (!(checkNumber('truncNormal', 'a', a) < checkNumber('truncNormal', 'b', b))) throw new ValueError(`truncNormal: need a < b, got [${a}, ${b}]`);
   const cdf = (x: number): number => 0.5 * (1 + erf((x - mean) / std / Math.SQRT2));
   const lo = cdf(a);
   const hi = cdf(b);

@@ -3,23 +3,35 @@
 // klDiv, cosineSimilarity, plus sequenceLogProbs, the per-sequence log-likelihood that
 // language-model fine-tuning and RL objectives are built on.
 import {
-  Tensor, ShapeError, ValueError, fmtShape, gather, logsumexp, maximum, tidy, where, shapesEqual,
+  Tensor, DTypeError, ShapeError, checkBool, checkEnum, checkInt, checkOptions, checkRange, checkTensor, fmtShape, gather, logsumexp, maximum,
+  tidy, where, shapesEqual,
 } from '@webgrad/core';
+import { checkFloatInput } from './args.js';
 
 export { crossEntropy, type CrossEntropyOptions } from '@webgrad/core';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
-function reduce(x: Tensor, reduction: Reduction, op: string): Tensor {
-  switch (reduction) {
-    case 'mean': return x.mean();
-    case 'sum': return x.sum();
-    case 'none': return x;
-    default: throw new ValueError(`${op}: reduction must be 'mean', 'sum' or 'none', got '${String(reduction)}'`);
-  }
+const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
+
+/** A checked options bag of a loss: known keys, a known reduction (default 'mean'), tensors where tensors go. */
+function lossOptions<O extends { reduction?: string; weight?: Tensor | null; posWeight?: Tensor | null }>(
+  op: string, opts: O, keys: readonly string[], reductions: readonly string[] = REDUCTIONS,
+): O {
+  checkOptions(op, opts, ['reduction', ...keys]);
+  if (opts.reduction !== undefined) checkEnum(op, 'reduction', opts.reduction, reductions);
+  for (const k of ['weight', 'posWeight'] as const) if (opts[k] != null) checkTensor(op, k, opts[k]);
+  return opts;
 }
 
+function reduce(x: Tensor, reduction: Reduction): Tensor {
+  return reduction === 'mean' ? x.mean() : reduction === 'sum' ? x.sum() : x;
+}
+
+/** A floating-point input and a target of its shape. */
 function sameShape(op: string, a: Tensor, b: Tensor, an = 'input', bn = 'target'): void {
+  checkFloatInput(op, a, an);
+  checkTensor(op, bn, b);
   if (!shapesEqual(a.shape, b.shape)) throw new ShapeError(`${op}: ${an} ${fmtShape(a.shape)} and ${bn} ${fmtShape(b.shape)} must have the same shape`);
 }
 
@@ -32,7 +44,10 @@ export interface NllLossOptions {
 /** Negative log-likelihood of int32 targets [N] under log-probabilities [N, C] (or [C] with a
  *  scalar target). 'mean' divides by the summed weights of non-ignored targets, as PyTorch. */
 export function nllLoss(logProbs: Tensor, target: Tensor, opts: NllLossOptions = {}): Tensor {
-  const ignoreIndex = opts.ignoreIndex ?? -100;
+  lossOptions('nllLoss', opts, ['weight', 'ignoreIndex']);
+  checkFloatInput('nllLoss', logProbs, 'logProbs');
+  if (checkTensor('nllLoss', 'target', target).dtype !== 'int32') throw new DTypeError(`nllLoss: target must hold int32 class indices, got ${target.dtype}`);
+  const ignoreIndex = checkInt('nllLoss', 'ignoreIndex', opts.ignoreIndex ?? -100);
   const reduction = opts.reduction ?? 'mean';
   if (logProbs.ndim === 1 && target.ndim === 0) {
     return tidy(() => nllLoss(logProbs.unsqueeze(0), target.unsqueeze(0), opts).reshape([]));
@@ -48,32 +63,35 @@ export function nllLoss(logProbs: Tensor, target: Tensor, opts: NllLossOptions =
     if (opts.weight) w = w.mul(opts.weight.indexSelect(0, safe));
     const losses = picked.neg().mul(w);
     if (reduction === 'mean') return losses.sum().div(w.sum());
-    return reduce(losses, reduction, 'nllLoss');
+    return reduce(losses, reduction);
   });
 }
 
 /** Mean squared error. */
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  lossOptions('mseLoss', opts, []);
   sameShape('mseLoss', input, target);
-  return tidy(() => reduce(input.sub(target).square(), opts.reduction ?? 'mean', 'mseLoss'));
+  return tidy(() => reduce(input.sub(target).square(), opts.reduction ?? 'mean'));
 }
 
 /** Mean absolute error. */
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  lossOptions('l1Loss', opts, []);
   sameShape('l1Loss', input, target);
-  return tidy(() => reduce(input.sub(target).abs(), opts.reduction ?? 'mean', 'l1Loss'));
+  return tidy(() => reduce(input.sub(target).abs(), opts.reduction ?? 'mean'));
 }
 
 /** Binary cross-entropy of probabilities p against targets y in [0, 1]:
  *  −w·(y·log p + (1−y)·log(1−p)), each log clamped at −100 as PyTorch does. */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: { weight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
+  lossOptions('binaryCrossEntropy', opts, ['weight']);
   sameShape('binaryCrossEntropy', input, target);
   return tidy(() => {
     const logP = input.log().clamp(-100, null);
     const log1mP = input.neg().add(1).log().clamp(-100, null);
     let l = target.mul(logP).add(target.neg().add(1).mul(log1mP)).neg();
     if (opts.weight) l = l.mul(opts.weight);
-    return reduce(l, opts.reduction ?? 'mean', 'binaryCrossEntropy');
+    return reduce(l, opts.reduction ?? 'mean');
   });
 }
 
@@ -88,6 +106,7 @@ export interface BceWithLogitsOptions {
  *  max(x, 0) − x·y + log(1 + exp(−|x|)); with posWeight p and l = 1 + (p − 1)·y:
  *  (1 − y)·x + l·(log(1 + exp(−|x|)) + max(−x, 0)). */
 export function bceWithLogits(input: Tensor, target: Tensor, opts: BceWithLogitsOptions = {}): Tensor {
+  lossOptions('bceWithLogits', opts, ['weight', 'posWeight']);
   sameShape('bceWithLogits', input, target);
   return tidy(() => {
     const softplusNegAbs = input.abs().neg().exp().log1p(); // log(1 + exp(−|x|))
@@ -99,7 +118,7 @@ export function bceWithLogits(input: Tensor, target: Tensor, opts: BceWithLogits
       l = maximum(input, 0).sub(input.mul(target)).add(softplusNegAbs);
     }
     if (opts.weight) l = l.mul(opts.weight);
-    return reduce(l, opts.reduction ?? 'mean', 'bceWithLogits');
+    return reduce(l, opts.reduction ?? 'mean');
   });
 }
 
@@ -108,6 +127,8 @@ export function bceWithLogits(input: Tensor, target: Tensor, opts: BceWithLogits
  *  'batchmean' divides the sum by the batch size (the mathematically correct KL); 'mean' by the
  *  number of elements (PyTorch's default). */
 export function klDiv(input: Tensor, target: Tensor, opts: { reduction?: Reduction | 'batchmean'; logTarget?: boolean } = {}): Tensor {
+  lossOptions('klDiv', opts, ['logTarget'], [...REDUCTIONS, 'batchmean']);
+  if (opts.logTarget !== undefined) checkBool('klDiv', 'logTarget', opts.logTarget);
   sameShape('klDiv', input, target);
   const reduction = opts.reduction ?? 'mean';
   return tidy(() => {
@@ -120,14 +141,17 @@ export function klDiv(input: Tensor, target: Tensor, opts: { reduction?: Reducti
       l = tLogT.sub(target.mul(input));
     }
     if (reduction === 'batchmean') return l.sum().div(input.ndim > 0 ? input.shape[0]! : 1);
-    return reduce(l, reduction, 'klDiv');
+    return reduce(l, reduction);
   });
 }
 
 /** Cosine similarity along `dim`: x1·x2 / (max(‖x1‖, eps)·max(‖x2‖, eps)). */
 export function cosineSimilarity(x1: Tensor, x2: Tensor, opts: { dim?: number; eps?: number } = {}): Tensor {
-  const dim = opts.dim ?? 1;
-  const eps = opts.eps ?? 1e-8;
+  checkOptions('cosineSimilarity', opts, ['dim', 'eps']);
+  checkFloatInput('cosineSimilarity', x1, 'x1');
+  checkFloatInput('cosineSimilarity', x2, 'x2');
+  const dim = checkInt('cosineSimilarity', 'dim', opts.dim ?? 1);
+  const eps = checkRange('cosineSimilarity', 'eps', opts.eps ?? 1e-8, 0, Infinity);
   return tidy(() => {
     const n1 = x1.square().sum(dim, { keepdim: true }).sqrt().clamp(eps, null);
     const n2 = x2.square().sum(dim, { keepdim: true }).sqrt().clamp(eps, null);
@@ -149,6 +173,10 @@ export interface SequenceLogProbsOptions {
  * logits[:, t] with the token it predicts before calling.
  */
 export function sequenceLogProbs(logits: Tensor, labels: Tensor, mask: Tensor | null = null, opts: SequenceLogProbsOptions = {}): Tensor {
+  lossOptions('sequenceLogProbs', opts, [], ['sum', 'mean', 'none']);
+  checkFloatInput('sequenceLogProbs', logits, 'logits');
+  if (checkTensor('sequenceLogProbs', 'labels', labels).dtype !== 'int32') throw new DTypeError(`sequenceLogProbs: labels must hold int32 token ids, got ${labels.dtype}`);
+  if (mask !== null) checkTensor('sequenceLogProbs', 'mask', mask);
   if (logits.ndim !== 3 || labels.ndim !== 2 || logits.shape[0] !== labels.shape[0] || logits.shape[1] !== labels.shape[1]) {
     throw new ShapeError(`sequenceLogProbs: expected logits [B, T, V] and labels [B, T], got ${fmtShape(logits.shape)} and ${fmtShape(labels.shape)}`);
   }
@@ -167,8 +195,7 @@ export function sequenceLogProbs(logits: Tensor, labels: Tensor, mask: Tensor | 
     switch (reduction) {
       case 'none': return tokenLogp;
       case 'sum': return tokenLogp.sum(1); // (B)
-      case 'mean': return tokenLogp.sum(1).div(w.sum(1).clamp(1, null)); // (B)
-      default: throw new ValueError(`sequenceLogProbs: reduction must be 'sum', 'mean' or 'none', got '${String(reduction)}'`);
+      default: return tokenLogp.sum(1).div(w.sum(1).clamp(1, null)); // 'mean', (B)
     }
   });
 }

@@ -4,7 +4,7 @@
 // stateDict names with their own dtype (float32 → F32, float64 → F64, int32 → I32, bool → BOOL);
 // tied weights are stored under each name. Loading converts any float dtype in the file to the
 // model's dtype, checks names and shapes first, and names the file and key in every error.
-import { tensor, type DType, type Tensor } from '@webgrad/core';
+import { ValueError, checkBool, checkOptions, fmtValue, tensor, type DType, type Tensor } from '@webgrad/core';
 import {
   decodeToFloat32, decodeToFloat64, decodeToInt32, decodeTensor, parseSafetensors, serializeSafetensors,
   readSafetensorsFile, writeSafetensorsFile, SafetensorsError,
@@ -24,6 +24,21 @@ export interface LoadOptions {
   strict?: boolean;
 }
 
+/** The model, path and options of a save or load call. */
+function checkCall(op: string, model: Module, opts: SaveOptions & LoadOptions & { source?: string }, keys: readonly string[], path?: string): void {
+  if (typeof model !== 'object' || model === null || typeof (model as Module).stateDict !== 'function') throw new ValueError(`${op}: model must be a Module, got ${fmtValue(model)}`);
+  if (path !== undefined && (typeof path !== 'string' || path === '')) throw new ValueError(`${op}: path must be a non-empty string, got ${fmtValue(path)}`);
+  checkOptions(op, opts, keys);
+  if (opts.strict !== undefined) checkBool(op, 'strict', opts.strict);
+  if (opts.source !== undefined && typeof opts.source !== 'string') throw new ValueError(`${op}: source must be a string, got ${fmtValue(opts.source)}`);
+  if (opts.metadata !== undefined) {
+    const m = opts.metadata;
+    if (typeof m !== 'object' || m === null || Array.isArray(m) || Object.values(m).some((v) => typeof v !== 'string')) {
+      throw new ValueError(`${op}: metadata must be an object of string values, got ${fmtValue(m)}`);
+    }
+  }
+}
+
 async function toInputs(model: Module): Promise<Record<string, SafeTensorInput>> {
   const out: Record<string, SafeTensorInput> = {};
   const cache = new Map<Tensor, SafeTensorInput>();
@@ -40,6 +55,7 @@ async function toInputs(model: Module): Promise<Record<string, SafeTensorInput>>
 
 /** The model's stateDict as a safetensors file image. */
 export async function toSafetensorsBytes(model: Module, opts: SaveOptions = {}): Promise<Uint8Array> {
+  checkCall('toSafetensorsBytes', model, opts, ['metadata']);
   return serializeSafetensors(await toInputs(model), { format: 'webgrad', ...opts.metadata });
 }
 
@@ -98,17 +114,21 @@ function loadParsed(model: Module, parsed: ParsedSafetensors, source: string, op
 
 /** Load a safetensors file image into `model` in place. */
 export function fromSafetensorsBytes(model: Module, bytes: Uint8Array, opts: LoadOptions & { source?: string } = {}): LoadStateDictResult {
+  checkCall('fromSafetensorsBytes', model, opts, ['strict', 'source']);
+  if (!(bytes instanceof Uint8Array)) throw new ValueError(`fromSafetensorsBytes: bytes must be a Uint8Array, got ${fmtValue(bytes)}`);
   const source = opts.source ?? '<bytes>';
   return loadParsed(model, parseSafetensors(bytes, { source }), source, opts);
 }
 
 /** Write the model's stateDict to `path` atomically (Node). */
 export async function saveModule(model: Module, path: string, opts: SaveOptions = {}): Promise<void> {
+  checkCall('saveModule', model, opts, ['metadata'], path);
   await writeSafetensorsFile(path, await toInputs(model), { format: 'webgrad', ...opts.metadata });
 }
 
 /** Read `path` (Node) into `model` in place. Returns the model. */
 export async function loadModule<M extends Module>(model: M, path: string, opts: LoadOptions = {}): Promise<M> {
+  checkCall('loadModule', model, opts, ['strict'], path);
   loadParsed(model, await readSafetensorsFile(path), path, opts);
   return model;
 }

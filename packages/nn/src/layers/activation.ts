@@ -1,10 +1,11 @@
 // Activation and simple shape modules: ReLU, GELU (exact or tanh approximation), SiLU, Tanh,
 // Sigmoid, Softmax(dim), LogSoftmax(dim), Identity, Flatten, Dropout. Each wraps a core op.
-import { Tensor, dropout, flatten } from '@webgrad/core';
+import { Tensor, checkEnum, checkInt, checkOptions, checkRange, dropout, flatten } from '@webgrad/core';
 import { Module } from '../module.js';
+import { checkFloatInput } from '../args.js';
 
 export class ReLU extends Module { forward(x: Tensor): Tensor { return x.relu(); } }
-export class SiLU extends Module { forward(x: Tensor): Tensor { return x.silu(); } }
+export class SiLU extends Module { forward(x: Tensor): Tensor { checkFloatInput('SiLU', x); return x.silu(); } }
 export class Tanh extends Module { forward(x: Tensor): Tensor { return x.tanh(); } }
 export class Sigmoid extends Module { forward(x: Tensor): Tensor { return x.sigmoid(); } }
 export class Identity extends Module { forward(x: Tensor): Tensor { return x; } }
@@ -12,32 +13,40 @@ export class Identity extends Module { forward(x: Tensor): Tensor { return x; } 
 /** GELU (Hendrycks & Gimpel 2016): x·Φ(x), or its tanh approximation with `approximate: 'tanh'`. */
 export class GELU extends Module {
   readonly approximate: 'none' | 'tanh';
-  constructor(opts: { approximate?: 'none' | 'tanh' } = {}) { super(); this.approximate = opts.approximate ?? 'none'; }
-  forward(x: Tensor): Tensor { return x.gelu({ approximate: this.approximate }); }
+  constructor(opts: { approximate?: 'none' | 'tanh' } = {}) {
+    super();
+    checkOptions('GELU', opts, ['approximate']);
+    this.approximate = checkEnum('GELU', 'approximate', opts.approximate ?? 'none', ['none', 'tanh']);
+  }
+  forward(x: Tensor): Tensor { checkFloatInput('GELU', x); return x.gelu({ approximate: this.approximate }); }
   override extraRepr(): string { return `approximate='${this.approximate}'`; }
 }
 
 export class Softmax extends Module {
-  constructor(readonly dim = -1) { super(); }
-  forward(x: Tensor): Tensor { return x.softmax(this.dim); }
+  constructor(readonly dim = -1) { super(); checkInt('Softmax', 'dim', dim); }
+  forward(x: Tensor): Tensor { checkFloatInput('Softmax', x); return x.softmax(this.dim); }
   override extraRepr(): string { return `dim=${this.dim}`; }
 }
 
 export class LogSoftmax extends Module {
-  constructor(readonly dim = -1) { super(); }
-  forward(x: Tensor): Tensor { return x.logSoftmax(this.dim); }
+  constructor(readonly dim = -1) { super(); checkInt('LogSoftmax', 'dim', dim); }
+  forward(x: Tensor): Tensor { checkFloatInput('LogSoftmax', x); return x.logSoftmax(this.dim); }
   override extraRepr(): string { return `dim=${this.dim}`; }
 }
 
 /** Flattens dims startDim..endDim (default 1..−1, keeping the batch dim, as in PyTorch). */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) { super(); }
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super();
+    checkInt('Flatten', 'startDim', startDim);
+    checkInt('Flatten', 'endDim', endDim);
+  }
   forward(x: Tensor): Tensor { return flatten(x, this.startDim, this.endDim); }
 }
 
 /** Inverted dropout while training; the identity in eval mode. */
 export class Dropout extends Module {
-  constructor(readonly p = 0.5) { super(); }
+  constructor(readonly p = 0.5) { super(); checkRange('Dropout', 'p', p, 0, 1); }
   forward(x: Tensor): Tensor { return dropout(x, this.p, this.training); }
   override extraRepr(): string { return `p=${this.p}`; }
 }

@@ -6,9 +6,10 @@
 // variance takes the unbiased batch variance (·n/(n−1)); momentum null gives a cumulative average.
 // Evaluation mode (or trackRunningStats false, which always uses the batch) normalizes with them.
 import {
-  ShapeError, ValueError, fmtShape, full, noGrad, rsqrt, tidy, type Tensor,
+  ShapeError, ValueError, checkBool, checkOptions, checkRange, checkSize, fmtShape, full, noGrad, rsqrt, tidy, type Tensor,
 } from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import type { FactoryOptions } from './uniform_init.js';
 
 export interface BatchNormOptions extends FactoryOptions {
@@ -35,12 +36,14 @@ abstract class BatchNormBase extends Module {
 
   constructor(numFeatures: number, opts: BatchNormOptions) {
     super();
-    if (!Number.isInteger(numFeatures) || numFeatures <= 0) throw new ValueError(`${this.constructor.name}: numFeatures must be a positive integer, got ${numFeatures}`);
-    this.numFeatures = numFeatures;
-    this.eps = opts.eps ?? 1e-5;
-    this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
-    this.affine = opts.affine ?? true;
-    this.trackRunningStats = opts.trackRunningStats ?? true;
+    const op = this.constructor.name;
+    this.numFeatures = checkSize(op, 'numFeatures', numFeatures, 1);
+    checkOptions(op, opts, ['eps', 'momentum', 'affine', 'trackRunningStats', ...FACTORY_KEYS]);
+    checkFactory(op, opts);
+    this.eps = checkRange(op, 'eps', opts.eps ?? 1e-5, 0, Infinity);
+    this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum === null ? null : checkRange(op, 'momentum', opts.momentum, 0, 1);
+    this.affine = checkBool(op, 'affine', opts.affine ?? true);
+    this.trackRunningStats = checkBool(op, 'trackRunningStats', opts.trackRunningStats ?? true);
     const f = { device: opts.device, dtype: opts.dtype ?? 'float32' } as const;
     this.registerParameter('weight', this.affine ? full([numFeatures], 1, f) : null);
     this.registerParameter('bias', this.affine ? full([numFeatures], 0, f) : null);
@@ -54,6 +57,7 @@ abstract class BatchNormBase extends Module {
 
   forward(x: Tensor): Tensor {
     const name = this.constructor.name;
+    checkFloatInput(name, x);
     if (!this.ranks.includes(x.ndim) || x.shape[1] !== this.numFeatures) {
       const want = this.ranks.map((r) => `(N, ${this.numFeatures}${r === 3 ? ', L' : r === 4 ? ', H, W' : ''})`).join(' or ');
       throw new ShapeError(`${name}: expected input ${want}, got ${fmtShape(x.shape)}`);

@@ -4,13 +4,21 @@
 // (kaiming_uniform with a = √5; He et al. 2015). Conv1d runs core's conv2d on a height-1 image.
 // Unbatched inputs ((C, L) or (C, H, W)) are accepted, as in PyTorch.
 import {
-  ShapeError, ValueError, avgPool2d, conv2d, fmtShape, maxPool2d, pad, tidy, type Tensor,
+  ShapeError, ValueError, avgPool2d, checkBool, checkEnum, checkOptions, checkPair, checkSize, conv2d, fmtShape, maxPool2d, pad, tidy,
+  type Tensor,
 } from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import { uniformTensor, type FactoryOptions } from './uniform_init.js';
 
 type Pair = number | [number, number];
-const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+
+const CONV_KEYS = ['stride', 'padding', 'dilation', 'groups', 'bias', ...FACTORY_KEYS] as const;
+
+/** 'same' or 'valid', else the numeric padding checked by `size`. */
+function convPadding<P>(op: string, v: unknown, size: (v: unknown) => P): P | 'same' | 'valid' {
+  return typeof v === 'string' ? checkEnum(op, 'padding', v, ['same', 'valid'] as const) : size(v);
+}
 
 export interface Conv2dOptions extends FactoryOptions {
   stride?: Pair;
@@ -48,14 +56,13 @@ abstract class ConvNd extends Module {
     bias: boolean, opts: FactoryOptions,
   ) {
     super();
-    for (const [k, v] of Object.entries({ inChannels, outChannels, groups })) {
-      if (!Number.isInteger(v) || v <= 0) throw new ValueError(`${name}: ${k} must be a positive integer, got ${v}`);
-    }
+    checkSize(name, 'inChannels', inChannels, 1);
+    checkSize(name, 'outChannels', outChannels, 1);
+    checkSize(name, 'groups', groups, 1);
+    checkBool(name, 'bias', bias);
+    checkFactory(name, opts);
     if (inChannels % groups !== 0 || outChannels % groups !== 0) {
       throw new ValueError(`${name}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${groups})`);
-    }
-    if ([...kernel, ...stride, ...dilation].some((v) => !Number.isInteger(v) || v <= 0)) {
-      throw new ValueError(`${name}: kernelSize ${kernel}, stride ${stride} and dilation ${dilation} must be positive integers`);
     }
     if (padding === 'same' && (stride[0] !== 1 || stride[1] !== 1)) throw new ValueError(`${name}: padding='same' needs stride 1, got ${stride}`);
     this.inChannels = inChannels;
@@ -92,14 +99,17 @@ abstract class ConvNd extends Module {
 /** 2-D convolution over (N, C, H, W) (or unbatched (C, H, W)) → (N, outChannels, Ho, Wo). */
 export class Conv2d extends ConvNd {
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: Conv2dOptions = {}) {
-    const k = pair(kernelSize);
+    const op = 'Conv2d';
+    checkOptions(op, opts, CONV_KEYS);
+    const k = checkPair(op, 'kernelSize', kernelSize, 1);
     const groups = opts.groups ?? 1;
-    const padding = typeof opts.padding === 'string' ? opts.padding : pair(opts.padding ?? 0);
-    super('Conv2d', inChannels, outChannels, k, [outChannels, inChannels / groups, k[0], k[1]],
-      pair(opts.stride ?? 1), padding, pair(opts.dilation ?? 1), groups, opts.bias ?? true, opts);
+    const padding = convPadding(op, opts.padding ?? 0, (v) => checkPair(op, 'padding', v, 0));
+    super(op, inChannels, outChannels, k, [outChannels, inChannels / groups, k[0], k[1]],
+      checkPair(op, 'stride', opts.stride ?? 1, 1), padding, checkPair(op, 'dilation', opts.dilation ?? 1, 1), groups, opts.bias ?? true, opts);
   }
 
   forward(x: Tensor): Tensor {
+    checkFloatInput('Conv2d', x);
     if ((x.ndim !== 4 && x.ndim !== 3) || x.shape[x.ndim - 3] !== this.inChannels) {
       throw new ShapeError(`Conv2d: expected input (N, ${this.inChannels}, H, W) or (${this.inChannels}, H, W), got ${fmtShape(x.shape)}`);
     }
@@ -116,13 +126,17 @@ export class Conv2d extends ConvNd {
 /** 1-D convolution over (N, C, L) (or unbatched (C, L)) → (N, outChannels, Lo). Weight (O, C/groups, k). */
 export class Conv1d extends ConvNd {
   constructor(inChannels: number, outChannels: number, kernelSize: number, opts: Conv1dOptions = {}) {
+    const op = 'Conv1d';
+    checkOptions(op, opts, CONV_KEYS);
+    checkSize(op, 'kernelSize', kernelSize, 1);
     const groups = opts.groups ?? 1;
-    const padding = typeof opts.padding === 'string' ? opts.padding : [0, opts.padding ?? 0] as [number, number];
-    super('Conv1d', inChannels, outChannels, [1, kernelSize], [outChannels, inChannels / groups, kernelSize],
-      [1, opts.stride ?? 1], padding, [1, opts.dilation ?? 1], groups, opts.bias ?? true, opts);
+    const padding = convPadding(op, opts.padding ?? 0, (v): [number, number] => [0, checkSize(op, 'padding', v)]);
+    super(op, inChannels, outChannels, [1, kernelSize], [outChannels, inChannels / groups, kernelSize],
+      [1, checkSize(op, 'stride', opts.stride ?? 1, 1)], padding, [1, checkSize(op, 'dilation', opts.dilation ?? 1, 1)], groups, opts.bias ?? true, opts);
   }
 
   forward(x: Tensor): Tensor {
+    checkFloatInput('Conv1d', x);
     if ((x.ndim !== 3 && x.ndim !== 2) || x.shape[x.ndim - 2] !== this.inChannels) {
       throw new ShapeError(`Conv1d: expected input (N, ${this.inChannels}, L) or (${this.inChannels}, L), got ${fmtShape(x.shape)}`);
     }
@@ -153,11 +167,17 @@ abstract class Pool2d extends Module {
   readonly padding: [number, number];
   constructor(kernelSize: Pair, opts: Pool2dOptions) {
     super();
-    this.kernelSize = pair(kernelSize);
-    this.stride = pair(opts.stride ?? kernelSize);
-    this.padding = pair(opts.padding ?? 0);
+    const op = this.constructor.name;
+    checkOptions(op, opts, ['stride', 'padding']);
+    this.kernelSize = checkPair(op, 'kernelSize', kernelSize, 1);
+    this.stride = checkPair(op, 'stride', opts.stride ?? kernelSize, 1);
+    this.padding = checkPair(op, 'padding', opts.padding ?? 0, 0);
+    if (this.padding.some((p, i) => 2 * p > this.kernelSize[i]!)) {
+      throw new ValueError(`${op}: padding [${this.padding}] must be at most half the kernel size [${this.kernelSize}]`);
+    }
   }
   protected run(op: typeof maxPool2d, x: Tensor): Tensor {
+    checkFloatInput(this.constructor.name, x);
     const o = { stride: this.stride, padding: this.padding };
     if (x.ndim === 3) return tidy(() => op(x.unsqueeze(0), this.kernelSize, o).squeeze(0));
     return op(x, this.kernelSize, o);

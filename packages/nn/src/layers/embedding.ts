@@ -1,9 +1,10 @@
 // Embedding: a lookup table [numEmbeddings, embeddingDim] indexed by int32 ids. Default init is
 // N(0, 1) as in PyTorch. With `paddingIdx`, that row starts at zero and never receives a gradient
 // (its output is the row's value, detached).
-import { Tensor, ValueError, embedding, ne, noGrad, tidy, where, zeros } from '@webgrad/core';
+import { Tensor, checkInt, checkOptions, checkSize, embedding, ne, noGrad, tidy, where, zeros } from '@webgrad/core';
 import { Module } from '../module.js';
 import * as init from '../init.js';
+import { FACTORY_KEYS, checkFactory } from '../args.js';
 import type { FactoryOptions } from './linear.js';
 
 export class Embedding extends Module {
@@ -12,11 +13,14 @@ export class Embedding extends Module {
 
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: FactoryOptions & { paddingIdx?: number | null } = {}) {
     super();
+    const op = new.target.name;
+    checkSize(op, 'numEmbeddings', numEmbeddings);
+    checkSize(op, 'embeddingDim', embeddingDim);
+    checkOptions(op, opts, ['paddingIdx', ...FACTORY_KEYS]);
+    checkFactory(op, opts);
     let p = opts.paddingIdx ?? null;
     if (p !== null) {
-      if (!Number.isInteger(p) || p < -numEmbeddings || p >= numEmbeddings) {
-        throw new ValueError(`Embedding: paddingIdx ${p} out of range for ${numEmbeddings} embeddings`);
-      }
+      checkInt(op, 'paddingIdx', p, { min: -numEmbeddings, max: numEmbeddings - 1 });
       if (p < 0) p += numEmbeddings;
     }
     this.paddingIdx = p;

@@ -1,9 +1,10 @@
 // Linear: y = x·Wᵀ + b over the last dim, with W of shape [out, in] as in PyTorch.
 // Default init is PyTorch's: kaiming_uniform(a=√5) on W, i.e. U(−1/√in, 1/√in), and the same
 // bound for b.
-import { Tensor, zeros, matmul, tidy, type DType, type DeviceName } from '@webgrad/core';
+import { Tensor, checkBool, checkOptions, checkSize, zeros, matmul, tidy, type DType, type DeviceName } from '@webgrad/core';
 import { Module } from '../module.js';
 import * as init from '../init.js';
+import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 
 export interface FactoryOptions {
   dtype?: DType;
@@ -16,6 +17,12 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: FactoryOptions & { bias?: boolean } = {}) {
     super();
+    const op = new.target.name;
+    checkSize(op, 'inFeatures', inFeatures);
+    checkSize(op, 'outFeatures', outFeatures);
+    checkOptions(op, opts, ['bias', ...FACTORY_KEYS]);
+    checkFactory(op, opts);
+    if (opts.bias !== undefined) checkBool(op, 'bias', opts.bias);
     const f = { dtype: opts.dtype ?? 'float32', device: opts.device };
     this.registerParameter('weight', zeros([outFeatures, inFeatures], f));
     this.registerParameter('bias', opts.bias === false ? null : zeros([outFeatures], f));
@@ -32,6 +39,7 @@ export class Linear extends Module {
 
   /** (*, in) → (*, out) */
   forward(x: Tensor): Tensor {
+    checkFloatInput(this.constructor.name, x);
     return tidy(() => {
       const y = matmul(x, this.weight.mT);
       return this.bias ? y.add(this.bias) : y;

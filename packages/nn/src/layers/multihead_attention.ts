@@ -15,10 +15,11 @@
 // queries; their keys and values are appended to the cache (which owns them) and attention runs
 // over everything cached.
 import {
-  ShapeError, ValueError, cat, dropout, fmtShape, full, keep, matmul, packedSelfAttention, scaledDotProductAttention, tidy, triu, where,
-  type Tensor,
+  ShapeError, ValueError, cat, checkBool, checkOptions, checkRange, checkSize, checkTensor, dropout, fmtShape, full, keep, matmul,
+  packedSelfAttention, scaledDotProductAttention, tidy, triu, where, type Tensor,
 } from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import * as init from '../init.js';
 import { Linear, type FactoryOptions } from './linear.js';
 import type { LayerKV } from './transformer_block.js';
@@ -56,15 +57,18 @@ export class MultiheadAttention extends Module {
 
   constructor(embedDim: number, numHeads: number, opts: MultiheadAttentionOptions = {}) {
     super();
-    if (!Number.isInteger(embedDim) || !Number.isInteger(numHeads) || embedDim <= 0 || numHeads <= 0 || embedDim % numHeads !== 0) {
-      throw new ValueError(`MultiheadAttention: embedDim (${embedDim}) must be a positive multiple of numHeads (${numHeads})`);
-    }
+    const op = 'MultiheadAttention';
+    checkSize(op, 'embedDim', embedDim, 1);
+    checkSize(op, 'numHeads', numHeads, 1);
+    if (embedDim % numHeads !== 0) throw new ValueError(`MultiheadAttention: embedDim (${embedDim}) must be a multiple of numHeads (${numHeads})`);
+    checkOptions(op, opts, ['dropout', 'bias', 'batchFirst', ...FACTORY_KEYS]);
+    checkFactory(op, opts);
+    if (opts.bias !== undefined) checkBool(op, 'bias', opts.bias);
     this.embedDim = embedDim;
     this.numHeads = numHeads;
     this.headDim = embedDim / numHeads;
-    this.dropout = opts.dropout ?? 0;
-    if (!(this.dropout >= 0 && this.dropout <= 1)) throw new ValueError(`MultiheadAttention: dropout must be in [0, 1], got ${this.dropout}`);
-    this.batchFirst = opts.batchFirst ?? false;
+    this.dropout = checkRange(op, 'dropout', opts.dropout ?? 0, 0, 1);
+    this.batchFirst = checkBool(op, 'batchFirst', opts.batchFirst ?? false);
     const f = { dtype: opts.dtype ?? 'float32', device: opts.device } as const;
     const bias = opts.bias ?? true;
     this.registerParameter('inProjWeight', init.xavierUniform(full([3 * embedDim, embedDim], 0, f)));
@@ -78,6 +82,10 @@ export class MultiheadAttention extends Module {
    * defaulting to query (self-attention). Returns (T, B, E) in the layout of the input.
    */
   forward(query: Tensor, key?: Tensor | null, value?: Tensor | null, opts: MultiheadAttentionForwardOptions = {}): Tensor {
+    checkFloatInput('MultiheadAttention', query, 'query');
+    checkOptions('MultiheadAttention.forward', opts, ['keyPaddingMask', 'attnMask', 'isCausal', 'cache']);
+    for (const k of ['keyPaddingMask', 'attnMask'] as const) if (opts[k] != null) checkTensor('MultiheadAttention.forward', k, opts[k]);
+    if (opts.isCausal !== undefined) checkBool('MultiheadAttention.forward', 'isCausal', opts.isCausal);
     key ??= query;
     value ??= key;
     const E = this.embedDim;

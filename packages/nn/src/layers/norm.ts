@@ -1,10 +1,22 @@
 // Normalization layers over the trailing dims: LayerNorm (Ba et al. 2016), using core's fused
 // layerNorm, and RMSNorm (Zhang & Sennrich 2019): x / √(mean(x²) + eps) · weight.
-import { Tensor, layerNorm, ones, tidy, zeros } from '@webgrad/core';
+import { Tensor, checkBool, checkOptions, checkRange, checkShapeArg, checkSize, layerNorm, ones, tidy, zeros } from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import type { FactoryOptions } from './linear.js';
 
-const asShape = (s: number | readonly number[]): number[] => (typeof s === 'number' ? [s] : [...s]);
+/** normalizedShape as an array, checked: one size or an array of sizes. */
+function asShape(op: string, s: number | readonly number[]): number[] {
+  return typeof s === 'number' ? [checkSize(op, 'normalizedShape', s)] : [...checkShapeArg(op, 'normalizedShape', s)];
+}
+
+/** The options both norms share. */
+function checkNormOptions(op: string, opts: { eps?: number | null; elementwiseAffine?: boolean; dtype?: unknown; device?: unknown }, keys: readonly string[]): void {
+  checkOptions(op, opts, [...keys, 'eps', 'elementwiseAffine', ...FACTORY_KEYS]);
+  checkFactory(op, opts);
+  if (opts.eps != null) checkRange(op, 'eps', opts.eps, 0, Infinity);
+  if (opts.elementwiseAffine !== undefined) checkBool(op, 'elementwiseAffine', opts.elementwiseAffine);
+}
 
 export class LayerNorm extends Module {
   declare weight: Tensor | null;
@@ -13,7 +25,10 @@ export class LayerNorm extends Module {
 
   constructor(normalizedShape: number | readonly number[], opts: FactoryOptions & { eps?: number; elementwiseAffine?: boolean; bias?: boolean } = {}) {
     super();
-    this.normalizedShape = asShape(normalizedShape);
+    this.normalizedShape = asShape('LayerNorm', normalizedShape);
+    checkNormOptions('LayerNorm', opts, ['bias']);
+    if (opts.eps === null) checkRange('LayerNorm', 'eps', opts.eps, 0, Infinity);
+    if (opts.bias !== undefined) checkBool('LayerNorm', 'bias', opts.bias);
     this.eps = opts.eps ?? 1e-5;
     const f = { dtype: opts.dtype ?? 'float32', device: opts.device };
     const affine = opts.elementwiseAffine ?? true;
@@ -23,6 +38,7 @@ export class LayerNorm extends Module {
   readonly eps: number;
 
   forward(x: Tensor): Tensor {
+    checkFloatInput('LayerNorm', x);
     return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
 
@@ -37,13 +53,15 @@ export class RMSNorm extends Module {
 
   constructor(normalizedShape: number | readonly number[], opts: FactoryOptions & { eps?: number | null; elementwiseAffine?: boolean } = {}) {
     super();
-    this.normalizedShape = asShape(normalizedShape);
+    this.normalizedShape = asShape('RMSNorm', normalizedShape);
+    checkNormOptions('RMSNorm', opts, []);
     this.eps = opts.eps ?? null;
     const f = { dtype: opts.dtype ?? 'float32', device: opts.device };
     this.registerParameter('weight', opts.elementwiseAffine === false ? null : ones(this.normalizedShape, f));
   }
 
   forward(x: Tensor): Tensor {
+    checkFloatInput('RMSNorm', x);
     const eps = this.eps ?? (x.dtype === 'float64' ? 2.220446049250313e-16 : 1.1920928955078125e-7);
     const dims = this.normalizedShape.map((_, i) => -1 - i);
     return tidy(() => {

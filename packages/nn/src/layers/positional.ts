@@ -6,13 +6,16 @@
 //   (dims i and i + D/2 form a pair, as in GPT-NeoX and LLaMA), with a position offset so a decoder
 //   with a KV cache rotates new tokens at their true positions.
 // Every forward takes `offset`, the position of the first element (the KV-cache length).
-import { Tensor, IndexError, ValueError, arange, cat, tensor, tidy, type DType } from '@webgrad/core';
+import { Tensor, IndexError, ValueError, arange, cat, checkOptions, checkSize, checkRange, tensor, tidy, type DType } from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory } from '../args.js';
 import { Embedding } from './embedding.js';
 import type { FactoryOptions } from './linear.js';
 
-function checkRange(who: string, offset: number, T: number, maxLen: number): void {
-  if (!Number.isInteger(offset) || offset < 0 || offset + T > maxLen) {
+function checkPositions(who: string, offset: number, T: number, maxLen: number): void {
+  checkSize(who, 'length', T);
+  checkSize(who, 'offset', offset);
+  if (offset + T > maxLen) {
     throw new IndexError(`${who}: positions ${offset}..${offset + T - 1} exceed the table of ${maxLen} positions`);
   }
 }
@@ -20,10 +23,11 @@ function checkRange(who: string, offset: number, T: number, maxLen: number): voi
 /** A learned table of position vectors (GPT-2's wpe). forward(T, offset) → (T, dim). */
 export class LearnedPositionalEmbedding extends Embedding {
   constructor(readonly maxLen: number, dim: number, opts: FactoryOptions = {}) {
-    super(maxLen, dim, opts);
+    const op = 'LearnedPositionalEmbedding';
+    super(checkSize(op, 'maxLen', maxLen), checkSize(op, 'dim', dim), checkOptions(op, opts, FACTORY_KEYS));
   }
   positions(T: number, offset = 0): Tensor {
-    checkRange('LearnedPositionalEmbedding', offset, T, this.maxLen);
+    checkPositions('LearnedPositionalEmbedding', offset, T, this.maxLen);
     return tidy(() => super.forward(arange(offset, offset + T, 1, { device: this.weight.device })));
   }
   override forward(T: number | Tensor, offset = 0): Tensor {
@@ -48,12 +52,18 @@ export class SinusoidalPositionalEncoding extends Module {
   declare pe: Tensor;
   constructor(readonly maxLen: number, readonly dim: number, opts: FactoryOptions & { base?: number } = {}) {
     super();
+    const op = 'SinusoidalPositionalEncoding';
+    checkSize(op, 'maxLen', maxLen);
+    checkSize(op, 'dim', dim);
+    checkOptions(op, opts, ['base', ...FACTORY_KEYS]);
+    checkFactory(op, opts);
+    if (opts.base !== undefined) checkRange(op, 'base', opts.base, 0, Infinity, { lo: true });
     const data = sinusoid(maxLen, dim, opts.base ?? 10000);
     this.registerBuffer('pe', tensor(data, { shape: [maxLen, dim], dtype: opts.dtype ?? 'float32', device: opts.device }), { persistent: false });
   }
   /** The table rows for positions offset..offset+T−1: (T, C). */
   encoding(T: number, offset = 0): Tensor {
-    checkRange('SinusoidalPositionalEncoding', offset, T, this.maxLen);
+    checkPositions('SinusoidalPositionalEncoding', offset, T, this.maxLen);
     return this.pe.narrow(0, offset, T);
   }
   forward(x: Tensor, offset = 0): Tensor {
@@ -68,7 +78,12 @@ export class RotaryEmbedding extends Module {
   declare sin: Tensor;
   constructor(readonly headDim: number, opts: FactoryOptions & { maxSeqLen?: number; base?: number } = {}) {
     super();
-    if (headDim % 2 !== 0) throw new ValueError(`RotaryEmbedding: head dim must be even, got ${headDim}`);
+    const op = 'RotaryEmbedding';
+    if (checkSize(op, 'headDim', headDim) % 2 !== 0) throw new ValueError(`RotaryEmbedding: headDim must be even, got ${headDim}`);
+    checkOptions(op, opts, ['maxSeqLen', 'base', ...FACTORY_KEYS]);
+    checkFactory(op, opts);
+    if (opts.maxSeqLen !== undefined) checkSize(op, 'maxSeqLen', opts.maxSeqLen);
+    if (opts.base !== undefined) checkRange(op, 'base', opts.base, 0, Infinity, { lo: true });
     this.maxSeqLen = opts.maxSeqLen ?? 2048;
     const base = opts.base ?? 10000;
     const half = headDim / 2;
@@ -92,7 +107,7 @@ export class RotaryEmbedding extends Module {
     const T = x.shape[x.ndim - 2]!;
     const D = x.shape[x.ndim - 1]!;
     if (D !== this.headDim) throw new ValueError(`RotaryEmbedding: expected head dim ${this.headDim}, got shape [${x.shape.join(', ')}]`);
-    checkRange('RotaryEmbedding', offset, T, this.maxSeqLen);
+    checkPositions('RotaryEmbedding', offset, T, this.maxSeqLen);
     return tidy(() => {
       const cos = this.cos.narrow(0, offset, T).to(x.dtype); // (T, D)
       const sin = this.sin.narrow(0, offset, T).to(x.dtype); // (T, D)

@@ -10,8 +10,11 @@
 //
 // The sequence is unrolled with core ops: the input projection of every step is one matmul per
 // layer and direction, then each step adds h·W_hhᵀ. Backward is iterative, so long sequences work.
-import { ShapeError, ValueError, cat, dropout, fmtShape, stack, tidy, zeros, type Tensor } from '@webgrad/core';
+import {
+  ShapeError, ValueError, cat, checkBool, checkEnum, checkOptions, checkRange, checkSize, dropout, fmtShape, stack, tidy, zeros, type Tensor,
+} from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import { gruStep, inputProjection, lstmStep, rnnStep, type RNNNonlinearity } from './rnn_cells.js';
 import { uniformTensor, type FactoryOptions } from './uniform_init.js';
 
@@ -45,19 +48,17 @@ abstract class RNNBase extends Module {
     super();
     const name = this.constructor.name;
     this.#mode = mode;
-    this.inputSize = inputSize;
-    this.hiddenSize = hiddenSize;
-    this.numLayers = opts.numLayers ?? 1;
-    this.bias = opts.bias ?? true;
-    this.batchFirst = opts.batchFirst ?? false;
-    this.dropout = opts.dropout ?? 0;
-    this.bidirectional = opts.bidirectional ?? false;
-    this.nonlinearity = opts.nonlinearity ?? 'tanh';
-    for (const [k, v] of Object.entries({ inputSize, hiddenSize, numLayers: this.numLayers })) {
-      if (!Number.isInteger(v) || v <= 0) throw new ValueError(`${name}: ${k} must be a positive integer, got ${v}`);
-    }
-    if (!(this.dropout >= 0 && this.dropout <= 1)) throw new ValueError(`${name}: dropout must be in [0, 1], got ${this.dropout}`);
-    if (this.nonlinearity !== 'tanh' && this.nonlinearity !== 'relu') throw new ValueError(`${name}: nonlinearity must be 'tanh' or 'relu', got '${this.nonlinearity}'`);
+    this.inputSize = checkSize(name, 'inputSize', inputSize, 1);
+    this.hiddenSize = checkSize(name, 'hiddenSize', hiddenSize, 1);
+    // Only RNN takes a nonlinearity.
+    checkOptions(name, opts, ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', ...(mode === 'rnn' ? ['nonlinearity'] : []), ...FACTORY_KEYS]);
+    checkFactory(name, opts);
+    this.numLayers = checkSize(name, 'numLayers', opts.numLayers ?? 1, 1);
+    this.bias = checkBool(name, 'bias', opts.bias ?? true);
+    this.batchFirst = checkBool(name, 'batchFirst', opts.batchFirst ?? false);
+    this.dropout = checkRange(name, 'dropout', opts.dropout ?? 0, 0, 1);
+    this.bidirectional = checkBool(name, 'bidirectional', opts.bidirectional ?? false);
+    this.nonlinearity = checkEnum(name, 'nonlinearity', opts.nonlinearity ?? 'tanh', ['tanh', 'relu']);
     const G = GATES[mode] * hiddenSize;
     const k = 1 / Math.sqrt(hiddenSize);
     for (let l = 0; l < this.numLayers; l++) {
@@ -93,6 +94,7 @@ abstract class RNNBase extends Module {
     const name = this.constructor.name;
     const LD = this.numLayers * this.numDirections;
     const H = this.hiddenSize;
+    checkFloatInput(name, x);
     if ((x.ndim !== 3 && x.ndim !== 2) || x.shape[x.ndim - 1] !== this.inputSize) {
       const seq = this.batchFirst ? '(B, T' : '(T, B';
       throw new ShapeError(`${name}: expected input ${seq}, ${this.inputSize}) or (T, ${this.inputSize}), got ${fmtShape(x.shape)}`);

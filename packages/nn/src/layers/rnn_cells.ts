@@ -7,8 +7,9 @@
 //   GRU:  r, z, n         n = tanh(x_n + σ(r)·(h·W_hn + b_hn));  h' = (1 − z)·n + z·h   (Cho et al. 2014)
 //   RNN:  one block       h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) (or relu)
 // Every weight and bias starts U(-1/√hiddenSize, 1/√hiddenSize).
-import { ShapeError, ValueError, fmtShape, matmul, sigmoid, tanh, tidy, zeros, type Tensor } from '@webgrad/core';
+import { ShapeError, checkBool, checkEnum, checkOptions, checkSize, fmtShape, matmul, sigmoid, tanh, tidy, zeros, type Tensor } from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import { uniformTensor, type FactoryOptions } from './uniform_init.js';
 
 export type RNNNonlinearity = 'tanh' | 'relu';
@@ -76,13 +77,14 @@ abstract class CellBase extends Module {
 
   constructor(inputSize: number, hiddenSize: number, gates: number, opts: RNNCellOptions) {
     super();
-    if (!Number.isInteger(inputSize) || inputSize <= 0 || !Number.isInteger(hiddenSize) || hiddenSize <= 0) {
-      throw new ValueError(`${this.constructor.name}: inputSize and hiddenSize must be positive integers, got ${inputSize}, ${hiddenSize}`);
-    }
-    this.inputSize = inputSize;
-    this.hiddenSize = hiddenSize;
+    const op = this.constructor.name;
+    this.inputSize = checkSize(op, 'inputSize', inputSize, 1);
+    this.hiddenSize = checkSize(op, 'hiddenSize', hiddenSize, 1);
+    // Only RNNCell takes a nonlinearity.
+    checkOptions(op, opts, ['bias', ...(gates === 1 ? ['nonlinearity'] : []), ...FACTORY_KEYS]);
+    checkFactory(op, opts);
     const k = 1 / Math.sqrt(hiddenSize);
-    const bias = opts.bias ?? true;
+    const bias = checkBool(op, 'bias', opts.bias ?? true);
     this.registerParameter('weightIh', uniformTensor([gates * hiddenSize, inputSize], k, opts));
     this.registerParameter('weightHh', uniformTensor([gates * hiddenSize, hiddenSize], k, opts));
     this.registerParameter('biasIh', bias ? uniformTensor([gates * hiddenSize], k, opts) : null);
@@ -92,6 +94,7 @@ abstract class CellBase extends Module {
   /** Validate x (B, I) or (I) and the state; returns batched x and a zero state if none given. */
   protected prepare(x: Tensor, states: (Tensor | null | undefined)[]): { xb: Tensor; sb: Tensor[]; batched: boolean } {
     const name = this.constructor.name;
+    checkFloatInput(name, x);
     if ((x.ndim !== 2 && x.ndim !== 1) || x.shape[x.ndim - 1] !== this.inputSize) {
       throw new ShapeError(`${name}: expected input (B, ${this.inputSize}) or (${this.inputSize}), got ${fmtShape(x.shape)}`);
     }
@@ -115,7 +118,7 @@ export class RNNCell extends CellBase {
   readonly nonlinearity: RNNNonlinearity;
   constructor(inputSize: number, hiddenSize: number, opts: RNNCellOptions = {}) {
     super(inputSize, hiddenSize, 1, opts);
-    this.nonlinearity = opts.nonlinearity ?? 'tanh';
+    this.nonlinearity = checkEnum('RNNCell', 'nonlinearity', opts.nonlinearity ?? 'tanh', ['tanh', 'relu']);
   }
   forward(x: Tensor, h?: Tensor | null): Tensor {
     return tidy(() => {

@@ -4,8 +4,12 @@
 // that widens 4× with GELU, and an optional per-layer KV cache for incremental decoding.
 // Parameter names follow nanoGPT in camelCase: ln1, attn.cAttn, attn.cProj, ln2, mlp.cFc, mlp.cProj.
 // Attention-probability dropout is not applied (the fused attention has none); residual dropout is.
-import { Tensor, ValueError, cat, keep, packedSelfAttention, scaledDotProductAttention, tidy } from '@webgrad/core';
+import {
+  Tensor, ValueError, cat, checkBool, checkEnum, checkFinite, checkOptions, checkRange, checkSize, keep, packedSelfAttention,
+  scaledDotProductAttention, tidy,
+} from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import { Linear, type FactoryOptions } from './linear.js';
 import { LayerNorm } from './norm.js';
 import { Dropout, GELU } from './activation.js';
@@ -22,6 +26,7 @@ export interface LayerKV {
 export class KVCache {
   readonly layers: LayerKV[];
   constructor(nLayer: number) {
+    checkSize('KVCache', 'nLayer', nLayer);
     this.layers = Array.from({ length: nLayer }, () => ({ k: null, v: null }));
   }
   /** Number of cached positions. */
@@ -48,6 +53,23 @@ export interface BlockConfig extends FactoryOptions {
   gelu?: 'none' | 'tanh';
 }
 
+const BLOCK_KEYS = ['nEmbd', 'nHead', 'bias', 'dropout', 'mlpRatio', 'gelu', ...FACTORY_KEYS] as const;
+
+/** Check a BlockConfig; `op` is the public class built from it. Returns the MLP's hidden width. */
+function checkBlockConfig(op: string, cfg: BlockConfig): number {
+  checkOptions(op, cfg, BLOCK_KEYS, 'config');
+  checkSize(op, 'nEmbd', cfg.nEmbd, 1);
+  checkSize(op, 'nHead', cfg.nHead, 1);
+  if (cfg.nEmbd % cfg.nHead !== 0) throw new ValueError(`${op}: nEmbd ${cfg.nEmbd} is not divisible by nHead ${cfg.nHead}`);
+  if (cfg.bias !== undefined) checkBool(op, 'bias', cfg.bias);
+  if (cfg.dropout !== undefined) checkRange(op, 'dropout', cfg.dropout, 0, 1);
+  if (cfg.gelu !== undefined) checkEnum(op, 'gelu', cfg.gelu, ['none', 'tanh']);
+  checkFactory(op, cfg);
+  const hidden = checkFinite(op, 'mlpRatio', cfg.mlpRatio ?? 4) * cfg.nEmbd;
+  if (!Number.isInteger(hidden) || hidden < 1) throw new ValueError(`${op}: mlpRatio·nEmbd must be a positive integer (the MLP width), got ${cfg.mlpRatio}·${cfg.nEmbd}`);
+  return hidden;
+}
+
 export class CausalSelfAttention extends Module {
   declare cAttn: Linear;
   declare cProj: Linear;
@@ -57,7 +79,7 @@ export class CausalSelfAttention extends Module {
 
   constructor(cfg: BlockConfig) {
     super();
-    if (cfg.nEmbd % cfg.nHead !== 0) throw new ValueError(`CausalSelfAttention: nEmbd ${cfg.nEmbd} is not divisible by nHead ${cfg.nHead}`);
+    checkBlockConfig('CausalSelfAttention', cfg);
     this.nHead = cfg.nHead;
     this.nEmbd = cfg.nEmbd;
     const f = { bias: cfg.bias ?? true, dtype: cfg.dtype, device: cfg.device };
@@ -69,6 +91,7 @@ export class CausalSelfAttention extends Module {
   /** x (B, T, C) → (B, T, C). With `cache`, the new keys/values are appended to it and queries
    *  attend to every cached position (queries sit at positions cache.length..). */
   forward(x: Tensor, cache?: LayerKV | null, rotary?: RotaryEmbedding | null): Tensor {
+    checkFloatInput('CausalSelfAttention', x);
     const [B, T, C] = x.shape as [number, number, number];
     const nh = this.nHead;
     const hs = C / nh;
@@ -107,8 +130,8 @@ export class MLP extends Module {
 
   constructor(cfg: BlockConfig) {
     super();
+    const hidden = checkBlockConfig('MLP', cfg);
     const f = { bias: cfg.bias ?? true, dtype: cfg.dtype, device: cfg.device };
-    const hidden = (cfg.mlpRatio ?? 4) * cfg.nEmbd;
     this.registerModule('cFc', new Linear(cfg.nEmbd, hidden, f));
     this.registerModule('act', new GELU({ approximate: cfg.gelu ?? 'none' }));
     this.registerModule('cProj', new Linear(hidden, cfg.nEmbd, f));
@@ -116,6 +139,7 @@ export class MLP extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    checkFloatInput('MLP', x);
     return tidy(() => this.dropout.forward(this.cProj.forward(this.act.forward(this.cFc.forward(x)))));
   }
 }
@@ -128,6 +152,7 @@ export class Block extends Module {
 
   constructor(cfg: BlockConfig) {
     super();
+    checkBlockConfig('Block', cfg);
     const ln = { bias: cfg.bias ?? true, dtype: cfg.dtype, device: cfg.device };
     this.registerModule('ln1', new LayerNorm(cfg.nEmbd, ln));
     this.registerModule('attn', new CausalSelfAttention(cfg));
@@ -137,6 +162,7 @@ export class Block extends Module {
 
   /** x (B, T, C) → (B, T, C). */
   forward(x: Tensor, cache?: LayerKV | null, rotary?: RotaryEmbedding | null): Tensor {
+    checkFloatInput('Block', x);
     return tidy(() => {
       const h = x.add(this.attn.forward(this.ln1.forward(x), cache, rotary)); // (B, T, C)
       return h.add(this.mlp.forward(this.ln2.forward(h))); // (B, T, C)

@@ -5,8 +5,9 @@
 // and pre-LN with normFirst (Xiong et al. 2020):
 //   x = x + dropout1(selfAttn(norm1(x)));  x = x + dropout2(ff(norm2(x)))
 // TransformerEncoder stacks such layers (built by a factory) with an optional final norm.
-import { ValueError, tidy, type Tensor } from '@webgrad/core';
+import { ValueError, checkBool, checkFunction, checkOptions, checkRange, checkSize, checkTensor, fmtValue, tidy, type Tensor } from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import { ModuleList } from '../containers.js';
 import { Dropout } from './activation.js';
 import { Linear, type FactoryOptions } from './linear.js';
@@ -38,6 +39,8 @@ export interface EncoderForwardOptions {
   isCausal?: boolean;
 }
 
+const ENCODER_FORWARD_KEYS = ['srcMask', 'srcKeyPaddingMask', 'isCausal'] as const;
+
 export class TransformerEncoderLayer extends Module {
   declare selfAttn: MultiheadAttention;
   declare linear1: Linear;
@@ -52,15 +55,22 @@ export class TransformerEncoderLayer extends Module {
 
   constructor(readonly dModel: number, readonly nhead: number, opts: TransformerEncoderLayerOptions = {}) {
     super();
+    const op = 'TransformerEncoderLayer';
+    checkSize(op, 'dModel', dModel, 1);
+    checkSize(op, 'nhead', nhead, 1);
+    if (dModel % nhead !== 0) throw new ValueError(`${op}: dModel (${dModel}) must be a multiple of nhead (${nhead})`);
+    checkOptions(op, opts, ['dimFeedforward', 'dropout', 'activation', 'layerNormEps', 'batchFirst', 'normFirst', 'bias', ...FACTORY_KEYS]);
+    checkFactory(op, opts);
     const f = { dtype: opts.dtype, device: opts.device };
-    const p = opts.dropout ?? 0.1;
-    const bias = opts.bias ?? true;
-    const ff = opts.dimFeedforward ?? 2048;
-    const eps = opts.layerNormEps ?? 1e-5;
+    const p = checkRange(op, 'dropout', opts.dropout ?? 0.1, 0, 1);
+    const bias = checkBool(op, 'bias', opts.bias ?? true);
+    const ff = checkSize(op, 'dimFeedforward', opts.dimFeedforward ?? 2048, 1);
+    const eps = checkRange(op, 'layerNormEps', opts.layerNormEps ?? 1e-5, 0, Infinity);
+    if (opts.batchFirst !== undefined) checkBool(op, 'batchFirst', opts.batchFirst);
     const act = opts.activation ?? 'relu';
-    if (act !== 'relu' && act !== 'gelu' && typeof act !== 'function') throw new ValueError(`TransformerEncoderLayer: activation must be 'relu', 'gelu' or a function, got '${String(act)}'`);
+    if (act !== 'relu' && act !== 'gelu' && typeof act !== 'function') throw new ValueError(`${op}: activation must be 'relu', 'gelu' or a function, got ${fmtValue(act)}`);
     this.#activation = act === 'relu' ? (x) => x.relu() : act === 'gelu' ? (x) => x.gelu() : act;
-    this.normFirst = opts.normFirst ?? false;
+    this.normFirst = checkBool(op, 'normFirst', opts.normFirst ?? false);
     this.registerModule('selfAttn', new MultiheadAttention(dModel, nhead, { ...f, dropout: p, bias, batchFirst: opts.batchFirst }));
     this.registerModule('linear1', new Linear(dModel, ff, { ...f, bias }));
     this.registerModule('dropout', new Dropout(p));
@@ -75,6 +85,10 @@ export class TransformerEncoderLayer extends Module {
 
   /** src (T, B, dModel), or (B, T, dModel) with batchFirst → same shape. */
   forward(src: Tensor, opts: EncoderForwardOptions = {}): Tensor {
+    checkFloatInput('TransformerEncoderLayer', src, 'src');
+    checkOptions('TransformerEncoderLayer.forward', opts, ENCODER_FORWARD_KEYS);
+    if (opts.isCausal !== undefined) checkBool('TransformerEncoderLayer.forward', 'isCausal', opts.isCausal);
+    for (const k of ['srcMask', 'srcKeyPaddingMask'] as const) if (opts[k] != null) checkTensor('TransformerEncoderLayer.forward', k, opts[k]);
     const masks = { attnMask: opts.srcMask, keyPaddingMask: opts.srcKeyPaddingMask, isCausal: opts.isCausal };
     const sa = (x: Tensor): Tensor => this.dropout1.forward(this.selfAttn.forward(x, x, x, masks));
     const ff = (x: Tensor): Tensor => this.dropout2.forward(this.linear2.forward(this.dropout.forward(this.#activation(this.linear1.forward(x)))));
@@ -101,12 +115,17 @@ export class TransformerEncoder extends Module {
 
   constructor(makeLayer: (index: number) => TransformerEncoderLayer, numLayers: number, opts: { norm?: LayerNorm | null } = {}) {
     super();
-    if (!Number.isInteger(numLayers) || numLayers <= 0) throw new ValueError(`TransformerEncoder: numLayers must be a positive integer, got ${numLayers}`);
+    const op = 'TransformerEncoder';
+    checkFunction(op, 'makeLayer', makeLayer);
+    checkSize(op, 'numLayers', numLayers, 1);
+    checkOptions(op, opts, ['norm']);
+    if (opts.norm != null && !(opts.norm instanceof Module)) throw new ValueError(`${op}: norm must be a LayerNorm (or null), got ${fmtValue(opts.norm)}`);
     this.registerModule('layers', new ModuleList(Array.from({ length: numLayers }, (_, i) => makeLayer(i))));
     this.registerModule('norm', opts.norm ?? null);
   }
 
   forward(src: Tensor, opts: EncoderForwardOptions = {}): Tensor {
+    checkOptions('TransformerEncoder.forward', opts, ENCODER_FORWARD_KEYS);
     return tidy(() => {
       let x = src;
       for (const layer of this.layers) x = layer.forward(x, opts);

@@ -2,7 +2,18 @@
 // apart from the two differences noted below): clipped n-gram matches summed over the corpus,
 // geometric mean of modified precisions, brevity penalty from the closest reference length.
 
+import { ValueError, checkBool, checkEnum, checkOptions, checkRange, checkSize, fmtValue } from '@webgrad/core';
 import { NgramCounter } from './ngrams.js';
+
+const SMOOTHINGS: readonly BleuSmoothing[] = ['none', 'floor', 'add-k', 'exp', 'method1', 'add-1', 'method2', 'method3'];
+
+function checkBleuOptions(op: string, options: BleuOptions): void {
+  checkOptions(op, options, ['maxOrder', 'smoothing', 'smoothValue', 'effectiveOrder']);
+  if (options.maxOrder !== undefined) checkSize(op, 'maxOrder', options.maxOrder, 1);
+  if (options.smoothing !== undefined) checkEnum(op, 'smoothing', options.smoothing, SMOOTHINGS);
+  if (options.smoothValue !== undefined) checkRange(op, 'smoothValue', options.smoothValue, 0, Infinity);
+  if (options.effectiveOrder !== undefined) checkBool(op, 'effectiveOrder', options.effectiveOrder);
+}
 
 /**
  * Smoothing of zero n-gram precisions (applied to corpus-level counts):
@@ -56,11 +67,14 @@ function toks(t: BleuTokens): readonly string[] {
  * tokens adds 0 (NLTK: 1) to the order-n total, and unsmoothed zero precisions give exactly 0.
  */
 export function corpusBleu(hypotheses: readonly BleuTokens[], references: readonly (readonly BleuTokens[])[], options: BleuOptions = {}): BleuResult {
+  for (const [name, v] of [['hypotheses', hypotheses], ['references', references]] as const) {
+    if (!Array.isArray(v)) throw new ValueError(`corpusBleu: ${name} must be an array, got ${fmtValue(v)}`);
+  }
+  checkBleuOptions('corpusBleu', options);
   if (hypotheses.length !== references.length) {
     throw new RangeError(`corpusBleu: ${hypotheses.length} hypotheses but ${references.length} reference lists`);
   }
   const N = options.maxOrder ?? 4;
-  if (!Number.isInteger(N) || N < 1) throw new RangeError('corpusBleu: maxOrder must be a positive integer');
   let smoothing = options.smoothing ?? 'none';
   if (smoothing === 'method1') smoothing = 'floor';
   if (smoothing === 'add-1' || smoothing === 'method2') smoothing = 'add-k';
@@ -137,5 +151,7 @@ export function corpusBleu(hypotheses: readonly BleuTokens[], references: readon
 
 /** BLEU of one hypothesis against its references (corpusBleu of a one-sentence corpus). */
 export function sentenceBleu(hypothesis: BleuTokens, references: readonly BleuTokens[], options: BleuOptions = {}): BleuResult {
+  if (!Array.isArray(references)) throw new ValueError(`sentenceBleu: references must be an array, got ${fmtValue(references)}`);
+  checkBleuOptions('sentenceBleu', options);
   return corpusBleu([hypothesis], [references], options);
 }

@@ -2,6 +2,7 @@
 // matrix, and precision / recall / F-beta (binary, micro, macro, weighted, per class) with
 // sklearn's zero_division handling (default: an undefined ratio counts as 0, silently).
 
+import { ValueError, checkEnum, checkNumber, checkOptions, checkRange, checkSize, fmtValue } from '@webgrad/core';
 import { checkPaired, uniqueLabels, type Label, type LabelArray } from './labels.js';
 
 /** Fraction of positions where yPred equals yTrue (sklearn.metrics.accuracy_score). */
@@ -21,7 +22,8 @@ export function accuracy(yTrue: LabelArray, yPred: LabelArray): number {
  */
 export function topKAccuracy(scores: ArrayLike<number>, numClasses: number, yTrue: ArrayLike<number>, k: number): number {
   const n = yTrue.length;
-  if (!Number.isInteger(numClasses) || numClasses <= 0) throw new RangeError('topKAccuracy: numClasses must be a positive integer');
+  checkSize('topKAccuracy', 'numClasses', numClasses, 1);
+  checkSize('topKAccuracy', 'k', k, 1);
   if (scores.length !== n * numClasses) throw new RangeError(`topKAccuracy: scores has ${scores.length} entries, expected ${n} x ${numClasses}`);
   if (n === 0) throw new RangeError('topKAccuracy: empty input');
   let hit = 0;
@@ -50,6 +52,8 @@ export interface ConfusionMatrix {
 /** Confusion matrix like sklearn.metrics.confusion_matrix (rows: true, columns: predicted). */
 export function confusionMatrix(yTrue: LabelArray, yPred: LabelArray, options: { labels?: readonly Label[] } = {}): ConfusionMatrix {
   checkPaired('confusionMatrix', yTrue, yPred);
+  checkOptions('confusionMatrix', options, ['labels']);
+  if (options.labels !== undefined) checkLabels('confusionMatrix', options.labels);
   const labels = options.labels ? [...options.labels] : uniqueLabels(yTrue, yPred);
   const index = new Map<Label, number>();
   labels.forEach((l, i) => index.set(l, i));
@@ -94,6 +98,24 @@ export interface PrfPerClass {
   recall: number[];
   f1: number[];
   support: number[];
+}
+
+const AVERAGES: readonly Average[] = ['binary', 'micro', 'macro', 'weighted'];
+
+function checkLabels(op: string, labels: unknown): void {
+  if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'number' && typeof l !== 'string')) {
+    throw new ValueError(`${op}: labels must be an array of numbers or strings, got ${fmtValue(labels)}`);
+  }
+}
+
+/** Check the options of the precision/recall/F functions; `keys` are the ones `op` takes. */
+function checkPrfOptions(op: string, options: PrfOptions, keys: readonly (keyof PrfOptions)[] = ['average', 'posLabel', 'labels', 'zeroDivision', 'beta']): void {
+  checkOptions(op, options, keys);
+  if (options.average !== undefined) checkEnum(op, 'average', options.average, AVERAGES);
+  if (options.posLabel !== undefined && typeof options.posLabel !== 'string') checkNumber(op, 'posLabel', options.posLabel);
+  if (options.labels !== undefined) checkLabels(op, options.labels);
+  if (options.zeroDivision !== undefined) checkEnum(op, 'zeroDivision', options.zeroDivision, [0, 1, 'nan']);
+  if (options.beta !== undefined && options.beta !== Infinity) checkRange(op, 'beta', options.beta, 0, Infinity);
 }
 
 function zdValue(z: ZeroDivision): number {
@@ -142,6 +164,7 @@ export function precisionRecallF1PerClass(
   options: { labels?: readonly Label[]; zeroDivision?: ZeroDivision; beta?: number } = {},
 ): PrfPerClass {
   checkPaired('precisionRecallF1PerClass', yTrue, yPred);
+  checkPrfOptions('precisionRecallF1PerClass', options, ['labels', 'zeroDivision', 'beta']);
   const z = options.zeroDivision ?? 0;
   const beta = options.beta ?? 1;
   const labels = options.labels ? [...options.labels] : uniqueLabels(yTrue, yPred);
@@ -176,6 +199,7 @@ function nanAverage(values: number[], weights?: number[]): number {
  */
 export function precisionRecallF1(yTrue: LabelArray, yPred: LabelArray, options: PrfOptions = {}): PrfScores {
   checkPaired('precisionRecallF1', yTrue, yPred);
+  checkPrfOptions('precisionRecallF1', options);
   const average = options.average ?? 'binary';
   const z = options.zeroDivision ?? 0;
   const beta = options.beta ?? 1;
@@ -218,16 +242,19 @@ export function precisionRecallF1(yTrue: LabelArray, yPred: LabelArray, options:
 
 /** Precision only (see precisionRecallF1). */
 export function precisionScore(yTrue: LabelArray, yPred: LabelArray, options: PrfOptions = {}): number {
+  checkPrfOptions('precisionScore', options);
   return precisionRecallF1(yTrue, yPred, options).precision;
 }
 
 /** Recall only (see precisionRecallF1). */
 export function recallScore(yTrue: LabelArray, yPred: LabelArray, options: PrfOptions = {}): number {
+  checkPrfOptions('recallScore', options);
   return precisionRecallF1(yTrue, yPred, options).recall;
 }
 
 /** F1 (or F-beta with options.beta) only (see precisionRecallF1). */
 export function f1Score(yTrue: LabelArray, yPred: LabelArray, options: PrfOptions = {}): number {
+  checkPrfOptions('f1Score', options);
   return precisionRecallF1(yTrue, yPred, options).f1;
 }
 

@@ -1,7 +1,9 @@
 // Perplexity of a language model from its negative log-likelihood in nats.
+import { checkNumber } from '@webgrad/core';
 
 /** exp(mean NLL): perplexity from the mean per-token negative log-likelihood in nats. */
 export function perplexity(meanNll: number): number {
+  checkNumber('perplexity', 'meanNll', meanNll);
   return Math.exp(meanNll);
 }
 

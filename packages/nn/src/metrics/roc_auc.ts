@@ -2,6 +2,7 @@
 // the ROC curve, computed as the Mann-Whitney U statistic with average ranks for tied scores
 // (the two are identical, ties included).
 
+import { checkNumber, checkOptions } from '@webgrad/core';
 import type { Label, LabelArray } from './labels.js';
 
 /**
@@ -10,6 +11,8 @@ import type { Label, LabelArray } from './labels.js';
  * sklearn does) or a score is NaN.
  */
 export function rocAuc(yTrue: LabelArray, scores: ArrayLike<number>, options: { posLabel?: Label } = {}): number {
+  checkOptions('rocAuc', options, ['posLabel']);
+  if (options.posLabel !== undefined && typeof options.posLabel !== 'string') checkNumber('rocAuc', 'posLabel', options.posLabel);
   const n = yTrue.length;
   if (scores.length !== n) throw new RangeError(`rocAuc: yTrue has ${n} entries but scores has ${scores.length}`);
   const pos = options.posLabel ?? 1;

@@ -2,6 +2,7 @@
 // them without stemming: lowercase, every run of characters other than [a-z0-9] separates
 // tokens, precision/recall/F-measure per type.
 
+import { checkSize } from '@webgrad/core';
 import { NgramCounter } from './ngrams.js';
 
 export interface RougeScore {
@@ -59,6 +60,7 @@ function lcsLength(a: readonly string[], b: readonly string[]): number {
 
 /** ROUGE-N between a target (reference) and a prediction. */
 export function rougeN(target: string, prediction: string, n: number): RougeScore {
+  checkSize('rougeN', 'n', n, 1);
   return ngramScore(rougeTokenize(target), rougeTokenize(prediction), n);
 }
 

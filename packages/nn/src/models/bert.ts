@@ -7,8 +7,11 @@
 // Names (camelCase): embeddings.{wordEmbeddings, positionEmbeddings, tokenTypeEmbeddings, layerNorm},
 // layers.{i}.{selfAttn.inProjWeight, selfAttn.outProj, linear1, linear2, norm1, norm2}, pooler,
 // and bert.*, mlmHead.{dense, layerNorm, bias}, classifier for the heads.
-import { ValueError, crossEntropy, tidy, zeros, type Tensor } from '@webgrad/core';
+import {
+  ShapeError, ValueError, checkOptions, checkRange, checkSize, checkTensor, crossEntropy, fmtShape, tidy, zeros, type Tensor,
+} from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory } from '../args.js';
 import { ModuleList } from '../containers.js';
 import * as init from '../init.js';
 import { Dropout } from '../layers/activation.js';
@@ -29,11 +32,30 @@ export interface BertConfig extends FactoryOptions {
   dropout?: number;             // default 0.1
   layerNormEps?: number;        // default 1e-12
   initStd?: number;             // default 0.02
+  /** Classes of BertForSequenceClassification (the other models ignore it, so one config serves every head). */
+  numLabels?: number;
+  /** Dropout before the classifier of BertForSequenceClassification (default: dropout). */
+  classifierDropout?: number;
 }
 
-type Full = Required<Omit<BertConfig, 'dtype' | 'device'>> & FactoryOptions;
+type Full = Required<Omit<BertConfig, 'dtype' | 'device' | 'numLabels' | 'classifierDropout'>> & FactoryOptions;
 
-function fullConfig(c: BertConfig): Full {
+const BERT_KEYS = [
+  'vocabSize', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'typeVocabSize', 'dropout', 'layerNormEps',
+  'initStd', 'numLabels', 'classifierDropout', ...FACTORY_KEYS,
+] as const;
+
+/** The config with its defaults filled in, checked; `op` is the public class being built. */
+function fullConfig(op: string, c: BertConfig): Full {
+  checkOptions(op, c, BERT_KEYS, 'config');
+  checkSize(op, 'config.vocabSize', c.vocabSize, 1);
+  for (const k of ['hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'typeVocabSize', 'numLabels'] as const) {
+    if (c[k] !== undefined) checkSize(op, `config.${k}`, c[k], 1);
+  }
+  for (const k of ['dropout', 'classifierDropout'] as const) if (c[k] !== undefined) checkRange(op, `config.${k}`, c[k], 0, 1);
+  if (c.layerNormEps !== undefined) checkRange(op, 'config.layerNormEps', c.layerNormEps, 0, Infinity);
+  if (c.initStd !== undefined) checkRange(op, 'config.initStd', c.initStd, 0, Infinity);
+  checkFactory(op, c);
   const hiddenSize = c.hiddenSize ?? 768;
   const f: Full = {
     vocabSize: c.vocabSize, hiddenSize, numLayers: c.numLayers ?? 12, numHeads: c.numHeads ?? 12,
@@ -41,7 +63,7 @@ function fullConfig(c: BertConfig): Full {
     typeVocabSize: c.typeVocabSize ?? 2, dropout: c.dropout ?? 0.1, layerNormEps: c.layerNormEps ?? 1e-12,
     initStd: c.initStd ?? 0.02, dtype: c.dtype, device: c.device,
   };
-  if (hiddenSize % f.numHeads !== 0) throw new ValueError(`Bert: hiddenSize ${hiddenSize} is not divisible by numHeads ${f.numHeads}`);
+  if (hiddenSize % f.numHeads !== 0) throw new ValueError(`${op}: hiddenSize ${hiddenSize} is not divisible by numHeads ${f.numHeads}`);
   return f;
 }
 
@@ -60,6 +82,15 @@ export interface BertInputs {
   tokenTypeIds?: Tensor | null;
   /** (B, T): 1/true = real token, 0/false = padding (ignored as a key). */
   attentionMask?: Tensor | null;
+}
+
+/** BertInputs (plus `labels` for the heads), each a tensor when given. */
+function checkBertInputs(op: string, opts: BertInputs & { labels?: Tensor | null }, keys: readonly string[] = ['tokenTypeIds', 'attentionMask']): void {
+  checkOptions(op, opts, keys);
+  for (const k of keys) {
+    const v = (opts as Record<string, unknown>)[k];
+    if (v != null) checkTensor(op, k, v);
+  }
 }
 
 export class BertEmbeddings extends Module {
@@ -81,8 +112,10 @@ export class BertEmbeddings extends Module {
 
   /** ids (B, T) int32 → (B, T, H) */
   forward(ids: Tensor, tokenTypeIds?: Tensor | null): Tensor {
+    checkTensor('BertEmbeddings', 'ids', ids);
+    if (tokenTypeIds != null) checkTensor('BertEmbeddings', 'tokenTypeIds', tokenTypeIds);
     const T = ids.shape[1]!;
-    if (ids.ndim !== 2) throw new ValueError(`BertEmbeddings: expected ids (B, T), got [${ids.shape}]`);
+    if (ids.ndim !== 2) throw new ShapeError(`BertEmbeddings: expected ids (B, T), got ${fmtShape(ids.shape)}`);
     if (T > this.positionEmbeddings.numEmbeddings) throw new ValueError(`BertEmbeddings: sequence length ${T} exceeds maxPositions ${this.positionEmbeddings.numEmbeddings}`);
     return tidy(() => {
       const pos = this.positionEmbeddings.weight.narrow(0, 0, T);                 // (T, H)
@@ -108,7 +141,7 @@ export class BertModel extends Module {
 
   constructor(config: BertConfig) {
     super();
-    const c = fullConfig(config);
+    const c = fullConfig('BertModel', config);
     this.config = c;
     const f = { dtype: c.dtype, device: c.device };
     this.registerModule('embeddings', new BertEmbeddings(c));
@@ -120,6 +153,7 @@ export class BertModel extends Module {
   }
 
   forward(ids: Tensor, opts: BertInputs = {}): BertOutput {
+    checkBertInputs('BertModel.forward', opts);
     return tidy(() => {
       const kpm = opts.attentionMask ? opts.attentionMask.eq(0) : null;         // (B, T) true = padding
       let h = this.embeddings.forward(ids, opts.tokenTypeIds);                   // (B, T, H)
@@ -158,6 +192,7 @@ export class BertForMaskedLM extends Module {
 
   constructor(config: BertConfig) {
     super();
+    fullConfig('BertForMaskedLM', config);
     this.registerModule('bert', new BertModel(config));
     this.registerModule('mlmHead', new BertMLMHead(this.bert.config));
     initBert(this.mlmHead, this.bert.config.initStd);
@@ -165,12 +200,14 @@ export class BertForMaskedLM extends Module {
 
   /** logits (B, T, V); with `labels` (B, T) int32 (−100 = not predicted), the mean cross-entropy too. */
   forward(ids: Tensor, opts: BertInputs & { labels?: Tensor | null } = {}): MaskedLMOutput {
+    checkBertInputs('BertForMaskedLM.forward', opts, ['tokenTypeIds', 'attentionMask', 'labels']);
     return tidy(() => {
-      const { lastHiddenState } = this.bert.forward(ids, opts);
+      const { labels, ...inputs } = opts;
+      const { lastHiddenState } = this.bert.forward(ids, inputs);
       const logits = this.mlmHead.forward(lastHiddenState, this.bert.embeddings.wordEmbeddings.weight);
-      if (!opts.labels) return { logits, lastHiddenState };
+      if (!labels) return { logits, lastHiddenState };
       const V = logits.shape[2]!;
-      const loss = crossEntropy(logits.reshape([-1, V]), opts.labels.reshape([-1]), { ignoreIndex: -100 });
+      const loss = crossEntropy(logits.reshape([-1, V]), labels.reshape([-1]), { ignoreIndex: -100 });
       return { logits, loss, lastHiddenState };
     });
   }
@@ -184,9 +221,10 @@ export class BertForSequenceClassification extends Module {
   declare classifier: Linear;
   readonly numLabels: number;
 
-  constructor(config: BertConfig & { numLabels: number; classifierDropout?: number }) {
+  constructor(config: BertConfig & { numLabels: number }) {
     super();
-    this.numLabels = config.numLabels;
+    fullConfig('BertForSequenceClassification', config);
+    this.numLabels = checkSize('BertForSequenceClassification', 'config.numLabels', config.numLabels, 1);
     this.registerModule('bert', new BertModel(config));
     this.registerModule('dropout', new Dropout(config.classifierDropout ?? this.bert.config.dropout));
     this.registerModule('classifier', new Linear(this.bert.config.hiddenSize, config.numLabels, { dtype: config.dtype, device: config.device }));
@@ -195,11 +233,13 @@ export class BertForSequenceClassification extends Module {
 
   /** logits (B, numLabels); with `labels` (B) int32, the mean cross-entropy too. */
   forward(ids: Tensor, opts: BertInputs & { labels?: Tensor | null } = {}): SequenceClassifierOutput {
+    checkBertInputs('BertForSequenceClassification.forward', opts, ['tokenTypeIds', 'attentionMask', 'labels']);
     return tidy(() => {
-      const { pooledOutput } = this.bert.forward(ids, opts);
+      const { labels, ...inputs } = opts;
+      const { pooledOutput } = this.bert.forward(ids, inputs);
       const logits = this.classifier.forward(this.dropout.forward(pooledOutput));
-      if (!opts.labels) return { logits, pooledOutput };
-      return { logits, loss: crossEntropy(logits, opts.labels), pooledOutput };
+      if (!labels) return { logits, pooledOutput };
+      return { logits, loss: crossEntropy(logits, labels), pooledOutput };
     });
   }
 }

@@ -7,10 +7,11 @@
 // Parameter names: wte.weight, wpe.weight, h.{i}.ln1.{weight,bias}, h.{i}.attn.cAttn.{weight,bias},
 // h.{i}.attn.cProj.*, h.{i}.ln2.*, h.{i}.mlp.cFc.*, h.{i}.mlp.cProj.*, lnF.*, lmHead.weight (= wte.weight).
 import {
-  Tensor, IndexError, ShapeError, ValueError, crossEntropy, fmtShape, getRngState, manualSeed, noGrad,
-  rand, setRngState, tensor, tidy, type DType, type DeviceName,
+  Tensor, DTypeError, IndexError, ShapeError, ValueError, checkBool, checkInt, checkOptions, checkRange, checkSize, checkTensor,
+  crossEntropy, fmtShape, fmtValue, getRngState, manualSeed, noGrad, rand, setRngState, tensor, tidy, type DType, type DeviceName,
 } from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory } from '../args.js';
 import { ModuleList } from '../containers.js';
 import * as init from '../init.js';
 import { Linear } from '../layers/linear.js';
@@ -19,7 +20,7 @@ import { LayerNorm } from '../layers/norm.js';
 import { Dropout } from '../layers/activation.js';
 import { LearnedPositionalEmbedding } from '../layers/positional.js';
 import { Block, KVCache } from '../layers/transformer_block.js';
-import { sampleToken, type SamplingOptions } from './sampling.js';
+import { SAMPLING_KEYS, checkSamplingOptions, sampleToken, type SamplingOptions } from './sampling.js';
 
 export interface GPTConfig {
   vocabSize: number;
@@ -64,6 +65,28 @@ export interface GenerateOptions extends SamplingOptions {
   useCache?: boolean;
 }
 
+/** idx: an int32 (B, T) tensor of token ids. */
+function checkIdx(op: string, idx: Tensor): void {
+  checkTensor(op, 'idx', idx);
+  if (idx.dtype !== 'int32') throw new DTypeError(`${op}: idx must be int32 token ids, got ${idx.dtype}`);
+  if (idx.ndim !== 2) throw new ShapeError(`${op}: idx must be (B, T), got ${fmtShape(idx.shape)}`);
+}
+
+const GENERATE_KEYS = ['maxNewTokens', 'stopTokens', 'padToken', 'seed', 'useCache', ...SAMPLING_KEYS] as const;
+
+function checkGenerateOptions(op: string, opts: GenerateOptions): void {
+  checkOptions(op, opts, GENERATE_KEYS);
+  checkSize(op, 'maxNewTokens', opts.maxNewTokens);
+  if (opts.stopTokens !== undefined) {
+    if (!Array.isArray(opts.stopTokens)) throw new ValueError(`${op}: stopTokens must be an array of token ids, got ${fmtValue(opts.stopTokens)}`);
+    opts.stopTokens.forEach((t, i) => checkSize(op, `stopTokens[${i}]`, t));
+  }
+  if (opts.padToken !== undefined) checkSize(op, 'padToken', opts.padToken);
+  if (opts.seed !== undefined) checkInt(op, 'seed', opts.seed);
+  if (opts.useCache !== undefined) checkBool(op, 'useCache', opts.useCache);
+  checkSamplingOptions(op, opts);
+}
+
 export class GPT extends Module {
   declare wte: Embedding;
   declare wpe: LearnedPositionalEmbedding;
@@ -75,16 +98,19 @@ export class GPT extends Module {
 
   constructor(cfg: GPTConfig) {
     super();
-    for (const k of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd'] as const) {
-      if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) throw new ValueError(`GPT: config.${k} must be a positive integer, got ${cfg[k]}`);
-    }
+    checkOptions('GPT', cfg, ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout', 'bias', ...FACTORY_KEYS], 'config');
+    for (const k of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd'] as const) checkSize('GPT', `config.${k}`, cfg[k], 1);
+    if (cfg.nEmbd % cfg.nHead !== 0) throw new ValueError(`GPT: config.nEmbd ${cfg.nEmbd} is not divisible by config.nHead ${cfg.nHead}`);
+    if (cfg.dropout !== undefined) checkRange('GPT', 'config.dropout', cfg.dropout, 0, 1);
+    if (cfg.bias !== undefined) checkBool('GPT', 'config.bias', cfg.bias);
+    checkFactory('GPT', cfg);
     this.config = { dropout: 0, bias: true, dtype: 'float32', ...cfg };
-    const { vocabSize, blockSize, nLayer, nEmbd, dropout, bias } = this.config;
+    const { vocabSize, blockSize, nLayer, nHead, nEmbd, dropout, bias } = this.config;
     const f = { dtype: this.config.dtype, device: cfg.device };
     this.registerModule('wte', new Embedding(vocabSize, nEmbd, f));
     this.registerModule('wpe', new LearnedPositionalEmbedding(blockSize, nEmbd, f));
     this.registerModule('drop', new Dropout(dropout));
-    this.registerModule('h', new ModuleList(Array.from({ length: nLayer }, () => new Block({ ...this.config, ...f }))));
+    this.registerModule('h', new ModuleList(Array.from({ length: nLayer }, () => new Block({ nEmbd, nHead, dropout, bias, ...f }))));
     this.registerModule('lnF', new LayerNorm(nEmbd, { ...f, bias }));
     this.registerModule('lmHead', new Linear(nEmbd, vocabSize, { ...f, bias: false }));
     // Tie the LM head to the token embedding: one tensor under two names.
@@ -116,7 +142,11 @@ export class GPT extends Module {
   /** idx (B, T) int32 → logits (B, T, V), and the mean cross-entropy when targets (B, T) are given
    *  (targets of −100 are ignored). */
   forward(idx: Tensor, targets?: Tensor | null, opts: GPTForwardOptions = {}): GPTOutput {
-    if (idx.ndim !== 2 || idx.dtype !== 'int32') throw new ShapeError(`GPT.forward: idx must be int32 (B, T), got ${idx.dtype} ${fmtShape(idx.shape)}`);
+    checkIdx('GPT.forward', idx);
+    if (targets != null) checkTensor('GPT.forward', 'targets', targets);
+    checkOptions('GPT.forward', opts, ['kvCache', 'lastOnly']);
+    if (opts.lastOnly !== undefined) checkBool('GPT.forward', 'lastOnly', opts.lastOnly);
+    if (opts.kvCache != null && !(opts.kvCache instanceof KVCache)) throw new ValueError(`GPT.forward: kvCache must be a KVCache (see createKVCache), got ${fmtValue(opts.kvCache)}`);
     const [B, T] = idx.shape as [number, number];
     const cache = opts.kvCache ?? null;
     const offset = cache?.length ?? 0;
@@ -145,6 +175,7 @@ export class GPT extends Module {
   /** Two optimizer groups, as nanoGPT: every matrix (dim ≥ 2: Linear and embedding weights) with
    *  weight decay, biases and norm gains without. Frozen parameters are left out. */
   configureOptimizerGroups(weightDecay: number): [ParamGroup, ParamGroup] {
+    checkRange('GPT.configureOptimizerGroups', 'weightDecay', weightDecay, 0, Infinity);
     const decay: Tensor[] = [];
     const noDecay: Tensor[] = [];
     for (const p of this.parameters()) {
@@ -165,7 +196,8 @@ export class GPT extends Module {
    * generator, so `seed` (or manualSeed) reproduces the output.
    */
   async generate(idx: Tensor, opts: GenerateOptions): Promise<Tensor> {
-    if (idx.ndim !== 2 || idx.dtype !== 'int32') throw new ShapeError(`GPT.generate: idx must be int32 (B, T), got ${idx.dtype} ${fmtShape(idx.shape)}`);
+    checkIdx('GPT.generate', idx);
+    checkGenerateOptions('GPT.generate', opts);
     const [B, T0] = idx.shape as [number, number];
     if (T0 === 0) throw new ValueError('GPT.generate: the prompt must hold at least one token');
     const { blockSize } = this.config;
@@ -181,6 +213,7 @@ export class GPT extends Module {
     const cache = opts.useCache === false ? null : this.createKVCache();
     const device = this.wte.weight.device;
     const greedy = opts.greedy || opts.temperature === 0;
+    const sampling: SamplingOptions = { temperature: opts.temperature, topK: opts.topK, topP: opts.topP, greedy };
     try {
       for (let step = 0; step < opts.maxNewTokens; step++) {
         const len = rows[0]!.length;
@@ -209,7 +242,7 @@ export class GPT extends Module {
         const V = this.config.vocabSize;
         for (let b = 0; b < B; b++) {
           if (finished[b] !== null) { rows[b]!.push(opts.padToken ?? finished[b]!); continue; }
-          const next = sampleToken(values.subarray(b * V, (b + 1) * V), { ...opts, greedy }, uniforms ? uniforms[b]! : 0);
+          const next = sampleToken(values.subarray(b * V, (b + 1) * V), sampling, uniforms ? uniforms[b]! : 0);
           rows[b]!.push(next);
           if (stop.has(next)) finished[b] = next;
         }

@@ -2,8 +2,9 @@
 // at every position, (B, T, outputSize); in 'classify' mode one prediction per sequence from the
 // final hidden state of the top layer (both directions concatenated when bidirectional), (B, outputSize).
 // Inputs are batch-first int32 ids (B, T). Parameter names: embedding, lstm, head.
-import { ValueError, cat, tidy, type Tensor } from '@webgrad/core';
+import { ValueError, cat, checkBool, checkEnum, checkOptions, checkRange, checkSize, tidy, type Tensor } from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory } from '../args.js';
 import { Embedding } from '../layers/embedding.js';
 import { Linear, type FactoryOptions } from '../layers/linear.js';
 import { LSTM } from '../layers/rnn.js';
@@ -28,7 +29,15 @@ export class LSTMModel extends Module {
 
   constructor(c: LSTMModelConfig) {
     super();
-    this.mode = c.mode ?? 'lm';
+    const op = 'LSTMModel';
+    checkOptions(op, c, ['vocabSize', 'embedDim', 'hiddenSize', 'numLayers', 'outputSize', 'mode', 'bidirectional', 'dropout', ...FACTORY_KEYS], 'config');
+    for (const k of ['vocabSize', 'embedDim', 'hiddenSize'] as const) checkSize(op, `config.${k}`, c[k], 1);
+    if (c.numLayers !== undefined) checkSize(op, 'config.numLayers', c.numLayers, 1);
+    if (c.outputSize !== undefined) checkSize(op, 'config.outputSize', c.outputSize, 1);
+    if (c.bidirectional !== undefined) checkBool(op, 'config.bidirectional', c.bidirectional);
+    if (c.dropout !== undefined) checkRange(op, 'config.dropout', c.dropout, 0, 1);
+    checkFactory(op, c);
+    this.mode = checkEnum(op, 'config.mode', c.mode ?? 'lm', ['lm', 'classify']);
     if (this.mode === 'lm' && c.bidirectional) throw new ValueError('LSTMModel: a bidirectional LSTM would see the future in language-model mode');
     const f = { dtype: c.dtype, device: c.device };
     this.registerModule('embedding', new Embedding(c.vocabSize, c.embedDim, f));

@@ -3,7 +3,8 @@
 // 10%, and stays unchanged 10%. Labels hold the original id where chosen and −100 elsewhere (the
 // ignore index of crossEntropy). Randomness comes from the core seeded generator.
 import {
-  ValueError, getRngState, manualSeed, rand, randint, setRngState, tidy, where, type Tensor,
+  DTypeError, ValueError, checkInt, checkOptions, checkRange, checkSize, checkTensor, fmtValue, getRngState, manualSeed, rand, randint,
+  setRngState, tidy, where, type Tensor,
 } from '@webgrad/core';
 
 export interface MaskTokensOptions {
@@ -21,10 +22,18 @@ export interface MaskTokensOptions {
 
 /** ids (B, T) int32 → { inputs: corrupted ids, labels: original id where chosen, −100 elsewhere }. */
 export function maskTokens(ids: Tensor, opts: MaskTokensOptions): { inputs: Tensor; labels: Tensor } {
-  const prob = opts.prob ?? 0.15;
-  if (!(prob >= 0 && prob <= 1)) throw new ValueError(`maskTokens: prob must be in [0, 1], got ${prob}`);
-  if (ids.dtype !== 'int32') throw new ValueError(`maskTokens: ids must be int32, got ${ids.dtype}`);
-  if (!Number.isInteger(opts.vocabSize) || opts.vocabSize <= 0) throw new ValueError(`maskTokens: vocabSize must be a positive integer, got ${opts.vocabSize}`);
+  const op = 'maskTokens';
+  if (checkTensor(op, 'ids', ids).dtype !== 'int32') throw new DTypeError(`maskTokens: ids must be int32, got ${ids.dtype}`);
+  checkOptions(op, opts, ['maskTokenId', 'vocabSize', 'prob', 'specialTokenIds', 'attentionMask', 'seed']);
+  checkSize(op, 'vocabSize', opts.vocabSize, 1);
+  checkInt(op, 'maskTokenId', opts.maskTokenId, { min: 0 });
+  const prob = checkRange(op, 'prob', opts.prob ?? 0.15, 0, 1);
+  if (opts.specialTokenIds !== undefined) {
+    if (!Array.isArray(opts.specialTokenIds)) throw new ValueError(`maskTokens: specialTokenIds must be an array of token ids, got ${fmtValue(opts.specialTokenIds)}`);
+    opts.specialTokenIds.forEach((t, i) => checkInt(op, `specialTokenIds[${i}]`, t));
+  }
+  if (opts.attentionMask != null) checkTensor(op, 'attentionMask', opts.attentionMask);
+  if (opts.seed !== undefined) checkInt(op, 'seed', opts.seed);
   const saved = opts.seed === undefined ? null : getRngState();
   if (opts.seed !== undefined) manualSeed(opts.seed);
   try {

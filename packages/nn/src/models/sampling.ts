@@ -2,7 +2,7 @@
 // temperature sampling optionally restricted to the topK most likely tokens and/or the nucleus of
 // smallest total probability ≥ topP (Holtzman et al. 2019). The uniform draw comes from the caller
 // (the core generator), so sampling is reproducible from a seed.
-import { ValueError } from '@webgrad/core';
+import { ValueError, checkBool, checkOptions, checkRange, checkSize } from '@webgrad/core';
 
 export interface SamplingOptions {
   /** Divide logits by this before softmax (default 1; 0 means greedy). */
@@ -15,6 +15,16 @@ export interface SamplingOptions {
   greedy?: boolean;
 }
 
+export const SAMPLING_KEYS = ['temperature', 'topK', 'topP', 'greedy'] as const;
+
+/** Check the sampling options of `opts` (other keys are the caller's to check). */
+export function checkSamplingOptions(op: string, opts: SamplingOptions): void {
+  if (opts.temperature !== undefined) checkRange(op, 'temperature', opts.temperature, 0, Infinity);
+  if (opts.topK != null) checkSize(op, 'topK', opts.topK, 1);
+  if (opts.topP != null) checkRange(op, 'topP', opts.topP, 0, 1, { lo: true });
+  if (opts.greedy !== undefined) checkBool(op, 'greedy', opts.greedy);
+}
+
 export function argmaxOf(row: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
@@ -23,13 +33,14 @@ export function argmaxOf(row: ArrayLike<number>): number {
 
 /** The filtered, renormalized distribution over the vocabulary (for tests and inspection). */
 export function samplingDistribution(logits: ArrayLike<number>, opts: SamplingOptions): Float64Array {
+  checkOptions('samplingDistribution', opts, SAMPLING_KEYS);
+  checkSamplingOptions('samplingDistribution', opts);
   const V = logits.length;
   const temperature = opts.temperature ?? 1;
-  if (!(temperature > 0)) throw new ValueError(`sampling: temperature must be > 0 (use greedy), got ${temperature}`);
+  if (temperature === 0) throw new ValueError('samplingDistribution: temperature must be > 0 (use greedy), got 0');
   const z = new Float64Array(V);
   for (let i = 0; i < V; i++) z[i] = logits[i]! / temperature;
   if (opts.topK != null) {
-    if (!Number.isInteger(opts.topK) || opts.topK < 1) throw new ValueError(`sampling: topK must be a positive integer, got ${opts.topK}`);
     if (opts.topK < V) {
       const kth = Float64Array.from(z).sort().reverse()[opts.topK - 1]!;
       for (let i = 0; i < V; i++) if (z[i]! < kth) z[i] = -Infinity;
@@ -42,7 +53,6 @@ export function samplingDistribution(logits: ArrayLike<number>, opts: SamplingOp
   for (let i = 0; i < V; i++) { p[i] = Math.exp(z[i]! - m); total += p[i]!; }
   for (let i = 0; i < V; i++) p[i]! /= total;
   const topP = opts.topP ?? 1;
-  if (!(topP > 0 && topP <= 1)) throw new ValueError(`sampling: topP must be in (0, 1], got ${topP}`);
   if (topP < 1) {
     const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => p[b]! - p[a]! || a - b);
     let cum = 0;
@@ -63,6 +73,7 @@ export function samplingDistribution(logits: ArrayLike<number>, opts: SamplingOp
 
 /** The next token: argmax when greedy, else an inverse-CDF draw with uniform u ∈ [0, 1). */
 export function sampleToken(logits: ArrayLike<number>, opts: SamplingOptions, u: number): number {
+  checkRange('sampleToken', 'u', u, 0, 1, { hi: true });
   if (opts.greedy || opts.temperature === 0) return argmaxOf(logits);
   const p = samplingDistribution(logits, opts);
   let cum = 0;

@@ -2,8 +2,9 @@
 // hidden → 1 ('head'), read per token (B, T) or once per sequence (B) at the last non-pad token given
 // an attention mask (1 = real token; left or right padding both work: the last position whose mask
 // is set). Without a mask the last position is used.
-import { ShapeError, arange, fmtShape, tidy, type Tensor } from '@webgrad/core';
+import { ShapeError, arange, checkBool, checkOptions, checkSize, fmtShape, tidy, type Tensor } from '@webgrad/core';
 import { Module } from '../module.js';
+import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import { Linear, type FactoryOptions } from '../layers/linear.js';
 
 export class ValueHead extends Module {
@@ -11,11 +12,16 @@ export class ValueHead extends Module {
 
   constructor(readonly hiddenSize: number, opts: FactoryOptions & { bias?: boolean } = {}) {
     super();
+    checkSize('ValueHead', 'hiddenSize', hiddenSize, 1);
+    checkOptions('ValueHead', opts, ['bias', ...FACTORY_KEYS]);
+    checkFactory('ValueHead', opts);
+    if (opts.bias !== undefined) checkBool('ValueHead', 'bias', opts.bias);
     this.registerModule('head', new Linear(hiddenSize, 1, opts));
   }
 
   /** hidden (B, T, H) → values (B, T). */
   forward(hidden: Tensor): Tensor {
+    checkFloatInput('ValueHead', hidden, 'hidden');
     if (hidden.ndim !== 3 || hidden.shape[2] !== this.hiddenSize) throw new ShapeError(`ValueHead: expected hidden states (B, T, ${this.hiddenSize}), got ${fmtShape(hidden.shape)}`);
     return tidy(() => this.head.forward(hidden).squeeze(-1));
   }
