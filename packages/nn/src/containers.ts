@@ -1,11 +1,18 @@
 // Containers: Sequential (a chain of modules), ModuleList (an indexed list) and ModuleDict (a
 // keyed map). Children are registered under their index ('0', '1', ...) or key, so parameter names
 // read `layers.0.weight`, as in PyTorch.
-import { IndexError, ValueError } from '@webgrad/core';
+import { IndexError, ValueError, checkInt, fmtValue, type Tensor } from '@webgrad/core';
 import { Module } from './module.js';
 
-/** Modules applied one after another: `forward(x)` = mN(...m1(m0(x))). */
-export class Sequential extends Module {
+function checkIterable(op: string, v: unknown): void {
+  if (v === null || typeof v !== 'object' || typeof (v as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw new ValueError(`${op}: modules must be an iterable of Modules, got ${fmtValue(v)}`);
+  }
+}
+
+/** Modules applied one after another: `forward(x)` = mN(...m1(m0(x))). Typed Tensor → Tensor by
+ *  default; `new Sequential<In, Out>(...)` types another chain. */
+export class Sequential<In = Tensor, Out = Tensor> extends Module<[In], Out> {
   #list: Module[] = [];
 
   constructor(...modules: Module[]) {
@@ -21,17 +28,16 @@ export class Sequential extends Module {
 
   get length(): number { return this.#list.length; }
   at(i: number): Module {
-    const m = this.#list.at(i);
+    const m = this.#list.at(checkInt('Sequential.at', 'index', i));
     if (!m) throw new IndexError(`Sequential.at: index ${i} out of range for ${this.#list.length} modules`);
     return m;
   }
   [Symbol.iterator](): Iterator<Module> { return this.#list[Symbol.iterator](); }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  forward(x: any): any {
-    let y = x;
+  forward(x: In): Out {
+    let y: unknown = x;
     for (const m of this.#list) y = m.forward(y);
-    return y;
+    return y as Out;
   }
 }
 
@@ -41,6 +47,7 @@ export class ModuleList<M extends Module = Module> extends Module {
 
   constructor(modules: Iterable<M> = []) {
     super();
+    checkIterable('ModuleList', modules);
     for (const m of modules) this.append(m);
   }
 
@@ -52,7 +59,7 @@ export class ModuleList<M extends Module = Module> extends Module {
 
   get length(): number { return this.#list.length; }
   at(i: number): M {
-    const m = this.#list.at(i);
+    const m = this.#list.at(checkInt('ModuleList.at', 'index', i));
     if (!m) throw new IndexError(`ModuleList.at: index ${i} out of range for ${this.#list.length} modules`);
     return m;
   }
@@ -69,6 +76,7 @@ export class ModuleDict<M extends Module = Module> extends Module {
 
   constructor(modules: Record<string, M> | Iterable<[string, M]> = {}) {
     super();
+    if (modules === null || typeof modules !== 'object') throw new ValueError(`ModuleDict: modules must be an object or an iterable of [key, Module] pairs, got ${fmtValue(modules)}`);
     const entries = Symbol.iterator in (modules as object) ? (modules as Iterable<[string, M]>) : Object.entries(modules as Record<string, M>);
     for (const [k, m] of entries) this.set(k, m);
   }

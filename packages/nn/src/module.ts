@@ -2,11 +2,19 @@
 // buffers (state that is not trained, e.g. running statistics) and child modules, and provides the
 // PyTorch-style tree API: namedParameters, stateDict/loadStateDict, train/eval, to(device), freezing.
 //
-// Registration is explicit. In a constructor:
+// Registration is explicit or by assignment. In a constructor:
 //
 //   this.registerParameter('weight', randn([out, inn]));   // kept, requiresGrad = true
 //   this.registerBuffer('runningMean', zeros([c]));        // kept, no gradient
 //   this.registerModule('attn', new CausalSelfAttention(cfg));
+//
+// or, the PyTorch way, `this.fc = new Linear(4, 8)`, `this.scale = parameter(ones([8]))`,
+// `this.blocks = [new Block(), new Block()]`: a field holding a Module, a parameter (a tensor made
+// by `parameter()`, or any leaf that requires grad) or an array / plain object of them registers
+// itself under the field's name before the module tree is next walked (parameters(), stateDict(),
+// train(), to(), ...), so it is trained, saved and moved like the rest. An array or object mixing
+// modules or parameters with other values is refused, never half-registered. Buffers are never
+// inferred: use registerBuffer.
 //
 // Each registration also defines an accessor property of the same name on the instance, so
 // `this.weight` reads the registered tensor and `this.weight = t` replaces it (declare the field
@@ -22,8 +30,9 @@
 // A tensor registered under two names (tied weights) is one parameter: parameters() yields it once
 // (under its first name), while stateDict() lists every name, as PyTorch does.
 import {
-  Tensor, WebgradError, ValueError, fmtShape, keep, noGrad, detach, type DeviceName,
+  Tensor, WebgradError, ValueError, checkBool, checkEnum, checkOptions, fmtShape, fmtValue, keep, noGrad, detach, type DeviceName,
 } from '@webgrad/core';
+import { DEVICE_NAMES } from './args.js';
 
 /** Load/state-dict problems: missing or unexpected keys, or a shape that does not match. */
 export class StateDictError extends WebgradError {
@@ -50,29 +59,48 @@ export interface LoadStateDictResult {
   unexpectedKeys: string[];
 }
 
+const PARAMETERS = new WeakSet<Tensor>();
+
 /** Make `t` a parameter: owned (never swept by a scope), a leaf, and requiring grad. Returns it
- *  (a non-leaf tensor is replaced by a detached leaf sharing its storage). */
+ *  (a non-leaf tensor is replaced by a detached leaf sharing its storage). Assigned to a module's
+ *  field, it registers itself as that module's parameter (like torch.nn.Parameter). */
 export function parameter(t: Tensor, requiresGrad = true): Tensor {
   const p = t.isLeaf ? t : detach(t);
   keep(p);
   p.requiresGrad = requiresGrad && (p.dtype === 'float32' || p.dtype === 'float64');
+  PARAMETERS.add(p);
   return p;
 }
 
+/** Whether `t` was made by `parameter()` (or registered as a module's parameter). */
+export const isParameter = (t: unknown): boolean => t instanceof Tensor && PARAMETERS.has(t);
+
+/** A tensor field that registers itself as a parameter: made by parameter(), or a trainable leaf. */
+const adoptsAsParameter = (v: unknown): v is Tensor => v instanceof Tensor && !v.isDisposed && (PARAMETERS.has(v) || (v.isLeaf && v.requiresGrad));
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
-/** The base class of layers and models. Subclasses register their tensors and children in the
- *  constructor and implement `forward`. */
-export abstract class Module {
+/**
+ * The base class of layers and models. Subclasses register their tensors and children in the
+ * constructor (or assign them to fields) and implement `forward`. `In`/`Out` type a module held by
+ * its base type: `const layer: Module<[Tensor], Tensor> = new Linear(4, 8)`; `layer.call(x)` is a
+ * Tensor.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export abstract class Module<In extends unknown[] = any[], Out = any> {
   #params = new Map<string, Tensor | null>();
   #buffers = new Map<string, Tensor | null>();
   #nonPersistent = new Set<string>();
   #modules = new Map<string, Module | null>();
+  /** Array/object fields registered through a FieldContainer: the elements they held then. */
+  #adopted = new Map<string, unknown[]>();
   #training = true;
 
   /** The computation. Subclasses narrow the signature (e.g. `forward(x: Tensor): Tensor`). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  abstract forward(...args: any[]): any;
+  abstract forward(...args: In): Out;
 
   /** Same as `forward` (PyTorch's `module(x)`). */
   call<M extends Module>(this: M, ...args: Parameters<M['forward']>): ReturnType<M['forward']> {
@@ -92,6 +120,14 @@ export abstract class Module {
     if (taken && taken !== want) throw new ValueError(`${this.constructor.name}.${kind}: '${name}' is already registered as a ${taken}`);
   }
 
+  /** An options bag of `method` whose only key `key` is a boolean. */
+  #checkBoolOption(method: string, opts: object, key: string): void {
+    const op = `${this.constructor.name}.${method}`;
+    checkOptions(op, opts, [key]);
+    const v = (opts as Record<string, unknown>)[key];
+    if (v !== undefined) checkBool(op, key, v);
+  }
+
   #defineAccessor(name: string, get: () => unknown, set: (v: never) => void): void {
     if (!IDENT.test(name)) return;
     const own = Object.getOwnPropertyDescriptor(this, name);
@@ -104,6 +140,8 @@ export abstract class Module {
    *  (pass `{requiresGrad: false}` to register it frozen). Returns the registered tensor. */
   registerParameter<T extends Tensor | null>(name: string, t: T, opts: { requiresGrad?: boolean } = {}): T {
     this.#checkName('registerParameter', name);
+    this.#checkBoolOption('registerParameter', opts, 'requiresGrad');
+    if (t !== null && !(t instanceof Tensor)) throw new ValueError(`${this.constructor.name}.registerParameter('${name}'): not a Tensor (or null), got ${fmtValue(t)}`);
     const p = t === null ? null : parameter(t, opts.requiresGrad ?? true);
     if (p && !p.name) p.name = name;
     this.#params.set(name, p);
@@ -118,6 +156,8 @@ export abstract class Module {
    *  of stateDict (e.g. a cached causal mask or rotary table). Returns it. */
   registerBuffer<T extends Tensor | null>(name: string, t: T, opts: { persistent?: boolean } = {}): T {
     this.#checkName('registerBuffer', name);
+    this.#checkBoolOption('registerBuffer', opts, 'persistent');
+    if (t !== null && !(t instanceof Tensor)) throw new ValueError(`${this.constructor.name}.registerBuffer('${name}'): not a Tensor (or null), got ${fmtValue(t)}`);
     if (t) keep(t);
     this.#buffers.set(name, t);
     if (opts.persistent === false) this.#nonPersistent.add(name); else this.#nonPersistent.delete(name);
@@ -144,16 +184,63 @@ export abstract class Module {
 
   // ---- traversal -----------------------------------------------------------------------------
 
+  /**
+   * Register what plain fields hold (see the header): modules and parameters by name; arrays and
+   * plain objects of them through a container whose children are named by index or key, so their
+   * tensors are `blocks.0.weight` as with torch's ModuleList. Re-synced on every walk.
+   */
+  #adoptFields(): void {
+    for (const key of Object.keys(this)) {
+      const d = Object.getOwnPropertyDescriptor(this, key);
+      if (!d || !('value' in d) || !IDENT.test(key)) continue; // registered names are accessors
+      const v: unknown = d.value;
+      if (v instanceof Module) {
+        delete (this as Record<string, unknown>)[key];
+        this.registerModule(key, v);
+      } else if (adoptsAsParameter(v)) {
+        delete (this as Record<string, unknown>)[key];
+        this.registerParameter(key, v, { requiresGrad: v.requiresGrad });
+      } else if (Array.isArray(v) || isPlainObject(v)) {
+        const items = Array.isArray(v) ? [...v] : Object.values(v);
+        const prev = this.#adopted.get(key);
+        if (prev && prev.length === items.length && prev.every((x, i) => x === items[i])) continue;
+        const kinds = items.map((x) => (x instanceof Module ? 'module' : adoptsAsParameter(x) ? 'parameter' : 'other'));
+        if (!kinds.some((k) => k !== 'other')) {
+          if (prev) { this.#modules.delete(key); this.#adopted.delete(key); }
+          continue;
+        }
+        if (kinds.includes('other')) {
+          throw new ValueError(`${this.constructor.name}.${key}: holds modules or parameters mixed with other values (${items.map(fmtValue).join(', ')}); keep them in a field of their own, or use ModuleList / ModuleDict / registerModule`);
+        }
+        const entries: [string, unknown][] = Array.isArray(v) ? items.map((x, i) => [String(i), x]) : Object.entries(v);
+        this.#modules.set(key, new FieldContainer(entries));
+        this.#adopted.set(key, items);
+      }
+    }
+    for (const key of this.#adopted.keys()) {
+      if (!Object.prototype.hasOwnProperty.call(this, key)) { this.#modules.delete(key); this.#adopted.delete(key); }
+    }
+  }
+
   /** Direct children with their names (registration order). */
   *namedChildren(): Generator<[string, Module]> {
+    this.#adoptFields();
     for (const [n, m] of this.#modules) if (m) yield [n, m];
   }
   *children(): Generator<Module> { for (const [, m] of this.namedChildren()) yield m; }
 
   /** This module ('' name) and every descendant, each once, depth-first in registration order. */
+  #checkTraversal(method: string, opts: { recurse?: boolean; prefix?: string }): void {
+    const op = `${this.constructor.name}.${method}`;
+    checkOptions(op, opts, ['recurse', 'prefix']);
+    if (opts.recurse !== undefined) checkBool(op, 'recurse', opts.recurse);
+    if (opts.prefix !== undefined && typeof opts.prefix !== 'string') throw new ValueError(`${op}: prefix must be a string, got ${fmtValue(opts.prefix)}`);
+  }
+
   *namedModules(prefix = '', seen = new Set<Module>()): Generator<[string, Module]> {
     if (seen.has(this)) return;
     seen.add(this);
+    this.#adoptFields();
     yield [prefix, this];
     for (const [n, m] of this.namedChildren()) yield* m.namedModules(prefix ? `${prefix}.${n}` : n, seen);
   }
@@ -161,6 +248,8 @@ export abstract class Module {
 
   /** Every parameter with its dotted name; a tensor registered under several names appears once. */
   *namedParameters(opts: { recurse?: boolean; prefix?: string } = {}): Generator<[string, Tensor]> {
+    this.#checkTraversal('namedParameters', opts);
+    this.#adoptFields();
     const seen = new Set<Tensor>();
     const mods: Iterable<[string, Module]> = opts.recurse === false ? [[opts.prefix ?? '', this]] : this.namedModules(opts.prefix ?? '');
     for (const [mn, m] of mods) {
@@ -171,9 +260,14 @@ export abstract class Module {
       }
     }
   }
-  parameters(opts: { recurse?: boolean } = {}): Tensor[] { return [...this.namedParameters(opts)].map(([, p]) => p); }
+  parameters(opts: { recurse?: boolean } = {}): Tensor[] {
+    this.#checkTraversal('parameters', opts);
+    return [...this.namedParameters(opts)].map(([, p]) => p);
+  }
 
   *namedBuffers(opts: { recurse?: boolean; prefix?: string } = {}): Generator<[string, Tensor]> {
+    this.#checkTraversal('namedBuffers', opts);
+    this.#adoptFields();
     const seen = new Set<Tensor>();
     const mods: Iterable<[string, Module]> = opts.recurse === false ? [[opts.prefix ?? '', this]] : this.namedModules(opts.prefix ?? '');
     for (const [mn, m] of mods) {
@@ -184,7 +278,10 @@ export abstract class Module {
       }
     }
   }
-  buffers(opts: { recurse?: boolean } = {}): Tensor[] { return [...this.namedBuffers(opts)].map(([, b]) => b); }
+  buffers(opts: { recurse?: boolean } = {}): Tensor[] {
+    this.#checkTraversal('buffers', opts);
+    return [...this.namedBuffers(opts)].map(([, b]) => b);
+  }
 
   /** Name → tensor for every parameter and persistent buffer, under every name it is registered
    *  as (tied weights appear under each name and share storage). The tensors are the module's own,
@@ -204,6 +301,8 @@ export abstract class Module {
    *  a shape mismatch always throws. Nothing is written unless every check passes. Source tensors on
    *  another device must be readable synchronously (move them first with toAsync otherwise). */
   loadStateDict(sd: Readonly<Record<string, Tensor>>, opts: LoadStateDictOptions = {}): LoadStateDictResult {
+    if (typeof sd !== 'object' || sd === null || Array.isArray(sd)) throw new ValueError(`${this.constructor.name}.loadStateDict: the state dict must be an object of name → Tensor, got ${fmtValue(sd)}`);
+    this.#checkBoolOption('loadStateDict', opts, 'strict');
     const strict = opts.strict ?? true;
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !(k in sd));
@@ -242,6 +341,7 @@ export abstract class Module {
 
   /** Set training mode on this module and every descendant. Returns this. */
   train(mode = true): this {
+    checkBool(`${this.constructor.name}.train`, 'mode', mode);
     for (const m of this.modules()) m.#training = mode;
     return this;
   }
@@ -249,12 +349,14 @@ export abstract class Module {
 
   /** Turn gradients on or off for every parameter (freeze with `requiresGrad_(false)`). Returns this. */
   requiresGrad_(requiresGrad = true): this {
+    checkBool(`${this.constructor.name}.requiresGrad_`, 'requiresGrad', requiresGrad);
     for (const p of this.parameters()) p.requiresGrad = requiresGrad && (p.dtype === 'float32' || p.dtype === 'float64');
     return this;
   }
 
   /** Number of parameter elements (tied weights counted once). */
   numParameters(opts: { trainableOnly?: boolean } = {}): number {
+    this.#checkBoolOption('numParameters', opts, 'trainableOnly');
     let n = 0;
     for (const p of this.parameters()) if (!opts.trainableOnly || p.requiresGrad) n += p.size;
     return n;
@@ -307,12 +409,14 @@ export abstract class Module {
   /** Move every parameter and buffer to `device` (synchronously; gradients are dropped). Tied
    *  tensors stay tied. Moving off a device that is read asynchronously needs `toAsync`. Returns this. */
   to(device: DeviceName): this {
+    checkEnum(`${this.constructor.name}.to`, 'device', device, DEVICE_NAMES);
     this.#replaceAll((t) => (t.device === device ? t : t.to(device)));
     return this;
   }
 
   /** `to(device)` for any source device: reads asynchronously when needed. */
   async toAsync(device: DeviceName): Promise<this> {
+    checkEnum(`${this.constructor.name}.toAsync`, 'device', device, DEVICE_NAMES);
     const moved = new Map<Tensor, Tensor>();
     for (const t of [...this.parameters(), ...this.buffers()]) {
       if (t.device !== device && !moved.has(t)) moved.set(t, await t.toAsync(device));
@@ -324,6 +428,7 @@ export abstract class Module {
   /** Convert every floating-point parameter and buffer to `dtype` (e.g. 'float64' for gradient
    *  checks). Returns this. */
   toDType(dtype: 'float32' | 'float64'): this {
+    checkEnum(`${this.constructor.name}.toDType`, 'dtype', dtype, ['float32', 'float64']);
     this.#replaceAll((t) => (t.dtype === dtype || (t.dtype !== 'float32' && t.dtype !== 'float64') ? t : noGrad(() => t.to(dtype))));
     return this;
   }
@@ -362,6 +467,20 @@ export abstract class Module {
     if (!kids.length) return `${head})`;
     const body = kids.map(([n, m]) => `  (${n}): ${m.toString().split('\n').join('\n  ')}`).join('\n');
     return `${head}\n${body}\n)`;
+  }
+}
+
+/** The module behind an array or plain-object field of modules and parameters. */
+class FieldContainer extends Module {
+  constructor(entries: [string, unknown][]) {
+    super();
+    for (const [k, x] of entries) {
+      if (x instanceof Module) this.registerModule(k, x);
+      else this.registerParameter(k, x as Tensor, { requiresGrad: (x as Tensor).requiresGrad });
+    }
+  }
+  forward(): never {
+    throw new ValueError('a field of modules is a container, not a layer: call its elements');
   }
 }
 
