@@ -33,7 +33,8 @@ export const tempName = (step: number): string => `.tmp-${checkpointName(step)}-
 async function scan(fs: CheckpointFs, dir: string): Promise<{ step: number; name: string }[]> {
   let names: string[];
   try { names = await fs.readdir(dir); } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') return [];
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
     throw e;
   }
   const present = new Set(names);
