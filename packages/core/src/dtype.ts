@@ -1,6 +1,7 @@
 // dtypes and PyTorch-style type promotion.
 import type { DType, TypedArray } from '@webgrad/kernels';
 import { DTypeError, fmtShape } from './errors.js';
+import { checkDType } from './validate.js';
 
 export type { DType, TypedArray };
 
@@ -11,6 +12,8 @@ export const isFloat = (d: DType): boolean => d === 'float32' || d === 'float64'
 
 /** Result dtype of combining two tensors, like torch.result_type. */
 export function promoteTypes(a: DType, b: DType): DType {
+  checkDType('promoteTypes', a);
+  checkDType('promoteTypes', b);
   return RANK[a] >= RANK[b] ? a : b;
 }
 

@@ -19,7 +19,8 @@ import { checkNumel, checkOptions, checkPair, checkSize, checkTensor } from '../
 type Pair = number | [number, number];
 
 export interface Conv2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number }
-export interface Pool2dOptions { stride?: Pair; padding?: Pair }
+/** `stride` defaults to the kernel size (also when null, PyTorch's None). */
+export interface Pool2dOptions { stride?: Pair | null; padding?: Pair }
 
 export function convOutSize(size: number, k: number, s: number, p: number, d: number): number {
   checkSize('convOutSize', 'size', size);
@@ -63,9 +64,9 @@ const COL2IM: OpDef<GeomAttrs> = defineOp<GeomAttrs>({
 function geometry(kernel: [number, number], o: Conv2dOptions, op = 'conv2d'): Conv2dGeometry {
   return {
     kernel,
-    stride: checkPair(op, 'stride', o.stride ?? 1, 1),
-    padding: checkPair(op, 'padding', o.padding ?? 0, 0),
-    dilation: checkPair(op, 'dilation', o.dilation ?? 1, 1),
+    stride: checkPair(op, 'stride', o.stride === undefined ? 1 : o.stride, 1),
+    padding: checkPair(op, 'padding', o.padding === undefined ? 0 : o.padding, 0),
+    dilation: checkPair(op, 'dilation', o.dilation === undefined ? 1 : o.dilation, 1),
   };
 }
 

@@ -28,7 +28,7 @@ function creation(op: string, opts: CreateOptions | undefined, extraKeys: readon
   const o = checkOptions(op, opts, extraKeys.length ? [...CREATE_KEYS, ...extraKeys] : CREATE_KEYS);
   return {
     dtype: o.dtype === undefined ? undefined : checkDType(op, o.dtype),
-    backend: getBackend(o.device ?? getDefaultDevice(), op),
+    backend: getBackend(o.device === undefined ? getDefaultDevice() : o.device, op),
     requiresGrad: o.requiresGrad === undefined ? false : checkBool(op, 'requiresGrad', o.requiresGrad),
   };
 }
@@ -100,12 +100,12 @@ export function tensor(data: NestedArray | TypedArray | number[], opts: CreateOp
   let dtype = c.dtype;
   if (ArrayBuffer.isView(data)) {
     values = data as TypedArray;
-    shape = opts.shape ?? [(data as TypedArray).length];
+    shape = opts.shape === undefined ? [(data as TypedArray).length] : opts.shape;
     dtype ??= dtypeOfArray(data as TypedArray);
   } else {
     const f = flatten(data, 'tensor');
     values = f.values;
-    shape = opts.shape ?? f.shape;
+    shape = opts.shape === undefined ? f.shape : opts.shape;
     if (!dtype) {
       if (f.values.length > 0 && f.values.every((v) => typeof v === 'boolean')) dtype = 'bool';
       else if (f.values.length > 0 && f.values.every((v) => Number.isInteger(v))) dtype = 'int32';
@@ -138,14 +138,16 @@ export const zeros = (shape: Shape, opts: CreateOptions = {}) => filled('zeros',
 export const ones = (shape: Shape, opts: CreateOptions = {}) => filled('ones', shape, 1, opts);
 
 /** `opts` over the dtype and device of `t`. */
-function likeOpts(op: string, t: Tensor, opts: CreateOptions | undefined): CreateOptions {
+/** A tensor like `t` (its shape, and its dtype and device unless `opts` names others) filled with `value`. */
+function filledLike(op: string, t: Tensor, value: number | boolean, opts: CreateOptions | undefined): Tensor {
   checkTensor(op, 'input', t);
   const o = checkOptions(op, opts, CREATE_KEYS);
-  return { dtype: o.dtype ?? t.dtype, device: o.device ?? t.device, requiresGrad: o.requiresGrad };
+  const like = { dtype: o.dtype === undefined ? t.dtype : o.dtype, device: o.device === undefined ? t.device : o.device, requiresGrad: o.requiresGrad };
+  return filled(op, t.shape, value, like);
 }
-export const zerosLike = (t: Tensor, opts: CreateOptions = {}) => filled('zerosLike', t.shape, 0, likeOpts('zerosLike', t, opts));
-export const onesLike = (t: Tensor, opts: CreateOptions = {}) => filled('onesLike', t.shape, 1, likeOpts('onesLike', t, opts));
-export const fullLike = (t: Tensor, value: number, opts: CreateOptions = {}) => filled('fullLike', t.shape, value, likeOpts('fullLike', t, opts));
+export const zerosLike = (t: Tensor, opts: CreateOptions = {}) => filledLike('zerosLike', t, 0, opts);
+export const onesLike = (t: Tensor, opts: CreateOptions = {}) => filledLike('onesLike', t, 1, opts);
+export const fullLike = (t: Tensor, value: number, opts: CreateOptions = {}) => filledLike('fullLike', t, value, opts);
 
 /** Values start, start+step, ... < end (like torch.arange). Integer arguments give int32. */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {

@@ -15,12 +15,21 @@ import { rsqrt } from './unary.js';
 import { tidy } from '../memory.js';
 import { checkFinite, checkShapeArg, checkTensor } from '../validate.js';
 
-/** layerNorm's arguments other than their shapes: a tensor, a shape, optional tensors, eps >= 0. */
+/** layerNorm's arguments: normalizedShape the input's trailing dims, weight and bias of as many
+ *  elements (or absent), eps a finite number >= 0. */
 function checkLayerNormArgs(op: string, x: Tensor, normalizedShape: readonly number[], weight: Tensor | null | undefined, bias: Tensor | null | undefined, eps: number): void {
   checkTensor(op, 'input', x);
   checkShapeArg(op, 'normalizedShape', normalizedShape);
-  if (weight != null) checkTensor(op, 'weight', weight);
-  if (bias != null) checkTensor(op, 'bias', bias);
+  const k = normalizedShape.length;
+  if (k === 0 || k > x.ndim || normalizedShape.some((d, i) => d !== x.shape[x.ndim - k + i])) {
+    throw new ShapeError(`${op}: normalizedShape ${fmtShape(normalizedShape)} does not match the trailing dims of input ${fmtShape(x.shape)}`);
+  }
+  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
+    if (p == null) continue;
+    if (numel(checkTensor(op, name, p).shape) !== numel(normalizedShape)) {
+      throw new ShapeError(`${op}: ${name} of shape ${fmtShape(p.shape)} does not match normalizedShape ${fmtShape(normalizedShape)}`);
+    }
+  }
   if (checkFinite(op, 'eps', eps) < 0) throw new ValueError(`${op}: eps must be >= 0, got ${eps}`);
 }
 
@@ -68,13 +77,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
   checkLayerNormArgs('layerNorm', x, normalizedShape, weight, bias, eps);
   requireFloat('layerNorm', x);
   const k = normalizedShape.length;
-  if (k === 0 || k > x.ndim || normalizedShape.some((d, i) => d !== x.shape[x.ndim - k + i])) {
-    throw new ShapeError(`layerNorm: normalizedShape ${fmtShape(normalizedShape)} does not match the trailing dims of input ${fmtShape(x.shape)}`);
-  }
   const D = numel(normalizedShape);
-  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
-    if (p && numel(p.shape) !== D) throw new ShapeError(`layerNorm: ${name} of shape ${fmtShape(p.shape)} does not match normalizedShape ${fmtShape(normalizedShape)}`);
-  }
   return tidy(() => {
     const rows = contiguous(reshape(x, [numel(x.shape.slice(0, x.ndim - k)), D]));
     const wb = [weight, bias].filter((t): t is Tensor => !!t).map((t) => contiguous(reshape(t, [D])));
@@ -86,9 +89,6 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
 /** layerNorm from primitives — the fused op's reference. */
 export function layerNormDecomposed(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   checkLayerNormArgs('layerNormDecomposed', x, normalizedShape, weight, bias, eps);
-  if (normalizedShape.length > x.ndim || normalizedShape.some((d, i) => d !== x.shape[x.ndim - normalizedShape.length + i])) {
-    throw new ShapeError(`layerNormDecomposed: normalizedShape ${fmtShape(normalizedShape)} does not match the trailing dims of input ${fmtShape(x.shape)}`);
-  }
   const dims = normalizedShape.map((_, i) => x.ndim - normalizedShape.length + i);
   return tidy(() => {
     const mu = mean(x, dims, { keepdim: true });

@@ -10,6 +10,7 @@ import { cast } from './cast.js';
 import { apply, checkInputs, defineOp } from './define.js';
 import { reshape, transpose, unsqueeze, squeeze } from './views.js';
 import { tidy } from '../memory.js';
+import { checkTensor } from '../validate.js';
 
 export const MATMUL = defineOp<Record<string, never>>({
   name: 'matmul',
@@ -52,6 +53,8 @@ function gradOfB(g: Tensor, a: Tensor, b: Tensor): Tensor {
 }
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkTensor('matmul', 'input', a);
+  checkTensor('matmul', 'other', b);
   checkInputs('matmul', [a, b]);
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError(`matmul: both arguments need at least 1 dimension, got shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
