@@ -91,6 +91,22 @@ describe('webgpu index errors', () => {
     releaseAll(rt, gt, ggood, gi2);
   });
 
+  it('are not reported for a batch that never ran (its validation error is)', async () => {
+    const gt = toGPU(rt, table);
+    const [bad, gbad, gi] = select(gt, [9]);
+    await indexError(readView(rt, gbad, bad));
+    await rt.sync();
+    const broken = rt.pipeline('test.broken.batch', () => 'not wgsl', []);
+    const [out, go, gi2] = select(gt, [1]);
+    rt.dispatch(broken, [], new ArrayBuffer(16), [1]); // makes the whole submit invalid
+    const e = await readView(rt, go, out).then(() => rt.sync()).then(() => null, (err: unknown) => err);
+    expect(e).toBeInstanceOf(Error);
+    expect(e).not.toBeInstanceOf(WebGPUIndexError);
+    expect((e as Error).message).toMatch(/test\.broken\.batch/);
+    await rt.sync();
+    releaseAll(rt, gt, gbad, gi, go, gi2);
+  });
+
   it('are reported under the op and dimension that reportIndexErrorsAs names', async () => {
     const gt = toGPU(rt, table);
     const [bad, gbad, gi] = rt.reportIndexErrorsAs('oneHot', 'numClasses', () => select(gt, [6]));

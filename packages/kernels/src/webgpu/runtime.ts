@@ -104,7 +104,10 @@ export class WebGPURuntime {
   private nDispatches = 0;
   private readonly errorOps: string[] = [];
   private readonly checks = new IndexChecks();
-  /** The open batch's log of error-buffer copies (MAP_READ), one slot per checked dispatch. */
+  /**
+   * The open batch's log of error-buffer copies, one slot per checked dispatch. A new buffer per
+   * batch, so it starts zeroed: a batch that never ran (invalid, reported as such) reads as passed.
+   */
   private checkLog: { buffer: GPUBuffer; checks: IndexCheck[] } | null = null;
   private checkName: IndexCheckName | null = null;
   private deferred: Error | null = null;
@@ -470,7 +473,7 @@ export class WebGPURuntime {
     this.nSubmits++;
     const serial = ++this.submitted;
     if (this.afterSubmit.length > 0) for (const f of this.afterSubmit.splice(0)) f();
-    if (log) this.readCheckLog(log, serial);
+    if (log) this.readCheckLog(log);
     this.device.queue.onSubmittedWorkDone().then(() => {
       if (serial > this.completedSerial) this.completedSerial = serial;
       this.pool.completed(this.completedSerial);
@@ -513,7 +516,10 @@ export class WebGPURuntime {
     }
     const check = this.checks.begin(this.checkName);
     this.checks.propagate(read, written, check);
-    const log = (this.checkLog ??= { buffer: this.pool.acquire(CHECK_SLOTS * ERROR_WORDS * 4, this.stagingUsage), checks: [] });
+    const log = (this.checkLog ??= {
+      buffer: this.device.createBuffer({ label: 'webgrad index checks', size: CHECK_SLOTS * ERROR_WORDS * 4, usage: this.stagingUsage }),
+      checks: [],
+    });
     this.endPass();
     const enc = this.commandEncoder();
     enc.copyBufferToBuffer(this.errorBuffer, 0, log.buffer, log.checks.length * ERROR_WORDS * 4, ERROR_WORDS * 4);
@@ -523,7 +529,7 @@ export class WebGPURuntime {
   }
 
   /** Maps a submitted batch's log and settles its checks. */
-  private readCheckLog(log: { buffer: GPUBuffer; checks: IndexCheck[] }, serial: number): void {
+  private readCheckLog(log: { buffer: GPUBuffer; checks: IndexCheck[] }): void {
     const bytes = log.checks.length * ERROR_WORDS * 4;
     const done = log.buffer.mapAsync(GPUMapMode.READ, 0, bytes).then(() => {
       const w = new Uint32Array(log.buffer.getMappedRange(0, bytes).slice(0));
@@ -533,9 +539,7 @@ export class WebGPURuntime {
         if (w[o] === 0) this.checks.pass(c);
         else this.checks.fail(c, this.errorOps[w[o + 1]! - 1] ?? `op #${w[o + 1]}`, w[o + 2]! | 0, w[o + 3]!);
       });
-    }, () => { /* device lost: reads throw that instead */ }).finally(() => {
-      if (!this.destroyed) this.pool.release(log.buffer, serial, this.completedSerial);
-    });
+    }, () => { /* device lost: reads throw that instead */ }).finally(() => log.buffer.destroy());
     for (const c of log.checks) c.done = done;
   }
 
