@@ -15,7 +15,7 @@ type Kind =
   | 'tensor' | 'optTensor' | 'tensor1' | 'tensorList' | 'operand' | 'data'
   | 'dim' | 'dims' | 'dimList' | 'size' | 'count' | 'int' | 'finite' | 'number' | 'optNumber' | 'scalar' | 'prob' | 'bool'
   | 'dtype' | 'device' | 'target' | 'enum' | 'shape' | 'viewShape' | 'sizes' | 'pads' | 'pair0' | 'pair1' | 'optPair1'
-  | 'fn' | 'array' | 'options';
+  | 'name' | 'fn' | 'array' | 'options';
 
 interface Arg {
   kind: Kind;
@@ -106,6 +106,7 @@ function badValues(kind: Kind, T: Inputs): unknown[] {
     case 'pair0': return [-1, 1.5, NaN, Infinity, [1], [1, 2, 3], [1, -1], [1, NaN], 'x', null, {}, true];
     case 'pair1': return [null, ...badValues('optPair1', T)];
     case 'optPair1': return [0, -1, 1.5, NaN, Infinity, [1], [1, 2, 3], [1, 0], [1, NaN], 'x', {}, true];
+    case 'name': return ['', 1, null, {}, true];
     case 'fn': return ['x', 5, null, {}, true];
     case 'array': return ['x', 5, {}, true];
     case 'options': return [true, false, 1, 'x', [], null, T.x0];
@@ -326,6 +327,14 @@ function cases(T: Inputs, device: DeviceName): Case[] {
     { op: 'enableGrad', args: [A('fn', () => 1)], call: wg.enableGrad },
     { op: 'grad', args: [A('fn', (t: Tensor) => t.sum())], call: wg.grad },
     { op: 'keep', args: [A('tensor', T.x)], call: wg.keep },
+    { op: 'sumToShape', args: [A('tensor', T.x), A('shape', [3], { good: [[2, 3], [1, 3]] })], call: wg.sumToShape },
+    {
+      op: 'customOp',
+      args: [opts({ name: 'double', forward: ([t]: Tensor[]) => t!.mul(2), backward: (g: Tensor) => [g.mul(2)] },
+        { name: A('name', 'double', { good: ['other'] }), forward: A('fn', null), backward: A('fn', null) }, { good: [], bad: [undefined] })],
+      call: wg.customOp,
+    },
+    { op: 'double', args: [A('array', [T.x], { bad: [T.x, [T.x, 5]] })], call: (xs: Tensor[]) => wg.customOp({ name: 'double', forward: ([t]) => t!.mul(2), backward: (g) => [g.mul(2)] })(xs) },
     {
       op: 'backward',
       args: [A('optTensor', null), opts({}, { retainGraph: A('bool', false, { good: [true] }), createGraph: A('bool', false) })],

@@ -77,6 +77,14 @@ export interface CustomOp<A> {
 
 /** A user-defined differentiable op: forward and backward written with Tensor ops. Returns the op function. */
 export function customOp<A = Record<string, never>>(def: CustomOp<A>): (inputs: Tensor[], attrs?: A) => Tensor {
+  const d = checkOptions('customOp', def, ['name', 'forward', 'backward'], 'def');
+  if (typeof d.name !== 'string' || d.name === '') throw new ValueError(`customOp: def.name must be a non-empty string, got ${fmtValue(d.name)}`);
+  checkFunction('customOp', 'def.forward', d.forward);
+  checkFunction('customOp', 'def.backward', d.backward);
   const op = defineOp<A>({ name: def.name, forward: def.forward, backward: (g, s, a) => def.backward(g, s, a) });
-  return (inputs, attrs) => apply(op, inputs, (attrs ?? {}) as A);
+  return (inputs, attrs) => {
+    if (!Array.isArray(inputs)) throw new ValueError(`${def.name}: inputs must be an array of tensors, got ${fmtValue(inputs)}`);
+    inputs.forEach((t, i) => checkTensor(def.name, `inputs[${i}]`, t));
+    return apply(op, inputs, (attrs ?? {}) as A);
+  };
 }

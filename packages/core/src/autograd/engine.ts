@@ -3,7 +3,7 @@
 // broadcast gradients back to each input's shape in one place, and frees saved tensors as it goes.
 import { AutogradError, DisposedError, ShapeError, fmtShape } from '../errors.js';
 import { keep, tidy } from '../memory.js';
-import { shapesEqual } from '../shape.js';
+import { broadcastShapes, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { setGradEnabled, isGradEnabled } from './grad_mode.js';
 import type { Node } from './node.js';
@@ -13,6 +13,7 @@ import { onesLike } from '../ops/creation.js';
 import { sum } from '../ops/reduce.js';
 import { reshape } from '../ops/views.js';
 import { graphAlias } from '../ops/define.js';
+import { checkShapeArg, checkTensor } from '../validate.js';
 
 export interface BackwardOptions {
   /** Keep saved tensors so backward can run through the graph again (default: `createGraph`). */
@@ -27,7 +28,12 @@ export interface BackwardOptions {
 
 /** Sum a broadcast gradient back down to `shape`. */
 export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
+  checkTensor('sumToShape', 'gradient', g);
+  checkShapeArg('sumToShape', 'shape', shape);
   if (shapesEqual(g.shape, shape)) return g;
+  if (!shapesEqual(broadcastShapes('sumToShape', g.shape, shape), g.shape)) {
+    throw new ShapeError(`sumToShape: a gradient of shape ${fmtShape(g.shape)} cannot be summed to shape ${fmtShape(shape)}`);
+  }
   const lead = g.ndim - shape.length;
   if (lead < 0) throw new ShapeError(`autograd: gradient of shape ${fmtShape(g.shape)} cannot be reduced to ${fmtShape(shape)}`);
   const axes: number[] = [];
