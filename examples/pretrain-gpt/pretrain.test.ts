@@ -13,7 +13,7 @@ import type { BatchTraceFile } from '../shared/batch_trace.js';
 import { getBatch, trainValSplit } from '../shared/batches.js';
 import { CharTokenizer } from '../shared/char_tokenizer.js';
 import { generateCorpus } from '../shared/corpus.js';
-import { readMetrics } from '../shared/metrics_log.js';
+import { readMetrics } from '@webgrad/train';
 import { optionsFromArgv } from './main.js';
 import { DEFAULT_OPTIONS, NANOGPT_CPU_CONFIG, pretrainGpt, type PretrainOptions, type PretrainResult } from './pretrain.js';
 

@@ -12,9 +12,7 @@ import { getBatch, trainValSplit } from '../shared/batches.js';
 import { CharTokenizer } from '../shared/char_tokenizer.js';
 import { generateCorpus } from '../shared/corpus.js';
 import { selectDevice, type DeviceChoice } from '../shared/device.js';
-import type { ProgressStream } from '../shared/progress.js';
-import { MetricsLog } from '../shared/metrics_log.js';
-import { Trainer, formatSummary, type StepInfo, type TrainResult } from '../shared/trainer.js';
+import { MetricsLog, Trainer, formatSummary, type ProgressStream, type StepInfo, type TrainResult } from '@webgrad/train';
 
 export interface PretrainOptions {
   /** A UTF-8 text file to train on (default: the built-in generated verse corpus). */
@@ -130,7 +128,7 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
   const betas = [0.9, 0.99] as [number, number];
   const optimizer = new AdamW(model.configureOptimizerGroups(opts.weightDecay), { lr: opts.lr, betas });
   const schedule = cosineWithWarmup({ lr: opts.lr, warmupSteps: opts.warmup, decaySteps: Math.max(opts.steps, opts.warmup + 1), minLr: opts.minLr });
-  const scheduler = new LrScheduler(schedule, { onLr: (lr) => optimizer.setLr(lr) });
+  const scheduler = new LrScheduler(optimizer, schedule);
   const splits = { train, val } as Record<string, Int32Array>;
   const trace = opts.trace ? new BatchTrace() : null;
   const traceDir = join(opts.out, 'trace');
@@ -168,7 +166,7 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
     let finalEstimate: PretrainResult['finalEstimate'];
     if ((opts.finalEvalIters ?? 0) > 0 && !result.interrupted) {
       const iters = opts.finalEvalIters!;
-      const losses = await trainer.evaluate(iters);
+      const { losses } = await trainer.evaluate(iters);
       finalEstimate = { iters, losses };
       new MetricsLog(result.metricsPath).append({ type: 'final_estimate', step: result.step, iters, losses });
       say(`final estimate over ${iters} batches per split @ step ${result.step}: train ${losses.train!.toFixed(4)}, val ${losses.val!.toFixed(4)}`);

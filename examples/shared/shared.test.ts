@@ -6,8 +6,7 @@ import { BatchTrace } from './batch_trace.js';
 import { getBatch, trainValSplit } from './batches.js';
 import { CharTokenizer } from './char_tokenizer.js';
 import { generateCorpus } from './corpus.js';
-import { ProgressBar, formatDuration } from './progress.js';
-import { lineChart, niceTicks } from './svg_plot.js';
+import { ProgressBar, formatDuration, lineChart, niceTicks } from '@webgrad/train';
 
 describe('example helpers', () => {
   it('parses flags', () => {

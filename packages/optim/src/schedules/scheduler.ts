@@ -2,7 +2,7 @@
 // (step()/getLastLr()/stateDict()/loadStateDict()), attached to an optimizer whose parameter
 // groups it drives, plus lrCurve for plots and tests.
 
-import { ValueError, checkOptions } from '@webgrad/core';
+import { ValueError, checkOptions, checkSize, fmtValue } from '@webgrad/core';
 import type { Optimizer } from '../optimizer.js';
 import type { LrSchedule } from './types.js';
 
@@ -65,7 +65,7 @@ export class LrScheduler {
     const lr = this.lastLr;
     const base = this.schedule.baseLr;
     if (base === undefined) return this.initialLrs.map(() => lr);
-    return this.initialLrs.map((g) => (base === 0 ? 0 : (g * lr) / base));
+    return this.initialLrs.map((g) => (g === base ? lr : base === 0 ? 0 : (g * lr) / base));
   }
 
   private apply(): void {
@@ -128,6 +128,8 @@ function checkAttachable(schedule: LrSchedule, lrs: number[]): void {
 
 /** [lrAt(0), …, lrAt(steps - 1)]. */
 export function lrCurve(schedule: LrSchedule, steps: number): number[] {
+  if (typeof schedule !== 'object' || schedule === null || typeof schedule.lrAt !== 'function') throw new ValueError(`lrCurve: schedule must be a schedule ({ lrAt(step) }), got ${fmtValue(schedule)}`);
+  checkSize('lrCurve', 'steps', steps);
   const out: number[] = [];
   for (let t = 0; t < steps; t++) out.push(schedule.lrAt(t));
   return out;

@@ -18,6 +18,8 @@ export interface ProgressOptions {
   plainEvery?: number;
   /** ... or when this many seconds have passed since the last line (default 30). */
   plainSeconds?: number;
+  /** What the throughput counts: 'tokens' (default, shown as tok/s), 'samples', ... */
+  itemsName?: string;
 }
 
 export interface ProgressUpdate {
@@ -44,6 +46,7 @@ export class ProgressBar {
   readonly #tty: boolean;
   readonly #plainEvery: number;
   readonly #plainMs: number;
+  readonly #rateUnit: string;
   #start = Date.now();
   #startStep = 0;
   #lastPlain = 0;
@@ -57,6 +60,7 @@ export class ProgressBar {
     this.#tty = opts.tty ?? this.#stream.isTTY === true;
     this.#plainEvery = opts.plainEvery ?? Math.max(1, Math.floor(opts.total / 20));
     this.#plainMs = (opts.plainSeconds ?? 30) * 1000;
+    this.#rateUnit = !opts.itemsName || opts.itemsName === 'tokens' ? 'tok/s' : `${opts.itemsName}/s`;
   }
 
   /** Restart the clock (e.g. after resuming at `step`) so the ETA counts only this run's steps. */
@@ -79,7 +83,7 @@ export class ProgressBar {
     const parts = [`step ${u.step}/${this.total}`];
     if (u.loss !== undefined) parts.push(`loss ${u.loss.toFixed(4)}`);
     if (u.lr !== undefined) parts.push(`lr ${u.lr.toExponential(2)}`);
-    if (u.tokensPerSec !== undefined) parts.push(`${fmtRate(u.tokensPerSec)} tok/s`);
+    if (u.tokensPerSec !== undefined) parts.push(`${fmtRate(u.tokensPerSec)} ${this.#rateUnit}`);
     parts.push(`elapsed ${formatDuration(elapsed)}`, `ETA ${formatDuration(eta)}`);
     return parts.join(' | ');
   }

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { manualSeed, randn } from '@webgrad/core';
 import { Linear } from '@webgrad/nn';
 import { cosineWithWarmup, latestCheckpoint, LrScheduler, AdamW } from '@webgrad/optim';
-import { Trainer } from './trainer.js';
+import { Trainer } from '@webgrad/train';
 
 const root = mkdtempSync(join(tmpdir(), 'webgrad-trainer-resume-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,0 +1,65 @@
+// What "better" means for a run, defined once: the monitored metric, its direction and the least
+// change that counts. Both the best checkpoint and early stopping ask this tracker, so they never
+// disagree about which evaluation was the best.
+import { ValueError, checkEnum, checkFinite, checkInt, checkOptions } from '@webgrad/core';
+
+export interface BestOptions {
+  /** The evaluation metric to monitor: a split's loss by the split's name ('val'), or a name
+   *  returned by `evalMetrics` ('accuracy'). Default: the last split's loss. */
+  metric?: string;
+  /** 'min' (default for losses) or 'max' (accuracy, F1, reward). */
+  mode?: 'min' | 'max';
+  /** An improvement must beat the best by more than this (default 0). */
+  minDelta?: number;
+  /** Stop after this many evaluations in a row without improvement (default: never). */
+  patience?: number;
+}
+
+export interface BestState { best: number | null; bestStep: number; wait: number }
+
+export class BestTracker {
+  readonly metric: string;
+  readonly mode: 'min' | 'max';
+  readonly minDelta: number;
+  readonly patience: number;
+  best: number;
+  bestStep = -1;
+  /** Evaluations since the last improvement. */
+  wait = 0;
+
+  constructor(opts: BestOptions, defaultMetric: string) {
+    checkOptions('Trainer best', opts, ['metric', 'mode', 'minDelta', 'patience']);
+    if (opts.metric !== undefined && (typeof opts.metric !== 'string' || opts.metric === '')) throw new ValueError(`Trainer: best.metric must be a metric name, got ${String(opts.metric)}`);
+    this.metric = opts.metric ?? defaultMetric;
+    this.mode = opts.mode === undefined ? 'min' : checkEnum('Trainer', 'best.mode', opts.mode, ['min', 'max'] as const);
+    this.minDelta = opts.minDelta === undefined ? 0 : Math.abs(checkFinite('Trainer', 'best.minDelta', opts.minDelta));
+    this.patience = opts.patience === undefined ? Infinity : checkInt('Trainer', 'best.patience', opts.patience, { min: 1 });
+    this.best = this.mode === 'min' ? Infinity : -Infinity;
+  }
+
+  /** Whether `value` beats the best by more than minDelta (a NaN never does). */
+  isBetter(value: number): boolean {
+    return this.mode === 'min' ? value < this.best - this.minDelta : value > this.best + this.minDelta;
+  }
+
+  /** Record an evaluation; says whether it is the new best and whether patience ran out. */
+  update(step: number, metrics: Record<string, number>): { value: number; improved: boolean; stop: boolean } {
+    const value = metrics[this.metric];
+    if (value === undefined) {
+      throw new ValueError(`Trainer: the monitored metric '${this.metric}' is not among the evaluation's (${Object.keys(metrics).join(', ')})`);
+    }
+    const improved = this.isBetter(value);
+    if (improved) { this.best = value; this.bestStep = step; this.wait = 0; } else this.wait++;
+    return { value, improved, stop: this.wait >= this.patience };
+  }
+
+  stateDict(): BestState {
+    return { best: Number.isFinite(this.best) ? this.best : null, bestStep: this.bestStep, wait: this.wait };
+  }
+
+  loadStateDict(s: Partial<BestState>): void {
+    this.best = typeof s.best === 'number' ? s.best : this.mode === 'min' ? Infinity : -Infinity;
+    this.bestStep = s.bestStep ?? -1;
+    this.wait = s.wait ?? 0;
+  }
+}

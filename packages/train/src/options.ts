@@ -1,0 +1,132 @@
+// The Trainer's options, what it reports after every step and evaluation, and its result.
+import type { Tensor } from '@webgrad/core';
+import type { Module } from '@webgrad/nn';
+import type { JsonValue, Optimizer } from '@webgrad/optim';
+import type { BestOptions } from './best.js';
+import type { ProgressStream } from './progress.js';
+
+/** A learning-rate scheduler the Trainer steps once per optimizer step (LrScheduler fits). */
+export interface StepScheduler {
+  step(): number | void;
+  getLastLr(): number;
+  stateDict(): unknown;
+  loadStateDict(state: never): void;
+}
+
+/** Data to iterate: an array, a DataLoader, any (async) iterable. Re-iterated every epoch; a
+ *  `setEpoch(n)` method, when present, is called first (a seeded shuffle per epoch). */
+export type BatchSource<B> = (Iterable<B> | AsyncIterable<B>) & { setEpoch?(epoch: number): void; length?: number };
+
+export interface TrainerCallbacks<B = unknown> {
+  /** After every optimizer step. `trainer.stop()` stops the run as Ctrl-C does. */
+  onStep?: (info: StepInfo, trainer: Trainer<B>) => void | Promise<void>;
+  /** After every evaluation. */
+  onEval?: (info: EvalRecord & { improved: boolean }, trainer: Trainer<B>) => void | Promise<void>;
+  /** Once, with the result. */
+  onEnd?: (result: TrainResult, trainer: Trainer<B>) => void | Promise<void>;
+}
+
+export interface TrainerOptions<B = void> extends TrainerCallbacks<B> {
+  model: Module;
+  optimizer: Optimizer;
+  /** Stepped after every optimizer step (attach it to the optimizer: `new LrScheduler(optimizer, schedule)`). */
+  scheduler?: StepScheduler;
+  /** Optimizer steps of the run (a resumed run continues up to it). Or give `epochs`. */
+  steps?: number;
+  /** Passes over `trainData` (needs its `length`): steps = epochs × ⌈length / gradAccumSteps⌉. */
+  epochs?: number;
+  /** Training batches; each is handed to `trainLoss`. Without it, `trainLoss()` draws its own batch. */
+  trainData?: BatchSource<B>;
+  /**
+   * The loss of one batch (a 0-d tensor). Called inside the Trainer's memory scope in train mode:
+   * tensors made here are freed after the step, so no `tidy` is needed.
+   */
+  trainLoss: (batch: B) => Tensor;
+  /** Micro-batches per optimizer step: their gradients are summed, each loss scaled by 1/k. */
+  gradAccumSteps?: number;
+  /** Clip the global gradient norm to this before each optimizer step (0 or undefined: no clipping). */
+  gradClip?: number;
+  /** Evaluation data by split name; each split's loss is the mean of `evalLoss` over all its batches. */
+  evalData?: Record<string, BatchSource<B>>;
+  /** Loss of one batch of `split` (inside noGrad and a memory scope, in eval mode). Without
+   *  `evalData` it draws its own batch and is averaged over `evalIters` calls. */
+  evalLoss?: (split: string, batch: B) => Tensor;
+  /** Splits to evaluate without evalData (default ['train', 'val']). */
+  splits?: readonly string[];
+  /** Batches per split per evaluation without evalData (default 200). */
+  evalIters?: number;
+  /** More metrics per evaluation (accuracy, F1, exact match...), in eval mode under noGrad. */
+  evalMetrics?: (trainer: Trainer<B>) => Record<string, number> | Promise<Record<string, number>>;
+  /** Evaluate every this many steps (default 250; with epochs, once per epoch), and at the end. */
+  evalInterval?: number;
+  /** Which evaluation is the best (for the best checkpoint and early stopping alike). */
+  best?: BestOptions;
+  /** Checkpoints to keep: the last N and the best K by the monitored metric (default 1 and 1). */
+  keep?: { last?: number; best?: number };
+  /** Tokens (or samples) per optimizer step, for the throughput figure. */
+  itemsPerStep?: number;
+  /** What the throughput counts (default 'tokens'). */
+  itemsName?: string;
+  /** Output directory: checkpoints/, metrics.jsonl, loss.svg. */
+  outDir: string;
+  /** Continue from the latest checkpoint in outDir/checkpoints when there is one. */
+  resume?: boolean;
+  /** Read the training loss back every this many steps (default 1). */
+  logInterval?: number;
+  /** Stored with every checkpoint (e.g. the model config and tokenizer). */
+  checkpointExtra?: JsonValue;
+  /** The run's settings, logged as a `config` record each time a run starts or resumes. */
+  config?: JsonValue;
+  /** Stop on SIGINT after saving a checkpoint (default true). */
+  handleSigint?: boolean;
+  /** fsync checkpoint files (default true). */
+  fsync?: boolean;
+  /** Where progress and messages go (default process.stdout). */
+  stream?: ProgressStream;
+  /** Force the progress bar's TTY mode on or off. */
+  tty?: boolean;
+  /** More callbacks (each hook of each is called in order, after the options' own). */
+  callbacks?: TrainerCallbacks<B>[];
+}
+
+export interface StepInfo {
+  /** Optimizer steps completed. */
+  step: number;
+  /** Passes over trainData completed (0 without trainData). */
+  epoch: number;
+  /** The training loss of this step, when it was read back. */
+  loss?: number;
+  lr: number;
+}
+
+export interface EvalRecord { step: number; losses: Record<string, number>; metrics?: Record<string, number> }
+
+export interface TrainResult {
+  /** The step this run started from (> 0 when resumed). */
+  startStep: number;
+  /** Steps completed. */
+  step: number;
+  epoch: number;
+  interrupted: boolean;
+  /** Stopped because the monitored metric stopped improving. */
+  earlyStopped: boolean;
+  /** Wall time of this run, evaluations and checkpoints included. */
+  wallSeconds: number;
+  /** Training steps only (evaluations and checkpoints excluded): time per step and throughput. */
+  msPerStep: number;
+  itemsPerSecond: number;
+  /** Training losses read back in this run and earlier runs of the same output directory. */
+  trainLosses: [number, number][];
+  evals: EvalRecord[];
+  /** The monitored metric's name, best value and the step it came from. */
+  bestMetricName: string;
+  bestMetric: number;
+  bestStep: number;
+  /** Path of the checkpoint written last. */
+  checkpoint: string | null;
+  metricsPath: string;
+  plotPath: string;
+}
+
+// The Trainer class is declared in trainer.ts; the type is imported here for the callbacks.
+import type { Trainer } from './trainer.js';

@@ -1,0 +1,312 @@
+// The training loop: batches from a DataLoader (or drawn by the loss function), gradient
+// accumulation, clipping, the optimizer and LR schedule, evaluation every N steps on each split
+// plus any metrics, the best checkpoint and early stopping by one definition of "best", exact
+// --resume, a JSONL metrics log, an SVG loss plot, a progress bar, callbacks, and Ctrl-C →
+// checkpoint and a clean stop (a second Ctrl-C quits at once).
+//
+// Memory is handled here, not by the user: each micro-batch's loss function runs inside a scope
+// that frees everything it made, and losses are read back asynchronously once per `logInterval`
+// steps. Batches stay their source's: a DataLoader frees each batch when the next is asked for
+// (and the last when the Trainer closes its iterator); an array of tensors is left as it is.
+//
+// Resuming is exact: the checkpoint holds the weights, optimizer moments, scheduler step, the
+// global RNG state (dropout masks, batches drawn by the loss function), the position in the
+// training data (epoch and batch), and the state of "best" and its patience, so a resumed run
+// takes the same steps an uninterrupted one would.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ValueError, checkInt, checkOptions, noGrad, tidy, type Tensor } from '@webgrad/core';
+import { clipGradNorm, latestCheckpoint, loadCheckpoint, saveCheckpoint, type JsonValue } from '@webgrad/optim';
+import { BestTracker, type BestState } from './best.js';
+import { MetricsLog } from './metrics_log.js';
+import type { BatchSource, EvalRecord, StepInfo, TrainResult, TrainerCallbacks, TrainerOptions } from './options.js';
+import { ProgressBar } from './progress.js';
+import { lossPlot } from './report.js';
+
+const KNOWN = [
+  'model', 'optimizer', 'scheduler', 'steps', 'epochs', 'trainData', 'trainLoss', 'gradAccumSteps', 'gradClip', 'evalData', 'evalLoss',
+  'splits', 'evalIters', 'evalMetrics', 'evalInterval', 'best', 'keep', 'itemsPerStep', 'itemsName', 'outDir', 'resume', 'logInterval',
+  'checkpointExtra', 'config', 'handleSigint', 'fsync', 'stream', 'tty', 'callbacks', 'onStep', 'onEval', 'onEnd',
+];
+
+interface Extra { evaluatedAt: number; best: BestState; epoch: number; batchInEpoch: number; user?: JsonValue }
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+function iterate<B>(src: BatchSource<B>): AsyncIterator<B> | Iterator<B> {
+  const a = (src as AsyncIterable<B>)[Symbol.asyncIterator];
+  return a ? a.call(src) : (src as Iterable<B>)[Symbol.iterator]();
+}
+
+export class Trainer<B = void> {
+  readonly opts: TrainerOptions<B>;
+  /** Optimizer steps of the whole run. */
+  readonly steps: number;
+  #stopRequested = false;
+  readonly #best: BestTracker;
+  #epoch = 0;
+  #batchInEpoch = 0;
+  #iter: AsyncIterator<B> | Iterator<B> | null = null;
+
+  constructor(opts: TrainerOptions<B>) {
+    checkOptions('Trainer', opts, KNOWN);
+    for (const k of ['model', 'optimizer', 'trainLoss', 'outDir'] as const) if (opts[k] === undefined) throw new ValueError(`Trainer: '${k}' is required`);
+    if (typeof opts.trainLoss !== 'function') throw new ValueError('Trainer: trainLoss must be a function (batch) => loss tensor');
+    const accum = opts.gradAccumSteps === undefined ? 1 : checkInt('Trainer', 'gradAccumSteps', opts.gradAccumSteps, { min: 1 });
+    if (opts.steps !== undefined && opts.epochs !== undefined) throw new ValueError('Trainer: give steps or epochs, not both');
+    if (opts.steps !== undefined) this.steps = checkInt('Trainer', 'steps', opts.steps, { min: 0 });
+    else if (opts.epochs !== undefined) {
+      checkInt('Trainer', 'epochs', opts.epochs, { min: 0 });
+      const n = opts.trainData?.length;
+      if (typeof n !== 'number') throw new ValueError('Trainer: epochs needs trainData with a length (a DataLoader or an array); give steps otherwise');
+      this.steps = opts.epochs * Math.ceil(n / accum);
+    } else throw new ValueError('Trainer: give the number of steps (or epochs)');
+    for (const k of ['evalInterval', 'evalIters', 'logInterval'] as const) if (opts[k] !== undefined) checkInt('Trainer', k, opts[k], { min: 1 });
+    if (opts.evalData && !opts.evalLoss) throw new ValueError('Trainer: evalData needs evalLoss(split, batch)');
+    this.opts = opts;
+    this.#best = new BestTracker(opts.best ?? {}, this.#splits().at(-1) ?? 'val');
+  }
+
+  #splits(): readonly string[] {
+    if (this.opts.evalData) return Object.keys(this.opts.evalData);
+    return this.opts.evalLoss ? this.opts.splits ?? ['train', 'val'] : [];
+  }
+
+  #callbacks(): TrainerCallbacks<B>[] {
+    return [this.opts, ...(this.opts.callbacks ?? [])];
+  }
+
+  /** Stop after the current step, saving a checkpoint (what Ctrl-C does). */
+  stop(): void { this.#stopRequested = true; }
+
+  get checkpointDir(): string { return join(this.opts.outDir, 'checkpoints'); }
+
+  /** Passes over the training data completed so far (a pass whose last batch was taken counts). */
+  get epoch(): number {
+    const n = this.opts.trainData?.length;
+    return this.#epoch + (typeof n === 'number' && n > 0 && this.#batchInEpoch >= n ? 1 : 0);
+  }
+
+  /** The next training batch, starting a new epoch when the data runs out. */
+  async #nextBatch(): Promise<B> {
+    const data = this.opts.trainData;
+    if (!data) return undefined as B;
+    for (let fresh = 0; ; fresh++) {
+      if (!this.#iter) { data.setEpoch?.(this.#epoch); this.#iter = iterate(data); }
+      const r = await this.#iter.next();
+      if (!r.done) { this.#batchInEpoch++; return r.value; }
+      if (fresh > 0) throw new ValueError('Trainer: trainData yielded no batch');
+      this.#iter = null;
+      this.#epoch++;
+      this.#batchInEpoch = 0;
+    }
+  }
+
+  /**
+   * Mean loss of each split (over all of its evalData batches, or `evalIters` drawn batches) and
+   * the extra `evalMetrics`, in eval mode without gradients.
+   */
+  async evaluate(iters = this.opts.evalIters ?? 200): Promise<{ losses: Record<string, number>; metrics: Record<string, number> }> {
+    checkInt('Trainer.evaluate', 'iters', iters, { min: 1 });
+    const { model, evalLoss, evalData } = this.opts;
+    const wasTraining = model.training;
+    model.eval();
+    const losses: Record<string, number> = {};
+    let metrics: Record<string, number> = {};
+    try {
+      for (const split of this.#splits()) {
+        let total: Tensor | undefined;
+        let count = 0;
+        const add = (batch: B) => {
+          const prev = total;
+          total = noGrad(() => tidy(() => {
+            const l = evalLoss!(split, batch);
+            return prev === undefined ? l : prev.add(l);
+          }));
+          prev?.dispose();
+          count++;
+        };
+        if (evalData) {
+          const it = iterate(evalData[split]!);
+          for (let r = await it.next(); !r.done; r = await it.next()) add(r.value);
+        } else {
+          for (let k = 0; k < iters; k++) add(undefined as B);
+        }
+        losses[split] = total ? (await total.item()) / count : NaN;
+        total?.dispose();
+      }
+      if (this.opts.evalMetrics) metrics = { ...(await noGrad(() => this.opts.evalMetrics!(this))) };
+    } finally {
+      model.train(wasTraining);
+    }
+    return { losses, metrics };
+  }
+
+  async run(): Promise<TrainResult> {
+    const o = this.opts;
+    const { model, optimizer, scheduler } = o;
+    const accum = o.gradAccumSteps ?? 1;
+    const perEpoch = o.epochs !== undefined ? Math.ceil(o.trainData!.length! / accum) : undefined;
+    const evalInterval = o.evalInterval ?? perEpoch ?? 250;
+    const logInterval = o.logInterval ?? 1;
+    const splits = this.#splits();
+    const evaluates = splits.length > 0 || !!o.evalMetrics;
+    mkdirSync(o.outDir, { recursive: true });
+    const metricsPath = join(o.outDir, 'metrics.jsonl');
+    const plotPath = join(o.outDir, 'loss.svg');
+    const metrics = new MetricsLog(metricsPath);
+    const bar = new ProgressBar({ total: this.steps, stream: o.stream, tty: o.tty, itemsName: o.itemsName });
+
+    let start = 0;
+    let evaluatedAt = -1;
+    if (o.resume) {
+      const latest = await latestCheckpoint(this.checkpointDir);
+      if (latest) {
+        const loaded = await loadCheckpoint(latest.path, { model, optimizer, scheduler });
+        const extra = (loaded.extra ?? {}) as unknown as Partial<Extra>;
+        start = loaded.step;
+        evaluatedAt = extra.evaluatedAt ?? -1;
+        this.#best.loadStateDict(extra.best ?? {});
+        this.#epoch = extra.epoch ?? 0;
+        const skip = extra.batchInEpoch ?? 0;
+        if (o.trainData && skip > 0) for (let i = 0; i < skip; i++) await this.#nextBatch();
+        bar.log(`resumed from ${latest.path} at step ${start}`);
+      } else {
+        bar.log(`resume: no checkpoint in ${this.checkpointDir}; starting from step 0`);
+      }
+    }
+    const kept = metrics.reset(start > 0
+      ? (r) => (r.type === 'train' ? r.step <= start : r.type === 'eval' && (r.step < start || (r.step === start && evaluatedAt === start)))
+      : undefined);
+    if (o.config !== undefined) metrics.append({ type: 'config', step: start, config: o.config });
+    const trainLosses: [number, number][] = kept.filter((r) => r.type === 'train').map((r) => [r.step, r.loss as number]);
+    const evals: EvalRecord[] = kept.filter((r) => r.type === 'eval').map((r) => ({ step: r.step, losses: r.losses as Record<string, number>, metrics: r.metrics as Record<string, number> | undefined }));
+
+    let lastCheckpoint: string | null = null;
+    const save = async (step: number, evaluated: boolean, metric?: number) => {
+      const extra: Extra = { evaluatedAt: evaluated ? step : -1, best: this.#best.stateDict(), epoch: this.#epoch, batchInEpoch: this.#batchInEpoch, user: o.checkpointExtra };
+      lastCheckpoint = await saveCheckpoint(this.checkpointDir, {
+        model, optimizer, scheduler: scheduler as never, step, metric: metric !== undefined && Number.isFinite(metric) ? metric : undefined,
+        extra: extra as unknown as JsonValue, keep: { last: o.keep?.last ?? 1, best: o.keep?.best ?? 1, mode: this.#best.mode }, fsync: o.fsync,
+      });
+    };
+    let earlyStopped = false;
+    const runEval = async (step: number) => {
+      const { losses, metrics: extraMetrics } = await this.evaluate();
+      const record: EvalRecord = { step, losses, ...(Object.keys(extraMetrics).length ? { metrics: extraMetrics } : {}) };
+      evals.push(record);
+      metrics.append({ type: 'eval', ...record });
+      const { value, improved, stop } = this.#best.update(step, { ...losses, ...extraMetrics });
+      if (stop) earlyStopped = true;
+      const shown = [...splits.map((s) => `${s} loss ${losses[s]!.toFixed(4)}`), ...Object.entries(extraMetrics).map(([k, v]) => `${k} ${v.toFixed(4)}`)];
+      bar.log(`step ${step}: ${shown.join(', ')}${improved ? ' (best)' : ''}`);
+      for (const c of this.#callbacks()) await c.onEval?.({ ...record, improved }, this);
+      return { metric: value, improved };
+    };
+
+    let interrupts = 0;
+    const onSigint = () => {
+      interrupts++;
+      if (interrupts > 1) { bar.log('second interrupt: exiting without saving'); process.exit(130); }
+      bar.log('interrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit now)');
+      this.stop();
+    };
+    if (o.handleSigint ?? true) process.on('SIGINT', onSigint);
+
+    const t0 = performance.now();
+    bar.start(start);
+    let step = start;
+    let lastRead = performance.now();
+    let stepsSinceRead = 0;
+    let itemsPerSecond = 0;
+    let trainMs = 0;
+    try {
+      model.train();
+      while (step < this.steps && !earlyStopped) {
+        if (evaluates && step % evalInterval === 0 && evaluatedAt !== step) {
+          const evalStart = performance.now();
+          const { metric, improved } = await runEval(step);
+          evaluatedAt = step;
+          if (improved && step > 0) await save(step, true, metric);
+          lastRead = performance.now();
+          bar.exclude(lastRead - evalStart);
+          if (earlyStopped) break;
+        }
+        const lr = scheduler ? scheduler.getLastLr() : optimizer.paramGroups[0]!.lr;
+        const stepStart = performance.now();
+        let lossT: Tensor | null = null;
+        for (let k = 0; k < accum; k++) {
+          const batch = await this.#nextBatch();
+          const l = tidy(() => {
+            const loss = o.trainLoss(batch);
+            (accum > 1 ? loss.div(accum) : loss).backward();
+            return loss.detach();
+          });
+          if (lossT) { const sum: Tensor = lossT.add(l); lossT.dispose(); l.dispose(); lossT = sum; } else lossT = l;
+        }
+        tidy(() => {
+          if (o.gradClip) clipGradNorm(optimizer.params(), o.gradClip).dispose();
+          optimizer.step();
+          optimizer.zeroGrad();
+        });
+        scheduler?.step();
+        step++;
+        stepsSinceRead++;
+        let loss: number | undefined;
+        if (step % logInterval === 0 || step === this.steps || this.#stopRequested) {
+          loss = (await lossT!.item()) / accum;
+          const now = performance.now();
+          trainMs += now - stepStart;
+          itemsPerSecond = ((o.itemsPerStep ?? 0) * stepsSinceRead) / Math.max(1e-9, (now - lastRead) / 1000);
+          lastRead = now;
+          stepsSinceRead = 0;
+          trainLosses.push([step, loss]);
+          metrics.append({ type: 'train', step, loss, lr, epoch: this.epoch, items_per_s: Math.round(itemsPerSecond) });
+          bar.update({ step, loss, lr, tokensPerSec: o.itemsPerStep ? itemsPerSecond : undefined });
+        } else {
+          trainMs += performance.now() - stepStart; // (time of queued device work is counted at the next read)
+        }
+        lossT!.dispose();
+        // A read that resolves at once (CPU) never yields to the event loop, so yield here:
+        // that is where a pending Ctrl-C is delivered.
+        await tick();
+        const info: StepInfo = { step, epoch: this.epoch, loss, lr };
+        for (const c of this.#callbacks()) await c.onStep?.(info, this);
+        if (this.#stopRequested) break;
+      }
+      const interrupted = step < this.steps && !earlyStopped;
+      if (interrupted) {
+        await save(step, false);
+        bar.log(`stopped at step ${step}; checkpoint saved to ${lastCheckpoint}`);
+      } else if (earlyStopped) {
+        bar.log(`early stop at step ${step}: ${this.#best.metric} has not improved for ${this.#best.wait} evaluations (best ${this.#best.best.toFixed(4)} at step ${this.#best.bestStep})`);
+        await save(step, true);
+      } else if (evaluates) {
+        const last = evals[evals.length - 1];
+        const metric = last && last.step === step ? { ...last.losses, ...last.metrics }[this.#best.metric] : (await runEval(step)).metric;
+        await save(step, true, metric);
+      } else {
+        await save(step, false);
+      }
+      bar.done();
+      const wallSeconds = (performance.now() - t0) / 1000;
+      writeFileSync(plotPath, lossPlot(trainLosses, evals, splits));
+      const ran = step - start;
+      const result: TrainResult = {
+        startStep: start, step, epoch: this.epoch, interrupted, earlyStopped, wallSeconds, msPerStep: ran > 0 ? trainMs / ran : NaN,
+        itemsPerSecond: trainMs > 0 ? ((o.itemsPerStep ?? 0) * ran) / (trainMs / 1000) : 0, trainLosses, evals,
+        bestMetricName: this.#best.metric, bestMetric: this.#best.best, bestStep: this.#best.bestStep, checkpoint: lastCheckpoint, metricsPath, plotPath,
+      };
+      metrics.append({
+        type: 'summary', step, interrupted, early_stopped: earlyStopped, wall_s: wallSeconds, ms_per_step: result.msPerStep,
+        best_metric: this.#best.metric, best: Number.isFinite(this.#best.best) ? this.#best.best : null, best_step: this.#best.bestStep, final: evals[evals.length - 1] ?? null,
+      });
+      for (const c of this.#callbacks()) await c.onEnd?.(result, this);
+      return result;
+    } finally {
+      if (o.handleSigint ?? true) process.off('SIGINT', onSigint);
+      await this.#iter?.return?.();
+      this.#iter = null;
+    }
+  }
+}
