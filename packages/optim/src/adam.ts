@@ -4,7 +4,7 @@
 //   m ← m + (1 − β1)·(g − m);  v ← β2·v + (1 − β2)·g²;  v̂max ← max(v̂max, v) (amsgrad)
 //   p ← p − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps)      (√v̂max with amsgrad)
 // For decoupled weight decay use AdamW.
-import { tidy, type Tensor } from '@webgrad/core';
+import { checkBool, checkRange, fmtValue, tidy, type Tensor } from '@webgrad/core';
 import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface AdamHyper {
@@ -19,22 +19,23 @@ export interface AdamHyper {
 export type AdamOptions = Partial<AdamHyper>;
 
 export function checkBetas(kind: string, betas: readonly number[]): void {
-  if (betas.length !== 2 || !betas.every((b) => b >= 0 && b < 1)) {
-    throw new OptimizerError(`${kind}: betas must be two numbers in [0, 1), got [${betas.join(', ')}]`);
-  }
+  if (!Array.isArray(betas) || betas.length !== 2) throw new OptimizerError(`${kind}: betas must be two numbers in [0, 1), got ${fmtValue(betas)}`);
+  betas.forEach((b, i) => checkRange(kind, `betas[${i}]`, b, 0, 1, { hi: true }));
 }
 
 export class Adam extends Optimizer<AdamHyper> {
   readonly kind = 'Adam';
 
   constructor(params: ParamsInput<AdamHyper>, opts: AdamOptions = {}) {
-    super(params, { lr: 1e-3, weightDecay: 0, betas: [0.9, 0.999], eps: 1e-8, amsgrad: false, maximize: false, ...opts });
+    super(params, { lr: 1e-3, weightDecay: 0, betas: [0.9, 0.999], eps: 1e-8, amsgrad: false, maximize: false }, opts);
   }
 
   protected override validateGroup(g: ParamGroup<AdamHyper>): void {
     super.validateGroup(g);
     checkBetas('Adam', g.betas);
-    if (!(g.eps >= 0)) throw new OptimizerError(`Adam: invalid eps ${g.eps}`);
+    checkRange('Adam', 'eps', g.eps, 0, Infinity);
+    checkBool('Adam', 'amsgrad', g.amsgrad);
+    checkBool('Adam', 'maximize', g.maximize);
   }
 
   protected updateParam(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<AdamHyper>): void {

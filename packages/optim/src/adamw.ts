@@ -3,7 +3,7 @@
 // parameter and both moment buffers in place — no per-element JS and no readback, on every device.
 // `adamwStepDecomposed` is the same step written with tensor ops: the reference the fused kernel is
 // tested against.
-import { noGrad, tidy, type Tensor } from '@webgrad/core';
+import { checkRange, noGrad, tidy, type Tensor } from '@webgrad/core';
 import { checkBetas } from './adam.js';
 import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
@@ -20,13 +20,13 @@ export class AdamW extends Optimizer<AdamWHyper> {
   readonly kind = 'AdamW';
 
   constructor(params: ParamsInput<AdamWHyper>, opts: AdamWOptions = {}) {
-    super(params, { lr: 1e-3, weightDecay: 1e-2, betas: [0.9, 0.999], eps: 1e-8, ...opts });
+    super(params, { lr: 1e-3, weightDecay: 1e-2, betas: [0.9, 0.999], eps: 1e-8 }, opts);
   }
 
   protected override validateGroup(g: ParamGroup<AdamWHyper>): void {
     super.validateGroup(g);
     checkBetas('AdamW', g.betas);
-    if (!(g.eps >= 0)) throw new OptimizerError(`AdamW: invalid eps ${g.eps}`);
+    checkRange('AdamW', 'eps', g.eps, 0, Infinity);
   }
 
   protected updateParam(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<AdamWHyper>): void {

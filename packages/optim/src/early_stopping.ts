@@ -1,5 +1,6 @@
 // Early stopping on a monitored validation metric: patience, minimum improvement, min/max
 // mode, best-step tracking, and an onImprove callback so callers can snapshot the best weights.
+import { checkBool, checkEnum, checkFinite, checkFunction, checkNumber, checkOptions, checkSize } from '@webgrad/core';
 
 export interface EarlyStoppingOptions {
   /** Non-improving steps tolerated; stop when this many happen in a row (default 10). */
@@ -46,15 +47,18 @@ export class EarlyStopping {
   private readonly stopOnNonFinite: boolean;
 
   constructor(private readonly options: EarlyStoppingOptions = {}) {
-    this.patience = options.patience ?? 10;
-    this.minDelta = Math.abs(options.minDelta ?? 0);
-    this.mode = options.mode ?? 'min';
-    this.stopOnNonFinite = options.stopOnNonFinite ?? true;
-    if (!Number.isInteger(this.patience) || this.patience < 0) throw new RangeError('EarlyStopping: patience must be a non-negative integer');
+    const op = 'EarlyStopping';
+    checkOptions(op, options, ['patience', 'minDelta', 'mode', 'stopOnNonFinite', 'onImprove']);
+    this.patience = checkSize(op, 'patience', options.patience ?? 10);
+    this.minDelta = Math.abs(checkFinite(op, 'minDelta', options.minDelta ?? 0));
+    this.mode = checkEnum(op, 'mode', options.mode ?? 'min', ['min', 'max']);
+    this.stopOnNonFinite = checkBool(op, 'stopOnNonFinite', options.stopOnNonFinite ?? true);
+    if (options.onImprove !== undefined) checkFunction(op, 'onImprove', options.onImprove);
     this.best = this.mode === 'min' ? Infinity : -Infinity;
   }
 
   step(metric: number): EarlyStoppingResult {
+    checkNumber('EarlyStopping.step', 'metric', metric);
     this.stepIndex += 1;
     if (!Number.isFinite(metric)) {
       this.wait += 1;

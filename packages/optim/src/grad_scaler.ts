@@ -10,9 +10,13 @@
 //   scaler.update(); opt.zeroGrad();
 //
 // `step` is the one place that reads from the device (a single bool), like torch's.
-import { keep, noGrad, type Tensor } from '@webgrad/core';
+import { checkBool, checkOptions, checkRange, checkSize, checkTensor, fmtValue, keep, noGrad, type Tensor } from '@webgrad/core';
 import { gradsAreFinite } from './grad_utils.js';
-import { OptimizerError, type Optimizer } from './optimizer.js';
+import { Optimizer, OptimizerError } from './optimizer.js';
+
+function checkOptimizer(op: string, opt: unknown): void {
+  if (!(opt instanceof Optimizer)) throw new OptimizerError(`${op}: optimizer must be an Optimizer, got ${fmtValue(opt)}`);
+}
 
 export interface GradScalerOptions {
   initScale?: number;
@@ -48,15 +52,13 @@ export class GradScaler {
   #perOpt = new Map<Optimizer, PerOptimizer>();
 
   constructor(opts: GradScalerOptions = {}) {
-    this.#scale = opts.initScale ?? 2 ** 16;
-    this.growthFactor = opts.growthFactor ?? 2;
-    this.backoffFactor = opts.backoffFactor ?? 0.5;
-    this.growthInterval = opts.growthInterval ?? 2000;
-    this.enabled = opts.enabled ?? true;
-    if (!(this.#scale > 0)) throw new OptimizerError(`GradScaler: initScale must be positive, got ${this.#scale}`);
-    if (!(this.growthFactor > 1)) throw new OptimizerError(`GradScaler: growthFactor must be > 1, got ${this.growthFactor}`);
-    if (!(this.backoffFactor > 0 && this.backoffFactor < 1)) throw new OptimizerError(`GradScaler: backoffFactor must be in (0, 1), got ${this.backoffFactor}`);
-    if (!Number.isInteger(this.growthInterval) || this.growthInterval < 1) throw new OptimizerError(`GradScaler: growthInterval must be a positive integer, got ${this.growthInterval}`);
+    const op = 'GradScaler';
+    checkOptions(op, opts, ['initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled']);
+    this.#scale = checkRange(op, 'initScale', opts.initScale ?? 2 ** 16, 0, Infinity, { lo: true });
+    this.growthFactor = checkRange(op, 'growthFactor', opts.growthFactor ?? 2, 1, Infinity, { lo: true });
+    this.backoffFactor = checkRange(op, 'backoffFactor', opts.backoffFactor ?? 0.5, 0, 1, { lo: true, hi: true });
+    this.growthInterval = checkSize(op, 'growthInterval', opts.growthInterval ?? 2000, 1);
+    this.enabled = checkBool(op, 'enabled', opts.enabled ?? true);
   }
 
   /** The current scale (1 when disabled). */
@@ -67,6 +69,7 @@ export class GradScaler {
 
   /** loss × scale (a new tensor in the graph). */
   scale(loss: Tensor): Tensor {
+    checkTensor('GradScaler.scale', 'loss', loss);
     return this.enabled ? loss.mul(this.#scale) : loss;
   }
 
@@ -78,6 +81,7 @@ export class GradScaler {
 
   /** Divide the optimizer's gradients by the scale, in place, and record whether they are all finite. Once per step. */
   unscale_(opt: Optimizer): void {
+    checkOptimizer('GradScaler.unscale_', opt);
     if (!this.enabled) return;
     const e = this.#entry(opt);
     if (e.finite || e.foundInf !== null) throw new OptimizerError('GradScaler.unscale_: already called for this optimizer since the last update()');
@@ -91,6 +95,7 @@ export class GradScaler {
 
   /** Step the optimizer unless a gradient overflowed (unscaling first if needed). Returns whether it stepped. */
   async step(opt: Optimizer): Promise<boolean> {
+    checkOptimizer('GradScaler.step', opt);
     if (!this.enabled) { opt.step(); return true; }
     const e = this.#entry(opt);
     if (e.stepped) throw new OptimizerError('GradScaler.step: already called for this optimizer since the last update()');
@@ -112,8 +117,7 @@ export class GradScaler {
     if (!this.enabled) return;
     const flags = [...this.#perOpt.values()];
     if (newScale !== undefined) {
-      if (!(newScale > 0)) throw new OptimizerError(`GradScaler.update: newScale must be positive, got ${newScale}`);
-      this.#scale = newScale;
+      this.#scale = checkRange('GradScaler.update', 'newScale', newScale, 0, Infinity, { lo: true });
     } else {
       if (!flags.some((f) => f.foundInf !== null)) throw new OptimizerError('GradScaler.update: no overflow checks were recorded; call step() first');
       if (flags.some((f) => f.foundInf === true)) {

@@ -1,19 +1,28 @@
 // Gradient utilities: global-norm and value clipping, finiteness checks, and gradient
 // accumulation over micro-batches. All work on device with tensor ops: clipping never reads
 // gradients back to the host (only the `...Async` checks do, visibly).
-import { cat, full, noGrad, tidy, zeros, type Tensor } from '@webgrad/core';
-import { OptimizerError, type Optimizer } from './optimizer.js';
+import {
+  ValueError, cat, checkFunction, checkNumber, checkOptions, checkRange, checkSize, checkTensor, fmtValue, full, noGrad, tidy, zeros, type Tensor,
+} from '@webgrad/core';
+import { Optimizer, OptimizerError } from './optimizer.js';
 
 export interface ClipGradNormOptions {
   /** The p of the p-norm (default 2); `Infinity` for the max-abs norm. */
   normType?: number;
 }
 
-const withGrads = (params: Iterable<Tensor>): Tensor[] => {
+/** The live gradients of `params` (an iterable of tensors, checked for `op`). */
+function withGrads(op: string, params: Iterable<Tensor>): Tensor[] {
+  if (typeof params !== 'object' || params === null || typeof params[Symbol.iterator] !== 'function') {
+    throw new ValueError(`${op}: params must be an iterable of tensors (e.g. model.parameters()), got ${fmtValue(params)}`);
+  }
   const out: Tensor[] = [];
-  for (const p of params) if (p.grad && !p.grad.isDisposed) out.push(p.grad);
+  for (const p of params) {
+    checkTensor(op, 'params', p);
+    if (p.grad && !p.grad.isDisposed) out.push(p.grad);
+  }
   return out;
-};
+}
 
 /**
  * Scale all gradients in place so their global p-norm is at most `maxNorm` (torch's
@@ -22,10 +31,11 @@ const withGrads = (params: Iterable<Tensor>): Tensor[] => {
  * as in torch; check with `gradsAreFinite` first when that matters.
  */
 export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, opts: ClipGradNormOptions = {}): Tensor {
+  checkOptions('clipGradNorm', opts, ['normType']);
   const normType = opts.normType ?? 2;
-  if (!(maxNorm >= 0)) throw new OptimizerError(`clipGradNorm: maxNorm must be non-negative, got ${maxNorm}`);
-  if (!(normType > 0)) throw new OptimizerError(`clipGradNorm: normType must be positive (or Infinity), got ${normType}`);
-  const grads = withGrads(params);
+  if (!(checkNumber('clipGradNorm', 'maxNorm', maxNorm) >= 0)) throw new OptimizerError(`clipGradNorm: maxNorm must be >= 0 (or Infinity), got ${maxNorm}`);
+  if (!(checkNumber('clipGradNorm', 'normType', normType) > 0)) throw new OptimizerError(`clipGradNorm: normType must be > 0 (or Infinity), got ${normType}`);
+  const grads = withGrads('clipGradNorm', params);
   if (grads.length === 0) return zeros([]);
   return noGrad(() => {
     const [total, coef] = tidy(() => {
@@ -56,15 +66,19 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, opts: Cl
 
 /** Clamp every gradient elementwise into [-clipValue, clipValue], in place. */
 export function clipGradValue(params: Iterable<Tensor>, clipValue: number): void {
-  if (!(clipValue >= 0)) throw new OptimizerError(`clipGradValue: clipValue must be non-negative, got ${clipValue}`);
+  checkRange('clipGradValue', 'clipValue', clipValue, 0, Infinity);
+  const grads = withGrads('clipGradValue', params);
   noGrad(() => {
-    for (const g of withGrads(params)) tidy(() => { g.copy_(g.clamp(-clipValue, clipValue)); });
+    for (const g of grads) tidy(() => { g.copy_(g.clamp(-clipValue, clipValue)); });
   });
 }
 
 /** A 0-d bool tensor: true when every gradient is free of NaN and ±Inf (no readback). */
 export function gradsAreFinite(params: Iterable<Tensor>): Tensor {
-  const grads = withGrads(params);
+  return allFinite(withGrads('gradsAreFinite', params));
+}
+
+function allFinite(grads: Tensor[]): Tensor {
   return noGrad(() => tidy(() => {
     if (grads.length === 0) return full([], 1, { dtype: 'bool' });
     // x·0 is 0 for finite x and NaN for NaN/±Inf.
@@ -75,7 +89,7 @@ export function gradsAreFinite(params: Iterable<Tensor>): Tensor {
 
 /** Whether every gradient is finite, read back to the host. */
 export async function gradsAreFiniteAsync(params: Iterable<Tensor>): Promise<boolean> {
-  const t = gradsAreFinite(params);
+  const t = allFinite(withGrads('gradsAreFiniteAsync', params));
   try { return (await t.item()) !== 0; } finally { t.dispose(); }
 }
 
@@ -96,7 +110,11 @@ export class GradientAccumulator {
   #micro = 0;
 
   constructor(readonly optimizer: Optimizer, readonly steps: number, private readonly opts: GradientAccumulatorOptions = {}) {
-    if (!Number.isInteger(steps) || steps < 1) throw new OptimizerError(`GradientAccumulator: steps must be a positive integer, got ${steps}`);
+    const op = 'GradientAccumulator';
+    if (!(optimizer instanceof Optimizer)) throw new OptimizerError(`${op}: optimizer must be an Optimizer, got ${fmtValue(optimizer)}`);
+    checkSize(op, 'steps', steps, 1);
+    checkOptions(op, opts, ['beforeStep', 'afterStep']);
+    for (const k of ['beforeStep', 'afterStep'] as const) if (opts[k] !== undefined) checkFunction(op, k, opts[k]);
   }
 
   /** Micro-batches accumulated since the last step. */
@@ -107,6 +125,7 @@ export class GradientAccumulator {
 
   /** Backpropagate loss/steps; steps the optimizer when a cycle completes. Returns whether it stepped. */
   backward(loss: Tensor): boolean {
+    checkTensor('GradientAccumulator.backward', 'loss', loss);
     tidy(() => { (this.steps === 1 ? loss : loss.mul(this.lossScale)).backward(); });
     this.#micro += 1;
     if (this.#micro < this.steps) return false;

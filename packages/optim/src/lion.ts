@@ -21,7 +21,7 @@ export class Lion extends Optimizer<LionHyper> {
   readonly kind = 'Lion';
 
   constructor(params: ParamsInput<LionHyper>, opts: LionOptions = {}) {
-    super(params, { lr: 1e-4, weightDecay: 0, betas: [0.9, 0.99], ...opts });
+    super(params, { lr: 1e-4, weightDecay: 0, betas: [0.9, 0.99] }, opts);
   }
 
   protected override validateGroup(g: ParamGroup<LionHyper>): void {

@@ -8,7 +8,9 @@
 // follow PEFT's convention: the base weight keeps its name (`h.0.attn.cAttn.weight`) and the adapter
 // adds `h.0.attn.cAttn.lora_A.weight` and `...lora_B.weight`, so a base checkpoint still loads into
 // the adapted model (non-strict) and the adapter saves and loads on its own.
-import { dropout, noGrad, tidy, ValueError, type Tensor } from '@webgrad/core';
+import {
+  checkBool, checkFunction, checkOptions, checkRange, checkSize, dropout, fmtValue, noGrad, tidy, ValueError, type Tensor,
+} from '@webgrad/core';
 import { Linear, Module, readSafetensorsFile, writeSafetensorsFile, type FactoryOptions, type SafeTensorInput } from '@webgrad/nn';
 import { safeToSnapshot, snapshotTensor, snapshotToSafe, snapshotToTensor } from './tensor_io.js';
 
@@ -44,25 +46,26 @@ export class LoraLinear extends Linear {
   declare loraEnabled: boolean;
 
   constructor(inFeatures: number, outFeatures: number, opts: LoraOptions & FactoryOptions & { bias?: boolean }) {
-    super(inFeatures, outFeatures, opts);
+    checkLoraOptions('LoraLinear', opts, ['bias', 'dtype', 'device']);
+    super(inFeatures, outFeatures, { bias: opts.bias, dtype: opts.dtype, device: opts.device });
     LoraLinear.#setup(this, opts);
   }
 
   /** Convert `linear` into a LoraLinear in place and return it. */
   static fromLinear(linear: Linear, opts: LoraOptions): LoraLinear {
+    if (!(linear instanceof Linear)) throw new LoraError(`LoraLinear.fromLinear: linear must be a Linear layer, got ${fmtValue(linear)}`);
     if (linear instanceof LoraLinear) throw new LoraError('LoraLinear.fromLinear: the layer already has a LoRA adapter');
+    checkLoraOptions('LoraLinear.fromLinear', opts);
     Object.setPrototypeOf(linear, LoraLinear.prototype);
     LoraLinear.#setup(linear as LoraLinear, opts);
     return linear as LoraLinear;
   }
 
+  /** Adds the adapter to `m`; `opts` has been checked. */
   static #setup(m: LoraLinear, opts: LoraOptions): void {
     const { r } = opts;
     const alpha = opts.alpha ?? r;
     const p = opts.dropout ?? 0;
-    if (!Number.isInteger(r) || r < 1) throw new LoraError(`LoRA: r must be a positive integer, got ${r}`);
-    if (!(alpha > 0)) throw new LoraError(`LoRA: alpha must be positive, got ${alpha}`);
-    if (!(p >= 0 && p < 1)) throw new LoraError(`LoRA: dropout must be in [0, 1), got ${p}`);
     m.r = r;
     m.loraAlpha = alpha;
     m.scaling = alpha / r;
@@ -110,6 +113,22 @@ export class LoraLinear extends Linear {
   }
 }
 
+/** LoraOptions (plus `extraKeys`, checked by the caller): rank r >= 1, alpha > 0, dropout in [0, 1). */
+function checkLoraOptions(op: string, opts: LoraOptions, extraKeys: readonly string[] = []): void {
+  checkOptions(op, opts, ['r', 'alpha', 'dropout', ...extraKeys]);
+  checkSize(op, 'r', opts.r, 1);
+  if (opts.alpha !== undefined) checkRange(op, 'alpha', opts.alpha, 0, Infinity, { lo: true });
+  if (opts.dropout !== undefined) checkRange(op, 'dropout', opts.dropout, 0, 1, { hi: true });
+}
+
+function checkPath(op: string, path: unknown): void {
+  if (typeof path !== 'string' || path === '') throw new LoraError(`${op}: path must be a non-empty string, got ${fmtValue(path)}`);
+}
+
+function checkModel(op: string, model: unknown): void {
+  if (!(model instanceof Module)) throw new LoraError(`${op}: model must be a Module, got ${fmtValue(model)}`);
+}
+
 function matcher(target: readonly string[] | RegExp): (name: string) => boolean {
   if (target instanceof RegExp) {
     const full = new RegExp(`^(?:${target.source})$`, target.flags.replace(/[gy]/g, ''));
@@ -120,6 +139,7 @@ function matcher(target: readonly string[] | RegExp): (name: string) => boolean 
 
 /** LoraLinear layers of `model` with their names. */
 export function loraLayers(model: Module): [string, LoraLinear][] {
+  checkModel('loraLayers', model);
   return [...model.namedModules()].filter((e): e is [string, LoraLinear] => e[1] instanceof LoraLinear);
 }
 
@@ -128,6 +148,12 @@ export function loraLayers(model: Module): [string, LoraLinear][] {
  * parameter (base weights and biases included), and return the adapted layers by name.
  */
 export function applyLora(model: Module, opts: ApplyLoraOptions): Map<string, LoraLinear> {
+  checkModel('applyLora', model);
+  checkLoraOptions('applyLora', opts, ['targetModules']);
+  const t = opts.targetModules;
+  if (!(t instanceof RegExp) && !(Array.isArray(t) && t.length > 0 && t.every((x) => typeof x === 'string' && x !== ''))) {
+    throw new LoraError(`applyLora: targetModules must be a non-empty array of module names or a RegExp, got ${fmtValue(t)}`);
+  }
   const match = matcher(opts.targetModules);
   const targets = [...model.namedModules()].filter(([n, m]) => n !== '' && m instanceof Linear && match(n)) as [string, Linear][];
   if (targets.length === 0) {
@@ -137,8 +163,9 @@ export function applyLora(model: Module, opts: ApplyLoraOptions): Map<string, Lo
   for (const [n, m] of targets) if (m instanceof LoraLinear) throw new LoraError(`applyLora: '${n}' already has a LoRA adapter`);
   model.requiresGrad_(false);
   const out = new Map<string, LoraLinear>();
+  const { r, alpha, dropout: p } = opts;
   for (const [n, m] of targets) {
-    const l = LoraLinear.fromLinear(m, opts);
+    const l = LoraLinear.fromLinear(m, { r, alpha, dropout: p });
     l.lora_A.requiresGrad_(true);
     l.lora_B.requiresGrad_(true);
     out.set(n, l);
@@ -148,17 +175,20 @@ export function applyLora(model: Module, opts: ApplyLoraOptions): Map<string, Lo
 
 /** Fold every adapter into its base weight. */
 export function mergeLora(model: Module): void {
+  checkModel('mergeLora', model);
   for (const [, l] of loraLayers(model)) l.merge();
 }
 
 /** Undo mergeLora. */
 export function unmergeLora(model: Module): void {
+  checkModel('unmergeLora', model);
   for (const [, l] of loraLayers(model)) l.unmerge();
 }
 
 /** Merge every adapter into its base weight and turn the layers back into plain Linear layers
  *  (adapter tensors are disposed). The model keeps its frozen/trainable flags. */
 export function mergeAndUnloadLora(model: Module): void {
+  checkModel('mergeAndUnloadLora', model);
   for (const [, l] of loraLayers(model)) {
     l.merge();
     const [A, B] = [l.lora_A, l.lora_B];
@@ -173,11 +203,14 @@ export function mergeAndUnloadLora(model: Module): void {
 
 /** Turn every adapter on or off (off = the base model's output). */
 export function setLoraEnabled(model: Module, enabled: boolean): void {
+  checkModel('setLoraEnabled', model);
+  checkBool('setLoraEnabled', 'enabled', enabled);
   for (const [, l] of loraLayers(model)) l.loraEnabled = enabled;
 }
 
 /** The adapter tensors only (`...lora_A.weight`, `...lora_B.weight`), the model's own tensors. */
 export function loraStateDict(model: Module): Record<string, Tensor> {
+  checkModel('loraStateDict', model);
   const out: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(model.stateDict())) if (/(^|\.)lora_[AB]\./.test(k)) out[k] = t;
   return out;
@@ -185,6 +218,11 @@ export function loraStateDict(model: Module): Record<string, Tensor> {
 
 /** Write the adapter weights as safetensors (atomically), with r/alpha/dropout in the metadata. */
 export async function saveLoraAdapter(path: string, model: Module, metadata: Record<string, string> = {}): Promise<void> {
+  checkPath('saveLoraAdapter', path);
+  checkModel('saveLoraAdapter', model);
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata) || Object.values(metadata).some((v) => typeof v !== 'string')) {
+    throw new LoraError(`saveLoraAdapter: metadata must be an object of string values, got ${fmtValue(metadata)}`);
+  }
   const sd = loraStateDict(model);
   if (Object.keys(sd).length === 0) throw new LoraError('saveLoraAdapter: the model has no LoRA adapters');
   const tensors: Record<string, SafeTensorInput> = {};
@@ -195,6 +233,8 @@ export async function saveLoraAdapter(path: string, model: Module, metadata: Rec
 
 /** Load adapter weights saved by saveLoraAdapter into a model with the same adapters (call applyLora first). */
 export async function loadLoraAdapter(path: string, model: Module): Promise<void> {
+  checkPath('loadLoraAdapter', path);
+  checkModel('loadLoraAdapter', model);
   const file = await readSafetensorsFile(path);
   const own = loraStateDict(model);
   const names = Object.keys(file.tensors);
@@ -227,6 +267,7 @@ export interface TrainableReport {
 
 /** Trainable vs all parameter elements (tied weights counted once), like PEFT's print_trainable_parameters. */
 export function trainableParameters(model: Module): TrainableReport {
+  checkModel('trainableParameters', model);
   const total = model.numParameters();
   const trainable = model.numParameters({ trainableOnly: true });
   const percent = total === 0 ? 0 : (100 * trainable) / total;
@@ -236,6 +277,8 @@ export function trainableParameters(model: Module): TrainableReport {
 
 /** Print (or hand to `log`) the trainable-parameter line; returns the report. */
 export function printTrainableParameters(model: Module, log: (line: string) => void = console.log): TrainableReport {
+  checkModel('printTrainableParameters', model);
+  checkFunction('printTrainableParameters', 'log', log);
   const r = trainableParameters(model);
   log(r.text);
   return r;

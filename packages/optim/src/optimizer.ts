@@ -8,7 +8,9 @@
 // stateDict() is async: it reads every state tensor with `await t.data()` and returns a snapshot
 // of plain data (TypedArrays in the tensors' own dtypes), so later steps cannot change it and it
 // serializes losslessly (the checkpoint writer stores the arrays as safetensors, the rest as JSON).
-import { keep, noGrad, tensor, zerosLike, ValueError, type DType, type Tensor, type TypedArray } from '@webgrad/core';
+import {
+  checkBool, checkOptions, checkRange, fmtValue, keep, noGrad, tensor, zerosLike, ValueError, type DType, type Tensor, type TypedArray,
+} from '@webgrad/core';
 
 /** A JSON-serializable hyperparameter value. */
 export type HyperValue = number | boolean | string | null | readonly number[];
@@ -52,6 +54,9 @@ export interface OptimizerStateDict {
 /** A wrong argument to an optimizer, or a state dict that does not fit it. */
 export class OptimizerError extends ValueError {}
 
+const isIterable = (x: unknown): x is Iterable<unknown> =>
+  typeof x === 'object' && x !== null && typeof (x as Iterable<unknown>)[Symbol.iterator] === 'function';
+
 const isTensorLike = (x: unknown): x is Tensor =>
   typeof x === 'object' && x !== null && (x as { __isTensor?: boolean }).__isTensor === true;
 
@@ -64,23 +69,34 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   /** Class name stored in state dicts. */
   abstract readonly kind: string;
 
-  constructor(params: ParamsInput<H>, defaults: H) {
+  /** `defaults`: every hyperparameter's default, overridden by the user's options (checked here). */
+  constructor(params: ParamsInput<H>, defaults: H, opts: Partial<H> = {}) {
+    const op = new.target.name;
+    checkOptions(op, opts, Object.keys(defaults), 'options');
     this.defaults = { ...defaults };
+    for (const [k, v] of Object.entries(opts)) if (v !== undefined) (this.defaults as Record<string, unknown>)[k] = v;
+    if (!isIterable(params)) throw new OptimizerError(`${op}: params must be a list of tensors or of parameter groups, got ${fmtValue(params)}`);
     const list = [...(params as Iterable<Tensor | ParamGroupInput<H>>)];
-    if (list.length === 0) throw new OptimizerError('optimizer: got an empty parameter list');
+    if (list.length === 0) throw new OptimizerError(`${op}: params is an empty list; pass the tensors to optimize`);
     if (list.every(isTensorLike)) this.addParamGroup({ params: list as Tensor[] } as unknown as ParamGroupInput<H>);
-    else if (list.some(isTensorLike)) throw new OptimizerError('optimizer: pass either a list of tensors or a list of parameter groups, not a mix');
+    else if (list.some(isTensorLike)) throw new OptimizerError(`${op}: pass either a list of tensors or a list of parameter groups, not a mix`);
     else for (const g of list as ParamGroupInput<H>[]) this.addParamGroup(g);
   }
 
+  /** The class name for messages (`kind` is not set yet while the constructor runs). */
+  protected get name(): string { return this.kind ?? this.constructor.name; }
+
   /** Add a group (its missing hyperparameters come from the defaults). A parameter may be in one group only. */
   addParamGroup(group: ParamGroupInput<H>): void {
+    const op = this.name;
+    checkOptions(op, group, ['params', ...Object.keys(this.defaults)], 'param group');
+    if (!isIterable(group.params)) throw new OptimizerError(`${op}: a param group's params must be a list of tensors, got ${fmtValue(group.params)}`);
     const params = [...group.params];
     const seen = new Set(this.paramGroups.flatMap((g) => g.params));
     for (const p of params) {
-      if (!isTensorLike(p)) throw new OptimizerError(`${this.kind}.addParamGroup: params must be tensors, got ${typeof p}`);
-      if (p.dtype !== 'float32' && p.dtype !== 'float64') throw new OptimizerError(`${this.kind}: can only optimize floating-point tensors, got ${p.dtype}${p.name ? ` (${p.name})` : ''}`);
-      if (seen.has(p)) throw new OptimizerError(`${this.kind}.addParamGroup: a parameter appears in more than one group${p.name ? ` (${p.name})` : ''}`);
+      if (!isTensorLike(p)) throw new OptimizerError(`${op}.addParamGroup: params must be tensors, got ${fmtValue(p)}`);
+      if (p.dtype !== 'float32' && p.dtype !== 'float64') throw new OptimizerError(`${op}: params must be floating-point tensors (only those can be optimized), got ${p.dtype}${p.name ? ` (${p.name})` : ''}`);
+      if (seen.has(p)) throw new OptimizerError(`${op}.addParamGroup: a parameter appears in more than one group${p.name ? ` (${p.name})` : ''}`);
       seen.add(p);
     }
     const full = { ...this.defaults } as Record<string, unknown>;
@@ -92,8 +108,8 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
 
   /** Check a group's hyperparameters; subclasses extend it. */
   protected validateGroup(g: ParamGroup<H>): void {
-    if (!(g.lr >= 0)) throw new OptimizerError(`${this.kind}: invalid learning rate ${g.lr}`);
-    if (!(g.weightDecay >= 0)) throw new OptimizerError(`${this.kind}: invalid weightDecay ${g.weightDecay}`);
+    checkRange(this.name, 'lr', g.lr, 0, Infinity);
+    checkRange(this.name, 'weightDecay', g.weightDecay, 0, Infinity);
   }
 
   /** Every parameter, in group order. */
@@ -103,12 +119,14 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
 
   /** Set one learning rate for every group (an attached LrScheduler instead keeps per-group ratios). */
   setLr(lr: number): void {
+    checkRange(`${this.name}.setLr`, 'lr', lr, 0, Infinity);
     for (const g of this.paramGroups) g.lr = lr;
   }
 
   /** Clear gradients: dispose and set `.grad = null` (default), or zero them in place. */
   zeroGrad(opts: { setToNone?: boolean } = {}): void {
-    const setToNone = opts.setToNone ?? true;
+    checkOptions(`${this.name}.zeroGrad`, opts, ['setToNone']);
+    const setToNone = checkBool(`${this.name}.zeroGrad`, 'setToNone', opts.setToNone ?? true);
     noGrad(() => {
       for (const p of this.params()) {
         const g = p.grad;

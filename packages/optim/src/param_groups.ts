@@ -1,7 +1,7 @@
 // paramGroupsWithDecay: the usual split of a model's parameters into a weight-decayed group
 // (matrices: linear and embedding weights) and an undecayed one (biases and norm gains, ndim < 2),
 // as nanoGPT and most transformer recipes do. Frozen parameters (requiresGrad false) are left out.
-import type { Tensor } from '@webgrad/core';
+import { ValueError, checkBool, checkFunction, checkOptions, checkRange, fmtValue, type Tensor } from '@webgrad/core';
 import type { ParamGroupInput } from './optimizer.js';
 
 export type NamedParams = Iterable<readonly [string, Tensor]> | Record<string, Tensor> | Map<string, Tensor>;
@@ -21,6 +21,12 @@ function entries(named: NamedParams): [string, Tensor][] {
 
 /** Two groups: `{params: decayed, weightDecay}` and `{params: rest, weightDecay: 0}` (empty groups dropped). */
 export function paramGroupsWithDecay(named: NamedParams, weightDecay: number, opts: DecayGroupOptions = {}): ParamGroupInput[] {
+  const op = 'paramGroupsWithDecay';
+  if (typeof named !== 'object' || named === null) throw new ValueError(`${op}: named must be the named parameters (e.g. model.namedParameters()), got ${fmtValue(named)}`);
+  checkRange(op, 'weightDecay', weightDecay, 0, Infinity);
+  checkOptions(op, opts, ['noDecay', 'includeFrozen']);
+  if (opts.noDecay !== undefined) checkFunction(op, 'noDecay', opts.noDecay);
+  if (opts.includeFrozen !== undefined) checkBool(op, 'includeFrozen', opts.includeFrozen);
   const skip = opts.noDecay ?? ((_n: string, p: Tensor) => p.ndim < 2);
   const decay: Tensor[] = [];
   const noDecay: Tensor[] = [];

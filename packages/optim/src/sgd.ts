@@ -5,7 +5,7 @@
 //   g ← g + μ·b (nesterov) or g ← b
 //   p ← p − lr·g
 // Nesterov momentum follows Sutskever et al. 2013 in the form torch uses.
-import { tidy, type Tensor } from '@webgrad/core';
+import { checkBool, checkFinite, checkRange, tidy, type Tensor } from '@webgrad/core';
 import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
 export interface SGDHyper {
@@ -23,12 +23,15 @@ export class SGD extends Optimizer<SGDHyper> {
   readonly kind = 'SGD';
 
   constructor(params: ParamsInput<SGDHyper>, opts: SGDOptions = {}) {
-    super(params, { lr: 1e-3, weightDecay: 0, momentum: 0, dampening: 0, nesterov: false, maximize: false, ...opts });
+    super(params, { lr: 1e-3, weightDecay: 0, momentum: 0, dampening: 0, nesterov: false, maximize: false }, opts);
   }
 
   protected override validateGroup(g: ParamGroup<SGDHyper>): void {
     super.validateGroup(g);
-    if (!(g.momentum >= 0)) throw new OptimizerError(`SGD: invalid momentum ${g.momentum}`);
+    checkRange('SGD', 'momentum', g.momentum, 0, Infinity);
+    checkFinite('SGD', 'dampening', g.dampening);
+    checkBool('SGD', 'nesterov', g.nesterov);
+    checkBool('SGD', 'maximize', g.maximize);
     if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) {
       throw new OptimizerError(`SGD: nesterov momentum requires momentum > 0 and dampening = 0 (got momentum ${g.momentum}, dampening ${g.dampening})`);
     }

@@ -7,7 +7,10 @@
 //   for (let epoch = 0; ...; epoch++) { unfreezer.step(epoch); ...train... }
 //
 // The trainable set is a pure function of the epoch, so resuming just calls step(epoch) again.
+import { checkOptions, checkSize, fmtValue } from '@webgrad/core';
 import { OptimizerError } from './optimizer.js';
+
+const isFreezable = (m: unknown): m is Freezable => typeof m === 'object' && m !== null && typeof (m as Freezable).requiresGrad_ === 'function';
 
 /** Anything that can be frozen and unfrozen as a whole (nn's Module). */
 export interface Freezable {
@@ -30,12 +33,19 @@ export class GradualUnfreezing {
 
   /** `layers` are ordered bottom (input side) to top (output side). */
   constructor(readonly layers: readonly Freezable[], private readonly opts: GradualUnfreezingOptions) {
+    const op = 'GradualUnfreezing';
+    if (!Array.isArray(layers) || !layers.every(isFreezable)) throw new OptimizerError(`${op}: layers must be an array of modules, got ${fmtValue(layers)}`);
+    checkOptions(op, opts, ['schedule', 'alwaysTrainable']);
+    if (typeof opts.schedule !== 'object' || opts.schedule === null) throw new OptimizerError(`${op}: schedule must be { epoch: topLayers } or [[epoch, topLayers], ...], got ${fmtValue(opts.schedule)}`);
+    if (opts.alwaysTrainable !== undefined && !(Array.isArray(opts.alwaysTrainable) && opts.alwaysTrainable.every(isFreezable))) {
+      throw new OptimizerError(`${op}: alwaysTrainable must be an array of modules, got ${fmtValue(opts.alwaysTrainable)}`);
+    }
     const pts = Array.isArray(opts.schedule)
-      ? (opts.schedule as readonly (readonly [number, number])[]).map(([e, k]) => [e, k] as [number, number])
+      ? (opts.schedule as readonly (readonly [number, number])[]).map((x) => (Array.isArray(x) ? [x[0], x[1]] : [NaN, NaN]) as [number, number])
       : Object.entries(opts.schedule).map(([e, k]) => [Number(e), k as number] as [number, number]);
     for (const [e, k] of pts) {
-      if (!Number.isInteger(e) || e < 0) throw new OptimizerError(`GradualUnfreezing: epochs must be non-negative integers, got ${e}`);
-      if (!Number.isInteger(k) || k < 0 || k > layers.length) throw new OptimizerError(`GradualUnfreezing: the number of top layers must be an integer in [0, ${layers.length}], got ${k} at epoch ${e}`);
+      if (!Number.isInteger(e) || e < 0) throw new OptimizerError(`${op}: the schedule's epochs must be non-negative integers, got ${fmtValue(e)}`);
+      if (!Number.isInteger(k) || k < 0 || k > layers.length) throw new OptimizerError(`${op}: the schedule's number of top layers must be an integer in [0, ${layers.length}], got ${fmtValue(k)} at epoch ${e}`);
     }
     this.#points = pts.sort((a, b) => a[0] - b[0]);
     this.step(0);
@@ -43,6 +53,7 @@ export class GradualUnfreezing {
 
   /** How many top layers are trainable at `epoch` (0 before the first scheduled epoch). */
   trainableAt(epoch: number): number {
+    checkSize('GradualUnfreezing', 'epoch', epoch);
     let k = 0;
     for (const [e, n] of this.#points) if (e <= epoch) k = n;
     return k;

@@ -2,10 +2,12 @@
 // warmup, step, exponential, polynomial decay and cosine annealing. Each returns a pure
 // LrSchedule; the formulas are given on each factory.
 
-import { checkPositive, checkStep, type LrSchedule } from './types.js';
+import { ValueError, checkRange, checkSize, fmtValue } from '@webgrad/core';
+import { checkScheduleOptions, checkStep, type LrSchedule } from './types.js';
 
 /** lr(t) = lr. */
 export function constantLr(opts: { lr: number }): LrSchedule {
+  checkScheduleOptions('constantLr', opts, []);
   return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), opts.lr) };
 }
 
@@ -16,9 +18,9 @@ export function constantLr(opts: { lr: number }): LrSchedule {
  * (lr * t / warmupSteps, so step 0 has LR 0).
  */
 export function linearWarmup(opts: { lr: number; warmupSteps: number; startFactor?: number }): LrSchedule {
-  const s = opts.startFactor ?? 0;
-  const w = opts.warmupSteps;
-  if (!Number.isInteger(w) || w < 0) throw new RangeError('linearWarmup: warmupSteps must be a non-negative integer');
+  checkScheduleOptions('linearWarmup', opts, ['warmupSteps', 'startFactor']);
+  const s = checkRange('linearWarmup', 'startFactor', opts.startFactor ?? 0, 0, 1);
+  const w = checkSize('linearWarmup', 'warmupSteps', opts.warmupSteps);
   return {
     baseLr: opts.lr,
     lrAt: (t) => {
@@ -35,10 +37,10 @@ export function linearWarmup(opts: { lr: number; warmupSteps: number; startFacto
  * defaults startFactor 1/3, endFactor 1, totalIters 5.
  */
 export function linearLr(opts: { lr: number; startFactor?: number; endFactor?: number; totalIters?: number }): LrSchedule {
-  const s = opts.startFactor ?? 1 / 3;
-  const e = opts.endFactor ?? 1;
-  const T = opts.totalIters ?? 5;
-  checkPositive('totalIters', T);
+  checkScheduleOptions('linearLr', opts, ['startFactor', 'endFactor', 'totalIters']);
+  const s = checkRange('linearLr', 'startFactor', opts.startFactor ?? 1 / 3, 0, 1, { lo: true });
+  const e = checkRange('linearLr', 'endFactor', opts.endFactor ?? 1, 0, 1);
+  const T = checkSize('linearLr', 'totalIters', opts.totalIters ?? 5, 1);
   return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), opts.lr * (s + ((e - s) * Math.min(t, T)) / T)) };
 }
 
@@ -48,10 +50,10 @@ export function linearLr(opts: { lr: number; startFactor?: number; endFactor?: n
  * where W = warmupSteps (default 0), T = totalSteps, endLr default 0.
  */
 export function linearDecay(opts: { lr: number; totalSteps: number; warmupSteps?: number; endLr?: number }): LrSchedule {
-  const W = opts.warmupSteps ?? 0;
-  const T = opts.totalSteps;
-  const end = opts.endLr ?? 0;
-  checkPositive('totalSteps', T);
+  checkScheduleOptions('linearDecay', opts, ['totalSteps', 'warmupSteps', 'endLr']);
+  const W = checkSize('linearDecay', 'warmupSteps', opts.warmupSteps ?? 0);
+  const T = checkSize('linearDecay', 'totalSteps', opts.totalSteps, 1);
+  const end = checkRange('linearDecay', 'endLr', opts.endLr ?? 0, 0, Infinity);
   return {
     baseLr: opts.lr,
     lrAt: (t) => {
@@ -64,20 +66,26 @@ export function linearDecay(opts: { lr: number; totalSteps: number; warmupSteps?
 
 /** torch StepLR: lr(t) = lr * gamma^floor(t / stepSize) (gamma default 0.1). */
 export function stepLr(opts: { lr: number; stepSize: number; gamma?: number }): LrSchedule {
-  const g = opts.gamma ?? 0.1;
-  if (!Number.isInteger(opts.stepSize) || opts.stepSize <= 0) throw new RangeError('stepLr: stepSize must be a positive integer');
+  checkScheduleOptions('stepLr', opts, ['stepSize', 'gamma']);
+  const g = checkRange('stepLr', 'gamma', opts.gamma ?? 0.1, 0, Infinity);
+  checkSize('stepLr', 'stepSize', opts.stepSize, 1);
   return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), opts.lr * Math.pow(g, Math.floor(t / opts.stepSize))) };
 }
 
 /** torch MultiStepLR: lr(t) = lr * gamma^(number of milestones <= t). */
 export function multiStepLr(opts: { lr: number; milestones: readonly number[]; gamma?: number }): LrSchedule {
-  const g = opts.gamma ?? 0.1;
+  checkScheduleOptions('multiStepLr', opts, ['milestones', 'gamma']);
+  const g = checkRange('multiStepLr', 'gamma', opts.gamma ?? 0.1, 0, Infinity);
+  if (!Array.isArray(opts.milestones)) throw new ValueError(`multiStepLr: milestones must be an array of steps, got ${fmtValue(opts.milestones)}`);
+  opts.milestones.forEach((m, i) => checkSize('multiStepLr', `milestones[${i}]`, m));
   const ms = [...opts.milestones].sort((a, b) => a - b);
   return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), opts.lr * Math.pow(g, ms.filter((m) => m <= t).length)) };
 }
 
 /** torch ExponentialLR: lr(t) = lr * gamma^t. */
 export function exponentialLr(opts: { lr: number; gamma: number }): LrSchedule {
+  checkScheduleOptions('exponentialLr', opts, ['gamma']);
+  checkRange('exponentialLr', 'gamma', opts.gamma, 0, Infinity);
   return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), opts.lr * Math.pow(opts.gamma, t)) };
 }
 
@@ -88,12 +96,14 @@ export function exponentialLr(opts: { lr: number; gamma: number }): LrSchedule {
  * Defaults: power 1, endLr 0, warmupSteps 0.
  */
 export function polynomialDecay(opts: { lr: number; totalSteps: number; power?: number; endLr?: number; warmupSteps?: number }): LrSchedule {
-  const W = opts.warmupSteps ?? 0;
-  const T = opts.totalSteps;
-  const p = opts.power ?? 1;
-  const end = opts.endLr ?? 0;
-  if (!(T > W)) throw new RangeError('polynomialDecay: totalSteps must exceed warmupSteps');
-  if (end > opts.lr) throw new RangeError('polynomialDecay: endLr must not exceed lr');
+  const op = 'polynomialDecay';
+  checkScheduleOptions(op, opts, ['totalSteps', 'power', 'endLr', 'warmupSteps']);
+  const W = checkSize(op, 'warmupSteps', opts.warmupSteps ?? 0);
+  const T = checkSize(op, 'totalSteps', opts.totalSteps, 1);
+  const p = checkRange(op, 'power', opts.power ?? 1, 0, Infinity);
+  const end = checkRange(op, 'endLr', opts.endLr ?? 0, 0, Infinity);
+  if (!(T > W)) throw new ValueError(`polynomialDecay: totalSteps (${T}) must exceed warmupSteps (${W})`);
+  if (end > opts.lr) throw new ValueError(`polynomialDecay: endLr (${end}) must not exceed lr (${opts.lr})`);
   return {
     baseLr: opts.lr,
     lrAt: (t) => {
@@ -110,8 +120,9 @@ export function polynomialDecay(opts: { lr: number; totalSteps: number; power?: 
  * Past tMax the cosine continues (rising again), as torch's closed form does.
  */
 export function cosineAnnealing(opts: { lr: number; tMax: number; etaMin?: number }): LrSchedule {
-  const m = opts.etaMin ?? 0;
-  checkPositive('tMax', opts.tMax);
+  checkScheduleOptions('cosineAnnealing', opts, ['tMax', 'etaMin']);
+  const m = checkRange('cosineAnnealing', 'etaMin', opts.etaMin ?? 0, 0, Infinity);
+  checkRange('cosineAnnealing', 'tMax', opts.tMax, 0, Infinity, { lo: true });
   return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), m + ((opts.lr - m) * (1 + Math.cos((Math.PI * t) / opts.tMax))) / 2) };
 }
 
@@ -123,11 +134,12 @@ export function cosineAnnealing(opts: { lr: number; tMax: number; etaMin?: numbe
  * `decaySteps` is nanoGPT's lr_decay_iters (the absolute step where the decay ends, not its length).
  */
 export function cosineWithWarmup(opts: { lr: number; warmupSteps: number; decaySteps: number; minLr?: number }): LrSchedule {
-  const W = opts.warmupSteps;
-  const D = opts.decaySteps;
-  const minLr = opts.minLr ?? 0;
-  if (!Number.isInteger(W) || W < 0) throw new RangeError('cosineWithWarmup: warmupSteps must be a non-negative integer');
-  if (!(D > W)) throw new RangeError('cosineWithWarmup: decaySteps must exceed warmupSteps');
+  const op = 'cosineWithWarmup';
+  checkScheduleOptions(op, opts, ['warmupSteps', 'decaySteps', 'minLr']);
+  const W = checkSize(op, 'warmupSteps', opts.warmupSteps);
+  const D = checkSize(op, 'decaySteps', opts.decaySteps);
+  const minLr = checkRange(op, 'minLr', opts.minLr ?? 0, 0, Infinity);
+  if (!(D > W)) throw new ValueError(`cosineWithWarmup: decaySteps (${D}) must exceed warmupSteps (${W})`);
   return {
     baseLr: opts.lr,
     lrAt: (t) => {

@@ -1,7 +1,8 @@
 // One-cycle LR policy with torch.optim.lr_scheduler.OneCycleLR's exact phase arithmetic
 // (LR only; momentum cycling is left to the optimizer).
 
-import { checkStep, type LrSchedule } from './types.js';
+import { checkBool, checkEnum, checkRange, checkSize } from '@webgrad/core';
+import { checkScheduleOptions, checkStep, type LrSchedule } from './types.js';
 
 export interface OneCycleOptions {
   maxLr: number;
@@ -26,14 +27,15 @@ export interface OneCycleOptions {
  * throw, as torch does.
  */
 export function oneCycle(opts: OneCycleOptions): LrSchedule {
-  const T = opts.totalSteps;
-  if (!Number.isInteger(T) || T <= 0) throw new RangeError('oneCycle: totalSteps must be a positive integer');
-  const pct = opts.pctStart ?? 0.3;
-  if (!(pct >= 0 && pct <= 1)) throw new RangeError('oneCycle: pctStart must be in [0, 1]');
-  const initialLr = opts.maxLr / (opts.divFactor ?? 25);
-  const minLr = initialLr / (opts.finalDivFactor ?? 1e4);
+  const op = 'oneCycle';
+  checkScheduleOptions(op, opts, ['totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'annealStrategy', 'threePhase'], 'maxLr');
+  const T = checkSize(op, 'totalSteps', opts.totalSteps, 1);
+  const pct = checkRange(op, 'pctStart', opts.pctStart ?? 0.3, 0, 1);
+  const initialLr = opts.maxLr / checkRange(op, 'divFactor', opts.divFactor ?? 25, 0, Infinity, { lo: true });
+  const minLr = initialLr / checkRange(op, 'finalDivFactor', opts.finalDivFactor ?? 1e4, 0, Infinity, { lo: true });
+  if (opts.threePhase !== undefined) checkBool(op, 'threePhase', opts.threePhase);
   const anneal =
-    (opts.annealStrategy ?? 'cos') === 'cos'
+    checkEnum(op, 'annealStrategy', opts.annealStrategy ?? 'cos', ['cos', 'linear']) === 'cos'
       ? (a: number, b: number, p: number) => b + ((a - b) / 2) * (Math.cos(Math.PI * p) + 1)
       : (a: number, b: number, p: number) => (b - a) * p + a;
   const phases = opts.threePhase

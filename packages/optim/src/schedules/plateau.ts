@@ -2,7 +2,9 @@
 // torch.optim.lr_scheduler.ReduceLROnPlateau's exact rules (threshold modes, patience,
 // cooldown, minLr, eps).
 
-import type { Optimizer } from '../optimizer.js';
+import { ValueError, checkEnum, checkFunction, checkNumber, checkRange, checkSize, fmtValue } from '@webgrad/core';
+import { Optimizer } from '../optimizer.js';
+import { checkScheduleOptions } from './types.js';
 
 export interface ReduceLrOnPlateauOptions {
   lr: number;
@@ -45,6 +47,9 @@ export class ReduceLrOnPlateau {
   private readonly o: Required<Omit<ReduceLrOnPlateauOptions, 'onLr' | 'optimizer'>> & Pick<ReduceLrOnPlateauOptions, 'onLr' | 'optimizer'>;
 
   constructor(options: ReduceLrOnPlateauOptions) {
+    const op = 'ReduceLrOnPlateau';
+    checkScheduleOptions(op, options, ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps', 'onLr', 'optimizer']);
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
     this.o = {
       mode: 'min',
       factor: 0.1,
@@ -54,9 +59,18 @@ export class ReduceLrOnPlateau {
       cooldown: 0,
       minLr: 0,
       eps: 1e-8,
-      ...options,
-    };
-    if (!(this.o.factor < 1)) throw new RangeError('ReduceLrOnPlateau: factor must be < 1');
+      ...given,
+    } as typeof this.o;
+    checkEnum(op, 'mode', this.o.mode, ['min', 'max']);
+    checkRange(op, 'factor', this.o.factor, 0, 1, { hi: true });
+    checkSize(op, 'patience', this.o.patience);
+    checkRange(op, 'threshold', this.o.threshold, 0, Infinity);
+    checkEnum(op, 'thresholdMode', this.o.thresholdMode, ['rel', 'abs']);
+    checkSize(op, 'cooldown', this.o.cooldown);
+    checkRange(op, 'minLr', this.o.minLr, 0, Infinity);
+    checkRange(op, 'eps', this.o.eps, 0, Infinity);
+    if (this.o.onLr !== undefined) checkFunction(op, 'onLr', this.o.onLr);
+    if (this.o.optimizer !== undefined && !(this.o.optimizer instanceof Optimizer)) throw new ValueError(`${op}: optimizer must be an Optimizer, got ${fmtValue(this.o.optimizer)}`);
     this.lr = options.lr;
     this.best = this.o.mode === 'min' ? Infinity : -Infinity;
   }
@@ -70,6 +84,7 @@ export class ReduceLrOnPlateau {
 
   /** Report the metric for this epoch/evaluation; returns the (possibly reduced) LR. */
   step(metric: number): number {
+    checkNumber('ReduceLrOnPlateau.step', 'metric', metric);
     this.lastStep += 1;
     if (this.isBetter(metric)) {
       this.best = metric;

@@ -1,4 +1,5 @@
 // The LR schedule contract: a pure function of the step number.
+import { checkFunction, checkOptions, checkRange } from '@webgrad/core';
 
 /**
  * A learning-rate schedule: `lrAt(step)` is the LR to use for optimizer step `step` (0-based).
@@ -15,7 +16,7 @@ export interface LrSchedule {
 
 /** torch LambdaLR: each group's LR is its initial LR times `factor(step)`. */
 export function lambdaLr(factor: (step: number) => number): LrSchedule {
-  if (typeof factor !== 'function') throw new RangeError('lambdaLr: factor must be a function of the step');
+  checkFunction('lambdaLr', 'factor', factor);
   return { baseLr: 1, isFactor: true, lrAt: (t) => (checkStep(t), factor(t)) };
 }
 
@@ -23,6 +24,9 @@ export function checkStep(step: number): void {
   if (!Number.isInteger(step) || step < 0) throw new RangeError(`LR schedule: step must be a non-negative integer, got ${step}`);
 }
 
-export function checkPositive(name: string, v: number): void {
-  if (!(v > 0) || !Number.isFinite(v)) throw new RangeError(`LR schedule: ${name} must be a positive number, got ${v}`);
+/** A schedule factory's options: known keys and an `lr` (a finite number >= 0) under `lrKey`. */
+export function checkScheduleOptions<O extends object>(op: string, opts: O, keys: readonly string[], lrKey = 'lr'): O {
+  checkOptions(op, opts, [lrKey, ...keys]);
+  checkRange(op, lrKey, (opts as Record<string, unknown>)[lrKey], 0, Infinity);
+  return opts;
 }
