@@ -138,12 +138,16 @@ for (const device of testDevices()) {
       ['scaledDotProductAttention', (x) => wg.scaledDotProductAttention(x, x, x), [1, 1, 2, 3]],
       ['avgPool2d', (x) => wg.avgPool2d(x, 2), [1, 1, 2, 2]],
       ['dropout', (x) => wg.dropout(x, 0.5), [2, 3]],
+      ['softmax', (x) => wg.softmax(x, -1), [2, 3]],
+      ['logSoftmax', (x) => wg.logSoftmax(x, 0), [2, 3]],
+      ['maxPool2d', (x) => wg.maxPool2d(x, 2), [1, 1, 2, 2]],
+      ['crossEntropy', (x) => wg.crossEntropy(x, wg.tensor([0, 1], { dtype: 'int32', device: x.device })), [2, 3]],
     ];
     for (const dtype of ['int32', 'bool'] as const) {
       it.each(floatOnly)(`%s of ${dtype} raises DTypeError`, (op, call, shape) => {
         const x = Z(shape, dtype);
         expect(() => call(x)).toThrow(wg.DTypeError);
-        expect(() => call(x)).toThrow(new RegExp(`^${op}: expected a floating-point (input|q), got ${dtype} \\(shape \\[${shape.join(', ')}\\]\\)`));
+        expect(() => call(x)).toThrow(new RegExp(`^${op}: expected a floating-point (input|q|logits), got ${dtype} \\(shape \\[${shape.join(', ')}\\]\\)`));
       });
     }
 

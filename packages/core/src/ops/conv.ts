@@ -155,7 +155,7 @@ function pool(op: 'max' | 'avg', x: Tensor, kernel: Pair, opts: Pool2dOptions): 
   checkTensor(name, 'input', x);
   const o = checkOptions(name, opts, ['stride', 'padding']);
   if (x.ndim !== 4) throw new ShapeError(`${name}: expected input (N, C, H, W), got ${fmtShape(x.shape)}`);
-  if (op === 'avg') requireFloat(name, x);
+  requireFloat(name, x); // max pooling of integers is refused too, as in PyTorch
   const k = checkPair(name, 'kernelSize', kernel, 1);
   const g: Conv2dGeometry = { ...geometry(k, { stride: o.stride ?? k, padding: o.padding }, name), dilation: [1, 1] };
   if (g.padding[0] * 2 > k[0] || g.padding[1] * 2 > k[1]) throw new ValueError(`${name}: padding ${g.padding} must be at most half the kernel ${k}`);

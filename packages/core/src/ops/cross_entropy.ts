@@ -1,6 +1,7 @@
 // Cross-entropy over class logits, fused with log-softmax: one kernel computes each row's loss and
 // log-sum-exp, the backward kernel writes softmax − target directly. PyTorch semantics for
 // ignoreIndex, labelSmoothing, class weights and reduction.
+import { requireFloat } from '../dtype.js';
 import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { empty } from './alloc.js';
@@ -80,6 +81,7 @@ export const CROSS_ENTROPY = defineOp<CEAttrs>({
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const { ignoreIndex, labelSmoothing, reduction, weight } = ceOptions('crossEntropy', logits, targets, opts);
   if (targets.dtype !== 'int32') throw new DTypeError(`crossEntropy: targets must be int32 class indices, got ${targets.dtype} (shape ${fmtShape(targets.shape)})`);
+  requireFloat('crossEntropy', logits, 'logits');
   if (logits.ndim < 1) throw new ShapeError(`crossEntropy: logits must have a class dim, got shape ${fmtShape(logits.shape)}`);
   const C = logits.ndim === 1 ? logits.shape[0]! : logits.shape[1]!;
   const expected = logits.ndim === 1 ? [] : [logits.shape[0]!, ...logits.shape.slice(2)];

@@ -1,11 +1,11 @@
 // softmax and logSoftmax along a dim, as one fused row kernel (max-subtracted, numerically stable).
 // Their decompositions into primitive ops are exported as the reference the fused kernels are
 // tested against.
-import { isFloat } from '../dtype.js';
+import { requireFloat } from '../dtype.js';
 import { normDim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { empty } from './alloc.js';
-import { cast, contiguous } from './cast.js';
+import { contiguous } from './cast.js';
 import { apply, defineOp } from './define.js';
 import { transpose } from './views.js';
 import { div, mul, sub } from './binary.js';
@@ -45,8 +45,9 @@ export const SOFTMAX = defineOp<{ log: boolean }>({
 function rowwise(x: Tensor, dim: number, log: boolean): Tensor {
   const op = log ? 'logSoftmax' : 'softmax';
   const d = normDim(op, dim, checkTensor(op, 'input', x).ndim);
+  requireFloat(op, x); // as PyTorch: no softmax of integers (cast with .float())
   return tidy(() => {
-    const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
+    const xf = x;
     if (xf.ndim === 0) return apply(SOFTMAX, [contiguous(xf.reshape([1]))], { log }).reshape([]);
     const last = d === xf.ndim - 1;
     const input = contiguous(last ? xf : transpose(xf, d, -1));
