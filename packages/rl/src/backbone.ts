@@ -2,13 +2,16 @@
 //
 // `gptHiddenStates` runs a GPT up to its final LayerNorm (the features its LM head reads), so a
 // reward or value head (nn's `ValueHead`) can sit on the same transformer: (B, T) int32 → (B, T, C).
-import { ShapeError, fmtShape, tidy, type Tensor } from '@webgrad/core';
+import { DTypeError, ShapeError, checkTensor, fmtShape, tidy, type Tensor } from '@webgrad/core';
 import { Module, ValueHead, init, type GPT } from '@webgrad/nn';
+import { checkGPT } from './args.js';
 
 /** The GPT's final-LayerNorm features for idx (B, T) int32 → (B, T, C). Same computation as
  *  `GPT.forward` without the LM head (no KV cache; dropout follows the module's training mode). */
 export function gptHiddenStates(gpt: GPT, idx: Tensor): Tensor {
-  if (idx.ndim !== 2 || idx.dtype !== 'int32') throw new ShapeError(`gptHiddenStates: idx must be int32 (B, T), got ${idx.dtype} ${fmtShape(idx.shape)}`);
+  checkGPT('gptHiddenStates', 'gpt', gpt);
+  if (checkTensor('gptHiddenStates', 'idx', idx).dtype !== 'int32') throw new DTypeError(`gptHiddenStates: idx must be int32 token ids, got ${idx.dtype}`);
+  if (idx.ndim !== 2) throw new ShapeError(`gptHiddenStates: idx must be (B, T), got ${fmtShape(idx.shape)}`);
   const T = idx.shape[1]!;
   return tidy(() => {
     const tok = gpt.wte.forward(idx); // (B, T, C)
@@ -31,6 +34,7 @@ export class ScalarHeadModel extends Module {
 
   constructor(backbone: GPT) {
     super();
+    checkGPT(new.target.name, 'backbone', backbone);
     this.registerModule('backbone', backbone);
     const C = backbone.config.nEmbd;
     this.registerModule('score', new ValueHead(C, { dtype: backbone.config.dtype, device: backbone.wte.weight.device }));

@@ -14,7 +14,9 @@
 // Metrics are TRL DPOTrainer's: rewards/chosen = β·(log π(y_w) − log π_ref(y_w)) (detached),
 // rewards/rejected likewise, rewards/accuracies = mean(chosen > rejected), rewards/margins =
 // mean(chosen − rejected).
-import { ShapeError, ValueError, fmtShape, shapesEqual, tidy, zerosLike, type Tensor } from '@webgrad/core';
+import {
+  ShapeError, ValueError, checkBool, checkEnum, checkOptions, checkRange, checkTensor, fmtShape, shapesEqual, tidy, zerosLike, type Tensor,
+} from '@webgrad/core';
 import { logSigmoid } from './masked.js';
 
 export type DPOLossType = 'sigmoid' | 'robust' | 'ipo';
@@ -47,15 +49,17 @@ export interface DPOOutput {
 
 /** DPO-family loss over per-pair sequence log-probs (B) of the policy and the reference. */
 export function dpoLoss(policyChosen: Tensor, policyRejected: Tensor, refChosen: Tensor | null, refRejected: Tensor | null, opts: DPOOptions = {}): DPOOutput {
-  const beta = opts.beta ?? 0.1;
-  const eps = opts.labelSmoothing ?? 0;
-  const lossType = opts.lossType ?? 'sigmoid';
-  if (!(beta > 0)) throw new ValueError(`dpoLoss: beta must be > 0, got ${beta}`);
-  if (!(eps >= 0 && eps < 0.5)) throw new ValueError(`dpoLoss: labelSmoothing must be in [0, 0.5), got ${eps}`);
+  checkOptions('dpoLoss', opts, ['beta', 'labelSmoothing', 'lossType', 'referenceFree']);
+  const beta = checkRange('dpoLoss', 'beta', opts.beta ?? 0.1, 0, Infinity, { lo: true });
+  const eps = checkRange('dpoLoss', 'labelSmoothing', opts.labelSmoothing ?? 0, 0, 0.5, { hi: true });
+  const lossType = checkEnum('dpoLoss', 'lossType', opts.lossType ?? 'sigmoid', ['sigmoid', 'robust', 'ipo']);
+  if (opts.referenceFree !== undefined) checkBool('dpoLoss', 'referenceFree', opts.referenceFree);
   if (lossType === 'ipo' && eps > 0) throw new ValueError('dpoLoss: labelSmoothing does not apply to the IPO loss');
-  const all = [policyChosen, policyRejected, ...(opts.referenceFree ? [] : [refChosen, refRejected])];
-  for (const t of all) {
-    if (!t) throw new ValueError('dpoLoss: reference log-probs are required unless referenceFree is set');
+  const named = { policyChosen, policyRejected, ...(opts.referenceFree ? {} : { refChosen, refRejected }) };
+  const all = Object.values(named);
+  for (const [name, t] of Object.entries(named)) {
+    if (!t) throw new ValueError(`dpoLoss: reference log-probs are required unless referenceFree is set (${name} is ${t})`);
+    checkTensor('dpoLoss', name, t);
     if (t.ndim !== 1 || !shapesEqual(t.shape, policyChosen.shape)) {
       throw new ShapeError(`dpoLoss: every log-prob tensor must be (B) of one shape, got ${all.map((x) => (x ? fmtShape(x.shape) : 'null')).join(', ')}`);
     }
@@ -74,11 +78,8 @@ export function dpoLoss(policyChosen: Tensor, policyRejected: Tensor, refChosen:
       case 'robust':
         losses = logSigmoid(h.mul(beta)).mul(-(1 - eps)).add(logSigmoid(h.mul(-beta)).mul(eps)).div(1 - 2 * eps);
         break;
-      case 'ipo':
+      default: // 'ipo'
         losses = h.sub(1 / (2 * beta)).square();
-        break;
-      default:
-        throw new ValueError(`dpoLoss: lossType must be 'sigmoid', 'robust' or 'ipo', got '${String(lossType)}'`);
     }
     const chosenRewards = chosenLogRatio.detach().mul(beta);
     const rejectedRewards = rejectedLogRatio.detach().mul(beta);

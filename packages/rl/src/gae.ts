@@ -6,7 +6,7 @@
 // Rows are per-token tensors (B, N). A mask (B, N) marks the steps of each trajectory (one
 // contiguous run per row: the completion tokens); rewards and values outside it are treated as 0,
 // so a trajectory ends at its last masked step and nothing before its first step is used.
-import { ShapeError, ValueError, fmtShape, noGrad, shapesEqual, stack, tidy, zeros, type Tensor } from '@webgrad/core';
+import { ShapeError, checkOptions, checkRange, checkTensor, fmtShape, noGrad, shapesEqual, stack, tidy, zeros, type Tensor } from '@webgrad/core';
 
 export interface GAEOptions {
   /** Discount γ (default 1, TRL's default). */
@@ -19,9 +19,12 @@ export interface GAEOptions {
 
 /** Advantages and returns (both (B, N), detached) of rewards and values (B, N). */
 export function computeGAE(rewards: Tensor, values: Tensor, opts: GAEOptions = {}): { advantages: Tensor; returns: Tensor } {
-  const gamma = opts.gamma ?? 1;
-  const lam = opts.lam ?? 0.95;
-  if (!(gamma >= 0 && gamma <= 1) || !(lam >= 0 && lam <= 1)) throw new ValueError(`computeGAE: gamma and lam must be in [0, 1], got ${gamma} and ${lam}`);
+  checkTensor('computeGAE', 'rewards', rewards);
+  checkTensor('computeGAE', 'values', values);
+  checkOptions('computeGAE', opts, ['gamma', 'lam', 'mask']);
+  const gamma = checkRange('computeGAE', 'gamma', opts.gamma ?? 1, 0, 1);
+  const lam = checkRange('computeGAE', 'lam', opts.lam ?? 0.95, 0, 1);
+  if (opts.mask != null) checkTensor('computeGAE', 'mask', opts.mask);
   if (rewards.ndim !== 2 || !shapesEqual(rewards.shape, values.shape) || (opts.mask && !shapesEqual(opts.mask.shape, rewards.shape))) {
     throw new ShapeError(`computeGAE: rewards ${fmtShape(rewards.shape)}, values ${fmtShape(values.shape)}${opts.mask ? ` and mask ${fmtShape(opts.mask.shape)}` : ''} must all be (B, N)`);
   }

@@ -9,13 +9,26 @@
 // aggregated by `lossType`: 'grpo' (mean over each sequence's tokens, then over sequences),
 // 'bnpo' (mean over all completion tokens of the batch), 'dr_grpo' (sum / (B · maxCompletionLength),
 // Liu et al. 2025, "Understanding R1-Zero-Like Training").
-import { ShapeError, ValueError, fmtShape, noGrad, shapesEqual, tensor, tidy, type Tensor } from '@webgrad/core';
+import {
+  ShapeError, ValueError, checkBool, checkEnum, checkFunction, checkOptions, checkRange, checkSize, checkTensor, fmtShape, noGrad, shapesEqual,
+  tensor, tidy, type Tensor,
+} from '@webgrad/core';
 import type { GPT } from '@webgrad/nn';
 import type { Optimizer } from '@webgrad/optim';
 import { klPenalty } from './kl.js';
 import { maskedMean } from './masked.js';
 import { generateRollouts, scoreRollout, tokenLogProbs, type RewardFn } from './rollout.js';
 import { mean, meanStats, optimizerStep, std } from './stats.js';
+import { GENERATION_KEYS, checkGPT, checkGeneration, checkInput, checkOptimizer, checkPrompts } from './args.js';
+
+const LOSS_KEYS = ['beta', 'epsilon', 'epsilonHigh', 'lossType', 'maxCompletionLength'] as const;
+
+/** GRPOLossOptions of `op` (keys checked by the caller). */
+function checkLossOptions(op: string, o: GRPOLossOptions): void {
+  for (const k of ['beta', 'epsilon', 'epsilonHigh'] as const) if (o[k] !== undefined) checkRange(op, k, o[k], 0, Infinity);
+  if (o.lossType !== undefined) checkEnum(op, 'lossType', o.lossType, ['grpo', 'bnpo', 'dr_grpo']);
+  if (o.maxCompletionLength !== undefined) checkSize(op, 'maxCompletionLength', o.maxCompletionLength, 1);
+}
 
 export interface GroupAdvantageOptions {
   /** Divide by the group's std (+1e-4); default true. false: only subtract the group mean
@@ -25,6 +38,9 @@ export interface GroupAdvantageOptions {
 
 /** Group-relative advantages of rewards (B), B = groups × groupSize, rows of a group adjacent. */
 export function groupAdvantages(rewards: Tensor, groupSize: number, opts: GroupAdvantageOptions = {}): Tensor {
+  checkTensor('groupAdvantages', 'rewards', rewards);
+  checkOptions('groupAdvantages', opts, ['scaleRewards']);
+  if (opts.scaleRewards !== undefined) checkBool('groupAdvantages', 'scaleRewards', opts.scaleRewards);
   if (rewards.ndim !== 1) throw new ShapeError(`groupAdvantages: rewards must be (B), got ${fmtShape(rewards.shape)}`);
   const B = rewards.shape[0]!;
   if (!Number.isInteger(groupSize) || groupSize < 2 || B % groupSize !== 0) {
@@ -75,6 +91,12 @@ export interface GRPOLossOutput {
 
 /** The GRPO objective over a batch of scored completions. */
 export function grpoLoss(input: GRPOLossInput, opts: GRPOLossOptions = {}): GRPOLossOutput {
+  const op = 'grpoLoss';
+  checkInput(op, input, ['logProbs', 'oldLogProbs', 'refLogProbs', 'advantages', 'mask']);
+  for (const k of ['logProbs', 'advantages', 'mask'] as const) checkTensor(op, k, input[k]);
+  for (const k of ['oldLogProbs', 'refLogProbs'] as const) if (input[k] != null) checkTensor(op, k, input[k]);
+  checkOptions(op, opts, LOSS_KEYS);
+  checkLossOptions(op, opts);
   const { logProbs, mask, advantages } = input;
   const beta = opts.beta ?? 0;
   const epsLow = opts.epsilon ?? 0.2;
@@ -102,8 +124,7 @@ export function grpoLoss(input: GRPOLossInput, opts: GRPOLossOptions = {}): GRPO
     switch (lossType) {
       case 'grpo': loss = perToken.mul(m).sum(1).div(m.sum(1).clamp(1, null)).mean(); break;
       case 'bnpo': loss = perToken.mul(m).sum().div(m.sum().clamp(1, null)); break;
-      case 'dr_grpo': loss = perToken.mul(m).sum().div(logProbs.shape[0]! * (opts.maxCompletionLength ?? logProbs.shape[1]!)); break;
-      default: throw new ValueError(`grpoLoss: lossType must be 'grpo', 'bnpo' or 'dr_grpo', got '${String(lossType)}'`);
+      default: loss = perToken.mul(m).sum().div(logProbs.shape[0]! * (opts.maxCompletionLength ?? logProbs.shape[1]!)); // 'dr_grpo'
     }
     const r = ratio.detach();
     const isClipped = r.lt(1 - epsLow).logicalAnd(A.lt(0)).logicalOr(r.gt(1 + epsHigh).logicalAnd(A.gt(0)));
@@ -160,7 +181,21 @@ export interface GRPOStats {
 /** One GRPO iteration: sample G completions per prompt, score them with `rewardFn`, compute
  *  group-relative advantages, and take `numIterations` optimizer steps on the batch. */
 export async function grpoStep(input: GRPOStepInput): Promise<GRPOStats> {
+  const op = 'grpoStep';
+  checkInput(op, input, ['policy', 'ref', 'optimizer', 'prompts', 'rewardFn', 'config']);
   const { policy, ref, optimizer, prompts, rewardFn, config: c } = input;
+  checkGPT(op, 'policy', policy);
+  if (ref != null) checkGPT(op, 'ref', ref);
+  checkOptimizer(op, optimizer);
+  checkPrompts(op, prompts);
+  checkFunction(op, 'rewardFn', rewardFn);
+  checkInput(op, c, [...LOSS_KEYS, 'scaleRewards', 'numIterations', 'maxGradNorm', ...GENERATION_KEYS], 'config');
+  checkLossOptions(op, c);
+  checkGeneration(op, c);
+  if (c.numGenerations !== undefined) checkSize(op, 'numGenerations', c.numGenerations, 2);
+  if (c.scaleRewards !== undefined) checkBool(op, 'scaleRewards', c.scaleRewards);
+  if (c.numIterations !== undefined) checkSize(op, 'numIterations', c.numIterations, 1);
+  if (c.maxGradNorm != null) checkRange(op, 'maxGradNorm', c.maxGradNorm, 0, Infinity);
   const G = c.numGenerations ?? 4;
   const beta = c.beta ?? 0;
   if (beta > 0 && !ref) throw new ValueError('grpoStep: beta > 0 needs a reference model');
@@ -175,7 +210,7 @@ export async function grpoStep(input: GRPOStepInput): Promise<GRPOStats> {
     const B = rewards.length;
     const iterations = c.numIterations ?? 1;
     const pre = noGrad(() => tidy(() => ({
-      advantages: groupAdvantages(tensor(Float32Array.from(rewards), { shape: [B], device: mask.device }), G, c),
+      advantages: groupAdvantages(tensor(Float32Array.from(rewards), { shape: [B], device: mask.device }), G, { scaleRewards: c.scaleRewards }),
       old: iterations > 1 ? tokenLogProbs(policy, sequences, mask, { temperature }) : null,
       ref: ref ? tokenLogProbs(ref, sequences, mask, { temperature }) : null,
     })));
@@ -184,7 +219,8 @@ export async function grpoStep(input: GRPOStepInput): Promise<GRPOStats> {
       for (let it = 0; it < iterations; it++) {
         collected.push(optimizerStep(optimizer, c.maxGradNorm === undefined ? 1 : c.maxGradNorm, () => {
           const logProbs = tokenLogProbs(policy, sequences, mask, { temperature });
-          const out = grpoLoss({ logProbs, oldLogProbs: pre.old, refLogProbs: pre.ref, advantages: pre.advantages, mask }, c);
+          const { beta: b, epsilon, epsilonHigh, lossType, maxCompletionLength } = c;
+          const out = grpoLoss({ logProbs, oldLogProbs: pre.old, refLogProbs: pre.ref, advantages: pre.advantages, mask }, { beta: b, epsilon, epsilonHigh, lossType, maxCompletionLength });
           return { loss: out.loss, stats: { kl: out.kl, clipRatio: out.clipRatio } };
         }));
       }

@@ -9,13 +9,16 @@
 // adds k3 to its loss (Shao et al. 2024).
 // The adaptive controller is Ziegler et al. 2019 ("Fine-Tuning Language Models from Human
 // Preferences", §2.2): e = clip(KL/target − 1, −0.2, 0.2), β ← β·(1 + e·n/horizon).
-import { ShapeError, ValueError, fmtShape, shapesEqual, tidy, type Tensor } from '@webgrad/core';
+import { ShapeError, checkEnum, checkFinite, checkRange, checkSize, checkTensor, fmtShape, shapesEqual, tidy, type Tensor } from '@webgrad/core';
 
 export type KLEstimator = 'k1' | 'k2' | 'k3' | 'abs';
 
 /** Per-token KL estimate from log-probs of the sampled tokens under the policy and the reference
  *  (same shape, e.g. (B, N)). Not masked: multiply by the completion mask where it matters. */
 export function klPenalty(logProbs: Tensor, refLogProbs: Tensor, estimator: KLEstimator = 'k1'): Tensor {
+  checkTensor('klPenalty', 'logProbs', logProbs);
+  checkTensor('klPenalty', 'refLogProbs', refLogProbs);
+  checkEnum('klPenalty', 'estimator', estimator, ['k1', 'k2', 'k3', 'abs']);
   if (!shapesEqual(logProbs.shape, refLogProbs.shape)) {
     throw new ShapeError(`klPenalty: log-probs ${fmtShape(logProbs.shape)} and reference log-probs ${fmtShape(refLogProbs.shape)} must have the same shape`);
   }
@@ -25,8 +28,7 @@ export function klPenalty(logProbs: Tensor, refLogProbs: Tensor, estimator: KLEs
       case 'k1': return logR.neg();
       case 'k2': return logR.square().mul(0.5);
       case 'k3': return logR.exp().sub(1).sub(logR);
-      case 'abs': return logR.abs();
-      default: throw new ValueError(`klPenalty: estimator must be 'k1', 'k2', 'k3' or 'abs', got '${String(estimator)}'`);
+      default: return logR.abs(); // 'abs'
     }
   });
 }
@@ -41,7 +43,7 @@ export interface KLController {
 /** A constant coefficient. */
 export class FixedKLController implements KLController {
   constructor(public value: number) {
-    if (!(value >= 0)) throw new ValueError(`FixedKLController: coefficient must be ≥ 0, got ${value}`);
+    checkRange('FixedKLController', 'value', value, 0, Infinity);
   }
   update(): void {}
 }
@@ -50,11 +52,14 @@ export class FixedKLController implements KLController {
 export class AdaptiveKLController implements KLController {
   value: number;
   constructor(initKLCoef: number, readonly target: number, readonly horizon: number) {
-    if (!(initKLCoef >= 0)) throw new ValueError(`AdaptiveKLController: initial coefficient must be ≥ 0, got ${initKLCoef}`);
-    if (!(target > 0) || !(horizon > 0)) throw new ValueError(`AdaptiveKLController: target and horizon must be > 0, got ${target} and ${horizon}`);
+    checkRange('AdaptiveKLController', 'initKLCoef', initKLCoef, 0, Infinity);
+    checkRange('AdaptiveKLController', 'target', target, 0, Infinity, { lo: true });
+    checkRange('AdaptiveKLController', 'horizon', horizon, 0, Infinity, { lo: true });
     this.value = initKLCoef;
   }
   update(currentKL: number, nSteps: number): void {
+    checkFinite('AdaptiveKLController.update', 'currentKL', currentKL);
+    checkSize('AdaptiveKLController.update', 'nSteps', nSteps);
     const err = Math.min(0.2, Math.max(-0.2, currentKL / this.target - 1));
     this.value *= 1 + (err * nSteps) / this.horizon;
   }

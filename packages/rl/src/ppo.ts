@@ -11,7 +11,10 @@
 //   L_vf = ½·mean_mask max((V − R)², (clip(V, V_old − ε_v, V_old + ε_v) − R)²)
 //   loss = L_pg + c_vf·L_vf − c_ent·H
 // Stats: approxKL = ½·mean_mask (log π − log π_old)², clipFrac = mean_mask [clipped term larger].
-import { ShapeError, ValueError, arange, fmtShape, noGrad, shapesEqual, tensor, tidy, type Tensor } from '@webgrad/core';
+import {
+  ShapeError, ValueError, arange, checkBool, checkEnum, checkFinite, checkInt, checkOptions, checkRange, checkSize, checkTensor, fmtShape,
+  fmtValue, noGrad, shapesEqual, tensor, tidy, type Tensor,
+} from '@webgrad/core';
 import type { GPT } from '@webgrad/nn';
 import type { Optimizer } from '@webgrad/optim';
 import { computeGAE } from './gae.js';
@@ -20,9 +23,14 @@ import { maskedMean, maskedWhiten } from './masked.js';
 import { permutation, seededRandom } from './random.js';
 import { tokenLogProbs, tokenLogProbsAndEntropy, type Rollout } from './rollout.js';
 import { meanStats, optimizerStep } from './stats.js';
+import { checkGPT, checkInput, checkOptimizer } from './args.js';
 
+const KL_ESTIMATORS: readonly KLEstimator[] = ['k1', 'k2', 'k3', 'abs'];
+
+/** Tensors of one shape. */
 function sameShapes(op: string, named: Record<string, Tensor>): void {
   const entries = Object.entries(named);
+  for (const [n, t] of entries) checkTensor(op, n, t);
   const shape = entries[0]![1].shape;
   if (entries.some(([, t]) => !shapesEqual(t.shape, shape))) {
     throw new ShapeError(`${op}: ${entries.map(([n, t]) => `${n} ${fmtShape(t.shape)}`).join(', ')} must all have one shape`);
@@ -49,8 +57,11 @@ export interface PPORewardsOptions {
  *  last completion token. `kl` is the masked per-token KL, `nonScoreReward` = −β·kl. */
 export function ppoRewards(scores: Tensor, logProbs: Tensor, refLogProbs: Tensor, mask: Tensor, opts: PPORewardsOptions = {}): { rewards: Tensor; kl: Tensor; nonScoreReward: Tensor } {
   sameShapes('ppoRewards', { logProbs, refLogProbs, mask });
+  checkTensor('ppoRewards', 'scores', scores);
+  checkOptions('ppoRewards', opts, ['klCoef', 'klEstimator']);
+  if (opts.klEstimator !== undefined) checkEnum('ppoRewards', 'klEstimator', opts.klEstimator, KL_ESTIMATORS);
   if (scores.ndim !== 1 || scores.shape[0] !== logProbs.shape[0]) throw new ShapeError(`ppoRewards: scores must be (B) = [${logProbs.shape[0]}], got ${fmtShape(scores.shape)}`);
-  const beta = opts.klCoef ?? 0.05;
+  const beta = checkRange('ppoRewards', 'klCoef', opts.klCoef ?? 0.05, 0, Infinity);
   return noGrad(() => tidy(() => {
     const m = mask.to(logProbs.dtype);
     const kl = klPenalty(logProbs, refLogProbs, opts.klEstimator ?? 'k1').mul(m); // (B, N)
@@ -76,7 +87,7 @@ export interface PPOPolicyLossOutput {
 /** Clipped surrogate policy loss over completion tokens (all inputs (B, N)). */
 export function ppoPolicyLoss(logProbs: Tensor, oldLogProbs: Tensor, advantages: Tensor, mask: Tensor, clipRange = 0.2): PPOPolicyLossOutput {
   sameShapes('ppoPolicyLoss', { logProbs, oldLogProbs, advantages, mask });
-  if (!(clipRange >= 0)) throw new ValueError(`ppoPolicyLoss: clipRange must be ≥ 0, got ${clipRange}`);
+  checkRange('ppoPolicyLoss', 'clipRange', clipRange, 0, Infinity);
   return tidy(() => {
     const A = advantages.detach();
     const diff = logProbs.sub(oldLogProbs.detach()); // (B, N)
@@ -97,6 +108,7 @@ export function ppoPolicyLoss(logProbs: Tensor, oldLogProbs: Tensor, advantages:
  *  and the fraction of tokens where the clipped term was larger. `clipRangeValue` null: unclipped. */
 export function ppoValueLoss(values: Tensor, oldValues: Tensor, returns: Tensor, mask: Tensor, clipRangeValue: number | null = 0.2): { loss: Tensor; clipFrac: Tensor } {
   sameShapes('ppoValueLoss', { values, oldValues, returns, mask });
+  if (clipRangeValue !== null) checkRange('ppoValueLoss', 'clipRangeValue', clipRangeValue, 0, Infinity);
   return tidy(() => {
     const R = returns.detach();
     const l1 = values.sub(R).square();
@@ -142,6 +154,26 @@ export interface PPOConfig {
   seed?: number;
 }
 
+/** Check a PPOConfig of `op`. */
+function checkPPOConfig(op: string, c: PPOConfig): PPOConfig {
+  checkOptions(op, c, [
+    'epochs', 'miniBatchSize', 'clipRange', 'clipRangeValue', 'vfCoef', 'entCoef', 'gamma', 'lam', 'klCoef', 'klEstimator', 'whitenRewards',
+    'whitenAdvantages', 'maxGradNorm', 'temperature', 'seed',
+  ], 'config');
+  for (const k of ['epochs', 'miniBatchSize'] as const) if (c[k] !== undefined) checkSize(op, k, c[k], 1);
+  for (const k of ['clipRange', 'vfCoef', 'entCoef'] as const) if (c[k] !== undefined) checkRange(op, k, c[k], 0, Infinity);
+  for (const k of ['clipRangeValue', 'maxGradNorm'] as const) if (c[k] != null) checkRange(op, k, c[k], 0, Infinity);
+  for (const k of ['gamma', 'lam'] as const) if (c[k] !== undefined) checkRange(op, k, c[k], 0, 1);
+  for (const k of ['whitenRewards', 'whitenAdvantages'] as const) if (c[k] !== undefined) checkBool(op, k, c[k]);
+  if (typeof c.klCoef === 'object' && c.klCoef !== null) {
+    if (typeof c.klCoef.update !== 'function' || typeof c.klCoef.value !== 'number') throw new ValueError(`${op}: klCoef must be a number or a KLController, got ${fmtValue(c.klCoef)}`);
+  } else if (c.klCoef !== undefined) checkRange(op, 'klCoef', c.klCoef, 0, Infinity);
+  if (c.klEstimator !== undefined) checkEnum(op, 'klEstimator', c.klEstimator, KL_ESTIMATORS);
+  if (c.temperature !== undefined) checkRange(op, 'temperature', c.temperature, 0, Infinity, { lo: true });
+  if (c.seed !== undefined) checkInt(op, 'seed', c.seed);
+  return c;
+}
+
 export interface PPOStepInput {
   policy: GPT;
   /** Frozen reference for the KL penalty; null: no penalty. */
@@ -179,13 +211,21 @@ export interface PPOStats {
  * value model. Returns mean statistics (TRL's names, camelCased).
  */
 export async function ppoStep(input: PPOStepInput): Promise<PPOStats> {
+  const op = 'ppoStep';
+  checkInput(op, input, ['policy', 'ref', 'valueModel', 'optimizer', 'rollout', 'scores', 'config']);
   const { policy, ref, valueModel, optimizer, rollout, scores } = input;
-  const c = input.config ?? {};
+  checkGPT(op, 'policy', policy);
+  if (ref != null) checkGPT(op, 'ref', ref);
+  if (typeof valueModel?.forward !== 'function') throw new ValueError(`${op}: valueModel must have forward(idx) (e.g. a ScalarHeadModel), got ${fmtValue(valueModel)}`);
+  checkOptimizer(op, optimizer);
+  if (!rollout?.sequences?.__isTensor || !rollout.mask?.__isTensor) throw new ValueError(`${op}: rollout must be a Rollout (from generateRollouts or makeRollout), got ${fmtValue(rollout)}`);
+  if (!Array.isArray(scores)) throw new ValueError(`${op}: scores must be an array of numbers, got ${fmtValue(scores)}`);
+  scores.forEach((x, i) => checkFinite(op, `scores[${i}]`, x));
+  const c = checkPPOConfig(op, input.config ?? {});
   const B = rollout.sequences.shape[0]!;
   if (scores.length !== B) throw new ValueError(`ppoStep: got ${scores.length} scores for ${B} rollout rows`);
   const epochs = c.epochs ?? 4;
   const mb = c.miniBatchSize ?? B;
-  if (!Number.isInteger(mb) || mb < 1) throw new ValueError(`ppoStep: miniBatchSize must be a positive integer, got ${mb}`);
   const controller: KLController = typeof c.klCoef === 'object' ? c.klCoef : new FixedKLController(c.klCoef ?? 0.05);
   const klCoef = controller.value;
   const temperature = c.temperature ?? 1;

@@ -6,18 +6,25 @@
 // one prompt and sequence-level rewards R_i = score_i − β·Σ_t KL_t (k1, per completion),
 //   b_i = (Σ_j R_j − R_i) / (k − 1),   A_i = R_i − b_i,
 //   loss = −mean_i A_i · Σ_t log π(y_i,t)        (the whole completion is one action).
-import { ShapeError, ValueError, fmtShape, noGrad, tensor, tidy, type Tensor } from '@webgrad/core';
+import {
+  ShapeError, ValueError, checkEnum, checkFunction, checkRange, checkTensor, fmtShape, noGrad, tensor, tidy, type Tensor,
+} from '@webgrad/core';
 import type { GPT } from '@webgrad/nn';
 import type { Optimizer } from '@webgrad/optim';
 import { klPenalty } from './kl.js';
 import { generateRollouts, scoreRollout, tokenLogProbs, type RewardFn } from './rollout.js';
 import { mean, meanStats, optimizerStep } from './stats.js';
+import { GENERATION_KEYS, checkGPT, checkGeneration, checkInput, checkOptimizer, checkPrompts } from './args.js';
+
+const BASELINES: readonly BaselineKind[] = ['leave-one-out', 'mean', 'none'];
 
 export type BaselineKind = 'leave-one-out' | 'mean' | 'none';
 
 /** Advantages (B) of rewards (B) arranged in adjacent groups of `groupSize` samples per prompt:
  *  'leave-one-out' (RLOO, needs groupSize ≥ 2), 'mean' (the group mean, self included) or 'none'. */
 export function baselineAdvantages(rewards: Tensor, groupSize: number, baseline: BaselineKind = 'leave-one-out'): Tensor {
+  checkTensor('baselineAdvantages', 'rewards', rewards);
+  checkEnum('baselineAdvantages', 'baseline', baseline, BASELINES);
   if (rewards.ndim !== 1) throw new ShapeError(`baselineAdvantages: rewards must be (B), got ${fmtShape(rewards.shape)}`);
   const B = rewards.shape[0]!;
   if (!Number.isInteger(groupSize) || groupSize < 1 || B % groupSize !== 0) throw new ValueError(`baselineAdvantages: groupSize must be a positive integer dividing the batch (${B}), got ${groupSize}`);
@@ -27,14 +34,14 @@ export function baselineAdvantages(rewards: Tensor, groupSize: number, baseline:
     switch (baseline) {
       case 'none': return rewards.clone();
       case 'mean': return g.sub(g.mean(1, { keepdim: true })).reshape([B]);
-      case 'leave-one-out': return g.sub(g.sum(1, { keepdim: true }).sub(g).div(groupSize - 1)).reshape([B]);
-      default: throw new ValueError(`baselineAdvantages: baseline must be 'leave-one-out', 'mean' or 'none', got '${String(baseline)}'`);
+      default: return g.sub(g.sum(1, { keepdim: true }).sub(g).div(groupSize - 1)).reshape([B]); // 'leave-one-out'
     }
   });
 }
 
 /** REINFORCE loss −mean_i A_i·Σ_t mask·log π over completions: logProbs, mask (B, N), advantages (B). */
 export function reinforceLoss(logProbs: Tensor, mask: Tensor, advantages: Tensor): Tensor {
+  for (const [n, t] of [['logProbs', logProbs], ['mask', mask], ['advantages', advantages]] as const) checkTensor('reinforceLoss', n, t);
   if (logProbs.ndim !== 2 || mask.ndim !== 2 || advantages.ndim !== 1 || advantages.shape[0] !== logProbs.shape[0]) {
     throw new ShapeError(`reinforceLoss: expected logProbs and mask (B, N) and advantages (B), got ${fmtShape(logProbs.shape)}, ${fmtShape(mask.shape)} and ${fmtShape(advantages.shape)}`);
   }
@@ -83,7 +90,22 @@ export interface ReinforceStats {
 /** One REINFORCE/RLOO iteration: sample k completions per prompt, score them, and take one
  *  optimizer step on the baseline-corrected policy gradient. */
 export async function reinforceStep(input: ReinforceStepInput): Promise<ReinforceStats> {
+  const op = 'reinforceStep';
+  checkInput(op, input, ['policy', 'ref', 'optimizer', 'prompts', 'rewardFn', 'config']);
   const { policy, ref, optimizer, prompts, rewardFn, config: c } = input;
+  checkGPT(op, 'policy', policy);
+  if (ref != null) checkGPT(op, 'ref', ref);
+  checkOptimizer(op, optimizer);
+  checkPrompts(op, prompts);
+  checkFunction(op, 'rewardFn', rewardFn);
+  checkInput(op, c, ['baseline', 'klCoef', 'maxGradNorm', ...GENERATION_KEYS], 'config');
+  checkGeneration(op, c);
+  if (c.baseline !== undefined) checkEnum(op, 'baseline', c.baseline, BASELINES);
+  if (c.klCoef !== undefined) checkRange(op, 'klCoef', c.klCoef, 0, Infinity);
+  if (c.maxGradNorm != null) checkRange(op, 'maxGradNorm', c.maxGradNorm, 0, Infinity);
+  if ((c.baseline ?? 'leave-one-out') === 'leave-one-out' && (c.numGenerations ?? 4) < 2) {
+    throw new ValueError(`${op}: the leave-one-out baseline needs numGenerations >= 2, got ${c.numGenerations}`);
+  }
   const k = c.numGenerations ?? 4;
   const temperature = c.temperature ?? 1;
   const beta = ref ? (c.klCoef ?? 0.05) : 0;

@@ -7,7 +7,9 @@
 // with an optional margin per pair (Llama 2, Touvron et al. 2023) and TRL's optional
 // `centerRewardsCoefficient`·mean((r_chosen + r_rejected)²) that keeps rewards centred at 0
 // (Eisenstein et al. 2023).
-import { ShapeError, ValueError, fmtShape, shapesEqual, tidy, type Tensor } from '@webgrad/core';
+import {
+  ShapeError, checkFinite, checkInt, checkOptions, checkRange, checkTensor, fmtShape, shapesEqual, tidy, type Tensor,
+} from '@webgrad/core';
 import type { GPT } from '@webgrad/nn';
 import { ScalarHeadModel, gptHiddenStates } from './backbone.js';
 import { logSigmoid } from './masked.js';
@@ -30,11 +32,13 @@ export interface PairwiseRewardLossOutput {
 
 /** Pairwise reward-model loss over scores (B) of the chosen and the rejected completions. */
 export function pairwiseRewardLoss(chosen: Tensor, rejected: Tensor, opts: PairwiseRewardLossOptions = {}): PairwiseRewardLossOutput {
+  checkLossOptions('pairwiseRewardLoss', opts);
+  checkTensor('pairwiseRewardLoss', 'chosen', chosen);
+  checkTensor('pairwiseRewardLoss', 'rejected', rejected);
   if (chosen.ndim !== 1 || !shapesEqual(chosen.shape, rejected.shape)) {
     throw new ShapeError(`pairwiseRewardLoss: expected chosen and rejected rewards of the same shape (B), got ${fmtShape(chosen.shape)} and ${fmtShape(rejected.shape)}`);
   }
   const center = opts.centerRewardsCoefficient ?? 0;
-  if (!(center >= 0)) throw new ValueError(`pairwiseRewardLoss: centerRewardsCoefficient must be ≥ 0, got ${center}`);
   return tidy(() => {
     const diff = chosen.sub(rejected); // (B)
     const shifted = opts.margin == null ? diff : diff.sub(opts.margin);
@@ -43,6 +47,14 @@ export function pairwiseRewardLoss(chosen: Tensor, rejected: Tensor, opts: Pairw
     const d = diff.detach();
     return { loss, accuracy: d.gt(0).to(chosen.dtype).mean(), margin: d.mean() };
   });
+}
+
+/** The options of the pairwise loss; `extraKeys` are the caller's own. */
+function checkLossOptions(op: string, opts: PairwiseRewardLossOptions, extraKeys: readonly string[] = []): void {
+  checkOptions(op, opts, ['margin', 'centerRewardsCoefficient', ...extraKeys]);
+  if (typeof opts.margin === 'number') checkFinite(op, 'margin', opts.margin);
+  else if (opts.margin != null) checkTensor(op, 'margin', opts.margin);
+  if (opts.centerRewardsCoefficient !== undefined) checkRange(op, 'centerRewardsCoefficient', opts.centerRewardsCoefficient, 0, Infinity);
 }
 
 export interface RewardModelOptions {
@@ -61,7 +73,8 @@ export class RewardModel extends ScalarHeadModel {
 
   constructor(backbone: GPT, opts: RewardModelOptions = {}) {
     super(backbone);
-    this.padTokenId = opts.padTokenId ?? null;
+    checkOptions('RewardModel', opts, ['padTokenId']);
+    this.padTokenId = opts.padTokenId == null ? null : checkInt('RewardModel', 'padTokenId', opts.padTokenId, { min: 0 });
   }
 
   /** idx (B, T) int32 (right-padded) → rewards (B). `mask` (B, T) marks real tokens; without it
@@ -75,10 +88,13 @@ export class RewardModel extends ScalarHeadModel {
 
   /** Pairwise loss of a batch of preference pairs (each side right-padded to its own length). */
   pairwiseLoss(chosen: Tensor, rejected: Tensor, opts: PairwiseRewardLossOptions & { chosenMask?: Tensor | null; rejectedMask?: Tensor | null } = {}): PairwiseRewardLossOutput & { chosenRewards: Tensor; rejectedRewards: Tensor } {
+    checkLossOptions('RewardModel.pairwiseLoss', opts, ['chosenMask', 'rejectedMask']);
+    for (const k of ['chosenMask', 'rejectedMask'] as const) if (opts[k] != null) checkTensor('RewardModel.pairwiseLoss', k, opts[k]);
+    const { chosenMask, rejectedMask, ...lossOpts } = opts;
     return tidy(() => {
-      const rc = this.forward(chosen, opts.chosenMask ?? null);
-      const rr = this.forward(rejected, opts.rejectedMask ?? null);
-      const out = pairwiseRewardLoss(rc, rr, opts);
+      const rc = this.forward(chosen, chosenMask ?? null);
+      const rr = this.forward(rejected, rejectedMask ?? null);
+      const out = pairwiseRewardLoss(rc, rr, lossOpts);
       return { ...out, chosenRewards: rc.detach(), rejectedRewards: rr.detach() };
     });
   }

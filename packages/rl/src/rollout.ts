@@ -10,8 +10,12 @@
 //
 // Rows that come from the same prompt are adjacent (prompt i's `numGenerations` samples are rows
 // i·G … i·G + G − 1), the grouping GRPO and RLOO read.
-import { ShapeError, ValueError, fmtShape, tensor, tidy, type Tensor } from '@webgrad/core';
+import {
+  DTypeError, ShapeError, ValueError, checkBool, checkEnum, checkFunction, checkOptions, checkRange, checkSize, checkTensor, fmtShape, fmtValue,
+  tensor, tidy, type Tensor,
+} from '@webgrad/core';
 import { sequenceLogProbs, type GPT, type SamplingOptions } from '@webgrad/nn';
+import { GENERATION_KEYS, checkGPT, checkGeneration, checkPrompts } from './args.js';
 import { entropyFromLogits } from './masked.js';
 
 /** A user reward: the score of one completion (token ids) of one prompt (token ids). */
@@ -45,6 +49,16 @@ export interface GenerateRolloutsOptions extends SamplingOptions {
 
 /** Build a rollout from given prompts and completions (token ids), e.g. an offline dataset. */
 export function makeRollout(prompts: number[][], completions: number[][], opts: { padToken?: number; promptIndex?: number[]; device?: Tensor['device'] } = {}): Rollout {
+  const op = 'makeRollout';
+  checkPrompts(op, prompts);
+  if (!Array.isArray(completions) || completions.some((c) => !Array.isArray(c))) throw new ValueError(`${op}: completions must be an array of token-id arrays, got ${fmtValue(completions)}`);
+  completions.forEach((c, i) => c.forEach((t, j) => checkSize(op, `completions[${i}][${j}]`, t)));
+  checkOptions(op, opts, ['padToken', 'promptIndex', 'device']);
+  if (opts.padToken !== undefined) checkSize(op, 'padToken', opts.padToken);
+  if (opts.device !== undefined) checkEnum(op, 'device', opts.device, ['cpu', 'webgpu']);
+  if (opts.promptIndex !== undefined && !(Array.isArray(opts.promptIndex) && opts.promptIndex.length === prompts.length && opts.promptIndex.every((i) => Number.isInteger(i) && i >= 0))) {
+    throw new ValueError(`${op}: promptIndex must hold one non-negative integer per prompt, got ${fmtValue(opts.promptIndex)}`);
+  }
   if (prompts.length !== completions.length || prompts.length === 0) {
     throw new ValueError(`makeRollout: expected as many prompts as completions (≥ 1), got ${prompts.length} and ${completions.length}`);
   }
@@ -76,9 +90,13 @@ export function makeRollout(prompts: number[][], completions: number[][], opts: 
  *  mode, no gradients). Prompts of different lengths are generated in separate batches (the model
  *  has no attention mask, so prompts are never padded). */
 export async function generateRollouts(policy: GPT, prompts: readonly (readonly number[])[], opts: GenerateRolloutsOptions): Promise<Rollout> {
+  const op = 'generateRollouts';
+  checkGPT(op, 'policy', policy);
+  checkPrompts(op, prompts);
+  if (opts === undefined) throw new ValueError(`${op}: options with maxNewTokens are required`);
+  checkOptions(op, opts, GENERATION_KEYS);
+  checkGeneration(op, opts);
   const G = opts.numGenerations ?? 1;
-  if (!Number.isInteger(G) || G < 1) throw new ValueError(`generateRollouts: numGenerations must be a positive integer, got ${G}`);
-  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1) throw new ValueError(`generateRollouts: maxNewTokens must be a positive integer, got ${opts.maxNewTokens}`);
   const { blockSize } = policy.config;
   const stop = new Set(opts.stopTokens ?? []);
   const device = policy.wte.weight.device;
@@ -128,28 +146,42 @@ export interface TokenLogProbsOptions {
 /** Log-probabilities (B, T − 1) of sequences[:, 1:] under `model`, zero where mask is 0.
  *  Differentiable; call under noGrad for the old/reference policy. */
 export function tokenLogProbs(model: GPT, sequences: Tensor, mask: Tensor | null = null, opts: TokenLogProbsOptions = {}): Tensor {
-  return tokenLogProbsAndEntropy(model, sequences, mask, { ...opts, entropy: false }).logProbs;
+  const temperature = checkLogProbOptions('tokenLogProbs', opts, ['temperature']);
+  return logProbsAndEntropy('tokenLogProbs', model, sequences, mask, temperature, false).logProbs;
 }
 
 /** Log-probs as `tokenLogProbs`, plus the policy's entropy at each position (B, T − 1),
  *  differentiable, zero where mask is 0 (computed only when `entropy` is not false). */
 export function tokenLogProbsAndEntropy(model: GPT, sequences: Tensor, mask: Tensor | null = null, opts: TokenLogProbsOptions & { entropy?: boolean } = {}): { logProbs: Tensor; entropy: Tensor | null } {
-  if (sequences.ndim !== 2 || sequences.dtype !== 'int32' || sequences.shape[1]! < 2) {
-    throw new ShapeError(`tokenLogProbs: sequences must be int32 (B, T) with T ≥ 2, got ${sequences.dtype} ${fmtShape(sequences.shape)}`);
+  const temperature = checkLogProbOptions('tokenLogProbsAndEntropy', opts, ['temperature', 'entropy']);
+  return logProbsAndEntropy('tokenLogProbsAndEntropy', model, sequences, mask, temperature, opts.entropy !== false);
+}
+
+/** TokenLogProbsOptions (and `entropy`) of `op`; returns the temperature. */
+function checkLogProbOptions(op: string, opts: TokenLogProbsOptions & { entropy?: boolean }, keys: readonly string[]): number {
+  checkOptions(op, opts, keys);
+  if (opts.entropy !== undefined) checkBool(op, 'entropy', opts.entropy);
+  return checkRange(op, 'temperature', opts.temperature ?? 1, 0, Infinity, { lo: true });
+}
+
+function logProbsAndEntropy(op: string, model: GPT, sequences: Tensor, mask: Tensor | null, temperature: number, withEntropy: boolean): { logProbs: Tensor; entropy: Tensor | null } {
+  checkGPT(op, 'model', model);
+  if (checkTensor(op, 'sequences', sequences).dtype !== 'int32') throw new DTypeError(`${op}: sequences must be int32 token ids, got ${sequences.dtype}`);
+  if (sequences.ndim !== 2 || sequences.shape[1]! < 2) {
+    throw new ShapeError(`${op}: sequences must be int32 (B, T) with T ≥ 2, got ${sequences.dtype} ${fmtShape(sequences.shape)}`);
   }
   const [B, T] = sequences.shape as [number, number];
+  if (mask !== null) checkTensor(op, 'mask', mask);
   if (mask && (mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== T - 1)) {
-    throw new ShapeError(`tokenLogProbs: mask must be (B, T − 1) = [${B}, ${T - 1}], got ${fmtShape(mask.shape)}`);
+    throw new ShapeError(`${op}: mask must be (B, T − 1) = [${B}, ${T - 1}], got ${fmtShape(mask.shape)}`);
   }
-  const temperature = opts.temperature ?? 1;
-  if (!(temperature > 0)) throw new ValueError(`tokenLogProbs: temperature must be > 0, got ${temperature}`);
   return tidy(() => {
     let logits = model.forward(sequences).logits.narrow(1, 0, T - 1); // (B, T−1, V)
     if (temperature !== 1) logits = logits.div(temperature);
     const labels = sequences.narrow(1, 1, T - 1); // (B, T−1)
     const logProbs = sequenceLogProbs(logits, labels, mask, { reduction: 'none' }); // (B, T−1)
     let entropy: Tensor | null = null;
-    if (opts.entropy !== false) {
+    if (withEntropy) {
       entropy = entropyFromLogits(logits); // (B, T−1)
       if (mask) entropy = entropy.mul(mask.to(entropy.dtype));
     }
@@ -159,6 +191,10 @@ export function tokenLogProbsAndEntropy(model: GPT, sequences: Tensor, mask: Ten
 
 /** Score every row of a rollout with a user reward function; returns host numbers (B). */
 export async function scoreRollout(rollout: Rollout, rewardFn: RewardFn): Promise<number[]> {
+  if (typeof rollout !== 'object' || rollout === null || !Array.isArray(rollout.prompts) || !Array.isArray(rollout.completions)) {
+    throw new ValueError(`scoreRollout: rollout must be a Rollout (from makeRollout or generateRollouts), got ${fmtValue(rollout)}`);
+  }
+  checkFunction('scoreRollout', 'rewardFn', rewardFn);
   const out: number[] = [];
   for (let b = 0; b < rollout.prompts.length; b++) {
     const r = await rewardFn(rollout.prompts[b]!, rollout.completions[b]!);
