@@ -196,3 +196,36 @@ export {
   xavierUniform as xavierUniform_, xavierNormal as xavierNormal_, kaimingUniform as kaimingUniform_,
   kaimingNormal as kaimingNormal_, truncNormal as truncNormal_,
 };
+
+/**
+ * A (semi-)orthogonal matrix scaled by `gain` (Saxe et al. 2014), as torch.nn.init.orthogonal_:
+ * the Q of a QR decomposition of a standard normal [rows, cols] matrix (rows = first dim, cols =
+ * the rest flattened), its columns' signs fixed by R's diagonal; transposed when rows < cols.
+ * Drawn from the core generator on the host, then copied to the tensor's device.
+ */
+export function orthogonal(t: Tensor, gain = 1): Tensor {
+  target('orthogonal', t);
+  checkFinite('orthogonal', 'gain', gain);
+  if (t.ndim < 2) throw new ShapeError(`orthogonal: only tensors with 2 or more dimensions are supported, got shape ${fmtShape(t.shape)}`);
+  const rows = t.shape[0]!;
+  const cols = t.size / rows;
+  const [m, n] = rows < cols ? [cols, rows] : [rows, cols]; // factor the tall m × n matrix
+  const g = randn([m * n], { dtype: 'float64', device: 'cpu' });
+  const a = Float64Array.from(g.dataSync() as Float64Array);
+  g.dispose();
+  // Modified Gram–Schmidt on the columns of a (m × n, row-major): a ← Q, with sign(diag R) folded in.
+  for (let j = 0; j < n; j++) {
+    for (let k = 0; k < j; k++) {
+      let dot = 0;
+      for (let i = 0; i < m; i++) dot += a[i * n + k]! * a[i * n + j]!;
+      for (let i = 0; i < m; i++) a[i * n + j]! -= dot * a[i * n + k]!;
+    }
+    let norm = 0;
+    for (let i = 0; i < m; i++) norm += a[i * n + j]! ** 2;
+    norm = Math.sqrt(norm);
+    for (let i = 0; i < m; i++) a[i * n + j]! /= norm; // R's diagonal is the (positive) norm
+  }
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[i * cols + j] = gain * (rows < cols ? a[j * n + i]! : a[i * n + j]!);
+  return fill(t, () => tensor(out, { shape: [...t.shape], dtype: 'float64' }).to(t.dtype).to(t.device));
+}

@@ -13,3 +13,5 @@ export * from './ppo.js';
 export * from './grpo.js';
 export * from './reinforce.js';
 export { seededRandom, permutation } from './random.js';
+export * from './distributions.js';
+export * from './control/index.js';

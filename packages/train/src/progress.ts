@@ -27,6 +27,8 @@ export interface ProgressUpdate {
   loss?: number;
   lr?: number;
   tokensPerSec?: number;
+  /** More named figures to show (e.g. { return: 431.5 }). */
+  metrics?: Record<string, number>;
 }
 
 export function formatDuration(seconds: number): string {
@@ -83,6 +85,7 @@ export class ProgressBar {
     const parts = [`step ${u.step}/${this.total}`];
     if (u.loss !== undefined) parts.push(`loss ${u.loss.toFixed(4)}`);
     if (u.lr !== undefined) parts.push(`lr ${u.lr.toExponential(2)}`);
+    for (const [k, v] of Object.entries(u.metrics ?? {})) parts.push(`${k} ${Number.isInteger(v) ? v : v.toFixed(4)}`);
     if (u.tokensPerSec !== undefined) parts.push(`${fmtRate(u.tokensPerSec)} ${this.#rateUnit}`);
     parts.push(`elapsed ${formatDuration(elapsed)}`, `ETA ${formatDuration(eta)}`);
     return parts.join(' | ');
