@@ -1,13 +1,13 @@
 // init.orthogonal: rows (or columns, for a tall matrix) orthonormal, scaled by the gain.
 import { describe, expect, it } from 'vitest';
-import { ShapeError, empty, manualSeed } from '@webgrad/core';
+import { ShapeError, zeros, manualSeed } from '@webgrad/core';
 import { init } from '@webgrad/nn';
 
 describe('init.orthogonal', () => {
   for (const [rows, cols] of [[3, 7], [7, 3], [5, 5]] as const) {
     it(`${rows}×${cols}`, async () => {
       manualSeed(2);
-      const w = init.orthogonal(empty([rows, cols]), 1.5);
+      const w = init.orthogonal(zeros([rows, cols]), 1.5);
       const a = Array.from(await w.data());
       const k = Math.min(rows, cols);
       // The k orthogonal vectors are the rows when rows ≤ cols, else the columns.
@@ -18,5 +18,5 @@ describe('init.orthogonal', () => {
       }
     });
   }
-  it('needs two dims', () => expect(() => init.orthogonal(empty([4]))).toThrow(ShapeError));
+  it('needs two dims', () => expect(() => init.orthogonal(zeros([4]))).toThrow(ShapeError));
 });
