@@ -76,3 +76,18 @@ describe('typed errors', () => {
     expect(Number.isNaN((await tensor([-1.0]).log().data())[0])).toBe(true);
   });
 });
+
+describe('reads and copies of something that is not a tensor', () => {
+  it('raise a typed error naming the function', async () => {
+    const wg = await import('@webgrad/core');
+    for (const [name, call] of [
+      ['data', () => wg.data(3 as never)], ['dataSync', () => wg.dataSync({} as never)], ['item', () => wg.item([1] as never)],
+      ['array', () => wg.array(null as never)], ['detach', () => wg.detach('x' as never)], ['contiguous', () => wg.contiguous(1 as never)], ['clone', () => wg.clone(undefined as never)],
+    ] as const) {
+      let caught: unknown;
+      try { await call(); } catch (e) { caught = e; }
+      expect(caught, name).toBeInstanceOf(wg.ValueError);
+      expect((caught as Error).message.startsWith(`${name}: input must be a Tensor`), name).toBe(true);
+    }
+  });
+});

@@ -126,7 +126,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   /** Clear gradients: dispose and set `.grad = null` (default), or zero them in place. */
   zeroGrad(opts: { setToNone?: boolean } = {}): void {
     checkOptions(`${this.name}.zeroGrad`, opts, ['setToNone']);
-    const setToNone = checkBool(`${this.name}.zeroGrad`, 'setToNone', opts.setToNone ?? true);
+    const setToNone = checkBool(`${this.name}.zeroGrad`, 'setToNone', opts.setToNone === undefined ? true : opts.setToNone);
     noGrad(() => {
       for (const p of this.params()) {
         const g = p.grad;
@@ -204,7 +204,12 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
       if (g.params.length !== n) throw new OptimizerError(`${where}: group ${i} has ${g.params.length} parameters in the state dict, ${n} here`);
     });
     const params = this.params();
-    // Validate everything before changing anything.
+    // Validate everything before changing anything: the hyperparameters as a constructor would.
+    sd.paramGroups.forEach((g, i) => {
+      const trial = { ...this.paramGroups[i]! } as unknown as Record<string, unknown>;
+      for (const [k, v] of Object.entries(g.hyper)) trial[k] = v;
+      this.validateGroup(trial as unknown as ParamGroup<H>);
+    });
     for (const [key, st] of Object.entries(sd.state)) {
       const p = params[Number(key)];
       if (!p) throw new OptimizerError(`${where}: state for parameter #${key}, but there are only ${params.length} parameters`);

@@ -37,11 +37,12 @@ export const CONTIGUOUS = defineOp<Record<string, never>>({
 
 /** A contiguous copy, or `x` itself when it already is contiguous (as in PyTorch). */
 export function contiguous(x: Tensor): Tensor {
-  if (x.isContiguous()) return x;
+  if (checkTensor('contiguous', 'input', x).isContiguous()) return x;
   return apply(CONTIGUOUS, [x], {});
 }
 
 /** A contiguous copy that never shares storage with `x`. */
 export function clone(x: Tensor): Tensor {
+  checkTensor('clone', 'input', x);
   return apply(CONTIGUOUS, [x], {});
 }

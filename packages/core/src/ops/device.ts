@@ -12,6 +12,7 @@ import { DTYPES } from '@webgrad/kernels';
 
 /** Same storage, no graph: gradients never flow through the result. */
 export function detach(x: Tensor): Tensor {
+  checkTensor('detach', 'input', x);
   return new Tensor(x.storage.retain(), x.shape, x.dtype, { strides: x.strides, offset: x.offset });
 }
 
@@ -62,6 +63,7 @@ export async function toAsync(x: Tensor, target: DeviceName | DType): Promise<Te
 
 /** The elements in row-major order as a fresh TypedArray (bool → Uint8Array). */
 export async function data(x: Tensor): Promise<TypedArray> {
+  checkTensor('data', 'input', x);
   const c = contiguous(x);
   try {
     const all = await c.backend.download(c.storage.buffer, c.dtype, c.offset + c.size);
@@ -73,6 +75,7 @@ export async function data(x: Tensor): Promise<TypedArray> {
 
 /** Synchronous read, on devices that allow it (the CPU). */
 export function dataSync(x: Tensor): TypedArray {
+  checkTensor('dataSync', 'input', x);
   const read = x.backend.readSync;
   if (!read) throw new DeviceError(`dataSync: tensors on '${x.device}' are read asynchronously; use \`await t.data()\``);
   const c = contiguous(x);
@@ -95,10 +98,12 @@ export function nest(flat: ArrayLike<number>, shape: readonly number[], dtype: D
 }
 
 export async function array(x: Tensor): Promise<NestedArray> {
+  checkTensor('array', 'input', x);
   return nest(await data(x), x.shape, x.dtype);
 }
 
 export async function item(x: Tensor): Promise<number> {
+  checkTensor('item', 'input', x);
   if (x.size !== 1) throw new DTypeError(`item: only a tensor with one element can be read as a number, got shape ${fmtShape(x.shape)}`);
   return (await data(x))[0]!;
 }
