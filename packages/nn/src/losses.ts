@@ -47,7 +47,7 @@ export function nllLoss(logProbs: Tensor, target: Tensor, opts: NllLossOptions =
   lossOptions('nllLoss', opts, ['weight', 'ignoreIndex']);
   checkFloatInput('nllLoss', logProbs, 'logProbs');
   if (checkTensor('nllLoss', 'target', target).dtype !== 'int32') throw new DTypeError(`nllLoss: target must hold int32 class indices, got ${target.dtype}`);
-  const ignoreIndex = checkInt('nllLoss', 'ignoreIndex', opts.ignoreIndex ?? -100);
+  const ignoreIndex = checkInt('nllLoss', 'ignoreIndex', opts.ignoreIndex === undefined ? -100 : opts.ignoreIndex);
   const reduction = opts.reduction ?? 'mean';
   if (logProbs.ndim === 1 && target.ndim === 0) {
     return tidy(() => nllLoss(logProbs.unsqueeze(0), target.unsqueeze(0), opts).reshape([]));
@@ -150,8 +150,8 @@ export function cosineSimilarity(x1: Tensor, x2: Tensor, opts: { dim?: number; e
   checkOptions('cosineSimilarity', opts, ['dim', 'eps']);
   checkFloatInput('cosineSimilarity', x1, 'x1');
   checkFloatInput('cosineSimilarity', x2, 'x2');
-  const dim = checkInt('cosineSimilarity', 'dim', opts.dim ?? 1);
-  const eps = checkRange('cosineSimilarity', 'eps', opts.eps ?? 1e-8, 0, Infinity);
+  const dim = checkInt('cosineSimilarity', 'dim', opts.dim === undefined ? 1 : opts.dim);
+  const eps = checkRange('cosineSimilarity', 'eps', opts.eps === undefined ? 1e-8 : opts.eps, 0, Infinity);
   return tidy(() => {
     const n1 = x1.square().sum(dim, { keepdim: true }).sqrt().clamp(eps, null);
     const n2 = x2.square().sum(dim, { keepdim: true }).sqrt().clamp(eps, null);

@@ -16,7 +16,7 @@ import {
   samplingDistribution, saveModule, sentenceBleu, sequenceLogProbs, toSafetensorsBytes, topKAccuracy, type Module,
 } from '@webgrad/nn';
 import { DEVICES } from './helpers.js';
-import { checkArguments, type Case, type Options } from './helpers/arguments.js';
+import { checkArguments, nullable, type Case, type Options } from './helpers/arguments.js';
 
 const factory: Options = { dtype: 'floatDType', device: 'device' };
 const pair = { bad: [0, NaN, 1.5, '3', true, {}, [3], [3, 0], [3, 1.5]] };
@@ -47,7 +47,7 @@ function constructors(device: DeviceName): Case[] {
     },
     {
       name: 'RMSNorm', call: (s, opts) => new RMSNorm(s, opts),
-      args: [['normalizedShape', 4, shape], ['options', { eps: null, elementwiseAffine: true, ...f }, { eps: 'nonNeg', elementwiseAffine: 'bool', ...factory }]],
+      args: [['normalizedShape', 4, shape], ['options', { eps: null, elementwiseAffine: true, ...f }, { eps: nullable('nonNeg'), elementwiseAffine: 'bool', ...factory }]],
     },
     { name: 'GELU', call: (opts) => new GELU(opts), args: [['options', { approximate: 'tanh' }, { approximate: 'enum' }]] },
     { name: 'Softmax', call: (d) => new Softmax(d), args: [['dim', -1, 'int']] },
@@ -97,7 +97,7 @@ function constructors(device: DeviceName): Case[] {
     { name: 'AvgPool2d', call: (k, opts) => new AvgPool2d(k, opts), args: [['kernelSize', [2, 2], pair], ['options', { stride: [1, 2], padding: 0 }, pool]] },
     ...([['BatchNorm1d', BatchNorm1d], ['BatchNorm2d', BatchNorm2d]] as const).map(([name, C]): Case => ({
       name, call: (n, opts) => new C(n, opts),
-      args: [size('numFeatures', 3), ['options', { eps: 1e-5, momentum: null, affine: true, trackRunningStats: true, ...f }, { eps: 'nonNeg', momentum: 'prob', affine: 'bool', trackRunningStats: 'bool', ...factory }]],
+      args: [size('numFeatures', 3), ['options', { eps: 1e-5, momentum: null, affine: true, trackRunningStats: true, ...f }, { eps: 'nonNeg', momentum: nullable('prob'), affine: 'bool', trackRunningStats: 'bool', ...factory }]],
     })),
     { name: 'RNNCell', call: (i, h, opts) => new RNNCell(i, h, opts), args: [size('inputSize', 3), size('hiddenSize'), ['options', { bias: true, nonlinearity: 'relu', ...f }, { ...cell, nonlinearity: 'enum' }]] },
     ...([['LSTMCell', LSTMCell], ['GRUCell', GRUCell]] as const).map(([name, C]): Case => ({

@@ -49,10 +49,10 @@ export class EarlyStopping {
   constructor(private readonly options: EarlyStoppingOptions = {}) {
     const op = 'EarlyStopping';
     checkOptions(op, options, ['patience', 'minDelta', 'mode', 'stopOnNonFinite', 'onImprove']);
-    this.patience = checkSize(op, 'patience', options.patience ?? 10);
-    this.minDelta = Math.abs(checkFinite(op, 'minDelta', options.minDelta ?? 0));
-    this.mode = checkEnum(op, 'mode', options.mode ?? 'min', ['min', 'max']);
-    this.stopOnNonFinite = checkBool(op, 'stopOnNonFinite', options.stopOnNonFinite ?? true);
+    this.patience = checkSize(op, 'patience', options.patience === undefined ? 10 : options.patience);
+    this.minDelta = Math.abs(checkFinite(op, 'minDelta', options.minDelta === undefined ? 0 : options.minDelta));
+    this.mode = checkEnum(op, 'mode', options.mode === undefined ? 'min' : options.mode, ['min', 'max']);
+    this.stopOnNonFinite = checkBool(op, 'stopOnNonFinite', options.stopOnNonFinite === undefined ? true : options.stopOnNonFinite);
     if (options.onImprove !== undefined) checkFunction(op, 'onImprove', options.onImprove);
     this.best = this.mode === 'min' ? Infinity : -Infinity;
   }

@@ -54,11 +54,11 @@ export class GradScaler {
   constructor(opts: GradScalerOptions = {}) {
     const op = 'GradScaler';
     checkOptions(op, opts, ['initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled']);
-    this.#scale = checkRange(op, 'initScale', opts.initScale ?? 2 ** 16, 0, Infinity, { lo: true });
-    this.growthFactor = checkRange(op, 'growthFactor', opts.growthFactor ?? 2, 1, Infinity, { lo: true });
-    this.backoffFactor = checkRange(op, 'backoffFactor', opts.backoffFactor ?? 0.5, 0, 1, { lo: true, hi: true });
-    this.growthInterval = checkSize(op, 'growthInterval', opts.growthInterval ?? 2000, 1);
-    this.enabled = checkBool(op, 'enabled', opts.enabled ?? true);
+    this.#scale = checkRange(op, 'initScale', opts.initScale === undefined ? 2 ** 16 : opts.initScale, 0, Infinity, { lo: true });
+    this.growthFactor = checkRange(op, 'growthFactor', opts.growthFactor === undefined ? 2 : opts.growthFactor, 1, Infinity, { lo: true });
+    this.backoffFactor = checkRange(op, 'backoffFactor', opts.backoffFactor === undefined ? 0.5 : opts.backoffFactor, 0, 1, { lo: true, hi: true });
+    this.growthInterval = checkSize(op, 'growthInterval', opts.growthInterval === undefined ? 2000 : opts.growthInterval, 1);
+    this.enabled = checkBool(op, 'enabled', opts.enabled === undefined ? true : opts.enabled);
   }
 
   /** The current scale (1 when disabled). */

@@ -22,8 +22,8 @@ export function computeGAE(rewards: Tensor, values: Tensor, opts: GAEOptions = {
   checkTensor('computeGAE', 'rewards', rewards);
   checkTensor('computeGAE', 'values', values);
   checkOptions('computeGAE', opts, ['gamma', 'lam', 'mask']);
-  const gamma = checkRange('computeGAE', 'gamma', opts.gamma ?? 1, 0, 1);
-  const lam = checkRange('computeGAE', 'lam', opts.lam ?? 0.95, 0, 1);
+  const gamma = checkRange('computeGAE', 'gamma', opts.gamma === undefined ? 1 : opts.gamma, 0, 1);
+  const lam = checkRange('computeGAE', 'lam', opts.lam === undefined ? 0.95 : opts.lam, 0, 1);
   if (opts.mask != null) checkTensor('computeGAE', 'mask', opts.mask);
   if (rewards.ndim !== 2 || !shapesEqual(rewards.shape, values.shape) || (opts.mask && !shapesEqual(opts.mask.shape, rewards.shape))) {
     throw new ShapeError(`computeGAE: rewards ${fmtShape(rewards.shape)}, values ${fmtShape(values.shape)}${opts.mask ? ` and mask ${fmtShape(opts.mask.shape)}` : ''} must all be (B, N)`);

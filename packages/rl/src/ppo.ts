@@ -61,7 +61,7 @@ export function ppoRewards(scores: Tensor, logProbs: Tensor, refLogProbs: Tensor
   checkOptions('ppoRewards', opts, ['klCoef', 'klEstimator']);
   if (opts.klEstimator !== undefined) checkEnum('ppoRewards', 'klEstimator', opts.klEstimator, KL_ESTIMATORS);
   if (scores.ndim !== 1 || scores.shape[0] !== logProbs.shape[0]) throw new ShapeError(`ppoRewards: scores must be (B) = [${logProbs.shape[0]}], got ${fmtShape(scores.shape)}`);
-  const beta = checkRange('ppoRewards', 'klCoef', opts.klCoef ?? 0.05, 0, Infinity);
+  const beta = checkRange('ppoRewards', 'klCoef', opts.klCoef === undefined ? 0.05 : opts.klCoef, 0, Infinity);
   return noGrad(() => tidy(() => {
     const m = mask.to(logProbs.dtype);
     const kl = klPenalty(logProbs, refLogProbs, opts.klEstimator ?? 'k1').mul(m); // (B, N)
@@ -221,7 +221,7 @@ export async function ppoStep(input: PPOStepInput): Promise<PPOStats> {
   if (!rollout?.sequences?.__isTensor || !rollout.mask?.__isTensor) throw new ValueError(`${op}: rollout must be a Rollout (from generateRollouts or makeRollout), got ${fmtValue(rollout)}`);
   if (!Array.isArray(scores)) throw new ValueError(`${op}: scores must be an array of numbers, got ${fmtValue(scores)}`);
   scores.forEach((x, i) => checkFinite(op, `scores[${i}]`, x));
-  const c = checkPPOConfig(op, input.config ?? {});
+  const c = checkPPOConfig(op, input.config === undefined ? {} : input.config);
   const B = rollout.sequences.shape[0]!;
   if (scores.length !== B) throw new ValueError(`ppoStep: got ${scores.length} scores for ${B} rollout rows`);
   const epochs = c.epochs ?? 4;

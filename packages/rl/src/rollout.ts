@@ -161,7 +161,7 @@ export function tokenLogProbsAndEntropy(model: GPT, sequences: Tensor, mask: Ten
 function checkLogProbOptions(op: string, opts: TokenLogProbsOptions & { entropy?: boolean }, keys: readonly string[]): number {
   checkOptions(op, opts, keys);
   if (opts.entropy !== undefined) checkBool(op, 'entropy', opts.entropy);
-  return checkRange(op, 'temperature', opts.temperature ?? 1, 0, Infinity, { lo: true });
+  return checkRange(op, 'temperature', opts.temperature === undefined ? 1 : opts.temperature, 0, Infinity, { lo: true });
 }
 
 function logProbsAndEntropy(op: string, model: GPT, sequences: Tensor, mask: Tensor | null, temperature: number, withEntropy: boolean): { logProbs: Tensor; entropy: Tensor | null } {

@@ -11,7 +11,7 @@ import {
   maskedSum, maskedVar, maskedWhiten, pairwiseRewardLoss, permutation, ppoPolicyLoss, ppoRewards, ppoStep, ppoValueLoss, reinforceLoss,
   reinforceStep, scoreRollout, seededRandom, tokenLogProbs, tokenLogProbsAndEntropy,
 } from '@webgrad/rl';
-import { checkArguments, type Case, type Options } from '../../nn/test/helpers/arguments.js';
+import { checkArguments, nullable, type Case, type Options } from '../../nn/test/helpers/arguments.js';
 import { f32, tinyGPT } from './helpers.js';
 
 const notTensor = { bad: [3, '3', {}] };
@@ -50,7 +50,7 @@ function losses(): Case[] {
     },
     { name: 'ppoRewards', call: ppoRewards, args: [pos('scores'), pairs('logProbs'), pairs('refLogProbs'), ['mask', m, notTensor], ['options', { klCoef: 0.1, klEstimator: 'k2' }, { klCoef: 'nonNeg', klEstimator: 'enum' }]] },
     { name: 'ppoPolicyLoss', call: ppoPolicyLoss, args: [pairs('logProbs'), pairs('oldLogProbs'), pairs('advantages'), ['mask', m, notTensor], ['clipRange', 0.2, 'nonNeg']] },
-    { name: 'ppoValueLoss', call: ppoValueLoss, args: [pairs('values'), pairs('oldValues'), pairs('returns'), ['mask', m, notTensor], ['clipRangeValue', 0.2, 'nonNeg']] },
+    { name: 'ppoValueLoss', call: ppoValueLoss, args: [pairs('values'), pairs('oldValues'), pairs('returns'), ['mask', m, notTensor], ['clipRangeValue', 0.2, nullable('nonNeg')]] },
     { name: 'groupAdvantages', call: groupAdvantages, args: [pos('rewards'), ['groupSize', 2, { bad: [1, 3, 1.5, NaN, '2'] }], ['options', { scaleRewards: false }, { scaleRewards: 'bool' }]] },
     {
       name: 'grpoLoss', call: grpoLoss,
@@ -116,8 +116,8 @@ function models(): Case[] {
       args: [['input', { policy, ref, valueModel: value, optimizer: opt, rollout, scores: [1, 0], config: { epochs: 1, miniBatchSize: 2, klCoef: 0.01, seed: 1 } }, {
         policy: gpt, ref: { bad: [3] }, valueModel: { bad: [3, {}] }, optimizer: { bad: [3, {}] }, rollout: { bad: [3, {}] }, scores: { bad: [3, [NaN, 1], ['1', 1]] },
         config: {
-          epochs: 'posInt', miniBatchSize: 'posInt', clipRange: 'nonNeg', clipRangeValue: 'nonNeg', vfCoef: 'nonNeg', entCoef: 'nonNeg', gamma: 'prob', lam: 'prob',
-          klCoef: { bad: [-1, NaN, '0.1', {}] }, klEstimator: 'enum', whitenRewards: 'bool', whitenAdvantages: 'bool', maxGradNorm: 'nonNeg', temperature: 'positive', seed: 'int',
+          epochs: 'posInt', miniBatchSize: 'posInt', clipRange: 'nonNeg', clipRangeValue: nullable('nonNeg'), vfCoef: 'nonNeg', entCoef: 'nonNeg', gamma: 'prob', lam: 'prob',
+          klCoef: { bad: [-1, NaN, '0.1', {}] }, klEstimator: 'enum', whitenRewards: 'bool', whitenAdvantages: 'bool', maxGradNorm: nullable('nonNeg'), temperature: 'positive', seed: 'int',
         },
       }]],
     },
@@ -127,14 +127,14 @@ function models(): Case[] {
         ...trainer,
         config: {
           beta: 'nonNeg', epsilon: 'nonNeg', epsilonHigh: 'nonNeg', lossType: 'enum', maxCompletionLength: 'posInt', scaleRewards: 'bool', numIterations: 'posInt',
-          maxGradNorm: 'nonNeg', ...generation, numGenerations: { bad: [1, 0, 1.5, NaN] },
+          maxGradNorm: nullable('nonNeg'), ...generation, numGenerations: { bad: [1, 0, 1.5, NaN] },
         },
       }]],
     },
     {
       name: 'reinforceStep', call: reinforceStep,
       args: [['input', { ...trainerInput, config: { numGenerations: 2, maxNewTokens: 2, baseline: 'mean', klCoef: 0.05, seed: 1 } }, {
-        ...trainer, config: { baseline: 'enum', klCoef: 'nonNeg', maxGradNorm: 'nonNeg', ...generation, numGenerations: 'posInt' },
+        ...trainer, config: { baseline: 'enum', klCoef: 'nonNeg', maxGradNorm: nullable('nonNeg'), ...generation, numGenerations: 'posInt' },
       }]],
       extra: [['numGenerations', [{ ...trainerInput, config: { numGenerations: 1, maxNewTokens: 2 } }]]],
     },

@@ -16,7 +16,7 @@ export class GELU extends Module {
   constructor(opts: { approximate?: 'none' | 'tanh' } = {}) {
     super();
     checkOptions('GELU', opts, ['approximate']);
-    this.approximate = checkEnum('GELU', 'approximate', opts.approximate ?? 'none', ['none', 'tanh']);
+    this.approximate = checkEnum('GELU', 'approximate', opts.approximate === undefined ? 'none' : opts.approximate, ['none', 'tanh']);
   }
   forward(x: Tensor): Tensor { checkFloatInput('GELU', x); return x.gelu({ approximate: this.approximate }); }
   override extraRepr(): string { return `approximate='${this.approximate}'`; }

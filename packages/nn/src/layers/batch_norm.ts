@@ -40,10 +40,10 @@ abstract class BatchNormBase extends Module {
     this.numFeatures = checkSize(op, 'numFeatures', numFeatures, 1);
     checkOptions(op, opts, ['eps', 'momentum', 'affine', 'trackRunningStats', ...FACTORY_KEYS]);
     checkFactory(op, opts);
-    this.eps = checkRange(op, 'eps', opts.eps ?? 1e-5, 0, Infinity);
+    this.eps = checkRange(op, 'eps', opts.eps === undefined ? 1e-5 : opts.eps, 0, Infinity);
     this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum === null ? null : checkRange(op, 'momentum', opts.momentum, 0, 1);
-    this.affine = checkBool(op, 'affine', opts.affine ?? true);
-    this.trackRunningStats = checkBool(op, 'trackRunningStats', opts.trackRunningStats ?? true);
+    this.affine = checkBool(op, 'affine', opts.affine === undefined ? true : opts.affine);
+    this.trackRunningStats = checkBool(op, 'trackRunningStats', opts.trackRunningStats === undefined ? true : opts.trackRunningStats);
     const f = { device: opts.device, dtype: opts.dtype ?? 'float32' } as const;
     this.registerParameter('weight', this.affine ? full([numFeatures], 1, f) : null);
     this.registerParameter('bias', this.affine ? full([numFeatures], 0, f) : null);

@@ -102,10 +102,9 @@ export class Conv2d extends ConvNd {
     const op = 'Conv2d';
     checkOptions(op, opts, CONV_KEYS);
     const k = checkPair(op, 'kernelSize', kernelSize, 1);
-    const groups = opts.groups ?? 1;
-    const padding = convPadding(op, opts.padding ?? 0, (v) => checkPair(op, 'padding', v, 0));
-    super(op, inChannels, outChannels, k, [outChannels, inChannels / groups, k[0], k[1]],
-      checkPair(op, 'stride', opts.stride ?? 1, 1), padding, checkPair(op, 'dilation', opts.dilation ?? 1, 1), groups, opts.bias ?? true, opts);
+    const { stride = 1, padding = 0, dilation = 1, groups = 1, bias = true } = opts;
+    super(op, inChannels, outChannels, k, [outChannels, inChannels / groups, k[0], k[1]], checkPair(op, 'stride', stride, 1),
+      convPadding(op, padding, (v) => checkPair(op, 'padding', v, 0)), checkPair(op, 'dilation', dilation, 1), groups, bias, opts);
   }
 
   forward(x: Tensor): Tensor {
@@ -129,10 +128,9 @@ export class Conv1d extends ConvNd {
     const op = 'Conv1d';
     checkOptions(op, opts, CONV_KEYS);
     checkSize(op, 'kernelSize', kernelSize, 1);
-    const groups = opts.groups ?? 1;
-    const padding = convPadding(op, opts.padding ?? 0, (v): [number, number] => [0, checkSize(op, 'padding', v)]);
-    super(op, inChannels, outChannels, [1, kernelSize], [outChannels, inChannels / groups, kernelSize],
-      [1, checkSize(op, 'stride', opts.stride ?? 1, 1)], padding, [1, checkSize(op, 'dilation', opts.dilation ?? 1, 1)], groups, opts.bias ?? true, opts);
+    const { stride = 1, padding = 0, dilation = 1, groups = 1, bias = true } = opts;
+    super(op, inChannels, outChannels, [1, kernelSize], [outChannels, inChannels / groups, kernelSize], [1, checkSize(op, 'stride', stride, 1)],
+      convPadding(op, padding, (v): [number, number] => [0, checkSize(op, 'padding', v)]), [1, checkSize(op, 'dilation', dilation, 1)], groups, bias, opts);
   }
 
   forward(x: Tensor): Tensor {
@@ -170,8 +168,8 @@ abstract class Pool2d extends Module {
     const op = this.constructor.name;
     checkOptions(op, opts, ['stride', 'padding']);
     this.kernelSize = checkPair(op, 'kernelSize', kernelSize, 1);
-    this.stride = checkPair(op, 'stride', opts.stride ?? kernelSize, 1);
-    this.padding = checkPair(op, 'padding', opts.padding ?? 0, 0);
+    this.stride = checkPair(op, 'stride', opts.stride === undefined ? kernelSize : opts.stride, 1);
+    this.padding = checkPair(op, 'padding', opts.padding === undefined ? 0 : opts.padding, 0);
     if (this.padding.some((p, i) => 2 * p > this.kernelSize[i]!)) {
       throw new ValueError(`${op}: padding [${this.padding}] must be at most half the kernel size [${this.kernelSize}]`);
     }

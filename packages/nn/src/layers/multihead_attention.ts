@@ -67,8 +67,8 @@ export class MultiheadAttention extends Module {
     this.embedDim = embedDim;
     this.numHeads = numHeads;
     this.headDim = embedDim / numHeads;
-    this.dropout = checkRange(op, 'dropout', opts.dropout ?? 0, 0, 1);
-    this.batchFirst = checkBool(op, 'batchFirst', opts.batchFirst ?? false);
+    this.dropout = checkRange(op, 'dropout', opts.dropout === undefined ? 0 : opts.dropout, 0, 1);
+    this.batchFirst = checkBool(op, 'batchFirst', opts.batchFirst === undefined ? false : opts.batchFirst);
     const f = { dtype: opts.dtype ?? 'float32', device: opts.device } as const;
     const bias = opts.bias ?? true;
     this.registerParameter('inProjWeight', init.xavierUniform(full([3 * embedDim, embedDim], 0, f)));

@@ -53,12 +53,12 @@ abstract class RNNBase extends Module {
     // Only RNN takes a nonlinearity.
     checkOptions(name, opts, ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', ...(mode === 'rnn' ? ['nonlinearity'] : []), ...FACTORY_KEYS]);
     checkFactory(name, opts);
-    this.numLayers = checkSize(name, 'numLayers', opts.numLayers ?? 1, 1);
-    this.bias = checkBool(name, 'bias', opts.bias ?? true);
-    this.batchFirst = checkBool(name, 'batchFirst', opts.batchFirst ?? false);
-    this.dropout = checkRange(name, 'dropout', opts.dropout ?? 0, 0, 1);
-    this.bidirectional = checkBool(name, 'bidirectional', opts.bidirectional ?? false);
-    this.nonlinearity = checkEnum(name, 'nonlinearity', opts.nonlinearity ?? 'tanh', ['tanh', 'relu']);
+    this.numLayers = checkSize(name, 'numLayers', opts.numLayers === undefined ? 1 : opts.numLayers, 1);
+    this.bias = checkBool(name, 'bias', opts.bias === undefined ? true : opts.bias);
+    this.batchFirst = checkBool(name, 'batchFirst', opts.batchFirst === undefined ? false : opts.batchFirst);
+    this.dropout = checkRange(name, 'dropout', opts.dropout === undefined ? 0 : opts.dropout, 0, 1);
+    this.bidirectional = checkBool(name, 'bidirectional', opts.bidirectional === undefined ? false : opts.bidirectional);
+    this.nonlinearity = checkEnum(name, 'nonlinearity', opts.nonlinearity === undefined ? 'tanh' : opts.nonlinearity, ['tanh', 'relu']);
     const G = GATES[mode] * hiddenSize;
     const k = 1 / Math.sqrt(hiddenSize);
     for (let l = 0; l < this.numLayers; l++) {

@@ -84,7 +84,7 @@ abstract class CellBase extends Module {
     checkOptions(op, opts, ['bias', ...(gates === 1 ? ['nonlinearity'] : []), ...FACTORY_KEYS]);
     checkFactory(op, opts);
     const k = 1 / Math.sqrt(hiddenSize);
-    const bias = checkBool(op, 'bias', opts.bias ?? true);
+    const bias = checkBool(op, 'bias', opts.bias === undefined ? true : opts.bias);
     this.registerParameter('weightIh', uniformTensor([gates * hiddenSize, inputSize], k, opts));
     this.registerParameter('weightHh', uniformTensor([gates * hiddenSize, hiddenSize], k, opts));
     this.registerParameter('biasIh', bias ? uniformTensor([gates * hiddenSize], k, opts) : null);
@@ -118,7 +118,7 @@ export class RNNCell extends CellBase {
   readonly nonlinearity: RNNNonlinearity;
   constructor(inputSize: number, hiddenSize: number, opts: RNNCellOptions = {}) {
     super(inputSize, hiddenSize, 1, opts);
-    this.nonlinearity = checkEnum('RNNCell', 'nonlinearity', opts.nonlinearity ?? 'tanh', ['tanh', 'relu']);
+    this.nonlinearity = checkEnum('RNNCell', 'nonlinearity', opts.nonlinearity === undefined ? 'tanh' : opts.nonlinearity, ['tanh', 'relu']);
   }
   forward(x: Tensor, h?: Tensor | null): Tensor {
     return tidy(() => {

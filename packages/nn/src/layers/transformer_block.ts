@@ -65,7 +65,7 @@ function checkBlockConfig(op: string, cfg: BlockConfig): number {
   if (cfg.dropout !== undefined) checkRange(op, 'dropout', cfg.dropout, 0, 1);
   if (cfg.gelu !== undefined) checkEnum(op, 'gelu', cfg.gelu, ['none', 'tanh']);
   checkFactory(op, cfg);
-  const hidden = checkFinite(op, 'mlpRatio', cfg.mlpRatio ?? 4) * cfg.nEmbd;
+  const hidden = checkFinite(op, 'mlpRatio', cfg.mlpRatio === undefined ? 4 : cfg.mlpRatio) * cfg.nEmbd;
   if (!Number.isInteger(hidden) || hidden < 1) throw new ValueError(`${op}: mlpRatio·nEmbd must be a positive integer (the MLP width), got ${cfg.mlpRatio}·${cfg.nEmbd}`);
   return hidden;
 }

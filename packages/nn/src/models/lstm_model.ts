@@ -37,7 +37,7 @@ export class LSTMModel extends Module {
     if (c.bidirectional !== undefined) checkBool(op, 'config.bidirectional', c.bidirectional);
     if (c.dropout !== undefined) checkRange(op, 'config.dropout', c.dropout, 0, 1);
     checkFactory(op, c);
-    this.mode = checkEnum(op, 'config.mode', c.mode ?? 'lm', ['lm', 'classify']);
+    this.mode = checkEnum(op, 'config.mode', c.mode === undefined ? 'lm' : c.mode, ['lm', 'classify']);
     if (this.mode === 'lm' && c.bidirectional) throw new ValueError('LSTMModel: a bidirectional LSTM would see the future in language-model mode');
     const f = { dtype: c.dtype, device: c.device };
     this.registerModule('embedding', new Embedding(c.vocabSize, c.embedDim, f));

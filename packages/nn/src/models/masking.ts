@@ -27,7 +27,7 @@ export function maskTokens(ids: Tensor, opts: MaskTokensOptions): { inputs: Tens
   checkOptions(op, opts, ['maskTokenId', 'vocabSize', 'prob', 'specialTokenIds', 'attentionMask', 'seed']);
   checkSize(op, 'vocabSize', opts.vocabSize, 1);
   checkInt(op, 'maskTokenId', opts.maskTokenId, { min: 0 });
-  const prob = checkRange(op, 'prob', opts.prob ?? 0.15, 0, 1);
+  const prob = checkRange(op, 'prob', opts.prob === undefined ? 0.15 : opts.prob, 0, 1);
   if (opts.specialTokenIds !== undefined) {
     if (!Array.isArray(opts.specialTokenIds)) throw new ValueError(`maskTokens: specialTokenIds must be an array of token ids, got ${fmtValue(opts.specialTokenIds)}`);
     opts.specialTokenIds.forEach((t, i) => checkInt(op, `specialTokenIds[${i}]`, t));

@@ -8,32 +8,35 @@ import { WebgradError, fmtValue } from '@webgrad/core';
 /** Wrong values for each kind of argument. */
 export const BAD = {
   /** An integer >= 0. */
-  size: [NaN, -1, 1.5, Infinity, '3', true, {}],
+  size: [null, NaN, -1, 1.5, Infinity, '3', true, {}],
   /** An integer >= 1. */
-  posInt: [0, NaN, -1, 1.5, Infinity, '3', true, {}],
+  posInt: [null, 0, NaN, -1, 1.5, Infinity, '3', true, {}],
   /** Any integer (a dim, a seed). */
-  int: [NaN, 1.5, Infinity, '3', true, {}],
+  int: [null, NaN, 1.5, Infinity, '3', true, {}],
   /** Any finite number. */
-  finite: [NaN, Infinity, '3', true, {}],
+  finite: [null, NaN, Infinity, '3', true, {}],
   /** A finite number >= 0. */
-  nonNeg: [-1, NaN, Infinity, '3', true, {}],
+  nonNeg: [null, -1, NaN, Infinity, '3', true, {}],
   /** A finite number > 0. */
-  positive: [0, -1, NaN, Infinity, '3', true, {}],
+  positive: [null, 0, -1, NaN, Infinity, '3', true, {}],
   /** A probability in [0, 1]. */
-  prob: [-0.5, 1.5, NaN, Infinity, '0.5', true, {}],
+  prob: [null, -0.5, 1.5, NaN, Infinity, '0.5', true, {}],
   /** In [0, 1). */
-  unitOpen: [1, -0.5, 1.5, NaN, Infinity, '0.5', true, {}],
-  bool: [1, 'true', {}],
+  unitOpen: [null, 1, -0.5, 1.5, NaN, Infinity, '0.5', true, {}],
+  bool: [null, 1, 'true', {}],
   /** A string from a fixed set. */
-  enum: ['unknown', 1, true, {}],
+  enum: [null, 'unknown', 1, true, {}],
   /** A floating-point dtype name. */
-  floatDType: ['float16', 'int32', 'bool', 3, {}],
-  device: ['gpu', 3, {}],
+  floatDType: [null, 'float16', 'int32', 'bool', 3, {}],
+  device: [null, 'gpu', 3, {}],
   /** A Tensor. */
   tensor: [3, '3', {}, [1, 2]],
   /** A function. */
-  fn: [3, 'f', {}],
+  fn: [null, 3, 'f', {}],
 } as const;
+
+/** The wrong values of `kind` where null is a valid value (documented as `number | null`). */
+export const nullable = (kind: keyof typeof BAD): { bad: readonly unknown[] } => ({ bad: BAD[kind].filter((v) => v !== null) });
 
 /** The kind of an argument: a key of BAD, an options bag (its keys' kinds), or explicit bad values. */
 export type Kind = keyof typeof BAD | Options | { bad: readonly unknown[] };

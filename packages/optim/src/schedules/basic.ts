@@ -19,7 +19,7 @@ export function constantLr(opts: { lr: number }): LrSchedule {
  */
 export function linearWarmup(opts: { lr: number; warmupSteps: number; startFactor?: number }): LrSchedule {
   checkScheduleOptions('linearWarmup', opts, ['warmupSteps', 'startFactor']);
-  const s = checkRange('linearWarmup', 'startFactor', opts.startFactor ?? 0, 0, 1);
+  const s = checkRange('linearWarmup', 'startFactor', opts.startFactor === undefined ? 0 : opts.startFactor, 0, 1);
   const w = checkSize('linearWarmup', 'warmupSteps', opts.warmupSteps);
   return {
     baseLr: opts.lr,
@@ -38,9 +38,9 @@ export function linearWarmup(opts: { lr: number; warmupSteps: number; startFacto
  */
 export function linearLr(opts: { lr: number; startFactor?: number; endFactor?: number; totalIters?: number }): LrSchedule {
   checkScheduleOptions('linearLr', opts, ['startFactor', 'endFactor', 'totalIters']);
-  const s = checkRange('linearLr', 'startFactor', opts.startFactor ?? 1 / 3, 0, 1, { lo: true });
-  const e = checkRange('linearLr', 'endFactor', opts.endFactor ?? 1, 0, 1);
-  const T = checkSize('linearLr', 'totalIters', opts.totalIters ?? 5, 1);
+  const s = checkRange('linearLr', 'startFactor', opts.startFactor === undefined ? 1 / 3 : opts.startFactor, 0, 1, { lo: true });
+  const e = checkRange('linearLr', 'endFactor', opts.endFactor === undefined ? 1 : opts.endFactor, 0, 1);
+  const T = checkSize('linearLr', 'totalIters', opts.totalIters === undefined ? 5 : opts.totalIters, 1);
   return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), opts.lr * (s + ((e - s) * Math.min(t, T)) / T)) };
 }
 
@@ -51,9 +51,9 @@ export function linearLr(opts: { lr: number; startFactor?: number; endFactor?: n
  */
 export function linearDecay(opts: { lr: number; totalSteps: number; warmupSteps?: number; endLr?: number }): LrSchedule {
   checkScheduleOptions('linearDecay', opts, ['totalSteps', 'warmupSteps', 'endLr']);
-  const W = checkSize('linearDecay', 'warmupSteps', opts.warmupSteps ?? 0);
+  const W = checkSize('linearDecay', 'warmupSteps', opts.warmupSteps === undefined ? 0 : opts.warmupSteps);
   const T = checkSize('linearDecay', 'totalSteps', opts.totalSteps, 1);
-  const end = checkRange('linearDecay', 'endLr', opts.endLr ?? 0, 0, Infinity);
+  const end = checkRange('linearDecay', 'endLr', opts.endLr === undefined ? 0 : opts.endLr, 0, Infinity);
   return {
     baseLr: opts.lr,
     lrAt: (t) => {
@@ -67,7 +67,7 @@ export function linearDecay(opts: { lr: number; totalSteps: number; warmupSteps?
 /** torch StepLR: lr(t) = lr * gamma^floor(t / stepSize) (gamma default 0.1). */
 export function stepLr(opts: { lr: number; stepSize: number; gamma?: number }): LrSchedule {
   checkScheduleOptions('stepLr', opts, ['stepSize', 'gamma']);
-  const g = checkRange('stepLr', 'gamma', opts.gamma ?? 0.1, 0, Infinity);
+  const g = checkRange('stepLr', 'gamma', opts.gamma === undefined ? 0.1 : opts.gamma, 0, Infinity);
   checkSize('stepLr', 'stepSize', opts.stepSize, 1);
   return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), opts.lr * Math.pow(g, Math.floor(t / opts.stepSize))) };
 }
@@ -75,7 +75,7 @@ export function stepLr(opts: { lr: number; stepSize: number; gamma?: number }): 
 /** torch MultiStepLR: lr(t) = lr * gamma^(number of milestones <= t). */
 export function multiStepLr(opts: { lr: number; milestones: readonly number[]; gamma?: number }): LrSchedule {
   checkScheduleOptions('multiStepLr', opts, ['milestones', 'gamma']);
-  const g = checkRange('multiStepLr', 'gamma', opts.gamma ?? 0.1, 0, Infinity);
+  const g = checkRange('multiStepLr', 'gamma', opts.gamma === undefined ? 0.1 : opts.gamma, 0, Infinity);
   if (!Array.isArray(opts.milestones)) throw new ValueError(`multiStepLr: milestones must be an array of steps, got ${fmtValue(opts.milestones)}`);
   opts.milestones.forEach((m, i) => checkSize('multiStepLr', `milestones[${i}]`, m));
   const ms = [...opts.milestones].sort((a, b) => a - b);
@@ -98,10 +98,10 @@ export function exponentialLr(opts: { lr: number; gamma: number }): LrSchedule {
 export function polynomialDecay(opts: { lr: number; totalSteps: number; power?: number; endLr?: number; warmupSteps?: number }): LrSchedule {
   const op = 'polynomialDecay';
   checkScheduleOptions(op, opts, ['totalSteps', 'power', 'endLr', 'warmupSteps']);
-  const W = checkSize(op, 'warmupSteps', opts.warmupSteps ?? 0);
+  const W = checkSize(op, 'warmupSteps', opts.warmupSteps === undefined ? 0 : opts.warmupSteps);
   const T = checkSize(op, 'totalSteps', opts.totalSteps, 1);
-  const p = checkRange(op, 'power', opts.power ?? 1, 0, Infinity);
-  const end = checkRange(op, 'endLr', opts.endLr ?? 0, 0, Infinity);
+  const p = checkRange(op, 'power', opts.power === undefined ? 1 : opts.power, 0, Infinity);
+  const end = checkRange(op, 'endLr', opts.endLr === undefined ? 0 : opts.endLr, 0, Infinity);
   if (!(T > W)) throw new ValueError(`polynomialDecay: totalSteps (${T}) must exceed warmupSteps (${W})`);
   if (end > opts.lr) throw new ValueError(`polynomialDecay: endLr (${end}) must not exceed lr (${opts.lr})`);
   return {
@@ -121,7 +121,7 @@ export function polynomialDecay(opts: { lr: number; totalSteps: number; power?: 
  */
 export function cosineAnnealing(opts: { lr: number; tMax: number; etaMin?: number }): LrSchedule {
   checkScheduleOptions('cosineAnnealing', opts, ['tMax', 'etaMin']);
-  const m = checkRange('cosineAnnealing', 'etaMin', opts.etaMin ?? 0, 0, Infinity);
+  const m = checkRange('cosineAnnealing', 'etaMin', opts.etaMin === undefined ? 0 : opts.etaMin, 0, Infinity);
   checkRange('cosineAnnealing', 'tMax', opts.tMax, 0, Infinity, { lo: true });
   return { baseLr: opts.lr, lrAt: (t) => (checkStep(t), m + ((opts.lr - m) * (1 + Math.cos((Math.PI * t) / opts.tMax))) / 2) };
 }
@@ -138,7 +138,7 @@ export function cosineWithWarmup(opts: { lr: number; warmupSteps: number; decayS
   checkScheduleOptions(op, opts, ['warmupSteps', 'decaySteps', 'minLr']);
   const W = checkSize(op, 'warmupSteps', opts.warmupSteps);
   const D = checkSize(op, 'decaySteps', opts.decaySteps);
-  const minLr = checkRange(op, 'minLr', opts.minLr ?? 0, 0, Infinity);
+  const minLr = checkRange(op, 'minLr', opts.minLr === undefined ? 0 : opts.minLr, 0, Infinity);
   if (!(D > W)) throw new ValueError(`cosineWithWarmup: decaySteps (${D}) must exceed warmupSteps (${W})`);
   return {
     baseLr: opts.lr,

@@ -30,12 +30,12 @@ export function oneCycle(opts: OneCycleOptions): LrSchedule {
   const op = 'oneCycle';
   checkScheduleOptions(op, opts, ['totalSteps', 'pctStart', 'divFactor', 'finalDivFactor', 'annealStrategy', 'threePhase'], 'maxLr');
   const T = checkSize(op, 'totalSteps', opts.totalSteps, 1);
-  const pct = checkRange(op, 'pctStart', opts.pctStart ?? 0.3, 0, 1);
-  const initialLr = opts.maxLr / checkRange(op, 'divFactor', opts.divFactor ?? 25, 0, Infinity, { lo: true });
-  const minLr = initialLr / checkRange(op, 'finalDivFactor', opts.finalDivFactor ?? 1e4, 0, Infinity, { lo: true });
+  const pct = checkRange(op, 'pctStart', opts.pctStart === undefined ? 0.3 : opts.pctStart, 0, 1);
+  const initialLr = opts.maxLr / checkRange(op, 'divFactor', opts.divFactor === undefined ? 25 : opts.divFactor, 0, Infinity, { lo: true });
+  const minLr = initialLr / checkRange(op, 'finalDivFactor', opts.finalDivFactor === undefined ? 1e4 : opts.finalDivFactor, 0, Infinity, { lo: true });
   if (opts.threePhase !== undefined) checkBool(op, 'threePhase', opts.threePhase);
   const anneal =
-    checkEnum(op, 'annealStrategy', opts.annealStrategy ?? 'cos', ['cos', 'linear']) === 'cos'
+    checkEnum(op, 'annealStrategy', opts.annealStrategy === undefined ? 'cos' : opts.annealStrategy, ['cos', 'linear']) === 'cos'
       ? (a: number, b: number, p: number) => b + ((a - b) / 2) * (Math.cos(Math.PI * p) + 1)
       : (a: number, b: number, p: number) => (b - a) * p + a;
   const phases = opts.threePhase
