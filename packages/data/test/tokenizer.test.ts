@@ -1,11 +1,12 @@
 // Tokenizers: character-level, byte-level BPE (training, round trip, tokenizer.json), and parity
-// with Hugging Face's own implementation (@huggingface/tokenizers) on a file we wrote.
+// with Hugging Face's implementations: @huggingface/tokenizers on files we wrote, and the Rust
+// `tokenizers` library through a file it trained (fixtures/hf_bpe.json, made by make_hf_tokenizer.py).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IndexError, ValueError } from '@webgrad/core';
 import {
-  BYTE_TO_CHAR, ByteLevelBPETokenizer, CharTokenizer, DataError, HFTokenizer, SeededRandom, loadTokenizer, preTokenize,
+  BYTE_TO_CHAR, ByteLevelBPETokenizer, CharTokenizer, DataError, HFTokenizer, SeededRandom, loadTokenizer, preTokenize, type HFTokenizerJSON,
 } from '@webgrad/data';
 import { Tokenizer as HFLib } from '@huggingface/tokenizers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -238,6 +239,23 @@ describe("Hugging Face's tokenizers (@huggingface/tokenizers)", () => {
     // Roles also come back from the template alone.
     const bare = HFTokenizer.fromJSON(JSON.stringify(t.toJSON()));
     expect([bare.bosId, bare.eosId]).toEqual([t.bosId, t.eosId]);
+  });
+
+  it("reads a tokenizer.json trained by HF's Rust library and gives its ids (fixture)", () => {
+    const fx = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'hf_bpe.json'), 'utf8')) as { tokenizer: HFTokenizerJSON; cases: { text: string; ids: number[] }[] };
+    const ours = ByteLevelBPETokenizer.fromJSON(fx.tokenizer);
+    const hf = HFTokenizer.fromJSON(fx.tokenizer);
+    expect(ours.vocabSize).toBe(420);
+    expect(ours.eosId).toBe(0);
+    for (const { text, ids } of fx.cases) {
+      expect(ours.encode(text)).toEqual(ids);
+      expect(hf.encode(text)).toEqual(ids);
+      expect(ours.decode(ids)).toBe(text);
+    }
+    // Written back, the file holds the same vocabulary and merges.
+    const back = ours.toJSON();
+    expect(back.model.vocab).toEqual(fx.tokenizer.model.vocab);
+    expect(back.model.merges).toEqual((fx.tokenizer.model.merges as [string, string][]).map(([a, b]) => `${a} ${b}`));
   });
 
   it('reports a tokenizer.json it cannot build', () => {
