@@ -2,7 +2,7 @@
 // (torch.utils.data.default_collate); `padCollate` pads variable-length token sequences and adds
 // attention masks and loss labels (as Hugging Face's data collators do).
 import {
-  ValueError, checkEnum, checkInt, checkOptions, checkSize, fmtShape, fmtValue, stack, tensor, to, type DType, type DeviceName, type Tensor,
+  ValueError, checkBool, checkEnum, checkInt, checkOptions, checkSize, fmtShape, fmtValue, stack, tensor, to, type DType, type DeviceName, type Tensor,
 } from '@webgrad/core';
 import { DataError } from './errors.js';
 import { isTensor } from './util.js';
@@ -47,6 +47,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return `an array of length ${v.length}`;
   if (v === null) return 'null';
   if (isPlainObject(v)) return 'an object';
+  if (typeof v === 'object') return v instanceof Promise ? 'a Promise (dataset items must be ready values; use an async IterableDataset for asynchronous data)' : `an instance of ${(v as object).constructor?.name ?? 'a class'}`;
   return `a ${typeof v}`;
 }
 
@@ -227,7 +228,7 @@ export function padCollate(options?: PadCollateOptions): CollateFn<unknown, Reco
   const padSide = o.padSide === undefined ? 'right' : checkEnum(op, 'padSide', o.padSide, ['right', 'left']);
   const maxLength = o.maxLength === undefined ? Infinity : checkSize(op, 'maxLength', o.maxLength, 1);
   const multiple = o.padToMultipleOf === undefined ? 1 : checkSize(op, 'padToMultipleOf', o.padToMultipleOf, 1);
-  const makeLabels = o.labelsFromInputIds === undefined ? true : (o.labelsFromInputIds === true || o.labelsFromInputIds === false ? o.labelsFromInputIds : (() => { throw new ValueError(`${op}: labelsFromInputIds must be true or false, got ${fmtValue(o.labelsFromInputIds)}`); })());
+  const makeLabels = o.labelsFromInputIds === undefined ? true : checkBool(op, 'labelsFromInputIds', o.labelsFromInputIds);
   let keys: readonly string[] | undefined;
   if (o.keys !== undefined) {
     if (!Array.isArray(o.keys) || o.keys.length === 0 || o.keys.some((k) => typeof k !== 'string')) throw new ValueError(`${op}: keys must be a non-empty array of field names, got ${fmtValue(o.keys)}`);

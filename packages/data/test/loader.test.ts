@@ -213,7 +213,7 @@ describe('DataLoader', () => {
       for (const [xb, yb] of loader) step(xb!, yb!); // warm-up
       for await (const b of tokens) void b;
       const before = memory();
-      for (let epoch = 0; epoch < 30; epoch++) {
+      for (let epoch = 0; epoch < 20; epoch++) {
         for (const [xb, yb] of loader) step(xb!, yb!);
         for await (const [xb, yb] of loader) step(xb!, yb!);
         for await (const b of tokens) expect(b.inputIds).toBeDefined();
