@@ -114,7 +114,7 @@ function constructors(device: DeviceName): Case[] {
 
 /** Models, their forward options, and generation. */
 function models(device: DeviceName): Case[] {
-  const f = { dtype: 'float32', device };
+  const f = { dtype: 'float32' as const, device };
   const gptCfg = { vocabSize: 11, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0, bias: true, ...f };
   const gpt = new GPT(gptCfg);
   const idx = tensor([[1, 2, 3]], { dtype: 'int32', device });
@@ -168,7 +168,7 @@ function models(device: DeviceName): Case[] {
   ];
 }
 
-/** Float-only layers given int32 (or non-tensor) inputs, as PyTorch rejects them. */
+/** Float-only layers given int32 (or non-tensor) inputs, and Embedding given float ids, as PyTorch rejects them. */
 function floatInputs(device: DeviceName): Case[] {
   const layers: [string, Module, number[], string?][] = [
     ['Linear', new Linear(3, 2, { device }), [2, 3]],
@@ -190,9 +190,13 @@ function floatInputs(device: DeviceName): Case[] {
     ['ValueHead', new ValueHead(4, { device }), [1, 3, 4], 'hidden'],
     ['LeNet5', new LeNet5({ device }), [1, 1, 28, 28]],
   ];
-  return layers.map(([name, m, shape, arg = 'input']): Case => ({
-    name, call: (x) => m.forward(x), args: [[arg, randn(shape, { device }), { bad: [zeros(shape, { dtype: 'int32', device }), 3] }]],
-  }));
+  const embedding = new Embedding(5, 3, { device });
+  return [
+    ...layers.map(([name, m, shape, arg = 'input']): Case => ({
+      name, call: (x) => m.forward(x), args: [[arg, randn(shape, { device }), { bad: [zeros(shape, { dtype: 'int32', device }), 3] }]],
+    })),
+    { name: 'Embedding', call: (ids) => embedding.forward(ids), args: [['ids', tensor([1, 4], { dtype: 'int32', device }), { bad: [randn([2], { device }), 3, [1, 4]] }]] },
+  ];
 }
 
 function losses(device: DeviceName): Case[] {

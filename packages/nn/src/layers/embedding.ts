@@ -1,7 +1,7 @@
 // Embedding: a lookup table [numEmbeddings, embeddingDim] indexed by int32 ids. Default init is
 // N(0, 1) as in PyTorch. With `paddingIdx`, that row starts at zero and never receives a gradient
 // (its output is the row's value, detached).
-import { Tensor, checkInt, checkOptions, checkSize, embedding, ne, noGrad, tidy, where, zeros } from '@webgrad/core';
+import { Tensor, DTypeError, checkInt, checkOptions, checkSize, checkTensor, embedding, ne, noGrad, tidy, where, zeros } from '@webgrad/core';
 import { Module } from '../module.js';
 import * as init from '../init.js';
 import { FACTORY_KEYS, checkFactory } from '../args.js';
@@ -35,6 +35,9 @@ export class Embedding extends Module {
 
   /** ids (*) int32 → (*, embeddingDim) */
   forward(ids: Tensor): Tensor {
+    if (checkTensor(this.constructor.name, 'ids', ids).dtype !== 'int32') {
+      throw new DTypeError(`${this.constructor.name}: ids must be int32 indices, got ${ids.dtype} (convert with .int())`);
+    }
     return tidy(() => {
       const out = embedding(this.weight, ids);
       if (this.paddingIdx === null || !out.requiresGrad) return out;
