@@ -48,8 +48,9 @@ export interface TrainerOptions<B = void> extends TrainerCallbacks<B> {
   gradClip?: number;
   /** Evaluation data by split name; each split's loss is the mean of `evalLoss` over all its batches. */
   evalData?: Record<string, BatchSource<B>>;
-  /** Loss of one batch of `split` (inside noGrad and a memory scope, in eval mode). Without
-   *  `evalData` it draws its own batch and is averaged over `evalIters` calls. */
+  /** Loss of one batch of `split` (inside noGrad and a memory scope, in eval mode). A split's loss
+   *  is the mean of these per-batch losses (a smaller last batch weighs as much as the others);
+   *  without `evalData` it draws its own batch and is averaged over `evalIters` calls. */
   evalLoss?: (split: string, batch: B) => Tensor;
   /** Splits to evaluate without evalData (default ['train', 'val']). */
   splits?: readonly string[];
@@ -115,6 +116,8 @@ export interface TrainResult {
   /** Training steps only (evaluations and checkpoints excluded): time per step and throughput. */
   msPerStep: number;
   itemsPerSecond: number;
+  /** What itemsPerSecond counts (the `itemsName` option; default 'tokens'). */
+  itemsName: string;
   /** Training losses read back in this run and earlier runs of the same output directory. */
   trainLosses: [number, number][];
   evals: EvalRecord[];

@@ -20,7 +20,7 @@ export function formatSummary(r: TrainResult, splits?: readonly string[]): strin
     `${r.interrupted ? 'stopped' : r.earlyStopped ? 'stopped early' : 'finished'} at step ${r.step} (this run: ${r.step - r.startStep} steps from ${r.startStep}) in ${formatDuration(r.wallSeconds)}`,
   ];
   if (Number.isFinite(r.msPerStep)) {
-    lines.push(`training: ${r.msPerStep.toFixed(1)} ms/step${r.itemsPerSecond ? `, ${Math.round(r.itemsPerSecond).toLocaleString('en-US')} tokens/s` : ''} (evaluation excluded)`);
+    lines.push(`training: ${r.msPerStep.toFixed(1)} ms/step${r.itemsPerSecond ? `, ${Math.round(r.itemsPerSecond).toLocaleString('en-US')} ${r.itemsName ?? 'tokens'}/s` : ''} (evaluation excluded)`);
   }
   if (last) {
     const shown = [...names.map((s) => `${s} ${last.losses[s]?.toFixed(4)}`), ...Object.entries(last.metrics ?? {}).map(([k, v]) => `${k} ${v.toFixed(4)}`)];

@@ -294,7 +294,7 @@ export class Trainer<B = void> {
       const ran = step - start;
       const result: TrainResult = {
         startStep: start, step, epoch: this.epoch, interrupted, earlyStopped, wallSeconds, msPerStep: ran > 0 ? trainMs / ran : NaN,
-        itemsPerSecond: trainMs > 0 ? ((o.itemsPerStep ?? 0) * ran) / (trainMs / 1000) : 0, trainLosses, evals,
+        itemsPerSecond: trainMs > 0 ? ((o.itemsPerStep ?? 0) * ran) / (trainMs / 1000) : 0, itemsName: o.itemsName ?? 'tokens', trainLosses, evals,
         bestMetricName: this.#best.metric, bestMetric: this.#best.best, bestStep: this.#best.bestStep, checkpoint: lastCheckpoint, metricsPath, plotPath,
       };
       metrics.append({
