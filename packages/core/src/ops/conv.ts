@@ -58,6 +58,7 @@ const COL2IM: OpDef<GeomAttrs> = defineOp<GeomAttrs>({
     return dx;
   },
   backward: (gr, _s, a) => [apply(IM2COL, [contiguous(gr)], a)],
+  gradcheck: [{ inputs: [{ shape: [1, 12, 15] }], call: (c) => apply(COL2IM, [c], { g: geometry([2, 3], { stride: [1, 2], padding: 1 }), inShape: [1, 2, 4, 5] }) }],
 });
 
 /** The geometry of a convolution: stride and dilation integers >= 1, padding >= 0 (or pairs of them). */

@@ -109,6 +109,7 @@ const INDEX_ADD = defineOp<{ dim: number; shape: number[] }>({
     return out;
   },
   backward: (g, [index], { dim }) => [indexSelect(g, dim, index!), null],
+  gradcheck: [{ inputs: [{ shape: [4, 3] }, { shape: [4], int: { high: 5 } }], call: (src, i) => apply(INDEX_ADD, [src, i], { dim: 0, shape: [5, 3] }) }],
 });
 
 /** The slices of x along `dim` picked by the 1-D int32 `index`. */

@@ -170,6 +170,7 @@ const STRIDED_VIEW = defineOp<{ shape: number[]; strides: number[]; offset: numb
   name: 'stridedView',
   forward: ([x], a) => makeView(x!, a.shape, a.strides, a.offset),
   backward: (g, _s, _a, _n, [x]) => [reshape(g, x!.shape)],
+  gradcheck: [{ inputs: [{ shape: [3, 1, 4] }], call: (x) => squeeze(x, 1), label: 'squeeze' }],
 });
 
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
@@ -215,6 +216,7 @@ const SLICE_SCATTER: OpDef<SliceAttrs & { shape: number[] }> = defineOp<SliceAtt
     return out;
   },
   backward: (g, _s, a) => [apply(SLICE, [g], a)],
+  gradcheck: [{ inputs: [{ shape: [2, 3] }], call: (x) => apply(SLICE_SCATTER, [x], { dim: 0, start: 1, length: 2, step: 2, shape: [5, 3] }) }],
 });
 
 /** Elements start, start+step, ... < end along `dim` (negative start/end count from the end; clamped like Python). */
