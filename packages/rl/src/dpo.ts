@@ -8,6 +8,8 @@
 //   (cDPO, Mitchell 2023, "A note on DPO with noisy preferences"): −(1−ε)·log σ(β·h) − ε·log σ(−β·h).
 // - 'robust' — robust DPO (Chowdhury et al. 2024, "Provably Robust DPO"), an unbiased loss under
 //   preference-flip rate ε: (−(1−ε)·log σ(β·h) + ε·log σ(−β·h)) / (1 − 2ε).
+// - 'hinge' — the hinge loss of SLiC (Zhao et al. 2023, "SLiC-HF: Sequence Likelihood Calibration
+//   with Human Feedback"), as TRL: max(0, 1 − β·h).
 // - 'ipo' — IPO (Azar et al. 2023, "A General Theoretical Paradigm to Understand Learning from
 //   Human Preferences", eq. 17): (h − 1/(2β))². As in TRL, IPO is meant for length-averaged
 //   log-probs (sequenceLogProbs with reduction 'mean').
@@ -19,7 +21,10 @@ import {
 } from '@webgrad/core';
 import { logSigmoid } from './masked.js';
 
-export type DPOLossType = 'sigmoid' | 'robust' | 'ipo';
+export type DPOLossType = 'sigmoid' | 'robust' | 'hinge' | 'ipo';
+
+/** The loss types of `dpoLoss`. */
+export const DPO_LOSS_TYPES: readonly DPOLossType[] = ['sigmoid', 'robust', 'hinge', 'ipo'];
 
 export interface DPOOptions {
   /** Temperature β of the implicit reward (default 0.1, TRL's default). */
@@ -52,9 +57,9 @@ export function dpoLoss(policyChosen: Tensor, policyRejected: Tensor, refChosen:
   checkOptions('dpoLoss', opts, ['beta', 'labelSmoothing', 'lossType', 'referenceFree']);
   const beta = checkRange('dpoLoss', 'beta', opts.beta ?? 0.1, 0, Infinity, { lo: true });
   const eps = checkRange('dpoLoss', 'labelSmoothing', opts.labelSmoothing ?? 0, 0, 0.5, { hi: true });
-  const lossType = checkEnum('dpoLoss', 'lossType', opts.lossType ?? 'sigmoid', ['sigmoid', 'robust', 'ipo']);
+  const lossType = checkEnum('dpoLoss', 'lossType', opts.lossType ?? 'sigmoid', DPO_LOSS_TYPES);
   if (opts.referenceFree !== undefined) checkBool('dpoLoss', 'referenceFree', opts.referenceFree);
-  if (lossType === 'ipo' && eps > 0) throw new ValueError('dpoLoss: labelSmoothing does not apply to the IPO loss');
+  if ((lossType === 'ipo' || lossType === 'hinge') && eps > 0) throw new ValueError(`dpoLoss: labelSmoothing does not apply to the ${lossType === 'ipo' ? 'IPO' : 'hinge'} loss (only to 'sigmoid' and 'robust')`);
   const named = { policyChosen, policyRejected, ...(opts.referenceFree ? {} : { refChosen, refRejected }) };
   const all = Object.values(named);
   for (const [name, t] of Object.entries(named)) {
@@ -77,6 +82,9 @@ export function dpoLoss(policyChosen: Tensor, policyRejected: Tensor, refChosen:
         break;
       case 'robust':
         losses = logSigmoid(h.mul(beta)).mul(-(1 - eps)).add(logSigmoid(h.mul(-beta)).mul(eps)).div(1 - 2 * eps);
+        break;
+      case 'hinge':
+        losses = h.mul(-beta).add(1).relu();
         break;
       default: // 'ipo'
         losses = h.sub(1 / (2 * beta)).square();

@@ -15,3 +15,13 @@ export * from './reinforce.js';
 export { seededRandom, permutation } from './random.js';
 export * from './distributions.js';
 export * from './control/index.js';
+export {
+  collatePreferences, preferenceCollate, tokenizePreferencePair, type CollatePreferencesOptions, type PreferenceBatch, type PreferencePair,
+  type PreferenceText, type PreferenceTokenizer, type TokenizePreferenceOptions,
+} from './trainers/preference_data.js';
+export * from './trainers/concatenated_forward.js';
+export * from './trainers/reference_logprobs.js';
+export type { TrainingArgs, LrScheduleType } from './trainers/training_args.js';
+export { PreferenceTrainer, type PreferenceDataset, type PreferenceDataArgs, type PreferenceTrainerInput, type LogRecord } from './trainers/preference_trainer.js';
+export * from './trainers/reward_trainer.js';
+export * from './trainers/dpo_trainer.js';
