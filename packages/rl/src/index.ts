@@ -1,6 +1,7 @@
 // @webgrad/rl: preference and reinforcement learning for language models — reward-model loss,
 // the DPO family, PPO with a KL-penalized reward, GRPO and REINFORCE/RLOO with a reward function,
-// and the rollout utilities they share.
+// the rollout utilities they share, and trainers on @webgrad/train's Trainer (RewardTrainer, DPOTrainer,
+// PPOTrainer, GRPOTrainer).
 export * from './masked.js';
 export * from './backbone.js';
 export * from './reward_model.js';
@@ -25,3 +26,10 @@ export type { TrainingArgs, LrScheduleType } from './trainers/training_args.js';
 export { PreferenceTrainer, type PreferenceDataset, type PreferenceDataArgs, type PreferenceTrainerInput, type LogRecord } from './trainers/preference_trainer.js';
 export * from './trainers/reward_trainer.js';
 export * from './trainers/dpo_trainer.js';
+export { optimizerStep, meanStats, mean, std } from './stats.js';
+export * from './trainers/reward_functions.js';
+export * from './trainers/reward_model_scorer.js';
+export * from './trainers/kl_stats.js';
+export { RLLoop, type RLLoopConfig, type RLTrainResult, type RLIterationHooks, type PreparedIteration, type ScoredRollout } from './trainers/rl_loop.js';
+export * from './trainers/ppo_trainer.js';
+export * from './trainers/grpo_trainer.js';
