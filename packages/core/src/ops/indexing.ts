@@ -6,7 +6,7 @@ import { normDim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { empty, zerosOn } from './alloc.js';
 import { cast } from './cast.js';
-import { apply, defineOp } from './define.js';
+import { apply, defineOp, type OpDef } from './define.js';
 import { reshape } from './views.js';
 import { full } from './creation.js';
 import { tidy } from '../memory.js';
@@ -100,7 +100,7 @@ export const INDEX_SELECT = defineOp<{ dim: number }>({
 });
 
 /** Zeros of `shape` with src's slices added at `index` along `dim`: the adjoint of indexSelect. */
-const INDEX_ADD = defineOp<{ dim: number; shape: number[] }>({
+const INDEX_ADD: OpDef<{ dim: number; shape: number[] }> = defineOp<{ dim: number; shape: number[] }>({
   name: 'indexAdd',
   forward: ([src, index], { dim, shape }, save) => {
     const out = zerosOn(shape, src!.dtype, src!.backend);
