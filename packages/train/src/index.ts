@@ -2,7 +2,7 @@
 // checkpoint and early stopping, gradient accumulation, exact resume, callbacks), the progress bar,
 // the JSONL metrics log and SVG plots.
 export { Trainer } from './trainer.js';
-export type { TrainerOptions, TrainerCallbacks, StepInfo, EvalRecord, TrainResult, StepScheduler, BatchSource } from './options.js';
+export type { TrainerOptions, TrainerCallbacks, StepInfo, EvalRecord, TrainResult, StepScheduler, BatchSource, LossOutput, Stateful } from './options.js';
 export { BestTracker, type BestOptions, type BestState } from './best.js';
 export { lossPlot, formatSummary } from './report.js';
 export { ProgressBar, formatDuration, type ProgressOptions, type ProgressStream, type ProgressUpdate } from './progress.js';

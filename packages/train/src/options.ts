@@ -14,8 +14,19 @@ export interface StepScheduler {
 }
 
 /** Data to iterate: an array, a DataLoader, any (async) iterable. Re-iterated every epoch; a
- *  `setEpoch(n)` method, when present, is called first (a seeded shuffle per epoch). */
-export type BatchSource<B> = (Iterable<B> | AsyncIterable<B>) & { setEpoch?(epoch: number): void; length?: number };
+ *  `setEpoch(n)` method, when present, is called first (a seeded shuffle per epoch). On resume, a
+ *  `skip(n)` method, when present, is asked to pass over the n batches already used (else they are
+ *  drawn and dropped). */
+export type BatchSource<B> = (Iterable<B> | AsyncIterable<B>) & { setEpoch?(epoch: number): void; skip?(n: number): void | Promise<void>; length?: number };
+
+/** What `trainLoss` may return: the loss, or the loss with more per-step figures to log. */
+export type LossOutput = Tensor | { loss: Tensor; metrics?: Record<string, Tensor | number> };
+
+/** Something with state to checkpoint (LR schedulers, GradScaler, KL controllers, counters). */
+export interface Stateful {
+  stateDict(): unknown;
+  loadStateDict(state: never): void;
+}
 
 export interface TrainerCallbacks<B = unknown> {
   /** After every optimizer step. `trainer.stop()` stops the run as Ctrl-C does. */
@@ -41,7 +52,7 @@ export interface TrainerOptions<B = void> extends TrainerCallbacks<B> {
    * The loss of one batch (a 0-d tensor). Called inside the Trainer's memory scope in train mode:
    * tensors made here are freed after the step, so no `tidy` is needed.
    */
-  trainLoss: (batch: B) => Tensor;
+  trainLoss: (batch: B) => LossOutput;
   /** Micro-batches per optimizer step: their gradients are summed, each loss scaled by 1/k. */
   gradAccumSteps?: number;
   /** Clip the global gradient norm to this before each optimizer step (0 or undefined: no clipping). */
@@ -64,6 +75,10 @@ export interface TrainerOptions<B = void> extends TrainerCallbacks<B> {
   best?: BestOptions;
   /** Checkpoints to keep: the last N and the best K by the monitored metric (default 1 and 1). */
   keep?: { last?: number; best?: number };
+  /** Also save a checkpoint every this many steps (default: at improving evaluations and the end). */
+  saveInterval?: number;
+  /** More objects whose state goes into every checkpoint and comes back on resume, by name. */
+  state?: Record<string, Stateful>;
   /** Tokens (or samples) per optimizer step, for the throughput figure. */
   itemsPerStep?: number;
   /** What the throughput counts (default 'tokens'). */
@@ -97,6 +112,8 @@ export interface StepInfo {
   epoch: number;
   /** The training loss of this step, when it was read back. */
   loss?: number;
+  /** The step's other figures (from `trainLoss`'s `metrics`), when read back. */
+  metrics?: Record<string, number>;
   lr: number;
 }
 

@@ -15,7 +15,7 @@
 // takes the same steps an uninterrupted one would.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ValueError, checkInt, checkOptions, noGrad, tidy, type Tensor } from '@webgrad/core';
+import { Tensor, ValueError, checkInt, checkOptions, keep, noGrad, tidy } from '@webgrad/core';
 import { clipGradNorm, latestCheckpoint, loadCheckpoint, saveCheckpoint, type JsonValue } from '@webgrad/optim';
 import { BestTracker, type BestState } from './best.js';
 import { MetricsLog } from './metrics_log.js';
@@ -25,7 +25,7 @@ import { lossPlot } from './report.js';
 
 const KNOWN = [
   'model', 'optimizer', 'scheduler', 'steps', 'epochs', 'trainData', 'trainLoss', 'gradAccumSteps', 'gradClip', 'evalData', 'evalLoss',
-  'splits', 'evalIters', 'evalMetrics', 'evalInterval', 'best', 'keep', 'itemsPerStep', 'itemsName', 'outDir', 'resume', 'logInterval',
+  'splits', 'evalIters', 'evalMetrics', 'evalInterval', 'best', 'keep', 'saveInterval', 'state', 'itemsPerStep', 'itemsName', 'outDir', 'resume', 'logInterval',
   'checkpointExtra', 'config', 'handleSigint', 'fsync', 'stream', 'tty', 'callbacks', 'onStep', 'onEval', 'onEnd',
 ];
 
@@ -61,7 +61,10 @@ export class Trainer<B = void> {
       if (typeof n !== 'number') throw new ValueError('Trainer: epochs needs trainData with a length (a DataLoader or an array); give steps otherwise');
       this.steps = opts.epochs * Math.ceil(n / accum);
     } else throw new ValueError('Trainer: give the number of steps (or epochs)');
-    for (const k of ['evalInterval', 'evalIters', 'logInterval'] as const) if (opts[k] !== undefined) checkInt('Trainer', k, opts[k], { min: 1 });
+    for (const k of ['evalInterval', 'evalIters', 'logInterval', 'saveInterval'] as const) if (opts[k] !== undefined) checkInt('Trainer', k, opts[k], { min: 1 });
+    for (const [name, s] of Object.entries(opts.state ?? {})) {
+      if (typeof s?.stateDict !== 'function' || typeof s.loadStateDict !== 'function') throw new ValueError(`Trainer: state.${name} must have stateDict() and loadStateDict()`);
+    }
     if (opts.evalData && !opts.evalLoss) throw new ValueError('Trainer: evalData needs evalLoss(split, batch)');
     this.opts = opts;
     this.#best = new BestTracker(opts.best ?? {}, this.#splits().at(-1) ?? 'val');
@@ -162,14 +165,21 @@ export class Trainer<B = void> {
     if (o.resume) {
       const latest = await latestCheckpoint(this.checkpointDir);
       if (latest) {
-        const loaded = await loadCheckpoint(latest.path, { model, optimizer, scheduler });
+        const loaded = await loadCheckpoint(latest.path, { model, optimizer, scheduler, others: o.state });
         const extra = (loaded.extra ?? {}) as unknown as Partial<Extra>;
         start = loaded.step;
         evaluatedAt = extra.evaluatedAt ?? -1;
         this.#best.loadStateDict(extra.best ?? {});
         this.#epoch = extra.epoch ?? 0;
         const skip = extra.batchInEpoch ?? 0;
-        if (o.trainData && skip > 0) for (let i = 0; i < skip; i++) await this.#nextBatch();
+        if (o.trainData && skip > 0) {
+          if (o.trainData.skip) {
+            o.trainData.setEpoch?.(this.#epoch);
+            await o.trainData.skip(skip);
+            this.#batchInEpoch = skip;
+            this.#iter = iterate(o.trainData);
+          } else for (let i = 0; i < skip; i++) await this.#nextBatch();
+        }
         bar.log(`resumed from ${latest.path} at step ${start}`);
       } else {
         bar.log(`resume: no checkpoint in ${this.checkpointDir}; starting from step 0`);
@@ -186,7 +196,7 @@ export class Trainer<B = void> {
     const save = async (step: number, evaluated: boolean, metric?: number) => {
       const extra: Extra = { evaluatedAt: evaluated ? step : -1, best: this.#best.stateDict(), epoch: this.#epoch, batchInEpoch: this.#batchInEpoch, user: o.checkpointExtra };
       lastCheckpoint = await saveCheckpoint(this.checkpointDir, {
-        model, optimizer, scheduler: scheduler as never, step, metric: metric !== undefined && Number.isFinite(metric) ? metric : undefined,
+        model, optimizer, scheduler: scheduler as never, others: o.state, step, metric: metric !== undefined && Number.isFinite(metric) ? metric : undefined,
         extra: extra as unknown as JsonValue, keep: { last: o.keep?.last ?? 1, best: o.keep?.best ?? 1, mode: this.#best.mode }, fsync: o.fsync,
       });
     };
@@ -235,11 +245,16 @@ export class Trainer<B = void> {
         const lr = scheduler ? scheduler.getLastLr() : optimizer.paramGroups[0]!.lr;
         const stepStart = performance.now();
         let lossT: Tensor | null = null;
+        const stepMetrics: Record<string, (Tensor | number)[]> = {};
         for (let k = 0; k < accum; k++) {
           const batch = await this.#nextBatch();
           const l = tidy(() => {
-            const loss = o.trainLoss(batch);
+            const out = o.trainLoss(batch);
+            const loss = out instanceof Tensor ? out : out.loss;
             (accum > 1 ? loss.div(accum) : loss).backward();
+            for (const [name, v] of Object.entries(out instanceof Tensor ? {} : out.metrics ?? {})) {
+              (stepMetrics[name] ??= []).push(v instanceof Tensor ? keep(v.detach()) : v);
+            }
             return loss.detach();
           });
           if (lossT) { const sum: Tensor = lossT.add(l); lossT.dispose(); l.dispose(); lossT = sum; } else lossT = l;
@@ -253,24 +268,33 @@ export class Trainer<B = void> {
         step++;
         stepsSinceRead++;
         let loss: number | undefined;
+        let figures: Record<string, number> | undefined;
         if (step % logInterval === 0 || step === this.steps || this.#stopRequested) {
           loss = (await lossT!.item()) / accum;
+          figures = {};
+          for (const [name, vs] of Object.entries(stepMetrics)) {
+            let total = 0;
+            for (const v of vs) total += v instanceof Tensor ? await v.item() : v;
+            figures[name] = total / vs.length;
+          }
           const now = performance.now();
           trainMs += now - stepStart;
           itemsPerSecond = ((o.itemsPerStep ?? 0) * stepsSinceRead) / Math.max(1e-9, (now - lastRead) / 1000);
           lastRead = now;
           stepsSinceRead = 0;
           trainLosses.push([step, loss]);
-          metrics.append({ type: 'train', step, loss, lr, epoch: this.epoch, items_per_s: Math.round(itemsPerSecond) });
-          bar.update({ step, loss, lr, tokensPerSec: o.itemsPerStep ? itemsPerSecond : undefined });
+          metrics.append({ type: 'train', step, loss, lr, epoch: this.epoch, items_per_s: Math.round(itemsPerSecond), ...figures });
+          bar.update({ step, loss, lr, tokensPerSec: o.itemsPerStep ? itemsPerSecond : undefined, metrics: figures });
         } else {
           trainMs += performance.now() - stepStart; // (time of queued device work is counted at the next read)
         }
         lossT!.dispose();
+        for (const vs of Object.values(stepMetrics)) for (const v of vs) if (v instanceof Tensor) v.dispose();
+        if (o.saveInterval && step % o.saveInterval === 0 && step < this.steps) await save(step, evaluatedAt === step);
         // A read that resolves at once (CPU) never yields to the event loop, so yield here:
         // that is where a pending Ctrl-C is delivered.
         await tick();
-        const info: StepInfo = { step, epoch: this.epoch, loss, lr };
+        const info: StepInfo = { step, epoch: this.epoch, loss, lr, ...(figures && Object.keys(figures).length ? { metrics: figures } : {}) };
         for (const c of this.#callbacks()) await c.onStep?.(info, this);
         if (this.#stopRequested) break;
       }

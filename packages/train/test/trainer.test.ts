@@ -104,3 +104,30 @@ describe('Trainer', () => {
     expect(() => new Trainer({ ...opts, steps: 2, best: { mode: 'avg' } } as never)).toThrow(/best.mode/);
   });
 });
+
+describe('Trainer, for loops with more state', () => {
+  it('logs the figures trainLoss returns, saves every saveInterval steps, and checkpoints extra state', async () => {
+    const counter = { n: 0, stateDict() { return { n: this.n }; }, loadStateDict(s: { n: number }) { this.n = s.n; } };
+    const seen: Record<string, number>[] = [];
+    const make = (resume: boolean, outDir: string, stopAt?: number) => {
+      const { model, opts } = setup({ trainData: batches(3, 4), steps: 6, saveInterval: 2, state: { counter }, resume, outDir });
+      return new Trainer<Batch>({
+        ...opts,
+        trainLoss: (b) => { counter.n++; const loss = mseLoss(model.forward(b.x), b.y); return { loss, metrics: { half: loss.mul(0.5), constant: 3 } }; },
+        onStep: (s, t) => { if (s.metrics) seen.push(s.metrics); if (s.step === stopAt) t.stop(); },
+      });
+    };
+    const outDir = join(root, `run${runs++}`);
+    const r = await make(false, outDir, 3).run();
+    expect(r.interrupted).toBe(true);
+    expect(seen.every((m) => m.constant === 3 && m.half! > 0)).toBe(true);
+    const rec = readMetrics(r.metricsPath).filter((m) => m.type === 'train');
+    expect((rec[0]!.half as number)).toBeCloseTo((rec[0]!.loss as number) / 2, 6);
+    const { listCheckpoints } = await import('@webgrad/optim');
+    expect((await listCheckpoints(join(outDir, 'checkpoints'))).map((c) => c.step)).toContain(3);
+    counter.n = 100; // resume must restore the saved counter (3 steps done)
+    const r2 = await make(true, outDir).run();
+    expect(r2.step).toBe(6);
+    expect(counter.n).toBe(6);
+  });
+});
