@@ -1,7 +1,8 @@
 // Metrics summed on the device between reads: each batch adds its per-pair sums (0-d tensors) and
-// its pair count; a read divides by the pairs seen, returns host numbers and starts over. One read
-// per logging interval (or per evaluation) instead of one per batch, and the running sums live
-// outside the Trainer's per-step memory scope (`keep`), so nothing leaks and nothing is freed early.
+// its pair count; `means` gives the running means as tensors (no device sync), `read` returns them
+// as host numbers and starts over. One read per logging interval (or per evaluation) instead of one
+// per batch, and the running sums live outside the Trainer's per-step memory scope (`keep`), so
+// nothing leaks and nothing is freed early.
 import { keep, type Tensor } from '@webgrad/core';
 
 export class MetricSums {
@@ -16,6 +17,13 @@ export class MetricSums {
       prev?.dispose();
     }
     this.#pairs += pairs;
+  }
+
+  /** Each metric's mean per pair so far, as new 0-d tensors (in the caller's memory scope). */
+  means(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [k, t] of this.#sums) out[k] = t.div(Math.max(1, this.#pairs));
+    return out;
   }
 
   /** Pairs added since the last read. */

@@ -2,18 +2,17 @@
 // or pairs of token ids) turned into batches by a DataLoader, @webgrad/train's Trainer for the loop
 // (accumulation, clipping, evaluation, best checkpoint, exact resume, Ctrl-C), and metrics logged
 // under TRL's names:
-// - training, every `logInterval` steps: one record per log in outDir/train_metrics.jsonl and in
-//   `logHistory` — { step, epoch, learning_rate, loss, ...the trainer's metrics }, each the mean
-//   over the pairs seen since the previous log (a resumed run keeps the records up to its checkpoint);
+// - training: the trainer's metrics, each the mean over the pairs seen since the previous log (as
+//   TRL averages over its logging steps), in the Trainer's `train` records of outDir/metrics.jsonl
+//   (beside its loss and lr of the logged step), on the progress bar, and in `logHistory` as
+//   { step, epoch, learning_rate, loss, … };
 // - evaluation: `eval_loss` and `eval_<metric>` (`eval_<name>_…` for named eval datasets), in the
-//   Trainer's metrics.jsonl eval records and in `logHistory`; `best.metric` can name any of them.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+//   Trainer's `eval` records and in `logHistory`; `best.metric` can name any of them.
 import { ValueError, checkSize, fmtValue, type DeviceName, type Tensor } from '@webgrad/core';
 import type { Module } from '@webgrad/nn';
 import { DataLoader } from '@webgrad/data';
-import { Optimizer, latestCheckpoint } from '@webgrad/optim';
-import { MetricsLog, Trainer, type StepScheduler, type TrainResult, type TrainerOptions } from '@webgrad/train';
+import { Optimizer } from '@webgrad/optim';
+import { Trainer, type StepScheduler, type TrainResult, type TrainerOptions } from '@webgrad/train';
 import { checkInput } from '../args.js';
 import { MetricSums } from './metric_sums.js';
 import {
@@ -99,7 +98,6 @@ export abstract class PreferenceTrainer<M extends Module, C extends TrainingArgs
   readonly #trainSums = new MetricSums();
   readonly #evalSums = new Map<string, MetricSums>();
   readonly #stepsPerEpoch: number;
-  #trainLog: MetricsLog | null = null;
   #prepared = false;
 
   protected constructor(op: string, input: PreferenceTrainerInput<M, C>, ownKeys: readonly string[], defaultLr: number, vocabSize: number, blockSize: number) {
@@ -169,8 +167,8 @@ export abstract class PreferenceTrainer<M extends Module, C extends TrainingArgs
       model: this.model, optimizer: this.optimizer, scheduler: this.scheduler ?? undefined, steps, trainData,
       trainLoss: (batch) => {
         const { loss, sums } = this.computeLoss(batch);
-        this.#trainSums.add({ loss: loss.detach().mul(batch.size), ...sums }, batch.size);
-        return loss;
+        this.#trainSums.add(sums, batch.size);
+        return { loss, metrics: this.#trainSums.means() }; // read back by the Trainer at logged steps only
       },
       gradAccumSteps: cfg.gradAccumSteps, gradClip: maxGradNorm ?? 0,
       evalData: hasEval ? evalData : undefined,
@@ -190,11 +188,10 @@ export abstract class PreferenceTrainer<M extends Module, C extends TrainingArgs
       outDir: cfg.outDir, resume: cfg.resume, checkpointExtra: cfg.checkpointExtra, config: cfg.runConfig,
       stream: cfg.stream, tty: cfg.tty, fsync: cfg.fsync, handleSigint: cfg.handleSigint,
       callbacks: [{
-        onStep: async (info) => {
-          if (info.loss === undefined) return;
-          const rec: LogRecord = { step: info.step, epoch: this.#fractionalEpoch(info.step), learning_rate: info.lr, ...(await this.#trainSums.read()) };
-          this.logHistory.push(rec);
-          this.#trainLog?.append({ type: 'train', ...rec });
+        onStep: (info) => {
+          if (info.loss === undefined) return; // not a logged step: the sums run on
+          this.#trainSums.dispose(); // the next log averages from here
+          this.logHistory.push({ step: info.step, epoch: this.#fractionalEpoch(info.step), learning_rate: info.lr, loss: info.loss, ...info.metrics });
         },
         onEval: (info) => {
           const rec: LogRecord = { step: info.step, epoch: this.#fractionalEpoch(info.step) };
@@ -235,15 +232,9 @@ export abstract class PreferenceTrainer<M extends Module, C extends TrainingArgs
    */
   async train(): Promise<TrainResult> {
     await this.#ensurePrepared();
-    const log = new MetricsLog(join(this.config.outDir, 'train_metrics.jsonl'));
-    mkdirSync(this.config.outDir, { recursive: true });
-    const latest = this.config.resume ? await latestCheckpoint(this.trainer.checkpointDir) : null;
-    log.reset(latest ? (r) => r.step <= latest.step : undefined);
-    this.#trainLog = log;
     try {
       return await this.trainer.run();
     } finally {
-      this.#trainLog = null;
       this.#trainSums.dispose();
     }
   }

@@ -12,7 +12,7 @@ export type LrScheduleType = 'linear' | 'constant' | 'cosine';
 
 /** Settings of a training run (TRL's configs extend Hugging Face's TrainingArguments likewise). */
 export interface TrainingArgs {
-  /** Output directory: checkpoints/, the Trainer's metrics.jsonl and loss.svg, train_metrics.jsonl. */
+  /** Output directory: checkpoints/, the Trainer's metrics.jsonl and loss.svg. */
   outDir: string;
   /** Optimizer steps (TRL's `max_steps`). Give this or `epochs` (default: 1 epoch). */
   steps?: number;
