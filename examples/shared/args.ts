@@ -7,6 +7,10 @@ export interface FlagSpec {
   /** Shown in --help; the parsed result leaves the flag undefined when it is absent. */
   default?: number | string | boolean;
   choices?: readonly string[];
+  /** Bounds of a number or int flag: the value must be >= min (> min with `exclusiveMin`) and <= max. */
+  min?: number;
+  exclusiveMin?: boolean;
+  max?: number;
 }
 
 export type FlagSpecs = Record<string, FlagSpec>;
@@ -50,6 +54,8 @@ function convert(name: string, spec: FlagSpec, raw: string): number | string {
   const v = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} expects a number, got '${raw}'`);
   if (spec.type === 'int' && !Number.isInteger(v)) throw new UsageError(`--${name} expects an integer, got '${raw}'`);
+  if (spec.min !== undefined && (spec.exclusiveMin ? v <= spec.min : v < spec.min)) throw new UsageError(`--${name} must be ${spec.exclusiveMin ? '>' : '>='} ${spec.min}, got '${raw}'`);
+  if (spec.max !== undefined && v > spec.max) throw new UsageError(`--${name} must be <= ${spec.max}, got '${raw}'`);
   return v;
 }
 
