@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { manualSeed, type DeviceName, type Tensor } from '@webgrad/core';
 import { Subset, TensorDataset } from '@webgrad/data';
 import type { ProgressStream, TrainResult } from '@webgrad/train';
+import { accuracyChart } from '../shared/accuracy_chart.js';
 import { evaluateClassifier, type ClassifierScores } from '../shared/classifier_eval.js';
 import { buildMlp, type ModelKind } from '../shared/classifier_models.js';
 import { RunInterrupted, trainClassifier } from '../shared/classifier_training.js';
 import { selectDevice, type DeviceChoice } from '../shared/device.js';
 import { DEFAULT_SPLIT, mnistSplits, type SplitSizes } from '../shared/mnist_digits.js';
-import { distillationLoss, checkDistillationOptions } from './distillation_loss.js';
-import { accuracyChart } from '../shared/accuracy_chart.js';
+import { checkDistillationOptions, distillationLoss } from './distillation_loss.js';
 import { formatDistillTable } from './report.js';
 import { obtainTeacher, teacherLogits } from './teacher.js';
 
@@ -29,7 +29,8 @@ export interface DistillOptions {
   /** Hidden widths of the student MLP. */
   studentHidden: number[];
   teacherModel: ModelKind;
-  /** The teacher's weights (default: the MNIST example's output for teacherModel). */
+  /** The teacher's weights (default: the MNIST example's output for teacherModel); when they do
+   *  not fit this split, a teacher an earlier run trained in <out>/teacher, else one trained now. */
   teacherWeights?: string;
   /** Epochs of the teacher's training when its weights are not there. */
   teacherEpochs: number;
@@ -90,8 +91,8 @@ export async function distill(opts: DistillOptions): Promise<DistillResult> {
   const tensors: Tensor[] = [data.x, data.y];
   try {
     const teacher = await obtainTeacher({
-      kind: opts.teacherModel, weights: opts.teacherWeights ?? mnistWeights(opts.teacherModel), epochs: opts.teacherEpochs, shift: opts.teacherShift,
-      batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed, outDir: join(opts.out, 'teacher'), device, ...run, stream,
+      kind: opts.teacherModel, weights: [opts.teacherWeights ?? mnistWeights(opts.teacherModel), join(opts.out, 'teacher', 'model.safetensors')], epochs: opts.teacherEpochs, shift: opts.teacherShift,
+      batchSize: opts.batchSize, lr: opts.lr, seed: opts.seed, outDir: join(opts.out, 'teacher'), device, ...run,
     }, data);
     let teacherScores: ClassifierScores;
     let logits: Tensor;

@@ -1,6 +1,7 @@
-// The teacher: the MNIST example's trained weights when a file made with the same split is there
-// (its metadata records the split), otherwise a model of the same kind trained here. Its logits
-// for every digit are computed once, in eval mode, and stored beside the images.
+// The teacher: trained weights from a file made with the same split (its metadata records the
+// split) — the MNIST example's, or a teacher an earlier run trained — otherwise a model of the
+// same kind trained here. Its logits for every digit are computed once, in eval mode, and stored
+// beside the images.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cat, manualSeed, noGrad, tidy, type DeviceName, type Tensor } from '@webgrad/core';
@@ -13,8 +14,8 @@ import { randomShift } from '../shared/random_shift.js';
 
 export interface TeacherOptions {
   kind: ModelKind;
-  /** Weights to load (a model.safetensors written by the MNIST example). */
-  weights: string;
+  /** Weights to try, in order (model.safetensors files written by the MNIST example or an earlier run). */
+  weights: readonly string[];
   /** Epochs of training when the weights cannot be used. */
   epochs: number;
   /** Random shift (pixels) of the training images then (0: none). */
@@ -57,17 +58,20 @@ export async function obtainTeacher(o: TeacherOptions, data: MnistSplits): Promi
   manualSeed(o.seed);
   const model = buildClassifier(o.kind, o.device);
   const base = { model, kind: o.kind, description: describeClassifier(o.kind), parameters: model.numParameters() };
-  const why = await unusable(o.weights, o.kind, data.id);
-  if (why === null) {
-    await loadModule(model, o.weights);
-    say(`teacher: ${o.kind} loaded from ${o.weights}`);
-    return { ...base, source: 'loaded', weightsPath: o.weights, trainSeconds: 0 };
-  }
-  say(`teacher: training a ${o.kind} here for ${o.epochs} epochs (${why}; \`pnpm example mnist\` writes one)`);
   const t0 = performance.now();
   try {
+    const problems: string[] = [];
+    for (const path of o.weights) {
+      const why = await unusable(path, o.kind, data.id);
+      if (why !== null) { problems.push(why); continue; }
+      await loadModule(model, path);
+      say(`teacher: ${o.kind} loaded from ${path}`);
+      return { ...base, source: 'loaded', weightsPath: path, trainSeconds: 0 };
+    }
+    say(`teacher: training a ${o.kind} here for ${o.epochs} epochs (${problems.join('; ')}; \`pnpm example mnist\` writes one)`);
     const run = await trainClassifier({
-      model, train: data.train, val: data.val, augment: o.shift > 0 ? (x) => randomShift(x, o.shift, BLANK_PIXEL) : undefined, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, seed: o.seed, outDir: o.outDir,
+      model, train: data.train, val: data.val, augment: o.shift > 0 ? (x) => randomShift(x, o.shift, BLANK_PIXEL) : undefined,
+      epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, seed: o.seed, outDir: o.outDir,
       config: { role: 'teacher', model: o.kind, epochs: o.epochs, shift: o.shift, batchSize: o.batchSize, lr: o.lr, seed: o.seed, split: data.id },
       stream: o.stream, tty: o.tty, fsync: o.fsync, handleSigint: o.handleSigint,
     });
