@@ -14,9 +14,10 @@
 // training data (epoch and batch), and the state of "best" and its patience, so a resumed run
 // takes the same steps an uninterrupted one would.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tensor, ValueError, checkInt, checkOptions, keep, noGrad, tidy } from '@webgrad/core';
-import { clipGradNorm, latestCheckpoint, loadCheckpoint, saveCheckpoint, type JsonValue } from '@webgrad/optim';
+import { clipGradNorm, latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint, type JsonValue } from '@webgrad/optim';
 import { BestTracker, type BestState } from './best.js';
 import { MetricsLog } from './metrics_log.js';
 import type { BatchSource, EvalRecord, StepInfo, TrainResult, TrainerCallbacks, TrainerOptions } from './options.js';
@@ -184,6 +185,14 @@ export class Trainer<B = void> {
       } else {
         bar.log(`resume: no checkpoint in ${this.checkpointDir}; starting from step 0`);
       }
+    } else {
+      // A fresh run owns its checkpoint folder: checkpoints of an earlier run there would compete
+      // for "best" and "latest" with this run's.
+      const stale = await listCheckpoints(this.checkpointDir);
+      if (stale.length) {
+        await rm(this.checkpointDir, { recursive: true, force: true });
+        bar.log(`starting fresh: removed ${stale.length} checkpoint(s) of an earlier run from ${this.checkpointDir} (pass resume to continue it)`);
+      }
     }
     const kept = metrics.reset(start > 0
       ? (r) => (r.type === 'train' ? r.step <= start : r.type === 'eval' && (r.step < start || (r.step === start && evaluatedAt === start)))
@@ -237,7 +246,7 @@ export class Trainer<B = void> {
           const evalStart = performance.now();
           const { metric, improved } = await runEval(step);
           evaluatedAt = step;
-          if (improved && step > 0) await save(step, true, metric);
+          if (improved) await save(step, true, metric);
           lastRead = performance.now();
           bar.exclude(lastRead - evalStart);
           if (earlyStopped) break;
