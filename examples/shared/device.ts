@@ -4,9 +4,13 @@ import { initWebGPU, webgpuRuntime, type DeviceName } from '@webgrad/core';
 
 export type DeviceChoice = 'cpu' | 'webgpu' | 'auto';
 
+/** Whether selectDevice opened the WebGPU runtime (and so releaseDevices may close it). */
+let opened = false;
+
 export async function selectDevice(choice: DeviceChoice, log: (s: string) => void = console.log): Promise<DeviceName> {
   if (choice === 'cpu') return 'cpu';
   try {
+    if (!webgpuRuntime()) opened = true;
     const info = await initWebGPU({ setDefault: false });
     const label = `${info.vendor} ${info.architecture} ${info.description}`.replace(/\s+/g, ' ').trim() || 'unknown adapter';
     if (choice === 'auto' && info.isSoftware) {
@@ -22,9 +26,11 @@ export async function selectDevice(choice: DeviceChoice, log: (s: string) => voi
   }
 }
 
-/** Wait for and destroy the WebGPU runtime, if one was opened. */
+/** Wait for and destroy the WebGPU runtime, if selectDevice opened it (a program that embeds an
+ *  example, such as a test, keeps a runtime it opened itself). */
 export async function releaseDevices(): Promise<void> {
   const rt = webgpuRuntime();
-  if (!rt) return;
+  if (!rt || !opened) return;
+  opened = false;
   try { await rt.sync(); } finally { rt.destroy(); }
 }
