@@ -55,9 +55,9 @@ export interface DPOOutput {
 /** DPO-family loss over per-pair sequence log-probs (B) of the policy and the reference. */
 export function dpoLoss(policyChosen: Tensor, policyRejected: Tensor, refChosen: Tensor | null, refRejected: Tensor | null, opts: DPOOptions = {}): DPOOutput {
   checkOptions('dpoLoss', opts, ['beta', 'labelSmoothing', 'lossType', 'referenceFree']);
-  const beta = checkRange('dpoLoss', 'beta', opts.beta ?? 0.1, 0, Infinity, { lo: true });
-  const eps = checkRange('dpoLoss', 'labelSmoothing', opts.labelSmoothing ?? 0, 0, 0.5, { hi: true });
-  const lossType = checkEnum('dpoLoss', 'lossType', opts.lossType ?? 'sigmoid', DPO_LOSS_TYPES);
+  const beta = checkRange('dpoLoss', 'beta', opts.beta === undefined ? 0.1 : opts.beta, 0, Infinity, { lo: true });
+  const eps = checkRange('dpoLoss', 'labelSmoothing', opts.labelSmoothing === undefined ? 0 : opts.labelSmoothing, 0, 0.5, { hi: true });
+  const lossType = checkEnum('dpoLoss', 'lossType', opts.lossType === undefined ? 'sigmoid' : opts.lossType, DPO_LOSS_TYPES);
   if (opts.referenceFree !== undefined) checkBool('dpoLoss', 'referenceFree', opts.referenceFree);
   if ((lossType === 'ipo' || lossType === 'hinge') && eps > 0) throw new ValueError(`dpoLoss: labelSmoothing does not apply to the ${lossType === 'ipo' ? 'IPO' : 'hinge'} loss (only to 'sigmoid' and 'robust')`);
   const named = { policyChosen, policyRejected, ...(opts.referenceFree ? {} : { refChosen, refRejected }) };
