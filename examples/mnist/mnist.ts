@@ -8,14 +8,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { manualSeed, type DeviceName } from '@webgrad/core';
 import { saveModule } from '@webgrad/nn';
-import { buildClassifier, describeClassifier, type ModelKind } from '../shared/classifier_models.js';
+import { accuracyChart } from '../shared/accuracy_chart.js';
 import { digitConfusion, evaluateClassifier } from '../shared/classifier_eval.js';
+import { buildClassifier, describeClassifier, type ModelKind } from '../shared/classifier_models.js';
 import { trainClassifier } from '../shared/classifier_training.js';
 import { selectDevice, type DeviceChoice } from '../shared/device.js';
 import { BLANK_PIXEL, DEFAULT_SPLIT, mnistSplits, type SplitSizes } from '../shared/mnist_digits.js';
 import { randomShift } from '../shared/random_shift.js';
 import type { ProgressStream, TrainResult } from '@webgrad/train';
-import { accuracyChart } from '../shared/accuracy_chart.js';
 import { formatConfusion, formatSummaryTable } from './report.js';
 
 export interface MnistOptions {
@@ -40,7 +40,7 @@ export interface MnistOptions {
 }
 
 export const DEFAULT_OPTIONS: MnistOptions = {
-  model: 'both', epochs: 8, batchSize: 32, lr: 2e-3, shift: 2, device: 'auto', seed: 0, out: 'runs/mnist', patience: 0,
+  model: 'both', epochs: 10, batchSize: 32, lr: 2e-3, shift: 2, device: 'auto', seed: 0, out: 'runs/mnist', patience: 0,
 };
 
 export interface ModelReport {

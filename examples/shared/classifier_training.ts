@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { crossEntropy, type Tensor } from '@webgrad/core';
 import { DataLoader, type Dataset } from '@webgrad/data';
 import type { Module } from '@webgrad/nn';
-import { Adam, LrScheduler, cosineWithWarmup, listCheckpoints, loadCheckpoint, type JsonValue } from '@webgrad/optim';
+import { Adam, LrScheduler, bestCheckpoint, cosineWithWarmup, listCheckpoints, loadCheckpoint, type JsonValue } from '@webgrad/optim';
 import { Trainer, type ProgressStream, type TrainResult } from '@webgrad/train';
 import { CorrectCounter } from './classifier_eval.js';
 
@@ -84,11 +84,13 @@ export async function trainClassifier(o: ClassifierTrainingOptions): Promise<Cla
     const result = await trainer.run();
     let restoredStep = result.step;
     if ((o.restoreBest ?? true) && result.bestStep > 0 && result.bestStep !== result.step) {
-      const best = (await listCheckpoints(trainer.checkpointDir)).find((c) => c.step === result.bestStep);
-      if (best) {
-        await loadCheckpoint(best.path, { model, restoreRng: false });
-        restoredStep = best.step;
-      }
+      // The best evaluation's checkpoint; when a later one tied it, the checkpoint keep policy
+      // (which prefers the later of equal metrics) kept that one instead: same accuracy, later epoch.
+      const saved = await listCheckpoints(trainer.checkpointDir);
+      const best = saved.find((c) => c.step === result.bestStep)
+        ?? (await bestCheckpoint(trainer.checkpointDir, 'max').then((c) => (c && c.metric === result.bestMetric ? c : undefined)));
+      if (best && best.step !== result.step) await loadCheckpoint(best.path, { model, restoreRng: false });
+      if (best) restoredStep = best.step;
     }
     const valAccuracy = result.evals.map((e): [number, number] => [e.step / stepsPerEpoch, e.metrics?.accuracy ?? NaN]);
     return { result, restoredStep, valAccuracy };
