@@ -317,7 +317,9 @@ export class Trainer<B = void> {
       } else if (evaluates) {
         const last = evals[evals.length - 1];
         const metric = last && last.step === step ? { ...last.losses, ...last.metrics }[this.#best.metric] : (await runEval(step)).metric;
-        await save(step, true, metric);
+        // Ranked for keep-best only when it is the best: a tie with an earlier best must not push
+        // the earlier checkpoint (the one "best" names) out of the kept set.
+        await save(step, true, this.#best.bestStep === step ? metric : undefined);
       } else {
         await save(step, false);
       }

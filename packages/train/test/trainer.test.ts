@@ -145,3 +145,16 @@ describe('Trainer and its output folder', () => {
     expect((await listCheckpoints(join(outDir, 'checkpoints'))).map((c) => c.step)).toEqual([1]);
   });
 });
+
+describe('Trainer keeps the checkpoint its best names', () => {
+  it('a final evaluation that ties the best does not displace it', async () => {
+    const outDir = join(root, `run${runs++}`);
+    const scores = [0.5, 0.9, 0.9];
+    let k = 0;
+    const { opts } = setup({ trainData: batches(2, 4), steps: 4, evalInterval: 2, outDir, evalMetrics: () => ({ acc: scores[k++]! }), best: { metric: 'acc', mode: 'max' }, keep: { last: 1, best: 1 } });
+    const r = await new Trainer(opts).run();
+    expect(r.bestStep).toBe(2);
+    const { bestCheckpoint } = await import('@webgrad/optim');
+    expect((await bestCheckpoint(join(outDir, 'checkpoints'), 'max'))?.step).toBe(2);
+  });
+});
