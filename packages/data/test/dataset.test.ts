@@ -140,19 +140,20 @@ describe('mixing', () => {
     const mix = mixDatasets(a, b, { ratio: 0.7, seed: 1, length: 1000 }) as MixedDataset<string>;
     expect(mix).toBeInstanceOf(MixedDataset);
     expect(mix.length).toBe(1000);
-    const items = [...mix];
-    const fromA = items.filter((s) => s.startsWith('a')).length;
+    const drawn = [...mix];
+    const fromA = drawn.filter((s) => s.startsWith('a')).length;
     expect(fromA).toBe(700);
-    expect(items.map((s) => (s.startsWith('a') ? 0 : 1))).toEqual(range(1000).map((i) => mix.sourceOf(i)));
+    const sources = drawn.map((s) => (s.startsWith('a') ? 0 : 1));
+    expect(sources).toEqual(range(1000).map((i) => mix.sourceOf(i)));
     // b (100 items) is read 3× in shuffled passes: each pass holds every item once.
-    const bs = items.filter((s) => s.startsWith('b'));
+    const bs = drawn.filter((s) => s.startsWith('b'));
     expect(new Set(bs.slice(0, 100)).size).toBe(100);
     // Interleaved, not blocked: both sources appear in every window of 50.
     for (let i = 0; i < 1000; i += 50) expect(new Set(range(50).map((k) => mix.sourceOf(i + k))).size).toBe(2);
     mix.setEpoch(1);
-    expect([...mix]).not.toEqual(items);
+    expect([...mix]).not.toEqual(drawn);
     mix.setEpoch(0);
-    expect([...mix]).toEqual(items);
+    expect([...mix]).toEqual(drawn);
   });
 
   it('MixedDataset default length: until the first source is used up', () => {
