@@ -246,7 +246,7 @@ export class Trainer<B = void> {
           const evalStart = performance.now();
           const { metric, improved } = await runEval(step);
           evaluatedAt = step;
-          if (improved) await save(step, true, metric);
+          if (improved && step > 0) await save(step, true, metric);
           lastRead = performance.now();
           bar.exclude(lastRead - evalStart);
           if (earlyStopped) break;
