@@ -4,8 +4,8 @@
 // Starts from pretrain-gpt's checkpoint in --pretrained (pre-training one there first if missing).
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { UsageError, parseFlags, usage, type FlagSpecs } from '../shared/args.js';
-import { releaseDevices } from '../shared/device.js';
+import { parseFlags, type FlagSpecs } from '../shared/args.js';
+import { runExample } from '../shared/cli.js';
 import { DEFAULT_OPTIONS, continualPretrain, type ContinualOptions, type ContinualResult } from './continual.js';
 
 const d = DEFAULT_OPTIONS;
@@ -42,30 +42,15 @@ export function optionsFromArgv(argv: readonly string[]): CliOptions {
 export async function main(argv: readonly string[]): Promise<ContinualResult | null> {
   const title = 'pnpm example continual-pretrain';
   const summary = 'Continue pre-training the character GPT on a new domain, with and without replay of the old one, and measure forgetting.';
-  let opts: CliOptions;
-  try {
-    opts = optionsFromArgv(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${usage(title, summary, FLAGS)}`);
-    process.exitCode = 2;
-    return null;
-  }
-  if (opts.help) {
-    console.log(usage(title, summary, FLAGS));
-    return null;
-  }
-  if (opts.oldData) opts.oldText = readFileSync(opts.oldData, 'utf8');
-  if (opts.newData) opts.newText = readFileSync(opts.newData, 'utf8');
-  delete opts.oldData;
-  delete opts.newData;
-  try {
+  return runExample(argv, { command: title, summary, flags: FLAGS, parse: optionsFromArgv }, async (opts: CliOptions) => {
+    if (opts.oldData) opts.oldText = readFileSync(opts.oldData, 'utf8');
+    if (opts.newData) opts.newText = readFileSync(opts.newData, 'utf8');
+    delete opts.oldData;
+    delete opts.newData;
     const result = await continualPretrain(opts);
     if (result.runs.some((r) => r.train.interrupted)) process.exitCode = 130;
     return result;
-  } finally {
-    await releaseDevices();
-  }
+  });
 }
 
 const entry = process.argv[1];

@@ -4,8 +4,8 @@
 // implicit-reward accuracy and margins and, on generated data, how many sampled answers are sorted
 // and well-formed before and after — by default without and with an NLL term on the chosen answers.
 import { pathToFileURL } from 'node:url';
-import { UsageError, parseFlags, usage, type FlagSpecs } from '../shared/args.js';
-import { releaseDevices } from '../shared/device.js';
+import { parseFlags, type FlagSpecs } from '../shared/args.js';
+import { runExample } from '../shared/cli.js';
 import { DEFAULT_OPTIONS, dpoExample, type DpoOptions, type DpoResult } from './dpo.js';
 
 const d = DEFAULT_OPTIONS;
@@ -45,25 +45,10 @@ export function optionsFromArgv(argv: readonly string[]): DpoOptions & { help?: 
 export async function main(argv: readonly string[]): Promise<DpoResult | null> {
   const title = 'pnpm example dpo';
   const summary = 'DPO (and IPO, hinge, cDPO) of the instruction-tuned character GPT on preference pairs.';
-  let opts: DpoOptions & { help?: boolean };
-  try {
-    opts = optionsFromArgv(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${usage(title, summary, FLAGS)}`);
-    process.exitCode = 2;
-    return null;
-  }
-  if (opts.help) {
-    console.log(usage(title, summary, FLAGS));
-    return null;
-  }
-  const { help: _help, ...run } = opts;
-  try {
+  return runExample(argv, { command: title, summary, flags: FLAGS, parse: optionsFromArgv }, async (opts: DpoOptions & { help?: boolean }) => {
+    const { help: _help, ...run } = opts;
     return await dpoExample(run);
-  } finally {
-    await releaseDevices();
-  }
+  });
 }
 
 const entry = process.argv[1];

@@ -2,8 +2,8 @@
 // pretrain-mlm's encoder (pre-trained first if missing) and a new head — gradual unfreezing,
 // early stopping on validation F1 — against the same model trained from scratch. See --help.
 import { pathToFileURL } from 'node:url';
-import { UsageError, parseFlags, usage, type FlagSpecs } from '../shared/args.js';
-import { releaseDevices } from '../shared/device.js';
+import { UsageError, parseFlags, type FlagSpecs } from '../shared/args.js';
+import { runExample } from '../shared/cli.js';
 import { DEFAULT_OPTIONS, finetuneClassifier, type FinetuneOptions, type FinetuneResult, type ModelKind } from './finetune.js';
 
 const d = DEFAULT_OPTIONS;
@@ -46,26 +46,11 @@ export function optionsFromArgv(argv: readonly string[]): FinetuneOptions & { he
 }
 
 export async function main(argv: readonly string[]): Promise<FinetuneResult | null> {
-  let opts: FinetuneOptions & { help?: boolean };
-  try {
-    opts = optionsFromArgv(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${usage('pnpm example finetune-classifier', SUMMARY, FLAGS)}`);
-    process.exitCode = 2;
-    return null;
-  }
-  if (opts.help) {
-    console.log(usage('pnpm example finetune-classifier', SUMMARY, FLAGS));
-    return null;
-  }
-  try {
+  return runExample(argv, { command: 'pnpm example finetune-classifier', summary: SUMMARY, flags: FLAGS, parse: optionsFromArgv }, async (opts: FinetuneOptions & { help?: boolean }) => {
     const result = await finetuneClassifier(opts);
     if (result.results.some((r) => r.train.interrupted)) process.exitCode = 130;
     return result;
-  } finally {
-    await releaseDevices();
-  }
+  });
 }
 
 const entry = process.argv[1];

@@ -3,8 +3,8 @@
 // adapter file's size, that merged and adapter models give the same logits, and exact match next
 // to full fine-tuning (sft's result when comparable, else a run made here). See --help.
 import { pathToFileURL } from 'node:url';
-import { UsageError, parseFlags, usage, type FlagSpecs } from '../shared/args.js';
-import { releaseDevices } from '../shared/device.js';
+import { UsageError, parseFlags, type FlagSpecs } from '../shared/args.js';
+import { runExample } from '../shared/cli.js';
 import { SFT_FLAGS } from '../sft/flags.js';
 import { DEFAULT_OPTIONS, loraSft, type LoraResult, type LoraSftOptions } from './lora.js';
 
@@ -38,26 +38,11 @@ export function optionsFromArgv(argv: readonly string[]): LoraSftOptions & { hel
 export async function main(argv: readonly string[]): Promise<LoraResult | null> {
   const title = 'pnpm example lora';
   const summary = "Instruction-tune the character GPT with LoRA adapters; compare with full fine-tuning, save the adapter, check the merged model.";
-  let opts: LoraSftOptions & { help?: boolean };
-  try {
-    opts = optionsFromArgv(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${usage(title, summary, FLAGS)}`);
-    process.exitCode = 2;
-    return null;
-  }
-  if (opts.help) {
-    console.log(usage(title, summary, FLAGS));
-    return null;
-  }
-  try {
+  return runExample(argv, { command: title, summary, flags: FLAGS, parse: optionsFromArgv }, async (opts: LoraSftOptions & { help?: boolean }) => {
     const result = await loraSft(opts);
     if (result.lora.train.interrupted) process.exitCode = 130;
     return result;
-  } finally {
-    await releaseDevices();
-  }
+  });
 }
 
 const entry = process.argv[1];

@@ -3,8 +3,8 @@
 // forecasting a generated seasonal series, compared with the last-value and seasonal-naive
 // forecasts — then a summary table. See --help.
 import { pathToFileURL } from 'node:url';
-import { UsageError, parseFlags, usage, type FlagSpecs } from '../shared/args.js';
-import { releaseDevices } from '../shared/device.js';
+import { parseFlags, type FlagSpecs } from '../shared/args.js';
+import { runExample } from '../shared/cli.js';
 import { CHARLM_DEFAULTS as C } from './charlm.js';
 import { FORECAST_DEFAULTS as F } from './forecast.js';
 import { DEFAULT_OPTIONS as D, runLstm, type LstmOptions, type LstmResult } from './lstm.js';
@@ -49,26 +49,11 @@ export function optionsFromArgv(argv: readonly string[]): LstmOptions & { help?:
 const SUMMARY = 'Train recurrent networks (LSTM or GRU): a character language model against unigram/bigram baselines, and a forecaster of a seasonal series against naive forecasts.';
 
 export async function main(argv: readonly string[]): Promise<LstmResult | null> {
-  let opts: LstmOptions & { help?: boolean };
-  try {
-    opts = optionsFromArgv(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${usage('pnpm example lstm', SUMMARY, FLAGS)}`);
-    process.exitCode = 2;
-    return null;
-  }
-  if (opts.help) {
-    console.log(usage('pnpm example lstm', SUMMARY, FLAGS));
-    return null;
-  }
-  try {
+  return runExample(argv, { command: 'pnpm example lstm', summary: SUMMARY, flags: FLAGS, parse: optionsFromArgv }, async (opts: LstmOptions & { help?: boolean }) => {
     const result = await runLstm(opts);
     if (result.charlm?.train.interrupted || result.forecast?.train.interrupted) process.exitCode = 130;
     return result;
-  } finally {
-    await releaseDevices();
-  }
+  });
 }
 
 const entry = process.argv[1];

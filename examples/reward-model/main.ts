@@ -4,8 +4,8 @@
 // { prompt, chosen, rejected } records; reports held-out accuracy and margin and, on generated
 // data, how well it ranks the sft policy's own sampled answers (best-of-n).
 import { pathToFileURL } from 'node:url';
-import { UsageError, parseFlags, usage, type FlagSpecs } from '../shared/args.js';
-import { releaseDevices } from '../shared/device.js';
+import { parseFlags, type FlagSpecs } from '../shared/args.js';
+import { runExample } from '../shared/cli.js';
 import { DEFAULT_OPTIONS, rewardModelExample, type RewardModelOptions, type RewardModelResult } from './reward_model.js';
 
 const d = DEFAULT_OPTIONS;
@@ -40,25 +40,10 @@ export function optionsFromArgv(argv: readonly string[]): RewardModelOptions & {
 export async function main(argv: readonly string[]): Promise<RewardModelResult | null> {
   const title = 'pnpm example reward-model';
   const summary = 'Train a Bradley–Terry reward model on preference pairs and measure held-out accuracy and margin.';
-  let opts: RewardModelOptions & { help?: boolean };
-  try {
-    opts = optionsFromArgv(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${usage(title, summary, FLAGS)}`);
-    process.exitCode = 2;
-    return null;
-  }
-  if (opts.help) {
-    console.log(usage(title, summary, FLAGS));
-    return null;
-  }
-  const { help: _help, ...run } = opts;
-  try {
+  return runExample(argv, { command: title, summary, flags: FLAGS, parse: optionsFromArgv }, async (opts: RewardModelOptions & { help?: boolean }) => {
+    const { help: _help, ...run } = opts;
     return await rewardModelExample(run);
-  } finally {
-    await releaseDevices();
-  }
+  });
 }
 
 const entry = process.argv[1];
