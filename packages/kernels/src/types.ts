@@ -23,12 +23,8 @@ export interface View<B> {
   offset: number;
 }
 
-/** The view with its last two dims swapped: a transpose by strides, no copy. */
-export function transposeLast<B>(v: View<B>): View<B> {
-  const r = v.shape.length;
-  const swap = (a: readonly number[]) => [...a.slice(0, r - 2), a[r - 1]!, a[r - 2]!];
-  return { ...v, shape: swap(v.shape), strides: swap(v.strides) };
-}
+/** The transpose-by-strides helper lives with the other shape/stride helpers in geometry.ts. */
+export { transposeLast } from './geometry.js';
 
 export const UNARY_OPS = [
   'neg', 'abs', 'sign', 'exp', 'expm1', 'log', 'log1p', 'sqrt', 'rsqrt', 'square', 'reciprocal',

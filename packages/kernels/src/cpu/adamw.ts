@@ -9,7 +9,8 @@
 // Each element is computed in float64 and param, m, v are stored back in their dtypes.
 
 import type { AdamWOptions, TypedArray, View } from '../types.js';
-import { elementOffsets, readAll, writeAt } from './strided.js';
+import { elementOffsets } from '../geometry.js';
+import { readAll, writeAt } from './strided.js';
 
 export function adamw(param: View<TypedArray>, grad: View<TypedArray>, m: View<TypedArray>, v: View<TypedArray>,
   opts: AdamWOptions): void {

@@ -24,7 +24,8 @@
 //   truncated toward zero on store (C semantics).
 
 import type { BinaryOp, TypedArray, UnaryOp, View } from '../types.js';
-import { elementOffsets, readAll, typedArrayFor, writeAll, writeAt } from './strided.js';
+import { elementOffsets } from '../geometry.js';
+import { readAll, typedArrayFor, writeAll, writeAt } from './strided.js';
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126; // 2/√π
 const ONE_OVER_SQRT_PI = 0.5641895835477563; // 1/√π

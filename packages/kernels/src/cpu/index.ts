@@ -1,7 +1,8 @@
 // The CPU reference backend: every kernel of `KernelSet<TypedArray>` in plain TypeScript over
 // typed arrays. These are the ground truth the WGSL kernels are tested against and what the
 // library's CPU device runs. Each family lives in its own file, whose header documents what it
-// computes and its layout assumptions; `strided.ts` holds the shared view/dtype helpers.
+// computes and its layout assumptions; `strided.ts` holds the shared storage/dtype helpers and
+// `../geometry.ts` the shape/stride arithmetic.
 
 import type { KernelSet, TypedArray } from '../types.js';
 import { adamw } from './adamw.js';
@@ -27,10 +28,9 @@ export const cpuKernels: KernelSet<TypedArray> = {
   adamw,
 };
 
-export {
-  contiguousStrides, contiguousView, convertTo, elementOffsets, forEachIndex, numel, offsetOf,
-  readAll, readAt, rowsOf, typedArrayFor, writeAll, writeAt,
-} from './strided.js';
+export { contiguousView, convertTo, readAll, readAt, typedArrayFor, writeAll, writeAt } from './strided.js';
+// The view geometry the reference kernels use, re-exported for importers of this folder.
+export { contiguousStrides, elementOffsets, forEachIndex, numel, offsetOf, rowsOf } from '../geometry.js';
 export { erf, sigmoid, roundHalfEven, UNARY_FNS, BINARY_FNS } from './elementwise.js';
 export { threefry2x32, keyForSeed, randomWords, THREEFRY_PARITY, THREEFRY_ROTATIONS } from './random.js';
 export { convOutputSize } from './conv.js';

@@ -15,7 +15,8 @@
 // order, and store each sum in out's dtype.
 
 import type { TypedArray, View } from '../types.js';
-import { forEachIndex, offsetOf, readAt, writeAt } from './strided.js';
+import { forEachIndex, offsetOf } from '../geometry.js';
+import { readAt, writeAt } from './strided.js';
 
 function checkIndex(kernel: string, i: number, size: number, dim: number): void {
   if (!(i >= 0 && i < size)) {

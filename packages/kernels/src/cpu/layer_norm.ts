@@ -11,7 +11,8 @@
 // All arithmetic is float64; results are stored in the outputs' dtypes.
 
 import type { TypedArray, View } from '../types.js';
-import { readAll, rowsOf, writeAll } from './strided.js';
+import { rowsOf } from '../geometry.js';
+import { readAll, writeAll } from './strided.js';
 
 export function layerNorm(x: View<TypedArray>, weight: View<TypedArray> | null, bias: View<TypedArray> | null,
   eps: number, out: View<TypedArray>, mean: View<TypedArray>, rstd: View<TypedArray>): void {

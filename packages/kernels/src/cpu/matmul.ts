@@ -7,7 +7,8 @@
 // K = 0 gives zeros; M = 0 or N = 0 writes nothing.
 
 import type { TypedArray, View } from '../types.js';
-import { forEachIndex, writeAt } from './strided.js';
+import { forEachIndex } from '../geometry.js';
+import { writeAt } from './strided.js';
 
 export function matmul(a: View<TypedArray>, b: View<TypedArray>, out: View<TypedArray>): void {
   const r = out.shape.length;

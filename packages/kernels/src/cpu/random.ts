@@ -25,7 +25,8 @@
 // The value is computed in float64 and stored in out's dtype (float32 rounds).
 
 import type { RandomOptions, TypedArray, View } from '../types.js';
-import { elementOffsets, writeAt } from './strided.js';
+import { elementOffsets } from '../geometry.js';
+import { writeAt } from './strided.js';
 
 /** Threefry's key-schedule parity constant (from Skein). */
 export const THREEFRY_PARITY = 0x1bd11bda;

@@ -12,7 +12,8 @@
 // (i.e. the first NaN wins either way), like PyTorch.
 
 import type { ReduceOp, TypedArray, View } from '../types.js';
-import { forEachIndex, numel, offsetOf, readAll, writeAll } from './strided.js';
+import { forEachIndex, numel, offsetOf } from '../geometry.js';
+import { readAll, writeAll } from './strided.js';
 
 const IDENTITY: Record<ReduceOp, number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
 

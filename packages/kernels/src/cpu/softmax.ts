@@ -13,7 +13,8 @@
 // All arithmetic is float64; results are stored in out's dtype.
 
 import type { TypedArray, View } from '../types.js';
-import { readAll, rowsOf, writeAll } from './strided.js';
+import { rowsOf } from '../geometry.js';
+import { readAll, writeAll } from './strided.js';
 
 export function softmax(x: View<TypedArray>, out: View<TypedArray>, log: boolean): void {
   const { rows, cols } = rowsOf(x.shape);

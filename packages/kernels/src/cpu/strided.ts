@@ -1,10 +1,6 @@
-// Strided-view helpers shared by every CPU reference kernel.
-//
-// A view is `{buffer, dtype, shape, strides, offset}` with `offset` and `strides` counted in
-// elements. Element (i0, ..., i_{r-1}) of a view lives at buffer[offset + Σ i_d·strides[d]].
-// Strides may be zero (broadcast), negative is not produced by core but works here, and a 0-d view
-// (shape [], strides []) has exactly one element at `offset`. Logical element order is always
-// row-major over `shape`.
+// Storage helpers shared by every CPU reference kernel: typed arrays per dtype, dtype conversion,
+// and gathering/scattering a view's elements. Views and their shape/stride arithmetic (rank 0,
+// broadcast strides, row-major logical order) are described in `../geometry.ts`.
 //
 // Storage and dtype conversion (what a write of the JS number `v` stores):
 // - float64: v unchanged;  float32: v rounded to the nearest float32 (done by Float32Array).
@@ -17,25 +13,8 @@
 // The reference kernels favour clarity over speed: most of them gather their inputs into
 // contiguous Float64Arrays with `readAll`, compute in float64, and scatter the result with `writeAll`.
 
+import { contiguousStrides, elementOffsets, numel } from '../geometry.js';
 import type { DType, TypedArray, View } from '../types.js';
-
-/** Number of elements of a shape (1 for the 0-d shape []). */
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
-
-/** Row-major contiguous strides for `shape` (in elements). */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d]!;
-  }
-  return strides;
-}
 
 /** A new zero-filled typed array of the storage type for `dtype`. */
 export function typedArrayFor(dtype: DType, length: number): TypedArray {
@@ -53,52 +32,6 @@ export function contiguousView(dtype: DType, shape: readonly number[], data?: Ar
   const v: View<TypedArray> = { buffer, dtype, shape: [...shape], strides: contiguousStrides(shape), offset: 0 };
   if (data) writeAll(v, data);
   return v;
-}
-
-/**
- * Calls `fn(index, linear)` for every multi-index of `shape` in row-major order. `index` is one
- * array mutated in place between calls (copy it if you keep it); `linear` counts 0, 1, 2, ...
- */
-export function forEachIndex(shape: readonly number[], fn: (index: number[], linear: number) => void): void {
-  const total = numel(shape);
-  if (total === 0) return;
-  const rank = shape.length;
-  const index = new Array<number>(rank).fill(0);
-  for (let linear = 0; linear < total; linear++) {
-    fn(index, linear);
-    for (let d = rank - 1; d >= 0; d--) {
-      if (++index[d]! < shape[d]!) break;
-      index[d] = 0;
-    }
-  }
-}
-
-/** Element offset of multi-index `index` in a view (no bounds check). */
-export function offsetOf(view: View<TypedArray>, index: readonly number[]): number {
-  let off = view.offset;
-  for (let d = 0; d < index.length; d++) off += index[d]! * view.strides[d]!;
-  return off;
-}
-
-/** The buffer offset of every element of the view, in row-major logical order. */
-export function elementOffsets(view: View<TypedArray>): Float64Array {
-  const { shape, strides } = view;
-  const out = new Float64Array(numel(shape));
-  const rank = shape.length;
-  const index = new Array<number>(rank).fill(0);
-  let off = view.offset;
-  for (let linear = 0; linear < out.length; linear++) {
-    out[linear] = off;
-    // Odometer increment, keeping `off` in sync with `index`.
-    for (let d = rank - 1; d >= 0; d--) {
-      index[d]!++;
-      off += strides[d]!;
-      if (index[d]! < shape[d]!) break;
-      off -= strides[d]! * shape[d]!;
-      index[d] = 0;
-    }
-  }
-  return out;
 }
 
 /** Converts a JS number to the value that storing it as `dtype` keeps (see the header). */
@@ -137,11 +70,4 @@ export function writeAll(view: View<TypedArray>, values: ArrayLike<number>): voi
     throw new RangeError(`writeAll: ${values.length} values for a view of ${offs.length} elements (shape [${view.shape.join(', ')}])`);
   }
   for (let i = 0; i < offs.length; i++) writeAt(view, offs[i]!, values[i]!);
-}
-
-/** Size of the last dimension and number of rows for the "rows" kernels (0-d counts as one row of one). */
-export function rowsOf(shape: readonly number[]): { rows: number; cols: number } {
-  if (shape.length === 0) return { rows: 1, cols: 1 };
-  const cols = shape[shape.length - 1]!;
-  return { rows: numel(shape.slice(0, -1)), cols };
 }

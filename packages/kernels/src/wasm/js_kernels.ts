@@ -17,7 +17,8 @@
 
 import { BINARY_FNS, UNARY_FNS, erf as erfRef } from '../cpu/elementwise.js';
 import { THREEFRY_PARITY, THREEFRY_ROTATIONS, keyForSeed } from '../cpu/random.js';
-import { contiguousStrides, convertTo, numel, rowsOf } from '../cpu/strided.js';
+import { convertTo } from '../cpu/strided.js';
+import { aliasesDifferently, coalesce, contiguousStrides, isContiguous, numel, rowsOf, sharesMemory } from '../geometry.js';
 import { BOOL_RESULT_OPS } from '../types.js';
 import type { BinaryOp, CrossEntropyOptions, RandomOptions, ReduceOp, TypedArray, UnaryOp, View } from '../types.js';
 
@@ -27,53 +28,7 @@ type F32 = View<Float32Array>;
 export const isF32 = (v: V): v is F32 => v.dtype === 'float32' && v.buffer instanceof Float32Array;
 const isFloat = (v: V): boolean => v.dtype === 'float32' || v.dtype === 'float64';
 
-/** Row-major contiguous (strides of size-1 dims do not matter). */
-export function isContiguous(v: V): boolean {
-  const cs = contiguousStrides(v.shape);
-  for (let d = 0; d < v.shape.length; d++) if (v.shape[d]! > 1 && v.strides[d] !== cs[d]) return false;
-  return true;
-}
-
 // ---- strided walking ---------------------------------------------------------------------------
-
-/** A shape of merged dims (outermost first, at least one) and each operand's strides over them. */
-export interface Coalesced { shape: number[]; strides: number[][] }
-
-/**
- * Merges adjacent dims that every operand walks uniformly: dim d folds into d+1 when, for each
- * operand, stride[d] = stride[d+1]·shape[d+1]. Size-1 dims are dropped. A 0-d or all-ones shape
- * becomes one row of one element.
- */
-export function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): Coalesced {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  let size = 1;
-  let cur: number[] = strides.map(() => 0);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const n = shape[d]!;
-    if (n === 1) continue;
-    if (size === 1) {
-      size = n;
-      cur = strides.map((s) => s[d]!);
-      continue;
-    }
-    let merge = true;
-    for (let k = 0; k < strides.length; k++) if (strides[k]![d] !== cur[k]! * size) { merge = false; break; }
-    if (merge) {
-      size *= n;
-    } else {
-      outShape.push(size);
-      strides.forEach((_, k) => outStrides[k]!.push(cur[k]!));
-      size = n;
-      cur = strides.map((s) => s[d]!);
-    }
-  }
-  outShape.push(size);
-  strides.forEach((_, k) => outStrides[k]!.push(cur[k]!));
-  outShape.reverse();
-  for (const s of outStrides) s.reverse();
-  return { shape: outShape, strides: outStrides };
-}
 
 /**
  * Calls `fn(offs, n)` once per innermost row of the coalesced walk over `views` (all of `shape`),
@@ -83,6 +38,7 @@ export function coalesce(shape: readonly number[], strides: readonly (readonly n
 function forEachRow(shape: readonly number[], views: readonly V[], fn: (offs: number[], n: number, inner: number[]) => void): void {
   if (numel(shape) === 0) return;
   const c = coalesce(shape, views.map((v) => v.strides));
+  if (c.shape.length === 0) return fn(views.map((v) => v.offset), 1, views.map(() => 0)); // one element
   const r = c.shape.length;
   const n = c.shape[r - 1]!;
   const inner = c.strides.map((s) => s[r - 1]!);
@@ -104,26 +60,6 @@ function forEachRow(shape: readonly number[], views: readonly V[], fn: (offs: nu
       for (let k = 0; k < offs.length; k++) offs[k]! -= c.strides[k]![d]! * (sd - 1);
     }
   }
-}
-
-/**
- * Whether two views may touch the same bytes: views of one array, or arrays over one buffer whose
- * byte ranges intersect. (Every float32 `cpu` tensor is an array over the fast kernels' one
- * WebAssembly memory, so sharing a buffer alone says nothing.)
- */
-export function sharesMemory(x: V, out: V): boolean {
-  if (x.buffer === out.buffer) return true;
-  if (x.buffer.buffer !== out.buffer.buffer) return false;
-  const xa = x.buffer.byteOffset, oa = out.buffer.byteOffset;
-  return xa < oa + out.buffer.byteLength && oa < xa + x.buffer.byteLength;
-}
-
-/** True when two views share memory but not the same element layout (so reads could see writes). */
-function aliasesDifferently(x: V, out: V): boolean {
-  if (!sharesMemory(x, out)) return false;
-  if (x.buffer.byteOffset !== out.buffer.byteOffset || x.offset !== out.offset) return true;
-  for (let d = 0; d < x.shape.length; d++) if (x.shape[d]! > 1 && x.strides[d] !== out.strides[d]) return true;
-  return false;
 }
 
 /** A contiguous copy of a float32 view (used to break aliasing before an in-place write). */

@@ -33,8 +33,8 @@
 
 import { cpuKernels } from '../cpu/index.js';
 import { binaryScalarVia } from '../cpu/elementwise.js';
-import { contiguousStrides, forEachIndex, numel, rowsOf } from '../cpu/strided.js';
-import { transposeLast, type AdamWOptions, type AttentionOptions, type BinaryOp, type KernelSet, type ReduceOp, type TypedArray, type UnaryOp, type View } from '../types.js';
+import { coalesce, contiguousStrides, forEachIndex, isContiguous, numel, rowsOf, sharesMemory, transposeLast } from '../geometry.js';
+import type { AdamWOptions, AttentionOptions, BinaryOp, KernelSet, ReduceOp, TypedArray, UnaryOp, View } from '../types.js';
 import * as js from './js_kernels.js';
 import { ADAMW_PARAMS, BINARY_FAST_OPS, type BinaryFastOp } from './elementwise_program.js';
 import { MR, NR, SGEMM_SCRATCH_BYTES } from './matmul_program.js';
@@ -54,7 +54,7 @@ export const FAST_CPU_CONFIG = {
   elementwiseParallelMin: 1 << 17,
 };
 
-const { isF32, isContiguous } = js;
+const { isF32 } = js;
 
 /**
  * Threads for a kernel of `work` units whose threshold for going parallel is `min`: one below it;
@@ -264,7 +264,7 @@ function matmul(a: V, b: V, out: V): void {
   // C in place when out lives in the memory and shares no bytes with A or B; else scratch.
   const soM = out.strides[r - 2]!;
   const outBase = rt.addressOf(out.buffer);
-  const direct = outBase >= 0 && !js.sharesMemory(out, a) && !js.sharesMemory(out, b);
+  const direct = outBase >= 0 && !sharesMemory(out, a) && !sharesMemory(out, b);
   const c = direct ? 0 : rt.alloc(nb * M * N * 4);
   const cAt = direct ? (bi: number) => outBase + offO[bi]! * 4 : (bi: number) => c + bi * M * N * 4;
   sgemmBatched(rt, nb, (bi) => A.at.get(offA[bi]!)!, A.rs, A.cs, (bi) => B.at.get(offB[bi]!)!, B.rs, B.cs, cAt, direct ? soM * 4 : N * 4, M, N, K);
@@ -752,7 +752,7 @@ function headsIn(rt: WasmRuntime, v: V, H: number): Heads {
  * into it (any layout; the reference copy, which leaves the scratch alone).
  */
 function headsOut(rt: WasmRuntime, v: V, H: number, inputs: readonly V[]): Heads & { done: () => void } {
-  if (rt.addressOf(v.buffer) >= 0 && inputs.every((x) => !js.sharesMemory(x, v))) {
+  if (rt.addressOf(v.buffer) >= 0 && inputs.every((x) => !sharesMemory(x, v))) {
     return { ...headsAt(rt.addressOf(v.buffer) + v.offset * 4, v, H), done: () => {} };
   }
   const n = numel(v.shape), p = rt.alloc(n * 4);
@@ -902,10 +902,10 @@ function copy(x: V, out: V): void {
 function copyInMemory(x: V, out: V): boolean {
   const rt = wasmRuntime();
   const xb = rt.addressOf(x.buffer), ob = rt.addressOf(out.buffer);
-  if (xb < 0 || ob < 0 || js.sharesMemory(x, out)) return false;
+  if (xb < 0 || ob < 0 || sharesMemory(x, out)) return false;
   const total = numel(out.shape);
   if (total === 0) return true;
-  const c = js.coalesce(out.shape, [x.strides, out.strides]);
+  const c = coalesce(out.shape, [x.strides, out.strides]);
   if (c.shape.length > 4) return false;
   const pad = <T>(v: T[], fill: T): T[] => [...new Array<T>(4 - v.length).fill(fill), ...v];
   const n = pad(c.shape, 1), s = pad(c.strides[0]!, 0).map((v) => v * 4), d = pad(c.strides[1]!, 0).map((v) => v * 4);
