@@ -1,11 +1,19 @@
-// Obtaining a WebGPU adapter and device, in Node (the `webgpu` package, i.e. Dawn) or in a browser
-// (navigator.gpu).
+/// <reference types="@webgpu/types" preserve="true" />
+// Obtaining a WebGPU adapter and device, in Node (the optional `webgpu` package, i.e. Dawn) or in a
+// browser (navigator.gpu). The reference above puts the WebGPU types (GPU, GPUBuffer, …) that the
+// public declarations use into every program that imports this package.
 //
-// The device is requested with the adapter's own limits for everything compute kernels care about
-// (buffer sizes, workgroup storage, invocations, storage buffers per stage), not the WebGPU defaults,
-// and with the optional features `shader-f16`, `timestamp-query` and `subgroups` when the adapter
-// offers them. A software adapter (Mesa lavapipe/llvmpipe, SwiftShader, WARP, a 'cpu' adapter type
-// or a fallback adapter) is labelled `isSoftware`, so tests and benchmarks can say what they ran on.
+// The device is requested with the adapter's own limits for the sizes compute kernels scale with
+// (buffer sizes, workgroup storage and size, dispatch extent) and for storage buffers per stage,
+// not the WebGPU defaults; the other limits stay at their defaults, which the kernels stay within.
+// The optional features `shader-f16`, `timestamp-query` and `subgroups` are requested when the
+// adapter offers them. A software adapter (Mesa lavapipe/llvmpipe, SwiftShader, WARP, a 'cpu'
+// adapter type or a fallback adapter) is labelled `isSoftware`, so tests and benchmarks can say
+// what they ran on.
+//
+// Dawn prints two "maxDynamic…BuffersPerPipelineLayout artificially reduced" warnings on stderr when
+// it first enumerates a Vulkan adapter that reports more dynamic buffers than Dawn supports (lavapipe
+// reports 1000000): that happens inside `requestAdapter`, before and whatever a device requests.
 
 import { WebGPUUnavailableError } from './errors.js';
 
@@ -25,15 +33,19 @@ export interface DeviceOptions {
   allowSoftware?: boolean;
 }
 
-const INSTALL_HINT = 'On Linux without a GPU, install a software Vulkan driver with ' +
-  '`sudo bash scripts/install-webgpu-driver.sh` (Mesa lavapipe); in a browser, use one with WebGPU enabled.';
+const INSTALL_HINT = 'On Linux without a GPU, Dawn needs a software Vulkan driver, Mesa lavapipe from a recent Mesa ' +
+  '(packages libvulkan1 and mesa-vulkan-drivers: Debian bookworm\'s Mesa 22.3 is too old, bookworm-backports\' 25.x ' +
+  'works; the webgrad repository\'s scripts/install-webgpu-driver.sh installs them); in a browser, use one with WebGPU enabled.';
 
-/** The limits a compute library wants raised to the adapter's maximum. */
+/**
+ * The limits requested at the adapter's maximum. Not requested, because the kernels stay within the
+ * WebGPU defaults: bind groups (one), dynamic uniform buffers per layout (one, the uniform ring's
+ * slice), dynamic storage buffers (none) and the uniform binding size (a few hundred bytes).
+ */
 const RAISED_LIMITS = [
   'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize',
   'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY',
   'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage',
-  'maxUniformBufferBindingSize', 'maxBindGroups', 'maxDynamicUniformBuffersPerPipelineLayout',
 ] as const;
 
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'timestamp-query', 'subgroups' as GPUFeatureName];
@@ -53,18 +65,45 @@ export function keepAlive<T>(p: Promise<T>): Promise<T> {
 /** The one Dawn instance of this process (Node only), held for the process's lifetime. */
 let nodeGPU: GPU | undefined;
 
-/** Finds a GPU object: the one given, navigator.gpu, or Node's `webgpu` package (installing its globals). */
-export async function findGPU(given?: GPU): Promise<GPU> {
+/** Loads Node's `webgpu` package (Dawn); `findGPU` takes another to test a missing or broken install. */
+export type WebGPUPackageLoader = () => Promise<unknown>;
+
+const loadWebGPUPackage: WebGPUPackageLoader = () => {
+  const name = 'webgpu'; // kept in a variable so browser bundlers do not try to resolve it
+  return import(/* @vite-ignore */ name);
+};
+
+const inNode = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/** The error for a `webgpu` package that could not be imported: not installed, or installed and broken. */
+function packageLoadError(e: unknown): WebGPUUnavailableError {
+  const message = (e as Error)?.message ?? String(e);
+  const notInstalled = /Cannot find (?:package|module) ['"]webgpu['"]/.test(message);
+  const err = new WebGPUUnavailableError(!inNode()
+    ? `WebGPU is not available: navigator.gpu is missing. ${INSTALL_HINT}`
+    : notInstalled
+      ? 'WebGPU in Node needs the `webgpu` package (Dawn), an optional peer dependency of @webgrad/kernels ' +
+        'that is not installed: run `npm install webgpu`, or pass a GPU object as `gpu`.'
+      : `The \`webgpu\` package is installed but could not be loaded (${message}). ${INSTALL_HINT}`);
+  return Object.assign(err, { cause: e });
+}
+
+/**
+ * Finds a GPU object: the one given, navigator.gpu, or Node's `webgpu` package (installing its
+ * globals such as GPUBufferUsage). `load` imports the package (tests replace it).
+ */
+export async function findGPU(given?: GPU, load: WebGPUPackageLoader = loadWebGPUPackage): Promise<GPU> {
   if (given) return given;
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
   let mod: { create(flags: string[]): GPU; globals: object };
   try {
-    const name = 'webgpu'; // kept in a variable so browser bundlers do not try to resolve it
-    mod = (await import(/* @vite-ignore */ name)) as typeof mod;
+    mod = (await load()) as typeof mod;
   } catch (e) {
-    throw new WebGPUUnavailableError(`WebGPU is not available: navigator.gpu is missing and the 'webgpu' ` +
-      `package could not be loaded (${(e as Error).message}). ${INSTALL_HINT}`);
+    throw packageLoadError(e);
+  }
+  if (typeof mod?.create !== 'function' || typeof mod.globals !== 'object') {
+    throw packageLoadError(new Error('the module has no create() and globals: not the `webgpu` package (Dawn)'));
   }
   const g = globalThis as Record<string, unknown>;
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in g)) g[k] = v;
