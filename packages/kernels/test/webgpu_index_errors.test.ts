@@ -2,7 +2,7 @@
 // and of data computed from it, by no other read, with the op, the index and the size.
 import { describe, expect, it } from 'vitest';
 import type { TypedArray, View } from '../src/types.js';
-import { createWebGPUKernels, WebGPUIndexError } from '../src/webgpu/index.js';
+import { bindings, createWebGPUKernels, uniform, WebGPUIndexError } from '../src/webgpu/index.js';
 import { gpuRuntime, makeView, readView, releaseAll, toGPU } from './gpu_helpers.js';
 
 const rt = await gpuRuntime();
@@ -96,7 +96,7 @@ describe('webgpu index errors', () => {
     const [bad, gbad, gi] = select(gt, [9]);
     await indexError(readView(rt, gbad, bad));
     await rt.sync();
-    const broken = rt.pipeline('test.broken.batch', () => 'not wgsl', []);
+    const broken = rt.pipeline('test.broken.batch', () => ({ bindings: bindings([uniform('U')]), code: 'not wgsl' }));
     const [out, go, gi2] = select(gt, [1]);
     rt.dispatch(broken, [], new ArrayBuffer(16), [1]); // makes the whole submit invalid
     const e = await readView(rt, go, out).then(() => rt.sync()).then(() => null, (err: unknown) => err);

@@ -2,26 +2,25 @@
 import { describe, expect, it } from 'vitest';
 import { gpuRuntime } from './gpu_helpers.js';
 import { splitWorkgroups, dispatch1D, sizeClass, WGSL_LINEAR_WORKGROUP, WebGPUOutOfMemoryError, gpuDType } from '../src/webgpu/index.js';
+import { bindings, read, readWrite, shader, uniform } from '../src/webgpu/index.js';
 import { WebGPURuntime } from '../src/webgpu/index.js';
 
 const rt = await gpuRuntime();
 
-// out[i] = x[i] * u.scale + u.bias over u.n elements, with the 2-D workgroup folding.
-const AXPB = () => /* wgsl */ `
+// out[i] = x[i] * u.scale + u.bias over u.n elements, with the 2-D workgroup folding; the uniform
+// struct is written by hand here (kernels declare theirs from a UniformStruct).
+const AXPB = () => shader([read('x', 'f32'), readWrite('out', 'f32'), uniform('U')], /* wgsl */ `
 struct U { n: u32, scale: f32, bias: f32, _pad: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
 ${WGSL_LINEAR_WORKGROUP}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_workgroup(wid, nwg) * 64u + lid;
   if (i >= u.n) { return; }
   out[i] = x[i] * u.scale + u.bias;
-}`;
+}`);
 
 function axpb(r: WebGPURuntime, x: GPUBuffer, out: GPUBuffer, n: number, scale: number, bias: number, maxPerDim?: number): void {
-  const p = r.pipeline('test.axpb', AXPB, ['read', 'readwrite']);
+  const p = r.pipeline('test.axpb', AXPB);
   const u = new ArrayBuffer(16);
   new Uint32Array(u, 0, 1)[0] = n;
   new Float32Array(u, 4, 2).set([scale, bias]);
@@ -184,7 +183,7 @@ describe('WebGPURuntime', () => {
   });
 
   it('surfaces a shader compile error at the next read', async () => {
-    const p = r.pipeline('test.broken', () => 'this is not wgsl', []);
+    const p = r.pipeline('test.broken', () => ({ bindings: bindings([uniform('U')]), code: 'this is not wgsl' }));
     r.dispatch(p, [], new ArrayBuffer(16), [1]);
     const b = r.allocate(16);
     await expect(r.read(b, 0, 16).then(() => r.sync())).rejects.toThrow(/test.broken/);

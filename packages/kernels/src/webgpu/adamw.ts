@@ -11,21 +11,17 @@
 import type { AdamWOptions, View } from '../types.js';
 import { requireFloat32 } from './kernel_args.js';
 import { UniformStruct } from './kernel_args.js';
+import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { coalesce, isContiguousRun, pushStrided, wgslOffsets } from './strided_codegen.js';
 import { dispatch1D, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
 const WG = 128;
 
-function wgslAdamW(rank: number, contiguous: boolean, u: UniformStruct): string {
+function wgslAdamW(rank: number, contiguous: boolean, u: UniformStruct): ShaderSource {
   const names = ['p', 'g', 'm', 'v'];
   const offsets = contiguous ? names.map((n) => `  let o_${n} = u.off_${n} + i;`).join('\n') : wgslOffsets(rank, names, 'i');
-  return `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> m: array<f32>;
-@group(0) @binding(3) var<storage, read_write> v: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
+  return shader([readWrite('param', 'f32'), read('grad', 'f32'), readWrite('m', 'f32'), readWrite('v', 'f32'), uniform(u)], `
 ${WGSL_LINEAR_WORKGROUP}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -42,7 +38,7 @@ ${offsets}
   m[o_m] = mi;
   v[o_v] = vi;
 }
-`;
+`);
 }
 
 export function adamw(rt: WebGPURuntime, param: View<GPUBuffer>, grad: View<GPUBuffer>, m: View<GPUBuffer>, v: View<GPUBuffer>, opts: AdamWOptions): void {
@@ -60,6 +56,6 @@ export function adamw(rt: WebGPURuntime, param: View<GPUBuffer>, grad: View<GPUB
   if (contiguous) views.forEach((x, k) => u.u32(`off_${names[k]}`, x.offset));
   else pushStrided(u, c.shape, views.map((x, k) => ({ name: names[k]!, strides: c.strides[k]!, offset: x.offset })));
   const rank = contiguous ? 1 : c.shape.length;
-  const p = rt.pipeline(`adamw.${contiguous ? 'contig' : `strided.r${rank}`}`, () => wgslAdamW(rank, contiguous, u), ['readwrite', 'read', 'readwrite', 'readwrite']);
+  const p = rt.pipeline(`adamw.${contiguous ? 'contig' : `strided.r${rank}`}`, () => wgslAdamW(rank, contiguous, u));
   rt.dispatch(p, [param.buffer, grad.buffer, m.buffer, v.buffer], u.bytes(), dispatch1D(n, WG), 'adamw');
 }

@@ -51,6 +51,7 @@ import { WebGPUDTypeError } from './errors.js';
 import { attentionBackwardMatmul, attentionMatmul, preferMatmulAttention } from './attention_matmul.js';
 import { copy } from './elementwise.js';
 import { UniformStruct } from './kernel_args.js';
+import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { dispatch1D, splitWorkgroups, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
@@ -175,11 +176,9 @@ function wgslScore(aTile: string, aRow: string, bTile: string, bRow: string): st
         }`;
 }
 
-function wgslBindings(reads: string[], writes: string[]): string {
-  let s = '';
-  reads.forEach((n, i) => { s += `@group(0) @binding(${i}) var<storage, read> ${n}: array<f32>;\n`; });
-  writes.forEach((n, i) => { s += `@group(0) @binding(${reads.length + i}) var<storage, read_write> ${n}: array<f32>;\n`; });
-  return s + `@group(0) @binding(${reads.length + writes.length}) var<uniform> u: U;\n`;
+/** A kernel over f32 arrays: `reads` (read-only), then `writes`, then the uniforms `u`. */
+function attentionShader(u: UniformStruct, reads: string[], writes: string[], body: string): ShaderSource {
+  return shader([...reads.map((n) => read(n, 'f32')), ...writes.map((n) => readWrite(n, 'f32')), uniform(u)], body);
 }
 
 const MAIN_SIG = `@compute @workgroup_size(${WG})
@@ -192,11 +191,10 @@ const BASES = `  let qB = u.q_off + b * u.q_s0 + h * u.q_s1;
 
 // ---- forward ------------------------------------------------------------------------------------
 
-export function wgslAttentionForward(t: Tile, u: UniformStruct): string {
+export function wgslAttentionForward(t: Tile, u: UniformStruct): ShaderSource {
   const { R, C } = t;
   const L = WG / R, NA = DMAX / L;
-  return `${u.wgsl()}
-${wgslBindings(['Q', 'K', 'V', 'M'], ['O', 'LSE'])}
+  return attentionShader(u, ['Q', 'K', 'V', 'M'], ['O', 'LSE'], `
 const L = ${L}u;
 var<workgroup> Qs: array<f32, ${R * DMAX}>;
 var<workgroup> Ks: array<f32, ${C * DMAX}>;
@@ -266,14 +264,13 @@ ${wgslStage('Vs', 'V', C, 'k0', 'u.Tk', 'u.Dv', 'vB', 'u.v_s2', 'u.v_s3')}
     if (lane == 0u) { LSE[u.l_off + b * u.l_s0 + h * u.l_s1 + i * u.l_s2] = select(NEG, m + log(l), seen); }
   }
 }
-`;
+`);
 }
 
 // ---- backward: stats pre-pass -------------------------------------------------------------------
 
-export function wgslAttentionStats(u: UniformStruct): string {
-  return `${u.wgsl()}
-${wgslBindings(['O', 'DO', 'LSE'], ['ST'])}
+export function wgslAttentionStats(u: UniformStruct): ShaderSource {
+  return attentionShader(u, ['O', 'DO', 'LSE'], ['ST'], `
 ${WGSL_LINEAR_WORKGROUP}
 ${MAIN_SIG}
   let r = linear_workgroup(wid, nwg) * ${WG}u + lid;
@@ -287,16 +284,15 @@ ${MAIN_SIG}
   ST[2u * r] = LSE[u.l_off + b * u.l_s0 + h * u.l_s1 + i * u.l_s2];
   ST[2u * r + 1u] = dl;
 }
-`;
+`);
 }
 
 // ---- backward: dq -------------------------------------------------------------------------------
 
-export function wgslAttentionDq(t: Tile, u: UniformStruct): string {
+export function wgslAttentionDq(t: Tile, u: UniformStruct): ShaderSource {
   const { R, C } = t;
   const L = WG / R, NA = DMAX / L;
-  return `${u.wgsl()}
-${wgslBindings(['Q', 'K', 'V', 'M', 'DO', 'ST'], ['DQ'])}
+  return attentionShader(u, ['Q', 'K', 'V', 'M', 'DO', 'ST'], ['DQ'], `
 const L = ${L}u;
 var<workgroup> Qs: array<f32, ${R * DMAX}>;
 var<workgroup> Gs: array<f32, ${R * DMAX}>;
@@ -354,16 +350,15 @@ ${wgslStage('Vs', 'V', C, 'k0', 'u.Tk', 'u.Dv', 'vB', 'u.v_s2', 'u.v_s3')}
     }
   }
 }
-`;
+`);
 }
 
 // ---- backward: dk, dv ---------------------------------------------------------------------------
 
-export function wgslAttentionDkDv(t: Tile, u: UniformStruct): string {
+export function wgslAttentionDkDv(t: Tile, u: UniformStruct): ShaderSource {
   const { R, C } = t;
   const L = WG / R, NA = DMAX / L;
-  return `${u.wgsl()}
-${wgslBindings(['Q', 'K', 'V', 'M', 'DO', 'ST'], ['DK', 'DV'])}
+  return attentionShader(u, ['Q', 'K', 'V', 'M', 'DO', 'ST'], ['DK', 'DV'], `
 const L = ${L}u;
 var<workgroup> Ks: array<f32, ${R * DMAX}>;
 var<workgroup> Vs: array<f32, ${R * DMAX}>;
@@ -435,7 +430,7 @@ ${wgslStage('Gs', 'DO', C, 'q0', 'u.Tq', 'u.Dv', 'gB', 'u.g_s2', 'u.g_s3')}
     for (var d = lane; d < u.Dv; d += L) { DV[dvB + d * u.dv_s3] = accV[d / L]; }
   }
 }
-`;
+`);
 }
 
 // ---- launchers ----------------------------------------------------------------------------------
@@ -466,7 +461,7 @@ export function attention(rt: WebGPURuntime, q: View<GPUBuffer>, k: View<GPUBuff
   const t = TILES[size].fwd;
   const rowTiles = Math.ceil(d.Tq / t.R);
   const u = tiledUniforms(d, opts, q, k, v, mask, rowTiles, [['o', out], ['l', lse]]);
-  const p = rt.pipeline(`attention.fwd.${size}`, () => wgslAttentionForward(t, u), ['read', 'read', 'read', 'read', 'readwrite', 'readwrite']);
+  const p = rt.pipeline(`attention.fwd.${size}`, () => wgslAttentionForward(t, u));
   rt.dispatch(p, [q.buffer, k.buffer, v.buffer, (mask ?? q).buffer, out.buffer, lse.buffer], u.bytes(),
     splitWorkgroups(rowTiles * d.B * d.H), 'attention.fwd');
 }
@@ -487,7 +482,7 @@ export function attentionBackward(rt: WebGPURuntime, q: View<GPUBuffer>, k: View
   if (rows > 0) {
     const u = new UniformStruct().u32('rows', rows).u32('H', d.H).u32('Tq', d.Tq).u32('Dv', d.Dv);
     u.view('o', out); u.view('g', dout); u.view('l', lse);
-    const p = rt.pipeline('attention.bwd_stats', () => wgslAttentionStats(u), ['read', 'read', 'read', 'readwrite']);
+    const p = rt.pipeline('attention.bwd_stats', () => wgslAttentionStats(u));
     rt.dispatch(p, [out.buffer, dout.buffer, lse.buffer, stats], u.bytes(), dispatch1D(rows, WG), 'attention.bwd_stats');
   }
   const reads = [q.buffer, k.buffer, v.buffer, (mask ?? q).buffer, dout.buffer, stats];
@@ -495,7 +490,7 @@ export function attentionBackward(rt: WebGPURuntime, q: View<GPUBuffer>, k: View
     const t = TILES[size].dq;
     const rowTiles = Math.ceil(d.Tq / t.R);
     const u = tiledUniforms(d, opts, q, k, v, mask, rowTiles, [['g', dout], ['dq', dq]]);
-    const p = rt.pipeline(`attention.bwd_dq.${size}`, () => wgslAttentionDq(t, u), ['read', 'read', 'read', 'read', 'read', 'read', 'readwrite']);
+    const p = rt.pipeline(`attention.bwd_dq.${size}`, () => wgslAttentionDq(t, u));
     rt.dispatch(p, [...reads, dq.buffer], u.bytes(), splitWorkgroups(rowTiles * BH), 'attention.bwd_dq');
   }
   if (d.Tk > 0) {
@@ -509,7 +504,7 @@ export function attentionBackward(rt: WebGPURuntime, q: View<GPUBuffer>, k: View
       : null;
     const dvOut = dvTmp ?? dv;
     const u = tiledUniforms(d, opts, q, k, v, mask, rowTiles, [['g', dout], ['dk', dk], ['dv', dvOut]]);
-    const p = rt.pipeline(`attention.bwd_dkdv.${size}`, () => wgslAttentionDkDv(t, u), ['read', 'read', 'read', 'read', 'read', 'read', 'readwrite', 'readwrite']);
+    const p = rt.pipeline(`attention.bwd_dkdv.${size}`, () => wgslAttentionDkDv(t, u));
     rt.dispatch(p, [...reads, dk.buffer, dvOut.buffer], u.bytes(), splitWorkgroups(rowTiles * BH), 'attention.bwd_dkdv');
     if (dvTmp) {
       copy(rt, dvTmp, dv);

@@ -27,6 +27,7 @@
 
 import { transposeLast, type AttentionOptions, type View } from '../types.js';
 import { UniformStruct } from './kernel_args.js';
+import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import { matmul } from './matmul.js';
 import type { WebGPURuntime } from './runtime.js';
 import { splitWorkgroups, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
@@ -82,12 +83,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * S → P in place. Forward (u.backward = 0): lse of each row written through the lse view. Backward:
  * lse read from it. z = scale·s + mask; entries past the causal limit or with a -∞ mask are 0.
  */
-function wgslProbs(u: UniformStruct): string {
-  return `${u.wgsl()}
-@group(0) @binding(0) var<storage, read> M: array<f32>;
-@group(0) @binding(1) var<storage, read_write> S: array<f32>;
-@group(0) @binding(2) var<storage, read_write> LSE: array<f32>;
-@group(0) @binding(3) var<uniform> u: U;
+function wgslProbs(u: UniformStruct): ShaderSource {
+  return shader([read('M', 'f32'), readWrite('S', 'f32'), readWrite('LSE', 'f32'), uniform(u)], `
 ${WGSL_HEAD}
 fn z_at(base: u32, mB: u32, i: u32, j: u32, NEG: f32) -> f32 {
   var z = S[base + j] * u.scale;
@@ -128,17 +125,12 @@ ${ROW}
     S[base + j] = p;
   }
 }
-`;
+`);
 }
 
 /** dP → dS in place: dS = P ∘ (dP − δ)·scale, δ = Σ_c dO_c·O_c of the row. */
-function wgslDs(u: UniformStruct): string {
-  return `${u.wgsl()}
-@group(0) @binding(0) var<storage, read> P: array<f32>;
-@group(0) @binding(1) var<storage, read> O: array<f32>;
-@group(0) @binding(2) var<storage, read> G: array<f32>;
-@group(0) @binding(3) var<storage, read_write> DS: array<f32>;
-@group(0) @binding(4) var<uniform> u: U;
+function wgslDs(u: UniformStruct): ShaderSource {
+  return shader([read('P', 'f32'), read('O', 'f32'), read('G', 'f32'), readWrite('DS', 'f32'), uniform(u)], `
 ${WGSL_HEAD}
 ${MAIN}
 ${ROW}
@@ -149,7 +141,7 @@ ${ROW}
   d = reduce_sum(lid, d);
   for (var j = lid; j < u.Tk; j += ${WG}u) { DS[base + j] = P[base + j] * (DS[base + j] - d) * u.scale; }
 }
-`;
+`);
 }
 
 /** A contiguous [B, H, n, m] float32 view over a fresh buffer. */
@@ -166,7 +158,7 @@ function probs(rt: WebGPURuntime, s: GView, mask: GView | null, lse: GView, opts
   const m = mask ?? { ...s, buffer: rt.allocate(4), strides: [0, 0, 0, 0], offset: 0 };
   u.view('m', m);
   u.view('l', lse);
-  const p = rt.pipeline('attention.probs', () => wgslProbs(u), ['read', 'readwrite', 'readwrite']);
+  const p = rt.pipeline('attention.probs', () => wgslProbs(u));
   rt.dispatch(p, [m.buffer, s.buffer, lse.buffer], u.bytes(), splitWorkgroups(rows), 'attention.probs');
   if (!mask) rt.release(m.buffer);
 }
@@ -204,7 +196,7 @@ export function attentionBackwardMatmul(rt: WebGPURuntime, q: GView, k: GView, v
     .f32('scale', opts.scale).u32('causal', opts.causal ? 1 : 0);
   u.view('o', out);
   u.view('g', dout);
-  const pl = rt.pipeline('attention.ds', () => wgslDs(u), ['read', 'read', 'read', 'readwrite']);
+  const pl = rt.pipeline('attention.ds', () => wgslDs(u));
   rt.dispatch(pl, [p.buffer, out.buffer, dout.buffer, ds.buffer], u.bytes(), splitWorkgroups(rows), 'attention.ds');
   matmul(rt, ds, k, dq);
   matmul(rt, transposeLast(ds), q, dk);

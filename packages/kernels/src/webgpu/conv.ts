@@ -27,6 +27,7 @@
 import type { Conv2dGeometry, View } from '../types.js';
 import { WebGPUDTypeError } from './errors.js';
 import { UniformStruct } from './kernel_args.js';
+import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { dispatch1D, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
@@ -57,13 +58,9 @@ function numelOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-/** Uniforms, bindings, helpers and the start of `main` (e = this invocation's element, bounds-checked). */
-function header(u: UniformStruct, bindings: [string, 'f32' | 'i32', 'read' | 'read_write'][], helpers = ''): string {
-  const b = bindings.map(([n, t, a], i) => `@group(0) @binding(${i}) var<storage, ${a}> ${n}: array<${t}>;`).join('\n');
-  return `${u.wgsl()}
-${b}
-@group(0) @binding(${bindings.length}) var<uniform> u: U;
-${WGSL_LINEAR_WORKGROUP}
+/** Helpers and the start of `main` (e = this invocation's element, bounds-checked); follows the bindings. */
+function header(helpers = ''): string {
+  return `${WGSL_LINEAR_WORKGROUP}
 fn neg_inf() -> f32 { var bits = 0xff800000u; return bitcast<f32>(bits); }
 fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 ${helpers}@compute @workgroup_size(${WG})
@@ -89,8 +86,8 @@ const WGSL_AVG_DIVISOR = `fn avg_divisor(oh: i32, ow: i32) -> f32 {
 
 // ---- im2col / col2im ----------------------------------------------------------------------------
 
-function wgslIm2col(u: UniformStruct): string {
-  return `${header(u, [['X', 'f32', 'read'], ['COLS', 'f32', 'read_write']])}
+function wgslIm2col(u: UniformStruct): ShaderSource {
+  return shader([read('X', 'f32'), readWrite('COLS', 'f32'), uniform(u)], `${header()}
   // e walks cols [N, C·kh·kw, Ho·Wo] row-major: consecutive invocations take consecutive ow.
   let L = u32(u.Ho * u.Wo); let KK = u32(u.kh * u.kw);
   let p = e % L; let row = (e / L) % (u.C * KK); let n = e / (L * u.C * KK);
@@ -103,11 +100,11 @@ function wgslIm2col(u: UniformStruct): string {
   }
   COLS[u.c_off + n * u.c_s0 + row * u.c_s1 + p * u.c_s2] = v;
 }
-`;
+`);
 }
 
-function wgslCol2im(u: UniformStruct): string {
-  return `${header(u, [['COLS', 'f32', 'read'], ['DX', 'f32', 'read_write']])}
+function wgslCol2im(u: UniformStruct): ShaderSource {
+  return shader([read('COLS', 'f32'), readWrite('DX', 'f32'), uniform(u)], `${header()}
 ${decode4('u.H', 'u.W')}
   // Gather: every (tap, output) pair that read pixel (yy, xx).
   let KK = u32(u.kh * u.kw);
@@ -126,12 +123,12 @@ ${decode4('u.H', 'u.W')}
   }
   DX[u.x_off + n * u.x_s0 + c * u.x_s1 + u32(yy) * u.x_s2 + u32(xx) * u.x_s3] = s;
 }
-`;
+`);
 }
 
 // ---- pooling ------------------------------------------------------------------------------------
 
-function wgslPool(op: 'max' | 'avg', u: UniformStruct): string {
+function wgslPool(op: 'max' | 'avg', u: UniformStruct): ShaderSource {
   const body = op === 'max'
     ? `  var best = neg_inf(); var arg = -1;
   for (var i = 0; i < u.kh; i++) {
@@ -158,28 +155,29 @@ function wgslPool(op: 'max' | 'avg', u: UniformStruct): string {
     }
   }
   Y[yI] = s / avg_divisor(oh, ow);`;
-  const bindings: [string, 'f32' | 'i32', 'read' | 'read_write'][] = [['X', 'f32', 'read'], ['Y', 'f32', 'read_write']];
-  if (op === 'max') bindings.push(['A', 'i32', 'read_write']);
-  return `${header(u, bindings, op === 'avg' ? WGSL_AVG_DIVISOR : '')}
+  const entries = op === 'max'
+    ? [read('X', 'f32'), readWrite('Y', 'f32'), readWrite('A', 'i32'), uniform(u)]
+    : [read('X', 'f32'), readWrite('Y', 'f32'), uniform(u)];
+  return shader(entries, `${header(op === 'avg' ? WGSL_AVG_DIVISOR : '')}
 ${decode4('u.Ho', 'u.Wo')}
   let oh = yy; let ow = xx;
   let xB = u.x_off + n * u.x_s0 + c * u.x_s1;
   let yI = u.y_off + n * u.y_s0 + c * u.y_s1 + u32(oh) * u.y_s2 + u32(ow) * u.y_s3;
 ${body}
 }
-`;
+`);
 }
 
-function wgslPoolBackward(op: 'max' | 'avg', u: UniformStruct): string {
-  const bindings: [string, 'f32' | 'i32', 'read' | 'read_write'][] = [['DY', 'f32', 'read']];
-  if (op === 'max') bindings.push(['A', 'i32', 'read']);
-  bindings.push(['DX', 'f32', 'read_write']);
+function wgslPoolBackward(op: 'max' | 'avg', u: UniformStruct): ShaderSource {
+  const entries = op === 'max'
+    ? [read('DY', 'f32'), read('A', 'i32'), readWrite('DX', 'f32'), uniform(u)]
+    : [read('DY', 'f32'), readWrite('DX', 'f32'), uniform(u)];
   const take = op === 'max'
     ? `if (A[u.a_off + n * u.a_s0 + c * u.a_s1 + u32(oh) * u.a_s2 + u32(ow) * u.a_s3] == me) {
         s += DY[u.y_off + n * u.y_s0 + c * u.y_s1 + u32(oh) * u.y_s2 + u32(ow) * u.y_s3];
       }`
     : `s += DY[u.y_off + n * u.y_s0 + c * u.y_s1 + u32(oh) * u.y_s2 + u32(ow) * u.y_s3] / avg_divisor(oh, ow);`;
-  return `${header(u, bindings, op === 'avg' ? WGSL_AVG_DIVISOR : '')}
+  return shader(entries, `${header(op === 'avg' ? WGSL_AVG_DIVISOR : '')}
 ${decode4('u.H', 'u.W')}
   let me = yy * u.W + xx;
   // Gather from every output whose window covers (yy, xx); each covers it at most once.
@@ -197,7 +195,7 @@ ${decode4('u.H', 'u.W')}
   }
   DX[u.x_off + n * u.x_s0 + c * u.x_s1 + u32(yy) * u.x_s2 + u32(xx) * u.x_s3] = s;
 }
-`;
+`);
 }
 
 // ---- launchers ----------------------------------------------------------------------------------
@@ -210,7 +208,7 @@ export function im2col(rt: WebGPURuntime, x: View<GPUBuffer>, g: Conv2dGeometry,
   if (n === 0) return;
   const u = geometryUniforms(x.shape, g, n);
   u.view('x', x); u.view('c', cols);
-  const p = rt.pipeline('conv.im2col', () => wgslIm2col(u), ['read', 'readwrite']);
+  const p = rt.pipeline('conv.im2col', () => wgslIm2col(u));
   rt.dispatch(p, [x.buffer, cols.buffer], u.bytes(), dispatch1D(n, WG), 'conv.im2col');
 }
 
@@ -222,7 +220,7 @@ export function col2im(rt: WebGPURuntime, cols: View<GPUBuffer>, g: Conv2dGeomet
   if (n === 0) return;
   const u = geometryUniforms(dx.shape, g, n);
   u.view('x', dx); u.view('c', cols);
-  const p = rt.pipeline('conv.col2im', () => wgslCol2im(u), ['read', 'readwrite']);
+  const p = rt.pipeline('conv.col2im', () => wgslCol2im(u));
   rt.dispatch(p, [cols.buffer, dx.buffer], u.bytes(), dispatch1D(n, WG), 'conv.col2im');
 }
 
@@ -242,11 +240,11 @@ export function pool2d(rt: WebGPURuntime, op: 'max' | 'avg', x: View<GPUBuffer>,
     const scratch = argmax ? null : rt.allocate(4);
     u.u32('hasArg', argmax ? 1 : 0);
     u.view('a', argmax ?? { ...out, buffer: scratch!, strides: [0, 0, 0, 0], offset: 0 });
-    const p = rt.pipeline('conv.pool2d.max', () => wgslPool('max', u), ['read', 'readwrite', 'readwrite']);
+    const p = rt.pipeline('conv.pool2d.max', () => wgslPool('max', u));
     rt.dispatch(p, [x.buffer, out.buffer, argmax ? argmax.buffer : scratch!], u.bytes(), dispatch1D(n, WG), 'conv.pool2d.max');
     if (scratch) rt.release(scratch);
   } else {
-    const p = rt.pipeline('conv.pool2d.avg', () => wgslPool('avg', u), ['read', 'readwrite']);
+    const p = rt.pipeline('conv.pool2d.avg', () => wgslPool('avg', u));
     rt.dispatch(p, [x.buffer, out.buffer], u.bytes(), dispatch1D(n, WG), 'conv.pool2d.avg');
   }
 }
@@ -266,7 +264,6 @@ export function pool2dBackward(rt: WebGPURuntime, op: 'max' | 'avg', dy: View<GP
   u.view('x', dx); u.view('y', dy);
   if (op === 'max') u.view('a', argmax!);
   const bufs = op === 'max' ? [dy.buffer, argmax!.buffer, dx.buffer] : [dy.buffer, dx.buffer];
-  const layout = op === 'max' ? ['read', 'read', 'readwrite'] as const : ['read', 'readwrite'] as const;
-  const p = rt.pipeline(`conv.pool2d_backward.${op}`, () => wgslPoolBackward(op, u), layout);
+  const p = rt.pipeline(`conv.pool2d_backward.${op}`, () => wgslPoolBackward(op, u));
   rt.dispatch(p, bufs, u.bytes(), dispatch1D(n, WG), `conv.pool2d_backward.${op}`);
 }

@@ -31,6 +31,7 @@
 
 import type { CrossEntropyOptions, View } from '../types.js';
 import { UniformStruct } from './kernel_args.js';
+import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { requireDType, rowOperands, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS } from './softmax.js';
 
@@ -45,15 +46,11 @@ fn flag_target(t: i32) {
 }
 `;
 
-function wgslForward(u: UniformStruct): string {
-  return `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> targets: array<i32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(5) var<storage, read_write> err: array<atomic<u32>, 4>;
-@group(0) @binding(6) var<uniform> u: U;
+function wgslForward(u: UniformStruct): ShaderSource {
+  return shader([
+    read('x', 'f32'), read('targets', 'i32'), read('weight', 'f32'),
+    readWrite('loss', 'f32'), readWrite('lse', 'f32'), readWrite('err', 'atomic<u32>', 4), uniform(u),
+  ], `
 ${WGSL_ROWS}
 ${WGSL_FLAG_TARGET}
 ${WGSL_ROW_MAIN}
@@ -86,19 +83,14 @@ ${WGSL_ROW_MAIN}
     loss[u.off_loss + s.row] = l;
   }
 }
-`;
+`);
 }
 
-function wgslBackward(u: UniformStruct): string {
-  return `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> targets: array<i32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read> lse: array<f32>;
-@group(0) @binding(4) var<storage, read> dloss: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(6) var<storage, read_write> err: array<atomic<u32>, 4>;
-@group(0) @binding(7) var<uniform> u: U;
+function wgslBackward(u: UniformStruct): ShaderSource {
+  return shader([
+    read('x', 'f32'), read('targets', 'i32'), read('weight', 'f32'), read('lse', 'f32'), read('dloss', 'f32'),
+    readWrite('dx', 'f32'), readWrite('err', 'atomic<u32>', 4), uniform(u),
+  ], `
 ${WGSL_ROWS}
 ${WGSL_FLAG_TARGET}
 ${WGSL_ROW_MAIN}
@@ -129,7 +121,7 @@ ${WGSL_ROW_MAIN}
     dx[ob + j] = select(0.0, v, valid);
   }
 }
-`;
+`);
 }
 
 function checkDTypes(op: string, logits: View<GPUBuffer>, targets: View<GPUBuffer>, weight: View<GPUBuffer> | null,
@@ -156,7 +148,7 @@ export function crossEntropy(rt: WebGPURuntime, logits: View<GPUBuffer>, targets
   const u = commonUniforms(rt, op, N, C, tpr, opts, !!wi)
     .u32('off_x', xi!.offset).u32('off_t', ti!.offset).u32('off_w', wi?.offset ?? 0)
     .u32('off_loss', lo!.offset).u32('off_lse', so!.offset);
-  const p = rt.pipeline('rows.crossEntropy', () => wgslForward(u), ['read', 'read', 'read', 'readwrite', 'readwrite', 'readwrite']);
+  const p = rt.pipeline('rows.crossEntropy', () => wgslForward(u));
   rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, lo!.buffer, so!.buffer, rt.errorBuffer], u.bytes(),
     rowWorkgroups(N, tpr), op);
   finish();
@@ -173,8 +165,7 @@ export function crossEntropyBackward(rt: WebGPURuntime, logits: View<GPUBuffer>,
   const u = commonUniforms(rt, op, N, C, tpr, opts, !!wi)
     .u32('off_x', xi!.offset).u32('off_t', ti!.offset).u32('off_w', wi?.offset ?? 0)
     .u32('off_lse', si!.offset).u32('off_dloss', gi!.offset).u32('off_dx', dxo!.offset);
-  const p = rt.pipeline('rows.crossEntropyBackward', () => wgslBackward(u),
-    ['read', 'read', 'read', 'read', 'read', 'readwrite', 'readwrite']);
+  const p = rt.pipeline('rows.crossEntropyBackward', () => wgslBackward(u));
   rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, si!.buffer, gi!.buffer, dxo!.buffer, rt.errorBuffer], u.bytes(),
     rowWorkgroups(N, tpr), op);
   finish();

@@ -24,7 +24,8 @@ import type { BinaryOp, DType, UnaryOp, View } from '../types.js';
 import { gpuDType, WGSL_STORAGE_TYPE } from './dtype.js';
 import { UNARY_EXPR, BINARY_EXPR, WGSL_MATH, type OpExpr } from './elementwise_ops.js';
 import { UniformStruct } from './kernel_args.js';
-import type { BindingKind, WebGPURuntime } from './runtime.js';
+import { read, readWrite, shader, uniform, type ElementType, type ShaderSource } from './bindings.js';
+import type { WebGPURuntime } from './runtime.js';
 import { coalesce, pushStrided, wgslOffsets } from './strided_codegen.js';
 import { dispatch1D, MAX_WORKGROUPS_PER_DIM, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
@@ -62,13 +63,12 @@ function store(result: 'f32' | 'i32' | 'bool' | 'raw', out: Storage, v: string):
   return out === 'f32' ? `f32(${v})` : out === 'i32' ? v : `select(0u, 1u, ${v} != 0)`;
 }
 
-/** The WGSL of one elementwise program on one path and rank. */
-export function wgslElementwise(p: EwProgram, path: Path, rank: number, u: UniformStruct): string {
+/** The shader of one elementwise program on one path and rank: inputs in0.., then out, then the uniforms. */
+export function wgslElementwise(p: EwProgram, path: Path, rank: number, u: UniformStruct): ShaderSource {
   const names = p.inputs.map((_, k) => `in${k}`);
   const vec = path === 'vec4';
-  const decl = p.inputs.map((s, k) =>
-    `@group(0) @binding(${k}) var<storage, read> in${k}: array<${vec ? `vec4<${s}>` : s}>;`).join('\n');
-  const outBinding = p.inputs.length;
+  const element = (s: Storage): ElementType => (vec ? `vec4<${s}>` : s);
+  const entries = [...p.inputs.map((s, k) => read(names[k]!, element(s))), readWrite('out', element(p.out)), uniform(u)];
   const operands = (idx: (k: number) => string) => p.operandNames.map((n, k) => {
     const src = p.sources?.[k] ?? k;
     const raw = src === 'scalar' ? `bitcast<${p.inputs[0]}>(u.scalar)` : idx(src);
@@ -95,10 +95,7 @@ ${operands((k) => `in${k}[o_in${k}]`)}
     out[o_out] = ${result};
   }`;
   }
-  return `${u.wgsl('U')}
-${decl}
-@group(0) @binding(${outBinding}) var<storage, read_write> out: array<${vec ? `vec4<${p.out}>` : p.out}>;
-@group(0) @binding(${outBinding + 1}) var<uniform> u: U;
+  return shader(entries, `
 ${WGSL_MATH}
 ${WGSL_LINEAR_WORKGROUP}
 @compute @workgroup_size(${WG})
@@ -107,20 +104,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= u.n) { return; }
 ${body}
 }
-`;
+`);
 }
 
-/** Key fragments and bindings of one program, computed once (see `programFor`). */
+/** Key fragments of one program, computed once (see `program`). */
 interface EwCompiled extends EwProgram {
   /** Dispatch label: `ew.<name>`. */
   label: string;
-  layout: BindingKind[];
   /** Pipeline keys by path/rank slot (vec4: 0, contig: 1, strided rank r: 2 + r). */
   keys: string[];
 }
 
 function compiled(p: EwProgram): EwCompiled {
-  return { ...p, label: `ew.${p.name}`, layout: [...p.inputs.map(() => 'read' as const), 'readwrite' as const], keys: [] };
+  return { ...p, label: `ew.${p.name}`, keys: [] };
 }
 
 function pipelineKey(p: EwCompiled, path: Path, rank: number): string {
@@ -223,7 +219,7 @@ function launch(rt: WebGPURuntime, p: EwCompiled, inputs: View<GPUBuffer>[], out
     wgslUniforms = () => u;
   }
   const pathNow = path, rankNow = rank;
-  const pipe = rt.pipeline(pipelineKey(p, path, rank), () => wgslElementwise(p, pathNow, rankNow, wgslUniforms()), p.layout);
+  const pipe = rt.pipeline(pipelineKey(p, path, rank), () => wgslElementwise(p, pathNow, rankNow, wgslUniforms()));
   const threads = path === 'vec4' ? n / 4 : n;
   const groups = Math.ceil(threads / WG);
   let wg: readonly [number, number?];

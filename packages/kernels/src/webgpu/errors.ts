@@ -49,6 +49,14 @@ export class WebGPUDTypeError extends TypeError {
   }
 }
 
+/** A kernel's binding list that cannot describe a pipeline (a name twice, a gap, no uniform); see bindings.ts. */
+export class WebGPUBindingError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WebGPUBindingError';
+  }
+}
+
 /**
  * An out-of-range index found by a kernel (gather, indexSelect, scatterAdd, indexAdd, a
  * crossEntropy target). Raised by a read of the op's result, or of data computed from it; a

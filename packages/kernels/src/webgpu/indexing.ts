@@ -23,6 +23,7 @@
 import type { View } from '../types.js';
 import { gpuDType, WGSL_STORAGE_TYPE } from './dtype.js';
 import { UniformStruct } from './kernel_args.js';
+import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { MAX_RANK } from './strided_codegen.js';
 import { dispatch1D, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
@@ -34,7 +35,7 @@ function sum(terms: string[]): string {
   return terms.length ? terms.join(' + ') : '0';
 }
 
-function wgslIndexing(mode: Mode, t: 'f32' | 'i32' | 'u32', rank: number, dim: number, u: UniformStruct): string {
+function wgslIndexing(mode: Mode, t: 'f32' | 'i32' | 'u32', rank: number, dim: number, u: UniformStruct): ShaderSource {
   const dims = [...Array(rank).keys()];
   const decode = [`  var rem = o;`];
   for (let d = rank - 1; d >= 0; d--) {
@@ -42,7 +43,7 @@ function wgslIndexing(mode: Mode, t: 'f32' | 'i32' | 'u32', rank: number, dim: n
   }
   const at = (s: string, skipDim: boolean) => sum(dims.filter((d) => !(skipDim && d === dim)).map((d) => `c${d} * u.${s}${d}`));
   const accumulate = mode === 'scatterAdd' || mode === 'indexAdd';
-  const inputs = accumulate ? ['idx: array<i32>', `src: array<${t}>`] : [`x: array<${t}>`, 'idx: array<i32>'];
+  const inputs = accumulate ? [read('idx', 'i32'), read('src', t)] : [read('x', t), read('idx', 'i32')];
   const acc = t === 'f32' ? 'f32' : 'i32';
   let body: string;
   if (mode === 'gather' || mode === 'indexSelect') {
@@ -69,12 +70,7 @@ ${guard}
   }
   out[oo] = ${store};`;
   }
-  return `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read> ${inputs[0]};
-@group(0) @binding(1) var<storage, read> ${inputs[1]};
-@group(0) @binding(2) var<storage, read_write> out: array<${t}>;
-@group(0) @binding(3) var<storage, read_write> err: array<atomic<u32>, 4>;
-@group(0) @binding(4) var<uniform> u: U;
+  return shader([...inputs, readWrite('out', t), readWrite('err', 'atomic<u32>', 4), uniform(u)], `
 ${WGSL_LINEAR_WORKGROUP}
 // Records the first out-of-range index and returns a safe one.
 fn checked(i: i32) -> i32 {
@@ -93,7 +89,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${decode.join('\n')}
 ${body}
 }
-`;
+`);
 }
 
 function launch(rt: WebGPURuntime, mode: Mode, dim: number, out: View<GPUBuffer>, index: View<GPUBuffer>,
@@ -116,7 +112,7 @@ function launch(rt: WebGPURuntime, mode: Mode, dim: number, out: View<GPUBuffer>
   data.strides.forEach((s, d) => u.i32(accumulate ? `ss${d}` : `sx${d}`, s));
   if (mode === 'scatterAdd') index.shape.forEach((s, d) => u.u32(`ish${d}`, s));
   const key = `index.${mode}.${t}.r${rank}.d${dim}`;
-  const p = rt.pipeline(key, () => wgslIndexing(mode, t, rank, dim, u), ['read', 'read', 'readwrite', 'readwrite']);
+  const p = rt.pipeline(key, () => wgslIndexing(mode, t, rank, dim, u));
   const first = accumulate ? index.buffer : data.buffer;
   const second = accumulate ? data.buffer : index.buffer;
   rt.dispatch(p, [first, second, out.buffer, rt.errorBuffer], u.bytes(), dispatch1D(n, WG), mode);

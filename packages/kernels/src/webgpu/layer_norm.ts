@@ -30,6 +30,7 @@
 
 import type { View } from '../types.js';
 import { UniformStruct } from './kernel_args.js';
+import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { requireDType, rowOperands, rowsOf, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS } from './softmax.js';
 import { dispatch1D, MAX_WORKGROUPS_PER_DIM, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
@@ -39,15 +40,11 @@ const COL_WG = 64;
 /** Rows per chunk of stage 1 (raised when rows/64 would exceed the dispatch limit). */
 const ROWS_PER_CHUNK = 64;
 
-function wgslForward(u: UniformStruct): string {
-  return `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read_write> mean: array<f32>;
-@group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
-@group(0) @binding(6) var<uniform> u: U;
+function wgslForward(u: UniformStruct): ShaderSource {
+  return shader([
+    read('x', 'f32'), read('weight', 'f32'), read('bias', 'f32'),
+    readWrite('out', 'f32'), readWrite('mean', 'f32'), readWrite('rstd', 'f32'), uniform(u),
+  ], `
 ${WGSL_ROWS}
 ${WGSL_ROW_MAIN}
   let xb = u.off_x + s.row * u.d;
@@ -69,18 +66,14 @@ ${WGSL_ROW_MAIN}
     out[ob + j] = (x[xb + j] - mu) * rs * w + b;
   }
 }
-`;
+`);
 }
 
-function wgslBackwardDx(u: UniformStruct): string {
-  return `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> mean: array<f32>;
-@group(0) @binding(3) var<storage, read> rstd: array<f32>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(6) var<uniform> u: U;
+function wgslBackwardDx(u: UniformStruct): ShaderSource {
+  return shader([
+    read('x', 'f32'), read('weight', 'f32'), read('mean', 'f32'), read('rstd', 'f32'), read('dy', 'f32'),
+    readWrite('dx', 'f32'), uniform(u),
+  ], `
 ${WGSL_ROWS}
 ${WGSL_ROW_MAIN}
   let r = min(s.row, u.rows - 1u);
@@ -102,17 +95,14 @@ ${WGSL_ROW_MAIN}
     dx[ob + j] = rs * (g - t.x - xh * t.y);
   }
 }
-`;
+`);
 }
 
-function wgslColumnPartials(u: UniformStruct): string {
-  return `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> mean: array<f32>;
-@group(0) @binding(2) var<storage, read> rstd: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<storage, read_write> part: array<f32>;
-@group(0) @binding(5) var<uniform> u: U;
+function wgslColumnPartials(u: UniformStruct): ShaderSource {
+  return shader([
+    read('x', 'f32'), read('mean', 'f32'), read('rstd', 'f32'), read('dy', 'f32'),
+    readWrite('part', 'f32'), uniform(u),
+  ], `
 // Thread (column c, chunk k): Σ over the chunk's rows of dy·x̂ and dy → part[k, c], part[chunks + k, c].
 @compute @workgroup_size(${COL_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -130,14 +120,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   part[k * u.d + c] = acc.x;
   part[(u.chunks + k) * u.d + c] = acc.y;
 }
-`;
+`);
 }
 
-function wgslColumnSum(u: UniformStruct): string {
-  return `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read> part: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
+function wgslColumnSum(u: UniformStruct): ShaderSource {
+  return shader([read('part', 'f32'), readWrite('out', 'f32'), uniform(u)], `
 ${WGSL_LINEAR_WORKGROUP}
 // Thread c: out[c] = Σ_k part[half, k, c] (half 0: dweight, half 1: dbias).
 @compute @workgroup_size(${COL_WG})
@@ -149,7 +136,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var k = 0u; k < u.chunks; k++) { acc += part[base + k * u.d]; }
   out[u.off_out + c] = acc;
 }
-`;
+`);
 }
 
 function colSumUniforms(D: number, chunks: number, half: number, offset: number): UniformStruct {
@@ -170,7 +157,7 @@ export function layerNorm(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GP
     .u32('has_w', wi ? 1 : 0).u32('has_b', bi ? 1 : 0)
     .u32('off_x', xi!.offset).u32('off_w', wi?.offset ?? 0).u32('off_b', bi?.offset ?? 0)
     .u32('off_out', oo!.offset).u32('off_mean', mo!.offset).u32('off_rstd', ro!.offset);
-  const p = rt.pipeline('rows.layerNorm', () => wgslForward(u), ['read', 'read', 'read', 'readwrite', 'readwrite', 'readwrite']);
+  const p = rt.pipeline('rows.layerNorm', () => wgslForward(u));
   // An absent weight or bias is bound to x's buffer (read-only twice is allowed; never read).
   rt.dispatch(p, [xi!.buffer, (wi ?? xi!).buffer, (bi ?? xi!).buffer, oo!.buffer, mo!.buffer, ro!.buffer], u.bytes(),
     rowWorkgroups(rows, tpr), op);
@@ -193,7 +180,7 @@ export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight:
     const u = new UniformStruct().u32('rows', rows).u32('d', D).u32('tpr', tpr).u32('has_w', wi ? 1 : 0)
       .u32('off_x', xi!.offset).u32('off_w', wi?.offset ?? 0).u32('off_mean', mi!.offset).u32('off_rstd', ri!.offset)
       .u32('off_dy', gi!.offset).u32('off_dx', dxo!.offset);
-    const p = rt.pipeline('rows.layerNormBackward.dx', () => wgslBackwardDx(u), ['read', 'read', 'read', 'read', 'read', 'readwrite']);
+    const p = rt.pipeline('rows.layerNormBackward.dx', () => wgslBackwardDx(u));
     rt.dispatch(p, [xi!.buffer, (wi ?? xi!).buffer, mi!.buffer, ri!.buffer, gi!.buffer, dxo!.buffer], u.bytes(), rowWorkgroups(rows, tpr), op);
   }
 
@@ -206,9 +193,9 @@ export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight:
     const part = rt.allocate(2 * chunks * D * 4);
     const u1 = new UniformStruct().u32('rows', rows).u32('d', D).u32('rows_per_chunk', rowsPerChunk).u32('chunks', chunks)
       .u32('off_x', xi!.offset).u32('off_mean', mi!.offset).u32('off_rstd', ri!.offset).u32('off_dy', gi!.offset);
-    const p1 = rt.pipeline('rows.layerNormBackward.colPartials', () => wgslColumnPartials(u1), ['read', 'read', 'read', 'read', 'readwrite']);
+    const p1 = rt.pipeline('rows.layerNormBackward.colPartials', () => wgslColumnPartials(u1));
     rt.dispatch(p1, [xi!.buffer, mi!.buffer, ri!.buffer, gi!.buffer, part], u1.bytes(), [colBlocks, chunks], `${op}.columns`);
-    const p2 = rt.pipeline('rows.layerNormBackward.colSum', () => wgslColumnSum(colSumUniforms(D, chunks, 0, 0)), ['read', 'readwrite']);
+    const p2 = rt.pipeline('rows.layerNormBackward.colSum', () => wgslColumnSum(colSumUniforms(D, chunks, 0, 0)));
     for (const [half, o] of [[0, dwo], [1, dbo]] as const) {
       if (o) rt.dispatch(p2, [part, o.buffer], colSumUniforms(D, chunks, half, o.offset).bytes(), dispatch1D(D, COL_WG), `${op}.columnSum`);
     }

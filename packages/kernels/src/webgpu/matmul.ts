@@ -46,6 +46,7 @@
 import type { View } from '../types.js';
 import type { WebGPURuntime } from './runtime.js';
 import { UniformStruct, maxWorkgroups } from './kernel_args.js';
+import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import { getMatmulVariant, selectMatmulVariant, type MatmulVariant } from './matmul_select.js';
 
 export { selectMatmulVariant, setMatmulVariant, getMatmulVariant, MATMUL_VARIANTS } from './matmul_select.js';
@@ -138,17 +139,19 @@ function wgslBatchBases(rank: number): string {
   return `fn batch_bases(zz: u32) -> vec3<u32> {\n${body}  return vec3<u32>(oa, ob, oo);\n}\n`;
 }
 
-/** Binding declarations: A and B as array<vec4<f32>> when vec4 loads are on, with scalar accessors. */
-function wgslBindings(A: Operand, B: Operand, t = 'f32'): string {
-  const decl = (name: string, binding: number, op: Operand) => op.vec4
-    ? `@group(0) @binding(${binding}) var<storage, read> ${name}4: array<vec4<${t}>>;\n` +
-      `fn ld${name}(i: u32) -> ${t} { return ${name}4[i >> 2u][i & 3u]; }\n` +
+/**
+ * A matmul kernel: A and B (array<vec4<T>> `A4`/`B4` when vec4 loads are on, else array<T> `As`/`Bs`),
+ * O and the uniforms; then the accessors ldA/ldA4/ldB/ldB4 (scalar and vec4 loads by element
+ * index, whichever way the operand is bound), then `body`.
+ */
+function matmulShader(A: Operand, B: Operand, t: 'f32' | 'i32', u: UniformStruct, body: string): ShaderSource {
+  const operand = (name: string, op: Operand) => (op.vec4 ? read(`${name}4`, `vec4<${t}>`) : read(`${name}s`, t));
+  const loads = (name: string, op: Operand) => op.vec4
+    ? `fn ld${name}(i: u32) -> ${t} { return ${name}4[i >> 2u][i & 3u]; }\n` +
       `fn ld${name}4(i: u32) -> vec4<${t}> { return ${name}4[i >> 2u]; }\n`
-    : `@group(0) @binding(${binding}) var<storage, read> ${name}s: array<${t}>;\n` +
-      `fn ld${name}(i: u32) -> ${t} { return ${name}s[i]; }\n` +
+    : `fn ld${name}(i: u32) -> ${t} { return ${name}s[i]; }\n` +
       `fn ld${name}4(i: u32) -> vec4<${t}> { return vec4<${t}>(${name}s[i], ${name}s[i + 1u], ${name}s[i + 2u], ${name}s[i + 3u]); }\n`;
-  return decl('A', 0, A) + decl('B', 1, B) +
-    `@group(0) @binding(2) var<storage, read_write> O: array<${t}>;\n@group(0) @binding(3) var<uniform> u: U;\n`;
+  return shader([operand('A', A), operand('B', B), readWrite('O', t), uniform(u)], loads('A', A) + loads('B', B) + body);
 }
 
 // ---- 'tiled' (also the first pass of 'splitk') ----------------------------------------------
@@ -194,7 +197,7 @@ function wgslTileLoad(name: 'A' | 'B', op: Operand, BO: number, BK: number, T: n
   return `  if (${o0} + ${BO}u <= ${ext} && k0 + ${BK}u <= kEnd) {\n${full}  } else {\n${edge}  }\n`;
 }
 
-export function wgslTiled(cfg: TileConfig, A: Operand, B: Operand, rank: number, uniforms: UniformStruct): string {
+export function wgslTiled(cfg: TileConfig, A: Operand, B: Operand, rank: number, uniforms: UniformStruct): ShaderSource {
   const { BM, BN, BK, TM, TN } = cfg;
   const TX = BN / TN, TY = BM / TM, T = TX * TY;
   // The k loop runs BK/KU times with KU = 4 steps unrolled inside: the 4×4 FMA block is fully
@@ -221,9 +224,7 @@ export function wgslTiled(cfg: TileConfig, A: Operand, B: Operand, rank: number,
         [0, 1, 2, 3].map((c) => `      if (n + ${c}u < u.N) { O[o + ${c}u * u.soN] = acc${i}_${j4}[${c}]; }`).join('\n') + '\n    } }\n';
     }
   }
-  return `${uniforms.wgsl()}
-${wgslBindings(A, B)}
-var<workgroup> Ash: array<vec4<f32>, ${(BK * BM) / 4}>;
+  return matmulShader(A, B, 'f32', uniforms, `var<workgroup> Ash: array<vec4<f32>, ${(BK * BM) / 4}>;
 var<workgroup> Bsh: array<vec4<f32>, ${(BK * BN) / 4}>;
 ${wgslBatchBases(rank)}
 @compute @workgroup_size(${T})
@@ -243,14 +244,14 @@ ${wgslTileLoad('A', A, BM, BK, T)}${wgslTileLoad('B', B, BN, BK, T)}
 ${compute}    workgroupBarrier();
   }
 ${store}}
-`;
+`);
 }
 
 // ---- 'register' -----------------------------------------------------------------------------
 
 const REG_WG = [8, 8] as const; // invocations (x over n, y over m); each computes 4×4 outputs
 
-export function wgslRegister(A: Operand, B: Operand, rank: number, uniforms: UniformStruct): string {
+export function wgslRegister(A: Operand, B: Operand, rank: number, uniforms: UniformStruct): ShaderSource {
   // Fast loads for 4 k-values at k (multiple of 4 from kBegin), rows m..m+3 / cols n..n+3, all in bounds.
   const aFast = (() => {
     if (A.layout === 'k') return [0, 1, 2, 3].map((i) => `let a${i} = ldA4(bases.x + (m + ${i}u) * u.saM + k);`).join('\n      ');
@@ -271,9 +272,7 @@ export function wgslRegister(A: Operand, B: Operand, rank: number, uniforms: Uni
   const fma4 = [0, 1, 2, 3].map((i) => `acc${i} = fma(vec4<f32>(a${i}.x), b0, fma(vec4<f32>(a${i}.y), b1, fma(vec4<f32>(a${i}.z), b2, fma(vec4<f32>(a${i}.w), b3, acc${i}))));`).join('\n      ');
   const store = [0, 1, 2, 3].map((i) => `  if (m + ${i}u < u.M) { let o = obase + (m + ${i}u) * u.soM + n * u.soN;\n` +
     [0, 1, 2, 3].map((c) => `    if (n + ${c}u < u.N) { O[o + ${c}u * u.soN] = acc${i}[${c}]; }`).join('\n') + '\n  }').join('\n');
-  return `${uniforms.wgsl()}
-${wgslBindings(A, B)}
-${wgslBatchBases(rank)}
+  return matmulShader(A, B, 'f32', uniforms, `${wgslBatchBases(rank)}
 @compute @workgroup_size(${REG_WG[0]}, ${REG_WG[1]})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let n = gid.x * 4u; let m = gid.y * 4u;
@@ -306,20 +305,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   }
 ${store}
 }
-`;
+`);
 }
 
 // ---- 'gemv' / small ---------------------------------------------------------------------------
 
 const GEMV_WG = 256;
 
-export function wgslGemv(mode: 'dot' | 'col', t: 'f32' | 'i32', rank: number, uniforms: UniformStruct): string {
+export function wgslGemv(mode: 'dot' | 'col', t: 'f32' | 'i32', rank: number, uniforms: UniformStruct): ShaderSource {
   const RK = mode === 'dot' ? 32 : 4, RO = GEMV_WG / RK;
   const map = mode === 'dot' ? `let kl = lid % ${RK}u; let ol = lid / ${RK}u;` : `let ol = lid % ${RO}u; let kl = lid / ${RO}u;`;
   const zero = t === 'f32' ? '0.0' : '0';
-  return `${uniforms.wgsl()}
-${wgslBindings({ layout: 'g', vec4: false }, { layout: 'g', vec4: false }, t)}
-var<workgroup> red: array<${t}, ${GEMV_WG}>;
+  return matmulShader({ layout: 'g', vec4: false }, { layout: 'g', vec4: false }, t, uniforms, `var<workgroup> red: array<${t}, ${GEMV_WG}>;
 ${wgslBatchBases(rank)}
 @compute @workgroup_size(${GEMV_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -341,20 +338,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   if (live && kl == 0u) { O[bases.z + m * u.soM + n * u.soN] = red[ol * ${RK}u]; }
 }
-`;
+`);
 }
 
 // ---- split-K reduction -------------------------------------------------------------------------
 
-export function wgslSplitReduce(rank: number, uniforms: UniformStruct): string {
+export function wgslSplitReduce(rank: number, uniforms: UniformStruct): ShaderSource {
   // Partials are contiguous [S, batch, M, N]; out is addressed through its strides.
   let decode = '  var z = zz; var oo = u.offO;\n';
   for (let d = rank - 1; d >= 0; d--) decode += `  { let i = z % u.bs${d}; z = z / u.bs${d}; oo += i * u.bso${d}; }\n`;
-  return `${uniforms.wgsl()}
-@group(0) @binding(0) var<storage, read> P: array<f32>;
-@group(0) @binding(1) var<storage, read_write> O: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
-@compute @workgroup_size(256)
+  return shader([read('P', 'f32'), readWrite('O', 'f32'), uniform(uniforms)], `@compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * 256u + lid;
   let mn = u.M * u.N;
@@ -365,7 +358,7 @@ ${decode}  let src = zz * mn + i;
   for (var p = 0u; p < u.splits; p += 1u) { s += P[src + p * u.splitStride]; }
   O[oo + (i / u.N) * u.soM + (i % u.N) * u.soN] = s;
 }
-`;
+`);
 }
 
 // ---- launcher ---------------------------------------------------------------------------------
@@ -405,7 +398,7 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
     const [x, y] = fold(Math.ceil((p.M * p.N) / RO), max);
     forZChunks(rt, p.batch, (zBase, zn) => {
       const u = uniformsFor(p, { ...base, zBase });
-      const pipe = rt.pipeline(`matmul.gemv.${mode}.${t}.r${rank}`, () => wgslGemv(mode, t, rank, u), ['read', 'read', 'readwrite']);
+      const pipe = rt.pipeline(`matmul.gemv.${mode}.${t}.r${rank}`, () => wgslGemv(mode, t, rank, u));
       rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [x, y, zn], 'matmul.gemv');
     });
     return;
@@ -420,7 +413,7 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
     const gx = Math.ceil(p.N / (4 * REG_WG[0])), gy = Math.ceil(p.M / (4 * REG_WG[1]));
     forZChunks(rt, p.batch, (zBase, zn) => {
       const u = uniformsFor(p, { ...base, zBase });
-      const pipe = rt.pipeline(pipeKey, () => wgslRegister(A, B, rank, u), ['read', 'read', 'readwrite']);
+      const pipe = rt.pipeline(pipeKey, () => wgslRegister(A, B, rank, u));
       rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [gx, gy, zn], 'matmul.register');
     });
     return;
@@ -437,7 +430,7 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
   if (variant === 'tiled' || p.K <= cfg.BK) {
     forZChunks(rt, p.batch, (zBase, zn) => {
       const u = uniformsFor(p, { ...base, zBase });
-      const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, At, Bt, rank, u), ['read', 'read', 'readwrite']);
+      const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, At, Bt, rank, u));
       rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [gx, gy, zn], 'matmul.tiled');
     });
     return;
@@ -459,13 +452,13 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
   const splitStride = p.batch * mn;
   forZChunks(rt, p.batch * S, (zBase, zn) => {
     const u = uniformsFor(contiguous, { ...base, offO: 0, kChunk, splits: S, splitStride, zBase });
-    const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, At, Bt, rank, u), ['read', 'read', 'readwrite']);
+    const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, At, Bt, rank, u));
     rt.dispatch(pipe, [a.buffer, b.buffer, partial], u.bytes(), [gx, gy, zn], 'matmul.splitk');
   });
   const [rx, ry] = fold(Math.ceil(mn / 256), max);
   forZChunks(rt, p.batch, (zBase, zn) => {
     const u = uniformsFor(p, { ...base, kChunk, splits: S, splitStride, zBase });
-    const pipe = rt.pipeline(`matmul.splitk_reduce.r${rank}`, () => wgslSplitReduce(rank, u), ['read', 'readwrite']);
+    const pipe = rt.pipeline(`matmul.splitk_reduce.r${rank}`, () => wgslSplitReduce(rank, u));
     rt.dispatch(pipe, [partial, out.buffer], u.bytes(), [rx, ry, zn], 'matmul.splitk_reduce');
   });
   rt.release(partial);

@@ -10,25 +10,28 @@
 // later dispatches never trigger a compile. Shader errors are caught in a validation error scope and
 // reported with the pipeline key and the compiler's messages at the next flush or read.
 //
-// Binding layout (explicit, never 'auto'): group 0, bindings 0..n-1 are the storage buffers in the
-// order of `layout` ('read' → read-only storage, 'readwrite' → read-write storage), binding n is the
-// uniform struct, bound with a dynamic offset into the runtime's uniform ring.
+// Binding layout (explicit, never 'auto'): group 0, generated from the shader's binding list
+// (bindings.ts), the same list that declared the bindings in its WGSL. The uniform struct is bound
+// with a dynamic offset into the runtime's uniform ring. One bind-group layout per distinct list
+// of binding kinds, built when the first pipeline with that list is compiled.
 
+import type { BindingKind, Bindings, ShaderSource } from './bindings.js';
 import { WebGPUValidationError } from './errors.js';
 
-export type BindingKind = 'read' | 'readwrite';
+export type { BindingKind } from './bindings.js';
 
 export interface Pipeline {
   readonly key: string;
   readonly pipeline: GPUComputePipeline;
   readonly bindGroupLayout: GPUBindGroupLayout;
+  readonly bindings: Bindings;
+  /** Access of each storage binding, in the order a dispatch passes its buffers. */
   readonly layout: readonly BindingKind[];
 }
 
 export interface PipelineSpec {
   key: string;
-  wgsl: () => string;
-  layout: readonly BindingKind[];
+  source: () => ShaderSource;
 }
 
 export class PipelineCache {
@@ -47,12 +50,12 @@ export class PipelineCache {
     return this.pipelines.has(key);
   }
 
-  /** The cached pipeline for `key`, compiling it synchronously on a miss. */
-  get(key: string, wgsl: () => string, layout: readonly BindingKind[]): Pipeline {
+  /** The cached pipeline for `key`, compiling it synchronously on a miss (the only time `source` runs). */
+  get(key: string, source: () => ShaderSource): Pipeline {
     const hit = this.pipelines.get(key);
     if (hit) return hit;
-    const { bgl, pl } = this.layoutFor(layout);
-    const code = wgsl();
+    const { bindings, code } = source();
+    const { bgl, pl } = this.layoutFor(bindings);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: key, code });
     const pipeline = this.device.createComputePipeline({ label: key, layout: pl, compute: { module, entryPoint: 'main' } });
@@ -60,7 +63,7 @@ export class PipelineCache {
       if (err) this.onError(await compileError(key, module, err.message));
     }, () => { /* device lost */ }).finally(() => this.checks.delete(check));
     this.checks.add(check);
-    const p: Pipeline = { key, pipeline, bindGroupLayout: bgl, layout: [...layout] };
+    const p: Pipeline = { key, pipeline, bindGroupLayout: bgl, bindings, layout: bindings.storage };
     this.pipelines.set(key, p);
     return p;
   }
@@ -91,28 +94,23 @@ export class PipelineCache {
   }
 
   private async compileAsync(s: PipelineSpec): Promise<void> {
-    const { bgl, pl } = this.layoutFor(s.layout);
-    const module = this.device.createShaderModule({ label: s.key, code: s.wgsl() });
+    const { bindings, code } = s.source();
+    const { bgl, pl } = this.layoutFor(bindings);
+    const module = this.device.createShaderModule({ label: s.key, code });
     let pipeline: GPUComputePipeline;
     try {
       pipeline = await this.device.createComputePipelineAsync({ label: s.key, layout: pl, compute: { module, entryPoint: 'main' } });
     } catch (e) {
       throw await compileError(s.key, module, (e as Error).message);
     }
-    if (!this.pipelines.has(s.key)) this.pipelines.set(s.key, { key: s.key, pipeline, bindGroupLayout: bgl, layout: [...s.layout] });
+    if (!this.pipelines.has(s.key)) this.pipelines.set(s.key, { key: s.key, pipeline, bindGroupLayout: bgl, bindings, layout: bindings.storage });
   }
 
-  private layoutFor(layout: readonly BindingKind[]): { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout } {
-    const sig = layout.join(',');
+  private layoutFor(bindings: Bindings): { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout } {
+    const sig = bindings.layoutKey;
     let l = this.layouts.get(sig);
     if (!l) {
-      const entries: GPUBindGroupLayoutEntry[] = layout.map((kind, i) => ({
-        binding: i,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: kind === 'read' ? 'read-only-storage' : 'storage' },
-      }));
-      entries.push({ binding: layout.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
-      const bgl = this.device.createBindGroupLayout({ label: `webgrad [${sig}]`, entries });
+      const bgl = this.device.createBindGroupLayout({ label: `webgrad [${sig}]`, entries: bindings.layoutEntries() });
       const pl = this.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
       l = { bgl, pl };
       this.layouts.set(sig, l);
@@ -153,8 +151,9 @@ export class BindGroupCache {
     return this.groups.size;
   }
 
-  /** The bind group of `layout` with `buffers` at bindings 0..n-1 and `uniform` (offset 0, `uniformSize` bytes) at binding n. */
-  get(layout: GPUBindGroupLayout, buffers: readonly GPUBuffer[], uniform: GPUBuffer, uniformSize: number): GPUBindGroup {
+  /** The bind group of `p` with `buffers` at its storage bindings and `uniform` (offset 0, `uniformSize` bytes) at its uniform binding. */
+  get(p: Pipeline, buffers: readonly GPUBuffer[], uniform: GPUBuffer, uniformSize: number): GPUBindGroup {
+    const layout = p.bindGroupLayout;
     let key = `${this.id(layout)}:${uniformSize}`;
     for (let i = 0; i < buffers.length; i++) key += `,${this.id(buffers[i]!)}`;
     const hit = this.groups.get(key);
@@ -163,10 +162,7 @@ export class BindGroupCache {
       return hit.group;
     }
     this.misses++;
-    const entries: GPUBindGroupEntry[] = [];
-    for (let i = 0; i < buffers.length; i++) entries.push({ binding: i, resource: { buffer: buffers[i]! } });
-    entries.push({ binding: buffers.length, resource: { buffer: uniform, offset: 0, size: uniformSize } });
-    const group = this.device.createBindGroup({ layout, entries });
+    const group = this.device.createBindGroup({ layout, entries: p.bindings.groupEntries(buffers, uniform, uniformSize) });
     if (this.groups.size >= this.capacity) this.groups.delete(this.groups.keys().next().value!);
     this.groups.set(key, { group, buffers: buffers.slice() });
     return group;

@@ -16,6 +16,7 @@ import type { RandomOptions, View } from '../types.js';
 import { gpuDType, WGSL_STORAGE_TYPE } from './dtype.js';
 import { WGSL_MATH } from './elementwise_ops.js';
 import { UniformStruct } from './kernel_args.js';
+import { readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { coalesce, pushStrided, wgslOffsets } from './strided_codegen.js';
 import { dispatch1D, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
@@ -46,7 +47,7 @@ ${lines.join('\n')}
 `;
 }
 
-function wgslRandom(normal: boolean, outType: 'f32' | 'i32' | 'u32', rank: number, u: UniformStruct): string {
+function wgslRandom(normal: boolean, outType: 'f32' | 'i32' | 'u32', rank: number, u: UniformStruct): ShaderSource {
   const store = outType === 'f32' ? 'v' : outType === 'i32' ? 'f2i(v)' : 'select(1u, 0u, v == 0.0)';
   const value = normal ? /* wgsl */ `
   // Box–Muller. ln(u1) for u1 = 1 - t close to 1 by its series, which keeps relative precision.
@@ -59,9 +60,7 @@ function wgslRandom(normal: boolean, outType: 'f32' | 'i32' | 'u32', rank: numbe
   let v = sqrt(-2.0 * ln_u1) * cos_(6.283185307179586 * u2);`
     : `
   let v = f32(w.x >> 8u) * 5.9604644775390625e-8;`;
-  return `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read_write> out: array<${outType}>;
-@group(0) @binding(1) var<uniform> u: U;
+  return shader([readWrite('out', outType), uniform(u)], `
 ${WGSL_MATH}
 ${WGSL_LINEAR_WORKGROUP}
 ${wgslThreefry()}
@@ -76,7 +75,7 @@ ${value}
 ${wgslOffsets(rank, ['out'], 'i')}
   out[o_out] = ${store};
 }
-`;
+`);
 }
 
 const TWO_POW_32 = 4294967296;
@@ -96,6 +95,6 @@ export function random(rt: WebGPURuntime, out: View<GPUBuffer>, opts: RandomOpti
   pushStrided(u, c.shape, [{ name: 'out', strides: c.strides[0]!, offset: out.offset }]);
   const normal = opts.distribution === 'normal';
   const rank = c.shape.length;
-  const pipe = rt.pipeline(`random.${normal ? 'normal' : 'uniform'}.${outType}.r${rank}`, () => wgslRandom(normal, outType, rank, u), ['readwrite']);
+  const pipe = rt.pipeline(`random.${normal ? 'normal' : 'uniform'}.${outType}.r${rank}`, () => wgslRandom(normal, outType, rank, u));
   rt.dispatch(pipe, [out.buffer], u.bytes(), dispatch1D(n, WG), 'random');
 }

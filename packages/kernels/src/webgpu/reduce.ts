@@ -25,6 +25,7 @@ import type { ReduceOp, View } from '../types.js';
 import { gpuDType, WGSL_STORAGE_TYPE } from './dtype.js';
 import { WGSL_MATH } from './elementwise_ops.js';
 import { UniformStruct } from './kernel_args.js';
+import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { coalesce, MAX_RANK } from './strided_codegen.js';
 import { dispatch1D, splitWorkgroups, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
@@ -111,7 +112,7 @@ function storeExpr(t: 'f32' | 'i32', out: Storage, v: string): string {
 
 type Mode = 'rows' | 'serial' | 'stage1';
 
-function wgslReduce(op: ReduceOp, mode: Mode, xs: Storage, outS: Storage, g: Geometry, u: UniformStruct): string {
+function wgslReduce(op: ReduceOp, mode: Mode, xs: Storage, outS: Storage, g: Geometry, u: UniformStruct): ShaderSource {
   const t = accType(xs);
   const kr = g.keptShape.length, rr = g.redShape.length;
   const load = (e: string) => (xs === t ? e : `${t}(${e})`);
@@ -123,10 +124,8 @@ function wgslReduce(op: ReduceOp, mode: Mode, xs: Storage, outS: Storage, g: Geo
   const range = mode === 'stage1'
     ? '  let r0 = (o % u.chunks) * u.chunk;\n  let r1 = min(r0 + u.chunk, u.nred);'
     : '  let r0 = 0u;\n  let r1 = u.nred;';
-  const head = `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read> x: array<${xs}>;
-@group(0) @binding(1) var<storage, read_write> out: array<${outDecl}>;
-@group(0) @binding(2) var<uniform> u: U;
+  const entries = [read('x', xs), readWrite('out', outDecl), uniform(u)];
+  const head = `
 ${WGSL_MATH}
 ${WGSL_LINEAR_WORKGROUP}
 ${combineFn(op, t)}
@@ -141,7 +140,7 @@ ${decompose(rr, 'rs', ['rx'], ['a'], 'r')}
   var ob: i32 = i32(u.off_out);
 ${decompose(kr, 'ks', ['kx', 'ko'], ['xb', 'ob'], 'row')}`;
   if (mode === 'serial') {
-    return `${head}
+    return shader(entries, `${head}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = linear_workgroup(wid, nwg) * ${WG}u + lid;
@@ -151,9 +150,9 @@ ${bases}
   for (var r = 0u; r < u.nred; r++) { acc = combine(acc, x_at(xb, r)); }
   out[${outIndex}] = ${outValue('acc')};
 }
-`;
+`);
   }
-  return `${head}
+  return shader(entries, `${head}
 var<workgroup> sh: array<${t}, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -171,7 +170,7 @@ ${range}
   }
   if (lid == 0u) { out[${outIndex}] = ${outValue('sh[0]')}; }
 }
-`;
+`);
 }
 
 function normAxes(axes: readonly number[], rank: number): boolean[] {
@@ -190,7 +189,6 @@ export function reduce(rt: WebGPURuntime, op: ReduceOp, x: View<GPUBuffer>, axes
   const g = geometry(x, out, normAxes(axes, x.shape.length));
   if (g.nout === 0) return;
   const t = accType(xs);
-  const layout = ['read', 'readwrite'] as const;
 
   if (g.nout < 64 && g.nred >= TWO_STAGE_MIN) {
     // Stage 1: partial results [nout, chunks] in acc type.
@@ -199,7 +197,7 @@ export function reduce(rt: WebGPURuntime, op: ReduceOp, x: View<GPUBuffer>, axes
     const u1 = new UniformStruct();
     pushGeometry(u1, g, x.offset, 0);
     u1.u32('nwork', g.nout * chunks).u32('chunks', chunks).u32('chunk', CHUNK);
-    const p1 = rt.pipeline(`reduce.${op}.stage1.${xs}.${geomKey(g)}`, () => wgslReduce(op, 'stage1', xs, outS, g, u1), layout);
+    const p1 = rt.pipeline(`reduce.${op}.stage1.${xs}.${geomKey(g)}`, () => wgslReduce(op, 'stage1', xs, outS, g, u1));
     rt.dispatch(p1, [x.buffer, partial], u1.bytes(), splitWorkgroups(g.nout * chunks), `reduce.${op}.stage1`);
     // Stage 2: reduce each output's `chunks` partials (a contiguous row) into out.
     const g2: Geometry = {
@@ -209,7 +207,7 @@ export function reduce(rt: WebGPURuntime, op: ReduceOp, x: View<GPUBuffer>, axes
     const u2 = new UniformStruct();
     pushGeometry(u2, g2, 0, out.offset);
     u2.u32('nwork', g.nout);
-    const p2 = rt.pipeline(`reduce.${op}.rows.${t}>${outS}.${geomKey(g2)}`, () => wgslReduce(op, 'rows', t, outS, g2, u2), layout);
+    const p2 = rt.pipeline(`reduce.${op}.rows.${t}>${outS}.${geomKey(g2)}`, () => wgslReduce(op, 'rows', t, outS, g2, u2));
     rt.dispatch(p2, [partial, out.buffer], u2.bytes(), splitWorkgroups(g.nout), `reduce.${op}.stage2`);
     rt.release(partial);
     return;
@@ -218,7 +216,7 @@ export function reduce(rt: WebGPURuntime, op: ReduceOp, x: View<GPUBuffer>, axes
   const u = new UniformStruct();
   pushGeometry(u, g, x.offset, out.offset);
   if (mode === 'rows') u.u32('nwork', g.nout);
-  const p = rt.pipeline(`reduce.${op}.${mode}.${xs}>${outS}.${geomKey(g)}`, () => wgslReduce(op, mode, xs, outS, g, u), layout);
+  const p = rt.pipeline(`reduce.${op}.${mode}.${xs}>${outS}.${geomKey(g)}`, () => wgslReduce(op, mode, xs, outS, g, u));
   const aliased = x.buffer === out.buffer;
   const src = aliased ? rt.allocate(x.buffer.size) : x.buffer;
   if (aliased) rt.copyBuffer(x.buffer, src, x.buffer.size);
@@ -233,15 +231,12 @@ function contiguousOf(shape: number[]): number[] {
   return s;
 }
 
-function wgslArgReduce(op: 'argmax' | 'argmin', xs: Storage, g: Geometry, u: UniformStruct): string {
+function wgslArgReduce(op: 'argmax' | 'argmin', xs: Storage, g: Geometry, u: UniformStruct): ShaderSource {
   const t = accType(xs);
   const load = (e: string) => (xs === t ? e : `${t}(${e})`);
   const better = op === 'argmax' ? 'v > best' : 'v < best';
   const nanTest = t === 'f32' ? 'is_nan' : 'no_nan';
-  return `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read> x: array<${xs}>;
-@group(0) @binding(1) var<storage, read_write> out: array<i32>;
-@group(0) @binding(2) var<uniform> u: U;
+  return shader([read('x', xs), readWrite('out', 'i32'), uniform(u)], `
 ${WGSL_MATH}
 ${WGSL_LINEAR_WORKGROUP}
 fn no_nan(v: i32) -> bool { return false; }
@@ -261,7 +256,7 @@ ${decompose(g.keptShape.length, 'ks', ['kx', 'ko'], ['xb', 'ob'], 'o')}
   }
   out[u32(ob)] = i32(bi);
 }
-`;
+`);
 }
 
 export function argReduce(rt: WebGPURuntime, op: 'argmax' | 'argmin', x: View<GPUBuffer>, axis: number, out: View<GPUBuffer>): void {
@@ -275,6 +270,6 @@ export function argReduce(rt: WebGPURuntime, op: 'argmax' | 'argmin', x: View<GP
   if (g.redShape.length === 0) { g.redShape = [1]; g.redX = [0]; }
   const u = new UniformStruct();
   pushGeometry(u, g, x.offset, out.offset);
-  const p = rt.pipeline(`argReduce.${op}.${xs}.k${g.keptShape.length}`, () => wgslArgReduce(op, xs, g, u), ['read', 'readwrite']);
+  const p = rt.pipeline(`argReduce.${op}.${xs}.k${g.keptShape.length}`, () => wgslArgReduce(op, xs, g, u));
   rt.dispatch(p, [x.buffer, out.buffer], u.bytes(), dispatch1D(g.nout, WG), op);
 }

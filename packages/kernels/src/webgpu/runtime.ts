@@ -38,10 +38,12 @@ import { acquireDevice, keepAlive, type AdapterDescription, type DeviceOptions }
 import { BufferPool, type PoolStats } from './buffer_pool.js';
 import { UniformRing } from './uniform_ring.js';
 import { IndexChecks, type IndexCheck, type IndexCheckName } from './index_checks.js';
-import { BindGroupCache, PipelineCache, type BindingKind, type Pipeline, type PipelineSpec } from './pipeline_cache.js';
+import type { ShaderSource } from './bindings.js';
+import { BindGroupCache, PipelineCache, type Pipeline, type PipelineSpec } from './pipeline_cache.js';
 import { MAX_WORKGROUPS_PER_DIM } from './workgroups.js';
 
 export type { BindingKind, Pipeline, PipelineSpec } from './pipeline_cache.js';
+export type { ShaderSource } from './bindings.js';
 export type { AdapterDescription } from './device.js';
 
 export interface RuntimeOptions extends DeviceOptions {
@@ -170,9 +172,12 @@ export class WebGPURuntime {
 
   // ---- pipelines --------------------------------------------------------------------------------
 
-  /** The pipeline for `key` (compiled on first use). See pipeline_cache.ts for the binding layout. */
-  pipeline(key: string, wgsl: () => string, layout: readonly BindingKind[]): Pipeline {
-    return this.pipelines.get(key, wgsl, layout);
+  /**
+   * The pipeline for `key`, compiled on first use from `source()` (its bindings and WGSL; see
+   * bindings.ts). `source` runs only on a miss, so a cache hit builds nothing.
+   */
+  pipeline(key: string, source: () => ShaderSource): Pipeline {
+    return this.pipelines.get(key, source);
   }
 
   /** Compiles pipelines asynchronously ahead of their first dispatch. */
@@ -188,8 +193,9 @@ export class WebGPURuntime {
   // ---- dispatch ---------------------------------------------------------------------------------
 
   /**
-   * Encodes one dispatch into the open batch. `bindings` match the pipeline's layout in order;
-   * `uniforms` is the kernel's uniform struct, byte for byte; `label` names it in `profile()`.
+   * Encodes one dispatch into the open batch. `bindings` are the buffers of the pipeline's storage
+   * bindings, in binding order; `uniforms` is the kernel's uniform struct, byte for byte; `label`
+   * names it in `profile()`.
    * A dispatch with zero workgroups is skipped. `uniforms` is copied before this returns, so callers
    * may reuse one scratch array for every dispatch.
    */
@@ -208,7 +214,7 @@ export class WebGPURuntime {
     const byteLength = uniforms.byteLength;
     if (!this.ring.fits(byteLength) || this.batchDispatches >= this.maxDispatchesPerSubmit) this.submit();
     const offset = this.ring.push(uniforms);
-    const bindGroup = this.bindGroups.get(p.bindGroupLayout, bindings, this.ring.buffer, UniformRing.bindingSize(byteLength));
+    const bindGroup = this.bindGroups.get(p, bindings, this.ring.buffer, UniformRing.bindingSize(byteLength));
     const checked = bindings.includes(this.errorBuffer);
 
     const pass = this.computePass(label ?? p.key);

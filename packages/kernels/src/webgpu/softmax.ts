@@ -36,6 +36,7 @@ import type { DType, View } from '../types.js';
 import { copy } from './elementwise.js';
 import { WebGPUDTypeError } from './errors.js';
 import { UniformStruct } from './kernel_args.js';
+import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { splitWorkgroups, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
@@ -221,11 +222,8 @@ function softmaxUniforms(rows: number, D: number, tpr: number, log: boolean, off
   return u;
 }
 
-function wgslSoftmax(u: UniformStruct): string {
-  return `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> u: U;
+function wgslSoftmax(u: UniformStruct): ShaderSource {
+  return shader([read('x', 'f32'), readWrite('out', 'f32'), uniform(u)], `
 ${WGSL_ROWS}
 ${WGSL_ROW_MAIN}
   let xb = u.off_x + s.row * u.d;
@@ -242,15 +240,11 @@ ${WGSL_ROW_MAIN}
     out[ob + j] = select(exp(z) / sum, z - log_sum, u.log != 0u);
   }
 }
-`;
+`);
 }
 
-function wgslSoftmaxBackward(u: UniformStruct): string {
-  return `${u.wgsl('U')}
-@group(0) @binding(0) var<storage, read> y: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> u: U;
+function wgslSoftmaxBackward(u: UniformStruct): ShaderSource {
+  return shader([read('y', 'f32'), read('dy', 'f32'), readWrite('out', 'f32'), uniform(u)], `
 ${WGSL_ROWS}
 ${WGSL_ROW_MAIN}
   let yb = u.off_y + s.row * u.d;
@@ -268,7 +262,7 @@ ${WGSL_ROW_MAIN}
     out[ob + j] = select(yj * (g - t.x), g - exp(yj) * t.y, u.log != 0u);
   }
 }
-`;
+`);
 }
 
 export function softmax(rt: WebGPURuntime, x: View<GPUBuffer>, out: View<GPUBuffer>, log: boolean): void {
@@ -280,7 +274,7 @@ export function softmax(rt: WebGPURuntime, x: View<GPUBuffer>, out: View<GPUBuff
   const tpr = rowThreads(D);
   const { ins: [xi], outs: [oo], finish } = rowOperands(rt, [x], [out]);
   const u = softmaxUniforms(rows, D, tpr, log, { x: xi!.offset, out: oo!.offset });
-  const p = rt.pipeline('rows.softmax', () => wgslSoftmax(u), ['read', 'readwrite']);
+  const p = rt.pipeline('rows.softmax', () => wgslSoftmax(u));
   rt.dispatch(p, [xi!.buffer, oo!.buffer], u.bytes(), rowWorkgroups(rows, tpr), op);
   finish();
 }
@@ -295,7 +289,7 @@ export function softmaxBackward(rt: WebGPURuntime, y: View<GPUBuffer>, dy: View<
   const tpr = rowThreads(D);
   const { ins: [yi, gi], outs: [oo], finish } = rowOperands(rt, [y, dy], [out]);
   const u = softmaxUniforms(rows, D, tpr, log, { y: yi!.offset, dy: gi!.offset, out: oo!.offset });
-  const p = rt.pipeline('rows.softmaxBackward', () => wgslSoftmaxBackward(u), ['read', 'read', 'readwrite']);
+  const p = rt.pipeline('rows.softmaxBackward', () => wgslSoftmaxBackward(u));
   rt.dispatch(p, [yi!.buffer, gi!.buffer, oo!.buffer], u.bytes(), rowWorkgroups(rows, tpr), op);
   finish();
 }
