@@ -25,3 +25,7 @@ export * from './models/masking.js';
 export * from './models/lenet.js';
 export * from './models/lstm_model.js';
 export * from './models/value_head.js';
+export * from './models/llama.js';
+export * from './layers/grouped_query_attention.js';
+export * from './layers/gated_mlp.js';
+export * from './hf/index.js';

@@ -7,8 +7,8 @@
 // Parameter names: wte.weight, wpe.weight, h.{i}.ln1.{weight,bias}, h.{i}.attn.cAttn.{weight,bias},
 // h.{i}.attn.cProj.*, h.{i}.ln2.*, h.{i}.mlp.cFc.*, h.{i}.mlp.cProj.*, lnF.*, lmHead.weight (= wte.weight).
 import {
-  Tensor, DTypeError, IndexError, ShapeError, ValueError, checkBool, checkInt, checkOptions, checkRange, checkSize, checkTensor,
-  crossEntropy, fmtShape, fmtValue, getRngState, manualSeed, noGrad, rand, setRngState, tensor, tidy, type DType, type DeviceName,
+  Tensor, IndexError, ShapeError, ValueError, checkBool, checkEnum, checkOptions, checkRange, checkSize, checkTensor,
+  crossEntropy, fmtShape, fmtValue, tidy, type DType, type DeviceName,
 } from '@webgrad/core';
 import { Module } from '../module.js';
 import { FACTORY_KEYS, checkFactory } from '../args.js';
@@ -20,7 +20,7 @@ import { LayerNorm } from '../layers/norm.js';
 import { Dropout } from '../layers/activation.js';
 import { LearnedPositionalEmbedding } from '../layers/positional.js';
 import { Block, KVCache } from '../layers/transformer_block.js';
-import { SAMPLING_KEYS, checkSamplingOptions, sampleToken, type SamplingOptions } from './sampling.js';
+import { checkTokenIds, generateTokens, type GenerateOptions } from './generate.js';
 
 export interface GPTConfig {
   vocabSize: number;
@@ -32,6 +32,10 @@ export interface GPTConfig {
   dropout?: number;
   /** Biases in Linear and LayerNorm layers (default true, as GPT-2). */
   bias?: boolean;
+  /** GELU of the MLP: 'none' (exact, erf; the default) or 'tanh' (GPT-2's `gelu_new`). */
+  gelu?: 'none' | 'tanh';
+  /** Epsilon of every LayerNorm (default 1e-5, GPT-2's `layer_norm_epsilon`). */
+  layerNormEps?: number;
   dtype?: DType;
   device?: DeviceName;
 }
@@ -53,39 +57,7 @@ export interface ParamGroup {
   weightDecay: number;
 }
 
-export interface GenerateOptions extends SamplingOptions {
-  maxNewTokens: number;
-  /** Stop a row once it emits one of these ids; stop early when every row has. */
-  stopTokens?: readonly number[];
-  /** Fills a row after it stopped (default: the stop token it emitted). */
-  padToken?: number;
-  /** Seed for sampling; the global generator's state is restored afterwards. */
-  seed?: number;
-  /** Use the KV cache (default true); false recomputes the whole context every step. */
-  useCache?: boolean;
-}
-
-/** idx: an int32 (B, T) tensor of token ids. */
-function checkIdx(op: string, idx: Tensor): void {
-  checkTensor(op, 'idx', idx);
-  if (idx.dtype !== 'int32') throw new DTypeError(`${op}: idx must be int32 token ids, got ${idx.dtype}`);
-  if (idx.ndim !== 2) throw new ShapeError(`${op}: idx must be (B, T), got ${fmtShape(idx.shape)}`);
-}
-
-const GENERATE_KEYS = ['maxNewTokens', 'stopTokens', 'padToken', 'seed', 'useCache', ...SAMPLING_KEYS] as const;
-
-function checkGenerateOptions(op: string, opts: GenerateOptions): void {
-  checkOptions(op, opts, GENERATE_KEYS);
-  checkSize(op, 'maxNewTokens', opts.maxNewTokens);
-  if (opts.stopTokens !== undefined) {
-    if (!Array.isArray(opts.stopTokens)) throw new ValueError(`${op}: stopTokens must be an array of token ids, got ${fmtValue(opts.stopTokens)}`);
-    opts.stopTokens.forEach((t, i) => checkSize(op, `stopTokens[${i}]`, t));
-  }
-  if (opts.padToken !== undefined) checkSize(op, 'padToken', opts.padToken);
-  if (opts.seed !== undefined) checkInt(op, 'seed', opts.seed);
-  if (opts.useCache !== undefined) checkBool(op, 'useCache', opts.useCache);
-  checkSamplingOptions(op, opts);
-}
+export type { GenerateOptions } from './generate.js';
 
 export class GPT extends Module {
   declare wte: Embedding;
@@ -98,20 +70,33 @@ export class GPT extends Module {
 
   constructor(cfg: GPTConfig) {
     super();
-    checkOptions('GPT', cfg, ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout', 'bias', ...FACTORY_KEYS], 'config');
+    checkOptions('GPT', cfg, ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout', 'bias', 'gelu', 'layerNormEps', ...FACTORY_KEYS], 'config');
     for (const k of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd'] as const) checkSize('GPT', `config.${k}`, cfg[k], 1);
     if (cfg.nEmbd % cfg.nHead !== 0) throw new ValueError(`GPT: config.nEmbd ${cfg.nEmbd} is not divisible by config.nHead ${cfg.nHead}`);
     if (cfg.dropout !== undefined) checkRange('GPT', 'config.dropout', cfg.dropout, 0, 1);
     if (cfg.bias !== undefined) checkBool('GPT', 'config.bias', cfg.bias);
+    if (cfg.gelu !== undefined) checkEnum('GPT', 'config.gelu', cfg.gelu, ['none', 'tanh']);
+    if (cfg.layerNormEps !== undefined) checkRange('GPT', 'config.layerNormEps', cfg.layerNormEps, 0, Infinity, { lo: true });
     checkFactory('GPT', cfg);
-    this.config = { dropout: 0, bias: true, dtype: 'float32', ...cfg };
-    const { vocabSize, blockSize, nLayer, nHead, nEmbd, dropout, bias } = this.config;
+    this.config = { dropout: 0, bias: true, gelu: 'none', layerNormEps: 1e-5, dtype: 'float32', ...cfg };
+    const { vocabSize, blockSize, nLayer, nHead, nEmbd, dropout, bias, gelu, layerNormEps } = this.config;
     const f = { dtype: this.config.dtype, device: cfg.device };
     this.registerModule('wte', new Embedding(vocabSize, nEmbd, f));
     this.registerModule('wpe', new LearnedPositionalEmbedding(blockSize, nEmbd, f));
     this.registerModule('drop', new Dropout(dropout));
-    this.registerModule('h', new ModuleList(Array.from({ length: nLayer }, () => new Block({ nEmbd, nHead, dropout, bias, ...f }))));
-    this.registerModule('lnF', new LayerNorm(nEmbd, { ...f, bias }));
+    const blocks = Array.from({ length: nLayer }, () => new Block({ nEmbd, nHead, dropout, bias, gelu, ...f }));
+    if (layerNormEps !== 1e-5) {
+      // Block builds its norms with LayerNorm's default eps; swap in norms with the configured one.
+      for (const b of blocks) {
+        for (const name of ['ln1', 'ln2'] as const) {
+          const old = b[name];
+          b.registerModule(name, new LayerNorm(nEmbd, { ...f, bias, eps: layerNormEps }));
+          old.dispose();
+        }
+      }
+    }
+    this.registerModule('h', new ModuleList(blocks));
+    this.registerModule('lnF', new LayerNorm(nEmbd, { ...f, bias, eps: layerNormEps }));
     this.registerModule('lmHead', new Linear(nEmbd, vocabSize, { ...f, bias: false }));
     // Tie the LM head to the token embedding: one tensor under two names.
     const untied = this.lmHead.weight;
@@ -142,7 +127,7 @@ export class GPT extends Module {
   /** idx (B, T) int32 → logits (B, T, V), and the mean cross-entropy when targets (B, T) are given
    *  (targets of −100 are ignored). */
   forward(idx: Tensor, targets?: Tensor | null, opts: GPTForwardOptions = {}): GPTOutput {
-    checkIdx('GPT.forward', idx);
+    checkTokenIds('GPT.forward', idx);
     if (targets != null) checkTensor('GPT.forward', 'targets', targets);
     checkOptions('GPT.forward', opts, ['kvCache', 'lastOnly']);
     if (opts.lastOnly !== undefined) checkBool('GPT.forward', 'lastOnly', opts.lastOnly);
@@ -196,65 +181,8 @@ export class GPT extends Module {
    * generator, so `seed` (or manualSeed) reproduces the output.
    */
   async generate(idx: Tensor, opts: GenerateOptions): Promise<Tensor> {
-    checkIdx('GPT.generate', idx);
-    checkGenerateOptions('GPT.generate', opts);
-    const [B, T0] = idx.shape as [number, number];
-    if (T0 === 0) throw new ValueError('GPT.generate: the prompt must hold at least one token');
-    const { blockSize } = this.config;
-    const rows: number[][] = [];
-    const flat = await idx.data();
-    for (let b = 0; b < B; b++) rows.push(Array.from(flat.subarray(b * T0, (b + 1) * T0)));
-    const stop = new Set(opts.stopTokens ?? []);
-    const finished: (number | null)[] = new Array(B).fill(null);
-    const saved = opts.seed !== undefined ? getRngState() : null;
-    if (opts.seed !== undefined) manualSeed(opts.seed);
-    const wasTraining = this.training;
-    this.eval();
-    const cache = opts.useCache === false ? null : this.createKVCache();
-    const device = this.wte.weight.device;
-    const greedy = opts.greedy || opts.temperature === 0;
-    const sampling: SamplingOptions = { temperature: opts.temperature, topK: opts.topK, topP: opts.topP, greedy };
-    try {
-      for (let step = 0; step < opts.maxNewTokens; step++) {
-        const len = rows[0]!.length;
-        // The cache is usable while the whole context fits in blockSize; past that, every step
-        // recomputes the last blockSize tokens (learned positions cannot slide).
-        const useCache = cache !== null && len <= blockSize;
-        let feed: number[][];
-        if (useCache && cache.length > 0 && cache.length === len - 1) {
-          feed = rows.map((r) => [r[len - 1]!]); // one new token per row
-        } else {
-          cache?.reset();
-          feed = rows.map((r) => r.slice(Math.max(0, len - blockSize))); // prefill / recompute
-        }
-        const Tf = feed[0]!.length;
-        const input = tensor(Int32Array.from(feed.flat()), { shape: [B, Tf], dtype: 'int32', device });
-        const logits = noGrad(() => this.forward(input, null, { kvCache: useCache ? cache : null, lastOnly: true }).logits); // (B, 1, V)
-        input.dispose();
-        const values = await logits.data(); // B·V floats
-        logits.dispose();
-        let uniforms: ArrayLike<number> | null = null;
-        if (!greedy) {
-          const u = rand([B], { dtype: 'float64', device: 'cpu' });
-          uniforms = u.dataSync();
-          u.dispose();
-        }
-        const V = this.config.vocabSize;
-        for (let b = 0; b < B; b++) {
-          if (finished[b] !== null) { rows[b]!.push(opts.padToken ?? finished[b]!); continue; }
-          const next = sampleToken(values.subarray(b * V, (b + 1) * V), sampling, uniforms ? uniforms[b]! : 0);
-          rows[b]!.push(next);
-          if (stop.has(next)) finished[b] = next;
-        }
-        if (stop.size > 0 && finished.every((f) => f !== null)) break;
-      }
-    } finally {
-      cache?.dispose();
-      this.train(wasTraining);
-      if (saved) setRngState(saved);
-    }
-    const n = rows[0]!.length;
-    return tensor(Int32Array.from(rows.flat()), { shape: [B, n], dtype: 'int32', device: idx.device });
+    const { blockSize: contextSize, vocabSize } = this.config;
+    return generateTokens('GPT.generate', this, idx, opts, { contextSize, vocabSize, device: this.wte.weight.device });
   }
 
   override extraRepr(): string {

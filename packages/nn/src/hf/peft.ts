@@ -1,0 +1,97 @@
+// LoRA adapters of a GPT or Llama (made with @webgrad/optim's applyLora) written the way HF PEFT
+// saves them, so `PeftModel.from_pretrained(base, dir)` loads them:
+//   adapter_config.json        peft_type LORA, task_type CAUSAL_LM, r, lora_alpha, lora_dropout,
+//                              target_modules (HF module names), fan_in_fan_out (true for GPT-2's
+//                              Conv1D), base_model_name_or_path, …
+//   adapter_model.safetensors  base_model.model.<HF module>.lora_A.weight [r, in] and
+//                              .lora_B.weight [out, r]: PEFT keeps these shapes for Conv1D too,
+//                              so webgrad's tensors are written as they are.
+// A LoRA layer is recognised by its lora_A / lora_B sub-layers and r / loraAlpha / loraDropout
+// fields (LoraLinear in @webgrad/optim), since this package sits below optim.
+import { fmtValue, type Tensor } from '@webgrad/core';
+import { GPT } from '../models/gpt.js';
+import { Llama } from '../models/llama.js';
+import type { Module } from '../module.js';
+import { writeFileAtomic, writeSafetensorsFile, type SafeTensorInput } from '../safetensors/index.js';
+import { gpt2NameMap } from './gpt2.js';
+import { llamaNameMap } from './llama.js';
+import { HFCheckpointError } from './names.js';
+
+interface LoraLike {
+  lora_A: { weight: Tensor };
+  lora_B: { weight: Tensor };
+  r: number;
+  loraAlpha: number;
+  loraDropout: number;
+}
+
+function isLora(m: Module): m is Module & LoraLike {
+  const x = m as unknown as Partial<LoraLike>;
+  return typeof x.r === 'number' && typeof x.loraAlpha === 'number' && x.lora_A?.weight !== undefined && x.lora_B?.weight !== undefined;
+}
+
+export interface PeftAdapterOptions {
+  /** Written as base_model_name_or_path: the hub id or directory of the base model (default null). */
+  baseModelNameOrPath?: string | null;
+}
+
+/** adapter_config.json (as an object) and the adapter tensors under PEFT's names. */
+export async function peftAdapterFiles(model: GPT | Llama, opts: PeftAdapterOptions = {}): Promise<{ config: Record<string, unknown>; tensors: Record<string, SafeTensorInput> }> {
+  const op = 'peftAdapterFiles';
+  if (!(model instanceof GPT) && !(model instanceof Llama)) throw new HFCheckpointError(`${op}: model must be a GPT or a Llama, got ${fmtValue(model)}`);
+  const base = opts.baseModelNameOrPath ?? null;
+  if (base !== null && typeof base !== 'string') throw new HFCheckpointError(`${op}: baseModelNameOrPath must be a string or null, got ${fmtValue(base)}`);
+  const map = model instanceof GPT ? gpt2NameMap : llamaNameMap;
+  const layers = [...model.namedModules()].filter((e): e is [string, Module & LoraLike] => isLora(e[1]));
+  if (layers.length === 0) throw new HFCheckpointError(`${op}: the model has no LoRA adapters (add them with applyLora from @webgrad/optim)`);
+  const [, first] = layers[0]!;
+  const tensors: Record<string, SafeTensorInput> = {};
+  const targets = new Set<string>();
+  for (const [name, l] of layers) {
+    if (l.r !== first.r || l.loraAlpha !== first.loraAlpha || l.loraDropout !== first.loraDropout) {
+      throw new HFCheckpointError(`${op}: ${name} has r=${l.r}, alpha=${l.loraAlpha}, dropout=${l.loraDropout}, but ${layers[0]![0]} r=${first.r}, alpha=${first.loraAlpha}, dropout=${first.loraDropout}; one adapter config is written for all layers`);
+    }
+    const hf = map.toHF(`${name}.weight`);
+    if (!hf) throw new HFCheckpointError(`${op}: ${name} has no HF name`);
+    const module = hf.name.replace(/\.weight$/, '');
+    targets.add(module.slice(module.lastIndexOf('.') + 1));
+    for (const part of ['lora_A', 'lora_B'] as const) {
+      const t = l[part].weight;
+      if (t.dtype !== 'float32' && t.dtype !== 'float64') throw new HFCheckpointError(`${op}: ${name}.${part}.weight is ${t.dtype}`);
+      tensors[`base_model.model.${module}.${part}.weight`] = { dtype: t.dtype === 'float64' ? 'F64' : 'F32', shape: [...t.shape], data: (await t.data()) as Float32Array };
+    }
+  }
+  const config = {
+    peft_type: 'LORA',
+    task_type: 'CAUSAL_LM',
+    base_model_name_or_path: base,
+    r: first.r,
+    lora_alpha: first.loraAlpha,
+    lora_dropout: first.loraDropout,
+    target_modules: [...targets].sort(),
+    fan_in_fan_out: model instanceof GPT,
+    bias: 'none',
+    inference_mode: true,
+    init_lora_weights: true,
+    modules_to_save: null,
+    layers_to_transform: null,
+    layers_pattern: null,
+    rank_pattern: {},
+    alpha_pattern: {},
+    use_rslora: false,
+    use_dora: false,
+    revision: null,
+  };
+  return { config, tensors };
+}
+
+/** Write `model`'s LoRA adapters to `dir` as adapter_config.json + adapter_model.safetensors (HF PEFT's layout). */
+export async function savePeftAdapter(model: GPT | Llama, dir: string, opts: PeftAdapterOptions = {}): Promise<void> {
+  if (typeof dir !== 'string' || dir === '') throw new HFCheckpointError(`savePeftAdapter: dir must be a non-empty string, got ${fmtValue(dir)}`);
+  const { config, tensors } = await peftAdapterFiles(model, opts);
+  const fs = (await import('node:fs/promises' as string)) as typeof import('node:fs/promises');
+  const path = (await import('node:path' as string)) as typeof import('node:path');
+  await fs.mkdir(dir, { recursive: true });
+  await writeSafetensorsFile(path.join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt' });
+  await writeFileAtomic(path.join(dir, 'adapter_config.json'), new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
+}
