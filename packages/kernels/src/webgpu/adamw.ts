@@ -13,7 +13,8 @@ import { requireFloat32 } from './kernel_args.js';
 import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
-import { coalesce, isContiguousRun, pushStrided, wgslOffsets } from './strided_codegen.js';
+import { coalesce, numel } from '../geometry.js';
+import { isContiguousRun, pushStrided, wgslOffsets } from './strided_codegen.js';
 import { dispatch1D, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
 const WG = 128;
@@ -43,8 +44,7 @@ ${offsets}
 
 export function adamw(rt: WebGPURuntime, param: View<GPUBuffer>, grad: View<GPUBuffer>, m: View<GPUBuffer>, v: View<GPUBuffer>, opts: AdamWOptions): void {
   requireFloat32('adamw', param.dtype, grad.dtype, m.dtype, v.dtype);
-  let n = 1;
-  for (const s of param.shape) n *= s;
+  const n = numel(param.shape);
   if (n === 0) return;
   const views = [param, grad, m, v];
   const names = ['p', 'g', 'm', 'v'];

@@ -25,7 +25,8 @@
 // and reduce (max, then sum of exponentials; or δ over Dv) through workgroup memory. A fully masked
 // row (causal with Tq > Tk, or a mask of -∞) gets P = 0 and lse = -∞, as in the fused kernels.
 
-import { transposeLast, type AttentionOptions, type View } from '../types.js';
+import { transposeLast } from '../geometry.js';
+import type { AttentionOptions, View } from '../types.js';
 import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import { matmul } from './matmul.js';

@@ -24,6 +24,7 @@
 // contributions. Every dx element has exactly one writer, so there are no atomics (WGSL has no float
 // atomics), the result is deterministic, and dx need not be zeroed first: every element is written.
 
+import { numel } from '../geometry.js';
 import type { Conv2dGeometry, View } from '../types.js';
 import { WebGPUDTypeError } from './errors.js';
 import { UniformStruct } from './kernel_args.js';
@@ -45,17 +46,13 @@ function outSize(size: number, k: number, s: number, p: number, d: number): numb
 }
 
 /** Geometry uniforms, shared by every kernel here. `image` is [N, C, H, W]. */
-function geometryUniforms(image: readonly number[], g: Conv2dGeometry, numel: number): UniformStruct {
+function geometryUniforms(image: readonly number[], g: Conv2dGeometry, count: number): UniformStruct {
   const [N, C, H, W] = image as [number, number, number, number];
   const [kh, kw] = g.kernel, [sh, sw] = g.stride, [ph, pw] = g.padding, [dh, dw] = g.dilation;
   const Ho = Math.max(0, outSize(H, kh, sh, ph, dh)), Wo = Math.max(0, outSize(W, kw, sw, pw, dw));
   return new UniformStruct()
-    .u32('numel', numel).u32('N', N).u32('C', C).i32('H', H).i32('W', W).i32('Ho', Ho).i32('Wo', Wo)
+    .u32('numel', count).u32('N', N).u32('C', C).i32('H', H).i32('W', W).i32('Ho', Ho).i32('Wo', Wo)
     .i32('kh', kh).i32('kw', kw).i32('sh', sh).i32('sw', sw).i32('ph', ph).i32('pw', pw).i32('dh', dh).i32('dw', dw);
-}
-
-function numelOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 /** Helpers and the start of `main` (e = this invocation's element, bounds-checked); follows the bindings. */
@@ -204,7 +201,7 @@ ${decode4('u.H', 'u.W')}
 export function im2col(rt: WebGPURuntime, x: View<GPUBuffer>, g: Conv2dGeometry, cols: View<GPUBuffer>): void {
   requireDType('im2col', x, 'float32', 'x');
   requireDType('im2col', cols, 'float32', 'cols');
-  const n = numelOf(cols.shape);
+  const n = numel(cols.shape);
   if (n === 0) return;
   const u = geometryUniforms(x.shape, g, n);
   u.view('x', x); u.view('c', cols);
@@ -216,7 +213,7 @@ export function im2col(rt: WebGPURuntime, x: View<GPUBuffer>, g: Conv2dGeometry,
 export function col2im(rt: WebGPURuntime, cols: View<GPUBuffer>, g: Conv2dGeometry, dx: View<GPUBuffer>): void {
   requireDType('col2im', cols, 'float32', 'cols');
   requireDType('col2im', dx, 'float32', 'dx');
-  const n = numelOf(dx.shape);
+  const n = numel(dx.shape);
   if (n === 0) return;
   const u = geometryUniforms(dx.shape, g, n);
   u.view('x', dx); u.view('c', cols);
@@ -230,7 +227,7 @@ export function pool2d(rt: WebGPURuntime, op: 'max' | 'avg', x: View<GPUBuffer>,
   requireDType('pool2d', x, 'float32', 'x');
   requireDType('pool2d', out, 'float32', 'out');
   if (op === 'max' && argmax) requireDType('pool2d', argmax, 'int32', 'argmax');
-  const n = numelOf(out.shape);
+  const n = numel(out.shape);
   if (n === 0) return;
   const u = geometryUniforms(x.shape, g, n);
   u.view('x', x); u.view('y', out);
@@ -258,7 +255,7 @@ export function pool2dBackward(rt: WebGPURuntime, op: 'max' | 'avg', dy: View<GP
     if (!argmax) throw new Error('pool2dBackward: max pooling needs the argmax from the forward pass');
     requireDType('pool2dBackward', argmax, 'int32', 'argmax');
   }
-  const n = numelOf(dx.shape);
+  const n = numel(dx.shape);
   if (n === 0) return;
   const u = geometryUniforms(dx.shape, g, n);
   u.view('x', dx); u.view('y', dy);

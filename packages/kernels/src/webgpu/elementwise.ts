@@ -26,7 +26,8 @@ import { UNARY_EXPR, BINARY_EXPR, WGSL_MATH, type OpExpr } from './elementwise_o
 import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ElementType, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
-import { coalesce, pushStrided, wgslOffsets } from './strided_codegen.js';
+import { coalesce, isContiguous, numel } from '../geometry.js';
+import { pushStrided, wgslOffsets } from './strided_codegen.js';
 import { dispatch1D, MAX_WORKGROUPS_PER_DIM, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
 const WG = 128;
@@ -173,27 +174,15 @@ class UniformScratch implements UniformSink {
 const scratch = new UniformScratch();
 const workgroups: [number, number] = [0, 1];
 
-/** Is `v` one contiguous run in row-major order over `shape` (size-1 dims ignored)? */
-function isContiguousOver(shape: readonly number[], strides: readonly number[]): boolean {
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const n = shape[d]!;
-    if (n === 1) continue;
-    if (strides[d] !== acc) return false;
-    acc *= n;
-  }
-  return true;
-}
-
 /** Picks the path and launches `p` over `inputs` → `out`. */
 function launch(rt: WebGPURuntime, p: EwCompiled, inputs: View<GPUBuffer>[], out: View<GPUBuffer>, extra?: (u: UniformSink) => void): void {
-  let n = 1;
-  for (const s of out.shape) n *= s;
+  const n = numel(out.shape);
   if (n === 0) return;
   const views = [...inputs, out];
-  // Every view one contiguous run: the same test as coalescing and checking each run, without the copies.
+  // Every view one contiguous run (inputs have out's shape): the same test as coalescing and
+  // checking each run, without the copies.
   let contiguous = true;
-  for (let k = 0; k < views.length && contiguous; k++) contiguous = isContiguousOver(out.shape, views[k]!.strides);
+  for (let k = 0; k < views.length && contiguous; k++) contiguous = isContiguous(views[k]!);
   let path: Path;
   let rank = 1;
   let uniforms: ArrayBuffer | Uint32Array;

@@ -20,6 +20,7 @@
 // memory outside the view is never touched. The runtime raises a WebGPUIndexError (a RangeError)
 // naming the op and the index when the result, or data computed from it, is read.
 
+import { numel } from '../geometry.js';
 import type { View } from '../types.js';
 import { gpuDType, WGSL_STORAGE_TYPE } from './dtype.js';
 import { UniformStruct } from './kernel_args.js';
@@ -99,8 +100,7 @@ function launch(rt: WebGPURuntime, mode: Mode, dim: number, out: View<GPUBuffer>
   if (index.dtype !== 'int32') throw new TypeError(`${mode}: index must be int32, got ${index.dtype}`);
   const rank = out.shape.length;
   if (rank > MAX_RANK) throw new RangeError(`${mode}: rank ${rank} exceeds ${MAX_RANK}`);
-  let n = 1;
-  for (const s of out.shape) n *= s;
+  const n = numel(out.shape);
   if (n === 0) return;
   const accumulate = mode === 'scatterAdd' || mode === 'indexAdd';
   const u = new UniformStruct();

@@ -54,13 +54,6 @@ export class UniformStruct {
   }
 }
 
-/** Product of a shape's dims. */
-export function prod(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
-
 /** Throws unless every view is float32 (these kernels compute in f32 only). */
 export function requireFloat32(op: string, ...dtypes: string[]): void {
   for (const d of dtypes) {

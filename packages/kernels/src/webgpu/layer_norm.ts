@@ -32,7 +32,8 @@ import type { View } from '../types.js';
 import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
-import { requireDType, rowOperands, rowsOf, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS } from './softmax.js';
+import { rowsOf } from '../geometry.js';
+import { requireDType, rowOperands, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS } from './softmax.js';
 import { dispatch1D, MAX_WORKGROUPS_PER_DIM, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
 /** Threads per workgroup of the column-reduction stages. */
@@ -149,7 +150,7 @@ export function layerNorm(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GP
   for (const [name, v] of [['x', x], ['weight', weight], ['bias', bias], ['out', out], ['mean', mean], ['rstd', rstd]] as const) {
     if (v) requireDType(op, name, v.dtype);
   }
-  const { rows, D } = rowsOf(x.shape);
+  const { rows, cols: D } = rowsOf(x.shape);
   if (rows === 0) return;
   const tpr = rowThreads(D);
   const { ins: [xi, wi, bi], outs: [oo, mo, ro], finish } = rowOperands(rt, [x, weight, bias], [out, mean, rstd]);
@@ -170,7 +171,7 @@ export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight:
   for (const [name, v] of [['x', x], ['weight', weight], ['mean', mean], ['rstd', rstd], ['dy', dy], ['dx', dx], ['dweight', dweight], ['dbias', dbias]] as const) {
     if (v) requireDType(op, name, v.dtype);
   }
-  const { rows, D } = rowsOf(x.shape);
+  const { rows, cols: D } = rowsOf(x.shape);
   const { ins: [xi, wi, mi, ri, gi], outs: [dxo, dwo, dbo], finish } =
     rowOperands(rt, [x, weight, mean, rstd, dy], [dx, dweight, dbias]);
 

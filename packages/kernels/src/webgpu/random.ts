@@ -18,7 +18,8 @@ import { WGSL_MATH } from './elementwise_ops.js';
 import { UniformStruct } from './kernel_args.js';
 import { readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
-import { coalesce, pushStrided, wgslOffsets } from './strided_codegen.js';
+import { coalesce, numel } from '../geometry.js';
+import { pushStrided, wgslOffsets } from './strided_codegen.js';
 import { dispatch1D, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
 const WG = 128;
@@ -82,8 +83,7 @@ const TWO_POW_32 = 4294967296;
 
 export function random(rt: WebGPURuntime, out: View<GPUBuffer>, opts: RandomOptions): void {
   const outType = WGSL_STORAGE_TYPE[gpuDType('random', out.dtype)];
-  let n = 1;
-  for (const s of out.shape) n *= s;
+  const n = numel(out.shape);
   if (n === 0) return;
   const c = coalesce(out.shape, [out.strides]);
   const u = new UniformStruct();

@@ -27,7 +27,8 @@ import { WGSL_MATH } from './elementwise_ops.js';
 import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
-import { coalesce, MAX_RANK } from './strided_codegen.js';
+import { coalesce, contiguousStrides, numel } from '../geometry.js';
+import { MAX_RANK } from './strided_codegen.js';
 import { dispatch1D, splitWorkgroups, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
 const WG = 128;
@@ -52,10 +53,9 @@ function geometry(x: View<GPUBuffer>, out: View<GPUBuffer>, reduced: boolean[]):
   const rd = x.shape.map((_, d) => d).filter((d) => reduced[d]);
   const k = coalesce(kd.map((d) => x.shape[d]!), [kd.map((d) => x.strides[d]!), kd.map((d) => out.strides[d]!)]);
   const r = coalesce(rd.map((d) => x.shape[d]!), [rd.map((d) => x.strides[d]!)]);
-  const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
   if (k.shape.length > MAX_RANK || r.shape.length > MAX_RANK) throw new RangeError(`reduce: rank above ${MAX_RANK} after merging dims`);
   return {
-    nout: prod(k.shape), nred: prod(r.shape),
+    nout: numel(k.shape), nred: numel(r.shape),
     keptShape: k.shape, keptX: k.strides[0]!, keptOut: k.strides[1]!,
     redShape: r.shape, redX: r.strides[0]!,
   };
@@ -202,7 +202,7 @@ export function reduce(rt: WebGPURuntime, op: ReduceOp, x: View<GPUBuffer>, axes
     // Stage 2: reduce each output's `chunks` partials (a contiguous row) into out.
     const g2: Geometry = {
       nout: g.nout, nred: chunks, keptShape: g.keptShape, keptOut: g.keptOut,
-      keptX: contiguousOf(g.keptShape).map((s) => s * chunks), redShape: [chunks], redX: [1],
+      keptX: contiguousStrides(g.keptShape).map((s) => s * chunks), redShape: [chunks], redX: [1],
     };
     const u2 = new UniformStruct();
     pushGeometry(u2, g2, 0, out.offset);
@@ -222,13 +222,6 @@ export function reduce(rt: WebGPURuntime, op: ReduceOp, x: View<GPUBuffer>, axes
   if (aliased) rt.copyBuffer(x.buffer, src, x.buffer.size);
   rt.dispatch(p, [src, out.buffer], u.bytes(), mode === 'rows' ? splitWorkgroups(g.nout) : dispatch1D(g.nout, WG), `reduce.${op}`);
   if (aliased) rt.release(src);
-}
-
-function contiguousOf(shape: number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) { s[d] = acc; acc *= shape[d]!; }
-  return s;
 }
 
 function wgslArgReduce(op: 'argmax' | 'argmin', xs: Storage, g: Geometry, u: UniformStruct): ShaderSource {

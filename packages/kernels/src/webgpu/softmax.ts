@@ -32,6 +32,7 @@
 // The forward makes three passes over the row (max, sum of exp, write) and the backward two; the
 // re-reads hit the cache, and the code stays as plain as the reference.
 
+import { contiguousStrides, isContiguous, rowsOf } from '../geometry.js';
 import type { DType, View } from '../types.js';
 import { copy } from './elementwise.js';
 import { WebGPUDTypeError } from './errors.js';
@@ -125,30 +126,6 @@ export function requireDType(op: string, what: string, dtype: DType, want: DType
   if (dtype === want) return;
   throw new WebGPUDTypeError(`${op}: the WebGPU backend needs ${what} as ${want}, got ${dtype}` +
     (dtype === 'float64' ? ' (WGSL has no f64; cast to float32 or use the cpu backend)' : ''));
-}
-
-/** Number of rows and row length of a [..., D] view (a 0-d view is one row of one). */
-export function rowsOf(shape: readonly number[]): { rows: number; D: number } {
-  if (shape.length === 0) return { rows: 1, D: 1 };
-  let rows = 1;
-  for (let d = 0; d < shape.length - 1; d++) rows *= shape[d]!;
-  return { rows, D: shape[shape.length - 1]! };
-}
-
-function isContiguous(v: View<GPUBuffer>): boolean {
-  let want = 1;
-  for (let d = v.shape.length - 1; d >= 0; d--) {
-    if (v.shape[d]! !== 1 && v.strides[d]! !== want) return false;
-    want *= v.shape[d]!;
-  }
-  return true;
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) { s[d] = acc; acc *= shape[d]!; }
-  return s;
 }
 
 /** A bound operand: the buffer to bind and the element offset of its first row. */
@@ -269,7 +246,7 @@ export function softmax(rt: WebGPURuntime, x: View<GPUBuffer>, out: View<GPUBuff
   const op = log ? 'logSoftmax' : 'softmax';
   requireDType(op, 'x', x.dtype);
   requireDType(op, 'out', out.dtype);
-  const { rows, D } = rowsOf(x.shape);
+  const { rows, cols: D } = rowsOf(x.shape);
   if (rows === 0 || D === 0) return;
   const tpr = rowThreads(D);
   const { ins: [xi], outs: [oo], finish } = rowOperands(rt, [x], [out]);
@@ -284,7 +261,7 @@ export function softmaxBackward(rt: WebGPURuntime, y: View<GPUBuffer>, dy: View<
   requireDType(op, 'y', y.dtype);
   requireDType(op, 'dy', dy.dtype);
   requireDType(op, 'out', out.dtype);
-  const { rows, D } = rowsOf(y.shape);
+  const { rows, cols: D } = rowsOf(y.shape);
   if (rows === 0 || D === 0) return;
   const tpr = rowThreads(D);
   const { ins: [yi, gi], outs: [oo], finish } = rowOperands(rt, [y, dy], [out]);

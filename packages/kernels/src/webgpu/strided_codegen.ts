@@ -2,41 +2,16 @@
 // families.
 //
 // A view's element (i0, ..., i_{r-1}) lives at `offset + Σ i_d·stride_d` (elements, not bytes).
-// Launchers first `coalesce` dims (drop size-1 dims, merge neighbours that are contiguous in
+// Launchers first `coalesce` dims (geometry.ts) (drop size-1 dims, merge neighbours that are contiguous in
 // every view), which lowers the rank the shader must handle and turns most views into one
 // contiguous run. The shape, each view's strides and offset travel as scalar uniforms
 // (`sh<d>`, `st_<view><d>`, `off_<view>`), and `wgslOffsets` emits the unrolled loop that turns a
 // row-major linear index into one buffer offset per view. The rank is a compile-time constant of
 // the pipeline key, so no loop or array indexing happens at run time.
 
-import { UniformStruct } from './kernel_args.js';
+import type { UniformStruct } from './kernel_args.js';
 
 export const MAX_RANK = 8;
-
-export interface Coalesced {
-  shape: number[];
-  /** One stride list per view, same length as `shape`. */
-  strides: number[][];
-}
-
-/** Drops size-1 dims and merges dims that are contiguous in every view. Rank 0 stays rank 0. */
-export function coalesce(shape: readonly number[], stridesList: readonly (readonly number[])[]): Coalesced {
-  const outShape: number[] = [];
-  const outStrides: number[][] = stridesList.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const n = shape[d]!;
-    if (n === 1) continue;
-    const k = outShape.length - 1;
-    if (k >= 0 && stridesList.every((s, v) => outStrides[v]![k] === s[d]! * n)) {
-      outShape[k] = outShape[k]! * n;
-      stridesList.forEach((s, v) => { outStrides[v]![k] = s[d]!; });
-      continue;
-    }
-    outShape.push(n);
-    stridesList.forEach((s, v) => outStrides[v]!.push(s[d]!));
-  }
-  return { shape: outShape, strides: outStrides };
-}
 
 /** Is a coalesced view one contiguous run (rank ≤ 1 with unit stride)? */
 export function isContiguousRun(shape: readonly number[], strides: readonly number[]): boolean {
