@@ -13,7 +13,8 @@ and two tokenizers built offline with `tokenizers`, in fixtures/hf/tokenizers/:
 
   byte_level/tokenizer.json        GPT-2-style byte-level BPE trained on the corpus below
   llama_style/tokenizer.json       SentencePiece-style BPE: "▁" for spaces (Prepend + Replace
-                                   normalizer), byte fallback to <0xNN> tokens, Llama's decoder
+                                   normalizer), byte fallback to <0xNN> tokens, Llama 2's decoder
+  metaspace/tokenizer.json         the same pieces behind a Metaspace pre-tokenizer and decoder
   expected.json                    each tokenizer's ids and decode of the multilingual texts
 
 Versions these fixtures were made with (the script checks them):
@@ -171,12 +172,14 @@ def byte_level_tokenizer():
     return tok
 
 
-def llama_style_tokenizer():
-    # Train a character BPE on "▁"-marked text, then rebuild it with byte fallback: Llama's layout
-    # (<unk>, <s>, </s>, then <0x00>..<0xFF>, then the merged pieces).
-    norm = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+def llama_style_tokenizer(layout):
+    """SentencePiece-style BPE with byte fallback in Llama 2's token layout: <unk>, <s>, </s>, then
+    <0x00>..<0xFF>, then the merged pieces. The pieces are trained on words split at "▁" (so they
+    start at word boundaries, as SentencePiece's do); the tokenizer that is saved does not split:
+    layout "legacy" marks spaces with a Prepend + Replace normalizer (Llama 2's tokenizer.json),
+    "metaspace" with a Metaspace pre-tokenizer (prepend_scheme "first", split false)."""
     base = Tokenizer(models.BPE(unk_token="<unk>"))
-    base.normalizer = norm
+    base.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
     trainer = trainers.BpeTrainer(vocab_size=400, min_frequency=2, special_tokens=["<unk>", "<s>", "</s>"],
                                   limit_alphabet=80, show_progress=False)
     base.train_from_iterator(CORPUS, trainer)
@@ -189,8 +192,12 @@ def llama_style_tokenizer():
             vocab[piece] = len(vocab)
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in trained["merges"]]
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True, fuse_unk=True))
-    tok.normalizer = norm
-    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    if layout == "legacy":
+        tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+        tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    else:
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=False)
+        tok.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Metaspace(replacement="▁", prepend_scheme="first", split=False)])
     tok.add_special_tokens(["<unk>", "<s>", "</s>"])
     return tok
 
@@ -199,7 +206,8 @@ def make_tokenizers():
     out = os.path.join(ROOT, "tokenizers")
     shutil.rmtree(out, ignore_errors=True)
     expected = {"texts": TEXTS}
-    for name, tok in (("byte_level", byte_level_tokenizer()), ("llama_style", llama_style_tokenizer())):
+    for name, tok in (("byte_level", byte_level_tokenizer()), ("llama_style", llama_style_tokenizer("legacy")),
+                      ("metaspace", llama_style_tokenizer("metaspace"))):
         os.makedirs(os.path.join(out, name))
         tok.save(os.path.join(out, name, "tokenizer.json"))
         encodings = [tok.encode(t, add_special_tokens=False) for t in TEXTS]
