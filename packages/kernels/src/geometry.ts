@@ -150,6 +150,42 @@ export function coalesce(shape: readonly number[], stridesList: readonly (readon
   return { shape: outShape, strides: outStrides };
 }
 
+/**
+ * Walks views of one `shape` together, a run of elements at a time: calls `fn(offs, n, inner)` once
+ * per innermost run of their coalesced walk, in row-major order, with `offs[k]` the buffer offset of
+ * the run's first element in view k, `n` the run's length and `inner[k]` view k's stride along it.
+ * A contiguous shape is one call; a transposed one a call per row. Loops written inside `fn` stay
+ * tight, and no per-element offsets are built. An empty shape makes no call; a single element is
+ * one run of 1. `offs` is reused between calls (copy it to keep it).
+ */
+export function forEachRow(shape: readonly number[], views: readonly (Strided & { readonly offset: number })[],
+  fn: (offs: number[], n: number, inner: number[]) => void): void {
+  if (numel(shape) === 0) return;
+  const c = coalesce(shape, views.map((v) => v.strides));
+  if (c.shape.length === 0) return fn(views.map((v) => v.offset), 1, views.map(() => 0)); // one element
+  const r = c.shape.length;
+  const n = c.shape[r - 1]!;
+  const inner = c.strides.map((s) => s[r - 1]!);
+  const base = views.map((v) => v.offset);
+  if (r === 1) return fn(base, n, inner);
+  // Odometer over the outer dims, keeping each view's run offset in step.
+  const idx = new Array<number>(r - 1).fill(0);
+  const offs = base.slice();
+  const rows = numel(c.shape.slice(0, r - 1));
+  for (let row = 0; row < rows; row++) {
+    fn(offs, n, inner);
+    for (let d = r - 2; d >= 0; d--) {
+      const sd = c.shape[d]!;
+      if (++idx[d]! < sd) {
+        for (let k = 0; k < offs.length; k++) offs[k]! += c.strides[k]![d]!;
+        break;
+      }
+      idx[d] = 0;
+      for (let k = 0; k < offs.length; k++) offs[k]! -= c.strides[k]![d]! * (sd - 1);
+    }
+  }
+}
+
 /** The view with its last two dims swapped: a transpose by strides, no copy (rank ≥ 2). */
 export function transposeLast<V extends Strided>(v: V): V {
   const r = v.shape.length;

@@ -4,4 +4,4 @@ export * from './types.js';
 export * from './geometry.js';
 export * from './cpu/index.js';
 export * from './webgpu/index.js';
-export * from './wasm/index.js';
+export * from './cpu_fast/index.js';

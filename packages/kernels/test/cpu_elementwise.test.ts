@@ -247,7 +247,7 @@ describe('cpu where / copy / fill', () => {
 
 describe('cpu binaryScalar', () => {
   it('equals binary with the scalar in a filled 0-d buffer, both operand orders and dtypes', async () => {
-    const { fastCpuKernels } = await import('../src/wasm/index.js');
+    const { fastCpuKernels } = await import('../src/cpu_fast/index.js');
     const cases: [BinaryOp, DType, number[], number][] = [
       ['sub', 'float32', [1.5, -2, 0.25, 7], 0.1], ['div', 'float32', [1, -3, 4, 9], 3],
       ['pow', 'float32', [0.5, 2, 3, 1.5], 2.5], ['mod', 'int32', [-7, 3, 8, 0], 3],

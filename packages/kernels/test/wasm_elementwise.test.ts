@@ -3,7 +3,7 @@
 // same-shape, scalar, bias-row, column and batch-broadcast operands, on 1, 2 and 3 threads.
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
-import { fastCpuKernels } from '../src/wasm/index.js';
+import { fastCpuKernels } from '../src/cpu_fast/index.js';
 import type { AdamWOptions, BinaryOp, TypedArray, View } from '../src/types.js';
 import { AWKWARD, bitsEqual, eachThreadCount, forceThreading, seeded, view } from './wasm_helpers.js';
 

@@ -1,7 +1,7 @@
 // The typed WebAssembly emitter: LEB128 encodings, the kernel module validates (shared and not),
 // and a small hand-built function computes what it says.
 import { describe, expect, it } from 'vitest';
-import { ByteWriter, ModuleBuilder, buildKernelModule, getNumThreads, setNumThreads } from '../src/wasm/index.js';
+import { ByteWriter, ModuleBuilder, buildKernelModule, getNumThreads, setNumThreads } from '../src/cpu_fast/index.js';
 
 describe('wasm emitter', () => {
   it('encodes LEB128 like the spec examples', () => {

@@ -4,9 +4,9 @@
 // transposed and sliced views, broadcast (stride 0) operands, size-1 dims and 0-d tensors.
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
-import { fastErf } from '../src/wasm/js_kernels.js';
+import { fastErf } from '../src/cpu_fast/elementwise_loops.js';
 import { erf } from '../src/cpu/elementwise.js';
-import { allocTensorArray, fastCpuKernels, releaseTensorArray } from '../src/wasm/index.js';
+import { allocTensorArray, fastCpuKernels, releaseTensorArray } from '../src/cpu_fast/index.js';
 import type { TypedArray, UnaryOp, View } from '../src/types.js';
 import { UNARY_OPS } from '../src/types.js';
 import { bitsEqual, eachThreadCount, expectWithin, forceThreading, seeded, view } from './wasm_helpers.js';

@@ -5,7 +5,7 @@
 // must not spill into the rest of the array), and the heap's reuse of freed blocks.
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
-import { allocTensorArray, fastCpuKernels, releaseTensorArray, wasmRuntime } from '../src/wasm/index.js';
+import { allocTensorArray, fastCpuKernels, releaseTensorArray, wasmRuntime } from '../src/cpu_fast/index.js';
 import { eachThreadCount, forceThreading, seeded, view } from './wasm_helpers.js';
 
 forceThreading();

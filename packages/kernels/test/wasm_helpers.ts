@@ -2,7 +2,7 @@
 // runner that repeats a check single- and multi-threaded with the threading thresholds at zero (so
 // even tiny shapes are split across threads, empty blocks included).
 import { afterAll, beforeAll } from 'vitest';
-import { FAST_CPU_CONFIG, getNumThreads, setNumThreads } from '../src/wasm/index.js';
+import { FAST_CPU_CONFIG, getNumThreads, setNumThreads } from '../src/cpu_fast/index.js';
 import type { TypedArray, View } from '../src/types.js';
 
 export const AWKWARD = [1, 3, 7, 17, 63, 65, 127, 255, 257, 1000] as const;

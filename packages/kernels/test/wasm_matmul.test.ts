@@ -3,7 +3,7 @@
 // bits for every thread count (the summation order does not depend on how C is split).
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
-import { buildKernelModule, fastCpuKernels, relaxedSimdAvailable, wasmRuntime } from '../src/wasm/index.js';
+import { buildKernelModule, fastCpuKernels, relaxedSimdAvailable, wasmRuntime } from '../src/cpu_fast/index.js';
 import type { TypedArray, View } from '../src/types.js';
 import { AWKWARD, bitsEqual, eachThreadCount, expectWithin, forceThreading, seeded, view } from './wasm_helpers.js';
 

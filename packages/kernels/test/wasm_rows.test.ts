@@ -3,7 +3,7 @@
 // 1, 2 and 3 threads, and identical bits for a fixed thread count.
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
-import { fastCpuKernels } from '../src/wasm/index.js';
+import { fastCpuKernels } from '../src/cpu_fast/index.js';
 import { AWKWARD, bitsEqual, eachThreadCount, expectWithin, forceThreading, seeded, view } from './wasm_helpers.js';
 
 forceThreading();

@@ -11,7 +11,7 @@
 // sums, layerNorm backward).
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
-import { buildKernelModule, fastCpuKernels, setNumThreads } from '../src/wasm/index.js';
+import { buildKernelModule, fastCpuKernels, setNumThreads } from '../src/cpu_fast/index.js';
 import { GRAD_FAST_OPS, UNARY_FAST_OPS, type UnaryFastOp } from '../src/wasm/unary_program.js';
 import { forceThreading, seeded, view } from './wasm_helpers.js';
 

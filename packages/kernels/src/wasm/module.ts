@@ -1,13 +1,14 @@
-// Assembles the one WebAssembly module behind the fast CPU kernels from the programs in this folder.
+// Assembles the one WebAssembly module behind the fast CPU kernels from the kernel families'
+// programs (../cpu_fast/*_program.ts, and the elementwise, copy and AdamW programs in this folder).
 // Every thread instantiates the same module over the same (shared) memory, so a kernel is a call of
 // an export by name with i32 arguments (byte addresses, counts, flags) on whatever thread runs it.
 
 import { ModuleBuilder } from './emitter.js';
 import { addAdamW, addBinary, addCopy } from './elementwise_program.js';
-import { addMatmul } from './matmul_program.js';
-import { addLayerNorm, addLayerNormBackward, addSoftmax } from './rows_program.js';
-import { addAttentionProbs } from './attention_program.js';
-import { addReduce } from './reduce_program.js';
+import { addMatmul } from '../cpu_fast/matmul_program.js';
+import { addLayerNorm, addLayerNormBackward, addSoftmax } from '../cpu_fast/rows_program.js';
+import { addAttentionProbs } from '../cpu_fast/attention_program.js';
+import { addReduce } from '../cpu_fast/reduce_program.js';
 import { GRAD_FAST_OPS, UNARY_FAST_OPS, addUnary, addUnaryGrad } from './unary_program.js';
 
 /** The exports threads can be asked to run, by index (the thread protocol sends the index). */

@@ -194,7 +194,7 @@ export class WasmRuntime {
   /**
    * Runs `name` once per argument tuple in `parts` (each `argc` numbers; empty parts are skipped)
    * on up to the runtime's thread count, the caller included. Each tuple must write its own outputs
-   * only; kernels cut their work into a few parts per thread (`partsFor` in kernels.ts).
+   * only; kernels cut their work into a few parts per thread (`partsFor` in schedule.ts).
    */
   parallel(name: WasmExport, argc: number, parts: number[][]): void {
     const calls = parts.filter((p) => p.length > 0).flat();

@@ -36,7 +36,7 @@
 // on processors with FMA and twice on others, so with it the last bits may differ between machines
 // (never between runs or thread counts on one machine). WEBGRAD_CPU_FMA=0 selects the separate form.
 
-import type { FuncBuilder, FuncRef, Local, ModuleBuilder, Val } from './emitter.js';
+import type { FuncBuilder, FuncRef, Local, ModuleBuilder, Val } from '../wasm/emitter.js';
 
 export const MR = 4;
 export const NR = 8;

@@ -18,7 +18,7 @@
 //   float's low mantissa bits hold n (round to nearest even), so n = j − 1.5·2²³ is exact and
 //   j's bits shifted left by 23 are n's exponent field (the high bits of the magic number shift out).
 
-import type { FuncBuilder, FuncRef, Local, ModuleBuilder } from './emitter.js';
+import type { FuncBuilder, FuncRef, Local, ModuleBuilder } from '../wasm/emitter.js';
 
 const LOG2E = 1.4426950408889634;
 const LN2_HI = 0.693359375; // exactly representable: n·LN2_HI is exact for |n| ≤ 2^8

@@ -4,7 +4,7 @@
 // Both take `rows` consecutive rows of Tk float32 values; row r is query i = (i0 + r) mod Tq of its
 // (batch, head). Keys j < lim are visible: lim = clamp(i + diag, 0, Tk) when `causal`
 // (diag = Tk − Tq + 1), else Tk. Entries past lim are never read — the in-memory attention paths
-// do not compute them (kernels.ts) — and are written as 0.
+// do not compute them (attention.ts) — and are written as 0.
 //
 // attn_probs(s, rows, Tk, i0, Tq, diag, causal, lse, backward, params): raw scores Q·Kᵀ in s become
 // probabilities in place. With z_j = scale·s_j in float64 (scale: the float64 at params):
@@ -24,7 +24,7 @@
 // 0) and stores only the lanes inside the row. Loads of that group may read up to 12 bytes past the
 // row (into the next row or the 16 bytes of slack every heap block has); those lanes are masked.
 
-import type { FuncBuilder, Local, ModuleBuilder } from './emitter.js';
+import type { FuncBuilder, Local, ModuleBuilder } from '../wasm/emitter.js';
 import { emitExp } from './rows_program.js';
 
 type I32 = Local<'i32'>;

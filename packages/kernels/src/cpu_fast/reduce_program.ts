@@ -13,7 +13,7 @@
 // exact in float64, so the only differences from the reference's float64 sums come from the order
 // of the row sums' additions (two interleaved partial sums), far below float32 resolution.
 
-import type { ModuleBuilder } from './emitter.js';
+import type { ModuleBuilder } from '../wasm/emitter.js';
 
 export function addReduce(m: ModuleBuilder): void {
   m.func('reduce_sum_rows', ['i32', 'i32', 'i32', 'i32'] as const, null, (f, x, out, rows, cols) => {

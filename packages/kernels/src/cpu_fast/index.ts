@@ -1,0 +1,56 @@
+// `fastCpuKernels`: the `cpu` device's default `KernelSet` — WebAssembly SIMD on worker threads and
+// tight TypeScript loops for the kernels that matter to training, the reference kernels (cpu/) for
+// everything else. Laid out by kernel family, one file each, with its WebAssembly program beside it:
+//
+//   matmul.ts            matmul (matmul_program.ts: the blocked sgemm)
+//   elementwise.ts       unary, binary (and binaryScalar), activation gradients — WebAssembly
+//   elementwise_loops.ts the same ops in TypeScript for other dtypes and layouts, and where
+//   copy.ts              copy, fill
+//   reduce.ts            reduce (reduce_program.ts)
+//   rows.ts              softmax, layerNorm, crossEntropy and their backwards (rows_program.ts)
+//   attention.ts         attention forward and backward (attention_program.ts)
+//   indexing.ts          indexSelect, indexAdd
+//   random.ts            random
+//   adamw.ts             adamw
+// argReduce, gather, scatterAdd and the conv/pool kernels have no fast path.
+//
+// Each family function returns whether it handled the call; `withReference` (fallback.ts) runs the
+// reference kernel when it did not. The machinery every family shares is in ../wasm/: the emitter
+// and module assembly, the runtime (memory, heap, threads), operand addressing (operands.ts) and the
+// split of work across threads (schedule.ts). Each family's header says which dtypes and layouts
+// take its fast paths.
+
+import { cpuKernels } from '../cpu/index.js';
+import { binaryScalarVia } from '../cpu/elementwise.js';
+import type { KernelSet, TypedArray } from '../types.js';
+import { adamw } from './adamw.js';
+import { attention, attentionBackward } from './attention.js';
+import { copy, fill } from './copy.js';
+import { binary, unary, where } from './elementwise.js';
+import { withReference } from './fallback.js';
+import { indexAdd, indexSelect } from './indexing.js';
+import { matmul } from './matmul.js';
+import { random } from './random.js';
+import { reduce } from './reduce.js';
+import { crossEntropy, crossEntropyBackward, layerNorm, layerNormBackward, softmax, softmaxBackward } from './rows.js';
+
+const fast = withReference({
+  matmul,
+  unary, binary, where,
+  copy, fill,
+  reduce,
+  softmax, softmaxBackward, layerNorm, layerNormBackward, crossEntropy, crossEntropyBackward,
+  attention, attentionBackward,
+  indexSelect, indexAdd,
+  random,
+  adamw,
+});
+
+/** The CPU kernels with WebAssembly SIMD and TypeScript fast paths; everything else is `cpuKernels`. */
+export const fastCpuKernels: KernelSet<TypedArray> = { ...cpuKernels, ...fast, binaryScalar: binaryScalarVia(fast.binary) };
+
+export { FAST_CPU_CONFIG } from '../wasm/schedule.js';
+export { setNumThreads, getNumThreads, startCpuThreads, wasmRuntime, WasmRuntime, allocTensorArray, releaseTensorArray, setPoisonNewArrays } from '../wasm/runtime.js';
+export { buildKernelModule, WASM_EXPORTS } from '../wasm/module.js';
+export { relaxedSimdAvailable } from '../wasm/relaxed_simd.js';
+export { ModuleBuilder, FuncBuilder, ByteWriter, type ValType, type Val, type Local, type Label, type FuncRef } from '../wasm/emitter.js';

@@ -1,0 +1,230 @@
+// The row family of the fast cpu tier: kernels over the last dim of [rows, cols] blocks — softmax /
+// logSoftmax and their backward, layerNorm and its backward, cross-entropy and its backward.
+//
+// - softmax, layerNorm, layerNorm backward (even row length): float32 contiguous rows in
+//   WebAssembly (rows_program.ts), threads taking ranges of rows; float32 arithmetic with float64
+//   row sums where the program says so, so results agree with the reference to float32 rounding.
+// - softmax backward, layerNorm backward with an odd row length, cross-entropy and its backward:
+//   TypeScript loops over float32 contiguous operands with the reference's float64 arithmetic in
+//   the reference's order.
+// Other dtypes and layouts take the reference.
+
+import { isContiguous, rowsOf } from '../geometry.js';
+import type { CrossEntropyOptions, TypedArray, View } from '../types.js';
+import { isF32, isFloat, readPtr, writePtr, type Range } from '../wasm/operands.js';
+import { wasmRuntime } from '../wasm/runtime.js';
+import { rowSplit } from '../wasm/schedule.js';
+
+type V = View<TypedArray>;
+
+export function softmax(x: V, out: V, log: boolean): boolean {
+  if (!isF32(x) || !isF32(out) || !isContiguous(x) || !isContiguous(out)) return false;
+  const { rows, cols } = rowsOf(x.shape);
+  const total = rows * cols;
+  if (total === 0) return true;
+  const rt = wasmRuntime();
+  rt.reset();
+  // Each row is read in full before it is written, so out may be x itself.
+  const xp = readPtr(rt, x, total);
+  const o = writePtr(rt, out, total, [[xp, total * 4]], true);
+  const parts = rowSplit(rt, rows, cols).map(([lo, hi]) =>
+    (hi > lo ? [xp + lo * cols * 4, o.addr + lo * cols * 4, hi - lo, cols, log ? 1 : 0] : []));
+  rt.parallel('softmax_rows', 5, parts);
+  o.done();
+  return true;
+}
+
+export function layerNorm(x: V, weight: V | null, bias: V | null, eps: number, out: V, mean: V, rstd: V): boolean {
+  const ok = (v: V | null) => v === null || (isF32(v) && isContiguous(v));
+  if (!isF32(x) || !isContiguous(x) || !isF32(out) || !isContiguous(out) || !ok(weight) || !ok(bias)
+    || !isF32(mean) || !isContiguous(mean) || !isF32(rstd) || !isContiguous(rstd)) {
+    return false;
+  }
+  const { rows, cols: D } = rowsOf(x.shape);
+  const total = rows * D;
+  if (total === 0) return true;
+  const rt = wasmRuntime();
+  rt.reset();
+  const constant = (value: number) => { const p = rt.alloc(D * 4); rt.f32().fill(value, p >> 2, (p >> 2) + D); return p; };
+  const xp = readPtr(rt, x, total);
+  const wp = weight ? readPtr(rt, weight, D) : constant(1), bp = bias ? readPtr(rt, bias, D) : constant(0);
+  // A row is reduced before it is written, so out may be x itself.
+  const reads: Range[] = [[xp, total * 4], [wp, D * 4], [bp, D * 4]];
+  const o = writePtr(rt, out, total, reads, true);
+  const m = writePtr(rt, mean, rows, [...reads, [o.addr, total * 4]]);
+  const rs = writePtr(rt, rstd, rows, [...reads, [o.addr, total * 4], [m.addr, rows * 4]]);
+  const params = rt.alloc(8);
+  rt.f64()[params >> 3] = eps;
+  const parts = rowSplit(rt, rows, D).map(([lo, hi]) =>
+    (hi > lo ? [xp + lo * D * 4, wp, bp, o.addr + lo * D * 4, m.addr + lo * 4, rs.addr + lo * 4, hi - lo, D, params] : []));
+  rt.parallel('layernorm_rows', 9, parts);
+  o.done();
+  m.done();
+  rs.done();
+  return true;
+}
+
+/** layerNorm backward in WebAssembly for float32 contiguous operands with an even row length; else the loops. */
+export function layerNormBackward(x: V, weight: V | null, mean: V, rstd: V, dy: V, dx: V, dweight: V | null, dbias: V | null): boolean {
+  const ok = (v: V | null) => v === null || (isF32(v) && isContiguous(v));
+  const { rows, cols: D } = rowsOf(x.shape);
+  if (![x, weight, mean, rstd, dy, dx, dweight, dbias].every(ok) || D % 2 !== 0 || rows * D === 0) {
+    return layerNormBackwardLoops(x, weight, mean, rstd, dy, dx, dweight, dbias);
+  }
+  const rt = wasmRuntime();
+  rt.reset();
+  const total = rows * D;
+  const xp = readPtr(rt, x, total), gp = readPtr(rt, dy, total), mp = readPtr(rt, mean, rows), rp = readPtr(rt, rstd, rows);
+  const o = writePtr(rt, dx, total, [[xp, total * 4], [gp, total * 4], [mp, rows * 4], [rp, rows * 4]]);
+  const op_ = o.addr;
+  const wp = rt.alloc(D * 8), dwp = rt.alloc(D * 8), dbp = rt.alloc(D * 8), xhp = rt.alloc(D * 8), g2p = rt.alloc(D * 8);
+  const f64 = rt.f64();
+  if (weight) for (let j = 0; j < D; j++) f64[(wp >> 3) + j] = weight.buffer[weight.offset + j]!;
+  else f64.fill(1, wp >> 3, (wp >> 3) + D);
+  f64.fill(0, dwp >> 3, (dwp >> 3) + D);
+  f64.fill(0, dbp >> 3, (dbp >> 3) + D);
+  rt.call('layernorm_backward_rows', xp, gp, mp, rp, wp, op_, dwp, dbp, xhp, g2p, rows, D);
+  o.done();
+  const res = rt.f64();
+  if (dweight) for (let j = 0; j < D; j++) dweight.buffer[dweight.offset + j] = res[(dwp >> 3) + j]!;
+  if (dbias) for (let j = 0; j < D; j++) dbias.buffer[dbias.offset + j] = res[(dbp >> 3) + j]!;
+  return true;
+}
+
+const allF32Contiguous = (...vs: (V | null)[]): boolean => vs.every((v) => v === null || (isF32(v) && isContiguous(v)));
+
+export function softmaxBackward(y: V, dy: V, out: V, log: boolean): boolean {
+  if (!allF32Contiguous(y, dy, out)) return false;
+  const { rows, cols } = rowsOf(y.shape);
+  const ys = y.buffer, gs = dy.buffer, dx = out.buffer;
+  const oy = y.offset, og = dy.offset, oo = out.offset;
+  const tmp = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    let dot = 0, sum = 0;
+    for (let j = 0; j < cols; j++) {
+      const g = gs[og + base + j]!;
+      dot += g * ys[oy + base + j]!;
+      sum += g;
+    }
+    // Computed into a scratch row first so that `out` may alias `dy` or `y`.
+    if (log) for (let j = 0; j < cols; j++) tmp[j] = gs[og + base + j]! - Math.exp(ys[oy + base + j]!) * sum;
+    else for (let j = 0; j < cols; j++) tmp[j] = ys[oy + base + j]! * (gs[og + base + j]! - dot);
+    for (let j = 0; j < cols; j++) dx[oo + base + j] = tmp[j]!;
+  }
+  return true;
+}
+
+function layerNormBackwardLoops(x: V, weight: V | null, mean: V, rstd: V, dy: V, dx: V, dweight: V | null, dbias: V | null): boolean {
+  if (!allF32Contiguous(x, weight, mean, rstd, dy, dx, dweight, dbias)) return false;
+  const { rows, cols: D } = rowsOf(x.shape);
+  const xs = x.buffer, gs = dy.buffer, out = dx.buffer, ms = mean.buffer, rs_ = rstd.buffer;
+  const ox = x.offset, og = dy.offset, oo = dx.offset;
+  const w = new Float64Array(D).fill(1);
+  if (weight) for (let j = 0; j < D; j++) w[j] = weight.buffer[weight.offset + j]!;
+  const dw = new Float64Array(D), db = new Float64Array(D), xh = new Float64Array(D), g = new Float64Array(D);
+  for (let r = 0; r < rows; r++) {
+    const base = r * D;
+    const mu = ms[mean.offset + r]!, rs = rs_[rstd.offset + r]!;
+    let meanG = 0, meanGX = 0;
+    for (let j = 0; j < D; j++) {
+      const gj = gs[og + base + j]!;
+      const h = (xs[ox + base + j]! - mu) * rs;
+      const gw = gj * w[j]!;
+      xh[j] = h;
+      g[j] = gw;
+      meanG += gw;
+      meanGX += gw * h;
+      dw[j] += gj * h;
+      db[j] += gj;
+    }
+    meanG /= D;
+    meanGX /= D;
+    for (let j = 0; j < D; j++) out[oo + base + j] = rs * (g[j]! - meanG - xh[j]! * meanGX);
+  }
+  if (dweight) for (let j = 0; j < D; j++) dweight.buffer[dweight.offset + j] = dw[j]!;
+  if (dbias) for (let j = 0; j < D; j++) dbias.buffer[dbias.offset + j] = db[j]!;
+  return true;
+}
+
+function checkTarget(kernel: string, t: number, C: number, ignoreIndex: number): boolean {
+  if (t === ignoreIndex) return false;
+  if (!(t >= 0 && t < C)) {
+    throw new RangeError(`${kernel}: target ${t} is out of range for ${C} classes (valid: 0..${C - 1}, or ignoreIndex ${ignoreIndex})`);
+  }
+  return true;
+}
+
+/** Class weights as float64 (ones when null); null when the weight view is not a plain vector. */
+function classWeights(weight: V | null, C: number): Float64Array {
+  const w = new Float64Array(C).fill(1);
+  if (weight) {
+    const st = weight.shape.length === 0 ? 0 : weight.strides[0]!;
+    for (let c = 0; c < C; c++) w[c] = weight.buffer[weight.offset + c * st]!;
+  }
+  return w;
+}
+
+const vec1d = (v: V): boolean => v.shape.length === 1;
+
+export function crossEntropy(logits: V, targets: V, weight: V | null, opts: CrossEntropyOptions, loss: V, lse: V): boolean {
+  if (!allF32Contiguous(logits) || logits.shape.length !== 2 || !vec1d(targets) || !vec1d(loss) || !vec1d(lse)
+    || (weight && !vec1d(weight)) || !isFloat(loss) || !isFloat(lse)) return false;
+  const [N, C] = [logits.shape[0]!, logits.shape[1]!];
+  const xs = logits.buffer, ox = logits.offset;
+  const w = classWeights(weight, C);
+  const eps = opts.labelSmoothing;
+  for (let n = 0; n < N; n++) {
+    const base = ox + n * C;
+    let m = -Infinity;
+    for (let c = 0; c < C; c++) m = Math.max(m, xs[base + c]!);
+    let l = -Infinity;
+    if (m !== -Infinity) {
+      let s = 0;
+      for (let c = 0; c < C; c++) s += Math.exp(xs[base + c]! - m);
+      l = m + Math.log(s);
+    }
+    lse.buffer[lse.offset + n * lse.strides[0]!] = l;
+    const t = targets.buffer[targets.offset + n * targets.strides[0]!]!;
+    let value = 0;
+    if (checkTarget('crossEntropy', t, C, opts.ignoreIndex)) {
+      let smooth = 0;
+      if (eps !== 0) for (let c = 0; c < C; c++) smooth += w[c]! * (l - xs[base + c]!);
+      value = (1 - eps) * w[t]! * (l - xs[base + t]!) + (eps / C) * smooth;
+    }
+    loss.buffer[loss.offset + n * loss.strides[0]!] = value;
+  }
+  return true;
+}
+
+export function crossEntropyBackward(logits: V, targets: V, weight: V | null, lse: V, dloss: V, opts: CrossEntropyOptions,
+  dlogits: V): boolean {
+  if (!allF32Contiguous(logits, dlogits) || logits.shape.length !== 2 || !vec1d(targets) || !vec1d(lse) || !vec1d(dloss)
+    || (weight && !vec1d(weight))) return false;
+  const [N, C] = [logits.shape[0]!, logits.shape[1]!];
+  const xs = logits.buffer, ox = logits.offset, dx = dlogits.buffer, od = dlogits.offset;
+  const w = classWeights(weight, C);
+  let W = 0;
+  for (let c = 0; c < C; c++) W += w[c]!;
+  const eps = opts.labelSmoothing;
+  const row = new Float64Array(C); // scratch, so dlogits may alias logits
+  for (let n = 0; n < N; n++) {
+    const t = targets.buffer[targets.offset + n * targets.strides[0]!]!;
+    if (!checkTarget('crossEntropyBackward', t, C, opts.ignoreIndex)) {
+      dx.fill(0, od + n * C, od + (n + 1) * C);
+      continue;
+    }
+    const l = lse.buffer[lse.offset + n * lse.strides[0]!]!;
+    const gn = dloss.buffer[dloss.offset + n * dloss.strides[0]!]!;
+    const base = ox + n * C;
+    const hardW = (1 - eps) * w[t]!;
+    for (let c = 0; c < C; c++) {
+      const p = Math.exp(xs[base + c]! - l);
+      const hard = hardW * (p - (c === t ? 1 : 0));
+      const smooth = (eps / C) * (W * p - w[c]!);
+      row[c] = gn * (hard + smooth);
+    }
+    for (let c = 0; c < C; c++) dx[od + n * C + c] = row[c]!;
+  }
+  return true;
+}
