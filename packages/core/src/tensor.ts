@@ -38,6 +38,7 @@ export class Tensor {
 
   constructor(storage: Storage, shape: Shape, dtype: DType, opts: { strides?: readonly number[]; offset?: number; internal?: boolean } = {}) {
     this.#storage = storage;
+    this.#device = storage.backend.name;
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze(opts.strides ? [...opts.strides] : contiguousStrides(shape));
     this.offset = opts.offset ?? 0;
@@ -51,8 +52,9 @@ export class Tensor {
     return this.#storage;
   }
   get backend(): Backend { return this.storage.backend; }
-  get device(): DeviceName { return (this.#storage ?? this.#lastBackend!).backend.name; }
-  #lastBackend?: Storage;
+  /** The device's name, kept past `dispose()` so a disposed tensor still names its device in errors. */
+  get device(): DeviceName { return this.#device; }
+  readonly #device: DeviceName;
 
   get isDisposed(): boolean { return this.#storage === null; }
   get ndim(): number { return this.shape.length; }
@@ -72,16 +74,25 @@ export class Tensor {
   /** In place, like PyTorch's `requires_grad_()`. Returns this. */
   requiresGrad_(v = true): this { this.requiresGrad = checkBool('requiresGrad_', 'value', v); return this; }
 
-  /** The kernel-level view of this tensor. */
-  view_(): View<unknown> {
+  /** The kernel-level view of this tensor: its buffer, dtype, shape, strides and offset. */
+  kernelView(): View<unknown> {
     return { buffer: this.storage.buffer, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset };
+  }
+  /** @deprecated The old name of `kernelView()` (it never wrote in place). */
+  view_(): View<unknown> { return this.kernelView(); }
+
+  /** Keep `.grad` on this non-leaf tensor during backward. */
+  retainGrad(): this {
+    this.retainsGrad = true;
+    if (this.gradFn) this.gradFn.retained = new WeakRef(this);
+    return this;
   }
 
   isContiguous(): boolean {
     let acc = 1;
     for (let i = this.shape.length - 1; i >= 0; i--) {
       if (this.shape[i] !== 1 && this.strides[i] !== acc) return false;
-      acc *= this.shape[i]!;
+      acc *= this.shape[i];
     }
     return true;
   }
@@ -90,7 +101,6 @@ export class Tensor {
   dispose(): void {
     const s = this.#storage;
     if (!s) return;
-    this.#lastBackend = s;
     this.#storage = null;
     if (!this.#internal) untrackTensor(this);
     s.release();

@@ -82,26 +82,18 @@ export interface RandomOptions {
 }
 
 /**
- * Every compute primitive a backend provides. Conventions:
+ * The kernels every backend provides: core builds every op from these. Conventions:
  * - `out` views are freshly allocated and contiguous unless stated otherwise; inputs may be strided.
  *   An output's contents on entry are unspecified (storage is reused without clearing, on every
  *   device): a kernel writes every element of `out`.
  * - Broadcasting is resolved by core before the call: inputs arrive already expanded to the output's
  *   shape (stride 0 on broadcast dims), so kernels never broadcast themselves.
- * - "rows" kernels (softmax, layerNorm, crossEntropy, attention) take contiguous inputs and work on the
- *   last dimension; the number of rows is the product of the leading dims.
  * - Kernels validate nothing that core already validated; they may assume well-formed views.
  */
-export interface KernelSet<B> {
+export interface PrimitiveKernels<B> {
   // ---- elementwise -------------------------------------------------------------------------
   unary(op: UnaryOp, x: View<B>, out: View<B>): void;
   binary(op: BinaryOp, a: View<B>, b: View<B>, out: View<B>): void;
-  /**
-   * Optional: `binary` with one operand a JS number instead of a view — op(a, scalar), or
-   * op(scalar, a) when `scalarFirst`. The scalar is converted to `a.dtype` exactly as `fill` stores
-   * it, so results equal `binary` with a filled 0-d buffer broadcast to out's shape. 
-   */
-  binaryScalar(op: BinaryOp, a: View<B>, scalar: number, scalarFirst: boolean, out: View<B>): void;
   where(cond: View<B>, a: View<B>, b: View<B>, out: View<B>): void;
   /** Strided copy with dtype conversion (out may be a strided view: this is also the in-place write path). */
   copy(x: View<B>, out: View<B>): void;
@@ -129,7 +121,32 @@ export interface KernelSet<B> {
   /** out[.., index[i], ..] += src[.., i, ..] along `dim`; `out` contiguous. Embedding backward. */
   indexAdd(out: View<B>, dim: number, index: View<B>, src: View<B>): void;
 
-  // ---- fused row kernels ---------------------------------------------------------------------
+  // ---- convolution and pooling ---------------------------------------------------------------
+  /** x [N, C, H, W] → cols [N, C·kh·kw, Ho·Wo] (zeros where the window hangs over the padding). */
+  im2col(x: View<B>, g: Conv2dGeometry, cols: View<B>): void;
+  /** The adjoint of im2col: accumulates cols [N, C·kh·kw, Ho·Wo] into dx [N, C, H, W] (zeroed first). */
+  col2im(cols: View<B>, g: Conv2dGeometry, dx: View<B>): void;
+  /** out [N, C, Ho, Wo] and, for max, the argmax (int32 flat index into H·W) per output. */
+  pool2d(op: 'max' | 'avg', x: View<B>, g: Conv2dGeometry, out: View<B>, argmax: View<B> | null): void;
+  pool2dBackward(op: 'max' | 'avg', dy: View<B>, argmax: View<B> | null, g: Conv2dGeometry, dx: View<B>): void;
+}
+
+/**
+ * Fused kernels: optimisations of ops that core also computes from the primitives (the same
+ * decompositions that give their higher-order gradients), so a backend may leave any of them out
+ * and the op runs decomposed there. A backend that has one is tested against the decomposition
+ * (packages/core/test/fused_parity.test.ts). Conventions as for `PrimitiveKernels`; the "rows"
+ * kernels (softmax, layerNorm, crossEntropy) take contiguous inputs and work on the last dimension,
+ * the number of rows being the product of the leading dims.
+ */
+export interface FusedKernels<B> {
+  /**
+   * `binary` with one operand a JS number instead of a view — op(a, scalar), or op(scalar, a) when
+   * `scalarFirst`. The scalar is converted to `a.dtype` exactly as `fill` stores it, so results
+   * equal `binary` with a filled 0-d buffer broadcast to out's shape (which is what core runs without it).
+   */
+  binaryScalar(op: BinaryOp, a: View<B>, scalar: number, scalarFirst: boolean, out: View<B>): void;
+
   softmax(x: View<B>, out: View<B>, log: boolean): void;
   /** Given y = softmax(x) (or log-softmax when `log`), and dy, write dx. */
   softmaxBackward(y: View<B>, dy: View<B>, out: View<B>, log: boolean): void;
@@ -159,16 +176,26 @@ export interface KernelSet<B> {
   attentionBackward(q: View<B>, k: View<B>, v: View<B>, mask: View<B> | null, opts: AttentionOptions,
     out: View<B>, lse: View<B>, dout: View<B>, dq: View<B>, dk: View<B>, dv: View<B>): void;
 
-  // ---- convolution and pooling ---------------------------------------------------------------
-  /** x [N, C, H, W] → cols [N, C·kh·kw, Ho·Wo] (zeros where the window hangs over the padding). */
-  im2col(x: View<B>, g: Conv2dGeometry, cols: View<B>): void;
-  /** The adjoint of im2col: accumulates cols [N, C·kh·kw, Ho·Wo] into dx [N, C, H, W] (zeroed first). */
-  col2im(cols: View<B>, g: Conv2dGeometry, dx: View<B>): void;
-  /** out [N, C, Ho, Wo] and, for max, the argmax (int32 flat index into H·W) per output. */
-  pool2d(op: 'max' | 'avg', x: View<B>, g: Conv2dGeometry, out: View<B>, argmax: View<B> | null): void;
-  pool2dBackward(op: 'max' | 'avg', dy: View<B>, argmax: View<B> | null, g: Conv2dGeometry, dx: View<B>): void;
-
-  // ---- optimizer -----------------------------------------------------------------------------
   /** In place: param, m, v updated with one AdamW step given grad (all contiguous, same shape). */
   adamw(param: View<B>, grad: View<B>, m: View<B>, v: View<B>, opts: AdamWOptions): void;
 }
+
+/** The fused kernels' names: what a backend may leave out. */
+export const FUSED_KERNELS = [
+  'binaryScalar', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'crossEntropy', 'crossEntropyBackward',
+  'attention', 'attentionBackward', 'adamw',
+] as const satisfies readonly (keyof FusedKernels<unknown>)[];
+
+/**
+ * The contract between core and a backend: every primitive, and whichever fused kernels the
+ * backend has (core runs the decomposition of the others). A backend that lacks a primitive does
+ * not compile.
+ */
+export type BackendKernels<B> = PrimitiveKernels<B> & Partial<FusedKernels<B>>;
+
+/** A kernel set with every fused kernel: the CPU reference, the WebAssembly and the WebGPU sets. */
+export interface KernelSet<B> extends PrimitiveKernels<B>, FusedKernels<B> {}
+
+// A compile error here names a fused kernel missing from FUSED_KERNELS.
+const allFusedListed: Record<Exclude<keyof FusedKernels<unknown>, (typeof FUSED_KERNELS)[number]>, never> = {};
+void allFusedListed;

@@ -81,7 +81,15 @@ export function customOp<A = Record<string, never>>(def: CustomOp<A>): (inputs: 
   if (typeof d.name !== 'string' || d.name === '') throw new ValueError(`customOp: def.name must be a non-empty string, got ${fmtValue(d.name)}`);
   checkFunction('customOp', 'def.forward', d.forward);
   checkFunction('customOp', 'def.backward', d.backward);
-  const op = defineOp<A>({ name: def.name, forward: def.forward, backward: (g, s, a) => def.backward(g, s, a) });
+  // Saved tensors keep the order the user's forward saved them in, under their positions as names.
+  const op = defineOp<Tensor[], A, Record<string, Tensor>>({
+    name: def.name,
+    forward: (inputs, attrs, save) => {
+      let n = 0;
+      return def.forward(inputs, attrs, (t) => save(String(n++), t));
+    },
+    backward: (g, { saved, attrs }) => def.backward(g, Object.values(saved), attrs),
+  });
   return (inputs, attrs) => {
     if (!Array.isArray(inputs)) throw new ValueError(`${def.name}: inputs must be an array of tensors, got ${fmtValue(inputs)}`);
     inputs.forEach((t, i) => checkTensor(def.name, `inputs[${i}]`, t));

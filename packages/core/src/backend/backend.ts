@@ -1,12 +1,13 @@
 // The backend interface: how core allocates, moves and computes on one device. Backends are thin
-// adapters — all compute lives in @webgrad/kernels behind `KernelSet`.
-import type { DType, KernelSet, TypedArray } from '@webgrad/kernels';
+// adapters — all compute lives in @webgrad/kernels behind `BackendKernels` (the primitives, and any fused kernels).
+import type { BackendKernels, DType, TypedArray } from '@webgrad/kernels';
 
 export type DeviceName = 'cpu' | 'webgpu';
 
 export interface Backend<B = unknown> {
   readonly name: DeviceName;
-  readonly kernels: KernelSet<B>;
+  /** Every primitive kernel, and whichever fused kernels this device has (the others run decomposed). */
+  readonly kernels: BackendKernels<B>;
   /** dtypes this device can hold. */
   supports(dtype: DType): boolean;
   /** A buffer for `length` elements of `dtype`. Its contents are undefined (pooled memory is reused). */

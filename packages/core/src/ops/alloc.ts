@@ -26,7 +26,7 @@ export function empty(shape: Shape, dtype: DType, backend: Backend, op = 'empty'
 /** A fresh contiguous tensor filled with zeros. */
 export function zerosOn(shape: Shape, dtype: DType, backend: Backend): Tensor {
   const t = empty(shape, dtype, backend);
-  backend.kernels.fill(t.view_(), 0);
+  backend.kernels.fill(t.kernelView(), 0);
   return t;
 }
 
@@ -49,7 +49,7 @@ export function broadcastView(t: Tensor, shape: Shape): View<unknown> {
 /** A 0-d tensor holding a JS number, on the same device as `like`. */
 export function scalarTensor(value: number | boolean, dtype: DType, backend: Backend): Tensor {
   const t = empty([], dtype, backend);
-  backend.kernels.fill(t.view_() as never, Number(value));
+  backend.kernels.fill(t.kernelView() as never, Number(value));
   return t;
 }
 

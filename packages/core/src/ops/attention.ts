@@ -28,7 +28,11 @@ export interface AttentionOptions {
   scale?: number;
 }
 
-interface AttnAttrs { scale: number; causal: boolean; hasMask: boolean }
+interface AttnAttrs { scale: number; causal: boolean }
+interface AttnSaved { q: Tensor; k: Tensor; v: Tensor; mask: Tensor; out: Tensor; lse: Tensor }
+
+/** Whether a backend has both fused kernels (the backward reads the forward's output and log-sum-exp). */
+const hasFused = (k: Tensor['backend']['kernels']) => k.attention !== undefined && k.attentionBackward !== undefined;
 
 /** Attention options, validated: `scale` undefined means 1/√D. */
 function attentionOptions(op: string, opts: AttentionOptions | undefined): { mask: Tensor | null; isCausal: boolean; scale: number | undefined } {
@@ -40,34 +44,41 @@ function attentionOptions(op: string, opts: AttentionOptions | undefined): { mas
   };
 }
 
-export const ATTENTION = defineOp<AttnAttrs>({
+/** q [B, H, Tq, D], k and v [B, H, Tk, D] contiguous, an additive mask broadcastable to [B, H, Tq, Tk] or none. */
+export const ATTENTION = defineOp<[q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null], AttnAttrs, AttnSaved>({
   name: 'scaledDotProductAttention',
   forward: ([q, k, v, mask], a, save) => {
-    const [B, H, Tq] = q!.shape as number[];
-    const Dv = v!.shape[3]!;
-    const out = empty([B!, H!, Tq!, Dv], q!.dtype, q!.backend);
-    const lse = empty([B!, H!, Tq!], q!.dtype, q!.backend);
-    const mv = mask ? broadcastView(mask, [B!, H!, Tq!, k!.shape[2]!]) : null;
-    q!.backend.kernels.attention(q!.view_(), k!.view_(), v!.view_(), mv, { scale: a.scale, causal: a.causal }, out.view_(), lse.view_());
-    save(q!); save(k!); save(v!); save(out); save(lse); if (mask) save(mask);
+    const kernels = q.backend.kernels;
+    save('q', q); save('k', k); save('v', v); if (mask) save('mask', mask);
+    if (!hasFused(kernels) || !kernels.attention) return attentionDecomposed(q, k, v, { mask, isCausal: a.causal, scale: a.scale });
+    const [B, H, Tq] = q.shape;
+    const out = empty([B, H, Tq, v.shape[3]], q.dtype, q.backend);
+    const lse = empty([B, H, Tq], q.dtype, q.backend);
+    const mv = mask ? broadcastView(mask, [B, H, Tq, k.shape[2]]) : null;
+    kernels.attention(q.kernelView(), k.kernelView(), v.kernelView(), mv, a, out.kernelView(), lse.kernelView());
+    save('out', out); save('lse', lse);
     lse.dispose();
     return out;
   },
-  // The fused backward kernel; a recorded backward differentiates the decomposition.
-  backward: (g, [q, k, v, out, lse, mask], a, needs) => {
-    if (recordingBackward()) {
-      const [dq, dk, dv] = backwardThroughDecomposition(g, [q!, k!, v!, mask ?? null], [needs[0]!, needs[1]!, needs[2]!, false],
-        (q, k, v, m) => attentionDecomposed(q, k, v, { mask: a.hasMask ? m : null, isCausal: a.causal, scale: a.scale }));
+  // The fused backward kernel; a recorded backward (or a backend without the fused kernels)
+  // differentiates the decomposition.
+  backward: (g, { saved, attrs: a, needs, inputs: [, , , m] }) => {
+    const { q, k, v } = saved;
+    const mask = m ? saved.mask : null;
+    const kernels = q.backend.kernels;
+    if (recordingBackward() || !hasFused(kernels) || !kernels.attentionBackward) {
+      const [dq, dk, dv] = backwardThroughDecomposition(g, [q, k, v, mask], [needs[0], needs[1], needs[2], false],
+        (q, k, v, m) => attentionDecomposed(q, k, v, { mask: m, isCausal: a.causal, scale: a.scale }));
       return [dq, dk, dv, null];
     }
     const dout = contiguous(g);
-    const dq = empty(q!.shape, q!.dtype, q!.backend);
-    const dk = empty(k!.shape, k!.dtype, k!.backend);
-    const dv = empty(v!.shape, v!.dtype, v!.backend);
-    const [B, H, Tq] = q!.shape as number[];
-    const mv = mask ? broadcastView(mask, [B!, H!, Tq!, k!.shape[2]!]) : null;
-    q!.backend.kernels.attentionBackward(q!.view_(), k!.view_(), v!.view_(), mv, { scale: a.scale, causal: a.causal },
-      out!.view_(), lse!.view_(), dout.view_(), dq.view_(), dk.view_(), dv.view_());
+    const dq = empty(q.shape, q.dtype, q.backend);
+    const dk = empty(k.shape, k.dtype, k.backend);
+    const dv = empty(v.shape, v.dtype, v.backend);
+    const [B, H, Tq] = q.shape;
+    const mv = mask ? broadcastView(mask, [B, H, Tq, k.shape[2]]) : null;
+    kernels.attentionBackward(q.kernelView(), k.kernelView(), v.kernelView(), mv, a,
+      saved.out.kernelView(), saved.lse.kernelView(), dout.kernelView(), dq.kernelView(), dk.kernelView(), dv.kernelView());
     if (dout !== g) dout.dispose();
     return [dq, dk, dv, null];
   },
@@ -92,8 +103,8 @@ interface PackedAttrs { nHead: number; scale: number; causal: boolean }
  * [B, T, W] tensor: head h of row t is columns col + h·D … col + h·D + D − 1. No copy.
  */
 function headView(t: Tensor, H: number, col: number, D: number): View<unknown> {
-  const [B, T, W] = t.shape as [number, number, number];
-  const v = t.view_();
+  const [B, T, W] = t.shape;
+  const v = t.kernelView();
   return { ...v, shape: [B, H, T, D], strides: [T * W, D, W, 1], offset: v.offset + col };
 }
 
@@ -104,33 +115,38 @@ function headView(t: Tensor, H: number, col: number, D: number): View<unknown> {
  * and write the output and the gradient d(qkv) through head views, so none of the copies, zero
  * fills and gradient sums of that chain happen.
  */
-export const PACKED_ATTENTION = defineOp<PackedAttrs>({
+export const PACKED_ATTENTION = defineOp<[qkv: Tensor, mask: Tensor | null], PackedAttrs, Omit<AttnSaved, 'q' | 'k' | 'v'> & { qkv: Tensor }>({
   name: 'packedSelfAttention',
   forward: ([qkv, mask], a, save) => {
-    const [B, T, W] = qkv!.shape as [number, number, number];
+    const kernels = qkv.backend.kernels;
+    save('qkv', qkv); if (mask) save('mask', mask);
+    if (!hasFused(kernels) || !kernels.attention) return packedDecomposed(qkv, a, mask);
+    const [B, T, W] = qkv.shape;
     const H = a.nHead, C = W / 3, D = C / H;
-    const out = empty([B, T, C], qkv!.dtype, qkv!.backend);
-    const lse = empty([B, H, T], qkv!.dtype, qkv!.backend);
+    const out = empty([B, T, C], qkv.dtype, qkv.backend);
+    const lse = empty([B, H, T], qkv.dtype, qkv.backend);
     const mv = mask ? broadcastView(mask, [B, H, T, T]) : null;
-    qkv!.backend.kernels.attention(headView(qkv!, H, 0, D), headView(qkv!, H, C, D), headView(qkv!, H, 2 * C, D), mv,
-      { scale: a.scale, causal: a.causal }, headView(out, H, 0, D), lse.view_());
-    save(qkv!); save(out); save(lse); if (mask) save(mask);
+    kernels.attention(headView(qkv, H, 0, D), headView(qkv, H, C, D), headView(qkv, H, 2 * C, D), mv,
+      { scale: a.scale, causal: a.causal }, headView(out, H, 0, D), lse.kernelView());
+    save('out', out); save('lse', lse);
     lse.dispose();
     return out;
   },
-  backward: (g, [qkv, out, lse, mask], a, needs) => {
-    if (recordingBackward()) {
-      const [dqkv] = backwardThroughDecomposition(g, [qkv!, mask ?? null], [needs[0]!, false],
-        (x, m) => packedDecomposed(x, a, m));
+  backward: (g, { saved, attrs: a, needs, inputs: [, m] }) => {
+    const qkv = saved.qkv;
+    const mask = m ? saved.mask : null;
+    const kernels = qkv.backend.kernels;
+    if (recordingBackward() || !hasFused(kernels) || !kernels.attentionBackward) {
+      const [dqkv] = backwardThroughDecomposition(g, [qkv, mask], [needs[0], false], (x, mk) => packedDecomposed(x, a, mk));
       return [dqkv, null];
     }
-    const [B, T, W] = qkv!.shape as [number, number, number];
+    const [B, T, W] = qkv.shape;
     const H = a.nHead, C = W / 3, D = C / H;
     const dout = contiguous(g);
-    const dqkv = empty(qkv!.shape, qkv!.dtype, qkv!.backend);
+    const dqkv = empty(qkv.shape, qkv.dtype, qkv.backend);
     const mv = mask ? broadcastView(mask, [B, H, T, T]) : null;
-    qkv!.backend.kernels.attentionBackward(headView(qkv!, H, 0, D), headView(qkv!, H, C, D), headView(qkv!, H, 2 * C, D), mv,
-      { scale: a.scale, causal: a.causal }, headView(out!, H, 0, D), lse!.view_(), headView(dout, H, 0, D),
+    kernels.attentionBackward(headView(qkv, H, 0, D), headView(qkv, H, C, D), headView(qkv, H, 2 * C, D), mv,
+      { scale: a.scale, causal: a.causal }, headView(saved.out, H, 0, D), saved.lse.kernelView(), headView(dout, H, 0, D),
       headView(dqkv, H, 0, D), headView(dqkv, H, C, D), headView(dqkv, H, 2 * C, D));
     if (dout !== g) dout.dispose();
     return [dqkv, null];
@@ -144,7 +160,7 @@ export const PACKED_ATTENTION = defineOp<PackedAttrs>({
 
 /** packedSelfAttention from split heads and attentionDecomposed. */
 function packedDecomposed(qkv: Tensor, a: PackedAttrs, mask: Tensor | null): Tensor {
-  const [B, T, W] = qkv.shape as [number, number, number];
+  const [B, T, W] = qkv.shape;
   const C = W / 3, H = a.nHead, D = C / H;
   const heads = (col: number) => permute(reshape(narrow(qkv, 2, col, C), [B, T, H, D]), [0, 2, 1, 3]); // (B, H, T, D)
   const y = attentionDecomposed(heads(0), heads(C), heads(2 * C), { mask, isCausal: a.causal, scale: a.scale });
@@ -175,7 +191,7 @@ export function packedSelfAttention(qkv: Tensor, nHead: number, opts: { isCausal
   const scale = o.scale ?? 1 / Math.sqrt(W / 3 / nHead);
   return tidy(() => {
     const mask = additiveMask(o.mask, qkv.dtype);
-    return apply(PACKED_ATTENTION, [contiguous(qkv), ...(mask ? [mask] : [])], { nHead, scale, causal: o.isCausal });
+    return apply(PACKED_ATTENTION, [contiguous(qkv), mask], { nHead, scale, causal: o.isCausal });
   });
 }
 
@@ -203,8 +219,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const scale = o.scale ?? 1 / Math.sqrt(q.shape[3]!);
   return tidy(() => {
     const mask = additiveMask(o.mask, q.dtype);
-    const ins = [contiguous(q), contiguous(k), contiguous(v), ...(mask ? [mask] : [])];
-    return apply(ATTENTION, ins, { scale, causal: o.isCausal, hasMask: !!mask });
+    return apply(ATTENTION, [contiguous(q), contiguous(k), contiguous(v), mask], { scale, causal: o.isCausal });
   });
 }
 

@@ -7,15 +7,16 @@ import { isFloat, promoteTypes, promoteWithScalar, type DType } from '../dtype.j
 import { DTypeError, ValueError, fmtShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor, TensorLike } from '../tensor.js';
-import { broadcastView, empty, isTensor, scalarTensor } from './alloc.js';
+import { broadcastView, empty, isTensor, scalarTensor, zerosOn } from './alloc.js';
 import { cast } from './cast.js';
 import { dataSync } from './device.js';
-import { apply, checkInputs, defineOp, type GradSample, type OpDef } from './define.js';
+import { apply, checkInputs, defineOp, type GradSample, type None, type OpDef } from './define.js';
 import { exp, floor, log, neg, sigmoid } from './unary.js';
-import { zerosLike } from './creation.js';
 import { checkEnum, checkNumber, checkScalar, checkTensor, fmtValue } from '../validate.js';
 
-type Grad = (g: Tensor, a: Tensor, b: Tensor, y: Tensor | undefined, needs: boolean[]) => (Tensor | null)[];
+/** The operands a gradient reads: the inputs a and b and the output y (read only as `reads` declares). */
+type Operands = Readonly<Record<Operand, Tensor>>;
+type Grad = (g: Tensor, s: Operands, needs: readonly [boolean, boolean]) => [Tensor | null, Tensor | null];
 type Operand = 'a' | 'b' | 'y';
 interface BinarySpec {
   grad: Grad | null;
@@ -31,27 +32,21 @@ function savedOperands(spec: BinarySpec, needA: boolean, needB: boolean): Record
   return { a: used.has('a'), b: used.has('b'), y: used.has('y') };
 }
 
-/** The saved list back into operands, in the order `save` was called (a, b, y). */
-function unpackOperands(s: Tensor[], k: Record<Operand, boolean>): Record<Operand, Tensor | undefined> {
-  let i = 0;
-  return { a: k.a ? s[i++] : undefined, b: k.b ? s[i++] : undefined, y: k.y ? s[i++] : undefined };
-}
-
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 const tieSplit = (win: Tensor, tie: Tensor): Tensor => add(win, mulScalar(tie, 0.5));
 
 export const BINARY_SPECS: Record<BinaryOp, BinarySpec> = {
   add: { grad: (g) => [g, g], reads: { a: [], b: [] } },
-  sub: { grad: (g, _a, _b, _y, n) => [g, n[1] ? neg(g) : null], reads: { a: [], b: [] } },
-  mul: { grad: (g, a, b, _y, n) => [n[0] ? mul(g, b) : null, n[1] ? mul(g, a) : null], reads: { a: ['b'], b: ['a'] } },
-  div: { grad: (g, a, b, _y, n) => [n[0] ? div(g, b) : null, n[1] ? neg(div(mul(g, a), mul(b, b))) : null], reads: { a: ['b'], b: ['a', 'b'] } },
+  sub: { grad: (g, _s, n) => [g, n[1] ? neg(g) : null], reads: { a: [], b: [] } },
+  mul: { grad: (g, s, n) => [n[0] ? mul(g, s.b) : null, n[1] ? mul(g, s.a) : null], reads: { a: ['b'], b: ['a'] } },
+  div: { grad: (g, s, n) => [n[0] ? div(g, s.b) : null, n[1] ? neg(div(mul(g, s.a), mul(s.b, s.b))) : null], reads: { a: ['b'], b: ['a', 'b'] } },
   // d/da a^b = b·a^(b−1);  d/db a^b = a^b·ln a
   pow: {
     reads: { a: ['a', 'b'], b: ['a', 'y'] },
-    grad: (g, a, b, y, n) => [
-      n[0] ? mul(g, mul(b, pow(a, sub(b, 1)))) : null,
-      n[1] ? mul(g, mul(y!, log(a))) : null,
+    grad: (g, s, n) => [
+      n[0] ? mul(g, mul(s.b, pow(s.a, sub(s.b, 1)))) : null,
+      n[1] ? mul(g, mul(s.y, log(s.a))) : null,
     ],
     samples: [
       { inputs: [{ shape: [2, 3], domain: 'positive' }, { shape: [3] }], call: (a, b) => pow(a, b) },
@@ -60,15 +55,15 @@ export const BINARY_SPECS: Record<BinaryOp, BinarySpec> = {
     ],
   },
   // Ties split the gradient evenly, as in PyTorch.
-  maximum: { grad: (g, a, b, _y, n) => [n[0] ? mul(g, tieSplit(gt(a, b), eq(a, b))) : null, n[1] ? mul(g, tieSplit(lt(a, b), eq(a, b))) : null] },
-  minimum: { grad: (g, a, b, _y, n) => [n[0] ? mul(g, tieSplit(lt(a, b), eq(a, b))) : null, n[1] ? mul(g, tieSplit(gt(a, b), eq(a, b))) : null] },
-  mod: { grad: (g, a, b, _y, n) => [g, n[1] ? neg(mul(g, floor(div(a, b)))) : null], reads: { a: [], b: ['a', 'b'] } },
+  maximum: { grad: (g, { a, b }, n) => [n[0] ? mul(g, tieSplit(gt(a, b), eq(a, b))) : null, n[1] ? mul(g, tieSplit(lt(a, b), eq(a, b))) : null] },
+  minimum: { grad: (g, { a, b }, n) => [n[0] ? mul(g, tieSplit(lt(a, b), eq(a, b))) : null, n[1] ? mul(g, tieSplit(gt(a, b), eq(a, b))) : null] },
+  mod: { grad: (g, s, n) => [g, n[1] ? neg(mul(g, floor(div(s.a, s.b)))) : null], reads: { a: [], b: ['a', 'b'] } },
   eq: { grad: null }, ne: { grad: null }, lt: { grad: null }, le: { grad: null }, gt: { grad: null }, ge: { grad: null },
   logicalAnd: { grad: null }, logicalOr: { grad: null },
   // op(x, g) = g·f'(x) is linear in g, so d/dg is the op itself applied to the incoming gradient;
   // d/dx = G·g·f''(x) with gelu'' = φ(x)(2 − x²) and silu'' = σ(1 − σ)(2 + x(1 − 2σ)).
   geluGrad: {
-    grad: (G, x, g, _y, n) => [
+    grad: (G, { a: x, b: g }, n) => [
       n[0] ? mul(G, mul(g, mul(mulScalar(exp(mulScalar(mul(x, x), -0.5)), INV_SQRT_2PI), addScalar(mulScalar(mul(x, x), -1), 2)))) : null,
       n[1] ? binary('geluGrad', x, G) : null,
     ],
@@ -76,11 +71,12 @@ export const BINARY_SPECS: Record<BinaryOp, BinarySpec> = {
     samples: activationGradSamples('geluGrad'),
   },
   siluGrad: {
-    grad: (G, x, g, _y, n) => {
+    grad: (G, o, n) => {
+      const x = o.a;
       if (!n[0]) return [null, binary('siluGrad', x, G)];
       const s = sigmoid(x);
       const second = mul(mul(s, addScalar(neg(s), 1)), addScalar(mul(x, addScalar(mulScalar(s, -2), 1)), 2));
-      return [mul(G, mul(g, second)), n[1] ? binary('siluGrad', x, G) : null];
+      return [mul(G, mul(o.b, second)), n[1] ? binary('siluGrad', x, G) : null];
     },
     reads: { a: ['a', 'b'], b: ['a'] },
     samples: activationGradSamples('siluGrad'),
@@ -94,26 +90,26 @@ function activationGradSamples(op: BinaryOp): GradSample[] {
   ];
 }
 
-function defineBinary(op: BinaryOp): OpDef<Record<string, never>> {
+type BinaryDef = OpDef<[Tensor, Tensor], None, Operands>;
+
+function defineBinary(op: BinaryOp): BinaryDef {
   const spec = BINARY_SPECS[op];
+  const grad = spec.grad;
   const boolOut = BOOL_RESULT_OPS.has(op);
-  return defineOp({
+  return defineOp<[Tensor, Tensor], None, Operands>({
     name: op,
     forward: ([a, b], _attrs, save, needs) => {
-      const shape = broadcastShapes(op, a!.shape, b!.shape);
-      const out = empty(shape, boolOut ? 'bool' : a!.dtype, a!.backend);
-      a!.backend.kernels.binary(op, broadcastView(a!, shape), broadcastView(b!, shape), out.view_());
-      const k = savedOperands(spec, needs[0]!, needs[1]!);
-      if (k.a) save(a!);
-      if (k.b) save(b!);
-      if (k.y) save(out);
+      const shape = broadcastShapes(op, a.shape, b.shape);
+      const out = empty(shape, boolOut ? 'bool' : a.dtype, a.backend);
+      a.backend.kernels.binary(op, broadcastView(a, shape), broadcastView(b, shape), out.kernelView());
+      const k = savedOperands(spec, needs[0], needs[1]);
+      if (k.a) save('a', a);
+      if (k.b) save('b', b);
+      if (k.y) save('y', out);
       return out;
     },
-    backward: spec.grad ? (g, s, _a, needs, [ia, ib]) => {
-      const { a, b, y } = unpackOperands(s, savedOperands(spec, ia!.requiresGrad, ib!.requiresGrad));
-      return spec.grad!(g, a!, b!, y, needs);
-    } : undefined,
-    gradcheck: spec.grad ? spec.samples ?? [
+    backward: grad ? (g, { saved, needs }) => grad(g, saved, needs) : undefined,
+    gradcheck: grad ? spec.samples ?? [
       { inputs: [{ shape: [2, 3] }, { shape: [2, 3] }], call: (a, b) => binary(op, a, b) },
       { inputs: [{ shape: [2, 1, 3] }, { shape: [4, 1] }], call: (a, b) => binary(op, a, b), label: 'broadcast' },
       // A JS-number operand runs the scalar form of the op (binaryScalar); its gradient is checked too.
@@ -125,39 +121,47 @@ function defineBinary(op: BinaryOp): OpDef<Record<string, never>> {
 
 const BINARY_DEFS = Object.fromEntries(
   (Object.keys(BINARY_SPECS) as BinaryOp[]).map((op) => [op, defineBinary(op)]),
-) as Record<BinaryOp, OpDef<Record<string, never>>>;
+) as Record<BinaryOp, BinaryDef>;
 
 /** A binary op with one side a JS number: the number travels to the kernel as a value, not a tensor. */
 interface ScalarAttrs { value: number; dtype: DType; scalarFirst: boolean }
+type BinaryScalarDef = OpDef<[Tensor], ScalarAttrs, { x: Tensor; y: Tensor }>;
 
 /**
- * The same op with its scalar operand passed to `binaryScalar` (no 0-d tensor, no upload). Its
- * graph node has the same name and one edge; backward rebuilds the scalar as a 0-d tensor and runs
- * the op's own gradient, so gradients are exactly those of the tensor-operand form. Not in
- * OP_TABLE: `binary(op, ...)` is the op, this is how it runs.
+ * The same op with its scalar operand passed to the kernels (no 0-d tensor, no upload). Its graph
+ * node has the same name and one edge; backward rebuilds the scalar as a 0-d tensor and runs the
+ * op's own gradient, so gradients are exactly those of the tensor-operand form. Not in OP_TABLE:
+ * `binary(op, ...)` is the op, this is how it runs.
  */
-function defineBinaryScalar(op: BinaryOp): OpDef<ScalarAttrs> {
+function defineBinaryScalar(op: BinaryOp): BinaryScalarDef {
   const spec = BINARY_SPECS[op];
+  const grad = spec.grad;
   const boolOut = BOOL_RESULT_OPS.has(op);
   return {
     name: op,
     forward: ([a], attrs, save, needs) => {
-      const out = empty(a!.shape, boolOut ? 'bool' : a!.dtype, a!.backend);
-      a!.backend.kernels.binaryScalar(op, a!.view_(), attrs.value, attrs.scalarFirst, out.view_());
-      const k = scalarSaves(spec, attrs.scalarFirst, needs[0]!);
-      if (k.x) save(a!);
-      if (k.y) save(out);
+      const out = empty(a.shape, boolOut ? 'bool' : a.dtype, a.backend);
+      const kernels = a.backend.kernels;
+      if (kernels.binaryScalar) kernels.binaryScalar(op, a.kernelView(), attrs.value, attrs.scalarFirst, out.kernelView());
+      else {
+        // What binaryScalar is specified to equal: the value in a 0-d buffer, broadcast.
+        const k = scalarTensor(attrs.value, a.dtype, a.backend);
+        const kv = broadcastView(k, a.shape);
+        kernels.binary(op, attrs.scalarFirst ? kv : a.kernelView(), attrs.scalarFirst ? a.kernelView() : kv, out.kernelView());
+        k.dispose();
+      }
+      const k = attrs.scalarFirst ? savedOperands(spec, false, needs[0]) : savedOperands(spec, needs[0], false);
+      if (attrs.scalarFirst ? k.b : k.a) save('x', a);
+      if (k.y) save('y', out);
       return out;
     },
-    backward: spec.grad ? (g, s, attrs, needs, [ia]) => {
-      const saves = scalarSaves(spec, attrs.scalarFirst, ia!.requiresGrad);
-      const x = saves.x ? s[0] : undefined;
-      const y = saves.y ? s[saves.x ? 1 : 0] : undefined;
+    backward: grad ? (g, { saved, attrs, needs }) => {
       const k = scalarTensor(attrs.value, attrs.dtype, g.backend);
       try {
-        return attrs.scalarFirst
-          ? [spec.grad!(g, k, x!, y, [false, needs[0]!])[1]]
-          : [spec.grad!(g, x!, k, y, [needs[0]!, false])[0]];
+        // The operands as the tensor form names them, the scalar in its place; read lazily, as saved.
+        const first = attrs.scalarFirst;
+        const s: Operands = { get a() { return first ? k : saved.x; }, get b() { return first ? saved.x : k; }, get y() { return saved.y; } };
+        return first ? [grad(g, s, [false, needs[0]])[1]] : [grad(g, s, [needs[0], false])[0]];
       } finally {
         k.dispose();
       }
@@ -165,15 +169,9 @@ function defineBinaryScalar(op: BinaryOp): OpDef<ScalarAttrs> {
   };
 }
 
-/** What the scalar form saves: the tensor operand x and/or the output y, as its gradient reads them. */
-function scalarSaves(spec: BinarySpec, scalarFirst: boolean, need: boolean): { x: boolean; y: boolean } {
-  const k = scalarFirst ? savedOperands(spec, false, need) : savedOperands(spec, need, false);
-  return { x: scalarFirst ? k.b : k.a, y: k.y };
-}
-
 const BINARY_SCALAR_DEFS = Object.fromEntries(
   (Object.keys(BINARY_SPECS) as BinaryOp[]).map((op) => [op, defineBinaryScalar(op)]),
-) as Record<BinaryOp, OpDef<ScalarAttrs>>;
+) as Record<BinaryOp, BinaryScalarDef>;
 
 const BINARY_OPS = Object.keys(BINARY_SPECS) as BinaryOp[];
 
@@ -267,18 +265,18 @@ export const addScalar = (a: Tensor, s: number) => binary('add', a, s);
 
 // ---- where -------------------------------------------------------------------------------------
 
-export const WHERE = defineOp<Record<string, never>>({
+export const WHERE = defineOp<[Tensor, Tensor, Tensor], None, { c: Tensor }>({
   name: 'where',
   forward: ([c, a, b], _attrs, save) => {
-    const shape = broadcastShapes('where', c!.shape, a!.shape, b!.shape);
-    const out = empty(shape, a!.dtype, a!.backend);
-    a!.backend.kernels.where(broadcastView(c!, shape), broadcastView(a!, shape), broadcastView(b!, shape), out.view_());
-    save(c!);
+    const shape = broadcastShapes('where', c.shape, a.shape, b.shape);
+    const out = empty(shape, a.dtype, a.backend);
+    a.backend.kernels.where(broadcastView(c, shape), broadcastView(a, shape), broadcastView(b, shape), out.kernelView());
+    save('c', c);
     return out;
   },
-  backward: (g, [c], _a, needs) => {
-    const zero = zerosLike(g);
-    return [null, needs[1] ? where(c!, g, zero) : null, needs[2] ? where(c!, zero, g) : null];
+  backward: (g, { saved: { c }, needs }) => {
+    const zero = zerosOn(g.shape, g.dtype, g.backend);
+    return [null, needs[1] ? where(c, g, zero) : null, needs[2] ? where(c, zero, g) : null];
   },
   gradcheck: [{ inputs: [{ shape: [2, 3], int: { high: 2 } }, { shape: [2, 3] }, { shape: [3] }], call: (c, a, b) => where(c.gt(0), a, b) }],
 });

@@ -6,14 +6,14 @@ import { empty } from './alloc.js';
 import { apply, defineOp } from './define.js';
 import { checkDType, checkTensor } from '../validate.js';
 
-export const CAST = defineOp<{ dtype: DType }>({
+export const CAST = defineOp<[Tensor], { dtype: DType }>({
   name: 'cast',
   forward: ([x], { dtype }) => {
-    const out = empty(x!.shape, dtype, x!.backend);
-    x!.backend.kernels.copy(x!.view_(), out.view_());
+    const out = empty(x.shape, dtype, x.backend);
+    x.backend.kernels.copy(x.kernelView(), out.kernelView());
     return out;
   },
-  backward: (g, _s, _a, _n, [x]) => [isFloat(x!.dtype) ? cast(g, x!.dtype) : null],
+  backward: (g, { inputs: [x] }) => [isFloat(x.dtype) ? cast(g, x.dtype) : null],
 });
 
 /** A tensor of `dtype` (the same tensor object when it already has it — no copy). */
@@ -24,11 +24,11 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   return apply(CAST, [x], { dtype });
 }
 
-export const CONTIGUOUS = defineOp<Record<string, never>>({
+export const CONTIGUOUS = defineOp<[Tensor]>({
   name: 'contiguous',
   forward: ([x]) => {
-    const out = empty(x!.shape, x!.dtype, x!.backend);
-    x!.backend.kernels.copy(x!.view_(), out.view_());
+    const out = empty(x.shape, x.dtype, x.backend);
+    x.backend.kernels.copy(x.kernelView(), out.kernelView());
     return out;
   },
   backward: (g) => [g],

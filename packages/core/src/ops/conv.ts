@@ -34,30 +34,30 @@ export function convOutSize(size: number, k: number, s: number, p: number, d: nu
 interface GeomAttrs { g: Conv2dGeometry; inShape: number[] }
 
 function outHW(x: readonly number[], g: Conv2dGeometry): [number, number] {
-  return [convOutSize(x[2]!, g.kernel[0], g.stride[0], g.padding[0], g.dilation[0]), convOutSize(x[3]!, g.kernel[1], g.stride[1], g.padding[1], g.dilation[1])];
+  return [convOutSize(x[2], g.kernel[0], g.stride[0], g.padding[0], g.dilation[0]), convOutSize(x[3], g.kernel[1], g.stride[1], g.padding[1], g.dilation[1])];
 }
 
-export const IM2COL: OpDef<GeomAttrs> = defineOp<GeomAttrs>({
+export const IM2COL: OpDef<[Tensor], GeomAttrs> = defineOp<[Tensor], GeomAttrs>({
   name: 'im2col',
   forward: ([x], { g }) => {
-    const [N, C] = x!.shape as number[];
-    const [Ho, Wo] = outHW(x!.shape, g);
-    const cols = empty([N!, C! * g.kernel[0] * g.kernel[1], Ho * Wo], x!.dtype, x!.backend);
-    x!.backend.kernels.im2col(x!.view_(), g, cols.view_());
+    const [N, C] = x.shape;
+    const [Ho, Wo] = outHW(x.shape, g);
+    const cols = empty([N, C * g.kernel[0] * g.kernel[1], Ho * Wo], x.dtype, x.backend);
+    x.backend.kernels.im2col(x.kernelView(), g, cols.kernelView());
     return cols;
   },
-  backward: (gr, _s, a) => [apply(COL2IM, [contiguous(gr)], a)],
+  backward: (gr, { attrs }) => [apply(COL2IM, [contiguous(gr)], attrs)],
   gradcheck: [{ inputs: [{ shape: [1, 2, 4, 5] }], call: (x) => apply(IM2COL, [x], { g: geometry([2, 3], { stride: [1, 2], padding: 1 }), inShape: [1, 2, 4, 5] }) }],
 });
 
-const COL2IM: OpDef<GeomAttrs> = defineOp<GeomAttrs>({
+const COL2IM: OpDef<[Tensor], GeomAttrs> = defineOp<[Tensor], GeomAttrs>({
   name: 'col2im',
   forward: ([cols], { g, inShape }) => {
-    const dx = zerosOn(inShape, cols!.dtype, cols!.backend);
-    cols!.backend.kernels.col2im(cols!.view_(), g, dx.view_());
+    const dx = zerosOn(inShape, cols.dtype, cols.backend);
+    cols.backend.kernels.col2im(cols.kernelView(), g, dx.kernelView());
     return dx;
   },
-  backward: (gr, _s, a) => [apply(IM2COL, [contiguous(gr)], a)],
+  backward: (gr, { attrs }) => [apply(IM2COL, [contiguous(gr)], attrs)],
   gradcheck: [{ inputs: [{ shape: [1, 12, 15] }], call: (c) => apply(COL2IM, [c], { g: geometry([2, 3], { stride: [1, 2], padding: 1 }), inShape: [1, 2, 4, 5] }) }],
 });
 
@@ -108,18 +108,19 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
 
 interface PoolAttrs { op: 'max' | 'avg'; g: Conv2dGeometry }
 
-export const POOL2D = defineOp<PoolAttrs>({
+export const POOL2D: OpDef<[Tensor], PoolAttrs, { argmax: Tensor }> = defineOp<[Tensor], PoolAttrs, { argmax: Tensor }>({
   name: 'pool2d',
   forward: ([x], { op, g }, save) => {
-    const [N, C] = x!.shape as number[];
-    const [Ho, Wo] = outHW(x!.shape, g);
-    const out = empty([N!, C!, Ho, Wo], x!.dtype, x!.backend);
-    const arg = op === 'max' ? empty([N!, C!, Ho, Wo], 'int32', x!.backend) : null;
-    x!.backend.kernels.pool2d(op, x!.view_(), g, out.view_(), arg?.view_() ?? null);
-    if (arg) { save(arg); arg.dispose(); }
+    const [N, C] = x.shape;
+    const [Ho, Wo] = outHW(x.shape, g);
+    const out = empty([N, C, Ho, Wo], x.dtype, x.backend);
+    const arg = op === 'max' ? empty([N, C, Ho, Wo], 'int32', x.backend) : null;
+    x.backend.kernels.pool2d(op, x.kernelView(), g, out.kernelView(), arg?.kernelView() ?? null);
+    if (arg) { save('argmax', arg); arg.dispose(); }
     return out;
   },
-  backward: (gr, [arg], { op, g }, _n, [x]) => [apply(POOL2D_BACKWARD, [contiguous(gr), ...(arg ? [arg] : [])], { op, g, inShape: [...x!.shape] })],
+  backward: (gr, { saved, attrs: { op, g }, inputs: [x] }) =>
+    [apply(POOL2D_BACKWARD, [contiguous(gr), op === 'max' ? saved.argmax : null], { op, g, inShape: [...x.shape] })],
   gradcheck: [
     { inputs: [{ shape: [1, 2, 5, 5] }], call: (x) => maxPool2d(x, 2, { stride: 2, padding: 1 }), label: 'max' },
     { inputs: [{ shape: [1, 2, 5, 4] }], call: (x) => avgPool2d(x, 3, { stride: 1, padding: 1 }), label: 'avg' },
@@ -131,23 +132,24 @@ export const POOL2D = defineOp<PoolAttrs>({
  * gradient penalties): it is linear in dy, and its adjoint reads back what it spread — the
  * gradient at each window's argmax for max pooling, the window average for avg pooling.
  */
-const POOL2D_BACKWARD: OpDef<PoolAttrs & { inShape: number[] }> = {
+const POOL2D_BACKWARD: OpDef<[dy: Tensor, argmax: Tensor | null], PoolAttrs & { inShape: number[] }, { argmax: Tensor }> = {
   name: 'pool2dBackward',
   forward: ([dy, arg], { op, g, inShape }, save) => {
-    const dx = zerosOn(inShape, dy!.dtype, dy!.backend);
-    dy!.backend.kernels.pool2dBackward(op, dy!.view_(), arg?.view_() ?? null, g, dx.view_());
-    if (arg) save(arg);
+    const dx = zerosOn(inShape, dy.dtype, dy.backend);
+    dy.backend.kernels.pool2dBackward(op, dy.kernelView(), arg?.kernelView() ?? null, g, dx.kernelView());
+    if (arg) save('argmax', arg);
     return dx;
   },
-  backward: (gg, [arg], { op, g }) => {
+  backward: (gg, { saved, attrs: { op, g } }) => {
     if (op === 'avg') return [apply(POOL2D, [contiguous(gg)], { op, g }), null];
-    const [N, C, H, W] = gg.shape as number[];
-    const planes = reshape(gg, [N!, C!, H! * W!]);
+    const arg = saved.argmax;
+    const [N, C, H, W] = gg.shape;
+    const planes = reshape(gg, [N, C, H * W]);
     // A window wholly in the padding has argmax −1 and sent nothing.
-    const idx = reshape(arg!, [N!, C!, -1]);
+    const idx = reshape(arg, [N, C, -1]);
     const valid = ge(idx, 0);
     const picked = gather(planes, 2, where(valid, idx, 0));
-    return [reshape(where(valid, picked, 0), arg!.shape), null];
+    return [reshape(where(valid, picked, 0), arg.shape), null];
   },
 };
 

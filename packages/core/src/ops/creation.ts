@@ -128,7 +128,7 @@ function filled(op: string, shape: Shape, value: number | boolean, opts: CreateO
   checkScalar(op, 'value', value);
   const c = creation(op, opts);
   const t = allocate(op, c, shape, c.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32'));
-  c.backend.kernels.fill(t.view_(), Number(value));
+  c.backend.kernels.fill(t.kernelView(), Number(value));
   return finish(t, c);
 }
 
@@ -212,7 +212,7 @@ function random(op: 'rand' | 'randn', shape: Shape, opts: CreateOptions | undefi
   const dtype = c.dtype ?? 'float32';
   if (!isFloat(dtype)) throw new DTypeError(`${op}: expected a floating-point dtype, got ${dtype}`);
   const t = allocate(op, c, shape, dtype);
-  c.backend.kernels.random(t.view_(), { seed: generator.seed, offset: generator.offset, distribution: op === 'rand' ? 'uniform' : 'normal' });
+  c.backend.kernels.random(t.kernelView(), { seed: generator.seed, offset: generator.offset, distribution: op === 'rand' ? 'uniform' : 'normal' });
   generator.offset += t.size;
   return finish(t, c);
 }

@@ -29,7 +29,12 @@ export interface CrossEntropyOptions {
   weight?: Tensor;
 }
 
-interface CEAttrs { ignoreIndex: number; labelSmoothing: number; hasWeight: boolean }
+interface CEAttrs { ignoreIndex: number; labelSmoothing: number }
+type CEInputs = [logits: Tensor, targets: Tensor, weight: Tensor | null];
+interface CESaved { logits: Tensor; targets: Tensor; weight: Tensor; lse: Tensor }
+
+/** Whether a backend has both fused kernels (the backward reads the forward's log-sum-exp). */
+const hasFused = (k: Tensor['backend']['kernels']) => k.crossEntropy !== undefined && k.crossEntropyBackward !== undefined;
 
 /** crossEntropy's options, validated and with PyTorch's defaults. */
 function ceOptions(op: string, logits: Tensor, targets: Tensor, opts: CrossEntropyOptions | undefined) {
@@ -44,27 +49,34 @@ function ceOptions(op: string, logits: Tensor, targets: Tensor, opts: CrossEntro
   };
 }
 
-export const CROSS_ENTROPY = defineOp<CEAttrs>({
+/** Per-row losses of logits [N, C] for int32 targets [N], with class weights [C] or none. */
+export const CROSS_ENTROPY = defineOp<CEInputs, CEAttrs, CESaved>({
   name: 'crossEntropy',
   forward: ([logits, targets, weight], a, save) => {
-    const n = logits!.shape[0]!;
-    const loss = empty([n], logits!.dtype, logits!.backend);
-    const lse = empty([n], logits!.dtype, logits!.backend);
-    logits!.backend.kernels.crossEntropy(logits!.view_(), targets!.view_(), weight ? weight.view_() : null, a, loss.view_(), lse.view_());
-    save(logits!); save(targets!); save(lse); if (weight) save(weight);
+    const kernels = logits.backend.kernels;
+    save('logits', logits); save('targets', targets); if (weight) save('weight', weight);
+    if (!hasFused(kernels) || !kernels.crossEntropy) return rowLosses(logits, targets, weight, a);
+    const n = logits.shape[0];
+    const loss = empty([n], logits.dtype, logits.backend);
+    const lse = empty([n], logits.dtype, logits.backend);
+    kernels.crossEntropy(logits.kernelView(), targets.kernelView(), weight ? weight.kernelView() : null, a, loss.kernelView(), lse.kernelView());
+    save('lse', lse);
     lse.dispose();
     return loss;
   },
-  // The fused kernel writes softmax − target; a recorded backward differentiates the decomposition.
-  backward: (g, [logits, targets, lse, weight], a, needs) => {
-    if (recordingBackward()) {
-      const [dx] = backwardThroughDecomposition(g, [logits!, targets!, weight ?? null], [needs[0]!, false, false],
-        (l, t, w) => crossEntropyDecomposed(l, t, { weight: a.hasWeight ? w : undefined, ignoreIndex: a.ignoreIndex, labelSmoothing: a.labelSmoothing, reduction: 'none' }));
+  // The fused kernel writes softmax − target; a recorded backward (or a backend without the fused
+  // kernels) differentiates the decomposition.
+  backward: (g, { saved, attrs: a, needs, inputs: [, , w] }) => {
+    const { logits, targets } = saved;
+    const weight = w ? saved.weight : null;
+    const kernels = logits.backend.kernels;
+    if (recordingBackward() || !hasFused(kernels) || !kernels.crossEntropyBackward) {
+      const [dx] = backwardThroughDecomposition(g, [logits, targets, weight], [needs[0], false, false], (l, t, wt) => rowLosses(l, t, wt, a));
       return [dx, null, null];
     }
     const dloss = contiguous(g);
-    const dx = empty(logits!.shape, logits!.dtype, logits!.backend);
-    logits!.backend.kernels.crossEntropyBackward(logits!.view_(), targets!.view_(), weight?.view_() ?? null, lse!.view_(), dloss.view_(), a, dx.view_());
+    const dx = empty(logits.shape, logits.dtype, logits.backend);
+    kernels.crossEntropyBackward(logits.kernelView(), targets.kernelView(), weight?.kernelView() ?? null, saved.lse.kernelView(), dloss.kernelView(), a, dx.kernelView());
     if (dloss !== g) dloss.dispose();
     return [dx, null, null];
   },
@@ -98,8 +110,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     const rows = contiguous(reshape(cast(x, logits.dtype === 'float64' ? 'float64' : 'float32'), [targets.size, C])); // one row per target, even when C = 0
     const t = contiguous(reshape(targets, [-1]));
     const w = weight ? contiguous(cast(weight, rows.dtype)) : undefined;
-    const attrs = { ignoreIndex, labelSmoothing, hasWeight: !!w };
-    const perRow = apply(CROSS_ENTROPY, w ? [rows, t, w] : [rows, t], attrs);
+    const perRow = apply(CROSS_ENTROPY, [rows, t, w ?? null], { ignoreIndex, labelSmoothing });
     if (reduction === 'none') return reshape(perRow, targets.shape);
     const total = sum(perRow);
     if (reduction === 'sum') return total;
@@ -111,6 +122,11 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     });
     return div(total, denom);
   });
+}
+
+/** The per-row losses from primitives: the fused kernel's reference and its stand-in. */
+function rowLosses(logits: Tensor, targets: Tensor, weight: Tensor | null, a: CEAttrs): Tensor {
+  return crossEntropyDecomposed(logits, targets, { weight: weight ?? undefined, ignoreIndex: a.ignoreIndex, labelSmoothing: a.labelSmoothing, reduction: 'none' });
 }
 
 /** Cross-entropy from primitives (logSoftmax, gather, weighted mean) — the fused op's reference. */

@@ -33,15 +33,17 @@ export function checkIndex(op: string, index: Tensor, size: number, what: string
   }
 }
 
-export const GATHER = defineOp<{ dim: number }>({
+type Indexed = [x: Tensor, index: Tensor];
+
+export const GATHER = defineOp<Indexed, { dim: number }, { index: Tensor }>({
   name: 'gather',
   forward: ([x, index], { dim }, save) => {
-    const out = empty(index!.shape, x!.dtype, x!.backend);
-    x!.backend.kernels.gather(x!.view_(), dim, index!.view_(), out.view_());
-    save(index!);
+    const out = empty(index.shape, x.dtype, x.backend);
+    x.backend.kernels.gather(x.kernelView(), dim, index.kernelView(), out.kernelView());
+    save('index', index);
     return out;
   },
-  backward: (g, [index], { dim }, _n, [x]) => [scatterAdd(zerosOf(x!.shape, g), dim, index!, g), null],
+  backward: (g, { saved: { index }, attrs: { dim }, inputs: [x] }) => [scatterAdd(zerosOf(x.shape, g), dim, index, g), null],
   gradcheck: [{ inputs: [{ shape: [3, 4] }, { shape: [3, 2], int: { high: 4 } }], call: (x, i) => gather(x, 1, i) }],
 });
 
@@ -60,16 +62,16 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   return apply(GATHER, [x, index], { dim: d });
 }
 
-export const SCATTER_ADD = defineOp<{ dim: number }>({
+export const SCATTER_ADD = defineOp<[x: Tensor, index: Tensor, src: Tensor], { dim: number }, { index: Tensor }>({
   name: 'scatterAdd',
   forward: ([x, index, src], { dim }, save) => {
-    const out = empty(x!.shape, x!.dtype, x!.backend);
-    x!.backend.kernels.copy(x!.view_(), out.view_());
-    x!.backend.kernels.scatterAdd(out.view_(), dim, index!.view_(), src!.view_());
-    save(index!);
+    const out = empty(x.shape, x.dtype, x.backend);
+    x.backend.kernels.copy(x.kernelView(), out.kernelView());
+    x.backend.kernels.scatterAdd(out.kernelView(), dim, index.kernelView(), src.kernelView());
+    save('index', index);
     return out;
   },
-  backward: (g, [index], { dim }, needs) => [needs[0] ? g : null, null, needs[2] ? gather(g, dim, index!) : null],
+  backward: (g, { saved: { index }, attrs: { dim }, needs }) => [needs[0] ? g : null, null, needs[2] ? gather(g, dim, index) : null],
   gradcheck: [{ inputs: [{ shape: [3, 4] }, { shape: [3, 2], int: { high: 4 } }, { shape: [3, 2] }], call: (x, i, s) => scatterAdd(x, 1, i, s) }],
 });
 
@@ -85,30 +87,30 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   return tidy(() => apply(SCATTER_ADD, [x, index, cast(src, x.dtype)], { dim: d }));
 }
 
-export const INDEX_SELECT = defineOp<{ dim: number }>({
+export const INDEX_SELECT = defineOp<Indexed, { dim: number }, { index: Tensor }>({
   name: 'indexSelect',
   forward: ([x, index], { dim }, save) => {
-    const shape = [...x!.shape];
-    shape[dim] = index!.shape[0]!;
-    const out = empty(shape, x!.dtype, x!.backend);
-    x!.backend.kernels.indexSelect(x!.view_(), dim, index!.view_(), out.view_());
-    save(index!);
+    const shape = [...x.shape];
+    shape[dim] = index.shape[0];
+    const out = empty(shape, x.dtype, x.backend);
+    x.backend.kernels.indexSelect(x.kernelView(), dim, index.kernelView(), out.kernelView());
+    save('index', index);
     return out;
   },
-  backward: (g, [index], { dim }, _n, [x]) => [apply(INDEX_ADD, [g, index!], { dim, shape: [...x!.shape] }), null],
+  backward: (g, { saved: { index }, attrs: { dim }, inputs: [x] }) => [apply(INDEX_ADD, [g, index], { dim, shape: [...x.shape] }), null],
   gradcheck: [{ inputs: [{ shape: [4, 3] }, { shape: [5], int: { high: 4 } }], call: (x, i) => indexSelect(x, 0, i) }],
 });
 
 /** Zeros of `shape` with src's slices added at `index` along `dim`: the adjoint of indexSelect. */
-const INDEX_ADD: OpDef<{ dim: number; shape: number[] }> = defineOp<{ dim: number; shape: number[] }>({
+const INDEX_ADD: OpDef<[src: Tensor, index: Tensor], { dim: number; shape: number[] }, { index: Tensor }> = defineOp<[src: Tensor, index: Tensor], { dim: number; shape: number[] }, { index: Tensor }>({
   name: 'indexAdd',
   forward: ([src, index], { dim, shape }, save) => {
-    const out = zerosOn(shape, src!.dtype, src!.backend);
-    src!.backend.kernels.indexAdd(out.view_(), dim, index!.view_(), src!.view_());
-    save(index!);
+    const out = zerosOn(shape, src.dtype, src.backend);
+    src.backend.kernels.indexAdd(out.kernelView(), dim, index.kernelView(), src.kernelView());
+    save('index', index);
     return out;
   },
-  backward: (g, [index], { dim }) => [indexSelect(g, dim, index!), null],
+  backward: (g, { saved: { index }, attrs: { dim } }) => [indexSelect(g, dim, index), null],
   gradcheck: [{ inputs: [{ shape: [4, 3] }, { shape: [4], int: { high: 5 } }], call: (src, i) => apply(INDEX_ADD, [src, i], { dim: 0, shape: [5, 3] }) }],
 });
 

@@ -62,7 +62,7 @@ export function copy_(t: Tensor, src: Tensor): Tensor {
   checkOverlap('copy_', t, src);
   const shape = broadcastShapes('copy_', t.shape, src.shape);
   if (!shapesEqual(shape, t.shape)) throw new ShapeError(`copy_: source ${fmtShape(src.shape)} cannot be broadcast to destination ${fmtShape(t.shape)}`);
-  t.backend.kernels.copy(broadcastView(src, t.shape), t.view_());
+  t.backend.kernels.copy(broadcastView(src, t.shape), t.kernelView());
   t.storage.version++;
   return t;
 }
@@ -70,10 +70,10 @@ export function copy_(t: Tensor, src: Tensor): Tensor {
 export function fill_(t: Tensor, value: number): Tensor {
   guard('fill_', t);
   checkScalar('fill_', 'value', value);
-  if (t.isContiguous()) t.backend.kernels.fill(t.view_(), value);
+  if (t.isContiguous()) t.backend.kernels.fill(t.kernelView(), value);
   else {
     const s = scalarTensor(value, t.dtype, t.backend);
-    t.backend.kernels.copy(broadcastView(s, t.shape), t.view_());
+    t.backend.kernels.copy(broadcastView(s, t.shape), t.kernelView());
     s.dispose();
   }
   t.storage.version++;
@@ -102,10 +102,10 @@ function binaryInPlace(op: BinaryOp, t: Tensor, other: TensorLike): Tensor {
   const o = isTensor(other) ? other : scalarTensor(other, t.dtype, t.backend);
   if (t.isContiguous() && o.dtype === t.dtype) {
     // Elementwise kernels read and write each element in the same thread, so out may alias `t`.
-    t.backend.kernels.binary(op, t.view_(), broadcastView(o, t.shape), t.view_());
+    t.backend.kernels.binary(op, t.kernelView(), broadcastView(o, t.shape), t.kernelView());
   } else {
     const r = binary(op, t, o);
-    t.backend.kernels.copy(r.view_(), t.view_());
+    t.backend.kernels.copy(r.kernelView(), t.kernelView());
     r.dispose();
   }
   if (o !== other) o.dispose();

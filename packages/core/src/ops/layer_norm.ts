@@ -33,38 +33,48 @@ function checkLayerNormArgs(op: string, x: Tensor, normalizedShape: readonly num
   if (checkFinite(op, 'eps', eps) < 0) throw new ValueError(`${op}: eps must be >= 0, got ${eps}`);
 }
 
-interface LNAttrs { eps: number; hasWeight: boolean; hasBias: boolean }
+type LNInputs = [x: Tensor, weight: Tensor | null, bias: Tensor | null];
+interface LNSaved { x: Tensor; mean: Tensor; rstd: Tensor; weight: Tensor }
 
-export const LAYER_NORM = defineOp<LNAttrs>({
+/** Whether a backend has both fused layerNorm kernels (the backward reads the forward's mean and rstd). */
+const hasFused = (k: Tensor['backend']['kernels']) => k.layerNorm !== undefined && k.layerNormBackward !== undefined;
+
+/** Rows x [N, D], weight and bias [D] or absent. */
+export const LAYER_NORM = defineOp<LNInputs, { eps: number }, LNSaved>({
   name: 'layerNorm',
-  forward: ([x, ...wb], a, save) => {
-    const weight = a.hasWeight ? wb[0]! : null;
-    const bias = a.hasBias ? wb[a.hasWeight ? 1 : 0]! : null;
-    const rows = x!.shape[0]!;
-    const out = empty(x!.shape, x!.dtype, x!.backend);
-    const mu = empty([rows], x!.dtype, x!.backend);
-    const rstd = empty([rows], x!.dtype, x!.backend);
-    x!.backend.kernels.layerNorm(x!.view_(), weight?.view_() ?? null, bias?.view_() ?? null, a.eps, out.view_(), mu.view_(), rstd.view_());
-    save(x!); save(mu); save(rstd); if (weight) save(weight);
-    mu.dispose(); rstd.dispose();
+  forward: ([x, weight, bias], { eps }, save) => {
+    const kernels = x.backend.kernels;
+    save('x', x);
+    if (weight) save('weight', weight);
+    if (!hasFused(kernels) || !kernels.layerNorm) return layerNormDecomposed(x, [x.shape[1]], weight, bias, eps);
+    const rows = x.shape[0];
+    const out = empty(x.shape, x.dtype, x.backend);
+    const mean = empty([rows], x.dtype, x.backend);
+    const rstd = empty([rows], x.dtype, x.backend);
+    kernels.layerNorm(x.kernelView(), weight?.kernelView() ?? null, bias?.kernelView() ?? null, eps, out.kernelView(), mean.kernelView(), rstd.kernelView());
+    save('mean', mean); save('rstd', rstd);
+    mean.dispose(); rstd.dispose();
     return out;
   },
-  // One kernel writes dx, dweight and dbias; a recorded backward differentiates the decomposition.
-  backward: (g, [x, mu, rstd, weight], a, needs) => {
-    const D = x!.shape[1]!;
-    if (recordingBackward()) {
-      const [dx, dw] = backwardThroughDecomposition(g, [x!, weight ?? null], [needs[0]!, a.hasWeight && needs[1]!],
-        (xs, w) => layerNormDecomposed(xs, [D], a.hasWeight ? w : null, null, a.eps));
-      const db = a.hasBias && needs[needs.length - 1] ? sum(g, 0) : null;
-      return [dx, ...(a.hasWeight ? [dw] : []), ...(a.hasBias ? [db] : [])];
+  // One kernel writes dx, dweight and dbias; a recorded backward (or a backend without the fused
+  // kernels) differentiates the decomposition.
+  backward: (g, { saved, attrs: { eps }, needs, inputs: [, w, b] }) => {
+    const x = saved.x;
+    const D = x.shape[1];
+    const kernels = x.backend.kernels;
+    if (recordingBackward() || !hasFused(kernels) || !kernels.layerNormBackward) {
+      const [dx, dw] = backwardThroughDecomposition(g, [x, w ? saved.weight : null], [needs[0], needs[1]],
+        (xs, ws) => layerNormDecomposed(xs, [D], ws, null, eps));
+      return [dx, dw, b && needs[2] ? sum(g, 0) : null];
     }
+    const weight = w ? saved.weight : null;
     const dy = contiguous(g);
-    const dx = empty(x!.shape, x!.dtype, x!.backend);
-    const dw = a.hasWeight ? empty([D], x!.dtype, x!.backend) : null;
-    const db = a.hasBias ? empty([D], x!.dtype, x!.backend) : null;
-    x!.backend.kernels.layerNormBackward(x!.view_(), weight?.view_() ?? null, mu!.view_(), rstd!.view_(), dy.view_(), dx.view_(), dw?.view_() ?? null, db?.view_() ?? null);
+    const dx = empty(x.shape, x.dtype, x.backend);
+    const dw = w ? empty([D], x.dtype, x.backend) : null;
+    const db = b ? empty([D], x.dtype, x.backend) : null;
+    kernels.layerNormBackward(x.kernelView(), weight?.kernelView() ?? null, saved.mean.kernelView(), saved.rstd.kernelView(), dy.kernelView(), dx.kernelView(), dw?.kernelView() ?? null, db?.kernelView() ?? null);
     if (dy !== g) dy.dispose();
-    return [dx, ...(dw ? [dw] : []), ...(db ? [db] : [])];
+    return [dx, dw, db];
   },
   gradcheck: [
     { inputs: [{ shape: [3, 6] }, { shape: [6] }, { shape: [6] }], call: (x, w, b) => layerNorm(x, [6], w, b), label: 'affine' },
@@ -80,8 +90,8 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
   const D = numel(normalizedShape);
   return tidy(() => {
     const rows = contiguous(reshape(x, [numel(x.shape.slice(0, x.ndim - k)), D]));
-    const wb = [weight, bias].filter((t): t is Tensor => !!t).map((t) => contiguous(reshape(t, [D])));
-    const y = apply(LAYER_NORM, [rows, ...wb], { eps, hasWeight: !!weight, hasBias: !!bias });
+    const flat = (t: Tensor | null | undefined) => (t ? contiguous(reshape(t, [D])) : null);
+    const y = apply(LAYER_NORM, [rows, flat(weight), flat(bias)], { eps });
     return reshape(y, x.shape);
   });
 }

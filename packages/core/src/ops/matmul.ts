@@ -7,22 +7,22 @@ import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { broadcastView, empty } from './alloc.js';
 import { cast } from './cast.js';
-import { apply, checkInputs, defineOp } from './define.js';
+import { apply, checkInputs, defineOp, type None } from './define.js';
 import { reshape, transpose, unsqueeze, squeeze } from './views.js';
 import { tidy } from '../memory.js';
 import { checkTensor } from '../validate.js';
 
-export const MATMUL = defineOp<Record<string, never>>({
+export const MATMUL = defineOp<[Tensor, Tensor], None, { a: Tensor; b: Tensor }>({
   name: 'matmul',
   // Saves A only for dB, and B for either gradient (dB reads B's layout; B is most often a weight,
   // whose storage is alive anyway).
   forward: ([a, b], _attrs, save, needs) => {
-    const M = a!.shape[a!.ndim - 2]!, K = a!.shape[a!.ndim - 1]!, N = b!.shape[b!.ndim - 1]!;
-    const batch = broadcastShapes('matmul', a!.shape.slice(0, -2), b!.shape.slice(0, -2));
-    const out = empty([...batch, M, N], a!.dtype, a!.backend);
-    a!.backend.kernels.matmul(broadcastView(a!, [...batch, M, K]), broadcastView(b!, [...batch, K, N]), out.view_());
-    if (needs[1]) save(a!);
-    if (needs[0] || needs[1]) save(b!);
+    const M = a.shape[a.ndim - 2], K = a.shape[a.ndim - 1], N = b.shape[b.ndim - 1];
+    const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+    const out = empty([...batch, M, N], a.dtype, a.backend);
+    a.backend.kernels.matmul(broadcastView(a, [...batch, M, K]), broadcastView(b, [...batch, K, N]), out.kernelView());
+    if (needs[1]) save('a', a);
+    if (needs[0] || needs[1]) save('b', b);
     return out;
   },
   // dA = G·Bᵀ, dB = Aᵀ·G (batch broadcasting is summed back by the engine). When B is one matrix
@@ -31,10 +31,7 @@ export const MATMUL = defineOp<Record<string, never>>({
   // followed by a sum. dB takes B's layout: for a column-major B (a Linear's weight W [N, K] used as
   // Wᵀ) it is computed as (Gᵀ·A)ᵀ, the same sums in the same order, so W's gradient arrives
   // contiguous and needs no copy.
-  backward: (g, s, _attrs, needs, [, ib]) => {
-    const [a, b] = ib!.requiresGrad ? s : [undefined, s[0]];
-    return [needs[0] ? matmul(g, transpose(b!, -2, -1)) : null, needs[1] ? gradOfB(g, a!, b!) : null];
-  },
+  backward: (g, { saved, needs }) => [needs[0] ? matmul(g, transpose(saved.b, -2, -1)) : null, needs[1] ? gradOfB(g, saved.a, saved.b) : null],
   gradcheck: [
     { inputs: [{ shape: [3, 4] }, { shape: [4, 2] }], call: (a, b) => matmul(a, b), label: '2d' },
     { inputs: [{ shape: [2, 3, 4] }, { shape: [4, 2] }], call: (a, b) => matmul(a.transpose(0, 1), b), label: 'batched × one shared matrix' },

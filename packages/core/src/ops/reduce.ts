@@ -8,7 +8,7 @@ import type { Tensor } from '../tensor.js';
 import { empty } from './alloc.js';
 import { add, div, eq, mul, sub, where, mulScalar } from './binary.js';
 import { cast } from './cast.js';
-import { apply, checkInputs, defineOp } from './define.js';
+import { apply, checkInputs, defineOp, type OpDef } from './define.js';
 import { exp, log, sqrt } from './unary.js';
 import { expand, reshape } from './views.js';
 import { noGrad } from '../autograd/grad_mode.js';
@@ -34,26 +34,24 @@ function reduceArgs(op: string, x: Tensor, dims: Dims, opts: VarOptions | undefi
 
 const keepShape = (shape: readonly number[], axes: number[]) => shape.map((d, i) => (axes.includes(i) ? 1 : d));
 
-function reduceGrad(g: Tensor, shape: readonly number[], x: Tensor | undefined, y: Tensor | undefined, a: ReduceAttrs): Tensor {
-  // g and y arrive keepdim-shaped; broadcast them over the reduced axes.
-  const gx = expand(g, shape);
-  if (a.op === 'sum') return gx;
-  if (a.op === 'prod') return div(mul(gx, y!), x!);
-  // max/min: the gradient is shared evenly among the elements equal to the extremum.
-  const mask = cast(eq(x!, y!), g.dtype);
-  const count = apply(REDUCE, [mask], { op: 'sum', axes: a.axes });
-  return div(mul(gx, mask), count);
-}
-
-export const REDUCE = defineOp<ReduceAttrs>({
+export const REDUCE: OpDef<[Tensor], ReduceAttrs, { x: Tensor; y: Tensor }> = defineOp<[Tensor], ReduceAttrs, { x: Tensor; y: Tensor }>({
   name: 'reduce',
   forward: ([x], { op, axes }, save) => {
-    const out = empty(keepShape(x!.shape, axes), x!.dtype, x!.backend);
-    x!.backend.kernels.reduce(op, x!.view_(), axes, out.view_());
-    if (op !== 'sum') { save(x!); save(out); }
+    const out = empty(keepShape(x.shape, axes), x.dtype, x.backend);
+    x.backend.kernels.reduce(op, x.kernelView(), axes, out.kernelView());
+    if (op !== 'sum') { save('x', x); save('y', out); }
     return out;
   },
-  backward: (g, s, a, _n, [x]) => [reduceGrad(g, x!.shape, s[0], s[1], a)],
+  backward: (g, { saved, attrs: { op, axes }, inputs: [x] }) => {
+    // g and y arrive keepdim-shaped; broadcast them over the reduced axes.
+    const gx = expand(g, x.shape);
+    if (op === 'sum') return [gx];
+    if (op === 'prod') return [div(mul(gx, saved.y), saved.x)];
+    // max/min: the gradient is shared evenly among the elements equal to the extremum.
+    const mask = cast(eq(saved.x, saved.y), g.dtype);
+    const count = apply(REDUCE, [mask], { op: 'sum', axes });
+    return [div(mul(gx, mask), count)];
+  },
   gradcheck: [
     { inputs: [{ shape: [3, 4] }], call: (x) => sum(x, 1), label: 'sum' },
     { inputs: [{ shape: [2, 3, 4] }], call: (x) => max(x, [0, 2]), label: 'max' },
@@ -147,7 +145,7 @@ function argReduce(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, 
   const d = normDim(op, dim, x.ndim);
   if (x.shape[d] === 0) throw new ValueError(`${op}: cannot reduce over an empty dimension (shape ${fmtShape(x.shape)}, dim ${dim})`);
   const kept = empty(keepShape(x.shape, [d]), 'int32', x.backend);
-  x.backend.kernels.argReduce(op, x.view_(), d, kept.view_());
+  x.backend.kernels.argReduce(op, x.kernelView(), d, kept.kernelView());
   if (opts.keepdim) return kept;
   const out = reshape(kept, x.shape.filter((_, i) => i !== d));
   kept.dispose();

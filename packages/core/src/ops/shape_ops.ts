@@ -20,23 +20,24 @@ function checkTensorList(op: string, xs: unknown): readonly Tensor[] {
   return xs;
 }
 
-export const CAT = defineOp<{ dim: number }>({
+export const CAT = defineOp<Tensor[], { dim: number }>({
   name: 'cat',
   forward: (xs, { dim }) => {
-    const shape = [...xs[0]!.shape];
-    shape[dim] = xs.reduce((a, x) => a + x.shape[dim]!, 0);
-    const out = empty(shape, xs[0]!.dtype, xs[0]!.backend);
+    const first = xs[0];
+    const shape = [...first.shape];
+    shape[dim] = xs.reduce((a, x) => a + x.shape[dim], 0);
+    const out = empty(shape, first.dtype, first.backend);
     const strides = contiguousStrides(shape);
     let off = 0;
     for (const x of xs) {
       if (x.shape[dim]! > 0 && x.size > 0) {
-        x.backend.kernels.copy(x.view_(), { buffer: out.storage.buffer, dtype: out.dtype, shape: x.shape, strides, offset: off * strides[dim]! });
+        x.backend.kernels.copy(x.kernelView(), { buffer: out.storage.buffer, dtype: out.dtype, shape: x.shape, strides, offset: off * strides[dim]! });
       }
       off += x.shape[dim]!;
     }
     return out;
   },
-  backward: (g, _s, { dim }, needs, inputs) => {
+  backward: (g, { attrs: { dim }, needs, inputs }) => {
     let off = 0;
     return inputs.map((x, i) => {
       const len = x.shape[dim]!;
@@ -114,22 +115,22 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
 
 interface PadAttrs { before: number[]; after: number[]; value: number }
 
-export const PAD = defineOp<PadAttrs>({
+export const PAD = defineOp<[Tensor], PadAttrs>({
   name: 'pad',
   forward: ([x], { before, after, value }) => {
-    const shape = x!.shape.map((s, i) => s + before[i]! + after[i]!);
-    const out = empty(shape, x!.dtype, x!.backend);
-    x!.backend.kernels.fill(out.view_(), value);
+    const shape = x.shape.map((s, i) => s + before[i] + after[i]);
+    const out = empty(shape, x.dtype, x.backend);
+    x.backend.kernels.fill(out.kernelView(), value);
     const strides = contiguousStrides(shape);
-    if (x!.size > 0) {
-      const offset = before.reduce((a, b, i) => a + b * strides[i]!, 0);
-      x!.backend.kernels.copy(x!.view_(), { buffer: out.storage.buffer, dtype: out.dtype, shape: x!.shape, strides, offset });
+    if (x.size > 0) {
+      const offset = before.reduce((a, b, i) => a + b * strides[i], 0);
+      x.backend.kernels.copy(x.kernelView(), { buffer: out.storage.buffer, dtype: out.dtype, shape: x.shape, strides, offset });
     }
     return out;
   },
-  backward: (g, _s, { before }, _n, [x]) => {
+  backward: (g, { attrs: { before }, inputs: [x] }) => {
     let r = g;
-    x!.shape.forEach((s, i) => { if (before[i] !== 0 || s !== g.shape[i]) r = narrow(r, i, before[i]!, s); });
+    x.shape.forEach((s, i) => { if (before[i] !== 0 || s !== g.shape[i]) r = narrow(r, i, before[i], s); });
     return [r];
   },
   gradcheck: [{ inputs: [{ shape: [2, 3] }], call: (x) => pad(x, [1, 0, 0, 2], 0.5) }],

@@ -16,23 +16,29 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { tidy } from '../memory.js';
 import { checkTensor } from '../validate.js';
 
-export const SOFTMAX = defineOp<{ log: boolean }>({
+export const SOFTMAX = defineOp<[Tensor], { log: boolean }, { y: Tensor }>({
   name: 'softmax',
+  // The fused row kernel, or (on a backend without it) the decomposition over the last dim.
   forward: ([x], { log }, save) => {
-    const out = empty(x!.shape, x!.dtype, x!.backend);
-    x!.backend.kernels.softmax(x!.view_(), out.view_(), log);
-    save(out);
+    const kernels = x.backend.kernels;
+    let out: Tensor;
+    if (kernels.softmax) {
+      out = empty(x.shape, x.dtype, x.backend);
+      kernels.softmax(x.kernelView(), out.kernelView(), log);
+    } else out = log ? logSoftmaxDecomposed(x, -1) : softmaxDecomposed(x, -1);
+    save('y', out);
     return out;
   },
-  // The fused kernel when the backward is not recorded; otherwise the same formula in ops, which
-  // refer back to y (this node's output), so it differentiates again through this op.
-  backward: (g, [y], { log }) => {
-    if (recordingBackward()) {
-      return [log ? sub(g, mul(exp(y!), sum(g, -1, { keepdim: true }))) : mul(y!, sub(g, sum(mul(g, y!), -1, { keepdim: true })))];
+  // The fused kernel when the backward is not recorded and the backend has it; otherwise the same
+  // formula in ops, which refer back to y (this node's output), so it differentiates again through this op.
+  backward: (g, { saved: { y }, attrs: { log } }) => {
+    const kernels = y.backend.kernels;
+    if (recordingBackward() || !kernels.softmaxBackward) {
+      return [log ? sub(g, mul(exp(y), sum(g, -1, { keepdim: true }))) : mul(y, sub(g, sum(mul(g, y), -1, { keepdim: true })))];
     }
     const dy = contiguous(g);
-    const dx = empty(y!.shape, y!.dtype, y!.backend);
-    y!.backend.kernels.softmaxBackward(y!.view_(), dy.view_(), dx.view_(), log);
+    const dx = empty(y.shape, y.dtype, y.backend);
+    kernels.softmaxBackward(y.kernelView(), dy.kernelView(), dx.kernelView(), log);
     if (dy !== g) dy.dispose();
     return [dx];
   },

@@ -4,19 +4,19 @@ import type { UnaryOp } from '@webgrad/kernels';
 import { isFloat } from '../dtype.js';
 import { DTypeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { empty } from './alloc.js';
+import { empty, zerosOn } from './alloc.js';
 import { add, mul, div, gt, mulScalar, addScalar, binary } from './binary.js';
 import { cast } from './cast.js';
-import { apply, checkInputs, defineOp, type GradInput, type OpDef } from './define.js';
-import { zerosLike } from './creation.js';
+import { apply, checkInputs, defineOp, type GradInput, type None, type OpDef } from './define.js';
 import { checkEnum, checkOptions, checkTensor } from '../validate.js';
 
 type Domain = GradInput['domain'];
+interface Saved { x: Tensor; y: Tensor }
 interface UnarySpec {
   /** Which tensor the derivative needs: the input, the output, or nothing. */
   saves: 'x' | 'y' | 'none';
-  /** dL/dx given dL/dy = g and the saved tensor; null = not differentiable (integer-valued output). */
-  grad: ((g: Tensor, s: Tensor) => Tensor) | null;
+  /** dL/dx given dL/dy = g and the saved input x or output y; null = not differentiable (integer-valued output). */
+  grad: ((g: Tensor, saved: Readonly<Saved>) => Tensor) | null;
   /** Promote integer inputs to float32 first (exp of an int tensor is a float tensor, as in PyTorch). */
   floatOnly?: boolean;
   domain?: Domain;
@@ -24,29 +24,32 @@ interface UnarySpec {
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
+/** The gradient of a piecewise-constant function. */
+const zeroGrad = (g: Tensor): Tensor => zerosOn(g.shape, g.dtype, g.backend);
+
 export const UNARY_SPECS: Record<UnaryOp, UnarySpec> = {
   neg: { saves: 'none', grad: (g) => neg(g) },
-  abs: { saves: 'x', grad: (g, x) => mul(g, sign(x)), domain: 'awayFromZero' },
-  sign: { saves: 'none', grad: (g) => zerosLike(g) },
-  exp: { saves: 'y', grad: (g, y) => mul(g, y), floatOnly: true },
-  expm1: { saves: 'y', grad: (g, y) => mul(g, addScalar(y, 1)), floatOnly: true },
-  log: { saves: 'x', grad: (g, x) => div(g, x), floatOnly: true, domain: 'positive' },
-  log1p: { saves: 'x', grad: (g, x) => div(g, addScalar(x, 1)), floatOnly: true, domain: 'positive' },
-  sqrt: { saves: 'y', grad: (g, y) => div(mulScalar(g, 0.5), y), floatOnly: true, domain: 'positive' },
-  rsqrt: { saves: 'y', grad: (g, y) => mul(mulScalar(g, -0.5), mul(y, mul(y, y))), floatOnly: true, domain: 'positive' },
-  square: { saves: 'x', grad: (g, x) => mul(g, mulScalar(x, 2)) },
-  reciprocal: { saves: 'y', grad: (g, y) => neg(mul(g, mul(y, y))), floatOnly: true, domain: 'awayFromZero' },
-  sin: { saves: 'x', grad: (g, x) => mul(g, cos(x)), floatOnly: true },
-  cos: { saves: 'x', grad: (g, x) => neg(mul(g, sin(x))), floatOnly: true },
-  tanh: { saves: 'y', grad: (g, y) => mul(g, addScalar(neg(mul(y, y)), 1)), floatOnly: true },
-  sigmoid: { saves: 'y', grad: (g, y) => mul(g, mul(y, addScalar(neg(y), 1))), floatOnly: true },
-  relu: { saves: 'x', grad: (g, x) => mul(g, gt(x, 0)), domain: 'awayFromZero' },
+  abs: { saves: 'x', grad: (g, { x }) => mul(g, sign(x)), domain: 'awayFromZero' },
+  sign: { saves: 'none', grad: zeroGrad },
+  exp: { saves: 'y', grad: (g, { y }) => mul(g, y), floatOnly: true },
+  expm1: { saves: 'y', grad: (g, { y }) => mul(g, addScalar(y, 1)), floatOnly: true },
+  log: { saves: 'x', grad: (g, { x }) => div(g, x), floatOnly: true, domain: 'positive' },
+  log1p: { saves: 'x', grad: (g, { x }) => div(g, addScalar(x, 1)), floatOnly: true, domain: 'positive' },
+  sqrt: { saves: 'y', grad: (g, { y }) => div(mulScalar(g, 0.5), y), floatOnly: true, domain: 'positive' },
+  rsqrt: { saves: 'y', grad: (g, { y }) => mul(mulScalar(g, -0.5), mul(y, mul(y, y))), floatOnly: true, domain: 'positive' },
+  square: { saves: 'x', grad: (g, { x }) => mul(g, mulScalar(x, 2)) },
+  reciprocal: { saves: 'y', grad: (g, { y }) => neg(mul(g, mul(y, y))), floatOnly: true, domain: 'awayFromZero' },
+  sin: { saves: 'x', grad: (g, { x }) => mul(g, cos(x)), floatOnly: true },
+  cos: { saves: 'x', grad: (g, { x }) => neg(mul(g, sin(x))), floatOnly: true },
+  tanh: { saves: 'y', grad: (g, { y }) => mul(g, addScalar(neg(mul(y, y)), 1)), floatOnly: true },
+  sigmoid: { saves: 'y', grad: (g, { y }) => mul(g, mul(y, addScalar(neg(y), 1))), floatOnly: true },
+  relu: { saves: 'x', grad: (g, { x }) => mul(g, gt(x, 0)), domain: 'awayFromZero' },
   // d/dx x·Φ(x) = Φ(x) + x·φ(x)   (Hendrycks & Gimpel 2016), one fused kernel: binary geluGrad
-  gelu: { saves: 'x', floatOnly: true, grad: (g, x) => binary('geluGrad', x, g) },
+  gelu: { saves: 'x', floatOnly: true, grad: (g, { x }) => binary('geluGrad', x, g) },
   // y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³)
   geluTanh: {
     saves: 'x', floatOnly: true,
-    grad: (g, x) => {
+    grad: (g, { x }) => {
       const x2 = mul(x, x);
       const t = tanh(mulScalar(add(x, mulScalar(mul(x2, x), 0.044715)), SQRT_2_OVER_PI));
       const du = mulScalar(addScalar(mulScalar(x2, 3 * 0.044715), 1), SQRT_2_OVER_PI);
@@ -56,28 +59,31 @@ export const UNARY_SPECS: Record<UnaryOp, UnarySpec> = {
     },
   },
   // d/dx x·σ(x) = σ(x)(1 + x(1 − σ(x))), one fused kernel: binary siluGrad
-  silu: { saves: 'x', floatOnly: true, grad: (g, x) => binary('siluGrad', x, g) },
-  softplus: { saves: 'x', grad: (g, x) => mul(g, sigmoid(x)), floatOnly: true },
-  erf: { saves: 'x', grad: (g, x) => mul(g, mulScalar(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))), floatOnly: true },
-  floor: { saves: 'none', grad: (g) => zerosLike(g) },
-  ceil: { saves: 'none', grad: (g) => zerosLike(g) },
-  round: { saves: 'none', grad: (g) => zerosLike(g) },
+  silu: { saves: 'x', floatOnly: true, grad: (g, { x }) => binary('siluGrad', x, g) },
+  softplus: { saves: 'x', grad: (g, { x }) => mul(g, sigmoid(x)), floatOnly: true },
+  erf: { saves: 'x', grad: (g, { x }) => mul(g, mulScalar(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))), floatOnly: true },
+  floor: { saves: 'none', grad: zeroGrad },
+  ceil: { saves: 'none', grad: zeroGrad },
+  round: { saves: 'none', grad: zeroGrad },
   logicalNot: { saves: 'none', grad: null },
 };
 
-function defineUnary(op: UnaryOp): OpDef<Record<string, never>> {
+type UnaryDef = OpDef<[Tensor], None, Saved>;
+
+function defineUnary(op: UnaryOp): UnaryDef {
   const spec = UNARY_SPECS[op];
-  return defineOp({
+  const grad = spec.grad;
+  return defineOp<[Tensor], None, Saved>({
     name: op,
     forward: ([x], _a, save) => {
-      const out = empty(x!.shape, op === 'logicalNot' ? 'bool' : x!.dtype, x!.backend);
-      x!.backend.kernels.unary(op, x!.view_(), out.view_());
-      if (spec.saves === 'x') save(x!);
-      else if (spec.saves === 'y') save(out);
+      const out = empty(x.shape, op === 'logicalNot' ? 'bool' : x.dtype, x.backend);
+      x.backend.kernels.unary(op, x.kernelView(), out.kernelView());
+      if (spec.saves === 'x') save('x', x);
+      else if (spec.saves === 'y') save('y', out);
       return out;
     },
-    backward: spec.grad ? (g, saved) => [spec.grad!(g, saved[0]!)] : undefined,
-    gradcheck: spec.grad ? [{ inputs: [{ shape: [2, 3], domain: spec.domain }], call: (x) => unary(op, x) }] : undefined,
+    backward: grad ? (g, { saved }) => [grad(g, saved)] : undefined,
+    gradcheck: grad ? [{ inputs: [{ shape: [2, 3], domain: spec.domain }], call: (x) => unary(op, x) }] : undefined,
   });
 }
 
@@ -85,7 +91,7 @@ const UNARY_OPS = Object.keys(UNARY_SPECS) as UnaryOp[];
 
 const UNARY_DEFS = Object.fromEntries(
   (Object.keys(UNARY_SPECS) as UnaryOp[]).map((op) => [op, defineUnary(op)]),
-) as Record<UnaryOp, OpDef<Record<string, never>>>;
+) as Record<UnaryOp, UnaryDef>;
 
 /** Apply the elementwise op `op`. */
 export function unary(op: UnaryOp, x: Tensor): Tensor {

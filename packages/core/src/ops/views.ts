@@ -13,6 +13,10 @@ function makeView(x: Tensor, shape: Shape, strides: readonly number[], offset: n
   return new Tensor(x.storage.retain(), shape, x.dtype, { strides, offset });
 }
 
+function notAView(x: Tensor, shape: Shape): never {
+  throw new ShapeError(`reshape: shape ${fmtShape(shape)} cannot view the tensor of shape ${fmtShape(x.shape)} and strides ${fmtShape(x.strides)}`);
+}
+
 /** Resolve a single -1 and check the element count. */
 export function inferShape(op: string, from: Shape, shape: Shape): number[] {
   const out = [...checkShapeArg(op, 'shape', shape, -1)];
@@ -58,10 +62,11 @@ export function viewStrides(oldShape: Shape, oldStrides: readonly number[], shap
   return nd === -1 ? strides : null;
 }
 
-export const RESHAPE = defineOp<{ shape: number[] }>({
+export const RESHAPE = defineOp<[Tensor], { shape: number[] }>({
   name: 'reshape',
-  forward: ([x], { shape }) => makeView(x!, shape, x!.isContiguous() ? contiguousStrides(shape) : viewStrides(x!.shape, x!.strides, shape)!, x!.offset),
-  backward: (g, _s, _a, _n, [x]) => [reshape(g, x!.shape)],
+  // Callers check that the strides allow the view (`reshape` copies first where they do not).
+  forward: ([x], { shape }) => makeView(x, shape, (x.isContiguous() ? contiguousStrides(shape) : viewStrides(x.shape, x.strides, shape)) ?? notAView(x, shape), x.offset),
+  backward: (g, { inputs: [x] }) => [reshape(g, x.shape)],
   gradcheck: [
     { inputs: [{ shape: [2, 6] }], call: (x) => reshape(x, [3, -1]) },
     { inputs: [{ shape: [2, 3, 6] }], call: (x) => reshape(narrow(x, 2, 1, 4), [2, 3, 2, 2]), label: 'strided view' },
@@ -88,10 +93,10 @@ export function view(x: Tensor, shape: Shape): Tensor {
   return apply(RESHAPE, [x], { shape: s });
 }
 
-export const PERMUTE = defineOp<{ dims: number[] }>({
+export const PERMUTE = defineOp<[Tensor], { dims: number[] }>({
   name: 'permute',
-  forward: ([x], { dims }) => makeView(x!, dims.map((d) => x!.shape[d]!), dims.map((d) => x!.strides[d]!), x!.offset),
-  backward: (g, _s, { dims }) => {
+  forward: ([x], { dims }) => makeView(x, dims.map((d) => x.shape[d]!), dims.map((d) => x.strides[d]!), x.offset),
+  backward: (g, { attrs: { dims } }) => {
     const inv = new Array<number>(dims.length);
     dims.forEach((d, i) => { inv[d] = i; });
     return [permute(g, inv)];
@@ -118,12 +123,12 @@ export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
   return apply(PERMUTE, [x], { dims });
 }
 
-export const EXPAND = defineOp<{ shape: number[] }>({
+export const EXPAND = defineOp<[Tensor], { shape: number[] }>({
   name: 'expand',
   forward: ([x], { shape }) => {
-    const lead = shape.length - x!.ndim;
-    const strides = shape.map((d, i) => (i < lead ? 0 : x!.shape[i - lead] === 1 && d !== 1 ? 0 : x!.strides[i - lead]!));
-    return makeView(x!, shape, strides, x!.offset);
+    const lead = shape.length - x.ndim;
+    const strides = shape.map((d, i) => (i < lead ? 0 : x.shape[i - lead] === 1 && d !== 1 ? 0 : x.strides[i - lead]!));
+    return makeView(x, shape, strides, x.offset);
   },
   // The engine sums the gradient back to the input's shape.
   backward: (g) => [g],
@@ -166,10 +171,10 @@ export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
 }
 
 /** A view with explicit geometry whose backward reshapes (only for geometry-preserving views). */
-const STRIDED_VIEW = defineOp<{ shape: number[]; strides: number[]; offset: number }>({
+const STRIDED_VIEW = defineOp<[Tensor], { shape: number[]; strides: number[]; offset: number }>({
   name: 'stridedView',
-  forward: ([x], a) => makeView(x!, a.shape, a.strides, a.offset),
-  backward: (g, _s, _a, _n, [x]) => [reshape(g, x!.shape)],
+  forward: ([x], a) => makeView(x, a.shape, a.strides, a.offset),
+  backward: (g, { inputs: [x] }) => [reshape(g, x.shape)],
   gradcheck: [{ inputs: [{ shape: [3, 1, 4] }], call: (x) => squeeze(x, 1), label: 'squeeze' }],
 });
 
@@ -187,35 +192,35 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
 
 interface SliceAttrs { dim: number; start: number; length: number; step: number }
 
-export const SLICE: OpDef<SliceAttrs> = defineOp<SliceAttrs>({
+export const SLICE: OpDef<[Tensor], SliceAttrs> = defineOp<[Tensor], SliceAttrs>({
   name: 'slice',
   forward: ([x], { dim, start, length, step }) => {
-    const shape = [...x!.shape];
+    const shape = [...x.shape];
     shape[dim] = length;
-    const strides = [...x!.strides];
-    strides[dim] = x!.strides[dim]! * step;
-    return makeView(x!, shape, strides, x!.offset + (length > 0 ? start * x!.strides[dim]! : 0));
+    const strides = [...x.strides];
+    strides[dim] = x.strides[dim]! * step;
+    return makeView(x, shape, strides, x.offset + (length > 0 ? start * x.strides[dim]! : 0));
   },
-  backward: (g, _s, a, _n, [x]) => [apply(SLICE_SCATTER, [g], { ...a, shape: [...x!.shape] })],
+  backward: (g, { attrs, inputs: [x] }) => [apply(SLICE_SCATTER, [g], { ...attrs, shape: [...x.shape] })],
   gradcheck: [{ inputs: [{ shape: [5, 3] }], call: (x) => slice(x, 0, 1, 5, 2) }],
 });
 
 /** Zeros of `shape` with the gradient written into the slice: the adjoint of `slice`. */
-const SLICE_SCATTER: OpDef<SliceAttrs & { shape: number[] }> = defineOp<SliceAttrs & { shape: number[] }>({
+const SLICE_SCATTER: OpDef<[Tensor], SliceAttrs & { shape: number[] }> = defineOp<[Tensor], SliceAttrs & { shape: number[] }>({
   name: 'sliceScatter',
   forward: ([g], { shape, dim, start, length, step }) => {
-    const out = zerosOn(shape, g!.dtype, g!.backend);
+    const out = zerosOn(shape, g.dtype, g.backend);
     const strides = contiguousStrides(shape);
     const vshape = [...shape];
     vshape[dim] = length;
     const vstrides = [...strides];
     vstrides[dim] = strides[dim]! * step;
     if (length > 0) {
-      g!.backend.kernels.copy(g!.view_(), { buffer: out.storage.buffer, dtype: out.dtype, shape: vshape, strides: vstrides, offset: start * strides[dim]! });
+      g.backend.kernels.copy(g.kernelView(), { buffer: out.storage.buffer, dtype: out.dtype, shape: vshape, strides: vstrides, offset: start * strides[dim]! });
     }
     return out;
   },
-  backward: (g, _s, a) => [apply(SLICE, [g], a)],
+  backward: (g, { attrs }) => [apply(SLICE, [g], attrs)],
   gradcheck: [{ inputs: [{ shape: [2, 3] }], call: (x) => apply(SLICE_SCATTER, [x], { dim: 0, start: 1, length: 2, step: 2, shape: [5, 3] }) }],
 });
 
