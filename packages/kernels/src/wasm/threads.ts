@@ -110,7 +110,7 @@ export const nodeModulesReady: Promise<void> = isNode && !getBuiltin
   : Promise.resolve();
 
 /** Whether this thread may block in Atomics.wait (Node, or a Web Worker). */
-export function canBlock(): boolean {
+function canBlock(): boolean {
   if (nodeWorkers) return true;
   return typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
 }
