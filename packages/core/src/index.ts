@@ -39,6 +39,7 @@ export { dropout } from './ops/dropout.js';
 export { conv2d, maxPool2d, avgPool2d, convOutSize, type Conv2dOptions, type Pool2dOptions } from './ops/conv.js';
 export { detach, to, toAsync, data, dataSync, array, item } from './ops/device.js';
 export { copy_, fill_, zero_, add_, sub_, mul_, div_ } from './ops/inplace.js';
+export { adamwStep_, adamwStepDecomposed_, type AdamWStepOptions } from './ops/adamw.js';
 export { sumToShape } from './autograd/engine.js';
 export { opTableMarkdown } from './ops/op_docs.js';
 export {
