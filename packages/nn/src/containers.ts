@@ -20,18 +20,22 @@ export class Sequential<In = Tensor, Out = Tensor> extends Module<[In], Out> {
     for (const m of modules) this.append(m);
   }
 
+  /** Adds `m` at the end of the chain, registered under its index. Returns this. */
   append(m: Module): this {
     this.registerModule(String(this.#list.length), m);
     this.#list.push(m);
     return this;
   }
 
+  /** Number of modules. */
   get length(): number { return this.#list.length; }
+  /** The module at index `i` (negative counts from the end); an IndexError out of range. */
   at(i: number): Module {
     const m = this.#list.at(checkInt('Sequential.at', 'index', i));
     if (!m) throw new IndexError(`Sequential.at: index ${i} out of range for ${this.#list.length} modules`);
     return m;
   }
+  /** The modules in order. */
   [Symbol.iterator](): Iterator<Module> { return this.#list[Symbol.iterator](); }
 
   forward(x: In): Out {
@@ -51,18 +55,22 @@ export class ModuleList<M extends Module = Module> extends Module {
     for (const m of modules) this.append(m);
   }
 
+  /** Adds `m` at the end, registered under its index. Returns this. */
   append(m: M): this {
     this.registerModule(String(this.#list.length), m);
     this.#list.push(m);
     return this;
   }
 
+  /** Number of modules. */
   get length(): number { return this.#list.length; }
+  /** The module at index `i` (negative counts from the end); an IndexError out of range. */
   at(i: number): M {
     const m = this.#list.at(checkInt('ModuleList.at', 'index', i));
     if (!m) throw new IndexError(`ModuleList.at: index ${i} out of range for ${this.#list.length} modules`);
     return m;
   }
+  /** The modules in order. */
   [Symbol.iterator](): Iterator<M> { return this.#list[Symbol.iterator](); }
 
   forward(): never {
@@ -81,20 +89,27 @@ export class ModuleDict<M extends Module = Module> extends Module {
     for (const [k, m] of entries) this.set(k, m);
   }
 
+  /** Adds or replaces the module under `key` (a ValueError if it contains '.'). Returns this. */
   set(key: string, m: M): this {
     this.registerModule(key, m);
     this.#map.set(key, m);
     return this;
   }
+  /** The module under `key`; an IndexError naming the keys it has when absent. */
   get(key: string): M {
     const m = this.#map.get(key);
     if (!m) throw new IndexError(`ModuleDict.get: no module '${key}' (have ${[...this.#map.keys()].join(', ') || 'none'})`);
     return m;
   }
+  /** Whether a module is stored under `key`. */
   has(key: string): boolean { return this.#map.has(key); }
+  /** The keys, in insertion order. */
   keys(): IterableIterator<string> { return this.#map.keys(); }
+  /** The modules, in insertion order. */
   values(): IterableIterator<M> { return this.#map.values(); }
+  /** [key, module] pairs, in insertion order. */
   entries(): IterableIterator<[string, M]> { return this.#map.entries(); }
+  /** Number of modules. */
   get size(): number { return this.#map.size; }
 
   forward(): never {

@@ -10,10 +10,12 @@ import {
   isFloat, noGrad, rand, randn, tidy, tensor,
 } from '@webgrad/core';
 
+/** A nonlinearity name for `calculateGain` and the Kaiming initializers (PyTorch's names, camelCase: 'leakyRelu' is 'leaky_relu'). */
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'selu';
+/** Which fan the Kaiming initializers scale by: 'fanIn' keeps the forward pass's variance, 'fanOut' the backward pass's (PyTorch's `mode='fan_in'|'fan_out'`). */
 export type FanMode = 'fanIn' | 'fanOut';
 
-/** PyTorch's calculate_gain: the recommended scale for a nonlinearity. */
+/** The nonlinearities calculateGain accepts. */
 const NONLINEARITIES: readonly Nonlinearity[] = ['linear', 'conv1d', 'conv2d', 'conv3d', 'sigmoid', 'tanh', 'relu', 'leakyRelu', 'selu'];
 
 /** The tensor an initializer fills: random fills need a floating-point tensor (as in PyTorch). */
@@ -23,6 +25,7 @@ function target(op: string, t: Tensor, random = true): Tensor {
   return t;
 }
 
+/** PyTorch's `calculate_gain`: the recommended scale for a nonlinearity (1 for linear/conv/sigmoid, 5/3 for tanh, √2 for relu, √(2/(1 + slope²)) for leakyRelu with `param` = negative slope (default 0.01), 3/4 for selu). */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
   checkEnum('calculateGain', 'nonlinearity', nonlinearity, NONLINEARITIES);
   if (param !== undefined) checkFinite('calculateGain', 'param', param);
@@ -68,13 +71,16 @@ export function normal(t: Tensor, mean = 0, std = 1): Tensor {
   return fill(t, () => randn(t.shape, { dtype: t.dtype, device: t.device }).mul(std).add(mean));
 }
 
+/** Fills `t` with `value` in place (any dtype) and returns it. */
 export function constant(t: Tensor, value: number): Tensor {
   target('constant', t, false);
   checkNumber('constant', 'value', value);
   noGrad(() => t.fill_(value));
   return t;
 }
+/** Fills `t` with 0 in place and returns it. */
 export const zeros = (t: Tensor): Tensor => constant(t, 0);
+/** Fills `t` with 1 in place and returns it. */
 export const ones = (t: Tensor): Tensor => constant(t, 1);
 
 /** U(−a, a) with a = gain·√(6 / (fanIn + fanOut)). */
@@ -94,9 +100,11 @@ export function xavierNormal(t: Tensor, gain = 1): Tensor {
   return normal(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)));
 }
 
+/** Options of `kaimingUniform` and `kaimingNormal` (PyTorch's `a`, `mode`, `nonlinearity`). */
 export interface KaimingOptions {
   /** Negative slope of the leaky ReLU that follows (used when nonlinearity is 'leakyRelu'). Default 0. */
   a?: number;
+  /** Default 'fanIn'. */
   mode?: FanMode;
   /** Default 'leakyRelu', as in PyTorch. */
   nonlinearity?: Nonlinearity;

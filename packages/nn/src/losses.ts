@@ -10,6 +10,7 @@ import { checkFloatInput } from './args.js';
 
 export { crossEntropy, type CrossEntropyOptions } from '@webgrad/core';
 
+/** How a loss reduces its per-element values: 'mean' (the default), 'sum', or 'none' (the unreduced tensor), as PyTorch's `reduction`. */
 export type Reduction = 'mean' | 'sum' | 'none';
 
 const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
@@ -35,9 +36,13 @@ function sameShape(op: string, a: Tensor, b: Tensor, an = 'input', bn = 'target'
   if (!shapesEqual(a.shape, b.shape)) throw new ShapeError(`${op}: ${an} ${fmtShape(a.shape)} and ${bn} ${fmtShape(b.shape)} must have the same shape`);
 }
 
+/** Options of `nllLoss` (PyTorch's `weight`, `ignore_index`, `reduction`). */
 export interface NllLossOptions {
+  /** Per-class weight [C] (default: all 1). */
   weight?: Tensor | null;
+  /** Target value that contributes nothing, neither to the loss nor to the 'mean' divisor (default −100). */
   ignoreIndex?: number;
+  /** Default 'mean'. */
   reduction?: Reduction;
 }
 
@@ -95,10 +100,13 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: { weight
   });
 }
 
+/** Options of `bceWithLogits` (PyTorch's `weight`, `pos_weight`, `reduction`). */
 export interface BceWithLogitsOptions {
+  /** Weight of each element, broadcast to the input's shape (default: all 1). */
   weight?: Tensor | null;
   /** Weight of positive examples, broadcast over the last dim (per class). */
   posWeight?: Tensor | null;
+  /** Default 'mean'. */
   reduction?: Reduction;
 }
 
@@ -159,6 +167,7 @@ export function cosineSimilarity(x1: Tensor, x2: Tensor, opts: { dim?: number; e
   });
 }
 
+/** Options of `sequenceLogProbs`. */
 export interface SequenceLogProbsOptions {
   /** 'sum' (default): Σₜ mask·log p(labelₜ) per sequence → [B]; 'mean': that sum over the number of
    *  unmasked positions → [B]; 'none': the masked per-token log-probs → [B, T]. */

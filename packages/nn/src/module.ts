@@ -47,15 +47,20 @@ export class StateDictError extends WebgradError {
   }
 }
 
+/** Dotted parameter/buffer name (`blocks.0.attn.cAttn.weight`) → tensor, as `Module.stateDict()` returns it. */
 export type StateDict = Record<string, Tensor>;
 
+/** Options of `Module.loadStateDict` and `Module.load`. */
 export interface LoadStateDictOptions {
   /** Require the keys to match exactly (default true). Shape mismatches are errors either way. */
   strict?: boolean;
 }
 
+/** What `loadStateDict` left unmatched (both empty under `strict`, which throws instead). */
 export interface LoadStateDictResult {
+  /** Names of this module's tensors that the state dict did not have (left unchanged). */
   missingKeys: string[];
+  /** Names in the state dict that this module does not have (ignored). */
   unexpectedKeys: string[];
 }
 
@@ -107,6 +112,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
     return this.forward(...args);
   }
 
+  /** True in training mode (the default), false after `eval()`; dropout and batch norm read it. */
   get training(): boolean { return this.#training; }
 
   // ---- registration --------------------------------------------------------------------------
@@ -179,7 +185,9 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
 
   /** The registered parameter `name` of this module (not of children), or undefined. */
   getParameter(name: string): Tensor | null | undefined { return this.#params.get(name); }
+  /** The registered buffer `name` of this module (not of children), or undefined. */
   getBuffer(name: string): Tensor | null | undefined { return this.#buffers.get(name); }
+  /** The registered child module `name` of this module, or undefined. */
   getModule(name: string): Module | null | undefined { return this.#modules.get(name); }
 
   // ---- traversal -----------------------------------------------------------------------------
@@ -227,6 +235,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
     this.#adoptFields();
     for (const [n, m] of this.#modules) if (m) yield [n, m];
   }
+  /** Direct children (registration order), without names. */
   *children(): Generator<Module> { for (const [, m] of this.namedChildren()) yield m; }
 
   /** This module ('' name) and every descendant, each once, depth-first in registration order. */
@@ -237,6 +246,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
     if (opts.prefix !== undefined && typeof opts.prefix !== 'string') throw new ValueError(`${op}: prefix must be a string, got ${fmtValue(opts.prefix)}`);
   }
 
+  /** This module (named `prefix`, default '') and every descendant with its dotted name, each once, depth-first in registration order. `seen` is for the recursion. */
   *namedModules(prefix = '', seen = new Set<Module>()): Generator<[string, Module]> {
     if (seen.has(this)) return;
     seen.add(this);
@@ -244,6 +254,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
     yield [prefix, this];
     for (const [n, m] of this.namedChildren()) yield* m.namedModules(prefix ? `${prefix}.${n}` : n, seen);
   }
+  /** This module and every descendant, each once (see `namedModules`). */
   *modules(): Generator<Module> { for (const [, m] of this.namedModules()) yield m; }
 
   /** Every parameter with its dotted name; a tensor registered under several names appears once. */
@@ -260,11 +271,13 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
       }
     }
   }
+  /** Every parameter (each tensor once); `recurse: false` only this module's own. What an optimizer takes: `new AdamW(model.parameters())`. */
   parameters(opts: { recurse?: boolean } = {}): Tensor[] {
     this.#checkTraversal('parameters', opts);
     return [...this.namedParameters(opts)].map(([, p]) => p);
   }
 
+  /** Every buffer with its dotted name (running statistics, masks), each tensor once; `recurse: false` only this module's own. */
   *namedBuffers(opts: { recurse?: boolean; prefix?: string } = {}): Generator<[string, Tensor]> {
     this.#checkTraversal('namedBuffers', opts);
     this.#adoptFields();
@@ -278,6 +291,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
       }
     }
   }
+  /** Every buffer (each tensor once); `recurse: false` only this module's own. */
   buffers(opts: { recurse?: boolean } = {}): Tensor[] {
     this.#checkTraversal('buffers', opts);
     return [...this.namedBuffers(opts)].map(([, b]) => b);
@@ -345,6 +359,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
     for (const m of this.modules()) m.#training = mode;
     return this;
   }
+  /** Evaluation mode on this module and every descendant (`train(false)`). Returns this. */
   eval(): this { return this.train(false); }
 
   /** Turn gradients on or off for every parameter (freeze with `requiresGrad_(false)`). Returns this. */
@@ -461,6 +476,7 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
   /** Extra text for toString (e.g. `in=4, out=8`). */
   extraRepr(): string { return ''; }
 
+  /** The module tree as PyTorch prints it: the class name with `extraRepr()`, then each child indented as `(name): …`. */
   toString(): string {
     const kids = [...this.namedChildren()];
     const head = `${this.constructor.name}(${this.extraRepr()}`;

@@ -14,11 +14,13 @@ import { StateDictError, type LoadStateDictResult, type Module } from './module.
 
 const SAFE_OF: Record<DType, SafeDType> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
 
+/** Options of `saveModule` / `Module.save` and `toSafetensorsBytes`. */
 export interface SaveOptions {
   /** String metadata stored in the header (`__metadata__`). */
   metadata?: Record<string, string>;
 }
 
+/** Options of `loadModule` / `Module.load` and `fromSafetensorsBytes`. */
 export interface LoadOptions {
   /** Require the file's names to match the model's stateDict exactly (default true). */
   strict?: boolean;

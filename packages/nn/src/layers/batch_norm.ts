@@ -12,7 +12,9 @@ import { Module } from '../module.js';
 import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import type { FactoryOptions } from './uniform_init.js';
 
+/** Options of BatchNorm1d/BatchNorm2d (PyTorch's `eps`, `momentum`, `affine`, `track_running_stats`). */
 export interface BatchNormOptions extends FactoryOptions {
+  /** Added to the variance before the square root (default 1e-5). */
   eps?: number;
   /** Weight of the newest batch in the running statistics (default 0.1); null: cumulative average. */
   momentum?: number | null;

@@ -20,6 +20,7 @@ function convPadding<P>(op: string, v: unknown, size: (v: unknown) => P): P | 's
   return typeof v === 'string' ? checkEnum(op, 'padding', v, ['same', 'valid'] as const) : size(v);
 }
 
+/** Options of Conv2d (PyTorch's names). A pair is (height, width); a number is used for both. */
 export interface Conv2dOptions extends FactoryOptions {
   stride?: Pair;
   /** Zero padding per side, or 'valid' (none) or 'same' (output size = input size; stride 1 only). */
@@ -29,6 +30,7 @@ export interface Conv2dOptions extends FactoryOptions {
   bias?: boolean;
 }
 
+/** Options of Conv1d (PyTorch's names): the Conv2d options for one spatial dim. */
 export interface Conv1dOptions extends FactoryOptions {
   stride?: number;
   padding?: number | 'same' | 'valid';
@@ -152,6 +154,7 @@ export class Conv1d extends ConvNd {
   }
 }
 
+/** Options of MaxPool2d and AvgPool2d. A pair is (height, width); a number is used for both. */
 export interface Pool2dOptions {
   /** Defaults to the kernel size. */
   stride?: Pair;
@@ -174,6 +177,7 @@ abstract class Pool2d extends Module {
       throw new ValueError(`${op}: padding [${this.padding}] must be at most half the kernel size [${this.kernelSize}]`);
     }
   }
+  /** Applies the pooling op to (N, C, H, W) or unbatched (C, H, W) input. */
   protected run(op: typeof maxPool2d, x: Tensor): Tensor {
     checkFloatInput(this.constructor.name, x);
     const o = { stride: this.stride, padding: this.padding };

@@ -28,6 +28,7 @@ export class Embedding extends Module {
     this.resetParameters();
   }
 
+  /** Re-draws the table from N(0, 1) (PyTorch's default) and zeroes the row at `paddingIdx`, if any. */
   resetParameters(): void {
     init.normal(this.weight);
     if (this.paddingIdx !== null) noGrad(() => this.weight.select(0, this.paddingIdx!).zero_());

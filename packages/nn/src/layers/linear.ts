@@ -6,6 +6,7 @@ import { Module } from '../module.js';
 import * as init from '../init.js';
 import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 
+/** Where a layer creates its parameters: `dtype` ('float32' (default) or 'float64'; a DTypeError otherwise) and `device` (default: the default device). */
 export interface FactoryOptions {
   dtype?: DType;
   device?: DeviceName;
@@ -29,6 +30,7 @@ export class Linear extends Module {
     this.resetParameters();
   }
 
+  /** Re-draws weight and bias as PyTorch does: U(−1/√inFeatures, 1/√inFeatures) (kaiming uniform with a = √5). */
   resetParameters(): void {
     init.kaimingUniform(this.weight, { a: Math.sqrt(5) });
     if (this.bias) {

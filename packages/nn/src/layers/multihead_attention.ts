@@ -24,22 +24,27 @@ import * as init from '../init.js';
 import { Linear, type FactoryOptions } from './linear.js';
 import type { LayerKV } from './transformer_block.js';
 
+/** Options of MultiheadAttention (PyTorch's `dropout`, `bias`, `batch_first`). */
 export interface MultiheadAttentionOptions extends FactoryOptions {
   /** Dropout on the attention probabilities in training mode (default 0). */
   dropout?: number;
   /** Biases of the input and output projections (default true). */
   bias?: boolean;
+  /** Inputs and output are (B, T, E) instead of (T, B, E) (default false, as PyTorch). */
   batchFirst?: boolean;
 }
 
+/** Masks of an attention call (PyTorch's `key_padding_mask`, `attn_mask`, `is_causal`); T queries, S keys. */
 export interface AttentionMasks {
   /** (B, S): bool true = ignore that key; or an additive float mask. */
   keyPaddingMask?: Tensor | null;
   /** (T, S) or (B·numHeads, T, S): bool true = not allowed; or an additive float mask. */
   attnMask?: Tensor | null;
+  /** Causal mask: query i sees keys j ≤ i + (S − T), so it also holds with a key/value cache (default false). */
   isCausal?: boolean;
 }
 
+/** Options of `MultiheadAttention.forward`: the masks and an optional key/value cache. */
 export interface MultiheadAttentionForwardOptions extends AttentionMasks {
   /** Append this call's keys and values to the cache and attend over all of it. */
   cache?: LayerKV | null;

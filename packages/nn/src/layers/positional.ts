@@ -26,6 +26,7 @@ export class LearnedPositionalEmbedding extends Embedding {
     const op = 'LearnedPositionalEmbedding';
     super(checkSize(op, 'maxLen', maxLen), checkSize(op, 'dim', dim), checkOptions(op, opts, FACTORY_KEYS));
   }
+  /** The vectors of positions offset … offset + T − 1, (T, dim). Throws a ValueError past `maxLen`. */
   positions(T: number, offset = 0): Tensor {
     checkPositions('LearnedPositionalEmbedding', offset, T, this.maxLen);
     return tidy(() => super.forward(arange(offset, offset + T, 1, { device: this.weight.device })));

@@ -18,13 +18,17 @@ import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import { gruStep, inputProjection, lstmStep, rnnStep, type RNNNonlinearity } from './rnn_cells.js';
 import { uniformTensor, type FactoryOptions } from './uniform_init.js';
 
+/** Options of RNN, LSTM and GRU (PyTorch's names). */
 export interface RNNOptions extends FactoryOptions {
+  /** Number of stacked layers (default 1). */
   numLayers?: number;
+  /** Bias vectors biasIhL{k} and biasHhL{k} in every layer (default true). */
   bias?: boolean;
   /** Input and output are (B, T, ·) instead of (T, B, ·). States stay (L·D, B, H), as in PyTorch. */
   batchFirst?: boolean;
   /** Dropout probability on the outputs of every layer but the last (training mode only). */
   dropout?: number;
+  /** Run a second pass from the end of the sequence; outputs are the two directions concatenated (default false). */
   bidirectional?: boolean;
   /** Only for RNN: 'tanh' (default) or 'relu'. */
   nonlinearity?: RNNNonlinearity;
@@ -74,6 +78,7 @@ abstract class RNNBase extends Module {
     }
   }
 
+  /** 2 when bidirectional, else 1. */
   get numDirections(): number { return this.bidirectional ? 2 : 1; }
   #suffixes(): string[] { return this.bidirectional ? ['', 'Reverse'] : ['']; }
 
@@ -150,6 +155,7 @@ abstract class RNNBase extends Module {
     return { outs, last: this.#mode === 'lstm' ? [h, c!] : [h] };
   }
 
+  /** `toString` details: sizes and the options that differ from the defaults. */
   override extraRepr(): string {
     const o: string[] = [`${this.inputSize}, ${this.hiddenSize}`];
     if (this.numLayers !== 1) o.push(`numLayers=${this.numLayers}`);
@@ -170,6 +176,7 @@ export class RNN extends RNNBase {
     const { output, finals } = this.run(x, [h0]);
     return [output, finals[0]!];
   }
+  /** `toString` details, with the nonlinearity when it is 'relu'. */
   override extraRepr(): string { return super.extraRepr() + (this.nonlinearity === 'relu' ? ", nonlinearity='relu'" : ''); }
 }
 

@@ -12,6 +12,7 @@ import { Module } from '../module.js';
 import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import { uniformTensor, type FactoryOptions } from './uniform_init.js';
 
+/** The activation of an Elman RNN (RNN, RNNCell): 'tanh' or 'relu'. */
 export type RNNNonlinearity = 'tanh' | 'relu';
 
 /** x·Wᵀ + b for the (B, I) or (T, B, I) input (the part of every gate that does not depend on h). */
@@ -60,7 +61,9 @@ export function gruStep(xi: Tensor, h: Tensor, weightHh: Tensor, biasHh: Tensor 
   });
 }
 
+/** Options of RNNCell, LSTMCell and GRUCell. */
 export interface RNNCellOptions extends FactoryOptions {
+  /** Bias vectors biasIh and biasHh (default true). */
   bias?: boolean;
   /** Only for RNNCell: 'tanh' (default) or 'relu'. */
   nonlinearity?: RNNNonlinearity;

@@ -31,21 +31,28 @@ export class KVCache {
   }
   /** Number of cached positions. */
   get length(): number { return this.layers[0]?.k?.shape[2] ?? 0; }
+  /** Disposes every cached tensor and empties the cache (length 0). */
   reset(): void {
     for (const l of this.layers) {
       l.k?.dispose(); l.v?.dispose();
       l.k = null; l.v = null;
     }
   }
+  /** Same as `reset()`. */
   dispose(): void { this.reset(); }
+  /** Same as `reset()`, for `using cache = new KVCache(n)`. */
   [Symbol.dispose](): void { this.reset(); }
 }
 
+/** Configuration of a pre-LN GPT-2 transformer Block. */
 export interface BlockConfig extends FactoryOptions {
+  /** Embedding width; a multiple of nHead. */
   nEmbd: number;
+  /** Number of attention heads. */
   nHead: number;
   /** Biases in Linear and LayerNorm (default true, as GPT-2). */
   bias?: boolean;
+  /** Dropout probability on attention probabilities and residual branches in training mode (default 0). */
   dropout?: number;
   /** MLP width multiple (default 4). */
   mlpRatio?: number;

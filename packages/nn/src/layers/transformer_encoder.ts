@@ -14,8 +14,10 @@ import { Linear, type FactoryOptions } from './linear.js';
 import { LayerNorm } from './norm.js';
 import { MultiheadAttention } from './multihead_attention.js';
 
+/** The feed-forward activation of TransformerEncoderLayer: 'relu', 'gelu' (exact) or any elementwise function. */
 export type EncoderActivation = 'relu' | 'gelu' | ((x: Tensor) => Tensor);
 
+/** Options of TransformerEncoderLayer (PyTorch's names, camelCase). */
 export interface TransformerEncoderLayerOptions extends FactoryOptions {
   /** Hidden width of the feed-forward block (default 2048). */
   dimFeedforward?: number;
@@ -23,7 +25,9 @@ export interface TransformerEncoderLayerOptions extends FactoryOptions {
   dropout?: number;
   /** 'relu' (default), 'gelu' (exact) or any elementwise function. */
   activation?: EncoderActivation;
+  /** LayerNorm epsilon (default 1e-5). */
   layerNormEps?: number;
+  /** Input and output are (B, T, E) instead of (T, B, E) (default false, as PyTorch). */
   batchFirst?: boolean;
   /** Pre-LN instead of post-LN (default false). */
   normFirst?: boolean;
@@ -31,11 +35,13 @@ export interface TransformerEncoderLayerOptions extends FactoryOptions {
   bias?: boolean;
 }
 
+/** Masks of `TransformerEncoderLayer.forward` / `TransformerEncoder.forward` (PyTorch's `src_mask`, `src_key_padding_mask`, `is_causal`). */
 export interface EncoderForwardOptions {
   /** (T, T) or (B·nhead, T, T): bool true = not allowed, or additive float. */
   srcMask?: Tensor | null;
   /** (B, T): bool true = padding (ignored as a key). */
   srcKeyPaddingMask?: Tensor | null;
+  /** Apply the causal mask: position i attends to positions ≤ i (default false). */
   isCausal?: boolean;
 }
 
@@ -81,6 +87,7 @@ export class TransformerEncoderLayer extends Module {
     this.registerModule('dropout2', new Dropout(p));
   }
 
+  /** Whether input and output are (B, T, E); set by the `batchFirst` option. */
   get batchFirst(): boolean { return this.selfAttn.batchFirst; }
 
   /** src (T, B, dModel), or (B, T, dModel) with batchFirst → same shape. */

@@ -28,6 +28,7 @@ function checkBleuOptions(op: string, options: BleuOptions): void {
  */
 export type BleuSmoothing = 'none' | 'floor' | 'add-k' | 'exp' | 'method1' | 'add-1' | 'method2' | 'method3';
 
+/** Options of `corpusBleu` / `sentenceBleu`. */
 export interface BleuOptions {
   /** Highest n-gram order (default 4); weights are uniform 1/maxOrder. */
   maxOrder?: number;
@@ -38,6 +39,7 @@ export interface BleuOptions {
   effectiveOrder?: boolean;
 }
 
+/** BLEU with its parts, as sacrebleu's BLEUScore reports them (on a 0–1 scale). */
 export interface BleuResult {
   /** BLEU in [0, 1] (sacrebleu reports 100x this). */
   bleu: number;

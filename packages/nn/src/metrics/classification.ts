@@ -42,6 +42,7 @@ export function topKAccuracy(scores: ArrayLike<number>, numClasses: number, yTru
   return hit / n;
 }
 
+/** Result of `confusionMatrix`. */
 export interface ConfusionMatrix {
   /** Row/column labels (sorted union of yTrue and yPred unless given). */
   labels: Label[];
@@ -68,8 +69,10 @@ export function confusionMatrix(yTrue: LabelArray, yPred: LabelArray, options: {
 
 /** Value of an undefined ratio (0/0), like sklearn's zero_division: 0 (default), 1 or NaN. */
 export type ZeroDivision = 0 | 1 | 'nan';
+/** How precision/recall/F are averaged over classes, as sklearn's `average`: 'binary' (the `posLabel` class only), 'micro' (global counts), 'macro' (unweighted mean), 'weighted' (mean weighted by support). */
 export type Average = 'binary' | 'micro' | 'macro' | 'weighted';
 
+/** Options of `precisionRecallF1`, `precisionScore`, `recallScore` and `f1Score` (sklearn's names, camelCase). */
 export interface PrfOptions {
   /** Default 'binary' (as sklearn). */
   average?: Average;
@@ -83,6 +86,7 @@ export interface PrfOptions {
   beta?: number;
 }
 
+/** Averaged precision, recall and F-beta, each in [0, 1]. */
 export interface PrfScores {
   precision: number;
   recall: number;
@@ -92,6 +96,7 @@ export interface PrfScores {
   support: number;
 }
 
+/** Per-class precision, recall, F-beta and support, aligned with `labels`. */
 export interface PrfPerClass {
   labels: Label[];
   precision: number[];

@@ -5,12 +5,14 @@
 import { checkSize } from '@webgrad/core';
 import { NgramCounter } from './ngrams.js';
 
+/** One ROUGE variant's precision, recall and F-measure, each in [0, 1]. */
 export interface RougeScore {
   precision: number;
   recall: number;
   fmeasure: number;
 }
 
+/** ROUGE-1 (unigrams), ROUGE-2 (bigrams) and ROUGE-L (longest common subsequence), as Google's rouge-score computes them. */
 export interface RougeScores {
   rouge1: RougeScore;
   rouge2: RougeScore;

@@ -21,6 +21,7 @@ import { LayerNorm } from '../layers/norm.js';
 import { MultiheadAttention } from '../layers/multihead_attention.js';
 import { TransformerEncoderLayer } from '../layers/transformer_encoder.js';
 
+/** Configuration of BertModel and its heads (Hugging Face BertConfig's fields, camelCase; `numLayers`/`numHeads` are `num_hidden_layers`/`num_attention_heads`). Only `vocabSize` is required; the defaults are bert-base's. */
 export interface BertConfig extends FactoryOptions {
   vocabSize: number;
   hiddenSize?: number;          // default 768
@@ -77,6 +78,7 @@ function initBert(root: Module, std: number): void {
   }
 }
 
+/** Optional inputs of BertModel and its heads besides the (B, T) int32 input ids. */
 export interface BertInputs {
   /** (B, T) int32 segment ids (default all 0). */
   tokenTypeIds?: Tensor | null;
@@ -126,6 +128,7 @@ export class BertEmbeddings extends Module {
   }
 }
 
+/** Output of BertModel.forward. */
 export interface BertOutput {
   /** (B, T, H) */
   lastHiddenState: Tensor;
@@ -184,6 +187,7 @@ export class BertMLMHead extends Module {
   }
 }
 
+/** Output of BertForMaskedLM.forward: logits (B, T, vocabSize), the mean cross-entropy over the labelled positions when `labels` was given, and the encoder's (B, T, H) states. */
 export interface MaskedLMOutput { logits: Tensor; loss?: Tensor; lastHiddenState: Tensor }
 
 export class BertForMaskedLM extends Module {
@@ -213,6 +217,7 @@ export class BertForMaskedLM extends Module {
   }
 }
 
+/** Output of BertForSequenceClassification.forward: logits (B, numLabels), the mean cross-entropy when `labels` was given, and the pooled (B, H) output. */
 export interface SequenceClassifierOutput { logits: Tensor; loss?: Tensor; pooledOutput: Tensor }
 
 export class BertForSequenceClassification extends Module {

@@ -7,6 +7,7 @@ import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import { Conv2d } from '../layers/conv.js';
 import { Linear, type FactoryOptions } from '../layers/linear.js';
 
+/** Options of LeNet5: input channels (default 1) and classes (default 10), plus where its parameters are created. */
 export interface LeNetOptions extends FactoryOptions {
   inChannels?: number;   // default 1
   numClasses?: number;   // default 10

@@ -9,6 +9,7 @@ import { Embedding } from '../layers/embedding.js';
 import { Linear, type FactoryOptions } from '../layers/linear.js';
 import { LSTM } from '../layers/rnn.js';
 
+/** Configuration of LSTMModel: vocabulary, embedding and hidden sizes (required); `numLayers` (default 1), `bidirectional` and `dropout` are the LSTM's; `mode` 'lm' (default: next-token logits (B, T, outputSize)) or 'classify' (one prediction per sequence, (B, outputSize)); 'lm' with bidirectional throws a ValueError. */
 export interface LSTMModelConfig extends FactoryOptions {
   vocabSize: number;
   embedDim: number;

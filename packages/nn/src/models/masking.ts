@@ -7,8 +7,11 @@ import {
   setRngState, tidy, where, type Tensor,
 } from '@webgrad/core';
 
+/** Options of `maskTokens` (BERT's masking, as Hugging Face's DataCollatorForLanguageModeling with `mlm_probability` = `prob`). */
 export interface MaskTokensOptions {
+  /** Id of the [MASK] token. */
   maskTokenId: number;
+  /** Random replacements are drawn uniformly from [0, vocabSize). */
   vocabSize: number;
   /** Probability that a token is chosen (default 0.15). */
   prob?: number;

@@ -4,6 +4,7 @@
 // (the core generator), so sampling is reproducible from a seed.
 import { ValueError, checkBool, checkOptions, checkRange, checkSize } from '@webgrad/core';
 
+/** How the next token is chosen from a row of logits (Hugging Face's `temperature`, `top_k`, `top_p`, `do_sample=False`). */
 export interface SamplingOptions {
   /** Divide logits by this before softmax (default 1; 0 means greedy). */
   temperature?: number;
@@ -15,6 +16,7 @@ export interface SamplingOptions {
   greedy?: boolean;
 }
 
+/** The option keys of SamplingOptions, for `checkOptions` in functions that accept them with options of their own. */
 export const SAMPLING_KEYS = ['temperature', 'topK', 'topP', 'greedy'] as const;
 
 /** Check the sampling options of `opts` (other keys are the caller's to check). */
@@ -25,6 +27,7 @@ export function checkSamplingOptions(op: string, opts: SamplingOptions): void {
   if (opts.greedy !== undefined) checkBool(op, 'greedy', opts.greedy);
 }
 
+/** Index of the largest value of `row` (the first on ties); greedy decoding's choice. */
 export function argmaxOf(row: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;

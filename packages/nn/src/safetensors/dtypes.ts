@@ -62,6 +62,7 @@ const ITEM_SIZE: Readonly<Record<SafeDType, number>> = {
 /** All supported dtypes. */
 export const SAFE_DTYPES: readonly SafeDType[] = Object.keys(ITEM_SIZE) as SafeDType[];
 
+/** Whether `x` is a safetensors dtype name ('F32', 'BF16', 'I64', …). */
 export function isSafeDType(x: unknown): x is SafeDType {
   return typeof x === 'string' && Object.prototype.hasOwnProperty.call(ITEM_SIZE, x);
 }

@@ -23,6 +23,7 @@ export type SafetensorsErrorCode =
   | 'value_out_of_range'
   | 'io';
 
+/** Context of a SafetensorsError: the file or label (`source`), the tensor name, and the underlying error. */
 export interface SafetensorsErrorInit {
   source?: string | undefined;
   tensor?: string | undefined;

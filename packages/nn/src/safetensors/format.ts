@@ -24,6 +24,7 @@ export interface SafeTensorInput {
   data: TypedArray | readonly number[];
 }
 
+/** Options of `parseSafetensors`. */
 export interface ParseSafetensorsOptions {
   /** File name or label used in error messages. */
   source?: string;

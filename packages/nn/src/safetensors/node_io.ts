@@ -5,6 +5,7 @@
 import { SafetensorsError } from './errors.js';
 import { parseSafetensors, serializeSafetensors, type ParsedSafetensors, type SafeTensorInput } from './format.js';
 
+/** Options of `writeSafetensorsFile`, which writes a temporary file and renames it over `path`, so a crash never leaves a partial file. */
 export interface WriteSafetensorsOptions {
   /** fsync the file and its directory (default true). */
   fsync?: boolean;
