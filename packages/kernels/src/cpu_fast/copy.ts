@@ -105,6 +105,7 @@ function copy4(xb: Float32Array, p: number, x0: number, x1: number, x2: number, 
   }
 }
 
+/** out = x element by element, by assignment (the caller makes sure they do not overlap). */
 export function copyAssign(x: V, out: V): void {
   const xb = x.buffer, ob = out.buffer;
   if (xb instanceof Float32Array && ob instanceof Float32Array) return copyF32(xb, x, ob, out);
@@ -118,6 +119,7 @@ export function copyAssign(x: V, out: V): void {
   });
 }
 
+/** The TypeScript copy: any layout whose dtypes copy by assignment, overlapping views through a temporary. */
 export function copyLoops(x: V, out: V): boolean {
   if (!copyIsAssignment(x, out)) return false;
   if (sharesMemory(x, out)) {
@@ -133,6 +135,7 @@ export function copyLoops(x: V, out: V): boolean {
   return true;
 }
 
+/** Fills any view with `value` converted to its dtype. */
 export function fill(out: V, value: number): boolean {
   const v = convertTo(out.dtype, value);
   const ob = out.buffer;

@@ -17,6 +17,7 @@ import { rowSplit } from '../wasm/schedule.js';
 
 type V = View<TypedArray>;
 
+/** softmax / logSoftmax over float32 contiguous rows in WebAssembly (`softmax_rows`), threads taking row ranges. */
 export function softmax(x: V, out: V, log: boolean): boolean {
   if (!isF32(x) || !isF32(out) || !isContiguous(x) || !isContiguous(out)) return false;
   const { rows, cols } = rowsOf(x.shape);
@@ -34,6 +35,7 @@ export function softmax(x: V, out: V, log: boolean): boolean {
   return true;
 }
 
+/** layerNorm forward over float32 contiguous rows in WebAssembly (`layernorm_rows`), writing mean and rstd too. */
 export function layerNorm(x: V, weight: V | null, bias: V | null, eps: number, out: V, mean: V, rstd: V): boolean {
   const ok = (v: V | null) => v === null || (isF32(v) && isContiguous(v));
   if (!isF32(x) || !isContiguous(x) || !isF32(out) || !isContiguous(out) || !ok(weight) || !ok(bias)
@@ -93,6 +95,7 @@ export function layerNormBackward(x: V, weight: V | null, mean: V, rstd: V, dy: 
 
 const allF32Contiguous = (...vs: (V | null)[]): boolean => vs.every((v) => v === null || (isF32(v) && isContiguous(v)));
 
+/** softmax / logSoftmax backward over float32 contiguous rows, in float64 (TypeScript). */
 export function softmaxBackward(y: V, dy: V, out: V, log: boolean): boolean {
   if (!allF32Contiguous(y, dy, out)) return false;
   const { rows, cols } = rowsOf(y.shape);
@@ -115,6 +118,7 @@ export function softmaxBackward(y: V, dy: V, out: V, log: boolean): boolean {
   return true;
 }
 
+/** layerNorm backward over float32 contiguous rows of any length, in float64 (TypeScript). */
 function layerNormBackwardLoops(x: V, weight: V | null, mean: V, rstd: V, dy: V, dx: V, dweight: V | null, dbias: V | null): boolean {
   if (!allF32Contiguous(x, weight, mean, rstd, dy, dx, dweight, dbias)) return false;
   const { rows, cols: D } = rowsOf(x.shape);
@@ -155,7 +159,7 @@ function checkTarget(kernel: string, t: number, C: number, ignoreIndex: number):
   return true;
 }
 
-/** Class weights as float64 (ones when null); null when the weight view is not a plain vector. */
+/** Class weights as float64 (ones when null). */
 function classWeights(weight: V | null, C: number): Float64Array {
   const w = new Float64Array(C).fill(1);
   if (weight) {
@@ -167,6 +171,7 @@ function classWeights(weight: V | null, C: number): Float64Array {
 
 const vec1d = (v: V): boolean => v.shape.length === 1;
 
+/** Cross-entropy of float32 contiguous [N, C] logits, in float64 (TypeScript); out-of-range targets throw. */
 export function crossEntropy(logits: V, targets: V, weight: V | null, opts: CrossEntropyOptions, loss: V, lse: V): boolean {
   if (!allF32Contiguous(logits) || logits.shape.length !== 2 || !vec1d(targets) || !vec1d(loss) || !vec1d(lse)
     || (weight && !vec1d(weight)) || !isFloat(loss) || !isFloat(lse)) return false;
@@ -197,6 +202,7 @@ export function crossEntropy(logits: V, targets: V, weight: V | null, opts: Cros
   return true;
 }
 
+/** The gradient of `crossEntropy` with respect to the logits; `dlogits` may alias `logits`. */
 export function crossEntropyBackward(logits: V, targets: V, weight: V | null, lse: V, dloss: V, opts: CrossEntropyOptions,
   dlogits: V): boolean {
   if (!allF32Contiguous(logits, dlogits) || logits.shape.length !== 2 || !vec1d(targets) || !vec1d(lse) || !vec1d(dloss)
