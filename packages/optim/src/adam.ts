@@ -7,22 +7,32 @@
 import { checkBool, checkRange, fmtValue, tidy, type Tensor } from '@webgrad/core';
 import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
+/** Hyperparameters of an Adam parameter group; each can differ per group and be changed between steps (`opt.paramGroups[0].lr = …`). */
 export interface AdamHyper {
+  /** Learning rate (default 1e-3). */
   lr: number;
+  /** L2 penalty added to the gradient, wd·p (default 0); for decoupled decay use AdamW. */
   weightDecay: number;
+  /** Decay rates of the first and second moment averages, each in [0, 1) (default [0.9, 0.999]). */
   betas: readonly [number, number];
+  /** Added to the denominator (default 1e-8). */
   eps: number;
+  /** Use the running maximum of the second moment (AMSGrad, Reddi et al. 2018; default false). */
   amsgrad: boolean;
+  /** Ascend instead of descend (default false). */
   maximize: boolean;
 }
 
+/** Adam's constructor options: any of AdamHyper, the rest at their defaults. */
 export type AdamOptions = Partial<AdamHyper>;
 
+/** Checks that `betas` is a pair of numbers in [0, 1); an OptimizerError or ValueError naming `kind` otherwise. */
 export function checkBetas(kind: string, betas: readonly number[]): void {
   if (!Array.isArray(betas) || betas.length !== 2) throw new OptimizerError(`${kind}: betas must be two numbers in [0, 1), got ${fmtValue(betas)}`);
   betas.forEach((b, i) => checkRange(kind, `betas[${i}]`, b, 0, 1, { hi: true }));
 }
 
+/** Adam (Kingma & Ba 2015), computing what `torch.optim.Adam` computes, with L2 weight decay and optional AMSGrad. `new Adam(model.parameters(), { lr: 1e-3 })`. */
 export class Adam extends Optimizer<AdamHyper> {
   readonly kind = 'Adam';
 

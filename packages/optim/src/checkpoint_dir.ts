@@ -67,6 +67,7 @@ export async function listCheckpoints(dir: string): Promise<CheckpointInfo[]> {
   return listCheckpointsIn(await nodeCheckpointFs(), dir);
 }
 
+/** The checkpoint under `dir` with the highest step, or null when there is none. */
 export async function latestCheckpoint(dir: string): Promise<CheckpointInfo | null> {
   const all = await listCheckpoints(dir);
   return all[all.length - 1] ?? null;
@@ -75,6 +76,7 @@ export async function latestCheckpoint(dir: string): Promise<CheckpointInfo | nu
 const byMetric = (mode: 'min' | 'max') => (a: CheckpointInfo, b: CheckpointInfo) =>
   (mode === 'min' ? a.metric! - b.metric! : b.metric! - a.metric!) || b.step - a.step;
 
+/** The checkpoint under `dir` with the best recorded metric ('min': lowest, the default; 'max': highest; the later step on ties), or null when none has a finite metric. */
 export async function bestCheckpoint(dir: string, mode: 'min' | 'max' = 'min'): Promise<CheckpointInfo | null> {
   const scored = (await listCheckpoints(dir)).filter((c) => c.metric !== undefined && Number.isFinite(c.metric));
   return scored.sort(byMetric(mode))[0] ?? null;

@@ -8,7 +8,9 @@ export interface CheckpointFs {
   mkdir(path: string): Promise<void>;
   /** Entry names of a directory (rejects when it does not exist). */
   readdir(path: string): Promise<string[]>;
+  /** Whether a file or directory exists at `path`. */
   exists(path: string): Promise<boolean>;
+  /** The bytes of a file (rejects when it does not exist). */
   readFile(path: string): Promise<Uint8Array>;
   /** Create a new file holding `bytes` (fails if it exists); with `fsync`, flushed to disk before it resolves. */
   writeFile(path: string, bytes: Uint8Array, fsync: boolean): Promise<void>;

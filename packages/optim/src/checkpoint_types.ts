@@ -5,12 +5,16 @@ import type { Optimizer } from './optimizer.js';
 
 /** Anything with torch-style state: LR schedulers, GradScaler, GradientAccumulator, EarlyStopping, ... */
 export interface Stateful {
+  /** A snapshot of the state (plain data that survives JSON or structuredClone). */
   stateDict(): unknown;
+  /** Restores a snapshot made by `stateDict()`. */
   loadStateDict(state: never): void;
 }
 
+/** A value that survives JSON.stringify / JSON.parse unchanged. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 
+/** Which checkpoints `saveCheckpoint` keeps after writing one: the union of the `last` most recent and the `best` best by metric; with neither, all. */
 export interface KeepPolicy {
   /** Keep the N most recent checkpoints (by step). */
   last?: number;
@@ -20,6 +24,7 @@ export interface KeepPolicy {
   mode?: 'min' | 'max';
 }
 
+/** What `saveCheckpoint` writes: the objects to snapshot, the step, and the retention policy. */
 export interface SaveCheckpointOptions {
   model?: Module;
   optimizer?: Optimizer;
@@ -39,12 +44,14 @@ export interface SaveCheckpointOptions {
   fs?: CheckpointFs;
 }
 
+/** A checkpoint on disk: its directory, step and (when recorded) metric. */
 export interface CheckpointInfo {
   path: string;
   step: number;
   metric?: number;
 }
 
+/** The objects `loadCheckpoint` restores in place (each optional), and whether to restore the RNG. */
 export interface LoadCheckpointOptions {
   model?: Module;
   optimizer?: Optimizer;
@@ -54,6 +61,7 @@ export interface LoadCheckpointOptions {
   restoreRng?: boolean;
 }
 
+/** What `loadCheckpoint` read besides the restored objects: path, step, metric, RNG state and `extra`. */
 export interface LoadedCheckpoint {
   path: string;
   step: number;

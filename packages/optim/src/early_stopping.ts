@@ -2,6 +2,7 @@
 // mode, best-step tracking, and an onImprove callback so callers can snapshot the best weights.
 import { checkBool, checkEnum, checkFinite, checkFunction, checkNumber, checkOptions, checkSize } from '@webgrad/core';
 
+/** Options of EarlyStopping (after Keras' / Lightning's `patience`, `min_delta`, `mode`). */
 export interface EarlyStoppingOptions {
   /** Non-improving steps tolerated; stop when this many happen in a row (default 10). */
   patience?: number;
@@ -15,6 +16,7 @@ export interface EarlyStoppingOptions {
   onImprove?: (info: { step: number; metric: number }) => void;
 }
 
+/** Result of `EarlyStopping.step`: whether to stop, and whether this metric was a new best. */
 export interface EarlyStoppingResult {
   stop: boolean;
   improved: boolean;
@@ -22,6 +24,7 @@ export interface EarlyStoppingResult {
   reason?: 'patience' | 'non_finite';
 }
 
+/** EarlyStopping's state dict: best metric, its step, evaluations since it, steps seen, stopped. */
 export interface EarlyStoppingState {
   best: number;
   bestStep: number;
@@ -57,6 +60,7 @@ export class EarlyStopping {
     this.best = this.mode === 'min' ? Infinity : -Infinity;
   }
 
+  /** Records one evaluation's metric (a ValueError if not a number); says whether to stop. */
   step(metric: number): EarlyStoppingResult {
     checkNumber('EarlyStopping.step', 'metric', metric);
     this.stepIndex += 1;
@@ -99,14 +103,17 @@ export class EarlyStopping {
     return this.wait;
   }
 
+  /** Whether a stop was requested. */
   get shouldStop(): boolean {
     return this.stopped;
   }
 
+  /** A snapshot of the state, for checkpoints. */
   stateDict(): EarlyStoppingState {
     return { best: this.best, bestStep: this.bestStepIndex, wait: this.wait, step: this.stepIndex, stopped: this.stopped };
   }
 
+  /** Restores a snapshot made by `stateDict()`. */
   loadStateDict(s: EarlyStoppingState): void {
     this.best = s.best;
     this.bestStepIndex = s.bestStep;

@@ -18,15 +18,21 @@ function checkOptimizer(op: string, opt: unknown): void {
   if (!(opt instanceof Optimizer)) throw new OptimizerError(`${op}: optimizer must be an Optimizer, got ${fmtValue(opt)}`);
 }
 
+/** Options of GradScaler (torch.cuda.amp.GradScaler's `init_scale`, `growth_factor`, `backoff_factor`, `growth_interval`, `enabled`). */
 export interface GradScalerOptions {
+  /** Initial loss scale, > 0 (default 2¹⁶). */
   initScale?: number;
+  /** Scale multiplier after `growthInterval` steps without overflow, > 1 (default 2). */
   growthFactor?: number;
+  /** Scale multiplier after an overflow, in (0, 1) (default 0.5). */
   backoffFactor?: number;
+  /** Overflow-free steps in a row before the scale grows (default 2000). */
   growthInterval?: number;
   /** When false every method is a pass-through (scale 1, steps always taken). */
   enabled?: boolean;
 }
 
+/** GradScaler's state dict: the scale, its factors, and the overflow-free steps counted since the last change. */
 export interface GradScalerState {
   scale: number;
   growthFactor: number;
@@ -42,6 +48,7 @@ interface PerOptimizer {
   foundInf: boolean | null;
 }
 
+/** Dynamic loss scaling for low-precision training, with torch.cuda.amp.GradScaler's semantics: `scale(loss).backward()`, optionally `unscale_(opt)`, `await step(opt)` (skipped when a gradient overflowed), `update()`. */
 export class GradScaler {
   #scale: number;
   #growthTracker = 0;
@@ -137,6 +144,7 @@ export class GradScaler {
     return this.#perOpt.get(opt)?.foundInf ?? null;
   }
 
+  /** A snapshot of scale, growth tracker and factors, for checkpoints. */
   stateDict(): GradScalerState {
     return { scale: this.#scale, growthFactor: this.growthFactor, backoffFactor: this.backoffFactor, growthInterval: this.growthInterval, growthTracker: this.#growthTracker };
   }

@@ -6,6 +6,7 @@ import {
 } from '@webgrad/core';
 import { Optimizer, OptimizerError } from './optimizer.js';
 
+/** Options of `clipGradNorm` (torch.nn.utils.clip_grad_norm_'s `norm_type`). */
 export interface ClipGradNormOptions {
   /** The p of the p-norm (default 2); `Infinity` for the max-abs norm. */
   normType?: number;
@@ -93,6 +94,7 @@ export async function gradsAreFiniteAsync(params: Iterable<Tensor>): Promise<boo
   try { return (await t.item()) !== 0; } finally { t.dispose(); }
 }
 
+/** Hooks of GradientAccumulator around each optimizer step. */
 export interface GradientAccumulatorOptions {
   /** Called with the optimizer just before each step, e.g. to clip gradients. */
   beforeStep?: (optimizer: Optimizer) => void;
@@ -144,6 +146,8 @@ export class GradientAccumulator {
     return true;
   }
 
+  /** The number of micro-batches accumulated since the last step, for checkpoints. */
   stateDict(): { pending: number } { return { pending: this.#micro }; }
+  /** Restores a snapshot made by `stateDict()`. */
   loadStateDict(s: { pending: number }): void { this.#micro = s.pending; }
 }

@@ -9,14 +9,20 @@ import { tidy, type Tensor } from '@webgrad/core';
 import { checkBetas } from './adam.js';
 import { Optimizer, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
+/** Hyperparameters of a Lion parameter group. */
 export interface LionHyper {
+  /** Learning rate (default 1e-4; Lion wants ≈3–10× less than AdamW). */
   lr: number;
+  /** Decoupled weight decay: p ← p·(1 − lr·wd) (default 0). */
   weightDecay: number;
+  /** β1 interpolates the update direction, β2 the momentum; each in [0, 1) (default [0.9, 0.99]). */
   betas: readonly [number, number];
 }
 
+/** Lion's constructor options: any of LionHyper, the rest at their defaults. */
 export type LionOptions = Partial<LionHyper>;
 
+/** Lion, "EvoLved Sign Momentum" (Chen et al. 2023): the sign of an interpolated momentum as the update, with one state buffer per parameter (half of Adam's). */
 export class Lion extends Optimizer<LionHyper> {
   readonly kind = 'Lion';
 

@@ -17,6 +17,7 @@ import { safeToSnapshot, snapshotTensor, snapshotToSafe, snapshotToTensor } from
 /** A LoRA setup that does not fit the model, or an adapter file that does not fit it. */
 export class LoraError extends ValueError {}
 
+/** LoRA hyperparameters (Hu et al. 2021; PEFT's LoraConfig `r`, `lora_alpha`, `lora_dropout`). */
 export interface LoraOptions {
   /** Rank of the update. */
   r: number;
@@ -26,6 +27,7 @@ export interface LoraOptions {
   dropout?: number;
 }
 
+/** Options of `applyLora`: the LoRA hyperparameters and which Linear layers get adapters (PEFT's `target_modules`). */
 export interface ApplyLoraOptions extends LoraOptions {
   /** Names (a module matches when its name equals one or ends with `.name`, as in PEFT) or a
    *  regular expression that must match the whole dotted module name. */
@@ -257,6 +259,7 @@ export async function loadLoraAdapter(path: string, model: Module): Promise<void
   }));
 }
 
+/** Result of `trainableParameters`: parameter element counts and the line PEFT's print_trainable_parameters prints (`text`). */
 export interface TrainableReport {
   trainable: number;
   total: number;

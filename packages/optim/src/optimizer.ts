@@ -60,6 +60,7 @@ const isIterable = (x: unknown): x is Iterable<unknown> =>
 const isTensorLike = (x: unknown): x is Tensor =>
   typeof x === 'object' && x !== null && (x as { __isTensor?: boolean }).__isTensor === true;
 
+/** Base of every optimizer (torch.optim.Optimizer): parameter groups with their own hyperparameters, per-parameter state, `step()`, `zeroGrad()`, and an exact `stateDict()`/`loadStateDict()` round trip. Subclasses implement `updateParam` for one parameter. */
 export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   /** The groups; each group's hyperparameters (e.g. `lr`) may be changed between steps. */
   readonly paramGroups: ParamGroup<H>[] = [];
@@ -158,6 +159,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   /** Update one parameter in place from its gradient. Runs under noGrad. */
   protected abstract updateParam(p: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<H>): void;
 
+  /** The state of parameter `p` (step count and buffers), created empty on first use. */
   protected stateOf(p: Tensor): ParamState {
     let st = this.state.get(p);
     if (!st) { st = { step: 0, buffers: {} }; this.state.set(p, st); }

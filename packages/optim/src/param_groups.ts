@@ -4,8 +4,10 @@
 import { ValueError, checkBool, checkFunction, checkOptions, checkRange, fmtValue, type Tensor } from '@webgrad/core';
 import type { ParamGroupInput } from './optimizer.js';
 
+/** Named parameters as `model.namedParameters()` yields them, or as an object or Map of name → tensor. */
 export type NamedParams = Iterable<readonly [string, Tensor]> | Record<string, Tensor> | Map<string, Tensor>;
 
+/** Options of `paramGroupsWithDecay`. */
 export interface DecayGroupOptions {
   /** Decide per parameter instead of by `ndim < 2` (true = no decay). */
   noDecay?: (name: string, p: Tensor) => boolean;

@@ -8,17 +8,26 @@
 import { checkBool, checkFinite, checkRange, tidy, type Tensor } from '@webgrad/core';
 import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
+/** Hyperparameters of an SGD parameter group; each can differ per group and be changed between steps. */
 export interface SGDHyper {
+  /** Learning rate (default 1e-3, as torch.optim.SGD). */
   lr: number;
+  /** L2 penalty added to the gradient, wd·p (default 0). */
   weightDecay: number;
+  /** Momentum factor μ ≥ 0 (default 0: plain SGD). */
   momentum: number;
+  /** Dampening τ of the momentum: b ← μ·b + (1 − τ)·g (default 0). */
   dampening: number;
+  /** Nesterov momentum (default false; needs momentum > 0 and dampening 0, else an OptimizerError). */
   nesterov: boolean;
+  /** Ascend instead of descend (default false). */
   maximize: boolean;
 }
 
+/** SGD's constructor options: any of SGDHyper, the rest at their defaults. */
 export type SGDOptions = Partial<SGDHyper>;
 
+/** Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay, computing what `torch.optim.SGD` computes. */
 export class SGD extends Optimizer<SGDHyper> {
   readonly kind = 'SGD';
 

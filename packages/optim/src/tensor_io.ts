@@ -13,6 +13,7 @@ export async function snapshotTensor(t: Tensor): Promise<TensorSnapshot> {
   return { dtype: t.dtype, shape: [...t.shape], data: await t.data() };
 }
 
+/** A tensor snapshot as a safetensors writer input (same bytes; the dtype under its safetensors name). */
 export function snapshotToSafe(s: TensorSnapshot): SafeTensorInput {
   return { dtype: TO_SAFE[s.dtype], shape: s.shape, data: s.data };
 }

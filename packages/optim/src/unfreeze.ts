@@ -14,18 +14,22 @@ const isFreezable = (m: unknown): m is Freezable => typeof m === 'object' && m !
 
 /** Anything that can be frozen and unfrozen as a whole (nn's Module). */
 export interface Freezable {
+  /** Turns gradients on or off for every parameter of the module. */
   requiresGrad_(requiresGrad?: boolean): unknown;
 }
 
 /** From each listed epoch on, the top `k` layers are trainable: `{0: 1, 3: 2}` or `[[0, 1], [3, 2]]`. */
 export type UnfreezeSchedule = Readonly<Record<number, number>> | readonly (readonly [number, number])[];
 
+/** Options of GradualUnfreezing. */
 export interface GradualUnfreezingOptions {
+  /** From which epoch how many top layers are trainable. */
   schedule: UnfreezeSchedule;
   /** Modules kept trainable throughout (e.g. a new task head). */
   alwaysTrainable?: readonly Freezable[];
 }
 
+/** Gradual unfreezing (Howard & Ruder 2018, ULMFiT): starts with only the top layers trainable and unfreezes more, top down, at the epochs of the schedule. Call `step(epoch)` at the start of each epoch. */
 export class GradualUnfreezing {
   readonly #points: [number, number][];
   #epoch = -1;
@@ -73,10 +77,13 @@ export class GradualUnfreezing {
     return newly;
   }
 
+  /** The epoch of the last `step` (−1 before the first). */
   get epoch(): number { return this.#epoch; }
   /** Number of top layers trainable now. */
   get numTrainable(): number { return this.#trainable; }
 
+  /** The current epoch, for checkpoints. */
   stateDict(): { epoch: number } { return { epoch: this.#epoch }; }
+  /** Restores the trainable set of a snapshot's epoch (calls `step(epoch)`). */
   loadStateDict(s: { epoch: number }): void { this.step(s.epoch); }
 }

@@ -4,8 +4,11 @@
 import { checkBool, checkEnum, checkRange, checkSize } from '@webgrad/core';
 import { checkScheduleOptions, checkStep, type LrSchedule } from './types.js';
 
+/** Options of `oneCycle` (torch.optim.lr_scheduler.OneCycleLR's `max_lr`, `total_steps`, `pct_start`, `div_factor`, `final_div_factor`, `anneal_strategy`, `three_phase`). */
 export interface OneCycleOptions {
+  /** The peak LR, reached after pctStart·totalSteps steps. */
   maxLr: number;
+  /** Number of optimizer steps in the cycle. */
   totalSteps: number;
   /** Fraction of steps spent increasing the LR (default 0.3). */
   pctStart?: number;

@@ -6,7 +6,9 @@ import { ValueError, checkEnum, checkFunction, checkNumber, checkRange, checkSiz
 import { Optimizer } from '../optimizer.js';
 import { checkScheduleOptions } from './types.js';
 
+/** Options of ReduceLrOnPlateau (torch's ReduceLROnPlateau arguments, camelCase). */
 export interface ReduceLrOnPlateauOptions {
+  /** The starting LR. */
   lr: number;
   /** 'min' (default): lower is better; 'max': higher is better. */
   mode?: 'min' | 'max';
@@ -30,6 +32,7 @@ export interface ReduceLrOnPlateauOptions {
   optimizer?: Optimizer;
 }
 
+/** ReduceLrOnPlateau's state dict. */
 export interface ReduceLrOnPlateauState {
   lr: number;
   best: number;
@@ -38,6 +41,7 @@ export interface ReduceLrOnPlateauState {
   lastStep: number;
 }
 
+/** Cuts the LR by `factor` when a metric stops improving, with torch.optim.lr_scheduler.ReduceLROnPlateau's rules (threshold modes, patience, cooldown, minLr, eps). Call `step(metric)` after each evaluation. */
 export class ReduceLrOnPlateau {
   private lr: number;
   private best: number;
@@ -112,22 +116,27 @@ export class ReduceLrOnPlateau {
     return this.lr;
   }
 
+  /** The current LR. */
   getLastLr(): number {
     return this.lr;
   }
 
+  /** The best metric seen (±Infinity before the first step). */
   get bestMetric(): number {
     return this.best;
   }
 
+  /** Whether a cut happened less than `cooldown` steps ago (bad steps are not counted then). */
   get inCooldown(): boolean {
     return this.cooldownCounter > 0;
   }
 
+  /** A snapshot of the state, for checkpoints. */
   stateDict(): ReduceLrOnPlateauState {
     return { lr: this.lr, best: this.best, numBadSteps: this.numBadSteps, cooldownCounter: this.cooldownCounter, lastStep: this.lastStep };
   }
 
+  /** Restores a snapshot made by `stateDict()`. */
   loadStateDict(s: ReduceLrOnPlateauState): void {
     this.lr = s.lr;
     this.best = s.best;

@@ -14,6 +14,7 @@ export interface LrSchedulerState {
   initialLrs?: number[];
 }
 
+/** Options of LrScheduler. */
 export interface LrSchedulerOptions {
   /** The optimizer whose groups' LRs this scheduler sets (at construction and after every step). */
   optimizer?: Optimizer;
@@ -84,6 +85,7 @@ export class LrScheduler {
     return this.lastLr;
   }
 
+  /** The LR of the current step: `schedule.lrAt(currentStep)`. */
   getLastLr(): number {
     return this.lastLr;
   }
@@ -93,6 +95,7 @@ export class LrScheduler {
     return this.lastStep;
   }
 
+  /** A snapshot of the step, LR and (when attached) each group's initial LR, for checkpoints. */
   stateDict(): LrSchedulerState {
     return { lastStep: this.lastStep, lastLr: this.lastLr, ...(this.optimizer ? { initialLrs: [...this.initialLrs] } : {}) };
   }

@@ -8,7 +8,9 @@ import { checkFunction, checkOptions, checkRange } from '@webgrad/core';
  * torch's schedulers scale each group's `initial_lr`. `lambdaLr` gives a pure factor (baseLr 1).
  */
 export interface LrSchedule {
+  /** The LR (or, with `isFactor`, the multiplier) for optimizer step `step` (0-based). */
   lrAt(step: number): number;
+  /** The LR the schedule was built around; attached schedulers scale each group's LR by lrAt(step) / baseLr. */
   readonly baseLr?: number;
   /** `lrAt` is a multiplier of each group's LR, not an LR (lambdaLr). */
   readonly isFactor?: boolean;
@@ -20,6 +22,7 @@ export function lambdaLr(factor: (step: number) => number): LrSchedule {
   return { baseLr: 1, isFactor: true, lrAt: (t) => (checkStep(t), factor(t)) };
 }
 
+/** Checks that `step` is an integer ≥ 0; a RangeError otherwise. */
 export function checkStep(step: number): void {
   if (!Number.isInteger(step) || step < 0) throw new RangeError(`LR schedule: step must be a non-negative integer, got ${step}`);
 }
