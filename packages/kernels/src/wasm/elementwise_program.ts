@@ -7,10 +7,10 @@
 // one value per row broadcast along it (A(r, j) = a[r·ra]); ra/rb are byte strides between rows
 // (0 repeats the same row). One routine thus covers same-shape operands (rows = 1), a scalar
 // operand, a bias row broadcast over a batch ([R, C] + [C]) and a per-row column ([R, C] · [R, 1]).
-// The inner loop does four outputs per step with the broadcast operand splatted once per row.
-// float32 add/sub/mul/div are correctly rounded, and so is the reference's float64 operation
-// followed by rounding to float32 (float64 has more than twice float32's precision), so the results
-// are bit-identical to the reference.
+// The inner loop does four outputs per step with the broadcast operand splatted once per row. The
+// op's instruction comes from its expression (elementwise/ops.ts): float32 add/sub/mul/div are
+// correctly rounded, and so is the reference's float64 operation followed by rounding to float32
+// (float64 has more than twice float32's precision), so the results are bit-identical to the reference.
 //
 // copy_f32(src, s0, s1, s2, s3, dst, d0, d1, d2, d3, n0, n1, n2, n3) copies an n0×n1×n2×n3 box of
 // floats between two strided layouts (byte strides s·/d·): the strided copy behind transposes and
@@ -21,24 +21,21 @@
 // reference's operations in the reference's order, then rounds to float32: bit-identical to it.
 // n must be even (callers pad); params holds the float64 constants listed at `ADAMW_PARAMS`.
 
-import type { FuncBuilder, Local, ModuleBuilder, Val } from './emitter.js';
+import { BINARY_DEFS } from '../elementwise/ops.js';
+import { emitF32, emitF32x4, hasScalarF32 } from '../elementwise/wasm.js';
+import type { Local, ModuleBuilder } from './emitter.js';
 
+/** The binary ops with a broadcast-row kernel; each must be one float32 instruction (elementwise/wasm.ts). */
 export const BINARY_FAST_OPS = ['add', 'sub', 'mul', 'div'] as const;
 export type BinaryFastOp = (typeof BINARY_FAST_OPS)[number];
 
-type V = Val<'v128'>;
-type S = Val<'f32'>;
-const VEC: Record<BinaryFastOp, (f: FuncBuilder, a: V, b: V) => V> = {
-  add: (f, a, b) => f.f32x4Add(a, b), sub: (f, a, b) => f.f32x4Sub(a, b),
-  mul: (f, a, b) => f.f32x4Mul(a, b), div: (f, a, b) => f.f32x4Div(a, b),
-};
-const SCALAR: Record<BinaryFastOp, (f: FuncBuilder, a: S, b: S) => S> = {
-  add: (f, a, b) => f.f32Add(a, b), sub: (f, a, b) => f.f32Sub(a, b),
-  mul: (f, a, b) => f.f32Mul(a, b), div: (f, a, b) => f.f32Div(a, b),
-};
+for (const op of BINARY_FAST_OPS) {
+  if (!hasScalarF32(BINARY_DEFS[op].expr)) throw new TypeError(`binary_${op}: the op is not one float32 WebAssembly instruction`);
+}
 
 export function addBinary(m: ModuleBuilder): void {
   for (const op of BINARY_FAST_OPS) {
+    const expr = BINARY_DEFS[op].expr;
     m.func(`binary_${op}`, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,
       (f, a, ia, ra, b, ib, rb, out, n, rows) => {
         const r = f.local('i32'), j = f.local('i32'), ap = f.local('i32'), bp = f.local('i32'), op_ = f.local('i32');
@@ -55,13 +52,13 @@ export function addBinary(m: ModuleBuilder): void {
             if (!bInner) f.set(bv, f.v128Load32Splat(f.get(bp)));
             const at = (base: Local<'i32'>) => f.add(f.get(base), f.shl(f.get(j), f.i32(2)));
             f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
-              f.v128Store(at(op_), VEC[op](f, aInner ? f.v128Load(at(ap)) : f.get(av), bInner ? f.v128Load(at(bp)) : f.get(bv)));
+              f.v128Store(at(op_), emitF32x4(f, expr, (name) => (name === 'a' ? (aInner ? f.v128Load(at(ap)) : f.get(av)) : (bInner ? f.v128Load(at(bp)) : f.get(bv)))));
             });
             f.set(j, f.and(f.get(n), f.i32(~3)));
             f.block((exit) => {
               f.brIf(exit, f.geS(f.get(j), f.get(n)));
               f.loop((top) => {
-                f.f32Store(at(op_), SCALAR[op](f, f.f32Load(aInner ? at(ap) : f.get(ap)), f.f32Load(bInner ? at(bp) : f.get(bp))));
+                f.f32Store(at(op_), emitF32(f, expr, (name) => (name === 'a' ? f.f32Load(aInner ? at(ap) : f.get(ap)) : f.f32Load(bInner ? at(bp) : f.get(bp)))));
                 f.set(j, f.add(f.get(j), f.i32(1)));
                 f.brIf(top, f.ltS(f.get(j), f.get(n)));
               });

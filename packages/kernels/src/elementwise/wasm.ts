@@ -1,0 +1,76 @@
+// WebAssembly generated from the op expressions, for the float32 kernels of the fast cpu tier
+// (wasm/unary_program.ts, wasm/elementwise_program.ts). An op takes one of two routes:
+// - 'f32': the op is one correctly rounded float32 instruction on its operands (add, mul, sqrt, max,
+//   …; constants exact in float32): f32x4 lanes directly, bit-identical to the reference;
+// - 'f64': every primitive has a float64 form (wasm_math.ts): each half of the vector is promoted to
+//   f64x2, the expression evaluated there node by node (each node's value in its own local; a node
+//   used twice is evaluated once) and the result rounded to float32 once.
+// Ops with a primitive that has neither (log, sin, pow, comparisons, …) have no WebAssembly form and
+// run in the TypeScript loops.
+
+import type { FuncBuilder, Local, Val } from '../wasm/emitter.js';
+import type { ArgName, Expr } from './expr.js';
+import { PRIMS, wasmConst } from './primitives.js';
+import type { WasmCtx } from './wasm_math.js';
+
+export type WasmRoute = 'f32' | 'f64';
+
+const isLeaf = (e: Expr) => e.k === 'arg' || (e.k === 'const' && Math.fround(e.value) === e.value);
+
+/** How the op runs in WebAssembly, or null when it does not. */
+export function wasmRoute(e: Expr): WasmRoute | null {
+  if (e.kind !== 'num') return null;
+  if (e.k === 'prim' && PRIMS[e.prim].f32 && e.args.every(isLeaf)) return 'f32';
+  const ok = (n: Expr): boolean => n.k !== 'prim' || (n.kind === 'num' && PRIMS[n.prim].wasm64 !== undefined && n.args.every(ok));
+  return e.k === 'prim' && ok(e) ? 'f64' : null;
+}
+
+/** Whether the 'f32' route also has a scalar form (for a kernel's tail). */
+export const hasScalarF32 = (e: Expr): boolean => e.k === 'prim' && PRIMS[e.prim].f32?.scalar !== undefined && e.args.every(isLeaf);
+
+function f32Route(e: Expr): Expr & { k: 'prim' } {
+  if (e.k !== 'prim' || wasmRoute(e) !== 'f32') throw new TypeError('elementwise: expression has no float32 WebAssembly form');
+  return e;
+}
+
+/** The op on four float32 lanes (route 'f32'); `operand(name)` pushes that operand's vector. */
+export function emitF32x4(f: FuncBuilder, e: Expr, operand: (name: ArgName) => Val<'v128'>): Val<'v128'> {
+  const r = f32Route(e);
+  const args = r.args.map((n) => () => (n.k === 'arg' ? operand(n.name) : f.v128Const([0, 1, 2, 3].map(() => (n as { value: number }).value) as [number, number, number, number])));
+  return PRIMS[r.prim].f32!.vec(f, ...args);
+}
+
+/** The op on one float32 (route 'f32' with a scalar form); `operand(name)` pushes that operand. */
+export function emitF32(f: FuncBuilder, e: Expr, operand: (name: ArgName) => Val<'f32'>): Val<'f32'> {
+  const r = f32Route(e);
+  const scalar = PRIMS[r.prim].f32!.scalar;
+  if (!scalar) throw new TypeError(`elementwise: primitive ${r.prim} has no scalar float32 WebAssembly form`);
+  return scalar(f, ...r.args.map((n) => () => (n.k === 'arg' ? operand(n.name) : f.f32((n as { value: number }).value))));
+}
+
+/** The op on two float64 lanes (route 'f64'), the operands in locals; returns the local holding the result. */
+export function emitF64x2(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgName, Local<'v128'>>>): Local<'v128'> {
+  const done = new Map<Expr, Local<'v128'>>();
+  const emit = (n: Expr): Local<'v128'> => {
+    const seen = done.get(n);
+    if (seen) return seen;
+    let l: Local<'v128'>;
+    if (n.k === 'arg') {
+      const op = operands[n.name];
+      if (!op) throw new TypeError(`elementwise: operand ${n.name} is not bound`);
+      l = op;
+    } else if (n.k === 'const') {
+      l = wasmConst(cx, n.value);
+    } else {
+      const lower = PRIMS[n.prim].wasm64;
+      if (!lower || n.kind !== 'num') throw new TypeError(`elementwise: primitive ${n.prim} has no float64 WebAssembly form`);
+      l = lower(cx, n.args.map(emit));
+    }
+    done.set(n, l);
+    return l;
+  };
+  return emit(e);
+}
+
+/** A float64 lowering context over `f`: fresh locals on demand. */
+export const wasmCtx = (f: FuncBuilder, fma: boolean): WasmCtx => ({ f, fma, tmp: () => f.local('v128') });
