@@ -70,17 +70,28 @@ export function findChromium(): string | null {
   return candidates.find((c) => spawnSync(c, ['--version'], { stdio: 'ignore', timeout: 30_000 }).status === 0) ?? null;
 }
 
+export interface LaunchOptions {
+  /** The flags that switch WebGPU on (default true); without them Chromium on Linux finds no adapter. */
+  webgpu?: boolean;
+  /** Speak the DevTools protocol over pipes (--remote-debugging-pipe): the child's stdio[3] takes
+   *  commands, stdio[4] gives replies and events, each a JSON message ended by a NUL byte. */
+  devtoolsPipe?: boolean;
+  args?: string[];
+}
+
 /**
  * Headless Chromium on `url`. WebGPU is behind flags on Linux; with them Chromium uses its Vulkan
  * backend, on the software driver (SwiftShader or lavapipe) where there is no GPU. `--no-sandbox`
  * because CI runs as root.
  */
-export function launchChromium(chromium: string, url: string, userDataDir: string): ChildProcess & { log: () => string } {
+export function launchChromium(chromium: string, url: string, userDataDir: string, opts: LaunchOptions = {}): ChildProcess & { log: () => string } {
   const child = spawn(chromium, [
     '--headless=new', '--no-sandbox', '--no-first-run', '--no-default-browser-check', `--user-data-dir=${userDataDir}`,
-    '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--use-vulkan=native', '--ignore-gpu-blocklist',
+    ...(opts.webgpu === false ? [] : ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--use-vulkan=native', '--ignore-gpu-blocklist']),
+    ...(opts.devtoolsPipe ? ['--remote-debugging-pipe'] : []),
+    ...(opts.args ?? []),
     url,
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  ], { stdio: opts.devtoolsPipe ? ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-20_000); });
   return Object.assign(child, { log: () => log });

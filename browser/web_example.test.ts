@@ -1,0 +1,332 @@
+// The web example (examples/web) in headless Chromium, driven over the DevTools protocol: the page
+// trains its character GPT on WebGPU (SwiftShader here), then with WebGPU switched off (the cpu
+// fallback, with and without cross-origin isolation). Each run checks that the loss falls, the
+// plot is drawn (pixels of a screenshot), samples appear, the weights download as a valid
+// safetensors file, and nothing is logged as an error — in the page or in its workers.
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../examples/web/main.js';
+import { SMOOTH_COLOR } from '../examples/web/plot.js';
+import type { RunState } from '../examples/web/page.js';
+import type { RunSettings } from '../examples/web/protocol.js';
+import type { Site } from '../examples/web/serve.js';
+import { findChromium, launchChromium } from './harness.js';
+
+/** A DevTools protocol connection over Chromium's --remote-debugging-pipe. */
+class DevTools {
+  #id = 0;
+  #pending = new Map<number, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+  #buffer = '';
+  readonly listeners: ((m: { method: string; params: Record<string, unknown>; sessionId?: string }) => void)[] = [];
+
+  constructor(private readonly out: NodeJS.WritableStream, input: NodeJS.ReadableStream) {
+    input.on('data', (d: Buffer) => {
+      this.#buffer += d.toString();
+      for (let end = this.#buffer.indexOf('\0'); end >= 0; end = this.#buffer.indexOf('\0')) {
+        const m = JSON.parse(this.#buffer.slice(0, end)) as { id?: number; result?: Record<string, unknown>; error?: { message: string }; method: string; params: Record<string, unknown>; sessionId?: string };
+        this.#buffer = this.#buffer.slice(end + 1);
+        const waiting = m.id !== undefined ? this.#pending.get(m.id) : undefined;
+        if (waiting) {
+          this.#pending.delete(m.id!);
+          if (m.error) waiting.reject(new Error(`DevTools: ${m.error.message}`));
+          else waiting.resolve(m.result ?? {});
+        } else if (m.method) {
+          for (const l of this.listeners) l(m);
+        }
+      }
+    });
+  }
+
+  send(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<Record<string, unknown>> {
+    const id = ++this.#id;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.out.write(`${JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) })}\0`);
+    });
+  }
+}
+
+/** RGBA pixels of a PNG (8-bit, not interlaced: what Chromium's screenshots are). */
+function decodePng(png: Buffer): { width: number; height: number; rgba: Uint8Array } {
+  let at = 8, width = 0, height = 0, colorType = 0;
+  const idat: Buffer[] = [];
+  while (at < png.length) {
+    const len = png.readUInt32BE(at);
+    const type = png.toString('latin1', at + 4, at + 8);
+    const body = png.subarray(at + 8, at + 8 + len);
+    if (type === 'IHDR') {
+      width = body.readUInt32BE(0); height = body.readUInt32BE(4); colorType = body[9]!;
+      if (body[8] !== 8 || body[12] !== 0 || (colorType !== 2 && colorType !== 6)) throw new Error(`decodePng: unsupported PNG (depth ${body[8]}, colour type ${colorType}, interlace ${body[12]})`);
+    } else if (type === 'IDAT') idat.push(body);
+    at += 12 + len;
+  }
+  const bpp = colorType === 6 ? 4 : 3;
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * bpp;
+  const px = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)]!;
+    for (let x = 0; x < stride; x++) {
+      const v = raw[y * (stride + 1) + 1 + x]!;
+      const a = x >= bpp ? px[y * stride + x - bpp]! : 0;
+      const b = y > 0 ? px[(y - 1) * stride + x]! : 0;
+      const c = x >= bpp && y > 0 ? px[(y - 1) * stride + x - bpp]! : 0;
+      const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+      const pred = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][filter]!;
+      px[y * stride + x] = (v + pred) & 255;
+    }
+  }
+  const rgba = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    rgba.set(px.subarray(i * bpp, i * bpp + 3), i * 4);
+    rgba[i * 4 + 3] = bpp === 4 ? px[i * 4 + 3]! : 255;
+  }
+  return { width, height, rgba };
+}
+
+interface PageRun {
+  /** The device, badge and notice after the page's first model (the default settings, device 'auto'). */
+  initial: { device: RunState['device']; badge: string; notice: string };
+  state: RunState;
+  deviceBadge: string;
+  notice: string;
+  sampleShown: string;
+  /** Pixels of the plot's screenshot: all, those not white, those of the smoothed curve's colour. */
+  plotPixels: { total: number; inked: number; curve: number };
+  /** The downloaded weights file. */
+  download: { name: string; bytes: Buffer };
+  errors: string[];
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'webgrad-web-example-'));
+const screenshots = process.env.WEBGRAD_WEB_SCREENSHOTS;
+let chromium: string;
+let isolated: Site;
+let plain: Site;
+let webgpuRun: PageRun | undefined;
+let cpuRun: PageRun | undefined;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Opens `url` in a fresh headless Chromium, sets small settings, trains `steps` steps, screenshots
+ *  the plot, downloads the weights and returns what the page showed. */
+async function trainInPage(name: string, url: string, opts: { webgpu: boolean; steps: number; settings: Partial<RunSettings> }): Promise<PageRun> {
+  const browser = launchChromium(chromium, 'about:blank', join(dir, `profile-${name}`), { webgpu: opts.webgpu, devtoolsPipe: true });
+  const exited = new Promise<void>((r) => browser.once('exit', () => r()));
+  const cdp = new DevTools(browser.stdio[3] as NodeJS.WritableStream, browser.stdio[4] as NodeJS.ReadableStream);
+  const errors: string[] = [];
+  const downloads = new Map<string, { name: string; done: () => void; failed: (e: Error) => void }>();
+  cdp.listeners.push(({ method, params, sessionId }) => {
+    if (method === 'Runtime.consoleAPICalled' && (params.type === 'error' || params.type === 'assert')) {
+      errors.push(`console.${String(params.type)}: ${(params.args as { value?: unknown; description?: string }[]).map((a) => String(a.value ?? a.description)).join(' ')}`);
+    } else if (method === 'Runtime.exceptionThrown') {
+      const d = params.exceptionDetails as { text: string; exception?: { description?: string } };
+      errors.push(`exception: ${d.exception?.description ?? d.text}`);
+    } else if (method === 'Log.entryAdded') {
+      const e = params.entry as { level: string; text: string; url?: string };
+      if (e.level === 'error') errors.push(`log: ${e.text} ${e.url ?? ''}`);
+    } else if (method === 'Target.attachedToTarget') {
+      // Workers (the training worker and the cpu device's threads): their console too.
+      const child = params.sessionId as string;
+      void Promise.all([cdp.send('Runtime.enable', {}, child), cdp.send('Log.enable', {}, child)
+        .catch(() => {}), cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }, child).catch(() => {})])
+        .then(() => cdp.send('Runtime.runIfWaitingForDebugger', {}, child)).catch(() => {});
+    } else if (method === 'Browser.downloadWillBegin') {
+      const d = downloads.get('next');
+      if (d) { downloads.delete('next'); d.name = params.suggestedFilename as string; downloads.set(params.guid as string, d); }
+    } else if (method === 'Browser.downloadProgress') {
+      const d = downloads.get(params.guid as string);
+      if (d && params.state === 'completed') d.done();
+      if (d && params.state === 'canceled') d.failed(new Error('the download was cancelled'));
+    }
+    void sessionId;
+  });
+  try {
+    const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank' });
+    const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: true }) as { sessionId: string };
+    const page = (method: string, params: Record<string, unknown> = {}) => cdp.send(method, params, sessionId);
+    const evaluate = async <T>(expression: string): Promise<T> => {
+      const r = await page('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true }) as { result: { value: T }; exceptionDetails?: { text: string } };
+      if (r.exceptionDetails) throw new Error(`${expression}: ${r.exceptionDetails.text}`);
+      return r.result.value;
+    };
+    const waitFor = async (what: string, expression: string, timeoutMs: number) => {
+      const until = Date.now() + timeoutMs;
+      while (!(await evaluate<boolean>(expression))) {
+        const state = await evaluate<RunState | undefined>('window.webgradRun');
+        if (state?.errors.length) throw new Error(`${name}: the page reported: ${state.errors.join('; ')}`);
+        if (Date.now() > until) throw new Error(`${name}: no ${what} within ${timeoutMs / 1000} s (page state: ${JSON.stringify(state)?.slice(0, 2000)})\n${browser.log()}`);
+        await sleep(100);
+      }
+    };
+    await Promise.all([page('Runtime.enable'), page('Log.enable'), page('Page.enable')]);
+    await page('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: true });
+    await page('Emulation.setDeviceMetricsOverride', { width: 1280, height: 1000, deviceScaleFactor: 1, mobile: false });
+    const downloadPath = join(dir, `downloads-${name}`);
+    mkdirSync(downloadPath);
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath, eventsEnabled: true });
+    await page('Page.navigate', { url });
+    await waitFor('model', 'window.webgradRun?.ready === true', 60_000);
+    const shownNow = () => evaluate<{ device: RunState['device']; badge: string; notice: string }>(`({
+      device: window.webgradRun.device,
+      badge: document.getElementById('device').textContent,
+      notice: document.getElementById('notice').hidden ? '' : document.getElementById('notice').textContent,
+    })`);
+    const initial = await shownNow();
+
+    // Settings typed into the form, applied by Reset.
+    await evaluate(`(() => {
+      const f = document.getElementById('settings');
+      for (const [k, v] of Object.entries(${JSON.stringify(opts.settings)})) f.elements[k].value = String(v);
+      document.getElementById('reset').click();
+    })()`);
+    await waitFor('model after reset', 'window.webgradRun.ready === true', 60_000);
+    await evaluate(`document.getElementById('start').click()`);
+    await waitFor(`${opts.steps} steps`, `window.webgradRun.losses.length >= ${opts.steps}`, 90_000);
+    await evaluate(`document.getElementById('pause').click()`);
+    await waitFor('pause', 'window.webgradRun.running === false', 30_000);
+    await evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))'); // the last redraw
+
+    const rect = await evaluate<{ x: number; y: number; width: number; height: number }>(
+      `(() => { const r = document.getElementById('plot').getBoundingClientRect(); return { x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height }; })()`);
+    const shot = await page('Page.captureScreenshot', { format: 'png', clip: { ...rect, scale: 1 } }) as { data: string };
+    const png = decodePng(Buffer.from(shot.data, 'base64'));
+    const [cr, cg, cb] = [1, 3, 5].map((i) => parseInt(SMOOTH_COLOR.slice(i, i + 2), 16));
+    const plotPixels = { total: png.width * png.height, inked: 0, curve: 0 };
+    for (let i = 0; i < png.rgba.length; i += 4) {
+      const [r, g, b] = [png.rgba[i]!, png.rgba[i + 1]!, png.rgba[i + 2]!];
+      if (r < 245 || g < 245 || b < 245) plotPixels.inked++;
+      if (Math.abs(r - cr!) + Math.abs(g - cg!) + Math.abs(b - cb!) < 60) plotPixels.curve++;
+    }
+    if (screenshots) {
+      mkdirSync(screenshots, { recursive: true });
+      const full = await page('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true }) as { data: string };
+      writeFileSync(join(screenshots, `${name}.png`), Buffer.from(full.data, 'base64'));
+    }
+
+    const downloaded = new Promise<void>((done, failed) => { downloads.set('next', { name: '', done, failed }); });
+    await evaluate(`document.getElementById('download').click()`);
+    await Promise.race([downloaded, sleep(30_000).then(() => { throw new Error(`${name}: the download did not complete within 30 s`); })]);
+    const files = readdirSync(downloadPath);
+    expect(files).toHaveLength(1);
+    const download = { name: files[0]!, bytes: readFileSync(join(downloadPath, files[0]!)) };
+
+    const shown = await shownNow();
+    const sampleShown = await evaluate<string>(`document.getElementById('sample').textContent`);
+    const state = await evaluate<RunState>('window.webgradRun');
+    return { initial, state, deviceBadge: shown.badge, notice: shown.notice, sampleShown, plotPixels, download, errors };
+  } finally {
+    browser.kill();
+    await exited;
+  }
+}
+
+/** The header of a safetensors file: u64 little-endian length, then that many bytes of JSON. */
+function safetensorsHeader(bytes: Buffer): { tensors: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>; metadata: Record<string, string>; dataBytes: number } {
+  const n = Number(bytes.readBigUInt64LE(0));
+  expect(8 + n).toBeLessThanOrEqual(bytes.length);
+  const header = JSON.parse(bytes.toString('utf8', 8, 8 + n)) as Record<string, unknown>;
+  const { __metadata__: metadata, ...tensors } = header;
+  return { tensors: tensors as never, metadata: (metadata ?? {}) as Record<string, string>, dataBytes: bytes.length - 8 - n };
+}
+
+/** Smaller than the page's defaults: SwiftShader runs WebGPU on the CPU, where a step of the default
+ *  model takes seconds (and the first one compiles every pipeline). */
+const SMALL = { nLayer: 1, nHead: 2, nEmbd: 32, blockSize: 32, batchSize: 8, lr: 0.01, sampleEvery: 5, sampleLength: 40 };
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+function checkRun(r: PageRun, steps: number, { sampleEvery, sampleLength }: typeof SMALL): void {
+  expect(r.errors, r.errors.join('\n')).toEqual([]);
+  expect(r.state.errors).toEqual([]);
+  // The loss falls: from about ln(vocabulary) to clearly below it.
+  const losses = r.state.losses.map((p) => p.loss);
+  expect(losses.length).toBeGreaterThanOrEqual(steps);
+  expect(r.state.losses.map((p) => p.step).slice(0, 3)).toEqual([1, 2, 3]);
+  expect(mean(losses.slice(-5))).toBeLessThan(mean(losses.slice(0, 5)) - 0.4);
+  // The plot: axes, grid and labels ink the region, and the smoothed curve is there in its colour.
+  expect(r.plotPixels.inked).toBeGreaterThan(0.02 * r.plotPixels.total);
+  expect(r.plotPixels.curve).toBeGreaterThan(150);
+  // Samples: one every sampleEvery steps, sampleLength characters, the latest shown.
+  expect(r.state.samples.map((s) => s.step)).toEqual(Array.from({ length: Math.floor(losses.length / sampleEvery) }, (_, i) => (i + 1) * sampleEvery));
+  const last = r.state.samples[r.state.samples.length - 1]!;
+  expect([...last.text]).toHaveLength(sampleLength);
+  expect(r.sampleShown).toBe(last.text);
+  // The weights: a safetensors file whose header names every GPT tensor as F32 with consistent offsets.
+  expect(r.download.name).toBe(`char-gpt-step${losses.length}.safetensors`);
+  const { tensors, metadata, dataBytes } = safetensorsHeader(r.download.bytes);
+  const config = JSON.parse(metadata.config!) as { vocabSize: number; nEmbd: number; nLayer: number; blockSize: number };
+  expect(metadata.step).toBe(String(losses.length));
+  expect((JSON.parse(metadata.chars!) as string[]).length).toBe(config.vocabSize);
+  expect(tensors['wte.weight']?.shape).toEqual([config.vocabSize, config.nEmbd]);
+  expect(tensors['wpe.weight']?.shape).toEqual([config.blockSize, config.nEmbd]);
+  expect(Object.keys(tensors).filter((k) => k.startsWith(`h.${config.nLayer - 1}.`)).length).toBeGreaterThan(0);
+  let end = 0;
+  for (const [k, t] of Object.entries(tensors).sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0])) {
+    expect(t.dtype, k).toBe('F32');
+    expect(t.data_offsets[0], k).toBe(end);
+    expect(t.data_offsets[1] - t.data_offsets[0], k).toBe(4 * t.shape.reduce((a, b) => a * b, 1));
+    end = t.data_offsets[1];
+  }
+  expect(end).toBe(dataBytes);
+}
+
+beforeAll(async () => {
+  const found = findChromium();
+  if (!found) {
+    throw new Error('web example test: no Chromium found. Install it (Debian/Ubuntu: bash scripts/setup.sh, or apt-get install chromium), '
+      + 'or set WEBGRAD_CHROMIUM to a Chrome/Chromium binary; WEBGRAD_TEST_BROWSER=0 leaves this test out.');
+  }
+  chromium = found;
+  isolated = (await main(['--port', '0']))!;
+  plain = (await main(['--port', '0', '--isolation=false']))!;
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([isolated?.close(), plain?.close()]);
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+});
+
+describe('examples/web in headless Chromium', () => {
+  it('serves the page cross-origin isolated, and without the headers when asked', async () => {
+    const a = await fetch(isolated.url);
+    expect(a.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(a.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    expect(await a.text()).toContain('<script type="module" src="page.js">');
+    const b = await fetch(plain.url);
+    expect(b.headers.get('cross-origin-embedder-policy')).toBeNull();
+    expect((await fetch(new URL('/missing.js', isolated.url))).status).toBe(404);
+  });
+
+  it('trains on WebGPU: the loss falls, the plot is drawn, samples appear, the weights download', async () => {
+    const r = await trainInPage('webgpu', isolated.url, { webgpu: true, steps: 15, settings: { ...SMALL, device: 'webgpu' } });
+    webgpuRun = r;
+    // 'auto' (the page's first model) passes over a software adapter for the cpu device, and says so.
+    expect(r.initial.device).toMatchObject({ device: 'cpu', softwareAdapter: expect.stringMatching(/swiftshader|lavapipe|llvmpipe/i) });
+    expect(r.initial.notice).toMatch(/is a software renderer .* Choose device "webgpu"/);
+    console.log(`web example on WebGPU (${r.deviceBadge}): loss ${r.state.losses[0]!.loss.toFixed(3)} → ${r.state.losses[r.state.losses.length - 1]!.loss.toFixed(3)} in ${r.state.losses.length} steps`);
+    expect(r.state.device?.device).toBe('webgpu');
+    expect(r.deviceBadge).toMatch(/^WebGPU · \S/);
+    expect(r.notice).toBe('');
+    checkRun(r, 15, SMALL);
+  }, 120_000);
+
+  it('without WebGPU: trains on the cpu device with its threads, and says so', async () => {
+    const r = await trainInPage('cpu', isolated.url, { webgpu: false, steps: 30, settings: SMALL });
+    cpuRun = r;
+    expect(r.initial.device).toMatchObject({ device: 'cpu', fallbackReason: 'No WebGPU adapter found' });
+    expect(r.state.device).toMatchObject({ device: 'cpu', crossOriginIsolated: true });
+    expect(r.state.device!.fallbackReason).toBe('No WebGPU adapter found');
+    expect(r.deviceBadge).toBe(`cpu · WebAssembly, ${r.state.device!.threads} thread${r.state.device!.threads === 1 ? '' : 's'}`);
+    expect(r.notice).toBe(`WebGPU is not available in this browser (No WebGPU adapter found), so the model trains on the cpu device (WebAssembly, ${r.state.device!.threads} thread${r.state.device!.threads === 1 ? '' : 's'}).`);
+    checkRun(r, 30, SMALL);
+  }, 120_000);
+
+  it('the WebGPU and cpu runs agree step by step (same seed, same batches)', () => {
+    const gpu = webgpuRun!.state.losses.map((p) => p.loss), cpu = cpuRun!.state.losses.map((p) => p.loss);
+    gpu.forEach((l, i) => expect(Math.abs(l - cpu[i]!), `step ${i + 1}: ${l} vs ${cpu[i]}`).toBeLessThanOrEqual(2e-3 * Math.max(1, Math.abs(l))));
+  });
+});
