@@ -96,3 +96,6 @@ export function customOp<A = Record<string, never>>(def: CustomOp<A>): (inputs: 
     return apply(op, inputs, (attrs ?? {}) as A);
   };
 }
+
+/** This file's Tensor method: `y.backward()` is `backward(y)`. */
+export const AUTOGRAD_METHODS = { backward };

@@ -322,3 +322,7 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
   return y === x ? mul(x, 1) : y;
 }
 
+/** This file's Tensor methods: `x.add(y)` is `add(x, y)`. */
+export const BINARY_METHODS = {
+  add, sub, mul, div, pow, maximum, minimum, remainder, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, clamp, maskedFill,
+};

@@ -46,3 +46,12 @@ export function clone(x: Tensor): Tensor {
   checkTensor('clone', 'input', x);
   return apply(CONTIGUOUS, [x], {});
 }
+
+/** This file's Tensor methods: `x.clone()` is `clone(x)`; `x.float()` is `cast(x, 'float32')`. */
+export const CAST_METHODS = {
+  contiguous, clone,
+  float: (x: Tensor): Tensor => cast(x, 'float32'),
+  double: (x: Tensor): Tensor => cast(x, 'float64'),
+  int: (x: Tensor): Tensor => cast(x, 'int32'),
+  bool: (x: Tensor): Tensor => cast(x, 'bool'),
+};

@@ -107,3 +107,6 @@ export async function item(x: Tensor): Promise<number> {
   if (x.size !== 1) throw new DTypeError(`item: only a tensor with one element can be read as a number, got shape ${fmtShape(x.shape)}`);
   return (await data(x))[0]!;
 }
+
+/** This file's Tensor methods: `x.to('cpu')` is `to(x, 'cpu')`. */
+export const DEVICE_METHODS = { to, toAsync, detach, data, dataSync, array, item };

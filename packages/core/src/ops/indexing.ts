@@ -149,3 +149,6 @@ export function oneHot(ids: Tensor, numClasses: number): Tensor {
   const b = ids.backend;
   return b.reportIndexErrorsAs ? b.reportIndexErrorsAs('oneHot', 'numClasses', build) : build();
 }
+
+/** This file's Tensor methods: `x.gather(d, i)` is `gather(x, d, i)`. */
+export const INDEXING_METHODS = { gather, scatterAdd, indexSelect };

@@ -117,3 +117,6 @@ export const add_ = (t: Tensor, o: TensorLike) => binary_('add', t, o);
 export const sub_ = (t: Tensor, o: TensorLike) => binary_('sub', t, o);
 export const mul_ = (t: Tensor, o: TensorLike) => binary_('mul', t, o);
 export const div_ = (t: Tensor, o: TensorLike) => binary_('div', t, o);
+
+/** This file's Tensor methods: `x.add_(y)` is `add_(x, y)`. */
+export const INPLACE_METHODS = { copy_, fill_, zero_, add_, sub_, mul_, div_ };

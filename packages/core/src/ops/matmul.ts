@@ -73,3 +73,6 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     return out;
   });
 }
+
+/** This file's Tensor method: `a.matmul(b)` is `matmul(a, b)`. */
+export const MATMUL_METHODS = { matmul };

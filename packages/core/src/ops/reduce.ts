@@ -154,3 +154,6 @@ function argReduce(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, 
 
 export const argmax = (x: Tensor, dim?: number, opts: ReduceOptions = {}) => argReduce('argmax', x, dim, opts);
 export const argmin = (x: Tensor, dim?: number, opts: ReduceOptions = {}) => argReduce('argmin', x, dim, opts);
+
+/** This file's Tensor methods: `x.sum(1)` is `sum(x, 1)`; `x.var()` is `variance(x)`. */
+export const REDUCE_METHODS = { sum, mean, prod, max, min, argmax, argmin, logsumexp, var: variance, std };

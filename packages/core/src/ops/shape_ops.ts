@@ -173,3 +173,6 @@ function triangle(op: 'tril' | 'triu', x: Tensor, diagonal: number): Tensor {
 export const tril = (x: Tensor, diagonal = 0) => triangle('tril', x, diagonal);
 /** Upper triangle (j − i ≥ diagonal). */
 export const triu = (x: Tensor, diagonal = 0) => triangle('triu', x, diagonal);
+
+/** This file's Tensor methods: `x.split(2)` is `split(x, 2)`. */
+export const SHAPE_METHODS = { split, chunk, tril, triu };

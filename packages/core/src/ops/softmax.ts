@@ -80,3 +80,6 @@ export function logSoftmaxDecomposed(x: Tensor, dim = -1): Tensor {
   normDim('logSoftmaxDecomposed', dim, checkTensor('logSoftmaxDecomposed', 'input', x).ndim);
   return tidy(() => sub(x, logsumexp(x, dim, { keepdim: true })));
 }
+
+/** This file's Tensor methods: `x.softmax(d)` is `softmax(x, d)`. */
+export const SOFTMAX_METHODS = { softmax, logSoftmax };

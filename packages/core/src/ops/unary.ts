@@ -143,3 +143,8 @@ export const ceil = (x: Tensor) => applyUnary('ceil', x);
 export const round = (x: Tensor) => applyUnary('round', x);
 export const logicalNot = (x: Tensor) => applyUnary('logicalNot', x);
 
+/** This file's Tensor methods: `x.exp()` is `exp(x)`. */
+export const UNARY_METHODS = {
+  neg, abs, sign, exp, expm1, log, log1p, sqrt, rsqrt, square, reciprocal, sin, cos, tanh, sigmoid, relu, gelu, silu, softplus,
+  erf, floor, ceil, round, logicalNot,
+};

@@ -266,3 +266,6 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   s.dispose();
   return out;
 }
+
+/** This file's Tensor methods: `x.reshape(s)` is `reshape(x, s)`. */
+export const VIEW_METHODS = { reshape, view, transpose, permute, expand, squeeze, unsqueeze, flatten, narrow, slice, select };
