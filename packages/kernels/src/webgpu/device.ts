@@ -1,7 +1,5 @@
-/// <reference types="@webgpu/types" preserve="true" />
 // Obtaining a WebGPU adapter and device, in Node (the optional `webgpu` package, i.e. Dawn) or in a
-// browser (navigator.gpu). The reference above puts the WebGPU types (GPU, GPUBuffer, …) that the
-// public declarations use into every program that imports this package.
+// browser (navigator.gpu).
 //
 // The device is requested with the adapter's own limits for the sizes compute kernels scale with
 // (buffer sizes, workgroup storage and size, dispatch extent) and for storage buffers per stage,
