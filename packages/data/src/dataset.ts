@@ -43,6 +43,7 @@ export abstract class Dataset<T> {
  * given no `collate` function. `TensorDataset` implements it with `indexSelect`.
  */
 export interface BatchedDataset {
+  /** The collated batch of the items at `indices`. */
   getBatch(indices: readonly number[]): unknown;
 }
 

@@ -119,6 +119,7 @@ export class TokenStream implements Iterable<WindowBatch> {
     return windowsAt(this.tokens, offsets, this.blockSize, this.device);
   }
 
+  /** Endless batches (break out of the loop); each batch is disposed when the next is asked for, the last when the loop ends. */
   *[Symbol.iterator](): Iterator<WindowBatch> {
     let current: WindowBatch | undefined;
     try {

@@ -3,6 +3,7 @@
 // disagree about which evaluation was the best.
 import { ValueError, checkEnum, checkFinite, checkInt, checkOptions } from '@webgrad/core';
 
+/** What the Trainer's `best` option monitors: the metric, its direction, the least change that counts, and the patience of early stopping. */
 export interface BestOptions {
   /** The evaluation metric to monitor: a split's loss by the split's name ('val'), or a name
    *  returned by `evalMetrics` ('accuracy'). Default: the last split's loss. */
@@ -15,8 +16,10 @@ export interface BestOptions {
   patience?: number;
 }
 
+/** BestTracker's state dict (`best` is null until a finite value was seen). */
 export interface BestState { best: number | null; bestStep: number; wait: number }
 
+/** The one definition of "best" in a run: the best checkpoint and early stopping both ask it, so they never disagree about which evaluation was the best. */
 export class BestTracker {
   readonly metric: string;
   readonly mode: 'min' | 'max';
@@ -53,10 +56,12 @@ export class BestTracker {
     return { value, improved, stop: this.wait >= this.patience };
   }
 
+  /** A snapshot of the best value, its step and the evaluations since, for checkpoints. */
   stateDict(): BestState {
     return { best: Number.isFinite(this.best) ? this.best : null, bestStep: this.bestStep, wait: this.wait };
   }
 
+  /** Restores a snapshot made by `stateDict()`. */
   loadStateDict(s: Partial<BestState>): void {
     this.best = typeof s.best === 'number' ? s.best : this.mode === 'min' ? Infinity : -Infinity;
     this.bestStep = s.bestStep ?? -1;

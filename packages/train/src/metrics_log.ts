@@ -2,8 +2,10 @@
 // everything logged so far and other tools can tail it.
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 
+/** One line of metrics.jsonl: a record `type` ('train', 'eval', …), the optimizer step, and any other fields. */
 export type MetricsRecord = { type: string; step: number } & Record<string, unknown>;
 
+/** A JSON Lines metrics log at `path`, appended as training runs, so a crash keeps everything logged so far. */
 export class MetricsLog {
   constructor(readonly path: string) {}
 
@@ -14,6 +16,7 @@ export class MetricsLog {
     return kept;
   }
 
+  /** Appends one record as a line (synchronously, so it is on disk before the next step). */
   append(record: MetricsRecord): void {
     appendFileSync(this.path, `${JSON.stringify(record)}\n`);
   }

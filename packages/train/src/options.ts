@@ -7,9 +7,13 @@ import type { ProgressStream } from './progress.js';
 
 /** A learning-rate scheduler the Trainer steps once per optimizer step (LrScheduler fits). */
 export interface StepScheduler {
+  /** Advances one optimizer step. */
   step(): number | void;
+  /** The LR of the current step (shown in the progress bar and logged). */
   getLastLr(): number;
+  /** A snapshot of the state, saved in checkpoints. */
   stateDict(): unknown;
+  /** Restores a snapshot made by `stateDict()` (on resume). */
   loadStateDict(state: never): void;
 }
 
@@ -17,17 +21,27 @@ export interface StepScheduler {
  *  `setEpoch(n)` method, when present, is called first (a seeded shuffle per epoch). On resume, a
  *  `skip(n)` method, when present, is asked to pass over the n batches already used (else they are
  *  drawn and dropped). */
-export type BatchSource<B> = (Iterable<B> | AsyncIterable<B>) & { setEpoch?(epoch: number): void; skip?(n: number): void | Promise<void>; length?: number };
+export type BatchSource<B> = (Iterable<B> | AsyncIterable<B>) & {
+  /** Called with the epoch number before each pass (e.g. `DataLoader.setEpoch`: a new seeded order). */
+  setEpoch?(epoch: number): void;
+  /** On resume, passes over the first `n` batches of the epoch without producing them. */
+  skip?(n: number): void | Promise<void>;
+  /** Batches per pass; needed for `epochs`. */
+  length?: number;
+};
 
 /** What `trainLoss` may return: the loss, or the loss with more per-step figures to log. */
 export type LossOutput = Tensor | { loss: Tensor; metrics?: Record<string, Tensor | number> };
 
 /** Something with state to checkpoint (LR schedulers, GradScaler, KL controllers, counters). */
 export interface Stateful {
+  /** A snapshot of the state, saved in checkpoints. */
   stateDict(): unknown;
+  /** Restores a snapshot made by `stateDict()` (on resume). */
   loadStateDict(state: never): void;
 }
 
+/** Hooks the Trainer calls during a run. */
 export interface TrainerCallbacks<B = unknown> {
   /** After every optimizer step. `trainer.stop()` stops the run as Ctrl-C does. */
   onStep?: (info: StepInfo, trainer: Trainer<B>) => void | Promise<void>;
@@ -37,8 +51,11 @@ export interface TrainerCallbacks<B = unknown> {
   onEnd?: (result: TrainResult, trainer: Trainer<B>) => void | Promise<void>;
 }
 
+/** Everything a Trainer run needs: the model and optimizer (required), the data and loss, the length of the run, evaluation, "best", checkpoints and output. `B` is the batch type of `trainData`. */
 export interface TrainerOptions<B = void> extends TrainerCallbacks<B> {
+  /** The model trained; its weights go into every checkpoint and the best one is restorable. */
   model: Module;
+  /** The optimizer stepped after every `gradAccumSteps` micro-batches; its state goes into checkpoints. */
   optimizer: Optimizer;
   /** Stepped after every optimizer step (attach it to the optimizer: `new LrScheduler(optimizer, schedule)`). */
   scheduler?: StepScheduler;
@@ -105,6 +122,7 @@ export interface TrainerOptions<B = void> extends TrainerCallbacks<B> {
   callbacks?: TrainerCallbacks<B>[];
 }
 
+/** What `onStep` receives after every optimizer step. */
 export interface StepInfo {
   /** Optimizer steps completed. */
   step: number;
@@ -114,11 +132,14 @@ export interface StepInfo {
   loss?: number;
   /** The step's other figures (from `trainLoss`'s `metrics`), when read back. */
   metrics?: Record<string, number>;
+  /** The learning rate of this step. */
   lr: number;
 }
 
+/** One evaluation: its step, each split's mean loss, and the `evalMetrics` figures. */
 export interface EvalRecord { step: number; losses: Record<string, number>; metrics?: Record<string, number> }
 
+/** What `Trainer.run()` returns. */
 export interface TrainResult {
   /** The step this run started from (> 0 when resumed). */
   startStep: number;

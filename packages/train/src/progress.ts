@@ -2,13 +2,17 @@
 // On a TTY it is one line redrawn in place; otherwise (logs, CI, pipes) it prints a plain line
 // every `plainEvery` steps or `plainSeconds` seconds. `log()` prints a message above the bar.
 
+/** Where a ProgressBar draws: `process.stdout` or anything with `write` (and, for a TTY, `isTTY` and `columns`). */
 export interface ProgressStream {
+  /** Writes `s` as it is. */
   write(s: string): boolean;
   isTTY?: boolean;
   columns?: number;
 }
 
+/** Options of ProgressBar. */
 export interface ProgressOptions {
+  /** The step count at 100%. */
   total: number;
   /** Where to draw (default process.stdout). */
   stream?: ProgressStream;
@@ -22,6 +26,7 @@ export interface ProgressOptions {
   itemsName?: string;
 }
 
+/** The figures of one `ProgressBar.update`: the step, and any of loss, LR, throughput and named metrics. */
 export interface ProgressUpdate {
   step: number;
   loss?: number;
@@ -31,6 +36,7 @@ export interface ProgressUpdate {
   metrics?: Record<string, number>;
 }
 
+/** `mm:ss`, or `h:mm:ss` from an hour on (rounded to the second); `--:--` for a negative or non-finite value. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
   const s = Math.round(seconds);
@@ -42,6 +48,7 @@ export function formatDuration(seconds: number): string {
 
 const fmtRate = (r: number) => (r >= 1e6 ? `${(r / 1e6).toFixed(2)}M` : r >= 1e3 ? `${(r / 1e3).toFixed(1)}k` : r.toFixed(0));
 
+/** A terminal progress bar: step/total, loss, LR, items/s and ETA, redrawn in place on a TTY, else a plain line every `plainEvery` steps or `plainSeconds` seconds. */
 export class ProgressBar {
   readonly total: number;
   readonly #stream: ProgressStream;
@@ -91,6 +98,7 @@ export class ProgressBar {
     return parts.join(' | ');
   }
 
+  /** Shows the state at step `u.step` (plain mode prints only when a line is due). */
   update(u: ProgressUpdate): void {
     const text = this.status(u);
     if (this.#tty) {

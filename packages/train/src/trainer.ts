@@ -39,6 +39,7 @@ function iterate<B>(src: BatchSource<B>): AsyncIterator<B> | Iterator<B> {
   return a ? a.call(src) : (src as Iterable<B>)[Symbol.iterator]();
 }
 
+/** The training loop (Hugging Face's Trainer, for webgrad): batches, gradient accumulation and clipping, the optimizer and LR schedule, evaluation, best checkpoint and early stopping, exact resume, a JSONL metrics log, an SVG loss plot, a progress bar and callbacks. Each micro-batch's loss runs in a scope that frees what it made. `await new Trainer(options).run()`. */
 export class Trainer<B = void> {
   readonly opts: TrainerOptions<B>;
   /** Optimizer steps of the whole run. */
@@ -83,6 +84,7 @@ export class Trainer<B = void> {
   /** Stop after the current step, saving a checkpoint (what Ctrl-C does). */
   stop(): void { this.#stopRequested = true; }
 
+  /** `<outDir>/checkpoints`, where the run's checkpoints go. */
   get checkpointDir(): string { return join(this.opts.outDir, 'checkpoints'); }
 
   /** Passes over the training data completed so far (a pass whose last batch was taken counts). */
@@ -146,6 +148,7 @@ export class Trainer<B = void> {
     return { losses, metrics };
   }
 
+  /** Trains to `steps` (or `epochs`), resuming from the latest checkpoint when `resume` is set; Ctrl-C (unless `handleSigint` is false) or `stop()` saves a checkpoint and ends the run cleanly. */
   async run(): Promise<TrainResult> {
     const o = this.opts;
     const { model, optimizer, scheduler } = o;

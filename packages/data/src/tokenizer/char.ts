@@ -105,6 +105,7 @@ export class CharTokenizer implements Tokenizer {
     return Number.isInteger(id) && id >= 0 ? (id < this.chars.length ? this.chars[id] : this.specialTokens[id - this.chars.length]) : undefined;
   }
 
+  /** The serialized form: the character table and special-token roles (`CharTokenizer.fromJSON` reads it back). */
   toJSON(): CharTokenizerJSON {
     return { type: 'CharTokenizer', chars: [...this.chars], specialTokens: [...this.specialTokens], ...this.roles };
   }
