@@ -325,6 +325,14 @@ describe('examples/web in headless Chromium', () => {
     checkRun(r, 30, SMALL);
   }, 120_000);
 
+  it('served without COOP/COEP: the cpu device on one thread, and the page says why', async () => {
+    const r = await trainInPage('one-thread', plain.url, { webgpu: false, steps: 15, settings: SMALL });
+    expect(r.state.device).toMatchObject({ device: 'cpu', threads: 1, crossOriginIsolated: false });
+    expect(r.deviceBadge).toBe('cpu · WebAssembly, 1 thread');
+    expect(r.notice).toMatch(/not cross-origin isolated \(the server sent no COOP\/COEP headers\), so the cpu device runs on one thread\.$/);
+    checkRun(r, 15, SMALL);
+  }, 120_000);
+
   it('the WebGPU and cpu runs agree step by step (same seed, same batches)', () => {
     const gpu = webgpuRun!.state.losses.map((p) => p.loss), cpu = cpuRun!.state.losses.map((p) => p.loss);
     gpu.forEach((l, i) => expect(Math.abs(l - cpu[i]!), `step ${i + 1}: ${l} vs ${cpu[i]}`).toBeLessThanOrEqual(2e-3 * Math.max(1, Math.abs(l))));
