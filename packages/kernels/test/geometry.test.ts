@@ -2,7 +2,7 @@
 // broadcast (stride 0) dims, permutations and views whose elements overlap.
 import { describe, expect, it } from 'vitest';
 import {
-  aliasesDifferently, broadcastStrides, coalesce, contiguousStrides, elementOffsets, forEachIndex, isContiguous, numel,
+  aliasesDifferently, broadcastStrides, coalesce, contiguousStrides, elementOffsets, forEachIndex, forEachRow, isContiguous, numel,
   offsetOf, rowsOf, sharesMemory, transposeLast, type View,
 } from '../src/index.js';
 
@@ -133,6 +133,42 @@ describe('geometry: coalesce', () => {
     expect(coalesce([], [[], []])).toEqual({ shape: [], strides: [[], []] });
     expect(coalesce([1, 1, 1], [[7, 8, 9]])).toEqual({ shape: [], strides: [[]] });
     expect(numel(coalesce([2, 0, 3], [[0, 3, 1]]).shape)).toBe(0);
+  });
+});
+
+describe('geometry: forEachRow', () => {
+  /** Each view's offsets as forEachRow visits them, run by run; and the runs' lengths. */
+  function walk(shape: number[], views: View<null>[]): { offsets: number[][]; runs: number[] } {
+    const offsets: number[][] = views.map(() => []);
+    const runs: number[] = [];
+    forEachRow(shape, views, (offs, n, inner) => {
+      runs.push(n);
+      views.forEach((_, k) => { for (let i = 0; i < n; i++) offsets[k]!.push(offs[k]! + i * inner[k]!); });
+    });
+    return { offsets, runs };
+  }
+
+  it('visits every element of every view in row-major order, in as few runs as the layouts allow', () => {
+    const cases: [number[], [number[], number][], number][] = [
+      [[2, 3, 4], [[[12, 4, 1], 0], [[12, 4, 1], 5]], 1], // contiguous: one run
+      [[2, 3, 4], [[[12, 4, 1], 0], [[1, 2, 6], 1]], 6], // against a transpose: a run per innermost row
+      [[3, 4], [[[4, 1], 0], [[0, 1], 2]], 3], // a row broadcast down: a run per row
+      [[4, 2, 3], [[[1, 12, 4], 0]], 4], // a permutation: one run per merged outer index
+      [[3, 4], [[[1, 1], 0]], 3], // overlapping windows
+      [[2, 1, 3], [[[3, 7, 1], 0], [[0, 9, 1], 0]], 2],
+    ];
+    for (const [shape, specs, runCount] of cases) {
+      const views = specs.map(([strides, offset]) => view(null, shape, strides, offset));
+      const { offsets, runs } = walk(shape, views);
+      views.forEach((v, k) => expect(offsets[k]).toEqual(Array.from(elementOffsets(v))));
+      expect(runs).toHaveLength(runCount);
+    }
+  });
+
+  it('a single element is one run of 1; an empty shape is no run', () => {
+    expect(walk([], [view(null, [], [], 4)])).toEqual({ offsets: [[4]], runs: [1] });
+    expect(walk([1, 1], [view(null, [1, 1], [5, 6], 2), view(null, [1, 1], [0, 0], 9)])).toEqual({ offsets: [[2], [9]], runs: [1] });
+    expect(walk([3, 0, 2], [view(null, [3, 0, 2], [0, 2, 1])])).toEqual({ offsets: [[]], runs: [] });
   });
 });
 
