@@ -1,6 +1,6 @@
 // HF checkpoint directories on disk (Node.js): config.json + model.safetensors, or shards listed
 // in model.safetensors.index.json. node:fs is loaded lazily so browser bundles never pull it in.
-import { fmtValue } from '@webgrad/core';
+import { checkOptions, fmtValue } from '@webgrad/core';
 import { GPT } from '../models/gpt.js';
 import { Llama } from '../models/llama.js';
 import { readSafetensorsFile, writeFileAtomic, writeSafetensorsFile, type SafeTensorView } from '../safetensors/index.js';
@@ -75,12 +75,22 @@ export async function loadHFModel(dir: string, opts: HFModelOptions = {}): Promi
   throw new HFCheckpointError(`${dir}/config.json: model_type ${fmtValue(type)} is not supported (gpt2, llama, qwen2, mistral)`);
 }
 
+export interface SaveHFModelOptions {
+  /** Extra config.json entries merged over the generated ones (e.g. bos_token_id, eos_token_id,
+   *  which the model itself does not know). */
+  config?: Record<string, unknown>;
+}
+
 /** Write `model` as an HF model directory: config.json and model.safetensors in transformers'
  *  names and layouts (tied weights stored once, as save_pretrained does). */
-export async function saveHFModel(model: GPT | Llama, dir: string): Promise<void> {
+export async function saveHFModel(model: GPT | Llama, dir: string, opts: SaveHFModelOptions = {}): Promise<void> {
   if (!(model instanceof GPT) && !(model instanceof Llama)) throw new HFCheckpointError(`saveHFModel: model must be a GPT or a Llama, got ${fmtValue(model)}`);
   if (typeof dir !== 'string' || dir === '') throw new HFCheckpointError(`saveHFModel: dir must be a non-empty string, got ${fmtValue(dir)}`);
-  const { config, tensors } = model instanceof GPT ? await gptToHF(model) : await llamaToHF(model);
+  checkOptions('saveHFModel', opts, ['config']);
+  const extra = opts.config ?? {};
+  if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new HFCheckpointError(`saveHFModel: config must be an object of config.json entries, got ${fmtValue(extra)}`);
+  const { config: generated, tensors } = model instanceof GPT ? await gptToHF(model) : await llamaToHF(model);
+  const config = { ...generated, ...extra };
   const fs = await loadFs();
   const path = await loadPath();
   await fs.mkdir(dir, { recursive: true });
