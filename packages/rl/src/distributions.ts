@@ -22,6 +22,7 @@ export class Categorical {
     this.logits = tidy(() => ('logits' in params ? params.logits.logSoftmax(-1) : (params as { probs: Tensor }).probs.log().logSoftmax(-1)));
   }
 
+  /** The probabilities, exp(logits) (a new tensor the caller owns). */
   get probs(): Tensor { return this.logits.exp(); }
 
   /** One category per row (int32, shape B…), by the Gumbel-max trick: argmax(logits + G). */
@@ -51,7 +52,9 @@ export class Categorical {
     return tidy(() => this.logits.exp().mul(this.logits).sum(-1).neg());
   }
 
+  /** Frees the normalized logits this distribution holds. */
   dispose(): void { this.logits.dispose(); }
+  /** Same as `dispose()`, for `using dist = new Categorical(…)`. */
   [Symbol.dispose](): void { this.dispose(); }
 }
 

@@ -21,11 +21,13 @@ import {
 } from '@webgrad/core';
 import { logSigmoid } from './masked.js';
 
+/** The `dpoLoss` variant (TRL's `loss_type`): 'sigmoid' (DPO; cDPO with label smoothing), 'robust' (robust DPO), 'hinge' (SLiC), 'ipo' (IPO). */
 export type DPOLossType = 'sigmoid' | 'robust' | 'hinge' | 'ipo';
 
 /** The loss types of `dpoLoss`. */
 export const DPO_LOSS_TYPES: readonly DPOLossType[] = ['sigmoid', 'robust', 'hinge', 'ipo'];
 
+/** Options of `dpoLoss` (TRL DPOConfig's `beta`, `label_smoothing`, `loss_type`, `reference_free`). */
 export interface DPOOptions {
   /** Temperature β of the implicit reward (default 0.1, TRL's default). */
   beta?: number;
@@ -37,6 +39,7 @@ export interface DPOOptions {
   referenceFree?: boolean;
 }
 
+/** The loss and TRL DPOTrainer's metrics (rewards/chosen, rewards/rejected, rewards/accuracies, rewards/margins). */
 export interface DPOOutput {
   /** 0-d mean loss (differentiable). */
   loss: Tensor;

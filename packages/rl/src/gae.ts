@@ -8,6 +8,7 @@
 // so a trajectory ends at its last masked step and nothing before its first step is used.
 import { ShapeError, checkOptions, checkRange, checkTensor, fmtShape, noGrad, shapesEqual, stack, tidy, zeros, type Tensor } from '@webgrad/core';
 
+/** Options of `computeGAE` (TRL PPOTrainer's `gamma`, `lam`). */
 export interface GAEOptions {
   /** Discount γ (default 1, TRL's default). */
   gamma?: number;

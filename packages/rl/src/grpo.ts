@@ -30,6 +30,7 @@ function checkLossOptions(op: string, o: GRPOLossOptions): void {
   if (o.maxCompletionLength !== undefined) checkSize(op, 'maxCompletionLength', o.maxCompletionLength, 1);
 }
 
+/** Options of `groupAdvantages` (TRL GRPOConfig's `scale_rewards`). */
 export interface GroupAdvantageOptions {
   /** Divide by the group's std (+1e-4); default true. false: only subtract the group mean
    *  (Dr. GRPO's choice). */
@@ -54,8 +55,10 @@ export function groupAdvantages(rewards: Tensor, groupSize: number, opts: GroupA
   });
 }
 
+/** How `grpoLoss` aggregates token losses (TRL's `loss_type`): 'grpo' (per-sequence mean, then mean), 'bnpo' (mean over all completion tokens), 'dr_grpo' (sum / (B · maxCompletionLength)). */
 export type GRPOLossType = 'grpo' | 'bnpo' | 'dr_grpo';
 
+/** The tensors `grpoLoss` reads. */
 export interface GRPOLossInput {
   /** (B, N) log-probs of the completion tokens under the policy being trained. */
   logProbs: Tensor;
@@ -69,6 +72,7 @@ export interface GRPOLossInput {
   mask: Tensor;
 }
 
+/** Options of `grpoLoss` (TRL GRPOConfig's `beta`, `epsilon`, `epsilon_high`, `loss_type`, `max_completion_length`). */
 export interface GRPOLossOptions {
   /** KL coefficient β (default 0, TRL's current default; DeepSeekMath used 0.04). */
   beta?: number;
@@ -76,11 +80,13 @@ export interface GRPOLossOptions {
   epsilon?: number;
   /** Upper clip (default: epsilon; DAPO raises it). */
   epsilonHigh?: number;
+  /** Default 'grpo'. */
   lossType?: GRPOLossType;
   /** For 'dr_grpo': the constant divisor's length (default: N). */
   maxCompletionLength?: number;
 }
 
+/** The GRPO loss (0-d, differentiable) and its statistics (0-d, detached). */
 export interface GRPOLossOutput {
   loss: Tensor;
   /** Mean per-token k3 KL to the reference over completion tokens (0 without a reference). */
@@ -136,9 +142,11 @@ export function grpoLoss(input: GRPOLossInput, opts: GRPOLossOptions = {}): GRPO
   });
 }
 
+/** Configuration of `grpoStep` / GRPOTrainer: the loss options, sampling (TRL's `num_generations`, `max_completion_length` as `maxNewTokens`, temperature, top-k/top-p), and the update. */
 export interface GRPOConfig extends GRPOLossOptions, GroupAdvantageOptions {
   /** Completions per prompt, G (default 4). */
   numGenerations?: number;
+  /** Most tokens sampled per completion. */
   maxNewTokens: number;
   temperature?: number;
   topK?: number | null;
@@ -153,6 +161,7 @@ export interface GRPOConfig extends GRPOLossOptions, GroupAdvantageOptions {
   seed?: number;
 }
 
+/** The models, optimizer, prompts and reward function of one `grpoStep`. */
 export interface GRPOStepInput {
   policy: GPT;
   /** Frozen reference; needed when beta > 0 (else only used for the KL statistic, may be null). */
@@ -164,6 +173,7 @@ export interface GRPOStepInput {
   config: GRPOConfig;
 }
 
+/** Host-side statistics of one `grpoStep` (TRL's logged `reward`, `reward_std`, `completion_length`, `kl`, `clip_ratio`). */
 export interface GRPOStats {
   /** Mean reward of the sampled completions. */
   reward: number;

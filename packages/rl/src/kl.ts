@@ -11,6 +11,7 @@
 // Preferences", §2.2): e = clip(KL/target − 1, −0.2, 0.2), β ← β·(1 + e·n/horizon).
 import { ShapeError, checkEnum, checkFinite, checkRange, checkSize, checkTensor, fmtShape, shapesEqual, tidy, type Tensor } from '@webgrad/core';
 
+/** A per-token estimator of KL(π ‖ π_ref) from log r = log π_ref − log π at sampled tokens (Schulman 2020; TRL's `kl_estimator`): 'k1' = −log r, 'k2' = ½(log r)², 'k3' = (r − 1) − log r, 'abs' = |log r|. */
 export type KLEstimator = 'k1' | 'k2' | 'k3' | 'abs';
 
 /** Per-token KL estimate from log-probs of the sampled tokens under the policy and the reference

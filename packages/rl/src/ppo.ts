@@ -46,6 +46,7 @@ function lastMaskIndex(mask: Tensor): Tensor {
   });
 }
 
+/** Options of `ppoRewards` (TRL PPOConfig's `kl_coef`, `kl_estimator`). */
 export interface PPORewardsOptions {
   /** KL coefficient β (default 0.05, TRL's default). */
   klCoef?: number;
@@ -74,6 +75,7 @@ export function ppoRewards(scores: Tensor, logProbs: Tensor, refLogProbs: Tensor
   }));
 }
 
+/** The clipped-surrogate policy loss (0-d, differentiable) and its statistics (0-d, detached), over completion tokens. */
 export interface PPOPolicyLossOutput {
   loss: Tensor;
   /** Fraction of tokens where the clipped objective was the one taken. */
@@ -122,14 +124,17 @@ export function ppoValueLoss(values: Tensor, oldValues: Tensor, returns: Tensor,
 
 /** A per-token value model: idx (B, T) int32 → values (B, T), e.g. `ScalarHeadModel`. */
 export interface ValueModel {
+  /** Values (B, T) of token ids (B, T) int32. */
   forward(idx: Tensor): Tensor;
 }
 
+/** Configuration of `ppoStep` / PPOTrainer (TRL PPOConfig's names, camelCase: `num_ppo_epochs` is `epochs`, `cliprange` `clipRange`, `vf_coef` `vfCoef`). */
 export interface PPOConfig {
   /** Passes over the rollout batch (default 4). */
   epochs?: number;
   /** Rows per minibatch (default: the whole batch). */
   miniBatchSize?: number;
+  /** Policy ratio clip ε (default 0.2). */
   clipRange?: number;
   /** null: no value clipping. Default 0.2. */
   clipRangeValue?: number | null;
@@ -137,10 +142,13 @@ export interface PPOConfig {
   vfCoef?: number;
   /** Entropy bonus coefficient (default 0). */
   entCoef?: number;
+  /** GAE discount γ (default 1). */
   gamma?: number;
+  /** GAE λ (default 0.95). */
   lam?: number;
   /** A fixed β (default 0.05) or a controller (e.g. AdaptiveKLController), updated after the step. */
   klCoef?: number | KLController;
+  /** Per-token KL estimator of the penalty (default 'k1'). */
   klEstimator?: KLEstimator;
   /** Whiten the shaped rewards (scale only) before GAE (default false). */
   whitenRewards?: boolean;
@@ -174,6 +182,7 @@ function checkPPOConfig(op: string, c: PPOConfig): PPOConfig {
   return c;
 }
 
+/** The models, optimizer, rollout and scores of one `ppoStep`. */
 export interface PPOStepInput {
   policy: GPT;
   /** Frozen reference for the KL penalty; null: no penalty. */
@@ -187,6 +196,7 @@ export interface PPOStepInput {
   config?: PPOConfig;
 }
 
+/** Host-side statistics of one `ppoStep`, under TRL PPOTrainer's metric names. */
 export interface PPOStats {
   'objective/scores': number;
   /** Mean over rows of the summed per-token KL. */

@@ -18,6 +18,7 @@ import { GENERATION_KEYS, checkGPT, checkGeneration, checkInput, checkOptimizer,
 
 const BASELINES: readonly BaselineKind[] = ['leave-one-out', 'mean', 'none'];
 
+/** The baseline subtracted from each sample's reward: 'leave-one-out' (RLOO, Ahmadian et al. 2024: the mean of the other samples of the prompt), 'mean' (the group mean, self included) or 'none'. */
 export type BaselineKind = 'leave-one-out' | 'mean' | 'none';
 
 /** Advantages (B) of rewards (B) arranged in adjacent groups of `groupSize` samples per prompt:
@@ -48,10 +49,13 @@ export function reinforceLoss(logProbs: Tensor, mask: Tensor, advantages: Tensor
   return tidy(() => logProbs.mul(mask.to(logProbs.dtype)).sum(1).mul(advantages.detach()).mean().neg());
 }
 
+/** Configuration of `reinforceStep` (REINFORCE with a leave-one-out baseline: RLOO): sampling, baseline, KL penalty and gradient clipping. */
 export interface ReinforceConfig {
   /** Samples per prompt, k (default 4). */
   numGenerations?: number;
+  /** Most tokens sampled per completion. */
   maxNewTokens: number;
+  /** Default 'leave-one-out'. */
   baseline?: BaselineKind;
   /** β of the sequence-level KL penalty in the reward (default 0.05, TRL's RLOO default; needs ref). */
   klCoef?: number;
@@ -64,6 +68,7 @@ export interface ReinforceConfig {
   seed?: number;
 }
 
+/** The models, optimizer, prompts and reward function of one `reinforceStep`. */
 export interface ReinforceStepInput {
   policy: GPT;
   /** Frozen reference for the KL penalty; null: no penalty. */
@@ -74,6 +79,7 @@ export interface ReinforceStepInput {
   config: ReinforceConfig;
 }
 
+/** Host-side statistics of one `reinforceStep`. */
 export interface ReinforceStats {
   /** Mean score from the reward function. */
   reward: number;

@@ -14,6 +14,7 @@ import type { GPT } from '@webgrad/nn';
 import { ScalarHeadModel, gptHiddenStates } from './backbone.js';
 import { logSigmoid } from './masked.js';
 
+/** Options of `pairwiseRewardLoss` (TRL RewardTrainer's per-pair `margin` and `center_rewards_coefficient`). */
 export interface PairwiseRewardLossOptions {
   /** Subtracted from r_chosen − r_rejected: a number, or a tensor (B) of per-pair margins. */
   margin?: number | Tensor | null;
@@ -21,6 +22,7 @@ export interface PairwiseRewardLossOptions {
   centerRewardsCoefficient?: number;
 }
 
+/** The Bradley–Terry loss and its metrics. */
 export interface PairwiseRewardLossOutput {
   /** 0-d mean loss (differentiable). */
   loss: Tensor;
@@ -57,6 +59,7 @@ function checkLossOptions(op: string, opts: PairwiseRewardLossOptions, extraKeys
   if (opts.centerRewardsCoefficient !== undefined) checkRange(op, 'centerRewardsCoefficient', opts.centerRewardsCoefficient, 0, Infinity);
 }
 
+/** Options of RewardModel. */
 export interface RewardModelOptions {
   /** Token id used for right padding: positions holding it are not real tokens. */
   padTokenId?: number | null;

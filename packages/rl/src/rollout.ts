@@ -21,6 +21,7 @@ import { entropyFromLogits } from './masked.js';
 /** A user reward: the score of one completion (token ids) of one prompt (token ids). */
 export type RewardFn = (prompt: readonly number[], completion: readonly number[]) => number | Promise<number>;
 
+/** Sampled (or given) completions of a batch of prompts: the token tensors the losses read and host copies of the tokens. Owns its tensors: call `dispose()`. */
 export interface Rollout {
   /** (B, T) int32: prompt ‖ completion ‖ padding. */
   sequences: Tensor;
@@ -35,7 +36,9 @@ export interface Rollout {
   dispose(): void;
 }
 
+/** Options of `generateRollouts`: nn's sampling options (temperature, topK, topP, greedy) and the length, count and ends of the completions. */
 export interface GenerateRolloutsOptions extends SamplingOptions {
+  /** Most tokens sampled per completion. */
   maxNewTokens: number;
   /** Completions sampled per prompt (default 1). */
   numGenerations?: number;
@@ -138,6 +141,7 @@ export async function generateRollouts(policy: GPT, prompts: readonly (readonly 
   return makeRollout(rowPrompts, completions, { padToken: opts.padToken, promptIndex, device });
 }
 
+/** Options of `tokenLogProbs` / `tokenLogProbsAndEntropy`. */
 export interface TokenLogProbsOptions {
   /** Divide logits by this before the softmax, matching the sampling temperature (default 1). */
   temperature?: number;

@@ -36,7 +36,9 @@ export async function meanStats(collected: Record<string, Tensor>[]): Promise<Re
   return out;
 }
 
+/** Arithmetic mean of host numbers (0 for an empty list). */
 export const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+/** Sample standard deviation (n − 1 divisor) of host numbers; 0 for fewer than two. */
 export function std(xs: readonly number[]): number {
   if (xs.length < 2) return 0;
   const m = mean(xs);

@@ -6,6 +6,7 @@
 // chain is cut there too. At t = T − 1 an ongoing episode bootstraps from `lastValues`.
 import { ValueError, checkOptions, checkRange } from '@webgrad/core';
 
+/** A rollout's time-major arrays for `computeEpisodicGAE` (T steps × E environments). */
 export interface EpisodicGAEInput {
   /** Time-major (T × E) arrays. */
   rewards: ArrayLike<number>;
@@ -21,6 +22,7 @@ export interface EpisodicGAEInput {
   numEnvs: number;
 }
 
+/** GAE's discount γ and λ (Schulman et al. 2016). */
 export interface GAEParams {
   /** Discount γ (default 0.99). */
   gamma?: number;

@@ -33,6 +33,7 @@ export class CartPole implements Env {
     return Float32Array.from(this.#state);
   }
 
+  /** Applies action 0 (push left) or 1 (push right) for one 0.02 s step; a ValueError for another action or after the episode ended. */
   step(action: number): StepResult {
     if (this.#done) throw new ValueError('CartPole.step: the episode has ended; call reset()');
     if (action !== 0 && action !== 1) throw new ValueError(`CartPole.step: action must be 0 (left) or 1 (right), got ${action}`);

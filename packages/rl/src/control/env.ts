@@ -2,6 +2,7 @@
 // vector of environments stepped together with automatic reset, as Gymnasium's SyncVectorEnv.
 import { ValueError, checkInt } from '@webgrad/core';
 
+/** What `Env.step` returns (Gymnasium's `(observation, reward, terminated, truncated)`). */
 export interface StepResult {
   observation: Float32Array;
   reward: number;
@@ -17,9 +18,11 @@ export interface Env {
   readonly actionCount: number;
   /** Start an episode (a seed makes it reproducible); returns the first observation. */
   reset(seed?: number): Float32Array;
+  /** Takes action `action` (an id in 0 … actionCount − 1); returns the next observation, the reward and whether the episode ended. */
   step(action: number): StepResult;
 }
 
+/** What `VectorEnv.step` returns for all E environments (Gymnasium's vector step with automatic reset). */
 export interface VectorStep {
   /** The next observation of each environment (E × observationSize), after any automatic reset. */
   observations: Float32Array;
@@ -50,6 +53,7 @@ export class VectorEnv {
     this.#lengths = new Int32Array(envs.length);
   }
 
+  /** E, the number of environments. */
   get numEnvs(): number { return this.envs.length; }
 
   /** Reset every environment (environment i with seed + i); returns E × observationSize observations. */
@@ -62,6 +66,7 @@ export class VectorEnv {
     return out;
   }
 
+  /** Steps every environment with its action (E actions; a ValueError otherwise); an environment whose episode ended is reset automatically and its last observation kept in `finalObservations`. */
   step(actions: ArrayLike<number>): VectorStep {
     const E = this.numEnvs, D = this.observationSize;
     if (actions.length !== E) throw new ValueError(`VectorEnv.step: expected ${E} actions, got ${actions.length}`);

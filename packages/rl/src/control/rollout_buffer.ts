@@ -6,6 +6,7 @@ import { ValueError, checkInt, tensor, type DeviceName, type Tensor } from '@web
 import { computeEpisodicGAE, type GAEParams } from './advantages.js';
 import { permutation } from '../random.js';
 
+/** A shuffled slice of M steps of a RolloutBuffer as tensors: observations (M, D), actions (M) int32, their log-probabilities log π_old(a|s) (M), value estimates V_old(s) (M), advantages (M) and returns (M). */
 export interface RolloutMinibatch {
   observations: Tensor; // (M, D)
   actions: Tensor; // (M) int32
@@ -15,6 +16,7 @@ export interface RolloutMinibatch {
   returns: Tensor; // (M)
 }
 
+/** A fixed-size store of T steps × E environments of experience for on-policy methods (PPO, A2C): after a rollout, `computeAdvantages` runs GAE and `minibatches` hands out shuffled slices as tensors. */
 export class RolloutBuffer {
   readonly observations: Float32Array;
   readonly actions: Int32Array;
@@ -43,7 +45,9 @@ export class RolloutBuffer {
     this.finalValues = new Float32Array(n);
   }
 
+  /** Steps × environments stored so far. */
   get size(): number { return this.#t * this.numEnvs; }
+  /** Whether all `numSteps` steps are stored. */
   get full(): boolean { return this.#t === this.numSteps; }
 
   /** Record one step of every environment (observations are those the actions were taken in). */

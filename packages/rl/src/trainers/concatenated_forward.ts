@@ -10,11 +10,13 @@ import { maskedMean } from '../masked.js';
 import type { PreferenceBatch } from './preference_data.js';
 import type { GPT } from '@webgrad/nn';
 
+/** Options of `concatenatedLogProbs`. */
 export interface ConcatenatedLogProbsOptions {
   /** Divide each sequence's log-prob by its completion length (TRL does for IPO); default false: the sum. */
   averageLogProb?: boolean;
 }
 
+/** What one forward pass over a batch's chosen and rejected rows gives (TRL's concatenated forward). */
 export interface ConcatenatedLogProbs {
   /** (B) log π(chosen completion | prompt), summed (or averaged) over its tokens; differentiable. */
   chosenLogps: Tensor;

@@ -46,6 +46,7 @@ export interface DPOConfig extends TrainingArgs, PreferenceDataArgs {
 
 const DPO_KEYS = ['beta', 'lossType', 'labelSmoothing', 'rpoAlpha', 'referenceFree', 'precomputeRefLogProbs'];
 
+/** DPOTrainer's input: the preference-trainer input (policy as `model`, datasets, tokenizer, optimizer, DPOConfig) and the reference policy. */
 export interface DPOTrainerInput extends PreferenceTrainerInput<GPT, DPOConfig> {
   /** The frozen reference policy (default: see the file header). */
   refModel?: GPT | null;

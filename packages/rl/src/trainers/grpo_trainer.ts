@@ -39,12 +39,15 @@ export interface GRPOTrainerConfig extends RLLoopConfig {
 
 const GRPO_KEYS = [...RL_LOOP_KEYS, 'numGenerations', 'beta', 'epsilon', 'epsilonHigh', 'lossType', 'scaleRewards', 'numIterations'] as const;
 
+/** GRPOTrainer's input: the policy, its reference, the optimizer, the prompts, the reward function and the configuration. */
 export interface GRPOTrainerInput {
+  /** The policy to train. */
   policy: GPT;
   /** Frozen reference. Default: a frozen copy of the policy as given; null: no KL term or statistic (needs beta 0). */
   ref?: GPT | null;
   /** Default: AdamW (weight decay 0) over the policy's parameters. */
   optimizer?: Optimizer;
+  /** Prompts (token ids); each iteration takes a batch of them, each sampled `numGenerations` times. */
   prompts: readonly (readonly number[])[];
   /** Scores a batch of completions, e.g. combineRewards([...]). */
   reward: BatchRewardFn;

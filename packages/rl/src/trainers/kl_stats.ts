@@ -10,6 +10,7 @@ import { klPenalty, type KLEstimator } from '../kl.js';
 /** Describes the unit of the trainers' KL statistics, for logs and plots. */
 export const KL_UNIT = 'nats per sequence (per-token estimator summed over completion tokens, mean over sequences)';
 
+/** Every KLEstimator name, for validation. */
 export const KL_ESTIMATORS: readonly KLEstimator[] = ['k1', 'k2', 'k3', 'abs'];
 
 /** Per-sequence KL (B) in nats: Σ_t mask·klPenalty(logProbs, refLogProbs, estimator) over (B, N) inputs. */

@@ -66,8 +66,12 @@ const PPO_KEYS = [
 ] as const;
 
 /** A per-token value model: a Module with forward(idx (B, T) int32) → (B, T), e.g. ScalarHeadModel. */
-export type PPOValueModel = Module & { forward(idx: Tensor): Tensor };
+export type PPOValueModel = Module & {
+  /** Values (B, T) of token ids (B, T) int32. */
+  forward(idx: Tensor): Tensor;
+};
 
+/** PPOTrainer's input: the policy, its reference, the value model, the optimizer, the prompts, the reward function and the configuration. */
 export interface PPOTrainerInput {
   /** The policy to train (typically the SFT model). */
   policy: GPT;

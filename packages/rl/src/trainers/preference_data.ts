@@ -38,10 +38,12 @@ export interface PreferenceText {
 
 /** What tokenization needs of a tokenizer: `encode` (and, optionally, its EOS id). */
 export interface PreferenceTokenizer {
+  /** Token ids of `text`. */
   encode(text: string, options?: { addSpecialTokens?: boolean }): ArrayLike<number>;
   readonly eosId?: number;
 }
 
+/** Options of `tokenizePreferencePair` (TRL's `max_prompt_length`, `max_completion_length`). */
 export interface TokenizePreferenceOptions {
   /** Appended to each completion. Default: the tokenizer's `eosId`; null appends nothing. */
   eosTokenId?: number | null;
@@ -142,9 +144,11 @@ export interface PreferenceBatch {
   refRejectedLogps?: Tensor;
 }
 
+/** Options of `collatePreferences`. */
 export interface CollatePreferencesOptions {
   /** Fills the rows after their end (default 0); never counted, the masks exclude it. */
   padTokenId?: number;
+  /** Device of the batch's tensors (default: the default device). */
   device?: DeviceName;
 }
 

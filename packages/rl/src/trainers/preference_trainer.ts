@@ -22,7 +22,12 @@ import {
 import { checkTrainingArgs, defaultOptimizer, defaultScheduler, totalSteps, type TrainingArgs } from './training_args.js';
 
 /** A dataset of preference records: an array, or anything with `length` and `get(i)` (a @webgrad/data Dataset). */
-export type PreferenceDataset = readonly (PreferencePair | PreferenceText)[] | { readonly length: number; get(index: number): PreferencePair | PreferenceText };
+export type PreferenceDataset = readonly (PreferencePair | PreferenceText)[] | {
+  /** Number of records. */
+  readonly length: number;
+  /** The record at `index` (0 … length − 1). */
+  get(index: number): PreferencePair | PreferenceText;
+};
 
 /** How text records become token ids, and the padding id. */
 export interface PreferenceDataArgs {
@@ -38,7 +43,9 @@ export interface PreferenceDataArgs {
 
 export const PREFERENCE_DATA_KEYS = ['eosTokenId', 'maxPromptLength', 'maxCompletionLength', 'padTokenId'] as const;
 
+/** A preference trainer's input (RewardTrainer, DPOTrainer): the model, the datasets, and optionally a tokenizer, optimizer and scheduler. */
 export interface PreferenceTrainerInput<M extends Module, C extends TrainingArgs & PreferenceDataArgs> {
+  /** The model trained. */
   model: M;
   /** Training pairs: { prompt, chosen, rejected } as text (with `tokenizer`) or as token ids. */
   trainDataset: PreferenceDataset;
@@ -50,6 +57,7 @@ export interface PreferenceTrainerInput<M extends Module, C extends TrainingArgs
   optimizer?: Optimizer | null;
   /** Default: config.lrSchedule with config.warmupSteps (only when the optimizer is the default one). */
   scheduler?: StepScheduler | null;
+  /** The training arguments (TRL's config of the trainer). */
   config: C;
 }
 
@@ -80,6 +88,7 @@ function items(op: string, name: string, ds: unknown): unknown[] {
   throw new ValueError(`${op}: ${name} must be an array of preference records or a Dataset (length and get(i)), got ${fmtValue(ds)}`);
 }
 
+/** Base of RewardTrainer and DPOTrainer (TRL's trainers over preference pairs, on @webgrad/train's Trainer): tokenizes the datasets, builds the default AdamW and schedule, batches pairs, and logs TRL's metric names. `await trainer.train()`, `await trainer.evaluate()`, `trainer.dispose()`. */
 export abstract class PreferenceTrainer<M extends Module, C extends TrainingArgs & PreferenceDataArgs> {
   readonly model: M;
   readonly config: C;

@@ -8,6 +8,7 @@ import { checkGPT } from '../args.js';
 import { concatenatedLogProbs } from './concatenated_forward.js';
 import { checkPreferencePair, collatePreferences, type PreferencePair } from './preference_data.js';
 
+/** Options of `precomputeRefLogProbs`. */
 export interface PrecomputeRefOptions {
   /** Pairs per forward pass (default 32). */
   batchSize?: number;

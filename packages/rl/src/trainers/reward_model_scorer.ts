@@ -6,6 +6,7 @@ import { ValueError, checkOptions, checkSize, fmtValue, noGrad, tensor } from '@
 import { RewardModel } from '../reward_model.js';
 import type { BatchRewardFn } from './reward_functions.js';
 
+/** Options of `rewardModelScorer`. */
 export interface RewardModelScorerOptions {
   /** Rows per forward pass (default: the whole batch). */
   batchSize?: number;

@@ -20,6 +20,7 @@ export interface RewardConfig extends TrainingArgs, PreferenceDataArgs {
   centerRewardsCoefficient?: number;
 }
 
+/** RewardTrainer's input: a sequence scorer (a RewardModel) as `model`, the preference datasets and a RewardConfig. */
 export type RewardTrainerInput = PreferenceTrainerInput<SequenceScorer, RewardConfig>;
 
 /** The vocabulary and context of a scorer's GPT backbone (a RewardModel's). */

@@ -143,6 +143,7 @@ export interface RLIterationHooks<B> {
   finish?(record: Record<string, number>): void;
   /** The trainer's own state, saved with each checkpoint and given back on resume. */
   state?(): Record<string, JsonValue>;
+  /** Restores the state saved by `state()` (on resume). */
   restore?(state: Record<string, JsonValue>): void;
   /** The statistics printed per iteration. */
   printed: readonly string[];
@@ -150,12 +151,14 @@ export interface RLIterationHooks<B> {
   labels?: Record<string, string>;
 }
 
+/** One iteration's sampled and scored data, prepared for its updates. */
 export interface PreparedIteration<B> {
   /** Rollout statistics (host numbers), logged with the iteration's record; `rows` (the batch's
    *  row count) counts the episodes and is not logged. */
   stats: Record<string, number>;
   /** The k-th update's batch; the loop calls `release` on it after the update. */
   batch(k: number): B;
+  /** Frees what `batch(k)` made. */
   release(batch: B): void;
   /** Free what the iteration holds. */
   dispose(): void;
@@ -167,6 +170,7 @@ interface LoopState { iterationsDone: number; episodes: number; trainer: Record<
 /** One batch the Trainer hands to the loss: which iteration and update, and the data. */
 interface LoopBatch<B> { iteration: number; update: number; last: boolean; data: B | null }
 
+/** What the RL trainers' `train()` returns. */
 export interface RLTrainResult {
   /** The Trainer's result (steps, wall time, checkpoint, paths). */
   train: TrainResult;

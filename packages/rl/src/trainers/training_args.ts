@@ -8,6 +8,7 @@ import { AdamW, LrScheduler, constantLr, cosineWithWarmup, linearDecay, linearWa
 import type { BestOptions, ProgressStream, StepScheduler, TrainerCallbacks } from '@webgrad/train';
 import type { PreferenceBatch } from './preference_data.js';
 
+/** The learning-rate schedule after warmup (Hugging Face's `lr_scheduler_type`): 'linear' decay to 0, 'constant', or 'cosine' decay to 0. */
 export type LrScheduleType = 'linear' | 'constant' | 'cosine';
 
 /** Settings of a training run (TRL's configs extend Hugging Face's TrainingArguments likewise). */
