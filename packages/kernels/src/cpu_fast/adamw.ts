@@ -3,18 +3,17 @@
 // operations in its order, so bit-identical to it), in place, threads taking element ranges.
 // Other dtypes and layouts take the reference.
 
-import { isContiguous, numel } from '../geometry.js';
+import { numel } from '../geometry.js';
 import type { AdamWOptions, TypedArray, View } from '../types.js';
 import { ADAMW_PARAMS } from '../wasm/elementwise_program.js';
-import { inOutPtr, isF32, readPtr } from '../wasm/operands.js';
+import { allF32Contiguous, inOutPtr, readPtr } from '../wasm/operands.js';
 import { wasmRuntime } from '../wasm/runtime.js';
 import { FAST_CPU_CONFIG, partsFor, splitRange, threadsFor } from '../wasm/schedule.js';
 
 type V = View<TypedArray>;
 
 export function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): boolean {
-  const views = [param, grad, m, v];
-  if (!views.every((x) => isF32(x) && isContiguous(x))) return false;
+  if (!allF32Contiguous(param, grad, m, v)) return false;
   const n = numel(param.shape);
   if (n === 0) return true;
   const rt = wasmRuntime();

@@ -9,9 +9,9 @@
 //   the reference's order.
 // Other dtypes and layouts take the reference.
 
-import { isContiguous, rowsOf } from '../geometry.js';
+import { rowsOf } from '../geometry.js';
 import type { CrossEntropyOptions, TypedArray, View } from '../types.js';
-import { isF32, isFloat, readPtr, writePtr, type Range } from '../wasm/operands.js';
+import { allF32Contiguous, isFloat, readPtr, writePtr, type Range } from '../wasm/operands.js';
 import { wasmRuntime } from '../wasm/runtime.js';
 import { rowSplit } from '../wasm/schedule.js';
 
@@ -19,7 +19,7 @@ type V = View<TypedArray>;
 
 /** softmax / logSoftmax over float32 contiguous rows in WebAssembly (`softmax_rows`), threads taking row ranges. */
 export function softmax(x: V, out: V, log: boolean): boolean {
-  if (!isF32(x) || !isF32(out) || !isContiguous(x) || !isContiguous(out)) return false;
+  if (!allF32Contiguous(x, out)) return false;
   const { rows, cols } = rowsOf(x.shape);
   const total = rows * cols;
   if (total === 0) return true;
@@ -37,11 +37,7 @@ export function softmax(x: V, out: V, log: boolean): boolean {
 
 /** layerNorm forward over float32 contiguous rows in WebAssembly (`layernorm_rows`), writing mean and rstd too. */
 export function layerNorm(x: V, weight: V | null, bias: V | null, eps: number, out: V, mean: V, rstd: V): boolean {
-  const ok = (v: V | null) => v === null || (isF32(v) && isContiguous(v));
-  if (!isF32(x) || !isContiguous(x) || !isF32(out) || !isContiguous(out) || !ok(weight) || !ok(bias)
-    || !isF32(mean) || !isContiguous(mean) || !isF32(rstd) || !isContiguous(rstd)) {
-    return false;
-  }
+  if (!allF32Contiguous(x, weight, bias, out, mean, rstd)) return false;
   const { rows, cols: D } = rowsOf(x.shape);
   const total = rows * D;
   if (total === 0) return true;
@@ -68,9 +64,8 @@ export function layerNorm(x: V, weight: V | null, bias: V | null, eps: number, o
 
 /** layerNorm backward in WebAssembly for float32 contiguous operands with an even row length; else the loops. */
 export function layerNormBackward(x: V, weight: V | null, mean: V, rstd: V, dy: V, dx: V, dweight: V | null, dbias: V | null): boolean {
-  const ok = (v: V | null) => v === null || (isF32(v) && isContiguous(v));
   const { rows, cols: D } = rowsOf(x.shape);
-  if (![x, weight, mean, rstd, dy, dx, dweight, dbias].every(ok) || D % 2 !== 0 || rows * D === 0) {
+  if (!allF32Contiguous(x, weight, mean, rstd, dy, dx, dweight, dbias) || D % 2 !== 0 || rows * D === 0) {
     return layerNormBackwardLoops(x, weight, mean, rstd, dy, dx, dweight, dbias);
   }
   const rt = wasmRuntime();
@@ -92,8 +87,6 @@ export function layerNormBackward(x: V, weight: V | null, mean: V, rstd: V, dy: 
   if (dbias) for (let j = 0; j < D; j++) dbias.buffer[dbias.offset + j] = res[(dbp >> 3) + j]!;
   return true;
 }
-
-const allF32Contiguous = (...vs: (V | null)[]): boolean => vs.every((v) => v === null || (isF32(v) && isContiguous(v)));
 
 /** softmax / logSoftmax backward over float32 contiguous rows, in float64 (TypeScript). */
 export function softmaxBackward(y: V, dy: V, out: V, log: boolean): boolean {

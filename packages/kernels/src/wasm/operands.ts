@@ -1,10 +1,12 @@
-// The operands of the fast cpu kernels: which views a kernel may take (`isF32`, `isFloat`), and
-// where the WebAssembly programs find them (`readPtr`, `writePtr`, `inOutPtr`).
+// The operands of the fast cpu kernels: which views a kernel may take (`isF32`, `isFloat`,
+// `allF32Contiguous`), and where the WebAssembly programs find them (`readPtr`, `writePtr`,
+// `inOutPtr`).
 //
 // A `cpu` tensor's float32 array normally lives in the runtime's memory (runtime.ts); then kernels
 // use it in place. Arrays elsewhere (tensors made before the runtime could share memory, views
 // handed in by tests) are copied into scratch and results copied back.
 
+import { isContiguous } from '../geometry.js';
 import type { TypedArray, View } from '../types.js';
 import type { WasmRuntime } from './runtime.js';
 
@@ -15,6 +17,8 @@ type F32 = View<Float32Array>;
 export const isF32 = (v: V): v is F32 => v.dtype === 'float32' && v.buffer instanceof Float32Array;
 /** A float32 or float64 view. */
 export const isFloat = (v: V): boolean => v.dtype === 'float32' || v.dtype === 'float64';
+/** Every view given is float32 and contiguous (null, an absent optional operand, counts as such). */
+export const allF32Contiguous = (...vs: (V | null)[]): boolean => vs.every((v) => v === null || (isF32(v) && isContiguous(v)));
 
 /** Address at which WebAssembly reads the n elements of v from v.offset: in place, or a scratch copy. */
 export function readPtr(rt: WasmRuntime, v: V, n: number): number {
