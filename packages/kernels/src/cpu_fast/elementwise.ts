@@ -3,8 +3,9 @@
 // ../wasm/unary_program.ts and ../wasm/elementwise_program.ts; every other op, dtype or layout goes
 // to the TypeScript loops (elementwise_loops.ts, which also hold `where`).
 //
-// - unary neg/abs/square/relu/sqrt/rsqrt/exp/tanh/sigmoid/silu/gelu/geluTanh/erf: float32
-//   contiguous x and out.
+// - unary: every op whose expression has a WebAssembly form (UNARY_FAST_OPS: neg, abs, sqrt, rsqrt,
+//   square, reciprocal, exp, tanh, sigmoid, relu, gelu, geluTanh, silu, erf): float32 contiguous x
+//   and out.
 // - binary add/sub/mul/div: float32, out contiguous, each input either same-shape contiguous, a
 //   scalar, or a row pattern ([R, C] rows with a row stride, the last dim contiguous or broadcast —
 //   covers bias adds and per-row scales).
