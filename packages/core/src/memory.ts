@@ -25,7 +25,7 @@ let guardDepth = 0;
 /** Called by the Tensor constructor. */
 export function trackTensor(t: Tensor): void {
   counterOf(t.device).n++;
-  if (scopes.length > 0) scopes[scopes.length - 1]!.add(t);
+  if (scopes.length > 0) scopes[scopes.length - 1].add(t);
   if (guardDepth > 0) created.push(t);
 }
 
@@ -44,7 +44,7 @@ export function disposeOnThrow<T>(fn: () => T): T {
   } finally {
     guardDepth--;
     if (!ok) {
-      for (let i = created.length - 1; i >= mark; i--) created[i]!.dispose();
+      for (let i = created.length - 1; i >= mark; i--) created[i].dispose();
       created.length = mark;
     } else if (guardDepth === 0) created.length = 0;
   }
@@ -53,7 +53,7 @@ export function disposeOnThrow<T>(fn: () => T): T {
 /** Called by Tensor.dispose(). */
 export function untrackTensor(t: Tensor): void {
   counterOf(t.device).n--;
-  for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i]!.delete(t)) break;
+  for (let i = scopes.length - 1; i >= 0; i--) if (scopes[i].delete(t)) break;
 }
 
 /** Take a tensor out of every open scope: it lives until disposed explicitly, even if the call

@@ -1,6 +1,6 @@
 // The Tensor: a strided view onto refcounted device storage, plus autograd metadata.
 // Ops live in ./ops (one definition each); they are attached as methods in ./tensor_methods.ts.
-import type { DType, TypedArray, View } from '@webgrad/kernels';
+import { isContiguous, type DType, type TypedArray, type View } from '@webgrad/kernels';
 import type { Backend, DeviceName } from './backend/backend.js';
 import type { Node } from './autograd/node.js';
 import { DisposedError, ValueError, fmtShape } from './errors.js';
@@ -88,14 +88,7 @@ export class Tensor {
     return this;
   }
 
-  isContiguous(): boolean {
-    let acc = 1;
-    for (let i = this.shape.length - 1; i >= 0; i--) {
-      if (this.shape[i] !== 1 && this.strides[i] !== acc) return false;
-      acc *= this.shape[i];
-    }
-    return true;
-  }
+  isContiguous(): boolean { return isContiguous(this); }
 
   /** Release this tensor's hold on its storage (and on its graph node). Idempotent. */
   dispose(): void {

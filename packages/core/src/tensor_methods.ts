@@ -2,7 +2,9 @@
 // the op's public function, whose first argument is the tensor); they are installed on
 // Tensor.prototype here, and their types are derived from the same tables, so a method cannot
 // drift from its function: `x.sum(dims?, opts?)` has exactly `sum(x, dims?, opts?)`'s parameters.
-import { Tensor } from './tensor.js';
+import { Tensor, type TensorLike } from './tensor.js';
+// The declaration emitted for METHODS names TensorLike; exporting it keeps its import in tensor_methods.d.ts.
+export type { TensorLike };
 import { BINARY_METHODS } from './ops/binary.js';
 import { UNARY_METHODS } from './ops/unary.js';
 import { REDUCE_METHODS } from './ops/reduce.js';

@@ -63,7 +63,7 @@ export function grad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => Tenso
     const y = f(...vars);
     const gs = gradients(y, vars, { allowUnused: true });
     y.dispose();
-    const out = gs.map((g, i) => g ?? xs[i]!.mul(0));
+    const out = gs.map((g, i) => g ?? xs[i].mul(0));
     for (const v of vars) v.dispose();
     return out;
   };

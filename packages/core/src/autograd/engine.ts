@@ -108,13 +108,12 @@ export function runBackward(roots: Root[], opts: BackwardOptions, capture?: Tens
 
     // When only some tensors' gradients are wanted, sweep only the nodes on a path to one of them.
     const wanted = capture ? nodesLeadingTo(seedNodes, captureNode, captureLeaf) : null;
-    const follow = (e: Node['edges'][number]): boolean => e.needsGrad && (wanted === null || (e.node ? wanted.has(e.node) : captureLeaf.has(e.leaf!)));
+    const follow = (e: Node['edges'][number]): boolean => e.needsGrad && (wanted === null || (e.node ? wanted.has(e.node) : e.leaf !== null && captureLeaf.has(e.leaf)));
 
     // Count, for every reachable node, how many reachable consumers will send it a gradient.
     const stack = [...new Set(seedNodes)];
     const seen = new Set<Node>(stack);
-    while (stack.length) {
-      const n = stack.pop()!;
+    for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
       for (const e of n.edges) {
         if (!follow(e) || !e.node) continue;
         deps.set(e.node, (deps.get(e.node) ?? 0) + 1);
@@ -123,8 +122,7 @@ export function runBackward(roots: Root[], opts: BackwardOptions, capture?: Tens
     }
 
     const ready = [...new Set(seedNodes)].filter((n) => !deps.get(n));
-    while (ready.length) {
-      const node = ready.pop()!;
+    for (let node = ready.pop(); node !== undefined; node = ready.pop()) {
       const g = grads.get(node);
       grads.delete(node);
       const edges = [...node.edges];
@@ -138,7 +136,7 @@ export function runBackward(roots: Root[], opts: BackwardOptions, capture?: Tens
         const needs = edges.map((e) => follow(e));
         const results = tidy(() => node.backwardFn(g, saved, needs).map((r, i) => {
           if (!r || !needs[i]) return null;
-          const e = edges[i]!;
+          const e = edges[i];
           let out = sumToShape(r, e.shape);
           if (out.dtype !== e.dtype) out = cast(out, e.dtype);
           if (out === g) out = graphAlias(g);
@@ -146,11 +144,11 @@ export function runBackward(roots: Root[], opts: BackwardOptions, capture?: Tens
         }));
         g.dispose();
         if (!retainGraph) node.releaseSaved();
-        results.forEach((r, i) => { if (r) deliver(edges[i]!.node, edges[i]!.leaf, r); });
+        results.forEach((r, i) => { if (r) deliver(edges[i].node, edges[i].leaf, r); });
       }
       for (const e of edges) {
         if (!follow(e) || !e.node) continue;
-        const left = deps.get(e.node)! - 1;
+        const left = (deps.get(e.node) ?? 0) - 1;
         deps.set(e.node, left);
         if (left === 0) ready.push(e.node);
       }
@@ -170,7 +168,7 @@ function nodesLeadingTo(seeds: Node[], wantNodes: Map<Node, Tensor>, wantLeaves:
   // Iterative post-order: a node leads to a wanted one when it is wanted or an input leads there.
   const stack: { node: Node; expanded: boolean }[] = [...new Set(seeds)].map((node) => ({ node, expanded: false }));
   while (stack.length) {
-    const top = stack[stack.length - 1]!;
+    const top = stack[stack.length - 1];
     if (done.has(top.node)) { stack.pop(); continue; }
     if (!top.expanded) {
       top.expanded = true;

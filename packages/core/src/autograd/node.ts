@@ -56,8 +56,7 @@ export class Node {
   decRef(): void {
     // Iterative cascade: graphs of unrolled RNNs are deep.
     const stack: Node[] = [this];
-    while (stack.length) {
-      const n = stack.pop()!;
+    for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
       if (--n.refs > 0) continue;
       n.releaseSaved();
       for (const e of n.edges) if (e.node) stack.push(e.node);

@@ -50,8 +50,8 @@ export class CpuArrayPool {
     this.pooledBytes += arr.byteLength;
     for (const [old, oldKey] of this.order) {
       if (this.pooledBytes <= this.maxBytes) break;
-      const l = this.free.get(oldKey)!;
-      l.splice(l.indexOf(old), 1);
+      const l = this.free.get(oldKey);
+      l?.splice(l.indexOf(old), 1);
       this.order.delete(old);
       this.pooledBytes -= old.byteLength;
     }

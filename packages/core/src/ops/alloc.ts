@@ -1,5 +1,5 @@
 // Helpers shared by op forwards: output allocation, kernel views, scalar operands.
-import type { DType, View } from '@webgrad/kernels';
+import { broadcastStrides, type DType, type View } from '@webgrad/kernels';
 import type { Backend } from '../backend/backend.js';
 import { DTypeError, OutOfMemoryError, fmtShape } from '../errors.js';
 import type { Shape } from '../shape.js';
@@ -32,18 +32,8 @@ export function zerosOn(shape: Shape, dtype: DType, backend: Backend): Tensor {
 
 /** A kernel view of `t` broadcast (stride 0) to `shape`; `shape` must be a valid broadcast target. */
 export function broadcastView(t: Tensor, shape: Shape): View<unknown> {
-  const lead = shape.length - t.shape.length;
-  if (lead === 0) {
-    let same = true;
-    for (let i = 0; i < shape.length && same; i++) same = shape[i] === t.shape[i];
-    if (same) return { buffer: t.storage.buffer, dtype: t.dtype, shape, strides: t.strides, offset: t.offset };
-  }
-  const strides = shape.map((d, i) => {
-    const j = i - lead;
-    if (j < 0) return 0;
-    return t.shape[j] === 1 && d !== 1 ? 0 : t.strides[j]!;
-  });
-  return { buffer: t.storage.buffer, dtype: t.dtype, shape, strides, offset: t.offset };
+  const same = shape.length === t.shape.length && shape.every((d, i) => d === t.shape[i]);
+  return { buffer: t.storage.buffer, dtype: t.dtype, shape, strides: same ? t.strides : broadcastStrides(t.shape, t.strides, shape), offset: t.offset };
 }
 
 /** A 0-d tensor holding a JS number, on the same device as `like`. */

@@ -179,15 +179,15 @@ export function packedSelfAttention(qkv: Tensor, nHead: number, opts: { isCausal
   checkSize('packedSelfAttention', 'nHead', nHead, 1);
   const o = attentionOptions('packedSelfAttention', opts);
   if (qkv.ndim !== 3) throw new ShapeError(`packedSelfAttention: expected qkv of shape (B, T, 3·C), got ${fmtShape(qkv.shape)}`);
-  const W = qkv.shape[2]!;
+  const W = qkv.shape[2];
   if (W % (3 * nHead) !== 0) {
     throw new ShapeError(`packedSelfAttention: the last dim of qkv ${fmtShape(qkv.shape)} must be 3 × nHead × head size (nHead ${nHead})`);
   }
   if (qkv.dtype !== 'float32' && qkv.dtype !== 'float64') {
     throw new DTypeError(`packedSelfAttention: expected a float tensor, got ${qkv.dtype} (shape ${fmtShape(qkv.shape)})`);
   }
-  const T = qkv.shape[1]!;
-  if (o.mask) broadcastShapes('packedSelfAttention mask', o.mask.shape, [qkv.shape[0]!, nHead, T, T]);
+  const T = qkv.shape[1];
+  if (o.mask) broadcastShapes('packedSelfAttention mask', o.mask.shape, [qkv.shape[0], nHead, T, T]);
   const scale = o.scale ?? 1 / Math.sqrt(W / 3 / nHead);
   return tidy(() => {
     const mask = additiveMask(o.mask, qkv.dtype);
@@ -209,14 +209,14 @@ function checkAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null | u
   }
   if (q.dtype !== k.dtype || q.dtype !== v.dtype) throw new DTypeError(`scaledDotProductAttention: q, k, v dtypes differ (${q.dtype}, ${k.dtype}, ${v.dtype})`);
   requireFloat('scaledDotProductAttention', q, 'q');
-  if (mask) broadcastShapes('scaledDotProductAttention mask', mask.shape, [q.shape[0]!, q.shape[1]!, q.shape[2]!, k.shape[2]!]);
+  if (mask) broadcastShapes('scaledDotProductAttention mask', mask.shape, [q.shape[0], q.shape[1], q.shape[2], k.shape[2]]);
 }
 
 /** Attention over (B, H, T, D) tensors, like torch's F.scaled_dot_product_attention. */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const o = attentionOptions('scaledDotProductAttention', opts);
   checkAttention(q, k, v, o.mask);
-  const scale = o.scale ?? 1 / Math.sqrt(q.shape[3]!);
+  const scale = o.scale ?? 1 / Math.sqrt(q.shape[3]);
   return tidy(() => {
     const mask = additiveMask(o.mask, q.dtype);
     return apply(ATTENTION, [contiguous(q), contiguous(k), contiguous(v), mask], { scale, causal: o.isCausal });
@@ -227,12 +227,12 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
 export function attentionDecomposed(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const o = attentionOptions('attentionDecomposed', opts);
   for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) checkRank('attentionDecomposed', name, checkTensor('attentionDecomposed', name, t), 2);
-  const scale = o.scale ?? 1 / Math.sqrt(q.shape[q.ndim - 1]!);
+  const scale = o.scale ?? 1 / Math.sqrt(q.shape[q.ndim - 1]);
   return tidy(() => {
     let s = mulScalar(matmul(q, transpose(k, -2, -1)), scale);
     if (o.mask) s = o.mask.dtype === 'bool' ? where(o.mask, s, -Infinity) : add(s, o.mask);
     if (o.isCausal) {
-      const Tq = q.shape[q.ndim - 2]!, Tk = k.shape[k.ndim - 2]!;
+      const Tq = q.shape[q.ndim - 2], Tk = k.shape[k.ndim - 2];
       const blocked = triu(full([Tq, Tk], 1, { device: q.device }), Tk - Tq + 1).gt(0);
       s = where(blocked, -Infinity, s);
     }

@@ -100,7 +100,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
       const wm = reshape(wg, [O / groups, Cg * kh * kw]);                        // (O/g, Cg·kh·kw)
       outs.push(matmul(wm, cols));                                                // (N, O/g, Ho·Wo)
     }
-    let y = reshape(groups === 1 ? outs[0]! : cat(outs, 1), [N, O, Ho, Wo]);      // (N, O, Ho, Wo)
+    let y = reshape(groups === 1 ? outs[0] : cat(outs, 1), [N, O, Ho, Wo]);      // (N, O, Ho, Wo)
     if (bias) y = add(y, reshape(bias, [O, 1, 1]));
     return y;
   });

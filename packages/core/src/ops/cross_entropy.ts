@@ -95,8 +95,8 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   if (targets.dtype !== 'int32') throw new DTypeError(`crossEntropy: targets must be int32 class indices, got ${targets.dtype} (shape ${fmtShape(targets.shape)})`);
   requireFloat('crossEntropy', logits, 'logits');
   if (logits.ndim < 1) throw new ShapeError(`crossEntropy: logits must have a class dim, got shape ${fmtShape(logits.shape)}`);
-  const C = logits.ndim === 1 ? logits.shape[0]! : logits.shape[1]!;
-  const expected = logits.ndim === 1 ? [] : [logits.shape[0]!, ...logits.shape.slice(2)];
+  const C = logits.ndim === 1 ? logits.shape[0] : logits.shape[1];
+  const expected = logits.ndim === 1 ? [] : [logits.shape[0], ...logits.shape.slice(2)];
   if (targets.ndim !== expected.length || targets.shape.some((s, i) => s !== expected[i])) {
     throw new ShapeError(`crossEntropy: logits ${fmtShape(logits.shape)} expect targets of shape ${fmtShape(expected)}, got ${fmtShape(targets.shape)}`);
   }
@@ -134,7 +134,7 @@ export function crossEntropyDecomposed(logits: Tensor, targets: Tensor, opts: Cr
   const { ignoreIndex, labelSmoothing: eps, reduction: red, weight } = ceOptions('crossEntropyDecomposed', logits, targets, opts);
   checkRank('crossEntropyDecomposed', 'logits', logits, 2);
   return tidy(() => {
-    const C = logits.shape[1]!;
+    const C = logits.shape[1];
     const logp = logSoftmax(logits, 1);
     const valid = ne(targets, ignoreIndex);
     const safe = where(valid, targets, 0);

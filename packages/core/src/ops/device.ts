@@ -86,12 +86,12 @@ export function dataSync(x: Tensor): TypedArray {
 
 export function nest(flat: ArrayLike<number>, shape: readonly number[], dtype: DType): NestedArray {
   const conv = (v: number): number | boolean => (dtype === 'bool' ? v !== 0 : v);
-  if (shape.length === 0) return conv(flat[0]!);
+  if (shape.length === 0) return conv(flat[0]);
   const build = (dim: number, off: number): NestedArray[] => {
-    const n = shape[dim]!;
+    const n = shape[dim];
     const stride = shape.slice(dim + 1).reduce((a, b) => a * b, 1);
     const out: NestedArray[] = [];
-    for (let i = 0; i < n; i++) out.push(dim === shape.length - 1 ? conv(flat[off + i]!) : build(dim + 1, off + i * stride));
+    for (let i = 0; i < n; i++) out.push(dim === shape.length - 1 ? conv(flat[off + i]) : build(dim + 1, off + i * stride));
     return out;
   };
   return build(0, 0);
@@ -105,7 +105,7 @@ export async function array(x: Tensor): Promise<NestedArray> {
 export async function item(x: Tensor): Promise<number> {
   checkTensor('item', 'input', x);
   if (x.size !== 1) throw new DTypeError(`item: only a tensor with one element can be read as a number, got shape ${fmtShape(x.shape)}`);
-  return (await data(x))[0]!;
+  return (await data(x))[0];
 }
 
 /** This file's Tensor methods: `x.to('cpu')` is `to(x, 'cpu')`. */

@@ -55,10 +55,10 @@ function zerosOf(shape: readonly number[], like: Tensor): Tensor {
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   checkIndexed('gather', x, index);
   const d = normDim('gather', dim, x.ndim);
-  if (index.ndim !== x.ndim || index.shape.some((s, i) => i !== d && s > x.shape[i]!)) {
+  if (index.ndim !== x.ndim || index.shape.some((s, i) => i !== d && s > x.shape[i])) {
     throw new ShapeError(`gather: index of shape ${fmtShape(index.shape)} does not fit input ${fmtShape(x.shape)} along dim ${dim}`);
   }
-  checkIndex('gather', index, x.shape[d]!, `dim ${dim} of input ${fmtShape(x.shape)}`);
+  checkIndex('gather', index, x.shape[d], `dim ${dim} of input ${fmtShape(x.shape)}`);
   return apply(GATHER, [x, index], { dim: d });
 }
 
@@ -80,10 +80,10 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   checkIndexed('scatterAdd', x, index);
   checkTensor('scatterAdd', 'src', src);
   const d = normDim('scatterAdd', dim, x.ndim);
-  if (index.ndim !== x.ndim || src.ndim !== x.ndim || index.shape.some((s, i) => s > src.shape[i]! || (i !== d && s > x.shape[i]!))) {
+  if (index.ndim !== x.ndim || src.ndim !== x.ndim || index.shape.some((s, i) => s > src.shape[i] || (i !== d && s > x.shape[i]))) {
     throw new ShapeError(`scatterAdd: index ${fmtShape(index.shape)}, src ${fmtShape(src.shape)} and input ${fmtShape(x.shape)} are incompatible along dim ${dim}`);
   }
-  checkIndex('scatterAdd', index, x.shape[d]!, `dim ${dim} of input ${fmtShape(x.shape)}`);
+  checkIndex('scatterAdd', index, x.shape[d], `dim ${dim} of input ${fmtShape(x.shape)}`);
   return tidy(() => apply(SCATTER_ADD, [x, index, cast(src, x.dtype)], { dim: d }));
 }
 
@@ -119,7 +119,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   checkIndexed('indexSelect', x, index);
   const d = normDim('indexSelect', dim, x.ndim);
   if (index.ndim !== 1) throw new ShapeError(`indexSelect: index must be 1-D, got shape ${fmtShape(index.shape)}`);
-  checkIndex('indexSelect', index, x.shape[d]!, `dim ${dim} of input ${fmtShape(x.shape)}`);
+  checkIndex('indexSelect', index, x.shape[d], `dim ${dim} of input ${fmtShape(x.shape)}`);
   return apply(INDEX_SELECT, [x, index], { dim: d });
 }
 
@@ -129,8 +129,8 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
   checkTensor('embedding', 'ids', ids);
   if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be [numEmbeddings, dim], got ${fmtShape(weight.shape)}`);
   if (ids.dtype !== 'int32') throw new DTypeError(`embedding: ids must be int32, got ${ids.dtype} (shape ${fmtShape(ids.shape)})`);
-  checkIndex('embedding', ids, weight.shape[0]!, `an embedding table ${fmtShape(weight.shape)}`);
-  return tidy(() => reshape(indexSelect(weight, 0, reshape(ids, [-1])), [...ids.shape, weight.shape[1]!]));
+  checkIndex('embedding', ids, weight.shape[0], `an embedding table ${fmtShape(weight.shape)}`);
+  return tidy(() => reshape(indexSelect(weight, 0, reshape(ids, [-1])), [...ids.shape, weight.shape[1]]));
 }
 
 /** One-hot encoding of int32 ids → int32 [...ids.shape, numClasses]. */

@@ -25,7 +25,7 @@ function guard(op: string, t: Tensor, others: Tensor[] = []): void {
 
 /** Whether the dims of size > 1, ordered by stride, tile one gap-free block (a permuted contiguous layout). */
 function isDense(t: Tensor): boolean {
-  const dims = t.shape.map((n, i) => [n, t.strides[i]!] as const).filter(([n]) => n > 1).sort((a, b) => a[1] - b[1]);
+  const dims = t.shape.map((n, i) => [n, t.strides[i]] as const).filter(([n]) => n > 1).sort((a, b) => a[1] - b[1]);
   let expected = 1;
   for (const [n, s] of dims) {
     if (s !== expected) return false;

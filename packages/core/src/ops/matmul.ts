@@ -43,9 +43,9 @@ export const MATMUL = defineOp<[Tensor, Tensor], None, { a: Tensor; b: Tensor }>
 
 function gradOfB(g: Tensor, a: Tensor, b: Tensor): Tensor {
   if (b.ndim !== 2) return matmul(transpose(a, -2, -1), g);
-  const A = a.ndim > 2 ? reshape(a, [-1, a.shape[a.ndim - 1]!]) : a; // [rows, K]
-  const G = g.ndim > 2 ? reshape(g, [-1, g.shape[g.ndim - 1]!]) : g; // [rows, N]
-  const columnMajor = b.shape[0]! > 1 && b.shape[1]! > 1 && b.strides[0] === 1 && b.strides[1] === b.shape[0];
+  const A = a.ndim > 2 ? reshape(a, [-1, a.shape[a.ndim - 1]]) : a; // [rows, K]
+  const G = g.ndim > 2 ? reshape(g, [-1, g.shape[g.ndim - 1]]) : g; // [rows, N]
+  const columnMajor = b.shape[0] > 1 && b.shape[1] > 1 && b.strides[0] === 1 && b.strides[1] === b.shape[0];
   return columnMajor ? transpose(matmul(transpose(G, 0, 1), A), 0, 1) : matmul(transpose(A, 0, 1), G);
 }
 
@@ -57,8 +57,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     throw new ShapeError(`matmul: both arguments need at least 1 dimension, got shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   }
   if (a.dtype === 'bool' || b.dtype === 'bool') throw new DTypeError(`matmul: bool tensors are not supported (shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)})`);
-  const ka = a.shape[a.ndim - 1]!;
-  const kb = b.ndim === 1 ? b.shape[0]! : b.shape[b.ndim - 2]!;
+  const ka = a.shape[a.ndim - 1];
+  const kb = b.ndim === 1 ? b.shape[0] : b.shape[b.ndim - 2];
   if (ka !== kb) {
     throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${ka} vs ${kb} in the contracted dim)`);
   }

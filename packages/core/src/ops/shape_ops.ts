@@ -30,17 +30,17 @@ export const CAT = defineOp<Tensor[], { dim: number }>({
     const strides = contiguousStrides(shape);
     let off = 0;
     for (const x of xs) {
-      if (x.shape[dim]! > 0 && x.size > 0) {
-        x.backend.kernels.copy(x.kernelView(), { buffer: out.storage.buffer, dtype: out.dtype, shape: x.shape, strides, offset: off * strides[dim]! });
+      if (x.shape[dim] > 0 && x.size > 0) {
+        x.backend.kernels.copy(x.kernelView(), { buffer: out.storage.buffer, dtype: out.dtype, shape: x.shape, strides, offset: off * strides[dim] });
       }
-      off += x.shape[dim]!;
+      off += x.shape[dim];
     }
     return out;
   },
   backward: (g, { attrs: { dim }, needs, inputs }) => {
     let off = 0;
     return inputs.map((x, i) => {
-      const len = x.shape[dim]!;
+      const len = x.shape[dim];
       const r = needs[i] ? narrow(g, dim, off, len) : null;
       off += len;
       return r;
@@ -55,9 +55,9 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
   // As in PyTorch, 1-D empty tensors are left out (they still take part in the result dtype).
   const isBlank = (x: Tensor) => x.ndim === 1 && x.shape[0] === 0;
   const parts = xs.every(isBlank) ? xs : xs.filter((x) => !isBlank(x));
-  const d = normDim('cat', dim, parts[0]!.ndim);
+  const d = normDim('cat', dim, parts[0].ndim);
   for (const x of parts) {
-    if (x.ndim !== parts[0]!.ndim || x.shape.some((s, i) => i !== d && s !== parts[0]!.shape[i])) {
+    if (x.ndim !== parts[0].ndim || x.shape.some((s, i) => i !== d && s !== parts[0].shape[i])) {
       throw new ShapeError(`cat: shapes ${xs.map((t) => fmtShape(t.shape)).join(', ')} must match except in dim ${dim}`);
     }
   }
@@ -69,11 +69,11 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
 export function stack(xs: readonly Tensor[], dim = 0): Tensor {
   checkTensorList('stack', xs);
   for (const x of xs) {
-    if (x.ndim !== xs[0]!.ndim || x.shape.some((s, i) => s !== xs[0]!.shape[i])) {
+    if (x.ndim !== xs[0].ndim || x.shape.some((s, i) => s !== xs[0].shape[i])) {
       throw new ShapeError(`stack: all tensors must have the same shape, got ${xs.map((t) => fmtShape(t.shape)).join(', ')}`);
     }
   }
-  const d = normDim('stack', dim, xs[0]!.ndim + 1);
+  const d = normDim('stack', dim, xs[0].ndim + 1);
   return tidy(() => cat(xs.map((x) => unsqueeze(x, d)), d));
 }
 
@@ -85,7 +85,7 @@ export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Te
 function splitAs(op: string, x: Tensor, sizes: number | readonly number[], dim: number): Tensor[] {
   checkRank(op, 'input', checkTensor(op, 'input', x), 1);
   const d = normDim(op, dim, x.ndim);
-  const n = x.shape[d]!;
+  const n = x.shape[d];
   let list: number[];
   if (!Array.isArray(sizes)) {
     const size = checkSize(op, 'size', sizes);
@@ -110,7 +110,7 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
     checkNumel('chunk', [chunks]);
     return splitAs('chunk', x, new Array<number>(chunks).fill(0), d); // `chunks` empty pieces, as in PyTorch
   }
-  return splitAs('chunk', x, Math.ceil(x.shape[d]! / chunks), d);
+  return splitAs('chunk', x, Math.ceil(x.shape[d] / chunks), d);
 }
 
 interface PadAttrs { before: number[]; after: number[]; value: number }
@@ -148,10 +148,10 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   const before = new Array<number>(x.ndim).fill(0);
   const after = new Array<number>(x.ndim).fill(0);
   for (let i = 0; i < pads.length / 2; i++) {
-    before[x.ndim - 1 - i] = pads[2 * i]!;
-    after[x.ndim - 1 - i] = pads[2 * i + 1]!;
+    before[x.ndim - 1 - i] = pads[2 * i];
+    after[x.ndim - 1 - i] = pads[2 * i + 1];
   }
-  checkNumel('pad', x.shape.map((s, i) => s + before[i]! + after[i]!));
+  checkNumel('pad', x.shape.map((s, i) => s + before[i] + after[i]));
   return apply(PAD, [x], { before, after, value });
 }
 
@@ -159,7 +159,7 @@ function triangle(op: 'tril' | 'triu', x: Tensor, diagonal: number): Tensor {
   checkTensor(op, 'input', x);
   checkInt(op, 'diagonal', diagonal);
   if (x.ndim < 2) throw new ShapeError(`${op}: expected a tensor with at least 2 dims, got shape ${fmtShape(x.shape)}`);
-  const n = x.shape[x.ndim - 2]!, m = x.shape[x.ndim - 1]!;
+  const n = x.shape[x.ndim - 2], m = x.shape[x.ndim - 1];
   return tidy(() => {
     const rows = arange(n, undefined, 1, { device: x.device }).reshape([n, 1]);
     const cols = arange(m, undefined, 1, { device: x.device });

@@ -1,6 +1,7 @@
 // Views: ops that return a tensor sharing the input's storage (no copy): reshape, permute,
 // transpose, expand, squeeze, unsqueeze, flatten, slice/narrow. Their backward maps the gradient
 // back through the inverse view.
+import { broadcastStrides } from '@webgrad/kernels';
 import { IndexError, ShapeError, fmtShape } from '../errors.js';
 import { contiguousStrides, normDim, normDims, numel, shapesEqual, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -45,19 +46,19 @@ export function viewStrides(oldShape: Shape, oldStrides: readonly number[], shap
   if (oldShape.length === 0 || numel(oldShape) === 0) return contiguousStrides(shape);
   const strides = new Array<number>(shape.length);
   let nd = shape.length - 1;
-  let base = oldStrides[oldShape.length - 1]!; // stride of the innermost dim of the current run
+  let base = oldStrides[oldShape.length - 1]; // stride of the innermost dim of the current run
   let runSize = 1, newSize = 1;
   for (let d = oldShape.length - 1; d >= 0; d--) {
-    runSize *= oldShape[d]!;
+    runSize *= oldShape[d];
     const runEnds = d === 0 || (oldShape[d - 1] !== 1 && oldStrides[d - 1] !== runSize * base);
     if (!runEnds) continue;
     while (nd >= 0 && (newSize < runSize || shape[nd] === 1)) {
       strides[nd] = newSize * base;
-      newSize *= shape[nd]!;
+      newSize *= shape[nd];
       nd--;
     }
     if (newSize !== runSize) return null;
-    if (d > 0) { base = oldStrides[d - 1]!; runSize = 1; newSize = 1; }
+    if (d > 0) { base = oldStrides[d - 1]; runSize = 1; newSize = 1; }
   }
   return nd === -1 ? strides : null;
 }
@@ -95,7 +96,7 @@ export function view(x: Tensor, shape: Shape): Tensor {
 
 export const PERMUTE = defineOp<[Tensor], { dims: number[] }>({
   name: 'permute',
-  forward: ([x], { dims }) => makeView(x, dims.map((d) => x.shape[d]!), dims.map((d) => x.strides[d]!), x.offset),
+  forward: ([x], { dims }) => makeView(x, dims.map((d) => x.shape[d]), dims.map((d) => x.strides[d]), x.offset),
   backward: (g, { attrs: { dims } }) => {
     const inv = new Array<number>(dims.length);
     dims.forEach((d, i) => { inv[d] = i; });
@@ -125,11 +126,7 @@ export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
 
 export const EXPAND = defineOp<[Tensor], { shape: number[] }>({
   name: 'expand',
-  forward: ([x], { shape }) => {
-    const lead = shape.length - x.ndim;
-    const strides = shape.map((d, i) => (i < lead ? 0 : x.shape[i - lead] === 1 && d !== 1 ? 0 : x.strides[i - lead]!));
-    return makeView(x, shape, strides, x.offset);
-  },
+  forward: ([x], { shape }) => makeView(x, shape, broadcastStrides(x.shape, x.strides, shape), x.offset),
   // The engine sums the gradient back to the input's shape.
   backward: (g) => [g],
   gradcheck: [{ inputs: [{ shape: [3, 1] }], call: (x) => expand(x, [2, 3, 4]) }],
@@ -142,7 +139,7 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   const lead = shape.length - x.ndim;
   if (lead < 0) throw new ShapeError(`expand: target ${fmtShape(shape)} has fewer dims than the tensor's ${fmtShape(x.shape)}`);
   const s = shape.map((d, i) => {
-    const src = i < lead ? 1 : x.shape[i - lead]!;
+    const src = i < lead ? 1 : x.shape[i - lead];
     const t = d === -1 ? src : d;
     if (i < lead && d === -1) throw new ShapeError(`expand: -1 is not allowed for a new leading dim (target ${fmtShape(shape)})`);
     if (src !== 1 && src !== t) throw new ShapeError(`expand: cannot expand ${fmtShape(x.shape)} to ${fmtShape(shape)} (dim ${i}: ${src} vs ${t})`);
@@ -158,7 +155,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   const shape = [...x.shape];
   const strides = [...x.strides];
   shape.splice(d, 0, 1);
-  strides.splice(d, 0, d < x.ndim ? x.strides[d]! * x.shape[d]! : 1);
+  strides.splice(d, 0, d < x.ndim ? x.strides[d] * x.shape[d] : 1);
   return apply(STRIDED_VIEW, [x], { shape, strides, offset: x.offset });
 }
 
@@ -167,7 +164,7 @@ export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
   const dims = dim === undefined ? x.shape.map((_, i) => i).filter((i) => x.shape[i] === 1)
     : normDims('squeeze', dim, x.ndim).filter((d) => x.shape[d] === 1);
   const keep = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
-  return apply(STRIDED_VIEW, [x], { shape: keep.map((i) => x.shape[i]!), strides: keep.map((i) => x.strides[i]!), offset: x.offset });
+  return apply(STRIDED_VIEW, [x], { shape: keep.map((i) => x.shape[i]), strides: keep.map((i) => x.strides[i]), offset: x.offset });
 }
 
 /** A view with explicit geometry whose backward reshapes (only for geometry-preserving views). */
@@ -198,8 +195,8 @@ export const SLICE: OpDef<[Tensor], SliceAttrs> = defineOp<[Tensor], SliceAttrs>
     const shape = [...x.shape];
     shape[dim] = length;
     const strides = [...x.strides];
-    strides[dim] = x.strides[dim]! * step;
-    return makeView(x, shape, strides, x.offset + (length > 0 ? start * x.strides[dim]! : 0));
+    strides[dim] = x.strides[dim] * step;
+    return makeView(x, shape, strides, x.offset + (length > 0 ? start * x.strides[dim] : 0));
   },
   backward: (g, { attrs, inputs: [x] }) => [apply(SLICE_SCATTER, [g], { ...attrs, shape: [...x.shape] })],
   gradcheck: [{ inputs: [{ shape: [5, 3] }], call: (x) => slice(x, 0, 1, 5, 2) }],
@@ -214,9 +211,9 @@ const SLICE_SCATTER: OpDef<[Tensor], SliceAttrs & { shape: number[] }> = defineO
     const vshape = [...shape];
     vshape[dim] = length;
     const vstrides = [...strides];
-    vstrides[dim] = strides[dim]! * step;
+    vstrides[dim] = strides[dim] * step;
     if (length > 0) {
-      g.backend.kernels.copy(g.kernelView(), { buffer: out.storage.buffer, dtype: out.dtype, shape: vshape, strides: vstrides, offset: start * strides[dim]! });
+      g.backend.kernels.copy(g.kernelView(), { buffer: out.storage.buffer, dtype: out.dtype, shape: vshape, strides: vstrides, offset: start * strides[dim] });
     }
     return out;
   },
@@ -228,7 +225,7 @@ const SLICE_SCATTER: OpDef<[Tensor], SliceAttrs & { shape: number[] }> = defineO
 export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1): Tensor {
   checkRank('slice', 'input', checkTensor('slice', 'input', x), 1);
   const d = normDim('slice', dim, x.ndim);
-  const n = x.shape[d]!;
+  const n = x.shape[d];
   checkInt('slice', 'start', start);
   if (end !== undefined) checkInt('slice', 'end', end);
   checkSize('slice', 'step', step, 1);
@@ -243,7 +240,7 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   checkRank('narrow', 'input', checkTensor('narrow', 'input', x), 1);
   const d = normDim('narrow', dim, x.ndim);
-  const n = x.shape[d]!;
+  const n = x.shape[d];
   checkInt('narrow', 'start', start);
   checkSize('narrow', 'length', length);
   const s = start < 0 ? start + n : start;
@@ -257,7 +254,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
 export function select(x: Tensor, dim: number, index: number): Tensor {
   checkRank('select', 'input', checkTensor('select', 'input', x), 1);
   const d = normDim('select', dim, x.ndim);
-  const n = x.shape[d]!;
+  const n = x.shape[d];
   checkInt('select', 'index', index);
   const i = index < 0 ? index + n : index;
   if (i < 0 || i >= n) throw new IndexError(`select: index ${index} is out of range for dim ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
