@@ -75,6 +75,7 @@ export async function loadHFModel(dir: string, opts: HFModelOptions = {}): Promi
   throw new HFCheckpointError(`${dir}/config.json: model_type ${fmtValue(type)} is not supported (gpt2, llama, qwen2, mistral)`);
 }
 
+/** Options of saveHFModel. */
 export interface SaveHFModelOptions {
   /** Extra config.json entries merged over the generated ones (e.g. bos_token_id, eos_token_id,
    *  which the model itself does not know). */

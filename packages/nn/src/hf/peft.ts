@@ -30,6 +30,7 @@ function isLora(m: Module): m is Module & LoraLike {
   return typeof x.r === 'number' && typeof x.loraAlpha === 'number' && x.lora_A?.weight !== undefined && x.lora_B?.weight !== undefined;
 }
 
+/** Options of peftAdapterFiles / savePeftAdapter. */
 export interface PeftAdapterOptions {
   /** Written as base_model_name_or_path: the hub id or directory of the base model (default null). */
   baseModelNameOrPath?: string | null;

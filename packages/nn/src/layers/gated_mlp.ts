@@ -6,6 +6,7 @@ import { Module } from '../module.js';
 import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import { Linear, type FactoryOptions } from './linear.js';
 
+/** The shape and options of a GatedMLP. */
 export interface GatedMLPConfig extends FactoryOptions {
   nEmbd: number;
   /** Width of the gated hidden layer (transformers' intermediate_size). */
@@ -14,6 +15,7 @@ export interface GatedMLPConfig extends FactoryOptions {
   bias?: boolean;
 }
 
+/** SwiGLU feed-forward block: downProj(silu(gateProj(x)) ⊙ upProj(x)). */
 export class GatedMLP extends Module {
   declare gateProj: Linear;
   declare upProj: Linear;

@@ -11,6 +11,7 @@ import { Linear, type FactoryOptions } from './linear.js';
 import type { RotaryEmbedding } from './positional.js';
 import type { LayerKV } from './transformer_block.js';
 
+/** The shape and options of a GroupedQueryAttention layer. */
 export interface GroupedQueryAttentionConfig extends FactoryOptions {
   /** Model width (input and output features). */
   nEmbd: number;
@@ -28,6 +29,7 @@ export interface GroupedQueryAttentionConfig extends FactoryOptions {
 
 const GQA_KEYS = ['nEmbd', 'nHead', 'nKVHead', 'headDim', 'qkvBias', 'outBias', ...FACTORY_KEYS] as const;
 
+/** Causal self-attention with nKVHead key/value heads shared by nHead query heads (see the file comment). */
 export class GroupedQueryAttention extends Module {
   declare qProj: Linear;
   declare kProj: Linear;

@@ -22,6 +22,7 @@ import { LearnedPositionalEmbedding } from '../layers/positional.js';
 import { Block, KVCache } from '../layers/transformer_block.js';
 import { checkTokenIds, generateTokens, type GenerateOptions } from './generate.js';
 
+/** The shape and options of a GPT; GPT-2 small is { vocabSize: 50257, blockSize: 1024, nLayer: 12, nHead: 12, nEmbd: 768, gelu: 'tanh' }. */
 export interface GPTConfig {
   vocabSize: number;
   /** Maximum context length. */
@@ -40,6 +41,7 @@ export interface GPTConfig {
   device?: DeviceName;
 }
 
+/** Options of GPT.forward (and Llama.forward). */
 export interface GPTForwardOptions {
   /** Decode incrementally: positions start at the cache length and the cache is extended. */
   kvCache?: KVCache | null;
@@ -47,11 +49,13 @@ export interface GPTForwardOptions {
   lastOnly?: boolean;
 }
 
+/** What GPT.forward (and Llama.forward) returns: logits (B, T, V) and, with targets, the mean loss. */
 export interface GPTOutput {
   logits: Tensor;
   loss?: Tensor;
 }
 
+/** An optimizer parameter group with its weight decay (see GPT.configureOptimizerGroups). */
 export interface ParamGroup {
   params: Tensor[];
   weightDecay: number;
@@ -59,6 +63,7 @@ export interface ParamGroup {
 
 export type { GenerateOptions } from './generate.js';
 
+/** The GPT-2-style decoder-only language model (see the file comment); HF GPT-2 checkpoints load with loadHFModel / gptFromHF. */
 export class GPT extends Module {
   declare wte: Embedding;
   declare wpe: LearnedPositionalEmbedding;
@@ -105,6 +110,7 @@ export class GPT extends Module {
     this.#initWeights();
   }
 
+  /** Same as `new GPT(cfg)`. */
   static fromConfig(cfg: GPTConfig): GPT { return new GPT(cfg); }
 
   #initWeights(): void {

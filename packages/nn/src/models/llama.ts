@@ -28,6 +28,7 @@ import { KVCache, type LayerKV } from '../layers/transformer_block.js';
 import { checkTokenIds, generateTokens, type GenerateOptions } from './generate.js';
 import type { GPTForwardOptions, GPTOutput } from './gpt.js';
 
+/** The shape and options of a Llama, in transformers' LlamaConfig terms (camelCase); llamaConfigFromHF reads a config.json into one. */
 export interface LlamaConfig {
   vocabSize: number;
   hiddenSize: number;
@@ -116,6 +117,7 @@ export class LlamaDecoderLayer extends Module {
   }
 }
 
+/** The Llama-family decoder-only language model (see the file comment); HF checkpoints load with loadHFModel / llamaFromHF. */
 export class Llama extends Module {
   declare embedTokens: Embedding;
   declare layers: ModuleList<LlamaDecoderLayer>;
