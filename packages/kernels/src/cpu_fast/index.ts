@@ -1,17 +1,18 @@
 // `fastCpuKernels`: the `cpu` device's default `KernelSet` — WebAssembly SIMD on worker threads and
 // tight TypeScript loops for the kernels that matter to training, the reference kernels (cpu/) for
-// everything else. Laid out by kernel family, one file each, with its WebAssembly program beside it:
+// everything else. Laid out by kernel family, one file each, with its WebAssembly program:
 //
 //   matmul.ts            matmul (matmul_program.ts: the blocked sgemm)
 //   elementwise.ts       unary, binary (and binaryScalar), activation gradients — WebAssembly
+//                        (../wasm/unary_program.ts, ../wasm/elementwise_program.ts)
 //   elementwise_loops.ts the same ops in TypeScript for other dtypes and layouts, and where
-//   copy.ts              copy, fill
+//   copy.ts              copy, fill (copy_f32 in ../wasm/elementwise_program.ts)
 //   reduce.ts            reduce (reduce_program.ts)
 //   rows.ts              softmax, layerNorm, crossEntropy and their backwards (rows_program.ts)
 //   attention.ts         attention forward and backward (attention_program.ts)
 //   indexing.ts          indexSelect, indexAdd
 //   random.ts            random
-//   adamw.ts             adamw
+//   adamw.ts             adamw (adamw in ../wasm/elementwise_program.ts)
 // argReduce, gather, scatterAdd and the conv/pool kernels have no fast path.
 //
 // Each family function returns whether it handled the call; `withReference` (fallback.ts) runs the
