@@ -19,8 +19,8 @@ const fixtures = { llama: await modelFixture('llama'), qwen2: await modelFixture
 const tmp = mkdtempSync(join(tmpdir(), 'webgrad-hf-llama-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-// Measured max |Δ logit| against transformers (logits of magnitude ~3): see the console lines;
-// cpu ≤ 2e-6, webgpu (lavapipe) ≤ 3e-6.
+// Measured max |Δ logit| against transformers: llama cpu 4.1e-6, webgpu (lavapipe) 4.2e-6; qwen2
+// cpu 2.0e-6, webgpu 4.1e-6 (printed by the test).
 const LOGIT_TOL = 1e-5;
 
 describe.each(DEVICES)('Llama-family checkpoints on %s', (device) => {

@@ -17,6 +17,9 @@ import { gpt2NameMap } from './gpt2.js';
 import { llamaNameMap } from './llama.js';
 import { HFCheckpointError } from './names.js';
 
+// A non-literal specifier keeps browser bundlers from resolving Node built-ins.
+const nodeModule = (name: string): Promise<unknown> => import(name);
+
 interface LoraLike {
   lora_A: { weight: Tensor };
   lora_B: { weight: Tensor };
@@ -90,8 +93,8 @@ export async function peftAdapterFiles(model: GPT | Llama, opts: PeftAdapterOpti
 export async function savePeftAdapter(model: GPT | Llama, dir: string, opts: PeftAdapterOptions = {}): Promise<void> {
   if (typeof dir !== 'string' || dir === '') throw new HFCheckpointError(`savePeftAdapter: dir must be a non-empty string, got ${fmtValue(dir)}`);
   const { config, tensors } = await peftAdapterFiles(model, opts);
-  const fs = (await import('node:fs/promises' as string)) as typeof import('node:fs/promises');
-  const path = (await import('node:path' as string)) as typeof import('node:path');
+  const fs = (await nodeModule('node:fs/promises')) as typeof import('node:fs/promises');
+  const path = (await nodeModule('node:path')) as typeof import('node:path');
   await fs.mkdir(dir, { recursive: true });
   await writeSafetensorsFile(path.join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt' });
   await writeFileAtomic(path.join(dir, 'adapter_config.json'), new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
