@@ -21,11 +21,12 @@ export { OP_TABLE, defineOp, apply, type OpDef, type GradSample, type GradInput 
 
 export * from './ops/creation.js';
 export { cast, contiguous, clone } from './ops/cast.js';
-export * from './ops/unary.js';
 export {
+  UNARY_SPECS, unary, neg, abs, sign, exp, expm1, log, log1p, sqrt, rsqrt, square, reciprocal, sin, cos, tanh, sigmoid, relu, gelu, silu, softplus,
+  erf, floor, ceil, round, logicalNot,
   binary, add, sub, mul, div, pow, maximum, minimum, remainder, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, geluGrad, siluGrad,
-  where, maskedFill, clamp,
-} from './ops/binary.js';
+} from './ops/elementwise.js';
+export { where, maskedFill, clamp } from './ops/where.js';
 export { sum, prod, max, min, mean, logsumexp, variance, variance as var_, std, argmax, argmin, type ReduceOptions, type VarOptions } from './ops/reduce.js';
 export { reshape, view, permute, transpose, expand, squeeze, unsqueeze, flatten, slice, narrow, select } from './ops/views.js';
 export { cat, stack, split, chunk, pad, tril, triu } from './ops/shape_ops.js';

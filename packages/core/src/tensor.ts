@@ -1,11 +1,10 @@
 // The Tensor: a strided view onto refcounted device storage, plus autograd metadata.
 // Ops live in ./ops (one definition each); they are attached as methods in ./tensor_methods.ts.
-import { isContiguous, type DType, type TypedArray, type View } from '@webgrad/kernels';
+import { contiguousStrides, isContiguous, numel, type DType, type TypedArray, type View } from '@webgrad/kernels';
 import type { Backend, DeviceName } from './backend/backend.js';
 import type { Node } from './autograd/node.js';
 import { DisposedError, ValueError, fmtShape } from './errors.js';
 import { trackTensor, untrackTensor } from './memory.js';
-import { contiguousStrides, numel, type Shape } from './shape.js';
 import { Storage } from './storage.js';
 import { checkBool } from './validate.js';
 
@@ -36,7 +35,7 @@ export class Tensor {
   #storage: Storage | null;
   readonly #internal: boolean;
 
-  constructor(storage: Storage, shape: Shape, dtype: DType, opts: { strides?: readonly number[]; offset?: number; internal?: boolean } = {}) {
+  constructor(storage: Storage, shape: readonly number[], dtype: DType, opts: { strides?: readonly number[]; offset?: number; internal?: boolean } = {}) {
     this.#storage = storage;
     this.#device = storage.backend.name;
     this.shape = Object.freeze([...shape]);

@@ -5,8 +5,8 @@
 import { Tensor, type TensorLike } from './tensor.js';
 // The declaration emitted for METHODS names TensorLike; exporting it keeps its import in tensor_methods.d.ts.
 export type { TensorLike };
-import { BINARY_METHODS } from './ops/binary.js';
-import { UNARY_METHODS } from './ops/unary.js';
+import { ELEMENTWISE_METHODS } from './ops/elementwise.js';
+import { WHERE_METHODS } from './ops/where.js';
 import { REDUCE_METHODS } from './ops/reduce.js';
 import { VIEW_METHODS, transpose } from './ops/views.js';
 import { SHAPE_METHODS } from './ops/shape_ops.js';
@@ -19,7 +19,7 @@ import { SOFTMAX_METHODS } from './ops/softmax.js';
 import { AUTOGRAD_METHODS } from './autograd/api.js';
 
 const METHODS = {
-  ...BINARY_METHODS, ...UNARY_METHODS, ...REDUCE_METHODS, ...VIEW_METHODS, ...SHAPE_METHODS, ...INDEXING_METHODS,
+  ...ELEMENTWISE_METHODS, ...WHERE_METHODS, ...REDUCE_METHODS, ...VIEW_METHODS, ...SHAPE_METHODS, ...INDEXING_METHODS,
   ...CAST_METHODS, ...MATMUL_METHODS, ...SOFTMAX_METHODS, ...DEVICE_METHODS, ...INPLACE_METHODS, ...AUTOGRAD_METHODS,
 };
 

@@ -7,13 +7,13 @@ import { broadcastShapes, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { setGradEnabled, isGradEnabled } from './grad_mode.js';
 import type { Node } from './node.js';
-import { add } from '../ops/binary.js';
 import { cast, clone } from '../ops/cast.js';
 import { onesLike } from '../ops/creation.js';
 import { sum } from '../ops/reduce.js';
 import { reshape } from '../ops/views.js';
 import { graphAlias } from '../ops/define.js';
 import { checkShapeArg, checkTensor } from '../validate.js';
+import { add } from '../ops/elementwise.js';
 
 export interface BackwardOptions {
   /** Keep saved tensors so backward can run through the graph again (default: `createGraph`). */

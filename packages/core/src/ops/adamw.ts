@@ -12,8 +12,7 @@ import { checkInt, checkOptions, checkRange, checkTensor } from '../validate.js'
 import { cast, contiguous } from './cast.js';
 import { checkInputs } from './define.js';
 import { add_, copy_, mul_ } from './inplace.js';
-import { add, div, mul, sub } from './binary.js';
-import { sqrt } from './unary.js';
+import { add, div, mul, sub, sqrt } from './elementwise.js';
 
 export type AdamWStepOptions = AdamWOptions;
 

@@ -9,7 +9,6 @@ import type { Tensor } from '../tensor.js';
 import { broadcastView, empty } from './alloc.js';
 import { cast, contiguous } from './cast.js';
 import { apply, defineOp } from './define.js';
-import { add, mulScalar, where } from './binary.js';
 import { matmul } from './matmul.js';
 import { softmax } from './softmax.js';
 import { narrow, permute, reshape, transpose } from './views.js';
@@ -18,6 +17,8 @@ import { full } from './creation.js';
 import { triu } from './shape_ops.js';
 import { tidy } from '../memory.js';
 import { checkBool, checkFinite, checkOptions, checkRank, checkSize, checkTensor } from '../validate.js';
+import { add, mulScalar } from './elementwise.js';
+import { where } from './where.js';
 
 export interface AttentionOptions {
   /** Additive float mask broadcastable to (B, H, Tq, Tk), or a bool mask where true = may attend (PyTorch's convention). */

@@ -8,13 +8,14 @@ import type { Tensor } from '../tensor.js';
 import { empty, zerosOn } from './alloc.js';
 import { contiguous } from './cast.js';
 import { apply, defineOp, type OpDef } from './define.js';
-import { add, ge, where } from './binary.js';
 import { gather } from './indexing.js';
 import { matmul } from './matmul.js';
 import { cat } from './shape_ops.js';
 import { narrow, reshape } from './views.js';
 import { tidy } from '../memory.js';
 import { checkNumel, checkOptions, checkPair, checkSize, checkTensor } from '../validate.js';
+import { add, ge } from './elementwise.js';
+import { where } from './where.js';
 
 type Pair = number | [number, number];
 

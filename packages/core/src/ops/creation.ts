@@ -8,10 +8,9 @@ import { checkShape, numel, type Shape } from '../shape.js';
 import { Tensor, type NestedArray } from '../tensor.js';
 import { checkBool, checkDType, checkFinite, checkInt, checkNumel, checkOptions, checkScalar, checkSize, checkTensor } from '../validate.js';
 import { empty } from './alloc.js';
-import { addScalar, minimum, mulScalar } from './binary.js';
 import { cast } from './cast.js';
-import { floor } from './unary.js';
 import { tidy } from '../memory.js';
+import { addScalar, minimum, mulScalar, floor } from './elementwise.js';
 
 export interface CreateOptions {
   dtype?: DType;

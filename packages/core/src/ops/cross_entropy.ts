@@ -8,8 +8,6 @@ import { empty } from './alloc.js';
 import { cast, contiguous } from './cast.js';
 import { apply, defineOp } from './define.js';
 import { permute, reshape } from './views.js';
-import { div, mul, ne, where, mulScalar } from './binary.js';
-import { neg } from './unary.js';
 import { checkIndex, gather, indexSelect } from './indexing.js';
 import { sum } from './reduce.js';
 import { logSoftmax } from './softmax.js';
@@ -18,6 +16,8 @@ import { tidy } from '../memory.js';
 import { backwardThroughDecomposition, recordingBackward } from '../autograd/decomposition_backward.js';
 import { unsqueeze } from './views.js';
 import { checkEnum, checkInt, checkOptions, checkRange, checkRank, checkTensor } from '../validate.js';
+import { div, mul, ne, mulScalar, neg } from './elementwise.js';
+import { where } from './where.js';
 
 export interface CrossEntropyOptions {
   /** Target value whose rows contribute nothing (default −100, as in PyTorch). */

@@ -3,10 +3,10 @@
 import { requireFloat } from '../dtype.js';
 import { checkBool, checkRange, checkTensor } from '../validate.js';
 import type { Tensor } from '../tensor.js';
-import { ge, mul, mulScalar } from './binary.js';
 import { rand } from './creation.js';
 import { cast } from './cast.js';
 import { tidy } from '../memory.js';
+import { ge, mul, mulScalar } from './elementwise.js';
 
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   checkTensor('dropout', 'input', x);

@@ -10,9 +10,9 @@ import type { Tensor, TensorLike } from '../tensor.js';
 import { broadcastShapes, shapesEqual } from '../shape.js';
 import { broadcastView, isTensor, scalarTensor } from './alloc.js';
 import { checkInputs } from './define.js';
-import { binary, operandType } from './binary.js';
 import { ShapeError } from '../errors.js';
 import { checkScalar, checkTensor } from '../validate.js';
+import { binary, operandType } from './elementwise.js';
 
 function guard(op: string, t: Tensor, others: Tensor[] = []): void {
   checkTensor(op, 'input', t);

@@ -8,12 +8,11 @@ import { empty } from './alloc.js';
 import { contiguous } from './cast.js';
 import { apply, defineOp } from './define.js';
 import { reshape } from './views.js';
-import { add, mul, sub, addScalar } from './binary.js';
 import { mean, sum } from './reduce.js';
 import { backwardThroughDecomposition, recordingBackward } from '../autograd/decomposition_backward.js';
-import { rsqrt } from './unary.js';
 import { tidy } from '../memory.js';
 import { checkFinite, checkShapeArg, checkTensor } from '../validate.js';
+import { add, mul, sub, addScalar, rsqrt } from './elementwise.js';
 
 /** layerNorm's arguments: normalizedShape the input's trailing dims, weight and bias of as many
  *  elements (or absent), eps a finite number >= 0. */

@@ -6,14 +6,14 @@ import { ValueError, fmtShape } from '../errors.js';
 import { normDim, normDims } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { empty } from './alloc.js';
-import { add, div, eq, mul, sub, where, mulScalar } from './binary.js';
 import { cast } from './cast.js';
 import { apply, checkInputs, defineOp, type OpDef } from './define.js';
-import { exp, log, sqrt } from './unary.js';
 import { expand, reshape } from './views.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { tidy } from '../memory.js';
 import { checkBool, checkFinite, checkOptions, checkTensor } from '../validate.js';
+import { add, div, eq, mul, sub, mulScalar, exp, log, sqrt } from './elementwise.js';
+import { where } from './where.js';
 
 export interface ReduceOptions { keepdim?: boolean }
 type Dims = number | readonly number[] | undefined;

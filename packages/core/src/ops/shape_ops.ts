@@ -8,9 +8,10 @@ import { cast } from './cast.js';
 import { apply, defineOp } from './define.js';
 import { narrow, unsqueeze } from './views.js';
 import { arange } from './creation.js';
-import { le, ge, sub, where } from './binary.js';
 import { tidy } from '../memory.js';
 import { checkInt, checkNumber, checkNumel, checkRank, checkSize, checkTensor, fmtValue } from '../validate.js';
+import { le, ge, sub } from './elementwise.js';
+import { where } from './where.js';
 
 /** A non-empty array of tensors. */
 function checkTensorList(op: string, xs: unknown): readonly Tensor[] {

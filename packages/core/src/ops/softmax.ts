@@ -8,13 +8,12 @@ import { empty } from './alloc.js';
 import { contiguous } from './cast.js';
 import { apply, defineOp } from './define.js';
 import { transpose } from './views.js';
-import { div, mul, sub } from './binary.js';
 import { recordingBackward } from '../autograd/decomposition_backward.js';
-import { exp } from './unary.js';
 import { logsumexp, max, sum } from './reduce.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { tidy } from '../memory.js';
 import { checkTensor } from '../validate.js';
+import { div, mul, sub, exp } from './elementwise.js';
 
 export const SOFTMAX = defineOp<[Tensor], { log: boolean }, { y: Tensor }>({
   name: 'softmax',
