@@ -64,7 +64,7 @@ fn log1p_(x: f32) -> f32 {
   let u = 1.0 + x;
   if (u == inf_()) { return u; }
   if (u == 0.0) { return -inf_(); }
-  return log_(u) * x / (u - 1.0);
+  return log_(u) * (x / (u - 1.0)); // x/(u − 1) first: log(u)·x overflows for x near the f32 maximum
 }
 // sin and cos: x = k·π/2 + r with |r| ≤ π/4 (Cody–Waite: π/2 in three parts with few significant
 // bits, so k·part is exact for |k| < 2^13 — accurate to ~1 ulp for |x| ≤ 8192), then
