@@ -70,6 +70,9 @@ function inputs(device: DeviceName): Inputs {
     s: wg.zeros([2], { device }), // written in place
     s2: wg.ones([2], { device }),
     g: wg.zeros([2], { device }), // requiresGrad_ target
+    p: wg.ones([2], { device }), // an AdamW step's parameter and moments, written in place
+    pm: wg.zeros([2], { device }),
+    pv: wg.zeros([2], { device }),
   };
 }
 
@@ -316,6 +319,19 @@ function cases(T: Inputs, device: DeviceName): Case[] {
     { op: 'add_', method: 'add_', args: [A('tensor', T.s), A('operand', 1, { good: [T.s2] })], call: wg.add_ },
     { op: 'mul_', method: 'mul_', args: [A('tensor', T.s), A('operand', 1, { good: [T.s2] })], call: wg.mul_ },
     { op: 'copy_', method: 'copy_', args: [A('tensor', T.s), A('tensor', T.s2)], call: wg.copy_ },
+    ...(['adamwStep_', 'adamwStepDecomposed_'] as const).map((op) => ({
+      op,
+      args: [
+        A('tensor', T.p, { bad: [T.idx1, T.x, T.pm] }), A('tensor', T.s2, { bad: [T.x] }),
+        A('tensor', T.pm, { bad: [T.x, T.p, T.idx1] }), A('tensor', T.pv, { bad: [T.x, T.pm] }),
+        opts({ lr: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01, step: 1 }, {
+          lr: A('finite', 0.1, { good: [0], bad: [-1, undefined] }), beta1: A('prob', 0.9, { good: [0], bad: [1, undefined] }),
+          beta2: A('prob', 0.99, { bad: [1, undefined] }), eps: A('finite', 1e-8, { good: [0], bad: [-1e-8, undefined] }),
+          weightDecay: A('finite', 0.01, { bad: [-0.1, undefined] }), step: A('count', 1, { good: [7], bad: [undefined] }),
+        }, { good: [], bad: [undefined] }),
+      ],
+      call: wg[op],
+    })),
     { op: 'requiresGrad_', args: [A('bool', false, { good: [true, undefined] })], call: (v: boolean) => T.g!.requiresGrad_(v) },
 
     // ---- settings, scopes, autograd

@@ -5,7 +5,7 @@ import { DTypeError, OutOfMemoryError, fmtShape } from '../errors.js';
 import type { Shape } from '../shape.js';
 import { checkNumel } from '../validate.js';
 import { Storage } from '../storage.js';
-import { Tensor, type TensorLike } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 
 /** A fresh contiguous tensor on `backend`; its contents are undefined until written. `op` names the
  *  op in errors (public ops check their sizes first, so these are a last line of defence). */
@@ -39,12 +39,10 @@ export function broadcastView(t: Tensor, shape: Shape): View<unknown> {
 /** A 0-d tensor holding a JS number, on the same device as `like`. */
 export function scalarTensor(value: number | boolean, dtype: DType, backend: Backend): Tensor {
   const t = empty([], dtype, backend);
-  backend.kernels.fill(t.kernelView() as never, Number(value));
+  backend.kernels.fill(t.kernelView(), Number(value));
   return t;
 }
 
 export function isTensor(x: unknown): x is Tensor {
   return typeof x === 'object' && x !== null && (x as { __isTensor?: boolean }).__isTensor === true;
 }
-
-export type { TensorLike };

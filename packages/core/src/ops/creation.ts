@@ -136,7 +136,6 @@ export const full = (shape: Shape, value: number, opts: CreateOptions = {}) => f
 export const zeros = (shape: Shape, opts: CreateOptions = {}) => filled('zeros', shape, 0, opts);
 export const ones = (shape: Shape, opts: CreateOptions = {}) => filled('ones', shape, 1, opts);
 
-/** `opts` over the dtype and device of `t`. */
 /** A tensor like `t` (its shape, and its dtype and device unless `opts` names others) filled with `value`. */
 function filledLike(op: string, t: Tensor, value: number | boolean, opts: CreateOptions | undefined): Tensor {
   checkTensor(op, 'input', t);

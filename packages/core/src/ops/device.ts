@@ -84,7 +84,7 @@ export function dataSync(x: Tensor): TypedArray {
   return out;
 }
 
-export function nest(flat: ArrayLike<number>, shape: readonly number[], dtype: DType): NestedArray {
+function nest(flat: ArrayLike<number>, shape: readonly number[], dtype: DType): NestedArray {
   const conv = (v: number): number | boolean => (dtype === 'bool' ? v !== 0 : v);
   if (shape.length === 0) return conv(flat[0]);
   const build = (dim: number, off: number): NestedArray[] => {
