@@ -4,7 +4,7 @@
 // argument checks of the new layers, Llama's config and GPT's new options.
 import { describe, expect, it } from 'vitest';
 import { attentionDecomposed, cat, noGrad, tidy, type DeviceName, type Tensor } from '@webgrad/core';
-import { GPT, GatedMLP, GroupedQueryAttention, KVCache, Llama, RotaryEmbedding } from '@webgrad/nn';
+import { GPT, GatedMLP, GroupedQueryAttention, KVCache, Llama, RotaryEmbedding, type LlamaConfig } from '@webgrad/nn';
 import { DEVICES, expectTensorsClose, fixedRandom, gradcheck } from './helpers.js';
 import { checkArguments, nullable, type Case } from './helpers/arguments.js';
 
@@ -88,7 +88,7 @@ describe('Llama layers: gradients (float64 finite differences)', () => {
 describe('argument checks of the Llama layers and models', () => {
   it('every wrong argument throws a typed error naming the API and the argument', async () => {
     const gqa = { nEmbd: 8, nHead: 4, nKVHead: 2, headDim: 2, qkvBias: false, outBias: false, dtype: 'float32', device: 'cpu' };
-    const llama = {
+    const llama: LlamaConfig = {
       vocabSize: 11, hiddenSize: 8, intermediateSize: 12, numHiddenLayers: 1, numAttentionHeads: 2, numKeyValueHeads: 1, headDim: 4,
       maxPositionEmbeddings: 8, rmsNormEps: 1e-6, ropeTheta: 100, tieWordEmbeddings: true, attentionBias: false, qkvBias: true, mlpBias: false,
       dtype: 'float32', device: 'cpu',
