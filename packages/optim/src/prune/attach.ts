@@ -15,6 +15,7 @@ const ATTACHED = new WeakSet<Optimizer>();
 
 /** What `attachMasks` returns: `detach()` restores the optimizer's own step. */
 export interface MaskHook {
+  /** Stop masking: the optimizer's step is its own again (the masks stay on the modules). */
   detach(): void;
 }
 
@@ -59,7 +60,9 @@ export function attachMasks(optimizer: Optimizer, models: Module | readonly Modu
 export interface LayerSparsity {
   /** Dotted parameter name (`fc1.weight`). */
   name: string;
+  /** Entries masked (or exactly 0, for an unpruned parameter). */
   zeros: number;
+  /** Entries in all. */
   total: number;
   /** zeros / total. */
   sparsity: number;
@@ -67,8 +70,11 @@ export interface LayerSparsity {
 
 /** What `sparsity` returns: per parameter and over all of them. */
 export interface SparsityReport {
+  /** One entry per parameter, in `namedParameters` order. */
   layers: LayerSparsity[];
+  /** Sum of the layers' zeros. */
   zeros: number;
+  /** Sum of the layers' totals. */
   total: number;
   /** zeros / total over the parameters listed (0 when none). */
   global: number;

@@ -13,7 +13,7 @@
 import {
   checkOptions, checkTensor, fmtShape, fmtValue, noGrad, ones, shapesEqual, tensor, tidy, ValueError, type Tensor, type TypedArray,
 } from '@webgrad/core';
-import { Module, type LoadStateDictOptions, type LoadStateDictResult } from '@webgrad/nn';
+import { Module, loadModule, readSafetensorsFile, type LoadStateDictOptions, type LoadStateDictResult } from '@webgrad/nn';
 
 /** A pruning request that does not fit the module: an unknown parameter, a mask of the wrong shape, a pattern that cannot be met. */
 export class PruningError extends ValueError {}
@@ -125,10 +125,13 @@ export function removePruning(module: Module, name: string): Module {
 export interface PrunedParameter {
   /** Dotted name of the parameter (`conv1.weight`). */
   name: string;
+  /** The module that holds it. */
   module: Module;
   /** The parameter's own name in its module (`weight`). */
   paramName: string;
+  /** The parameter itself (its pruned entries are 0). */
   param: Tensor;
+  /** Its `<paramName>_mask` buffer: 1 = kept, 0 = pruned. */
   mask: Tensor;
 }
 
@@ -145,6 +148,24 @@ export function prunedParameters(model: Module): PrunedParameter[] {
   return out;
 }
 
+/** Give every parameter named by a `<p>_mask` key an (all-ones) mask, so a strict load accepts the key. */
+function registerMasksFor(model: Module, keys: Iterable<string>): void {
+  const modules = new Map(model.namedModules());
+  for (const key of keys) {
+    if (!key.endsWith('_mask')) continue;
+    const dot = key.lastIndexOf('.');
+    const m = modules.get(dot < 0 ? '' : key.slice(0, dot));
+    const pn = key.slice(dot + 1, -'_mask'.length);
+    const p = m?.getParameter(pn);
+    if (m && p && !getMask(m, pn)) ensureMask(m, pn, p);
+  }
+}
+
+/** Multiply every pruned parameter of `model` by its mask. */
+function remask(model: Module): void {
+  noGrad(() => { for (const { param, mask } of prunedParameters(model)) param.mul_(mask); });
+}
+
 /**
  * Load a state dict saved from a pruned model into `model`, pruned or not: every `<p>_mask` entry
  * whose parameter `<p>` exists gets a mask buffer first (so a strict load accepts it), then the
@@ -155,16 +176,22 @@ export function loadPrunedStateDict(model: Module, sd: Readonly<Record<string, T
   checkModule(op, 'model', model);
   if (typeof sd !== 'object' || sd === null || Array.isArray(sd)) throw new PruningError(`${op}: the state dict must be an object of name → Tensor, got ${fmtValue(sd)}`);
   checkOptions(op, opts, ['strict']);
-  const modules = new Map(model.namedModules());
-  for (const key of Object.keys(sd)) {
-    if (!key.endsWith('_mask')) continue;
-    const dot = key.lastIndexOf('.');
-    const m = modules.get(dot < 0 ? '' : key.slice(0, dot));
-    const pn = key.slice(dot + 1, -'_mask'.length);
-    const p = m?.getParameter(pn);
-    if (m && p && !getMask(m, pn)) ensureMask(m, pn, p);
-  }
+  registerMasksFor(model, Object.keys(sd));
   const result = model.loadStateDict(sd, opts);
-  noGrad(() => { for (const { param, mask } of prunedParameters(model)) param.mul_(mask); });
+  remask(model);
   return result;
+}
+
+/** `loadModule` for a safetensors file saved from a pruned model (Node): masks are registered for
+ *  its `<p>_mask` tensors first, as `loadPrunedStateDict` does. Returns the model. */
+export async function loadPrunedModule<M extends Module>(model: M, path: string, opts: LoadStateDictOptions = {}): Promise<M> {
+  const op = 'loadPrunedModule';
+  checkModule(op, 'model', model);
+  if (typeof path !== 'string' || path === '') throw new PruningError(`${op}: path must be a non-empty string, got ${fmtValue(path)}`);
+  checkOptions(op, opts, ['strict']);
+  const { names } = await readSafetensorsFile(path);
+  registerMasksFor(model, names);
+  await loadModule(model, path, opts);
+  remask(model);
+  return model;
 }

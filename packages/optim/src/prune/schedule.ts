@@ -31,8 +31,9 @@ export interface SparsitySchedule {
   sparsityAt(step: number): number;
   /** Whether masks are recomputed at `step`. */
   isPruningStep(step: number): boolean;
-  /** t0 and t0 + n·Δt. */
+  /** t0, the first pruning step. */
   readonly beginStep: number;
+  /** t0 + n·Δt, the last pruning step. */
   readonly endStep: number;
 }
 
@@ -86,13 +87,16 @@ export interface GradualPrunerOptions {
  * at zero. To prune at step 0, call `await pruner.step(0)` before training.
  */
 export class GradualPruner {
+  /** The sparsity target per step. */
   readonly schedule: SparsitySchedule;
+  /** One threshold across all params ('global') or one per param ('layer'). */
   readonly scope: 'global' | 'layer';
   readonly #pairs: [Module, string, Tensor][];
   readonly #log: ((line: string) => void) | undefined;
   /** The sparsity of the last pruning (0 before any). */
   currentSparsity = 0;
 
+  /** Checks the options and, unless `registerMasks` is false, gives every param an all-ones mask. */
   constructor(opts: GradualPrunerOptions) {
     const op = 'GradualPruner';
     if (typeof opts !== 'object' || opts === null) throw new PruningError(`${op}: options must be an object, got ${fmtValue(opts)}`);
