@@ -6,6 +6,8 @@
 // WGSL programs over GPUBuffers. Because core calls kernels only through this interface, a
 // backend that lacks a kernel is a compile error, not a runtime string lookup.
 
+import { BINARY_DEFS, UNARY_DEFS } from './elementwise/ops.js';
+
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 
@@ -26,23 +28,16 @@ export interface View<B> {
 /** The transpose-by-strides helper lives with the other shape/stride helpers in geometry.ts. */
 export { transposeLast } from './geometry.js';
 
-export const UNARY_OPS = [
-  'neg', 'abs', 'sign', 'exp', 'expm1', 'log', 'log1p', 'sqrt', 'rsqrt', 'square', 'reciprocal',
-  'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'gelu', 'geluTanh', 'silu', 'softplus', 'erf',
-  'floor', 'ceil', 'round', 'logicalNot',
-] as const;
-export type UnaryOp = (typeof UNARY_OPS)[number];
+/** The elementwise ops: one entry each in elementwise/ops.ts, where its expression is written once. */
+export type UnaryOp = keyof typeof UNARY_DEFS;
+export const UNARY_OPS = Object.keys(UNARY_DEFS) as readonly UnaryOp[];
 
-export const BINARY_OPS = [
-  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'mod',
-  'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr',
-  // Activation gradients, op(x, g) = g·f'(x): the backward of gelu and silu in one pass.
-  'geluGrad', 'siluGrad',
-] as const;
-export type BinaryOp = (typeof BINARY_OPS)[number];
+/** Includes the activation gradients, op(x, g) = g·f'(x): the backward of gelu and silu in one pass. */
+export type BinaryOp = keyof typeof BINARY_DEFS;
+export const BINARY_OPS = Object.keys(BINARY_DEFS) as readonly BinaryOp[];
 
 /** Comparison and logical ops produce `bool`; arithmetic ops produce the (already promoted) input dtype. */
-export const BOOL_RESULT_OPS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
+export const BOOL_RESULT_OPS: ReadonlySet<BinaryOp> = new Set(BINARY_OPS.filter((op) => BINARY_DEFS[op].expr.kind === 'bool'));
 
 export const REDUCE_OPS = ['sum', 'prod', 'max', 'min'] as const;
 export type ReduceOp = (typeof REDUCE_OPS)[number];

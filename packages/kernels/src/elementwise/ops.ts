@@ -1,8 +1,8 @@
 // Every elementwise op, once: its expression over the primitives (expr.ts, primitives.ts) and its
 // accuracy contract on the targets that are not bit-identical to the reference. The reference
 // (reference.ts), the fast float32 loops, the WGSL (wgsl.ts) and the WebAssembly (wasm.ts) are all
-// generated from these entries; adding an op is one entry here (plus its name in types.ts' lists
-// and its tests).
+// generated from these entries, and types.ts derives UNARY_OPS, BINARY_OPS and BOOL_RESULT_OPS
+// from them: adding an elementwise kernel op is one entry here plus its tests.
 //
 // Semantics follow PyTorch:
 // - gelu is the exact 0.5·x·(1 + erf(x/√2)); geluTanh is the tanh approximation

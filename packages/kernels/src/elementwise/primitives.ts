@@ -15,7 +15,7 @@
 
 import type { FuncBuilder, Local, Val } from '../wasm/emitter.js';
 import { erf, fastErf, powC, remainder, roundHalfEven, sigmoid } from './math.js';
-import { c2, erf64, exp64, sigmoid64, tanh64, type WasmCtx } from './wasm_math.js';
+import { erf64, exp64, sigmoid64, tanh64, type WasmCtx } from './wasm_math.js';
 
 type Kind = 'num' | 'bool';
 type V = Val<'v128'>;
@@ -156,10 +156,3 @@ const PRIM_TABLE = {
 
 export type PrimName = keyof typeof PRIM_TABLE;
 export const PRIMS: Readonly<Record<PrimName, Prim>> = PRIM_TABLE;
-
-/** A float64 constant in both lanes, in a new local. */
-export function wasmConst(cx: WasmCtx, v: number): L {
-  const l = cx.tmp();
-  cx.f.set(l, c2(cx.f, v));
-  return l;
-}

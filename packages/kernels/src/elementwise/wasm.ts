@@ -10,8 +10,8 @@
 
 import type { FuncBuilder, Local, Val } from '../wasm/emitter.js';
 import type { ArgName, Expr } from './expr.js';
-import { PRIMS, wasmConst } from './primitives.js';
-import type { WasmCtx } from './wasm_math.js';
+import { PRIMS } from './primitives.js';
+import { c2, type WasmCtx } from './wasm_math.js';
 
 export type WasmRoute = 'f32' | 'f64';
 
@@ -60,7 +60,8 @@ export function emitF64x2(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgName
       if (!op) throw new TypeError(`elementwise: operand ${n.name} is not bound`);
       l = op;
     } else if (n.k === 'const') {
-      l = wasmConst(cx, n.value);
+      l = cx.tmp();
+      cx.f.set(l, c2(cx.f, n.value));
     } else {
       const lower = PRIMS[n.prim].wasm64;
       if (!lower || n.kind !== 'num') throw new TypeError(`elementwise: primitive ${n.prim} has no float64 WebAssembly form`);
