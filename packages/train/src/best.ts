@@ -17,15 +17,28 @@ export interface BestOptions {
 }
 
 /** BestTracker's state dict (`best` is null until a finite value was seen). */
-export interface BestState { best: number | null; bestStep: number; wait: number }
+export interface BestState {
+  /** The best value of the metric so far; null before the first finite one. */
+  best: number | null;
+  /** The step of that evaluation (−1 before it). */
+  bestStep: number;
+  /** Evaluations since the last improvement. */
+  wait: number;
+}
 
 /** The one definition of "best" in a run: the best checkpoint and early stopping both ask it, so they never disagree about which evaluation was the best. */
 export class BestTracker {
+  /** The monitored metric's name. */
   readonly metric: string;
+  /** 'min': lower is better; 'max': higher is better. */
   readonly mode: 'min' | 'max';
+  /** The least change that counts as an improvement (≥ 0). */
   readonly minDelta: number;
+  /** Evaluations without improvement before a stop is asked for (Infinity: never). */
   readonly patience: number;
+  /** The best value so far (±Infinity before the first). */
   best: number;
+  /** The step of the best value (−1 before the first). */
   bestStep = -1;
   /** Evaluations since the last improvement. */
   wait = 0;
@@ -46,7 +59,14 @@ export class BestTracker {
   }
 
   /** Record an evaluation; says whether it is the new best and whether patience ran out. */
-  update(step: number, metrics: Record<string, number>): { value: number; improved: boolean; stop: boolean } {
+  update(step: number, metrics: Record<string, number>): {
+    /** The monitored metric's value in `metrics`. */
+    value: number;
+    /** Whether it is the new best. */
+    improved: boolean;
+    /** Whether patience ran out. */
+    stop: boolean;
+  } {
     const value = metrics[this.metric];
     if (value === undefined) {
       throw new ValueError(`Trainer: the monitored metric '${this.metric}' is not among the evaluation's (${Object.keys(metrics).join(', ')})`);

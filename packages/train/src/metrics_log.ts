@@ -3,10 +3,16 @@
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** One line of metrics.jsonl: a record `type` ('train', 'eval', …), the optimizer step, and any other fields. */
-export type MetricsRecord = { type: string; step: number } & Record<string, unknown>;
+export type MetricsRecord = {
+  /** 'train', 'eval', 'config', 'summary', or a record type of the caller's. */
+  type: string;
+  /** The optimizer step the record belongs to. */
+  step: number;
+} & Record<string, unknown>;
 
 /** A JSON Lines metrics log at `path`, appended as training runs, so a crash keeps everything logged so far. */
 export class MetricsLog {
+  /** @param path The JSONL file (created by `reset`, appended to by `append`). */
   constructor(readonly path: string) {}
 
   /** Start empty, or (resuming) keep only the records that `keep` accepts. */

@@ -31,7 +31,12 @@ export type BatchSource<B> = (Iterable<B> | AsyncIterable<B>) & {
 };
 
 /** What `trainLoss` may return: the loss, or the loss with more per-step figures to log. */
-export type LossOutput = Tensor | { loss: Tensor; metrics?: Record<string, Tensor | number> };
+export type LossOutput = Tensor | {
+  /** The 0-d loss to backpropagate. */
+  loss: Tensor;
+  /** Per-step figures logged under their names (0-d tensors are read back with the loss). */
+  metrics?: Record<string, Tensor | number>;
+};
 
 /** Something with state to checkpoint (LR schedulers, GradScaler, KL controllers, counters). */
 export interface Stateful {
@@ -91,7 +96,12 @@ export interface TrainerOptions<B = void> extends TrainerCallbacks<B> {
   /** Which evaluation is the best (for the best checkpoint and early stopping alike). */
   best?: BestOptions;
   /** Checkpoints to keep: the last N and the best K by the monitored metric (default 1 and 1). */
-  keep?: { last?: number; best?: number };
+  keep?: {
+    /** The most recent checkpoints kept (default 1). */
+    last?: number;
+    /** The best checkpoints by the monitored metric kept (default 1). */
+    best?: number;
+  };
   /** Also save a checkpoint every this many steps (default: at improving evaluations and the end). */
   saveInterval?: number;
   /** More objects whose state goes into every checkpoint and comes back on resume, by name. */
@@ -137,7 +147,14 @@ export interface StepInfo {
 }
 
 /** One evaluation: its step, each split's mean loss, and the `evalMetrics` figures. */
-export interface EvalRecord { step: number; losses: Record<string, number>; metrics?: Record<string, number> }
+export interface EvalRecord {
+  /** Optimizer steps completed at the evaluation. */
+  step: number;
+  /** Each split's mean loss. */
+  losses: Record<string, number>;
+  /** What `evalMetrics` returned. */
+  metrics?: Record<string, number>;
+}
 
 /** What `Trainer.run()` returns. */
 export interface TrainResult {
@@ -145,7 +162,9 @@ export interface TrainResult {
   startStep: number;
   /** Steps completed. */
   step: number;
+  /** Passes over trainData completed. */
   epoch: number;
+  /** Stopped by Ctrl-C or `stop()` (a checkpoint was saved). */
   interrupted: boolean;
   /** Stopped because the monitored metric stopped improving. */
   earlyStopped: boolean;
@@ -153,19 +172,25 @@ export interface TrainResult {
   wallSeconds: number;
   /** Training steps only (evaluations and checkpoints excluded): time per step and throughput. */
   msPerStep: number;
+  /** Items (`itemsPerStep` per step) per second of training. */
   itemsPerSecond: number;
   /** What itemsPerSecond counts (the `itemsName` option; default 'tokens'). */
   itemsName: string;
   /** Training losses read back in this run and earlier runs of the same output directory. */
   trainLosses: [number, number][];
+  /** Every evaluation, in step order. */
   evals: EvalRecord[];
   /** The monitored metric's name, best value and the step it came from. */
   bestMetricName: string;
+  /** The best value of the monitored metric. */
   bestMetric: number;
+  /** The step of the best evaluation. */
   bestStep: number;
   /** Path of the checkpoint written last. */
   checkpoint: string | null;
+  /** `<outDir>/metrics.jsonl`. */
   metricsPath: string;
+  /** `<outDir>/loss.svg`. */
   plotPath: string;
 }
 

@@ -6,7 +6,9 @@
 export interface ProgressStream {
   /** Writes `s` as it is. */
   write(s: string): boolean;
+  /** Whether the stream is a terminal (the bar is then redrawn in place). */
   isTTY?: boolean;
+  /** The terminal's width in characters (default 100). */
   columns?: number;
 }
 
@@ -28,9 +30,13 @@ export interface ProgressOptions {
 
 /** The figures of one `ProgressBar.update`: the step, and any of loss, LR, throughput and named metrics. */
 export interface ProgressUpdate {
+  /** Steps done, out of `total`. */
   step: number;
+  /** The latest training loss. */
   loss?: number;
+  /** The current learning rate. */
   lr?: number;
+  /** Throughput, shown as items per second (`itemsName`). */
   tokensPerSec?: number;
   /** More named figures to show (e.g. { return: 431.5 }). */
   metrics?: Record<string, number>;
@@ -50,6 +56,7 @@ const fmtRate = (r: number) => (r >= 1e6 ? `${(r / 1e6).toFixed(2)}M` : r >= 1e3
 
 /** A terminal progress bar: step/total, loss, LR, items/s and ETA, redrawn in place on a TTY, else a plain line every `plainEvery` steps or `plainSeconds` seconds. */
 export class ProgressBar {
+  /** The step count at 100%. */
   readonly total: number;
   readonly #stream: ProgressStream;
   readonly #tty: boolean;

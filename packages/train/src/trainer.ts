@@ -41,6 +41,7 @@ function iterate<B>(src: BatchSource<B>): AsyncIterator<B> | Iterator<B> {
 
 /** The training loop (Hugging Face's Trainer, for webgrad): batches, gradient accumulation and clipping, the optimizer and LR schedule, evaluation, best checkpoint and early stopping, exact resume, a JSONL metrics log, an SVG loss plot, a progress bar and callbacks. Each micro-batch's loss runs in a scope that frees what it made. `await new Trainer(options).run()`. */
 export class Trainer<B = void> {
+  /** The options the Trainer was made with. */
   readonly opts: TrainerOptions<B>;
   /** Optimizer steps of the whole run. */
   readonly steps: number;
@@ -112,7 +113,12 @@ export class Trainer<B = void> {
    * Mean loss of each split (over all of its evalData batches, or `evalIters` drawn batches) and
    * the extra `evalMetrics`, in eval mode without gradients.
    */
-  async evaluate(iters = this.opts.evalIters ?? 200): Promise<{ losses: Record<string, number>; metrics: Record<string, number> }> {
+  async evaluate(iters = this.opts.evalIters ?? 200): Promise<{
+    /** Each split's mean loss. */
+    losses: Record<string, number>;
+    /** What `evalMetrics` returned ({} without it). */
+    metrics: Record<string, number>;
+  }> {
     checkInt('Trainer.evaluate', 'iters', iters, { min: 1 });
     const { model, evalLoss, evalData } = this.opts;
     const wasTraining = model.training;
