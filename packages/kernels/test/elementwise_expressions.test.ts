@@ -11,13 +11,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BINARY_FNS, UNARY_FNS } from '../src/cpu/elementwise.js';
 import { fastCpuKernels, setNumThreads } from '../src/cpu_fast/index.js';
-import { nodes, type Expr } from '../src/elementwise/expr.js';
+import { mul, nodes, sigmoid, x as X_ARG, type Expr } from '../src/elementwise/expr.js';
 import { binaryFunction, binaryLoop, evaluateBinary, evaluateUnary, unaryFunction, unaryLoop } from '../src/elementwise/javascript.js';
 import { BINARY_DEFS, UNARY_DEFS, type Accuracy, type OpDef, type Target } from '../src/elementwise/ops.js';
 import { PRIMS } from '../src/elementwise/primitives.js';
 import { wasmRoute } from '../src/elementwise/wasm.js';
+import { toWgsl } from '../src/elementwise/wgsl.js';
+import { ModuleBuilder } from '../src/wasm/emitter.js';
 import { BINARY_FAST_OPS } from '../src/wasm/elementwise_program.js';
-import { GRAD_FAST_OPS, UNARY_FAST_OPS } from '../src/wasm/unary_program.js';
+import { addUnaryKernel, GRAD_FAST_OPS, UNARY_FAST_OPS } from '../src/wasm/unary_program.js';
 import { BINARY_OPS, BOOL_RESULT_OPS, UNARY_OPS, type BinaryOp, type TypedArray, type UnaryOp, type View } from '../src/types.js';
 
 const F32_MIN_SUBNORMAL = 1.401298464324817e-45;
@@ -237,5 +239,33 @@ describe('generated code of every target against the float64 reference, to each 
         });
       }
     }
+  });
+});
+
+describe('an expression that is not an op of the library', () => {
+  // quickGelu(x) = x·σ(1.702·x), defined here and nowhere else: every target comes from it alone.
+  const quickGelu = mul(X_ARG, sigmoid(mul(1.702, X_ARG)));
+
+  it('generates the reference, the float32 loop, the WGSL and a WebAssembly kernel', () => {
+    const ref = unaryFunction(quickGelu);
+    expect(ref(1)).toBeCloseTo(1 / (1 + Math.exp(-1.702)), 15);
+    expect(toWgsl(quickGelu, 'f32')).toBe('(x * sigmoid_((1.702 * x)))');
+    expect(toWgsl(quickGelu, 'i32')).toBeNull();
+    expect(wasmRoute(quickGelu)).toBe('f64');
+
+    const n = X.length;
+    const loopOut = new Float32Array(n);
+    unaryLoop(quickGelu, true)(X, 0, 1, loopOut, 0, 1, n);
+    expectAll('quickGelu loop', n, (i) => check(loopOut[i]!, ref(X[i]!), undefined, {}));
+
+    const m = new ModuleBuilder({ initialPages: 1, maximumPages: 1, shared: false });
+    addUnaryKernel(m, 'quick_gelu', quickGelu);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    const kernel = new WebAssembly.Instance(new WebAssembly.Module(m.toBytes()), { env: { memory } }).exports.quick_gelu as (x: number, o: number, n: number) => void;
+    const len = n + (-n & 3); // whole steps of four; the kernel reads and writes up to three past n
+    const xs = new Float32Array(memory.buffer, 0, len), os = new Float32Array(memory.buffer, 4 * len, len);
+    xs.set(X);
+    kernel(0, 4 * len, n);
+    expectAll('quickGelu wasm', n, (i) => { const f = check(os[i]!, ref(X[i]!), { ulp: 1 }, {}); return f && `quickGelu(${X[i]}): ${f}`; });
   });
 });

@@ -21,6 +21,7 @@
 // grad_<op>(x, g, out, n) writes out[i] = op(x[i], g[i]) for the binary ops that take the 'f64'
 // route (the activation gradients geluGrad and siluGrad), with the same float64 evaluation.
 
+import type { Expr } from '../elementwise/expr.js';
 import { BINARY_DEFS, UNARY_DEFS } from '../elementwise/ops.js';
 import { emitF32x4, emitF64x2, wasmCtx, wasmRoute } from '../elementwise/wasm.js';
 import type { BinaryOp, UnaryOp } from '../types.js';
@@ -58,31 +59,35 @@ export function addUnaryGrad(m: ModuleBuilder, opts: { fma?: boolean } = {}): vo
 }
 
 export function addUnary(m: ModuleBuilder, opts: { fma?: boolean } = {}): void {
-  for (const op of UNARY_FAST_OPS) {
-    const expr = UNARY_DEFS[op].expr;
-    m.func(`unary_${op}`, ['i32', 'i32', 'i32'] as const, null, (f, x, out, n) => {
-      const i = f.local('i32'), px = f.local('i32'), po = f.local('i32');
-      const at = (base: Local<'i32'>) => f.add(f.get(base), f.shl(f.get(i), f.i32(2)));
-      if (wasmRoute(expr) === 'f32') {
-        const v = f.local('v128');
-        f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
-          f.set(v, f.v128Load(at(x)));
-          f.v128Store(at(out), emitF32x4(f, expr, () => f.get(v)));
-        });
-        return;
-      }
-      const lo = f.local('v128'), hi = f.local('v128');
-      const cx = wasmCtx(f, opts.fma ?? false);
+  for (const op of UNARY_FAST_OPS) addUnaryKernel(m, `unary_${op}`, UNARY_DEFS[op].expr, opts);
+}
+
+/** One `name(x, out, n)` kernel of a unary expression with a WebAssembly form (see the header). */
+export function addUnaryKernel(m: ModuleBuilder, name: string, expr: Expr, opts: { fma?: boolean } = {}): void {
+  const route = wasmRoute(expr);
+  if (!route) throw new TypeError(`${name}: the expression has no WebAssembly form`);
+  m.func(name, ['i32', 'i32', 'i32'] as const, null, (f, x, out, n) => {
+    const i = f.local('i32'), px = f.local('i32'), po = f.local('i32');
+    const at = (base: Local<'i32'>) => f.add(f.get(base), f.shl(f.get(i), f.i32(2)));
+    if (route === 'f32') {
+      const v = f.local('v128');
       f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
-        f.set(px, at(x));
-        f.set(po, at(out));
-        f.set(lo, f.f64x2PromoteLowF32x4(f.v128Load64Zero(f.get(px))));
-        f.set(hi, f.f64x2PromoteLowF32x4(f.v128Load64Zero(f.get(px), 8)));
-        const ylo = emitF64x2(cx, expr, { x: lo });
-        const yhi = emitF64x2(cx, expr, { x: hi });
-        f.v128Store64Lane0(f.get(po), f.f32x4DemoteF64x2Zero(f.get(ylo)));
-        f.v128Store64Lane0(f.get(po), f.f32x4DemoteF64x2Zero(f.get(yhi)), 8);
+        f.set(v, f.v128Load(at(x)));
+        f.v128Store(at(out), emitF32x4(f, expr, () => f.get(v)));
       });
+      return;
+    }
+    const lo = f.local('v128'), hi = f.local('v128');
+    const cx = wasmCtx(f, opts.fma ?? false);
+    f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
+      f.set(px, at(x));
+      f.set(po, at(out));
+      f.set(lo, f.f64x2PromoteLowF32x4(f.v128Load64Zero(f.get(px))));
+      f.set(hi, f.f64x2PromoteLowF32x4(f.v128Load64Zero(f.get(px), 8)));
+      const ylo = emitF64x2(cx, expr, { x: lo });
+      const yhi = emitF64x2(cx, expr, { x: hi });
+      f.v128Store64Lane0(f.get(po), f.f32x4DemoteF64x2Zero(f.get(ylo)));
+      f.v128Store64Lane0(f.get(po), f.f32x4DemoteF64x2Zero(f.get(yhi)), 8);
     });
-  }
+  });
 }
