@@ -69,7 +69,7 @@ export async function pruneHeads(attn: Module, opts: PruneHeadsOptions): Promise
   checkOptions(op, opts, ['amount', 'count', 'heads', 'scores', 'n']);
   const given = [opts.amount, opts.count, opts.heads].filter((v) => v !== undefined).length;
   if (given !== 1) throw new PruningError(`${op}: give exactly one of amount, count or heads, got ${given}`);
-  const n = checkNormOrder(op, opts.n ?? 2);
+  const n = checkNormOrder(op, opts.n === undefined ? 2 : opts.n);
   if (opts.scores !== undefined) {
     if (opts.heads !== undefined) throw new PruningError(`${op}: scores rank heads for amount or count; with heads the pruned heads are given`);
     if (!Array.isArray(opts.scores) || opts.scores.length !== H || !opts.scores.every((s) => typeof s === 'number' && Number.isFinite(s))) {

@@ -28,14 +28,14 @@ export function checkModule(op: string, arg: string, m: unknown): Module {
 }
 
 /** The floating-point parameter `name` of `module` itself (not of a child). */
-export function checkParam(op: string, module: Module, name: unknown): Tensor {
-  if (typeof name !== 'string' || name === '') throw new PruningError(`${op}: name must be a parameter name, got ${fmtValue(name)}`);
+export function checkParam(op: string, module: Module, name: unknown, arg = 'name'): Tensor {
+  if (typeof name !== 'string' || name === '') throw new PruningError(`${op}: ${arg} must be a parameter name, got ${fmtValue(name)}`);
   const p = module.getParameter(name);
   if (!p) {
     const own = [...module.namedParameters({ recurse: false })].map(([n]) => `'${n}'`);
-    throw new PruningError(`${op}: ${module.constructor.name} has no parameter '${name}' (its parameters: ${own.join(', ') || 'none'})`);
+    throw new PruningError(`${op}: ${arg} '${name}' is not a parameter of ${module.constructor.name} (its parameters: ${own.join(', ') || 'none'})`);
   }
-  if (p.dtype !== 'float32' && p.dtype !== 'float64') throw new PruningError(`${op}: parameter '${name}' is ${p.dtype}; only floating-point parameters can be pruned`);
+  if (p.dtype !== 'float32' && p.dtype !== 'float64') throw new PruningError(`${op}: ${arg} '${name}' is a ${p.dtype} parameter; only floating-point parameters can be pruned`);
   return p;
 }
 
@@ -46,7 +46,7 @@ export function checkPairs(op: string, arg: string, pairs: unknown): [Module, st
   return pairs.map((pair, i) => {
     if (!Array.isArray(pair) || pair.length !== 2) throw new PruningError(`${op}: ${arg}[${i}] must be a [module, parameterName] pair, got ${fmtValue(pair)}`);
     const m = checkModule(op, `${arg}[${i}][0]`, pair[0]);
-    const p = checkParam(op, m, pair[1]);
+    const p = checkParam(op, m, pair[1], `${arg}[${i}][1]`);
     if (seen.has(p)) throw new PruningError(`${op}: ${arg}[${i}] names a parameter that is already in the list ('${pair[1] as string}')`);
     seen.add(p);
     return [m, pair[1] as string, p];

@@ -23,11 +23,11 @@ export interface NMOptions {
 
 function checkNM(op: string, shape: readonly number[], opts: NMOptions, what: string): { n: number; m: number; dim: number } {
   checkOptions(op, opts, ['n', 'm', 'dim']);
-  const n = checkSize(op, 'n', opts.n ?? 2);
-  const m = checkSize(op, 'm', opts.m ?? 4, 1);
+  const n = checkSize(op, 'n', opts.n === undefined ? 2 : opts.n);
+  const m = checkSize(op, 'm', opts.m === undefined ? 4 : opts.m, 1);
   if (n > m) throw new PruningError(`${op}: n (${n}) must be <= m (${m}): a group of ${m} cannot keep ${n}`);
   if (shape.length === 0) throw new PruningError(`${op}: ${what} is a scalar; N:M groups need at least one dim`);
-  const dim = checkDim(op, 'dim', opts.dim ?? (shape.length >= 2 ? 1 : 0), shape.length);
+  const dim = checkDim(op, 'dim', opts.dim === undefined ? (shape.length >= 2 ? 1 : 0) : opts.dim, shape.length);
   if (shape[dim]! % m !== 0) throw new PruningError(`${op}: ${what} has shape ${fmtShape(shape)}; its size ${shape[dim]} along dim ${dim} is not a multiple of m = ${m}`);
   return { n, m, dim };
 }

@@ -42,10 +42,10 @@ export function cubicSparsity(opts: CubicSparsityOptions): SparsitySchedule {
   const op = 'cubicSparsity';
   if (typeof opts !== 'object' || opts === null) throw new PruningError(`${op}: options must be an object, got ${fmtValue(opts)}`);
   checkOptions(op, opts, ['initialSparsity', 'finalSparsity', 'beginStep', 'frequency', 'pruningSteps']);
-  const si = checkRange(op, 'initialSparsity', opts.initialSparsity ?? 0, 0, 1);
+  const si = checkRange(op, 'initialSparsity', opts.initialSparsity === undefined ? 0 : opts.initialSparsity, 0, 1);
   const sf = checkRange(op, 'finalSparsity', opts.finalSparsity, 0, 1);
-  const t0 = checkSize(op, 'beginStep', opts.beginStep ?? 0);
-  const dt = checkSize(op, 'frequency', opts.frequency ?? 1, 1);
+  const t0 = checkSize(op, 'beginStep', opts.beginStep === undefined ? 0 : opts.beginStep);
+  const dt = checkSize(op, 'frequency', opts.frequency === undefined ? 1 : opts.frequency, 1);
   const n = checkSize(op, 'pruningSteps', opts.pruningSteps, 1);
   if (si > sf) throw new PruningError(`${op}: initialSparsity (${si}) must be <= finalSparsity (${sf})`);
   const end = t0 + n * dt;
@@ -107,14 +107,15 @@ export class GradualPruner {
       throw new PruningError(`${op}: schedule must be a sparsity schedule ({ sparsityAt, isPruningStep }, e.g. cubicSparsity({...})), got ${fmtValue(s)}`);
     }
     this.schedule = s;
-    this.scope = checkEnum(op, 'scope', opts.scope ?? 'global', ['global', 'layer']);
+    this.scope = checkEnum(op, 'scope', opts.scope === undefined ? 'global' : opts.scope, ['global', 'layer']);
     if (opts.log !== undefined && typeof opts.log !== 'function') throw new PruningError(`${op}: log must be a function, got ${fmtValue(opts.log)}`);
     this.#log = opts.log;
-    if (checkBool(op, 'registerMasks', opts.registerMasks ?? true)) for (const [m, n, p] of this.#pairs) ensureMask(m, n, p);
+    if (checkBool(op, 'registerMasks', opts.registerMasks === undefined ? true : opts.registerMasks)) for (const [m, n, p] of this.#pairs) ensureMask(m, n, p);
   }
 
   /** Prune to the schedule's target if `step` is a pruning step; returns the sparsity reached, or null. */
   async step(step: number): Promise<number | null> {
+    checkSize('GradualPruner.step', 'step', step);
     if (!this.schedule.isPruningStep(step)) return null;
     const target = this.schedule.sparsityAt(step);
     const reached = await this.pruneTo(target);

@@ -79,7 +79,7 @@ export async function lnStructured(module: Module, name: string, opts: LnStructu
   checkModule(op, 'module', module);
   const p = checkParam(op, module, name);
   const amount = checkAmount(op, opts, ['n', 'dim']);
-  const n = checkNormOrder(op, opts.n ?? 2);
+  const n = checkNormOrder(op, opts.n === undefined ? 2 : opts.n);
   if (p.ndim === 0) throw new PruningError(`${op}: parameter '${name}' is a scalar; it has no slices to prune`);
   const dim = checkDim(op, 'dim', opts.dim, p.ndim);
   const { mask, gone } = await slicesToPrune(op, module, name, p, dim, n, amount);
@@ -102,9 +102,10 @@ export interface PruneChannelsOptions extends AmountOptions {
 export async function pruneChannels(module: Module, opts: PruneChannelsOptions): Promise<number[]> {
   const op = 'pruneChannels';
   checkModule(op, 'module', module);
+  if (!module.getParameter('weight')) throw new PruningError(`${op}: module (${module.constructor.name}) has no 'weight' parameter whose dim 0 is its output channels`);
   const p = checkParam(op, module, 'weight');
   const amount = checkAmount(op, opts, ['n']);
-  const n = checkNormOrder(op, opts.n ?? 2);
+  const n = checkNormOrder(op, opts.n === undefined ? 2 : opts.n);
   if (p.ndim < 2) throw new PruningError(`${op}: ${module.constructor.name}.weight has shape [${p.shape.join(', ')}]; channels need a weight of rank >= 2 (output channels first)`);
   const bias = module.getParameter('bias');
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== p.shape[0])) throw new PruningError(`${op}: ${module.constructor.name}.bias has shape [${bias.shape.join(', ')}], not [${p.shape[0]}] (one entry per output channel)`);

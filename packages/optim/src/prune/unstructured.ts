@@ -43,7 +43,7 @@ export async function randomUnstructured(module: Module, name: string, opts: Ran
   checkModule(op, 'module', module);
   const p = checkParam(op, module, name);
   const amount = checkAmount(op, opts, ['seed']);
-  const rand = mulberry32(checkInt(op, 'seed', opts.seed ?? 0, { min: 0, max: 2 ** 32 - 1 }));
+  const rand = mulberry32(checkInt(op, 'seed', opts.seed === undefined ? 0 : opts.seed, { min: 0, max: 2 ** 32 - 1 }));
   const scores = new Float64Array(p.size);
   for (let i = 0; i < scores.length; i++) scores[i] = rand();
   await pruneByScores(op, module, name, p, scores, amount);
