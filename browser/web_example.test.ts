@@ -1,8 +1,9 @@
 // The web example (examples/web) in headless Chromium, driven over the DevTools protocol: the page
 // trains its character GPT on WebGPU (SwiftShader here), then with WebGPU switched off (the cpu
-// fallback, with and without cross-origin isolation). Each run checks that the loss falls, the
-// plot is drawn (pixels of a screenshot), samples appear, the weights download as a valid
-// safetensors file, and nothing is logged as an error — in the page or in its workers.
+// fallback, with and without cross-origin isolation), and LeNet-5 in its MNIST tab. Each run
+// checks that the loss falls, the plot is drawn (pixels of a screenshot), samples or held-out
+// predictions appear, the weights download as a valid safetensors file, and nothing is logged as
+// an error — in the page or in its workers.
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../examples/web/main.js';
 import { SMOOTH_COLOR } from '../examples/web/plot.js';
+import type { MnistState } from '../examples/web/mnist_tab.js';
 import type { RunState } from '../examples/web/page.js';
 import type { RunSettings } from '../examples/web/protocol.js';
 import type { Site } from '../examples/web/serve.js';
@@ -89,17 +91,20 @@ function decodePng(png: Buffer): { width: number; height: number; rgba: Uint8Arr
 
 interface PageRun {
   /** The device, badge and notice after the page's first model (the default settings, device 'auto'). */
-  initial: { device: RunState['device']; badge: string; notice: string };
+  initial: Shown;
   state: RunState;
   deviceBadge: string;
   notice: string;
   sampleShown: string;
   /** Pixels of the plot's screenshot: all, those not white, those of the smoothed curve's colour. */
-  plotPixels: { total: number; inked: number; curve: number };
+  plotPixels: PlotPixels;
   /** The downloaded weights file. */
   download: { name: string; bytes: Buffer };
   errors: string[];
 }
+
+interface Shown { device: RunState['device']; badge: string; notice: string }
+interface PlotPixels { total: number; inked: number; curve: number }
 
 const dir = mkdtempSync(join(tmpdir(), 'webgrad-web-example-'));
 const screenshots = process.env.WEBGRAD_WEB_SCREENSHOTS;
@@ -111,15 +116,15 @@ let cpuRun: PageRun | undefined;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Opens `url` in a fresh headless Chromium, sets small settings, trains `steps` steps, screenshots
- *  the plot, downloads the weights and returns what the page showed. */
-async function trainInPage(name: string, url: string, opts: { webgpu: boolean; steps: number; settings: Partial<RunSettings> }): Promise<PageRun> {
-  const browser = launchChromium(chromium, 'about:blank', join(dir, `profile-${name}`), { webgpu: opts.webgpu, devtoolsPipe: true });
+/** A page open in a fresh headless Chromium, driven over the DevTools protocol. Console errors and
+ *  exceptions of the page and of every worker it starts are collected in `errors`. */
+async function openPage(name: string, url: string, webgpu: boolean) {
+  const browser = launchChromium(chromium, 'about:blank', join(dir, `profile-${name}`), { webgpu, devtoolsPipe: true });
   const exited = new Promise<void>((r) => browser.once('exit', () => r()));
   const cdp = new DevTools(browser.stdio[3] as NodeJS.WritableStream, browser.stdio[4] as NodeJS.ReadableStream);
   const errors: string[] = [];
-  const downloads = new Map<string, { name: string; done: () => void; failed: (e: Error) => void }>();
-  cdp.listeners.push(({ method, params, sessionId }) => {
+  let download: { guid?: string; name: string; done: () => void; failed: (e: Error) => void } | null = null;
+  cdp.listeners.push(({ method, params }) => {
     if (method === 'Runtime.consoleAPICalled' && (params.type === 'error' || params.type === 'assert')) {
       errors.push(`console.${String(params.type)}: ${(params.args as { value?: unknown; description?: string }[]).map((a) => String(a.value ?? a.description)).join(' ')}`);
     } else if (method === 'Runtime.exceptionThrown') {
@@ -129,98 +134,115 @@ async function trainInPage(name: string, url: string, opts: { webgpu: boolean; s
       const e = params.entry as { level: string; text: string; url?: string };
       if (e.level === 'error') errors.push(`log: ${e.text} ${e.url ?? ''}`);
     } else if (method === 'Target.attachedToTarget') {
-      // Workers (the training worker and the cpu device's threads): their console too.
+      // A worker (a training worker, the cpu device's threads): its console and its own workers too.
       const child = params.sessionId as string;
-      void Promise.all([cdp.send('Runtime.enable', {}, child), cdp.send('Log.enable', {}, child)
-        .catch(() => {}), cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }, child).catch(() => {})])
-        .then(() => cdp.send('Runtime.runIfWaitingForDebugger', {}, child)).catch(() => {});
-    } else if (method === 'Browser.downloadWillBegin') {
-      const d = downloads.get('next');
-      if (d) { downloads.delete('next'); d.name = params.suggestedFilename as string; downloads.set(params.guid as string, d); }
-    } else if (method === 'Browser.downloadProgress') {
-      const d = downloads.get(params.guid as string);
-      if (d && params.state === 'completed') d.done();
-      if (d && params.state === 'canceled') d.failed(new Error('the download was cancelled'));
+      void Promise.all([
+        cdp.send('Runtime.enable', {}, child), cdp.send('Log.enable', {}, child).catch(() => {}),
+        cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }, child).catch(() => {}),
+      ]).then(() => cdp.send('Runtime.runIfWaitingForDebugger', {}, child)).catch(() => {});
+    } else if (method === 'Browser.downloadWillBegin' && download) {
+      Object.assign(download, { guid: params.guid, name: params.suggestedFilename });
+    } else if (method === 'Browser.downloadProgress' && download && params.guid === download.guid) {
+      if (params.state === 'completed') download.done();
+      if (params.state === 'canceled') download.failed(new Error('the download was cancelled'));
     }
-    void sessionId;
   });
-  try {
-    const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank' });
-    const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: true }) as { sessionId: string };
-    const page = (method: string, params: Record<string, unknown> = {}) => cdp.send(method, params, sessionId);
-    const evaluate = async <T>(expression: string): Promise<T> => {
-      const r = await page('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true }) as { result: { value: T }; exceptionDetails?: { text: string } };
-      if (r.exceptionDetails) throw new Error(`${expression}: ${r.exceptionDetails.text}`);
-      return r.result.value;
-    };
-    const waitFor = async (what: string, expression: string, timeoutMs: number) => {
-      const until = Date.now() + timeoutMs;
-      while (!(await evaluate<boolean>(expression))) {
-        const state = await evaluate<RunState | undefined>('window.webgradRun');
-        if (state?.errors.length) throw new Error(`${name}: the page reported: ${state.errors.join('; ')}`);
-        if (Date.now() > until) throw new Error(`${name}: no ${what} within ${timeoutMs / 1000} s (page state: ${JSON.stringify(state)?.slice(0, 2000)})\n${browser.log()}`);
-        await sleep(100);
-      }
-    };
-    await Promise.all([page('Runtime.enable'), page('Log.enable'), page('Page.enable')]);
-    await page('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: true });
-    await page('Emulation.setDeviceMetricsOverride', { width: 1280, height: 1000, deviceScaleFactor: 1, mobile: false });
-    const downloadPath = join(dir, `downloads-${name}`);
-    mkdirSync(downloadPath);
-    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath, eventsEnabled: true });
-    await page('Page.navigate', { url });
-    await waitFor('model', 'window.webgradRun?.ready === true', 60_000);
-    const shownNow = () => evaluate<{ device: RunState['device']; badge: string; notice: string }>(`({
-      device: window.webgradRun.device,
-      badge: document.getElementById('device').textContent,
-      notice: document.getElementById('notice').hidden ? '' : document.getElementById('notice').textContent,
-    })`);
-    const initial = await shownNow();
-
-    // Settings typed into the form, applied by Reset.
-    await evaluate(`(() => {
-      const f = document.getElementById('settings');
-      for (const [k, v] of Object.entries(${JSON.stringify(opts.settings)})) f.elements[k].value = String(v);
-      document.getElementById('reset').click();
-    })()`);
-    await waitFor('model after reset', 'window.webgradRun.ready === true', 60_000);
-    await evaluate(`document.getElementById('start').click()`);
-    await waitFor(`${opts.steps} steps`, `window.webgradRun.losses.length >= ${opts.steps}`, 90_000);
-    await evaluate(`document.getElementById('pause').click()`);
-    await waitFor('pause', 'window.webgradRun.running === false', 30_000);
+  const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank' });
+  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: true }) as { sessionId: string };
+  const page = (method: string, params: Record<string, unknown> = {}) => cdp.send(method, params, sessionId);
+  const evaluate = async <T>(expression: string): Promise<T> => {
+    const r = await page('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true }) as { result: { value: T }; exceptionDetails?: { text: string } };
+    if (r.exceptionDetails) throw new Error(`${expression}: ${r.exceptionDetails.text}`);
+    return r.result.value;
+  };
+  /** Polls `expression` until true; fails at once if the run (`stateOf`) reports an error. */
+  const waitFor = async (what: string, expression: string, stateOf: string, timeoutMs: number) => {
+    const until = Date.now() + timeoutMs;
+    while (!(await evaluate<boolean>(expression))) {
+      const state = await evaluate<{ errors: string[] } | undefined>(stateOf);
+      if (state?.errors.length) throw new Error(`${name}: the page reported: ${state.errors.join('; ')}`);
+      if (Date.now() > until) throw new Error(`${name}: no ${what} within ${timeoutMs / 1000} s (state: ${JSON.stringify(state)?.slice(0, 2000)})\n${browser.log()}`);
+      await sleep(100);
+    }
+  };
+  const click = (id: string) => evaluate(`document.getElementById('${id}').click()`);
+  const shown = () => evaluate<Shown>(`({
+    badge: document.getElementById('device').textContent,
+    notice: document.getElementById('notice').hidden ? '' : document.getElementById('notice').textContent,
+  })`);
+  /** Screenshot of element `id`, its pixels counted. */
+  const plotPixels = async (id: string): Promise<PlotPixels> => {
     await evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))'); // the last redraw
-
     const rect = await evaluate<{ x: number; y: number; width: number; height: number }>(
-      `(() => { const r = document.getElementById('plot').getBoundingClientRect(); return { x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height }; })()`);
+      `(() => { const r = document.getElementById('${id}').getBoundingClientRect(); return { x: r.x + scrollX, y: r.y + scrollY, width: r.width, height: r.height }; })()`);
     const shot = await page('Page.captureScreenshot', { format: 'png', clip: { ...rect, scale: 1 } }) as { data: string };
     const png = decodePng(Buffer.from(shot.data, 'base64'));
     const [cr, cg, cb] = [1, 3, 5].map((i) => parseInt(SMOOTH_COLOR.slice(i, i + 2), 16));
-    const plotPixels = { total: png.width * png.height, inked: 0, curve: 0 };
+    const counts = { total: png.width * png.height, inked: 0, curve: 0 };
     for (let i = 0; i < png.rgba.length; i += 4) {
       const [r, g, b] = [png.rgba[i]!, png.rgba[i + 1]!, png.rgba[i + 2]!];
-      if (r < 245 || g < 245 || b < 245) plotPixels.inked++;
-      if (Math.abs(r - cr!) + Math.abs(g - cg!) + Math.abs(b - cb!) < 60) plotPixels.curve++;
+      if (r < 245 || g < 245 || b < 245) counts.inked++;
+      if (Math.abs(r - cr!) + Math.abs(g - cg!) + Math.abs(b - cb!) < 60) counts.curve++;
     }
     if (screenshots) {
       mkdirSync(screenshots, { recursive: true });
       const full = await page('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true }) as { data: string };
       writeFileSync(join(screenshots, `${name}.png`), Buffer.from(full.data, 'base64'));
     }
-
-    const downloaded = new Promise<void>((done, failed) => { downloads.set('next', { name: '', done, failed }); });
-    await evaluate(`document.getElementById('download').click()`);
-    await Promise.race([downloaded, sleep(30_000).then(() => { throw new Error(`${name}: the download did not complete within 30 s`); })]);
+    return counts;
+  };
+  /** Clicks button `id` and returns the file the browser saved. */
+  const downloadFrom = async (id: string) => {
+    const downloadPath = join(dir, `downloads-${name}-${id}`);
+    mkdirSync(downloadPath);
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath, eventsEnabled: true });
+    const done = new Promise<void>((resolve, reject) => { download = { name: '', done: resolve, failed: reject }; });
+    await click(id);
+    await Promise.race([done, sleep(30_000).then(() => { throw new Error(`${name}: the download did not complete within 30 s`); })]);
     const files = readdirSync(downloadPath);
-    expect(files).toHaveLength(1);
-    const download = { name: files[0]!, bytes: readFileSync(join(downloadPath, files[0]!)) };
+    expect(files).toEqual([download!.name]);
+    return { name: files[0]!, bytes: readFileSync(join(downloadPath, files[0]!)) };
+  };
+  const close = async () => { browser.kill(); await exited; };
+  try {
+    await Promise.all([page('Runtime.enable'), page('Log.enable'), page('Page.enable')]);
+    await page('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: true });
+    await page('Emulation.setDeviceMetricsOverride', { width: 1280, height: 1000, deviceScaleFactor: 1, mobile: false });
+    await page('Page.navigate', { url });
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { evaluate, waitFor, click, shown, plotPixels, downloadFrom, errors, close };
+}
 
-    const shown = await shownNow();
-    const sampleShown = await evaluate<string>(`document.getElementById('sample').textContent`);
-    const state = await evaluate<RunState>('window.webgradRun');
-    return { initial, state, deviceBadge: shown.badge, notice: shown.notice, sampleShown, plotPixels, download, errors };
+/** Sets the form `formId` to `settings` and clicks `resetId` (settings apply on reset). */
+const applySettings = (formId: string, resetId: string, settings: object) => `(() => {
+  const f = document.getElementById('${formId}');
+  for (const [k, v] of Object.entries(${JSON.stringify(settings)})) f.elements[k].value = String(v);
+  document.getElementById('${resetId}').click();
+})()`;
+
+/** The character GPT tab: its first model, then `settings`, `steps` steps, the plot and the download. */
+async function trainInPage(name: string, url: string, opts: { webgpu: boolean; steps: number; settings: Partial<RunSettings> }): Promise<PageRun> {
+  const p = await openPage(name, url, opts.webgpu);
+  try {
+    const state = 'window.webgradRun';
+    await p.waitFor('model', 'window.webgradRun?.ready === true', state, 60_000);
+    const initial = { ...(await p.shown()), device: await p.evaluate<RunState['device']>('window.webgradRun.device') };
+    await p.evaluate(applySettings('settings', 'reset', opts.settings));
+    await p.waitFor('model after reset', 'window.webgradRun.ready === true', state, 60_000);
+    await p.click('start');
+    await p.waitFor(`${opts.steps} steps`, `window.webgradRun.losses.length >= ${opts.steps}`, state, 90_000);
+    await p.click('pause');
+    await p.waitFor('pause', 'window.webgradRun.running === false', state, 30_000);
+    const plotPixels = await p.plotPixels('plot');
+    const download = await p.downloadFrom('download');
+    const now = await p.shown();
+    const sampleShown = await p.evaluate<string>(`document.getElementById('sample').textContent`);
+    return { initial, state: await p.evaluate<RunState>(state), deviceBadge: now.badge, notice: now.notice, sampleShown, plotPixels, download, errors: p.errors };
   } finally {
-    browser.kill();
-    await exited;
+    await p.close();
   }
 }
 
@@ -299,10 +321,16 @@ describe('examples/web in headless Chromium', () => {
     const b = await fetch(plain.url);
     expect(b.headers.get('cross-origin-embedder-policy')).toBeNull();
     expect((await fetch(new URL('/missing.js', isolated.url))).status).toBe(404);
+    // The MNIST tab's digits: 7,000 + 2,000 labels and 28×28 images after two u32 counts.
+    const digits = new Uint8Array(await (await fetch(new URL('/mnist.bin', isolated.url))).arrayBuffer());
+    const view = new DataView(digits.buffer);
+    expect([view.getUint32(0, true), view.getUint32(4, true)]).toEqual([7000, 2000]);
+    expect(digits.length).toBe(8 + 9000 * (1 + 784));
+    expect(Math.max(...digits.subarray(8, 8 + 9000))).toBe(9);
   });
 
   it('trains on WebGPU: the loss falls, the plot is drawn, samples appear, the weights download', async () => {
-    const r = await trainInPage('webgpu', isolated.url, { webgpu: true, steps: 15, settings: { ...SMALL, device: 'webgpu' } });
+    const r = await trainInPage('webgpu', isolated.url, { webgpu: true, steps: 10, settings: { ...SMALL, device: 'webgpu' } });
     webgpuRun = r;
     // 'auto' (the page's first model) passes over a software adapter for the cpu device, and says so.
     expect(r.initial.device).toMatchObject({ device: 'cpu', softwareAdapter: expect.stringMatching(/swiftshader|lavapipe|llvmpipe/i) });
@@ -311,27 +339,77 @@ describe('examples/web in headless Chromium', () => {
     expect(r.state.device?.device).toBe('webgpu');
     expect(r.deviceBadge).toMatch(/^WebGPU · \S/);
     expect(r.notice).toBe('');
-    checkRun(r, 15, SMALL);
+    checkRun(r, 10, SMALL);
   }, 120_000);
 
   it('without WebGPU: trains on the cpu device with its threads, and says so', async () => {
-    const r = await trainInPage('cpu', isolated.url, { webgpu: false, steps: 30, settings: SMALL });
+    const r = await trainInPage('cpu', isolated.url, { webgpu: false, steps: 10, settings: SMALL });
     cpuRun = r;
     expect(r.initial.device).toMatchObject({ device: 'cpu', fallbackReason: 'No WebGPU adapter found' });
     expect(r.state.device).toMatchObject({ device: 'cpu', crossOriginIsolated: true });
     expect(r.state.device!.fallbackReason).toBe('No WebGPU adapter found');
     expect(r.deviceBadge).toBe(`cpu · WebAssembly, ${r.state.device!.threads} thread${r.state.device!.threads === 1 ? '' : 's'}`);
     expect(r.notice).toBe(`WebGPU is not available in this browser (No WebGPU adapter found), so the model trains on the cpu device (WebAssembly, ${r.state.device!.threads} thread${r.state.device!.threads === 1 ? '' : 's'}).`);
-    checkRun(r, 30, SMALL);
+    checkRun(r, 10, SMALL);
   }, 120_000);
 
   it('served without COOP/COEP: the cpu device on one thread, and the page says why', async () => {
-    const r = await trainInPage('one-thread', plain.url, { webgpu: false, steps: 15, settings: SMALL });
+    const r = await trainInPage('one-thread', plain.url, { webgpu: false, steps: 10, settings: SMALL });
     expect(r.state.device).toMatchObject({ device: 'cpu', threads: 1, crossOriginIsolated: false });
     expect(r.deviceBadge).toBe('cpu · WebAssembly, 1 thread');
     expect(r.notice).toMatch(/not cross-origin isolated \(the server sent no COOP\/COEP headers\), so the cpu device runs on one thread\.$/);
-    checkRun(r, 15, SMALL);
+    checkRun(r, 10, SMALL);
   }, 120_000);
+
+  it('the MNIST tab trains LeNet-5: the loss falls, held-out accuracy rises, digits are shown, the weights download', async () => {
+    const p = await openPage('mnist', isolated.url, false);
+    try {
+      const state = 'window.webgradMnist';
+      await p.waitFor('page', 'window.webgradRun !== undefined', 'window.webgradRun', 60_000);
+      await p.evaluate(`document.querySelector('[data-tab="mnist"]').click()`);
+      await p.waitFor('model', 'window.webgradMnist?.ready === true', state, 60_000);
+      await p.evaluate(applySettings('mnist-settings', 'mnist-reset', { batchSize: 32, lr: 0.003, evalEvery: 8, evalSize: 200 }));
+      await p.waitFor('model after reset', 'window.webgradMnist.ready === true', state, 60_000);
+      await p.click('mnist-start');
+      await p.waitFor('2 evaluations', 'window.webgradMnist.evals.length >= 2', state, 90_000);
+      await p.click('mnist-pause');
+      await p.waitFor('pause', 'window.webgradMnist.running === false', state, 30_000);
+      const plot = await p.plotPixels('mnist-plot');
+      const download = await p.downloadFrom('mnist-download');
+      const run = await p.evaluate<MnistState>(state);
+      const figures = await p.evaluate<{ caption: string; wrong: boolean }[]>(
+        `Array.from(document.querySelectorAll('#mnist-digits figure'), (f) => ({ caption: f.textContent, wrong: f.classList.contains('wrong') }))`);
+      const shown = await p.shown();
+
+      expect(p.errors, p.errors.join('\n')).toEqual([]);
+      expect(run.device).toMatchObject({ device: 'cpu', fallbackReason: 'No WebGPU adapter found' });
+      expect(shown.badge).toMatch(/^cpu · WebAssembly/);
+      const losses = run.losses.map((l) => l.loss);
+      expect(losses.length).toBeGreaterThanOrEqual(16);
+      expect(mean(losses.slice(0, 5))).toBeGreaterThan(1.9); // about ln 10 untrained
+      expect(mean(losses.slice(-5))).toBeLessThan(mean(losses.slice(0, 5)) - 0.5);
+      expect(run.evals.map((e) => e.step).slice(0, 2)).toEqual([8, 16]);
+      const last = run.evals[run.evals.length - 1]!;
+      expect(last.evaluated).toBe(200);
+      expect(last.accuracy).toBeGreaterThan(0.3); // chance is 0.1
+      // The digit grid: the first 32 held-out digits, the wrong answers marked.
+      expect(figures).toHaveLength(32);
+      figures.forEach((f, i) => {
+        const wrong = last.predicted[i] !== last.labels[i];
+        expect(f).toEqual({ caption: wrong ? `${last.predicted[i]} (is ${last.labels[i]})` : String(last.labels[i]), wrong });
+      });
+      expect(plot.curve).toBeGreaterThan(150);
+      expect(download.name).toBe(`lenet5-mnist-step${losses.length}.safetensors`);
+      const { tensors, metadata, dataBytes } = safetensorsHeader(download.bytes);
+      expect(metadata.model).toBe('LeNet5');
+      expect(tensors['conv1.weight']).toMatchObject({ dtype: 'F32', shape: [6, 1, 5, 5] });
+      expect(tensors['fc3.weight']).toMatchObject({ dtype: 'F32', shape: [10, 84] });
+      expect(Object.values(tensors).reduce((a, t) => a + 4 * t.shape.reduce((x, y) => x * y, 1), 0)).toBe(dataBytes);
+      expect(dataBytes).toBe(4 * 61_706);
+    } finally {
+      await p.close();
+    }
+  }, 150_000);
 
   it('the WebGPU and cpu runs agree step by step (same seed, same batches)', () => {
     const gpu = webgpuRun!.state.losses.map((p) => p.loss), cpu = cpuRun!.state.losses.map((p) => p.loss);

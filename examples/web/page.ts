@@ -1,9 +1,13 @@
-// The page: the text box, model settings and controls, the device indicator, the loss plot and the
-// samples. Training happens in train_worker.ts; this file only sends it commands and shows what it
-// reports. The run's state is also kept on `window.webgradRun` for scripts that drive the page.
+// The page: two tabs, each driving its own training worker. The character GPT tab (this file):
+// the text box, model settings and controls, the loss plot and the samples; the MNIST tab is
+// mnist_tab.ts, started when first opened. The workers train; the page only sends commands and
+// shows what they report. The runs' state is also kept on `window.webgradRun` and
+// `window.webgradMnist` for scripts that drive the page.
 import { DEFAULT_TEXT } from './default_text.js';
+import { openMnistTab } from './mnist_tab.js';
 import { drawLossPlot, type LossPoint } from './plot.js';
 import { DEFAULT_SETTINGS, type DeviceReport, type FromWorker, type RunSettings, type ToWorker } from './protocol.js';
+import { $, fillForm, notice, readForm, saveFile, setActiveTab, showDevice, type TabName } from './ui.js';
 
 export interface RunState {
   ready: boolean;
@@ -18,7 +22,6 @@ export interface RunState {
 const run: RunState = { ready: false, running: false, device: null, losses: [], samples: [], errors: [], downloads: 0 };
 (window as unknown as { webgradRun: RunState }).webgradRun = run;
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const text = $<HTMLTextAreaElement>('text');
 const form = $<HTMLFormElement>('settings');
 const buttons = { start: $<HTMLButtonElement>('start'), pause: $<HTMLButtonElement>('pause'), reset: $<HTMLButtonElement>('reset'), download: $<HTMLButtonElement>('download') };
@@ -27,25 +30,7 @@ const plot = document.getElementById('plot') as unknown as SVGSVGElement;
 const worker = new Worker(new URL('./train_worker.js', import.meta.url), { type: 'module' });
 const send = (m: ToWorker) => { worker.postMessage(m); };
 
-// Settings: the form's inputs are named after RunSettings' fields.
-for (const [k, v] of Object.entries(DEFAULT_SETTINGS)) {
-  const input = form.elements.namedItem(k) as HTMLInputElement | HTMLSelectElement | null;
-  if (input) input.value = String(v);
-}
-function readSettings(): RunSettings {
-  const s = { ...DEFAULT_SETTINGS } as unknown as Record<string, number | string>;
-  for (const k of Object.keys(DEFAULT_SETTINGS)) {
-    const input = form.elements.namedItem(k) as HTMLInputElement | HTMLSelectElement | null;
-    if (!input) continue;
-    if (input instanceof HTMLSelectElement) { s[k] = input.value; continue; }
-    const v = Number(input.value);
-    if (input.value.trim() === '' || !Number.isFinite(v) || v < Number(input.min) || v > Number(input.max)) {
-      throw new RangeError(`${input.closest('label')?.firstChild?.textContent?.trim() ?? k} must be a number from ${input.min} to ${input.max}, got '${input.value}'`);
-    }
-    s[k] = input.step === 'any' ? v : Math.round(v);
-  }
-  return s as unknown as RunSettings;
-}
+fillForm(form, DEFAULT_SETTINGS);
 
 // Text: the built-in sonnets until the user pastes or drops something else.
 text.value = DEFAULT_TEXT;
@@ -61,38 +46,12 @@ text.addEventListener('drop', (e) => {
   if (file) void file.text().then((t) => { text.value = t; showTextStats(); });
 });
 
-function notice(message: string, kind: 'info' | 'error' = 'info'): void {
-  const n = $('notice');
-  n.hidden = message === '';
-  n.textContent = message;
-  n.classList.toggle('error', kind === 'error');
-}
-
-function showDevice(d: DeviceReport): void {
-  const badge = $('device');
-  badge.classList.toggle('cpu', d.device === 'cpu');
-  const threads = `${d.threads} thread${d.threads === 1 ? '' : 's'}`;
-  badge.textContent = d.device === 'webgpu'
-    ? `WebGPU · ${d.adapter}${d.software ? ' (software)' : ''}`
-    : `cpu · WebAssembly, ${threads}`;
-  badge.title = badge.textContent;
-  const parts: string[] = [];
-  if (d.fallbackReason) parts.push(`WebGPU is not available in this browser (${d.fallbackReason}), so the model trains on the cpu device (WebAssembly, ${threads}).`);
-  if (d.softwareAdapter) {
-    parts.push(`The only WebGPU adapter here, ${d.softwareAdapter}, is a software renderer and slower than the cpu device, so the model trains on the cpu device (WebAssembly, ${threads}). Choose device "webgpu" and Reset to use the adapter anyway.`);
-  }
-  if (d.device === 'cpu' && !d.crossOriginIsolated) {
-    parts.push('This page is not cross-origin isolated (the server sent no COOP/COEP headers), so the cpu device runs on one thread.');
-  }
-  notice(parts.join(' '));
-}
-
 // Redraws wait for the next frame, so a burst of fast steps costs one redraw.
 let drawPending = false;
 function redraw(): void {
   if (drawPending) return;
   drawPending = true;
-  requestAnimationFrame(() => { drawPending = false; drawLossPlot(plot, run.losses); });
+  requestAnimationFrame(() => { drawPending = false; drawLossPlot(plot, run.losses, 'loss (nats per character)'); });
 }
 
 const fmt = (v: number, digits: number) => v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -114,22 +73,10 @@ function showSample(step: number, sample: string): void {
   $('sample-step').textContent = `(step ${step})`;
 }
 
-function download(bytes: ArrayBuffer, step: number): void {
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = `char-gpt-step${step}.safetensors`;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  run.downloads++;
-}
-
 worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   const m = ev.data;
   switch (m.type) {
-    case 'device': run.device = m; showDevice(m); break;
+    case 'device': run.device = m; showDevice('gpt', m); break;
     case 'ready':
       run.ready = true;
       $('stat-params').textContent = m.parameters.toLocaleString('en-US');
@@ -140,31 +87,32 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       run.losses.push({ step: m.step, loss: m.loss });
       $('stat-step').textContent = m.step.toLocaleString('en-US');
       $('stat-loss').textContent = fmt(m.loss, 3);
-      $('stat-tps').textContent = Math.round(m.tokensPerSecond).toLocaleString('en-US');
+      $('stat-tps').textContent = Math.round(m.itemsPerSecond).toLocaleString('en-US');
       $('stat-sps').textContent = fmt(m.stepsPerSecond, 1);
       redraw();
       break;
     case 'sample': showSample(m.step, m.text); break;
     case 'state': setRunning(m.running); break;
-    case 'weights': download(m.bytes, m.step); break;
+    case 'weights': saveFile(m.bytes, `char-gpt-step${m.step}.safetensors`); run.downloads++; break;
     case 'error':
       run.errors.push(m.message);
-      notice(m.message, 'error');
+      notice('gpt', m.message, 'error');
       console.error(`training: ${m.message}`);
       break;
+    case 'eval': break;
   }
 };
 worker.onerror = (e) => {
   run.errors.push(e.message);
-  notice(`the training worker failed: ${e.message}`, 'error');
+  notice('gpt', `the training worker failed: ${e.message}`, 'error');
 };
 
 function reset(): void {
   let settings: RunSettings;
   try {
-    settings = readSettings();
+    settings = readForm(form, DEFAULT_SETTINGS);
   } catch (e) {
-    notice((e as Error).message, 'error');
+    notice('gpt', (e as Error).message, 'error');
     return;
   }
   run.ready = false;
@@ -177,7 +125,7 @@ function reset(): void {
   $('sample').textContent = 'Samples appear here while the model trains.';
   $('sample-step').textContent = '';
   $('history').replaceChildren();
-  notice('');
+  notice('gpt', '');
   redraw();
   send({ type: 'reset', text: text.value, settings });
 }
@@ -187,3 +135,16 @@ buttons.pause.addEventListener('click', () => send({ type: 'pause' }));
 buttons.reset.addEventListener('click', reset);
 buttons.download.addEventListener('click', () => send({ type: 'weights' }));
 reset();
+
+// Tabs: the MNIST tab's worker starts when the tab is first opened.
+const tabs = Array.from(document.querySelectorAll<HTMLButtonElement>('[role="tab"]'));
+for (const tab of tabs) {
+  tab.addEventListener('click', () => {
+    const name = tab.dataset.tab as TabName;
+    for (const t of tabs) t.setAttribute('aria-selected', String(t === tab));
+    $('tab-gpt').hidden = name !== 'gpt';
+    $('tab-mnist').hidden = name !== 'mnist';
+    if (name === 'mnist') openMnistTab();
+    setActiveTab(name);
+  });
+}

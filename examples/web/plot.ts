@@ -39,7 +39,7 @@ function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string,
 
 const fmtTick = (v: number) => (Math.abs(v) >= 1000 ? `${v / 1000}k` : String(v));
 
-export function drawLossPlot(svg: SVGSVGElement, points: readonly LossPoint[]): void {
+export function drawLossPlot(svg: SVGSVGElement, points: readonly LossPoint[], yLabel: string): void {
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   svg.replaceChildren();
   const pw = W - M.left - M.right, ph = H - M.top - M.bottom;
@@ -69,7 +69,7 @@ export function drawLossPlot(svg: SVGSVGElement, points: readonly LossPoint[]): 
   const axes = el('path', { d: `M${M.left},${M.top}V${H - M.bottom}H${W - M.right}`, fill: 'none', stroke: '#374151', 'stroke-width': 1.2 });
   const axisLabels = el('g', { fill: '#111827', 'font-size': 12, 'font-family': 'system-ui, sans-serif' });
   axisLabels.append(el('text', { x: M.left + pw / 2, y: H - 8, 'text-anchor': 'middle' }, 'step'));
-  axisLabels.append(el('text', { x: 14, y: M.top + ph / 2, 'text-anchor': 'middle', transform: `rotate(-90 14 ${M.top + ph / 2})` }, 'loss (nats per character)'));
+  axisLabels.append(el('text', { x: 14, y: M.top + ph / 2, 'text-anchor': 'middle', transform: `rotate(-90 14 ${M.top + ph / 2})` }, yLabel));
   svg.append(grid, axes, labels, axisLabels);
 
   if (!points.length) {

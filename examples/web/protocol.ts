@@ -27,13 +27,31 @@ export const DEFAULT_SETTINGS: RunSettings = {
   sampleEvery: 50, sampleLength: 160, seed: 1337,
 };
 
-export type ToWorker =
-  /** Build a new model on `text` (stops a running one first). */
-  | { type: 'reset'; text: string; settings: RunSettings }
+/** The MNIST tab's settings (LeNet-5 is fixed). */
+export interface MnistSettings {
+  device: DeviceChoice;
+  batchSize: number;
+  lr: number;
+  /** Measure the held-out accuracy every this many steps, on the first `evalSize` held-out digits. */
+  evalEvery: number;
+  evalSize: number;
+  seed: number;
+}
+
+export const DEFAULT_MNIST_SETTINGS: MnistSettings = { device: 'auto', batchSize: 32, lr: 1e-3, evalEvery: 50, evalSize: 1000, seed: 1 };
+
+export interface MnistReset { type: 'reset'; settings: MnistSettings }
+
+/** What the page sends a training worker; `Reset` is the worker's own reset message. */
+export type ToWorker<Reset = GptReset> =
+  /** Build a new model (stops a running one first). */
+  | Reset
   | { type: 'start' }
   | { type: 'pause' }
   /** Reply with the weights as a safetensors file ('weights'). */
   | { type: 'weights' };
+
+export interface GptReset { type: 'reset'; text: string; settings: RunSettings }
 
 export interface DeviceReport {
   device: 'webgpu' | 'cpu';
@@ -52,9 +70,13 @@ export interface DeviceReport {
 
 export type FromWorker =
   | ({ type: 'device' } & DeviceReport)
-  | { type: 'ready'; vocabSize: number; parameters: number; tokens: number }
-  | { type: 'step'; step: number; loss: number; tokensPerSecond: number; stepsPerSecond: number }
+  | { type: 'ready'; parameters: number }
+  /** `itemsPerSecond`: tokens (GPT) or images (MNIST) per second over the last steps. */
+  | { type: 'step'; step: number; loss: number; itemsPerSecond: number; stepsPerSecond: number }
   | { type: 'sample'; step: number; text: string }
+  /** Accuracy on `evaluated` held-out digits, and the first of them (u8 grey levels, 28×28 each) with
+   *  their labels and the model's predictions. */
+  | { type: 'eval'; step: number; accuracy: number; evaluated: number; shown: { pixels: Uint8Array; labels: number[]; predicted: number[] } }
   | { type: 'state'; running: boolean }
   | { type: 'weights'; bytes: ArrayBuffer; step: number }
   | { type: 'error'; message: string };
