@@ -54,6 +54,7 @@ export function hasGetBatch(ds: unknown): ds is BatchedDataset {
 
 /** A dataset over the items of an array; `Dataset.from(items)` makes one. */
 export class ArrayDataset<T> extends Dataset<T> {
+  /** @param items The items, item i at index i (kept, not copied). */
   constructor(readonly items: readonly T[]) {
     super();
     if (!Array.isArray(items)) throw new ValueError(`ArrayDataset: items must be an array, got ${fmtValue(items)}`);
@@ -107,6 +108,7 @@ export function asMapDataset<T>(op: string, ds: Dataset<T> | readonly T[], name 
  * With the default collate, the loader gathers each batch with one `indexSelect` per tensor.
  */
 export class TensorDataset extends Dataset<Tensor[]> implements BatchedDataset {
+  /** The stored tensors, each with the dataset's length as its first dimension. */
   readonly tensors: readonly Tensor[];
 
   constructor(...tensors: Tensor[]) {
@@ -149,7 +151,9 @@ export class TensorDataset extends Dataset<Tensor[]> implements BatchedDataset {
 
 /** The items of `dataset` at `indices`, in that order (torch.utils.data.Subset). */
 export class Subset<T> extends Dataset<T> {
+  /** The dataset the items come from. */
   readonly dataset: Dataset<T>;
+  /** The indices into `dataset` of this subset's items, in order. */
   readonly indices: Int32Array;
 
   constructor(dataset: Dataset<T> | readonly T[], indices: ArrayLike<number>) {
@@ -175,6 +179,7 @@ export class Subset<T> extends Dataset<T> {
 
 /** Datasets one after another (torch.utils.data.ConcatDataset). */
 export class ConcatDataset<T> extends Dataset<T> {
+  /** The datasets, in order. */
   readonly datasets: readonly Dataset<T>[];
   /** cumulativeSizes[k] = total length of datasets 0 … k. */
   readonly cumulativeSizes: readonly number[];

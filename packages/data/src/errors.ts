@@ -13,6 +13,11 @@ export class DataError extends WebgradError {}
  * name given to `parseJsonl`), `line` the 1-based line number, `reason` what is wrong with it.
  */
 export class JsonlError extends DataError {
+  /**
+   * @param source The file, or the name given to `parseJsonl`.
+   * @param line The 1-based line number.
+   * @param reason What is wrong with the line.
+   */
   constructor(readonly source: string, readonly line: number, readonly reason: string) {
     super(`${source}:${line}: ${reason}`);
   }

@@ -47,6 +47,7 @@ export interface TokenizeRecordOptions {
 
 /** Token ids and per-position labels: −100 where no loss is taken. */
 export interface TokenizedExample {
+  /** Prompt and response ids (BOS first when the tokenizer adds one, EOS last), cut to `maxLength`. */
   inputIds: number[];
   /** Same length as inputIds. labels[i] = inputIds[i] on response tokens (the model shifts them), −100 on the prompt. */
   labels: number[];
@@ -91,9 +92,13 @@ export function tokenizeInstruction(record: InstructionRecord, tokenizer: Tokeni
 
 /** A preference pair as ids: `chosenInputIds` / `chosenLabels` and `rejectedInputIds` / `rejectedLabels`. */
 export interface TokenizedPreference {
+  /** Prompt (BOS first when added) + chosen response + EOS, cut to `maxLength`. */
   chosenInputIds: number[];
+  /** Same length as chosenInputIds: the ids on the response, −100 on the prompt. */
   chosenLabels: number[];
+  /** Prompt (BOS first when added) + rejected response + EOS, cut to `maxLength`. */
   rejectedInputIds: number[];
+  /** Same length as rejectedInputIds: the ids on the response, −100 on the prompt. */
   rejectedLabels: number[];
 }
 

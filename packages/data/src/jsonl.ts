@@ -25,14 +25,17 @@ export interface JsonlOptions<T> {
 export interface JsonlLineError {
   /** 1-based line number. */
   line: number;
+  /** What is wrong with the line. */
   reason: string;
 }
 
 /** What a JSONL read gives: the records in order, and what was skipped (only with `skipInvalid`). */
 export interface JsonlResult<T> {
+  /** The valid records, in file order. */
   records: T[];
   /** Lines skipped as malformed (blank lines are not counted: they are not records). */
   skipped: number;
+  /** The skipped lines and why (empty without `skipInvalid`). */
   errors: JsonlLineError[];
 }
 

@@ -76,12 +76,19 @@ type Ready<B> = { batch: B } | { end: true };
  * See the header of this file for who disposes batches and what prefetch overlaps.
  */
 export class DataLoader<T = unknown, B = Collated<T>> implements Iterable<B>, AsyncIterable<B> {
+  /** The dataset batched. */
   readonly dataset: Dataset<T> | IterableDataset<T>;
+  /** Items per batch. */
   readonly batchSize: number;
+  /** Whether each epoch visits the items in a new random order. */
   readonly shuffle: boolean;
+  /** Whether a smaller last batch is left out. */
   readonly dropLast: boolean;
+  /** Batches prepared ahead during `for await`. */
   readonly prefetch: number;
+  /** Device of the batch tensors (undefined: core's default device). */
   readonly device: DeviceName | undefined;
+  /** Seed of the shuffles (undefined: core's global generator). */
   readonly seed: number | undefined;
   // Stored with a `never[]` parameter so that DataLoader<X, B> stays assignable to DataLoader<unknown, B>.
   readonly #collate: ((items: never[], context: CollateContext) => B) | undefined;

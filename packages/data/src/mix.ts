@@ -55,6 +55,7 @@ function apportion(n: number, w: readonly number[]): number[] {
  * from (seed, e), so successive epochs see other items of the larger sources.
  */
 export class MixedDataset<T> extends Dataset<T> {
+  /** The sources, in the order of their weights. */
   readonly datasets: readonly Dataset<T>[];
   /** The normalized weights. */
   readonly weights: readonly number[];
@@ -139,7 +140,9 @@ export class MixedDataset<T> extends Dataset<T> {
  * earlier ones starting over ('allExhausted'). Pass p draws from (seed, p).
  */
 export class MixedIterableDataset<T> extends IterableDataset<T> {
+  /** The sources, in the order of their weights. */
   readonly datasets: readonly (Dataset<T> | IterableDataset<T>)[];
+  /** The normalized weights. */
   readonly weights: readonly number[];
   readonly #length: number | undefined;
   readonly #strategy: StoppingStrategy;

@@ -63,7 +63,11 @@ export class SeededRandom {
   }
 
   /** Shuffle `a` in place (Fisher–Yates) and return it. */
-  shuffle<A extends { length: number; [i: number]: unknown }>(a: A): A {
+  shuffle<A extends {
+    /** Number of elements. */
+    length: number;
+    [i: number]: unknown;
+  }>(a: A): A {
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.below(i + 1);
       const t = a[i];

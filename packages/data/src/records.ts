@@ -5,16 +5,21 @@ import { parseJsonl, readJsonl, type JsonlOptions, type JsonlResult } from './js
 
 /** An instruction-tuning example (Alpaca): an instruction, an optional input, the wanted output. */
 export interface InstructionRecord {
+  /** What the model is asked to do. */
   instruction: string;
   /** Context for the instruction; '' when there is none. */
   input: string;
+  /** The wanted response (the only part that is learned). */
   output: string;
 }
 
 /** A preference pair: a prompt and two responses, the preferred one first. */
 export interface PreferenceRecord {
+  /** The prompt both responses answer. */
   prompt: string;
+  /** The preferred response. */
   chosen: string;
+  /** The other response. */
   rejected: string;
 }
 

@@ -93,9 +93,13 @@ function globalOffsets(n: number, T: number, B: number): Int32Array {
  * disposes each batch when the next is asked for, and the last one when the loop ends.
  */
 export class TokenStream implements Iterable<WindowBatch> {
+  /** The token array windows are cut from. */
   readonly tokens: Int32Array;
+  /** Tokens per window, T. */
   readonly blockSize: number;
+  /** Windows per batch, B. */
   readonly batchSize: number;
+  /** Device of the batches (undefined: core's default device). */
   readonly device: DeviceName | undefined;
   readonly #rng: SeededRandom | null;
 

@@ -39,6 +39,7 @@ const CACHE_LIMIT = 50_000;
 export class ByteLevelBPETokenizer implements Tokenizer {
   /** The merges, in rank order (first = applied first). */
   readonly merges: readonly (readonly [string, string])[];
+  /** Which special tokens play which role. */
   readonly roles: Readonly<SpecialTokenRoles>;
   /** Tokens matched in text before tokenization (Hugging Face's added tokens). */
   readonly addedTokens: readonly Readonly<HFAddedToken>[];

@@ -17,8 +17,11 @@ export interface CharTokenizerOptions extends SpecialTokenRoles {
 
 /** The serialized form (`toJSON`). */
 export interface CharTokenizerJSON extends SpecialTokenRoles {
+  /** Always 'CharTokenizer'. */
   type: 'CharTokenizer';
+  /** The characters, sorted: the k-th has id k. */
   chars: string[];
+  /** The special tokens: the k-th has id chars.length + k. */
   specialTokens: string[];
 }
 
@@ -32,6 +35,7 @@ export class CharTokenizer implements Tokenizer {
   readonly chars: readonly string[];
   /** Special tokens; the k-th has id chars.length + k. */
   readonly specialTokens: readonly string[];
+  /** Which special tokens play which role. */
   readonly roles: Readonly<SpecialTokenRoles>;
   readonly #index: Map<string, number>;
   readonly #matcher: SpecialTokenMatcher;

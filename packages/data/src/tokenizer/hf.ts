@@ -21,6 +21,7 @@ import { checkDecode, checkEncode, type DecodeOptions, type EncodeOptions, type 
 export class HFTokenizer implements Tokenizer {
   /** The @huggingface/tokenizers object (for what this interface does not cover: offsets, pairs, …). */
   readonly inner: HFLibTokenizer;
+  /** Which special tokens play which role (from tokenizer_config.json, or given). */
   readonly roles: Readonly<SpecialTokenRoles>;
   readonly specialIds: readonly number[];
   readonly vocabSize: number;

@@ -5,26 +5,50 @@ import type { SpecialTokenRoles } from './tokenizer.js';
 
 /** An entry of tokenizer.json's `added_tokens`. */
 export interface HFAddedToken {
+  /** The token's id. */
   id: number;
+  /** The token's text. */
   content: string;
+  /** Match only as a whole word. */
   single_word?: boolean;
+  /** Take the whitespace on its left into the match. */
   lstrip?: boolean;
+  /** Take the whitespace on its right into the match. */
   rstrip?: boolean;
+  /** Match against the normalized text (false: the raw text). */
   normalized?: boolean;
+  /** A special token (skipped by decode with skipSpecialTokens). */
   special?: boolean;
 }
 
 /** A tokenizer.json document (the fields this package looks at; others are kept as they are). */
 export interface HFTokenizerJSON {
+  /** The format version ('1.0'). */
   version?: string;
+  /** The truncation settings, or null. */
   truncation?: unknown;
+  /** The padding settings, or null. */
   padding?: unknown;
+  /** Tokens added to the model's vocabulary (special tokens among them). */
   added_tokens: HFAddedToken[];
+  /** The normalizer, or null. */
   normalizer: unknown;
+  /** The pre-tokenizer (ByteLevel for GPT-2's byte-level BPE), or null. */
   pre_tokenizer: unknown;
+  /** The post-processor (TemplateProcessing adds BOS/EOS), or null. */
   post_processor: unknown;
+  /** The decoder, or null. */
   decoder: unknown;
-  model: { type?: string; vocab?: Record<string, number> | unknown; merges?: unknown; [k: string]: unknown };
+  /** The model: its type ('BPE', …), vocabulary and, for BPE, merges. */
+  model: {
+    /** 'BPE', 'WordPiece', 'Unigram', … */
+    type?: string;
+    /** Token → id. */
+    vocab?: Record<string, number> | unknown;
+    /** BPE merges, in priority order. */
+    merges?: unknown;
+    [k: string]: unknown;
+  };
   [k: string]: unknown;
 }
 
@@ -33,12 +57,19 @@ export type HFConfigToken = string | { content: string; [k: string]: unknown } |
 
 /** A tokenizer_config.json document (the fields this package looks at). */
 export interface HFTokenizerConfig {
+  /** The BOS token. */
   bos_token?: HFConfigToken;
+  /** The EOS token. */
   eos_token?: HFConfigToken;
+  /** The padding token. */
   pad_token?: HFConfigToken;
+  /** The unknown token. */
   unk_token?: HFConfigToken;
+  /** Whether encoding puts BOS first. */
   add_bos_token?: boolean;
+  /** Whether encoding puts EOS last. */
   add_eos_token?: boolean;
+  /** Whether decoding removes spaces before punctuation (transformers' clean-up). */
   clean_up_tokenization_spaces?: boolean;
   [k: string]: unknown;
 }

@@ -40,9 +40,13 @@ export interface Tokenizer {
 
 /** Which special tokens play which role, and which are added by `encode`. */
 export interface SpecialTokenRoles {
+  /** The beginning-of-sequence token (its id is `bosId`). */
   bosToken?: string;
+  /** The end-of-sequence token (`eosId`): appended to completions and instruction responses. */
   eosToken?: string;
+  /** The padding token (`padId`): `padCollate`'s default pad value. */
   padToken?: string;
+  /** The token for what the vocabulary cannot encode (`unkId`). */
   unkToken?: string;
   /** `encode` puts BOS first (with addSpecialTokens, the default); default false. */
   addBosToken?: boolean;
