@@ -55,7 +55,6 @@ const HELPER_NAMES = Object.keys(JS_HELPERS);
 /** Compiles `return function(params) { body }` with the helpers in scope; null where the host forbids it. */
 function compile<F>(params: string, body: string): F | null {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     return new Function(...HELPER_NAMES, `"use strict"; return function (${params}) {\n${body}\n};`)(...Object.values(JS_HELPERS)) as F;
   } catch (err) {
     if (err instanceof EvalError) return null;

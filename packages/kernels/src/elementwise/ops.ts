@@ -22,7 +22,8 @@
 // Accuracy is stated against the float64 reference rounded to the output dtype, per target:
 // `fast` (the float32 TypeScript loops), `wasm` (the float32 WebAssembly kernels), `wgsl` (f32 on the
 // GPU). A target missing from an op's `accuracy` is bit-identical there, except `wgsl`, which
-// computes in f32 and defaults to `WGSL_DEFAULT`; `wasm` ops evaluated in float64 default to 1 ulp.
+// computes in f32 and defaults to `WGSL_DEFAULT`, and `wasm` in float64 lanes through a primitive
+// that is inexact there (exp, tanh, sigmoid: rounded once from a float64 approximation): 1 ulp.
 
 import type { ArgName, Expr } from './expr.js';
 import {
@@ -47,7 +48,10 @@ export interface OpDef {
   readonly accuracy?: Partial<Record<Target, Accuracy>>;
 }
 
-/** f32 on the GPU against float64: a few f32 roundings of the result. */
+/**
+ * f32 on the GPU against float64: a few f32 roundings of the result. On finite normal inputs whose result
+ * is finite: WGSL leaves non-finite f32 arithmetic and subnormals to the adapter.
+ */
 export const WGSL_DEFAULT: Accuracy = { rel: 1e-5, abs: 1e-6 };
 /** GPU ops built on the WGSL_MATH transcendental helpers (exp_, sin_, erf_, …) on |x| ≤ 8. */
 const WGSL_TRANSCENDENTAL: Accuracy = { rel: 1e-5, abs: 1e-5 };
@@ -59,6 +63,7 @@ const INV_SQRT_2PI = 0.3989422804014327; // 1/√(2π)
 /** erf(x/√2): the table of the float32 loops is 1e-12 absolute, the WebAssembly fit 1.6e-8. */
 const erfHalf = (v: Expr) => erf(mul(v, SQRT_HALF));
 
+/** σ(a), one node used twice by siluGrad: evaluated once where the target shares nodes. */
 const sigmoidA = sigmoid(a);
 
 export const UNARY_DEFS = {

@@ -10,8 +10,8 @@
 // - `f32`: one correctly rounded float32 WebAssembly instruction, used when an op is that single
 //   instruction on its operands (then bit-identical to the reference rounded to float32: float64
 //   has more than twice float32's precision, so rounding twice equals rounding once).
-// `inexact` names the targets whose result is not the reference's (rounded to the output dtype) bit
-// for bit; an op using such a primitive states its accuracy for that target (ops.ts).
+// `inexact` names the targets where the primitive's result is not the reference's (rounded to the
+// output dtype) bit for bit; what an op using it promises there is in ops.ts (stated, or its defaults).
 
 import type { FuncBuilder, Local, Val } from '../wasm/emitter.js';
 import { erf, fastErf, powC, remainder, roundHalfEven, sigmoid } from './math.js';
@@ -40,7 +40,7 @@ export interface Prim {
   readonly inexact: readonly InexactTarget[];
 }
 
-/** Helpers the generated JavaScript calls by name (reference.ts passes them in). */
+/** Helpers the generated JavaScript calls by name (javascript.ts passes them in). */
 export const JS_HELPERS = { erf, fastErf, sigmoid, roundHalfEven, powC, remainder } as const;
 
 const N: readonly Kind[] = ['num'];
