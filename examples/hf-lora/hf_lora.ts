@@ -17,7 +17,7 @@ import { AdamW, applyLora, trainableParameters } from '@webgrad/optim';
 import { manualSeed, noGrad, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
 import { ByteLevelBPETokenizer, HFTokenizer, type Tokenizer } from '@webgrad/data';
 import {
-  GPT, Linear, Llama, init, gpt2NameMap, llamaNameMap, loadHFModel, readSafetensorsFile, saveHFModel, savePeftAdapter, writeSafetensorsFile,
+  GPT, Llama, init, loadHFModel, peftTargetModules, readSafetensorsFile, saveHFModel, savePeftAdapter, writeSafetensorsFile,
 } from '@webgrad/nn';
 import { selectDevice, type DeviceChoice } from '../shared/device.js';
 import { formatTable, percent } from '../shared/table.js';
@@ -120,19 +120,6 @@ async function makeBase(dir: string, family: 'gpt2' | 'llama', seed: number): Pr
   model.dispose();
 }
 
-/** Module names (webgrad's) of the Linear layers whose HF module name ends with one of `targets`. */
-export function loraTargets(model: GPT | Llama, targets: readonly string[]): string[] {
-  const map = model instanceof GPT ? gpt2NameMap : llamaNameMap;
-  const names: string[] = [];
-  for (const [name, m] of model.namedModules()) {
-    if (!(m instanceof Linear) || name === 'lmHead') continue;
-    const hf = map.toHF(`${name}.weight`)?.name.replace(/\.weight$/, '');
-    if (hf && targets.some((t) => hf === t || hf.endsWith(`.${t}`))) names.push(name);
-  }
-  if (names.length === 0) throw new Error(`no layer matches --targets ${targets.join(',')}`);
-  return names;
-}
-
 export interface HfLoraResult {
   baseDir: string;
   adapterDir: string;
@@ -162,7 +149,7 @@ export async function hfLora(opts: HfLoraOptions): Promise<HfLoraResult> {
   const task = alphabetTask(tok);
   const targets = opts.targets ?? DEFAULT_TARGETS[family];
   manualSeed(opts.seed);
-  applyLora(model, { r: opts.r, alpha: opts.alpha, targetModules: loraTargets(model, targets) });
+  applyLora(model, { r: opts.r, alpha: opts.alpha, targetModules: peftTargetModules(model, targets) });
   const share = trainableParameters(model);
   log(`${family} from ${baseDir}: ${share.text}`);
   const before = { loss: await answerLoss(model, task.test, device), exactMatch: await exactMatch(model, task.test, device) };

@@ -5,9 +5,11 @@ biases, tied embeddings) families, made with `transformers` — nothing is downl
 in HF's own layout, each in packages/nn/test/fixtures/hf/<name>/:
 
   config.json, model.safetensors   save_pretrained's output
-  expected.safetensors             `logits` (B, T, V) float32 for the ids in expected.json
+  expected.safetensors             `logits` (B, T, V) float32 for the ids in expected.json, and
+                                   `lora_logits` with the adapter in peft_adapter/
   expected.json                    input ids, greedy generation, PEFT's LoRA adapter for the model
                                    (state-dict keys and shapes, adapter_config.json)
+  peft_adapter/                    a LoRA adapter (r 4, alpha 8; random B) as PEFT saves it
 
 and two tokenizers built offline with `tokenizers`, in fixtures/hf/tokenizers/:
 
@@ -27,7 +29,7 @@ Run: /tmp/hfvenv/bin/python scripts/hf/make_fixtures.py
 import json
 import os
 import shutil
-import tempfile
+
 
 import peft
 import safetensors
@@ -66,19 +68,31 @@ def greedy_margin(model, ids, steps):
     return margin, seq
 
 
-def peft_adapter(model, target_modules):
-    """What PEFT writes for a LoRA adapter of `model`: adapter_config.json and the tensor names/shapes."""
+def peft_adapter(model, target_modules, ids, out):
+    """What PEFT writes for a LoRA adapter of `model`: adapter_config.json and the tensor names/shapes,
+    and an adapter with random (non-zero) B matrices saved in out/peft_adapter with the logits
+    PEFT gives for `ids` (PEFT starts B at zero, which would leave the logits unchanged)."""
     cfg = peft.LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=target_modules, task_type="CAUSAL_LM")
     wrapped = peft.get_peft_model(model, cfg)
-    with tempfile.TemporaryDirectory() as d:
-        wrapped.save_pretrained(d)
-        with open(os.path.join(d, "adapter_config.json")) as f:
-            config = json.load(f)
-        from safetensors import safe_open
-        with safe_open(os.path.join(d, "adapter_model.safetensors"), "pt") as f:
-            tensors = {k: list(f.get_tensor(k).shape) for k in f.keys()}
+    g = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for name, p in wrapped.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.2)
+        logits = wrapped(ids).logits.float().contiguous()
+    adapter_dir = os.path.join(out, "peft_adapter")
+    wrapped.save_pretrained(adapter_dir)
+    with open(os.path.join(adapter_dir, "adapter_config.json")) as f:
+        config = json.load(f)
+    config["target_modules"] = sorted(config["target_modules"])  # PEFT writes a set, in any order
+    from safetensors import safe_open
+    with safe_open(os.path.join(adapter_dir, "adapter_model.safetensors"), "pt") as f:
+        tensors = {k: list(f.get_tensor(k).shape) for k in f.keys()}
+    for extra in os.listdir(adapter_dir):
+        if extra not in ("adapter_config.json", "adapter_model.safetensors"):
+            os.remove(os.path.join(adapter_dir, extra))
     wrapped.unload()
-    return {"adapter_config": config, "tensors": tensors}
+    return {"adapter_config": config, "tensors": tensors}, logits
 
 
 def write_model(name, model, seed, target_modules):
@@ -89,6 +103,7 @@ def write_model(name, model, seed, target_modules):
     for extra in os.listdir(out):
         if extra not in ("config.json", "model.safetensors"):
             os.remove(os.path.join(out, extra))
+    model.eval()
     ids = fixed_ids(seed)
     with torch.no_grad():
         logits = model(ids).logits.float().contiguous()
@@ -96,12 +111,13 @@ def write_model(name, model, seed, target_modules):
     generated = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=NEW_TOKENS, do_sample=False,
                                eos_token_id=None, pad_token_id=0)
     assert torch.equal(path, generated), "generate() and the argmax loop disagree"
-    save_file({"logits": logits}, os.path.join(out, "expected.safetensors"))
+    adapter, lora_logits = peft_adapter(model, target_modules, ids, out)
+    save_file({"logits": logits, "lora_logits": lora_logits}, os.path.join(out, "expected.safetensors"))
     expected = {
         "ids": ids.tolist(),
         "generated": generated.tolist(),
         "greedy_margin": margin,
-        "peft": peft_adapter(model, target_modules),
+        "peft": adapter,
     }
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
@@ -172,25 +188,60 @@ def byte_level_tokenizer():
     return tok
 
 
+def sentencepiece_style_pieces(texts, alphabet_size=80, merges_wanted=200):
+    """BPE pieces in the SentencePiece manner: words marked with a leading "▁", the alphabet_size
+    most frequent characters, then merges of the most frequent adjacent pair (ties: the smallest
+    pair), never across words. Written out here instead of tokenizers' BpeTrainer, whose tie order
+    changes from run to run, so the fixtures are reproducible."""
+    from collections import Counter
+    words = Counter("▁" + w for t in texts for w in t.split(" ") if w)
+    chars = Counter()
+    for w, n in words.items():
+        for c in w:
+            chars[c] += n
+    alphabet = sorted(c for c, _ in sorted(chars.items(), key=lambda kv: (-kv[1], kv[0]))[:alphabet_size])
+    known = set(alphabet)
+    seqs = {w: list(w) for w in words}
+    merges = []
+    while len(merges) < merges_wanted:
+        pairs = Counter()
+        for w, n in words.items():
+            s = seqs[w]
+            for x, y in zip(s, s[1:]):
+                if x in known and y in known:
+                    pairs[(x, y)] += n
+        if not pairs:
+            break
+        (x, y), count = min(pairs.items(), key=lambda kv: (-kv[1], kv[0]))
+        if count < 2:
+            break
+        merges.append((x, y))
+        known.add(x + y)
+        for w, s in seqs.items():
+            out, i = [], 0
+            while i < len(s):
+                if i + 1 < len(s) and s[i] == x and s[i + 1] == y:
+                    out.append(x + y)
+                    i += 2
+                else:
+                    out.append(s[i])
+                    i += 1
+            seqs[w] = out
+    return alphabet, merges
+
+
 def llama_style_tokenizer(layout):
     """SentencePiece-style BPE with byte fallback in Llama 2's token layout: <unk>, <s>, </s>, then
-    <0x00>..<0xFF>, then the merged pieces. The pieces are trained on words split at "▁" (so they
-    start at word boundaries, as SentencePiece's do); the tokenizer that is saved does not split:
-    layout "legacy" marks spaces with a Prepend + Replace normalizer (Llama 2's tokenizer.json),
+    <0x00>..<0xFF>, then the pieces (characters outside the 80 most frequent fall back to bytes).
+    Layout "legacy" marks spaces with a Prepend + Replace normalizer (Llama 2's tokenizer.json),
     "metaspace" with a Metaspace pre-tokenizer (prepend_scheme "first", split false)."""
-    base = Tokenizer(models.BPE(unk_token="<unk>"))
-    base.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
-    trainer = trainers.BpeTrainer(vocab_size=400, min_frequency=2, special_tokens=["<unk>", "<s>", "</s>"],
-                                  limit_alphabet=80, show_progress=False)
-    base.train_from_iterator(CORPUS, trainer)
-    trained = json.loads(base.to_str())["model"]
+    alphabet, merges = sentencepiece_style_pieces(CORPUS)
     vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
     for b in range(256):
         vocab[f"<0x{b:02X}>"] = len(vocab)
-    for piece, _ in sorted(trained["vocab"].items(), key=lambda kv: kv[1]):
+    for piece in alphabet + [x + y for x, y in merges]:
         if piece not in vocab:
             vocab[piece] = len(vocab)
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in trained["merges"]]
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True, fuse_unk=True))
     if layout == "legacy":
         tok.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])

@@ -8,12 +8,15 @@ import { decodeToFloat32, readSafetensorsFile } from '@webgrad/nn';
 
 export const HF_FIXTURES = fileURLToPath(new URL('./fixtures/hf/', import.meta.url));
 
+/** One model directory of fixtures/hf with what transformers and PEFT computed for it. */
 export interface ModelFixture {
   dir: string;
   ids: number[][];
   generated: number[][];
   /** transformers' logits (B, T, V), float32. */
   logits: Float32Array;
+  /** PEFT's logits with the adapter in peft_adapter/. */
+  loraLogits: Float32Array;
   peft: { adapter_config: Record<string, unknown>; tensors: Record<string, number[]> };
 }
 
@@ -21,7 +24,7 @@ export async function modelFixture(name: 'gpt2' | 'llama' | 'qwen2'): Promise<Mo
   const dir = join(HF_FIXTURES, name);
   const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Omit<ModelFixture, 'dir' | 'logits'>;
   const file = await readSafetensorsFile(join(dir, 'expected.safetensors'));
-  return { dir, ...expected, logits: decodeToFloat32(file.tensors.logits!) };
+  return { dir, ...expected, logits: decodeToFloat32(file.tensors.logits!), loraLogits: decodeToFloat32(file.tensors.lora_logits!) };
 }
 
 export function idsTensor(rows: number[][], device: DeviceName): Tensor {

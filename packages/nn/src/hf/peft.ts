@@ -6,13 +6,15 @@
 //   adapter_model.safetensors  base_model.model.<HF module>.lora_A.weight [r, in] and
 //                              .lora_B.weight [out, r]: PEFT keeps these shapes for Conv1D too,
 //                              so webgrad's tensors are written as they are.
+// loadPeftAdapter reads such a directory (from PEFT or from here) back into a model whose adapters
+// were added with applyLora on peftTargetModules(model, config.target_modules).
 // A LoRA layer is recognised by its lora_A / lora_B sub-layers and r / loraAlpha / loraDropout
 // fields (LoraLinear in @webgrad/optim), since this package sits below optim.
-import { fmtValue, type Tensor } from '@webgrad/core';
+import { fmtValue, noGrad, tensor, tidy, type Tensor } from '@webgrad/core';
 import { GPT } from '../models/gpt.js';
 import { Llama } from '../models/llama.js';
 import type { Module } from '../module.js';
-import { writeFileAtomic, writeSafetensorsFile, type SafeTensorInput } from '../safetensors/index.js';
+import { decodeToFloat32, decodeToFloat64, readSafetensorsFile, writeFileAtomic, writeSafetensorsFile, type SafeTensorInput } from '../safetensors/index.js';
 import { gpt2NameMap } from './gpt2.js';
 import { llamaNameMap } from './llama.js';
 import { HFCheckpointError } from './names.js';
@@ -98,4 +100,83 @@ export async function savePeftAdapter(model: GPT | Llama, dir: string, opts: Pef
   await fs.mkdir(dir, { recursive: true });
   await writeSafetensorsFile(path.join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt' });
   await writeFileAtomic(path.join(dir, 'adapter_config.json'), new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
+}
+
+/** The webgrad module names of the Linear layers whose HF module name is, or ends with, one of
+ *  `hfTargets` (PEFT's target_modules, e.g. ['c_attn'] or ['q_proj', 'v_proj']): what applyLora's
+ *  targetModules needs to adapt the layers PEFT would. */
+export function peftTargetModules(model: GPT | Llama, hfTargets: readonly string[]): string[] {
+  const op = 'peftTargetModules';
+  if (!(model instanceof GPT) && !(model instanceof Llama)) throw new HFCheckpointError(`${op}: model must be a GPT or a Llama, got ${fmtValue(model)}`);
+  if (!Array.isArray(hfTargets) || hfTargets.length === 0 || hfTargets.some((t) => typeof t !== 'string' || t === '')) {
+    throw new HFCheckpointError(`${op}: hfTargets must be a non-empty array of module names, got ${fmtValue(hfTargets)}`);
+  }
+  const map = model instanceof GPT ? gpt2NameMap : llamaNameMap;
+  const names: string[] = [];
+  for (const [name, m] of model.namedModules()) {
+    if (name === 'lmHead' || !(m as Partial<{ weight: Tensor; inFeatures: number }>).inFeatures) continue;
+    const hf = map.toHF(`${name}.weight`)?.name.replace(/\.weight$/, '');
+    if (hf && hfTargets.some((t) => hf === t || hf.endsWith(`.${t}`))) names.push(name);
+  }
+  if (names.length === 0) throw new HFCheckpointError(`${op}: no Linear layer of the model matches ${JSON.stringify(hfTargets)}`);
+  return names;
+}
+
+async function readJsonFile(path: string): Promise<Record<string, unknown>> {
+  const fs = (await nodeModule('node:fs/promises')) as typeof import('node:fs/promises');
+  try {
+    return JSON.parse(await fs.readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new HFCheckpointError(`${path}: cannot read as JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Copy a PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors) into
+ * `model`'s adapters. Add them first with applyLora({ r, alpha: lora_alpha, targetModules:
+ * peftTargetModules(model, target_modules) }) from the adapter's config; every adapter of the model
+ * must be in the file and the other way round, with the same r and alpha. Returns the config.
+ */
+export async function loadPeftAdapter(model: GPT | Llama, dir: string): Promise<Record<string, unknown>> {
+  const op = 'loadPeftAdapter';
+  if (!(model instanceof GPT) && !(model instanceof Llama)) throw new HFCheckpointError(`${op}: model must be a GPT or a Llama, got ${fmtValue(model)}`);
+  if (typeof dir !== 'string' || dir === '') throw new HFCheckpointError(`${op}: dir must be a non-empty string, got ${fmtValue(dir)}`);
+  const path = (await nodeModule('node:path')) as typeof import('node:path');
+  const configPath = path.join(dir, 'adapter_config.json');
+  const config = await readJsonFile(configPath);
+  if (config.peft_type !== 'LORA') throw new HFCheckpointError(`${configPath}: peft_type ${fmtValue(config.peft_type)} is not LORA`);
+  for (const [k, ok] of [['use_dora', false], ['use_rslora', false]] as const) {
+    if (config[k] !== undefined && config[k] !== ok) throw new HFCheckpointError(`${configPath}: "${k}": ${fmtValue(config[k])} is not supported`);
+  }
+  if (config.bias !== undefined && config.bias !== 'none') throw new HFCheckpointError(`${configPath}: "bias": ${fmtValue(config.bias)} is not supported (only "none")`);
+  const r = config.r, alpha = config.lora_alpha;
+  if (typeof r !== 'number' || typeof alpha !== 'number') throw new HFCheckpointError(`${configPath}: "r" and "lora_alpha" must be numbers, got ${fmtValue(r)} and ${fmtValue(alpha)}`);
+  const filePath = path.join(dir, 'adapter_model.safetensors');
+  const file = await readSafetensorsFile(filePath);
+  const map = model instanceof GPT ? gpt2NameMap : llamaNameMap;
+  const layers = new Map([...model.namedModules()].filter((e): e is [string, Module & LoraLike] => isLora(e[1])));
+  if (layers.size === 0) throw new HFCheckpointError(`${op}: the model has no LoRA adapters; add them with applyLora (targetModules: peftTargetModules(model, ${JSON.stringify(config.target_modules)}))`);
+  const pending: [Tensor, string][] = [];
+  const filled = new Set<string>();
+  for (const key of file.names) {
+    const m = /^base_model\.model\.(.+)\.(lora_A|lora_B)(?:\.default)?\.weight$/.exec(key);
+    const mapped = m ? map.fromHF(`${m[1]}.weight`) : null;
+    const name = mapped?.name.replace(/\.weight$/, '');
+    const layer = name === undefined ? undefined : layers.get(name);
+    if (!m || !layer) throw new HFCheckpointError(`${filePath}: ${key} has no LoRA layer in the model${name ? ` (${name} has no adapter)` : ''}`);
+    if (layer.r !== r || layer.loraAlpha !== alpha) throw new HFCheckpointError(`${op}: ${name} has r=${layer.r}, alpha=${layer.loraAlpha}; the adapter has r=${r}, lora_alpha=${alpha}`);
+    const t = layer[m[2] as 'lora_A' | 'lora_B'].weight;
+    const view = file.tensors[key]!;
+    if (view.shape.join() !== t.shape.join()) throw new HFCheckpointError(`${filePath}: ${key} has shape [${view.shape.join(', ')}], ${name}.${m[2]}.weight is [${t.shape.join(', ')}]`);
+    pending.push([t, key]);
+    filled.add(`${name}.${m[2]}`);
+  }
+  const missing = [...layers.keys()].flatMap((n) => [`${n}.lora_A`, `${n}.lora_B`]).filter((n) => !filled.has(n));
+  if (missing.length) throw new HFCheckpointError(`${filePath}: no tensors for ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ` (+${missing.length - 8} more)` : ''}`);
+  for (const [t, key] of pending) {
+    const where = { source: filePath, tensor: key };
+    const data = t.dtype === 'float64' ? decodeToFloat64(file.tensors[key]!, where) : decodeToFloat32(file.tensors[key]!, where);
+    noGrad(() => tidy(() => { t.copy_(tensor(data, { shape: [...t.shape], dtype: t.dtype, device: t.device })); }));
+  }
+  return config;
 }
