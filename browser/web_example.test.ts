@@ -413,6 +413,7 @@ describe('examples/web in headless Chromium', () => {
 
   it('the WebGPU and cpu runs agree step by step (same seed, same batches)', () => {
     const gpu = webgpuRun!.state.losses.map((p) => p.loss), cpu = cpuRun!.state.losses.map((p) => p.loss);
-    gpu.forEach((l, i) => expect(Math.abs(l - cpu[i]!), `step ${i + 1}: ${l} vs ${cpu[i]}`).toBeLessThanOrEqual(2e-3 * Math.max(1, Math.abs(l))));
+    expect(Math.min(gpu.length, cpu.length)).toBeGreaterThanOrEqual(10);
+    gpu.slice(0, cpu.length).forEach((l, i) => expect(Math.abs(l - cpu[i]!), `step ${i + 1}: ${l} vs ${cpu[i]}`).toBeLessThanOrEqual(2e-3 * Math.max(1, Math.abs(l))));
   });
 });
