@@ -91,15 +91,16 @@ export function defineOp<I extends OpInputs, A = None, S extends SavedTensors<S>
 /** The inputs are live and on one device. */
 export function checkInputs(op: string, inputs: OpInputs): void {
   let dev: string | undefined;
-  inputs.forEach((t, i) => {
-    if (t === null) return;
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i];
+    if (t === null) continue;
     if (t.isDisposed) throw new DisposedError(`${op}: input ${i} (shape ${fmtShape(t.shape)}) was used after dispose()`);
     if (dev === undefined) dev = t.device;
     else if (t.device !== dev) {
       const all = inputs.filter((x): x is Tensor => x !== null).map((x) => `${x.device} ${fmtShape(x.shape)}`);
       throw new DeviceError(`${op}: expected all tensors on one device, got ${all.join(', ')}; move them with .to(device)`);
     }
-  });
+  }
 }
 
 const noSave = (): void => {};
