@@ -11,8 +11,15 @@ export type CheckpointErrorCode = 'not_found' | 'truncated' | 'corrupt' | 'inval
 
 /** A checkpoint that cannot be written or read; `file` names the offending file, `field` the value in it. */
 export class CheckpointError extends WebgradError {
+  /** The bad value's path in state.json (`optimizer.paramGroups[0].hyper.eps`), when a value is at fault. */
   readonly field: string | undefined;
 
+  /**
+   * @param code What kind of failure (see CheckpointErrorCode).
+   * @param file The file at fault.
+   * @param detail What is wrong, for the message.
+   * @param opts The underlying error and the field at fault.
+   */
   constructor(readonly code: CheckpointErrorCode, readonly file: string, detail: string, opts?: { cause?: unknown; field?: string }) {
     super(`checkpoint file "${file}"${opts?.field !== undefined ? `, field ${opts.field}` : ''}: ${detail}`);
     this.field = opts?.field;

@@ -18,7 +18,9 @@ export interface EarlyStoppingOptions {
 
 /** Result of `EarlyStopping.step`: whether to stop, and whether this metric was a new best. */
 export interface EarlyStoppingResult {
+  /** Stop training now. */
   stop: boolean;
+  /** This metric is the new best. */
   improved: boolean;
   /** Why stopping was requested (undefined while training should go on). */
   reason?: 'patience' | 'non_finite';
@@ -26,10 +28,15 @@ export interface EarlyStoppingResult {
 
 /** EarlyStopping's state dict: best metric, its step, evaluations since it, steps seen, stopped. */
 export interface EarlyStoppingState {
+  /** The best metric (±Infinity before the first finite one). */
   best: number;
+  /** The index of the step that gave it (−1 before). */
   bestStep: number;
+  /** Steps since the best. */
   wait: number;
+  /** Index of the last step (−1 before the first). */
   step: number;
+  /** Whether a stop was requested. */
   stopped: boolean;
 }
 

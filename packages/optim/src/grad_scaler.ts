@@ -34,10 +34,15 @@ export interface GradScalerOptions {
 
 /** GradScaler's state dict: the scale, its factors, and the overflow-free steps counted since the last change. */
 export interface GradScalerState {
+  /** The current loss scale. */
   scale: number;
+  /** Scale multiplier after `growthInterval` clean steps. */
   growthFactor: number;
+  /** Scale multiplier after an overflow. */
   backoffFactor: number;
+  /** Clean steps in a row before the scale grows. */
   growthInterval: number;
+  /** Clean steps since the scale last changed. */
   growthTracker: number;
 }
 
@@ -52,9 +57,13 @@ interface PerOptimizer {
 export class GradScaler {
   #scale: number;
   #growthTracker = 0;
+  /** Scale multiplier after `growthInterval` clean steps. */
   growthFactor: number;
+  /** Scale multiplier after an overflow. */
   backoffFactor: number;
+  /** Clean steps in a row before the scale grows. */
   growthInterval: number;
+  /** When false every method is a pass-through. */
   readonly enabled: boolean;
   #perOpt = new Map<Optimizer, PerOptimizer>();
 

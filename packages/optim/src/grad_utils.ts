@@ -111,6 +111,10 @@ export interface GradientAccumulatorOptions {
 export class GradientAccumulator {
   #micro = 0;
 
+  /**
+   * @param optimizer The optimizer stepped once per `steps` micro-batches.
+   * @param steps Micro-batches per optimizer step.
+   */
   constructor(readonly optimizer: Optimizer, readonly steps: number, private readonly opts: GradientAccumulatorOptions = {}) {
     const op = 'GradientAccumulator';
     if (!(optimizer instanceof Optimizer)) throw new OptimizerError(`${op}: optimizer must be an Optimizer, got ${fmtValue(optimizer)}`);
@@ -147,7 +151,10 @@ export class GradientAccumulator {
   }
 
   /** The number of micro-batches accumulated since the last step, for checkpoints. */
-  stateDict(): { pending: number } { return { pending: this.#micro }; }
+  stateDict(): {
+    /** Micro-batches accumulated since the last step. */
+    pending: number;
+  } { return { pending: this.#micro }; }
   /** Restores a snapshot made by `stateDict()`. */
   loadStateDict(s: { pending: number }): void { this.#micro = s.pending; }
 }

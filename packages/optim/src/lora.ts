@@ -36,11 +36,17 @@ export interface ApplyLoraOptions extends LoraOptions {
 
 /** A Linear with a LoRA adapter (see the file comment). */
 export class LoraLinear extends Linear {
+  /** A: in → r, kaiming-uniform initialized (PEFT's `lora_A`). */
   declare lora_A: Linear;
+  /** B: r → out, zero-initialized, so the adapter starts as the identity (PEFT's `lora_B`). */
   declare lora_B: Linear;
+  /** The rank. */
   declare r: number;
+  /** α: the update is scaled by α / r. */
   declare loraAlpha: number;
+  /** α / r. */
   declare scaling: number;
+  /** Dropout probability on the adapter's input path. */
   declare loraDropout: number;
   /** True while B·A is folded into `weight`. */
   declare merged: boolean;
@@ -261,10 +267,13 @@ export async function loadLoraAdapter(path: string, model: Module): Promise<void
 
 /** Result of `trainableParameters`: parameter element counts and the line PEFT's print_trainable_parameters prints (`text`). */
 export interface TrainableReport {
+  /** Parameter elements that require grad (tied weights once). */
   trainable: number;
+  /** All parameter elements (tied weights once). */
   total: number;
   /** 100 · trainable / total. */
   percent: number;
+  /** PEFT's line: `trainable params: … || all params: … || trainable%: …`. */
   text: string;
 }
 

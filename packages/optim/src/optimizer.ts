@@ -17,29 +17,42 @@ export type HyperValue = number | boolean | string | null | readonly number[];
 
 /** Hyperparameters every optimizer's groups carry. */
 export interface BaseHyper {
+  /** Learning rate. */
   lr: number;
+  /** Weight decay (L2 for SGD and Adam, decoupled for AdamW and Lion). */
   weightDecay: number;
 }
 
 /** A parameter group: its parameters plus its own (mutable) hyperparameters. */
-export type ParamGroup<H extends BaseHyper = BaseHyper> = H & { params: Tensor[] };
+export type ParamGroup<H extends BaseHyper = BaseHyper> = H & {
+  /** The group's parameters. */
+  params: Tensor[];
+};
 
 /** A group as passed in: any hyperparameter left out takes the optimizer's default. */
-export type ParamGroupInput<H extends BaseHyper = BaseHyper> = Partial<H> & { params: Iterable<Tensor> };
+export type ParamGroupInput<H extends BaseHyper = BaseHyper> = Partial<H> & {
+  /** The group's parameters. */
+  params: Iterable<Tensor>;
+};
 
 /** Parameters as passed to a constructor: a flat list, or a list of groups. */
 export type ParamsInput<H extends BaseHyper = BaseHyper> = Iterable<Tensor> | readonly ParamGroupInput<H>[];
 
 /** Per-parameter optimizer state: the number of steps taken and owned state tensors. */
 export interface ParamState {
+  /** Steps taken for this parameter (the t of Adam's bias correction). */
   step: number;
+  /** State tensors by name (`expAvg`, `expAvgSq`, `momentumBuffer`, …). */
   buffers: Record<string, Tensor>;
 }
 
 /** A state tensor read back to the host. */
 export interface TensorSnapshot {
+  /** The tensor's dtype. */
   dtype: DType;
+  /** The tensor's shape. */
   shape: number[];
+  /** Its elements in row-major order, in an array of its dtype. */
   data: TypedArray;
 }
 
@@ -47,8 +60,20 @@ export interface TensorSnapshot {
 export interface OptimizerStateDict {
   /** Optimizer class name, checked on load. */
   kind: string;
-  state: Record<string, { step: number; buffers: Record<string, TensorSnapshot> }>;
-  paramGroups: Array<{ params: number[]; hyper: Record<string, HyperValue> }>;
+  /** Per-parameter state by the parameter's index in group order. */
+  state: Record<string, {
+    /** Steps taken for the parameter. */
+    step: number;
+    /** Its state tensors by name. */
+    buffers: Record<string, TensorSnapshot>;
+  }>;
+  /** Each group's parameter indices and hyperparameters. */
+  paramGroups: Array<{
+    /** Indices of the group's parameters. */
+    params: number[];
+    /** The group's hyperparameters. */
+    hyper: Record<string, HyperValue>;
+  }>;
 }
 
 /** A wrong argument to an optimizer, or a state dict that does not fit it. */
@@ -66,6 +91,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   readonly paramGroups: ParamGroup<H>[] = [];
   /** State of each parameter that has taken a step. */
   readonly state = new Map<Tensor, ParamState>();
+  /** Every hyperparameter's default, with the constructor's options applied. */
   protected readonly defaults: H;
   /** Class name stored in state dicts. */
   abstract readonly kind: string;

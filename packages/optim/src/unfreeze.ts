@@ -35,7 +35,10 @@ export class GradualUnfreezing {
   #epoch = -1;
   #trainable = -1;
 
-  /** `layers` are ordered bottom (input side) to top (output side). */
+  /**
+   * @param layers The layers that unfreeze, ordered bottom (input side) to top (output side).
+   * @param opts The schedule and the modules trainable throughout.
+   */
   constructor(readonly layers: readonly Freezable[], private readonly opts: GradualUnfreezingOptions) {
     const op = 'GradualUnfreezing';
     if (!Array.isArray(layers) || !layers.every(isFreezable)) throw new OptimizerError(`${op}: layers must be an array of modules, got ${fmtValue(layers)}`);
@@ -83,7 +86,10 @@ export class GradualUnfreezing {
   get numTrainable(): number { return this.#trainable; }
 
   /** The current epoch, for checkpoints. */
-  stateDict(): { epoch: number } { return { epoch: this.#epoch }; }
+  stateDict(): {
+    /** The epoch of the last `step`. */
+    epoch: number;
+  } { return { epoch: this.#epoch }; }
   /** Restores the trainable set of a snapshot's epoch (calls `step(epoch)`). */
   loadStateDict(s: { epoch: number }): void { this.step(s.epoch); }
 }

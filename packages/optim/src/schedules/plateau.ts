@@ -34,10 +34,15 @@ export interface ReduceLrOnPlateauOptions {
 
 /** ReduceLrOnPlateau's state dict. */
 export interface ReduceLrOnPlateauState {
+  /** The current LR. */
   lr: number;
+  /** The best metric seen. */
   best: number;
+  /** Steps since the last improvement (torch's `num_bad_epochs`). */
   numBadSteps: number;
+  /** Steps of cooldown left. */
   cooldownCounter: number;
+  /** Steps taken. */
   lastStep: number;
 }
 

@@ -8,7 +8,9 @@ import type { LrSchedule } from './types.js';
 
 /** Checkpointable state of an LrScheduler. */
 export interface LrSchedulerState {
+  /** Steps taken (number of `step()` calls). */
   lastStep: number;
+  /** The LR of that step. */
   lastLr: number;
   /** Each parameter group's LR when the scheduler was attached (torch's `initial_lr`). */
   initialLrs?: number[];
@@ -36,6 +38,7 @@ const isOptimizer = (x: unknown): x is Optimizer =>
  * whose baseLr matches none of the groups' LRs is refused rather than silently rescaled.
  */
 export class LrScheduler {
+  /** The schedule applied. */
   readonly schedule: LrSchedule;
   private lastStep = 0;
   private lastLr: number;
