@@ -109,8 +109,10 @@ export async function serveSite(files: Map<string, Uint8Array>, opts: ServeOptio
     res.end(req.method === 'HEAD' ? undefined : body);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => { server.off('error', reject); resolve(); });
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      reject(e.code === 'EADDRINUSE' ? new Error(`examples/web: port ${opts.port} on ${opts.host} is in use; pick another with --port (0: any free port)`) : e);
+    });
+    server.listen(opts.port, opts.host, () => { server.removeAllListeners('error'); resolve(); });
   });
   const { port } = server.address() as { port: number };
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
