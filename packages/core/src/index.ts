@@ -31,6 +31,7 @@ export { sum, prod, max, min, mean, logsumexp, variance, variance as var_, std, 
 export { reshape, view, permute, transpose, expand, squeeze, unsqueeze, flatten, slice, narrow, select } from './ops/views.js';
 export { cat, stack, split, chunk, pad, tril, triu } from './ops/shape_ops.js';
 export { matmul } from './ops/matmul.js';
+export { quantLinear, checkQuantWeight, type QuantWeight } from './ops/quant_linear.js';
 export { gather, scatterAdd, indexSelect, embedding, oneHot } from './ops/indexing.js';
 export { softmax, logSoftmax, softmaxDecomposed, logSoftmaxDecomposed } from './ops/softmax.js';
 export { crossEntropy, crossEntropyDecomposed, type CrossEntropyOptions } from './ops/cross_entropy.js';

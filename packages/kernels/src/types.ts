@@ -181,15 +181,52 @@ export const FUSED_KERNELS = [
   'attention', 'attentionBackward', 'adamw',
 ] as const satisfies readonly (keyof FusedKernels<unknown>)[];
 
+/** Weight-only quantization schemes (layouts in cpu/quant_format.ts). */
+export const QUANT_SCHEMES = ['int8', 'int4', 'nf4'] as const;
+export type QuantScheme = (typeof QUANT_SCHEMES)[number];
+
+/**
+ * A quantized weight W [rows, cols] (a Linear's [out, in]) as its kernels read it: per row,
+ * ceil(cols / codesPerWord) int32 words of codes (8 four-bit or 4 eight-bit codes per word, code j
+ * of a word in bits [b·j, b·j + b)), and per row ceil(cols / groupSize) float32 scales (int4: and
+ * int32 zero points). w[n, k] = scales[n, g]·(decode(code[n, k]) − zeros[n, g]), g = ⌊k / groupSize⌋;
+ * decode is the signed byte (int8), the code (int4) or the NF4 codebook value (nf4). With
+ * `absmaxQ` (double-quantized nf4) a group's scale is itself scales[⌊i/256⌋]·byte_i + absmaxOffset,
+ * i = n·groupsPerRow + g the flat group index, byte_i the i-th signed byte of absmaxQ. All contiguous.
+ */
+export interface QuantWeightView<B> {
+  scheme: QuantScheme;
+  rows: number;
+  cols: number;
+  groupSize: number;
+  qdata: View<B>;
+  scales: View<B>;
+  zeros: View<B> | null;
+  absmaxQ: View<B> | null;
+  absmaxOffset: number;
+}
+
+/**
+ * Matmuls that read a quantized weight as codes and scales (no full-precision copy of W). Optional:
+ * they have no decomposition into the primitives (that would materialize W), so core raises a typed
+ * error on a backend without them.
+ */
+export interface QuantKernels<B> {
+  /** out [M, rows] = x [M, cols] · Wᵀ (+ bias [rows]); x and out contiguous. */
+  quantMatmul(x: View<B>, w: QuantWeightView<B>, bias: View<B> | null, out: View<B>): void;
+  /** out [M, cols] = dy [M, rows] · W: the gradient of quantMatmul w.r.t. x. */
+  quantMatmulTransposed(dy: View<B>, w: QuantWeightView<B>, out: View<B>): void;
+}
+
 /**
  * The contract between core and a backend: every primitive, and whichever fused kernels the
  * backend has (core runs the decomposition of the others). A backend that lacks a primitive does
  * not compile.
  */
-export type BackendKernels<B> = PrimitiveKernels<B> & Partial<FusedKernels<B>>;
+export type BackendKernels<B> = PrimitiveKernels<B> & Partial<FusedKernels<B>> & Partial<QuantKernels<B>>;
 
 /** A kernel set with every fused kernel: the CPU reference, the WebAssembly and the WebGPU sets. */
-export interface KernelSet<B> extends PrimitiveKernels<B>, FusedKernels<B> {}
+export interface KernelSet<B> extends PrimitiveKernels<B>, FusedKernels<B>, QuantKernels<B> {}
 
 // A compile error here names a fused kernel missing from FUSED_KERNELS.
 const allFusedListed: Record<Exclude<keyof FusedKernels<unknown>, (typeof FUSED_KERNELS)[number]>, never> = {};

@@ -13,6 +13,7 @@ import { binary, binaryScalar, copy, fill, unary, where } from './elementwise.js
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { layerNorm, layerNormBackward } from './layer_norm.js';
 import { matmul } from './matmul.js';
+import { quantMatmul, quantMatmulTransposed } from './quant_matmul.js';
 import { random } from './random.js';
 import { argReduce, reduce } from './reduce.js';
 import { softmax, softmaxBackward } from './softmax.js';
@@ -26,6 +27,7 @@ export const cpuKernels: KernelSet<TypedArray> = {
   attention, attentionBackward,
   im2col, col2im, pool2d, pool2dBackward,
   adamw,
+  quantMatmul, quantMatmulTransposed,
 };
 
 export { contiguousView, convertTo, readAll, readAt, typedArrayFor, writeAll, writeAt } from './strided.js';
@@ -34,3 +36,5 @@ export { contiguousStrides, elementOffsets, forEachIndex, numel, offsetOf, rowsO
 export { erf, sigmoid, roundHalfEven, UNARY_FNS, BINARY_FNS } from './elementwise.js';
 export { threefry2x32, keyForSeed, randomWords, THREEFRY_PARITY, THREEFRY_ROTATIONS } from './random.js';
 export { convOutputSize } from './conv.js';
+export * from './quant_format.js';
+export { quantArrays } from './quant_matmul.js';

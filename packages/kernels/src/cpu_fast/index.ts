@@ -13,6 +13,7 @@
 //   indexing.ts          indexSelect, indexAdd
 //   random.ts            random
 //   adamw.ts             adamw (adamw in ../wasm/elementwise_program.ts)
+//   quant_matmul.ts      quantMatmul, quantMatmulTransposed (TypeScript loops)
 // argReduce, gather, scatterAdd and the conv/pool kernels have no fast path.
 //
 // Each family function returns whether it handled the call; `withReference` (fallback.ts) runs the
@@ -31,6 +32,7 @@ import { binary, unary, where } from './elementwise.js';
 import { withReference } from './fallback.js';
 import { indexAdd, indexSelect } from './indexing.js';
 import { matmul } from './matmul.js';
+import { quantMatmul, quantMatmulTransposed } from './quant_matmul.js';
 import { random } from './random.js';
 import { reduce } from './reduce.js';
 import { crossEntropy, crossEntropyBackward, layerNorm, layerNormBackward, softmax, softmaxBackward } from './rows.js';
@@ -45,6 +47,7 @@ const fast = withReference({
   indexSelect, indexAdd,
   random,
   adamw,
+  quantMatmul, quantMatmulTransposed,
 });
 
 /** The CPU kernels with WebAssembly SIMD and TypeScript fast paths; everything else is `cpuKernels`. */

@@ -9,6 +9,7 @@ import { argReduce, reduce } from './reduce.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { adamw } from './adamw.js';
 import { matmul } from './matmul.js';
+import { quantMatmul, quantMatmulTransposed } from './quant_matmul.js';
 import { softmax, softmaxBackward } from './softmax.js';
 import { layerNorm, layerNormBackward } from './layer_norm.js';
 import { crossEntropy, crossEntropyBackward } from './cross_entropy.js';
@@ -62,5 +63,7 @@ export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
     col2im: (cols, g, dx) => col2im(rt, cols, g, dx),
     pool2d: (op, x, g, out, argmax) => pool2d(rt, op, x, g, out, argmax),
     pool2dBackward: (op, dy, argmax, g, dx) => pool2dBackward(rt, op, dy, argmax, g, dx),
+    quantMatmul: (x, w, bias, out) => quantMatmul(rt, x, w, bias, out),
+    quantMatmulTransposed: (dy, w, out) => quantMatmulTransposed(rt, dy, w, out),
   };
 }
