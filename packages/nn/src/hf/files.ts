@@ -14,7 +14,9 @@ const loadPath = async () => (await nodeModule('node:path')) as typeof import('n
 
 /** A checkpoint directory read into memory: its config.json and every tensor by HF name. */
 export interface HFCheckpoint {
+  /** config.json. */
   config: Record<string, unknown>;
+  /** Every tensor of every shard, by transformers' name (views into the file bytes). */
   tensors: Record<string, SafeTensorView>;
 }
 

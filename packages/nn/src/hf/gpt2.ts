@@ -18,10 +18,10 @@
 // gelu_pytorch_tanh → tanh GELU, gelu → exact); dropout is 0 (set `dropout` to train with it).
 import { type DType, type DeviceName } from '@webgrad/core';
 import { GPT, type GPTConfig } from '../models/gpt.js';
-import type { SafeTensorInput, SafeTensorView } from '../safetensors/index.js';
+import type { SafeTensorView } from '../safetensors/index.js';
 import { ConfigReader } from './config_json.js';
 import { loadStateFromHF, stateToHF } from './convert.js';
-import { HFCheckpointError, HFNameMap, type HFNameRule } from './names.js';
+import { HFCheckpointError, HFNameMap, type HFModelFiles, type HFNameRule } from './names.js';
 
 /** The GPT-2 name table (see the file comment). */
 export const GPT2_HF_NAMES: readonly HFNameRule[] = [
@@ -49,7 +49,9 @@ const GPT2_IGNORE = [/(^|\.)h\.\d+\.attn\.(masked_)?bias$/];
 
 /** Model options a loader takes beyond what config.json says. */
 export interface HFModelOptions {
+  /** Parameter dtype of the model built (default float32; half-precision files widen). */
   dtype?: DType;
+  /** Device of the model built. */
   device?: DeviceName;
   /** GPT only: dropout while training (default 0). */
   dropout?: number;
@@ -122,7 +124,7 @@ export function gptFromHF(config: Record<string, unknown>, tensors: Readonly<Rec
 }
 
 /** The config.json object and tensors of `model` in transformers' GPT-2 layout. */
-export async function gptToHF(model: GPT): Promise<{ config: Record<string, unknown>; tensors: Record<string, SafeTensorInput> }> {
+export async function gptToHF(model: GPT): Promise<HFModelFiles> {
   return { config: gpt2ConfigToHF(model), tensors: await stateToHF(model, GPT2_MAP, 'gptToHF') };
 }
 

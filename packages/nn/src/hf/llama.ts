@@ -16,11 +16,11 @@
 // max_position_embeddings, tie_word_embeddings, attention_bias, mlp_bias; hidden_act must be silu
 // and rope scaling the default.
 import { Llama, type LlamaConfig } from '../models/llama.js';
-import type { SafeTensorInput, SafeTensorView } from '../safetensors/index.js';
+import type { SafeTensorView } from '../safetensors/index.js';
 import { ConfigReader } from './config_json.js';
 import { loadStateFromHF, stateToHF } from './convert.js';
 import type { HFModelOptions } from './gpt2.js';
-import { HFCheckpointError, HFNameMap, type HFNameRule } from './names.js';
+import { HFCheckpointError, HFNameMap, type HFModelFiles, type HFNameRule } from './names.js';
 
 const layerRule = (hf: string, webgrad: string): HFNameRule => ({ hf: `model.layers.{i}.${hf}`, webgrad: `layers.{i}.${webgrad}` });
 
@@ -121,7 +121,7 @@ export function llamaFromHF(config: Record<string, unknown>, tensors: Readonly<R
 }
 
 /** The config.json object and tensors of `model` in transformers' layout. */
-export async function llamaToHF(model: Llama): Promise<{ config: Record<string, unknown>; tensors: Record<string, SafeTensorInput> }> {
+export async function llamaToHF(model: Llama): Promise<HFModelFiles> {
   return { config: llamaConfigToHF(model), tensors: await stateToHF(model, LLAMA_MAP, 'llamaToHF') };
 }
 

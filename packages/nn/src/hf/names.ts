@@ -1,10 +1,19 @@
 // Name mapping between transformers' state-dict names and webgrad's, one rule per tensor kind,
 // with `{i}` standing for a layer index, and the typed error every HF loader/saver throws.
 import { ValueError } from '@webgrad/core';
+import type { SafeTensorInput } from '../safetensors/index.js';
 
 /** A checkpoint or config.json that webgrad cannot read as the model it claims to be, or a model
  *  that cannot be written in HF's layout. The message names the file and the key. */
 export class HFCheckpointError extends ValueError {}
+
+/** A model (or adapter) in HF's layout, in memory: its JSON config and its tensors under HF's names. */
+export interface HFModelFiles {
+  /** config.json (adapter_config.json for a PEFT adapter). */
+  config: Record<string, unknown>;
+  /** Tensors for serializeSafetensors / writeSafetensorsFile (model.safetensors, adapter_model.safetensors). */
+  tensors: Record<string, SafeTensorInput>;
+}
 
 /** One tensor kind: its name in transformers and in webgrad. */
 export interface HFNameRule {
@@ -18,7 +27,9 @@ export interface HFNameRule {
 
 /** A mapped name and whether the tensor is transposed between the two layouts. */
 export interface MappedName {
+  /** The name on the other side. */
   name: string;
+  /** Whether the tensor is stored transposed there. */
   transpose: boolean;
 }
 
@@ -29,6 +40,7 @@ function compile(pattern: string): RegExp {
 
 /** Translates names both ways with a table of HFNameRule. */
 export class HFNameMap {
+  /** The table it translates with. */
   readonly rules: readonly HFNameRule[];
   readonly #hf: RegExp[];
   readonly #webgrad: RegExp[];

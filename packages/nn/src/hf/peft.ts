@@ -17,7 +17,7 @@ import type { Module } from '../module.js';
 import { decodeToFloat32, decodeToFloat64, readSafetensorsFile, writeFileAtomic, writeSafetensorsFile, type SafeTensorInput } from '../safetensors/index.js';
 import { gpt2NameMap } from './gpt2.js';
 import { llamaNameMap } from './llama.js';
-import { HFCheckpointError } from './names.js';
+import { HFCheckpointError, type HFModelFiles } from './names.js';
 
 // A non-literal specifier keeps browser bundlers from resolving Node built-ins.
 const nodeModule = (name: string): Promise<unknown> => import(name);
@@ -42,7 +42,7 @@ export interface PeftAdapterOptions {
 }
 
 /** adapter_config.json (as an object) and the adapter tensors under PEFT's names. */
-export async function peftAdapterFiles(model: GPT | Llama, opts: PeftAdapterOptions = {}): Promise<{ config: Record<string, unknown>; tensors: Record<string, SafeTensorInput> }> {
+export async function peftAdapterFiles(model: GPT | Llama, opts: PeftAdapterOptions = {}): Promise<HFModelFiles> {
   const op = 'peftAdapterFiles';
   if (!(model instanceof GPT) && !(model instanceof Llama)) throw new HFCheckpointError(`${op}: model must be a GPT or a Llama, got ${fmtValue(model)}`);
   const base = opts.baseModelNameOrPath ?? null;

@@ -8,6 +8,7 @@ import { Linear, type FactoryOptions } from './linear.js';
 
 /** The shape and options of a GatedMLP. */
 export interface GatedMLPConfig extends FactoryOptions {
+  /** Input and output width. */
   nEmbd: number;
   /** Width of the gated hidden layer (transformers' intermediate_size). */
   hidden: number;
@@ -17,8 +18,11 @@ export interface GatedMLPConfig extends FactoryOptions {
 
 /** SwiGLU feed-forward block: downProj(silu(gateProj(x)) ⊙ upProj(x)). */
 export class GatedMLP extends Module {
+  /** nEmbd → hidden, through SiLU: the gate. */
   declare gateProj: Linear;
+  /** nEmbd → hidden. */
   declare upProj: Linear;
+  /** hidden → nEmbd. */
   declare downProj: Linear;
 
   constructor(cfg: GatedMLPConfig) {

@@ -31,12 +31,19 @@ const GQA_KEYS = ['nEmbd', 'nHead', 'nKVHead', 'headDim', 'qkvBias', 'outBias', 
 
 /** Causal self-attention with nKVHead key/value heads shared by nHead query heads (see the file comment). */
 export class GroupedQueryAttention extends Module {
+  /** nEmbd → nHead·headDim. */
   declare qProj: Linear;
+  /** nEmbd → nKVHead·headDim. */
   declare kProj: Linear;
+  /** nEmbd → nKVHead·headDim. */
   declare vProj: Linear;
+  /** nHead·headDim → nEmbd. */
   declare oProj: Linear;
+  /** Query heads. */
   readonly nHead: number;
+  /** Key/value heads. */
   readonly nKVHead: number;
+  /** Width of one head. */
   readonly headDim: number;
 
   constructor(cfg: GroupedQueryAttentionConfig) {

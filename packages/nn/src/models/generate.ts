@@ -10,6 +10,7 @@ import type { KVCache } from '../layers/transformer_block.js';
 import { SAMPLING_KEYS, checkSamplingOptions, sampleToken, type SamplingOptions } from './sampling.js';
 
 export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to add to each row (fewer when every row stopped). */
   maxNewTokens: number;
   /** Stop a row once it emits one of these ids; stop early when every row has. */
   stopTokens?: readonly number[];

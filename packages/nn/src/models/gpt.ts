@@ -24,12 +24,17 @@ import { checkTokenIds, generateTokens, type GenerateOptions } from './generate.
 
 /** The shape and options of a GPT; GPT-2 small is { vocabSize: 50257, blockSize: 1024, nLayer: 12, nHead: 12, nEmbd: 768, gelu: 'tanh' }. */
 export interface GPTConfig {
+  /** Number of token ids (rows of the embedding and of the LM head). */
   vocabSize: number;
   /** Maximum context length. */
   blockSize: number;
+  /** Transformer blocks. */
   nLayer: number;
+  /** Attention heads per block. */
   nHead: number;
+  /** Model width. */
   nEmbd: number;
+  /** Dropout on embeddings and residual branches while training (default 0). */
   dropout?: number;
   /** Biases in Linear and LayerNorm layers (default true, as GPT-2). */
   bias?: boolean;
@@ -37,7 +42,9 @@ export interface GPTConfig {
   gelu?: 'none' | 'tanh';
   /** Epsilon of every LayerNorm (default 1e-5, GPT-2's `layer_norm_epsilon`). */
   layerNormEps?: number;
+  /** Parameter dtype (default float32). */
   dtype?: DType;
+  /** Device of the parameters (default the current default device). */
   device?: DeviceName;
 }
 
@@ -51,13 +58,17 @@ export interface GPTForwardOptions {
 
 /** What GPT.forward (and Llama.forward) returns: logits (B, T, V) and, with targets, the mean loss. */
 export interface GPTOutput {
+  /** (B, T, V), or (B, 1, V) with lastOnly. */
   logits: Tensor;
+  /** Mean cross-entropy over the targets that are not −100 (when targets were given). */
   loss?: Tensor;
 }
 
 /** An optimizer parameter group with its weight decay (see GPT.configureOptimizerGroups). */
 export interface ParamGroup {
+  /** The group's parameters. */
   params: Tensor[];
+  /** Its decoupled weight decay. */
   weightDecay: number;
 }
 
@@ -65,12 +76,19 @@ export type { GenerateOptions } from './generate.js';
 
 /** The GPT-2-style decoder-only language model (see the file comment); HF GPT-2 checkpoints load with loadHFModel / gptFromHF. */
 export class GPT extends Module {
+  /** Token embedding [vocabSize, nEmbd]. */
   declare wte: Embedding;
+  /** Learned positions [blockSize, nEmbd]. */
   declare wpe: LearnedPositionalEmbedding;
+  /** Dropout on the summed embeddings. */
   declare drop: Dropout;
+  /** The nLayer blocks. */
   declare h: ModuleList<Block>;
+  /** Final LayerNorm. */
   declare lnF: LayerNorm;
+  /** LM head; its weight is wte.weight. */
   declare lmHead: Linear;
+  /** The config with every default filled in. */
   readonly config: Readonly<Required<Omit<GPTConfig, 'device'>>> & { device?: DeviceName };
 
   constructor(cfg: GPTConfig) {

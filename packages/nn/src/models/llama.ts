@@ -30,11 +30,15 @@ import type { GPTForwardOptions, GPTOutput } from './gpt.js';
 
 /** The shape and options of a Llama, in transformers' LlamaConfig terms (camelCase); llamaConfigFromHF reads a config.json into one. */
 export interface LlamaConfig {
+  /** Number of token ids. */
   vocabSize: number;
+  /** Model width. */
   hiddenSize: number;
   /** Width of the SwiGLU hidden layer. */
   intermediateSize: number;
+  /** Decoder layers. */
   numHiddenLayers: number;
+  /** Query heads per layer. */
   numAttentionHeads: number;
   /** Key/value heads for grouped-query attention (default numAttentionHeads). */
   numKeyValueHeads?: number;
@@ -54,7 +58,9 @@ export interface LlamaConfig {
   qkvBias?: boolean;
   /** Biases in the MLP (default false; transformers' mlp_bias). */
   mlpBias?: boolean;
+  /** Parameter dtype (default float32). */
   dtype?: DType;
+  /** Device of the parameters (default the current default device). */
   device?: DeviceName;
 }
 
@@ -90,9 +96,13 @@ function resolveConfig(cfg: LlamaConfig): ResolvedLlamaConfig {
 
 /** One pre-norm decoder layer: attention and SwiGLU MLP, each with an RMSNorm before and a residual around. */
 export class LlamaDecoderLayer extends Module {
+  /** RMSNorm before attention. */
   declare inputLayernorm: RMSNorm;
+  /** Grouped-query causal self-attention. */
   declare selfAttn: GroupedQueryAttention;
+  /** RMSNorm before the MLP. */
   declare postAttentionLayernorm: RMSNorm;
+  /** SwiGLU MLP. */
   declare mlp: GatedMLP;
 
   constructor(c: ResolvedLlamaConfig) {
@@ -119,11 +129,17 @@ export class LlamaDecoderLayer extends Module {
 
 /** The Llama-family decoder-only language model (see the file comment); HF checkpoints load with loadHFModel / llamaFromHF. */
 export class Llama extends Module {
+  /** Token embedding [vocabSize, hiddenSize]. */
   declare embedTokens: Embedding;
+  /** The numHiddenLayers decoder layers. */
   declare layers: ModuleList<LlamaDecoderLayer>;
+  /** Final RMSNorm. */
   declare norm: RMSNorm;
+  /** LM head (its weight is embedTokens.weight when tieWordEmbeddings). */
   declare lmHead: Linear;
+  /** Rotary tables shared by every layer (not in the stateDict). */
   declare rotary: RotaryEmbedding;
+  /** The config with every default filled in. */
   readonly config: ResolvedLlamaConfig;
 
   constructor(cfg: LlamaConfig) {
