@@ -29,3 +29,6 @@ export * from './models/llama.js';
 export * from './layers/grouped_query_attention.js';
 export * from './layers/gated_mlp.js';
 export * from './hf/index.js';
+export * from './layers/quant_linear.js';
+export * from './quant/quantize.js';
+export * from './quant/quant_file.js';
