@@ -4,19 +4,19 @@
 // W is decoded one row at a time into a K-long scratch row (never the whole matrix); sums run in
 // float64 in increasing k (forward) or increasing n (transposed), stored in out's dtype.
 
+import { numel } from '../geometry.js';
 import type { QuantWeightView, TypedArray, View } from '../types.js';
 import { decodeRow, type QuantizedWeight } from './quant_format.js';
 
 /** The plain arrays behind a quantized weight view (views are contiguous: offsets only). */
 export function quantArrays(w: QuantWeightView<TypedArray>): QuantizedWeight {
   const sub = <T extends TypedArray>(v: View<TypedArray>, n: number): T => v.buffer.subarray(v.offset, v.offset + n) as T;
-  const numelOf = (v: View<TypedArray>): number => v.shape.reduce((a, b) => a * b, 1);
   return {
     scheme: w.scheme, rows: w.rows, cols: w.cols, groupSize: w.groupSize,
-    qdata: sub<Int32Array>(w.qdata, numelOf(w.qdata)),
-    scales: sub<Float32Array>(w.scales, numelOf(w.scales)),
-    zeros: w.zeros === null ? null : sub<Int32Array>(w.zeros, numelOf(w.zeros)),
-    absmaxQ: w.absmaxQ === null ? null : sub<Int32Array>(w.absmaxQ, numelOf(w.absmaxQ)),
+    qdata: sub<Int32Array>(w.qdata, numel(w.qdata.shape)),
+    scales: sub<Float32Array>(w.scales, numel(w.scales.shape)),
+    zeros: w.zeros === null ? null : sub<Int32Array>(w.zeros, numel(w.zeros.shape)),
+    absmaxQ: w.absmaxQ === null ? null : sub<Int32Array>(w.absmaxQ, numel(w.absmaxQ.shape)),
     absmaxOffset: w.absmaxOffset,
   };
 }
