@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GPT, LeNet5, fromSafetensorsBytes, type Module } from '@webgrad/nn';
 import { main } from '../examples/web/main.js';
 import { SMOOTH_COLOR } from '../examples/web/plot.js';
 import type { MnistState } from '../examples/web/mnist_tab.js';
@@ -259,6 +260,15 @@ function safetensorsHeader(bytes: Buffer): { tensors: Record<string, { dtype: st
  *  model takes seconds (and the first one compiles every pipeline). */
 const SMALL = { nLayer: 1, nHead: 2, nEmbd: 32, blockSize: 32, batchSize: 8, lr: 0.01, sampleEvery: 5, sampleLength: 40 };
 
+/** Loads `bytes` into `model` (every name and shape must match) and disposes of the model. */
+function loadInto(model: Module, bytes: Buffer): void {
+  try {
+    fromSafetensorsBytes(model, new Uint8Array(bytes));
+  } finally {
+    model.dispose();
+  }
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function checkRun(r: PageRun, steps: number, { sampleEvery, sampleLength }: typeof SMALL): void {
@@ -277,10 +287,11 @@ function checkRun(r: PageRun, steps: number, { sampleEvery, sampleLength }: type
   const last = r.state.samples[r.state.samples.length - 1]!;
   expect([...last.text]).toHaveLength(sampleLength);
   expect(r.sampleShown).toBe(last.text);
-  // The weights: a safetensors file whose header names every GPT tensor as F32 with consistent offsets.
+  // The weights: a safetensors file of F32 tensors with consistent offsets, which loads into a GPT
+  // of the config in its metadata.
   expect(r.download.name).toBe(`char-gpt-step${losses.length}.safetensors`);
   const { tensors, metadata, dataBytes } = safetensorsHeader(r.download.bytes);
-  const config = JSON.parse(metadata.config!) as { vocabSize: number; nEmbd: number; nLayer: number; blockSize: number };
+  const config = JSON.parse(metadata.config!) as { vocabSize: number; nEmbd: number; nHead: number; nLayer: number; blockSize: number; bias: boolean };
   expect(metadata.step).toBe(String(losses.length));
   expect((JSON.parse(metadata.chars!) as string[]).length).toBe(config.vocabSize);
   expect(tensors['wte.weight']?.shape).toEqual([config.vocabSize, config.nEmbd]);
@@ -294,6 +305,7 @@ function checkRun(r: PageRun, steps: number, { sampleEvery, sampleLength }: type
     end = t.data_offsets[1];
   }
   expect(end).toBe(dataBytes);
+  loadInto(new GPT(config), r.download.bytes);
 }
 
 beforeAll(async () => {
@@ -321,6 +333,7 @@ describe('examples/web in headless Chromium', () => {
     const b = await fetch(plain.url);
     expect(b.headers.get('cross-origin-embedder-policy')).toBeNull();
     expect((await fetch(new URL('/missing.js', isolated.url))).status).toBe(404);
+    expect((await fetch(new URL('/page.js.map', isolated.url))).headers.get('content-type')).toBe('application/json');
     // The MNIST tab's digits: 7,000 + 2,000 labels and 28×28 images after two u32 counts.
     const digits = new Uint8Array(await (await fetch(new URL('/mnist.bin', isolated.url))).arrayBuffer());
     const view = new DataView(digits.buffer);
@@ -406,6 +419,7 @@ describe('examples/web in headless Chromium', () => {
       expect(tensors['fc3.weight']).toMatchObject({ dtype: 'F32', shape: [10, 84] });
       expect(Object.values(tensors).reduce((a, t) => a + 4 * t.shape.reduce((x, y) => x * y, 1), 0)).toBe(dataBytes);
       expect(dataBytes).toBe(4 * 61_706);
+      loadInto(new LeNet5(), download.bytes);
     } finally {
       await p.close();
     }

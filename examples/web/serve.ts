@@ -1,5 +1,5 @@
-// Bundling and serving the page. esbuild bundles page.ts and train_worker.ts (with the @webgrad/*
-// packages from their TypeScript sources) into memory; a small HTTP server sends them with
+// Bundling and serving the page. esbuild bundles page.ts and the two training workers (with the
+// @webgrad/* packages from their TypeScript sources, minified, with source maps) into memory; a small HTTP server sends them with
 // index.html and style.css. By default it sends the two headers that make the page cross-origin
 // isolated (COOP same-origin, COEP require-corp): without them browsers withhold SharedArrayBuffer
 // and the cpu device's WebAssembly kernels run on one thread. /mnist.bin holds the MNIST tab's
@@ -13,7 +13,7 @@ import { IMAGE_SIZE, loadMnistDigits, mnistSplitIndices } from '../shared/mnist_
 
 const PACKAGES = ['kernels', 'core', 'nn', 'optim'];
 const STATIC = ['index.html', 'style.css'];
-const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', css: 'text/css; charset=utf-8', js: 'text/javascript; charset=utf-8' };
+const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', css: 'text/css; charset=utf-8', js: 'text/javascript; charset=utf-8', map: 'application/json' };
 
 /** The repository root: the first folder above this file that holds the packages' sources (this
  *  file also runs from the examples' transpiled copy, which has no .ts sources). */
@@ -25,7 +25,7 @@ export function repoRoot(from = dirname(fileURLToPath(import.meta.url))): string
 }
 
 /** The page's files by URL path: '/' (index.html), '/style.css', and the bundles '/page.js',
- *  '/train_worker.js', '/mnist_worker.js'. */
+ *  '/train_worker.js', '/mnist_worker.js' with their '.js.map' files. */
 export async function buildSite(root = repoRoot()): Promise<Map<string, Uint8Array>> {
   const src = join(root, 'examples', 'web');
   const result = await esbuild.build({
@@ -37,6 +37,7 @@ export async function buildSite(root = repoRoot()): Promise<Map<string, Uint8Arr
     platform: 'browser',
     target: 'es2022',
     minify: true,
+    sourcemap: true,
     alias: Object.fromEntries(PACKAGES.map((p) => [`@webgrad/${p}`, join(root, 'packages', p, 'src', 'index.ts')])),
     // Node-only modules are imported lazily behind runtime checks; in a page they are never loaded.
     external: ['node:*', 'webgpu'],
