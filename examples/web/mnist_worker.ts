@@ -1,7 +1,8 @@
 // The Web Worker that trains LeNet-5 on MNIST digits: the digits come from the server as one
 // binary file (serve.ts: the `mnist` package's digits, split as the mnist example splits them);
 // Adam steps on random batches of the training part, and every `evalEvery` steps the accuracy on
-// the first `evalSize` held-out digits, with the predictions for the first of them (worker_runtime.ts runs the loop).
+// the first `evalSize` held-out digits, with the predictions for the first of them
+// (worker_runtime.ts runs the loop and picks the device).
 import { argmax, crossEntropy, keep, manualSeed, noGrad, randint, tensor, tidy, type DeviceName } from '@webgrad/core';
 import { LeNet5, toSafetensorsBytes } from '@webgrad/nn';
 import { Adam } from '@webgrad/optim';

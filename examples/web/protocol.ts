@@ -1,6 +1,7 @@
-// The messages between the page (page.ts: the controls, plot and samples) and the Web Worker that
-// trains (train_worker.ts). Training runs in a worker so the page stays responsive, and because the
-// cpu device's WebAssembly threads need a thread that may block (a page's main thread may not).
+// The settings of the page's two tabs and the messages between the page (page.ts, mnist_tab.ts)
+// and the Web Workers that train (train_worker.ts, mnist_worker.ts). Training runs in a worker so
+// the page stays responsive, and because the cpu device's WebAssembly threads need a thread that
+// may block (a page's main thread may not).
 
 /** 'auto': WebGPU on a hardware adapter, else the cpu device (as the Node examples' --device auto). */
 export type DeviceChoice = 'auto' | 'webgpu' | 'cpu';
@@ -21,7 +22,8 @@ export interface RunSettings {
   seed: number;
 }
 
-/** Small enough to train at a few steps per second on a software WebGPU adapter or one CPU thread. */
+/** Small by default (108k parameters with the built-in text): several steps per second on the cpu
+ *  device's WebAssembly kernels (5.7 with two threads, measured on a busy 2-core machine). */
 export const DEFAULT_SETTINGS: RunSettings = {
   device: 'auto', nLayer: 2, nHead: 4, nEmbd: 64, blockSize: 64, batchSize: 16, lr: 3e-3,
   sampleEvery: 50, sampleLength: 160, seed: 1337,
