@@ -37,7 +37,8 @@ function f32Route(e: Expr): Expr & { k: 'prim' } {
 /** The op on four float32 lanes (route 'f32'); `operand(name)` pushes that operand's vector. */
 export function emitF32x4(f: FuncBuilder, e: Expr, operand: (name: ArgName) => Val<'v128'>): Val<'v128'> {
   const r = f32Route(e);
-  const args = r.args.map((n) => () => (n.k === 'arg' ? operand(n.name) : f.v128Const([0, 1, 2, 3].map(() => (n as { value: number }).value) as [number, number, number, number])));
+  const splat = (v: number) => f.v128Const([v, v, v, v]);
+  const args = r.args.map((n) => () => (n.k === 'arg' ? operand(n.name) : splat((n as { value: number }).value)));
   return PRIMS[r.prim].f32!.vec(f, ...args);
 }
 
