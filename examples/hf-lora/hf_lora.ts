@@ -22,6 +22,7 @@ import {
 import { selectDevice, type DeviceChoice } from '../shared/device.js';
 import { formatTable, percent } from '../shared/table.js';
 
+/** What `pnpm example hf-lora` takes (the flags, camelCased). */
 export interface HfLoraOptions {
   /** An HF model directory; null makes a tiny base under <out>/base. */
   model: string | null;
@@ -50,6 +51,7 @@ const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 /** Start letters whose prompts are held out. */
 const HELD_OUT = new Set([2, 7, 11, 16, 20, 24]);
 
+/** One task example: the prompt's and the answer's token ids, and the text they encode. */
 export interface Example { prompt: number[]; answer: number[]; text: string }
 
 /** "k l m" / " n o p" for every start letter (the alphabet wraps around). Every letter pair of a
@@ -120,6 +122,7 @@ async function makeBase(dir: string, family: 'gpt2' | 'llama', seed: number): Pr
   model.dispose();
 }
 
+/** What a run measured and wrote (also saved as <out>/results.json). */
 export interface HfLoraResult {
   baseDir: string;
   adapterDir: string;
