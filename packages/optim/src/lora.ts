@@ -11,7 +11,7 @@
 import {
   checkBool, checkFunction, checkOptions, checkRange, checkSize, dropout, fmtValue, noGrad, tidy, ValueError, type Tensor,
 } from '@webgrad/core';
-import { Linear, Module, readSafetensorsFile, writeSafetensorsFile, type FactoryOptions, type SafeTensorInput } from '@webgrad/nn';
+import { Linear, Module, QuantLinear, readSafetensorsFile, writeSafetensorsFile, type FactoryOptions, type SafeTensorInput } from '@webgrad/nn';
 import { safeToSnapshot, snapshotTensor, snapshotToSafe, snapshotToTensor } from './tensor_io.js';
 
 /** A LoRA setup that does not fit the model, or an adapter file that does not fit it. */
@@ -64,7 +64,8 @@ export class LoraLinear extends Linear {
     if (!(linear instanceof Linear)) throw new LoraError(`LoraLinear.fromLinear: linear must be a Linear layer, got ${fmtValue(linear)}`);
     if (linear instanceof LoraLinear) throw new LoraError('LoraLinear.fromLinear: the layer already has a LoRA adapter');
     checkLoraOptions('LoraLinear.fromLinear', opts);
-    Object.setPrototypeOf(linear, LoraLinear.prototype);
+    // A quantized base (QuantLinear) gets the QLoRA variant: same adapters, the base read from its codes.
+    Object.setPrototypeOf(linear, (linear instanceof QuantLinear ? QLoraLinear : LoraLinear).prototype);
     LoraLinear.#setup(linear as LoraLinear, opts);
     return linear as LoraLinear;
   }
@@ -80,7 +81,8 @@ export class LoraLinear extends Linear {
     m.loraDropout = p;
     m.merged = false;
     m.loraEnabled = true;
-    const f = { dtype: m.weight.dtype, device: m.weight.device };
+    const base = m.weight ?? (m as unknown as QuantLinear).scales; // a quantized base has float32 scales, no weight
+    const f = { dtype: base.dtype, device: base.device };
     // Linear's default init is kaiming_uniform(a=√5): the same as PEFT's init of A.
     m.registerModule('lora_A', new Linear(m.inFeatures, r, { ...f, bias: false }));
     const B = m.registerModule('lora_B', new Linear(r, m.outFeatures, { ...f, bias: false }));
@@ -119,6 +121,32 @@ export class LoraLinear extends Linear {
   override extraRepr(): string {
     return `${super.extraRepr()}, r=${this.r}, alpha=${this.loraAlpha}, dropout=${this.loraDropout}${this.merged ? ', merged' : ''}`;
   }
+}
+
+/**
+ * QLoRA (Dettmers et al. 2023): float adapters on a frozen quantized base. `applyLora` makes one of
+ * every targeted QuantLinear (e.g. after `quantize(model, { scheme: 'nf4' })`); the base product
+ * reads the codes and scales in the kernel, so gradients reach only lora_A and lora_B (and x).
+ * The update cannot be merged into codes: `dequantize` the model's base first for a merged model.
+ */
+export class QLoraLinear extends LoraLinear {
+  /** The base weight as core's quantLinear reads it (see QuantLinear). */
+  quantWeight(): ReturnType<QuantLinear['quantWeight']> {
+    return QuantLinear.prototype.quantWeight.call(this as unknown as QuantLinear);
+  }
+
+  /** (*, in) → (*, out) */
+  override forward(x: Tensor): Tensor {
+    const base = (h: Tensor): Tensor => QuantLinear.prototype.forward.call(this as unknown as QuantLinear, h);
+    if (!this.loraEnabled) return base(x);
+    return tidy(() => base(x).add(this.lora_B.forward(this.lora_A.forward(dropout(x, this.loraDropout, this.training))).mul(this.scaling)));
+  }
+
+  override merge(): void {
+    throw new LoraError('QLoraLinear.merge: the update cannot be folded into quantized codes; dequantize the base layer first');
+  }
+
+  override unmerge(): void {}
 }
 
 /** LoraOptions (plus `extraKeys`, checked by the caller): rank r >= 1, alpha > 0, dropout in [0, 1). */
