@@ -33,12 +33,12 @@ const MODELS = {
 };
 
 function trainer(device: DeviceName, model: Args['model']) {
-  const c = MODELS[model];
+  const { batch, ...c } = MODELS[model];
   manualSeed(0);
   const m = new GPT({ ...c, dropout: 0, bias: false, device });
   const opt = new AdamW(m.configureOptimizerGroups(0.1), { lr: 1e-3, betas: [0.9, 0.99] });
-  const x = randint(0, c.vocabSize, [c.batch, c.blockSize], { device });
-  const y = randint(0, c.vocabSize, [c.batch, c.blockSize], { device });
+  const x = randint(0, c.vocabSize, [batch, c.blockSize], { device });
+  const y = randint(0, c.vocabSize, [batch, c.blockSize], { device });
   // Returns the host time spent issuing the step (building the graph, encoding the kernels), in ms.
   const step = async (): Promise<number> => {
     const t0 = performance.now();
