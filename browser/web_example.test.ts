@@ -101,6 +101,8 @@ interface PageRun {
   plotPixels: PlotPixels;
   /** The downloaded weights file. */
   download: { name: string; bytes: Buffer };
+  /** The notice after Reset with 0 layers. */
+  refused: string;
   errors: string[];
 }
 
@@ -231,6 +233,8 @@ async function trainInPage(name: string, url: string, opts: { webgpu: boolean; s
     const state = 'window.webgradRun';
     await p.waitFor('model', 'window.webgradRun?.ready === true', state, 60_000);
     const initial = { ...(await p.shown()), device: await p.evaluate<RunState['device']>('window.webgradRun.device') };
+    await p.evaluate(applySettings('settings', 'reset', { nLayer: 0 }));
+    const refused = (await p.shown()).notice;
     await p.evaluate(applySettings('settings', 'reset', opts.settings));
     await p.waitFor('model after reset', 'window.webgradRun.ready === true', state, 60_000);
     await p.click('start');
@@ -241,7 +245,7 @@ async function trainInPage(name: string, url: string, opts: { webgpu: boolean; s
     const download = await p.downloadFrom('download');
     const now = await p.shown();
     const sampleShown = await p.evaluate<string>(`document.getElementById('sample').textContent`);
-    return { initial, state: await p.evaluate<RunState>(state), deviceBadge: now.badge, notice: now.notice, sampleShown, plotPixels, download, errors: p.errors };
+    return { initial, state: await p.evaluate<RunState>(state), deviceBadge: now.badge, notice: now.notice, sampleShown, plotPixels, download, refused, errors: p.errors };
   } finally {
     await p.close();
   }
@@ -274,6 +278,8 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 function checkRun(r: PageRun, steps: number, { sampleEvery, sampleLength }: typeof SMALL): void {
   expect(r.errors, r.errors.join('\n')).toEqual([]);
   expect(r.state.errors).toEqual([]);
+  // A setting out of range is refused, naming it, before anything reaches the worker.
+  expect(r.refused).toBe("layers must be a number from 1 to 8, got '0'");
   // The loss falls: from about ln(vocabulary) to clearly below it.
   const losses = r.state.losses.map((p) => p.loss);
   expect(losses.length).toBeGreaterThanOrEqual(steps);
