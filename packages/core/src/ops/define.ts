@@ -105,16 +105,31 @@ export function checkInputs(op: string, inputs: OpInputs): void {
 
 const noSave = (): void => {};
 
-/** The saved tensors of one backward call by name; a name the forward did not save is an error, not undefined. */
+/**
+ * The prototype of an op's saved-tensor records: a name the forward did not save falls through to
+ * it and is an error, not undefined. One per op name, so a backward call builds a plain object.
+ */
+const missingSaved = new Map<string, object>();
+function savedPrototype(op: string): object {
+  let proto = missingSaved.get(op);
+  if (proto === undefined) {
+    proto = new Proxy(Object.create(null) as object, {
+      get(_t, key, receiver: Record<string, Tensor>) {
+        if (typeof key !== 'string' || key === 'then') return undefined;
+        const saved = Object.keys(receiver);
+        throw new AutogradError(`'${op}': its backward read the saved tensor '${key}', which the forward did not save (saved: ${saved.join(', ') || 'none'})`);
+      },
+    });
+    missingSaved.set(op, proto);
+  }
+  return proto;
+}
+
+/** The saved tensors of one backward call, by name. */
 function savedRecord(op: string, names: readonly string[], tensors: Tensor[]): Record<string, Tensor> {
-  const record: Record<string, Tensor> = {};
-  names.forEach((n, i) => { record[n] = tensors[i] as Tensor; });
-  return new Proxy(record, {
-    get(target, key) {
-      if (typeof key !== 'string' || key in target || key === 'then') return target[key as string];
-      throw new AutogradError(`'${op}': its backward read the saved tensor '${key}', which the forward did not save (saved: ${names.join(', ') || 'none'})`);
-    },
-  });
+  const record = Object.create(savedPrototype(op)) as Record<string, Tensor>;
+  for (let i = 0; i < names.length; i++) record[names[i]] = tensors[i];
+  return record;
 }
 
 const absentEdge = (): Edge => ({ node: null, leaf: null, needsGrad: false, shape: [], dtype: 'float32' });
