@@ -261,7 +261,7 @@ describe('an expression that is not an op of the library', () => {
     const m = new ModuleBuilder({ initialPages: 1, maximumPages: 1, shared: false });
     addUnaryKernel(m, 'quick_gelu', quickGelu);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
-    const kernel = new WebAssembly.Instance(new WebAssembly.Module(m.toBytes()), { env: { memory } }).exports.quick_gelu as (x: number, o: number, n: number) => void;
+    const kernel = new WebAssembly.Instance(new WebAssembly.Module(m.toBytes() as BufferSource), { env: { memory } }).exports.quick_gelu as (x: number, o: number, n: number) => void;
     const len = n + (-n & 3); // whole steps of four; the kernel reads and writes up to three past n
     const xs = new Float32Array(memory.buffer, 0, len), os = new Float32Array(memory.buffer, 4 * len, len);
     xs.set(X);
