@@ -1,19 +1,21 @@
 // dtypes and PyTorch-style type promotion.
-import type { DType, TypedArray } from '@webgrad/kernels';
+import { isFloatDType, type DType, type TypedArray } from '@webgrad/kernels';
 import { DTypeError, fmtShape } from './errors.js';
 import { checkDType } from './validate.js';
 
 export type { DType, TypedArray };
 
-/** Promotion order: bool < int32 < float32 < float64. */
-const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+/** Promotion order: bool < int32 < float16, bfloat16 < float32 < float64. float16 and bfloat16 share a
+ *  rank: neither holds the other's values, so together they promote to float32 (as in PyTorch). */
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float16: 2, bfloat16: 2, float32: 3, float64: 4 };
 
-export const isFloat = (d: DType): boolean => d === 'float32' || d === 'float64';
+export const isFloat: (d: DType) => boolean = isFloatDType;
 
 /** Result dtype of combining two tensors, like torch.result_type. */
 export function promoteTypes(a: DType, b: DType): DType {
   checkDType('promoteTypes', a);
   checkDType('promoteTypes', b);
+  if (RANK[a] === RANK[b] && a !== b) return 'float32'; // float16 with bfloat16
   return RANK[a] >= RANK[b] ? a : b;
 }
 
@@ -33,6 +35,9 @@ export function dtypeOfArray(a: TypedArray): DType {
   if (a instanceof Float64Array) return 'float64';
   if (a instanceof Int32Array) return 'int32';
   if (a instanceof Uint8Array) return 'bool';
+  if (a instanceof Uint16Array) {
+    throw new DTypeError('tensor: a Uint16Array is ambiguous (float16 or bfloat16 bit patterns?); pass the values as numbers or a Float32Array with { dtype }');
+  }
   throw new DTypeError(`tensor: unsupported TypedArray ${(a as object).constructor.name}`);
 }
 

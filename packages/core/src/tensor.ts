@@ -1,6 +1,6 @@
 // The Tensor: a strided view onto refcounted device storage, plus autograd metadata.
 // Ops live in ./ops (one definition each); they are attached as methods in ./tensor_methods.ts.
-import { contiguousStrides, isContiguous, numel, type DType, type TypedArray, type View } from '@webgrad/kernels';
+import { contiguousStrides, isContiguous, isFloatDType, numel, type DType, type TypedArray, type View } from '@webgrad/kernels';
 import type { Backend, DeviceName } from './backend/backend.js';
 import type { Node } from './autograd/node.js';
 import { DisposedError, ValueError, fmtShape } from './errors.js';
@@ -64,7 +64,7 @@ export class Tensor {
   get requiresGrad(): boolean { return this.#requiresGrad; }
   set requiresGrad(v: boolean) {
     checkBool('requiresGrad', 'value', v);
-    if (v && this.dtype !== 'float32' && this.dtype !== 'float64') {
+    if (v && !isFloatDType(this.dtype)) {
       throw new ValueError(`requiresGrad: only floating-point tensors can require gradients (got ${this.dtype} of shape ${fmtShape(this.shape)}; integer-valued JS arrays infer int32 — pass { dtype: 'float32' })`);
     }
     if (!v && this.gradFn) throw new ValueError('requiresGrad: cannot turn off gradients of a non-leaf tensor; use detach()');

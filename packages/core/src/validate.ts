@@ -6,7 +6,7 @@ import type { DType } from '@webgrad/kernels';
 import { DTypeError, IndexError, OutOfMemoryError, ShapeError, ValueError, fmtShape } from './errors.js';
 import type { Tensor } from './tensor.js';
 
-const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'bool'];
 
 /** How a value prints in an error: strings quoted, objects as JSON where short. */
 export function fmtValue(v: unknown): string {

@@ -5,6 +5,7 @@
 import './globals.js';
 export * from './types.js';
 export * from './geometry.js';
+export * from './half.js';
 export * from './cpu/index.js';
 export * from './webgpu/index.js';
 export * from './cpu_fast/index.js';

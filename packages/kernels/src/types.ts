@@ -8,13 +8,27 @@
 
 import { BINARY_DEFS, UNARY_DEFS } from './elementwise/ops.js';
 
-export type DType = 'float32' | 'float64' | 'int32' | 'bool';
-export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+/** float16 and bfloat16 are storage formats (see half.ts): the cpu keeps their bit patterns in a
+ *  Uint16Array and computes in float64; WebGPU computes float16 in f16 and bfloat16 in f32. */
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int32' | 'bool';
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'bool'];
 
-export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+/** CPU storage: float16 and bfloat16 hold bit patterns in a Uint16Array, bool 0/1 in a Uint8Array. */
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array | Uint16Array;
 
 /** Bytes per element as stored (bool is one byte on the CPU, one u32 on the GPU). */
-export const DTYPE_BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+export const DTYPE_BYTES: Record<DType, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int32: 4, bool: 1 };
+
+/** The floating-point dtypes. */
+export const isFloatDType = (d: DType): boolean => d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16';
+
+/** The 16-bit floating-point dtypes, stored as bit patterns. */
+export const isHalfDType = (d: DType): d is 'float16' | 'bfloat16' => d === 'float16' || d === 'bfloat16';
+
+/** Machine epsilon (the gap between 1 and the next larger value) of each floating-point dtype. */
+export const DTYPE_EPS: Readonly<Record<'float32' | 'float64' | 'float16' | 'bfloat16', number>> = {
+  float64: 2 ** -52, float32: 2 ** -23, float16: 2 ** -10, bfloat16: 2 ** -7,
+};
 
 /** A strided window onto a buffer. `offset` and `strides` count elements, not bytes. */
 export interface View<B> {

@@ -3,6 +3,7 @@ import type { DType, TypedArray } from '@webgrad/kernels';
 import type { Backend, DeviceName } from '../backend/backend.js';
 import { getBackend, getDefaultDevice } from '../backend/registry.js';
 import { arrayFor, dtypeOfArray, isFloat } from '../dtype.js';
+import { encodeArray, isHalfDType } from '@webgrad/kernels';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { checkShape, numel, type Shape } from '../shape.js';
 import { Tensor, type NestedArray } from '../tensor.js';
@@ -56,9 +57,11 @@ function finish(t: Tensor, c: Creation): Tensor {
 function fromHost(op: string, c: Creation, shape: Shape, dtype: DType, write: (arr: TypedArray) => void): Tensor {
   const t = allocate(op, c, shape, dtype);
   try {
-    const arr = arrayFor(dtype, t.size);
+    // float16/bfloat16 values are written as numbers, then stored as bit patterns.
+    const half = isHalfDType(dtype);
+    const arr = arrayFor(half ? 'float64' : dtype, t.size);
     write(arr);
-    c.backend.upload(t.storage.buffer, arr);
+    c.backend.upload(t.storage.buffer, half ? encodeArray(dtype, arr) : arr);
   } catch (e) {
     t.dispose();
     throw e;

@@ -8,7 +8,7 @@ import { Tensor, type NestedArray } from '../tensor.js';
 import type { TypedArray } from '../dtype.js';
 import { empty } from './alloc.js';
 import { cast, contiguous } from './cast.js';
-import { DTYPES } from '@webgrad/kernels';
+import { DTYPES, decodeArray, isHalfDType } from '@webgrad/kernels';
 
 /** Same storage, no graph: gradients never flow through the result. */
 export function detach(x: Tensor): Tensor {
@@ -58,12 +58,11 @@ export async function toAsync(x: Tensor, target: DeviceName | DType): Promise<Te
   checkTarget('toAsync', target);
   if (isDType(target) || target === x.device) return to(x, target);
   getBackend(target, 'toAsync');
-  return copyTo(x, target, await data(x));
+  return copyTo(x, target, await stored(x));
 }
 
-/** The elements in row-major order as a fresh TypedArray (bool → Uint8Array). */
-export async function data(x: Tensor): Promise<TypedArray> {
-  checkTensor('data', 'input', x);
+/** The elements as stored, row-major (float16/bfloat16 as bit patterns in a Uint16Array). */
+async function stored(x: Tensor): Promise<TypedArray> {
   const c = contiguous(x);
   try {
     const all = await c.backend.download(c.storage.buffer, c.dtype, c.offset + c.size);
@@ -71,6 +70,16 @@ export async function data(x: Tensor): Promise<TypedArray> {
   } finally {
     if (c !== x) c.dispose();
   }
+}
+
+/** The values of a storage array: float16/bfloat16 bit patterns become a Float32Array (exactly). */
+const values = (dtype: DType, a: TypedArray): TypedArray => (isHalfDType(dtype) ? Float32Array.from(decodeArray(dtype, a)) : a);
+
+/** The elements in row-major order as a fresh TypedArray (bool → Uint8Array; float16 and bfloat16 →
+ *  Float32Array, which holds their values exactly). */
+export async function data(x: Tensor): Promise<TypedArray> {
+  checkTensor('data', 'input', x);
+  return values(x.dtype, await stored(x));
 }
 
 /** Synchronous read, on devices that allow it (the CPU). */
@@ -81,7 +90,7 @@ export function dataSync(x: Tensor): TypedArray {
   const c = contiguous(x);
   const out = read(c.storage.buffer, c.dtype, c.offset + c.size).slice(c.offset, c.offset + c.size);
   if (c !== x) c.dispose();
-  return out;
+  return values(x.dtype, out);
 }
 
 function nest(flat: ArrayLike<number>, shape: readonly number[], dtype: DType): NestedArray {

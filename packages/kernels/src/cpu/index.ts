@@ -30,7 +30,7 @@ export const cpuKernels: KernelSet<TypedArray> = {
   quantMatmul, quantMatmulTransposed,
 };
 
-export { contiguousView, convertTo, readAll, readAt, typedArrayFor, writeAll, writeAt } from './strided.js';
+export { contiguousView, convertTo, decodeArray, encodeArray, readAll, readAt, storedBits, typedArrayFor, writeAll, writeAt } from './strided.js';
 // The view geometry the reference kernels use, re-exported for importers of this folder.
 export { contiguousStrides, elementOffsets, forEachIndex, numel, offsetOf, rowsOf } from '../geometry.js';
 export { erf, sigmoid, roundHalfEven, UNARY_FNS, BINARY_FNS } from './elementwise.js';

@@ -8,7 +8,7 @@
 
 import type { TypedArray, View } from '../types.js';
 import { forEachIndex } from '../geometry.js';
-import { writeAt } from './strided.js';
+import { readAt, writeAt } from './strided.js';
 
 export function matmul(a: View<TypedArray>, b: View<TypedArray>, out: View<TypedArray>): void {
   const r = out.shape.length;
@@ -31,7 +31,7 @@ export function matmul(a: View<TypedArray>, b: View<TypedArray>, out: View<Typed
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) {
         let acc = 0;
-        for (let k = 0; k < K; k++) acc += a.buffer[baseA + i * saM + k * saK]! * b.buffer[baseB + k * sbK + j * sbN]!;
+        for (let k = 0; k < K; k++) acc += readAt(a, baseA + i * saM + k * saK) * readAt(b, baseB + k * sbK + j * sbN);
         writeAt(out, baseO + i * soM + j * soN, acc);
       }
     }

@@ -13,7 +13,7 @@
 
 import type { ReduceOp, TypedArray, View } from '../types.js';
 import { forEachIndex, numel, offsetOf } from '../geometry.js';
-import { readAll, writeAll } from './strided.js';
+import { readAll, readAt, writeAll } from './strided.js';
 
 const IDENTITY: Record<ReduceOp, number> = { sum: 0, prod: 1, max: -Infinity, min: Infinity };
 
@@ -65,9 +65,9 @@ export function argReduce(op: 'argmax' | 'argmin', x: View<TypedArray>, axis: nu
     if (n === 0) return; // empty axis (core rejects it): leave 0 rather than read out of bounds
     const base = offsetOf(x, idx);
     let bestIdx = 0;
-    let best = x.buffer[base]!;
+    let best = readAt(x, base);
     for (let k = 1; k < n && best === best; k++) {
-      const v = x.buffer[base + k * step]!;
+      const v = readAt(x, base + k * step);
       if (v !== v || better(v, best)) {
         best = v;
         bestIdx = k;

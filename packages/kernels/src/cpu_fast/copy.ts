@@ -8,7 +8,7 @@
 // - fill: the TypeScript loops, any dtype and layout.
 // Copies are exact.
 
-import { convertTo } from '../cpu/strided.js';
+import { storedBits } from '../cpu/strided.js';
 import { coalesce, contiguousStrides, forEachRow, numel, sharesMemory } from '../geometry.js';
 import type { TypedArray, View } from '../types.js';
 import { isF32 } from '../wasm/operands.js';
@@ -54,9 +54,9 @@ function copyInMemory(x: V, out: V): boolean {
 
 /** Copies are exact by plain TypedArray assignment for these (source → destination) dtype pairs. */
 function copyIsAssignment(from: V, to: V): boolean {
-  if (from.dtype === to.dtype) return true;
+  if (from.dtype === to.dtype) return true; // float16/bfloat16: the bit patterns
   // int32 and float32 → float64 are exact; int32/float64 → float32 rounds to nearest, as Math.fround does.
-  return (to.dtype === 'float64' && from.dtype !== 'bool') || (to.dtype === 'float32' && (from.dtype === 'int32' || from.dtype === 'float64'));
+  return (to.dtype === 'float64' && (from.dtype === 'float32' || from.dtype === 'int32')) || (to.dtype === 'float32' && (from.dtype === 'int32' || from.dtype === 'float64'));
 }
 
 /**
@@ -135,9 +135,9 @@ export function copyLoops(x: V, out: V): boolean {
   return true;
 }
 
-/** Fills any view with `value` converted to its dtype. */
+/** Fills any view with `value` converted to its dtype (a float16/bfloat16 view with the bit pattern). */
 export function fill(out: V, value: number): boolean {
-  const v = convertTo(out.dtype, value);
+  const v = storedBits(out.dtype, value);
   const ob = out.buffer;
   forEachRow(out.shape, [out], (offs, n, inner) => {
     const po = offs[0]!, so = inner[0]!;

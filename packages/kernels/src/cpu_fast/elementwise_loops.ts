@@ -48,7 +48,7 @@ export function binary(op: BinaryOp, a: V, b: V, out: V): boolean {
   if (arith === BOOL_RESULT_OPS.has(op)) return false;
   const A = aliasesDifferently(a, out) ? detached(a) : a;
   const B = aliasesDifferently(b, out) ? detached(b) : b;
-  const ab = A.buffer, bb = B.buffer, ob = out.buffer;
+  const ab = A.buffer, bb = B.buffer, ob = out.buffer as Float32Array | Uint8Array; // float32 or bool, checked above
   // Comparisons give 1/0, which a bool (Uint8Array) output stores as is.
   const row = (binaryLoops[op] ??= binaryLoop(BINARY_DEFS[op].expr, false));
   forEachRow(out.shape, [A, B, out], (offs, n, inner) => row(ab, offs[0]!, inner[0]!, bb, offs[1]!, inner[1]!, ob, offs[2]!, inner[2]!, n));

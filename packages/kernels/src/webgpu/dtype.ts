@@ -21,6 +21,9 @@ export function gpuDType(op: string, dtype: DType): GPUDType {
     throw new WebGPUDTypeError(`${op}: float64 is not supported on the WebGPU backend (WGSL has no f64); ` +
       'cast to float32 first, or run this op on the cpu backend');
   }
+  if (dtype === 'float16' || dtype === 'bfloat16') {
+    throw new WebGPUDTypeError(`${op}: ${dtype} is not supported by this WebGPU kernel; cast to float32 first, or run this op on the cpu backend`);
+  }
   return dtype;
 }
 
