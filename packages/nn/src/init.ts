@@ -43,7 +43,12 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 }
 
 /** fanIn and fanOut of a weight of shape [out, in, *kernel] (needs at least 2 dims). */
-export function computeFans(shape: readonly number[], op = 'computeFans'): { fanIn: number; fanOut: number } {
+export function computeFans(shape: readonly number[], op = 'computeFans'): {
+  /** in·∏kernel. */
+  fanIn: number;
+  /** out·∏kernel. */
+  fanOut: number;
+} {
   checkShapeArg(op, 'shape', shape);
   if (shape.length < 2) throw new ShapeError(`${op}: fan in and fan out need a tensor with at least 2 dims, got ${fmtShape(shape)}`);
   const receptive = shape.slice(2).reduce((a, b) => a * b, 1);

@@ -36,12 +36,26 @@ import { DEVICE_NAMES } from './args.js';
 
 /** Load/state-dict problems: missing or unexpected keys, or a shape that does not match. */
 export class StateDictError extends WebgradError {
+  /**
+   * @param message The error message.
+   * @param kind Which problem: 'missing', 'unexpected', 'shape', 'dtype', or 'mixed' (several).
+   * @param missingKeys Names of the module's tensors the state dict lacks.
+   * @param unexpectedKeys Names in the state dict the module does not have.
+   * @param mismatched Tensors whose shapes differ: the module's (`expected`) and the state dict's (`got`).
+   */
   constructor(
     message: string,
     readonly kind: 'missing' | 'unexpected' | 'shape' | 'dtype' | 'mixed',
     readonly missingKeys: readonly string[] = [],
     readonly unexpectedKeys: readonly string[] = [],
-    readonly mismatched: readonly { key: string; expected: readonly number[]; got: readonly number[] }[] = [],
+    readonly mismatched: readonly {
+      /** The tensor's name. */
+      key: string;
+      /** The module's shape. */
+      expected: readonly number[];
+      /** The state dict's shape. */
+      got: readonly number[];
+    }[] = [],
   ) {
     super(message);
   }

@@ -29,7 +29,9 @@ export function gptHiddenStates(gpt: GPT, idx: Tensor): Tensor {
  * initialised N(0, 1/(C+1)) with zero bias, as TRL's value head.
  */
 export class ScalarHeadModel extends Module {
+  /** The GPT trunk (its final hidden states are scored). */
   declare backbone: GPT;
+  /** Linear(C, 1): one score per position. */
   declare score: ValueHead;
 
   constructor(backbone: GPT) {

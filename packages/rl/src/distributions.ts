@@ -60,6 +60,10 @@ export class Categorical {
 
 /** A normal distribution with elementwise `mean` and `std` (broadcast together). */
 export class Normal {
+  /**
+   * @param mean The means.
+   * @param std The standard deviations (> 0), broadcast with `mean`.
+   */
   constructor(readonly mean: Tensor, readonly std: Tensor) {
     checkTensor('Normal', 'mean', mean);
     checkTensor('Normal', 'std', std);

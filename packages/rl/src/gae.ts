@@ -19,7 +19,12 @@ export interface GAEOptions {
 }
 
 /** Advantages and returns (both (B, N), detached) of rewards and values (B, N). */
-export function computeGAE(rewards: Tensor, values: Tensor, opts: GAEOptions = {}): { advantages: Tensor; returns: Tensor } {
+export function computeGAE(rewards: Tensor, values: Tensor, opts: GAEOptions = {}): {
+  /** (B, N) GAE(γ, λ) advantages, detached. */
+  advantages: Tensor;
+  /** (B, N) advantages + values, detached: the value targets. */
+  returns: Tensor;
+} {
   checkTensor('computeGAE', 'rewards', rewards);
   checkTensor('computeGAE', 'values', values);
   checkOptions('computeGAE', opts, ['gamma', 'lam', 'mask']);

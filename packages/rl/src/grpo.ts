@@ -88,6 +88,7 @@ export interface GRPOLossOptions {
 
 /** The GRPO loss (0-d, differentiable) and its statistics (0-d, detached). */
 export interface GRPOLossOutput {
+  /** 0-d loss (differentiable). */
   loss: Tensor;
   /** Mean per-token k3 KL to the reference over completion tokens (0 without a reference). */
   kl: Tensor;
@@ -148,10 +149,15 @@ export interface GRPOConfig extends GRPOLossOptions, GroupAdvantageOptions {
   numGenerations?: number;
   /** Most tokens sampled per completion. */
   maxNewTokens: number;
+  /** Sampling temperature (default 1). */
   temperature?: number;
+  /** Sample among the k most likely tokens only (default: all). */
   topK?: number | null;
+  /** Sample within the nucleus of probability topP (default 1: all). */
   topP?: number | null;
+  /** Token ids that end a completion. */
   stopTokens?: readonly number[];
+  /** Fills rows after their end (default 0); never trained on. */
   padToken?: number;
   /** Optimizer updates per generated batch, μ (default 1). */
   numIterations?: number;
@@ -163,13 +169,17 @@ export interface GRPOConfig extends GRPOLossOptions, GroupAdvantageOptions {
 
 /** The models, optimizer, prompts and reward function of one `grpoStep`. */
 export interface GRPOStepInput {
+  /** The policy trained. */
   policy: GPT;
   /** Frozen reference; needed when beta > 0 (else only used for the KL statistic, may be null). */
   ref: GPT | null;
+  /** Steps the policy's parameters. */
   optimizer: Optimizer;
   /** Prompt token ids; each is sampled `numGenerations` times. */
   prompts: readonly (readonly number[])[];
+  /** Scores one completion. */
   rewardFn: RewardFn;
+  /** Sampling, loss and update settings. */
   config: GRPOConfig;
 }
 
@@ -179,10 +189,15 @@ export interface GRPOStats {
   reward: number;
   /** Mean over groups of the within-group reward std. */
   rewardStd: number;
+  /** Mean completion length in tokens. */
   completionLength: number;
+  /** Mean loss over the updates. */
   loss: number;
+  /** Mean per-token k3 KL to the reference. */
   kl: number;
+  /** Fraction of tokens whose ratio was clipped. */
   clipRatio: number;
+  /** Global gradient norm before clipping (the last update's). */
   gradNorm: number;
   /** The rewards of this batch (host numbers, row order). */
   rewards: number[];

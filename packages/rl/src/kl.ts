@@ -36,6 +36,7 @@ export function klPenalty(logProbs: Tensor, refLogProbs: Tensor, estimator: KLEs
 
 /** A KL coefficient β that may adapt to the measured KL. */
 export interface KLController {
+  /** The current coefficient β. */
   readonly value: number;
   /** Report the mean per-sequence KL of a batch of `nSteps` rollouts. */
   update(currentKL: number, nSteps: number): void;
@@ -43,6 +44,7 @@ export interface KLController {
 
 /** A constant coefficient. */
 export class FixedKLController implements KLController {
+  /** @param value The coefficient β (≥ 0). */
   constructor(public value: number) {
     checkRange('FixedKLController', 'value', value, 0, Infinity);
   }
@@ -51,7 +53,13 @@ export class FixedKLController implements KLController {
 
 /** Ziegler et al. 2019's proportional controller driving the KL towards `target`. */
 export class AdaptiveKLController implements KLController {
+  /** The current coefficient β. */
   value: number;
+  /**
+   * @param initKLCoef The starting β.
+   * @param target The KL (nats per sequence) β is driven towards.
+   * @param horizon Rollouts over which β adapts: β ← β·(1 + e·n/horizon).
+   */
   constructor(initKLCoef: number, readonly target: number, readonly horizon: number) {
     checkRange('AdaptiveKLController', 'initKLCoef', initKLCoef, 0, Infinity);
     checkRange('AdaptiveKLController', 'target', target, 0, Infinity, { lo: true });

@@ -56,7 +56,14 @@ export interface PPORewardsOptions {
 
 /** Per-token RLHF rewards (B, N): −β·KL on every completion token and the score added at each row's
  *  last completion token. `kl` is the masked per-token KL, `nonScoreReward` = −β·kl. */
-export function ppoRewards(scores: Tensor, logProbs: Tensor, refLogProbs: Tensor, mask: Tensor, opts: PPORewardsOptions = {}): { rewards: Tensor; kl: Tensor; nonScoreReward: Tensor } {
+export function ppoRewards(scores: Tensor, logProbs: Tensor, refLogProbs: Tensor, mask: Tensor, opts: PPORewardsOptions = {}): {
+  /** (B, N) per-token rewards. */
+  rewards: Tensor;
+  /** (B, N) masked per-token KL. */
+  kl: Tensor;
+  /** (B, N) −β·kl. */
+  nonScoreReward: Tensor;
+} {
   sameShapes('ppoRewards', { logProbs, refLogProbs, mask });
   checkTensor('ppoRewards', 'scores', scores);
   checkOptions('ppoRewards', opts, ['klCoef', 'klEstimator']);
@@ -77,6 +84,7 @@ export function ppoRewards(scores: Tensor, logProbs: Tensor, refLogProbs: Tensor
 
 /** The clipped-surrogate policy loss (0-d, differentiable) and its statistics (0-d, detached), over completion tokens. */
 export interface PPOPolicyLossOutput {
+  /** 0-d loss (differentiable). */
   loss: Tensor;
   /** Fraction of tokens where the clipped objective was the one taken. */
   clipFrac: Tensor;
@@ -108,7 +116,12 @@ export function ppoPolicyLoss(logProbs: Tensor, oldLogProbs: Tensor, advantages:
 
 /** Clipped value loss ½·mean max((V − R)², (clip(V, V_old ± ε_v) − R)²) over completion tokens,
  *  and the fraction of tokens where the clipped term was larger. `clipRangeValue` null: unclipped. */
-export function ppoValueLoss(values: Tensor, oldValues: Tensor, returns: Tensor, mask: Tensor, clipRangeValue: number | null = 0.2): { loss: Tensor; clipFrac: Tensor } {
+export function ppoValueLoss(values: Tensor, oldValues: Tensor, returns: Tensor, mask: Tensor, clipRangeValue: number | null = 0.2): {
+  /** 0-d loss (differentiable). */
+  loss: Tensor;
+  /** 0-d fraction of tokens where the clipped term was larger (detached). */
+  clipFrac: Tensor;
+} {
   sameShapes('ppoValueLoss', { values, oldValues, returns, mask });
   if (clipRangeValue !== null) checkRange('ppoValueLoss', 'clipRangeValue', clipRangeValue, 0, Infinity);
   return tidy(() => {
@@ -184,34 +197,51 @@ function checkPPOConfig(op: string, c: PPOConfig): PPOConfig {
 
 /** The models, optimizer, rollout and scores of one `ppoStep`. */
 export interface PPOStepInput {
+  /** The policy trained. */
   policy: GPT;
   /** Frozen reference for the KL penalty; null: no penalty. */
   ref: GPT | null;
+  /** The value model trained with it. */
   valueModel: ValueModel;
   /** Optimizes the policy's and the value model's parameters. */
   optimizer: Optimizer;
+  /** The sampled sequences and their completion mask. */
   rollout: Rollout;
   /** One score per rollout row (e.g. a reward model's or a reward function's). */
   scores: readonly number[];
+  /** Update settings (defaults as in PPOConfig). */
   config?: PPOConfig;
 }
 
 /** Host-side statistics of one `ppoStep`, under TRL PPOTrainer's metric names. */
 export interface PPOStats {
+  /** Mean score of the rows. */
   'objective/scores': number;
   /** Mean over rows of the summed per-token KL. */
   'objective/kl': number;
+  /** Mean over rows of the summed −β·KL. */
   'objective/nonScoreReward': number;
+  /** Mean over rows of score − β·KL. */
   'objective/rlhfReward': number;
+  /** ½·mean (log π − log π_old)² over the updates. */
   'policy/approxKL': number;
+  /** Fraction of tokens where the clipped objective was taken. */
   'policy/clipFrac': number;
+  /** Mean per-token entropy of the policy. */
   'policy/entropy': number;
+  /** Mean probability ratio π / π_old. */
   'policy/ratio': number;
+  /** Mean policy loss. */
   'loss/policy': number;
+  /** Mean value loss. */
   'loss/value': number;
+  /** Mean total loss (policy + vfCoef·value − entCoef·entropy). */
   'loss/total': number;
+  /** Fraction of tokens where the clipped value loss was taken. */
   'value/clipFrac': number;
+  /** Global gradient norm before clipping (the last update's). */
   gradNorm: number;
+  /** The KL coefficient β of this step. */
   klCoef: number;
 }
 

@@ -59,23 +59,35 @@ export interface ReinforceConfig {
   baseline?: BaselineKind;
   /** β of the sequence-level KL penalty in the reward (default 0.05, TRL's RLOO default; needs ref). */
   klCoef?: number;
+  /** Sampling temperature (default 1). */
   temperature?: number;
+  /** Sample among the k most likely tokens only (default: all). */
   topK?: number | null;
+  /** Sample within the nucleus of probability topP (default 1: all). */
   topP?: number | null;
+  /** Token ids that end a completion. */
   stopTokens?: readonly number[];
+  /** Fills rows after their end (default 0); never trained on. */
   padToken?: number;
+  /** Global gradient-norm clip (default 1; null: off). */
   maxGradNorm?: number | null;
+  /** Seed for sampling (default: the global generator). */
   seed?: number;
 }
 
 /** The models, optimizer, prompts and reward function of one `reinforceStep`. */
 export interface ReinforceStepInput {
+  /** The policy trained. */
   policy: GPT;
   /** Frozen reference for the KL penalty; null: no penalty. */
   ref: GPT | null;
+  /** Steps the policy's parameters. */
   optimizer: Optimizer;
+  /** Prompt token ids; each is sampled `numGenerations` times. */
   prompts: readonly (readonly number[])[];
+  /** Scores one completion. */
   rewardFn: RewardFn;
+  /** Sampling, baseline and update settings. */
   config: ReinforceConfig;
 }
 
@@ -87,9 +99,13 @@ export interface ReinforceStats {
   rlhfReward: number;
   /** Mean summed per-completion KL (k1). */
   kl: number;
+  /** Mean completion length in tokens. */
   completionLength: number;
+  /** The loss of the update. */
   loss: number;
+  /** Global gradient norm before clipping. */
   gradNorm: number;
+  /** The scores of this batch (host numbers, row order). */
   rewards: number[];
 }
 

@@ -72,6 +72,7 @@ export interface RewardModelOptions {
  * attention mask, and causal attention leaves real tokens unaffected only by trailing padding.
  */
 export class RewardModel extends ScalarHeadModel {
+  /** The right-padding token id (null: no padding in the inputs). */
   readonly padTokenId: number | null;
 
   constructor(backbone: GPT, opts: RewardModelOptions = {}) {
@@ -90,7 +91,12 @@ export class RewardModel extends ScalarHeadModel {
   }
 
   /** Pairwise loss of a batch of preference pairs (each side right-padded to its own length). */
-  pairwiseLoss(chosen: Tensor, rejected: Tensor, opts: PairwiseRewardLossOptions & { chosenMask?: Tensor | null; rejectedMask?: Tensor | null } = {}): PairwiseRewardLossOutput & { chosenRewards: Tensor; rejectedRewards: Tensor } {
+  pairwiseLoss(chosen: Tensor, rejected: Tensor, opts: PairwiseRewardLossOptions & { chosenMask?: Tensor | null; rejectedMask?: Tensor | null } = {}): PairwiseRewardLossOutput & {
+    /** (B) scores of the chosen sequences. */
+    chosenRewards: Tensor;
+    /** (B) scores of the rejected sequences. */
+    rejectedRewards: Tensor;
+  } {
     checkLossOptions('RewardModel.pairwiseLoss', opts, ['chosenMask', 'rejectedMask']);
     for (const k of ['chosenMask', 'rejectedMask'] as const) if (opts[k] != null) checkTensor('RewardModel.pairwiseLoss', k, opts[k]);
     const { chosenMask, rejectedMask, ...lossOpts } = opts;

@@ -29,6 +29,7 @@ export interface Rollout {
   mask: Tensor;
   /** Host copies: each row's prompt and completion tokens (completion ends with its stop token, if any). */
   prompts: number[][];
+  /** Each row's completion tokens. */
   completions: number[][];
   /** Index of the prompt (in the list given to generateRollouts) each row was sampled from. */
   promptIndex: number[];
@@ -156,7 +157,12 @@ export function tokenLogProbs(model: GPT, sequences: Tensor, mask: Tensor | null
 
 /** Log-probs as `tokenLogProbs`, plus the policy's entropy at each position (B, T − 1),
  *  differentiable, zero where mask is 0 (computed only when `entropy` is not false). */
-export function tokenLogProbsAndEntropy(model: GPT, sequences: Tensor, mask: Tensor | null = null, opts: TokenLogProbsOptions & { entropy?: boolean } = {}): { logProbs: Tensor; entropy: Tensor | null } {
+export function tokenLogProbsAndEntropy(model: GPT, sequences: Tensor, mask: Tensor | null = null, opts: TokenLogProbsOptions & { entropy?: boolean } = {}): {
+  /** (B, T − 1), as `tokenLogProbs`. */
+  logProbs: Tensor;
+  /** (B, T − 1) entropy of the policy at each position; null with `entropy: false`. */
+  entropy: Tensor | null;
+} {
   const temperature = checkLogProbOptions('tokenLogProbsAndEntropy', opts, ['temperature', 'entropy']);
   return logProbsAndEntropy('tokenLogProbsAndEntropy', model, sequences, mask, temperature, opts.entropy !== false);
 }

@@ -12,6 +12,7 @@ export class Identity extends Module { forward(x: Tensor): Tensor { return x; } 
 
 /** GELU (Hendrycks & Gimpel 2016): x·Φ(x), or its tanh approximation with `approximate: 'tanh'`. */
 export class GELU extends Module {
+  /** 'none': the exact x·Φ(x); 'tanh': the tanh approximation (GPT-2's `gelu_new`). */
   readonly approximate: 'none' | 'tanh';
   constructor(opts: { approximate?: 'none' | 'tanh' } = {}) {
     super();
@@ -23,12 +24,14 @@ export class GELU extends Module {
 }
 
 export class Softmax extends Module {
+  /** @param dim The dimension that sums to 1 (default −1, the last). */
   constructor(readonly dim = -1) { super(); checkInt('Softmax', 'dim', dim); }
   forward(x: Tensor): Tensor { checkFloatInput('Softmax', x); return x.softmax(this.dim); }
   override extraRepr(): string { return `dim=${this.dim}`; }
 }
 
 export class LogSoftmax extends Module {
+  /** @param dim The dimension normalized over (default −1, the last). */
   constructor(readonly dim = -1) { super(); checkInt('LogSoftmax', 'dim', dim); }
   forward(x: Tensor): Tensor { checkFloatInput('LogSoftmax', x); return x.logSoftmax(this.dim); }
   override extraRepr(): string { return `dim=${this.dim}`; }
@@ -36,6 +39,10 @@ export class LogSoftmax extends Module {
 
 /** Flattens dims startDim..endDim (default 1..−1, keeping the batch dim, as in PyTorch). */
 export class Flatten extends Module {
+  /**
+   * @param startDim First dimension flattened (default 1: keeps the batch dimension).
+   * @param endDim Last dimension flattened (default −1).
+   */
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
     checkInt('Flatten', 'startDim', startDim);
@@ -46,6 +53,7 @@ export class Flatten extends Module {
 
 /** Inverted dropout while training; the identity in eval mode. */
 export class Dropout extends Module {
+  /** @param p Probability that an element is zeroed in training mode (default 0.5); the others are scaled by 1/(1 − p). */
   constructor(readonly p = 0.5) { super(); checkRange('Dropout', 'p', p, 0, 1); }
   forward(x: Tensor): Tensor { return dropout(x, this.p, this.training); }
   override extraRepr(): string { return `p=${this.p}`; }

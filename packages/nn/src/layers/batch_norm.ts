@@ -25,15 +25,25 @@ export interface BatchNormOptions extends FactoryOptions {
 }
 
 abstract class BatchNormBase extends Module {
+  /** Per-channel scale (numFeatures), initialized to 1; null unless `affine`. */
   declare weight: Tensor | null;
+  /** Per-channel shift (numFeatures), initialized to 0; null unless `affine`. */
   declare bias: Tensor | null;
+  /** Running mean per channel (a buffer, saved in state dicts); null unless `trackRunningStats`. */
   declare runningMean: Tensor | null;
+  /** Running unbiased variance per channel (a buffer); null unless `trackRunningStats`. */
   declare runningVar: Tensor | null;
+  /** Batches seen in training mode (an int32 buffer, as PyTorch's `num_batches_tracked`); null unless `trackRunningStats`. */
   declare numBatchesTracked: Tensor | null;
+  /** Channels C of the (N, C) / (N, C, L) / (N, C, H, W) input. */
   readonly numFeatures: number;
+  /** Added to the variance before the square root. */
   readonly eps: number;
+  /** Weight of the newest batch in the running statistics; null: a cumulative average. */
   readonly momentum: number | null;
+  /** Whether the layer has a learnable scale and shift. */
   readonly affine: boolean;
+  /** Whether running statistics are kept and used in eval mode. */
   readonly trackRunningStats: boolean;
 
   constructor(numFeatures: number, opts: BatchNormOptions) {

@@ -22,32 +22,49 @@ function convPadding<P>(op: string, v: unknown, size: (v: unknown) => P): P | 's
 
 /** Options of Conv2d (PyTorch's names). A pair is (height, width); a number is used for both. */
 export interface Conv2dOptions extends FactoryOptions {
+  /** Step between applications of the kernel (default 1). */
   stride?: Pair;
   /** Zero padding per side, or 'valid' (none) or 'same' (output size = input size; stride 1 only). */
   padding?: Pair | 'same' | 'valid';
+  /** Spacing between kernel elements (default 1). */
   dilation?: Pair;
+  /** Channel groups convolved separately; divides inChannels and outChannels (default 1). */
   groups?: number;
+  /** A learnable bias per output channel (default true). */
   bias?: boolean;
 }
 
 /** Options of Conv1d (PyTorch's names): the Conv2d options for one spatial dim. */
 export interface Conv1dOptions extends FactoryOptions {
+  /** Step between applications of the kernel (default 1). */
   stride?: number;
+  /** Zero padding per side, or 'valid' (none) or 'same' (output length = input length; stride 1 only). Default 0. */
   padding?: number | 'same' | 'valid';
+  /** Spacing between kernel elements (default 1). */
   dilation?: number;
+  /** Channel groups convolved separately; divides inChannels and outChannels (default 1). */
   groups?: number;
+  /** A learnable bias per output channel (default true). */
   bias?: boolean;
 }
 
 /** Shared core of Conv1d and Conv2d: parameters, validation, padding. Spatial dims are (H, W). */
 abstract class ConvNd extends Module {
+  /** (outChannels, inChannels / groups, kH, kW) for Conv2d, (outChannels, inChannels / groups, k) for Conv1d. */
   declare weight: Tensor;
+  /** (outChannels); null with `bias: false`. */
   declare bias: Tensor | null;
+  /** Channels of the input. */
   readonly inChannels: number;
+  /** Channels of the output. */
   readonly outChannels: number;
+  /** (kH, kW); (1, k) for Conv1d. */
   readonly kernelSize: [number, number];
+  /** (sH, sW); (1, s) for Conv1d. */
   readonly stride: [number, number];
+  /** (dH, dW); (1, d) for Conv1d. */
   readonly dilation: [number, number];
+  /** Input and output channels are split into this many groups, convolved separately. */
   readonly groups: number;
   /** Symmetric padding passed to conv2d, or null for 'same' (computed per call, possibly asymmetric). */
   readonly padding: [number, number] | 'same';
@@ -163,8 +180,11 @@ export interface Pool2dOptions {
 }
 
 abstract class Pool2d extends Module {
+  /** (kH, kW): the window. */
   readonly kernelSize: [number, number];
+  /** (sH, sW): the step between windows. */
   readonly stride: [number, number];
+  /** (pH, pW): implicit padding per side. */
   readonly padding: [number, number];
   constructor(kernelSize: Pair, opts: Pool2dOptions) {
     super();

@@ -8,9 +8,16 @@ import { FACTORY_KEYS, checkFactory } from '../args.js';
 import type { FactoryOptions } from './linear.js';
 
 export class Embedding extends Module {
+  /** The table, (numEmbeddings, embeddingDim), N(0, 1) at construction. */
   declare weight: Tensor;
+  /** The row that stays zero and gets no gradient; null: none. */
   readonly paddingIdx: number | null;
 
+  /**
+   * @param numEmbeddings Rows of the table (the vocabulary size).
+   * @param embeddingDim Size of each vector.
+   * @param opts `paddingIdx` (negative counts from the end), `dtype`, `device`.
+   */
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: FactoryOptions & { paddingIdx?: number | null } = {}) {
     super();
     const op = new.target.name;

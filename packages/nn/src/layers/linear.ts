@@ -8,14 +8,23 @@ import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 
 /** Where a layer creates its parameters: `dtype` ('float32' (default) or 'float64'; a DTypeError otherwise) and `device` (default: the default device). */
 export interface FactoryOptions {
+  /** 'float32' (default) or 'float64'. */
   dtype?: DType;
+  /** 'cpu' or 'webgpu' (default: the default device). */
   device?: DeviceName;
 }
 
 export class Linear extends Module {
+  /** (outFeatures, inFeatures), U(−1/√inFeatures, 1/√inFeatures) at construction. */
   declare weight: Tensor;
+  /** (outFeatures), U(−1/√inFeatures, 1/√inFeatures); null with `bias: false`. */
   declare bias: Tensor | null;
 
+  /**
+   * @param inFeatures Size of each input's last dimension.
+   * @param outFeatures Size of each output's last dimension.
+   * @param opts `bias` (default true), `dtype`, `device`.
+   */
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: FactoryOptions & { bias?: boolean } = {}) {
     super();
     const op = new.target.name;

@@ -51,13 +51,21 @@ export interface MultiheadAttentionForwardOptions extends AttentionMasks {
 }
 
 export class MultiheadAttention extends Module {
+  /** (3E, E): the query, key and value projections stacked (PyTorch's `in_proj_weight`). */
   declare inProjWeight: Tensor;
+  /** (3E), or null with `bias: false`. */
   declare inProjBias: Tensor | null;
+  /** The output projection, E → E. */
   declare outProj: Linear;
+  /** Model width E. */
   readonly embedDim: number;
+  /** Number of heads. */
   readonly numHeads: number;
+  /** E / numHeads. */
   readonly headDim: number;
+  /** Dropout probability on the attention weights (training mode only). */
   readonly dropout: number;
+  /** Whether inputs and output are (B, T, E) instead of (T, B, E). */
   readonly batchFirst: boolean;
 
   constructor(embedDim: number, numHeads: number, opts: MultiheadAttentionOptions = {}) {

@@ -19,8 +19,11 @@ function checkNormOptions(op: string, opts: { eps?: number | null; elementwiseAf
 }
 
 export class LayerNorm extends Module {
+  /** Elementwise scale (normalizedShape), initialized to 1; null without `elementwiseAffine`. */
   declare weight: Tensor | null;
+  /** Elementwise shift (normalizedShape), initialized to 0; null without `elementwiseAffine` or with `bias: false`. */
   declare bias: Tensor | null;
+  /** The trailing dimensions normalized over. */
   readonly normalizedShape: number[];
 
   constructor(normalizedShape: number | readonly number[], opts: FactoryOptions & { eps?: number; elementwiseAffine?: boolean; bias?: boolean } = {}) {
@@ -35,6 +38,7 @@ export class LayerNorm extends Module {
     this.registerParameter('weight', affine ? ones(this.normalizedShape, f) : null);
     this.registerParameter('bias', affine && opts.bias !== false ? zeros(this.normalizedShape, f) : null);
   }
+  /** Added to the variance before the square root (default 1e-5). */
   readonly eps: number;
 
   forward(x: Tensor): Tensor {
@@ -46,7 +50,9 @@ export class LayerNorm extends Module {
 }
 
 export class RMSNorm extends Module {
+  /** Elementwise scale (normalizedShape), initialized to 1; null without `elementwiseAffine`. */
   declare weight: Tensor | null;
+  /** The trailing dimensions normalized over. */
   readonly normalizedShape: number[];
   /** null: the machine epsilon of the input's dtype, as in PyTorch. */
   readonly eps: number | null;

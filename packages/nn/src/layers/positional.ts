@@ -22,6 +22,10 @@ function checkPositions(who: string, offset: number, T: number, maxLen: number):
 
 /** A learned table of position vectors (GPT-2's wpe). forward(T, offset) → (T, dim). */
 export class LearnedPositionalEmbedding extends Embedding {
+  /**
+   * @param maxLen Positions in the table.
+   * @param dim Size of each position vector.
+   */
   constructor(readonly maxLen: number, dim: number, opts: FactoryOptions = {}) {
     const op = 'LearnedPositionalEmbedding';
     super(checkSize(op, 'maxLen', maxLen), checkSize(op, 'dim', dim), checkOptions(op, opts, FACTORY_KEYS));
@@ -50,7 +54,13 @@ function sinusoid(maxLen: number, dim: number, base: number): Float64Array {
 
 /** Adds the fixed sinusoidal table: forward(x (B, T, C), offset) → x + pe[offset : offset+T]. */
 export class SinusoidalPositionalEncoding extends Module {
+  /** The table (maxLen, dim): sin at even, cos at odd indices (a buffer, not saved). */
   declare pe: Tensor;
+  /**
+   * @param maxLen Positions in the table.
+   * @param dim Size of each position vector (the model width).
+   * @param opts `base` of the frequencies (default 10000), `dtype`, `device`.
+   */
   constructor(readonly maxLen: number, readonly dim: number, opts: FactoryOptions & { base?: number } = {}) {
     super();
     const op = 'SinusoidalPositionalEncoding';
@@ -75,8 +85,14 @@ export class SinusoidalPositionalEncoding extends Module {
 
 /** Rotary position embedding for (B, H, T, D) tensors, D even. */
 export class RotaryEmbedding extends Module {
+  /** cos of each position's angles, (maxSeqLen, headDim) (a buffer, not saved). */
   declare cos: Tensor;
+  /** sin of each position's angles, (maxSeqLen, headDim) (a buffer, not saved). */
   declare sin: Tensor;
+  /**
+   * @param headDim Size D of each head's vectors (even).
+   * @param opts `maxSeqLen`, `base` of the frequencies (default 10000), `dtype`, `device`.
+   */
   constructor(readonly headDim: number, opts: FactoryOptions & { maxSeqLen?: number; base?: number } = {}) {
     super();
     const op = 'RotaryEmbedding';
@@ -101,6 +117,7 @@ export class RotaryEmbedding extends Module {
     this.registerBuffer('cos', tensor(c, { ...f, shape: [this.maxSeqLen, headDim] }), { persistent: false });
     this.registerBuffer('sin', tensor(s, { ...f, shape: [this.maxSeqLen, headDim] }), { persistent: false });
   }
+  /** Positions the tables cover. */
   readonly maxSeqLen: number;
 
   /** Rotate x (B, H, T, D) as if its first position were `offset`. */

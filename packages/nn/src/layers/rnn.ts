@@ -38,14 +38,22 @@ type Mode = 'rnn' | 'lstm' | 'gru';
 const GATES: Record<Mode, number> = { rnn: 1, lstm: 4, gru: 3 };
 
 abstract class RNNBase extends Module {
+  /** Features I of each input step. */
   readonly inputSize: number;
+  /** Features H of the state. */
   readonly hiddenSize: number;
+  /** Stacked layers L. */
   readonly numLayers: number;
+  /** Whether the layers have bias vectors. */
   readonly bias: boolean;
+  /** Whether input and output are (B, T, ·) instead of (T, B, ·). */
   readonly batchFirst: boolean;
+  /** Dropout probability between layers (training mode only). */
   readonly dropout: number;
+  /** Whether each layer also runs from the end of the sequence (D = 2). */
   readonly bidirectional: boolean;
   readonly #mode: Mode;
+  /** The Elman RNN's activation (unused by LSTM and GRU). */
   protected readonly nonlinearity: RNNNonlinearity;
 
   constructor(mode: Mode, inputSize: number, hiddenSize: number, opts: RNNOptions) {
@@ -83,7 +91,16 @@ abstract class RNNBase extends Module {
   #suffixes(): string[] { return this.bidirectional ? ['', 'Reverse'] : ['']; }
 
   /** The four tensors of layer `layer`, direction 0 (forward) or 1 (reverse). */
-  layerParameters(layer: number, direction = 0): { weightIh: Tensor; weightHh: Tensor; biasIh: Tensor | null; biasHh: Tensor | null } {
+  layerParameters(layer: number, direction = 0): {
+    /** (G·H, I) for layer 0, (G·H, D·H) above, with G gate blocks (LSTM 4, GRU 3, RNN 1). */
+    weightIh: Tensor;
+    /** (G·H, H). */
+    weightHh: Tensor;
+    /** (G·H), or null without biases. */
+    biasIh: Tensor | null;
+    /** (G·H), or null without biases. */
+    biasHh: Tensor | null;
+  } {
     const sfx = direction === 1 ? 'Reverse' : '';
     const get = (n: string) => this.getParameter(`${n}L${layer}${sfx}`) ?? null;
     const weightIh = get('weightIh'), weightHh = get('weightHh');
@@ -95,7 +112,12 @@ abstract class RNNBase extends Module {
    * Run every layer. `x` is validated and made (T, B, I); `init` holds one (L·D, B, H) tensor per
    * state (1, or 2 for the LSTM) or nulls. Returns the (T, B, D·H) output and the final states.
    */
-  protected run(x: Tensor, init: (Tensor | null | undefined)[]): { output: Tensor; finals: Tensor[] } {
+  protected run(x: Tensor, init: (Tensor | null | undefined)[]): {
+    /** (T, B, D·H): the top layer's states at every step. */
+    output: Tensor;
+    /** The final states, each (L·D, B, H). */
+    finals: Tensor[];
+  } {
     const name = this.constructor.name;
     const LD = this.numLayers * this.numDirections;
     const H = this.hiddenSize;

@@ -71,11 +71,17 @@ export interface RNNCellOptions extends FactoryOptions {
 
 /** Parameters weightIh (G·H, I), weightHh (G·H, H), biasIh, biasHh (G·H) of a cell with G gate blocks. */
 abstract class CellBase extends Module {
+  /** (G·H, I): the input-to-hidden weights of the G gate blocks. */
   declare weightIh: Tensor;
+  /** (G·H, H): the hidden-to-hidden weights. */
   declare weightHh: Tensor;
+  /** (G·H), or null with `bias: false`. */
   declare biasIh: Tensor | null;
+  /** (G·H), or null with `bias: false`. */
   declare biasHh: Tensor | null;
+  /** Features I of the input. */
   readonly inputSize: number;
+  /** Features H of the state. */
   readonly hiddenSize: number;
 
   constructor(inputSize: number, hiddenSize: number, gates: number, opts: RNNCellOptions) {
@@ -95,7 +101,14 @@ abstract class CellBase extends Module {
   }
 
   /** Validate x (B, I) or (I) and the state; returns batched x and a zero state if none given. */
-  protected prepare(x: Tensor, states: (Tensor | null | undefined)[]): { xb: Tensor; sb: Tensor[]; batched: boolean } {
+  protected prepare(x: Tensor, states: (Tensor | null | undefined)[]): {
+    /** x as (B, I). */
+    xb: Tensor;
+    /** The states as (B, H). */
+    sb: Tensor[];
+    /** Whether x was given batched. */
+    batched: boolean;
+  } {
     const name = this.constructor.name;
     checkFloatInput(name, x);
     if ((x.ndim !== 2 && x.ndim !== 1) || x.shape[x.ndim - 1] !== this.inputSize) {
@@ -118,6 +131,7 @@ abstract class CellBase extends Module {
 
 /** One Elman step: forward(x (B, I), h (B, H)?) → h' (B, H). */
 export class RNNCell extends CellBase {
+  /** 'tanh' or 'relu'. */
   readonly nonlinearity: RNNNonlinearity;
   constructor(inputSize: number, hiddenSize: number, opts: RNNCellOptions = {}) {
     super(inputSize, hiddenSize, 1, opts);

@@ -17,13 +17,16 @@ import type { RotaryEmbedding } from './positional.js';
 
 /** Cached keys and values of one attention layer: (B, H, Tcache, D) each, or null when empty. */
 export interface LayerKV {
+  /** Keys (B, H, Tcache, D), or null when empty. */
   k: Tensor | null;
+  /** Values (B, H, Tcache, D), or null when empty. */
   v: Tensor | null;
 }
 
 /** Keys and values of every layer of a decoder, for generating one token at a time. Owns its
  *  tensors: call dispose() (or reset()) when done. */
 export class KVCache {
+  /** One entry per layer. */
   readonly layers: LayerKV[];
   constructor(nLayer: number) {
     checkSize('KVCache', 'nLayer', nLayer);
@@ -78,10 +81,15 @@ function checkBlockConfig(op: string, cfg: BlockConfig): number {
 }
 
 export class CausalSelfAttention extends Module {
+  /** The fused query/key/value projection, C → 3C (GPT-2's `c_attn`). */
   declare cAttn: Linear;
+  /** The output projection, C → C (`c_proj`). */
   declare cProj: Linear;
+  /** Dropout on the output (training mode only). */
   declare residDropout: Dropout;
+  /** Number of heads. */
   readonly nHead: number;
+  /** Model width C. */
   readonly nEmbd: number;
 
   constructor(cfg: BlockConfig) {
@@ -130,9 +138,13 @@ export class CausalSelfAttention extends Module {
 }
 
 export class MLP extends Module {
+  /** C → hidden (`c_fc`; hidden = mlpRatio·C). */
   declare cFc: Linear;
+  /** The GELU between the two projections. */
   declare act: GELU;
+  /** hidden → C (`c_proj`). */
   declare cProj: Linear;
+  /** Dropout on the output (training mode only). */
   declare dropout: Dropout;
 
   constructor(cfg: BlockConfig) {
@@ -152,9 +164,13 @@ export class MLP extends Module {
 }
 
 export class Block extends Module {
+  /** The LayerNorm before attention. */
   declare ln1: LayerNorm;
+  /** Causal self-attention. */
   declare attn: CausalSelfAttention;
+  /** The LayerNorm before the MLP. */
   declare ln2: LayerNorm;
+  /** The feed-forward block. */
   declare mlp: MLP;
 
   constructor(cfg: BlockConfig) {

@@ -48,17 +48,31 @@ export interface EncoderForwardOptions {
 const ENCODER_FORWARD_KEYS = ['srcMask', 'srcKeyPaddingMask', 'isCausal'] as const;
 
 export class TransformerEncoderLayer extends Module {
+  /** Self-attention over the sequence. */
   declare selfAttn: MultiheadAttention;
+  /** dModel → dimFeedforward. */
   declare linear1: Linear;
+  /** Dropout inside the feed-forward block. */
   declare dropout: Dropout;
+  /** dimFeedforward → dModel. */
   declare linear2: Linear;
+  /** The LayerNorm of the attention sub-block. */
   declare norm1: LayerNorm;
+  /** The LayerNorm of the feed-forward sub-block. */
   declare norm2: LayerNorm;
+  /** Dropout on the attention sub-block's output. */
   declare dropout1: Dropout;
+  /** Dropout on the feed-forward sub-block's output. */
   declare dropout2: Dropout;
+  /** Pre-LN (normalize before each sub-block) instead of post-LN. */
   readonly normFirst: boolean;
   readonly #activation: (x: Tensor) => Tensor;
 
+  /**
+   * @param dModel Model width.
+   * @param nhead Number of attention heads (divides dModel).
+   * @param opts The feed-forward width, dropout, activation, normalization order, and where the parameters go.
+   */
   constructor(readonly dModel: number, readonly nhead: number, opts: TransformerEncoderLayerOptions = {}) {
     super();
     const op = 'TransformerEncoderLayer';
@@ -117,7 +131,9 @@ export class TransformerEncoderLayer extends Module {
 
 /** A stack of encoder layers (`layers.0`, `layers.1`, ...) and an optional final `norm`. */
 export class TransformerEncoder extends Module {
+  /** The stacked layers. */
   declare layers: ModuleList<TransformerEncoderLayer>;
+  /** A final LayerNorm, or null. */
   declare norm: LayerNorm | null;
 
   constructor(makeLayer: (index: number) => TransformerEncoderLayer, numLayers: number, opts: { norm?: LayerNorm | null } = {}) {

@@ -32,6 +32,7 @@ export type BleuSmoothing = 'none' | 'floor' | 'add-k' | 'exp' | 'method1' | 'ad
 export interface BleuOptions {
   /** Highest n-gram order (default 4); weights are uniform 1/maxOrder. */
   maxOrder?: number;
+  /** How zero n-gram precisions are smoothed (default 'none'). */
   smoothing?: BleuSmoothing;
   /** epsilon for 'floor' (default 0.1), k for 'add-k' (default 1). */
   smoothValue?: number;
@@ -49,10 +50,13 @@ export interface BleuResult {
   matches: number[];
   /** Hypothesis n-gram counts per order (before smoothing). */
   totals: number[];
+  /** exp(1 − refLength / hypLength) when the hypotheses are shorter, else 1. */
   brevityPenalty: number;
   /** hypLength / refLength. */
   ratio: number;
+  /** Tokens in the hypotheses. */
   hypLength: number;
+  /** Tokens in the closest-length reference of each hypothesis, summed. */
   refLength: number;
 }
 

@@ -88,7 +88,9 @@ export interface PrfOptions {
 
 /** Averaged precision, recall and F-beta, each in [0, 1]. */
 export interface PrfScores {
+  /** TP / (TP + FP). */
   precision: number;
+  /** TP / (TP + FN). */
   recall: number;
   /** F-beta score (F1 unless beta was given). */
   f1: number;
@@ -98,10 +100,15 @@ export interface PrfScores {
 
 /** Per-class precision, recall, F-beta and support, aligned with `labels`. */
 export interface PrfPerClass {
+  /** The labels, in the order of the arrays below. */
   labels: Label[];
+  /** Precision of each label. */
   precision: number[];
+  /** Recall of each label. */
   recall: number[];
+  /** F-beta of each label. */
   f1: number[];
+  /** True samples of each label. */
   support: number[];
 }
 

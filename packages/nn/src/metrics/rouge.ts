@@ -7,15 +7,21 @@ import { NgramCounter } from './ngrams.js';
 
 /** One ROUGE variant's precision, recall and F-measure, each in [0, 1]. */
 export interface RougeScore {
+  /** Matches over the prediction's n-grams (or length, for ROUGE-L). */
   precision: number;
+  /** Matches over the target's n-grams (or length). */
   recall: number;
+  /** Harmonic mean of precision and recall. */
   fmeasure: number;
 }
 
 /** ROUGE-1 (unigrams), ROUGE-2 (bigrams) and ROUGE-L (longest common subsequence), as Google's rouge-score computes them. */
 export interface RougeScores {
+  /** Unigram overlap. */
   rouge1: RougeScore;
+  /** Bigram overlap. */
   rouge2: RougeScore;
+  /** Longest common subsequence. */
   rougeL: RougeScore;
 }
 

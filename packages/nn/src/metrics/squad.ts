@@ -60,7 +60,9 @@ export function squadF1(prediction: string, groundTruths: string | readonly stri
 
 /** Dataset-level scores as the SQuAD v1.1 script reports them: percentages in [0, 100]. */
 export interface SquadScores {
+  /** Percentage of predictions equal to a ground truth after normalization. */
   exactMatch: number;
+  /** Mean token-overlap F1 against the best-matching ground truth, in percent. */
   f1: number;
 }
 

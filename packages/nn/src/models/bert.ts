@@ -23,16 +23,26 @@ import { TransformerEncoderLayer } from '../layers/transformer_encoder.js';
 
 /** Configuration of BertModel and its heads (Hugging Face BertConfig's fields, camelCase; `numLayers`/`numHeads` are `num_hidden_layers`/`num_attention_heads`). Only `vocabSize` is required; the defaults are bert-base's. */
 export interface BertConfig extends FactoryOptions {
+  /** Token ids are in [0, vocabSize). */
   vocabSize: number;
-  hiddenSize?: number;          // default 768
-  numLayers?: number;           // default 12
-  numHeads?: number;            // default 12
-  intermediateSize?: number;    // default 4·hiddenSize
-  maxPositions?: number;        // default 512
-  typeVocabSize?: number;       // default 2
-  dropout?: number;             // default 0.1
-  layerNormEps?: number;        // default 1e-12
-  initStd?: number;             // default 0.02
+  /** Model width H (default 768). */
+  hiddenSize?: number;
+  /** Encoder layers (default 12). */
+  numLayers?: number;
+  /** Attention heads; divides hiddenSize (default 12). */
+  numHeads?: number;
+  /** Feed-forward width (default 4·hiddenSize). */
+  intermediateSize?: number;
+  /** Learned positions, the longest input (default 512). */
+  maxPositions?: number;
+  /** Segment ids are in [0, typeVocabSize) (default 2). */
+  typeVocabSize?: number;
+  /** Dropout on embeddings, attention and feed-forward outputs (default 0.1). */
+  dropout?: number;
+  /** LayerNorm epsilon (default 1e-12). */
+  layerNormEps?: number;
+  /** Standard deviation of the N(0, σ²) initial weights (default 0.02). */
+  initStd?: number;
   /** Classes of BertForSequenceClassification (the other models ignore it, so one config serves every head). */
   numLabels?: number;
   /** Dropout before the classifier of BertForSequenceClassification (default: dropout). */
@@ -96,10 +106,15 @@ function checkBertInputs(op: string, opts: BertInputs & { labels?: Tensor | null
 }
 
 export class BertEmbeddings extends Module {
+  /** vocabSize → H. */
   declare wordEmbeddings: Embedding;
+  /** maxPositions → H. */
   declare positionEmbeddings: Embedding;
+  /** typeVocabSize → H. */
   declare tokenTypeEmbeddings: Embedding;
+  /** Applied to the summed embeddings. */
   declare layerNorm: LayerNorm;
+  /** After the LayerNorm. */
   declare dropout: Dropout;
 
   constructor(c: Full) {
@@ -137,9 +152,13 @@ export interface BertOutput {
 }
 
 export class BertModel extends Module {
+  /** Word, position and segment embeddings. */
   declare embeddings: BertEmbeddings;
+  /** The post-LN encoder layers (GELU). */
   declare layers: ModuleList<TransformerEncoderLayer>;
+  /** H → H, tanh-activated, on the first token. */
   declare pooler: Linear;
+  /** The configuration with every default filled in. */
   readonly config: Full;
 
   constructor(config: BertConfig) {
@@ -169,8 +188,11 @@ export class BertModel extends Module {
 
 /** transform (dense → GELU → LayerNorm), then logits = h·Eᵀ + bias with E the tied token embedding. */
 export class BertMLMHead extends Module {
+  /** H → H, before GELU and the LayerNorm. */
   declare dense: Linear;
+  /** After the GELU. */
   declare layerNorm: LayerNorm;
+  /** (vocabSize): added to the logits. */
   declare bias: Tensor;
 
   constructor(c: Full) {
@@ -188,10 +210,19 @@ export class BertMLMHead extends Module {
 }
 
 /** Output of BertForMaskedLM.forward: logits (B, T, vocabSize), the mean cross-entropy over the labelled positions when `labels` was given, and the encoder's (B, T, H) states. */
-export interface MaskedLMOutput { logits: Tensor; loss?: Tensor; lastHiddenState: Tensor }
+export interface MaskedLMOutput {
+  /** (B, T, vocabSize). */
+  logits: Tensor;
+  /** 0-d mean cross-entropy over the labelled positions, when `labels` was given. */
+  loss?: Tensor;
+  /** (B, T, H): the encoder's output. */
+  lastHiddenState: Tensor;
+}
 
 export class BertForMaskedLM extends Module {
+  /** The encoder. */
   declare bert: BertModel;
+  /** The masked-LM head, tied to the token embedding. */
   declare mlmHead: BertMLMHead;
 
   constructor(config: BertConfig) {
@@ -218,12 +249,23 @@ export class BertForMaskedLM extends Module {
 }
 
 /** Output of BertForSequenceClassification.forward: logits (B, numLabels), the mean cross-entropy when `labels` was given, and the pooled (B, H) output. */
-export interface SequenceClassifierOutput { logits: Tensor; loss?: Tensor; pooledOutput: Tensor }
+export interface SequenceClassifierOutput {
+  /** (B, numLabels). */
+  logits: Tensor;
+  /** 0-d mean cross-entropy, when `labels` was given. */
+  loss?: Tensor;
+  /** (B, H): the pooler's output. */
+  pooledOutput: Tensor;
+}
 
 export class BertForSequenceClassification extends Module {
+  /** The encoder. */
   declare bert: BertModel;
+  /** Before the classifier. */
   declare dropout: Dropout;
+  /** H → numLabels, on the pooled output. */
   declare classifier: Linear;
+  /** Classes predicted. */
   readonly numLabels: number;
 
   constructor(config: BertConfig & { numLabels: number }) {

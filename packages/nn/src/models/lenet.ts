@@ -9,15 +9,22 @@ import { Linear, type FactoryOptions } from '../layers/linear.js';
 
 /** Options of LeNet5: input channels (default 1) and classes (default 10), plus where its parameters are created. */
 export interface LeNetOptions extends FactoryOptions {
-  inChannels?: number;   // default 1
-  numClasses?: number;   // default 10
+  /** Channels of the input images (default 1). */
+  inChannels?: number;
+  /** Classes predicted (default 10). */
+  numClasses?: number;
 }
 
 export class LeNet5 extends Module {
+  /** inChannels → 6, 5×5, padding 2. */
   declare conv1: Conv2d;
+  /** 6 → 16, 5×5. */
   declare conv2: Conv2d;
+  /** 400 → 120. */
   declare fc1: Linear;
+  /** 120 → 84. */
   declare fc2: Linear;
+  /** 84 → numClasses. */
   declare fc3: Linear;
 
   constructor(opts: LeNetOptions = {}) {

@@ -11,21 +11,32 @@ import { LSTM } from '../layers/rnn.js';
 
 /** Configuration of LSTMModel: vocabulary, embedding and hidden sizes (required); `numLayers` (default 1), `bidirectional` and `dropout` are the LSTM's; `mode` 'lm' (default: next-token logits (B, T, outputSize)) or 'classify' (one prediction per sequence, (B, outputSize)); 'lm' with bidirectional throws a ValueError. */
 export interface LSTMModelConfig extends FactoryOptions {
+  /** Token ids are in [0, vocabSize). */
   vocabSize: number;
+  /** Width of the token embeddings. */
   embedDim: number;
+  /** Width of the LSTM state. */
   hiddenSize: number;
+  /** Stacked LSTM layers (default 1). */
   numLayers?: number;
   /** Classes in 'classify' mode; defaults to vocabSize (language modelling). */
   outputSize?: number;
+  /** 'lm' (default): logits at every position; 'classify': one prediction per sequence. */
   mode?: 'lm' | 'classify';
+  /** A bidirectional LSTM ('classify' mode only; default false). */
   bidirectional?: boolean;
+  /** Dropout between LSTM layers (default 0). */
   dropout?: number;
 }
 
 export class LSTMModel extends Module {
+  /** vocabSize → embedDim. */
   declare embedding: Embedding;
+  /** The batch-first LSTM. */
   declare lstm: LSTM;
+  /** (D·)hiddenSize → outputSize. */
   declare head: Linear;
+  /** 'lm' or 'classify'. */
   readonly mode: 'lm' | 'classify';
 
   constructor(c: LSTMModelConfig) {
@@ -47,7 +58,12 @@ export class LSTMModel extends Module {
   }
 
   /** ids (B, T) int32, optional initial [h0, c0] → logits, and the final LSTM state. */
-  forward(ids: Tensor, state?: readonly [Tensor, Tensor] | null): { logits: Tensor; state: [Tensor, Tensor] } {
+  forward(ids: Tensor, state?: readonly [Tensor, Tensor] | null): {
+    /** (B, T, outputSize) in 'lm' mode, (B, outputSize) in 'classify' mode. */
+    logits: Tensor;
+    /** The final [h, c], each (L·D, B, H). */
+    state: [Tensor, Tensor];
+  } {
     return tidy(() => {
       const [out, [h, c]] = this.lstm.forward(this.embedding.forward(ids), state);  // (B, T, D·H), (L·D, B, H)
       if (this.mode === 'lm') return { logits: this.head.forward(out), state: [h, c] };

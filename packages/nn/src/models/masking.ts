@@ -24,7 +24,12 @@ export interface MaskTokensOptions {
 }
 
 /** ids (B, T) int32 → { inputs: corrupted ids, labels: original id where chosen, −100 elsewhere }. */
-export function maskTokens(ids: Tensor, opts: MaskTokensOptions): { inputs: Tensor; labels: Tensor } {
+export function maskTokens(ids: Tensor, opts: MaskTokensOptions): {
+  /** (B, T) int32: the ids with the chosen tokens corrupted. */
+  inputs: Tensor;
+  /** (B, T) int32: the original id where chosen, −100 elsewhere. */
+  labels: Tensor;
+} {
   const op = 'maskTokens';
   if (checkTensor(op, 'ids', ids).dtype !== 'int32') throw new DTypeError(`maskTokens: ids must be int32, got ${ids.dtype}`);
   checkOptions(op, opts, ['maskTokenId', 'vocabSize', 'prob', 'specialTokenIds', 'attentionMask', 'seed']);

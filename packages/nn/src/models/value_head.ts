@@ -8,8 +8,13 @@ import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import { Linear, type FactoryOptions } from '../layers/linear.js';
 
 export class ValueHead extends Module {
+  /** hiddenSize → 1. */
   declare head: Linear;
 
+  /**
+   * @param hiddenSize Width of the hidden states it reads.
+   * @param opts `bias` (default true), `dtype`, `device`.
+   */
   constructor(readonly hiddenSize: number, opts: FactoryOptions & { bias?: boolean } = {}) {
     super();
     checkSize('ValueHead', 'hiddenSize', hiddenSize, 1);

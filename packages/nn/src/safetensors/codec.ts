@@ -21,7 +21,9 @@ export type TypedArray =
 
 /** A tensor as stored in a safetensors file: dtype, shape and raw little-endian bytes. */
 export interface SafeTensorView {
+  /** The safetensors dtype name ('F32', 'BF16', …). */
   dtype: SafeDType;
+  /** The shape ([] for a scalar). */
   shape: number[];
   /** Raw little-endian element bytes (exactly numel(shape) * itemsize bytes). */
   data: Uint8Array;

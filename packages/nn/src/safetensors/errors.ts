@@ -25,13 +25,17 @@ export type SafetensorsErrorCode =
 
 /** Context of a SafetensorsError: the file or label (`source`), the tensor name, and the underlying error. */
 export interface SafetensorsErrorInit {
+  /** The file or label being read or written. */
   source?: string | undefined;
+  /** The tensor at fault. */
   tensor?: string | undefined;
+  /** The underlying error. */
   cause?: unknown;
 }
 
 /** Every failure of the safetensors reader/writer/decoders is thrown as this error. */
 export class SafetensorsError extends Error {
+  /** What kind of failure (see SafetensorsErrorCode). */
   readonly code: SafetensorsErrorCode;
   /** File path (or caller-given label) of the data; undefined for anonymous buffers. */
   readonly source: string | undefined;

@@ -19,8 +19,11 @@ export const METADATA_KEY = '__metadata__';
 
 /** Input tensor for serializeSafetensors. See tensorBytes for the accepted `data` forms. */
 export interface SafeTensorInput {
+  /** The safetensors dtype to store. */
   dtype: SafeDType;
+  /** The shape ([] for a scalar). */
   shape: readonly number[];
+  /** The elements in row-major order (see tensorBytes for the accepted forms). */
   data: TypedArray | readonly number[];
 }
 

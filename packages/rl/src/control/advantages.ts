@@ -10,6 +10,7 @@ import { ValueError, checkOptions, checkRange } from '@webgrad/core';
 export interface EpisodicGAEInput {
   /** Time-major (T × E) arrays. */
   rewards: ArrayLike<number>;
+  /** V(s_t) of each step (T × E). */
   values: ArrayLike<number>;
   /** 1 where the episode terminated at step t. */
   terminated: ArrayLike<number>;
@@ -19,6 +20,7 @@ export interface EpisodicGAEInput {
   finalValues?: ArrayLike<number>;
   /** V of the observation after the last step (E). */
   lastValues: ArrayLike<number>;
+  /** E. */
   numEnvs: number;
 }
 
@@ -31,7 +33,12 @@ export interface GAEParams {
 }
 
 /** Advantages and returns (= advantages + values), both T × E, time-major. */
-export function computeEpisodicGAE(input: EpisodicGAEInput, params: GAEParams = {}): { advantages: Float32Array; returns: Float32Array } {
+export function computeEpisodicGAE(input: EpisodicGAEInput, params: GAEParams = {}): {
+  /** GAE(γ, λ) advantages, T × E. */
+  advantages: Float32Array;
+  /** advantages + values: the value targets, T × E. */
+  returns: Float32Array;
+} {
   checkOptions('computeEpisodicGAE', params, ['gamma', 'lam']);
   const gamma = checkRange('computeEpisodicGAE', 'gamma', params.gamma ?? 0.99, 0, 1);
   const lam = checkRange('computeEpisodicGAE', 'lam', params.lam ?? 0.95, 0, 1);

@@ -11,8 +11,11 @@ const HALF_LENGTH = 0.5, POLE_MASS_LENGTH = MASS_POLE * HALF_LENGTH, FORCE = 10.
 const THETA_LIMIT = (12 * 2 * Math.PI) / 360, X_LIMIT = 2.4;
 
 export class CartPole implements Env {
+  /** Cart position, cart velocity, pole angle, pole angular velocity. */
   readonly observationSize = 4;
+  /** 0 pushes left, 1 right. */
   readonly actionCount = 2;
+  /** Steps after which an episode is truncated (default 500, CartPole-v1's). */
   readonly maxSteps: number;
   #state = new Float64Array(4); // x, ẋ, θ, θ̇
   #steps = 0;

@@ -4,7 +4,9 @@ import { ValueError, checkInt } from '@webgrad/core';
 
 /** What `Env.step` returns (Gymnasium's `(observation, reward, terminated, truncated)`). */
 export interface StepResult {
+  /** The next observation (observationSize values). */
   observation: Float32Array;
+  /** The reward of this step. */
   reward: number;
   /** The episode ended in a terminal state (no value beyond it). */
   terminated: boolean;
@@ -14,7 +16,9 @@ export interface StepResult {
 
 /** An environment with a discrete action space (`actionCount` actions, ids 0 … actionCount − 1). */
 export interface Env {
+  /** Values per observation. */
   readonly observationSize: number;
+  /** Number of discrete actions. */
   readonly actionCount: number;
   /** Start an episode (a seed makes it reproducible); returns the first observation. */
   reset(seed?: number): Float32Array;
@@ -26,22 +30,35 @@ export interface Env {
 export interface VectorStep {
   /** The next observation of each environment (E × observationSize), after any automatic reset. */
   observations: Float32Array;
+  /** Each environment's reward. */
   rewards: Float32Array;
+  /** 1 where the episode reached a terminal state. */
   terminated: Uint8Array;
+  /** 1 where the episode was cut short (time limit). */
   truncated: Uint8Array;
   /** For each environment whose episode ended at this step, its last observation before the reset (else null). */
   finalObservations: (Float32Array | null)[];
   /** Returns and lengths of the episodes that ended at this step. */
-  finished: { env: number; return: number; length: number }[];
+  finished: {
+    /** The environment's index. */
+    env: number;
+    /** The episode's summed reward. */
+    return: number;
+    /** The episode's steps. */
+    length: number;
+  }[];
 }
 
 /** E environments stepped in lockstep; one that finishes an episode is reset at once. */
 export class VectorEnv {
+  /** Values per observation (the same for every environment). */
   readonly observationSize: number;
+  /** Number of discrete actions (the same for every environment). */
   readonly actionCount: number;
   readonly #returns: Float64Array;
   readonly #lengths: Int32Array;
 
+  /** @param envs The environments (at least one, all of one observation size and action count). */
   constructor(readonly envs: readonly Env[]) {
     if (!Array.isArray(envs) || envs.length === 0) throw new ValueError('VectorEnv: give at least one environment');
     this.observationSize = envs[0]!.observationSize;

@@ -8,28 +8,49 @@ import { permutation } from '../random.js';
 
 /** A shuffled slice of M steps of a RolloutBuffer as tensors: observations (M, D), actions (M) int32, their log-probabilities log π_old(a|s) (M), value estimates V_old(s) (M), advantages (M) and returns (M). */
 export interface RolloutMinibatch {
-  observations: Tensor; // (M, D)
-  actions: Tensor; // (M) int32
-  logProbs: Tensor; // (M) log π_old(a|s)
-  values: Tensor; // (M) V_old(s)
-  advantages: Tensor; // (M)
-  returns: Tensor; // (M)
+  /** (M, D). */
+  observations: Tensor;
+  /** (M) int32. */
+  actions: Tensor;
+  /** (M): log π_old(a|s) at collection. */
+  logProbs: Tensor;
+  /** (M): V_old(s) at collection. */
+  values: Tensor;
+  /** (M). */
+  advantages: Tensor;
+  /** (M): the value targets. */
+  returns: Tensor;
 }
 
 /** A fixed-size store of T steps × E environments of experience for on-policy methods (PPO, A2C): after a rollout, `computeAdvantages` runs GAE and `minibatches` hands out shuffled slices as tensors. */
 export class RolloutBuffer {
+  /** (T·E, D), time-major. */
   readonly observations: Float32Array;
+  /** (T·E) action ids. */
   readonly actions: Int32Array;
+  /** (T·E) log π(a|s) when the actions were taken. */
   readonly logProbs: Float32Array;
+  /** (T·E) V(s) when the actions were taken. */
   readonly values: Float32Array;
+  /** (T·E) rewards. */
   readonly rewards: Float32Array;
+  /** (T·E) 1 where the episode terminated. */
   readonly terminated: Uint8Array;
+  /** (T·E) 1 where the episode was truncated. */
   readonly truncated: Uint8Array;
+  /** (T·E) V of the last observation of a truncated episode (its bootstrap value). */
   readonly finalValues: Float32Array;
+  /** (T·E), set by `computeAdvantages`. */
   advantages: Float32Array | null = null;
+  /** (T·E) advantages + values, set by `computeAdvantages`. */
   returns: Float32Array | null = null;
   #t = 0;
 
+  /**
+   * @param numSteps Steps T per rollout.
+   * @param numEnvs Environments E.
+   * @param observationSize Values D per observation.
+   */
   constructor(readonly numSteps: number, readonly numEnvs: number, readonly observationSize: number) {
     checkInt('RolloutBuffer', 'numSteps', numSteps, { min: 1 });
     checkInt('RolloutBuffer', 'numEnvs', numEnvs, { min: 1 });

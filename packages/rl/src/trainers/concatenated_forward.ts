@@ -93,7 +93,12 @@ export function checkScorer(op: string, name: string, v: unknown): SequenceScore
 
 /** A reward model's scores of a preference batch's chosen and rejected sequences (B each), from one
  *  forward over its (2B, T) rows, read at each row's last real token. Differentiable. */
-export function concatenatedRewards(model: SequenceScorer, batch: Pick<PreferenceBatch, 'inputIds' | 'completionMask' | 'attentionMask'>): { chosen: Tensor; rejected: Tensor } {
+export function concatenatedRewards(model: SequenceScorer, batch: Pick<PreferenceBatch, 'inputIds' | 'completionMask' | 'attentionMask'>): {
+  /** (B) scores of the chosen rows. */
+  chosen: Tensor;
+  /** (B) scores of the rejected rows. */
+  rejected: Tensor;
+} {
   const op = 'concatenatedRewards';
   checkScorer(op, 'model', model);
   const { B, T } = checkBatch(op, batch);

@@ -66,11 +66,17 @@ export interface DPOTrainerInput extends PreferenceTrainerInput<GPT, DPOConfig> 
 export class DPOTrainer extends PreferenceTrainer<GPT, DPOConfig> {
   /** The reference model run every step (null when reference-free or precomputed). */
   readonly refModel: GPT | null;
+  /** β of the implicit reward. */
   readonly beta: number;
+  /** The DPO variant. */
   readonly lossType: DPOLossType;
+  /** Preference-flip probability ε (cDPO, robust DPO). */
   readonly labelSmoothing: number;
+  /** Weight of the NLL term on the chosen answers (RPO), or null: none. */
   readonly rpoAlpha: number | null;
+  /** Whether the reference is taken as uniform. */
   readonly referenceFree: boolean;
+  /** Whether the reference log-probs were computed once before training. */
   readonly precomputeRefLogProbs: boolean;
   readonly #ownsRef: boolean;
   readonly #givenRef: GPT | null;
@@ -115,7 +121,12 @@ export class DPOTrainer extends PreferenceTrainer<GPT, DPOConfig> {
     }
   }
 
-  protected computeLoss(batch: PreferenceBatch): { loss: Tensor; sums: Record<string, Tensor> } {
+  protected computeLoss(batch: PreferenceBatch): {
+    /** 0-d loss of the batch (differentiable). */
+    loss: Tensor;
+    /** 0-d per-batch sums of the logged metrics, by TRL name. */
+    sums: Record<string, Tensor>;
+  } {
     const average = this.lossType === 'ipo';
     const pol = concatenatedLogProbs(this.model, batch, { averageLogProb: average });
     let refChosen: Tensor | null = null;

@@ -28,6 +28,7 @@ export interface GRPOTrainerConfig extends RLLoopConfig {
   beta?: number;
   /** Lower clip ε (default 0.2) and upper clip (default ε; DAPO raises it). */
   epsilon?: number;
+  /** Upper clip (default: epsilon). */
   epsilonHigh?: number;
   /** Loss aggregation (default 'grpo'; see grpoLoss). */
   lossType?: GRPOLossType;
@@ -51,6 +52,7 @@ export interface GRPOTrainerInput {
   prompts: readonly (readonly number[])[];
   /** Scores a batch of completions, e.g. combineRewards([...]). */
   reward: BatchRewardFn;
+  /** The run's settings. */
   config: GRPOTrainerConfig;
 }
 
@@ -69,10 +71,15 @@ function checkConfig(op: string, c: GRPOTrainerConfig): void {
 
 /** GRPO on the shared Trainer: `await new GRPOTrainer({ policy, prompts, reward, config }).train()`. */
 export class GRPOTrainer {
+  /** The policy trained. */
   readonly policy: GPT;
+  /** The frozen reference, or null: no KL term. */
   readonly ref: GPT | null;
+  /** The optimizer (given, or the default AdamW). */
   readonly optimizer: Optimizer;
+  /** The run's settings. */
   readonly config: GRPOTrainerConfig;
+  /** The per-iteration loop on the Trainer. */
   readonly loop: RLLoop<GRPOBatch>;
   readonly #owned: { dispose(): void }[] = [];
 

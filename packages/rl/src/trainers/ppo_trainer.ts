@@ -49,6 +49,7 @@ export interface PPOTrainerConfig extends RLLoopConfig {
   entCoef?: number;
   /** GAE discount (default 1) and λ (default 0.95). */
   gamma?: number;
+  /** GAE λ (default 0.95). */
   lam?: number;
   /** A fixed β (default 0.05) or a controller (e.g. AdaptiveKLController), updated after each iteration. */
   klCoef?: number | KLController;
@@ -85,6 +86,7 @@ export interface PPOTrainerInput {
   prompts: readonly (readonly number[])[];
   /** Scores a batch of completions, e.g. rewardModelScorer(rm) or combineRewards([...]). */
   reward: BatchRewardFn;
+  /** The run's settings. */
   config: PPOTrainerConfig;
 }
 
@@ -127,12 +129,19 @@ function checkConfig(op: string, c: PPOTrainerConfig): void {
 
 /** PPO for RLHF on the shared Trainer: `await new PPOTrainer({ policy, prompts, reward, config }).train()`. */
 export class PPOTrainer {
+  /** The policy trained. */
   readonly policy: GPT;
+  /** The frozen reference, or null: no KL penalty. */
   readonly ref: GPT | null;
+  /** The value model trained with the policy. */
   readonly valueModel: PPOValueModel;
+  /** The optimizer (given, or the default AdamW). */
   readonly optimizer: Optimizer;
+  /** β: fixed or adaptive. */
   readonly klController: KLController;
+  /** The run's settings. */
   readonly config: PPOTrainerConfig;
+  /** The per-iteration loop on the Trainer. */
   readonly loop: RLLoop<PPOBatch>;
   readonly #owned: { dispose(): void }[] = [];
 

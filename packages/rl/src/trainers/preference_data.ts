@@ -18,21 +18,27 @@ import {
 
 /** A preference pair as token ids. */
 export interface PreferencePair {
+  /** The prompt's ids. */
   prompt: number[];
   /** The preferred completion (EOS included, when the pair was tokenized with one). */
   chosen: number[];
+  /** The other completion (EOS included likewise). */
   rejected: number[];
   /** How much better chosen is (the reward model's optional per-pair margin, as TRL's `margin` column). */
   margin?: number;
   /** Reference log-probs of the completions, filled in by `DPOTrainer` with `precomputeRefLogProbs`. */
   refChosenLogp?: number;
+  /** The reference's log-prob of the rejected completion. */
   refRejectedLogp?: number;
 }
 
 /** A preference record as text: TRL's standard (non-conversational) preference format. */
 export interface PreferenceText {
+  /** The prompt. */
   prompt: string;
+  /** The preferred completion. */
   chosen: string;
+  /** The other completion. */
   rejected: string;
 }
 
@@ -40,6 +46,7 @@ export interface PreferenceText {
 export interface PreferenceTokenizer {
   /** Token ids of `text`. */
   encode(text: string, options?: { addSpecialTokens?: boolean }): ArrayLike<number>;
+  /** The id appended to completions by default. */
   readonly eosId?: number;
 }
 
@@ -141,6 +148,7 @@ export interface PreferenceBatch {
   margin?: Tensor;
   /** (B) float32 reference log-probs, when every pair has them. */
   refChosenLogps?: Tensor;
+  /** (B) float32 reference log-probs of the rejected completions, when every pair has them. */
   refRejectedLogps?: Tensor;
 }
 

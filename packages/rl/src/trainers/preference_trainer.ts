@@ -52,7 +52,10 @@ export interface PreferenceTrainerInput<M extends Module, C extends TrainingArgs
   /** Held-out pairs (split 'eval', metrics `eval_…`), or several by name (metrics `eval_<name>_…`). */
   evalDataset?: PreferenceDataset | Record<string, PreferenceDataset> | null;
   /** Encodes text records (anything with encode(text); its eosId and padId are the defaults). */
-  tokenizer?: (PreferenceTokenizer & { readonly padId?: number }) | null;
+  tokenizer?: (PreferenceTokenizer & {
+    /** The padding id, the default `padTokenId`. */
+    readonly padId?: number;
+  }) | null;
   /** Default: AdamW over the model's trainable parameters (config.learningRate, weightDecay, adamBetas). */
   optimizer?: Optimizer | null;
   /** Default: config.lrSchedule with config.warmupSteps (only when the optimizer is the default one). */
@@ -62,7 +65,12 @@ export interface PreferenceTrainerInput<M extends Module, C extends TrainingArgs
 }
 
 /** One logged record: the step, the epoch and metrics under TRL's names. */
-export type LogRecord = { step: number; epoch: number } & Record<string, number>;
+export type LogRecord = {
+  /** Optimizer steps done. */
+  step: number;
+  /** Passes over the training pairs done (fractional). */
+  epoch: number;
+} & Record<string, number>;
 
 export const INPUT_KEYS = ['model', 'trainDataset', 'evalDataset', 'tokenizer', 'optimizer', 'scheduler', 'config'];
 
@@ -90,9 +98,13 @@ function items(op: string, name: string, ds: unknown): unknown[] {
 
 /** Base of RewardTrainer and DPOTrainer (TRL's trainers over preference pairs, on @webgrad/train's Trainer): tokenizes the datasets, builds the default AdamW and schedule, batches pairs, and logs TRL's metric names. `await trainer.train()`, `await trainer.evaluate()`, `trainer.dispose()`. */
 export abstract class PreferenceTrainer<M extends Module, C extends TrainingArgs & PreferenceDataArgs> {
+  /** The model trained. */
   readonly model: M;
+  /** The training arguments. */
   readonly config: C;
+  /** The optimizer (given, or the default AdamW). */
   readonly optimizer: Optimizer;
+  /** The LR scheduler (given, or built from the config with the default optimizer), or null. */
   readonly scheduler: StepScheduler | null;
   /** The training pairs as token ids. */
   readonly trainPairs: PreferencePair[];
@@ -102,6 +114,7 @@ export abstract class PreferenceTrainer<M extends Module, C extends TrainingArgs
   readonly trainer: Trainer<PreferenceBatch>;
   /** Training and evaluation records of this object's runs, TRL's `state.log_history`. */
   readonly logHistory: LogRecord[] = [];
+  /** The device of the model's parameters, where batches are made. */
   readonly device: DeviceName;
   readonly #ownsOptimizer: boolean;
   readonly #trainSums = new MetricSums();
@@ -223,7 +236,12 @@ export abstract class PreferenceTrainer<M extends Module, C extends TrainingArgs
   }
 
   /** The loss of a batch and its metrics as 0-d sums over the batch's pairs (detached). */
-  protected abstract computeLoss(batch: PreferenceBatch): { loss: Tensor; sums: Record<string, Tensor> };
+  protected abstract computeLoss(batch: PreferenceBatch): {
+    /** 0-d loss of the batch (differentiable). */
+    loss: Tensor;
+    /** 0-d per-batch sums of the logged metrics, by TRL name. */
+    sums: Record<string, Tensor>;
+  };
 
   /** Work before the first step or evaluation (e.g. reference log-probs); runs once. */
   protected async prepare(): Promise<void> {}

@@ -8,6 +8,7 @@ import type { RewardFn } from '../rollout.js';
 
 /** One batch of completions to score: row i is prompts[i] ‖ completions[i] (token ids). */
 export interface RewardBatch {
+  /** Each row's prompt ids. */
   prompts: readonly (readonly number[])[];
   /** Each ends with its stop token when it emitted one. */
   completions: readonly (readonly number[])[];
@@ -18,7 +19,9 @@ export interface RewardBatch {
 /** Scores of a batch, and optional named per-row values logged as `rewards/<name>/mean` and
  *  `rewards/<name>/std` (the terms of a weighted sum, or a diagnostic such as a checkable property). */
 export interface ScoredBatch {
+  /** One score per row. */
   scores: number[];
+  /** Named per-row values, logged as `rewards/<name>/mean` and `/std`. */
   components?: Record<string, number[]>;
 }
 
@@ -57,8 +60,19 @@ export function perCompletion(fn: RewardFn): BatchRewardFn {
 export type RewardComponent = {
   /** Logged as `rewards/<name>/mean` (letters, digits, `_`, `-`, `.`). */
   name: string;
+  /** w_k of the weighted sum. */
   weight: number;
-} & ({ fn: RewardFn; batched?: false } | { fn: BatchRewardFn; batched: true });
+} & ({
+  /** Scores one completion. */
+  fn: RewardFn;
+  /** false or absent: `fn` scores one completion at a time. */
+  batched?: false;
+} | {
+  /** Scores a whole batch. */
+  fn: BatchRewardFn;
+  /** true: `fn` scores the whole batch in one call. */
+  batched: true;
+});
 
 /**
  * The weighted sum Σ_k w_k·r_k of reward functions, e.g.

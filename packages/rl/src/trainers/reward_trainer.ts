@@ -42,6 +42,7 @@ function backboneSizes(model: SequenceScorer): { vocabSize: number; blockSize: n
  * ```
  */
 export class RewardTrainer extends PreferenceTrainer<SequenceScorer, RewardConfig> {
+  /** Weight of the mean((r_chosen + r_rejected)²) centring term (0: off). */
   readonly centerRewardsCoefficient: number;
 
   constructor(input: RewardTrainerInput) {
@@ -54,7 +55,12 @@ export class RewardTrainer extends PreferenceTrainer<SequenceScorer, RewardConfi
     this.centerRewardsCoefficient = c === undefined ? 0 : checkRange(op, 'config.centerRewardsCoefficient', c, 0, Infinity);
   }
 
-  protected computeLoss(batch: PreferenceBatch): { loss: Tensor; sums: Record<string, Tensor> } {
+  protected computeLoss(batch: PreferenceBatch): {
+    /** 0-d loss of the batch (differentiable). */
+    loss: Tensor;
+    /** 0-d per-batch sums of the logged metrics, by TRL name. */
+    sums: Record<string, Tensor>;
+  } {
     const { chosen, rejected } = concatenatedRewards(this.model, batch);
     const { loss } = pairwiseRewardLoss(chosen, rejected, { margin: batch.margin ?? null, centerRewardsCoefficient: this.centerRewardsCoefficient });
     const c = chosen.detach();

@@ -34,7 +34,9 @@ export interface RLLoopConfig {
   maxNewTokens: number;
   /** Sampling temperature (default 1); log-probs are computed at the same temperature. */
   temperature?: number;
+  /** Sample among the k most likely tokens only (default: all). */
   topK?: number | null;
+  /** Sample within the nucleus of probability topP (default 1: all). */
   topP?: number | null;
   /** EOS token ids: a completion ends after one. */
   stopTokens?: readonly number[];
@@ -60,13 +62,24 @@ export interface RLLoopConfig {
   evalEvery?: number;
   /** Which evaluation is best (the best checkpoint, early stopping), e.g. { metric: 'accuracy', mode: 'max' }. */
   best?: BestOptions;
-  keep?: { last?: number; best?: number };
+  /** Checkpoints to keep: the last N and the best K (default 1 and 1). */
+  keep?: {
+    /** The most recent checkpoints kept (default 1). */
+    last?: number;
+    /** The best checkpoints by the monitored metric kept (default 1). */
+    best?: number;
+  };
+  /** Stepped after every optimizer step (default: none, a constant LR). */
   scheduler?: StepScheduler;
   /** Print a line of the main statistics every this many iterations (default 1; 0: never). */
   printEvery?: number;
+  /** Where progress and messages go (default process.stdout). */
   stream?: ProgressStream;
+  /** Draw the progress bar in place (default: the stream's isTTY). */
   tty?: boolean;
+  /** Stop on Ctrl-C after saving a checkpoint (default true). */
   handleSigint?: boolean;
+  /** fsync checkpoint files (default true). */
   fsync?: boolean;
 }
 
@@ -122,6 +135,7 @@ export function checkRLInputs(op: string, policy: GPT, prompts: readonly (readon
 
 /** A sampled and scored batch: the rollout (owned by the caller) and its host-side scores. */
 export interface ScoredRollout {
+  /** The sampled sequences (owned by the caller). */
   rollout: Rollout;
   /** Scores after the missing-EOS penalty. */
   scores: number[];
@@ -137,7 +151,12 @@ export interface RLIterationHooks<B> {
    *  update and the rollout statistics. */
   prepare(iteration: number, prompts: number[]): Promise<PreparedIteration<B>>;
   /** The loss of one update and its 0-d statistics (called inside the Trainer's memory scope). */
-  loss(batch: B, update: number): { loss: Tensor; stats: Record<string, Tensor> };
+  loss(batch: B, update: number): {
+    /** 0-d loss of the update (differentiable). */
+    loss: Tensor;
+    /** 0-d statistics by name, logged as the iteration's means. */
+    stats: Record<string, Tensor>;
+  };
   /** Called with the iteration's record (and `rows`, the batch's row count) before it is logged
    *  (e.g. to adapt the KL coefficient). */
   finish?(record: Record<string, number>): void;
@@ -182,8 +201,11 @@ export interface RLTrainResult {
 
 /** The per-iteration loop on the Trainer, shared by the RL trainers. */
 export class RLLoop<B> {
+  /** The Trainer the iterations run on (one optimizer step per update). */
   readonly trainer: Trainer<LoopBatch<B>>;
+  /** `<outDir>/train_metrics.jsonl`: one record per iteration. */
   readonly trainMetricsPath: string;
+  /** One record per iteration of this run and the runs it resumed (TRL metric names). */
   readonly logHistory: MetricsRecord[] = [];
   readonly #state: LoopState;
   readonly #pending: Record<string, Tensor>[] = [];
@@ -192,6 +214,17 @@ export class RLLoop<B> {
   #epoch = 0;
   readonly #log: MetricsLog;
 
+  /**
+   * @param op The trainer's name, for messages.
+   * @param model What checkpoints hold (the policy, with the value model for PPO).
+   * @param optimizer Steps the model's parameters.
+   * @param policy The policy that samples.
+   * @param prompts Prompt token ids.
+   * @param reward Scores a batch of completions.
+   * @param config The loop's settings.
+   * @param updatesPerIteration Optimizer steps per sampled batch.
+   * @param hooks What the trainer does in each iteration.
+   */
   constructor(
     readonly op: string,
     readonly model: Module,
@@ -342,7 +375,12 @@ export class RLLoop<B> {
   }
 
   /** The iteration state saved with checkpoints (iterations done, episodes, the trainer's own). */
-  get state(): { iterationsDone: number; episodes: number } {
+  get state(): {
+    /** Iterations completed, resumed runs included. */
+    iterationsDone: number;
+    /** Completions sampled so far. */
+    episodes: number;
+  } {
     return { iterationsDone: this.#state.iterationsDone, episodes: this.#state.episodes };
   }
 }

@@ -51,13 +51,19 @@ export interface TrainingArgs {
    *  `{ metric: 'eval_rewards/accuracies', mode: 'max' }`; default the eval loss. */
   best?: BestOptions;
   /** Checkpoints to keep: the last N and the best K (default 1 and 1). */
-  keep?: { last?: number; best?: number };
+  keep?: {
+    /** The most recent checkpoints kept (default 1). */
+    last?: number;
+    /** The best checkpoints by the monitored metric kept (default 1). */
+    best?: number;
+  };
   /** Stored with every checkpoint (e.g. the model config and the tokenizer). */
   checkpointExtra?: JsonValue;
   /** The run's settings, logged as a `config` record. */
   runConfig?: JsonValue;
   /** Where progress and messages go (default process.stdout). */
   stream?: ProgressStream;
+  /** Draw the progress bar in place (default: the stream's isTTY). */
   tty?: boolean;
   /** fsync checkpoint files (default true). */
   fsync?: boolean;
