@@ -98,9 +98,9 @@ function badValues(kind: Kind, T: Inputs): unknown[] {
     case 'scalar': return ['x', null, undefined, {}, [1]];
     case 'prob': return [-0.1, 1.5, NaN, Infinity, ...NOT_A_NUMBER];
     case 'bool': return [1, 0, 'true', null, {}, { keepdim: true }];
-    case 'dtype': return ['float16', 'int64', 'Float32', '', 1, null, {}, true];
+    case 'dtype': return ['float8', 'int64', 'Float32', '', 1, null, {}, true];
     case 'device': return ['gpu', 'cuda', '', 1, null, {}, true, ...(wg.hasDevice('webgpu') ? [] : ['webgpu'])];
-    case 'target': return ['float16', 'gpu', 'x', '', 1, null, {}, true];
+    case 'target': return ['float8', 'gpu', 'x', '', 1, null, {}, true];
     case 'enum': return ['avg', '', 'MEAN', 1, null, true, {}];
     case 'shape': return [[NaN], [-1], [1.5], [2, Infinity], [1e6, 1e6], [2 ** 40, 2 ** 40], [true], ['2'], 5, 'x', null, {}, true];
     case 'viewShape': return [[NaN], [-2], [1.5], [Infinity], ['2'], 5, 'x', null, {}, true];
