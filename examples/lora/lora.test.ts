@@ -48,6 +48,21 @@ describe('lora example', () => {
     expect(r.table).toMatch(/trainable parameters/);
   });
 
+  it('--qlora: adapters on an NF4 base; the codes stay unchanged, the loss falls, the adapter restores the model on a freshly quantized base', async () => {
+    const before = memory();
+    const r = await loraSft({ ...TINY, qlora: true, fullFt: 'skip', out: join(root, 'qlora') });
+    expect(memory().tensors).toBe(before.tensors);
+    const c = r.checks;
+    expect(c.baseMaxDelta).toBe(0);
+    expect(c.reloadedMaxDelta).toBe(0);
+    // 4-bit codes and one int8 absmax per 64 weights (4.125), plus per layer a second-level float
+    // scale and the offset, which layers this small (1k–4k weights) do not amortize.
+    expect(c.qloraBaseBits).toBeGreaterThan(4.125);
+    expect(c.qloraBaseBits).toBeLessThan(4.25);
+    expect(r.lora.after.loss).toBeLessThan(r.lora.before.loss - 0.15);
+    expect(r.table).toMatch(/adapted base Linears, bits\/weight/);
+  });
+
   it('reads a comparable sft result instead of fine-tuning again', async () => {
     const lines: string[] = [];
     const r = await loraSft({ ...TINY, fullFt: 'auto', sftResult: join(TINY.out, 'full-ft', 'results.json'), out: join(root, 'lora-2'), stream: { write: (s: string) => { lines.push(s); return true; }, isTTY: false } });
@@ -65,8 +80,8 @@ describe('lora example', () => {
   });
 
   it('parses flags and prints --help', async () => {
-    const o = optionsFromArgv(['--r', '2', '--alpha=4', '--targets', 'attn.cAttn, mlp.cFc', '--full-ft', 'skip']);
-    expect(o).toMatchObject({ r: 2, alpha: 4, targets: ['attn.cAttn', 'mlp.cFc'], fullFt: 'skip', steps: SFT_DEFAULTS.steps });
+    const o = optionsFromArgv(['--r', '2', '--alpha=4', '--targets', 'attn.cAttn, mlp.cFc', '--full-ft', 'skip', '--qlora']);
+    expect(o).toMatchObject({ r: 2, alpha: 4, targets: ['attn.cAttn', 'mlp.cFc'], fullFt: 'skip', steps: SFT_DEFAULTS.steps, qlora: true });
     expect(() => optionsFromArgv(['--full-ft', 'maybe'])).toThrow(/one of auto, run, skip/);
     const logs: string[] = [];
     const log = console.log;

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { noGrad, type Tensor } from '@webgrad/core';
 import { padCollate } from '@webgrad/data';
-import { saveModule, type GPT } from '@webgrad/nn';
+import { quantize, saveModule, type GPT } from '@webgrad/nn';
 import { applyLora, loadLoraAdapter, mergeAndUnloadLora, saveLoraAdapter, trainableParameters } from '@webgrad/optim';
 import { loadPretrainedGpt } from '../shared/pretrained_gpt.js';
 import { formatTable, percent } from '../shared/table.js';
@@ -32,11 +32,13 @@ export interface LoraSftOptions extends SftOptions {
   sftResult: string;
   /** Learning rate of a full fine-tuning run made here (sft's default). */
   fullLr: number;
+  /** QLoRA: the targeted base Linears are quantized to NF4 before the adapters are added. */
+  qlora: boolean;
 }
 
 export const DEFAULT_OPTIONS: LoraSftOptions = {
   ...SFT_DEFAULTS, lr: 3e-3, minLr: 3e-4, weightDecay: 0, out: 'runs/lora',
-  r: 16, alpha: 32, loraDropout: 0, targets: DEFAULT_TARGETS, fullFt: 'auto', sftResult: 'runs/sft/results.json', fullLr: SFT_DEFAULTS.lr,
+  r: 16, alpha: 32, loraDropout: 0, targets: DEFAULT_TARGETS, fullFt: 'auto', sftResult: 'runs/sft/results.json', fullLr: SFT_DEFAULTS.lr, qlora: false,
 };
 
 /** Largest absolute difference of two equally long arrays. */
@@ -66,6 +68,8 @@ export interface LoraChecks {
   reloadedMaxDelta: number;
   /** Exact match of the merged model (the adapter model's is in the sft result). */
   mergedExactMatch: number;
+  /** With --qlora: the quantized base layers' storage in bits per weight element (codes, scales and their scales). */
+  qloraBaseBits?: number;
 }
 
 export interface LoraResult {
@@ -93,7 +97,8 @@ async function heldOutLogits(model: GPT, batch: Record<string, unknown>): Promis
 
 export async function loraSft(opts: LoraSftOptions): Promise<LoraResult> {
   const lora = { r: opts.r, alpha: opts.alpha, dropout: opts.loraDropout, targetModules: [...opts.targets] };
-  const base = new Map<string, Float32Array>();
+  const base = new Map<string, Float64Array>();
+  let qloraBaseBits = 32;
   let checks: LoraChecks | null = null;
   const result = await sftGpt(opts, {
     name: `LoRA r=${opts.r} α=${opts.alpha}`,
@@ -101,10 +106,11 @@ export async function loraSft(opts: LoraSftOptions): Promise<LoraResult> {
       if (ctx.addedChars.length > 0) {
         throw new Error(`lora: the data has characters the pretrained vocabulary lacks (${JSON.stringify(ctx.addedChars.join(''))}); LoRA keeps the embedding frozen, so their new rows could not be learned — fine-tune with the sft example, or keep the data within the vocabulary`);
       }
+      if (opts.qlora) qloraBaseBits = await quantizeBase(model, lora.targetModules, ctx.say);
       const layers = applyLora(model, lora);
       const t = trainableParameters(model);
       ctx.say(`LoRA: adapters of rank ${opts.r} (α ${opts.alpha}) in ${layers.size} Linear layers (${[...layers.keys()].join(', ')}); everything else frozen\n${t.text}`);
-      for (const [name, p] of Object.entries(model.stateDict())) if (!/(^|\.)lora_[AB]\./.test(name)) base.set(name, Float32Array.from(await p.data()));
+      for (const [name, p] of Object.entries(model.stateDict())) if (!/(^|\.)lora_[AB]\./.test(name)) base.set(name, Float64Array.from(await p.data())); // exact for int32 codes too
     },
     after: async (model, ctx) => {
       const t = trainableParameters(model);
@@ -122,10 +128,25 @@ export async function loraSft(opts: LoraSftOptions): Promise<LoraResult> {
         const adapted = await heldOutLogits(model, batch);
         // A fresh pre-trained model with the saved adapter loaded.
         const fresh = (await loadPretrainedGpt(ctx.pretrainedCheckpoint, ctx.device)).model;
+        if (opts.qlora) await quantizeBase(fresh, lora.targetModules, () => {});
         applyLora(fresh, lora);
         await loadLoraAdapter(adapterPath, fresh);
         const reloadedMaxDelta = maxAbsDiff(adapted, await heldOutLogits(fresh, batch));
         fresh.dispose();
+        if (opts.qlora) {
+          // The update cannot be folded into NF4 codes: the adapter model is what ships.
+          checks = {
+            trainable: t.trainable, total: t.total, baseMaxDelta, adapterPath, adapterBytes: statSync(adapterPath).size, mergedPath: '', mergedBytes: 0,
+            mergedMaxDelta: 0, mergeTolerance: 0, reloadedMaxDelta, mergedExactMatch: NaN, qloraBaseBits,
+          };
+          ctx.say([
+            `base weights after training: max |Δ| = ${baseMaxDelta} (frozen NF4 codes and scales)`,
+            `adapter: ${adapterPath}, ${checks.adapterBytes.toLocaleString('en-US')} bytes`,
+            `adapter loaded into a freshly quantized pre-trained model: max |Δlogits| = ${reloadedMaxDelta.toExponential(2)}`,
+            `quantized base: ${checks.qloraBaseBits!.toFixed(3)} bits per weight element (float32: 32)`,
+          ].join('\n'));
+          return;
+        }
         // Fold BA into W: a plain GPT again.
         mergeAndUnloadLora(model);
         const mergedMaxDelta = maxAbsDiff(adapted, await heldOutLogits(model, batch));
@@ -177,10 +198,22 @@ export async function loraSft(opts: LoraSftOptions): Promise<LoraResult> {
     ['exact match (before → after)', ...runs.map((r) => `${percent(r.before.exactMatch)} → ${percent(r.after.exactMatch)}`)],
     ...instructions.map((k) => [`  ${k}`, ...runs.map((r) => percent(r.after.byInstruction[k] ?? NaN))]),
     ['file to ship', ...(full ? [`${kb(c.mergedBytes)} (model)`] : []), `${kb(c.adapterBytes)} (adapter)`],
+    ...(c.qloraBaseBits !== undefined ? [['adapted base Linears, bits/weight', ...(full ? ['32'] : []), c.qloraBaseBits.toFixed(3)]] : []),
   ];
   const table = formatTable(['', ...cols], rows);
-  say(`\n${table}\n\nmerged == adapter model: max |Δlogits| ${c.mergedMaxDelta.toExponential(2)}; base weights unchanged: max |Δ| ${c.baseMaxDelta}`);
+  say(`\n${table}\n\n${opts.qlora ? 'QLoRA (no merge)' : `merged == adapter model: max |Δlogits| ${c.mergedMaxDelta.toExponential(2)}`}; base weights unchanged: max |Δ| ${c.baseMaxDelta}`);
   return { lora: result, checks: c, full, table };
+}
+
+/** QLoRA's base: the targeted Linears of `model` quantized to NF4 (block 64, double-quantized absmax). */
+async function quantizeBase(model: GPT, targets: readonly string[], say: (s: string) => void): Promise<number> {
+  const layers = await quantize(model, { scheme: 'nf4', targetModules: targets });
+  // Bits per weight element of the quantized layers together (codes, absmax codes, their scales).
+  let bits = 0, n = 0;
+  for (const [, l] of layers) { bits += l.bitsPerParameter() * l.inFeatures * l.outFeatures; n += l.inFeatures * l.outFeatures; }
+  const perWeight = n === 0 ? 32 : bits / n;
+  say(`QLoRA: ${layers.size} base Linear layers quantized to NF4, ${perWeight.toFixed(3)} bits per weight element`);
+  return perWeight;
 }
 
 /** The sft example's saved result when it fine-tuned the same pre-trained model on the same data for as many steps. */

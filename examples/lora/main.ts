@@ -22,6 +22,7 @@ export const FLAGS: FlagSpecs = {
   'full-ft': { type: 'string', help: 'full fine-tuning to compare with: read --sft-result when comparable else run (auto), run, or skip', choices: ['auto', 'run', 'skip'], default: d.fullFt },
   'sft-result': { type: 'string', help: "the sft example's results.json", default: d.sftResult },
   'full-lr': { type: 'number', help: 'learning rate of a full fine-tuning run made here', default: d.fullLr },
+  'qlora': { type: 'boolean', help: 'QLoRA: quantize the adapted base Linears to NF4 (double-quantized absmax) before adding the adapters', default: d.qlora },
 };
 
 export function optionsFromArgv(argv: readonly string[]): LoraSftOptions & { help?: boolean } {
