@@ -124,6 +124,38 @@ describe('fused ops on a backend with only the primitive kernels', () => {
     });
   });
 
+  it('second order: gradients of gradients agree too (createGraph through each fused op)', () => {
+    const second: [string, Case['inputs'], (...xs: Tensor[]) => Tensor][] = [
+      ['softmax', [{ shape: [3, 4] }], (x) => softmax(x, -1)],
+      ['layerNorm', [{ shape: [3, 5] }, { shape: [5] }, { shape: [5] }], (x, w, b) => layerNorm(x, [5], w, b)],
+      ['crossEntropy', [{ shape: [4, 3] }, { shape: [4], int: 3 }], (x, t) => crossEntropy(x, t, { labelSmoothing: 0.1 })],
+      ['attention', [{ shape: [1, 2, 3, 2] }, { shape: [1, 2, 4, 2] }, { shape: [1, 2, 4, 2] }], (q, k, v) => scaledDotProductAttention(q, k, v, { isCausal: true })],
+      ['packedSelfAttention', [{ shape: [1, 3, 12] }], (x) => packedSelfAttention(x, 2, { isCausal: true })],
+    ];
+    second.forEach(([name, inputs, call], i) => {
+      // Σ v·∂(Σ w·y)/∂x, differentiated again: a Hessian-vector product per input.
+      const hvp = (kernels: Kernels) => withKernels(kernels, () => tidy(() => {
+        const xs = inputs.map((s, j) => drawSample(s.int ? { shape: s.shape, int: { high: s.int } } : { shape: s.shape }, 50 * i + j));
+        const wanted = xs.filter((_, j) => !inputs[j]!.int);
+        for (const x of wanted) x.requiresGrad_(true);
+        const y = call(...xs);
+        const w = drawSample({ shape: [...y.shape] }, 9);
+        const gs = gradients(y.mul(w).sum(), wanted, { createGraph: true });
+        const dot = gs.map((g, j) => g!.mul(drawSample({ shape: [...g!.shape] }, 70 + j)).sum()).reduce((a, b) => a.add(b));
+        const hs = gradients(dot, wanted, { allowUnused: true });
+        const out = hs.map((h) => (h ? Array.from(h.dataSync(), Number) : []));
+        for (const g of [...gs, ...hs]) g?.dispose();
+        return out;
+      }));
+      calls.clear();
+      const full = hvp(counted);
+      expect(calls.size, `${name}: the complete kernels ran a fused forward`).toBeGreaterThan(0);
+      const decomposed = hvp(primitivesOnly);
+      full.forEach((want, j) => want.forEach((e, n) =>
+        expect(Math.abs(decomposed[j]![n]! - e), `${name} H·v ${j}[${n}]`).toBeLessThanOrEqual(1e-11 * Math.max(1, Math.abs(e)))));
+    });
+  });
+
   it('adamwStep_ without the fused kernel equals the kernel (float32 and float64)', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const make = () => {
