@@ -28,6 +28,8 @@ const SHAPES: { x: number[]; out: number }[] = [
   { x: [1, 70], out: 9 },       // one row, in not a multiple of the group (or of a word)
   { x: [2, 3, 100], out: 17 },  // batch dims
   { x: [5, 64], out: 33 },
+  { x: [3, 5, 100], out: 130 },  // 15 rows: the fast tier's sgemm path, two forward tiles of W rows
+  { x: [9, 520], out: 600 },     // the transposed product in two column bands
 ];
 const KERNEL_SETS = ['reference', 'fast'] as const;
 const initial = getCpuKernels();

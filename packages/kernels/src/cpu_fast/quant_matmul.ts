@@ -1,44 +1,64 @@
-// The quantized-weight matmuls of the fast cpu tier (layout in ../cpu/quant_format.ts), in
-// TypeScript loops over float32 operands; float64 takes the reference.
+// The quantized-weight matmuls of the fast cpu tier (layout in ../cpu/quant_format.ts) for float32
+// operands; float64 takes the reference.
 //
-// W is decoded a block of ROW_BLOCK rows at a time into a float32 scratch [ROW_BLOCK, K] (never the
-// whole matrix): per group, the 16 (4-bit) or 256 (8-bit) possible values scale·(decode(q) − zero)
-// are tabulated once, so decoding costs one table lookup per element. The block is then used by
-// every row of x (forward: ROW_BLOCK dot products per x row, so each x row is read once per block;
-// transposed: ROW_BLOCK axpys into each output row).
-// Next step: the same block decode feeding the WebAssembly sgemm (matmul_program.ts) for M > 1.
+// W is decoded one tile at a time into a float32 scratch (never the whole matrix): per group, the 16
+// (4-bit) or 256 (8-bit) possible values scale·(decode(q) − zero) are tabulated once, so decoding
+// costs one table lookup per element.
+// - With at least SGEMM_MIN_ROWS rows of x (training, prompt processing) each tile feeds the
+//   WebAssembly sgemm (matmul.ts): forward, tiles of TILE rows of W (all K columns) give
+//   out[:, n0:n0+TILE] = x · tileᵀ; transposed, tiles of all N rows and a band of columns give
+//   out[:, k0:k0+band] = dy · tile. Each output element is written once, by one product.
+// - With fewer rows (token-by-token generation) decoding dominates, and TypeScript loops use each
+//   decoded block of ROW_BLOCK rows directly (dot products forward, axpys transposed).
 
 import type { QuantWeightView, TypedArray, View } from '../types.js';
+import { matmul } from './matmul.js';
 import { quantArrays } from '../cpu/quant_matmul.js';
 import { NF4_CODEBOOK, codeBits, groupScale, groupsPerRow, wordsPerRow, type QuantizedWeight } from '../cpu/quant_format.js';
 
 const ROW_BLOCK = 16;
+const SGEMM_MIN_ROWS = 8;
+const TILE = 128;
+/** Largest tile, in elements, of the transposed product's column bands (1 MiB of float32). */
+const MAX_TILE_ELEMENTS = 1 << 18;
+
+/** Decodes W[n0:n0+rows, k0:k0+cols] into `dst` (row-major [rows, cols]). */
+function decodeTile(q: QuantizedWeight, n0: number, rows: number, k0: number, cols: number, dst: Float32Array, lut: Float32Array): void {
+  const bits = codeBits(q.scheme);
+  const per = 32 / bits;
+  const mask = (1 << bits) - 1;
+  const wpr = wordsPerRow(q.scheme, q.cols);
+  const gpr = groupsPerRow(q.cols, q.groupSize);
+  const G = q.groupSize;
+  const words = q.qdata;
+  const k1 = k0 + cols;
+  for (let r = 0; r < rows; r++) {
+    const n = n0 + r;
+    const base = n * wpr;
+    const d0 = r * cols - k0;
+    for (let g = Math.floor(k0 / G); g < gpr && g * G < k1; g++) {
+      fillLut(q, n, g, gpr, lut);
+      const end = Math.min(k1, (g + 1) * G);
+      for (let k = Math.max(k0, g * G); k < end; k++) dst[d0 + k] = lut[(words[base + ((k / per) | 0)]! >>> (bits * (k % per))) & mask]!;
+    }
+  }
+}
+
+/** lut[c] = the value code c decodes to in group g of row n. */
+function fillLut(q: QuantizedWeight, n: number, g: number, gpr: number, lut: Float32Array): void {
+  const s = groupScale(q, n, g);
+  if (q.scheme === 'int8') for (let c = 0; c < 256; c++) lut[c] = s * ((c << 24) >> 24);
+  else if (q.scheme === 'int4') { const z = q.zeros![n * gpr + g]!; for (let c = 0; c < 16; c++) lut[c] = s * (c - z); }
+  else for (let c = 0; c < 16; c++) lut[c] = s * NF4_CODEBOOK[c]!;
+}
+
+const view = (buffer: Float32Array, shape: number[], strides: number[], offset: number): View<TypedArray> => ({ buffer, dtype: 'float32', shape, strides, offset });
 
 const f32 = (v: View<TypedArray>): boolean => v.dtype === 'float32';
 
 /** Decodes rows [n0, n0 + rows) of W into `dst` (row-major, K columns). */
 function decodeBlock(q: QuantizedWeight, n0: number, rows: number, dst: Float32Array, lut: Float32Array): void {
-  const K = q.cols;
-  const bits = codeBits(q.scheme);
-  const per = 32 / bits;
-  const mask = (1 << bits) - 1;
-  const wpr = wordsPerRow(q.scheme, K);
-  const gpr = groupsPerRow(K, q.groupSize);
-  const G = q.groupSize;
-  const words = q.qdata;
-  for (let r = 0; r < rows; r++) {
-    const n = n0 + r;
-    const base = n * wpr;
-    const d0 = r * K;
-    for (let g = 0; g < gpr; g++) {
-      const s = groupScale(q, n, g);
-      if (q.scheme === 'int8') for (let c = 0; c < 256; c++) lut[c] = s * ((c << 24) >> 24);
-      else if (q.scheme === 'int4') { const z = q.zeros![n * gpr + g]!; for (let c = 0; c < 16; c++) lut[c] = s * (c - z); }
-      else for (let c = 0; c < 16; c++) lut[c] = s * NF4_CODEBOOK[c]!;
-      const end = Math.min(K, (g + 1) * G);
-      for (let k = g * G; k < end; k++) dst[d0 + k] = lut[(words[base + ((k / per) | 0)]! >>> (bits * (k % per))) & mask]!;
-    }
-  }
+  decodeTile(q, n0, rows, 0, q.cols, dst, lut);
 }
 
 export function quantMatmul(x: View<TypedArray>, w: QuantWeightView<TypedArray>, bias: View<TypedArray> | null, out: View<TypedArray>): boolean {
@@ -46,6 +66,22 @@ export function quantMatmul(x: View<TypedArray>, w: QuantWeightView<TypedArray>,
   const q = quantArrays(w);
   const M = x.shape[0]!, K = w.cols, N = w.rows;
   const xb = x.buffer as Float32Array, ob = out.buffer as Float32Array;
+  if (M >= SGEMM_MIN_ROWS && K > 0) {
+    const tile = new Float32Array(TILE * K);
+    const lut = new Float32Array(256);
+    for (let n0 = 0; n0 < N; n0 += TILE) {
+      const rows = Math.min(TILE, N - n0);
+      decodeTile(q, n0, rows, 0, K, tile, lut);
+      // out[:, n0:n0+rows] = x · tileᵀ (tileᵀ read through strides as [K, rows]).
+      const done = matmul(view(xb, [M, K], [K, 1], x.offset), view(tile, [K, rows], [1, K], 0), view(ob, [M, rows], [N, 1], out.offset + n0));
+      if (!done) throw new Error('quantMatmul: the float32 sgemm declined a float32 product');
+    }
+    if (bias !== null) {
+      const bb = bias.buffer as Float32Array;
+      for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) ob[out.offset + m * N + n] += bb[bias.offset + n]!;
+    }
+    return true;
+  }
   const block = new Float32Array(ROW_BLOCK * K);
   const lut = new Float32Array(256);
   for (let n0 = 0; n0 < N; n0 += ROW_BLOCK) {
@@ -77,6 +113,19 @@ export function quantMatmulTransposed(dy: View<TypedArray>, w: QuantWeightView<T
   const q = quantArrays(w);
   const M = dy.shape[0]!, K = w.cols, N = w.rows;
   const gb = dy.buffer as Float32Array, ob = out.buffer as Float32Array;
+  if (M >= SGEMM_MIN_ROWS && N > 0) {
+    const band = Math.max(8, Math.min(K, Math.floor(MAX_TILE_ELEMENTS / N / 8) * 8));
+    const tile = new Float32Array(N * band);
+    const lut = new Float32Array(256);
+    for (let k0 = 0; k0 < K; k0 += band) {
+      const cols = Math.min(band, K - k0);
+      decodeTile(q, 0, N, k0, cols, tile, lut);
+      // out[:, k0:k0+cols] = dy · W[:, k0:k0+cols].
+      const done = matmul(view(gb, [M, N], [N, 1], dy.offset), view(tile, [N, cols], [cols, 1], 0), view(ob, [M, cols], [K, 1], out.offset + k0));
+      if (!done) throw new Error('quantMatmulTransposed: the float32 sgemm declined a float32 product');
+    }
+    return true;
+  }
   const acc = new Float64Array(K);
   const block = new Float32Array(ROW_BLOCK * K);
   const lut = new Float32Array(256);
