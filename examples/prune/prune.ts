@@ -46,9 +46,9 @@ export interface PruneOptions {
 }
 
 export const DEFAULT_OPTIONS: PruneOptions = {
-  device: 'cpu', model: 'both', sparsities: [0, 0.5, 0.7, 0.8, 0.9, 0.95],
-  trainDigits: 7000, lenetEpochs: 1, batchSize: 32, testDigits: 1000, gptSteps: 250, nLayer: 2, nHead: 4, nEmbd: 64, blockSize: 64, evalBatches: 4,
-  finetuneSteps: 25, seed: 0, out: 'runs/prune',
+  device: 'cpu', model: 'both', sparsities: [0, 0.5, 0.8, 0.9, 0.95],
+  trainDigits: 7000, lenetEpochs: 1, batchSize: 32, testDigits: 500, gptSteps: 200, nLayer: 2, nHead: 4, nEmbd: 64, blockSize: 64, evalBatches: 4,
+  finetuneSteps: 20, seed: 0, out: 'runs/prune',
 };
 
 export interface PruneResult {

@@ -1,9 +1,10 @@
 // The sweep's table (Markdown, so it pastes into the README) and its SVG curves: one series per
 // method before and after the fine-tune, x = the fraction of prunable weights that are 0.
-import { lineChart, type Series } from '@webgrad/train';
+import { lineChart } from '@webgrad/train';
 import type { SweepPoint } from './sweep.js';
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+type Series = Parameters<typeof lineChart>[0][number];
 
 /** Rows: method, target, measured sparsity, score after pruning, after fine-tuning. */
 export function sweepTable(points: readonly SweepPoint[], score: string, fmt: (v: number) => string): string {

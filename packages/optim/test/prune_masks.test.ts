@@ -149,6 +149,11 @@ describe('pruneChannels', () => {
     expect(await maskOf(a, 'bias')).toEqual([1, 0, 1]);
     const y = noGrad(() => a.forward(tensor([[2, -3]], { dtype: 'float32' })));
     expect(await values(y)).toEqual([2 - 3 + 1, 0, 10 - 15 + 3]);
+    expect(await pruneChannels(a, { amount: 0.5 })).toEqual([0, 1]); // 1 of the 2 live channels; the list holds every pruned one
+    const b = linear([[1, 1], [2, 2]], [1, 2]);
+    await lnStructured(b, 'weight', { count: 1, dim: 0 }); // row 0 masked without its bias
+    expect(await pruneChannels(b, { count: 0 })).toEqual([0]);
+    expect(await maskOf(b, 'bias')).toEqual([0, 1]);
   });
 
   it('prunes Conv2d filters: a pruned filter outputs zeros', async () => {

@@ -96,8 +96,9 @@ export interface PruneChannelsOptions extends AmountOptions {
 
 /**
  * Prune whole output channels of a layer with a `weight` whose dim 0 is its output (Linear
- * neurons, Conv1d/Conv2d filters) by the Ln norm of their weights, masking the matching `bias`
- * entries too. Returns the indices of the channels pruned now.
+ * neurons, Conv1d/Conv2d filters) by the Ln norm of their weights, counted among the channels not
+ * yet wholly masked, and mask the `bias` entries of every wholly masked channel. Returns every
+ * output channel whose weights are now all masked, ascending (those pruned before included).
  */
 export async function pruneChannels(module: Module, opts: PruneChannelsOptions): Promise<number[]> {
   const op = 'pruneChannels';
@@ -112,10 +113,11 @@ export async function pruneChannels(module: Module, opts: PruneChannelsOptions):
   const { mask, gone } = await slicesToPrune(op, module, 'weight', p, 0, n, amount);
   dropSlices(mask, p.shape, 0, gone);
   setMask(module, 'weight', p, mask);
+  const dead = [...liveSlices(mask, p.shape, 0)].flatMap((live, c) => (live ? [] : [c]));
   if (bias) {
     const bm = await readMask(module, 'bias', bias);
-    for (const c of gone) bm[c] = 0;
-    if (gone.length > 0 || getMask(module, 'bias')) setMask(module, 'bias', bias, bm);
+    for (const c of dead) bm[c] = 0;
+    if (dead.length > 0 || getMask(module, 'bias')) setMask(module, 'bias', bias, bm);
   }
-  return gone.sort((a, b) => a - b);
+  return dead;
 }
