@@ -1,9 +1,10 @@
 // The API reference's validation, as `pnpm run docs` runs it from typedoc.json, with every warning an
 // error: no invalid link or path, no exported signature that names a type the reference leaves
 // out, and a doc comment on every export (and every public method and accessor) of the packages in
-// typedoc.json's packagesRequiringDocumentation — and on every property of their exported types for
-// the packages in PROPERTIES. The other packages and files are converted with the same checks so
-// that their missing comments are counted and printed; they join the enforced lists once documented.
+// typedoc.json's packagesRequiringDocumentation, and on every property of their exported types
+// (fields of classes, options, results). The other packages and the files listed below are converted
+// with the same checks so that their missing comments are counted and printed; they join the
+// enforced set once documented.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
@@ -12,12 +13,11 @@ import { Application, Logger, LogLevel, TSConfigReader, TypeDocReader } from 'ty
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const config = JSON.parse(readFileSync(`${root}typedoc.json`, 'utf8')) as { packagesRequiringDocumentation: string[] };
 const ALL = ['@webgrad/kernels', '@webgrad/core', '@webgrad/nn', '@webgrad/optim', '@webgrad/rl', '@webgrad/data', '@webgrad/train'];
-// Files of the enforced packages whose comments are not written yet (adamw.ts: AdamWHyper and
-// AdamWOptions); counted like core's and kernels' until they join.
-const NOT_YET = ['@webgrad/optim/src/adamw.ts'];
-// Packages whose exported types have a doc comment on every property (fields of classes, options
-// and results) as well.
-const PROPERTIES = ['@webgrad/data', '@webgrad/train', '@webgrad/optim'];
+// Files of the enforced packages whose comments are not all written yet; counted like core's and
+// kernels' until they join.
+const NOT_YET = ['@webgrad/optim/src/adamw.ts', '@webgrad/nn/src/quant/', '@webgrad/nn/src/layers/quant_linear.ts'];
+// Files of the enforced packages whose exports are documented but some of whose properties are not yet.
+const PROPERTIES_NOT_YET = ['@webgrad/nn/src/models/gpt.ts'];
 
 class Collect extends Logger {
   readonly messages: { level: LogLevel; text: string }[] = [];
@@ -47,7 +47,7 @@ it('the API reference builds with no invalid link, unexported type or undocument
       const [kind, file, pkg] = m ? [m[1]!, m[2]!, m[3]!] : [];
       const unenforced = pkg === undefined ? undefined
         : !config.packagesRequiringDocumentation.includes(pkg) ? (kind === 'Property' ? `${pkg} properties` : pkg)
-          : NOT_YET.find((f) => file!.startsWith(f)) ?? (kind === 'Property' && !PROPERTIES.includes(pkg) ? `${pkg} properties` : undefined);
+          : NOT_YET.find((f) => file!.startsWith(f)) ?? (kind === 'Property' ? PROPERTIES_NOT_YET.find((f) => file!.startsWith(f)) : undefined);
       if (unenforced) {
         undocumented.set(unenforced, [...(undocumented.get(unenforced) ?? []), text]);
       } else {
@@ -55,7 +55,7 @@ it('the API reference builds with no invalid link, unexported type or undocument
       }
     }
     const unenforcedPackages = ALL.filter((p) => !config.packagesRequiringDocumentation.includes(p));
-    const where = [...unenforcedPackages, ...NOT_YET, ...ALL.filter((p) => !PROPERTIES.includes(p)).map((p) => `${p} properties`)];
+    const where = [...unenforcedPackages, ...unenforcedPackages.map((p) => `${p} properties`), ...NOT_YET, ...PROPERTIES_NOT_YET];
     for (const w of where) console.log(`[api docs] not enforced yet: ${w}: ${undocumented.get(w)?.length ?? 0} without a doc comment`);
     expect(problems).toEqual([]);
   } finally {
