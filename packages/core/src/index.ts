@@ -13,9 +13,10 @@ export { initWebGPU, webgpuRuntime, type InitWebGPUOptions } from './backend/web
 // The fast cpu kernels' thread pool (torch.set_num_threads); startCpuThreads() awaits the workers (browsers).
 export { getNumThreads, startCpuThreads } from '@webgrad/kernels';
 export { setNumThreads } from './backend/cpu.js';
-export { tidy, keep, scope, memory, type MemoryInfo } from './memory.js';
+export { tidy, keep, scope, memory, resetPeakMemory, type MemoryInfo } from './memory.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad_mode.js';
 export { backward, gradients, grad, customOp, type CustomOp } from './autograd/api.js';
+export { checkpoint } from './autograd/checkpoint.js';
 export type { BackwardOptions } from './autograd/engine.js';
 export { OP_TABLE, defineOp, apply, type OpDef, type GradSample, type GradInput } from './ops/define.js';
 

@@ -5,7 +5,7 @@
 // gradients and optimizer state are kept, so a scope never sweeps them.
 import type { DeviceName } from './backend/backend.js';
 import { ValueError } from './errors.js';
-import { storageStats } from './storage.js';
+import { resetPeakStats, storageStats } from './storage.js';
 import { checkFunction, checkTensor } from './validate.js';
 import type { Tensor } from './tensor.js';
 
@@ -127,8 +127,9 @@ export function scope(): { keep<T extends Tensor>(t: T): T; [Symbol.dispose](): 
 }
 
 export interface MemoryInfo {
-  /** Live tensor objects (views included) and live device bytes, per device. */
-  devices: Record<string, { tensors: number; bytes: number; buffers: number }>;
+  /** Live tensor objects (views included) and live device bytes, per device; `peakBytes` is the most
+   *  bytes live at once since the start or the last `resetPeakMemory()` (torch.cuda.max_memory_allocated). */
+  devices: Record<string, { tensors: number; bytes: number; buffers: number; peakBytes: number }>;
   tensors: number;
   bytes: number;
 }
@@ -137,8 +138,14 @@ export function memory(): MemoryInfo {
   const devices: MemoryInfo['devices'] = {};
   const stats = storageStats();
   for (const d of new Set<DeviceName>([...liveTensors.keys(), ...stats.keys()])) {
-    devices[d] = { tensors: liveTensors.get(d)?.n ?? 0, bytes: stats.get(d)?.bytes ?? 0, buffers: stats.get(d)?.buffers ?? 0 };
+    const s = stats.get(d);
+    devices[d] = { tensors: liveTensors.get(d)?.n ?? 0, bytes: s?.bytes ?? 0, buffers: s?.buffers ?? 0, peakBytes: s?.peak ?? 0 };
   }
   const vals = Object.values(devices);
   return { devices, tensors: vals.reduce((a, v) => a + v.tensors, 0), bytes: vals.reduce((a, v) => a + v.bytes, 0) };
+}
+
+/** Restart the `peakBytes` of every device from its live bytes (torch.cuda.reset_peak_memory_stats). */
+export function resetPeakMemory(): void {
+  resetPeakStats();
 }

@@ -3,13 +3,13 @@
 import type { DType } from '@webgrad/kernels';
 import type { Backend, DeviceName } from './backend/backend.js';
 
-interface Live { bytes: number; buffers: number }
+interface Live { bytes: number; buffers: number; peak: number }
 const live = new Map<DeviceName, Live>();
 
 /** The live counters of `device` (one Map lookup per allocation or release). */
 function liveOf(device: DeviceName): Live {
   let l = live.get(device);
-  if (l === undefined) live.set(device, (l = { bytes: 0, buffers: 0 }));
+  if (l === undefined) live.set(device, (l = { bytes: 0, buffers: 0, peak: 0 }));
   return l;
 }
 
@@ -29,6 +29,7 @@ export class Storage {
     const l = liveOf(backend.name);
     l.bytes += this.bytes;
     l.buffers++;
+    if (l.bytes > l.peak) l.peak = l.bytes;
   }
 
   static allocate(backend: Backend, dtype: DType, length: number): Storage {
@@ -49,8 +50,13 @@ export class Storage {
   }
 }
 
-export function storageStats(): Map<DeviceName, { bytes: number; buffers: number }> {
-  const out = new Map<DeviceName, { bytes: number; buffers: number }>();
-  for (const [d, l] of live) out.set(d, { bytes: l.bytes, buffers: l.buffers });
+export function storageStats(): Map<DeviceName, { bytes: number; buffers: number; peak: number }> {
+  const out = new Map<DeviceName, { bytes: number; buffers: number; peak: number }>();
+  for (const [d, l] of live) out.set(d, { bytes: l.bytes, buffers: l.buffers, peak: l.peak });
   return out;
+}
+
+/** Start every device's peak over again from its live bytes now. */
+export function resetPeakStats(): void {
+  for (const l of live.values()) l.peak = l.bytes;
 }

@@ -132,10 +132,25 @@ function savedRecord(op: string, names: readonly string[], tensors: Tensor[]): R
   return record;
 }
 
+/**
+ * Sees (and may substitute) the inputs of every op before it runs. Activation checkpointing uses it
+ * to find the tensors a function reads from its closure (module parameters) and, when it recomputes
+ * the function, to give those reads its own graph positions. Not part of the public API.
+ */
+export type InputHook = (inputs: OpInputs) => OpInputs;
+let inputHook: InputHook | null = null;
+/** Install `hook` (null: none); returns the one it replaces. */
+export function swapInputHook(hook: InputHook | null): InputHook | null {
+  const prev = inputHook;
+  inputHook = hook;
+  return prev;
+}
+
 const absentEdge = (): Edge => ({ node: null, leaf: null, needsGrad: false, shape: [], dtype: 'float32' });
 
 /** Run an op: validate, compute, and record a graph node when gradients are wanted. */
 export function apply<I extends OpInputs, A, S extends SavedTensors<S>>(def: OpDef<I, A, S>, inputs: NoInfer<I>, attrs: NoInfer<A>): Tensor {
+  if (inputHook !== null) inputs = inputHook(inputs) as NoInfer<I>;
   checkInputs(def.name, inputs);
   let recording = false;
   if (def.backward !== undefined && isGradEnabled()) {
