@@ -16,7 +16,8 @@ export interface Backend<B = unknown> {
   free(buffer: B, dtype: DType, length: number): void;
   /** Bytes a buffer of `length` `dtype` elements occupies on this device. */
   byteSize(dtype: DType, length: number): number;
-  upload(buffer: B, data: TypedArray): void;
+  /** `data` is `dtype`'s CPU storage array (float16/bfloat16: bit patterns). */
+  upload(buffer: B, data: TypedArray, dtype: DType): void;
   download(buffer: B, dtype: DType, length: number): Promise<TypedArray>;
   /** Synchronous read, only where the device can do it without waiting (the CPU). */
   readSync?(buffer: B, dtype: DType, length: number): TypedArray;

@@ -1,7 +1,7 @@
 // The `webgpu` device: GPUBuffers managed by the kernels package's WebGPURuntime (pooling,
 // batching, uniform ring), computed on by its WGSL kernels.
 import {
-  WebGPUIndexError, WebGPURuntime, createWebGPUKernels, gpuByteSize, type DType, type RuntimeOptions, type TypedArray, type AdapterDescription,
+  WebGPUDTypeError, WebGPUIndexError, WebGPURuntime, createWebGPUKernels, gpuByteSize, type DType, type RuntimeOptions, type TypedArray, type AdapterDescription,
 } from '@webgrad/kernels';
 import { arrayFor } from '../dtype.js';
 import { IndexError } from '../errors.js';
@@ -11,25 +11,34 @@ import { checkBool, checkEnum, checkOptions, checkSize } from '../validate.js';
 
 let runtime: WebGPURuntime | null = null;
 
-function toUpload(data: TypedArray): ArrayBufferView {
-  // bool is one byte per element on the CPU and a u32 on the GPU.
-  return data instanceof Uint8Array ? Uint32Array.from(data) : data;
+function toUpload(dtype: DType, data: TypedArray): ArrayBufferView {
+  // bool is one byte per element on the CPU and a u32 on the GPU; so is a bfloat16 bit pattern
+  // (two bytes on the CPU, a u32 word on the GPU); float16 bit patterns are stored as they are.
+  return data instanceof Uint8Array || dtype === 'bfloat16' ? Uint32Array.from(data) : data;
+}
+
+/** float16 tensors need the adapter feature shader-f16 (f16 in WGSL). */
+function checkF16(rt: WebGPURuntime, dtype: DType): void {
+  if (dtype === 'float16' && !rt.features.has('shader-f16')) {
+    throw new WebGPUDTypeError(`webgpu: float16 tensors need the adapter feature 'shader-f16', which ${rt.info.description || 'this adapter'} does not have; ` +
+      'use bfloat16 or float32 on this device');
+  }
 }
 
 function makeBackend(rt: WebGPURuntime): Backend<GPUBuffer> {
   return {
     name: 'webgpu',
     kernels: createWebGPUKernels(rt),
-    supports: (dtype) => dtype === 'float32' || dtype === 'int32' || dtype === 'bool',
-    allocate: (dtype, length) => rt.allocate(gpuByteSize(dtype, Math.max(length, 1))),
+    supports: (dtype) => dtype !== 'float64',
+    allocate: (dtype, length) => { checkF16(rt, dtype); return rt.allocate(gpuByteSize(dtype, Math.max(length, 1))); },
     free: (buffer) => rt.release(buffer),
     byteSize: (dtype, length) => gpuByteSize(dtype, length),
-    upload: (buffer, data) => { if (data.length > 0) rt.write(buffer, toUpload(data)); },
+    upload: (buffer, data, dtype) => { if (data.length > 0) rt.write(buffer, toUpload(dtype, data)); },
     download: async (buffer, dtype: DType, length) => {
       if (length === 0) return arrayFor(dtype, 0);
       let bytes: ArrayBuffer;
       try {
-        bytes = await rt.read(buffer, 0, length * 4);
+        bytes = await rt.read(buffer, 0, gpuByteSize(dtype, length));
       } catch (e) {
         if (e instanceof WebGPUIndexError) throw Object.assign(new IndexError(e.message), { cause: e });
         throw e;
@@ -38,6 +47,8 @@ function makeBackend(rt: WebGPURuntime): Backend<GPUBuffer> {
         case 'float32': return new Float32Array(bytes);
         case 'int32': return new Int32Array(bytes);
         case 'bool': return Uint8Array.from(new Uint32Array(bytes));
+        case 'float16': return new Uint16Array(bytes, 0, length);
+        case 'bfloat16': return Uint16Array.from(new Uint32Array(bytes, 0, length));
         default: throw new Error(`webgpu: cannot read dtype ${dtype}`);
       }
     },

@@ -61,7 +61,7 @@ function fromHost(op: string, c: Creation, shape: Shape, dtype: DType, write: (a
     const half = isHalfDType(dtype);
     const arr = arrayFor(half ? 'float64' : dtype, t.size);
     write(arr);
-    c.backend.upload(t.storage.buffer, half ? encodeArray(dtype, arr) : arr);
+    c.backend.upload(t.storage.buffer, half ? encodeArray(dtype, arr) : arr, dtype);
   } catch (e) {
     t.dispose();
     throw e;

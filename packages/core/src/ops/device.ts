@@ -19,7 +19,7 @@ export function detach(x: Tensor): Tensor {
 function copyTo(x: Tensor, device: DeviceName, data: TypedArray): Tensor {
   const backend = getBackend(device);
   const out = empty(x.shape, x.dtype, backend);
-  backend.upload(out.storage.buffer, data);
+  backend.upload(out.storage.buffer, data, x.dtype);
   if (x.requiresGrad && x.isLeaf) out.requiresGrad = true;
   return out;
 }

@@ -22,9 +22,9 @@ import type { UniformStruct } from './kernel_args.js';
 export type BindingKind = 'read' | 'readwrite';
 
 /** Element types a storage binding may hold (an array of them; `atomic<u32>` arrays have a fixed length). */
-export type ElementType = 'f32' | 'i32' | 'u32' | 'vec4<f32>' | 'vec4<i32>' | 'vec4<u32>' | 'atomic<u32>';
+export type ElementType = 'f32' | 'i32' | 'u32' | 'f16' | 'vec4<f32>' | 'vec4<i32>' | 'vec4<u32>' | 'vec4<f16>' | 'atomic<u32>';
 
-const ELEMENT_TYPES: ReadonlySet<string> = new Set<ElementType>(['f32', 'i32', 'u32', 'vec4<f32>', 'vec4<i32>', 'vec4<u32>', 'atomic<u32>']);
+const ELEMENT_TYPES: ReadonlySet<string> = new Set<ElementType>(['f32', 'i32', 'u32', 'f16', 'vec4<f32>', 'vec4<i32>', 'vec4<u32>', 'vec4<f16>', 'atomic<u32>']);
 
 export interface StorageBinding {
   readonly kind: BindingKind;
@@ -158,5 +158,7 @@ export interface ShaderSource {
 /** A shader whose WGSL starts with the declarations of `entries`, followed by `body`. */
 export function shader(entries: readonly BindingEntry[], body: string): ShaderSource {
   const b = new Bindings(entries);
-  return { bindings: b, code: b.wgsl() + body };
+  // An f16 binding needs the extension enabled before any declaration (device feature shader-f16).
+  const f16 = entries.some((e) => e.kind !== 'uniform' && e.element.includes('f16'));
+  return { bindings: b, code: (f16 ? 'enable f16;\n' : '') + b.wgsl() + body };
 }

@@ -1,35 +1,51 @@
 // Storage of webgrad dtypes on the GPU, and the WGSL spelling of each.
 //
 //   float32 → f32   int32 → i32   bool → u32 holding 0 or 1 (4 bytes per element, unlike the CPU's 1)
-//   float64 → unsupported: WGSL has no f64. Launchers call `gpuDType(op, dtype)`, which throws a
-//             WebGPUDTypeError (a TypeError) naming the op.
+//   float16 → f16 (2 bytes per element), through the adapter feature `shader-f16` (the device asks
+//             for it when the adapter has it; the webgpu backend refuses float16 tensors otherwise)
+//   bfloat16 → one u32 word per element holding the bit pattern in its low half (4 bytes: WGSL has
+//             no 16-bit integer, and two elements packed in one word could not be written by two
+//             threads at once); the generated code converts on load and store (elementwise.ts).
+//   float64 → unsupported: WGSL has no f64.
+// Launchers call `gpuDType(op, dtype)`, which throws a WebGPUDTypeError (a TypeError) naming the op
+// for float64, and for float16/bfloat16 in the kernels that compute in f32 storage only (all but the
+// elementwise family); the elementwise family calls `gpuStorageDType`.
 
 import type { DType } from '../types.js';
 import { WebGPUDTypeError } from './errors.js';
 
 export type GPUDType = 'float32' | 'int32' | 'bool';
+/** Every dtype a GPU buffer can hold. */
+export type GPUStorageDType = GPUDType | 'float16' | 'bfloat16';
 
 /** Bytes per element in a GPU buffer. */
-export const GPU_DTYPE_BYTES: Readonly<Record<GPUDType, number>> = { float32: 4, int32: 4, bool: 4 };
+export const GPU_DTYPE_BYTES: Readonly<Record<GPUStorageDType, number>> = { float32: 4, int32: 4, bool: 4, float16: 2, bfloat16: 4 };
 
-/** WGSL scalar type that stores each dtype. */
+/** WGSL scalar type that stores each dtype (float16: f16; bfloat16: u32, see the header). */
 export const WGSL_STORAGE_TYPE: Readonly<Record<GPUDType, 'f32' | 'i32' | 'u32'>> = { float32: 'f32', int32: 'i32', bool: 'u32' };
 
-/** Returns `dtype` narrowed to a GPU dtype, or throws a TypeError naming `op`. */
-export function gpuDType(op: string, dtype: DType): GPUDType {
+/** Returns `dtype` narrowed to a GPU storage dtype, or throws a TypeError naming `op` (float64). */
+export function gpuStorageDType(op: string, dtype: DType): GPUStorageDType {
   if (dtype === 'float64') {
     throw new WebGPUDTypeError(`${op}: float64 is not supported on the WebGPU backend (WGSL has no f64); ` +
       'cast to float32 first, or run this op on the cpu backend');
   }
-  if (dtype === 'float16' || dtype === 'bfloat16') {
-    throw new WebGPUDTypeError(`${op}: ${dtype} is not supported by this WebGPU kernel; cast to float32 first, or run this op on the cpu backend`);
-  }
   return dtype;
+}
+
+/** Returns `dtype` narrowed to a dtype every GPU kernel takes, or throws a TypeError naming `op`. */
+export function gpuDType(op: string, dtype: DType): GPUDType {
+  const d = gpuStorageDType(op, dtype);
+  if (d === 'float16' || d === 'bfloat16') {
+    throw new WebGPUDTypeError(`${op}: the WebGPU backend runs this op on float32, int32 and bool only, got ${d}; ` +
+      'cast to float32 first, or run this op on the cpu backend');
+  }
+  return d;
 }
 
 /** Bytes needed on the GPU for `numel` elements of `dtype` (throws for float64). */
 export function gpuByteSize(dtype: DType, numel: number): number {
-  return GPU_DTYPE_BYTES[gpuDType('allocate', dtype)] * numel;
+  return GPU_DTYPE_BYTES[gpuStorageDType('allocate', dtype)] * numel;
 }
 
 export function wgslType(op: string, dtype: DType): 'f32' | 'i32' | 'u32' {

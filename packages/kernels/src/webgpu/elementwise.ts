@@ -15,13 +15,19 @@
 // Threads: one thread per element (per 4 elements in vec4), 128 per workgroup, the workgroup
 // grid folded into x·y when it exceeds 65535 (workgroups.ts).
 //
-// Storage: f32 / i32 / u32 (bool as 0/1). float64 throws a TypeError naming the op.
+// Storage: f32 / i32 / u32 (bool as 0/1) / f16 (float16) / u32 words holding bfloat16 bits (see
+// dtype.ts); the storage type of each operand is a parameter of generation. float16 and bfloat16
+// operands are converted to f32 on load and rounded to nearest-even on store (half_wgsl.ts), so
+// arithmetic is f32 whatever the storage; a copy between two views of one 16-bit dtype moves the
+// bits. float64 throws a TypeError naming the op.
 // Aliasing: WebGPU forbids binding one buffer as read-only and read-write in one dispatch, so an
 // input that shares out's buffer is first snapshotted into a temporary copy. That also gives copy()
 // the CPU's read-everything-before-writing semantics for overlapping views.
 
 import type { BinaryOp, DType, UnaryOp, View } from '../types.js';
-import { gpuDType, WGSL_STORAGE_TYPE } from './dtype.js';
+import { gpuStorageDType, type GPUStorageDType } from './dtype.js';
+import { bfloat16Bits, float16Bits } from '../half.js';
+import { WGSL_F16_BITS, WGSL_HALF_BITS } from './half_wgsl.js';
 import { UNARY_EXPR, BINARY_EXPR, WGSL_MATH, type OpExpr } from './elementwise_ops.js';
 import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ElementType, type ShaderSource } from './bindings.js';
@@ -32,7 +38,11 @@ import { dispatch1D, MAX_WORKGROUPS_PER_DIM, WGSL_LINEAR_WORKGROUP } from './wor
 
 const WG = 128;
 
-type Storage = 'f32' | 'i32' | 'u32';
+/** How an operand is stored: bf16 is a u32 word holding a bfloat16 bit pattern. */
+type Storage = 'f32' | 'i32' | 'u32' | 'f16' | 'bf16';
+const isFloatStorage = (s: Storage): boolean => s === 'f32' || s === 'f16' || s === 'bf16';
+/** The WGSL element type of a storage kind. */
+const wgslElement = (s: Storage): 'f32' | 'i32' | 'u32' | 'f16' => (s === 'bf16' ? 'u32' : s);
 type Compute = 'f32' | 'i32';
 type Path = 'vec4' | 'contig' | 'strided';
 
@@ -54,11 +64,17 @@ interface EwProgram {
 
 function load(s: Storage, c: Compute): (raw: string) => string {
   if (s === c) return (r) => r;
+  if (s === 'f16') return c === 'f32' ? (r) => `half_to_f32(half_of(${r}))` : (r) => `i32(half_to_f32(half_of(${r})))`;
+  if (s === 'bf16') return c === 'f32' ? (r) => `bf16_to_f32(${r})` : (r) => `i32(bf16_to_f32(${r}))`;
   return c === 'f32' ? (r) => `f32(${r})` : (r) => `i32(${r})`;
 }
 
 function store(result: 'f32' | 'i32' | 'bool' | 'raw', out: Storage, v: string): string {
   if (result === 'raw') return v;
+  if (out === 'f16' || out === 'bf16') {
+    const f = result === 'bool' ? `select(0.0, 1.0, ${v})` : result === 'i32' ? `f32(${v})` : v;
+    return out === 'f16' ? `f16_of(f32_to_half(${f}))` : `f32_to_bf16(${f})`;
+  }
   if (result === 'bool') return out === 'f32' ? `select(0.0, 1.0, ${v})` : out === 'i32' ? `select(0, 1, ${v})` : `select(0u, 1u, ${v})`;
   if (result === 'f32') return out === 'f32' ? v : out === 'i32' ? `f2i(${v})` : `select(1u, 0u, ${v} == 0.0)`;
   return out === 'f32' ? `f32(${v})` : out === 'i32' ? v : `select(0u, 1u, ${v} != 0)`;
@@ -68,11 +84,12 @@ function store(result: 'f32' | 'i32' | 'bool' | 'raw', out: Storage, v: string):
 export function wgslElementwise(p: EwProgram, path: Path, rank: number, u: UniformStruct): ShaderSource {
   const names = p.inputs.map((_, k) => `in${k}`);
   const vec = path === 'vec4';
-  const element = (s: Storage): ElementType => (vec ? `vec4<${s}>` : s);
+  const element = (s: Storage): ElementType => (vec ? `vec4<${wgslElement(s)}>` : wgslElement(s));
   const entries = [...p.inputs.map((s, k) => read(names[k]!, element(s))), readWrite('out', element(p.out)), uniform(u)];
   const operands = (idx: (k: number) => string) => p.operandNames.map((n, k) => {
     const src = p.sources?.[k] ?? k;
-    const raw = src === 'scalar' ? `bitcast<${p.inputs[0]}>(u.scalar)` : idx(src);
+    const s0 = p.inputs[0]!;
+    const raw = src !== 'scalar' ? idx(src) : s0 === 'f16' ? 'f16_of(u.scalar)' : s0 === 'bf16' ? 'u.scalar' : `bitcast<${s0}>(u.scalar)`;
     return `    let ${n} = ${p.operandConv[k]!(raw)};`;
   }).join('\n');
   const result = store(p.resultType, p.out, `(${p.expr})`);
@@ -80,7 +97,7 @@ export function wgslElementwise(p: EwProgram, path: Path, rank: number, u: Unifo
   if (vec) {
     const loads = names.map((n, k) => `  let v${k} = ${n}[u.off_${n} / 4u + i];`).join('\n');
     body = `${loads}
-  var res: vec4<${p.out}>;
+  var res: vec4<${wgslElement(p.out)}>;
   for (var j = 0u; j < 4u; j++) {
 ${operands((k) => `v${k}[j]`)}
     res[j] = ${result};
@@ -96,8 +113,11 @@ ${operands((k) => `in${k}[o_in${k}]`)}
     out[o_out] = ${result};
   }`;
   }
+  const all = [...p.inputs, p.out];
+  const half = all.includes('f16') || all.includes('bf16') ? WGSL_HALF_BITS : '';
+  const f16 = all.includes('f16') ? WGSL_F16_BITS : '';
   return shader(entries, `
-${WGSL_MATH}
+${WGSL_MATH}${half}${f16}
 ${WGSL_LINEAR_WORKGROUP}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -240,13 +260,15 @@ function launch(rt: WebGPURuntime, p: EwCompiled, inputs: View<GPUBuffer>[], out
   for (const t of temps) rt.release(t);
 }
 
+const STORAGE: Readonly<Record<GPUStorageDType, Storage>> = { float32: 'f32', int32: 'i32', bool: 'u32', float16: 'f16', bfloat16: 'bf16' };
+
 function storageOf(op: string, d: DType): Storage {
-  return WGSL_STORAGE_TYPE[gpuDType(op, d)];
+  return STORAGE[gpuStorageDType(op, d)];
 }
 
 /** f32 when any operand is float (or the op has no integer form), else i32. */
 function computeType(expr: OpExpr, storages: Storage[]): Compute {
-  return !expr.i || storages.includes('f32') ? 'f32' : 'i32';
+  return !expr.i || storages.some(isFloatStorage) ? 'f32' : 'i32';
 }
 
 function opProgram(name: string, expr: OpExpr, operandNames: string[], inputs: Storage[], out: Storage): EwProgram {
@@ -261,7 +283,9 @@ function opProgram(name: string, expr: OpExpr, operandNames: string[], inputs: S
 
 // Programs are built once per op and storage types and kept with their pipeline keys, so a launch
 // costs a lookup here and one in the runtime's pipeline cache.
-const STORAGE_INDEX: Record<Storage, number> = { f32: 0, i32: 1, u32: 2 };
+const STORAGE_INDEX: Record<Storage, number> = { f32: 0, i32: 1, u32: 2, f16: 3, bf16: 4 };
+/** Number of storage kinds: the base of the program indices below. */
+const NS = 5;
 const programs = new Map<string, EwCompiled[]>();
 
 function program(family: string, index: number, make: () => EwProgram): EwCompiled {
@@ -272,13 +296,13 @@ function program(family: string, index: number, make: () => EwProgram): EwCompil
 
 export function unary(rt: WebGPURuntime, op: UnaryOp, x: View<GPUBuffer>, out: View<GPUBuffer>): void {
   const sx = storageOf(op, x.dtype), so = storageOf(op, out.dtype);
-  const p = program(op, STORAGE_INDEX[sx] * 3 + STORAGE_INDEX[so], () => opProgram(op, UNARY_EXPR[op], ['x'], [sx], so));
+  const p = program(op, STORAGE_INDEX[sx] * NS + STORAGE_INDEX[so], () => opProgram(op, UNARY_EXPR[op], ['x'], [sx], so));
   launch(rt, p, [x], out);
 }
 
 export function binary(rt: WebGPURuntime, op: BinaryOp, a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>): void {
   const sa = storageOf(op, a.dtype), sb = storageOf(op, b.dtype), so = storageOf(op, out.dtype);
-  const p = program(op, (STORAGE_INDEX[sa] * 3 + STORAGE_INDEX[sb]) * 3 + STORAGE_INDEX[so],
+  const p = program(op, (STORAGE_INDEX[sa] * NS + STORAGE_INDEX[sb]) * NS + STORAGE_INDEX[so],
     () => opProgram(op, BINARY_EXPR[op], ['a', 'b'], [sa, sb], so));
   launch(rt, p, [a, b], out);
 }
@@ -290,7 +314,7 @@ export function binary(rt: WebGPURuntime, op: BinaryOp, a: View<GPUBuffer>, b: V
  */
 export function binaryScalar(rt: WebGPURuntime, op: BinaryOp, a: View<GPUBuffer>, scalar: number, scalarFirst: boolean, out: View<GPUBuffer>): void {
   const sa = storageOf(op, a.dtype), so = storageOf(op, out.dtype);
-  const p = program(`${op}.scalar`, (STORAGE_INDEX[sa] * 3 + STORAGE_INDEX[so]) * 2 + (scalarFirst ? 1 : 0), () => {
+  const p = program(`${op}.scalar`, (STORAGE_INDEX[sa] * NS + STORAGE_INDEX[so]) * 2 + (scalarFirst ? 1 : 0), () => {
     const base = opProgram(op, BINARY_EXPR[op], ['a', 'b'], [sa, sa], so);
     return {
       ...base, name: `${op}.s${scalarFirst ? 0 : 1}`, inputs: [sa],
@@ -304,13 +328,14 @@ export function binaryScalar(rt: WebGPURuntime, op: BinaryOp, a: View<GPUBuffer>
 export function where(rt: WebGPURuntime, cond: View<GPUBuffer>, a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>): void {
   const sc = storageOf('where', cond.dtype), sa = storageOf('where', a.dtype), sb = storageOf('where', b.dtype);
   const so = storageOf('where', out.dtype);
-  const p = program('where', ((STORAGE_INDEX[sc] * 3 + STORAGE_INDEX[sa]) * 3 + STORAGE_INDEX[sb]) * 3 + STORAGE_INDEX[so], () => {
-    const c: Compute = sa === 'f32' || sb === 'f32' ? 'f32' : 'i32';
-    const zero = sc === 'f32' ? '0.0' : sc === 'i32' ? '0' : '0u';
+  const p = program('where', ((STORAGE_INDEX[sc] * NS + STORAGE_INDEX[sa]) * NS + STORAGE_INDEX[sb]) * NS + STORAGE_INDEX[so], () => {
+    const c: Compute = isFloatStorage(sa) || isFloatStorage(sb) ? 'f32' : 'i32';
+    const cond = sc === 'f16' || sc === 'bf16' ? load(sc, 'f32') : (r: string) => r;
+    const zero = isFloatStorage(sc) ? '0.0' : sc === 'i32' ? '0' : '0u';
     return {
       name: 'where', inputs: [sc, sa, sb], out: so,
       operandNames: ['c', 'a', 'b'],
-      operandConv: [(r: string) => `!(${r} == ${zero})`, load(sa, c), load(sb, c)],
+      operandConv: [(r: string) => `!(${cond(r)} == ${zero})`, load(sa, c), load(sb, c)],
       expr: 'select(b, a, c)', resultType: c,
     };
   });
@@ -320,8 +345,10 @@ export function where(rt: WebGPURuntime, cond: View<GPUBuffer>, a: View<GPUBuffe
 export function copy(rt: WebGPURuntime, x: View<GPUBuffer>, out: View<GPUBuffer>): void {
   const sx = storageOf('copy', x.dtype);
   const so = storageOf('copy', out.dtype);
-  const p = program('copy', STORAGE_INDEX[sx] * 3 + STORAGE_INDEX[so], () => {
-    const c: Compute = sx === 'f32' ? 'f32' : 'i32';
+  const p = program('copy', STORAGE_INDEX[sx] * NS + STORAGE_INDEX[so], () => {
+    // Between two views of one 16-bit dtype the bit patterns move unchanged (NaN payloads, subnormals).
+    if (sx === so && (sx === 'f16' || sx === 'bf16')) return { name: 'copy', inputs: [sx], out: so, operandNames: ['x'], operandConv: [(r) => r], expr: 'x', resultType: 'raw' };
+    const c: Compute = isFloatStorage(sx) ? 'f32' : 'i32';
     return { name: 'copy', inputs: [sx], out: so, operandNames: ['x'], operandConv: [load(sx, c)], expr: 'x', resultType: c };
   });
   launch(rt, p, [x], out);
@@ -332,15 +359,19 @@ const F32_BITS = new Float32Array(1);
 const U32_OF_F32 = new Uint32Array(F32_BITS.buffer);
 
 export function storedBits(dtype: DType, value: number): number {
-  const d = gpuDType('fill', dtype);
+  const d = gpuStorageDType('fill', dtype);
   if (d === 'float32') { F32_BITS[0] = value; return U32_OF_F32[0]!; }
+  if (d === 'float16') return float16Bits(value);
+  if (d === 'bfloat16') return bfloat16Bits(value);
   if (d === 'int32') return (Number.isNaN(value) ? 0 : Math.trunc(value) | 0) >>> 0;
   return value !== 0 ? 1 : 0;
 }
 
 export function fill(rt: WebGPURuntime, out: View<GPUBuffer>, value: number): void {
   const bits = storedBits(out.dtype, value);
-  // Every dtype is 4 bytes on the GPU: write the stored bit pattern through a u32 view of the buffer.
-  const p = program('fill', 0, () => ({ name: 'fill', inputs: [], out: 'u32', operandNames: [], operandConv: [], expr: 'u.bits', resultType: 'raw' }));
+  // Every dtype but float16 is 4 bytes on the GPU: write the stored bit pattern through a u32 view of the buffer.
+  const p = out.dtype === 'float16'
+    ? program('fill', 1, () => ({ name: 'fill', inputs: [], out: 'f16', operandNames: [], operandConv: [], expr: 'f16_of(u.bits)', resultType: 'raw' }))
+    : program('fill', 0, () => ({ name: 'fill', inputs: [], out: 'u32', operandNames: [], operandConv: [], expr: 'u.bits', resultType: 'raw' }));
   launch(rt, p, [], out, (u) => u.u32('bits', bits));
 }

@@ -22,7 +22,7 @@ export type { ShaderSource } from './runtime.js';
 export { bindings, shader, read, readWrite, uniform, Bindings, type BindingEntry, type StorageBinding, type UniformBinding, type ElementType } from './bindings.js';
 export { UniformStruct } from './kernel_args.js';
 export { WebGPUUnavailableError, WebGPUOutOfMemoryError, WebGPUDeviceLostError, WebGPUValidationError, WebGPUDTypeError, WebGPUIndexError, WebGPUBindingError } from './errors.js';
-export { gpuDType, gpuByteSize, wgslType, GPU_DTYPE_BYTES, WGSL_STORAGE_TYPE, type GPUDType } from './dtype.js';
+export { gpuDType, gpuStorageDType, gpuByteSize, wgslType, GPU_DTYPE_BYTES, WGSL_STORAGE_TYPE, type GPUDType, type GPUStorageDType } from './dtype.js';
 export { splitWorkgroups, dispatch1D, WGSL_LINEAR_WORKGROUP, MAX_WORKGROUPS_PER_DIM } from './workgroups.js';
 export { sizeClass } from './buffer_pool.js';
 
