@@ -6,7 +6,9 @@
 //   elementwise.ts       unary, binary (and binaryScalar), activation gradients — WebAssembly
 //                        (../wasm/unary_program.ts, ../wasm/elementwise_program.ts)
 //   elementwise_loops.ts the same ops in TypeScript for other dtypes and layouts, and where
-//   copy.ts              copy, fill (copy_f32 in ../wasm/elementwise_program.ts)
+//   copy.ts              copy (casts between bool/int32/float32/float64 too), fill (copy_f32 in
+//                        ../wasm/elementwise_program.ts)
+//   conv.ts              im2col, col2im, pool2d, pool2dBackward (TypeScript loops)
 //   reduce.ts            reduce (reduce_program.ts)
 //   rows.ts              softmax, layerNorm, crossEntropy and their backwards (rows_program.ts)
 //   attention.ts         attention forward and backward (attention_program.ts)
@@ -14,7 +16,7 @@
 //   random.ts            random
 //   adamw.ts             adamw (adamw in ../wasm/elementwise_program.ts)
 //   quant_matmul.ts      quantMatmul, quantMatmulTransposed (TypeScript loops)
-// argReduce, gather, scatterAdd and the conv/pool kernels have no fast path.
+// argReduce, gather and scatterAdd have no fast path.
 //
 // Each family function returns whether it handled the call; `withReference` (fallback.ts) runs the
 // reference kernel when it did not. The machinery every family shares is in ../wasm/: the emitter
@@ -27,6 +29,7 @@ import { binaryScalarVia } from '../cpu/elementwise.js';
 import type { KernelSet, TypedArray } from '../types.js';
 import { adamw } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
+import { col2im, im2col, pool2d, pool2dBackward } from './conv.js';
 import { copy, fill } from './copy.js';
 import { binary, unary, where } from './elementwise.js';
 import { withReference } from './fallback.js';
@@ -41,6 +44,7 @@ const fast = withReference({
   matmul,
   unary, binary, where,
   copy, fill,
+  im2col, col2im, pool2d, pool2dBackward,
   reduce,
   softmax, softmaxBackward, layerNorm, layerNormBackward, crossEntropy, crossEntropyBackward,
   attention, attentionBackward,
