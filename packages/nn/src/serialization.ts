@@ -1,7 +1,8 @@
 // Saving and loading a Module's stateDict as safetensors: bytes for the browser
 // (toSafetensorsBytes / fromSafetensorsBytes) and files for Node (saveModule / loadModule, also
 // available as `model.save(path)` and `model.load(path)`). Tensors are stored under their dotted
-// stateDict names with their own dtype (float32 → F32, float64 → F64, int32 → I32, bool → BOOL);
+// stateDict names with their own dtype (float32 → F32, float64 → F64, float16 → F16, bfloat16 → BF16,
+// int32 → I32, bool → BOOL; F16/BF16 bit patterns are read into float16/bfloat16 tensors as they are);
 // tied weights are stored under each name. Loading converts any float dtype in the file to the
 // model's dtype, checks names and shapes first, and names the file and key in every error.
 import { ValueError, checkBool, checkOptions, fmtValue, tensor, type DType, type Tensor } from '@webgrad/core';
@@ -12,7 +13,7 @@ import {
 } from './safetensors/index.js';
 import { StateDictError, type LoadStateDictResult, type Module } from './module.js';
 
-const SAFE_OF: Record<DType, SafeDType> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
+const SAFE_OF: Record<DType, SafeDType> = { float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int32: 'I32', bool: 'BOOL' };
 
 /** Options of `saveModule` / `Module.save` and `toSafetensorsBytes`. */
 export interface SaveOptions {
@@ -61,8 +62,18 @@ export async function toSafetensorsBytes(model: Module, opts: SaveOptions = {}):
   return serializeSafetensors(await toInputs(model), { format: 'webgrad', ...opts.metadata });
 }
 
+/** The little-endian 16-bit words of a tensor's bytes. */
+function words16(view: SafeTensorView): Uint16Array {
+  const b = view.data, out = new Uint16Array(b.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = b[2 * i]! | (b[2 * i + 1]! << 8);
+  return out;
+}
+
 function decodeFor(view: SafeTensorView, dtype: DType, where: { source?: string; tensor: string }): ArrayLike<number> {
   switch (dtype) {
+    // Same format: the bit patterns; another float format: its exact values, rounded once on store.
+    case 'float16': return view.dtype === 'F16' ? words16(view) : decodeToFloat64(view, where);
+    case 'bfloat16': return view.dtype === 'BF16' ? words16(view) : decodeToFloat64(view, where);
     case 'float32': return decodeToFloat32(view, where);
     case 'float64': return decodeToFloat64(view, where);
     case 'int32': return decodeToInt32(view, where);

@@ -54,14 +54,14 @@ function finish(t: Tensor, c: Creation): Tensor {
 }
 
 /** A new tensor whose values `write` puts into a host array of its dtype, then uploaded. */
-function fromHost(op: string, c: Creation, shape: Shape, dtype: DType, write: (arr: TypedArray) => void): Tensor {
+function fromHost(op: string, c: Creation, shape: Shape, dtype: DType, write: (arr: TypedArray) => void, bits?: Uint16Array): Tensor {
   const t = allocate(op, c, shape, dtype);
   try {
-    // float16/bfloat16 values are written as numbers, then stored as bit patterns.
+    // float16/bfloat16 values are written as numbers, then stored as bit patterns (or given as `bits`).
     const half = isHalfDType(dtype);
-    const arr = arrayFor(half ? 'float64' : dtype, t.size);
-    write(arr);
-    c.backend.upload(t.storage.buffer, half ? encodeArray(dtype, arr) : arr, dtype);
+    const arr = bits ? null : arrayFor(half ? 'float64' : dtype, t.size);
+    if (arr) write(arr);
+    c.backend.upload(t.storage.buffer, bits ?? (half ? encodeArray(dtype, arr!) : arr!), dtype);
   } catch (e) {
     t.dispose();
     throw e;
@@ -93,7 +93,8 @@ function flatten(data: NestedArray, op: string): { values: (number | boolean)[];
 /**
  * A tensor from nested arrays (shape inferred) or a TypedArray with an explicit shape. Dtype inference
  * follows PyTorch: booleans → bool, all-integer numbers → int32, otherwise float32; a Float64Array →
- * float64, Int32Array → int32, Float32Array → float32.
+ * float64, Int32Array → int32, Float32Array → float32. A Uint16Array with `{ dtype: 'float16' }` or
+ * `'bfloat16'` holds bit patterns (what safetensors F16/BF16 store); without a dtype it is refused.
  */
 export function tensor(data: NestedArray | TypedArray | number[], opts: CreateOptions & { shape?: Shape } = {}): Tensor {
   const c = creation('tensor', opts, ['shape']);
@@ -103,7 +104,7 @@ export function tensor(data: NestedArray | TypedArray | number[], opts: CreateOp
   if (ArrayBuffer.isView(data)) {
     values = data as TypedArray;
     shape = opts.shape === undefined ? [(data as TypedArray).length] : opts.shape;
-    dtype ??= dtypeOfArray(data as TypedArray);
+    dtype ??= dtypeOfArray(data as TypedArray); // a Uint16Array needs an explicit dtype
   } else {
     const f = flatten(data, 'tensor');
     values = f.values;
@@ -118,12 +119,14 @@ export function tensor(data: NestedArray | TypedArray | number[], opts: CreateOp
   if (numel(shape) !== values.length) {
     throw new ShapeError(`tensor: ${values.length} values cannot have shape ${fmtShape(shape)} (${numel(shape)} elements)`);
   }
-  const typed = ArrayBuffer.isView(values) && dtypeOfArray(values as TypedArray) === dtype;
+  // A Uint16Array given with dtype float16 or bfloat16 holds their bit patterns, copied as they are.
+  const bits = values instanceof Uint16Array && isHalfDType(dtype) ? values.slice() : undefined;
+  const typed = ArrayBuffer.isView(values) && !(values instanceof Uint16Array) && dtypeOfArray(values as TypedArray) === dtype;
   return fromHost('tensor', c, shape, dtype, (arr) => {
     if (dtype === 'bool') for (let i = 0; i < values.length; i++) arr[i] = values[i] ? 1 : 0;
     else if (typed) arr.set(values as never);
     else for (let i = 0; i < values.length; i++) arr[i] = Number(values[i]);
-  });
+  }, bits);
 }
 
 function filled(op: string, shape: Shape, value: number | boolean, opts: CreateOptions | undefined): Tensor {
