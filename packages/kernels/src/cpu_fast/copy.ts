@@ -3,10 +3,15 @@
 //
 // - copy: float32 → float32 between two views in the WebAssembly memory that share no bytes runs
 //   `copy_f32` (../wasm/elementwise_program.ts) on up to four merged dims, threads splitting the
-//   outermost dim with enough rows; every other pair of views whose dtypes copy by assignment
-//   takes the TypeScript loops (`copyLoops`), overlapping views through a temporary.
+//   outermost dim with enough rows; every other pair of views among bool, int32, float32 and
+//   float64 takes the TypeScript loops (`copyLoops`), overlapping views through a temporary. A
+//   cast is an assignment (rows of 16+ unit-stride elements move with one TypedArray `set`, which
+//   converts as an element store does), except into bool, which stores 1 for every non-zero value
+//   (NaN included). float16/bfloat16 copy only to their own dtype (bit patterns); other pairs with
+//   them take the reference.
 // - fill: the TypeScript loops, any dtype and layout.
-// Copies are exact.
+// Copies are exact: a store into int32 truncates and wraps (ECMAScript ToInt32, NaN → 0) and one
+// into float32 rounds to nearest, as the reference's conversion does (cpu/strided.ts).
 
 import { storedBits } from '../cpu/strided.js';
 import { coalesce, contiguousStrides, forEachRow, numel, sharesMemory } from '../geometry.js';
@@ -52,11 +57,25 @@ function copyInMemory(x: V, out: V): boolean {
   return true;
 }
 
-/** Copies are exact by plain TypedArray assignment for these (source → destination) dtype pairs. */
+/** The dtypes whose values convert between each other by TypedArray stores (16-bit floats hold bit patterns). */
+const NUMERIC: ReadonlySet<string> = new Set(['bool', 'int32', 'float32', 'float64']);
+
+/**
+ * Copies are exact by plain TypedArray assignment for these (source → destination) dtype pairs:
+ * the same dtype (float16/bfloat16: the bit patterns), and any of bool/int32/float32/float64 into
+ * int32, float32 or float64 (bool reads 0/1; a store into int32 is ToInt32, into float32 rounds).
+ */
 function copyIsAssignment(from: V, to: V): boolean {
-  if (from.dtype === to.dtype) return true; // float16/bfloat16: the bit patterns
-  // int32 and float32 → float64 are exact; int32/float64 → float32 rounds to nearest, as Math.fround does.
-  return (to.dtype === 'float64' && (from.dtype === 'float32' || from.dtype === 'int32')) || (to.dtype === 'float32' && (from.dtype === 'int32' || from.dtype === 'float64'));
+  return from.dtype === to.dtype || (NUMERIC.has(from.dtype) && NUMERIC.has(to.dtype) && to.dtype !== 'bool');
+}
+
+/** int32/float32/float64 → bool: 1 where the value is non-zero (NaN too), 0 elsewhere. */
+function copyToBool(x: V, out: V): void {
+  const xb = x.buffer, ob = out.buffer;
+  forEachRow(out.shape, [x, out], (offs, n, inner) => {
+    const px = offs[0]!, po = offs[1]!, sx = inner[0]!, so = inner[1]!;
+    for (let i = 0; i < n; i++) ob[po + i * so] = xb[px + i * sx] !== 0 ? 1 : 0;
+  });
 }
 
 /**
@@ -111,7 +130,7 @@ export function copyAssign(x: V, out: V): void {
   if (xb instanceof Float32Array && ob instanceof Float32Array) return copyF32(xb, x, ob, out);
   forEachRow(out.shape, [x, out], (offs, n, inner) => {
     const px = offs[0]!, po = offs[1]!, sx = inner[0]!, so = inner[1]!;
-    if (sx === 1 && so === 1 && xb.constructor === ob.constructor) {
+    if (sx === 1 && so === 1 && (n >= 16 || xb.constructor === ob.constructor)) {
       ob.set(xb.subarray(px, px + n) as never, po);
     } else {
       for (let i = 0; i < n; i++) ob[po + i * so] = xb[px + i * sx]!;
@@ -121,6 +140,11 @@ export function copyAssign(x: V, out: V): void {
 
 /** The TypeScript copy: any layout whose dtypes copy by assignment, overlapping views through a temporary. */
 export function copyLoops(x: V, out: V): boolean {
+  if (out.dtype === 'bool' && x.dtype !== 'bool' && NUMERIC.has(x.dtype)) {
+    if (sharesMemory(x, out)) return false; // never made by core (bool has arrays of its own): the reference
+    copyToBool(x, out);
+    return true;
+  }
   if (!copyIsAssignment(x, out)) return false;
   if (sharesMemory(x, out)) {
     // Overlapping views of one buffer: read everything first, as the reference does.
