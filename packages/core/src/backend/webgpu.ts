@@ -25,11 +25,14 @@ function checkF16(rt: WebGPURuntime, dtype: DType): void {
   }
 }
 
+const GPU_DTYPES: readonly string[] = ['float32', 'float16', 'bfloat16', 'int32', 'bool'];
+
 function makeBackend(rt: WebGPURuntime): Backend<GPUBuffer> {
   return {
     name: 'webgpu',
     kernels: createWebGPUKernels(rt),
-    supports: (dtype) => dtype !== 'float64',
+    // An allow-list: a name that is no dtype is refused too (float64 has no WGSL storage type).
+    supports: (dtype) => GPU_DTYPES.includes(dtype),
     allocate: (dtype, length) => { checkF16(rt, dtype); return rt.allocate(gpuByteSize(dtype, Math.max(length, 1))); },
     free: (buffer) => rt.release(buffer),
     byteSize: (dtype, length) => gpuByteSize(dtype, length),
