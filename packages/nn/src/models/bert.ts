@@ -8,7 +8,7 @@
 // layers.{i}.{selfAttn.inProjWeight, selfAttn.outProj, linear1, linear2, norm1, norm2}, pooler,
 // and bert.*, mlmHead.{dense, layerNorm, bias}, classifier for the heads.
 import {
-  ShapeError, ValueError, checkOptions, checkRange, checkSize, checkTensor, crossEntropy, fmtShape, tidy, zeros, type Tensor,
+  ShapeError, ValueError, checkBool, checkOptions, checkRange, checkSize, checkTensor, checkpoint, crossEntropy, fmtShape, tidy, zeros, type Tensor,
 } from '@webgrad/core';
 import { Module } from '../module.js';
 import { FACTORY_KEYS, checkFactory } from '../args.js';
@@ -47,13 +47,16 @@ export interface BertConfig extends FactoryOptions {
   numLabels?: number;
   /** Dropout before the classifier of BertForSequenceClassification (default: dropout). */
   classifierDropout?: number;
+  /** Recompute each encoder layer's activations in backward instead of keeping them (HF's
+   *  gradient_checkpointing; default false), while training. See BertModel.gradientCheckpointingEnable(). */
+  gradientCheckpointing?: boolean;
 }
 
 type Full = Required<Omit<BertConfig, 'dtype' | 'device' | 'numLabels' | 'classifierDropout'>> & FactoryOptions;
 
 const BERT_KEYS = [
   'vocabSize', 'hiddenSize', 'numLayers', 'numHeads', 'intermediateSize', 'maxPositions', 'typeVocabSize', 'dropout', 'layerNormEps',
-  'initStd', 'numLabels', 'classifierDropout', ...FACTORY_KEYS,
+  'initStd', 'numLabels', 'classifierDropout', 'gradientCheckpointing', ...FACTORY_KEYS,
 ] as const;
 
 /** The config with its defaults filled in, checked; `op` is the public class being built. */
@@ -66,13 +69,14 @@ function fullConfig(op: string, c: BertConfig): Full {
   for (const k of ['dropout', 'classifierDropout'] as const) if (c[k] !== undefined) checkRange(op, `config.${k}`, c[k], 0, 1);
   if (c.layerNormEps !== undefined) checkRange(op, 'config.layerNormEps', c.layerNormEps, 0, Infinity);
   if (c.initStd !== undefined) checkRange(op, 'config.initStd', c.initStd, 0, Infinity);
+  if (c.gradientCheckpointing !== undefined) checkBool(op, 'config.gradientCheckpointing', c.gradientCheckpointing);
   checkFactory(op, c);
   const hiddenSize = c.hiddenSize ?? 768;
   const f: Full = {
     vocabSize: c.vocabSize, hiddenSize, numLayers: c.numLayers ?? 12, numHeads: c.numHeads ?? 12,
     intermediateSize: c.intermediateSize ?? 4 * hiddenSize, maxPositions: c.maxPositions ?? 512,
     typeVocabSize: c.typeVocabSize ?? 2, dropout: c.dropout ?? 0.1, layerNormEps: c.layerNormEps ?? 1e-12,
-    initStd: c.initStd ?? 0.02, dtype: c.dtype, device: c.device,
+    initStd: c.initStd ?? 0.02, gradientCheckpointing: c.gradientCheckpointing ?? false, dtype: c.dtype, device: c.device,
   };
   if (hiddenSize % f.numHeads !== 0) throw new ValueError(`${op}: hiddenSize ${hiddenSize} is not divisible by numHeads ${f.numHeads}`);
   return f;
@@ -160,11 +164,14 @@ export class BertModel extends Module {
   declare pooler: Linear;
   /** The configuration with every default filled in. */
   readonly config: Full;
+  /** Whether training forwards run each encoder layer under `checkpoint` (starts as config.gradientCheckpointing). */
+  gradientCheckpointing: boolean;
 
   constructor(config: BertConfig) {
     super();
     const c = fullConfig('BertModel', config);
     this.config = c;
+    this.gradientCheckpointing = c.gradientCheckpointing;
     const f = { dtype: c.dtype, device: c.device };
     this.registerModule('embeddings', new BertEmbeddings(c));
     this.registerModule('layers', new ModuleList(Array.from({ length: c.numLayers }, () => new TransformerEncoderLayer(c.hiddenSize, c.numHeads, {
@@ -174,12 +181,22 @@ export class BertModel extends Module {
     initBert(this, c.initStd);
   }
 
+  /** Recompute encoder-layer activations in backward from now on (HF's gradient_checkpointing_enable). Returns this. */
+  gradientCheckpointingEnable(): this { this.gradientCheckpointing = true; return this; }
+
+  /** Keep every activation for backward again (the default). Returns this. */
+  gradientCheckpointingDisable(): this { this.gradientCheckpointing = false; return this; }
+
   forward(ids: Tensor, opts: BertInputs = {}): BertOutput {
     checkBertInputs('BertModel.forward', opts);
     return tidy(() => {
       const kpm = opts.attentionMask ? opts.attentionMask.eq(0) : null;         // (B, T) true = padding
       let h = this.embeddings.forward(ids, opts.tokenTypeIds);                   // (B, T, H)
-      for (const layer of this.layers) h = layer.forward(h, { srcKeyPaddingMask: kpm });
+      const recompute = this.gradientCheckpointing && this.training;
+      for (const layer of this.layers) {
+        // The padding mask goes in as an argument: checkpoint keeps it until the layer is recomputed.
+        h = recompute ? checkpoint((x: Tensor, m: Tensor | null) => layer.forward(x, { srcKeyPaddingMask: m }), h, kpm) : layer.forward(h, { srcKeyPaddingMask: kpm });
+      }
       const pooledOutput = this.pooler.forward(h.select(1, 0)).tanh();          // (B, H)
       return { lastHiddenState: h, pooledOutput };
     });

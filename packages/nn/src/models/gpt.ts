@@ -8,7 +8,7 @@
 // h.{i}.attn.cProj.*, h.{i}.ln2.*, h.{i}.mlp.cFc.*, h.{i}.mlp.cProj.*, lnF.*, lmHead.weight (= wte.weight).
 import {
   Tensor, IndexError, ShapeError, ValueError, checkBool, checkEnum, checkOptions, checkRange, checkSize, checkTensor,
-  crossEntropy, fmtShape, fmtValue, tidy, type DType, type DeviceName,
+  checkpoint, crossEntropy, fmtShape, fmtValue, tidy, type DType, type DeviceName,
 } from '@webgrad/core';
 import { Module } from '../module.js';
 import { FACTORY_KEYS, checkFactory } from '../args.js';
@@ -42,6 +42,12 @@ export interface GPTConfig {
   gelu?: 'none' | 'tanh';
   /** Epsilon of every LayerNorm (default 1e-5, GPT-2's `layer_norm_epsilon`). */
   layerNormEps?: number;
+  /**
+   * Recompute each block's activations in backward instead of keeping them (activation
+   * checkpointing, HF's gradient_checkpointing; default false): applies while training, without a
+   * KV cache. Toggle later with gradientCheckpointingEnable() / gradientCheckpointingDisable().
+   */
+  gradientCheckpointing?: boolean;
   /** Parameter dtype (default float32). */
   dtype?: DType;
   /** Device of the parameters (default the current default device). */
@@ -90,18 +96,22 @@ export class GPT extends Module {
   declare lmHead: Linear;
   /** The config with every default filled in. */
   readonly config: Readonly<Required<Omit<GPTConfig, 'device'>>> & { device?: DeviceName };
+  /** Whether training forwards run each block under `checkpoint` (starts as config.gradientCheckpointing). */
+  gradientCheckpointing: boolean;
 
   constructor(cfg: GPTConfig) {
     super();
-    checkOptions('GPT', cfg, ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout', 'bias', 'gelu', 'layerNormEps', ...FACTORY_KEYS], 'config');
+    checkOptions('GPT', cfg, ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd', 'dropout', 'bias', 'gelu', 'layerNormEps', 'gradientCheckpointing', ...FACTORY_KEYS], 'config');
     for (const k of ['vocabSize', 'blockSize', 'nLayer', 'nHead', 'nEmbd'] as const) checkSize('GPT', `config.${k}`, cfg[k], 1);
     if (cfg.nEmbd % cfg.nHead !== 0) throw new ValueError(`GPT: config.nEmbd ${cfg.nEmbd} is not divisible by config.nHead ${cfg.nHead}`);
     if (cfg.dropout !== undefined) checkRange('GPT', 'config.dropout', cfg.dropout, 0, 1);
     if (cfg.bias !== undefined) checkBool('GPT', 'config.bias', cfg.bias);
     if (cfg.gelu !== undefined) checkEnum('GPT', 'config.gelu', cfg.gelu, ['none', 'tanh']);
     if (cfg.layerNormEps !== undefined) checkRange('GPT', 'config.layerNormEps', cfg.layerNormEps, 0, Infinity, { lo: true });
+    if (cfg.gradientCheckpointing !== undefined) checkBool('GPT', 'config.gradientCheckpointing', cfg.gradientCheckpointing);
     checkFactory('GPT', cfg);
-    this.config = { dropout: 0, bias: true, gelu: 'none', layerNormEps: 1e-5, dtype: 'float32', ...cfg };
+    this.config = { dropout: 0, bias: true, gelu: 'none', layerNormEps: 1e-5, gradientCheckpointing: false, dtype: 'float32', ...cfg };
+    this.gradientCheckpointing = this.config.gradientCheckpointing;
     const { vocabSize, blockSize, nLayer, nHead, nEmbd, dropout, bias, gelu, layerNormEps } = this.config;
     const f = { dtype: this.config.dtype, device: cfg.device };
     this.registerModule('wte', new Embedding(vocabSize, nEmbd, f));
@@ -127,6 +137,12 @@ export class GPT extends Module {
     untied.dispose();
     this.#initWeights();
   }
+
+  /** Recompute block activations in backward from now on (HF's gradient_checkpointing_enable). Returns this. */
+  gradientCheckpointingEnable(): this { this.gradientCheckpointing = true; return this; }
+
+  /** Keep every activation for backward again (the default). Returns this. */
+  gradientCheckpointingDisable(): this { this.gradientCheckpointing = false; return this; }
 
   /** Same as `new GPT(cfg)`. */
   static fromConfig(cfg: GPTConfig): GPT { return new GPT(cfg); }
@@ -170,7 +186,10 @@ export class GPT extends Module {
       const pos = this.wpe.positions(T, offset); // (T, C)
       let x = this.drop.forward(tok.add(pos)); // (B, T, C)
       let i = 0;
-      for (const block of this.h) x = block.forward(x, cache ? cache.layers[i++] : null); // (B, T, C)
+      const recompute = this.gradientCheckpointing && this.training && !cache;
+      for (const block of this.h) {
+        x = recompute ? checkpoint((h: Tensor) => block.forward(h, null), x) : block.forward(x, cache ? cache.layers[i++] : null); // (B, T, C)
+      }
       x = this.lnF.forward(x); // (B, T, C)
       if (opts.lastOnly) x = x.narrow(1, T - 1, 1); // (B, 1, C)
       const logits = this.lmHead.forward(x); // (B, T, V)

@@ -11,7 +11,7 @@
 // layers.{i}.postAttentionLayernorm.weight, layers.{i}.mlp.{gate,up,down}Proj.weight, norm.weight,
 // lmHead.weight (= embedTokens.weight when tied). The HF mapping is in ../hf/llama.ts.
 import {
-  Tensor, IndexError, ShapeError, ValueError, checkBool, checkOptions, checkRange, checkSize, checkTensor, crossEntropy,
+  Tensor, IndexError, ShapeError, ValueError, checkBool, checkOptions, checkRange, checkSize, checkTensor, checkpoint, crossEntropy,
   fmtShape, fmtValue, tidy, type DType, type DeviceName,
 } from '@webgrad/core';
 import { Module } from '../module.js';
@@ -58,6 +58,9 @@ export interface LlamaConfig {
   qkvBias?: boolean;
   /** Biases in the MLP (default false; transformers' mlp_bias). */
   mlpBias?: boolean;
+  /** Recompute each layer's activations in backward instead of keeping them (HF's gradient_checkpointing;
+   *  default false): applies while training, without a KV cache. See Llama.gradientCheckpointingEnable(). */
+  gradientCheckpointing?: boolean;
   /** Parameter dtype (default float32). */
   dtype?: DType;
   /** Device of the parameters (default the current default device). */
@@ -66,7 +69,7 @@ export interface LlamaConfig {
 
 const CONFIG_KEYS = [
   'vocabSize', 'hiddenSize', 'intermediateSize', 'numHiddenLayers', 'numAttentionHeads', 'numKeyValueHeads', 'headDim',
-  'maxPositionEmbeddings', 'rmsNormEps', 'ropeTheta', 'tieWordEmbeddings', 'attentionBias', 'qkvBias', 'mlpBias', ...FACTORY_KEYS,
+  'maxPositionEmbeddings', 'rmsNormEps', 'ropeTheta', 'tieWordEmbeddings', 'attentionBias', 'qkvBias', 'mlpBias', 'gradientCheckpointing', ...FACTORY_KEYS,
 ] as const;
 
 type ResolvedLlamaConfig = Readonly<Required<Omit<LlamaConfig, 'device'>>> & { device?: DeviceName };
@@ -79,7 +82,7 @@ function resolveConfig(cfg: LlamaConfig): ResolvedLlamaConfig {
   if (cfg.headDim !== undefined) checkSize(op, 'config.headDim', cfg.headDim, 1);
   if (cfg.rmsNormEps !== undefined) checkRange(op, 'config.rmsNormEps', cfg.rmsNormEps, 0, Infinity, { lo: true });
   if (cfg.ropeTheta !== undefined) checkRange(op, 'config.ropeTheta', cfg.ropeTheta, 0, Infinity, { lo: true });
-  for (const k of ['tieWordEmbeddings', 'attentionBias', 'qkvBias', 'mlpBias'] as const) if (cfg[k] !== undefined) checkBool(op, `config.${k}`, cfg[k]);
+  for (const k of ['tieWordEmbeddings', 'attentionBias', 'qkvBias', 'mlpBias', 'gradientCheckpointing'] as const) if (cfg[k] !== undefined) checkBool(op, `config.${k}`, cfg[k]);
   checkFactory(op, cfg);
   const nKV = cfg.numKeyValueHeads ?? cfg.numAttentionHeads;
   if (cfg.numAttentionHeads % nKV !== 0) throw new ValueError(`${op}: config.numAttentionHeads ${cfg.numAttentionHeads} is not a multiple of config.numKeyValueHeads ${nKV}`);
@@ -90,7 +93,7 @@ function resolveConfig(cfg: LlamaConfig): ResolvedLlamaConfig {
   if (headDim % 2 !== 0) throw new ValueError(`${op}: the head width ${headDim} must be even for rotary embeddings`);
   return {
     numKeyValueHeads: nKV, headDim, rmsNormEps: 1e-6, ropeTheta: 10000, tieWordEmbeddings: false, attentionBias: false,
-    qkvBias: false, mlpBias: false, dtype: 'float32', ...cfg,
+    qkvBias: false, mlpBias: false, gradientCheckpointing: false, dtype: 'float32', ...cfg,
   };
 }
 
@@ -141,10 +144,13 @@ export class Llama extends Module {
   declare rotary: RotaryEmbedding;
   /** The config with every default filled in. */
   readonly config: ResolvedLlamaConfig;
+  /** Whether training forwards run each layer under `checkpoint` (starts as config.gradientCheckpointing). */
+  gradientCheckpointing: boolean;
 
   constructor(cfg: LlamaConfig) {
     super();
     this.config = resolveConfig(cfg);
+    this.gradientCheckpointing = this.config.gradientCheckpointing;
     const c = this.config;
     const f = { dtype: c.dtype, device: c.device };
     this.registerModule('embedTokens', new Embedding(c.vocabSize, c.hiddenSize, f));
@@ -160,6 +166,12 @@ export class Llama extends Module {
     }
     this.#initWeights();
   }
+
+  /** Recompute layer activations in backward from now on (HF's gradient_checkpointing_enable). Returns this. */
+  gradientCheckpointingEnable(): this { this.gradientCheckpointing = true; return this; }
+
+  /** Keep every activation for backward again (the default). Returns this. */
+  gradientCheckpointingDisable(): this { this.gradientCheckpointing = false; return this; }
 
   #initWeights(): void {
     for (const m of this.modules()) {
@@ -194,7 +206,10 @@ export class Llama extends Module {
     return tidy(() => {
       let x = this.embedTokens.forward(idx); // (B, T, C)
       let i = 0;
-      for (const layer of this.layers) x = layer.forward(x, cache ? cache.layers[i++]! : null, this.rotary); // (B, T, C)
+      const recompute = this.gradientCheckpointing && this.training && !cache;
+      for (const layer of this.layers) {
+        x = recompute ? checkpoint((h: Tensor) => layer.forward(h, null, this.rotary), x) : layer.forward(x, cache ? cache.layers[i++]! : null, this.rotary); // (B, T, C)
+      }
       x = this.norm.forward(x); // (B, T, C)
       if (opts.lastOnly) x = x.narrow(1, T - 1, 1); // (B, 1, C)
       const logits = this.lmHead.forward(x); // (B, T, V)
