@@ -1,6 +1,7 @@
 // float16 and bfloat16 on WebGPU: casts between every pair of GPU dtypes (bit-exact against the cpu
-// reference, edge values included), fill, and the elementwise kernels per dtype against the float64
-// reference within the tolerance rule of dtype_tolerance.ts, on the vec4, contiguous and strided paths.
+// reference, edge values included), fill, the elementwise kernels per dtype (vec4, contiguous and
+// strided paths), and matmul, reduce, softmax, layerNorm, crossEntropy and attention (through f32
+// temporaries) against the float64 reference within the tolerance rule of dtype_tolerance.ts.
 import { describe, expect, it } from 'vitest';
 import { convertTo, cpuKernels, readAll, storedBits, UNARY_FNS, BINARY_FNS } from '../src/cpu/index.js';
 import type { BinaryOp, DType, TypedArray, UnaryOp, View } from '../src/types.js';
@@ -129,5 +130,88 @@ describe.each(['float16', 'bfloat16'] as const)('webgpu elementwise on %s (compu
     expectWithinEps(readAll({ ...out, buffer: await readView(rt, gout, out) }), Array.from(av, (v, i) => v + bv[i]!), 'float32', FACTOR.elementwise('float32', 'float32'), 'add');
     expect(Array.from(await readView(rt, gcmp, cmp))).toEqual(Array.from(av, (v, i) => (v < bv[i]! ? 1 : 0)));
     releaseAll(rt, ga, gb, gout, gcmp);
+  });
+});
+
+describe.each(['float16', 'bfloat16'] as const)('webgpu kernels without a 16-bit form on %s (f32 temporaries: f32 accumulation, stored rounded)', (d) => {
+  const r = rng(11);
+  const gen = (n: number, s = 1, shift = 0): number[] => Array.from({ length: n }, () => shift + s * (2 * r() - 1));
+  /** A d view of `values` and a float64 cpu view of the same rounded values. */
+  const pair = (shape: number[], values: number[]): [View<TypedArray>, View<TypedArray>] => {
+    const v = viewOf(d, values, shape);
+    const v64 = makeView('float64', shape);
+    v64.buffer.set(readAll(v));
+    return [v, v64];
+  };
+  const run = async (out: View<TypedArray>, g: View<GPUBuffer>): Promise<number[]> => Array.from(readAll({ ...out, buffer: await readView(rt, g, out) }));
+
+  it('matmul [7,33]·[33,5] (FACTOR.matmul with f32 accumulation, relative to Σ|a·b|)', async () => {
+    const [M, K, N] = [7, 33, 5];
+    const [a, a64] = pair([M, K], gen(M * K, 3)), [b, b64] = pair([K, N], gen(K * N));
+    const out = makeView(d, [M, N]), ref = makeView('float64', [M, N]);
+    cpuKernels.matmul(a64, b64, ref);
+    const ga = toGPU(rt, a), gb = toGPU(rt, b), go = toGPU(rt, out);
+    gk.matmul(ga, gb, go);
+    const A = Array.from(readAll(a64)), B = Array.from(readAll(b64));
+    const scale = Array.from({ length: M * N }, (_, i) => {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += Math.abs(A[Math.floor(i / N) * K + k]! * B[k * N + (i % N)]!);
+      return s;
+    });
+    expectWithinEps(await run(out, go), Array.from(readAll(ref)), d, FACTOR.matmul(d, 'float32', K), 'matmul', scale);
+    releaseAll(rt, ga, gb, go);
+  });
+
+  it('reduce sum over 500 and softmax over rows of 40 (FACTOR.reduction with f32 accumulation)', async () => {
+    const [x, x64] = pair([3, 500], gen(1500, 1, 0.5));
+    const out = makeView(d, [3, 1]), ref = makeView('float64', [3, 1]);
+    cpuKernels.reduce('sum', x64, [1], ref);
+    const gx = toGPU(rt, x), go = toGPU(rt, out);
+    gk.reduce('sum', gx, [1], go);
+    expectWithinEps(await run(out, go), Array.from(readAll(ref)), d, FACTOR.reduction(d, 'float32', 500), 'sum');
+    const [s, s64] = pair([4, 40], gen(160, 4));
+    const so = makeView(d, [4, 40]), sref = makeView('float64', [4, 40]);
+    cpuKernels.softmax(s64, sref, false);
+    const gs = toGPU(rt, s), gso = toGPU(rt, so);
+    gk.softmax(gs, gso, false);
+    expectWithinEps(await run(so, gso), Array.from(readAll(sref)), d, FACTOR.reduction(d, 'float32', 40), 'softmax');
+    releaseAll(rt, gx, go, gs, gso);
+  });
+
+  it('layerNorm over rows of 48 and crossEntropy over 30 classes (FACTOR.reduction with f32 accumulation)', async () => {
+    const [x, x64] = pair([3, 48], gen(144, 2, 1)), [w, w64] = pair([48], gen(48)), [b, b64] = pair([48], gen(48));
+    const out = makeView(d, [3, 48]), ref = makeView('float64', [3, 48]);
+    const mean = makeView('float32', [3]), rstd = makeView('float32', [3]);
+    cpuKernels.layerNorm(x64, w64, b64, 1e-5, ref, makeView('float64', [3]), makeView('float64', [3]));
+    const g = [x, w, b, out, mean, rstd].map((v) => toGPU(rt, v));
+    gk.layerNorm(g[0]!, g[1]!, g[2]!, 1e-5, g[3]!, g[4]!, g[5]!);
+    const refv = Array.from(readAll(ref));
+    expectWithinEps(await run(out, g[3]!), refv, d, FACTOR.reduction(d, 'float32', 48), 'layerNorm', refv.map((v) => Math.max(Math.abs(v), 1)));
+    releaseAll(rt, ...g);
+
+    const [l, l64] = pair([5, 30], gen(150, 3));
+    const targets = viewOf('int32', [0, 29, 4, 4, 17], [5]);
+    const opts = { ignoreIndex: -100, labelSmoothing: 0 };
+    const loss = makeView(d, [5]), lse = makeView(d, [5]), loss64 = makeView('float64', [5]), lse64 = makeView('float64', [5]);
+    cpuKernels.crossEntropy(l64, targets, null, opts, loss64, lse64);
+    const h = [l, targets, loss, lse].map((v) => toGPU(rt, v));
+    gk.crossEntropy(h[0]!, h[1]!, null, opts, h[2]!, h[3]!);
+    expectWithinEps(await run(loss, h[2]!), Array.from(readAll(loss64)), d, FACTOR.reduction(d, 'float32', 30), 'crossEntropy loss');
+    expectWithinEps(await run(lse, h[3]!), Array.from(readAll(lse64)), d, FACTOR.reduction(d, 'float32', 30), 'crossEntropy lse');
+    releaseAll(rt, ...h);
+  });
+
+  it('attention [1,2,6,8] causal (FACTOR.reduction over T with f32 accumulation, relative to max |v|)', async () => {
+    const shape = [1, 2, 6, 8], n = 96;
+    const [q, q64] = pair(shape, gen(n)), [k, k64] = pair(shape, gen(n)), [v, v64] = pair(shape, gen(n));
+    const opts = { scale: 1 / Math.sqrt(8), causal: true };
+    const out = makeView(d, shape), lse = makeView('float32', [1, 2, 6]);
+    const ref = makeView('float64', shape);
+    cpuKernels.attention(q64, k64, v64, null, opts, ref, makeView('float64', [1, 2, 6]));
+    const g = [q, k, v, out, lse].map((x) => toGPU(rt, x));
+    gk.attention(g[0]!, g[1]!, g[2]!, null, opts, g[3]!, g[4]!);
+    const vmax = Math.max(...Array.from(readAll(v64), Math.abs));
+    expectWithinEps(await run(out, g[3]!), Array.from(readAll(ref)), d, FACTOR.reduction(d, 'float32', 6), 'attention', Array.from({ length: n }, () => vmax));
+    releaseAll(rt, ...g);
   });
 });

@@ -1,10 +1,10 @@
 // The `webgpu` device: GPUBuffers managed by the kernels package's WebGPURuntime (pooling,
 // batching, uniform ring), computed on by its WGSL kernels.
 import {
-  WebGPUDTypeError, WebGPUIndexError, WebGPURuntime, createWebGPUKernels, gpuByteSize, type DType, type RuntimeOptions, type TypedArray, type AdapterDescription,
+  WebGPUIndexError, WebGPURuntime, createWebGPUKernels, gpuByteSize, type DType, type RuntimeOptions, type TypedArray, type AdapterDescription,
 } from '@webgrad/kernels';
 import { arrayFor } from '../dtype.js';
-import { IndexError } from '../errors.js';
+import { DTypeError, IndexError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { getDefaultDevice, hasDevice, registerBackend, setDefaultDevice } from './registry.js';
 import { checkBool, checkEnum, checkOptions, checkSize } from '../validate.js';
@@ -20,7 +20,7 @@ function toUpload(dtype: DType, data: TypedArray): ArrayBufferView {
 /** float16 tensors need the adapter feature shader-f16 (f16 in WGSL). */
 function checkF16(rt: WebGPURuntime, dtype: DType): void {
   if (dtype === 'float16' && !rt.features.has('shader-f16')) {
-    throw new WebGPUDTypeError(`webgpu: float16 tensors need the adapter feature 'shader-f16', which ${rt.info.description || 'this adapter'} does not have; ` +
+    throw new DTypeError(`webgpu: float16 tensors need the adapter feature 'shader-f16', which ${rt.info.description || 'this adapter'} does not have; ` +
       'use bfloat16 or float32 on this device');
   }
 }

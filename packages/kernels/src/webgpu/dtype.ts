@@ -8,8 +8,8 @@
 //             threads at once); the generated code converts on load and store (elementwise.ts).
 //   float64 → unsupported: WGSL has no f64.
 // Launchers call `gpuDType(op, dtype)`, which throws a WebGPUDTypeError (a TypeError) naming the op
-// for float64, and for float16/bfloat16 in the kernels that compute in f32 storage only (all but the
-// elementwise family); the elementwise family calls `gpuStorageDType`.
+// for float64, and for float16/bfloat16 (the elementwise family, which takes them, calls
+// `gpuStorageDType`; every other kernel gets f32 temporaries in their place, see half_widen.ts).
 
 import type { DType } from '../types.js';
 import { WebGPUDTypeError } from './errors.js';

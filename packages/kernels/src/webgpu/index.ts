@@ -25,6 +25,7 @@ export { WebGPUUnavailableError, WebGPUOutOfMemoryError, WebGPUDeviceLostError, 
 export { gpuDType, gpuStorageDType, gpuByteSize, wgslType, GPU_DTYPE_BYTES, WGSL_STORAGE_TYPE, type GPUDType, type GPUStorageDType } from './dtype.js';
 export { splitWorkgroups, dispatch1D, WGSL_LINEAR_WORKGROUP, MAX_WORKGROUPS_PER_DIM } from './workgroups.js';
 export { sizeClass } from './buffer_pool.js';
+import { WRITTEN_ARGS, widened } from './half_widen.js';
 
 function notImplemented(name: string): () => never {
   return () => {
@@ -32,8 +33,17 @@ function notImplemented(name: string): () => never {
   };
 }
 
-/** Every kernel of the WebGPU backend, launching through `rt`. */
+/** Every kernel of the WebGPU backend, launching through `rt`. float16/bfloat16 operands go to the
+ *  elementwise kernels as they are and to every other kernel through f32 temporaries (half_widen.ts). */
 export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
+  const k = f32Kernels(rt);
+  for (const name of Object.keys(WRITTEN_ARGS) as (keyof typeof WRITTEN_ARGS)[]) {
+    (k as unknown as Record<string, unknown>)[name] = widened(rt, k[name], WRITTEN_ARGS[name]);
+  }
+  return k;
+}
+
+function f32Kernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
   return {
     unary: (op, x, out) => ew.unary(rt, op, x, out),
     binary: (op, a, b, out) => ew.binary(rt, op, a, b, out),

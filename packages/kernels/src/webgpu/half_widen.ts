@@ -1,0 +1,46 @@
+// float16 and bfloat16 operands of the WebGPU kernels that have no 16-bit form (every family but the
+// elementwise one): each 16-bit view is converted to a contiguous f32 temporary, the f32 kernel
+// runs on those, and the views the kernel writes are converted back, rounded to nearest-even.
+// Arithmetic and accumulation are therefore f32 (matmul, reductions, softmax, norms, cross-entropy,
+// attention), at the cost of one extra pass over each 16-bit operand. Temporaries go back to the
+// pool right after the launch (the runtime defers their reuse until the batch has run).
+
+import { numel, contiguousStrides } from '../geometry.js';
+import type { KernelSet, View } from '../types.js';
+import * as ew from './elementwise.js';
+import type { WebGPURuntime } from './runtime.js';
+
+type K = KernelSet<GPUBuffer>;
+
+/** The argument positions each kernel writes (in-place operands included); all others are read. */
+export const WRITTEN_ARGS: { readonly [N in Exclude<keyof K, 'unary' | 'binary' | 'binaryScalar' | 'where' | 'copy' | 'fill'>]: readonly number[] } = {
+  random: [0], reduce: [3], argReduce: [3], gather: [3], scatterAdd: [0], indexSelect: [3], indexAdd: [0],
+  adamw: [0, 2, 3], matmul: [2], softmax: [1], softmaxBackward: [2], layerNorm: [4, 5, 6], layerNormBackward: [5, 6, 7],
+  crossEntropy: [4, 5], crossEntropyBackward: [6], attention: [5, 6], attentionBackward: [8, 9, 10],
+  im2col: [2], col2im: [2], pool2d: [3, 4], pool2dBackward: [4], quantMatmul: [3], quantMatmulTransposed: [2],
+};
+
+const isHalfView = (a: unknown): a is View<GPUBuffer> =>
+  typeof a === 'object' && a !== null && 'strides' in a && ((a as View<GPUBuffer>).dtype === 'float16' || (a as View<GPUBuffer>).dtype === 'bfloat16');
+
+/** `kernel` taking f32 temporaries in place of its float16/bfloat16 view arguments. */
+export function widened<F>(rt: WebGPURuntime, kernel: F, written: readonly number[]): F {
+  const run = kernel as unknown as (...a: unknown[]) => void;
+  return ((...args: unknown[]): void => {
+    if (!args.some(isHalfView)) { run(...args); return; }
+    const temps: [number, View<GPUBuffer>][] = [];
+    const call = args.map((a, i) => {
+      if (!isHalfView(a)) return a;
+      const t: View<GPUBuffer> = { buffer: rt.allocate(numel(a.shape) * 4), dtype: 'float32', shape: a.shape, strides: contiguousStrides(a.shape), offset: 0 };
+      ew.copy(rt, a, t);
+      temps.push([i, t]);
+      return t;
+    });
+    try {
+      run(...call);
+      for (const [i, t] of temps) if (written.includes(i)) ew.copy(rt, t, args[i] as View<GPUBuffer>);
+    } finally {
+      for (const [, t] of temps) rt.release(t.buffer);
+    }
+  }) as unknown as F;
+}
