@@ -36,7 +36,7 @@ const initial = getCpuKernels();
 afterEach(() => { setCpuKernels(initial); });
 
 function targets(): [DeviceName, (typeof KERNEL_SETS)[number] | null][] {
-  return testDevices().flatMap((d) => (d === 'cpu' ? KERNEL_SETS.map((k) => [d, k] as [DeviceName, typeof k]) : [[d, null] as [DeviceName, null]]));
+  return testDevices().flatMap((d): [DeviceName, (typeof KERNEL_SETS)[number] | null][] => (d === 'cpu' ? KERNEL_SETS.map((k) => [d, k]) : [[d, null]]));
 }
 
 describe('quantLinear matches dequantize-then-matmul', () => {
