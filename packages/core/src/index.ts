@@ -15,6 +15,7 @@ export { getNumThreads, startCpuThreads } from '@webgrad/kernels';
 export { setNumThreads } from './backend/cpu.js';
 export { tidy, keep, scope, memory, resetPeakMemory, type MemoryInfo } from './memory.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad_mode.js';
+export { autocast, autocastDType, isAutocastEnabled, autocastInput, autocastInputs, AUTOCAST_POLICY, type AutocastDType, type AutocastOptions, type AutocastCast } from './autocast.js';
 export { backward, gradients, grad, customOp, type CustomOp } from './autograd/api.js';
 export { checkpoint } from './autograd/checkpoint.js';
 export type { BackwardOptions } from './autograd/engine.js';

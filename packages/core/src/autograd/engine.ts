@@ -6,6 +6,7 @@ import { keep, tidy } from '../memory.js';
 import { broadcastShapes, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { setGradEnabled, isGradEnabled } from './grad_mode.js';
+import { swapAutocastDType } from '../autocast.js';
 import type { Node } from './node.js';
 import { cast, clone } from '../ops/cast.js';
 import { onesLike } from '../ops/creation.js';
@@ -68,6 +69,7 @@ export function runBackward(roots: Root[], opts: BackwardOptions, capture?: Tens
   const retainGraph = opts.retainGraph ?? !!opts.createGraph;
   const prevGrad = isGradEnabled();
   setGradEnabled(!!opts.createGraph);
+  const prevAutocast = swapAutocastDType(null); // gradients are computed in their forward's dtypes
   try {
     const grads = new Map<Node, Tensor>();
     const deps = new Map<Node, number>();
@@ -156,6 +158,7 @@ export function runBackward(roots: Root[], opts: BackwardOptions, capture?: Tens
     for (const g of grads.values()) g.dispose();
   } finally {
     setGradEnabled(prevGrad);
+    swapAutocastDType(prevAutocast);
   }
   for (const g of captured.values()) keep(g);
   return captured;

@@ -1,7 +1,7 @@
 // Scaled dot-product attention, fused: softmax(q·kᵀ·scale + mask)·v in one tiled kernel that never
 // materializes the T×T score matrix (flash-attention style on WebGPU), saving only the per-row
 // log-sum-exp; the backward recomputes the probabilities from it. (Vaswani et al. 2017; Dao et al. 2022.)
-import { requireFloat } from '../dtype.js';
+import { isFloat, requireFloat } from '../dtype.js';
 import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
 import type { View } from '@webgrad/kernels';
@@ -19,6 +19,7 @@ import { tidy } from '../memory.js';
 import { checkBool, checkFinite, checkOptions, checkRank, checkSize, checkTensor } from '../validate.js';
 import { add, mulScalar } from './elementwise.js';
 import { where } from './where.js';
+import { autocastInput, autocastInputs } from '../autocast.js';
 
 export interface AttentionOptions {
   /** Additive float mask broadcastable to (B, H, Tq, Tk), or a bool mask where true = may attend (PyTorch's convention). */
@@ -184,15 +185,16 @@ export function packedSelfAttention(qkv: Tensor, nHead: number, opts: { isCausal
   if (W % (3 * nHead) !== 0) {
     throw new ShapeError(`packedSelfAttention: the last dim of qkv ${fmtShape(qkv.shape)} must be 3 × nHead × head size (nHead ${nHead})`);
   }
-  if (qkv.dtype !== 'float32' && qkv.dtype !== 'float64') {
+  if (!isFloat(qkv.dtype)) {
     throw new DTypeError(`packedSelfAttention: expected a float tensor, got ${qkv.dtype} (shape ${fmtShape(qkv.shape)})`);
   }
   const T = qkv.shape[1];
   if (o.mask) broadcastShapes('packedSelfAttention mask', o.mask.shape, [qkv.shape[0], nHead, T, T]);
   const scale = o.scale ?? 1 / Math.sqrt(W / 3 / nHead);
   return tidy(() => {
-    const mask = additiveMask(o.mask, qkv.dtype);
-    return apply(PACKED_ATTENTION, [contiguous(qkv), mask], { nHead, scale, causal: o.isCausal });
+    const x = autocastInput('packedSelfAttention', qkv);
+    const mask = additiveMask(o.mask, x.dtype);
+    return apply(PACKED_ATTENTION, [contiguous(x), mask], { nHead, scale, causal: o.isCausal });
   });
 }
 
@@ -219,6 +221,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   checkAttention(q, k, v, o.mask);
   const scale = o.scale ?? 1 / Math.sqrt(q.shape[3]);
   return tidy(() => {
+    [q, k, v] = autocastInputs('scaledDotProductAttention', q, k, v);
     const mask = additiveMask(o.mask, q.dtype);
     return apply(ATTENTION, [contiguous(q), contiguous(k), contiguous(v), mask], { scale, causal: o.isCausal });
   });

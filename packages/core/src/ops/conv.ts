@@ -16,6 +16,7 @@ import { tidy } from '../memory.js';
 import { checkNumel, checkOptions, checkPair, checkSize, checkTensor } from '../validate.js';
 import { add, ge } from './elementwise.js';
 import { where } from './where.js';
+import { autocastInputs } from '../autocast.js';
 
 type Pair = number | [number, number];
 
@@ -92,6 +93,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   checkNumel('conv2d', [N, Cg * kh * kw, Ho * Wo]);
   checkNumel('conv2d', [N, O, Ho, Wo]);
   return tidy(() => {
+    [x, weight, bias] = autocastInputs('conv2d', x, weight, bias);
     const xc = contiguous(x);
     const outs: Tensor[] = [];
     for (let gi = 0; gi < groups; gi++) {

@@ -18,6 +18,7 @@ import { unsqueeze } from './views.js';
 import { checkEnum, checkInt, checkOptions, checkRange, checkRank, checkTensor } from '../validate.js';
 import { div, mul, ne, mulScalar, neg } from './elementwise.js';
 import { where } from './where.js';
+import { autocastInput } from '../autocast.js';
 
 export interface CrossEntropyOptions {
   /** Target value whose rows contribute nothing (default −100, as in PyTorch). */
@@ -105,6 +106,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   }
   checkIndex('crossEntropy', targets, C, 'the class dim', ignoreIndex);
   return tidy(() => {
+    logits = autocastInput('crossEntropy', logits);
     // Move the class dim last and flatten to rows: (N·d1·…, C).
     const x = logits.ndim <= 2 ? logits : permute(logits, [0, ...logits.shape.slice(2).map((_, i) => i + 2), 1]);
     const rows = contiguous(reshape(cast(x, logits.dtype === 'float64' ? 'float64' : 'float32'), [targets.size, C])); // one row per target, even when C = 0

@@ -14,6 +14,7 @@ import { cast } from './cast.js';
 import { dataSync } from './device.js';
 import { apply, checkInputs, defineOp, type GradInput, type GradSample, type None, type OpDef } from './define.js';
 import { checkEnum, checkOptions, checkScalar, checkTensor, fmtValue } from '../validate.js';
+import { autocastInput, autocastTarget } from '../autocast.js';
 
 // ---- unary -------------------------------------------------------------------------------------
 
@@ -109,7 +110,7 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
 function applyUnary(op: UnaryOp, x: Tensor): Tensor {
   checkTensor(op, 'input', x);
   checkInputs(op, [x]);
-  let input = x;
+  let input = autocastInput(op, x);
   if (UNARY_SPECS[op].floatOnly && !isFloat(x.dtype)) input = cast(x, 'float32');
   if (op !== 'logicalNot' && x.dtype === 'bool' && !UNARY_SPECS[op].floatOnly) {
     if (op === 'neg') throw new DTypeError(`neg: negation of a bool tensor is not supported, use logicalNot (shape [${x.shape.join(', ')}])`);
@@ -346,7 +347,7 @@ function applyBinary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   checkOperands(op === 'mod' ? 'remainder' : op, a, b);
   const aT = isTensor(a), bT = isTensor(b);
   checkInputs(op, aT ? (bT ? [a, b] : [a]) : bT ? [b] : []);
-  const t = operandType(op, a, b);
+  const t = autocastTarget(op, operandType(op, a, b));
   if (op === 'mod' && !isFloat(t)) checkNonZeroDivisor(t, a, b);
   if (op === 'pow' && !isFloat(t) && !isTensor(b) && Number(b) < 0) {
     throw new ValueError(`pow: integers to negative integer powers are not allowed (${t} tensor of shape ${fmtShape((a as Tensor).shape)} ** ${b}); use a float base`);

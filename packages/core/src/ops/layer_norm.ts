@@ -13,6 +13,7 @@ import { backwardThroughDecomposition, recordingBackward } from '../autograd/dec
 import { tidy } from '../memory.js';
 import { checkFinite, checkShapeArg, checkTensor } from '../validate.js';
 import { add, mul, sub, addScalar, rsqrt } from './elementwise.js';
+import { autocastInputs } from '../autocast.js';
 
 /** layerNorm's arguments: normalizedShape the input's trailing dims, weight and bias of as many
  *  elements (or absent), eps a finite number >= 0. */
@@ -88,6 +89,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
   const k = normalizedShape.length;
   const D = numel(normalizedShape);
   return tidy(() => {
+    [x, weight, bias] = autocastInputs('layerNorm', x, weight, bias);
     const rows = contiguous(reshape(x, [numel(x.shape.slice(0, x.ndim - k)), D]));
     const flat = (t: Tensor | null | undefined) => (t ? contiguous(reshape(t, [D])) : null);
     const y = apply(LAYER_NORM, [rows, flat(weight), flat(bias)], { eps });

@@ -11,6 +11,7 @@ import { apply, checkInputs, defineOp, type None } from './define.js';
 import { reshape, transpose, unsqueeze, squeeze } from './views.js';
 import { tidy } from '../memory.js';
 import { checkTensor } from '../validate.js';
+import { autocastInputs } from '../autocast.js';
 
 export const MATMUL = defineOp<[Tensor, Tensor], None, { a: Tensor; b: Tensor }>({
   name: 'matmul',
@@ -63,6 +64,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     throw new ShapeError(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${ka} vs ${kb} in the contracted dim)`);
   }
   return tidy(() => {
+    [a, b] = autocastInputs('matmul', a, b);
     const t = promoteTypes(a.dtype, b.dtype);
     const A = a.ndim === 1 ? unsqueeze(cast(a, t), 0) : cast(a, t);
     const B = b.ndim === 1 ? unsqueeze(cast(b, t), 1) : cast(b, t);

@@ -14,6 +14,7 @@ import { tidy } from '../memory.js';
 import { checkBool, checkFinite, checkOptions, checkTensor } from '../validate.js';
 import { add, div, eq, mul, sub, mulScalar, exp, log, sqrt } from './elementwise.js';
 import { where } from './where.js';
+import { autocastInput } from '../autocast.js';
 
 export interface ReduceOptions { keepdim?: boolean }
 type Dims = number | readonly number[] | undefined;
@@ -68,7 +69,7 @@ function reduce(op: ReduceOp, x: Tensor, dims: Dims, opts: ReduceOptions): Tenso
     throw new ValueError(`${name}: cannot reduce over an empty dimension (shape ${fmtShape(x.shape)}, dims ${fmtShape(axes)})`);
   }
   // Integer sums accumulate in int32; bool is counted as int32 (PyTorch gives int64).
-  const input = x.dtype === 'bool' ? cast(x, 'int32') : x;
+  const input = x.dtype === 'bool' ? cast(x, 'int32') : autocastInput(name, x);
   const kept = apply(REDUCE, [input], { op, axes });
   if (input !== x) input.dispose();
   if (keepdim) return kept;
@@ -88,7 +89,7 @@ const reducedCount = (shape: readonly number[], axes: number[]): number => axes.
 export function mean(x: Tensor, dims?: Dims, opts: ReduceOptions = {}): Tensor {
   const { axes } = reduceArgs('mean', x, dims, opts);
   const count = reducedCount(x.shape, axes);
-  const xf = isFloat(x.dtype) ? x : cast(x, 'float32');
+  const xf = isFloat(x.dtype) ? autocastInput('mean', x) : cast(x, 'float32');
   const s = sum(xf, axes, opts);
   const out = mulScalar(s, 1 / count);
   s.dispose();
@@ -101,6 +102,7 @@ export function logsumexp(x: Tensor, dims?: Dims, opts: ReduceOptions = {}): Ten
   const { axes } = reduceArgs('logsumexp', x, dims, opts);
   const noTerms = axes.some((d) => x.shape[d] === 0); // a sum over nothing: log 0 = -inf, as in PyTorch
   return tidy(() => {
+    x = autocastInput('logsumexp', x);
     const m = noTerms ? 0 : noGrad(() => {
       const mx = max(x, axes, { keepdim: true });
       return where(eq(sub(mx, mx), 0), mx, 0); // 0 where the max is ±inf or NaN
@@ -120,6 +122,7 @@ export function variance(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor 
   const { axes } = reduceArgs('var', x, dims, opts, VAR_KEYS);
   const n = reducedCount(x.shape, axes);
   return tidy(() => {
+    x = autocastInput('var', x);
     const d = sub(x, mean(x, axes, { keepdim: true }));
     return mulScalar(sum(mul(d, d), axes, { keepdim: opts.keepdim }), 1 / Math.max(n - (opts.correction ?? 1), 0));
   });
@@ -127,7 +130,7 @@ export function variance(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor 
 
 export function std(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor {
   reduceArgs('std', x, dims, opts, VAR_KEYS);
-  return tidy(() => sqrt(variance(x, dims, opts)));
+  return tidy(() => sqrt(variance(autocastInput('std', x), dims, opts)));
 }
 
 function argReduce(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, opts: ReduceOptions): Tensor {

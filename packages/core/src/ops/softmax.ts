@@ -14,6 +14,7 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { tidy } from '../memory.js';
 import { checkTensor } from '../validate.js';
 import { div, mul, sub, exp } from './elementwise.js';
+import { autocastInput } from '../autocast.js';
 
 export const SOFTMAX = defineOp<[Tensor], { log: boolean }, { y: Tensor }>({
   name: 'softmax',
@@ -52,7 +53,7 @@ function rowwise(x: Tensor, dim: number, log: boolean): Tensor {
   const d = normDim(op, dim, checkTensor(op, 'input', x).ndim);
   requireFloat(op, x); // as PyTorch: no softmax of integers (cast with .float())
   return tidy(() => {
-    const xf = x;
+    const xf = autocastInput(op, x);
     if (xf.ndim === 0) return apply(SOFTMAX, [contiguous(xf.reshape([1]))], { log }).reshape([]);
     const last = d === xf.ndim - 1;
     const input = contiguous(last ? xf : transpose(xf, d, -1));
