@@ -52,6 +52,8 @@ export const CAST_METHODS = {
   contiguous, clone,
   float: (x: Tensor): Tensor => cast(x, 'float32'),
   double: (x: Tensor): Tensor => cast(x, 'float64'),
+  half: (x: Tensor): Tensor => cast(x, 'float16'),
+  bfloat16: (x: Tensor): Tensor => cast(x, 'bfloat16'),
   int: (x: Tensor): Tensor => cast(x, 'int32'),
   bool: (x: Tensor): Tensor => cast(x, 'bool'),
 };
