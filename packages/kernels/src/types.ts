@@ -197,6 +197,7 @@ export const FUSED_KERNELS = [
 
 /** Weight-only quantization schemes (layouts in cpu/quant_format.ts). */
 export const QUANT_SCHEMES = ['int8', 'int4', 'nf4'] as const;
+/** One of QUANT_SCHEMES. */
 export type QuantScheme = (typeof QUANT_SCHEMES)[number];
 
 /**
@@ -209,14 +210,23 @@ export type QuantScheme = (typeof QUANT_SCHEMES)[number];
  * i = n·groupsPerRow + g the flat group index, byte_i the i-th signed byte of absmaxQ. All contiguous.
  */
 export interface QuantWeightView<B> {
+  /** int8, int4 or nf4. */
   scheme: QuantScheme;
+  /** Output features (rows of W). */
   rows: number;
+  /** Input features (columns of W). */
   cols: number;
+  /** Columns per scale group. */
   groupSize: number;
+  /** int32 packed codes [rows, wordsPerRow]. */
   qdata: View<B>;
+  /** float32 group scales [rows, groupsPerRow], or the second-level scales with absmaxQ. */
   scales: View<B>;
+  /** int4: int32 zero points [rows, groupsPerRow]; otherwise null. */
   zeros: View<B> | null;
+  /** Double-quantized nf4: the absmax bytes, four per int32; otherwise null. */
   absmaxQ: View<B> | null;
+  /** Double-quantized nf4: the mean absmax; 0 otherwise. */
   absmaxOffset: number;
 }
 

@@ -142,10 +142,12 @@ export class QLoraLinear extends LoraLinear {
     return tidy(() => base(x).add(this.lora_B.forward(this.lora_A.forward(dropout(x, this.loraDropout, this.training))).mul(this.scaling)));
   }
 
+  /** Refused: a LoraError (dequantize the base layer first). */
   override merge(): void {
     throw new LoraError('QLoraLinear.merge: the update cannot be folded into quantized codes; dequantize the base layer first');
   }
 
+  /** Nothing to undo: a QLoraLinear is never merged. */
   override unmerge(): void {}
 }
 

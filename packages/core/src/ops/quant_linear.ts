@@ -20,9 +20,13 @@ import { reshape } from './views.js';
 
 /** A quantized weight W [rows, cols] as tensors: what `quantLinear` reads. */
 export interface QuantWeight {
+  /** int8, int4 or nf4. */
   scheme: QuantScheme;
+  /** Output features (rows of W). */
   rows: number;
+  /** Input features (columns of W). */
   cols: number;
+  /** Columns per scale group (int8: cols). */
   groupSize: number;
   /** int32 [rows, ⌈cols / codesPerWord⌉] packed codes. */
   qdata: Tensor;
@@ -32,6 +36,7 @@ export interface QuantWeight {
   zeros: Tensor | null;
   /** Double-quantized nf4: int32 [⌈groups/4⌉], the absmax bytes. */
   absmaxQ: Tensor | null;
+  /** Double-quantized nf4: the mean absmax added back after the second level; 0 otherwise. */
   absmaxOffset: number;
 }
 

@@ -41,9 +41,13 @@ export const NF4_DOUBLE_QUANT_BLOCK = 256;
 
 /** A quantized weight as plain arrays (what QuantWeightView points at on a device). */
 export interface QuantizedWeight {
+  /** int8, int4 or nf4. */
   scheme: QuantScheme;
+  /** Output features (rows of W). */
   rows: number;
+  /** Input features (columns of W). */
   cols: number;
+  /** Columns per scale group (int8: cols). */
   groupSize: number;
   /** int32 [rows, wordsPerRow] packed codes. */
   qdata: Int32Array;
@@ -58,6 +62,7 @@ export interface QuantizedWeight {
 }
 
 export interface QuantizeOptions {
+  /** int8, int4 or nf4. */
   scheme: QuantScheme;
   /** Columns per group: int8 ignores it (one group per row); int4 32 or 64 (default 64); nf4 default 64. */
   groupSize?: number;
@@ -65,9 +70,13 @@ export interface QuantizeOptions {
   doubleQuant?: boolean;
 }
 
+/** Bits per code: 8 for int8, 4 for int4 and nf4. */
 export const codeBits = (scheme: QuantScheme): number => (scheme === 'int8' ? 8 : 4);
+/** Codes packed into one int32 word (4 or 8). */
 export const codesPerWord = (scheme: QuantScheme): number => 32 / codeBits(scheme);
+/** int32 words holding one row of `cols` codes (rows start on a word boundary). */
 export const wordsPerRow = (scheme: QuantScheme, cols: number): number => Math.ceil(cols / codesPerWord(scheme));
+/** Scale groups in a row of `cols` columns (the last one may be short). */
 export const groupsPerRow = (cols: number, groupSize: number): number => Math.ceil(cols / groupSize);
 
 /** The group size a scheme uses for `cols` columns (int8: the whole row). */

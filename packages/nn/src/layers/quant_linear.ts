@@ -16,15 +16,21 @@ import { Linear } from './linear.js';
 /** Bits per parameter of the codes alone. */
 const CODE_BITS: Record<QuantScheme, number> = { int8: 8, int4: 4, nf4: 4 };
 
+/** A Linear whose weight is held only as quantized codes and scales (see the file comment). */
 export class QuantLinear extends Linear {
+  /** int8, int4 or nf4. */
   declare scheme: QuantScheme;
+  /** Input columns per scale group (int8: all of them). */
   declare groupSize: number;
   /** Double-quantized nf4: the mean absmax added back after the second level (0 otherwise). */
   declare absmaxOffset: number;
   /** int32 [out, ⌈in / codesPerWord⌉]: the packed codes. */
   declare qdata: Tensor;
+  /** float32 [out, groups] scales, or for double-quantized nf4 the second-level scales [⌈groups/256⌉]. */
   declare scales: Tensor;
+  /** int4: int32 [out, groups] zero points; otherwise null. */
   declare zeros: Tensor | null;
+  /** Double-quantized nf4: int32 [⌈groups/4⌉], the absmax bytes; otherwise null. */
   declare absmax_q: Tensor | null;
 
   private constructor() { super(1, 1); throw new ValueError('QuantLinear: create one with QuantLinear.fromLinear or quantize(model, config)'); }
@@ -96,10 +102,12 @@ export class QuantLinear extends Linear {
     return tidy(() => quantLinear(x, this.quantWeight(), this.bias));
   }
 
+  /** Refused: a quantized weight cannot be re-drawn. */
   override resetParameters(): void {
     throw new ValueError('QuantLinear.resetParameters: a quantized weight cannot be re-drawn; dequantize the layer first');
   }
 
+  /** Linear's fields and the scheme. */
   override extraRepr(): string {
     return `${super.extraRepr()}, scheme=${this.scheme}, groupSize=${this.groupSize}${this.absmax_q ? ', doubleQuant' : ''}`;
   }
@@ -133,4 +141,7 @@ function tensorsOf(q: QuantizedWeight, device: Tensor['device'] | undefined): Pi
 }
 
 /** How a Linear is converted: `disposeWeight: false` keeps its float weight alive (another module shares it). */
-export interface ConvertOptions { disposeWeight?: boolean }
+export interface ConvertOptions {
+  /** Dispose the float weight after conversion (default true). */
+  disposeWeight?: boolean;
+}

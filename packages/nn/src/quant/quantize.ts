@@ -11,7 +11,9 @@ import { QuantLinear, dequantizeLinear } from '../layers/quant_linear.js';
 /** A quantization setup that does not fit the model, or a quantized file that does not fit it. */
 export class QuantizationError extends ValueError {}
 
+/** What `quantize` does: the scheme, its group size and which Linear layers. */
 export interface QuantizeConfig {
+  /** int8 (per output channel), int4 (groups with zero points) or nf4 (QLoRA's NormalFloat). */
   scheme: QuantScheme;
   /** int4: 32 or 64 (default 64); nf4: a multiple of 8 (default 64, QLoRA's block); int8 ignores it. */
   groupSize?: number;
