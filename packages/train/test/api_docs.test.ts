@@ -1,8 +1,8 @@
 // The API reference's validation, as `pnpm run docs` runs it from typedoc.json, with every warning an
 // error: no invalid link or path, no exported signature that names a type the reference leaves
-// out, and a doc comment on every export (and every public method and accessor) of the packages in
-// typedoc.json's packagesRequiringDocumentation, and on every property of their exported types
-// (fields of classes, options, results). The other packages and the files listed below are converted
+// out, and a doc comment on every export of the packages in typedoc.json's
+// packagesRequiringDocumentation, with every public method, accessor and property of their exported
+// types (fields of classes, options, results). The other packages and the files listed below are converted
 // with the same checks so that their missing comments are counted and printed; they join the
 // enforced set once documented.
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ const config = JSON.parse(readFileSync(`${root}typedoc.json`, 'utf8')) as { pack
 const ALL = ['@webgrad/kernels', '@webgrad/core', '@webgrad/nn', '@webgrad/optim', '@webgrad/rl', '@webgrad/data', '@webgrad/train'];
 // Files of the enforced packages whose comments are not all written yet; counted like core's and
 // kernels' until they join.
-const NOT_YET = ['@webgrad/optim/src/adamw.ts', '@webgrad/nn/src/quant/', '@webgrad/nn/src/layers/quant_linear.ts'];
+const NOT_YET = ['@webgrad/optim/src/adamw.ts'];
 // Files of the enforced packages whose exports are documented but some of whose properties are not yet.
 const PROPERTIES_NOT_YET = ['@webgrad/nn/src/models/gpt.ts'];
 
@@ -32,7 +32,6 @@ it('the API reference builds with no invalid link, unexported type or undocument
       { options: `${root}typedoc.json`, packagesRequiringDocumentation: ALL, treatWarningsAsErrors: false },
       [new TypeDocReader(), new TSConfigReader()],
     );
-    app.options.setValue('requiredToBeDocumented', [...app.options.getValue('requiredToBeDocumented'), 'Property']);
     const logger = new Collect();
     app.logger = logger;
     const project = await app.convert();
