@@ -4,7 +4,7 @@
 // language-model fine-tuning and RL objectives are built on.
 import {
   Tensor, DTypeError, ShapeError, checkBool, checkEnum, checkInt, checkOptions, checkRange, checkTensor, fmtShape, gather, logsumexp, maximum,
-  tidy, where, shapesEqual,
+  tidy, where, shapesEqual, autocastInputs,
 } from '@webgrad/core';
 import { checkFloatInput } from './args.js';
 
@@ -61,6 +61,7 @@ export function nllLoss(logProbs: Tensor, target: Tensor, opts: NllLossOptions =
     throw new ShapeError(`nllLoss: expected input [N, C] and target [N], got ${fmtShape(logProbs.shape)} and ${fmtShape(target.shape)}`);
   }
   return tidy(() => {
+    [logProbs] = autocastInputs('nllLoss', logProbs);
     const valid = target.ne(ignoreIndex); // (N)
     const safe = where(valid, target, 0); // (N)
     const picked = gather(logProbs, 1, safe.unsqueeze(1)).squeeze(1); // (N)
@@ -76,14 +77,20 @@ export function nllLoss(logProbs: Tensor, target: Tensor, opts: NllLossOptions =
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   lossOptions('mseLoss', opts, []);
   sameShape('mseLoss', input, target);
-  return tidy(() => reduce(input.sub(target).square(), opts.reduction ?? 'mean'));
+  return tidy(() => {
+    const [x, t] = autocastInputs('mseLoss', input, target);
+    return reduce(x.sub(t).square(), opts.reduction ?? 'mean');
+  });
 }
 
 /** Mean absolute error. */
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   lossOptions('l1Loss', opts, []);
   sameShape('l1Loss', input, target);
-  return tidy(() => reduce(input.sub(target).abs(), opts.reduction ?? 'mean'));
+  return tidy(() => {
+    const [x, t] = autocastInputs('l1Loss', input, target);
+    return reduce(x.sub(t).abs(), opts.reduction ?? 'mean');
+  });
 }
 
 /** Binary cross-entropy of probabilities p against targets y in [0, 1]:
@@ -92,6 +99,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: { weight
   lossOptions('binaryCrossEntropy', opts, ['weight']);
   sameShape('binaryCrossEntropy', input, target);
   return tidy(() => {
+    [input, target] = autocastInputs('binaryCrossEntropy', input, target);
     const logP = input.log().clamp(-100, null);
     const log1mP = input.neg().add(1).log().clamp(-100, null);
     let l = target.mul(logP).add(target.neg().add(1).mul(log1mP)).neg();
@@ -117,6 +125,7 @@ export function bceWithLogits(input: Tensor, target: Tensor, opts: BceWithLogits
   lossOptions('bceWithLogits', opts, ['weight', 'posWeight']);
   sameShape('bceWithLogits', input, target);
   return tidy(() => {
+    [input, target] = autocastInputs('bceWithLogits', input, target);
     const softplusNegAbs = input.abs().neg().exp().log1p(); // log(1 + exp(−|x|))
     let l: Tensor;
     if (opts.posWeight) {
@@ -140,6 +149,7 @@ export function klDiv(input: Tensor, target: Tensor, opts: { reduction?: Reducti
   sameShape('klDiv', input, target);
   const reduction = opts.reduction ?? 'mean';
   return tidy(() => {
+    [input, target] = autocastInputs('klDiv', input, target);
     let l: Tensor;
     if (opts.logTarget) {
       l = target.exp().mul(target.sub(input));
