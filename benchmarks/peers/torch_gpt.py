@@ -3,6 +3,10 @@
 (nanoGPT-style GPT: tied embeddings, pre-LN blocks, exact GELU, causal attention; or the
 784-256-10 MLP), trained with AdamW on random tokens on the CPU, or with --device cuda on an NVIDIA
 GPU. Prints one JSON line: {"model", "ms_per_step", "tokens_per_s", "steps", "threads", "device", "torch"}.
+--checkpoint runs each GPT block under torch.utils.checkpoint (non-reentrant). --memory adds
+"start_bytes" (the tensors live when a step starts: parameters, AdamW state, inputs, the mask) and
+"peak_bytes" (the most tensor bytes live at once during one step, start_bytes included), from the
+CPU allocator's allocation and free events that torch.profiler records with profile_memory=True.
 
 usage: torch_gpt.py --model gpt --layers 4 --heads 4 --embd 128 --block 64 --batch 12 --vocab 65
        torch_gpt.py --model mlp --batch 128
@@ -15,6 +19,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.checkpoint import checkpoint
 
 
 class Block(nn.Module):
@@ -40,8 +46,9 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    def __init__(self, vocab, block, layers, heads, embd):
+    def __init__(self, vocab, block, layers, heads, embd, ckpt=False):
         super().__init__()
+        self.ckpt = ckpt
         self.wte = nn.Embedding(vocab, embd)
         self.wpe = nn.Embedding(block, embd)
         self.blocks = nn.ModuleList([Block(embd, heads) for _ in range(layers)])
@@ -52,7 +59,7 @@ class GPT(nn.Module):
         b, t = idx.shape
         x = self.wte(idx) + self.wpe(torch.arange(t, device=idx.device))  # (B, T, C)
         for blk in self.blocks:
-            x = blk(x, self.mask)
+            x = checkpoint(blk, x, self.mask, use_reentrant=False) if self.ckpt else blk(x, self.mask)
         logits = self.ln_f(x) @ self.wte.weight.t()  # tied head, (B, T, V)
         return F.cross_entropy(logits.view(b * t, -1), targets.view(b * t))
 
@@ -71,13 +78,15 @@ def main():
     p.add_argument("--warmup-s", type=float, default=0.0, help="keep warming up until this many seconds passed")
     p.add_argument("--threads", type=int, default=0, help="0: PyTorch's default")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--checkpoint", action="store_true", help="activation checkpointing of every block")
+    p.add_argument("--memory", action="store_true", help="also report the peak tensor bytes of one step")
     a = p.parse_args()
     dev = torch.device(a.device)
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     if a.model == "gpt":
-        model = GPT(a.vocab, a.block, a.layers, a.heads, a.embd).to(dev)
+        model = GPT(a.vocab, a.block, a.layers, a.heads, a.embd, a.checkpoint).to(dev)
         x = torch.randint(0, a.vocab, (a.batch, a.block), device=dev)
         y = torch.randint(0, a.vocab, (a.batch, a.block), device=dev)
         loss_fn = lambda: model(x, y)
@@ -106,9 +115,23 @@ def main():
     for _ in range(a.steps):
         step()
     ms = (time.perf_counter() - t0) * 1000 / a.steps
-    print(json.dumps({"model": a.model, "ms_per_step": ms, "tokens_per_s": tokens / (ms / 1000),
-                      "steps": a.steps, "threads": torch.get_num_threads(), "device": a.device,
-                      "torch": torch.__version__}))
+    out = {"model": a.model, "ms_per_step": ms, "tokens_per_s": tokens / (ms / 1000),
+           "steps": a.steps, "threads": torch.get_num_threads(), "device": a.device, "torch": torch.__version__}
+    if a.memory:
+        opt.zero_grad(set_to_none=True)
+        live = [*model.parameters(), *model.buffers(), x, y]
+        live += [t for st in opt.state.values() for t in st.values() if torch.is_tensor(t)]
+        start = sum(t.numel() * t.element_size() for t in live)
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            step()
+        # Allocations (+bytes) and frees (-bytes) in the order they happened.
+        cur = peak = 0
+        for e in prof.profiler.kineto_results.events():
+            if e.name() == "[memory]" and e.device_type() == torch.autograd.DeviceType.CPU:
+                cur += e.nbytes()
+                peak = max(peak, cur)
+        out.update({"start_bytes": start, "peak_bytes": start + peak, "checkpoint": a.checkpoint})
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 // Training steps (forward + backward + optimizer) per device, against TensorFlow.js (cpu, wasm,
 // webgpu) and PyTorch on the CPU (and on CUDA where PyTorch sees an NVIDIA GPU), with live memory
-// recorded at the start and end of each run.
+// recorded at the start and end of each run. For nanoGPT's model on the CPU: the peak bytes of a
+// step (memory().peakBytes over the timed steps), with and without gradient checkpointing, next to
+// PyTorch's (its CPU allocator's events under torch.profiler, see peers/torch_gpt.py).
 //
 // Models: an MLP 784-256-10 on batches of 128; nanoGPT's CPU configuration (4 layers, 4 heads,
 // 128 wide, context 64, batch 12, vocab 65); and in full runs a larger GPT (6 layers, 6 heads, 384
@@ -11,7 +13,7 @@
 // `tf.variableGrads` + `tf.train.adam` (tfjs has no AdamW; the update costs the same).
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { crossEntropy, memory, tensor, tidy, type Tensor } from '@webgrad/core';
+import { crossEntropy, memory, resetPeakMemory, tensor, tidy, type Tensor } from '@webgrad/core';
 import { GPT, Linear, ReLU, Sequential } from '@webgrad/nn';
 import { AdamW } from '@webgrad/optim';
 import type * as TF from '@tensorflow/tfjs-core';
@@ -59,7 +61,7 @@ function snapshot(ctx: SuiteContext, device: Device): MemorySnapshot {
 // ---- webgrad ------------------------------------------------------------------------------------
 
 /** Builds the model on the CPU (initialisation is the same everywhere), then moves it to `device`. */
-function webgradStep(spec: ModelSpec, device: Device): { step: () => Tensor; dispose: () => void } {
+function webgradStep(spec: ModelSpec, device: Device, checkpointing = false): { step: () => Tensor; dispose: () => void } {
   if (spec.kind === 'mlp') {
     const model = new Sequential(new Linear(784, 256), new ReLU(), new Linear(256, 10)).to(device);
     const opt = new AdamW(model.parameters(), { lr: 1e-3 });
@@ -80,7 +82,7 @@ function webgradStep(spec: ModelSpec, device: Device): { step: () => Tensor; dis
     };
   }
   const g = spec.gpt!;
-  const model = new GPT({ vocabSize: g.vocab, blockSize: g.block, nLayer: g.layers, nHead: g.heads, nEmbd: g.embd }).to(device);
+  const model = new GPT({ vocabSize: g.vocab, blockSize: g.block, nLayer: g.layers, nHead: g.heads, nEmbd: g.embd, gradientCheckpointing: checkpointing }).to(device);
   const opt = new AdamW(model.configureOptimizerGroups(0.1), { lr: 1e-3 });
   const idx = tensor(randInts(g.batch * g.block, g.vocab, 3), { shape: [g.batch, g.block], dtype: 'int32', device });
   const tgt = tensor(randInts(g.batch * g.block, g.vocab, 4), { shape: [g.batch, g.block], dtype: 'int32', device });
@@ -99,15 +101,15 @@ function webgradStep(spec: ModelSpec, device: Device): { step: () => Tensor; dis
   };
 }
 
-interface RunResult { ms: Cell; memory?: { before: MemorySnapshot; afterWarmup: MemorySnapshot; end: MemorySnapshot } }
+interface RunResult { ms: Cell; memory?: { before: MemorySnapshot; afterWarmup: MemorySnapshot; end: MemorySnapshot; peakBytes: number } }
 
-async function runWebgrad(ctx: SuiteContext, spec: ModelSpec, device: Device, o: MeasureOptions): Promise<RunResult> {
+async function runWebgrad(ctx: SuiteContext, spec: ModelSpec, device: Device, o: MeasureOptions, checkpointing = false): Promise<RunResult> {
   if (device === 'webgpu' && !ctx.gpu) return { ms: 'n/a (no WebGPU adapter)' };
   const before = snapshot(ctx, device);
   let m: ReturnType<typeof webgradStep> | null = null;
   let last: Tensor | null = null;
   try {
-    m = webgradStep(spec, device);
+    m = webgradStep(spec, device, checkpointing);
     const mm = m;
     // warm-up: the first step creates the optimizer's moments and compiles pipelines
     last = mm.step();
@@ -115,11 +117,12 @@ async function runWebgrad(ctx: SuiteContext, spec: ModelSpec, device: Device, o:
     last.dispose();
     last = null;
     const afterWarmup = snapshot(ctx, device);
+    resetPeakMemory();
     const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { if (last) await last.item(); }, { ...o, warmup: Math.max(0, (o.warmup ?? 1) - 1) });
     (last as Tensor | null)?.dispose();
     last = null;
     const end = snapshot(ctx, device);
-    return { ms: t.ms, memory: { before, afterWarmup, end } };
+    return { ms: t.ms, memory: { before, afterWarmup, end, peakBytes: memory().devices[device]?.peakBytes ?? 0 } };
   } catch (e) {
     return { ms: failureCell(e) };
   } finally {
@@ -276,6 +279,50 @@ async function runTorch(ctx: SuiteContext, spec: ModelSpec, o: MeasureOptions, d
   }
 }
 
+/** PyTorch's tensor bytes live at the start of a CPU step and at its peak, with or without checkpointing. */
+async function runTorchPeak(spec: ModelSpec, checkpointing: boolean): Promise<{ start: number; peak: number } | Cell> {
+  const torch = await findTorch();
+  if (torch === null) return 'n/a (python3 with torch not found)';
+  const g = spec.gpt!;
+  const script = join(process.env.WEBGRAD_BENCH_DIR ?? join(process.cwd(), 'benchmarks'), 'peers', 'torch_gpt.py');
+  const args = [script, '--model', 'gpt', '--batch', String(spec.batch), '--steps', '1', '--warmup', '1', '--threads', '1', '--memory',
+    '--layers', String(g.layers), '--heads', String(g.heads), '--embd', String(g.embd), '--block', String(g.block), '--vocab', String(g.vocab)];
+  if (checkpointing) args.push('--checkpoint');
+  try {
+    const r = await execJson(torch.python, args, 600_000);
+    return { start: Number(r.start_bytes), peak: Number(r.peak_bytes) };
+  } catch (e) {
+    return failureCell(e);
+  }
+}
+
+const fmtMs = (c: Cell): string => (typeof c === 'number' ? c.toFixed(1) : c);
+
+/** The peak-bytes entry of nanoGPT's CPU step: webgrad with and without checkpointing, and PyTorch's. */
+async function peakEntry(ctx: SuiteContext, spec: ModelSpec, o: MeasureOptions, plain: RunResult): Promise<Entry> {
+  ctx.log(`  ${spec.key}: webgrad cpu, gradient checkpointing`);
+  const ckpt = await runWebgrad(ctx, spec, 'cpu', o, true);
+  ctx.log(`  ${spec.key}: pytorch cpu peak bytes`);
+  const torchPlain = await runTorchPeak(spec, false);
+  const torchCkpt = await runTorchPeak(spec, true);
+  const peak = (r: RunResult): Cell => r.memory?.peakBytes ?? r.ms;
+  const tPeak = (r: { peak: number } | Cell): Cell => (typeof r === 'object' ? r.peak : r);
+  const over = (peakB: Cell, start: number | undefined) => (typeof peakB === 'number' && start !== undefined ? `${((peakB - start) / 2 ** 20).toFixed(2)} MiB` : 'n/a');
+  ctx.extra.peakBytes = { webgrad: plain.memory, webgradCheckpointing: ckpt.memory, webgradCheckpointingMs: ckpt.ms, torch: torchPlain, torchCheckpointing: torchCkpt };
+  return {
+    suite: 'training', name: `${spec.title} — peak bytes of a step, cpu`, unit: 'B', better: 'lower',
+    ours: { webgrad: peak(plain), 'webgrad, checkpointing': peak(ckpt) },
+    peers: { pytorch: tPeak(torchPlain), 'pytorch, checkpointing': tPeak(torchCkpt) },
+    ratio: makeRatio('peak bytes ÷ PyTorch (no checkpointing)', peak(plain), tPeak(torchPlain), 'lower'),
+    notes: [
+      `above the bytes live when a step starts (parameters, AdamW state, inputs): webgrad ${over(peak(plain), plain.memory?.afterWarmup.bytes)}, with checkpointing ${over(peak(ckpt), ckpt.memory?.afterWarmup.bytes)}; ` +
+      `pytorch ${over(tPeak(torchPlain), typeof torchPlain === 'object' ? torchPlain.start : undefined)}, with checkpointing ${over(tPeak(torchCkpt), typeof torchCkpt === 'object' ? torchCkpt.start : undefined)}`,
+      `webgrad cpu ms/step: ${fmtMs(plain.ms)} without checkpointing, ${fmtMs(ckpt.ms)} with`,
+      'webgrad: memory().peakBytes (live tensor storage); pytorch: its CPU allocator events under torch.profiler(profile_memory=True), one step, one thread',
+    ],
+  };
+}
+
 // ---- the suite ----------------------------------------------------------------------------------
 
 export const trainingSuite: Suite = {
@@ -305,6 +352,7 @@ export const trainingSuite: Suite = {
         const r = await runWebgrad(ctx, spec, device, o);
         ours[device] = r.ms;
         if (r.memory) memoryRows.push({ model: spec.key, device, ...r.memory });
+        if (spec.key === 'gpt-nano' && device === 'cpu') ctx.entries.push(await peakEntry(ctx, spec, o, r));
       }
       // WEBGRAD_BENCH_TFJS=0 leaves TensorFlow.js out (its plain-JS backend takes seconds per GPT step).
       const tfBackends = process.env.WEBGRAD_BENCH_TFJS === '0' ? [] : spec.webgpuOnly ? ['webgpu'] : ['cpu', 'wasm', 'webgpu'];
