@@ -28,9 +28,10 @@ const examples = PACKAGES.flatMap((pkg) => {
 });
 
 // Inside examples/node_modules, so the transpiled sources resolve the packages' own dependencies
-// (webgpu, @huggingface/tokenizers) from there, as `pnpm example` does.
-const cache = join(root, 'examples', 'node_modules', '.cache', 'webgrad-readmes');
-const srcDir = join(root, 'examples', 'node_modules', '.cache', 'webgrad-readmes-src');
+// (webgpu, @huggingface/tokenizers) from there, as `pnpm example` does; one pair of folders per run.
+const cacheRoot = join(root, 'examples', 'node_modules', '.cache');
+const cache = join(cacheRoot, `webgrad-readmes-${process.pid}`);
+const srcDir = join(cacheRoot, `webgrad-readmes-src-${process.pid}`);
 const work = mkdtempSync(join(tmpdir(), 'webgrad-readmes-'));
 
 beforeAll(async () => {
@@ -64,7 +65,7 @@ describe('package READMEs', () => {
   });
 
   it.each(examples.map((e) => [e.name, e] as const))('example %s runs', async (_name, { name }) => {
-    const program = join(cache, 'examples', 'node_modules', '.cache', 'webgrad-readmes-src', `${name}.js`);
+    const program = join(cache, 'examples', 'node_modules', '.cache', `webgrad-readmes-src-${process.pid}`, `${name}.js`);
     const cwd = join(work, name);                          // files the example writes land here
     mkdirSync(cwd);
     const run = await promisify(execFile)(process.execPath, [program], { cwd, timeout: 90_000, maxBuffer: 16 << 20 }).catch((e: { stdout?: string; stderr?: string; message: string }) => e);
