@@ -1,7 +1,7 @@
 // The Trainer's options, what it reports after every step and evaluation, and its result.
 import type { Tensor } from '@webgrad/core';
 import type { Module } from '@webgrad/nn';
-import type { JsonValue, Optimizer } from '@webgrad/optim';
+import type { GradScaler, JsonValue, Optimizer } from '@webgrad/optim';
 import type { BestOptions } from './best.js';
 import type { ProgressStream } from './progress.js';
 
@@ -79,6 +79,12 @@ export interface TrainerOptions<B = void> extends TrainerCallbacks<B> {
   gradAccumSteps?: number;
   /** Clip the global gradient norm to this before each optimizer step (0 or undefined: no clipping). */
   gradClip?: number;
+  /**
+   * Dynamic loss scaling for 16-bit (autocast) training: each loss is multiplied by the scale
+   * before backward, the gradients are unscaled before clipping, and a step whose gradients
+   * overflowed is skipped while the scale backs off. Name it in `state` to checkpoint its scale.
+   */
+  gradScaler?: GradScaler;
   /** Evaluation data by split name; each split's loss is the mean of `evalLoss` over all its batches. */
   evalData?: Record<string, BatchSource<B>>;
   /** Loss of one batch of `split` (inside noGrad and a memory scope, in eval mode). A split's loss

@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tensor, ValueError, checkInt, checkOptions, keep, noGrad, tidy } from '@webgrad/core';
-import { clipGradNorm, latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint, type JsonValue } from '@webgrad/optim';
+import { GradScaler, clipGradNorm, latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint, type JsonValue } from '@webgrad/optim';
 import { BestTracker, type BestState } from './best.js';
 import { MetricsLog } from './metrics_log.js';
 import type { BatchSource, EvalRecord, StepInfo, TrainResult, TrainerCallbacks, TrainerOptions } from './options.js';
@@ -25,7 +25,7 @@ import { ProgressBar } from './progress.js';
 import { lossPlot } from './report.js';
 
 const KNOWN = [
-  'model', 'optimizer', 'scheduler', 'steps', 'epochs', 'trainData', 'trainLoss', 'gradAccumSteps', 'gradClip', 'evalData', 'evalLoss',
+  'model', 'optimizer', 'scheduler', 'steps', 'epochs', 'trainData', 'trainLoss', 'gradAccumSteps', 'gradClip', 'gradScaler', 'evalData', 'evalLoss',
   'splits', 'evalIters', 'evalMetrics', 'evalInterval', 'best', 'keep', 'saveInterval', 'state', 'itemsPerStep', 'itemsName', 'outDir', 'resume', 'logInterval',
   'checkpointExtra', 'config', 'handleSigint', 'fsync', 'stream', 'tty', 'callbacks', 'onStep', 'onEval', 'onEnd',
 ];
@@ -68,6 +68,7 @@ export class Trainer<B = void> {
     for (const [name, s] of Object.entries(opts.state ?? {})) {
       if (typeof s?.stateDict !== 'function' || typeof s.loadStateDict !== 'function') throw new ValueError(`Trainer: state.${name} must have stateDict() and loadStateDict()`);
     }
+    if (opts.gradScaler !== undefined && !(opts.gradScaler instanceof GradScaler)) throw new ValueError('Trainer: gradScaler must be a GradScaler');
     if (opts.evalData && !opts.evalLoss) throw new ValueError('Trainer: evalData needs evalLoss(split, batch)');
     this.opts = opts;
     this.#best = new BestTracker(opts.best ?? {}, this.#splits().at(-1) ?? 'val');
@@ -269,7 +270,8 @@ export class Trainer<B = void> {
           const l = tidy(() => {
             const out = o.trainLoss(batch);
             const loss = out instanceof Tensor ? out : out.loss;
-            (accum > 1 ? loss.div(accum) : loss).backward();
+            const part = accum > 1 ? loss.div(accum) : loss;
+            (o.gradScaler ? o.gradScaler.scale(part) : part).backward();
             for (const [name, v] of Object.entries(out instanceof Tensor ? {} : out.metrics ?? {})) {
               (stepMetrics[name] ??= []).push(v instanceof Tensor ? keep(v.detach()) : v);
             }
@@ -277,11 +279,22 @@ export class Trainer<B = void> {
           });
           if (lossT) { const sum: Tensor = lossT.add(l); lossT.dispose(); l.dispose(); lossT = sum; } else lossT = l;
         }
-        tidy(() => {
-          if (o.gradClip) clipGradNorm(optimizer.params(), o.gradClip).dispose();
-          optimizer.step();
+        if (o.gradScaler) {
+          // Unscaled gradients are clipped; a step whose gradients overflowed is skipped and the scale backs off.
+          tidy(() => {
+            o.gradScaler!.unscale_(optimizer);
+            if (o.gradClip) clipGradNorm(optimizer.params(), o.gradClip).dispose();
+          });
+          await o.gradScaler.step(optimizer);
+          o.gradScaler.update();
           optimizer.zeroGrad();
-        });
+        } else {
+          tidy(() => {
+            if (o.gradClip) clipGradNorm(optimizer.params(), o.gradClip).dispose();
+            optimizer.step();
+            optimizer.zeroGrad();
+          });
+        }
         scheduler?.step();
         step++;
         stepsSinceRead++;
