@@ -9,7 +9,7 @@
 //   copy.ts              copy (casts between bool/int32/float32/float64 too), fill (copy_f32 in
 //                        ../wasm/elementwise_program.ts)
 //   conv.ts              im2col, col2im, pool2d, pool2dBackward (TypeScript loops)
-//   reduce.ts            reduce (reduce_program.ts)
+//   reduce.ts            reduce (reduce_program.ts; per-channel sums in reduce_channels.ts)
 //   rows.ts              softmax, layerNorm, crossEntropy and their backwards (rows_program.ts)
 //   attention.ts         attention forward and backward (attention_program.ts)
 //   indexing.ts          indexSelect, indexAdd

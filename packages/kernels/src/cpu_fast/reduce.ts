@@ -2,6 +2,8 @@
 //
 // - float32 sums of a contiguous x over trailing axes (row sums) or leading axes (column sums, a
 //   bias gradient) run in WebAssembly with float64 accumulators (reduce_program.ts);
+// - float32 sums over leading and trailing axes that keep middle ones (per-channel sums, as
+//   BatchNorm's) run as row sums in WebAssembly and a fold over the leading axes (reduce_channels.ts);
 // - every other float reduction takes the TypeScript loops (`reduceLoops`), also in float64.
 // Sums accumulate in float64 like the reference but in blocked order, so they may differ from it in
 // the last float32 bit. int32 and bool inputs take the reference.
@@ -12,6 +14,7 @@ import { isF32, isFloat, readPtr } from '../wasm/operands.js';
 import { wasmRuntime } from '../wasm/runtime.js';
 import { FAST_CPU_CONFIG, splitRange, threadsFor } from '../wasm/schedule.js';
 import { copyAssign, copyLoops } from './copy.js';
+import { reduceChannels } from './reduce_channels.js';
 
 type V = View<TypedArray>;
 
@@ -21,7 +24,7 @@ type V = View<TypedArray>;
  */
 export function reduce(op: ReduceOp, x: V, axes: readonly number[], out: V): boolean {
   const fast = op === 'sum' && isF32(x) && isContiguous(x) && (out.dtype === 'float32' || out.dtype === 'float64') && reduceSplit(x.shape, axes);
-  if (!fast) return reduceLoops(op, x, axes, out);
+  if (!fast) return reduceChannels(op, x, axes, out) || reduceLoops(op, x, axes, out);
   const { s, trailing } = fast;
   const rows = numel(x.shape.slice(0, s)), cols = numel(x.shape.slice(s));
   const nOut = trailing ? rows : cols;
