@@ -12,6 +12,10 @@ class Holder extends Module {
     super();
     this.w = this.registerBuffer('w', tensor(values, { dtype }));
   }
+
+  forward(): Tensor {
+    return this.w;
+  }
 }
 
 // Edge values of both formats: max finite, min subnormal, ±inf, ±0, NaN, ties.

@@ -7,7 +7,7 @@
 // each with its previous state kept so that all of them are put back if one refuses its entry;
 // then the optimizer and the model, which phase 1 checked as fully as they check themselves; then
 // the RNG.
-import { setRngState } from '@webgrad/core';
+import { isFloat, setRngState } from '@webgrad/core';
 import { fromSafetensorsBytes, parseSafetensors, type Module, type ParsedSafetensors, type SafeDType } from '@webgrad/nn';
 import { resolveCheckpoint } from './checkpoint_dir.js';
 import { CheckpointError } from './checkpoint_error.js';
@@ -41,7 +41,7 @@ function parseTensors(file: string, bytes: Uint8Array): ParsedSafetensors {
 }
 
 const FLOAT: readonly SafeDType[] = ['F64', 'F32', 'F16', 'BF16', 'F8_E5M2', 'F8_E4M3'];
-const SAFE_OF = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' } as const;
+const SAFE_OF = { float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int32: 'I32', bool: 'BOOL' } as const;
 
 /** The model file's bytes, verified to load into `model`. */
 async function checkModel(fs: CheckpointFs, ckpt: string, state: StateJson, model: Module, join: (...p: string[]) => string): Promise<Uint8Array> {
@@ -56,7 +56,7 @@ async function checkModel(fs: CheckpointFs, ckpt: string, state: StateJson, mode
   const shapes = Object.entries(own).filter(([k, t]) => tensors[k] && tensors[k]!.shape.join() !== t.shape.join()).map(([k]) => k);
   const dtypes = Object.entries(own).filter(([k, t]) => {
     const d = tensors[k]?.dtype;
-    return d !== undefined && d !== SAFE_OF[t.dtype] && !(FLOAT.includes(d) && (t.dtype === 'float32' || t.dtype === 'float64'));
+    return d !== undefined && d !== SAFE_OF[t.dtype] && !(FLOAT.includes(d) && isFloat(t.dtype));
   }).map(([k]) => `${k} (${tensors[k]!.dtype} into ${own[k]!.dtype})`);
   if (missing.length || unexpected.length || shapes.length || dtypes.length) {
     throw new CheckpointError('mismatch', file, `does not fit the model:${missing.length ? ` missing weight ${missing.join(', ')};` : ''}${unexpected.length ? ` unexpected ${unexpected.join(', ')};` : ''}${shapes.length ? ` shape differs for ${shapes.join(', ')};` : ''}${dtypes.length ? ` dtype differs for ${dtypes.join(', ')}` : ''}`);

@@ -5,8 +5,8 @@ import { tensor, type DeviceName, type DType, type Tensor } from '@webgrad/core'
 import { decodeTensor, type SafeDType, type SafeTensorInput, type SafeTensorView } from '@webgrad/nn';
 import type { TensorSnapshot } from './optimizer.js';
 
-const TO_SAFE: Record<DType, SafeDType> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
-const FROM_SAFE: Partial<Record<SafeDType, DType>> = { F32: 'float32', F64: 'float64', I32: 'int32', BOOL: 'bool' };
+const TO_SAFE: Record<DType, SafeDType> = { float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16', int32: 'I32', bool: 'BOOL' };
+const FROM_SAFE: Partial<Record<SafeDType, DType>> = { F32: 'float32', F64: 'float64', F16: 'float16', BF16: 'bfloat16', I32: 'int32', BOOL: 'bool' };
 
 /** Read a tensor back to the host (exact, in its own dtype). */
 export async function snapshotTensor(t: Tensor): Promise<TensorSnapshot> {
