@@ -3,7 +3,7 @@
 // dropout's mask, support second order and nesting, hold less memory after forward, and leak nothing.
 import { describe, expect, it } from 'vitest';
 import {
-  AutogradError, ValueError, checkpoint, dropout, getRngState, gradients, manualSeed, memory, noGrad,
+  AutogradError, ValueError, autocast, checkpoint, dropout, getRngState, gradients, manualSeed, memory, noGrad,
   randn, resetPeakMemory, tensor, tidy, type DeviceName, type Tensor,
 } from '@webgrad/core';
 import { randomArray, testDevices } from './helpers.js';
@@ -143,6 +143,22 @@ describe.each(testDevices())('checkpoint on %s', (device) => {
     expect(peak - base).toBeGreaterThanOrEqual(2 * 256 * 4);
     resetPeakMemory();
     expect(memory().devices[device]!.peakBytes).toBe(bytes(device));
+  });
+});
+
+describe('checkpoint under autocast', () => {
+  it('recomputes in the forward\'s autocast dtype: the same float16 products and gradients', async () => {
+    const w = param([8, 8], 16, 'cpu');
+    const x = param([4, 8], 17, 'cpu');
+    const f = (u: Tensor) => u.matmul(w).tanh().matmul(w);
+    const run = (ckpt: boolean) => tidy(() => {
+      const y = autocast({ dtype: 'float16' }, () => (ckpt ? checkpoint(f, x) : f(x)));
+      expect(y.dtype).toBe('float16');
+      return gradients(y.float().square().sum(), [x, w]);
+    });
+    const plain = run(false), ckpt = run(true);
+    expect(await values(ckpt)).toEqual(await values(plain));
+    for (const t of [...plain, ...ckpt, w, x]) t!.dispose();
   });
 });
 

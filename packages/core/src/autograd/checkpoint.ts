@@ -14,9 +14,11 @@
 //   position of its own (a detached leaf; under `createGraph`, an identity node on the saved input,
 //   so the result can be differentiated again), and returns the gradients of those positions.
 // - The RNG state at the forward is restored for the recomputation (dropout draws the same mask)
-//   and the generator is put back afterwards, so backward does not shift later random draws.
+//   and the generator is put back afterwards, so backward does not shift later random draws; the
+//   forward's autocast state is restored too (backward otherwise runs with autocast off).
 // Tensors the closure reads that do not require grad (masks, rotary tables) are not kept: they
 // must stay alive until backward, as for torch.utils.checkpoint.
+import { autocastDType, withAutocast, type AutocastDType } from '../autocast.js';
 import { AutogradError, ValueError } from '../errors.js';
 import { tidy } from '../memory.js';
 import { apply, swapInputHook, type InputHook, type OpDef, type OpInputs } from '../ops/define.js';
@@ -35,6 +37,7 @@ interface Replay {
   /** Positions in `args` of the explicit tensor arguments (node inputs 0 … n−1). */
   argSlots: number[];
   rng: { seed: number; offset: number };
+  autocast: AutocastDType | null;
 }
 
 const isTensor = (v: unknown): v is Tensor => typeof v === 'object' && v !== null && (v as { __isTensor?: boolean }).__isTensor === true;
@@ -79,7 +82,7 @@ const CHECKPOINT: OpDef<readonly Tensor[], Attrs, Record<string, Tensor>> = {
       const rngNow = getRngState();
       setRngState(replay.rng);
       try {
-        const y = withSubstitution(map, () => replay.fn(...args));
+        const y = withAutocast(replay.autocast, () => withSubstitution(map, () => replay.fn(...args)));
         if (!isTensor(y)) throw new AutogradError(`checkpoint: the recomputed function returned ${fmtValue(y)} instead of a tensor`);
         return y;
       } finally {
@@ -128,7 +131,7 @@ export function checkpoint<A extends unknown[]>(fn: (...args: A) => Tensor, ...a
   for (const raw of captured.keys()) reads.push(raw);
   // An output that is one of the tensors read (fn returned its input) gets a tensor object of its own.
   const own = out.requiresGrad || inputs.includes(out) || reads.includes(out) ? out.alias() : out;
-  return apply(CHECKPOINT, inputs as OpInputs as readonly Tensor[], { result: { out: own }, replay: { fn: fn as Replay['fn'], args, reads, argSlots, rng } });
+  return apply(CHECKPOINT, inputs as OpInputs as readonly Tensor[], { result: { out: own }, replay: { fn: fn as Replay['fn'], args, reads, argSlots, rng, autocast: autocastDType() } });
 }
 
 function checked(y: unknown): Tensor {
