@@ -35,7 +35,7 @@ export function checkParam(op: string, module: Module, name: unknown, arg = 'nam
     const own = [...module.namedParameters({ recurse: false })].map(([n]) => `'${n}'`);
     throw new PruningError(`${op}: ${arg} '${name}' is not a parameter of ${module.constructor.name} (its parameters: ${own.join(', ') || 'none'})`);
   }
-  if (p.dtype !== 'float32' && p.dtype !== 'float64') throw new PruningError(`${op}: ${arg} '${name}' is a ${p.dtype} parameter; only floating-point parameters can be pruned`);
+  if (p.dtype !== 'float32' && p.dtype !== 'float64') throw new PruningError(`${op}: ${arg} '${name}' is a ${p.dtype} parameter; only float32 and float64 parameters can be pruned`);
   return p;
 }
 
