@@ -3,6 +3,7 @@
 // "Serves" line, then long lines of imperative prose about ingredients, quantities spelled out,
 // heat and time — yet it is written with the characters that corpus already has (no digits, no j,
 // x, z, no capital J, V, X, Z), so the pre-trained tokenizer covers it as it is.
+import { seededRandom } from '@webgrad/core';
 
 const DISHES = [
   'barley soup', 'onion tart', 'apple cake', 'lentil stew', 'potato bake', 'leek pie', 'mushroom broth',
@@ -29,18 +30,6 @@ const FINISH = [
   'Keep in a cool place for three days.', 'Scatter with parsley and serve.', 'Serve with a green salad.',
 ];
 
-/** mulberry32, a small deterministic generator (not the library's training RNG). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Pick = <T>(xs: readonly T[]) => T;
 
 /** Sentence templates of a method paragraph. */
@@ -64,7 +53,7 @@ export interface RecipeOptions {
 /** Recipes separated by blank lines: "Recipe: <dish>", "Serves <n>.", a method of 4–7 sentences. */
 export function generateRecipes(opts: RecipeOptions = {}): string {
   const target = opts.chars ?? 200_000;
-  const rand = mulberry32(opts.seed ?? 2024);
+  const rand = seededRandom(opts.seed ?? 2024);
   const pick: Pick = (xs) => xs[Math.floor(rand() * xs.length)]!;
   const parts: string[] = [];
   let length = 0;

@@ -4,6 +4,7 @@
 // hash of the word), so exact match on them measures whether the model learned the task, not the
 // examples. Words are made of letters whose capitals the built-in verse corpus has too (no j, q,
 // v, x, z), so the pre-trained vocabulary covers every record.
+import { seededRandom } from '@webgrad/core';
 import type { InstructionRecord } from '@webgrad/data';
 
 /** Letters of the generated words (their capitals are in the verse corpus's vocabulary too). */
@@ -19,18 +20,6 @@ export const TASKS = {
 
 export type TaskName = keyof typeof TASKS;
 export const TASK_NAMES = Object.keys(TASKS) as TaskName[];
-
-/** mulberry32, a small deterministic generator (not the library's training RNG). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** FNV-1a of a string: which side of the train / held-out split a word or number pair is on. */
 function hash(s: string): number {
@@ -68,7 +57,7 @@ function drawRecord(task: TaskName, rand: () => number, held: boolean, minLength
 
 /** Training and held-out records, tasks in turn (the training records shuffled by the loader). */
 export function generateTaskData(opts: TaskDataOptions = {}): { train: InstructionRecord[]; eval: InstructionRecord[] } {
-  const rand = mulberry32(opts.seed ?? 1);
+  const rand = seededRandom(opts.seed ?? 1);
   const min = opts.minLength ?? 3;
   const max = opts.maxLength ?? 7;
   const accept = opts.accept ?? (() => true);

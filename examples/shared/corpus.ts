@@ -3,6 +3,7 @@
 // Lines are built from templates and word lists, and each couplet ends on two words of one rhyme
 // family — structure a small character-level model can learn (spelling, names, metre-like line
 // lengths, punctuation, and rhyme) while its loss keeps room to fall.
+import { seededRandom } from '@webgrad/core';
 
 const SPEAKERS = [
   'KING ROLAND', 'QUEEN MARGARET', 'LADY ELINOR', 'SIR TOBIAS', 'THE FOOL', 'FRIAR LAWRENCE',
@@ -44,18 +45,6 @@ const RHYMES: readonly (readonly string[])[] = [
   ['name', 'flame', 'shame', 'came', 'same', 'blame'],
 ];
 
-/** mulberry32: a small deterministic generator for the corpus (not the library's training RNG). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Pick = <T>(xs: readonly T[]) => T;
 
 /** Line templates; each returns a line without its final rhyme word. */
@@ -79,7 +68,7 @@ export interface CorpusOptions {
 /** The corpus text: speeches of 1–3 rhyming couplets separated by blank lines. */
 export function generateCorpus(opts: CorpusOptions = {}): string {
   const target = opts.chars ?? 300_000;
-  const rand = mulberry32(opts.seed ?? 1337);
+  const rand = seededRandom(opts.seed ?? 1337);
   const pick: Pick = (xs) => xs[Math.floor(rand() * xs.length)]!;
   const parts: string[] = [];
   let length = 0;

@@ -9,6 +9,7 @@
 // word's letters in order.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { seededRandom } from '@webgrad/core';
 import { Dataset, randomSplit, readPreferenceRecords, type PreferenceRecord } from '@webgrad/data';
 import { formatPrompt } from '../sft/prompt.js';
 import { generateTaskData } from '../sft/tasks.js';
@@ -49,18 +50,6 @@ export function wrongAnswer(word: string, kind: WrongKind, rand: () => number): 
   return out !== right && out.length > 0 ? out : null;
 }
 
-/** mulberry32 (the data's generator, not the library's training RNG). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface SortPreferenceOptions {
   train: number;
   eval: number;
@@ -77,7 +66,7 @@ export function wordOf(prompt: string): string {
 
 /** Training and held-out pairs; each word's rejected answer cycles through the wrong kinds. */
 export function generateSortPreferences(opts: SortPreferenceOptions): { train: PreferenceRecord[]; eval: PreferenceRecord[] } {
-  const rand = mulberry32(opts.seed + 17);
+  const rand = seededRandom(opts.seed + 17);
   // sft's generator cycles over its four tasks: ask for four times as many and keep the sort ones.
   const gen = generateTaskData({ train: 4 * opts.train + 8, eval: 4 * opts.eval + 8, seed: opts.seed });
   const accept = opts.accept ?? (() => true);

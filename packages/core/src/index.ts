@@ -41,6 +41,7 @@ export { layerNorm, layerNormDecomposed } from './ops/layer_norm.js';
 export { scaledDotProductAttention, attentionDecomposed, packedSelfAttention, type AttentionOptions } from './ops/attention.js';
 export { dropout } from './ops/dropout.js';
 export { conv2d, maxPool2d, avgPool2d, convOutSize, type Conv2dOptions, type Pool2dOptions } from './ops/conv.js';
+export { seededRandom } from './seeded_random.js';
 export { detach, to, toAsync, data, dataSync, array, item } from './ops/device.js';
 export { copy_, fill_, zero_, add_, sub_, mul_, div_ } from './ops/inplace.js';
 export { adamwStep_, adamwStepDecomposed_, type AdamWStepOptions } from './ops/adamw.js';
