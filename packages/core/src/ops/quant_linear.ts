@@ -13,7 +13,7 @@ import { tidy } from '../memory.js';
 import type { Tensor } from '../tensor.js';
 import { checkEnum, checkTensor } from '../validate.js';
 import { empty } from './alloc.js';
-import { contiguous } from './cast.js';
+import { cast, contiguous } from './cast.js';
 import { apply, defineOp, type OpDef } from './define.js';
 import { sum } from './reduce.js';
 import { reshape } from './views.js';
@@ -92,6 +92,15 @@ const QUANT_LINEAR: OpDef<Inputs, Attrs, Saved> = defineOp<Inputs, Attrs, Saved>
     needs[0] ? apply(QUANT_LINEAR_T, [contiguous(g), ...savedWeight(saved, attrs, inputs[4] !== null)], attrs) : null,
     null, null, null, null,
     needs[5] ? sum(g, 0) : null,
+  ],
+  // Random packed words as nf4 codes (groups of 8 over 20 columns: a short last group and word),
+  // positive scales; the codes and scales are constants.
+  gradcheck: [
+    {
+      inputs: [{ shape: [2, 3, 20] }, { shape: [4, 3], int: { high: 0x7fffffff } }, { shape: [4, 3], domain: 'positive', constant: true }, { shape: [4] }],
+      call: (x, q, s, b) => quantLinear(x, { scheme: 'nf4', rows: 4, cols: 20, groupSize: 8, qdata: q, scales: cast(s, 'float32'), zeros: null, absmaxQ: null, absmaxOffset: 0 }, b),
+      label: 'nf4, batch dims, bias',
+    },
   ],
 });
 
