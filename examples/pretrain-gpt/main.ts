@@ -4,7 +4,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseFlags, type FlagSpecs } from '../shared/args.js';
 import { runExample } from '../shared/cli.js';
-import { DEFAULT_OPTIONS, NANOGPT_CPU_CONFIG, pretrainGpt, type PretrainOptions, type PretrainResult } from './pretrain.js';
+import { DEFAULT_OPTIONS, NANOGPT_CPU_CONFIG, PRECISIONS, pretrainGpt, type PretrainOptions, type PretrainResult } from './pretrain.js';
 
 const d = DEFAULT_OPTIONS;
 export const FLAGS: FlagSpecs = {
@@ -25,6 +25,7 @@ export const FLAGS: FlagSpecs = {
   'eval-interval': { type: 'int', help: 'evaluate every N steps', default: d.evalInterval },
   'eval-iters': { type: 'int', help: 'batches per split per evaluation', default: d.evalIters },
   'final-eval-iters': { type: 'int', help: 'batches per split of one more evaluation after the last step (0: none)', default: d.finalEvalIters ?? 0 },
+  'precision': { type: 'string', help: 'compute precision of the forward passes: f16 and bf16 run under autocast with float32 master weights (f16 with loss scaling)', choices: PRECISIONS, default: 'f32' },
   'seed': { type: 'int', help: 'seed of the library generator', default: d.seed },
   'out': { type: 'string', help: 'output directory (checkpoints/, metrics.jsonl, loss.svg)', default: d.out },
   'resume': { type: 'boolean', help: 'continue from the latest checkpoint in --out' },

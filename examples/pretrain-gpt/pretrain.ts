@@ -1,12 +1,14 @@
 // Character-level GPT pretraining, as nanoGPT's shakespeare_char: a character tokenizer over a
 // text, a 90/10 train/val split, random-window batches from the seeded generator, AdamW (weight
 // decay on matrices only, betas 0.9/0.99), nanoGPT's cosine schedule with warmup, gradient
-// clipping, the shared Trainer, and a text sample from the trained model.
+// clipping, the shared Trainer, and a text sample from the trained model. `precision` 'f16' or
+// 'bf16' runs every forward under autocast (float32 master weights in the optimizer) and, for
+// float16, scales the loss with a GradScaler.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { manualSeed, tensor, type DeviceName } from '@webgrad/core';
+import { autocast, manualSeed, memory, tensor, type DeviceName } from '@webgrad/core';
 import { GPT, saveModule } from '@webgrad/nn';
-import { AdamW, LrScheduler, cosineWithWarmup } from '@webgrad/optim';
+import { AdamW, GradScaler, LrScheduler, cosineWithWarmup } from '@webgrad/optim';
 import { BatchTrace } from '../shared/batch_trace.js';
 import { getBatch, trainValSplit } from '../shared/batches.js';
 import { CharTokenizer } from '../shared/char_tokenizer.js';
@@ -40,6 +42,9 @@ export interface PretrainOptions {
    * periodic ones (0: none). It is reported beside them and does not rank checkpoints. */
   finalEvalIters?: number;
   seed: number;
+  /** Compute precision of the forward passes: 'f32' (default), or 'f16' / 'bf16' under autocast
+   *  (float32 master weights; 'f16' also scales the loss with a GradScaler). */
+  precision?: Precision;
   out: string;
   resume: boolean;
   sampleTokens: number;
@@ -56,6 +61,10 @@ export interface PretrainOptions {
    * the text (corpus.txt). See benchmarks/peers/nanogpt_reference.py --replay. */
   trace?: boolean;
 }
+
+/** The compute precisions of `--precision`. */
+export type Precision = 'f32' | 'f16' | 'bf16';
+export const PRECISIONS: readonly Precision[] = ['f32', 'f16', 'bf16'];
 
 /** The default run: small enough to finish in about a minute on a laptop CPU. */
 export const SMALL_CONFIG = {
@@ -77,7 +86,7 @@ export const NANOGPT_CPU_CONFIG = {
 } as const;
 
 export const DEFAULT_OPTIONS: PretrainOptions = {
-  ...SMALL_CONFIG, device: 'auto', seed: 1337, out: 'runs/pretrain-gpt', resume: false,
+  ...SMALL_CONFIG, device: 'auto', seed: 1337, precision: 'f32', out: 'runs/pretrain-gpt', resume: false,
   sampleTokens: 300, temperature: 0.8, topK: 200,
 };
 
@@ -89,12 +98,17 @@ export interface PretrainResult {
   vocabSize: number;
   parameters: number;
   device: DeviceName;
+  precision: Precision;
+  /** The most device bytes `memory()` reported, read after each training forward pass (when the activations kept for backward are live). */
+  peakBytes: number;
 }
 
 export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult> {
   if (opts.finalEvalIters !== undefined && !(Number.isInteger(opts.finalEvalIters) && opts.finalEvalIters >= 0)) {
     throw new RangeError(`pretrain-gpt: finalEvalIters must be a non-negative integer, got ${opts.finalEvalIters}`);
   }
+  const precision = opts.precision ?? 'f32';
+  if (!PRECISIONS.includes(precision)) throw new RangeError(`pretrain-gpt: precision must be one of ${PRECISIONS.join(', ')}, got ${String(precision)}`);
   if (opts.trace && opts.resume) {
     throw new RangeError('pretrain-gpt: trace records a run from its initial weights, so it cannot be combined with resume');
   }
@@ -121,7 +135,7 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
     seed: opts.seed, device, data: opts.text ? 'given text' : opts.data ?? 'built-in verse corpus', model: modelConfig,
     batchSize: opts.batchSize, blockSize: opts.blockSize, steps: opts.steps, lr: opts.lr, minLr: opts.minLr, warmup: opts.warmup,
     weightDecay: opts.weightDecay, gradClip: opts.gradClip, evalInterval: opts.evalInterval, evalIters: opts.evalIters,
-    finalEvalIters: opts.finalEvalIters ?? 0,
+    finalEvalIters: opts.finalEvalIters ?? 0, precision,
   };
   say(`run: seed ${opts.seed} on ${device}, ${opts.steps} steps of ${opts.batchSize}×${opts.blockSize} tokens, lr ${opts.lr} → ${opts.minLr} after ${opts.warmup} warmup steps, weight decay ${opts.weightDecay}, clip ${opts.gradClip}`);
 
@@ -130,6 +144,13 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
   const schedule = cosineWithWarmup({ lr: opts.lr, warmupSteps: opts.warmup, decaySteps: Math.max(opts.steps, opts.warmup + 1), minLr: opts.minLr });
   const scheduler = new LrScheduler(optimizer, schedule);
   const splits = { train, val } as Record<string, Int32Array>;
+  // Mixed precision as torch.autocast + GradScaler: the forward (loss included) under autocast,
+  // the backward outside it; float16 needs loss scaling, bfloat16 (float32's range) does not.
+  const lowDType = precision === 'f16' ? 'float16' : 'bfloat16';
+  const forward = (x: Parameters<GPT['forward']>[0], y: Parameters<GPT['forward']>[1]) =>
+    autocast({ dtype: lowDType, enabled: precision !== 'f32' }, () => model.forward(x, y).loss!);
+  const gradScaler = precision === 'f16' ? new GradScaler() : undefined;
+  let peakBytes = 0;
   const trace = opts.trace ? new BatchTrace() : null;
   const traceDir = join(opts.out, 'trace');
   if (trace) {
@@ -149,20 +170,23 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
       trainLoss: () => {
         const { x, y, offsets } = getBatch(train, opts.batchSize, opts.blockSize, device);
         trace?.step(offsets);
-        return model.forward(x, y).loss!;
+        const loss = forward(x, y);
+        peakBytes = Math.max(peakBytes, memory().bytes);
+        return loss;
       },
       evalLoss: (split) => {
         const { x, y, offsets } = getBatch(splits[split]!, opts.batchSize, opts.blockSize, device);
         trace?.evaluation(split, offsets);
-        return model.forward(x, y).loss!;
+        return forward(x, y);
       },
-      evalInterval: opts.evalInterval, evalIters: opts.evalIters, gradClip: opts.gradClip,
+      evalInterval: opts.evalInterval, evalIters: opts.evalIters, gradClip: opts.gradClip, gradScaler, state: gradScaler ? { gradScaler } : undefined,
       itemsPerStep: opts.batchSize * opts.blockSize, outDir: opts.out, resume: opts.resume,
       checkpointExtra: { model: modelConfig, chars: tok.chars.join('') }, config: runConfig,
       stream, tty: opts.tty, fsync: opts.fsync, handleSigint: opts.handleSigint, onStep: opts.onStep,
     });
     const result = await trainer.run();
     say(formatSummary(result));
+    say(`precision ${precision}: ${result.msPerStep.toFixed(1)} ms/step, peak memory ${(peakBytes / 2 ** 20).toFixed(2)} MiB${gradScaler ? `, loss scale ${gradScaler.getScale()}` : ''}`);
     let finalEstimate: PretrainResult['finalEstimate'];
     if ((opts.finalEvalIters ?? 0) > 0 && !result.interrupted) {
       const iters = opts.finalEvalIters!;
@@ -188,7 +212,7 @@ export async function pretrainGpt(opts: PretrainOptions): Promise<PretrainResult
       out.dispose();
       say(`\n--- sample (${opts.sampleTokens} tokens, temperature ${opts.temperature}, top-k ${opts.topK}) ---\n${sample}\n---`);
     }
-    return { train: result, finalEstimate, sample, vocabSize: tok.vocabSize, parameters, device };
+    return { train: result, finalEstimate, sample, vocabSize: tok.vocabSize, parameters, device, precision, peakBytes };
   } finally {
     optimizer.dispose();
     model.dispose();
