@@ -2,7 +2,7 @@
 // global_unstructured): individual entries go, chosen by magnitude (or at random), per parameter
 // or across several parameters at once. As in PyTorch, pruning an already pruned parameter prunes
 // `amount` of the entries that are still unpruned, and the new mask is the product with the old.
-import { checkInt, checkTensor, fmtShape, shapesEqual, type Tensor } from '@webgrad/core';
+import { checkInt, checkTensor, fmtShape, seededRandom, shapesEqual, type Tensor } from '@webgrad/core';
 import type { Module } from '@webgrad/nn';
 import { checkAmount, countNonzero, lowestK, pruneCount, type AmountOptions } from './amount.js';
 import { checkModule, checkPairs, checkParam, PruningError, readMask, setMask } from './masks.js';
@@ -43,7 +43,7 @@ export async function randomUnstructured(module: Module, name: string, opts: Ran
   checkModule(op, 'module', module);
   const p = checkParam(op, module, name);
   const amount = checkAmount(op, opts, ['seed']);
-  const rand = mulberry32(checkInt(op, 'seed', opts.seed === undefined ? 0 : opts.seed, { min: 0, max: 2 ** 32 - 1 }));
+  const rand = seededRandom(checkInt(op, 'seed', opts.seed === undefined ? 0 : opts.seed, { min: 0, max: 2 ** 32 - 1 }));
   const scores = new Float64Array(p.size);
   for (let i = 0; i < scores.length; i++) scores[i] = rand();
   await pruneByScores(op, module, name, p, scores, amount);
@@ -88,16 +88,4 @@ export async function globalUnstructured(params: readonly (readonly [Module, str
     masks[j]![g - offsets[j]!] = 0;
   }
   pairs.forEach(([m, n, p], j) => setMask(m, n, p, masks[j]!));
-}
-
-/** mulberry32: a small seeded generator for random pruning (independent of manualSeed). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
