@@ -30,7 +30,7 @@
 // A tensor registered under two names (tied weights) is one parameter: parameters() yields it once
 // (under its first name), while stateDict() lists every name, as PyTorch does.
 import {
-  Tensor, WebgradError, ValueError, checkBool, checkEnum, checkOptions, fmtShape, fmtValue, keep, noGrad, detach, type DeviceName,
+  Tensor, WebgradError, ValueError, checkBool, checkEnum, checkOptions, fmtShape, fmtValue, isFloat, keep, noGrad, detach, type DeviceName,
 } from '@webgrad/core';
 import { DEVICE_NAMES } from './args.js';
 
@@ -455,10 +455,10 @@ export abstract class Module<In extends unknown[] = any[], Out = any> {
   }
 
   /** Convert every floating-point parameter and buffer to `dtype` (e.g. 'float64' for gradient
-   *  checks). Returns this. */
-  toDType(dtype: 'float32' | 'float64'): this {
-    checkEnum(`${this.constructor.name}.toDType`, 'dtype', dtype, ['float32', 'float64']);
-    this.#replaceAll((t) => (t.dtype === dtype || (t.dtype !== 'float32' && t.dtype !== 'float64') ? t : noGrad(() => t.to(dtype))));
+   *  checks, 'float16' or 'bfloat16' for 16-bit weights). Returns this. */
+  toDType(dtype: 'float32' | 'float64' | 'float16' | 'bfloat16'): this {
+    checkEnum(`${this.constructor.name}.toDType`, 'dtype', dtype, ['float32', 'float64', 'float16', 'bfloat16']);
+    this.#replaceAll((t) => (t.dtype === dtype || !isFloat(t.dtype) ? t : noGrad(() => t.to(dtype))));
     return this;
   }
 

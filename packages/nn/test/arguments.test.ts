@@ -285,7 +285,7 @@ function moduleApi(device: DeviceName, dir: string): Case[] {
     { name: 'Linear.parameters', call: (opts) => { m.parameters(opts); }, args: [['options', { recurse: false }, { recurse: 'bool' }]] },
     { name: 'Linear.loadStateDict', call: (sd, opts) => m.loadStateDict(sd, opts), args: [['state dict', m.stateDict(), { bad: [3, 'x'] }], ['options', { strict: true }, { strict: 'bool' }]] },
     { name: 'Linear.to', call: (d) => { m.to(d); }, args: [['device', device, 'device']] },
-    { name: 'Linear.toDType', call: (d) => { m.toDType(d); }, args: [['dtype', 'float32', { bad: ['float16', 'int32', 3] }]] },
+    { name: 'Linear.toDType', call: (d) => { m.toDType(d); }, args: [['dtype', 'float32', { bad: ['float8', 'int32', 3] }]] },
     { name: 'Sequential.at', call: (i) => new Sequential(new Linear(1, 1)).at(i), args: [['index', 0, 'int']] },
     { name: 'ModuleList', call: (ms) => new ModuleList(ms), args: [['modules', [], { bad: [3, 'x'] }]] },
     { name: 'ModuleList.at', call: (i) => new ModuleList([new Linear(1, 1)]).at(i), args: [['index', -1, 'int']] },

@@ -27,7 +27,7 @@ export const BAD = {
   /** A string from a fixed set. */
   enum: [null, 'unknown', 1, true, {}],
   /** A floating-point dtype name. */
-  floatDType: [null, 'float16', 'int32', 'bool', 3, {}],
+  floatDType: [null, 'float8', 'int32', 'bool', 3, {}],
   device: [null, 'gpu', 3, {}],
   /** A Tensor. */
   tensor: [3, '3', {}, [1, 2]],
