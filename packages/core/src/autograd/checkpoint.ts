@@ -42,7 +42,7 @@ interface Replay {
 
 const isTensor = (v: unknown): v is Tensor => typeof v === 'object' && v !== null && (v as { __isTensor?: boolean }).__isTensor === true;
 
-/** Run `fn` with each tensor it reads in `map` replaced by its value there, on top of any outer hook. */
+/** Run `body` with every op input that is a key of `map` replaced by its value there (after any enclosing hook). */
 function withSubstitution<T>(map: Map<Tensor, Tensor>, body: () => T): T {
   const outer = swapInputHook(null);
   const hook: InputHook = (inputs) => {
