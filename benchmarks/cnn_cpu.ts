@@ -2,16 +2,17 @@
 // fast kernels and the reference kernels side by side (alternating, so load from other processes
 // falls on both): conv2d forward + backward [32, 6, 14, 14] with a 16×6×5×5 filter, maxPool2d
 // forward + backward [32, 6, 28, 28], an MLP 784-256-256-10 step (batch 128, Adam) and a LeNet-5
-// step (batch 64, Adam). `node benchmarks/cnn_cpu.mjs [--rounds N] [--fast-only] [--profile]`
+// step (batch 64, Adam). `node benchmarks/cnn_cpu.mjs [--rounds N] [--threads N] [--fast-only] [--profile]`
 // (--profile: the fast kernels' wall time per call of each kernel, dtype and shape); compare with
 // `/usr/bin/python3 benchmarks/peers/torch_cnn.py` (the same shapes in PyTorch).
-import { conv2d, cpuBackend, crossEntropy, maxPool2d, randn, setCpuKernels, tensor, tidy, type Tensor } from '@webgrad/core';
+import { conv2d, cpuBackend, crossEntropy, maxPool2d, randn, setCpuKernels, setNumThreads, tensor, tidy, type Tensor } from '@webgrad/core';
 import { LeNet5, Linear, ReLU, Sequential } from '@webgrad/nn';
 import { Adam } from '@webgrad/optim';
 
 const args = process.argv.slice(2);
 const rounds = Number(args[args.indexOf('--rounds') + 1] ?? 0) || 5;
 const fastOnly = args.includes('--fast-only') || args.includes('--profile');
+if (args.includes('--threads')) setNumThreads(Number(args[args.indexOf('--threads') + 1]));
 
 function rand(n: number, seed: number): number[] {
   let s = seed;
