@@ -2,7 +2,7 @@
 // outputs equal to the dequantized model's, dequantize back; the quantized file round-trips exactly
 // and a file that does not fit is a typed error naming the file and tensor.
 import { describe, expect, it } from 'vitest';
-import { tensor, type Tensor } from '@webgrad/core';
+import { hasDevice, tensor, type Tensor } from '@webgrad/core';
 import {
   GPT, Linear, QuantLinear, QuantizationError, dequantize, fromQuantizedBytes, parseSafetensors, quantize, quantizedLayers,
   serializeSafetensors, toQuantizedBytes, type QuantizeConfig,
@@ -44,6 +44,19 @@ describe('quantize', () => {
       expect(await maxDiff(m.forward(idx()).logits, yq)).toBeLessThan(1e-4);
     });
   }
+
+  it('gives the same logits on every device (codes read by the WGSL kernels on webgpu)', async () => {
+    const m = model();
+    await quantize(m, { scheme: 'nf4' });
+    const ref = await m.forward(idx()).logits.data();
+    for (const device of hasDevice('webgpu') ? (['webgpu'] as const) : []) {
+      m.to(device);
+      const y = await m.forward(idx().to(device)).logits.data();
+      let d = 0;
+      for (let i = 0; i < ref.length; i++) d = Math.max(d, Math.abs(y[i]! - ref[i]!));
+      expect(d).toBeLessThan(1e-4);
+    }
+  });
 
   it('follows targetModules and skipModules (names and RegExps)', async () => {
     const a = await quantize(model(), { scheme: 'int8', targetModules: ['cFc'] });
