@@ -110,6 +110,17 @@ export function col2im(cols: V, g: Conv2dGeometry, dx: V): boolean {
   return true;
 }
 
+/** For each output position o along one axis, the kernel taps [lo, hi) that read inside the image, as lo, hi pairs. */
+function tapRanges(count: number, s: number, d: number, p: number, size: number, k: number): Int32Array {
+  const out = new Int32Array(2 * count);
+  for (let o = 0; o < count; o++) {
+    const [lo, hi] = validRange(o * s, d, p, size, k);
+    out[2 * o] = lo;
+    out[2 * o + 1] = hi;
+  }
+  return out;
+}
+
 /** Taps of each output position along one axis inside the padded image [-p, size + p) (avg's divisor). */
 function paddedCounts(count: number, k: number, s: number, p: number, d: number, size: number): Int32Array {
   const out = new Int32Array(count);
@@ -134,17 +145,16 @@ export function pool2d(op: 'max' | 'avg', x: V, g: Conv2dGeometry, out: V, argma
   if (numel(out.shape) !== N * C * Ho * Wo || (withArg && numel(argmax.shape) !== N * C * Ho * Wo)) return false;
   const xb = x.buffer, ob = out.buffer, ab = withArg ? (argmax.buffer as Int32Array) : null;
   const [xn, xc, xh, xw] = x.strides as [number, number, number, number];
-  const rowsH = Array.from({ length: Ho }, (_, oh) => validRange(oh * sh, dh, ph, H, kh)); // taps i in image, per oh
-  const colsW = Array.from({ length: Wo }, (_, ow) => validRange(ow * sw, dw, pw, W, kw));
+  const rowsH = tapRanges(Ho, sh, dh, ph, H, kh), colsW = tapRanges(Wo, sw, dw, pw, W, kw);
   const divH = paddedCounts(Ho, kh, sh, ph, dh, H), divW = paddedCounts(Wo, kw, sw, pw, dw, W);
   let o = 0;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const plane = x.offset + n * xn + c * xc;
       for (let oh = 0; oh < Ho; oh++) {
-        const [iLo, iHi] = rowsH[oh]!;
+        const iLo = rowsH[2 * oh]!, iHi = rowsH[2 * oh + 1]!;
         for (let ow = 0; ow < Wo; ow++, o++) {
-          const [jLo, jHi] = colsW[ow]!;
+          const jLo = colsW[2 * ow]!, jHi = colsW[2 * ow + 1]!;
           const h0 = oh * sh - ph, w0 = ow * sw - pw;
           if (op === 'avg') {
             let s = 0;
@@ -190,8 +200,7 @@ export function pool2dBackward(op: 'max' | 'avg', dy: V, argmax: V | null, g: Co
   const gb = dy.buffer, db = dx.buffer;
   const [yn, yc, yh, yw] = dy.strides as [number, number, number, number];
   const acc = new Float64Array(P);
-  const rowsH = Array.from({ length: Ho }, (_, oh) => validRange(oh * sh, dh, ph, H, kh));
-  const colsW = Array.from({ length: Wo }, (_, ow) => validRange(ow * sw, dw, pw, W, kw));
+  const rowsH = tapRanges(Ho, sh, dh, ph, H, kh), colsW = tapRanges(Wo, sw, dw, pw, W, kw);
   const divH = paddedCounts(Ho, kh, sh, ph, dh, H), divW = paddedCounts(Wo, kw, sw, pw, dw, W);
   let o = argmax ? argmax.offset : 0;
   for (let n = 0; n < N; n++) {
@@ -199,14 +208,14 @@ export function pool2dBackward(op: 'max' | 'avg', dy: V, argmax: V | null, g: Co
       acc.fill(0);
       const plane = dy.offset + n * yn + c * yc;
       for (let oh = 0; oh < Ho; oh++) {
-        const [iLo, iHi] = rowsH[oh]!;
+        const iLo = rowsH[2 * oh]!, iHi = rowsH[2 * oh + 1]!;
         for (let ow = 0; ow < Wo; ow++, o++) {
           const gv = gb[plane + oh * yh + ow * yw]!;
           if (op === 'max') {
             const a = (argmax!.buffer as Int32Array)[o]!;
             if (a >= 0) acc[a] += gv; // −1: a window wholly in the padding sent nothing
           } else {
-            const [jLo, jHi] = colsW[ow]!;
+            const jLo = colsW[2 * ow]!, jHi = colsW[2 * ow + 1]!;
             const v = gv / (divH[oh]! * divW[ow]!);
             for (let i = iLo; i < iHi; i++) {
               const pr = (oh * sh - ph + i * dh) * W + ow * sw - pw;
