@@ -299,7 +299,7 @@ export async function loadLoraAdapter(path: string, model: Module): Promise<void
 export interface TrainableReport {
   /** Parameter elements that require grad (tied weights once). */
   trainable: number;
-  /** All parameter elements (tied weights once). */
+  /** All parameter elements (tied weights once; a quantized base weight by its elements). */
   total: number;
   /** 100 · trainable / total. */
   percent: number;
@@ -310,7 +310,10 @@ export interface TrainableReport {
 /** Trainable vs all parameter elements (tied weights counted once), like PEFT's print_trainable_parameters. */
 export function trainableParameters(model: Module): TrainableReport {
   checkModel('trainableParameters', model);
-  const total = model.numParameters();
+  // A quantized base weight (QuantLinear, QLoraLinear) is a buffer of codes: counted by its elements, as PEFT counts 4-bit weights.
+  let quantized = 0;
+  for (const m of model.modules()) if (m instanceof QuantLinear || m instanceof QLoraLinear) quantized += (m as Linear).inFeatures * (m as Linear).outFeatures;
+  const total = model.numParameters() + quantized;
   const trainable = model.numParameters({ trainableOnly: true });
   const percent = total === 0 ? 0 : (100 * trainable) / total;
   const fmt = (n: number) => n.toLocaleString('en-US');

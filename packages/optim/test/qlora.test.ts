@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backward, manualSeed, randint, type Tensor } from '@webgrad/core';
 import { GPT, QuantLinear, quantize } from '@webgrad/nn';
-import { AdamW, LoraError, LoraLinear, QLoraLinear, applyLora, loadLoraAdapter, loraStateDict, mergeLora, saveLoraAdapter } from '@webgrad/optim';
+import { AdamW, LoraError, LoraLinear, QLoraLinear, applyLora, loadLoraAdapter, loraStateDict, mergeLora, saveLoraAdapter, trainableParameters } from '@webgrad/optim';
 
 const dir = mkdtempSync(join(tmpdir(), 'qlora-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,6 +38,13 @@ describe('QLoRA', () => {
     expect(layer).toBeInstanceOf(QLoraLinear);
     expect(layer).toBeInstanceOf(LoraLinear);
     expect([...m.h][0]!.attn.cProj).toBeInstanceOf(QuantLinear); // quantized, no adapter
+    // Quantized base weights count by their elements: the same total as LoRA on the float base.
+    const { total, trainable } = trainableParameters(m);
+    expect(trainable).toBe(2 * (4 * (32 + 96) + 4 * (32 + 128)));
+    manualSeed(3);
+    const f32 = new GPT(CFG);
+    applyLora(f32, { r: 4, alpha: 8, targetModules: ['cAttn', 'cFc'] });
+    expect(total).toBe(trainableParameters(f32).total);
     const { loss } = m.forward(idx, randint(0, 17, [2, 10]));
     backward(loss!);
     const withGrad = Object.entries(Object.fromEntries(m.namedParameters())).filter(([, p]) => p.grad !== null).map(([n]) => n);
