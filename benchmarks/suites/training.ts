@@ -78,7 +78,7 @@ function webgradStep(spec: ModelSpec, device: Device, checkpointing = false): { 
         opt.zeroGrad();
         return loss;
       },
-      dispose: () => { x.dispose(); y.dispose(); for (const p of model.parameters()) p.dispose(); opt.state.clear(); },
+      dispose: () => { x.dispose(); y.dispose(); for (const p of model.parameters()) p.dispose(); opt.dispose(); },
     };
   }
   const g = spec.gpt!;
@@ -97,7 +97,7 @@ function webgradStep(spec: ModelSpec, device: Device, checkpointing = false): { 
       opt.zeroGrad();
       return loss;
     },
-    dispose: () => { idx.dispose(); tgt.dispose(); for (const p of model.parameters()) p.dispose(); opt.state.clear(); },
+    dispose: () => { idx.dispose(); tgt.dispose(); for (const p of model.parameters()) p.dispose(); opt.dispose(); },
   };
 }
 
