@@ -7,38 +7,20 @@
 // validity of the samples.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ValueError, checkBool, checkEnum, checkInt, checkRange, checkSize, manualSeed, type DeviceName } from '@webgrad/core';
-import type { PreferenceRecord } from '@webgrad/data';
+import { checkBool, checkEnum, checkRange, manualSeed, type DeviceName } from '@webgrad/core';
 import type { GPT } from '@webgrad/nn';
 import { DPOTrainer, DPO_LOSS_TYPES, type DPOLossType, type LogRecord } from '@webgrad/rl';
-import { formatSummary, type ProgressStream, type TrainResult } from '@webgrad/train';
-import type { SftOptions } from '../sft/sft.js';
-import { END, formatPrompt } from '../sft/prompt.js';
+import { formatSummary, type TrainResult } from '@webgrad/train';
+import { END } from '../sft/prompt.js';
 import type { CharTokenizer } from '../shared/char_tokenizer.js';
-import { selectDevice, type DeviceChoice } from '../shared/device.js';
 import { loadPretrainedGpt } from '../shared/pretrained_gpt.js';
 import { sampleSortAnswers, type SampleReport } from '../shared/sampled_answers.js';
-import { loadOrSftGpt } from '../shared/sft_gpt.js';
-import { loadPreferencePairs, wordOf } from '../shared/sort_preferences.js';
+import { checkPreferenceTaskOptions, evalBeforeAfter, setUpPreferenceTask, type PreferenceTaskOptions } from '../shared/preference_task.js';
+import { wordOf } from '../shared/sort_preferences.js';
 import { formatTable, percent } from '../shared/table.js';
 import { fitVocabulary } from '../shared/vocab_extension.js';
 
-export interface DpoOptions {
-  device: DeviceChoice | DeviceName;
-  /** The sft output directory (or a checkpoint directory) to start from. */
-  sft: string;
-  /** Settings of the sft run made when `sft` holds no checkpoint (tests: a tiny one). */
-  sftOptions?: Partial<SftOptions>;
-  /** A JSONL file of { prompt, chosen, rejected } records (default: generated sort pairs). */
-  data?: string;
-  /** Held-out records (default: 10% of `data`, or generated held-out pairs). */
-  evalData?: string;
-  /** How the prompts of `data` are given to the model: in sft's prompt template ('sft': the prompt is
-   *  the instruction) or as they are ('none'). */
-  promptTemplate: 'sft' | 'none';
-  /** Generated training and held-out pairs. */
-  trainPairs: number;
-  evalPairs: number;
+export interface DpoOptions extends PreferenceTaskOptions {
   lossType: DPOLossType;
   beta: number;
   /** cDPO's label smoothing ('sigmoid') or robust DPO's flip rate ('robust'). */
@@ -49,20 +31,6 @@ export interface DpoOptions {
   compare: boolean;
   /** 'precomputed' reference log-probs (one pass before training) or a frozen 'copy' run every step. */
   refPolicy: 'precomputed' | 'copy';
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  warmup: number;
-  /** Held-out prompts to sample answers to, and answers per prompt. */
-  samplePrompts: number;
-  samplesPerPrompt: number;
-  temperature: number;
-  seed: number;
-  out: string;
-  resume: boolean;
-  stream?: ProgressStream;
-  tty?: boolean;
-  fsync?: boolean;
   handleSigint?: boolean;
 }
 
@@ -100,23 +68,13 @@ export interface DpoResult {
 /** Check the options a caller (or a flag) may get wrong. */
 export function checkDpoOptions(o: DpoOptions): void {
   const op = 'dpo';
-  checkEnum(op, 'device', o.device, ['auto', 'cpu', 'webgpu']);
-  checkEnum(op, 'promptTemplate', o.promptTemplate, ['sft', 'none']);
-  for (const k of ['trainPairs', 'evalPairs', 'epochs', 'batchSize', 'samplesPerPrompt'] as const) checkSize(op, k, o[k], 1);
-  checkSize(op, 'samplePrompts', o.samplePrompts);
-  checkSize(op, 'warmup', o.warmup);
+  checkPreferenceTaskOptions(op, o);
   checkEnum(op, 'lossType', o.lossType, DPO_LOSS_TYPES);
   checkRange(op, 'beta', o.beta, 0, Infinity, { lo: true });
   checkRange(op, 'labelSmoothing', o.labelSmoothing, 0, 0.5, { hi: true });
   checkRange(op, 'rpoAlpha', o.rpoAlpha, 0, Infinity);
-  checkRange(op, 'lr', o.lr, 0, Infinity, { lo: true });
-  checkRange(op, 'temperature', o.temperature, 0, Infinity, { lo: true });
   checkEnum(op, 'refPolicy', o.refPolicy, ['precomputed', 'copy']);
   checkBool(op, 'compare', o.compare);
-  checkBool(op, 'resume', o.resume);
-  checkInt(op, 'seed', o.seed);
-  if (typeof o.sft !== 'string' || o.sft === '') throw new ValueError(`${op}: sft must be a directory, got ${String(o.sft)}`);
-  if (typeof o.out !== 'string' || o.out === '') throw new ValueError(`${op}: out must be a directory, got ${String(o.out)}`);
 }
 
 /** The variant's display name: the loss (DPO, cDPO, IPO, hinge, robust DPO) and the NLL term. */
@@ -128,19 +86,9 @@ function variantName(o: DpoOptions, rpoAlpha: number | null): string {
 
 export async function dpoExample(o: DpoOptions): Promise<DpoResult> {
   checkDpoOptions(o);
-  const stream = o.stream ?? process.stdout;
-  const say = (s: string) => { stream.write(`${s}\n`); };
-  const device: DeviceName = o.device === 'auto' || o.device === 'cpu' || o.device === 'webgpu' ? await selectDevice(o.device, say) : o.device;
-  const sft = await loadOrSftGpt({ dir: o.sft, device, say, sft: o.sftOptions, stream, tty: o.tty, fsync: o.fsync });
+  const { device, stream, say, sft, pairs, text } = await setUpPreferenceTask(o);
   const sftCheckpoint = sft.checkpoint;
-  const blockSize = sft.config.blockSize;
-  // Prompt + the longer answer + the end token must fit the context (characters are tokens).
-  const fits = (r: PreferenceRecord) => [...r.prompt].length + Math.max([...r.chosen].length, [...r.rejected].length) + 1 <= blockSize;
-  const formatUserPrompt = o.promptTemplate === 'sft' ? (p: string) => formatPrompt({ instruction: p, input: '' }) : undefined;
-  const pairs = await loadPreferencePairs({ ...o, dir: join(o.out, 'data'), formatPrompt: formatUserPrompt }, fits, say);
-  const text = [...pairs.train, ...pairs.eval].map((r) => r.prompt + r.chosen + r.rejected + END).join('');
   sft.model.dispose();
-  say(`data: ${pairs.train.length} training / ${pairs.eval.length} held-out pairs from ${pairs.source}; a pair: ${JSON.stringify(pairs.train[0])}`);
 
   /** A fresh copy of the sft model (vocabulary grown for the data if it must be). */
   const loadPolicy = async (quiet: boolean): Promise<{ model: GPT; tokenizer: CharTokenizer }> => {
@@ -187,10 +135,7 @@ export async function dpoExample(o: DpoOptions): Promise<DpoResult> {
     try {
       const train = await trainer.train();
       say(formatSummary(train));
-      const first = train.evals[0]!;
-      const last = train.evals[train.evals.length - 1]!;
-      const before: Record<string, number> = { eval_loss: first.losses.eval!, ...first.metrics };
-      const after: Record<string, number> = { eval_loss: last.losses.eval!, ...last.metrics };
+      const { before, after } = evalBeforeAfter(train);
       const samples = await sample(model, tokenizer);
       variants.push({ name, rpoAlpha, before, after, samples, train, logHistory: trainer.logHistory, wallSeconds: train.wallSeconds });
       if (samples) say(`${name}: ${percent(samples.sortedRate)} of sampled answers sorted, ${percent(samples.validRate)} well-formed`);

@@ -6,52 +6,22 @@
 // of n samples is kept (best-of-n).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkBool, checkEnum, checkInt, checkRange, checkSize, manualSeed, ValueError, type DeviceName } from '@webgrad/core';
-import type { PreferenceRecord } from '@webgrad/data';
+import { checkRange, manualSeed, type DeviceName } from '@webgrad/core';
 import { RewardModel, RewardTrainer, type LogRecord } from '@webgrad/rl';
-import { formatSummary, type ProgressStream, type TrainResult } from '@webgrad/train';
-import type { SftOptions } from '../sft/sft.js';
-import { END, formatPrompt } from '../sft/prompt.js';
-import { selectDevice, type DeviceChoice } from '../shared/device.js';
+import { formatSummary, type TrainResult } from '@webgrad/train';
+import { END } from '../sft/prompt.js';
 import { loadPretrainedGpt } from '../shared/pretrained_gpt.js';
 import { sampleSortAnswers } from '../shared/sampled_answers.js';
-import { loadOrSftGpt } from '../shared/sft_gpt.js';
-import { loadPreferencePairs } from '../shared/sort_preferences.js';
+import { checkPreferenceTaskOptions, evalBeforeAfter, setUpPreferenceTask, type PreferenceTaskOptions } from '../shared/preference_task.js';
 import { formatTable, percent } from '../shared/table.js';
 import { fitVocabulary } from '../shared/vocab_extension.js';
 import { bestOfN, type BestOfN } from './best_of_n.js';
 
-export interface RewardModelOptions {
-  device: DeviceChoice | DeviceName;
-  /** The sft output directory (or a checkpoint directory) whose model is the reward model's trunk. */
-  sft: string;
-  /** Settings of the sft run made when `sft` holds no checkpoint (tests: a tiny one). */
-  sftOptions?: Partial<SftOptions>;
-  /** A JSONL file of { prompt, chosen, rejected } records (default: generated sort pairs). */
-  data?: string;
-  /** Held-out records (default: 10% of `data`, or generated held-out pairs). */
-  evalData?: string;
-  /** How the prompts of `data` are given to the model: in sft's prompt template ('sft': the prompt is
-   *  the instruction) or as they are ('none'). */
-  promptTemplate: 'sft' | 'none';
-  trainPairs: number;
-  evalPairs: number;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  warmup: number;
+/** The shared options (here `sft` is the model whose trunk the reward model becomes, and `samplePrompts`
+ *  the held-out prompts of best-of-n, 0 skipping it) and the weight of reward centring. */
+export interface RewardModelOptions extends PreferenceTaskOptions {
   /** Weight of TRL's reward-centring term (0: off). */
   centerRewards: number;
-  /** Held-out prompts for best-of-n (0: skip it) and samples per prompt. */
-  samplePrompts: number;
-  samplesPerPrompt: number;
-  temperature: number;
-  seed: number;
-  out: string;
-  resume: boolean;
-  stream?: ProgressStream;
-  tty?: boolean;
-  fsync?: boolean;
   handleSigint?: boolean;
 }
 
@@ -77,33 +47,13 @@ export interface RewardModelResult {
 /** Check the options a caller (or a flag) may get wrong. */
 export function checkRewardModelOptions(o: RewardModelOptions): void {
   const op = 'reward-model';
-  checkEnum(op, 'device', o.device, ['auto', 'cpu', 'webgpu']);
-  checkEnum(op, 'promptTemplate', o.promptTemplate, ['sft', 'none']);
-  for (const k of ['trainPairs', 'evalPairs', 'epochs', 'batchSize', 'samplesPerPrompt'] as const) checkSize(op, k, o[k], 1);
-  checkSize(op, 'samplePrompts', o.samplePrompts);
-  checkSize(op, 'warmup', o.warmup);
-  checkRange(op, 'lr', o.lr, 0, Infinity, { lo: true });
+  checkPreferenceTaskOptions(op, o);
   checkRange(op, 'centerRewards', o.centerRewards, 0, Infinity);
-  checkRange(op, 'temperature', o.temperature, 0, Infinity, { lo: true });
-  checkBool(op, 'resume', o.resume);
-  checkInt(op, 'seed', o.seed);
-  if (typeof o.sft !== 'string' || o.sft === '') throw new ValueError(`${op}: sft must be a directory, got ${String(o.sft)}`);
-  if (typeof o.out !== 'string' || o.out === '') throw new ValueError(`${op}: out must be a directory, got ${String(o.out)}`);
 }
 
 export async function rewardModelExample(o: RewardModelOptions): Promise<RewardModelResult> {
   checkRewardModelOptions(o);
-  const stream = o.stream ?? process.stdout;
-  const say = (s: string) => { stream.write(`${s}\n`); };
-  const device: DeviceName = o.device === 'auto' || o.device === 'cpu' || o.device === 'webgpu' ? await selectDevice(o.device, say) : o.device;
-  const sft = await loadOrSftGpt({ dir: o.sft, device, say, sft: o.sftOptions, stream, tty: o.tty, fsync: o.fsync });
-  const blockSize = sft.config.blockSize;
-  // Prompt + the longer answer + the end token must fit the context (characters are tokens).
-  const fits = (r: PreferenceRecord) => [...r.prompt].length + Math.max([...r.chosen].length, [...r.rejected].length) + 1 <= blockSize;
-  const formatUserPrompt = o.promptTemplate === 'sft' ? (p: string) => formatPrompt({ instruction: p, input: '' }) : undefined;
-  const pairs = await loadPreferencePairs({ ...o, dir: join(o.out, 'data'), formatPrompt: formatUserPrompt }, fits, say);
-  say(`data: ${pairs.train.length} training / ${pairs.eval.length} held-out pairs from ${pairs.source}; a pair: ${JSON.stringify(pairs.train[0])}`);
-  const text = [...pairs.train, ...pairs.eval].map((r) => r.prompt + r.chosen + r.rejected + END).join('');
+  const { device, stream, say, sft, pairs, text } = await setUpPreferenceTask(o);
   const { model: backbone, tokenizer } = await fitVocabulary(sft.model, sft.tokenizer, text, say);
   const end = tokenizer.encode(END)[0]!;
 
@@ -126,10 +76,7 @@ export async function rewardModelExample(o: RewardModelOptions): Promise<RewardM
   try {
     const train = await trainer.train();
     say(formatSummary(train));
-    const first = train.evals[0]!;
-    const last = train.evals[train.evals.length - 1]!;
-    const before: Record<string, number> = { eval_loss: first.losses.eval!, ...first.metrics };
-    const after: Record<string, number> = { eval_loss: last.losses.eval!, ...last.metrics };
+    const { before, after } = evalBeforeAfter(train);
 
     let bon: BestOfN | null = null;
     if (pairs.generated && o.samplePrompts > 0) {

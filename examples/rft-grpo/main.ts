@@ -1,8 +1,8 @@
 // `pnpm example rft-grpo [flags]`: reinforcement fine-tuning of a small GPT on addition with GRPO
 // and a weighted sum of reward functions. See --help.
 import { pathToFileURL } from 'node:url';
-import { UsageError, parseFlags, usage, type FlagSpecs } from '../shared/args.js';
-import { releaseDevices, selectDevice, type DeviceChoice } from '../shared/device.js';
+import { UsageError, type FlagSpecs } from '../shared/args.js';
+import { flagName, runRlExample } from '../shared/rl_task.js';
 import { DEFAULTS, rftGrpo, type RftGrpoOptions, type RftGrpoResult } from './rft_grpo.js';
 
 const d = DEFAULTS;
@@ -25,8 +25,6 @@ export const FLAGS: FlagSpecs = {
 
 const SUMMARY = 'Reinforcement fine-tuning with GRPO: SFT a small GPT on two-digit addition, then GRPO with the reward 0.5·correct + 0.3·close + 0.2·format; prints accuracy and each reward component before and after.';
 
-const flagName = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-
 /** Check the numeric ranges the flag parser cannot. */
 function checkRanges(o: RftGrpoOptions): void {
   for (const k of ['iterations', 'promptsPerBatch', 'evalPrompts', 'evalEvery', 'sftSteps', 'lr'] as const) if (!(o[k] > 0)) throw new UsageError(`${flagName(k)} must be > 0, got ${o[k]}`);
@@ -36,30 +34,7 @@ function checkRanges(o: RftGrpoOptions): void {
 }
 
 export async function main(argv: readonly string[], extra: Partial<RftGrpoOptions> = {}): Promise<RftGrpoResult | null> {
-  const title = 'pnpm example rft-grpo';
-  const opts = { ...DEFAULTS, ...extra } as RftGrpoOptions;
-  let device: DeviceChoice = 'cpu';
-  try {
-    const flags = parseFlags(argv, FLAGS);
-    if (flags.help) { console.log(usage(title, SUMMARY, FLAGS)); return null; }
-    for (const [k, v] of Object.entries(flags)) {
-      if (v === undefined) continue;
-      if (k === 'device') device = v as DeviceChoice;
-      else (opts as unknown as Record<string, unknown>)[k] = v;
-    }
-    checkRanges(opts);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${usage(title, SUMMARY, FLAGS)}`);
-    process.exitCode = 2;
-    return null;
-  }
-  try {
-    opts.device = await selectDevice(device);
-    return await rftGrpo(opts);
-  } finally {
-    await releaseDevices();
-  }
+  return runRlExample(argv, { command: 'pnpm example rft-grpo', summary: SUMMARY, flags: FLAGS, defaults: DEFAULTS, extra, checkRanges }, rftGrpo);
 }
 
 const entry = process.argv[1];

@@ -2,37 +2,25 @@
 // two-digit addition by SFT from imperfect demonstrations, then GRPOTrainer improves it with a
 // weighted sum of reward functions (rewards.ts). Reports held-out accuracy (exact answers) and
 // each reward component before and after.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DeviceName } from '@webgrad/core';
-import { GRPOTrainer, createReferenceModel, mean, seededRandom, type RLTrainResult } from '@webgrad/rl';
-import { lineChart, type ProgressStream } from '@webgrad/train';
-import { ADD_TASK, EOS, readPromptJsonl, taskPrompts, taskTokenizer } from '../shared/checkable_tasks.js';
+import { GRPOTrainer, createReferenceModel, mean, type RLTrainResult } from '@webgrad/rl';
+import { lineChart } from '@webgrad/train';
+import { ADD_TASK } from '../shared/checkable_tasks.js';
 import { samplePolicy } from '../shared/policy_eval.js';
-import { trainTaskPolicy } from '../shared/task_policy.js';
+import { rlTaskPrompts, setUpRlTask, type RlTaskOptions } from '../shared/rl_task.js';
 import { REWARD_WEIGHTS, additionReward, rewardChecks } from './rewards.js';
 
-export interface RftGrpoOptions {
-  device: DeviceName;
-  seed: number;
-  out: string;
-  /** A JSONL file of { "prompt": "..." } records to train on (default: generated addition prompts). */
-  data?: string;
+/** The shared options (`data`: prompts to train on, default generated addition prompts) and GRPO's. */
+export interface RftGrpoOptions extends RlTaskOptions {
   /** Continue the GRPO stage from its latest checkpoint in <out>/grpo. */
   resume: boolean;
-  sftExamples: number;
-  sftNoise: number;
-  sftSteps: number;
   iterations: number;
   promptsPerBatch: number;
   numGenerations: number;
   lr: number;
   beta: number;
-  evalPrompts: number;
   evalEvery: number;
-  stream?: ProgressStream;
-  tty?: boolean;
-  fsync?: boolean;
 }
 
 export const DEFAULTS: RftGrpoOptions = {
@@ -59,23 +47,11 @@ const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n
 
 export async function rftGrpo(o: RftGrpoOptions): Promise<RftGrpoResult> {
   const t0 = performance.now();
-  const stream = o.stream ?? process.stdout;
-  const say = (s: string) => { stream.write(`${s}\n`); };
   const task = ADD_TASK;
-  const tok = taskTokenizer();
-  const eos = tok.encode(EOS)[0]!;
-  const maxNewTokens = task.maxCompletion;
-  mkdirSync(o.out, { recursive: true });
-  const quiet = { stream: o.stream, tty: o.tty, fsync: o.fsync };
-
-  const sft = await trainTaskPolicy({
-    task, tokenizer: tok, device: o.device, seed: o.seed, examples: o.sftExamples, noise: o.sftNoise, steps: o.sftSteps, batchSize: 32, lr: 3e-3,
-    ...MODEL, dir: join(o.out, 'sft'), say, ...quiet,
-  });
-  const policy = sft.model;
-  const train = o.data ? readPromptJsonl(o.data, tok) : taskPrompts(task, 2048, seededRandom(o.seed + 11));
-  const held = taskPrompts(task, o.evalPrompts, seededRandom(o.seed + 12));
-  say(`prompts: ${train.length} for training (${o.data ?? 'generated'}), ${held.length} held out`);
+  const setup = await setUpRlTask(task, o, MODEL);
+  const { say, tok, eos, maxNewTokens, quiet } = setup;
+  const policy = setup.sft.model;
+  const { train, held } = rlTaskPrompts(task, o, 2048, setup);
   const checks = rewardChecks(task);
   const measure = async (): Promise<Measured> => {
     const greedy = await samplePolicy(policy, tok, task, held, { maxNewTokens, greedy: true });

@@ -1,8 +1,8 @@
 // `pnpm example rlhf-ppo [flags]`: RLHF with PPO against a learned reward model, on a task whose
 // answers a program can check (sort the prompt's digits). See --help.
 import { pathToFileURL } from 'node:url';
-import { UsageError, parseFlags, usage, type FlagSpecs } from '../shared/args.js';
-import { releaseDevices, selectDevice, type DeviceChoice } from '../shared/device.js';
+import { UsageError, type FlagSpecs } from '../shared/args.js';
+import { flagName, runRlExample } from '../shared/rl_task.js';
 import { DEFAULTS, rlhfPpo, type RlhfPpoOptions, type RlhfPpoResult } from './rlhf_ppo.js';
 
 const d = DEFAULTS;
@@ -34,36 +34,13 @@ const SUMMARY = 'RLHF with PPO: SFT a small GPT on digit sorting, train a reward
 /** Check the numeric ranges the flag parser cannot. */
 function checkRanges(o: RlhfPpoOptions): void {
   const positive = ['iterations', 'promptsPerBatch', 'numGenerations', 'ppoEpochs', 'numMiniBatches', 'evalPrompts', 'evalEvery', 'sftSteps', 'rmSteps', 'lr'] as const;
-  for (const k of positive) if (!(o[k] > 0)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be > 0, got ${o[k]}`);
-  for (const k of ['klCoef', 'klTarget', 'missingEosPenalty'] as const) if (!(o[k] >= 0)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be >= 0, got ${o[k]}`);
+  for (const k of positive) if (!(o[k] > 0)) throw new UsageError(`${flagName(k)} must be > 0, got ${o[k]}`);
+  for (const k of ['klCoef', 'klTarget', 'missingEosPenalty'] as const) if (!(o[k] >= 0)) throw new UsageError(`${flagName(k)} must be >= 0, got ${o[k]}`);
   if (!(o.sftNoise >= 0 && o.sftNoise < 1)) throw new UsageError(`--sft-noise must be in [0, 1), got ${o.sftNoise}`);
 }
 
 export async function main(argv: readonly string[], extra: Partial<RlhfPpoOptions> = {}): Promise<RlhfPpoResult | null> {
-  const title = 'pnpm example rlhf-ppo';
-  const opts = { ...DEFAULTS, ...extra } as RlhfPpoOptions;
-  let device: DeviceChoice = 'cpu';
-  try {
-    const flags = parseFlags(argv, FLAGS);
-    if (flags.help) { console.log(usage(title, SUMMARY, FLAGS)); return null; }
-    for (const [k, v] of Object.entries(flags)) {
-      if (v === undefined) continue;
-      if (k === 'device') device = v as DeviceChoice;
-      else (opts as unknown as Record<string, unknown>)[k] = v;
-    }
-    checkRanges(opts);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`error: ${e.message}\n\n${usage(title, SUMMARY, FLAGS)}`);
-    process.exitCode = 2;
-    return null;
-  }
-  try {
-    opts.device = await selectDevice(device);
-    return await rlhfPpo(opts);
-  } finally {
-    await releaseDevices();
-  }
+  return runRlExample(argv, { command: 'pnpm example rlhf-ppo', summary: SUMMARY, flags: FLAGS, defaults: DEFAULTS, extra, checkRanges }, rlhfPpo);
 }
 
 const entry = process.argv[1];

@@ -8,27 +8,19 @@
 // measured alongside the reward-model score, so reward hacking — the score rising while the
 // property does not — is visible in the plot and the summary. Turn the guards off to watch it
 // (--hard-negatives=false --missing-eos-penalty 0 --kl-coef 0).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DeviceName } from '@webgrad/core';
-import { AdaptiveKLController, PPOTrainer, createReferenceModel, mean, rewardModelScorer, seededRandom, type BatchRewardFn, type RLTrainResult } from '@webgrad/rl';
-import { lineChart, type ProgressStream } from '@webgrad/train';
-import { EOS, SORT_TASK, isCorrect, readPromptJsonl, taskPrompts, taskTokenizer } from '../shared/checkable_tasks.js';
+import { AdaptiveKLController, PPOTrainer, createReferenceModel, mean, rewardModelScorer, type BatchRewardFn, type RLTrainResult } from '@webgrad/rl';
+import { lineChart } from '@webgrad/train';
+import { SORT_TASK, isCorrect } from '../shared/checkable_tasks.js';
 import { samplePolicy, type PolicySample } from '../shared/policy_eval.js';
-import { trainTaskPolicy } from '../shared/task_policy.js';
+import { rlTaskPrompts, setUpRlTask, type RlTaskOptions } from '../shared/rl_task.js';
 import { trainRewardModel } from './reward_model.js';
 
-export interface RlhfPpoOptions {
-  device: DeviceName;
-  seed: number;
-  out: string;
-  /** A JSONL file of { "prompt": "..." } records to train on (default: generated sort prompts). */
-  data?: string;
+/** The shared options (`data`: prompts to train on, default generated sort prompts), the reward model's and PPO's. */
+export interface RlhfPpoOptions extends RlTaskOptions {
   /** Continue the PPO stage from its latest checkpoint in <out>/ppo. */
   resume: boolean;
-  sftExamples: number;
-  sftNoise: number;
-  sftSteps: number;
   rmPairs: number;
   rmSteps: number;
   hardNegatives: boolean;
@@ -42,11 +34,7 @@ export interface RlhfPpoOptions {
   missingEosPenalty: number;
   ppoEpochs: number;
   numMiniBatches: number;
-  evalPrompts: number;
   evalEvery: number;
-  stream?: ProgressStream;
-  tty?: boolean;
-  fsync?: boolean;
 }
 
 export const DEFAULTS: RlhfPpoOptions = {
@@ -73,29 +61,17 @@ const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n
 
 export async function rlhfPpo(o: RlhfPpoOptions): Promise<RlhfPpoResult> {
   const t0 = performance.now();
-  const stream = o.stream ?? process.stdout;
-  const say = (s: string) => { stream.write(`${s}\n`); };
   const task = SORT_TASK;
-  const tok = taskTokenizer();
-  const eos = tok.encode(EOS)[0]!;
-  const maxNewTokens = task.maxCompletion;
-  mkdirSync(o.out, { recursive: true });
-  const quiet = { stream: o.stream, tty: o.tty, fsync: o.fsync };
-
-  const sft = await trainTaskPolicy({
-    task, tokenizer: tok, device: o.device, seed: o.seed, examples: o.sftExamples, noise: o.sftNoise, steps: o.sftSteps, batchSize: 32, lr: 3e-3,
-    ...MODEL, dir: join(o.out, 'sft'), say, ...quiet,
-  });
-  const policy = sft.model;
+  const setup = await setUpRlTask(task, o, MODEL);
+  const { say, tok, eos, maxNewTokens, quiet } = setup;
+  const policy = setup.sft.model;
   const rm = await trainRewardModel({
     task, tokenizer: tok, policy, device: o.device, seed: o.seed, pairs: o.rmPairs, hardNegatives: o.hardNegatives, steps: o.rmSteps, batchSize: 32,
     lr: 1e-3, dir: join(o.out, 'reward-model'), say, ...quiet,
   });
   say(`reward model: held-out pairwise accuracy ${pct(rm.accuracy.easy)} on easy pairs, ${pct(rm.accuracy.hard)} on hard negatives`);
 
-  const train = o.data ? readPromptJsonl(o.data, tok) : taskPrompts(task, 1024, seededRandom(o.seed + 11));
-  const held = taskPrompts(task, o.evalPrompts, seededRandom(o.seed + 12));
-  say(`prompts: ${train.length} for training (${o.data ?? 'generated'}), ${held.length} held out`);
+  const { train, held } = rlTaskPrompts(task, o, 1024, setup);
   const ref = createReferenceModel(policy);
   const score = rewardModelScorer(rm.model);
   const decode = (ids: readonly number[]) => tok.decode(ids);
