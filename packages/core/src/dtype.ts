@@ -9,6 +9,7 @@ export type { DType, TypedArray };
  *  rank: neither holds the other's values, so together they promote to float32 (as in PyTorch). */
 const RANK: Record<DType, number> = { bool: 0, int32: 1, float16: 2, bfloat16: 2, float32: 3, float64: 4 };
 
+/** Whether `d` is a floating-point dtype (float16, bfloat16, float32, float64). */
 export const isFloat: (d: DType) => boolean = isFloatDType;
 
 /** Result dtype of combining two tensors, like torch.result_type. */

@@ -1,6 +1,7 @@
 // Typed errors. Every message names the op and the shapes/dtypes/devices involved, so a user can
 // fix the call without a debugger.
 
+/** Base class of every error the library raises; `name` is the subclass's name. */
 export class WebgradError extends Error {
   constructor(message: string) {
     super(message);
@@ -25,4 +26,5 @@ export class ValueError extends WebgradError {}
 /** A tensor too large to allocate: more elements than one tensor can hold, or a failed allocation. */
 export class OutOfMemoryError extends WebgradError {}
 
+/** A shape as it appears in error messages: `[2, 3]`. */
 export const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;

@@ -112,7 +112,12 @@ export function tidy<T>(fn: () => T): T {
 
 /** A disposable scope for `using s = scope()`: tensors created while it is open are disposed when
  *  it closes, except those passed to `s.keep(t)` (or global `keep`). Scopes must close in order. */
-export function scope(): { keep<T extends Tensor>(t: T): T; [Symbol.dispose](): void } {
+export function scope(): {
+  /** Exempt `t` from this scope's sweep; returns it. */
+  keep<T extends Tensor>(t: T): T;
+  /** Close the scope, disposing what it made. */
+  [Symbol.dispose](): void;
+} {
   const s = new Set<Tensor>();
   scopes.push(s);
   const kept = new Set<Tensor>();
@@ -126,14 +131,23 @@ export function scope(): { keep<T extends Tensor>(t: T): T; [Symbol.dispose](): 
   };
 }
 
+/** What `memory()` returns: live tensors and bytes, in all and per device. */
 export interface MemoryInfo {
   /** Live tensor objects (views included) and live device bytes, per device; `peakBytes` is the most
    *  bytes live at once since the start or the last `resetPeakMemory()` (torch.cuda.max_memory_allocated). */
-  devices: Record<string, { tensors: number; bytes: number; buffers: number; peakBytes: number }>;
+  devices: Record<string, {
+    /** Live tensor objects, views included. */ tensors: number;
+    /** Live storage bytes. */ bytes: number;
+    /** Live storages (views share one). */ buffers: number;
+    /** Most bytes live at once. */ peakBytes: number;
+  }>;
+  /** Live tensor objects on all devices. */
   tensors: number;
+  /** Live storage bytes on all devices. */
   bytes: number;
 }
 
+/** Live tensors and storage bytes, per device and in all (like torch.cuda.memory_allocated); counts what has not been disposed or collected. */
 export function memory(): MemoryInfo {
   const devices: MemoryInfo['devices'] = {};
   const stats = storageStats();

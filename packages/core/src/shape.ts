@@ -2,11 +2,13 @@
 import { IndexError, ShapeError, fmtShape } from './errors.js';
 import { checkDim, checkNumel, checkShapeArg, fmtValue } from './validate.js';
 
+/** A tensor shape: the size of each dimension, outermost first. */
 export type Shape = readonly number[];
 
 /** Element count and row-major strides: the kernels package's definitions. */
 export { numel, contiguousStrides } from '@webgrad/kernels';
 
+/** Whether two shapes have the same rank and sizes. */
 export const shapesEqual = (a: Shape, b: Shape): boolean =>
   a.length === b.length && a.every((v, i) => v === b[i]);
 

@@ -18,7 +18,9 @@ import type { View } from './types.js';
 
 /** The geometry part of a view. A `View`, and anything with a shape and strides, is one. */
 export interface Strided {
+  /** Size of each dimension. */
   readonly shape: readonly number[];
+  /** Elements to step per index of each dimension. */
   readonly strides: readonly number[];
 }
 
@@ -59,7 +61,12 @@ export function isContiguous(v: Strided): boolean {
  * A [..., cols] shape as `rows` rows of its last dim, for the row kernels (softmax, layerNorm,
  * cross-entropy). Rank 0 is one row of one element; an empty shape has 0 rows or 0 cols.
  */
-export function rowsOf(shape: readonly number[]): { rows: number; cols: number } {
+export function rowsOf(shape: readonly number[]): {
+  /** Product of all but the last dimension. */
+  rows: number;
+  /** The last dimension. */
+  cols: number;
+} {
   if (shape.length === 0) return { rows: 1, cols: 1 };
   const cols = shape[shape.length - 1]!;
   let rows = 1;
@@ -119,7 +126,9 @@ export function elementOffsets(view: Strided & { readonly offset: number }): Flo
 
 /** A shape of merged dims and each view's strides over them (`strides[k]` has the shape's length). */
 export interface Coalesced {
+  /** Sizes of the merged dimensions. */
   shape: number[];
+  /** Per view, its strides over the merged dimensions. */
   strides: number[][];
 }
 

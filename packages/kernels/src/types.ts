@@ -11,6 +11,7 @@ import { BINARY_DEFS, UNARY_DEFS } from './elementwise/ops.js';
 /** float16 and bfloat16 are storage formats (see half.ts): the cpu keeps their bit patterns in a
  *  Uint16Array and computes in float64; WebGPU computes float16 in f16 and bfloat16 in f32. */
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int32' | 'bool';
+/** Every dtype a tensor can have. */
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'bool'];
 
 /** CPU storage: float16 and bfloat16 hold bit patterns in a Uint16Array, bool 0/1 in a Uint8Array. */
@@ -32,10 +33,15 @@ export const DTYPE_EPS: Readonly<Record<'float32' | 'float64' | 'float16' | 'bfl
 
 /** A strided window onto a buffer. `offset` and `strides` count elements, not bytes. */
 export interface View<B> {
+  /** The device storage (a TypedArray on the CPU, a GPUBuffer on WebGPU). */
   buffer: B;
+  /** Element type of the storage. */
   dtype: DType;
+  /** Size of each dimension of the view. */
   shape: readonly number[];
+  /** Elements to step per index of each dimension (0 on broadcast dimensions). */
   strides: readonly number[];
+  /** Element index of the view's first element in `buffer`. */
   offset: number;
 }
 
@@ -44,40 +50,61 @@ export { transposeLast } from './geometry.js';
 
 /** The elementwise ops: one entry each in elementwise/ops.ts, where its expression is written once. */
 export type UnaryOp = keyof typeof UNARY_DEFS;
+/** Names of the unary elementwise ops (from `elementwise/ops.ts`). */
 export const UNARY_OPS = Object.keys(UNARY_DEFS) as readonly UnaryOp[];
 
 /** Includes the activation gradients, op(x, g) = g·f'(x): the backward of gelu and silu in one pass. */
 export type BinaryOp = keyof typeof BINARY_DEFS;
+/** Names of the binary elementwise ops, the activation gradients included. */
 export const BINARY_OPS = Object.keys(BINARY_DEFS) as readonly BinaryOp[];
 
 /** Comparison and logical ops produce `bool`; arithmetic ops produce the (already promoted) input dtype. */
 export const BOOL_RESULT_OPS: ReadonlySet<BinaryOp> = new Set(BINARY_OPS.filter((op) => BINARY_DEFS[op].expr.kind === 'bool'));
 
+/** The reductions of the `reduce` kernel. */
 export const REDUCE_OPS = ['sum', 'prod', 'max', 'min'] as const;
+/** One of `REDUCE_OPS`. */
 export type ReduceOp = (typeof REDUCE_OPS)[number];
 
+/** The cross-entropy kernels' options, already validated by core. */
 export interface CrossEntropyOptions {
+  /** Target value whose rows contribute nothing and get a zero gradient. */
   ignoreIndex: number;
+  /** ε in [0, 1): the target is (1 − ε)·one-hot + ε/C. */
   labelSmoothing: number;
 }
 
+/** The attention kernels' options. */
 export interface AttentionOptions {
+  /** Factor on q·kᵀ before the softmax (core passes 1/√D by default). */
   scale: number;
+  /** Query i sees keys j ≤ i + (Tk − Tq): the last query aligned with the last key. */
   causal: boolean;
 }
 
+/** The window geometry of convolution and pooling kernels, as [height, width] pairs. */
 export interface Conv2dGeometry {
+  /** Window size (kh, kw). */
   kernel: [number, number];
+  /** Step between windows. */
   stride: [number, number];
+  /** Zero padding on each side. */
   padding: [number, number];
+  /** Spacing between window taps (1: adjacent). */
   dilation: [number, number];
 }
 
+/** One AdamW step's hyperparameters (torch.optim.AdamW's, decoupled weight decay). */
 export interface AdamWOptions {
+  /** Learning rate. */
   lr: number;
+  /** Decay of the first-moment average. */
   beta1: number;
+  /** Decay of the second-moment average. */
   beta2: number;
+  /** Added to √v̂ in the denominator. */
   eps: number;
+  /** Decoupled decay: param −= lr · weightDecay · param before the Adam update. */
   weightDecay: number;
   /** 1-based step count, for bias correction. */
   step: number;
@@ -85,8 +112,11 @@ export interface AdamWOptions {
 
 /** Counter-based random numbers: element i of the output uses counter `offset + i` under key `seed`. */
 export interface RandomOptions {
+  /** Key of the Threefry-2x32-20 generator: an integer in [0, 2⁵³). */
   seed: number;
+  /** Counter of the first element: element i (row-major over out) uses counter offset + i. */
   offset: number;
+  /** 'uniform': [0, 1) with 24 random bits; 'normal': standard normal by Box–Muller. */
   distribution: 'uniform' | 'normal';
 }
 
@@ -101,12 +131,17 @@ export interface RandomOptions {
  */
 export interface PrimitiveKernels<B> {
   // ---- elementwise -------------------------------------------------------------------------
+  /** out = op(x) elementwise; x has out's shape (strided), out is contiguous. */
   unary(op: UnaryOp, x: View<B>, out: View<B>): void;
+  /** out = op(a, b) elementwise; a and b already expanded to out's shape (stride 0 where broadcast) and promoted to one dtype. */
   binary(op: BinaryOp, a: View<B>, b: View<B>, out: View<B>): void;
+  /** out = cond ? a : b elementwise; cond is bool, all three expanded to out's shape. */
   where(cond: View<B>, a: View<B>, b: View<B>, out: View<B>): void;
   /** Strided copy with dtype conversion (out may be a strided view: this is also the in-place write path). */
   copy(x: View<B>, out: View<B>): void;
+  /** Write `value`, converted to out's dtype, to every element of out. */
   fill(out: View<B>, value: number): void;
+  /** Fill out with counter-based random numbers (Threefry-2x32-20, see `cpu/random.ts`): bit-identical on every backend for the same seed and offset. */
   random(out: View<B>, opts: RandomOptions): void;
 
   // ---- reductions ----------------------------------------------------------------------------
@@ -137,6 +172,7 @@ export interface PrimitiveKernels<B> {
   col2im(cols: View<B>, g: Conv2dGeometry, dx: View<B>): void;
   /** out [N, C, Ho, Wo] and, for max, the argmax (int32 flat index into H·W) per output. */
   pool2d(op: 'max' | 'avg', x: View<B>, g: Conv2dGeometry, out: View<B>, argmax: View<B> | null): void;
+  /** The adjoint of pool2d: dy [N, C, Ho, Wo] into dx [N, C, H, W]; max routes each gradient to its argmax, avg spreads it over the window's taps. */
   pool2dBackward(op: 'max' | 'avg', dy: View<B>, argmax: View<B> | null, g: Conv2dGeometry, dx: View<B>): void;
 }
 
@@ -156,6 +192,7 @@ export interface FusedKernels<B> {
    */
   binaryScalar(op: BinaryOp, a: View<B>, scalar: number, scalarFirst: boolean, out: View<B>): void;
 
+  /** Softmax (log-softmax when `log`) over the last dimension of contiguous x, rows stabilised by their maximum. */
   softmax(x: View<B>, out: View<B>, log: boolean): void;
   /** Given y = softmax(x) (or log-softmax when `log`), and dy, write dx. */
   softmaxBackward(y: View<B>, dy: View<B>, out: View<B>, log: boolean): void;
@@ -182,6 +219,7 @@ export interface FusedKernels<B> {
    */
   attention(q: View<B>, k: View<B>, v: View<B>, mask: View<B> | null, opts: AttentionOptions,
     out: View<B>, lse: View<B>): void;
+  /** The gradients dq, dk, dv of `attention` from dout, recomputing the probabilities from q, k and the saved lse. */
   attentionBackward(q: View<B>, k: View<B>, v: View<B>, mask: View<B> | null, opts: AttentionOptions,
     out: View<B>, lse: View<B>, dout: View<B>, dq: View<B>, dk: View<B>, dv: View<B>): void;
 

@@ -69,9 +69,13 @@ export function grad(f: (...xs: Tensor[]) => Tensor): (...xs: Tensor[]) => Tenso
   };
 }
 
+/** The definition `customOp` takes: a named forward and its backward, both written with Tensor ops. */
 export interface CustomOp<A> {
+  /** The op's name, used in errors. */
   name: string;
+  /** Compute the output from `inputs`; `save(t)` keeps a tensor for the backward, in order. */
   forward: (inputs: Tensor[], attrs: A, save: (t: Tensor) => void) => Tensor;
+  /** One gradient per input (null where none) from the output's gradient and the saved tensors. */
   backward: (grad: Tensor, saved: Tensor[], attrs: A) => (Tensor | null)[];
 }
 

@@ -16,6 +16,7 @@ import { graphAlias } from '../ops/define.js';
 import { checkShapeArg, checkTensor } from '../validate.js';
 import { add } from '../ops/elementwise.js';
 
+/** Options of `backward` and `gradients` (torch.autograd.backward's). */
 export interface BackwardOptions {
   /** Keep saved tensors so backward can run through the graph again (default: `createGraph`). */
   retainGraph?: boolean;

@@ -3,6 +3,7 @@ import { checkFunction } from '../validate.js';
 
 let enabled = true;
 
+/** Whether ops record the graph now: false inside `noGrad` (torch.is_grad_enabled). */
 export function isGradEnabled(): boolean {
   return enabled;
 }

@@ -2,9 +2,12 @@
 // adapters — all compute lives in @webgrad/kernels behind `BackendKernels` (the primitives, and any fused kernels).
 import type { BackendKernels, DType, TypedArray } from '@webgrad/kernels';
 
+/** The devices a tensor can live on. */
 export type DeviceName = 'cpu' | 'webgpu';
 
+/** One device to core: allocation, uploads and downloads of buffers of type `B`, and its kernels. */
 export interface Backend<B = unknown> {
+  /** The device this backend serves. */
   readonly name: DeviceName;
   /** Every primitive kernel, and whichever fused kernels this device has (the others run decomposed). */
   readonly kernels: BackendKernels<B>;
@@ -18,6 +21,7 @@ export interface Backend<B = unknown> {
   byteSize(dtype: DType, length: number): number;
   /** `data` is `dtype`'s CPU storage array (float16/bfloat16: bit patterns). */
   upload(buffer: B, data: TypedArray, dtype: DType): void;
+  /** Read `length` elements of `dtype` back into a CPU array, once the device has finished writing them. */
   download(buffer: B, dtype: DType, length: number): Promise<TypedArray>;
   /** Synchronous read, only where the device can do it without waiting (the CPU). */
   readSync?(buffer: B, dtype: DType, length: number): TypedArray;

@@ -9,6 +9,7 @@ import type { Backend } from './backend.js';
 import { CpuArrayPool } from './cpu_pool.js';
 import { checkBool, checkEnum, checkInt } from '../validate.js';
 
+/** The cpu device's kernel sets: 'fast' (WebAssembly, the default) or 'reference' (plain TypeScript, float64 math). */
 export type CpuKernelsChoice = 'reference' | 'fast';
 
 const KERNELS: Record<CpuKernelsChoice, KernelSet<TypedArray>> = { reference: cpuKernels, fast: fastCpuKernels };
@@ -23,7 +24,11 @@ let choice: CpuKernelsChoice = initialChoice();
 /** Disposed tensors' arrays, reused for new tensors of the same dtype and length. */
 export const cpuArrayPool = new CpuArrayPool((dtype, length) => arrayFor(dtype as never, length));
 
-export const cpuBackend: Backend<TypedArray> & { kernels: KernelSet<TypedArray> } = {
+/** The cpu device: float32 tensors in the WebAssembly heap with the fast kernels, other dtypes in pooled typed arrays. */
+export const cpuBackend: Backend<TypedArray> & {
+  /** The kernel set chosen by `setCpuKernels` (a full `KernelSet`). */
+  kernels: KernelSet<TypedArray>;
+} = {
   name: 'cpu',
   kernels: KERNELS[choice],
   supports: () => true,

@@ -9,8 +9,14 @@
 // least recently released arrays are dropped.
 import type { TypedArray } from '@webgrad/kernels';
 
-export interface CpuPoolStats { pooledBytes: number; reuses: number; allocations: number }
+/** Counters of a `CpuArrayPool`. */
+export interface CpuPoolStats {
+  /** Bytes held in the pool now. */ pooledBytes: number;
+  /** Acquisitions served from the pool. */ reuses: number;
+  /** Acquisitions that made a new array. */ allocations: number;
+}
 
+/** Free lists of typed arrays by dtype and length for the cpu device's storage, holding at most `maxBytes` (least recently released dropped first). */
 export class CpuArrayPool {
   private readonly free = new Map<string, TypedArray[]>();
   /** Released arrays and their keys, oldest first (a Map keeps insertion order), for eviction. */
@@ -22,8 +28,11 @@ export class CpuArrayPool {
   /** Testing aid: fill every array handed out with NaN (integer arrays: 0). */
   poison = false;
 
+  /** @param make Allocates a new array of `dtype` and `length`.
+   *  @param maxBytes Most bytes the pool holds (default 256 MiB). */
   constructor(private readonly make: (dtype: string, length: number) => TypedArray, public maxBytes = 256 * 2 ** 20) {}
 
+  /** A pooled array of `dtype` and `length`, or a new one; its contents are undefined. */
   acquire(dtype: string, length: number): TypedArray {
     const key = `${dtype}:${length}`;
     const arr = this.free.get(key)?.pop();
@@ -40,6 +49,7 @@ export class CpuArrayPool {
     return arr;
   }
 
+  /** Give an array back to the pool (dropped when larger than `maxBytes` or empty). */
   release(dtype: string, length: number, arr: TypedArray): void {
     if (arr.byteLength > this.maxBytes || arr.byteLength === 0) return;
     const key = `${dtype}:${length}`;
@@ -64,6 +74,7 @@ export class CpuArrayPool {
     this.pooledBytes = 0;
   }
 
+  /** The pool's counters. */
   stats(): CpuPoolStats {
     return { pooledBytes: this.pooledBytes, reuses: this.reuses, allocations: this.allocations };
   }

@@ -7,10 +7,12 @@ import { cpuBackend } from './cpu.js';
 const backends = new Map<DeviceName, Backend>([['cpu', cpuBackend as Backend]]);
 let defaultDevice: DeviceName = 'cpu';
 
+/** Make a device available under its `name`, replacing any backend registered under it. */
 export function registerBackend(b: Backend): void {
   backends.set(b.name, b);
 }
 
+/** Whether a backend is registered for `name` (webgpu after `initWebGPU()`). */
 export function hasDevice(name: DeviceName): boolean {
   return backends.has(name);
 }
@@ -27,11 +29,13 @@ export function getBackend(name: DeviceName, op = 'getBackend'): Backend {
   return b;
 }
 
+/** The device tensor factories use when no `device` is given; a DeviceError when it is not registered. */
 export function setDefaultDevice(name: DeviceName): void {
   getBackend(name, 'setDefaultDevice');
   defaultDevice = name;
 }
 
+/** The device tensor factories use when no `device` is given (initially 'cpu'). */
 export function getDefaultDevice(): DeviceName {
   return defaultDevice;
 }

@@ -60,6 +60,7 @@ function makeBackend(rt: WebGPURuntime): Backend<GPUBuffer> {
   };
 }
 
+/** Options of `initWebGPU`: the adapter request's, and whether webgpu becomes the default device. */
 export interface InitWebGPUOptions extends RuntimeOptions {
   /** Make `webgpu` the default device: 'auto' (default) does so only for a hardware adapter. */
   setDefault?: boolean | 'auto';

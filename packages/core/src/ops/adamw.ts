@@ -14,6 +14,7 @@ import { checkInputs } from './define.js';
 import { add_, copy_, mul_ } from './inplace.js';
 import { add, div, mul, sub, sqrt } from './elementwise.js';
 
+/** Hyperparameters of one fused AdamW step (`adamwStep_`): the kernel's `AdamWOptions`. */
 export type AdamWStepOptions = AdamWOptions;
 
 const KEYS = ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'step'];

@@ -21,6 +21,7 @@ import { add, mulScalar } from './elementwise.js';
 import { where } from './where.js';
 import { autocastInput, autocastInputs } from '../autocast.js';
 
+/** Options of `scaledDotProductAttention` (torch.nn.functional.scaled_dot_product_attention's). */
 export interface AttentionOptions {
   /** Additive float mask broadcastable to (B, H, Tq, Tk), or a bool mask where true = may attend (PyTorch's convention). */
   mask?: Tensor | null;

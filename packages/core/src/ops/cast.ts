@@ -50,10 +50,16 @@ export function clone(x: Tensor): Tensor {
 /** This file's Tensor methods: `x.clone()` is `clone(x)`; `x.float()` is `cast(x, 'float32')`. */
 export const CAST_METHODS = {
   contiguous, clone,
+  /** A float32 copy, or the tensor itself if already float32 (torch.Tensor.float). */
   float: (x: Tensor): Tensor => cast(x, 'float32'),
+  /** A float64 copy, or the tensor itself if already float64 (torch.Tensor.double). */
   double: (x: Tensor): Tensor => cast(x, 'float64'),
+  /** A float16 copy, rounded to nearest-even, or the tensor itself if already float16 (torch.Tensor.half). */
   half: (x: Tensor): Tensor => cast(x, 'float16'),
+  /** A bfloat16 copy, rounded to nearest-even, or the tensor itself if already bfloat16 (torch.Tensor.bfloat16). */
   bfloat16: (x: Tensor): Tensor => cast(x, 'bfloat16'),
+  /** An int32 copy, truncated toward zero, or the tensor itself if already int32 (torch.Tensor.int). */
   int: (x: Tensor): Tensor => cast(x, 'int32'),
+  /** A bool copy (non-zero is true), or the tensor itself if already bool (torch.Tensor.bool). */
   bool: (x: Tensor): Tensor => cast(x, 'bool'),
 };

@@ -20,10 +20,20 @@ import { autocastInputs } from '../autocast.js';
 
 type Pair = number | [number, number];
 
-export interface Conv2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number }
+/** Options of `conv2d` (torch.nn.functional.conv2d's); a Pair is one number for both axes or [h, w]. */
+export interface Conv2dOptions {
+  /** Step between windows (default 1). */ stride?: Pair;
+  /** Zeros added on each side (default 0). */ padding?: Pair;
+  /** Spacing between kernel taps (default 1). */ dilation?: Pair;
+  /** Channel groups: input and output channels split into `groups` independent convolutions (default 1). */ groups?: number;
+}
 /** `stride` defaults to the kernel size (also when null, PyTorch's None). */
-export interface Pool2dOptions { stride?: Pair | null; padding?: Pair }
+export interface Pool2dOptions {
+  /** Step between windows (default: the kernel size). */ stride?: Pair | null;
+  /** Implicit padding on each side (default 0): −∞ for max, zeros for avg. */ padding?: Pair;
+}
 
+/** Output length of a convolution or pooling along one axis: ⌊(size + 2p − d(k − 1) − 1)/s⌋ + 1 for kernel k, stride s, padding p, dilation d; a ValueError names a bad argument. */
 export function convOutSize(size: number, k: number, s: number, p: number, d: number): number {
   checkSize('convOutSize', 'size', size);
   checkSize('convOutSize', 'kernel', k, 1);
@@ -170,5 +180,7 @@ function pool(op: 'max' | 'avg', x: Tensor, kernel: Pair, opts: Pool2dOptions): 
   return tidy(() => apply(POOL2D, [contiguous(x)], { op, g }));
 }
 
+/** 2-D max pooling of an (N, C, H, W) tensor over `kernel` windows (torch.nn.functional.max_pool2d); the gradient goes to each window's maximum. */
 export const maxPool2d = (x: Tensor, kernel: Pair, opts: Pool2dOptions = {}) => pool('max', x, kernel, opts);
+/** 2-D average pooling of an (N, C, H, W) tensor over `kernel` windows, padding counted as zeros in the average (torch.nn.functional.avg_pool2d). */
 export const avgPool2d = (x: Tensor, kernel: Pair, opts: Pool2dOptions = {}) => pool('avg', x, kernel, opts);

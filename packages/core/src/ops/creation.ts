@@ -13,9 +13,13 @@ import { cast } from './cast.js';
 import { tidy } from '../memory.js';
 import { addScalar, minimum, mulScalar, floor } from './elementwise.js';
 
+/** Options of the tensor factories. */
 export interface CreateOptions {
+  /** Element type (default float32, or inferred from the data for `tensor`). */
   dtype?: DType;
+  /** Device to create on (default: `getDefaultDevice()`). */
   device?: DeviceName;
+  /** Make the tensor a leaf that accumulates `.grad` (default false). */
   requiresGrad?: boolean;
 }
 
@@ -139,7 +143,9 @@ function filled(op: string, shape: Shape, value: number | boolean, opts: CreateO
 
 /** A tensor of `shape` filled with `value` (a boolean value gives a bool tensor). */
 export const full = (shape: Shape, value: number, opts: CreateOptions = {}) => filled('full', shape, value, opts);
+/** A tensor of `shape` filled with 0 (torch.zeros). */
 export const zeros = (shape: Shape, opts: CreateOptions = {}) => filled('zeros', shape, 0, opts);
+/** A tensor of `shape` filled with 1 (torch.ones). */
 export const ones = (shape: Shape, opts: CreateOptions = {}) => filled('ones', shape, 1, opts);
 
 /** A tensor like `t` (its shape, and its dtype and device unless `opts` names others) filled with `value`. */
@@ -149,8 +155,11 @@ function filledLike(op: string, t: Tensor, value: number | boolean, opts: Create
   const like = { dtype: o.dtype === undefined ? t.dtype : o.dtype, device: o.device === undefined ? t.device : o.device, requiresGrad: o.requiresGrad };
   return filled(op, t.shape, value, like);
 }
+/** Zeros of `t`'s shape, dtype and device unless `opts` says otherwise (torch.zeros_like). */
 export const zerosLike = (t: Tensor, opts: CreateOptions = {}) => filledLike('zerosLike', t, 0, opts);
+/** Ones of `t`'s shape, dtype and device unless `opts` says otherwise (torch.ones_like). */
 export const onesLike = (t: Tensor, opts: CreateOptions = {}) => filledLike('onesLike', t, 1, opts);
+/** `value` in `t`'s shape, dtype and device unless `opts` says otherwise (torch.full_like). */
 export const fullLike = (t: Tensor, value: number, opts: CreateOptions = {}) => filledLike('fullLike', t, value, opts);
 
 /** Values start, start+step, ... < end (like torch.arange). Integer arguments give int32. */
@@ -168,6 +177,7 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   return fromHost('arange', c, [n], dtype, (arr) => { for (let i = 0; i < n; i++) arr[i] = from + i * step; });
 }
 
+/** `steps` evenly spaced values from `start` to `end`, both included (torch.linspace). */
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
   checkFinite('linspace', 'start', start);
   checkFinite('linspace', 'end', end);
@@ -194,16 +204,24 @@ export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
  *  seed gives the same numbers on every device). */
 const generator = { seed: 0x5eed, offset: 0 };
 
+/** Seed the global generator (an integer in [0, 2⁵³)) and reset its offset (torch.manual_seed). */
 export function manualSeed(seed: number): void {
   checkInt('manualSeed', 'seed', seed, { min: 0, max: Number.MAX_SAFE_INTEGER });
   generator.seed = seed;
   generator.offset = 0;
 }
 
-export function getRngState(): { seed: number; offset: number } {
+/** The global generator's state: its seed and how many numbers it has drawn (offset); `setRngState` restores it. */
+export function getRngState(): {
+  /** The seed. */
+  seed: number;
+  /** Numbers drawn since seeding. */
+  offset: number;
+} {
   return { ...generator };
 }
 
+/** Restore a state from `getRngState`, so the following random ops repeat; a ValueError names a bad field. */
 export function setRngState(state: { seed: number; offset: number }): void {
   const s = checkOptions('setRngState', state, ['seed', 'offset'], 'state');
   const bounds = { min: 0, max: Number.MAX_SAFE_INTEGER };

@@ -20,11 +20,13 @@ import { div, mul, ne, mulScalar, neg } from './elementwise.js';
 import { where } from './where.js';
 import { autocastInput } from '../autocast.js';
 
+/** Options of `crossEntropy` (torch.nn.functional.cross_entropy's). */
 export interface CrossEntropyOptions {
   /** Target value whose rows contribute nothing (default −100, as in PyTorch). */
   ignoreIndex?: number;
   /** ε in [0, 1): mix the one-hot target with the uniform distribution. */
   labelSmoothing?: number;
+  /** 'mean' (default: over the rows not ignored, weighted by class weight), 'sum', or 'none' (one loss per row). */
   reduction?: 'mean' | 'sum' | 'none';
   /** Per-class weights [C]. */
   weight?: Tensor;

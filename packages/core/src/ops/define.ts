@@ -15,19 +15,26 @@ import type { Tensor } from '../tensor.js';
 
 /** How a gradcheck sample draws each input: a shape, and optionally a value domain. */
 export interface GradInput {
+  /** The input's shape. */
   shape: number[];
   /** 'positive' draws from [0.5, 2]; 'unit' from (-0.9, 0.9); default (-2, 2) away from kinks. */
   domain?: 'any' | 'positive' | 'unit' | 'awayFromZero';
   /** Integer inputs (indices): values drawn from [0, high). Never differentiated. */
-  int?: { high: number };
+  int?: {
+    /** Exclusive upper bound of the drawn integers. */
+    high: number;
+  };
   /** A float input the gradient is not checked for (e.g. class weights). */
   constant?: boolean;
 }
 
+/** A finite-difference gradient test case for an op: random inputs and the call on them. */
 export interface GradSample {
+  /** The inputs, drawn in float64. */
   inputs: GradInput[];
   /** Build the op call from the sample inputs. */
   call: (...xs: Tensor[]) => Tensor;
+  /** Name of the case in test output. */
   label?: string;
 }
 
@@ -62,7 +69,9 @@ export interface OpContext<I extends OpInputs, A, S extends SavedTensors<S>> {
   readonly inputs: InputMetas<I>;
 }
 
+/** A differentiable op, declared once with `defineOp`: its forward (validation, output, kernel call, saved tensors), backward and gradcheck samples. */
 export interface OpDef<I extends OpInputs = readonly Tensor[], A = None, S extends SavedTensors<S> = None> {
+  /** The op's name, used in errors and in the graph. */
   name: string;
   /**
    * Compute the output. `needs[i]` says whether input i will want a gradient, so an op saves only

@@ -53,6 +53,7 @@ export function to(x: Tensor, target: DeviceName | DType): Tensor {
   return copyTo(x, target, data);
 }
 
+/** `to` for the WebGPU device, where reading back a buffer has to wait: a copy on `target` device or in `target` dtype. */
 export async function toAsync(x: Tensor, target: DeviceName | DType): Promise<Tensor> {
   checkTensor('toAsync', 'input', x);
   checkTarget('toAsync', target);
@@ -106,11 +107,13 @@ function nest(flat: ArrayLike<number>, shape: readonly number[], dtype: DType): 
   return build(0, 0);
 }
 
+/** The tensor's values as nested JavaScript arrays (torch.Tensor.tolist); bool tensors give booleans. */
 export async function array(x: Tensor): Promise<NestedArray> {
   checkTensor('array', 'input', x);
   return nest(await data(x), x.shape, x.dtype);
 }
 
+/** The value of a one-element tensor (torch.Tensor.item); any other size raises a DTypeError. */
 export async function item(x: Tensor): Promise<number> {
   checkTensor('item', 'input', x);
   if (x.size !== 1) throw new DTypeError(`item: only a tensor with one element can be read as a number, got shape ${fmtShape(x.shape)}`);

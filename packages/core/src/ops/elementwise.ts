@@ -35,6 +35,7 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 /** The gradient of a piecewise-constant function. */
 const zeroGrad = (g: Tensor): Tensor => zerosOn(g.shape, g.dtype, g.backend);
 
+/** Each unary op's derivative (a Tensor-op formula), what its backward saves (`x`, `y` or nothing), whether integer inputs are cast to float32, and the domain its gradcheck samples come from. */
 export const UNARY_SPECS: Record<UnaryOp, UnarySpec> = {
   neg: { saves: 'none', grad: (g) => neg(g) },
   abs: { saves: 'x', grad: (g, { x }) => mul(g, sign(x)), domain: 'awayFromZero' },
@@ -121,21 +122,37 @@ function applyUnary(op: UnaryOp, x: Tensor): Tensor {
   return out;
 }
 
+/** −x elementwise (torch.neg); a bool tensor raises a DTypeError (use `logicalNot`). */
 export const neg = (x: Tensor) => applyUnary('neg', x);
+/** |x| elementwise (torch.abs); a bool input is read as int32. */
 export const abs = (x: Tensor) => applyUnary('abs', x);
+/** −1, 0 or 1 by the sign of x (torch.sign); its gradient is zero. */
 export const sign = (x: Tensor) => applyUnary('sign', x);
+/** eˣ elementwise (torch.exp); integer inputs give float32. */
 export const exp = (x: Tensor) => applyUnary('exp', x);
+/** eˣ − 1, accurate near 0 (torch.expm1); integer inputs give float32. */
 export const expm1 = (x: Tensor) => applyUnary('expm1', x);
+/** Natural logarithm (torch.log): NaN below 0, −∞ at 0; integer inputs give float32. */
 export const log = (x: Tensor) => applyUnary('log', x);
+/** ln(1 + x), accurate near 0 (torch.log1p); integer inputs give float32. */
 export const log1p = (x: Tensor) => applyUnary('log1p', x);
+/** √x elementwise (torch.sqrt), NaN below 0; integer inputs give float32. */
 export const sqrt = (x: Tensor) => applyUnary('sqrt', x);
+/** 1/√x elementwise (torch.rsqrt); integer inputs give float32. */
 export const rsqrt = (x: Tensor) => applyUnary('rsqrt', x);
+/** x² elementwise (torch.square), in the input's dtype. */
 export const square = (x: Tensor) => applyUnary('square', x);
+/** 1/x elementwise (torch.reciprocal); integer inputs give float32. */
 export const reciprocal = (x: Tensor) => applyUnary('reciprocal', x);
+/** Sine, x in radians (torch.sin); integer inputs give float32. */
 export const sin = (x: Tensor) => applyUnary('sin', x);
+/** Cosine, x in radians (torch.cos); integer inputs give float32. */
 export const cos = (x: Tensor) => applyUnary('cos', x);
+/** Hyperbolic tangent (torch.tanh); integer inputs give float32. */
 export const tanh = (x: Tensor) => applyUnary('tanh', x);
+/** 1/(1 + e⁻ˣ) elementwise (torch.sigmoid); integer inputs give float32. */
 export const sigmoid = (x: Tensor) => applyUnary('sigmoid', x);
+/** max(x, 0) elementwise (torch.relu); the gradient at 0 is 0. */
 export const relu = (x: Tensor) => applyUnary('relu', x);
 /** GELU; `approximate: 'tanh'` uses the tanh approximation (GPT-2's), as in PyTorch. */
 export function gelu(x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor {
@@ -143,12 +160,19 @@ export function gelu(x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): T
   const approximate = o.approximate === undefined ? 'none' : checkEnum('gelu', 'approximate', o.approximate, ['none', 'tanh'] as const);
   return applyUnary(approximate === 'tanh' ? 'geluTanh' : 'gelu', checkTensor('gelu', 'input', x));
 }
+/** x·sigmoid(x), also called swish (torch.nn.functional.silu); integer inputs give float32. */
 export const silu = (x: Tensor) => applyUnary('silu', x);
+/** ln(1 + eˣ), computed without overflow for large x (torch.nn.functional.softplus with beta 1). */
 export const softplus = (x: Tensor) => applyUnary('softplus', x);
+/** The Gauss error function (torch.erf). */
 export const erf = (x: Tensor) => applyUnary('erf', x);
+/** Largest integer ≤ x (torch.floor); its gradient is zero. */
 export const floor = (x: Tensor) => applyUnary('floor', x);
+/** Smallest integer ≥ x (torch.ceil); its gradient is zero. */
 export const ceil = (x: Tensor) => applyUnary('ceil', x);
+/** Round to the nearest integer, halves to even (torch.round); its gradient is zero. */
 export const round = (x: Tensor) => applyUnary('round', x);
+/** Elementwise NOT as a bool tensor: true where x is zero/false (torch.logical_not). */
 export const logicalNot = (x: Tensor) => applyUnary('logicalNot', x);
 
 // ---- binary ------------------------------------------------------------------------------------
@@ -378,22 +402,37 @@ function checkNonZeroDivisor(t: DType, a: TensorLike, b: TensorLike): void {
   if (zero) throw new ValueError(`remainder: integer division by zero (${t} operands ${shapes})`);
 }
 
+/** a + b with broadcasting and type promotion (torch.add); a number operand is a scalar. Incompatible shapes raise a ShapeError naming both. */
 export const add = (a: TensorLike, b: TensorLike) => applyBinary('add', a, b);
+/** a − b with broadcasting and type promotion (torch.sub). */
 export const sub = (a: TensorLike, b: TensorLike) => applyBinary('sub', a, b);
+/** a · b elementwise with broadcasting and type promotion (torch.mul). */
 export const mul = (a: TensorLike, b: TensorLike) => applyBinary('mul', a, b);
+/** True division a / b with broadcasting (torch.div): integer operands give float32. */
 export const div = (a: TensorLike, b: TensorLike) => applyBinary('div', a, b);
+/** a raised to b elementwise with broadcasting (torch.pow); an integer base to a negative integer power raises a ValueError. */
 export const pow = (a: TensorLike, b: TensorLike) => applyBinary('pow', a, b);
+/** The larger of a and b elementwise, with broadcasting (torch.maximum); NaN propagates. */
 export const maximum = (a: TensorLike, b: TensorLike) => applyBinary('maximum', a, b);
+/** The smaller of a and b elementwise, with broadcasting (torch.minimum); NaN propagates. */
 export const minimum = (a: TensorLike, b: TensorLike) => applyBinary('minimum', a, b);
 /** Python-style remainder: the result has the sign of the divisor (torch.remainder). */
 export const remainder = (a: TensorLike, b: TensorLike) => applyBinary('mod', a, b);
+/** a == b elementwise with broadcasting, as a bool tensor (torch.eq). */
 export const eq = (a: TensorLike, b: TensorLike) => applyBinary('eq', a, b);
+/** a != b elementwise with broadcasting, as a bool tensor (torch.ne). */
 export const ne = (a: TensorLike, b: TensorLike) => applyBinary('ne', a, b);
+/** a < b elementwise with broadcasting, as a bool tensor (torch.lt). */
 export const lt = (a: TensorLike, b: TensorLike) => applyBinary('lt', a, b);
+/** a ≤ b elementwise with broadcasting, as a bool tensor (torch.le). */
 export const le = (a: TensorLike, b: TensorLike) => applyBinary('le', a, b);
+/** a > b elementwise with broadcasting, as a bool tensor (torch.gt). */
 export const gt = (a: TensorLike, b: TensorLike) => applyBinary('gt', a, b);
+/** a ≥ b elementwise with broadcasting, as a bool tensor (torch.ge). */
 export const ge = (a: TensorLike, b: TensorLike) => applyBinary('ge', a, b);
+/** Elementwise AND of the operands' truth values (non-zero is true), as a bool tensor (torch.logical_and). */
 export const logicalAnd = (a: TensorLike, b: TensorLike) => applyBinary('logicalAnd', a, b);
+/** Elementwise OR of the operands' truth values (non-zero is true), as a bool tensor (torch.logical_or). */
 export const logicalOr = (a: TensorLike, b: TensorLike) => applyBinary('logicalOr', a, b);
 export const mulScalar = (a: Tensor, s: number) => binary('mul', a, s);
 /** g·gelu'(x): the gradient of gelu (exact) at x for the incoming gradient g. */

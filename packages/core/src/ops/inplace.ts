@@ -67,6 +67,7 @@ export function copy_(t: Tensor, src: Tensor): Tensor {
   return t;
 }
 
+/** Fill `t` with `value` in place and return it (torch.Tensor.fill_); on a tensor that requires grad, outside `noGrad`, an AutogradError. */
 export function fill_(t: Tensor, value: number): Tensor {
   guard('fill_', t);
   checkScalar('fill_', 'value', value);
@@ -80,6 +81,7 @@ export function fill_(t: Tensor, value: number): Tensor {
   return t;
 }
 
+/** Fill `t` with 0 in place and return it (torch.Tensor.zero_). */
 export const zero_ = (t: Tensor): Tensor => fill_(t, 0);
 
 function binary_(op: BinaryOp, t: Tensor, other: TensorLike): Tensor {
@@ -113,9 +115,13 @@ function binaryInPlace(op: BinaryOp, t: Tensor, other: TensorLike): Tensor {
   return t;
 }
 
+/** `t += o` in place (torch.Tensor.add_); `o` broadcasts to `t`'s shape, and the result is cast to `t`'s dtype. */
 export const add_ = (t: Tensor, o: TensorLike) => binary_('add', t, o);
+/** `t −= o` in place (torch.Tensor.sub_); `o` broadcasts to `t`'s shape. */
 export const sub_ = (t: Tensor, o: TensorLike) => binary_('sub', t, o);
+/** `t *= o` in place (torch.Tensor.mul_); `o` broadcasts to `t`'s shape. */
 export const mul_ = (t: Tensor, o: TensorLike) => binary_('mul', t, o);
+/** `t /= o` in place (torch.Tensor.div_); `o` broadcasts to `t`'s shape. */
 export const div_ = (t: Tensor, o: TensorLike) => binary_('div', t, o);
 
 /** This file's Tensor methods: `x.add_(y)` is `add_(x, y)`. */

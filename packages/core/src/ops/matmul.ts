@@ -50,6 +50,7 @@ function gradOfB(g: Tensor, a: Tensor, b: Tensor): Tensor {
   return columnMajor ? transpose(matmul(transpose(G, 0, 1), A), 0, 1) : matmul(transpose(A, 0, 1), G);
 }
 
+/** Matrix product with torch.matmul's rules: 1-D operands are promoted to a row/column and the added dim removed, batch dims broadcast. A 0-d operand or mismatched inner sizes raise a ShapeError, bool operands a DTypeError. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkTensor('matmul', 'input', a);
   checkTensor('matmul', 'other', b);

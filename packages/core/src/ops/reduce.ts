@@ -16,7 +16,11 @@ import { add, div, eq, mul, sub, mulScalar, exp, log, sqrt } from './elementwise
 import { where } from './where.js';
 import { autocastInput } from '../autocast.js';
 
-export interface ReduceOptions { keepdim?: boolean }
+/** Options of the reductions. */
+export interface ReduceOptions {
+  /** Keep each reduced dimension with size 1 (default false). */
+  keepdim?: boolean;
+}
 type Dims = number | readonly number[] | undefined;
 
 interface ReduceAttrs { op: ReduceOp; axes: number[] }
@@ -78,14 +82,19 @@ function reduce(op: ReduceOp, x: Tensor, dims: Dims, opts: ReduceOptions): Tenso
   return out;
 }
 
+/** Sum over `dims` (default: all) (torch.sum); bool and integer inputs sum as int32. */
 export const sum = (x: Tensor, dims?: Dims, opts: ReduceOptions = {}) => reduce('sum', x, dims, opts);
+/** Product over `dims` (default: all) (torch.prod). */
 export const prod = (x: Tensor, dims?: Dims, opts: ReduceOptions = {}) => reduce('prod', x, dims, opts);
+/** Maximum over `dims` (default: all) (torch.amax); the gradient is shared equally among tied maxima. */
 export const max = (x: Tensor, dims?: Dims, opts: ReduceOptions = {}) => reduce('max', x, dims, opts);
+/** Minimum over `dims` (default: all) (torch.amin); the gradient is shared equally among tied minima. */
 export const min = (x: Tensor, dims?: Dims, opts: ReduceOptions = {}) => reduce('min', x, dims, opts);
 
 /** How many elements each output of a reduction over `axes` combines (1 for a 0-d tensor's dim 0). */
 const reducedCount = (shape: readonly number[], axes: number[]): number => axes.reduce((a, d) => a * (shape[d] ?? 1), 1);
 
+/** Mean over `dims` (default: all) (torch.mean); integer inputs give float32. */
 export function mean(x: Tensor, dims?: Dims, opts: ReduceOptions = {}): Tensor {
   const { axes } = reduceArgs('mean', x, dims, opts);
   const count = reducedCount(x.shape, axes);
@@ -112,12 +121,14 @@ export function logsumexp(x: Tensor, dims?: Dims, opts: ReduceOptions = {}): Ten
   });
 }
 
+/** Options of `variance` and `std`. */
 export interface VarOptions extends ReduceOptions {
   /** Bessel's correction: divide by N − correction (default 1, unbiased, as in PyTorch). */
   correction?: number;
 }
 const VAR_KEYS = ['keepdim', 'correction'];
 
+/** Variance over `dims` (default: all) with Bessel's `correction` (default 1) (torch.var). */
 export function variance(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor {
   const { axes } = reduceArgs('var', x, dims, opts, VAR_KEYS);
   const n = reducedCount(x.shape, axes);
@@ -128,6 +139,7 @@ export function variance(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor 
   });
 }
 
+/** Standard deviation over `dims` (default: all): √variance, with the same options (torch.std). */
 export function std(x: Tensor, dims?: Dims, opts: VarOptions = {}): Tensor {
   reduceArgs('std', x, dims, opts, VAR_KEYS);
   return tidy(() => sqrt(variance(autocastInput('std', x), dims, opts)));
@@ -155,7 +167,9 @@ function argReduce(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, 
   return out;
 }
 
+/** Index of the largest value along `dim` (default: of the flattened tensor) as int32, the first on ties (torch.argmax). */
 export const argmax = (x: Tensor, dim?: number, opts: ReduceOptions = {}) => argReduce('argmax', x, dim, opts);
+/** Index of the smallest value along `dim` (default: of the flattened tensor) as int32, the first on ties (torch.argmin). */
 export const argmin = (x: Tensor, dim?: number, opts: ReduceOptions = {}) => argReduce('argmin', x, dim, opts);
 
 /** This file's Tensor methods: `x.sum(1)` is `sum(x, 1)`; `x.var()` is `variance(x)`. */

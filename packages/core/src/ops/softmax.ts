@@ -62,7 +62,9 @@ function rowwise(x: Tensor, dim: number, log: boolean): Tensor {
   });
 }
 
+/** exp(x)/Σexp(x) along `dim` (default −1), computed with the row maximum subtracted (torch.softmax). */
 export const softmax = (x: Tensor, dim = -1) => rowwise(x, dim, false);
+/** log(softmax(x)) along `dim` (default −1), computed stably (torch.log_softmax). */
 export const logSoftmax = (x: Tensor, dim = -1) => rowwise(x, dim, true);
 
 /** softmax from primitives: exp(x − max) / Σ exp(x − max). */

@@ -105,6 +105,7 @@ export const PERMUTE = defineOp<[Tensor], { dims: number[] }>({
   gradcheck: [{ inputs: [{ shape: [2, 3, 4] }], call: (x) => permute(x, [2, 0, 1]) }],
 });
 
+/** A view with the dimensions reordered: output dim i is input dim `dims[i]` (torch.permute). Wrong length or a repeated dim raise a ShapeError/IndexError. */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   checkTensor('permute', 'input', x);
   if (!Array.isArray(dims)) throw new IndexError(`permute: dims must be an array of dims, got ${fmtValue(dims)}`);
@@ -114,6 +115,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   return apply(PERMUTE, [x], { dims: d });
 }
 
+/** A view with dims `d0` and `d1` swapped (default: the last two) (torch.transpose). */
 export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
   checkTensor('transpose', 'input', x);
   if (x.ndim < 2 && d0 === -2 && d1 === -1) return permute(x, x.shape.map((_, i) => i));
@@ -149,6 +151,7 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   return apply(EXPAND, [x], { shape: s });
 }
 
+/** A view with a size-1 dimension inserted at `dim`, in [−ndim−1, ndim] (torch.unsqueeze). */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   checkTensor('unsqueeze', 'input', x);
   const d = normDim('unsqueeze', dim, x.ndim + 1);
@@ -159,6 +162,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   return apply(STRIDED_VIEW, [x], { shape, strides, offset: x.offset });
 }
 
+/** A view without the size-1 dimensions: all of them, or those among `dim` (torch.squeeze). */
 export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
   checkTensor('squeeze', 'input', x);
   const dims = dim === undefined ? x.shape.map((_, i) => i).filter((i) => x.shape[i] === 1)
@@ -175,6 +179,7 @@ const STRIDED_VIEW = defineOp<[Tensor], { shape: number[]; strides: number[]; of
   gradcheck: [{ inputs: [{ shape: [3, 1, 4] }], call: (x) => squeeze(x, 1), label: 'squeeze' }],
 });
 
+/** `x` with dims `startDim`..`endDim` (default: all) merged into one, a view where the strides allow (torch.flatten). */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   checkTensor('flatten', 'input', x);
   const s = normDim('flatten', startDim, x.ndim, 'startDim');

@@ -18,6 +18,7 @@ import { random } from './random.js';
 import { argReduce, reduce } from './reduce.js';
 import { softmax, softmaxBackward } from './softmax.js';
 
+/** The reference KernelSet over TypedArrays: plain TypeScript with float64 arithmetic, the ground truth every other kernel set is tested against. */
 export const cpuKernels: KernelSet<TypedArray> = {
   unary, binary, binaryScalar, where, copy, fill, random,
   reduce, argReduce,

@@ -61,6 +61,7 @@ export interface QuantizedWeight {
   absmaxOffset: number;
 }
 
+/** How `quantizeWeight` quantizes a [rows, cols] weight: the scheme and its group size. */
 export interface QuantizeOptions {
   /** int8, int4 or nf4. */
   scheme: QuantScheme;

@@ -18,18 +18,37 @@
 // fixed-width SIMD proposal (all SIMD instructions are the prefix byte 0xFD followed by a LEB128
 // opcode). Integers are LEB128-encoded; floats are little-endian IEEE 754.
 
+/** WebAssembly's value types (v128: the 128-bit SIMD vector). */
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128';
 
 const VALTYPE_CODE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
 /** A value of type T on the operand stack (a compile-time token; the bytes are already emitted). */
-export interface Val<T extends ValType> { readonly type: T }
+export interface Val<T extends ValType> {
+  /** Its value type. */
+  readonly type: T;
+}
 /** A local variable (parameters are locals 0..n-1). */
-export interface Local<T extends ValType> { readonly index: number; readonly type: T }
+export interface Local<T extends ValType> {
+  /** Local index in the function. */
+  readonly index: number;
+  /** Its value type. */
+  readonly type: T;
+}
 /** A branch target opened by `block` or `loop`. */
-export interface Label { readonly kind: 'block' | 'loop' | 'if' }
+export interface Label {
+  /** The construct that opened it: a branch to a loop restarts it, to a block or if leaves it. */
+  readonly kind: 'block' | 'loop' | 'if';
+}
 /** A function of the module, callable from other functions by index. */
-export interface FuncRef<R extends ValType | null> { readonly index: number; readonly name: string; readonly result: R }
+export interface FuncRef<R extends ValType | null> {
+  /** Function index (imports first). */
+  readonly index: number;
+  /** Export name. */
+  readonly name: string;
+  /** Result type, null for none. */
+  readonly result: R;
+}
 
 const VAL: { [T in ValType]: Val<T> } = {
   i32: { type: 'i32' }, i64: { type: 'i64' }, f32: { type: 'f32' }, f64: { type: 'f64' }, v128: { type: 'v128' },
@@ -38,8 +57,10 @@ const VAL: { [T in ValType]: Val<T> } = {
 /** A growable byte sink with the encodings the binary format uses. */
 export class ByteWriter {
   private buf = new Uint8Array(256);
+  /** Bytes written so far. */
   length = 0;
 
+  /** Append one byte (the low 8 bits of `b`). */
   u8(b: number): this {
     if (this.length === this.buf.length) {
       const next = new Uint8Array(this.buf.length * 2);
@@ -50,6 +71,7 @@ export class ByteWriter {
     return this;
   }
 
+  /** Append bytes as they are. */
   bytes(bs: ArrayLike<number>): this {
     for (let i = 0; i < bs.length; i++) this.u8(bs[i]!);
     return this;
@@ -79,18 +101,21 @@ export class ByteWriter {
     }
   }
 
+  /** Append `v` as a little-endian IEEE 754 float32. */
   f32(v: number): this {
     const b = new Uint8Array(4);
     new DataView(b.buffer).setFloat32(0, v, true);
     return this.bytes(b);
   }
 
+  /** Append `v` as a little-endian IEEE 754 float64. */
   f64(v: number): this {
     const b = new Uint8Array(8);
     new DataView(b.buffer).setFloat64(0, v, true);
     return this.bytes(b);
   }
 
+  /** Append a name: its UTF-8 byte length (LEB128) then the bytes. */
   name(s: string): this {
     const b = new TextEncoder().encode(s);
     return this.u32(b.length).bytes(b);
@@ -101,6 +126,7 @@ export class ByteWriter {
     return this.u32(inner.length).bytes(inner.toBytes());
   }
 
+  /** A copy of the bytes written. */
   toBytes(): Uint8Array {
     return this.buf.slice(0, this.length);
   }
@@ -111,7 +137,9 @@ const ALIGN = { 1: 0, 2: 1, 4: 2, 8: 3, 16: 4 } as const;
 
 /** Builds one function body. Obtain it from `ModuleBuilder.func`. */
 export class FuncBuilder {
+  /** The instructions emitted so far (the body without its locals header). */
   readonly code = new ByteWriter();
+  /** The parameters, locals 0..n−1. */
   readonly params: Local<ValType>[];
   private readonly localTypes: ValType[] = [];
   private readonly labels: Label[] = [];
@@ -154,63 +182,109 @@ export class FuncBuilder {
   }
 
   // ---- locals and constants -----------------------------------------------------------------
+  /** `local.get`: pushes local `l`'s value. */
   get<T extends ValType>(l: Local<T>): Val<T> { this.code.u8(0x20).u32(l.index); return VAL[l.type]; }
+  /** `local.set`: pops the value into local `l`. */
   set<T extends ValType>(l: Local<T>, _v: Val<T>): void { this.code.u8(0x21).u32(l.index); }
+  /** `local.tee`: stores the value into local `l` and leaves it on the stack. */
   tee<T extends ValType>(l: Local<T>, _v: Val<T>): Val<T> { this.code.u8(0x22).u32(l.index); return VAL[l.type]; }
+  /** `i32.const v` (v a 32-bit signed integer). */
   i32(v: number): Val<'i32'> { this.code.u8(0x41).s32(v); return VAL.i32; }
+  /** `f32.const v` (v rounded to float32). */
   f32(v: number): Val<'f32'> { this.code.u8(0x43).f32(v); return VAL.f32; }
+  /** `f64.const v`. */
   f64(v: number): Val<'f64'> { this.code.u8(0x44).f64(v); return VAL.f64; }
+  /** `drop`: discards the value on top of the stack. */
   drop(_v: Val<ValType>): void { this.stmt(0x1a); }
   /** `cond ? a : b` without branching (both operands are evaluated). */
   select<T extends ValType>(_a: Val<T>, b: Val<T>, _c: Val<'i32'>): Val<T> { this.code.u8(0x1b); return b; }
 
   // ---- i32 arithmetic and comparison --------------------------------------------------------
+  /** `i32.add`. */
   add(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x6a, 'i32'); }
+  /** `i32.sub`. */
   sub(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x6b, 'i32'); }
+  /** `i32.mul`. */
   mul(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x6c, 'i32'); }
+  /** `i32.and`. */
   and(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x71, 'i32'); }
+  /** `i32.shl`: shift left by an i32 count. */
   shl(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x74, 'i32'); }
+  /** `i32.shr_u`: logical shift right. */
   shrU(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x76, 'i32'); }
+  /** `i32.eqz`: 1 if the value is 0, else 0. */
   eqz(_a: Val<'i32'>): Val<'i32'> { return this.op(0x45, 'i32'); }
+  /** `i32.eq`: 1 if true, else 0. */
   eq(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x46, 'i32'); }
+  /** `i32.ne`: 1 if true, else 0. */
   ne(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x47, 'i32'); }
+  /** `i32.lt_s`: 1 if true, else 0. */
   ltS(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x48, 'i32'); }
+  /** `i32.gt_s`: 1 if true, else 0. */
   gtS(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x4a, 'i32'); }
+  /** `i32.le_s`: 1 if true, else 0. */
   leS(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x4c, 'i32'); }
+  /** `i32.ge_s`: 1 if true, else 0. */
   geS(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x4e, 'i32'); }
 
   // ---- scalar floats --------------------------------------------------------------------------
+  /** `f32.add`. */
   f32Add(_a: Val<'f32'>, _b: Val<'f32'>): Val<'f32'> { return this.op(0x92, 'f32'); }
+  /** `f32.sub`. */
   f32Sub(_a: Val<'f32'>, _b: Val<'f32'>): Val<'f32'> { return this.op(0x93, 'f32'); }
+  /** `f32.mul`. */
   f32Mul(_a: Val<'f32'>, _b: Val<'f32'>): Val<'f32'> { return this.op(0x94, 'f32'); }
+  /** `f32.div`. */
   f32Div(_a: Val<'f32'>, _b: Val<'f32'>): Val<'f32'> { return this.op(0x95, 'f32'); }
+  /** `f32.max`. */
   f32Max(_a: Val<'f32'>, _b: Val<'f32'>): Val<'f32'> { return this.op(0x97, 'f32'); }
+  /** `f32.min`. */
   f32Min(_a: Val<'f32'>, _b: Val<'f32'>): Val<'f32'> { return this.op(0x96, 'f32'); }
+  /** `f32.sqrt`. */
   f32Sqrt(_a: Val<'f32'>): Val<'f32'> { return this.op(0x91, 'f32'); }
+  /** `f32.convert_i32_s`: from a signed i32. */
   f32ConvertI32(_a: Val<'i32'>): Val<'f32'> { return this.op(0xb2, 'f32'); }
+  /** `f64.convert_i32_s`: from a signed i32. */
   f64ConvertI32(_a: Val<'i32'>): Val<'f64'> { return this.op(0xb7, 'f64'); }
+  /** `f32.demote_f64`: f64 rounded to f32. */
   f32DemoteF64(_a: Val<'f64'>): Val<'f32'> { return this.op(0xb6, 'f32'); }
+  /** `f64.add`. */
   f64Add(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa0, 'f64'); }
+  /** `f64.sub`. */
   f64Sub(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa1, 'f64'); }
+  /** `f64.mul`. */
   f64Mul(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa2, 'f64'); }
+  /** `f64.div`. */
   f64Div(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa3, 'f64'); }
+  /** `f64.sqrt`. */
   f64Sqrt(_a: Val<'f64'>): Val<'f64'> { return this.op(0x9f, 'f64'); }
+  /** `f64.max`. */
   f64Max(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa5, 'f64'); }
+  /** `f64.eq`: 1 if true, else 0. */
   f64Eq(_a: Val<'f64'>, _b: Val<'f64'>): Val<'i32'> { return this.op(0x61, 'i32'); }
+  /** `f64.ne`: 1 if true, else 0. */
   f64Ne(_a: Val<'f64'>, _b: Val<'f64'>): Val<'i32'> { return this.op(0x62, 'i32'); }
+  /** `f64.lt`: 1 if true, else 0. */
   f64Lt(_a: Val<'f64'>, _b: Val<'f64'>): Val<'i32'> { return this.op(0x63, 'i32'); }
+  /** `f64.promote_f32`: f32 widened to f64. */
   f64PromoteF32(_a: Val<'f32'>): Val<'f64'> { return this.op(0xbb, 'f64'); }
   /** The f32 whose bit pattern is the i32 (how JS passes float arguments through an Int32Array). */
   f32ReinterpretI32(_a: Val<'i32'>): Val<'f32'> { return this.op(0xbe, 'f32'); }
 
   // ---- memory (addresses are byte offsets; `offset` is a constant added by the instruction) ----
+  /** `i32.load`: from address `addr + offset`. */
   i32Load(_addr: Val<'i32'>, offset = 0): Val<'i32'> { this.stmt(0x28); this.mem(ALIGN[4], offset); return VAL.i32; }
+  /** `f32.load`: from address `addr + offset`. */
   f32Load(_addr: Val<'i32'>, offset = 0): Val<'f32'> { this.stmt(0x2a); this.mem(ALIGN[4], offset); return VAL.f32; }
+  /** `f64.load`: from address `addr + offset`. */
   f64Load(_addr: Val<'i32'>, offset = 0): Val<'f64'> { this.stmt(0x2b); this.mem(ALIGN[8], offset); return VAL.f64; }
+  /** `f32.store`: of the value to address `addr + offset`. */
   f32Store(_addr: Val<'i32'>, _v: Val<'f32'>, offset = 0): void { this.stmt(0x38); this.mem(ALIGN[4], offset); }
+  /** `f64.store`: of the value to address `addr + offset`. */
   f64Store(_addr: Val<'i32'>, _v: Val<'f64'>, offset = 0): void { this.stmt(0x39); this.mem(ALIGN[8], offset); }
   /** Unaligned-tolerant 16-byte load (alignment hint 4 bytes: f32 data is only 4-aligned in general). */
   v128Load(_addr: Val<'i32'>, offset = 0): Val<'v128'> { this.code.u8(0xfd).u32(0x00); this.mem(ALIGN[4], offset); return VAL.v128; }
+  /** `v128.store`: of the value to address `addr + offset`. */
   v128Store(_addr: Val<'i32'>, _v: Val<'v128'>, offset = 0): void { this.code.u8(0xfd).u32(0x0b); this.mem(ALIGN[4], offset); }
   /** Loads one f32 and broadcasts it to all four lanes. */
   v128Load32Splat(_addr: Val<'i32'>, offset = 0): Val<'v128'> { this.code.u8(0xfd).u32(0x09); this.mem(ALIGN[4], offset); return VAL.v128; }
@@ -223,6 +297,7 @@ export class FuncBuilder {
   }
 
   // ---- SIMD: f32x4, f64x2, i32x4, bitwise ------------------------------------------------------
+  /** `v128.const` of four f32 lanes (lane 0 first). */
   v128Const(lanes: readonly [number, number, number, number]): Val<'v128'> {
     const w = new ByteWriter();
     for (const x of lanes) w.f32(x);
@@ -242,56 +317,87 @@ export class FuncBuilder {
     for (const l of lanes) for (let byte = 0; byte < 4; byte++) this.code.u8(4 * l + byte);
     return VAL.v128;
   }
+  /** `f32x4.splat`: the scalar copied into every lane. */
   f32x4Splat(_a: Val<'f32'>): Val<'v128'> { return this.simd(0x13, 'v128'); }
+  /** `f64x2.splat`: the scalar copied into every lane. */
   f64x2Splat(_a: Val<'f64'>): Val<'v128'> { return this.simd(0x14, 'v128'); }
+  /** `i32x4.splat`: the scalar copied into every lane. */
   i32x4Splat(_a: Val<'i32'>): Val<'v128'> { return this.simd(0x11, 'v128'); }
+  /** `f32x4.extract_lane`: lane `lane` as a scalar. */
   f32x4ExtractLane(_a: Val<'v128'>, lane: number): Val<'f32'> { this.simd(0x1f, 'f32'); this.code.u8(lane); return VAL.f32; }
+  /** `f64x2.extract_lane`: lane `lane` as a scalar. */
   f64x2ExtractLane(_a: Val<'v128'>, lane: number): Val<'f64'> { this.simd(0x21, 'f64'); this.code.u8(lane); return VAL.f64; }
+  /** `f32x4.add`. */
   f32x4Add(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe4, 'v128'); }
+  /** `f32x4.sub`. */
   f32x4Sub(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe5, 'v128'); }
+  /** `f32x4.mul`. */
   f32x4Mul(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe6, 'v128'); }
+  /** `f32x4.div`. */
   f32x4Div(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe7, 'v128'); }
   /**
    * a·b + c from the relaxed-SIMD proposal: one fused multiply-add where the processor has one,
    * else a multiply and an add (the engine decides once; a given machine always computes the same).
    */
   f32x4RelaxedMadd(_a: Val<'v128'>, _b: Val<'v128'>, _c: Val<'v128'>): Val<'v128'> { return this.simd(0x105, 'v128'); }
+  /** `f64x2.relaxed_madd`: a·b + c per lane, fused or not as the processor does (relaxed SIMD). */
   f64x2RelaxedMadd(_a: Val<'v128'>, _b: Val<'v128'>, _c: Val<'v128'>): Val<'v128'> { return this.simd(0x107, 'v128'); }
   /** IEEE-style min/max: NaN in either lane gives NaN (like Math.min/max). */
   f32x4Min(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe8, 'v128'); }
+  /** `f32x4.max`. */
   f32x4Max(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe9, 'v128'); }
   /**
    * Pseudo-min/max: pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a — one instruction on
    * x86 and ARM (IEEE min/max need several for NaN and ±0). With a constant b, a NaN in a is kept.
    */
   f32x4Pmin(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xea, 'v128'); }
+  /** `f32x4.pmax`: pseudo-maximum per lane, a < b ? b : a (no NaN propagation). */
   f32x4Pmax(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xeb, 'v128'); }
+  /** `f32x4.sqrt`. */
   f32x4Sqrt(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xe3, 'v128'); }
+  /** `f32x4.nearest`: round to nearest integer per lane, ties to even. */
   f32x4Nearest(_a: Val<'v128'>): Val<'v128'> { return this.simd(0x6a, 'v128'); }
+  /** `f32x4.lt`: all ones in each lane where true, else zero. */
   f32x4Lt(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x43, 'v128'); }
+  /** `f32x4.demote_f64x2_zero`: the two f64 lanes rounded to f32 lanes 0–1, lanes 2–3 zero. */
   f32x4DemoteF64x2Zero(_a: Val<'v128'>): Val<'v128'> { return this.simd(0x5e, 'v128'); }
+  /** `f64x2.promote_low_f32x4`: f32 lanes 0–1 widened to two f64 lanes. */
   f64x2PromoteLowF32x4(_a: Val<'v128'>): Val<'v128'> { return this.simd(0x5f, 'v128'); }
+  /** `f64x2.add`. */
   f64x2Add(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf0, 'v128'); }
+  /** `f64x2.sub`. */
   f64x2Sub(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf1, 'v128'); }
+  /** `f64x2.mul`. */
   f64x2Mul(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf2, 'v128'); }
+  /** `f64x2.div`. */
   f64x2Div(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf3, 'v128'); }
+  /** `f64x2.sqrt`. */
   f64x2Sqrt(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xef, 'v128'); }
+  /** `i32x4.trunc_sat_f32x4_s`: f32 lanes to i32, truncated toward zero and saturated (NaN → 0). */
   i32x4TruncSatF32x4S(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xf8, 'v128'); }
+  /** `f32x4.abs`. */
   f32x4Abs(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xe0, 'v128'); }
+  /** `f32x4.neg`. */
   f32x4Neg(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xe1, 'v128'); }
+  /** `f64x2.abs`. */
   f64x2Abs(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xec, 'v128'); }
+  /** `f64x2.neg`. */
   f64x2Neg(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xed, 'v128'); }
   /** IEEE-style min/max on two f64 lanes: NaN in either lane gives NaN. */
   f64x2Min(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf4, 'v128'); }
+  /** `f64x2.max`. */
   f64x2Max(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf5, 'v128'); }
   /** Pseudo-min/max on two f64 lanes (see f32x4Pmin): one instruction; a NaN in a is kept against a constant b. */
   f64x2Pmin(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf6, 'v128'); }
+  /** `f64x2.pmax`: pseudo-maximum per lane, a < b ? b : a (no NaN propagation). */
   f64x2Pmax(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf7, 'v128'); }
   /** Round to nearest, ties to even. */
   f64x2Nearest(_a: Val<'v128'>): Val<'v128'> { return this.simd(0x94, 'v128'); }
   /** Lane masks (all ones where true); comparisons with NaN are false. */
   f64x2Lt(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x49, 'v128'); }
+  /** `f64x2.gt`: all ones in each lane where true, else zero. */
   f64x2Gt(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x4a, 'v128'); }
+  /** `i64x2.shl`: shift left by an i32 count. */
   i64x2Shl(_a: Val<'v128'>, _b: Val<'i32'>): Val<'v128'> { return this.simd(0xcb, 'v128'); }
   /** A v128 constant of two f64 lanes. */
   v128ConstF64(lanes: readonly [number, number]): Val<'v128'> {
@@ -299,6 +405,7 @@ export class FuncBuilder {
     for (const x of lanes) w.f64(x);
     return this.constant(w.toBytes());
   }
+  /** `i32x4.add`. */
   i32x4Add(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xae, 'v128'); }
   /** Lane masks (all ones where a < b, signed). */
   i32x4LtS(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x39, 'v128'); }
@@ -308,7 +415,9 @@ export class FuncBuilder {
     for (const x of lanes) w.u8(x).u8(x >> 8).u8(x >> 16).u8(x >> 24);
     return this.constant(w.toBytes());
   }
+  /** `i32x4.shl`: shift left by an i32 count. */
   i32x4Shl(_a: Val<'v128'>, _b: Val<'i32'>): Val<'v128'> { return this.simd(0xab, 'v128'); }
+  /** `v128.and`. */
   v128And(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x4e, 'v128'); }
   /** a & ~b */
   v128AndNot(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x4f, 'v128'); }
@@ -321,10 +430,12 @@ export class FuncBuilder {
     this.code.u8(0x10).u32(fn.index);
     return (fn.result ? VAL[fn.result] : undefined) as R extends ValType ? Val<R> : void;
   }
+  /** `call` of imported function `index`, whose result type is `result` (null: none); the arguments must already be on the stack. */
   callImport(index: number, result: ValType | null, ..._args: Val<ValType>[]): Val<ValType> | void {
     this.code.u8(0x10).u32(index);
     return result ? VAL[result] : undefined;
   }
+  /** `return` from the function (its result, if any, on the stack). */
   return_(): void { this.stmt(0x0f); }
 
   private structured(byte: number, kind: Label['kind'], body: (l: Label) => void): void {
@@ -339,6 +450,7 @@ export class FuncBuilder {
   block(body: (l: Label) => void): void { this.structured(0x02, 'block', body); }
   /** A backward branch target: `br(l)` inside jumps to the top of the loop. */
   loop(body: (l: Label) => void): void { this.structured(0x03, 'loop', body); }
+  /** `if … else … end` on a non-zero i32 condition; the branches leave nothing on the stack. */
   if_(_cond: Val<'i32'>, then: () => void, else_?: () => void): void {
     const label: Label = { kind: 'if' };
     this.code.u8(0x04).u8(0x40);
@@ -353,7 +465,9 @@ export class FuncBuilder {
     if (i < 0) throw new Error('branch to a label that is not open');
     return this.labels.length - 1 - i;
   }
+  /** `br`: jumps to label `l` (the end of a block, the start of a loop). */
   br(l: Label): void { this.code.u8(0x0c).u32(this.depth(l)); }
+  /** `br_if`: jumps to label `l` when the i32 condition is non-zero. */
   brIf(l: Label, _cond: Val<'i32'>): void { this.code.u8(0x0d).u32(this.depth(l)); }
 
   /**
@@ -423,6 +537,7 @@ export class ModuleBuilder {
     return { index, name, result };
   }
 
+  /** The module's binary: the header, then the type, import (functions and the memory), function, export and code sections. */
   toBytes(): Uint8Array {
     const out = new ByteWriter().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]); // "\0asm", version 1
     const section = (id: number, fill: (w: ByteWriter) => void) => {

@@ -37,10 +37,13 @@ function blockSize(bytes: number): number {
 
 type ExportFn = (...args: number[]) => void;
 
+/** The fast cpu kernels' WebAssembly instance: its memory and heap (tensors and scratch), and the worker threads that share it. See the file header for the memory layout. */
 export class WasmRuntime {
+  /** Whether the memory is shared with worker threads (needs SharedArrayBuffer); without it kernels run on one thread and copy operands in. */
   readonly shared: boolean;
   /** Whether the matmul micro-kernel uses fused multiply-adds (relaxed SIMD). */
   readonly fma: boolean;
+  /** The instance's memory: the thread control block, then the heap. It only grows. */
   readonly memory: WebAssembly.Memory;
   private readonly module: WebAssembly.Module;
   private readonly fns: ExportFn[];
@@ -78,6 +81,7 @@ export class WasmRuntime {
     return this.threads;
   }
 
+  /** Threads kernels may use (capped, and 1 without shared memory); a RangeError unless `n` is a positive integer. */
   setThreads(n: number): void {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
     this.threads = this.shared ? Math.min(n, MAX_THREADS) : 1;
@@ -138,7 +142,12 @@ export class WasmRuntime {
   }
 
   /** Bytes of the memory in use by blocks (tensors and scratch), and the memory's size. */
-  heapStats(): { usedBytes: number; memoryBytes: number } {
+  heapStats(): {
+    /** Bytes in blocks handed out. */
+    usedBytes: number;
+    /** Size of the memory. */
+    memoryBytes: number;
+  } {
     return { usedBytes: this.heapBytes, memoryBytes: this.memory.buffer.byteLength };
   }
 
@@ -163,6 +172,7 @@ export class WasmRuntime {
     return arr;
   }
 
+  /** Return a `tensorArray` block to its size class's free list. */
   freeTensorArray(arr: Float32Array): void {
     this.finalizer.unregister(arr);
     this.free(arr.byteOffset, arr.length * 4);
@@ -175,11 +185,13 @@ export class WasmRuntime {
     return this.buffers.has(arr.buffer) ? arr.byteOffset : -1;
   }
 
+  /** A float32 view of the whole memory, re-taken when the memory has grown; take it again after any allocation. */
   f32(): Float32Array {
     if (this.f32View.byteLength !== this.memory.buffer.byteLength) this.f32View = new Float32Array(this.memory.buffer);
     return this.f32View;
   }
 
+  /** A float64 view of the whole memory, re-taken when the memory has grown; take it again after any allocation. */
   f64(): Float64Array {
     if (this.f64View.byteLength !== this.memory.buffer.byteLength) this.f64View = new Float64Array(this.memory.buffer);
     return this.f64View;

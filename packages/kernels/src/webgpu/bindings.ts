@@ -26,21 +26,29 @@ export type ElementType = 'f32' | 'i32' | 'u32' | 'f16' | 'vec4<f32>' | 'vec4<i3
 
 const ELEMENT_TYPES: ReadonlySet<string> = new Set<ElementType>(['f32', 'i32', 'u32', 'f16', 'vec4<f32>', 'vec4<i32>', 'vec4<u32>', 'vec4<f16>', 'atomic<u32>']);
 
+/** A storage-buffer binding: an array of `element` that the shader reads (`read`) or reads and writes (`readwrite`). */
 export interface StorageBinding {
+  /** 'read' (read-only storage) or 'readwrite'. */
   readonly kind: BindingKind;
+  /** The WGSL variable name. */
   readonly name: string;
+  /** The WGSL element type of the array. */
   readonly element: ElementType;
   /** Fixed array length (`array<T, length>`); runtime-sized when absent. */
   readonly length?: number;
 }
 
+/** The uniform binding: a struct the runtime fills from its uniform ring at a dynamic offset. */
 export interface UniformBinding {
+  /** Always 'uniform'. */
   readonly kind: 'uniform';
+  /** The WGSL variable name. */
   readonly name: string;
   /** The struct: its fields are declared from a UniformStruct; a string names a struct the shader declares itself. */
   readonly struct: UniformStruct | string;
 }
 
+/** One binding of a shader's list; its binding number is its position. */
 export type BindingEntry = StorageBinding | UniformBinding;
 
 /** A read-only storage array. */
@@ -69,6 +77,7 @@ export class Bindings {
   /** Equal for lists with equal layouts (kinds in the same positions): pipelines with equal keys share one bind-group layout. */
   readonly layoutKey: string;
 
+  /** @param entries The bindings in binding order; a WebGPUBindingError names a gap, a bad name, a duplicate or a second uniform. */
   constructor(readonly entries: readonly BindingEntry[]) {
     const storage: BindingKind[] = [];
     const seen = new Map<string, number>();
@@ -151,7 +160,9 @@ export function bindings(entries: readonly BindingEntry[]): Bindings {
 
 /** What a pipeline is compiled from: its bindings and its WGSL, which declares them. */
 export interface ShaderSource {
+  /** The bindings the WGSL declares, in binding order. */
   readonly bindings: Bindings;
+  /** The WGSL: the binding declarations, then the body. */
   readonly code: string;
 }
 

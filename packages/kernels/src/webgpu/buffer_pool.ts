@@ -31,6 +31,7 @@ export interface PoolStats {
   allocations: number;
   /** Requests served from the pool. */
   reuses: number;
+  /** Buffers handed out and not yet released. */
   liveBuffers: number;
 }
 

@@ -15,17 +15,24 @@
 
 import { WebGPUUnavailableError } from './errors.js';
 
+/** What the adapter says about itself (GPUAdapterInfo), and whether it is a software rasterizer. */
 export interface AdapterDescription {
+  /** Vendor name, e.g. 'nvidia' or 'mesa'. */
   vendor: string;
+  /** GPU family, e.g. 'hopper'; may be empty. */
   architecture: string;
+  /** Device identifier; may be empty. */
   device: string;
+  /** Driver's description; may be empty. */
   description: string;
+  /** True for a CPU adapter (lavapipe, SwiftShader, WARP) or a fallback adapter. */
   isSoftware: boolean;
 }
 
 export interface DeviceOptions {
   /** A GPU object to use instead of discovering one (navigator.gpu, or `create([])` from `webgpu`). */
   gpu?: GPU;
+  /** Passed to `requestAdapter`: 'high-performance' or 'low-power' (default: the browser's choice). */
   powerPreference?: GPUPowerPreference;
   /** Accept a software adapter (default true: CI runs on lavapipe). */
   allowSoftware?: boolean;

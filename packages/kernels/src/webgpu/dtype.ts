@@ -14,6 +14,7 @@
 import type { DType } from '../types.js';
 import { WebGPUDTypeError } from './errors.js';
 
+/** The dtypes WGSL arithmetic works in: float16/bfloat16 storage is converted to float32 at load and store. */
 export type GPUDType = 'float32' | 'int32' | 'bool';
 /** Every dtype a GPU buffer can hold. */
 export type GPUStorageDType = GPUDType | 'float16' | 'bfloat16';
@@ -48,6 +49,7 @@ export function gpuByteSize(dtype: DType, numel: number): number {
   return GPU_DTYPE_BYTES[gpuStorageDType('allocate', dtype)] * numel;
 }
 
+/** The WGSL scalar type of `dtype`'s arithmetic (float32 → f32, int32 → i32, bool → u32); a WebGPUDTypeError naming `op` for another dtype. */
 export function wgslType(op: string, dtype: DType): 'f32' | 'i32' | 'u32' {
   return WGSL_STORAGE_TYPE[gpuDType(op, dtype)];
 }

@@ -16,6 +16,7 @@ export class WebGPUUnavailableError extends Error {
 
 /** A buffer allocation failed even after trimming the pool. */
 export class WebGPUOutOfMemoryError extends Error {
+  /** Size of the allocation that failed, in bytes. */
   readonly requestedBytes: number;
   constructor(requestedBytes: number, detail: string) {
     super(`WebGPU out of memory: could not allocate ${requestedBytes} bytes (${detail}). ` +
@@ -63,8 +64,11 @@ export class WebGPUBindingError extends TypeError {
  * RangeError, like an out-of-range index on the CPU. `what` names the indexed dimension.
  */
 export class WebGPUIndexError extends RangeError {
+  /** The op whose index was out of range. */
   readonly op: string;
+  /** The first out-of-range index found. */
   readonly index: number;
+  /** Size of the dimension it indexed. */
   readonly size: number;
   constructor(op: string, index: number, size: number, what = 'a dimension') {
     super(`${op}: index ${index} is out of range for ${what} of size ${size} (valid: 0..${size - 1}); ` +

@@ -7,9 +7,11 @@
 
 export type ScalarKind = 'u32' | 'i32' | 'f32';
 
+/** A uniform struct of 4-byte scalar fields in push order: `wgsl()` declares it and the bytes match. */
 export class UniformStruct {
   private readonly fields: { name: string; kind: ScalarKind; value: number }[] = [];
 
+  /** Append a u32 field; a RangeError if `value` is not an integer in [0, 2³²). */
   u32(name: string, value: number): this {
     if (!(value >= 0 && value <= 0xffffffff) || !Number.isInteger(value)) {
       throw new RangeError(`uniform '${name}' = ${value} does not fit a u32`);
@@ -18,11 +20,13 @@ export class UniformStruct {
     return this;
   }
 
+  /** Append an i32 field (value truncated to 32 bits). */
   i32(name: string, value: number): this {
     this.fields.push({ name, kind: 'i32', value: value | 0 });
     return this;
   }
 
+  /** Append an f32 field (value rounded to float32). */
   f32(name: string, value: number): this {
     this.fields.push({ name, kind: 'f32', value });
     return this;

@@ -20,17 +20,25 @@ import { WebGPUValidationError } from './errors.js';
 
 export type { BindingKind } from './bindings.js';
 
+/** A compiled compute pipeline with its bind-group layout, cached under its key. */
 export interface Pipeline {
+  /** Cache key: the kernel and every parameter its WGSL depends on. */
   readonly key: string;
+  /** The compiled pipeline. */
   readonly pipeline: GPUComputePipeline;
+  /** Its bind-group layout, shared by pipelines with equal `layoutKey`. */
   readonly bindGroupLayout: GPUBindGroupLayout;
+  /** The shader's bindings. */
   readonly bindings: Bindings;
   /** Access of each storage binding, in the order a dispatch passes its buffers. */
   readonly layout: readonly BindingKind[];
 }
 
+/** A pipeline to build on first use: its cache key and a function producing the shader. */
 export interface PipelineSpec {
+  /** Cache key: equal keys must produce equal shaders. */
   key: string;
+  /** Builds the shader; called once per key. */
   source: () => ShaderSource;
 }
 

@@ -46,6 +46,7 @@ export type { BindingKind, Pipeline, PipelineSpec } from './pipeline_cache.js';
 export type { ShaderSource } from './bindings.js';
 export type { AdapterDescription } from './device.js';
 
+/** Options of `WebGPURuntime.create` (and core's `initWebGPU`): adapter choice, batching and memory. */
 export interface RuntimeOptions extends DeviceOptions {
   /** Submit after this many dispatches in one batch (default 128). */
   maxDispatchesPerSubmit?: number;
@@ -55,18 +56,27 @@ export interface RuntimeOptions extends DeviceOptions {
   memoryLimitBytes?: number;
 }
 
+/** Counters of a runtime: the buffer pool's, plus submits, dispatches, pipelines and bind groups. */
 export interface RuntimeStats extends PoolStats {
+  /** Command buffers submitted. */
   submits: number;
+  /** Compute dispatches recorded. */
   dispatches: number;
+  /** Pipelines compiled (one per cache key). */
   pipelines: number;
   /** Bind groups cached, and dispatches that reused one / had to create one. */
   bindGroups: number;
+  /** Dispatches that reused a cached bind group. */
   bindGroupHits: number;
+  /** Dispatches that had to create a bind group. */
   bindGroupMisses: number;
 }
 
+/** GPU time of one kernel label while profiling. */
 export interface ProfileEntry {
+  /** Dispatches timed. */
   calls: number;
+  /** Their total GPU time in milliseconds (timestamp queries). */
   gpuMs: number;
 }
 
@@ -75,14 +85,21 @@ const ERROR_WORDS = 4;
 /** Checked dispatches per submit: each copies the error buffer into its own slot of the batch's log. */
 const CHECK_SLOTS = 64;
 
+/** One WebGPU device and everything the kernels share on it: the buffer pool, the uniform ring, the pipeline and bind-group caches, batched command encoding, index-error checks and profiling. Create with `WebGPURuntime.create`. */
 export class WebGPURuntime {
+  /** The device the kernels run on. */
   readonly device: GPUDevice;
+  /** The adapter it was requested from. */
   readonly adapter: GPUAdapter;
+  /** What the adapter says about itself. */
   readonly info: AdapterDescription;
+  /** Features enabled on the device (e.g. 'shader-f16', 'timestamp-query'). */
   readonly features: ReadonlySet<string>;
+  /** The device's limits. */
   readonly limits: GPUSupportedLimits;
   /** Storage buffer kernels flag out-of-range indices into; bind it as a 'readwrite' binding. */
   readonly errorBuffer: GPUBuffer;
+  /** Dispatches per command buffer before the runtime submits (RuntimeOptions.maxDispatchesPerSubmit). */
   readonly maxDispatchesPerSubmit: number;
 
   private readonly storageUsage: number;
@@ -376,6 +393,7 @@ export class WebGPURuntime {
     }
   }
 
+  /** The runtime's counters now. */
   stats(): RuntimeStats {
     return {
       ...this.pool.stats(), submits: this.nSubmits, dispatches: this.nDispatches, pipelines: this.pipelines.size,
@@ -390,6 +408,7 @@ export class WebGPURuntime {
 
   // ---- profiling --------------------------------------------------------------------------------
 
+  /** Whether the device has 'timestamp-query', which profiling needs. */
   get canProfile(): boolean {
     return this.features.has('timestamp-query');
   }

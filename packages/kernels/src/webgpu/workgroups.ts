@@ -12,6 +12,7 @@
 //     ...
 //   }
 
+/** WebGPU's default limit on workgroups per dispatch dimension (maxComputeWorkgroupsPerDimension); larger grids are folded into y. */
 export const MAX_WORKGROUPS_PER_DIM = 65535;
 
 /** [x, y] with x ≤ maxPerDim and x·y ≥ count, wasting fewer than y workgroups. */
