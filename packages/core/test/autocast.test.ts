@@ -3,10 +3,10 @@
 // unchanged outside one; scopes nest, `enabled: false` turns autocast off, async scopes hold
 // until their promise settles, backward runs without autocast, and float32 leaves get float32
 // gradients. The loss functions of @webgrad/nn on the policy are tested in packages/nn.
-// float16 and bfloat16 compute on the cpu device only (WebGPU refuses them with a DTypeError).
+// The policy entries run on the cpu and, where present, the webgpu device.
 import { describe, expect, it } from 'vitest';
 import {
-  AUTOCAST_POLICY, DTypeError, ValueError, autocast, autocastDType, cast, conv2d, crossEntropy, exp, expm1, isAutocastEnabled, layerNorm, log, log1p,
+  AUTOCAST_POLICY, ValueError, autocast, autocastDType, cast, conv2d, crossEntropy, exp, expm1, isAutocastEnabled, layerNorm, log, log1p,
   logSoftmax, logsumexp, matmul, mean, packedSelfAttention, pow, prod, reciprocal, rsqrt, scaledDotProductAttention, softmax, softplus,
   std, sum, tensor, variance, type DType, type Tensor,
 } from '@webgrad/core';
@@ -56,7 +56,7 @@ const CASES: Record<string, Case> = {
   rsqrt: { inputs: [{ shape: [9], lo: 0.1, hi: 4 }], call: (x) => rsqrt(x) },
   reciprocal: { inputs: [{ shape: [9], lo: 0.5, hi: 4 }], call: (x) => reciprocal(x) },
   softplus: { inputs: [{ shape: [9], lo: -4, hi: 4 }], call: (x) => softplus(x) },
-  crossEntropy: { inputs: [{ shape: [6, 5], lo: -3, hi: 3 }], call: (x) => crossEntropy(x, targets()), ulps: 16 },
+  crossEntropy: { inputs: [{ shape: [6, 5], lo: -3, hi: 3 }], call: (x) => crossEntropy(x, targets().to(x.device)), ulps: 16 },
 };
 
 /** Inputs of `c` in `dtype`, drawn once in float64 and rounded to `round` first (so every dtype holds the same values). */
@@ -224,18 +224,28 @@ describe('autocast gradients', () => {
   });
 });
 
-describe('autocast on webgpu', () => {
-  it('matmul computes in the low dtype there, as on the cpu', async () => {
-    const { hasDevice } = await import('@webgrad/core');
-    if (!hasDevice('webgpu')) return; // the cpu-only run (WEBGRAD_TEST_WEBGPU=0) has no webgpu device
-    for (const low of LOWS) {
-      const x = tensor(randomArray(12, 1), { shape: [3, 4], device: 'webgpu' });
-      const y = tensor(randomArray(8, 2), { shape: [4, 2], device: 'webgpu' });
-      const out = autocast({ dtype: low }, () => matmul(x, y));
-      expect(out.dtype).toBe(low);
-      const xc = tensor(randomArray(12, 1), { shape: [3, 4] }), yc = tensor(randomArray(8, 2), { shape: [4, 2] });
-      const ref = matmul(cast(cast(xc, low), 'float64'), cast(cast(yc, low), 'float64'));
-      await expectClose(cast(out, 'float32'), await ref.data(), 2 * ROUNDOFF[low]!);
+describe('autocast on webgpu', async () => {
+  const { hasDevice } = await import('@webgrad/core');
+  // The cpu-only run (WEBGRAD_TEST_WEBGPU=0) has no webgpu device; the full run requires one.
+  const devices = hasDevice('webgpu') ? ['webgpu' as const] : [];
+  for (const device of devices) {
+    for (const [op, c] of Object.entries(CASES)) {
+      for (const low of LOWS) {
+        it(`${op}: output dtypes inside and outside autocast ${low}, and the math (${device})`, async () => {
+          const lower = AUTOCAST_POLICY[op] === 'lower';
+          // lower ops get float32 inputs, float32 ops 16-bit ones; both hold the same rounded values.
+          const xs = inputsOf(c, low, lower ? 'float32' : low).map((x) => x.to(device));
+          const outside = c.call(...xs);
+          expect(outside.dtype).toBe(lower || op === 'crossEntropy' ? 'float32' : low);
+          const out = autocast({ dtype: low }, () => c.call(...xs));
+          expect(out.dtype).toBe(lower ? low : 'float32');
+          const ref = await reference(c, inputsOf(c, low, 'float64')).data();
+          // WebGPU computes float16 in f16 arithmetic (bfloat16 in f32): allow a few roundings of
+          // the computing dtype per result, far below the error of a wrong-dtype computation.
+          const u = lower ? ROUNDOFF[low]! : ROUNDOFF.float32!;
+          await expectClose(await out.toAsync('cpu'), ref, (lower ? 8 : 64) * u);
+        });
+      }
     }
-  });
+  }
 });
