@@ -1,9 +1,9 @@
 // autocast in @webgrad/nn: the losses on core's AUTOCAST_POLICY compute in float32 on 16-bit
 // inputs inside a scope, and a tiny GPT trains under autocast float16/bfloat16 with float32
-// gradients and a loss close to its float32 loss. Runs on the cpu device (16-bit math there is
-// float64 arithmetic rounded to the dtype, so the results do not depend on the machine).
+// gradients and a loss close to its float32 loss, on the cpu (16-bit math there is float64
+// arithmetic rounded to the dtype) and, where present, the webgpu device.
 import { describe, expect, it } from 'vitest';
-import { AUTOCAST_POLICY, autocast, cast, manualSeed, tensor, type Tensor } from '@webgrad/core';
+import { AUTOCAST_POLICY, autocast, cast, hasDevice, manualSeed, tensor, type DeviceName, type Tensor } from '@webgrad/core';
 import { GPT, bceWithLogits, binaryCrossEntropy, klDiv, l1Loss, mseLoss, nllLoss } from '@webgrad/nn';
 
 const pseudo = (n: number, seed: number, lo: number, hi: number) => {
@@ -43,10 +43,11 @@ describe('autocast: the losses of @webgrad/nn on the policy', () => {
 
 describe('autocast: a tiny GPT', () => {
   const config = { vocabSize: 17, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0 };
-  const batch = () => {
+  const devices: DeviceName[] = hasDevice('webgpu') ? ['cpu', 'webgpu'] : ['cpu'];
+  const batch = (device: DeviceName) => {
     const ids = pseudo(2 * 9, 3, 0, 17).map(Math.floor);
-    const x = tensor(Int32Array.from(ids.filter((_, i) => i % 9 !== 8)), { shape: [2, 8], dtype: 'int32' });
-    const y = tensor(Int32Array.from(ids.filter((_, i) => i % 9 !== 0)), { shape: [2, 8], dtype: 'int32' });
+    const x = tensor(Int32Array.from(ids.filter((_, i) => i % 9 !== 8)), { shape: [2, 8], dtype: 'int32', device });
+    const y = tensor(Int32Array.from(ids.filter((_, i) => i % 9 !== 0)), { shape: [2, 8], dtype: 'int32', device });
     return { x, y };
   };
 
@@ -56,11 +57,11 @@ describe('autocast: a tiny GPT', () => {
   // 0.011u (float16) and 0.022u (bfloat16) from float32's. The bound is u (4.9e-4, 3.9e-3), far
   // above that yet below what a loss computed in 16 bits can be off by from its last rounding
   // alone (up to 2.8u for a loss of ≈ 2.8).
-  for (const [low, u] of [['float16', 2 ** -11], ['bfloat16', 2 ** -8]] as const) {
-    it(`loss under autocast ${low} is within u of float32's; every parameter gradient is float32 and close (cpu)`, async () => {
+  for (const device of devices) for (const [low, u] of [['float16', 2 ** -11], ['bfloat16', 2 ** -8]] as const) {
+    it(`loss under autocast ${low} is within u of float32's; every parameter gradient is float32 and close (${device})`, async () => {
       manualSeed(11);
-      const model = new GPT(config);
-      const { x, y } = batch();
+      const model = new GPT({ ...config, device });
+      const { x, y } = batch(device);
       const ref = model.forward(x, y).loss!;
       ref.backward();
       const refGrads = new Map<string, Float32Array>();
