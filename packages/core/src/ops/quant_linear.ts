@@ -82,7 +82,7 @@ function savedWeight(saved: Readonly<Saved>, a: Attrs, hasAbsmaxQ: boolean): Wei
 const QUANT_LINEAR: OpDef<Inputs, Attrs, Saved> = defineOp<Inputs, Attrs, Saved>({
   name: 'quantLinear',
   forward: ([x, qdata, scales, zeros, absmaxQ, bias], a, save, needs) => {
-    const out = empty([x.shape[0]!, a.rows], x.dtype, x.backend);
+    const out = empty([x.shape[0], a.rows], x.dtype, x.backend);
     kernelsOf('quantLinear', x).quantMatmul(x.kernelView(), kernelWeight('quantLinear', a, qdata, scales, zeros, absmaxQ),
       bias === null ? null : bias.kernelView(), out.kernelView());
     if (needs[0]) saveWeight(save, [qdata, scales, zeros, absmaxQ]);
@@ -109,7 +109,7 @@ type TInputs = [Tensor, Tensor, Tensor, Tensor | null, Tensor | null];
 const QUANT_LINEAR_T: OpDef<TInputs, Attrs, Saved> = defineOp<TInputs, Attrs, Saved>({
   name: 'quantLinearTransposed',
   forward: ([dy, qdata, scales, zeros, absmaxQ], a, save, needs) => {
-    const out = empty([dy.shape[0]!, a.cols], dy.dtype, dy.backend);
+    const out = empty([dy.shape[0], a.cols], dy.dtype, dy.backend);
     kernelsOf('quantLinear', dy).quantMatmulTransposed(dy.kernelView(), kernelWeight('quantLinear', a, qdata, scales, zeros, absmaxQ), out.kernelView());
     if (needs[0]) saveWeight(save, [qdata, scales, zeros, absmaxQ]);
     return out;
