@@ -1,9 +1,10 @@
 // Mixed-precision training: autocast (core) with float32 master weights and GradScaler. A step
 // whose float16 gradients overflow is skipped with the parameters and optimizer state untouched
 // and the scale halved; clean steps grow it; a float16 run whose gradients underflow to zero
-// without scaling trains with it; the optimizer only ever holds float32 tensors. cpu device.
+// without scaling trains with it; the optimizer only ever holds float32 tensors. The GradScaler
+// cases run on every device present, the underflow case on the cpu.
 import { describe, expect, it } from 'vitest';
-import { autocast, keep, matmul, tensor, tidy, type Tensor } from '@webgrad/core';
+import { autocast, hasDevice, keep, matmul, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
 import { GPT } from '@webgrad/nn';
 import { Adam, AdamW, GradScaler, clipGradNorm } from '../src/index.js';
 
@@ -16,13 +17,15 @@ async function snapshot(ts: Tensor[]): Promise<number[][]> {
   return Promise.all(ts.map(async (t) => Array.from(await t.data())));
 }
 
-describe('GradScaler with autocast float16', () => {
-  const config = { vocabSize: 11, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0 };
+const devices: DeviceName[] = hasDevice('webgpu') ? ['cpu', 'webgpu'] : ['cpu'];
+
+for (const device of devices) describe(`GradScaler with autocast float16 (${device})`, () => {
+  const config = { vocabSize: 11, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, device };
   const batch = () => {
     const ids = pseudo(18, 5, 0, 11).map(Math.floor);
     return {
-      x: tensor(Int32Array.from(ids.slice(0, 16)), { shape: [2, 8], dtype: 'int32' }),
-      y: tensor(Int32Array.from(ids.slice(2, 18)), { shape: [2, 8], dtype: 'int32' }),
+      x: tensor(Int32Array.from(ids.slice(0, 16)), { shape: [2, 8], dtype: 'int32', device }),
+      y: tensor(Int32Array.from(ids.slice(2, 18)), { shape: [2, 8], dtype: 'int32', device }),
     };
   };
 
