@@ -4,11 +4,16 @@
 // adapt the scale: ×backoffFactor after an overflow, ×growthFactor after `growthInterval` clean
 // steps in a row.
 //
-//   const loss = ...; scaler.scale(loss).backward();
+//   const loss = autocast({ dtype: 'float16' }, () => model.forward(x, y).loss!);
+//   scaler.scale(loss).backward();                   // outside the autocast scope, as in torch
 //   scaler.unscale_(opt); clipGradNorm(params, 1);   // optional
 //   await scaler.step(opt);                          // async: reads the overflow flag
 //   scaler.update(); opt.zeroGrad();
 //
+// Under autocast the parameters stay float32 (master weights) and receive float32 gradients
+// through the casts, so the optimizer and the overflow check only see float32 tensors; what the
+// scale protects are the 16-bit gradients inside the graph, which would flush to zero below
+// float16's 2^-24 or overflow above 65504. The Trainer does all of this with `gradScaler`.
 // `step` is the one place that reads from the device (a single bool), like torch's.
 import { checkBool, checkOptions, checkRange, checkSize, checkTensor, fmtValue, keep, noGrad, type Tensor } from '@webgrad/core';
 import { gradsAreFinite } from './grad_utils.js';
