@@ -8,7 +8,7 @@ import { cast } from './cast.js';
 import { tidy } from '../memory.js';
 import { ge, mul, mulScalar } from './elementwise.js';
 
-/** Zero each element with probability `p` and scale the rest by 1/(1 − p) while `training` (torch.nn.functional.dropout); returns `x` itself when not training or p = 0. Integer inputs raise a DTypeError unless p = 1. */
+/** Zero each element with probability `p` and scale the rest by 1/(1 − p) while `training` (torch.nn.functional.dropout); returns `x` itself when not training or p = 0. While training with 0 < p < 1, a non-float input raises a DTypeError. */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   checkTensor('dropout', 'input', x);
   checkRange('dropout', 'p', p, 0, 1);

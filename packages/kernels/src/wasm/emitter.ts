@@ -236,9 +236,9 @@ export class FuncBuilder {
   f32Mul(_a: Val<'f32'>, _b: Val<'f32'>): Val<'f32'> { return this.op(0x94, 'f32'); }
   /** `f32.div`. */
   f32Div(_a: Val<'f32'>, _b: Val<'f32'>): Val<'f32'> { return this.op(0x95, 'f32'); }
-  /** `f32.max`. */
+  /** `f32.max`: NaN if either operand is NaN. */
   f32Max(_a: Val<'f32'>, _b: Val<'f32'>): Val<'f32'> { return this.op(0x97, 'f32'); }
-  /** `f32.min`. */
+  /** `f32.min`: NaN if either operand is NaN. */
   f32Min(_a: Val<'f32'>, _b: Val<'f32'>): Val<'f32'> { return this.op(0x96, 'f32'); }
   /** `f32.sqrt`. */
   f32Sqrt(_a: Val<'f32'>): Val<'f32'> { return this.op(0x91, 'f32'); }
@@ -258,7 +258,7 @@ export class FuncBuilder {
   f64Div(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa3, 'f64'); }
   /** `f64.sqrt`. */
   f64Sqrt(_a: Val<'f64'>): Val<'f64'> { return this.op(0x9f, 'f64'); }
-  /** `f64.max`. */
+  /** `f64.max`: NaN if either operand is NaN. */
   f64Max(_a: Val<'f64'>, _b: Val<'f64'>): Val<'f64'> { return this.op(0xa5, 'f64'); }
   /** `f64.eq`: 1 if true, else 0. */
   f64Eq(_a: Val<'f64'>, _b: Val<'f64'>): Val<'i32'> { return this.op(0x61, 'i32'); }
@@ -344,7 +344,7 @@ export class FuncBuilder {
   f64x2RelaxedMadd(_a: Val<'v128'>, _b: Val<'v128'>, _c: Val<'v128'>): Val<'v128'> { return this.simd(0x107, 'v128'); }
   /** IEEE-style min/max: NaN in either lane gives NaN (like Math.min/max). */
   f32x4Min(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe8, 'v128'); }
-  /** `f32x4.max`. */
+  /** `f32x4.max`: NaN in either lane gives NaN. */
   f32x4Max(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xe9, 'v128'); }
   /**
    * Pseudo-min/max: pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a — one instruction on
@@ -385,7 +385,7 @@ export class FuncBuilder {
   f64x2Neg(_a: Val<'v128'>): Val<'v128'> { return this.simd(0xed, 'v128'); }
   /** IEEE-style min/max on two f64 lanes: NaN in either lane gives NaN. */
   f64x2Min(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf4, 'v128'); }
-  /** `f64x2.max`. */
+  /** `f64x2.max`: NaN in either lane gives NaN. */
   f64x2Max(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf5, 'v128'); }
   /** Pseudo-min/max on two f64 lanes (see f32x4Pmin): one instruction; a NaN in a is kept against a constant b. */
   f64x2Pmin(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0xf6, 'v128'); }
