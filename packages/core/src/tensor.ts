@@ -69,7 +69,7 @@ export class Tensor {
   get isDisposed(): boolean { return this.#storage === null; }
   /** Number of dimensions (torch.Tensor.ndim). */
   get ndim(): number { return this.shape.length; }
-  /** Number of elements (torch.Tensor.numel()). */
+  /** Number of elements, as `numel()` (not torch's `size()`, which is the shape). */
   get size(): number { return numel(this.shape); }
   /** Number of elements (torch.Tensor.numel). */
   numel(): number { return numel(this.shape); }

@@ -82,13 +82,13 @@ export interface AttentionOptions {
   causal: boolean;
 }
 
-/** The window geometry of convolution and pooling kernels, as [height, width] pairs. */
+/** The window geometry of convolution and pooling kernels, as [height, width] pairs; images are [N, C, H, W] (see `cpu/conv.ts`). */
 export interface Conv2dGeometry {
   /** Window size (kh, kw). */
   kernel: [number, number];
   /** Step between windows. */
   stride: [number, number];
-  /** Zero padding on each side. */
+  /** Implicit padding on each side: zeros for im2col and avg pooling, −∞ for max pooling. */
   padding: [number, number];
   /** Spacing between window taps (1: adjacent). */
   dilation: [number, number];

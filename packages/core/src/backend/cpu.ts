@@ -24,7 +24,7 @@ let choice: CpuKernelsChoice = initialChoice();
 /** Disposed tensors' arrays, reused for new tensors of the same dtype and length. */
 export const cpuArrayPool = new CpuArrayPool((dtype, length) => arrayFor(dtype as never, length));
 
-/** The cpu device: float32 tensors in the WebAssembly heap with the fast kernels, other dtypes in pooled typed arrays. */
+/** The cpu device: with the fast kernels and shared memory, float32 tensors live in the WebAssembly heap; other tensors are pooled typed arrays. */
 export const cpuBackend: Backend<TypedArray> & {
   /** The kernel set chosen by `setCpuKernels` (a full `KernelSet`). */
   kernels: KernelSet<TypedArray>;

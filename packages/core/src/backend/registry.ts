@@ -29,7 +29,7 @@ export function getBackend(name: DeviceName, op = 'getBackend'): Backend {
   return b;
 }
 
-/** The device tensor factories use when no `device` is given; a DeviceError when it is not registered. */
+/** Make `name` the device tensor factories use when no `device` is given; a DeviceError when it is not registered. */
 export function setDefaultDevice(name: DeviceName): void {
   getBackend(name, 'setDefaultDevice');
   defaultDevice = name;

@@ -26,7 +26,8 @@ export interface CrossEntropyOptions {
   ignoreIndex?: number;
   /** ε in [0, 1): mix the one-hot target with the uniform distribution. */
   labelSmoothing?: number;
-  /** 'mean' (default: over the rows not ignored, weighted by class weight), 'sum', or 'none' (one loss per row). */
+  /** 'mean' (default): the summed loss divided by the number of rows not ignored, or with `weight` by the sum of their
+   *  targets' weights; 'sum'; or 'none': one loss per row, 0 where ignored. */
   reduction?: 'mean' | 'sum' | 'none';
   /** Per-class weights [C]. */
   weight?: Tensor;

@@ -53,7 +53,7 @@ export function to(x: Tensor, target: DeviceName | DType): Tensor {
   return copyTo(x, target, data);
 }
 
-/** `to` for the WebGPU device, where reading back a buffer has to wait: a copy on `target` device or in `target` dtype. */
+/** `to(x, target)` that awaits the read where the data leaves a device that cannot be read synchronously (WebGPU → CPU). */
 export async function toAsync(x: Tensor, target: DeviceName | DType): Promise<Tensor> {
   checkTensor('toAsync', 'input', x);
   checkTarget('toAsync', target);

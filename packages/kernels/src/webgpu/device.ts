@@ -17,9 +17,9 @@ import { WebGPUUnavailableError } from './errors.js';
 
 /** What the adapter says about itself (GPUAdapterInfo), and whether it is a software rasterizer. */
 export interface AdapterDescription {
-  /** Vendor name, e.g. 'nvidia' or 'mesa'. */
+  /** Vendor name as the adapter reports it; may be empty. */
   vendor: string;
-  /** GPU family, e.g. 'hopper'; may be empty. */
+  /** GPU family as the adapter reports it; may be empty. */
   architecture: string;
   /** Device identifier; may be empty. */
   device: string;

@@ -14,7 +14,7 @@
 import type { DType } from '../types.js';
 import { WebGPUDTypeError } from './errors.js';
 
-/** The dtypes WGSL arithmetic works in: float16/bfloat16 storage is converted to float32 at load and store. */
+/** The dtypes WGSL arithmetic works in: float16/bfloat16 storage is converted to float32 at load and rounded back at store. */
 export type GPUDType = 'float32' | 'int32' | 'bool';
 /** Every dtype a GPU buffer can hold. */
 export type GPUStorageDType = GPUDType | 'float16' | 'bfloat16';
