@@ -4,7 +4,7 @@
 // arithmetic rounded to the dtype) and, where present, the webgpu device.
 import { describe, expect, it } from 'vitest';
 import { AUTOCAST_POLICY, autocast, cast, hasDevice, manualSeed, tensor, type DeviceName, type Tensor } from '@webgrad/core';
-import { GPT, bceWithLogits, binaryCrossEntropy, klDiv, l1Loss, mseLoss, nllLoss } from '@webgrad/nn';
+import { GPT, Linear, bceWithLogits, binaryCrossEntropy, klDiv, l1Loss, mseLoss, nllLoss } from '@webgrad/nn';
 
 const pseudo = (n: number, seed: number, lo: number, hi: number) => {
   let s = seed;
@@ -87,6 +87,22 @@ describe('autocast: a tiny GPT', () => {
       // (bfloat16) at most; the bound is 8u.
       expect(worst).toBeLessThanOrEqual(8 * u);
       model.dispose();
+    });
+  }
+});
+
+describe('autocast: Linear keeps the 16-bit dtype with its bias', () => {
+  for (const low of ['float16', 'bfloat16'] as const) {
+    it(`a biased Linear returns ${low} inside the scope and float32 outside; the bias gradient is float32`, async () => {
+      manualSeed(3);
+      const lin = new Linear(5, 3);
+      const x = tensor(pseudo(10, 7, -1, 1), { shape: [2, 5] });
+      const y = autocast({ dtype: low }, () => lin.forward(x));
+      expect(y.dtype).toBe(low);
+      expect(lin.forward(x).dtype).toBe('float32');
+      y.sum().backward();
+      expect(lin.bias!.grad!.dtype).toBe('float32');
+      expect(Array.from(await lin.bias!.grad!.data())).toEqual([2, 2, 2]);
     });
   }
 });

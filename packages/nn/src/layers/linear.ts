@@ -1,7 +1,7 @@
 // Linear: y = x·Wᵀ + b over the last dim, with W of shape [out, in] as in PyTorch.
 // Default init is PyTorch's: kaiming_uniform(a=√5) on W, i.e. U(−1/√in, 1/√in), and the same
 // bound for b.
-import { Tensor, checkBool, checkOptions, checkSize, zeros, matmul, tidy, type DType, type DeviceName } from '@webgrad/core';
+import { Tensor, autocastDType, cast, checkBool, checkOptions, checkSize, zeros, matmul, tidy, type DType, type DeviceName } from '@webgrad/core';
 import { Module } from '../module.js';
 import * as init from '../init.js';
 import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
@@ -53,7 +53,10 @@ export class Linear extends Module {
     checkFloatInput(this.constructor.name, x);
     return tidy(() => {
       const y = matmul(x, this.weight.mT);
-      return this.bias ? y.add(this.bias) : y;
+      if (!this.bias) return y;
+      // Under autocast the product is 16-bit; the bias joins it in that dtype (as torch's linear does)
+      // instead of promoting the output back to float32.
+      return y.add(autocastDType() !== null && y.dtype !== this.bias.dtype ? cast(this.bias, y.dtype) : this.bias);
     });
   }
 
