@@ -6,18 +6,33 @@ import { adamwStep_, adamwStepDecomposed_, checkRange, noGrad, type Tensor } fro
 import { checkBetas } from './adam.js';
 import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
 
+/** AdamW's hyper-parameters per parameter group (torch.optim.AdamW's `lr`, `weight_decay`, `betas`, `eps`). */
 export interface AdamWHyper {
+  /** Learning rate (default 1e-3). */
   lr: number;
+  /** Decoupled weight decay: each step multiplies the parameter by 1 − lr·weightDecay (default 1e-2). */
   weightDecay: number;
+  /** Decay rates of the first and second moment estimates, each in [0, 1) (default [0.9, 0.999]). */
   betas: readonly [number, number];
+  /** Added to the denominator √v̂ for numerical stability (default 1e-8). */
   eps: number;
 }
 
+/** Options of `new AdamW(params, opts)`: any of the hyper-parameters, the rest default. */
 export type AdamWOptions = Partial<AdamWHyper>;
 
+/**
+ * Adam with decoupled weight decay (Loshchilov & Hutter 2019), as torch.optim.AdamW: one fused,
+ * in-place step per parameter (core's `adamwStep_`). Parameters must be contiguous.
+ */
 export class AdamW extends Optimizer<AdamWHyper> {
+  /** The optimizer's name in state dicts and checkpoints. */
   readonly kind = 'AdamW';
 
+  /**
+   * @param params tensors or parameter groups to optimize
+   * @param opts hyper-parameters (the defaults are listed on `AdamWHyper`)
+   */
   constructor(params: ParamsInput<AdamWHyper>, opts: AdamWOptions = {}) {
     super(params, { lr: 1e-3, weightDecay: 1e-2, betas: [0.9, 0.999], eps: 1e-8 }, opts);
   }

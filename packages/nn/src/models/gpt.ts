@@ -95,7 +95,10 @@ export class GPT extends Module {
   /** LM head; its weight is wte.weight. */
   declare lmHead: Linear;
   /** The config with every default filled in. */
-  readonly config: Readonly<Required<Omit<GPTConfig, 'device'>>> & { device?: DeviceName };
+  readonly config: Readonly<Required<Omit<GPTConfig, 'device'>>> & {
+    /** The device the model was created on, when one was given. */
+    device?: DeviceName;
+  };
   /** Whether training forwards run each block under `checkpoint` (starts as config.gradientCheckpointing). */
   gradientCheckpointing: boolean;
 
