@@ -41,18 +41,37 @@
 // workgroup memory. The lanes of one output are consecutive invocations when the big operand is
 // contiguous along K ('dot' mapping: coalesced reads along a row), otherwise consecutive invocations
 // take consecutive outputs ('col' mapping: coalesced reads along the contiguous output dim).
-// It also handles int32 (the other variants are float32 only); out may be any strided view.
+// It also handles int32 (the other variants are floating point only); out may be any strided view.
+//
+// Storage: each of a, b and out is float32 (f32), float16 (f16, shader-f16) or bfloat16 (bit
+// patterns in u32 words), independently; the storage of each is a parameter of the generated WGSL
+// and part of every pipeline key. Loads convert to f32 (ldA/ldB return f32, ldA4/ldB4 vec4<f32>),
+// so tiles, registers and accumulators are f32 whatever the storage; the store rounds the f32 sum
+// to nearest-even for a 16-bit out (the integer helpers of half_wgsl.ts, as the elementwise
+// kernels do). split-k keeps its partial products in an f32 scratch buffer and rounds once, in
+// the reduction. No operand is copied or converted in a separate pass.
 
 import type { View } from '../types.js';
 import type { WebGPURuntime } from './runtime.js';
 import { UniformStruct, maxWorkgroups } from './kernel_args.js';
-import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
+import { read, readWrite, shader, uniform, type ElementType, type ShaderSource } from './bindings.js';
+import { WGSL_F16_BITS, WGSL_HALF_BITS } from './half_wgsl.js';
+import { WebGPUDTypeError } from './errors.js';
 import { getMatmulVariant, selectMatmulVariant, type MatmulVariant } from './matmul_select.js';
 
 export { selectMatmulVariant, setMatmulVariant, getMatmulVariant, MATMUL_VARIANTS } from './matmul_select.js';
 export type { MatmulVariant, MatmulShape, MatmulAdapterInfo } from './matmul_select.js';
 
 type Layout = 'k' | 'o' | 'g';
+
+/** How a matmul operand is stored: f32, f16 (float16), bf16 (bfloat16 bits in a u32 word), i32 (gemv only). */
+export type MatmulStorage = 'f32' | 'f16' | 'bf16' | 'i32';
+
+/** Storage of a, b and out. */
+export interface MatmulStorages { a: MatmulStorage; b: MatmulStorage; o: MatmulStorage }
+
+const STORAGE_OF: Readonly<Record<string, MatmulStorage>> = { float32: 'f32', float16: 'f16', bfloat16: 'bf16', int32: 'i32' };
+const storageKey = (s: MatmulStorages): string => `${s.a}.${s.b}.${s.o}`;
 
 interface Operand {
   layout: Layout;
@@ -140,18 +159,30 @@ function wgslBatchBases(rank: number): string {
 }
 
 /**
- * A matmul kernel: A and B (array<vec4<T>> `A4`/`B4` when vec4 loads are on, else array<T> `As`/`Bs`),
- * O and the uniforms; then the accessors ldA/ldA4/ldB/ldB4 (scalar and vec4 loads by element
- * index, whichever way the operand is bound), then `body`.
+ * A matmul kernel: A and B (array<vec4<T>> `A4`/`B4` when vec4 loads are on, else array<T> `As`/`Bs`,
+ * T the storage type of each), O and the uniforms; then the accessors ldA/ldA4/ldB/ldB4 (scalar
+ * and vec4 loads by element index, whichever way the operand is bound, converted to the compute
+ * type `t`) and stO(i, v) (v rounded to O's storage), then `body`.
  */
-function matmulShader(A: Operand, B: Operand, t: 'f32' | 'i32', u: UniformStruct, body: string): ShaderSource {
-  const operand = (name: string, op: Operand) => (op.vec4 ? read(`${name}4`, `vec4<${t}>`) : read(`${name}s`, t));
-  const loads = (name: string, op: Operand) => op.vec4
-    ? `fn ld${name}(i: u32) -> ${t} { return ${name}4[i >> 2u][i & 3u]; }\n` +
-      `fn ld${name}4(i: u32) -> vec4<${t}> { return ${name}4[i >> 2u]; }\n`
-    : `fn ld${name}(i: u32) -> ${t} { return ${name}s[i]; }\n` +
-      `fn ld${name}4(i: u32) -> vec4<${t}> { return vec4<${t}>(${name}s[i], ${name}s[i + 1u], ${name}s[i + 2u], ${name}s[i + 3u]); }\n`;
-  return shader([operand('A', A), operand('B', B), readWrite('O', t), uniform(u)], loads('A', A) + loads('B', B) + body);
+function matmulShader(A: Operand, B: Operand, st: MatmulStorages, t: 'f32' | 'i32', u: UniformStruct, body: string): ShaderSource {
+  const elem = (s: MatmulStorage): 'f32' | 'i32' | 'u32' | 'f16' => (s === 'bf16' ? 'u32' : s);
+  const operand = (name: string, op: Operand, s: MatmulStorage) =>
+    (op.vec4 ? read(`${name}4`, `vec4<${elem(s)}>` as ElementType) : read(`${name}s`, elem(s)));
+  // One element / one vec4 of storage `s` as the compute type.
+  const cvt = (s: MatmulStorage, x: string): string => (s === 'f16' ? `half_to_f32(half_of(${x}))` : s === 'bf16' ? `bf16_to_f32(${x})` : x);
+  const cvt4 = (s: MatmulStorage, x: string): string => s === 'f16'
+    ? `vec4<f32>(${[0, 1, 2, 3].map((c) => cvt(s, `${x}[${c}]`)).join(', ')})`
+    : s === 'bf16' ? `bitcast<vec4<f32>>(${x} << vec4<u32>(16u))` : x;
+  const loads = (name: string, op: Operand, s: MatmulStorage) => op.vec4
+    ? `fn ld${name}(i: u32) -> ${t} { return ${cvt(s, `${name}4[i >> 2u][i & 3u]`)}; }\n` +
+      `fn ld${name}4(i: u32) -> vec4<${t}> { let v = ${name}4[i >> 2u]; return ${cvt4(s, 'v')}; }\n`
+    : `fn ld${name}(i: u32) -> ${t} { return ${cvt(s, `${name}s[i]`)}; }\n` +
+      `fn ld${name}4(i: u32) -> vec4<${t}> { return vec4<${t}>(${[0, 1, 2, 3].map((c) => cvt(s, `${name}s[i${c ? ` + ${c}u` : ''}]`)).join(', ')}); }\n`;
+  const stored = st.o === 'f16' ? 'f16_of(f32_to_half(v))' : st.o === 'bf16' ? 'f32_to_bf16(v)' : 'v';
+  const all = [st.a, st.b, st.o];
+  const helpers = (all.some((s) => s === 'f16' || s === 'bf16') ? WGSL_HALF_BITS : '') + (all.includes('f16') ? WGSL_F16_BITS : '');
+  return shader([operand('A', A, st.a), operand('B', B, st.b), readWrite('O', elem(st.o)), uniform(u)],
+    helpers + loads('A', A, st.a) + loads('B', B, st.b) + `fn stO(i: u32, v: ${t}) { O[i] = ${stored}; }\n` + body);
 }
 
 // ---- 'tiled' (also the first pass of 'splitk') ----------------------------------------------
@@ -197,7 +228,7 @@ function wgslTileLoad(name: 'A' | 'B', op: Operand, BO: number, BK: number, T: n
   return `  if (${o0} + ${BO}u <= ${ext} && k0 + ${BK}u <= kEnd) {\n${full}  } else {\n${edge}  }\n`;
 }
 
-export function wgslTiled(cfg: TileConfig, A: Operand, B: Operand, rank: number, uniforms: UniformStruct): ShaderSource {
+export function wgslTiled(cfg: TileConfig, A: Operand, B: Operand, st: MatmulStorages, rank: number, uniforms: UniformStruct): ShaderSource {
   const { BM, BN, BK, TM, TN } = cfg;
   const TX = BN / TN, TY = BM / TM, T = TX * TY;
   // The k loop runs BK/KU times with KU = 4 steps unrolled inside: the 4×4 FMA block is fully
@@ -221,10 +252,10 @@ export function wgslTiled(cfg: TileConfig, A: Operand, B: Operand, rank: number,
       accDecl += `  var acc${i}_${j4} = vec4<f32>(0.0);\n`;
       store += `  { let m = m0 + ty * ${TM}u + ${i}u; let n = n0 + tx * ${TN}u + ${j4 * 4}u;\n` +
         `    if (m < u.M) { let o = obase + m * u.soM + n * u.soN;\n` +
-        [0, 1, 2, 3].map((c) => `      if (n + ${c}u < u.N) { O[o + ${c}u * u.soN] = acc${i}_${j4}[${c}]; }`).join('\n') + '\n    } }\n';
+        [0, 1, 2, 3].map((c) => `      if (n + ${c}u < u.N) { stO(o + ${c}u * u.soN, acc${i}_${j4}[${c}]); }`).join('\n') + '\n    } }\n';
     }
   }
-  return matmulShader(A, B, 'f32', uniforms, `var<workgroup> Ash: array<vec4<f32>, ${(BK * BM) / 4}>;
+  return matmulShader(A, B, st, 'f32', uniforms, `var<workgroup> Ash: array<vec4<f32>, ${(BK * BM) / 4}>;
 var<workgroup> Bsh: array<vec4<f32>, ${(BK * BN) / 4}>;
 ${wgslBatchBases(rank)}
 @compute @workgroup_size(${T})
@@ -251,7 +282,7 @@ ${store}}
 
 const REG_WG = [8, 8] as const; // invocations (x over n, y over m); each computes 4×4 outputs
 
-export function wgslRegister(A: Operand, B: Operand, rank: number, uniforms: UniformStruct): ShaderSource {
+export function wgslRegister(A: Operand, B: Operand, st: MatmulStorages, rank: number, uniforms: UniformStruct): ShaderSource {
   // Fast loads for 4 k-values at k (multiple of 4 from kBegin), rows m..m+3 / cols n..n+3, all in bounds.
   const aFast = (() => {
     if (A.layout === 'k') return [0, 1, 2, 3].map((i) => `let a${i} = ldA4(bases.x + (m + ${i}u) * u.saM + k);`).join('\n      ');
@@ -271,8 +302,8 @@ export function wgslRegister(A: Operand, B: Operand, rank: number, uniforms: Uni
   })();
   const fma4 = [0, 1, 2, 3].map((i) => `acc${i} = fma(vec4<f32>(a${i}.x), b0, fma(vec4<f32>(a${i}.y), b1, fma(vec4<f32>(a${i}.z), b2, fma(vec4<f32>(a${i}.w), b3, acc${i}))));`).join('\n      ');
   const store = [0, 1, 2, 3].map((i) => `  if (m + ${i}u < u.M) { let o = obase + (m + ${i}u) * u.soM + n * u.soN;\n` +
-    [0, 1, 2, 3].map((c) => `    if (n + ${c}u < u.N) { O[o + ${c}u * u.soN] = acc${i}[${c}]; }`).join('\n') + '\n  }').join('\n');
-  return matmulShader(A, B, 'f32', uniforms, `${wgslBatchBases(rank)}
+    [0, 1, 2, 3].map((c) => `    if (n + ${c}u < u.N) { stO(o + ${c}u * u.soN, acc${i}[${c}]); }`).join('\n') + '\n  }').join('\n');
+  return matmulShader(A, B, st, 'f32', uniforms, `${wgslBatchBases(rank)}
 @compute @workgroup_size(${REG_WG[0]}, ${REG_WG[1]})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let n = gid.x * 4u; let m = gid.y * 4u;
@@ -312,11 +343,12 @@ ${store}
 
 const GEMV_WG = 256;
 
-export function wgslGemv(mode: 'dot' | 'col', t: 'f32' | 'i32', rank: number, uniforms: UniformStruct): ShaderSource {
+export function wgslGemv(mode: 'dot' | 'col', st: MatmulStorages, rank: number, uniforms: UniformStruct): ShaderSource {
+  const t = st.a === 'i32' ? 'i32' : 'f32';
   const RK = mode === 'dot' ? 32 : 4, RO = GEMV_WG / RK;
   const map = mode === 'dot' ? `let kl = lid % ${RK}u; let ol = lid / ${RK}u;` : `let ol = lid % ${RO}u; let kl = lid / ${RO}u;`;
   const zero = t === 'f32' ? '0.0' : '0';
-  return matmulShader({ layout: 'g', vec4: false }, { layout: 'g', vec4: false }, t, uniforms, `var<workgroup> red: array<${t}, ${GEMV_WG}>;
+  return matmulShader({ layout: 'g', vec4: false }, { layout: 'g', vec4: false }, st, t, uniforms, `var<workgroup> red: array<${t}, ${GEMV_WG}>;
 ${wgslBatchBases(rank)}
 @compute @workgroup_size(${GEMV_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -336,18 +368,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (kl < s) { red[ol * ${RK}u + kl] += red[ol * ${RK}u + kl + s]; }
     workgroupBarrier();
   }
-  if (live && kl == 0u) { O[bases.z + m * u.soM + n * u.soN] = red[ol * ${RK}u]; }
+  if (live && kl == 0u) { stO(bases.z + m * u.soM + n * u.soN, red[ol * ${RK}u]); }
 }
 `);
 }
 
 // ---- split-K reduction -------------------------------------------------------------------------
 
-export function wgslSplitReduce(rank: number, uniforms: UniformStruct): ShaderSource {
+export function wgslSplitReduce(rank: number, o: MatmulStorage, uniforms: UniformStruct): ShaderSource {
   // Partials are contiguous [S, batch, M, N]; out is addressed through its strides.
   let decode = '  var z = zz; var oo = u.offO;\n';
   for (let d = rank - 1; d >= 0; d--) decode += `  { let i = z % u.bs${d}; z = z / u.bs${d}; oo += i * u.bso${d}; }\n`;
-  return shader([read('P', 'f32'), readWrite('O', 'f32'), uniform(uniforms)], `@compute @workgroup_size(256)
+  const stored = o === 'f16' ? 'f16_of(f32_to_half(s))' : o === 'bf16' ? 'f32_to_bf16(s)' : 's';
+  const helpers = o === 'f32' ? '' : WGSL_HALF_BITS + (o === 'f16' ? WGSL_F16_BITS : '');
+  return shader([read('P', 'f32'), readWrite('O', o === 'bf16' ? 'u32' : o === 'f16' ? 'f16' : 'f32'), uniform(uniforms)], `${helpers}@compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * 256u + lid;
   let mn = u.M * u.N;
@@ -356,7 +390,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${decode}  let src = zz * mn + i;
   var s = 0.0;
   for (var p = 0u; p < u.splits; p += 1u) { s += P[src + p * u.splitStride]; }
-  O[oo + (i / u.N) * u.soM + (i % u.N) * u.soN] = s;
+  O[oo + (i / u.N) * u.soM + (i % u.N) * u.soN] = ${stored};
 }
 `);
 }
@@ -375,22 +409,33 @@ function forZChunks(rt: WebGPURuntime, zCount: number, fn: (zBase: number, zn: n
   for (let z0 = 0; z0 < zCount; z0 += max) fn(z0, Math.min(max, zCount - z0));
 }
 
-/** Batched matmul of strided float32 (or int32, via 'gemv') views; see the header. */
-export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>, opts: MatmulOptions = {}): void {
-  if (a.dtype !== b.dtype || a.dtype !== out.dtype || (a.dtype !== 'float32' && a.dtype !== 'int32')) {
-    throw new TypeError(`matmul: the WebGPU backend supports float32 and int32 operands of one dtype, got ${a.dtype} @ ${b.dtype} → ${out.dtype}` +
-      (a.dtype === 'float64' || b.dtype === 'float64' ? ' (WGSL has no f64; cast to float32 or use the cpu backend)' : ''));
+const isFloat = (s: MatmulStorage | undefined): boolean => s === 'f32' || s === 'f16' || s === 'bf16';
+
+/** The storage of each view, or a WebGPUDTypeError naming the dtypes (int32 takes all three int32). */
+function storagesOf(a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>): MatmulStorages {
+  const st = { a: STORAGE_OF[a.dtype], b: STORAGE_OF[b.dtype], o: STORAGE_OF[out.dtype] };
+  const ints = st.a === 'i32' && st.b === 'i32' && st.o === 'i32';
+  if (!ints && !(isFloat(st.a) && isFloat(st.b) && isFloat(st.o))) {
+    const f64 = [a, b, out].some((v) => v.dtype === 'float64');
+    throw new WebGPUDTypeError(`matmul: the WebGPU backend multiplies float32/float16/bfloat16 operands (in any mix) or int32 operands, got ${a.dtype} @ ${b.dtype} → ${out.dtype}` +
+      (f64 ? ' (WGSL has no f64; cast to float32 or use the cpu backend)' : ''));
   }
+  return st as MatmulStorages;
+}
+
+/** Batched matmul of strided float32/float16/bfloat16 (or int32, via 'gemv') views; see the header. */
+export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>, opts: MatmulOptions = {}): void {
+  const st = storagesOf(a, b, out);
+  const sk = storageKey(st);
   const p = analyze(a, b, out);
   if (p.M === 0 || p.N === 0 || p.batch === 0) return;
   const rank = p.batchShape.length;
   let variant = opts.variant ?? (getMatmulVariant() !== 'auto' ? getMatmulVariant() as MatmulVariant : selectMatmulVariant(p, rt.info));
-  if (a.dtype !== 'float32' || p.K === 0) variant = 'gemv'; // gemv writes zeros for K == 0
+  if (st.a === 'i32' || p.K === 0) variant = 'gemv'; // gemv writes zeros for K == 0
   const base = { offA: a.offset, offB: b.offset, offO: out.offset, kChunk: Math.max(p.K, 1), splits: 1, splitStride: 0, zBase: 0 };
   const max = maxWorkgroups(rt.limits);
 
   if (variant === 'gemv') {
-    const t = a.dtype === 'float32' ? 'f32' : 'i32';
     // 'dot' when the operand that spans the outputs is contiguous along K (coalesced reads along K).
     const big = p.N === 1 && p.M > 1 ? p.saK : p.M === 1 && p.N > 1 ? p.sbK : p.M >= p.N ? p.saK : p.sbK;
     const mode = big === 1 && p.K >= 32 ? 'dot' : 'col';
@@ -398,7 +443,7 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
     const [x, y] = fold(Math.ceil((p.M * p.N) / RO), max);
     forZChunks(rt, p.batch, (zBase, zn) => {
       const u = uniformsFor(p, { ...base, zBase });
-      const pipe = rt.pipeline(`matmul.gemv.${mode}.${t}.r${rank}`, () => wgslGemv(mode, t, rank, u));
+      const pipe = rt.pipeline(`matmul.gemv.${mode}.${sk}.r${rank}`, () => wgslGemv(mode, st, rank, u));
       rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [x, y, zn], 'matmul.gemv');
     });
     return;
@@ -406,14 +451,14 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
 
   const A = classify(a, p.saM, p.saK, p.bsa);
   const B = classify(b, p.sbN, p.sbK, p.bsb);
-  const layoutKey = `${A.layout}${A.vec4 ? 4 : 1}${B.layout}${B.vec4 ? 4 : 1}.r${rank}`;
+  const layoutKey = `${A.layout}${A.vec4 ? 4 : 1}${B.layout}${B.vec4 ? 4 : 1}.r${rank}.${sk}`;
 
   if (variant === 'register') {
     const pipeKey = `matmul.register.${layoutKey}`;
     const gx = Math.ceil(p.N / (4 * REG_WG[0])), gy = Math.ceil(p.M / (4 * REG_WG[1]));
     forZChunks(rt, p.batch, (zBase, zn) => {
       const u = uniformsFor(p, { ...base, zBase });
-      const pipe = rt.pipeline(pipeKey, () => wgslRegister(A, B, rank, u));
+      const pipe = rt.pipeline(pipeKey, () => wgslRegister(A, B, st, rank, u));
       rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [gx, gy, zn], 'matmul.register');
     });
     return;
@@ -426,11 +471,11 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
   const cfg = p.M >= 64 && p.N >= 64 ? TILE_LARGE : TILE_SMALL;
   const cfgKey = `${cfg.BM}x${cfg.BN}x${cfg.BK}`;
   const gx = Math.ceil(p.N / cfg.BN), gy = Math.ceil(p.M / cfg.BM);
-  const tiledKey = `matmul.tiled.${cfgKey}.${tiledLayoutKey}`;
+  const tiledKey = `matmul.tiled.${cfgKey}.${tiledLayoutKey}.${sk}`;
   if (variant === 'tiled' || p.K <= cfg.BK) {
     forZChunks(rt, p.batch, (zBase, zn) => {
       const u = uniformsFor(p, { ...base, zBase });
-      const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, At, Bt, rank, u));
+      const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, At, Bt, st, rank, u));
       rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [gx, gy, zn], 'matmul.tiled');
     });
     return;
@@ -450,15 +495,17 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
   for (let d = rank - 1; d >= 0; d--) { bso[d] = stride; stride *= p.batchShape[d]!; }
   contiguous.bso = bso;
   const splitStride = p.batch * mn;
+  const partialSt: MatmulStorages = { ...st, o: 'f32' };
+  const partialKey = `matmul.tiled.${cfgKey}.${tiledLayoutKey}.${storageKey(partialSt)}`;
   forZChunks(rt, p.batch * S, (zBase, zn) => {
     const u = uniformsFor(contiguous, { ...base, offO: 0, kChunk, splits: S, splitStride, zBase });
-    const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, At, Bt, rank, u));
+    const pipe = rt.pipeline(partialKey, () => wgslTiled(cfg, At, Bt, partialSt, rank, u));
     rt.dispatch(pipe, [a.buffer, b.buffer, partial], u.bytes(), [gx, gy, zn], 'matmul.splitk');
   });
   const [rx, ry] = fold(Math.ceil(mn / 256), max);
   forZChunks(rt, p.batch, (zBase, zn) => {
     const u = uniformsFor(p, { ...base, kChunk, splits: S, splitStride, zBase });
-    const pipe = rt.pipeline(`matmul.splitk_reduce.r${rank}`, () => wgslSplitReduce(rank, u));
+    const pipe = rt.pipeline(`matmul.splitk_reduce.r${rank}.${st.o}`, () => wgslSplitReduce(rank, st.o, u));
     rt.dispatch(pipe, [partial, out.buffer], u.bytes(), [rx, ry, zn], 'matmul.splitk_reduce');
   });
   rt.release(partial);
