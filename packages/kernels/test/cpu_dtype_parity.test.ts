@@ -3,7 +3,8 @@
 // be within the tolerance rule of dtype_tolerance.ts (factor × eps(d), factor stated per kernel).
 // The reference kernels accumulate in float64 whatever d is, so each factor is ½ ulp of d for the
 // store plus the float64 (or, for the fast tier's float32 paths, float32) accumulation error. The
-// fast tier runs too: float16/bfloat16 take its one fallback rule to the reference kernels.
+// fast tier runs too: float16/bfloat16 take its one fallback rule to the reference kernels, except
+// matmul, which multiplies them in float32 (cpu_fast/matmul.ts).
 import { describe, it } from 'vitest';
 import { contiguousView, cpuKernels, readAll } from '../src/cpu/index.js';
 import { fastCpuKernels } from '../src/cpu_fast/index.js';
@@ -40,7 +41,7 @@ describe.each([['reference', cpuKernels], ['fast', fastCpuKernels]] as const)('%
         for (let kk = 0; kk < K; kk++) s += Math.abs(A[Math.floor(i / N) * K + kk]! * B[kk * N + (i % N)]!);
         return s;
       });
-      expectWithinEps(vals(out), vals(ref), d, FACTOR.matmul(d, acc(d), K), 'matmul', scale);
+      expectWithinEps(vals(out), vals(ref), d, FACTOR.matmul(d, _name === 'fast' && d !== 'float64' ? 'float32' : 'float64', K), 'matmul', scale);
     });
 
     it('reduce sum/max over 300 (factor: √n·eps(acc), + ½ ulp)', () => {

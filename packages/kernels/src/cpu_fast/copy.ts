@@ -7,8 +7,9 @@
 //   float64 takes the TypeScript loops (`copyLoops`), overlapping views through a temporary. A
 //   cast is an assignment (rows of 16+ unit-stride elements move with one TypedArray `set`, which
 //   converts as an element store does), except into bool, which stores 1 for every non-zero value
-//   (NaN included). float16/bfloat16 copy only to their own dtype (bit patterns); other pairs with
-//   them take the reference.
+//   (NaN included). float16/bfloat16 copy to their own dtype (bit patterns) and to/from float32
+//   (`copyHalfF32`: half_arrays.ts's loops, rounding to nearest even); other pairs with them take
+//   the reference.
 // - fill: the TypeScript loops, any dtype and layout.
 // Copies are exact: a store into int32 truncates and wraps (ECMAScript ToInt32, NaN → 0) and one
 // into float32 rounds to nearest, as the reference's conversion does (cpu/strided.ts).
@@ -18,6 +19,7 @@ import { coalesce, contiguousStrides, forEachRow, numel, sharesMemory } from '..
 import type { TypedArray, View } from '../types.js';
 import { isF32 } from '../wasm/operands.js';
 import { wasmRuntime } from '../wasm/runtime.js';
+import { decodeRun, encodeRun } from './half_arrays.js';
 import { FAST_CPU_CONFIG, splitRange, threadsFor } from '../wasm/schedule.js';
 
 type V = View<TypedArray>;
@@ -30,7 +32,26 @@ type F32 = View<Float32Array>;
  * takes the TypeScript loops.
  */
 export function copy(x: V, out: V): boolean {
-  return (isF32(x) && isF32(out) && copyInMemory(x, out)) || copyLoops(x, out);
+  return (isF32(x) && isF32(out) && copyInMemory(x, out)) || copyHalfF32(x, out) || copyLoops(x, out);
+}
+
+const isHalf = (v: V): v is View<Uint16Array> & { dtype: 'float16' | 'bfloat16' } =>
+  (v.dtype === 'float16' || v.dtype === 'bfloat16') && v.buffer instanceof Uint16Array;
+
+/** float32 → float16/bfloat16 (round to nearest even) and back (exact), any layout of views that share no bytes. */
+function copyHalfF32(x: V, out: V): boolean {
+  if (sharesMemory(x, out)) return false;
+  if (isF32(x) && isHalf(out)) {
+    forEachRow(out.shape, [x, out], (offs, n, inner) =>
+      encodeRun(out.dtype, n, { arr: x.buffer, off: offs[0]!, stride: inner[0]! }, { arr: out.buffer, off: offs[1]!, stride: inner[1]! }));
+    return true;
+  }
+  if (isHalf(x) && isF32(out)) {
+    forEachRow(out.shape, [x, out], (offs, n, inner) =>
+      decodeRun(x.dtype, n, { arr: x.buffer, off: offs[0]!, stride: inner[0]! }, { arr: out.buffer, off: offs[1]!, stride: inner[1]! }));
+    return true;
+  }
+  return false;
 }
 
 function copyInMemory(x: V, out: V): boolean {

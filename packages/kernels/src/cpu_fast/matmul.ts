@@ -4,13 +4,17 @@
 // Scope: a, b, out float32 and out's rows unit-stride. Each operand matrix may be row-major,
 // transposed (column-major) or any strided view (packing reads any layout); batch dims may
 // broadcast (stride 0: the shared matrix is copied once); a batch of x·W with one shared W folds
-// into one taller product. float64 and other layouts take the reference.
+// into one taller product. float16/bfloat16 operands (any mix with float32) are decoded once into
+// float32 heap arrays, multiplied by the same sgemm (float32 accumulation, the 16-bit matmul
+// contract) and the result encoded to out's dtype, rounding to nearest even (`matmulHalf`).
+// float64 and other layouts take the reference.
 //
 // `sgemmBatched` / `runSgemm` are also the products inside attention (attention.ts).
 
-import { isContiguous, forEachIndex, numel, sharesMemory } from '../geometry.js';
+import { contiguousStrides, isContiguous, forEachIndex, forEachRow, numel, sharesMemory } from '../geometry.js';
 import type { TypedArray, View } from '../types.js';
 import { isF32 } from '../wasm/operands.js';
+import { decodeRun, encodeRun } from './half_arrays.js';
 import { wasmRuntime, type WasmRuntime } from '../wasm/runtime.js';
 import { FAST_CPU_CONFIG, splitRange, threadsFor } from '../wasm/schedule.js';
 import { fill } from './copy.js';
@@ -107,8 +111,59 @@ export function runSgemm(rt: WasmRuntime, calls: number[], threads: number): voi
   rt.parallelShared('sgemm', 11, calls, threads, tails);
 }
 
+type Half = View<Uint16Array> & { dtype: 'float16' | 'bfloat16' };
+const isHalf = (v: V): v is Half => (v.dtype === 'float16' || v.dtype === 'bfloat16') && v.buffer instanceof Uint16Array;
+
+/** A float32 array of n elements in the heap (where memory is shared), else an ordinary one, and its release. */
+function f32Array(rt: WasmRuntime, n: number): { arr: Float32Array; free: () => void } {
+  const arr = rt.tensorArray(n);
+  return arr ? { arr, free: () => rt.freeTensorArray(arr) } : { arr: new Float32Array(n), free: () => {} };
+}
+
+/**
+ * A float32 copy of a 16-bit view: each element decoded once. Broadcast dims (stride 0) stay
+ * broadcast (size 1 in the copy, stride 0 in the returned view), so a shared matrix is decoded once.
+ */
+function decodedView(rt: WasmRuntime, v: Half): { view: V; free: () => void } {
+  const kept = v.shape.map((n, d) => (v.strides[d] === 0 ? 1 : n));
+  const dense = contiguousStrides(kept);
+  const { arr, free } = f32Array(rt, Math.max(1, numel(kept)));
+  forEachRow(kept, [v, { shape: kept, strides: dense, offset: 0 }], (offs, n, inner) =>
+    decodeRun(v.dtype, n, { arr: v.buffer, off: offs[0]!, stride: inner[0]! }, { arr, off: offs[1]!, stride: inner[1]! }));
+  const strides = dense.map((s, d) => (v.strides[d] === 0 ? 0 : s));
+  return { view: { buffer: arr, dtype: 'float32', shape: v.shape, strides, offset: 0 }, free };
+}
+
+/** matmul with float16/bfloat16 among a, b, out (the others float32): see the file header. */
+function matmulHalf(a: V, b: V, out: V): boolean {
+  const rt = wasmRuntime();
+  const frees: (() => void)[] = [];
+  const f32Of = (v: V): V => {
+    if (!isHalf(v)) return v;
+    const d = decodedView(rt, v);
+    frees.push(d.free);
+    return d.view;
+  };
+  try {
+    const a32 = f32Of(a), b32 = f32Of(b);
+    if (!isHalf(out)) return matmul(a32, b32, out);
+    const { arr, free } = f32Array(rt, Math.max(1, numel(out.shape)));
+    frees.push(free);
+    const dense = contiguousStrides(out.shape);
+    matmul(a32, b32, { buffer: arr, dtype: 'float32', shape: out.shape, strides: dense, offset: 0 });
+    forEachRow(out.shape, [{ shape: out.shape, strides: dense, offset: 0 }, out], (offs, n, inner) =>
+      encodeRun(out.dtype, n, { arr, off: offs[0]!, stride: inner[0]! }, { arr: out.buffer, off: offs[1]!, stride: inner[1]! }));
+    return true;
+  } finally {
+    for (const f of frees) f();
+  }
+}
+
 export function matmul(a: V, b: V, out: V): boolean {
-  if (!isF32(a) || !isF32(b) || !isF32(out)) return false;
+  if (!isF32(a) || !isF32(b) || !isF32(out)) {
+    const ok = (v: V): boolean => isF32(v) || isHalf(v);
+    return ok(a) && ok(b) && ok(out) && matmulHalf(a, b, out);
+  }
   const r = out.shape.length;
   const M = out.shape[r - 2]!, N = out.shape[r - 1]!, K = a.shape[r - 1]!;
   if (N > 1 && out.strides[r - 1] !== 1) return false;
