@@ -1,7 +1,8 @@
 // float16 and bfloat16 on WebGPU: casts between every pair of GPU dtypes (bit-exact against the cpu
 // reference, edge values included), fill, the elementwise kernels per dtype (vec4, contiguous and
-// strided paths), and matmul, reduce, softmax, layerNorm, crossEntropy and attention (through f32
-// temporaries) against the float64 reference within the tolerance rule of dtype_tolerance.ts.
+// strided paths), matmul (16-bit storage read in place; every variant in webgpu_half_matmul.test.ts),
+// and reduce, softmax, layerNorm, crossEntropy and attention (through f32 temporaries) against the
+// float64 reference within the tolerance rule of dtype_tolerance.ts.
 import { describe, expect, it } from 'vitest';
 import { convertTo, cpuKernels, readAll, storedBits, UNARY_FNS, BINARY_FNS } from '../src/cpu/index.js';
 import type { BinaryOp, DType, TypedArray, UnaryOp, View } from '../src/types.js';
@@ -133,7 +134,7 @@ describe.each(['float16', 'bfloat16'] as const)('webgpu elementwise on %s (compu
   });
 });
 
-describe.each(['float16', 'bfloat16'] as const)('webgpu kernels without a 16-bit form on %s (f32 temporaries: f32 accumulation, stored rounded)', (d) => {
+describe.each(['float16', 'bfloat16'] as const)('webgpu matmul and the kernels without a 16-bit form on %s (f32 accumulation, stored rounded)', (d) => {
   const r = rng(11);
   const gen = (n: number, s = 1, shift = 0): number[] => Array.from({ length: n }, () => shift + s * (2 * r() - 1));
   /** A d view of `values` and a float64 cpu view of the same rounded values. */

@@ -38,7 +38,7 @@ function operand(d: FloatDType, shape: number[], trans: boolean, bcast: number[]
 }
 
 /** A contiguous float64 view of `values` (logical order). */
-function f64(shape: number[], values: Float64Array): View<TypedArray> {
+function f64(shape: readonly number[], values: Float64Array): View<TypedArray> {
   const v = makeView('float64', shape);
   v.buffer.set(values);
   return v;
