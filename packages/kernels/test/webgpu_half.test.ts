@@ -179,6 +179,28 @@ describe.each(['float16', 'bfloat16'] as const)('webgpu matmul and the kernels w
     releaseAll(rt, gx, go, gs, gso);
   });
 
+  it('softmax and logSoftmax read and write 16-bit storage in place: rows of 1, 7 and 300, a 16-bit or float32 out, one dispatch', async () => {
+    for (const D of [1, 7, 300]) {
+      for (const outDType of [d, 'float32'] as const) {
+        for (const log of [false, true]) {
+          const [x, x64] = pair([3, D], gen(3 * D, 6));
+          const out = makeView(outDType, [3, D]), ref = makeView('float64', [3, D]);
+          cpuKernels.softmax(x64, ref, log);
+          const gx = toGPU(rt, x), go = toGPU(rt, out);
+          const before = rt.stats();
+          gk.softmax(gx, go, log);
+          const after = rt.stats();
+          const what = `${log ? 'logSoftmax' : 'softmax'} D=${D} → ${outDType}`;
+          expect(after.dispatches - before.dispatches, what).toBe(1);
+          expect(after.allocations + after.reuses - before.allocations - before.reuses, `${what}: buffers requested`).toBe(0);
+          const refv = Array.from(readAll(ref));
+          expectWithinEps(await run(out, go), refv, outDType, FACTOR.reduction(outDType, 'float32', D), what, log ? refv.map((v) => Math.max(Math.abs(v), 1)) : undefined);
+          releaseAll(rt, gx, go);
+        }
+      }
+    }
+  });
+
   it('layerNorm over rows of 48 and crossEntropy over 30 classes (FACTOR.reduction with f32 accumulation)', async () => {
     const [x, x64] = pair([3, 48], gen(144, 2, 1)), [w, w64] = pair([48], gen(48)), [b, b64] = pair([48], gen(48));
     const out = makeView(d, [3, 48]), ref = makeView('float64', [3, 48]);

@@ -7,7 +7,10 @@
 // Backward, from the forward output y and the upstream gradient dy:
 //   softmax:    dx_j = y_j · (dy_j − Σ_k dy_k·y_k)
 //   logSoftmax: dx_j = dy_j − exp(y_j) · Σ_k dy_k
-// Arithmetic is f32 (float32 only; other dtypes throw a WebGPUDTypeError). Masked (−∞) entries give
+// Arithmetic is f32. The forward reads x and writes out in float32, float16 or bfloat16 storage
+// (each a parameter of its WGSL and pipeline key: converted to f32 on load, rounded to nearest-even
+// on store, half_wgsl.ts); the backward takes float32 (16-bit operands reach it through f32
+// temporaries, half_widen.ts); other dtypes throw a WebGPUDTypeError. Masked (−∞) entries give
 // exact zeros; a row that is all −∞, or holds a NaN, gives NaN, like the reference.
 //
 // Layout: x, y, dy, out are [..., D], contiguous (core guarantees it) with any element offset, so
@@ -38,6 +41,7 @@ import { copy } from './elementwise.js';
 import { WebGPUDTypeError } from './errors.js';
 import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
+import { WGSL_F16_BITS, WGSL_HALF_BITS } from './half_wgsl.js';
 import type { WebGPURuntime } from './runtime.js';
 import { splitWorkgroups, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
@@ -199,22 +203,40 @@ function softmaxUniforms(rows: number, D: number, tpr: number, log: boolean, off
   return u;
 }
 
-function wgslSoftmax(u: UniformStruct): ShaderSource {
-  return shader([read('x', 'f32'), readWrite('out', 'f32'), uniform(u)], `
+/** Float storage of a row kernel's operand: f32, f16 (float16) or bf16 (bfloat16 bits in a u32 word). */
+type RowStorage = 'f32' | 'f16' | 'bf16';
+const ROW_STORAGE: Readonly<Record<string, RowStorage>> = { float32: 'f32', float16: 'f16', bfloat16: 'bf16' };
+
+/** The storage of `dtype` for a float row operand, or a WebGPUDTypeError naming op and operand. */
+function rowStorage(op: string, what: string, dtype: DType): RowStorage {
+  const s = ROW_STORAGE[dtype];
+  if (s) return s;
+  throw new WebGPUDTypeError(`${op}: the WebGPU backend needs ${what} as float32, float16 or bfloat16, got ${dtype}` +
+    (dtype === 'float64' ? ' (WGSL has no f64; cast to float32 or use the cpu backend)' : ''));
+}
+
+function wgslSoftmax(u: UniformStruct, sx: RowStorage, so: RowStorage): ShaderSource {
+  const elem = (s: RowStorage) => (s === 'bf16' ? 'u32' : s);
+  const ld = sx === 'f16' ? 'half_to_f32(half_of(x[i]))' : sx === 'bf16' ? 'bf16_to_f32(x[i])' : 'x[i]';
+  const st = so === 'f16' ? 'f16_of(f32_to_half(v))' : so === 'bf16' ? 'f32_to_bf16(v)' : 'v';
+  const half = sx !== 'f32' || so !== 'f32' ? WGSL_HALF_BITS + (sx === 'f16' || so === 'f16' ? WGSL_F16_BITS : '') : '';
+  return shader([read('x', elem(sx)), readWrite('out', elem(so)), uniform(u)], `${half}
+fn ldx(i: u32) -> f32 { return ${ld}; }
+fn sto(i: u32, v: f32) { out[i] = ${st}; }
 ${WGSL_ROWS}
 ${WGSL_ROW_MAIN}
   let xb = u.off_x + s.row * u.d;
   let ob = u.off_out + s.row * u.d;
   var m = neg_inf();
-  for (var j = s.lane; j < n; j += u.tpr) { m = max(m, x[xb + j]); }
+  for (var j = s.lane; j < n; j += u.tpr) { m = max(m, ldx(xb + j)); }
   m = seg_max(s, m);
   var e = 0.0;
-  for (var j = s.lane; j < n; j += u.tpr) { e += exp(x[xb + j] - m); }
+  for (var j = s.lane; j < n; j += u.tpr) { e += exp(ldx(xb + j) - m); }
   let sum = seg_sum(s, vec4<f32>(e, 0.0, 0.0, 0.0)).x;
   let log_sum = log(sum);
   for (var j = s.lane; j < n; j += u.tpr) {
-    let z = x[xb + j] - m;
-    out[ob + j] = select(exp(z) / sum, z - log_sum, u.log != 0u);
+    let z = ldx(xb + j) - m;
+    sto(ob + j, select(exp(z) / sum, z - log_sum, u.log != 0u));
   }
 }
 `);
@@ -244,14 +266,13 @@ ${WGSL_ROW_MAIN}
 
 export function softmax(rt: WebGPURuntime, x: View<GPUBuffer>, out: View<GPUBuffer>, log: boolean): void {
   const op = log ? 'logSoftmax' : 'softmax';
-  requireDType(op, 'x', x.dtype);
-  requireDType(op, 'out', out.dtype);
+  const sx = rowStorage(op, 'x', x.dtype), so = rowStorage(op, 'out', out.dtype);
   const { rows, cols: D } = rowsOf(x.shape);
   if (rows === 0 || D === 0) return;
   const tpr = rowThreads(D);
   const { ins: [xi], outs: [oo], finish } = rowOperands(rt, [x], [out]);
   const u = softmaxUniforms(rows, D, tpr, log, { x: xi!.offset, out: oo!.offset });
-  const p = rt.pipeline('rows.softmax', () => wgslSoftmax(u));
+  const p = rt.pipeline(`rows.softmax.${sx}.${so}`, () => wgslSoftmax(u, sx, so));
   rt.dispatch(p, [xi!.buffer, oo!.buffer], u.bytes(), rowWorkgroups(rows, tpr), op);
   finish();
 }
