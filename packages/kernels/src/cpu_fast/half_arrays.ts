@@ -11,7 +11,14 @@
 import { float16Value } from '../half.js';
 
 /** A strided run: n elements at arr[off + i·stride]. */
-export interface Run<A> { arr: A; off: number; stride: number }
+export interface Run<A> {
+  /** The array holding the run. */
+  arr: A;
+  /** Index of the first element. */
+  off: number;
+  /** Elements between consecutive elements of the run. */
+  stride: number;
+}
 
 let f16Table: Float32Array | null = null;
 function float16Table(): Float32Array {
