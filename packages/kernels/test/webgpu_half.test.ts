@@ -1,8 +1,9 @@
 // float16 and bfloat16 on WebGPU: casts between every pair of GPU dtypes (bit-exact against the cpu
 // reference, edge values included), fill, the elementwise kernels per dtype (vec4, contiguous and
-// strided paths), matmul (16-bit storage read in place; every variant in webgpu_half_matmul.test.ts),
-// and reduce, softmax, layerNorm, crossEntropy and attention (through f32 temporaries) against the
-// float64 reference within the tolerance rule of dtype_tolerance.ts.
+// strided paths), matmul and the softmax and layerNorm forwards (16-bit storage read and written in
+// place; every matmul variant in webgpu_half_matmul.test.ts), and reduce, crossEntropy and attention
+// (through f32 temporaries) against the float64 reference within the tolerance rule of
+// dtype_tolerance.ts.
 import { describe, expect, it } from 'vitest';
 import { convertTo, cpuKernels, readAll, storedBits, UNARY_FNS, BINARY_FNS } from '../src/cpu/index.js';
 import type { BinaryOp, DType, TypedArray, UnaryOp, View } from '../src/types.js';
@@ -197,6 +198,31 @@ describe.each(['float16', 'bfloat16'] as const)('webgpu matmul and the kernels w
           expectWithinEps(await run(out, go), refv, outDType, FACTOR.reduction(outDType, 'float32', D), what, log ? refv.map((v) => Math.max(Math.abs(v), 1)) : undefined);
           releaseAll(rt, gx, go);
         }
+      }
+    }
+  });
+
+  it('layerNorm reads and writes 16-bit storage in place: rows of 1, 7 and 300, with and without weight/bias, one dispatch', async () => {
+    for (const D of [1, 7, 300]) {
+      for (const affine of [true, false]) {
+        const [x, x64] = pair([3, D], gen(3 * D, 2, 1)), [w, w64] = pair([D], gen(D)), [b, b64] = pair([D], gen(D));
+        const out = makeView(d, [3, D]), mean = makeView(d, [3]), rstd = makeView('float32', [3]);
+        const ref = makeView('float64', [3, D]), mean64 = makeView('float64', [3]), rstd64 = makeView('float64', [3]);
+        cpuKernels.layerNorm(x64, affine ? w64 : null, affine ? b64 : null, 1e-5, ref, mean64, rstd64);
+        const g = [x, w, b, out, mean, rstd].map((v) => toGPU(rt, v));
+        const before = rt.stats();
+        gk.layerNorm(g[0]!, affine ? g[1]! : null, affine ? g[2]! : null, 1e-5, g[3]!, g[4]!, g[5]!);
+        const after = rt.stats();
+        const what = `layerNorm D=${D}${affine ? ' affine' : ''}`;
+        expect(after.dispatches - before.dispatches, what).toBe(1);
+        expect(after.allocations + after.reuses - before.allocations - before.reuses, `${what}: buffers requested`).toBe(0);
+        const refv = Array.from(readAll(ref));
+        expectWithinEps(await run(out, g[3]!), refv, d, FACTOR.reduction(d, 'float32', D), what, refv.map((v) => Math.max(Math.abs(v), 1)));
+        expectWithinEps(await run(mean, g[4]!), Array.from(readAll(mean64)), d, FACTOR.reduction(d, 'float32', D), `${what} mean`);
+        // rstd: the variance's reduction, then 1/√(σ² + eps) evaluated in f32.
+        const rstdFactor = FACTOR.reduction('float32', 'float32', D) + FACTOR.elementwise('float32', 'float32');
+        expectWithinEps(await run(rstd, g[5]!), Array.from(readAll(rstd64)), 'float32', rstdFactor, `${what} rstd`);
+        releaseAll(rt, ...g);
       }
     }
   });

@@ -7,7 +7,10 @@
 // the saved mean/rstd and g_j = dy_j·w_j:
 //   dx_j = rstd · (g_j − mean_k(g_k) − x̂_j · mean_k(g_k·x̂_k))
 //   dweight_j = Σ_rows dy_j·x̂_j,   dbias_j = Σ_rows dy_j
-// Arithmetic is f32 (float32 only; other dtypes throw a WebGPUDTypeError). The variance is computed
+// Arithmetic is f32. The forward reads and writes each operand in float32, float16 or bfloat16
+// storage (a parameter of its WGSL and pipeline key; converted to f32 on load, rounded to
+// nearest-even on store); the backward takes float32 (16-bit operands reach it through f32
+// temporaries, half_widen.ts); other dtypes throw a WebGPUDTypeError. The variance is computed
 // in a second pass over (x − μ)², never as E[x²] − μ², so rows with a large mean keep their precision.
 //
 // Layout: x, out, dy, dx are [..., D] contiguous with any element offset (row r at offset + r·D);
@@ -33,7 +36,7 @@ import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { rowsOf } from '../geometry.js';
-import { requireDType, rowOperands, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS } from './softmax.js';
+import { requireDType, rowElement, rowHalfHelpers, rowLoad, rowOperands, rowStorage, rowStore, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS, type RowStorage } from './softmax.js';
 import { dispatch1D, MAX_WORKGROUPS_PER_DIM, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
 /** Threads per workgroup of the column-reduction stages. */
@@ -41,30 +44,39 @@ const COL_WG = 64;
 /** Rows per chunk of stage 1 (raised when rows/64 would exceed the dispatch limit). */
 const ROWS_PER_CHUNK = 64;
 
-function wgslForward(u: UniformStruct): ShaderSource {
+/** Storage of the forward's x, weight, bias, out, mean, rstd (an absent weight/bias takes x's: it is bound to x's buffer). */
+type ForwardStorages = readonly [RowStorage, RowStorage, RowStorage, RowStorage, RowStorage, RowStorage];
+const FORWARD_NAMES = ['x', 'weight', 'bias', 'out', 'mean', 'rstd'] as const;
+
+function wgslForward(u: UniformStruct, st: ForwardStorages): ShaderSource {
+  // ld_<name>(i) → f32 for the inputs, st_<name>(i, v) for the outputs.
+  const access = FORWARD_NAMES.map((n, k) => k < 3
+    ? `fn ld_${n}(i: u32) -> f32 { return ${rowLoad(st[k]!, `${n}[i]`)}; }\n`
+    : `fn st_${n}(i: u32, v: f32) { ${n}[i] = ${rowStore(st[k]!, 'v')}; }\n`).join('');
   return shader([
-    read('x', 'f32'), read('weight', 'f32'), read('bias', 'f32'),
-    readWrite('out', 'f32'), readWrite('mean', 'f32'), readWrite('rstd', 'f32'), uniform(u),
-  ], `
+    ...FORWARD_NAMES.slice(0, 3).map((n, k) => read(n, rowElement(st[k]!))),
+    ...FORWARD_NAMES.slice(3).map((n, k) => readWrite(n, rowElement(st[k + 3]!))), uniform(u),
+  ], `${rowHalfHelpers(st)}${access}
 ${WGSL_ROWS}
 ${WGSL_ROW_MAIN}
   let xb = u.off_x + s.row * u.d;
   let ob = u.off_out + s.row * u.d;
   var acc = 0.0;
-  for (var j = s.lane; j < n; j += u.tpr) { acc += x[xb + j]; }
+  for (var j = s.lane; j < n; j += u.tpr) { acc += ld_x(xb + j); }
   let mu = seg_sum(s, vec4<f32>(acc, 0.0, 0.0, 0.0)).x / f32(u.d);
   acc = 0.0;
-  for (var j = s.lane; j < n; j += u.tpr) { let c = x[xb + j] - mu; acc += c * c; }
+  for (var j = s.lane; j < n; j += u.tpr) { let c = ld_x(xb + j) - mu; acc += c * c; }
   let variance = seg_sum(s, vec4<f32>(acc, 0.0, 0.0, 0.0)).x / f32(u.d);
   let rs = 1.0 / sqrt(variance + u.eps);
   if (s.live && s.lane == 0u) {
-    mean[u.off_mean + s.row] = mu;
-    rstd[u.off_rstd + s.row] = rs;
+    st_mean(u.off_mean + s.row, mu);
+    st_rstd(u.off_rstd + s.row, rs);
   }
   for (var j = s.lane; j < n; j += u.tpr) {
-    let w = select(1.0, weight[u.off_w + j], u.has_w != 0u);
-    let b = select(0.0, bias[u.off_b + j], u.has_b != 0u);
-    out[ob + j] = (x[xb + j] - mu) * rs * w + b;
+    var w = 1.0; var b = 0.0;
+    if (u.has_w != 0u) { w = ld_weight(u.off_w + j); }
+    if (u.has_b != 0u) { b = ld_bias(u.off_b + j); }
+    st_out(ob + j, (ld_x(xb + j) - mu) * rs * w + b);
   }
 }
 `);
@@ -147,9 +159,8 @@ function colSumUniforms(D: number, chunks: number, half: number, offset: number)
 export function layerNorm(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GPUBuffer> | null, bias: View<GPUBuffer> | null,
   eps: number, out: View<GPUBuffer>, mean: View<GPUBuffer>, rstd: View<GPUBuffer>): void {
   const op = 'layerNorm';
-  for (const [name, v] of [['x', x], ['weight', weight], ['bias', bias], ['out', out], ['mean', mean], ['rstd', rstd]] as const) {
-    if (v) requireDType(op, name, v.dtype);
-  }
+  const sx = rowStorage(op, 'x', x.dtype);
+  const st = [x, weight, bias, out, mean, rstd].map((v, k) => (v ? rowStorage(op, FORWARD_NAMES[k]!, v.dtype) : sx)) as unknown as ForwardStorages;
   const { rows, cols: D } = rowsOf(x.shape);
   if (rows === 0) return;
   const tpr = rowThreads(D);
@@ -158,7 +169,7 @@ export function layerNorm(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GP
     .u32('has_w', wi ? 1 : 0).u32('has_b', bi ? 1 : 0)
     .u32('off_x', xi!.offset).u32('off_w', wi?.offset ?? 0).u32('off_b', bi?.offset ?? 0)
     .u32('off_out', oo!.offset).u32('off_mean', mo!.offset).u32('off_rstd', ro!.offset);
-  const p = rt.pipeline('rows.layerNorm', () => wgslForward(u));
+  const p = rt.pipeline(`rows.layerNorm.${st.join('.')}`, () => wgslForward(u, st));
   // An absent weight or bias is bound to x's buffer (read-only twice is allowed; never read).
   rt.dispatch(p, [xi!.buffer, (wi ?? xi!).buffer, (bi ?? xi!).buffer, oo!.buffer, mo!.buffer, ro!.buffer], u.bytes(),
     rowWorkgroups(rows, tpr), op);

@@ -204,11 +204,21 @@ function softmaxUniforms(rows: number, D: number, tpr: number, log: boolean, off
 }
 
 /** Float storage of a row kernel's operand: f32, f16 (float16) or bf16 (bfloat16 bits in a u32 word). */
-type RowStorage = 'f32' | 'f16' | 'bf16';
+export type RowStorage = 'f32' | 'f16' | 'bf16';
 const ROW_STORAGE: Readonly<Record<string, RowStorage>> = { float32: 'f32', float16: 'f16', bfloat16: 'bf16' };
 
+/** The WGSL element type of a row storage. */
+export const rowElement = (s: RowStorage): 'f32' | 'f16' | 'u32' => (s === 'bf16' ? 'u32' : s);
+/** WGSL: the stored element `raw` as f32. */
+export const rowLoad = (s: RowStorage, raw: string): string => (s === 'f16' ? `half_to_f32(half_of(${raw}))` : s === 'bf16' ? `bf16_to_f32(${raw})` : raw);
+/** WGSL: the f32 `v` as an element of storage `s` (nearest-even for 16-bit). */
+export const rowStore = (s: RowStorage, v: string): string => (s === 'f16' ? `f16_of(f32_to_half(${v}))` : s === 'bf16' ? `f32_to_bf16(${v})` : v);
+/** WGSL: the conversion helpers (half_wgsl.ts) the storages need. */
+export const rowHalfHelpers = (ss: readonly RowStorage[]): string =>
+  (ss.some((s) => s !== 'f32') ? WGSL_HALF_BITS : '') + (ss.includes('f16') ? WGSL_F16_BITS : '');
+
 /** The storage of `dtype` for a float row operand, or a WebGPUDTypeError naming op and operand. */
-function rowStorage(op: string, what: string, dtype: DType): RowStorage {
+export function rowStorage(op: string, what: string, dtype: DType): RowStorage {
   const s = ROW_STORAGE[dtype];
   if (s) return s;
   throw new WebGPUDTypeError(`${op}: the WebGPU backend needs ${what} as float32, float16 or bfloat16, got ${dtype}` +
@@ -216,13 +226,9 @@ function rowStorage(op: string, what: string, dtype: DType): RowStorage {
 }
 
 function wgslSoftmax(u: UniformStruct, sx: RowStorage, so: RowStorage): ShaderSource {
-  const elem = (s: RowStorage) => (s === 'bf16' ? 'u32' : s);
-  const ld = sx === 'f16' ? 'half_to_f32(half_of(x[i]))' : sx === 'bf16' ? 'bf16_to_f32(x[i])' : 'x[i]';
-  const st = so === 'f16' ? 'f16_of(f32_to_half(v))' : so === 'bf16' ? 'f32_to_bf16(v)' : 'v';
-  const half = sx !== 'f32' || so !== 'f32' ? WGSL_HALF_BITS + (sx === 'f16' || so === 'f16' ? WGSL_F16_BITS : '') : '';
-  return shader([read('x', elem(sx)), readWrite('out', elem(so)), uniform(u)], `${half}
-fn ldx(i: u32) -> f32 { return ${ld}; }
-fn sto(i: u32, v: f32) { out[i] = ${st}; }
+  return shader([read('x', rowElement(sx)), readWrite('out', rowElement(so)), uniform(u)], `${rowHalfHelpers([sx, so])}
+fn ldx(i: u32) -> f32 { return ${rowLoad(sx, 'x[i]')}; }
+fn sto(i: u32, v: f32) { out[i] = ${rowStore(so, 'v')}; }
 ${WGSL_ROWS}
 ${WGSL_ROW_MAIN}
   let xb = u.off_x + s.row * u.d;
