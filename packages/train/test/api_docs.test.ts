@@ -2,9 +2,9 @@
 // error: no invalid link or path, no exported signature that names a type the reference leaves
 // out, and a doc comment on every export of the packages in typedoc.json's
 // packagesRequiringDocumentation, with every public method, accessor and property of their exported
-// types (fields of classes, options, results) — every package today. A package left out of that list,
-// and the files listed below, are converted with the same checks so that their missing comments are
-// counted and printed; they join the enforced set once documented. Tensor methods installed from an
+// types (fields of classes, options, results) — every package today. A package left out of that list
+// is converted with the same checks so that its missing comments are counted and printed; it joins
+// the enforced set once documented. Tensor methods installed from an
 // op file's `*_METHODS` table take their function's comment (scripts/typedoc-packages.mjs).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,11 +14,6 @@ import { Application, Logger, LogLevel, TSConfigReader, TypeDocReader } from 'ty
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const config = JSON.parse(readFileSync(`${root}typedoc.json`, 'utf8')) as { packagesRequiringDocumentation: string[] };
 const ALL = ['@webgrad/kernels', '@webgrad/core', '@webgrad/nn', '@webgrad/optim', '@webgrad/rl', '@webgrad/data', '@webgrad/train'];
-// Files of the enforced packages whose comments are not all written yet: their missing comments are
-// counted and printed until they join.
-const NOT_YET: string[] = [];
-// Files of the enforced packages whose exports are documented but some of whose properties are not yet.
-const PROPERTIES_NOT_YET: string[] = [];
 
 class Collect extends Logger {
   readonly messages: { level: LogLevel; text: string }[] = [];
@@ -44,10 +39,9 @@ it('the API reference builds with no invalid link, unexported type or undocument
     for (const { level, text } of logger.messages) {
       if (level < LogLevel.Warn) continue;
       const m = /\((\w+)\), defined in ((@webgrad\/[a-z]+)\/\S+), does not have any documentation$/.exec(text);
-      const [kind, file, pkg] = m ? [m[1]!, m[2]!, m[3]!] : [];
-      const unenforced = pkg === undefined ? undefined
-        : !config.packagesRequiringDocumentation.includes(pkg) ? (kind === 'Property' ? `${pkg} properties` : pkg)
-          : NOT_YET.find((f) => file!.startsWith(f)) ?? (kind === 'Property' ? PROPERTIES_NOT_YET.find((f) => file!.startsWith(f)) : undefined);
+      const [kind, pkg] = m ? [m[1]!, m[3]!] : [];
+      const unenforced = pkg === undefined || config.packagesRequiringDocumentation.includes(pkg) ? undefined
+        : kind === 'Property' ? `${pkg} properties` : pkg;
       if (unenforced) {
         undocumented.set(unenforced, [...(undocumented.get(unenforced) ?? []), text]);
       } else {
@@ -55,7 +49,7 @@ it('the API reference builds with no invalid link, unexported type or undocument
       }
     }
     const unenforcedPackages = ALL.filter((p) => !config.packagesRequiringDocumentation.includes(p));
-    const where = [...unenforcedPackages, ...unenforcedPackages.map((p) => `${p} properties`), ...NOT_YET, ...PROPERTIES_NOT_YET];
+    const where = [...unenforcedPackages, ...unenforcedPackages.map((p) => `${p} properties`)];
     for (const w of where) console.log(`[api docs] not enforced yet: ${w}: ${undocumented.get(w)?.length ?? 0} without a doc comment`);
     expect(problems).toEqual([]);
   } finally {
