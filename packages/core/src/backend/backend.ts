@@ -30,4 +30,19 @@ export interface Backend<B = unknown> {
   /** Runs `fn`, reporting out-of-range indices its kernels find later (at a read) as `op`'s, about
    *  `what`; only devices that check indices asynchronously have it (WebGPU). */
   reportIndexErrorsAs?<T>(op: string, what: string, fn: () => T): T;
+  /** Records the device commands `fn` issues (kernels run normally during capture) and returns a
+   *  handle that re-issues exactly those commands with prepared bind groups, no kernel launch code.
+   *  Buffers the capture references must stay alive until `dispose()`; uniform bytes are frozen at
+   *  capture time. Only devices that batch commands have it (WebGPU). */
+  captureCommands?(fn: () => void): CapturedCommands;
+}
+
+/** Device commands recorded by `Backend.captureCommands`, re-issued as they were. */
+export interface CapturedCommands {
+  /** Issue the recorded commands again. */
+  replay(): void;
+  /** Release what the capture holds (bind groups, frozen uniforms). */
+  dispose(): void;
+  /** How many commands (dispatches and copies) the capture holds. */
+  readonly commands: number;
 }
