@@ -5,7 +5,7 @@ export { Tensor, type TensorLike, type Scalar, type NestedArray } from './tensor
 export * from './errors.js';
 export { promoteTypes, isFloat, type DType, type TypedArray } from './dtype.js';
 export { broadcastShapes, numel, contiguousStrides, shapesEqual, type Shape } from './shape.js';
-export type { Backend, DeviceName } from './backend/backend.js';
+export type { Backend, CapturedCommands, DeviceName } from './backend/backend.js';
 export { registerBackend, getBackend, hasDevice, setDefaultDevice, getDefaultDevice } from './backend/registry.js';
 export { cpuBackend, cpuArrayPool, poisonCpuAllocations, setCpuKernels, getCpuKernels, type CpuKernelsChoice } from './backend/cpu.js';
 export { CpuArrayPool, type CpuPoolStats } from './backend/cpu_pool.js';
