@@ -13,8 +13,9 @@ import { barChartSvg, type Bar } from './lib/svg.js';
 import { kernelsSuite } from './suites/kernels.js';
 import { overheadSuite } from './suites/overhead.js';
 import { trainingSuite, memoryEntries, type MemorySnapshot } from './suites/training.js';
+import { rnnSuite } from './suites/rnn.js';
 
-const SUITES: Suite[] = [kernelsSuite, overheadSuite, trainingSuite];
+const SUITES: Suite[] = [kernelsSuite, overheadSuite, trainingSuite, rnnSuite];
 
 interface Args { suites: Suite[]; quick: boolean; out: string }
 

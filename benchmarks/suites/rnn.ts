@@ -1,0 +1,149 @@
+// Recurrent training steps on the cpu device against PyTorch on the CPU (peers/torch_rnn.py): a
+// character language model Embedding → LSTM (or GRU) → Linear, cross-entropy over every position,
+// Adam. Both sides start from the same weights (a linear congruential generator, scaled per
+// tensor, written into PyTorch's parameter layout) and the same tokens, and the first losses are
+// printed side by side: equal losses show the two steps compute the same thing.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { crossEntropy, noGrad, tensor, tidy, type Tensor } from '@webgrad/core';
+import { Embedding, GRU, LSTM, Linear } from '@webgrad/nn';
+import { Adam } from '@webgrad/optim';
+import type { Suite, SuiteContext } from '../lib/context.js';
+import { failureCell, makeRatio, num, type Cell } from '../lib/report.js';
+import { measure, type MeasureOptions } from '../lib/timing.js';
+
+/** Sizes of the character model (PyTorch's peer takes the same). */
+export interface CharSpec { cell: 'lstm' | 'gru'; vocab: number; embed: number; hidden: number; seq: number; batch: number }
+
+export const CHAR_LSTM: CharSpec = { cell: 'lstm', vocab: 65, embed: 64, hidden: 128, seq: 64, batch: 32 };
+export const CHAR_GRU: CharSpec = { ...CHAR_LSTM, cell: 'gru' };
+
+/** `count` values of the generator x ← 1664525·x + 1013904223 (mod 2³²) from `seed`, as x/2³¹ − 1 in [−1, 1) times `scale`. */
+export function lcgFloats(count: number, seed: number, scale: number): Float32Array {
+  const out = new Float32Array(count);
+  let a = seed >>> 0;
+  for (let i = 0; i < count; i++) { a = (Math.imul(a, 1664525) + 1013904223) >>> 0; out[i] = (a / 2 ** 31 - 1) * scale; }
+  return out;
+}
+/** `count` integers in [0, n) from the same generator. */
+export function lcgInts(count: number, seed: number, n: number): Int32Array {
+  const out = new Int32Array(count);
+  let a = seed >>> 0;
+  for (let i = 0; i < count; i++) { a = (Math.imul(a, 1664525) + 1013904223) >>> 0; out[i] = a % n; }
+  return out;
+}
+
+/** The model's parameters in order (name, shape); the peer fills the same list from the same seeds. */
+function paramList(s: CharSpec): [string, number[]][] {
+  const G = (s.cell === 'lstm' ? 4 : 3) * s.hidden;
+  return [
+    ['embedding', [s.vocab, s.embed]], ['weight_ih', [G, s.embed]], ['weight_hh', [G, s.hidden]], ['bias_ih', [G]], ['bias_hh', [G]],
+    ['head_w', [s.vocab, s.hidden]], ['head_b', [s.vocab]],
+  ];
+}
+
+/** One webgrad training step of the character model (cpu), with deterministic weights and data. */
+function webgradCharStep(s: CharSpec): { step: () => Tensor; dispose: () => void } {
+  const emb = new Embedding(s.vocab, s.embed);
+  const rnn = s.cell === 'lstm' ? new LSTM(s.embed, s.hidden, { batchFirst: true }) : new GRU(s.embed, s.hidden, { batchFirst: true });
+  const head = new Linear(s.hidden, s.vocab);
+  const targets = [emb.weight, rnn.layerParameters(0).weightIh, rnn.layerParameters(0).weightHh, rnn.layerParameters(0).biasIh!, rnn.layerParameters(0).biasHh!, head.weight, head.bias!];
+  noGrad(() => paramList(s).forEach(([, shape], i) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const v = tensor(lcgFloats(n, 10 + i, i === 0 ? 1 : 1 / Math.sqrt(s.hidden)), { shape });
+    targets[i]!.copy_(v);
+    v.dispose();
+  }));
+  const params = [...emb.parameters(), ...rnn.parameters(), ...head.parameters()];
+  const opt = new Adam(params, { lr: 2e-3 });
+  const ids = tensor(lcgInts(s.batch * s.seq, 1, s.vocab), { shape: [s.batch, s.seq], dtype: 'int32' });
+  const tgt = tensor(lcgInts(s.batch * s.seq, 2, s.vocab), { shape: [s.batch * s.seq], dtype: 'int32' });
+  return {
+    step: () => {
+      const loss = tidy(() => {
+        const [out] = rnn.forward(emb.forward(ids));                         // (B, T, H)
+        const l = crossEntropy(head.forward(out).reshape([-1, s.vocab]), tgt);
+        l.backward();
+        return l;
+      });
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    },
+    dispose: () => { ids.dispose(); tgt.dispose(); for (const p of params) p.dispose(); opt.dispose(); },
+  };
+}
+
+async function runWebgrad(s: CharSpec, o: MeasureOptions): Promise<{ ms: Cell; firstLoss: Cell }> {
+  let m: ReturnType<typeof webgradCharStep> | null = null;
+  let last: Tensor | null = null;
+  try {
+    m = webgradCharStep(s);
+    const mm = m;
+    const first = mm.step();
+    const firstLoss = await first.item();
+    first.dispose();
+    const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { if (last) await last.item(); }, o);
+    return { ms: t.ms, firstLoss };
+  } catch (e) {
+    return { ms: failureCell(e), firstLoss: 'n/a' };
+  } finally {
+    (last as Tensor | null)?.dispose();
+    m?.dispose();
+  }
+}
+
+function execJson(python: string, args: string[], timeoutMs: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    execFile(python, args, { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) { reject(new Error(`${err.message.split('\n')[0]} ${String(stderr).trim().split('\n').pop() ?? ''}`)); return; }
+      const line = String(stdout).trim().split('\n').pop() ?? '';
+      try { resolve(JSON.parse(line) as Record<string, unknown>); } catch { reject(new Error(`unparseable output: ${line.slice(0, 80)}`)); }
+    });
+  });
+}
+
+/** PyTorch's ms per step (the faster of its default thread count and one thread) and first loss. */
+async function runTorch(ctx: SuiteContext, s: CharSpec, o: MeasureOptions): Promise<{ ms: Cell; firstLoss: Cell }> {
+  const python = process.env.WEBGRAD_PYTHON ?? '/usr/bin/python3';
+  const script = join(process.env.WEBGRAD_BENCH_DIR ?? join(process.cwd(), 'benchmarks'), 'peers', 'torch_rnn.py');
+  const args = [script, '--cell', s.cell, '--vocab', String(s.vocab), '--embed', String(s.embed), '--hidden', String(s.hidden),
+    '--seq', String(s.seq), '--batch', String(s.batch), '--steps', ctx.quick ? '5' : '20', '--warmup-s', String((o.warmupMs ?? 0) / 1000)];
+  try {
+    const runs: Record<string, number> = {};
+    let firstLoss: Cell = 'n/a';
+    for (const threads of [0, 1]) {
+      const r = await execJson(python, [...args, '--threads', String(threads)], 600_000);
+      runs[`threads=${r.threads}${threads === 0 ? ' (default)' : ''}`] = Number(r.ms_per_step);
+      firstLoss = Number(r.first_loss);
+    }
+    ctx.extra[`torch ${s.cell}`] = { version: 'see torch_rnn.py output', runs };
+    return { ms: Math.min(...Object.values(runs)), firstLoss };
+  } catch (e) {
+    return { ms: failureCell(e), firstLoss: 'n/a' };
+  }
+}
+
+export const rnnSuite: Suite = {
+  name: 'rnn',
+  title: 'recurrent training step on the cpu (forward + backward + Adam)',
+  async run(ctx) {
+    const warmupMs = ctx.quick ? 1000 : 3000;
+    const o: MeasureOptions = ctx.quick ? { targetMs: 300, minSamples: 3, budgetMs: 900, warmup: 2, warmupMs } : { targetMs: 1000, minSamples: 5, budgetMs: 5000, warmup: 3, warmupMs };
+    for (const s of [CHAR_LSTM, CHAR_GRU]) {
+      const title = `char ${s.cell.toUpperCase()} ${s.hidden} hidden, vocab ${s.vocab}, embed ${s.embed}, seq ${s.seq}, batch ${s.batch}`;
+      ctx.log(`  ${s.cell}: webgrad cpu`);
+      const ours = await runWebgrad(s, o);
+      ctx.log(`  ${s.cell}: pytorch cpu`);
+      const torch = await runTorch(ctx, s, o);
+      ctx.entries.push({
+        suite: 'rnn', name: `${title} — cpu vs PyTorch`, unit: 'ms/step', better: 'lower',
+        ours: { 'webgrad cpu': ours.ms }, peers: { 'pytorch cpu': torch.ms },
+        ratio: makeRatio('time per step ÷ PyTorch', ours.ms, torch.ms, 'lower', { op: '<=', value: 1.5 }),
+        notes: [`first loss: webgrad ${fmtLoss(ours.firstLoss)}, pytorch ${fmtLoss(torch.firstLoss)}`],
+      });
+    }
+  },
+};
+
+const fmtLoss = (c: Cell): string => (num(c) !== null ? (c as number).toFixed(6) : String(c));
