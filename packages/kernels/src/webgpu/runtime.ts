@@ -32,6 +32,9 @@
 //   it, those are destroyed (after submitting the batch that uses them) before it fails.
 // - Profiling (opt-in, needs 'timestamp-query'): each dispatch gets its own compute pass with
 //   timestamp writes, and `profile()` returns GPU milliseconds per dispatch label.
+// - Capture (capture.ts): `beginCapture()` … `endCapture()` (or `capture(fn)`) records the dispatches,
+//   copies and writes issued in between, which run as usual; `replay(capture)` re-issues them into
+//   the open batch through bind groups prepared once, with no launcher code and no uniform copies.
 
 import { WebGPUDeviceLostError, WebGPUIndexError, WebGPUOutOfMemoryError, WebGPUValidationError } from './errors.js';
 import { acquireDevice, keepAlive, type AdapterDescription, type DeviceOptions } from './device.js';
@@ -41,6 +44,7 @@ import { IndexChecks, type IndexCheck, type IndexCheckName } from './index_check
 import type { ShaderSource } from './bindings.js';
 import { BindGroupCache, PipelineCache, type Pipeline, type PipelineSpec } from './pipeline_cache.js';
 import { MAX_WORKGROUPS_PER_DIM } from './workgroups.js';
+import { Capture, CaptureRecorder, WebGPUCaptureError, type CaptureHost } from './capture.js';
 
 export type { BindingKind, Pipeline, PipelineSpec } from './pipeline_cache.js';
 export type { ShaderSource } from './bindings.js';
@@ -84,6 +88,8 @@ export interface ProfileEntry {
 const ERROR_WORDS = 4;
 /** Checked dispatches per submit: each copies the error buffer into its own slot of the batch's log. */
 const CHECK_SLOTS = 64;
+/** The dynamic uniform offset of a replayed dispatch: its bind group holds the slot's offset. */
+const ZERO_OFFSET = [0];
 
 /** One WebGPU device and everything the kernels share on it: the buffer pool, the uniform ring, the pipeline and bind-group caches, batched command encoding, index-error checks and profiling. Create with `WebGPURuntime.create`. */
 export class WebGPURuntime {
@@ -112,6 +118,17 @@ export class WebGPURuntime {
   private readonly maxWorkgroupsPerDim: number;
   private readonly maxStorageBytes: number;
   private readonly dynamicOffset = [0];
+  private recorder: CaptureRecorder | null = null;
+  private readonly captures = new Set<Capture>();
+  private readonly captureHost: CaptureHost = {
+    replay: (c) => this.replay(c),
+    dispose: (c, uniforms) => {
+      this.captures.delete(c);
+      if (!uniforms) return;
+      if (this.batchCommands > 0) this.afterSubmit.push(() => uniforms.destroy());
+      else uniforms.destroy();
+    },
+  };
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -155,7 +172,10 @@ export class WebGPURuntime {
     this.storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.stagingUsage = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
     this.bindGroups = new BindGroupCache(device);
-    this.pool = new BufferPool((size, usage) => this.createBuffer(size, usage), (buffers) => this.bindGroups.forget(buffers));
+    this.pool = new BufferPool((size, usage) => this.createBuffer(size, usage), (buffers) => {
+      this.bindGroups.forget(buffers);
+      this.invalidateCaptures(buffers);
+    });
     this.maxWorkgroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension ?? MAX_WORKGROUPS_PER_DIM;
     this.maxStorageBytes = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
     const align = device.limits.minUniformBufferOffsetAlignment;
@@ -231,8 +251,10 @@ export class WebGPURuntime {
     const byteLength = uniforms.byteLength;
     if (!this.ring.fits(byteLength) || this.batchDispatches >= this.maxDispatchesPerSubmit) this.submit();
     const offset = this.ring.push(uniforms);
-    const bindGroup = this.bindGroups.get(p, bindings, this.ring.buffer, UniformRing.bindingSize(byteLength));
+    const bindingSize = UniformRing.bindingSize(byteLength);
+    const bindGroup = this.bindGroups.get(p, bindings, this.ring.buffer, bindingSize);
     const checked = bindings.includes(this.errorBuffer);
+    if (this.recorder) this.recorder.dispatch(p, bindings, uniforms, bindingSize, [x, y, z], label ?? p.key, this.errorBuffer, this.checkName);
 
     const pass = this.computePass(label ?? p.key);
     pass.setPipeline(p.pipeline);
@@ -244,6 +266,93 @@ export class WebGPURuntime {
     this.batchDispatches++;
     this.nDispatches++;
     if (checked || this.checks.active) this.track(p, bindings, checked);
+  }
+
+  // ---- capture ----------------------------------------------------------------------------------
+
+  /**
+   * Starts recording every dispatch, copy and write issued until `endCapture()`; they still run as
+   * usual. Reads are not recorded. Throws a WebGPUCaptureError if a capture is already in progress.
+   */
+  beginCapture(): void {
+    this.throwIfLost();
+    if (this.recorder) throw new WebGPUCaptureError('beginCapture: a capture is already in progress (captures do not nest; call endCapture first)');
+    this.recorder = new CaptureRecorder();
+  }
+
+  /**
+   * Ends the capture begun by `beginCapture()` and returns it, its uniforms packed into a buffer of
+   * its own and a bind group prepared per dispatch (see capture.ts).
+   */
+  endCapture(): Capture {
+    const r = this.recorder;
+    if (!r) throw new WebGPUCaptureError('endCapture: no capture in progress (call beginCapture first)');
+    this.recorder = null;
+    this.throwIfLost();
+    const c = new Capture(this.device, r, this.ring.alignment, this.captureHost);
+    this.captures.add(c);
+    return c;
+  }
+
+  /** Whether a capture is in progress. */
+  get capturing(): boolean {
+    return this.recorder !== null;
+  }
+
+  /**
+   * Runs `fn` between `beginCapture()` and `endCapture()` and returns the capture. If `fn` throws,
+   * nothing is kept and the error propagates; `fn` must be synchronous (a returned promise is a
+   * WebGPUCaptureError: commands after its first await would escape the capture).
+   */
+  capture(fn: () => void): Capture {
+    this.beginCapture();
+    let result: unknown;
+    try {
+      result = fn();
+    } catch (e) {
+      this.recorder = null;
+      throw e;
+    }
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+      this.recorder = null;
+      throw new WebGPUCaptureError('capture: the function returned a promise; only synchronous work can be captured');
+    }
+    return this.endCapture();
+  }
+
+  /**
+   * Re-issues the commands of `c` into the open batch, in order: each dispatch with its prepared bind
+   * group and frozen uniforms, copies, and writes of the captured bytes. Submits after
+   * `maxDispatchesPerSubmit` dispatches, counts dispatches in `stats()`, and checks indices as the
+   * eager dispatches did. A replay during another capture is recorded into it.
+   */
+  replay(c: Capture): void {
+    this.throwIfLost();
+    if (c.isDisposed) throw new WebGPUCaptureError('replay: the capture was disposed');
+    if (!this.captures.has(c)) throw new WebGPUCaptureError('replay: the capture belongs to another runtime');
+    if (c.invalid) throw new WebGPUCaptureError(`replay: ${c.invalid}`);
+    if (this.recorder) this.recorder.append(c);
+    const cmds = c.recorded, groups = c.groups, max = this.maxDispatchesPerSubmit;
+    for (let i = 0; i < cmds.length; i++) {
+      const cmd = cmds[i]!;
+      if (cmd.kind === 'dispatch') {
+        if (this.batchDispatches >= max) this.submit();
+        const pass = this.computePass(cmd.label);
+        pass.setPipeline(cmd.pipeline.pipeline);
+        pass.setBindGroup(0, groups[i]!, ZERO_OFFSET);
+        const wg = cmd.workgroups;
+        pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
+        if (this.profiling) this.endPass();
+        this.batchCommands++;
+        this.batchDispatches++;
+        this.nDispatches++;
+        if (cmd.checked || this.checks.active) this.trackBuffers(cmd.read, cmd.written, cmd.checked, cmd.checkName);
+      } else if (cmd.kind === 'copy') {
+        this.encodeCopy(cmd.src, cmd.dst, cmd.bytes, cmd.srcOffset, cmd.dstOffset);
+      } else {
+        this.encodeWrite(cmd.buffer, cmd.data, cmd.byteOffset);
+      }
+    }
   }
 
   /** Submits the open batch (if any) and throws any error the GPU reported since the last check. */
@@ -310,6 +419,11 @@ export class WebGPURuntime {
       padded.set(bytes);
       bytes = padded;
     }
+    if (this.recorder) this.recorder.write(buffer, bytes, byteOffset);
+    this.encodeWrite(buffer, bytes, byteOffset);
+  }
+
+  private encodeWrite(buffer: GPUBuffer, bytes: Uint8Array<ArrayBuffer>, byteOffset: number): void {
     if (this.batchCommands === 0) {
       this.device.queue.writeBuffer(buffer, byteOffset, bytes);
       return;
@@ -327,6 +441,11 @@ export class WebGPURuntime {
   copyBuffer(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
     this.throwIfLost();
     if (bytes === 0) return;
+    if (this.recorder) this.recorder.copy(src, dst, bytes, srcOffset, dstOffset);
+    this.encodeCopy(src, dst, bytes, srcOffset, dstOffset);
+  }
+
+  private encodeCopy(src: GPUBuffer, dst: GPUBuffer, bytes: number, srcOffset: number, dstOffset: number): void {
     this.endPass();
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.batchCommands++;
@@ -535,11 +654,16 @@ export class WebGPURuntime {
       read.push(b);
       if (p.layout[i] === 'readwrite') written.push(b);
     }
+    this.trackBuffers(read, written, checked, this.checkName);
+  }
+
+  /** `track` with the read and written buffers known, and the name the check reports under. */
+  private trackBuffers(read: readonly GPUBuffer[], written: readonly GPUBuffer[], checked: boolean, name: IndexCheckName | null): void {
     if (!checked) {
       this.checks.propagate(read, written);
       return;
     }
-    const check = this.checks.begin(this.checkName);
+    const check = this.checks.begin(name);
     this.checks.propagate(read, written, check);
     const log = (this.checkLog ??= {
       buffer: this.device.createBuffer({ label: 'webgrad index checks', size: CHECK_SLOTS * ERROR_WORDS * 4, usage: this.stagingUsage }),
@@ -566,6 +690,16 @@ export class WebGPURuntime {
       });
     }, () => { /* device lost: reads throw that instead */ }).finally(() => log.buffer.destroy());
     for (const c of log.checks) c.done = done;
+  }
+
+  /** Buffers are being destroyed: captures (and a capture in progress) that name one can no longer replay. */
+  private invalidateCaptures(buffers: readonly GPUBuffer[]): void {
+    if (this.captures.size === 0 && !this.recorder) return;
+    const why = 'a buffer it names was destroyed (buffers a capture uses must stay alive until it is disposed)';
+    for (const b of buffers) {
+      if (this.recorder?.buffers.has(b)) this.recorder.invalid ??= why;
+      for (const c of this.captures) if (c.buffers.has(b)) c.invalid ??= why;
+    }
   }
 
   private createBuffer(size: number, usage: number): GPUBuffer {
