@@ -57,6 +57,8 @@ function makeBackend(rt: WebGPURuntime): Backend<GPUBuffer> {
     },
     flush: () => rt.flush(),
     reportIndexErrorsAs: (op, what, fn) => rt.reportIndexErrorsAs(op, what, fn),
+    // A runtime Capture is a CapturedCommands: replay(), dispose(), commands.
+    captureCommands: (fn) => rt.capture(fn),
   };
 }
 
