@@ -22,9 +22,9 @@ it('quantizes the pre-trained GPT to int8, int4 and NF4 and measures each', asyn
   const [f32, int8, int4, nf4] = results as [typeof results[0], typeof results[0], typeof results[0], typeof results[0]];
   expect(f32.linearBits).toBe(32);
   // int8: 8 bits + a float scale per row (in = 64 for cAttn, attn.cProj, cFc: 2/3 of the weights; 256 for mlp.cProj);
-  // int4: 4 bits + a float scale and an int32 zero per 64; nf4 ≈ 4.127 (+ the per-layer second level).
+  // int4: 4 bits + a float scale and a 4-bit zero point per 64; nf4 ≈ 4.127 (+ the per-layer second level).
   expect(int8.linearBits).toBeCloseTo(8 + (2 / 3) * (32 / 64) + (1 / 3) * (32 / 256), 6);
-  expect(int4.linearBits).toBeCloseTo(4 + 64 / 64, 6);
+  expect(int4.linearBits).toBeCloseTo(4 + 32 / 64 + 4 / 64, 6);
   expect(nf4.linearBits).toBeGreaterThan(4.125);
   expect(nf4.linearBits).toBeLessThan(4.2);
   for (const r of [int8, int4, nf4]) expect(r.fileBytes).toBeLessThan(f32.fileBytes);

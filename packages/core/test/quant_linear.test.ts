@@ -15,7 +15,7 @@ function weightTensors(q: QuantizedWeight, device: DeviceName): QuantWeight {
     scheme: q.scheme, rows: q.rows, cols: q.cols, groupSize: q.groupSize, absmaxOffset: q.absmaxOffset,
     qdata: tensor(q.qdata, { shape: [q.rows, wpr], dtype: 'int32', device }),
     scales: tensor(q.scales, { shape: q.absmaxQ ? [q.scales.length] : [q.rows, q.scales.length / q.rows], dtype: 'float32', device }),
-    zeros: q.zeros ? tensor(q.zeros, { shape: [q.rows, q.zeros.length / q.rows], dtype: 'int32', device }) : null,
+    zeros: q.zeros ? tensor(q.zeros, { shape: [q.zeros.length], dtype: 'int32', device }) : null,
     absmaxQ: q.absmaxQ ? tensor(q.absmaxQ, { shape: [q.absmaxQ.length], dtype: 'int32', device }) : null,
   };
 }

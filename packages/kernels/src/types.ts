@@ -242,7 +242,7 @@ export type QuantScheme = (typeof QUANT_SCHEMES)[number];
  * A quantized weight W [rows, cols] (a Linear's [out, in]) as its kernels read it: per row,
  * ceil(cols / codesPerWord) int32 words of codes (8 four-bit or 4 eight-bit codes per word, code j
  * of a word in bits [b·j, b·j + b)), and per row ceil(cols / groupSize) float32 scales (int4: and
- * int32 zero points). w[n, k] = scales[n, g]·(decode(code[n, k]) − zeros[n, g]), g = ⌊k / groupSize⌋;
+ * 4-bit zero points, eight per int32 over the flat list of groups). w[n, k] = scales[n, g]·(decode(code[n, k]) − zero[n, g]), g = ⌊k / groupSize⌋;
  * decode is the signed byte (int8), the code (int4) or the NF4 codebook value (nf4). With
  * `absmaxQ` (double-quantized nf4) a group's scale is itself scales[⌊i/256⌋]·byte_i + absmaxOffset,
  * i = n·groupsPerRow + g the flat group index, byte_i the i-th signed byte of absmaxQ. All contiguous.
@@ -260,7 +260,7 @@ export interface QuantWeightView<B> {
   qdata: View<B>;
   /** float32 group scales [rows, groupsPerRow], or the second-level scales with absmaxQ. */
   scales: View<B>;
-  /** int4: int32 zero points [rows, groupsPerRow]; otherwise null. */
+  /** int4: the zero points as 4-bit codes, eight per int32 over the flat groups [⌈rows·groupsPerRow/8⌉]; otherwise null. */
   zeros: View<B> | null;
   /** Double-quantized nf4: the absmax bytes, four per int32; otherwise null. */
   absmaxQ: View<B> | null;

@@ -2,7 +2,7 @@
 // packing round trips and bit order, and each scheme's quantize → dequantize error bound.
 import { describe, expect, it } from 'vitest';
 import {
-  NF4_CODEBOOK, decodeRow, dequantizeWeight, groupScale, groupsPerRow, packCodes, quantizeWeight, quantizedBytes, unpackCodes,
+  NF4_CODEBOOK, decodeRow, dequantizeWeight, groupScale, groupsPerRow, packCodes, quantizeWeight, quantizedBytes, unpackCodes, zeroAt,
 } from '@webgrad/kernels';
 
 function rng(seed: number): () => number {
@@ -85,7 +85,7 @@ describe('quantize → dequantize error', () => {
       const q = quantizeWeight(w, rows, cols, { scheme: 'int4', groupSize });
       const d = dequantizeWeight(q);
       const gpr = groupsPerRow(cols, groupSize);
-      for (const z of q.zeros!) expect(z >= 0 && z <= 15).toBe(true);
+      expect(q.zeros!.length).toBe(Math.ceil(rows * gpr / 8)); // 4-bit zero points, eight per word
       for (let n = 0; n < rows; n++) for (let k = 0; k < cols; k++) {
         const s = groupScale(q, n, Math.floor(k / groupSize));
         expect(Math.abs(d[n * cols + k]! - w[n * cols + k]!)).toBeLessThanOrEqual(s / 2 * slack + 1e-9);
@@ -116,6 +116,30 @@ describe('quantize → dequantize error', () => {
       }
     });
   }
+
+  it('int4 packs its zero points eight per word over the flat groups: 4 + 32/64 + 4/64 bits per parameter at group 64', () => {
+    const R = 24, C = 128; // 48 groups: six words of zero points
+    const v = normals(R * C, 5);
+    const q = quantizeWeight(v, R, C, { scheme: 'int4', groupSize: 64 });
+    expect(q.zeros!.length).toBe(6);
+    expect(quantizedBytes(q) * 8 / (R * C)).toBeCloseTo(4 + 32 / 64 + 4 / 64, 12);
+    // Group gi's zero sits in bits [4·(gi mod 8), +4) of word ⌊gi/8⌋, and is the one decodeRow subtracts:
+    // the lowest code of a group with a negative minimum decodes to −scale·zero.
+    const zs = unpackCodes(q.zeros!, 1, R * 2, 4);
+    for (let gi = 0; gi < R * 2; gi++) {
+      expect(zeroAt(q.zeros!, gi)).toBe(zs[gi]);
+      expect((q.zeros![gi >> 3]! >>> (4 * (gi % 8))) & 15).toBe(zs[gi]);
+    }
+    const row = new Float64Array(C);
+    for (let n = 0; n < R; n++) {
+      decodeRow(q, n, row);
+      for (let g = 0; g < 2; g++) {
+        const s = groupScale(q, n, g), z = zeroAt(q.zeros!, n * 2 + g);
+        const codes = unpackCodes(q.qdata, R, C, 4);
+        for (let k = g * 64; k < g * 64 + 64; k++) expect(row[k]).toBe(Math.fround(s * (codes[n * C + k]! - z)));
+      }
+    }
+  });
 
   it('nf4 with double quantization stores ~4.127 bits per parameter', () => {
     const R = 256, C = 1024; // 4096 groups of 64: 16 second-level blocks of 256

@@ -3,9 +3,10 @@
 // and a file that does not fit is a typed error naming the file and tensor.
 import { describe, expect, it } from 'vitest';
 import { hasDevice, tensor, type Tensor } from '@webgrad/core';
+import { unpackCodes } from '@webgrad/kernels';
 import {
   GPT, Linear, QuantLinear, QuantizationError, dequantize, fromQuantizedBytes, parseSafetensors, quantize, quantizedLayers,
-  serializeSafetensors, toQuantizedBytes, type QuantizeConfig,
+  QUANT_FILE_VERSION, serializeSafetensors, toQuantizedBytes, type QuantizeConfig, type SafeTensorInput,
 } from '@webgrad/nn';
 
 const CFG = { vocabSize: 23, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 40 };
@@ -120,5 +121,36 @@ describe('quantized file', () => {
     const other = model();
     expect(() => fromQuantizedBytes(new GPT({ ...CFG, nEmbd: 48 }), wrongScheme, 'q.safetensors')).toThrow(QuantizationError);
     expect(quantizedLayers(other)).toHaveLength(0);
+  });
+  it('writes format_version 2 (int4 zero points packed eight per int32), reads version 1 files (one int32 per group), and names the file for a newer version', async () => {
+    const m = model();
+    await quantize(m, { scheme: 'int4', groupSize: 32 });
+    const bytes = await toQuantizedBytes(m);
+    const parsed = parseSafetensors(bytes);
+    expect(parsed.metadata.format_version).toBe(String(QUANT_FILE_VERSION));
+    expect(QUANT_FILE_VERSION).toBe(2);
+    const meta = JSON.parse(parsed.metadata.quantization!) as Record<string, { in_features: number; out_features: number; group_size: number }>;
+    // cFc is [160, 40] in groups of 32: 2 groups per row, 320 zero points in 40 words.
+    expect(parsed.tensors['h.0.mlp.cFc.weight.zeros']!.shape).toEqual([40]);
+    const tensors: Record<string, SafeTensorInput> = {};
+    for (const [k, v] of Object.entries(parsed.tensors)) {
+      const raw = v.data.slice();
+      const data = v.dtype === 'I32' ? new Int32Array(raw.buffer) : new Float32Array(raw.buffer);
+      const layer = k.endsWith('.weight.zeros') ? meta[k.slice(0, -'.weight.zeros'.length)]! : null;
+      if (layer) {
+        const gpr = Math.ceil(layer.in_features / layer.group_size);
+        tensors[k] = { dtype: 'I32', shape: [layer.out_features, gpr], data: Int32Array.from(unpackCodes(data as Int32Array, 1, layer.out_features * gpr, 4)) };
+      } else tensors[k] = { dtype: v.dtype as 'F32', shape: [...v.shape], data };
+    }
+    const { format_version: _, ...v1meta } = parsed.metadata;
+    const v1 = model();
+    fromQuantizedBytes(v1, serializeSafetensors(tensors, v1meta), 'old.safetensors');
+    expect(await toQuantizedBytes(v1)).toEqual(bytes); // loaded, re-packed: the version 2 file again
+    expect(await maxDiff(v1.forward(idx()).logits, m.forward(idx()).logits)).toBe(0);
+    const outOfRange = { ...tensors, 'h.0.mlp.cFc.weight.zeros': { ...tensors['h.0.mlp.cFc.weight.zeros']!, data: new Int32Array(320).fill(16) } };
+    expect(() => fromQuantizedBytes(model(), serializeSafetensors(outOfRange, v1meta), 'old.safetensors')).toThrow(/"old.safetensors", tensor h\.0\.mlp\.cFc\.weight\.zeros: zero points must be in \[0, 15\]/);
+    const newer = serializeSafetensors(tensors, { ...parsed.metadata, format_version: '3' });
+    expect(() => fromQuantizedBytes(model(), newer, 'new.safetensors')).toThrow(QuantizationError);
+    expect(() => fromQuantizedBytes(model(), newer, 'new.safetensors')).toThrow(/"new.safetensors": metadata format_version is "3"/);
   });
 });

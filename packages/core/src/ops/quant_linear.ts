@@ -32,7 +32,7 @@ export interface QuantWeight {
   qdata: Tensor;
   /** float32 [rows, ⌈cols / groupSize⌉], or for double-quantized nf4 the second-level scales [⌈groups/256⌉]. */
   scales: Tensor;
-  /** int4: int32 [rows, ⌈cols / groupSize⌉] zero points. */
+  /** int4: int32 [⌈groups / 8⌉], the zero points as 4-bit codes, eight per word over the rows·⌈cols / groupSize⌉ groups. */
   zeros: Tensor | null;
   /** Double-quantized nf4: int32 [⌈groups/4⌉], the absmax bytes. */
   absmaxQ: Tensor | null;
@@ -148,7 +148,7 @@ export function checkQuantWeight(op: string, w: QuantWeight): void {
   const dq = w.absmaxQ !== null;
   if (dq && scheme !== 'nf4') throw new ValueError(`${op}: weight.absmaxQ (double quantization) exists only for nf4, got it for ${scheme}`);
   expect('scales', w.scales, 'float32', dq ? [Math.ceil(groups / NF4_DOUBLE_QUANT_BLOCK)] : [w.rows, gpr]);
-  expect('zeros', w.zeros, 'int32', scheme === 'int4' ? [w.rows, gpr] : null);
+  expect('zeros', w.zeros, 'int32', scheme === 'int4' ? [Math.ceil(groups / 8)] : null);
   if (dq) expect('absmaxQ', w.absmaxQ, 'int32', [Math.ceil(groups / 4)]);
 }
 

@@ -7,7 +7,8 @@
 //         [-127, 127] stored as its two's-complement byte; w ≈ scale·q.
 //   int4  asymmetric, group 32 or 64 (GPTQ/AWQ layout): the group's range [min(w, 0), max(w, 0)]
 //         is cut into 15 steps, scale = (max − min)/15, zero = round(−min/scale) in [0, 15],
-//         q = clamp(round(w/scale) + zero, 0, 15); w ≈ scale·(q − zero).
+//         q = clamp(round(w/scale) + zero, 0, 15); w ≈ scale·(q − zero). The zero points are
+//         4-bit codes too, packed eight per int32 over the flat list of groups (row-major).
 //   nf4   QLoRA's normal-float codebook (NF4_CODEBOOK), group 64: q is the codebook entry nearest
 //         to w/absmax; w ≈ absmax·NF4[q]. With double quantization the group absmaxes are stored
 //         as 8-bit codes: their mean (absmaxOffset) is subtracted and each block of 256 is
@@ -18,8 +19,9 @@
 //
 // Packing: the codes of a row are packed into ceil(cols / codesPerWord) int32 words, rows starting
 // on a word boundary; code j of a word occupies bits [bits·j, bits·j + bits) (lowest bits first),
-// so 4-bit codes are eight per word and 8-bit codes four per word. The double-quantized absmax
-// codes are packed four per word in the same way over the flat list of groups (row-major).
+// so 4-bit codes are eight per word and 8-bit codes four per word. The int4 zero points (eight per
+// word) and the double-quantized absmax codes (four per word) are packed in the same way over the
+// flat list of groups (row-major), without row alignment.
 
 import type { QuantScheme } from '../types.js';
 
@@ -53,7 +55,7 @@ export interface QuantizedWeight {
   qdata: Int32Array;
   /** float32 [rows, groupsPerRow] scales, or for double-quantized nf4 the second-level scales [ceil(rows·groupsPerRow/256)]. */
   scales: Float32Array;
-  /** int4: int32 [rows, groupsPerRow] zero points in [0, 15]; otherwise null. */
+  /** int4: the zero points in [0, 15], eight 4-bit codes per int32 over rows·groupsPerRow groups (ceil(groups/8) words); otherwise null. */
   zeros: Int32Array | null;
   /** Double-quantized nf4: the absmax codes, four signed bytes per int32 over rows·groupsPerRow groups; otherwise null. */
   absmaxQ: Int32Array | null;
@@ -124,6 +126,14 @@ export function decodeCode(scheme: QuantScheme, code: number): number {
   return NF4_CODEBOOK[code]!;
 }
 
+/** int32 words holding the packed int4 zero points of `groups` groups (eight per word). */
+export const zeroWords = (groups: number): number => Math.ceil(groups / 8);
+
+/** The zero point of flat group `gi` (= n·groupsPerRow + g) from the packed words. */
+export function zeroAt(zeros: Int32Array, gi: number): number {
+  return (zeros[gi >> 3]! >>> (4 * (gi & 7))) & 15;
+}
+
 /** The float32 scale of group `g` of row `n` (undoing the double quantization for nf4). */
 export function groupScale(q: QuantizedWeight, n: number, g: number): number {
   const gi = n * groupsPerRow(q.cols, q.groupSize) + g;
@@ -139,12 +149,12 @@ export function quantizeWeight(w: ArrayLike<number>, rows: number, cols: number,
   const nGroups = rows * gpr;
   const codes = new Uint8Array(rows * cols);
   let scales = new Float32Array(nGroups);
-  let zeros: Int32Array | null = null;
+  let zeroCodes: Uint8Array | null = null;
   let absmaxQ: Int32Array | null = null;
   let absmaxOffset = 0;
   const groupRange = (n: number, g: number): [number, number] => [n * cols + g * groupSize, n * cols + Math.min(cols, (g + 1) * groupSize)];
 
-  if (scheme === 'int4') zeros = new Int32Array(nGroups);
+  if (scheme === 'int4') zeroCodes = new Uint8Array(nGroups);
   // Group absmaxes (int8, nf4) or min/max (int4).
   for (let n = 0; n < rows; n++) {
     for (let g = 0; g < gpr; g++) {
@@ -162,7 +172,7 @@ export function quantizeWeight(w: ArrayLike<number>, rows: number, cols: number,
       else {
         const s = Math.fround((hi - lo) / 15);
         scales[gi] = s;
-        zeros![gi] = s === 0 ? 0 : Math.min(15, Math.max(0, Math.round(-lo / s)));
+        zeroCodes![gi] = s === 0 ? 0 : Math.min(15, Math.max(0, Math.round(-lo / s)));
       }
     }
   }
@@ -190,6 +200,7 @@ export function quantizeWeight(w: ArrayLike<number>, rows: number, cols: number,
     absmaxQ = packCodes(bytes, 1, nGroups, 8);
     scales = scale2;
   }
+  const zeros = zeroCodes === null ? null : packCodes(zeroCodes, 1, nGroups, 4);
   const q: QuantizedWeight = { scheme, rows, cols, groupSize, qdata: new Int32Array(0), scales, zeros, absmaxQ, absmaxOffset };
 
   for (let n = 0; n < rows; n++) {
@@ -199,7 +210,7 @@ export function quantizeWeight(w: ArrayLike<number>, rows: number, cols: number,
       for (let i = a; i < b; i++) {
         const v = Math.fround(w[i]!);
         if (scheme === 'int8') codes[i] = (s === 0 ? 0 : Math.max(-127, Math.min(127, Math.round(v / s)))) & 0xff;
-        else if (scheme === 'int4') codes[i] = s === 0 ? zeros![n * gpr + g]! : Math.max(0, Math.min(15, Math.round(v / s) + zeros![n * gpr + g]!));
+        else if (scheme === 'int4') codes[i] = s === 0 ? zeroCodes![n * gpr + g]! : Math.max(0, Math.min(15, Math.round(v / s) + zeroCodes![n * gpr + g]!));
         else codes[i] = nearestNf4(s === 0 ? 0 : v / s);
       }
     }
@@ -238,7 +249,7 @@ export function decodeRow(q: QuantizedWeight, n: number, out: Float64Array | Flo
   const gpr = groupsPerRow(q.cols, q.groupSize);
   for (let g = 0; g < gpr; g++) {
     const s = groupScale(q, n, g);
-    const z = q.zeros === null ? 0 : q.zeros[n * gpr + g]!;
+    const z = q.zeros === null ? 0 : zeroAt(q.zeros, n * gpr + g);
     const end = Math.min(q.cols, (g + 1) * q.groupSize);
     for (let k = g * q.groupSize; k < end; k++) {
       const code = (q.qdata[n * wpr + Math.floor(k / per)]! >>> (bits * (k % per))) & mask;

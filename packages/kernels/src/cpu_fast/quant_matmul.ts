@@ -14,7 +14,7 @@
 import type { QuantWeightView, TypedArray, View } from '../types.js';
 import { matmul } from './matmul.js';
 import { quantArrays } from '../cpu/quant_matmul.js';
-import { NF4_CODEBOOK, codeBits, groupScale, groupsPerRow, wordsPerRow, type QuantizedWeight } from '../cpu/quant_format.js';
+import { NF4_CODEBOOK, codeBits, groupScale, groupsPerRow, wordsPerRow, zeroAt, type QuantizedWeight } from '../cpu/quant_format.js';
 
 const ROW_BLOCK = 16;
 const SGEMM_MIN_ROWS = 8;
@@ -48,7 +48,7 @@ function decodeTile(q: QuantizedWeight, n0: number, rows: number, k0: number, co
 function fillLut(q: QuantizedWeight, n: number, g: number, gpr: number, lut: Float32Array): void {
   const s = groupScale(q, n, g);
   if (q.scheme === 'int8') for (let c = 0; c < 256; c++) lut[c] = s * ((c << 24) >> 24);
-  else if (q.scheme === 'int4') { const z = q.zeros![n * gpr + g]!; for (let c = 0; c < 16; c++) lut[c] = s * (c - z); }
+  else if (q.scheme === 'int4') { const z = zeroAt(q.zeros!, n * gpr + g); for (let c = 0; c < 16; c++) lut[c] = s * (c - z); }
   else for (let c = 0; c < 16; c++) lut[c] = s * NF4_CODEBOOK[c]!;
 }
 

@@ -31,7 +31,7 @@ function wgslDecode(w: QuantWeightView<GPUBuffer>): string {
     : '  return scales[u.s_off + n * u.gpr + g];';
   let decode: string;
   if (w.scheme === 'int8') decode = '  return f32(bitcast<i32>(word << (24u - 8u * j)) >> 24u);';
-  else if (w.scheme === 'int4') decode = '  return f32(i32((word >> (4u * j)) & 15u) - bitcast<i32>(aux[u.aux_off + n * u.gpr + g]));';
+  else if (w.scheme === 'int4') decode = '  let gi = n * u.gpr + g;\n  return f32(i32((word >> (4u * j)) & 15u) - i32((aux[u.aux_off + (gi >> 3u)] >> (4u * (gi & 7u))) & 15u));';
   else decode = '  return NF4[(word >> (4u * j)) & 15u];';
   return `
 const CPW: u32 = ${cpw}u;

@@ -28,7 +28,7 @@ export class QuantLinear extends Linear {
   declare qdata: Tensor;
   /** float32 [out, groups] scales, or for double-quantized nf4 the second-level scales [⌈groups/256⌉]. */
   declare scales: Tensor;
-  /** int4: int32 [out, groups] zero points; otherwise null. */
+  /** int4: int32 [⌈groups/8⌉], the zero points as 4-bit codes, eight per word; otherwise null. */
   declare zeros: Tensor | null;
   /** Double-quantized nf4: int32 [⌈groups/4⌉], the absmax bytes; otherwise null. */
   declare absmax_q: Tensor | null;
@@ -135,7 +135,7 @@ function tensorsOf(q: QuantizedWeight, device: Tensor['device'] | undefined): Pi
   return noGrad(() => ({
     qdata: tensor(q.qdata, { shape: [q.rows, q.qdata.length / Math.max(1, q.rows)], dtype: 'int32', device }),
     scales: tensor(q.scales, { shape: q.absmaxQ ? [q.scales.length] : [q.rows, gpr], dtype: 'float32', device }),
-    zeros: q.zeros ? tensor(q.zeros, { shape: [q.rows, gpr], dtype: 'int32', device }) : null,
+    zeros: q.zeros ? tensor(q.zeros, { shape: [q.zeros.length], dtype: 'int32', device }) : null,
     absmaxQ: q.absmaxQ ? tensor(q.absmaxQ, { shape: [q.absmaxQ.length], dtype: 'int32', device }) : null,
   }));
 }

@@ -2,12 +2,19 @@
 // scales under `<name>.weight.qdata` (I32), `<name>.weight.scales` (F32), `<name>.weight.zeros`
 // (I32, int4), `<name>.weight.absmax_q` (I32, double-quantized nf4) and `<name>.weight.absmax_offset`
 // (F32 [1], double-quantized nf4), every other state-dict tensor under its own name, and in the
-// metadata `format: webgrad-quantized` and `quantization`: JSON of each layer's scheme, group size,
-// features and double quantization. Loading goes into the float model the file was made from: the
+// metadata `format: webgrad-quantized`, `format_version` and `quantization`: JSON of each layer's
+// scheme, group size, features and double quantization.
+//
+// Versions: 2 (written now) keeps int4 zero points as 4-bit codes, eight per int32 over the flat
+// list of groups ([⌈groups/8⌉]); version 1 (files without `format_version`) kept one int32 per group
+// ([out, groups]) and still loads: its zero points are packed on reading. A newer version is a
+// QuantizationError naming the file.
+//
+// Loading goes into the float model the file was made from: the
 // layers the metadata names become QuantLinear layers holding the file's codes (exactly), and a file
 // whose scheme, shape or size does not fit is a QuantizationError naming the file and the tensor.
 import { noGrad, tensor, type Tensor } from '@webgrad/core';
-import { QUANT_SCHEMES, codesPerWord, groupsPerRow, NF4_DOUBLE_QUANT_BLOCK, type QuantScheme, type QuantizedWeight } from '@webgrad/kernels';
+import { QUANT_SCHEMES, codesPerWord, groupsPerRow, packCodes, zeroWords, NF4_DOUBLE_QUANT_BLOCK, type QuantScheme, type QuantizedWeight } from '@webgrad/kernels';
 import type { Module } from '../module.js';
 import { Linear } from '../layers/linear.js';
 import { QuantLinear } from '../layers/quant_linear.js';
@@ -20,6 +27,8 @@ import { QuantizationError, quantizedLayers } from './quantize.js';
 interface LayerMeta { scheme: QuantScheme; group_size: number; in_features: number; out_features: number; double_quant: boolean }
 
 const QUANT_BUFFERS = ['qdata', 'scales', 'zeros', 'absmax_q'] as const;
+/** The layout version this library writes (see the file comment). */
+export const QUANT_FILE_VERSION = 2;
 const SAFE_OF: Record<string, SafeDType> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
 
 async function toInputs(model: Module): Promise<{ tensors: Record<string, SafeTensorInput>; metadata: Record<string, string> }> {
@@ -44,7 +53,7 @@ async function toInputs(model: Module): Promise<{ tensors: Record<string, SafeTe
     if (skip.has(k)) continue;
     tensors[k] = { dtype: SAFE_OF[t.dtype]!, shape: [...t.shape], data: await t.data() };
   }
-  return { tensors, metadata: { format: 'webgrad-quantized', quantization: JSON.stringify(meta) } };
+  return { tensors, metadata: { format: 'webgrad-quantized', format_version: String(QUANT_FILE_VERSION), quantization: JSON.stringify(meta) } };
 }
 
 /** The model (with its QuantLinear layers) as a safetensors file image. */
@@ -69,6 +78,16 @@ export async function loadQuantized(path: string, model: Module): Promise<Map<st
   return loadParsed(model, await readSafetensorsFile(path), path);
 }
 
+/** The file's layout version: 1 when `format_version` is absent; a QuantizationError unless 1 or 2. */
+function fileVersion(parsed: ParsedSafetensors, source: string): number {
+  const v = parsed.metadata.format_version;
+  if (v === undefined) return 1;
+  if (v !== '1' && v !== String(QUANT_FILE_VERSION)) {
+    throw new QuantizationError(`loadQuantized: "${source}": metadata format_version is ${JSON.stringify(v)}; this library reads versions 1 and ${QUANT_FILE_VERSION}`);
+  }
+  return Number(v);
+}
+
 function layerMetas(parsed: ParsedSafetensors, source: string): Record<string, LayerMeta> {
   const fail = (why: string): never => { throw new QuantizationError(`loadQuantized: "${source}": ${why}`); };
   if (parsed.metadata.format !== 'webgrad-quantized') fail(`metadata format is ${JSON.stringify(parsed.metadata.format)}, expected "webgrad-quantized"`);
@@ -85,8 +104,16 @@ function layerMetas(parsed: ParsedSafetensors, source: string): Record<string, L
   return meta as Record<string, LayerMeta>;
 }
 
+/** Packed zero points from a file's tensor: version 1's one int32 per group (each in [0, 15]) packed eight per word; version 2's words as they are. */
+function readZeros(z: Int32Array, version: number, groups: number, where: string): Int32Array {
+  if (version !== 1) return z;
+  if (z.some((v) => v < 0 || v > 15)) throw new QuantizationError(`loadQuantized: ${where}: zero points must be in [0, 15]`);
+  return packCodes(z, 1, groups, 4);
+}
+
 function loadParsed(model: Module, parsed: ParsedSafetensors, source: string): Map<string, QuantLinear> {
   const metas = layerMetas(parsed, source);
+  const version = fileVersion(parsed, source);
   const modules = new Map(model.namedModules());
   const used = new Set<string>();
   const take = (name: string, dtype: SafeDType, shape: number[]): SafeTensorView => {
@@ -117,11 +144,10 @@ function loadParsed(model: Module, parsed: ParsedSafetensors, source: string): M
       scheme: l.scheme, rows, cols, groupSize: l.group_size, absmaxOffset: 0,
       qdata: decodeToInt32(take(`${p}weight.qdata`, 'I32', [rows, Math.ceil(cols / codesPerWord(l.scheme))]), where('qdata')),
       scales: decodeToFloat32(take(`${p}weight.scales`, 'F32', l.double_quant ? [Math.ceil(groups / NF4_DOUBLE_QUANT_BLOCK)] : [rows, gpr]), where('scales')),
-      zeros: l.scheme === 'int4' ? decodeToInt32(take(`${p}weight.zeros`, 'I32', [rows, gpr]), where('zeros')) : null,
+      zeros: l.scheme === 'int4' ? readZeros(decodeToInt32(take(`${p}weight.zeros`, 'I32', version === 1 ? [rows, gpr] : [zeroWords(groups)]), where('zeros')), version, groups, `"${source}", tensor ${p}weight.zeros`) : null,
       absmaxQ: l.double_quant ? decodeToInt32(take(`${p}weight.absmax_q`, 'I32', [Math.ceil(groups / 4)]), where('absmax_q')) : null,
     };
     if (l.double_quant) q.absmaxOffset = decodeToFloat32(take(`${p}weight.absmax_offset`, 'F32', [1]), where('absmax_offset'))[0]!;
-    if (q.zeros && q.zeros.some((z) => z < 0 || z > 15)) throw new QuantizationError(`loadQuantized: "${source}", tensor ${p}weight.zeros: zero points must be in [0, 15]`);
     plans.push([m, q]);
   }
   // The other tensors: every remaining state-dict entry must be in the file, with its shape.
