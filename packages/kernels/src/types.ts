@@ -233,6 +233,25 @@ export const FUSED_KERNELS = [
   'attention', 'attentionBackward', 'adamw',
 ] as const satisfies readonly (keyof FusedKernels<unknown>)[];
 
+/**
+ * Fused recurrent cells (formulas and layouts in cpu/rnn.ts): optional like the fused kernels, and
+ * outside `KernelSet` — the cpu sets have them, WebGPU runs the decomposition. Gates are [B, G·H]
+ * (LSTM i, f, g, o; GRU r, z, n), states [B, H], `acts` the activations the backward reads ([B, 4H]).
+ */
+export interface RecurrentKernels<B> {
+  /** h', c' (and acts) of one LSTM step from gates = xg + hg (hg may be null) and c; acts may be xg or hg itself. */
+  lstmCell(xg: View<B>, hg: View<B> | null, c: View<B>, h: View<B>, cNew: View<B>, acts: View<B> | null): void;
+  /** dgates (the gradient of xg and of hg) and dc from acts, c, c' and the gradients of h' and c' (null: zero). */
+  lstmCellBackward(acts: View<B>, c: View<B>, cNew: View<B>, dh: View<B> | null, dcNew: View<B> | null, dgates: View<B>, dc: View<B> | null): void;
+  /** h' (and acts = r, z, n, W_hn·h + b_hn) of one GRU step from xg, hg [B, 3H], the hidden bias [3H] or null, and h. */
+  gruCell(xg: View<B>, hg: View<B>, bias: View<B> | null, h: View<B>, hNew: View<B>, acts: View<B> | null): void;
+  /** dxg, dhg [B, 3H] and dh'·z (the part of dh not through W_hh, when dh is non-null) from acts, h and dh'. */
+  gruCellBackward(acts: View<B>, h: View<B>, dhNew: View<B>, dxg: View<B>, dhg: View<B>, dh: View<B> | null): void;
+}
+
+/** The recurrent kernels' names. */
+export const RECURRENT_KERNELS = ['lstmCell', 'lstmCellBackward', 'gruCell', 'gruCellBackward'] as const satisfies readonly (keyof RecurrentKernels<unknown>)[];
+
 /** Weight-only quantization schemes (layouts in cpu/quant_format.ts). */
 export const QUANT_SCHEMES = ['int8', 'int4', 'nf4'] as const;
 /** One of QUANT_SCHEMES. */
@@ -285,7 +304,7 @@ export interface QuantKernels<B> {
  * backend has (core runs the decomposition of the others). A backend that lacks a primitive does
  * not compile.
  */
-export type BackendKernels<B> = PrimitiveKernels<B> & Partial<FusedKernels<B>> & Partial<QuantKernels<B>>;
+export type BackendKernels<B> = PrimitiveKernels<B> & Partial<FusedKernels<B>> & Partial<QuantKernels<B>> & Partial<RecurrentKernels<B>>;
 
 /** A kernel set with every fused kernel: the CPU reference, the WebAssembly and the WebGPU sets. */
 export interface KernelSet<B> extends PrimitiveKernels<B>, FusedKernels<B>, QuantKernels<B> {}

@@ -4,7 +4,7 @@
 // computes and its layout assumptions; `strided.ts` holds the shared storage/dtype helpers and
 // `../geometry.ts` the shape/stride arithmetic.
 
-import type { KernelSet, TypedArray } from '../types.js';
+import type { KernelSet, RecurrentKernels, TypedArray } from '../types.js';
 import { adamw } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
 import { col2im, im2col, pool2d, pool2dBackward } from './conv.js';
@@ -15,11 +15,12 @@ import { layerNorm, layerNormBackward } from './layer_norm.js';
 import { matmul } from './matmul.js';
 import { quantMatmul, quantMatmulTransposed } from './quant_matmul.js';
 import { random } from './random.js';
+import { gruCell, gruCellBackward, lstmCell, lstmCellBackward } from './rnn.js';
 import { argReduce, reduce } from './reduce.js';
 import { softmax, softmaxBackward } from './softmax.js';
 
 /** The reference KernelSet over TypedArrays: plain TypeScript with float64 arithmetic, the ground truth every other kernel set is tested against. */
-export const cpuKernels: KernelSet<TypedArray> = {
+export const cpuKernels: KernelSet<TypedArray> & RecurrentKernels<TypedArray> = {
   unary, binary, binaryScalar, where, copy, fill, random,
   reduce, argReduce,
   matmul,
@@ -29,6 +30,7 @@ export const cpuKernels: KernelSet<TypedArray> = {
   im2col, col2im, pool2d, pool2dBackward,
   adamw,
   quantMatmul, quantMatmulTransposed,
+  lstmCell, lstmCellBackward, gruCell, gruCellBackward,
 };
 
 export { contiguousView, convertTo, decodeArray, encodeArray, readAll, readAt, storedBits, typedArrayFor, writeAll, writeAt } from './strided.js';

@@ -13,6 +13,7 @@
 //   rows.ts              softmax, layerNorm, crossEntropy and their backwards (rows_program.ts)
 //   attention.ts         attention forward and backward (attention_program.ts)
 //   indexing.ts          indexSelect, indexAdd
+//   rnn.ts               lstmCell, gruCell and their backwards (TypeScript loops)
 //   random.ts            random
 //   adamw.ts             adamw (adamw in ../wasm/elementwise_program.ts)
 //   quant_matmul.ts      quantMatmul, quantMatmulTransposed (TypeScript loops)
@@ -26,7 +27,7 @@
 
 import { cpuKernels } from '../cpu/index.js';
 import { binaryScalarVia } from '../cpu/elementwise.js';
-import type { KernelSet, TypedArray } from '../types.js';
+import type { KernelSet, RecurrentKernels, TypedArray } from '../types.js';
 import { adamw } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
 import { col2im, im2col, pool2d, pool2dBackward } from './conv.js';
@@ -38,6 +39,7 @@ import { matmul } from './matmul.js';
 import { quantMatmul, quantMatmulTransposed } from './quant_matmul.js';
 import { random } from './random.js';
 import { reduce } from './reduce.js';
+import { recurrentKernels } from './rnn.js';
 import { crossEntropy, crossEntropyBackward, layerNorm, layerNormBackward, softmax, softmaxBackward } from './rows.js';
 
 const fast = withReference({
@@ -55,7 +57,7 @@ const fast = withReference({
 });
 
 /** The CPU kernels with WebAssembly SIMD and TypeScript fast paths; everything else is `cpuKernels`. */
-export const fastCpuKernels: KernelSet<TypedArray> = { ...cpuKernels, ...fast, binaryScalar: binaryScalarVia(fast.binary) };
+export const fastCpuKernels: KernelSet<TypedArray> & RecurrentKernels<TypedArray> = { ...cpuKernels, ...fast, binaryScalar: binaryScalarVia(fast.binary), ...recurrentKernels };
 
 export { FAST_CPU_CONFIG } from '../wasm/schedule.js';
 export { setNumThreads, getNumThreads, startCpuThreads, wasmRuntime, WasmRuntime, allocTensorArray, releaseTensorArray, setPoisonNewArrays } from '../wasm/runtime.js';

@@ -1,0 +1,111 @@
+// The recurrent-cell family of the fast cpu tier: lstmCell, gruCell and their backwards as one
+// TypeScript loop over the B·H state elements, for float32 operands that are all contiguous
+// (row-major [B, G·H] gates, [B, H] states; offsets anywhere, as the sequence ops pass time-step
+// slices of one buffer). Each element reads its G gate values, computes in float64 (sigmoid and
+// tanh from one Math.exp each) and stores float32, so results equal the reference's to float32
+// rounding. Formulas and layouts: ../cpu/rnn.ts. Other dtypes and layouts take the reference.
+//
+// Outputs may not overlap the inputs, except `acts` written over xg or hg (each element reads its
+// gates before it writes its activations, at the same positions).
+
+import * as ref from '../cpu/rnn.js';
+import type { RecurrentKernels, TypedArray, View } from '../types.js';
+import { allF32Contiguous } from '../wasm/operands.js';
+
+type V = View<TypedArray>;
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+/** tanh(x) = 1 − 2/(e^{2x} + 1): one exp, accurate in float64 to far below float32's rounding. */
+const tanh = (x: number): number => (x > 20 ? 1 : x < -20 ? -1 : 1 - 2 / (Math.exp(2 * x) + 1));
+
+export function lstmCell(xg: V, hg: V | null, c: V, h: V, cNew: V, acts: V | null): boolean {
+  if (!allF32Contiguous(xg, hg, c, h, cNew, acts)) return false;
+  const B = c.shape[0]!, H = c.shape[1]!;
+  const x = xg.buffer, y = hg?.buffer, cs = c.buffer, hs = h.buffer, cn = cNew.buffer, a = acts?.buffer;
+  const xo = xg.offset, yo = hg?.offset ?? 0, co = c.offset, ho = h.offset, no = cNew.offset, ao = acts?.offset ?? 0;
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < H; j++) {
+      const r = b * 4 * H + j, s = b * H + j;
+      let pi = x[xo + r]!, pf = x[xo + r + H]!, pg = x[xo + r + 2 * H]!, po = x[xo + r + 3 * H]!;
+      if (y) { pi += y[yo + r]!; pf += y[yo + r + H]!; pg += y[yo + r + 2 * H]!; po += y[yo + r + 3 * H]!; }
+      const i = sigmoid(pi), f = sigmoid(pf), g = tanh(pg), o = sigmoid(po);
+      const c2 = f * cs[co + s]! + i * g;
+      cn[no + s] = c2;
+      hs[ho + s] = o * tanh(c2);
+      if (a) { a[ao + r] = i; a[ao + r + H] = f; a[ao + r + 2 * H] = g; a[ao + r + 3 * H] = o; }
+    }
+  }
+  return true;
+}
+
+export function lstmCellBackward(acts: V, c: V, cNew: V, dh: V | null, dcNew: V | null, dgates: V, dc: V | null): boolean {
+  if (!allF32Contiguous(acts, c, cNew, dh, dcNew, dgates, dc)) return false;
+  const B = c.shape[0]!, H = c.shape[1]!;
+  const a = acts.buffer, cs = c.buffer, cn = cNew.buffer, gh = dh?.buffer, gc = dcNew?.buffer, dg = dgates.buffer, dcs = dc?.buffer;
+  const ao = acts.offset, co = c.offset, no = cNew.offset, hO = dh?.offset ?? 0, cO = dcNew?.offset ?? 0, go = dgates.offset, dO = dc?.offset ?? 0;
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < H; j++) {
+      const s = b * H + j, r = b * 4 * H + j;
+      const i = a[ao + r]!, f = a[ao + r + H]!, g = a[ao + r + 2 * H]!, o = a[ao + r + 3 * H]!;
+      const tc = tanh(cn[no + s]!);
+      const dhv = gh ? gh[hO + s]! : 0;
+      const dc2 = (gc ? gc[cO + s]! : 0) + dhv * o * (1 - tc * tc);
+      dg[go + r] = dc2 * g * i * (1 - i);
+      dg[go + r + H] = dc2 * cs[co + s]! * f * (1 - f);
+      dg[go + r + 2 * H] = dc2 * i * (1 - g * g);
+      dg[go + r + 3 * H] = dhv * tc * o * (1 - o);
+      if (dcs) dcs[dO + s] = dc2 * f;
+    }
+  }
+  return true;
+}
+
+export function gruCell(xg: V, hg: V, bias: V | null, h: V, hNew: V, acts: V | null): boolean {
+  if (!allF32Contiguous(xg, hg, bias, h, hNew, acts)) return false;
+  const B = h.shape[0]!, H = h.shape[1]!;
+  const x = xg.buffer, y = hg.buffer, bs = bias?.buffer, hs = h.buffer, out = hNew.buffer, a = acts?.buffer;
+  const xo = xg.offset, yo = hg.offset, bo = bias?.offset ?? 0, ho = h.offset, oo = hNew.offset, ao = acts?.offset ?? 0;
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < H; j++) {
+      const g = b * 3 * H + j, s = b * H + j, q = b * 4 * H + j;
+      let pr = x[xo + g]! + y[yo + g]!, pz = x[xo + g + H]! + y[yo + g + H]!, hn = y[yo + g + 2 * H]!;
+      if (bs) { pr += bs[bo + j]!; pz += bs[bo + H + j]!; hn += bs[bo + 2 * H + j]!; }
+      const r = sigmoid(pr), z = sigmoid(pz);
+      const n = tanh(x[xo + g + 2 * H]! + r * hn);
+      out[oo + s] = (1 - z) * n + z * hs[ho + s]!;
+      if (a) { a[ao + q] = r; a[ao + q + H] = z; a[ao + q + 2 * H] = n; a[ao + q + 3 * H] = hn; }
+    }
+  }
+  return true;
+}
+
+export function gruCellBackward(acts: V, h: V, dhNew: V, dxg: V, dhg: V, dh: V | null): boolean {
+  if (!allF32Contiguous(acts, h, dhNew, dxg, dhg, dh)) return false;
+  const B = h.shape[0]!, H = h.shape[1]!;
+  const a = acts.buffer, hs = h.buffer, gh = dhNew.buffer, dx = dxg.buffer, dy = dhg.buffer, dhs = dh?.buffer;
+  const ao = acts.offset, ho = h.offset, go = dhNew.offset, xo = dxg.offset, yo = dhg.offset, dO = dh?.offset ?? 0;
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < H; j++) {
+      const q = b * 4 * H + j, g = b * 3 * H + j, s = b * H + j;
+      const r = a[ao + q]!, z = a[ao + q + H]!, n = a[ao + q + 2 * H]!, hn = a[ao + q + 3 * H]!;
+      const d = gh[go + s]!;
+      const dn = d * (1 - z) * (1 - n * n);
+      const dz = d * (hs[ho + s]! - n) * z * (1 - z);
+      const dr = dn * hn * r * (1 - r);
+      dx[xo + g] = dr; dx[xo + g + H] = dz; dx[xo + g + 2 * H] = dn;
+      dy[yo + g] = dr; dy[yo + g + H] = dz; dy[yo + g + 2 * H] = dn * r;
+      if (dhs) dhs[dO + s] = d * z;
+    }
+  }
+  return true;
+}
+
+/** The family as kernels: each fast path, and the reference kernel (../cpu/rnn.ts) where it declines the call. */
+export const recurrentKernels: RecurrentKernels<TypedArray> = {
+  lstmCell: (xg, hg, c, h, cNew, acts) => { if (!lstmCell(xg, hg, c, h, cNew, acts)) ref.lstmCell(xg, hg, c, h, cNew, acts); },
+  lstmCellBackward: (acts, c, cNew, dh, dcNew, dgates, dc) => {
+    if (!lstmCellBackward(acts, c, cNew, dh, dcNew, dgates, dc)) ref.lstmCellBackward(acts, c, cNew, dh, dcNew, dgates, dc);
+  },
+  gruCell: (xg, hg, bias, h, hNew, acts) => { if (!gruCell(xg, hg, bias, h, hNew, acts)) ref.gruCell(xg, hg, bias, h, hNew, acts); },
+  gruCellBackward: (acts, h, dhNew, dxg, dhg, dh) => { if (!gruCellBackward(acts, h, dhNew, dxg, dhg, dh)) ref.gruCellBackward(acts, h, dhNew, dxg, dhg, dh); },
+};
