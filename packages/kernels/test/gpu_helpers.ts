@@ -88,10 +88,10 @@ export function makeView(dtype: DType, shape: readonly number[], layout: Layout 
   return { buffer, dtype, shape: [...shape], strides, offset };
 }
 
-/** The view's buffer converted to GPU storage (bool and bfloat16 → u32 words) as raw bytes. */
+/** The view's buffer converted to GPU storage (bool → u32 words; float16 and bfloat16 as they are) as raw bytes. */
 export function gpuBytes(v: View<TypedArray>): ArrayBuffer {
-  if (v.dtype === 'bool' || v.dtype === 'bfloat16') return Uint32Array.from(v.buffer as Uint8Array | Uint16Array).buffer;
-  if (v.dtype === 'float16') return (v.buffer as Uint16Array).slice().buffer as ArrayBuffer;
+  if (v.dtype === 'bool') return Uint32Array.from(v.buffer as Uint8Array).buffer;
+  if (v.dtype === 'float16' || v.dtype === 'bfloat16') return (v.buffer as Uint16Array).slice().buffer as ArrayBuffer;
   return (v.buffer as Float32Array | Int32Array).slice().buffer as ArrayBuffer;
 }
 
@@ -105,9 +105,8 @@ export function toGPU(rt: WebGPURuntime, v: View<TypedArray>): View<GPUBuffer> {
 
 /** Reads back `length` elements of a GPU buffer as the CPU storage type of `dtype`. */
 export async function readBack(rt: WebGPURuntime, buffer: GPUBuffer, dtype: DType, length: number): Promise<TypedArray> {
-  const bytes = await rt.read(buffer, 0, length * (dtype === 'float16' ? 2 : 4));
-  if (dtype === 'float16') return new Uint16Array(bytes, 0, length);
-  if (dtype === 'bfloat16') return Uint16Array.from(new Uint32Array(bytes, 0, length));
+  const bytes = await rt.read(buffer, 0, length * (dtype === 'float16' || dtype === 'bfloat16' ? 2 : 4));
+  if (dtype === 'float16' || dtype === 'bfloat16') return new Uint16Array(bytes, 0, length);
   if (dtype === 'float32') return new Float32Array(bytes);
   if (dtype === 'int32') return new Int32Array(bytes);
   return Uint8Array.from(new Uint32Array(bytes));

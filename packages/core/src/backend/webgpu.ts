@@ -12,9 +12,9 @@ import { checkBool, checkEnum, checkOptions, checkSize } from '../validate.js';
 let runtime: WebGPURuntime | null = null;
 
 function toUpload(dtype: DType, data: TypedArray): ArrayBufferView {
-  // bool is one byte per element on the CPU and a u32 on the GPU; so is a bfloat16 bit pattern
-  // (two bytes on the CPU, a u32 word on the GPU); float16 bit patterns are stored as they are.
-  return data instanceof Uint8Array || dtype === 'bfloat16' ? Uint32Array.from(data) : data;
+  // bool is one byte per element on the CPU and a u32 on the GPU; float16 and bfloat16 bit patterns
+  // are stored as they are (bfloat16 two per u32 word, the little-endian order of a Uint16Array).
+  return dtype === 'bool' ? Uint32Array.from(data) : data;
 }
 
 /** float16 tensors need the adapter feature shader-f16 (f16 in WGSL). */
@@ -50,8 +50,7 @@ function makeBackend(rt: WebGPURuntime): Backend<GPUBuffer> {
         case 'float32': return new Float32Array(bytes);
         case 'int32': return new Int32Array(bytes);
         case 'bool': return Uint8Array.from(new Uint32Array(bytes));
-        case 'float16': return new Uint16Array(bytes, 0, length);
-        case 'bfloat16': return Uint16Array.from(new Uint32Array(bytes, 0, length));
+        case 'float16': case 'bfloat16': return new Uint16Array(bytes, 0, length);
         default: throw new Error(`webgpu: cannot read dtype ${dtype}`);
       }
     },

@@ -21,10 +21,10 @@ import type { UniformStruct } from './kernel_args.js';
 /** Access of a storage binding: 'read' → read-only storage, 'readwrite' → read-write storage. */
 export type BindingKind = 'read' | 'readwrite';
 
-/** Element types a storage binding may hold (an array of them; `atomic<u32>` arrays have a fixed length). */
-export type ElementType = 'f32' | 'i32' | 'u32' | 'f16' | 'vec4<f32>' | 'vec4<i32>' | 'vec4<u32>' | 'vec4<f16>' | 'atomic<u32>';
+/** Element types a storage binding may hold (an array of them; `atomic<u32>` arrays are read-write). `vec2<u32>` holds four packed bfloat16. */
+export type ElementType = 'f32' | 'i32' | 'u32' | 'f16' | 'vec2<u32>' | 'vec4<f32>' | 'vec4<i32>' | 'vec4<u32>' | 'vec4<f16>' | 'atomic<u32>';
 
-const ELEMENT_TYPES: ReadonlySet<string> = new Set<ElementType>(['f32', 'i32', 'u32', 'f16', 'vec4<f32>', 'vec4<i32>', 'vec4<u32>', 'vec4<f16>', 'atomic<u32>']);
+const ELEMENT_TYPES: ReadonlySet<string> = new Set<ElementType>(['f32', 'i32', 'u32', 'f16', 'vec2<u32>', 'vec4<f32>', 'vec4<i32>', 'vec4<u32>', 'vec4<f16>', 'atomic<u32>']);
 
 /** A storage-buffer binding: an array of `element` that the shader reads (`read`) or reads and writes (`readwrite`). */
 export interface StorageBinding {
@@ -104,8 +104,8 @@ export class Bindings {
       if (e.length !== undefined && !(Number.isInteger(e.length) && e.length > 0)) {
         throw new WebGPUBindingError(`bindings: binding ${i} ('${e.name}') has the length ${e.length}; expected a positive integer`);
       }
-      if (e.element === 'atomic<u32>' && (e.kind !== 'readwrite' || e.length === undefined)) {
-        throw new WebGPUBindingError(`bindings: binding ${i} ('${e.name}') holds atomics: it must be readWrite with a fixed length`);
+      if (e.element === 'atomic<u32>' && e.kind !== 'readwrite') {
+        throw new WebGPUBindingError(`bindings: binding ${i} ('${e.name}') holds atomics: it must be readWrite with a fixed length or runtime-sized`);
       }
       storage.push(e.kind);
     }

@@ -3,9 +3,9 @@
 //   float32 → f32   int32 → i32   bool → u32 holding 0 or 1 (4 bytes per element, unlike the CPU's 1)
 //   float16 → f16 (2 bytes per element), through the adapter feature `shader-f16` (the device asks
 //             for it when the adapter has it; the webgpu backend refuses float16 tensors otherwise)
-//   bfloat16 → one u32 word per element holding the bit pattern in its low half (4 bytes: WGSL has
-//             no 16-bit integer, and two elements packed in one word could not be written by two
-//             threads at once); the generated code converts on load and store (elementwise.ts).
+//   bfloat16 → packed, two elements per u32 word (2 bytes per element; WGSL has no 16-bit integer):
+//             element i is half i & 1 of word i >> 1. The generated code converts on load and store,
+//             and a store never clobbers the other half of its word (half_wgsl.ts explains how).
 //   float64 → unsupported: WGSL has no f64.
 // Launchers call `gpuDType(op, dtype)`, which throws a WebGPUDTypeError (a TypeError) naming the op
 // for float64, and for float16/bfloat16 (the elementwise family, which takes them, calls
@@ -20,9 +20,9 @@ export type GPUDType = 'float32' | 'int32' | 'bool';
 export type GPUStorageDType = GPUDType | 'float16' | 'bfloat16';
 
 /** Bytes per element in a GPU buffer. */
-export const GPU_DTYPE_BYTES: Readonly<Record<GPUStorageDType, number>> = { float32: 4, int32: 4, bool: 4, float16: 2, bfloat16: 4 };
+export const GPU_DTYPE_BYTES: Readonly<Record<GPUStorageDType, number>> = { float32: 4, int32: 4, bool: 4, float16: 2, bfloat16: 2 };
 
-/** WGSL scalar type that stores each dtype (float16: f16; bfloat16: u32, see the header). */
+/** WGSL scalar type that stores each dtype (float16: f16; bfloat16: two per u32, see the header). */
 export const WGSL_STORAGE_TYPE: Readonly<Record<GPUDType, 'f32' | 'i32' | 'u32'>> = { float32: 'f32', int32: 'i32', bool: 'u32' };
 
 /** Returns `dtype` narrowed to a GPU storage dtype, or throws a TypeError naming `op` (float64). */
@@ -44,7 +44,7 @@ export function gpuDType(op: string, dtype: DType): GPUDType {
   return d;
 }
 
-/** Bytes needed on the GPU for `numel` elements of `dtype` (throws for float64). */
+/** Bytes `numel` elements of `dtype` take on the GPU (throws for float64); allocations round up to 4-byte words. */
 export function gpuByteSize(dtype: DType, numel: number): number {
   return GPU_DTYPE_BYTES[gpuStorageDType('allocate', dtype)] * numel;
 }

@@ -15,8 +15,8 @@
 // Threads: one thread per element (per 4 elements in vec4), 128 per workgroup, the workgroup
 // grid folded into x·y when it exceeds 65535 (workgroups.ts).
 //
-// Storage: f32 / i32 / u32 (bool as 0/1) / f16 (float16) / u32 words holding bfloat16 bits (see
-// dtype.ts); the storage type of each operand is a parameter of generation. float16 and bfloat16
+// Storage: f32 / i32 / u32 (bool as 0/1) / f16 (float16) / bfloat16 packed two per u32 word (see
+// dtype.ts; how a bfloat16 out is written without clobbering a neighbour: wgslElementwise); the storage type of each operand is a parameter of generation. float16 and bfloat16
 // operands are converted to f32 on load and rounded to nearest-even on store (half_wgsl.ts), so
 // arithmetic is f32 whatever the storage; a copy between two views of one 16-bit dtype moves the
 // bits. float64 throws a TypeError naming the op.
@@ -38,7 +38,7 @@ import { dispatch1D, MAX_WORKGROUPS_PER_DIM, WGSL_LINEAR_WORKGROUP } from './wor
 
 const WG = 128;
 
-/** How an operand is stored: bf16 is a u32 word holding a bfloat16 bit pattern. */
+/** How an operand is stored: bf16 is a bfloat16 bit pattern, two per u32 word. */
 type Storage = 'f32' | 'i32' | 'u32' | 'f16' | 'bf16';
 const isFloatStorage = (s: Storage): boolean => s === 'f32' || s === 'f16' || s === 'bf16';
 /** The WGSL element type of a storage kind. */
@@ -80,44 +80,79 @@ function store(result: 'f32' | 'i32' | 'bool' | 'raw', out: Storage, v: string):
   return out === 'f32' ? `f32(${v})` : out === 'i32' ? v : `select(0u, 1u, ${v} != 0)`;
 }
 
-/** The shader of one elementwise program on one path and rank: inputs in0.., then out, then the uniforms. */
+/**
+ * The shader of one elementwise program on one path and rank: inputs in0.., then out, then the uniforms.
+ * A bfloat16 out (two elements per u32 word, half_wgsl.ts) is written a whole word per thread on the
+ * contiguous paths (vec4: 4 elements = 2 words; contig: the 1 or 2 elements of the view in word
+ * `u.off_out / 2 + i`, the other half kept from the word's old value) and with atomics on the
+ * strided path, where the two halves of a word may belong to any two threads.
+ */
 export function wgslElementwise(p: EwProgram, path: Path, rank: number, u: UniformStruct): ShaderSource {
   const names = p.inputs.map((_, k) => `in${k}`);
   const vec = path === 'vec4';
-  const element = (s: Storage): ElementType => (vec ? `vec4<${wgslElement(s)}>` : wgslElement(s));
-  const entries = [...p.inputs.map((s, k) => read(names[k]!, element(s))), readWrite('out', element(p.out)), uniform(u)];
+  const element = (s: Storage, written: boolean): ElementType =>
+    s === 'bf16' ? (vec ? 'vec2<u32>' : written && path === 'strided' ? 'atomic<u32>' : 'u32')
+      : vec ? `vec4<${wgslElement(s)}>` : wgslElement(s);
+  const entries = [...p.inputs.map((s, k) => read(names[k]!, element(s, false))), readWrite('out', element(p.out, true)), uniform(u)];
   const operands = (idx: (k: number) => string) => p.operandNames.map((n, k) => {
     const src = p.sources?.[k] ?? k;
     const s0 = p.inputs[0]!;
     const raw = src !== 'scalar' ? idx(src) : s0 === 'f16' ? 'f16_of(u.scalar)' : s0 === 'bf16' ? 'u.scalar' : `bitcast<${s0}>(u.scalar)`;
     return `    let ${n} = ${p.operandConv[k]!(raw)};`;
   }).join('\n');
+  // Element o of input k as its raw stored value (a bf16 element as its 16 bits in a u32).
+  const scalarLoad = (k: number) => (p.inputs[k] === 'bf16' ? `bf16_bits(in${k}[o_in${k} >> 1u], o_in${k})` : `in${k}[o_in${k}]`);
   const result = store(p.resultType, p.out, `(${p.expr})`);
+  const pairs = p.out === 'bf16' && path === 'contig';
   let body: string;
   if (vec) {
-    const loads = names.map((n, k) => `  let v${k} = ${n}[u.off_${n} / 4u + i];`).join('\n');
+    const loads = names.map((n, k) => `  let v${k} = ${p.inputs[k] === 'bf16' ? `bf16x4(${n}[u.off_${n} / 4u + i])` : `${n}[u.off_${n} / 4u + i]`};`).join('\n');
+    const res = p.out === 'bf16' ? 'vec4<u32>' : `vec4<${wgslElement(p.out)}>`;
     body = `${loads}
-  var res: vec4<${wgslElement(p.out)}>;
+  var res: ${res};
   for (var j = 0u; j < 4u; j++) {
 ${operands((k) => `v${k}[j]`)}
     res[j] = ${result};
   }
-  out[u.off_out / 4u + i] = res;`;
+  out[u.off_out / 4u + i] = ${p.out === 'bf16' ? 'vec2<u32>(res.x | (res.y << 16u), res.z | (res.w << 16u))' : 'res'};`;
+  } else if (pairs) {
+    // Thread i owns word u.off_out / 2 + i of out: its halves are elements pw_e - off_out of the view
+    // when inside [0, ne); a half outside keeps the word's old bits.
+    const index = names.map((n) => `      let o_${n} = u.off_${n} + pw_j;`).join('\n');
+    body = `  let pw_w = (u.off_out >> 1u) + i;
+  var pw_word = 0u;
+  var pw_keep = 0u;
+  for (var pw_h = 0u; pw_h < 2u; pw_h++) {
+    let pw_e = 2u * pw_w + pw_h;
+    if (pw_e < u.off_out || pw_e - u.off_out >= u.ne) { pw_keep |= 0xffffu << (16u * pw_h); continue; }
+    let pw_j = pw_e - u.off_out;
+${index}
+    {
+${operands(scalarLoad)}
+      pw_word |= (${result}) << (16u * pw_h);
+    }
+  }
+  if (pw_keep != 0u) { pw_word |= out[pw_w] & pw_keep; }
+  out[pw_w] = pw_word;`;
   } else {
     const index = path === 'contig'
       ? [...names, 'out'].map((n) => `  let o_${n} = u.off_${n} + i;`).join('\n')
       : wgslOffsets(rank, [...names, 'out'], 'i');
+    const st = p.out === 'bf16'
+      ? `{ let sh = (o_out & 1u) << 4u; atomicAnd(&out[o_out >> 1u], ~(0xffffu << sh)); atomicOr(&out[o_out >> 1u], (${result}) << sh); }`
+      : `out[o_out] = ${result};`;
     body = `${index}
   {
-${operands((k) => `in${k}[o_in${k}]`)}
-    out[o_out] = ${result};
+${operands(scalarLoad)}
+    ${st}
   }`;
   }
   const all = [...p.inputs, p.out];
   const half = all.includes('f16') || all.includes('bf16') ? WGSL_HALF_BITS : '';
   const f16 = all.includes('f16') ? WGSL_F16_BITS : '';
+  const unpack = vec && all.includes('bf16') ? BF16X4 : '';
   return shader(entries, `
-${WGSL_MATH}${half}${f16}
+${WGSL_MATH}${half}${f16}${unpack}
 ${WGSL_LINEAR_WORKGROUP}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -127,6 +162,10 @@ ${body}
 }
 `);
 }
+
+/** WGSL: the four bfloat16 bit patterns of two packed words (the vec4 path). */
+const BF16X4 = `fn bf16x4(w: vec2<u32>) -> vec4<u32> { return vec4<u32>(w.x & 0xffffu, w.x >> 16u, w.y & 0xffffu, w.y >> 16u); }
+`;
 
 /** Key fragments of one program, computed once (see `program`). */
 interface EwCompiled extends EwProgram {
@@ -154,8 +193,9 @@ interface UniformSink {
 }
 
 /** The uniforms of the contiguous paths: n, the program's extra scalars, one offset per view. */
-function pushContig(u: UniformSink, n: number, extra: ((u: UniformSink) => void) | undefined, views: readonly View<GPUBuffer>[]): void {
+function pushContig(u: UniformSink, n: number, ne: number | null, extra: ((u: UniformSink) => void) | undefined, views: readonly View<GPUBuffer>[]): void {
   u.u32('n', n);
+  if (ne !== null) u.u32('ne', ne);
   if (extra) extra(u);
   const names = OFF_NAMES[views.length - 1]!;
   for (let k = 0; k < views.length; k++) u.u32(names[k]!, views[k]!.offset);
@@ -205,16 +245,19 @@ function launch(rt: WebGPURuntime, p: EwCompiled, inputs: View<GPUBuffer>[], out
   for (let k = 0; k < views.length && contiguous; k++) contiguous = isContiguous(views[k]!);
   let path: Path;
   let rank = 1;
+  let threads = n;
   let uniforms: ArrayBuffer | Uint32Array;
   let wgslUniforms: () => UniformStruct;
   if (contiguous) {
     let aligned = n % 4 === 0;
     for (let k = 0; k < views.length && aligned; k++) aligned = views[k]!.offset % 4 === 0;
     path = aligned ? 'vec4' : 'contig';
-    const threads = aligned ? n / 4 : n;
-    pushContig(scratch.reset(), threads, extra, views);
+    // A bfloat16 out on the contig path takes one thread per word it touches (see wgslElementwise).
+    const ne = !aligned && out.dtype === 'bfloat16' ? n : null;
+    threads = aligned ? n / 4 : ne !== null ? ((out.offset + n + 1) >> 1) - (out.offset >> 1) : n;
+    pushContig(scratch.reset(), threads, ne, extra, views);
     uniforms = scratch.bytes();
-    wgslUniforms = () => { const u = new UniformStruct(); pushContig(u, threads, extra, views); return u; };
+    wgslUniforms = () => { const u = new UniformStruct(); pushContig(u, threads, ne, extra, views); return u; };
   } else {
     path = 'strided';
     const c = coalesce(out.shape, views.map((v) => v.strides));
@@ -229,7 +272,6 @@ function launch(rt: WebGPURuntime, p: EwCompiled, inputs: View<GPUBuffer>[], out
   }
   const pathNow = path, rankNow = rank;
   const pipe = rt.pipeline(pipelineKey(p, path, rank), () => wgslElementwise(p, pathNow, rankNow, wgslUniforms()));
-  const threads = path === 'vec4' ? n / 4 : n;
   const groups = Math.ceil(threads / WG);
   let wg: readonly [number, number?];
   if (groups <= MAX_WORKGROUPS_PER_DIM) {
@@ -369,9 +411,11 @@ export function storedBits(dtype: DType, value: number): number {
 
 export function fill(rt: WebGPURuntime, out: View<GPUBuffer>, value: number): void {
   const bits = storedBits(out.dtype, value);
-  // Every dtype but float16 is 4 bytes on the GPU: write the stored bit pattern through a u32 view of the buffer.
+  // float16 and bfloat16 store their 16 bits; every other dtype is a 4-byte word, written through a u32 view of the buffer.
   const p = out.dtype === 'float16'
     ? program('fill', 1, () => ({ name: 'fill', inputs: [], out: 'f16', operandNames: [], operandConv: [], expr: 'f16_of(u.bits)', resultType: 'raw' }))
-    : program('fill', 0, () => ({ name: 'fill', inputs: [], out: 'u32', operandNames: [], operandConv: [], expr: 'u.bits', resultType: 'raw' }));
+    : out.dtype === 'bfloat16'
+      ? program('fill', 2, () => ({ name: 'fill', inputs: [], out: 'bf16', operandNames: [], operandConv: [], expr: 'u.bits', resultType: 'raw' }))
+      : program('fill', 0, () => ({ name: 'fill', inputs: [], out: 'u32', operandNames: [], operandConv: [], expr: 'u.bits', resultType: 'raw' }));
   launch(rt, p, [], out, (u) => u.u32('bits', bits));
 }

@@ -36,7 +36,8 @@ import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { rowsOf } from '../geometry.js';
-import { requireDType, rowElement, rowHalfHelpers, rowLoad, rowOperands, rowStorage, rowStore, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS, type RowStorage } from './softmax.js';
+import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn } from './half_wgsl.js';
+import { requireDType, rowOperands, rowStorage, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS, type RowStorage } from './softmax.js';
 import { dispatch1D, MAX_WORKGROUPS_PER_DIM, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
 /** Threads per workgroup of the column-reduction stages. */
@@ -50,13 +51,11 @@ const FORWARD_NAMES = ['x', 'weight', 'bias', 'out', 'mean', 'rstd'] as const;
 
 function wgslForward(u: UniformStruct, st: ForwardStorages): ShaderSource {
   // ld_<name>(i) → f32 for the inputs, st_<name>(i, v) for the outputs.
-  const access = FORWARD_NAMES.map((n, k) => k < 3
-    ? `fn ld_${n}(i: u32) -> f32 { return ${rowLoad(st[k]!, `${n}[i]`)}; }\n`
-    : `fn st_${n}(i: u32, v: f32) { ${n}[i] = ${rowStore(st[k]!, 'v')}; }\n`).join('');
+  const access = FORWARD_NAMES.map((n, k) => (k < 3 ? wgslLoadFn(`ld_${n}`, n, st[k]!) : wgslStoreFn(`st_${n}`, n, st[k]!))).join('');
   return shader([
-    ...FORWARD_NAMES.slice(0, 3).map((n, k) => read(n, rowElement(st[k]!))),
-    ...FORWARD_NAMES.slice(3).map((n, k) => readWrite(n, rowElement(st[k + 3]!))), uniform(u),
-  ], `${rowHalfHelpers(st)}${access}
+    ...FORWARD_NAMES.slice(0, 3).map((n, k) => read(n, halfElement(st[k]!, false))),
+    ...FORWARD_NAMES.slice(3).map((n, k) => readWrite(n, halfElement(st[k + 3]!, true))), uniform(u),
+  ], `${wgslHalfHelpers(st)}${access}
 ${WGSL_ROWS}
 ${WGSL_ROW_MAIN}
   let xb = u.off_x + s.row * u.d;

@@ -43,8 +43,8 @@
 // take consecutive outputs ('col' mapping: coalesced reads along the contiguous output dim).
 // It also handles int32 (the other variants are floating point only); out may be any strided view.
 //
-// Storage: each of a, b and out is float32 (f32), float16 (f16, shader-f16) or bfloat16 (bit
-// patterns in u32 words), independently; the storage of each is a parameter of the generated WGSL
+// Storage: each of a, b and out is float32 (f32), float16 (f16, shader-f16) or bfloat16 (packed
+// two per u32 word; a vec4 of it is a vec2<u32>; out is stored with atomics, half_wgsl.ts), independently; the storage of each is a parameter of the generated WGSL
 // and part of every pipeline key. Loads convert to f32 (ldA/ldB return f32, ldA4/ldB4 vec4<f32>),
 // so tiles, registers and accumulators are f32 whatever the storage; the store rounds the f32 sum
 // to nearest-even for a 16-bit out (the integer helpers of half_wgsl.ts, as the elementwise
@@ -55,7 +55,7 @@ import type { View } from '../types.js';
 import type { WebGPURuntime } from './runtime.js';
 import { UniformStruct, maxWorkgroups } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ElementType, type ShaderSource } from './bindings.js';
-import { WGSL_F16_BITS, WGSL_HALF_BITS } from './half_wgsl.js';
+import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn } from './half_wgsl.js';
 import { WebGPUDTypeError } from './errors.js';
 import { getMatmulVariant, selectMatmulVariant, type MatmulVariant } from './matmul_select.js';
 
@@ -64,7 +64,7 @@ export type { MatmulVariant, MatmulShape, MatmulAdapterInfo } from './matmul_sel
 
 type Layout = 'k' | 'o' | 'g';
 
-/** How a matmul operand is stored: f32, f16 (float16), bf16 (bfloat16 bits in a u32 word), i32 (gemv only). */
+/** How a matmul operand is stored: f32, f16 (float16), bf16 (bfloat16, two per u32 word), i32 (gemv only). */
 export type MatmulStorage = 'f32' | 'f16' | 'bf16' | 'i32';
 
 /** Storage of a, b and out. */
@@ -166,23 +166,32 @@ function wgslBatchBases(rank: number): string {
  */
 function matmulShader(A: Operand, B: Operand, st: MatmulStorages, t: 'f32' | 'i32', u: UniformStruct, body: string): ShaderSource {
   const elem = (s: MatmulStorage): 'f32' | 'i32' | 'u32' | 'f16' => (s === 'bf16' ? 'u32' : s);
+  // bf16 is packed two per u32 word, so a vec4 of it is a vec2<u32>.
   const operand = (name: string, op: Operand, s: MatmulStorage) =>
-    (op.vec4 ? read(`${name}4`, `vec4<${elem(s)}>` as ElementType) : read(`${name}s`, elem(s)));
-  // One element / one vec4 of storage `s` as the compute type.
-  const cvt = (s: MatmulStorage, x: string): string => (s === 'f16' ? `half_to_f32(half_of(${x}))` : s === 'bf16' ? `bf16_to_f32(${x})` : x);
+    (op.vec4 ? read(`${name}4`, s === 'bf16' ? 'vec2<u32>' : `vec4<${elem(s)}>` as ElementType) : read(`${name}s`, elem(s)));
+  // One element / one vec4 of storage `s` (f32 or f16) as the compute type.
+  const cvt = (s: MatmulStorage, x: string): string => (s === 'f16' ? `half_to_f32(half_of(${x}))` : x);
   const cvt4 = (s: MatmulStorage, x: string): string => s === 'f16'
-    ? `vec4<f32>(${[0, 1, 2, 3].map((c) => cvt(s, `${x}[${c}]`)).join(', ')})`
-    : s === 'bf16' ? `bitcast<vec4<f32>>(${x} << vec4<u32>(16u))` : x;
-  const loads = (name: string, op: Operand, s: MatmulStorage) => op.vec4
-    ? `fn ld${name}(i: u32) -> ${t} { return ${cvt(s, `${name}4[i >> 2u][i & 3u]`)}; }\n` +
-      `fn ld${name}4(i: u32) -> vec4<${t}> { let v = ${name}4[i >> 2u]; return ${cvt4(s, 'v')}; }\n`
-    : `fn ld${name}(i: u32) -> ${t} { return ${cvt(s, `${name}s[i]`)}; }\n` +
-      `fn ld${name}4(i: u32) -> vec4<${t}> { return vec4<${t}>(${[0, 1, 2, 3].map((c) => cvt(s, `${name}s[i${c ? ` + ${c}u` : ''}]`)).join(', ')}); }\n`;
-  const stored = st.o === 'f16' ? 'f16_of(f32_to_half(v))' : st.o === 'bf16' ? 'f32_to_bf16(v)' : 'v';
-  const all = [st.a, st.b, st.o];
-  const helpers = (all.some((s) => s === 'f16' || s === 'bf16') ? WGSL_HALF_BITS : '') + (all.includes('f16') ? WGSL_F16_BITS : '');
-  return shader([operand('A', A, st.a), operand('B', B, st.b), readWrite('O', elem(st.o)), uniform(u)],
-    helpers + loads('A', A, st.a) + loads('B', B, st.b) + `fn stO(i: u32, v: ${t}) { O[i] = ${stored}; }\n` + body);
+    ? `vec4<f32>(${[0, 1, 2, 3].map((c) => cvt(s, `${x}[${c}]`)).join(', ')})` : x;
+  const loads = (name: string, op: Operand, s: MatmulStorage) => {
+    if (s === 'bf16') {
+      // Element i: half i & 1 of word i >> 1 (half_wgsl.ts); the high half of an f32 is the bf16.
+      return op.vec4
+        ? `fn ld${name}(i: u32) -> f32 { return bitcast<f32>((${name}4[i >> 2u][(i >> 1u) & 1u] >> ((i & 1u) << 4u)) << 16u); }\n` +
+          `fn ld${name}4(i: u32) -> vec4<f32> { let w = ${name}4[i >> 2u]; return bitcast<vec4<f32>>(vec4<u32>(w.x << 16u, w.x & 0xffff0000u, w.y << 16u, w.y & 0xffff0000u)); }\n`
+        : wgslLoadFn(`ld${name}`, `${name}s`, 'bf16') +
+          `fn ld${name}4(i: u32) -> vec4<f32> { return vec4<f32>(ld${name}(i), ld${name}(i + 1u), ld${name}(i + 2u), ld${name}(i + 3u)); }\n`;
+    }
+    return op.vec4
+      ? `fn ld${name}(i: u32) -> ${t} { return ${cvt(s, `${name}4[i >> 2u][i & 3u]`)}; }\n` +
+        `fn ld${name}4(i: u32) -> vec4<${t}> { let v = ${name}4[i >> 2u]; return ${cvt4(s, 'v')}; }\n`
+      : `fn ld${name}(i: u32) -> ${t} { return ${cvt(s, `${name}s[i]`)}; }\n` +
+        `fn ld${name}4(i: u32) -> vec4<${t}> { return vec4<${t}>(${[0, 1, 2, 3].map((c) => cvt(s, `${name}s[i${c ? ` + ${c}u` : ''}]`)).join(', ')}); }\n`;
+  };
+  const store = st.o === 'i32' ? 'fn stO(i: u32, v: i32) { O[i] = v; }\n' : wgslStoreFn('stO', 'O', st.o);
+  const out = st.o === 'i32' ? 'i32' : halfElement(st.o, true);
+  return shader([operand('A', A, st.a), operand('B', B, st.b), readWrite('O', out), uniform(u)],
+    wgslHalfHelpers([st.a, st.b, st.o]) + loads('A', A, st.a) + loads('B', B, st.b) + store + body);
 }
 
 // ---- 'tiled' (also the first pass of 'splitk') ----------------------------------------------
@@ -379,9 +388,8 @@ export function wgslSplitReduce(rank: number, o: MatmulStorage, uniforms: Unifor
   // Partials are contiguous [S, batch, M, N]; out is addressed through its strides.
   let decode = '  var z = zz; var oo = u.offO;\n';
   for (let d = rank - 1; d >= 0; d--) decode += `  { let i = z % u.bs${d}; z = z / u.bs${d}; oo += i * u.bso${d}; }\n`;
-  const stored = o === 'f16' ? 'f16_of(f32_to_half(s))' : o === 'bf16' ? 'f32_to_bf16(s)' : 's';
-  const helpers = o === 'f32' ? '' : WGSL_HALF_BITS + (o === 'f16' ? WGSL_F16_BITS : '');
-  return shader([read('P', 'f32'), readWrite('O', o === 'bf16' ? 'u32' : o === 'f16' ? 'f16' : 'f32'), uniform(uniforms)], `${helpers}@compute @workgroup_size(256)
+  const so = o === 'i32' ? 'f32' : o;
+  return shader([read('P', 'f32'), readWrite('O', halfElement(so, true)), uniform(uniforms)], `${wgslHalfHelpers([so])}${wgslStoreFn('stO', 'O', so)}@compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * 256u + lid;
   let mn = u.M * u.N;
@@ -390,7 +398,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${decode}  let src = zz * mn + i;
   var s = 0.0;
   for (var p = 0u; p < u.splits; p += 1u) { s += P[src + p * u.splitStride]; }
-  O[oo + (i / u.N) * u.soM + (i % u.N) * u.soN] = ${stored};
+  stO(oo + (i / u.N) * u.soM + (i % u.N) * u.soN, s);
 }
 `);
 }

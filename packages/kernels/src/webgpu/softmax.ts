@@ -41,7 +41,7 @@ import { copy } from './elementwise.js';
 import { WebGPUDTypeError } from './errors.js';
 import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
-import { WGSL_F16_BITS, WGSL_HALF_BITS } from './half_wgsl.js';
+import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn, type HalfStorage } from './half_wgsl.js';
 import type { WebGPURuntime } from './runtime.js';
 import { splitWorkgroups, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
@@ -203,19 +203,9 @@ function softmaxUniforms(rows: number, D: number, tpr: number, log: boolean, off
   return u;
 }
 
-/** Float storage of a row kernel's operand: f32, f16 (float16) or bf16 (bfloat16 bits in a u32 word). */
-export type RowStorage = 'f32' | 'f16' | 'bf16';
+/** Float storage of a row kernel's operand: f32, f16 (float16) or bf16 (bfloat16, two per u32 word). */
+export type RowStorage = HalfStorage;
 const ROW_STORAGE: Readonly<Record<string, RowStorage>> = { float32: 'f32', float16: 'f16', bfloat16: 'bf16' };
-
-/** The WGSL element type of a row storage. */
-export const rowElement = (s: RowStorage): 'f32' | 'f16' | 'u32' => (s === 'bf16' ? 'u32' : s);
-/** WGSL: the stored element `raw` as f32. */
-export const rowLoad = (s: RowStorage, raw: string): string => (s === 'f16' ? `half_to_f32(half_of(${raw}))` : s === 'bf16' ? `bf16_to_f32(${raw})` : raw);
-/** WGSL: the f32 `v` as an element of storage `s` (nearest-even for 16-bit). */
-export const rowStore = (s: RowStorage, v: string): string => (s === 'f16' ? `f16_of(f32_to_half(${v}))` : s === 'bf16' ? `f32_to_bf16(${v})` : v);
-/** WGSL: the conversion helpers (half_wgsl.ts) the storages need. */
-export const rowHalfHelpers = (ss: readonly RowStorage[]): string =>
-  (ss.some((s) => s !== 'f32') ? WGSL_HALF_BITS : '') + (ss.includes('f16') ? WGSL_F16_BITS : '');
 
 /** The storage of `dtype` for a float row operand, or a WebGPUDTypeError naming op and operand. */
 export function rowStorage(op: string, what: string, dtype: DType): RowStorage {
@@ -226,9 +216,8 @@ export function rowStorage(op: string, what: string, dtype: DType): RowStorage {
 }
 
 function wgslSoftmax(u: UniformStruct, sx: RowStorage, so: RowStorage): ShaderSource {
-  return shader([read('x', rowElement(sx)), readWrite('out', rowElement(so)), uniform(u)], `${rowHalfHelpers([sx, so])}
-fn ldx(i: u32) -> f32 { return ${rowLoad(sx, 'x[i]')}; }
-fn sto(i: u32, v: f32) { out[i] = ${rowStore(so, 'v')}; }
+  return shader([read('x', halfElement(sx, false)), readWrite('out', halfElement(so, true)), uniform(u)], `${wgslHalfHelpers([sx, so])}
+${wgslLoadFn('ldx', 'x', sx)}${wgslStoreFn('sto', 'out', so)}
 ${WGSL_ROWS}
 ${WGSL_ROW_MAIN}
   let xb = u.off_x + s.row * u.d;
