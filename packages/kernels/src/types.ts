@@ -7,6 +7,8 @@
 // backend that lacks a kernel is a compile error, not a runtime string lookup.
 
 import { BINARY_DEFS, UNARY_DEFS } from './elementwise/ops.js';
+import type { FusedProgram } from './elementwise/fused.js';
+export { FUSED_MAX_BUFFERS, FusedProgramError, fusedProgramKey, validateFusedProgram, type FusedProgram, type FusedStep } from './elementwise/fused.js';
 
 /** float16 and bfloat16 are storage formats (see half.ts): the cpu keeps their bit patterns in a
  *  Uint16Array and computes in float64; WebGPU computes float16 in f16 and bfloat16 in f32. */
@@ -225,12 +227,19 @@ export interface FusedKernels<B> {
 
   /** In place: param, m, v updated with one AdamW step given grad (all contiguous, same shape). */
   adamw(param: View<B>, grad: View<B>, m: View<B>, v: View<B>, opts: AdamWOptions): void;
+
+  /**
+   * A chain of elementwise ops as one kernel (elementwise/fused.ts): every view float32, every output
+   * contiguous with the iteration shape outs[0].shape, inputs broadcast to it (any strides); results
+   * equal the steps run one kernel at a time with float32 storage between them, within each op's contract.
+   */
+  fusedElementwise(program: FusedProgram, inputs: readonly View<B>[], outs: readonly View<B>[]): void;
 }
 
 /** The fused kernels' names: what a backend may leave out. */
 export const FUSED_KERNELS = [
   'binaryScalar', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'crossEntropy', 'crossEntropyBackward',
-  'attention', 'attentionBackward', 'adamw',
+  'attention', 'attentionBackward', 'adamw', 'fusedElementwise',
 ] as const satisfies readonly (keyof FusedKernels<unknown>)[];
 
 /**

@@ -10,6 +10,7 @@ import { attention, attentionBackward } from './attention.js';
 import { col2im, im2col, pool2d, pool2dBackward } from './conv.js';
 import { crossEntropy, crossEntropyBackward } from './cross_entropy.js';
 import { binary, binaryScalar, copy, fill, unary, where } from './elementwise.js';
+import { fusedElementwise } from './fused_elementwise.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { layerNorm, layerNormBackward } from './layer_norm.js';
 import { matmul } from './matmul.js';
@@ -31,6 +32,7 @@ export const cpuKernels: KernelSet<TypedArray> & RecurrentKernels<TypedArray> = 
   adamw,
   quantMatmul, quantMatmulTransposed,
   lstmCell, lstmCellBackward, gruCell, gruCellBackward,
+  fusedElementwise,
 };
 
 export { contiguousView, convertTo, decodeArray, encodeArray, readAll, readAt, storedBits, typedArrayFor, writeAll, writeAt } from './strided.js';

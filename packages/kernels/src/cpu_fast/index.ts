@@ -34,6 +34,7 @@ import { col2im, im2col, pool2d, pool2dBackward } from './conv.js';
 import { copy, fill } from './copy.js';
 import { binary, unary, where } from './elementwise.js';
 import { withReference } from './fallback.js';
+import { fusedElementwise } from './fused_elementwise.js';
 import { indexAdd, indexSelect } from './indexing.js';
 import { matmul } from './matmul.js';
 import { quantMatmul, quantMatmulTransposed } from './quant_matmul.js';
@@ -54,6 +55,7 @@ const fast = withReference({
   random,
   adamw,
   quantMatmul, quantMatmulTransposed,
+  fusedElementwise,
 });
 
 /** The CPU kernels with WebAssembly SIMD and TypeScript fast paths; everything else is `cpuKernels`. */

@@ -4,7 +4,9 @@
 // from these trees (reference.ts, wgsl.ts, wasm.ts); dtype is a parameter of generation.
 //
 // A tree is a DAG: a node used twice (`const s = sigmoid(x)` in siluGrad) is one object, which the
-// JavaScript and WebAssembly generators evaluate once. Every node has a kind: `num` (a number of the
+// JavaScript and WebAssembly generators evaluate once. The fused kernels (fused.ts) compose the op
+// expressions into one DAG per output over indexed leaves: `input` (the fused kernel's input view
+// `index`) and `param` (its run-time scalar `index`, a float32 value). Every node has a kind: `num` (a number of the
 // compute type) or `bool` (a comparison or logical result); builders check the kinds of their
 // arguments, so an ill-typed expression fails when the op table is built, naming the primitive.
 
@@ -16,7 +18,13 @@ export type ArgName = 'x' | 'a' | 'b';
 export type Expr =
   | { readonly k: 'arg'; readonly name: ArgName; readonly kind: 'num' }
   | { readonly k: 'const'; readonly value: number; readonly kind: 'num' }
-  | { readonly k: 'prim'; readonly prim: PrimName; readonly args: readonly Expr[]; readonly kind: Kind };
+  | { readonly k: 'prim'; readonly prim: PrimName; readonly args: readonly Expr[]; readonly kind: Kind }
+  | { readonly k: 'input'; readonly index: number; readonly kind: 'num' }
+  | { readonly k: 'param'; readonly index: number; readonly kind: 'num' };
+
+/** A leaf that names a value of the kernel's operands: an op argument, a fused input or a fused scalar. */
+export type ValueLeaf = Extract<Expr, { k: 'arg' | 'input' | 'param' }>;
+export const isValueLeaf = (e: Expr): e is ValueLeaf => e.k === 'arg' || e.k === 'input' || e.k === 'param';
 
 /** An operand: an expression or a JS number (a constant). */
 export type Operand = Expr | number;
@@ -27,6 +35,10 @@ export const a = arg('a');
 export const b = arg('b');
 
 export const c = (value: number): Expr => ({ k: 'const', value, kind: 'num' });
+/** Input view `index` of a fused kernel. */
+export const input = (index: number): Expr => ({ k: 'input', index, kind: 'num' });
+/** Run-time scalar `index` of a fused kernel (a float32 value). */
+export const param = (index: number): Expr => ({ k: 'param', index, kind: 'num' });
 const lift = (e: Operand): Expr => (typeof e === 'number' ? c(e) : e);
 
 /** A primitive applied to its operands, with the kinds checked against the primitive's signature. */
@@ -69,6 +81,8 @@ export const sigmoid = (p: Operand) => prim('sigmoid', p);
 export const floor = (p: Operand) => prim('floor', p);
 export const ceil = (p: Operand) => prim('ceil', p);
 export const roundHalfEven = (p: Operand) => prim('round', p);
+/** The value rounded to float32 (the step boundary of a fused program). */
+export const fround = (p: Operand) => prim('fround', p);
 export const eq = (p: Operand, q: Operand) => prim('eq', p, q);
 export const ne = (p: Operand, q: Operand) => prim('ne', p, q);
 export const lt = (p: Operand, q: Operand) => prim('lt', p, q);
@@ -101,4 +115,35 @@ export function useCounts(e: Expr): Map<Expr, number> {
   const uses = new Map<Expr, number>();
   for (const n of nodes(e)) if (n.k === 'prim') for (const p of n.args) uses.set(p, (uses.get(p) ?? 0) + 1);
   return uses;
+}
+
+/**
+ * Every node reachable from `roots` once, children before parents, and how many parents (a root
+ * counting one more) refer to each. Iterative: a 1,000-step fused chain is 1,000 nodes deep.
+ */
+export function postOrder(roots: readonly Expr[]): { order: Expr[]; uses: Map<Expr, number> } {
+  const uses = new Map<Expr, number>();
+  const seen = new Set<Expr>();
+  const order: Expr[] = [];
+  const count = (n: Expr) => uses.set(n, (uses.get(n) ?? 0) + 1);
+  for (const root of roots) {
+    count(root);
+    const stack: [Expr, number][] = [[root, 0]];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const [n, i] = top;
+      if (i === 0 && seen.has(n)) { stack.pop(); continue; }
+      if (i === 0) seen.add(n);
+      const kids = n.k === 'prim' ? n.args : [];
+      if (i < kids.length) {
+        top[1] = i + 1;
+        count(kids[i]!);
+        stack.push([kids[i]!, 0]);
+      } else {
+        stack.pop();
+        order.push(n);
+      }
+    }
+  }
+  return { order, uses };
 }

@@ -11,7 +11,7 @@
 // primitives' `fn`: the same float64 operations in the same order, so the same results, slower.
 
 import type { ArgName, Expr } from './expr.js';
-import { nodes, useCounts } from './expr.js';
+import { nodes, postOrder, useCounts } from './expr.js';
 import { JS_HELPERS, PRIMS } from './primitives.js';
 
 /** JavaScript source of a constant (−0, NaN and ±∞ included). */
@@ -43,6 +43,7 @@ export function jsBody(e: Expr, fast: boolean, loads: Partial<Record<ArgName, st
     if (name) return name;
     if (n.k === 'arg') return (uses.get(n) ?? 1) > 1 ? n.name : (loads[n.name] ?? n.name);
     if (n.k === 'const') return literal(n.value);
+    if (n.k === 'input' || n.k === 'param') return leafName(n);
     const p = PRIMS[n.prim];
     const s = ((fast && p.fast?.js) || p.js)(...n.args.map(src));
     if ((uses.get(n) ?? 0) > 1) {
@@ -57,10 +58,42 @@ export function jsBody(e: Expr, fast: boolean, loads: Partial<Record<ArgName, st
   return { lines, value: e.kind === 'bool' ? `(${value} ? 1 : 0)` : value };
 }
 
+/** The variable of a fused program's leaf: `in<k>` for input k, `s<k>` for scalar k. */
+export const leafName = (n: Expr & { k: 'input' | 'param' }): string => (n.k === 'input' ? `in${n.index}` : `s${n.index}`);
+
+/**
+ * Statements for several roots over fused leaves (`in<k>`, `s<k>`), sharing nodes across roots:
+ * every node used more than once and every `fround` node (a step boundary of a fused program) is
+ * bound to a `const t<j>`, so a chain of steps becomes one statement per step rather than one nested
+ * expression. `fast(n)`: whether node n takes its primitive's float32-loop form.
+ */
+export function jsStatements(roots: readonly Expr[], fast: (n: Expr) => boolean): { lines: string[]; values: string[] } {
+  const { order, uses } = postOrder(roots);
+  const text = new Map<Expr, string>();
+  const lines: string[] = [];
+  for (const n of order) {
+    let s: string;
+    if (n.k === 'const') s = literal(n.value);
+    else if (n.k === 'input' || n.k === 'param') s = leafName(n);
+    else if (n.k === 'arg') throw new TypeError(`elementwise: operand ${n.name} in a fused expression`);
+    else {
+      const p = PRIMS[n.prim];
+      s = ((fast(n) && p.fast?.js) || p.js)(...n.args.map((a) => text.get(a)!));
+      if (n.prim === 'fround' || (uses.get(n) ?? 0) > 1) {
+        const t = `t${lines.length}`;
+        lines.push(`const ${t} = ${s};`);
+        s = t;
+      }
+    }
+    text.set(n, s);
+  }
+  return { lines, values: roots.map((r) => text.get(r)!) };
+}
+
 const HELPER_NAMES = Object.keys(JS_HELPERS);
 
 /** Compiles `return function(params) { body }` with the helpers in scope; null where the host forbids it. */
-function compile<F>(params: string, body: string): F | null {
+export function compile<F>(params: string, body: string): F | null {
   try {
     return new Function(...HELPER_NAMES, `"use strict"; return function (${params}) {\n${body}\n};`)(...Object.values(JS_HELPERS)) as F;
   } catch (err) {
@@ -77,6 +110,7 @@ function evaluator(e: Expr, fast: boolean, argNames: readonly ArgName[]): (args:
       return (args) => args[i]!;
     }
     if (n.k === 'const') return () => n.value;
+    if (n.k !== 'prim') throw new TypeError(`elementwise: a fused leaf (${n.k} ${n.index}) in an op expression`);
     const p = PRIMS[n.prim];
     const fn = (fast && p.fast?.fn) || p.fn;
     const kids = n.args.map(ev);

@@ -70,6 +70,8 @@ export function emitF64x2(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgName
     } else if (n.k === 'const') {
       l = cx.tmp();
       cx.f.set(l, c2(cx.f, n.value));
+    } else if (n.k !== 'prim') {
+      throw new TypeError(`elementwise: a fused leaf (${n.k} ${n.index}) is not bound`);
     } else if (n.prim === 'mul' && soleSigmoid(n.args[1]!)) {
       const p = emit(n.args[0]!), q = emit(n.args[1].args[0]!);
       const { f } = cx;

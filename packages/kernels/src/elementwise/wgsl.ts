@@ -5,7 +5,7 @@
 // twice is written twice (the expressions are pure; the shader compiler may share them).
 
 import type { Expr } from './expr.js';
-import { nodes } from './expr.js';
+import { nodes, postOrder } from './expr.js';
 import { PRIMS } from './primitives.js';
 
 export type WgslType = 'f32' | 'i32';
@@ -33,8 +33,40 @@ export function toWgsl(e: Expr, t: WgslType): string | null {
   const src = (n: Expr): string => {
     if (n.k === 'arg') return n.name;
     if (n.k === 'const') return literal(n.value, t);
+    if (n.k !== 'prim') return fusedLeaf(n);
     const p = PRIMS[n.prim];
     return (t === 'i32' ? p.wgslInt! : p.wgsl)(...n.args.map(src));
   };
   return src(e);
+}
+
+/** The WGSL of a fused leaf: input k is the local `in<k>`, scalar k the local `s<k>` (both f32). */
+const fusedLeaf = (n: Expr & { k: 'input' | 'param' }): string => (n.k === 'input' ? `in${n.index}` : `s${n.index}`);
+
+/**
+ * f32 statements for several roots over fused leaves (`in<k>`, `s<k>`), as `jsStatements` does for
+ * JavaScript: every node used more than once and every step boundary (`fround`, the value itself in
+ * f32) is bound to a `let t<j>`, one statement per step, so neither a shared node nor a long chain
+ * is written out more than once. Returns the statements and the expression of each root.
+ */
+export function wgslStatements(roots: readonly Expr[]): { lines: string[]; values: string[] } {
+  const { order, uses } = postOrder(roots);
+  const text = new Map<Expr, string>();
+  const lines: string[] = [];
+  for (const n of order) {
+    let s: string;
+    if (n.k === 'const') s = literal(n.value, 'f32');
+    else if (n.k === 'input' || n.k === 'param') s = fusedLeaf(n);
+    else if (n.k === 'arg') throw new TypeError(`elementwise: operand ${n.name} in a fused expression`);
+    else {
+      s = PRIMS[n.prim].wgsl(...n.args.map((a) => text.get(a)!));
+      if (n.kind === 'num' && (n.prim === 'fround' || (uses.get(n) ?? 0) > 1)) {
+        const t = `t${lines.length}`;
+        lines.push(`let ${t}: f32 = ${s};`);
+        s = t;
+      }
+    }
+    text.set(n, s);
+  }
+  return { lines, values: roots.map((r) => text.get(r)!) };
 }

@@ -15,7 +15,7 @@ import type { WebGPURuntime } from './runtime.js';
 type K = KernelSet<GPUBuffer>;
 
 /** The argument positions each kernel writes (in-place operands included); all others are read. */
-export const WRITTEN_ARGS: { readonly [N in Exclude<keyof K, 'unary' | 'binary' | 'binaryScalar' | 'where' | 'copy' | 'fill' | 'matmul' | 'softmax' | 'layerNorm'>]: readonly number[] } = {
+export const WRITTEN_ARGS: { readonly [N in Exclude<keyof K, 'unary' | 'binary' | 'binaryScalar' | 'where' | 'copy' | 'fill' | 'matmul' | 'softmax' | 'layerNorm' | 'fusedElementwise'>]: readonly number[] } = {
   random: [0], reduce: [3], argReduce: [3], gather: [3], scatterAdd: [0], indexSelect: [3], indexAdd: [0],
   adamw: [0, 2, 3], softmaxBackward: [2], layerNormBackward: [5, 6, 7],
   crossEntropy: [4, 5], crossEntropyBackward: [6], attention: [5, 6], attentionBackward: [8, 9, 10],

@@ -4,6 +4,7 @@
 import type { KernelSet } from '../types.js';
 import type { WebGPURuntime } from './runtime.js';
 import * as ew from './elementwise.js';
+import { fusedElementwise } from './fused_elementwise.js';
 import { random } from './random.js';
 import { argReduce, reduce } from './reduce.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
@@ -76,5 +77,6 @@ function f32Kernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
     pool2dBackward: (op, dy, argmax, g, dx) => pool2dBackward(rt, op, dy, argmax, g, dx),
     quantMatmul: (x, w, bias, out) => quantMatmul(rt, x, w, bias, out),
     quantMatmulTransposed: (dy, w, out) => quantMatmulTransposed(rt, dy, w, out),
+    fusedElementwise: (program, inputs, outs) => fusedElementwise(rt, program, inputs, outs),
   };
 }
