@@ -1,14 +1,14 @@
 // The fast cpu conv/pool family (cpu_fast/conv.ts) against the reference kernels on awkward
 // geometries: odd H/W, stride 2, padding, dilation, 1×1 kernels, batch 1, 3 channels, inputs in the
-// WebAssembly memory or in plain arrays, non-contiguous (permuted, strided) inputs. Each fast
-// function must take the call (return true) and write every element of its output (outputs start
-// as NaN).
+// WebAssembly memory or in plain arrays, non-contiguous (permuted, strided) inputs, and the
+// WebAssembly plane kernels split over every thread count. Each fast function must take the call
+// (return true) and write every element of its output (outputs start as NaN).
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
 import { col2im, im2col, pool2d, pool2dBackward } from '../src/cpu_fast/conv.js';
 import { allocTensorArray, fastCpuKernels, releaseTensorArray } from '../src/cpu_fast/index.js';
 import type { Conv2dGeometry, TypedArray, View } from '../src/types.js';
-import { bitsEqual, expectWithin, seeded, view } from './wasm_helpers.js';
+import { bitsEqual, eachThreadCount, expectWithin, forceThreading, seeded, view } from './wasm_helpers.js';
 
 type V = View<TypedArray>;
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -169,5 +169,40 @@ describe('fast pool2d / pool2dBackward', () => {
     expect(pool2dBackward('max', dy, arg, g, dx)).toBe(false);
     expect([...dx.buffer].every((v) => v === 42)).toBe(true);
     expect(() => fastCpuKernels.pool2dBackward('max', dy, arg, g, dx)).toThrow(/argmax 16 is out of range/);
+  });
+});
+
+describe('plane kernels on threads (every size split, each thread count)', () => {
+  forceThreading();
+  it('im2col, col2im, max pool2d and its backward give the same bits on 1..n threads as the reference', () => {
+    for (const c of [CASES[0]!, CASES[2]!, CASES[3]!, POOLS[2]!, POOLS[4]!]) {
+      const [Ho, Wo] = outHW(c), colShape = [c.x[0], c.x[1] * c.k[0] * c.k[1], Ho * Wo], nc = numel(colShape), nx = numel(c.x);
+      const os = [c.x[0], c.x[1], Ho, Wo], no = numel(os);
+      const x = view(f32(nx, true, seeded(nx, 4, -2, 2)), c.x), cols = view(f32(nc, true, seeded(nc, 6, -2, 2)), colShape);
+      const dy = view(f32(no, true, seeded(no, 8, -2, 2)), os);
+      const refCols = view(new Float32Array(nc), colShape), refDx = view(new Float32Array(nx), c.x);
+      const refOut = view(new Float32Array(no), os), refArg = view(new Int32Array(no), os), refPoolDx = view(new Float32Array(nx), c.x);
+      cpuKernels.im2col(x, geo(c), refCols);
+      cpuKernels.col2im(cols, geo(c), refDx);
+      cpuKernels.pool2d('max', x, geo(c), refOut, refArg);
+      cpuKernels.pool2dBackward('max', dy, refArg, geo(c), refPoolDx);
+      const runs = eachThreadCount((t) => {
+        const got = { cols: view(f32(nc, true), colShape), dx: view(f32(nx, true), c.x), out: view(f32(no, true), os), arg: view(new Int32Array(no).fill(-7), os), pdx: view(f32(nx, true), c.x) };
+        expect(im2col(x, geo(c), got.cols)).toBe(true);
+        expect(col2im(cols, geo(c), got.dx)).toBe(true);
+        expect(pool2d('max', x, geo(c), got.out, got.arg)).toBe(true);
+        expect(pool2dBackward('max', dy, refArg, geo(c), got.pdx)).toBe(true);
+        expect(bitsEqual(got.cols.buffer as Float32Array, refCols.buffer as Float32Array), `im2col ${label(c)} threads=${t}`).toBe(true);
+        const want = refDx.buffer as Float32Array;
+        expectWithin(got.dx.buffer, want, (i) => 1.2e-7 * Math.abs(want[i]!), `col2im ${label(c)} threads=${t}`);
+        expect(bitsEqual(got.out.buffer as Float32Array, refOut.buffer as Float32Array), `pool2d ${label(c)} threads=${t}`).toBe(true);
+        expect([...got.arg.buffer], `argmax ${label(c)} threads=${t}`).toEqual([...refArg.buffer]);
+        expect(bitsEqual(got.pdx.buffer as Float32Array, refPoolDx.buffer as Float32Array), `pool2dBackward ${label(c)} threads=${t}`).toBe(true);
+        return [...got.dx.buffer];
+      });
+      // col2im's float64 sums run in one order whatever the thread count.
+      for (const r of runs) expect(r).toEqual(runs[0]);
+      releaseAll();
+    }
   });
 });

@@ -1,16 +1,20 @@
 // The convolution and pooling family of the fast cpu tier: im2col, col2im, pool2d and
-// pool2dBackward on float32, as TypeScript loops on the calling thread (conv2d itself is im2col +
-// the packed sgemm of matmul.ts, composed by core).
+// pool2dBackward on float32 (conv2d itself is im2col + the packed sgemm of matmul.ts, composed by
+// core).
 //
-// Scope: float32 views (in the WebAssembly memory or not) that share no bytes with each other;
-// outputs contiguous; inputs (x of im2col and pool2d, dy of pool2dBackward) any NCHW strides; cols
-// of col2im and argmax (int32) contiguous. Anything else takes the reference (cpu/conv.ts), whose
-// header defines the geometry, padding and tie rules followed here.
+// Two routes. Contiguous float32 operands (max pooling with its argmax) run the WebAssembly
+// programs of conv_program.ts, threads taking (n, c) planes from the shared queue once the work
+// pays for waking them (FAST_CPU_CONFIG.elementwiseParallelMin elements). Everything else in scope
+// runs the TypeScript loops below on the calling thread: float32 views (in the WebAssembly memory
+// or not) that share no bytes with each other; outputs contiguous; inputs (x of im2col and pool2d,
+// dy of pool2dBackward) any NCHW strides; cols of col2im and argmax (int32) contiguous. Anything
+// else takes the reference (cpu/conv.ts), whose header defines the geometry, padding and tie rules
+// followed here.
 //
-// Loop order: each (n, c) input plane is visited once. For a kernel tap (i, j) the output columns
-// whose input column lies inside the image form one range [owLo, owHi) (computed once per tap), so
-// the inner loops run over ow without a bounds test; rows whose input row is padding are skipped
-// (im2col writes their zeros).
+// Loop order (both routes): each (n, c) input plane is visited once. For a kernel tap (i, j) the
+// output columns whose input column lies inside the image form one range [owLo, owHi) (computed once
+// per tap), so the inner loops run over ow without a bounds test; rows whose input row is padding
+// are skipped (im2col writes their zeros).
 //
 // Accuracy: im2col is exact, and so are pool2d (max: the first maximum in window order, NaN wins;
 // avg: the sum in float64 in window order, divided by the reference's divisor, rounded once) and
@@ -21,7 +25,10 @@
 
 import { isContiguous, numel, sharesMemory } from '../geometry.js';
 import type { Conv2dGeometry, TypedArray, View } from '../types.js';
-import { isF32 } from '../wasm/operands.js';
+import { isF32, readPtr, writePtr } from '../wasm/operands.js';
+import { wasmRuntime, type WasmRuntime } from '../wasm/runtime.js';
+import { FAST_CPU_CONFIG, partsFor, splitRange, threadsFor } from '../wasm/schedule.js';
+import { CONV_PARAMS } from './conv_program.js';
 
 type V = View<TypedArray>;
 
@@ -47,6 +54,61 @@ function validRange(t: number, s: number, p: number, size: number, count: number
   return [lo, hi];
 }
 
+/** The parameter block of conv_program.ts: the geometry's scalars, then `table`, in scratch. */
+function paramBlock(rt: WasmRuntime, t: Geom, table: ArrayLike<number>): number {
+  const head = CONV_PARAMS.map((k) => t[k]);
+  const addr = rt.alloc((head.length + table.length) * 4);
+  const view = new Int32Array(rt.f32().buffer, addr, head.length + table.length);
+  view.set(head);
+  view.set(table, head.length);
+  return addr;
+}
+
+/** Per kernel row, then per kernel column, the [lo, hi) range of outputs that read inside the image. */
+function tapTable(t: Geom): Int32Array {
+  const out = new Int32Array(2 * (t.kh + t.kw));
+  for (let i = 0; i < t.kh; i++) out.set(validRange(i * t.dh, t.sh, t.ph, t.H, t.Ho), 2 * i);
+  for (let j = 0; j < t.kw; j++) out.set(validRange(j * t.dw, t.sw, t.pw, t.W, t.Wo), 2 * (t.kh + j));
+  return out;
+}
+
+/**
+ * Runs a plane kernel over the N·C planes: `args(lo, hi)` is a part's argument tuple; threads once
+ * `work` elements pay for them. Each thread's calls get its own `accBytes` of scratch appended (the
+ * float64 accumulator plane; an ignored extra argument where 0).
+ */
+function runPlanes(rt: WasmRuntime, name: 'im2col_planes' | 'col2im_planes' | 'maxpool_planes' | 'maxpool_backward_planes',
+  planes: number, work: number, args: (lo: number, hi: number) => number[], accBytes = 0): void {
+  if (planes === 0) return;
+  const threads = Math.min(planes, threadsFor(rt, work, FAST_CPU_CONFIG.elementwiseParallelMin));
+  const parts = splitRange(planes, Math.min(planes, partsFor(threads)), 1).filter(([lo, hi]) => hi > lo);
+  const calls = parts.flatMap(([lo, hi]) => args(lo, hi));
+  const scratch = accBytes > 0 ? rt.alloc(threads * accBytes) : 0;
+  rt.parallelShared(name, calls.length / parts.length, calls, threads, Array.from({ length: threads }, (_, i) => scratch + i * accBytes));
+}
+
+function im2colWasm(x: V, t: Geom, cols: V): void {
+  const rt = wasmRuntime();
+  rt.reset();
+  const nx = t.N * t.C * t.H * t.W, nc = numel(cols.shape);
+  const xp = readPtr(rt, x, nx);
+  const o = writePtr(rt, cols, nc, [[xp, nx * 4]]);
+  const prm = paramBlock(rt, t, tapTable(t));
+  runPlanes(rt, 'im2col_planes', t.N * t.C, nc, (lo, hi) => [xp, o.addr, prm, lo, hi]);
+  o.done();
+}
+
+function col2imWasm(cols: V, t: Geom, dx: V): void {
+  const rt = wasmRuntime();
+  rt.reset();
+  const nc = numel(cols.shape), nx = t.N * t.C * t.H * t.W;
+  const cp = readPtr(rt, cols, nc);
+  const o = writePtr(rt, dx, nx, [[cp, nc * 4]]);
+  const prm = paramBlock(rt, t, tapTable(t));
+  runPlanes(rt, 'col2im_planes', t.N * t.C, nc, (lo, hi) => [cp, o.addr, prm, lo, hi], t.H * t.W * 8);
+  o.done();
+}
+
 /** cols [N, C·kh·kw, Ho·Wo] from x [N, C, H, W] (any strides); padding taps read 0. */
 export function im2col(x: V, g: Conv2dGeometry, cols: V): boolean {
   const t = geom(x.shape, g);
@@ -54,6 +116,7 @@ export function im2col(x: V, g: Conv2dGeometry, cols: V): boolean {
   const { N, C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw } = t;
   const L = Ho * Wo, R = C * kh * kw;
   if (numel(cols.shape) !== N * R * L) return false;
+  if (isContiguous(x)) { im2colWasm(x, t, cols); return true; }
   const xb = x.buffer, cb = cols.buffer;
   const [xn, xc, xh, xw] = x.strides as [number, number, number, number];
   for (let n = 0; n < N; n++) {
@@ -84,29 +147,8 @@ export function im2col(x: V, g: Conv2dGeometry, cols: V): boolean {
 export function col2im(cols: V, g: Conv2dGeometry, dx: V): boolean {
   const t = geom(dx.shape, g);
   if (!t || !isF32(cols) || !isF32(dx) || !isContiguous(cols) || !isContiguous(dx) || sharesMemory(cols, dx)) return false;
-  const { N, C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw } = t;
-  const L = Ho * Wo, R = C * kh * kw, P = H * W;
-  if (numel(cols.shape) !== N * R * L) return false;
-  const cb = cols.buffer, db = dx.buffer;
-  const acc = new Float64Array(P); // one plane's sums, in float64 like the reference
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      acc.fill(0);
-      for (let i = 0; i < kh; i++) {
-        const [ohLo, ohHi] = validRange(i * dh, sh, ph, H, Ho);
-        for (let j = 0; j < kw; j++) {
-          const [owLo, owHi] = validRange(j * dw, sw, pw, W, Wo);
-          const row = cols.offset + (n * R + (c * kh + i) * kw + j) * L;
-          for (let oh = ohLo; oh < ohHi; oh++) {
-            const q = row + oh * Wo;
-            for (let ow = owLo, pi = (oh * sh - ph + i * dh) * W + owLo * sw - pw + j * dw; ow < owHi; ow++, pi += sw) acc[pi] += cb[q + ow]!;
-          }
-        }
-      }
-      const base = dx.offset + (n * C + c) * P;
-      for (let k = 0; k < P; k++) db[base + k] = acc[k]!;
-    }
-  }
+  if (numel(cols.shape) !== t.N * t.C * t.kh * t.kw * t.Ho * t.Wo) return false;
+  col2imWasm(cols, t, dx);
   return true;
 }
 
@@ -135,6 +177,41 @@ function paddedCounts(count: number, k: number, s: number, p: number, d: number,
   return out;
 }
 
+function maxPoolWasm(x: V, t: Geom, out: V, argmax: V): void {
+  const rt = wasmRuntime();
+  rt.reset();
+  const nx = t.N * t.C * t.H * t.W, no = t.N * t.C * t.Ho * t.Wo;
+  const xp = readPtr(rt, x, nx);
+  // argmax is int32: its block is written through scratch unless it lives in the memory.
+  const base = rt.addressOf(argmax.buffer);
+  const ap = base >= 0 ? base + argmax.offset * 4 : rt.alloc(no * 4);
+  const o = writePtr(rt, out, no, [[xp, nx * 4], [ap, no * 4]]);
+  const table = new Int32Array(2 * (t.Ho + t.Wo));
+  table.set(tapRanges(t.Ho, t.sh, t.dh, t.ph, t.H, t.kh), 0);
+  table.set(tapRanges(t.Wo, t.sw, t.dw, t.pw, t.W, t.kw), 2 * t.Ho);
+  const prm = paramBlock(rt, t, table);
+  runPlanes(rt, 'maxpool_planes', t.N * t.C, nx, (lo, hi) => [xp, o.addr, ap, prm, lo, hi]);
+  o.done();
+  if (base < 0) (argmax.buffer as Int32Array).set(new Int32Array(rt.f32().buffer, ap, no), argmax.offset);
+}
+
+function maxPoolBackwardWasm(dy: V, argmax: V, t: Geom, dx: V): void {
+  const rt = wasmRuntime();
+  rt.reset();
+  const nx = t.N * t.C * t.H * t.W, no = t.N * t.C * t.Ho * t.Wo;
+  const gp = readPtr(rt, dy, no);
+  const base = rt.addressOf(argmax.buffer);
+  let ap = base + argmax.offset * 4;
+  if (base < 0) {
+    ap = rt.alloc(no * 4);
+    new Int32Array(rt.f32().buffer, ap, no).set((argmax.buffer as Int32Array).subarray(argmax.offset, argmax.offset + no));
+  }
+  const o = writePtr(rt, dx, nx, [[gp, no * 4], [ap, no * 4]]);
+  const prm = paramBlock(rt, t, []);
+  runPlanes(rt, 'maxpool_backward_planes', t.N * t.C, nx, (lo, hi) => [gp, ap, o.addr, prm, lo, hi], t.H * t.W * 8);
+  o.done();
+}
+
 /** Max (with argmax h·W + w in the input plane) or average pooling of x [N, C, H, W] (any strides). */
 export function pool2d(op: 'max' | 'avg', x: V, g: Conv2dGeometry, out: V, argmax: V | null): boolean {
   const t = geom(x.shape, g);
@@ -143,6 +220,7 @@ export function pool2d(op: 'max' | 'avg', x: V, g: Conv2dGeometry, out: V, argma
   if (withArg && !(argmax.dtype === 'int32' && argmax.buffer instanceof Int32Array && isContiguous(argmax))) return false;
   const { N, C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw } = t;
   if (numel(out.shape) !== N * C * Ho * Wo || (withArg && numel(argmax.shape) !== N * C * Ho * Wo)) return false;
+  if (withArg && isContiguous(x)) { maxPoolWasm(x, t, out, argmax); return true; }
   const xb = x.buffer, ob = out.buffer, ab = withArg ? (argmax.buffer as Int32Array) : null;
   const [xn, xc, xh, xw] = x.strides as [number, number, number, number];
   const rowsH = tapRanges(Ho, sh, dh, ph, H, kh), colsW = tapRanges(Wo, sw, dw, pw, W, kw);
@@ -196,6 +274,7 @@ export function pool2dBackward(op: 'max' | 'avg', dy: V, argmax: V | null, g: Co
     const ab = argmax.buffer;
     // Out-of-range indices: the reference reports them (before anything is written here).
     for (let k = argmax.offset, end = k + N * C * Ho * Wo; k < end; k++) if (ab[k]! >= P) return false;
+    if (isContiguous(dy)) { maxPoolBackwardWasm(dy, argmax, t, dx); return true; }
   }
   const gb = dy.buffer, db = dx.buffer;
   const [yn, yc, yh, yw] = dy.strides as [number, number, number, number];

@@ -208,6 +208,8 @@ export class FuncBuilder {
   mul(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x6c, 'i32'); }
   /** `i32.and`. */
   and(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x71, 'i32'); }
+  /** `i32.or`. */
+  or(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x72, 'i32'); }
   /** `i32.shl`: shift left by an i32 count. */
   shl(_a: Val<'i32'>, _b: Val<'i32'>): Val<'i32'> { return this.op(0x74, 'i32'); }
   /** `i32.shr_u`: logical shift right. */
@@ -280,6 +282,8 @@ export class FuncBuilder {
   f64Load(_addr: Val<'i32'>, offset = 0): Val<'f64'> { this.stmt(0x2b); this.mem(ALIGN[8], offset); return VAL.f64; }
   /** `f32.store`: of the value to address `addr + offset`. */
   f32Store(_addr: Val<'i32'>, _v: Val<'f32'>, offset = 0): void { this.stmt(0x38); this.mem(ALIGN[4], offset); }
+  /** `i32.store`: of the value to address `addr + offset`. */
+  i32Store(_addr: Val<'i32'>, _v: Val<'i32'>, offset = 0): void { this.stmt(0x36); this.mem(ALIGN[4], offset); }
   /** `f64.store`: of the value to address `addr + offset`. */
   f64Store(_addr: Val<'i32'>, _v: Val<'f64'>, offset = 0): void { this.stmt(0x39); this.mem(ALIGN[8], offset); }
   /** Unaligned-tolerant 16-byte load (alignment hint 4 bytes: f32 data is only 4-aligned in general). */
