@@ -170,11 +170,11 @@ export interface PrimitiveKernels<B> {
   // ---- convolution and pooling ---------------------------------------------------------------
   /** x [N, C, H, W] → cols [N, C·kh·kw, Ho·Wo] (zeros where the window hangs over the padding). */
   im2col(x: View<B>, g: Conv2dGeometry, cols: View<B>): void;
-  /** The adjoint of im2col: accumulates cols [N, C·kh·kw, Ho·Wo] into dx [N, C, H, W] (zeroed first). */
+  /** The adjoint of im2col: dx [N, C, H, W] = the sum into each pixel of the cols [N, C·kh·kw, Ho·Wo] entries read from it (every element written; dx arrives uninitialised). */
   col2im(cols: View<B>, g: Conv2dGeometry, dx: View<B>): void;
   /** out [N, C, Ho, Wo] and, for max, the argmax (int32 flat index into H·W) per output. */
   pool2d(op: 'max' | 'avg', x: View<B>, g: Conv2dGeometry, out: View<B>, argmax: View<B> | null): void;
-  /** The adjoint of pool2d: dy [N, C, Ho, Wo] into dx [N, C, H, W]; max routes each gradient to its argmax, avg spreads it over the window's taps. */
+  /** The adjoint of pool2d: dy [N, C, Ho, Wo] into dx [N, C, H, W] (every element written; dx arrives uninitialised); max routes each gradient to its argmax, avg spreads it over the window's taps. */
   pool2dBackward(op: 'max' | 'avg', dy: View<B>, argmax: View<B> | null, g: Conv2dGeometry, dx: View<B>): void;
 }
 

@@ -5,7 +5,7 @@ import type { Conv2dGeometry } from '@webgrad/kernels';
 import { requireFloat } from '../dtype.js';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { empty, zerosOn } from './alloc.js';
+import { empty } from './alloc.js';
 import { contiguous } from './cast.js';
 import { apply, defineOp, type OpDef } from './define.js';
 import { gather } from './indexing.js';
@@ -65,7 +65,7 @@ export const IM2COL: OpDef<[Tensor], GeomAttrs> = defineOp<[Tensor], GeomAttrs>(
 const COL2IM: OpDef<[Tensor], GeomAttrs> = defineOp<[Tensor], GeomAttrs>({
   name: 'col2im',
   forward: ([cols], { g, inShape }) => {
-    const dx = zerosOn(inShape, cols.dtype, cols.backend);
+    const dx = empty(inShape, cols.dtype, cols.backend); // col2im writes every element
     cols.backend.kernels.col2im(cols.kernelView(), g, dx.kernelView());
     return dx;
   },
@@ -148,7 +148,7 @@ export const POOL2D: OpDef<[Tensor], PoolAttrs, { argmax: Tensor }> = defineOp<[
 const POOL2D_BACKWARD: OpDef<[dy: Tensor, argmax: Tensor | null], PoolAttrs & { inShape: number[] }, { argmax: Tensor }> = {
   name: 'pool2dBackward',
   forward: ([dy, arg], { op, g, inShape }, save) => {
-    const dx = zerosOn(inShape, dy.dtype, dy.backend);
+    const dx = empty(inShape, dy.dtype, dy.backend); // pool2dBackward writes every element
     dy.backend.kernels.pool2dBackward(op, dy.kernelView(), arg?.kernelView() ?? null, g, dx.kernelView());
     if (arg) save('argmax', arg);
     return dx;
