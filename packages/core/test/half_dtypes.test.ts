@@ -57,6 +57,22 @@ for (const device of testDevices()) {
       b.dispose();
     });
 
+    it('bfloat16 of odd length and views at odd offsets: data() exact, in-place writes leave the neighbours', async () => {
+      const vals = [1, -2.5, 3.140625, 0.0078125, -65280, 7, 9.5]; // exact in bfloat16
+      const x = tensor(vals, { device, dtype: 'bfloat16' });
+      expect(Array.from(await x.data())).toEqual(vals);
+      expect(Array.from(await wg.slice(x, 0, 1, 6).data())).toEqual(vals.slice(1, 6));
+      expect(Array.from(await wg.slice(x, 0, 1, 7, 2).data())).toEqual([-2.5, 0.0078125, 7]);
+      wg.fill_(wg.slice(x, 0, 1, 4), 0.5);
+      expect(Array.from(await x.data())).toEqual([1, 0.5, 0.5, 0.5, -65280, 7, 9.5]);
+      wg.copy_(wg.slice(x, 0, 3, 7, 2), tensor([-1, -3], { device, dtype: 'float32' }));
+      expect(Array.from(await x.data())).toEqual([1, 0.5, 0.5, -1, -65280, -3, 9.5]);
+      wg.copy_(wg.slice(x, 0, 0, 3), wg.slice(x, 0, 4, 7));
+      expect(Array.from(await x.data())).toEqual([-65280, -3, 9.5, -1, -65280, -3, 9.5]);
+      const y = wg.add(wg.slice(x, 0, 1, 6), 1).bfloat16();
+      expect(Array.from(await y.data())).toEqual([-2, 10.5, 0, -65280, -2]);
+    });
+
     it('matmul, sum, softmax and their gradients in float16 and bfloat16 (f32 or float64 accumulation)', async () => {
       for (const d of ['float16', 'bfloat16'] as const) {
         const eps = d === 'float16' ? 2 ** -10 : 2 ** -7;
