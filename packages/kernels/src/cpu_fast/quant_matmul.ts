@@ -8,13 +8,31 @@
 //   WebAssembly sgemm (matmul.ts): forward, tiles of TILE rows of W (all K columns) give
 //   out[:, n0:n0+TILE] = x · tileᵀ; transposed, tiles of all N rows and a band of columns give
 //   out[:, k0:k0+band] = dy · tile. Each output element is written once, by one product.
-// - With fewer rows (token-by-token generation) decoding dominates, and TypeScript loops use each
-//   decoded block of ROW_BLOCK rows directly (dot products forward, axpys transposed).
+// - With fewer rows (token-by-token generation) decoding dominates. Forward, the WebAssembly SIMD
+//   kernels of quant_matmul_program.ts multiply x with the codes unpacked in registers, for the
+//   schemes in QUANT_GEMV_WASM whose groups are whole 32-code blocks; the codes, scales and zero
+//   points are copied into the module's memory per call (they are int32 tensors, which live outside
+//   it) and x is laid out in the kernels' block order. Otherwise, and for the transposed product,
+//   TypeScript loops use each decoded block of ROW_BLOCK rows directly (dot products forward, axpys
+//   transposed).
 
-import type { QuantWeightView, TypedArray, View } from '../types.js';
+import type { QuantScheme, QuantWeightView, TypedArray, View } from '../types.js';
 import { matmul } from './matmul.js';
 import { quantArrays } from '../cpu/quant_matmul.js';
-import { NF4_CODEBOOK, codeBits, groupScale, groupsPerRow, wordsPerRow, zeroAt, type QuantizedWeight } from '../cpu/quant_format.js';
+import { NF4_CODEBOOK, NF4_DOUBLE_QUANT_BLOCK, codeBits, groupScale, groupsPerRow, signedByteAt, wordsPerRow, zeroAt, type QuantizedWeight } from '../cpu/quant_format.js';
+import { readPtr, writePtr } from '../wasm/operands.js';
+import { wasmRuntime } from '../wasm/runtime.js';
+import { FAST_CPU_CONFIG, partsFor, splitRange, threadsFor } from '../wasm/schedule.js';
+import { GEMV_ACC_BYTES_PER_ROW, GEMV_BLOCK_CODES } from './quant_matmul_program.js';
+
+/**
+ * Schemes whose few-row forward product runs in WebAssembly (the rest take the TypeScript loops).
+ * All three measured faster there (see the README's quantization section); the switch stays for benchmarks.
+ */
+export const QUANT_GEMV_WASM: Record<QuantScheme, boolean> = { int8: true, int4: true, nf4: true };
+
+/** Calls per path of the forward product (sgemm tiles, WebAssembly few-row kernel, TypeScript loops): what tests check. */
+export const quantMatmulPaths = { sgemm: 0, wasm: 0, loops: 0 };
 
 const ROW_BLOCK = 16;
 const SGEMM_MIN_ROWS = 8;
@@ -80,8 +98,14 @@ export function quantMatmul(x: View<TypedArray>, w: QuantWeightView<TypedArray>,
       const bb = bias.buffer as Float32Array;
       for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) ob[out.offset + m * N + n] += bb[bias.offset + n]!;
     }
+    quantMatmulPaths.sgemm++;
     return true;
   }
+  if (QUANT_GEMV_WASM[q.scheme] && gemvWasm(q, x, bias, out, M)) {
+    quantMatmulPaths.wasm++;
+    return true;
+  }
+  quantMatmulPaths.loops++;
   const block = new Float32Array(ROW_BLOCK * K);
   const lut = new Float32Array(256);
   for (let n0 = 0; n0 < N; n0 += ROW_BLOCK) {
@@ -106,6 +130,68 @@ export function quantMatmul(x: View<TypedArray>, w: QuantWeightView<TypedArray>,
     }
   }
   return true;
+}
+
+/**
+ * out = x·Wᵀ (+ bias) for the few rows of x in WebAssembly (quant_matmul_program.ts); false, with
+ * nothing written, where the groups are not whole blocks or there is nothing to sum (K = 0).
+ */
+function gemvWasm(q: QuantizedWeight, x: View<TypedArray>, bias: View<TypedArray> | null, out: View<TypedArray>, M: number): boolean {
+  const K = q.cols, N = q.rows, B = GEMV_BLOCK_CODES[q.scheme];
+  if (K === 0 || (q.scheme !== 'int8' && q.groupSize % B !== 0)) return false;
+  if (N === 0 || M === 0) return true;
+  const blocks = Math.ceil(K / B), kp = blocks * B;
+  const gpr = groupsPerRow(K, q.groupSize), bpg = q.scheme === 'int8' ? blocks : q.groupSize / B;
+  const rt = wasmRuntime();
+  rt.reset();
+  const threads = threadsFor(rt, M * N * K, FAST_CPU_CONFIG.matmulParallelMin);
+  const parts = splitRange(N, Math.min(N, partsFor(threads)), 1);
+  const biasAddr = bias === null ? 0 : readPtr(rt, bias, N);
+  const xAddr = rt.alloc(M * kp * 4), codesAddr = rt.alloc(q.qdata.length * 4), scalesAddr = rt.alloc(N * gpr * 4);
+  const zerosAddr = q.zeros === null ? 0 : rt.alloc(q.zeros.length * 4);
+  const accAddr = rt.alloc(parts.length * M * GEMV_ACC_BYTES_PER_ROW);
+  const o = writePtr(rt, out, M * N);
+  const mem = rt.f32();
+  layoutX(x, M, K, kp, q.scheme === 'int8', mem, xAddr >> 2);
+  new Int32Array(mem.buffer, codesAddr, q.qdata.length).set(q.qdata);
+  if (q.zeros !== null) new Int32Array(mem.buffer, zerosAddr, q.zeros.length).set(q.zeros);
+  if (q.absmaxQ === null) mem.set(q.scales.subarray(0, N * gpr), scalesAddr >> 2);
+  else {
+    // Double-quantized absmaxes decoded as groupScale does.
+    const s0 = scalesAddr >> 2;
+    for (let gi = 0; gi < N * gpr; gi++) {
+      mem[s0 + gi] = Math.fround(q.scales[Math.floor(gi / NF4_DOUBLE_QUANT_BLOCK)]! * signedByteAt(q.absmaxQ, gi)) + q.absmaxOffset;
+    }
+  }
+  const rowBytes = wordsPerRow(q.scheme, K) * 4;
+  rt.parallel(`quant_gemv_${q.scheme}`, 16, parts.map(([lo, hi], i) => (hi > lo
+    ? [xAddr, M, kp * 4, blocks, codesAddr, rowBytes, scalesAddr, zerosAddr, bpg, gpr, o.addr, N * 4, lo, hi, biasAddr, accAddr + i * M * GEMV_ACC_BYTES_PER_ROW]
+    : [])));
+  o.done();
+  return true;
+}
+
+/**
+ * x [M, K] into dst at d0 as [M, kp], zero-padded: in order for int8; for 4-bit codes in the
+ * block order of quant_matmul_program.ts (per 32 columns, the 16 even ones then the 16 odd ones).
+ */
+function layoutX(x: View<TypedArray>, M: number, K: number, kp: number, inOrder: boolean, dst: Float32Array, d0: number): void {
+  const xb = x.buffer;
+  for (let m = 0; m < M; m++) {
+    const src = x.offset + m * K, d = d0 + m * kp;
+    if (inOrder) {
+      for (let k = 0; k < K; k++) dst[d + k] = xb[src + k]!;
+      dst.fill(0, d + K, d + kp);
+      continue;
+    }
+    for (let b = 0; b < kp; b += 32) {
+      for (let j = 0; j < 16; j++) {
+        const k = b + 2 * j;
+        dst[d + b + j] = k < K ? xb[src + k]! : 0;
+        dst[d + b + 16 + j] = k + 1 < K ? xb[src + k + 1]! : 0;
+      }
+    }
+  }
 }
 
 export function quantMatmulTransposed(dy: View<TypedArray>, w: QuantWeightView<TypedArray>, out: View<TypedArray>): boolean {

@@ -9,6 +9,7 @@ import { addMatmul } from '../cpu_fast/matmul_program.js';
 import { addLayerNorm, addLayerNormBackward, addSoftmax } from '../cpu_fast/rows_program.js';
 import { addAttentionProbs } from '../cpu_fast/attention_program.js';
 import { addReduce } from '../cpu_fast/reduce_program.js';
+import { addQuantGemv } from '../cpu_fast/quant_matmul_program.js';
 import { addConv } from '../cpu_fast/conv_program.js';
 import { GRAD_FAST_OPS, UNARY_FAST_OPS, addUnary, addUnaryGrad } from './unary_program.js';
 
@@ -17,6 +18,7 @@ export const WASM_EXPORTS = [
   'sgemm', 'binary_add', 'binary_sub', 'binary_mul', 'binary_div', 'softmax_rows', 'layernorm_rows', 'adamw',
   ...UNARY_FAST_OPS.map((op) => `unary_${op}` as const), 'reduce_sum_rows', 'reduce_sum_cols', 'attn_probs',
   'layernorm_backward_rows', ...GRAD_FAST_OPS.map((op) => `grad_${op}` as const), 'copy_f32', 'attn_ds',
+  'quant_gemv_int8', 'quant_gemv_int4', 'quant_gemv_nf4',
   'im2col_planes', 'col2im_planes', 'maxpool_planes', 'maxpool_backward_planes',
 ] as const;
 export type WasmExport = (typeof WASM_EXPORTS)[number];
@@ -42,6 +44,7 @@ export function buildKernelModule(shared: boolean, opts: { fma?: boolean } = {})
   addLayerNormBackward(m);
   addUnaryGrad(m, opts);
   addCopy(m);
+  addQuantGemv(m, opts);
   addConv(m);
   return m.toBytes();
 }
