@@ -9,9 +9,11 @@
 //   slot per dispatch aligned to minUniformBufferOffsetAlignment, written once. They are frozen: a
 //   replay re-runs each kernel with the shapes, offsets and scalars it had when captured.
 // - Each dispatch gets its own bind group, created once, whose uniform entry points at the
-//   dispatch's slot (a static offset in the entry; the layout's dynamic offset is always 0). A
-//   replay then does no uniform copy, no bind-group lookup and no validation of arguments: it sets
-//   the pipeline and the bind group and dispatches, for each command in order.
+//   dispatch's slot, and runs the static variant of its pipeline (the same shader compiled against
+//   a layout without a dynamic uniform offset, PipelineCache.staticVariant): on lavapipe that
+//   halves the driver's cost per dispatch, elsewhere it costs nothing. A replay then does no
+//   uniform copy, no bind-group lookup and no validation of arguments: it sets the pipeline and
+//   the bind group and dispatches, for each command in order.
 //
 // A replay goes into the runtime's open batch like any other work (WebGPURuntime.replay): it
 // submits after `maxDispatchesPerSubmit` dispatches, counts its dispatches in `stats()`, keeps
@@ -136,6 +138,8 @@ export interface CaptureHost {
   replay(c: Capture): void;
   /** Forgets the capture and destroys its uniform buffer once no unsubmitted batch can use it. */
   dispose(c: Capture, uniforms: GPUBuffer | null): void;
+  /** `p` compiled against a layout whose uniform has a static offset. */
+  staticPipeline(p: Pipeline): Pipeline;
 }
 
 /**
@@ -148,6 +152,8 @@ export class Capture {
   readonly recorded: readonly CapturedCommand[];
   /** Bind group of each command (undefined for copies and writes), uniform entry at the dispatch's slot. */
   readonly groups: readonly (GPUBindGroup | undefined)[];
+  /** Pipeline each command runs (the static variant of the captured one; undefined for copies and writes). */
+  readonly pipelines: readonly (GPUComputePipeline | undefined)[];
   /** Every buffer the commands name (bind groups would be invalid if one were destroyed). */
   readonly buffers: ReadonlySet<GPUBuffer>;
   /** Dispatches among the commands. */
@@ -175,21 +181,25 @@ export class Capture {
     if (dispatches === 0) {
       this.uniformBuffer = null;
       this.groups = commands.map(() => undefined);
+      this.pipelines = this.groups as undefined[];
       return;
     }
     const ub = device.createBuffer({ label: 'webgrad captured uniforms', size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
     const bytes = new Uint8Array(ub.getMappedRange());
     let k = 0;
+    const pipelines: (GPUComputePipeline | undefined)[] = [];
     this.groups = commands.map((c) => {
-      if (c.kind !== 'dispatch') return undefined;
+      if (c.kind !== 'dispatch') { pipelines.push(undefined); return undefined; }
       const offset = offsets[k++]!;
       bytes.set(c.uniforms, offset);
-      const p = c.pipeline;
+      const p = host.staticPipeline(c.pipeline);
+      pipelines.push(p.pipeline);
       const entries = p.bindings.groupEntries(c.buffers, ub, c.uniforms.byteLength);
       const u = p.bindings.uniformBinding;
       entries[u] = { binding: u, resource: { buffer: ub, offset, size: c.uniforms.byteLength } };
       return device.createBindGroup({ label: `captured ${c.label}`, layout: p.bindGroupLayout, entries });
     });
+    this.pipelines = pipelines;
     ub.unmap();
     this.uniformBuffer = ub;
   }
@@ -216,5 +226,6 @@ export class Capture {
     this.host.dispose(this, this.uniformBuffer);
     this.uniformBuffer = null;
     (this.groups as (GPUBindGroup | undefined)[]).length = 0;
+    (this.pipelines as (GPUComputePipeline | undefined)[]).length = 0;
   }
 }

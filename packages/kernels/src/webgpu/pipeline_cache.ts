@@ -14,6 +14,13 @@
 // (bindings.ts), the same list that declared the bindings in its WGSL. The uniform struct is bound
 // with a dynamic offset into the runtime's uniform ring. One bind-group layout per distinct list
 // of binding kinds, built when the first pipeline with that list is compiled.
+//
+// Static variants: `staticVariant(p)` compiles p's shader again against a layout whose uniform
+// binding has no dynamic offset, for bind groups that hold their uniform slot's offset themselves
+// (captured commands, capture.ts). On lavapipe a dispatch through a layout with a dynamic uniform
+// offset costs the driver about twice the CPU time of one without, even at offset 0
+// (benchmarks/dispatch_cost.ts); eager dispatches keep the dynamic offset, which lets one cached
+// bind group serve every uniform slot.
 
 import type { BindingKind, Bindings, ShaderSource } from './bindings.js';
 import { WebGPUValidationError } from './errors.js';
@@ -45,13 +52,17 @@ export interface PipelineSpec {
 export class PipelineCache {
   private readonly pipelines = new Map<string, Pipeline>();
   private readonly layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
+  /** How each cached pipeline's shader is made, for its static variant. */
+  private readonly sources = new Map<string, () => ShaderSource>();
+  private readonly statics = new Map<string, Pipeline>();
   private readonly pending = new Map<string, Promise<void>>();
   private readonly checks = new Set<Promise<void>>();
 
   constructor(private readonly device: GPUDevice, private readonly onError: (e: Error) => void) {}
 
+  /** Pipelines compiled: one per key, plus the static variants made. */
   get size(): number {
-    return this.pipelines.size;
+    return this.pipelines.size + this.statics.size;
   }
 
   has(key: string): boolean {
@@ -62,8 +73,30 @@ export class PipelineCache {
   get(key: string, source: () => ShaderSource): Pipeline {
     const hit = this.pipelines.get(key);
     if (hit) return hit;
+    const p = this.compile(key, source, true);
+    this.pipelines.set(key, p);
+    this.sources.set(key, source);
+    return p;
+  }
+
+  /**
+   * `p`'s shader compiled against the same bindings with a static uniform offset (compiled once per
+   * key): its bind groups give the uniform's offset in their entry, and dispatches set them
+   * without dynamic offsets.
+   */
+  staticVariant(p: Pipeline): Pipeline {
+    const hit = this.statics.get(p.key);
+    if (hit) return hit;
+    const source = this.sources.get(p.key);
+    if (!source) throw new Error(`staticVariant: pipeline '${p.key}' is not in this cache`);
+    const s = this.compile(p.key, source, false);
+    this.statics.set(p.key, s);
+    return s;
+  }
+
+  private compile(key: string, source: () => ShaderSource, dynamic: boolean): Pipeline {
     const { bindings, code } = source();
-    const { bgl, pl } = this.layoutFor(bindings);
+    const { bgl, pl } = this.layoutFor(bindings, dynamic);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: key, code });
     const pipeline = this.device.createComputePipeline({ label: key, layout: pl, compute: { module, entryPoint: 'main' } });
@@ -71,9 +104,7 @@ export class PipelineCache {
       if (err) this.onError(await compileError(key, module, err.message));
     }, () => { /* device lost */ }).finally(() => this.checks.delete(check));
     this.checks.add(check);
-    const p: Pipeline = { key, pipeline, bindGroupLayout: bgl, bindings, layout: bindings.storage };
-    this.pipelines.set(key, p);
-    return p;
+    return { key, pipeline, bindGroupLayout: bgl, bindings, layout: bindings.storage };
   }
 
   /** Compiles the given pipelines asynchronously (skipping cached ones) and waits for all of them. */
@@ -103,7 +134,7 @@ export class PipelineCache {
 
   private async compileAsync(s: PipelineSpec): Promise<void> {
     const { bindings, code } = s.source();
-    const { bgl, pl } = this.layoutFor(bindings);
+    const { bgl, pl } = this.layoutFor(bindings, true);
     const module = this.device.createShaderModule({ label: s.key, code });
     let pipeline: GPUComputePipeline;
     try {
@@ -111,14 +142,19 @@ export class PipelineCache {
     } catch (e) {
       throw await compileError(s.key, module, (e as Error).message);
     }
-    if (!this.pipelines.has(s.key)) this.pipelines.set(s.key, { key: s.key, pipeline, bindGroupLayout: bgl, bindings, layout: bindings.storage });
+    if (!this.pipelines.has(s.key)) {
+      this.pipelines.set(s.key, { key: s.key, pipeline, bindGroupLayout: bgl, bindings, layout: bindings.storage });
+      this.sources.set(s.key, s.source);
+    }
   }
 
-  private layoutFor(bindings: Bindings): { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout } {
-    const sig = bindings.layoutKey;
+  private layoutFor(bindings: Bindings, dynamic: boolean): { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout } {
+    const sig = dynamic ? bindings.layoutKey : `${bindings.layoutKey} static`;
     let l = this.layouts.get(sig);
     if (!l) {
-      const bgl = this.device.createBindGroupLayout({ label: `webgrad [${sig}]`, entries: bindings.layoutEntries() });
+      let entries = bindings.layoutEntries();
+      if (!dynamic) entries = entries.map((e) => (e.buffer?.type === 'uniform' ? { ...e, buffer: { ...e.buffer, hasDynamicOffset: false } } : e));
+      const bgl = this.device.createBindGroupLayout({ label: `webgrad [${sig}]`, entries });
       const pl = this.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
       l = { bgl, pl };
       this.layouts.set(sig, l);

@@ -34,7 +34,8 @@
 //   timestamp writes, and `profile()` returns GPU milliseconds per dispatch label.
 // - Capture (capture.ts): `beginCapture()` … `endCapture()` (or `capture(fn)`) records the dispatches,
 //   copies and writes issued in between, which run as usual; `replay(capture)` re-issues them into
-//   the open batch through bind groups prepared once, with no launcher code and no uniform copies.
+//   the open batch through bind groups prepared once (uniforms at static offsets, pipelines compiled
+//   for them), with no launcher code and no uniform copies.
 
 import { WebGPUDeviceLostError, WebGPUIndexError, WebGPUOutOfMemoryError, WebGPUValidationError } from './errors.js';
 import { acquireDevice, keepAlive, type AdapterDescription, type DeviceOptions } from './device.js';
@@ -66,7 +67,7 @@ export interface RuntimeStats extends PoolStats {
   submits: number;
   /** Compute dispatches recorded. */
   dispatches: number;
-  /** Pipelines compiled (one per cache key). */
+  /** Pipelines compiled (one per cache key, plus the static variants captures run). */
   pipelines: number;
   /** Bind groups cached, and dispatches that reused one / had to create one. */
   bindGroups: number;
@@ -88,8 +89,6 @@ export interface ProfileEntry {
 const ERROR_WORDS = 4;
 /** Checked dispatches per submit: each copies the error buffer into its own slot of the batch's log. */
 const CHECK_SLOTS = 64;
-/** The dynamic uniform offset of a replayed dispatch: its bind group holds the slot's offset. */
-const ZERO_OFFSET = [0];
 
 /** One WebGPU device and everything the kernels share on it: the buffer pool, the uniform ring, the pipeline and bind-group caches, batched command encoding, index-error checks and profiling. Create with `WebGPURuntime.create`. */
 export class WebGPURuntime {
@@ -128,6 +127,7 @@ export class WebGPURuntime {
       if (this.batchCommands > 0) this.afterSubmit.push(() => uniforms.destroy());
       else uniforms.destroy();
     },
+    staticPipeline: (p) => this.pipelines.staticVariant(p),
   };
 
   private encoder: GPUCommandEncoder | null = null;
@@ -332,14 +332,14 @@ export class WebGPURuntime {
     if (!this.captures.has(c)) throw new WebGPUCaptureError('replay: the capture belongs to another runtime');
     if (c.invalid) throw new WebGPUCaptureError(`replay: ${c.invalid}`);
     if (this.recorder) this.recorder.append(c);
-    const cmds = c.recorded, groups = c.groups, max = this.maxDispatchesPerSubmit;
+    const cmds = c.recorded, groups = c.groups, pipelines = c.pipelines, max = this.maxDispatchesPerSubmit;
     for (let i = 0; i < cmds.length; i++) {
       const cmd = cmds[i]!;
       if (cmd.kind === 'dispatch') {
         if (this.batchDispatches >= max) this.submit();
         const pass = this.computePass(cmd.label);
-        pass.setPipeline(cmd.pipeline.pipeline);
-        pass.setBindGroup(0, groups[i]!, ZERO_OFFSET);
+        pass.setPipeline(pipelines[i]!);
+        pass.setBindGroup(0, groups[i]!);
         const wg = cmd.workgroups;
         pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
         if (this.profiling) this.endPass();
