@@ -38,6 +38,7 @@ export { gather, scatterAdd, indexSelect, embedding, oneHot } from './ops/indexi
 export { softmax, logSoftmax, softmaxDecomposed, logSoftmaxDecomposed } from './ops/softmax.js';
 export { crossEntropy, crossEntropyDecomposed, type CrossEntropyOptions } from './ops/cross_entropy.js';
 export { layerNorm, layerNormDecomposed } from './ops/layer_norm.js';
+export { lstmCell, gruCell, lstmSequence, gruSequence, lstmCellDecomposed, gruCellDecomposed, lstmSequenceDecomposed, gruSequenceDecomposed, type SequenceOptions } from './ops/rnn_cells.js';
 export { scaledDotProductAttention, attentionDecomposed, packedSelfAttention, type AttentionOptions } from './ops/attention.js';
 export { dropout } from './ops/dropout.js';
 export { conv2d, maxPool2d, avgPool2d, convOutSize, type Conv2dOptions, type Pool2dOptions } from './ops/conv.js';
@@ -51,3 +52,6 @@ export {
   checkFinite, checkNumber, checkInt, checkSize, checkRange, checkBool, checkEnum, checkDType, checkDim, checkShapeArg, checkOptions, fmtValue,
   checkNumel, checkTensor, checkRank, checkScalar, checkPair, checkFunction, MAX_ELEMENTS,
 } from './validate.js';
+export { compile, type CompileOptions, type CompileStats, type CompiledFunction } from './compile/compile.js';
+export { hostAction, isTracing, validationRead } from './compile/trace.js';
+export { CompileError } from './compile/errors.js';

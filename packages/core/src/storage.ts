@@ -1,5 +1,6 @@
 // Refcounted device buffers. Views share a Storage; the last release returns the buffer to its
-// backend. Live bytes per device are tracked here for `memory()`.
+// backend (or to the compiled function that owns it, see `setBufferHooks`). Live bytes per device
+// are tracked here for `memory()`.
 import type { DType } from '@webgrad/kernels';
 import type { Backend, DeviceName } from './backend/backend.js';
 
@@ -11,6 +12,23 @@ function liveOf(device: DeviceName): Live {
   let l = live.get(device);
   if (l === undefined) live.set(device, (l = { bytes: 0, buffers: 0, peak: 0 }));
   return l;
+}
+
+/** How compiled functions (compile/arena.ts) take part in allocation and release: while one traces,
+ *  new buffers come from its arena; a buffer it owns or watches is reported when released. */
+export interface BufferHooks {
+  /** A buffer for a new Storage, or undefined to let the backend allocate as usual. */
+  allocate(backend: Backend, dtype: DType, length: number): unknown;
+  /** The last Storage of `buffer` was released; true when the hook took the buffer (the backend must not free it). */
+  release(backend: Backend, buffer: unknown, dtype: DType, length: number): boolean;
+}
+let hooks: BufferHooks | null = null;
+
+/** Install (or remove, with null) the buffer hooks; returns the previous ones. */
+export function setBufferHooks(h: BufferHooks | null): BufferHooks | null {
+  const prev = hooks;
+  hooks = h;
+  return prev;
 }
 
 export class Storage {
@@ -33,7 +51,8 @@ export class Storage {
   }
 
   static allocate(backend: Backend, dtype: DType, length: number): Storage {
-    return new Storage(backend, backend.allocate(dtype, length), dtype, length);
+    const b = hooks === null ? undefined : hooks.allocate(backend, dtype, length);
+    return new Storage(backend, b === undefined ? backend.allocate(dtype, length) : b, dtype, length);
   }
 
   retain(): this {
@@ -46,6 +65,7 @@ export class Storage {
     const l = liveOf(this.backend.name);
     l.bytes -= this.bytes;
     l.buffers--;
+    if (hooks !== null && hooks.release(this.backend, this.buffer, this.dtype, this.length)) return;
     this.backend.free(this.buffer, this.dtype, this.length);
   }
 }

@@ -9,7 +9,7 @@
 // of plain data (TypedArrays in the tensors' own dtypes), so later steps cannot change it and it
 // serializes losslessly (the checkpoint writer stores the arrays as safetensors, the rest as JSON).
 import {
-  checkBool, checkOptions, checkRange, fmtValue, keep, noGrad, tensor, zerosLike, ValueError, type DType, type Tensor, type TypedArray,
+  checkBool, checkOptions, checkRange, fmtValue, hostAction, isTracing, keep, noGrad, tensor, zerosLike, ValueError, type DType, type Tensor, type TypedArray,
 } from '@webgrad/core';
 
 /** A JSON-serializable hyperparameter value. */
@@ -163,13 +163,26 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     });
   }
 
-  /** One optimization step for every parameter that has a gradient. */
+  /**
+   * One optimization step for every parameter that has a gradient. Inside a compiled step it is a
+   * host action: it runs again at every replay (step counts, bias corrections and the groups'
+   * current learning rates advance as in eager mode), with the gradients the trace saw, whose
+   * buffers each replay rewrites.
+   */
   step(): void {
+    if (!isTracing()) { this.stepWith(null); return; }
+    const grads = new Map<Tensor, Tensor>();
+    for (const p of this.params()) if (p.grad && !p.grad.isDisposed) grads.set(p, p.grad.alias({ internal: true }));
+    hostAction(`${this.name}.step`, () => this.stepWith(grads), () => { for (const g of grads.values()) g.dispose(); });
+  }
+
+  /** The step, reading each parameter's gradient from `grads` when given, else from `p.grad`. */
+  private stepWith(grads: ReadonlyMap<Tensor, Tensor> | null): void {
     noGrad(() => {
       for (const group of this.paramGroups) {
         this.beforeGroup(group);
         for (const p of group.params) {
-          const g = p.grad;
+          const g = grads === null ? p.grad : grads.get(p);
           if (!g || g.isDisposed) continue;
           const st = this.stateOf(p);
           st.step += 1;

@@ -2,7 +2,7 @@
 // (step()/getLastLr()/stateDict()/loadStateDict()), attached to an optimizer whose parameter
 // groups it drives, plus lrCurve for plots and tests.
 
-import { ValueError, checkOptions, checkSize, fmtValue } from '@webgrad/core';
+import { ValueError, checkOptions, checkSize, fmtValue, hostAction } from '@webgrad/core';
 import type { Optimizer } from '../optimizer.js';
 import type { LrSchedule } from './types.js';
 
@@ -80,12 +80,14 @@ export class LrScheduler {
     this.onLr?.(this.lastLr);
   }
 
-  /** Advance one step; returns the new LR (the schedule's; `groupLrs()` gives each group's). */
+  /** Advance one step; returns the new LR (the schedule's; `groupLrs()` gives each group's). Inside a compiled step it is a host action, so every replay advances it. */
   step(): number {
-    this.lastStep += 1;
-    this.lastLr = this.schedule.lrAt(this.lastStep);
-    this.apply();
-    return this.lastLr;
+    return hostAction('LrScheduler.step', () => {
+      this.lastStep += 1;
+      this.lastLr = this.schedule.lrAt(this.lastStep);
+      this.apply();
+      return this.lastLr;
+    });
   }
 
   /** The LR of the current step: `schedule.lrAt(currentStep)`. */

@@ -1,0 +1,175 @@
+// Fusion of a finished tape: runs of consecutive float32 unary / binary / binaryScalar launches over
+// the same iteration shape become one `fusedElementwise` launch (a FusedProgram: inputs, steps,
+// outputs), where the device has that kernel.
+//
+// Values inside a run are tracked by buffer: a step that reads a buffer written earlier in the run
+// (with the same contiguous view) reads that step's value instead of memory. A value is written out
+// only when something outside the run needs it — an entry after the run, a host action, the
+// step's result, a tensor still alive when the step returned, or any buffer that is not the
+// arena's (parameters updated in place); the other intermediates never touch memory, and their
+// buffers leave the arena (compile.ts frees what no entry refers to any more).
+//
+// A run stops where a step would read a buffer the run wrote through a different view, write a
+// buffer the run read through a different view (the fused kernel reads every input of an element
+// before writing it, so only same-position aliasing is safe), or need more than FUSED_MAX_BUFFERS
+// views.
+import { BOOL_RESULT_OPS, FUSED_MAX_BUFFERS, contiguousStrides, type BinaryOp, type FusedStep, type UnaryOp, type View, validateFusedProgram } from '@webgrad/kernels';
+import type { Backend } from '../backend/backend.js';
+import type { Entry, FusedEntry, KernelEntry, OutputTemplate, Ref, Tape } from './tape.js';
+
+const ELEMENTWISE = new Set(['unary', 'binary', 'binaryScalar']);
+
+/** The views an elementwise entry reads, and the one it writes. */
+function operands(e: KernelEntry): { ins: View<unknown>[]; out: View<unknown> } {
+  const a = e.args as View<unknown>[];
+  if (e.name === 'unary') return { ins: [a[1]!], out: a[2]! };
+  if (e.name === 'binary') return { ins: [a[1]!, a[2]!], out: a[3]! };
+  return { ins: [a[1]!], out: a[4]! };
+}
+
+const sameList = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+const geometry = (v: View<unknown>): string => `${v.offset}|${v.strides.join(',')}`;
+
+/** Whether entry `e` can be a step of a fused program at all. */
+function fusible(e: Entry): e is KernelEntry {
+  if (e.kind !== 'kernel' || !ELEMENTWISE.has(e.name) || e.backend.kernels.fusedElementwise === undefined) return false;
+  const { ins, out } = operands(e);
+  if (out.dtype !== 'float32' || ins.some((v) => v.dtype !== 'float32' || !sameList(v.shape, out.shape))) return false;
+  if (e.name !== 'unary' && BOOL_RESULT_OPS.has(e.args[0] as BinaryOp)) return false;
+  if (out.shape.reduce((p, d) => p * d, 1) === 0) return false;
+  return sameList(out.strides, contiguousStrides(out.shape));
+}
+
+/** A value inside a run: input view k, or the result of step k. */
+type Val = { readonly input: number } | { readonly step: number };
+interface Write { value: Val; view: View<unknown>; ref: Ref }
+type RunStep = { kind: 'unary' | 'binary' | 'scalar'; op: string; args: Val[]; value?: number; scalarFirst?: boolean };
+
+/** A run being grown; `tryAdd` either takes an entry or leaves the run unchanged. */
+class Run {
+  readonly inputs: { view: View<unknown>; ref: Ref }[] = [];
+  readonly steps: RunStep[] = [];
+  readonly writes = new Map<unknown, Write>();
+  readonly entries: KernelEntry[] = [];
+
+  constructor(readonly backend: Backend, readonly shape: readonly number[], readonly needed: (r: Ref, end: number) => boolean) {}
+
+  #inputIndex(list: readonly { view: View<unknown> }[], v: View<unknown>): number {
+    const g = geometry(v);
+    return list.findIndex((n) => n.view.buffer === v.buffer && geometry(n.view) === g);
+  }
+
+  tryAdd(e: KernelEntry, index: number): boolean {
+    if (e.backend !== this.backend) return false;
+    const { ins, out } = operands(e);
+    if (!sameList(out.shape, this.shape)) return false;
+    const refOf = (v: View<unknown>): Ref => e.refs.find((r) => r.view === v)!;
+    const args: Val[] = [];
+    const added: { view: View<unknown>; ref: Ref }[] = [];
+    for (const v of ins) {
+      const w = this.writes.get(v.buffer);
+      if (w !== undefined) {
+        if (geometry(w.view) !== geometry(v)) return false;
+        args.push(w.value);
+        continue;
+      }
+      let k = this.#inputIndex(this.inputs, v);
+      if (k === -1) {
+        const a = this.#inputIndex(added, v);
+        if (a === -1) added.push({ view: v, ref: refOf(v) });
+        k = this.inputs.length + (a === -1 ? added.length - 1 : a);
+      }
+      args.push({ input: k });
+    }
+    // Writing a buffer the run reads elsewhere than at the same positions would clobber inputs.
+    const g = geometry(out);
+    if ([...this.inputs, ...added].some((n) => n.view.buffer === out.buffer && geometry(n.view) !== g)) return false;
+    const prior = this.writes.get(out.buffer);
+    if (prior !== undefined && geometry(prior.view) !== g) return false;
+    const writesAfter = new Map(this.writes);
+    writesAfter.set(out.buffer, { value: { step: -1 }, view: out, ref: refOf(out) });
+    let outputs = 0;
+    for (const w of writesAfter.values()) if (this.needed(w.ref, index)) outputs++;
+    if (this.inputs.length + added.length + outputs > FUSED_MAX_BUFFERS) return false;
+
+    this.inputs.push(...added);
+    const op = e.args[0] as string;
+    if (e.name === 'unary') this.steps.push({ kind: 'unary', op, args });
+    else if (e.name === 'binary') this.steps.push({ kind: 'binary', op, args });
+    else this.steps.push({ kind: 'scalar', op, args, value: e.args[2] as number, scalarFirst: e.args[3] as boolean });
+    this.writes.set(out.buffer, { value: { step: this.steps.length - 1 }, view: out, ref: refOf(out) });
+    this.entries.push(e);
+    return true;
+  }
+
+  /** The fused entry, writing what is needed after `end` (the index of the run's last entry). */
+  build(end: number): FusedEntry {
+    const n = this.inputs.length;
+    const num = (v: Val): number => ('input' in v ? v.input : n + v.step);
+    const steps: FusedStep[] = this.steps.map((s) => {
+      if (s.kind === 'unary') return { kind: 'unary', op: s.op as UnaryOp, args: [num(s.args[0]!)] };
+      if (s.kind === 'binary') return { kind: 'binary', op: s.op as BinaryOp, args: [num(s.args[0]!), num(s.args[1]!)] };
+      return { kind: 'scalar', op: s.op as BinaryOp, args: [num(s.args[0]!)], value: s.value!, scalarFirst: s.scalarFirst! };
+    });
+    const outs: View<unknown>[] = [];
+    const outputs: number[] = [];
+    const refs: Ref[] = this.inputs.map((i) => i.ref);
+    for (const w of this.writes.values()) {
+      if (!this.needed(w.ref, end)) continue;
+      outs.push(w.view);
+      outputs.push(num(w.value));
+      refs.push(w.ref);
+    }
+    return {
+      kind: 'fused', backend: this.backend, program: { inputs: n, steps, outputs },
+      inputs: this.inputs.map((i) => i.view), outs, refs, replaces: this.entries.length,
+    };
+  }
+}
+
+function outputLogicals(t: OutputTemplate, out: Set<number>): Set<number> {
+  if (t.k === 'tensor') out.add(t.ref.logical);
+  else if (t.k === 'list') for (const i of t.items) outputLogicals(i, out);
+  else if (t.k === 'record') for (const [, f] of t.fields) outputLogicals(f, out);
+  return out;
+}
+
+/** Replace fusible runs of `tape.entries` by fusedElementwise entries, in place. */
+export function fuseTape(tape: Tape): void {
+  const entries = tape.entries;
+  if (!entries.some((e) => e.kind === 'kernel' && e.backend.kernels.fusedElementwise !== undefined)) return;
+  const lastRef = new Map<number, number>();
+  entries.forEach((e, i) => { if (e.kind !== 'host') for (const r of e.refs) if (r.logical >= 0) lastRef.set(r.logical, i); });
+  const returned = outputLogicals(tape.output, new Set());
+  const needed = (r: Ref, end: number): boolean =>
+    r.logical < 0 || tape.liveAtEnd.has(r.logical) || tape.hostRead.has(r.logical) || returned.has(r.logical) || (lastRef.get(r.logical) ?? -1) > end;
+
+  const out: Entry[] = [];
+  let i = 0;
+  while (i < entries.length) {
+    const e = entries[i]!;
+    if (!fusible(e)) { out.push(e); i++; continue; }
+    const run = new Run(e.backend, operands(e).out.shape, needed);
+    let j = i;
+    while (j < entries.length) {
+      const f = entries[j]!;
+      if (!fusible(f) || !run.tryAdd(f, j)) break;
+      j++;
+    }
+    if (run.entries.length < 2) { out.push(e); i++; continue; }
+    const fused = run.build(j - 1);
+    // A run whose values nothing reads afterwards is dead: it is dropped.
+    if (fused.outs.length > 0) {
+      try {
+        validateFusedProgram(fused.program);
+      } catch {
+        out.push(...run.entries);
+        i = j;
+        continue;
+      }
+      out.push(fused);
+    }
+    i = j;
+  }
+  tape.entries = out;
+}
