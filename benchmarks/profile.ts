@@ -6,14 +6,15 @@
 //   time per dispatch label (one compute pass per dispatch while profiling, so the step is slower
 //   than unprofiled; the wall time is measured first, without profiling).
 // Usage: node benchmarks/profile.mjs [--device cpu|webgpu|all] [--steps N] [--model nano|larger] [--top N]
-import { cpuBackend, initWebGPU, keep, manualSeed, randint, tidy, webgpuRuntime, type DeviceName } from '@webgrad/core';
+//   [--precision f32|f16|bf16] (f16/bf16: the forward under autocast, as the example's --precision; no loss scaling)
+import { autocast, cpuBackend, initWebGPU, keep, manualSeed, randint, tidy, webgpuRuntime, type DeviceName } from '@webgrad/core';
 import { GPT } from '@webgrad/nn';
 import { AdamW, clipGradNorm } from '@webgrad/optim';
 
-interface Args { devices: DeviceName[]; steps: number; model: 'nano' | 'larger'; top: number }
+interface Args { devices: DeviceName[]; steps: number; model: 'nano' | 'larger'; top: number; precision: 'f32' | 'f16' | 'bf16' }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { devices: ['cpu', 'webgpu'], steps: 20, model: 'nano', top: 25 };
+  const a: Args = { devices: ['cpu', 'webgpu'], steps: 20, model: 'nano', top: 25, precision: 'f32' };
   for (let i = 0; i < argv.length; i++) {
     const [k, v] = argv[i]!.includes('=') ? argv[i]!.split('=', 2) as [string, string] : [argv[i]!, argv[i + 1]];
     const take = () => { if (!argv[i]!.includes('=')) i++; if (v === undefined) throw new Error(`${k} needs a value`); return v; };
@@ -21,9 +22,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--steps') a.steps = Number(take());
     else if (k === '--model') a.model = take() as Args['model'];
     else if (k === '--top') a.top = Number(take());
-    else throw new Error(`unknown flag ${k}; usage: node benchmarks/profile.mjs [--device cpu|webgpu|all] [--steps N] [--model nano|larger] [--top N]`);
+    else if (k === '--precision') a.precision = take() as Args['precision'];
+    else throw new Error(`unknown flag ${k}; usage: node benchmarks/profile.mjs [--device cpu|webgpu|all] [--steps N] [--model nano|larger] [--top N] [--precision f32|f16|bf16]`);
   }
-  if (!(a.steps >= 1) || !['nano', 'larger'].includes(a.model)) throw new Error(`bad --steps or --model: ${JSON.stringify(a)}`);
+  if (!(a.steps >= 1) || !['nano', 'larger'].includes(a.model) || !['f32', 'f16', 'bf16'].includes(a.precision)) throw new Error(`bad --steps, --model or --precision: ${JSON.stringify(a)}`);
   return a;
 }
 
@@ -32,7 +34,7 @@ const MODELS = {
   larger: { vocabSize: 65, blockSize: 256, nLayer: 6, nHead: 6, nEmbd: 384, batch: 8 },
 };
 
-function trainer(device: DeviceName, model: Args['model']) {
+function trainer(device: DeviceName, model: Args['model'], precision: Args['precision']) {
   const { batch, ...c } = MODELS[model];
   manualSeed(0);
   const m = new GPT({ ...c, dropout: 0, bias: false, device });
@@ -43,7 +45,8 @@ function trainer(device: DeviceName, model: Args['model']) {
   const step = async (): Promise<number> => {
     const t0 = performance.now();
     const l = tidy(() => {
-      const loss = m.forward(x, y).loss!;
+      const loss = precision === 'f32' ? m.forward(x, y).loss!
+        : autocast({ dtype: precision === 'f16' ? 'float16' : 'bfloat16' }, () => m.forward(x, y).loss!);
       loss.backward();
       clipGradNorm(opt.params(), 1).dispose();
       opt.step();
@@ -87,7 +90,7 @@ function callKey(name: string, args: unknown[]): string {
 }
 
 async function profileCpu(a: Args): Promise<void> {
-  const t = trainer('cpu', a.model);
+  const t = trainer('cpu', a.model, a.precision);
   const wall = await wallPerStep(t.step, a.steps);
   const kernels = cpuBackend.kernels as unknown as Record<string, (...args: unknown[]) => unknown>;
   const acc = new Map<string, [number, number]>();
@@ -110,7 +113,7 @@ async function profileCpu(a: Args): Promise<void> {
     Object.assign(kernels, saved);
     t.dispose();
   }
-  console.log(`\ncpu — ${a.model} GPT step: median ${wall[wall.length >> 1]!.toFixed(1)} ms, min ${wall[0]!.toFixed(1)} ms (${a.steps} steps)`);
+  console.log(`\ncpu — ${a.model} GPT ${a.precision} step: median ${wall[wall.length >> 1]!.toFixed(1)} ms, min ${wall[0]!.toFixed(1)} ms (${a.steps} steps)`);
   console.log(table([...acc].map(([k, [ms, n]]) => [k, ms, n]), a.steps, a.top, 'ms'));
 }
 
@@ -122,7 +125,7 @@ async function profileWebgpu(a: Args): Promise<void> {
     return;
   }
   const rt = webgpuRuntime()!;
-  const t = trainer('webgpu', a.model);
+  const t = trainer('webgpu', a.model, a.precision);
   try {
     const wall = await wallPerStep(t.step, a.steps);
     const s0 = rt.stats();
@@ -130,7 +133,7 @@ async function profileWebgpu(a: Args): Promise<void> {
     for (let i = 0; i < a.steps; i++) host.push(await t.step());
     const s1 = rt.stats();
     host.sort((p, q) => p - q);
-    console.log(`\nwebgpu (${rt.info.description || rt.info.device}) — ${a.model} GPT step: median ${wall[wall.length >> 1]!.toFixed(1)} ms, min ${wall[0]!.toFixed(1)} ms; ` +
+    console.log(`\nwebgpu (${rt.info.description || rt.info.device}) — ${a.model} GPT ${a.precision} step: median ${wall[wall.length >> 1]!.toFixed(1)} ms, min ${wall[0]!.toFixed(1)} ms; ` +
       `${((s1.dispatches - s0.dispatches) / a.steps).toFixed(0)} dispatches and ${((s1.submits - s0.submits) / a.steps).toFixed(1)} submits per step; ` +
       `host time to issue a step (graph, autograd, encoding; median) ${host[host.length >> 1]!.toFixed(1)} ms`);
     if (!rt.canProfile) {

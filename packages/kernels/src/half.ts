@@ -10,6 +10,12 @@
 // (double rounding) for float64 inputs. Values past the largest finite number by half an ulp or
 // more become ±inf; subnormals are kept; NaN becomes the quiet NaN (0x7e00 / 0x7fc0) with its sign
 // dropped; -0 keeps its sign. Decoding is exact (every value of both formats is a float32).
+//
+// The fast cpu kernels convert in bulk with the float32 forms at the end of this file: decoding
+// float16 through a 65,536-entry table, and encoding from a float32 by bit arithmetic. Encoding a
+// float32 value is exact in the sense above — one nearest-even rounding of that float32 value,
+// equal to `float16Bits` / `bfloat16Bits` of the same value — since every float32 is a float64.
+// Only a float64 that is not a float32 must not go through them (it would be rounded twice).
 
 interface HalfFormat {
   mantBits: number;
@@ -79,3 +85,58 @@ export const roundFloat16 = (v: number): number => float16Value(float16Bits(v));
 
 /** `v` rounded to the nearest bfloat16 value. */
 export const roundBfloat16 = (v: number): number => bfloat16Value(bfloat16Bits(v));
+
+// ---- float32 <-> 16-bit, for bulk conversion ---------------------------------------------------
+
+let f16Table: Float32Array | null = null;
+
+/** The value of every float16 bit pattern, indexed by the pattern (built on first use). */
+export function float16Table(): Float32Array {
+  if (!f16Table) {
+    f16Table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) f16Table[h] = float16Value(h);
+  }
+  return f16Table;
+}
+
+/** The float16 bit pattern of the float32 whose bits are `u`, rounded to nearest, ties to even. */
+export function float16FromF32Bits(u: number): number {
+  const sign = (u >>> 16) & 0x8000;
+  const a = u & 0x7fffffff;
+  if (a > 0x7f800000) return 0x7e00; // NaN
+  if (a >= 0x477ff000) return sign | 0x7c00; // ≥ 65520 (65504 + ½ ulp, a tie that rounds to even: inf)
+  if (a >= 0x38800000) {
+    // Normal (≥ 2^-14): rebias the exponent (127 → 15) and drop 13 mantissa bits, adding 0xfff plus
+    // the kept lowest bit first (ties to even); a carry out of the mantissa bumps the exponent.
+    return sign | ((a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13);
+  }
+  if (a < 0x33000000) return sign; // < 2^-25 (half the smallest subnormal; the tie rounds to even: 0)
+  // Subnormal: the value is m·2^-24 with m < 1024 (m = 1024 is the smallest normal's pattern).
+  // Shift the 24-bit significand right so its units are 2^-24, rounding ties to even.
+  const e = a >>> 23; // 102..112
+  const sig = (a & 0x7fffff) | 0x800000;
+  const shift = 126 - e; // value = sig·2^(e-150) = (sig >> (126-e))·2^-24
+  const half = 1 << (shift - 1);
+  const rem = sig & ((1 << shift) - 1);
+  let m = sig >>> shift;
+  if (rem > half || (rem === half && (m & 1) === 1)) m++;
+  return sign | m;
+}
+
+/** The bfloat16 bit pattern of the float32 whose bits are `u`, rounded to nearest, ties to even. */
+export function bfloat16FromF32Bits(u: number): number {
+  if ((u & 0x7fffffff) > 0x7f800000) return 0x7fc0; // NaN
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff; // a carry into the exponent rounds up to inf
+}
+
+/** The float16 bit pattern nearest to `v` rounded to float32 first: exact for a float32 `v` (see the header). */
+export function float16BitsOfF32(v: number): number {
+  f32[0] = v;
+  return float16FromF32Bits(u32[0]!);
+}
+
+/** The bfloat16 bit pattern nearest to `v` rounded to float32 first: exact for a float32 `v` (see the header). */
+export function bfloat16BitsOfF32(v: number): number {
+  f32[0] = v;
+  return bfloat16FromF32Bits(u32[0]!);
+}

@@ -9,7 +9,9 @@
 //   The GPT blocks' packed q/k/v (head views of one [B, T, 3C] tensor) are read where they lie.
 // - Otherwise (an additive mask, other layouts): the same products through the matmul kernel, the
 //   row step in TypeScript (with a mask) or WebAssembly (without).
-// Other dtypes take the reference.
+// float16/bfloat16 operands run the same paths on float32 copies (contiguous, so the in-memory path
+// when there is no mask), each 16-bit result encoded once (`viaFloat32`, half_arrays.ts). Other
+// dtypes take the reference.
 
 import { contiguousStrides, isContiguous, numel, sharesMemory, transposeLast } from '../geometry.js';
 import type { AttentionOptions, TypedArray, View } from '../types.js';
@@ -18,6 +20,7 @@ import { wasmRuntime, type WasmRuntime } from '../wasm/runtime.js';
 import { FAST_CPU_CONFIG, rowSplit, threadsFor } from '../wasm/schedule.js';
 import { copyLoops } from './copy.js';
 import { withReference } from './fallback.js';
+import { anyHalf, viaFloat32 } from './half_arrays.js';
 import { matmul as matmulFast, runSgemm } from './matmul.js';
 import { MR } from './matmul_program.js';
 
@@ -295,6 +298,9 @@ const inMemory = (mask: V | null, ...vs: V[]): boolean => {
 };
 
 export function attention(q: V, k: V, v: V, mask: V | null, opts: AttentionOptions, out: V, lse: V): boolean {
+  if (anyHalf(q, k, v, mask, out, lse)) {
+    return viaFloat32([q, k, v, mask], [out, lse], ([q32, k32, v32, m32], [o32, l32]) => attention(q32!, k32!, v32!, m32!, opts, o32!, l32!));
+  }
   if (!attentionFast(q, k, v, mask, out) || !(lse.dtype === 'float32' || lse.dtype === 'float64')) return false;
   if (inMemory(mask, q, k, v, out)) {
     attentionInMemory(q, k, v, opts, out, lse);
@@ -316,6 +322,10 @@ export function attention(q: V, k: V, v: V, mask: V | null, opts: AttentionOptio
 
 export function attentionBackward(q: V, k: V, v: V, mask: V | null, opts: AttentionOptions, out: V, lse: V, dout: V,
   dq: V, dk: V, dv: V): boolean {
+  if (anyHalf(q, k, v, mask, out, lse, dout, dq, dk, dv)) {
+    return viaFloat32([q, k, v, mask, out, lse, dout], [dq, dk, dv], ([q32, k32, v32, m32, o32, l32, g32], [dq32, dk32, dv32]) =>
+      attentionBackward(q32!, k32!, v32!, m32!, opts, o32!, l32!, g32!, dq32!, dk32!, dv32!));
+  }
   if (!attentionFast(q, k, v, mask, out) || !isF32(dout) || !isF32(dq) || !isF32(dk) || !isF32(dv)
     || !(lse.dtype === 'float32' || lse.dtype === 'float64')) {
     return false;

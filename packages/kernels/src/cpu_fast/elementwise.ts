@@ -10,6 +10,8 @@
 //   scalar, or a row pattern ([R, C] rows with a row stride, the last dim contiguous or broadcast —
 //   covers bias adds and per-row scales).
 // - geluGrad/siluGrad: float32 contiguous same-shape operands.
+// float16/bfloat16 operands (unary, binary, binaryScalar through binary, where) run the float32
+// paths above on float32 copies, the result encoded once (`viaFloat32`, half_arrays.ts).
 
 import { contiguousStrides, isContiguous, numel } from '../geometry.js';
 import type { BinaryOp, TypedArray, UnaryOp, View } from '../types.js';
@@ -19,8 +21,7 @@ import { wasmRuntime } from '../wasm/runtime.js';
 import { FAST_CPU_CONFIG, partsFor, splitRange, threadsFor } from '../wasm/schedule.js';
 import { GRAD_FAST_OPS, UNARY_FAST_OPS, type GradFastOp, type UnaryFastOp } from '../wasm/unary_program.js';
 import * as loops from './elementwise_loops.js';
-
-export { where } from './elementwise_loops.js';
+import { anyHalf, viaFloat32 } from './half_arrays.js';
 
 type V = View<TypedArray>;
 
@@ -63,6 +64,7 @@ function binarySlow(op: BinaryOp, a: V, b: V, out: V): boolean {
 }
 
 export function binary(op: BinaryOp, a: V, b: V, out: V): boolean {
+  if (anyHalf(a, b, out)) return viaFloat32([a, b], [out], ([a32, b32], [o32]) => binary(op, a32!, b32!, o32!));
   if ((GRAD_FAST_OPS as readonly string[]).includes(op)) return activationGrad(op as GradFastOp, a, b, out);
   if (!(BINARY_FAST_OPS as readonly string[]).includes(op) || !isF32(a) || !isF32(b) || !isF32(out) || !isContiguous(out)) {
     return binarySlow(op, a, b, out);
@@ -126,6 +128,7 @@ function activationGrad(op: GradFastOp, x: V, g: V, out: V): boolean {
 }
 
 export function unary(op: UnaryOp, x: V, out: V): boolean {
+  if (anyHalf(x, out)) return viaFloat32([x], [out], ([x32], [o32]) => unary(op, x32!, o32!));
   if (!(UNARY_FAST_OPS as readonly string[]).includes(op) || !isF32(x) || !isF32(out) || !isContiguous(x) || !isContiguous(out)) {
     return loops.unary(op, x, out);
   }
@@ -141,4 +144,10 @@ export function unary(op: UnaryOp, x: V, out: V): boolean {
   rt.parallel(`unary_${op as UnaryFastOp}`, 3, parts);
   o.done();
   return true;
+}
+
+/** out = cond ? a : b: the TypeScript loop (elementwise_loops.ts), 16-bit a/b/out through float32. */
+export function where(cond: V, a: V, b: V, out: V): boolean {
+  if (anyHalf(a, b, out)) return viaFloat32([cond, a, b], [out], ([c, a32, b32], [o32]) => loops.where(c!, a32!, b32!, o32!));
+  return loops.where(cond, a, b, out);
 }

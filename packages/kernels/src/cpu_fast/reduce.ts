@@ -6,7 +6,8 @@
 //   BatchNorm's) run as row sums in WebAssembly and a fold over the leading axes (reduce_channels.ts);
 // - every other float reduction takes the TypeScript loops (`reduceLoops`), also in float64.
 // Sums accumulate in float64 like the reference but in blocked order, so they may differ from it in
-// the last float32 bit. int32 and bool inputs take the reference.
+// the last float32 bit. float16/bfloat16 operands take the same paths on float32 copies, a 16-bit
+// result encoded once (`viaFloat32`, half_arrays.ts). int32 and bool inputs take the reference.
 
 import { contiguousStrides, forEachRow, isContiguous, numel } from '../geometry.js';
 import type { ReduceOp, TypedArray, View } from '../types.js';
@@ -14,6 +15,7 @@ import { isF32, isFloat, readPtr } from '../wasm/operands.js';
 import { wasmRuntime } from '../wasm/runtime.js';
 import { FAST_CPU_CONFIG, splitRange, threadsFor } from '../wasm/schedule.js';
 import { copyAssign, copyLoops } from './copy.js';
+import { anyHalf, viaFloat32 } from './half_arrays.js';
 import { reduceChannels } from './reduce_channels.js';
 
 type V = View<TypedArray>;
@@ -23,6 +25,7 @@ type V = View<TypedArray>;
  * WebAssembly with float64 accumulators; every other reduction takes the TypeScript loops.
  */
 export function reduce(op: ReduceOp, x: V, axes: readonly number[], out: V): boolean {
+  if (anyHalf(x, out)) return viaFloat32([x], [out], ([x32], [o32]) => reduce(op, x32!, axes, o32!));
   const fast = op === 'sum' && isF32(x) && isContiguous(x) && (out.dtype === 'float32' || out.dtype === 'float64') && reduceSplit(x.shape, axes);
   if (!fast) return reduceChannels(op, x, axes, out) || reduceLoops(op, x, axes, out);
   const { s, trailing } = fast;

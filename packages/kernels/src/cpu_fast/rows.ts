@@ -7,18 +7,21 @@
 // - softmax backward, layerNorm backward with an odd row length, cross-entropy and its backward:
 //   TypeScript loops over float32 contiguous operands with the reference's float64 arithmetic in
 //   the reference's order.
-// Other dtypes and layouts take the reference.
+// float16/bfloat16 operands run the same paths on float32 copies, each 16-bit result encoded once
+// (`viaFloat32`, half_arrays.ts). Other dtypes and layouts take the reference.
 
 import { rowsOf } from '../geometry.js';
 import type { CrossEntropyOptions, TypedArray, View } from '../types.js';
 import { allF32Contiguous, isFloat, readPtr, writePtr, type Range } from '../wasm/operands.js';
 import { wasmRuntime } from '../wasm/runtime.js';
 import { rowSplit } from '../wasm/schedule.js';
+import { anyHalf, viaFloat32 } from './half_arrays.js';
 
 type V = View<TypedArray>;
 
 /** softmax / logSoftmax over float32 contiguous rows in WebAssembly (`softmax_rows`), threads taking row ranges. */
 export function softmax(x: V, out: V, log: boolean): boolean {
+  if (anyHalf(x, out)) return viaFloat32([x], [out], ([x32], [o32]) => softmax(x32!, o32!, log));
   if (!allF32Contiguous(x, out)) return false;
   const { rows, cols } = rowsOf(x.shape);
   const total = rows * cols;
@@ -37,6 +40,10 @@ export function softmax(x: V, out: V, log: boolean): boolean {
 
 /** layerNorm forward over float32 contiguous rows in WebAssembly (`layernorm_rows`), writing mean and rstd too. */
 export function layerNorm(x: V, weight: V | null, bias: V | null, eps: number, out: V, mean: V, rstd: V): boolean {
+  if (anyHalf(x, weight, bias, out, mean, rstd)) {
+    return viaFloat32([x, weight, bias], [out, mean, rstd], ([x32, w32, b32], [o32, m32, r32]) =>
+      layerNorm(x32!, w32!, b32!, eps, o32!, m32!, r32!));
+  }
   if (!allF32Contiguous(x, weight, bias, out, mean, rstd)) return false;
   const { rows, cols: D } = rowsOf(x.shape);
   const total = rows * D;
@@ -64,6 +71,10 @@ export function layerNorm(x: V, weight: V | null, bias: V | null, eps: number, o
 
 /** layerNorm backward in WebAssembly for float32 contiguous operands with an even row length; else the loops. */
 export function layerNormBackward(x: V, weight: V | null, mean: V, rstd: V, dy: V, dx: V, dweight: V | null, dbias: V | null): boolean {
+  if (anyHalf(x, weight, mean, rstd, dy, dx, dweight, dbias)) {
+    return viaFloat32([x, weight, mean, rstd, dy], [dx, dweight, dbias], ([x32, w32, m32, r32, g32], [dx32, dw32, db32]) =>
+      layerNormBackward(x32!, w32!, m32!, r32!, g32!, dx32!, dw32!, db32!));
+  }
   const { rows, cols: D } = rowsOf(x.shape);
   if (!allF32Contiguous(x, weight, mean, rstd, dy, dx, dweight, dbias) || D % 2 !== 0 || rows * D === 0) {
     return layerNormBackwardLoops(x, weight, mean, rstd, dy, dx, dweight, dbias);
@@ -90,6 +101,7 @@ export function layerNormBackward(x: V, weight: V | null, mean: V, rstd: V, dy: 
 
 /** softmax / logSoftmax backward over float32 contiguous rows, in float64 (TypeScript). */
 export function softmaxBackward(y: V, dy: V, out: V, log: boolean): boolean {
+  if (anyHalf(y, dy, out)) return viaFloat32([y, dy], [out], ([y32, g32], [o32]) => softmaxBackward(y32!, g32!, o32!, log));
   if (!allF32Contiguous(y, dy, out)) return false;
   const { rows, cols } = rowsOf(y.shape);
   const ys = y.buffer, gs = dy.buffer, dx = out.buffer;
@@ -166,6 +178,9 @@ const vec1d = (v: V): boolean => v.shape.length === 1;
 
 /** Cross-entropy of float32 contiguous [N, C] logits, in float64 (TypeScript); out-of-range targets throw. */
 export function crossEntropy(logits: V, targets: V, weight: V | null, opts: CrossEntropyOptions, loss: V, lse: V): boolean {
+  if (anyHalf(logits, weight, loss, lse)) {
+    return viaFloat32([logits, targets, weight], [loss, lse], ([x32, t, w32], [l32, s32]) => crossEntropy(x32!, t!, w32!, opts, l32!, s32!));
+  }
   if (!allF32Contiguous(logits) || logits.shape.length !== 2 || !vec1d(targets) || !vec1d(loss) || !vec1d(lse)
     || (weight && !vec1d(weight)) || !isFloat(loss) || !isFloat(lse)) return false;
   const [N, C] = [logits.shape[0]!, logits.shape[1]!];
@@ -198,6 +213,10 @@ export function crossEntropy(logits: V, targets: V, weight: V | null, opts: Cros
 /** The gradient of `crossEntropy` with respect to the logits; `dlogits` may alias `logits`. */
 export function crossEntropyBackward(logits: V, targets: V, weight: V | null, lse: V, dloss: V, opts: CrossEntropyOptions,
   dlogits: V): boolean {
+  if (anyHalf(logits, weight, lse, dloss, dlogits)) {
+    return viaFloat32([logits, targets, weight, lse, dloss], [dlogits], ([x32, t, w32, l32, g32], [d32]) =>
+      crossEntropyBackward(x32!, t!, w32!, l32!, g32!, opts, d32!));
+  }
   if (!allF32Contiguous(logits, dlogits) || logits.shape.length !== 2 || !vec1d(targets) || !vec1d(lse) || !vec1d(dloss)
     || (weight && !vec1d(weight))) return false;
   const [N, C] = [logits.shape[0]!, logits.shape[1]!];
