@@ -11,6 +11,7 @@ import { reshape } from './views.js';
 import { full } from './creation.js';
 import { tidy } from '../memory.js';
 import { checkNumel, checkRank, checkSize, checkTensor } from '../validate.js';
+import { validationRead } from '../compile/trace.js';
 
 /** An input with at least one dim and an index tensor, as gather, scatterAdd and indexSelect take. */
 function checkIndexed(op: string, x: Tensor, index: Tensor): void {
@@ -24,7 +25,7 @@ export function checkIndex(op: string, index: Tensor, size: number, what: string
   const read = index.backend.readSync;
   if (!read || index.size === 0) return;
   const c = index.isContiguous() ? index : index.contiguous();
-  const vals = read(c.storage.buffer, 'int32', c.storage.length).subarray(c.offset, c.offset + c.size);
+  const vals = validationRead(() => read(c.storage.buffer, 'int32', c.storage.length)).subarray(c.offset, c.offset + c.size);
   if (c !== index) c.dispose();
   for (const v of vals) {
     if (v !== ignore && (v < 0 || v >= size)) {
