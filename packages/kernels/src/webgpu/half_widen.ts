@@ -1,6 +1,6 @@
 // float16 and bfloat16 operands of the WebGPU kernels that have no 16-bit form (every family but
-// the elementwise one, matmul and the softmax and layerNorm forwards, whose WGSL reads and writes
-// 16-bit storage itself): each 16-bit view is converted to a contiguous f32 temporary, the f32
+// the elementwise one, matmul, the reductions and the softmax and layerNorm forwards, whose WGSL
+// reads and writes 16-bit storage itself): each 16-bit view is converted to a contiguous f32 temporary, the f32
 // kernel runs on those, and the views the kernel writes are converted back, rounded to
 // nearest-even. Arithmetic and accumulation are therefore f32 (reductions, the softmax and
 // layerNorm backwards, cross-entropy, attention), at the cost of one extra pass over each 16-bit
@@ -15,8 +15,8 @@ import type { WebGPURuntime } from './runtime.js';
 type K = KernelSet<GPUBuffer>;
 
 /** The argument positions each kernel writes (in-place operands included); all others are read. */
-export const WRITTEN_ARGS: { readonly [N in Exclude<keyof K, 'unary' | 'binary' | 'binaryScalar' | 'where' | 'copy' | 'fill' | 'matmul' | 'softmax' | 'layerNorm' | 'fusedElementwise'>]: readonly number[] } = {
-  random: [0], reduce: [3], argReduce: [3], gather: [3], scatterAdd: [0], indexSelect: [3], indexAdd: [0],
+export const WRITTEN_ARGS: { readonly [N in Exclude<keyof K, 'unary' | 'binary' | 'binaryScalar' | 'where' | 'copy' | 'fill' | 'matmul' | 'softmax' | 'layerNorm' | 'fusedElementwise' | 'reduce' | 'argReduce'>]: readonly number[] } = {
+  random: [0], gather: [3], scatterAdd: [0], indexSelect: [3], indexAdd: [0],
   adamw: [0, 2, 3], softmaxBackward: [2], layerNormBackward: [5, 6, 7],
   crossEntropy: [4, 5], crossEntropyBackward: [6], attention: [5, 6], attentionBackward: [8, 9, 10],
   im2col: [2], col2im: [2], pool2d: [3, 4], pool2dBackward: [4], quantMatmul: [3], quantMatmulTransposed: [2],

@@ -3,7 +3,9 @@
 // What: out[o] = op over the reduced sub-block of x that maps to output o (keepdim layout: out has
 // x's shape with 1 on reduced axes). Semantics match cpu/reduce.ts: empty reductions give the
 // identity, max/min propagate NaN, argmax/argmin take the first of ties and the first NaN.
-// Accumulation is f32 for float32 inputs and i32 (wrapping) for int32/bool inputs.
+// Accumulation is f32 for float32, float16 and bfloat16 inputs and i32 (wrapping) for int32/bool
+// inputs. float16/bfloat16 x and out are read and written in their storage (converted to f32 on load,
+// rounded to nearest-even on store, half_wgsl.ts); two-stage partials are f32.
 //
 // Layout: x and out may be strided. The launcher splits x's dims into kept and reduced ones and
 // coalesces each group separately, so the shader sees a kept shape (indexed by the output number o)
@@ -22,7 +24,9 @@
 // argReduce uses the serial path along its single axis.
 
 import type { ReduceOp, View } from '../types.js';
-import { gpuDType, WGSL_STORAGE_TYPE } from './dtype.js';
+import type { DType } from '../types.js';
+import { gpuStorageDType } from './dtype.js';
+import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn } from './half_wgsl.js';
 import { WGSL_MATH } from './elementwise_ops.js';
 import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
@@ -35,7 +39,21 @@ const WG = 128;
 const CHUNK = 4096;
 const TWO_STAGE_MIN = 1 << 15;
 
-type Storage = 'f32' | 'i32' | 'u32';
+/** Storage of x and out: f32, i32, u32 (bool), f16 (float16), bf16 (bfloat16, two per u32 word). */
+type Storage = 'f32' | 'i32' | 'u32' | 'f16' | 'bf16';
+const STORAGE: Readonly<Record<string, Storage>> = { float32: 'f32', int32: 'i32', bool: 'u32', float16: 'f16', bfloat16: 'bf16' };
+const isHalf = (s: Storage): s is 'f16' | 'bf16' => s === 'f16' || s === 'bf16';
+
+/** The storage of `dtype`, or a WebGPUDTypeError naming `op` (float64). */
+function storageOf(op: string, dtype: DType): Storage {
+  return STORAGE[gpuStorageDType(op, dtype)]!;
+}
+
+/** WGSL: `fn ldx(i: u32) -> <acc type>`, element i of x converted to the accumulation type. */
+function wgslLoadX(xs: Storage, t: 'f32' | 'i32'): string {
+  if (isHalf(xs)) return wgslLoadFn('ldx', 'x', xs);
+  return `fn ldx(i: u32) -> ${t} { return ${xs === t ? 'x[i]' : `${t}(x[i])`}; }\n`;
+}
 
 interface Geometry {
   nout: number;
@@ -85,7 +103,7 @@ function pushGeometry(u: UniformStruct, g: Geometry, xOff: number, outOff: numbe
 }
 
 function accType(s: Storage): 'f32' | 'i32' {
-  return s === 'f32' ? 'f32' : 'i32';
+  return s === 'f32' || isHalf(s) ? 'f32' : 'i32';
 }
 
 function identity(op: ReduceOp, t: 'f32' | 'i32'): string {
@@ -104,7 +122,7 @@ function combineFn(op: ReduceOp, t: 'f32' | 'i32'): string {
   return `fn combine(a: ${t}, b: ${t}) -> ${t} { return ${body}; }`;
 }
 
-function storeExpr(t: 'f32' | 'i32', out: Storage, v: string): string {
+function storeExpr(t: 'f32' | 'i32', out: 'f32' | 'i32' | 'u32', v: string): string {
   if (out === 'u32') return t === 'f32' ? `select(1u, 0u, ${v} == 0.0)` : `select(0u, 1u, ${v} != 0)`;
   if (out === t) return v;
   return out === 'f32' ? `f32(${v})` : `f2i(${v})`;
@@ -115,24 +133,23 @@ type Mode = 'rows' | 'serial' | 'stage1';
 function wgslReduce(op: ReduceOp, mode: Mode, xs: Storage, outS: Storage, g: Geometry, u: UniformStruct): ShaderSource {
   const t = accType(xs);
   const kr = g.keptShape.length, rr = g.redShape.length;
-  const load = (e: string) => (xs === t ? e : `${t}(${e})`);
   // stage1 writes partials[o] (contiguous, acc type); otherwise out at its kept strides.
-  const outDecl = mode === 'stage1' ? t : outS;
-  const outIndex = mode === 'stage1' ? 'o' : 'u32(ob)';
-  const outValue = (v: string) => (mode === 'stage1' ? v : storeExpr(t, outS, v));
+  const outDecl = mode === 'stage1' ? t : isHalf(outS) ? halfElement(outS, true) : outS;
+  const outStore = (v: string): string => mode === 'stage1' ? `out[o] = ${v};`
+    : isHalf(outS) ? `sto(u32(ob), ${t === 'f32' ? v : `f32(${v})`});` : `out[u32(ob)] = ${storeExpr(t, outS, v)};`;
   const row = mode === 'stage1' ? 'o / u.chunks' : 'o';
   const range = mode === 'stage1'
     ? '  let r0 = (o % u.chunks) * u.chunk;\n  let r1 = min(r0 + u.chunk, u.nred);'
     : '  let r0 = 0u;\n  let r1 = u.nred;';
-  const entries = [read('x', xs), readWrite('out', outDecl), uniform(u)];
+  const entries = [read('x', isHalf(xs) ? halfElement(xs, false) : xs), readWrite('out', outDecl), uniform(u)];
   const head = `
-${WGSL_MATH}
+${WGSL_MATH}${wgslHalfHelpers([xs, mode === 'stage1' ? t : outS])}${wgslLoadX(xs, t)}${mode !== 'stage1' && isHalf(outS) ? wgslStoreFn('sto', 'out', outS) : ''}
 ${WGSL_LINEAR_WORKGROUP}
 ${combineFn(op, t)}
 fn x_at(base: i32, r: u32) -> ${t} {
   var a = base;
 ${decompose(rr, 'rs', ['rx'], ['a'], 'r')}
-  return ${load('x[u32(a)]')};
+  return ldx(u32(a));
 }
 `;
   const bases = `  let row = ${row};
@@ -148,7 +165,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${bases}
   var acc: ${t} = ${identity(op, t)};
   for (var r = 0u; r < u.nred; r++) { acc = combine(acc, x_at(xb, r)); }
-  out[${outIndex}] = ${outValue('acc')};
+  ${outStore('acc')}
 }
 `);
   }
@@ -168,7 +185,7 @@ ${range}
     if (lid < s) { sh[lid] = combine(sh[lid], sh[lid + s]); }
     workgroupBarrier();
   }
-  if (lid == 0u) { out[${outIndex}] = ${outValue('sh[0]')}; }
+  if (lid == 0u) { ${outStore('sh[0]')} }
 }
 `);
 }
@@ -184,8 +201,8 @@ function geomKey(g: Geometry): string {
 }
 
 export function reduce(rt: WebGPURuntime, op: ReduceOp, x: View<GPUBuffer>, axes: readonly number[], out: View<GPUBuffer>): void {
-  const xs = WGSL_STORAGE_TYPE[gpuDType(`reduce(${op})`, x.dtype)];
-  const outS = WGSL_STORAGE_TYPE[gpuDType(`reduce(${op})`, out.dtype)];
+  const xs = storageOf(`reduce(${op})`, x.dtype);
+  const outS = storageOf(`reduce(${op})`, out.dtype);
   const g = geometry(x, out, normAxes(axes, x.shape.length));
   if (g.nout === 0) return;
   const t = accType(xs);
@@ -226,11 +243,10 @@ export function reduce(rt: WebGPURuntime, op: ReduceOp, x: View<GPUBuffer>, axes
 
 function wgslArgReduce(op: 'argmax' | 'argmin', xs: Storage, g: Geometry, u: UniformStruct): ShaderSource {
   const t = accType(xs);
-  const load = (e: string) => (xs === t ? e : `${t}(${e})`);
   const better = op === 'argmax' ? 'v > best' : 'v < best';
   const nanTest = t === 'f32' ? 'is_nan' : 'no_nan';
-  return shader([read('x', xs), readWrite('out', 'i32'), uniform(u)], `
-${WGSL_MATH}
+  return shader([read('x', isHalf(xs) ? halfElement(xs, false) : xs), readWrite('out', 'i32'), uniform(u)], `
+${WGSL_MATH}${wgslHalfHelpers([xs])}${wgslLoadX(xs, t)}
 ${WGSL_LINEAR_WORKGROUP}
 fn no_nan(v: i32) -> bool { return false; }
 @compute @workgroup_size(${WG})
@@ -240,11 +256,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var xb: i32 = i32(u.off_x);
   var ob: i32 = i32(u.off_out);
 ${decompose(g.keptShape.length, 'ks', ['kx', 'ko'], ['xb', 'ob'], 'o')}
-  var best = ${load('x[u32(xb)]')};
+  var best = ldx(u32(xb));
   var bi = 0u;
   for (var r = 1u; r < u.nred; r++) {
     if (${nanTest}(best)) { break; }
-    let v = ${load('x[u32(xb + i32(r) * u.rx0)]')};
+    let v = ldx(u32(xb + i32(r) * u.rx0));
     if (${nanTest}(v) || ${better}) { best = v; bi = r; }
   }
   out[u32(ob)] = i32(bi);
@@ -253,8 +269,8 @@ ${decompose(g.keptShape.length, 'ks', ['kx', 'ko'], ['xb', 'ob'], 'o')}
 }
 
 export function argReduce(rt: WebGPURuntime, op: 'argmax' | 'argmin', x: View<GPUBuffer>, axis: number, out: View<GPUBuffer>): void {
-  const xs = WGSL_STORAGE_TYPE[gpuDType(op, x.dtype)];
-  gpuDType(op, out.dtype);
+  const xs = storageOf(op, x.dtype);
+  gpuStorageDType(op, out.dtype);
   const rank = x.shape.length;
   const reduced = new Array<boolean>(rank).fill(false);
   if (rank > 0) reduced[axis < 0 ? axis + rank : axis] = true;

@@ -1,0 +1,122 @@
+// The WebGPU kernels that read and write float16/bfloat16 storage in place with f32 arithmetic,
+// beyond the elementwise family, matmul and the softmax/layerNorm forwards (webgpu_half*.test.ts):
+// reductions, and per family the launch itself — its dispatches and no buffer requested for a
+// widened copy (the runtime's counters). Results against the float64 reference of the same rounded
+// inputs, within the tolerance rule of dtype_tolerance.ts; awkward shapes (size 1, odd sizes, odd
+// offsets, transposed views).
+import { describe, expect, it } from 'vitest';
+import { cpuKernels, readAll, storedBits } from '../src/cpu/index.js';
+import type { DType, ReduceOp, TypedArray, View } from '../src/types.js';
+import { createWebGPUKernels } from '../src/webgpu/index.js';
+import { gpuRuntime, makeView, readView, releaseAll, rng, toGPU, type Layout } from './gpu_helpers.js';
+import { FACTOR, expectWithinEps } from './dtype_tolerance.js';
+
+const rt = await gpuRuntime();
+const gk = createWebGPUKernels(rt);
+
+/** A view of `dtype` over `shape` with `layout`, holding `gen()` values (rounded to dtype) in logical order. */
+function viewOf(dtype: DType, shape: number[], gen: () => number, layout: Layout = {}): View<TypedArray> {
+  const v = makeView(dtype, shape, layout);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let i = 0; i < n; i++) {
+    let off = v.offset;
+    for (let d = 0; d < shape.length; d++) off += idx[d]! * v.strides[d]!;
+    v.buffer[off] = storedBits(dtype, gen());
+    for (let d = shape.length - 1; d >= 0; d--) { if (++idx[d]! < shape[d]!) break; idx[d] = 0; }
+  }
+  return v;
+}
+
+/** A contiguous float64 copy of a view's values (logical order). */
+function f64(v: View<TypedArray>): View<TypedArray> {
+  const w = makeView('float64', v.shape);
+  w.buffer.set(readAll(v));
+  return w;
+}
+
+/** The values of GPU view `g`, whose cpu twin is `v`. */
+async function values(g: View<GPUBuffer>, v: View<TypedArray>): Promise<number[]> {
+  return Array.from(readAll({ ...v, buffer: await readView(rt, g, v) }));
+}
+
+/** Runs `launch`, returning the dispatches it made and the buffers it requested from the pool. */
+function counted(launch: () => void): { dispatches: number; buffers: number } {
+  const before = rt.stats();
+  launch();
+  const after = rt.stats();
+  return { dispatches: after.dispatches - before.dispatches, buffers: after.allocations + after.reuses - before.allocations - before.reuses };
+}
+
+const HALF = ['float16', 'bfloat16'] as const;
+
+describe.each(HALF)('webgpu reductions on %s storage (f32 accumulation, one rounding on store)', (d) => {
+  const r = rng(3);
+  // [label, shape, axes, layout of x]: the serial path (short reductions), the rows path (≥ 64), the
+  // two-stage path (≥ 2^15 elements into few outputs), size-1 dims, a transposed x at an odd offset.
+  const CASES: [string, number[], number[], Layout][] = [
+    ['serial: [5, 3] over 1, odd offset', [5, 3], [1], { offset: 1 }],
+    ['serial: [1, 1] over 0', [1, 1], [0], {}],
+    ['rows: [3, 301] over 1', [3, 301], [1], { offset: 3 }],
+    ['rows: [7, 70] transposed over 0', [7, 70], [0], { perm: [1, 0], offset: 1 }],
+    ['rows: [2, 5, 33] over 0 and 2', [2, 5, 33], [0, 2], {}],
+    ['two-stage: [3, 33001] over 1', [3, 33001], [1], { offset: 1 }],
+  ];
+
+  for (const op of ['sum', 'max', 'min', 'prod'] as ReduceOp[]) {
+    it(`${op} into ${d} and float32 outs`, async () => {
+      for (const [label, shape, axes, layout] of CASES) {
+        if (op === 'prod' && label.startsWith('two-stage')) continue; // a product of 33001 terms over/underflows either way
+        const gen = op === 'prod' ? () => 0.9 + 0.2 * r() : () => -3 + 6 * r();
+        const x = viewOf(d, shape, gen, layout);
+        const outShape = shape.map((n, k) => (axes.includes(k) ? 1 : n));
+        const nred = axes.reduce((a, k) => a * shape[k]!, 1);
+        const ref = makeView('float64', outShape), scale = makeView('float64', outShape);
+        cpuKernels.reduce(op, f64(x), axes, ref);
+        // sum: error relative to Σ|x|; prod: to |prod| (relative errors add); max/min: exact.
+        const absx = f64(x);
+        absx.buffer = (absx.buffer as Float64Array).map(Math.abs);
+        cpuKernels.reduce('sum', absx, axes, scale);
+        for (const od of [d, 'float32'] as const) {
+          const before = od === 'float32' ? 1234 : storedBits(od, 1234); // the stored element before out
+          const out = makeView(od, outShape, { offset: 1 }, () => before);
+          const gx = toGPU(rt, x), go = toGPU(rt, out);
+          const c = counted(() => gk.reduce(op, gx, axes, go));
+          const what = `${op} ${label} → ${od}`;
+          const twoStage = label.startsWith('two-stage');
+          expect(c, what).toEqual({ dispatches: twoStage ? 2 : 1, buffers: twoStage ? 1 : 0 });
+          expectWithinEps(await values(go, out), Array.from(readAll(ref)), od, FACTOR.reduction(od, 'float32', nred), what,
+            op === 'sum' ? Array.from(readAll(scale)) : undefined);
+          // the element before the view keeps its value
+          expect((await readView(rt, go, out))[0], `${what}: element before out`).toBe(before);
+          releaseAll(rt, gx, go);
+        }
+      }
+    });
+  }
+
+  it('max and min propagate NaN; a row of one element', async () => {
+    const x = viewOf(d, [2, 3], () => 0, {});
+    x.buffer.set([1, NaN, 2, -1, -2, -3].map((v) => storedBits(d, v)));
+    const out = makeView(d, [2, 1]);
+    const gx = toGPU(rt, x), go = toGPU(rt, out);
+    gk.reduce('max', gx, [1], go);
+    expect(await values(go, out)).toEqual([NaN, -1]);
+    gk.reduce('min', gx, [1], go);
+    expect(await values(go, out)).toEqual([NaN, -3]);
+    releaseAll(rt, gx, go);
+  });
+
+  it('argmax and argmin over a transposed view at an odd offset (first of ties, first NaN)', async () => {
+    const x = viewOf(d, [6, 9], () => Math.round(-4 + 8 * r()), { perm: [1, 0], offset: 1 });
+    const out = makeView('int32', [6, 1]), want = makeView('int32', [6, 1]);
+    for (const op of ['argmax', 'argmin'] as const) {
+      cpuKernels.argReduce(op, x, 1, want);
+      const gx = toGPU(rt, x), go = toGPU(rt, out);
+      const c = counted(() => gk.argReduce(op, gx, 1, go));
+      expect(c, op).toEqual({ dispatches: 1, buffers: 0 });
+      expect(Array.from(await readView(rt, go, out)), op).toEqual(Array.from(want.buffer));
+      releaseAll(rt, gx, go);
+    }
+  });
+});
