@@ -15,6 +15,7 @@ import { dataSync } from './device.js';
 import { apply, checkInputs, defineOp, type GradInput, type GradSample, type None, type OpDef } from './define.js';
 import { checkEnum, checkOptions, checkScalar, checkTensor, fmtValue } from '../validate.js';
 import { autocastInput, autocastTarget } from '../autocast.js';
+import { WHERE } from './where.js';
 
 // ---- unary -------------------------------------------------------------------------------------
 
@@ -31,6 +32,20 @@ interface UnarySpec {
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/**
+ * relu's derivative from dL/dy = g and the output y: g where y ≠ 0 (x > 0, or x NaN as in torch's
+ * threshold_backward), 0 elsewhere. On the cpu the output itself is the condition of one `where`
+ * (its kernels take any non-zero value as true), so no mask tensor is made and cast; elsewhere the
+ * condition is a bool mask.
+ */
+function reluGrad(g: Tensor, y: Tensor): Tensor {
+  if (y.device !== 'cpu' || y.dtype !== g.dtype) return mul(g, ne(y, 0));
+  const zero = scalarTensor(0, g.dtype, g.backend);
+  const dx = apply(WHERE, [y, g, zero], {});
+  zero.dispose();
+  return dx;
+}
 
 /** The gradient of a piecewise-constant function. */
 const zeroGrad = (g: Tensor): Tensor => zerosOn(g.shape, g.dtype, g.backend);
@@ -52,7 +67,7 @@ export const UNARY_SPECS: Record<UnaryOp, UnarySpec> = {
   cos: { saves: 'x', grad: (g, { x }) => neg(mul(g, sin(x))), floatOnly: true },
   tanh: { saves: 'y', grad: (g, { y }) => mul(g, addScalar(neg(mul(y, y)), 1)), floatOnly: true },
   sigmoid: { saves: 'y', grad: (g, { y }) => mul(g, mul(y, addScalar(neg(y), 1))), floatOnly: true },
-  relu: { saves: 'x', grad: (g, { x }) => mul(g, gt(x, 0)), domain: 'awayFromZero' },
+  relu: { saves: 'y', grad: (g, { y }) => reluGrad(g, y), domain: 'awayFromZero' },
   // d/dx x·Φ(x) = Φ(x) + x·φ(x)   (Hendrycks & Gimpel 2016), one fused kernel: binary geluGrad
   gelu: { saves: 'x', floatOnly: true, grad: (g, { x }) => binary('geluGrad', x, g) },
   // y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³)
