@@ -9,9 +9,10 @@
 // adds `h.0.attn.cAttn.lora_A.weight` and `...lora_B.weight`, so a base checkpoint still loads into
 // the adapted model (non-strict) and the adapter saves and loads on its own.
 import {
-  checkBool, checkFunction, checkOptions, checkRange, checkSize, dropout, fmtValue, noGrad, tidy, ValueError, type Tensor,
+  cat, checkBool, checkFunction, checkOptions, checkRange, checkSize, contiguous, dropout, fmtValue, noGrad, quantLinear, tensor, tidy, transpose, ValueError, type Tensor,
 } from '@webgrad/core';
 import { Linear, Module, QuantLinear, readSafetensorsFile, writeSafetensorsFile, type FactoryOptions, type SafeTensorInput } from '@webgrad/nn';
+import type { QuantizeOptions } from '@webgrad/kernels';
 import { safeToSnapshot, snapshotTensor, snapshotToSafe, snapshotToTensor } from './tensor_io.js';
 
 /** A LoRA setup that does not fit the model, or an adapter file that does not fit it. */
@@ -127,7 +128,12 @@ export class LoraLinear extends Linear {
  * QLoRA (Dettmers et al. 2023): float adapters on a frozen quantized base. `applyLora` makes one of
  * every targeted QuantLinear (e.g. after `quantize(model, { scheme: 'nf4' })`); the base product
  * reads the codes and scales in the kernel, so gradients reach only lora_A and lora_B (and x).
- * The update cannot be merged into codes: `dequantize` the model's base first for a merged model.
+ *
+ * Merging: the update cannot be folded into codes exactly, so `merge()` (and `mergeLora`,
+ * `mergeAndUnloadLora`) gives the layer a float32 weight W = dequant(codes) + (α/r)·B·A and drops
+ * the codes — the layer becomes a merged LoraLinear on a float base (its `unmerge` leaves the
+ * dequantized base). `mergeAndRequantizeLora` then quantizes the merged weight again with each
+ * base's own scheme, as PEFT's merge_and_unload does on a 4-bit base (with the rounding that brings).
  */
 export class QLoraLinear extends LoraLinear {
   /** The base weight as core's quantLinear reads it (see QuantLinear). */
@@ -142,13 +148,61 @@ export class QLoraLinear extends LoraLinear {
     return tidy(() => base(x).add(this.lora_B.forward(this.lora_A.forward(dropout(x, this.loraDropout, this.training))).mul(this.scaling)));
   }
 
-  /** Refused: a LoraError (dequantize the base layer first). */
+  /** The quantization of the base: its scheme, group size and double quantization. */
+  baseQuantization(): QuantizeOptions {
+    const q = this as unknown as QuantLinear;
+    return { scheme: q.scheme, groupSize: q.groupSize, doubleQuant: q.scheme === 'nf4' ? q.absmax_q !== null : undefined };
+  }
+
+  /** dequant(codes) + (α/r)·B·A as a new float32 tensor [out, in] on the layer's device (see `dequantizedBase`). */
+  mergedWeight(): Tensor {
+    return noGrad(() => tidy(() => dequantizedBase(this).add(this.deltaWeight())));
+  }
+
+  /**
+   * Folds the update into a float32 weight: weight = dequant(codes) + (α/r)·B·A, frozen. The codes
+   * and scales are disposed and the layer becomes a merged LoraLinear on that float base.
+   */
   override merge(): void {
-    throw new LoraError('QLoraLinear.merge: the update cannot be folded into quantized codes; dequantize the base layer first');
+    const w = this.mergedWeight();
+    const q = this as unknown as QuantLinear;
+    for (const b of ['qdata', 'scales', 'zeros', 'absmax_q'] as const) {
+      const t = q[b];
+      q.registerBuffer(b, null);
+      t?.dispose();
+      delete (q as unknown as Record<string, unknown>)[b];
+    }
+    for (const k of ['scheme', 'groupSize', 'absmaxOffset']) delete (this as unknown as Record<string, unknown>)[k];
+    Object.setPrototypeOf(this, LoraLinear.prototype);
+    this.registerParameter('weight', w, { requiresGrad: false });
+    this.merged = true;
   }
 
   /** Nothing to undo: a QLoraLinear is never merged. */
   override unmerge(): void {}
+}
+
+/** Columns of the identity multiplied per step of `dequantizedBase` (bounds its temporary to 256·in floats). */
+const DEQUANT_CHUNK = 256;
+
+/**
+ * The base weight W [out, in] of a QLoraLinear as float32 on its device, read through the quantized
+ * matmul itself: quantLinear(I[k0:k1, :]) = W[:, k0:k1]ᵀ, a chunk of identity rows at a time. Every
+ * product has one non-zero term, so this is exactly `dequantizeWeight` of the codes, with no read
+ * back to the host (synchronous on WebGPU too).
+ */
+function dequantizedBase(l: QLoraLinear): Tensor {
+  const K = l.inFeatures, N = l.outFeatures, w = l.quantWeight();
+  const device = w.scales.device;
+  const parts: Tensor[] = [];
+  for (let k0 = 0; k0 < K; k0 += DEQUANT_CHUNK) {
+    const c = Math.min(DEQUANT_CHUNK, K - k0);
+    const eye = new Float32Array(c * K);
+    for (let i = 0; i < c; i++) eye[i * K + k0 + i] = 1;
+    parts.push(quantLinear(tensor(eye, { shape: [c, K], device }), w));
+  }
+  const wt = parts.length === 0 ? tensor(new Float32Array(0), { shape: [0, N], device }) : parts.length === 1 ? parts[0]! : cat(parts, 0);
+  return contiguous(transpose(wt, 0, 1));
 }
 
 /** LoraOptions (plus `extraKeys`, checked by the caller): rank r >= 1, alpha > 0, dropout in [0, 1). */
@@ -224,7 +278,9 @@ export function unmergeLora(model: Module): void {
 }
 
 /** Merge every adapter into its base weight and turn the layers back into plain Linear layers
- *  (adapter tensors are disposed). The model keeps its frozen/trainable flags. */
+ *  (adapter tensors are disposed). The model keeps its frozen/trainable flags. A quantized (QLoRA)
+ *  base becomes a float32 Linear, W = dequant(codes) + (α/r)·B·A; `mergeAndRequantizeLora`
+ *  quantizes it again. */
 export function mergeAndUnloadLora(model: Module): void {
   checkModel('mergeAndUnloadLora', model);
   for (const [, l] of loraLayers(model)) {
@@ -237,6 +293,21 @@ export function mergeAndUnloadLora(model: Module): void {
     for (const k of ['r', 'loraAlpha', 'scaling', 'loraDropout', 'merged', 'loraEnabled']) delete (l as unknown as Record<string, unknown>)[k];
     Object.setPrototypeOf(l, Linear.prototype);
   }
+}
+
+/**
+ * `mergeAndUnloadLora`, then every layer whose base was quantized (QLoRA) is quantized again from its
+ * merged float32 weight with the base's scheme, group size and double quantization — PEFT's
+ * merge_and_unload on a 4-bit base. Returns those layers (now QuantLinear) by name. The merged model
+ * differs from the adapted one by the new rounding; `mergeAndUnloadLora` alone keeps it in float32.
+ */
+export async function mergeAndRequantizeLora(model: Module): Promise<Map<string, QuantLinear>> {
+  checkModel('mergeAndRequantizeLora', model);
+  const quantized = loraLayers(model).filter((e): e is [string, QLoraLinear] => e[1] instanceof QLoraLinear).map(([n, l]) => [n, l, l.baseQuantization()] as const);
+  mergeAndUnloadLora(model);
+  const out = new Map<string, QuantLinear>();
+  for (const [n, l, opts] of quantized) out.set(n, await QuantLinear.fromLinear(l as unknown as Linear, opts));
+  return out;
 }
 
 /** Turn every adapter on or off (off = the base model's output). */
