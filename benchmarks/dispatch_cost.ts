@@ -13,12 +13,14 @@
 //   runtime wg=W          `rt.dispatch` of a hand-written add with W lanes per workgroup: the
 //                         runtime alone (uniform ring slot, dynamic offset, cached bind group)
 //   raw dynamic, offset per dispatch   prebuilt bind groups, a different dynamic offset per
-//                         dispatch (what the runtime does, minus its bookkeeping)
-//   raw dynamic, offset 0 prebuilt bind groups, dynamic offset always 0 (what a replay does)
-//   raw static, group per dispatch     a layout without dynamic offsets: every dispatch creates
+//                         dispatch, setPipeline before each (the runtime's encoding, minus its bookkeeping)
+//   raw dynamic, per dispatch, pipeline set once      the same, setPipeline once per pass
+//   raw dynamic, offset 0 prebuilt bind groups, dynamic offset always 0
+//   raw static, bind group per dispatch   a layout without dynamic offsets: every dispatch creates
 //                         its bind group at its own uniform slot (static offsets in eager mode)
 //   raw static, prebuilt  the same layout, bind groups made once
-//   raw static, prebuilt per slot      the same, one bind group per uniform slot (a replay's pattern)
+//   raw static, prebuilt per slot      the same, one bind group per uniform slot (a replay's pattern:
+//                         its bind groups hold their slot's offset, its pipelines have static layouts)
 //   replay                `rt.replay` of a capture of the launcher chain
 //
 // Timings on a software adapter measure the CPU that emulates the GPU; see the overhead suite.
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
     { binding: 0, resource: { buffer: i & 1 ? x1 : x0 } }, { binding: 1, resource: { buffer: bb } },
     { binding: 2, resource: { buffer: i & 1 ? x0 : x1 } }, { binding: 3, resource: { buffer: ubuf, offset, size: 16 } },
   ] });
-  const raw = (name: string, pipe: GPUComputePipeline, bind: (pass: GPUComputePassEncoder, i: number) => void) => variants.push({ name, sync, run: () => {
+  const raw = (name: string, pipe: GPUComputePipeline, bind: (pass: GPUComputePassEncoder, i: number) => void, pipelineOnce = false) => variants.push({ name, sync, run: () => {
     rt.flush();
     let enc = device.createCommandEncoder(), pass = enc.beginComputePass();
     for (let i = 0; i < CHAIN; i++) {
@@ -153,7 +155,7 @@ async function main(): Promise<void> {
         pass.end(); device.queue.submit([enc.finish()]);
         enc = device.createCommandEncoder(); pass = enc.beginComputePass();
       }
-      pass.setPipeline(pipe);
+      if (!pipelineOnce || i % PER_SUBMIT === 0) pass.setPipeline(pipe);
       bind(pass, i);
       pass.dispatchWorkgroups(1);
     }
@@ -164,6 +166,7 @@ async function main(): Promise<void> {
     const g = [group(bgl, 0, 0), group(bgl, 1, 0)];
     const off = [0], zero = [0];
     raw('raw dynamic, offset per dispatch', pipe, (pass, i) => { off[0] = (i % PER_SUBMIT) * slot; pass.setBindGroup(0, g[i & 1]!, off); });
+    raw('raw dynamic, per dispatch, pipeline once', pipe, (pass, i) => { off[0] = (i % PER_SUBMIT) * slot; pass.setBindGroup(0, g[i & 1]!, off); }, true);
     raw('raw dynamic, offset 0', pipe, (pass, i) => pass.setBindGroup(0, g[i & 1]!, zero));
   }
   {

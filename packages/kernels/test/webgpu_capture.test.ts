@@ -145,6 +145,32 @@ describe('WebGPU capture and replay', () => {
     for (const v of [table, ids, out, out2]) rt.release(v.buffer);
   });
 
+  it('sets each pipeline again after another ran in the same pass, eager and replayed', async () => {
+    // a pass that already has a pipeline skips setPipeline for it: alternate two pipelines
+    const NEG = () => shader([read('x', 'f32'), readWrite('out', 'f32'), uniform('U')], /* wgsl */ `
+struct U { n: u32, _p0: u32, _p1: u32, _p2: u32 }
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x < u.n) { out[gid.x] = -2.0 * x[gid.x]; }
+}`);
+    const neg = (x: GPUBuffer, out: GPUBuffer) => rt.dispatch(rt.pipeline('test.capture.neg', NEG), [x, out], new Uint32Array([N, 0, 0, 0]), [1]);
+    const [x, y] = [rt.allocate(N * 4), rt.allocate(N * 4)];
+    rt.write(x, start);
+    const seq = () => { step(x, y, N, 1, 1); step(y, x, N, 1, 1); neg(x, y); step(y, x, N, 0.5, 0); neg(x, y); neg(y, x); };
+    const f = Math.fround;
+    const cpu = (v: number[]) => {
+      const st = (a: number, s: number, b: number) => a * s + b + Math.sin(a);
+      return v.map((a) => { let t = st(a, 1, 1); let u = st(t, 1, 1); t = -2 * u; u = st(t, 0.5, 0); t = -2 * u; return -2 * t; });
+    };
+    const cap = rt.capture(seq);
+    cap.replay();
+    const want = cpu(cpu(Array.from(start, f)));
+    const got = Array.from(new Float32Array(await rt.read(x, 0, N * 4)));
+    got.forEach((g, i) => expect(Math.abs(g - want[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(want[i]!))));
+    cap.dispose();
+    [x, y].forEach((b) => rt.release(b));
+  });
+
   it('captures nothing when nothing is issued, and replays nothing', async () => {
     const cap = rt.capture(() => {});
     expect([cap.commands, cap.dispatches]).toEqual([0, 0]);
