@@ -120,3 +120,46 @@ describe.each(HALF)('webgpu reductions on %s storage (f32 accumulation, one roun
     }
   });
 });
+
+describe.each(HALF)('webgpu crossEntropy and its backward on %s storage (f32 arithmetic, one rounding on store)', (d) => {
+  const r = rng(9);
+  // [N, C, class weights, label smoothing, storage of the other float operands]
+  const CASES: [number, number, boolean, number, DType][] = [
+    [5, 7, false, 0, d], [1, 1, false, 0, d], [3, 300, true, 0.1, d], [4, 33, true, 0, 'float32'], [6, 5, false, 0.2, 'float32'],
+  ];
+  it('loss and lse, then dlogits, rows at an odd offset, an ignored row, one dispatch each and no buffer', async () => {
+    for (const [N, C, weighted, eps, od] of CASES) {
+      const what = `N=${N} C=${C}${weighted ? ' weighted' : ''} ε=${eps} others ${od}`;
+      const logits = viewOf(d, [N, C], () => -6 + 12 * r(), { offset: 1 });
+      const targets = viewOf('int32', [N], () => Math.floor(r() * C));
+      if (N > 2) targets.buffer[1] = -100; // ignored
+      const weight = weighted ? viewOf(od, [C], () => 0.5 + r()) : null;
+      const opts = { ignoreIndex: -100, labelSmoothing: eps };
+      const loss = makeView(od, [N], { offset: 3 }), lse = makeView(d, [N], { offset: 1 });
+      const loss64 = makeView('float64', [N]), lse64 = makeView('float64', [N]);
+      cpuKernels.crossEntropy(f64(logits), targets, weight && f64(weight), opts, loss64, lse64);
+      const g = [logits, targets, weight ?? logits, loss, lse].map((v) => toGPU(rt, v));
+      const fwd = counted(() => gk.crossEntropy(g[0]!, g[1]!, weight ? g[2]! : null, opts, g[3]!, g[4]!));
+      expect(fwd, `${what} forward`).toEqual({ dispatches: 1, buffers: 0 });
+      const unitFloor = (v: number[]) => v.map((x) => Math.max(Math.abs(x), 1));
+      const lossRef = Array.from(readAll(loss64)), lseRef = Array.from(readAll(lse64));
+      expectWithinEps(await values(g[3]!, loss), lossRef, od, FACTOR.reduction(od, 'float32', C), `${what} loss`, unitFloor(lossRef));
+      expectWithinEps(await values(g[4]!, lse), lseRef, d, FACTOR.reduction(d, 'float32', C), `${what} lse`, unitFloor(lseRef));
+
+      // The backward from the lse just computed (rounded to d: the reference reads the same values).
+      const lseGot = viewOf(d, [N], () => 0, { offset: 1 });
+      lseGot.buffer.set(await readView(rt, g[4]!, lse));
+      const dloss = viewOf(od, [N], () => -2 + 4 * r());
+      const dx = makeView(d, [N, C], { offset: 1 }), dx64 = makeView('float64', [N, C]);
+      cpuKernels.crossEntropyBackward(f64(logits), targets, weight && f64(weight), f64(lseGot), f64(dloss), opts, dx64);
+      const h = [dloss, dx].map((v) => toGPU(rt, v));
+      const bwd = counted(() => gk.crossEntropyBackward(g[0]!, g[1]!, weight ? g[2]! : null, g[4]!, h[0]!, opts, h[1]!));
+      expect(bwd, `${what} backward`).toEqual({ dispatches: 1, buffers: 0 });
+      // dx_c = g·[(1−ε)·w_t·(p_c − [c = t]) + …]: the f32 error is relative to |g|·max w, not to |dx_c|.
+      const gv = Array.from(readAll(dloss)), wmax = weight ? Math.max(...Array.from(readAll(weight))) : 1;
+      const scale = Array.from({ length: N * C }, (_, i) => Math.abs(gv[Math.floor(i / C)]!) * wmax);
+      expectWithinEps(await values(h[1]!, dx), Array.from(readAll(dx64)), d, FACTOR.reduction(d, 'float32', C), `${what} dlogits`, scale);
+      releaseAll(rt, ...g, ...h);
+    }
+  });
+});

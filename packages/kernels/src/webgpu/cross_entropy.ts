@@ -10,8 +10,10 @@
 // A target outside [0, C) is recorded in the runtime's error buffer (the GPU cannot throw) and
 // raised as a WebGPUIndexError naming the op when the result (or data computed from it) is read;
 // the row is treated as ignored meanwhile.
-// Reducing the per-row losses (mean / sum) is core's business. Arithmetic is f32 (float32 logits
-// and weights, int32 targets; anything else throws a WebGPUDTypeError).
+// Reducing the per-row losses (mean / sum) is core's business. Arithmetic is f32; logits, weights,
+// loss, lse, dloss and dlogits are each float32, float16 or bfloat16 storage (a parameter of the
+// WGSL and the pipeline key: converted to f32 on load, rounded to nearest-even on store,
+// half_wgsl.ts), targets int32; anything else throws a WebGPUDTypeError.
 //
 // Precision: with m the row max, the forward accumulates Σ exp(x_c − m), Σ w_c·(m − x_c) and
 // Σ w_c in one pass, then uses lse − x_t = (m − x_t) + log s and
@@ -30,10 +32,11 @@
 // direction is one pipeline.
 
 import type { CrossEntropyOptions, View } from '../types.js';
+import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn } from './half_wgsl.js';
 import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
-import { requireDType, rowOperands, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS } from './softmax.js';
+import { requireDType, rowOperands, rowStorage, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS, type RowStorage } from './softmax.js';
 
 /** WGSL: records a bad target in the runtime's error buffer (first one wins). */
 const WGSL_FLAG_TARGET = /* wgsl */ `
@@ -46,51 +49,63 @@ fn flag_target(t: i32) {
 }
 `;
 
-function wgslForward(u: UniformStruct): ShaderSource {
+/** Storage of the float operands by name (an absent weight takes the logits': it is bound to their buffer). */
+type Storages = Readonly<Record<string, RowStorage>>;
+
+/** WGSL: ld_<name>(i) for each read float operand, st_<name>(i, v) for each written one. */
+function access(st: Storages, written: readonly string[]): string {
+  return wgslHalfHelpers(Object.values(st)) +
+    Object.entries(st).map(([n, s]) => (written.includes(n) ? wgslStoreFn(`st_${n}`, n, s) : wgslLoadFn(`ld_${n}`, n, s))).join('');
+}
+
+const key = (st: Storages): string => Object.values(st).join('.');
+
+function wgslForward(u: UniformStruct, st: Storages): ShaderSource {
   return shader([
-    read('x', 'f32'), read('targets', 'i32'), read('weight', 'f32'),
-    readWrite('loss', 'f32'), readWrite('lse', 'f32'), readWrite('err', 'atomic<u32>', 4), uniform(u),
-  ], `
+    read('x', halfElement(st.x!, false)), read('targets', 'i32'), read('weight', halfElement(st.weight!, false)),
+    readWrite('loss', halfElement(st.loss!, true)), readWrite('lse', halfElement(st.lse!, true)), readWrite('err', 'atomic<u32>', 4), uniform(u),
+  ], `${access(st, ['loss', 'lse'])}
 ${WGSL_ROWS}
 ${WGSL_FLAG_TARGET}
 ${WGSL_ROW_MAIN}
   let xb = u.off_x + s.row * u.d;
   var m = neg_inf();
-  for (var j = s.lane; j < n; j += u.tpr) { m = max(m, x[xb + j]); }
+  for (var j = s.lane; j < n; j += u.tpr) { m = max(m, ld_x(xb + j)); }
   m = seg_max(s, m);
   var acc = vec4<f32>(0.0);
   for (var j = s.lane; j < n; j += u.tpr) {
-    let xj = x[xb + j];
-    let w = select(1.0, weight[u.off_w + j], u.has_w != 0u);
+    let xj = ld_x(xb + j);
+    let w = select(1.0, ld_weight(u.off_w + j), u.has_w != 0u);
     acc += vec4<f32>(exp(xj - m), w * (m - xj), w, 0.0);
   }
   let t = seg_sum(s, acc);   // (Σ exp(x − m), Σ w·(m − x), W)
   if (s.live && s.lane == 0u) {
     let log_s = log(t.x);
     // An all −∞ row has lse −∞ (not −∞ − −∞ = NaN), as in the reference.
-    lse[u.off_lse + s.row] = select(m + log_s, m, m == neg_inf());
+    st_lse(u.off_lse + s.row, select(m + log_s, m, m == neg_inf()));
     let tg = targets[u.off_t + s.row];
     var l = 0.0;
     if (tg != u.ignore_index) {
       if (tg < 0 || u32(tg) >= u.d) {
         flag_target(tg);
       } else {
-        let wt = select(1.0, weight[u.off_w + u32(tg)], u.has_w != 0u);
-        l = (1.0 - u.eps) * wt * ((m - x[xb + u32(tg)]) + log_s);
+        let wt = select(1.0, ld_weight(u.off_w + u32(tg)), u.has_w != 0u);
+        l = (1.0 - u.eps) * wt * ((m - ld_x(xb + u32(tg))) + log_s);
         if (u.eps != 0.0) { l += (u.eps / f32(u.d)) * (t.z * log_s + t.y); }
       }
     }
-    loss[u.off_loss + s.row] = l;
+    st_loss(u.off_loss + s.row, l);
   }
 }
 `);
 }
 
-function wgslBackward(u: UniformStruct): ShaderSource {
+function wgslBackward(u: UniformStruct, st: Storages): ShaderSource {
   return shader([
-    read('x', 'f32'), read('targets', 'i32'), read('weight', 'f32'), read('lse', 'f32'), read('dloss', 'f32'),
-    readWrite('dx', 'f32'), readWrite('err', 'atomic<u32>', 4), uniform(u),
-  ], `
+    read('x', halfElement(st.x!, false)), read('targets', 'i32'), read('weight', halfElement(st.weight!, false)),
+    read('lse', halfElement(st.lse!, false)), read('dloss', halfElement(st.dloss!, false)),
+    readWrite('dx', halfElement(st.dx!, true)), readWrite('err', 'atomic<u32>', 4), uniform(u),
+  ], `${access(st, ['dx'])}
 ${WGSL_ROWS}
 ${WGSL_FLAG_TARGET}
 ${WGSL_ROW_MAIN}
@@ -100,36 +115,38 @@ ${WGSL_ROW_MAIN}
   let valid = s.live && tg != u.ignore_index && in_range;
   if (s.live && s.lane == 0u && tg != u.ignore_index && !in_range) { flag_target(tg); }
   let tc = select(0u, u32(tg), in_range);
-  let wt = select(1.0, weight[u.off_w + tc], u.has_w != 0u);
+  let wt = select(1.0, ld_weight(u.off_w + tc), u.has_w != 0u);
   // W = Σ_c w_c: C without class weights; a reduction only when the smoothing term needs it.
   var W = f32(u.d);
   if (u.has_w != 0u && u.eps != 0.0) {
     var acc = 0.0;
-    for (var j = s.lane; j < n; j += u.tpr) { acc += weight[u.off_w + j]; }
+    for (var j = s.lane; j < n; j += u.tpr) { acc += ld_weight(u.off_w + j); }
     W = seg_sum(s, vec4<f32>(acc, 0.0, 0.0, 0.0)).x;
   }
-  let g = dloss[u.off_dloss + r];
+  let g = ld_dloss(u.off_dloss + r);
   let hard = g * (1.0 - u.eps) * wt;
   let soft = g * u.eps / f32(u.d);
-  let l = lse[u.off_lse + r];
+  let l = ld_lse(u.off_lse + r);
   let xb = u.off_x + s.row * u.d;
   let ob = u.off_dx + s.row * u.d;
   for (var j = s.lane; j < n; j += u.tpr) {
-    let p = exp(x[xb + j] - l);
-    let w = select(1.0, weight[u.off_w + j], u.has_w != 0u);
+    let p = exp(ld_x(xb + j) - l);
+    let w = select(1.0, ld_weight(u.off_w + j), u.has_w != 0u);
     let v = hard * (p - select(0.0, 1.0, j == tc)) + soft * (W * p - w);
-    dx[ob + j] = select(0.0, v, valid);
+    st_dx(ob + j, select(0.0, v, valid));
   }
 }
 `);
 }
 
-function checkDTypes(op: string, logits: View<GPUBuffer>, targets: View<GPUBuffer>, weight: View<GPUBuffer> | null,
-  floats: [string, View<GPUBuffer>][]): void {
-  requireDType(op, 'logits', logits.dtype);
+/** The storage of each float operand by its WGSL name (a WebGPUDTypeError naming a bad dtype), after checking targets are int32. */
+function storagesOf(op: string, logits: View<GPUBuffer>, targets: View<GPUBuffer>, weight: View<GPUBuffer> | null,
+  floats: [string, string, View<GPUBuffer>][]): Storages {
+  const x = rowStorage(op, 'logits', logits.dtype);
   requireDType(op, 'targets', targets.dtype, 'int32');
-  if (weight) requireDType(op, 'weight', weight.dtype);
-  for (const [name, v] of floats) requireDType(op, name, v.dtype);
+  const st: Record<string, RowStorage> = { x, weight: weight ? rowStorage(op, 'weight', weight.dtype) : x };
+  for (const [name, what, v] of floats) st[name] = rowStorage(op, what, v.dtype);
+  return st;
 }
 
 function commonUniforms(rt: WebGPURuntime, op: string, N: number, C: number, tpr: number, opts: CrossEntropyOptions, hasW: boolean): UniformStruct {
@@ -140,7 +157,7 @@ function commonUniforms(rt: WebGPURuntime, op: string, N: number, C: number, tpr
 export function crossEntropy(rt: WebGPURuntime, logits: View<GPUBuffer>, targets: View<GPUBuffer>, weight: View<GPUBuffer> | null,
   opts: CrossEntropyOptions, loss: View<GPUBuffer>, lse: View<GPUBuffer>): void {
   const op = 'crossEntropy';
-  checkDTypes(op, logits, targets, weight, [['loss', loss], ['lse', lse]]);
+  const st = storagesOf(op, logits, targets, weight, [['loss', 'loss', loss], ['lse', 'lse', lse]]);
   const N = logits.shape[0]!, C = logits.shape[1]!;
   if (N === 0) return;
   const tpr = rowThreads(C);
@@ -148,7 +165,7 @@ export function crossEntropy(rt: WebGPURuntime, logits: View<GPUBuffer>, targets
   const u = commonUniforms(rt, op, N, C, tpr, opts, !!wi)
     .u32('off_x', xi!.offset).u32('off_t', ti!.offset).u32('off_w', wi?.offset ?? 0)
     .u32('off_loss', lo!.offset).u32('off_lse', so!.offset);
-  const p = rt.pipeline('rows.crossEntropy', () => wgslForward(u));
+  const p = rt.pipeline(`rows.crossEntropy.${key(st)}`, () => wgslForward(u, st));
   rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, lo!.buffer, so!.buffer, rt.errorBuffer], u.bytes(),
     rowWorkgroups(N, tpr), op);
   finish();
@@ -157,7 +174,7 @@ export function crossEntropy(rt: WebGPURuntime, logits: View<GPUBuffer>, targets
 export function crossEntropyBackward(rt: WebGPURuntime, logits: View<GPUBuffer>, targets: View<GPUBuffer>, weight: View<GPUBuffer> | null,
   lse: View<GPUBuffer>, dloss: View<GPUBuffer>, opts: CrossEntropyOptions, dlogits: View<GPUBuffer>): void {
   const op = 'crossEntropyBackward';
-  checkDTypes(op, logits, targets, weight, [['lse', lse], ['dloss', dloss], ['dlogits', dlogits]]);
+  const st = storagesOf(op, logits, targets, weight, [['lse', 'lse', lse], ['dloss', 'dloss', dloss], ['dx', 'dlogits', dlogits]]);
   const N = logits.shape[0]!, C = logits.shape[1]!;
   if (N === 0 || C === 0) return;
   const tpr = rowThreads(C);
@@ -165,7 +182,7 @@ export function crossEntropyBackward(rt: WebGPURuntime, logits: View<GPUBuffer>,
   const u = commonUniforms(rt, op, N, C, tpr, opts, !!wi)
     .u32('off_x', xi!.offset).u32('off_t', ti!.offset).u32('off_w', wi?.offset ?? 0)
     .u32('off_lse', si!.offset).u32('off_dloss', gi!.offset).u32('off_dx', dxo!.offset);
-  const p = rt.pipeline('rows.crossEntropyBackward', () => wgslBackward(u));
+  const p = rt.pipeline(`rows.crossEntropyBackward.${key(st)}`, () => wgslBackward(u, st));
   rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, si!.buffer, gi!.buffer, dxo!.buffer, rt.errorBuffer], u.bytes(),
     rowWorkgroups(N, tpr), op);
   finish();
