@@ -16,7 +16,8 @@
 //   rnn.ts               lstmCell, gruCell and their backwards (TypeScript loops)
 //   random.ts            random
 //   adamw.ts             adamw (adamw in ../wasm/elementwise_program.ts)
-//   quant_matmul.ts      quantMatmul, quantMatmulTransposed (TypeScript loops)
+//   quant_matmul.ts      quantMatmul (< 8 rows: quant_matmul_program.ts; more: decoded tiles into the
+//                        sgemm), quantMatmulTransposed (tiles into the sgemm, or TypeScript loops)
 // argReduce, gather and scatterAdd have no fast path.
 //
 // Each family function returns whether it handled the call; `withReference` (fallback.ts) runs the
