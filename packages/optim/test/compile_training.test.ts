@@ -1,0 +1,167 @@
+// Training steps under compile(step) against the same steps run eagerly from the same initial
+// state: the losses of every call and the parameters after the last one agree to float32 rounding,
+// with optimizer state, step counts, scheduled learning rates, dropout masks and batch-norm running
+// statistics advancing at every replay as they do eagerly.
+import { describe, expect, it, vi } from 'vitest';
+import { compile, crossEntropy, hasDevice, manualSeed, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
+import {
+  BatchNorm2d, Conv2d, Flatten, GPT, LSTMModel, LeNet5, Linear, ReLU, Sequential, mseLoss, type Module,
+} from '@webgrad/nn';
+import { Adam, AdamW, LrScheduler, SGD, cosineWithWarmup, type Optimizer } from '../src/index.js';
+
+const DEVICES: DeviceName[] = hasDevice('webgpu') ? ['cpu', 'webgpu'] : ['cpu'];
+
+/** Deterministic data from a seed (independent of the library's generator). */
+function data(n: number, seed: number, scale = 1): number[] {
+  let s = seed >>> 0 || 1;
+  return Array.from({ length: n }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return scale * (s / 2 ** 32 - 0.5); });
+}
+const ids = (n: number, seed: number, vocab: number): number[] => data(n, seed).map((v) => Math.floor((v + 0.5) * vocab) % vocab);
+
+interface Setup {
+  model: Module;
+  opt: Optimizer;
+  sched?: LrScheduler;
+  loss(x: Tensor, y: Tensor): Tensor;
+}
+
+/** Runs `steps` steps eagerly and compiled from the same seed; compares the losses and the final parameters. */
+async function compare(make: () => Setup, batch: (i: number) => [Tensor, Tensor], steps = 7, tol = 2e-5): Promise<ReturnType<ReturnType<typeof compile>['stats']>> {
+  const run = async (compiled: boolean) => {
+    manualSeed(1);
+    const s = make();
+    const step = (x: Tensor, y: Tensor): Tensor => tidy(() => {
+      s.opt.zeroGrad();
+      const l = s.loss(x, y);
+      l.backward();
+      s.opt.step();
+      s.sched?.step();
+      return l;
+    });
+    const f = compiled ? compile(step) : step;
+    manualSeed(2);
+    const losses: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const [x, y] = batch(i);
+      const l = f(x, y);
+      losses.push((await l.data())[0]!);
+      for (const t of [l, x, y]) t.dispose();
+    }
+    const params = await Promise.all(s.model.parameters().map(async (p) => Array.from(await p.data())));
+    const stats = compiled ? (f as ReturnType<typeof compile>).stats() : null;
+    return { losses, params, stats };
+  };
+  const eager = await run(false), comp = await run(true);
+  for (let i = 0; i < steps; i++) expect(Math.abs(comp.losses[i]! - eager.losses[i]!), `step ${i}: ${comp.losses[i]} vs ${eager.losses[i]}`).toBeLessThanOrEqual(tol * (1 + Math.abs(eager.losses[i]!)));
+  eager.params.forEach((p, i) => p.forEach((v, j) => expect(Math.abs(comp.params[i]![j]! - v), `param ${i}[${j}]`).toBeLessThanOrEqual(tol * (1 + Math.abs(v)))));
+  expect(comp.losses[steps - 1]).not.toBe(comp.losses[0]);
+  const stats = comp.stats!;
+  expect(stats).toMatchObject({ traces: 2, replays: steps - 3, fallbacks: 0 });
+  return stats;
+}
+
+const mlp = (device: DeviceName) => new Sequential(new Linear(6, 16, { device }), new ReLU(), new Linear(16, 16, { device }), new ReLU(), new Linear(16, 3, { device }));
+const mlpBatch = (device: DeviceName) => (i: number): [Tensor, Tensor] => [
+  tensor(data(24, 10 + i), { shape: [4, 6], device }), tensor(data(12, 50 + i), { shape: [4, 3], device }),
+];
+
+for (const device of DEVICES) {
+  describe(`compiled training on ${device}`, () => {
+    it('MLP with SGD (momentum, weight decay)', async () => {
+      const stats = await compare(() => {
+        const model = mlp(device);
+        return { model, opt: new SGD(model.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 1e-3 }), loss: (x, y) => mseLoss(model.forward(x), y) };
+      }, mlpBatch(device));
+      expect(stats.hostActions).toBe(1);
+    });
+
+    it('MLP with Adam', async () => {
+      await compare(() => {
+        const model = mlp(device);
+        return { model, opt: new Adam(model.parameters(), { lr: 0.01 }), loss: (x, y) => mseLoss(model.forward(x), y) };
+      }, mlpBatch(device));
+    });
+
+    it('MLP with AdamW and a cosine LR scheduler', async () => {
+      const lrs: number[] = [];
+      const stats = await compare(() => {
+        const model = mlp(device);
+        const opt = new AdamW(model.parameters(), { lr: 0.02, weightDecay: 0.1 });
+        const sched = new LrScheduler(opt, cosineWithWarmup({ lr: 0.02, warmupSteps: 2, decaySteps: 6, minLr: 0.002 }), { onLr: (lr) => lrs.push(lr) });
+        return { model, opt, sched, loss: (x, y) => mseLoss(model.forward(x), y) };
+      }, mlpBatch(device));
+      expect(stats.hostActions).toBe(2);
+      // Both runs walked the whole schedule: the compiled run's replays advanced it too.
+      expect(lrs.slice(lrs.length / 2)).toEqual(lrs.slice(0, lrs.length / 2));
+      expect(lrs.length).toBe(16);
+    });
+
+    it('tiny GPT with dropout: the same seed gives the eager losses', async () => {
+      const cfg = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0.2, device };
+      await compare(() => {
+        const model = new GPT(cfg);
+        return { model, opt: new AdamW(model.parameters(), { lr: 3e-3 }), loss: (x, y) => model.forward(x, y).loss! };
+      }, (i) => [tensor(ids(16, 3 + i, 11), { shape: [2, 8], dtype: 'int32', device }), tensor(ids(16, 70 + i, 11), { shape: [2, 8], dtype: 'int32', device })], 6, 5e-5);
+    });
+
+    it('LeNet5 (conv, pooling) with SGD', async () => {
+      await compare(() => {
+        const model = new LeNet5({ device });
+        return { model, opt: new SGD(model.parameters(), { lr: 0.05 }), loss: (x, y) => crossEntropy(model.forward(x), y) };
+      }, (i) => [tensor(data(2 * 784, 5 + i), { shape: [2, 1, 28, 28], device }), tensor(ids(2, 9 + i, 10), { dtype: 'int32', device })], 5, 5e-5);
+    });
+
+    it('conv + batch norm (running statistics updated in place at every replay)', async () => {
+      let bn!: BatchNorm2d;
+      const runs: number[][] = [];
+      await compare(() => {
+        bn = new BatchNorm2d(4, { device });
+        const model = new Sequential(new Conv2d(2, 4, 3, { device }), bn, new ReLU(), new Flatten(), new Linear(4 * 4 * 4, 3, { device }));
+        return {
+          model, opt: new Adam(model.parameters(), { lr: 0.01 }),
+          loss: (x, y) => { const l = crossEntropy(model.forward(x), y); return l; },
+        };
+      }, (i) => {
+        if (i === 5) void bn.runningMean!.data().then((d) => runs.push(Array.from(d)));
+        return [tensor(data(3 * 2 * 36, 20 + i), { shape: [3, 2, 6, 6], device }), tensor(ids(3, 40 + i, 3), { dtype: 'int32', device })];
+      }, 6, 5e-5);
+      await Promise.resolve();
+      expect(runs.length).toBe(2);
+      for (let j = 0; j < 4; j++) expect(Math.abs(runs[0]![j]! - runs[1]![j]!)).toBeLessThan(1e-6);
+      expect(runs[0]!.some((v) => v !== 0)).toBe(true);
+    });
+
+    it('LSTM language model with Adam', async () => {
+      await compare(() => {
+        const model = new LSTMModel({ vocabSize: 9, embedDim: 6, hiddenSize: 8, device });
+        return {
+          model, opt: new Adam(model.parameters(), { lr: 0.01 }),
+          loss: (x, y) => crossEntropy(model.forward(x).logits.reshape([-1, 9]), y.reshape([-1])),
+        };
+      }, (i) => [tensor(ids(10, 60 + i, 9), { shape: [2, 5], dtype: 'int32', device }), tensor(ids(10, 80 + i, 9), { shape: [2, 5], dtype: 'int32', device })], 5, 5e-5);
+    });
+  });
+}
+
+describe('compiled training refusals', () => {
+  it('a gradient-norm read on the host inside the step falls back with a warning', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    manualSeed(1);
+    const model = mlp('cpu');
+    const opt = new SGD(model.parameters(), { lr: 0.05 });
+    const step = compile(function hostNorm(x: Tensor, y: Tensor) {
+      return tidy(() => {
+        opt.zeroGrad();
+        const l = mseLoss(model.forward(x), y);
+        l.backward();
+        const n = model.parameters().map((p) => p.grad!.square().sum()).reduce((a, b) => a.add(b)).dataSync()[0]!;
+        if (n < 1e6) opt.step();
+        return l;
+      });
+    });
+    for (let i = 0; i < 5; i++) step(...mlpBatch('cpu')(i)).dispose();
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]![0])).toMatch(/compile\(hostNorm\): the step reads a float32 tensor of 1 element on the host/);
+    warn.mockRestore();
+  });
+});
