@@ -43,7 +43,7 @@ function paramList(s: CharSpec): [string, number[]][] {
 }
 
 /** One webgrad training step of the character model (cpu), with deterministic weights and data. */
-function webgradCharStep(s: CharSpec): { step: () => Tensor; dispose: () => void } {
+export function webgradCharStep(s: CharSpec): { step: () => Tensor; dispose: () => void } {
   const emb = new Embedding(s.vocab, s.embed);
   const rnn = s.cell === 'lstm' ? new LSTM(s.embed, s.hidden, { batchFirst: true }) : new GRU(s.embed, s.hidden, { batchFirst: true });
   const head = new Linear(s.hidden, s.vocab);

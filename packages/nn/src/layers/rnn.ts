@@ -8,14 +8,17 @@
 // biasIhL{k}, biasHhL{k}, plus the suffix 'Reverse' for the backward direction (PyTorch's
 // weight_ih_l0_reverse is weightIhL0Reverse). Gate layouts and init are those of ./rnn_cells.ts.
 //
-// The sequence is unrolled with core ops: the input projection of every step is one matmul per
-// layer and direction, then each step adds h·W_hhᵀ. Backward is iterative, so long sequences work.
+// Per layer and direction the input projection of every step is one matmul; LSTM and GRU then run
+// the whole direction as one core op (lstmSequence / gruSequence: per step one recurrent matmul and
+// one fused cell kernel, an analytic backward over the steps in reverse). The LSTM folds b_hh into
+// the input projection. The Elman RNN unrolls core ops step by step. Backward is iterative, so long
+// sequences work.
 import {
-  ShapeError, ValueError, cat, checkBool, checkEnum, checkOptions, checkRange, checkSize, dropout, fmtShape, stack, tidy, zeros, type Tensor,
+  ShapeError, ValueError, cat, checkBool, checkEnum, checkOptions, checkRange, checkSize, dropout, fmtShape, gruSequence, lstmSequence, stack, tidy, zeros, type Tensor,
 } from '@webgrad/core';
 import { Module } from '../module.js';
 import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
-import { gruStep, inputProjection, lstmStep, rnnStep, type RNNNonlinearity } from './rnn_cells.js';
+import { inputProjection, rnnStep, type RNNNonlinearity } from './rnn_cells.js';
 import { uniformTensor, type FactoryOptions } from './uniform_init.js';
 
 /** Options of RNN, LSTM and GRU (PyTorch's names). */
@@ -145,8 +148,8 @@ abstract class RNNBase extends Module {
         const dirOuts: Tensor[] = [];
         for (let d = 0; d < this.numDirections; d++) {
           const idx = l * this.numDirections + d;
-          const { outs, last } = this.#direction(seq, l, d, states.map((s) => s.select(0, idx)));
-          dirOuts.push(stack(outs, 0));                                   // (T, B, H)
+          const { out, last } = this.#direction(seq, l, d, states.map((s) => s.select(0, idx)));
+          dirOuts.push(out);                                              // (T, B, H)
           last.forEach((t, i) => finals[i]!.push(t));
         }
         seq = dirOuts.length === 1 ? dirOuts[0]! : cat(dirOuts, -1);      // (T, B, D·H)
@@ -159,22 +162,29 @@ abstract class RNNBase extends Module {
     });
   }
 
-  /** One direction of one layer over (T, B, I): per-step outputs in time order and final states. */
-  #direction(seq: Tensor, layer: number, dir: number, state: Tensor[]): { outs: Tensor[]; last: Tensor[] } {
+  /** One direction of one layer over (T, B, I): the (T, B, H) states in time order and the final states. */
+  #direction(seq: Tensor, layer: number, dir: number, state: Tensor[]): { out: Tensor; last: Tensor[] } {
     const { weightIh, weightHh, biasIh, biasHh } = this.layerParameters(layer, dir);
+    const reverse = dir === 1;
+    if (this.#mode === 'lstm') {
+      const bias = biasIh && biasHh ? biasIh.add(biasHh) : null;
+      const { output, h, c } = lstmSequence(inputProjection(seq, weightIh, bias), state[0]!, state[1]!, weightHh, { reverse });   // (T, B, 4H) in
+      return { out: output, last: [h, c] };
+    }
+    if (this.#mode === 'gru') {
+      const { output, h } = gruSequence(inputProjection(seq, weightIh, biasIh), state[0]!, weightHh, biasHh, { reverse });          // (T, B, 3H) in
+      return { out: output, last: [h] };
+    }
     const T = seq.shape[0]!;
-    const xi = inputProjection(seq, weightIh, biasIh);                    // (T, B, G·H)
+    const xi = inputProjection(seq, weightIh, biasIh);                    // (T, B, H)
     const outs = new Array<Tensor>(T);
-    let [h, c] = state as [Tensor, Tensor | undefined];
+    let h = state[0]!;
     for (let s = 0; s < T; s++) {
-      const t = dir === 0 ? s : T - 1 - s;
-      const xt = xi.select(0, t);                                           // (B, G·H)
-      if (this.#mode === 'lstm') [h, c] = lstmStep(xt, h, c!, weightHh, biasHh);
-      else if (this.#mode === 'gru') h = gruStep(xt, h, weightHh, biasHh);
-      else h = rnnStep(xt, h, weightHh, biasHh, this.nonlinearity);
+      const t = reverse ? T - 1 - s : s;
+      h = rnnStep(xi.select(0, t), h, weightHh, biasHh, this.nonlinearity);
       outs[t] = h;
     }
-    return { outs, last: this.#mode === 'lstm' ? [h, c!] : [h] };
+    return { out: stack(outs, 0), last: [h] };
   }
 
   /** `toString` details: sizes and the options that differ from the defaults. */

@@ -1,13 +1,14 @@
 // The recurrent step functions (Elman RNN, LSTM, GRU) with PyTorch's gate layouts, and the
-// single-step modules RNNCell, LSTMCell, GRUCell built on them. The multi-layer sequence layers
-// in ./rnn.ts unroll the same steps.
+// single-step modules RNNCell, LSTMCell, GRUCell built on them (LSTM and GRU through core's fused
+// lstmCell / gruCell ops). The multi-layer layers in ./rnn.ts run whole sequences through core's
+// lstmSequence / gruSequence, the same cells.
 //
 // Gate layouts (rows of weightIh / weightHh, each block hiddenSize rows), as in PyTorch:
 //   LSTM: i, f, g, o      c' = σ(f)·c + σ(i)·tanh(g);  h' = σ(o)·tanh(c')   (Hochreiter & Schmidhuber 1997)
 //   GRU:  r, z, n         n = tanh(x_n + σ(r)·(h·W_hn + b_hn));  h' = (1 − z)·n + z·h   (Cho et al. 2014)
 //   RNN:  one block       h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) (or relu)
 // Every weight and bias starts U(-1/√hiddenSize, 1/√hiddenSize).
-import { ShapeError, checkBool, checkEnum, checkOptions, checkSize, fmtShape, matmul, sigmoid, tanh, tidy, zeros, type Tensor } from '@webgrad/core';
+import { ShapeError, checkBool, checkEnum, checkOptions, checkSize, fmtShape, gruCell, lstmCell, matmul, tanh, tidy, zeros, type Tensor } from '@webgrad/core';
 import { Module } from '../module.js';
 import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
 import { uniformTensor, type FactoryOptions } from './uniform_init.js';
@@ -37,28 +38,14 @@ export function rnnStep(xi: Tensor, h: Tensor, weightHh: Tensor, biasHh: Tensor 
   });
 }
 
-/** One LSTM step from the precomputed input projection xi (B, 4H). Returns [h', c']. */
+/** One LSTM step from the precomputed input projection xi (B, 4H): one fused cell op. Returns [h', c']. */
 export function lstmStep(xi: Tensor, h: Tensor, c: Tensor, weightHh: Tensor, biasHh: Tensor | null): [Tensor, Tensor] {
-  return tidy(() => {
-    const gates = xi.add(hiddenProjection(h, weightHh, biasHh));        // (B, 4H)
-    const [i, f, g, o] = gates.chunk(4, -1) as [Tensor, Tensor, Tensor, Tensor];
-    const c2 = sigmoid(f).mul(c).add(sigmoid(i).mul(tanh(g)));
-    const h2 = sigmoid(o).mul(tanh(c2));
-    return [h2, c2];
-  });
+  return tidy(() => lstmCell(xi.add(hiddenProjection(h, weightHh, biasHh)), c));   // gates (B, 4H)
 }
 
-/** One GRU step from the precomputed input projection xi (B, 3H). */
+/** One GRU step from the precomputed input projection xi (B, 3H): one fused cell op. */
 export function gruStep(xi: Tensor, h: Tensor, weightHh: Tensor, biasHh: Tensor | null): Tensor {
-  return tidy(() => {
-    const gh = hiddenProjection(h, weightHh, biasHh);                   // (B, 3H)
-    const [xr, xz, xn] = xi.chunk(3, -1) as [Tensor, Tensor, Tensor];
-    const [hr, hz, hn] = gh.chunk(3, -1) as [Tensor, Tensor, Tensor];
-    const r = sigmoid(xr.add(hr));
-    const z = sigmoid(xz.add(hz));
-    const n = tanh(xn.add(r.mul(hn)));
-    return n.add(z.mul(h.sub(n)));                                       // (1 − z)·n + z·h
-  });
+  return tidy(() => gruCell(xi, hiddenProjection(h, weightHh, biasHh), h));
 }
 
 /** Options of RNNCell, LSTMCell and GRUCell. */
