@@ -163,3 +163,79 @@ describe.each(HALF)('webgpu crossEntropy and its backward on %s storage (f32 ari
     }
   });
 });
+
+describe.each(HALF)('webgpu softmax and layerNorm backwards on %s storage (f32 arithmetic, one rounding on store)', (d) => {
+  const r = rng(13);
+  const abs = (v: View<TypedArray>): number[] => Array.from(readAll(v), Math.abs);
+
+  it('softmaxBackward and logSoftmaxBackward: rows of 1, 7 and 300 at odd offsets, a 16-bit or float32 dx, one dispatch and no buffer', async () => {
+    for (const [rows, D] of [[3, 7], [2, 1], [2, 300]] as const) {
+      for (const log of [false, true]) {
+        for (const od of [d, 'float32'] as const) {
+          const what = `${log ? 'logSoftmax' : 'softmax'}Backward ${rows}×${D} → ${od}`;
+          // y: a softmax output of random logits, rounded to d.
+          const x64 = viewOf('float64', [rows, D], () => -4 + 8 * r());
+          const y64 = makeView('float64', [rows, D]);
+          cpuKernels.softmax(x64, y64, log);
+          const yv = Array.from(readAll(y64));
+          let k = 0;
+          const y = viewOf(d, [rows, D], () => yv[k++]!, { offset: 1 });
+          const dy = viewOf(d, [rows, D], () => -2 + 4 * r(), { offset: 2 });
+          const dx = makeView(od, [rows, D], { offset: 1 }), ref = makeView('float64', [rows, D]);
+          cpuKernels.softmaxBackward(f64(y), f64(dy), ref, log);
+          const g = [y, dy, dx].map((v) => toGPU(rt, v));
+          expect(counted(() => gk.softmaxBackward(g[0]!, g[1]!, g[2]!, log)), what).toEqual({ dispatches: 1, buffers: 0 });
+          // Error scale per element: softmax y_j·(|dy_j| + Σ|dy·y|); logSoftmax |dy_j| + e^{y_j}·Σ|dy|.
+          const Y = Array.from(readAll(y)), G = abs(dy);
+          const scale = Y.map((yj, i) => {
+            const row = Math.floor(i / D);
+            let sgy = 0, sg = 0;
+            for (let j = 0; j < D; j++) { sgy += G[row * D + j]! * Math.abs(Y[row * D + j]!); sg += G[row * D + j]!; }
+            return log ? G[i]! + Math.exp(yj) * sg : Math.abs(yj) * (G[i]! + sgy);
+          });
+          expectWithinEps(await values(g[2]!, dx), Array.from(readAll(ref)), od, FACTOR.reduction(od, 'float32', D), what, scale);
+          releaseAll(rt, ...g);
+        }
+      }
+    }
+  });
+
+  it('layerNormBackward: dx, dweight, dbias over rows of 1, 7 and 300 (and 70 rows: two column chunks), with and without weight', async () => {
+    for (const [rows, D, affine, od] of [[3, 7, true, d], [1, 1, false, d], [2, 300, true, 'float32'], [70, 5, true, d]] as const) {
+      const what = `layerNormBackward ${rows}×${D}${affine ? ' affine' : ''} → ${od}`;
+      const x = viewOf(d, [rows, D], () => 1 + 2 * r(), { offset: 1 });
+      const w = viewOf(d, [D], () => -1 + 2 * r());
+      // mean and rstd from the forward, rounded to d
+      const m64 = makeView('float64', [rows]), r64 = makeView('float64', [rows]);
+      cpuKernels.layerNorm(f64(x), null, null, 1e-5, makeView('float64', [rows, D]), m64, r64);
+      const mv = Array.from(readAll(m64)), rv = Array.from(readAll(r64));
+      let i = 0, j = 0;
+      const mean = viewOf(d, [rows], () => mv[i++]!, { offset: 1 }), rstd = viewOf(d, [rows], () => rv[j++]!);
+      const dy = viewOf(d, [rows, D], () => -2 + 4 * r(), { offset: 3 });
+      const dx = makeView(od, [rows, D], { offset: 1 }), dw = makeView(od, [D], { offset: 1 }), db = makeView(d, [D]);
+      const dx64 = makeView('float64', [rows, D]), dw64 = makeView('float64', [D]), db64 = makeView('float64', [D]);
+      cpuKernels.layerNormBackward(f64(x), affine ? f64(w) : null, f64(mean), f64(rstd), f64(dy), dx64, affine ? dw64 : null, affine ? db64 : null);
+      const g = [x, w, mean, rstd, dy, dx, dw, db].map((v) => toGPU(rt, v));
+      const c = counted(() => gk.layerNormBackward(g[0]!, affine ? g[1]! : null, g[2]!, g[3]!, g[4]!, g[5]!, affine ? g[6]! : null, affine ? g[7]! : null));
+      expect(c, what).toEqual(affine ? { dispatches: 4, buffers: 1 } : { dispatches: 1, buffers: 0 }); // dx; column partials (their scratch) and one sum each
+      // Error scales: dx_j = rstd·(g_j − mean(g) − x̂_j·mean(g·x̂)) term by term in absolute value; dweight Σ|dy·x̂|, dbias Σ|dy|.
+      const X = Array.from(readAll(x)), W = Array.from(readAll(w)), M = Array.from(readAll(mean)), R = Array.from(readAll(rstd)), G = abs(dy);
+      const xh = X.map((v, k) => (v - M[Math.floor(k / D)]!) * R[Math.floor(k / D)]!);
+      const gw = G.map((v, k) => v * (affine ? Math.abs(W[k % D]!) : 1));
+      const rowMean = (a: number[], row: number) => a.slice(row * D, row * D + D).reduce((s, v) => s + v, 0) / D;
+      const dxScale = gw.map((v, k) => {
+        const row = Math.floor(k / D);
+        return R[row]! * (v + rowMean(gw, row) + Math.abs(xh[k]!) * rowMean(gw.map((q, t) => q * Math.abs(xh[t]!)), row));
+      });
+      const f = (o: DType, n: number) => FACTOR.reduction(o as 'float32', 'float32', n) + FACTOR.elementwise(o as 'float32', 'float32');
+      expectWithinEps(await values(g[5]!, dx), Array.from(readAll(dx64)), od, f(od, D), `${what} dx`, dxScale);
+      if (affine) {
+        const col = (a: number[], c0: number) => a.filter((_, k) => k % D === c0).reduce((s, v) => s + v, 0);
+        const gx = G.map((v, k) => v * Math.abs(xh[k]!));
+        expectWithinEps(await values(g[6]!, dw), Array.from(readAll(dw64)), od, f(od, rows), `${what} dweight`, Array.from({ length: D }, (_, c0) => col(gx, c0)));
+        expectWithinEps(await values(g[7]!, db), Array.from(readAll(db64)), d, f(d, rows), `${what} dbias`, Array.from({ length: D }, (_, c0) => col(G, c0)));
+      }
+      releaseAll(rt, ...g);
+    }
+  });
+});

@@ -7,10 +7,10 @@
 // the saved mean/rstd and g_j = dy_j·w_j:
 //   dx_j = rstd · (g_j − mean_k(g_k) − x̂_j · mean_k(g_k·x̂_k))
 //   dweight_j = Σ_rows dy_j·x̂_j,   dbias_j = Σ_rows dy_j
-// Arithmetic is f32. The forward reads and writes each operand in float32, float16 or bfloat16
-// storage (a parameter of its WGSL and pipeline key; converted to f32 on load, rounded to
-// nearest-even on store); the backward takes float32 (16-bit operands reach it through f32
-// temporaries, half_widen.ts); other dtypes throw a WebGPUDTypeError. The variance is computed
+// Arithmetic is f32. Forward and backward read and write each operand in float32, float16 or
+// bfloat16 storage (a parameter of their WGSL and pipeline keys; converted to f32 on load, rounded
+// to nearest-even on store; the column partials of dweight/dbias are f32); other dtypes throw a
+// WebGPUDTypeError. The variance is computed
 // in a second pass over (x − μ)², never as E[x²] − μ², so rows with a large mean keep their precision.
 //
 // Layout: x, out, dy, dx are [..., D] contiguous with any element offset (row r at offset + r·D);
@@ -33,11 +33,11 @@
 
 import type { View } from '../types.js';
 import { UniformStruct } from './kernel_args.js';
-import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
+import { read, readWrite, shader, uniform, type ShaderSource, type StorageBinding } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { rowsOf } from '../geometry.js';
 import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn } from './half_wgsl.js';
-import { requireDType, rowOperands, rowStorage, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS, type RowStorage } from './softmax.js';
+import { rowOperands, rowStorage, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS, type RowStorage } from './softmax.js';
 import { dispatch1D, MAX_WORKGROUPS_PER_DIM, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
 /** Threads per workgroup of the column-reduction stages. */
@@ -81,40 +81,48 @@ ${WGSL_ROW_MAIN}
 `);
 }
 
-function wgslBackwardDx(u: UniformStruct): ShaderSource {
-  return shader([
-    read('x', 'f32'), read('weight', 'f32'), read('mean', 'f32'), read('rstd', 'f32'), read('dy', 'f32'),
-    readWrite('dx', 'f32'), uniform(u),
-  ], `
+/** Storage of the backward's x, weight, mean, rstd, dy, dx (an absent weight takes x's: it is bound to x's buffer). */
+type BackwardStorages = readonly [RowStorage, RowStorage, RowStorage, RowStorage, RowStorage, RowStorage];
+const BACKWARD_NAMES = ['x', 'weight', 'mean', 'rstd', 'dy', 'dx'] as const;
+
+/** Bindings and WGSL accessors (ld_<name>, st_dx) of the backward operands at positions `which`. */
+function backwardOperands(st: BackwardStorages, which: readonly number[]): { entries: StorageBinding[]; access: string } {
+  const entries = which.map((k) => (k === 5 ? readWrite : read)(BACKWARD_NAMES[k]!, halfElement(st[k]!, k === 5)));
+  const access = wgslHalfHelpers(which.map((k) => st[k]!)) +
+    which.map((k) => (k === 5 ? wgslStoreFn('st_dx', 'dx', st[k]!) : wgslLoadFn(`ld_${BACKWARD_NAMES[k]!}`, BACKWARD_NAMES[k]!, st[k]!))).join('');
+  return { entries, access };
+}
+
+function wgslBackwardDx(u: UniformStruct, st: BackwardStorages): ShaderSource {
+  const { entries, access } = backwardOperands(st, [0, 1, 2, 3, 4, 5]);
+  return shader([...entries, uniform(u)], `${access}
 ${WGSL_ROWS}
 ${WGSL_ROW_MAIN}
   let r = min(s.row, u.rows - 1u);
-  let mu = mean[u.off_mean + r];
-  let rs = rstd[u.off_rstd + r];
+  let mu = ld_mean(u.off_mean + r);
+  let rs = ld_rstd(u.off_rstd + r);
   let xb = u.off_x + s.row * u.d;
   let gb = u.off_dy + s.row * u.d;
   let ob = u.off_dx + s.row * u.d;
   var acc = vec4<f32>(0.0);
   for (var j = s.lane; j < n; j += u.tpr) {
-    let xh = (x[xb + j] - mu) * rs;
-    let g = dy[gb + j] * select(1.0, weight[u.off_w + j], u.has_w != 0u);
+    let xh = (ld_x(xb + j) - mu) * rs;
+    let g = ld_dy(gb + j) * select(1.0, ld_weight(u.off_w + j), u.has_w != 0u);
     acc += vec4<f32>(g, g * xh, 0.0, 0.0);
   }
   let t = seg_sum(s, acc) / f32(u.d);   // (mean(g), mean(g·x̂))
   for (var j = s.lane; j < n; j += u.tpr) {
-    let xh = (x[xb + j] - mu) * rs;
-    let g = dy[gb + j] * select(1.0, weight[u.off_w + j], u.has_w != 0u);
-    dx[ob + j] = rs * (g - t.x - xh * t.y);
+    let xh = (ld_x(xb + j) - mu) * rs;
+    let g = ld_dy(gb + j) * select(1.0, ld_weight(u.off_w + j), u.has_w != 0u);
+    st_dx(ob + j, rs * (g - t.x - xh * t.y));
   }
 }
 `);
 }
 
-function wgslColumnPartials(u: UniformStruct): ShaderSource {
-  return shader([
-    read('x', 'f32'), read('mean', 'f32'), read('rstd', 'f32'), read('dy', 'f32'),
-    readWrite('part', 'f32'), uniform(u),
-  ], `
+function wgslColumnPartials(u: UniformStruct, st: BackwardStorages): ShaderSource {
+  const { entries, access } = backwardOperands(st, [0, 2, 3, 4]);
+  return shader([...entries, readWrite('part', 'f32'), uniform(u)], `${access}
 // Thread (column c, chunk k): Σ over the chunk's rows of dy·x̂ and dy → part[k, c], part[chunks + k, c].
 @compute @workgroup_size(${COL_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -125,8 +133,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let r1 = min(r0 + u.rows_per_chunk, u.rows);
   var acc = vec2<f32>(0.0);
   for (var r = r0; r < r1; r++) {
-    let g = dy[u.off_dy + r * u.d + c];
-    let xh = (x[u.off_x + r * u.d + c] - mean[u.off_mean + r]) * rstd[u.off_rstd + r];
+    let g = ld_dy(u.off_dy + r * u.d + c);
+    let xh = (ld_x(u.off_x + r * u.d + c) - ld_mean(u.off_mean + r)) * ld_rstd(u.off_rstd + r);
     acc += vec2<f32>(g * xh, g);
   }
   part[k * u.d + c] = acc.x;
@@ -135,8 +143,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `);
 }
 
-function wgslColumnSum(u: UniformStruct): ShaderSource {
-  return shader([read('part', 'f32'), readWrite('out', 'f32'), uniform(u)], `
+function wgslColumnSum(u: UniformStruct, so: RowStorage): ShaderSource {
+  return shader([read('part', 'f32'), readWrite('out', halfElement(so, true)), uniform(u)], `${wgslHalfHelpers([so])}${wgslStoreFn('st_out', 'out', so)}
 ${WGSL_LINEAR_WORKGROUP}
 // Thread c: out[c] = Σ_k part[half, k, c] (half 0: dweight, half 1: dbias).
 @compute @workgroup_size(${COL_WG})
@@ -146,7 +154,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let base = u.half * u.chunks * u.d + c;
   var acc = 0.0;
   for (var k = 0u; k < u.chunks; k++) { acc += part[base + k * u.d]; }
-  out[u.off_out + c] = acc;
+  st_out(u.off_out + c, acc);
 }
 `);
 }
@@ -178,9 +186,9 @@ export function layerNorm(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GP
 export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GPUBuffer> | null, mean: View<GPUBuffer>,
   rstd: View<GPUBuffer>, dy: View<GPUBuffer>, dx: View<GPUBuffer>, dweight: View<GPUBuffer> | null, dbias: View<GPUBuffer> | null): void {
   const op = 'layerNormBackward';
-  for (const [name, v] of [['x', x], ['weight', weight], ['mean', mean], ['rstd', rstd], ['dy', dy], ['dx', dx], ['dweight', dweight], ['dbias', dbias]] as const) {
-    if (v) requireDType(op, name, v.dtype);
-  }
+  const sx = rowStorage(op, 'x', x.dtype);
+  const st = [x, weight, mean, rstd, dy, dx].map((v, k) => (v ? rowStorage(op, BACKWARD_NAMES[k]!, v.dtype) : sx)) as unknown as BackwardStorages;
+  const sdw = dweight ? rowStorage(op, 'dweight', dweight.dtype) : 'f32', sdb = dbias ? rowStorage(op, 'dbias', dbias.dtype) : 'f32';
   const { rows, cols: D } = rowsOf(x.shape);
   const { ins: [xi, wi, mi, ri, gi], outs: [dxo, dwo, dbo], finish } =
     rowOperands(rt, [x, weight, mean, rstd, dy], [dx, dweight, dbias]);
@@ -191,7 +199,7 @@ export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight:
     const u = new UniformStruct().u32('rows', rows).u32('d', D).u32('tpr', tpr).u32('has_w', wi ? 1 : 0)
       .u32('off_x', xi!.offset).u32('off_w', wi?.offset ?? 0).u32('off_mean', mi!.offset).u32('off_rstd', ri!.offset)
       .u32('off_dy', gi!.offset).u32('off_dx', dxo!.offset);
-    const p = rt.pipeline('rows.layerNormBackward.dx', () => wgslBackwardDx(u));
+    const p = rt.pipeline(`rows.layerNormBackward.dx.${st.join('.')}`, () => wgslBackwardDx(u, st));
     rt.dispatch(p, [xi!.buffer, (wi ?? xi!).buffer, mi!.buffer, ri!.buffer, gi!.buffer, dxo!.buffer], u.bytes(), rowWorkgroups(rows, tpr), op);
   }
 
@@ -204,11 +212,12 @@ export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight:
     const part = rt.allocate(2 * chunks * D * 4);
     const u1 = new UniformStruct().u32('rows', rows).u32('d', D).u32('rows_per_chunk', rowsPerChunk).u32('chunks', chunks)
       .u32('off_x', xi!.offset).u32('off_mean', mi!.offset).u32('off_rstd', ri!.offset).u32('off_dy', gi!.offset);
-    const p1 = rt.pipeline('rows.layerNormBackward.colPartials', () => wgslColumnPartials(u1));
+    const p1 = rt.pipeline(`rows.layerNormBackward.colPartials.${st.join('.')}`, () => wgslColumnPartials(u1, st));
     rt.dispatch(p1, [xi!.buffer, mi!.buffer, ri!.buffer, gi!.buffer, part], u1.bytes(), [colBlocks, chunks], `${op}.columns`);
-    const p2 = rt.pipeline('rows.layerNormBackward.colSum', () => wgslColumnSum(colSumUniforms(D, chunks, 0, 0)));
-    for (const [half, o] of [[0, dwo], [1, dbo]] as const) {
-      if (o) rt.dispatch(p2, [part, o.buffer], colSumUniforms(D, chunks, half, o.offset).bytes(), dispatch1D(D, COL_WG), `${op}.columnSum`);
+    for (const [half, o, so] of [[0, dwo, sdw], [1, dbo, sdb]] as const) {
+      if (!o) continue;
+      const p2 = rt.pipeline(`rows.layerNormBackward.colSum.${so}`, () => wgslColumnSum(colSumUniforms(D, chunks, 0, 0), so));
+      rt.dispatch(p2, [part, o.buffer], colSumUniforms(D, chunks, half, o.offset).bytes(), dispatch1D(D, COL_WG), `${op}.columnSum`);
     }
     rt.release(part);
   }

@@ -7,10 +7,9 @@
 // Backward, from the forward output y and the upstream gradient dy:
 //   softmax:    dx_j = y_j · (dy_j − Σ_k dy_k·y_k)
 //   logSoftmax: dx_j = dy_j − exp(y_j) · Σ_k dy_k
-// Arithmetic is f32. The forward reads x and writes out in float32, float16 or bfloat16 storage
-// (each a parameter of its WGSL and pipeline key: converted to f32 on load, rounded to nearest-even
-// on store, half_wgsl.ts); the backward takes float32 (16-bit operands reach it through f32
-// temporaries, half_widen.ts); other dtypes throw a WebGPUDTypeError. Masked (−∞) entries give
+// Arithmetic is f32. Forward and backward read and write each operand in float32, float16 or
+// bfloat16 storage (a parameter of their WGSL and pipeline keys: converted to f32 on load, rounded
+// to nearest-even on store, half_wgsl.ts); other dtypes throw a WebGPUDTypeError. Masked (−∞) entries give
 // exact zeros; a row that is all −∞, or holds a NaN, gives NaN, like the reference.
 //
 // Layout: x, y, dy, out are [..., D], contiguous (core guarantees it) with any element offset, so
@@ -237,8 +236,9 @@ ${WGSL_ROW_MAIN}
 `);
 }
 
-function wgslSoftmaxBackward(u: UniformStruct): ShaderSource {
-  return shader([read('y', 'f32'), read('dy', 'f32'), readWrite('out', 'f32'), uniform(u)], `
+function wgslSoftmaxBackward(u: UniformStruct, sy: RowStorage, sg: RowStorage, so: RowStorage): ShaderSource {
+  return shader([read('y', halfElement(sy, false)), read('dy', halfElement(sg, false)), readWrite('out', halfElement(so, true)), uniform(u)],
+    `${wgslHalfHelpers([sy, sg, so])}${wgslLoadFn('ld_y', 'y', sy)}${wgslLoadFn('ld_dy', 'dy', sg)}${wgslStoreFn('sto', 'out', so)}
 ${WGSL_ROWS}
 ${WGSL_ROW_MAIN}
   let yb = u.off_y + s.row * u.d;
@@ -246,14 +246,14 @@ ${WGSL_ROW_MAIN}
   let ob = u.off_out + s.row * u.d;
   var acc = vec4<f32>(0.0);
   for (var j = s.lane; j < n; j += u.tpr) {
-    let g = dy[gb + j];
-    acc += vec4<f32>(g * y[yb + j], g, 0.0, 0.0);
+    let g = ld_dy(gb + j);
+    acc += vec4<f32>(g * ld_y(yb + j), g, 0.0, 0.0);
   }
   let t = seg_sum(s, acc);   // (Σ dy·y, Σ dy)
   for (var j = s.lane; j < n; j += u.tpr) {
-    let yj = y[yb + j];
-    let g = dy[gb + j];
-    out[ob + j] = select(yj * (g - t.x), g - exp(yj) * t.y, u.log != 0u);
+    let yj = ld_y(yb + j);
+    let g = ld_dy(gb + j);
+    sto(ob + j, select(yj * (g - t.x), g - exp(yj) * t.y, u.log != 0u));
   }
 }
 `);
@@ -274,15 +274,13 @@ export function softmax(rt: WebGPURuntime, x: View<GPUBuffer>, out: View<GPUBuff
 
 export function softmaxBackward(rt: WebGPURuntime, y: View<GPUBuffer>, dy: View<GPUBuffer>, out: View<GPUBuffer>, log: boolean): void {
   const op = log ? 'logSoftmaxBackward' : 'softmaxBackward';
-  requireDType(op, 'y', y.dtype);
-  requireDType(op, 'dy', dy.dtype);
-  requireDType(op, 'out', out.dtype);
+  const sy = rowStorage(op, 'y', y.dtype), sg = rowStorage(op, 'dy', dy.dtype), so = rowStorage(op, 'out', out.dtype);
   const { rows, cols: D } = rowsOf(y.shape);
   if (rows === 0 || D === 0) return;
   const tpr = rowThreads(D);
   const { ins: [yi, gi], outs: [oo], finish } = rowOperands(rt, [y, dy], [out]);
   const u = softmaxUniforms(rows, D, tpr, log, { y: yi!.offset, dy: gi!.offset, out: oo!.offset });
-  const p = rt.pipeline('rows.softmaxBackward', () => wgslSoftmaxBackward(u));
+  const p = rt.pipeline(`rows.softmaxBackward.${sy}.${sg}.${so}`, () => wgslSoftmaxBackward(u, sy, sg, so));
   rt.dispatch(p, [yi!.buffer, gi!.buffer, oo!.buffer], u.bytes(), rowWorkgroups(rows, tpr), op);
   finish();
 }
