@@ -152,7 +152,7 @@ export function addConv(m: ModuleBuilder): void {
     const g = loadGeometry(f, prm);
     const p = f.local(I), oh = f.local(I), ow = f.local(I), i = f.local(I), j = f.local(I);
     const plane = f.local(I), o = f.local(I), iLo = f.local(I), iHi = f.local(I), jLo = f.local(I), jHi = f.local(I);
-    const h = f.local(I), w = f.local(I), rowp = f.local(I), am = f.local(I), v = f.local('f64'), best = f.local('f64');
+    const h = f.local(I), w = f.local(I), rowp = f.local(I), am = f.local(I), take = f.local(I), v = f.local('f64'), best = f.local('f64');
     f.forRange(p, () => f.get(lo), () => f.get(hi), 1, () => {
       f.set(plane, f.add(f.get(x), x4(f, f.mul(f.get(p), f.mul(f.get(g.H), f.get(g.W))))));
       f.set(o, x4(f, f.mul(f.get(p), f.mul(f.get(g.Ho), f.get(g.Wo)))));
@@ -171,10 +171,10 @@ export function addConv(m: ModuleBuilder): void {
               f.set(w, f.add(f.sub(f.mul(f.get(ow), f.get(g.sw)), f.get(g.pw)), f.mul(f.get(j), f.get(g.dw))));
               f.set(v, f.f64PromoteF32(f.f32Load(f.add(f.get(rowp), x4(f, f.get(w))))));
               // The first in-image tap, a strictly larger value, or the first NaN (never replaced).
-              f.if_(f.or(f.eq(f.get(am), f.i32(-1)), f.and(f.f64Eq(f.get(best), f.get(best)), f.or(f.f64Lt(f.get(best), f.get(v)), f.f64Ne(f.get(v), f.get(v))))), () => {
-                f.set(best, f.get(v));
-                f.set(am, f.add(f.mul(f.get(h), f.get(g.W)), f.get(w)));
-              });
+              // Branch-free (selects): which tap wins is data-dependent and mispredicts.
+              f.set(take, f.or(f.eq(f.get(am), f.i32(-1)), f.and(f.f64Eq(f.get(best), f.get(best)), f.or(f.f64Lt(f.get(best), f.get(v)), f.f64Ne(f.get(v), f.get(v))))));
+              f.set(best, f.select(f.get(v), f.get(best), f.get(take)));
+              f.set(am, f.select(f.add(f.mul(f.get(h), f.get(g.W)), f.get(w)), f.get(am), f.get(take)));
             });
           });
           f.f32Store(f.add(f.get(out), f.get(o)), f.f32DemoteF64(f.get(best)));

@@ -20,6 +20,7 @@ import { BOOL_RESULT_OPS } from '../types.js';
 import type { BinaryOp, TypedArray, UnaryOp, View } from '../types.js';
 import { isF32 } from '../wasm/operands.js';
 import { detached } from './copy.js';
+import { whereF32 } from './select.js';
 
 export { fastErf } from '../elementwise/math.js';
 
@@ -57,6 +58,7 @@ export function binary(op: BinaryOp, a: V, b: V, out: V): boolean {
 
 export function where(cond: V, a: V, b: V, out: V): boolean {
   if (!isF32(a) || !isF32(b) || !isF32(out)) return false;
+  if (whereF32(cond, a, b, out)) return true; // a float32 condition, contiguous: WebAssembly (select.ts)
   const C = sharesMemory(cond, out) ? null : cond;
   if (!C) return false;
   const A = aliasesDifferently(a, out) ? detached(a) : a;

@@ -1,5 +1,5 @@
-// WebAssembly SIMD programs for the memory-bound float32 kernels: binary add/sub/mul/div and the
-// AdamW step.
+// WebAssembly SIMD programs for the memory-bound float32 kernels: binary add/sub/mul/div, the
+// strided copy, `where` with a float32 condition and the AdamW step.
 //
 // binary_<op>(a, ia, ra, b, ib, rb, out, n, rows) computes `rows` rows of n outputs each:
 //   out[r·n + j] = A(r, j) op B(r, j)
@@ -16,6 +16,12 @@
 // floats between two strided layouts (byte strides s·/d·): the strided copy behind transposes and
 // head splits. Rows whose inner strides are both 4 move four floats per vector load/store, with a
 // scalar tail; other rows go element by element. Copies are exact.
+//
+// where_f32(cond, a, b, ib, out, n) writes out[i] = cond[i] ≠ 0 ? a[i] : B(i) (NaN counts as
+// non-zero), B(i) = b[i] when ib is 1 and b[0] when ib is 0 (a broadcast scalar): a float32
+// condition, as relu's backward passes its output. Four lanes per step with no scalar tail: the last
+// step may read and write up to three floats past n, inside the 16 bytes of slack every heap block
+// has (runtime.ts). Copies values, so exact.
 //
 // adamw(p, g, m, v, n, params) runs one AdamW step in float64 lanes (f64x2), with exactly the
 // reference's operations in the reference's order, then rounds to float32: bit-identical to it.
@@ -153,6 +159,24 @@ export function addAdamW(m: ModuleBuilder): void {
       store2(p, P);
       store2(mm, Mv);
       store2(vv, Vv);
+    });
+  });
+}
+
+export function addWhere(m: ModuleBuilder): void {
+  m.func('where_f32', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null, (f, cond, a, b, ib, out, n) => {
+    const k = f.local('i32'), off = f.local('i32'), bv = f.local('v128'), zero = f.local('v128');
+    f.set(zero, f.v128Const([0, 0, 0, 0]));
+    const loop = (bInner: boolean) => f.forRange(k, () => f.i32(0), () => f.get(n), 4, () => {
+      f.set(off, f.shl(f.get(k), f.i32(2)));
+      f.v128Store(f.add(f.get(out), f.get(off)), f.v128Bitselect(
+        f.v128Load(f.add(f.get(a), f.get(off))),
+        bInner ? f.v128Load(f.add(f.get(b), f.get(off))) : f.get(bv),
+        f.f32x4Ne(f.v128Load(f.add(f.get(cond), f.get(off))), f.get(zero))));
+    });
+    f.if_(f.get(ib), () => loop(true), () => {
+      f.set(bv, f.v128Load32Splat(f.get(b)));
+      loop(false);
     });
   });
 }

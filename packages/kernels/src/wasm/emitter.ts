@@ -363,6 +363,8 @@ export class FuncBuilder {
   f32x4Nearest(_a: Val<'v128'>): Val<'v128'> { return this.simd(0x6a, 'v128'); }
   /** `f32x4.lt`: all ones in each lane where true, else zero. */
   f32x4Lt(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x43, 'v128'); }
+  /** `f32x4.ne`: all ones in lanes where a ≠ b (NaN included). */
+  f32x4Ne(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x42, 'v128'); }
   /** `f32x4.demote_f64x2_zero`: the two f64 lanes rounded to f32 lanes 0–1, lanes 2–3 zero. */
   f32x4DemoteF64x2Zero(_a: Val<'v128'>): Val<'v128'> { return this.simd(0x5e, 'v128'); }
   /** `f64x2.promote_low_f32x4`: f32 lanes 0–1 widened to two f64 lanes. */

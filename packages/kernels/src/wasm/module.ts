@@ -4,7 +4,7 @@
 // an export by name with i32 arguments (byte addresses, counts, flags) on whatever thread runs it.
 
 import { ModuleBuilder } from './emitter.js';
-import { addAdamW, addBinary, addCopy } from './elementwise_program.js';
+import { addAdamW, addBinary, addCopy, addWhere } from './elementwise_program.js';
 import { addMatmul } from '../cpu_fast/matmul_program.js';
 import { addLayerNorm, addLayerNormBackward, addSoftmax } from '../cpu_fast/rows_program.js';
 import { addAttentionProbs } from '../cpu_fast/attention_program.js';
@@ -19,7 +19,7 @@ export const WASM_EXPORTS = [
   ...UNARY_FAST_OPS.map((op) => `unary_${op}` as const), 'reduce_sum_rows', 'reduce_sum_cols', 'attn_probs',
   'layernorm_backward_rows', ...GRAD_FAST_OPS.map((op) => `grad_${op}` as const), 'copy_f32', 'attn_ds',
   'quant_gemv_int8', 'quant_gemv_int4', 'quant_gemv_nf4',
-  'im2col_planes', 'col2im_planes', 'maxpool_planes', 'maxpool_backward_planes',
+  'im2col_planes', 'col2im_planes', 'maxpool_planes', 'maxpool_backward_planes', 'where_f32',
 ] as const;
 export type WasmExport = (typeof WASM_EXPORTS)[number];
 
@@ -46,5 +46,6 @@ export function buildKernelModule(shared: boolean, opts: { fma?: boolean } = {})
   addCopy(m);
   addQuantGemv(m, opts);
   addConv(m);
+  addWhere(m);
   return m.toBytes();
 }
