@@ -14,7 +14,7 @@ import { cpuKernels, readAll } from '../src/cpu/index.js';
 import { binaryScalarVia } from '../src/cpu/elementwise.js';
 import { fastCpuKernels } from '../src/cpu_fast/index.js';
 import * as loops from '../src/cpu_fast/elementwise_loops.js';
-import { nodes } from '../src/elementwise/expr.js';
+import { nodes, type Expr } from '../src/elementwise/expr.js';
 import { composeFused, FUSED_MAX_BUFFERS, FusedProgramError, fusedProgramKey, validateFusedProgram, type FusedProgram } from '../src/elementwise/fused.js';
 import { BINARY_DEFS, UNARY_DEFS } from '../src/elementwise/ops.js';
 import { PRIMS } from '../src/elementwise/primitives.js';
@@ -84,11 +84,15 @@ describe('fusedElementwise programs', () => {
   it('composes each step into an fround node over the values it reads, sharing nodes inside an op', () => {
     const p: FusedProgram = { inputs: 2, steps: [{ kind: 'binary', op: 'siluGrad', args: [0, 1] }, { kind: 'scalar', op: 'sub', args: [2], value: 1, scalarFirst: true }], outputs: [3, 2] };
     const { outputs } = composeFused(p);
-    const [last, first] = outputs as [typeof outputs[0] & { k: 'prim' }, typeof outputs[0] & { k: 'prim' }];
-    expect(last.k === 'prim' && last.prim).toBe('fround');
-    expect(first.k === 'prim' && first.prim).toBe('fround');
+    const asPrim = (e: Expr | undefined) => {
+      if (e?.k !== 'prim') throw new Error(`expected a primitive node, got ${e?.k}`);
+      return e;
+    };
+    const last = asPrim(outputs[0]), first = asPrim(outputs[1]);
+    expect(last.prim).toBe('fround');
+    expect(first.prim).toBe('fround');
     // sub(param 0, <siluGrad value>): the second step reads the first step's node itself.
-    const sub = last.args[0] as { k: 'prim'; prim: string; args: unknown[] };
+    const sub = asPrim(last.args[0]);
     expect(sub.prim).toBe('sub');
     expect(sub.args[0]).toEqual({ k: 'param', index: 0, kind: 'num' });
     expect(sub.args[1]).toBe(first);
