@@ -1,9 +1,13 @@
-// The recurrent-cell family of the fast cpu tier: lstmCell, gruCell and their backwards as one
-// TypeScript loop over the B·H state elements, for float32 operands that are all contiguous
-// (row-major [B, G·H] gates, [B, H] states; offsets anywhere, as the sequence ops pass time-step
-// slices of one buffer). Each element reads its G gate values, computes in float64 (sigmoid and
-// tanh from one Math.exp each) and stores float32, so results equal the reference's to float32
-// rounding. Formulas and layouts: ../cpu/rnn.ts. Other dtypes and layouts take the reference.
+// The recurrent-cell family of the fast cpu tier: lstmCell, gruCell and their backwards, for float32
+// operands that are all contiguous (row-major [B, G·H] gates, [B, H] states; offsets anywhere, as
+// the sequence ops pass time-step slices of one buffer).
+// - WebAssembly SIMD (rnn_program.ts), on the calling thread (a step is a few thousand elements,
+//   less than waking the workers costs), when H is a multiple of 4, every operand is present (the
+//   sequence ops' calls) and lives in the module's memory.
+// - Otherwise one TypeScript loop over the B·H state elements, computing in float64 (sigmoid and
+//   tanh from one Math.exp each) and storing float32.
+// Both agree with the reference to float32 rounding. Formulas and layouts: ../cpu/rnn.ts. Other
+// dtypes and layouts take the reference.
 //
 // Outputs may not overlap the inputs, except `acts` written over xg or hg (each element reads its
 // gates before it writes its activations, at the same positions).
@@ -11,16 +15,32 @@
 import * as ref from '../cpu/rnn.js';
 import type { RecurrentKernels, TypedArray, View } from '../types.js';
 import { allF32Contiguous } from '../wasm/operands.js';
+import { wasmRuntime, type WasmRuntime } from '../wasm/runtime.js';
 
 type V = View<TypedArray>;
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/** The byte addresses of the views in the module's memory, or null when one lives elsewhere. */
+function addresses(rt: WasmRuntime, vs: V[]): number[] | null {
+  const out: number[] = [];
+  for (const v of vs) {
+    const base = rt.addressOf(v.buffer);
+    if (base < 0) return null;
+    out.push(base + v.offset * 4);
+  }
+  return out;
+}
 /** tanh(x) = 1 − 2/(e^{2x} + 1): one exp, accurate in float64 to far below float32's rounding. */
 const tanh = (x: number): number => (x > 20 ? 1 : x < -20 ? -1 : 1 - 2 / (Math.exp(2 * x) + 1));
 
 export function lstmCell(xg: V, hg: V | null, c: V, h: V, cNew: V, acts: V | null): boolean {
   if (!allF32Contiguous(xg, hg, c, h, cNew, acts)) return false;
   const B = c.shape[0]!, H = c.shape[1]!;
+  if (H % 4 === 0 && hg && acts) {
+    const rt = wasmRuntime(), p = addresses(rt, [xg, hg, c, h, cNew, acts]);
+    if (p) { rt.call('lstm_cell', ...p, B, H); return true; }
+  }
   const x = xg.buffer, y = hg?.buffer, cs = c.buffer, hs = h.buffer, cn = cNew.buffer, a = acts?.buffer;
   const xo = xg.offset, yo = hg?.offset ?? 0, co = c.offset, ho = h.offset, no = cNew.offset, ao = acts?.offset ?? 0;
   for (let b = 0; b < B; b++) {
@@ -41,6 +61,10 @@ export function lstmCell(xg: V, hg: V | null, c: V, h: V, cNew: V, acts: V | nul
 export function lstmCellBackward(acts: V, c: V, cNew: V, dh: V | null, dcNew: V | null, dgates: V, dc: V | null): boolean {
   if (!allF32Contiguous(acts, c, cNew, dh, dcNew, dgates, dc)) return false;
   const B = c.shape[0]!, H = c.shape[1]!;
+  if (H % 4 === 0 && dh && dcNew && dc) {
+    const rt = wasmRuntime(), p = addresses(rt, [acts, c, cNew, dh, dcNew, dgates, dc]);
+    if (p) { rt.call('lstm_cell_backward', ...p, B, H); return true; }
+  }
   const a = acts.buffer, cs = c.buffer, cn = cNew.buffer, gh = dh?.buffer, gc = dcNew?.buffer, dg = dgates.buffer, dcs = dc?.buffer;
   const ao = acts.offset, co = c.offset, no = cNew.offset, hO = dh?.offset ?? 0, cO = dcNew?.offset ?? 0, go = dgates.offset, dO = dc?.offset ?? 0;
   for (let b = 0; b < B; b++) {
@@ -63,6 +87,20 @@ export function lstmCellBackward(acts: V, c: V, cNew: V, dh: V | null, dcNew: V 
 export function gruCell(xg: V, hg: V, bias: V | null, h: V, hNew: V, acts: V | null): boolean {
   if (!allF32Contiguous(xg, hg, bias, h, hNew, acts)) return false;
   const B = h.shape[0]!, H = h.shape[1]!;
+  if (H % 4 === 0 && acts) {
+    const rt = wasmRuntime(), p = addresses(rt, [xg, hg, h, hNew, acts]);
+    if (p) {
+      rt.reset();
+      let bp = bias ? addresses(rt, [bias])?.[0] : undefined;
+      if (bp === undefined) {                                   // zeros, or a copy of a bias that lives elsewhere
+        bp = rt.alloc(3 * H * 4);
+        if (bias) rt.f32().set(bias.buffer.subarray(bias.offset, bias.offset + 3 * H), bp >> 2);
+        else rt.f32().fill(0, bp >> 2, (bp >> 2) + 3 * H);
+      }
+      rt.call('gru_cell', p[0]!, p[1]!, bp, p[2]!, p[3]!, p[4]!, B, H);
+      return true;
+    }
+  }
   const x = xg.buffer, y = hg.buffer, bs = bias?.buffer, hs = h.buffer, out = hNew.buffer, a = acts?.buffer;
   const xo = xg.offset, yo = hg.offset, bo = bias?.offset ?? 0, ho = h.offset, oo = hNew.offset, ao = acts?.offset ?? 0;
   for (let b = 0; b < B; b++) {
@@ -82,6 +120,10 @@ export function gruCell(xg: V, hg: V, bias: V | null, h: V, hNew: V, acts: V | n
 export function gruCellBackward(acts: V, h: V, dhNew: V, dxg: V, dhg: V, dh: V | null): boolean {
   if (!allF32Contiguous(acts, h, dhNew, dxg, dhg, dh)) return false;
   const B = h.shape[0]!, H = h.shape[1]!;
+  if (H % 4 === 0 && dh) {
+    const rt = wasmRuntime(), p = addresses(rt, [acts, h, dhNew, dxg, dhg, dh]);
+    if (p) { rt.call('gru_cell_backward', ...p, B, H); return true; }
+  }
   const a = acts.buffer, hs = h.buffer, gh = dhNew.buffer, dx = dxg.buffer, dy = dhg.buffer, dhs = dh?.buffer;
   const ao = acts.offset, ho = h.offset, go = dhNew.offset, xo = dxg.offset, yo = dhg.offset, dO = dh?.offset ?? 0;
   for (let b = 0; b < B; b++) {

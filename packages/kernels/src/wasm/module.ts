@@ -11,6 +11,7 @@ import { addAttentionProbs } from '../cpu_fast/attention_program.js';
 import { addReduce } from '../cpu_fast/reduce_program.js';
 import { addQuantGemv } from '../cpu_fast/quant_matmul_program.js';
 import { addConv } from '../cpu_fast/conv_program.js';
+import { addRnn } from '../cpu_fast/rnn_program.js';
 import { GRAD_FAST_OPS, UNARY_FAST_OPS, addUnary, addUnaryGrad } from './unary_program.js';
 
 /** The exports threads can be asked to run, by index (the thread protocol sends the index). */
@@ -20,6 +21,7 @@ export const WASM_EXPORTS = [
   'layernorm_backward_rows', ...GRAD_FAST_OPS.map((op) => `grad_${op}` as const), 'copy_f32', 'attn_ds',
   'quant_gemv_int8', 'quant_gemv_int4', 'quant_gemv_nf4',
   'im2col_planes', 'col2im_planes', 'maxpool_planes', 'maxpool_backward_planes', 'where_f32',
+  'lstm_cell', 'lstm_cell_backward', 'gru_cell', 'gru_cell_backward',
 ] as const;
 export type WasmExport = (typeof WASM_EXPORTS)[number];
 
@@ -47,5 +49,6 @@ export function buildKernelModule(shared: boolean, opts: { fma?: boolean } = {})
   addQuantGemv(m, opts);
   addConv(m);
   addWhere(m);
+  addRnn(m);
   return m.toBytes();
 }
