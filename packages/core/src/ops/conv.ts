@@ -11,7 +11,7 @@ import { apply, defineOp, type OpDef } from './define.js';
 import { gather } from './indexing.js';
 import { matmul } from './matmul.js';
 import { cat } from './shape_ops.js';
-import { narrow, reshape } from './views.js';
+import { expand, narrow, reshape } from './views.js';
 import { tidy } from '../memory.js';
 import { checkNumel, checkOptions, checkPair, checkSize, checkTensor } from '../validate.js';
 import { add, ge } from './elementwise.js';
@@ -113,9 +113,11 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
       const wm = reshape(wg, [O / groups, Cg * kh * kw]);                        // (O/g, Cg·kh·kw)
       outs.push(matmul(wm, cols));                                                // (N, O/g, Ho·Wo)
     }
-    let y = reshape(groups === 1 ? outs[0] : cat(outs, 1), [N, O, Ho, Wo]);      // (N, O, Ho, Wo)
-    if (bias) y = add(y, reshape(bias, [O, 1, 1]));
-    return y;
+    let y = groups === 1 ? outs[0] : cat(outs, 1);                              // (N, O, Ho·Wo)
+    // The bias repeated per image, (N, O, 1): each (n, o) row of y then adds one value of a
+    // contiguous column (a row-broadcast add), where (O, 1) would broadcast over two dims.
+    if (bias) y = add(y, contiguous(expand(reshape(bias, [1, O, 1]), [N, O, 1])));
+    return reshape(y, [N, O, Ho, Wo]);
   });
 }
 
