@@ -16,6 +16,7 @@ import { trainingSuite, memoryEntries, type MemorySnapshot } from './suites/trai
 import { rnnSuite } from './suites/rnn.js';
 
 const SUITES: Suite[] = [kernelsSuite, overheadSuite, trainingSuite, rnnSuite];
+SUITES.push((await import('./suites/compiled.js')).compiledSuite);
 
 interface Args { suites: Suite[]; quick: boolean; out: string }
 
