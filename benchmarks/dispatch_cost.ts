@@ -25,7 +25,7 @@
 //
 // Timings on a software adapter measure the CPU that emulates the GPU; see the overhead suite.
 import { initWebGPU, tensor, webgpuRuntime, type Tensor } from '@webgrad/core';
-import { createWebGPUKernels, read, readWrite, shader, uniform, type View, type WebGPURuntime } from '@webgrad/kernels';
+import { createWebGPUKernels, read, readWrite, shader, uniform, type View } from '@webgrad/kernels';
 
 const N = 64;
 const arg = (name: string, dflt: number) => {
@@ -192,7 +192,7 @@ async function main(): Promise<void> {
     console.log(`${v.name.padEnd(38)}${f(c.wall)}${f(c.wallMin)}${f(c.cpu)}${f(c.cpuMin)}${f(c.encode)}`);
   });
   cap.dispose();
-  last?.dispose(); ta.dispose(); tb.dispose();
+  (last as Tensor | null)?.dispose(); ta.dispose(); tb.dispose();
   ubuf.destroy();
   await rt.sync();
   rt.destroy();
