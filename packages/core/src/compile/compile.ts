@@ -25,7 +25,7 @@ import { Arena, unwatchBuffer, watchBuffer, type FreeWatcher } from './arena.js'
 import { CompileError } from './errors.js';
 import { fuseTape } from './fuse.js';
 import { runEntry, tapeMismatch, type Entry, type OutputTemplate, type Ref, type Tape } from './tape.js';
-import { Tracer } from './trace.js';
+import { Tracer, isTracing } from './trace.js';
 
 /** Options of `compile`. */
 export interface CompileOptions {
@@ -137,6 +137,8 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
   };
 
   const call = (...args: A): R => {
+    // Called while another compiled step traces: its kernels belong to that trace.
+    if (isTracing()) return fn(...args);
     stats.calls++;
     const { key, inputs } = signatureOf(name, args);
     let sig = sigs.get(key);

@@ -109,7 +109,6 @@ export class Tracer implements AllocationListener, FreeWatcher {
 
   /** Wrap every backend and send allocations to the arena. */
   start(): void {
-    if (active !== null) throw new Error('compile: a compiled function was called while another one traces');
     for (const b of backends()) this.#wrap(b);
     allocateFrom(this.arena, this);
     active = this;
