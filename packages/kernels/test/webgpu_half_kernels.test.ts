@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuKernels, readAll, storedBits } from '../src/cpu/index.js';
 import type { DType, ReduceOp, TypedArray, View } from '../src/types.js';
 import { createWebGPUKernels } from '../src/webgpu/index.js';
+import { attention as attn, attentionBackward as attnBwd } from '../src/webgpu/attention.js';
 import { gpuRuntime, makeView, readView, releaseAll, rng, toGPU, type Layout } from './gpu_helpers.js';
 import { FACTOR, expectWithinEps } from './dtype_tolerance.js';
 
@@ -124,7 +125,7 @@ describe.each(HALF)('webgpu reductions on %s storage (f32 accumulation, one roun
 describe.each(HALF)('webgpu crossEntropy and its backward on %s storage (f32 arithmetic, one rounding on store)', (d) => {
   const r = rng(9);
   // [N, C, class weights, label smoothing, storage of the other float operands]
-  const CASES: [number, number, boolean, number, DType][] = [
+  const CASES: [number, number, boolean, number, 'float32' | typeof d][] = [
     [5, 7, false, 0, d], [1, 1, false, 0, d], [3, 300, true, 0.1, d], [4, 33, true, 0, 'float32'], [6, 5, false, 0.2, 'float32'],
   ];
   it('loss and lse, then dlogits, rows at an odd offset, an ignored row, one dispatch each and no buffer', async () => {
@@ -236,6 +237,73 @@ describe.each(HALF)('webgpu softmax and layerNorm backwards on %s storage (f32 a
         expectWithinEps(await values(g[7]!, db), Array.from(readAll(db64)), d, f(d, rows), `${what} dbias`, Array.from({ length: D }, (_, c0) => col(G, c0)));
       }
       releaseAll(rt, ...g);
+    }
+  });
+});
+
+describe.each(HALF)('webgpu attention and its backward on %s storage, fused and matmul paths (f32 arithmetic, one rounding on store)', (d) => {
+  const r = rng(17);
+  const maxAbs = (a: ArrayLike<number>): number => Math.max(...Array.from(a, Math.abs));
+  // [B, H, Tq, Tk, D, Dv, causal, mask]: Tq ≠ Tk (the causal cut aligns the last query with the last key), size 1, a broadcast mask with −∞.
+  const CASES: [number, number, number, number, number, number, boolean, boolean][] = [
+    [1, 2, 5, 7, 3, 5, true, false], [2, 1, 1, 1, 1, 1, false, false], [1, 2, 6, 4, 8, 8, false, true],
+  ];
+  it('forward and backward against float64; the launch has the dispatches and buffers of the float32 one (no widened copies)', async () => {
+    for (const path of ['fused', 'matmul'] as const) {
+      for (const [B, H, Tq, Tk, D, Dv, causal, masked] of CASES) {
+        const what = `${path} [${B},${H},${Tq},${Tk}] D=${D} Dv=${Dv}${causal ? ' causal' : ''}${masked ? ' masked' : ''}`;
+        const opts = { scale: 1 / Math.sqrt(D), causal };
+        const make = (dt: DType) => {
+          const rr = rng(Tq * 31 + Tk);
+          const q = viewOf(dt, [B, H, Tq, D], () => -1.5 + 3 * rr(), { offset: 1 });
+          const k = viewOf(dt, [B, H, Tk, D], () => -1.5 + 3 * rr());
+          const v = viewOf(dt, [B, H, Tk, Dv], () => -2 + 4 * rr(), { offset: 3 });
+          const mask = masked ? viewOf(dt, [B, H, Tq, Tk], () => (rr() < 0.2 ? -Infinity : -rr()), { broadcast: [0, 1] }) : null;
+          const dout = viewOf(dt, [B, H, Tq, Dv], () => -1 + 2 * rr(), { offset: 1 });
+          return { q, k, v, mask, dout };
+        };
+        const x = make(d);
+        // float64 reference of the forward, on the rounded inputs
+        const out64 = makeView('float64', [B, H, Tq, Dv]), lse64 = makeView('float64', [B, H, Tq]);
+        cpuKernels.attention(f64(x.q), f64(x.k), f64(x.v), x.mask && f64(x.mask), opts, out64, lse64);
+        const fwd = (y: ReturnType<typeof make>, dt: DType) => {
+          const g = { q: toGPU(rt, y.q), k: toGPU(rt, y.k), v: toGPU(rt, y.v), mask: y.mask && toGPU(rt, y.mask) };
+          const out = makeView(dt, [B, H, Tq, Dv], { offset: 1 }), lse = makeView(dt, [B, H, Tq], { offset: 1 });
+          const go = toGPU(rt, out), gl = toGPU(rt, lse);
+          const c = counted(() => attn(rt, g.q, g.k, g.v, g.mask, opts, go, gl, { path }));
+          return { g, out, lse, go, gl, c };
+        };
+        const h = fwd(x, d);
+        const f32 = fwd(make('float32'), 'float32');
+        expect(h.c, `${what} forward launch`).toEqual(f32.c);
+        const vmax = maxAbs(readAll(x.v));
+        expectWithinEps(await values(h.go, h.out), Array.from(readAll(out64)), d, FACTOR.reduction(d, 'float32', Tk), `${what} out`,
+          new Array<number>(B * H * Tq * Dv).fill(vmax));
+        const lseRef = Array.from(readAll(lse64));
+        expectWithinEps(await values(h.gl, h.lse), lseRef, d, FACTOR.reduction(d, 'float32', Tk), `${what} lse`, lseRef.map((l) => Math.max(Math.abs(l), 1)));
+
+        // Backward from the forward's (rounded) out and lse; the reference reads the same values.
+        const outIn = { ...h.out, buffer: await readView(rt, h.go, h.out) }, lseIn = { ...h.lse, buffer: await readView(rt, h.gl, h.lse) };
+        const dq64 = makeView('float64', [B, H, Tq, D]), dk64 = makeView('float64', [B, H, Tk, D]), dv64 = makeView('float64', [B, H, Tk, Dv]);
+        cpuKernels.attentionBackward(f64(x.q), f64(x.k), f64(x.v), x.mask && f64(x.mask), opts, f64(outIn), f64(lseIn), f64(x.dout), dq64, dk64, dv64);
+        const bwd = (y: ReturnType<typeof make>, dt: DType, fw: ReturnType<typeof fwd>) => {
+          const dq = makeView(dt, [B, H, Tq, D], { offset: 1 }), dk = makeView(dt, [B, H, Tk, D]), dv = makeView(dt, [B, H, Tk, Dv], { offset: 1 });
+          const gg = { dout: toGPU(rt, y.dout), dq: toGPU(rt, dq), dk: toGPU(rt, dk), dv: toGPU(rt, dv) };
+          const c = counted(() => attnBwd(rt, fw.g.q, fw.g.k, fw.g.v, fw.g.mask, opts, fw.go, fw.gl, gg.dout, gg.dq, gg.dk, gg.dv, { path }));
+          return { dq, dk, dv, gg, c };
+        };
+        const hb = bwd(x, d, h);
+        const fb = bwd(make('float32'), 'float32', f32);
+        expect(hb.c, `${what} backward launch`).toEqual(fb.c);
+        // Gradients: the stored rounding dominates; errors relative to each gradient's largest element.
+        for (const [name, got, gv, ref] of [['dq', hb.dq, hb.gg.dq, dq64], ['dk', hb.dk, hb.gg.dk, dk64], ['dv', hb.dv, hb.gg.dv, dv64]] as const) {
+          const refv = Array.from(readAll(ref));
+          expectWithinEps(await values(gv, got), refv, d, FACTOR.reduction(d, 'float32', Math.max(Tq, Tk)), `${what} ${name}`,
+            new Array<number>(refv.length).fill(Math.max(maxAbs(refv), 1e-3)));
+        }
+        for (const s of [h, f32]) releaseAll(rt, s.g.q, s.g.k, s.g.v, ...(s.g.mask ? [s.g.mask] : []), s.go, s.gl);
+        for (const s of [hb, fb]) releaseAll(rt, s.gg.dout, s.gg.dq, s.gg.dk, s.gg.dv);
+      }
     }
   });
 });

@@ -15,7 +15,10 @@
 // Layout: q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv], out/dout [B, H, Tq, Dv], lse [B, H, Tq];
 // the optional additive mask arrives expanded to [B, H, Tq, Tk] with stride 0 on broadcast dims. Every
 // view is read and written through its offset and four strides (core passes contiguous q/k/v, but the
-// mask is generally strided), so no copy is ever made. float32 only; D and Dv up to 128 (DMAX).
+// mask is generally strided), so no copy is ever made. D and Dv up to 128 (DMAX).
+// Storage: each of q, k, v, mask, out, lse, dout, dq, dk, dv is float32, float16 or bfloat16 (a
+// parameter of the WGSL and the pipeline keys: converted to f32 when staged or read, rounded to
+// nearest-even on store, half_wgsl.ts); tiles, scores, accumulators and the stats scratch are f32.
 //
 // Kernels (each a 64-invocation workgroup that owns R "rows" and walks the other sequence in steps of
 // C "columns"; the L = 64 / R invocations of one row are its lanes):
@@ -47,7 +50,8 @@
 // scores are tested by comparison against it rather than trusting exp(-∞) = 0 on every driver.
 
 import type { AttentionOptions, View } from '../types.js';
-import { WebGPUDTypeError } from './errors.js';
+import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn } from './half_wgsl.js';
+import { rowStorage, type RowStorage } from './softmax.js';
 import { attentionBackwardMatmul, attentionMatmul, preferMatmulAttention } from './attention_matmul.js';
 import { copy } from './elementwise.js';
 import { UniformStruct } from './kernel_args.js';
@@ -102,14 +106,22 @@ function pathFor(q: View<GPUBuffer>, k: View<GPUBuffer>, o: AttentionKernelOptio
 
 // ---- host-side helpers ----------------------------------------------------------------------
 
-function requireF32(op: string, ...views: (View<GPUBuffer> | null)[]): void {
-  for (const v of views) {
-    if (v && v.dtype !== 'float32') {
-      throw new WebGPUDTypeError(`${op}: the WebGPU backend runs attention on float32 only, got ${v.dtype}` +
-        (v.dtype === 'float64' ? ' (WGSL has no f64; cast to float32 or use the cpu backend)' : ''));
-    }
-  }
+/** Storage of each operand by its WGSL binding name (Q, K, V, M, O, LSE, DO, DQ, DK, DV); absent names are f32. */
+export type AttentionStorages = Readonly<Record<string, RowStorage>>;
+
+/**
+ * The storage of each named operand, or a WebGPUDTypeError naming op and operand (float32, float16
+ * and bfloat16 only). An absent mask takes q's storage: it is bound to q's buffer and never read.
+ */
+export function attentionStorages(op: string, views: Readonly<Record<string, View<GPUBuffer> | null>>): AttentionStorages {
+  const st: Record<string, RowStorage> = {};
+  for (const [name, v] of Object.entries(views)) if (v) st[name] = rowStorage(op, name.toLowerCase(), v.dtype);
+  if (!views.M && st.Q) st.M = st.Q;
+  return st;
 }
+
+/** Key fragment of a storage map. */
+export const storageKey = (st: AttentionStorages): string => Object.entries(st).filter(([, s]) => s !== 'f32').map(([n, s]) => `${n}:${s}`).join(',');
 
 
 /** The rank-4 stand-in for a missing mask (never read: hasMask = 0). */
@@ -160,7 +172,7 @@ function wgslStage(dst: string, src: string, rows: number, t0: string, T: string
   return `  for (var e = lid; e < ${rows}u * ${width}; e += ${WG}u) {
     let r = e / ${width}; let d = e % ${width}; let t = ${t0} + r;
     var x = 0.0;
-    if (t < ${T}) { x = ${src}[${base} + t * ${st} + d * ${sd}]; }
+    if (t < ${T}) { x = ld_${src}(${base} + t * ${st} + d * ${sd}); }
     ${dst}[e] = x;
   }`;
 }
@@ -171,14 +183,23 @@ function wgslScore(aTile: string, aRow: string, bTile: string, bRow: string): st
         for (var d = 0u; d < u.D; d++) { s = fma(${aTile}[${aRow} * u.D + d], ${bTile}[${bRow} * u.D + d], s); }
         s = s * u.scale;
         if (u.hasMask != 0u) {
-          let mv = M[mB + i * u.m_s2 + j * u.m_s3];
+          let mv = ld_M(mB + i * u.m_s2 + j * u.m_s3);
           s = select(s + mv, NEG, mv == NEG);
         }`;
 }
 
-/** A kernel over f32 arrays: `reads` (read-only), then `writes`, then the uniforms `u`. */
-function attentionShader(u: UniformStruct, reads: string[], writes: string[], body: string): ShaderSource {
-  return shader([...reads.map((n) => read(n, 'f32')), ...writes.map((n) => readWrite(n, 'f32')), uniform(u)], body);
+/**
+ * A kernel over `reads` (read-only), then `writes`, then the uniforms `u`, each array of its storage
+ * in `st` (f32 when absent), with the accessors ld_<name>(i) → f32 of each read array and
+ * st_<name>(i, v) of each written one (ST, the f32 stats scratch, is indexed directly).
+ */
+function attentionShader(u: UniformStruct, reads: string[], writes: string[], body: string, st: AttentionStorages): ShaderSource {
+  const s = (n: string): RowStorage => st[n] ?? 'f32';
+  const access = wgslHalfHelpers([...reads, ...writes].map(s)) +
+    reads.filter((n) => n !== 'ST').map((n) => wgslLoadFn(`ld_${n}`, n, s(n))).join('') +
+    writes.filter((n) => n !== 'ST').map((n) => wgslStoreFn(`st_${n}`, n, s(n))).join('');
+  return shader([...reads.map((n) => read(n, halfElement(s(n), false))), ...writes.map((n) => readWrite(n, halfElement(s(n), true))), uniform(u)],
+    access + body);
 }
 
 const MAIN_SIG = `@compute @workgroup_size(${WG})
@@ -191,7 +212,7 @@ const BASES = `  let qB = u.q_off + b * u.q_s0 + h * u.q_s1;
 
 // ---- forward ------------------------------------------------------------------------------------
 
-export function wgslAttentionForward(t: Tile, u: UniformStruct): ShaderSource {
+export function wgslAttentionForward(t: Tile, u: UniformStruct, st: AttentionStorages): ShaderSource {
   const { R, C } = t;
   const L = WG / R, NA = DMAX / L;
   return attentionShader(u, ['Q', 'K', 'V', 'M'], ['O', 'LSE'], `
@@ -259,17 +280,17 @@ ${wgslStage('Vs', 'V', C, 'k0', 'u.Tk', 'u.Dv', 'vB', 'u.v_s2', 'u.v_s3')}
     let inv = select(0.0, 1.0 / l, seen);
     for (var d = lane; d < u.Dv; d += L) {
       let t = d / L;
-      O[oB + i * u.o_s2 + d * u.o_s3] = acc[t] * inv;
+      st_O(oB + i * u.o_s2 + d * u.o_s3, acc[t] * inv);
     }
-    if (lane == 0u) { LSE[u.l_off + b * u.l_s0 + h * u.l_s1 + i * u.l_s2] = select(NEG, m + log(l), seen); }
+    if (lane == 0u) { st_LSE(u.l_off + b * u.l_s0 + h * u.l_s1 + i * u.l_s2, select(NEG, m + log(l), seen)); }
   }
 }
-`);
+`, st);
 }
 
 // ---- backward: stats pre-pass -------------------------------------------------------------------
 
-export function wgslAttentionStats(u: UniformStruct): ShaderSource {
+export function wgslAttentionStats(u: UniformStruct, st: AttentionStorages): ShaderSource {
   return attentionShader(u, ['O', 'DO', 'LSE'], ['ST'], `
 ${WGSL_LINEAR_WORKGROUP}
 ${MAIN_SIG}
@@ -280,16 +301,16 @@ ${MAIN_SIG}
   let oB = u.o_off + b * u.o_s0 + h * u.o_s1 + i * u.o_s2;
   let gB = u.g_off + b * u.g_s0 + h * u.g_s1 + i * u.g_s2;
   var dl = 0.0;
-  for (var d = 0u; d < u.Dv; d++) { dl = fma(DO[gB + d * u.g_s3], O[oB + d * u.o_s3], dl); }
-  ST[2u * r] = LSE[u.l_off + b * u.l_s0 + h * u.l_s1 + i * u.l_s2];
+  for (var d = 0u; d < u.Dv; d++) { dl = fma(ld_DO(gB + d * u.g_s3), ld_O(oB + d * u.o_s3), dl); }
+  ST[2u * r] = ld_LSE(u.l_off + b * u.l_s0 + h * u.l_s1 + i * u.l_s2);
   ST[2u * r + 1u] = dl;
 }
-`);
+`, st);
 }
 
 // ---- backward: dq -------------------------------------------------------------------------------
 
-export function wgslAttentionDq(t: Tile, u: UniformStruct): ShaderSource {
+export function wgslAttentionDq(t: Tile, u: UniformStruct, st: AttentionStorages): ShaderSource {
   const { R, C } = t;
   const L = WG / R, NA = DMAX / L;
   return attentionShader(u, ['Q', 'K', 'V', 'M', 'DO', 'ST'], ['DQ'], `
@@ -346,16 +367,16 @@ ${wgslStage('Vs', 'V', C, 'k0', 'u.Tk', 'u.Dv', 'vB', 'u.v_s2', 'u.v_s3')}
     let dqB = u.dq_off + b * u.dq_s0 + h * u.dq_s1 + i * u.dq_s2;
     for (var d = lane; d < u.D; d += L) {
       let t = d / L;
-      DQ[dqB + d * u.dq_s3] = acc[t] * u.scale;
+      st_DQ(dqB + d * u.dq_s3, acc[t] * u.scale);
     }
   }
 }
-`);
+`, st);
 }
 
 // ---- backward: dk, dv ---------------------------------------------------------------------------
 
-export function wgslAttentionDkDv(t: Tile, u: UniformStruct): ShaderSource {
+export function wgslAttentionDkDv(t: Tile, u: UniformStruct, st: AttentionStorages): ShaderSource {
   const { R, C } = t;
   const L = WG / R, NA = DMAX / L;
   return attentionShader(u, ['Q', 'K', 'V', 'M', 'DO', 'ST'], ['DK', 'DV'], `
@@ -426,11 +447,11 @@ ${wgslStage('Gs', 'DO', C, 'q0', 'u.Tq', 'u.Dv', 'gB', 'u.g_s2', 'u.g_s3')}
   if (live) {
     let dkB = u.dk_off + b * u.dk_s0 + h * u.dk_s1 + j * u.dk_s2;
     let dvB = u.dv_off + b * u.dv_s0 + h * u.dv_s1 + j * u.dv_s2;
-    for (var d = lane; d < u.D; d += L) { DK[dkB + d * u.dk_s3] = accK[d / L] * u.scale; }
-    for (var d = lane; d < u.Dv; d += L) { DV[dvB + d * u.dv_s3] = accV[d / L]; }
+    for (var d = lane; d < u.D; d += L) { st_DK(dkB + d * u.dk_s3, accK[d / L] * u.scale); }
+    for (var d = lane; d < u.Dv; d += L) { st_DV(dvB + d * u.dv_s3, accV[d / L]); }
   }
 }
-`);
+`, st);
 }
 
 // ---- launchers ----------------------------------------------------------------------------------
@@ -453,7 +474,7 @@ function tiledUniforms(d: Dims, opts: AttentionOptions, q: View<GPUBuffer>, k: V
 /** Forward attention; see the header. Writes out [B, H, Tq, Dv] and lse [B, H, Tq]. */
 export function attention(rt: WebGPURuntime, q: View<GPUBuffer>, k: View<GPUBuffer>, v: View<GPUBuffer>, mask: View<GPUBuffer> | null,
   opts: AttentionOptions, out: View<GPUBuffer>, lse: View<GPUBuffer>, o: AttentionKernelOptions = {}): void {
-  requireF32('attention', q, k, v, mask, out, lse);
+  const st = attentionStorages('attention', { Q: q, K: k, V: v, M: mask, O: out, LSE: lse });
   if (numel4(q) === 0) return;
   if (pathFor(q, k, o) === 'matmul') return attentionMatmul(rt, q, k, v, mask, opts, out, lse);
   const d = dimsOf('attention', q, k, v);
@@ -461,7 +482,7 @@ export function attention(rt: WebGPURuntime, q: View<GPUBuffer>, k: View<GPUBuff
   const t = TILES[size].fwd;
   const rowTiles = Math.ceil(d.Tq / t.R);
   const u = tiledUniforms(d, opts, q, k, v, mask, rowTiles, [['o', out], ['l', lse]]);
-  const p = rt.pipeline(`attention.fwd.${size}`, () => wgslAttentionForward(t, u));
+  const p = rt.pipeline(`attention.fwd.${size}.${storageKey(st)}`, () => wgslAttentionForward(t, u, st));
   rt.dispatch(p, [q.buffer, k.buffer, v.buffer, (mask ?? q).buffer, out.buffer, lse.buffer], u.bytes(),
     splitWorkgroups(rowTiles * d.B * d.H), 'attention.fwd');
 }
@@ -470,7 +491,7 @@ export function attention(rt: WebGPURuntime, q: View<GPUBuffer>, k: View<GPUBuff
 export function attentionBackward(rt: WebGPURuntime, q: View<GPUBuffer>, k: View<GPUBuffer>, v: View<GPUBuffer>, mask: View<GPUBuffer> | null,
   opts: AttentionOptions, out: View<GPUBuffer>, lse: View<GPUBuffer>, dout: View<GPUBuffer>,
   dq: View<GPUBuffer>, dk: View<GPUBuffer>, dv: View<GPUBuffer>, o: AttentionKernelOptions = {}): void {
-  requireF32('attentionBackward', q, k, v, mask, out, lse, dout, dq, dk, dv);
+  const st0 = attentionStorages('attentionBackward', { Q: q, K: k, V: v, M: mask, O: out, LSE: lse, DO: dout, DQ: dq, DK: dk, DV: dv });
   if (q.shape[0]! * q.shape[1]! === 0) return;
   if (numel4(q) > 0 && pathFor(q, k, o) === 'matmul') return attentionBackwardMatmul(rt, q, k, v, mask, opts, out, lse, dout, dq, dk, dv);
   const d = dimsOf('attentionBackward', q, k, v);
@@ -482,7 +503,8 @@ export function attentionBackward(rt: WebGPURuntime, q: View<GPUBuffer>, k: View
   if (rows > 0) {
     const u = new UniformStruct().u32('rows', rows).u32('H', d.H).u32('Tq', d.Tq).u32('Dv', d.Dv);
     u.view('o', out); u.view('g', dout); u.view('l', lse);
-    const p = rt.pipeline('attention.bwd_stats', () => wgslAttentionStats(u));
+    const st = { O: st0.O!, DO: st0.DO!, LSE: st0.LSE! };
+    const p = rt.pipeline(`attention.bwd_stats.${storageKey(st)}`, () => wgslAttentionStats(u, st));
     rt.dispatch(p, [out.buffer, dout.buffer, lse.buffer, stats], u.bytes(), dispatch1D(rows, WG), 'attention.bwd_stats');
   }
   const reads = [q.buffer, k.buffer, v.buffer, (mask ?? q).buffer, dout.buffer, stats];
@@ -490,7 +512,8 @@ export function attentionBackward(rt: WebGPURuntime, q: View<GPUBuffer>, k: View
     const t = TILES[size].dq;
     const rowTiles = Math.ceil(d.Tq / t.R);
     const u = tiledUniforms(d, opts, q, k, v, mask, rowTiles, [['g', dout], ['dq', dq]]);
-    const p = rt.pipeline(`attention.bwd_dq.${size}`, () => wgslAttentionDq(t, u));
+    const st = { Q: st0.Q!, K: st0.K!, V: st0.V!, M: st0.M!, DO: st0.DO!, DQ: st0.DQ! };
+    const p = rt.pipeline(`attention.bwd_dq.${size}.${storageKey(st)}`, () => wgslAttentionDq(t, u, st));
     rt.dispatch(p, [...reads, dq.buffer], u.bytes(), splitWorkgroups(rowTiles * BH), 'attention.bwd_dq');
   }
   if (d.Tk > 0) {
@@ -504,7 +527,8 @@ export function attentionBackward(rt: WebGPURuntime, q: View<GPUBuffer>, k: View
       : null;
     const dvOut = dvTmp ?? dv;
     const u = tiledUniforms(d, opts, q, k, v, mask, rowTiles, [['g', dout], ['dk', dk], ['dv', dvOut]]);
-    const p = rt.pipeline(`attention.bwd_dkdv.${size}`, () => wgslAttentionDkDv(t, u));
+    const st = { Q: st0.Q!, K: st0.K!, V: st0.V!, M: st0.M!, DO: st0.DO!, DK: st0.DK!, DV: dvTmp ? 'f32' as const : st0.DV! };
+    const p = rt.pipeline(`attention.bwd_dkdv.${size}.${storageKey(st)}`, () => wgslAttentionDkDv(t, u, st));
     rt.dispatch(p, [...reads, dk.buffer, dvOut.buffer], u.bytes(), splitWorkgroups(rowTiles * BH), 'attention.bwd_dkdv');
     if (dvTmp) {
       copy(rt, dvTmp, dv);

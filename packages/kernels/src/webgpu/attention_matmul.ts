@@ -10,6 +10,9 @@
 //             dS = P ∘ (dP − δ)·scale, δ_i = Σ_c dO_ic·O_ic   (`attention.ds`, in place of dP)
 //             dQ = dS·K,   dK = dSᵀ·Q
 // Transposes are views (strides), never copies; the matmul kernels read every operand in place.
+// Operands may be float32, float16 or bfloat16 storage: the matmuls read and write them as they are
+// (matmul.ts), the row kernels read mask, lse, out and dout through the accessors of half_wgsl.ts
+// and write lse rounded to its storage; S, P, dP and dS are f32 scratch.
 //
 // Why this is the default and the fused kernels the fallback: the fused kernels keep everything in
 // workgroup memory, a tile of 16 queries against a tile of 16 keys at a time, with barriers between
@@ -28,6 +31,7 @@
 import { transposeLast } from '../geometry.js';
 import type { AttentionOptions, View } from '../types.js';
 import { UniformStruct } from './kernel_args.js';
+import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn, type HalfStorage } from './half_wgsl.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import { matmul } from './matmul.js';
 import type { WebGPURuntime } from './runtime.js';
@@ -84,13 +88,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * S → P in place. Forward (u.backward = 0): lse of each row written through the lse view. Backward:
  * lse read from it. z = scale·s + mask; entries past the causal limit or with a -∞ mask are 0.
  */
-function wgslProbs(u: UniformStruct): ShaderSource {
-  return shader([read('M', 'f32'), readWrite('S', 'f32'), readWrite('LSE', 'f32'), uniform(u)], `
+function wgslProbs(u: UniformStruct, sm: HalfStorage, sl: HalfStorage): ShaderSource {
+  return shader([read('M', halfElement(sm, false)), readWrite('S', 'f32'), readWrite('LSE', halfElement(sl, true)), uniform(u)], `
+${wgslHalfHelpers([sm, sl])}${wgslLoadFn('ld_M', 'M', sm)}${wgslLoadFn('ld_LSE', 'LSE', sl, true)}${wgslStoreFn('st_LSE', 'LSE', sl)}
 ${WGSL_HEAD}
 fn z_at(base: u32, mB: u32, i: u32, j: u32, NEG: f32) -> f32 {
   var z = S[base + j] * u.scale;
   if (u.hasMask != 0u) {
-    let mv = M[mB + i * u.m_s2 + j * u.m_s3];
+    let mv = ld_M(mB + i * u.m_s2 + j * u.m_s3);
     z = select(z + mv, NEG, mv == NEG);
   }
   return z;
@@ -113,9 +118,9 @@ ${ROW}
     }
     s = reduce_sum(lid, s);
     l = select(NEG, m + log(s), m > NEG);
-    if (lid == 0u) { LSE[lp] = l; }
+    if (lid == 0u) { st_LSE(lp, l); }
   } else {
-    l = LSE[lp];
+    l = ld_LSE(lp);
   }
   for (var j = lid; j < u.Tk; j += ${WG}u) {
     var p = 0.0;
@@ -130,20 +135,24 @@ ${ROW}
 }
 
 /** dP → dS in place: dS = P ∘ (dP − δ)·scale, δ = Σ_c dO_c·O_c of the row. */
-function wgslDs(u: UniformStruct): ShaderSource {
-  return shader([read('P', 'f32'), read('O', 'f32'), read('G', 'f32'), readWrite('DS', 'f32'), uniform(u)], `
+function wgslDs(u: UniformStruct, so: HalfStorage, sg: HalfStorage): ShaderSource {
+  return shader([read('P', 'f32'), read('O', halfElement(so, false)), read('G', halfElement(sg, false)), readWrite('DS', 'f32'), uniform(u)], `
+${wgslHalfHelpers([so, sg])}${wgslLoadFn('ld_O', 'O', so)}${wgslLoadFn('ld_G', 'G', sg)}
 ${WGSL_HEAD}
 ${MAIN}
 ${ROW}
   let oB = u.o_off + b * u.o_s0 + h * u.o_s1 + i * u.o_s2;
   let gB = u.g_off + b * u.g_s0 + h * u.g_s1 + i * u.g_s2;
   var d = 0.0;
-  for (var c = lid; c < u.Dv; c += ${WG}u) { d = fma(G[gB + c * u.g_s3], O[oB + c * u.o_s3], d); }
+  for (var c = lid; c < u.Dv; c += ${WG}u) { d = fma(ld_G(gB + c * u.g_s3), ld_O(oB + c * u.o_s3), d); }
   d = reduce_sum(lid, d);
   for (var j = lid; j < u.Tk; j += ${WG}u) { DS[base + j] = P[base + j] * (DS[base + j] - d) * u.scale; }
 }
 `);
 }
+
+/** The storage of a float view (attention.ts has checked its dtype). */
+const storageOf = (v: GView): HalfStorage => (v.dtype === 'float16' ? 'f16' : v.dtype === 'bfloat16' ? 'bf16' : 'f32');
 
 /** A contiguous [B, H, n, m] float32 view over a fresh buffer. */
 function scratch(rt: WebGPURuntime, B: number, H: number, n: number, m: number): GView {
@@ -159,7 +168,8 @@ function probs(rt: WebGPURuntime, s: GView, mask: GView | null, lse: GView, opts
   const m = mask ?? { ...s, buffer: rt.allocate(4), strides: [0, 0, 0, 0], offset: 0 };
   u.view('m', m);
   u.view('l', lse);
-  const p = rt.pipeline('attention.probs', () => wgslProbs(u));
+  const sm = storageOf(mask ?? s), sl = storageOf(lse);
+  const p = rt.pipeline(`attention.probs.${sm}.${sl}`, () => wgslProbs(u, sm, sl));
   rt.dispatch(p, [m.buffer, s.buffer, lse.buffer], u.bytes(), splitWorkgroups(rows), 'attention.probs');
   if (!mask) rt.release(m.buffer);
 }
@@ -197,7 +207,8 @@ export function attentionBackwardMatmul(rt: WebGPURuntime, q: GView, k: GView, v
     .f32('scale', opts.scale).u32('causal', opts.causal ? 1 : 0);
   u.view('o', out);
   u.view('g', dout);
-  const pl = rt.pipeline('attention.ds', () => wgslDs(u));
+  const so = storageOf(out), sg = storageOf(dout);
+  const pl = rt.pipeline(`attention.ds.${so}.${sg}`, () => wgslDs(u, so, sg));
   rt.dispatch(pl, [p.buffer, out.buffer, dout.buffer, ds.buffer], u.bytes(), splitWorkgroups(rows), 'attention.ds');
   matmul(rt, ds, k, dq);
   matmul(rt, transposeLast(ds), q, dk);

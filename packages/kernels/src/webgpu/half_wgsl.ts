@@ -78,10 +78,14 @@ export function halfElement(s: HalfStorage, written: boolean): 'f32' | 'f16' | '
   return s === 'bf16' ? (written ? 'atomic<u32>' : 'u32') : s;
 }
 
-/** WGSL: `fn <fn>(i: u32) -> f32`, element i of the read-only binding `array` of storage `s` as f32. */
-export function wgslLoadFn(fn: string, array: string, s: HalfStorage): string {
+/**
+ * WGSL: `fn <fn>(i: u32) -> f32`, element i of the binding `array` of storage `s` as f32; `written`:
+ * the kernel also stores into `array` (a bf16 one is then atomic, read with atomicLoad).
+ */
+export function wgslLoadFn(fn: string, array: string, s: HalfStorage, written = false): string {
+  const word = written ? `atomicLoad(&${array}[i >> 1u])` : `${array}[i >> 1u]`;
   const v = s === 'f16' ? `half_to_f32(half_of(${array}[i]))`
-    : s === 'bf16' ? `bitcast<f32>((${array}[i >> 1u] >> ((i & 1u) << 4u)) << 16u)` : `${array}[i]`;
+    : s === 'bf16' ? `bitcast<f32>((${word} >> ((i & 1u) << 4u)) << 16u)` : `${array}[i]`;
   return `fn ${fn}(i: u32) -> f32 { return ${v}; }\n`;
 }
 
