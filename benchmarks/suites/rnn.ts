@@ -5,7 +5,7 @@
 // printed side by side: equal losses show the two steps compute the same thing.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { crossEntropy, noGrad, tensor, tidy, type Tensor } from '@webgrad/core';
+import { crossEntropy, getNumThreads, noGrad, setNumThreads, tensor, tidy, type Tensor } from '@webgrad/core';
 import { Embedding, GRU, LSTM, Linear } from '@webgrad/nn';
 import { Adam } from '@webgrad/optim';
 import type { Suite, SuiteContext } from '../lib/context.js';
@@ -74,7 +74,22 @@ export function webgradCharStep(s: CharSpec): { step: () => Tensor; dispose: () 
   };
 }
 
-async function runWebgrad(s: CharSpec, o: MeasureOptions): Promise<{ ms: Cell; firstLoss: Cell }> {
+/** Process CPU milliseconds per step over `steps` steps (after two warm-up steps) on one thread. */
+async function cpuMsOneThread(step: () => Tensor, steps: number): Promise<number> {
+  const prev = getNumThreads();
+  setNumThreads(1);
+  try {
+    for (let i = 0; i < 2; i++) { const l = step(); await l.item(); l.dispose(); }
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < steps; i++) { const l = step(); await l.item(); l.dispose(); }
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000 / steps;
+  } finally {
+    setNumThreads(prev);
+  }
+}
+
+async function runWebgrad(s: CharSpec, o: MeasureOptions, cpuSteps: number): Promise<{ ms: Cell; firstLoss: Cell; cpuMs: Cell }> {
   let m: ReturnType<typeof webgradCharStep> | null = null;
   let last: Tensor | null = null;
   try {
@@ -84,9 +99,11 @@ async function runWebgrad(s: CharSpec, o: MeasureOptions): Promise<{ ms: Cell; f
     const firstLoss = await first.item();
     first.dispose();
     const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { if (last) await last.item(); }, o);
-    return { ms: t.ms, firstLoss };
+    (last as Tensor | null)?.dispose();
+    last = null;
+    return { ms: t.ms, firstLoss, cpuMs: await cpuMsOneThread(mm.step, cpuSteps) };
   } catch (e) {
-    return { ms: failureCell(e), firstLoss: 'n/a' };
+    return { ms: failureCell(e), firstLoss: 'n/a', cpuMs: 'n/a' };
   } finally {
     (last as Tensor | null)?.dispose();
     m?.dispose();
@@ -103,24 +120,26 @@ function execJson(python: string, args: string[], timeoutMs: number): Promise<Re
   });
 }
 
-/** PyTorch's ms per step (the faster of its default thread count and one thread) and first loss. */
-async function runTorch(ctx: SuiteContext, s: CharSpec, o: MeasureOptions): Promise<{ ms: Cell; firstLoss: Cell }> {
+/** PyTorch's ms per step (the faster of its default thread count and one thread), its CPU ms per step on one thread, and its first loss. */
+async function runTorch(ctx: SuiteContext, s: CharSpec, o: MeasureOptions): Promise<{ ms: Cell; firstLoss: Cell; cpuMs: Cell }> {
   const python = process.env.WEBGRAD_PYTHON ?? '/usr/bin/python3';
   const script = join(process.env.WEBGRAD_BENCH_DIR ?? join(process.cwd(), 'benchmarks'), 'peers', 'torch_rnn.py');
   const args = [script, '--cell', s.cell, '--vocab', String(s.vocab), '--embed', String(s.embed), '--hidden', String(s.hidden),
     '--seq', String(s.seq), '--batch', String(s.batch), '--steps', ctx.quick ? '5' : '20', '--warmup-s', String((o.warmupMs ?? 0) / 1000)];
   try {
     const runs: Record<string, number> = {};
-    let firstLoss: Cell = 'n/a';
+    let firstLoss: Cell = 'n/a', cpuMs: Cell = 'n/a', version = '';
     for (const threads of [0, 1]) {
       const r = await execJson(python, [...args, '--threads', String(threads)], 600_000);
       runs[`threads=${r.threads}${threads === 0 ? ' (default)' : ''}`] = Number(r.ms_per_step);
       firstLoss = Number(r.first_loss);
+      version = String(r.torch);
+      if (threads === 1) cpuMs = Number(r.cpu_ms_per_step);
     }
-    ctx.extra[`torch ${s.cell}`] = { version: 'see torch_rnn.py output', runs };
-    return { ms: Math.min(...Object.values(runs)), firstLoss };
+    ctx.extra[`torch ${s.cell}`] = { version, runs, cpuMsOneThread: cpuMs };
+    return { ms: Math.min(...Object.values(runs)), firstLoss, cpuMs };
   } catch (e) {
-    return { ms: failureCell(e), firstLoss: 'n/a' };
+    return { ms: failureCell(e), firstLoss: 'n/a', cpuMs: 'n/a' };
   }
 }
 
@@ -133,7 +152,7 @@ export const rnnSuite: Suite = {
     for (const s of [CHAR_LSTM, CHAR_GRU]) {
       const title = `char ${s.cell.toUpperCase()} ${s.hidden} hidden, vocab ${s.vocab}, embed ${s.embed}, seq ${s.seq}, batch ${s.batch}`;
       ctx.log(`  ${s.cell}: webgrad cpu`);
-      const ours = await runWebgrad(s, o);
+      const ours = await runWebgrad(s, o, ctx.quick ? 5 : 15);
       ctx.log(`  ${s.cell}: pytorch cpu`);
       const torch = await runTorch(ctx, s, o);
       ctx.entries.push({
@@ -141,6 +160,12 @@ export const rnnSuite: Suite = {
         ours: { 'webgrad cpu': ours.ms }, peers: { 'pytorch cpu': torch.ms },
         ratio: makeRatio('time per step ÷ PyTorch', ours.ms, torch.ms, 'lower', { op: '<=', value: 1.5 }),
         notes: [`first loss: webgrad ${fmtLoss(ours.firstLoss)}, pytorch ${fmtLoss(torch.firstLoss)}`],
+      });
+      // Process CPU time on one thread: on a shared machine, what a step costs whatever the load.
+      ctx.entries.push({
+        suite: 'rnn', name: `${title} — CPU time per step, one thread`, unit: 'cpu ms/step', better: 'lower',
+        ours: { 'webgrad cpu': ours.cpuMs }, peers: { 'pytorch cpu': torch.cpuMs },
+        ratio: makeRatio('CPU time per step ÷ PyTorch', ours.cpuMs, torch.cpuMs, 'lower'),
       });
     }
   },
