@@ -12,12 +12,13 @@
 import { describe, expect, it } from 'vitest';
 import { cpuKernels, readAll } from '../src/cpu/index.js';
 import { binaryScalarVia } from '../src/cpu/elementwise.js';
-import { fastCpuKernels } from '../src/cpu_fast/index.js';
+import { allocTensorArray, fastCpuKernels } from '../src/cpu_fast/index.js';
 import * as loops from '../src/cpu_fast/elementwise_loops.js';
 import { nodes, type Expr } from '../src/elementwise/expr.js';
 import { composeFused, FUSED_MAX_BUFFERS, FusedProgramError, fusedProgramKey, validateFusedProgram, type FusedProgram } from '../src/elementwise/fused.js';
 import { BINARY_DEFS, UNARY_DEFS } from '../src/elementwise/ops.js';
 import { PRIMS } from '../src/elementwise/primitives.js';
+import { wasmRoute } from '../src/elementwise/wasm.js';
 import { contiguousStrides, numel } from '../src/geometry.js';
 import type { BinaryOp, KernelSet, TypedArray, UnaryOp, View } from '../src/types.js';
 import {
@@ -46,6 +47,22 @@ function makeInputs(p: FusedProgram, shape: readonly number[], layouts: readonly
     return { buffer, dtype: 'float32', shape, strides: g.strides, offset: g.offset };
   });
 }
+
+/** Inputs as `makeInputs`, in the fast kernels' WebAssembly memory (where `cpu` tensors live). */
+function heapInputs(p: FusedProgram, shape: readonly number[], layouts: readonly InputLayout[], seed: number, specials = true): V[] {
+  return makeInputs(p, shape, layouts, seed, specials).map((v) => {
+    const buffer = allocTensorArray(v.buffer.length);
+    if (!buffer) throw new Error('the fast cpu kernels have no shared WebAssembly memory here');
+    buffer.set(v.buffer as Float32Array);
+    return { ...v, buffer };
+  });
+}
+
+const heapAlloc = (shape: readonly number[]): V => {
+  const buffer = allocTensorArray(Math.max(1, numel(shape)));
+  if (!buffer) throw new Error('the fast cpu kernels have no shared WebAssembly memory here');
+  return { buffer, dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 };
+};
 
 function fused(k: KernelSet<TypedArray>, p: FusedProgram, inputs: readonly V[]): Float32Array[] {
   const outs = p.outputs.map(() => alloc(inputs[0]!.shape));
@@ -232,6 +249,76 @@ describe.each([
     const wantT = stepwise(cpuKernels, q, [t]);
     k.fusedElementwise(q, [t], [sq]);
     expectBitExact([sq.buffer.subarray(0, 36) as Float32Array], wantT, q, 'aliased transpose');
+  });
+});
+
+/** Fused outputs in the WebAssembly memory (the fast tier's WebAssembly route needs every view there). */
+function fusedHeap(p: FusedProgram, inputs: readonly V[]): Float32Array[] {
+  const outs = p.outputs.map(() => heapAlloc(inputs[0]!.shape));
+  fastCpuKernels.fusedElementwise(p, inputs, outs);
+  return outs.map((o) => (o.buffer as Float32Array).slice(0, numel(o.shape)));
+}
+
+/** Ops with a WebAssembly form, which the fast tier's WebAssembly route takes. */
+const WASM_UNARY = FUSABLE_UNARY.filter((op) => wasmRoute(UNARY_DEFS[op].expr) !== null);
+const WASM_BINARY = FUSABLE_BINARY.filter((op) => wasmRoute(BINARY_DEFS[op].expr) !== null);
+
+describe('fusedElementwise, fast cpu kernels, WebAssembly route', () => {
+  it('random programs of ops with a WebAssembly form equal the fast per-op kernels bit for bit (contiguous and broadcast inputs)', () => {
+    // geluGrad/siluGrad run in WebAssembly per op only on same-shape contiguous operands: their
+    // scalar forms are left out here and checked in the activation chains below.
+    const binary = WASM_BINARY.filter((op) => wasmRoute(BINARY_DEFS[op].expr) === 'f32');
+    GRID.filter((g) => g.layouts.every((l) => ['contiguous', 'offset', 'row-broadcast', 'col-broadcast', 'scalar'].includes(l))).forEach((g, gi) => {
+      for (let t = 0; t < 4; t++) {
+        const seed = 7000 + 10 * gi + t;
+        const p = randomProgram(seed, { unary: WASM_UNARY, binary });
+        const inputs = heapInputs(p, g.shape, g.layouts, seed);
+        expectBitExact(fusedHeap(p, inputs), stepwise(fastCpuKernels, p, inputs), p, `[${g.shape}] seed ${seed}`);
+      }
+    });
+  });
+
+  it('activation chains equal the per-op WebAssembly kernels bit for bit (and differ from the TypeScript loops: the route was taken)', () => {
+    const chains: FusedProgram[] = [
+      // y = gelu(x + b); dx = geluGrad(x + b, g)
+      { inputs: 3, steps: [{ kind: 'binary', op: 'add', args: [0, 1] }, { kind: 'unary', op: 'gelu', args: [3] }, { kind: 'binary', op: 'geluGrad', args: [3, 2] }], outputs: [4, 5] },
+      { inputs: 2, steps: [{ kind: 'unary', op: 'silu', args: [0] }, { kind: 'binary', op: 'siluGrad', args: [0, 1] }, { kind: 'binary', op: 'mul', args: [2, 3] }], outputs: [4, 3] },
+      { inputs: 1, steps: [{ kind: 'unary', op: 'tanh', args: [0] }, { kind: 'unary', op: 'sigmoid', args: [1] }, { kind: 'scalar', op: 'mul', args: [2], value: 7, scalarFirst: false },
+        { kind: 'unary', op: 'exp', args: [3] }, { kind: 'unary', op: 'geluTanh', args: [4] }, { kind: 'unary', op: 'erf', args: [5] }], outputs: [6, 4] },
+    ];
+    let differFromLoops = 0;
+    chains.forEach((p, i) => {
+      for (const n of [1, 7, 2053]) {
+        const inputs = heapInputs(p, [n], ['contiguous'], 70 + i, false);
+        const got = fusedHeap(p, inputs);
+        expectBitExact(got, stepwise(fastCpuKernels, p, inputs), p, `chain ${i} n ${n}`);
+        const loopsWant = stepwise(loopKernels, p, inputs);
+        got.forEach((g, o) => {
+          if (firstDifference(g, loopsWant[o]!) >= 0) differFromLoops++;
+          // A few ulp: a 1-ulp difference in σ is amplified 7-fold through exp(7σ).
+          const at = firstOutside(g, loopsWant[o]!, 2e-6, 1e-7);
+          expect(at, `chain ${i} output ${o} at ${at}: ${g[at]} vs ${loopsWant[o]![at]}`).toBe(-1);
+        });
+      }
+    });
+    expect(differFromLoops).toBeGreaterThan(0);
+  });
+
+  it('writes nothing past an output row: an output inside a larger array, n % 4 = 3', () => {
+    const p: FusedProgram = { inputs: 2, steps: [{ kind: 'binary', op: 'add', args: [0, 1] }, { kind: 'unary', op: 'exp', args: [2] }], outputs: [3] };
+    const inputs = heapInputs(p, [7], ['contiguous'], 21, false);
+    const big = heapAlloc([16]);
+    (big.buffer as Float32Array).fill(-5);
+    const out: V = { ...big, shape: [7], strides: [1], offset: 4 };
+    fastCpuKernels.fusedElementwise(p, inputs, [out]);
+    const want = stepwise(fastCpuKernels, p, inputs)[0]!;
+    expect(Array.from((big.buffer as Float32Array).subarray(0, 16))).toEqual([-5, -5, -5, -5, ...want, -5, -5, -5, -5, -5]);
+  });
+
+  it('a 1,000-add chain over a broadcast bias', () => {
+    const p = addChain(1000);
+    const inputs = heapInputs(p, [9, 17], ['contiguous', 'row-broadcast'], 33, false);
+    expectBitExact(fusedHeap(p, inputs), stepwise(cpuKernels, p, inputs), p, 'add chain');
   });
 });
 

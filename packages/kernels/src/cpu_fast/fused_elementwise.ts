@@ -1,6 +1,14 @@
-// `fusedElementwise` on the fast cpu tier: one generated TypeScript row loop per program structure.
+// `fusedElementwise` on the fast cpu tier: WebAssembly where the program and the layout allow, else
+// one generated TypeScript row loop per program structure.
 //
-// The program is composed into expressions (elementwise/fused.ts, `composeFused`) and written as
+// WebAssembly (fused_elementwise_program.ts): when every op of the program has a WebAssembly form,
+// every view lives in the kernels' memory, inputs are contiguous or broadcast along the innermost
+// coalesced dim and no input shares memory with an output in another layout. Each step is then
+// computed as the per-op WebAssembly kernel computes its op (bit-identical to the reference for
+// add, mul, …; within the `wasm` contract for exp, gelu, …), four lanes at a time, on the calling
+// thread; one module per program structure and input layout, the scalars passed in memory.
+//
+// The TypeScript loop otherwise: the program is composed into expressions (elementwise/fused.ts, `composeFused`) and written as
 // straight-line source by `jsStatements` (elementwise/javascript.ts): per element, every input is
 // loaded into a local, each step is one `const t = Math.fround(<op>)` statement, and each output is
 // stored. Each step computes as the tier's TypeScript loops compute its op — float64 with the
@@ -19,9 +27,11 @@
 import type { TypedArray, View } from '../types.js';
 import { composeFused, checkFusedViews, fusedScalars, fusedStructureKey, validateFusedProgram, type FusedProgram } from '../elementwise/fused.js';
 import { compile, jsStatements } from '../elementwise/javascript.js';
-import { aliasesDifferently, forEachRow } from '../geometry.js';
+import { aliasesDifferently, coalesce, forEachRow } from '../geometry.js';
 import { isF32 } from '../wasm/operands.js';
+import { wasmRuntime, type WasmRuntime } from '../wasm/runtime.js';
 import { detached } from './copy.js';
+import { buildFusedModule, hasWasmForm } from './fused_elementwise_program.js';
 
 /** The row loop of a program: buffers, row offsets and inner strides of the views (inputs, then outputs), the row length, the scalars. */
 type FusedRow = (bufs: readonly Float32Array[], offs: readonly number[], strides: readonly number[], n: number, scalars: readonly number[]) => void;
@@ -43,28 +53,77 @@ export function fusedRowLoop(p: FusedProgram): FusedRow | null {
   return compile<FusedRow>('bufs, offs, strides, n, scalars', src);
 }
 
-const byStructure = new Map<string, FusedRow | null>();
-/** Programs seen before, with their loop and scalars: a repeated call skips validation and the key. */
-const byProgram = new WeakMap<FusedProgram, { row: FusedRow | null; scalars: number[] }>();
+/** What a program structure runs as: its TypeScript loop (compiled on first use), whether it has a WebAssembly form, its modules' functions by input layout. */
+interface Compiled {
+  row: FusedRow | null | undefined;
+  wasm: boolean;
+  kernels: Map<string, (...args: number[]) => void>;
+}
 
-function prepared(p: FusedProgram): { row: FusedRow | null; scalars: number[] } {
+const byStructure = new Map<string, Compiled>();
+/** Programs seen before, with their structure's code and their scalars: a repeated call skips validation and the key. */
+const byProgram = new WeakMap<FusedProgram, { code: Compiled; scalars: number[] }>();
+
+function prepared(p: FusedProgram): { code: Compiled; scalars: number[] } {
   let e = byProgram.get(p);
   if (e === undefined) {
     validateFusedProgram(p);
     const key = fusedStructureKey(p);
-    let row = byStructure.get(key);
-    if (row === undefined) byStructure.set(key, (row = fusedRowLoop(p)));
-    byProgram.set(p, (e = { row, scalars: fusedScalars(p) }));
+    let code = byStructure.get(key);
+    if (code === undefined) byStructure.set(key, (code = { row: undefined, wasm: hasWasmForm(p), kernels: new Map() }));
+    byProgram.set(p, (e = { code, scalars: fusedScalars(p) }));
   }
   return e;
 }
 
 type V = View<TypedArray>;
 
+/** The WebAssembly route (see the header); false when the call is outside it. */
+function viaWasm(p: FusedProgram, code: Compiled, scalars: readonly number[], inputs: readonly V[], outs: readonly V[]): boolean {
+  if (!code.wasm) return false;
+  const rt = wasmRuntime();
+  const views = [...inputs, ...outs];
+  const base = views.map((v) => rt.addressOf(v.buffer as Float32Array));
+  if (base.some((a) => a < 0)) return false;
+  if (inputs.some((x) => outs.some((o) => aliasesDifferently(x, o)))) return false;
+  const shape = outs[0]!.shape;
+  const c = coalesce(shape, views.map((v) => v.strides));
+  const r = c.shape.length;
+  const inner = c.strides.map((s) => (r === 0 ? 0 : s[r - 1]!));
+  if (inner.some((s, k) => (k < inputs.length ? s !== 0 && s !== 1 : r > 0 && s !== 1))) return false;
+  const broadcast = inner.slice(0, inputs.length).map((s) => s === 0);
+  const layout = broadcast.map((b) => (b ? 'b' : 'c')).join('');
+  let fn = code.kernels.get(layout);
+  if (fn === undefined) {
+    const module = new WebAssembly.Module(buildFusedModule(p, broadcast, rt.shared, rt.fma) as BufferSource);
+    fn = new WebAssembly.Instance(module, { env: { memory: rt.memory } }).exports.fused as (...args: number[]) => void;
+    code.kernels.set(layout, fn);
+  }
+  run(rt, fn, scalars, shape, views, base);
+  return true;
+}
+
+/** Calls `fn` once per row of `shape` (see fused_elementwise_program.ts for its arguments). */
+function run(rt: WasmRuntime, fn: (...args: number[]) => void, scalars: readonly number[], shape: readonly number[], views: readonly V[], base: readonly number[]): void {
+  rt.reset();
+  const sp = rt.alloc(4 * Math.max(1, scalars.length));
+  rt.f32().set(scalars, sp >> 2);
+  const args = new Array<number>(views.length + 2);
+  args[views.length + 1] = sp;
+  forEachRow(shape, views, (offs, n) => {
+    for (let k = 0; k < views.length; k++) args[k] = base[k]! + 4 * offs[k]!;
+    args[views.length] = n;
+    fn(...args);
+  });
+}
+
 export function fusedElementwise(p: FusedProgram, inputs: readonly V[], outs: readonly V[]): boolean {
-  const { row, scalars } = prepared(p);
+  const { code, scalars } = prepared(p);
   checkFusedViews(p, inputs, outs);
-  if (row === null || !inputs.every(isF32) || !outs.every(isF32)) return false;
+  if (!inputs.every(isF32) || !outs.every(isF32)) return false;
+  if (viaWasm(p, code, scalars, inputs, outs)) return true;
+  const row = code.row === undefined ? (code.row = fusedRowLoop(p)) : code.row;
+  if (!row) return false;
   const ins = inputs.map((x) => (outs.some((o) => aliasesDifferently(x, o)) ? detached(x) : x));
   const views = [...ins, ...outs];
   const bufs = views.map((v) => v.buffer as Float32Array);
