@@ -52,8 +52,8 @@ export interface CapturedDispatch {
   readonly label: string;
   /** Whether it binds the runtime's error buffer (an index-checked kernel). */
   readonly checked: boolean;
-  /** The name its index errors were reported under (`reportIndexErrorsAs`) while captured. */
-  readonly checkName: IndexCheckName | null;
+  /** The op and indexed thing its index errors were reported as (`reportIndexErrorsAs`) while captured. */
+  readonly checkName: { readonly op: string; readonly what: string } | null;
   /** Buffers it reads and buffers it writes, without the error buffer (for index-check bookkeeping). */
   readonly read: readonly GPUBuffer[];
   /** Buffers bound read-write. */
@@ -163,7 +163,10 @@ export class Capture {
   private uniformBuffer: GPUBuffer | null;
   private disposed = false;
 
-  /** Built by the runtime (`endCapture`): packs the uniforms into one buffer and creates the bind groups. */
+  /**
+   * Built by the runtime (`endCapture`): packs the uniforms into one buffer and creates the bind groups.
+   * @internal
+   */
   constructor(device: GPUDevice, recorder: CaptureRecorder, alignment: number, private readonly host: CaptureHost) {
     const commands = recorder.commands;
     this.recorded = commands;
