@@ -11,11 +11,19 @@ usage: torch_rnn.py --cell lstm --vocab 65 --embed 64 --hidden 128 --seq 64 --ba
 import argparse
 import json
 import math
+import os
+import sys
 import time
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# One thread means one in BLAS too: its own pool would otherwise spin beside torch's and inflate
+# the CPU time on a busy machine. (Set before torch loads its BLAS.)
+if '--threads' in sys.argv and sys.argv[sys.argv.index('--threads') + 1] == '1':
+    for var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
+        os.environ[var] = '1'
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 
 def lcg(count, seed):

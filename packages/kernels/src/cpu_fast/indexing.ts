@@ -1,9 +1,10 @@
 // The indexing family of the fast cpu tier: indexSelect / indexAdd along one dim as copies or adds
-// of whole slices, for contiguous operands that share no memory and int32 indices (indexAdd:
-// float32). Out-of-range indices throw a RangeError naming the kernel, index, dim and size. Other
-// cases (and gather / scatterAdd) take the reference.
+// of whole slices, for operands that share no memory and int32 indices. indexSelect: contiguous x
+// and out. indexAdd (the embedding's backward): float32, contiguous out, src of any strides.
+// Out-of-range indices throw a RangeError naming the kernel, index, dim and size. Other cases (and
+// gather / scatterAdd) take the reference.
 
-import { isContiguous, numel, sharesMemory } from '../geometry.js';
+import { elementOffsets, isContiguous, numel, sharesMemory } from '../geometry.js';
 import type { TypedArray, View } from '../types.js';
 import { isF32 } from '../wasm/operands.js';
 
@@ -45,19 +46,34 @@ export function indexSelect(x: V, dim: number, index: V, out: V): boolean {
 }
 
 /**
- * out[o, index[i], k] += src[o, i, k], in src's row-major order: each add rounds to float32, exactly
- * like the reference's read-add-store, so repeated indices accumulate identically.
+ * out[o, index[i], k] += src[o, i, k], in src's logical row-major order: each add rounds to float32,
+ * exactly like the reference's read-add-store, so repeated indices (an embedding row used by many
+ * tokens) accumulate in the same order and to the same bits, whatever src's strides. A contiguous
+ * src is read row by row; a strided one through its precomputed element offsets (outer dims, and
+ * the dims after `dim`).
  */
 export function indexAdd(out: V, dim: number, index: V, src: V): boolean {
-  if (!isF32(out) || !isF32(src) || !isContiguous(out) || !isContiguous(src) || sharesMemory(src, out) || index.dtype !== 'int32') return false;
+  if (!isF32(out) || !isF32(src) || !isContiguous(out) || sharesMemory(src, out) || index.dtype !== 'int32') return false;
   const idx = readIndex1d('indexAdd', index, out.shape[dim]!, dim);
   const outer = numel(out.shape.slice(0, dim)), inner = numel(out.shape.slice(dim + 1));
   const S = out.shape[dim]!, L = idx.length;
   const ob = out.buffer, sb = src.buffer;
+  if (isContiguous(src)) {
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < L; i++) {
+        const d = out.offset + (o * S + idx[i]!) * inner, s = src.offset + (o * L + i) * inner;
+        for (let k = 0; k < inner; k++) ob[d + k] += sb[s + k]!;
+      }
+    }
+    return true;
+  }
+  const outerOff = elementOffsets({ shape: src.shape.slice(0, dim), strides: src.strides.slice(0, dim), offset: src.offset });
+  const innerOff = elementOffsets({ shape: src.shape.slice(dim + 1), strides: src.strides.slice(dim + 1), offset: 0 });
+  const step = src.strides[dim]!;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < L; i++) {
-      const d = out.offset + (o * S + idx[i]!) * inner, s = src.offset + (o * L + i) * inner;
-      for (let k = 0; k < inner; k++) ob[d + k] += sb[s + k]!;
+      const d = out.offset + (o * S + idx[i]!) * inner, s = outerOff[o]! + i * step;
+      for (let k = 0; k < inner; k++) ob[d + k] += sb[s + innerOff[k]!]!;
     }
   }
   return true;
