@@ -307,3 +307,49 @@ describe.each(HALF)('webgpu attention and its backward on %s storage, fused and 
     }
   });
 });
+
+describe.each(HALF)('webgpu indexing on %s storage (gathers exact, sums in f32 with one rounding)', (d) => {
+  const r = rng(21);
+  it('gather and indexSelect into strided outs at odd offsets (exact), one dispatch and no buffer', async () => {
+    const x = viewOf(d, [5, 7], () => -4 + 8 * r(), { offset: 1 });
+    const gi = viewOf('int32', [3, 7], () => Math.floor(5 * r()));
+    const si = viewOf('int32', [4], () => Math.floor(5 * r()));
+    for (const [label, run, ref, out] of [
+      ['gather', (g: View<GPUBuffer>[]) => gk.gather(g[0]!, 0, g[1]!, g[2]!), (o: View<TypedArray>) => cpuKernels.gather(x, 0, gi, o), makeView(d, [3, 7], { perm: [1, 0], offset: 1 })],
+      ['indexSelect', (g: View<GPUBuffer>[]) => gk.indexSelect(g[0]!, 0, g[1]!, g[2]!), (o: View<TypedArray>) => cpuKernels.indexSelect(x, 0, si, o), makeView(d, [4, 7], { offset: 3 })],
+    ] as const) {
+      const want = { ...out, buffer: out.buffer.slice() };
+      ref(want);
+      const g = [x, label === 'gather' ? gi : si, out].map((v) => toGPU(rt, v));
+      expect(counted(() => run(g)), label).toEqual({ dispatches: 1, buffers: 0 });
+      expect(Array.from(await readView(rt, g[2]!, out)), label).toEqual(Array.from(want.buffer));
+      releaseAll(rt, ...g);
+    }
+  });
+
+  it('scatterAdd and indexAdd accumulate into 16-bit outs (strided, odd offsets) with repeated indices', async () => {
+    for (const mode of ['scatterAdd', 'indexAdd'] as const) {
+      for (const srcDType of [d, 'float32'] as const) {
+        const what = `${mode} ${srcDType} → ${d}`;
+        const out = viewOf(d, [6, 5], () => -1 + 2 * r(), { perm: [1, 0], offset: 1 });
+        const idx = mode === 'scatterAdd' ? viewOf('int32', [4, 5], () => Math.floor(6 * r())) : viewOf('int32', [9], () => Math.floor(6 * r()));
+        const src = viewOf(srcDType, mode === 'scatterAdd' ? [4, 5] : [9, 5], () => -2 + 4 * r(), { offset: 1 });
+        // float64 reference from the same values, and Σ|terms| per element as the error scale
+        const ref = f64(out), scale = f64(out);
+        scale.buffer = (scale.buffer as Float64Array).map(Math.abs);
+        const src64 = f64(src), abs64 = f64(src);
+        abs64.buffer = (abs64.buffer as Float64Array).map(Math.abs);
+        if (mode === 'scatterAdd') { cpuKernels.scatterAdd(ref, 0, idx, src64); cpuKernels.scatterAdd(scale, 0, idx, abs64); }
+        else { cpuKernels.indexAdd(ref, 0, idx, src64); cpuKernels.indexAdd(scale, 0, idx, abs64); }
+        const g = [out, idx, src].map((v) => toGPU(rt, v));
+        const c = counted(() => (mode === 'scatterAdd' ? gk.scatterAdd(g[0]!, 0, g[1]!, g[2]!) : gk.indexAdd(g[0]!, 0, g[1]!, g[2]!)));
+        expect(c, what).toEqual({ dispatches: 1, buffers: 0 });
+        const got = { ...out, buffer: await readView(rt, g[0]!, out) };
+        expectWithinEps(readAll(got), readAll(ref), d, FACTOR.reduction(d, 'float32', 10), what, readAll(scale));
+        // the element before the view is untouched
+        expect(got.buffer[0], `${what}: element before out`).toBe(out.buffer[0]);
+        releaseAll(rt, ...g);
+      }
+    }
+  });
+});

@@ -15,6 +15,11 @@
 // cost of O(out elements × index length along dim) work — fine for the embedding/scatter sizes of
 // small models; a sort-based segmented reduction would be the upgrade for very large vocabularies.
 //
+// Storage: out and x/src are float32, float16, bfloat16 (read and written in place: converted to
+// f32 on load, rounded to nearest-even on store, half_wgsl.ts; sums in f32), int32 or bool (sums
+// in i32). A 16-bit gather moves values exactly (the round trip through f32 is exact), but a NaN
+// comes out as the format's quiet NaN.
+//
 // Out-of-range indices: a kernel cannot throw, so it records the first bad index in the runtime's
 // error buffer ([count, op code, index, dim size], claimed with atomicAdd) and clamps the read, so
 // memory outside the view is never touched. The runtime raises a WebGPUIndexError (a RangeError)
@@ -22,7 +27,8 @@
 
 import { numel } from '../geometry.js';
 import type { View } from '../types.js';
-import { gpuDType, WGSL_STORAGE_TYPE } from './dtype.js';
+import { gpuStorageDType } from './dtype.js';
+import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn } from './half_wgsl.js';
 import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
@@ -31,12 +37,28 @@ import { dispatch1D, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
 const WG = 128;
 type Mode = 'gather' | 'indexSelect' | 'scatterAdd' | 'indexAdd';
+/** Storage of out and of x/src: f32, i32, u32 (bool), f16 (float16), bf16 (bfloat16, two per u32 word). */
+type Storage = 'f32' | 'i32' | 'u32' | 'f16' | 'bf16';
+const STORAGE: Readonly<Record<string, Storage>> = { float32: 'f32', int32: 'i32', bool: 'u32', float16: 'f16', bfloat16: 'bf16' };
+const isHalf = (s: Storage): s is 'f16' | 'bf16' => s === 'f16' || s === 'bf16';
+
+/**
+ * WGSL accessors in the arithmetic type `acc` (f32 for float storage, i32 otherwise): ld_<data>(i)
+ * of x or src, ld_out(i) when accumulating (out is read and written), st_out(i, a).
+ */
+function wgslAccess(data: string, sd: Storage, so: Storage, acc: 'f32' | 'i32', accumulate: boolean): string {
+  const load = (fn: string, arr: string, s: Storage, written: boolean): string => isHalf(s)
+    ? wgslLoadFn(fn, arr, s, written) : `fn ${fn}(i: u32) -> ${acc} { return ${s === acc ? `${arr}[i]` : `${acc}(${arr}[i])`}; }\n`;
+  const store = isHalf(so) ? wgslStoreFn('st_out', 'out', so)
+    : `fn st_out(i: u32, a: ${acc}) { out[i] = ${so === 'u32' ? 'select(0u, 1u, a != 0)' : so === acc ? 'a' : `${so}(a)`}; }\n`;
+  return wgslHalfHelpers([sd, so]) + load(`ld_${data}`, data, sd, false) + (accumulate ? load('ld_out', 'out', so, true) : '') + store;
+}
 
 function sum(terms: string[]): string {
   return terms.length ? terms.join(' + ') : '0';
 }
 
-function wgslIndexing(mode: Mode, t: 'f32' | 'i32' | 'u32', rank: number, dim: number, u: UniformStruct): ShaderSource {
+function wgslIndexing(mode: Mode, so: Storage, sd: Storage, rank: number, dim: number, u: UniformStruct): ShaderSource {
   const dims = [...Array(rank).keys()];
   const decode = [`  var rem = o;`];
   for (let d = rank - 1; d >= 0; d--) {
@@ -44,18 +66,17 @@ function wgslIndexing(mode: Mode, t: 'f32' | 'i32' | 'u32', rank: number, dim: n
   }
   const at = (s: string, skipDim: boolean) => sum(dims.filter((d) => !(skipDim && d === dim)).map((d) => `c${d} * u.${s}${d}`));
   const accumulate = mode === 'scatterAdd' || mode === 'indexAdd';
-  const inputs = accumulate ? [read('idx', 'i32'), read('src', t)] : [read('x', t), read('idx', 'i32')];
-  const acc = t === 'f32' ? 'f32' : 'i32';
+  const data = isHalf(sd) ? halfElement(sd, false) : sd;
+  const inputs = accumulate ? [read('idx', 'i32'), read('src', data)] : [read('x', data), read('idx', 'i32')];
+  const acc = so === 'f32' || isHalf(so) ? 'f32' : 'i32';
   let body: string;
   if (mode === 'gather' || mode === 'indexSelect') {
     const idxAt = mode === 'gather' ? `i32(u.off_idx) + ${at('si', false)}` : `i32(u.off_idx) + c${dim} * u.si0`;
     body = `
   let i = idx[u32(${idxAt})];
   let ic = checked(i);
-  out[u32(i32(u.off_out) + ${at('so', false)})] = x[u32(i32(u.off_x) + ${at('sx', true)} + ic * u.sx${dim})];`;
+  st_out(u32(i32(u.off_out) + ${at('so', false)}), ld_x(u32(i32(u.off_x) + ${at('sx', true)} + ic * u.sx${dim})));`;
   } else {
-    const load = (e: string) => (t === acc ? e : `${acc}(${e})`);
-    const store = t === 'u32' ? 'select(0u, 1u, a != 0)' : 'a';
     const guard = mode === 'scatterAdd'
       ? dims.filter((d) => d !== dim).map((d) => `  if (u32(c${d}) >= u.ish${d}) { return; }`).join('\n')
       : '';
@@ -63,16 +84,17 @@ function wgslIndexing(mode: Mode, t: 'f32' | 'i32' | 'u32', rank: number, dim: n
     body = `
 ${guard}
   let oo = u32(i32(u.off_out) + ${at('so', false)});
-  var a: ${acc} = ${load('out[oo]')};
+  var a: ${acc} = ld_out(oo);
   let sb = i32(u.off_src) + ${at('ss', true)};
   for (var j = 0; j < i32(u.len); j++) {
     let i = idx[u32(${idxAt})];
-    if (checked(i) == c${dim} && i == c${dim}) { a = a + ${load(`src[u32(sb + j * u.ss${dim})]`)}; }
+    if (checked(i) == c${dim} && i == c${dim}) { a = a + ld_src(u32(sb + j * u.ss${dim})); }
   }
-  out[oo] = ${store};`;
+  st_out(oo, a);`;
   }
-  return shader([...inputs, readWrite('out', t), readWrite('err', 'atomic<u32>', 4), uniform(u)], `
-${WGSL_LINEAR_WORKGROUP}
+  const out = isHalf(so) ? halfElement(so, true) : so;
+  return shader([...inputs, readWrite('out', out), readWrite('err', 'atomic<u32>', 4), uniform(u)], `
+${wgslAccess(accumulate ? 'src' : 'x', sd, so, acc, accumulate)}${WGSL_LINEAR_WORKGROUP}
 // Records the first out-of-range index and returns a safe one.
 fn checked(i: i32) -> i32 {
   if (i >= 0 && u32(i) < u.size) { return i; }
@@ -95,8 +117,7 @@ ${body}
 
 function launch(rt: WebGPURuntime, mode: Mode, dim: number, out: View<GPUBuffer>, index: View<GPUBuffer>,
   data: View<GPUBuffer>, size: number, len: number): void {
-  const t = WGSL_STORAGE_TYPE[gpuDType(mode, out.dtype)];
-  gpuDType(mode, data.dtype);
+  const so = STORAGE[gpuStorageDType(mode, out.dtype)]!, sd = STORAGE[gpuStorageDType(mode, data.dtype)]!;
   if (index.dtype !== 'int32') throw new TypeError(`${mode}: index must be int32, got ${index.dtype}`);
   const rank = out.shape.length;
   if (rank > MAX_RANK) throw new RangeError(`${mode}: rank ${rank} exceeds ${MAX_RANK}`);
@@ -111,8 +132,8 @@ function launch(rt: WebGPURuntime, mode: Mode, dim: number, out: View<GPUBuffer>
   index.strides.forEach((s, d) => u.i32(`si${d}`, s));
   data.strides.forEach((s, d) => u.i32(accumulate ? `ss${d}` : `sx${d}`, s));
   if (mode === 'scatterAdd') index.shape.forEach((s, d) => u.u32(`ish${d}`, s));
-  const key = `index.${mode}.${t}.r${rank}.d${dim}`;
-  const p = rt.pipeline(key, () => wgslIndexing(mode, t, rank, dim, u));
+  const key = `index.${mode}.${sd}>${so}.r${rank}.d${dim}`;
+  const p = rt.pipeline(key, () => wgslIndexing(mode, so, sd, rank, dim, u));
   const first = accumulate ? index.buffer : data.buffer;
   const second = accumulate ? data.buffer : index.buffer;
   rt.dispatch(p, [first, second, out.buffer, rt.errorBuffer], u.bytes(), dispatch1D(n, WG), mode);
