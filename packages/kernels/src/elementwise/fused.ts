@@ -27,10 +27,34 @@ import { BINARY_DEFS, UNARY_DEFS } from './ops.js';
 
 /** One op of a fused program; `args` are value numbers (inputs first, then earlier steps). */
 export type FusedStep =
-  | { readonly kind: 'unary'; readonly op: UnaryOp; readonly args: readonly [number] }
-  | { readonly kind: 'binary'; readonly op: BinaryOp; readonly args: readonly [number, number] }
-  | { readonly kind: 'scalar'; readonly op: BinaryOp; readonly args: readonly [number];
-      readonly value: number; readonly scalarFirst: boolean };
+  | {
+    /** `unary`: op(x). */
+    readonly kind: 'unary';
+    /** The unary op (a float-valued one). */
+    readonly op: UnaryOp;
+    /** The value x. */
+    readonly args: readonly [number];
+  }
+  | {
+    /** `binary`: op(a, b). */
+    readonly kind: 'binary';
+    /** The binary op (a float-valued one). */
+    readonly op: BinaryOp;
+    /** The values a and b. */
+    readonly args: readonly [number, number];
+  }
+  | {
+    /** `scalar`: op(a, value), or op(value, a) when `scalarFirst` — the `binaryScalar` kernel. */
+    readonly kind: 'scalar';
+    /** The binary op (a float-valued one). */
+    readonly op: BinaryOp;
+    /** The value a. */
+    readonly args: readonly [number];
+    /** The scalar, used as its float32 value. */
+    readonly value: number;
+    /** Whether the scalar is the first operand. */
+    readonly scalarFirst: boolean;
+  };
 
 /** Values 0..inputs-1 are the inputs; step i produces value inputs + i. `outputs` lists the values written, in order. */
 export interface FusedProgram {
@@ -47,6 +71,7 @@ export const FUSED_MAX_BUFFERS = 8;
 
 /** A malformed fused program, or views that do not fit it: the message names the step, value or view. */
 export class FusedProgramError extends TypeError {
+  /** 'FusedProgramError'. */
   override name = 'FusedProgramError';
 }
 
