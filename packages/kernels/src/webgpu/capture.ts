@@ -53,7 +53,12 @@ export interface CapturedDispatch {
   /** Whether it binds the runtime's error buffer (an index-checked kernel). */
   readonly checked: boolean;
   /** The op and indexed thing its index errors were reported as (`reportIndexErrorsAs`) while captured. */
-  readonly checkName: { readonly op: string; readonly what: string } | null;
+  readonly checkName: {
+    /** The public op named in the error. */
+    readonly op: string;
+    /** What its indices index. */
+    readonly what: string;
+  } | null;
   /** Buffers it reads and buffers it writes, without the error buffer (for index-check bookkeeping). */
   readonly read: readonly GPUBuffer[];
   /** Buffers bound read-write. */
