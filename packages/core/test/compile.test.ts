@@ -2,7 +2,7 @@
 // cannot repeat falls back to eager mode with one warning (a CompileError under fullgraph).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  CompileError, compile, dropout, manualSeed, memory, noGrad, randn, tensor, tidy, type DeviceName, type Tensor,
+  CompileError, compile, dropout, hostAction, manualSeed, memory, noGrad, randn, tensor, tidy, type DeviceName, type Tensor,
 } from '@webgrad/core';
 import { expectClose, randomArray, testDevices } from './helpers.js';
 
@@ -185,6 +185,54 @@ for (const device of testDevices()) {
       w = tensor([3, 3, 3], { device });
       for (let i = 0; i < 4; i++) await expectClose(f(x), [6, 6, 6]);
       expect(f.stats()).toMatchObject({ retraces: 1, traces: 4, replays: 3 });
+    });
+
+    it('fuses in-place updates of an outside buffer and broadcast inputs', async () => {
+      const make = () => {
+        const p = tensor(randomArray(12, 21), { shape: [3, 4], device });
+        const bias = tensor(randomArray(4, 22), { shape: [4], device });
+        return { p, step: (g: Tensor) => { noGrad(() => p.mul_(0.9).add_(g.mul(0.1).add(bias)).sub_(0.01)); return p.sum(0); } };
+      };
+      const e = make(), c = make();
+      const f = compile(c.step);
+      for (let i = 0; i < 6; i++) {
+        const g = tensor(randomArray(12, 30 + i), { shape: [3, 4], device });
+        await expectClose(f(g), Array.from(await e.step(g).data()), 1e-5);
+      }
+      await expectClose(c.p, Array.from(await e.p.data()), 1e-5);
+      const s = f.stats();
+      if (c.p.backend.kernels.fusedElementwise) expect(s.kernelsAfterFusion).toBeLessThan(s.kernelsBeforeFusion);
+    });
+
+    it('uploads a constant made inside the step at every replay', async () => {
+      const f = compile((t: Tensor) => t.mul(tensor([1, 2, 3], { device, dtype: 'float32' })));
+      const x = tensor([2, 2, 2], { device, dtype: 'float32' });
+      for (let i = 0; i < 5; i++) await expectClose(f(x), [2, 4, 6]);
+      expect(f.stats().replays).toBe(2);
+    });
+
+    it('repeats host actions at every replay, and a compiled call inside a trace joins it', async () => {
+      let count = 0;
+      const acc = tensor([0, 0], { device, dtype: 'float32' });
+      const inner = compile((t: Tensor) => t.mul(2));
+      const f = compile((t: Tensor) => {
+        hostAction('count', () => { count++; });
+        noGrad(() => acc.add_(inner(t)));
+        return acc.sum();
+      });
+      const x = tensor([1, 2], { device, dtype: 'float32' });
+      for (let i = 0; i < 6; i++) await expectClose(f(x), 6 * (i + 1));
+      expect(count).toBe(6);
+      expect(f.stats()).toMatchObject({ replays: 3, hostActions: 1 });
+      expect(inner.stats().calls).toBe(1); // only the eager first call ran it as a compiled function
+    });
+
+    it('throws a CompileError for a host read under fullgraph', async () => {
+      const f = compile((t: Tensor) => { const s = t.sum(); void s.data(); return s; }, { fullgraph: true, name: 'reader' });
+      const x = tensor([1, 2], { device, dtype: 'float32' });
+      f(x);
+      expect(() => f(x)).toThrow(CompileError);
+      expect(() => f(x)).toThrow(/compile\(reader\): the step reads a float32 tensor/);
     });
 
     it('re-draws randn at replay and matches eager from the same seed', async () => {
