@@ -13,9 +13,10 @@ import { barChartSvg, type Bar } from './lib/svg.js';
 import { kernelsSuite } from './suites/kernels.js';
 import { overheadSuite } from './suites/overhead.js';
 import { trainingSuite, memoryEntries, type MemorySnapshot } from './suites/training.js';
+import { cpuModelsSuite } from './suites/cpu_models.js';
 import { rnnSuite } from './suites/rnn.js';
 
-const SUITES: Suite[] = [kernelsSuite, overheadSuite, trainingSuite, rnnSuite];
+const SUITES: Suite[] = [kernelsSuite, overheadSuite, trainingSuite, rnnSuite, cpuModelsSuite];
 SUITES.push((await import('./suites/compiled.js')).compiledSuite);
 
 interface Args { suites: Suite[]; quick: boolean; out: string }
