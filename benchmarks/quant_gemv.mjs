@@ -24,7 +24,7 @@ const src = join(root, 'packages', 'kernels', 'src');
 await esbuild.build({
   stdin: {
     contents: `export { quantizeWeight } from './cpu/quant_format.ts';
-export { QUANT_GEMV_WASM, quantMatmul, quantMatmulPaths } from './cpu_fast/quant_matmul.ts';
+export { QUANT_MATMUL_WASM, quantMatmul, quantMatmulPaths } from './cpu_fast/quant_matmul.ts';
 export { fastCpuKernels, setNumThreads, allocTensorArray } from './cpu_fast/index.ts';`,
     resolveDir: src, loader: 'ts',
   },
@@ -67,7 +67,7 @@ for (const [K, N] of SHAPES) {
       zeros: q.zeros && view(q.zeros, [q.zeros.length]), absmaxQ: q.absmaxQ && view(q.absmaxQ, [q.absmaxQ.length]),
     };
     for (const wasm of [true, false]) {
-      variants.push([`${name} ${wasm ? 'wasm' : 'loops'}`, () => { wg.QUANT_GEMV_WASM[q.scheme] = wasm; wg.quantMatmul(view(x, [M, K]), qv, null, view(out, [M, N])); }]);
+      variants.push([`${name} ${wasm ? 'wasm' : 'loops'}`, () => { wg.QUANT_MATMUL_WASM[q.scheme] = wasm; wg.quantMatmul(view(x, [M, K]), qv, null, view(out, [M, N])); }]);
     }
   }
   const us = variants.map(() => []);

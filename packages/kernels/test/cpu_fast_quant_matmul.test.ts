@@ -1,18 +1,20 @@
-// The fast cpu tier's quantized matmul with 1–7 rows of x (the WebAssembly kernels of
-// quant_matmul_program.ts) against dequantize-then-matmul in float64, on awkward shapes: `in` not a
-// multiple of the group or of a 32-code block, odd `out`, x at an offset in a larger array, with and
-// without bias, single- and multi-threaded; that this path took the call, that a group size which is
-// not whole blocks takes the TypeScript loops, and that both give the same products.
+// The fast cpu tier's quantized matmul in WebAssembly (quant_matmul_program.ts) against
+// dequantize-then-matmul in float64, on awkward shapes: `in` not a multiple of the group or of a
+// 32-code block, odd `out`, x at an offset in a larger array, with and without bias, single- and
+// multi-threaded — with 1–7 rows of x (the gemv kernel) and with 8 or more (tiles decoded in
+// WebAssembly for the sgemm); that these paths took the calls, that a group size which is not whole
+// blocks takes the TypeScript paths, and that both give the same products.
 import { afterEach, describe, expect, it } from 'vitest';
-import { dequantizeWeight, quantizeWeight, type QuantizeOptions, type QuantizedWeight } from '../src/cpu/quant_format.js';
-import { QUANT_GEMV_WASM, quantMatmul, quantMatmulPaths } from '../src/cpu_fast/quant_matmul.js';
+import { dequantizeWeight, groupScale, quantizeWeight, type QuantizeOptions, type QuantizedWeight } from '../src/cpu/quant_format.js';
+import { wasmRuntime } from '../src/wasm/runtime.js';
+import { QUANT_MATMUL_WASM, quantMatmul, quantMatmulPaths } from '../src/cpu_fast/quant_matmul.js';
 import { allocTensorArray, releaseTensorArray } from '../src/cpu_fast/index.js';
 import type { QuantWeightView, TypedArray, View } from '../src/types.js';
 import { eachThreadCount, expectWithin, forceThreading, seeded, view } from './wasm_helpers.js';
 
 forceThreading();
-const saved = { ...QUANT_GEMV_WASM };
-afterEach(() => { Object.assign(QUANT_GEMV_WASM, saved); });
+const saved = { ...QUANT_MATMUL_WASM };
+afterEach(() => { Object.assign(QUANT_MATMUL_WASM, saved); });
 
 function weightView(q: QuantizedWeight): QuantWeightView<TypedArray> {
   return {
@@ -35,11 +37,12 @@ function reference(x: Float32Array, xOff: number, M: number, q: QuantizedWeight,
 }
 
 /** Runs the fast kernel; returns the output and which path took the call. */
-function run(q: QuantizedWeight, x: Float32Array, xOff: number, M: number, bias: Float32Array | null, out: Float32Array): 'sgemm' | 'wasm' | 'loops' {
+type Path = keyof typeof quantMatmulPaths;
+function run(q: QuantizedWeight, x: Float32Array, xOff: number, M: number, bias: Float32Array | null, out: Float32Array): Path {
   const before = { ...quantMatmulPaths };
   const done = quantMatmul(view(x, [M, q.cols], undefined, xOff), weightView(q), bias === null ? null : view(bias, [q.rows]), view(out, [M, q.rows]));
   expect(done).toBe(true);
-  const took = (['sgemm', 'wasm', 'loops'] as const).filter((p) => quantMatmulPaths[p] !== before[p]);
+  const took = (Object.keys(before) as Path[]).filter((p) => quantMatmulPaths[p] !== before[p]);
   expect(took).toHaveLength(1);
   return took[0]!;
 }
@@ -103,15 +106,62 @@ describe('few-row quantized matmul in WebAssembly', () => {
       const x = seeded(4 * 200, 9);
       const a = new Float32Array(4 * 21), b = new Float32Array(4 * 21);
       expect(run(q, x, 0, 4, null, a)).toBe('wasm');
-      QUANT_GEMV_WASM[c.scheme] = false;
+      QUANT_MATMUL_WASM[c.scheme] = false;
       expect(run(q, x, 0, 4, null, b)).toBe('loops');
-      QUANT_GEMV_WASM[c.scheme] = true;
+      QUANT_MATMUL_WASM[c.scheme] = true;
       expectWithin(a, b, (i) => 1e-5 * (1 + Math.abs(b[i]!)), label(c));
     }
   });
 
-  it('8 or more rows still take the sgemm tiles', () => {
-    const q = quantizeWeight(seeded(5 * 64, 1), 5, 64, { scheme: 'int8' });
+  for (const c of CONFIGS) {
+    it(`${label(c)}: 8 or more rows multiply tiles decoded in WebAssembly, equal to the TypeScript-decoded tiles`, () => {
+      // [rows, in, out]: out past one tile of 128 rows of W, in not a multiple of the group or block.
+      for (const [si, [M, K, N]] of ([[8, 33, 5], [9, 100, 130], [20, 70, 257]] as const).entries()) {
+        const q = quantizeWeight(seeded(N * K, 30 + si, -0.3, 0.3), N, K, c);
+        const x = seeded(2 + M * K, 60 + si, -2, 2);
+        const bias = seeded(N, 70 + si);
+        const want = reference(x, 2, M, q, bias);
+        const a = new Float32Array(M * N).fill(NaN), b = new Float32Array(M * N).fill(NaN);
+        eachThreadCount(() => {
+          expect(run(q, x, 2, M, bias, a)).toBe('sgemmWasm');
+          expectWithin(a, want, (i) => 1e-6 * (1 + Math.abs(want[i]!)) + 1e-6 * K, `${label(c)} [${M}, ${K}]·[${N}, ${K}]ᵀ`);
+        });
+        QUANT_MATMUL_WASM[c.scheme] = false;
+        expect(run(q, x, 2, M, bias, b)).toBe('sgemm');
+        QUANT_MATMUL_WASM[c.scheme] = true;
+        // The same decoded values; the sums differ only in order (block order of the columns).
+        expectWithin(a, b, (i) => 1e-6 * (1 + Math.abs(b[i]!)) + 1e-6 * K, label(c));
+      }
+    });
+  }
+
+  it('quant_decode_* writes exactly dequantizeWeight, in the block order', () => {
+    const rt = wasmRuntime();
+    for (const c of CONFIGS) {
+      const N = 7, K = 100;
+      const q = quantizeWeight(seeded(N * K, 12, -0.5, 0.5), N, K, c);
+      const B = c.scheme === 'int8' ? 16 : 32, blocks = Math.ceil(K / B), kp = blocks * B;
+      const gpr = Math.ceil(K / q.groupSize), bpg = c.scheme === 'int8' ? blocks : q.groupSize / B;
+      const scales = Float32Array.from({ length: N * gpr }, (_, gi) => groupScale(q, Math.floor(gi / gpr), gi % gpr));
+      const sizes = [q.qdata.length * 4, scales.length * 4, (q.zeros?.length ?? 0) * 4, N * kp * 4];
+      const [codes, sc, zeros, dst] = sizes.map((n) => rt.malloc(n)) as [number, number, number, number];
+      const mem = rt.f32();
+      new Int32Array(mem.buffer, codes, q.qdata.length).set(q.qdata);
+      mem.set(scales, sc >> 2);
+      if (q.zeros) new Int32Array(mem.buffer, zeros, q.zeros.length).set(q.zeros);
+      rt.call(`quant_decode_${c.scheme}`, codes, (q.qdata.length / N) * 4, sc, zeros, bpg, gpr, blocks, 0, N, dst);
+      const got = rt.f32().slice(dst >> 2, (dst >> 2) + N * kp);
+      sizes.forEach((n, i) => rt.free([codes, sc, zeros, dst][i]!, n));
+      const want = dequantizeWeight(q);
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) {
+        const j = c.scheme === 'int8' ? k : Math.floor(k / 32) * 32 + (k % 2) * 16 + Math.floor((k % 32) / 2);
+        expect(got[n * kp + j]).toBe(want[n * K + k]);
+      }
+    }
+  });
+
+  it('8 or more rows with groups that are not whole blocks decode in TypeScript', () => {
+    const q = quantizeWeight(seeded(5 * 64, 1), 5, 64, { scheme: 'nf4', groupSize: 16 });
     const x = seeded(8 * 64, 2);
     const out = new Float32Array(8 * 5);
     expect(run(q, x, 0, 8, null, out)).toBe('sgemm');

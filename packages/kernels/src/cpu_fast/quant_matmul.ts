@@ -1,20 +1,21 @@
 // The quantized-weight matmuls of the fast cpu tier (layout in ../cpu/quant_format.ts) for float32
 // operands; float64 takes the reference.
 //
-// W is decoded one tile at a time into a float32 scratch (never the whole matrix): per group, the 16
-// (4-bit) or 256 (8-bit) possible values scale·(decode(q) − zero) are tabulated once, so decoding
-// costs one table lookup per element.
-// - With at least SGEMM_MIN_ROWS rows of x (training, prompt processing) each tile feeds the
-//   WebAssembly sgemm (matmul.ts): forward, tiles of TILE rows of W (all K columns) give
-//   out[:, n0:n0+TILE] = x · tileᵀ; transposed, tiles of all N rows and a band of columns give
-//   out[:, k0:k0+band] = dy · tile. Each output element is written once, by one product.
-// - With fewer rows (token-by-token generation) decoding dominates. Forward, the WebAssembly SIMD
-//   kernels of quant_matmul_program.ts multiply x with the codes unpacked in registers, for the
-//   schemes in QUANT_GEMV_WASM whose groups are whole 32-code blocks; the codes, scales and zero
-//   points are copied into the module's memory per call (they are int32 tensors, which live outside
-//   it) and x is laid out in the kernels' block order. Otherwise, and for the transposed product,
-//   TypeScript loops use each decoded block of ROW_BLOCK rows directly (dot products forward, axpys
-//   transposed).
+// W is decoded one tile at a time into float32 scratch, or not at all (never the whole matrix).
+// - With at least SGEMM_MIN_ROWS rows of x (training, prompt processing, a window re-read during
+//   generation) each tile feeds the WebAssembly sgemm (matmul.ts): forward, tiles of TILE rows of W
+//   (all K columns) give out[:, n0:n0+TILE] = x · tileᵀ; transposed, tiles of all N rows and a band
+//   of columns give out[:, k0:k0+band] = dy · tile. Each output element is written once, by one product.
+// - With fewer rows (token-by-token generation), the forward product runs in WebAssembly straight
+//   from the codes (quant_gemv_* of quant_matmul_program.ts: each block unpacked in registers).
+// Forward, for the schemes in QUANT_MATMUL_WASM whose groups are whole 32-code blocks, both paths
+// are WebAssembly: the forward tiles are decoded by quant_decode_* in the block order, x is laid out
+// in the same order (layoutX), and the codes, scales and zero points are copied into the module's
+// memory per call (they are int32 tensors, which live outside it). Otherwise — other group sizes,
+// and the transposed product's tiles — TypeScript decodes: per group, the 16 (4-bit) or 256 (8-bit)
+// values scale·(decode(q) − zero) are tabulated once, so decoding costs one table lookup per element,
+// and with few rows TypeScript loops use each decoded block of ROW_BLOCK rows directly (dot products
+// forward, axpys transposed).
 
 import type { QuantScheme, QuantWeightView, TypedArray, View } from '../types.js';
 import { matmul } from './matmul.js';
@@ -26,13 +27,17 @@ import { FAST_CPU_CONFIG, partsFor, splitRange, threadsFor } from '../wasm/sched
 import { GEMV_ACC_BYTES_PER_ROW, GEMV_BLOCK_CODES } from './quant_matmul_program.js';
 
 /**
- * Schemes whose few-row forward product runs in WebAssembly (the rest take the TypeScript loops).
- * All three measured faster there (see the README's quantization section); the switch stays for benchmarks.
+ * Schemes whose forward product decodes in WebAssembly (few rows: the gemv kernel; more: tiles for
+ * the sgemm) rather than in TypeScript. All three measured faster there (see the README's
+ * quantization section); the switch stays for benchmarks and tests.
  */
-export const QUANT_GEMV_WASM: Record<QuantScheme, boolean> = { int8: true, int4: true, nf4: true };
+export const QUANT_MATMUL_WASM: Record<QuantScheme, boolean> = { int8: true, int4: true, nf4: true };
 
-/** Calls per path of the forward product (sgemm tiles, WebAssembly few-row kernel, TypeScript loops): what tests check. */
-export const quantMatmulPaths = { sgemm: 0, wasm: 0, loops: 0 };
+/**
+ * Calls per path of the forward product, what tests check: sgemm on tiles decoded in WebAssembly
+ * (`sgemmWasm`) or TypeScript (`sgemm`), the few-row WebAssembly kernel (`wasm`), TypeScript loops.
+ */
+export const quantMatmulPaths = { sgemm: 0, sgemmWasm: 0, wasm: 0, loops: 0 };
 
 const ROW_BLOCK = 16;
 const SGEMM_MIN_ROWS = 8;
@@ -85,23 +90,26 @@ export function quantMatmul(x: View<TypedArray>, w: QuantWeightView<TypedArray>,
   const M = x.shape[0]!, K = w.cols, N = w.rows;
   const xb = x.buffer as Float32Array, ob = out.buffer as Float32Array;
   if (M >= SGEMM_MIN_ROWS && K > 0) {
-    const tile = new Float32Array(TILE * K);
-    const lut = new Float32Array(256);
-    for (let n0 = 0; n0 < N; n0 += TILE) {
-      const rows = Math.min(TILE, N - n0);
-      decodeTile(q, n0, rows, 0, K, tile, lut);
-      // out[:, n0:n0+rows] = x · tileᵀ (tileᵀ read through strides as [K, rows]).
-      const done = matmul(view(xb, [M, K], [K, 1], x.offset), view(tile, [K, rows], [1, K], 0), view(ob, [M, rows], [N, 1], out.offset + n0));
-      if (!done) throw new Error('quantMatmul: the float32 sgemm declined a float32 product');
+    if (QUANT_MATMUL_WASM[q.scheme] && sgemmWasmTiles(q, x, out, M)) quantMatmulPaths.sgemmWasm++;
+    else {
+      const tile = new Float32Array(TILE * K);
+      const lut = new Float32Array(256);
+      for (let n0 = 0; n0 < N; n0 += TILE) {
+        const rows = Math.min(TILE, N - n0);
+        decodeTile(q, n0, rows, 0, K, tile, lut);
+        // out[:, n0:n0+rows] = x · tileᵀ (tileᵀ read through strides as [K, rows]).
+        const done = matmul(view(xb, [M, K], [K, 1], x.offset), view(tile, [K, rows], [1, K], 0), view(ob, [M, rows], [N, 1], out.offset + n0));
+        if (!done) throw new Error('quantMatmul: the float32 sgemm declined a float32 product');
+      }
+      quantMatmulPaths.sgemm++;
     }
     if (bias !== null) {
       const bb = bias.buffer as Float32Array;
       for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) ob[out.offset + m * N + n] += bb[bias.offset + n]!;
     }
-    quantMatmulPaths.sgemm++;
     return true;
   }
-  if (QUANT_GEMV_WASM[q.scheme] && gemvWasm(q, x, bias, out, M)) {
+  if (QUANT_MATMUL_WASM[q.scheme] && gemvWasm(q, x, bias, out, M)) {
     quantMatmulPaths.wasm++;
     return true;
   }
@@ -136,38 +144,82 @@ export function quantMatmul(x: View<TypedArray>, w: QuantWeightView<TypedArray>,
  * out = x·Wᵀ (+ bias) for the few rows of x in WebAssembly (quant_matmul_program.ts); false, with
  * nothing written, where the groups are not whole blocks or there is nothing to sum (K = 0).
  */
+/** How the WebAssembly kernels walk W: 16-byte blocks per row, blocks per group, x's padded width. */
+interface BlockLayout { blocks: number; kp: number; gpr: number; bpg: number; rowBytes: number }
+
+/** W's block layout, or null where its groups are not whole blocks (or K = 0): the TypeScript paths take those. */
+function blockLayout(q: QuantizedWeight): BlockLayout | null {
+  const K = q.cols, B = GEMV_BLOCK_CODES[q.scheme];
+  if (K === 0 || (q.scheme !== 'int8' && q.groupSize % B !== 0)) return null;
+  const blocks = Math.ceil(K / B);
+  return { blocks, kp: blocks * B, gpr: groupsPerRow(K, q.groupSize), bpg: q.scheme === 'int8' ? blocks : q.groupSize / B, rowBytes: wordsPerRow(q.scheme, K) * 4 };
+}
+
+/** Copies the codes, the per-group float32 scales (double quantization undone as groupScale does) and the zero points into the memory. */
+function storeWeight(q: QuantizedWeight, gpr: number, mem: Float32Array, codesAddr: number, scalesAddr: number, zerosAddr: number): void {
+  new Int32Array(mem.buffer, codesAddr, q.qdata.length).set(q.qdata);
+  if (q.zeros !== null) new Int32Array(mem.buffer, zerosAddr, q.zeros.length).set(q.zeros);
+  const groups = q.rows * gpr;
+  if (q.absmaxQ === null) mem.set(q.scales.subarray(0, groups), scalesAddr >> 2);
+  else {
+    const s0 = scalesAddr >> 2;
+    for (let gi = 0; gi < groups; gi++) {
+      mem[s0 + gi] = Math.fround(q.scales[Math.floor(gi / NF4_DOUBLE_QUANT_BLOCK)]! * signedByteAt(q.absmaxQ, gi)) + q.absmaxOffset;
+    }
+  }
+}
+
 function gemvWasm(q: QuantizedWeight, x: View<TypedArray>, bias: View<TypedArray> | null, out: View<TypedArray>, M: number): boolean {
-  const K = q.cols, N = q.rows, B = GEMV_BLOCK_CODES[q.scheme];
-  if (K === 0 || (q.scheme !== 'int8' && q.groupSize % B !== 0)) return false;
+  const L = blockLayout(q);
+  if (L === null) return false;
+  const K = q.cols, N = q.rows;
   if (N === 0 || M === 0) return true;
-  const blocks = Math.ceil(K / B), kp = blocks * B;
-  const gpr = groupsPerRow(K, q.groupSize), bpg = q.scheme === 'int8' ? blocks : q.groupSize / B;
   const rt = wasmRuntime();
   rt.reset();
   const threads = threadsFor(rt, M * N * K, FAST_CPU_CONFIG.matmulParallelMin);
   const parts = splitRange(N, Math.min(N, partsFor(threads)), 1);
   const biasAddr = bias === null ? 0 : readPtr(rt, bias, N);
-  const xAddr = rt.alloc(M * kp * 4), codesAddr = rt.alloc(q.qdata.length * 4), scalesAddr = rt.alloc(N * gpr * 4);
+  const xAddr = rt.alloc(M * L.kp * 4), codesAddr = rt.alloc(q.qdata.length * 4), scalesAddr = rt.alloc(N * L.gpr * 4);
   const zerosAddr = q.zeros === null ? 0 : rt.alloc(q.zeros.length * 4);
   const accAddr = rt.alloc(parts.length * M * GEMV_ACC_BYTES_PER_ROW);
   const o = writePtr(rt, out, M * N);
   const mem = rt.f32();
-  layoutX(x, M, K, kp, q.scheme === 'int8', mem, xAddr >> 2);
-  new Int32Array(mem.buffer, codesAddr, q.qdata.length).set(q.qdata);
-  if (q.zeros !== null) new Int32Array(mem.buffer, zerosAddr, q.zeros.length).set(q.zeros);
-  if (q.absmaxQ === null) mem.set(q.scales.subarray(0, N * gpr), scalesAddr >> 2);
-  else {
-    // Double-quantized absmaxes decoded as groupScale does.
-    const s0 = scalesAddr >> 2;
-    for (let gi = 0; gi < N * gpr; gi++) {
-      mem[s0 + gi] = Math.fround(q.scales[Math.floor(gi / NF4_DOUBLE_QUANT_BLOCK)]! * signedByteAt(q.absmaxQ, gi)) + q.absmaxOffset;
-    }
-  }
-  const rowBytes = wordsPerRow(q.scheme, K) * 4;
+  layoutX(x, M, K, L.kp, q.scheme === 'int8', mem, xAddr >> 2);
+  storeWeight(q, L.gpr, mem, codesAddr, scalesAddr, zerosAddr);
   rt.parallel(`quant_gemv_${q.scheme}`, 16, parts.map(([lo, hi], i) => (hi > lo
-    ? [xAddr, M, kp * 4, blocks, codesAddr, rowBytes, scalesAddr, zerosAddr, bpg, gpr, o.addr, N * 4, lo, hi, biasAddr, accAddr + i * M * GEMV_ACC_BYTES_PER_ROW]
+    ? [xAddr, M, L.kp * 4, L.blocks, codesAddr, L.rowBytes, scalesAddr, zerosAddr, L.bpg, L.gpr, o.addr, N * 4, lo, hi, biasAddr, accAddr + i * M * GEMV_ACC_BYTES_PER_ROW]
     : [])));
   o.done();
+  return true;
+}
+
+/**
+ * out = x·Wᵀ (no bias) with tiles of TILE rows of W decoded by quant_decode_* (block order) and
+ * multiplied with x laid out in the same order by the sgemm; false where the groups are not whole
+ * blocks. The buffers are heap blocks freed here, not kernel scratch: `matmul` resets the scratch.
+ */
+function sgemmWasmTiles(q: QuantizedWeight, x: View<TypedArray>, out: View<TypedArray>, M: number): boolean {
+  const L = blockLayout(q);
+  if (L === null) return false;
+  const K = q.cols, N = q.rows;
+  const rt = wasmRuntime();
+  const sizes = [M * L.kp * 4, q.qdata.length * 4, N * L.gpr * 4, (q.zeros?.length ?? 0) * 4, Math.min(TILE, N) * L.kp * 4];
+  const [xAddr, codesAddr, scalesAddr, zerosAddr, tileAddr] = sizes.map((b) => rt.malloc(b)) as [number, number, number, number, number];
+  try {
+    const mem = rt.f32();
+    layoutX(x, M, K, L.kp, q.scheme === 'int8', mem, xAddr >> 2);
+    storeWeight(q, L.gpr, mem, codesAddr, scalesAddr, zerosAddr);
+    const ob = out.buffer as Float32Array;
+    for (let n0 = 0; n0 < N; n0 += TILE) {
+      const rows = Math.min(TILE, N - n0);
+      rt.call(`quant_decode_${q.scheme}`, codesAddr, L.rowBytes, scalesAddr, zerosAddr, L.bpg, L.gpr, L.blocks, n0, n0 + rows, tileAddr);
+      // out[:, n0:n0+rows] = x · tileᵀ over the kp block-ordered columns (tileᵀ read through strides).
+      const done = matmul(view(mem, [M, L.kp], [L.kp, 1], xAddr >> 2), view(mem, [L.kp, rows], [1, L.kp], tileAddr >> 2), view(ob, [M, rows], [N, 1], out.offset + n0));
+      if (!done) throw new Error('quantMatmul: the float32 sgemm declined a float32 product');
+    }
+  } finally {
+    sizes.forEach((b, i) => rt.free([xAddr, codesAddr, scalesAddr, zerosAddr, tileAddr][i]!, b));
+  }
   return true;
 }
 

@@ -1,14 +1,17 @@
-// WebAssembly SIMD programs for the quantized matmul with few rows of x (token-by-token generation):
-// y[m, n] = Σ_k x[m, k]·w[n, k] read straight from the packed codes (layout in ../cpu/quant_format.ts),
-// one export per scheme:
+// WebAssembly SIMD programs for the quantized matmul (layout in ../cpu/quant_format.ts), two exports
+// per scheme:
 //
 //   quant_gemv_<scheme>(x, rows, xStride, blocks, codes, rowBytes, scales, zeros, bpg, gpr,
 //                       out, ldo, n0, n1, bias, acc)
+//     y[m, n] = Σ_k x[m, k]·w[n, k] (+ bias[n]) for the output columns n0 ≤ n < n1 of the few
+//     (`rows` < 8, token-by-token generation) rows of x, read straight from the packed codes: each
+//     block of codes is unpacked into registers, multiplied with x and dropped.
+//   quant_decode_<scheme>(codes, rowBytes, scales, zeros, bpg, gpr, blocks, n0, n1, dst)
+//     rows n0 ≤ n < n1 of W decoded into dst ([n1 − n0, blocks·codes per block] float32, block
+//     order), each value scale·(q − zero) or absmax·NF4[q] rounded once, as dequantizeWeight gives
+//     it: the tiles the caller multiplies with the sgemm when x has more rows.
 //
-// computes y for the output columns n0 ≤ n < n1 of all `rows` (≤ 7) rows of x. Addresses and strides
-// are bytes. Nothing of W is decoded into memory: each block of codes is unpacked into registers,
-// multiplied with x and dropped.
-//
+// Addresses and strides are bytes.//
 // Blocks. A block is one 16-byte load of a row's codes: 32 four-bit codes (int4, nf4) or 16 bytes
 // (int8). A row has `blocks` blocks (its last may run past the row's words into the next row's or
 // the buffer's slack: x is zero there, and every code decodes to a finite value, so they add 0).
@@ -76,9 +79,45 @@ const INTERLEAVE8_HI = range(8, 8).flatMap((i) => [i, 16 + i]);
 const INTERLEAVE16_LO = range(0, 4).flatMap((i) => [2 * i, 2 * i + 1, 16 + 2 * i, 17 + 2 * i]);
 const INTERLEAVE16_HI = range(4, 4).flatMap((i) => [2 * i, 2 * i + 1, 16 + 2 * i, 17 + 2 * i]);
 
-/** Adds quant_gemv_int8, quant_gemv_int4 and quant_gemv_nf4 to the module. */
+/** Adds quant_gemv_<scheme> and quant_decode_<scheme> for int8, int4 and nf4 to the module. */
 export function addQuantGemv(m: ModuleBuilder, opts: { fma?: boolean } = {}): void {
   for (const scheme of GEMV_SCHEMES) addGemv(m, scheme, opts.fma ?? false);
+  for (const scheme of GEMV_SCHEMES) addDecode(m, scheme);
+}
+
+function addDecode(m: ModuleBuilder, scheme: (typeof GEMV_SCHEMES)[number]): void {
+  const nVec = GEMV_BLOCK_CODES[scheme] / 4;
+  const tables = scheme === 'nf4' ? nf4ByteTables() : [];
+  const P = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const;
+  m.func(`quant_decode_${scheme}`, P, null, (f, codes, rowBytes, scales, zeros, bpg, gpr, blocks, n0, n1, dst) => {
+    const n = f.local('i32'), g = f.local('i32'), b = f.local('i32'), bEnd = f.local('i32'), gi = f.local('i32');
+    const row = f.local('i32'), d = f.local('i32');
+    const v = f.local('v128'), lo = f.local('v128'), hi = f.local('v128'), tmp = f.local('v128'), zv = f.local('v128'), sc = f.local('v128');
+    const w: Local<'v128'>[] = range(0, nVec).map(() => f.local('v128'));
+    f.set(d, f.get(dst));
+    f.forRange(n, () => f.get(n0), () => f.get(n1), 1, () => {
+      f.set(row, f.add(f.get(codes), f.mul(f.get(n), f.get(rowBytes))));
+      f.forRange(g, () => f.i32(0), () => f.get(gpr), 1, () => {
+        f.set(gi, f.add(f.mul(f.get(n), f.get(gpr)), f.get(g)));
+        if (scheme === 'int4') f.set(zv, zeroPointBytes(f, zeros, gi));
+        f.set(sc, f.f32x4Splat(f.f32Load(f.add(f.get(scales), f.shl(f.get(gi), f.i32(2))))));
+        f.set(bEnd, f.add(f.mul(f.get(g), f.get(bpg)), f.get(bpg)));
+        f.if_(f.gtS(f.get(bEnd), f.get(blocks)), () => f.set(bEnd, f.get(blocks)));
+        f.forRange(b, () => f.mul(f.get(g), f.get(bpg)), () => f.get(bEnd), 1, () => {
+          f.set(v, f.v128Load(f.add(f.get(row), f.shl(f.get(b), f.i32(4)))));
+          decodeBlock(f, scheme, { v, lo, hi, tmp, zv, w }, tables);
+          for (let j = 0; j < nVec; j++) f.v128Store(f.get(d), f.f32x4Mul(f.get(w[j]!), f.get(sc)), 16 * j);
+          f.set(d, f.add(f.get(d), f.i32(16 * nVec)));
+        });
+      });
+    });
+  });
+}
+
+/** The zero point of flat group gi (bits 4·(gi mod 8) of word gi/8 of `zeros`) in every byte. */
+function zeroPointBytes(f: FuncBuilder, zeros: Local<'i32'>, gi: Local<'i32'>): Val<'v128'> {
+  return i8x16Splat(f, f.and(f.shrU(f.i32Load(f.add(f.get(zeros), f.shl(f.shrU(f.get(gi), f.i32(3)), f.i32(2)))),
+    f.shl(f.and(f.get(gi), f.i32(7)), f.i32(2))), f.i32(15)));
 }
 
 function addGemv(m: ModuleBuilder, scheme: (typeof GEMV_SCHEMES)[number], fma: boolean): void {
@@ -110,11 +149,7 @@ function addGemv(m: ModuleBuilder, scheme: (typeof GEMV_SCHEMES)[number], fma: b
       eachRow(() => f.v128Store(f.get(ap), f.v128Const([0, 0, 0, 0]), 16));
       f.forRange(g, () => f.i32(0), () => f.get(gpr), 1, () => {
         f.set(gi, f.add(f.mul(f.get(n), f.get(gpr)), f.get(g)));
-        if (scheme === 'int4') {
-          // The zero point of flat group gi (bits 4·(gi mod 8) of word gi/8) in every byte.
-          f.set(zv, i8x16Splat(f, f.and(f.shrU(f.i32Load(f.add(f.get(zeros), f.shl(f.shrU(f.get(gi), f.i32(3)), f.i32(2)))),
-            f.shl(f.and(f.get(gi), f.i32(7)), f.i32(2))), f.i32(15))));
-        }
+        if (scheme === 'int4') f.set(zv, zeroPointBytes(f, zeros, gi));
         eachRow(() => f.v128Store(f.get(ap), f.v128Const([0, 0, 0, 0])));
         f.set(bEnd, f.add(f.mul(f.get(g), f.get(bpg)), f.get(bpg)));
         f.if_(f.gtS(f.get(bEnd), f.get(blocks)), () => f.set(bEnd, f.get(blocks)));
