@@ -134,7 +134,8 @@ export async function loraSft(opts: LoraSftOptions): Promise<LoraResult> {
         const reloadedMaxDelta = maxAbsDiff(adapted, await heldOutLogits(fresh, batch));
         fresh.dispose();
         if (opts.qlora) {
-          // The update cannot be folded into NF4 codes: the adapter model is what ships.
+          // The adapter on its NF4 base is what ships: merging would give float32 weights
+          // (mergeAndUnloadLora), or re-quantized ones with new rounding (mergeAndRequantizeLora).
           checks = {
             trainable: t.trainable, total: t.total, baseMaxDelta, adapterPath, adapterBytes: statSync(adapterPath).size, mergedPath: '', mergedBytes: 0,
             mergedMaxDelta: 0, mergeTolerance: 0, reloadedMaxDelta, mergedExactMatch: NaN, qloraBaseBits,
