@@ -21,14 +21,17 @@
 // of its checked dispatches (an out-of-range index a replayed gather meets is thrown by a read, as
 // in eager mode). Replayed writes upload the captured bytes again, ordered with the dispatches.
 //
-// The buffers a capture names must stay alive until it is disposed: a capture that names a buffer
-// the runtime has since destroyed (pool trimming, `destroy()`) refuses to replay with a
-// WebGPUCaptureError instead of submitting invalid work.
+// Buffers a capture names stay reserved for it: one released (WebGPURuntime.release, a tensor's
+// dispose) while a live capture, or the capture in progress, names it is held by that capture and
+// goes back to the pool only when the last capture naming it is disposed. So the pool never hands
+// a replay's buffers to other tensors, and a temporary freed inside the captured function keeps
+// the storage the replays write and read. Buffers the runtime did not allocate must stay
+// undestroyed until dispose.
 
 import type { Pipeline } from './pipeline_cache.js';
 import type { IndexCheckName } from './index_checks.js';
 
-/** A capture was used wrongly: nested or unbalanced begin/end, a replay after dispose, a destroyed buffer, an asynchronous function. */
+/** A capture was used wrongly: nested or unbalanced begin/end, a replay after dispose or on another runtime, an asynchronous function. */
 export class WebGPUCaptureError extends Error {
   constructor(message: string) {
     super(message);
@@ -101,8 +104,8 @@ export class CaptureRecorder {
   readonly commands: CapturedCommand[] = [];
   /** Every buffer the commands name so far. */
   readonly buffers = new Set<GPUBuffer>();
-  /** Set when a buffer the commands name was destroyed while recording: why. */
-  invalid: string | null = null;
+  /** Buffers among them released while recording, held until the capture is disposed. */
+  readonly held = new Set<GPUBuffer>();
 
   dispatch(p: Pipeline, buffers: readonly GPUBuffer[], uniforms: ArrayBuffer | ArrayBufferView, paddedBytes: number,
     workgroups: readonly [number, number, number], label: string, errorBuffer: GPUBuffer, checkName: IndexCheckName | null): void {
@@ -141,7 +144,7 @@ export class CaptureRecorder {
 export interface CaptureHost {
   /** Re-issues the capture's commands into the open batch. */
   replay(c: Capture): void;
-  /** Forgets the capture and destroys its uniform buffer once no unsubmitted batch can use it. */
+  /** Forgets the capture, releases the buffers it held and destroys its uniform buffer once no unsubmitted batch can use it. */
   dispose(c: Capture, uniforms: GPUBuffer | null): void;
   /** `p` compiled against a layout whose uniform has a static offset. */
   staticPipeline(p: Pipeline): Pipeline;
@@ -159,12 +162,12 @@ export class Capture {
   readonly groups: readonly (GPUBindGroup | undefined)[];
   /** Pipeline each command runs (the static variant of the captured one; undefined for copies and writes). */
   readonly pipelines: readonly (GPUComputePipeline | undefined)[];
-  /** Every buffer the commands name (bind groups would be invalid if one were destroyed). */
+  /** Every buffer the commands name. */
   readonly buffers: ReadonlySet<GPUBuffer>;
+  /** Buffers among them released since they were named, held until `dispose()`. */
+  readonly held: Set<GPUBuffer>;
   /** Dispatches among the commands. */
   readonly dispatches: number;
-  /** Set when the capture can no longer replay: why. */
-  invalid: string | null = null;
   private uniformBuffer: GPUBuffer | null;
   private disposed = false;
 
@@ -176,7 +179,7 @@ export class Capture {
     const commands = recorder.commands;
     this.recorded = commands;
     this.buffers = recorder.buffers;
-    this.invalid = recorder.invalid;
+    this.held = recorder.held;
     const offsets: number[] = [];
     let size = 0, dispatches = 0;
     for (const c of commands) {
@@ -227,7 +230,7 @@ export class Capture {
     this.host.replay(this);
   }
 
-  /** Frees the uniform buffer (once no unsubmitted batch uses it) and the bind groups. Idempotent. */
+  /** Frees the uniform buffer (once no unsubmitted batch uses it) and the bind groups, and releases the buffers it held. Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

@@ -125,6 +125,9 @@ export class WebGPURuntime {
     replay: (c) => this.replay(c),
     dispose: (c, uniforms) => {
       this.captures.delete(c);
+      // another live capture (or the one in progress) naming a buffer takes it over
+      for (const b of c.held) this.release(b);
+      c.held.clear();
       if (!uniforms) return;
       if (this.batchCommands > 0) this.afterSubmit.push(() => uniforms.destroy());
       else uniforms.destroy();
@@ -176,10 +179,7 @@ export class WebGPURuntime {
     this.storageUsage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     this.stagingUsage = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
     this.bindGroups = new BindGroupCache(device);
-    this.pool = new BufferPool((size, usage) => this.createBuffer(size, usage), (buffers) => {
-      this.bindGroups.forget(buffers);
-      this.invalidateCaptures(buffers);
-    });
+    this.pool = new BufferPool((size, usage) => this.createBuffer(size, usage), (buffers) => this.bindGroups.forget(buffers));
     this.maxWorkgroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension ?? MAX_WORKGROUPS_PER_DIM;
     this.maxStorageBytes = Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize);
     const align = device.limits.minUniformBufferOffsetAlignment;
@@ -337,7 +337,6 @@ export class WebGPURuntime {
     this.throwIfLost();
     if (c.isDisposed) throw new WebGPUCaptureError('replay: the capture was disposed');
     if (!this.captures.has(c)) throw new WebGPUCaptureError('replay: the capture belongs to another runtime');
-    if (c.invalid) throw new WebGPUCaptureError(`replay: ${c.invalid}`);
     if (this.recorder) this.recorder.append(c);
     const cmds = c.recorded, groups = c.groups, pipelines = c.pipelines, max = this.maxDispatchesPerSubmit;
     for (let i = 0; i < cmds.length; i++) {
@@ -410,9 +409,20 @@ export class WebGPURuntime {
     }
   }
 
-  /** Returns a buffer from `allocate`; it is reused only after the GPU has finished with it. */
+  /**
+   * Returns a buffer from `allocate`; it is reused only after the GPU has finished with it, and,
+   * while a live capture names it, only after the last such capture is disposed.
+   */
   release(buffer: GPUBuffer): void {
     if (this.destroyed) return;
+    if (this.recorder !== null || this.captures.size > 0) {
+      const holder = this.recorder?.buffers.has(buffer) ? this.recorder : this.capturesNaming(buffer);
+      if (holder) {
+        if (holder.held.has(buffer)) throw new Error('release: buffer released twice');
+        holder.held.add(buffer);
+        return;
+      }
+    }
     const serial = this.batchCommands > 0 ? this.submitted + 1 : this.submitted;
     this.pool.release(buffer, serial, this.completedSerial);
     if (this.checks.active) this.checks.forget(buffer);
@@ -704,14 +714,10 @@ export class WebGPURuntime {
     for (const c of log.checks) c.done = done;
   }
 
-  /** Buffers are being destroyed: captures (and a capture in progress) that name one can no longer replay. */
-  private invalidateCaptures(buffers: readonly GPUBuffer[]): void {
-    if (this.captures.size === 0 && !this.recorder) return;
-    const why = 'a buffer it names was destroyed (buffers a capture uses must stay alive until it is disposed)';
-    for (const b of buffers) {
-      if (this.recorder?.buffers.has(b)) this.recorder.invalid ??= why;
-      for (const c of this.captures) if (c.buffers.has(b)) c.invalid ??= why;
-    }
+  /** The first live capture whose commands name `buffer`, or null. */
+  private capturesNaming(buffer: GPUBuffer): Capture | null {
+    for (const c of this.captures) if (c.buffers.has(buffer)) return c;
+    return null;
   }
 
   private createBuffer(size: number, usage: number): GPUBuffer {
