@@ -3,10 +3,13 @@
 // be within the tolerance rule of dtype_tolerance.ts (factor × eps(d), factor stated per kernel).
 // The reference kernels accumulate in float64 whatever d is, so each factor is ½ ulp of d for the
 // store plus the float64 (or, for the fast tier's float32 paths, float32) accumulation error. The
-// fast tier runs too: float16/bfloat16 take its one fallback rule to the reference kernels, except
-// matmul, which multiplies them in float32 (cpu_fast/matmul.ts).
-import { describe, it } from 'vitest';
+// fast tier runs too: it computes float16/bfloat16 in float32 (operands decoded once, the float32
+// fast kernel, the result rounded once: cpu_fast/half_arrays.ts and matmul.ts), so its evaluation
+// type there is float32, and every 16-bit call here must be taken by the fast path — none may fall
+// back to the reference (`referenceCalls`, cpu_fast/fallback.ts).
+import { describe, expect, it } from 'vitest';
 import { contiguousView, cpuKernels, readAll } from '../src/cpu/index.js';
+import { referenceCalls } from '../src/cpu_fast/fallback.js';
 import { fastCpuKernels } from '../src/cpu_fast/index.js';
 import type { DType, KernelSet, TypedArray, View } from '../src/types.js';
 import { FACTOR, expectWithinEps } from './dtype_tolerance.js';
@@ -24,8 +27,15 @@ function pair(d: DType, shape: number[], values: number[]): [V, V] {
 const vals = (v: V): number[] => Array.from(readAll(v));
 
 describe.each([['reference', cpuKernels], ['fast', fastCpuKernels]] as const)('%s cpu kernels', (_name, k: KernelSet<TypedArray>) => {
-  // The fast tier's float32 paths accumulate in float32 in places; the reference always in float64.
-  const acc = (d: FloatD): FloatD => (_name === 'fast' && d === 'float32' ? 'float32' : 'float64');
+  // The fast tier's float32 paths (which also compute its 16-bit calls) accumulate in float32 in
+  // places; the reference always in float64.
+  const acc = (d: FloatD): FloatD => (_name === 'fast' && d !== 'float64' ? 'float32' : 'float64');
+  /** Runs one kernel call; on the fast tier with a 16-bit dtype, fails if the call fell back to the reference. */
+  const call = (d: FloatD, run: () => void): void => {
+    const before = referenceCalls();
+    run();
+    if (_name === 'fast' && (d === 'float16' || d === 'bfloat16')) expect(referenceCalls(), `${d} call fell back to the reference`).toEqual(before);
+  };
 
   describe.each(DTYPES)('%s', (d) => {
     it('matmul [5,37]·[37,6] (factor: K·eps(acc) relative to Σ|a·b|, + ½ ulp)', () => {
@@ -33,7 +43,7 @@ describe.each([['reference', cpuKernels], ['fast', fastCpuKernels]] as const)('%
       const [a, a64] = pair(d, [M, K], noise(M * K, 1).map((x) => 3 * x));
       const [b, b64] = pair(d, [K, N], noise(K * N, 2));
       const out = contiguousView(d, [M, N]), ref = contiguousView('float64', [M, N]);
-      k.matmul(a, b, out);
+      call(d, () => k.matmul(a, b, out));
       cpuKernels.matmul(a64, b64, ref);
       const A = vals(a64), B = vals(b64);
       const scale = Array.from({ length: M * N }, (_, i) => {
@@ -41,14 +51,14 @@ describe.each([['reference', cpuKernels], ['fast', fastCpuKernels]] as const)('%
         for (let kk = 0; kk < K; kk++) s += Math.abs(A[Math.floor(i / N) * K + kk]! * B[kk * N + (i % N)]!);
         return s;
       });
-      expectWithinEps(vals(out), vals(ref), d, FACTOR.matmul(d, _name === 'fast' && d !== 'float64' ? 'float32' : 'float64', K), 'matmul', scale);
+      expectWithinEps(vals(out), vals(ref), d, FACTOR.matmul(d, acc(d), K), 'matmul', scale);
     });
 
     it('reduce sum/max over 300 (factor: √n·eps(acc), + ½ ulp)', () => {
       const [x, x64] = pair(d, [4, 300], noise(1200, 3).map((v) => v + 0.5)); // positive-biased: no cancellation
       for (const op of ['sum', 'max'] as const) {
         const out = contiguousView(d, [4, 1]), ref = contiguousView('float64', [4, 1]);
-        k.reduce(op, x, [1], out);
+        call(d, () => k.reduce(op, x, [1], out));
         cpuKernels.reduce(op, x64, [1], ref);
         expectWithinEps(vals(out), vals(ref), d, FACTOR.reduction(d, acc(d), 300), `reduce ${op}`);
       }
@@ -58,7 +68,7 @@ describe.each([['reference', cpuKernels], ['fast', fastCpuKernels]] as const)('%
       const [x, x64] = pair(d, [3, 50], noise(150, 4).map((v) => 4 * v));
       for (const log of [false, true]) {
         const out = contiguousView(d, [3, 50]), ref = contiguousView('float64', [3, 50]);
-        k.softmax(x, out, log);
+        call(d, () => k.softmax(x, out, log));
         cpuKernels.softmax(x64, ref, log);
         expectWithinEps(vals(out), vals(ref), d, FACTOR.reduction(d, acc(d), 50), log ? 'logSoftmax' : 'softmax');
       }
@@ -71,7 +81,7 @@ describe.each([['reference', cpuKernels], ['fast', fastCpuKernels]] as const)('%
       const out = contiguousView(d, [3, 64]), ref = contiguousView('float64', [3, 64]);
       const stat = (t: DType) => [contiguousView(t, [3]), contiguousView(t, [3])] as const;
       const [mean, rstd] = stat(d === 'float64' ? 'float64' : 'float32'), [m64, r64] = stat('float64');
-      k.layerNorm(x, w, b, 1e-5, out, mean, rstd);
+      call(d, () => k.layerNorm(x, w, b, 1e-5, out, mean, rstd));
       cpuKernels.layerNorm(x64, w64, b64, 1e-5, ref, m64, r64);
       // The output is normalized to O(1): scale by max(|ref|, 1) so values near 0 keep an absolute bound.
       const scale = vals(ref).map((v) => Math.max(Math.abs(v), 1));
@@ -84,7 +94,7 @@ describe.each([['reference', cpuKernels], ['fast', fastCpuKernels]] as const)('%
       const opts = { ignoreIndex: -100, labelSmoothing: 0.1 };
       const loss = contiguousView(d, [6]), lse = contiguousView(d, [6]);
       const loss64 = contiguousView('float64', [6]), lse64 = contiguousView('float64', [6]);
-      k.crossEntropy(x, targets, null, opts, loss, lse);
+      call(d, () => k.crossEntropy(x, targets, null, opts, loss, lse));
       cpuKernels.crossEntropy(x64, targets, null, opts, loss64, lse64);
       expectWithinEps(vals(loss), vals(loss64), d, FACTOR.reduction(d, acc(d), 20), 'crossEntropy loss');
       expectWithinEps(vals(lse), vals(lse64), d, FACTOR.reduction(d, acc(d), 20), 'crossEntropy lse');
@@ -98,7 +108,7 @@ describe.each([['reference', cpuKernels], ['fast', fastCpuKernels]] as const)('%
       const opts = { scale: 1 / Math.sqrt(8), causal: true };
       const out = contiguousView(d, shape), lse = contiguousView(d, [1, 2, 5]);
       const ref = contiguousView('float64', shape), lse64 = contiguousView('float64', [1, 2, 5]);
-      k.attention(q, kk, v, null, opts, out, lse);
+      call(d, () => k.attention(q, kk, v, null, opts, out, lse));
       cpuKernels.attention(q64, k64, v64, null, opts, ref, lse64);
       // The output is a convex combination of v's rows: its error scales with max |v|, not |out|.
       const vmax = Math.max(...vals(v64).map(Math.abs));
@@ -109,13 +119,13 @@ describe.each([['reference', cpuKernels], ['fast', fastCpuKernels]] as const)('%
       const [x, x64] = pair(d, [40], noise(40, 12).map((v) => 3 * v));
       for (const op of ['exp', 'tanh', 'gelu'] as const) {
         const out = contiguousView(d, [40]), ref = contiguousView('float64', [40]);
-        k.unary(op, x, out);
+        call(d, () => k.unary(op, x, out));
         cpuKernels.unary(op, x64, ref);
         expectWithinEps(vals(out), vals(ref), d, FACTOR.elementwise(d, acc(d)), op);
       }
       const [y, y64] = pair(d, [40], noise(40, 13).map((v) => v + 2));
       const out = contiguousView(d, [40]), ref = contiguousView('float64', [40]);
-      k.binary('div', x, y, out);
+      call(d, () => k.binary('div', x, y, out));
       cpuKernels.binary('div', x64, y64, ref);
       expectWithinEps(vals(out), vals(ref), d, FACTOR.elementwise(d, acc(d)), 'div');
     });
