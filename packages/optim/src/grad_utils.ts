@@ -2,7 +2,7 @@
 // accumulation over micro-batches. All work on device with tensor ops: clipping never reads
 // gradients back to the host (only the `...Async` checks do, visibly).
 import {
-  ValueError, cat, checkFunction, checkNumber, checkOptions, checkRange, checkSize, checkTensor, fmtValue, full, noGrad, tidy, zeros, type Tensor,
+  ValueError, cat, checkFunction, checkNumber, checkOptions, checkRange, checkSize, checkTensor, fmtValue, full, noGrad, notTraceable, tidy, zeros, type Tensor,
 } from '@webgrad/core';
 import { Optimizer, OptimizerError } from './optimizer.js';
 
@@ -132,6 +132,7 @@ export class GradientAccumulator {
   /** Backpropagate loss/steps; steps the optimizer when a cycle completes. Returns whether it stepped. */
   backward(loss: Tensor): boolean {
     checkTensor('GradientAccumulator.backward', 'loss', loss);
+    if (this.steps > 1) notTraceable(`GradientAccumulator.backward steps the optimizer on every ${this.steps}th call, which a replay cannot follow; compile the micro-batch step and step the optimizer outside it`);
     tidy(() => { (this.steps === 1 ? loss : loss.mul(this.lossScale)).backward(); });
     this.#micro += 1;
     if (this.#micro < this.steps) return false;
