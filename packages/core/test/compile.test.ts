@@ -2,7 +2,7 @@
 // cannot repeat falls back to eager mode with one warning (a CompileError under fullgraph).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  CompileError, compile, dropout, hostAction, manualSeed, memory, noGrad, randn, tensor, tidy, type DeviceName, type Tensor,
+  CompileError, checkpoint, compile, dropout, hostAction, manualSeed, memory, noGrad, randn, tensor, tidy, type DeviceName, type Tensor,
 } from '@webgrad/core';
 import { expectClose, randomArray, testDevices } from './helpers.js';
 
@@ -233,6 +233,31 @@ for (const device of testDevices()) {
       f(x);
       expect(() => f(x)).toThrow(CompileError);
       expect(() => f(x)).toThrow(/compile\(reader\): the step reads a float32 tensor/);
+    });
+
+    it('repeats a checkpointed block\'s dropout mask in its recompute, as eager does', async () => {
+      const make = () => {
+        const w = tensor(randomArray(12, 61), { shape: [4, 3], device }).requiresGrad_();
+        const step = (x: Tensor): Tensor => tidy(() => {
+          w.grad?.dispose();
+          w.grad = null;
+          const l = checkpoint((h: Tensor) => dropout(h.matmul(w), 0.5).square().sum(), x);
+          l.backward();
+          noGrad(() => w.sub_(w.grad!.mul(0.05)));
+          return l;
+        });
+        return { w, step };
+      };
+      const x = tensor(randomArray(20, 62), { shape: [5, 4], device });
+      const e = make(), c = make();
+      const f = compile(c.step);
+      manualSeed(3);
+      const el = [];
+      for (let i = 0; i < 6; i++) el.push(Array.from(await e.step(x).data()));
+      manualSeed(3);
+      for (let i = 0; i < 6; i++) await expectClose(f(x), el[i]!, 1e-5);
+      await expectClose(c.w, Array.from(await e.w.data()), 1e-5);
+      expect(f.stats().replays).toBe(3);
     });
 
     it('re-draws randn at replay and matches eager from the same seed', async () => {

@@ -7,7 +7,7 @@ import { compile, crossEntropy, hasDevice, manualSeed, tensor, tidy, type Device
 import {
   BatchNorm2d, Conv2d, Flatten, GPT, LSTMModel, LeNet5, Linear, MaxPool2d, ReLU, Sequential, mseLoss, type Module,
 } from '@webgrad/nn';
-import { Adam, AdamW, LrScheduler, SGD, clipGradNorm, cosineWithWarmup, type Optimizer } from '../src/index.js';
+import { Adam, AdamW, GradientAccumulator, LrScheduler, ReduceLrOnPlateau, SGD, clipGradNorm, cosineWithWarmup, type Optimizer } from '../src/index.js';
 
 const DEVICES: DeviceName[] = hasDevice('webgpu') ? ['cpu', 'webgpu'] : ['cpu'];
 
@@ -166,6 +166,23 @@ describe('compiled training refusals', () => {
     for (let i = 0; i < 5; i++) step(...mlpBatch('cpu')(i)).dispose();
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0]![0])).toMatch(/compile\(hostNorm\): the step reads a float32 tensor of 1 element on the host/);
+    warn.mockRestore();
+  });
+
+  it('GradientAccumulator over several micro-batches and ReduceLrOnPlateau refuse to be traced', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    manualSeed(1);
+    const model = mlp('cpu');
+    const acc = new GradientAccumulator(new SGD(model.parameters(), { lr: 0.05 }), 2);
+    const micro = compile(function microStep(x: Tensor, y: Tensor) { return tidy(() => { const l = mseLoss(model.forward(x), y); acc.backward(l); return l; }); });
+    for (let i = 0; i < 6; i++) micro(...mlpBatch('cpu')(i)).dispose();
+    expect(micro.stats()).toMatchObject({ fallbacks: 1, replays: 0 });
+    expect(String(warn.mock.calls[0]![0])).toMatch(/compile\(microStep\): GradientAccumulator.backward steps the optimizer on every 2th call/);
+    expect(acc.pending).toBe(0); // six micro-batches, three optimizer steps, all eager
+    const plateau = new ReduceLrOnPlateau({ lr: 0.1 });
+    const f = compile(function withPlateau(x: Tensor) { plateau.step(1); return x.sum(); });
+    for (let i = 0; i < 4; i++) f(tensor([1, 2], { dtype: 'float32' })).dispose();
+    expect(String(warn.mock.calls[1]![0])).toMatch(/ReduceLrOnPlateau.step takes a metric from the host/);
     warn.mockRestore();
   });
 });

@@ -221,16 +221,21 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
       const buf = inputs[i]!.storage.buffer;
       for (const r of plan.inputRefs[i]!) r.view.buffer = buf;
     }
+    const tape = sig.tape!;
+    const rng = getRngState();
     for (const run of plan.runs) {
       if (run.capture !== null) { run.capture.replay(); continue; }
       if (run.backend !== null && run.backend.captureCommands) {
-        run.capture = run.backend.captureCommands(() => { for (const e of run.entries) runEntry(e, drawSeed); });
+        run.capture = run.backend.captureCommands(() => { for (const e of run.entries) runEntry(e, rng); });
         stats.capturedCommands += run.capture.commands;
         continue;
       }
-      for (const e of run.entries) runEntry(e, drawSeed);
+      for (const e of run.entries) runEntry(e, rng);
     }
-    return copyOutputs(sig.tape!.output);
+    const a = tape.rngAdvance;
+    if (typeof a !== 'number') setRngState(a);
+    else if (a !== 0) setRngState({ seed: rng.seed, offset: rng.offset + a });
+    return copyOutputs(tape.output);
   };
 
   return Object.assign(call, {
@@ -281,12 +286,6 @@ function signatureOf(name: string, args: readonly unknown[]): { key: string; inp
   args.forEach((a, i) => visit(a, `argument ${i}`));
   parts.push(`|grad=${isGradEnabled()}|autocast=${autocastDType()}|device=${getDefaultDevice()}`);
   return { key: parts.join(' '), inputs };
-}
-
-function drawSeed(n: number): { seed: number; offset: number } {
-  const s = getRngState();
-  setRngState({ seed: s.seed, offset: s.offset + n });
-  return s;
 }
 
 /** Fresh tensors holding the outputs' current values. */
@@ -347,7 +346,7 @@ function planOf(tape: Tape, capture: boolean): Plan {
   const runs: Run[] = [];
   let cur: Run | null = null;
   for (const e of tape.entries) {
-    const capturable = capture && (e.kind === 'kernel' || e.kind === 'fused') && !(e.kind === 'kernel' && e.rng) &&
+    const capturable = capture && (e.kind === 'kernel' || e.kind === 'fused') && !(e.kind === 'kernel' && e.rng !== null) &&
       e.backend.captureCommands !== undefined && e.refs.every((r) => tape.slots[r.slot]!.role !== 'input');
     if (capturable && cur !== null && cur.backend === e.backend) { cur.entries.push(e); continue; }
     cur = capturable ? { entries: [e], backend: (e as { backend: Backend }).backend, capture: null } : null;

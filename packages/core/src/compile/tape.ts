@@ -41,8 +41,9 @@ export interface KernelEntry {
   readonly name: string;
   readonly args: unknown[];
   readonly refs: readonly Ref[];
-  /** A random kernel drawing from the global generator: a replay draws a fresh seed and offset from it. */
-  readonly rng: boolean;
+  /** For a random kernel drawing from the global generator: its offset relative to the generator's
+   *  state when the call began (a replay draws from the generator's state then); otherwise null. */
+  readonly rng: number | null;
 }
 
 /** A fusedElementwise launch built by fuse.ts from a chain of elementwise kernel entries. */
@@ -98,6 +99,8 @@ export interface Tape {
   readonly externals: ReadonlySet<unknown>;
   /** Called when the tape is discarded (releases what host actions hold). */
   readonly disposers: (() => void)[];
+  /** How far the call advanced the global generator's offset; or, when the call reseeded it, the state it left. */
+  readonly rngAdvance: number | { readonly seed: number; readonly offset: number };
 }
 
 /** An entry's comparison key: its structure (numbers left out) and its numbers in order. */
@@ -146,16 +149,14 @@ export function tapeMismatch(a: readonly EntryKey[], b: readonly EntryKey[]): st
   return null;
 }
 
-/** Run one entry as recorded. */
-export function runEntry(e: Entry, drawSeed: (n: number) => { seed: number; offset: number }): void {
+/** Run one entry as recorded; `rng` is the global generator's state when the replayed call began. */
+export function runEntry(e: Entry, rng: { readonly seed: number; readonly offset: number }): void {
   switch (e.kind) {
     case 'kernel': {
-      if (e.rng) {
-        const out = e.args[0] as View<unknown>;
+      if (e.rng !== null) {
         const opts = e.args[1] as { seed: number; offset: number };
-        const s = drawSeed(out.shape.reduce((p, d) => p * d, 1));
-        opts.seed = s.seed;
-        opts.offset = s.offset;
+        opts.seed = rng.seed;
+        opts.offset = rng.offset + e.rng;
       }
       (e.backend.kernels as unknown as Record<string, (...a: unknown[]) => void>)[e.name]!(...e.args);
       return;

@@ -43,6 +43,13 @@ export function hostAction<T>(name: string, fn: () => T, dispose?: () => void): 
   return r;
 }
 
+/** Mark the call being traced (if any) as one a replay cannot repeat, for `cause` (a sentence
+ *  naming the call: "GradientAccumulator.backward steps the optimizer on every n-th call"). The
+ *  compiled function then warns once and runs that input signature eagerly. */
+export function notTraceable(cause: string): void {
+  active?.fail(cause);
+}
+
 /** Run `fn`, a read of device data that only validates arguments (indices in range) and does not
  *  change what the step computes: a trace allows it, and a replay does not repeat it. */
 export function validationRead<T>(fn: () => T): T {
@@ -94,6 +101,8 @@ export class Tracer implements AllocationListener, FreeWatcher {
   #nextLogical = 0;
   /** Tensor ids above this were made during the trace. */
   readonly firstId: number;
+  /** The global generator's state when the call began. */
+  readonly #rng0 = getRngState();
 
   constructor(readonly arena: Arena, inputs: readonly Tensor[]) {
     inputs.forEach((t, i) => { if (!this.#inputs.has(t.storage.buffer)) this.#inputs.set(t.storage.buffer, i); });
@@ -189,15 +198,15 @@ export class Tracer implements AllocationListener, FreeWatcher {
     const numbers: number[] = [];
     const parts: string[] = [];
     const what = typeof args[0] === 'string' ? `${name}(${args[0]})` : name;
-    let rng = false;
+    let rng: number | null = null;
     let list = args;
     if (name === 'random' && isView(args[0])) {
       const o = args[1] as { seed: number; offset: number; distribution: string };
-      const g = getRngState();
-      // A draw from the global generator gets a fresh seed and offset at every replay.
-      if (o.seed === g.seed && o.offset === g.offset) {
-        rng = true;
-        list = [args[0], { distribution: o.distribution }];
+      // A draw from the global generator: a replay draws at the same distance from the generator's
+      // state when the call begins (a checkpointed block's recompute repeats its forward's draws).
+      if (o.seed === this.#rng0.seed && o.offset >= this.#rng0.offset) {
+        rng = o.offset - this.#rng0.offset;
+        list = [args[0], { distribution: o.distribution, rng: `+${rng}` }];
       }
     }
     const cloned: unknown[] = [];
@@ -205,7 +214,7 @@ export class Tracer implements AllocationListener, FreeWatcher {
       cloned.push(this.#encode(a, what, refs, numbers, parts));
       if (this.cause !== null) return;
     }
-    if (rng) cloned[1] = { ...(args[1] as object) };
+    if (rng !== null) cloned[1] = { ...(args[1] as object) };
     this.entries.push({ kind: 'kernel', backend, name, args: cloned, refs, rng });
     this.keys.push({ what, structure: `${backend.name}.${name}(${parts.join(',')})`, numbers });
   }
@@ -266,9 +275,11 @@ export class Tracer implements AllocationListener, FreeWatcher {
     if (this.cause !== null) return null;
     const liveAtEnd = new Set<number>();
     for (const [b, l] of this.#logical) if (this.arena.inUse(b)) liveAtEnd.add(l);
+    const g = getRngState();
     return {
       entries: this.entries, keys: this.keys, slots: this.slots, output, liveAtEnd, hostRead: this.#hostRead,
       externals: this.#externals, disposers: this.disposers,
+      rngAdvance: g.seed === this.#rng0.seed && g.offset >= this.#rng0.offset ? g.offset - this.#rng0.offset : g,
     };
   }
 

@@ -2,7 +2,7 @@
 // torch.optim.lr_scheduler.ReduceLROnPlateau's exact rules (threshold modes, patience,
 // cooldown, minLr, eps).
 
-import { ValueError, checkEnum, checkFunction, checkNumber, checkRange, checkSize, fmtValue } from '@webgrad/core';
+import { ValueError, checkEnum, checkFunction, checkNumber, checkRange, checkSize, fmtValue, notTraceable } from '@webgrad/core';
 import { Optimizer } from '../optimizer.js';
 import { checkScheduleOptions } from './types.js';
 
@@ -94,6 +94,7 @@ export class ReduceLrOnPlateau {
   /** Report the metric for this epoch/evaluation; returns the (possibly reduced) LR. */
   step(metric: number): number {
     checkNumber('ReduceLrOnPlateau.step', 'metric', metric);
+    notTraceable('ReduceLrOnPlateau.step takes a metric from the host, which a replay would repeat; call it outside the compiled step');
     this.lastStep += 1;
     if (this.isBetter(metric)) {
       this.best = metric;
