@@ -116,6 +116,8 @@ const POOLS: Case[] = [
   { x: [1, 2, 6, 5], k: [2, 3], s: [1, 2], p: [1, 1], d: [1, 1] },
   { x: [1, 1, 9, 9], k: [3, 2], s: [2, 3], p: [0, 1], d: [2, 1] },     // dilation (the kernel accepts it)
   { x: [3, 2, 4, 4], k: [1, 1], s: [1, 1], p: [0, 0], d: [1, 1] },
+  { x: [1, 3, 5, 11], k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1] },   // 2×2 kernel: four vector outputs and a scalar one per row
+  { x: [2, 1, 3, 7], k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1] },    // 2×2 kernel, rows of three outputs (scalar only)
 ];
 
 describe('fast pool2d / pool2dBackward', () => {
@@ -175,7 +177,7 @@ describe('fast pool2d / pool2dBackward', () => {
 describe('plane kernels on threads (every size split, each thread count)', () => {
   forceThreading();
   it('im2col, col2im, max pool2d and its backward give the same bits on 1..n threads as the reference', () => {
-    for (const c of [CASES[0]!, CASES[2]!, CASES[3]!, POOLS[2]!, POOLS[4]!]) {
+    for (const c of [CASES[0]!, CASES[2]!, CASES[3]!, POOLS[0]!, POOLS[2]!, POOLS[4]!, POOLS[6]!]) {
       const [Ho, Wo] = outHW(c), colShape = [c.x[0], c.x[1] * c.k[0] * c.k[1], Ho * Wo], nc = numel(colShape), nx = numel(c.x);
       const os = [c.x[0], c.x[1], Ho, Wo], no = numel(os);
       const x = view(f32(nx, true, seeded(nx, 4, -2, 2)), c.x), cols = view(f32(nc, true, seeded(nc, 6, -2, 2)), colShape);

@@ -77,7 +77,7 @@ function tapTable(t: Geom): Int32Array {
  * `work` elements pay for them. Each thread's calls get its own `accBytes` of scratch appended (the
  * float64 accumulator plane; an ignored extra argument where 0).
  */
-function runPlanes(rt: WasmRuntime, name: 'im2col_planes' | 'col2im_planes' | 'maxpool_planes' | 'maxpool_backward_planes',
+function runPlanes(rt: WasmRuntime, name: 'im2col_planes' | 'col2im_planes' | 'maxpool_planes' | 'maxpool2x2_planes' | 'maxpool_backward_planes',
   planes: number, work: number, args: (lo: number, hi: number) => number[], accBytes = 0): void {
   if (planes === 0) return;
   const threads = Math.min(planes, threadsFor(rt, work, FAST_CPU_CONFIG.elementwiseParallelMin));
@@ -190,7 +190,8 @@ function maxPoolWasm(x: V, t: Geom, out: V, argmax: V): void {
   table.set(tapRanges(t.Ho, t.sh, t.dh, t.ph, t.H, t.kh), 0);
   table.set(tapRanges(t.Wo, t.sw, t.dw, t.pw, t.W, t.kw), 2 * t.Ho);
   const prm = paramBlock(rt, t, table);
-  runPlanes(rt, 'maxpool_planes', t.N * t.C, nx, (lo, hi) => [xp, o.addr, ap, prm, lo, hi]);
+  const twoByTwo = t.kh === 2 && t.kw === 2 && t.sh === 2 && t.sw === 2 && t.ph === 0 && t.pw === 0 && t.dh === 1 && t.dw === 1;
+  runPlanes(rt, twoByTwo ? 'maxpool2x2_planes' : 'maxpool_planes', t.N * t.C, nx, (lo, hi) => [xp, o.addr, ap, prm, lo, hi]);
   o.done();
   if (base < 0) (argmax.buffer as Int32Array).set(new Int32Array(rt.f32().buffer, ap, no), argmax.offset);
 }

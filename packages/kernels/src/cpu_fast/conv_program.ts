@@ -12,6 +12,12 @@
 // conv.ts, whose header states the accuracy: im2col and max pooling copy values; col2im and the
 // pooling backward sum into a float64 plane — per-thread scratch — and round once).
 //
+// maxpool2x2_planes is max pooling's common case — 2×2 windows, stride 2, no padding or dilation
+// — four outputs per step: two vector loads per input row give eight columns, split by shuffles into
+// the even and odd taps, and the window's four taps are compared in window order with vector
+// compares and selects (the same first-maximum and NaN rules); the last Wo mod 4 outputs of a row
+// take the scalar loop.
+//
 // Plane p = n·C + c starts at p·H·W in x and dx, at p·Ho·Wo in pooled tensors, and at
 // p·kh·kw·Ho·Wo in cols (cols is [N, C·kh·kw, Ho·Wo], so (n, c)'s kh·kw rows follow each other).
 
@@ -205,6 +211,70 @@ export function addConv(m: ModuleBuilder): void {
       f.set(out, f.add(f.get(dx), x4(f, f.mul(f.get(p), f.get(P)))));
       f.forRange(k, () => f.i32(0), () => f.get(P), 1, () => {
         f.f32Store(f.add(f.get(out), x4(f, f.get(k))), f.f32DemoteF64(f.f64Load(f.add(f.get(acc), f.shl(f.get(k), f.i32(3))))));
+      });
+    });
+  });
+
+  // maxpool2x2_planes(x, out, argmax, prm, lo, hi): kernel 2×2, stride 2, padding 0, dilation 1.
+  m.func('maxpool2x2_planes', [I, I, I, I, I, I] as const, null, (f, x, out, arg, prm, lo, hi) => {
+    const g = loadGeometry(f, prm);
+    const p = f.local(I), oh = f.local(I), ow = f.local(I), r0 = f.local(I), r1 = f.local(I), o = f.local(I), vecEnd = f.local(I), t = f.local(I);
+    const a0 = f.local('v128'), a1 = f.local('v128'), best = f.local('v128'), idx = f.local('v128'), v = f.local('v128'), take = f.local('v128');
+    const sb = f.local('f64'), sv = f.local('f64'), sam = f.local(I), at = f.local(I);
+    f.set(vecEnd, f.sub(f.get(g.Wo), f.i32(3)));
+    f.forRange(p, () => f.get(lo), () => f.get(hi), 1, () => {
+      f.forRange(oh, () => f.i32(0), () => f.get(g.Ho), 1, () => {
+        f.set(r0, f.add(f.get(x), x4(f, f.mul(f.add(f.mul(f.get(p), f.get(g.H)), f.shl(f.get(oh), f.i32(1))), f.get(g.W)))));
+        f.set(r1, f.add(f.get(r0), x4(f, f.get(g.W))));
+        f.set(o, x4(f, f.mul(f.add(f.mul(f.get(p), f.get(g.Ho)), f.get(oh)), f.get(g.Wo))));
+        // Flat index of tap (0, 0) of output (oh, 0): 2·oh·W.
+        f.set(t, f.mul(f.shl(f.get(oh), f.i32(1)), f.get(g.W)));
+        f.forRange(ow, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+          const split = (row: I, odd: boolean) => {
+            f.set(a0, f.v128Load(f.add(f.get(row), f.shl(f.get(ow), f.i32(3)))));
+            f.set(a1, f.v128Load(f.add(f.get(row), f.shl(f.get(ow), f.i32(3))), 16));
+            return f.i32x4Shuffle(f.get(a0), f.get(a1), odd ? [1, 3, 5, 7] : [0, 2, 4, 6]);
+          };
+          f.set(best, split(r0, false));
+          f.set(idx, f.v128ConstI32([0, 0, 0, 0]));
+          // Taps (0, 1), (1, 0), (1, 1), at flat offsets 1, W, W + 1 from tap (0, 0).
+          const step = (row: I, odd: boolean, off: () => Val<'v128'>) => {
+            f.set(v, split(row, odd));
+            f.set(take, f.v128And(f.f32x4Eq(f.get(best), f.get(best)), f.v128Or(f.f32x4Lt(f.get(best), f.get(v)), f.f32x4Ne(f.get(v), f.get(v)))));
+            f.set(best, f.v128Bitselect(f.get(v), f.get(best), f.get(take)));
+            f.set(idx, f.v128Bitselect(off(), f.get(idx), f.get(take)));
+          };
+          step(r0, true, () => f.v128ConstI32([1, 1, 1, 1]));
+          step(r1, false, () => f.i32x4Splat(f.get(g.W)));
+          step(r1, true, () => f.i32x4Splat(f.add(f.get(g.W), f.i32(1))));
+          f.v128Store(f.add(f.add(f.get(out), f.get(o)), f.shl(f.get(ow), f.i32(2))), f.get(best));
+          f.v128Store(f.add(f.add(f.get(arg), f.get(o)), f.shl(f.get(ow), f.i32(2))),
+            f.i32x4Add(f.i32x4Add(f.get(idx), f.i32x4Splat(f.add(f.get(t), f.shl(f.get(ow), f.i32(1))))), f.v128ConstI32([0, 2, 4, 6])));
+        });
+        // The rest of the row, one output at a time (float64 compares, as maxpool_planes).
+        f.set(ow, f.and(f.get(g.Wo), f.i32(~3)));
+        f.block((exit) => {
+          f.brIf(exit, f.geS(f.get(ow), f.get(g.Wo)));
+          f.loop((top) => {
+            f.set(at, f.shl(f.get(ow), f.i32(3)));
+            f.set(sb, f.f64PromoteF32(f.f32Load(f.add(f.get(r0), f.get(at)))));
+            f.set(sam, f.i32(0));
+            const tap = (row: I, byteOff: number, flat: () => Val<'i32'>) => {
+              f.set(sv, f.f64PromoteF32(f.f32Load(f.add(f.get(row), f.get(at)), byteOff)));
+              f.if_(f.and(f.f64Eq(f.get(sb), f.get(sb)), f.or(f.f64Lt(f.get(sb), f.get(sv)), f.f64Ne(f.get(sv), f.get(sv)))), () => {
+                f.set(sb, f.get(sv));
+                f.set(sam, flat());
+              });
+            };
+            tap(r0, 4, () => f.i32(1));
+            tap(r1, 0, () => f.get(g.W));
+            tap(r1, 4, () => f.add(f.get(g.W), f.i32(1)));
+            f.f32Store(f.add(f.add(f.get(out), f.get(o)), f.shl(f.get(ow), f.i32(2))), f.f32DemoteF64(f.get(sb)));
+            f.i32Store(f.add(f.add(f.get(arg), f.get(o)), f.shl(f.get(ow), f.i32(2))), f.add(f.add(f.get(sam), f.get(t)), f.shl(f.get(ow), f.i32(1))));
+            f.set(ow, f.add(f.get(ow), f.i32(1)));
+            f.brIf(top, f.ltS(f.get(ow), f.get(g.Wo)));
+          });
+        });
       });
     });
   });

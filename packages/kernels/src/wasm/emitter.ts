@@ -363,6 +363,8 @@ export class FuncBuilder {
   f32x4Nearest(_a: Val<'v128'>): Val<'v128'> { return this.simd(0x6a, 'v128'); }
   /** `f32x4.lt`: all ones in each lane where true, else zero. */
   f32x4Lt(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x43, 'v128'); }
+  /** `f32x4.eq`: all ones in lanes where a = b (never for NaN). */
+  f32x4Eq(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x41, 'v128'); }
   /** `f32x4.ne`: all ones in lanes where a ≠ b (NaN included). */
   f32x4Ne(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x42, 'v128'); }
   /** `f32x4.demote_f64x2_zero`: the two f64 lanes rounded to f32 lanes 0–1, lanes 2–3 zero. */
@@ -425,6 +427,8 @@ export class FuncBuilder {
   i32x4Shl(_a: Val<'v128'>, _b: Val<'i32'>): Val<'v128'> { return this.simd(0xab, 'v128'); }
   /** `v128.and`. */
   v128And(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x4e, 'v128'); }
+  /** `v128.or`. */
+  v128Or(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x50, 'v128'); }
   /** a & ~b */
   v128AndNot(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x4f, 'v128'); }
   /** Per bit: mask ? a : b. */
