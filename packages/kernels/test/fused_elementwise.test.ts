@@ -268,7 +268,13 @@ describe('fusedElementwise, fast cpu kernels, WebAssembly route', () => {
     // geluGrad/siluGrad run in WebAssembly per op only on same-shape contiguous operands: their
     // scalar forms are left out here and checked in the activation chains below.
     const binary = WASM_BINARY.filter((op) => wasmRoute(BINARY_DEFS[op].expr) === 'f32');
-    GRID.filter((g) => g.layouts.every((l) => ['contiguous', 'offset', 'row-broadcast', 'col-broadcast', 'scalar'].includes(l))).forEach((g, gi) => {
+    const grid: { shape: number[]; layouts: InputLayout[] }[] = [
+      ...SIZES.map((n) => ({ shape: [n], layouts: ['contiguous', 'offset'] as InputLayout[] })),
+      { shape: [7, 13], layouts: ['contiguous', 'row-broadcast', 'col-broadcast', 'scalar', 'offset'] },
+      { shape: [33, 64], layouts: ['row-broadcast', 'contiguous', 'col-broadcast'] },
+      { shape: [5, 1], layouts: ['col-broadcast', 'contiguous'] },
+    ];
+    grid.forEach((g, gi) => {
       for (let t = 0; t < 4; t++) {
         const seed = 7000 + 10 * gi + t;
         const p = randomProgram(seed, { unary: WASM_UNARY, binary });
@@ -302,6 +308,24 @@ describe('fusedElementwise, fast cpu kernels, WebAssembly route', () => {
       }
     });
     expect(differFromLoops).toBeGreaterThan(0);
+  });
+
+  it('rank-3 views: an input with one value per middle index, one with a row per outer index, an output at an offset', () => {
+    const p: FusedProgram = { inputs: 3, steps: [{ kind: 'binary', op: 'mul', args: [0, 1] }, { kind: 'binary', op: 'add', args: [3, 2] },
+      { kind: 'unary', op: 'gelu', args: [4] }, { kind: 'scalar', op: 'div', args: [5], value: 3, scalarFirst: true }], outputs: [6, 4] };
+    const shape = [3, 5, 6];
+    const [x, y, z] = heapInputs(p, [90], ['contiguous'], 44, false) as [V, V, V];
+    const views: V[] = [
+      { ...x, shape, strides: [30, 6, 1] },
+      { ...y, shape, strides: [0, 1, 0], offset: 2 }, // one value per middle index
+      { ...z, shape, strides: [6, 0, 1], offset: 1 }, // one row of 6 per outer index
+    ];
+    const big = heapAlloc([100]);
+    const o0: V = { ...big, shape, strides: [30, 6, 1], offset: 7 };
+    const o1 = heapAlloc(shape);
+    fastCpuKernels.fusedElementwise(p, views, [o0, o1]);
+    const want = stepwise(fastCpuKernels, p, views);
+    expectBitExact([(big.buffer as Float32Array).slice(7, 97), (o1.buffer as Float32Array).slice(0, 90)], want, p, 'rank 3');
   });
 
   it('writes nothing past an output row: an output inside a larger array, n % 4 = 3', () => {

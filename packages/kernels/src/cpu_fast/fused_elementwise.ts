@@ -27,7 +27,7 @@
 import type { TypedArray, View } from '../types.js';
 import { composeFused, checkFusedViews, fusedScalars, fusedStructureKey, validateFusedProgram, type FusedProgram } from '../elementwise/fused.js';
 import { compile, jsStatements } from '../elementwise/javascript.js';
-import { aliasesDifferently, coalesce, forEachRow } from '../geometry.js';
+import { aliasesDifferently, coalesce, forEachIndex, forEachRow, type Coalesced } from '../geometry.js';
 import { isF32 } from '../wasm/operands.js';
 import { wasmRuntime, type WasmRuntime } from '../wasm/runtime.js';
 import { detached } from './copy.js';
@@ -83,8 +83,8 @@ function viaWasm(p: FusedProgram, code: Compiled, scalars: readonly number[], in
   if (!code.wasm) return false;
   const rt = wasmRuntime();
   const views = [...inputs, ...outs];
-  const base = views.map((v) => rt.addressOf(v.buffer as Float32Array));
-  if (base.some((a) => a < 0)) return false;
+  const base = views.map((v) => rt.addressOf(v.buffer as Float32Array) + 4 * v.offset);
+  if (views.some((v) => rt.addressOf(v.buffer as Float32Array) < 0)) return false;
   if (inputs.some((x) => outs.some((o) => aliasesDifferently(x, o)))) return false;
   const shape = outs[0]!.shape;
   const c = coalesce(shape, views.map((v) => v.strides));
@@ -99,20 +99,31 @@ function viaWasm(p: FusedProgram, code: Compiled, scalars: readonly number[], in
     fn = new WebAssembly.Instance(module, { env: { memory: rt.memory } }).exports.fused as (...args: number[]) => void;
     code.kernels.set(layout, fn);
   }
-  run(rt, fn, scalars, shape, views, base);
+  run(rt, fn, scalars, c, base);
   return true;
 }
 
-/** Calls `fn` once per row of `shape` (see fused_elementwise_program.ts for its arguments). */
-function run(rt: WasmRuntime, fn: (...args: number[]) => void, scalars: readonly number[], shape: readonly number[], views: readonly V[], base: readonly number[]): void {
+/**
+ * Calls `fn` over the coalesced geometry `c` (see fused_elementwise_program.ts for its arguments):
+ * the last two dims in one call, once per index of the dims before them.
+ */
+function run(rt: WasmRuntime, fn: (...args: number[]) => void, scalars: readonly number[], c: Coalesced, base: readonly number[]): void {
   rt.reset();
   const sp = rt.alloc(4 * Math.max(1, scalars.length));
   rt.f32().set(scalars, sp >> 2);
-  const args = new Array<number>(views.length + 2);
-  args[views.length + 1] = sp;
-  forEachRow(shape, views, (offs, n) => {
-    for (let k = 0; k < views.length; k++) args[k] = base[k]! + 4 * offs[k]!;
-    args[views.length] = n;
+  const v = base.length, r = c.shape.length;
+  const args = new Array<number>(2 * v + 3).fill(0);
+  args[v] = r === 0 ? 1 : c.shape[r - 1]!;
+  args[v + 1] = sp;
+  args[v + 2] = r >= 2 ? c.shape[r - 2]! : 1;
+  for (let k = 0; k < v; k++) args[v + 3 + k] = r >= 2 ? 4 * c.strides[k]![r - 2]! : 0;
+  const outer = c.shape.slice(0, Math.max(0, r - 2));
+  forEachIndex(outer, (index) => {
+    for (let k = 0; k < v; k++) {
+      let off = 0;
+      for (let d = 0; d < index.length; d++) off += index[d]! * c.strides[k]![d]!;
+      args[k] = base[k]! + 4 * off;
+    }
     fn(...args);
   });
 }

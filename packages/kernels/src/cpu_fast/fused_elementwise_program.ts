@@ -2,10 +2,12 @@
 // every op has one (elementwise/wasm.ts): one small module per program structure and input layout,
 // instantiated over the fast kernels' memory.
 //
-// fused(in0, .., in<I-1>, out0, .., out<O-1>, n, scalars) runs the program over one row of n
-// elements: in<k> / out<k> are byte addresses, each input either contiguous or broadcast (one element
-// for the whole row, as the module was built for), the outputs contiguous; `scalars` addresses the
-// scalar steps' float32 values. Each step is computed as the fast tier's per-op WebAssembly kernel
+// fused(in0, .., in<I-1>, out0, .., out<O-1>, n, scalars, rows, step_in0, .., step_out<O-1>) runs
+// the program over `rows` rows of n elements: in<k> / out<k> are the byte addresses of the first
+// row, step_<view> the bytes from one row to the next (0 for a view broadcast across rows); along a
+// row each input is either contiguous or broadcast (one element for the whole row, as the module
+// was built for), the outputs contiguous; `scalars` addresses the scalar steps' float32 values.
+// A bias add over [rows, n] is therefore one call. Each step is computed as the fast tier's per-op WebAssembly kernel
 // computes its op, into its own v128 local of four float32 lanes:
 // - 'f32' ops (add, sub, mul, div, maximum, minimum, neg, abs, sqrt, square, reciprocal, relu): one
 //   correctly rounded f32x4 instruction — bit-identical to the reference;
@@ -50,10 +52,13 @@ export function buildFusedModule(p: FusedProgram, broadcast: readonly boolean[],
   const I = p.inputs, O = p.outputs.length;
   const ops = stepOps(p);
   const nScalars = ops.reduce((c, s) => c + Object.values(s.operands).filter((o) => 'scalar' in o).length, 0);
-  const params: ValType[] = new Array<ValType>(I + O + 2).fill('i32');
+  const params: ValType[] = new Array<ValType>(2 * (I + O) + 3).fill('i32');
   m.func('fused', params, null, (f: FuncBuilder, ...args: Local<ValType>[]) => {
     const ptr = args as Local<'i32'>[];
-    const ins = ptr.slice(0, I), outs = ptr.slice(I, I + O), n = ptr[I + O]!, sp = ptr[I + O + 1]!;
+    const first = ptr.slice(0, I + O), n = ptr[I + O]!, sp = ptr[I + O + 1]!, rows = ptr[I + O + 2]!, steps = ptr.slice(I + O + 3);
+    // The current row's addresses.
+    const cur = first.map(() => f.local('i32'));
+    const ins = cur.slice(0, I), outs = cur.slice(I);
     const cx = wasmCtx(f, fma);
     const scalars: Local<'v128'>[] = [];
     for (let k = 0; k < nScalars; k++) {
@@ -62,15 +67,10 @@ export function buildFusedModule(p: FusedProgram, broadcast: readonly boolean[],
       scalars.push(l);
     }
     const used = new Set<number>([...p.outputs, ...ops.flatMap((s) => Object.values(s.operands).flatMap((o) => ('value' in o ? [o.value] : [])))]);
-    // A broadcast input is one value for the whole row: loaded once.
+    // A broadcast input is one value for the whole row: loaded once per row.
     const fixed = new Map<number, Local<'v128'>>();
-    for (let k = 0; k < I; k++) {
-      if (!broadcast[k] || !used.has(k)) continue;
-      const l = f.local('v128');
-      f.set(l, f.v128Load32Splat(f.get(ins[k]!)));
-      fixed.set(k, l);
-    }
-    const i = f.local('i32'), off = f.local('i32'), nv = f.local('i32');
+    for (let k = 0; k < I; k++) if (broadcast[k] && used.has(k)) fixed.set(k, f.local('v128'));
+    const i = f.local('i32'), off = f.local('i32'), nv = f.local('i32'), r = f.local('i32');
     /** The program on the four lanes that `load` gives each streamed input; `store` writes output k. */
     const body = (load: (k: number) => Val<'v128'>, store: (k: number, v: () => Val<'v128'>) => void) => {
       const values: Local<'v128'>[] = [];
@@ -105,13 +105,18 @@ export function buildFusedModule(p: FusedProgram, broadcast: readonly boolean[],
       p.outputs.forEach((v, k) => store(k, () => f.get(values[v]!)));
     };
     f.set(nv, f.and(f.get(n), f.i32(-4)));
-    f.forRange(i, () => f.i32(0), () => f.get(nv), 4, () => {
-      f.set(off, f.shl(f.get(i), f.i32(2)));
-      body((k) => f.v128Load(f.add(f.get(ins[k]!), f.get(off))), (k, v) => f.v128Store(f.add(f.get(outs[k]!), f.get(off)), v()));
-    });
-    f.forRange(i, () => f.get(nv), () => f.get(n), 1, () => {
-      f.set(off, f.shl(f.get(i), f.i32(2)));
-      body((k) => f.v128Load32Splat(f.add(f.get(ins[k]!), f.get(off))), (k, v) => f.f32Store(f.add(f.get(outs[k]!), f.get(off)), f.f32x4ExtractLane(v(), 0)));
+    first.forEach((a, k) => f.set(cur[k]!, f.get(a)));
+    f.forRange(r, () => f.i32(0), () => f.get(rows), 1, () => {
+      for (const [k, l] of fixed) f.set(l, f.v128Load32Splat(f.get(ins[k]!)));
+      f.forRange(i, () => f.i32(0), () => f.get(nv), 4, () => {
+        f.set(off, f.shl(f.get(i), f.i32(2)));
+        body((k) => f.v128Load(f.add(f.get(ins[k]!), f.get(off))), (k, v) => f.v128Store(f.add(f.get(outs[k]!), f.get(off)), v()));
+      });
+      f.forRange(i, () => f.get(nv), () => f.get(n), 1, () => {
+        f.set(off, f.shl(f.get(i), f.i32(2)));
+        body((k) => f.v128Load32Splat(f.add(f.get(ins[k]!), f.get(off))), (k, v) => f.f32Store(f.add(f.get(outs[k]!), f.get(off)), f.f32x4ExtractLane(v(), 0)));
+      });
+      cur.forEach((l, k) => f.set(l, f.add(f.get(l), f.get(steps[k]!))));
     });
   });
   return m.toBytes();
