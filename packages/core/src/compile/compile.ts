@@ -129,12 +129,6 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
     console.warn(msg);
   };
 
-  const discard = (sig: Signature, tape: Tape | null): void => {
-    if (tape === null) return;
-    for (const d of tape.disposers.splice(0)) d();
-    for (const b of tape.externals) unwatchBuffer(b, sig);
-    if (sig.plan && tape === sig.tape) for (const r of sig.plan.runs) r.capture?.dispose();
-  };
 
   const call = (...args: A): R => {
     // Called while another compiled step traces: its kernels belong to that trace.
@@ -238,23 +232,40 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
     return copyOutputs(tape.output);
   };
 
-  return Object.assign(call, {
+  const compiled = Object.assign(call, {
     stats: (): CompileStats => {
       let bytes = 0;
       for (const s of sigs.values()) bytes += s.arena.bytes;
       return { ...stats, arenaBytes: bytes };
     },
     reset: (): void => {
-      for (const s of sigs.values()) {
-        discard(s, s.prev);
-        discard(s, s.tape);
-        s.arena.dispose();
-      }
-      sigs.clear();
+      disposeAll(sigs);
       Object.assign(stats, blankStats());
     },
   });
+  collected.register(compiled, sigs);
+  return compiled;
 }
+
+/** Release what a tape holds: host actions' tensors, the watches of its external buffers, its captures. */
+function discard(sig: Signature, tape: Tape | null): void {
+  if (tape === null) return;
+  for (const d of tape.disposers.splice(0)) d();
+  for (const b of tape.externals) unwatchBuffer(b, sig);
+  if (sig.plan && tape === sig.tape) for (const r of sig.plan.runs) r.capture?.dispose();
+}
+
+function disposeAll(sigs: Map<string, Signature>): void {
+  for (const s of sigs.values()) {
+    discard(s, s.prev);
+    discard(s, s.tape);
+    s.arena.dispose();
+  }
+  sigs.clear();
+}
+
+/** A compiled function that is garbage-collected gives its arenas' buffers back to the devices. */
+const collected = new FinalizationRegistry<Map<string, Signature>>(disposeAll);
 
 function blankStats(): CompileStats {
   return {
