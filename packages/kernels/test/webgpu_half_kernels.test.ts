@@ -353,3 +353,49 @@ describe.each(HALF)('webgpu indexing on %s storage (gathers exact, sums in f32 w
     }
   });
 });
+
+describe.each(HALF)('webgpu random and adamw on %s storage', (d) => {
+  const r = rng(25);
+  it('random uniform (bit-exact against the cpu) and normal into strided 16-bit views at odd offsets, one dispatch and no buffer', async () => {
+    for (const distribution of ['uniform', 'normal'] as const) {
+      const opts = { seed: 12345, offset: 7, distribution };
+      const out = makeView(d, [9, 5], { perm: [1, 0], offset: 1 }, () => storedBits(d, 3));
+      const want = { ...out, buffer: out.buffer.slice() };
+      cpuKernels.random(want, opts);
+      const g = toGPU(rt, out);
+      expect(counted(() => gk.random(g, opts)), distribution).toEqual({ dispatches: 1, buffers: 0 });
+      const got = await readView(rt, g, out);
+      if (distribution === 'uniform') expect(Array.from(got)).toEqual(Array.from(want.buffer));
+      else {
+        // Box–Muller in f32 against float64, both rounded once to d: a few f32 ulp relative to max(|z|, 1).
+        const w = Array.from(readAll(want));
+        expectWithinEps(readAll({ ...out, buffer: got }), w, d, FACTOR.elementwise(d, 'float32'), 'normal', w.map((z) => Math.max(Math.abs(z), 1)));
+        expect(got[0]).toBe(storedBits(d, 3)); // before the view
+      }
+      releaseAll(rt, g);
+    }
+  });
+
+  it('adamw updates 16-bit param, m, v in place (contiguous at odd offsets, and strided), and a float32 param with a 16-bit grad', async () => {
+    const opts = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: 3 };
+    for (const [label, shape, layout, pd] of [
+      ['contiguous', [37], { offset: 1 }, d], ['strided', [5, 4], { perm: [1, 0], offset: 3 }, d], ['float32 param', [13], { offset: 1 }, 'float32'],
+    ] as [string, number[], Layout, DType][]) {
+      const what = `adamw ${label}`;
+      const param = viewOf(pd, shape, () => -1 + 2 * r(), layout), grad = viewOf(d, shape, () => -1 + 2 * r());
+      const m = viewOf(pd, shape, () => -0.1 + 0.2 * r(), layout), v = viewOf(pd, shape, () => 0.01 * r(), layout);
+      const p64 = f64(param), m64 = f64(m), v64 = f64(v);
+      cpuKernels.adamw(p64, f64(grad), m64, v64, opts);
+      const g = [param, grad, m, v].map((x) => toGPU(rt, x));
+      expect(counted(() => gk.adamw(g[0]!, g[1]!, g[2]!, g[3]!, opts)), what).toEqual({ dispatches: 1, buffers: 0 });
+      // Errors of the f32 step (β1, β2, lr rounded to f32 in the uniforms included) relative to the
+      // terms' magnitudes: |p| + lr (the update is about lr at most), β1|m| + (1−β1)|g|, β2·v + (1−β2)·g²; then one rounding.
+      const f = FACTOR.elementwise(pd as 'float32', 'float32');
+      const pr = Array.from(readAll(p64)), G = Array.from(readAll(grad)), M0 = Array.from(readAll(m)), V0 = Array.from(readAll(v));
+      expectWithinEps(await values(g[0]!, param), pr, pd, f, `${what} param`, pr.map((x) => Math.abs(x) + opts.lr));
+      expectWithinEps(await values(g[2]!, m), Array.from(readAll(m64)), pd, f, `${what} m`, M0.map((x, k) => 0.9 * Math.abs(x) + 0.1 * Math.abs(G[k]!)));
+      expectWithinEps(await values(g[3]!, v), Array.from(readAll(v64)), pd, f, `${what} v`, V0.map((x, k) => 0.999 * x + 0.001 * G[k]! ** 2));
+      releaseAll(rt, ...g);
+    }
+  });
+});

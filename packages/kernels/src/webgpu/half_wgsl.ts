@@ -89,13 +89,13 @@ export function wgslLoadFn(fn: string, array: string, s: HalfStorage, written = 
   return `fn ${fn}(i: u32) -> f32 { return ${v}; }\n`;
 }
 
-/** WGSL: `fn <fn>(i: u32, v: f32)`, v rounded to nearest-even into element i of the binding `array` (atomic for bf16). */
+/** WGSL: `fn <fn>(i: u32, value_: f32)`, the value rounded to nearest-even into element i of the binding `array` (atomic for bf16). */
 export function wgslStoreFn(fn: string, array: string, s: HalfStorage): string {
   if (s === 'bf16') {
-    return `fn ${fn}(i: u32, v: f32) { let sh = (i & 1u) << 4u; ` +
-      `atomicAnd(&${array}[i >> 1u], ~(0xffffu << sh)); atomicOr(&${array}[i >> 1u], f32_to_bf16(v) << sh); }\n`;
+    return `fn ${fn}(i: u32, value_: f32) { let sh = (i & 1u) << 4u; ` +
+      `atomicAnd(&${array}[i >> 1u], ~(0xffffu << sh)); atomicOr(&${array}[i >> 1u], f32_to_bf16(value_) << sh); }\n`;
   }
-  return `fn ${fn}(i: u32, v: f32) { ${array}[i] = ${s === 'f16' ? 'f16_of(f32_to_half(v))' : 'v'}; }\n`;
+  return `fn ${fn}(i: u32, value_: f32) { ${array}[i] = ${s === 'f16' ? 'f16_of(f32_to_half(value_))' : 'value_'}; }\n`;
 }
 
 /** WGSL: the conversion helpers the storages `ss` need (none for f32 alone). */

@@ -7,13 +7,15 @@
 //            with WGSL_MATH's cos_ (the built-in one's accuracy varies between adapters: up to 8e-4
 //            off on SwiftShader) — the CPU computes in float64 and rounds, so they agree to f32
 //            tolerance, not bits.
-// Layout: out may be strided (generic offsets from strided_codegen.ts); its dtype float32, or
-// int32/bool through the usual store conversion.
+// Layout: out may be strided (generic offsets from strided_codegen.ts); its dtype float32, float16 or
+// bfloat16 (the f32 value rounded to nearest-even on store, half_wgsl.ts: uniform samples then equal
+// the CPU's bit for bit), or int32/bool through the usual store conversion.
 // Threads: one per element, 128 per workgroup; the 64-bit counter is (lo, hi) with the carry of
 // offset_lo + i propagated into hi. Threefry needs only u32 add/rotate/xor, which WGSL has.
 
 import type { RandomOptions, View } from '../types.js';
-import { gpuDType, WGSL_STORAGE_TYPE } from './dtype.js';
+import { gpuStorageDType } from './dtype.js';
+import { halfElement, wgslHalfHelpers, wgslStoreFn } from './half_wgsl.js';
 import { WGSL_MATH } from './elementwise_ops.js';
 import { UniformStruct } from './kernel_args.js';
 import { readWrite, shader, uniform, type ShaderSource } from './bindings.js';
@@ -48,8 +50,12 @@ ${lines.join('\n')}
 `;
 }
 
-function wgslRandom(normal: boolean, outType: 'f32' | 'i32' | 'u32', rank: number, u: UniformStruct): ShaderSource {
-  const store = outType === 'f32' ? 'v' : outType === 'i32' ? 'f2i(v)' : 'select(1u, 0u, v == 0.0)';
+type OutStorage = 'f32' | 'i32' | 'u32' | 'f16' | 'bf16';
+const OUT_STORAGE: Readonly<Record<string, OutStorage>> = { float32: 'f32', int32: 'i32', bool: 'u32', float16: 'f16', bfloat16: 'bf16' };
+const isHalf = (s: OutStorage): s is 'f16' | 'bf16' => s === 'f16' || s === 'bf16';
+
+function wgslRandom(normal: boolean, outType: OutStorage, rank: number, u: UniformStruct): ShaderSource {
+  const store = isHalf(outType) ? 'sto(o_out, v);' : `out[o_out] = ${outType === 'f32' ? 'v' : outType === 'i32' ? 'f2i(v)' : 'select(1u, 0u, v == 0.0)'};`;
   const value = normal ? /* wgsl */ `
   // Box–Muller. ln(u1) for u1 = 1 - t close to 1 by its series, which keeps relative precision.
   let t = f32(16777215u - (w.x >> 8u)) * 5.9604644775390625e-8;
@@ -61,8 +67,8 @@ function wgslRandom(normal: boolean, outType: 'f32' | 'i32' | 'u32', rank: numbe
   let v = sqrt(-2.0 * ln_u1) * cos_(6.283185307179586 * u2);`
     : `
   let v = f32(w.x >> 8u) * 5.9604644775390625e-8;`;
-  return shader([readWrite('out', outType), uniform(u)], `
-${WGSL_MATH}
+  return shader([readWrite('out', isHalf(outType) ? halfElement(outType, true) : outType), uniform(u)], `
+${WGSL_MATH}${isHalf(outType) ? wgslHalfHelpers([outType]) + wgslStoreFn('sto', 'out', outType) : ''}
 ${WGSL_LINEAR_WORKGROUP}
 ${wgslThreefry()}
 @compute @workgroup_size(${WG})
@@ -74,7 +80,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let w = threefry2x32(u.k0, u.k1, c0, c1);
 ${value}
 ${wgslOffsets(rank, ['out'], 'i')}
-  out[o_out] = ${store};
+  ${store}
 }
 `);
 }
@@ -82,7 +88,7 @@ ${wgslOffsets(rank, ['out'], 'i')}
 const TWO_POW_32 = 4294967296;
 
 export function random(rt: WebGPURuntime, out: View<GPUBuffer>, opts: RandomOptions): void {
-  const outType = WGSL_STORAGE_TYPE[gpuDType('random', out.dtype)];
+  const outType = OUT_STORAGE[gpuStorageDType('random', out.dtype)]!;
   const n = numel(out.shape);
   if (n === 0) return;
   const c = coalesce(out.shape, [out.strides]);
