@@ -134,10 +134,22 @@ describe('fusedElementwise on WebGPU', () => {
     const p: FusedProgram = { inputs: 2, steps: [{ kind: 'binary', op: 'mul', args: [0, 1] }, { kind: 'unary', op: 'exp', args: [2] }], outputs: [3, 2] };
     const inputs = cpuInputs(p, [64], ['contiguous'], 12, false);
     const [, want] = await both(p, inputs);
-    // out 0 over input 1, out 1 over input 0 (in place).
+    // out 0 over input 1, out 1 over input 0 (in place): read through the output bindings, no temporary.
     const [x, y] = inputs.map((v) => toGPU(rt, { ...v, offset: 0 }));
+    const before = rt.stats();
     gk.fusedElementwise(p, [x!, y!], [{ ...y!, offset: 0 }, { ...x!, offset: 0 }]);
+    const after = rt.stats();
+    expect(after.allocations + after.reuses).toBe(before.allocations + before.reuses);
     expectSame([await values({ ...y!, offset: 0 }), await values({ ...x!, offset: 0 })], want, p, 'in place');
+    // An input read transposed from the buffer an output is written to: read from a snapshot.
+    const q: FusedProgram = { inputs: 2, steps: [{ kind: 'binary', op: 'sub', args: [0, 1] }], outputs: [2] };
+    const sq = cpuInputs(q, [8, 8], ['contiguous', 'transposed'], 13, false);
+    sq[1] = { ...sq[0]!, strides: [1, 8] };
+    const [, wantT] = await both(q, sq);
+    const g0 = toGPU(rt, sq[0]!);
+    gk.fusedElementwise(q, [g0, { ...g0, strides: [1, 8] }], [g0]);
+    expectSame([await values(g0)], wantT, q, 'aliased transpose');
+    rt.release(g0.buffer);
     // Both outputs in one buffer, at different offsets.
     const both1 = rt.allocate(128 * 4);
     const x2 = toGPU(rt, { ...inputs[0]!, offset: 0 }), y2 = toGPU(rt, { ...inputs[1]!, offset: 0 });

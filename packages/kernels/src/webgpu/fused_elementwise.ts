@@ -17,8 +17,10 @@
 // - strided: rank ≤ 8 after merging dims (broadcast inputs: stride 0): the linear index decomposed
 //            by the shape and dotted with each view's strides (strided_codegen.ts).
 // 128 threads a workgroup, the grid folded into x·y past 65535 workgroups (workgroups.ts).
-// Aliasing: an input in an output's buffer is read from a snapshot, and an output in the buffer
-// of an earlier output is written through a temporary (WebGPU binds a buffer writable once).
+// Aliasing: WebGPU cannot bind one buffer both read-only and writable in a dispatch. An input with
+// exactly an output's view (an in-place step) is read through that output's binding — each thread
+// reads its element's inputs before writing it; an input elsewhere in an output's buffer is read
+// from a snapshot; an output in the buffer of an earlier output is written through a temporary.
 
 import { coalesce, isContiguous, numel } from '../geometry.js';
 import type { View } from '../types.js';
@@ -78,18 +80,23 @@ function uniforms(e: Prepared, path: Path, n: number, views: readonly V[], shape
   return u;
 }
 
-/** The shader of a program on one path and rank (see the header). */
-export function fusedShader(e: Prepared, path: Path, rank: number, u: UniformStruct): ShaderSource {
+/**
+ * The shader of a program on one path and rank (see the header). `via[k]`: the output whose binding
+ * input k is read through (it has exactly that output's view), or -1 for its own binding.
+ */
+export function fusedShader(e: Prepared, path: Path, rank: number, u: UniformStruct, via: readonly number[]): ShaderSource {
   const xs = names('x', e.inputs), ys = names('y', e.outputs);
   const vec = path === 'vec4';
   const el = vec ? 'vec4<f32>' : 'f32';
-  const entries = [...xs.map((x) => read(x, el)), ...ys.map((y) => readWrite(y, el)), uniform(u)];
+  const entries = [...xs.filter((_, k) => via[k]! < 0).map((x) => read(x, el)), ...ys.map((y) => readWrite(y, el)), uniform(u)];
+  /** The array input k is read from. */
+  const arr = (k: number) => (via[k]! < 0 ? xs[k]! : ys[via[k]!]!);
   const compute = [...e.lines, ...e.values.map((v, k) => `r${k} = ${v};`)];
   const used = xs.filter((_, k) => compute.some((l) => new RegExp(`\\bin${k}\\b`).test(l)));
   const scalars = e.scalarBits.map((_, k) => `  let s${k} = bitcast<f32>(u.s${k});`).join('\n');
   let body: string;
   if (vec) {
-    body = `${xs.filter((x) => used.includes(x)).map((x) => `  let v_${x} = ${x}[u.off_${x} / 4u + i];`).join('\n')}
+    body = `${xs.map((x, k) => (used.includes(x) ? `  let v_${x} = ${arr(k)}[u.off_${x} / 4u + i];` : '')).filter(Boolean).join('\n')}
 ${ys.map((_, k) => `  var res${k}: vec4<f32>;`).join('\n')}
   for (var j = 0u; j < 4u; j++) {
 ${xs.map((x, k) => (used.includes(x) ? `    let in${k} = v_${x}[j];` : '')).filter(Boolean).join('\n')}
@@ -103,7 +110,7 @@ ${ys.map((y, k) => `  ${y}[u.off_${y} / 4u + i] = res${k};`).join('\n')}`;
       ? [...xs, ...ys].map((v) => `  let o_${v} = u.off_${v} + i;`).join('\n')
       : wgslOffsets(rank, [...xs, ...ys], 'i');
     body = `${index}
-${xs.map((x, k) => (used.includes(x) ? `  let in${k} = ${x}[o_${x}];` : '')).filter(Boolean).join('\n')}
+${xs.map((x, k) => (used.includes(x) ? `  let in${k} = ${arr(k)}[o_${x}];` : '')).filter(Boolean).join('\n')}
 ${ys.map((_, k) => `  var r${k}: f32;`).join('\n')}
 ${compute.map((l) => `  ${l}`).join('\n')}
 ${ys.map((y, k) => `  ${y}[o_${y}] = r${k};`).join('\n')}`;
@@ -139,9 +146,11 @@ export function fusedElementwise(rt: WebGPURuntime, p: FusedProgram, inputs: rea
     return { ...o, buffer: t, offset: 0 };
   });
   const outBuffers = new Set(targets.map((o) => o.buffer));
+  const sameView = (a: V, b: V) => a.buffer === b.buffer && a.offset === b.offset && a.strides.every((st, d) => st === b.strides[d] || a.shape[d] === 1);
+  const via = inputs.map((x) => targets.findIndex((o) => sameView(x, o)));
   const snapshots = new Map<GPUBuffer, GPUBuffer>();
-  const sources = inputs.map((x) => {
-    if (!outBuffers.has(x.buffer)) return x;
+  const sources = inputs.map((x, k) => {
+    if (via[k]! >= 0 || !outBuffers.has(x.buffer)) return x;
     let s = snapshots.get(x.buffer);
     if (s === undefined) {
       s = rt.allocate(x.buffer.size);
@@ -164,9 +173,11 @@ export function fusedElementwise(rt: WebGPURuntime, p: FusedProgram, inputs: rea
   }
   const u = uniforms(e, path, n, views, geomShape, geomStrides);
   const pathNow = path, rankNow = rank;
-  const pipe = rt.pipeline(`fused.${e.key}.${path}.r${rank}`, () => fusedShader(e, pathNow, rankNow, u));
+  const aliases = via.some((j) => j >= 0) ? `.via${via.join(',')}` : '';
+  const pipe = rt.pipeline(`fused.${e.key}.${path}.r${rank}${aliases}`, () => fusedShader(e, pathNow, rankNow, u, via));
   const threads = path === 'vec4' ? n / 4 : n;
-  rt.dispatch(pipe, views.map((v) => v.buffer), u.bytes(), dispatch1D(threads, WG), 'ew.fused');
+  const buffers = views.filter((_, k) => k >= inputs.length || via[k]! < 0).map((v) => v.buffer);
+  rt.dispatch(pipe, buffers, u.bytes(), dispatch1D(threads, WG), 'ew.fused');
   for (const [o, t] of later) rt.copyBuffer(t, o.buffer, n * 4, 0, o.offset * 4);
   for (const t of temps) rt.release(t);
 }
