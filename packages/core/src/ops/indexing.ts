@@ -11,7 +11,7 @@ import { reshape } from './views.js';
 import { full } from './creation.js';
 import { tidy } from '../memory.js';
 import { checkNumel, checkRank, checkSize, checkTensor } from '../validate.js';
-import { validationRead } from '../compile/trace.js';
+import { replayedCheck } from '../compile/trace.js';
 
 /** An input with at least one dim and an index tensor, as gather, scatterAdd and indexSelect take. */
 function checkIndexed(op: string, x: Tensor, index: Tensor): void {
@@ -22,15 +22,22 @@ function checkIndexed(op: string, x: Tensor, index: Tensor): void {
 /** Indices must be int32 and, where the device reads synchronously, in [0, size) — except `ignore`. */
 export function checkIndex(op: string, index: Tensor, size: number, what: string, ignore?: number): void {
   if (index.dtype !== 'int32') throw new DTypeError(`${op}: indices must be int32, got ${index.dtype} (shape ${fmtShape(index.shape)})`);
-  const read = index.backend.readSync;
-  if (!read || index.size === 0) return;
+  const backend = index.backend;
+  if (!backend.readSync || index.size === 0) return;
   const c = index.isContiguous() ? index : index.contiguous();
-  const vals = validationRead(() => read(c.storage.buffer, 'int32', c.storage.length)).subarray(c.offset, c.offset + c.size);
-  if (c !== index) c.dispose();
-  for (const v of vals) {
-    if (v !== ignore && (v < 0 || v >= size)) {
-      throw new IndexError(`${op}: index ${v} is out of range for ${what} of size ${size} (valid: 0..${size - 1}${ignore === undefined ? '' : `, or ${ignore} to ignore`})`);
-    }
+  const n = c.size;
+  try {
+    // A compiled step repeats this check at every replay, on that call's indices.
+    replayedCheck([c.kernelView()], ([view]) => {
+      const vals = backend.readSync!(view!.buffer, 'int32', view!.offset + n).subarray(view!.offset);
+      for (const v of vals) {
+        if (v !== ignore && (v < 0 || v >= size)) {
+          throw new IndexError(`${op}: index ${v} is out of range for ${what} of size ${size} (valid: 0..${size - 1}${ignore === undefined ? '' : `, or ${ignore} to ignore`})`);
+        }
+      }
+    });
+  } finally {
+    if (c !== index) c.dispose();
   }
 }
 
