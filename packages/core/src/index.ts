@@ -53,5 +53,5 @@ export {
   checkNumel, checkTensor, checkRank, checkScalar, checkPair, checkFunction, MAX_ELEMENTS,
 } from './validate.js';
 export { compile, type CompileOptions, type CompileStats, type CompiledFunction } from './compile/compile.js';
-export { hostAction, isTracing, notTraceable, validationRead } from './compile/trace.js';
+export { hostAction, isTracing, notTraceable, replayedCheck } from './compile/trace.js';
 export { CompileError } from './compile/errors.js';

@@ -2,7 +2,7 @@
 // cannot repeat falls back to eager mode with one warning (a CompileError under fullgraph).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  CompileError, checkpoint, compile, dropout, hostAction, manualSeed, memory, noGrad, randn, tensor, tidy, type DeviceName, type Tensor,
+  CompileError, IndexError, checkpoint, compile, dropout, embedding, hostAction, manualSeed, memory, noGrad, randn, tensor, tidy, type DeviceName, type Tensor,
 } from '@webgrad/core';
 import { expectClose, randomArray, testDevices } from './helpers.js';
 
@@ -257,6 +257,17 @@ for (const device of testDevices()) {
       manualSeed(3);
       for (let i = 0; i < 6; i++) await expectClose(f(x), el[i]!, 1e-5);
       await expectClose(c.w, Array.from(await e.w.data()), 1e-5);
+      expect(f.stats().replays).toBe(3);
+    });
+
+    it('checks the indices of every replay: an out-of-range id raises an IndexError as in eager mode', async () => {
+      const table = tensor(randomArray(12, 71), { shape: [4, 3], device });
+      const f = compile((ids: Tensor) => embedding(table, ids).sum(0));
+      const ids = (v: number[]) => tensor(v, { device, dtype: 'int32' });
+      for (let i = 0; i < 5; i++) await expectClose(f(ids([i % 4, 1])), Array.from(await embedding(table, ids([i % 4, 1])).sum(0).data()), 1e-6);
+      expect(f.stats().replays).toBe(2);
+      if (device === 'cpu') expect(() => f(ids([1, 4]))).toThrow(IndexError);
+      else await expect(f(ids([1, 4])).data()).rejects.toThrow(IndexError);
       expect(f.stats().replays).toBe(3);
     });
 

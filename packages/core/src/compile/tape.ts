@@ -67,6 +67,14 @@ export interface UploadEntry {
   readonly refs: readonly Ref[];
 }
 
+/** A validation re-run on the host at every replay (`replayedCheck`): an index range check. */
+export interface CheckEntry {
+  readonly kind: 'check';
+  readonly views: readonly View<unknown>[];
+  readonly refs: readonly Ref[];
+  readonly run: (views: readonly View<unknown>[]) => void;
+}
+
 /** A library call re-run eagerly at every replay (`hostAction`). */
 export interface HostEntry {
   readonly kind: 'host';
@@ -75,7 +83,7 @@ export interface HostEntry {
 }
 
 /** One step of a replay. */
-export type Entry = KernelEntry | FusedEntry | UploadEntry | HostEntry;
+export type Entry = KernelEntry | FusedEntry | UploadEntry | CheckEntry | HostEntry;
 
 /** What the step returned: a tensor (by its view), nothing, or arrays/records of those. */
 export type OutputTemplate =
@@ -123,6 +131,7 @@ export function describeEntry(e: Entry): string {
     case 'kernel': return typeof e.args[0] === 'string' ? `${e.name}(${e.args[0]})` : e.name;
     case 'fused': return `fusedElementwise (${e.replaces} kernels)`;
     case 'upload': return 'an upload of host data';
+    case 'check': return 'a validation';
     case 'host': return e.name;
   }
 }
@@ -166,6 +175,9 @@ export function runEntry(e: Entry, rng: { readonly seed: number; readonly offset
       return;
     case 'upload':
       e.backend.upload(e.refs[0]!.view.buffer, e.data, e.dtype);
+      return;
+    case 'check':
+      e.run(e.views);
       return;
     case 'host':
       e.run();

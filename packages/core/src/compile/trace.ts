@@ -50,17 +50,22 @@ export function notTraceable(cause: string): void {
   active?.fail(cause);
 }
 
-/** Run `fn`, a read of device data that only validates arguments (indices in range) and does not
- *  change what the step computes: a trace allows it, and a replay does not repeat it. */
-export function validationRead<T>(fn: () => T): T {
+/**
+ * Run `check` on `views` now — a validation that reads them on the host (indices in range) and
+ * throws a typed error — and, while a compiled step traces, again at every replay on that call's
+ * buffers (the views of the step's inputs are patched like every other view). The read does not
+ * count as a host read of the step.
+ */
+export function replayedCheck(views: readonly View<unknown>[], check: (views: readonly View<unknown>[]) => void): void {
   const t = active;
-  if (t === null) return fn();
+  if (t === null) { check(views); return; }
   t.validationDepth++;
   try {
-    return fn();
+    check(views);
   } finally {
     t.validationDepth--;
   }
+  if (t.hostDepth === 0) t.recordCheck(views, check);
 }
 
 type KernelTable = Record<string, (...a: unknown[]) => unknown>;
@@ -190,6 +195,17 @@ export class Tracer implements AllocationListener, FreeWatcher {
   #lastHost(): string {
     for (let i = this.entries.length - 1; i >= 0; i--) { const e = this.entries[i]!; if (e.kind === 'host') return e.name; }
     return 'a library call';
+  }
+
+  /** Append a host check of `views` (replayedCheck). */
+  recordCheck(views: readonly View<unknown>[], run: (views: readonly View<unknown>[]) => void): void {
+    if (this.cause !== null) return;
+    const refs: Ref[] = [];
+    const parts: string[] = [];
+    const cloned = views.map((v) => this.#encode(v, 'a validation', refs, [], parts) as View<unknown>);
+    if (this.cause !== null) return;
+    this.entries.push({ kind: 'check', views: cloned, refs, run });
+    this.keys.push({ what: 'a validation', structure: `check(${parts.join(',')})`, numbers: [] });
   }
 
   /** Append a kernel launch with a copy of its arguments. */
