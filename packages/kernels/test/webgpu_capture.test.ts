@@ -206,6 +206,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     rt.release(out);
   });
 
+  it('releases held buffers at dispose under the pool\'s deferred-release rule: not reused before the replaying batch completes', async () => {
+    const x = rt.allocate(N * 4), y = rt.allocate(N * 4);
+    rt.write(x, start);
+    const cap = rt.capture(() => step(x, y, N, 1, 0));
+    rt.release(y);
+    await rt.sync();
+    cap.replay(); // still unsubmitted when y is given back
+    cap.dispose();
+    const zs = Array.from({ length: 200 }, () => rt.allocate(N * 4)); // more than the pool holds free
+    expect(zs).not.toContain(y);
+    for (const z of zs) rt.release(z);
+    rt.release(x);
+    await rt.sync();
+  });
+
   it('captures nothing when nothing is issued, and replays nothing', async () => {
     const cap = rt.capture(() => {});
     expect([cap.commands, cap.dispatches]).toEqual([0, 0]);
