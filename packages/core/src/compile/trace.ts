@@ -307,7 +307,12 @@ export class Tracer implements AllocationListener, FreeWatcher {
   #wrap(backend: Backend): void {
     const orig = backend.kernels as unknown as KernelTable;
     const wrapped: KernelTable = {};
-    for (const name of Object.keys(orig)) {
+    // Own and inherited methods alike: which kernels exist decides which path an op takes.
+    const names = new Set<string>();
+    for (let o: object | null = orig; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+      for (const n of Object.getOwnPropertyNames(o)) if (n !== 'constructor') names.add(n);
+    }
+    for (const name of names) {
       const k = orig[name];
       if (typeof k !== 'function') { wrapped[name] = k as never; continue; }
       wrapped[name] = (...args: unknown[]) => {
