@@ -399,3 +399,53 @@ describe.each(HALF)('webgpu random and adamw on %s storage', (d) => {
     }
   });
 });
+
+describe.each(HALF)('webgpu im2col, col2im and pooling on %s storage (moves exact, sums in f32 with one rounding)', (d) => {
+  const r = rng(29);
+  const g = { kernel: [3, 2] as [number, number], stride: [2, 1] as [number, number], padding: [1, 0] as [number, number], dilation: [1, 2] as [number, number] };
+  const [N, C, H, W] = [2, 3, 7, 6];
+  const Ho = Math.floor((H + 2 - 2 - 1) / 2) + 1, Wo = Math.floor((W - 2 - 1) / 1) + 1;
+  const absView = (v: View<TypedArray>): View<TypedArray> => { const w = f64(v); w.buffer = (w.buffer as Float64Array).map(Math.abs); return w; };
+
+  it('im2col (exact) and col2im (sums) at odd offsets, one dispatch and no buffer each', async () => {
+    const x = viewOf(d, [N, C, H, W], () => -4 + 8 * r(), { offset: 1 });
+    const cols = makeView(d, [N, C * 6, Ho * Wo], { offset: 3 }), want = makeView(d, [N, C * 6, Ho * Wo], { offset: 3 });
+    cpuKernels.im2col(x, g, want);
+    const gx = toGPU(rt, x), gc = toGPU(rt, cols);
+    expect(counted(() => gk.im2col(gx, g, gc)), 'im2col').toEqual({ dispatches: 1, buffers: 0 });
+    expect(Array.from(await readView(rt, gc, cols)), 'im2col').toEqual(Array.from(want.buffer));
+    const c = viewOf(d, [N, C * 6, Ho * Wo], () => -2 + 4 * r(), { offset: 1 });
+    const dx = makeView(d, [N, C, H, W], { offset: 1 }), ref = makeView('float64', [N, C, H, W]), scale = makeView('float64', [N, C, H, W]);
+    cpuKernels.col2im(f64(c), g, ref);
+    cpuKernels.col2im(absView(c), g, scale);
+    const gcc = toGPU(rt, c), gdx = toGPU(rt, dx);
+    expect(counted(() => gk.col2im(gcc, g, gdx)), 'col2im').toEqual({ dispatches: 1, buffers: 0 });
+    expectWithinEps(await values(gdx, dx), Array.from(readAll(ref)), d, FACTOR.reduction(d, 'float32', 6), 'col2im', Array.from(readAll(scale)));
+    releaseAll(rt, gx, gc, gcc, gdx);
+  });
+
+  it('pool2d max (exact, with argmax) and avg, and their backwards', async () => {
+    const x = viewOf(d, [N, C, H, W], () => Math.round(-8 + 16 * r()) / 4, { offset: 1 }); // ties exercise the first-maximum rule
+    for (const op of ['max', 'avg'] as const) {
+      const out = makeView(d, [N, C, Ho, Wo], { offset: 1 }), arg = makeView('int32', [N, C, Ho, Wo]);
+      const ref = makeView('float64', [N, C, Ho, Wo]), refArg = makeView('int32', [N, C, Ho, Wo]);
+      cpuKernels.pool2d(op, f64(x), g, ref, op === 'max' ? refArg : null);
+      const gx = toGPU(rt, x), go = toGPU(rt, out), ga = toGPU(rt, arg);
+      expect(counted(() => gk.pool2d(op, gx, g, go, op === 'max' ? ga : null)), `pool2d ${op}`).toEqual({ dispatches: 1, buffers: 0 });
+      const scale = makeView('float64', [N, C, Ho, Wo]);
+      cpuKernels.pool2d('avg', absView(x), g, scale, null);
+      expectWithinEps(await values(go, out), Array.from(readAll(ref)), d, FACTOR.reduction(d, 'float32', 6), `pool2d ${op}`,
+        op === 'avg' ? Array.from(readAll(scale)) : undefined);
+      if (op === 'max') expect(Array.from(await readView(rt, ga, arg)), 'argmax').toEqual(Array.from(refArg.buffer));
+      // backward from a 16-bit dy into a 16-bit dx
+      const dy = viewOf(d, [N, C, Ho, Wo], () => -2 + 4 * r(), { offset: 3 });
+      const dx = makeView(d, [N, C, H, W], { offset: 1 }), dref = makeView('float64', [N, C, H, W]), dscale = makeView('float64', [N, C, H, W]);
+      cpuKernels.pool2dBackward(op, f64(dy), op === 'max' ? refArg : null, g, dref);
+      cpuKernels.pool2dBackward(op, absView(dy), op === 'max' ? refArg : null, g, dscale);
+      const gdy = toGPU(rt, dy), gdx = toGPU(rt, dx);
+      expect(counted(() => gk.pool2dBackward(op, gdy, op === 'max' ? ga : null, g, gdx)), `pool2dBackward ${op}`).toEqual({ dispatches: 1, buffers: 0 });
+      expectWithinEps(await values(gdx, dx), Array.from(readAll(dref)), d, FACTOR.reduction(d, 'float32', 6), `pool2dBackward ${op}`, Array.from(readAll(dscale)));
+      releaseAll(rt, gx, go, ga, gdy, gdx);
+    }
+  });
+});

@@ -12,7 +12,9 @@
 // - pool2dBackward: dx gets dy at argmax (max) or dy / divisor at every in-image tap (avg).
 //
 // Layout: every view is addressed through its offset and strides (core passes contiguous tensors,
-// possibly at a non-zero offset); float32 only (argmax int32).
+// possibly at a non-zero offset). Images, columns, outputs and gradients are float32, float16 or
+// bfloat16 storage, each a parameter of the WGSL and the pipeline key (converted to f32 on load,
+// sums in f32, rounded to nearest-even on store, half_wgsl.ts); argmax is int32.
 //
 // Why one invocation per output element and no workgroup tiling: these kernels move data rather
 // than compute — each output element reads at most kh·kw inputs and does no more arithmetic than
@@ -27,14 +29,28 @@
 import { numel } from '../geometry.js';
 import type { Conv2dGeometry, View } from '../types.js';
 import { WebGPUDTypeError } from './errors.js';
+import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn, type HalfStorage } from './half_wgsl.js';
+import { rowStorage } from './softmax.js';
 import { UniformStruct } from './kernel_args.js';
-import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
+import { read, readWrite, shader, uniform, type ShaderSource, type StorageBinding } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { dispatch1D, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
 const WG = 64;
 
-function requireDType(op: string, v: View<GPUBuffer>, want: 'float32' | 'int32', what: string): void {
+/** Storage of the float arrays by binding name (X, COLS, DX, Y, DY). */
+type Storages = Readonly<Record<string, HalfStorage>>;
+const key = (st: Storages): string => Object.entries(st).map(([n, s]) => `${n}:${s}`).join(',');
+
+/** Bindings of the float arrays `reads` then `writes` (storage from `st`), and their accessors ld_<name>(i) / st_<name>(i, v). */
+function floatArrays(st: Storages, reads: string[], writes: string[]): { entries: StorageBinding[]; access: string } {
+  const entries = [...reads.map((n) => read(n, halfElement(st[n]!, false))), ...writes.map((n) => readWrite(n, halfElement(st[n]!, true)))];
+  const access = wgslHalfHelpers(Object.values(st)) + reads.map((n) => wgslLoadFn(`ld_${n}`, n, st[n]!)).join('') +
+    writes.map((n) => wgslStoreFn(`st_${n}`, n, st[n]!)).join('');
+  return { entries, access };
+}
+
+function requireDType(op: string, v: View<GPUBuffer>, want: 'int32', what: string): void {
   if (v.dtype !== want) {
     throw new WebGPUDTypeError(`${op}: the WebGPU backend needs ${what} of dtype ${want}, got ${v.dtype}` +
       (v.dtype === 'float64' ? ' (WGSL has no f64; cast to float32 or use the cpu backend)' : ''));
@@ -83,8 +99,9 @@ const WGSL_AVG_DIVISOR = `fn avg_divisor(oh: i32, ow: i32) -> f32 {
 
 // ---- im2col / col2im ----------------------------------------------------------------------------
 
-function wgslIm2col(u: UniformStruct): ShaderSource {
-  return shader([read('X', 'f32'), readWrite('COLS', 'f32'), uniform(u)], `${header()}
+function wgslIm2col(u: UniformStruct, st: Storages): ShaderSource {
+  const { entries, access } = floatArrays(st, ['X'], ['COLS']);
+  return shader([...entries, uniform(u)], `${header(access)}
   // e walks cols [N, C·kh·kw, Ho·Wo] row-major: consecutive invocations take consecutive ow.
   let L = u32(u.Ho * u.Wo); let KK = u32(u.kh * u.kw);
   let p = e % L; let row = (e / L) % (u.C * KK); let n = e / (L * u.C * KK);
@@ -93,15 +110,16 @@ function wgslIm2col(u: UniformStruct): ShaderSource {
   let h = oh * u.sh - u.ph + i * u.dh; let w = ow * u.sw - u.pw + j * u.dw;
   var v = 0.0;
   if (h >= 0 && h < u.H && w >= 0 && w < u.W) {
-    v = X[u.x_off + n * u.x_s0 + c * u.x_s1 + u32(h) * u.x_s2 + u32(w) * u.x_s3];
+    v = ld_X(u.x_off + n * u.x_s0 + c * u.x_s1 + u32(h) * u.x_s2 + u32(w) * u.x_s3);
   }
-  COLS[u.c_off + n * u.c_s0 + row * u.c_s1 + p * u.c_s2] = v;
+  st_COLS(u.c_off + n * u.c_s0 + row * u.c_s1 + p * u.c_s2, v);
 }
 `);
 }
 
-function wgslCol2im(u: UniformStruct): ShaderSource {
-  return shader([read('COLS', 'f32'), readWrite('DX', 'f32'), uniform(u)], `${header()}
+function wgslCol2im(u: UniformStruct, st: Storages): ShaderSource {
+  const { entries, access } = floatArrays(st, ['COLS'], ['DX']);
+  return shader([...entries, uniform(u)], `${header(access)}
 ${decode4('u.H', 'u.W')}
   // Gather: every (tap, output) pair that read pixel (yy, xx).
   let KK = u32(u.kh * u.kw);
@@ -115,17 +133,17 @@ ${decode4('u.H', 'u.W')}
       if (tw < 0 || tw % u.sw != 0 || tw / u.sw >= u.Wo) { continue; }
       let ow = tw / u.sw;
       let row = c * KK + u32(i * u.kw + j);
-      s += COLS[u.c_off + n * u.c_s0 + row * u.c_s1 + u32(oh * u.Wo + ow) * u.c_s2];
+      s += ld_COLS(u.c_off + n * u.c_s0 + row * u.c_s1 + u32(oh * u.Wo + ow) * u.c_s2);
     }
   }
-  DX[u.x_off + n * u.x_s0 + c * u.x_s1 + u32(yy) * u.x_s2 + u32(xx) * u.x_s3] = s;
+  st_DX(u.x_off + n * u.x_s0 + c * u.x_s1 + u32(yy) * u.x_s2 + u32(xx) * u.x_s3, s);
 }
 `);
 }
 
 // ---- pooling ------------------------------------------------------------------------------------
 
-function wgslPool(op: 'max' | 'avg', u: UniformStruct): ShaderSource {
+function wgslPool(op: 'max' | 'avg', u: UniformStruct, st: Storages): ShaderSource {
   const body = op === 'max'
     ? `  var best = neg_inf(); var arg = -1;
   for (var i = 0; i < u.kh; i++) {
@@ -134,12 +152,12 @@ function wgslPool(op: 'max' | 'avg', u: UniformStruct): ShaderSource {
     for (var j = 0; j < u.kw; j++) {
       let w = ow * u.sw - u.pw + j * u.dw;
       if (w < 0 || w >= u.W) { continue; }
-      let v = X[xB + u32(h) * u.x_s2 + u32(w) * u.x_s3];
+      let v = ld_X(xB + u32(h) * u.x_s2 + u32(w) * u.x_s3);
       // First in-image tap, a strictly larger value, or the first NaN (nothing replaces a NaN).
       if (arg < 0 || (!is_nan(best) && (v > best || is_nan(v)))) { best = v; arg = h * u.W + w; }
     }
   }
-  Y[yI] = best;
+  st_Y(yI, best);
   if (u.hasArg != 0u) { A[u.a_off + n * u.a_s0 + c * u.a_s1 + u32(oh) * u.a_s2 + u32(ow) * u.a_s3] = arg; }`
     : `  var s = 0.0;
   for (var i = 0; i < u.kh; i++) {
@@ -148,14 +166,13 @@ function wgslPool(op: 'max' | 'avg', u: UniformStruct): ShaderSource {
     for (var j = 0; j < u.kw; j++) {
       let w = ow * u.sw - u.pw + j * u.dw;
       if (w < 0 || w >= u.W) { continue; }
-      s += X[xB + u32(h) * u.x_s2 + u32(w) * u.x_s3];
+      s += ld_X(xB + u32(h) * u.x_s2 + u32(w) * u.x_s3);
     }
   }
-  Y[yI] = s / avg_divisor(oh, ow);`;
-  const entries = op === 'max'
-    ? [read('X', 'f32'), readWrite('Y', 'f32'), readWrite('A', 'i32'), uniform(u)]
-    : [read('X', 'f32'), readWrite('Y', 'f32'), uniform(u)];
-  return shader(entries, `${header(op === 'avg' ? WGSL_AVG_DIVISOR : '')}
+  st_Y(yI, s / avg_divisor(oh, ow));`;
+  const { entries: floats, access } = floatArrays(st, ['X'], ['Y']);
+  const entries = op === 'max' ? [...floats, readWrite('A', 'i32'), uniform(u)] : [...floats, uniform(u)];
+  return shader(entries, `${header(access + (op === 'avg' ? WGSL_AVG_DIVISOR : ''))}
 ${decode4('u.Ho', 'u.Wo')}
   let oh = yy; let ow = xx;
   let xB = u.x_off + n * u.x_s0 + c * u.x_s1;
@@ -165,16 +182,16 @@ ${body}
 `);
 }
 
-function wgslPoolBackward(op: 'max' | 'avg', u: UniformStruct): ShaderSource {
-  const entries = op === 'max'
-    ? [read('DY', 'f32'), read('A', 'i32'), readWrite('DX', 'f32'), uniform(u)]
-    : [read('DY', 'f32'), readWrite('DX', 'f32'), uniform(u)];
+function wgslPoolBackward(op: 'max' | 'avg', u: UniformStruct, st: Storages): ShaderSource {
+  const { access } = floatArrays(st, ['DY'], ['DX']);
+  const dy = read('DY', halfElement(st.DY!, false)), dx = readWrite('DX', halfElement(st.DX!, true));
+  const entries = op === 'max' ? [dy, read('A', 'i32'), dx, uniform(u)] : [dy, dx, uniform(u)];
   const take = op === 'max'
     ? `if (A[u.a_off + n * u.a_s0 + c * u.a_s1 + u32(oh) * u.a_s2 + u32(ow) * u.a_s3] == me) {
-        s += DY[u.y_off + n * u.y_s0 + c * u.y_s1 + u32(oh) * u.y_s2 + u32(ow) * u.y_s3];
+        s += ld_DY(u.y_off + n * u.y_s0 + c * u.y_s1 + u32(oh) * u.y_s2 + u32(ow) * u.y_s3);
       }`
-    : `s += DY[u.y_off + n * u.y_s0 + c * u.y_s1 + u32(oh) * u.y_s2 + u32(ow) * u.y_s3] / avg_divisor(oh, ow);`;
-  return shader(entries, `${header(op === 'avg' ? WGSL_AVG_DIVISOR : '')}
+    : `s += ld_DY(u.y_off + n * u.y_s0 + c * u.y_s1 + u32(oh) * u.y_s2 + u32(ow) * u.y_s3) / avg_divisor(oh, ow);`;
+  return shader(entries, `${header(access + (op === 'avg' ? WGSL_AVG_DIVISOR : ''))}
 ${decode4('u.H', 'u.W')}
   let me = yy * u.W + xx;
   // Gather from every output whose window covers (yy, xx); each covers it at most once.
@@ -190,7 +207,7 @@ ${decode4('u.H', 'u.W')}
       ${take}
     }
   }
-  DX[u.x_off + n * u.x_s0 + c * u.x_s1 + u32(yy) * u.x_s2 + u32(xx) * u.x_s3] = s;
+  st_DX(u.x_off + n * u.x_s0 + c * u.x_s1 + u32(yy) * u.x_s2 + u32(xx) * u.x_s3, s);
 }
 `);
 }
@@ -199,33 +216,30 @@ ${decode4('u.H', 'u.W')}
 
 /** x [N, C, H, W] → cols [N, C·kh·kw, Ho·Wo]. */
 export function im2col(rt: WebGPURuntime, x: View<GPUBuffer>, g: Conv2dGeometry, cols: View<GPUBuffer>): void {
-  requireDType('im2col', x, 'float32', 'x');
-  requireDType('im2col', cols, 'float32', 'cols');
+  const st = { X: rowStorage('im2col', 'x', x.dtype), COLS: rowStorage('im2col', 'cols', cols.dtype) };
   const n = numel(cols.shape);
   if (n === 0) return;
   const u = geometryUniforms(x.shape, g, n);
   u.view('x', x); u.view('c', cols);
-  const p = rt.pipeline('conv.im2col', () => wgslIm2col(u));
+  const p = rt.pipeline(`conv.im2col.${key(st)}`, () => wgslIm2col(u, st));
   rt.dispatch(p, [x.buffer, cols.buffer], u.bytes(), dispatch1D(n, WG), 'conv.im2col');
 }
 
 /** cols [N, C·kh·kw, Ho·Wo] → dx [N, C, H, W] (the adjoint of im2col; every dx element is written). */
 export function col2im(rt: WebGPURuntime, cols: View<GPUBuffer>, g: Conv2dGeometry, dx: View<GPUBuffer>): void {
-  requireDType('col2im', cols, 'float32', 'cols');
-  requireDType('col2im', dx, 'float32', 'dx');
+  const st = { COLS: rowStorage('col2im', 'cols', cols.dtype), DX: rowStorage('col2im', 'dx', dx.dtype) };
   const n = numel(dx.shape);
   if (n === 0) return;
   const u = geometryUniforms(dx.shape, g, n);
   u.view('x', dx); u.view('c', cols);
-  const p = rt.pipeline('conv.col2im', () => wgslCol2im(u));
+  const p = rt.pipeline(`conv.col2im.${key(st)}`, () => wgslCol2im(u, st));
   rt.dispatch(p, [cols.buffer, dx.buffer], u.bytes(), dispatch1D(n, WG), 'conv.col2im');
 }
 
 /** out [N, C, Ho, Wo] and, for max, the int32 argmax (flat h·W + w) when `argmax` is given. */
 export function pool2d(rt: WebGPURuntime, op: 'max' | 'avg', x: View<GPUBuffer>, g: Conv2dGeometry, out: View<GPUBuffer>,
   argmax: View<GPUBuffer> | null): void {
-  requireDType('pool2d', x, 'float32', 'x');
-  requireDType('pool2d', out, 'float32', 'out');
+  const st = { X: rowStorage('pool2d', 'x', x.dtype), Y: rowStorage('pool2d', 'out', out.dtype) };
   if (op === 'max' && argmax) requireDType('pool2d', argmax, 'int32', 'argmax');
   const n = numel(out.shape);
   if (n === 0) return;
@@ -237,11 +251,11 @@ export function pool2d(rt: WebGPURuntime, op: 'max' | 'avg', x: View<GPUBuffer>,
     const scratch = argmax ? null : rt.allocate(4);
     u.u32('hasArg', argmax ? 1 : 0);
     u.view('a', argmax ?? { ...out, buffer: scratch!, strides: [0, 0, 0, 0], offset: 0 });
-    const p = rt.pipeline('conv.pool2d.max', () => wgslPool('max', u));
+    const p = rt.pipeline(`conv.pool2d.max.${key(st)}`, () => wgslPool('max', u, st));
     rt.dispatch(p, [x.buffer, out.buffer, argmax ? argmax.buffer : scratch!], u.bytes(), dispatch1D(n, WG), 'conv.pool2d.max');
     if (scratch) rt.release(scratch);
   } else {
-    const p = rt.pipeline('conv.pool2d.avg', () => wgslPool('avg', u));
+    const p = rt.pipeline(`conv.pool2d.avg.${key(st)}`, () => wgslPool('avg', u, st));
     rt.dispatch(p, [x.buffer, out.buffer], u.bytes(), dispatch1D(n, WG), 'conv.pool2d.avg');
   }
 }
@@ -249,8 +263,7 @@ export function pool2d(rt: WebGPURuntime, op: 'max' | 'avg', x: View<GPUBuffer>,
 /** dx [N, C, H, W] from dy [N, C, Ho, Wo] (and the forward's argmax for max); every dx element is written. */
 export function pool2dBackward(rt: WebGPURuntime, op: 'max' | 'avg', dy: View<GPUBuffer>, argmax: View<GPUBuffer> | null,
   g: Conv2dGeometry, dx: View<GPUBuffer>): void {
-  requireDType('pool2dBackward', dy, 'float32', 'dy');
-  requireDType('pool2dBackward', dx, 'float32', 'dx');
+  const st = { DY: rowStorage('pool2dBackward', 'dy', dy.dtype), DX: rowStorage('pool2dBackward', 'dx', dx.dtype) };
   if (op === 'max') {
     if (!argmax) throw new Error('pool2dBackward: max pooling needs the argmax from the forward pass');
     requireDType('pool2dBackward', argmax, 'int32', 'argmax');
@@ -261,6 +274,6 @@ export function pool2dBackward(rt: WebGPURuntime, op: 'max' | 'avg', dy: View<GP
   u.view('x', dx); u.view('y', dy);
   if (op === 'max') u.view('a', argmax!);
   const bufs = op === 'max' ? [dy.buffer, argmax!.buffer, dx.buffer] : [dy.buffer, dx.buffer];
-  const p = rt.pipeline(`conv.pool2d_backward.${op}`, () => wgslPoolBackward(op, u));
+  const p = rt.pipeline(`conv.pool2d_backward.${op}.${key(st)}`, () => wgslPoolBackward(op, u, st));
   rt.dispatch(p, bufs, u.bytes(), dispatch1D(n, WG), `conv.pool2d_backward.${op}`);
 }

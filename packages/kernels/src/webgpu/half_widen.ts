@@ -15,8 +15,8 @@ import type { WebGPURuntime } from './runtime.js';
 type K = KernelSet<GPUBuffer>;
 
 /** The argument positions each kernel writes (in-place operands included); all others are read. */
-export const WRITTEN_ARGS: { readonly [N in Exclude<keyof K, 'unary' | 'binary' | 'binaryScalar' | 'where' | 'copy' | 'fill' | 'matmul' | 'softmax' | 'layerNorm' | 'fusedElementwise' | 'reduce' | 'argReduce' | 'crossEntropy' | 'crossEntropyBackward' | 'softmaxBackward' | 'layerNormBackward' | 'attention' | 'attentionBackward' | 'gather' | 'scatterAdd' | 'indexSelect' | 'indexAdd' | 'random' | 'adamw'>]: readonly number[] } = {
-  im2col: [2], col2im: [2], pool2d: [3, 4], pool2dBackward: [4], quantMatmul: [3], quantMatmulTransposed: [2],
+export const WRITTEN_ARGS: { readonly [N in Exclude<keyof K, 'unary' | 'binary' | 'binaryScalar' | 'where' | 'copy' | 'fill' | 'matmul' | 'softmax' | 'layerNorm' | 'fusedElementwise' | 'reduce' | 'argReduce' | 'crossEntropy' | 'crossEntropyBackward' | 'softmaxBackward' | 'layerNormBackward' | 'attention' | 'attentionBackward' | 'gather' | 'scatterAdd' | 'indexSelect' | 'indexAdd' | 'random' | 'adamw' | 'im2col' | 'col2im' | 'pool2d' | 'pool2dBackward'>]: readonly number[] } = {
+  quantMatmul: [3], quantMatmulTransposed: [2],
 };
 
 const isHalfView = (a: unknown): a is View<GPUBuffer> =>
