@@ -210,6 +210,26 @@ describe.each([
     expect(got[0]![0]).toBe(v);
   });
 
+  it('long programs (run in pieces by the TypeScript loops) equal the per-op kernels, outputs aliasing inputs included', () => {
+    let long = 0;
+    for (let seed = 9000; long < 4; seed++) {
+      const p = randomProgram(seed, { maxSteps: 160 });
+      if (p.steps.length <= 60) continue;
+      long++;
+      const inputs = makeInputs(p, [6, 11], ['contiguous', 'row-broadcast', 'transposed'], seed);
+      const want = stepwise(name === 'fast' ? loopKernels : cpuKernels, p, inputs);
+      expectBitExact(fused(k, p, inputs), want, p, `seed ${seed}`);
+      // In place: output 0 over input 0's storage (read through the same contiguous view).
+      const x: V = { ...alloc([6, 11]) };
+      (x.buffer as Float32Array).set(Float32Array.from(readAll(inputs[0]!)));
+      const ins = [x, ...inputs.slice(1)];
+      const wantInPlace = stepwise(name === 'fast' ? loopKernels : cpuKernels, p, ins);
+      const outs = p.outputs.map((_, j) => (j === 0 ? x : alloc([6, 11])));
+      k.fusedElementwise(p, ins, outs);
+      expectBitExact(outs.map((o) => o.buffer as Float32Array), wantInPlace, p, `seed ${seed} in place`);
+    }
+  });
+
   it('scalars are parameters: programs that differ only in their scalars give their own results', () => {
     const p = (s: number): FusedProgram => ({ inputs: 1, steps: [{ kind: 'scalar', op: 'mul', args: [0], value: s, scalarFirst: false },
       { kind: 'scalar', op: 'sub', args: [1], value: s / 2, scalarFirst: true }], outputs: [2] });

@@ -25,9 +25,9 @@
 // The loop runs on the calling thread. Where the host forbids compiling code, the reference runs.
 
 import type { TypedArray, View } from '../types.js';
-import { composeFused, checkFusedViews, fusedScalars, fusedStructureKey, validateFusedProgram, type FusedProgram } from '../elementwise/fused.js';
+import { composeFused, checkFusedViews, fusedScalars, fusedStructureKey, validateFusedProgram, type FusedProgram, type FusedStep } from '../elementwise/fused.js';
 import { compile, jsStatements } from '../elementwise/javascript.js';
-import { aliasesDifferently, coalesce, forEachIndex, forEachRow, type Coalesced } from '../geometry.js';
+import { aliasesDifferently, coalesce, contiguousStrides, forEachIndex, forEachRow, numel, type Coalesced } from '../geometry.js';
 import { isF32 } from '../wasm/operands.js';
 import { wasmRuntime, type WasmRuntime } from '../wasm/runtime.js';
 import { detached } from './copy.js';
@@ -53,9 +53,55 @@ export function fusedRowLoop(p: FusedProgram): FusedRow | null {
   return compile<FusedRow>('bufs, offs, strides, n, scalars', src);
 }
 
-/** What a program structure runs as: its TypeScript loop (compiled on first use), whether it has a WebAssembly form, its modules' functions by input layout. */
+/**
+ * Steps per generated loop. V8 optimizes a loop of a few dozen statements promptly and a loop of
+ * hundreds late or not at all (9 ns per element and step against ~1), so a longer program runs as
+ * pieces of at most this many steps, the values that cross from one piece to a later one kept in
+ * float32 arrays — exact, since each step's value is a float32 — and the outputs written at the end.
+ */
+const LOOP_STEPS = 40;
+
+/** A run of consecutive steps as a program of its own: it reads `reads` and writes `writes` (value numbers of the whole program); its scalars are the whole program's [s0, s1). */
+interface Piece {
+  program: FusedProgram;
+  reads: number[];
+  writes: number[];
+  s0: number;
+  s1: number;
+  row: FusedRow | null;
+}
+
+/** The program cut into pieces of at most LOOP_STEPS steps (pieces nothing reads are left out). */
+function pieces(p: FusedProgram): Piece[] {
+  const I = p.inputs;
+  const lastUse = new Array<number>(I + p.steps.length).fill(-1);
+  p.steps.forEach((s, i) => { for (const a of s.args) lastUse[a] = i; });
+  const out: Piece[] = [];
+  let scalars = 0;
+  for (let a = 0; a < p.steps.length; a += LOOP_STEPS) {
+    const b = Math.min(a + LOOP_STEPS, p.steps.length);
+    const chunk = p.steps.slice(a, b);
+    const reads: number[] = [];
+    for (const s of chunk) for (const v of s.args) if (v < I + a && !reads.includes(v)) reads.push(v);
+    const local = (v: number) => (v < I + a ? reads.indexOf(v) : reads.length + v - I - a);
+    const steps: FusedStep[] = chunk.map((s) => (s.kind === 'binary'
+      ? { ...s, args: [local(s.args[0]), local(s.args[1])] }
+      : { ...s, args: [local(s.args[0])] }));
+    const writes: number[] = [];
+    for (let v = I + a; v < I + b; v++) if (lastUse[v]! >= b || p.outputs.includes(v)) writes.push(v);
+    const s0 = scalars;
+    scalars += chunk.filter((s) => s.kind === 'scalar').length;
+    if (writes.length === 0) continue;
+    const program: FusedProgram = { inputs: reads.length, steps, outputs: writes.map(local) };
+    out.push({ program, reads, writes, s0, s1: scalars, row: fusedRowLoop(program) });
+  }
+  return out;
+}
+
+/** What a program structure runs as: its TypeScript loop or pieces (made on first use), whether it has a WebAssembly form, its modules' functions by input layout. */
 interface Compiled {
   row: FusedRow | null | undefined;
+  pieces: Piece[] | undefined;
   wasm: boolean;
   kernels: Map<string, (...args: number[]) => void>;
 }
@@ -70,7 +116,7 @@ function prepared(p: FusedProgram): { code: Compiled; scalars: number[] } {
     validateFusedProgram(p);
     const key = fusedStructureKey(p);
     let code = byStructure.get(key);
-    if (code === undefined) byStructure.set(key, (code = { row: undefined, wasm: hasWasmForm(p), kernels: new Map() }));
+    if (code === undefined) byStructure.set(key, (code = { row: undefined, pieces: undefined, wasm: hasWasmForm(p), kernels: new Map() }));
     byProgram.set(p, (e = { code, scalars: fusedScalars(p) }));
   }
   return e;
@@ -133,11 +179,33 @@ export function fusedElementwise(p: FusedProgram, inputs: readonly V[], outs: re
   checkFusedViews(p, inputs, outs);
   if (!inputs.every(isF32) || !outs.every(isF32)) return false;
   if (viaWasm(p, code, scalars, inputs, outs)) return true;
+  if (p.steps.length > LOOP_STEPS) return viaPieces(p, (code.pieces ??= pieces(p)), scalars, inputs, outs);
   const row = code.row === undefined ? (code.row = fusedRowLoop(p)) : code.row;
   if (!row) return false;
   const ins = inputs.map((x) => (outs.some((o) => aliasesDifferently(x, o)) ? detached(x) : x));
+  runRows(row, ins, outs, scalars);
+  return true;
+}
+
+function runRows(row: FusedRow, ins: readonly V[], outs: readonly V[], scalars: readonly number[]): void {
   const views = [...ins, ...outs];
   const bufs = views.map((v) => v.buffer as Float32Array);
   forEachRow(outs[0]!.shape, views, (offs, n, inner) => row(bufs, offs, inner, n, scalars));
+}
+
+/** A long program piece by piece (see LOOP_STEPS); nothing is written to `outs` before the last piece has run. */
+function viaPieces(p: FusedProgram, parts: readonly Piece[], scalars: readonly number[], inputs: readonly V[], outs: readonly V[]): boolean {
+  if (parts.some((q) => q.row === null)) return false;
+  const shape = outs[0]!.shape;
+  const temp = (): V => ({ buffer: new Float32Array(numel(shape)), dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 });
+  const values = new Map<number, V>(inputs.map((v, k) => [k, v]));
+  for (const q of parts) {
+    const written = q.writes.map(temp);
+    runRows(q.row!, q.reads.map((v) => values.get(v)!), written, scalars.slice(q.s0, q.s1));
+    q.writes.forEach((v, j) => values.set(v, written[j]!));
+  }
+  // Every output's value in an array of its own before any output is written (an output may alias an input).
+  const finals = p.outputs.map((v) => (v < p.inputs ? detached(inputs[v] as View<Float32Array>) : values.get(v)!));
+  outs.forEach((o, k) => (o.buffer as Float32Array).set(finals[k]!.buffer as Float32Array, o.offset));
   return true;
 }
