@@ -1,5 +1,5 @@
 // `fusedElementwise` on the fast cpu tier: WebAssembly where the program and the layout allow, else
-// one generated TypeScript row loop per program structure.
+// a generated TypeScript row loop.
 //
 // WebAssembly (fused_elementwise_program.ts): when every op of the program has a WebAssembly form,
 // every view lives in the kernels' memory, inputs are contiguous or broadcast along the innermost
@@ -8,21 +8,23 @@
 // add, mul, …; within the `wasm` contract for exp, gelu, …), four lanes at a time, on the calling
 // thread; one module per program structure and input layout, the scalars passed in memory.
 //
-// The TypeScript loop otherwise: the program is composed into expressions (elementwise/fused.ts, `composeFused`) and written as
-// straight-line source by `jsStatements` (elementwise/javascript.ts): per element, every input is
-// loaded into a local, each step is one `const t = Math.fround(<op>)` statement, and each output is
-// stored. Each step computes as the tier's TypeScript loops compute its op — float64 with the
-// primitives of the unary loops (fastErf) in unary steps and the reference primitives in binary
-// ones — and rounds to float32 where the per-op loop would store, so the result is bit-identical to
-// running the steps through those loops (elementwise_loops.ts), and within each op's `fast`/`wasm`
-// contract of the per-op fast kernels. Scalars are parameters of the loop, so programs that differ
-// only in their scalars share one compiled function (cached by `fusedStructureKey`).
+// The TypeScript loop otherwise: the program is composed into expressions (elementwise/fused.ts,
+// `composeFused`) and written as straight-line source by `jsStatements` (elementwise/javascript.ts):
+// per element, every input is loaded into a local, each step is one `const t = Math.fround(<op>)`
+// statement, and each output is stored. Each step computes as the tier's TypeScript loops compute
+// its op — float64 with the primitives of the unary loops (fastErf) in unary steps and the
+// reference primitives in binary ones — and rounds to float32 where the per-op loop would store, so
+// the result is bit-identical to running the steps through those loops (elementwise_loops.ts), and
+// within each op's `fast`/`wasm` contract of the per-op fast kernels. Scalars are parameters of the
+// loop, so programs that differ only in their scalars share one compiled function (cached by
+// `fusedStructureKey`). Programs longer than LOOP_STEPS run as pieces (see there).
 //
 // Layout: `forEachRow` walks the views (inputs any strides, stride 0 where broadcast; outputs
 // contiguous) as rows along the innermost coalesced dim, each row a call of the loop with one
 // offset and one stride per view. An input that shares memory with an output in another layout is
 // copied first; in the same layout it is read before the output is written (elementwise).
-// The loop runs on the calling thread. Where the host forbids compiling code, the reference runs.
+// Everything runs on the calling thread (the worker threads hold only the kernel module). Where the
+// host forbids compiling code, the reference runs.
 
 import type { TypedArray, View } from '../types.js';
 import { composeFused, checkFusedViews, fusedScalars, fusedStructureKey, validateFusedProgram, type FusedProgram, type FusedStep } from '../elementwise/fused.js';
