@@ -7,9 +7,9 @@
 //             element i is half i & 1 of word i >> 1. The generated code converts on load and store,
 //             and a store never clobbers the other half of its word (half_wgsl.ts explains how).
 //   float64 → unsupported: WGSL has no f64.
-// Launchers call `gpuDType(op, dtype)`, which throws a WebGPUDTypeError (a TypeError) naming the op
-// for float64, and for float16/bfloat16 (the elementwise family, which takes them, calls
-// `gpuStorageDType`; every other kernel gets f32 temporaries in their place, see half_widen.ts).
+// Launchers call `gpuStorageDType(op, dtype)`, which throws a WebGPUDTypeError (a TypeError) naming
+// the op for float64, or `gpuDType(op, dtype)`, which also refuses float16/bfloat16 (a kernel
+// without a 16-bit form; the quantized matmuls get f32 temporaries in their place, half_widen.ts).
 
 import type { DType } from '../types.js';
 import { WebGPUDTypeError } from './errors.js';

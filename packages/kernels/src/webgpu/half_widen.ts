@@ -1,21 +1,17 @@
-// float16 and bfloat16 operands of the WebGPU kernels that have no 16-bit form (every family but
-// the elementwise one, matmul, the reductions and the softmax and layerNorm forwards, whose WGSL
-// reads and writes 16-bit storage itself): each 16-bit view is converted to a contiguous f32 temporary, the f32
-// kernel runs on those, and the views the kernel writes are converted back, rounded to
-// nearest-even. Arithmetic and accumulation are therefore f32 (reductions, the softmax and
-// layerNorm backwards, cross-entropy, attention), at the cost of one extra pass over each 16-bit
-// operand. Temporaries go back to the pool right after the launch (the runtime defers their reuse
-// until the batch has run).
+// float16 and bfloat16 operands of the WebGPU kernels that have no 16-bit form, the quantized
+// matmuls (quant_matmul.ts; every other family reads and writes 16-bit storage in its
+// own WGSL with f32 arithmetic, half_wgsl.ts): each 16-bit view is converted to a contiguous f32
+// temporary, the f32 kernel runs on those, and the views the kernel writes are converted back,
+// rounded to nearest-even, at the cost of one extra pass over each 16-bit operand. Temporaries go
+// back to the pool right after the launch (the runtime defers their reuse until the batch has run).
 
 import { numel, contiguousStrides } from '../geometry.js';
-import type { KernelSet, View } from '../types.js';
+import type { View } from '../types.js';
 import * as ew from './elementwise.js';
 import type { WebGPURuntime } from './runtime.js';
 
-type K = KernelSet<GPUBuffer>;
-
-/** The argument positions each kernel writes (in-place operands included); all others are read. */
-export const WRITTEN_ARGS: { readonly [N in Exclude<keyof K, 'unary' | 'binary' | 'binaryScalar' | 'where' | 'copy' | 'fill' | 'matmul' | 'softmax' | 'layerNorm' | 'fusedElementwise' | 'reduce' | 'argReduce' | 'crossEntropy' | 'crossEntropyBackward' | 'softmaxBackward' | 'layerNormBackward' | 'attention' | 'attentionBackward' | 'gather' | 'scatterAdd' | 'indexSelect' | 'indexAdd' | 'random' | 'adamw' | 'im2col' | 'col2im' | 'pool2d' | 'pool2dBackward'>]: readonly number[] } = {
+/** The argument positions each kernel without a 16-bit form writes (in-place operands included); all others are read. */
+export const WRITTEN_ARGS: { readonly [N in 'quantMatmul' | 'quantMatmulTransposed']: readonly number[] } = {
   quantMatmul: [3], quantMatmulTransposed: [2],
 };
 

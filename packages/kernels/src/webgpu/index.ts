@@ -36,7 +36,7 @@ function notImplemented(name: string): () => never {
 }
 
 /** Every kernel of the WebGPU backend, launching through `rt`. float16/bfloat16 operands go to the
- *  elementwise kernels, matmul and the softmax and layerNorm forwards as they are, and to every other kernel through f32 temporaries (half_widen.ts). */
+ *  kernels as they are, except the quantized matmuls, which get f32 temporaries (half_widen.ts). */
 export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
   const k = f32Kernels(rt);
   for (const name of Object.keys(WRITTEN_ARGS) as (keyof typeof WRITTEN_ARGS)[]) {
