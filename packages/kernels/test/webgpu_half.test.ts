@@ -2,8 +2,8 @@
 // reference, edge values included), fill, the elementwise kernels per dtype (vec4, contiguous and
 // strided paths), matmul and the softmax and layerNorm forwards (16-bit storage read and written in
 // place; every matmul variant in webgpu_half_matmul.test.ts), and reduce, crossEntropy and attention
-// (through f32 temporaries) against the float64 reference within the tolerance rule of
-// dtype_tolerance.ts.
+// (16-bit storage in place as well; per family in webgpu_half_kernels.test.ts) against the float64
+// reference within the tolerance rule of dtype_tolerance.ts.
 import { describe, expect, it } from 'vitest';
 import { convertTo, cpuKernels, readAll, storedBits, UNARY_FNS, BINARY_FNS } from '../src/cpu/index.js';
 import type { BinaryOp, DType, TypedArray, UnaryOp, View } from '../src/types.js';
@@ -135,7 +135,7 @@ describe.each(['float16', 'bfloat16'] as const)('webgpu elementwise on %s (compu
   });
 });
 
-describe.each(['float16', 'bfloat16'] as const)('webgpu matmul and the kernels without a 16-bit form on %s (f32 accumulation, stored rounded)', (d) => {
+describe.each(['float16', 'bfloat16'] as const)('webgpu matmul, reductions, row kernels and attention on %s (f32 accumulation, stored rounded)', (d) => {
   const r = rng(11);
   const gen = (n: number, s = 1, shift = 0): number[] => Array.from({ length: n }, () => shift + s * (2 * r() - 1));
   /** A d view of `values` and a float64 cpu view of the same rounded values. */

@@ -18,14 +18,14 @@
 //     atomicAnd(word, mask keeping the other half) then atomicOr(word, bits << shift). Each half has
 //     one owner and each of the two operations touches only the owner's half, so any interleaving
 //     of the two owners ends with both halves right. Correct for every layout; the cost is two
-//     atomics per element, small beside the work of the kernels that use it (matmul, the row
-//     kernels, the elementwise strided path).
+//     atomics per element stored, small beside the work of the kernels that use it (every family
+//     but the elementwise one, and its strided path).
 //   - whole words: a thread computes both elements of a word and stores the word once, merging the
 //     half outside the view with the word's old value (no other thread writes that word). The
 //     elementwise kernels do this on their contiguous paths (elementwise.ts), where the output is
 //     the bulk of the traffic.
-// Every other kernel reaches bfloat16 through f32 temporaries (half_widen.ts), whose conversions
-// are elementwise copies.
+// Kernels generate their accessors with `wgslLoadFn` / `wgslStoreFn` below; only the quantized
+// matmuls reach 16-bit storage through f32 temporaries (half_widen.ts).
 /** The u32-only helpers (no f16 type): bfloat16 and float16 bit patterns ↔ f32. */
 export const WGSL_HALF_BITS = `
 fn half_to_f32(h: u32) -> f32 {
