@@ -13,6 +13,12 @@
 // carried by rebinding a tensor — makes that signature run eagerly, with one console warning that
 // names the cause (a CompileError with `fullgraph: true`). A replay whose external buffers (the
 // parameters, optimizer state) were freed since the trace traces again.
+//
+// Library state on the host: Optimizer.step and LrScheduler.step are host actions (trace.ts) that
+// every replay repeats; random draws take their seed and offset from the global generator at every
+// replay; index range checks on the cpu are re-run on every replay's indices (replayedCheck);
+// GradientAccumulator over several micro-batches and ReduceLrOnPlateau.step refuse a trace
+// (notTraceable); GradScaler reads its overflow flag on the host, which falls back like any host read.
 import type { Backend, CapturedCommands } from '../backend/backend.js';
 import { isGradEnabled } from '../autograd/grad_mode.js';
 import { autocastDType } from '../autocast.js';
@@ -128,7 +134,6 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
     if (fullgraph) throw new CompileError(msg);
     console.warn(msg);
   };
-
 
   const call = (...args: A): R => {
     // Called while another compiled step traces: its kernels belong to that trace.
