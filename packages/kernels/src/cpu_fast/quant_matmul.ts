@@ -9,9 +9,9 @@
 // - With fewer rows (token-by-token generation), the forward product runs in WebAssembly straight
 //   from the codes (quant_gemv_* of quant_matmul_program.ts: each block unpacked in registers).
 // Forward, for the schemes in QUANT_MATMUL_WASM whose groups are whole 32-code blocks, both paths
-// are WebAssembly: the forward tiles are decoded by quant_decode_* in the block order, x is laid out
-// in the same order (layoutX), and the codes, scales and zero points are copied into the module's
-// memory per call (they are int32 tensors, which live outside it). Otherwise — other group sizes,
+// are WebAssembly: the gemv kernel reads x laid out in its block order (layoutX), the sgemm's tiles
+// are decoded by quant_decode_* in column order (x read in place), and the codes, scales and zero
+// points are copied into the module's memory per call (they are int32 tensors, which live outside it). Otherwise — other group sizes,
 // and the transposed product's tiles — TypeScript decodes: per group, the 16 (4-bit) or 256 (8-bit)
 // values scale·(decode(q) − zero) are tabulated once, so decoding costs one table lookup per element,
 // and with few rows TypeScript loops use each decoded block of ROW_BLOCK rows directly (dot products
@@ -194,31 +194,31 @@ function gemvWasm(q: QuantizedWeight, x: View<TypedArray>, bias: View<TypedArray
 }
 
 /**
- * out = x·Wᵀ (no bias) with tiles of TILE rows of W decoded by quant_decode_* (block order) and
- * multiplied with x laid out in the same order by the sgemm; false where the groups are not whole
- * blocks. The buffers are heap blocks freed here, not kernel scratch: `matmul` resets the scratch.
+ * out = x·Wᵀ (no bias) with tiles of TILE rows of W decoded by quant_decode_* and multiplied with x
+ * by the sgemm; false where the groups are not whole blocks. The buffers are heap blocks freed here,
+ * not kernel scratch: `matmul` resets the scratch.
  */
 function sgemmWasmTiles(q: QuantizedWeight, x: View<TypedArray>, out: View<TypedArray>, M: number): boolean {
   const L = blockLayout(q);
   if (L === null) return false;
   const K = q.cols, N = q.rows;
   const rt = wasmRuntime();
-  const sizes = [M * L.kp * 4, q.qdata.length * 4, N * L.gpr * 4, (q.zeros?.length ?? 0) * 4, Math.min(TILE, N) * L.kp * 4];
-  const [xAddr, codesAddr, scalesAddr, zerosAddr, tileAddr] = sizes.map((b) => rt.malloc(b)) as [number, number, number, number, number];
+  const sizes = [q.qdata.length * 4, N * L.gpr * 4, (q.zeros?.length ?? 0) * 4, Math.min(TILE, N) * L.kp * 4];
+  const addrs = sizes.map((b) => rt.malloc(b));
+  const [codesAddr, scalesAddr, zerosAddr, tileAddr] = addrs as [number, number, number, number];
   try {
     const mem = rt.f32();
-    layoutX(x, M, K, L.kp, q.scheme === 'int8', mem, xAddr >> 2);
     storeWeight(q, L.gpr, mem, codesAddr, scalesAddr, zerosAddr);
-    const ob = out.buffer as Float32Array;
+    const xb = x.buffer as Float32Array, ob = out.buffer as Float32Array;
     for (let n0 = 0; n0 < N; n0 += TILE) {
       const rows = Math.min(TILE, N - n0);
       rt.call(`quant_decode_${q.scheme}`, codesAddr, L.rowBytes, scalesAddr, zerosAddr, L.bpg, L.gpr, L.blocks, n0, n0 + rows, tileAddr);
-      // out[:, n0:n0+rows] = x · tileᵀ over the kp block-ordered columns (tileᵀ read through strides).
-      const done = matmul(view(mem, [M, L.kp], [L.kp, 1], xAddr >> 2), view(mem, [L.kp, rows], [1, L.kp], tileAddr >> 2), view(ob, [M, rows], [N, 1], out.offset + n0));
+      // out[:, n0:n0+rows] = x · tileᵀ (the tile's first K columns, read through strides as [K, rows]).
+      const done = matmul(view(xb, [M, K], [K, 1], x.offset), view(mem, [K, rows], [1, L.kp], tileAddr >> 2), view(ob, [M, rows], [N, 1], out.offset + n0));
       if (!done) throw new Error('quantMatmul: the float32 sgemm declined a float32 product');
     }
   } finally {
-    sizes.forEach((b, i) => rt.free([xAddr, codesAddr, scalesAddr, zerosAddr, tileAddr][i]!, b));
+    sizes.forEach((b, i) => rt.free(addrs[i]!, b));
   }
   return true;
 }

@@ -7,9 +7,11 @@
 //     (`rows` < 8, token-by-token generation) rows of x, read straight from the packed codes: each
 //     block of codes is unpacked into registers, multiplied with x and dropped.
 //   quant_decode_<scheme>(codes, rowBytes, scales, zeros, bpg, gpr, blocks, n0, n1, dst)
-//     rows n0 ≤ n < n1 of W decoded into dst ([n1 − n0, blocks·codes per block] float32, block
-//     order), each value scale·(q − zero) or absmax·NF4[q] rounded once, as dequantizeWeight gives
-//     it: the tiles the caller multiplies with the sgemm when x has more rows.
+//     rows n0 ≤ n < n1 of W decoded into dst ([n1 − n0, blocks·codes per block] float32, columns in
+//     their natural order, the padding past `in` included), each value scale·(q − zero) or
+//     absmax·NF4[q] rounded once, as dequantizeWeight gives it: the tiles the caller multiplies with
+//     the sgemm when x has more rows. 4-bit blocks are put back in column order by interleaving the
+//     even and odd vectors (i32x4 shuffles) before the store.
 //
 // Addresses and strides are bytes.//
 // Blocks. A block is one 16-byte load of a row's codes: 32 four-bit codes (int4, nf4) or 16 bytes
@@ -106,7 +108,13 @@ function addDecode(m: ModuleBuilder, scheme: (typeof GEMV_SCHEMES)[number]): voi
         f.forRange(b, () => f.mul(f.get(g), f.get(bpg)), () => f.get(bEnd), 1, () => {
           f.set(v, f.v128Load(f.add(f.get(row), f.shl(f.get(b), f.i32(4)))));
           decodeBlock(f, scheme, { v, lo, hi, tmp, zv, w }, tables);
-          for (let j = 0; j < nVec; j++) f.v128Store(f.get(d), f.f32x4Mul(f.get(w[j]!), f.get(sc)), 16 * j);
+          for (let j = 0; j < nVec; j++) {
+            // Column order: int8 is already; 4-bit vector j takes columns 4j..4j+3 from the even
+            // vector w[j >> 1] and the odd one w[4 + (j >> 1)], alternately.
+            const natural = (): Val<'v128'> => (nVec === 4 ? f.get(w[j]!)
+              : f.i32x4Shuffle(f.get(w[j >> 1]!), f.get(w[4 + (j >> 1)]!), j % 2 === 0 ? [0, 4, 1, 5] : [2, 6, 3, 7]));
+            f.v128Store(f.get(d), f.f32x4Mul(natural(), f.get(sc)), 16 * j);
+          }
           f.set(d, f.add(f.get(d), f.i32(16 * nVec)));
         });
       });
