@@ -22,10 +22,6 @@ export type Expr =
   | { readonly k: 'input'; readonly index: number; readonly kind: 'num' }
   | { readonly k: 'param'; readonly index: number; readonly kind: 'num' };
 
-/** A leaf that names a value of the kernel's operands: an op argument, a fused input or a fused scalar. */
-export type ValueLeaf = Extract<Expr, { k: 'arg' | 'input' | 'param' }>;
-export const isValueLeaf = (e: Expr): e is ValueLeaf => e.k === 'arg' || e.k === 'input' || e.k === 'param';
-
 /** An operand: an expression or a JS number (a constant). */
 export type Operand = Expr | number;
 

@@ -9,8 +9,20 @@
 // an `fround` node — the step boundary. Targets that compute in float64 (the JavaScript loops) round
 // there; WGSL computes in f32, where `fround` is the value itself. Within a step a target computes
 // as its per-op kernel does (gelu in float64 in the loops, in f32 on the GPU), so a fused kernel has
-// each op's accuracy contract (ops.ts) per step: bit-identical to the per-op kernels of the same
-// target where those are exact, and otherwise each step within its op's contract for that target.
+// each op's accuracy contract (ops.ts) per step. What each kernel guarantees:
+// - cpu reference (cpu/fused_elementwise.ts): bit-identical to the reference per-op kernels;
+// - fast cpu, TypeScript loops: bit-identical to the tier's per-op TypeScript loops (so to the
+//   reference except erf/gelu, whose unary loops take erf from a table: `fast` contract);
+// - fast cpu, WebAssembly (cpu_fast/fused_elementwise_program.ts): bit-identical to the per-op
+//   WebAssembly kernels (so to the reference for the single-instruction ops; `wasm` contract for
+//   exp, tanh, sigmoid, erf and the ops built on them);
+// - WGSL: bit-identical to the per-op WGSL kernels on the adapters tested (lavapipe) where every step
+//   value is finite. WGSL lets a compiler assume f32 arithmetic meets no NaN or ±∞, and in one
+//   shader it sees a whole chain: v − v may fold to 0 where v is NaN, which per-op kernels (each
+//   step from memory) never show; a compiler may also contract a multiply and an add of two steps
+//   into one fused multiply-add. Each step stays within its op's `wgsl` contract.
+// Errors can grow along a chain as along the per-op kernels: a step's contract bounds its own
+// rounding, not the condition of the steps after it.
 //
 // A scalar step is `binaryScalar`: its value is converted to float32 as `fill` stores it, then
 // op(a, value) — or op(value, a) when `scalarFirst`. Scalars are run-time parameters (`param`
@@ -129,16 +141,16 @@ export const fusedScalar = (s: FusedStep & { kind: 'scalar' }): number => Math.f
 
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
-/** The bit pattern of a float32 value, as 8 hex digits (NaN payloads and −0 kept apart). */
-export function float32Hex(v: number): string {
+/** The bit pattern of the float32 nearest `v` (NaN payloads and −0 kept apart). */
+export function float32Bits(v: number): number {
   F32[0] = v;
-  return U32[0]!.toString(16).padStart(8, '0');
+  return U32[0]!;
 }
 
 function stepKey(s: FusedStep, withValue: boolean): string {
   if (s.kind === 'unary') return `u.${s.op}(${s.args[0]})`;
   if (s.kind === 'binary') return `b.${s.op}(${s.args[0]},${s.args[1]})`;
-  const v = withValue ? float32Hex(s.value) : '';
+  const v = withValue ? float32Bits(s.value).toString(16).padStart(8, '0') : '';
   return `s.${s.op}(${s.scalarFirst ? `#${v},${s.args[0]}` : `${s.args[0]},#${v}`})`;
 }
 

@@ -24,7 +24,7 @@
 
 import { coalesce, isContiguous, numel } from '../geometry.js';
 import type { View } from '../types.js';
-import { checkFusedViews, composeFused, float32Hex, fusedScalars, fusedStructureKey, validateFusedProgram, type FusedProgram } from '../elementwise/fused.js';
+import { checkFusedViews, composeFused, float32Bits, fusedScalars, fusedStructureKey, validateFusedProgram, type FusedProgram } from '../elementwise/fused.js';
 import { wgslStatements } from '../elementwise/wgsl.js';
 import { WGSL_MATH } from './elementwise_ops.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
@@ -60,7 +60,7 @@ function prepared(p: FusedProgram): Prepared {
     const { lines, values } = wgslStatements(outputs);
     e = {
       key: fusedStructureKey(p), inputs: p.inputs, outputs: outputs.length, lines, values,
-      scalarBits: fusedScalars(p).map((v) => parseInt(float32Hex(v), 16)),
+      scalarBits: fusedScalars(p).map(float32Bits),
     };
     byProgram.set(p, e);
   }
@@ -84,7 +84,7 @@ function uniforms(e: Prepared, path: Path, n: number, views: readonly V[], shape
  * The shader of a program on one path and rank (see the header). `via[k]`: the output whose binding
  * input k is read through (it has exactly that output's view), or -1 for its own binding.
  */
-export function fusedShader(e: Prepared, path: Path, rank: number, u: UniformStruct, via: readonly number[]): ShaderSource {
+function fusedShader(e: Prepared, path: Path, rank: number, u: UniformStruct, via: readonly number[]): ShaderSource {
   const xs = names('x', e.inputs), ys = names('y', e.outputs);
   const vec = path === 'vec4';
   const el = vec ? 'vec4<f32>' : 'f32';
