@@ -1,6 +1,7 @@
 // Small models and their building blocks on the `cpu` device, against PyTorch on the CPU (one thread
-// and its default threads, both reported; OpenBLAS held to one thread for the one-thread figure) and
-// TensorFlow.js's cpu and wasm backends:
+// and its default threads, both reported; OpenBLAS held to one thread for the one-thread figure),
+// TensorFlow.js's cpu and wasm backends, and jax-js on its WebAssembly device under jit
+// (lib/jaxjs.ts; its own random weights — only webgrad and PyTorch share theirs):
 // - an MLP 784-256-256-10 training step (batch 128, Adam), and a LeNet-5 step (batch 64, Adam):
 //   webgrad and PyTorch start from the same weights and batch (written to a file the peer script
 //   reads), and their first losses are compared;
@@ -12,8 +13,9 @@
 //   it is installed (`apt-get install libopenblas0-pthread`; the JSON records which library).
 // Times are the fastest call after a warm-up (by count and by time) on every side: on a shared
 // machine the fastest call is the one least disturbed by other processes. webgrad runs with its
-// default threads and with one; each ratio sets the faster webgrad figure against the faster PyTorch one. tfjs runs the steps and
-// blocks only (its plain-JS backend takes seconds per epoch); its convolutions are NHWC.
+// default threads and with one; each ratio sets the faster webgrad figure against the faster PyTorch
+// one. tfjs and jax-js run the steps and blocks, not the epoch (tfjs's plain-JS backend takes seconds
+// per step); tfjs's convolutions are NHWC. WEBGRAD_BENCH_TFJS=0 / WEBGRAD_BENCH_JAXJS=0 leave them out.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +27,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import type { Suite, SuiteContext } from '../lib/context.js';
 import { failureCell, makeRatio, num, type Cell, type Entry } from '../lib/report.js';
 import { useBackend, type Tf, type TfBackend } from '../lib/tfjs.js';
+import { jaxWorkload, loadJax } from '../lib/jaxjs.js';
 
 type CaseName = 'mlp' | 'lenet' | 'lenet-epoch' | 'conv' | 'pool' | 'matmul256' | 'matmul1024';
 interface Spec { key: CaseName; title: string; tfjs: boolean; goal?: number }
@@ -259,6 +262,14 @@ export const cpuModelsSuite: Suite = {
           for (const backend of ['wasm', 'cpu'] as TfBackend[]) {
             ctx.log(`  ${spec.key}: tfjs ${backend}`);
             tfCells[`tfjs ${backend}`] = await runTf(ctx, spec.key, backend, o);
+          }
+        }
+        if (spec.tfjs && process.env.WEBGRAD_BENCH_JAXJS !== '0') {
+          ctx.log(`  ${spec.key}: jax-js wasm`);
+          const jax = await loadJax();
+          if (typeof jax === 'string') tfCells['jax-js wasm'] = jax;
+          else {
+            try { tfCells['jax-js wasm'] = await fastest(jaxWorkload(jax, spec.key), o); } catch (e) { tfCells['jax-js wasm'] = failureCell(e); }
           }
         }
         const torchBest = Object.values(torch).map(num).filter((v): v is number => v !== null).sort((a, b) => a - b)[0];
