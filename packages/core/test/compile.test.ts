@@ -134,6 +134,26 @@ for (const device of testDevices()) {
       expect(f.stats()).toMatchObject({ signatures: 2, traces: 4, replays: 2, eagerCalls: 2 });
     });
 
+    it('replays a sliding slice of a larger tensor under one signature', async () => {
+      const data = tensor(randomArray(40, 81), { shape: [10, 4], device });
+      const w = tensor(randomArray(8, 82), { shape: [4, 2], device });
+      const f = compile((x: Tensor) => x.matmul(w).sum(0));
+      for (let i = 0; i < 7; i++) {
+        const x = data.narrow(0, i, 3);
+        await expectClose(f(x), Array.from(await x.matmul(w).sum(0).data()), 1e-5);
+      }
+      expect(f.stats()).toMatchObject({ signatures: 1, replays: 4 });
+    });
+
+    it('runs calls beyond 8 input signatures eagerly, warning once', async () => {
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      const f = compile(function manyShapes(t: Tensor) { return t.mul(2); });
+      for (let n = 1; n <= 10; n++) for (let k = 0; k < 2; k++) await expectClose(f(tensor(randomArray(n, n), { device })), randomArray(n, n).map((v) => 2 * Math.fround(v)), 1e-6);
+      expect(f.stats()).toMatchObject({ signatures: 8, eagerCalls: 8 + 4 });
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![0])).toMatch(/compile\(manyShapes\): more than 8 input signatures/);
+    });
+
     it('falls back on a host read inside the step, warning once', async () => {
       const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
       const f = compile(function readsHost(t: Tensor) {

@@ -83,8 +83,8 @@ export type CompiledFunction<A extends unknown[], R> = ((...args: A) => R) & {
 
 /** Replay state of a finished tape: which views take each call's input buffers, and the captures. */
 interface Plan {
-  /** Per tensor argument, the views whose buffer is that argument's. */
-  readonly inputRefs: Ref[][];
+  /** Per tensor argument, the views whose buffer is that argument's, with their offset relative to the argument's. */
+  readonly inputRefs: { readonly ref: Ref; readonly offset: number }[][];
   /** Entries grouped into runs: a capturable run of kernel entries, or a single entry. */
   readonly runs: Run[];
 }
@@ -103,6 +103,9 @@ class Signature implements FreeWatcher {
 }
 
 const ASYNC = Object.getPrototypeOf(async () => {}).constructor;
+
+/** Input signatures one compiled function traces; calls with further ones run eagerly (each signature holds an arena). */
+const MAX_SIGNATURES = 8;
 
 /**
  * Compile a step (torch.compile / jax.jit for a training step): returns a function with `fn`'s
@@ -125,6 +128,7 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
   const fullgraph = o.fullgraph ?? false;
   const sigs = new Map<string, Signature>();
   const stats = blankStats();
+  let warnedSignatures = false;
 
   const fallback = (sig: Signature, cause: string): void => {
     const msg = `compile(${name}): ${cause}. This input signature runs eagerly from now on.`;
@@ -141,7 +145,17 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
     stats.calls++;
     const { key, inputs } = signatureOf(name, args);
     let sig = sigs.get(key);
-    if (sig === undefined) { sigs.set(key, (sig = new Signature(key))); stats.signatures++; }
+    if (sig === undefined) {
+      if (sigs.size >= MAX_SIGNATURES) {
+        const msg = `compile(${name}): more than ${MAX_SIGNATURES} input signatures (devices, dtypes, shapes, strides of the tensor arguments and the other arguments' values); new ones run eagerly`;
+        if (fullgraph) throw new CompileError(msg);
+        if (!warnedSignatures) { warnedSignatures = true; console.warn(msg); }
+        stats.eagerCalls++;
+        return fn(...args);
+      }
+      sigs.set(key, (sig = new Signature(key)));
+      stats.signatures++;
+    }
     if (sig.eager !== null) {
       if (fullgraph) throw new CompileError(sig.eager);
       stats.eagerCalls++;
@@ -217,8 +231,9 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
   const replay = (sig: Signature, inputs: readonly Tensor[]): unknown => {
     const plan = sig.plan!;
     for (let i = 0; i < plan.inputRefs.length; i++) {
-      const buf = inputs[i]!.storage.buffer;
-      for (const r of plan.inputRefs[i]!) r.view.buffer = buf;
+      const t = inputs[i]!;
+      const buf = t.storage.buffer;
+      for (const r of plan.inputRefs[i]!) { r.ref.view.buffer = buf; r.ref.view.offset = r.offset + t.offset; }
     }
     const tape = sig.tape!;
     const rng = getRngState();
@@ -285,9 +300,8 @@ function signatureOf(name: string, args: readonly unknown[]): { key: string; inp
   const parts: string[] = [];
   const visit = (x: unknown, where: string): void => {
     if (isTensor(x)) {
-      const first = inputs.findIndex((t) => t.storage === x.storage);
       inputs.push(x);
-      parts.push(`T(${x.device},${x.dtype},${x.shape.join('x')},${x.strides.join(',')},${x.offset},${x.storage.length},${x.requiresGrad ? 'g' : ''},${first})`);
+      parts.push(`T${inputs.length - 1}`);
     } else if (x === undefined) parts.push('u');
     else if (x === null || typeof x === 'number' || typeof x === 'string' || typeof x === 'boolean') parts.push(typeof x === 'number' ? `n${Object.is(x, -0) ? '-0' : String(x)}` : JSON.stringify(x));
     else if (Array.isArray(x)) { parts.push('['); x.forEach((v, i) => visit(v, `${where}[${i}]`)); parts.push(']'); }
@@ -300,6 +314,13 @@ function signatureOf(name: string, args: readonly unknown[]): { key: string; inp
     }
   };
   args.forEach((a, i) => visit(a, `argument ${i}`));
+  // A tensor's offset in its storage is not part of the signature (a replay moves the views of a
+  // slice that moves), unless two arguments share a storage: then where each lies is.
+  inputs.forEach((x, i) => {
+    const first = inputs.findIndex((t) => t.storage === x.storage);
+    const shared = first !== i || inputs.some((t, j) => j > i && t.storage === x.storage);
+    parts.push(`T${i}(${x.device},${x.dtype},${x.shape.join('x')},${x.strides.join(',')},${x.requiresGrad ? 'g' : ''}${shared ? `,${first},${x.offset}` : ''})`);
+  });
   parts.push(`|grad=${isGradEnabled()}|autocast=${autocastDType()}|device=${getDefaultDevice()}`);
   return { key: parts.join(' '), inputs };
 }
@@ -348,13 +369,16 @@ function referencedBuffers(tape: Tape): Set<unknown> {
 
 /** Which views take the input buffers, and the runs of entries a capture may re-issue. */
 function planOf(tape: Tape, capture: boolean): Plan {
-  const inputRefs: Ref[][] = [];
+  const inputRefs: Plan['inputRefs'][number][] = [];
   const all = outputRefs(tape.output, []);
   for (const e of tape.entries) if (e.kind !== 'host') all.push(...e.refs);
+  const seen = new Set<unknown>();
   for (const r of all) {
     const s = tape.slots[r.slot]!;
-    if (s.role !== 'input') continue;
-    (inputRefs[s.input] ??= []).push(r);
+    // A view object can be shared (a fused entry reuses its steps' views): patch each once.
+    if (s.role !== 'input' || seen.has(r.view)) continue;
+    seen.add(r.view);
+    (inputRefs[s.input] ??= []).push({ ref: r, offset: r.view.offset - tape.inputOffsets[s.input]! });
   }
   for (let i = 0; i < inputRefs.length; i++) inputRefs[i] ??= [];
   // A capture freezes its buffers and uniforms: it may hold kernel launches (not random draws,

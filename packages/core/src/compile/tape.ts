@@ -107,6 +107,8 @@ export interface Tape {
   readonly externals: ReadonlySet<unknown>;
   /** Called when the tape is discarded (releases what host actions hold). */
   readonly disposers: (() => void)[];
+  /** The traced call's offset of each tensor argument (a replay moves input views by the difference). */
+  readonly inputOffsets: readonly number[];
   /** How far the call advanced the global generator's offset; or, when the call reseeded it, the state it left. */
   readonly rngAdvance: number | { readonly seed: number; readonly offset: number };
 }

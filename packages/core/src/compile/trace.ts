@@ -104,6 +104,8 @@ export class Tracer implements AllocationListener, FreeWatcher {
   readonly #externals = new Set<unknown>();
   readonly #restore: (() => void)[] = [];
   #nextLogical = 0;
+  /** Each tensor argument's offset: views of an input are keyed by their offset relative to it. */
+  readonly inputOffsets: readonly number[];
   /** Tensor ids above this were made during the trace. */
   readonly firstId: number;
   /** The global generator's state when the call began. */
@@ -111,6 +113,7 @@ export class Tracer implements AllocationListener, FreeWatcher {
 
   constructor(readonly arena: Arena, inputs: readonly Tensor[]) {
     inputs.forEach((t, i) => { if (!this.#inputs.has(t.storage.buffer)) this.#inputs.set(t.storage.buffer, i); });
+    this.inputOffsets = inputs.map((t) => t.offset);
     this.firstId = probeId();
   }
 
@@ -243,7 +246,9 @@ export class Tracer implements AllocationListener, FreeWatcher {
       if (s === null) return a;
       const view: View<unknown> = { buffer: a.buffer, dtype: a.dtype, shape: [...a.shape], strides: [...a.strides], offset: a.offset };
       refs.push({ view, slot: s.slot, logical: s.logical });
-      parts.push(`${this.slots[s.slot]!.name}:${a.dtype}[${a.shape.join('x')}|${a.strides.join(',')}|${a.offset}]`);
+      const slot = this.slots[s.slot]!;
+      const offset = slot.role === 'input' ? `@${a.offset - this.inputOffsets[slot.input]!}` : a.offset;
+      parts.push(`${slot.name}:${a.dtype}[${a.shape.join('x')}|${a.strides.join(',')}|${offset}]`);
       return view;
     }
     if (ArrayBuffer.isView(a)) { parts.push(`bytes(${hashData(a)})`); return a; }
@@ -294,7 +299,7 @@ export class Tracer implements AllocationListener, FreeWatcher {
     const g = getRngState();
     return {
       entries: this.entries, keys: this.keys, slots: this.slots, output, liveAtEnd, hostRead: this.#hostRead,
-      externals: this.#externals, disposers: this.disposers,
+      externals: this.#externals, disposers: this.disposers, inputOffsets: this.inputOffsets,
       rngAdvance: g.seed === this.#rng0.seed && g.offset >= this.#rng0.offset ? g.offset - this.#rng0.offset : g,
     };
   }
