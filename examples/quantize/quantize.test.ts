@@ -36,6 +36,7 @@ it('stores the pre-trained GPT in float16 and quantizes it to int8, int4 and NF4
   for (const r of results) {
     expect(r.roundTokensPerSecond).toHaveLength(2);
     expect(r.tokensPerSecond).toBeGreaterThan(0);
+    expect(r.tokensPerCpuSecond).toBeGreaterThan(0);
   }
   expect(table).toMatch(/perplexity/);
 });

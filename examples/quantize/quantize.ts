@@ -8,7 +8,9 @@
 // Speed: every variant is loaded first; then, after one warm-up generation each, `rounds` rounds each
 // generate `genTokens` tokens (greedy, KV cache, batch 1) from the same prompt with every variant, in
 // an order that rotates by one per round, so slow spells of a shared machine fall on all of them.
-// tokens/s is the median over the rounds. On the cpu device the kernels use `threads` threads.
+// tokens/s is the median over the rounds; so is tokens per CPU-second (the process's user + system
+// time, which a machine shared with other jobs inflates far less than the wall time). On the cpu
+// device the kernels use `threads` threads.
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { getNumThreads, noGrad, setNumThreads, tensor, tidy, type DeviceName } from '@webgrad/core';
@@ -50,6 +52,8 @@ export interface VariantResult {
   tokensPerSecond: number;
   /** tokens/s of each round. */
   roundTokensPerSecond: number[];
+  /** Median tokens per CPU-second of the process over the rounds. */
+  tokensPerCpuSecond: number;
 }
 
 /** The model variants: float32, float16 storage (every parameter), and the quantized block Linears. */
@@ -81,15 +85,15 @@ async function valLoss(model: GPT, ids: number[], blockSize: number, windows: nu
   return total / n;
 }
 
-/** Milliseconds to generate `tokens` tokens greedily from `prompt`. */
-async function generationMs(model: GPT, prompt: number[], tokens: number, device: DeviceName): Promise<number> {
+/** Wall and CPU milliseconds to generate `tokens` tokens greedily from `prompt`. */
+async function generationMs(model: GPT, prompt: number[], tokens: number, device: DeviceName): Promise<{ wall: number; cpu: number }> {
   const idx = tensor([prompt], { dtype: 'int32', device });
-  const t0 = performance.now();
+  const c0 = process.cpuUsage(), t0 = performance.now();
   const out = await model.generate(idx, { maxNewTokens: tokens, temperature: 0 });
-  const ms = performance.now() - t0;
+  const wall = performance.now() - t0, c = process.cpuUsage(c0);
   out.dispose();
   idx.dispose();
-  return ms;
+  return { wall, cpu: (c.user + c.system) / 1000 };
 }
 
 const median = (xs: number[]): number => {
@@ -97,17 +101,19 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** tokens/s per model and round: a warm-up each, then `rounds` rounds over all models in rotating order. */
-async function interleavedSpeed(models: GPT[], prompt: number[], opts: QuantizeExampleOptions): Promise<number[][]> {
+/** tokens per wall and per CPU second, per model and round: a warm-up each, then `rounds` rounds over all models in rotating order. */
+async function interleavedSpeed(models: GPT[], prompt: number[], opts: QuantizeExampleOptions): Promise<{ wall: number[][]; cpu: number[][] }> {
   for (const m of models) await generationMs(m, prompt, Math.min(20, opts.genTokens), opts.device); // kernels, pipelines, memory
-  const tps: number[][] = models.map(() => []);
+  const wall: number[][] = models.map(() => []), cpu: number[][] = models.map(() => []);
   for (let r = 0; r < opts.rounds; r++) {
     for (let j = 0; j < models.length; j++) {
       const i = (j + r) % models.length;
-      tps[i]!.push((opts.genTokens * 1000) / await generationMs(models[i]!, prompt, opts.genTokens, opts.device));
+      const ms = await generationMs(models[i]!, prompt, opts.genTokens, opts.device);
+      wall[i]!.push((opts.genTokens * 1000) / ms.wall);
+      cpu[i]!.push((opts.genTokens * 1000) / ms.cpu);
     }
   }
-  return tps;
+  return { wall, cpu };
 }
 
 export async function quantizeExample(opts: QuantizeExampleOptions): Promise<{ results: VariantResult[]; table: string }> {
@@ -142,18 +148,20 @@ export async function quantizeExample(opts: QuantizeExampleOptions): Promise<{ r
   }
   const threads = getNumThreads();
   if (opts.device === 'cpu') setNumThreads(opts.threads);
-  let tps: number[][];
+  let tps: { wall: number[][]; cpu: number[][] };
   try {
     tps = await interleavedSpeed(models, prompt, opts);
   } finally {
     if (opts.device === 'cpu') setNumThreads(threads);
     for (const m of models) m.dispose();
   }
-  const full: VariantResult[] = results.map((r, i) => ({ ...r, tokensPerSecond: median(tps[i]!), roundTokensPerSecond: tps[i]! }));
+  const full: VariantResult[] = results.map((r, i) => ({
+    ...r, tokensPerSecond: median(tps.wall[i]!), roundTokensPerSecond: tps.wall[i]!, tokensPerCpuSecond: median(tps.cpu[i]!),
+  }));
   const speedHead = `tokens/s (${opts.device}${opts.device === 'cpu' ? `, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}` : ''}; median of ${opts.rounds})`;
-  const table = formatTable(['weights', 'file', 'block Linears, bits/weight', 'val loss', 'perplexity', speedHead, 'min–max'], full.map((r) => [
+  const table = formatTable(['weights', 'file', 'block Linears, bits/weight', 'val loss', 'perplexity', speedHead, 'min–max', 'tokens per CPU-second'], full.map((r) => [
     r.name, `${(r.fileBytes / 1024).toFixed(1)} KiB`, r.linearBits.toFixed(3), r.valLoss.toFixed(4), r.perplexity.toFixed(3), r.tokensPerSecond.toFixed(1),
-    `${Math.min(...r.roundTokensPerSecond).toFixed(1)}–${Math.max(...r.roundTokensPerSecond).toFixed(1)}`,
+    `${Math.min(...r.roundTokensPerSecond).toFixed(1)}–${Math.max(...r.roundTokensPerSecond).toFixed(1)}`, r.tokensPerCpuSecond.toFixed(1),
   ]));
   say(`\n${table}`);
   return { results: full, table };
