@@ -230,7 +230,7 @@ export function addConv(m: ModuleBuilder): void {
         // Flat index of tap (0, 0) of output (oh, 0): 2·oh·W.
         f.set(t, f.mul(f.shl(f.get(oh), f.i32(1)), f.get(g.W)));
         f.forRange(ow, () => f.i32(0), () => f.get(vecEnd), 4, () => {
-          const split = (row: I, odd: boolean) => {
+          const split = (row: I32, odd: boolean) => {
             f.set(a0, f.v128Load(f.add(f.get(row), f.shl(f.get(ow), f.i32(3)))));
             f.set(a1, f.v128Load(f.add(f.get(row), f.shl(f.get(ow), f.i32(3))), 16));
             return f.i32x4Shuffle(f.get(a0), f.get(a1), odd ? [1, 3, 5, 7] : [0, 2, 4, 6]);
@@ -238,7 +238,7 @@ export function addConv(m: ModuleBuilder): void {
           f.set(best, split(r0, false));
           f.set(idx, f.v128ConstI32([0, 0, 0, 0]));
           // Taps (0, 1), (1, 0), (1, 1), at flat offsets 1, W, W + 1 from tap (0, 0).
-          const step = (row: I, odd: boolean, off: () => Val<'v128'>) => {
+          const step = (row: I32, odd: boolean, off: () => Val<'v128'>) => {
             f.set(v, split(row, odd));
             f.set(take, f.v128And(f.f32x4Eq(f.get(best), f.get(best)), f.v128Or(f.f32x4Lt(f.get(best), f.get(v)), f.f32x4Ne(f.get(v), f.get(v)))));
             f.set(best, f.v128Bitselect(f.get(v), f.get(best), f.get(take)));
@@ -259,7 +259,7 @@ export function addConv(m: ModuleBuilder): void {
             f.set(at, f.shl(f.get(ow), f.i32(3)));
             f.set(sb, f.f64PromoteF32(f.f32Load(f.add(f.get(r0), f.get(at)))));
             f.set(sam, f.i32(0));
-            const tap = (row: I, byteOff: number, flat: () => Val<'i32'>) => {
+            const tap = (row: I32, byteOff: number, flat: () => Val<'i32'>) => {
               f.set(sv, f.f64PromoteF32(f.f32Load(f.add(f.get(row), f.get(at)), byteOff)));
               f.if_(f.and(f.f64Eq(f.get(sb), f.get(sb)), f.or(f.f64Lt(f.get(sb), f.get(sv)), f.f64Ne(f.get(sv), f.get(sv)))), () => {
                 f.set(sb, f.get(sv));
