@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// The cpu device's quantized matmul with one row of x (token-by-token generation): the WebAssembly
-// SIMD kernels (cpu_fast/quant_matmul_program.ts) against the TypeScript loops they replace, per
-// scheme, on one thread, and the float32 sgemm of the same product for scale. Prints microseconds
-// per call and the effective GMAC/s (rows·in·out / time).
+// The cpu device's quantized matmul, per scheme on one thread: WebAssembly decoding
+// (cpu_fast/quant_matmul_program.ts; QUANT_MATMUL_WASM on, the "wasm" columns) against TypeScript
+// decoding (off, "loops"), and the float32 sgemm of the same product for scale. With fewer than 8
+// rows of x (default 1: token-by-token generation) that is the few-row kernel against the TypeScript
+// loops; with 8 or more, tiles decoded in WebAssembly or TypeScript, both multiplied by the sgemm.
+// Prints microseconds per call and the effective GMAC/s (rows·in·out / time).
 //
 //   node benchmarks/quant_gemv.mjs [--rows M] [--rounds R]
 //
