@@ -38,7 +38,10 @@ export { gather, scatterAdd, indexSelect, embedding, oneHot } from './ops/indexi
 export { softmax, logSoftmax, softmaxDecomposed, logSoftmaxDecomposed } from './ops/softmax.js';
 export { crossEntropy, crossEntropyDecomposed, type CrossEntropyOptions } from './ops/cross_entropy.js';
 export { layerNorm, layerNormDecomposed } from './ops/layer_norm.js';
-export { lstmCell, gruCell, lstmSequence, gruSequence, lstmCellDecomposed, gruCellDecomposed, lstmSequenceDecomposed, gruSequenceDecomposed, type SequenceOptions } from './ops/rnn_cells.js';
+export {
+  lstmCell, gruCell, rnnSequence, lstmSequence, gruSequence, lstmCellDecomposed, gruCellDecomposed, rnnSequenceDecomposed, lstmSequenceDecomposed, gruSequenceDecomposed,
+  type SequenceOptions, type RnnSequenceOptions,
+} from './ops/rnn_cells.js';
 export { scaledDotProductAttention, attentionDecomposed, packedSelfAttention, type AttentionOptions } from './ops/attention.js';
 export { dropout } from './ops/dropout.js';
 export { conv2d, maxPool2d, avgPool2d, convOutSize, type Conv2dOptions, type Pool2dOptions } from './ops/conv.js';

@@ -7,7 +7,7 @@
 // createGraph; the same ops on WebGPU; and typed errors.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  cpuBackend, gradients, gruCell, gruSequence, lstmCell, lstmSequence, memory, noGrad, tensor, tidy, type Tensor,
+  cpuBackend, gradients, gruCell, gruSequence, lstmCell, lstmSequence, memory, noGrad, rnnSequence, tensor, tidy, type Tensor,
 } from '@webgrad/core';
 import { RECURRENT_KERNELS, cpuKernels, fastCpuKernels, type BackendKernels, type TypedArray } from '@webgrad/kernels';
 import { drawSample, testDevices } from './helpers.js';
@@ -46,6 +46,10 @@ function seqGru(x: Tensor, h0: Tensor, w: Tensor, b: Tensor | null, reverse = fa
   const { output, h } = gruSequence(x, h0, w, b, { reverse });
   return output.flatten().add(h.sum().mul(0.3));
 }
+function seqRnn(x: Tensor, h0: Tensor, w: Tensor, nonlinearity: 'tanh' | 'relu', reverse = false): Tensor {
+  const { output, h } = rnnSequence(x, h0, w, { nonlinearity, reverse });
+  return output.flatten().add(h.sum().mul(0.3));
+}
 const cellPair = ([h, c]: [Tensor, Tensor]) => h.add(c.mul(0.7));
 
 const CASES: Case[] = [
@@ -66,6 +70,12 @@ const CASES: Case[] = [
     call: (x, h, c, w) => seqLstm(x, h, c, w, true), uses: ['lstmCell', 'lstmCellBackward'] },
   { name: 'gruSequence T 3, B 3, H 4, bias (SIMD path)', shapes: [[3, 3, 12], [3, 4], [12, 4], [12]], call: (x, h, w, b) => seqGru(x, h, w, b), uses: ['gruCell', 'gruCellBackward'] },
   { name: 'gruSequence reverse, no bias, T 2, B 2, H 8 (SIMD path)', shapes: [[2, 2, 24], [2, 8], [24, 8]], call: (x, h, w) => seqGru(x, h, w, null, true), uses: ['gruCell', 'gruCellBackward'] },
+  { name: 'rnnSequence tanh, T 4, B 3, H 5', shapes: [[4, 3, 5], [3, 5], [5, 5]], call: (x, h, w) => seqRnn(x, h, w, 'tanh'), uses: ['rnnCell', 'rnnCellBackward'] },
+  { name: 'rnnSequence relu reverse, T 3, B 2, H 4', shapes: [[3, 2, 4], [2, 4], [4, 4]], call: (x, h, w) => seqRnn(x, h, w, 'relu', true), uses: ['rnnCell', 'rnnCellBackward'] },
+  { name: 'rnnSequence T 1, B 1, H 1, batch-first xGates, transposed weight', shapes: [[1, 1, 1], [1, 1], [1, 1]],
+    call: (x, h, w) => seqRnn(x.transpose(0, 1), h, w.mT, 'tanh'), uses: ['rnnCell', 'rnnCellBackward'] },
+  { name: 'rnnSequence tanh, batch-first xGates, transposed weight', shapes: [[2, 5, 3], [2, 3], [3, 3]],
+    call: (x, h, w) => seqRnn(x.transpose(0, 1), h, w.mT, 'tanh'), uses: ['rnnCell', 'rnnCellBackward'] },
   { name: 'gruSequence T 4, B 3, H 5, bias', shapes: [[4, 3, 15], [3, 5], [15, 5], [15]], call: (x, h, w, b) => seqGru(x, h, w, b), uses: ['gruCell', 'gruCellBackward'] },
   { name: 'gruSequence reverse, no bias', shapes: [[5, 2, 9], [2, 3], [9, 3]], call: (x, h, w) => seqGru(x, h, w, null, true), uses: ['gruCell', 'gruCellBackward'] },
   { name: 'gruSequence T 1, B 1, H 1', shapes: [[1, 1, 3], [1, 1], [3, 1], [3]], call: (x, h, w, b) => seqGru(x, h, w, b), uses: ['gruCell', 'gruCellBackward'] },
@@ -190,6 +200,8 @@ describe('errors name the op, argument and shapes', () => {
     expect(() => lstmSequence(t([0, 2, 8]), t([2, 2]), t([2, 2]), t([8, 2]))).toThrow(/lstmSequence: the sequence is empty/);
     expect(() => gruSequence(t([4, 2, 6]), t([2, 2]), t([6, 2]), t([5]))).toThrow(/gruSequence: expected biasHh \[6\]/);
     expect(() => gruSequence(t([4, 2, 6]), t([2, 2]), t([6, 2]), null, { reverse: 1 as unknown as boolean })).toThrow(/gruSequence: reverse/);
+    expect(() => rnnSequence(t([4, 2, 3]), t([2, 3]), t([3, 2]))).toThrow(/rnnSequence: expected weightHh \[3, 3\]/);
+    expect(() => rnnSequence(t([4, 2, 3]), t([2, 3]), t([3, 3]), { nonlinearity: 'gelu' as 'tanh' })).toThrow(/rnnSequence: nonlinearity/);
   });
 });
 

@@ -248,6 +248,10 @@ export const FUSED_KERNELS = [
  * (LSTM i, f, g, o; GRU r, z, n), states [B, H], `acts` the activations the backward reads ([B, 4H]).
  */
 export interface RecurrentKernels<B> {
+  /** h' = tanh(xg + hg), or relu with `relu`, of one Elman step (all [B, H]). */
+  rnnCell(xg: View<B>, hg: View<B>, hNew: View<B>, relu: boolean): void;
+  /** The gradient of the Elman pre-activation from h' and dh': dh'·(1 − h'²), or dh'·[h' > 0] with `relu`. */
+  rnnCellBackward(hNew: View<B>, dhNew: View<B>, dpre: View<B>, relu: boolean): void;
   /** h', c' (and acts) of one LSTM step from gates = xg + hg (hg may be null) and c; acts may be xg or hg itself. */
   lstmCell(xg: View<B>, hg: View<B> | null, c: View<B>, h: View<B>, cNew: View<B>, acts: View<B> | null): void;
   /** dgates (the gradient of xg and of hg) and dc from acts, c, c' and the gradients of h' and c' (null: zero). */
@@ -259,7 +263,7 @@ export interface RecurrentKernels<B> {
 }
 
 /** The recurrent kernels' names. */
-export const RECURRENT_KERNELS = ['lstmCell', 'lstmCellBackward', 'gruCell', 'gruCellBackward'] as const satisfies readonly (keyof RecurrentKernels<unknown>)[];
+export const RECURRENT_KERNELS = ['rnnCell', 'rnnCellBackward', 'lstmCell', 'lstmCellBackward', 'gruCell', 'gruCellBackward'] as const satisfies readonly (keyof RecurrentKernels<unknown>)[];
 
 /** Weight-only quantization schemes (layouts in cpu/quant_format.ts). */
 export const QUANT_SCHEMES = ['int8', 'int4', 'nf4'] as const;

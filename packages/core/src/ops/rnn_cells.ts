@@ -1,11 +1,12 @@
 // The recurrent cells as fused ops, with PyTorch's gate layouts (blocks of H along the last dim):
+//   RNN   h' = tanh(x + h·W_hhᵀ) (or relu), no gates
 //   LSTM  gates (i, f, g, o)   c' = σ(f)·c + σ(i)·tanh(g);  h' = σ(o)·tanh(c')
 //   GRU   x- and h-gates (r, z, n) kept apart, since n = tanh(x_n + r·(W_hn·h + b_hn));
 //         r = σ(x_r + h_r), z = σ(x_z + h_z), h' = (1 − z)·n + z·h
 //
 // Two levels:
 // - lstmCell / gruCell: one step from precomputed gates (the LSTMCell and GRUCell modules).
-// - lstmSequence / gruSequence: a whole direction of a layer, from the input projection of every
+// - rnnSequence / lstmSequence / gruSequence: a whole direction of a layer, from the input projection of every
 //   step (xGates, one matmul before the loop, as cuDNN and PyTorch do). The forward loops inside one
 //   op — per step one recurrent matmul and one cell kernel, no graph node — and the backward runs
 //   the steps in reverse (per step one cell-backward kernel and one matmul) and takes dW_hh as one
@@ -19,11 +20,11 @@ import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { backwardThroughDecomposition, recordingBackward } from '../autograd/decomposition_backward.js';
 import { tidy } from '../memory.js';
-import { checkBool, checkOptions, checkTensor } from '../validate.js';
+import { checkBool, checkEnum, checkOptions, checkTensor } from '../validate.js';
 import { empty } from './alloc.js';
 import { contiguous } from './cast.js';
 import { apply, defineOp } from './define.js';
-import { add, mul, sigmoid, sub, tanh } from './elementwise.js';
+import { add, mul, relu, sigmoid, sub, tanh } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { sum } from './reduce.js';
 import { cat, chunk, stack } from './shape_ops.js';
@@ -110,6 +111,21 @@ export function lstmSequenceDecomposed(xGates: Tensor, h0: Tensor, c0: Tensor, w
     return cat([stack(outs, 0), unsqueeze(c, 0)], 0);
   });
 }
+/** rnnSequence from primitive ops: h at every step in time order, [T, B, H]. */
+export function rnnSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tensor, nonlinearity: 'tanh' | 'relu' = 'tanh', reverse = false): Tensor {
+  return tidy(() => {
+    const T = xGates.shape[0]!;
+    const outs = new Array<Tensor>(T);
+    let h = h0;
+    for (let s = 0; s < T; s++) {
+      const t = reverse ? T - 1 - s : s;
+      const pre = add(select(xGates, 0, t), matmul(h, weightHh.mT));
+      h = nonlinearity === 'tanh' ? tanh(pre) : relu(pre);
+      outs[t] = h;
+    }
+    return stack(outs, 0);
+  });
+}
 /** gruSequence from primitive ops: h at every step in time order, [T, B, H]. */
 export function gruSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh: Tensor | null, reverse = false): Tensor {
   return tidy(() => {
@@ -128,6 +144,7 @@ export function gruSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tens
 
 // ---- single steps -------------------------------------------------------------------------------
 
+const hasRnn = (k: Kernels) => k.rnnCell !== undefined && k.rnnCellBackward !== undefined;
 const hasLstm = (k: Kernels) => k.lstmCell !== undefined && k.lstmCellBackward !== undefined;
 const hasGru = (k: Kernels) => k.gruCell !== undefined && k.gruCellBackward !== undefined;
 
@@ -224,6 +241,69 @@ export function gruCell(xGates: Tensor, hGates: Tensor, h: Tensor): Tensor {
 // ---- whole sequences ----------------------------------------------------------------------------
 
 interface SeqAttrs { reverse: boolean }
+interface RnnSeqSaved { xGates: Tensor; h0: Tensor; weightHh: Tensor; out: Tensor }
+
+/**
+ * xGates [T, B, H] (x·W_ihᵀ + b_ih + b_hh), h0 [B, H], weightHh [H, H] → [T, B, H]: the Elman RNN over
+ * a sequence, tanh or relu. The backward reads the outputs (the activations' derivatives are
+ * functions of them) and the inputs (xGates only when it is recorded, through the decomposition).
+ */
+export const RNN_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tensor], SeqAttrs & { relu: boolean }, RnnSeqSaved>({
+  name: 'rnnSequence',
+  forward: ([xg, h0, whh], { reverse, relu: isRelu }, save) => {
+    const k = xg.backend.kernels;
+    save('xGates', xg); save('h0', h0); save('weightHh', whh);
+    if (!hasRnn(k)) return rnnSequenceDecomposed(xg, h0, whh, isRelu ? 'relu' : 'tanh', reverse);
+    const [T, B, H] = xg.shape as [number, number, number];
+    const out = empty([T, B, H], xg.dtype, xg.backend), hh = empty([B, H], xg.dtype, xg.backend);
+    const wT = transposed(whh.kernelView());
+    const step = stepAt(T, reverse);
+    let h: KView = h0.kernelView();
+    for (let s = 0; s < T; s++) {
+      const t = step(s);
+      k.matmul(h, wT, hh.kernelView());
+      k.rnnCell!(at(xg, t), hh.kernelView(), at(out, t), isRelu);
+      h = at(out, t);
+    }
+    hh.dispose();
+    save('out', out);
+    return out;
+  },
+  backward: (g, { saved, attrs: { reverse, relu: isRelu }, needs }) => {
+    const { xGates: xg, h0, weightHh: whh } = saved;
+    const k = xg.backend.kernels;
+    if (recordingBackward() || !hasRnn(k)) {
+      return [...backwardThroughDecomposition(g, [xg, h0, whh], needs, (a, b, c) => rnnSequenceDecomposed(a, b, c, isRelu ? 'relu' : 'tanh', reverse))];
+    }
+    const { out } = saved;
+    const [T, B, H] = xg.shape as [number, number, number];
+    const dt = xg.dtype, be = xg.backend;
+    const gc = contiguous(g);
+    const dxg = empty([T, B, H], dt, be), dh = empty([B, H], dt, be), dhTot = empty([B, H], dt, be);
+    const step = stepAt(T, reverse);
+    for (let s = T - 1; s >= 0; s--) {
+      const t = step(s);
+      let dhIn = at(gc, t);
+      if (s < T - 1) { k.binary('add', dhIn, dh.kernelView(), dhTot.kernelView()); dhIn = dhTot.kernelView(); }
+      k.rnnCellBackward!(at(out, t), dhIn, at(dxg, t), isRelu);
+      if (s > 0 || needs[1]) k.matmul(at(dxg, t), whh.kernelView(), dh.kernelView());   // dh_{t−1} = dpre·W_hh
+    }
+    dhTot.dispose();
+    if (gc !== g) gc.dispose();
+    let dW: Tensor | null = null;
+    if (needs[2]) {
+      dW = empty([H, H], dt, be);
+      const prev = previousStates(out, T, h0, reverse);
+      k.matmul(transposed(rowsView(dxg)), rowsView(prev), dW.kernelView());
+      prev.dispose();
+    }
+    const res: [Tensor | null, Tensor | null, Tensor | null] = [needs[0] ? dxg : null, needs[1] ? dh : null, dW];
+    if (!needs[0]) dxg.dispose();
+    if (!needs[1]) dh.dispose();
+    return res;
+  },
+});
+
 interface LstmSeqSaved { xGates: Tensor; h0: Tensor; c0: Tensor; weightHh: Tensor; acts: Tensor; cells: Tensor; out: Tensor }
 
 /** The step order of a direction. */
@@ -404,6 +484,30 @@ function checkSequence(op: string, xGates: Tensor, G: number, h0: Tensor, weight
   if (xGates.shape[0] === 0) throw new ShapeError(`${op}: the sequence is empty (xGates ${fmtShape(xGates.shape)})`);
   expectShape(op, 'weightHh', weightHh, [G * H, H], `${G}·hiddenSize, hiddenSize`);
   return { T: xGates.shape[0]!, B, H };
+}
+
+/** Options of rnnSequence: the direction, and the activation. */
+export interface RnnSequenceOptions extends SequenceOptions {
+  /** 'tanh' (default) or 'relu'. */
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+/**
+ * An Elman RNN over a whole sequence from the input projection of every step, xGates [T, B, H]
+ * (x·W_ihᵀ + b_ih + b_hh), h0 [B, H] and weightHh [H, H]: h' = tanh(x_t + h·W_hhᵀ) (or relu).
+ * Returns output [T, B, H] (h of every step in time order) and the final h [B, H].
+ */
+export function rnnSequence(xGates: Tensor, h0: Tensor, weightHh: Tensor, opts: RnnSequenceOptions = {}): { output: Tensor; h: Tensor } {
+  const op = 'rnnSequence';
+  checkOptions(op, opts, ['reverse', 'nonlinearity']);
+  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
+  const nonlinearity = checkEnum(op, 'nonlinearity', opts.nonlinearity ?? 'tanh', ['tanh', 'relu']);
+  const { T } = checkSequence(op, xGates, 1, h0, weightHh);
+  checkFloatSame(op, [['xGates', xGates], ['h0', h0], ['weightHh', weightHh]]);
+  return tidy(() => {
+    const output = apply(RNN_SEQUENCE, [contiguous(xGates), contiguous(h0), weightHh], { reverse, relu: nonlinearity === 'relu' });
+    return { output, h: select(output, 0, reverse ? 0 : T - 1) };
+  });
 }
 
 /**

@@ -16,7 +16,7 @@ import { layerNorm, layerNormBackward } from './layer_norm.js';
 import { matmul } from './matmul.js';
 import { quantMatmul, quantMatmulTransposed } from './quant_matmul.js';
 import { random } from './random.js';
-import { gruCell, gruCellBackward, lstmCell, lstmCellBackward } from './rnn.js';
+import { gruCell, gruCellBackward, lstmCell, lstmCellBackward, rnnCell, rnnCellBackward } from './rnn.js';
 import { argReduce, reduce } from './reduce.js';
 import { softmax, softmaxBackward } from './softmax.js';
 
@@ -31,7 +31,7 @@ export const cpuKernels: KernelSet<TypedArray> & RecurrentKernels<TypedArray> = 
   im2col, col2im, pool2d, pool2dBackward,
   adamw,
   quantMatmul, quantMatmulTransposed,
-  lstmCell, lstmCellBackward, gruCell, gruCellBackward,
+  rnnCell, rnnCellBackward, lstmCell, lstmCellBackward, gruCell, gruCellBackward,
   fusedElementwise,
 };
 

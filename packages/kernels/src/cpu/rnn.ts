@@ -1,4 +1,4 @@
-// CPU reference for the fused recurrent cells (LSTM, GRU), forward and backward.
+// CPU reference for the fused recurrent cells (Elman RNN, LSTM, GRU), forward and backward.
 //
 // Layout: gate matrices are [B, G·H] — per row G blocks of H in PyTorch's order (LSTM i, f, g, o;
 // GRU r, z, n) — and states are [B, H]; any strided 2-D views. Arithmetic in float64, stored in
@@ -10,7 +10,9 @@
 //   GRU   hn = hg_n + b_n (b the hidden bias [3H], or absent)
 //         r = σ(xg_r + hg_r + b_r);  z = σ(xg_z + hg_z + b_z);  n = tanh(xg_n + r·hn)
 //         h' = (1 − z)·n + z·h;  acts = [r, z, n, hn]  ([B, 4H])
+//   RNN   h' = tanh(xg + hg) or relu(xg + hg)  (xg, hg [B, H])
 // Backward:
+//   RNN   dpre = dh'·(1 − h'²) (tanh) or dh'·[h' > 0] (relu), from h' itself
 //   LSTM  dc' = dc'_in + dh'·o·(1 − tanh²c');  di = dc'·g;  df = dc'·c;  dg = dc'·i;  do = dh'·tanh c'
 //         dgates = [di·i(1−i), df·f(1−f), dg·(1−g²), do·o(1−o)];  dc = dc'·f
 //   GRU   dn = dh'·(1 − z)·(1 − n²);  dz = dh'·(h − n)·z(1 − z);  dr = dn·hn·r(1 − r)
@@ -110,4 +112,16 @@ export function gruCellBackward(acts: V, h: V, dhNew: V, dxg: V, dhg: V, dh: V |
   writeAll(dxg, dx);
   writeAll(dhg, dy);
   if (dh) writeAll(dh, dhs);
+}
+
+/** One Elman step: h' = tanh(xg + hg), or relu with `relu`; all [B, H]. */
+export function rnnCell(xg: V, hg: V, hNew: V, relu: boolean): void {
+  const x = readAll(xg), y = readAll(hg);
+  writeAll(hNew, x.map((v, i) => (relu ? Math.max(0, v + y[i]!) : Math.tanh(v + y[i]!))));
+}
+
+/** The gradient of the pre-activation from h' and dh': dh'·(1 − h'²), or dh'·[h' > 0] with `relu`. */
+export function rnnCellBackward(hNew: V, dhNew: V, dpre: V, relu: boolean): void {
+  const h = readAll(hNew), d = readAll(dhNew);
+  writeAll(dpre, h.map((v, i) => (relu ? (v > 0 ? d[i]! : 0) : d[i]! * (1 - v * v))));
 }

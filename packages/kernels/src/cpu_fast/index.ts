@@ -13,7 +13,7 @@
 //   rows.ts              softmax, layerNorm, crossEntropy and their backwards (rows_program.ts)
 //   attention.ts         attention forward and backward (attention_program.ts)
 //   indexing.ts          indexSelect, indexAdd
-//   rnn.ts               lstmCell, gruCell and their backwards (TypeScript loops)
+//   rnn.ts               rnnCell, lstmCell, gruCell and their backwards (rnn_program.ts, TypeScript loops)
 //   random.ts            random
 //   adamw.ts             adamw (adamw in ../wasm/elementwise_program.ts)
 //   quant_matmul.ts      quantMatmul (< 8 rows: quant_matmul_program.ts; more: decoded tiles into the

@@ -1,10 +1,10 @@
-// The recurrent-cell family of the fast cpu tier: lstmCell, gruCell and their backwards, for float32
+// The recurrent-cell family of the fast cpu tier: rnnCell, lstmCell, gruCell and their backwards, for float32
 // operands that are all contiguous (row-major [B, G·H] gates, [B, H] states; offsets anywhere, as
 // the sequence ops pass time-step slices of one buffer).
 // - WebAssembly SIMD (rnn_program.ts), on the calling thread (a step is a few thousand elements,
 //   less than waking the workers costs), when H is a multiple of 4, every operand is present (the
 //   sequence ops' calls) and lives in the module's memory.
-// - Otherwise one TypeScript loop over the B·H state elements, computing in float64 (sigmoid and
+// - Otherwise (and always for the Elman cell, one activation per element) one TypeScript loop over the B·H state elements, computing in float64 (sigmoid and
 //   tanh from one Math.exp each) and storing float32.
 // Both agree with the reference to float32 rounding. Formulas and layouts: ../cpu/rnn.ts. Other
 // dtypes and layouts take the reference.
@@ -142,8 +142,28 @@ export function gruCellBackward(acts: V, h: V, dhNew: V, dxg: V, dhg: V, dh: V |
   return true;
 }
 
+export function rnnCell(xg: V, hg: V, hNew: V, relu: boolean): boolean {
+  if (!allF32Contiguous(xg, hg, hNew)) return false;
+  const n = hNew.shape[0]! * hNew.shape[1]!;
+  const x = xg.buffer, y = hg.buffer, out = hNew.buffer, xo = xg.offset, yo = hg.offset, oo = hNew.offset;
+  if (relu) for (let i = 0; i < n; i++) { const v = x[xo + i]! + y[yo + i]!; out[oo + i] = v > 0 ? v : 0; }
+  else for (let i = 0; i < n; i++) out[oo + i] = tanh(x[xo + i]! + y[yo + i]!);
+  return true;
+}
+
+export function rnnCellBackward(hNew: V, dhNew: V, dpre: V, relu: boolean): boolean {
+  if (!allF32Contiguous(hNew, dhNew, dpre)) return false;
+  const n = hNew.shape[0]! * hNew.shape[1]!;
+  const h = hNew.buffer, d = dhNew.buffer, out = dpre.buffer, ho = hNew.offset, go = dhNew.offset, oo = dpre.offset;
+  if (relu) for (let i = 0; i < n; i++) out[oo + i] = h[ho + i]! > 0 ? d[go + i]! : 0;
+  else for (let i = 0; i < n; i++) { const v = h[ho + i]!; out[oo + i] = d[go + i]! * (1 - v * v); }
+  return true;
+}
+
 /** The family as kernels: each fast path, and the reference kernel (../cpu/rnn.ts) where it declines the call. */
 export const recurrentKernels: RecurrentKernels<TypedArray> = {
+  rnnCell: (xg, hg, hNew, relu) => { if (!rnnCell(xg, hg, hNew, relu)) ref.rnnCell(xg, hg, hNew, relu); },
+  rnnCellBackward: (hNew, dhNew, dpre, relu) => { if (!rnnCellBackward(hNew, dhNew, dpre, relu)) ref.rnnCellBackward(hNew, dhNew, dpre, relu); },
   lstmCell: (xg, hg, c, h, cNew, acts) => { if (!lstmCell(xg, hg, c, h, cNew, acts)) ref.lstmCell(xg, hg, c, h, cNew, acts); },
   lstmCellBackward: (acts, c, cNew, dh, dcNew, dgates, dc) => {
     if (!lstmCellBackward(acts, c, cNew, dh, dcNew, dgates, dc)) ref.lstmCellBackward(acts, c, cNew, dh, dcNew, dgates, dc);

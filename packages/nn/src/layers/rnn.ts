@@ -8,17 +8,17 @@
 // biasIhL{k}, biasHhL{k}, plus the suffix 'Reverse' for the backward direction (PyTorch's
 // weight_ih_l0_reverse is weightIhL0Reverse). Gate layouts and init are those of ./rnn_cells.ts.
 //
-// Per layer and direction the input projection of every step is one matmul; LSTM and GRU then run
-// the whole direction as one core op (lstmSequence / gruSequence: per step one recurrent matmul and
-// one fused cell kernel, an analytic backward over the steps in reverse). The LSTM folds b_hh into
-// the input projection. The Elman RNN unrolls core ops step by step. Backward is iterative, so long
-// sequences work.
+// Per layer and direction the input projection of every step is one matmul; the whole direction
+// then runs as one core op (rnnSequence / lstmSequence / gruSequence: per step one recurrent matmul
+// and one fused cell kernel, an analytic backward over the steps in reverse). RNN and LSTM fold b_hh
+// into the input projection (GRU cannot: b_hn sits inside r·(W_hn·h + b_hn)). Backward is
+// iterative, so long sequences work.
 import {
-  ShapeError, ValueError, cat, checkBool, checkEnum, checkOptions, checkRange, checkSize, dropout, fmtShape, gruSequence, lstmSequence, stack, tidy, zeros, type Tensor,
+  ShapeError, ValueError, cat, checkBool, checkEnum, checkOptions, checkRange, checkSize, dropout, fmtShape, gruSequence, lstmSequence, rnnSequence, stack, tidy, zeros, type Tensor,
 } from '@webgrad/core';
 import { Module } from '../module.js';
 import { FACTORY_KEYS, checkFactory, checkFloatInput } from '../args.js';
-import { inputProjection, rnnStep, type RNNNonlinearity } from './rnn_cells.js';
+import { inputProjection, type RNNNonlinearity } from './rnn_cells.js';
 import { uniformTensor, type FactoryOptions } from './uniform_init.js';
 
 /** Options of RNN, LSTM and GRU (PyTorch's names). */
@@ -166,25 +166,17 @@ abstract class RNNBase extends Module {
   #direction(seq: Tensor, layer: number, dir: number, state: Tensor[]): { out: Tensor; last: Tensor[] } {
     const { weightIh, weightHh, biasIh, biasHh } = this.layerParameters(layer, dir);
     const reverse = dir === 1;
+    // b_hh joins b_ih in the input projection, except for the GRU, whose cell adds b_hn inside r·(…).
+    const bias = this.#mode !== 'gru' && biasIh && biasHh ? biasIh.add(biasHh) : biasIh;
+    const xg = inputProjection(seq, weightIh, bias);                      // (T, B, G·H)
     if (this.#mode === 'lstm') {
-      const bias = biasIh && biasHh ? biasIh.add(biasHh) : null;
-      const { output, h, c } = lstmSequence(inputProjection(seq, weightIh, bias), state[0]!, state[1]!, weightHh, { reverse });   // (T, B, 4H) in
+      const { output, h, c } = lstmSequence(xg, state[0]!, state[1]!, weightHh, { reverse });
       return { out: output, last: [h, c] };
     }
-    if (this.#mode === 'gru') {
-      const { output, h } = gruSequence(inputProjection(seq, weightIh, biasIh), state[0]!, weightHh, biasHh, { reverse });          // (T, B, 3H) in
-      return { out: output, last: [h] };
-    }
-    const T = seq.shape[0]!;
-    const xi = inputProjection(seq, weightIh, biasIh);                    // (T, B, H)
-    const outs = new Array<Tensor>(T);
-    let h = state[0]!;
-    for (let s = 0; s < T; s++) {
-      const t = reverse ? T - 1 - s : s;
-      h = rnnStep(xi.select(0, t), h, weightHh, biasHh, this.nonlinearity);
-      outs[t] = h;
-    }
-    return { out: stack(outs, 0), last: [h] };
+    const { output, h } = this.#mode === 'gru'
+      ? gruSequence(xg, state[0]!, weightHh, biasHh, { reverse })
+      : rnnSequence(xg, state[0]!, weightHh, { reverse, nonlinearity: this.nonlinearity });
+    return { out: output, last: [h] };
   }
 
   /** `toString` details: sizes and the options that differ from the defaults. */
