@@ -1,7 +1,7 @@
 // The recurrent step functions (Elman RNN, LSTM, GRU) with PyTorch's gate layouts, and the
 // single-step modules RNNCell, LSTMCell, GRUCell built on them (LSTM and GRU through core's fused
 // lstmCell / gruCell ops). The multi-layer layers in ./rnn.ts run whole sequences through core's
-// lstmSequence / gruSequence, the same cells.
+// rnnSequence / lstmSequence / gruSequence, the same cells.
 //
 // Gate layouts (rows of weightIh / weightHh, each block hiddenSize rows), as in PyTorch:
 //   LSTM: i, f, g, o      c' = σ(f)·c + σ(i)·tanh(g);  h' = σ(o)·tanh(c')   (Hochreiter & Schmidhuber 1997)
