@@ -4,11 +4,12 @@
 // from these trees (reference.ts, wgsl.ts, wasm.ts); dtype is a parameter of generation.
 //
 // A tree is a DAG: a node used twice (`const s = sigmoid(x)` in siluGrad) is one object, which the
-// JavaScript and WebAssembly generators evaluate once. The fused kernels (fused.ts) compose the op
-// expressions into one DAG per output over indexed leaves: `input` (the fused kernel's input view
-// `index`) and `param` (its run-time scalar `index`, a float32 value). Every node has a kind: `num` (a number of the
+// JavaScript and WebAssembly generators evaluate once. Every node has a kind: `num` (a number of the
 // compute type) or `bool` (a comparison or logical result); builders check the kinds of their
 // arguments, so an ill-typed expression fails when the op table is built, naming the primitive.
+// The fused kernels (fused.ts) compose the op expressions into one DAG per output over indexed
+// leaves: `input` (the fused kernel's input view `index`) and `param` (its run-time scalar `index`,
+// a float32 value), with an `fround` node at each step boundary.
 
 import { PRIMS, type PrimName } from './primitives.js';
 

@@ -138,14 +138,10 @@ const PRIM_TABLE = {
   /** Round half to even (torch.round; WGSL's round does the same). */
   round: { args: N, result: 'num', fn: roundHalfEven, js: call('roundHalfEven'), wgsl: call('round'), wgslInt: (p) => p!, inexact: [] },
   /**
-   * Rounding to float32: the boundary between the steps of a fused program, where the per-op kernels
-   * store their result. WGSL computes in f32 already, so there it is the value itself; in float64
-   * WebAssembly lanes it is a demotion and a promotion (exact, round to nearest even).
+   * Rounding to float32: the boundary between the steps of a fused program (fused.ts), where the
+   * per-op kernels store their result. WGSL computes in f32 already, so there it is the value itself.
    */
-  fround: {
-    args: N, result: 'num', fn: Math.fround, js: call('Math.fround'), wgsl: (p) => p!, wgslInt: (p) => p!,
-    wasm64: lane((f, p) => f.f64x2PromoteLowF32x4(f.f32x4DemoteF64x2Zero(p!))), inexact: [],
-  },
+  fround: { args: N, result: 'num', fn: Math.fround, js: call('Math.fround'), wgsl: (p) => p!, wgslInt: (p) => p!, inexact: [] },
   // Comparisons are false on NaN except ne. WGSL lets drivers compile float comparisons as ordered
   // ones (false on NaN), so ne is written as the negated ==.
   eq: compare('===', infix('=='), infix('=='), (p, q) => p === q),
