@@ -3,10 +3,12 @@
 // 1000 and 4099 and on [R, C] iteration shapes with offset, transposed, padded and broadcast inputs,
 // against the same steps run one per-op kernel at a time with float32 storage between them:
 // - the reference fused kernel equals the reference per-op kernels bit for bit;
-// - the fast tier's generated loop equals its per-op TypeScript loops bit for bit, the reference
-//   per-op kernels bit for bit on programs without erf and gelu (whose loops take erf from a table),
-//   and the fast per-op kernels (WebAssembly where they have it) bit for bit on programs of ops that
-//   are exact there, within the ops' contracts on activation chains;
+// - the fast tier's TypeScript route (ordinary arrays) equals its per-op TypeScript loops bit for
+//   bit — in one loop, and in pieces for programs of more than 40 steps — and the reference per-op
+//   kernels bit for bit on programs without erf and gelu (whose loops take erf from a table); on ops
+//   exact in WebAssembly it equals the fast per-op kernels bit for bit, elsewhere within contracts;
+// - the fast tier's WebAssembly route (arrays in the kernels' memory) equals the fast per-op
+//   kernels bit for bit, over contiguous, broadcast and rank-3 layouts, without writing past a row;
 // plus a 1,000-add chain as one program, scalars as parameters, special values, outputs aliasing
 // inputs, and the typed errors of invalid programs and views.
 import { describe, expect, it } from 'vitest';
