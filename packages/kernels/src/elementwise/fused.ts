@@ -68,7 +68,11 @@ export type FusedStep =
     readonly scalarFirst: boolean;
   };
 
-/** Values 0..inputs-1 are the inputs; step i produces value inputs + i. `outputs` lists the values written, in order. */
+/**
+ * Values 0..inputs-1 are the inputs; step i produces value inputs + i. `outputs` lists the values
+ * written, in order. Kernels keep what they derive from a program object (validation, generated
+ * code), so a program must not be changed once it has been run: build a new one instead.
+ */
 export interface FusedProgram {
   /** Number of input views. */
   readonly inputs: number;
