@@ -105,7 +105,7 @@ interface Compiled {
   row: FusedRow | null | undefined;
   pieces: Piece[] | undefined;
   wasm: boolean;
-  kernels: Map<string, (...args: number[]) => void>;
+  kernels: Map<string, ((...args: number[]) => void) | null>;
 }
 
 const byStructure = new Map<string, Compiled>();
@@ -143,10 +143,17 @@ function viaWasm(p: FusedProgram, code: Compiled, scalars: readonly number[], in
   const layout = broadcast.map((b) => (b ? 'b' : 'c')).join('');
   let fn = code.kernels.get(layout);
   if (fn === undefined) {
-    const module = new WebAssembly.Module(buildFusedModule(p, broadcast, rt.shared, rt.fma) as BufferSource);
-    fn = new WebAssembly.Instance(module, { env: { memory: rt.memory } }).exports.fused as (...args: number[]) => void;
+    // A host may refuse to compile synchronously (a browser's main thread, past its size limit): the TypeScript loop runs then.
+    try {
+      const module = new WebAssembly.Module(buildFusedModule(p, broadcast, rt.shared, rt.fma) as BufferSource);
+      fn = new WebAssembly.Instance(module, { env: { memory: rt.memory } }).exports.fused as (...args: number[]) => void;
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      fn = null;
+    }
     code.kernels.set(layout, fn);
   }
+  if (fn === null) return false;
   run(rt, fn, scalars, c, base);
   return true;
 }
