@@ -13,7 +13,8 @@
 //     the sgemm when x has more rows. 4-bit blocks are put back in column order by interleaving the
 //     even and odd vectors (i32x4 shuffles) before the store.
 //
-// Addresses and strides are bytes.//
+// Addresses and strides are bytes.
+//
 // Blocks. A block is one 16-byte load of a row's codes: 32 four-bit codes (int4, nf4) or 16 bytes
 // (int8). A row has `blocks` blocks (its last may run past the row's words into the next row's or
 // the buffer's slack: x is zero there, and every code decodes to a finite value, so they add 0).
