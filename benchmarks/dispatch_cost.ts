@@ -1,5 +1,5 @@
 // What one tiny dispatch costs: a chain of dependent adds of [64] float32 tensors, each encoded a
-// different way, on the WebGPU device (`node benchmarks/dispatch_cost.mjs [--chain N] [--rounds N]`).
+// different way, on the WebGPU device (`node benchmarks/dispatch_cost.mjs [--chain N] [--rounds N] [--gpt B]`).
 //
 // Every variant encodes `chain` dispatches (ping-pong between two buffers, so each reads the one
 // before), submits every 128 dispatches like the runtime's default batching, and ends with a 4-byte
@@ -23,9 +23,15 @@
 //                         its bind groups hold their slot's offset, its pipelines have static layouts)
 //   replay                `rt.replay` of a capture of the launcher chain
 //
+// With `--gpt B` it then times a whole program: the forward pass of nanoGPT's CPU GPT (4 layers,
+// 4 heads, 128 wide, context 64, vocabulary 65) at batch B, eager and replayed from a capture on new
+// token ids, printing the host time to issue it (the JS call, before waiting for the GPU: what a
+// fast GPU cannot hide) and the time with the readback, and checking the logits agree.
+//
 // Timings on a software adapter measure the CPU that emulates the GPU; see the overhead suite.
-import { initWebGPU, tensor, webgpuRuntime, type Tensor } from '@webgrad/core';
-import { createWebGPUKernels, read, readWrite, shader, uniform, type View } from '@webgrad/kernels';
+import { initWebGPU, noGrad, tensor, webgpuRuntime, type Tensor } from '@webgrad/core';
+import { createWebGPUKernels, read, readWrite, shader, uniform, type View, type WebGPURuntime } from '@webgrad/kernels';
+import { GPT } from '@webgrad/nn';
 
 const N = 64;
 const arg = (name: string, dflt: number) => {
@@ -194,8 +200,51 @@ async function main(): Promise<void> {
   cap.dispose();
   (last as Tensor | null)?.dispose(); ta.dispose(); tb.dispose();
   ubuf.destroy();
+  const gptBatch = arg('gpt', 0);
+  if (gptBatch > 0) await gptForward(rt, gptBatch);
   await rt.sync();
   rt.destroy();
+}
+
+async function gptForward(rt: WebGPURuntime, B: number): Promise<void> {
+  const T = 64, V = 65, R = Math.max(ROUNDS, 5);
+  const model = new GPT({ vocabSize: V, blockSize: T, nLayer: 4, nHead: 4, nEmbd: 128, device: 'webgpu' });
+  model.eval();
+  const ids = () => Int32Array.from({ length: B * T }, () => Math.floor(Math.random() * V));
+  const idx = tensor(ids(), { shape: [B, T], dtype: 'int32', device: 'webgpu' });
+  const forward = () => noGrad(() => model.forward(idx).logits);
+  const time = async (run: () => Tensor) => {
+    const issue: number[] = [], total: number[] = [];
+    for (let r = -2; r < R; r++) {
+      rt.write(idx.storage.buffer as GPUBuffer, ids());
+      const t0 = performance.now();
+      const out = run();
+      const t1 = performance.now();
+      await out.data();
+      if (r >= 0) { issue.push(t1 - t0); total.push(performance.now() - t0); }
+    }
+    const med = (v: number[]) => v.sort((x, y) => x - y)[v.length >> 1]!.toFixed(2);
+    return `issue ${med(issue)} ms (fastest ${Math.min(...issue).toFixed(2)}), with readback ${med(total)} ms (fastest ${Math.min(...total).toFixed(2)})`;
+  };
+  let prev: Tensor | null = null;
+  const eager = await time(() => { prev?.dispose(); prev = forward(); return prev; });
+  (prev as Tensor | null)?.dispose();
+  const d0 = rt.stats().dispatches;
+  forward().dispose();
+  const dispatches = rt.stats().dispatches - d0;
+  let logits: Tensor | null = null;
+  const cap = rt.capture(() => { logits = forward(); });
+  const replayed = await time(() => { cap.replay(); return logits!; });
+  const check = forward();
+  const a = await check.data(), b = await logits!.data();
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+  console.log(`\nGPT forward, batch ${B} x ${T} (4 layers, 4 heads, 128 wide): ${dispatches} dispatches, ${cap.commands} captured commands, median of ${R}`);
+  console.log(`  eager     ${eager}`);
+  console.log(`  replayed  ${replayed}`);
+  console.log(`  max |eager - replayed| on the same ids: ${diff}`);
+  cap.dispose();
+  check.dispose(); (logits as Tensor | null)?.dispose(); idx.dispose();
 }
 
 await main();
