@@ -212,7 +212,11 @@ function sgemmWasmTiles(q: QuantizedWeight, x: View<TypedArray>, out: View<Typed
     const xb = x.buffer as Float32Array, ob = out.buffer as Float32Array;
     for (let n0 = 0; n0 < N; n0 += TILE) {
       const rows = Math.min(TILE, N - n0);
-      rt.call(`quant_decode_${q.scheme}`, codesAddr, L.rowBytes, scalesAddr, zerosAddr, L.bpg, L.gpr, L.blocks, n0, n0 + rows, tileAddr);
+      // Each thread decodes a range of the tile's rows.
+      const parts = splitRange(rows, Math.min(rows, partsFor(threadsFor(rt, rows * K, FAST_CPU_CONFIG.elementwiseParallelMin))), 1);
+      rt.parallel(`quant_decode_${q.scheme}`, 10, parts.map(([lo, hi]) => (hi > lo
+        ? [codesAddr, L.rowBytes, scalesAddr, zerosAddr, L.bpg, L.gpr, L.blocks, n0 + lo, n0 + hi, tileAddr + lo * L.kp * 4]
+        : [])));
       // out[:, n0:n0+rows] = x · tileᵀ (the tile's first K columns, read through strides as [K, rows]).
       const done = matmul(view(xb, [M, K], [K, 1], x.offset), view(mem, [K, rows], [1, L.kp], tileAddr >> 2), view(ob, [M, rows], [N, 1], out.offset + n0));
       if (!done) throw new Error('quantMatmul: the float32 sgemm declined a float32 product');
