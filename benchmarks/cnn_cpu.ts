@@ -2,7 +2,9 @@
 // fast kernels and the reference kernels side by side (alternating, so load from other processes
 // falls on both): conv2d forward + backward [32, 6, 14, 14] with a 16×6×5×5 filter, maxPool2d
 // forward + backward [32, 6, 28, 28], an MLP 784-256-256-10 step (batch 128, Adam) and a LeNet-5
-// step (batch 64, Adam). `node benchmarks/cnn_cpu.mjs [--rounds N] [--threads N] [--fast-only] [--profile]`
+// step (batch 64, Adam). Per case: the best round's mean CPU and wall ms per call, and the fastest
+// single call (the figure least disturbed by other processes on a shared machine).
+// `node benchmarks/cnn_cpu.mjs [--rounds N] [--threads N] [--fast-only] [--profile]`
 // (--profile: the fast kernels' wall time per call of each kernel, dtype and shape); compare with
 // `/usr/bin/python3 benchmarks/peers/torch_cnn.py` (the same shapes in PyTorch).
 import { conv2d, cpuBackend, crossEntropy, maxPool2d, randn, setCpuKernels, setNumThreads, tensor, tidy, type Tensor } from '@webgrad/core';
@@ -47,18 +49,23 @@ const cases: [string, () => () => void][] = [
     tensor(rand(64, 4).map((v) => Math.floor((v + 1) * 5)), { shape: [64], dtype: 'int32' }))],
 ];
 
-/** CPU milliseconds (all threads of the process) and wall milliseconds per call over `n` calls. */
-function time(f: () => void, n: number): { cpu: number; wall: number } {
+/** CPU milliseconds (all threads of the process) and wall milliseconds per call over `n` calls, and the fastest call's wall ms. */
+function time(f: () => void, n: number): { cpu: number; wall: number; fastest: number } {
   const c0 = process.cpuUsage(), t0 = performance.now();
-  for (let i = 0; i < n; i++) f();
+  let fastest = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    f();
+    fastest = Math.min(fastest, performance.now() - t);
+  }
   const c = process.cpuUsage(c0), t = performance.now() - t0;
-  return { cpu: (c.user + c.system) / 1000 / n, wall: t / n };
+  return { cpu: (c.user + c.system) / 1000 / n, wall: t / n, fastest };
 }
 
 const kinds = fastOnly ? (['fast'] as const) : (['fast', 'reference'] as const);
-console.log('case | kernels | cpu ms/call (best of rounds) | wall ms/call (best)');
+console.log('case | kernels | cpu ms/call (best of rounds) | wall ms/call (best) | wall ms, fastest call');
 for (const [name, make] of cases) {
-  const best: Record<string, { cpu: number; wall: number }> = {};
+  const best: Record<string, { cpu: number; wall: number; fastest: number }> = {};
   const runs: Record<string, () => void> = {};
   for (const k of kinds) { setCpuKernels(k); runs[k] = make(); for (let i = 0; i < 3; i++) runs[k]!(); }
   for (let r = 0; r < rounds; r++) {
@@ -67,10 +74,10 @@ for (const [name, make] of cases) {
       const n = k === 'reference' ? 2 : 10;
       const m = time(runs[k]!, n);
       const b = best[k];
-      best[k] = { cpu: Math.min(b?.cpu ?? Infinity, m.cpu), wall: Math.min(b?.wall ?? Infinity, m.wall) };
+      best[k] = { cpu: Math.min(b?.cpu ?? Infinity, m.cpu), wall: Math.min(b?.wall ?? Infinity, m.wall), fastest: Math.min(b?.fastest ?? Infinity, m.fastest) };
     }
   }
-  for (const k of kinds) console.log(`${name} | ${k} | ${best[k]!.cpu.toFixed(2)} | ${best[k]!.wall.toFixed(2)}`);
+  for (const k of kinds) console.log(`${name} | ${k} | ${best[k]!.cpu.toFixed(2)} | ${best[k]!.wall.toFixed(2)} | ${best[k]!.fastest.toFixed(2)}`);
 }
 
 /** Wall ms per case call spent in each kernel (name, dtypes, first operand's shape), over 10 calls. */
