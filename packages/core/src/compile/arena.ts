@@ -18,14 +18,12 @@ export interface FreeWatcher {
   externalFreed(buffer: unknown): void;
 }
 
-/** Told of allocations and releases while a trace records. */
+/** Told of allocations while a trace records. */
 export interface AllocationListener {
   /** True while allocations bypass the arena (host actions, or after the trace found its cause). */
   readonly paused: boolean;
   /** `buffer` was just handed to a new Storage; `fromArena` is false while paused. */
   allocated(buffer: unknown, fromArena: boolean): void;
-  /** `buffer` was released by its last Storage (it is back on the free list). */
-  released(buffer: unknown): void;
 }
 
 interface Claim { arena: Arena | null; watchers: Set<FreeWatcher> | null }
@@ -55,7 +53,6 @@ function install(): void {
       }
       if (c.arena !== null) {
         c.arena.reclaim(buffer);
-        if (current !== null && current.arena === c.arena) current.listener.released(buffer);
         return true;
       }
       claims.delete(buffer);

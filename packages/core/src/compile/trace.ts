@@ -98,7 +98,6 @@ export class Tracer implements AllocationListener, FreeWatcher {
   readonly #slotOf = new Map<unknown, number>();
   readonly #inputs = new Map<unknown, number>();
   readonly #logical = new Map<unknown, number>();
-  readonly #freed = new Set<number>();
   readonly #hostMade = new Set<unknown>();
   readonly #hostRead = new Set<number>();
   readonly #externals = new Set<unknown>();
@@ -141,11 +140,6 @@ export class Tracer implements AllocationListener, FreeWatcher {
   allocated(buffer: unknown, fromArena: boolean): void {
     if (fromArena) this.#logical.set(buffer, this.#nextLogical++);
     else this.#hostMade.add(buffer);
-  }
-
-  released(buffer: unknown): void {
-    const l = this.#logical.get(buffer);
-    if (l !== undefined) this.#freed.add(l);
   }
 
   externalFreed(_buffer: unknown): void {
