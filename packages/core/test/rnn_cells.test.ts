@@ -7,7 +7,7 @@
 // createGraph; the same ops on WebGPU; and typed errors.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  cpuBackend, gradients, gruCell, gruSequence, lstmCell, lstmSequence, memory, noGrad, rnnSequence, tensor, tidy, type Tensor,
+  autocast, cpuBackend, gradients, gruCell, gruSequence, lstmCell, lstmSequence, matmul, memory, noGrad, rnnSequence, tensor, tidy, type Tensor,
 } from '@webgrad/core';
 import { RECURRENT_KERNELS, cpuKernels, fastCpuKernels, type BackendKernels, type TypedArray } from '@webgrad/kernels';
 import { drawSample, testDevices } from './helpers.js';
@@ -187,7 +187,7 @@ describe('errors name the op, argument and shapes', () => {
   it('lstmCell', () => {
     expect(() => lstmCell(t([2, 7]), t([2, 2]))).toThrow(/lstmCell: expected gates \[2, 8\].*got \[2, 7\]/);
     expect(() => lstmCell(t([2, 8]), t([2]))).toThrow(/lstmCell: expected c \[B, H\]/);
-    expect(() => lstmCell(t([2, 8]), t([2, 2]).double())).toThrow(/lstmCell: c is float64 but gates is float32/);
+    expect(() => lstmCell(t([2, 8]), tensor(new Int32Array(4), { shape: [2, 2] }))).toThrow(/lstmCell: expected a floating-point c/);
   });
   it('gruCell', () => {
     expect(() => gruCell(t([3, 6]), t([3, 5]), t([3, 2]))).toThrow(/gruCell: expected hGates \[3, 6\].*got \[3, 5\]/);
@@ -202,6 +202,46 @@ describe('errors name the op, argument and shapes', () => {
     expect(() => gruSequence(t([4, 2, 6]), t([2, 2]), t([6, 2]), null, { reverse: 1 as unknown as boolean })).toThrow(/gruSequence: reverse/);
     expect(() => rnnSequence(t([4, 2, 3]), t([2, 3]), t([3, 2]))).toThrow(/rnnSequence: expected weightHh \[3, 3\]/);
     expect(() => rnnSequence(t([4, 2, 3]), t([2, 3]), t([3, 3]), { nonlinearity: 'gelu' as 'tanh' })).toThrow(/rnnSequence: nonlinearity/);
+  });
+});
+
+describe('without gradients (no activations kept) the outputs are the same', () => {
+  for (const dtype of ['float64', 'float32'] as const) {
+    it(`lstmSequence and gruSequence, H 8, ${dtype}`, () => {
+      tidy(() => {
+        const d = (shape: number[], seed: number) => { const t = drawSample({ shape, domain: 'unit' }, seed); return dtype === 'float32' ? t.float() : t; };
+        const xl = d([3, 2, 32], 1), xg = d([3, 2, 24], 2), h0 = d([2, 8], 3), c0 = d([2, 8], 4), wl = d([32, 8], 5), wg = d([24, 8], 6), b = d([24], 7);
+        const run = () => [lstmSequence(xl, h0, c0, wl).output, lstmSequence(xl, h0, c0, wl, { reverse: true }).c, gruSequence(xg, h0, wg, b).output]
+          .map((t) => Array.from(t.dataSync()));
+        const inference = noGrad(run);
+        for (const t of [xl, xg, wl, wg]) t.requiresGrad_(true);
+        expect(run()).toEqual(inference);
+      });
+    });
+  }
+});
+
+describe('mixed dtypes promote, as the ops the cells fuse would', () => {
+  it('float32 gates with a float64 state compute in float64', () => {
+    tidy(() => {
+      const g = drawSample({ shape: [2, 8] }, 1), c = drawSample({ shape: [2, 2] }, 2);
+      const [h, c2] = lstmCell(g.float(), c);
+      const [hWant] = lstmCell(g.float().double(), c);
+      expect([h.dtype, c2.dtype]).toEqual(['float64', 'float64']);
+      expect(Array.from(h.dataSync())).toEqual(Array.from(hWant.dataSync()));
+    });
+  });
+  it('a float16 projection (autocast) with float32 states and weights runs in float32', () => {
+    tidy(() => {
+      const x = drawSample({ shape: [3, 2, 5] }, 3).float(), wIh = drawSample({ shape: [16, 5], domain: 'unit' }, 4).float();
+      const h0 = drawSample({ shape: [2, 4], domain: 'unit' }, 5).float(), c0 = drawSample({ shape: [2, 4], domain: 'unit' }, 6).float();
+      const w = drawSample({ shape: [16, 4], domain: 'unit' }, 7).float();
+      const lowered = autocast({ dtype: 'float16' }, () => lstmSequence(matmul(x, wIh.mT), h0, c0, w));
+      const plain = lstmSequence(matmul(x, wIh.mT), h0, c0, w);
+      expect(lowered.output.dtype).toBe('float32');
+      const a = lowered.output.dataSync(), b = plain.output.dataSync();
+      for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-2);
+    });
   });
 });
 

@@ -15,14 +15,15 @@
 // backend without them, and whenever the backward is itself recorded (createGraph), the ops run and
 // differentiate their decompositions into primitive ops (`*Decomposed`, exported as the reference).
 import type { View } from '@webgrad/kernels';
-import { requireFloat } from '../dtype.js';
-import { DTypeError, ShapeError, fmtShape } from '../errors.js';
+import type { DType } from '@webgrad/kernels';
+import { promoteTypes, requireFloat } from '../dtype.js';
+import { ShapeError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { backwardThroughDecomposition, recordingBackward } from '../autograd/decomposition_backward.js';
 import { tidy } from '../memory.js';
 import { checkBool, checkEnum, checkOptions, checkTensor } from '../validate.js';
 import { empty } from './alloc.js';
-import { contiguous } from './cast.js';
+import { cast, contiguous } from './cast.js';
 import { apply, defineOp } from './define.js';
 import { add, mul, relu, sigmoid, sub, tanh } from './elementwise.js';
 import { matmul } from './matmul.js';
@@ -48,13 +49,15 @@ const transposed = (v: KView): KView => ({ ...v, shape: [v.shape[1]!, v.shape[0]
 
 // ---- checks ------------------------------------------------------------------------------------
 
-function checkFloatSame(op: string, named: [string, Tensor | null][]): void {
-  const first = named[0]![1]!;
+/** Every present tensor is floating point; returns their promoted dtype (a 16-bit projection under autocast meets float32 states as float32, as the ops it fuses would). */
+function floatDType(op: string, named: [string, Tensor | null][]): DType {
+  let dt: DType | null = null;
   for (const [name, t] of named) {
     if (t === null) continue;
     requireFloat(op, t, name);
-    if (t.dtype !== first.dtype) throw new DTypeError(`${op}: ${name} is ${t.dtype} but ${named[0]![0]} is ${first.dtype} (cast them to one dtype)`);
+    dt = dt === null ? t.dtype : promoteTypes(dt, t.dtype);
   }
+  return dt!;
 }
 function expectShape(op: string, name: string, t: Tensor, want: readonly number[], what: string): void {
   if (t.ndim !== want.length || t.shape.some((d, i) => d !== want[i])) {
@@ -219,9 +222,9 @@ export const GRU_CELL = defineOp<[xGates: Tensor, hGates: Tensor, h: Tensor], Re
  */
 export function lstmCell(gates: Tensor, c: Tensor): [Tensor, Tensor] {
   checkGates('lstmCell', 'gates', gates, 4, c, 'c');
-  checkFloatSame('lstmCell', [['gates', gates], ['c', c]]);
+  const dt = floatDType('lstmCell', [['gates', gates], ['c', c]]);
   return tidy(() => {
-    const hc = apply(LSTM_CELL, [contiguous(gates), contiguous(c)], {});
+    const hc = apply(LSTM_CELL, [contiguous(cast(gates, dt)), contiguous(cast(c, dt))], {});
     return [select(hc, 0, 0), select(hc, 0, 1)];
   });
 }
@@ -234,8 +237,8 @@ export function lstmCell(gates: Tensor, c: Tensor): [Tensor, Tensor] {
 export function gruCell(xGates: Tensor, hGates: Tensor, h: Tensor): Tensor {
   checkGates('gruCell', 'xGates', xGates, 3, h, 'h');
   checkGates('gruCell', 'hGates', hGates, 3, h, 'h');
-  checkFloatSame('gruCell', [['xGates', xGates], ['hGates', hGates], ['h', h]]);
-  return tidy(() => apply(GRU_CELL, [contiguous(xGates), contiguous(hGates), contiguous(h)], {}));
+  const dt = floatDType('gruCell', [['xGates', xGates], ['hGates', hGates], ['h', h]]);
+  return tidy(() => apply(GRU_CELL, [contiguous(cast(xGates, dt)), contiguous(cast(hGates, dt)), contiguous(cast(h, dt))], {}));
 }
 
 // ---- whole sequences ----------------------------------------------------------------------------
@@ -328,26 +331,29 @@ function previousStates(out: Tensor, T: number, h0: Tensor, reverse: boolean): T
  */
 export const LSTM_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor], SeqAttrs, LstmSeqSaved>({
   name: 'lstmSequence',
-  forward: ([xg, h0, c0, whh], { reverse }, save) => {
+  forward: ([xg, h0, c0, whh], { reverse }, save, needs) => {
     const k = xg.backend.kernels;
     save('xGates', xg); save('h0', h0); save('c0', c0); save('weightHh', whh);
     if (!hasLstm(k)) return lstmSequenceDecomposed(xg, h0, c0, whh, reverse);
     const [T, B, G] = xg.shape as [number, number, number];
     const H = G / 4, dt = xg.dtype, be = xg.backend;
-    const out = empty([T + 1, B, H], dt, be), cells = empty([T, B, H], dt, be), acts = empty([T, B, G], dt, be), hh = empty([B, G], dt, be);
+    // Without a backward to come, each step's activations go over its recurrent gates (hh).
+    const keep = needs.some((n) => n);
+    const out = empty([T + 1, B, H], dt, be), cells = empty([T, B, H], dt, be), hh = empty([B, G], dt, be);
+    const acts = keep ? empty([T, B, G], dt, be) : hh;
     const wT = transposed(whh.kernelView());
     const step = stepAt(T, reverse);
     let h: KView = h0.kernelView(), c: KView = c0.kernelView();
     for (let s = 0; s < T; s++) {
       const t = step(s);
       k.matmul(h, wT, hh.kernelView());
-      k.lstmCell!(at(xg, t), hh.kernelView(), c, at(out, t), at(cells, t), at(acts, t));
+      k.lstmCell!(at(xg, t), hh.kernelView(), c, at(out, t), at(cells, t), keep ? at(acts, t) : hh.kernelView());
       h = at(out, t); c = at(cells, t);
     }
     k.copy(c, at(out, T));
-    hh.dispose();
     save('acts', acts); save('cells', cells); save('out', out);
-    acts.dispose(); cells.dispose();
+    if (acts !== hh) acts.dispose();
+    hh.dispose(); cells.dispose();
     return out;
   },
   backward: (g, { saved, attrs: { reverse }, needs }) => {
@@ -399,21 +405,23 @@ interface GruSeqSaved { xGates: Tensor; h0: Tensor; weightHh: Tensor; biasHh: Te
  */
 export const GRU_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh: Tensor | null], SeqAttrs, GruSeqSaved>({
   name: 'gruSequence',
-  forward: ([xg, h0, whh, bhh], { reverse }, save) => {
+  forward: ([xg, h0, whh, bhh], { reverse }, save, needs) => {
     const k = xg.backend.kernels;
     save('xGates', xg); save('h0', h0); save('weightHh', whh);
     if (bhh) save('biasHh', bhh);
     if (!hasGru(k)) return gruSequenceDecomposed(xg, h0, whh, bhh, reverse);
     const [T, B, G] = xg.shape as [number, number, number];
     const H = G / 3, dt = xg.dtype, be = xg.backend;
-    const out = empty([T, B, H], dt, be), acts = empty([T, B, 4 * H], dt, be), hh = empty([B, G], dt, be);
+    // Without a backward to come, one step's activations at a time.
+    const keep = needs.some((n) => n);
+    const out = empty([T, B, H], dt, be), acts = empty([keep ? T : 1, B, 4 * H], dt, be), hh = empty([B, G], dt, be);
     const wT = transposed(whh.kernelView()), bias = bhh?.kernelView() ?? null;
     const step = stepAt(T, reverse);
     let h: KView = h0.kernelView();
     for (let s = 0; s < T; s++) {
       const t = step(s);
       k.matmul(h, wT, hh.kernelView());
-      k.gruCell!(at(xg, t), hh.kernelView(), bias, h, at(out, t), at(acts, t));
+      k.gruCell!(at(xg, t), hh.kernelView(), bias, h, at(out, t), at(acts, keep ? t : 0));
       h = at(out, t);
     }
     hh.dispose();
@@ -503,9 +511,9 @@ export function rnnSequence(xGates: Tensor, h0: Tensor, weightHh: Tensor, opts: 
   const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
   const nonlinearity = checkEnum(op, 'nonlinearity', opts.nonlinearity ?? 'tanh', ['tanh', 'relu']);
   const { T } = checkSequence(op, xGates, 1, h0, weightHh);
-  checkFloatSame(op, [['xGates', xGates], ['h0', h0], ['weightHh', weightHh]]);
+  const dt = floatDType(op, [['xGates', xGates], ['h0', h0], ['weightHh', weightHh]]);
   return tidy(() => {
-    const output = apply(RNN_SEQUENCE, [contiguous(xGates), contiguous(h0), weightHh], { reverse, relu: nonlinearity === 'relu' });
+    const output = apply(RNN_SEQUENCE, [contiguous(cast(xGates, dt)), contiguous(cast(h0, dt)), cast(weightHh, dt)], { reverse, relu: nonlinearity === 'relu' });
     return { output, h: select(output, 0, reverse ? 0 : T - 1) };
   });
 }
@@ -523,9 +531,9 @@ export function lstmSequence(xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: T
   const { T, B, H } = checkSequence(op, xGates, 4, h0, weightHh);
   checkTensor(op, 'c0', c0);
   expectShape(op, 'c0', c0, [B, H], 'batch, hiddenSize');
-  checkFloatSame(op, [['xGates', xGates], ['h0', h0], ['c0', c0], ['weightHh', weightHh]]);
+  const dt = floatDType(op, [['xGates', xGates], ['h0', h0], ['c0', c0], ['weightHh', weightHh]]);
   return tidy(() => {
-    const packed = apply(LSTM_SEQUENCE, [contiguous(xGates), contiguous(h0), contiguous(c0), weightHh], { reverse });
+    const packed = apply(LSTM_SEQUENCE, [contiguous(cast(xGates, dt)), contiguous(cast(h0, dt)), contiguous(cast(c0, dt)), cast(weightHh, dt)], { reverse });
     const output = narrow(packed, 0, 0, T);
     return { output, h: select(output, 0, reverse ? 0 : T - 1), c: select(packed, 0, T) };
   });
@@ -545,9 +553,9 @@ export function gruSequence(xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh
     checkTensor(op, 'biasHh', biasHh);
     expectShape(op, 'biasHh', biasHh, [3 * H], '3·hiddenSize');
   }
-  checkFloatSame(op, [['xGates', xGates], ['h0', h0], ['weightHh', weightHh], ['biasHh', biasHh]]);
+  const dt = floatDType(op, [['xGates', xGates], ['h0', h0], ['weightHh', weightHh], ['biasHh', biasHh]]);
   return tidy(() => {
-    const output = apply(GRU_SEQUENCE, [contiguous(xGates), contiguous(h0), weightHh, biasHh], { reverse });
+    const output = apply(GRU_SEQUENCE, [contiguous(cast(xGates, dt)), contiguous(cast(h0, dt)), cast(weightHh, dt), biasHh && cast(biasHh, dt)], { reverse });
     return { output, h: select(output, 0, reverse ? 0 : T - 1) };
   });
 }
