@@ -15,6 +15,7 @@ import { reshape } from '../ops/views.js';
 import { graphAlias } from '../ops/define.js';
 import { checkShapeArg, checkTensor } from '../validate.js';
 import { add } from '../ops/elementwise.js';
+import { gradAssigned } from '../compile/trace.js';
 
 /** Options of `backward` and `gradients` (torch.autograd.backward's). */
 export interface BackwardOptions {
@@ -46,6 +47,7 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
 /** Accumulate `g` into a leaf's `.grad` (owned; never swept by a scope). */
 function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   if (leaf.isDisposed) return;
+  gradAssigned(leaf);
   if (leaf.grad === null || leaf.grad.isDisposed) {
     leaf.grad = keep(g.isContiguous() && g.storage.refs === 1 && g.isLeaf ? g : clone(g));
     return;
