@@ -78,6 +78,30 @@ for (const device of DEVICES) {
       expect(stats.hostActions).toBe(1);
     });
 
+    it('forward and backward compiled, the optimizer step and zeroGrad outside it', async () => {
+      const run = async (compiled: boolean) => {
+        manualSeed(1);
+        const model = mlp(device);
+        const opt = new Adam(model.parameters(), { lr: 0.01 });
+        const fwdBwd = (x: Tensor, y: Tensor): Tensor => tidy(() => { const l = mseLoss(model.forward(x), y); l.backward(); return l; });
+        const f = compiled ? compile(fwdBwd) : fwdBwd;
+        const losses: number[] = [];
+        for (let i = 0; i < 7; i++) {
+          const [x, y] = mlpBatch(device)(i);
+          const l = f(x, y);
+          opt.step();
+          opt.zeroGrad();
+          losses.push((await l.data())[0]!);
+          for (const t of [l, x, y]) t.dispose();
+        }
+        return { losses, params: await Promise.all(model.parameters().map(async (p) => Array.from(await p.data()))), stats: compiled ? (f as ReturnType<typeof compile>).stats() : null };
+      };
+      const e = await run(false), c = await run(true);
+      c.losses.forEach((v, i) => expect(Math.abs(v - e.losses[i]!), `step ${i}`).toBeLessThanOrEqual(2e-5 * (1 + Math.abs(e.losses[i]!))));
+      e.params.forEach((p, i) => p.forEach((v, j) => expect(Math.abs(c.params[i]![j]! - v)).toBeLessThanOrEqual(2e-5 * (1 + Math.abs(v)))));
+      expect(c.stats).toMatchObject({ replays: 4, fallbacks: 0, hostActions: 0 });
+    });
+
     it('MLP with Adam', async () => {
       await compare(() => {
         const model = mlp(device);
@@ -183,6 +207,21 @@ describe('compiled training refusals', () => {
     const f = compile(function withPlateau(x: Tensor) { plateau.step(1); return x.sum(); });
     for (let i = 0; i < 4; i++) f(tensor([1, 2], { dtype: 'float32' })).dispose();
     expect(String(warn.mock.calls[1]![0])).toMatch(/ReduceLrOnPlateau.step takes a metric from the host/);
+    warn.mockRestore();
+  });
+
+  it('a backward that would add to gradients left from the last call runs eagerly, with a warning', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    manualSeed(1);
+    const model = mlp('cpu');
+    const opt = new SGD(model.parameters(), { lr: 0.05 });
+    const f = compile(function fwdBwd(x: Tensor, y: Tensor) { return tidy(() => { const l = mseLoss(model.forward(x), y); l.backward(); return l; }); });
+    for (let i = 0; i < 5; i++) { f(...mlpBatch('cpu')(i)).dispose(); opt.step(); opt.zeroGrad(); }
+    f(...mlpBatch('cpu')(5)).dispose(); // no zeroGrad after this one
+    f(...mlpBatch('cpu')(6)).dispose();
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]![0])).toMatch(/compile\(fwdBwd\): a \[\d+(, \d+)*\] tensor .*has a gradient when the call begins/);
+    expect(f.stats()).toMatchObject({ replays: 3, fallbacks: 1 });
     warn.mockRestore();
   });
 });

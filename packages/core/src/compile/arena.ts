@@ -136,6 +136,16 @@ export class Arena {
     list.push(buffer);
   }
 
+  /** `buffer` (the arena's) is held by a new Storage again: off its free list. */
+  adopt(buffer: unknown): void {
+    const o = this.#owned.get(buffer);
+    if (o === undefined || this.#inUse.has(buffer)) return;
+    const list = this.#free.get(`${o.backend.name}:${o.dtype}:${o.length}`);
+    const i = list?.indexOf(buffer) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+    this.#inUse.add(buffer);
+  }
+
   /** Whether `buffer` is held by a Storage now. */
   inUse(buffer: unknown): boolean { return this.#inUse.has(buffer); }
   /** Whether the arena owns `buffer`. */

@@ -25,12 +25,15 @@ import { autocastDType } from '../autocast.js';
 import { getDefaultDevice } from '../backend/registry.js';
 import { empty, isTensor } from '../ops/alloc.js';
 import { getRngState, setRngState } from '../ops/creation.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
+import { Storage } from '../storage.js';
+import { keep } from '../memory.js';
+import { fmtShape } from '../errors.js';
 import { checkFunction, checkOptions, fmtValue } from '../validate.js';
 import { Arena, unwatchBuffer, watchBuffer, type FreeWatcher } from './arena.js';
 import { CompileError } from './errors.js';
 import { fuseTape } from './fuse.js';
-import { runEntry, tapeMismatch, type Entry, type OutputTemplate, type Ref, type Tape } from './tape.js';
+import { runEntry, tapeMismatch, type Entry, type LeafGrad, type OutputTemplate, type Ref, type Tape } from './tape.js';
 import { Tracer, isTracing } from './trace.js';
 
 /** Options of `compile`. */
@@ -161,8 +164,17 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
       stats.eagerCalls++;
       return fn(...args);
     }
+    if (sig.tape !== null && !sig.stale) {
+      const held = sig.tape.leaves.find((l) => !l.clears && l.leaf.grad !== null && !l.leaf.grad.isDisposed && l.fresh);
+      if (held === undefined) { stats.replays++; return replay(sig, inputs) as R; }
+      discard(sig, sig.tape);
+      sig.tape = null;
+      sig.plan = null;
+      fallback(sig, `a ${fmtShape(held.leaf.shape)} tensor${held.leaf.name ? ` (${held.leaf.name})` : ''} has a gradient when the call begins, which its backward would add to, but the traced calls began without one; clear the gradients (zeroGrad) before each call or inside the step`);
+      stats.eagerCalls++;
+      return fn(...args);
+    }
     if (sig.tape !== null) {
-      if (!sig.stale) { stats.replays++; return replay(sig, inputs) as R; }
       discard(sig, sig.tape);
       sig.tape = null;
       sig.plan = null;
@@ -176,6 +188,9 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
       return fn(...args);
     }
     stats.traces++;
+    // Which leaves had a gradient as the second trace begins: those the step clears itself.
+    const hadGrad = new Set<Tensor>();
+    if (sig.prev !== null) for (const l of sig.prev.leaves) if (l.leaf.grad !== null && !l.leaf.grad.isDisposed) hadGrad.add(l.leaf);
     const tracer = new Tracer(sig.arena, inputs);
     tracer.start();
     let result: R;
@@ -217,6 +232,7 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
       fallback(sig, mismatch);
       return value as R;
     }
+    for (const l of tape.leaves) l.clears = l.fresh && hadGrad.has(l.leaf);
     for (const b of tape.externals) watchBuffer(b, sig);
     stats.kernelsBeforeFusion = deviceOps(tape.entries);
     if (o.fuse ?? true) fuseTape(tape);
@@ -246,6 +262,7 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
       }
       for (const e of run.entries) runEntry(e, rng);
     }
+    for (const l of tape.leaves) if (l.end !== null) handBack(sig.arena, l);
     const a = tape.rngAdvance;
     if (typeof a !== 'number') setRngState(a);
     else if (a !== 0) setRngState({ seed: rng.seed, offset: rng.offset + a });
@@ -323,6 +340,22 @@ function signatureOf(name: string, args: readonly unknown[]): { key: string; inp
   });
   parts.push(`|grad=${isGradEnabled()}|autocast=${autocastDType()}|device=${getDefaultDevice()}`);
   return { key: parts.join(' '), inputs };
+}
+
+/** Give `l.leaf` its gradient buffer again, as a fresh tensor when the last one was freed (LeafGrad). */
+function handBack(arena: Arena, l: LeafGrad): void {
+  const end = l.end!;
+  const cur = l.leaf.grad;
+  if (cur === end.tensor && !cur.isDisposed) return;
+  if (cur !== null && !cur.isDisposed) {
+    if (cur.storage.buffer === end.view.buffer) return;
+    cur.dispose(); // the step clears it (l.clears), then its backward sets a new one
+  }
+  const v = end.view;
+  arena.adopt(v.buffer);
+  const t = new Tensor(new Storage(end.backend, v.buffer, v.dtype, end.length), v.shape, v.dtype, { strides: v.strides, offset: v.offset });
+  l.leaf.grad = keep(t);
+  l.end = { ...end, tensor: t };
 }
 
 /** Fresh tensors holding the outputs' current values. */

@@ -9,6 +9,7 @@
 // compared: a step is replayed only when two traces agree entry by entry.
 import type { FusedProgram, TypedArray, View } from '@webgrad/kernels';
 import type { Backend } from '../backend/backend.js';
+import type { Tensor } from '../tensor.js';
 
 /** Where a buffer the tape refers to comes from. */
 export type Role = 'input' | 'arena' | 'external';
@@ -92,8 +93,26 @@ export type OutputTemplate =
   | { readonly k: 'list'; readonly items: readonly OutputTemplate[] }
   | { readonly k: 'record'; readonly fields: readonly (readonly [string, OutputTemplate])[] };
 
+/**
+ * A leaf whose `.grad` the traced backward set. A replay writes the gradient into the same arena
+ * buffer but runs no autograd, so it hands the leaf that buffer again (a fresh tensor over it when
+ * the user freed the last one, as `zeroGrad()` outside the step does). A backward that found no
+ * gradient (`fresh`) cannot stand in for one that would add to an existing one: unless the step
+ * itself clears the gradients (`clears`: it had one when the call began), a replay that finds one
+ * runs eagerly instead.
+ */
+export interface LeafGrad {
+  readonly leaf: Tensor;
+  readonly fresh: boolean;
+  clears: boolean;
+  /** The gradient when the step returned (null: the step cleared it). */
+  end: { readonly view: View<unknown>; readonly backend: Backend; readonly length: number; readonly tensor: Tensor } | null;
+}
+
 /** A finished trace. */
 export interface Tape {
+  /** Leaves whose grad the backward set. */
+  readonly leaves: readonly LeafGrad[];
   entries: Entry[];
   /** Comparison keys, one per entry as traced (before fusion). */
   readonly keys: readonly EntryKey[];

@@ -13,7 +13,8 @@ import { getRngState } from '../ops/creation.js';
 import { Storage } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { allocateFrom, arenaOf, unwatchBuffer, watchBuffer, type AllocationListener, type Arena, type FreeWatcher } from './arena.js';
-import { describeEntry, isView, type Entry, type EntryKey, type OutputTemplate, type Ref, type Slot, type Tape } from './tape.js';
+import { describeEntry, isView, type Entry, type EntryKey, type LeafGrad, type OutputTemplate, type Ref, type Slot, type Tape } from './tape.js';
+import { fmtShape } from '../errors.js';
 
 let active: Tracer | null = null;
 
@@ -48,6 +49,13 @@ export function hostAction<T>(name: string, fn: () => T, dispose?: () => void): 
  *  compiled function then warns once and runs that input signature eagerly. */
 export function notTraceable(cause: string): void {
   active?.fail(cause);
+}
+
+/** The autograd engine is about to set `leaf.grad` (a new gradient, or one added to the old): a
+ *  replay must hand the leaf its gradient buffer again (see `LeafGrad` in tape.ts). */
+export function gradAssigned(leaf: Tensor): void {
+  const t = active;
+  if (t !== null && t.hostDepth === 0 && !t.leaves.has(leaf)) t.leaves.set(leaf, leaf.grad === null || leaf.grad.isDisposed);
 }
 
 /**
@@ -95,6 +103,8 @@ export class Tracer implements AllocationListener, FreeWatcher {
   readonly keys: EntryKey[] = [];
   readonly slots: Slot[] = [];
   readonly disposers: (() => void)[] = [];
+  /** Leaves whose grad the backward set, and whether they had none when it first did. */
+  readonly leaves = new Map<Tensor, boolean>();
   readonly #slotOf = new Map<unknown, number>();
   readonly #inputs = new Map<unknown, number>();
   readonly #logical = new Map<unknown, number>();
@@ -290,8 +300,24 @@ export class Tracer implements AllocationListener, FreeWatcher {
     if (this.cause !== null) return null;
     const liveAtEnd = new Set<number>();
     for (const [b, l] of this.#logical) if (this.arena.inUse(b)) liveAtEnd.add(l);
+    const leaves: LeafGrad[] = [];
+    for (const [leaf, fresh] of this.leaves) {
+      const g = leaf.grad;
+      let end: LeafGrad['end'] = null;
+      if (g !== null && !g.isDisposed) {
+        const s = this.slotFor(g.storage.buffer, 'a gradient');
+        if (s === null) return null;
+        if (this.slots[s.slot]!.role !== 'arena') {
+          this.fail(`the gradient of a ${fmtShape(leaf.shape)} tensor${leaf.name ? ` (${leaf.name})` : ''} is a tensor from outside the step; a replay could not hand it back`);
+          return null;
+        }
+        end = { view: g.kernelView(), backend: g.backend, length: g.storage.length, tensor: g };
+      }
+      leaves.push({ leaf, fresh, clears: false, end });
+    }
     const g = getRngState();
     return {
+      leaves,
       entries: this.entries, keys: this.keys, slots: this.slots, output, liveAtEnd, hostRead: this.#hostRead,
       externals: this.#externals, disposers: this.disposers, inputOffsets: this.inputOffsets,
       rngAdvance: g.seed === this.#rng0.seed && g.offset >= this.#rng0.offset ? g.offset - this.#rng0.offset : g,
