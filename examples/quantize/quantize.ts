@@ -119,7 +119,7 @@ async function interleavedSpeed(models: GPT[], prompt: number[], opts: QuantizeE
 export async function quantizeExample(opts: QuantizeExampleOptions): Promise<{ results: VariantResult[]; table: string }> {
   const say = (s: string) => { (opts.stream ?? process.stdout).write(`${s}\n`); };
   mkdirSync(opts.out, { recursive: true });
-  const results: Omit<VariantResult, 'tokensPerSecond' | 'roundTokensPerSecond'>[] = [];
+  const results: Omit<VariantResult, 'tokensPerSecond' | 'roundTokensPerSecond' | 'tokensPerCpuSecond'>[] = [];
   const models: GPT[] = [];
   let prompt: number[] = [];
   for (const [vi, v] of VARIANTS.entries()) {
