@@ -116,6 +116,20 @@ describe('fusedElementwise on WebGPU', () => {
     expectSame(got, want, p, 'add chain');
   });
 
+  it('scalars are uniforms: programs that differ only in their scalars share a pipeline and give their own results', async () => {
+    const p = (c: number): FusedProgram => ({ inputs: 1, steps: [{ kind: 'scalar', op: 'mul', args: [0], value: c, scalarFirst: false },
+      { kind: 'scalar', op: 'pow', args: [1], value: c / 4, scalarFirst: true }], outputs: [2] });
+    const x = cpuInputs(p(1), [257], ['offset'], 6, false);
+    let pipelines = -1;
+    for (const c of [0.3, -2, 1.75, 3]) {
+      const [got, want] = await both(p(c), x);
+      expectSame(got, want, p(c), `scalar ${c}`);
+      // The step-by-step run compiles its per-op pipelines on the first pass only.
+      if (pipelines >= 0) expect(rt.stats().pipelines).toBe(pipelines);
+      pipelines = rt.stats().pipelines;
+    }
+  });
+
   it('special values propagate as in the per-op kernels', async () => {
     const specials = [NaN, Infinity, -Infinity, 0, -0, -1, 1, 0.5, 2.5];
     const n = specials.length;
