@@ -1,8 +1,10 @@
 // fusedElementwise in WGSL against the WebGPU per-op kernels run step by step (f32 storage between
 // steps): random programs (chains and DAGs of up to 30 steps over every float op and scalar form,
 // 1–6 inputs, 1–3 outputs) on sizes 1, 7, 1000 and 4099 (the vec4, contiguous and strided paths)
-// and on [R, C] shapes with offset, transposed, padded and broadcast inputs; a 1,000-add chain;
-// special values; outputs sharing buffers with inputs and with each other; typed errors.
+// and on [R, C] shapes with offset, transposed, padded and broadcast inputs, bit for bit where every
+// step value is finite; a 1,000-add chain; scalars as uniforms (one pipeline for programs that
+// differ only in them); special values; outputs sharing buffers with inputs and with each other;
+// typed errors.
 import { describe, expect, it } from 'vitest';
 import { readAll } from '../src/cpu/index.js';
 import { FusedProgramError, type FusedProgram } from '../src/elementwise/fused.js';
