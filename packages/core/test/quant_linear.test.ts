@@ -100,6 +100,9 @@ describe('quantLinear errors', () => {
     expect(() => quantLinear(tensor(randomArray(15, 1), { shape: [1, 15] }), wq)).toThrow(ShapeError);
     expect(() => quantLinear(tensor([[1, 2]], { dtype: 'int32' }), wq)).toThrow(DTypeError);
     expect(() => quantLinear(tensor(randomArray(16, 1), { shape: [1, 16] }), { ...wq, zeros: null })).toThrow(/weight.zeros is required for int4/);
+    // Zero points are 4-bit codes, eight per int32: 8 groups are one word, not the [4, 2] of one int32 each.
+    const unpacked = tensor(new Int32Array(8), { shape: [4, 2], dtype: 'int32' });
+    expect(() => quantLinear(tensor(randomArray(16, 1), { shape: [1, 16] }), { ...wq, zeros: unpacked })).toThrow(/weight.zeros must have shape \[1\] for a int4 weight \[4, 16\]/);
     expect(() => quantLinear(tensor(randomArray(16, 1), { shape: [1, 16] }), { ...wq, cols: 17 })).toThrow(/weight.qdata must have shape \[4, 3\]/);
     expect(() => quantLinear(tensor(randomArray(16, 1), { shape: [1, 16] }), { ...wq, scheme: 'int3' as QuantScheme })).toThrow(ValueError);
     expect(() => quantLinear(tensor(randomArray(16, 1), { shape: [1, 16] }), { ...wq, groupSize: 6 })).toThrow(/multiple of 8/);
