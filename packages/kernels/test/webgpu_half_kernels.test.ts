@@ -6,11 +6,12 @@
 // offsets, transposed views).
 import { describe, expect, it } from 'vitest';
 import { cpuKernels, readAll, storedBits } from '../src/cpu/index.js';
-import type { DType, ReduceOp, TypedArray, View } from '../src/types.js';
+import type { DType, QuantWeightView, ReduceOp, TypedArray, View } from '../src/types.js';
 import { createWebGPUKernels } from '../src/webgpu/index.js';
 import { attention as attn, attentionBackward as attnBwd } from '../src/webgpu/attention.js';
 import { gpuRuntime, makeView, readView, releaseAll, rng, toGPU, type Layout } from './gpu_helpers.js';
 import { FACTOR, expectWithinEps } from './dtype_tolerance.js';
+import { dequantizeWeight, quantizeWeight, type QuantizeOptions, type QuantizedWeight } from '../src/cpu/quant_format.js';
 
 const rt = await gpuRuntime();
 const gk = createWebGPUKernels(rt);
@@ -446,6 +447,56 @@ describe.each(HALF)('webgpu im2col, col2im and pooling on %s storage (moves exac
       expect(counted(() => gk.pool2dBackward(op, gdy, op === 'max' ? ga : null, g, gdx)), `pool2dBackward ${op}`).toEqual({ dispatches: 1, buffers: 0 });
       expectWithinEps(await values(gdx, dx), Array.from(readAll(dref)), d, FACTOR.reduction(d, 'float32', 6), `pool2dBackward ${op}`, Array.from(readAll(dscale)));
       releaseAll(rt, gx, go, ga, gdy, gdx);
+    }
+  });
+});
+
+describe.each(HALF)('webgpu quantized matmuls with %s x, bias, dy and out (f32 accumulation, one rounding on store)', (d) => {
+  const r = rng(33);
+  /** A GPU view of a whole int32 or float32 array. */
+  const gpuArray = (a: Int32Array | Float32Array): View<GPUBuffer> => {
+    const buffer = rt.allocate(a.byteLength);
+    rt.write(buffer, a);
+    return { buffer, dtype: a instanceof Int32Array ? 'int32' : 'float32', shape: [a.length], strides: [1], offset: 0 };
+  };
+  const weightView = (q: QuantizedWeight): QuantWeightView<GPUBuffer> => ({
+    scheme: q.scheme, rows: q.rows, cols: q.cols, groupSize: q.groupSize, absmaxOffset: q.absmaxOffset,
+    qdata: gpuArray(q.qdata), scales: gpuArray(q.scales), zeros: q.zeros && gpuArray(q.zeros), absmaxQ: q.absmaxQ && gpuArray(q.absmaxQ),
+  });
+  const CONFIGS: QuantizeOptions[] = [{ scheme: 'int8' }, { scheme: 'int4', groupSize: 32 }, { scheme: 'nf4' }];
+
+  it('quantMatmul (with a bias) and quantMatmulTransposed against dequantize-then-matmul in float64, one dispatch and no buffer', async () => {
+    const [M, K, N] = [3, 70, 9];
+    for (const c of CONFIGS) {
+      const what = `${c.scheme}`;
+      const q = quantizeWeight(Array.from({ length: N * K }, () => -0.5 + r()), N, K, c);
+      const w = Array.from(dequantizeWeight(q));
+      const gw = weightView(q);
+      const x = viewOf(d, [M, K], () => -2 + 4 * r(), { offset: 1 }), bias = viewOf(d, [N], () => -1 + 2 * r(), { offset: 1 });
+      const out = makeView(d, [M, N], { offset: 3 });
+      const X = Array.from(readAll(x)), Bv = Array.from(readAll(bias));
+      const ref: number[] = [], scale: number[] = [];
+      for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+        let s = Bv[n]!, a = Math.abs(Bv[n]!);
+        for (let k = 0; k < K; k++) { s += X[m * K + k]! * w[n * K + k]!; a += Math.abs(X[m * K + k]! * w[n * K + k]!); }
+        ref.push(s); scale.push(a);
+      }
+      const g = [x, bias, out].map((v) => toGPU(rt, v));
+      expect(counted(() => gk.quantMatmul!(g[0]!, gw, g[1]!, g[2]!)), `${what} forward`).toEqual({ dispatches: 1, buffers: 0 });
+      expectWithinEps(await values(g[2]!, out), ref, d, FACTOR.matmul(d, 'float32', K + 1), `${what} quantMatmul`, scale);
+
+      const dy = viewOf(d, [M, N], () => -1 + 2 * r(), { offset: 1 }), dx = makeView(d, [M, K], { offset: 1 });
+      const DY = Array.from(readAll(dy));
+      const tref: number[] = [], tscale: number[] = [];
+      for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) {
+        let s = 0, a = 0;
+        for (let n = 0; n < N; n++) { s += DY[m * N + n]! * w[n * K + k]!; a += Math.abs(DY[m * N + n]! * w[n * K + k]!); }
+        tref.push(s); tscale.push(a);
+      }
+      const h = [dy, dx].map((v) => toGPU(rt, v));
+      expect(counted(() => gk.quantMatmulTransposed!(h[0]!, gw, h[1]!)), `${what} transposed`).toEqual({ dispatches: 1, buffers: 0 });
+      expectWithinEps(await values(h[1]!, dx), tref, d, FACTOR.matmul(d, 'float32', N), `${what} quantMatmulTransposed`, tscale);
+      releaseAll(rt, ...g, ...h, gw.qdata, gw.scales, ...(gw.zeros ? [gw.zeros] : []), ...(gw.absmaxQ ? [gw.absmaxQ] : []));
     }
   });
 });

@@ -8,8 +8,8 @@
 //             and a store never clobbers the other half of its word (half_wgsl.ts explains how).
 //   float64 → unsupported: WGSL has no f64.
 // Launchers call `gpuStorageDType(op, dtype)`, which throws a WebGPUDTypeError (a TypeError) naming
-// the op for float64, or `gpuDType(op, dtype)`, which also refuses float16/bfloat16 (a kernel
-// without a 16-bit form; the quantized matmuls get f32 temporaries in their place, half_widen.ts).
+// the op for float64, or `gpuDType(op, dtype)`, which also refuses float16/bfloat16 (for code
+// without a 16-bit form: `wgslType`).
 
 import type { DType } from '../types.js';
 import { WebGPUDTypeError } from './errors.js';

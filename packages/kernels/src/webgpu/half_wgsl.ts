@@ -24,8 +24,7 @@
 //     half outside the view with the word's old value (no other thread writes that word). The
 //     elementwise kernels do this on their contiguous paths (elementwise.ts), where the output is
 //     the bulk of the traffic.
-// Kernels generate their accessors with `wgslLoadFn` / `wgslStoreFn` below; only the quantized
-// matmuls reach 16-bit storage through f32 temporaries (half_widen.ts).
+// Kernels generate their accessors with `wgslLoadFn` / `wgslStoreFn` below.
 /** The u32-only helpers (no f16 type): bfloat16 and float16 bit patterns ↔ f32. */
 export const WGSL_HALF_BITS = `
 fn half_to_f32(h: u32) -> f32 {

@@ -27,7 +27,6 @@ export { WebGPUUnavailableError, WebGPUOutOfMemoryError, WebGPUDeviceLostError, 
 export { gpuDType, gpuStorageDType, gpuByteSize, wgslType, GPU_DTYPE_BYTES, WGSL_STORAGE_TYPE, type GPUDType, type GPUStorageDType } from './dtype.js';
 export { splitWorkgroups, dispatch1D, WGSL_LINEAR_WORKGROUP, MAX_WORKGROUPS_PER_DIM } from './workgroups.js';
 export { sizeClass } from './buffer_pool.js';
-import { WRITTEN_ARGS, widened } from './half_widen.js';
 
 function notImplemented(name: string): () => never {
   return () => {
@@ -35,17 +34,9 @@ function notImplemented(name: string): () => never {
   };
 }
 
-/** Every kernel of the WebGPU backend, launching through `rt`. float16/bfloat16 operands go to the
- *  kernels as they are, except the quantized matmuls, which get f32 temporaries (half_widen.ts). */
+/** Every kernel of the WebGPU backend, launching through `rt`. Every kernel reads and writes float16
+ *  and bfloat16 storage itself (f32 arithmetic, half_wgsl.ts). */
 export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
-  const k = f32Kernels(rt);
-  for (const name of Object.keys(WRITTEN_ARGS) as (keyof typeof WRITTEN_ARGS)[]) {
-    (k as unknown as Record<string, unknown>)[name] = widened(rt, k[name], WRITTEN_ARGS[name]);
-  }
-  return k;
-}
-
-function f32Kernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
   return {
     unary: (op, x, out) => ew.unary(rt, op, x, out),
     binary: (op, a, b, out) => ew.binary(rt, op, a, b, out),

@@ -10,11 +10,15 @@
 // group's partial sum Σ x·decode(q) is multiplied by its scale once, at the group's end.
 // Transposed: one thread per output element (m, k), 64 consecutive k per workgroup; the thread
 // walks the N rows, reading the one word of each that holds code k.
-// Accumulation in f32. Tiling x through workgroup memory is the next step for large M.
+// Accumulation in f32. x, bias, dy and out are float32, float16 or bfloat16 storage (a parameter of
+// the WGSL and the pipeline key: converted to f32 on load, rounded to nearest-even on store,
+// half_wgsl.ts); scales are float32. Tiling x through workgroup memory is the next step for large M.
 
 import type { QuantWeightView, View } from '../types.js';
 import { NF4_CODEBOOK, codesPerWord, groupsPerRow, wordsPerRow } from '../cpu/quant_format.js';
 import { UniformStruct, requireFloat32 } from './kernel_args.js';
+import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn, type HalfStorage } from './half_wgsl.js';
+import { rowStorage } from './softmax.js';
 import { read, readWrite, shader, uniform, type ShaderSource } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
 import { MAX_WORKGROUPS_PER_DIM } from './workgroups.js';
@@ -53,9 +57,19 @@ function weightUniforms(u: UniformStruct, w: QuantWeightView<GPUBuffer>): Unifor
 
 const weightKey = (w: QuantWeightView<GPUBuffer>): string => `${w.scheme}${w.absmaxQ !== null ? '.dq' : ''}`;
 
-function forwardShader(w: QuantWeightView<GPUBuffer>, hasBias: boolean, u: UniformStruct): ShaderSource {
-  return shader([read('x', 'f32'), read('qdata', 'u32'), read('scales', 'f32'), read('aux', 'u32'), read('bias', 'f32'), readWrite('out', 'f32'), uniform(u)], `
-${wgslDecode(w)}
+/** Storage of the float operands: the input (x or dy), bias (f32 when absent: bound to the scales), out. */
+interface Storages { readonly input: HalfStorage; readonly bias: HalfStorage; readonly out: HalfStorage }
+
+/** WGSL: ld_<input>(i), ld_bias(i) and st_out(i, v) for the storages `st`. */
+function access(input: string, st: Storages): string {
+  return wgslHalfHelpers([st.input, st.bias, st.out]) + wgslLoadFn(`ld_${input}`, input, st.input) +
+    (input === 'x' ? wgslLoadFn('ld_bias', 'bias', st.bias) : '') + wgslStoreFn('st_out', 'out', st.out);
+}
+
+function forwardShader(w: QuantWeightView<GPUBuffer>, hasBias: boolean, st: Storages, u: UniformStruct): ShaderSource {
+  return shader([read('x', halfElement(st.input, false)), read('qdata', 'u32'), read('scales', 'f32'), read('aux', 'u32'),
+    read('bias', halfElement(st.bias, false)), readWrite('out', halfElement(st.out, true)), uniform(u)], `
+${access('x', st)}${wgslDecode(w)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let n = wid.x * ${WG}u + lid;
@@ -77,20 +91,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let word = qdata[row + wi];
       let jn = min(CPW, u.K - k0);
       for (var j = 0u; j < jn; j++) {
-        part += x[xo + k0 + j] * decode(word, j, n, g);
+        part += ld_x(xo + k0 + j) * decode(word, j, n, g);
       }
     }
     acc += group_scale(n, g) * part;
-    ${hasBias ? 'acc += bias[u.b_off + n];' : ''}
-    out[u.o_off + m * u.N + n] = acc;
+    ${hasBias ? 'acc += ld_bias(u.b_off + n);' : ''}
+    st_out(u.o_off + m * u.N + n, acc);
   }
 }
 `);
 }
 
-function transposedShader(w: QuantWeightView<GPUBuffer>, u: UniformStruct): ShaderSource {
-  return shader([read('dy', 'f32'), read('qdata', 'u32'), read('scales', 'f32'), read('aux', 'u32'), readWrite('out', 'f32'), uniform(u)], `
-${wgslDecode(w)}
+function transposedShader(w: QuantWeightView<GPUBuffer>, st: Storages, u: UniformStruct): ShaderSource {
+  return shader([read('dy', halfElement(st.input, false)), read('qdata', 'u32'), read('scales', 'f32'), read('aux', 'u32'),
+    readWrite('out', halfElement(st.out, true)), uniform(u)], `
+${access('dy', st)}${wgslDecode(w)}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let k = wid.x * ${WG}u + lid;
@@ -103,37 +118,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var acc = 0.0;
     for (var n = 0u; n < u.N; n++) {
       let word = qdata[u.q_off + n * u.wpr + wi];
-      acc += dy[go + n] * (group_scale(n, g) * decode(word, j, n, g));
+      acc += ld_dy(go + n) * (group_scale(n, g) * decode(word, j, n, g));
     }
-    out[u.o_off + m * u.K + k] = acc;
+    st_out(u.o_off + m * u.K + k, acc);
   }
 }
 `);
 }
 
-function checkWeight(op: string, w: QuantWeightView<GPUBuffer>, ...floats: View<GPUBuffer>[]): void {
-  requireFloat32(op, w.scales.dtype, ...floats.map((v) => v.dtype));
+/** Checks the weight (float32 scales, group size) and returns the storages of the float operands (a WebGPUDTypeError naming a bad one). */
+function checkWeight(op: string, w: QuantWeightView<GPUBuffer>, input: [string, View<GPUBuffer>], bias: View<GPUBuffer> | null, out: View<GPUBuffer>): Storages {
+  requireFloat32(op, w.scales.dtype);
   if (w.groupSize % 8 !== 0 && w.groupSize < w.cols) throw new RangeError(`${op}: group size ${w.groupSize} is not a multiple of 8`);
+  return { input: rowStorage(op, input[0], input[1].dtype), bias: bias ? rowStorage(op, 'bias', bias.dtype) : 'f32', out: rowStorage(op, 'out', out.dtype) };
 }
 
+const storageKey = (st: Storages): string => `${st.input}.${st.bias}.${st.out}`;
+
 export function quantMatmul(rt: WebGPURuntime, x: View<GPUBuffer>, w: QuantWeightView<GPUBuffer>, bias: View<GPUBuffer> | null, out: View<GPUBuffer>): void {
-  checkWeight('quantMatmul', w, x, out, ...(bias ? [bias] : []));
+  const st = checkWeight('quantMatmul', w, ['x', x], bias, out);
   const M = x.shape[0]!;
   if (M === 0 || w.rows === 0) return;
   const u = weightUniforms(new UniformStruct().u32('M', M), w)
     .u32('x_off', x.offset).u32('b_off', bias?.offset ?? 0).u32('o_off', out.offset);
-  const p = rt.pipeline(`quant_matmul.${weightKey(w)}${bias ? '.bias' : ''}`, () => forwardShader(w, bias !== null, u));
+  const p = rt.pipeline(`quant_matmul.${weightKey(w)}${bias ? '.bias' : ''}.${storageKey(st)}`, () => forwardShader(w, bias !== null, st, u));
   const aux = (w.zeros ?? w.absmaxQ)?.buffer ?? w.qdata.buffer;
   rt.dispatch(p, [x.buffer, w.qdata.buffer, w.scales.buffer, aux, bias?.buffer ?? w.scales.buffer, out.buffer], u.bytes(),
     [Math.ceil(w.rows / WG), Math.min(M, MAX_WORKGROUPS_PER_DIM)], 'quantMatmul');
 }
 
 export function quantMatmulTransposed(rt: WebGPURuntime, dy: View<GPUBuffer>, w: QuantWeightView<GPUBuffer>, out: View<GPUBuffer>): void {
-  checkWeight('quantMatmulTransposed', w, dy, out);
+  const st = checkWeight('quantMatmulTransposed', w, ['dy', dy], null, out);
   const M = dy.shape[0]!;
   if (M === 0 || w.cols === 0) return;
   const u = weightUniforms(new UniformStruct().u32('M', M), w).u32('dy_off', dy.offset).u32('o_off', out.offset);
-  const p = rt.pipeline(`quant_matmul_t.${weightKey(w)}`, () => transposedShader(w, u));
+  const p = rt.pipeline(`quant_matmul_t.${weightKey(w)}.${storageKey(st)}`, () => transposedShader(w, st, u));
   const aux = (w.zeros ?? w.absmaxQ)?.buffer ?? w.qdata.buffer;
   rt.dispatch(p, [dy.buffer, w.qdata.buffer, w.scales.buffer, aux, out.buffer], u.bytes(),
     [Math.ceil(w.cols / WG), Math.min(M, MAX_WORKGROUPS_PER_DIM)], 'quantMatmulTransposed');
