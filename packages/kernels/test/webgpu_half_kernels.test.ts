@@ -1,9 +1,11 @@
 // The WebGPU kernels that read and write float16/bfloat16 storage in place with f32 arithmetic,
 // beyond the elementwise family, matmul and the softmax/layerNorm forwards (webgpu_half*.test.ts):
-// reductions, and per family the launch itself — its dispatches and no buffer requested for a
-// widened copy (the runtime's counters). Results against the float64 reference of the same rounded
-// inputs, within the tolerance rule of dtype_tolerance.ts; awkward shapes (size 1, odd sizes, odd
-// offsets, transposed views).
+// reductions, crossEntropy, the softmax and layerNorm backwards, attention (fused and matmul
+// paths), indexing, random, adamw, im2col/col2im/pooling and the quantized matmuls. Each against the
+// float64 (or cpu) reference of the same rounded inputs within the tolerance rule of
+// dtype_tolerance.ts, on awkward shapes (size 1, odd sizes, odd offsets, transposed views), and each
+// launch checked through the runtime's counters: its dispatches, and no buffer requested for a
+// widened copy.
 import { describe, expect, it } from 'vitest';
 import { cpuKernels, readAll, storedBits } from '../src/cpu/index.js';
 import type { DType, QuantWeightView, ReduceOp, TypedArray, View } from '../src/types.js';
