@@ -1,8 +1,9 @@
 // float16 and bfloat16: the encoding against a float64 reference conversion (nearest value of the
 // format found by search over every bit pattern, ties to the even pattern), and the copy kernel's
-// casts between every pair of dtypes on the reference and fast cpu kernels.
+// casts between every pair of dtypes on the reference and fast cpu kernels; the float32 forms used
+// for bulk conversion (the float16 table, the encoders from a float32) against the float64 ones.
 import { describe, expect, it } from 'vitest';
-import { bfloat16Bits, bfloat16Value, float16Bits, float16Value } from '../src/half.js';
+import { bfloat16Bits, bfloat16BitsOfF32, bfloat16Value, float16Bits, float16BitsOfF32, float16Table, float16Value } from '../src/half.js';
 import { contiguousView, cpuKernels, readAll } from '../src/cpu/index.js';
 import { fastCpuKernels } from '../src/cpu_fast/index.js';
 import { DTYPES, type DType } from '../src/types.js';
@@ -87,6 +88,47 @@ describe.each(FORMATS)('$name encoding', (f) => {
       }
     }
   });
+});
+
+describe.each(FORMATS)('$name from float32 (the bulk forms of half.ts)', (f) => {
+  const lad = ladder(f);
+  const fromF32 = f.name === 'float16' ? float16BitsOfF32 : bfloat16BitsOfF32;
+
+  it('a float32 encodes as the float64 encoding of the same value: ties, either side of them, and edges', () => {
+    // Every value between neighbours: the midpoint (a float32 for both formats: a tie) and the float32s
+    // one ulp either side of it, where the rounding direction turns.
+    const wrong: number[] = [];
+    for (let h = 0; h < lad.length - 1; h++) {
+      const mid = Math.fround((lad[h]! + lad[h + 1]!) / 2);
+      for (const v of [mid, Math.fround(mid * (1 - 2 ** -23)), Math.fround(mid * (1 + 2 ** -23)), Math.fround(lad[h]! * 1.25)]) {
+        if (!Number.isFinite(v)) continue;
+        if (fromF32(v) !== reference(f, lad, v) || fromF32(-v) !== reference(f, lad, -v)) wrong.push(v);
+      }
+    }
+    for (const v of [0, -0, NaN, Infinity, -Infinity, 3.4028234663852886e38, 1e-45, -1e-45, 1e-40]) if (fromF32(v) !== f.bits(v)) wrong.push(v);
+    expect(wrong.slice(0, 5)).toEqual([]);
+  });
+
+  it('float32 patterns across the whole range encode as the float64 encoding (pseudo-random sweep)', () => {
+    const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+    const wrong: number[] = [];
+    let s = 12345;
+    for (let i = 0; i < 100000; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      u32[0] = s;
+      const v = f32[0]!;
+      if (fromF32(v) !== f.bits(v)) wrong.push(v);
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+  });
+
+  if (f.name === 'float16') {
+    it('the decoding table holds the value of every pattern', () => {
+      const t = float16Table(), wrong: number[] = [];
+      for (let h = 0; h < 0x10000; h++) if (!Object.is(t[h], float16Value(h)) && !(Number.isNaN(t[h]) && Number.isNaN(float16Value(h)))) wrong.push(h);
+      expect(wrong.slice(0, 5)).toEqual([]);
+    });
+  }
 });
 
 /** What a value `v` of any dtype becomes as `to` (the storage rules of cpu/strided.ts). */
