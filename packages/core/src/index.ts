@@ -40,7 +40,7 @@ export { crossEntropy, crossEntropyDecomposed, type CrossEntropyOptions } from '
 export { layerNorm, layerNormDecomposed } from './ops/layer_norm.js';
 export {
   lstmCell, gruCell, rnnSequence, lstmSequence, gruSequence, lstmCellDecomposed, gruCellDecomposed, rnnSequenceDecomposed, lstmSequenceDecomposed, gruSequenceDecomposed,
-  type SequenceOptions, type RnnSequenceOptions,
+  type SequenceOptions, type RnnSequenceOptions, type SequenceResult, type LstmSequenceResult,
 } from './ops/rnn_cells.js';
 export { scaledDotProductAttention, attentionDecomposed, packedSelfAttention, type AttentionOptions } from './ops/attention.js';
 export { dropout } from './ops/dropout.js';

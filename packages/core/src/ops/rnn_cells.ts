@@ -91,7 +91,7 @@ function gruStepDecomposed(xg: Tensor, hg: Tensor, h: Tensor): Tensor {
   return add(n, mul(z, sub(h, n)));                                      // (1 − z)·n + z·h
 }
 
-/** lstmCell from primitive ops, packed as [2, B, H] (h', c'). */
+/** lstmCell from primitive ops, packed as [2, B, H]: h', then c'. */
 export function lstmCellDecomposed(gates: Tensor, c: Tensor): Tensor {
   return tidy(() => stack(lstmStepDecomposed(gates, c), 0));
 }
@@ -151,7 +151,7 @@ const hasRnn = (k: Kernels) => k.rnnCell !== undefined && k.rnnCellBackward !== 
 const hasLstm = (k: Kernels) => k.lstmCell !== undefined && k.lstmCellBackward !== undefined;
 const hasGru = (k: Kernels) => k.gruCell !== undefined && k.gruCellBackward !== undefined;
 
-/** gates [B, 4H], c [B, H] → [2, B, H] (h', c'). Saves gates and c; the backward recomputes the activations. */
+/** gates [B, 4H], c [B, H] → [2, B, H]: h', then c'. Saves gates and c; the backward recomputes the activations. */
 export const LSTM_CELL = defineOp<[gates: Tensor, c: Tensor], Record<string, never>, { gates: Tensor; c: Tensor }>({
   name: 'lstmCell',
   forward: ([gates, c], _a, save) => {
@@ -474,6 +474,20 @@ export const GRU_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
   },
 });
 
+/** What rnnSequence and gruSequence return. */
+export interface SequenceResult {
+  /** [T, B, H]: h at every step, in time order. */
+  output: Tensor;
+  /** [B, H]: the final state (output[T − 1], or output[0] with `reverse`). */
+  h: Tensor;
+}
+
+/** What lstmSequence returns. */
+export interface LstmSequenceResult extends SequenceResult {
+  /** [B, H]: the final cell state. */
+  c: Tensor;
+}
+
 /** `reverse` runs the steps from the end of the sequence (the backward direction of a bidirectional layer). */
 export interface SequenceOptions {
   /** Run from the last step to the first (default false). */
@@ -503,9 +517,9 @@ export interface RnnSequenceOptions extends SequenceOptions {
 /**
  * An Elman RNN over a whole sequence from the input projection of every step, xGates [T, B, H]
  * (x·W_ihᵀ + b_ih + b_hh), h0 [B, H] and weightHh [H, H]: h' = tanh(x_t + h·W_hhᵀ) (or relu).
- * Returns output [T, B, H] (h of every step in time order) and the final h [B, H].
+ * Returns output [T, B, H], the h of every step in time order, and the final h [B, H].
  */
-export function rnnSequence(xGates: Tensor, h0: Tensor, weightHh: Tensor, opts: RnnSequenceOptions = {}): { output: Tensor; h: Tensor } {
+export function rnnSequence(xGates: Tensor, h0: Tensor, weightHh: Tensor, opts: RnnSequenceOptions = {}): SequenceResult {
   const op = 'rnnSequence';
   checkOptions(op, opts, ['reverse', 'nonlinearity']);
   const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
@@ -524,7 +538,7 @@ export function rnnSequence(xGates: Tensor, h0: Tensor, weightHh: Tensor, opts: 
  * weightHh [4H, H]. Returns the h of every step in time order (output [T, B, H]) and the final
  * states h, c [B, H]; with `reverse` the steps run from the end (then h is output[0]).
  */
-export function lstmSequence(xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, opts: SequenceOptions = {}): { output: Tensor; h: Tensor; c: Tensor } {
+export function lstmSequence(xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, opts: SequenceOptions = {}): LstmSequenceResult {
   const op = 'lstmSequence';
   checkOptions(op, opts, ['reverse']);
   const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
@@ -542,9 +556,9 @@ export function lstmSequence(xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: T
 /**
  * A GRU over a whole sequence from xGates [T, B, 3H] (x·W_ihᵀ + b_ih; order r, z, n), h0 [B, H],
  * weightHh [3H, H] and biasHh [3H] (or null), with n = tanh(x_n + r·(W_hn·h + b_hn)) as in PyTorch.
- * Returns output [T, B, H] (h of every step in time order) and the final h [B, H].
+ * Returns output [T, B, H], the h of every step in time order, and the final h [B, H].
  */
-export function gruSequence(xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh: Tensor | null, opts: SequenceOptions = {}): { output: Tensor; h: Tensor } {
+export function gruSequence(xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh: Tensor | null, opts: SequenceOptions = {}): SequenceResult {
   const op = 'gruSequence';
   checkOptions(op, opts, ['reverse']);
   const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
