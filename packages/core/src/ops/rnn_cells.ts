@@ -476,15 +476,15 @@ export const GRU_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
 
 /** What rnnSequence and gruSequence return. */
 export interface SequenceResult {
-  /** [T, B, H]: h at every step, in time order. */
+  /** h at every step in time order, [T, B, H]. */
   output: Tensor;
-  /** [B, H]: the final state (output[T − 1], or output[0] with `reverse`). */
+  /** The final state, [B, H]: output[T − 1], or output[0] with `reverse`. */
   h: Tensor;
 }
 
 /** What lstmSequence returns. */
 export interface LstmSequenceResult extends SequenceResult {
-  /** [B, H]: the final cell state. */
+  /** The final cell state, [B, H]. */
   c: Tensor;
 }
 
