@@ -250,16 +250,16 @@ export const FUSED_KERNELS = [
 export interface RecurrentKernels<B> {
   /** h' = tanh(xg + hg), or relu with `relu`, of one Elman step (all [B, H]). */
   rnnCell(xg: View<B>, hg: View<B>, hNew: View<B>, relu: boolean): void;
-  /** The gradient of the Elman pre-activation from h' and dh': dh'·(1 − h'²), or dh'·[h' > 0] with `relu`. */
-  rnnCellBackward(hNew: View<B>, dhNew: View<B>, dpre: View<B>, relu: boolean): void;
+  /** The gradient of the Elman pre-activation from h' and dh' = dhNew + dhMore: dh'·(1 − h'²), or dh'·[h' > 0] with `relu`. */
+  rnnCellBackward(hNew: View<B>, dhNew: View<B>, dhMore: View<B> | null, dpre: View<B>, relu: boolean): void;
   /** h', c' (and acts) of one LSTM step from gates = xg + hg (hg may be null) and c; acts may be xg or hg itself. */
   lstmCell(xg: View<B>, hg: View<B> | null, c: View<B>, h: View<B>, cNew: View<B>, acts: View<B> | null): void;
-  /** dgates (the gradient of xg and of hg) and dc from acts, c, c' and the gradients of h' and c' (null: zero). */
-  lstmCellBackward(acts: View<B>, c: View<B>, cNew: View<B>, dh: View<B> | null, dcNew: View<B> | null, dgates: View<B>, dc: View<B> | null): void;
+  /** dgates (the gradient of xg and of hg) and dc from acts, c, c' and the gradients of h' (dh + dhMore) and c' (null: zero). */
+  lstmCellBackward(acts: View<B>, c: View<B>, cNew: View<B>, dh: View<B> | null, dhMore: View<B> | null, dcNew: View<B> | null, dgates: View<B>, dc: View<B> | null): void;
   /** h' (and acts = r, z, n, W_hn·h + b_hn) of one GRU step from xg, hg [B, 3H], the hidden bias [3H] or null, and h. */
   gruCell(xg: View<B>, hg: View<B>, bias: View<B> | null, h: View<B>, hNew: View<B>, acts: View<B> | null): void;
-  /** dxg, dhg [B, 3H] and dh'·z (the part of dh not through W_hh, when dh is non-null) from acts, h and dh'. */
-  gruCellBackward(acts: View<B>, h: View<B>, dhNew: View<B>, dxg: View<B>, dhg: View<B>, dh: View<B> | null): void;
+  /** dxg, dhg [B, 3H] from acts, h and dh' = dhNew + dhMore; adds dh'·z (the part of dh not through W_hh) into dh when non-null. */
+  gruCellBackward(acts: View<B>, h: View<B>, dhNew: View<B>, dhMore: View<B> | null, dxg: View<B>, dhg: View<B>, dh: View<B> | null): void;
 }
 
 /** The recurrent kernels' names. */

@@ -22,7 +22,7 @@ import type { Tensor } from '../tensor.js';
 import { backwardThroughDecomposition, recordingBackward } from '../autograd/decomposition_backward.js';
 import { tidy } from '../memory.js';
 import { checkBool, checkEnum, checkOptions, checkTensor } from '../validate.js';
-import { empty } from './alloc.js';
+import { empty, zerosOn } from './alloc.js';
 import { cast, contiguous } from './cast.js';
 import { apply, defineOp } from './define.js';
 import { add, mul, relu, sigmoid, sub, tanh } from './elementwise.js';
@@ -172,7 +172,7 @@ export const LSTM_CELL = defineOp<[gates: Tensor, c: Tensor], Record<string, nev
     k.lstmCell!(gates.kernelView(), null, c.kernelView(), at(hc, 0), at(hc, 1), acts.kernelView());
     const dgates = empty([B, 4 * H], c.dtype, c.backend);
     const dc = needs[1] ? empty([B, H], c.dtype, c.backend) : null;
-    k.lstmCellBackward!(acts.kernelView(), c.kernelView(), at(hc, 1), at(gc, 0), at(gc, 1), dgates.kernelView(), dc?.kernelView() ?? null);
+    k.lstmCellBackward!(acts.kernelView(), c.kernelView(), at(hc, 1), at(gc, 0), null, at(gc, 1), dgates.kernelView(), dc?.kernelView() ?? null);
     hc.dispose(); acts.dispose();
     if (gc !== g) gc.dispose();
     return [needs[0] ? dgates : (dgates.dispose(), null), dc];
@@ -203,8 +203,8 @@ export const GRU_CELL = defineOp<[xGates: Tensor, hGates: Tensor, h: Tensor], Re
     const hn = empty([B, H], h.dtype, h.backend), acts = empty([B, 4 * H], h.dtype, h.backend);
     k.gruCell!(xGates.kernelView(), hGates.kernelView(), null, h.kernelView(), hn.kernelView(), acts.kernelView());
     const dxg = empty([B, 3 * H], h.dtype, h.backend), dhg = empty([B, 3 * H], h.dtype, h.backend);
-    const dh = needs[2] ? empty([B, H], h.dtype, h.backend) : null;
-    k.gruCellBackward!(acts.kernelView(), h.kernelView(), gc.kernelView(), dxg.kernelView(), dhg.kernelView(), dh?.kernelView() ?? null);
+    const dh = needs[2] ? zerosOn([B, H], h.dtype, h.backend) : null;                // the kernel adds dh'·z into it
+    k.gruCellBackward!(acts.kernelView(), h.kernelView(), gc.kernelView(), null, dxg.kernelView(), dhg.kernelView(), dh?.kernelView() ?? null);
     hn.dispose(); acts.dispose();
     if (gc !== g) gc.dispose();
     return [needs[0] ? dxg : (dxg.dispose(), null), needs[1] ? dhg : (dhg.dispose(), null), dh];
@@ -282,16 +282,14 @@ export const RNN_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
     const [T, B, H] = xg.shape as [number, number, number];
     const dt = xg.dtype, be = xg.backend;
     const gc = contiguous(g);
-    const dxg = empty([T, B, H], dt, be), dh = empty([B, H], dt, be), dhTot = empty([B, H], dt, be);
+    const dxg = empty([T, B, H], dt, be), dh = empty([B, H], dt, be);
     const step = stepAt(T, reverse);
     for (let s = T - 1; s >= 0; s--) {
       const t = step(s);
-      let dhIn = at(gc, t);
-      if (s < T - 1) { k.binary('add', dhIn, dh.kernelView(), dhTot.kernelView()); dhIn = dhTot.kernelView(); }
-      k.rnnCellBackward!(at(out, t), dhIn, at(dxg, t), isRelu);
+      // dh' = the output's gradient + the recurrent one (dh, from the step after)
+      k.rnnCellBackward!(at(out, t), at(gc, t), s < T - 1 ? dh.kernelView() : null, at(dxg, t), isRelu);
       if (s > 0 || needs[1]) k.matmul(at(dxg, t), whh.kernelView(), dh.kernelView());   // dh_{t−1} = dpre·W_hh
     }
-    dhTot.dispose();
     if (gc !== g) gc.dispose();
     let dW: Tensor | null = null;
     if (needs[2]) {
@@ -367,20 +365,19 @@ export const LSTM_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, c0: Tensor, w
     const H = G / 4, dt = xg.dtype, be = xg.backend;
     const gc = contiguous(g);
     const dxg = empty([T, B, G], dt, be);
-    const dh = empty([B, H], dt, be), dhTot = empty([B, H], dt, be);
+    const dh = empty([B, H], dt, be);
     let dc = empty([B, H], dt, be), dcPrev = empty([B, H], dt, be);
     k.copy(at(gc, T), dc.kernelView());
     const step = stepAt(T, reverse);
     for (let s = T - 1; s >= 0; s--) {
       const t = step(s);
-      let dhIn = at(gc, t);
-      if (s < T - 1) { k.binary('add', dhIn, dh.kernelView(), dhTot.kernelView()); dhIn = dhTot.kernelView(); }
       const cPrev = s === 0 ? c0.kernelView() : at(cells, step(s - 1));
-      k.lstmCellBackward!(at(acts, t), cPrev, at(cells, t), dhIn, dc.kernelView(), at(dxg, t), dcPrev.kernelView());
+      // dh' = the output's gradient + the recurrent one (dh, from the step after)
+      k.lstmCellBackward!(at(acts, t), cPrev, at(cells, t), at(gc, t), s < T - 1 ? dh.kernelView() : null, dc.kernelView(), at(dxg, t), dcPrev.kernelView());
       if (s > 0 || needs[1]) k.matmul(at(dxg, t), whh.kernelView(), dh.kernelView());  // dh_{t−1} = dgates·W_hh
       [dc, dcPrev] = [dcPrev, dc];
     }
-    dhTot.dispose(); dcPrev.dispose();
+    dcPrev.dispose();
     if (gc !== g) gc.dispose();
     let dW: Tensor | null = null;
     if (needs[3]) {
@@ -439,23 +436,28 @@ export const GRU_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
     const { acts, out } = saved;
     const [T, B, G] = xg.shape as [number, number, number];
     const H = G / 3, dt = xg.dtype, be = xg.backend;
-    const gc = contiguous(g);
+    // A copy of g the steps add their direct dh'·z into: step t's goes to the slot of the step
+    // processed next (h_{t−1}'s gradient), the first step's to h0's.
+    const gw = empty([T, B, H], dt, be);
+    k.copy(g.kernelView(), gw.kernelView());
     const dxg = empty([T, B, G], dt, be), dhg = empty([T, B, G], dt, be);
-    const dh = empty([B, H], dt, be), dhTot = empty([B, H], dt, be), dhDirect = empty([B, H], dt, be);
+    const dh = empty([B, H], dt, be), dh0Direct = needs[1] ? zerosOn([B, H], dt, be) : null;
     const step = stepAt(T, reverse);
     for (let s = T - 1; s >= 0; s--) {
       const t = step(s);
-      let dhIn = at(gc, t);
-      if (s < T - 1) { k.binary('add', dhIn, dh.kernelView(), dhTot.kernelView()); dhIn = dhTot.kernelView(); }
       const hPrev = s === 0 ? h0.kernelView() : at(out, step(s - 1));
-      k.gruCellBackward!(at(acts, t), hPrev, dhIn, at(dxg, t), at(dhg, t), dhDirect.kernelView());
-      if (s > 0 || needs[1]) {
-        k.matmul(at(dhg, t), whh.kernelView(), dh.kernelView());                 // dh_{t−1} = dhgates·W_hh + dh'·z
-        k.binary('add', dh.kernelView(), dhDirect.kernelView(), dh.kernelView());
-      }
+      const direct = s === 0 ? dh0Direct?.kernelView() ?? null : at(gw, step(s - 1));
+      k.gruCellBackward!(at(acts, t), hPrev, at(gw, t), s < T - 1 ? dh.kernelView() : null, at(dxg, t), at(dhg, t), direct);
+      if (s > 0 || needs[1]) k.matmul(at(dhg, t), whh.kernelView(), dh.kernelView());   // the part through W_hh
     }
-    dhTot.dispose(); dhDirect.dispose();
-    if (gc !== g) gc.dispose();
+    gw.dispose();
+    let dh0: Tensor | null = null;
+    if (dh0Direct) {
+      dh0 = empty([B, H], dt, be);
+      k.binary('add', dh.kernelView(), dh0Direct.kernelView(), dh0.kernelView());
+      dh0Direct.dispose();
+    }
+    dh.dispose();
     let dW: Tensor | null = null;
     if (needs[2]) {
       dW = empty([G, H], dt, be);
@@ -467,9 +469,8 @@ export const GRU_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
     const db = bhh && needs[3] ? sum(rows, 0) : null;
     rows.dispose();
     dhg.dispose();
-    const res: [Tensor | null, Tensor | null, Tensor | null, Tensor | null] = [needs[0] ? dxg : null, needs[1] ? dh : null, dW, db];
+    const res: [Tensor | null, Tensor | null, Tensor | null, Tensor | null] = [needs[0] ? dxg : null, dh0, dW, db];
     if (!needs[0]) dxg.dispose();
-    if (!needs[1]) dh.dispose();
     return res;
   },
 });

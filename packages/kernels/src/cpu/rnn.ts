@@ -13,10 +13,11 @@
 //   RNN   h' = tanh(xg + hg) or relu(xg + hg)  (xg, hg [B, H])
 // Backward:
 //   RNN   dpre = dh'·(1 − h'²) (tanh) or dh'·[h' > 0] (relu), from h' itself
+// (dh' arrives as two terms, dh + dhMore: the output's gradient and the recurrent one)
 //   LSTM  dc' = dc'_in + dh'·o·(1 − tanh²c');  di = dc'·g;  df = dc'·c;  dg = dc'·i;  do = dh'·tanh c'
 //         dgates = [di·i(1−i), df·f(1−f), dg·(1−g²), do·o(1−o)];  dc = dc'·f
 //   GRU   dn = dh'·(1 − z)·(1 − n²);  dz = dh'·(h − n)·z(1 − z);  dr = dn·hn·r(1 − r)
-//         dxg = [dr, dz, dn];  dhg = [dr, dz, dn·r];  dh = dh'·z (the path through W_hh is the caller's matmul)
+//         dxg = [dr, dz, dn];  dhg = [dr, dz, dn·r];  dh += dh'·z (the path through W_hh is the caller's matmul)
 
 import type { TypedArray, View } from '../types.js';
 import { readAll, writeAll } from './strided.js';
@@ -47,17 +48,17 @@ export function lstmCell(xg: V, hg: V | null, c: V, h: V, cNew: V, acts: V | nul
 }
 
 /** dgates [B, 4H] and dc [B, H] (when wanted) from the activations, c, c' and the gradients of h' and c' (absent: zero). */
-export function lstmCellBackward(acts: V, c: V, cNew: V, dh: V | null, dcNew: V | null, dgates: V, dc: V | null): void {
+export function lstmCellBackward(acts: V, c: V, cNew: V, dh: V | null, dhMore: V | null, dcNew: V | null, dgates: V, dc: V | null): void {
   const B = c.shape[0]!, H = c.shape[1]!;
   const a = readAll(acts), cs = readAll(c), cn = readAll(cNew);
-  const gh = dh ? readAll(dh) : null, gc = dcNew ? readAll(dcNew) : null;
+  const gh = dh ? readAll(dh) : null, gm = dhMore ? readAll(dhMore) : null, gc = dcNew ? readAll(dcNew) : null;
   const dg = new Float64Array(B * 4 * H), dcs = new Float64Array(B * H);
   for (let b = 0; b < B; b++) {
     for (let j = 0; j < H; j++) {
       const s = b * H + j, r = b * 4 * H + j;
       const i = a[r]!, f = a[r + H]!, g = a[r + 2 * H]!, o = a[r + 3 * H]!;
       const tc = Math.tanh(cn[s]!);
-      const dhv = gh ? gh[s]! : 0;
+      const dhv = (gh ? gh[s]! : 0) + (gm ? gm[s]! : 0);
       const dc2 = (gc ? gc[s]! : 0) + dhv * o * (1 - tc * tc);
       dg[r] = dc2 * g * i * (1 - i);
       dg[r + H] = dc2 * cs[s]! * f * (1 - f);
@@ -91,22 +92,22 @@ export function gruCell(xg: V, hg: V, bias: V | null, h: V, hNew: V, acts: V | n
   if (acts) writeAll(acts, a);
 }
 
-/** dxg, dhg [B, 3H] and the direct part of dh [B, H] (dh'·z, when wanted) from the activations, h and dh'. */
-export function gruCellBackward(acts: V, h: V, dhNew: V, dxg: V, dhg: V, dh: V | null): void {
+/** dxg, dhg [B, 3H] from the activations, h and dh' = dhNew + dhMore; the direct part of dh (dh'·z) is added into dh when given. */
+export function gruCellBackward(acts: V, h: V, dhNew: V, dhMore: V | null, dxg: V, dhg: V, dh: V | null): void {
   const B = h.shape[0]!, H = h.shape[1]!;
-  const a = readAll(acts), hs = readAll(h), gh = readAll(dhNew);
-  const dx = new Float64Array(B * 3 * H), dy = new Float64Array(B * 3 * H), dhs = new Float64Array(B * H);
+  const a = readAll(acts), hs = readAll(h), gh = readAll(dhNew), gm = dhMore ? readAll(dhMore) : null;
+  const dx = new Float64Array(B * 3 * H), dy = new Float64Array(B * 3 * H), dhs = dh ? readAll(dh) : new Float64Array(B * H);
   for (let b = 0; b < B; b++) {
     for (let j = 0; j < H; j++) {
       const q = b * 4 * H + j, g = b * 3 * H + j, s = b * H + j;
       const r = a[q]!, z = a[q + H]!, n = a[q + 2 * H]!, hn = a[q + 3 * H]!;
-      const d = gh[s]!;
+      const d = gh[s]! + (gm ? gm[s]! : 0);
       const dn = d * (1 - z) * (1 - n * n);
       const dz = d * (hs[s]! - n) * z * (1 - z);
       const dr = dn * hn * r * (1 - r);
       dx[g] = dr; dx[g + H] = dz; dx[g + 2 * H] = dn;
       dy[g] = dr; dy[g + H] = dz; dy[g + 2 * H] = dn * r;
-      dhs[s] = d * z;
+      dhs[s] += d * z;
     }
   }
   writeAll(dxg, dx);
@@ -120,8 +121,11 @@ export function rnnCell(xg: V, hg: V, hNew: V, relu: boolean): void {
   writeAll(hNew, x.map((v, i) => (relu ? Math.max(0, v + y[i]!) : Math.tanh(v + y[i]!))));
 }
 
-/** The gradient of the pre-activation from h' and dh': dh'·(1 − h'²), or dh'·[h' > 0] with `relu`. */
-export function rnnCellBackward(hNew: V, dhNew: V, dpre: V, relu: boolean): void {
-  const h = readAll(hNew), d = readAll(dhNew);
-  writeAll(dpre, h.map((v, i) => (relu ? (v > 0 ? d[i]! : 0) : d[i]! * (1 - v * v))));
+/** The gradient of the pre-activation from h' and dh' = dhNew + dhMore: dh'·(1 − h'²), or dh'·[h' > 0] with `relu`. */
+export function rnnCellBackward(hNew: V, dhNew: V, dhMore: V | null, dpre: V, relu: boolean): void {
+  const h = readAll(hNew), d = readAll(dhNew), m = dhMore ? readAll(dhMore) : null;
+  writeAll(dpre, h.map((v, i) => {
+    const g = d[i]! + (m ? m[i]! : 0);
+    return relu ? (v > 0 ? g : 0) : g * (1 - v * v);
+  }));
 }

@@ -21,6 +21,14 @@ type V = View<TypedArray>;
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
+/** n zeros in the kernel's scratch (freed by the next kernel's reset). */
+function zeros(rt: WasmRuntime, n: number): number {
+  rt.reset();
+  const p = rt.alloc(n * 4);
+  rt.f32().fill(0, p >> 2, (p >> 2) + n);
+  return p;
+}
+
 /** The byte addresses of the views in the module's memory, or null when one lives elsewhere. */
 function addresses(rt: WasmRuntime, vs: V[]): number[] | null {
   const out: number[] = [];
@@ -58,21 +66,22 @@ export function lstmCell(xg: V, hg: V | null, c: V, h: V, cNew: V, acts: V | nul
   return true;
 }
 
-export function lstmCellBackward(acts: V, c: V, cNew: V, dh: V | null, dcNew: V | null, dgates: V, dc: V | null): boolean {
-  if (!allF32Contiguous(acts, c, cNew, dh, dcNew, dgates, dc)) return false;
+export function lstmCellBackward(acts: V, c: V, cNew: V, dh: V | null, dhMore: V | null, dcNew: V | null, dgates: V, dc: V | null): boolean {
+  if (!allF32Contiguous(acts, c, cNew, dh, dhMore, dcNew, dgates, dc)) return false;
   const B = c.shape[0]!, H = c.shape[1]!;
   if (H % 4 === 0 && dh && dcNew && dc) {
     const rt = wasmRuntime(), p = addresses(rt, [acts, c, cNew, dh, dcNew, dgates, dc]);
-    if (p) { rt.call('lstm_cell_backward', ...p, B, H); return true; }
+    const more = p && (dhMore ? addresses(rt, [dhMore])?.[0] : zeros(rt, B * H));
+    if (p && more !== undefined && more !== null) { rt.call('lstm_cell_backward', p[0]!, p[1]!, p[2]!, p[3]!, more, p[4]!, p[5]!, p[6]!, B, H); return true; }
   }
-  const a = acts.buffer, cs = c.buffer, cn = cNew.buffer, gh = dh?.buffer, gc = dcNew?.buffer, dg = dgates.buffer, dcs = dc?.buffer;
-  const ao = acts.offset, co = c.offset, no = cNew.offset, hO = dh?.offset ?? 0, cO = dcNew?.offset ?? 0, go = dgates.offset, dO = dc?.offset ?? 0;
+  const a = acts.buffer, cs = c.buffer, cn = cNew.buffer, gh = dh?.buffer, gm = dhMore?.buffer, gc = dcNew?.buffer, dg = dgates.buffer, dcs = dc?.buffer;
+  const ao = acts.offset, co = c.offset, no = cNew.offset, hO = dh?.offset ?? 0, mO = dhMore?.offset ?? 0, cO = dcNew?.offset ?? 0, go = dgates.offset, dO = dc?.offset ?? 0;
   for (let b = 0; b < B; b++) {
     for (let j = 0; j < H; j++) {
       const s = b * H + j, r = b * 4 * H + j;
       const i = a[ao + r]!, f = a[ao + r + H]!, g = a[ao + r + 2 * H]!, o = a[ao + r + 3 * H]!;
       const tc = tanh(cn[no + s]!);
-      const dhv = gh ? gh[hO + s]! : 0;
+      const dhv = (gh ? gh[hO + s]! : 0) + (gm ? gm[mO + s]! : 0);
       const dc2 = (gc ? gc[cO + s]! : 0) + dhv * o * (1 - tc * tc);
       dg[go + r] = dc2 * g * i * (1 - i);
       dg[go + r + H] = dc2 * cs[co + s]! * f * (1 - f);
@@ -117,26 +126,27 @@ export function gruCell(xg: V, hg: V, bias: V | null, h: V, hNew: V, acts: V | n
   return true;
 }
 
-export function gruCellBackward(acts: V, h: V, dhNew: V, dxg: V, dhg: V, dh: V | null): boolean {
-  if (!allF32Contiguous(acts, h, dhNew, dxg, dhg, dh)) return false;
+export function gruCellBackward(acts: V, h: V, dhNew: V, dhMore: V | null, dxg: V, dhg: V, dh: V | null): boolean {
+  if (!allF32Contiguous(acts, h, dhNew, dhMore, dxg, dhg, dh)) return false;
   const B = h.shape[0]!, H = h.shape[1]!;
   if (H % 4 === 0 && dh) {
     const rt = wasmRuntime(), p = addresses(rt, [acts, h, dhNew, dxg, dhg, dh]);
-    if (p) { rt.call('gru_cell_backward', ...p, B, H); return true; }
+    const more = p && (dhMore ? addresses(rt, [dhMore])?.[0] : zeros(rt, B * H));
+    if (p && more !== undefined && more !== null) { rt.call('gru_cell_backward', p[0]!, p[1]!, p[2]!, more, p[3]!, p[4]!, p[5]!, B, H); return true; }
   }
-  const a = acts.buffer, hs = h.buffer, gh = dhNew.buffer, dx = dxg.buffer, dy = dhg.buffer, dhs = dh?.buffer;
-  const ao = acts.offset, ho = h.offset, go = dhNew.offset, xo = dxg.offset, yo = dhg.offset, dO = dh?.offset ?? 0;
+  const a = acts.buffer, hs = h.buffer, gh = dhNew.buffer, gm = dhMore?.buffer, dx = dxg.buffer, dy = dhg.buffer, dhs = dh?.buffer;
+  const ao = acts.offset, ho = h.offset, go = dhNew.offset, mO = dhMore?.offset ?? 0, xo = dxg.offset, yo = dhg.offset, dO = dh?.offset ?? 0;
   for (let b = 0; b < B; b++) {
     for (let j = 0; j < H; j++) {
       const q = b * 4 * H + j, g = b * 3 * H + j, s = b * H + j;
       const r = a[ao + q]!, z = a[ao + q + H]!, n = a[ao + q + 2 * H]!, hn = a[ao + q + 3 * H]!;
-      const d = gh[go + s]!;
+      const d = gh[go + s]! + (gm ? gm[mO + s]! : 0);
       const dn = d * (1 - z) * (1 - n * n);
       const dz = d * (hs[ho + s]! - n) * z * (1 - z);
       const dr = dn * hn * r * (1 - r);
       dx[xo + g] = dr; dx[xo + g + H] = dz; dx[xo + g + 2 * H] = dn;
       dy[yo + g] = dr; dy[yo + g + H] = dz; dy[yo + g + 2 * H] = dn * r;
-      if (dhs) dhs[dO + s] = d * z;
+      if (dhs) dhs[dO + s] += d * z;
     }
   }
   return true;
@@ -151,23 +161,27 @@ export function rnnCell(xg: V, hg: V, hNew: V, relu: boolean): boolean {
   return true;
 }
 
-export function rnnCellBackward(hNew: V, dhNew: V, dpre: V, relu: boolean): boolean {
-  if (!allF32Contiguous(hNew, dhNew, dpre)) return false;
+export function rnnCellBackward(hNew: V, dhNew: V, dhMore: V | null, dpre: V, relu: boolean): boolean {
+  if (!allF32Contiguous(hNew, dhNew, dhMore, dpre)) return false;
   const n = hNew.shape[0]! * hNew.shape[1]!;
-  const h = hNew.buffer, d = dhNew.buffer, out = dpre.buffer, ho = hNew.offset, go = dhNew.offset, oo = dpre.offset;
-  if (relu) for (let i = 0; i < n; i++) out[oo + i] = h[ho + i]! > 0 ? d[go + i]! : 0;
-  else for (let i = 0; i < n; i++) { const v = h[ho + i]!; out[oo + i] = d[go + i]! * (1 - v * v); }
+  const h = hNew.buffer, d = dhNew.buffer, m = dhMore?.buffer, out = dpre.buffer, ho = hNew.offset, go = dhNew.offset, mo = dhMore?.offset ?? 0, oo = dpre.offset;
+  for (let i = 0; i < n; i++) {
+    const v = h[ho + i]!, g = d[go + i]! + (m ? m[mo + i]! : 0);
+    out[oo + i] = relu ? (v > 0 ? g : 0) : g * (1 - v * v);
+  }
   return true;
 }
 
 /** The family as kernels: each fast path, and the reference kernel (../cpu/rnn.ts) where it declines the call. */
 export const recurrentKernels: RecurrentKernels<TypedArray> = {
   rnnCell: (xg, hg, hNew, relu) => { if (!rnnCell(xg, hg, hNew, relu)) ref.rnnCell(xg, hg, hNew, relu); },
-  rnnCellBackward: (hNew, dhNew, dpre, relu) => { if (!rnnCellBackward(hNew, dhNew, dpre, relu)) ref.rnnCellBackward(hNew, dhNew, dpre, relu); },
+  rnnCellBackward: (hNew, dhNew, dhMore, dpre, relu) => { if (!rnnCellBackward(hNew, dhNew, dhMore, dpre, relu)) ref.rnnCellBackward(hNew, dhNew, dhMore, dpre, relu); },
   lstmCell: (xg, hg, c, h, cNew, acts) => { if (!lstmCell(xg, hg, c, h, cNew, acts)) ref.lstmCell(xg, hg, c, h, cNew, acts); },
-  lstmCellBackward: (acts, c, cNew, dh, dcNew, dgates, dc) => {
-    if (!lstmCellBackward(acts, c, cNew, dh, dcNew, dgates, dc)) ref.lstmCellBackward(acts, c, cNew, dh, dcNew, dgates, dc);
+  lstmCellBackward: (acts, c, cNew, dh, dhMore, dcNew, dgates, dc) => {
+    if (!lstmCellBackward(acts, c, cNew, dh, dhMore, dcNew, dgates, dc)) ref.lstmCellBackward(acts, c, cNew, dh, dhMore, dcNew, dgates, dc);
   },
   gruCell: (xg, hg, bias, h, hNew, acts) => { if (!gruCell(xg, hg, bias, h, hNew, acts)) ref.gruCell(xg, hg, bias, h, hNew, acts); },
-  gruCellBackward: (acts, h, dhNew, dxg, dhg, dh) => { if (!gruCellBackward(acts, h, dhNew, dxg, dhg, dh)) ref.gruCellBackward(acts, h, dhNew, dxg, dhg, dh); },
+  gruCellBackward: (acts, h, dhNew, dhMore, dxg, dhg, dh) => {
+    if (!gruCellBackward(acts, h, dhNew, dhMore, dxg, dhg, dh)) ref.gruCellBackward(acts, h, dhNew, dhMore, dxg, dhg, dh);
+  },
 };

@@ -78,12 +78,13 @@ export function addLstmCell(m: ModuleBuilder): FuncRef<null> {
 }
 
 /**
- * lstm_cell_backward(acts, c, cNew, dh, dcNew, dgates, dc, B, H): dc' = dcNew + dh·o·(1 − tanh²c');
- * dgates = (dc'·g·i(1−i), dc'·c·f(1−f), dc'·i·(1−g²), dh·tanh c'·o(1−o)); dc = dc'·f.
+ * lstm_cell_backward(acts, c, cNew, dh, dhMore, dcNew, dgates, dc, B, H): with dh' = dh + dhMore,
+ * dc' = dcNew + dh'·o·(1 − tanh²c');
+ * dgates = (dc'·g·i(1−i), dc'·c·f(1−f), dc'·i·(1−g²), dh'·tanh c'·o(1−o)); dc = dc'·f.
  */
 export function addLstmCellBackward(m: ModuleBuilder): FuncRef<null> {
-  return m.func('lstm_cell_backward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,
-    (f, acts, c, cn, dh, dcn, dg, dc, B, H) => {
+  return m.func('lstm_cell_backward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,
+    (f, acts, c, cn, dh, dhm, dcn, dg, dc, B, H) => {
       const act = activations(f);
       const H4 = f.local('i32');
       const i = f.local('v128'), fg = f.local('v128'), gg = f.local('v128'), o = f.local('v128');
@@ -94,7 +95,7 @@ export function addLstmCellBackward(m: ModuleBuilder): FuncRef<null> {
       forCells(f, B, H, 4, (g, s) => {
         [i, fg, gg, o].forEach((v, k) => f.set(v, f.v128Load(gate(f, acts, g, H4, k))));
         act.tanh(() => f.v128Load(f.add(f.get(cn), f.get(s))), tc);
-        f.set(d, f.v128Load(f.add(f.get(dh), f.get(s))));
+        f.set(d, f.f32x4Add(f.v128Load(f.add(f.get(dh), f.get(s))), f.v128Load(f.add(f.get(dhm), f.get(s)))));
         f.set(dc2, f.f32x4Add(f.v128Load(f.add(f.get(dcn), f.get(s))),
           f.f32x4Mul(f.f32x4Mul(f.get(d), f.get(o)), f.f32x4Sub(one(), f.f32x4Mul(f.get(tc), f.get(tc))))));
         f.v128Store(gate(f, dg, g, H4, 0), f.f32x4Mul(f.f32x4Mul(f.get(dc2), f.get(gg)), omx(i)));
@@ -134,11 +135,12 @@ export function addGruCell(m: ModuleBuilder): FuncRef<null> {
 }
 
 /**
- * gru_cell_backward(acts, h, dhNew, dxg, dhg, dh, B, H): dn = dh'(1 − z)(1 − n²), dz = dh'(h − n)z(1 − z),
- * dr = dn·hn·r(1 − r); dxg = (dr, dz, dn), dhg = (dr, dz, dn·r), dh = dh'·z.
+ * gru_cell_backward(acts, h, dhNew, dhMore, dxg, dhg, dh, B, H): with dh' = dhNew + dhMore,
+ * dn = dh'(1 − z)(1 − n²), dz = dh'(h − n)z(1 − z), dr = dn·hn·r(1 − r); dxg = (dr, dz, dn),
+ * dhg = (dr, dz, dn·r), dh += dh'·z.
  */
 export function addGruCellBackward(m: ModuleBuilder): FuncRef<null> {
-  return m.func('gru_cell_backward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null, (f, acts, h, dhn, dxg, dhg, dh, B, H) => {
+  return m.func('gru_cell_backward', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null, (f, acts, h, dhn, dhm, dxg, dhg, dh, B, H) => {
     const H4 = f.local('i32'), q = f.local('i32');
     const r = f.local('v128'), z = f.local('v128'), n = f.local('v128'), hn = f.local('v128'), d = f.local('v128');
     const dn = f.local('v128'), dz = f.local('v128'), dr = f.local('v128');
@@ -147,7 +149,7 @@ export function addGruCellBackward(m: ModuleBuilder): FuncRef<null> {
     forCells(f, B, H, 3, (g, s, b, j) => {
       f.set(q, f.shl(f.add(f.mul(f.get(b), f.shl(f.get(H), f.i32(2))), f.get(j)), f.i32(2)));  // (b, j) in acts [B, 4H]
       [r, z, n, hn].forEach((v, k) => f.set(v, f.v128Load(gate(f, acts, q, H4, k))));
-      f.set(d, f.v128Load(f.add(f.get(dhn), f.get(s))));
+      f.set(d, f.f32x4Add(f.v128Load(f.add(f.get(dhn), f.get(s))), f.v128Load(f.add(f.get(dhm), f.get(s)))));
       f.set(dn, f.f32x4Mul(f.f32x4Mul(f.get(d), f.f32x4Sub(one(), f.get(z))), f.f32x4Sub(one(), f.f32x4Mul(f.get(n), f.get(n)))));
       f.set(dz, f.f32x4Mul(f.f32x4Mul(f.get(d), f.f32x4Sub(f.v128Load(f.add(f.get(h), f.get(s))), f.get(n))),
         f.f32x4Mul(f.get(z), f.f32x4Sub(one(), f.get(z)))));
@@ -158,7 +160,7 @@ export function addGruCellBackward(m: ModuleBuilder): FuncRef<null> {
       f.v128Store(gate(f, dhg, g, H4, 0), f.get(dr));
       f.v128Store(gate(f, dhg, g, H4, 1), f.get(dz));
       f.v128Store(gate(f, dhg, g, H4, 2), f.f32x4Mul(f.get(dn), f.get(r)));
-      f.v128Store(f.add(f.get(dh), f.get(s)), f.f32x4Mul(f.get(d), f.get(z)));
+      f.v128Store(f.add(f.get(dh), f.get(s)), f.f32x4Add(f.v128Load(f.add(f.get(dh), f.get(s))), f.f32x4Mul(f.get(d), f.get(z))));
     });
   });
 }
