@@ -20,7 +20,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { conv2d, crossEntropy, getNumThreads, matmul, maxPool2d, narrow, randn, setNumThreads, tensor, tidy, type Tensor } from '@webgrad/core';
+import { compile, conv2d, crossEntropy, getNumThreads, matmul, maxPool2d, narrow, randn, setNumThreads, tensor, tidy, type Tensor } from '@webgrad/core';
 import { LeNet5, Linear, ReLU, Sequential, type Module } from '@webgrad/nn';
 import { Adam } from '@webgrad/optim';
 import type * as TF from '@tensorflow/tfjs-core';
@@ -67,7 +67,14 @@ async function fastest(f: () => unknown | Promise<unknown>, o: { warm: number; w
 
 // ---- webgrad ------------------------------------------------------------------------------------
 
-interface Workload { run: () => void; loss0?: number; file?: Float32Array[]; dispose: () => void }
+interface Workload {
+  run: () => void;
+  /** The same step under compile(step) (the model steps): traced on its first calls, replayed after. */
+  runCompiled?: () => void;
+  loss0?: number;
+  file?: Float32Array[];
+  dispose: () => void;
+}
 
 function modelWorkload(key: 'mlp' | 'lenet' | 'lenet-epoch'): Workload {
   const model: Module & { forward(x: Tensor): Tensor } = key === 'mlp'
@@ -89,7 +96,17 @@ function modelWorkload(key: 'mlp' | 'lenet' | 'lenet-epoch'): Workload {
     ? () => { for (let i = 0; i < count; i += batch) tidy(() => step(narrow(X, 0, i, batch), narrow(Y, 0, i, batch))); }
     : () => step(X, Y);
   const file = [...model.parameters().map((p) => Float32Array.from(p.dataSync() as ArrayLike<number>)), xs, new Float32Array(ys.buffer)];
-  return { run, loss0, file, dispose: () => { X.dispose(); Y.dispose(); opt.dispose(); model.dispose(); } };
+  const compiled = compile(function trainStep(x: Tensor, y: Tensor) {
+    return tidy(() => {
+      opt.zeroGrad();
+      const l = crossEntropy(model.forward(x), y);
+      l.backward();
+      opt.step();
+      return l;
+    });
+  });
+  const runCompiled = key === 'lenet-epoch' ? undefined : () => compiled(X, Y).dispose();
+  return { run, runCompiled, loss0, file, dispose: () => { X.dispose(); Y.dispose(); opt.dispose(); model.dispose(); } };
 }
 
 function blockWorkload(key: CaseName): Workload {
@@ -233,6 +250,15 @@ export const cpuModelsSuite: Suite = {
           setNumThreads(t);
           try { ours[`webgrad cpu, ${t} thread${t > 1 ? 's' : ''}`] = await fastest(w.run, spec.key === 'lenet-epoch' ? { warm: 1, warmMs: 0, ms: 0 } : o); } catch (e) { ours[`webgrad cpu, ${t} thread${t > 1 ? 's' : ''}`] = failureCell(e); }
         }
+        // The same step compiled, at the same thread counts (after the eager rows: the model has trained a little).
+        const compiledCells: Record<string, Cell> = {};
+        if (w.runCompiled) {
+          for (const t of threads > 1 ? [threads, 1] : [1]) {
+            setNumThreads(t);
+            const label = `webgrad cpu compiled, ${t} thread${t > 1 ? 's' : ''}`;
+            try { compiledCells[label] = await fastest(w.runCompiled, o); } catch (e) { compiledCells[label] = failureCell(e); }
+          }
+        }
         setNumThreads(threads);
         const oursBest = Object.values(ours).map(num).filter((v): v is number => v !== null).sort((a, b) => a - b)[0];
         const data = join(dir, `${spec.key}.bin`);
@@ -292,6 +318,14 @@ export const cpuModelsSuite: Suite = {
             : makeRatio('time ÷ PyTorch (faster settings of each)', oursBest, torchBest, 'lower', spec.goal ? { op: '<=', value: spec.goal } : undefined),
         };
         ctx.entries.push(entry);
+        const compiledBest = Object.values(compiledCells).map(num).filter((v): v is number => v !== null).sort((a, b) => a - b)[0];
+        if (w.runCompiled) {
+          ctx.entries.push({
+            suite: 'cpu_models', name: `${spec.title}, compiled`, unit: 'ms', better: 'lower',
+            ours: { ...compiledCells, ...ours }, peers: { ...torch }, notes: ['compile(step): zeroGrad, forward, backward and Adam traced once, replayed'],
+            ratio: makeRatio('compiled time ÷ PyTorch (faster settings of each)', compiledBest, torchBest, 'lower', spec.key === 'mlp' ? { op: '<=', value: 1.0 } : undefined),
+          });
+        }
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
