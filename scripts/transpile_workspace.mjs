@@ -8,7 +8,7 @@
 // caller's node_modules, so the caller's own dependencies (webgpu, @tensorflow/*) resolve from there.
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,4 +44,16 @@ export async function transpileWorkspace(cache, programSources) {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `@webgrad/${p}`, type: 'module', main: 'index.js' }));
     writeFileSync(join(dir, 'index.js'), `export * from '${target}';\n`);
   }
+}
+
+/** Transpiles the workspace and one program (`program`: a file URL or path of a .ts file in this
+ *  repository) into `node_modules/.cache/<cacheName>` beside the program, and runs it as the main
+ *  module with this process's arguments: the body of the benchmarks' one-line `.mjs` launchers. */
+export async function runProgram(program, cacheName) {
+  const file = program instanceof URL ? fileURLToPath(program) : resolve(program);
+  const cache = join(dirname(file), 'node_modules', '.cache', cacheName);
+  await transpileWorkspace(cache, [file]);
+  const main = join(cache, relative(root, file).replace(/\.ts$/, '.js'));
+  process.argv = [process.argv[0], main, ...process.argv.slice(2)];
+  await import(pathToFileURL(main).href);
 }
