@@ -141,8 +141,10 @@ export class Arena {
     const o = this.#owned.get(buffer);
     if (o === undefined || this.#inUse.has(buffer)) return;
     const list = this.#free.get(`${o.backend.name}:${o.dtype}:${o.length}`);
-    const i = list?.indexOf(buffer) ?? -1;
-    if (i >= 0) list!.splice(i, 1);
+    if (list !== undefined) {
+      const i = list.indexOf(buffer);
+      if (i >= 0) list.splice(i, 1);
+    }
     this.#inUse.add(buffer);
   }
 
@@ -155,7 +157,7 @@ export class Arena {
   releaseUnused(keep: ReadonlySet<unknown>): void {
     for (const list of this.#free.values()) {
       for (let i = list.length - 1; i >= 0; i--) {
-        const b = list[i]!;
+        const b = list[i];
         if (keep.has(b)) continue;
         list.splice(i, 1);
         this.#drop(b, true);
@@ -173,7 +175,8 @@ export class Arena {
   }
 
   #drop(b: unknown, free: boolean): void {
-    const o = this.#owned.get(b)!;
+    const o = this.#owned.get(b);
+    if (o === undefined) throw new Error('Arena: dropping a buffer the arena does not own');
     this.#owned.delete(b);
     this.#bytes -= o.bytes;
     const c = claims.get(b);

@@ -33,7 +33,7 @@ import { checkFunction, checkOptions, fmtValue } from '../validate.js';
 import { Arena, unwatchBuffer, watchBuffer, type FreeWatcher } from './arena.js';
 import { CompileError } from './errors.js';
 import { fuseTape } from './fuse.js';
-import { runEntry, tapeMismatch, type Entry, type LeafGrad, type OutputTemplate, type Ref, type Tape } from './tape.js';
+import { runEntry, tapeMismatch, type Entry, type LeafGrad, type OutputTemplate, type Ref, type Slot, type Tape } from './tape.js';
 import { Tracer, isTracing } from './trace.js';
 
 /** Options of `compile`. */
@@ -215,7 +215,8 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
     tracer.unwatch();
     if (tape === null) {
       for (const d of tracer.disposers) d();
-      fallback(sig, tracer.cause!);
+      if (tracer.cause === null) throw new Error(`compile(${name}): the trace stopped without a cause`);
+      fallback(sig, tracer.cause);
       return result;
     }
     const value = copyOutputs(tape.output);
@@ -245,13 +246,14 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
   };
 
   const replay = (sig: Signature, inputs: readonly Tensor[]): unknown => {
-    const plan = sig.plan!;
-    for (let i = 0; i < plan.inputRefs.length; i++) {
-      const t = inputs[i]!;
+    const { plan, tape } = sig;
+    if (plan === null || tape === null) throw new Error(`compile(${name}): replay of a signature that has no tape`);
+    for (const [i, refs] of plan.inputRefs.entries()) {
+      const t = inputs[i];
+      if (t === undefined) throw new Error(`compile(${name}): the replay has no tensor argument ${i}`);
       const buf = t.storage.buffer;
-      for (const r of plan.inputRefs[i]!) { r.ref.view.buffer = buf; r.ref.view.offset = r.offset + t.offset; }
+      for (const r of refs) { r.ref.view.buffer = buf; r.ref.view.offset = r.offset + t.offset; }
     }
-    const tape = sig.tape!;
     const rng = getRngState();
     for (const run of plan.runs) {
       if (run.capture !== null) { run.capture.replay(); continue; }
@@ -262,7 +264,7 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
       }
       for (const e of run.entries) runEntry(e, rng);
     }
-    for (const l of tape.leaves) if (l.end !== null) handBack(sig.arena, l);
+    for (const l of tape.leaves) handBack(sig.arena, l);
     const a = tape.rngAdvance;
     if (typeof a !== 'number') setRngState(a);
     else if (a !== 0) setRngState({ seed: rng.seed, offset: rng.offset + a });
@@ -342,9 +344,11 @@ function signatureOf(name: string, args: readonly unknown[]): { key: string; inp
   return { key: parts.join(' '), inputs };
 }
 
-/** Give `l.leaf` its gradient buffer again, as a fresh tensor when the last one was freed (LeafGrad). */
+/** Give `l.leaf` its gradient buffer again, as a fresh tensor when the last one was freed (LeafGrad);
+ *  nothing when the step left no gradient. */
 function handBack(arena: Arena, l: LeafGrad): void {
-  const end = l.end!;
+  const end = l.end;
+  if (end === null) return;
   const cur = l.leaf.grad;
   if (cur === end.tensor && !cur.isDisposed) return;
   if (cur !== null && !cur.isDisposed) {
@@ -400,6 +404,13 @@ function referencedBuffers(tape: Tape): Set<unknown> {
   return s;
 }
 
+/** The slot `r` names in `tape`. */
+function slotOf(tape: Tape, r: Ref): Slot {
+  const s = tape.slots[r.slot];
+  if (s === undefined) throw new Error(`compile: a view names slot ${r.slot}, which the tape does not have`);
+  return s;
+}
+
 /** Which views take the input buffers, and the runs of entries a capture may re-issue. */
 function planOf(tape: Tape, capture: boolean): Plan {
   const inputRefs: Plan['inputRefs'][number][] = [];
@@ -407,11 +418,13 @@ function planOf(tape: Tape, capture: boolean): Plan {
   for (const e of tape.entries) if (e.kind !== 'host') all.push(...e.refs);
   const seen = new Set<unknown>();
   for (const r of all) {
-    const s = tape.slots[r.slot]!;
+    const s = slotOf(tape, r);
     // A view object can be shared (a fused entry reuses its steps' views): patch each once.
     if (s.role !== 'input' || seen.has(r.view)) continue;
     seen.add(r.view);
-    (inputRefs[s.input] ??= []).push({ ref: r, offset: r.view.offset - tape.inputOffsets[s.input]! });
+    const inputOffset = tape.inputOffsets[s.input];
+    if (inputOffset === undefined) throw new Error(`compile: the tape has no offset for tensor argument ${s.input}`);
+    (inputRefs[s.input] ??= []).push({ ref: r, offset: r.view.offset - inputOffset });
   }
   for (let i = 0; i < inputRefs.length; i++) inputRefs[i] ??= [];
   // A capture freezes its buffers and uniforms: it may hold kernel launches (not random draws,
@@ -420,7 +433,7 @@ function planOf(tape: Tape, capture: boolean): Plan {
   let cur: Run | null = null;
   for (const e of tape.entries) {
     const capturable = capture && (e.kind === 'kernel' || e.kind === 'fused') && !(e.kind === 'kernel' && e.rng !== null) &&
-      e.backend.captureCommands !== undefined && e.refs.every((r) => tape.slots[r.slot]!.role !== 'input');
+      e.backend.captureCommands !== undefined && e.refs.every((r) => slotOf(tape, r).role !== 'input');
     if (capturable && cur !== null && cur.backend === e.backend) { cur.entries.push(e); continue; }
     cur = capturable ? { entries: [e], backend: (e as { backend: Backend }).backend, capture: null } : null;
     runs.push(cur ?? { entries: [e], backend: null, capture: null });

@@ -15,16 +15,22 @@
 // views.
 import { BOOL_RESULT_OPS, FUSED_MAX_BUFFERS, contiguousStrides, type BinaryOp, type FusedStep, type UnaryOp, type View, validateFusedProgram } from '@webgrad/kernels';
 import type { Backend } from '../backend/backend.js';
-import type { Entry, FusedEntry, KernelEntry, OutputTemplate, Ref, Tape } from './tape.js';
+import { type Entry, type FusedEntry, type KernelEntry, type OutputTemplate, type Ref, type Tape, isView } from './tape.js';
 
 const ELEMENTWISE = new Set(['unary', 'binary', 'binaryScalar']);
 
+/** Argument `i` of elementwise entry `e`, a view. */
+function viewArg(e: KernelEntry, i: number): View<unknown> {
+  const v = e.args[i];
+  if (!isView(v)) throw new Error(`fuse: argument ${i} of ${e.name} is not a view`);
+  return v;
+}
+
 /** The views an elementwise entry reads, and the one it writes. */
 function operands(e: KernelEntry): { ins: View<unknown>[]; out: View<unknown> } {
-  const a = e.args as View<unknown>[];
-  if (e.name === 'unary') return { ins: [a[1]!], out: a[2]! };
-  if (e.name === 'binary') return { ins: [a[1]!, a[2]!], out: a[3]! };
-  return { ins: [a[1]!], out: a[4]! };
+  if (e.name === 'unary') return { ins: [viewArg(e, 1)], out: viewArg(e, 2) };
+  if (e.name === 'binary') return { ins: [viewArg(e, 1), viewArg(e, 2)], out: viewArg(e, 3) };
+  return { ins: [viewArg(e, 1)], out: viewArg(e, 4) };
 }
 
 const sameList = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -43,7 +49,10 @@ function fusible(e: Entry): e is KernelEntry {
 /** A value inside a run: input view k, or the result of step k. */
 type Val = { readonly input: number } | { readonly step: number };
 interface Write { value: Val; view: View<unknown>; ref: Ref }
-type RunStep = { kind: 'unary' | 'binary' | 'scalar'; op: string; args: Val[]; value?: number; scalarFirst?: boolean };
+type RunStep =
+  | { kind: 'unary'; op: string; args: [Val] }
+  | { kind: 'binary'; op: string; args: [Val, Val] }
+  | { kind: 'scalar'; op: string; args: [Val]; value: number; scalarFirst: boolean };
 
 /** A run being grown; `tryAdd` either takes an entry or leaves the run unchanged. */
 class Run {
@@ -63,7 +72,11 @@ class Run {
     if (e.backend !== this.backend) return false;
     const { ins, out } = operands(e);
     if (!sameList(out.shape, this.shape)) return false;
-    const refOf = (v: View<unknown>): Ref => e.refs.find((r) => r.view === v)!;
+    const refOf = (v: View<unknown>): Ref => {
+      const ref = e.refs.find((r) => r.view === v);
+      if (ref === undefined) throw new Error(`fuse: a view of ${e.name} has no ref`);
+      return ref;
+    };
     const args: Val[] = [];
     const added: { view: View<unknown>; ref: Ref }[] = [];
     for (const v of ins) {
@@ -94,9 +107,13 @@ class Run {
 
     this.inputs.push(...added);
     const op = e.args[0] as string;
-    if (e.name === 'unary') this.steps.push({ kind: 'unary', op, args });
-    else if (e.name === 'binary') this.steps.push({ kind: 'binary', op, args });
-    else this.steps.push({ kind: 'scalar', op, args, value: e.args[2] as number, scalarFirst: e.args[3] as boolean });
+    const [a, b] = args;
+    if (a === undefined) throw new Error(`fuse: ${e.name} has no operand`);
+    if (e.name === 'unary') this.steps.push({ kind: 'unary', op, args: [a] });
+    else if (e.name === 'binary') {
+      if (b === undefined) throw new Error('fuse: binary has one operand');
+      this.steps.push({ kind: 'binary', op, args: [a, b] });
+    } else this.steps.push({ kind: 'scalar', op, args: [a], value: e.args[2] as number, scalarFirst: e.args[3] as boolean });
     this.writes.set(out.buffer, { value: { step: this.steps.length - 1 }, view: out, ref: refOf(out) });
     this.entries.push(e);
     return true;
@@ -107,9 +124,9 @@ class Run {
     const n = this.inputs.length;
     const num = (v: Val): number => ('input' in v ? v.input : n + v.step);
     const steps: FusedStep[] = this.steps.map((s) => {
-      if (s.kind === 'unary') return { kind: 'unary', op: s.op as UnaryOp, args: [num(s.args[0]!)] };
-      if (s.kind === 'binary') return { kind: 'binary', op: s.op as BinaryOp, args: [num(s.args[0]!), num(s.args[1]!)] };
-      return { kind: 'scalar', op: s.op as BinaryOp, args: [num(s.args[0]!)], value: s.value!, scalarFirst: s.scalarFirst! };
+      if (s.kind === 'unary') return { kind: 'unary', op: s.op as UnaryOp, args: [num(s.args[0])] };
+      if (s.kind === 'binary') return { kind: 'binary', op: s.op as BinaryOp, args: [num(s.args[0]), num(s.args[1])] };
+      return { kind: 'scalar', op: s.op as BinaryOp, args: [num(s.args[0])], value: s.value, scalarFirst: s.scalarFirst };
     });
     const outs: View<unknown>[] = [];
     const outputs: number[] = [];
@@ -146,14 +163,13 @@ export function fuseTape(tape: Tape): void {
 
   const out: Entry[] = [];
   let i = 0;
-  while (i < entries.length) {
-    const e = entries[i]!;
+  for (let e = entries[i]; e !== undefined; e = entries[i]) {
     if (!fusible(e)) { out.push(e); i++; continue; }
     const run = new Run(e.backend, operands(e).out.shape, needed);
     let j = i;
     while (j < entries.length) {
-      const f = entries[j]!;
-      if (!fusible(f) || !run.tryAdd(f, j)) break;
+      const f = entries[j];
+      if (f === undefined || !fusible(f) || !run.tryAdd(f, j)) break;
       j++;
     }
     if (run.entries.length < 2) { out.push(e); i++; continue; }

@@ -161,17 +161,18 @@ const sameNumber = (a: number, b: number): boolean => a === b || (Number.isNaN(a
 
 /** Why two traces' keys differ, or null when they agree. */
 export function tapeMismatch(a: readonly EntryKey[], b: readonly EntryKey[]): string | null {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i]!, y = b[i]!;
+  for (const [i, x] of a.entries()) {
+    const y = b[i];
+    if (y === undefined) break;
     if (x.structure !== y.structure) {
       return x.what === y.what
         ? `the arguments of ${x.what} (entry ${i}) changed between calls (buffers, shapes or views differ)`
         : `the calls made different kernels between calls (entry ${i}: ${x.what}, then ${y.what})`;
     }
-    for (let j = 0; j < x.numbers.length; j++) {
-      if (!sameNumber(x.numbers[j]!, y.numbers[j]!)) {
-        return `the scalar argument of ${x.what} changed between calls (${x.numbers[j]} → ${y.numbers[j]}); pass it as a tensor`;
+    for (const [j, p] of x.numbers.entries()) {
+      const q = y.numbers[j];
+      if (q === undefined || !sameNumber(p, q)) {
+        return `the scalar argument of ${x.what} changed between calls (${p} → ${q}); pass it as a tensor`;
       }
     }
   }
@@ -188,15 +189,24 @@ export function runEntry(e: Entry, rng: { readonly seed: number; readonly offset
         opts.seed = rng.seed;
         opts.offset = rng.offset + e.rng;
       }
-      (e.backend.kernels as unknown as Record<string, (...a: unknown[]) => void>)[e.name]!(...e.args);
+      const kernels = e.backend.kernels as unknown as Record<string, (...a: unknown[]) => void>;
+      const kernel = kernels[e.name];
+      if (kernel === undefined) throw new Error(`replay: the ${e.backend.name} backend has no kernel ${e.name}`);
+      kernel.apply(kernels, e.args);
       return;
     }
-    case 'fused':
-      e.backend.kernels.fusedElementwise!(e.program, e.inputs, e.outs);
+    case 'fused': {
+      const kernels = e.backend.kernels;
+      if (kernels.fusedElementwise === undefined) throw new Error(`replay: the ${e.backend.name} backend has no fusedElementwise kernel`);
+      kernels.fusedElementwise(e.program, e.inputs, e.outs);
       return;
-    case 'upload':
-      e.backend.upload(e.refs[0]!.view.buffer, e.data, e.dtype);
+    }
+    case 'upload': {
+      const [ref] = e.refs;
+      if (ref === undefined) throw new Error('replay: an upload entry without its buffer');
+      e.backend.upload(ref.view.buffer, e.data, e.dtype);
       return;
+    }
     case 'check':
       e.run(e.views);
       return;

@@ -89,7 +89,7 @@ function externalName(b: unknown): string {
 function hashData(data: ArrayBufferView): string {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193);
   return `${bytes.length}:${(h >>> 0).toString(16)}`;
 }
 
@@ -164,17 +164,18 @@ export class Tracer implements AllocationListener, FreeWatcher {
   }
 
   /** The slot of `buffer` as the step uses it now, or null (and the cause noted) when a replay could not use it. */
-  slotFor(buffer: unknown, what: string): { slot: number; logical: number } | null {
+  slotFor(buffer: unknown, what: string): { slot: number; logical: number; info: Slot } | null {
     const input = this.#inputs.get(buffer);
+    const arenaLogical = this.#logical.get(buffer);
     let role: Slot['role'];
     let name: string;
     let logical = -1;
     if (input !== undefined) {
       role = 'input';
       name = `i${input}`;
-    } else if (this.#logical.has(buffer) && this.arena.inUse(buffer)) {
+    } else if (arenaLogical !== undefined && this.arena.inUse(buffer)) {
       role = 'arena';
-      logical = this.#logical.get(buffer)!;
+      logical = arenaLogical;
       name = `a${logical}`;
     } else if (arenaOf(buffer) !== null) {
       this.fail(`${what} reads a tensor made by an earlier call of the compiled function (state carried from step to step in a tensor the step allocates); create that state outside the step and update it in place`);
@@ -190,17 +191,25 @@ export class Tracer implements AllocationListener, FreeWatcher {
         watchBuffer(buffer, this);
       }
     }
-    let slot = this.#slotOf.get(buffer);
-    if (slot === undefined || this.slots[slot]!.role !== role) {
-      slot = this.slots.length;
-      this.slots.push({ role, buffer, input: input ?? -1, name });
-      this.#slotOf.set(buffer, slot);
-    }
-    return { slot, logical };
+    const known = this.#slotOf.get(buffer);
+    const existing = known === undefined ? undefined : this.slots[known];
+    if (known !== undefined && existing?.role === role) return { slot: known, logical, info: existing };
+    const info: Slot = { role, buffer, input: input ?? -1, name };
+    const slot = this.slots.length;
+    this.slots.push(info);
+    this.#slotOf.set(buffer, slot);
+    return { slot, logical, info };
+  }
+
+  /** The traced call's offset of tensor argument `input`. */
+  #inputOffset(input: number): number {
+    const offset = this.inputOffsets[input];
+    if (offset === undefined) throw new Error(`compile: no tensor argument ${input} in the traced call`);
+    return offset;
   }
 
   #lastHost(): string {
-    for (let i = this.entries.length - 1; i >= 0; i--) { const e = this.entries[i]!; if (e.kind === 'host') return e.name; }
+    for (let i = this.entries.length - 1; i >= 0; i--) { const e = this.entries[i]; if (e !== undefined && e.kind === 'host') return e.name; }
     return 'a library call';
   }
 
@@ -250,8 +259,8 @@ export class Tracer implements AllocationListener, FreeWatcher {
       if (s === null) return a;
       const view: View<unknown> = { buffer: a.buffer, dtype: a.dtype, shape: [...a.shape], strides: [...a.strides], offset: a.offset };
       refs.push({ view, slot: s.slot, logical: s.logical });
-      const slot = this.slots[s.slot]!;
-      const offset = slot.role === 'input' ? `@${a.offset - this.inputOffsets[slot.input]!}` : a.offset;
+      const slot = s.info;
+      const offset = slot.role === 'input' ? `@${a.offset - this.#inputOffset(slot.input)}` : a.offset;
       parts.push(`${slot.name}:${a.dtype}[${a.shape.join('x')}|${a.strides.join(',')}|${offset}]`);
       return view;
     }
@@ -307,7 +316,7 @@ export class Tracer implements AllocationListener, FreeWatcher {
       if (g !== null && !g.isDisposed) {
         const s = this.slotFor(g.storage.buffer, 'a gradient');
         if (s === null) return null;
-        if (this.slots[s.slot]!.role !== 'arena') {
+        if (s.info.role !== 'arena') {
           this.fail(`the gradient of a ${fmtShape(leaf.shape)} tensor${leaf.name ? ` (${leaf.name})` : ''} is a tensor from outside the step; a replay could not hand it back`);
           return null;
         }
@@ -355,7 +364,7 @@ export class Tracer implements AllocationListener, FreeWatcher {
         if (s !== null) {
           const view: View<unknown> = { buffer, dtype, shape: [data.length], strides: [1], offset: 0 };
           this.entries.push({ kind: 'upload', backend, dtype, data: data.slice(), refs: [{ view, slot: s.slot, logical: s.logical }] });
-          this.keys.push({ what: 'an upload of host data', structure: `upload(${this.slots[s.slot]!.name},${dtype},${hashData(data)})`, numbers: [] });
+          this.keys.push({ what: 'an upload of host data', structure: `upload(${s.info.name},${dtype},${hashData(data)})`, numbers: [] });
         }
       }
       upload.call(backend, buffer, data, dtype);
@@ -372,7 +381,8 @@ export class Tracer implements AllocationListener, FreeWatcher {
 
   #hostReadOf(dtype: string, length: number): void {
     if (this.hostDepth > 0 || this.validationDepth > 0) return;
-    const last = this.entries.length > 0 ? ` (after ${describeEntry(this.entries[this.entries.length - 1]!)})` : '';
+    const lastEntry = this.entries.at(-1);
+    const last = lastEntry !== undefined ? ` (after ${describeEntry(lastEntry)})` : '';
     this.fail(`the step reads ${/^[aeiou]/.test(dtype) ? 'an' : 'a'} ${dtype} tensor of ${length} element${length === 1 ? '' : 's'} on the host${last} — item(), data(), dataSync(), array() or tolist(); a replay cannot repeat a host read, so keep it outside the compiled function`);
   }
 
