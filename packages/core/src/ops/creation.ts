@@ -57,15 +57,19 @@ function finish(t: Tensor, c: Creation): Tensor {
   return t;
 }
 
-/** A new tensor whose values `write` puts into a host array of its dtype, then uploaded. */
+/** The `size` values `write` puts into a new host array of `dtype`; float16/bfloat16 values are written as numbers, then stored as bit patterns. */
+function hostValues(dtype: DType, size: number, write: (arr: TypedArray) => void): TypedArray {
+  const half = isHalfDType(dtype);
+  const arr = arrayFor(half ? 'float64' : dtype, size);
+  write(arr);
+  return half ? encodeArray(dtype, arr) : arr;
+}
+
+/** A new tensor whose values `write` puts into a host array of its dtype (or given as 16-bit patterns, `bits`), then uploaded. */
 function fromHost(op: string, c: Creation, shape: Shape, dtype: DType, write: (arr: TypedArray) => void, bits?: Uint16Array): Tensor {
   const t = allocate(op, c, shape, dtype);
   try {
-    // float16/bfloat16 values are written as numbers, then stored as bit patterns (or given as `bits`).
-    const half = isHalfDType(dtype);
-    const arr = bits ? null : arrayFor(half ? 'float64' : dtype, t.size);
-    if (arr) write(arr);
-    c.backend.upload(t.storage.buffer, bits ?? (half ? encodeArray(dtype, arr!) : arr!), dtype);
+    c.backend.upload(t.storage.buffer, bits ?? hostValues(dtype, t.size, write), dtype);
   } catch (e) {
     t.dispose();
     throw e;

@@ -29,7 +29,9 @@ export function checkIndex(op: string, index: Tensor, size: number, what: string
   try {
     // A compiled step repeats this check at every replay, on that call's indices.
     replayedCheck([c.kernelView()], ([view]) => {
-      const vals = backend.readSync!(view!.buffer, 'int32', view!.offset + n).subarray(view!.offset);
+      const read = backend.readSync;
+      if (view === undefined || read === undefined) throw new Error(`${op}: the index check lost its index view or the backend's synchronous read`);
+      const vals = read.call(backend, view.buffer, 'int32', view.offset + n).subarray(view.offset);
       for (const v of vals) {
         if (v !== ignore && (v < 0 || v >= size)) {
           throw new IndexError(`${op}: index ${v} is out of range for ${what} of size ${size} (valid: 0..${size - 1}${ignore === undefined ? '' : `, or ${ignore} to ignore`})`);

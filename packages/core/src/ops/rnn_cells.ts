@@ -36,33 +36,49 @@ type KView = View<unknown>;
 
 /** The view of row block `i` of contiguous t ([N, ...rest] → rest). */
 function at(t: Tensor, i: number): KView {
-  const rest = t.shape.slice(1);
-  return { buffer: t.storage.buffer, dtype: t.dtype, shape: rest, strides: t.strides.slice(1), offset: t.offset + i * t.strides[0]! };
+  const rowStride = t.strides[0];
+  if (rowStride === undefined) throw new Error(`at: expected a tensor with a leading dim, got shape ${fmtShape(t.shape)}`);
+  return { buffer: t.storage.buffer, dtype: t.dtype, shape: t.shape.slice(1), strides: t.strides.slice(1), offset: t.offset + i * rowStride };
 }
 /** Contiguous t ([T, B, X]) seen as a matrix [T·B, X]. */
 function rowsView(t: Tensor): KView {
-  const X = t.shape[t.ndim - 1]!;
+  const X = t.shape[t.ndim - 1];
+  if (X === undefined) throw new Error(`rowsView: expected a tensor with a last dim, got shape ${fmtShape(t.shape)}`);
   return { buffer: t.storage.buffer, dtype: t.dtype, shape: [t.size / X, X], strides: [X, 1], offset: t.offset };
 }
 /** The transpose of a row-major matrix view. */
-const transposed = (v: KView): KView => ({ ...v, shape: [v.shape[1]!, v.shape[0]!], strides: [v.strides[1]!, v.strides[0]!] });
+function transposed(v: KView): KView {
+  const [rows, cols] = v.shape, [rowStride, colStride] = v.strides;
+  if (rows === undefined || cols === undefined || rowStride === undefined || colStride === undefined) {
+    throw new Error(`transposed: expected a matrix view, got shape ${fmtShape(v.shape)}`);
+  }
+  return { ...v, shape: [cols, rows], strides: [colStride, rowStride] };
+}
 
 // ---- checks ------------------------------------------------------------------------------------
 
-/** Every present tensor is floating point; returns their promoted dtype (a 16-bit projection under autocast meets float32 states as float32, as the ops it fuses would). */
-function floatDType(op: string, named: [string, Tensor | null][]): DType {
-  let dt: DType | null = null;
-  for (const [name, t] of named) {
+/** Every present tensor (the first always is) is floating point; returns their promoted dtype (a 16-bit projection under autocast meets float32 states as float32, as the ops it fuses would). */
+function floatDType(op: string, named: [[string, Tensor], ...[string, Tensor | null][]]): DType {
+  const [[firstName, first], ...rest] = named;
+  requireFloat(op, first, firstName);
+  let dt = first.dtype;
+  for (const [name, t] of rest) {
     if (t === null) continue;
     requireFloat(op, t, name);
-    dt = dt === null ? t.dtype : promoteTypes(dt, t.dtype);
+    dt = promoteTypes(dt, t.dtype);
   }
-  return dt!;
+  return dt;
 }
 function expectShape(op: string, name: string, t: Tensor, want: readonly number[], what: string): void {
   if (t.ndim !== want.length || t.shape.some((d, i) => d !== want[i])) {
     throw new ShapeError(`${op}: expected ${name} ${fmtShape(want)} (${what}), got ${fmtShape(t.shape)}`);
   }
+}
+/** The number of steps T of xGates [T, B, G]. */
+function stepCount(op: string, xGates: Tensor): number {
+  const T = xGates.shape[0];
+  if (T === undefined) throw new ShapeError(`${op}: expected xGates [T, B, G], got ${fmtShape(xGates.shape)}`);
+  return T;
 }
 /** [B, G·H] gates against a [B, H] state; returns H. */
 function checkGates(op: string, gatesName: string, gates: Tensor, G: number, state: Tensor, stateName: string): number {
@@ -103,7 +119,7 @@ export function gruCellDecomposed(xGates: Tensor, hGates: Tensor, h: Tensor): Te
 /** lstmSequence from primitive ops, packed as [T + 1, B, H]: h at every step in time order, then the final c. */
 export function lstmSequenceDecomposed(xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, reverse = false): Tensor {
   return tidy(() => {
-    const T = xGates.shape[0]!;
+    const T = stepCount('lstmSequence', xGates);
     const outs = new Array<Tensor>(T);
     let h = h0, c = c0;
     for (let s = 0; s < T; s++) {
@@ -117,7 +133,7 @@ export function lstmSequenceDecomposed(xGates: Tensor, h0: Tensor, c0: Tensor, w
 /** rnnSequence from primitive ops: h at every step in time order, [T, B, H]. */
 export function rnnSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tensor, nonlinearity: 'tanh' | 'relu' = 'tanh', reverse = false): Tensor {
   return tidy(() => {
-    const T = xGates.shape[0]!;
+    const T = stepCount('rnnSequence', xGates);
     const outs = new Array<Tensor>(T);
     let h = h0;
     for (let s = 0; s < T; s++) {
@@ -132,7 +148,7 @@ export function rnnSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tens
 /** gruSequence from primitive ops: h at every step in time order, [T, B, H]. */
 export function gruSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh: Tensor | null, reverse = false): Tensor {
   return tidy(() => {
-    const T = xGates.shape[0]!;
+    const T = stepCount('gruSequence', xGates);
     const outs = new Array<Tensor>(T);
     let h = h0;
     for (let s = 0; s < T; s++) {
@@ -147,9 +163,11 @@ export function gruSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tens
 
 // ---- single steps -------------------------------------------------------------------------------
 
-const hasRnn = (k: Kernels) => k.rnnCell !== undefined && k.rnnCellBackward !== undefined;
-const hasLstm = (k: Kernels) => k.lstmCell !== undefined && k.lstmCellBackward !== undefined;
-const hasGru = (k: Kernels) => k.gruCell !== undefined && k.gruCellBackward !== undefined;
+/** Kernels with both named recurrent kernels present. */
+type With<K extends keyof Kernels> = Kernels & Required<Pick<Kernels, K>>;
+const hasRnn = (k: Kernels): k is With<'rnnCell' | 'rnnCellBackward'> => k.rnnCell !== undefined && k.rnnCellBackward !== undefined;
+const hasLstm = (k: Kernels): k is With<'lstmCell' | 'lstmCellBackward'> => k.lstmCell !== undefined && k.lstmCellBackward !== undefined;
+const hasGru = (k: Kernels): k is With<'gruCell' | 'gruCellBackward'> => k.gruCell !== undefined && k.gruCellBackward !== undefined;
 
 /** gates [B, 4H], c [B, H] → [2, B, H]: h', then c'. Saves gates and c; the backward recomputes the activations. */
 export const LSTM_CELL = defineOp<[gates: Tensor, c: Tensor], Record<string, never>, { gates: Tensor; c: Tensor }>({
@@ -160,7 +178,7 @@ export const LSTM_CELL = defineOp<[gates: Tensor, c: Tensor], Record<string, nev
     if (!hasLstm(k)) return lstmCellDecomposed(gates, c);
     const [B, H] = c.shape as [number, number];
     const out = empty([2, B, H], c.dtype, c.backend);
-    k.lstmCell!(gates.kernelView(), null, c.kernelView(), at(out, 0), at(out, 1), null);
+    k.lstmCell(gates.kernelView(), null, c.kernelView(), at(out, 0), at(out, 1), null);
     return out;
   },
   backward: (g, { saved: { gates, c }, needs }) => {
@@ -169,10 +187,10 @@ export const LSTM_CELL = defineOp<[gates: Tensor, c: Tensor], Record<string, nev
     const [B, H] = c.shape as [number, number];
     const gc = contiguous(g);
     const hc = empty([2, B, H], c.dtype, c.backend), acts = empty([B, 4 * H], c.dtype, c.backend);
-    k.lstmCell!(gates.kernelView(), null, c.kernelView(), at(hc, 0), at(hc, 1), acts.kernelView());
+    k.lstmCell(gates.kernelView(), null, c.kernelView(), at(hc, 0), at(hc, 1), acts.kernelView());
     const dgates = empty([B, 4 * H], c.dtype, c.backend);
     const dc = needs[1] ? empty([B, H], c.dtype, c.backend) : null;
-    k.lstmCellBackward!(acts.kernelView(), c.kernelView(), at(hc, 1), at(gc, 0), null, at(gc, 1), dgates.kernelView(), dc?.kernelView() ?? null);
+    k.lstmCellBackward(acts.kernelView(), c.kernelView(), at(hc, 1), at(gc, 0), null, at(gc, 1), dgates.kernelView(), dc?.kernelView() ?? null);
     hc.dispose(); acts.dispose();
     if (gc !== g) gc.dispose();
     return [needs[0] ? dgates : (dgates.dispose(), null), dc];
@@ -192,7 +210,7 @@ export const GRU_CELL = defineOp<[xGates: Tensor, hGates: Tensor, h: Tensor], Re
     save('xGates', xg); save('hGates', hg); save('h', h);
     if (!hasGru(k)) return gruCellDecomposed(xg, hg, h);
     const out = empty(h.shape, h.dtype, h.backend);
-    k.gruCell!(xg.kernelView(), hg.kernelView(), null, h.kernelView(), out.kernelView(), null);
+    k.gruCell(xg.kernelView(), hg.kernelView(), null, h.kernelView(), out.kernelView(), null);
     return out;
   },
   backward: (g, { saved: { xGates, hGates, h }, needs }) => {
@@ -201,10 +219,10 @@ export const GRU_CELL = defineOp<[xGates: Tensor, hGates: Tensor, h: Tensor], Re
     const [B, H] = h.shape as [number, number];
     const gc = contiguous(g);
     const hn = empty([B, H], h.dtype, h.backend), acts = empty([B, 4 * H], h.dtype, h.backend);
-    k.gruCell!(xGates.kernelView(), hGates.kernelView(), null, h.kernelView(), hn.kernelView(), acts.kernelView());
+    k.gruCell(xGates.kernelView(), hGates.kernelView(), null, h.kernelView(), hn.kernelView(), acts.kernelView());
     const dxg = empty([B, 3 * H], h.dtype, h.backend), dhg = empty([B, 3 * H], h.dtype, h.backend);
     const dh = needs[2] ? zerosOn([B, H], h.dtype, h.backend) : null;                // the kernel adds dh'·z into it
-    k.gruCellBackward!(acts.kernelView(), h.kernelView(), gc.kernelView(), null, dxg.kernelView(), dhg.kernelView(), dh?.kernelView() ?? null);
+    k.gruCellBackward(acts.kernelView(), h.kernelView(), gc.kernelView(), null, dxg.kernelView(), dhg.kernelView(), dh?.kernelView() ?? null);
     hn.dispose(); acts.dispose();
     if (gc !== g) gc.dispose();
     return [needs[0] ? dxg : (dxg.dispose(), null), needs[1] ? dhg : (dhg.dispose(), null), dh];
@@ -265,7 +283,7 @@ export const RNN_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
     for (let s = 0; s < T; s++) {
       const t = step(s);
       k.matmul(h, wT, hh.kernelView());
-      k.rnnCell!(at(xg, t), hh.kernelView(), at(out, t), isRelu);
+      k.rnnCell(at(xg, t), hh.kernelView(), at(out, t), isRelu);
       h = at(out, t);
     }
     hh.dispose();
@@ -287,7 +305,7 @@ export const RNN_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
     for (let s = T - 1; s >= 0; s--) {
       const t = step(s);
       // dh' = the output's gradient + the recurrent one (dh, from the step after)
-      k.rnnCellBackward!(at(out, t), at(gc, t), s < T - 1 ? dh.kernelView() : null, at(dxg, t), isRelu);
+      k.rnnCellBackward(at(out, t), at(gc, t), s < T - 1 ? dh.kernelView() : null, at(dxg, t), isRelu);
       if (s > 0 || needs[1]) k.matmul(at(dxg, t), whh.kernelView(), dh.kernelView());   // dh_{t−1} = dpre·W_hh
     }
     if (gc !== g) gc.dispose();
@@ -345,7 +363,7 @@ export const LSTM_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, c0: Tensor, w
     for (let s = 0; s < T; s++) {
       const t = step(s);
       k.matmul(h, wT, hh.kernelView());
-      k.lstmCell!(at(xg, t), hh.kernelView(), c, at(out, t), at(cells, t), keep ? at(acts, t) : hh.kernelView());
+      k.lstmCell(at(xg, t), hh.kernelView(), c, at(out, t), at(cells, t), keep ? at(acts, t) : hh.kernelView());
       h = at(out, t); c = at(cells, t);
     }
     k.copy(c, at(out, T));
@@ -373,7 +391,7 @@ export const LSTM_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, c0: Tensor, w
       const t = step(s);
       const cPrev = s === 0 ? c0.kernelView() : at(cells, step(s - 1));
       // dh' = the output's gradient + the recurrent one (dh, from the step after)
-      k.lstmCellBackward!(at(acts, t), cPrev, at(cells, t), at(gc, t), s < T - 1 ? dh.kernelView() : null, dc.kernelView(), at(dxg, t), dcPrev.kernelView());
+      k.lstmCellBackward(at(acts, t), cPrev, at(cells, t), at(gc, t), s < T - 1 ? dh.kernelView() : null, dc.kernelView(), at(dxg, t), dcPrev.kernelView());
       if (s > 0 || needs[1]) k.matmul(at(dxg, t), whh.kernelView(), dh.kernelView());  // dh_{t−1} = dgates·W_hh
       [dc, dcPrev] = [dcPrev, dc];
     }
@@ -418,7 +436,7 @@ export const GRU_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
     for (let s = 0; s < T; s++) {
       const t = step(s);
       k.matmul(h, wT, hh.kernelView());
-      k.gruCell!(at(xg, t), hh.kernelView(), bias, h, at(out, t), at(acts, keep ? t : 0));
+      k.gruCell(at(xg, t), hh.kernelView(), bias, h, at(out, t), at(acts, keep ? t : 0));
       h = at(out, t);
     }
     hh.dispose();
@@ -447,7 +465,7 @@ export const GRU_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
       const t = step(s);
       const hPrev = s === 0 ? h0.kernelView() : at(out, step(s - 1));
       const direct = s === 0 ? dh0Direct?.kernelView() ?? null : at(gw, step(s - 1));
-      k.gruCellBackward!(at(acts, t), hPrev, at(gw, t), s < T - 1 ? dh.kernelView() : null, at(dxg, t), at(dhg, t), direct);
+      k.gruCellBackward(at(acts, t), hPrev, at(gw, t), s < T - 1 ? dh.kernelView() : null, at(dxg, t), at(dhg, t), direct);
       if (s > 0 || needs[1]) k.matmul(at(dhg, t), whh.kernelView(), dh.kernelView());   // the part through W_hh
     }
     gw.dispose();
@@ -501,12 +519,13 @@ function checkSequence(op: string, xGates: Tensor, G: number, h0: Tensor, weight
   checkTensor(op, 'weightHh', weightHh);
   if (h0.ndim !== 2) throw new ShapeError(`${op}: expected h0 [B, H], got ${fmtShape(h0.shape)}`);
   const [B, H] = h0.shape as [number, number];
-  if (xGates.ndim !== 3 || xGates.shape[1] !== B || xGates.shape[2] !== G * H) {
+  const T = xGates.shape[0];
+  if (T === undefined || xGates.ndim !== 3 || xGates.shape[1] !== B || xGates.shape[2] !== G * H) {
     throw new ShapeError(`${op}: expected xGates [T, ${B}, ${G * H}] (steps, batch, ${G}·hiddenSize, from h0 ${fmtShape(h0.shape)}), got ${fmtShape(xGates.shape)}`);
   }
-  if (xGates.shape[0] === 0) throw new ShapeError(`${op}: the sequence is empty (xGates ${fmtShape(xGates.shape)})`);
+  if (T === 0) throw new ShapeError(`${op}: the sequence is empty (xGates ${fmtShape(xGates.shape)})`);
   expectShape(op, 'weightHh', weightHh, [G * H, H], `${G}·hiddenSize, hiddenSize`);
-  return { T: xGates.shape[0]!, B, H };
+  return { T, B, H };
 }
 
 /** Options of rnnSequence: the direction, and the activation. */
