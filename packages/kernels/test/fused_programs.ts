@@ -136,3 +136,9 @@ export function describeProgram(p: FusedProgram): string {
     ? (s.scalarFirst ? `${s.value}, v${s.args[0]}` : `v${s.args[0]}, ${s.value}`) : s.args.map((a) => `v${a}`).join(', ')})`;
   return `inputs v0..v${p.inputs - 1}; ${p.steps.map(step).join('; ')}; outputs ${p.outputs.map((v) => `v${v}`).join(', ')}`;
 }
+
+/** The fusable ops (unary, and binary in either step form) that none of `programs` uses. */
+export function opsNotCovered(programs: readonly FusedProgram[]): string[] {
+  const used = new Set(programs.flatMap((p) => p.steps.map((s) => `${s.kind === 'unary' ? 'unary' : 'binary'}:${s.op}`)));
+  return [...FUSABLE_UNARY.map((op) => `unary:${op}`), ...FUSABLE_BINARY.map((op) => `binary:${op}`)].filter((k) => !used.has(k));
+}

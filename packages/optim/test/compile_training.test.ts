@@ -27,6 +27,13 @@ interface Setup {
   loss(x: Tensor, y: Tensor): Tensor;
 }
 
+/** `got` equals `want` element by element within `tol` relative to (1 + |want|); names the first element that is not. */
+function expectClose(got: readonly number[], want: readonly number[], tol: number, what: string): void {
+  expect(got.length, `${what}: length`).toBe(want.length);
+  const bad = want.findIndex((w, i) => !(Math.abs((got[i] ?? NaN) - w) <= tol * (1 + Math.abs(w))));
+  expect(bad, bad < 0 ? what : `${what}[${bad}]: ${got[bad]} vs ${want[bad]}`).toBe(-1);
+}
+
 /** Runs `steps` steps eagerly and compiled from the same seed; compares the losses and the final parameters. */
 async function compare(make: () => Setup, batch: (i: number) => [Tensor, Tensor], steps = 7, tol = 2e-5): Promise<ReturnType<ReturnType<typeof compile>['stats']>> {
   const run = async (compiled: boolean) => {
@@ -55,8 +62,8 @@ async function compare(make: () => Setup, batch: (i: number) => [Tensor, Tensor]
     return { losses, params, stats };
   };
   const eager = await run(false), comp = await run(true);
-  for (let i = 0; i < steps; i++) expect(Math.abs(comp.losses[i]! - eager.losses[i]!), `step ${i}: ${comp.losses[i]} vs ${eager.losses[i]}`).toBeLessThanOrEqual(tol * (1 + Math.abs(eager.losses[i]!)));
-  eager.params.forEach((p, i) => p.forEach((v, j) => expect(Math.abs(comp.params[i]![j]! - v), `param ${i}[${j}]`).toBeLessThanOrEqual(tol * (1 + Math.abs(v)))));
+  expectClose(comp.losses, eager.losses, tol, 'losses per step');
+  eager.params.forEach((p, i) => expectClose(comp.params[i] ?? [], p, tol, `param ${i}`));
   expect(comp.losses[steps - 1]).not.toBe(comp.losses[0]);
   const stats = comp.stats!;
   expect(stats).toMatchObject({ traces: 2, replays: steps - 3, fallbacks: 0 });
@@ -97,8 +104,8 @@ for (const device of DEVICES) {
         return { losses, params: await Promise.all(model.parameters().map(async (p) => Array.from(await p.data()))), stats: compiled ? (f as ReturnType<typeof compile>).stats() : null };
       };
       const e = await run(false), c = await run(true);
-      c.losses.forEach((v, i) => expect(Math.abs(v - e.losses[i]!), `step ${i}`).toBeLessThanOrEqual(2e-5 * (1 + Math.abs(e.losses[i]!))));
-      e.params.forEach((p, i) => p.forEach((v, j) => expect(Math.abs(c.params[i]![j]! - v)).toBeLessThanOrEqual(2e-5 * (1 + Math.abs(v)))));
+      expectClose(c.losses, e.losses, 2e-5, 'losses per step');
+      e.params.forEach((p, i) => expectClose(c.params[i] ?? [], p, 2e-5, `param ${i}`));
       expect(c.stats).toMatchObject({ replays: 4, fallbacks: 0, hostActions: 0 });
     });
 
