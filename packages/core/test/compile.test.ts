@@ -2,7 +2,7 @@
 // cannot repeat falls back to eager mode with one warning (a CompileError under fullgraph).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  CompileError, IndexError, checkpoint, compile, dropout, embedding, hostAction, manualSeed, memory, noGrad, randn, tensor, tidy, type DeviceName, type Tensor,
+  CompileError, IndexError, checkpoint, compile, dropout, embedding, hostAction, manualSeed, memory, noGrad, notTraceable, randn, replayedCheck, tensor, tidy, type DeviceName, type Tensor,
 } from '@webgrad/core';
 import { expectClose, randomArray, testDevices } from './helpers.js';
 
@@ -319,5 +319,17 @@ describe('compile arguments', () => {
     const f = compile(() => 3);
     for (let i = 0; i < 4; i++) expect(f()).toBe(3);
     expect(String(warn.mock.calls[0]![0])).toMatch(/returned a number/);
+  });
+});
+
+describe('the hooks for library code check their arguments', () => {
+  it('hostAction, notTraceable and replayedCheck raise typed errors on bad calls', () => {
+    expect(() => hostAction('', () => 1)).toThrow(/hostAction: name must be a non-empty string/);
+    expect(() => hostAction('step', 3 as never)).toThrow(/hostAction: fn must be a function/);
+    expect(() => hostAction('step', () => 1, 'no' as never)).toThrow(/hostAction: dispose must be a function/);
+    expect(hostAction('step', () => 7)).toBe(7);
+    expect(() => notTraceable(undefined as never)).toThrow(/notTraceable: cause must be a non-empty string/);
+    expect(() => replayedCheck([{}] as never, () => {})).toThrow(/replayedCheck: views must be an array of kernel views/);
+    expect(() => replayedCheck([], null as never)).toThrow(/replayedCheck: check must be a function/);
   });
 });

@@ -7,7 +7,8 @@
 // createGraph; the same ops on WebGPU; and typed errors.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  autocast, cpuBackend, gradients, gruCell, gruSequence, lstmCell, lstmSequence, matmul, memory, noGrad, rnnSequence, tensor, tidy, type Tensor,
+  autocast, cpuBackend, gradients, gruCell, gruCellDecomposed, gruSequence, gruSequenceDecomposed, lstmCell, lstmCellDecomposed, lstmSequence,
+  lstmSequenceDecomposed, matmul, memory, noGrad, rnnSequence, rnnSequenceDecomposed, tensor, tidy, type Tensor,
 } from '@webgrad/core';
 import { RECURRENT_KERNELS, cpuKernels, fastCpuKernels, type BackendKernels, type TypedArray } from '@webgrad/kernels';
 import { drawSample, testDevices } from './helpers.js';
@@ -202,6 +203,33 @@ describe('errors name the op, argument and shapes', () => {
     expect(() => gruSequence(t([4, 2, 6]), t([2, 2]), t([6, 2]), null, { reverse: 1 as unknown as boolean })).toThrow(/gruSequence: reverse/);
     expect(() => rnnSequence(t([4, 2, 3]), t([2, 3]), t([3, 2]))).toThrow(/rnnSequence: expected weightHh \[3, 3\]/);
     expect(() => rnnSequence(t([4, 2, 3]), t([2, 3]), t([3, 3]), { nonlinearity: 'gelu' as 'tanh' })).toThrow(/rnnSequence: nonlinearity/);
+  });
+});
+
+describe('the exported decompositions', () => {
+  const t = (shape: number[]) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), { shape });
+  it('check their arguments as the fused ops do', () => {
+    expect(() => lstmCellDecomposed(t([2, 7]), t([2, 2]))).toThrow(/lstmCellDecomposed: expected gates \[2, 8\].*got \[2, 7\]/);
+    expect(() => gruCellDecomposed(t([3, 6]), t([3, 5]), t([3, 2]))).toThrow(/gruCellDecomposed: expected hGates \[3, 6\]/);
+    expect(() => lstmSequenceDecomposed(t([4, 2, 8]), t([2, 2]), t([2, 3]), t([8, 2]))).toThrow(/lstmSequenceDecomposed: expected c0 \[2, 2\]/);
+    expect(() => gruSequenceDecomposed(t([4, 2, 6]), t([2, 2]), t([6, 2]), null, { reverse: 1 as unknown as boolean })).toThrow(/gruSequenceDecomposed: reverse/);
+    expect(() => rnnSequenceDecomposed(t([4, 2, 3]), t([2, 3]), t([3, 3]), { nonlinearity: 'gelu' as 'tanh' })).toThrow(/rnnSequenceDecomposed: nonlinearity/);
+    expect(() => rnnSequenceDecomposed(t([4, 2, 3]), t([2, 3]), t([3, 3]), { revers: true } as never)).toThrow(/rnnSequenceDecomposed/);
+  });
+  it('give the same results as the fused ops', () => {
+    tidy(() => {
+      const d = (shape: number[], seed: number) => drawSample({ shape, domain: 'unit' }, seed);
+      const x4 = d([3, 2, 8], 1), x3 = d([3, 2, 6], 2), x1 = d([3, 2, 2], 3), h0 = d([2, 2], 4), c0 = d([2, 2], 5);
+      const w4 = d([8, 2], 6), w3 = d([6, 2], 7), w1 = d([2, 2], 8), b3 = d([6], 9);
+      const pairs: [Tensor, Tensor][] = [
+        [lstmSequenceDecomposed(x4, h0, c0, w4, { reverse: true }).c, lstmSequence(x4, h0, c0, w4, { reverse: true }).c],
+        [gruSequenceDecomposed(x3, h0, w3, b3).output, gruSequence(x3, h0, w3, b3).output],
+        [rnnSequenceDecomposed(x1, h0, w1, { nonlinearity: 'relu' }).h, rnnSequence(x1, h0, w1, { nonlinearity: 'relu' }).h],
+        [lstmCellDecomposed(x4.select(0, 0), c0)[1], lstmCell(x4.select(0, 0), c0)[1]],
+        [gruCellDecomposed(x3.select(0, 0), x3.select(0, 1), h0), gruCell(x3.select(0, 0), x3.select(0, 1), h0)],
+      ];
+      expectAllClose(pairs.map(([a]) => Array.from(a.dataSync())), pairs.map(([, b]) => Array.from(b.dataSync())), 1e-12);
+    });
   });
 });
 

@@ -14,7 +14,8 @@ import { Storage } from '../storage.js';
 import { Tensor } from '../tensor.js';
 import { allocateFrom, arenaOf, unwatchBuffer, watchBuffer, type AllocationListener, type Arena, type FreeWatcher } from './arena.js';
 import { describeEntry, isView, type Entry, type EntryKey, type LeafGrad, type OutputTemplate, type Ref, type Slot, type Tape } from './tape.js';
-import { fmtShape } from '../errors.js';
+import { ValueError, fmtShape } from '../errors.js';
+import { checkFunction, fmtValue } from '../validate.js';
 
 let active: Tracer | null = null;
 
@@ -31,6 +32,9 @@ export function isTracing(): boolean {
  * the tape is discarded — to release tensors `fn` holds for its replays. Returns `fn`'s result.
  */
 export function hostAction<T>(name: string, fn: () => T, dispose?: () => void): T {
+  checkText('hostAction', 'name', name);
+  checkFunction('hostAction', 'fn', fn);
+  if (dispose !== undefined) checkFunction('hostAction', 'dispose', dispose);
   const t = active;
   if (t === null || t.hostDepth > 0) return fn();
   t.hostDepth++;
@@ -48,6 +52,7 @@ export function hostAction<T>(name: string, fn: () => T, dispose?: () => void): 
  *  naming the call: "GradientAccumulator.backward steps the optimizer on every n-th call"). The
  *  compiled function then warns once and runs that input signature eagerly. */
 export function notTraceable(cause: string): void {
+  checkText('notTraceable', 'cause', cause);
   active?.fail(cause);
 }
 
@@ -65,6 +70,8 @@ export function gradAssigned(leaf: Tensor): void {
  * count as a host read of the step.
  */
 export function replayedCheck(views: readonly View<unknown>[], check: (views: readonly View<unknown>[]) => void): void {
+  if (!Array.isArray(views) || !views.every(isView)) throw new ValueError(`replayedCheck: views must be an array of kernel views ({ buffer, dtype, shape, strides, offset }), got ${fmtValue(views)}`);
+  checkFunction('replayedCheck', 'check', check);
   const t = active;
   if (t === null) { check(views); return; }
   t.validationDepth++;
@@ -409,4 +416,9 @@ function backends(): Backend[] {
   const out = [getBackend('cpu')];
   if (hasDevice('webgpu')) out.push(getBackend('webgpu'));
   return out;
+}
+
+/** A non-empty string argument (the name or cause a warning will show). */
+function checkText(op: string, name: string, v: unknown): void {
+  if (typeof v !== 'string' || v.length === 0) throw new ValueError(`${op}: ${name} must be a non-empty string, got ${fmtValue(v)}`);
 }

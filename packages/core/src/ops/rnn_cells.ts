@@ -107,17 +107,17 @@ function gruStepDecomposed(xg: Tensor, hg: Tensor, h: Tensor): Tensor {
   return add(n, mul(z, sub(h, n)));                                      // (1 − z)·n + z·h
 }
 
-/** lstmCell from primitive ops, packed as [2, B, H]: h', then c'. */
-export function lstmCellDecomposed(gates: Tensor, c: Tensor): Tensor {
+/** lstmCell from primitive ops, packed as [2, B, H]: h', then c' (arguments checked by the caller). */
+function lstmCellSteps(gates: Tensor, c: Tensor): Tensor {
   return tidy(() => stack(lstmStepDecomposed(gates, c), 0));
 }
 /** gruCell from primitive ops. */
-export function gruCellDecomposed(xGates: Tensor, hGates: Tensor, h: Tensor): Tensor {
+function gruCellSteps(xGates: Tensor, hGates: Tensor, h: Tensor): Tensor {
   return tidy(() => gruStepDecomposed(xGates, hGates, h));
 }
 
 /** lstmSequence from primitive ops, packed as [T + 1, B, H]: h at every step in time order, then the final c. */
-export function lstmSequenceDecomposed(xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, reverse = false): Tensor {
+function lstmSequenceSteps(xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, reverse = false): Tensor {
   return tidy(() => {
     const T = stepCount('lstmSequence', xGates);
     const outs = new Array<Tensor>(T);
@@ -131,7 +131,7 @@ export function lstmSequenceDecomposed(xGates: Tensor, h0: Tensor, c0: Tensor, w
   });
 }
 /** rnnSequence from primitive ops: h at every step in time order, [T, B, H]. */
-export function rnnSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tensor, nonlinearity: 'tanh' | 'relu' = 'tanh', reverse = false): Tensor {
+function rnnSequenceSteps(xGates: Tensor, h0: Tensor, weightHh: Tensor, nonlinearity: 'tanh' | 'relu' = 'tanh', reverse = false): Tensor {
   return tidy(() => {
     const T = stepCount('rnnSequence', xGates);
     const outs = new Array<Tensor>(T);
@@ -146,7 +146,7 @@ export function rnnSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tens
   });
 }
 /** gruSequence from primitive ops: h at every step in time order, [T, B, H]. */
-export function gruSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh: Tensor | null, reverse = false): Tensor {
+function gruSequenceSteps(xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh: Tensor | null, reverse = false): Tensor {
   return tidy(() => {
     const T = stepCount('gruSequence', xGates);
     const outs = new Array<Tensor>(T);
@@ -175,7 +175,7 @@ export const LSTM_CELL = defineOp<[gates: Tensor, c: Tensor], Record<string, nev
   forward: ([gates, c], _a, save) => {
     const k = gates.backend.kernels;
     save('gates', gates); save('c', c);
-    if (!hasLstm(k)) return lstmCellDecomposed(gates, c);
+    if (!hasLstm(k)) return lstmCellSteps(gates, c);
     const [B, H] = c.shape as [number, number];
     const out = empty([2, B, H], c.dtype, c.backend);
     k.lstmCell(gates.kernelView(), null, c.kernelView(), at(out, 0), at(out, 1), null);
@@ -183,7 +183,7 @@ export const LSTM_CELL = defineOp<[gates: Tensor, c: Tensor], Record<string, nev
   },
   backward: (g, { saved: { gates, c }, needs }) => {
     const k = gates.backend.kernels;
-    if (recordingBackward() || !hasLstm(k)) return [...backwardThroughDecomposition(g, [gates, c], needs, lstmCellDecomposed)];
+    if (recordingBackward() || !hasLstm(k)) return [...backwardThroughDecomposition(g, [gates, c], needs, lstmCellSteps)];
     const [B, H] = c.shape as [number, number];
     const gc = contiguous(g);
     const hc = empty([2, B, H], c.dtype, c.backend), acts = empty([B, 4 * H], c.dtype, c.backend);
@@ -208,14 +208,14 @@ export const GRU_CELL = defineOp<[xGates: Tensor, hGates: Tensor, h: Tensor], Re
   forward: ([xg, hg, h], _a, save) => {
     const k = xg.backend.kernels;
     save('xGates', xg); save('hGates', hg); save('h', h);
-    if (!hasGru(k)) return gruCellDecomposed(xg, hg, h);
+    if (!hasGru(k)) return gruCellSteps(xg, hg, h);
     const out = empty(h.shape, h.dtype, h.backend);
     k.gruCell(xg.kernelView(), hg.kernelView(), null, h.kernelView(), out.kernelView(), null);
     return out;
   },
   backward: (g, { saved: { xGates, hGates, h }, needs }) => {
     const k = xGates.backend.kernels;
-    if (recordingBackward() || !hasGru(k)) return [...backwardThroughDecomposition(g, [xGates, hGates, h], needs, gruCellDecomposed)];
+    if (recordingBackward() || !hasGru(k)) return [...backwardThroughDecomposition(g, [xGates, hGates, h], needs, gruCellSteps)];
     const [B, H] = h.shape as [number, number];
     const gc = contiguous(g);
     const hn = empty([B, H], h.dtype, h.backend), acts = empty([B, 4 * H], h.dtype, h.backend);
@@ -274,7 +274,7 @@ export const RNN_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
   forward: ([xg, h0, whh], { reverse, relu: isRelu }, save) => {
     const k = xg.backend.kernels;
     save('xGates', xg); save('h0', h0); save('weightHh', whh);
-    if (!hasRnn(k)) return rnnSequenceDecomposed(xg, h0, whh, isRelu ? 'relu' : 'tanh', reverse);
+    if (!hasRnn(k)) return rnnSequenceSteps(xg, h0, whh, isRelu ? 'relu' : 'tanh', reverse);
     const [T, B, H] = xg.shape as [number, number, number];
     const out = empty([T, B, H], xg.dtype, xg.backend), hh = empty([B, H], xg.dtype, xg.backend);
     const wT = transposed(whh.kernelView());
@@ -294,7 +294,7 @@ export const RNN_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
     const { xGates: xg, h0, weightHh: whh } = saved;
     const k = xg.backend.kernels;
     if (recordingBackward() || !hasRnn(k)) {
-      return [...backwardThroughDecomposition(g, [xg, h0, whh], needs, (a, b, c) => rnnSequenceDecomposed(a, b, c, isRelu ? 'relu' : 'tanh', reverse))];
+      return [...backwardThroughDecomposition(g, [xg, h0, whh], needs, (a, b, c) => rnnSequenceSteps(a, b, c, isRelu ? 'relu' : 'tanh', reverse))];
     }
     const { out } = saved;
     const [T, B, H] = xg.shape as [number, number, number];
@@ -350,7 +350,7 @@ export const LSTM_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, c0: Tensor, w
   forward: ([xg, h0, c0, whh], { reverse }, save, needs) => {
     const k = xg.backend.kernels;
     save('xGates', xg); save('h0', h0); save('c0', c0); save('weightHh', whh);
-    if (!hasLstm(k)) return lstmSequenceDecomposed(xg, h0, c0, whh, reverse);
+    if (!hasLstm(k)) return lstmSequenceSteps(xg, h0, c0, whh, reverse);
     const [T, B, G] = xg.shape as [number, number, number];
     const H = G / 4, dt = xg.dtype, be = xg.backend;
     // Without a backward to come, each step's activations go over its recurrent gates (hh).
@@ -376,7 +376,7 @@ export const LSTM_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, c0: Tensor, w
     const { xGates: xg, h0, c0, weightHh: whh } = saved;
     const k = xg.backend.kernels;
     if (recordingBackward() || !hasLstm(k)) {
-      return [...backwardThroughDecomposition(g, [xg, h0, c0, whh], needs, (a, b, c, d) => lstmSequenceDecomposed(a, b, c, d, reverse))];
+      return [...backwardThroughDecomposition(g, [xg, h0, c0, whh], needs, (a, b, c, d) => lstmSequenceSteps(a, b, c, d, reverse))];
     }
     const { acts, cells, out } = saved;
     const [T, B, G] = xg.shape as [number, number, number];
@@ -424,7 +424,7 @@ export const GRU_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
     const k = xg.backend.kernels;
     save('xGates', xg); save('h0', h0); save('weightHh', whh);
     if (bhh) save('biasHh', bhh);
-    if (!hasGru(k)) return gruSequenceDecomposed(xg, h0, whh, bhh, reverse);
+    if (!hasGru(k)) return gruSequenceSteps(xg, h0, whh, bhh, reverse);
     const [T, B, G] = xg.shape as [number, number, number];
     const H = G / 3, dt = xg.dtype, be = xg.backend;
     // Without a backward to come, one step's activations at a time.
@@ -449,7 +449,7 @@ export const GRU_SEQUENCE = defineOp<[xGates: Tensor, h0: Tensor, weightHh: Tens
     const bhh = inputs[3] ? saved.biasHh : null;
     const k = xg.backend.kernels;
     if (recordingBackward() || !hasGru(k)) {
-      return [...backwardThroughDecomposition(g, [xg, h0, whh, bhh], needs, (a, b, c, d) => gruSequenceDecomposed(a, b, c, d, reverse))];
+      return [...backwardThroughDecomposition(g, [xg, h0, whh, bhh], needs, (a, b, c, d) => gruSequenceSteps(a, b, c, d, reverse))];
     }
     const { acts, out } = saved;
     const [T, B, G] = xg.shape as [number, number, number];
@@ -592,4 +592,64 @@ export function gruSequence(xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh
     const output = apply(GRU_SEQUENCE, [contiguous(cast(xGates, dt)), contiguous(cast(h0, dt)), cast(weightHh, dt), biasHh && cast(biasHh, dt)], { reverse });
     return { output, h: select(output, 0, reverse ? 0 : T - 1) };
   });
+}
+
+// ---- the decompositions, checked: the reference a user can run on any device ---------------------
+
+/** lstmCell computed from primitive ops (the reference of the fused kernel): [h', c'], each [B, H]. */
+export function lstmCellDecomposed(gates: Tensor, c: Tensor): [Tensor, Tensor] {
+  checkGates('lstmCellDecomposed', 'gates', gates, 4, c, 'c');
+  return tidy(() => unstack2(lstmCellSteps(gates, c)));
+}
+/** gruCell computed from primitive ops (the reference of the fused kernel): h' [B, H]. */
+export function gruCellDecomposed(xGates: Tensor, hGates: Tensor, h: Tensor): Tensor {
+  checkGates('gruCellDecomposed', 'xGates', xGates, 3, h, 'h');
+  checkGates('gruCellDecomposed', 'hGates', hGates, 3, h, 'h');
+  return gruCellSteps(xGates, hGates, h);
+}
+/** rnnSequence computed from primitive ops, step by step: output [T, B, H] and the final h. */
+export function rnnSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tensor, opts: RnnSequenceOptions = {}): SequenceResult {
+  const op = 'rnnSequenceDecomposed';
+  checkOptions(op, opts, ['reverse', 'nonlinearity']);
+  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
+  const nonlinearity = checkEnum(op, 'nonlinearity', opts.nonlinearity ?? 'tanh', ['tanh', 'relu']);
+  const { T } = checkSequence(op, xGates, 1, h0, weightHh);
+  return tidy(() => {
+    const output = rnnSequenceSteps(xGates, h0, weightHh, nonlinearity, reverse);
+    return { output, h: select(output, 0, reverse ? 0 : T - 1) };
+  });
+}
+/** lstmSequence computed from primitive ops, step by step: output [T, B, H] and the final h, c. */
+export function lstmSequenceDecomposed(xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, opts: SequenceOptions = {}): LstmSequenceResult {
+  const op = 'lstmSequenceDecomposed';
+  checkOptions(op, opts, ['reverse']);
+  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
+  const { T, B, H } = checkSequence(op, xGates, 4, h0, weightHh);
+  checkTensor(op, 'c0', c0);
+  expectShape(op, 'c0', c0, [B, H], 'batch, hiddenSize');
+  return tidy(() => {
+    const packed = lstmSequenceSteps(xGates, h0, c0, weightHh, reverse);
+    const output = narrow(packed, 0, 0, T);
+    return { output, h: select(output, 0, reverse ? 0 : T - 1), c: select(packed, 0, T) };
+  });
+}
+/** gruSequence computed from primitive ops, step by step: output [T, B, H] and the final h. */
+export function gruSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh: Tensor | null, opts: SequenceOptions = {}): SequenceResult {
+  const op = 'gruSequenceDecomposed';
+  checkOptions(op, opts, ['reverse']);
+  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
+  const { T, H } = checkSequence(op, xGates, 3, h0, weightHh);
+  if (biasHh !== null) {
+    checkTensor(op, 'biasHh', biasHh);
+    expectShape(op, 'biasHh', biasHh, [3 * H], '3·hiddenSize');
+  }
+  return tidy(() => {
+    const output = gruSequenceSteps(xGates, h0, weightHh, biasHh, reverse);
+    return { output, h: select(output, 0, reverse ? 0 : T - 1) };
+  });
+}
+
+/** The two [B, H] halves of a packed [2, B, H]. */
+function unstack2(packed: Tensor): [Tensor, Tensor] {
+  return [select(packed, 0, 0), select(packed, 0, 1)];
 }
