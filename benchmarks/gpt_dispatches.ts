@@ -1,0 +1,44 @@
+// Which kernels a WebGPU GPT training step dispatches, eager and compiled (`node benchmarks/gpt_dispatches.mjs`):
+// nanoGPT's CPU configuration with AdamW, one step each way, dispatches tallied by kernel label.
+import { compile, initWebGPU, tensor, tidy, webgpuRuntime, type Tensor } from '@webgrad/core';
+import { GPT } from '@webgrad/nn';
+import { AdamW } from '@webgrad/optim';
+
+await initWebGPU();
+const rt = webgpuRuntime();
+const g = { vocab: 65, block: 64, layers: 4, heads: 4, embd: 128, batch: 12 };
+const ids = (seed: number) => Int32Array.from({ length: g.batch * g.block }, (_, i) => (i * 7 + seed * 13) % g.vocab);
+const model = new GPT({ vocabSize: g.vocab, blockSize: g.block, nLayer: g.layers, nHead: g.heads, nEmbd: g.embd }).to('webgpu');
+const opt = new AdamW(model.configureOptimizerGroups(0.1), { lr: 1e-3 });
+const idx = tensor(ids(1), { shape: [g.batch, g.block], dtype: 'int32', device: 'webgpu' });
+const tgt = tensor(ids(2), { shape: [g.batch, g.block], dtype: 'int32', device: 'webgpu' });
+const step = (x: Tensor, y: Tensor): Tensor => tidy(() => {
+  opt.zeroGrad();
+  const l = model.forward(x, y).loss!;
+  l.backward();
+  opt.step();
+  return l;
+});
+
+const tally = new Map<string, number>();
+const orig = rt.dispatch.bind(rt);
+(rt as { dispatch: typeof rt.dispatch }).dispatch = (p, b, u, w, label) => {
+  const k = (label ?? p.key).replace(/[:(].*$/, '').slice(0, 60);
+  tally.set(k, (tally.get(k) ?? 0) + 1);
+  orig(p, b, u, w, label);
+};
+for (let i = 0; i < 2; i++) (await step(idx, tgt)).dispose();
+tally.clear();
+const d0 = rt.stats().dispatches;
+const l = step(idx, tgt); await l.data(); l.dispose();
+const eager = rt.stats().dispatches - d0;
+console.log(`eager: ${eager} dispatches`);
+for (const [k, n] of [...tally].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(4)}  ${k}`);
+const f = compile(step);
+for (let i = 0; i < 5; i++) { const r = f(idx, tgt); await r.data(); r.dispose(); }
+tally.clear();
+const c0 = rt.stats().dispatches;
+const r = f(idx, tgt); await r.data(); r.dispose();
+console.log(`compiled: ${rt.stats().dispatches - c0} dispatches`, JSON.stringify(f.stats()));
+for (const [k, n] of [...tally].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(4)}  ${k}   (eager, outside the capture)`);
+process.exit(0);
