@@ -1,5 +1,5 @@
 // The Trainer's options, what it reports after every step and evaluation, and its result.
-import type { Tensor } from '@webgrad/core';
+import type { CompileStats, Tensor } from '@webgrad/core';
 import type { Module } from '@webgrad/nn';
 import type { GradScaler, JsonValue, Optimizer } from '@webgrad/optim';
 import type { BestOptions } from './best.js';
@@ -136,6 +136,18 @@ export interface TrainerOptions<B = void> extends TrainerCallbacks<B> {
   tty?: boolean;
   /** More callbacks (each hook of each is called in order, after the options' own). */
   callbacks?: TrainerCallbacks<B>[];
+  /**
+   * Run each training step through `compile` (default false): per micro-batch position, one eager
+   * call, two traces, then replays of the recorded kernels (forward, backward, clipping, optimizer
+   * step). The loss and metrics are read back and the scheduler stepped outside the compiled step.
+   * Batches must be tensors and JSON values (arrays, plain objects); with gradient accumulation the
+   * first, middle and last micro-batch of a step are compiled apart; a short last batch of an epoch
+   * is a signature of its own. A step that cannot be replayed (a host read such as `item()` in
+   * `trainLoss`, a number that changes between calls) runs eagerly after compile's one-line warning.
+   * Not with `gradScaler` (a ValueError at construction); `metrics` must be tensors (a ValueError
+   * at the first step).
+   */
+  compile?: boolean;
 }
 
 /** What `onStep` receives after every optimizer step. */
@@ -198,6 +210,8 @@ export interface TrainResult {
   metricsPath: string;
   /** `<outDir>/loss.svg`. */
   plotPath: string;
+  /** With `compile`: the compiled step's counters (calls, traces, replays, fallbacks, …). */
+  compileStats?: CompileStats;
 }
 
 // The Trainer class is declared in trainer.ts; the type is imported here for the callbacks.

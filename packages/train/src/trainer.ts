@@ -9,6 +9,11 @@
 // steps. Batches stay their source's: a DataLoader frees each batch when the next is asked for
 // (and the last when the Trainer closes its iterator); an array of tensors is left as it is.
 //
+// With `compile`, each step — its micro-batches' forward and backward, clipping and the optimizer
+// step — is one call of a `compile`d function (core's compile/): replayed from the fourth step, with
+// the loss read back and the scheduler stepped outside it. What compile cannot replay falls back to
+// eager with its one-line warning; a gradScaler (host-side scale and overflow check) is refused.
+//
 // Resuming is exact: the checkpoint holds the weights, optimizer moments, scheduler step, the
 // global RNG state (dropout masks, batches drawn by the loss function), the position in the
 // training data (epoch and batch), and the state of "best" and its patience, so a resumed run
@@ -16,7 +21,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Tensor, ValueError, checkInt, checkOptions, keep, noGrad, tidy } from '@webgrad/core';
+import { Tensor, ValueError, checkBool, checkInt, checkOptions, compile, noGrad, tidy, type CompiledFunction } from '@webgrad/core';
 import { GradScaler, clipGradNorm, latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint, type JsonValue } from '@webgrad/optim';
 import { BestTracker, type BestState } from './best.js';
 import { MetricsLog } from './metrics_log.js';
@@ -27,10 +32,31 @@ import { lossPlot } from './report.js';
 const KNOWN = [
   'model', 'optimizer', 'scheduler', 'steps', 'epochs', 'trainData', 'trainLoss', 'gradAccumSteps', 'gradClip', 'gradScaler', 'evalData', 'evalLoss',
   'splits', 'evalIters', 'evalMetrics', 'evalInterval', 'best', 'keep', 'saveInterval', 'state', 'itemsPerStep', 'itemsName', 'outDir', 'resume', 'logInterval',
-  'checkpointExtra', 'config', 'handleSigint', 'fsync', 'stream', 'tty', 'callbacks', 'onStep', 'onEval', 'onEnd',
+  'checkpointExtra', 'config', 'handleSigint', 'fsync', 'stream', 'tty', 'callbacks', 'onStep', 'onEval', 'onEnd', 'compile',
 ];
 
+/** Where a micro-batch stands in its optimizer step: `last` (and `only`) end with the optimizer step. */
+type Phase = 'only' | 'first' | 'middle' | 'last';
+/** What one micro-batch's step returns: its unscaled loss and its `metrics` figures (detached). */
+interface MicroOut { loss: Tensor; metrics: Record<string, Tensor | number> }
+
 interface Extra { evaluatedAt: number; best: BestState; epoch: number; batchInEpoch: number; user?: JsonValue }
+
+/** `batch` with each tensor in it (through arrays and plain objects) replaced by a copy. */
+function copyBatch<B>(batch: B): B {
+  if (batch instanceof Tensor) return batch.clone() as B;
+  if (Array.isArray(batch)) return batch.map(copyBatch) as B;
+  if (typeof batch === 'object' && batch !== null && Object.getPrototypeOf(batch) === Object.prototype) {
+    return Object.fromEntries(Object.entries(batch).map(([k, v]) => [k, copyBatch(v)])) as B;
+  }
+  return batch;
+}
+
+function disposeBatch(batch: unknown): void {
+  if (batch instanceof Tensor) batch.dispose();
+  else if (Array.isArray(batch)) for (const b of batch) disposeBatch(b);
+  else if (typeof batch === 'object' && batch !== null && Object.getPrototypeOf(batch) === Object.prototype) for (const v of Object.values(batch)) disposeBatch(v);
+}
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
@@ -69,6 +95,9 @@ export class Trainer<B = void> {
       if (typeof s?.stateDict !== 'function' || typeof s.loadStateDict !== 'function') throw new ValueError(`Trainer: state.${name} must have stateDict() and loadStateDict()`);
     }
     if (opts.gradScaler !== undefined && !(opts.gradScaler instanceof GradScaler)) throw new ValueError('Trainer: gradScaler must be a GradScaler');
+    if (opts.compile !== undefined && checkBool('Trainer', 'compile', opts.compile) && opts.gradScaler !== undefined) {
+      throw new ValueError('Trainer: compile does not take a gradScaler: its loss scale and overflow check live on the host, where a replayed step cannot follow them (train without compile, or autocast to bfloat16, which needs no loss scaling)');
+    }
     if (opts.evalData && !opts.evalLoss) throw new ValueError('Trainer: evalData needs evalLoss(split, batch)');
     this.opts = opts;
     this.#best = new BestTracker(opts.best ?? {}, this.#splits().at(-1) ?? 'val');
@@ -242,6 +271,44 @@ export class Trainer<B = void> {
     };
     if (o.handleSigint ?? true) process.on('SIGINT', onSigint);
 
+    // One micro-batch: its loss (scaled by 1/accum) backpropagated, and with the last micro-batch of
+    // a step the clipping, optimizer step and zeroGrad. Everything it makes is freed but the detached
+    // loss and metric tensors it returns; the loss is read back outside it. The scheduler steps
+    // outside it too (it only sets the groups' LR, which a replayed optimizer step reads).
+    const scaler = o.gradScaler;
+    const phaseOf = (k: number): Phase => (accum === 1 ? 'only' : k === 0 ? 'first' : k === accum - 1 ? 'last' : 'middle');
+    const eagerStep = (batch: B, phase: Phase): MicroOut => tidy(() => {
+      const out = o.trainLoss(batch);
+      const loss = out instanceof Tensor ? out : out.loss;
+      const part = accum > 1 ? loss.div(accum) : loss;
+      (scaler ? scaler.scale(part) : part).backward();
+      const figures: Record<string, Tensor | number> = {};
+      for (const [name, v] of Object.entries(out instanceof Tensor ? {} : out.metrics ?? {})) figures[name] = v instanceof Tensor ? v.detach() : v;
+      if (!scaler && (phase === 'only' || phase === 'last')) {
+        if (o.gradClip) clipGradNorm(optimizer.params(), o.gradClip).dispose();
+        optimizer.step();
+        optimizer.zeroGrad();
+      }
+      return { loss: loss.detach(), metrics: figures };
+    });
+    // Compiled, a whole step is one call over its micro-batches: the gradients they accumulate are
+    // made inside the call (a compiled call cannot add to gradients an earlier call made).
+    const wholeStep = (batches: B[]): MicroOut[] => batches.map((b, k) => eagerStep(b, phaseOf(k)));
+    const compiled = o.compile ? compile(wholeStep, { name: 'Trainer step' }) : null;
+    let checkedFigures = false;
+    const compiledStep = (step: CompiledFunction<[B[]], MicroOut[]>, batches: B[]): MicroOut[] => {
+      const outs = step(batches);
+      if (!checkedFigures) {
+        checkedFigures = true;
+        const numbers = [...new Set(outs.flatMap((out) => Object.keys(out.metrics).filter((k) => !(out.metrics[k] instanceof Tensor))))];
+        if (numbers.length) {
+          for (const out of outs) for (const v of [out.loss, ...Object.values(out.metrics)]) if (v instanceof Tensor) v.dispose();
+          throw new ValueError(`Trainer: with compile, trainLoss's metrics must be tensors; ${numbers.map((k) => `'${k}'`).join(', ')} ${numbers.length > 1 ? 'are numbers' : 'is a number'}, which a replayed step would repeat unchanged (return a 0-d tensor, or train without compile)`);
+        }
+      }
+      return outs;
+    };
+
     const t0 = performance.now();
     bar.start(start);
     let step = start;
@@ -265,19 +332,22 @@ export class Trainer<B = void> {
         const stepStart = performance.now();
         let lossT: Tensor | null = null;
         const stepMetrics: Record<string, (Tensor | number)[]> = {};
-        for (let k = 0; k < accum; k++) {
-          const batch = await this.#nextBatch();
-          const l = tidy(() => {
-            const out = o.trainLoss(batch);
-            const loss = out instanceof Tensor ? out : out.loss;
-            const part = accum > 1 ? loss.div(accum) : loss;
-            (o.gradScaler ? o.gradScaler.scale(part) : part).backward();
-            for (const [name, v] of Object.entries(out instanceof Tensor ? {} : out.metrics ?? {})) {
-              (stepMetrics[name] ??= []).push(v instanceof Tensor ? keep(v.detach()) : v);
-            }
-            return loss.detach();
-          });
-          if (lossT) { const sum: Tensor = lossT.add(l); lossT.dispose(); l.dispose(); lossT = sum; } else lossT = l;
+        const take = (out: MicroOut) => {
+          for (const [name, v] of Object.entries(out.metrics)) (stepMetrics[name] ??= []).push(v);
+          if (lossT) { const sum: Tensor = lossT.add(out.loss); lossT.dispose(); out.loss.dispose(); lossT = sum; } else lossT = out.loss;
+        };
+        if (compiled) {
+          // The step's batches are drawn first; with several, each is copied, since a source such
+          // as a DataLoader frees a batch when the next is drawn.
+          const batches: B[] = [];
+          try {
+            for (let k = 0; k < accum; k++) { const b = await this.#nextBatch(); batches.push(accum > 1 ? noGrad(() => copyBatch(b)) : b); }
+            for (const out of compiledStep(compiled, batches)) take(out);
+          } finally {
+            if (accum > 1) for (const b of batches) disposeBatch(b);
+          }
+        } else {
+          for (let k = 0; k < accum; k++) take(eagerStep(await this.#nextBatch(), phaseOf(k)));
         }
         if (o.gradScaler) {
           // Unscaled gradients are clipped; a step whose gradients overflowed is skipped and the scale backs off.
@@ -288,12 +358,6 @@ export class Trainer<B = void> {
           await o.gradScaler.step(optimizer);
           o.gradScaler.update();
           optimizer.zeroGrad();
-        } else {
-          tidy(() => {
-            if (o.gradClip) clipGradNorm(optimizer.params(), o.gradClip).dispose();
-            optimizer.step();
-            optimizer.zeroGrad();
-          });
         }
         scheduler?.step();
         step++;
@@ -350,6 +414,7 @@ export class Trainer<B = void> {
       writeFileSync(plotPath, lossPlot(trainLosses, evals, splits));
       const ran = step - start;
       const result: TrainResult = {
+        ...(compiled ? { compileStats: compiled.stats() } : {}),
         startStep: start, step, epoch: this.epoch, interrupted, earlyStopped, wallSeconds, msPerStep: ran > 0 ? trainMs / ran : NaN,
         itemsPerSecond: trainMs > 0 ? ((o.itemsPerStep ?? 0) * ran) / (trainMs / 1000) : 0, itemsName: o.itemsName ?? 'tokens', trainLosses, evals,
         bestMetricName: this.#best.metric, bestMetric: this.#best.best, bestStep: this.#best.bestStep, checkpoint: lastCheckpoint, metricsPath, plotPath,
@@ -364,6 +429,7 @@ export class Trainer<B = void> {
       if (o.handleSigint ?? true) process.off('SIGINT', onSigint);
       await this.#iter?.return?.();
       this.#iter = null;
+      compiled?.reset();
     }
   }
 }
