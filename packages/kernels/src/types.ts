@@ -112,6 +112,20 @@ export interface AdamWOptions {
   step: number;
 }
 
+/** One tensor of a multi-tensor AdamW step (`adamwMulti`): param, m, v updated in place from grad with the item's own hyperparameters. */
+export interface AdamWItem<B> {
+  /** The parameter, updated in place. */
+  param: View<B>;
+  /** Its gradient (read only). */
+  grad: View<B>;
+  /** First-moment average, updated in place. */
+  m: View<B>;
+  /** Second-moment average, updated in place. */
+  v: View<B>;
+  /** The step's hyperparameters for this tensor. */
+  opts: AdamWOptions;
+}
+
 /** Counter-based random numbers: element i of the output uses counter `offset + i` under key `seed`. */
 export interface RandomOptions {
   /** Key of the Threefry-2x32-20 generator: an integer in [0, 2⁵³). */
@@ -227,6 +241,11 @@ export interface FusedKernels<B> {
 
   /** In place: param, m, v updated with one AdamW step given grad (all contiguous, same shape). */
   adamw(param: View<B>, grad: View<B>, m: View<B>, v: View<B>, opts: AdamWOptions): void;
+  /**
+   * `adamw` on every item, in as few launches as the backend allows: each item's results equal
+   * `adamw`'s on it bit for bit. No item's param, m or v overlaps another item's tensors.
+   */
+  adamwMulti(items: readonly AdamWItem<B>[]): void;
 
   /**
    * A chain of elementwise ops as one kernel (elementwise/fused.ts): every view float32, every output
@@ -239,7 +258,7 @@ export interface FusedKernels<B> {
 /** The fused kernels' names: what a backend may leave out. */
 export const FUSED_KERNELS = [
   'binaryScalar', 'softmax', 'softmaxBackward', 'layerNorm', 'layerNormBackward', 'crossEntropy', 'crossEntropyBackward',
-  'attention', 'attentionBackward', 'adamw', 'fusedElementwise',
+  'attention', 'attentionBackward', 'adamw', 'adamwMulti', 'fusedElementwise',
 ] as const satisfies readonly (keyof FusedKernels<unknown>)[];
 
 /**
@@ -313,11 +332,25 @@ export interface QuantKernels<B> {
 }
 
 /**
+ * A matmul whose product feeds a fused elementwise program instead of memory (webgpu/matmul_epilogue.ts).
+ * Optional and outside `KernelSet`: `compile` joins a matmul and the elementwise kernels that read
+ * its product into one launch where the backend has it. Value 0 of `program` is a·b (a, b as for
+ * `matmul`); values 1.. are `inputs`, views of the product's shape [...batch, M, N] (any strides);
+ * `outs` are contiguous views of that shape; every view float32. Results equal `matmul` into a
+ * float32 buffer followed by `fusedElementwise(program, [that buffer, ...inputs], outs)`.
+ */
+export interface EpilogueKernels<B> {
+  /** outs = program(a·b, ...inputs), the product never stored unless the program lists value 0 as an output. */
+  matmulEpilogue(a: View<B>, b: View<B>, program: FusedProgram, inputs: readonly View<B>[], outs: readonly View<B>[]): void;
+}
+
+/**
  * The contract between core and a backend: every primitive, and whichever fused kernels the
  * backend has (core runs the decomposition of the others). A backend that lacks a primitive does
  * not compile.
  */
-export type BackendKernels<B> = PrimitiveKernels<B> & Partial<FusedKernels<B>> & Partial<QuantKernels<B>> & Partial<RecurrentKernels<B>>;
+export type BackendKernels<B> = PrimitiveKernels<B> & Partial<FusedKernels<B>> & Partial<QuantKernels<B>> & Partial<RecurrentKernels<B>>
+  & Partial<EpilogueKernels<B>>;
 
 /** A kernel set with every fused kernel: the CPU reference, the WebAssembly and the WebGPU sets. */
 export interface KernelSet<B> extends PrimitiveKernels<B>, FusedKernels<B>, QuantKernels<B> {}

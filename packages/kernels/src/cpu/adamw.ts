@@ -8,7 +8,7 @@
 // Layout: param, grad, m, v have the same shape (contiguous from core; any strided view works).
 // Each element is computed in float64 and param, m, v are stored back in their dtypes.
 
-import type { AdamWOptions, TypedArray, View } from '../types.js';
+import type { AdamWItem, AdamWOptions, TypedArray, View } from '../types.js';
 import { elementOffsets } from '../geometry.js';
 import { readAll, writeAt } from './strided.js';
 
@@ -34,4 +34,9 @@ export function adamw(param: View<TypedArray>, grad: View<TypedArray>, m: View<T
     writeAt(m, mOff[i]!, mi);
     writeAt(v, vOff[i]!, vi);
   }
+}
+
+/** `adamwMulti` of a kernel set whose multi-tensor step is its `adamw` on each item in turn (the cpu sets: one call per item costs nothing extra there). */
+export function adamwEach<B>(adamw: (param: View<B>, grad: View<B>, m: View<B>, v: View<B>, opts: AdamWOptions) => void): (items: readonly AdamWItem<B>[]) => void {
+  return (items) => { for (const it of items) adamw(it.param, it.grad, it.m, it.v, it.opts); };
 }

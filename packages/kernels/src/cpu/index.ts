@@ -5,7 +5,7 @@
 // `../geometry.ts` the shape/stride arithmetic.
 
 import type { KernelSet, RecurrentKernels, TypedArray } from '../types.js';
-import { adamw } from './adamw.js';
+import { adamw, adamwEach } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
 import { col2im, im2col, pool2d, pool2dBackward } from './conv.js';
 import { crossEntropy, crossEntropyBackward } from './cross_entropy.js';
@@ -29,7 +29,7 @@ export const cpuKernels: KernelSet<TypedArray> & RecurrentKernels<TypedArray> = 
   softmax, softmaxBackward, layerNorm, layerNormBackward, crossEntropy, crossEntropyBackward,
   attention, attentionBackward,
   im2col, col2im, pool2d, pool2dBackward,
-  adamw,
+  adamw, adamwMulti: adamwEach(adamw),
   quantMatmul, quantMatmulTransposed,
   rnnCell, rnnCellBackward, lstmCell, lstmCellBackward, gruCell, gruCellBackward,
   fusedElementwise,

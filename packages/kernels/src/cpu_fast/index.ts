@@ -28,6 +28,7 @@
 
 import { cpuKernels } from '../cpu/index.js';
 import { binaryScalarVia } from '../cpu/elementwise.js';
+import { adamwEach } from '../cpu/adamw.js';
 import type { KernelSet, RecurrentKernels, TypedArray } from '../types.js';
 import { adamw } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
@@ -60,7 +61,7 @@ const fast = withReference({
 });
 
 /** The CPU kernels with WebAssembly SIMD and TypeScript fast paths; everything else is `cpuKernels`. */
-export const fastCpuKernels: KernelSet<TypedArray> & RecurrentKernels<TypedArray> = { ...cpuKernels, ...fast, binaryScalar: binaryScalarVia(fast.binary), ...recurrentKernels };
+export const fastCpuKernels: KernelSet<TypedArray> & RecurrentKernels<TypedArray> = { ...cpuKernels, ...fast, binaryScalar: binaryScalarVia(fast.binary), adamwMulti: adamwEach(fast.adamw), ...recurrentKernels };
 
 export { FAST_CPU_CONFIG } from '../wasm/schedule.js';
 export { setNumThreads, getNumThreads, startCpuThreads, wasmRuntime, WasmRuntime, allocTensorArray, releaseTensorArray, setPoisonNewArrays } from '../wasm/runtime.js';

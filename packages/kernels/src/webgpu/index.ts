@@ -9,6 +9,7 @@ import { random } from './random.js';
 import { argReduce, reduce } from './reduce.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { adamw } from './adamw.js';
+import { adamwMulti } from './adamw_multi.js';
 import { matmul } from './matmul.js';
 import { quantMatmul, quantMatmulTransposed } from './quant_matmul.js';
 import { softmax, softmaxBackward } from './softmax.js';
@@ -27,6 +28,7 @@ export { WebGPUUnavailableError, WebGPUOutOfMemoryError, WebGPUDeviceLostError, 
 export { gpuDType, gpuStorageDType, gpuByteSize, wgslType, GPU_DTYPE_BYTES, WGSL_STORAGE_TYPE, type GPUDType, type GPUStorageDType } from './dtype.js';
 export { splitWorkgroups, dispatch1D, WGSL_LINEAR_WORKGROUP, MAX_WORKGROUPS_PER_DIM } from './workgroups.js';
 export { sizeClass } from './buffer_pool.js';
+export { matmulEpilogue } from './matmul_epilogue.js';
 
 function notImplemented(name: string): () => never {
   return () => {
@@ -52,6 +54,7 @@ export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
     indexSelect: (x, dim, index, out) => indexSelect(rt, x, dim, index, out),
     indexAdd: (out, dim, index, src) => indexAdd(rt, out, dim, index, src),
     adamw: (param, grad, m, v, opts) => adamw(rt, param, grad, m, v, opts),
+    adamwMulti: (items) => adamwMulti(rt, items),
     matmul: (a, b, out) => matmul(rt, a, b, out),
     // TODO: softmax.ts, layer_norm.ts, cross_entropy.ts, attention.ts, conv.ts land here.
     softmax: (x, out, log) => softmax(rt, x, out, log),
