@@ -49,6 +49,7 @@ export { seededRandom } from './seeded_random.js';
 export { detach, to, toAsync, data, dataSync, array, item } from './ops/device.js';
 export { copy_, fill_, zero_, add_, sub_, mul_, div_ } from './ops/inplace.js';
 export { adamwStep_, adamwStepDecomposed_, type AdamWStepOptions } from './ops/adamw.js';
+export { adamwStepMulti_, type AdamWStepItem } from './ops/adamw_multi.js';
 export { sumToShape } from './autograd/engine.js';
 export { opTableMarkdown } from './ops/op_docs.js';
 export {

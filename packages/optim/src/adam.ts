@@ -3,11 +3,13 @@
 //   g ← ∇ (negated when maximize);  g ← g + wd·p
 //   m ← m + (1 − β1)·(g − m);  v ← β2·v + (1 − β2)·g²;  v̂max ← max(v̂max, v) (amsgrad)
 //   p ← p − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps)      (√v̂max with amsgrad)
-// For decoupled weight decay use AdamW. Without AMSGrad, the moment and parameter updates are one
-// call of core's fused in-place `adamwStep_` (decoupled decay 0) on the gradient g above: the same
-// step, without the dozen elementwise ops (and their temporaries) per parameter.
-import { adamwStep_, checkBool, checkRange, fmtValue, tidy, type Tensor } from '@webgrad/core';
-import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
+// For decoupled weight decay use AdamW. Without AMSGrad, the moment and parameter updates of every
+// contiguous parameter are one call of core's fused in-place `adamwStepMulti_` (decoupled decay 0)
+// on the gradients g above: the same step as `adamwStep_` on each, without the dozen elementwise
+// ops (and their temporaries) per parameter, and on WebGPU a few dispatches for all of them.
+import { adamwStep_, checkBool, checkRange, fmtValue, tidy, type AdamWStepItem, type Tensor } from '@webgrad/core';
+import { adamwStepPerDevice } from './multi_step.js';
+import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamUpdate, type ParamsInput } from './optimizer.js';
 
 /** Hyperparameters of an Adam parameter group; each can differ per group and be changed between steps (`opt.paramGroups[0].lr = …`). */
 export interface AdamHyper {
@@ -50,21 +52,40 @@ export class Adam extends Optimizer<AdamHyper> {
     checkBool('Adam', 'maximize', g.maximize);
   }
 
+  /** Whether the fused step takes the parameter (not AMSGrad; contiguous, float32 or float64). */
+  private fused(p: Tensor, g: ParamGroup<AdamHyper>): boolean {
+    return !g.amsgrad && p.isContiguous() && (p.dtype === 'float32' || p.dtype === 'float64');
+  }
+
+  /** The fused step's arguments for one parameter: g (negated, plus wd·p) as its gradient, decoupled decay 0. */
+  private item(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<AdamHyper>): AdamWStepItem {
+    const m = this.buffer(p, st, 'expAvg');
+    const v = this.buffer(p, st, 'expAvgSq');
+    let d: Tensor = g.maximize ? grad.neg() : grad;
+    if (g.weightDecay !== 0) d = d.add(p.mul(g.weightDecay));
+    return { param: p, grad: d, expAvg: m, expAvgSq: v, opts: { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: 0, step: st.step } };
+  }
+
+  protected override updateParams(updates: readonly ParamUpdate<AdamHyper>[]): void {
+    const fused = updates.filter((u) => this.fused(u.param, u.group));
+    if (fused.length > 0) tidy(() => adamwStepPerDevice(fused.map((u) => this.item(u.param, u.grad, u.state, u.group))));
+    for (const u of updates) if (!this.fused(u.param, u.group)) this.updateParam(u.param, u.grad, u.state, u.group);
+  }
+
   protected updateParam(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<AdamHyper>): void {
+    if (this.fused(p, g)) {
+      tidy(() => {
+        const it = this.item(p, grad, st, g);
+        adamwStep_(it.param, it.grad, it.expAvg, it.expAvgSq, it.opts);
+      });
+      return;
+    }
     const { lr, weightDecay: wd, eps, amsgrad, maximize } = g;
     const [b1, b2] = g.betas;
     const m = this.buffer(p, st, 'expAvg');
     const v = this.buffer(p, st, 'expAvgSq');
     const vmax = amsgrad ? this.buffer(p, st, 'maxExpAvgSq') : null;
     const t = st.step;
-    if (!vmax && p.isContiguous() && (p.dtype === 'float32' || p.dtype === 'float64')) {
-      tidy(() => {
-        let d: Tensor = maximize ? grad.neg() : grad;
-        if (wd !== 0) d = d.add(p.mul(wd));
-        adamwStep_(p, d, m, v, { lr, beta1: b1, beta2: b2, eps, weightDecay: 0, step: t });
-      });
-      return;
-    }
     tidy(() => {
       let d: Tensor = maximize ? grad.neg() : grad;
       if (wd !== 0) d = d.add(p.mul(wd));

@@ -1,10 +1,13 @@
 // AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019), as torch.optim.AdamW.
-// The step on each parameter is core's in-place `adamwStep_`: one call of the backend's fused
-// kernel, which updates the parameter and both moment buffers in place — no per-element JS and no
-// readback, on every device (or the same step in tensor ops on a backend without the kernel).
-import { adamwStep_, adamwStepDecomposed_, checkRange, noGrad, type Tensor } from '@webgrad/core';
+// A step updates every parameter with a gradient in one call of core's in-place `adamwStepMulti_`
+// (as torch's foreach/fused AdamW): the backend's multi-tensor kernel updates the parameters and
+// their moment buffers in place — on WebGPU a few dispatches for all of them, on the cpu the fused
+// kernel per parameter — with no per-element JS and no readback, and results equal to core's
+// single-tensor `adamwStep_` on each parameter.
+import { adamwStep_, adamwStepDecomposed_, checkRange, noGrad, type AdamWStepItem, type Tensor } from '@webgrad/core';
 import { checkBetas } from './adam.js';
-import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
+import { adamwStepPerDevice } from './multi_step.js';
+import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamUpdate, type ParamsInput } from './optimizer.js';
 
 /** AdamW's hyper-parameters per parameter group (torch.optim.AdamW's `lr`, `weight_decay`, `betas`, `eps`). */
 export interface AdamWHyper {
@@ -23,7 +26,7 @@ export type AdamWOptions = Partial<AdamWHyper>;
 
 /**
  * Adam with decoupled weight decay (Loshchilov & Hutter 2019), as torch.optim.AdamW: one fused,
- * in-place step per parameter (core's `adamwStep_`). Parameters must be contiguous.
+ * in-place multi-tensor step for all parameters (core's `adamwStepMulti_`). Parameters must be contiguous.
  */
 export class AdamW extends Optimizer<AdamWHyper> {
   /** The optimizer's name in state dicts and checkpoints. */
@@ -43,11 +46,22 @@ export class AdamW extends Optimizer<AdamWHyper> {
     checkRange('AdamW', 'eps', g.eps, 0, Infinity);
   }
 
+  protected override updateParams(updates: readonly ParamUpdate<AdamWHyper>[]): void {
+    adamwStepPerDevice(updates.map((u) => this.item(u.param, u.grad, u.state, u.group)));
+  }
+
   protected updateParam(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<AdamWHyper>): void {
+    const it = this.item(p, grad, st, g);
+    adamwStep_(it.param, it.grad, it.expAvg, it.expAvgSq, it.opts);
+  }
+
+  /** The step's arguments for one parameter (its moment buffers created on its first step). */
+  private item(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<AdamWHyper>): AdamWStepItem {
     if (!p.isContiguous()) throw new OptimizerError(`AdamW: parameter${p.name ? ` ${p.name}` : ''} of shape [${p.shape.join(', ')}] is not contiguous; the fused step updates contiguous parameters`);
-    adamwStep_(p, grad, this.buffer(p, st, 'expAvg'), this.buffer(p, st, 'expAvgSq'), {
-      lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay, step: st.step,
-    });
+    return {
+      param: p, grad, expAvg: this.buffer(p, st, 'expAvg'), expAvgSq: this.buffer(p, st, 'expAvgSq'),
+      opts: { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay, step: st.step },
+    };
   }
 }
 

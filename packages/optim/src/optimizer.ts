@@ -2,7 +2,8 @@
 // (step count + owned state tensors), zeroGrad, and an exact stateDict/loadStateDict round trip.
 //
 // Subclasses implement `updateParam` for one parameter; the base runs it under noGrad for every
-// parameter that has a gradient. State tensors are `keep()`-ed, so no tidy/scope sweeps them, and
+// parameter that has a gradient (`updateParams`, which AdamW and Adam override to update all of a
+// step's parameters in one multi-tensor call). State tensors are `keep()`-ed, so no tidy/scope sweeps them, and
 // freed by `dispose()` or when a state dict replaces them.
 //
 // stateDict() is async: it reads every state tensor with `await t.data()` and returns a snapshot
@@ -44,6 +45,18 @@ export interface ParamState {
   step: number;
   /** State tensors by name (`expAvg`, `expAvgSq`, `momentumBuffer`, …). */
   buffers: Record<string, Tensor>;
+}
+
+/** One parameter's update in a step: what `updateParam` receives (the state's step already counts this step). */
+export interface ParamUpdate<H extends BaseHyper = BaseHyper> {
+  /** The parameter. */
+  param: Tensor;
+  /** Its gradient. */
+  grad: Tensor;
+  /** Its state. */
+  state: ParamState;
+  /** Its group. */
+  group: ParamGroup<H>;
 }
 
 /** A state tensor read back to the host. */
@@ -179,6 +192,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   /** The step, reading each parameter's gradient from `grads` when given, else from `p.grad`. */
   private stepWith(grads: ReadonlyMap<Tensor, Tensor> | null): void {
     noGrad(() => {
+      const updates: ParamUpdate<H>[] = [];
       for (const group of this.paramGroups) {
         this.beforeGroup(group);
         for (const p of group.params) {
@@ -186,14 +200,20 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
           if (!g || g.isDisposed) continue;
           const st = this.stateOf(p);
           st.step += 1;
-          this.updateParam(p, g, st, group);
+          updates.push({ param: p, grad: g, state: st, group });
         }
       }
+      this.updateParams(updates);
     });
   }
 
-  /** Hook run before each group's parameters are updated. */
+  /** Hook run for each group, in order, before the step updates any parameter. */
   protected beforeGroup(_group: ParamGroup<H>): void {}
+
+  /** Update every parameter of the step (group order) in place; the default runs `updateParam` on each. Runs under noGrad. */
+  protected updateParams(updates: readonly ParamUpdate<H>[]): void {
+    for (const u of updates) this.updateParam(u.param, u.grad, u.state, u.group);
+  }
 
   /** Update one parameter in place from its gradient. Runs under noGrad. */
   protected abstract updateParam(p: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<H>): void;

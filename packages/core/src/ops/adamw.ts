@@ -19,8 +19,8 @@ export type AdamWStepOptions = AdamWOptions;
 
 const KEYS = ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'step'];
 
-/** The step's hyper-parameters and tensors, checked under `op`. */
-function checkStep(op: string, param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, opts: AdamWStepOptions): AdamWStepOptions {
+/** The step's hyper-parameters and tensors, checked under `op` (also adamw_multi.ts's check of each item). */
+export function checkStep(op: string, param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, opts: AdamWStepOptions): AdamWStepOptions {
   const o = checkOptions(op, opts, KEYS, 'opts');
   for (const k of ['lr', 'eps', 'weightDecay'] as const) checkRange(op, k, o[k], 0, Infinity);
   for (const k of ['beta1', 'beta2'] as const) checkRange(op, k, o[k], 0, 1, { hi: true });
@@ -48,14 +48,23 @@ function checkStep(op: string, param: Tensor, grad: Tensor, expAvg: Tensor, expA
  * distinct. Returns `param`. Bumps the version of each tensor it writes.
  */
 export function adamwStep_(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, opts: AdamWStepOptions): Tensor {
-  const o = checkStep('adamwStep_', param, grad, expAvg, expAvgSq, opts);
+  return stepChecked(param, grad, expAvg, expAvgSq, checkStep('adamwStep_', param, grad, expAvg, expAvgSq, opts));
+}
+
+/** `adamwStep_` on checked arguments: the fused kernel, or the decomposition without it. */
+export function stepChecked(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, o: AdamWStepOptions): Tensor {
   const kernels = param.backend.kernels;
   if (!kernels.adamw) return stepDecomposed(param, grad, expAvg, expAvgSq, o);
-  const g = grad.isContiguous() && grad.dtype === param.dtype ? grad : tidy(() => contiguous(cast(grad, param.dtype)));
+  const g = kernelGrad(param, grad);
   kernels.adamw(param.kernelView(), g.kernelView(), expAvg.kernelView(), expAvgSq.kernelView(), o);
   if (g !== grad) g.dispose();
   for (const t of [param, expAvg, expAvgSq]) t.storage.version++;
   return param;
+}
+
+/** The gradient as the kernels take it: contiguous, of the param's dtype (a new tensor the caller disposes, unless it is `grad`). */
+export function kernelGrad(param: Tensor, grad: Tensor): Tensor {
+  return grad.isContiguous() && grad.dtype === param.dtype ? grad : tidy(() => contiguous(cast(grad, param.dtype)));
 }
 
 /** The same step with in-place tensor ops: the fused kernel's reference, and its stand-in on a backend without it. */
