@@ -1,14 +1,22 @@
-// Recurrent training steps on the cpu device against PyTorch on the CPU (peers/torch_rnn.py): a
-// character language model Embedding → LSTM (or GRU) → Linear, cross-entropy over every position,
-// Adam. Both sides start from the same weights (a linear congruential generator, scaled per
-// tensor, written into PyTorch's parameter layout) and the same tokens, and the first losses are
-// printed side by side: equal losses show the two steps compute the same thing.
+// Recurrent training steps on the cpu device against PyTorch on the CPU (peers/torch_rnn.py) and
+// TensorFlow.js's cpu and wasm backends: a character language model Embedding → LSTM (or GRU) →
+// Linear, cross-entropy over every position, Adam. Every side starts from the same weights (a linear
+// congruential generator, scaled per tensor, in PyTorch's parameter layout) and the same tokens, and
+// the first losses are printed side by side: equal losses show the steps compute the same thing.
+// tfjs has no fused recurrent layer in tfjs-core: its cell is written out with PyTorch's gate order
+// (LSTM i, f, g, o; GRU r, z, n with the candidate's hidden bias inside the reset product), unrolled
+// over the sequence, differentiated by tf.variableGrads and stepped by tf.train.adam (eps 1e-8 as
+// PyTorch's). Its embedding lookup is a one-hot matmul (the same values; about 3% of the step's
+// FLOPs): tf.gather's gradient needs UnsortedSegmentSum, which the wasm backend lacks. A kernel a
+// tfjs backend lacks is a failure cell naming it. WEBGRAD_BENCH_TFJS=0 leaves tfjs out.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { crossEntropy, getNumThreads, noGrad, setNumThreads, tensor, tidy, type Tensor } from '@webgrad/core';
 import { Embedding, GRU, LSTM, Linear } from '@webgrad/nn';
 import { Adam } from '@webgrad/optim';
+import type * as TF from '@tensorflow/tfjs-core';
 import type { Suite, SuiteContext } from '../lib/context.js';
+import { useBackend, type Tf, type TfBackend } from '../lib/tfjs.js';
 import { failureCell, makeRatio, num, type Cell } from '../lib/report.js';
 import { measure, type MeasureOptions } from '../lib/timing.js';
 
@@ -72,6 +80,78 @@ export function webgradCharStep(s: CharSpec): { step: () => Tensor; dispose: () 
     },
     dispose: () => { ids.dispose(); tgt.dispose(); for (const p of params) p.dispose(); opt.dispose(); },
   };
+}
+
+/** The same training step in TensorFlow.js (the active backend), from the same weights and tokens. */
+function tfCharStep(tf: Tf, s: CharSpec): { step: () => TF.Scalar; dispose: () => void } {
+  const { vocab: V, hidden: H, seq: T, batch: B } = s;
+  const G = (s.cell === 'lstm' ? 4 : 3) * H;
+  const vars = paramList(s).map(([name, shape], i) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return tf.variable(tf.tensor(lcgFloats(n, 10 + i, i === 0 ? 1 : 1 / Math.sqrt(H)), shape), true, `char_${s.cell}_${name}`);
+  });
+  const [emb, wIh, wHh, bIh, bHh, headW, headB] = vars as [TF.Variable, TF.Variable, TF.Variable, TF.Variable, TF.Variable, TF.Variable, TF.Variable];
+  const [ids, targets] = tf.tidy(() => [1, 2].map((seed) => tf.cast(tf.oneHot(tf.tensor1d(lcgInts(B * T, seed, V), 'int32'), V), 'float32')));   // (B·T, V) each
+  const opt = tf.train.adam(2e-3, 0.9, 0.999, 1e-8);
+  const loss = (): TF.Scalar => {
+    const x = tf.matMul(ids!, emb);                                            // (B·T, E): row b·T + t is token (b, t)'s embedding
+    const xGates = tf.unstack(tf.reshape(tf.add(tf.matMul(x, wIh, false, true), bIh), [B, T, G]), 1);   // T × (B, G)
+    let h: TF.Tensor2D = tf.zeros([B, H]);
+    let c: TF.Tensor2D = tf.zeros([B, H]);
+    const outs: TF.Tensor2D[] = [];
+    for (const xg of xGates) {
+      const hg = tf.add(tf.matMul(h, wHh, false, true), bHh);
+      if (s.cell === 'lstm') {
+        const [i, f, g, o] = tf.split(tf.add(xg, hg), 4, 1) as [TF.Tensor2D, TF.Tensor2D, TF.Tensor2D, TF.Tensor2D];
+        c = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(g)));
+        h = tf.mul(tf.sigmoid(o), tf.tanh(c));
+      } else {
+        const [xr, xz, xn] = tf.split(xg, 3, 1) as [TF.Tensor2D, TF.Tensor2D, TF.Tensor2D];
+        const [hr, hz, hn] = tf.split(hg, 3, 1) as [TF.Tensor2D, TF.Tensor2D, TF.Tensor2D];
+        const r = tf.sigmoid(tf.add(xr, hr)), z = tf.sigmoid(tf.add(xz, hz));
+        const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
+        h = tf.add(n, tf.mul(z, tf.sub(h, n)));                                // (1 − z)·n + z·h
+      }
+      outs.push(h);
+    }
+    const logits = tf.add(tf.matMul(tf.reshape(tf.stack(outs, 1), [B * T, H]), headW, false, true), headB);   // (B·T, V)
+    return tf.losses.softmaxCrossEntropy(targets!, logits) as TF.Scalar;
+  };
+  return {
+    step: () => {
+      const { value, grads } = tf.variableGrads(loss, vars);
+      opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
+      tf.dispose(Object.values(grads));
+      return value;
+    },
+    dispose: () => { tf.dispose([...vars, ids!, targets!]); opt.dispose(); },
+  };
+}
+
+/** tfjs on `backend`: ms per step, its first loss, and process CPU ms per step (its cpu and wasm backends run on one thread in Node). */
+async function runTf(ctx: SuiteContext, s: CharSpec, backend: TfBackend, o: MeasureOptions, cpuSteps: number): Promise<{ ms: Cell; firstLoss: Cell; cpuMs: Cell }> {
+  const tf = ctx.tf;
+  if (!tf) return { ms: 'n/a (tfjs not loaded)', firstLoss: 'n/a', cpuMs: 'n/a' };
+  if (!(await useBackend(tf, backend))) return { ms: `n/a (tfjs ${backend} unavailable)`, firstLoss: 'n/a', cpuMs: 'n/a' };
+  let m: ReturnType<typeof tfCharStep> | null = null;
+  let last: TF.Scalar | null = null;
+  try {
+    m = tfCharStep(tf, s);
+    const mm = m;
+    const first = mm.step();
+    const firstLoss = (await first.data())[0]!;
+    first.dispose();
+    const t = await measure(() => { const l = mm.step(); last?.dispose(); last = l; }, async () => { if (last) await last.data(); }, o);
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < cpuSteps; i++) { const l = mm.step(); await l.data(); l.dispose(); }
+    const c = process.cpuUsage(c0);
+    return { ms: t.ms, firstLoss, cpuMs: (c.user + c.system) / 1000 / cpuSteps };
+  } catch (e) {
+    return { ms: failureCell(e), firstLoss: 'n/a', cpuMs: 'n/a' };
+  } finally {
+    (last as TF.Scalar | null)?.dispose();
+    m?.dispose();
+  }
 }
 
 /** Process CPU milliseconds per step over `steps` steps (after two warm-up steps) on one thread. */
@@ -155,16 +235,26 @@ export const rnnSuite: Suite = {
       const ours = await runWebgrad(s, o, ctx.quick ? 5 : 15);
       ctx.log(`  ${s.cell}: pytorch cpu`);
       const torch = await runTorch(ctx, s, o);
+      const tfjs: Partial<Record<TfBackend, { ms: Cell; firstLoss: Cell; cpuMs: Cell }>> = {};
+      if (process.env.WEBGRAD_BENCH_TFJS !== '0') {
+        for (const backend of ['wasm', 'cpu'] as const) {
+          ctx.log(`  ${s.cell}: tfjs ${backend}`);
+          // tfjs's plain-JS backend takes seconds per step: its CPU time is taken over fewer steps.
+          tfjs[backend] = await runTf(ctx, s, backend, o, backend === 'cpu' ? 2 : ctx.quick ? 3 : 10);
+        }
+      }
+      const tfRows = (k: 'ms' | 'cpuMs') => Object.fromEntries(Object.entries(tfjs).map(([b, r]) => [`tfjs ${b}`, r[k]]));
       ctx.entries.push({
         suite: 'rnn', name: `${title} — cpu vs PyTorch`, unit: 'ms/step', better: 'lower',
-        ours: { 'webgrad cpu': ours.ms }, peers: { 'pytorch cpu': torch.ms },
+        ours: { 'webgrad cpu': ours.ms }, peers: { 'pytorch cpu': torch.ms, ...tfRows('ms') },
         ratio: makeRatio('time per step ÷ PyTorch', ours.ms, torch.ms, 'lower', { op: '<=', value: 1.5 }),
-        notes: [`first loss: webgrad ${fmtLoss(ours.firstLoss)}, pytorch ${fmtLoss(torch.firstLoss)}`],
+        notes: [firstLossNote(ours.firstLoss, { pytorch: torch.firstLoss, ...Object.fromEntries(Object.entries(tfjs).map(([b, r]) => [`tfjs ${b}`, r.firstLoss])) })],
       });
+      ctx.extra[`${s.cell} first loss`] = { webgrad: ours.firstLoss, pytorch: torch.firstLoss, ...Object.fromEntries(Object.entries(tfjs).map(([b, r]) => [`tfjs ${b}`, r.firstLoss])) };
       // Process CPU time on one thread: on a shared machine, what a step costs whatever the load.
       ctx.entries.push({
         suite: 'rnn', name: `${title} — CPU time per step, one thread`, unit: 'cpu ms/step', better: 'lower',
-        ours: { 'webgrad cpu': ours.cpuMs }, peers: { 'pytorch cpu': torch.cpuMs },
+        ours: { 'webgrad cpu': ours.cpuMs }, peers: { 'pytorch cpu': torch.cpuMs, ...tfRows('cpuMs') },
         ratio: makeRatio('CPU time per step ÷ PyTorch', ours.cpuMs, torch.cpuMs, 'lower'),
       });
     }
@@ -172,3 +262,12 @@ export const rnnSuite: Suite = {
 };
 
 const fmtLoss = (c: Cell): string => (num(c) !== null ? (c as number).toFixed(6) : String(c));
+
+/** "first loss: webgrad …, pytorch … (identical to 1e-5 | DIFFERENT: …)": every peer's first loss against webgrad's. */
+function firstLossNote(ours: Cell, peers: Record<string, Cell>): string {
+  const o = num(ours);
+  const differ = Object.entries(peers).filter(([, c]) => num(c) !== null && (o === null || Math.abs(num(c)! - o) > 1e-5 * Math.max(1, Math.abs(o)))).map(([k]) => k);
+  const compared = Object.values(peers).some((c) => num(c) !== null);
+  const verdict = !compared ? '' : differ.length ? ` (DIFFERENT: ${differ.join(', ')})` : ' (identical to 1e-5)';
+  return `first loss: webgrad ${fmtLoss(ours)}, ${Object.entries(peers).map(([k, c]) => `${k} ${fmtLoss(c)}`).join(', ')}${verdict}; same weights and tokens`;
+}
