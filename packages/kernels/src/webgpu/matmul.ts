@@ -54,7 +54,7 @@
 import type { View } from '../types.js';
 import type { WebGPURuntime } from './runtime.js';
 import { UniformStruct, maxWorkgroups } from './kernel_args.js';
-import { read, readWrite, shader, uniform, type ElementType, type ShaderSource } from './bindings.js';
+import { read, readWrite, shader, uniform, type ElementType, type ShaderSource, type StorageBinding } from './bindings.js';
 import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn } from './half_wgsl.js';
 import { WebGPUDTypeError } from './errors.js';
 import { getMatmulVariant, selectMatmulVariant, type MatmulVariant } from './matmul_select.js';
@@ -85,6 +85,26 @@ interface Problem {
   bsa: number[]; bsb: number[]; bso: number[];
   saM: number; saK: number; sbK: number; sbN: number; soM: number; soN: number;
   batch: number;
+  /** The epilogue's views (see `Epilogue`): per view, its strides along the collapsed batch dims, m and n. */
+  bse: number[][]; seM: number[]; seN: number[];
+}
+
+/**
+ * What an epilogue (matmul_epilogue.ts) puts in place of the store of the product: its storage
+ * bindings (replacing O), buffers and uniforms, and WGSL defining `fn epi(m: u32, n: u32, v: f32)`,
+ * called once per output element with the f32 sum. The matmul decodes the base offset of each of
+ * `views` (all [...batch, M, N], batch dims collapsed with the operands') into `eb[k]` before any
+ * store; view k's element (m, n) is at `eb[k] + m * u.e<k>_m + n * u.e<k>_n`.
+ */
+export interface Epilogue {
+  /** Part of every pipeline key: equal keys, equal WGSL. */
+  readonly key: string;
+  readonly views: readonly View<GPUBuffer>[];
+  readonly bindings: readonly StorageBinding[];
+  readonly buffers: readonly GPUBuffer[];
+  /** Appends the epilogue's own uniforms (after the views' geometry). */
+  readonly uniforms: (u: UniformStruct) => void;
+  readonly code: string;
 }
 
 export interface MatmulOptions {
@@ -94,22 +114,26 @@ export interface MatmulOptions {
 
 // ---- host-side analysis --------------------------------------------------------------------
 
-function analyze(a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>): Problem {
+function analyze(a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>, extra: readonly View<GPUBuffer>[] = []): Problem {
   const r = out.shape.length;
   const M = out.shape[r - 2]!, N = out.shape[r - 1]!, K = a.shape[r - 1]!;
   // Collapse batch dims: drop size-1 dims, merge d into the next kept dim when contiguous for all.
   const shape: number[] = [], sa: number[] = [], sb: number[] = [], so: number[] = [];
+  const se: number[][] = extra.map(() => []);
   for (let d = 0; d < r - 2; d++) {
     const n = out.shape[d]!;
     if (n === 1) continue;
     const last = shape.length - 1;
-    if (last >= 0 && sa[last] === a.strides[d]! * n && sb[last] === b.strides[d]! * n && so[last] === out.strides[d]! * n) {
+    if (last >= 0 && sa[last] === a.strides[d]! * n && sb[last] === b.strides[d]! * n && so[last] === out.strides[d]! * n &&
+      extra.every((v, k) => se[k]![last] === v.strides[d]! * n)) {
       // previous dim's stride equals this dim's stride × its size: merge (previous becomes outer part)
       shape[last] = shape[last]! * n;
       sa[last] = a.strides[d]!; sb[last] = b.strides[d]!; so[last] = out.strides[d]!;
+      extra.forEach((v, k) => { se[k]![last] = v.strides[d]!; });
       continue;
     }
     shape.push(n); sa.push(a.strides[d]!); sb.push(b.strides[d]!); so.push(out.strides[d]!);
+    extra.forEach((v, k) => se[k]!.push(v.strides[d]!));
   }
   let batch = 1;
   for (const n of shape) batch *= n;
@@ -118,6 +142,7 @@ function analyze(a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>): 
     saM: M === 1 ? 0 : a.strides[r - 2]!, saK: K === 1 ? 0 : a.strides[r - 1]!,
     sbK: K === 1 ? 0 : b.strides[r - 2]!, sbN: N === 1 ? 0 : b.strides[r - 1]!,
     soM: out.strides[r - 2]!, soN: out.strides[r - 1]!,
+    bse: se, seM: extra.map((v) => (M === 1 ? 0 : v.strides[r - 2]!)), seN: extra.map((v) => (N === 1 ? 0 : v.strides[r - 1]!)),
   };
 }
 
@@ -137,7 +162,7 @@ function classify(view: View<GPUBuffer>, so: number, sk: number, batchStrides: n
 
 // ---- WGSL pieces shared by the variants ------------------------------------------------------
 
-function uniformsFor(p: Problem, extra: { offA: number; offB: number; offO: number; kChunk: number; splits: number; splitStride: number; zBase: number }): UniformStruct {
+function uniformsFor(p: Problem, extra: { offA: number; offB: number; offO: number; kChunk: number; splits: number; splitStride: number; zBase: number }, epi?: Epilogue): UniformStruct {
   const u = new UniformStruct()
     .u32('M', p.M).u32('N', p.N).u32('K', p.K).u32('kChunk', extra.kChunk)
     .u32('offA', extra.offA).u32('offB', extra.offB).u32('offO', extra.offO).u32('splits', extra.splits)
@@ -146,8 +171,35 @@ function uniformsFor(p: Problem, extra: { offA: number; offB: number; offO: numb
   p.batchShape.forEach((n, d) => {
     u.u32(`bs${d}`, n).u32(`bsa${d}`, p.bsa[d]!).u32(`bsb${d}`, p.bsb[d]!).u32(`bso${d}`, p.bso[d]!);
   });
+  if (epi !== undefined) {
+    epi.views.forEach((v, k) => {
+      u.u32(`e${k}_off`, v.offset).u32(`e${k}_m`, p.seM[k]!).u32(`e${k}_n`, p.seN[k]!);
+      p.bse[k]!.forEach((s, d) => u.u32(`e${k}_b${d}`, s));
+    });
+    epi.uniforms(u);
+  }
   return u;
 }
+
+/** WGSL: `eb`, the epilogue views' base offsets, and `fn epi_init(z)` that sets them for batch index z. */
+function wgslEpilogueBases(rank: number, views: number): string {
+  let body = '  var z = zz;\n';
+  for (let k = 0; k < views; k++) body += `  eb[${k}] = u.e${k}_off;\n`;
+  for (let d = rank - 1; d >= 0; d--) {
+    body += `  { let i = z % u.bs${d}; z = z / u.bs${d};${Array.from({ length: views }, (_, k) => ` eb[${k}] += i * u.e${k}_b${d};`).join('')} }\n`;
+  }
+  return `var<private> eb: array<u32, ${views}>;\nfn epi_init(zz: u32) {\n${body}}\n`;
+}
+
+/** The epilogue's WGSL that goes with `batch_bases`: `eb` and `epi_init`, or nothing. */
+const epiBases = (epi: Epilogue | undefined, rank: number): string => (epi === undefined ? '' : wgslEpilogueBases(rank, epi.views.length));
+
+/** The store of value `v` at (m, n), element `o` of O: through the epilogue when there is one. */
+const storeAt = (epi: Epilogue | undefined, m: string, n: string, o: string, v: string): string =>
+  (epi === undefined ? `stO(${o}, ${v});` : `epi(${m}, ${n}, ${v});`);
+
+/** The call that sets the epilogue's view bases for batch index `z`, or nothing. */
+const epiInit = (epi: Epilogue | undefined, z: string): string => (epi === undefined ? '' : `  epi_init(${z});\n`);
 
 /** WGSL: `fn batch_bases(z) -> vec3<u32>` (element offsets of a, b, out for batch index z). */
 function wgslBatchBases(rank: number): string {
@@ -164,7 +216,7 @@ function wgslBatchBases(rank: number): string {
  * and vec4 loads by element index, whichever way the operand is bound, converted to the compute
  * type `t`) and stO(i, v) (v rounded to O's storage), then `body`.
  */
-function matmulShader(A: Operand, B: Operand, st: MatmulStorages, t: 'f32' | 'i32', u: UniformStruct, body: string): ShaderSource {
+function matmulShader(A: Operand, B: Operand, st: MatmulStorages, t: 'f32' | 'i32', u: UniformStruct, body: string, epi?: Epilogue): ShaderSource {
   const elem = (s: MatmulStorage): 'f32' | 'i32' | 'u32' | 'f16' => (s === 'bf16' ? 'u32' : s);
   // bf16 is packed two per u32 word, so a vec4 of it is a vec2<u32>.
   const operand = (name: string, op: Operand, s: MatmulStorage) =>
@@ -188,6 +240,11 @@ function matmulShader(A: Operand, B: Operand, st: MatmulStorages, t: 'f32' | 'i3
       : `fn ld${name}(i: u32) -> ${t} { return ${cvt(s, `${name}s[i]`)}; }\n` +
         `fn ld${name}4(i: u32) -> vec4<${t}> { return vec4<${t}>(${[0, 1, 2, 3].map((c) => cvt(s, `${name}s[i${c ? ` + ${c}u` : ''}]`)).join(', ')}); }\n`;
   };
+  if (epi !== undefined) {
+    // The epilogue's bindings take O's place; it stores through its own code.
+    return shader([operand('A', A, st.a), operand('B', B, st.b), ...epi.bindings, uniform(u)],
+      wgslHalfHelpers([st.a, st.b]) + loads('A', A, st.a) + loads('B', B, st.b) + epi.code + body);
+  }
   const store = st.o === 'i32' ? 'fn stO(i: u32, v: i32) { O[i] = v; }\n' : wgslStoreFn('stO', 'O', st.o);
   const out = st.o === 'i32' ? 'i32' : halfElement(st.o, true);
   return shader([operand('A', A, st.a), operand('B', B, st.b), readWrite('O', out), uniform(u)],
@@ -237,7 +294,7 @@ function wgslTileLoad(name: 'A' | 'B', op: Operand, BO: number, BK: number, T: n
   return `  if (${o0} + ${BO}u <= ${ext} && k0 + ${BK}u <= kEnd) {\n${full}  } else {\n${edge}  }\n`;
 }
 
-export function wgslTiled(cfg: TileConfig, A: Operand, B: Operand, st: MatmulStorages, rank: number, uniforms: UniformStruct): ShaderSource {
+export function wgslTiled(cfg: TileConfig, A: Operand, B: Operand, st: MatmulStorages, rank: number, uniforms: UniformStruct, epi?: Epilogue): ShaderSource {
   const { BM, BN, BK, TM, TN } = cfg;
   const TX = BN / TN, TY = BM / TM, T = TX * TY;
   // The k loop runs BK/KU times with KU = 4 steps unrolled inside: the 4×4 FMA block is fully
@@ -261,12 +318,12 @@ export function wgslTiled(cfg: TileConfig, A: Operand, B: Operand, st: MatmulSto
       accDecl += `  var acc${i}_${j4} = vec4<f32>(0.0);\n`;
       store += `  { let m = m0 + ty * ${TM}u + ${i}u; let n = n0 + tx * ${TN}u + ${j4 * 4}u;\n` +
         `    if (m < u.M) { let o = obase + m * u.soM + n * u.soN;\n` +
-        [0, 1, 2, 3].map((c) => `      if (n + ${c}u < u.N) { stO(o + ${c}u * u.soN, acc${i}_${j4}[${c}]); }`).join('\n') + '\n    } }\n';
+        [0, 1, 2, 3].map((c) => `      if (n + ${c}u < u.N) { ${storeAt(epi, 'm', `n + ${c}u`, `o + ${c}u * u.soN`, `acc${i}_${j4}[${c}]`)} }`).join('\n') + '\n    } }\n';
     }
   }
   return matmulShader(A, B, st, 'f32', uniforms, `var<workgroup> Ash: array<vec4<f32>, ${(BK * BM) / 4}>;
 var<workgroup> Bsh: array<vec4<f32>, ${(BK * BN) / 4}>;
-${wgslBatchBases(rank)}
+${wgslBatchBases(rank)}${epiBases(epi, rank)}
 @compute @workgroup_size(${T})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let tx = lid % ${TX}u; let ty = lid / ${TX}u;
@@ -277,21 +334,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let kBegin = split * u.kChunk;
   let kEnd = min(u.K, kBegin + u.kChunk);
   let obase = bases.z + split * u.splitStride;
-${accDecl}
+${epiInit(epi, 'zz / u.splits')}${accDecl}
   for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
 ${wgslTileLoad('A', A, BM, BK, T)}${wgslTileLoad('B', B, BN, BK, T)}
     workgroupBarrier();
 ${compute}    workgroupBarrier();
   }
 ${store}}
-`);
+`, epi);
 }
 
 // ---- 'register' -----------------------------------------------------------------------------
 
 const REG_WG = [8, 8] as const; // invocations (x over n, y over m); each computes 4×4 outputs
 
-export function wgslRegister(A: Operand, B: Operand, st: MatmulStorages, rank: number, uniforms: UniformStruct): ShaderSource {
+export function wgslRegister(A: Operand, B: Operand, st: MatmulStorages, rank: number, uniforms: UniformStruct, epi?: Epilogue): ShaderSource {
   // Fast loads for 4 k-values at k (multiple of 4 from kBegin), rows m..m+3 / cols n..n+3, all in bounds.
   const aFast = (() => {
     if (A.layout === 'k') return [0, 1, 2, 3].map((i) => `let a${i} = ldA4(bases.x + (m + ${i}u) * u.saM + k);`).join('\n      ');
@@ -311,8 +368,8 @@ export function wgslRegister(A: Operand, B: Operand, st: MatmulStorages, rank: n
   })();
   const fma4 = [0, 1, 2, 3].map((i) => `acc${i} = fma(vec4<f32>(a${i}.x), b0, fma(vec4<f32>(a${i}.y), b1, fma(vec4<f32>(a${i}.z), b2, fma(vec4<f32>(a${i}.w), b3, acc${i}))));`).join('\n      ');
   const store = [0, 1, 2, 3].map((i) => `  if (m + ${i}u < u.M) { let o = obase + (m + ${i}u) * u.soM + n * u.soN;\n` +
-    [0, 1, 2, 3].map((c) => `    if (n + ${c}u < u.N) { stO(o + ${c}u * u.soN, acc${i}[${c}]); }`).join('\n') + '\n  }').join('\n');
-  return matmulShader(A, B, st, 'f32', uniforms, `${wgslBatchBases(rank)}
+    [0, 1, 2, 3].map((c) => `    if (n + ${c}u < u.N) { ${storeAt(epi, `m + ${i}u`, `n + ${c}u`, `o + ${c}u * u.soN`, `acc${i}[${c}]`)} }`).join('\n') + '\n  }').join('\n');
+  return matmulShader(A, B, st, 'f32', uniforms, `${wgslBatchBases(rank)}${epiBases(epi, rank)}
 @compute @workgroup_size(${REG_WG[0]}, ${REG_WG[1]})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let n = gid.x * 4u; let m = gid.y * 4u;
@@ -322,7 +379,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let kBegin = split * u.kChunk;
   let kEnd = min(u.K, kBegin + u.kChunk);
   let obase = bases.z + split * u.splitStride;
-  if (m >= u.M || n >= u.N) { return; }
+${epiInit(epi, 'zz / u.splits')}  if (m >= u.M || n >= u.N) { return; }
   var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
   var k = kBegin;
   if (m + 4u <= u.M && n + 4u <= u.N) {
@@ -345,26 +402,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   }
 ${store}
 }
-`);
+`, epi);
 }
 
 // ---- 'gemv' / small ---------------------------------------------------------------------------
 
 const GEMV_WG = 256;
 
-export function wgslGemv(mode: 'dot' | 'col', st: MatmulStorages, rank: number, uniforms: UniformStruct): ShaderSource {
+export function wgslGemv(mode: 'dot' | 'col', st: MatmulStorages, rank: number, uniforms: UniformStruct, epi?: Epilogue): ShaderSource {
   const t = st.a === 'i32' ? 'i32' : 'f32';
   const RK = mode === 'dot' ? 32 : 4, RO = GEMV_WG / RK;
   const map = mode === 'dot' ? `let kl = lid % ${RK}u; let ol = lid / ${RK}u;` : `let ol = lid % ${RO}u; let kl = lid / ${RO}u;`;
   const zero = t === 'f32' ? '0.0' : '0';
   return matmulShader({ layout: 'g', vec4: false }, { layout: 'g', vec4: false }, st, t, uniforms, `var<workgroup> red: array<${t}, ${GEMV_WG}>;
-${wgslBatchBases(rank)}
+${wgslBatchBases(rank)}${epiBases(epi, rank)}
 @compute @workgroup_size(${GEMV_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   ${map}
   let o = (wid.x + wid.y * nwg.x) * ${RO}u + ol;
   let bases = batch_bases(wid.z + u.zBase);
-  let live = o < u.M * u.N;
+${epiInit(epi, 'wid.z + u.zBase')}  let live = o < u.M * u.N;
   let m = select(0u, o / u.N, live); let n = select(0u, o % u.N, live);
   var acc: ${t} = ${zero};
   if (live) {
@@ -377,9 +434,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (kl < s) { red[ol * ${RK}u + kl] += red[ol * ${RK}u + kl + s]; }
     workgroupBarrier();
   }
-  if (live && kl == 0u) { stO(bases.z + m * u.soM + n * u.soN, red[ol * ${RK}u]); }
+  if (live && kl == 0u) { ${storeAt(epi, 'm', 'n', 'bases.z + m * u.soM + n * u.soN', `red[ol * ${RK}u]`)} }
 }
-`);
+`, epi);
 }
 
 // ---- split-K reduction -------------------------------------------------------------------------
@@ -433,13 +490,29 @@ function storagesOf(a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>
 
 /** Batched matmul of strided float32/float16/bfloat16 (or int32, via 'gemv') views; see the header. */
 export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>, opts: MatmulOptions = {}): void {
+  launchMatmul(rt, a, b, out, opts, undefined);
+}
+
+/**
+ * The matmul with `epi` storing its product (matmul_epilogue.ts); `out` gives the product's shape
+ * and is not written. Returns false, launching nothing, where the variant chosen is 'splitk', whose
+ * sums are complete only in its second pass.
+ */
+export function matmulWithEpilogue(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>, epi: Epilogue, opts: MatmulOptions = {}): boolean {
+  return launchMatmul(rt, a, b, out, opts, epi);
+}
+
+function launchMatmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>, out: View<GPUBuffer>, opts: MatmulOptions, epi: Epilogue | undefined): boolean {
   const st = storagesOf(a, b, out);
   const sk = storageKey(st);
-  const p = analyze(a, b, out);
-  if (p.M === 0 || p.N === 0 || p.batch === 0) return;
+  const p = analyze(a, b, out, epi?.views);
+  if (p.M === 0 || p.N === 0 || p.batch === 0) return true;
   const rank = p.batchShape.length;
   let variant = opts.variant ?? (getMatmulVariant() !== 'auto' ? getMatmulVariant() as MatmulVariant : selectMatmulVariant(p, rt.info));
   if (st.a === 'i32' || p.K === 0) variant = 'gemv'; // gemv writes zeros for K == 0
+  const epiKey = epi === undefined ? '' : `.epi.${epi.key}`;
+  const buffers = epi === undefined ? [a.buffer, b.buffer, out.buffer] : [a.buffer, b.buffer, ...epi.buffers];
+  const label = (l: string): string => (epi === undefined ? l : `${l}.epilogue`);
   const base = { offA: a.offset, offB: b.offset, offO: out.offset, kChunk: Math.max(p.K, 1), splits: 1, splitStride: 0, zBase: 0 };
   const max = maxWorkgroups(rt.limits);
 
@@ -450,11 +523,11 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
     const RO = mode === 'dot' ? GEMV_WG / 32 : GEMV_WG / 4;
     const [x, y] = fold(Math.ceil((p.M * p.N) / RO), max);
     forZChunks(rt, p.batch, (zBase, zn) => {
-      const u = uniformsFor(p, { ...base, zBase });
-      const pipe = rt.pipeline(`matmul.gemv.${mode}.${sk}.r${rank}`, () => wgslGemv(mode, st, rank, u));
-      rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [x, y, zn], 'matmul.gemv');
+      const u = uniformsFor(p, { ...base, zBase }, epi);
+      const pipe = rt.pipeline(`matmul.gemv.${mode}.${sk}.r${rank}${epiKey}`, () => wgslGemv(mode, st, rank, u, epi));
+      rt.dispatch(pipe, buffers, u.bytes(), [x, y, zn], label('matmul.gemv'));
     });
-    return;
+    return true;
   }
 
   const A = classify(a, p.saM, p.saK, p.bsa);
@@ -462,14 +535,14 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
   const layoutKey = `${A.layout}${A.vec4 ? 4 : 1}${B.layout}${B.vec4 ? 4 : 1}.r${rank}.${sk}`;
 
   if (variant === 'register') {
-    const pipeKey = `matmul.register.${layoutKey}`;
+    const pipeKey = `matmul.register.${layoutKey}${epiKey}`;
     const gx = Math.ceil(p.N / (4 * REG_WG[0])), gy = Math.ceil(p.M / (4 * REG_WG[1]));
     forZChunks(rt, p.batch, (zBase, zn) => {
-      const u = uniformsFor(p, { ...base, zBase });
-      const pipe = rt.pipeline(pipeKey, () => wgslRegister(A, B, st, rank, u));
-      rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [gx, gy, zn], 'matmul.register');
+      const u = uniformsFor(p, { ...base, zBase }, epi);
+      const pipe = rt.pipeline(pipeKey, () => wgslRegister(A, B, st, rank, u, epi));
+      rt.dispatch(pipe, buffers, u.bytes(), [gx, gy, zn], label('matmul.register'));
     });
-    return;
+    return true;
   }
 
   // The tiled kernel reads vec4 only along a contiguous m/n: drop the flag elsewhere (one pipeline fewer).
@@ -479,15 +552,16 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
   const cfg = p.M >= 64 && p.N >= 64 ? TILE_LARGE : TILE_SMALL;
   const cfgKey = `${cfg.BM}x${cfg.BN}x${cfg.BK}`;
   const gx = Math.ceil(p.N / cfg.BN), gy = Math.ceil(p.M / cfg.BM);
-  const tiledKey = `matmul.tiled.${cfgKey}.${tiledLayoutKey}.${sk}`;
+  const tiledKey = `matmul.tiled.${cfgKey}.${tiledLayoutKey}.${sk}${epiKey}`;
   if (variant === 'tiled' || p.K <= cfg.BK) {
     forZChunks(rt, p.batch, (zBase, zn) => {
-      const u = uniformsFor(p, { ...base, zBase });
-      const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, At, Bt, st, rank, u));
-      rt.dispatch(pipe, [a.buffer, b.buffer, out.buffer], u.bytes(), [gx, gy, zn], 'matmul.tiled');
+      const u = uniformsFor(p, { ...base, zBase }, epi);
+      const pipe = rt.pipeline(tiledKey, () => wgslTiled(cfg, At, Bt, st, rank, u, epi));
+      rt.dispatch(pipe, buffers, u.bytes(), [gx, gy, zn], label('matmul.tiled'));
     });
-    return;
+    return true;
   }
+  if (epi !== undefined) return false;
 
   // 'splitk': enough slices to give ~64 workgroups, each slice a multiple of BK, at most 32 slices.
   const tiles = gx * gy * p.batch;
@@ -517,4 +591,5 @@ export function matmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>
     rt.dispatch(pipe, [partial, out.buffer], u.bytes(), [rx, ry, zn], 'matmul.splitk_reduce');
   });
   rt.release(partial);
+  return true;
 }
