@@ -32,6 +32,27 @@ describe('fast kernels on operands in the WebAssembly heap', () => {
     releaseTensorArray(b);
   });
 
+  it('a released block of the same length comes back as the same array; a second release frees nothing', () => {
+    const rt = wasmRuntime();
+    const a = allocTensorArray(53)!;
+    const addr = rt.addressOf(a);
+    expect(releaseTensorArray(a)).toBe(true);
+    const b = allocTensorArray(53)!;
+    expect(b).toBe(a); // the block's array object, handed out again
+    expect(rt.addressOf(b)).toBe(addr);
+    releaseTensorArray(b);
+    const c = allocTensorArray(50)!; // same size class, other length: the block, a new array of its length
+    expect(rt.addressOf(c)).toBe(addr);
+    expect(c).not.toBe(a);
+    expect(c.length).toBe(50);
+    rt.freeTensorArray(c);
+    rt.freeTensorArray(c); // ignored: the block is on its free list once
+    const d = allocTensorArray(50)!, e = allocTensorArray(50)!;
+    expect(rt.addressOf(d)).toBe(addr);
+    expect(rt.addressOf(e)).not.toBe(addr);
+    releaseTensorArray(d); releaseTensorArray(e);
+  });
+
   it('unary and binary in place (out is the input) equal the reference', () => {
     eachThreadCount((t) => {
       for (const n of [1, 5, 67, 1000]) {

@@ -37,6 +37,12 @@ function blockSize(bytes: number): number {
 
 type ExportFn = (...args: number[]) => void;
 
+/** A tensor array's heap block; `live` until the array is freed or collected. */
+interface TensorBlock { readonly addr: number; readonly bytes: number; live: boolean }
+
+/** Each export's index in WASM_EXPORTS (the thread protocol's name for it). */
+const EXPORT_INDEX = new Map<string, number>(WASM_EXPORTS.map((n, i) => [n, i]));
+
 /** The fast cpu kernels' WebAssembly instance: its memory and heap (tensors and scratch), and the worker threads that share it. See the file header for the memory layout. */
 export class WasmRuntime {
   /** Whether the memory is shared with worker threads (needs SharedArrayBuffer); without it kernels run on one thread and copy operands in. */
@@ -157,6 +163,11 @@ export class WasmRuntime {
    * last held: kernels write every element of their outputs, and zeros()/full() fill explicitly
    * (clearing every new tensor cost a training step more than its elementwise ops). Release it with
    * `freeTensorArray`; one the garbage collector reclaims first frees its block then.
+   *
+   * A training step frees and allocates the same lengths every step, and a freed block goes back
+   * to its class's free list, so the next request of that length usually gets the same block: then
+   * the block's previous array object is handed out again (`spare`), which saves making a view of
+   * the shared buffer and registering it with the finalizer (both cost more than the allocation).
    */
   tensorArray(length: number): Float32Array | null {
     if (!this.shared) return null;
@@ -166,19 +177,41 @@ export class WasmRuntime {
     } catch {
       return null;
     }
-    const arr = new Float32Array(this.memory.buffer, addr, length);
+    let arr = this.spare.get(addr);
+    if (arr !== undefined) {
+      this.spare.delete(addr);
+      const block = arr.length === length ? this.blocks.get(arr) : undefined;
+      if (block !== undefined) block.live = true;
+      else arr = undefined;
+    }
+    if (arr === undefined) {
+      arr = new Float32Array(this.memory.buffer, addr, length);
+      const block: TensorBlock = { addr, bytes: length * 4, live: true };
+      this.blocks.set(arr, block);
+      this.finalizer.register(arr, block);
+    }
     if (poisonNewArrays) arr.fill(NaN);
-    this.finalizer.register(arr, [addr, length * 4], arr);
     return arr;
   }
 
-  /** Return a `tensorArray` block to its size class's free list. */
+  /** Return a `tensorArray` block to its size class's free list (once; a second call does nothing). */
   freeTensorArray(arr: Float32Array): void {
-    this.finalizer.unregister(arr);
-    this.free(arr.byteOffset, arr.length * 4);
+    const block = this.blocks.get(arr);
+    if (block === undefined || !block.live) return;
+    block.live = false;
+    this.free(block.addr, block.bytes);
+    this.spare.set(block.addr, arr);
   }
 
-  private readonly finalizer = new FinalizationRegistry<[number, number]>(([addr, bytes]) => this.free(addr, bytes));
+  /** Each tensor array's block; the finalizer frees a block whose array was never freed (still live). */
+  private readonly blocks = new WeakMap<Float32Array, TensorBlock>();
+  /** The array object each freed tensor block had last, by address (see `tensorArray`). */
+  private readonly spare = new Map<number, Float32Array>();
+  private readonly finalizer = new FinalizationRegistry<TensorBlock>((block) => {
+    if (!block.live) return;
+    block.live = false;
+    this.free(block.addr, block.bytes);
+  });
 
   /** The byte address of `arr`'s first element when it lives in this memory, else −1. */
   addressOf(arr: { buffer: ArrayBufferLike; byteOffset: number }): number {
@@ -200,7 +233,7 @@ export class WasmRuntime {
   // ---- running ------------------------------------------------------------------------------------
   /** Runs one export on this thread. */
   call(name: WasmExport, ...args: number[]): void {
-    this.fns[WASM_EXPORTS.indexOf(name)]!(...args);
+    this.fns[EXPORT_INDEX.get(name)!]!(...args);
   }
 
   /**
@@ -209,16 +242,16 @@ export class WasmRuntime {
    * only; kernels cut their work into a few parts per thread (`partsFor` in schedule.ts).
    */
   parallel(name: WasmExport, argc: number, parts: number[][]): void {
-    const calls = parts.filter((p) => p.length > 0).flat();
-    const n = calls.length / argc;
+    let n = 0;
+    for (const p of parts) if (p.length > 0) n++;
     if (n <= 1 || !this.shared || this.threads <= 1) {
-      const fn = this.fns[WASM_EXPORTS.indexOf(name)]!;
-      for (let p = 0; p < calls.length; p += argc) fn(...calls.slice(p, p + argc));
+      const fn = this.fns[EXPORT_INDEX.get(name)!]!;
+      for (const p of parts) if (p.length > 0) fn.apply(null, p);
       return;
     }
     // The parts share one queue, so a thread that is held up (by the OS, by another process) takes
     // fewer of them. The appended per-thread argument is not a parameter of these exports (ignored).
-    this.parallelShared(name, argc, calls, Math.min(this.threads, n), NO_TAILS);
+    this.parallelShared(name, argc, parts.filter((p) => p.length > 0).flat(), Math.min(this.threads, n), NO_TAILS);
   }
 
   /**
@@ -227,14 +260,18 @@ export class WasmRuntime {
    * scratch). The schedule varies from run to run, so each call must write its own outputs only.
    */
   parallelShared(name: WasmExport, argc: number, calls: number[], threads: number, tails: readonly number[]): void {
-    const idx = WASM_EXPORTS.indexOf(name);
+    const idx = EXPORT_INDEX.get(name)!;
     const fn = this.fns[idx]!;
-    const callMain = (args: number[]) => fn(...args);
     if (threads <= 1 || !this.shared) {
-      for (let p = 0; p < calls.length; p += argc) callMain([...calls.slice(p, p + argc), tails[0]!]);
+      const args = new Array<number>(argc + 1);
+      args[argc] = tails[0]!;
+      for (let p = 0; p < calls.length; p += argc) {
+        for (let a = 0; a < argc; a++) args[a] = calls[p + a]!;
+        fn.apply(null, args);
+      }
       return;
     }
-    this.poolFor(threads).runShared(idx, argc, calls, threads, tails, callMain);
+    this.poolFor(threads).runShared(idx, argc, calls, threads, tails, (args) => fn.apply(null, args));
   }
 
   private poolFor(threads: number): ThreadPool {
