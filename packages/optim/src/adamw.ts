@@ -3,10 +3,11 @@
 // (as torch's foreach/fused AdamW): the backend's multi-tensor kernel updates the parameters and
 // their moment buffers in place — on WebGPU a few dispatches for all of them, on the cpu the fused
 // kernel per parameter — with no per-element JS and no readback, and results equal to core's
-// single-tensor `adamwStep_` on each parameter.
+// single-tensor `adamwStep_` on each parameter. On WebGPU the moments are views into flat buffers
+// (multi_step.ts), so that more parameters fit one dispatch.
 import { adamwStep_, adamwStepDecomposed_, checkRange, noGrad, type AdamWStepItem, type Tensor } from '@webgrad/core';
 import { checkBetas } from './adam.js';
-import { adamwStepPerDevice } from './multi_step.js';
+import { adamwStepPerDevice, packMoments } from './multi_step.js';
 import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamUpdate, type ParamsInput } from './optimizer.js';
 
 /** AdamW's hyper-parameters per parameter group (torch.optim.AdamW's `lr`, `weight_decay`, `betas`, `eps`). */
@@ -47,6 +48,8 @@ export class AdamW extends Optimizer<AdamWHyper> {
   }
 
   protected override updateParams(updates: readonly ParamUpdate<AdamWHyper>[]): void {
+    for (const u of updates) checkContiguous(u.param);
+    packMoments(updates, ['expAvg', 'expAvgSq']);
     adamwStepPerDevice(updates.map((u) => this.item(u.param, u.grad, u.state, u.group)));
   }
 
@@ -57,12 +60,16 @@ export class AdamW extends Optimizer<AdamWHyper> {
 
   /** The step's arguments for one parameter (its moment buffers created on its first step). */
   private item(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<AdamWHyper>): AdamWStepItem {
-    if (!p.isContiguous()) throw new OptimizerError(`AdamW: parameter${p.name ? ` ${p.name}` : ''} of shape [${p.shape.join(', ')}] is not contiguous; the fused step updates contiguous parameters`);
+    checkContiguous(p);
     return {
       param: p, grad, expAvg: this.buffer(p, st, 'expAvg'), expAvgSq: this.buffer(p, st, 'expAvgSq'),
       opts: { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay, step: st.step },
     };
   }
+}
+
+function checkContiguous(p: Tensor): void {
+  if (!p.isContiguous()) throw new OptimizerError(`AdamW: parameter${p.name ? ` ${p.name}` : ''} of shape [${p.shape.join(', ')}] is not contiguous; the fused step updates contiguous parameters`);
 }
 
 /** One AdamW step on `p` (and moments `m`, `v`) with tensor ops; `step` is 1-based. The reference for the fused kernel. */
