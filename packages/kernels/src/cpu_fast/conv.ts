@@ -3,7 +3,7 @@
 // core).
 //
 // Two routes. Contiguous float32 operands (max pooling with its argmax) run the WebAssembly
-// programs of conv_program.ts, threads taking (n, c) planes from the shared queue once the work
+// programs of conv_program.ts (average pooling: avg_pool.ts, strided inputs in the memory too), threads taking (n, c) planes from the shared queue once the work
 // pays for waking them (FAST_CPU_CONFIG.elementwiseParallelMin elements). Everything else in scope
 // runs the TypeScript loops below on the calling thread: float32 views (in the WebAssembly memory
 // or not) that share no bytes with each other; outputs contiguous; inputs (x of im2col and pool2d,
@@ -29,6 +29,7 @@ import { isF32, readPtr, writePtr } from '../wasm/operands.js';
 import { wasmRuntime, type WasmRuntime } from '../wasm/runtime.js';
 import { FAST_CPU_CONFIG, partsFor, splitRange, threadsFor } from '../wasm/schedule.js';
 import { CONV_PARAMS } from './conv_program.js';
+import { avgPoolBackwardWasm, avgPoolWasm } from './avg_pool.js';
 
 type V = View<TypedArray>;
 
@@ -222,10 +223,11 @@ export function pool2d(op: 'max' | 'avg', x: V, g: Conv2dGeometry, out: V, argma
   const { N, C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw } = t;
   if (numel(out.shape) !== N * C * Ho * Wo || (withArg && numel(argmax.shape) !== N * C * Ho * Wo)) return false;
   if (withArg && isContiguous(x)) { maxPoolWasm(x, t, out, argmax); return true; }
-  const xb = x.buffer, ob = out.buffer, ab = withArg ? (argmax.buffer as Int32Array) : null;
-  const [xn, xc, xh, xw] = x.strides as [number, number, number, number];
   const rowsH = tapRanges(Ho, sh, dh, ph, H, kh), colsW = tapRanges(Wo, sw, dw, pw, W, kw);
   const divH = paddedCounts(Ho, kh, sh, ph, dh, H), divW = paddedCounts(Wo, kw, sw, pw, dw, W);
+  if (op === 'avg' && avgPoolWasm(x, t, out, { rowsH, colsW, divH, divW })) return true;
+  const xb = x.buffer, ob = out.buffer, ab = withArg ? (argmax.buffer as Int32Array) : null;
+  const [xn, xc, xh, xw] = x.strides as [number, number, number, number];
   let o = 0;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
@@ -277,11 +279,12 @@ export function pool2dBackward(op: 'max' | 'avg', dy: V, argmax: V | null, g: Co
     for (let k = argmax.offset, end = k + N * C * Ho * Wo; k < end; k++) if (ab[k]! >= P) return false;
     if (isContiguous(dy)) { maxPoolBackwardWasm(dy, argmax, t, dx); return true; }
   }
+  const rowsH = tapRanges(Ho, sh, dh, ph, H, kh), colsW = tapRanges(Wo, sw, dw, pw, W, kw);
+  const divH = paddedCounts(Ho, kh, sh, ph, dh, H), divW = paddedCounts(Wo, kw, sw, pw, dw, W);
+  if (op === 'avg' && avgPoolBackwardWasm(dy, t, dx, { rowsH, colsW, divH, divW })) return true;
   const gb = dy.buffer, db = dx.buffer;
   const [yn, yc, yh, yw] = dy.strides as [number, number, number, number];
   const acc = new Float64Array(P);
-  const rowsH = tapRanges(Ho, sh, dh, ph, H, kh), colsW = tapRanges(Wo, sw, dw, pw, W, kw);
-  const divH = paddedCounts(Ho, kh, sh, ph, dh, H), divW = paddedCounts(Wo, kw, sw, pw, dw, W);
   let o = argmax ? argmax.offset : 0;
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {

@@ -22,6 +22,7 @@
 // p·kh·kw·Ho·Wo in cols (cols is [N, C·kh·kw, Ho·Wo], so (n, c)'s kh·kw rows follow each other).
 
 import type { FuncBuilder, Local, ModuleBuilder, Val } from '../wasm/emitter.js';
+import { addAvgPool } from './avg_pool_program.js';
 
 /** The scalar fields of the parameter block, in order (i32 each). */
 export const CONV_PARAMS = ['H', 'W', 'Ho', 'Wo', 'kh', 'kw', 'sh', 'sw', 'ph', 'pw', 'dh', 'dw'] as const;
@@ -54,6 +55,7 @@ function zeroF32(f: FuncBuilder, addr: I32, count: Val<'i32'>, k: I32, end: I32)
 
 export function addConv(m: ModuleBuilder): void {
   const I = 'i32' as const;
+  addAvgPool(m); // average pooling's programs (avg_pool_program.ts)
 
   // im2col_planes(x, cols, prm, lo, hi)
   m.func('im2col_planes', [I, I, I, I, I] as const, null, (f, x, cols, prm, lo, hi) => {

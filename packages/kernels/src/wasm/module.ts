@@ -21,7 +21,7 @@ export const WASM_EXPORTS = [
   'layernorm_backward_rows', ...GRAD_FAST_OPS.map((op) => `grad_${op}` as const), 'copy_f32', 'attn_ds',
   'quant_gemv_int8', 'quant_gemv_int4', 'quant_gemv_nf4', 'quant_decode_int8', 'quant_decode_int4', 'quant_decode_nf4',
   'im2col_planes', 'col2im_planes', 'maxpool_planes', 'maxpool_backward_planes', 'where_f32', 'maxpool2x2_planes',
-  'lstm_cell', 'lstm_cell_backward', 'gru_cell', 'gru_cell_backward',
+  'lstm_cell', 'lstm_cell_backward', 'gru_cell', 'gru_cell_backward', 'avgpool_planes', 'avgpool_backward_planes',
 ] as const;
 export type WasmExport = (typeof WASM_EXPORTS)[number];
 
