@@ -61,7 +61,21 @@ class Run {
   readonly writes = new Map<unknown, Write>();
   readonly entries: KernelEntry[] = [];
 
-  constructor(readonly backend: Backend, readonly shape: readonly number[], readonly needed: (r: Ref, end: number) => boolean) {}
+  /**
+   * `limit`: most inputs + outputs; `product`: value 0 of an epilogue run, the matmul's product in
+   * its out view, which the first step must read; `unwritable`: buffers no step may write (the
+   * matmul's operands, which every element of the product reads).
+   */
+  constructor(
+    readonly backend: Backend, readonly shape: readonly number[], readonly needed: (r: Ref, end: number) => boolean,
+    readonly limit = FUSED_MAX_BUFFERS, readonly product: { view: View<unknown>; ref: Ref } | null = null,
+    readonly unwritable: ReadonlySet<unknown> = new Set(),
+  ) {
+    if (product !== null) {
+      this.inputs.push(product);
+      this.writes.set(product.view.buffer, { value: { input: 0 }, view: product.view, ref: product.ref });
+    }
+  }
 
   #inputIndex(list: readonly { view: View<unknown> }[], v: View<unknown>): number {
     const g = geometry(v);
@@ -94,6 +108,8 @@ class Run {
       }
       args.push({ input: k });
     }
+    if (this.product !== null && this.steps.length === 0 && !args.some((a) => 'input' in a && a.input === 0)) return false;
+    if (this.unwritable.has(out.buffer)) return false;
     // Writing a buffer the run reads elsewhere than at the same positions would clobber inputs.
     const g = geometry(out);
     if ([...this.inputs, ...added].some((n) => n.view.buffer === out.buffer && geometry(n.view) !== g)) return false;
@@ -103,7 +119,7 @@ class Run {
     writesAfter.set(out.buffer, { value: { step: -1 }, view: out, ref: refOf(out) });
     let outputs = 0;
     for (const w of writesAfter.values()) if (this.needed(w.ref, index)) outputs++;
-    if (this.inputs.length + added.length + outputs > FUSED_MAX_BUFFERS) return false;
+    if (this.inputs.length + added.length + outputs > this.limit) return false;
 
     this.inputs.push(...added);
     const op = e.args[0] as string;
@@ -144,6 +160,75 @@ class Run {
   }
 }
 
+// ---- epilogues: a matmul and the elementwise run that reads its product ----------------------
+
+/** The arguments each kernel writes, for the entries an epilogue matmul may be moved past. */
+const WRITTEN_ARGS: Readonly<Record<string, readonly number[]>> = {
+  matmul: [2], reduce: [3], unary: [2], binary: [3], binaryScalar: [4], copy: [1], fill: [0],
+  layerNorm: [4, 5, 6], layerNormBackward: [5, 6, 7],
+};
+
+/** Most entries an epilogue matmul is moved past to reach the run that reads its product. */
+const MAX_SKIPPED = 4;
+
+/** The a, b and out views of a matmul entry that could take an epilogue, or null. */
+function epilogueMatmul(e: Entry): { a: View<unknown>; b: View<unknown>; out: View<unknown> } | null {
+  if (e.kind !== 'kernel' || e.name !== 'matmul' || e.backend.kernels.matmulEpilogue === undefined) return null;
+  const [a, b, out] = e.args;
+  if (!isView(a) || !isView(b) || !isView(out)) return null;
+  if ([a, b, out].some((v) => v.dtype !== 'float32') || out.shape.length < 2 || out.shape.reduce((p, d) => p * d, 1) === 0) return null;
+  if (!sameList(out.strides, contiguousStrides(out.shape))) return null;
+  return { a, b, out };
+}
+
+/** Whether entry `f` may run before the matmul `mm` instead of after it: it neither touches the product nor writes an operand. */
+function movablePast(f: Entry, mm: { a: View<unknown>; b: View<unknown>; out: View<unknown> }): boolean {
+  if (f.kind !== 'kernel' || f.rng !== null) return false;
+  const written = WRITTEN_ARGS[f.name];
+  if (written === undefined || f.refs.some((r) => r.view.buffer === mm.out.buffer)) return false;
+  return written.every((k) => {
+    const v = f.args[k];
+    return isView(v) && v.buffer !== mm.a.buffer && v.buffer !== mm.b.buffer;
+  });
+}
+
+/**
+ * The matmul at `entries[i]` with the elementwise run that reads its product as one
+ * `matmulEpilogue` entry: the entries it was moved past (at most MAX_SKIPPED, before the run's first
+ * step), the entry, and the index after the run; or null where no run reads the product.
+ */
+function epilogueAt(entries: readonly Entry[], i: number, needed: (r: Ref, end: number) => boolean): { moved: Entry[]; entry: KernelEntry; next: number } | null {
+  const e = entries[i];
+  const mm = e === undefined ? null : epilogueMatmul(e);
+  if (e === undefined || e.kind !== 'kernel' || mm === null) return null;
+  const refOf = (v: View<unknown>): Ref | null => e.refs.find((r) => r.view === v) ?? null;
+  const [aRef, bRef, outRef] = [refOf(mm.a), refOf(mm.b), refOf(mm.out)];
+  if (aRef === null || bRef === null || outRef === null) return null;
+  // A and B are bound besides the program's views, the product is not: one buffer fewer.
+  const run = new Run(e.backend, mm.out.shape, needed, FUSED_MAX_BUFFERS - 1, { view: mm.out, ref: outRef }, new Set([mm.a.buffer, mm.b.buffer]));
+  const moved: Entry[] = [];
+  let j = i + 1;
+  for (let f = entries[j]; f !== undefined; f = entries[++j]) {
+    if (fusible(f) && run.tryAdd(f, j)) continue;
+    if (run.entries.length > 0 || moved.length === MAX_SKIPPED || !movablePast(f, mm)) break;
+    moved.push(f);
+  }
+  if (run.entries.length === 0) return null;
+  const fused = run.build(j - 1);
+  if (fused.outs.length === 0) return null;
+  try {
+    validateFusedProgram(fused.program);
+  } catch {
+    return null;
+  }
+  const entry: KernelEntry = {
+    kind: 'kernel', backend: e.backend, name: 'matmulEpilogue',
+    args: [mm.a, mm.b, fused.program, fused.inputs.slice(1), fused.outs],
+    refs: [aRef, bRef, ...fused.refs.slice(1)], rng: null,
+  };
+  return { moved, entry, next: j };
+}
+
 function outputLogicals(t: OutputTemplate, out: Set<number>): Set<number> {
   if (t.k === 'tensor') out.add(t.ref.logical);
   else if (t.k === 'list') for (const i of t.items) outputLogicals(i, out);
@@ -164,6 +249,12 @@ export function fuseTape(tape: Tape): void {
   const out: Entry[] = [];
   let i = 0;
   for (let e = entries[i]; e !== undefined; e = entries[i]) {
+    const epilogue = epilogueAt(entries, i, needed);
+    if (epilogue !== null) {
+      out.push(...epilogue.moved, epilogue.entry);
+      i = epilogue.next;
+      continue;
+    }
     if (!fusible(e)) { out.push(e); i++; continue; }
     const run = new Run(e.backend, operands(e).out.shape, needed);
     let j = i;

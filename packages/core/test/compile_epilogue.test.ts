@@ -1,0 +1,96 @@
+// compile's epilogue fusion: on a device with `matmulEpilogue` (WebGPU), a matmul and the
+// elementwise kernels that read its product — a Linear's bias add, GELU, a residual add, and in the
+// backward GELU's gradient after the dX matmul (moved past the dW matmul between them) — run as one
+// launch, and the compiled step gives the eager values bit for bit. On the cpu device, which has no
+// such kernel, nothing changes.
+import { describe, expect, it } from 'vitest';
+import { compile, hasDevice, noGrad, tensor, webgpuRuntime, type DeviceName, type Tensor } from '@webgrad/core';
+import { randomArray, testDevices } from './helpers.js';
+
+/** A residual MLP block (x + W2·gelu(W1·x + b1) + b2) trained by SGD on its mean square: the step the tests compile. */
+function block(device: DeviceName) {
+  // Big enough for the register-blocked matmul on a software adapter (gemv takes M·N·K ≤ 16³).
+  const D = 16, H = 40;
+  const p = {
+    w1: tensor(randomArray(H * D, 1), { shape: [H, D], device }).requiresGrad_(),
+    b1: tensor(randomArray(H, 2), { shape: [H], device }).requiresGrad_(),
+    w2: tensor(randomArray(D * H, 3), { shape: [D, H], device }).requiresGrad_(),
+    b2: tensor(randomArray(D, 4), { shape: [D], device }).requiresGrad_(),
+  };
+  const params = Object.values(p);
+  const step = (x: Tensor): Tensor => {
+    for (const t of params) { t.grad?.dispose(); t.grad = null; }
+    const h = x.matmul(p.w1.transpose(0, 1)).add(p.b1).gelu();
+    const y = h.matmul(p.w2.transpose(0, 1)).add(p.b2).add(x);
+    const loss = y.square().mean();
+    loss.backward();
+    noGrad(() => { for (const t of params) t.sub_(t.grad!.mul(0.05)); });
+    return loss;
+  };
+  return { params, step };
+}
+
+const input = (i: number, device: DeviceName) => tensor(randomArray(4 * 16 * 16, 20 + i), { shape: [4, 16, 16], device });
+
+async function same(got: Tensor, want: Tensor, what: string): Promise<void> {
+  const g = await got.data(), w = await want.data();
+  const i = Array.from(w).findIndex((v, k) => !Object.is(v, g[k]));
+  expect(i, `${what}: element ${i}: got ${g[i]}, want ${w[i]}`).toBe(-1);
+}
+
+for (const device of testDevices()) {
+  describe(`compile's epilogue fusion on ${device}`, () => {
+    it('the compiled block step gives the eager losses and parameters bit for bit', async () => {
+      const eager = block(device), comp = block(device);
+      const step = compile(comp.step);
+      for (let i = 0; i < 6; i++) {
+        const x = input(i, device);
+        const le = eager.step(x), lc = step(x);
+        await same(lc, le, `loss ${i}`);
+        le.dispose(); lc.dispose(); x.dispose();
+      }
+      for (const [k, t] of comp.params.entries()) await same(t, eager.params[k]!, `parameter ${k}`);
+      expect(step.stats()).toMatchObject({ replays: 3, fallbacks: 0 });
+    });
+  });
+}
+
+describe.runIf(hasDevice('webgpu'))('compile fuses matmul epilogues on webgpu', () => {
+  it('a replay launches the bias adds, GELU, the residual add and GELU\'s gradient inside their matmuls', async () => {
+    const rt = webgpuRuntime();
+    const { step } = block('webgpu');
+    // Without captures every entry of a replay is a dispatch of its own, whose label names its kernel.
+    const f = compile(step, { capture: false });
+    const tally = async (run: (x: Tensor) => Tensor): Promise<Map<string, number>> => {
+      const counts = new Map<string, number>();
+      const orig = rt.dispatch.bind(rt);
+      (rt as { dispatch: typeof rt.dispatch }).dispatch = (p, b, u, w, label) => {
+        const k = label ?? p.key;
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+        orig(p, b, u, w, label);
+      };
+      try {
+        const x = input(9, 'webgpu');
+        const l = run(x);
+        await l.data();
+        l.dispose(); x.dispose();
+      } finally {
+        (rt as { dispatch: typeof rt.dispatch }).dispatch = orig;
+      }
+      return counts;
+    };
+    const eager = await tally(step);
+    for (let i = 0; i < 3; i++) { const x = input(i, 'webgpu'); f(x).dispose(); x.dispose(); }
+    const replay = await tally(f);
+    expect(f.stats().replays).toBeGreaterThan(0);
+    const count = (m: Map<string, number>, re: RegExp) => [...m].filter(([k]) => re.test(k)).reduce((s, [, n]) => s + n, 0);
+    // Forward: W1·x + b1 → gelu, and W2·h + b2 + x; backward: geluGrad(pre, dY·W2) past dW2; and
+    // the SGD update of W1 (grad·0.05 subtracted in place) after dW1.
+    expect(count(replay, /^matmul\..*\.epilogue$/)).toBe(4);
+    expect(count(replay, /^matmul\.register\.epilogue$/)).toBeGreaterThan(0);
+    expect(count(replay, /^ew\.(gelu|geluGrad)/)).toBe(0);
+    expect(count(eager, /^ew\.(gelu|geluGrad)/)).toBe(2);
+    const total = (m: Map<string, number>) => [...m.values()].reduce((s, n) => s + n, 0);
+    expect(total(replay)).toBeLessThan(total(eager) - 4);
+  });
+});
