@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { ValueError, hasDevice, manualSeed, tensor, type DeviceName, type Tensor } from '@webgrad/core';
+import { CompileError, ValueError, hasDevice, manualSeed, tensor, type DeviceName, type Tensor } from '@webgrad/core';
 import { Dropout, Linear, ReLU, Sequential, mseLoss } from '@webgrad/nn';
 import { DataLoader, TensorDataset } from '@webgrad/data';
 import { AdamW, GradScaler, LrScheduler, cosineWithWarmup } from '@webgrad/optim';
@@ -131,6 +131,20 @@ describe('Trainer with compile: what it cannot compile', () => {
     expect(() => new Trainer({ ...base, compile: true, gradScaler: new GradScaler() })).toThrow(/compile does not take a gradScaler/);
     expect(() => new Trainer({ ...base, compile: false, gradScaler: new GradScaler() })).not.toThrow();
     expect(() => new Trainer({ ...base, compile: 'yes' } as never)).toThrow(/compile/);
+  });
+
+  it('a batch that is not tensors and JSON values is a CompileError at the first step', async () => {
+    class Pair { constructor(readonly x: Tensor, readonly y: Tensor) {} }
+    manualSeed(3);
+    const model = new Linear(5, 2);
+    const [x, y] = batches('cpu', 1)[0]!;
+    const trainer = new Trainer<Pair>({
+      model, optimizer: new AdamW(model.parameters()), trainData: [new Pair(x, y)], steps: 2, outDir: join(root, `run${runs++}`), ...quiet,
+      trainLoss: (b) => mseLoss(model.forward(b.x), b.y), compile: true,
+    });
+    await expect(trainer.run()).rejects.toThrow(CompileError);
+    await expect(trainer.run()).rejects.toThrow(/compile\(Trainer step\): argument 0\[0\] is .*capture models and optimizers in the closure/);
+    x.dispose(); y.dispose();
   });
 
   it('refuses number metrics at the first step', async () => {
