@@ -28,7 +28,7 @@ export function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): boolea
     bc1: 1 - Math.pow(beta1, step), bc2: 1 - Math.pow(beta2, step), lr, eps,
   };
   rt.f64().set(ADAMW_PARAMS.map((k) => consts[k]), params >> 3);
-  const threads = threadsFor(rt, n, FAST_CPU_CONFIG.elementwiseParallelMin);
+  const threads = threadsFor(rt, 8 * n, FAST_CPU_CONFIG.elementwiseParallelMin); // ~8 copies' work per element (f64 divisions, sqrt)
   const padded = n + (n & 1);
   const parts = splitRange(padded, partsFor(threads), 2).map(([lo, hi]) =>
     (hi > lo ? [...ptrs.map((p) => p + lo * 4), hi - lo, params] : []));

@@ -44,6 +44,7 @@ export function unary(op: UnaryOp, x: V, out: V): boolean {
 // ---- binary / where ------------------------------------------------------------------------------
 
 export function binary(op: BinaryOp, a: V, b: V, out: V): boolean {
+  if (isI32(a) && isI32(b) && out.dtype === 'bool' && BOOL_RESULT_OPS.has(op)) return compareInt32(op, a, b, out);
   if (!isF32(a) || !isF32(b) || !(isF32(out) || out.dtype === 'bool')) return false;
   const arith = out.dtype === 'float32';
   if (arith === BOOL_RESULT_OPS.has(op)) return false;
@@ -55,6 +56,21 @@ export function binary(op: BinaryOp, a: V, b: V, out: V): boolean {
   forEachRow(out.shape, [A, B, out], (offs, n, inner) => row(ab, offs[0]!, inner[0]!, bb, offs[1]!, inner[1]!, ob, offs[2]!, inner[2]!, n));
   return true;
 }
+
+const isI32 = (v: V): v is View<Int32Array> => v.dtype === 'int32' && v.buffer instanceof Int32Array;
+
+/**
+ * A comparison of int32 operands into a bool output (as `ne(targets, ignoreIndex)`): int32 values are
+ * exact in float64, so the op's expression gives the reference's results. Its own compiled loops, so
+ * the float32 loops' element accesses stay monomorphic. The output never shares the inputs' arrays.
+ */
+function compareInt32(op: BinaryOp, a: View<Int32Array>, b: View<Int32Array>, out: V): boolean {
+  const ab = a.buffer, bb = b.buffer, ob = out.buffer as Uint8Array; // bool, checked by the caller
+  const row = (int32CompareLoops[op] ??= binaryLoop(BINARY_DEFS[op].expr, false));
+  forEachRow(out.shape, [a, b, out], (offs, n, inner) => row(ab, offs[0]!, inner[0]!, bb, offs[1]!, inner[1]!, ob, offs[2]!, inner[2]!, n));
+  return true;
+}
+const int32CompareLoops: Partial<Record<BinaryOp, BinaryLoop>> = {};
 
 export function where(cond: V, a: V, b: V, out: V): boolean {
   if (!isF32(a) || !isF32(b) || !isF32(out)) return false;

@@ -43,6 +43,10 @@ export function reduce(op: ReduceOp, x: V, axes: readonly number[], out: V): boo
       (hi > lo ? [xp, op_, rows, cols, lo, hi] : [])));
   }
   const acc = rt.f64().subarray(op_ >> 3, (op_ >> 3) + nOut);
+  if (isContiguous(out)) {
+    (out.buffer as Float32Array | Float64Array).set(acc, out.offset); // rounds to float32 like an assignment
+    return true;
+  }
   const outShape = x.shape.map((d, i) => (trailing === i >= s ? 1 : d));
   return copyLoops({ buffer: acc, dtype: 'float64', shape: outShape, strides: contiguousStrides(outShape), offset: 0 }, out);
 }
