@@ -35,8 +35,6 @@ const KNOWN = [
   'checkpointExtra', 'config', 'handleSigint', 'fsync', 'stream', 'tty', 'callbacks', 'onStep', 'onEval', 'onEnd', 'compile',
 ];
 
-/** Where a micro-batch stands in its optimizer step: `last` (and `only`) end with the optimizer step. */
-type Phase = 'only' | 'first' | 'middle' | 'last';
 /** What one micro-batch's step returns: its unscaled loss and its `metrics` figures (detached). */
 interface MicroOut { loss: Tensor; metrics: Record<string, Tensor | number> }
 
@@ -276,15 +274,14 @@ export class Trainer<B = void> {
     // loss and metric tensors it returns; the loss is read back outside it. The scheduler steps
     // outside it too (it only sets the groups' LR, which a replayed optimizer step reads).
     const scaler = o.gradScaler;
-    const phaseOf = (k: number): Phase => (accum === 1 ? 'only' : k === 0 ? 'first' : k === accum - 1 ? 'last' : 'middle');
-    const eagerStep = (batch: B, phase: Phase): MicroOut => tidy(() => {
+    const eagerStep = (batch: B, last: boolean): MicroOut => tidy(() => {
       const out = o.trainLoss(batch);
       const loss = out instanceof Tensor ? out : out.loss;
       const part = accum > 1 ? loss.div(accum) : loss;
       (scaler ? scaler.scale(part) : part).backward();
       const figures: Record<string, Tensor | number> = {};
       for (const [name, v] of Object.entries(out instanceof Tensor ? {} : out.metrics ?? {})) figures[name] = v instanceof Tensor ? v.detach() : v;
-      if (!scaler && (phase === 'only' || phase === 'last')) {
+      if (!scaler && last) {
         if (o.gradClip) clipGradNorm(optimizer.params(), o.gradClip).dispose();
         optimizer.step();
         optimizer.zeroGrad();
@@ -293,7 +290,7 @@ export class Trainer<B = void> {
     });
     // Compiled, a whole step is one call over its micro-batches: the gradients they accumulate are
     // made inside the call (a compiled call cannot add to gradients an earlier call made).
-    const wholeStep = (batches: B[]): MicroOut[] => batches.map((b, k) => eagerStep(b, phaseOf(k)));
+    const wholeStep = (batches: B[]): MicroOut[] => batches.map((b, k) => eagerStep(b, k === batches.length - 1));
     const compiled = o.compile ? compile(wholeStep, { name: 'Trainer step' }) : null;
     let checkedFigures = false;
     const compiledStep = (step: CompiledFunction<[B[]], MicroOut[]>, batches: B[]): MicroOut[] => {
@@ -347,7 +344,7 @@ export class Trainer<B = void> {
             if (accum > 1) for (const b of batches) disposeBatch(b);
           }
         } else {
-          for (let k = 0; k < accum; k++) take(eagerStep(await this.#nextBatch(), phaseOf(k)));
+          for (let k = 0; k < accum; k++) take(eagerStep(await this.#nextBatch(), k === accum - 1));
         }
         if (o.gradScaler) {
           // Unscaled gradients are clipped; a step whose gradients overflowed is skipped and the scale backs off.
