@@ -22,30 +22,33 @@
 // flag (an absent one is bound to a buffer the shader never reads), so the kernel is one pipeline.
 //
 // Backward: at most two dispatches, deterministic, no atomics (but for bfloat16 stores).
-//   Stage 1 (`layerNormBackward`) writes dx and, per workgroup, the partial column sums of dweight
-//   and dbias. A workgroup of 256 threads is S = 256/TPR segments of TPR threads (TPR as in the
-//   forward) and owns a block of RW consecutive rows (RW a multiple of S, at most 256):
-//     phase 1, row statistics: segment s takes rows s, s + S, … of the block; its lanes stride over
-//       the row summing (g, g·x̂), and the row's (mean g, mean g·x̂) goes to workgroup memory;
-//     phase 2, columns: the columns are cut into tiles of 4·TPR; in a tile, lane l owns the four
-//       columns c0 + l + i·TPR (i < 4), which keep the coalesced order of the row loops. Segment s
-//       again takes rows s, s + S, …: it writes dx of its four columns and adds dy·x̂ and dy to two
-//       vec4 accumulators in registers. At the end of the tile the S segments' accumulators are
-//       summed in workgroup memory (log2 S barrier steps) and segment 0 writes the block's sums.
-//   With the automatic TPR (≤ 4 elements per thread) a row of up to 1024 columns is one tile, so
-//   phase 2 is the row loop of a plain dx kernel with the column sums riding along; wider rows
-//   (and a forced TPR) take several tiles, each re-reading the block's rows.
-//   The block's sums go to a scratch buffer `part` laid out [2, chunks, D] (dweight's half, then
-//   dbias's), f32. When one workgroup holds every row (chunks = 1) they are dweight and dbias
-//   themselves, written in their own storage, and the backward is one dispatch.
-//   Stage 2 (`layerNormBackward.columnSum`) reduces the partials: a workgroup of 256 threads is 8
-//   lanes × 32 consecutive columns of one half (so a warp reads 32 consecutive floats of a chunk);
-//   lane k sums chunks k, k + 8, …, then a 3-step tree in workgroup memory gives the column's total.
-//   RW is chosen per call: S rows (one pass) while that gives ≤ 256 workgroups, more rows per
-//   workgroup beyond (so stage 2 sums ≤ ~256 partials per column until RW reaches 256), at least 4
-//   (the partials are then at most half the size of dy in f32), and every row in one workgroup
-//   when rows·D ≤ 8192. The summation order depends only on the shape, never on timing.
-//   Without dweight/dbias, stage 1 alone runs with RW = S and no partials.
+//   Stage 1 (`layerNormBackward`) writes dx and partial column sums of dweight and dbias. Its
+//   workgroups are the forward's: 256 threads = S = 256/TPR segments of TPR threads, one row per
+//   segment, so a workgroup takes a block of S consecutive rows. Per row, the lanes stride over it
+//   twice, as the forward does: the first loop sums (g, g·x̂) for the row's statistics (a tree in
+//   workgroup memory, `seg_sum`), the second writes dx. dweight/dbias need no row statistic, so
+//   their terms dy·x̂ and dy are taken in the first loop, from values it loads anyway; where they go:
+//   - 'regs', rows of at most 4·TPR (every row with the automatic TPR up to D = 1024): lane l meets
+//     the same columns l + i·TPR (i < 4) in every row, so it adds the terms into two vec4 registers,
+//     slot i for column l + i·TPR. After the pass the S segments' registers go to workgroup memory
+//     and thread c sums column c over the segments (one barrier): one partial row per workgroup.
+//   - 'segs', longer rows: the columns of a lane do not fit registers, so each segment writes its
+//     terms straight into a partial row of its own (no cross-segment sum); with the automatic TPR
+//     this is S = 1, one partial row per row of x.
+//   The partial rows go to an f32 scratch buffer `part`, laid out [2, parts, D] (dweight's half,
+//   then dbias's). Where one pass of one workgroup holds every row (rows ≤ S in 'regs', one row in
+//   'segs'), its sums are dweight and dbias themselves, stored in their own dtype: one dispatch.
+//   One pass per workgroup keeps the row loops those of a plain dx kernel: software adapters
+//   (lavapipe, SwiftShader) run barriers as coroutine switches and pay heavily for a loop around
+//   them. Only when the partials would pass 32 MiB (hundreds of millions of elements) does a
+//   workgroup loop over several passes, adding to its registers or partial rows.
+//   Stage 2 (`layerNormBackward.columnSum`) reduces the partial rows: a workgroup of 256 threads is
+//   L lanes × 256/L consecutive columns of one half (so a warp reads consecutive floats of a
+//   partial row); lane k sums partial rows k, k + L, …, and a tree over the lanes in workgroup
+//   memory ends it. L is a power of two up to 32, the smallest giving each lane ≤ 32 partials.
+//   Summation orders depend only on the shape and TPR, never on timing. dx is computed exactly as
+//   a dx-only kernel would (same loops, same order), with or without dweight/dbias.
+//   Without dweight/dbias stage 1 runs alone, without the column terms.
 
 import type { View } from '../types.js';
 import { UniformStruct } from './kernel_args.js';
@@ -56,16 +59,21 @@ import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn } from './half_wg
 import { ROW_WG, rowOperands, rowStorage, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS, type RowStorage } from './softmax.js';
 import { splitWorkgroups, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
 
-/** Most rows one backward workgroup takes (its workgroup array of row statistics). */
-const MAX_BLOCK_ROWS = 256;
-/** Workgroups the backward's stage 1 is cut into, at most, before its blocks grow past one pass. */
-const TARGET_BLOCKS = 256;
-/** Fewest rows of a stage-1 block when dweight/dbias are wanted. */
-const MIN_BLOCK_ROWS = 4;
-/** rows·D up to which one workgroup takes every row and writes dweight/dbias itself (one dispatch). */
-const ONE_BLOCK_WORK = 8192;
-/** Stage 2's workgroup: SUM_LANES lanes over the chunks × SUM_COLS consecutive columns. */
-const SUM_COLS = 32, SUM_LANES = 8;
+/** Bytes of partial sums beyond which a stage-1 workgroup takes several passes of rows. */
+const MAX_PART_BYTES = 32 << 20;
+let partLimit = MAX_PART_BYTES;
+
+/**
+ * Sets the bytes of partial column sums beyond which the layerNorm backward's workgroups take
+ * several passes of rows (32 MiB), or restores it with null. For tests, which reach the multi-pass
+ * blocks on small inputs.
+ */
+export function setLayerNormPartialLimit(bytes: number | null): void {
+  if (bytes !== null && !(Number.isInteger(bytes) && bytes >= 1)) throw new RangeError(`setLayerNormPartialLimit: ${bytes} is not a positive integer`);
+  partLimit = bytes ?? MAX_PART_BYTES;
+}
+/** Stage 2's workgroup size, and the most lanes it gives one column. */
+const SUM_WG = 256, SUM_MAX_LANES = 32;
 
 /** Storage of the forward's x, weight, bias, out, mean, rstd (an absent weight/bias takes x's: it is bound to x's buffer). */
 type ForwardStorages = readonly [RowStorage, RowStorage, RowStorage, RowStorage, RowStorage, RowStorage];
@@ -147,31 +155,70 @@ function storeGrads(g: GradStorages, j: string, w: string, b: string): string {
   return (g.dw ? `st_dw(u.off_dw + ${j}, ${w}); ` : '') + (g.db ? `st_db(u.off_db + ${j}, ${b}); ` : '');
 }
 
-function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, g: GradStorages): ShaderSource {
+/** Where stage 1 keeps the column terms (see the header): 'regs' for rows of at most 4·TPR, 'segs' beyond. */
+type ColumnMap = 'regs' | 'segs';
+
+function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, cols: ColumnMap, loop: boolean, g: GradStorages): ShaderSource {
   const entries = BACKWARD_NAMES.map((n, k) => (k === 5 ? readWrite : read)(n, halfElement(st[k]!, k === 5)));
   const access = BACKWARD_NAMES.map((n, k) => (k === 5 ? wgslStoreFn('st_dx', 'dx', st[k]!) : wgslLoadFn(`ld_${n}`, n, st[k]!))).join('');
   const out = gradOutputs(g);
   const extra = sums === 'partials' ? [readWrite('part', 'f32')] : sums === 'direct' ? out.entries : [];
-  // Column sums (w, b) of column j: to the block's row of each half of `part`, or to dweight/dbias.
-  const emit = sums === 'partials' ? 'part[wg * u.d + j] = w; part[(u.chunks + wg) * u.d + j] = b;' : storeGrads(g, 'j', 'w', 'b');
-  const lanes = ['x', 'y', 'z', 'w'];
-  // Phase 2's work on column i of the tile (j = c0 + lane + i·TPR) for one row.
-  const column = (i: number) => {
-    const c = lanes[i]!;
-    return `    if (j${i} < u.d) {
-      let dyv = ld_dy(gb + j${i});
-      let xh = (ld_x(xb + j${i}) - mu) * rs;
-      st_dx(ob + j${i}, rs * (dyv * wt.${c} - t.x - xh * t.y));${sums === 'none' ? '' : `
-      aw.${c} += dyv * xh; ab.${c} += dyv;`}
-    }`;
-  };
   const helpers = wgslHalfHelpers([...st, ...(sums === 'direct' ? [g.dw, g.db].filter((v) => v !== null) : [])]);
+  // emit(k, j, w, b): the sums (w, b) of column j of partial row k: into `part` ([2, parts, D]), or
+  // (a single partial row) into dweight/dbias. add(k, j, w, b) adds to them ('segs', later passes).
+  const emit = sums === 'none' ? '' : sums === 'partials' ? 'part[k * u.d + j] = w; part[(u.parts + k) * u.d + j] = b;' : storeGrads(g, 'j', 'w', 'b');
+  const add = sums === 'partials' ? 'part[k * u.d + j] += w; part[(u.parts + k) * u.d + j] += b;' : '';
+  // The row loops: lanes stride over the row. The first sums (g, g·x̂) for the row's statistics and
+  // adds dy·x̂, dy to the column sums (before the row's barriers); the second writes dx.
+  const rowLoop = (colSums: string) => `    for (var j = lane; j < n; j += u.tpr) {
+      let dyv = ld_dy(gb + j);
+      let xh = (ld_x(xb + j) - mu) * rs;
+      let g = dyv * weight_at(j);
+      acc += vec4<f32>(g, g * xh, 0.0, 0.0);${sums === 'none' ? '' : colSums}
+    }`;
+  const dxLoop = `    for (var j = lane; j < n; j += u.tpr) {
+      let xh = (ld_x(xb + j) - mu) * rs;
+      st_dx(ob + j, rs * (ld_dy(gb + j) * weight_at(j) - t.x - xh * t.y));
+    }`;
+  const regs = {
+    before: `  let cols = vec4<u32>(lane) + vec4<u32>(0u, 1u, 2u, 3u) * u.tpr;   // the lane's columns
+  var aw = vec4<f32>(0.0);   // Σ dy·x̂ of the lane's columns over its segment's rows
+  var ab = vec4<f32>(0.0);   // Σ dy`,
+    sums: rowLoop(`
+      let slot = vec4<u32>(j) == cols;
+      aw += select(vec4<f32>(0.0), vec4<f32>(dyv * xh), slot);
+      ab += select(vec4<f32>(0.0), vec4<f32>(dyv), slot);`),
+    write: dxLoop,
+    // Column c of the block (lane c mod TPR, slot c / TPR): Σ over the segments, in segment order.
+    after: sums === 'none' ? '' : `  red[lid] = aw;
+  red_b[lid] = ab;
+  workgroupBarrier();
+  for (var c = lid; c < min(4u * u.tpr, u.d); c += ROW_WG) {
+    let l = c % u.tpr;
+    let i = c / u.tpr;
+    var w = 0.0;
+    var b = 0.0;
+    for (var q = 0u; q < segs; q++) { w += red[q * u.tpr + l][i]; b += red_b[q * u.tpr + l][i]; }
+    emit(wg, c, w, b);
+  }`,
+  };
+  const segs = {
+    before: '  let k = wg * segs + seg;   // this segment\'s partial row',
+    sums: rowLoop(`
+      if (p == 0u) { emit(k, j, dyv * xh, dyv); } else { add(k, j, dyv * xh, dyv); }`),
+    write: dxLoop,
+    // A segment without a row in this block still owns its partial row: zeros.
+    after: sums === 'none' ? '' : `  if (seg >= nr) {
+    for (var j = lane; j < u.d; j += u.tpr) { emit(k, j, 0.0, 0.0); }
+  }`,
+  };
+  const m = cols === 'regs' ? regs : segs;
   return shader([...entries, ...extra, uniform(u)], `${helpers}${access}${sums === 'direct' ? out.access : ''}
 ${WGSL_ROWS}
-var<workgroup> red_b: array<vec4<f32>, ROW_WG>;
-var<workgroup> stat: array<vec2<f32>, ${MAX_BLOCK_ROWS}>;   // (mean g, mean g·x̂) of each row of the block
+${cols === 'regs' && sums !== 'none' ? 'var<workgroup> red_b: array<vec4<f32>, ROW_WG>;' : ''}
 fn weight_at(j: u32) -> f32 { return select(1.0, ld_weight(u.off_w + min(j, u.d - 1u)), u.has_w != 0u); }
-fn emit(wg: u32, j: u32, w: f32, b: f32) { ${sums === 'none' ? '' : emit} }
+fn emit(k: u32, j: u32, w: f32, b: f32) { ${emit} }
+fn add(k: u32, j: u32, w: f32, b: f32) { ${add} }
 @compute @workgroup_size(${ROW_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let wg = linear_workgroup(wid, nwg);
@@ -181,8 +228,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let lane = lid % u.tpr;
   let r0 = wg * u.block;
   let nr = min(u.block, u.rows - r0);   // rows of this block (0 only when there are no rows)
-  // Phase 1: (mean g, mean g·x̂) of every row of the block, one row per segment and pass.
-  for (var p = 0u; p < nr; p += segs) {
+${m.before}
+  // Passes over the block: segment s takes row p + s; its lanes sum (g, g·x̂) over the row, then write dx.
+  ${loop ? 'for (var p = 0u; p < nr; p += segs) {' : '{ let p = 0u;   // one pass (a loop around the barriers costs software adapters dearly)'}
     let s = Seg(lid, lane, r0 + p + seg, p + seg < nr);
     let n = select(0u, u.d, s.live);
     let r = min(s.row, u.rows - 1u);
@@ -190,58 +238,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let rs = ld_rstd(u.off_rstd + r);
     let xb = u.off_x + s.row * u.d;
     let gb = u.off_dy + s.row * u.d;
+    let ob = u.off_dx + s.row * u.d;
     var acc = vec4<f32>(0.0);
-    for (var j = lane; j < n; j += u.tpr) {
-      let xh = (ld_x(xb + j) - mu) * rs;
-      let g = ld_dy(gb + j) * weight_at(j);
-      acc += vec4<f32>(g, g * xh, 0.0, 0.0);
-    }
-    let t = seg_sum(s, acc) / f32(u.d);
-    if (s.live && lane == 0u) { stat[p + seg] = t.xy; }
+${m.sums}
+    let t = seg_sum(s, acc) / f32(u.d);   // (mean g, mean g·x̂)
+${m.write}
   }
-  workgroupBarrier();
-  // Phase 2: tiles of 4·TPR columns; lane owns columns c0 + lane + i·TPR (i < 4) of each of its segment's rows.
-  for (var c0 = 0u; c0 < u.d; c0 += 4u * u.tpr) {
-    let j0 = c0 + lane;
-    let j1 = j0 + u.tpr;
-    let j2 = j1 + u.tpr;
-    let j3 = j2 + u.tpr;
-    let wt = vec4<f32>(weight_at(j0), weight_at(j1), weight_at(j2), weight_at(j3));
-    var aw = vec4<f32>(0.0);   // Σ dy·x̂ of the four columns over this segment's rows
-    var ab = vec4<f32>(0.0);   // Σ dy
-    for (var q = seg; q < nr; q += segs) {
-      let row = r0 + q;
-      let mu = ld_mean(u.off_mean + row);
-      let rs = ld_rstd(u.off_rstd + row);
-      let t = stat[q];
-      let xb = u.off_x + row * u.d;
-      let gb = u.off_dy + row * u.d;
-      let ob = u.off_dx + row * u.d;
-${[0, 1, 2, 3].map(column).join('\n')}
-    }
-${sums === 'none' ? '' : `    // Σ over the segments: tree steps over segment indices, lane by lane; segment 0 ends with the block's sums.
-    if (segs > 1u) {
-      red[lid] = aw;
-      red_b[lid] = ab;
-      workgroupBarrier();
-      for (var k = segs >> 1u; k > 0u; k = k >> 1u) {
-        if (seg < k) {
-          red[lid] = red[lid] + red[lid + k * u.tpr];
-          red_b[lid] = red_b[lid] + red_b[lid + k * u.tpr];
-        }
-        workgroupBarrier();
-      }
-      aw = red[lid];
-      ab = red_b[lid];
-      workgroupBarrier();
-    }
-    if (seg == 0u) {
-      if (j0 < u.d) { emit(wg, j0, aw.x, ab.x); }
-      if (j1 < u.d) { emit(wg, j1, aw.y, ab.y); }
-      if (j2 < u.d) { emit(wg, j2, aw.z, ab.z); }
-      if (j3 < u.d) { emit(wg, j3, aw.w, ab.w); }
-    }
-`}  }
+${m.after}
 }
 `);
 }
@@ -252,39 +255,41 @@ function wgslColumnSum(u: UniformStruct, g: GradStorages): ShaderSource {
   const store = g.dw && g.db ? 'if (half == 0u) { st_dw(u.off_dw + c, total); } else { st_db(u.off_db + c, total); }' : storeGrads(g, 'c', 'total', 'total');
   return shader([read('part', 'f32'), ...out.entries, uniform(u)], `${out.helpers}${out.access}
 ${WGSL_LINEAR_WORKGROUP}
-var<workgroup> sums: array<f32, ${SUM_COLS * SUM_LANES}>;
-// Workgroup (half, column block): lane k of column c sums part[half, k + 8i, c]; a tree over the lanes ends it.
-@compute @workgroup_size(${SUM_COLS * SUM_LANES})
+var<workgroup> sums: array<f32, ${SUM_WG}>;
+// Workgroup (half, block of ${SUM_WG} / L columns), L = u.lanes: lane k of column c sums part[half, k + L·i, c]; a tree over the lanes ends it.
+@compute @workgroup_size(${SUM_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let wg = linear_workgroup(wid, nwg);
   if (wg >= u.blocks * u.halves) { return; }
   let half = u.first_half + wg / u.blocks;
-  let c = (wg % u.blocks) * ${SUM_COLS}u + lid % ${SUM_COLS}u;
-  let lane = lid / ${SUM_COLS}u;
-  var acc = 0.0;
+  let width = ${SUM_WG}u / u.lanes;
+  let c = (wg % u.blocks) * width + lid % width;
+  let lane = lid / width;
+  var total = 0.0;
   if (c < u.d) {
-    let base = half * u.chunks * u.d + c;
-    for (var k = lane; k < u.chunks; k += ${SUM_LANES}u) { acc += part[base + k * u.d]; }
+    let base = half * u.parts * u.d + c;
+    for (var k = lane; k < u.parts; k += u.lanes) { total += part[base + k * u.d]; }
   }
-  sums[lid] = acc;
-  workgroupBarrier();
-  for (var k = ${SUM_LANES / 2}u; k > 0u; k = k >> 1u) {
-    if (lane < k) { sums[lid] = sums[lid] + sums[lid + k * ${SUM_COLS}u]; }
+  if (u.lanes > 1u) {
+    sums[lid] = total;
     workgroupBarrier();
+    for (var k = u.lanes >> 1u; k > 0u; k = k >> 1u) {
+      if (lane < k) { sums[lid] = sums[lid] + sums[lid + k * width]; }
+      workgroupBarrier();
+    }
+    total = sums[lid];
   }
-  let total = sums[lid];
   if (lane == 0u && c < u.d) { ${store} }
 }
 `);
 }
 
-/** Rows per stage-1 block and the number of blocks (see the header). */
-function backwardBlocks(rows: number, D: number, segs: number, sums: boolean): { block: number; chunks: number } {
-  if (!sums) return { block: segs, chunks: Math.ceil(rows / segs) };
-  if (rows <= MAX_BLOCK_ROWS && rows * D <= ONE_BLOCK_WORK) return { block: Math.max(1, rows), chunks: 1 };
-  const passes = Math.max(Math.ceil(rows / (segs * TARGET_BLOCKS)), Math.ceil(MIN_BLOCK_ROWS / segs));
-  const block = Math.min(segs * passes, MAX_BLOCK_ROWS);
-  return { block, chunks: Math.max(1, Math.ceil(rows / block)) };
+/** Passes of S rows per stage-1 block, the number of blocks (workgroups), and the partial rows they write (see the header). */
+function backwardBlocks(rows: number, D: number, segs: number, cols: ColumnMap, sums: boolean): { passes: number; chunks: number; parts: number } {
+  const partRows = !sums ? 0 : cols === 'regs' ? 1 : segs;   // per block
+  const passes = Math.max(1, Math.ceil((Math.ceil(rows / segs) * partRows * D * 8) / partLimit));
+  const chunks = sums ? Math.max(1, Math.ceil(rows / (segs * passes))) : Math.ceil(rows / segs);
+  return { passes, chunks, parts: chunks * partRows };
 }
 
 export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GPUBuffer> | null, mean: View<GPUBuffer>,
@@ -298,27 +303,32 @@ export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight:
     rowOperands(rt, [x, weight, mean, rstd, dy], [dx, dweight, dbias]);
   const wantSums = dwo !== null || dbo !== null;
   if (D > 0 && (rows > 0 || wantSums)) {
-    const tpr = rowThreads(D);
-    const { block, chunks } = backwardBlocks(rows, D, ROW_WG / tpr, wantSums);
-    const sums: ColumnSums = !wantSums ? 'none' : chunks === 1 ? 'direct' : 'partials';
+    const tpr = rowThreads(D), segs = ROW_WG / tpr;
+    const cols: ColumnMap = D <= 4 * tpr ? 'regs' : 'segs';
+    const { passes, chunks, parts } = backwardBlocks(rows, D, segs, cols, wantSums);
+    const sums: ColumnSums = !wantSums ? 'none' : parts === 1 && passes === 1 ? 'direct' : 'partials';
     const u = new UniformStruct().u32('rows', rows).u32('d', D).u32('tpr', tpr).u32('has_w', wi ? 1 : 0)
-      .u32('block', block).u32('chunks', chunks)
+      .u32('block', segs * passes).u32('chunks', chunks).u32('parts', parts)
       .u32('off_x', xi!.offset).u32('off_w', wi?.offset ?? 0).u32('off_mean', mi!.offset).u32('off_rstd', ri!.offset)
       .u32('off_dy', gi!.offset).u32('off_dx', dxo!.offset).u32('off_dw', dwo?.offset ?? 0).u32('off_db', dbo?.offset ?? 0);
     const gKey = `${g.dw ?? '-'}.${g.db ?? '-'}`;
-    const p = rt.pipeline(`rows.layerNormBackward.${sums}.${st.join('.')}${sums === 'direct' ? `.${gKey}` : ''}`, () => wgslBackward(u, st, sums, g));
+    const key = `rows.layerNormBackward.${cols}.${sums}${passes > 1 ? '.loop' : ''}.${st.join('.')}${sums === 'direct' ? `.${gKey}` : ''}`;
+    const p = rt.pipeline(key, () => wgslBackward(u, st, sums, cols, passes > 1, g));
     const bound = [xi!.buffer, (wi ?? xi!).buffer, mi!.buffer, ri!.buffer, gi!.buffer, dxo!.buffer];
+    const outs = [dwo, dbo].filter((o) => o !== null).map((o) => o.buffer);
     if (sums !== 'partials') {
-      rt.dispatch(p, sums === 'direct' ? [...bound, ...[dwo, dbo].filter((o) => o !== null).map((o) => o.buffer)] : bound,
-        u.bytes(), splitWorkgroups(chunks), op);
+      rt.dispatch(p, sums === 'direct' ? [...bound, ...outs] : bound, u.bytes(), splitWorkgroups(chunks), op);
     } else {
-      const part = rt.allocate(2 * chunks * D * 4);
+      const part = rt.allocate(2 * parts * D * 4);
       rt.dispatch(p, [...bound, part], u.bytes(), splitWorkgroups(chunks), op);
-      const blocks = Math.ceil(D / SUM_COLS), halves = (dwo ? 1 : 0) + (dbo ? 1 : 0);
-      const u2 = new UniformStruct().u32('d', D).u32('chunks', chunks).u32('blocks', blocks).u32('halves', halves)
+      // Stage 2: L lanes per column, enough that each sums at most ~32 partials (L ≤ 32).
+      let lanes = 1;
+      while (lanes < SUM_MAX_LANES && parts > 32 * lanes) lanes *= 2;
+      const blocks = Math.ceil(D / (SUM_WG / lanes)), halves = outs.length;
+      const u2 = new UniformStruct().u32('d', D).u32('parts', parts).u32('lanes', lanes).u32('blocks', blocks).u32('halves', halves)
         .u32('first_half', dwo ? 0 : 1).u32('off_dw', dwo?.offset ?? 0).u32('off_db', dbo?.offset ?? 0);
       const p2 = rt.pipeline(`rows.layerNormBackward.columnSum.${gKey}`, () => wgslColumnSum(u2, g));
-      rt.dispatch(p2, [part, ...[dwo, dbo].filter((o) => o !== null).map((o) => o.buffer)], u2.bytes(), splitWorkgroups(blocks * halves), `${op}.columnSum`);
+      rt.dispatch(p2, [part, ...outs], u2.bytes(), splitWorkgroups(blocks * halves), `${op}.columnSum`);
       rt.release(part);
     }
   }
