@@ -15,7 +15,7 @@
 //   indexing.ts          indexSelect, indexAdd
 //   rnn.ts               rnnCell, lstmCell, gruCell and their backwards (rnn_program.ts, TypeScript loops)
 //   random.ts            random
-//   adamw.ts             adamw (adamw in ../wasm/elementwise_program.ts)
+//   adamw.ts             adamw (adamw in ../wasm/elementwise_program.ts); adamwMulti runs it per item
 //   quant_matmul.ts      quantMatmul (< 8 rows: quant_matmul_program.ts; more: decoded tiles into the
 //                        sgemm), quantMatmulTransposed (tiles into the sgemm, or TypeScript loops)
 // argReduce, gather and scatterAdd have no fast path.

@@ -1,4 +1,5 @@
-// The fused AdamW step: one dispatch per parameter updates param, m and v in place.
+// The fused AdamW step: one dispatch updates one parameter's param, m and v in place (adamw_multi.ts
+// updates many parameters per dispatch, element for element as here).
 //
 // What (as cpu/adamw.ts and torch.optim.AdamW; Loshchilov & Hutter 2019), with t = opts.step:
 //   p ← p − lr·wd·p;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
