@@ -67,13 +67,15 @@ export function adamwMulti(rt: WebGPURuntime, items: readonly AdamWItem<GPUBuffe
       launch(rt, group);
       group = null;
     }
-    if (!group) {
-      group = { bindings: [], items: [], maps: [] };
-      if (!place(group, views, st, limit)) throw new Error('adamwMulti: an item does not fit an empty group'); // unreachable: ≤ 4 bindings
+    group ??= { bindings: [], items: [], maps: [] };
+    // An item alone fits unless its own views read one buffer as two dtypes: it takes adamw.
+    if (group.items.length === 0 && !place(group, views, st, limit)) {
+      adamw(rt, it.param, it.grad, it.m, it.v, it.opts);
+      continue;
     }
     group.items.push(it);
   }
-  if (group) launch(rt, group);
+  if (group && group.items.length > 0) launch(rt, group);
 }
 
 /** Adds the item's views to the group's bindings if they fit (same storage where a buffer is already bound, at most `limit` buffers); false, leaving the group unchanged, if not. */
