@@ -340,8 +340,12 @@ export interface QuantKernels<B> {
  * float32 buffer followed by `fusedElementwise(program, [that buffer, ...inputs], outs)`.
  */
 export interface EpilogueKernels<B> {
-  /** outs = program(a·b, ...inputs), the product never stored unless the program lists value 0 as an output. */
-  matmulEpilogue(a: View<B>, b: View<B>, program: FusedProgram, inputs: readonly View<B>[], outs: readonly View<B>[]): void;
+  /**
+   * outs = program(a·b, ...inputs), the product never stored unless the program lists value 0 as an
+   * output; with `rowSums` (a contiguous float32 [...batch, M] view), also Σ_k a[..., m, k] there,
+   * summed in an order of the kernel's own (the bias gradient beside a weight gradient dYᵀ·X).
+   */
+  matmulEpilogue(a: View<B>, b: View<B>, program: FusedProgram, inputs: readonly View<B>[], outs: readonly View<B>[], rowSums?: View<B> | null): void;
 }
 
 /**

@@ -3,7 +3,7 @@
 // sizes 1 (K = 0 too), transposed operands, batched products with a broadcast operand, a Linear's
 // bias broadcast over rows, offset and transposed input views, outputs at offsets, programs with
 // several inputs and outputs (the raw product among them), scalars as uniforms, inputs aliasing
-// outputs and outputs in an operand's buffer; typed errors.
+// outputs and outputs in an operand's buffer; row sums of A beside the product; typed errors.
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAll } from '../src/cpu/index.js';
 import { FusedProgramError, type FusedProgram } from '../src/elementwise/fused.js';
@@ -45,13 +45,13 @@ function copyOf(v: G): G {
 const bits = (x: Float32Array): Uint32Array => new Uint32Array(x.buffer, x.byteOffset, x.length);
 
 /** Runs the epilogue and the reference pair; expects every output equal bit for bit. */
-async function expectParity(a: G, b: G, p: FusedProgram, inputs: readonly G[], outShape: readonly number[], what: string, offsets: readonly number[] = []): Promise<void> {
+async function expectParity(a: G, b: G, p: FusedProgram, inputs: readonly G[], outShape: readonly number[], what: string, offsets: readonly number[] = [], rowSums: G | null = null): Promise<void> {
   const outs = p.outputs.map((_, j) => output(outShape, offsets[j] ?? 0));
   const refOuts = p.outputs.map((_, j) => output(outShape, offsets[j] ?? 0));
   const product = output(outShape);
   gk.matmul(a, b, product);
   gk.fusedElementwise(p, [product, ...inputs], refOuts);
-  matmulEpilogue(rt, a, b, p, inputs, outs);
+  matmulEpilogue(rt, a, b, p, inputs, outs, rowSums);
   for (let j = 0; j < outs.length; j++) {
     const got = await valuesOf(outs[j]!), want = await valuesOf(refOuts[j]!);
     const g = bits(got), w = bits(want);
@@ -178,6 +178,68 @@ describe('matmulEpilogue (WebGPU) against matmul + fusedElementwise', () => {
     setMatmulVariant('auto');
   });
 
+  it('row sums of A beside the product: sequential in k in register and tiled, the reduce kernel\'s in gemv and splitk', async () => {
+    const identity: FusedProgram = { inputs: 1, steps: [], outputs: [0] };
+    let seed = 200;
+    const cases: [MatmulVariant, number[], number, number, number, OperandLayout][] = [
+      ['register', [], 13, 6, 19, {}], ['register', [], 128, 40, 96, { aT: true }], ['register', [3], 5, 7, 9, { aT: true, aOffset: 1 }],
+      ['register', [], 6, 2, 5, { aT: true }], ['tiled', [2], 37, 20, 45, { aT: true }],
+      ['gemv', [], 7, 1, 5, {}], ['splitk', [], 9, 6, 300, { aT: true }],
+    ];
+    for (const [variant, batch, M, N, K, o] of cases) {
+      setMatmulVariant(variant);
+      const what = `${variant} ${batch} ${M}x${N}x${K} ${JSON.stringify(o)}`;
+      const [a, b] = operands(batch, M, N, K, { ...o, bT: true }, seed += 2);
+      const shape = [...batch, M, N];
+      const sums = output([...batch, M], 2);
+      const bias = input(shape, { broadcast: [...Array(shape.length - 1).keys()] }, seed);
+      const p = variant === 'register' ? biasGelu : identity;
+      await expectParity(a, b, p, p === biasGelu ? [bias] : [], shape, what, [], sums);
+      const got = await valuesOf(sums);
+      const want = new Float32Array(got.length);
+      if (variant === 'register' || variant === 'tiled') {
+        const av = await valuesOf(a);
+        for (let row = 0; row < want.length; row++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s = Math.fround(s + av[row * K + k]!);
+          want[row] = s;
+        }
+      } else {
+        const ref = output([...batch, M, 1]);
+        gk.reduce('sum', a, [shape.length - 1], ref);
+        want.set(await valuesOf(ref));
+      }
+      const i = bits(got).findIndex((x, k) => x !== bits(want)[k]);
+      expect(i, `${what}: row ${i}: got ${got[i]}, want ${want[i]}`).toBe(-1);
+    }
+    setMatmulVariant('auto');
+  });
+
+  it('row sums written through a temporary when their buffer is bound otherwise, and with an empty product', async () => {
+    setMatmulVariant('register');
+    const [a, b] = operands([], 8, 5, 6, {}, 300);
+    const out = output([8, 5], 8);
+    const sums = { ...out, shape: [8], strides: [1], offset: 0 };
+    const product = output([8, 5]);
+    gk.matmul(a, b, product);
+    matmulEpilogue(rt, a, b, { inputs: 1, steps: [], outputs: [0] }, [], [out], sums);
+    expect(bits(await valuesOf(out))).toEqual(bits(await valuesOf(product)));
+    const av = await valuesOf(a);
+    const got = await valuesOf(sums);
+    for (let row = 0; row < 8; row++) {
+      let s = 0;
+      for (let k = 0; k < 6; k++) s = Math.fround(s + av[row * 6 + k]!);
+      expect(got[row]).toBe(s);
+    }
+    const [a0, b0] = operands([], 4, 0, 3, {}, 301);
+    const sums0 = output([4]);
+    matmulEpilogue(rt, a0, b0, { inputs: 1, steps: [], outputs: [0] }, [], [output([4, 0])], sums0);
+    const ref = output([4, 1]);
+    gk.reduce('sum', a0, [1], ref);
+    expect(bits(await valuesOf(sums0))).toEqual(bits(await valuesOf(ref)));
+    setMatmulVariant('auto');
+  });
+
   it('typed errors name what is wrong', () => {
     const [a, b] = operands([], 4, 5, 6, {}, 60);
     const bias = input([4, 5], { broadcast: [0] }, 61);
@@ -193,6 +255,8 @@ describe('matmulEpilogue (WebGPU) against matmul + fusedElementwise', () => {
     expect(run(biasGelu, [ints], [out])).toThrow(/input 1 is int32/);
     expect(run(biasGelu, [bias], [out], { ...a, dtype: 'float16' })).toThrow(/a is float16/);
     expect(run({ inputs: 2, steps: [{ kind: 'binary', op: 'lt', args: [0, 1] }], outputs: [2] }, [bias], [out])).toThrow(FusedProgramError);
+    expect(() => matmulEpilogue(rt, a, b, biasGelu, [bias], [out], output([5]))).toThrow(/rowSums has shape \[5\], a's rows are \[4\]/);
+    expect(() => matmulEpilogue(rt, a, b, biasGelu, [bias], [out], { ...output([8]), shape: [4], strides: [2] })).toThrow(/rowSums must be contiguous/);
     const many: FusedProgram = { inputs: 4, steps: [], outputs: [0, 1, 2, 3] };
     expect(run(many, [bias, bias, bias], [out, out, out, out])).toThrow(/more than FUSED_MAX_BUFFERS/);
   });

@@ -30,7 +30,7 @@ const GPU_DTYPES: readonly string[] = ['float32', 'float16', 'bfloat16', 'int32'
 function makeBackend(rt: WebGPURuntime): Backend<GPUBuffer> {
   return {
     name: 'webgpu',
-    kernels: { ...createWebGPUKernels(rt), matmulEpilogue: (a, b, program, inputs, outs) => matmulEpilogue(rt, a, b, program, inputs, outs) },
+    kernels: { ...createWebGPUKernels(rt), matmulEpilogue: (a, b, program, inputs, outs, rowSums) => matmulEpilogue(rt, a, b, program, inputs, outs, rowSums ?? null) },
     // An allow-list: a name that is no dtype is refused too (float64 has no WGSL storage type).
     supports: (dtype) => GPU_DTYPES.includes(dtype),
     allocate: (dtype, length) => { checkF16(rt, dtype); return rt.allocate(gpuByteSize(dtype, Math.max(length, 1))); },

@@ -105,7 +105,18 @@ export interface Epilogue {
   /** Appends the epilogue's own uniforms (after the views' geometry). */
   readonly uniforms: (u: UniformStruct) => void;
   readonly code: string;
+  /**
+   * Row sums of A as a side output ('register' and 'tiled' only): the index of the view among
+   * `views` (shape [...batch, M, N] with stride 0 along n) that receives Σ_k a[..., m, k], bound as
+   * `RS` by the epilogue. The sums are sequential in k from 0: the invocations of output column 0
+   * add up the A values they load anyway.
+   */
+  readonly rowSums?: number;
 }
+
+/** WGSL storing the row sums `rs<i>` (row m + i) where the epilogue asks for them. */
+const rowSumStore = (epi: Epilogue, m: string, v: string): string =>
+  `RS[eb[${epi.rowSums}] + (${m}) * u.e${epi.rowSums}_m] = ${v};`;
 
 export interface MatmulOptions {
   /** Force a variant for this call (overrides setMatmulVariant). */
@@ -313,6 +324,16 @@ export function wgslTiled(cfg: TileConfig, A: Operand, B: Operand, st: MatmulSto
   }
   compute += '    }\n';
   let accDecl = '', store = '';
+  const sums = epi?.rowSums !== undefined;
+  if (sums) {
+    // Row sums: invocation tx == 0 of the first column of tiles adds each vec4 of A it reads (the
+    // tile is zero past the matrix, and x + 0 = x).
+    compute = compute.replace(/(        let a(\d+) = Ash\[[^\n]*\n)/g, (line, _all, i4) => `${line}        if (rsLane) { rs${i4} = rs${i4} + a${i4}; }\n`);
+    accDecl += `  let rsLane = wid.x == 0u && tx == 0u;\n`;
+    for (let i4 = 0; i4 < TM / 4; i4++) accDecl += `  var rs${i4} = vec4<f32>(0.0);\n`;
+    store += `  if (rsLane) {\n` + Array.from({ length: TM }, (_, i) =>
+      `    if (m0 + ty * ${TM}u + ${i}u < u.M) { ${rowSumStore(epi!, `m0 + ty * ${TM}u + ${i}u`, `rs${i >> 2}[${i & 3}]`)} }`).join('\n') + '\n  }\n';
+  }
   for (let i = 0; i < TM; i++) {
     for (let j4 = 0; j4 < TN / 4; j4++) {
       accDecl += `  var acc${i}_${j4} = vec4<f32>(0.0);\n`;
@@ -367,8 +388,16 @@ export function wgslRegister(A: Operand, B: Operand, st: MatmulStorages, rank: n
     return [0, 1, 2, 3].map((kk) => `let b${kk} = vec4<f32>(${[0, 1, 2, 3].map((j) => `ldB(bases.y + (k + ${kk}u) * u.sbK + (n + ${j}u) * u.sbN)`).join(', ')});`).join('\n      ');
   })();
   const fma4 = [0, 1, 2, 3].map((i) => `acc${i} = fma(vec4<f32>(a${i}.x), b0, fma(vec4<f32>(a${i}.y), b1, fma(vec4<f32>(a${i}.z), b2, fma(vec4<f32>(a${i}.w), b3, acc${i}))));`).join('\n      ');
-  const store = [0, 1, 2, 3].map((i) => `  if (m + ${i}u < u.M) { let o = obase + (m + ${i}u) * u.soM + n * u.soN;\n` +
+  let store = [0, 1, 2, 3].map((i) => `  if (m + ${i}u < u.M) { let o = obase + (m + ${i}u) * u.soM + n * u.soN;\n` +
     [0, 1, 2, 3].map((c) => `    if (n + ${c}u < u.N) { ${storeAt(epi, `m + ${i}u`, `n + ${c}u`, `o + ${c}u * u.soN`, `acc${i}[${c}]`)} }`).join('\n') + '\n  }').join('\n');
+  // Row sums: the invocations of output column 0 add the A values they load, k in order.
+  let sumDecl = '', sumFast = '', sumEdge = '';
+  if (epi?.rowSums !== undefined) {
+    sumDecl = 'var rs = vec4<f32>(0.0);\n  let rsLane = n == 0u;\n  ';
+    sumFast = `\n      if (rsLane) {${[0, 1, 2, 3].map((kk) => ` rs = rs + vec4<f32>(a0[${kk}], a1[${kk}], a2[${kk}], a3[${kk}]);`).join('')} }`;
+    sumEdge = `\n    if (rsLane) {${[0, 1, 2, 3].map((i) => ` if (m + ${i}u < u.M) { rs[${i}] = rs[${i}] + ldA(bases.x + (m + ${i}u) * u.saM + k * u.saK); }`).join('')} }`;
+    store += `\n  if (rsLane) {${[0, 1, 2, 3].map((i) => ` if (m + ${i}u < u.M) { ${rowSumStore(epi, `m + ${i}u`, `rs[${i}]`)} }`).join('')} }`;
+  }
   return matmulShader(A, B, st, 'f32', uniforms, `${wgslBatchBases(rank)}${epiBases(epi, rank)}
 @compute @workgroup_size(${REG_WG[0]}, ${REG_WG[1]})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -381,12 +410,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let obase = bases.z + split * u.splitStride;
 ${epiInit(epi, 'zz / u.splits')}  if (m >= u.M || n >= u.N) { return; }
   var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
-  var k = kBegin;
+  ${sumDecl}var k = kBegin;
   if (m + 4u <= u.M && n + 4u <= u.N) {
     for (; k + 4u <= kEnd; k += 4u) {
       ${aFast}
       ${bFast}
-      ${fma4}
+      ${fma4}${sumFast}
     }
   }
   // Edge blocks and the K tail: one k at a time, every load checked.
@@ -398,7 +427,7 @@ ${epiInit(epi, 'zz / u.splits')}  if (m >= u.M || n >= u.N) { return; }
     if (m < u.M) { acc0 = fma(vec4<f32>(ldA(bases.x + m * u.saM + k * u.saK)), bv, acc0); }
     if (m + 1u < u.M) { acc1 = fma(vec4<f32>(ldA(bases.x + (m + 1u) * u.saM + k * u.saK)), bv, acc1); }
     if (m + 2u < u.M) { acc2 = fma(vec4<f32>(ldA(bases.x + (m + 2u) * u.saM + k * u.saK)), bv, acc2); }
-    if (m + 3u < u.M) { acc3 = fma(vec4<f32>(ldA(bases.x + (m + 3u) * u.saM + k * u.saK)), bv, acc3); }
+    if (m + 3u < u.M) { acc3 = fma(vec4<f32>(ldA(bases.x + (m + 3u) * u.saM + k * u.saK)), bv, acc3); }${sumEdge}
   }
 ${store}
 }
@@ -516,6 +545,7 @@ function launchMatmul(rt: WebGPURuntime, a: View<GPUBuffer>, b: View<GPUBuffer>,
   const base = { offA: a.offset, offB: b.offset, offO: out.offset, kChunk: Math.max(p.K, 1), splits: 1, splitStride: 0, zBase: 0 };
   const max = maxWorkgroups(rt.limits);
 
+  if (epi?.rowSums !== undefined && variant !== 'register' && !(variant === 'tiled' || (variant === 'splitk' && p.K <= TILE_SMALL.BK))) return false;
   if (variant === 'gemv') {
     // 'dot' when the operand that spans the outputs is contiguous along K (coalesced reads along K).
     const big = p.N === 1 && p.M > 1 ? p.saK : p.M === 1 && p.N > 1 ? p.sbK : p.M >= p.N ? p.saK : p.sbK;

@@ -14,8 +14,14 @@
 // take the epilogue in their store, 'splitk' (whose sums are complete only in its second pass)
 // runs as matmul into a temporary, then `fusedElementwise`.
 //
-// Bindings: A, B, the inputs `X1..` (read) and the outputs `Y0..` (read_write) in place of the
-// matmul's O, then the matmul's uniforms followed by each view's geometry (matmul.ts `Epilogue`)
+// Row sums (`rowSums`, a [...batch, M] view): Σ_k a[..., m, k] as a side output, for the bias
+// gradient dY.sum(0) beside dW = dYᵀ·X, whose A is dYᵀ. In 'register' and 'tiled' the invocations
+// of output column 0 add up the A values they load anyway, sequentially in k from 0 (so both give
+// the same bits, which are not the reduce kernel's: it sums in a tree); elsewhere the reduce kernel
+// writes them.
+//
+// Bindings: A, B, the inputs `X1..` (read), the outputs `Y0..` and the row sums `RS` (read_write)
+// in place of the matmul's O, then the matmul's uniforms followed by each view's geometry (matmul.ts `Epilogue`)
 // and the program's scalars as float32 bit patterns (`q<k>`), so programs differing only in their
 // scalars share a pipeline.
 // Aliasing, as `fusedElementwise` does it: an input with exactly an output's view is read through
@@ -31,6 +37,7 @@ import { WGSL_MATH } from './elementwise_ops.js';
 import { read, readWrite } from './bindings.js';
 import { fusedElementwise } from './fused_elementwise.js';
 import { matmul, matmulWithEpilogue, type Epilogue, type MatmulOptions } from './matmul.js';
+import { reduce } from './reduce.js';
 import type { WebGPURuntime } from './runtime.js';
 
 type V = View<GPUBuffer>;
@@ -60,11 +67,12 @@ const fail = (msg: string): never => { throw new FusedProgramError(`matmulEpilog
 const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 /** Checks the views against each other and the program (see `matmulEpilogue`). */
-function check(a: V, b: V, p: FusedProgram, inputs: readonly V[], outs: readonly V[]): void {
+function check(a: V, b: V, p: FusedProgram, inputs: readonly V[], outs: readonly V[], rowSums: V | null): void {
   if (inputs.length !== p.inputs - 1) fail(`the program reads ${p.inputs} value(s): the product and ${p.inputs - 1} input view(s), got ${inputs.length}`);
   if (outs.length !== p.outputs.length) fail(`the program writes ${p.outputs.length} output(s), got ${outs.length} view(s)`);
-  if (2 + inputs.length + outs.length > FUSED_MAX_BUFFERS) {
-    fail(`a, b, ${inputs.length} input(s) and ${outs.length} output(s) need ${2 + inputs.length + outs.length} buffers, more than FUSED_MAX_BUFFERS = ${FUSED_MAX_BUFFERS}`);
+  const buffers = 2 + inputs.length + outs.length + (rowSums === null ? 0 : 1);
+  if (buffers > FUSED_MAX_BUFFERS) {
+    fail(`a, b, ${inputs.length} input(s), ${outs.length} output(s)${rowSums === null ? '' : ' and the row sums'} need ${buffers} buffers, more than FUSED_MAX_BUFFERS = ${FUSED_MAX_BUFFERS}`);
   }
   const shape = outs[0]!.shape;
   const r = shape.length;
@@ -84,6 +92,12 @@ function check(a: V, b: V, p: FusedProgram, inputs: readonly V[], outs: readonly
     view(v, `output ${k}`);
     if (!isContiguous(v)) fail(`output ${k} must be contiguous (strides [${v.strides.join(', ')}])`);
   });
+  if (rowSums !== null) {
+    if (rowSums.dtype !== 'float32') fail(`rowSums is ${rowSums.dtype}; the epilogue computes in float32`);
+    const want = shape.slice(0, r - 1);
+    if (rowSums.shape.length !== r - 1 || !rowSums.shape.every((d, i) => d === want[i])) fail(`rowSums has shape ${shapeText(rowSums.shape)}, a's rows are ${shapeText(want)}`);
+    if (!isContiguous(rowSums)) fail(`rowSums must be contiguous (strides [${rowSums.strides.join(', ')}])`);
+  }
 }
 
 const sameView = (x: V, o: V): boolean =>
@@ -112,23 +126,36 @@ ${[...loads, ...scalars, ...compute, ...stores].map((l) => `  ${l}`).join('\n')}
  * out_j = program(a·b, inputs…) output j, for every element of the [...batch, M, N] product (see the
  * header). a [...batch, M, K] and b [...batch, K, N] as for `matmul` (batch dims expanded, any
  * strides); every view float32; inputs of the product's shape (any strides); outputs contiguous.
+ * `rowSums`, a contiguous [...batch, M] view, receives Σ_k a[..., m, k] (see the header).
  */
-export function matmulEpilogue(rt: WebGPURuntime, a: V, b: V, p: FusedProgram, inputs: readonly V[], outs: readonly V[], opts: MatmulOptions = {}): void {
+export function matmulEpilogue(rt: WebGPURuntime, a: V, b: V, p: FusedProgram, inputs: readonly V[], outs: readonly V[], rowSums: V | null = null, opts: MatmulOptions = {}): void {
   const e = prepared(p);
-  check(a, b, p, inputs, outs);
+  check(a, b, p, inputs, outs, rowSums);
   const shape = outs[0]!.shape;
   const n = numel(shape);
-  if (n === 0) return;
   const temps: GPUBuffer[] = [];
-  const later: [V, GPUBuffer][] = [];
+  const sums = rowSums === null ? null : { view: rowSums, target: rowSums };
+  if (n === 0) {
+    if (sums !== null) rowSumsByReduce(rt, a, sums.view);
+    return;
+  }
+  const later: [V, GPUBuffer, number][] = [];
   const targets = outs.map((o, k) => {
     if (!outs.slice(0, k).some((q) => q.buffer === o.buffer)) return o;
     const t = rt.allocate(n * 4);
     temps.push(t);
-    later.push([o, t]);
+    later.push([o, t, n]);
     return { ...o, buffer: t, offset: 0 };
   });
   const outBuffers = new Set(targets.map((o) => o.buffer));
+  if (sums !== null && [a, b, ...inputs, ...targets].some((v) => v.buffer === rowSums!.buffer)) {
+    // Row sums in a buffer bound otherwise go through a temporary.
+    const len = numel(rowSums!.shape);
+    const t = rt.allocate(Math.max(len, 1) * 4);
+    temps.push(t);
+    later.push([rowSums!, t, len]);
+    sums.target = { ...rowSums!, buffer: t, offset: 0 };
+  }
   const via = inputs.map((x) => targets.findIndex((o) => sameView(x, o)));
   const snapshots = new Map<GPUBuffer, GPUBuffer>();
   const source = (x: V): V => {
@@ -145,26 +172,42 @@ export function matmulEpilogue(rt: WebGPURuntime, a: V, b: V, p: FusedProgram, i
   const sa = source(a), sb = source(b);
   const sources = inputs.map((x, k) => (via[k]! >= 0 ? x : source(x)));
   const code = epilogueCode(e, inputs.length, outs.length, via);
-  const epi: Epilogue = {
-    key: `${e.key}.i${inputs.length}.via${via.join(',')}`,
-    views: [...sources, ...targets],
-    bindings: [
-      ...sources.flatMap((_, k) => (via[k]! < 0 ? [read(`X${k + 1}`, 'f32')] : [])),
-      ...targets.map((_, j) => readWrite(`Y${j}`, 'f32')),
-    ],
-    buffers: [...sources.filter((_, k) => via[k]! < 0).map((x) => x.buffer), ...targets.map((o) => o.buffer)],
-    uniforms: (u) => e.scalarBits.forEach((bits, k) => u.u32(`q${k}`, bits)),
-    code,
+  const epilogue = (withSums: boolean): Epilogue => {
+    const t = withSums && sums !== null ? sums.target : null;
+    // The row sums as a [...batch, M, N] view with stride 0 along n.
+    const sumView: V[] = t === null ? [] : [{ ...t, shape, strides: [...t.strides, 0] }];
+    return {
+      key: `${e.key}.i${inputs.length}.via${via.join(',')}${t === null ? '' : '.rowsums'}`,
+      views: [...sources, ...targets, ...sumView],
+      bindings: [
+        ...sources.flatMap((_, k) => (via[k]! < 0 ? [read(`X${k + 1}`, 'f32')] : [])),
+        ...targets.map((_, j) => readWrite(`Y${j}`, 'f32')),
+        ...(t === null ? [] : [readWrite('RS', 'f32')]),
+      ],
+      buffers: [...sources.filter((_, k) => via[k]! < 0).map((x) => x.buffer), ...targets.map((o) => o.buffer), ...(t === null ? [] : [t.buffer])],
+      uniforms: (u) => e.scalarBits.forEach((bits, k) => u.u32(`q${k}`, bits)),
+      code,
+      ...(t === null ? {} : { rowSums: sources.length + targets.length }),
+    };
   };
-  if (!matmulWithEpilogue(rt, sa, sb, targets[0]!, epi, opts)) {
-    // 'splitk': the product into a temporary, then the program over it (the same bits).
-    const product = rt.allocate(n * 4);
-    temps.push(product);
-    const pv: V = { buffer: product, dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 };
-    matmul(rt, sa, sb, pv, opts);
-    fusedElementwise(rt, p, [pv, ...sources], targets);
+  if (!matmulWithEpilogue(rt, sa, sb, targets[0]!, epilogue(true), opts)) {
+    // Row sums outside 'register' and 'tiled' come from the reduce kernel.
+    if (sums !== null) rowSumsByReduce(rt, sa, sums.target);
+    if (!matmulWithEpilogue(rt, sa, sb, targets[0]!, epilogue(false), opts)) {
+      // 'splitk': the product into a temporary, then the program over it (the same bits).
+      const product = rt.allocate(n * 4);
+      temps.push(product);
+      const pv: V = { buffer: product, dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 };
+      matmul(rt, sa, sb, pv, opts);
+      fusedElementwise(rt, p, [pv, ...sources], targets);
+    }
   }
-  for (const [o, t] of later) rt.copyBuffer(t, o.buffer, n * 4, 0, o.offset * 4);
+  for (const [o, t, len] of later) rt.copyBuffer(t, o.buffer, len * 4, 0, o.offset * 4);
   for (const t of temps) rt.release(t);
 }
 
+/** Σ_k a[..., m, k] into the [...batch, M] view `out` with the reduce kernel. */
+function rowSumsByReduce(rt: WebGPURuntime, a: V, out: V): void {
+  const r = a.shape.length;
+  reduce(rt, 'sum', a, [r - 1], { ...out, shape: [...out.shape, 1], strides: [...out.strides, 1] });
+}
