@@ -205,8 +205,8 @@ describe.each(HALF)('webgpu softmax and layerNorm backwards on %s storage (f32 a
     }
   });
 
-  it('layerNormBackward: dx, dweight, dbias over rows of 1, 7 and 300 (and 260 × 33: partial column sums), with and without weight', async () => {
-    for (const [rows, D, affine, od] of [[3, 7, true, d], [1, 1, false, d], [2, 300, true, 'float32'], [260, 33, true, d]] as const) {
+  it('layerNormBackward: dx, dweight, dbias over rows of 1, 7, 300 and 1100 (and 260 × 33, 3 × 1100: partial column sums), with and without weight', async () => {
+    for (const [rows, D, affine, od] of [[3, 7, true, d], [1, 1, false, d], [2, 300, true, 'float32'], [260, 33, true, d], [1, 1100, true, d], [3, 1100, true, d]] as const) {
       const what = `layerNormBackward ${rows}×${D}${affine ? ' affine' : ''} → ${od}`;
       const x = viewOf(d, [rows, D], () => 1 + 2 * r(), { offset: 1 });
       const w = viewOf(d, [D], () => -1 + 2 * r());
