@@ -7,7 +7,8 @@
 // items with a fixed binding map. The GPUBuffers of a group's param, grad, m and v views are bound
 // once each (b0, b1, …; several views in one buffer, e.g. moments stored flat, share a binding),
 // and a group takes items in order while its distinct buffers fit the device's
-// maxStorageBuffersPerShaderStage (8 by default, 16 on lavapipe: 4 or 2 unshared items). A binding
+// maxStorageBuffersPerShaderStage (and at most 32 items): WebGPU's default of 8 holds two items
+// of four buffers each, lavapipe's 16 four; with the moments flat, three and seven. A binding
 // any item writes is read_write (atomic<u32> for bfloat16, half_wgsl.ts); each binding has one
 // storage (f32, f16 or bf16), so an item that would read a buffer as another dtype starts a new
 // group. The pipeline is cached by the binding map and storages.
@@ -17,7 +18,7 @@
 // thread per element, 128 per workgroup, as adamw.ts. The uniform struct holds, per item, its size,
 // first workgroup, the four element offsets and the step's constants (computed on the CPU in
 // float64 as adamw.ts does).
-// Items whose views are not contiguous, and empty items, take adamw.ts one by one.
+// Items whose views are not contiguous take adamw.ts one by one; empty items launch nothing.
 
 import type { AdamWItem, View } from '../types.js';
 import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn } from './half_wgsl.js';
