@@ -44,8 +44,9 @@
 //   workgroup loop over several passes, adding to its registers or partial rows.
 //   Stage 2 (`layerNormBackward.columnSum`) reduces the partial rows: a workgroup of 256 threads is
 //   L lanes × 256/L consecutive columns of one half (so a warp reads consecutive floats of a
-//   partial row); lane k sums partial rows k, k + L, …, and a tree over the lanes in workgroup
-//   memory ends it. L is a power of two up to 32, the smallest giving each lane ≤ 32 partials.
+//   partial row, as many as L allows); lane k sums partial rows k, k + L, …, and a tree over the
+//   lanes in workgroup memory ends it. L is the smallest power of two (≤ 256) giving each lane at
+//   most 32 partials: a few serial loads per thread, and workgroups enough for many partial rows.
 //   Summation orders depend only on the shape and TPR, never on timing. dx is computed exactly as
 //   a dx-only kernel would (same loops, same order), with or without dweight/dbias.
 //   Without dweight/dbias stage 1 runs alone, without the column terms.
@@ -73,7 +74,7 @@ export function setLayerNormPartialLimit(bytes: number | null): void {
   partLimit = bytes ?? MAX_PART_BYTES;
 }
 /** Stage 2's workgroup size, and the most lanes it gives one column. */
-const SUM_WG = 256, SUM_MAX_LANES = 32;
+const SUM_WG = 256, SUM_MAX_LANES = 256;
 
 /** Storage of the forward's x, weight, bias, out, mean, rstd (an absent weight/bias takes x's: it is bound to x's buffer). */
 type ForwardStorages = readonly [RowStorage, RowStorage, RowStorage, RowStorage, RowStorage, RowStorage];
@@ -321,7 +322,7 @@ export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight:
     } else {
       const part = rt.allocate(2 * parts * D * 4);
       rt.dispatch(p, [...bound, part], u.bytes(), splitWorkgroups(chunks), op);
-      // Stage 2: L lanes per column, enough that each sums at most ~32 partials (L ≤ 32).
+      // Stage 2: L lanes per column, enough that each sums at most 32 partials (L ≤ 256).
       let lanes = 1;
       while (lanes < SUM_MAX_LANES && parts > 32 * lanes) lanes *= 2;
       const blocks = Math.ceil(D / (SUM_WG / lanes)), halves = outs.length;
