@@ -137,15 +137,15 @@ export interface TrainerOptions<B = void> extends TrainerCallbacks<B> {
   /** More callbacks (each hook of each is called in order, after the options' own). */
   callbacks?: TrainerCallbacks<B>[];
   /**
-   * Run each training step through `compile` (default false): per micro-batch position, one eager
-   * call, two traces, then replays of the recorded kernels (forward, backward, clipping, optimizer
-   * step). The loss and metrics are read back and the scheduler stepped outside the compiled step.
-   * Batches must be tensors and JSON values (arrays, plain objects); with gradient accumulation the
-   * first, middle and last micro-batch of a step are compiled apart; a short last batch of an epoch
-   * is a signature of its own. A step that cannot be replayed (a host read such as `item()` in
+   * Run each training step through `compile` (default false): one eager step, two traced, then
+   * replays of the recorded kernels (forward, backward, clipping, optimizer step). The loss and
+   * metrics are read back and the scheduler stepped outside the compiled step. With gradient
+   * accumulation a step is one compiled call over its micro-batches, drawn (and copied) first. Batches
+   * must be tensors and JSON values (arrays, plain objects); a short last batch of an epoch is a
+   * signature of its own. A step that cannot be replayed (a host read such as `item()` in
    * `trainLoss`, a number that changes between calls) runs eagerly after compile's one-line warning.
    * Not with `gradScaler` (a ValueError at construction); `metrics` must be tensors (a ValueError
-   * at the first step).
+   * at the first step). See the package README, "Compiled steps".
    */
   compile?: boolean;
 }
