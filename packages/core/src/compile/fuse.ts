@@ -13,7 +13,7 @@
 // buffer the run read through a different view (the fused kernel reads every input of an element
 // before writing it, so only same-position aliasing is safe), or need more than FUSED_MAX_BUFFERS
 // views.
-import { BOOL_RESULT_OPS, FUSED_MAX_BUFFERS, contiguousStrides, type BinaryOp, type FusedStep, type UnaryOp, type View, validateFusedProgram } from '@webgrad/kernels';
+import { BOOL_RESULT_OPS, FUSED_MAX_BUFFERS, contiguousStrides, type BinaryOp, type FusedProgram, type FusedStep, type UnaryOp, type View, validateFusedProgram } from '@webgrad/kernels';
 import type { Backend } from '../backend/backend.js';
 import { type Entry, type FusedEntry, type KernelEntry, type OutputTemplate, type Ref, type Tape, isView } from './tape.js';
 
@@ -181,15 +181,57 @@ function epilogueMatmul(e: Entry): { a: View<unknown>; b: View<unknown>; out: Vi
   return { a, b, out };
 }
 
-/** Whether entry `f` may run before the matmul `mm` instead of after it: it neither touches the product nor writes an operand. */
-function movablePast(f: Entry, mm: { a: View<unknown>; b: View<unknown>; out: View<unknown> }): boolean {
+/** Whether kernel entry `f` may run before an entry that reads `read` and writes `wrote` instead of after it: it touches none of `wrote` and writes none of `read`. */
+function movablePast(f: Entry, read: readonly unknown[], wrote: readonly unknown[]): boolean {
   if (f.kind !== 'kernel' || f.rng !== null) return false;
   const written = WRITTEN_ARGS[f.name];
-  if (written === undefined || f.refs.some((r) => r.view.buffer === mm.out.buffer)) return false;
+  if (written === undefined || f.refs.some((r) => wrote.includes(r.view.buffer))) return false;
   return written.every((k) => {
     const v = f.args[k];
-    return isView(v) && v.buffer !== mm.a.buffer && v.buffer !== mm.b.buffer;
+    return isView(v) && !read.includes(v.buffer);
   });
+}
+
+/** A bias gradient's sum to be written by the weight-gradient matmul: the [N] view and its ref. */
+interface RowSums { readonly view: View<unknown>; readonly ref: Ref }
+
+/**
+ * Bias gradients folded into weight gradients: a float32 `reduce(sum)` of a contiguous dY
+ * [..., N] over every axis but the last (into [1, ..., 1, N]) followed, within MAX_SKIPPED entries
+ * that neither touch its sum nor write dY, by a matmul whose A is dYᵀ — the same elements as
+ * [N, R] with strides [1, N]. The sum is then the row sums of that A: the reduce is dropped
+ * (`dropped`, by index) and the matmul writes them (`rowSums`, by the matmul's index).
+ */
+function biasGradients(entries: readonly Entry[]): { dropped: Set<number>; rowSums: Map<number, RowSums> } {
+  const dropped = new Set<number>();
+  const rowSums = new Map<number, RowSums>();
+  entries.forEach((e, i) => {
+    if (e.kind !== 'kernel' || e.name !== 'reduce' || e.args[0] !== 'sum' || e.backend.kernels.matmulEpilogue === undefined) return;
+    const [, x, axes, sum] = e.args;
+    if (!isView(x) || !isView(sum) || !Array.isArray(axes) || x.dtype !== 'float32' || sum.dtype !== 'float32') return;
+    const r = x.shape.length;
+    const N = x.shape[r - 1] ?? 0;
+    const R = x.shape.slice(0, r - 1).reduce((p, d) => p * d, 1);
+    if (r < 2 || N === 0 || R === 0 || !sameList(x.strides, contiguousStrides(x.shape))) return;
+    if (!sameList([...axes].sort((p, q) => p - q), [...Array(r - 1).keys()])) return;
+    if (!sameList(sum.shape, [...Array<number>(r - 1).fill(1), N]) || !sameList(sum.strides, contiguousStrides(sum.shape))) return;
+    const sumRef = e.refs.find((q) => q.view === sum);
+    if (sumRef === undefined) return;
+    for (let j = i + 1; j <= i + 1 + MAX_SKIPPED; j++) {
+      const f = entries[j];
+      if (f === undefined) return;
+      const mm = epilogueMatmul(f);
+      if (mm !== null && f.kind === 'kernel' && f.backend === e.backend && !rowSums.has(j) && [mm.a, mm.b, mm.out].every((v) => f.refs.some((q) => q.view === v)) && mm.a.buffer === x.buffer && mm.a.offset === x.offset &&
+        sameList(mm.a.shape, [N, R]) && sameList(mm.a.strides, [1, N]) && mm.out.buffer !== sum.buffer) {
+        const view: View<unknown> = { buffer: sum.buffer, dtype: 'float32', shape: [N], strides: [1], offset: sum.offset };
+        rowSums.set(j, { view, ref: { view, slot: sumRef.slot, logical: sumRef.logical } });
+        dropped.add(i);
+        return;
+      }
+      if (!movablePast(f, [x.buffer], [sum.buffer])) return;
+    }
+  });
+  return { dropped, rowSums };
 }
 
 /**
@@ -197,36 +239,50 @@ function movablePast(f: Entry, mm: { a: View<unknown>; b: View<unknown>; out: Vi
  * `matmulEpilogue` entry: the entries it was moved past (at most MAX_SKIPPED, before the run's first
  * step), the entry, and the index after the run; or null where no run reads the product.
  */
-function epilogueAt(entries: readonly Entry[], i: number, needed: (r: Ref, end: number) => boolean): { moved: Entry[]; entry: KernelEntry; next: number } | null {
+function epilogueAt(
+  entries: readonly Entry[], i: number, needed: (r: Ref, end: number) => boolean, rowSums: ReadonlyMap<number, RowSums>, dropped: ReadonlySet<number>,
+  alone = false,
+): { moved: number[]; entry: KernelEntry; next: number } | null {
   const e = entries[i];
   const mm = e === undefined ? null : epilogueMatmul(e);
   if (e === undefined || e.kind !== 'kernel' || mm === null) return null;
   const refOf = (v: View<unknown>): Ref | null => e.refs.find((r) => r.view === v) ?? null;
   const [aRef, bRef, outRef] = [refOf(mm.a), refOf(mm.b), refOf(mm.out)];
   if (aRef === null || bRef === null || outRef === null) return null;
-  // A and B are bound besides the program's views, the product is not: one buffer fewer.
-  const run = new Run(e.backend, mm.out.shape, needed, FUSED_MAX_BUFFERS - 1, { view: mm.out, ref: outRef }, new Set([mm.a.buffer, mm.b.buffer]));
-  const moved: Entry[] = [];
+  const sums = rowSums.get(i) ?? null;
+  const withSums = (program: FusedProgram, inputs: readonly View<unknown>[], outs: readonly View<unknown>[], refs: readonly Ref[]): KernelEntry => ({
+    kind: 'kernel', backend: e.backend, name: 'matmulEpilogue',
+    args: [mm.a, mm.b, program, inputs, outs, sums?.view ?? null],
+    refs: [aRef, bRef, ...refs, ...(sums === null ? [] : [sums.ref])], rng: null,
+  });
+  // Only the matmul writing the row sums: the identity program.
+  const justSums = (): { moved: number[]; entry: KernelEntry; next: number } | null =>
+    (sums === null ? null : { moved: [], entry: withSums({ inputs: 1, steps: [], outputs: [0] }, [], [mm.out], [outRef]), next: i + 1 });
+  if (alone) return justSums();
+  // A and B (and the row sums) are bound besides the program's views, the product is not.
+  const limit = FUSED_MAX_BUFFERS - 1 - (sums === null ? 0 : 1);
+  const run = new Run(e.backend, mm.out.shape, needed, limit, { view: mm.out, ref: outRef }, new Set([mm.a.buffer, mm.b.buffer]));
+  const moved: number[] = [];
+  const read = [mm.a.buffer, mm.b.buffer];
+  const wrote = [mm.out.buffer, ...(sums === null ? [] : [sums.view.buffer])];
   let j = i + 1;
   for (let f = entries[j]; f !== undefined; f = entries[++j]) {
     if (fusible(f) && run.tryAdd(f, j)) continue;
-    if (run.entries.length > 0 || moved.length === MAX_SKIPPED || !movablePast(f, mm)) break;
-    moved.push(f);
+    if (run.entries.length > 0 || moved.length === MAX_SKIPPED || dropped.has(j) || !movablePast(f, read, wrote)) break;
+    // A matmul writing row sums is moved as such: they must not meet this matmul's buffers either.
+    const its = rowSums.get(j)?.view.buffer;
+    if (its !== undefined && (read.includes(its) || wrote.includes(its))) break;
+    moved.push(j);
   }
-  if (run.entries.length === 0) return null;
+  if (run.entries.length === 0) return justSums();
   const fused = run.build(j - 1);
-  if (fused.outs.length === 0) return null;
+  if (fused.outs.length === 0) return justSums();
   try {
     validateFusedProgram(fused.program);
   } catch {
-    return null;
+    return justSums();
   }
-  const entry: KernelEntry = {
-    kind: 'kernel', backend: e.backend, name: 'matmulEpilogue',
-    args: [mm.a, mm.b, fused.program, fused.inputs.slice(1), fused.outs],
-    refs: [aRef, bRef, ...fused.refs.slice(1)], rng: null,
-  };
-  return { moved, entry, next: j };
+  return { moved, entry: withSums(fused.program, fused.inputs.slice(1), fused.outs, fused.refs.slice(1)), next: j };
 }
 
 function outputLogicals(t: OutputTemplate, out: Set<number>): Set<number> {
@@ -246,12 +302,20 @@ export function fuseTape(tape: Tape): void {
   const needed = (r: Ref, end: number): boolean =>
     r.logical < 0 || tape.liveAtEnd.has(r.logical) || tape.hostRead.has(r.logical) || returned.has(r.logical) || (lastRef.get(r.logical) ?? -1) > end;
 
+  const { dropped, rowSums } = biasGradients(entries);
   const out: Entry[] = [];
   let i = 0;
   for (let e = entries[i]; e !== undefined; e = entries[i]) {
-    const epilogue = epilogueAt(entries, i, needed);
+    if (dropped.has(i)) { i++; continue; }
+    const epilogue = epilogueAt(entries, i, needed, rowSums, dropped);
     if (epilogue !== null) {
-      out.push(...epilogue.moved, epilogue.entry);
+      for (const k of epilogue.moved) {
+        const f = entries[k];
+        const sums = rowSums.has(k) ? epilogueAt(entries, k, needed, rowSums, dropped, true) : null;
+        if (sums !== null) out.push(sums.entry);
+        else if (f !== undefined) out.push(f);
+      }
+      out.push(epilogue.entry);
       i = epilogue.next;
       continue;
     }
