@@ -19,6 +19,7 @@ import { checkEnum, checkInt, checkOptions, checkRange, checkRank, checkTensor }
 import { div, mul, ne, mulScalar, neg } from './elementwise.js';
 import { where } from './where.js';
 import { autocastInput } from '../autocast.js';
+import { isTracing } from '../compile/trace.js';
 
 /** Options of `crossEntropy` (torch.nn.functional.cross_entropy's). */
 export interface CrossEntropyOptions {
@@ -107,7 +108,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   if (weight && (weight.ndim !== 1 || weight.shape[0] !== C)) {
     throw new ShapeError(`crossEntropy: weight must have shape [${C}], got ${fmtShape(weight.shape)}`);
   }
-  checkIndex('crossEntropy', targets, C, 'the class dim', ignoreIndex);
+  const ignored = checkIndex('crossEntropy', targets, C, 'the class dim', ignoreIndex);
   return tidy(() => {
     logits = autocastInput('crossEntropy', logits);
     // Move the class dim last and flatten to rows: (N·d1·…, C).
@@ -119,6 +120,10 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     if (reduction === 'none') return reshape(perRow, targets.shape);
     const total = sum(perRow);
     if (reduction === 'sum') return total;
+    // Unweighted, with the targets just read on the host (and not traced, where a replay's targets
+    // may differ): the count of valid targets is known, and dividing by it as a number equals
+    // dividing by the same count as a tensor, in value and in gradient (see binaryScalar).
+    if (!w && ignored !== undefined && !isTracing()) return div(total, targets.size - ignored);
     const denom = noGrad(() => {
       const valid = ne(t, ignoreIndex);
       if (!w) return sum(cast(valid, rows.dtype));

@@ -19,28 +19,36 @@ function checkIndexed(op: string, x: Tensor, index: Tensor): void {
   checkTensor(op, 'index', index);
 }
 
-/** Indices must be int32 and, where the device reads synchronously, in [0, size) — except `ignore`. */
-export function checkIndex(op: string, index: Tensor, size: number, what: string, ignore?: number): void {
+/**
+ * Indices must be int32 and, where the device reads synchronously, in [0, size) — except `ignore`.
+ * Returns how many indices equal `ignore` where they were read (undefined where they were not).
+ */
+export function checkIndex(op: string, index: Tensor, size: number, what: string, ignore?: number): number | undefined {
   if (index.dtype !== 'int32') throw new DTypeError(`${op}: indices must be int32, got ${index.dtype} (shape ${fmtShape(index.shape)})`);
   const backend = index.backend;
-  if (!backend.readSync || index.size === 0) return;
+  if (!backend.readSync || index.size === 0) return undefined;
   const c = index.isContiguous() ? index : index.contiguous();
   const n = c.size;
+  let ignored: number | undefined;
   try {
     // A compiled step repeats this check at every replay, on that call's indices.
     replayedCheck([c.kernelView()], ([view]) => {
       const read = backend.readSync;
       if (view === undefined || read === undefined) throw new Error(`${op}: the index check lost its index view or the backend's synchronous read`);
       const vals = read.call(backend, view.buffer, 'int32', view.offset + n).subarray(view.offset);
+      let count = 0;
       for (const v of vals) {
-        if (v !== ignore && (v < 0 || v >= size)) {
+        if (v === ignore) count++;
+        else if (v < 0 || v >= size) {
           throw new IndexError(`${op}: index ${v} is out of range for ${what} of size ${size} (valid: 0..${size - 1}${ignore === undefined ? '' : `, or ${ignore} to ignore`})`);
         }
       }
+      ignored = count;
     });
   } finally {
     if (c !== index) c.dispose();
   }
+  return ignored;
 }
 
 type Indexed = [x: Tensor, index: Tensor];
