@@ -5,7 +5,9 @@ import { GPT } from '@webgrad/nn';
 import { AdamW } from '@webgrad/optim';
 
 await initWebGPU();
-const rt = webgpuRuntime();
+const runtime = webgpuRuntime();
+if (!runtime) throw new Error('gpt_dispatches: no WebGPU adapter (see the README for the driver setup)');
+const rt = runtime;
 const g = { vocab: 65, block: 64, layers: 4, heads: 4, embd: 128, batch: 12 };
 const ids = (seed: number) => Int32Array.from({ length: g.batch * g.block }, (_, i) => (i * 7 + seed * 13) % g.vocab);
 const model = new GPT({ vocabSize: g.vocab, blockSize: g.block, nLayer: g.layers, nHead: g.heads, nEmbd: g.embd }).to('webgpu');
