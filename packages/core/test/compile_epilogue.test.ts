@@ -65,6 +65,28 @@ for (const device of testDevices()) {
   });
 }
 
+describe.runIf(hasDevice('webgpu'))('compile\'s bias-gradient folding on webgpu', () => {
+  it('a step reading the folded sum beside the weight gradient gets the sum written before it reads it', async () => {
+    // s = dy summed over rows is written by the matmul dyᵀ·x; the add after it reads both (it cannot
+    // join the matmul's epilogue, which runs beside the sums), and the mul reads the product alone.
+    const f = (x: Tensor, dy: Tensor) => {
+      const s = dy.sum(0);
+      const dw = dy.transpose(0, 1).matmul(x);
+      return { dw: dw.mul(2), both: dw.add(s.reshape([24, 1])), s };
+    };
+    const comp = compile(f);
+    for (let i = 0; i < 5; i++) {
+      const x = tensor(randomArray(30 * 12, 50 + i), { shape: [30, 12], device: 'webgpu' });
+      const dy = tensor(randomArray(30 * 24, 60 + i), { shape: [30, 24], device: 'webgpu' });
+      const want = f(x, dy), got = comp(x, dy);
+      for (const k of ['dw', 'both', 's'] as const) await same(got[k], want[k], `${k} ${i}`, 1e-6);
+      for (const t of [x, dy, want.dw, want.both, want.s, got.dw, got.both, got.s]) t.dispose();
+    }
+    expect(comp.stats()).toMatchObject({ replays: 2, fallbacks: 0 });
+    expect(comp.stats().kernelsAfterFusion).toBeLessThan(comp.stats().kernelsBeforeFusion);
+  });
+});
+
 describe.runIf(hasDevice('webgpu'))('compile fuses matmul epilogues on webgpu', () => {
   it('a replay launches the bias adds, GELU, the residual add, GELU\'s gradient and the bias gradients inside their matmuls', async () => {
     const rt = webgpuRuntime();

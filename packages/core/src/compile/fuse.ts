@@ -13,6 +13,15 @@
 // buffer the run read through a different view (the fused kernel reads every input of an element
 // before writing it, so only same-position aliasing is safe), or need more than FUSED_MAX_BUFFERS
 // views.
+//
+// Epilogues, where the device has `matmulEpilogue`: a float32 matmul whose product the run's first
+// step reads becomes the run's value 0, and the matmul and the run one launch (the product is
+// written only when something else needs it, as any value of a run). The matmul may be moved past
+// up to MAX_SKIPPED entries before the run that neither touch its product nor write its operands
+// (the dX matmul's GELU gradient waits behind the dW matmul); no step may write an operand, which
+// every element reads. Bias gradients: a sum of dY over every axis but the last, followed (within
+// MAX_SKIPPED entries) by the weight-gradient matmul whose A is dYᵀ, is written by that matmul as
+// the row sums of A and the reduce is dropped; the sum order is the matmul kernel's (matmul_epilogue.ts).
 import { BOOL_RESULT_OPS, FUSED_MAX_BUFFERS, contiguousStrides, type BinaryOp, type FusedProgram, type FusedStep, type UnaryOp, type View, validateFusedProgram } from '@webgrad/kernels';
 import type { Backend } from '../backend/backend.js';
 import { type Entry, type FusedEntry, type KernelEntry, type OutputTemplate, type Ref, type Tape, isView } from './tape.js';
@@ -64,12 +73,13 @@ class Run {
   /**
    * `limit`: most inputs + outputs; `product`: value 0 of an epilogue run, the matmul's product in
    * its out view, which the first step must read; `unwritable`: buffers no step may write (the
-   * matmul's operands, which every element of the product reads).
+   * matmul's operands, which every element of the product reads); `untouchable`: buffers no step
+   * may read or write (the row sums the matmul writes beside the run).
    */
   constructor(
     readonly backend: Backend, readonly shape: readonly number[], readonly needed: (r: Ref, end: number) => boolean,
     readonly limit = FUSED_MAX_BUFFERS, readonly product: { view: View<unknown>; ref: Ref } | null = null,
-    readonly unwritable: ReadonlySet<unknown> = new Set(),
+    readonly unwritable: ReadonlySet<unknown> = new Set(), readonly untouchable: ReadonlySet<unknown> = new Set(),
   ) {
     if (product !== null) {
       this.inputs.push(product);
@@ -109,7 +119,7 @@ class Run {
       args.push({ input: k });
     }
     if (this.product !== null && this.steps.length === 0 && !args.some((a) => 'input' in a && a.input === 0)) return false;
-    if (this.unwritable.has(out.buffer)) return false;
+    if (this.unwritable.has(out.buffer) || [...ins, out].some((v) => this.untouchable.has(v.buffer))) return false;
     // Writing a buffer the run reads elsewhere than at the same positions would clobber inputs.
     const g = geometry(out);
     if ([...this.inputs, ...added].some((n) => n.view.buffer === out.buffer && geometry(n.view) !== g)) return false;
@@ -261,7 +271,7 @@ function epilogueAt(
   if (alone) return justSums();
   // A and B (and the row sums) are bound besides the program's views, the product is not.
   const limit = FUSED_MAX_BUFFERS - 1 - (sums === null ? 0 : 1);
-  const run = new Run(e.backend, mm.out.shape, needed, limit, { view: mm.out, ref: outRef }, new Set([mm.a.buffer, mm.b.buffer]));
+  const run = new Run(e.backend, mm.out.shape, needed, limit, { view: mm.out, ref: outRef }, new Set([mm.a.buffer, mm.b.buffer]), new Set(sums === null ? [] : [sums.view.buffer]));
   const moved: number[] = [];
   const read = [mm.a.buffer, mm.b.buffer];
   const wrote = [mm.out.buffer, ...(sums === null ? [] : [sums.view.buffer])];
