@@ -164,6 +164,24 @@ describe('webgpu layerNorm backward', () => {
     await check({ rows: 65_600, D: 3 }, 500);
   });
 
+  it('dx is bit for bit the same with and without dweight/dbias', async () => {
+    const r = rng(700);
+    for (const [rows, D] of [[21, 128], [8, 128], [3, 1100], [33, 5]] as const) {
+      const views = [rand([rows, D], r, -2, 2), rand([D], r, 0.5, 1.5), rand([rows], r, -0.1, 0.1), rand([rows], r, 0.5, 2), rand([rows, D], r, -1, 1)];
+      const [gx, gw, gmean, grstd, gdy] = views.map((v) => toGPU(rt, v));
+      const dxs: number[][] = [];
+      for (const grads of [true, false]) {
+        const dx = makeView('float32', [rows, D]), gdx = toGPU(rt, dx);
+        const gdw = toGPU(rt, makeView('float32', [D])), gdb = toGPU(rt, makeView('float32', [D]));
+        gk.layerNormBackward(gx!, gw!, gmean!, grstd!, gdy!, gdx, grads ? gdw : null, grads ? gdb : null);
+        dxs.push(Array.from(await readView(rt, gdx, dx)));
+        releaseAll(rt, gdx, gdw, gdb);
+      }
+      expect(dxs[0], `[${rows}, ${D}]`).toEqual(dxs[1]);
+      releaseAll(rt, gx, gw, gmean, grstd, gdy);
+    }
+  });
+
   it('one backward issues at most two dispatches, one where a workgroup pass holds every row', async () => {
     let seed = 600;
     const rowsPerPass = (D: number) => ROW_WG / rowThreads(D);

@@ -185,10 +185,16 @@ function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, 
     before: `  let cols = vec4<u32>(lane) + vec4<u32>(0u, 1u, 2u, 3u) * u.tpr;   // the lane's columns
   var aw = vec4<f32>(0.0);   // Σ dy·x̂ of the lane's columns over its segment's rows
   var ab = vec4<f32>(0.0);   // Σ dy`,
-    sums: rowLoop(`
-      let slot = vec4<u32>(j) == cols;
-      aw += select(vec4<f32>(0.0), vec4<f32>(dyv * xh), slot);
-      ab += select(vec4<f32>(0.0), vec4<f32>(dyv), slot);`),
+    // The row loop unrolled: lane l has at most four columns, met in the loop's order.
+    sums: [0, 1, 2, 3].map((i) => `    if (cols[${i}] < n) {
+      let j = cols[${i}];
+      let dyv = ld_dy(gb + j);
+      let xh = (ld_x(xb + j) - mu) * rs;
+      let g = dyv * weight_at(j);
+      acc += vec4<f32>(g, g * xh, 0.0, 0.0);${sums === 'none' ? '' : `
+      aw[${i}] += dyv * xh;
+      ab[${i}] += dyv;`}
+    }`).join('\n'),
     write: dxLoop,
     // Column c of the block (lane c mod TPR, slot c / TPR): Σ over the segments, in segment order.
     after: sums === 'none' ? '' : `  red[lid] = aw;
