@@ -43,6 +43,11 @@
 // take consecutive outputs ('col' mapping: coalesced reads along the contiguous output dim).
 // It also handles int32 (the other variants are floating point only); out may be any strided view.
 //
+// Epilogues (matmul_epilogue.ts, `Epilogue` below): in 'gemv', 'register' and 'tiled' the store of
+// each output element can be replaced by a call `epi(m, n, v)` that evaluates a fused elementwise
+// program on the f32 sum and writes the program's outputs instead of O; the accumulation is
+// unchanged. 'register' and 'tiled' can also write the row sums of A beside the product.
+//
 // Storage: each of a, b and out is float32 (f32), float16 (f16, shader-f16) or bfloat16 (packed
 // two per u32 word; a vec4 of it is a vec2<u32>; out is stored with atomics, half_wgsl.ts), independently; the storage of each is a parameter of the generated WGSL
 // and part of every pipeline key. Loads convert to f32 (ldA/ldB return f32, ldA4/ldB4 vec4<f32>),
