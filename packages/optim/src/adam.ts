@@ -8,7 +8,7 @@
 // on the gradients g above: the same step as `adamwStep_` on each, without the dozen elementwise
 // ops (and their temporaries) per parameter, and on WebGPU a few dispatches for all of them.
 import { adamwStep_, checkBool, checkRange, fmtValue, tidy, type AdamWStepItem, type Tensor } from '@webgrad/core';
-import { adamwStepPerDevice, packMoments } from './multi_step.js';
+import { adamwStepPerDevice, packMoments, splitShared } from './multi_step.js';
 import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamUpdate, type ParamsInput } from './optimizer.js';
 
 /** Hyperparameters of an Adam parameter group; each can differ per group and be changed between steps (`opt.paramGroups[0].lr = …`). */
@@ -67,10 +67,12 @@ export class Adam extends Optimizer<AdamHyper> {
   }
 
   protected override updateParams(updates: readonly ParamUpdate<AdamHyper>[]): void {
-    const fused = updates.filter((u) => this.fused(u.param, u.group));
+    const { apart, shared } = splitShared(updates);
+    const fused = apart.filter((u) => this.fused(u.param, u.group));
     packMoments(fused, ['expAvg', 'expAvgSq']);
     if (fused.length > 0) tidy(() => adamwStepPerDevice(fused.map((u) => this.item(u.param, u.grad, u.state, u.group))));
-    for (const u of updates) if (!this.fused(u.param, u.group)) this.updateParam(u.param, u.grad, u.state, u.group);
+    for (const u of apart) if (!this.fused(u.param, u.group)) this.updateParam(u.param, u.grad, u.state, u.group);
+    for (const u of shared) this.updateParam(u.param, u.grad, u.state, u.group);
   }
 
   protected updateParam(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<AdamHyper>): void {

@@ -7,7 +7,7 @@
 // (multi_step.ts), so that more parameters fit one dispatch.
 import { adamwStep_, adamwStepDecomposed_, checkRange, noGrad, type AdamWStepItem, type Tensor } from '@webgrad/core';
 import { checkBetas } from './adam.js';
-import { adamwStepPerDevice, packMoments } from './multi_step.js';
+import { adamwStepPerDevice, packMoments, splitShared } from './multi_step.js';
 import { Optimizer, OptimizerError, type ParamGroup, type ParamState, type ParamUpdate, type ParamsInput } from './optimizer.js';
 
 /** AdamW's hyper-parameters per parameter group (torch.optim.AdamW's `lr`, `weight_decay`, `betas`, `eps`). */
@@ -49,8 +49,10 @@ export class AdamW extends Optimizer<AdamWHyper> {
 
   protected override updateParams(updates: readonly ParamUpdate<AdamWHyper>[]): void {
     for (const u of updates) checkContiguous(u.param);
-    packMoments(updates, ['expAvg', 'expAvgSq']);
-    adamwStepPerDevice(updates.map((u) => this.item(u.param, u.grad, u.state, u.group)));
+    const { apart, shared } = splitShared(updates);
+    packMoments(apart, ['expAvg', 'expAvgSq']);
+    adamwStepPerDevice(apart.map((u) => this.item(u.param, u.grad, u.state, u.group)));
+    for (const u of shared) this.updateParam(u.param, u.grad, u.state, u.group);
   }
 
   protected updateParam(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup<AdamWHyper>): void {

@@ -26,6 +26,19 @@ export function adamwStepPerDevice(items: readonly AdamWStepItem[]): void {
   for (const list of byDevice.values()) adamwStepMulti_(list);
 }
 
+/**
+ * The updates whose parameter shares its storage with another update's (views of one tensor
+ * registered as separate parameters), and the others. The shared ones must be stepped one at a
+ * time, in order, as a per-parameter loop does: each reads what the previous one wrote.
+ */
+export function splitShared<U extends { param: Tensor }>(updates: readonly U[]): { apart: U[]; shared: U[] } {
+  const users = new Map<unknown, number>();
+  for (const u of updates) users.set(u.param.storage, (users.get(u.param.storage) ?? 0) + 1);
+  const apart: U[] = [], shared: U[] = [];
+  for (const u of updates) ((users.get(u.param.storage) ?? 0) > 1 ? shared : apart).push(u);
+  return { apart, shared };
+}
+
 /** State tensors `packMoments` placed (flat views, or a tensor too large to share a buffer). */
 const packed = new WeakSet<Tensor>();
 

@@ -91,6 +91,25 @@ describe.each(devices)('multi-tensor AdamW and Adam on %s', (device) => {
     for (const p of [...pa, ...pb, ...late, ...lateB, ...pc]) { p.grad?.dispose(); p.dispose(); }
   });
 
+  it.each(optimizers)('%s: parameters that are overlapping views of one storage are stepped one after another, as the per-parameter step does', async (_, make) => {
+    const overlapping = (): [Tensor, Tensor[]] => {
+      const base = keep(tensor(rand(9, 12), { shape: [4, 3], device }));
+      const views = [base.narrow(0, 0, 3), base.narrow(0, 1, 3), base.narrow(0, 3, 1)].map((v) => keep(v.detach()).requiresGrad_());
+      return [base, [...views, ...params(device, [[5]], 11)]];
+    };
+    const [[baseA, pa], [baseB, pb]] = [overlapping(), overlapping()];
+    const ref = make([{ params: pa }], true), opt = make([{ params: pb }], false);
+    for (let s = 0; s < 3; s++) {
+      setGrads(pa, s);
+      setGrads(pb, s);
+      noGrad(() => { ref.step(); opt.step(); });
+      expect(await bits(baseB), `step ${s}: the shared storage`).toEqual(await bits(baseA));
+      await expectSame(ref, pa, opt, pb, `step ${s}`);
+    }
+    for (const o of [ref, opt]) o.dispose();
+    for (const p of [...pa, ...pb, baseA, baseB]) { p.grad?.dispose(); p.dispose(); }
+  });
+
   if (device === 'webgpu') {
     it('AdamW on WebGPU: moments are views of flat buffers (repacked after loadStateDict), ⌈n / ⌊(limit − 2) / 2⌋⌉ dispatches a step, no tensor left behind', async () => {
       const rt = webgpuRuntime()!;
