@@ -146,10 +146,10 @@ describe('webgpu layerNorm backward', () => {
   it('blocks of several passes (a lowered partial limit), both column mappings, a partly filled last block', async () => {
     let seed = 400;
     const cases: [number | null, number, number, number][] = [
-      [null, 40, 128, 2560],   // registers: 2 passes of 8 rows, blocks of 16, 16, 8
+      [null, 40, 128, 2560],   // registers: 2 passes of 16 rows, blocks of 32 and 8
       [null, 21, 128, 64],     // registers: every row in one block of many passes
-      [null, 5, 1100, 20000],  // a partial row per segment (S = 1): blocks of 3 and 2 rows
-      [1, 300, 30, 61440],     // a partial row per segment (S = 256): 2 passes, 44 rows in the second
+      [null, 5, 1100, 20000],  // a partial row per segment (S = 1): 2 passes of 2 rows, blocks of 4 and 1
+      [1, 600, 30, 61440],     // a partial row per segment (S = 256): 2 passes of 512 rows, 88 in the second
     ];
     for (const [tpr, rows, D, limit] of cases) {
       setRowThreads(tpr);
@@ -160,8 +160,8 @@ describe('webgpu layerNorm backward', () => {
   });
 
   it('more than 65,535 stage-1 workgroups (a folded dispatch)', async () => {
-    setRowThreads(256); // one row per workgroup
-    await check({ rows: 65_600, D: 3 }, 500);
+    setRowThreads(256); // two rows per workgroup
+    await check({ rows: 131_100, D: 3 }, 500);
   });
 
   it('dx is bit for bit the same with and without dweight/dbias', async () => {
@@ -182,13 +182,15 @@ describe('webgpu layerNorm backward', () => {
     }
   });
 
-  it('one backward issues at most two dispatches, one where a workgroup pass holds every row', async () => {
+  it('one backward issues at most two dispatches, one where one workgroup pass holds every row', async () => {
     let seed = 600;
     const rowsPerPass = (D: number) => ROW_WG / rowThreads(D);
     expect(await check({ rows: 768, D: 128 }, seed++), 'GPT [768, 128]').toBe(2);
-    expect(await check({ rows: rowsPerPass(128), D: 128 }, seed++), '[8, 128]').toBe(1);
+    expect(await check({ rows: rowsPerPass(128), D: 128 }, seed++), '[8, 128]: one row per segment').toBe(1);
+    expect(await check({ rows: 2 * rowsPerPass(128), D: 128 }, seed++), '[16, 128]: two rows per segment').toBe(1);
+    expect(await check({ rows: 2 * rowsPerPass(128) + 1, D: 128 }, seed++), '[17, 128]').toBe(2);
+    expect(await check({ rows: 2, D: 4099 }, seed++), 'two long rows').toBe(1);
     expect(await check({ rows: 768, D: 128, dw: false, db: false }, seed++), 'dx alone').toBe(1);
-    expect(await check({ rows: 1, D: 4099 }, seed++), 'one long row').toBe(1);
     expect(await check({ rows: 3, D: 4099 }, seed++), 'long rows').toBe(2);
     expect(await check({ rows: 4100, D: 64 }, seed++), '[4100, 64]').toBe(2);
   });

@@ -23,11 +23,14 @@
 //
 // Backward: at most two dispatches, deterministic, no atomics (but for bfloat16 stores).
 //   Stage 1 (`layerNormBackward`) writes dx and partial column sums of dweight and dbias. Its
-//   workgroups are the forward's: 256 threads = S = 256/TPR segments of TPR threads, one row per
-//   segment, so a workgroup takes a block of S consecutive rows. Per row, the lanes stride over it
-//   twice, as the forward does: the first loop sums (g, g·x̂) for the row's statistics (a tree in
-//   workgroup memory, `seg_sum`), the second writes dx. dweight/dbias need no row statistic, so
-//   their terms dy·x̂ and dy are taken in the first loop, from values it loads anyway; where they go:
+//   workgroups are the forward's: 256 threads = S = 256/TPR segments of TPR threads. Each segment
+//   takes two rows, s and S + s of the workgroup's block of 2S consecutive rows (one row, and
+//   blocks of S, where all rows fit one block of S). Per row, the lanes stride over it twice, as
+//   the forward does: the first loop sums (g, g·x̂) for the row's statistics, both rows' in one
+//   vec4 (first row in .xy, second in .zw), so one tree in workgroup memory (`seg_sum`, log2 TPR
+//   barrier steps) serves two rows; the second loop writes dx. dweight/dbias need no row
+//   statistic, so their terms dy·x̂ and dy are taken in the first loop, from values it loads
+//   anyway (the two rows' terms added together); where they go:
 //   - 'regs', rows of at most 4·TPR (every row with the automatic TPR up to D = 1024): lane l meets
 //     the same columns l + i·TPR (i < 4) in every row, so it adds the terms into two vec4 registers,
 //     slot i for column l + i·TPR. After the pass the S segments' registers go to workgroup memory
@@ -36,12 +39,14 @@
 //     terms straight into a partial row of its own (no cross-segment sum); with the automatic TPR
 //     this is S = 1, one partial row per row of x.
 //   The partial rows go to an f32 scratch buffer `part`, laid out [2, parts, D] (dweight's half,
-//   then dbias's). Where one pass of one workgroup holds every row (rows ≤ S in 'regs', one row in
-//   'segs'), its sums are dweight and dbias themselves, stored in their own dtype: one dispatch.
-//   One pass per workgroup keeps the row loops those of a plain dx kernel: software adapters
-//   (lavapipe, SwiftShader) run barriers as coroutine switches and pay heavily for a loop around
-//   them. Only when the partials would pass 32 MiB (hundreds of millions of elements) does a
-//   workgroup loop over several passes, adding to its registers or partial rows.
+//   then dbias's). Where one pass of one workgroup holds every row (rows ≤ 2S in 'regs', two rows
+//   in 'segs' with S = 1), its sums are dweight and dbias themselves, stored in their own dtype:
+//   one dispatch.
+//   One pass per workgroup, and two rows per barrier: software adapters (lavapipe, SwiftShader) run
+//   barriers as coroutine switches, pay for each, and pay heavily for a loop around them (a dx
+//   kernel of one row per segment and a loop of passes measured 1.8× slower on lavapipe; two rows
+//   per seg_sum, a third faster). Only when the partials would pass 32 MiB (hundreds of millions
+//   of elements) does a workgroup loop over several passes, adding to its registers or partial rows.
 //   Stage 2 (`layerNormBackward.columnSum`) reduces the partial rows: a workgroup of 256 threads is
 //   L lanes × 256/L consecutive columns of one half (so a warp reads consecutive floats of a
 //   partial row, as many as L allows); lane k sums partial rows k, k + L, …, and a tree over the
@@ -159,45 +164,50 @@ function storeGrads(g: GradStorages, j: string, w: string, b: string): string {
 /** Where stage 1 keeps the column terms (see the header): 'regs' for rows of at most 4·TPR, 'segs' beyond. */
 type ColumnMap = 'regs' | 'segs';
 
-function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, cols: ColumnMap, loop: boolean, g: GradStorages): ShaderSource {
+function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, cols: ColumnMap, pair: boolean, loop: boolean, g: GradStorages): ShaderSource {
   const entries = BACKWARD_NAMES.map((n, k) => (k === 5 ? readWrite : read)(n, halfElement(st[k]!, k === 5)));
   const access = BACKWARD_NAMES.map((n, k) => (k === 5 ? wgslStoreFn('st_dx', 'dx', st[k]!) : wgslLoadFn(`ld_${n}`, n, st[k]!))).join('');
   const out = gradOutputs(g);
   const extra = sums === 'partials' ? [readWrite('part', 'f32')] : sums === 'direct' ? out.entries : [];
   const helpers = wgslHalfHelpers([...st, ...(sums === 'direct' ? [g.dw, g.db].filter((v) => v !== null) : [])]);
+  const col = sums !== 'none';
   // emit(k, j, w, b): the sums (w, b) of column j of partial row k: into `part` ([2, parts, D]), or
   // (a single partial row) into dweight/dbias. add(k, j, w, b) adds to them ('segs', later passes).
-  const emit = sums === 'none' ? '' : sums === 'partials' ? 'part[k * u.d + j] = w; part[(u.parts + k) * u.d + j] = b;' : storeGrads(g, 'j', 'w', 'b');
+  const emit = !col ? '' : sums === 'partials' ? 'part[k * u.d + j] = w; part[(u.parts + k) * u.d + j] = b;' : storeGrads(g, 'j', 'w', 'b');
   const add = sums === 'partials' ? 'part[k * u.d + j] += w; part[(u.parts + k) * u.d + j] += b;' : '';
-  // The row loops: lanes stride over the row. The first sums (g, g·x̂) for the row's statistics and
-  // adds dy·x̂, dy to the column sums (before the row's barriers); the second writes dx.
-  const rowLoop = (colSums: string) => `    for (var j = lane; j < n; j += u.tpr) {
-      let dyv = ld_dy(gb + j);
+  // The terms of element j: of the first row (g, g·x̂ and dy·x̂, dy), and of the second row in e
+  // (zeros when it does not exist), so that one seg_sum gives both rows' statistics.
+  const terms = `      let dyv = ld_dy(gb + j);
       let xh = (ld_x(xb + j) - mu) * rs;
-      let g = dyv * weight_at(j);
-      acc += vec4<f32>(g, g * xh, 0.0, 0.0);${sums === 'none' ? '' : colSums}
+      let g = dyv * weight_at(j);${pair ? `
+      var e = vec4<f32>(0.0);   // (g, g·x̂, dy·x̂, dy) of the second row
+      if (live2) {
+        let dy2 = ld_dy(gb2 + j);
+        let xh2 = (ld_x(xb2 + j) - mu2) * rs2;
+        let g2 = dy2 * weight_at(j);
+        e = vec4<f32>(g2, g2 * xh2, dy2 * xh2, dy2);
+      }
+      acc += vec4<f32>(g, g * xh, e.x, e.y);` : `
+      acc += vec4<f32>(g, g * xh, 0.0, 0.0);`}`;
+  const wTerm = pair ? 'dyv * xh + e.z' : 'dyv * xh', bTerm = pair ? 'dyv + e.w' : 'dyv';
+  const dxLoop = (n: string, xb: string, gb: string, ob: string, mu: string, rs: string, t: string) => `    for (var j = lane; j < ${n}; j += u.tpr) {
+      let xh = (ld_x(${xb} + j) - ${mu}) * ${rs};
+      st_dx(${ob} + j, ${rs} * (ld_dy(${gb} + j) * weight_at(j) - ${t}.x - xh * ${t}.y));
     }`;
-  const dxLoop = `    for (var j = lane; j < n; j += u.tpr) {
-      let xh = (ld_x(xb + j) - mu) * rs;
-      st_dx(ob + j, rs * (ld_dy(gb + j) * weight_at(j) - t.x - xh * t.y));
-    }`;
+  const write = dxLoop('n', 'xb', 'gb', 'ob', 'mu', 'rs', 't') + (pair ? '\n' + dxLoop('n2', 'xb2', 'gb2', 'ob2', 'mu2', 'rs2', 't.zw') : '');
   const regs = {
     before: `  let cols = vec4<u32>(lane) + vec4<u32>(0u, 1u, 2u, 3u) * u.tpr;   // the lane's columns
   var aw = vec4<f32>(0.0);   // Σ dy·x̂ of the lane's columns over its segment's rows
   var ab = vec4<f32>(0.0);   // Σ dy`,
-    // The row loop unrolled: lane l has at most four columns, met in the loop's order.
+    // The first row loop unrolled: lane l has at most four columns, met in the loop's order.
     sums: [0, 1, 2, 3].map((i) => `    if (cols[${i}] < n) {
       let j = cols[${i}];
-      let dyv = ld_dy(gb + j);
-      let xh = (ld_x(xb + j) - mu) * rs;
-      let g = dyv * weight_at(j);
-      acc += vec4<f32>(g, g * xh, 0.0, 0.0);${sums === 'none' ? '' : `
-      aw[${i}] += dyv * xh;
-      ab[${i}] += dyv;`}
+${terms}${col ? `
+      aw[${i}] += ${wTerm};
+      ab[${i}] += ${bTerm};` : ''}
     }`).join('\n'),
-    write: dxLoop,
     // Column c of the block (lane c mod TPR, slot c / TPR): Σ over the segments, in segment order.
-    after: sums === 'none' ? '' : `  red[lid] = aw;
+    after: !col ? '' : `  red[lid] = aw;
   red_b[lid] = ab;
   workgroupBarrier();
   for (var c = lid; c < min(4u * u.tpr, u.d); c += ROW_WG) {
@@ -211,18 +221,19 @@ function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, 
   };
   const segs = {
     before: '  let k = wg * segs + seg;   // this segment\'s partial row',
-    sums: rowLoop(`
-      if (p == 0u) { emit(k, j, dyv * xh, dyv); } else { add(k, j, dyv * xh, dyv); }`),
-    write: dxLoop,
+    sums: `    for (var j = lane; j < n; j += u.tpr) {
+${terms}${col ? `
+      if (p == 0u) { emit(k, j, ${wTerm}, ${bTerm}); } else { add(k, j, ${wTerm}, ${bTerm}); }` : ''}
+    }`,
     // A segment without a row in this block still owns its partial row: zeros.
-    after: sums === 'none' ? '' : `  if (seg >= nr) {
+    after: !col ? '' : `  if (seg >= nr) {
     for (var j = lane; j < u.d; j += u.tpr) { emit(k, j, 0.0, 0.0); }
   }`,
   };
   const m = cols === 'regs' ? regs : segs;
   return shader([...entries, ...extra, uniform(u)], `${helpers}${access}${sums === 'direct' ? out.access : ''}
 ${WGSL_ROWS}
-${cols === 'regs' && sums !== 'none' ? 'var<workgroup> red_b: array<vec4<f32>, ROW_WG>;' : ''}
+${cols === 'regs' && col ? 'var<workgroup> red_b: array<vec4<f32>, ROW_WG>;' : ''}
 fn weight_at(j: u32) -> f32 { return select(1.0, ld_weight(u.off_w + min(j, u.d - 1u)), u.has_w != 0u); }
 fn emit(k: u32, j: u32, w: f32, b: f32) { ${emit} }
 fn add(k: u32, j: u32, w: f32, b: f32) { ${add} }
@@ -236,8 +247,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let r0 = wg * u.block;
   let nr = min(u.block, u.rows - r0);   // rows of this block (0 only when there are no rows)
 ${m.before}
-  // Passes over the block: segment s takes row p + s; its lanes sum (g, g·x̂) over the row, then write dx.
-  ${loop ? 'for (var p = 0u; p < nr; p += segs) {' : '{ let p = 0u;   // one pass (a loop around the barriers costs software adapters dearly)'}
+  // Passes over the block: segment s takes row p + s${pair ? ' and row p + S + s' : ''}; its lanes sum (g, g·x̂) over the row${pair ? 's' : ''}, then write dx.
+  ${loop ? `for (var p = 0u; p < nr; p += ${pair ? '2u * segs' : 'segs'}) {` : '{ let p = 0u;   // one pass (a loop around the barriers costs software adapters dearly)'}
     let s = Seg(lid, lane, r0 + p + seg, p + seg < nr);
     let n = select(0u, u.d, s.live);
     let r = min(s.row, u.rows - 1u);
@@ -245,11 +256,20 @@ ${m.before}
     let rs = ld_rstd(u.off_rstd + r);
     let xb = u.off_x + s.row * u.d;
     let gb = u.off_dy + s.row * u.d;
-    let ob = u.off_dx + s.row * u.d;
+    let ob = u.off_dx + s.row * u.d;${pair ? `
+    let row2 = r0 + p + segs + seg;
+    let live2 = p + segs + seg < nr;
+    let n2 = select(0u, u.d, live2);
+    let r2 = min(row2, u.rows - 1u);
+    let mu2 = ld_mean(u.off_mean + r2);
+    let rs2 = ld_rstd(u.off_rstd + r2);
+    let xb2 = u.off_x + row2 * u.d;
+    let gb2 = u.off_dy + row2 * u.d;
+    let ob2 = u.off_dx + row2 * u.d;` : ''}
     var acc = vec4<f32>(0.0);
 ${m.sums}
-    let t = seg_sum(s, acc) / f32(u.d);   // (mean g, mean g·x̂)
-${m.write}
+    let t = seg_sum(s, acc) / f32(u.d);   // (mean g, mean g·x̂) of the row${pair ? ', then of the second row' : ''}
+${write}
   }
 ${m.after}
 }
@@ -291,12 +311,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `);
 }
 
-/** Passes of S rows per stage-1 block, the number of blocks (workgroups), and the partial rows they write (see the header). */
-function backwardBlocks(rows: number, D: number, segs: number, cols: ColumnMap, sums: boolean): { passes: number; chunks: number; parts: number } {
+/**
+ * Rows per segment and pass (2 where there is more than one pass's worth of rows), passes per
+ * stage-1 block, the number of blocks (workgroups), and the partial rows they write (see the header).
+ */
+function backwardBlocks(rows: number, D: number, segs: number, cols: ColumnMap, sums: boolean):
+  { pair: boolean; passes: number; chunks: number; parts: number } {
+  const pair = rows > segs;
+  const perPass = segs * (pair ? 2 : 1);
   const partRows = !sums ? 0 : cols === 'regs' ? 1 : segs;   // per block
-  const passes = Math.max(1, Math.ceil((Math.ceil(rows / segs) * partRows * D * 8) / partLimit));
-  const chunks = sums ? Math.max(1, Math.ceil(rows / (segs * passes))) : Math.ceil(rows / segs);
-  return { passes, chunks, parts: chunks * partRows };
+  const passes = Math.max(1, Math.ceil((Math.ceil(rows / perPass) * partRows * D * 8) / partLimit));
+  const chunks = sums ? Math.max(1, Math.ceil(rows / (perPass * passes))) : Math.ceil(rows / perPass);
+  return { pair, passes, chunks, parts: chunks * partRows };
 }
 
 export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GPUBuffer> | null, mean: View<GPUBuffer>,
@@ -312,15 +338,15 @@ export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight:
   if (D > 0 && (rows > 0 || wantSums)) {
     const tpr = rowThreads(D), segs = ROW_WG / tpr;
     const cols: ColumnMap = D <= 4 * tpr ? 'regs' : 'segs';
-    const { passes, chunks, parts } = backwardBlocks(rows, D, segs, cols, wantSums);
+    const { pair, passes, chunks, parts } = backwardBlocks(rows, D, segs, cols, wantSums);
     const sums: ColumnSums = !wantSums ? 'none' : parts === 1 && passes === 1 ? 'direct' : 'partials';
     const u = new UniformStruct().u32('rows', rows).u32('d', D).u32('tpr', tpr).u32('has_w', wi ? 1 : 0)
-      .u32('block', segs * passes).u32('chunks', chunks).u32('parts', parts)
+      .u32('block', segs * (pair ? 2 : 1) * passes).u32('chunks', chunks).u32('parts', parts)
       .u32('off_x', xi!.offset).u32('off_w', wi?.offset ?? 0).u32('off_mean', mi!.offset).u32('off_rstd', ri!.offset)
       .u32('off_dy', gi!.offset).u32('off_dx', dxo!.offset).u32('off_dw', dwo?.offset ?? 0).u32('off_db', dbo?.offset ?? 0);
     const gKey = `${g.dw ?? '-'}.${g.db ?? '-'}`;
-    const key = `rows.layerNormBackward.${cols}.${sums}${passes > 1 ? '.loop' : ''}.${st.join('.')}${sums === 'direct' ? `.${gKey}` : ''}`;
-    const p = rt.pipeline(key, () => wgslBackward(u, st, sums, cols, passes > 1, g));
+    const key = `rows.layerNormBackward.${cols}.${sums}${pair ? '.pair' : ''}${passes > 1 ? '.loop' : ''}.${st.join('.')}${sums === 'direct' ? `.${gKey}` : ''}`;
+    const p = rt.pipeline(key, () => wgslBackward(u, st, sums, cols, pair, passes > 1, g));
     const bound = [xi!.buffer, (wi ?? xi!).buffer, mi!.buffer, ri!.buffer, gi!.buffer, dxo!.buffer];
     const outs = [dwo, dbo].filter((o) => o !== null).map((o) => o.buffer);
     if (sums !== 'partials') {
