@@ -90,6 +90,7 @@ describe.runIf(hasDevice('webgpu'))('compile\'s bias-gradient folding on webgpu'
 describe.runIf(hasDevice('webgpu'))('compile fuses matmul epilogues on webgpu', () => {
   it('a replay launches the bias adds, GELU, the residual add, GELU\'s gradient and the bias gradients inside their matmuls', async () => {
     const rt = webgpuRuntime();
+    if (rt === null) throw new Error('no WebGPU runtime although the device is registered');
     const { step } = block('webgpu', true);
     // Without captures every entry of a replay is a dispatch of its own, whose label names its kernel.
     const f = compile(step, { capture: false });
