@@ -37,16 +37,17 @@
 //     and thread c sums column c over the segments (one barrier): one partial row per workgroup.
 //   - 'segs', longer rows: the columns of a lane do not fit registers, so each segment writes its
 //     terms straight into a partial row of its own (no cross-segment sum); with the automatic TPR
-//     this is S = 1, one partial row per row of x.
+//     this is S = 1, one partial row per two rows of x.
 //   The partial rows go to an f32 scratch buffer `part`, laid out [2, parts, D] (dweight's half,
 //   then dbias's). Where one pass of one workgroup holds every row (rows ≤ 2S in 'regs', two rows
 //   in 'segs' with S = 1), its sums are dweight and dbias themselves, stored in their own dtype:
 //   one dispatch.
 //   One pass per workgroup, and two rows per barrier: software adapters (lavapipe, SwiftShader) run
-//   barriers as coroutine switches, pay for each, and pay heavily for a loop around them (a dx
-//   kernel of one row per segment and a loop of passes measured 1.8× slower on lavapipe; two rows
-//   per seg_sum, a third faster). Only when the partials would pass 32 MiB (hundreds of millions
-//   of elements) does a workgroup loop over several passes, adding to its registers or partial rows.
+//   barriers as coroutine switches, pay for each, and pay heavily for a loop around them (the dx
+//   kernel inside a loop of passes that ran once measured 1.8× slower on lavapipe; two rows per
+//   seg_sum made the backward a third faster). Only when the partials would pass 32 MiB (hundreds
+//   of millions of elements) does a workgroup loop over several passes, adding to its registers or
+//   partial rows.
 //   Stage 2 (`layerNormBackward.columnSum`) reduces the partial rows: a workgroup of 256 threads is
 //   L lanes × 256/L consecutive columns of one half (so a warp reads consecutive floats of a
 //   partial row, as many as L allows); lane k sums partial rows k, k + L, …, and a tree over the
@@ -179,12 +180,13 @@ function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, 
   // (zeros when it does not exist), so that one seg_sum gives both rows' statistics.
   const terms = `      let dyv = ld_dy(gb + j);
       let xh = (ld_x(xb + j) - mu) * rs;
-      let g = dyv * weight_at(j);${pair ? `
+      let wj = weight_at(j);
+      let g = dyv * wj;${pair ? `
       var e = vec4<f32>(0.0);   // (g, g·x̂, dy·x̂, dy) of the second row
       if (live2) {
         let dy2 = ld_dy(gb2 + j);
         let xh2 = (ld_x(xb2 + j) - mu2) * rs2;
-        let g2 = dy2 * weight_at(j);
+        let g2 = dy2 * wj;
         e = vec4<f32>(g2, g2 * xh2, dy2 * xh2, dy2);
       }
       acc += vec4<f32>(g, g * xh, e.x, e.y);` : `
