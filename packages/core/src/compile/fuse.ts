@@ -231,8 +231,10 @@ function biasGradients(entries: readonly Entry[]): { dropped: Set<number>; rowSu
       const f = entries[j];
       if (f === undefined) return;
       const mm = epilogueMatmul(f);
-      if (mm !== null && f.kind === 'kernel' && f.backend === e.backend && !rowSums.has(j) && [mm.a, mm.b, mm.out].every((v) => f.refs.some((q) => q.view === v)) && mm.a.buffer === x.buffer && mm.a.offset === x.offset &&
-        sameList(mm.a.shape, [N, R]) && sameList(mm.a.strides, [1, N]) && mm.out.buffer !== sum.buffer) {
+      // A is dYᵀ; B and the product are elsewhere than the sum (B is read, not the sum being written).
+      const isDyT = mm !== null && mm.a.buffer === x.buffer && mm.a.offset === x.offset && sameList(mm.a.shape, [N, R]) && sameList(mm.a.strides, [1, N]);
+      if (mm !== null && isDyT && f.kind === 'kernel' && f.backend === e.backend && !rowSums.has(j) &&
+        [mm.a, mm.b, mm.out].every((v) => f.refs.some((q) => q.view === v)) && mm.b.buffer !== sum.buffer && mm.out.buffer !== sum.buffer) {
         const view: View<unknown> = { buffer: sum.buffer, dtype: 'float32', shape: [N], strides: [1], offset: sum.offset };
         rowSums.set(j, { view, ref: { view, slot: sumRef.slot, logical: sumRef.logical } });
         dropped.add(i);
