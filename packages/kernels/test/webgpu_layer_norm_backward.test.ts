@@ -11,8 +11,8 @@
 // error is carried through more than a few hundred additions).
 import { afterEach, describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
-import type { TypedArray, View } from '../src/types.js';
-import { createWebGPUKernels } from '../src/webgpu/index.js';
+import type { DType, TypedArray, View } from '../src/types.js';
+import { createWebGPUKernels, WebGPUDTypeError } from '../src/webgpu/index.js';
 import { setLayerNormPartialLimit } from '../src/webgpu/layer_norm.js';
 import { ROW_WG, rowThreads, setRowThreads } from '../src/webgpu/softmax.js';
 import { expectClose, gpuRuntime, makeView, readView, releaseAll, rng, toGPU, type Layout } from './gpu_helpers.js';
@@ -193,5 +193,16 @@ describe('webgpu layerNorm backward', () => {
     expect(await check({ rows: 768, D: 128, dw: false, db: false }, seed++), 'dx alone').toBe(1);
     expect(await check({ rows: 3, D: 4099 }, seed++), 'long rows').toBe(2);
     expect(await check({ rows: 4100, D: 64 }, seed++), '[4100, 64]').toBe(2);
+  });
+
+  it('float64 operands raise a WebGPUDTypeError naming the op and the operand; a bad partial limit a RangeError', () => {
+    const b = rt.allocate(64);
+    const v = (dtype: DType, shape: number[]): View<GPUBuffer> => ({ buffer: b, dtype, shape, strides: shape.length === 2 ? [2, 1] : [1], offset: 0 });
+    const f32 = (shape: number[]) => v('float32', shape);
+    expect(() => gk.layerNormBackward(v('float64', [2, 2]), null, f32([2]), f32([2]), f32([2, 2]), f32([2, 2]), null, null)).toThrow(WebGPUDTypeError);
+    expect(() => gk.layerNormBackward(f32([2, 2]), null, f32([2]), f32([2]), f32([2, 2]), f32([2, 2]), v('float64', [2]), null)).toThrow(/layerNormBackward.*dweight/);
+    rt.release(b);
+    expect(() => setLayerNormPartialLimit(0)).toThrow(RangeError);
+    expect(() => setLayerNormPartialLimit(1.5)).toThrow(/setLayerNormPartialLimit/);
   });
 });
