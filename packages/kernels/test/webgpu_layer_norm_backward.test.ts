@@ -195,6 +195,29 @@ describe('webgpu layerNorm backward', () => {
     expect(await check({ rows: 4100, D: 64 }, seed++), '[4100, 64]').toBe(2);
   });
 
+  it('dweight and dbias in one buffer (as in a flat gradient buffer), on both paths', async () => {
+    const r = rng(800);
+    for (const [rows, D] of [[4, 7], [300, 24], [5, 1100]] as const) {
+      const x = rand([rows, D], r, -2, 2), w = rand([D], r, 0.5, 1.5), dy = rand([rows, D], r, -1, 1);
+      const mean = makeView('float32', [rows]), rstd = makeView('float32', [rows]);
+      cpuKernels.layerNorm(x, w, null, 1e-5, makeView('float32', [rows, D]), mean, rstd);
+      const dx = makeView('float32', [rows, D]), dw = makeView('float32', [D]), db = makeView('float32', [D]);
+      cpuKernels.layerNormBackward(x, w, mean, rstd, dy, dx, dw, db);
+      // one buffer: [1 spare, dbias (D), dweight (D), 1 spare]
+      const flat = makeView('float32', [2 * D + 2], {}, () => 9);
+      const [gx, gw, gmean, grstd, gdy, gflat] = [x, w, mean, rstd, dy, flat].map((v) => toGPU(rt, v));
+      const gdx = toGPU(rt, dx);
+      const at = (offset: number): View<GPUBuffer> => ({ buffer: gflat!.buffer, dtype: 'float32', shape: [D], strides: [1], offset });
+      gk.layerNormBackward(gx!, gw!, gmean!, grstd!, gdy!, gdx, at(1 + D), at(1));
+      const got = Array.from(await readView(rt, gflat!, flat));
+      const what = `[${rows}, ${D}] shared buffer`;
+      expectClose(got.slice(1 + D, 1 + 2 * D), Array.from(dw.buffer), 1e-4, 1e-5 * rows, `${what} dweight`);
+      expectClose(got.slice(1, 1 + D), Array.from(db.buffer), 1e-4, 1e-5 * rows, `${what} dbias`);
+      expect([got[0], got[2 * D + 1]], `${what}: the spare elements`).toEqual([9, 9]);
+      releaseAll(rt, gx, gw, gmean, grstd, gdy, gflat, gdx);
+    }
+  });
+
   it('float64 operands raise a WebGPUDTypeError naming the op and the operand; a bad partial limit a RangeError', () => {
     const b = rt.allocate(64);
     const v = (dtype: DType, shape: number[]): View<GPUBuffer> => ({ buffer: b, dtype, shape, strides: shape.length === 2 ? [2, 1] : [1], offset: 0 });
