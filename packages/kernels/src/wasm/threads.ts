@@ -6,9 +6,13 @@
 // call (`runShared`): the calling thread writes the kernel's export calls into a queue in the
 // control block and wakes the workers; every thread, the caller included, takes the next call (an
 // atomic counter) until none is left — so a thread that is slowed down (by the OS, by another
-// process) takes fewer — and the caller then blocks in `Atomics.wait` until the last worker has
-// finished. Each call gets the running thread's own `tail` argument appended (its scratch memory),
-// since which thread runs it is not known in advance. How the work is cut into calls is decided by
+// process) takes fewer — and the caller then blocks in `Atomics.wait` until the last worker that
+// started has finished. A worker that has not started by the time the queue is empty (asleep, or
+// not yet scheduled on a busy machine) is withdrawn from the fork instead of waited for: its slot's
+// state goes from ASSIGNED to CANCELLED or to RUNNING, whichever thread swaps it first, and a
+// cancelled worker, when it wakes, goes back to waiting without touching the queue. Each call gets
+// the running thread's own `tail` argument appended (its scratch memory), since which thread runs
+// it is not known in advance. How the work is cut into calls is decided by
 // the caller from the shapes and the thread count, and which thread runs a call never changes what
 // it computes, so results do not depend on the schedule.
 //
@@ -17,9 +21,11 @@
 //   word 1: ERROR   — set non-zero by a worker whose call threw (the caller rethrows)
 //   word 2: READY   — workers that have instantiated the module
 //   word 3: NEXT    — the shared queue's next call;  word 4: TOTAL — calls in the queue
-//   slot t (1 ≤ t < MAX_THREADS), at word t·SLOT_WORDS: [seq, export index, argc, tail argument]
+//   slot t (1 ≤ t < MAX_THREADS), at word t·SLOT_WORDS: [seq, export index, argc, tail argument, state]
+//   (state: IDLE, ASSIGNED by the caller with the fork, RUNNING once the worker took it, or CANCELLED)
 //   the shared queue, at word QUEUE: the calls' arguments, argc per call
-// A worker waits for its `seq` to change, takes calls from the queue, then decrements PENDING and
+// A worker waits for its `seq` to change, swaps its state from ASSIGNED to RUNNING (or, cancelled,
+// waits again), takes calls from the queue, sets its state IDLE, then decrements PENDING and
 // wakes the caller.
 //
 // Blocking the calling thread is allowed in Node and inside Web Workers, not on a browser's main
@@ -29,6 +35,11 @@
 export const MAX_THREADS = 64;
 const SLOT_WORDS = 16; // one 64-byte cache line per worker
 const HEADER = 3; // seq, export index, argc; then the tail argument
+const STATE = HEADER + 1; // the slot's state word
+const IDLE = 0;
+const ASSIGNED = 1;
+const RUNNING = 2;
+const CANCELLED = 3;
 const QUEUE = MAX_THREADS * SLOT_WORDS;
 const QUEUE_WORDS = 16384;
 export const CTL_BYTES = (QUEUE + QUEUE_WORDS) * 4;
@@ -62,6 +73,8 @@ function start(d) {
     const seq = Atomics.load(ctl, base);
     if (seq === seen) continue;
     seen = seq;
+    // The caller ran this fork's share already and withdrew this worker: nothing to do.
+    if (Atomics.compareExchange(ctl, base + ${STATE}, ${ASSIGNED}, ${RUNNING}) !== ${ASSIGNED}) continue;
     try {
       const fn = fns[ctl[base + 1]], argc = ctl[base + 2];
       const args = new Array(argc + 1);
@@ -73,6 +86,7 @@ function start(d) {
     } catch (e) {
       Atomics.store(ctl, ${ERROR}, 1);
     }
+    Atomics.store(ctl, base + ${STATE}, ${IDLE});
     if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING});
   }
 }
@@ -155,6 +169,7 @@ export class ThreadPool {
     while (this.workers.length < Math.min(n, MAX_THREADS - 1)) {
       const slot = this.workers.length + 1;
       Atomics.store(this.ctl, slot * SLOT_WORDS, 0); // a fresh worker starts from seq 0
+      Atomics.store(this.ctl, slot * SLOT_WORDS + STATE, IDLE);
       const data = {
         module: this.module, memory: this.memory, names: this.names, slot,
         slotWords: SLOT_WORDS, ctlWords: CTL_BYTES / 4, spinMs: SPIN_MS,
@@ -198,6 +213,7 @@ export class ThreadPool {
         ctl[base + 1] = fn;
         ctl[base + 2] = argc;
         ctl[base + HEADER] = tails[t]!;
+        Atomics.store(ctl, base + STATE, ASSIGNED);
         Atomics.add(ctl, base, 1);
         Atomics.notify(ctl, base, 1);
       }
@@ -209,16 +225,20 @@ export class ThreadPool {
           callMain(args);
         }
       } finally {
-        this.join();
+        this.join(workers);
       }
       this.checkError(fn);
     }
   }
 
-  /** Waits until every worker of the current fork is done. Workers usually finish within
-   *  microseconds of this thread: poll first, then sleep. */
-  private join(): void {
+  /** Withdraws the fork's workers that have not started (the queue is empty by now), then waits
+   *  until the ones that did are done. Those usually finish within microseconds of this thread:
+   *  poll first, then sleep. */
+  private join(workers: number): void {
     const ctl = this.ctl;
+    for (let t = 1; t <= workers; t++) {
+      if (Atomics.compareExchange(ctl, t * SLOT_WORDS + STATE, ASSIGNED, CANCELLED) === ASSIGNED) Atomics.sub(ctl, PENDING, 1);
+    }
     const until = performance.now() + SPIN_MS;
     while (Atomics.load(ctl, PENDING) !== 0 && performance.now() < until);
     for (let v = Atomics.load(ctl, PENDING); v !== 0; v = Atomics.load(ctl, PENDING)) Atomics.wait(ctl, PENDING, v);
