@@ -112,7 +112,8 @@ async function check(c: Case, seed: number): Promise<number> {
 describe('webgpu layerNorm backward', () => {
   it('awkward shapes: 1 row, 1 column, odd sizes, rows not a multiple of the rows per workgroup, rows longer than a workgroup', async () => {
     let seed = 1;
-    const shapes: [number, number][] = [[1, 1], [1, 128], [300, 1], [7, 13], [33, 5], [21, 128], [9, 128], [5, 1000], [3, 1100], [1, 2049], [17, 4099]];
+    const shapes: [number, number][] = [[1, 1], [1, 128], [300, 1], [7, 13], [33, 5], [21, 128], [9, 128], [5, 1000], [3, 1100], [1, 2049], [17, 4099],
+      [8200, 64], [520, 1100]]; // the last two: four rows per segment with partial sums (registers, then a partial row per segment)
     for (const [rows, D] of shapes) await check({ rows, D }, seed++);
   });
 
@@ -136,7 +137,7 @@ describe('webgpu layerNorm backward', () => {
 
   it('a forced TPR: one thread per row (a partial row per segment) and a whole workgroup per short row (registers)', async () => {
     let seed = 300;
-    for (const [tpr, rows, D] of [[1, 300, 30], [1, 3, 1000], [4, 600, 40], [256, 5, 7], [256, 70, 1024], [64, 9, 200]] as const) {
+    for (const [tpr, rows, D] of [[1, 300, 30], [1, 3, 1000], [4, 600, 40], [256, 5, 7], [256, 70, 1024], [64, 9, 200], [256, 600, 7]] as const) {
       setRowThreads(tpr);
       await check({ rows, D }, seed++);
       await check({ rows, D, weight: false, db: false }, seed++);
@@ -149,7 +150,9 @@ describe('webgpu layerNorm backward', () => {
       [null, 40, 128, 2560],   // registers: 2 passes of 16 rows, blocks of 32 and 8
       [null, 21, 128, 64],     // registers: every row in one block of many passes
       [null, 5, 1100, 20000],  // a partial row per segment (S = 1): 2 passes of 2 rows, blocks of 4 and 1
-      [1, 600, 30, 61440],     // a partial row per segment (S = 256): 2 passes of 512 rows, 88 in the second
+      [1, 1300, 30, 61440],    // a partial row per segment (S = 256), two rows each: 3 passes of 512 rows, 276 in the third
+      [256, 600, 7, 4200],     // registers, four rows per segment (S = 1): 2 passes of 4 rows
+      [null, 520, 1100, 600_000], // a partial row per segment, four rows each (S = 1): 2 passes of 4 rows
     ];
     for (const [tpr, rows, D, limit] of cases) {
       setRowThreads(tpr);
@@ -160,8 +163,8 @@ describe('webgpu layerNorm backward', () => {
   });
 
   it('more than 65,535 stage-1 workgroups (a folded dispatch)', async () => {
-    setRowThreads(256); // two rows per workgroup
-    await check({ rows: 131_100, D: 3 }, 500);
+    setRowThreads(256); // four rows per workgroup
+    await check({ rows: 262_200, D: 3 }, 500);
   });
 
   it('dx is bit for bit the same with and without dweight/dbias', async () => {
@@ -188,10 +191,11 @@ describe('webgpu layerNorm backward', () => {
     expect(await check({ rows: 768, D: 128 }, seed++), 'GPT [768, 128]').toBe(2);
     expect(await check({ rows: rowsPerPass(128), D: 128 }, seed++), '[8, 128]: one row per segment').toBe(1);
     expect(await check({ rows: 2 * rowsPerPass(128), D: 128 }, seed++), '[16, 128]: two rows per segment').toBe(1);
-    expect(await check({ rows: 2 * rowsPerPass(128) + 1, D: 128 }, seed++), '[17, 128]').toBe(2);
-    expect(await check({ rows: 2, D: 4099 }, seed++), 'two long rows').toBe(1);
+    expect(await check({ rows: 4 * rowsPerPass(128), D: 128 }, seed++), '[32, 128]: four rows per segment').toBe(1);
+    expect(await check({ rows: 4 * rowsPerPass(128) + 1, D: 128 }, seed++), '[33, 128]').toBe(2);
+    expect(await check({ rows: 4, D: 4099 }, seed++), 'four long rows').toBe(1);
     expect(await check({ rows: 768, D: 128, dw: false, db: false }, seed++), 'dx alone').toBe(1);
-    expect(await check({ rows: 3, D: 4099 }, seed++), 'long rows').toBe(2);
+    expect(await check({ rows: 5, D: 4099 }, seed++), 'long rows').toBe(2);
     expect(await check({ rows: 4100, D: 64 }, seed++), '[4100, 64]').toBe(2);
   });
 

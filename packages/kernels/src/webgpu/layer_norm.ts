@@ -24,30 +24,31 @@
 // Backward: at most two dispatches, deterministic, no atomics (but for bfloat16 stores).
 //   Stage 1 (`layerNormBackward`) writes dx and partial column sums of dweight and dbias. Its
 //   workgroups are the forward's: 256 threads = S = 256/TPR segments of TPR threads. Each segment
-//   takes two rows, s and S + s of the workgroup's block of 2S consecutive rows (one row, and
-//   blocks of S, where all rows fit one block of S). Per row, the lanes stride over it twice, as
-//   the forward does: the first loop sums (g, g·x̂) for the row's statistics, both rows' in one
-//   vec4 (first row in .xy, second in .zw), so one tree in workgroup memory (`seg_sum`, log2 TPR
-//   barrier steps) serves two rows; the second loop writes dx. dweight/dbias need no row
-//   statistic, so their terms dy·x̂ and dy are taken in the first loop, from values it loads
-//   anyway (the two rows' terms added together); where they go:
+//   takes R rows per pass, s, S + s, …, (R − 1)·S + s of its workgroup's block of R·S consecutive
+//   rows, R = 1, 2 or 4: the fewest that hold every row in one workgroup; beyond that 4 while it
+//   leaves 128 workgroups (a GPU's worth), else 2. Per row, the lanes stride over it twice, as the
+//   forward does: the first loop sums (g, g·x̂) for the row's statistics, rows 0 and 1 in one vec4
+//   (.xy, .zw) and rows 2 and 3 in another, so one tree in workgroup memory (`seg_sum`, or
+//   `seg_sum2` for two vec4s, log2 TPR barrier steps either way) serves all R rows; the second loop
+//   writes dx. dweight/dbias need no row statistic, so their terms dy·x̂ and dy are taken in the
+//   first loop, from values it loads anyway (the R rows' terms added together); where they go:
 //   - 'regs', rows of at most 4·TPR (every row with the automatic TPR up to D = 1024): lane l meets
 //     the same columns l + i·TPR (i < 4) in every row, so it adds the terms into two vec4 registers,
 //     slot i for column l + i·TPR. After the pass the S segments' registers go to workgroup memory
 //     and thread c sums column c over the segments (one barrier): one partial row per workgroup.
 //   - 'segs', longer rows: the columns of a lane do not fit registers, so each segment writes its
 //     terms straight into a partial row of its own (no cross-segment sum); with the automatic TPR
-//     this is S = 1, one partial row per two rows of x.
+//     this is S = 1, one partial row per R rows of x.
 //   The partial rows go to an f32 scratch buffer `part`, laid out [2, parts, D] (dweight's half,
-//   then dbias's). Where one pass of one workgroup holds every row (rows ≤ 2S in 'regs', two rows
-//   in 'segs' with S = 1), its sums are dweight and dbias themselves, stored in their own dtype:
-//   one dispatch.
-//   One pass per workgroup, and two rows per barrier: software adapters (lavapipe, SwiftShader) run
+//   then dbias's). Where one pass of one workgroup holds every row (rows ≤ 4S in 'regs', four
+//   rows in 'segs' with S = 1), its sums are dweight and dbias themselves, stored in their own
+//   dtype: one dispatch.
+//   One pass per workgroup, and R rows per barrier: software adapters (lavapipe, SwiftShader) run
 //   barriers as coroutine switches, pay for each, and pay heavily for a loop around them (the dx
 //   kernel inside a loop of passes that ran once measured 1.8× slower on lavapipe; two rows per
-//   seg_sum made the backward a third faster). Only when the partials would pass 32 MiB (hundreds
-//   of millions of elements) does a workgroup loop over several passes, adding to its registers or
-//   partial rows.
+//   tree made the backward a third faster, four another 10-15%). Only when the partials would pass
+//   32 MiB (hundreds of millions of elements) does a workgroup loop over several passes, adding to
+//   its registers or partial rows.
 //   Stage 2 (`layerNormBackward.columnSum`) reduces the partial rows: a workgroup of 256 threads is
 //   L lanes × 256/L consecutive columns of one half (so a warp reads consecutive floats of a
 //   partial row, as many as L allows); lane k sums partial rows k, k + L, …, and a tree over the
@@ -79,6 +80,8 @@ export function setLayerNormPartialLimit(bytes: number | null): void {
   if (bytes !== null && !(Number.isInteger(bytes) && bytes >= 1)) throw new RangeError(`setLayerNormPartialLimit: ${bytes} is not a positive integer`);
   partLimit = bytes ?? MAX_PART_BYTES;
 }
+/** Stage-1 workgroups that four rows per segment must leave (a GPU's worth); fewer take two rows per segment. */
+const QUAD_MIN_WORKGROUPS = 128;
 /** Stage 2's workgroup size, and the most lanes it gives one column. */
 const SUM_WG = 256, SUM_MAX_LANES = 256;
 
@@ -165,38 +168,54 @@ function storeGrads(g: GradStorages, j: string, w: string, b: string): string {
 /** Where stage 1 keeps the column terms (see the header): 'regs' for rows of at most 4·TPR, 'segs' beyond. */
 type ColumnMap = 'regs' | 'segs';
 
-function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, cols: ColumnMap, pair: boolean, loop: boolean, g: GradStorages): ShaderSource {
+/** Rows each segment takes per pass. */
+type RowsPerSeg = 1 | 2 | 4;
+
+function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, cols: ColumnMap, rowsPerSeg: RowsPerSeg, loop: boolean, g: GradStorages): ShaderSource {
   const entries = BACKWARD_NAMES.map((n, k) => (k === 5 ? readWrite : read)(n, halfElement(st[k]!, k === 5)));
   const access = BACKWARD_NAMES.map((n, k) => (k === 5 ? wgslStoreFn('st_dx', 'dx', st[k]!) : wgslLoadFn(`ld_${n}`, n, st[k]!))).join('');
   const out = gradOutputs(g);
   const extra = sums === 'partials' ? [readWrite('part', 'f32')] : sums === 'direct' ? out.entries : [];
   const helpers = wgslHalfHelpers([...st, ...(sums === 'direct' ? [g.dw, g.db].filter((v) => v !== null) : [])]);
   const col = sums !== 'none';
+  const R = rowsPerSeg;
+  const more = [1, 2, 3].filter((k) => k < R);   // the segment's rows after its first
   // emit(k, j, w, b): the sums (w, b) of column j of partial row k: into `part` ([2, parts, D]), or
   // (a single partial row) into dweight/dbias. add(k, j, w, b) adds to them ('segs', later passes).
   const emit = !col ? '' : sums === 'partials' ? 'part[k * u.d + j] = w; part[(u.parts + k) * u.d + j] = b;' : storeGrads(g, 'j', 'w', 'b');
   const add = sums === 'partials' ? 'part[k * u.d + j] += w; part[(u.parts + k) * u.d + j] += b;' : '';
-  // The terms of element j: of the first row (g, g·x̂ and dy·x̂, dy), and of the second row in e
-  // (zeros when it does not exist), so that one seg_sum gives both rows' statistics.
+  // The terms of element j: of the segment's first row (g, g·x̂ and dy·x̂, dy), and of its row k
+  // in e<k> (zeros when it does not exist), so that one tree gives every row's statistics:
+  // acc = (row 0, row 1) and acc2 = (row 2, row 3), each row's (Σg, Σg·x̂).
   const terms = `      let dyv = ld_dy(gb + j);
       let xh = (ld_x(xb + j) - mu) * rs;
       let wj = weight_at(j);
-      let g = dyv * wj;${pair ? `
-      var e = vec4<f32>(0.0);   // (g, g·x̂, dy·x̂, dy) of the second row
-      if (live2) {
-        let dy2 = ld_dy(gb2 + j);
-        let xh2 = (ld_x(xb2 + j) - mu2) * rs2;
-        let g2 = dy2 * wj;
-        e = vec4<f32>(g2, g2 * xh2, dy2 * xh2, dy2);
-      }
-      acc += vec4<f32>(g, g * xh, e.x, e.y);` : `
-      acc += vec4<f32>(g, g * xh, 0.0, 0.0);`}`;
-  const wTerm = pair ? 'dyv * xh + e.z' : 'dyv * xh', bTerm = pair ? 'dyv + e.w' : 'dyv';
-  const dxLoop = (n: string, xb: string, gb: string, ob: string, mu: string, rs: string, t: string) => `    for (var j = lane; j < ${n}; j += u.tpr) {
-      let xh = (ld_x(${xb} + j) - ${mu}) * ${rs};
-      st_dx(${ob} + j, ${rs} * (ld_dy(${gb} + j) * weight_at(j) - ${t}.x - xh * ${t}.y));
+      let g = dyv * wj;${more.map((k) => `
+      var e${k} = vec4<f32>(0.0);   // (g, g·x̂, dy·x̂, dy) of row ${k}
+      if (live${k}) {
+        let dy_ = ld_dy(gb${k} + j);
+        let xh_ = (ld_x(xb${k} + j) - mu${k}) * rs${k};
+        let g_ = dy_ * wj;
+        e${k} = vec4<f32>(g_, g_ * xh_, dy_ * xh_, dy_);
+      }`).join('')}
+      acc += vec4<f32>(g, g * xh, ${R > 1 ? 'e1.x, e1.y' : '0.0, 0.0'});${R > 2 ? `
+      acc2 += vec4<f32>(e2.x, e2.y, e3.x, e3.y);` : ''}`;
+  const wTerm = ['dyv * xh', ...more.map((k) => `e${k}.z`)].join(' + '), bTerm = ['dyv', ...more.map((k) => `e${k}.w`)].join(' + ');
+  const dxLoop = (k: number, t: string) => `    for (var j = lane; j < n${k || ''}; j += u.tpr) {
+      let xh = (ld_x(xb${k || ''} + j) - mu${k || ''}) * rs${k || ''};
+      st_dx(ob${k || ''} + j, rs${k || ''} * (ld_dy(gb${k || ''} + j) * weight_at(j) - ${t}.x - xh * ${t}.y));
     }`;
-  const write = dxLoop('n', 'xb', 'gb', 'ob', 'mu', 'rs', 't') + (pair ? '\n' + dxLoop('n2', 'xb2', 'gb2', 'ob2', 'mu2', 'rs2', 't.zw') : '');
+  const write = [dxLoop(0, 't'), ...more.map((k) => dxLoop(k, ['', 't.zw', 't2.xy', 't2.zw'][k]!))].join('\n');
+  const rowVars = (k: number) => `
+    let row${k} = r0 + p + ${k}u * segs + seg;
+    let live${k} = p + ${k}u * segs + seg < nr;
+    let n${k} = select(0u, u.d, live${k});
+    let r${k} = min(row${k}, u.rows - 1u);
+    let mu${k} = ld_mean(u.off_mean + r${k});
+    let rs${k} = ld_rstd(u.off_rstd + r${k});
+    let xb${k} = u.off_x + row${k} * u.d;
+    let gb${k} = u.off_dy + row${k} * u.d;
+    let ob${k} = u.off_dx + row${k} * u.d;`;
   const regs = {
     before: `  let cols = vec4<u32>(lane) + vec4<u32>(0u, 1u, 2u, 3u) * u.tpr;   // the lane's columns
   var aw = vec4<f32>(0.0);   // Σ dy·x̂ of the lane's columns over its segment's rows
@@ -210,14 +229,14 @@ ${terms}${col ? `
     }`).join('\n'),
     // Column c of the block (lane c mod TPR, slot c / TPR): Σ over the segments, in segment order.
     after: !col ? '' : `  red[lid] = aw;
-  red_b[lid] = ab;
+  red2[lid] = ab;
   workgroupBarrier();
   for (var c = lid; c < min(4u * u.tpr, u.d); c += ROW_WG) {
     let l = c % u.tpr;
     let i = c / u.tpr;
     var w = 0.0;
     var b = 0.0;
-    for (var q = 0u; q < segs; q++) { w += red[q * u.tpr + l][i]; b += red_b[q * u.tpr + l][i]; }
+    for (var q = 0u; q < segs; q++) { w += red[q * u.tpr + l][i]; b += red2[q * u.tpr + l][i]; }
     emit(wg, c, w, b);
   }`,
   };
@@ -235,7 +254,23 @@ ${terms}${col ? `
   const m = cols === 'regs' ? regs : segs;
   return shader([...entries, ...extra, uniform(u)], `${helpers}${access}${sums === 'direct' ? out.access : ''}
 ${WGSL_ROWS}
-${cols === 'regs' && col ? 'var<workgroup> red_b: array<vec4<f32>, ROW_WG>;' : ''}
+var<workgroup> red2: array<vec4<f32>, ROW_WG>;
+// seg_sum of two vec4s at once (the same tree, so each component is summed in seg_sum's order).
+fn seg_sum2(s: Seg, a: vec4<f32>, b: vec4<f32>) -> array<vec4<f32>, 2> {
+  red[s.lid] = a;
+  red2[s.lid] = b;
+  workgroupBarrier();
+  for (var k = u.tpr >> 1u; k > 0u; k = k >> 1u) {
+    if (s.lane < k) {
+      red[s.lid] = red[s.lid] + red[s.lid + k];
+      red2[s.lid] = red2[s.lid] + red2[s.lid + k];
+    }
+    workgroupBarrier();
+  }
+  let r = array<vec4<f32>, 2>(red[s.lid - s.lane], red2[s.lid - s.lane]);
+  workgroupBarrier();
+  return r;
+}
 fn weight_at(j: u32) -> f32 { return select(1.0, ld_weight(u.off_w + min(j, u.d - 1u)), u.has_w != 0u); }
 fn emit(k: u32, j: u32, w: f32, b: f32) { ${emit} }
 fn add(k: u32, j: u32, w: f32, b: f32) { ${add} }
@@ -249,8 +284,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let r0 = wg * u.block;
   let nr = min(u.block, u.rows - r0);   // rows of this block (0 only when there are no rows)
 ${m.before}
-  // Passes over the block: segment s takes row p + s${pair ? ' and row p + S + s' : ''}; its lanes sum (g, g·x̂) over the row${pair ? 's' : ''}, then write dx.
-  ${loop ? `for (var p = 0u; p < nr; p += ${pair ? '2u * segs' : 'segs'}) {` : '{ let p = 0u;   // one pass (a loop around the barriers costs software adapters dearly)'}
+  // Passes over the block: segment s takes rows p + s${more.map((k) => `, p + ${k}S + s`).join('')}; its lanes sum (g, g·x̂) over them, then write dx.
+  ${loop ? `for (var p = 0u; p < nr; p += ${R}u * segs) {` : '{ let p = 0u;   // one pass (a loop around the barriers costs software adapters dearly)'}
     let s = Seg(lid, lane, r0 + p + seg, p + seg < nr);
     let n = select(0u, u.d, s.live);
     let r = min(s.row, u.rows - 1u);
@@ -258,19 +293,13 @@ ${m.before}
     let rs = ld_rstd(u.off_rstd + r);
     let xb = u.off_x + s.row * u.d;
     let gb = u.off_dy + s.row * u.d;
-    let ob = u.off_dx + s.row * u.d;${pair ? `
-    let row2 = r0 + p + segs + seg;
-    let live2 = p + segs + seg < nr;
-    let n2 = select(0u, u.d, live2);
-    let r2 = min(row2, u.rows - 1u);
-    let mu2 = ld_mean(u.off_mean + r2);
-    let rs2 = ld_rstd(u.off_rstd + r2);
-    let xb2 = u.off_x + row2 * u.d;
-    let gb2 = u.off_dy + row2 * u.d;
-    let ob2 = u.off_dx + row2 * u.d;` : ''}
-    var acc = vec4<f32>(0.0);
+    let ob = u.off_dx + s.row * u.d;${more.map(rowVars).join('')}
+    var acc = vec4<f32>(0.0);${R > 2 ? `
+    var acc2 = vec4<f32>(0.0);` : ''}
 ${m.sums}
-    let t = seg_sum(s, acc) / f32(u.d);   // (mean g, mean g·x̂) of the row${pair ? ', then of the second row' : ''}
+${R > 2 ? `    let tt = seg_sum2(s, acc, acc2);
+    let t = tt[0] / f32(u.d);    // (mean g, mean g·x̂) of rows 0 and 1
+    let t2 = tt[1] / f32(u.d);   // of rows 2 and 3` : `    let t = seg_sum(s, acc) / f32(u.d);   // (mean g, mean g·x̂) of row 0${R > 1 ? ', then of row 1' : ''}`}
 ${write}
   }
 ${m.after}
@@ -314,17 +343,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 /**
- * Rows per segment and pass (2 where there is more than one pass's worth of rows), passes per
- * stage-1 block, the number of blocks (workgroups), and the partial rows they write (see the header).
+ * Rows per segment and pass (the fewest of 1, 2, 4 that hold every row in one workgroup's pass;
+ * beyond, 4 while that leaves QUAD_MIN_WORKGROUPS workgroups, else 2), passes per stage-1 block,
+ * the number of blocks (workgroups), and the partial rows they write (see the header).
  */
 function backwardBlocks(rows: number, D: number, segs: number, cols: ColumnMap, sums: boolean):
-  { pair: boolean; passes: number; chunks: number; parts: number } {
-  const pair = rows > segs;
-  const perPass = segs * (pair ? 2 : 1);
+  { rowsPerSeg: RowsPerSeg; passes: number; chunks: number; parts: number } {
+  const rowsPerSeg: RowsPerSeg = rows <= segs ? 1 : rows <= 2 * segs ? 2 : rows <= 4 * segs || rows >= 4 * segs * QUAD_MIN_WORKGROUPS ? 4 : 2;
+  const perPass = segs * rowsPerSeg;
   const partRows = !sums ? 0 : cols === 'regs' ? 1 : segs;   // per block
   const passes = Math.max(1, Math.ceil((Math.ceil(rows / perPass) * partRows * D * 8) / partLimit));
   const chunks = sums ? Math.max(1, Math.ceil(rows / (perPass * passes))) : Math.ceil(rows / perPass);
-  return { pair, passes, chunks, parts: chunks * partRows };
+  return { rowsPerSeg, passes, chunks, parts: chunks * partRows };
 }
 
 export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GPUBuffer> | null, mean: View<GPUBuffer>,
@@ -340,15 +370,15 @@ export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight:
   if (D > 0 && (rows > 0 || wantSums)) {
     const tpr = rowThreads(D), segs = ROW_WG / tpr;
     const cols: ColumnMap = D <= 4 * tpr ? 'regs' : 'segs';
-    const { pair, passes, chunks, parts } = backwardBlocks(rows, D, segs, cols, wantSums);
+    const { rowsPerSeg, passes, chunks, parts } = backwardBlocks(rows, D, segs, cols, wantSums);
     const sums: ColumnSums = !wantSums ? 'none' : parts === 1 && passes === 1 ? 'direct' : 'partials';
     const u = new UniformStruct().u32('rows', rows).u32('d', D).u32('tpr', tpr).u32('has_w', wi ? 1 : 0)
-      .u32('block', segs * (pair ? 2 : 1) * passes).u32('chunks', chunks).u32('parts', parts)
+      .u32('block', segs * rowsPerSeg * passes).u32('chunks', chunks).u32('parts', parts)
       .u32('off_x', xi!.offset).u32('off_w', wi?.offset ?? 0).u32('off_mean', mi!.offset).u32('off_rstd', ri!.offset)
       .u32('off_dy', gi!.offset).u32('off_dx', dxo!.offset).u32('off_dw', dwo?.offset ?? 0).u32('off_db', dbo?.offset ?? 0);
     const gKey = `${g.dw ?? '-'}.${g.db ?? '-'}`;
-    const key = `rows.layerNormBackward.${cols}.${sums}${pair ? '.pair' : ''}${passes > 1 ? '.loop' : ''}.${st.join('.')}${sums === 'direct' ? `.${gKey}` : ''}`;
-    const p = rt.pipeline(key, () => wgslBackward(u, st, sums, cols, pair, passes > 1, g));
+    const key = `rows.layerNormBackward.${cols}.${sums}.r${rowsPerSeg}${passes > 1 ? '.loop' : ''}.${st.join('.')}${sums === 'direct' ? `.${gKey}` : ''}`;
+    const p = rt.pipeline(key, () => wgslBackward(u, st, sums, cols, rowsPerSeg, passes > 1, g));
     const bound = [xi!.buffer, (wi ?? xi!).buffer, mi!.buffer, ri!.buffer, gi!.buffer, dxo!.buffer];
     const outs = [dwo, dbo].filter((o) => o !== null).map((o) => o.buffer);
     if (sums !== 'partials') {
