@@ -234,10 +234,15 @@ export interface FusedKernels<B> {
    * Causal masking aligns the last query with the last key. Writes out [B, H, Tq, D] and lse [B, H, Tq].
    */
   attention(q: View<B>, k: View<B>, v: View<B>, mask: View<B> | null, opts: AttentionOptions,
-    out: View<B>, lse: View<B>): void;
-  /** The gradients dq, dk, dv of `attention` from dout, recomputing the probabilities from q, k and the saved lse. */
+   * `probs`, passed only where the backend's `attentionSavesProbs` said yes for these sizes (see
+   * `AttentionProbsKernels`), also receives the probabilities P [B, H, Tq, Tk]; other backends ignore it.
+    out: View<B>, lse: View<B>, probs?: View<B> | null): void;
+  /**
+   * The gradients dq, dk, dv of `attention` from dout, recomputing the probabilities from q, k and the
+   * saved lse — or reading them from `probs`, where the forward was given it and filled it.
+   */
   attentionBackward(q: View<B>, k: View<B>, v: View<B>, mask: View<B> | null, opts: AttentionOptions,
-    out: View<B>, lse: View<B>, dout: View<B>, dq: View<B>, dk: View<B>, dv: View<B>): void;
+    out: View<B>, lse: View<B>, dout: View<B>, dq: View<B>, dk: View<B>, dv: View<B>, probs?: View<B> | null): void;
 
   /** In place: param, m, v updated with one AdamW step given grad (all contiguous, same shape). */
   adamw(param: View<B>, grad: View<B>, m: View<B>, v: View<B>, opts: AdamWOptions): void;
@@ -350,11 +355,23 @@ export interface EpilogueKernels<B> {
 
 /**
  * The contract between core and a backend: every primitive, and whichever fused kernels the
+/**
+ * Attention that keeps its probabilities for the backward (optional, outside `KernelSet`, like
+ * PyTorch's math attention keeping its weights): where `attentionSavesProbs` is true, core passes
+ * `attention` and then `attentionBackward` one contiguous float32 [B, H, Tq, Tk] view, and the
+ * backward reads P from it instead of recomputing it from q, k and lse. The backend answers by size:
+ * the view costs B·H·Tq·Tk·4 bytes from the forward to the backward.
+ */
+export interface AttentionProbsKernels {
+  /** Whether `attention` over these sizes fills a `probs` view for `attentionBackward` to read. */
+  attentionSavesProbs(B: number, H: number, Tq: number, Tk: number): boolean;
+}
+
  * backend has (core runs the decomposition of the others). A backend that lacks a primitive does
  * not compile.
  */
 export type BackendKernels<B> = PrimitiveKernels<B> & Partial<FusedKernels<B>> & Partial<QuantKernels<B>> & Partial<RecurrentKernels<B>>
-  & Partial<EpilogueKernels<B>>;
+  & Partial<EpilogueKernels<B>> & Partial<AttentionProbsKernels>;
 
 /** A kernel set with every fused kernel: the CPU reference, the WebAssembly and the WebGPU sets. */
 export interface KernelSet<B> extends PrimitiveKernels<B>, FusedKernels<B>, QuantKernels<B> {}

@@ -1,6 +1,8 @@
-// Scaled dot-product attention, fused: softmax(q·kᵀ·scale + mask)·v in one tiled kernel that never
-// materializes the T×T score matrix (flash-attention style on WebGPU), saving only the per-row
-// log-sum-exp; the backward recomputes the probabilities from it. (Vaswani et al. 2017; Dao et al. 2022.)
+// Scaled dot-product attention through the backend's attention kernels, saving the output and the
+// per-row log-sum-exp; the backward recomputes the probabilities from them. (Vaswani et al. 2017;
+// Dao et al. 2022.) Where the backend says so for the size (`attentionSavesProbs`: WebGPU up to
+// 2^22 scores, 16 MiB), the forward also saves the probabilities P [B, H, Tq, Tk] as float32 — held
+// until the backward, B·H·Tq·Tk·4 bytes per call — and the backward reads them instead.
 import { isFloat, requireFloat } from '../dtype.js';
 import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';
@@ -32,10 +34,21 @@ export interface AttentionOptions {
 }
 
 interface AttnAttrs { scale: number; causal: boolean }
-interface AttnSaved { q: Tensor; k: Tensor; v: Tensor; mask: Tensor; out: Tensor; lse: Tensor }
+interface AttnSaved { q: Tensor; k: Tensor; v: Tensor; mask: Tensor; out: Tensor; lse: Tensor; probs: Tensor }
 
 /** Whether a backend has both fused kernels (the backward reads the forward's output and log-sum-exp). */
 const hasFused = (k: Tensor['backend']['kernels']) => k.attention !== undefined && k.attentionBackward !== undefined;
+
+/**
+ * The float32 [B, H, Tq, Tk] tensor the forward fills with the probabilities for the backward, where
+ * a gradient will be wanted and the backend keeps them at this size; else null.
+ */
+function probsToSave(like: Tensor, wanted: boolean, B: number, H: number, Tq: number, Tk: number): Tensor | null {
+  return wanted && like.backend.kernels.attentionSavesProbs?.(B, H, Tq, Tk) ? empty([B, H, Tq, Tk], 'float32', like.backend) : null;
+}
+
+/** The probabilities the forward saved, if it did. */
+const savedProbs = (saved: Partial<AttnSaved>) => (Object.hasOwn(saved, 'probs') ? saved.probs!.kernelView() : null);
 
 /** Attention options, validated: `scale` undefined means 1/√D. */
 function attentionOptions(op: string, opts: AttentionOptions | undefined): { mask: Tensor | null; isCausal: boolean; scale: number | undefined } {
@@ -50,17 +63,20 @@ function attentionOptions(op: string, opts: AttentionOptions | undefined): { mas
 /** q [B, H, Tq, D], k and v [B, H, Tk, D] contiguous, an additive mask broadcastable to [B, H, Tq, Tk] or none. */
 export const ATTENTION = defineOp<[q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null], AttnAttrs, AttnSaved>({
   name: 'scaledDotProductAttention',
-  forward: ([q, k, v, mask], a, save) => {
+  forward: ([q, k, v, mask], a, save, needs) => {
     const kernels = q.backend.kernels;
     save('q', q); save('k', k); save('v', v); if (mask) save('mask', mask);
     if (!hasFused(kernels) || !kernels.attention) return attentionDecomposed(q, k, v, { mask, isCausal: a.causal, scale: a.scale });
     const [B, H, Tq] = q.shape;
+    const Tk = k.shape[2];
     const out = empty([B, H, Tq, v.shape[3]], q.dtype, q.backend);
     const lse = empty([B, H, Tq], q.dtype, q.backend);
-    const mv = mask ? broadcastView(mask, [B, H, Tq, k.shape[2]]) : null;
-    kernels.attention(q.kernelView(), k.kernelView(), v.kernelView(), mv, a, out.kernelView(), lse.kernelView());
+    const probs = probsToSave(q, needs[0] || needs[1] || needs[2], B, H, Tq, Tk);
+    const mv = mask ? broadcastView(mask, [B, H, Tq, Tk]) : null;
+    kernels.attention(q.kernelView(), k.kernelView(), v.kernelView(), mv, a, out.kernelView(), lse.kernelView(), probs?.kernelView() ?? null);
     save('out', out); save('lse', lse);
     lse.dispose();
+    if (probs) { save('probs', probs); probs.dispose(); }
     return out;
   },
   // The fused backward kernel; a recorded backward (or a backend without the fused kernels)
@@ -81,7 +97,7 @@ export const ATTENTION = defineOp<[q: Tensor, k: Tensor, v: Tensor, mask: Tensor
     const [B, H, Tq] = q.shape;
     const mv = mask ? broadcastView(mask, [B, H, Tq, k.shape[2]]) : null;
     kernels.attentionBackward(q.kernelView(), k.kernelView(), v.kernelView(), mv, a,
-      saved.out.kernelView(), saved.lse.kernelView(), dout.kernelView(), dq.kernelView(), dk.kernelView(), dv.kernelView());
+      saved.out.kernelView(), saved.lse.kernelView(), dout.kernelView(), dq.kernelView(), dk.kernelView(), dv.kernelView(), savedProbs(saved));
     if (dout !== g) dout.dispose();
     return [dq, dk, dv, null];
   },
@@ -120,7 +136,7 @@ function headView(t: Tensor, H: number, col: number, D: number): View<unknown> {
  */
 export const PACKED_ATTENTION = defineOp<[qkv: Tensor, mask: Tensor | null], PackedAttrs, Omit<AttnSaved, 'q' | 'k' | 'v'> & { qkv: Tensor }>({
   name: 'packedSelfAttention',
-  forward: ([qkv, mask], a, save) => {
+  forward: ([qkv, mask], a, save, needs) => {
     const kernels = qkv.backend.kernels;
     save('qkv', qkv); if (mask) save('mask', mask);
     if (!hasFused(kernels) || !kernels.attention) return packedDecomposed(qkv, a, mask);
@@ -128,11 +144,13 @@ export const PACKED_ATTENTION = defineOp<[qkv: Tensor, mask: Tensor | null], Pac
     const H = a.nHead, C = W / 3, D = C / H;
     const out = empty([B, T, C], qkv.dtype, qkv.backend);
     const lse = empty([B, H, T], qkv.dtype, qkv.backend);
+    const probs = probsToSave(qkv, needs[0], B, H, T, T);
     const mv = mask ? broadcastView(mask, [B, H, T, T]) : null;
     kernels.attention(headView(qkv, H, 0, D), headView(qkv, H, C, D), headView(qkv, H, 2 * C, D), mv,
-      { scale: a.scale, causal: a.causal }, headView(out, H, 0, D), lse.kernelView());
+      { scale: a.scale, causal: a.causal }, headView(out, H, 0, D), lse.kernelView(), probs?.kernelView() ?? null);
     save('out', out); save('lse', lse);
     lse.dispose();
+    if (probs) { save('probs', probs); probs.dispose(); }
     return out;
   },
   backward: (g, { saved, attrs: a, needs, inputs: [, m] }) => {
@@ -150,7 +168,7 @@ export const PACKED_ATTENTION = defineOp<[qkv: Tensor, mask: Tensor | null], Pac
     const mv = mask ? broadcastView(mask, [B, H, T, T]) : null;
     kernels.attentionBackward(headView(qkv, H, 0, D), headView(qkv, H, C, D), headView(qkv, H, 2 * C, D), mv,
       { scale: a.scale, causal: a.causal }, headView(saved.out, H, 0, D), saved.lse.kernelView(), headView(dout, H, 0, D),
-      headView(dqkv, H, 0, D), headView(dqkv, H, C, D), headView(dqkv, H, 2 * C, D));
+      headView(dqkv, H, 0, D), headView(dqkv, H, C, D), headView(dqkv, H, 2 * C, D), savedProbs(saved));
     if (dout !== g) dout.dispose();
     return [dqkv, null];
   },

@@ -471,12 +471,15 @@ function tiledUniforms(d: Dims, opts: AttentionOptions, q: View<GPUBuffer>, k: V
   return u;
 }
 
-/** Forward attention; see the header. Writes out [B, H, Tq, Dv] and lse [B, H, Tq]. */
+/**
+ * Forward attention; see the header. Writes out [B, H, Tq, Dv] and lse [B, H, Tq], and on the matmul
+ * path P into `probs` when given (the fused path, which never forms P, ignores it).
+ */
 export function attention(rt: WebGPURuntime, q: View<GPUBuffer>, k: View<GPUBuffer>, v: View<GPUBuffer>, mask: View<GPUBuffer> | null,
-  opts: AttentionOptions, out: View<GPUBuffer>, lse: View<GPUBuffer>, o: AttentionKernelOptions = {}): void {
+  opts: AttentionOptions, out: View<GPUBuffer>, lse: View<GPUBuffer>, o: AttentionKernelOptions = {}, probs: View<GPUBuffer> | null = null): void {
   const st = attentionStorages('attention', { Q: q, K: k, V: v, M: mask, O: out, LSE: lse });
   if (numel4(q) === 0) return;
-  if (pathFor(q, k, o) === 'matmul') return attentionMatmul(rt, q, k, v, mask, opts, out, lse);
+  if (pathFor(q, k, o) === 'matmul') return attentionMatmul(rt, q, k, v, mask, opts, out, lse, probs);
   const d = dimsOf('attention', q, k, v);
   const size = tilesFor(rt, o);
   const t = TILES[size].fwd;
@@ -487,13 +490,16 @@ export function attention(rt: WebGPURuntime, q: View<GPUBuffer>, k: View<GPUBuff
     splitWorkgroups(rowTiles * d.B * d.H), 'attention.fwd');
 }
 
-/** Backward attention: the stats pre-pass, then the dq pass and the dk/dv pass; see the header. */
+/**
+ * Backward attention: the stats pre-pass, then the dq pass and the dk/dv pass; see the header. On the
+ * matmul path, `probs` (the P a forward filled, same `o`) is read instead of recomputed.
+ */
 export function attentionBackward(rt: WebGPURuntime, q: View<GPUBuffer>, k: View<GPUBuffer>, v: View<GPUBuffer>, mask: View<GPUBuffer> | null,
   opts: AttentionOptions, out: View<GPUBuffer>, lse: View<GPUBuffer>, dout: View<GPUBuffer>,
-  dq: View<GPUBuffer>, dk: View<GPUBuffer>, dv: View<GPUBuffer>, o: AttentionKernelOptions = {}): void {
+  dq: View<GPUBuffer>, dk: View<GPUBuffer>, dv: View<GPUBuffer>, o: AttentionKernelOptions = {}, probs: View<GPUBuffer> | null = null): void {
   const st0 = attentionStorages('attentionBackward', { Q: q, K: k, V: v, M: mask, O: out, LSE: lse, DO: dout, DQ: dq, DK: dk, DV: dv });
   if (q.shape[0]! * q.shape[1]! === 0) return;
-  if (numel4(q) > 0 && pathFor(q, k, o) === 'matmul') return attentionBackwardMatmul(rt, q, k, v, mask, opts, out, lse, dout, dq, dk, dv);
+  if (numel4(q) > 0 && pathFor(q, k, o) === 'matmul') return attentionBackwardMatmul(rt, q, k, v, mask, opts, out, lse, dout, dq, dk, dv, probs);
   const d = dimsOf('attentionBackward', q, k, v);
   const BH = d.B * d.H;
   const size = tilesFor(rt, o);

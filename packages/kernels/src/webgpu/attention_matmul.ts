@@ -5,7 +5,8 @@
 //                                   P = softmax rows   (`attention.probs`: scale, mask, causal cut;
 //                                                       writes lse, P in place of S)
 //                                   O = P·V            (matmul, written through out's strides)
-// Backward:   P again from S = Q·Kᵀ and the saved lse (`attention.probs` reading lse)
+// Backward:   P again from S = Q·Kᵀ and the saved lse (`attention.probs` reading lse), unless the
+//             forward kept P (below)
 //             dV = Pᵀ·dO,  dP = dO·Vᵀ
 //             dS = P ∘ (dP − δ)·scale, δ_i = Σ_c dO_ic·O_ic   (`attention.ds`, in place of dP)
 //             dQ = dS·K,   dK = dSᵀ·Q
@@ -24,6 +25,15 @@
 // together. So the fused kernels run only where the score matrix would exceed
 // ATTENTION_MATMUL_MAX_SCORES floats — what they exist for: memory that does not grow with T².
 //
+// Saved probabilities: where B·H·Tq·Tk ≤ ATTENTION_SAVED_PROBS_MAX (2^22 floats, 16 MiB), core
+// passes a float32 [B, H, Tq, Tk] tensor that the forward uses as its scratch S/P and keeps, and the
+// backward reads P from it: one matmul and one `attention.probs` dispatch fewer per backward, for
+// B·H·Tq·Tk·4 bytes held from the forward to the backward (PyTorch's math attention keeps its
+// weights the same way). P is the same either way: the backward's recompute runs the forward's
+// matmul on the same operands and exp(z − lse) with the same lse — bit for bit when lse is float32
+// storage; with 16-bit lse the recompute reads lse rounded, the saved P has the forward's exact one.
+// Larger score matrices keep the recompute, whose point is memory.
+//
 // Row kernels: one 64-invocation workgroup per score row; lanes stride over the row's Tk entries
 // and reduce (max, then sum of exponentials; or δ over Dv) through workgroup memory. A fully masked
 // row (causal with Tq > Tk, or a mask of -∞) gets P = 0 and lse = -∞, as in the fused kernels.
@@ -41,6 +51,9 @@ type GView = View<GPUBuffer>;
 
 /** Largest score matrix (B·H·Tq·Tk floats) the matmul path materializes: 256 MiB. */
 export const ATTENTION_MATMUL_MAX_SCORES = 1 << 26;
+
+/** Largest score matrix (B·H·Tq·Tk floats) whose probabilities the forward keeps for the backward: 16 MiB. */
+export const ATTENTION_SAVED_PROBS_MAX = 1 << 22;
 
 const WG = 64;
 
@@ -179,27 +192,49 @@ export function preferMatmulAttention(B: number, H: number, Tq: number, Tk: numb
   return B * H * Tq * Tk <= ATTENTION_MATMUL_MAX_SCORES;
 }
 
-/** Forward attention through matmuls; see the header. */
+/** Whether the forward keeps P for the backward at these sizes (the matmul path, up to ATTENTION_SAVED_PROBS_MAX). */
+export function savesAttentionProbs(B: number, H: number, Tq: number, Tk: number): boolean {
+  const n = B * H * Tq * Tk;
+  return n > 0 && n <= ATTENTION_SAVED_PROBS_MAX && preferMatmulAttention(B, H, Tq, Tk);
+}
+
+/** `p` as the kernels index it: a contiguous float32 [B, H, Tq, Tk] view at offset 0. */
+function checkProbs(op: string, p: GView, B: number, H: number, Tq: number, Tk: number): GView {
+  const want = [B, H, Tq, Tk], strides = [H * Tq * Tk, Tq * Tk, Tk, 1];
+  const ok = p.dtype === 'float32' && p.offset === 0 && p.shape.length === 4 && want.every((n, i) => p.shape[i] === n && (n === 1 || p.strides[i] === strides[i]));
+  if (!ok) {
+    throw new TypeError(`${op}: probs must be a contiguous float32 [${want.join(', ')}] view at offset 0, got ${p.dtype} [${p.shape.join(', ')}] strides [${p.strides.join(', ')}] offset ${p.offset}`);
+  }
+  return p;
+}
+
+/** Forward attention through matmuls; see the header. With `keep`, P is left there for the backward. */
 export function attentionMatmul(rt: WebGPURuntime, q: GView, k: GView, v: GView, mask: GView | null, opts: AttentionOptions,
-  out: GView, lse: GView): void {
+  out: GView, lse: GView, keep: GView | null = null): void {
   const [B, H, Tq] = q.shape as [number, number, number];
   const Tk = k.shape[2]!;
-  const s = scratch(rt, B, H, Tq, Tk);
+  const s = keep ? checkProbs('attention', keep, B, H, Tq, Tk) : scratch(rt, B, H, Tq, Tk);
   matmul(rt, q, transposeLast(k), s);
   probs(rt, s, mask, lse, opts, false);
   matmul(rt, s, v, out);
-  rt.release(s.buffer);
+  if (!keep) rt.release(s.buffer);
 }
 
-/** Backward attention through matmuls; see the header. dq, dk and dv may share a buffer. */
+/**
+ * Backward attention through matmuls; see the header. dq, dk and dv may share a buffer. `kept`: the P
+ * the forward left (read, never written, so a retained graph can run the backward again), else
+ * P is recomputed.
+ */
 export function attentionBackwardMatmul(rt: WebGPURuntime, q: GView, k: GView, v: GView, mask: GView | null, opts: AttentionOptions,
-  out: GView, lse: GView, dout: GView, dq: GView, dk: GView, dv: GView): void {
+  out: GView, lse: GView, dout: GView, dq: GView, dk: GView, dv: GView, kept: GView | null = null): void {
   const [B, H, Tq] = q.shape as [number, number, number];
   const Tk = k.shape[2]!, Dv = v.shape[3]!;
-  const p = scratch(rt, B, H, Tq, Tk);
+  const p = kept ? checkProbs('attentionBackward', kept, B, H, Tq, Tk) : scratch(rt, B, H, Tq, Tk);
   const ds = scratch(rt, B, H, Tq, Tk);
-  matmul(rt, q, transposeLast(k), p);
-  probs(rt, p, mask, lse, opts, true);
+  if (!kept) {
+    matmul(rt, q, transposeLast(k), p);
+    probs(rt, p, mask, lse, opts, true);
+  }
   matmul(rt, transposeLast(p), dout, dv);
   matmul(rt, dout, transposeLast(v), ds);
   const rows = B * H * Tq;
@@ -212,6 +247,6 @@ export function attentionBackwardMatmul(rt: WebGPURuntime, q: GView, k: GView, v
   rt.dispatch(pl, [p.buffer, out.buffer, dout.buffer, ds.buffer], u.bytes(), splitWorkgroups(rows), 'attention.ds');
   matmul(rt, ds, k, dq);
   matmul(rt, transposeLast(ds), q, dk);
-  rt.release(p.buffer);
+  if (!kept) rt.release(p.buffer);
   rt.release(ds.buffer);
 }

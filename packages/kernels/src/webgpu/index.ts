@@ -1,7 +1,7 @@
 // The WebGPU backend: the runtime, its errors and dtype helpers, and `createWebGPUKernels`, which
 // assembles every WGSL kernel family into a `KernelSet<GPUBuffer>`.
 
-import type { KernelSet } from '../types.js';
+import type { AttentionProbsKernels, KernelSet } from '../types.js';
 import type { WebGPURuntime } from './runtime.js';
 import * as ew from './elementwise.js';
 import { fusedElementwise } from './fused_elementwise.js';
@@ -16,6 +16,7 @@ import { softmax, softmaxBackward } from './softmax.js';
 import { layerNorm, layerNormBackward } from './layer_norm.js';
 import { crossEntropy, crossEntropyBackward } from './cross_entropy.js';
 import { attention, attentionBackward } from './attention.js';
+import { savesAttentionProbs } from './attention_matmul.js';
 import { col2im, im2col, pool2d, pool2dBackward } from './conv.js';
 
 export { WebGPURuntime } from './runtime.js';
@@ -38,7 +39,7 @@ function notImplemented(name: string): () => never {
 
 /** Every kernel of the WebGPU backend, launching through `rt`. Every kernel reads and writes float16
  *  and bfloat16 storage itself (f32 arithmetic, half_wgsl.ts). */
-export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
+export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> & AttentionProbsKernels {
   return {
     unary: (op, x, out) => ew.unary(rt, op, x, out),
     binary: (op, a, b, out) => ew.binary(rt, op, a, b, out),
@@ -63,8 +64,9 @@ export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> {
     layerNormBackward: (x, w, mean, rstd, dy, dx, dw, db) => layerNormBackward(rt, x, w, mean, rstd, dy, dx, dw, db),
     crossEntropy: (logits, targets, w, opts, loss, lse) => crossEntropy(rt, logits, targets, w, opts, loss, lse),
     crossEntropyBackward: (logits, targets, w, lse, dloss, opts, dx) => crossEntropyBackward(rt, logits, targets, w, lse, dloss, opts, dx),
-    attention: (q, k, v, mask, opts, out, lse) => attention(rt, q, k, v, mask, opts, out, lse),
-    attentionBackward: (q, k, v, mask, opts, out, lse, dout, dq, dk, dv) => attentionBackward(rt, q, k, v, mask, opts, out, lse, dout, dq, dk, dv),
+    attention: (q, k, v, mask, opts, out, lse, probs) => attention(rt, q, k, v, mask, opts, out, lse, {}, probs ?? null),
+    attentionBackward: (q, k, v, mask, opts, out, lse, dout, dq, dk, dv, probs) => attentionBackward(rt, q, k, v, mask, opts, out, lse, dout, dq, dk, dv, {}, probs ?? null),
+    attentionSavesProbs: savesAttentionProbs,
     im2col: (x, g, cols) => im2col(rt, x, g, cols),
     col2im: (cols, g, dx) => col2im(rt, cols, g, dx),
     pool2d: (op, x, g, out, argmax) => pool2d(rt, op, x, g, out, argmax),
