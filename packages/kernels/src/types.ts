@@ -178,8 +178,10 @@ export interface PrimitiveKernels<B> {
   scatterAdd(out: View<B>, dim: number, index: View<B>, src: View<B>): void;
   /** out = x with the slices along `dim` picked by the 1-D int32 `index`. */
   indexSelect(x: View<B>, dim: number, index: View<B>, out: View<B>): void;
-  /** out[.., index[i], ..] += src[.., i, ..] along `dim`; `out` contiguous. Embedding backward. */
-  indexAdd(out: View<B>, dim: number, index: View<B>, src: View<B>): void;
+  /** out[.., index[i], ..] += src[.., i, ..] along `dim`; `out` contiguous. Embedding backward. With `zeroed`,
+   *  out arrives uninitialised and every element is written: zero plus the slices added at it (equal to filling
+   *  out with 0 first, bit for bit). */
+  indexAdd(out: View<B>, dim: number, index: View<B>, src: View<B>, zeroed?: boolean): void;
 
   // ---- convolution and pooling ---------------------------------------------------------------
   /** x [N, C, H, W] → cols [N, C·kh·kw, Ho·Wo] (zeros where the window hangs over the padding). */
@@ -224,7 +226,7 @@ export interface FusedKernels<B> {
    */
   crossEntropy(logits: View<B>, targets: View<B>, weight: View<B> | null, opts: CrossEntropyOptions,
     loss: View<B>, lse: View<B>): void;
-  /** dlogits [N, C] from the per-row upstream gradient dloss [N]. */
+  /** dlogits [N, C] from the per-row upstream gradient dloss [N] (any stride: 0 gives every row one value). */
   crossEntropyBackward(logits: View<B>, targets: View<B>, weight: View<B> | null, lse: View<B>,
     dloss: View<B>, opts: CrossEntropyOptions, dlogits: View<B>): void;
 

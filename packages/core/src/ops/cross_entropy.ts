@@ -79,10 +79,9 @@ export const CROSS_ENTROPY = defineOp<CEInputs, CEAttrs, CESaved>({
       const [dx] = backwardThroughDecomposition(g, [logits, targets, weight], [needs[0], false, false], (l, t, wt) => rowLosses(l, t, wt, a));
       return [dx, null, null];
     }
-    const dloss = contiguous(g);
+    // dloss [N] is read with its strides: a mean's gradient, one value broadcast to every row, needs no copy.
     const dx = empty(logits.shape, logits.dtype, logits.backend);
-    kernels.crossEntropyBackward(logits.kernelView(), targets.kernelView(), weight?.kernelView() ?? null, saved.lse.kernelView(), dloss.kernelView(), a, dx.kernelView());
-    if (dloss !== g) dloss.dispose();
+    kernels.crossEntropyBackward(logits.kernelView(), targets.kernelView(), weight?.kernelView() ?? null, saved.lse.kernelView(), g.kernelView(), a, dx.kernelView());
     return [dx, null, null];
   },
   gradcheck: [

@@ -123,8 +123,9 @@ export const INDEX_SELECT = defineOp<Indexed, { dim: number }, { index: Tensor }
 const INDEX_ADD: OpDef<[src: Tensor, index: Tensor], { dim: number; shape: number[] }, { index: Tensor }> = defineOp<[src: Tensor, index: Tensor], { dim: number; shape: number[] }, { index: Tensor }>({
   name: 'indexAdd',
   forward: ([src, index], { dim, shape }, save) => {
-    const out = zerosOn(shape, src.dtype, src.backend);
-    src.backend.kernels.indexAdd(out.kernelView(), dim, index.kernelView(), src.kernelView());
+    // The kernel writes every element (zero where no slice lands): no fill before it.
+    const out = empty(shape, src.dtype, src.backend);
+    src.backend.kernels.indexAdd(out.kernelView(), dim, index.kernelView(), src.kernelView(), true);
     save('index', index);
     return out;
   },

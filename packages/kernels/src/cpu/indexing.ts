@@ -11,8 +11,8 @@
 //   out[..., j, ...] = x[..., index[j], ...].
 // - indexAdd(out, dim, index, src): index 1-D of length L, src = out.shape with L at dim;
 //   out[..., index[i], ...] += src[..., i, ...] (repeated indices accumulate; embedding backward).
-// The accumulating kernels add into out's current contents, in float64, visiting src in row-major
-// order, and store each sum in out's dtype.
+// The accumulating kernels add into out's current contents (indexAdd with `zeroed`: into zeros), in
+// float64, visiting src in row-major order, and store each sum in out's dtype.
 
 import type { TypedArray, View } from '../types.js';
 import { forEachIndex, offsetOf } from '../geometry.js';
@@ -69,8 +69,9 @@ export function indexSelect(x: View<TypedArray>, dim: number, index: View<TypedA
   });
 }
 
-export function indexAdd(out: View<TypedArray>, dim: number, index: View<TypedArray>, src: View<TypedArray>): void {
+export function indexAdd(out: View<TypedArray>, dim: number, index: View<TypedArray>, src: View<TypedArray>, zeroed = false): void {
   const idx = readIndex1d('indexAdd', index, out.shape[dim]!, dim);
+  if (zeroed) forEachIndex(out.shape, (p) => writeAt(out, offsetOf(out, p), 0));
   const dst = new Array<number>(out.shape.length);
   forEachIndex(src.shape, (p) => {
     for (let d = 0; d < p.length; d++) dst[d] = d === dim ? idx[p[d]!]! : p[d]!;

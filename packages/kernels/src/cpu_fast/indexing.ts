@@ -52,12 +52,13 @@ export function indexSelect(x: V, dim: number, index: V, out: V): boolean {
  * src is read row by row; a strided one through its precomputed element offsets (outer dims, and
  * the dims after `dim`).
  */
-export function indexAdd(out: V, dim: number, index: V, src: V): boolean {
+export function indexAdd(out: V, dim: number, index: V, src: V, zeroed = false): boolean {
   if (!isF32(out) || !isF32(src) || !isContiguous(out) || sharesMemory(src, out) || index.dtype !== 'int32') return false;
   const idx = readIndex1d('indexAdd', index, out.shape[dim]!, dim);
   const outer = numel(out.shape.slice(0, dim)), inner = numel(out.shape.slice(dim + 1));
   const S = out.shape[dim]!, L = idx.length;
   const ob = out.buffer, sb = src.buffer;
+  if (zeroed) ob.fill(0, out.offset, out.offset + outer * S * inner);
   if (isContiguous(src)) {
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < L; i++) {

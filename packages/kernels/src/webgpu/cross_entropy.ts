@@ -21,7 +21,8 @@
 // even for logits of ±80 (computing lse first and subtracting would lose the small differences).
 //
 // Layout: logits and dlogits [N, C] contiguous with any element offset (row n at offset + n·C);
-// targets int32 [N]; weight [C]; loss, lse, dloss [N].
+// targets int32 [N]; weight [C]; loss, lse [N]; dloss [N] with any stride (a mean's gradient
+// arrives as one value broadcast to every row, stride 0: read in place, no contiguous copy).
 //
 // Thread mapping: the row kernels' segments (see softmax.ts) — TPR threads per row stride over its
 // C classes; the max and the three sums go through workgroup memory; the segment's first thread
@@ -123,7 +124,7 @@ ${WGSL_ROW_MAIN}
     for (var j = s.lane; j < n; j += u.tpr) { acc += ld_weight(u.off_w + j); }
     W = seg_sum(s, vec4<f32>(acc, 0.0, 0.0, 0.0)).x;
   }
-  let g = ld_dloss(u.off_dloss + r);
+  let g = ld_dloss(u32(i32(u.off_dloss) + i32(r) * u.st_dloss));
   let hard = g * (1.0 - u.eps) * wt;
   let soft = g * u.eps / f32(u.d);
   let l = ld_lse(u.off_lse + r);
@@ -178,12 +179,15 @@ export function crossEntropyBackward(rt: WebGPURuntime, logits: View<GPUBuffer>,
   const N = logits.shape[0]!, C = logits.shape[1]!;
   if (N === 0 || C === 0) return;
   const tpr = rowThreads(C);
-  const { ins: [xi, ti, wi, si, gi], outs: [dxo], finish } = rowOperands(rt, [logits, targets, weight, lse, dloss], [dlogits]);
+  // A 1-D dloss that is not written here is read with its stride; anything else goes through rowOperands.
+  const strided = dloss.shape.length === 1 && dloss.buffer !== dlogits.buffer;
+  const { ins: [xi, ti, wi, si, gc], outs: [dxo], finish } = rowOperands(rt, [logits, targets, weight, lse, strided ? null : dloss], [dlogits]);
+  const gi = gc ?? { buffer: dloss.buffer, offset: dloss.offset };
   const u = commonUniforms(rt, op, N, C, tpr, opts, !!wi)
     .u32('off_x', xi!.offset).u32('off_t', ti!.offset).u32('off_w', wi?.offset ?? 0)
-    .u32('off_lse', si!.offset).u32('off_dloss', gi!.offset).u32('off_dx', dxo!.offset);
+    .u32('off_lse', si!.offset).u32('off_dloss', gi.offset).u32('off_dx', dxo!.offset).i32('st_dloss', strided ? dloss.strides[0]! : 1);
   const p = rt.pipeline(`rows.crossEntropyBackward.${key(st)}`, () => wgslBackward(u, st));
-  rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, si!.buffer, gi!.buffer, dxo!.buffer, rt.errorBuffer], u.bytes(),
+  rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, si!.buffer, gi.buffer, dxo!.buffer, rt.errorBuffer], u.bytes(),
     rowWorkgroups(N, tpr), op);
   finish();
 }

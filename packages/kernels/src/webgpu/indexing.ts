@@ -5,6 +5,8 @@
 //   indexSelect: out[.., j, ..] = x[.., index[j], ..]                      (index 1-D)
 //   scatterAdd:  out[p with p[dim] := index[p]] += src[p]  for every position p of index
 //   indexAdd:    out[.., index[i], ..] += src[.., i, ..]                   (index 1-D; embedding backward)
+//   indexAdd, zeroed: the same into zeros — out is not read, each element's sum starts at 0 (the
+//                embedding backward without a fill dispatch before it; equal to it bit for bit)
 //
 // Threads: always one thread per element of `out`, 128 per workgroup, all views strided (the
 // thread's multi-index is decoded from the iteration shape in the uniforms).
@@ -58,7 +60,7 @@ function sum(terms: string[]): string {
   return terms.length ? terms.join(' + ') : '0';
 }
 
-function wgslIndexing(mode: Mode, so: Storage, sd: Storage, rank: number, dim: number, u: UniformStruct): ShaderSource {
+function wgslIndexing(mode: Mode, so: Storage, sd: Storage, rank: number, dim: number, zeroed: boolean, u: UniformStruct): ShaderSource {
   const dims = [...Array(rank).keys()];
   const decode = [`  var rem = o;`];
   for (let d = rank - 1; d >= 0; d--) {
@@ -84,7 +86,7 @@ function wgslIndexing(mode: Mode, so: Storage, sd: Storage, rank: number, dim: n
     body = `
 ${guard}
   let oo = u32(i32(u.off_out) + ${at('so', false)});
-  var a: ${acc} = ld_out(oo);
+  var a: ${acc} = ${zeroed ? `${acc}(0)` : 'ld_out(oo)'};
   let sb = i32(u.off_src) + ${at('ss', true)};
   for (var j = 0; j < i32(u.len); j++) {
     let i = idx[u32(${idxAt})];
@@ -116,7 +118,7 @@ ${body}
 }
 
 function launch(rt: WebGPURuntime, mode: Mode, dim: number, out: View<GPUBuffer>, index: View<GPUBuffer>,
-  data: View<GPUBuffer>, size: number, len: number): void {
+  data: View<GPUBuffer>, size: number, len: number, zeroed = false): void {
   const so = STORAGE[gpuStorageDType(mode, out.dtype)]!, sd = STORAGE[gpuStorageDType(mode, data.dtype)]!;
   if (index.dtype !== 'int32') throw new TypeError(`${mode}: index must be int32, got ${index.dtype}`);
   const rank = out.shape.length;
@@ -132,8 +134,8 @@ function launch(rt: WebGPURuntime, mode: Mode, dim: number, out: View<GPUBuffer>
   index.strides.forEach((s, d) => u.i32(`si${d}`, s));
   data.strides.forEach((s, d) => u.i32(accumulate ? `ss${d}` : `sx${d}`, s));
   if (mode === 'scatterAdd') index.shape.forEach((s, d) => u.u32(`ish${d}`, s));
-  const key = `index.${mode}.${sd}>${so}.r${rank}.d${dim}`;
-  const p = rt.pipeline(key, () => wgslIndexing(mode, so, sd, rank, dim, u));
+  const key = `index.${mode}${zeroed ? '.zeroed' : ''}.${sd}>${so}.r${rank}.d${dim}`;
+  const p = rt.pipeline(key, () => wgslIndexing(mode, so, sd, rank, dim, zeroed, u));
   const first = accumulate ? index.buffer : data.buffer;
   const second = accumulate ? data.buffer : index.buffer;
   rt.dispatch(p, [first, second, out.buffer, rt.errorBuffer], u.bytes(), dispatch1D(n, WG), mode);
@@ -151,6 +153,7 @@ export function scatterAdd(rt: WebGPURuntime, out: View<GPUBuffer>, dim: number,
   launch(rt, 'scatterAdd', dim, out, index, src, out.shape[dim]!, index.shape[dim] ?? 0);
 }
 
-export function indexAdd(rt: WebGPURuntime, out: View<GPUBuffer>, dim: number, index: View<GPUBuffer>, src: View<GPUBuffer>): void {
-  launch(rt, 'indexAdd', dim, out, index, src, out.shape[dim]!, index.shape[0] ?? 0);
+/** With `zeroed`, out is written as zeros plus the added slices without being read (no fill before it). */
+export function indexAdd(rt: WebGPURuntime, out: View<GPUBuffer>, dim: number, index: View<GPUBuffer>, src: View<GPUBuffer>, zeroed = false): void {
+  launch(rt, 'indexAdd', dim, out, index, src, out.shape[dim]!, index.shape[0] ?? 0, zeroed);
 }

@@ -1,0 +1,108 @@
+// indexAdd with `zeroed` (out arrives uninitialised, every element written) against a fill with 0
+// followed by the accumulating indexAdd, bit for bit: the cpu reference, the fast cpu tier and
+// WebGPU (float32, float16, bfloat16, int32), on awkward shapes — size-1 dims, an empty index,
+// indices that leave rows untouched or repeat, strided src, an offset out — with out filled with
+// garbage (NaN, huge values) beforehand. And crossEntropyBackward reading dloss through its stride
+// (0: one value for every row, as a mean's gradient arrives; 2 with an offset) equals it reading a
+// contiguous copy, bit for bit.
+import { describe, expect, it } from 'vitest';
+import { cpuKernels } from '../src/cpu/index.js';
+import { fastCpuKernels } from '../src/cpu_fast/index.js';
+import type { DType, TypedArray, View } from '../src/types.js';
+import { createWebGPUKernels } from '../src/webgpu/index.js';
+import { expectClose, gpuRuntime, makeView, readView, releaseAll, rng, toGPU } from './gpu_helpers.js';
+
+const rt = await gpuRuntime();
+const gk = createWebGPUKernels(rt);
+
+/** [out shape, dim, index length]: rows untouched, repeated, a size-1 dim, an empty index, a middle dim. */
+const CASES: [number[], number, number][] = [[[17, 8], 0, 65], [[5, 7], 1, 20], [[3], 0, 1], [[1, 1], 0, 1], [[4, 1, 3], 1, 5], [[6, 2], 0, 0], [[2, 9, 3], 1, 4]];
+
+const bitsOf = (a: TypedArray): ArrayLike<number> => (a instanceof Float32Array || a instanceof Float64Array ? new Uint8Array(a.buffer, a.byteOffset, a.byteLength) : a);
+const garbage = (i: number): number => [NaN, 3e30, -7, 0.5][i % 4]!;
+
+function operands(dtype: DType, shape: number[], dim: number, L: number, seed: number) {
+  const r = rng(seed);
+  const value = (): number => dtype === 'int32' ? Math.floor(r() * 20) - 10
+    : dtype === 'float16' ? (r() < 0.5 ? 0x8000 : 0) | (0x3000 + Math.floor(r() * 0xc00)) // bits: ±0.125 … 1
+    : dtype === 'bfloat16' ? (r() < 0.5 ? 0x8000 : 0) | (0x3e00 + Math.floor(r() * 0x100))
+    : r() - 0.5;
+  const index = makeView('int32', [L], { offset: 2 }, (i) => (i % 3 === 0 ? 0 : Math.floor(r() * shape[dim]!)));
+  const ss = [...shape]; ss[dim] = L;
+  const src = makeView(dtype, ss, ss.length > 1 ? { perm: [...ss.keys()].reverse() } : {}, value);
+  return { index, src };
+}
+
+describe('indexAdd zeroed', () => {
+  it('cpu reference and fast tier: equal to fill + indexAdd bit for bit, garbage in out beforehand', () => {
+    for (const [name, K] of [['reference', cpuKernels], ['fast', fastCpuKernels]] as const) {
+      for (const dtype of ['float32', 'float64', 'int32'] as DType[]) {
+        for (const [i, [shape, dim, L]] of CASES.entries()) {
+          const { index, src } = operands(dtype, shape, dim, L, 10 + i);
+          const want = makeView(dtype, shape, { offset: 1 }, () => 0);
+          const got = makeView(dtype, shape, { offset: 1 }, dtype === 'int32' ? (k) => 1000 + k : garbage);
+          K.fill(want, 0);
+          K.indexAdd(want, dim, index, src);
+          K.indexAdd(got, dim, index, src, true);
+          // Element 0 lies before the views (offset 1): only the views are compared.
+          expect(Array.from(bitsOf(got.buffer.slice(1))), `${name} ${dtype} [${shape}] dim ${dim} L ${L}`).toEqual(Array.from(bitsOf(want.buffer.slice(1))));
+        }
+      }
+    }
+  });
+
+  it('webgpu: equal to fill + indexAdd bit for bit (float32, float16, bfloat16, int32), and to the cpu reference', async () => {
+    for (const dtype of ['float32', 'float16', 'bfloat16', 'int32'] as DType[]) {
+      for (const [i, [shape, dim, L]] of CASES.entries()) {
+        const { index, src } = operands(dtype, shape, dim, L, 40 + i);
+        const what = `${dtype} [${shape}] dim ${dim} L ${L}`;
+        const filled = makeView(dtype, shape, { offset: 1 }, () => 0);
+        const dirty = makeView(dtype, shape, { offset: 1 }, dtype === 'int32' ? (k) => 1000 + k : dtype === 'float32' ? garbage : () => 0x7e00);
+        const [gi, gs, gf, gd] = [index, src, filled, dirty].map((v) => toGPU(rt, v));
+        gk.fill(gf!, 0);
+        gk.indexAdd(gf!, dim, gi!, gs!);
+        gk.indexAdd(gd!, dim, gi!, gs!, true);
+        const a = await readView(rt, gd!, dirty), b = await readView(rt, gf!, filled);
+        expect(Array.from(bitsOf(a.slice(1))), what).toEqual(Array.from(bitsOf(b.slice(1))));
+        if (dtype === 'float32' || dtype === 'int32') {
+          cpuKernels.indexAdd(filled, dim, index, src);
+          expectClose(a.slice(1), filled.buffer.slice(1), 1e-5, 1e-6, `${what} vs the cpu reference`);
+        }
+        releaseAll(rt, gi, gs, gf, gd);
+      }
+    }
+  });
+});
+
+describe('crossEntropyBackward with a strided dloss', () => {
+  it('webgpu: stride 0 and stride 2 equal a contiguous dloss bit for bit (float32, float16), ignored rows included', async () => {
+    const opts = { ignoreIndex: -100, labelSmoothing: 0.1 };
+    for (const dtype of ['float32', 'float16'] as DType[]) {
+      for (const [N, C] of [[1, 1], [5, 7], [65, 300]] as const) {
+        const r = rng(N * 1000 + C);
+        const logits = makeView(dtype, [N, C], {}, () => (dtype === 'float16' ? 0x3c00 + Math.floor(r() * 512) : r() * 6 - 3));
+        const targets = makeView('int32', [N], {}, (n) => (n % 4 === 1 ? -100 : Math.floor(r() * C)));
+        const loss = makeView(dtype, [N]), lse = makeView(dtype, [N]);
+        const [gl, gt, gloss, glse] = [logits, targets, loss, lse].map((v) => toGPU(rt, v));
+        gk.crossEntropy(gl!, gt!, null, opts, gloss!, glse!);
+        const one = dtype === 'float16' ? 0x3a00 : 0.75;
+        const layouts: [string, View<TypedArray>, View<TypedArray>][] = [
+          ['stride 0', makeView(dtype, [N], { broadcast: [0], offset: 3 }, () => one), makeView(dtype, [N], {}, () => one)],
+          ['stride 2', { ...makeView(dtype, [2 * N], { offset: 1 }, (k) => (k % 2 === 1 ? one : 0)), shape: [N], strides: [2] }, makeView(dtype, [N], {}, () => one)],
+        ];
+        for (const [how, strided, contiguous] of layouts) {
+          const [gsd, gcd] = [strided, contiguous].map((v) => toGPU(rt, v));
+          const dxs = makeView(dtype, [N, C]), dxc = makeView(dtype, [N, C]);
+          const [gdxs, gdxc] = [dxs, dxc].map((v) => toGPU(rt, v));
+          gk.crossEntropyBackward(gl!, gt!, null, glse!, gsd!, opts, gdxs!);
+          gk.crossEntropyBackward(gl!, gt!, null, glse!, gcd!, opts, gdxc!);
+          const a = await readView(rt, gdxs!, dxs), b = await readView(rt, gdxc!, dxc);
+          expect(Array.from(bitsOf(a)), `${dtype} [${N}, ${C}] ${how}`).toEqual(Array.from(bitsOf(b)));
+          if (C > 1) expect(Array.from(bitsOf(a)).some((x) => x !== 0), `${dtype} [${N}, ${C}] ${how}: a gradient was written`).toBe(true);
+          releaseAll(rt, gsd, gcd, gdxs, gdxc);
+        }
+        releaseAll(rt, gl, gt, gloss, glse);
+      }
+    }
+  });
+});
