@@ -234,7 +234,12 @@ function checkAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null | u
   if (mask) broadcastShapes('scaledDotProductAttention mask', mask.shape, [q.shape[0], q.shape[1], q.shape[2], k.shape[2]]);
 }
 
-/** Attention over (B, H, T, D) tensors, like torch's F.scaled_dot_product_attention. */
+/**
+ * Attention over (B, H, T, D) tensors, like torch's F.scaled_dot_product_attention. Memory kept for
+ * the backward: q, k, v, the mask, the output and a log-sum-exp per query; on WebGPU, where
+ * B·H·Tq·Tk ≤ 2^22, also the float32 probabilities (B·H·Tq·Tk·4 bytes), so the backward need not
+ * recompute them. packedSelfAttention keeps the same.
+ */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const o = attentionOptions('scaledDotProductAttention', opts);
   checkAttention(q, k, v, o.mask);
