@@ -6,7 +6,7 @@
 //   (dims i and i + D/2 form a pair, as in GPT-NeoX and LLaMA), with a position offset so a decoder
 //   with a KV cache rotates new tokens at their true positions.
 // Every forward takes `offset`, the position of the first element (the KV-cache length).
-import { Tensor, IndexError, ValueError, arange, cat, checkOptions, checkSize, checkRange, tensor, tidy, type DType } from '@webgrad/core';
+import { Tensor, IndexError, ValueError, arange, cat, checkOptions, checkSize, checkRange, tensor, tidy, view, type DType } from '@webgrad/core';
 import { Module } from '../module.js';
 import { FACTORY_KEYS, checkFactory } from '../args.js';
 import { Embedding } from './embedding.js';
@@ -33,6 +33,10 @@ export class LearnedPositionalEmbedding extends Embedding {
   /** The vectors of positions offset … offset + T − 1, (T, dim). Throws a ValueError past `maxLen`. */
   positions(T: number, offset = 0): Tensor {
     checkPositions('LearnedPositionalEmbedding', offset, T, this.maxLen);
+    // Every position in order is the table itself: a view of it, so neither a gather nor (in the
+    // backward) a scatter of its gradient runs. The values are the same, as is the gradient (up to
+    // the sign of a zero, which the scatter into zeros turns into +0).
+    if (offset === 0 && T === this.maxLen) return view(this.weight, [T, this.embeddingDim]);
     return tidy(() => super.forward(arange(offset, offset + T, 1, { device: this.weight.device })));
   }
   override forward(T: number | Tensor, offset = 0): Tensor {
