@@ -11,7 +11,7 @@ import { expectClose, gpuRuntime, makeView, readView, releaseAll, rng, toGPU } f
 
 const rt = await gpuRuntime();
 
-const rand = (shape: number[], seed: number, offset = 0): View<TypedArray> => {
+const rand = (shape: readonly number[], seed: number, offset = 0): View<TypedArray> => {
   const r = rng(seed);
   return makeView('float32', shape, { offset }, () => r() * 2 - 1);
 };
