@@ -223,9 +223,11 @@ export interface FusedKernels<B> {
   /**
    * logits [N, C], targets int32 [N], weight [C] or null. Writes per-row loss [N] and the row's
    * log-sum-exp [N]. Row loss = (1-ε)·w[t]·(lse - x[t]) + (ε/C)·Σ_c w[c]·(lse - x[c]); 0 when t == ignoreIndex.
+   * `rowWeight` [N], when given, receives what each row counts in a mean's denominator: w[t] (1 without
+   * class weights), 0 when t == ignoreIndex.
    */
   crossEntropy(logits: View<B>, targets: View<B>, weight: View<B> | null, opts: CrossEntropyOptions,
-    loss: View<B>, lse: View<B>): void;
+    loss: View<B>, lse: View<B>, rowWeight?: View<B> | null): void;
   /** dlogits [N, C] from the per-row upstream gradient dloss [N] (any stride: 0 gives every row one value). */
   crossEntropyBackward(logits: View<B>, targets: View<B>, weight: View<B> | null, lse: View<B>,
     dloss: View<B>, opts: CrossEntropyOptions, dlogits: View<B>): void;

@@ -34,7 +34,9 @@ export interface CrossEntropyOptions {
   weight?: Tensor;
 }
 
-interface CEAttrs { ignoreIndex: number; labelSmoothing: number }
+/** `rowWeight`: where the fused kernel runs, it also fills this [N] tensor with each row's term of a mean's
+ *  denominator (w[t], 1 unweighted, 0 where ignored) — an output outside autograd, left untouched otherwise. */
+interface CEAttrs { ignoreIndex: number; labelSmoothing: number; rowWeight?: Tensor | null }
 type CEInputs = [logits: Tensor, targets: Tensor, weight: Tensor | null];
 interface CESaved { logits: Tensor; targets: Tensor; weight: Tensor; lse: Tensor }
 
@@ -64,7 +66,8 @@ export const CROSS_ENTROPY = defineOp<CEInputs, CEAttrs, CESaved>({
     const n = logits.shape[0];
     const loss = empty([n], logits.dtype, logits.backend);
     const lse = empty([n], logits.dtype, logits.backend);
-    kernels.crossEntropy(logits.kernelView(), targets.kernelView(), weight ? weight.kernelView() : null, a, loss.kernelView(), lse.kernelView());
+    kernels.crossEntropy(logits.kernelView(), targets.kernelView(), weight ? weight.kernelView() : null, kernelOpts(a), loss.kernelView(), lse.kernelView(),
+      a.rowWeight?.kernelView() ?? null);
     save('lse', lse);
     lse.dispose();
     return loss;
@@ -81,7 +84,7 @@ export const CROSS_ENTROPY = defineOp<CEInputs, CEAttrs, CESaved>({
     }
     // dloss [N] is read with its strides: a mean's gradient, one value broadcast to every row, needs no copy.
     const dx = empty(logits.shape, logits.dtype, logits.backend);
-    kernels.crossEntropyBackward(logits.kernelView(), targets.kernelView(), weight?.kernelView() ?? null, saved.lse.kernelView(), g.kernelView(), a, dx.kernelView());
+    kernels.crossEntropyBackward(logits.kernelView(), targets.kernelView(), weight?.kernelView() ?? null, saved.lse.kernelView(), g.kernelView(), kernelOpts(a), dx.kernelView());
     return [dx, null, null];
   },
   gradcheck: [
@@ -115,14 +118,19 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     const rows = contiguous(reshape(cast(x, logits.dtype === 'float64' ? 'float64' : 'float32'), [targets.size, C])); // one row per target, even when C = 0
     const t = contiguous(reshape(targets, [-1]));
     const w = weight ? contiguous(cast(weight, rows.dtype)) : undefined;
-    const perRow = apply(CROSS_ENTROPY, [rows, t, w ?? null], { ignoreIndex, labelSmoothing });
-    if (reduction === 'none') return reshape(perRow, targets.shape);
-    const total = sum(perRow);
-    if (reduction === 'sum') return total;
     // Unweighted, with the targets just read on the host (and not traced, where a replay's targets
     // may differ): the count of valid targets is known, and dividing by it as a number equals
     // dividing by the same count as a tensor, in value and in gradient (see binaryScalar).
-    if (!w && ignored !== undefined && !isTracing()) return div(total, targets.size - ignored);
+    const hostCount = !w && ignored !== undefined && !isTracing();
+    // Otherwise a mean divides by Σ_n rowWeight[n], which the fused kernel writes beside the losses
+    // (the same values as the decomposition below computes: its sum is the same, bit for bit).
+    const rowWeight = reduction === 'mean' && !hostCount && hasFused(rows.backend.kernels) ? empty([targets.size], rows.dtype, rows.backend) : null;
+    const perRow = apply(CROSS_ENTROPY, [rows, t, w ?? null], { ignoreIndex, labelSmoothing, rowWeight });
+    if (reduction === 'none') return reshape(perRow, targets.shape);
+    const total = sum(perRow);
+    if (reduction === 'sum') return total;
+    if (hostCount) return div(total, targets.size - ignored);
+    if (rowWeight) return div(total, noGrad(() => sum(rowWeight)));
     const denom = noGrad(() => {
       const valid = ne(t, ignoreIndex);
       if (!w) return sum(cast(valid, rows.dtype));
@@ -132,6 +140,9 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     return div(total, denom);
   });
 }
+
+/** The kernels' options: the attributes without the rowWeight output. */
+const kernelOpts = (a: CEAttrs) => ({ ignoreIndex: a.ignoreIndex, labelSmoothing: a.labelSmoothing });
 
 /** The per-row losses from primitives: the fused kernel's reference and its stand-in. */
 function rowLosses(logits: Tensor, targets: Tensor, weight: Tensor | null, a: CEAttrs): Tensor {

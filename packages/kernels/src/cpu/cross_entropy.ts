@@ -7,6 +7,7 @@
 //   loss = (1-ε)·w_t·(lse - x_t) + (ε/C)·Σ_c w_c·(lse - x_c)
 //   dx_c = dloss_n · [ (1-ε)·w_t·(p_c - [c == t]) + (ε/C)·(W·p_c - w_c) ]
 // Rows whose target equals ignoreIndex get loss 0 and a zero gradient (their lse is still written).
+// rowWeight [N], when given, gets w_t per row (0 where ignored): the terms of a mean's denominator.
 // Any other target outside [0, C) throws a RangeError. Reduction over rows (mean / sum, dividing
 // by Σ w_t for a weighted mean) is core's business, not this kernel's.
 // All arithmetic is float64; results are stored in the outputs' dtypes.
@@ -32,7 +33,7 @@ function checkTarget(kernel: string, t: number, C: number, ignoreIndex: number):
 }
 
 export function crossEntropy(logits: View<TypedArray>, targets: View<TypedArray>, weight: View<TypedArray> | null,
-  opts: CrossEntropyOptions, loss: View<TypedArray>, lse: View<TypedArray>): void {
+  opts: CrossEntropyOptions, loss: View<TypedArray>, lse: View<TypedArray>, rowWeight: View<TypedArray> | null = null): void {
   const [N, C] = [logits.shape[0]!, logits.shape[1]!];
   const xs = readAll(logits);
   const ts = readAll(targets);
@@ -40,18 +41,21 @@ export function crossEntropy(logits: View<TypedArray>, targets: View<TypedArray>
   const eps = opts.labelSmoothing;
   const losses = new Float64Array(N);
   const lses = new Float64Array(N);
+  const rws = new Float64Array(N);
   for (let n = 0; n < N; n++) {
     const base = n * C;
     const l = logSumExp(xs, base, C);
     lses[n] = l;
     const t = ts[n]!;
     if (!checkTarget('crossEntropy', t, C, opts.ignoreIndex)) continue;
+    rws[n] = w[t]!;
     let smooth = 0;
     if (eps !== 0) for (let c = 0; c < C; c++) smooth += w[c]! * (l - xs[base + c]!);
     losses[n] = (1 - eps) * w[t]! * (l - xs[base + t]!) + (eps / C) * smooth;
   }
   writeAll(loss, losses);
   writeAll(lse, lses);
+  if (rowWeight) writeAll(rowWeight, rws);
 }
 
 export function crossEntropyBackward(logits: View<TypedArray>, targets: View<TypedArray>, weight: View<TypedArray> | null,

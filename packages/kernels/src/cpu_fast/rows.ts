@@ -177,12 +177,12 @@ function classWeights(weight: V | null, C: number): Float64Array {
 const vec1d = (v: V): boolean => v.shape.length === 1;
 
 /** Cross-entropy of float32 contiguous [N, C] logits, in float64 (TypeScript); out-of-range targets throw. */
-export function crossEntropy(logits: V, targets: V, weight: V | null, opts: CrossEntropyOptions, loss: V, lse: V): boolean {
-  if (anyHalf(logits, weight, loss, lse)) {
-    return viaFloat32([logits, targets, weight], [loss, lse], ([x32, t, w32], [l32, s32]) => crossEntropy(x32!, t!, w32!, opts, l32!, s32!));
+export function crossEntropy(logits: V, targets: V, weight: V | null, opts: CrossEntropyOptions, loss: V, lse: V, rowWeight: V | null = null): boolean {
+  if (anyHalf(logits, weight, loss, lse, rowWeight)) {
+    return viaFloat32([logits, targets, weight], [loss, lse, rowWeight], ([x32, t, w32], [l32, s32, r32]) => crossEntropy(x32!, t!, w32!, opts, l32!, s32!, r32));
   }
   if (!allF32Contiguous(logits) || logits.shape.length !== 2 || !vec1d(targets) || !vec1d(loss) || !vec1d(lse)
-    || (weight && !vec1d(weight)) || !isFloat(loss) || !isFloat(lse)) return false;
+    || (weight && !vec1d(weight)) || !isFloat(loss) || !isFloat(lse) || (rowWeight && (!vec1d(rowWeight) || !isFloat(rowWeight)))) return false;
   const [N, C] = [logits.shape[0]!, logits.shape[1]!];
   const xs = logits.buffer, ox = logits.offset;
   const w = classWeights(weight, C);
@@ -199,13 +199,15 @@ export function crossEntropy(logits: V, targets: V, weight: V | null, opts: Cros
     }
     lse.buffer[lse.offset + n * lse.strides[0]!] = l;
     const t = targets.buffer[targets.offset + n * targets.strides[0]!]!;
-    let value = 0;
+    let value = 0, wt = 0;
     if (checkTarget('crossEntropy', t, C, opts.ignoreIndex)) {
       let smooth = 0;
       if (eps !== 0) for (let c = 0; c < C; c++) smooth += w[c]! * (l - xs[base + c]!);
       value = (1 - eps) * w[t]! * (l - xs[base + t]!) + (eps / C) * smooth;
+      wt = w[t]!;
     }
     loss.buffer[loss.offset + n * loss.strides[0]!] = value;
+    if (rowWeight) rowWeight.buffer[rowWeight.offset + n * rowWeight.strides[0]!] = wt;
   }
   return true;
 }

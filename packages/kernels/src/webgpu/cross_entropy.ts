@@ -7,6 +7,8 @@
 //   loss = (1−ε)·w_t·(lse − x_t) + (ε/C)·Σ_c w_c·(lse − x_c)
 //   dx_c = dloss_n · [ (1−ε)·w_t·(p_c − [c == t]) + (ε/C)·(W·p_c − w_c) ]
 // A row whose target equals ignoreIndex gets loss 0 and a zero gradient (its lse is still written).
+// With a rowWeight output (a pipeline variant with one more binding), the forward also writes w_t
+// per row, 0 where ignored: the terms of a mean's denominator, so that needs no kernels of its own.
 // A target outside [0, C) is recorded in the runtime's error buffer (the GPU cannot throw) and
 // raised as a WebGPUIndexError naming the op when the result (or data computed from it) is read;
 // the row is treated as ignored meanwhile.
@@ -62,10 +64,12 @@ function access(st: Storages, written: readonly string[]): string {
 const key = (st: Storages): string => Object.values(st).join('.');
 
 function wgslForward(u: UniformStruct, st: Storages): ShaderSource {
+  const rw = st.rw !== undefined;
   return shader([
     read('x', halfElement(st.x!, false)), read('targets', 'i32'), read('weight', halfElement(st.weight!, false)),
-    readWrite('loss', halfElement(st.loss!, true)), readWrite('lse', halfElement(st.lse!, true)), readWrite('err', 'atomic<u32>', 4), uniform(u),
-  ], `${access(st, ['loss', 'lse'])}
+    readWrite('loss', halfElement(st.loss!, true)), readWrite('lse', halfElement(st.lse!, true)),
+    ...(rw ? [readWrite('rw', halfElement(st.rw!, true))] : []), readWrite('err', 'atomic<u32>', 4), uniform(u),
+  ], `${access(st, ['loss', 'lse', 'rw'])}
 ${WGSL_ROWS}
 ${WGSL_FLAG_TARGET}
 ${WGSL_ROW_MAIN}
@@ -86,16 +90,18 @@ ${WGSL_ROW_MAIN}
     st_lse(u.off_lse + s.row, select(m + log_s, m, m == neg_inf()));
     let tg = targets[u.off_t + s.row];
     var l = 0.0;
+    var wt = 0.0;
     if (tg != u.ignore_index) {
       if (tg < 0 || u32(tg) >= u.d) {
         flag_target(tg);
       } else {
-        let wt = select(1.0, ld_weight(u.off_w + u32(tg)), u.has_w != 0u);
+        wt = select(1.0, ld_weight(u.off_w + u32(tg)), u.has_w != 0u);
         l = (1.0 - u.eps) * wt * ((m - ld_x(xb + u32(tg))) + log_s);
         if (u.eps != 0.0) { l += (u.eps / f32(u.d)) * (t.z * log_s + t.y); }
       }
     }
-    st_loss(u.off_loss + s.row, l);
+    st_loss(u.off_loss + s.row, l);${rw ? `
+    st_rw(u.off_rw + s.row, wt);` : ''}
   }
 }
 `);
@@ -156,18 +162,19 @@ function commonUniforms(rt: WebGPURuntime, op: string, N: number, C: number, tpr
 }
 
 export function crossEntropy(rt: WebGPURuntime, logits: View<GPUBuffer>, targets: View<GPUBuffer>, weight: View<GPUBuffer> | null,
-  opts: CrossEntropyOptions, loss: View<GPUBuffer>, lse: View<GPUBuffer>): void {
+  opts: CrossEntropyOptions, loss: View<GPUBuffer>, lse: View<GPUBuffer>, rowWeight: View<GPUBuffer> | null = null): void {
   const op = 'crossEntropy';
-  const st = storagesOf(op, logits, targets, weight, [['loss', 'loss', loss], ['lse', 'lse', lse]]);
+  const st = storagesOf(op, logits, targets, weight, [['loss', 'loss', loss], ['lse', 'lse', lse], ...(rowWeight ? [['rw', 'rowWeight', rowWeight] as [string, string, View<GPUBuffer>]] : [])]);
   const N = logits.shape[0]!, C = logits.shape[1]!;
   if (N === 0) return;
   const tpr = rowThreads(C);
-  const { ins: [xi, ti, wi], outs: [lo, so], finish } = rowOperands(rt, [logits, targets, weight], [loss, lse]);
+  const { ins: [xi, ti, wi], outs: [lo, so, ro], finish } = rowOperands(rt, [logits, targets, weight], [loss, lse, rowWeight]);
   const u = commonUniforms(rt, op, N, C, tpr, opts, !!wi)
     .u32('off_x', xi!.offset).u32('off_t', ti!.offset).u32('off_w', wi?.offset ?? 0)
     .u32('off_loss', lo!.offset).u32('off_lse', so!.offset);
-  const p = rt.pipeline(`rows.crossEntropy.${key(st)}`, () => wgslForward(u, st));
-  rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, lo!.buffer, so!.buffer, rt.errorBuffer], u.bytes(),
+  if (ro) u.u32('off_rw', ro.offset);
+  const p = rt.pipeline(`rows.crossEntropy${ro ? '.rw' : ''}.${key(st)}`, () => wgslForward(u, st));
+  rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, lo!.buffer, so!.buffer, ...(ro ? [ro.buffer] : []), rt.errorBuffer], u.bytes(),
     rowWorkgroups(N, tpr), op);
   finish();
 }
