@@ -40,24 +40,26 @@ export function adamwStepMulti_(items: readonly AdamWStepItem[]): void {
     const it = checkOptions(`${OP}: items[${i}]`, raw, ITEM_KEYS, 'the item');
     return checkStep(`${OP}: items[${i}]`, it.param, it.grad, it.expAvg, it.expAvgSq, it.opts);
   });
-  if (items.length === 0) return;
-  const device = items[0]!.param.device;
+  const first = items[0];
+  if (first === undefined) return;
+  const device = first.param.device;
   items.forEach((it, i) => {
     if (it.param.device !== device) throw new DeviceError(`${OP}: items[${i}] is on ${it.param.device}, items[0] on ${device}; every item must be on one device`);
   });
   checkDisjoint(items);
-  const kernels = items[0]!.param.backend.kernels;
+  const kernels = first.param.backend.kernels;
+  const checked = items.map((it, i) => ({ it, o: opts[i] as ReturnType<typeof checkStep> }));
   if (!kernels.adamwMulti) {
-    items.forEach((it, i) => stepChecked(it.param, it.grad, it.expAvg, it.expAvgSq, opts[i]!));
+    for (const { it, o } of checked) stepChecked(it.param, it.grad, it.expAvg, it.expAvgSq, o);
     return;
   }
-  const grads = items.map((it) => kernelGrad(it.param, it.grad));
+  const withGrads = checked.map(({ it, o }) => ({ it, o, grad: kernelGrad(it.param, it.grad) }));
   try {
-    kernels.adamwMulti(items.map((it, i) => ({
-      param: it.param.kernelView(), grad: grads[i]!.kernelView(), m: it.expAvg.kernelView(), v: it.expAvgSq.kernelView(), opts: opts[i]!,
+    kernels.adamwMulti(withGrads.map(({ it, o, grad }) => ({
+      param: it.param.kernelView(), grad: grad.kernelView(), m: it.expAvg.kernelView(), v: it.expAvgSq.kernelView(), opts: o,
     })));
   } finally {
-    grads.forEach((g, i) => { if (g !== items[i]!.grad) g.dispose(); });
+    for (const { it, grad } of withGrads) if (grad !== it.grad) grad.dispose();
   }
   for (const it of items) for (const k of WRITTEN) it[k].storage.version++;
 }
@@ -66,9 +68,9 @@ export function adamwStepMulti_(items: readonly AdamWStepItem[]): void {
 function span(t: Tensor): [number, number] | null {
   let lo = t.offset, hi = t.offset + 1;
   for (let d = 0; d < t.shape.length; d++) {
-    const n = t.shape[d]!;
+    const n = t.shape[d] ?? 0;
     if (n === 0) return null;
-    const reach = (n - 1) * t.strides[d]!;
+    const reach = (n - 1) * (t.strides[d] ?? 0);
     if (reach < 0) lo += reach; else hi += reach;
   }
   return [lo, hi];
@@ -93,11 +95,11 @@ function checkDisjoint(items: readonly AdamWStepItem[]): void {
     // Sweep in order of start: each span against the earlier ones still open.
     const open: Span[] = [];
     for (const s of list) {
-      for (let k = open.length - 1; k >= 0; k--) if (open[k]!.hi <= s.lo) open.splice(k, 1);
+      for (let k = open.length - 1; k >= 0; k--) if ((open[k]?.hi ?? 0) <= s.lo) open.splice(k, 1);
       for (const o of open) {
         if (o.item !== s.item && (o.written || s.written)) {
           const [a, b] = o.item < s.item ? [o, s] : [s, o];
-          const t = (x: Span): Tensor => items[x.item]![x.name as keyof AdamWStepItem] as Tensor;
+          const t = (x: Span): Tensor => (items[x.item] as AdamWStepItem)[x.name as 'param' | 'grad' | 'expAvg' | 'expAvgSq'];
           throw new ValueError(`${OP}: items[${a.item}].${a.name} (shape ${fmtShape(t(a).shape)}) and items[${b.item}].${b.name} (shape ${fmtShape(t(b).shape)}) share memory; ` +
             'each item\'s param, expAvg and expAvgSq must be apart from every other item\'s tensors');
         }

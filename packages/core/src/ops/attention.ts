@@ -47,8 +47,8 @@ function probsToSave(like: Tensor, wanted: boolean, B: number, H: number, Tq: nu
   return wanted && like.backend.kernels.attentionSavesProbs?.(B, H, Tq, Tk) ? empty([B, H, Tq, Tk], 'float32', like.backend) : null;
 }
 
-/** The probabilities the forward saved, if it did. */
-const savedProbs = (saved: Partial<AttnSaved>) => (Object.hasOwn(saved, 'probs') ? saved.probs!.kernelView() : null);
+/** The probabilities the forward saved, if it did (reading a name it did not save is an error, so ask first). */
+const savedProbs = (saved: Partial<AttnSaved>) => (Object.hasOwn(saved, 'probs') ? saved.probs?.kernelView() ?? null : null);
 
 /** Attention options, validated: `scale` undefined means 1/√D. */
 function attentionOptions(op: string, opts: AttentionOptions | undefined): { mask: Tensor | null; isCausal: boolean; scale: number | undefined } {
