@@ -236,10 +236,10 @@ export interface FusedKernels<B> {
    * Scaled dot-product attention. q [B, H, Tq, D], k/v [B, H, Tk, D]; mask is null or an additive
    * float mask broadcastable as [B, H, Tq, Tk] (already expanded, stride 0 on broadcast dims).
    * Causal masking aligns the last query with the last key. Writes out [B, H, Tq, D] and lse [B, H, Tq].
-   */
-  attention(q: View<B>, k: View<B>, v: View<B>, mask: View<B> | null, opts: AttentionOptions,
    * `probs`, passed only where the backend's `attentionSavesProbs` said yes for these sizes (see
    * `AttentionProbsKernels`), also receives the probabilities P [B, H, Tq, Tk]; other backends ignore it.
+   */
+  attention(q: View<B>, k: View<B>, v: View<B>, mask: View<B> | null, opts: AttentionOptions,
     out: View<B>, lse: View<B>, probs?: View<B> | null): void;
   /**
    * The gradients dq, dk, dv of `attention` from dout, recomputing the probabilities from q, k and the
@@ -358,7 +358,19 @@ export interface EpilogueKernels<B> {
 }
 
 /**
- * The contract between core and a backend: every primitive, and whichever fused kernels the
+ * The layerNorm backward with the residual path's gradient added to its dx (webgpu/layer_norm.ts).
+ * Optional and outside `KernelSet`, like `matmulEpilogue`: `compile` joins a `layerNormBackward`
+ * and the float32 `add` that reads its dx into one launch where the backend has it (the CPU tiers
+ * leave it out: one launch fewer saves them nothing, the add being a pass over memory either way).
+ * Arguments as for `layerNormBackward`, plus r and out with x's shape (r any strides): out = dx + r,
+ * bit for bit as `layerNormBackward` then `binary('add')` — dx rounded to its dtype (out's when dx
+ * is null), the sum in f32 rounded to out's. dx is written only when non-null.
+ */
+export interface LayerNormAddKernels<B> {
+  layerNormBackwardAdd(x: View<B>, weight: View<B> | null, mean: View<B>, rstd: View<B>, dy: View<B>, r: View<B>, out: View<B>,
+    dx: View<B> | null, dweight: View<B> | null, dbias: View<B> | null): void;
+}
+
 /**
  * Attention that keeps its probabilities for the backward (optional, outside `KernelSet`, like
  * PyTorch's math attention keeping its weights): where `attentionSavesProbs` is true, core passes
@@ -371,11 +383,13 @@ export interface AttentionProbsKernels {
   attentionSavesProbs(B: number, H: number, Tq: number, Tk: number): boolean;
 }
 
+/**
+ * The contract between core and a backend: every primitive, and whichever fused kernels the
  * backend has (core runs the decomposition of the others). A backend that lacks a primitive does
  * not compile.
  */
 export type BackendKernels<B> = PrimitiveKernels<B> & Partial<FusedKernels<B>> & Partial<QuantKernels<B>> & Partial<RecurrentKernels<B>>
-  & Partial<EpilogueKernels<B>> & Partial<AttentionProbsKernels>;
+  & Partial<EpilogueKernels<B>> & Partial<AttentionProbsKernels> & Partial<LayerNormAddKernels<B>>;
 
 /** A kernel set with every fused kernel: the CPU reference, the WebAssembly and the WebGPU sets. */
 export interface KernelSet<B> extends PrimitiveKernels<B>, FusedKernels<B>, QuantKernels<B> {}

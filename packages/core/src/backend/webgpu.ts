@@ -1,7 +1,7 @@
 // The `webgpu` device: GPUBuffers managed by the kernels package's WebGPURuntime (pooling,
 // batching, uniform ring), computed on by its WGSL kernels.
 import {
-  WebGPUIndexError, WebGPURuntime, createWebGPUKernels, matmulEpilogue, gpuByteSize, type DType, type RuntimeOptions, type TypedArray, type AdapterDescription,
+  WebGPUIndexError, WebGPURuntime, createWebGPUKernels, matmulEpilogue, layerNormBackwardAdd, gpuByteSize, type DType, type RuntimeOptions, type TypedArray, type AdapterDescription,
 } from '@webgrad/kernels';
 import { arrayFor } from '../dtype.js';
 import { DTypeError, IndexError } from '../errors.js';
@@ -30,7 +30,11 @@ const GPU_DTYPES: readonly string[] = ['float32', 'float16', 'bfloat16', 'int32'
 function makeBackend(rt: WebGPURuntime): Backend<GPUBuffer> {
   return {
     name: 'webgpu',
-    kernels: { ...createWebGPUKernels(rt), matmulEpilogue: (a, b, program, inputs, outs, rowSums) => matmulEpilogue(rt, a, b, program, inputs, outs, rowSums ?? null) },
+    kernels: {
+      ...createWebGPUKernels(rt),
+      matmulEpilogue: (a, b, program, inputs, outs, rowSums) => matmulEpilogue(rt, a, b, program, inputs, outs, rowSums ?? null),
+      layerNormBackwardAdd: (x, w, mean, rstd, dy, r, out, dx, dw, db) => layerNormBackwardAdd(rt, x, w, mean, rstd, dy, r, out, dx, dw, db),
+    },
     // An allow-list: a name that is no dtype is refused too (float64 has no WGSL storage type).
     supports: (dtype) => GPU_DTYPES.includes(dtype),
     allocate: (dtype, length) => { checkF16(rt, dtype); return rt.allocate(gpuByteSize(dtype, Math.max(length, 1))); },

@@ -30,6 +30,7 @@ export { gpuDType, gpuStorageDType, gpuByteSize, wgslType, GPU_DTYPE_BYTES, WGSL
 export { splitWorkgroups, dispatch1D, WGSL_LINEAR_WORKGROUP, MAX_WORKGROUPS_PER_DIM } from './workgroups.js';
 export { sizeClass } from './buffer_pool.js';
 export { matmulEpilogue } from './matmul_epilogue.js';
+export { layerNormBackwardAdd } from './layer_norm.js';
 
 function notImplemented(name: string): () => never {
   return () => {

@@ -57,6 +57,16 @@
 //   Summation orders depend only on the shape and TPR, never on timing. dx is computed exactly as
 //   a dx-only kernel would (same loops, same order), with or without dweight/dbias.
 //   Without dweight/dbias stage 1 runs alone, without the column terms.
+//
+// Backward with an addend (`layerNormBackwardAdd`, the residual path's gradient added to dx, as a
+// transformer block's backward does right after its layerNorm's): stage 1's dx loop also stores
+// out_j = dx_j + r_j, with dx_j first rounded to dx's storage (out's when dx is not written) and the
+// f32 sum rounded to out's, so out has the bits of `layerNormBackward` followed by the `add`
+// kernel. dx is stored only where the caller wants it. The rounding of an f32 dx goes through its
+// bits xor a uniform zero, which keeps the driver from contracting dx's last multiply and the add
+// into one fused multiply-add (the separate kernels round the product in between). r and out are
+// [..., D] like dx (a strided or broadcast r is made contiguous first, out in place over r reads a
+// snapshot: rowOperands).
 
 import type { View } from '../types.js';
 import { UniformStruct } from './kernel_args.js';
@@ -171,12 +181,30 @@ type ColumnMap = 'regs' | 'segs';
 /** Rows each segment takes per pass. */
 type RowsPerSeg = 1 | 2 | 4;
 
-function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, cols: ColumnMap, rowsPerSeg: RowsPerSeg, loop: boolean, g: GradStorages): ShaderSource {
-  const entries = BACKWARD_NAMES.map((n, k) => (k === 5 ? readWrite : read)(n, halfElement(st[k]!, k === 5)));
-  const access = BACKWARD_NAMES.map((n, k) => (k === 5 ? wgslStoreFn('st_dx', 'dx', st[k]!) : wgslLoadFn(`ld_${n}`, n, st[k]!))).join('');
+/** The addend of `layerNormBackwardAdd`: storages of r and out, and whether dx is stored too. */
+interface AddStorages { r: RowStorage; out: RowStorage; dx: boolean }
+
+/** WGSL: `fn round_dx(v: f32) -> f32`, v rounded to dx's storage `s` (see the header for f32's xor). */
+function wgslRoundDx(s: RowStorage): string {
+  const v = s === 'f16' ? 'half_to_f32(f32_to_half(v))' : s === 'bf16' ? 'bitcast<f32>(f32_to_bf16(v) << 16u)' : 'bitcast<f32>(bitcast<u32>(v) ^ u.zero)';
+  return `fn round_dx(v: f32) -> f32 { return ${v}; }\n`;
+}
+
+function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, cols: ColumnMap, rowsPerSeg: RowsPerSeg, loop: boolean, g: GradStorages,
+  plus: AddStorages | null = null): ShaderSource {
+  // Without an addend dx is always stored; with one, after r and before out, where wanted.
+  const writeDx = plus === null || plus.dx;
+  const entries = [
+    ...BACKWARD_NAMES.slice(0, 5).map((n, k) => read(n, halfElement(st[k]!, false))),
+    ...(plus === null ? [] : [read('r', halfElement(plus.r, false))]),
+    ...(writeDx ? [readWrite('dx', halfElement(st[5]!, true))] : []),
+    ...(plus === null ? [] : [readWrite('out', halfElement(plus.out, true))]),
+  ];
+  const access = BACKWARD_NAMES.map((n, k) => (k === 5 ? (writeDx ? wgslStoreFn('st_dx', 'dx', st[k]!) : '') : wgslLoadFn(`ld_${n}`, n, st[k]!))).join('') +
+    (plus === null ? '' : wgslLoadFn('ld_r', 'r', plus.r) + wgslStoreFn('st_out', 'out', plus.out) + wgslRoundDx(st[5]!));
   const out = gradOutputs(g);
   const extra = sums === 'partials' ? [readWrite('part', 'f32')] : sums === 'direct' ? out.entries : [];
-  const helpers = wgslHalfHelpers([...st, ...(sums === 'direct' ? [g.dw, g.db].filter((v) => v !== null) : [])]);
+  const helpers = wgslHalfHelpers([...st, ...(sums === 'direct' ? [g.dw, g.db].filter((v) => v !== null) : []), ...(plus === null ? [] : [plus.r, plus.out])]);
   const col = sums !== 'none';
   const R = rowsPerSeg;
   const more = [1, 2, 3].filter((k) => k < R);   // the segment's rows after its first
@@ -201,9 +229,14 @@ function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, 
       acc += vec4<f32>(g, g * xh, ${R > 1 ? 'e1.x, e1.y' : '0.0, 0.0'});${R > 2 ? `
       acc2 += vec4<f32>(e2.x, e2.y, e3.x, e3.y);` : ''}`;
   const wTerm = ['dyv * xh', ...more.map((k) => `e${k}.z`)].join(' + '), bTerm = ['dyv', ...more.map((k) => `e${k}.w`)].join(' + ');
+  // dx of element j; with an addend, out = round(dx) + r at the element's place in r and out.
+  const dxStore = (k: string) => plus === null ? 'st_dx(ob' + k + ' + j, v);' : `${writeDx ? `st_dx(ob${k} + j, v);
+      ` : ''}let q = ob${k} - u.off_dx + j;
+      st_out(u.off_o + q, round_dx(v) + ld_r(u.off_r + q));`;
   const dxLoop = (k: number, t: string) => `    for (var j = lane; j < n${k || ''}; j += u.tpr) {
       let xh = (ld_x(xb${k || ''} + j) - mu${k || ''}) * rs${k || ''};
-      st_dx(ob${k || ''} + j, rs${k || ''} * (ld_dy(gb${k || ''} + j) * weight_at(j) - ${t}.x - xh * ${t}.y));
+      let v = rs${k || ''} * (ld_dy(gb${k || ''} + j) * weight_at(j) - ${t}.x - xh * ${t}.y);
+      ${dxStore(k ? String(k) : '')}
     }`;
   const write = [dxLoop(0, 't'), ...more.map((k) => dxLoop(k, ['', 't.zw', 't2.xy', 't2.zw'][k]!))].join('\n');
   const rowVars = (k: number) => `
@@ -359,13 +392,40 @@ function backwardBlocks(rows: number, D: number, segs: number, cols: ColumnMap, 
 
 export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GPUBuffer> | null, mean: View<GPUBuffer>,
   rstd: View<GPUBuffer>, dy: View<GPUBuffer>, dx: View<GPUBuffer>, dweight: View<GPUBuffer> | null, dbias: View<GPUBuffer> | null): void {
-  const op = 'layerNormBackward';
+  backward(rt, 'layerNormBackward', x, weight, mean, rstd, dy, dx, dweight, dbias, null);
+}
+
+/**
+ * `layerNormBackward` with the residual gradient r added: out = dx + r, bit for bit as
+ * `layerNormBackward` then the `add` kernel (dx rounded to its dtype, or out's when dx is null,
+ * then the f32 sum rounded to out's); dx is stored only when given. r and out have x's shape (r
+ * any strides), in float32, float16 or bfloat16 storage.
+ */
+export function layerNormBackwardAdd(rt: WebGPURuntime, x: View<GPUBuffer>, weight: View<GPUBuffer> | null, mean: View<GPUBuffer>,
+  rstd: View<GPUBuffer>, dy: View<GPUBuffer>, r: View<GPUBuffer>, out: View<GPUBuffer>, dx: View<GPUBuffer> | null,
+  dweight: View<GPUBuffer> | null, dbias: View<GPUBuffer> | null): void {
+  const op = 'layerNormBackwardAdd';
+  for (const [name, v] of [['r', r], ['out', out], ['dx', dx]] as const) {
+    if (v !== null && (v.shape.length !== x.shape.length || v.shape.some((d, i) => d !== x.shape[i]))) {
+      throw new RangeError(`${op}: ${name} has shape [${v.shape.join(', ')}], x has [${x.shape.join(', ')}]; they must be equal`);
+    }
+  }
+  backward(rt, op, x, weight, mean, rstd, dy, dx, dweight, dbias, { r, out });
+}
+
+function backward(rt: WebGPURuntime, op: string, x: View<GPUBuffer>, weight: View<GPUBuffer> | null, mean: View<GPUBuffer>,
+  rstd: View<GPUBuffer>, dy: View<GPUBuffer>, dx: View<GPUBuffer> | null, dweight: View<GPUBuffer> | null, dbias: View<GPUBuffer> | null,
+  addend: { r: View<GPUBuffer>; out: View<GPUBuffer> } | null): void {
   const sx = rowStorage(op, 'x', x.dtype);
-  const st = [x, weight, mean, rstd, dy, dx].map((v, k) => (v ? rowStorage(op, BACKWARD_NAMES[k]!, v.dtype) : sx)) as unknown as BackwardStorages;
+  // dx's storage, which the addend's sum rounds dx to: out's where dx is not stored.
+  const dxv = dx ?? addend!.out;
+  const st = [x, weight, mean, rstd, dy, dxv].map((v, k) => (v ? rowStorage(op, BACKWARD_NAMES[k]!, v.dtype) : sx)) as unknown as BackwardStorages;
   const g: GradStorages = { dw: dweight ? rowStorage(op, 'dweight', dweight.dtype) : null, db: dbias ? rowStorage(op, 'dbias', dbias.dtype) : null };
+  const add: AddStorages | null = addend === null ? null
+    : { r: rowStorage(op, 'r', addend.r.dtype), out: rowStorage(op, 'out', addend.out.dtype), dx: dx !== null };
   const { rows, cols: D } = rowsOf(x.shape);
-  const { ins: [xi, wi, mi, ri, gi], outs: [dxo, dwo, dbo], finish } =
-    rowOperands(rt, [x, weight, mean, rstd, dy], [dx, dweight, dbias]);
+  const { ins: [xi, wi, mi, ri, gi, ai], outs: [dxo, dwo, dbo, oo], finish } =
+    rowOperands(rt, [x, weight, mean, rstd, dy, addend?.r ?? null], [dx, dweight, dbias, addend?.out ?? null]);
   const wantSums = dwo !== null || dbo !== null;
   if (D > 0 && (rows > 0 || wantSums)) {
     const tpr = rowThreads(D), segs = ROW_WG / tpr;
@@ -375,11 +435,14 @@ export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight:
     const u = new UniformStruct().u32('rows', rows).u32('d', D).u32('tpr', tpr).u32('has_w', wi ? 1 : 0)
       .u32('block', segs * rowsPerSeg * passes).u32('chunks', chunks).u32('parts', parts)
       .u32('off_x', xi!.offset).u32('off_w', wi?.offset ?? 0).u32('off_mean', mi!.offset).u32('off_rstd', ri!.offset)
-      .u32('off_dy', gi!.offset).u32('off_dx', dxo!.offset).u32('off_dw', dwo?.offset ?? 0).u32('off_db', dbo?.offset ?? 0);
+      .u32('off_dy', gi!.offset).u32('off_dx', dxo?.offset ?? 0).u32('off_dw', dwo?.offset ?? 0).u32('off_db', dbo?.offset ?? 0);
+    if (add !== null) u.u32('off_r', ai!.offset).u32('off_o', oo!.offset).u32('zero', 0);
     const gKey = `${g.dw ?? '-'}.${g.db ?? '-'}`;
-    const key = `rows.layerNormBackward.${cols}.${sums}.r${rowsPerSeg}${passes > 1 ? '.loop' : ''}.${st.join('.')}${sums === 'direct' ? `.${gKey}` : ''}`;
-    const p = rt.pipeline(key, () => wgslBackward(u, st, sums, cols, rowsPerSeg, passes > 1, g));
-    const bound = [xi!.buffer, (wi ?? xi!).buffer, mi!.buffer, ri!.buffer, gi!.buffer, dxo!.buffer];
+    const addKey = add === null ? '' : `.add.${add.r}.${add.out}${add.dx ? '' : '.nodx'}`;
+    const key = `rows.layerNormBackward.${cols}.${sums}.r${rowsPerSeg}${passes > 1 ? '.loop' : ''}.${st.join('.')}${sums === 'direct' ? `.${gKey}` : ''}${addKey}`;
+    const p = rt.pipeline(key, () => wgslBackward(u, st, sums, cols, rowsPerSeg, passes > 1, g, add));
+    const bound = [xi!.buffer, (wi ?? xi!).buffer, mi!.buffer, ri!.buffer, gi!.buffer,
+      ...(add === null ? [dxo!.buffer] : [ai!.buffer, ...(dxo === null ? [] : [dxo.buffer]), oo!.buffer])];
     const outs = [dwo, dbo].filter((o) => o !== null).map((o) => o.buffer);
     if (sums !== 'partials') {
       rt.dispatch(p, sums === 'direct' ? [...bound, ...outs] : bound, u.bytes(), splitWorkgroups(chunks), op);
@@ -393,7 +456,7 @@ export function layerNormBackward(rt: WebGPURuntime, x: View<GPUBuffer>, weight:
       const u2 = new UniformStruct().u32('d', D).u32('parts', parts).u32('lanes', lanes).u32('blocks', blocks).u32('halves', halves)
         .u32('first_half', dwo ? 0 : 1).u32('off_dw', dwo?.offset ?? 0).u32('off_db', dbo?.offset ?? 0);
       const p2 = rt.pipeline(`rows.layerNormBackward.columnSum.${gKey}`, () => wgslColumnSum(u2, g));
-      rt.dispatch(p2, [part, ...outs], u2.bytes(), splitWorkgroups(blocks * halves), `${op}.columnSum`);
+      rt.dispatch(p2, [part, ...outs], u2.bytes(), splitWorkgroups(blocks * halves), `layerNormBackward.columnSum`);
       rt.release(part);
     }
   }
