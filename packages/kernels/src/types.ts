@@ -180,8 +180,9 @@ export interface PrimitiveKernels<B> {
   indexSelect(x: View<B>, dim: number, index: View<B>, out: View<B>): void;
   /** out[.., index[i], ..] += src[.., i, ..] along `dim`; `out` contiguous. Embedding backward. With `zeroed`,
    *  out arrives uninitialised and every element is written: zero plus the slices added at it (equal to filling
-   *  out with 0 first, bit for bit). */
-  indexAdd(out: View<B>, dim: number, index: View<B>, src: View<B>, zeroed?: boolean): void;
+   *  out with 0 first, bit for bit). With an `addend` as well (float32 out, src and addend; addend any strides
+   *  over out's shape), out = addend + that sum, bit for bit that indexAdd followed by `binary('add')`. */
+  indexAdd(out: View<B>, dim: number, index: View<B>, src: View<B>, zeroed?: boolean, addend?: View<B> | null): void;
 
   // ---- convolution and pooling ---------------------------------------------------------------
   /** x [N, C, H, W] → cols [N, C·kh·kw, Ho·Wo] (zeros where the window hangs over the padding). */

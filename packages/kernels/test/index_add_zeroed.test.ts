@@ -2,7 +2,8 @@
 // followed by the accumulating indexAdd, bit for bit: the cpu reference, the fast cpu tier and
 // WebGPU (float32, float16, bfloat16, int32), on awkward shapes — size-1 dims, an empty index,
 // indices that leave rows untouched or repeat, strided src, an offset out — with out filled with
-// garbage (NaN, huge values) beforehand. And crossEntropyBackward reading dloss through its stride
+// garbage (NaN, huge values) beforehand; with an addend (float32), equal to indexAdd then the add
+// kernel, bit for bit. And crossEntropyBackward reading dloss through its stride
 // (0: one value for every row, as a mean's gradient arrives; 2 with an offset) equals it reading a
 // contiguous copy, bit for bit.
 import { describe, expect, it } from 'vitest';
@@ -71,6 +72,48 @@ describe('indexAdd zeroed', () => {
         releaseAll(rt, gi, gs, gf, gd);
       }
     }
+  });
+});
+
+describe('indexAdd zeroed with an addend', () => {
+  it('equals indexAdd into zeros then the add kernel, bit for bit: cpu reference, fast tier and webgpu; strided and broadcast addends', async () => {
+    for (const [i, [shape, dim, L]] of CASES.entries()) {
+      const { index, src } = operands('float32', shape, dim, L, 70 + i);
+      const r = rng(90 + i);
+      const layouts = [{}, { perm: [...shape.keys()].reverse(), offset: 3 }, { broadcast: [0] }];
+      for (const [k, layout] of layouts.entries()) {
+        const what = `[${shape}] dim ${dim} L ${L} addend layout ${k}`;
+        const addend = makeView('float32', shape, layout, () => r() * 4 - 2);
+        const sum = makeView('float32', shape, { offset: 1 });
+        const want = makeView('float32', shape, { offset: 1 });
+        cpuKernels.indexAdd(sum, dim, index, src, true);
+        cpuKernels.binary('add', addend, sum, want);
+        for (const [name, K] of [['reference', cpuKernels], ['fast', fastCpuKernels]] as const) {
+          const got = makeView('float32', shape, { offset: 1 }, garbage);
+          K.indexAdd(got, dim, index, src, true, addend);
+          expect(Array.from(bitsOf(got.buffer.slice(1))), `${name} ${what}`).toEqual(Array.from(bitsOf(want.buffer.slice(1))));
+        }
+        const gsum = toGPU(rt, makeView('float32', shape, { offset: 1 })), gwant = toGPU(rt, makeView('float32', shape, { offset: 1 }));
+        const [gi, gs, ga, gg] = [index, src, addend, makeView('float32', shape, { offset: 1 }, garbage)].map((v) => toGPU(rt, v));
+        gk.indexAdd(gsum, dim, gi!, gs!, true);
+        gk.binary('add', ga!, gsum, gwant);
+        gk.indexAdd(gg!, dim, gi!, gs!, true, ga!);
+        const a = await readView(rt, gg!, want), b = await readView(rt, gwant, want);
+        expect(Array.from(bitsOf(a.slice(1))), `webgpu ${what}`).toEqual(Array.from(bitsOf(b.slice(1))));
+        releaseAll(rt, gsum, gwant, gi, gs, ga, gg);
+      }
+    }
+  });
+
+  it('refuses an addend without zeroed, or with a 16-bit out, on webgpu and the cpu reference', () => {
+    const { index, src } = operands('float32', [4, 3], 0, 5, 99);
+    const out = makeView('float32', [4, 3]), addend = makeView('float32', [4, 3]);
+    expect(() => cpuKernels.indexAdd(out, 0, index, src, false, addend)).toThrow(/indexAdd: an addend needs zeroed/);
+    const [go, gi, gs, ga] = [out, index, src, addend].map((v) => toGPU(rt, v));
+    expect(() => gk.indexAdd(go!, 0, gi!, gs!, false, ga!)).toThrow(/indexAdd: an addend takes zeroed and float32/);
+    const half = toGPU(rt, makeView('float16', [4, 3]));
+    expect(() => gk.indexAdd(half, 0, gi!, gs!, true, ga!)).toThrow(/indexAdd: an addend takes zeroed and float32/);
+    releaseAll(rt, go, gi, gs, ga, half);
   });
 });
 

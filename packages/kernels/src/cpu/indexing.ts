@@ -12,7 +12,8 @@
 // - indexAdd(out, dim, index, src): index 1-D of length L, src = out.shape with L at dim;
 //   out[..., index[i], ...] += src[..., i, ...] (repeated indices accumulate; embedding backward).
 // The accumulating kernels add into out's current contents (indexAdd with `zeroed`: into zeros), in
-// float64, visiting src in row-major order, and store each sum in out's dtype.
+// float64, visiting src in row-major order, and store each sum in out's dtype; indexAdd's addend is
+// added to each finished sum (and that stored), as a separate add kernel would.
 
 import type { TypedArray, View } from '../types.js';
 import { forEachIndex, offsetOf } from '../geometry.js';
@@ -69,7 +70,9 @@ export function indexSelect(x: View<TypedArray>, dim: number, index: View<TypedA
   });
 }
 
-export function indexAdd(out: View<TypedArray>, dim: number, index: View<TypedArray>, src: View<TypedArray>, zeroed = false): void {
+export function indexAdd(out: View<TypedArray>, dim: number, index: View<TypedArray>, src: View<TypedArray>, zeroed = false,
+  addend: View<TypedArray> | null = null): void {
+  if (addend && !zeroed) throw new RangeError('indexAdd: an addend needs zeroed (out = addend + the added slices)');
   const idx = readIndex1d('indexAdd', index, out.shape[dim]!, dim);
   if (zeroed) forEachIndex(out.shape, (p) => writeAt(out, offsetOf(out, p), 0));
   const dst = new Array<number>(out.shape.length);
@@ -78,4 +81,5 @@ export function indexAdd(out: View<TypedArray>, dim: number, index: View<TypedAr
     const o = offsetOf(out, dst);
     writeAt(out, o, readAt(out, o) + readAt(src, offsetOf(src, p)));
   });
+  if (addend) forEachIndex(out.shape, (p) => { const o = offsetOf(out, p); writeAt(out, o, readAt(addend, offsetOf(addend, p)) + readAt(out, o)); });
 }

@@ -52,8 +52,9 @@ export function indexSelect(x: V, dim: number, index: V, out: V): boolean {
  * src is read row by row; a strided one through its precomputed element offsets (outer dims, and
  * the dims after `dim`).
  */
-export function indexAdd(out: V, dim: number, index: V, src: V, zeroed = false): boolean {
+export function indexAdd(out: V, dim: number, index: V, src: V, zeroed = false, addend: V | null = null): boolean {
   if (!isF32(out) || !isF32(src) || !isContiguous(out) || sharesMemory(src, out) || index.dtype !== 'int32') return false;
+  if (addend && (!zeroed || !isF32(addend) || sharesMemory(addend, out))) return false;
   const idx = readIndex1d('indexAdd', index, out.shape[dim]!, dim);
   const outer = numel(out.shape.slice(0, dim)), inner = numel(out.shape.slice(dim + 1));
   const S = out.shape[dim]!, L = idx.length;
@@ -66,6 +67,7 @@ export function indexAdd(out: V, dim: number, index: V, src: V, zeroed = false):
         for (let k = 0; k < inner; k++) ob[d + k] += sb[s + k]!;
       }
     }
+    if (addend) addInto(out, addend);
     return true;
   }
   const outerOff = elementOffsets({ shape: src.shape.slice(0, dim), strides: src.strides.slice(0, dim), offset: src.offset });
@@ -77,5 +79,13 @@ export function indexAdd(out: V, dim: number, index: V, src: V, zeroed = false):
       for (let k = 0; k < inner; k++) ob[d + k] += sb[s + innerOff[k]!]!;
     }
   }
+  if (addend) addInto(out, addend);
   return true;
+}
+
+/** out = addend + out elementwise (out contiguous float32, addend any strides over out's shape), rounded as a float32 add. */
+function addInto(out: V, addend: V): void {
+  const offs = elementOffsets(addend);
+  const ob = out.buffer, ab = addend.buffer;
+  for (let k = 0; k < offs.length; k++) ob[out.offset + k] = ab[offs[k]!]! + ob[out.offset + k]!;
 }

@@ -54,7 +54,7 @@ export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> & A
     gather: (x, dim, index, out) => gather(rt, x, dim, index, out),
     scatterAdd: (out, dim, index, src) => scatterAdd(rt, out, dim, index, src),
     indexSelect: (x, dim, index, out) => indexSelect(rt, x, dim, index, out),
-    indexAdd: (out, dim, index, src, zeroed) => indexAdd(rt, out, dim, index, src, zeroed),
+    indexAdd: (out, dim, index, src, zeroed, addend) => indexAdd(rt, out, dim, index, src, zeroed, addend ?? null),
     adamw: (param, grad, m, v, opts) => adamw(rt, param, grad, m, v, opts),
     adamwMulti: (items) => adamwMulti(rt, items),
     matmul: (a, b, out) => matmul(rt, a, b, out),

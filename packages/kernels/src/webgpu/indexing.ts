@@ -7,6 +7,8 @@
 //   indexAdd:    out[.., index[i], ..] += src[.., i, ..]                   (index 1-D; embedding backward)
 //   indexAdd, zeroed: the same into zeros — out is not read, each element's sum starts at 0 (the
 //                embedding backward without a fill dispatch before it; equal to it bit for bit)
+//   indexAdd, zeroed, addend (float32): out = addend + that sum — the add of a gradient accumulated
+//                onto the embedding's (tied weights), bit for bit indexAdd then the add kernel
 //
 // Threads: always one thread per element of `out`, 128 per workgroup, all views strided (the
 // thread's multi-index is decoded from the iteration shape in the uniforms).
@@ -60,7 +62,7 @@ function sum(terms: string[]): string {
   return terms.length ? terms.join(' + ') : '0';
 }
 
-function wgslIndexing(mode: Mode, so: Storage, sd: Storage, rank: number, dim: number, zeroed: boolean, u: UniformStruct): ShaderSource {
+function wgslIndexing(mode: Mode, so: Storage, sd: Storage, rank: number, dim: number, zeroed: boolean, addend: boolean, u: UniformStruct): ShaderSource {
   const dims = [...Array(rank).keys()];
   const decode = [`  var rem = o;`];
   for (let d = rank - 1; d >= 0; d--) {
@@ -69,7 +71,7 @@ function wgslIndexing(mode: Mode, so: Storage, sd: Storage, rank: number, dim: n
   const at = (s: string, skipDim: boolean) => sum(dims.filter((d) => !(skipDim && d === dim)).map((d) => `c${d} * u.${s}${d}`));
   const accumulate = mode === 'scatterAdd' || mode === 'indexAdd';
   const data = isHalf(sd) ? halfElement(sd, false) : sd;
-  const inputs = accumulate ? [read('idx', 'i32'), read('src', data)] : [read('x', data), read('idx', 'i32')];
+  const inputs = accumulate ? [read('idx', 'i32'), read('src', data), ...(addend ? [read('add', 'f32')] : [])] : [read('x', data), read('idx', 'i32')];
   const acc = so === 'f32' || isHalf(so) ? 'f32' : 'i32';
   let body: string;
   if (mode === 'gather' || mode === 'indexSelect') {
@@ -92,7 +94,7 @@ ${guard}
     let i = idx[u32(${idxAt})];
     if (checked(i) == c${dim} && i == c${dim}) { a = a + ld_src(u32(sb + j * u.ss${dim})); }
   }
-  st_out(oo, a);`;
+  st_out(oo, ${addend ? `add[u32(i32(u.off_add) + ${at('sa', false)})] + a` : 'a'});`;
   }
   const out = isHalf(so) ? halfElement(so, true) : so;
   return shader([...inputs, readWrite('out', out), readWrite('err', 'atomic<u32>', 4), uniform(u)], `
@@ -118,7 +120,7 @@ ${body}
 }
 
 function launch(rt: WebGPURuntime, mode: Mode, dim: number, out: View<GPUBuffer>, index: View<GPUBuffer>,
-  data: View<GPUBuffer>, size: number, len: number, zeroed = false): void {
+  data: View<GPUBuffer>, size: number, len: number, zeroed = false, addend: View<GPUBuffer> | null = null): void {
   const so = STORAGE[gpuStorageDType(mode, out.dtype)]!, sd = STORAGE[gpuStorageDType(mode, data.dtype)]!;
   if (index.dtype !== 'int32') throw new TypeError(`${mode}: index must be int32, got ${index.dtype}`);
   const rank = out.shape.length;
@@ -134,11 +136,16 @@ function launch(rt: WebGPURuntime, mode: Mode, dim: number, out: View<GPUBuffer>
   index.strides.forEach((s, d) => u.i32(`si${d}`, s));
   data.strides.forEach((s, d) => u.i32(accumulate ? `ss${d}` : `sx${d}`, s));
   if (mode === 'scatterAdd') index.shape.forEach((s, d) => u.u32(`ish${d}`, s));
-  const key = `index.${mode}${zeroed ? '.zeroed' : ''}.${sd}>${so}.r${rank}.d${dim}`;
-  const p = rt.pipeline(key, () => wgslIndexing(mode, so, sd, rank, dim, zeroed, u));
+  if (addend) {
+    if (!zeroed || so !== 'f32' || sd !== 'f32' || addend.dtype !== 'float32') throw new TypeError(`${mode}: an addend takes zeroed and float32 out, src and addend`);
+    u.u32('off_add', addend.offset);
+    addend.strides.forEach((s, d) => u.i32(`sa${d}`, s));
+  }
+  const key = `index.${mode}${zeroed ? '.zeroed' : ''}${addend ? '.addend' : ''}.${sd}>${so}.r${rank}.d${dim}`;
+  const p = rt.pipeline(key, () => wgslIndexing(mode, so, sd, rank, dim, zeroed, addend !== null, u));
   const first = accumulate ? index.buffer : data.buffer;
   const second = accumulate ? data.buffer : index.buffer;
-  rt.dispatch(p, [first, second, out.buffer, rt.errorBuffer], u.bytes(), dispatch1D(n, WG), mode);
+  rt.dispatch(p, [first, second, ...(addend ? [addend.buffer] : []), out.buffer, rt.errorBuffer], u.bytes(), dispatch1D(n, WG), mode);
 }
 
 export function gather(rt: WebGPURuntime, x: View<GPUBuffer>, dim: number, index: View<GPUBuffer>, out: View<GPUBuffer>): void {
@@ -153,7 +160,9 @@ export function scatterAdd(rt: WebGPURuntime, out: View<GPUBuffer>, dim: number,
   launch(rt, 'scatterAdd', dim, out, index, src, out.shape[dim]!, index.shape[dim] ?? 0);
 }
 
-/** With `zeroed`, out is written as zeros plus the added slices without being read (no fill before it). */
-export function indexAdd(rt: WebGPURuntime, out: View<GPUBuffer>, dim: number, index: View<GPUBuffer>, src: View<GPUBuffer>, zeroed = false): void {
-  launch(rt, 'indexAdd', dim, out, index, src, out.shape[dim]!, index.shape[0] ?? 0, zeroed);
+/** With `zeroed`, out is written as zeros plus the added slices without being read (no fill before it);
+ *  with an addend as well, as addend + that sum. */
+export function indexAdd(rt: WebGPURuntime, out: View<GPUBuffer>, dim: number, index: View<GPUBuffer>, src: View<GPUBuffer>, zeroed = false,
+  addend: View<GPUBuffer> | null = null): void {
+  launch(rt, 'indexAdd', dim, out, index, src, out.shape[dim]!, index.shape[0] ?? 0, zeroed, addend);
 }

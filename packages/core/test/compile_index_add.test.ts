@@ -1,0 +1,65 @@
+// compile joins an embedding's backward (indexAdd into zeros) and the float32 add that accumulates
+// another gradient of the same weight onto it (tied weights: a lookup and a matmul with one table)
+// into one indexAdd launch with an addend (fuse_index.ts). The tape loses the add, and a compiled
+// step's gradient equals the eager one bit for bit, call after call with different ids, on each device.
+import { describe, expect, it } from 'vitest';
+import { compile, gradients, indexSelect, matmul, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
+import { Arena } from '../src/compile/arena.js';
+import { fuseIndexAdds } from '../src/compile/fuse_index.js';
+import type { KernelEntry } from '../src/compile/tape.js';
+import { Tracer } from '../src/compile/trace.js';
+import { randomArray, testDevices } from './helpers.js';
+
+const V = 7, D = 5, N = 9, M = 4;
+const bits = async (t: Tensor) => Array.from(new Uint32Array(Float32Array.from(await t.data() as Float32Array).buffer));
+
+function tied(device: DeviceName) {
+  const w = tensor(randomArray(V * D, 1, -1, 1), { shape: [V, D], device }).requiresGrad_();
+  const c = tensor(randomArray(N * D, 2, -1, 1), { shape: [N, D], device });
+  const d = tensor(randomArray(M * V, 3, -1, 1), { shape: [M, V], device });
+  // The lookup's gradient reaches w after the matmul's, so the accumulating add reads the indexAdd's result next.
+  const step = (ids: Tensor, x: Tensor): Tensor => tidy(() => {
+    const l = indexSelect(w, 0, ids).mul(c).sum().add(matmul(x, w.transpose(0, 1)).mul(d).sum());
+    return gradients(l, [w])[0]!;
+  });
+  return { w, c, d, step, dispose: () => { for (const t of [w, c, d]) t.dispose(); } };
+}
+
+const idsOf = (device: DeviceName, seed: number) => tensor(Array.from({ length: N }, (_, i) => (i * 3 + seed) % V === 6 ? 2 : (i * 3 + seed) % V), { shape: [N], dtype: 'int32', device });
+
+describe.each(testDevices())('compile: indexAdd with the add of a tied gradient on %s', (device) => {
+  it('the traced add is joined into the indexAdd', () => {
+    const m = tied(device);
+    const ids = idsOf(device, 1), x = tensor(randomArray(M * D, 4, -1, 1), { shape: [M, D], device });
+    const tr = new Tracer(new Arena(), [ids, x]);
+    tr.start();
+    const g = m.step(ids, x);
+    tr.stop();
+    const tape = tr.finish(tr.outputOf(g)!)!;
+    const kernels = () => tape.entries.filter((e): e is KernelEntry => e.kind === 'kernel');
+    const adds = kernels().filter((e) => e.name === 'binary' && e.args[0] === 'add').length;
+    fuseIndexAdds(tape);
+    const indexAdds = kernels().filter((e) => e.name === 'indexAdd');
+    expect(indexAdds.length).toBe(1);
+    expect(indexAdds[0]!.args[5], 'the indexAdd has an addend').toBeTruthy();
+    expect(kernels().filter((e) => e.name === 'binary' && e.args[0] === 'add').length).toBe(adds - 1);
+    tr.unwatch();
+    for (const t of [ids, x, g]) t.dispose();
+    m.dispose();
+  });
+
+  it('a compiled step\'s gradient equals the eager one bit for bit', async () => {
+    const m = tied(device);
+    const f = compile(m.step);
+    for (let call = 0; call < 6; call++) {
+      const ids = idsOf(device, call), x = tensor(randomArray(M * D, 10 + call, -1, 1), { shape: [M, D], device });
+      const gc = f(ids, x), ge = m.step(ids, x);
+      expect(await bits(gc), `call ${call}`).toEqual(await bits(ge));
+      for (const t of [ids, x, gc, ge]) t.dispose();
+    }
+    expect(f.stats().replays).toBeGreaterThan(0);
+    expect(f.stats().fallbacks).toBe(0);
+    f.reset();
+    m.dispose();
+  });
+});
