@@ -1,4 +1,5 @@
-// A GPT training step compiled on WebGPU runs its Linear epilogues inside the matmuls: counted by
+// A GPT training step compiled on WebGPU runs its Linear epilogues inside the matmuls and its
+// residual gradients' adds inside the layerNorm backwards: counted by
 // kernel label on a replay (captures off, so each entry is a dispatch of its own) against the
 // eager step, and its losses and parameters agree with eager ones to float32 rounding.
 import { describe, expect, it } from 'vitest';
@@ -74,6 +75,11 @@ describe.runIf(hasDevice('webgpu'))('compiled GPT step on webgpu: matmul epilogu
     expect(count(replayCounts, /^ew\.(gelu|geluGrad)$/)).toBe(0);
     expect(count(eagerCounts, /^ew\.(gelu|geluGrad)$/)).toBe(2 * layers);
     expect(count(replayCounts, /^reduce\.sum/)).toBe(count(eagerCounts, /^reduce\.sum/) - 4 * layers);
-    expect(total(replayCounts)).toBeLessThanOrEqual(total(eagerCounts) - 9 * layers);
+    // Per layer: the residual gradient added to the dx of both layerNorm backwards in their launch
+    // (the final layerNorm's dx has no residual path to join).
+    expect(count(replayCounts, /^layerNormBackwardAdd$/)).toBe(2 * layers);
+    expect(count(replayCounts, /^layerNormBackward$/)).toBe(1);
+    expect(count(eagerCounts, /^layerNormBackward$/)).toBe(2 * layers + 1);
+    expect(total(replayCounts)).toBeLessThanOrEqual(total(eagerCounts) - 11 * layers);
   });
 });

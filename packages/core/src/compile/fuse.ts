@@ -22,6 +22,12 @@
 // every element reads. Bias gradients: a sum of dY over every axis but the last, followed (within
 // MAX_SKIPPED entries) by the weight-gradient matmul whose A is dYᵀ, is written by that matmul as
 // the row sums of A and the reduce is dropped; the sum order is the matmul kernel's (matmul_epilogue.ts).
+//
+// Residual gradients, where the device has `layerNormBackwardAdd` (before the passes above): a
+// `layerNormBackward` whose float32 dx a following float32 `add` reads, with the residual path's
+// gradient r, becomes one launch writing out = dx + r (the add's own bits) at the add's place, and
+// dx only where something else reads it. The layerNorm backward is moved past up to MAX_SKIPPED
+// entries before the add that neither touch its outputs (dx, dweight, dbias) nor write its inputs.
 import { BOOL_RESULT_OPS, FUSED_MAX_BUFFERS, contiguousStrides, type BinaryOp, type FusedProgram, type FusedStep, type UnaryOp, type View, validateFusedProgram } from '@webgrad/kernels';
 import type { Backend } from '../backend/backend.js';
 import { type Entry, type FusedEntry, type KernelEntry, type OutputTemplate, type Ref, type Tape, isView } from './tape.js';
@@ -175,7 +181,7 @@ class Run {
 /** The arguments each kernel writes, for the entries an epilogue matmul may be moved past. */
 const WRITTEN_ARGS: Readonly<Record<string, readonly number[]>> = {
   matmul: [2], reduce: [3], unary: [2], binary: [3], binaryScalar: [4], copy: [1], fill: [0],
-  layerNorm: [4, 5, 6], layerNormBackward: [5, 6, 7],
+  layerNorm: [4, 5, 6], layerNormBackward: [5, 6, 7], layerNormBackwardAdd: [6, 7, 8, 9],
 };
 
 /** Most entries an epilogue matmul is moved past to reach the run that reads its product. */
@@ -297,6 +303,96 @@ function epilogueAt(
   return { moved, entry: withSums(fused.program, fused.inputs.slice(1), fused.outs, fused.refs.slice(1)), next: j };
 }
 
+// ---- layerNorm backward with the residual gradient added ---------------------------------------
+
+/** The views of a layerNormBackward entry that could take an addend (float32 dx), or null. */
+function layerNormBackwardViews(e: Entry): View<unknown>[] | null {
+  if (e.kind !== 'kernel' || e.name !== 'layerNormBackward' || e.backend.kernels.layerNormBackwardAdd === undefined || e.rng !== null) return null;
+  const [x, w, mean, rstd, dy, dx, dw, db] = e.args;
+  const views = [x, mean, rstd, dy, dx];
+  if (!views.every(isView) || ![w, dw, db].every((v) => v === null || isView(v))) return null;
+  if ((dx as View<unknown>).dtype !== 'float32') return null;
+  return e.args as View<unknown>[];
+}
+
+/**
+ * The layerNormBackward at `entries[i]` and the float32 add that reads its dx as one
+ * `layerNormBackwardAdd` entry: the entries it is moved past, the entry, and the add's index; or
+ * null. The add reads dx's elements (its view, or a contiguous reshape of a contiguous dx) and an r
+ * outside dx's buffer into an out outside dx's buffer; r and out take dx's shape (reshaped where
+ * contiguous).
+ */
+function layerNormAddAt(entries: readonly Entry[], i: number, needed: (r: Ref, end: number) => boolean):
+  { moved: number[]; entry: KernelEntry; at: number } | null {
+  const e = entries[i];
+  const args = e === undefined ? null : layerNormBackwardViews(e);
+  if (e === undefined || e.kind !== 'kernel' || args === null) return null;
+  const [x, w, mean, rstd, dy, dx, dw, db] = args as [View<unknown>, View<unknown> | null, View<unknown>, View<unknown>, View<unknown>, View<unknown>, View<unknown> | null, View<unknown> | null];
+  const read = [x, w, mean, rstd, dy].filter((v) => v !== null).map((v) => v.buffer);
+  const wrote = [dx, dw, db].filter((v) => v !== null).map((v) => v.buffer);
+  const numel = (v: View<unknown>): number => v.shape.reduce((p, d) => p * d, 1);
+  const contiguous = (v: View<unknown>): boolean => sameList(v.strides, contiguousStrides(v.shape));
+  // The add may see dx through a reshaped view (the block's [B, T, C] over the layerNorm's [B·T, C]).
+  const isDx = (v: View<unknown>): boolean => v.buffer === dx.buffer && v.offset === dx.offset && numel(v) === numel(dx) &&
+    ((sameList(v.shape, dx.shape) && sameList(v.strides, dx.strides)) || (contiguous(v) && contiguous(dx)));
+  // A view of the add with dx's shape, and its ref: itself, or contiguous ones reshaped (null where it cannot be).
+  const asDx = (v: View<unknown>, ref: Ref): { view: View<unknown>; ref: Ref } | null => {
+    if (sameList(v.shape, dx.shape)) return { view: v, ref };
+    if (!contiguous(v)) return null;
+    const view: View<unknown> = { buffer: v.buffer, dtype: v.dtype, shape: [...dx.shape], strides: contiguousStrides(dx.shape), offset: v.offset };
+    return { view, ref: { view, slot: ref.slot, logical: ref.logical } };
+  };
+  const moved: number[] = [];
+  for (let j = i + 1; j <= i + 1 + MAX_SKIPPED; j++) {
+    const f = entries[j];
+    if (f === undefined) return null;
+    if (f.kind === 'kernel' && f.name === 'binary' && f.args[0] === 'add' && f.backend === e.backend) {
+      const [, a, b, out] = f.args;
+      if (isView(a) && isView(b) && isView(out) && (isDx(a) || isDx(b))) {
+        const r = isDx(a) ? b : a;
+        const refOf = (v: View<unknown>, from: KernelEntry): Ref | undefined => from.refs.find((q) => q.view === v);
+        const [rRef, outRef, dxRef] = [refOf(r, f), refOf(out, f), refOf(dx, e)];
+        if (r.dtype !== 'float32' || out.dtype !== 'float32' || r.buffer === dx.buffer || out.buffer === dx.buffer ||
+          rRef === undefined || outRef === undefined || dxRef === undefined) return null;
+        const [rv, ov] = [asDx(r, rRef), asDx(out, outRef)];
+        if (rv === null || ov === null) return null;
+        const writeDx = needed(dxRef, j);
+        const lnRefs = e.refs.filter((q) => q.view !== dx);
+        return {
+          moved, at: j, entry: {
+            kind: 'kernel', backend: e.backend, name: 'layerNormBackwardAdd',
+            args: [x, w, mean, rstd, dy, rv.view, ov.view, writeDx ? dx : null, dw, db],
+            refs: [...lnRefs, rv.ref, ov.ref, ...(writeDx ? [dxRef] : [])], rng: null,
+          },
+        };
+      }
+    }
+    // Another reader of dx keeps it apart; so does anything it cannot be moved past.
+    if (moved.length === MAX_SKIPPED || !movablePast(f, read, wrote)) return null;
+    moved.push(j);
+  }
+  return null;
+}
+
+/** Joins each layerNormBackward and the add of its dx into a layerNormBackwardAdd entry (see the header), in place. */
+function fuseLayerNormAdds(tape: Tape, needed: (r: Ref, end: number) => boolean): void {
+  const entries = tape.entries;
+  if (!entries.some((e) => layerNormBackwardViews(e) !== null)) return;
+  const out: Entry[] = [];
+  const done = new Set<number>();
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (done.has(i)) continue;
+    const joined = layerNormAddAt(entries, i, needed);
+    if (joined === null || done.has(joined.at) || joined.moved.some((k) => done.has(k))) { out.push(e); continue; }
+    // The moved entries keep their order before the joined launch, which takes the add's place.
+    for (const k of joined.moved) { out.push(entries[k]!); done.add(k); }
+    out.push(joined.entry);
+    done.add(joined.at);
+  }
+  tape.entries = out;
+}
+
 function outputLogicals(t: OutputTemplate, out: Set<number>): Set<number> {
   if (t.k === 'tensor') out.add(t.ref.logical);
   else if (t.k === 'list') for (const i of t.items) outputLogicals(i, out);
@@ -306,13 +402,17 @@ function outputLogicals(t: OutputTemplate, out: Set<number>): Set<number> {
 
 /** Replace fusible runs of `tape.entries` by fusedElementwise entries, in place. */
 export function fuseTape(tape: Tape): void {
+  const returned = outputLogicals(tape.output, new Set());
+  // Whether a value (by its ref) is read after entry `end` of `list`: by an entry, a host action, the step's result, or a surviving tensor.
+  const neededIn = (list: readonly Entry[]): ((r: Ref, end: number) => boolean) => {
+    const lastRef = new Map<number, number>();
+    list.forEach((e, i) => { if (e.kind !== 'host') for (const r of e.refs) if (r.logical >= 0) lastRef.set(r.logical, i); });
+    return (r, end) => r.logical < 0 || tape.liveAtEnd.has(r.logical) || tape.hostRead.has(r.logical) || returned.has(r.logical) || (lastRef.get(r.logical) ?? -1) > end;
+  };
+  fuseLayerNormAdds(tape, neededIn(tape.entries));
   const entries = tape.entries;
   if (!entries.some((e) => e.kind === 'kernel' && e.backend.kernels.fusedElementwise !== undefined)) return;
-  const lastRef = new Map<number, number>();
-  entries.forEach((e, i) => { if (e.kind !== 'host') for (const r of e.refs) if (r.logical >= 0) lastRef.set(r.logical, i); });
-  const returned = outputLogicals(tape.output, new Set());
-  const needed = (r: Ref, end: number): boolean =>
-    r.logical < 0 || tape.liveAtEnd.has(r.logical) || tape.hostRead.has(r.logical) || returned.has(r.logical) || (lastRef.get(r.logical) ?? -1) > end;
+  const needed = neededIn(entries);
 
   const { dropped, rowSums } = biasGradients(entries);
   const out: Entry[] = [];
