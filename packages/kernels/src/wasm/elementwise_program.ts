@@ -23,9 +23,14 @@
 // step may read and write up to three floats past n, inside the 16 bytes of slack every heap block
 // has (runtime.ts). Copies values, so exact.
 //
-// adamw(p, g, m, v, n, params) runs one AdamW step in float64 lanes (f64x2), with exactly the
-// reference's operations in the reference's order, then rounds to float32: bit-identical to it.
-// n must be even (callers pad); params holds the float64 constants listed at `ADAMW_PARAMS`.
+// adamw(p, g, m, v, n, params) runs one AdamW step in float32 lanes (f32x4), four elements per
+// step, with the WGSL kernel's formula and operation order (webgpu/adamw.ts):
+//   p ← p − c_lrwd·p;  m ← β1·m + c1·g;  v ← β2·v + (c2·g)·g;  p ← p − (lr·(m/bc1)) / (√(v/bc2) + eps)
+// params holds the float32 constants listed at `ADAMW_PARAMS` (computed in float64 on the host,
+// then rounded once). Every operation is one correctly rounded float32 instruction and WebAssembly
+// never contracts a·b + c into a fused multiply-add, so the result equals the formula evaluated with
+// Math.fround after each operation, bit for bit (cpu_fast/adamw.ts states the error against the
+// float64 reference). n must be a multiple of 4 (callers pad: the last step runs in the blocks' slack).
 
 import { BINARY_DEFS } from '../elementwise/ops.js';
 import { emitF32, emitF32x4, hasScalarF32 } from '../elementwise/wasm.js';
@@ -128,37 +133,36 @@ export function addCopy(m: ModuleBuilder): void {
     });
 }
 
-/** Float64 constants of one AdamW step, in this order in the params block. */
+/** Constants of one AdamW step, computed in float64 and stored as float32, in this order in the params block. */
 export const ADAMW_PARAMS = ['lrTimesWd', 'beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'bc1', 'bc2', 'lr', 'eps'] as const;
 
 export function addAdamW(m: ModuleBuilder): void {
   m.func('adamw', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null, (f, p, g, mm, vv, n, params) => {
     const c = ADAMW_PARAMS.map((_, i) => {
       const l = f.local('v128');
-      f.set(l, f.f64x2Splat(f.f64Load(f.get(params), i * 8)));
+      f.set(l, f.v128Load32Splat(f.add(f.get(params), f.i32(i * 4))));
       return l;
     });
     const [lrwd, b1, omb1, b2, omb2, bc1, bc2, lr, eps] = c as [Local<'v128'>, Local<'v128'>, Local<'v128'>, Local<'v128'>,
       Local<'v128'>, Local<'v128'>, Local<'v128'>, Local<'v128'>, Local<'v128'>];
     const i = f.local('i32'), off = f.local('i32');
     const P = f.local('v128'), G = f.local('v128'), Mv = f.local('v128'), Vv = f.local('v128');
-    const load2 = (base: Local<'i32'>) => f.f64x2PromoteLowF32x4(f.v128Load64Zero(f.add(f.get(base), f.get(off))));
-    const store2 = (base: Local<'i32'>, x: Local<'v128'>) => f.v128Store64Lane0(f.add(f.get(base), f.get(off)), f.f32x4DemoteF64x2Zero(f.get(x)));
-    f.forRange(i, () => f.i32(0), () => f.get(n), 2, () => {
+    const at = (base: Local<'i32'>) => f.add(f.get(base), f.get(off));
+    f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
       f.set(off, f.shl(f.get(i), f.i32(2)));
-      f.set(P, load2(p));
-      f.set(G, load2(g));
+      f.set(P, f.v128Load(at(p)));
+      f.set(G, f.v128Load(at(g)));
       // p ← p − (lr·wd)·p
-      f.set(P, f.f64x2Sub(f.get(P), f.f64x2Mul(f.get(lrwd), f.get(P))));
+      f.set(P, f.f32x4Sub(f.get(P), f.f32x4Mul(f.get(lrwd), f.get(P))));
       // m ← β1·m + (1−β1)·g ;  v ← β2·v + ((1−β2)·g)·g
-      f.set(Mv, f.f64x2Add(f.f64x2Mul(f.get(b1), load2(mm)), f.f64x2Mul(f.get(omb1), f.get(G))));
-      f.set(Vv, f.f64x2Add(f.f64x2Mul(f.get(b2), load2(vv)), f.f64x2Mul(f.f64x2Mul(f.get(omb2), f.get(G)), f.get(G))));
+      f.set(Mv, f.f32x4Add(f.f32x4Mul(f.get(b1), f.v128Load(at(mm))), f.f32x4Mul(f.get(omb1), f.get(G))));
+      f.set(Vv, f.f32x4Add(f.f32x4Mul(f.get(b2), f.v128Load(at(vv))), f.f32x4Mul(f.f32x4Mul(f.get(omb2), f.get(G)), f.get(G))));
       // p ← p − (lr·(m/bc1)) / (√(v/bc2) + eps)
-      f.set(P, f.f64x2Sub(f.get(P), f.f64x2Div(f.f64x2Mul(f.get(lr), f.f64x2Div(f.get(Mv), f.get(bc1))),
-        f.f64x2Add(f.f64x2Sqrt(f.f64x2Div(f.get(Vv), f.get(bc2))), f.get(eps)))));
-      store2(p, P);
-      store2(mm, Mv);
-      store2(vv, Vv);
+      f.set(P, f.f32x4Sub(f.get(P), f.f32x4Div(f.f32x4Mul(f.get(lr), f.f32x4Div(f.get(Mv), f.get(bc1))),
+        f.f32x4Add(f.f32x4Sqrt(f.f32x4Div(f.get(Vv), f.get(bc2))), f.get(eps)))));
+      f.v128Store(at(p), f.get(P));
+      f.v128Store(at(mm), f.get(Mv));
+      f.v128Store(at(vv), f.get(Vv));
     });
   });
 }
