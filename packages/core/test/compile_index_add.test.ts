@@ -1,9 +1,11 @@
 // compile joins an embedding's backward (indexAdd into zeros) and the float32 add that accumulates
 // another gradient of the same weight onto it (tied weights: a lookup and a matmul with one table)
-// into one indexAdd launch with an addend (fuse_index.ts). The tape loses the add, and a compiled
-// step's gradient equals the eager one bit for bit, call after call with different ids, on each device.
+// into one indexAdd launch with an addend, and a lookup (indexSelect) with the add of positions
+// broadcast over the batch into one indexSelect launch (fuse_index.ts). The tape loses the adds,
+// and a compiled step's results equal the eager ones bit for bit, call after call with different
+// ids, on each device.
 import { describe, expect, it } from 'vitest';
-import { compile, gradients, indexSelect, matmul, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
+import { compile, gradients, indexSelect, matmul, reshape, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
 import { Arena } from '../src/compile/arena.js';
 import { fuseIndexAdds } from '../src/compile/fuse_index.js';
 import type { KernelEntry } from '../src/compile/tape.js';
@@ -56,6 +58,56 @@ describe.each(testDevices())('compile: indexAdd with the add of a tied gradient 
       const gc = f(ids, x), ge = m.step(ids, x);
       expect(await bits(gc), `call ${call}`).toEqual(await bits(ge));
       for (const t of [ids, x, gc, ge]) t.dispose();
+    }
+    expect(f.stats().replays).toBeGreaterThan(0);
+    expect(f.stats().fallbacks).toBe(0);
+    f.reset();
+    m.dispose();
+  });
+});
+
+describe.each(testDevices())('compile: indexSelect with the add of positions on %s', (device) => {
+  const B = 3, T = 3; // N = B·T ids
+  const setup = () => {
+    const w = tensor(randomArray(V * D, 5, -1, 1), { shape: [V, D], device }).requiresGrad_();
+    const p = tensor(randomArray(T * D, 6, -1, 1), { shape: [T, D], device }).requiresGrad_();
+    const c = tensor(randomArray(N * D, 7, -1, 1), { shape: [B, T, D], device });
+    const step = (ids: Tensor): Tensor[] => tidy(() => {
+      const h = reshape(indexSelect(w, 0, ids), [B, T, D]).add(p);
+      const [gw, gp] = gradients(h.mul(c).sum(), [w, p]);
+      return [h, gw!, gp!];
+    });
+    return { step, dispose: () => { for (const t of [w, p, c]) t.dispose(); } };
+  };
+
+  it('the traced add is joined into the indexSelect', () => {
+    const m = setup();
+    const ids = idsOf(device, 2);
+    const tr = new Tracer(new Arena(), [ids]);
+    tr.start();
+    const r = m.step(ids);
+    tr.stop();
+    const tape = tr.finish(tr.outputOf(r)!)!;
+    const kernels = () => tape.entries.filter((e): e is KernelEntry => e.kind === 'kernel');
+    const adds = kernels().filter((e) => e.name === 'binary' && e.args[0] === 'add').length;
+    fuseIndexAdds(tape);
+    const selects = kernels().filter((e) => e.name === 'indexSelect');
+    expect(selects.length).toBe(1);
+    expect(selects[0]!.args[4], 'the indexSelect has an addend').toBeTruthy();
+    expect(kernels().filter((e) => e.name === 'binary' && e.args[0] === 'add').length).toBe(adds - 1);
+    tr.unwatch();
+    for (const t of [ids, ...r]) t.dispose();
+    m.dispose();
+  });
+
+  it('a compiled step\'s output and gradients equal the eager ones bit for bit', async () => {
+    const m = setup();
+    const f = compile(m.step);
+    for (let call = 0; call < 6; call++) {
+      const ids = idsOf(device, call);
+      const rc = f(ids), re = m.step(ids);
+      for (const [k, t] of rc.entries()) expect(await bits(t), `call ${call}, result ${k}`).toEqual(await bits(re[k]!));
+      for (const t of [ids, ...rc, ...re]) t.dispose();
     }
     expect(f.stats().replays).toBeGreaterThan(0);
     expect(f.stats().fallbacks).toBe(0);

@@ -176,8 +176,10 @@ export interface PrimitiveKernels<B> {
   gather(x: View<B>, dim: number, index: View<B>, out: View<B>): void;
   /** out[..index[..i..]..] += src[..i..] along `dim`, accumulating into `out` (contiguous). */
   scatterAdd(out: View<B>, dim: number, index: View<B>, src: View<B>): void;
-  /** out = x with the slices along `dim` picked by the 1-D int32 `index`. */
-  indexSelect(x: View<B>, dim: number, index: View<B>, out: View<B>): void;
+  /** out = x with the slices along `dim` picked by the 1-D int32 `index`. With an `addend` (float32 x, out and
+   *  addend; as many elements as out, in a shape of its own with any strides), out's k-th element in row-major
+   *  order is that value plus the addend's k-th: bit for bit indexSelect followed by `binary('add')`. */
+  indexSelect(x: View<B>, dim: number, index: View<B>, out: View<B>, addend?: View<B> | null): void;
   /** out[.., index[i], ..] += src[.., i, ..] along `dim`; `out` contiguous. Embedding backward. With `zeroed`,
    *  out arrives uninitialised and every element is written: zero plus the slices added at it (equal to filling
    *  out with 0 first, bit for bit). With an `addend` as well (float32 out, src and addend; addend any strides

@@ -3,7 +3,7 @@
 // WebGPU (float32, float16, bfloat16, int32), on awkward shapes — size-1 dims, an empty index,
 // indices that leave rows untouched or repeat, strided src, an offset out — with out filled with
 // garbage (NaN, huge values) beforehand; with an addend (float32), equal to indexAdd then the add
-// kernel, bit for bit. And crossEntropyBackward reading dloss through its stride
+// kernel, bit for bit; indexSelect with an addend equal to indexSelect then the add kernel. And crossEntropyBackward reading dloss through its stride
 // (0: one value for every row, as a mean's gradient arrives; 2 with an offset) equals it reading a
 // contiguous copy, bit for bit.
 import { describe, expect, it } from 'vitest';
@@ -114,6 +114,50 @@ describe('indexAdd zeroed with an addend', () => {
     const half = toGPU(rt, makeView('float16', [4, 3]));
     expect(() => gk.indexAdd(half, 0, gi!, gs!, true, ga!)).toThrow(/indexAdd: an addend takes zeroed and float32/);
     releaseAll(rt, go, gi, gs, ga, half);
+  });
+});
+
+describe('indexSelect with an addend', () => {
+  it('equals indexSelect then the add kernel over the addend\'s shape, bit for bit: cpu reference, fast tier and webgpu', async () => {
+    // [x shape, dim, index length, addend shape (out's elements in another shape), addend layout]
+    const cases: [number[], number, number, number[], Parameters<typeof makeView>[2]][] = [
+      [[65, 8], 0, 12, [3, 4, 8], { broadcast: [0] }], // token rows + positions broadcast over the batch
+      [[5, 7], 1, 3, [5, 3], { perm: [1, 0], offset: 2 }],
+      [[4, 1], 0, 1, [1], {}],
+      [[3, 2, 4], 1, 5, [3, 5, 4], { offset: 1 }],
+    ];
+    for (const [i, [xs, dim, L, as, layout]] of cases.entries()) {
+      const r = rng(120 + i);
+      const x = makeView('float32', xs, {}, () => r() * 2 - 1);
+      const index = makeView('int32', [L], { offset: 1 }, () => Math.floor(r() * xs[dim]!));
+      const os = [...xs]; os[dim] = L;
+      const addend = makeView('float32', as, layout, () => r() * 4 - 2);
+      const what = `x [${xs}] dim ${dim} L ${L} addend [${as}]`;
+      const y = makeView('float32', os), want = makeView('float32', as);
+      cpuKernels.indexSelect(x, dim, index, y);
+      cpuKernels.binary('add', { ...y, shape: as, strides: makeView('float32', as).strides }, addend, want);
+      for (const [name, K] of [['reference', cpuKernels], ['fast', fastCpuKernels]] as const) {
+        const got = makeView('float32', os, {}, garbage);
+        K.indexSelect(x, dim, index, got, addend);
+        expect(Array.from(bitsOf(got.buffer)), `${name} ${what}`).toEqual(Array.from(bitsOf(want.buffer)));
+      }
+      const [gx, gi, ga, gg] = [x, index, addend, makeView('float32', os, {}, garbage)].map((v) => toGPU(rt, v));
+      const gy = toGPU(rt, makeView('float32', os)), gw = toGPU(rt, makeView('float32', as));
+      gk.indexSelect(gx!, dim, gi!, gy);
+      gk.binary('add', { ...gy, shape: as, strides: makeView('float32', as).strides }, ga!, gw);
+      gk.indexSelect(gx!, dim, gi!, gg!, ga!);
+      expect(Array.from(bitsOf(await readView(rt, gg!, want))), `webgpu ${what}`).toEqual(Array.from(bitsOf(await readView(rt, gw, want))));
+      releaseAll(rt, gx, gi, ga, gg, gy, gw);
+    }
+  });
+
+  it('refuses an addend of another size or dtype on webgpu and the cpu reference', () => {
+    const x = makeView('float32', [4, 3]), index = makeView('int32', [2]), out = makeView('float32', [2, 3]);
+    expect(() => cpuKernels.indexSelect(x, 0, index, out, makeView('float32', [5]))).toThrow(/indexSelect: the addend has 5 elements, out 6/);
+    const [gx, gi, go, g5, gh] = [x, index, out, makeView('float32', [5]), makeView('float16', [6])].map((v) => toGPU(rt, v));
+    expect(() => gk.indexSelect(gx!, 0, gi!, go!, g5!)).toThrow(/indexSelect: an addend takes float32/);
+    expect(() => gk.indexSelect(gx!, 0, gi!, go!, gh!)).toThrow(/indexSelect: an addend takes float32/);
+    releaseAll(rt, gx, gi, go, g5, gh);
   });
 });
 

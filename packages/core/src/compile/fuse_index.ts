@@ -1,13 +1,17 @@
-// Index epilogues of a finished tape: an `indexAdd` into zeros (an embedding's backward) whose
-// result only the next entry reads, a float32 `binary('add')` of it and another gradient (a weight
-// tied to the embedding, as GPT's wte is to its LM head, accumulates both), becomes one indexAdd
-// launch with that gradient as its addend: out = addend + Σ src, which is the add's own sum, bit
-// for bit (IEEE addition commutes). The indexAdd's buffer leaves the arena with the add.
+// Index epilogues of a finished tape: a float32 `binary('add')` that reads the result of the entry
+// just before it, which nothing else reads, becomes part of that entry's launch as an addend:
 //
-// Conditions: both float32; the add reads exactly the indexAdd's view (same buffer, offset and
-// strides) and writes a contiguous view of its shape into a buffer the indexAdd does not read;
-// nothing later (an entry, a host action, a returned or surviving tensor) reads the indexAdd's
-// result. Other tapes are left as they are.
+// - an `indexAdd` into zeros (an embedding's backward) and the add of another gradient of the same
+//   weight (tied weights, as GPT's wte and LM head): out = addend + Σ src;
+// - an `indexSelect` (an embedding lookup) and the add of the positions: out = x[index] + addend,
+//   the add's operands read in row-major order (the lookup's [B·T, C] as the add's [B, T, C]).
+//
+// Each is the add's own sum, bit for bit (IEEE addition commutes), and the index kernel's result
+// leaves the arena with the add. Conditions: float32 throughout; the add reads the index kernel's
+// result through a view with the same offset and element order (indexAdd: the same view;
+// indexSelect: both contiguous) and writes a contiguous view into a buffer the index kernel does
+// not read; nothing later (an entry, a host action, a returned or surviving tensor) reads the
+// index kernel's result. Other tapes are left as they are.
 import { contiguousStrides, type View } from '@webgrad/kernels';
 import { isView, type Entry, type KernelEntry, type OutputTemplate, type Ref, type Tape } from './tape.js';
 
@@ -20,6 +24,32 @@ function returnedLogicals(t: OutputTemplate, out: Set<number>): Set<number> {
   else if (t.k === 'list') for (const i of t.items) returnedLogicals(i, out);
   else if (t.k === 'record') for (const [, f] of t.fields) returnedLogicals(f, out);
   return out;
+}
+
+const numel = (v: View<unknown>): number => v.shape.reduce((p, d) => p * d, 1);
+const contiguous = (v: View<unknown>): boolean => sameList(v.strides, contiguousStrides(v.shape));
+
+/** The joined entry for indexSelect `e` followed by add `f`, or null where they may not be joined. */
+function joinedSelect(e: Entry, f: Entry | undefined, readLater: (r: Ref) => boolean): KernelEntry | null {
+  if (e.kind !== 'kernel' || e.name !== 'indexSelect' || (e.args[4] ?? null) !== null) return null;
+  if (f === undefined || f.kind !== 'kernel' || f.name !== 'binary' || f.args[0] !== 'add' || f.backend !== e.backend) return null;
+  const [x, dim, index, y] = e.args as [View<unknown>, number, View<unknown>, View<unknown>];
+  const [, a, b, out] = f.args as [string, View<unknown>, View<unknown>, View<unknown>];
+  if (!isView(a) || !isView(b) || !isView(out) || ![x, y, a, b, out].every((v) => v.dtype === 'float32')) return null;
+  const isY = (v: View<unknown>): boolean => v.buffer === y.buffer && v.offset === y.offset && contiguous(v) && numel(v) === numel(y);
+  const yIsA = isY(a);
+  if (!yIsA && !isY(b)) return null;
+  const addend = yIsA ? b : a;
+  if (!contiguous(y) || !contiguous(out) || numel(out) !== numel(y) || addend.buffer === y.buffer) return null;
+  if (out.buffer === x.buffer || out.buffer === index.buffer || out.buffer === y.buffer) return null;
+  if (addend.buffer === out.buffer && !(addend.offset === out.offset && contiguous(addend))) return null;
+  const yView = yIsA ? a : b;
+  const outRef = f.refs.find((r) => r.view === out);
+  if (outRef === undefined || [...e.refs, ...f.refs].filter((r) => r.view === y || r.view === yView).some(readLater)) return null;
+  // The add's output seen in the lookup's shape (both contiguous: the same elements in the same order).
+  const into: View<unknown> = { buffer: out.buffer, dtype: out.dtype, shape: [...y.shape], strides: contiguousStrides(y.shape), offset: out.offset };
+  const refs = [...e.refs.filter((r) => r.view !== y), ...f.refs.filter((r) => r.view !== yView && r.view !== out), { ...outRef, view: into }];
+  return { kind: 'kernel', backend: e.backend, name: 'indexSelect', args: [x, dim, index, into, addend], refs, rng: null };
 }
 
 /** The joined entry for indexAdd `e` followed by add `f`, or null where they may not be joined. */
@@ -41,10 +71,10 @@ function joined(e: Entry, f: Entry | undefined, readLater: (r: Ref) => boolean):
   return { kind: 'kernel', backend: e.backend, name: 'indexAdd', args: [out, dim, index, src, true, addend], refs, rng: null };
 }
 
-/** Join each indexAdd into zeros with the float32 add that reads it next (see the header), in place. */
+/** Join each indexAdd into zeros and each indexSelect with the float32 add that reads it next (see the header), in place. */
 export function fuseIndexAdds(tape: Tape): void {
   const entries = tape.entries;
-  if (!entries.some((e) => e.kind === 'kernel' && e.name === 'indexAdd')) return;
+  if (!entries.some((e) => e.kind === 'kernel' && (e.name === 'indexAdd' || e.name === 'indexSelect'))) return;
   const lastRef = new Map<number, number>();
   entries.forEach((e, i) => { if (e.kind !== 'host') for (const r of e.refs) if (r.logical >= 0) lastRef.set(r.logical, i); });
   const returned = returnedLogicals(tape.output, new Set());
@@ -53,7 +83,7 @@ export function fuseIndexAdds(tape: Tape): void {
     const e = entries[i]!;
     const readLater = (r: Ref): boolean =>
       r.logical < 0 || tape.liveAtEnd.has(r.logical) || tape.hostRead.has(r.logical) || returned.has(r.logical) || (lastRef.get(r.logical) ?? -1) > i + 1;
-    const j = joined(e, entries[i + 1], readLater);
+    const j = joined(e, entries[i + 1], readLater) ?? joinedSelect(e, entries[i + 1], readLater);
     if (j === null) { out.push(e); continue; }
     out.push(j);
     i++;

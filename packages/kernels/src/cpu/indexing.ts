@@ -16,7 +16,7 @@
 // added to each finished sum (and that stored), as a separate add kernel would.
 
 import type { TypedArray, View } from '../types.js';
-import { forEachIndex, offsetOf } from '../geometry.js';
+import { elementOffsets, forEachIndex, numel, offsetOf } from '../geometry.js';
 import { readAt, writeAt } from './strided.js';
 
 function checkIndex(kernel: string, i: number, size: number, dim: number): void {
@@ -61,12 +61,16 @@ function readIndex1d(kernel: string, index: View<TypedArray>, size: number, dim:
   return values;
 }
 
-export function indexSelect(x: View<TypedArray>, dim: number, index: View<TypedArray>, out: View<TypedArray>): void {
+export function indexSelect(x: View<TypedArray>, dim: number, index: View<TypedArray>, out: View<TypedArray>, addend: View<TypedArray> | null = null): void {
   const idx = readIndex1d('indexSelect', index, x.shape[dim]!, dim);
   const src = new Array<number>(x.shape.length);
+  const adds = addend ? elementOffsets(addend) : null;
+  if (adds && adds.length !== numel(out.shape)) throw new RangeError(`indexSelect: the addend has ${adds.length} elements, out ${numel(out.shape)}`);
+  let k = 0;
   forEachIndex(out.shape, (p) => {
     for (let d = 0; d < p.length; d++) src[d] = d === dim ? idx[p[d]!]! : p[d]!;
-    writeAt(out, offsetOf(out, p), readAt(x, offsetOf(x, src)));
+    const v = readAt(x, offsetOf(x, src));
+    writeAt(out, offsetOf(out, p), adds ? v + readAt(addend!, adds[k++]!) : v);
   });
 }
 

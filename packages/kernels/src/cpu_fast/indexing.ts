@@ -29,8 +29,9 @@ function readIndex1d(kernel: string, index: V, size: number, dim: number): Int32
 }
 
 /** out[o, j, k] = x[o, index[j], k] with o the dims before `dim` and k those after (slices copied whole). */
-export function indexSelect(x: V, dim: number, index: V, out: V): boolean {
+export function indexSelect(x: V, dim: number, index: V, out: V, addend: V | null = null): boolean {
   if (x.dtype !== out.dtype || !isContiguous(x) || !isContiguous(out) || sharesMemory(x, out) || index.dtype !== 'int32') return false;
+  if (addend && (!isF32(out) || !isF32(addend) || numel(addend.shape) !== numel(out.shape) || sharesMemory(addend, out))) return false;
   const idx = readIndex1d('indexSelect', index, x.shape[dim]!, dim);
   const outer = numel(x.shape.slice(0, dim)), inner = numel(x.shape.slice(dim + 1));
   const S = x.shape[dim]!, L = idx.length;
@@ -42,6 +43,7 @@ export function indexSelect(x: V, dim: number, index: V, out: V): boolean {
       else for (let k = 0; k < inner; k++) ob[dst + k] = xb[src + k]!;
     }
   }
+  if (addend) addInto(out, addend);
   return true;
 }
 

@@ -53,7 +53,7 @@ export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> & A
     argReduce: (op, x, axis, out) => argReduce(rt, op, x, axis, out),
     gather: (x, dim, index, out) => gather(rt, x, dim, index, out),
     scatterAdd: (out, dim, index, src) => scatterAdd(rt, out, dim, index, src),
-    indexSelect: (x, dim, index, out) => indexSelect(rt, x, dim, index, out),
+    indexSelect: (x, dim, index, out, addend) => indexSelect(rt, x, dim, index, out, addend ?? null),
     indexAdd: (out, dim, index, src, zeroed, addend) => indexAdd(rt, out, dim, index, src, zeroed, addend ?? null),
     adamw: (param, grad, m, v, opts) => adamw(rt, param, grad, m, v, opts),
     adamwMulti: (items) => adamwMulti(rt, items),

@@ -9,6 +9,9 @@
 //                embedding backward without a fill dispatch before it; equal to it bit for bit)
 //   indexAdd, zeroed, addend (float32): out = addend + that sum — the add of a gradient accumulated
 //                onto the embedding's (tied weights), bit for bit indexAdd then the add kernel
+//   indexSelect, addend (float32): out = the gathered value + addend, element k of out in row-major
+//                order taking element k of the addend in its own shape's row-major order (token
+//                embeddings [B·T, C] plus positions broadcast as [B, T, C]), bit for bit the add kernel
 //
 // Threads: always one thread per element of `out`, 128 per workgroup, all views strided (the
 // thread's multi-index is decoded from the iteration shape in the uniforms).
@@ -62,7 +65,9 @@ function sum(terms: string[]): string {
   return terms.length ? terms.join(' + ') : '0';
 }
 
-function wgslIndexing(mode: Mode, so: Storage, sd: Storage, rank: number, dim: number, zeroed: boolean, addend: boolean, u: UniformStruct): ShaderSource {
+/** `addendRank`: -1 without an addend; for indexSelect the rank of the addend's own shape. */
+function wgslIndexing(mode: Mode, so: Storage, sd: Storage, rank: number, dim: number, zeroed: boolean, addendRank: number, u: UniformStruct): ShaderSource {
+  const addend = addendRank >= 0;
   const dims = [...Array(rank).keys()];
   const decode = [`  var rem = o;`];
   for (let d = rank - 1; d >= 0; d--) {
@@ -71,15 +76,23 @@ function wgslIndexing(mode: Mode, so: Storage, sd: Storage, rank: number, dim: n
   const at = (s: string, skipDim: boolean) => sum(dims.filter((d) => !(skipDim && d === dim)).map((d) => `c${d} * u.${s}${d}`));
   const accumulate = mode === 'scatterAdd' || mode === 'indexAdd';
   const data = isHalf(sd) ? halfElement(sd, false) : sd;
-  const inputs = accumulate ? [read('idx', 'i32'), read('src', data), ...(addend ? [read('add', 'f32')] : [])] : [read('x', data), read('idx', 'i32')];
+  const plus = addend ? [read('add', 'f32')] : [];
+  const inputs = accumulate ? [read('idx', 'i32'), read('src', data), ...plus] : [read('x', data), read('idx', 'i32'), ...plus];
   const acc = so === 'f32' || isHalf(so) ? 'f32' : 'i32';
   let body: string;
   if (mode === 'gather' || mode === 'indexSelect') {
     const idxAt = mode === 'gather' ? `i32(u.off_idx) + ${at('si', false)}` : `i32(u.off_idx) + c${dim} * u.si0`;
+    // The addend's element o: o decoded in the addend's own shape (ash, strides sa).
+    const addendAt = [`  var ra = o;`, `  var ao = i32(u.off_add);`];
+    for (let d = addendRank - 1; d >= 0; d--) {
+      addendAt.push(d > 0 ? `  ao += i32(ra % u.ash${d}) * u.sa${d}; ra = ra / u.ash${d};` : `  ao += i32(ra) * u.sa0;`);
+    }
     body = `
   let i = idx[u32(${idxAt})];
   let ic = checked(i);
-  st_out(u32(i32(u.off_out) + ${at('so', false)}), ld_x(u32(i32(u.off_x) + ${at('sx', true)} + ic * u.sx${dim})));`;
+  let v = ld_x(u32(i32(u.off_x) + ${at('sx', true)} + ic * u.sx${dim}));
+${addend ? `${addendAt.join('\n')}
+  st_out(u32(i32(u.off_out) + ${at('so', false)}), v + add[u32(ao)]);` : `  st_out(u32(i32(u.off_out) + ${at('so', false)}), v);`}`;
   } else {
     const guard = mode === 'scatterAdd'
       ? dims.filter((d) => d !== dim).map((d) => `  if (u32(c${d}) >= u.ish${d}) { return; }`).join('\n')
@@ -137,14 +150,21 @@ function launch(rt: WebGPURuntime, mode: Mode, dim: number, out: View<GPUBuffer>
   data.strides.forEach((s, d) => u.i32(accumulate ? `ss${d}` : `sx${d}`, s));
   if (mode === 'scatterAdd') index.shape.forEach((s, d) => u.u32(`ish${d}`, s));
   if (addend) {
-    if (!zeroed || so !== 'f32' || sd !== 'f32' || addend.dtype !== 'float32') throw new TypeError(`${mode}: an addend takes zeroed and float32 out, src and addend`);
+    if (mode === 'indexAdd') {
+      if (!zeroed || so !== 'f32' || sd !== 'f32' || addend.dtype !== 'float32') throw new TypeError(`${mode}: an addend takes zeroed and float32 out, src and addend`);
+    } else if (so !== 'f32' || sd !== 'f32' || addend.dtype !== 'float32' || numel(addend.shape) !== n || addend.shape.length > MAX_RANK) {
+      throw new TypeError(`${mode}: an addend takes float32 x, out and addend, the addend with out's number of elements`);
+    }
     u.u32('off_add', addend.offset);
     addend.strides.forEach((s, d) => u.i32(`sa${d}`, s));
+    if (mode === 'indexSelect') addend.shape.forEach((s, d) => u.u32(`ash${d}`, s));
   }
-  const key = `index.${mode}${zeroed ? '.zeroed' : ''}${addend ? '.addend' : ''}.${sd}>${so}.r${rank}.d${dim}`;
-  const p = rt.pipeline(key, () => wgslIndexing(mode, so, sd, rank, dim, zeroed, addend !== null, u));
+  const addendRank = addend === null ? -1 : mode === 'indexSelect' ? addend.shape.length : rank;
+  const key = `index.${mode}${zeroed ? '.zeroed' : ''}${addend ? `.addend${addendRank}` : ''}.${sd}>${so}.r${rank}.d${dim}`;
+  const p = rt.pipeline(key, () => wgslIndexing(mode, so, sd, rank, dim, zeroed, addendRank, u));
   const first = accumulate ? index.buffer : data.buffer;
   const second = accumulate ? data.buffer : index.buffer;
+  // Bindings: indexAdd (idx, src[, add], out, err); gather, indexSelect (x, idx[, add], out, err).
   rt.dispatch(p, [first, second, ...(addend ? [addend.buffer] : []), out.buffer, rt.errorBuffer], u.bytes(), dispatch1D(n, WG), mode);
 }
 
@@ -152,8 +172,10 @@ export function gather(rt: WebGPURuntime, x: View<GPUBuffer>, dim: number, index
   launch(rt, 'gather', dim, out, index, x, x.shape[dim]!, 0);
 }
 
-export function indexSelect(rt: WebGPURuntime, x: View<GPUBuffer>, dim: number, index: View<GPUBuffer>, out: View<GPUBuffer>): void {
-  launch(rt, 'indexSelect', dim, out, index, x, x.shape[dim]!, 0);
+/** With an addend (float32, as many elements as out, any shape and strides): out = the gathered values + addend, element by element in row-major order. */
+export function indexSelect(rt: WebGPURuntime, x: View<GPUBuffer>, dim: number, index: View<GPUBuffer>, out: View<GPUBuffer>,
+  addend: View<GPUBuffer> | null = null): void {
+  launch(rt, 'indexSelect', dim, out, index, x, x.shape[dim]!, 0, false, addend);
 }
 
 export function scatterAdd(rt: WebGPURuntime, out: View<GPUBuffer>, dim: number, index: View<GPUBuffer>, src: View<GPUBuffer>): void {
