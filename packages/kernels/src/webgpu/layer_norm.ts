@@ -65,14 +65,19 @@
 // kernel. dx is stored only where the caller wants it. The rounding of an f32 dx goes through its
 // bits xor a uniform zero, which keeps the driver from contracting dx's last multiply and the add
 // into one fused multiply-add (the separate kernels round the product in between). r and out are
-// [..., D] like dx (a strided or broadcast r is made contiguous first, out in place over r reads a
-// snapshot: rowOperands).
+// [..., D] like dx (a strided or broadcast r is made contiguous first: rowOperands). out may be
+// exactly x, dy or r (same buffer, offset and dtype, contiguous; a compiled step hands the add's
+// out the buffer of the layerNorm's input, dead after the backward): that input is read through
+// out's binding, and its binding gets another buffer it never reads. Each element of those is read
+// only by the thread that stores out there, before it does (the row statistics are summed before
+// the barrier that precedes the dx loop), so no snapshot is needed; other overlaps of out with an
+// input read a snapshot (rowOperands).
 
 import type { View } from '../types.js';
 import { UniformStruct } from './kernel_args.js';
 import { read, readWrite, shader, uniform, type ShaderSource, type StorageBinding } from './bindings.js';
 import type { WebGPURuntime } from './runtime.js';
-import { rowsOf } from '../geometry.js';
+import { isContiguous, rowsOf } from '../geometry.js';
 import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn } from './half_wgsl.js';
 import { ROW_WG, rowOperands, rowStorage, rowThreads, rowWorkgroups, WGSL_ROW_MAIN, WGSL_ROWS, type RowStorage } from './softmax.js';
 import { splitWorkgroups, WGSL_LINEAR_WORKGROUP } from './workgroups.js';
@@ -181,8 +186,8 @@ type ColumnMap = 'regs' | 'segs';
 /** Rows each segment takes per pass. */
 type RowsPerSeg = 1 | 2 | 4;
 
-/** The addend of `layerNormBackwardAdd`: storages of r and out, and whether dx is stored too. */
-interface AddStorages { r: RowStorage; out: RowStorage; dx: boolean }
+/** The addend of `layerNormBackwardAdd`: storages of r and out, whether dx is stored too, and the inputs read through out's binding. */
+interface AddStorages { r: RowStorage; out: RowStorage; dx: boolean; viaOut: ReadonlySet<'x' | 'dy' | 'r'> }
 
 /** WGSL: `fn round_dx(v: f32) -> f32`, v rounded to dx's storage `s` (see the header for f32's xor). */
 function wgslRoundDx(s: RowStorage): string {
@@ -200,8 +205,11 @@ function wgslBackward(u: UniformStruct, st: BackwardStorages, sums: ColumnSums, 
     ...(writeDx ? [readWrite('dx', halfElement(st[5]!, true))] : []),
     ...(plus === null ? [] : [readWrite('out', halfElement(plus.out, true))]),
   ];
-  const access = BACKWARD_NAMES.map((n, k) => (k === 5 ? (writeDx ? wgslStoreFn('st_dx', 'dx', st[k]!) : '') : wgslLoadFn(`ld_${n}`, n, st[k]!))).join('') +
-    (plus === null ? '' : wgslLoadFn('ld_r', 'r', plus.r) + wgslStoreFn('st_out', 'out', plus.out) + wgslRoundDx(st[5]!));
+  // ld_<name>; an input that is exactly out is read from out's binding (atomic for bf16).
+  const load = (n: string, s: RowStorage): string =>
+    (plus !== null && plus.viaOut.has(n as 'x') ? wgslLoadFn(`ld_${n}`, 'out', plus.out, true) : wgslLoadFn(`ld_${n}`, n, s));
+  const access = BACKWARD_NAMES.map((n, k) => (k === 5 ? (writeDx ? wgslStoreFn('st_dx', 'dx', st[k]!) : '') : load(n, st[k]!))).join('') +
+    (plus === null ? '' : load('r', plus.r) + wgslStoreFn('st_out', 'out', plus.out) + wgslRoundDx(st[5]!));
   const out = gradOutputs(g);
   const extra = sums === 'partials' ? [readWrite('part', 'f32')] : sums === 'direct' ? out.entries : [];
   const helpers = wgslHalfHelpers([...st, ...(sums === 'direct' ? [g.dw, g.db].filter((v) => v !== null) : []), ...(plus === null ? [] : [plus.r, plus.out])]);
@@ -421,11 +429,19 @@ function backward(rt: WebGPURuntime, op: string, x: View<GPUBuffer>, weight: Vie
   const dxv = dx ?? addend!.out;
   const st = [x, weight, mean, rstd, dy, dxv].map((v, k) => (v ? rowStorage(op, BACKWARD_NAMES[k]!, v.dtype) : sx)) as unknown as BackwardStorages;
   const g: GradStorages = { dw: dweight ? rowStorage(op, 'dweight', dweight.dtype) : null, db: dbias ? rowStorage(op, 'dbias', dbias.dtype) : null };
+  // Inputs that are exactly out (see the header); out must be bound itself (no other output in its buffer).
+  const o = addend?.out ?? null;
+  const isOut = (v: View<GPUBuffer>): boolean => o !== null && v.buffer === o.buffer && v.offset === o.offset && v.dtype === o.dtype &&
+    isContiguous(v) && isContiguous(o) && ![dx, dweight, dbias].some((w) => w !== null && w.buffer === o.buffer);
+  const viaOut = new Set((['x', 'dy', 'r'] as const).filter((n) => addend !== null && isOut(n === 'x' ? x : n === 'dy' ? dy : addend.r)));
   const add: AddStorages | null = addend === null ? null
-    : { r: rowStorage(op, 'r', addend.r.dtype), out: rowStorage(op, 'out', addend.out.dtype), dx: dx !== null };
+    : { r: rowStorage(op, 'r', addend.r.dtype), out: rowStorage(op, 'out', addend.out.dtype), dx: dx !== null, viaOut };
   const { rows, cols: D } = rowsOf(x.shape);
-  const { ins: [xi, wi, mi, ri, gi, ai], outs: [dxo, dwo, dbo, oo], finish } =
-    rowOperands(rt, [x, weight, mean, rstd, dy, addend?.r ?? null], [dx, dweight, dbias, addend?.out ?? null]);
+  const { ins: [xr, wi, mi, ri, gr, ar], outs: [dxo, dwo, dbo, oo], finish } = rowOperands(rt,
+    [viaOut.has('x') ? null : x, weight, mean, rstd, viaOut.has('dy') ? null : dy, addend === null || viaOut.has('r') ? null : addend.r],
+    [dx, dweight, dbias, o]);
+  // An input read through out keeps out's offset; its own binding gets mean's buffer (never read).
+  const [xi, gi, ai] = [xr, gr, ar].map((v) => v ?? (oo === null ? null : { buffer: mi!.buffer, offset: oo.offset }));
   const wantSums = dwo !== null || dbo !== null;
   if (D > 0 && (rows > 0 || wantSums)) {
     const tpr = rowThreads(D), segs = ROW_WG / tpr;
@@ -438,7 +454,7 @@ function backward(rt: WebGPURuntime, op: string, x: View<GPUBuffer>, weight: Vie
       .u32('off_dy', gi!.offset).u32('off_dx', dxo?.offset ?? 0).u32('off_dw', dwo?.offset ?? 0).u32('off_db', dbo?.offset ?? 0);
     if (add !== null) u.u32('off_r', ai!.offset).u32('off_o', oo!.offset).u32('zero', 0);
     const gKey = `${g.dw ?? '-'}.${g.db ?? '-'}`;
-    const addKey = add === null ? '' : `.add.${add.r}.${add.out}${add.dx ? '' : '.nodx'}`;
+    const addKey = add === null ? '' : `.add.${add.r}.${add.out}${add.dx ? '' : '.nodx'}${[...viaOut].map((n) => `.${n}=out`).join('')}`;
     const key = `rows.layerNormBackward.${cols}.${sums}.r${rowsPerSeg}${passes > 1 ? '.loop' : ''}.${st.join('.')}${sums === 'direct' ? `.${gKey}` : ''}${addKey}`;
     const p = rt.pipeline(key, () => wgslBackward(u, st, sums, cols, rowsPerSeg, passes > 1, g, add));
     const bound = [xi!.buffer, (wi ?? xi!).buffer, mi!.buffer, ri!.buffer, gi!.buffer,
