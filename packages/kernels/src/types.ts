@@ -231,9 +231,11 @@ export interface FusedKernels<B> {
    */
   crossEntropy(logits: View<B>, targets: View<B>, weight: View<B> | null, opts: CrossEntropyOptions,
     loss: View<B>, lse: View<B>, rowWeight?: View<B> | null): void;
-  /** dlogits [N, C] from the per-row upstream gradient dloss [N] (any stride: 0 gives every row one value). */
+  /** dlogits [N, C] from the per-row upstream gradient dloss [N] (any stride: 0 gives every row one value).
+   *  With `divisor` (one element; dloss and divisor float32 or float64), row n's upstream gradient is
+   *  dloss[n] / divisor rounded to dloss's dtype, as a division kernel writing it first would give (a mean). */
   crossEntropyBackward(logits: View<B>, targets: View<B>, weight: View<B> | null, lse: View<B>,
-    dloss: View<B>, opts: CrossEntropyOptions, dlogits: View<B>): void;
+    dloss: View<B>, opts: CrossEntropyOptions, dlogits: View<B>, divisor?: View<B> | null): void;
 
   /**
    * Scaled dot-product attention. q [B, H, Tq, D], k/v [B, H, Tk, D]; mask is null or an additive

@@ -4,7 +4,7 @@
 import { requireFloat } from '../dtype.js';
 import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { empty } from './alloc.js';
+import { broadcastView, empty } from './alloc.js';
 import { cast, contiguous } from './cast.js';
 import { apply, defineOp } from './define.js';
 import { permute, reshape } from './views.js';
@@ -34,9 +34,7 @@ export interface CrossEntropyOptions {
   weight?: Tensor;
 }
 
-/** `rowWeight`: where the fused kernel runs, it also fills this [N] tensor with each row's term of a mean's
- *  denominator (w[t], 1 unweighted, 0 where ignored) — an output outside autograd, left untouched otherwise. */
-interface CEAttrs { ignoreIndex: number; labelSmoothing: number; rowWeight?: Tensor | null }
+interface CEAttrs { ignoreIndex: number; labelSmoothing: number }
 type CEInputs = [logits: Tensor, targets: Tensor, weight: Tensor | null];
 interface CESaved { logits: Tensor; targets: Tensor; weight: Tensor; lse: Tensor }
 
@@ -66,8 +64,7 @@ export const CROSS_ENTROPY = defineOp<CEInputs, CEAttrs, CESaved>({
     const n = logits.shape[0];
     const loss = empty([n], logits.dtype, logits.backend);
     const lse = empty([n], logits.dtype, logits.backend);
-    kernels.crossEntropy(logits.kernelView(), targets.kernelView(), weight ? weight.kernelView() : null, kernelOpts(a), loss.kernelView(), lse.kernelView(),
-      a.rowWeight?.kernelView() ?? null);
+    kernels.crossEntropy(logits.kernelView(), targets.kernelView(), weight ? weight.kernelView() : null, a, loss.kernelView(), lse.kernelView());
     save('lse', lse);
     lse.dispose();
     return loss;
@@ -84,11 +81,51 @@ export const CROSS_ENTROPY = defineOp<CEInputs, CEAttrs, CESaved>({
     }
     // dloss [N] is read with its strides: a mean's gradient, one value broadcast to every row, needs no copy.
     const dx = empty(logits.shape, logits.dtype, logits.backend);
-    kernels.crossEntropyBackward(logits.kernelView(), targets.kernelView(), weight?.kernelView() ?? null, saved.lse.kernelView(), g.kernelView(), kernelOpts(a), dx.kernelView());
+    kernels.crossEntropyBackward(logits.kernelView(), targets.kernelView(), weight?.kernelView() ?? null, saved.lse.kernelView(), g.kernelView(), a, dx.kernelView());
     return [dx, null, null];
   },
   gradcheck: [
     { inputs: [{ shape: [4, 5] }, { shape: [4], int: { high: 5 } }], call: (x, t) => crossEntropy(x, t), label: 'plain' },
+    { inputs: [{ shape: [4, 5] }, { shape: [4], int: { high: 5 } }, { shape: [5], domain: 'positive', constant: true }], call: (x, t, w) => crossEntropy(x, t, { weight: w, labelSmoothing: 0.1, reduction: 'sum' }), label: 'weighted, smoothed, summed' },
+  ],
+});
+
+/**
+ * The mean of the per-row losses over the rows' weights, Σ_n loss_n / Σ_n w[t_n] (ignored rows count
+ * 0), for a backend with both fused kernels: the forward is the fused kernel (which also writes each
+ * row's weight), the two sums and the division — the kernels the ops would run, so the same bits —
+ * and the backward is one backward kernel that divides the upstream gradient by the saved
+ * denominator where it reads it, instead of a division kernel before it.
+ */
+const CROSS_ENTROPY_MEAN = defineOp<CEInputs, CEAttrs, CESaved & { denom: Tensor }>({
+  name: 'crossEntropyMean',
+  forward: ([logits, targets, weight], a, save) => {
+    const kernels = logits.backend.kernels;
+    if (!kernels.crossEntropy) throw new Error('crossEntropyMean: the backend has no fused crossEntropy kernel');
+    save('logits', logits); save('targets', targets); if (weight) save('weight', weight);
+    const n = logits.shape[0];
+    const [loss, lse, rowWeight] = [0, 1, 2].map(() => empty([n], logits.dtype, logits.backend));
+    kernels.crossEntropy(logits.kernelView(), targets.kernelView(), weight ? weight.kernelView() : null, a, loss!.kernelView(), lse!.kernelView(), rowWeight!.kernelView());
+    const total = sum(loss!), denom = sum(rowWeight!);
+    const mean = div(total, denom);
+    save('lse', lse!); save('denom', denom);
+    for (const t of [loss, lse, rowWeight, total, denom]) t!.dispose();
+    return mean;
+  },
+  backward: (g, { saved, attrs: a, needs, inputs: [, , w] }) => {
+    const { logits, targets, denom } = saved;
+    const weight = w ? saved.weight : null;
+    const kernels = logits.backend.kernels;
+    if (recordingBackward() || !kernels.crossEntropyBackward) {
+      const [dx] = backwardThroughDecomposition(g, [logits, targets, weight], [needs[0], false, false], (l, t, wt) => div(sum(rowLosses(l, t, wt, a)), denom));
+      return [dx, null, null];
+    }
+    const dx = empty(logits.shape, logits.dtype, logits.backend);
+    kernels.crossEntropyBackward(logits.kernelView(), targets.kernelView(), weight?.kernelView() ?? null, saved.lse.kernelView(),
+      broadcastView(g, [logits.shape[0]]), a, dx.kernelView(), denom.kernelView());
+    return [dx, null, null];
+  },
+  gradcheck: [
     { inputs: [{ shape: [4, 5] }, { shape: [4], int: { high: 5 } }, { shape: [5], domain: 'positive', constant: true }], call: (x, t, w) => crossEntropy(x, t, { weight: w, labelSmoothing: 0.1 }), label: 'weighted, smoothed' },
   ],
 });
@@ -122,15 +159,14 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     // may differ): the count of valid targets is known, and dividing by it as a number equals
     // dividing by the same count as a tensor, in value and in gradient (see binaryScalar).
     const hostCount = !w && ignored !== undefined && !isTracing();
-    // Otherwise a mean divides by Σ_n rowWeight[n], which the fused kernel writes beside the losses
-    // (the same values as the decomposition below computes: its sum is the same, bit for bit).
-    const rowWeight = reduction === 'mean' && !hostCount && hasFused(rows.backend.kernels) ? empty([targets.size], rows.dtype, rows.backend) : null;
-    const perRow = apply(CROSS_ENTROPY, [rows, t, w ?? null], { ignoreIndex, labelSmoothing, rowWeight });
+    // Otherwise, with the fused kernels, one op: its denominator is the sum of the row weights the
+    // kernel writes beside the losses (the values the decomposition below sums: the same sum, bit for bit).
+    if (reduction === 'mean' && !hostCount && hasFused(rows.backend.kernels)) return apply(CROSS_ENTROPY_MEAN, [rows, t, w ?? null], { ignoreIndex, labelSmoothing });
+    const perRow = apply(CROSS_ENTROPY, [rows, t, w ?? null], { ignoreIndex, labelSmoothing });
     if (reduction === 'none') return reshape(perRow, targets.shape);
     const total = sum(perRow);
     if (reduction === 'sum') return total;
-    if (hostCount) return div(total, targets.size - ignored);
-    if (rowWeight) return div(total, noGrad(() => sum(rowWeight)));
+    if (hostCount) return div(total, targets.size - ignored!);
     const denom = noGrad(() => {
       const valid = ne(t, ignoreIndex);
       if (!w) return sum(cast(valid, rows.dtype));
@@ -140,9 +176,6 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     return div(total, denom);
   });
 }
-
-/** The kernels' options: the attributes without the rowWeight output. */
-const kernelOpts = (a: CEAttrs) => ({ ignoreIndex: a.ignoreIndex, labelSmoothing: a.labelSmoothing });
 
 /** The per-row losses from primitives: the fused kernel's reference and its stand-in. */
 function rowLosses(logits: Tensor, targets: Tensor, weight: Tensor | null, a: CEAttrs): Tensor {

@@ -59,12 +59,17 @@ export function crossEntropy(logits: View<TypedArray>, targets: View<TypedArray>
 }
 
 export function crossEntropyBackward(logits: View<TypedArray>, targets: View<TypedArray>, weight: View<TypedArray> | null,
-  lse: View<TypedArray>, dloss: View<TypedArray>, opts: CrossEntropyOptions, dlogits: View<TypedArray>): void {
+  lse: View<TypedArray>, dloss: View<TypedArray>, opts: CrossEntropyOptions, dlogits: View<TypedArray>, divisor: View<TypedArray> | null = null): void {
   const [N, C] = [logits.shape[0]!, logits.shape[1]!];
   const xs = readAll(logits);
   const ts = readAll(targets);
   const lses = readAll(lse);
   const gs = readAll(dloss);
+  if (divisor) {
+    if (dloss.dtype !== 'float32' && dloss.dtype !== 'float64') throw new TypeError(`crossEntropyBackward: a divisor takes a float32 or float64 dloss, got ${dloss.dtype}`);
+    const d = readAll(divisor)[0]!;
+    for (let n = 0; n < N; n++) gs[n] = dloss.dtype === 'float32' ? Math.fround(gs[n]! / d) : gs[n]! / d;
+  }
   const w = weight ? readAll(weight) : new Float64Array(C).fill(1);
   let W = 0;
   for (let c = 0; c < C; c++) W += w[c]!;

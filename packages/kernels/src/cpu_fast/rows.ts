@@ -214,10 +214,11 @@ export function crossEntropy(logits: V, targets: V, weight: V | null, opts: Cros
 
 /** The gradient of `crossEntropy` with respect to the logits; `dlogits` may alias `logits`. */
 export function crossEntropyBackward(logits: V, targets: V, weight: V | null, lse: V, dloss: V, opts: CrossEntropyOptions,
-  dlogits: V): boolean {
+  dlogits: V, divisor: V | null = null): boolean {
+  if (divisor && (anyHalf(dloss, divisor) || !isFloat(dloss))) return false; // the reference refuses it
   if (anyHalf(logits, weight, lse, dloss, dlogits)) {
-    return viaFloat32([logits, targets, weight, lse, dloss], [dlogits], ([x32, t, w32, l32, g32], [d32]) =>
-      crossEntropyBackward(x32!, t!, w32!, l32!, g32!, opts, d32!));
+    return viaFloat32([logits, targets, weight, lse, dloss, divisor], [dlogits], ([x32, t, w32, l32, g32, dv], [d32]) =>
+      crossEntropyBackward(x32!, t!, w32!, l32!, g32!, opts, d32!, dv));
   }
   if (!allF32Contiguous(logits, dlogits) || logits.shape.length !== 2 || !vec1d(targets) || !vec1d(lse) || !vec1d(dloss)
     || (weight && !vec1d(weight))) return false;
@@ -227,6 +228,7 @@ export function crossEntropyBackward(logits: V, targets: V, weight: V | null, ls
   let W = 0;
   for (let c = 0; c < C; c++) W += w[c]!;
   const eps = opts.labelSmoothing;
+  const dv = divisor ? divisor.buffer[divisor.offset]! : null;
   const row = new Float64Array(C); // scratch, so dlogits may alias logits
   for (let n = 0; n < N; n++) {
     const t = targets.buffer[targets.offset + n * targets.strides[0]!]!;
@@ -235,7 +237,8 @@ export function crossEntropyBackward(logits: V, targets: V, weight: V | null, ls
       continue;
     }
     const l = lse.buffer[lse.offset + n * lse.strides[0]!]!;
-    const gn = dloss.buffer[dloss.offset + n * dloss.strides[0]!]!;
+    const g = dloss.buffer[dloss.offset + n * dloss.strides[0]!]!;
+    const gn = dv === null ? g : dloss.dtype === 'float32' ? Math.fround(g / dv) : g / dv;
     const base = ox + n * C;
     const hardW = (1 - eps) * w[t]!;
     for (let c = 0; c < C; c++) {

@@ -7,6 +7,8 @@
 //   loss = (1−ε)·w_t·(lse − x_t) + (ε/C)·Σ_c w_c·(lse − x_c)
 //   dx_c = dloss_n · [ (1−ε)·w_t·(p_c − [c == t]) + (ε/C)·(W·p_c − w_c) ]
 // A row whose target equals ignoreIndex gets loss 0 and a zero gradient (its lse is still written).
+// With a divisor (float32; a pipeline variant), the backward's upstream gradient is dloss_n / divisor:
+// a mean's division, done where it is read instead of by a kernel of its own.
 // With a rowWeight output (a pipeline variant with one more binding), the forward also writes w_t
 // per row, 0 where ignored: the terms of a mean's denominator, so that needs no kernels of its own.
 // A target outside [0, C) is recorded in the runtime's error buffer (the GPU cannot throw) and
@@ -107,10 +109,10 @@ ${WGSL_ROW_MAIN}
 `);
 }
 
-function wgslBackward(u: UniformStruct, st: Storages): ShaderSource {
+function wgslBackward(u: UniformStruct, st: Storages, divided: boolean): ShaderSource {
   return shader([
     read('x', halfElement(st.x!, false)), read('targets', 'i32'), read('weight', halfElement(st.weight!, false)),
-    read('lse', halfElement(st.lse!, false)), read('dloss', halfElement(st.dloss!, false)),
+    read('lse', halfElement(st.lse!, false)), read('dloss', halfElement(st.dloss!, false)), ...(divided ? [read('dv', 'f32')] : []),
     readWrite('dx', halfElement(st.dx!, true)), readWrite('err', 'atomic<u32>', 4), uniform(u),
   ], `${access(st, ['dx'])}
 ${WGSL_ROWS}
@@ -130,7 +132,7 @@ ${WGSL_ROW_MAIN}
     for (var j = s.lane; j < n; j += u.tpr) { acc += ld_weight(u.off_w + j); }
     W = seg_sum(s, vec4<f32>(acc, 0.0, 0.0, 0.0)).x;
   }
-  let g = ld_dloss(u32(i32(u.off_dloss) + i32(r) * u.st_dloss));
+  let g = ld_dloss(u32(i32(u.off_dloss) + i32(r) * u.st_dloss))${divided ? ' / dv[u.off_dv]' : ''};
   let hard = g * (1.0 - u.eps) * wt;
   let soft = g * u.eps / f32(u.d);
   let l = ld_lse(u.off_lse + r);
@@ -180,8 +182,11 @@ export function crossEntropy(rt: WebGPURuntime, logits: View<GPUBuffer>, targets
 }
 
 export function crossEntropyBackward(rt: WebGPURuntime, logits: View<GPUBuffer>, targets: View<GPUBuffer>, weight: View<GPUBuffer> | null,
-  lse: View<GPUBuffer>, dloss: View<GPUBuffer>, opts: CrossEntropyOptions, dlogits: View<GPUBuffer>): void {
+  lse: View<GPUBuffer>, dloss: View<GPUBuffer>, opts: CrossEntropyOptions, dlogits: View<GPUBuffer>, divisor: View<GPUBuffer> | null = null): void {
   const op = 'crossEntropyBackward';
+  if (divisor && (dloss.dtype !== 'float32' || divisor.dtype !== 'float32')) {
+    throw new TypeError(`${op}: a divisor takes float32 dloss and divisor, got ${dloss.dtype} and ${divisor.dtype}`);
+  }
   const st = storagesOf(op, logits, targets, weight, [['lse', 'lse', lse], ['dloss', 'dloss', dloss], ['dx', 'dlogits', dlogits]]);
   const N = logits.shape[0]!, C = logits.shape[1]!;
   if (N === 0 || C === 0) return;
@@ -193,8 +198,9 @@ export function crossEntropyBackward(rt: WebGPURuntime, logits: View<GPUBuffer>,
   const u = commonUniforms(rt, op, N, C, tpr, opts, !!wi)
     .u32('off_x', xi!.offset).u32('off_t', ti!.offset).u32('off_w', wi?.offset ?? 0)
     .u32('off_lse', si!.offset).u32('off_dloss', gi.offset).u32('off_dx', dxo!.offset).i32('st_dloss', strided ? dloss.strides[0]! : 1);
-  const p = rt.pipeline(`rows.crossEntropyBackward.${key(st)}`, () => wgslBackward(u, st));
-  rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, si!.buffer, gi.buffer, dxo!.buffer, rt.errorBuffer], u.bytes(),
+  if (divisor) u.u32('off_dv', divisor.offset);
+  const p = rt.pipeline(`rows.crossEntropyBackward${divisor ? '.div' : ''}.${key(st)}`, () => wgslBackward(u, st, divisor !== null));
+  rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, si!.buffer, gi.buffer, ...(divisor ? [divisor.buffer] : []), dxo!.buffer, rt.errorBuffer], u.bytes(),
     rowWorkgroups(N, tpr), op);
   finish();
 }

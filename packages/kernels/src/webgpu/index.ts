@@ -64,7 +64,7 @@ export function createWebGPUKernels(rt: WebGPURuntime): KernelSet<GPUBuffer> & A
     layerNorm: (x, w, b, eps, out, mean, rstd) => layerNorm(rt, x, w, b, eps, out, mean, rstd),
     layerNormBackward: (x, w, mean, rstd, dy, dx, dw, db) => layerNormBackward(rt, x, w, mean, rstd, dy, dx, dw, db),
     crossEntropy: (logits, targets, w, opts, loss, lse, rowWeight) => crossEntropy(rt, logits, targets, w, opts, loss, lse, rowWeight),
-    crossEntropyBackward: (logits, targets, w, lse, dloss, opts, dx) => crossEntropyBackward(rt, logits, targets, w, lse, dloss, opts, dx),
+    crossEntropyBackward: (logits, targets, w, lse, dloss, opts, dx, divisor) => crossEntropyBackward(rt, logits, targets, w, lse, dloss, opts, dx, divisor ?? null),
     attention: (q, k, v, mask, opts, out, lse, probs) => attention(rt, q, k, v, mask, opts, out, lse, {}, probs ?? null),
     attentionBackward: (q, k, v, mask, opts, out, lse, dout, dq, dk, dv, probs) => attentionBackward(rt, q, k, v, mask, opts, out, lse, dout, dq, dk, dv, {}, probs ?? null),
     attentionSavesProbs: savesAttentionProbs,
