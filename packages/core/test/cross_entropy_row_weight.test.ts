@@ -2,7 +2,7 @@
 // beside the losses (w[t], 1 without class weights, 0 where ignored). That must equal the mean
 // built from the per-row losses and the denominator from primitives (ne, cast, indexSelect, where,
 // sum), in value and gradient, bit for bit — with and without class weights, with 0, some and all
-// targets ignored, for targets with extra dims — and a compiled step must follow each call's
+// targets ignored, for targets with extra dims, for a few rows and for thousands — and a compiled step must follow each call's
 // targets (the row weights are written again at every replay).
 import { describe, expect, it } from 'vitest';
 import {
@@ -33,7 +33,7 @@ function meanFromPrimitives(x: Tensor, t: Tensor, weight: Tensor | undefined): T
 describe.each(testDevices())('crossEntropy mean from the kernel\'s row weights on %s', (device) => {
   it('equals the mean from primitives in value and gradient, bit for bit', async () => {
     for (const weighted of [false, true]) {
-      for (const [shape, ignored] of [[[6], []], [[6], [1]], [[6], [0, 3, 5]], [[6], [0, 1, 2, 3, 4, 5]], [[1], []], [[2, 3], [4]]] as [number[], number[]][]) {
+      for (const [shape, ignored] of [[[6], []], [[6], [1]], [[6], [0, 3, 5]], [[6], [0, 1, 2, 3, 4, 5]], [[1], []], [[2, 3], [4]], [[768], [5, 700]], [[12, 400], [0, 4799]]] as [number[], number[]][]) {
         const what = `weighted ${weighted}, targets [${shape}], ignored ${ignored}`;
         const lshape = shape.length === 1 ? [shape[0]!, C] : [shape[0]!, C, ...shape.slice(1)];
         const n = lshape.reduce((a, b) => a * b, 1);

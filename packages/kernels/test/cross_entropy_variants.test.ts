@@ -2,6 +2,7 @@
 // - crossEntropy's rowWeight output — w[t] per row (1 without class weights), 0 where the target is
 //   ignored — on the cpu reference, the fast cpu tier and WebGPU (float32, float16, bfloat16 storage),
 //   for one row, one class and several hundred classes; the loss and lse beside it unchanged, bit for bit;
+//   on WebGPU also written beside the losses in one buffer (the rows of a mean's [2, N] sums);
 // - crossEntropyBackward reading dloss through its stride (0: one value for every row, as a mean's
 //   gradient arrives; 2 with an offset) against a contiguous copy, bit for bit (WebGPU);
 // - crossEntropyBackward with a divisor against a division kernel writing dloss / divisor first,
@@ -79,6 +80,24 @@ describe('crossEntropy rowWeight', () => {
           releaseAll(rt, gl, gt, gl0, gs0, gl1, gs1, grw, gw);
         }
       }
+    }
+  });
+});
+
+describe('crossEntropy rowWeight beside the losses in one buffer', () => {
+  it('webgpu: rows 0 and 1 of one [2, N] buffer get the losses and the row weights, as in buffers of their own', async () => {
+    for (const [N, C] of SIZES) {
+      const { logits, targets, weight, expected } = operands('float32', N, C, true);
+      const opts = { ignoreIndex: IGNORE, labelSmoothing: 0 };
+      const pair = makeView('float32', [2, N], { offset: 1 }, () => NaN), loss = makeView('float32', [N]), lse = makeView('float32', [N]);
+      const [gl, gt, gw, gp, gloss, glse, glse2] = [logits, targets, weight!, pair, loss, lse, lse].map((v) => toGPU(rt, v));
+      gk.crossEntropy(gl!, gt!, gw!, opts, gloss!, glse!);
+      const row = (k: number): View<GPUBuffer> => ({ ...gp!, shape: [N], strides: [1], offset: 1 + k * N });
+      gk.crossEntropy(gl!, gt!, gw!, opts, row(0), glse2!, row(1));
+      const got = await readView(rt, gp!, pair);
+      expect(Array.from(bitsOf(got.slice(1, 1 + N))), `[${N}, ${C}] losses`).toEqual(Array.from(bitsOf(await readView(rt, gloss!, loss))));
+      expect(Array.from(got.slice(1 + N)), `[${N}, ${C}] row weights`).toEqual(expected);
+      releaseAll(rt, gl, gt, gw, gp, gloss, glse, glse2);
     }
   });
 });

@@ -7,7 +7,7 @@ import type { Tensor } from '../tensor.js';
 import { broadcastView, empty } from './alloc.js';
 import { cast, contiguous } from './cast.js';
 import { apply, defineOp } from './define.js';
-import { permute, reshape } from './views.js';
+import { permute, reshape, select } from './views.js';
 import { checkIndex, gather, indexSelect } from './indexing.js';
 import { sum } from './reduce.js';
 import { logSoftmax } from './softmax.js';
@@ -104,12 +104,15 @@ const CROSS_ENTROPY_MEAN = defineOp<CEInputs, CEAttrs, CESaved & { denom: Tensor
     if (!kernels.crossEntropy) throw new Error('crossEntropyMean: the backend has no fused crossEntropy kernel');
     save('logits', logits); save('targets', targets); if (weight) save('weight', weight);
     const n = logits.shape[0];
-    const [loss, lse, rowWeight] = [0, 1, 2].map(() => empty([n], logits.dtype, logits.backend));
-    kernels.crossEntropy(logits.kernelView(), targets.kernelView(), weight ? weight.kernelView() : null, a, loss!.kernelView(), lse!.kernelView(), rowWeight!.kernelView());
-    const total = sum(loss!), denom = sum(rowWeight!);
+    // The losses and the row weights are the two rows of one tensor, summed by one reduction.
+    const pair = empty([2, n], logits.dtype, logits.backend), lse = empty([n], logits.dtype, logits.backend);
+    const [loss, rowWeight] = [select(pair, 0, 0), select(pair, 0, 1)];
+    kernels.crossEntropy(logits.kernelView(), targets.kernelView(), weight ? weight.kernelView() : null, a, loss.kernelView(), lse.kernelView(), rowWeight.kernelView());
+    const sums = sum(pair, 1);
+    const [total, denom] = [select(sums, 0, 0), select(sums, 0, 1)];
     const mean = div(total, denom);
-    save('lse', lse!); save('denom', denom);
-    for (const t of [loss, lse, rowWeight, total, denom]) t!.dispose();
+    save('lse', lse); save('denom', denom);
+    for (const t of [pair, loss, rowWeight, lse, sums, total, denom]) t.dispose();
     return mean;
   },
   backward: (g, { saved, attrs: a, needs, inputs: [, , w] }) => {

@@ -36,6 +36,7 @@
 // weights exist is a uniform flag (an absent weight is bound to the logits, never read), so each
 // direction is one pipeline.
 
+import { isContiguous } from '../geometry.js';
 import type { CrossEntropyOptions, View } from '../types.js';
 import { halfElement, wgslHalfHelpers, wgslLoadFn, wgslStoreFn } from './half_wgsl.js';
 import { UniformStruct } from './kernel_args.js';
@@ -65,12 +66,12 @@ function access(st: Storages, written: readonly string[]): string {
 
 const key = (st: Storages): string => Object.values(st).join('.');
 
-function wgslForward(u: UniformStruct, st: Storages): ShaderSource {
-  const rw = st.rw !== undefined;
+/** `rw`: where the row weights go — nowhere, a binding of their own, or the loss buffer at off_rw. */
+function wgslForward(u: UniformStruct, st: Storages, rw: 'none' | 'own' | 'loss'): ShaderSource {
   return shader([
     read('x', halfElement(st.x!, false)), read('targets', 'i32'), read('weight', halfElement(st.weight!, false)),
     readWrite('loss', halfElement(st.loss!, true)), readWrite('lse', halfElement(st.lse!, true)),
-    ...(rw ? [readWrite('rw', halfElement(st.rw!, true))] : []), readWrite('err', 'atomic<u32>', 4), uniform(u),
+    ...(rw === 'own' ? [readWrite('rw', halfElement(st.rw!, true))] : []), readWrite('err', 'atomic<u32>', 4), uniform(u),
   ], `${access(st, ['loss', 'lse', 'rw'])}
 ${WGSL_ROWS}
 ${WGSL_FLAG_TARGET}
@@ -102,8 +103,8 @@ ${WGSL_ROW_MAIN}
         if (u.eps != 0.0) { l += (u.eps / f32(u.d)) * (t.z * log_s + t.y); }
       }
     }
-    st_loss(u.off_loss + s.row, l);${rw ? `
-    st_rw(u.off_rw + s.row, wt);` : ''}
+    st_loss(u.off_loss + s.row, l);${rw === 'none' ? '' : `
+    st_${rw === 'own' ? 'rw' : 'loss'}(u.off_rw + s.row, wt);`}
   }
 }
 `);
@@ -166,16 +167,22 @@ function commonUniforms(rt: WebGPURuntime, op: string, N: number, C: number, tpr
 export function crossEntropy(rt: WebGPURuntime, logits: View<GPUBuffer>, targets: View<GPUBuffer>, weight: View<GPUBuffer> | null,
   opts: CrossEntropyOptions, loss: View<GPUBuffer>, lse: View<GPUBuffer>, rowWeight: View<GPUBuffer> | null = null): void {
   const op = 'crossEntropy';
-  const st = storagesOf(op, logits, targets, weight, [['loss', 'loss', loss], ['lse', 'lse', lse], ...(rowWeight ? [['rw', 'rowWeight', rowWeight] as [string, string, View<GPUBuffer>]] : [])]);
+  // Row weights beside the losses in one buffer (the two rows of a mean's [2, N] sums) are written
+  // through the loss binding: one buffer bound twice for writing would be refused.
+  const inLoss = rowWeight !== null && rowWeight.buffer === loss.buffer && rowWeight.dtype === loss.dtype && isContiguous(loss) && isContiguous(rowWeight);
+  const own = rowWeight !== null && !inLoss;
+  const st = storagesOf(op, logits, targets, weight, [['loss', 'loss', loss], ['lse', 'lse', lse], ...(own ? [['rw', 'rowWeight', rowWeight] as [string, string, View<GPUBuffer>]] : [])]);
   const N = logits.shape[0]!, C = logits.shape[1]!;
   if (N === 0) return;
   const tpr = rowThreads(C);
-  const { ins: [xi, ti, wi], outs: [lo, so, ro], finish } = rowOperands(rt, [logits, targets, weight], [loss, lse, rowWeight]);
+  const { ins: [xi, ti, wi], outs: [lo, so, ro], finish } = rowOperands(rt, [logits, targets, weight], [loss, lse, own ? rowWeight : null]);
   const u = commonUniforms(rt, op, N, C, tpr, opts, !!wi)
     .u32('off_x', xi!.offset).u32('off_t', ti!.offset).u32('off_w', wi?.offset ?? 0)
     .u32('off_loss', lo!.offset).u32('off_lse', so!.offset);
   if (ro) u.u32('off_rw', ro.offset);
-  const p = rt.pipeline(`rows.crossEntropy${ro ? '.rw' : ''}.${key(st)}`, () => wgslForward(u, st));
+  else if (inLoss) u.u32('off_rw', rowWeight.offset);
+  const rw = ro ? 'own' : inLoss ? 'loss' : 'none';
+  const p = rt.pipeline(`rows.crossEntropy.rw-${rw}.${key(st)}`, () => wgslForward(u, st, rw));
   rt.dispatch(p, [xi!.buffer, ti!.buffer, (wi ?? xi!).buffer, lo!.buffer, so!.buffer, ...(ro ? [ro.buffer] : []), rt.errorBuffer], u.bytes(),
     rowWorkgroups(N, tpr), op);
   finish();
