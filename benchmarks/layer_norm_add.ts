@@ -1,0 +1,53 @@
+// The GPT step's layerNorm backward with its residual gradient's add on WebGPU (`node
+// benchmarks/layer_norm_add.mjs [--rounds 7] [--reps 20]`): for x [768, 128] (and a longer row),
+// `layerNormBackward` followed by the `add` kernel (what eager runs), and `layerNormBackwardAdd`
+// (what a compiled step runs) writing dx too, without dx, and without dx over x's buffer (as the
+// compiled GPT step does). Kernel calls only; each round issues `reps` calls and ends with a 4-byte
+// readback. Prints µs per call, median and fastest round.
+import { contiguousStrides, createWebGPUKernels, layerNormBackwardAdd, WebGPURuntime, type View } from '@webgrad/kernels';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+};
+const ROUNDS = Number(arg('rounds', '7'));
+const REPS = Number(arg('reps', '20'));
+
+const rt = await WebGPURuntime.create();
+const k = createWebGPUKernels(rt);
+type G = View<GPUBuffer>;
+const view = (shape: number[], f = (i: number) => Math.sin(i * 0.37) * 0.5): G => {
+  const size = shape.reduce((p, d) => p * d, 1);
+  const buffer = rt.allocate(size * 4);
+  rt.write(buffer, Float32Array.from({ length: size }, (_, i) => f(i)));
+  return { buffer, dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 };
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function bench(what: string, fn: () => void): Promise<void> {
+  const sink = view([1]);
+  const round = async () => {
+    const t0 = performance.now();
+    for (let r = 0; r < REPS; r++) fn();
+    await rt.read(sink.buffer, 0, 4);
+    return ((performance.now() - t0) * 1000) / REPS;
+  };
+  await round();
+  const us: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) us.push(await round());
+  console.log(`  ${what.padEnd(48)} ${median(us).toFixed(1).padStart(9)} µs/call (fastest ${Math.min(...us).toFixed(1)})`);
+}
+
+for (const [R, D] of [[768, 128], [256, 1024]]) {
+  console.log(`layerNorm backward [${R}, ${D}] with dweight, dbias, and the residual add`);
+  const x = view([R, D]), w = view([D], (i) => 1 + 0.01 * i), mean = view([R], () => 0.1), rstd = view([R], () => 1.5);
+  const dy = view([R, D], (i) => Math.cos(i * 0.11)), r = view([R, D], (i) => Math.cos(i * 0.07));
+  const dx = view([R, D]), out = view([R, D]), dw = view([D]), db = view([D]);
+  await bench('layerNormBackward + add', () => { k.layerNormBackward(x, w, mean, rstd, dy, dx, dw, db); k.binary('add', dx, r, out); });
+  await bench('layerNormBackwardAdd, dx written', () => layerNormBackwardAdd(rt, x, w, mean, rstd, dy, r, out, dx, dw, db));
+  await bench('layerNormBackwardAdd, no dx', () => layerNormBackwardAdd(rt, x, w, mean, rstd, dy, r, out, null, dw, db));
+  // out over x changes x each call: values drift, the work does not.
+  await bench('layerNormBackwardAdd, no dx, out over x', () => layerNormBackwardAdd(rt, x, w, mean, rstd, dy, r, x, null, dw, db));
+}
+rt.destroy();
+process.exit(0);
