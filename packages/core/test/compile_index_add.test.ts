@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile, gradients, indexSelect, matmul, reshape, tensor, tidy, type DeviceName, type Tensor } from '@webgrad/core';
 import { Arena } from '../src/compile/arena.js';
-import { fuseIndexAdds } from '../src/compile/fuse_index.js';
+import { fuseIndexEpilogues } from '../src/compile/fuse_index.js';
 import type { KernelEntry } from '../src/compile/tape.js';
 import { Tracer } from '../src/compile/trace.js';
 import { randomArray, testDevices } from './helpers.js';
@@ -40,7 +40,7 @@ describe.each(testDevices())('compile: indexAdd with the add of a tied gradient 
     const tape = tr.finish(tr.outputOf(g)!)!;
     const kernels = () => tape.entries.filter((e): e is KernelEntry => e.kind === 'kernel');
     const adds = kernels().filter((e) => e.name === 'binary' && e.args[0] === 'add').length;
-    fuseIndexAdds(tape);
+    fuseIndexEpilogues(tape);
     const indexAdds = kernels().filter((e) => e.name === 'indexAdd');
     expect(indexAdds.length).toBe(1);
     expect(indexAdds[0]!.args[5], 'the indexAdd has an addend').toBeTruthy();
@@ -90,7 +90,7 @@ describe.each(testDevices())('compile: indexSelect with the add of positions on 
     const tape = tr.finish(tr.outputOf(r)!)!;
     const kernels = () => tape.entries.filter((e): e is KernelEntry => e.kind === 'kernel');
     const adds = kernels().filter((e) => e.name === 'binary' && e.args[0] === 'add').length;
-    fuseIndexAdds(tape);
+    fuseIndexEpilogues(tape);
     const selects = kernels().filter((e) => e.name === 'indexSelect');
     expect(selects.length).toBe(1);
     expect(selects[0]!.args[4], 'the indexSelect has an addend').toBeTruthy();

@@ -33,7 +33,7 @@ import { checkFunction, checkOptions, fmtValue } from '../validate.js';
 import { Arena, unwatchBuffer, watchBuffer, type FreeWatcher } from './arena.js';
 import { CompileError } from './errors.js';
 import { fuseTape } from './fuse.js';
-import { fuseIndexAdds } from './fuse_index.js';
+import { fuseIndexEpilogues } from './fuse_index.js';
 import { runEntry, tapeMismatch, type Entry, type LeafGrad, type OutputTemplate, type Ref, type Slot, type Tape } from './tape.js';
 import { Tracer, isTracing } from './trace.js';
 
@@ -237,7 +237,7 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
     for (const l of tape.leaves) l.clears = l.fresh && hadGrad.has(l.leaf);
     for (const b of tape.externals) watchBuffer(b, sig);
     stats.kernelsBeforeFusion = deviceOps(tape.entries);
-    if (o.fuse ?? true) { fuseIndexAdds(tape); fuseTape(tape); }
+    if (o.fuse ?? true) { fuseIndexEpilogues(tape); fuseTape(tape); }
     stats.kernelsAfterFusion = deviceOps(tape.entries);
     stats.hostActions = tape.entries.filter((e) => e.kind === 'host').length;
     sig.arena.releaseUnused(referencedBuffers(tape));

@@ -71,8 +71,8 @@ function joined(e: Entry, f: Entry | undefined, readLater: (r: Ref) => boolean):
   return { kind: 'kernel', backend: e.backend, name: 'indexAdd', args: [out, dim, index, src, true, addend], refs, rng: null };
 }
 
-/** Join each indexAdd into zeros and each indexSelect with the float32 add that reads it next (see the header), in place. */
-export function fuseIndexAdds(tape: Tape): void {
+/** Join each indexAdd into zeros and each indexSelect with the float32 add that reads its result next (see the header), in place. */
+export function fuseIndexEpilogues(tape: Tape): void {
   const entries = tape.entries;
   if (!entries.some((e) => e.kind === 'kernel' && (e.name === 'indexAdd' || e.name === 'indexSelect'))) return;
   const lastRef = new Map<number, number>();
