@@ -367,11 +367,13 @@ export interface EpilogueKernels<B> {
  * Optional and outside `KernelSet`, like `matmulEpilogue`: `compile` joins a `layerNormBackward`
  * and the float32 `add` that reads its dx into one launch where the backend has it (the CPU tiers
  * leave it out: one launch fewer saves them nothing, the add being a pass over memory either way).
- * Arguments as for `layerNormBackward`, plus r and out with x's shape (r any strides): out = dx + r,
- * bit for bit as `layerNormBackward` then `binary('add')` — dx rounded to its dtype (out's when dx
- * is null), the sum in f32 rounded to out's. dx is written only when non-null.
  */
 export interface LayerNormAddKernels<B> {
+  /**
+   * Arguments as for `layerNormBackward`, plus r and out with x's shape (r any strides): out = dx + r,
+   * bit for bit as `layerNormBackward` then `binary('add')` — dx rounded to its dtype (out's when dx
+   * is null), the sum in f32 rounded to out's. dx is written only when non-null.
+   */
   layerNormBackwardAdd(x: View<B>, weight: View<B> | null, mean: View<B>, rstd: View<B>, dy: View<B>, r: View<B>, out: View<B>,
     dx: View<B> | null, dweight: View<B> | null, dbias: View<B> | null): void;
 }
