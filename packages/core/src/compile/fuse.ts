@@ -380,13 +380,16 @@ function fuseLayerNormAdds(tape: Tape, needed: (r: Ref, end: number) => boolean)
   if (!entries.some((e) => layerNormBackwardViews(e) !== null)) return;
   const out: Entry[] = [];
   const done = new Set<number>();
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
+  for (const [i, e] of entries.entries()) {
     if (done.has(i)) continue;
     const joined = layerNormAddAt(entries, i, needed);
     if (joined === null || done.has(joined.at) || joined.moved.some((k) => done.has(k))) { out.push(e); continue; }
     // The moved entries keep their order before the joined launch, which takes the add's place.
-    for (const k of joined.moved) { out.push(entries[k]!); done.add(k); }
+    for (const k of joined.moved) {
+      const moved = entries[k];
+      if (moved) out.push(moved);
+      done.add(k);
+    }
     out.push(joined.entry);
     done.add(joined.at);
   }

@@ -80,7 +80,8 @@ export function fuseIndexEpilogues(tape: Tape): void {
   const returned = returnedLogicals(tape.output, new Set());
   const out: Entry[] = [];
   for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
+    const e = entries[i];
+    if (e === undefined) continue;
     const readLater = (r: Ref): boolean =>
       r.logical < 0 || tape.liveAtEnd.has(r.logical) || tape.hostRead.has(r.logical) || returned.has(r.logical) || (lastRef.get(r.logical) ?? -1) > i + 1;
     const j = joined(e, entries[i + 1], readLater) ?? joinedSelect(e, entries[i + 1], readLater);

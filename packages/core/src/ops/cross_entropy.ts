@@ -169,7 +169,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     if (reduction === 'none') return reshape(perRow, targets.shape);
     const total = sum(perRow);
     if (reduction === 'sum') return total;
-    if (hostCount) return div(total, targets.size - ignored!);
+    if (hostCount && ignored !== undefined) return div(total, targets.size - ignored);
     const denom = noGrad(() => {
       const valid = ne(t, ignoreIndex);
       if (!w) return sum(cast(valid, rows.dtype));
