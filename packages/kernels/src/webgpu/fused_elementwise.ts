@@ -38,8 +38,8 @@ const WG = 128;
 type Path = 'vec4' | 'contig' | 'strided';
 type V = View<GPUBuffer>;
 
-/** What a program's shaders are generated from, computed once per program object. */
-interface Prepared {
+/** What a program's shaders are generated from, computed once per program object (matmul_epilogue.ts uses it too). */
+export interface PreparedFusedProgram {
   key: string;
   inputs: number;
   outputs: number;
@@ -50,9 +50,10 @@ interface Prepared {
   scalarBits: number[];
 }
 
-const byProgram = new WeakMap<FusedProgram, Prepared>();
+const byProgram = new WeakMap<FusedProgram, PreparedFusedProgram>();
 
-function prepared(p: FusedProgram): Prepared {
+/** The program validated and composed into WGSL statements, once per program object. */
+export function preparedFusedProgram(p: FusedProgram): PreparedFusedProgram {
   let e = byProgram.get(p);
   if (e === undefined) {
     validateFusedProgram(p);
@@ -70,7 +71,7 @@ function prepared(p: FusedProgram): Prepared {
 const names = (prefix: string, count: number) => Array.from({ length: count }, (_, k) => `${prefix}${k}`);
 
 /** Uniforms: n, the scalars, then the path's geometry (offsets; for strided, shape and strides). */
-function uniforms(e: Prepared, path: Path, n: number, views: readonly V[], shape: readonly number[], strides: readonly (readonly number[])[]): UniformStruct {
+function uniforms(e: PreparedFusedProgram, path: Path, n: number, views: readonly V[], shape: readonly number[], strides: readonly (readonly number[])[]): UniformStruct {
   const u = new UniformStruct();
   u.u32('n', path === 'vec4' ? n / 4 : n);
   e.scalarBits.forEach((b, k) => u.u32(`s${k}`, b));
@@ -84,7 +85,7 @@ function uniforms(e: Prepared, path: Path, n: number, views: readonly V[], shape
  * The shader of a program on one path and rank (see the header). `via[k]`: the output whose binding
  * input k is read through (it has exactly that output's view), or -1 for its own binding.
  */
-function fusedShader(e: Prepared, path: Path, rank: number, u: UniformStruct, via: readonly number[]): ShaderSource {
+function fusedShader(e: PreparedFusedProgram, path: Path, rank: number, u: UniformStruct, via: readonly number[]): ShaderSource {
   const xs = names('x', e.inputs), ys = names('y', e.outputs);
   const vec = path === 'vec4';
   const el = vec ? 'vec4<f32>' : 'f32';
@@ -130,7 +131,7 @@ ${body}
 
 /** Runs `p` over `inputs`, writing `outs` (see the header). */
 export function fusedElementwise(rt: WebGPURuntime, p: FusedProgram, inputs: readonly V[], outs: readonly V[]): void {
-  const e = prepared(p);
+  const e = preparedFusedProgram(p);
   checkFusedViews(p, inputs, outs);
   const shape = outs[0]!.shape;
   const n = numel(shape);

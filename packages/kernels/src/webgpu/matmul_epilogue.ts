@@ -31,37 +31,15 @@
 
 import { contiguousStrides, isContiguous, numel } from '../geometry.js';
 import type { View } from '../types.js';
-import { composeFused, float32Bits, FUSED_MAX_BUFFERS, FusedProgramError, fusedScalars, fusedStructureKey, validateFusedProgram, type FusedProgram } from '../elementwise/fused.js';
-import { wgslStatements } from '../elementwise/wgsl.js';
+import { FUSED_MAX_BUFFERS, FusedProgramError, type FusedProgram } from '../elementwise/fused.js';
 import { WGSL_MATH } from './elementwise_ops.js';
 import { read, readWrite } from './bindings.js';
-import { fusedElementwise } from './fused_elementwise.js';
+import { fusedElementwise, preparedFusedProgram, type PreparedFusedProgram } from './fused_elementwise.js';
 import { matmul, matmulWithEpilogue, type Epilogue, type MatmulOptions } from './matmul.js';
 import { reduce } from './reduce.js';
 import type { WebGPURuntime } from './runtime.js';
 
 type V = View<GPUBuffer>;
-
-/** What a program's epilogue code is generated from, computed once per program object. */
-interface Prepared {
-  key: string;
-  lines: string[];
-  values: string[];
-  scalarBits: number[];
-}
-
-const byProgram = new WeakMap<FusedProgram, Prepared>();
-
-function prepared(p: FusedProgram): Prepared {
-  let e = byProgram.get(p);
-  if (e === undefined) {
-    validateFusedProgram(p);
-    const { lines, values } = wgslStatements(composeFused(p).outputs);
-    e = { key: fusedStructureKey(p), lines, values, scalarBits: fusedScalars(p).map(float32Bits) };
-    byProgram.set(p, e);
-  }
-  return e;
-}
 
 const fail = (msg: string): never => { throw new FusedProgramError(`matmulEpilogue: ${msg}`); };
 const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -104,7 +82,7 @@ const sameView = (x: V, o: V): boolean =>
   x.buffer === o.buffer && x.offset === o.offset && x.strides.every((s, d) => s === o.strides[d] || x.shape[d] === 1);
 
 /** The epilogue's WGSL `fn epi(m, n, v)`; `via[k]` is the output input k + 1 is read through, or -1. */
-function epilogueCode(e: Prepared, inputs: number, outputs: number, via: readonly number[]): string {
+function epilogueCode(e: PreparedFusedProgram, inputs: number, outputs: number, via: readonly number[]): string {
   const at = (view: number) => `eb[${view}] + m * u.e${view}_m + n * u.e${view}_n`;
   const compute = [...e.lines, ...e.values.map((v, j) => `let r${j}: f32 = ${v};`)];
   const loads: string[] = ['let in0 = v;'];
@@ -129,7 +107,7 @@ ${[...loads, ...scalars, ...compute, ...stores].map((l) => `  ${l}`).join('\n')}
  * `rowSums`, a contiguous [...batch, M] view, receives Σ_k a[..., m, k] (see the header).
  */
 export function matmulEpilogue(rt: WebGPURuntime, a: V, b: V, p: FusedProgram, inputs: readonly V[], outs: readonly V[], rowSums: V | null = null, opts: MatmulOptions = {}): void {
-  const e = prepared(p);
+  const e = preparedFusedProgram(p);
   check(a, b, p, inputs, outs, rowSums);
   const shape = outs[0]!.shape;
   const n = numel(shape);
