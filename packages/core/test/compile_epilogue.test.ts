@@ -95,21 +95,10 @@ describe.runIf(hasDevice('webgpu'))('compile fuses matmul epilogues on webgpu', 
     // Without captures every entry of a replay is a dispatch of its own, whose label names its kernel.
     const f = compile(step, { capture: false });
     const tally = async (run: (x: Tensor) => Tensor): Promise<Map<string, number>> => {
-      const counts = new Map<string, number>();
-      const orig = rt.dispatch.bind(rt);
-      (rt as { dispatch: typeof rt.dispatch }).dispatch = (p, b, u, w, label) => {
-        const k = label ?? p.key;
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-        orig(p, b, u, w, label);
-      };
-      try {
-        const x = input(9, 'webgpu');
-        const l = run(x);
-        await l.data();
-        l.dispose(); x.dispose();
-      } finally {
-        (rt as { dispatch: typeof rt.dispatch }).dispatch = orig;
-      }
+      const x = input(9, 'webgpu');
+      const { result: l, counts } = rt.tallyDispatches(() => run(x));
+      await l.data();
+      l.dispose(); x.dispose();
       return counts;
     };
     const eager = await tally(step);

@@ -69,20 +69,9 @@ describe.runIf(hasDevice('webgpu'))('compile joins the residual gradient add and
     // Without captures every entry of a replay is a dispatch of its own, whose label names its kernel.
     const f = compile(step, { capture: false });
     const tally = (run: (x: Tensor) => Tensor): Map<string, number> => {
-      const counts = new Map<string, number>();
-      const orig = rt.dispatch.bind(rt);
-      (rt as { dispatch: typeof rt.dispatch }).dispatch = (p, b, u, w, label) => {
-        const k = label ?? p.key;
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-        orig(p, b, u, w, label);
-      };
-      try {
-        const x = input(9, 'webgpu');
-        run(x).dispose();
-        x.dispose();
-      } finally {
-        (rt as { dispatch: typeof rt.dispatch }).dispatch = orig;
-      }
+      const x = input(9, 'webgpu');
+      const { counts } = rt.tallyDispatches(() => run(x).dispose());
+      x.dispose();
       return counts;
     };
     const eager = tally(step);

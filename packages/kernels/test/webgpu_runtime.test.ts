@@ -68,6 +68,31 @@ describe('WebGPURuntime', () => {
     r.release(x);
   });
 
+  it('tallies the dispatches a function encodes by label, nested tallies counting in the outer one too', () => {
+    const x = r.allocate(64 * 4), out = r.allocate(64 * 4);
+    const p = r.pipeline('test.axpb', AXPB);
+    const u = new Uint32Array([64, 0, 0, 0]);
+    const outer = r.tallyDispatches(() => {
+      axpb(r, x, out, 64, 1, 0);
+      const inner = r.tallyDispatches(() => {
+        r.dispatch(p, [x, out], u, [1], 'other');
+        r.dispatch(p, [x, out], u, [1], 'other');
+        return 7;
+      });
+      expect(inner.result).toBe(7);
+      expect([...inner.counts]).toEqual([['other', 2]]);
+      r.dispatch(p, [x, out], u, [0]); // zero workgroups: skipped, not counted
+      return 'done';
+    });
+    expect(outer.result).toBe('done');
+    expect(Object.fromEntries(outer.counts)).toEqual({ axpb: 1, other: 2 });
+    // Outside a tally nothing is counted, and a throwing function still ends its tally.
+    axpb(r, x, out, 64, 1, 0);
+    expect(() => r.tallyDispatches(() => { axpb(r, x, out, 64, 1, 0); throw new Error('boom'); })).toThrow('boom');
+    expect(r.tallyDispatches(() => axpb(r, x, out, 64, 1, 0)).counts.get('axpb')).toBe(1);
+    r.release(x); r.release(out);
+  });
+
   it('keeps stream order between dispatches and writes in one batch', async () => {
     const n = 8;
     const a = r.allocate(n * 4), b = r.allocate(n * 4), c = r.allocate(n * 4);

@@ -32,22 +32,11 @@ describe.runIf(hasDevice('webgpu'))('compiled GPT step on webgpu: matmul epilogu
       tensor(ids(64, 30 + i, 13), { shape: [4, 16], dtype: 'int32', device: 'webgpu' }),
     ];
     const tally = async (run: (x: Tensor, y: Tensor) => Tensor, i: number): Promise<{ counts: Map<string, number>; loss: number }> => {
-      const counts = new Map<string, number>();
-      const orig = rt.dispatch.bind(rt);
-      (rt as { dispatch: typeof rt.dispatch }).dispatch = (p, b, u, w, label) => {
-        const k = label ?? p.key;
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-        orig(p, b, u, w, label);
-      };
-      try {
-        const [x, y] = batch(i);
-        const l = run(x, y);
-        const loss = (await l.data())[0]!;
-        l.dispose(); x.dispose(); y.dispose();
-        return { counts, loss };
-      } finally {
-        (rt as { dispatch: typeof rt.dispatch }).dispatch = orig;
-      }
+      const [x, y] = batch(i);
+      const { result: l, counts } = rt.tallyDispatches(() => run(x, y));
+      const loss = (await l.data())[0]!;
+      l.dispose(); x.dispose(); y.dispose();
+      return { counts, loss };
     };
     const eager = make(), comp = make();
     const f = compile(comp.step, { capture: false });

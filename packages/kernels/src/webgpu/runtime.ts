@@ -145,6 +145,8 @@ export class WebGPURuntime {
   private completedSerial = 0;
   private nSubmits = 0;
   private nDispatches = 0;
+  /** Dispatches by label while `tallyDispatches` runs. */
+  private tally: Map<string, number> | null = null;
   private readonly errorOps: string[] = [];
   private readonly checks = new IndexChecks();
   /**
@@ -272,6 +274,7 @@ export class WebGPURuntime {
     this.batchCommands++;
     this.batchDispatches++;
     this.nDispatches++;
+    if (this.tally) this.tally.set(label ?? p.key, (this.tally.get(label ?? p.key) ?? 0) + 1);
     if (checked || this.checks.active) this.track(p, bindings, checked);
   }
 
@@ -531,6 +534,26 @@ export class WebGPURuntime {
     } finally {
       this.checkName = prev;
     }
+  }
+
+  /**
+   * Runs `fn` and counts the dispatches it encodes, by label (the kernel's name, as `profile()`
+   * names them): which kernels a step issues, and how many of each. A replayed capture re-issues
+   * its command list without encoding, so its dispatches are not counted here (`stats()` counts
+   * them). Tallies nest: an inner one counts its own dispatches, and they count in the outer one too.
+   */
+  tallyDispatches<T>(fn: () => T): { result: T; counts: Map<string, number> } {
+    const outer = this.tally;
+    const counts = new Map<string, number>();
+    this.tally = counts;
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.tally = outer;
+      if (outer) for (const [k, n] of counts) outer.set(k, (outer.get(k) ?? 0) + n);
+    }
+    return { result, counts };
   }
 
   /** The runtime's counters now. */
