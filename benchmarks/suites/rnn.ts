@@ -1,6 +1,6 @@
-// Recurrent training steps on the cpu device against PyTorch on the CPU (peers/torch_rnn.py) and
-// TensorFlow.js's cpu and wasm backends: a character language model Embedding → LSTM (or GRU) →
-// Linear, cross-entropy over every position, Adam. Every side starts from the same weights (a linear
+// Recurrent training steps on the cpu device against PyTorch on the CPU (peers/torch_rnn.py),
+// TensorFlow.js's cpu and wasm backends and jax-js (its WebAssembly device, under jit): a character
+// language model Embedding → LSTM (or GRU) → Linear, cross-entropy over every position, Adam. Every side starts from the same weights (a linear
 // congruential generator, scaled per tensor, in PyTorch's parameter layout) and the same tokens, and
 // the first losses are printed side by side: equal losses show the steps compute the same thing.
 // tfjs has no fused recurrent layer in tfjs-core: its cell is written out with PyTorch's gate order
@@ -8,15 +8,20 @@
 // over the sequence, differentiated by tf.variableGrads and stepped by tf.train.adam (eps 1e-8 as
 // PyTorch's). Its embedding lookup is a one-hot matmul (the same values; about 3% of the step's
 // FLOPs): tf.gather's gradient needs UnsortedSegmentSum, which the wasm backend lacks. A kernel a
-// tfjs backend lacks is a failure cell naming it. WEBGRAD_BENCH_TFJS=0 leaves tfjs out.
+// tfjs backend lacks is a failure cell naming it. jax-js (lib/jaxjs.ts loads it) writes the same cell
+// and one-hot embedding, the 64 steps unrolled inside `jit(valueAndGrad(loss))` (it has no lax.scan),
+// and Adam as one jitted update; in Node it has no Worker, so it runs on one thread, and each of its
+// steps awaits its loss. WEBGRAD_BENCH_TFJS=0 / WEBGRAD_BENCH_JAXJS=0 leave tfjs / jax-js out.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { crossEntropy, getNumThreads, noGrad, setNumThreads, tensor, tidy, type Tensor } from '@webgrad/core';
 import { Embedding, GRU, LSTM, Linear } from '@webgrad/nn';
 import { Adam } from '@webgrad/optim';
 import type * as TF from '@tensorflow/tfjs-core';
+import type * as JAX from '@jax-js/jax';
 import type { Suite, SuiteContext } from '../lib/context.js';
 import { useBackend, type Tf, type TfBackend } from '../lib/tfjs.js';
+import { loadJax } from '../lib/jaxjs.js';
 import { failureCell, makeRatio, num, type Cell } from '../lib/report.js';
 import { measure, type MeasureOptions } from '../lib/timing.js';
 
@@ -40,6 +45,9 @@ export function lcgInts(count: number, seed: number, n: number): Int32Array {
   for (let i = 0; i < count; i++) { a = (Math.imul(a, 1664525) + 1013904223) >>> 0; out[i] = a % n; }
   return out;
 }
+
+type Jax = typeof JAX;
+type Arr = JAX.numpy.Array;
 
 /** The model's parameters in order (name, shape); the peer fills the same list from the same seeds. */
 function paramList(s: CharSpec): [string, number[]][] {
@@ -128,6 +136,82 @@ function tfCharStep(tf: Tf, s: CharSpec): { step: () => TF.Scalar; dispose: () =
   };
 }
 
+/** A jitted jax-js training step: each call runs one step and resolves to its loss. */
+interface JaxCharStep { step: () => Promise<number>; dispose: () => void }
+
+/**
+ * The same training step in jax-js (its WebAssembly device), from the same weights and tokens: the
+ * loss under `jit(valueAndGrad)`, Adam as one jitted update over the parameter list (torch.optim.Adam's
+ * formula). jax-js 0.1.25 has no `lax.scan` (nor a fori/while loop): the sequence's steps are unrolled
+ * inside the jitted function. jax-js counts references: every function consumes its array arguments,
+ * so an array used again is passed as `x.ref`.
+ */
+export function jaxCharStep(jax: Jax, s: CharSpec): JaxCharStep {
+  const { numpy: np, nn, tree, jit, valueAndGrad } = jax;
+  const { vocab: V, hidden: H, seq: T, batch: B } = s;
+  const G = (s.cell === 'lstm' ? 4 : 3) * H;
+  const refs = (t: Arr[]): Arr[] => t.map((a) => a.ref);
+  let params: Arr[] = paramList(s).map(([, shape], i) => np.array(lcgFloats(shape.reduce((a, b) => a * b, 1), 10 + i, i === 0 ? 1 : 1 / Math.sqrt(H))).reshape(shape));
+  const oneHot = (t: Int32Array) => nn.oneHot(np.array(t, { dtype: np.int32 }), V).astype(np.float32);   // (B·T, V)
+  const x1h = oneHot(lcgInts(B * T, 1, V)), y1h = oneHot(lcgInts(B * T, 2, V));
+
+  const loss = (p: Arr[], xx: Arr, yy: Arr): Arr => {
+    const [emb, wIh, wHh, bIh, bHh, headW, headB] = p as [Arr, Arr, Arr, Arr, Arr, Arr, Arr];
+    const x = np.dot(xx, emb);                                                             // (B·T, E): row b·T + t is token (b, t)
+    const xg = np.dot(x, wIh.transpose()).add(bIh).reshape([B, T, G]);
+    const wHhT = wHh.transpose();                                                          // (H, G)
+    let h: Arr = np.zeros([B, H]);
+    let c: Arr = np.zeros([B, H]);
+    const outs: Arr[] = [];
+    for (let t = 0; t < T; t++) {
+      const xt = xg.ref.slice([], t);                                                      // (B, G)
+      const hg = np.dot(h.ref, wHhT.ref).add(bHh.ref);
+      if (s.cell === 'lstm') {
+        const [i, f, g, o] = np.split(xt.add(hg), 4, 1) as [Arr, Arr, Arr, Arr];
+        c = nn.sigmoid(f).mul(c).add(nn.sigmoid(i).mul(np.tanh(g)));
+        h.dispose();
+        h = nn.sigmoid(o).mul(np.tanh(c.ref));
+      } else {
+        const [xr, xz, xn] = np.split(xt, 3, 1) as [Arr, Arr, Arr];
+        const [hr, hz, hn] = np.split(hg, 3, 1) as [Arr, Arr, Arr];
+        const r = nn.sigmoid(xr.add(hr)), z = nn.sigmoid(xz.add(hz));
+        const n = np.tanh(xn.add(r.mul(hn)));
+        h = n.ref.add(z.mul(h.sub(n)));                                                    // (1 − z)·n + z·h
+      }
+      outs.push(h.ref);
+    }
+    h.dispose();
+    c.dispose();
+    xg.dispose();
+    wHhT.dispose();
+    bHh.dispose();
+    const logits = np.dot(np.stack(outs, 1).reshape([B * T, H]), headW.transpose()).add(headB);   // (B·T, V)
+    return nn.logSoftmax(logits).mul(yy).sum().mul(-1 / (B * T));
+  };
+  const vg = jit(valueAndGrad(loss));
+  let m: Arr[] = params.map((a) => np.zerosLike(a.ref));
+  let v: Arr[] = params.map((a) => np.zerosLike(a.ref));
+  // Adam (torch.optim.Adam, no weight decay): s1 = lr / (1 − β1^t), s2 = 1 / (1 − β2^t).
+  const update = jit((p: Arr[], g: Arr[], mm: Arr[], vv: Arr[], s1: Arr, s2: Arr) => {
+    const m2 = tree.map((a: Arr, b: Arr) => a.mul(0.9).add(b.mul(0.1)), mm as never, refs(g) as never) as Arr[];
+    const v2 = tree.map((a: Arr, b: Arr) => a.mul(0.999).add(b.ref.mul(b).mul(0.001)), vv as never, g as never) as Arr[];
+    const p2 = tree.map((q: Arr, a: Arr, b: Arr) => q.sub(a.ref.mul(s1.ref).div(np.sqrt(b.ref.mul(s2.ref)).add(1e-8))), p as never, m2 as never, v2 as never) as Arr[];
+    s1.dispose();
+    s2.dispose();
+    return [p2, m2, v2] as const;
+  });
+  let t = 0;
+  return {
+    step: async () => {
+      t++;
+      const [l, g] = vg(refs(params), x1h.ref, y1h.ref) as unknown as [Arr, Arr[]];
+      [params, m, v] = update(params, g, m, v, np.array([2e-3 / (1 - 0.9 ** t)]), np.array([1 / (1 - 0.999 ** t)])) as unknown as [Arr[], Arr[], Arr[]];
+      return (await l.data())[0]!;
+    },
+    dispose: () => { for (const a of [...params, ...m, ...v, x1h, y1h]) a.dispose(); },
+  };
+}
+
 /** tfjs on `backend`: ms per step, its first loss, and process CPU ms per step (its cpu and wasm backends run on one thread in Node). */
 async function runTf(ctx: SuiteContext, s: CharSpec, backend: TfBackend, o: MeasureOptions, cpuSteps: number): Promise<{ ms: Cell; firstLoss: Cell; cpuMs: Cell }> {
   const tf = ctx.tf;
@@ -150,6 +234,27 @@ async function runTf(ctx: SuiteContext, s: CharSpec, backend: TfBackend, o: Meas
     return { ms: failureCell(e), firstLoss: 'n/a', cpuMs: 'n/a' };
   } finally {
     (last as TF.Scalar | null)?.dispose();
+    m?.dispose();
+  }
+}
+
+/** jax-js on its wasm device: ms per step (each step awaits its loss), its first loss, and process CPU ms per step (one thread). */
+async function runJax(s: CharSpec, o: MeasureOptions, cpuSteps: number): Promise<{ ms: Cell; firstLoss: Cell; cpuMs: Cell }> {
+  const jax = await loadJax();
+  if (typeof jax === 'string') return { ms: jax, firstLoss: 'n/a', cpuMs: 'n/a' };
+  let m: JaxCharStep | null = null;
+  try {
+    m = jaxCharStep(jax, s);
+    const mm = m;
+    const firstLoss = await mm.step();                                           // traces and compiles the step
+    const t = await measure(mm.step, async () => {}, o);
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < cpuSteps; i++) await mm.step();
+    const c = process.cpuUsage(c0);
+    return { ms: t.ms, firstLoss, cpuMs: (c.user + c.system) / 1000 / cpuSteps };
+  } catch (e) {
+    return { ms: failureCell(e), firstLoss: 'n/a', cpuMs: 'n/a' };
+  } finally {
     m?.dispose();
   }
 }
@@ -236,6 +341,7 @@ export const rnnSuite: Suite = {
       ctx.log(`  ${s.cell}: pytorch cpu`);
       const torch = await runTorch(ctx, s, o);
       const tfjs: Partial<Record<TfBackend, { ms: Cell; firstLoss: Cell; cpuMs: Cell }>> = {};
+      let jaxjs: { ms: Cell; firstLoss: Cell; cpuMs: Cell } | null = null;
       if (process.env.WEBGRAD_BENCH_TFJS !== '0') {
         for (const backend of ['wasm', 'cpu'] as const) {
           ctx.log(`  ${s.cell}: tfjs ${backend}`);
@@ -243,18 +349,23 @@ export const rnnSuite: Suite = {
           tfjs[backend] = await runTf(ctx, s, backend, o, backend === 'cpu' ? 2 : ctx.quick ? 3 : 10);
         }
       }
-      const tfRows = (k: 'ms' | 'cpuMs') => Object.fromEntries(Object.entries(tfjs).map(([b, r]) => [`tfjs ${b}`, r[k]]));
+      if (process.env.WEBGRAD_BENCH_JAXJS !== '0') {
+        ctx.log(`  ${s.cell}: jax-js wasm`);
+        jaxjs = await runJax(s, o, ctx.quick ? 3 : 10);
+      }
+      const peerRuns = { ...Object.fromEntries(Object.entries(tfjs).map(([b, r]) => [`tfjs ${b}`, r])), ...(jaxjs ? { 'jax-js wasm': jaxjs } : {}) };
+      const peerRows = (k: 'ms' | 'cpuMs') => Object.fromEntries(Object.entries(peerRuns).map(([b, r]) => [b, r[k]]));
       ctx.entries.push({
         suite: 'rnn', name: `${title} — cpu vs PyTorch`, unit: 'ms/step', better: 'lower',
-        ours: { 'webgrad cpu': ours.ms }, peers: { 'pytorch cpu': torch.ms, ...tfRows('ms') },
+        ours: { 'webgrad cpu': ours.ms }, peers: { 'pytorch cpu': torch.ms, ...peerRows('ms') },
         ratio: makeRatio('time per step ÷ PyTorch', ours.ms, torch.ms, 'lower', { op: '<=', value: 1.5 }),
-        notes: [firstLossNote(ours.firstLoss, { pytorch: torch.firstLoss, ...Object.fromEntries(Object.entries(tfjs).map(([b, r]) => [`tfjs ${b}`, r.firstLoss])) })],
+        notes: [firstLossNote(ours.firstLoss, { pytorch: torch.firstLoss, ...Object.fromEntries(Object.entries(peerRuns).map(([b, r]) => [b, r.firstLoss])) })],
       });
-      ctx.extra[`${s.cell} first loss`] = { webgrad: ours.firstLoss, pytorch: torch.firstLoss, ...Object.fromEntries(Object.entries(tfjs).map(([b, r]) => [`tfjs ${b}`, r.firstLoss])) };
+      ctx.extra[`${s.cell} first loss`] = { webgrad: ours.firstLoss, pytorch: torch.firstLoss, ...Object.fromEntries(Object.entries(peerRuns).map(([b, r]) => [b, r.firstLoss])) };
       // Process CPU time on one thread: on a shared machine, what a step costs whatever the load.
       ctx.entries.push({
         suite: 'rnn', name: `${title} — CPU time per step, one thread`, unit: 'cpu ms/step', better: 'lower',
-        ours: { 'webgrad cpu': ours.cpuMs }, peers: { 'pytorch cpu': torch.cpuMs, ...tfRows('cpuMs') },
+        ours: { 'webgrad cpu': ours.cpuMs }, peers: { 'pytorch cpu': torch.cpuMs, ...peerRows('cpuMs') },
         ratio: makeRatio('CPU time per step ÷ PyTorch', ours.cpuMs, torch.cpuMs, 'lower'),
       });
     }
