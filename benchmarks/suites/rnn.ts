@@ -239,14 +239,16 @@ async function runTf(ctx: SuiteContext, s: CharSpec, backend: TfBackend, o: Meas
 }
 
 /** jax-js on its wasm device: ms per step (each step awaits its loss), its first loss, and process CPU ms per step (one thread). */
-async function runJax(s: CharSpec, o: MeasureOptions, cpuSteps: number): Promise<{ ms: Cell; firstLoss: Cell; cpuMs: Cell }> {
+async function runJax(ctx: SuiteContext, s: CharSpec, o: MeasureOptions, cpuSteps: number): Promise<{ ms: Cell; firstLoss: Cell; cpuMs: Cell }> {
   const jax = await loadJax();
   if (typeof jax === 'string') return { ms: jax, firstLoss: 'n/a', cpuMs: 'n/a' };
   let m: JaxCharStep | null = null;
   try {
     m = jaxCharStep(jax, s);
     const mm = m;
+    const t0 = performance.now();
     const firstLoss = await mm.step();                                           // traces and compiles the step
+    ctx.extra[`jax-js ${s.cell}`] = { firstStepMs: performance.now() - t0, note: 'the first step traces and compiles the unrolled sequence' };
     const t = await measure(mm.step, async () => {}, o);
     const c0 = process.cpuUsage();
     for (let i = 0; i < cpuSteps; i++) await mm.step();
@@ -351,7 +353,7 @@ export const rnnSuite: Suite = {
       }
       if (process.env.WEBGRAD_BENCH_JAXJS !== '0') {
         ctx.log(`  ${s.cell}: jax-js wasm`);
-        jaxjs = await runJax(s, o, ctx.quick ? 3 : 10);
+        jaxjs = await runJax(ctx, s, o, ctx.quick ? 3 : 10);
       }
       const peerRuns = { ...Object.fromEntries(Object.entries(tfjs).map(([b, r]) => [`tfjs ${b}`, r])), ...(jaxjs ? { 'jax-js wasm': jaxjs } : {}) };
       const peerRows = (k: 'ms' | 'cpuMs') => Object.fromEntries(Object.entries(peerRuns).map(([b, r]) => [b, r[k]]));
