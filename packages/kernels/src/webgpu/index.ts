@@ -21,7 +21,7 @@ import { col2im, im2col, pool2d, pool2dBackward } from './conv.js';
 
 export { WebGPURuntime } from './runtime.js';
 export { Capture, WebGPUCaptureError, type CaptureHost, type CapturedCommand, type CapturedDispatch, type CapturedCopy, type CapturedWrite } from './capture.js';
-export type { RuntimeOptions, RuntimeStats, ProfileEntry, BindingKind, Pipeline, PipelineSpec, AdapterDescription } from './runtime.js';
+export type { RuntimeOptions, RuntimeStats, DispatchTally, ProfileEntry, BindingKind, Pipeline, PipelineSpec, AdapterDescription } from './runtime.js';
 export type { ShaderSource } from './runtime.js';
 export { bindings, shader, read, readWrite, uniform, Bindings, type BindingEntry, type StorageBinding, type UniformBinding, type ElementType } from './bindings.js';
 export { UniformStruct } from './kernel_args.js';

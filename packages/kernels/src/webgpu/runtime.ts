@@ -63,6 +63,14 @@ export interface RuntimeOptions extends DeviceOptions {
   memoryLimitBytes?: number;
 }
 
+/** What `tallyDispatches(fn)` returns. */
+export interface DispatchTally<T> {
+  /** What `fn` returned. */
+  result: T;
+  /** Dispatches `fn` encoded, by label. */
+  counts: Map<string, number>;
+}
+
 /** Counters of a runtime: the buffer pool's, plus submits, dispatches, pipelines and bind groups. */
 export interface RuntimeStats extends PoolStats {
   /** Command buffers submitted. */
@@ -542,7 +550,7 @@ export class WebGPURuntime {
    * its command list without encoding, so its dispatches are not counted here (`stats()` counts
    * them). Tallies nest: an inner one counts its own dispatches, and they count in the outer one too.
    */
-  tallyDispatches<T>(fn: () => T): { result: T; counts: Map<string, number> } {
+  tallyDispatches<T>(fn: () => T): DispatchTally<T> {
     const outer = this.tally;
     const counts = new Map<string, number>();
     this.tally = counts;
