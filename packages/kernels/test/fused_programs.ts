@@ -137,8 +137,19 @@ export function describeProgram(p: FusedProgram): string {
   return `inputs v0..v${p.inputs - 1}; ${p.steps.map(step).join('; ')}; outputs ${p.outputs.map((v) => `v${v}`).join(', ')}`;
 }
 
-/** The fusable ops (unary, and binary in either step form) that none of `programs` uses. */
-export function opsNotCovered(programs: readonly FusedProgram[]): string[] {
-  const used = new Set(programs.flatMap((p) => p.steps.map((s) => `${s.kind === 'unary' ? 'unary' : 'binary'}:${s.op}`)));
-  return [...FUSABLE_UNARY.map((op) => `unary:${op}`), ...FUSABLE_BINARY.map((op) => `binary:${op}`)].filter((k) => !used.has(k));
+/**
+ * Programs that use every fusable op: a unary op alone; a binary op as a binary step, and as a
+ * scalar step each way round (a scalar second, then first), one program per form. Random programs
+ * may miss an op; these do not.
+ */
+export function onePerOp(): FusedProgram[] {
+  const one = (step: FusedStep, inputs: number): FusedProgram => ({ inputs, steps: [step], outputs: [inputs] });
+  return [
+    ...FUSABLE_UNARY.map((op) => one({ kind: 'unary', op, args: [0] }, 1)),
+    ...FUSABLE_BINARY.flatMap((op) => [
+      one({ kind: 'binary', op, args: [0, 1] }, 2),
+      one({ kind: 'scalar', op, args: [0], value: 0.75, scalarFirst: false }, 1),
+      one({ kind: 'scalar', op, args: [0], value: 1.5, scalarFirst: true }, 1),
+    ]),
+  ];
 }

@@ -171,8 +171,8 @@ describe('webgpu adamwMulti: bit-identical to one adamw dispatch per item', () =
     const g0 = items[0]!.grad;
     items[1]!.grad = { buffer: new Uint16Array(g0.buffer.buffer, g0.buffer.byteOffset, g0.buffer.length * 2), dtype: 'float16', shape: [6], strides: [1], offset: 0 };
     const one = upload(items), multi = upload(items);
-    expect(multi.items[0]!.grad.buffer).not.toBe(multi.items[1]!.grad.buffer); // distinct typed arrays upload apart…
-    multi.items[1]!.grad = { ...multi.items[1]!.grad, buffer: multi.items[0]!.grad.buffer }; // …so share it by hand
+    // Distinct typed arrays upload to distinct buffers, so item 1 is pointed at item 0's buffer here.
+    multi.items[1]!.grad = { ...multi.items[1]!.grad, buffer: multi.items[0]!.grad.buffer };
     one.items[1]!.grad = { ...one.items[1]!.grad, buffer: one.items[0]!.grad.buffer };
     for (const it of one.items) gk.adamw(it.param, it.grad, it.m, it.v, it.opts);
     const before = rt.stats().dispatches;
