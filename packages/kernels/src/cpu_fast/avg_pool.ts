@@ -9,7 +9,7 @@ import { isContiguous } from '../geometry.js';
 import type { TypedArray, View } from '../types.js';
 import { readPtr, writePtr } from '../wasm/operands.js';
 import { wasmRuntime, type WasmRuntime } from '../wasm/runtime.js';
-import { FAST_CPU_CONFIG, partsFor, splitRange, threadsFor } from '../wasm/schedule.js';
+import { runPlanes } from './planes.js';
 import { AVG_PARAMS } from './avg_pool_program.js';
 
 type V = View<TypedArray>;
@@ -65,16 +65,6 @@ function divisorPlane(rt: WasmRuntime, t: AvgGeom, tables: AvgTables): number {
   const d = new Float64Array(rt.f32().buffer, addr, t.Ho * t.Wo);
   for (let oh = 0; oh < t.Ho; oh++) for (let ow = 0; ow < t.Wo; ow++) d[oh * t.Wo + ow] = tables.divH[oh]! * tables.divW[ow]!;
   return addr;
-}
-
-function runPlanes(rt: WasmRuntime, name: 'avgpool_planes' | 'avgpool_backward_planes', planes: number, work: number,
-  args: (lo: number, hi: number) => number[], accBytes: number): void {
-  if (planes === 0) return;
-  const threads = Math.min(planes, threadsFor(rt, work, FAST_CPU_CONFIG.elementwiseParallelMin));
-  const parts = splitRange(planes, Math.min(planes, partsFor(threads)), 1).filter(([lo, hi]) => hi > lo);
-  const calls = parts.flatMap(([lo, hi]) => args(lo, hi));
-  const scratch = accBytes > 0 ? rt.alloc(threads * accBytes) : 0;
-  rt.parallelShared(name, calls.length / parts.length, calls, threads, Array.from({ length: threads }, (_, i) => scratch + i * accBytes));
 }
 
 /** out [N, C, Ho, Wo] (contiguous) = the average pooling of x; false (nothing written) where x is strided outside the memory. */

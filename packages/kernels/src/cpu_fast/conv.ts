@@ -27,7 +27,7 @@ import { isContiguous, numel, sharesMemory } from '../geometry.js';
 import type { Conv2dGeometry, TypedArray, View } from '../types.js';
 import { isF32, readPtr, writePtr } from '../wasm/operands.js';
 import { wasmRuntime, type WasmRuntime } from '../wasm/runtime.js';
-import { FAST_CPU_CONFIG, partsFor, splitRange, threadsFor } from '../wasm/schedule.js';
+import { runPlanes } from './planes.js';
 import { CONV_PARAMS } from './conv_program.js';
 import { avgPoolBackwardWasm, avgPoolWasm } from './avg_pool.js';
 
@@ -71,21 +71,6 @@ function tapTable(t: Geom): Int32Array {
   for (let i = 0; i < t.kh; i++) out.set(validRange(i * t.dh, t.sh, t.ph, t.H, t.Ho), 2 * i);
   for (let j = 0; j < t.kw; j++) out.set(validRange(j * t.dw, t.sw, t.pw, t.W, t.Wo), 2 * (t.kh + j));
   return out;
-}
-
-/**
- * Runs a plane kernel over the N·C planes: `args(lo, hi)` is a part's argument tuple; threads once
- * `work` elements pay for them. Each thread's calls get its own `accBytes` of scratch appended (the
- * float64 accumulator plane; an ignored extra argument where 0).
- */
-function runPlanes(rt: WasmRuntime, name: 'im2col_planes' | 'col2im_planes' | 'maxpool_planes' | 'maxpool2x2_planes' | 'maxpool_backward_planes',
-  planes: number, work: number, args: (lo: number, hi: number) => number[], accBytes = 0): void {
-  if (planes === 0) return;
-  const threads = Math.min(planes, threadsFor(rt, work, FAST_CPU_CONFIG.elementwiseParallelMin));
-  const parts = splitRange(planes, Math.min(planes, partsFor(threads)), 1).filter(([lo, hi]) => hi > lo);
-  const calls = parts.flatMap(([lo, hi]) => args(lo, hi));
-  const scratch = accBytes > 0 ? rt.alloc(threads * accBytes) : 0;
-  rt.parallelShared(name, calls.length / parts.length, calls, threads, Array.from({ length: threads }, (_, i) => scratch + i * accBytes));
 }
 
 function im2colWasm(x: V, t: Geom, cols: V): void {

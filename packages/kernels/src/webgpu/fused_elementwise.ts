@@ -68,6 +68,30 @@ export function preparedFusedProgram(p: FusedProgram): PreparedFusedProgram {
   return e;
 }
 
+/** Whether input view x reads exactly the elements output view o writes, each at its own position. */
+export const sameView = (x: V, o: V): boolean =>
+  x.buffer === o.buffer && x.offset === o.offset && x.strides.every((s, d) => s === o.strides[d] || x.shape[d] === 1);
+
+/**
+ * For a launch that writes `outBuffers`: a view of an input as the launch must read it — itself,
+ * or, when its buffer is also written, a copy of that buffer taken once before the launch (pushed
+ * to `temps` for the caller to release), so every read sees the values from before the launch.
+ */
+export function snapshotReader(rt: WebGPURuntime, outBuffers: ReadonlySet<GPUBuffer>, temps: GPUBuffer[]): (x: V) => V {
+  const snapshots = new Map<GPUBuffer, GPUBuffer>();
+  return (x) => {
+    if (!outBuffers.has(x.buffer)) return x;
+    let s = snapshots.get(x.buffer);
+    if (s === undefined) {
+      s = rt.allocate(x.buffer.size);
+      rt.copyBuffer(x.buffer, s, x.buffer.size);
+      temps.push(s);
+      snapshots.set(x.buffer, s);
+    }
+    return { ...x, buffer: s };
+  };
+}
+
 const names = (prefix: string, count: number) => Array.from({ length: count }, (_, k) => `${prefix}${k}`);
 
 /** Uniforms: n, the scalars, then the path's geometry (offsets; for strided, shape and strides). */
@@ -147,20 +171,9 @@ export function fusedElementwise(rt: WebGPURuntime, p: FusedProgram, inputs: rea
     return { ...o, buffer: t, offset: 0 };
   });
   const outBuffers = new Set(targets.map((o) => o.buffer));
-  const sameView = (a: V, b: V) => a.buffer === b.buffer && a.offset === b.offset && a.strides.every((st, d) => st === b.strides[d] || a.shape[d] === 1);
   const via = inputs.map((x) => targets.findIndex((o) => sameView(x, o)));
-  const snapshots = new Map<GPUBuffer, GPUBuffer>();
-  const sources = inputs.map((x, k) => {
-    if (via[k]! >= 0 || !outBuffers.has(x.buffer)) return x;
-    let s = snapshots.get(x.buffer);
-    if (s === undefined) {
-      s = rt.allocate(x.buffer.size);
-      rt.copyBuffer(x.buffer, s, x.buffer.size);
-      temps.push(s);
-      snapshots.set(x.buffer, s);
-    }
-    return { ...x, buffer: s };
-  });
+  const source = snapshotReader(rt, outBuffers, temps);
+  const sources = inputs.map((x, k) => (via[k]! >= 0 ? x : source(x)));
   const views = [...sources, ...targets];
   let path: Path, rank = 1, geomShape: readonly number[] = [], geomStrides: readonly (readonly number[])[] = [];
   if (views.every(isContiguous)) {

@@ -34,7 +34,7 @@ import type { View } from '../types.js';
 import { FUSED_MAX_BUFFERS, FusedProgramError, type FusedProgram } from '../elementwise/fused.js';
 import { WGSL_MATH } from './elementwise_ops.js';
 import { read, readWrite } from './bindings.js';
-import { fusedElementwise, preparedFusedProgram, type PreparedFusedProgram } from './fused_elementwise.js';
+import { fusedElementwise, preparedFusedProgram, sameView, snapshotReader, type PreparedFusedProgram } from './fused_elementwise.js';
 import { matmul, matmulWithEpilogue, type Epilogue, type MatmulOptions } from './matmul.js';
 import { reduce } from './reduce.js';
 import type { WebGPURuntime } from './runtime.js';
@@ -77,9 +77,6 @@ function check(a: V, b: V, p: FusedProgram, inputs: readonly V[], outs: readonly
     if (!isContiguous(rowSums)) fail(`rowSums must be contiguous (strides [${rowSums.strides.join(', ')}])`);
   }
 }
-
-const sameView = (x: V, o: V): boolean =>
-  x.buffer === o.buffer && x.offset === o.offset && x.strides.every((s, d) => s === o.strides[d] || x.shape[d] === 1);
 
 /** The epilogue's WGSL `fn epi(m, n, v)`; `via[k]` is the output input k + 1 is read through, or -1. */
 function epilogueCode(e: PreparedFusedProgram, inputs: number, outputs: number, via: readonly number[]): string {
@@ -135,18 +132,7 @@ export function matmulEpilogue(rt: WebGPURuntime, a: V, b: V, p: FusedProgram, i
     sums.target = { ...rowSums!, buffer: t, offset: 0 };
   }
   const via = inputs.map((x) => targets.findIndex((o) => sameView(x, o)));
-  const snapshots = new Map<GPUBuffer, GPUBuffer>();
-  const source = (x: V): V => {
-    if (!outBuffers.has(x.buffer)) return x;
-    let s = snapshots.get(x.buffer);
-    if (s === undefined) {
-      s = rt.allocate(x.buffer.size);
-      rt.copyBuffer(x.buffer, s, x.buffer.size);
-      temps.push(s);
-      snapshots.set(x.buffer, s);
-    }
-    return { ...x, buffer: s };
-  };
+  const source = snapshotReader(rt, outBuffers, temps);
   const sa = source(a), sb = source(b);
   const sources = inputs.map((x, k) => (via[k]! >= 0 ? x : source(x)));
   const code = epilogueCode(e, inputs.length, outs.length, via);
