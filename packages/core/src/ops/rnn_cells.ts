@@ -541,10 +541,7 @@ export interface RnnSequenceOptions extends SequenceOptions {
  */
 export function rnnSequence(xGates: Tensor, h0: Tensor, weightHh: Tensor, opts: RnnSequenceOptions = {}): SequenceResult {
   const op = 'rnnSequence';
-  checkOptions(op, opts, ['reverse', 'nonlinearity']);
-  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
-  const nonlinearity = checkEnum(op, 'nonlinearity', opts.nonlinearity ?? 'tanh', ['tanh', 'relu']);
-  const { T } = checkSequence(op, xGates, 1, h0, weightHh);
+  const { reverse, nonlinearity, T } = rnnSequenceArgs(op, xGates, h0, weightHh, opts);
   const dt = floatDType(op, [['xGates', xGates], ['h0', h0], ['weightHh', weightHh]]);
   return tidy(() => {
     const output = apply(RNN_SEQUENCE, [contiguous(cast(xGates, dt)), contiguous(cast(h0, dt)), cast(weightHh, dt)], { reverse, relu: nonlinearity === 'relu' });
@@ -560,11 +557,7 @@ export function rnnSequence(xGates: Tensor, h0: Tensor, weightHh: Tensor, opts: 
  */
 export function lstmSequence(xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, opts: SequenceOptions = {}): LstmSequenceResult {
   const op = 'lstmSequence';
-  checkOptions(op, opts, ['reverse']);
-  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
-  const { T, B, H } = checkSequence(op, xGates, 4, h0, weightHh);
-  checkTensor(op, 'c0', c0);
-  expectShape(op, 'c0', c0, [B, H], 'batch, hiddenSize');
+  const { reverse, T } = lstmSequenceArgs(op, xGates, h0, c0, weightHh, opts);
   const dt = floatDType(op, [['xGates', xGates], ['h0', h0], ['c0', c0], ['weightHh', weightHh]]);
   return tidy(() => {
     const packed = apply(LSTM_SEQUENCE, [contiguous(cast(xGates, dt)), contiguous(cast(h0, dt)), contiguous(cast(c0, dt)), cast(weightHh, dt)], { reverse });
@@ -580,18 +573,42 @@ export function lstmSequence(xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: T
  */
 export function gruSequence(xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh: Tensor | null, opts: SequenceOptions = {}): SequenceResult {
   const op = 'gruSequence';
-  checkOptions(op, opts, ['reverse']);
-  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
-  const { T, H } = checkSequence(op, xGates, 3, h0, weightHh);
-  if (biasHh !== null) {
-    checkTensor(op, 'biasHh', biasHh);
-    expectShape(op, 'biasHh', biasHh, [3 * H], '3·hiddenSize');
-  }
+  const { reverse, T } = gruSequenceArgs(op, xGates, h0, weightHh, biasHh, opts);
   const dt = floatDType(op, [['xGates', xGates], ['h0', h0], ['weightHh', weightHh], ['biasHh', biasHh]]);
   return tidy(() => {
     const output = apply(GRU_SEQUENCE, [contiguous(cast(xGates, dt)), contiguous(cast(h0, dt)), cast(weightHh, dt), biasHh && cast(biasHh, dt)], { reverse });
     return { output, h: select(output, 0, reverse ? 0 : T - 1) };
   });
+}
+
+/** rnnSequence's arguments (and its decomposition's), checked: the options and the sizes. */
+function rnnSequenceArgs(op: string, xGates: Tensor, h0: Tensor, weightHh: Tensor, opts: RnnSequenceOptions) {
+  checkOptions(op, opts, ['reverse', 'nonlinearity']);
+  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
+  const nonlinearity = checkEnum(op, 'nonlinearity', opts.nonlinearity ?? 'tanh', ['tanh', 'relu']);
+  return { reverse, nonlinearity, ...checkSequence(op, xGates, 1, h0, weightHh) };
+}
+
+/** lstmSequence's arguments (and its decomposition's), checked: the options, the sizes and c0's shape. */
+function lstmSequenceArgs(op: string, xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, opts: SequenceOptions) {
+  checkOptions(op, opts, ['reverse']);
+  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
+  const sizes = checkSequence(op, xGates, 4, h0, weightHh);
+  checkTensor(op, 'c0', c0);
+  expectShape(op, 'c0', c0, [sizes.B, sizes.H], 'batch, hiddenSize');
+  return { reverse, ...sizes };
+}
+
+/** gruSequence's arguments (and its decomposition's), checked: the options, the sizes and biasHh's shape. */
+function gruSequenceArgs(op: string, xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh: Tensor | null, opts: SequenceOptions) {
+  checkOptions(op, opts, ['reverse']);
+  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
+  const sizes = checkSequence(op, xGates, 3, h0, weightHh);
+  if (biasHh !== null) {
+    checkTensor(op, 'biasHh', biasHh);
+    expectShape(op, 'biasHh', biasHh, [3 * sizes.H], '3·hiddenSize');
+  }
+  return { reverse, ...sizes };
 }
 
 // ---- the decompositions, checked: the reference a user can run on any device ---------------------
@@ -609,11 +626,7 @@ export function gruCellDecomposed(xGates: Tensor, hGates: Tensor, h: Tensor): Te
 }
 /** rnnSequence computed from primitive ops, step by step: output [T, B, H] and the final h. */
 export function rnnSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tensor, opts: RnnSequenceOptions = {}): SequenceResult {
-  const op = 'rnnSequenceDecomposed';
-  checkOptions(op, opts, ['reverse', 'nonlinearity']);
-  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
-  const nonlinearity = checkEnum(op, 'nonlinearity', opts.nonlinearity ?? 'tanh', ['tanh', 'relu']);
-  const { T } = checkSequence(op, xGates, 1, h0, weightHh);
+  const { reverse, nonlinearity, T } = rnnSequenceArgs('rnnSequenceDecomposed', xGates, h0, weightHh, opts);
   return tidy(() => {
     const output = rnnSequenceSteps(xGates, h0, weightHh, nonlinearity, reverse);
     return { output, h: select(output, 0, reverse ? 0 : T - 1) };
@@ -621,12 +634,7 @@ export function rnnSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tens
 }
 /** lstmSequence computed from primitive ops, step by step: output [T, B, H] and the final h, c. */
 export function lstmSequenceDecomposed(xGates: Tensor, h0: Tensor, c0: Tensor, weightHh: Tensor, opts: SequenceOptions = {}): LstmSequenceResult {
-  const op = 'lstmSequenceDecomposed';
-  checkOptions(op, opts, ['reverse']);
-  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
-  const { T, B, H } = checkSequence(op, xGates, 4, h0, weightHh);
-  checkTensor(op, 'c0', c0);
-  expectShape(op, 'c0', c0, [B, H], 'batch, hiddenSize');
+  const { reverse, T } = lstmSequenceArgs('lstmSequenceDecomposed', xGates, h0, c0, weightHh, opts);
   return tidy(() => {
     const packed = lstmSequenceSteps(xGates, h0, c0, weightHh, reverse);
     const output = narrow(packed, 0, 0, T);
@@ -635,14 +643,7 @@ export function lstmSequenceDecomposed(xGates: Tensor, h0: Tensor, c0: Tensor, w
 }
 /** gruSequence computed from primitive ops, step by step: output [T, B, H] and the final h. */
 export function gruSequenceDecomposed(xGates: Tensor, h0: Tensor, weightHh: Tensor, biasHh: Tensor | null, opts: SequenceOptions = {}): SequenceResult {
-  const op = 'gruSequenceDecomposed';
-  checkOptions(op, opts, ['reverse']);
-  const reverse = checkBool(op, 'reverse', opts.reverse ?? false);
-  const { T, H } = checkSequence(op, xGates, 3, h0, weightHh);
-  if (biasHh !== null) {
-    checkTensor(op, 'biasHh', biasHh);
-    expectShape(op, 'biasHh', biasHh, [3 * H], '3·hiddenSize');
-  }
+  const { reverse, T } = gruSequenceArgs('gruSequenceDecomposed', xGates, h0, weightHh, biasHh, opts);
   return tidy(() => {
     const output = gruSequenceSteps(xGates, h0, weightHh, biasHh, reverse);
     return { output, h: select(output, 0, reverse ? 0 : T - 1) };
