@@ -5,6 +5,7 @@
 // compiled GPT step does). Kernel calls only; each round issues `reps` calls and ends with a 4-byte
 // readback. Prints µs per call, median and fastest round.
 import { contiguousStrides, createWebGPUKernels, layerNormBackwardAdd, WebGPURuntime, type View } from '@webgrad/kernels';
+import { benchKernelCalls } from './lib/gpu.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,21 +23,7 @@ const view = (shape: number[], f = (i: number) => Math.sin(i * 0.37) * 0.5): G =
   rt.write(buffer, Float32Array.from({ length: size }, (_, i) => f(i)));
   return { buffer, dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 };
 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function bench(what: string, fn: () => void): Promise<void> {
-  const sink = view([1]);
-  const round = async () => {
-    const t0 = performance.now();
-    for (let r = 0; r < REPS; r++) fn();
-    await rt.read(sink.buffer, 0, 4);
-    return ((performance.now() - t0) * 1000) / REPS;
-  };
-  await round();
-  const us: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) us.push(await round());
-  console.log(`  ${what.padEnd(48)} ${median(us).toFixed(1).padStart(9)} µs/call (fastest ${Math.min(...us).toFixed(1)})`);
-}
+const bench = (what: string, fn: () => void): Promise<void> => benchKernelCalls(rt, what, fn, { reps: REPS, rounds: ROUNDS, width: 48 });
 
 for (const [R, D] of [[768, 128], [256, 1024]]) {
   console.log(`layerNorm backward [${R}, ${D}] with dweight, dbias, and the residual add`);

@@ -5,6 +5,7 @@
 // `matmul` + `reduce`. Kernel calls only; each round issues `reps` calls and ends with a 4-byte
 // readback. Prints µs per call, median and fastest round.
 import { contiguousStrides, createWebGPUKernels, matmulEpilogue, WebGPURuntime, type FusedProgram, type View } from '@webgrad/kernels';
+import { benchKernelCalls } from './lib/gpu.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,21 +24,7 @@ const view = (shape: number[], strides = contiguousStrides(shape), size = shape.
   rt.write(buffer, v);
   return { buffer, dtype: 'float32', shape, strides, offset: 0 };
 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function bench(what: string, fn: () => void): Promise<void> {
-  const sink = view([1]);
-  const round = async () => {
-    const t0 = performance.now();
-    for (let r = 0; r < REPS; r++) fn();
-    await rt.read(sink.buffer, 0, 4);
-    return ((performance.now() - t0) * 1000) / REPS;
-  };
-  await round();
-  const us: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) us.push(await round());
-  console.log(`  ${what.padEnd(44)} ${median(us).toFixed(1).padStart(9)} µs/call (fastest ${Math.min(...us).toFixed(1)})`);
-}
+const bench = (what: string, fn: () => void): Promise<void> => benchKernelCalls(rt, what, fn, { reps: REPS, rounds: ROUNDS, width: 44 });
 
 const biasGelu: FusedProgram = { inputs: 2, steps: [{ kind: 'binary', op: 'add', args: [0, 1] }, { kind: 'unary', op: 'gelu', args: [2] }], outputs: [3] };
 const biasResidual: FusedProgram = { inputs: 3, steps: [{ kind: 'binary', op: 'add', args: [0, 1] }, { kind: 'binary', op: 'add', args: [2, 3] }], outputs: [4] };

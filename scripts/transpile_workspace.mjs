@@ -47,12 +47,13 @@ export async function transpileWorkspace(cache, programSources) {
 }
 
 /** Transpiles the workspace and one program (`program`: a file URL or path of a .ts file in this
- *  repository) into `node_modules/.cache/<cacheName>` beside the program, and runs it as the main
- *  module with this process's arguments: the body of the benchmarks' one-line `.mjs` launchers. */
+ *  repository), with the helpers in the `lib/` folder beside it, into `node_modules/.cache/<cacheName>`
+ *  beside the program, and runs it as the main module with this process's arguments: the body of
+ *  the benchmarks' one-line `.mjs` launchers. */
 export async function runProgram(program, cacheName) {
   const file = program instanceof URL ? fileURLToPath(program) : resolve(program);
   const cache = join(dirname(file), 'node_modules', '.cache', cacheName);
-  await transpileWorkspace(cache, [file]);
+  await transpileWorkspace(cache, [file, ...sources(join(dirname(file), 'lib'))]);
   const main = join(cache, relative(root, file).replace(/\.ts$/, '.js'));
   process.argv = [process.argv[0], main, ...process.argv.slice(2)];
   await import(pathToFileURL(main).href);

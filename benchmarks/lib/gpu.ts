@@ -157,3 +157,24 @@ export class RawDawn {
     return v;
   }
 }
+
+/**
+ * Times `fn`, a few kernel launches, on the runtime: one warm-up round, then `rounds` rounds of
+ * `reps` calls each ending with a 4-byte readback (which waits for the GPU). Prints `what` with the
+ * median and the fastest round, in µs per call.
+ */
+export async function benchKernelCalls(rt: WebGPURuntime, what: string, fn: () => void, o: { reps: number; rounds: number; width?: number }): Promise<void> {
+  const sink = rt.allocate(4);
+  const round = async () => {
+    const t0 = performance.now();
+    for (let r = 0; r < o.reps; r++) fn();
+    await rt.read(sink, 0, 4);
+    return ((performance.now() - t0) * 1000) / o.reps;
+  };
+  await round();
+  const us: number[] = [];
+  for (let r = 0; r < o.rounds; r++) us.push(await round());
+  rt.release(sink);
+  const median = [...us].sort((a, b) => a - b)[Math.floor(us.length / 2)] ?? NaN;
+  console.log(`  ${what.padEnd(o.width ?? 48)} ${median.toFixed(1).padStart(9)} µs/call (fastest ${Math.min(...us).toFixed(1)})`);
+}
