@@ -7,7 +7,8 @@
 // (overlapping windows); 3×3 stride 2 with padding [16, 32, 15, 15] (odd sizes); the same 2×2/2
 // input with H and W transposed (a strided view).
 // `node benchmarks/avg_pool_cpu.mjs [--rounds N] [--threads N] [--fast-only]`
-import { avgPool2d, randn, setCpuKernels, setNumThreads, tidy, type Tensor } from '@webgrad/core';
+import { avgPool2d, randn, setNumThreads, tidy, type Tensor } from '@webgrad/core';
+import { compareTiers, timeCalls } from './lib/cpu_tiers.js';
 import { allocTensorArray, fastCpuKernels, type Conv2dGeometry, type View } from '@webgrad/kernels';
 
 const args = process.argv.slice(2);
@@ -59,42 +60,13 @@ function kernelCase(shape: [number, number, number, number], kernel: number, str
   };
 }
 
-/** CPU milliseconds (all threads of the process) and wall milliseconds per call over `n` calls, and the fastest call's wall ms. */
-function time(f: () => void, n: number): { cpu: number; wall: number; fastest: number } {
-  const c0 = process.cpuUsage(), t0 = performance.now();
-  let fastest = Infinity;
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    f();
-    fastest = Math.min(fastest, performance.now() - t);
-  }
-  const c = process.cpuUsage(c0), t = performance.now() - t0;
-  return { cpu: (c.user + c.system) / 1000 / n, wall: t / n, fastest };
-}
-
-const kinds = fastOnly ? (['fast'] as const) : (['fast', 'reference'] as const);
-console.log('case | kernels | cpu ms/call (best of rounds) | wall ms/call (best) | wall ms, fastest call');
-for (const [name, make] of cases) {
-  const best: Record<string, { cpu: number; wall: number; fastest: number }> = {};
-  const runs: Record<string, () => void> = {};
-  for (const k of kinds) { setCpuKernels(k); runs[k] = make(); for (let i = 0; i < 3; i++) runs[k]!(); }
-  for (let r = 0; r < rounds; r++) {
-    for (const k of r % 2 ? [...kinds].reverse() : kinds) {
-      setCpuKernels(k);
-      const m = time(runs[k]!, k === 'reference' ? 2 : 10);
-      const b = best[k];
-      best[k] = { cpu: Math.min(b?.cpu ?? Infinity, m.cpu), wall: Math.min(b?.wall ?? Infinity, m.wall), fastest: Math.min(b?.fastest ?? Infinity, m.fastest) };
-    }
-  }
-  for (const k of kinds) console.log(`${name} | ${k} | ${best[k]!.cpu.toFixed(3)} | ${best[k]!.wall.toFixed(3)} | ${best[k]!.fastest.toFixed(3)}`);
-}
-setCpuKernels('fast');
+compareTiers(cases, { rounds, fastOnly, digits: 3 });
 for (const [name, make] of kernelCases) {
   const run = make();
   for (let i = 0; i < 3; i++) run();
   let best = { cpu: Infinity, wall: Infinity, fastest: Infinity };
   for (let r = 0; r < rounds; r++) {
-    const m = time(run, 20);
+    const m = timeCalls(run, 20);
     best = { cpu: Math.min(best.cpu, m.cpu), wall: Math.min(best.wall, m.wall), fastest: Math.min(best.fastest, m.fastest) };
   }
   console.log(`${name} | fast | ${best.cpu.toFixed(3)} | ${best.wall.toFixed(3)} | ${best.fastest.toFixed(3)}`);

@@ -8,6 +8,7 @@
 // (--profile: the fast kernels' wall time per call of each kernel, dtype and shape); compare with
 // `/usr/bin/python3 benchmarks/peers/torch_cnn.py` (the same shapes in PyTorch).
 import { conv2d, cpuBackend, crossEntropy, maxPool2d, randn, setCpuKernels, setNumThreads, tensor, tidy, type Tensor } from '@webgrad/core';
+import { compareTiers } from './lib/cpu_tiers.js';
 import { LeNet5, Linear, ReLU, Sequential } from '@webgrad/nn';
 import { Adam } from '@webgrad/optim';
 
@@ -49,36 +50,7 @@ const cases: [string, () => () => void][] = [
     tensor(rand(64, 4).map((v) => Math.floor((v + 1) * 5)), { shape: [64], dtype: 'int32' }))],
 ];
 
-/** CPU milliseconds (all threads of the process) and wall milliseconds per call over `n` calls, and the fastest call's wall ms. */
-function time(f: () => void, n: number): { cpu: number; wall: number; fastest: number } {
-  const c0 = process.cpuUsage(), t0 = performance.now();
-  let fastest = Infinity;
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    f();
-    fastest = Math.min(fastest, performance.now() - t);
-  }
-  const c = process.cpuUsage(c0), t = performance.now() - t0;
-  return { cpu: (c.user + c.system) / 1000 / n, wall: t / n, fastest };
-}
-
-const kinds = fastOnly ? (['fast'] as const) : (['fast', 'reference'] as const);
-console.log('case | kernels | cpu ms/call (best of rounds) | wall ms/call (best) | wall ms, fastest call');
-for (const [name, make] of cases) {
-  const best: Record<string, { cpu: number; wall: number; fastest: number }> = {};
-  const runs: Record<string, () => void> = {};
-  for (const k of kinds) { setCpuKernels(k); runs[k] = make(); for (let i = 0; i < 3; i++) runs[k]!(); }
-  for (let r = 0; r < rounds; r++) {
-    for (const k of r % 2 ? [...kinds].reverse() : kinds) {
-      setCpuKernels(k);
-      const n = k === 'reference' ? 2 : 10;
-      const m = time(runs[k]!, n);
-      const b = best[k];
-      best[k] = { cpu: Math.min(b?.cpu ?? Infinity, m.cpu), wall: Math.min(b?.wall ?? Infinity, m.wall), fastest: Math.min(b?.fastest ?? Infinity, m.fastest) };
-    }
-  }
-  for (const k of kinds) console.log(`${name} | ${k} | ${best[k]!.cpu.toFixed(2)} | ${best[k]!.wall.toFixed(2)} | ${best[k]!.fastest.toFixed(2)}`);
-}
+compareTiers(cases, { rounds, fastOnly, digits: 2 });
 
 /** Wall ms per case call spent in each kernel (name, dtypes, first operand's shape), over 10 calls. */
 function profile(name: string, f: () => void): void {
