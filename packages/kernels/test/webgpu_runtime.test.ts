@@ -90,6 +90,7 @@ describe('WebGPURuntime', () => {
     axpb(r, x, out, 64, 1, 0);
     expect(() => r.tallyDispatches(() => { axpb(r, x, out, 64, 1, 0); throw new Error('boom'); })).toThrow('boom');
     expect(r.tallyDispatches(() => axpb(r, x, out, 64, 1, 0)).counts.get('axpb')).toBe(1);
+    expect(() => r.tallyDispatches(null as unknown as () => void)).toThrow(/tallyDispatches: fn must be a function, got null/);
     r.release(x); r.release(out);
   });
 

@@ -551,6 +551,7 @@ export class WebGPURuntime {
    * them). Tallies nest: an inner one counts its own dispatches, and they count in the outer one too.
    */
   tallyDispatches<T>(fn: () => T): DispatchTally<T> {
+    if (typeof fn !== 'function') throw new TypeError(`tallyDispatches: fn must be a function, got ${fn === null ? 'null' : typeof fn}`);
     const outer = this.tally;
     const counts = new Map<string, number>();
     this.tally = counts;
