@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
 import { fastCpuKernels } from '../src/cpu_fast/index.js';
-import type { AdamWOptions } from '../src/types.js';
+import { allocTensorArray, releaseTensorArray } from '../src/cpu_fast/index.js';
+import type { AdamWItem, AdamWOptions, TypedArray } from '../src/types.js';
 import { eachThreadCount, forceThreading, seeded, view } from './wasm_helpers.js';
 
 forceThreading();
@@ -41,6 +42,8 @@ function fast(p0: Float32Array, g: Float32Array, m0: Float32Array, v0: Float32Ar
   fastCpuKernels.adamw(view(s[0], [n]), view(g, [n]), view(s[1], [n]), view(s[2], [n]), o);
   return s;
 }
+
+const bitsEqualArrays = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 
 /** Bits equal, NaN matching any NaN. */
 function expectSameBits(got: Float32Array, want: Float32Array, what: string): void {
@@ -160,4 +163,43 @@ describe('fast cpu adamw (float32)', () => {
     expect(got[0][0]).toBe(1);
     expect(got[0][2]).toBeCloseTo(3 - 1e-3, 6);
   });
+
+  it('adamwMulti: every item equals adamw on it bit for bit, in the heap or not, off the fast path or not', () => {
+    // Sizes of one fork's queue: empty, ragged, one part and many; each item its own hyperparameters.
+    const sizes = [5, 0, 1, 70001, 3, 4097, 63, 2];
+    const heap = (x: Float32Array): Float32Array => { const a = allocTensorArray(x.length); if (!a) return Float32Array.from(x); a.set(x); return a; };
+    eachThreadCount((t) => {
+      const items: AdamWItem<TypedArray>[] = [];
+      const wants: State[] = [];
+      const held: Float32Array[] = [];
+      sizes.forEach((n, i) => {
+        const [p, g, m, v] = [seeded(n, 60 + i), seeded(n, 70 + i), seeded(n, 80 + i, -0.01, 0.01), seeded(n, 90 + i, 0, 1e-4)];
+        const o = { ...BASE, lr: 1e-3 * (i + 1), weightDecay: i % 2 === 0 ? 0.1 : 0, step: i + 1 };
+        wants.push(emulate(p, g, m, v, o));
+        // Odd items live in the kernels' memory (updated in place), even ones in ordinary arrays.
+        const own = i % 2 === 1 ? [heap(p), heap(m), heap(v)] : [Float32Array.from(p), Float32Array.from(m), Float32Array.from(v)];
+        if (i % 2 === 1) held.push(...own);
+        items.push({ param: view(own[0]!, [n]), grad: view(g, [n]), m: view(own[1]!, [n]), v: view(own[2]!, [n]), opts: o });
+      });
+      // A strided item (every other element of a longer array) takes the reference, as adamw does.
+      const n = 9, o = { ...BASE, step: 3 };
+      const wide = [seeded(2 * n, 100), seeded(2 * n, 101), seeded(2 * n, 102, -0.01, 0.01), seeded(2 * n, 103, 0, 1e-4)];
+      const strided = (x: Float32Array) => view(x, [n], [2]);
+      const ref = wide.map((x) => Float32Array.from(x));
+      cpuKernels.adamw(strided(ref[0]!), strided(ref[1]!), strided(ref[2]!), strided(ref[3]!), o);
+      const mine = wide.map((x) => Float32Array.from(x));
+      items.push({ param: strided(mine[0]!), grad: strided(mine[1]!), m: strided(mine[2]!), v: strided(mine[3]!), opts: o });
+
+      fastCpuKernels.adamwMulti(items);
+      sizes.forEach((sz, i) => {
+        const it = items[i]!;
+        const got = [it.param, it.m, it.v].map((x) => (x.buffer as Float32Array).subarray(0, sz));
+        for (let k = 0; k < 3; k++) expectSameBits(got[k]!, wants[i]![k], `threads=${t} item ${i} (n=${sz}) ${['p', 'm', 'v'][k]}`);
+      });
+      for (const k of [0, 2, 3]) expectSameBits(mine[k]!, ref[k]!, `threads=${t} strided item, array ${k}`);
+      expect(bitsEqualArrays(mine[1]!, wide[1]!)).toBe(true); // the grad is read only
+      for (const a of held) releaseTensorArray(a);
+    });
+  });
 });
+

@@ -22,20 +22,19 @@
 // subnormal unless eps dominates √(v'/bc2); subnormal results differ by at most a few 2⁻¹⁴⁹.
 
 import { numel } from '../geometry.js';
-import type { AdamWOptions, TypedArray, View } from '../types.js';
+import type { AdamWItem, AdamWOptions, TypedArray, View } from '../types.js';
 import { ADAMW_PARAMS } from '../wasm/elementwise_program.js';
 import { allF32Contiguous, inOutPtr, readPtr } from '../wasm/operands.js';
-import { wasmRuntime } from '../wasm/runtime.js';
+import { wasmRuntime, type WasmRuntime } from '../wasm/runtime.js';
 import { FAST_CPU_CONFIG, partsFor, splitRange, threadsFor } from '../wasm/schedule.js';
 
 type V = View<TypedArray>;
 
-export function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): boolean {
-  if (!allF32Contiguous(param, grad, m, v)) return false;
-  const n = numel(param.shape);
-  if (n === 0) return true;
-  const rt = wasmRuntime();
-  rt.reset();
+/** An item's operands placed in the memory: the `adamw` export's pointer arguments and hyperparameters, and the copy-backs. */
+interface Placed { ptrs: number[]; n: number; params: number; done: () => void }
+
+/** Places one fast-path item (all float32 contiguous, n > 0) in the memory; scratch from rt.alloc. */
+function place(rt: WasmRuntime, param: V, grad: V, m: V, v: V, n: number, opts: AdamWOptions): Placed {
   // In place on param and moments.
   const [pw, mw, vw] = [param, m, v].map((x) => inOutPtr(rt, x, n)) as [{ addr: number; done: () => void }, { addr: number; done: () => void }, { addr: number; done: () => void }];
   const ptrs = [pw.addr, readPtr(rt, grad, n), mw.addr, vw.addr];
@@ -46,14 +45,66 @@ export function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): boolea
     bc1: 1 - Math.pow(beta1, step), bc2: 1 - Math.pow(beta2, step), lr, eps,
   };
   rt.f32().set(ADAMW_PARAMS.map((k) => consts[k]), params >> 2);
-  const threads = threadsFor(rt, 3 * n, FAST_CPU_CONFIG.elementwiseParallelMin); // 7 streams, 3 divisions and a sqrt per 4 elements: ~3 binary ops' work
-  // Four elements per step: up to three padded elements land in the blocks' slack.
-  const padded = (n + 3) & ~3;
-  const parts = splitRange(padded, partsFor(threads), 4).map(([lo, hi]) =>
-    (hi > lo ? [...ptrs.map((p) => p + lo * 4), hi - lo, params] : []));
-  rt.parallel('adamw', 6, parts);
-  pw.done();
-  mw.done();
-  vw.done();
+  return { ptrs, n, params, done: () => { pw.done(); mw.done(); vw.done(); } };
+}
+
+/**
+ * Cuts each placed item into ranges of multiples of 4 elements (four per step: up to three padded
+ * elements land in the blocks' slack), about `partsFor(threads)` ranges over all items together,
+ * as `adamw` export calls.
+ */
+function calls(items: readonly Placed[], threads: number): number[][] {
+  let total = 0;
+  for (const it of items) total += it.n;
+  const chunk = Math.max(4, Math.ceil(total / partsFor(threads) / 4) * 4);
+  const out: number[][] = [];
+  for (const it of items) {
+    const padded = (it.n + 3) & ~3;
+    for (const [lo, hi] of splitRange(padded, Math.ceil(padded / chunk), 4)) {
+      if (hi > lo) out.push([...it.ptrs.map((p) => p + lo * 4), hi - lo, it.params]);
+    }
+  }
+  return out;
+}
+
+const fastItem = (it: AdamWItem<TypedArray>): boolean => allF32Contiguous(it.param, it.grad, it.m, it.v);
+
+// 7 streams, 3 divisions and a sqrt per 4 elements: ~3 binary ops' work per element.
+const threadsForElements = (rt: WasmRuntime, n: number): number => threadsFor(rt, 3 * n, FAST_CPU_CONFIG.elementwiseParallelMin);
+
+export function adamw(param: V, grad: V, m: V, v: V, opts: AdamWOptions): boolean {
+  if (!allF32Contiguous(param, grad, m, v)) return false;
+  const n = numel(param.shape);
+  if (n === 0) return true;
+  const rt = wasmRuntime();
+  rt.reset();
+  const it = place(rt, param, grad, m, v, n, opts);
+  rt.parallel('adamw', 6, calls([it], threadsForElements(rt, n)));
+  it.done();
   return true;
+}
+
+/**
+ * `adamw` on every item with one fork of the threads for all of them: the items' element ranges
+ * share one queue, so small tensors (biases, norms) no longer each pay a fork and join, and a
+ * mid-sized one is split as finely as the whole step's work allows. Each element's arithmetic is
+ * `adamw`'s, so results equal it bit for bit. Items off the fast path (16-bit, strided) take
+ * `single` (the reference fallback) one by one afterwards.
+ */
+export function adamwMulti(items: readonly AdamWItem<TypedArray>[], single: (param: V, grad: V, m: V, v: V, opts: AdamWOptions) => void): void {
+  const rt = wasmRuntime();
+  rt.reset();
+  const placed: Placed[] = [];
+  const rest: AdamWItem<TypedArray>[] = [];
+  let total = 0;
+  for (const it of items) {
+    if (!fastItem(it)) { rest.push(it); continue; }
+    const n = numel(it.param.shape);
+    if (n === 0) continue;
+    placed.push(place(rt, it.param, it.grad, it.m, it.v, n, it.opts));
+    total += n;
+  }
+  if (placed.length > 0) rt.parallel('adamw', 6, calls(placed, threadsForElements(rt, total)));
+  for (const p of placed) p.done();
+  for (const it of rest) single(it.param, it.grad, it.m, it.v, it.opts);
 }

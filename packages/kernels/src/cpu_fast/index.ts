@@ -15,7 +15,8 @@
 //   indexing.ts          indexSelect, indexAdd
 //   rnn.ts               rnnCell, lstmCell, gruCell and their backwards (rnn_program.ts, TypeScript loops)
 //   random.ts            random
-//   adamw.ts             adamw (adamw in ../wasm/elementwise_program.ts); adamwMulti runs it per item
+//   adamw.ts             adamw, and adamwMulti with one fork of the threads for all items (adamw in
+//                        ../wasm/elementwise_program.ts)
 //   quant_matmul.ts      quantMatmul (< 8 rows: quant_matmul_program.ts; more: decoded tiles into the
 //                        sgemm), quantMatmulTransposed (tiles into the sgemm, or TypeScript loops)
 // argReduce, gather and scatterAdd have no fast path.
@@ -28,9 +29,8 @@
 
 import { cpuKernels } from '../cpu/index.js';
 import { binaryScalarVia } from '../cpu/elementwise.js';
-import { adamwEach } from '../cpu/adamw.js';
 import type { KernelSet, RecurrentKernels, TypedArray } from '../types.js';
-import { adamw } from './adamw.js';
+import { adamw, adamwMulti } from './adamw.js';
 import { attention, attentionBackward } from './attention.js';
 import { col2im, im2col, pool2d, pool2dBackward } from './conv.js';
 import { copy, fill } from './copy.js';
@@ -61,7 +61,7 @@ const fast = withReference({
 });
 
 /** The CPU kernels with WebAssembly SIMD and TypeScript fast paths; everything else is `cpuKernels`. */
-export const fastCpuKernels: KernelSet<TypedArray> & RecurrentKernels<TypedArray> = { ...cpuKernels, ...fast, binaryScalar: binaryScalarVia(fast.binary), adamwMulti: adamwEach(fast.adamw), ...recurrentKernels };
+export const fastCpuKernels: KernelSet<TypedArray> & RecurrentKernels<TypedArray> = { ...cpuKernels, ...fast, binaryScalar: binaryScalarVia(fast.binary), adamwMulti: (items) => adamwMulti(items, fast.adamw), ...recurrentKernels };
 
 export { FAST_CPU_CONFIG } from '../wasm/schedule.js';
 export { setNumThreads, getNumThreads, startCpuThreads, wasmRuntime, WasmRuntime, allocTensorArray, releaseTensorArray, setPoisonNewArrays } from '../wasm/runtime.js';
