@@ -10,7 +10,7 @@
 //                        ../wasm/elementwise_program.ts)
 //   conv.ts              im2col, col2im, pool2d, pool2dBackward (TypeScript loops)
 //   reduce.ts            reduce (reduce_program.ts; per-channel sums in reduce_channels.ts)
-//   rows.ts              softmax, layerNorm, crossEntropy and their backwards (rows_program.ts)
+//   rows.ts              softmax, layerNorm, crossEntropy and their backwards (rows_program.ts, cross_entropy_program.ts)
 //   attention.ts         attention forward and backward (attention_program.ts)
 //   indexing.ts          indexSelect, indexAdd
 //   rnn.ts               rnnCell, lstmCell, gruCell and their backwards (rnn_program.ts, TypeScript loops)

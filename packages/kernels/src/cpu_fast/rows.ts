@@ -4,7 +4,11 @@
 // - softmax, layerNorm, layerNorm backward (even row length): float32 contiguous rows in
 //   WebAssembly (rows_program.ts), threads taking ranges of rows; float32 arithmetic with float64
 //   row sums where the program says so, so results agree with the reference to float32 rounding.
-// - softmax backward, layerNorm backward with an odd row length, cross-entropy and its backward:
+// - cross-entropy and its backward (float32 contiguous [N, C] logits, int32 targets, float32
+//   per-row operands of any stride): WebAssembly (cross_entropy_program.ts) over row ranges, float32
+//   arithmetic; the targets are checked and gathered here first, per-row inputs and outputs copied
+//   through scratch.
+// - softmax backward, layerNorm backward with an odd row length, and cross-entropy's other layouts:
 //   TypeScript loops over float32 contiguous operands with the reference's float64 arithmetic in
 //   the reference's order.
 // float16/bfloat16 operands run the same paths on float32 copies, each 16-bit result encoded once
@@ -12,7 +16,8 @@
 
 import { rowsOf } from '../geometry.js';
 import type { CrossEntropyOptions, TypedArray, View } from '../types.js';
-import { allF32Contiguous, isFloat, readPtr, writePtr, type Range } from '../wasm/operands.js';
+import { allF32Contiguous, isF32, isFloat, readPtr, writePtr, type Range } from '../wasm/operands.js';
+import type { WasmRuntime } from '../wasm/runtime.js';
 import { wasmRuntime } from '../wasm/runtime.js';
 import { rowSplit } from '../wasm/schedule.js';
 import { anyHalf, viaFloat32 } from './half_arrays.js';
@@ -175,12 +180,76 @@ function classWeights(weight: V | null, C: number): Float64Array {
 }
 
 const vec1d = (v: V): boolean => v.shape.length === 1;
+/** A float32 1-d operand of any stride (null, an absent optional operand, counts as one). */
+const f32Vec = (v: V | null): boolean => v === null || (isF32(v) && vec1d(v));
 
-/** Cross-entropy of float32 contiguous [N, C] logits, in float64 (TypeScript); out-of-range targets throw. */
+/**
+ * The WebAssembly cross-entropy kernels' operands: float32 contiguous non-empty [N, C] logits,
+ * int32 1-d targets and float32 1-d others (`perRow`, any stride; null ones count).
+ */
+function wasmCrossEntropy(logits: V, targets: V, ...perRow: (V | null)[]): boolean {
+  return allF32Contiguous(logits) && logits.shape.length === 2 && logits.shape[0]! > 0 && logits.shape[1]! > 0
+    && targets.dtype === 'int32' && vec1d(targets) && perRow.every(f32Vec);
+}
+
+/**
+ * Checks every target (`checkTarget`'s RangeError, before any WebAssembly runs) and gathers them
+ * into int32 scratch, −1 for an ignored row. Returns its address.
+ */
+function targetRows(rt: WasmRuntime, kernel: string, targets: V, N: number, C: number, ignoreIndex: number): number {
+  const p = rt.alloc(N * 4);
+  const out = new Int32Array(rt.f32().buffer, p, N);
+  const ts = targets.buffer, st = targets.strides[0]!;
+  for (let n = 0; n < N; n++) {
+    const t = ts[targets.offset + n * st]!;
+    out[n] = checkTarget(kernel, t, C, ignoreIndex) ? t : -1;
+  }
+  return p;
+}
+
+/** Class weights as float32 scratch (ones when null). Returns its address. */
+function classWeightRow(rt: WasmRuntime, weight: V | null, C: number): number {
+  const p = rt.alloc(C * 4);
+  const f32 = rt.f32(), at = p >> 2;
+  if (!weight) f32.fill(1, at, at + C);
+  else for (let c = 0; c < C; c++) f32[at + c] = weight.buffer[weight.offset + c * weight.strides[0]!]!;
+  return p;
+}
+
+/** Cross-entropy of float32 contiguous [N, C] logits: WebAssembly, or the TypeScript loops; out-of-range targets throw. */
 export function crossEntropy(logits: V, targets: V, weight: V | null, opts: CrossEntropyOptions, loss: V, lse: V, rowWeight: V | null = null): boolean {
   if (anyHalf(logits, weight, loss, lse, rowWeight)) {
     return viaFloat32([logits, targets, weight], [loss, lse, rowWeight], ([x32, t, w32], [l32, s32, r32]) => crossEntropy(x32!, t!, w32!, opts, l32!, s32!, r32));
   }
+  if (wasmCrossEntropy(logits, targets, weight, loss, lse, rowWeight)) {
+    const [N, C] = [logits.shape[0]!, logits.shape[1]!];
+    const eps = opts.labelSmoothing;
+    const rt = wasmRuntime();
+    rt.reset();
+    const tp = targetRows(rt, 'crossEntropy', targets, N, C, opts.ignoreIndex);
+    const xp = readPtr(rt, logits, N * C), wp = classWeightRow(rt, weight, C);
+    const op = rt.alloc(N * 12), params = rt.alloc(12);
+    const f32 = rt.f32();
+    f32[params >> 2] = 1 - eps;
+    f32[(params >> 2) + 1] = eps / C;
+    new Int32Array(f32.buffer, params + 8, 1)[0] = eps !== 0 ? 1 : 0;
+    const parts = rowSplit(rt, N, C).map(([lo, hi]) =>
+      (hi > lo ? [xp + lo * C * 4, tp + lo * 4, wp, op + lo * 12, hi - lo, C, params] : []));
+    rt.parallel('cross_entropy_rows', 7, parts);
+    // [loss, lse, w_t] per row, into the (strided) outputs.
+    const res = rt.f32(), o = op >> 2;
+    for (let n = 0; n < N; n++) {
+      loss.buffer[loss.offset + n * loss.strides[0]!] = res[o + 3 * n]!;
+      lse.buffer[lse.offset + n * lse.strides[0]!] = res[o + 3 * n + 1]!;
+      if (rowWeight) rowWeight.buffer[rowWeight.offset + n * rowWeight.strides[0]!] = res[o + 3 * n + 2]!;
+    }
+    return true;
+  }
+  return crossEntropyLoops(logits, targets, weight, opts, loss, lse, rowWeight);
+}
+
+/** Cross-entropy of float32 contiguous [N, C] logits, in float64 (TypeScript); out-of-range targets throw. */
+function crossEntropyLoops(logits: V, targets: V, weight: V | null, opts: CrossEntropyOptions, loss: V, lse: V, rowWeight: V | null): boolean {
   if (!allF32Contiguous(logits) || logits.shape.length !== 2 || !vec1d(targets) || !vec1d(loss) || !vec1d(lse)
     || (weight && !vec1d(weight)) || !isFloat(loss) || !isFloat(lse) || (rowWeight && (!vec1d(rowWeight) || !isFloat(rowWeight)))) return false;
   const [N, C] = [logits.shape[0]!, logits.shape[1]!];
@@ -219,6 +288,34 @@ export function crossEntropyBackward(logits: V, targets: V, weight: V | null, ls
   if (anyHalf(logits, weight, lse, dloss, dlogits)) {
     return viaFloat32([logits, targets, weight, lse, dloss, divisor], [dlogits], ([x32, t, w32, l32, g32, dv], [d32]) =>
       crossEntropyBackward(x32!, t!, w32!, l32!, g32!, opts, d32!, dv));
+  }
+  if (allF32Contiguous(dlogits) && wasmCrossEntropy(logits, targets, weight, lse, dloss)) {
+    const [N, C] = [logits.shape[0]!, logits.shape[1]!];
+    const total = N * C, eps = opts.labelSmoothing;
+    const rt = wasmRuntime();
+    rt.reset();
+    const tp = targetRows(rt, 'crossEntropyBackward', targets, N, C, opts.ignoreIndex);
+    const xp = readPtr(rt, logits, total), wp = classWeightRow(rt, weight, C);
+    // One pass over the row, each element read before it is written: dlogits may be logits itself.
+    const o = writePtr(rt, dlogits, total, [[xp, total * 4]], true);
+    const rowp = rt.alloc(N * 8), params = rt.alloc(12);
+    const f32 = rt.f32(), r = rowp >> 2;
+    const dv = divisor ? divisor.buffer[divisor.offset]! : null;
+    for (let n = 0; n < N; n++) {
+      const g = dloss.buffer[dloss.offset + n * dloss.strides[0]!]!;
+      f32[r + 2 * n] = lse.buffer[lse.offset + n * lse.strides[0]!]!;
+      f32[r + 2 * n + 1] = dv === null ? g : g / dv;
+    }
+    let W = 0;
+    for (let c = 0; c < C; c++) W += f32[(wp >> 2) + c]!;
+    f32[params >> 2] = 1 - eps;
+    f32[(params >> 2) + 1] = eps / C;
+    f32[(params >> 2) + 2] = W;
+    const parts = rowSplit(rt, N, C).map(([lo, hi]) =>
+      (hi > lo ? [xp + lo * C * 4, tp + lo * 4, wp, rowp + lo * 8, o.addr + lo * C * 4, hi - lo, C, params] : []));
+    rt.parallel('cross_entropy_backward_rows', 8, parts);
+    o.done();
+    return true;
   }
   if (!allF32Contiguous(logits, dlogits) || logits.shape.length !== 2 || !vec1d(targets) || !vec1d(lse) || !vec1d(dloss)
     || (weight && !vec1d(weight))) return false;

@@ -17,6 +17,12 @@
 //   cost several for their NaN and ±0 rules), and the rounding adds 1.5·2²³ — after which the
 //   float's low mantissa bits hold n (round to nearest even), so n = j − 1.5·2²³ is exact and
 //   j's bits shifted left by 23 are n's exponent field (the high bits of the magic number shift out).
+//
+// log: `emitLog` is fdlibm's logf on four lanes: x = 2ᵏ·m with m ∈ [√½, √2) taken from the float's
+//   bits (subnormals first scaled by 2²⁵), f = m − 1 (exact), s = f/(2 + f), and
+//   log(1 + f) = f − f²/2 + s·(f²/2 + R(s²)) with fdlibm's degree-4 fit R of 2·atanh(s)/s − 2 in s²,
+//   plus k·ln2 (split high/low). Error below 1 ulp of the result (fdlibm's bound; the test sweeps it
+//   over the whole float range). log(+∞) = +∞, log(±0) = −∞, log(x < 0) = NaN, NaN stays NaN.
 
 import type { FuncBuilder, FuncRef, Local, ModuleBuilder } from '../wasm/emitter.js';
 
@@ -52,8 +58,45 @@ export function emitExp(f: FuncBuilder, x: Local<'v128'>, out: Local<'v128'>, t:
   f.set(out, f.v128AndNot(f.get(out), f.f32x4Lt(f.get(x), f.v128Const(splat4(EXP_LO)))));
 }
 
+const LOG_LN2_HI = 0.693138122559; // 0x3f317180: k·LOG_LN2_HI is exact for the k of a float32
+const LOG_LN2_LO = 9.0580006145e-6; // 0x3717f7d1
+const LOG_LG = [0xaaaaaa / 2 ** 24, 0xccce13 / 2 ** 25, 0x91e9ee / 2 ** 25, 0xf89e26 / 2 ** 26] as const;
+const SQRT_HALF_BITS = 0x3f3504f3;
+const splatI32 = (c: number): [number, number, number, number] => [c, c, c, c];
+
+/** out = log(x) on four lanes (see the header); the five `t` are scratch v128 locals, x is left unchanged. */
+export function emitLog(f: FuncBuilder, x: Local<'v128'>, out: Local<'v128'>,
+  t: readonly [Local<'v128'>, Local<'v128'>, Local<'v128'>, Local<'v128'>, Local<'v128'>]): void {
+  const [a, s, z, w, dk] = t;
+  const c = (v: number) => f.v128Const(splat4(v));
+  // Subnormals (and 0 and negatives, replaced at the end) scaled by 2²⁵ into the normal range.
+  f.set(z, f.f32x4Lt(f.get(x), c(2 ** -126)));
+  f.set(a, f.v128Bitselect(f.f32x4Mul(f.get(x), c(2 ** 25)), f.get(x), f.get(z)));
+  f.set(dk, f.v128And(c(-25), f.get(z)));
+  // Biased so that the exponent field counts from √½: k = field − 127, m's bits = mantissa + bits(√½).
+  f.set(a, f.i32x4Add(f.get(a), f.v128ConstI32(splatI32(0x3f800000 - SQRT_HALF_BITS))));
+  // k as a float: the field (< 2⁸) placed in the mantissa of 2²³, then 2²³ + 127 taken off.
+  f.set(dk, f.f32x4Add(f.get(dk), f.f32x4Sub(f.v128Or(f.i32x4ShrU(f.get(a), f.i32(23)), f.v128ConstI32(splatI32(0x4b000000))),
+    c(2 ** 23 + 127))));
+  f.set(a, f.f32x4Sub(f.i32x4Add(f.v128And(f.get(a), f.v128ConstI32(splatI32(0x007fffff))), f.v128ConstI32(splatI32(SQRT_HALF_BITS))), c(1)));
+  f.set(s, f.f32x4Div(f.get(a), f.f32x4Add(c(2), f.get(a))));
+  f.set(z, f.f32x4Mul(f.get(s), f.get(s)));
+  f.set(w, f.f32x4Mul(f.get(z), f.get(z)));
+  // R = z·(Lg1 + w·Lg3) + w·(Lg2 + w·Lg4)
+  f.set(out, f.f32x4Add(f.f32x4Mul(f.get(z), f.f32x4Add(c(LOG_LG[0]), f.f32x4Mul(f.get(w), c(LOG_LG[2])))),
+    f.f32x4Mul(f.get(w), f.f32x4Add(c(LOG_LG[1]), f.f32x4Mul(f.get(w), c(LOG_LG[3]))))));
+  f.set(z, f.f32x4Mul(f.f32x4Mul(c(0.5), f.get(a)), f.get(a))); // f²/2
+  // s·(f²/2 + R) + k·ln2_lo − f²/2 + f + k·ln2_hi, in this order (the small terms first).
+  f.set(out, f.f32x4Add(f.f32x4Add(f.f32x4Sub(f.f32x4Add(f.f32x4Mul(f.get(s), f.f32x4Add(f.get(z), f.get(out))),
+    f.f32x4Mul(f.get(dk), c(LOG_LN2_LO))), f.get(z)), f.get(a)), f.f32x4Mul(f.get(dk), c(LOG_LN2_HI))));
+  // +∞ and NaN give x itself, ±0 gives −∞, negatives NaN.
+  f.set(out, f.v128Bitselect(f.get(x), f.get(out), f.v128Or(f.f32x4Eq(f.get(x), c(Infinity)), f.f32x4Ne(f.get(x), f.get(x)))));
+  f.set(out, f.v128Bitselect(c(-Infinity), f.get(out), f.f32x4Eq(f.get(x), c(0))));
+  f.set(out, f.v128Bitselect(c(NaN), f.get(out), f.f32x4Lt(f.get(x), c(0))));
+}
+
 /** Horizontal sum of four lanes in the fixed order (l0 + l1) + (l2 + l3). */
-function hsum(f: FuncBuilder, v: Local<'v128'>) {
+export function hsum(f: FuncBuilder, v: Local<'v128'>) {
   return f.f32Add(f.f32Add(f.f32x4ExtractLane(f.get(v), 0), f.f32x4ExtractLane(f.get(v), 1)),
     f.f32Add(f.f32x4ExtractLane(f.get(v), 2), f.f32x4ExtractLane(f.get(v), 3)));
 }
@@ -124,7 +167,7 @@ export function addSoftmax(m: ModuleBuilder, logImport: number): FuncRef<null> {
  * The scalar tail after a vector loop that stopped at j = 4·⌊cols/4⌋ (or 0 when cols < 4):
  * `body` runs for j up to cols - 1.
  */
-function tail(f: FuncBuilder, j: Local<'i32'>, cols: Local<'i32'>, body: () => void): void {
+export function tail(f: FuncBuilder, j: Local<'i32'>, cols: Local<'i32'>, body: () => void): void {
   f.set(j, f.and(f.get(cols), f.i32(~3)));
   f.block((exit) => {
     f.brIf(exit, f.geS(f.get(j), f.get(cols)));

@@ -425,6 +425,8 @@ export class FuncBuilder {
   }
   /** `i32x4.shl`: shift left by an i32 count. */
   i32x4Shl(_a: Val<'v128'>, _b: Val<'i32'>): Val<'v128'> { return this.simd(0xab, 'v128'); }
+  /** `i32x4.shr_u`: logical shift right by an i32 count. */
+  i32x4ShrU(_a: Val<'v128'>, _b: Val<'i32'>): Val<'v128'> { return this.simd(0xad, 'v128'); }
   /** `v128.and`. */
   v128And(_a: Val<'v128'>, _b: Val<'v128'>): Val<'v128'> { return this.simd(0x4e, 'v128'); }
   /** `v128.or`. */

@@ -7,6 +7,7 @@ import { ModuleBuilder } from './emitter.js';
 import { addAdamW, addBinary, addCopy, addWhere } from './elementwise_program.js';
 import { addMatmul } from '../cpu_fast/matmul_program.js';
 import { addLayerNorm, addLayerNormBackward, addSoftmax } from '../cpu_fast/rows_program.js';
+import { addCrossEntropy, addCrossEntropyBackward } from '../cpu_fast/cross_entropy_program.js';
 import { addAttentionProbs } from '../cpu_fast/attention_program.js';
 import { addReduce } from '../cpu_fast/reduce_program.js';
 import { addQuantGemv } from '../cpu_fast/quant_matmul_program.js';
@@ -22,6 +23,7 @@ export const WASM_EXPORTS = [
   'quant_gemv_int8', 'quant_gemv_int4', 'quant_gemv_nf4', 'quant_decode_int8', 'quant_decode_int4', 'quant_decode_nf4',
   'im2col_planes', 'col2im_planes', 'maxpool_planes', 'maxpool_backward_planes', 'where_f32', 'maxpool2x2_planes',
   'lstm_cell', 'lstm_cell_backward', 'gru_cell', 'gru_cell_backward', 'avgpool_planes', 'avgpool_backward_planes',
+  'cross_entropy_rows', 'cross_entropy_backward_rows',
 ] as const;
 export type WasmExport = (typeof WASM_EXPORTS)[number];
 
@@ -50,5 +52,6 @@ export function buildKernelModule(shared: boolean, opts: { fma?: boolean } = {})
   addConv(m);
   addWhere(m);
   addRnn(m);
+  addCrossEntropy(m); addCrossEntropyBackward(m);
   return m.toBytes();
 }

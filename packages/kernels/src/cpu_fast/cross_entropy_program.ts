@@ -1,0 +1,177 @@
+// WebAssembly SIMD programs for cross-entropy over float32 contiguous [rows, C] logits, forward and
+// backward, each thread handed a range of rows (the caller, rows.ts, validates the targets and
+// passes them as int32 with −1 for an ignored row).
+//
+// A row is walked four floats at a time with a scalar tail for C % 4, in the order of the softmax
+// program (rows_program.ts): four partial lanes combined as (l0 + l1) + (l2 + l3), then the tail in
+// order, so results never depend on the thread count. exp is `emitExp` and log is `emitLog` (below
+// 1 ulp), both float32; the reference works in float64.
+//
+// Forward, per row: m = max x, s = Σ exp(x − m), ℓ = log s (m = −∞, an all −∞ row: ℓ = 0), so
+// lse = m + ℓ, and lse − x_c is formed as (m − x_c) + ℓ: for the row's maximum that is ℓ itself,
+// free of lse's float32 rounding (up to ulp(lse)/2, which lse − x_t would keep in a small loss). loss = ((1 − ε)·w_t)·(lse − x_t) + (ε/C)·Σ_c w_c·(lse − x_c)
+// (the sum only when ε ≠ 0, as in the reference). Accuracy: s carries the float32 rounding of C
+// exps and their sum (a few ulp relative; the log turns that into as much absolute), and lse one
+// more rounding, so |lse − lse_ref| ≲ 1e-6·max(1, |lse|) and the loss agrees within 1e-6 of the
+// magnitudes of lse and the logits involved (times the weights).
+//
+// Backward, per row with p_c = exp(x_c − lse): dx_c = g·(((1 − ε)·w_t)·(p_c − [c = t]) + (ε/C)·(W·p_c − w_c)),
+// evaluated for every c with [c = t] = 0, then the target's element again with 1 from x_t read
+// before the row was written (dx may be x itself). Ignored rows are zeros. p_c is float32 exp of a
+// float32 difference: relative error a few ulp, plus ulp(|x_c − lse|) absolute in the exponent.
+
+import type { FuncBuilder, FuncRef, Local, ModuleBuilder, Val } from '../wasm/emitter.js';
+import { emitExp, emitLog, hsum, tail } from './rows_program.js';
+
+const splat4 = (c: number): [number, number, number, number] => [c, c, c, c];
+
+/** The row maximum m of the row at `xr` (vector lanes, then the tail). */
+function rowMax(f: FuncBuilder, xr: Local<'i32'>, j: Local<'i32'>, C: Local<'i32'>, vecEnd: Local<'i32'>,
+  acc: Local<'v128'>, mx: Local<'f32'>): void {
+  f.set(acc, f.v128Const(splat4(-Infinity)));
+  f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+    f.set(acc, f.f32x4Max(f.get(acc), f.v128Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2))))));
+  });
+  f.set(mx, f.f32Max(f.f32Max(f.f32x4ExtractLane(f.get(acc), 0), f.f32x4ExtractLane(f.get(acc), 1)),
+    f.f32Max(f.f32x4ExtractLane(f.get(acc), 2), f.f32x4ExtractLane(f.get(acc), 3))));
+  tail(f, j, C, () => f.set(mx, f.f32Max(f.get(mx), f.f32Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))))));
+}
+
+/**
+ * cross_entropy_rows(x, tg, w, out, rows, C, params): for each row, out[3r..3r+2] = [loss, lse, w_t]
+ * (loss and w_t 0 where tg[r] < 0). tg: int32 per row; w: float32 class weights (ones for none);
+ * params: float32 1 − ε, float32 ε/C, int32 whether ε ≠ 0.
+ */
+export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
+  return m.func('cross_entropy_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,
+    (f, x, tg, w, out, rows, C, params) => {
+      const r = f.local('i32'), j = f.local('i32'), xr = f.local('i32'), o = f.local('i32'), vecEnd = f.local('i32');
+      const t = f.local('i32'), smooth = f.local('i32');
+      const mx = f.local('f32'), s = f.local('f32'), ls = f.local('f32'), loss = f.local('f32'), wt = f.local('f32');
+      const a = f.local('f32'), k = f.local('f32');
+      const acc = f.local('v128'), v = f.local('v128'), e = f.local('v128'), vm = f.local('v128'), vls = f.local('v128');
+      const s0 = f.local('v128'), s1 = f.local('v128'), s2 = f.local('v128'), s3 = f.local('v128'), s4 = f.local('v128');
+      const at = (base: Local<'i32'>) => f.add(f.get(base), f.shl(f.get(j), f.i32(2)));
+      f.set(a, f.f32Load(f.get(params)));
+      f.set(k, f.f32Load(f.get(params), 4));
+      f.set(smooth, f.i32Load(f.get(params), 8));
+      f.set(vecEnd, f.sub(f.get(C), f.i32(3)));
+      f.forRange(r, () => f.i32(0), () => f.get(rows), 1, () => {
+        f.set(xr, f.add(f.get(x), f.shl(f.mul(f.get(r), f.get(C)), f.i32(2))));
+        f.set(o, f.add(f.get(out), f.mul(f.get(r), f.i32(12))));
+        rowMax(f, xr, j, C, vecEnd, acc, mx);
+        f.set(ls, f.f32(0));
+        f.if_(f.eqz(f.f64Eq(f.f64PromoteF32(f.get(mx)), f.f64(-Infinity))), () => {
+          // s = Σ exp(x − m), then ℓ = log s
+          f.set(vm, f.f32x4Splat(f.get(mx)));
+          f.set(acc, f.v128Const(splat4(0)));
+          f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+            f.set(v, f.f32x4Sub(f.v128Load(at(xr)), f.get(vm)));
+            emitExp(f, v, e, s0, s1, s2);
+            f.set(acc, f.f32x4Add(f.get(acc), f.get(e)));
+          });
+          f.set(s, hsum(f, acc));
+          tail(f, j, C, () => {
+            f.set(v, f.f32x4Splat(f.f32Sub(f.f32Load(at(xr)), f.get(mx))));
+            emitExp(f, v, e, s0, s1, s2);
+            f.set(s, f.f32Add(f.get(s), f.f32x4ExtractLane(f.get(e), 0)));
+          });
+          f.set(v, f.f32x4Splat(f.get(s)));
+          emitLog(f, v, e, [s0, s1, s2, s3, s4]);
+          f.set(ls, f.f32x4ExtractLane(f.get(e), 0));
+        });
+        f.f32Store(f.get(o), f.f32Add(f.get(mx), f.get(ls)), 4);
+        f.set(t, f.i32Load(f.add(f.get(tg), f.shl(f.get(r), f.i32(2)))));
+        f.if_(f.ltS(f.get(t), f.i32(0)), () => {
+          f.f32Store(f.get(o), f.f32(0));
+          f.f32Store(f.get(o), f.f32(0), 8);
+        }, () => {
+          f.set(wt, f.f32Load(f.add(f.get(w), f.shl(f.get(t), f.i32(2)))));
+          // ((1 − ε)·w_t)·((m − x_t) + ℓ)
+          f.set(loss, f.f32Mul(f.f32Mul(f.get(a), f.get(wt)),
+            f.f32Add(f.f32Sub(f.get(mx), f.f32Load(f.add(f.get(xr), f.shl(f.get(t), f.i32(2))))), f.get(ls))));
+          f.set(s, f.f32(0));
+          f.if_(f.get(smooth), () => {
+            // Σ_c w_c·((m − x_c) + ℓ)
+            f.set(vm, f.f32x4Splat(f.get(mx)));
+            f.set(vls, f.f32x4Splat(f.get(ls)));
+            f.set(acc, f.v128Const(splat4(0)));
+            f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+              f.set(acc, f.f32x4Add(f.get(acc), f.f32x4Mul(f.v128Load(at(w)),
+                f.f32x4Add(f.f32x4Sub(f.get(vm), f.v128Load(at(xr))), f.get(vls)))));
+            });
+            f.set(s, hsum(f, acc));
+            tail(f, j, C, () => f.set(s, f.f32Add(f.get(s), f.f32Mul(f.f32Load(at(w)),
+              f.f32Add(f.f32Sub(f.get(mx), f.f32Load(at(xr))), f.get(ls))))));
+            f.set(s, f.f32Mul(f.get(k), f.get(s)));
+          });
+          f.f32Store(f.get(o), f.f32Add(f.get(loss), f.get(s)));
+          f.f32Store(f.get(o), f.get(wt), 8);
+        });
+      });
+    });
+}
+
+/**
+ * cross_entropy_backward_rows(x, tg, w, rowp, out, rows, C, params): out[r, :] = the gradient of row
+ * r's loss times its upstream value (zeros where tg[r] < 0). rowp: float32 [lse, g] per row; w:
+ * float32 class weights; params: float32 1 − ε, ε/C, W = Σ w. out may be x itself.
+ */
+export function addCrossEntropyBackward(m: ModuleBuilder): FuncRef<null> {
+  return m.func('cross_entropy_backward_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,
+    (f, x, tg, w, rowp, out, rows, C, params) => {
+      const r = f.local('i32'), j = f.local('i32'), xr = f.local('i32'), yr = f.local('i32'), vecEnd = f.local('i32');
+      const t = f.local('i32');
+      const a = f.local('f32'), k = f.local('f32'), W = f.local('f32'), l = f.local('f32'), g = f.local('f32');
+      const hw = f.local('f32'), xt = f.local('f32'), wt = f.local('f32');
+      const vk = f.local('v128'), vW = f.local('v128'), vl = f.local('v128'), vg = f.local('v128'), vhw = f.local('v128');
+      const v = f.local('v128'), p = f.local('v128'), y = f.local('v128');
+      const s0 = f.local('v128'), s1 = f.local('v128'), s2 = f.local('v128');
+      const at = (base: Local<'i32'>) => f.add(f.get(base), f.shl(f.get(j), f.i32(2)));
+      // y = g·(hw·p + k·(W·p − w_c)) on four lanes, p = exp(x − lse)
+      const grad = (xv: () => Val<'v128'>, wv: () => Val<'v128'>) => {
+        f.set(v, f.f32x4Sub(xv(), f.get(vl)));
+        emitExp(f, v, p, s0, s1, s2);
+        f.set(y, f.f32x4Mul(f.get(vg), f.f32x4Add(f.f32x4Mul(f.get(vhw), f.get(p)),
+          f.f32x4Mul(f.get(vk), f.f32x4Sub(f.f32x4Mul(f.get(vW), f.get(p)), wv())))));
+      };
+      f.set(a, f.f32Load(f.get(params)));
+      f.set(k, f.f32Load(f.get(params), 4));
+      f.set(W, f.f32Load(f.get(params), 8));
+      f.set(vk, f.f32x4Splat(f.get(k)));
+      f.set(vW, f.f32x4Splat(f.get(W)));
+      f.set(vecEnd, f.sub(f.get(C), f.i32(3)));
+      f.forRange(r, () => f.i32(0), () => f.get(rows), 1, () => {
+        f.set(xr, f.add(f.get(x), f.shl(f.mul(f.get(r), f.get(C)), f.i32(2))));
+        f.set(yr, f.add(f.get(out), f.shl(f.mul(f.get(r), f.get(C)), f.i32(2))));
+        f.set(t, f.i32Load(f.add(f.get(tg), f.shl(f.get(r), f.i32(2)))));
+        f.if_(f.ltS(f.get(t), f.i32(0)), () => {
+          f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => f.v128Store(at(yr), f.v128Const(splat4(0))));
+          tail(f, j, C, () => f.f32Store(at(yr), f.f32(0)));
+        }, () => {
+          f.set(l, f.f32Load(f.add(f.get(rowp), f.shl(f.get(r), f.i32(3)))));
+          f.set(g, f.f32Load(f.add(f.get(rowp), f.shl(f.get(r), f.i32(3))), 4));
+          f.set(xt, f.f32Load(f.add(f.get(xr), f.shl(f.get(t), f.i32(2)))));
+          f.set(wt, f.f32Load(f.add(f.get(w), f.shl(f.get(t), f.i32(2)))));
+          f.set(hw, f.f32Mul(f.get(a), f.get(wt)));
+          f.set(vl, f.f32x4Splat(f.get(l)));
+          f.set(vg, f.f32x4Splat(f.get(g)));
+          f.set(vhw, f.f32x4Splat(f.get(hw)));
+          f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+            grad(() => f.v128Load(at(xr)), () => f.v128Load(at(w)));
+            f.v128Store(at(yr), f.get(y));
+          });
+          tail(f, j, C, () => {
+            grad(() => f.f32x4Splat(f.f32Load(at(xr))), () => f.f32x4Splat(f.f32Load(at(w))));
+            f.f32Store(at(yr), f.f32x4ExtractLane(f.get(y), 0));
+          });
+          // The target's element: hw·(p_t − 1) in place of hw·p_t.
+          f.set(v, f.f32x4Splat(f.f32Sub(f.get(xt), f.get(l))));
+          emitExp(f, v, p, s0, s1, s2);
+          f.f32Store(f.add(f.get(yr), f.shl(f.get(t), f.i32(2))), f.f32x4ExtractLane(f.f32x4Mul(f.get(vg),
+            f.f32x4Add(f.f32x4Mul(f.get(vhw), f.f32x4Sub(f.get(p), f.v128Const(splat4(1)))),
+              f.f32x4Mul(f.get(vk), f.f32x4Sub(f.f32x4Mul(f.get(vW), f.get(p)), f.f32x4Splat(f.get(wt)))))), 0));
+        });
+      });
+    });
+}
