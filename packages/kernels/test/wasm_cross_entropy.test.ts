@@ -1,7 +1,7 @@
 // The WebAssembly cross-entropy kernels (cross_entropy_program.ts) against the float64 reference:
 // the in-line float32 log over the whole float range, then forward and backward on awkward class
 // counts with and without class weights and label smoothing, ignored rows, −∞ logits (and a whole
-// −∞ row), ±80 logits, a divisor, dlogits = logits, views at non-zero offsets, within the float32
+// −∞ row), NaN logits, ±80 logits, a divisor, dlogits = logits, views at non-zero offsets, within the float32
 // contract; identical bits for 1, 2 and 3 threads; out-of-range targets throw before anything runs.
 import { describe, expect, it, vi } from 'vitest';
 import { cpuKernels } from '../src/cpu/index.js';
@@ -159,6 +159,22 @@ describe('wasm crossEntropy forward vs reference', () => {
       expect(got.lse[0]).toBe(-Infinity);
       expect(Number.isNaN(ref.loss[0]!) && Number.isNaN(got.loss[0]!)).toBe(true);
       expect(Math.abs(got.loss[1]! - ref.loss[1]!)).toBeLessThanOrEqual(1e-6 * 4);
+    }
+  });
+
+  it('NaN logits (in the vector part, in the tail, a whole row) give NaN lse and loss, as the reference', () => {
+    for (const C of [7, 8]) for (const eps of [0, 0.1]) {
+      const raw = seeded(4 * C, 9, -3, 3);
+      raw[1] = NaN; // row 0, a vector lane
+      raw[C + 5] = NaN; // row 1, the scalar tail (C = 7)
+      raw.fill(NaN, 2 * C, 3 * C); // row 2: with C = 8 no tail sees a NaN
+      const o = { logits: view(raw, [4, C]), targets: view(Int32Array.from([0, 1, 2, 3]), [4]), weight: null };
+      const ref = forward(cpuKernels, o, eps, 4), got = forward(fastCpuKernels, o, eps, 4);
+      for (let n = 0; n < 3; n++) {
+        expect(Number.isNaN(ref.lse[n]!) && Number.isNaN(got.lse[n]!), `row ${n} lse`).toBe(true);
+        expect(Number.isNaN(ref.loss[n]!) && Number.isNaN(got.loss[n]!), `row ${n} loss`).toBe(true);
+      }
+      expect(Math.abs(got.lse[3]! - ref.lse[3]!)).toBeLessThanOrEqual(1e-6 * 4);
     }
   });
 

@@ -25,13 +25,22 @@ import { emitExp, emitLog, hsum, tail } from './rows_program.js';
 
 const splat4 = (c: number): [number, number, number, number] => [c, c, c, c];
 
-/** The row maximum m of the row at `xr` (vector lanes, then the tail). */
+/**
+ * The row maximum m of the row at `xr`, NaN if the row holds one. The vector lanes keep a
+ * pseudo-maximum (one instruction, where IEEE max takes several and its latency bound the loop)
+ * and a mask of the NaN lanes seen, which turns those lanes NaN before the IEEE max of the lanes
+ * and the tail.
+ */
 function rowMax(f: FuncBuilder, xr: Local<'i32'>, j: Local<'i32'>, C: Local<'i32'>, vecEnd: Local<'i32'>,
-  acc: Local<'v128'>, mx: Local<'f32'>): void {
+  acc: Local<'v128'>, nan: Local<'v128'>, v: Local<'v128'>, mx: Local<'f32'>): void {
   f.set(acc, f.v128Const(splat4(-Infinity)));
+  f.set(nan, f.v128Const(splat4(0)));
   f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
-    f.set(acc, f.f32x4Max(f.get(acc), f.v128Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2))))));
+    f.set(v, f.v128Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))));
+    f.set(acc, f.f32x4Pmax(f.get(acc), f.get(v)));
+    f.set(nan, f.v128Or(f.get(nan), f.f32x4Ne(f.get(v), f.get(v))));
   });
+  f.set(acc, f.v128Bitselect(f.v128Const(splat4(NaN)), f.get(acc), f.get(nan)));
   f.set(mx, f.f32Max(f.f32Max(f.f32x4ExtractLane(f.get(acc), 0), f.f32x4ExtractLane(f.get(acc), 1)),
     f.f32Max(f.f32x4ExtractLane(f.get(acc), 2), f.f32x4ExtractLane(f.get(acc), 3))));
   tail(f, j, C, () => f.set(mx, f.f32Max(f.get(mx), f.f32Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))))));
@@ -59,7 +68,7 @@ export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
       f.forRange(r, () => f.i32(0), () => f.get(rows), 1, () => {
         f.set(xr, f.add(f.get(x), f.shl(f.mul(f.get(r), f.get(C)), f.i32(2))));
         f.set(o, f.add(f.get(out), f.mul(f.get(r), f.i32(12))));
-        rowMax(f, xr, j, C, vecEnd, acc, mx);
+        rowMax(f, xr, j, C, vecEnd, acc, vm, v, mx);
         f.set(ls, f.f32(0));
         f.if_(f.eqz(f.f64Eq(f.f64PromoteF32(f.get(mx)), f.f64(-Infinity))), () => {
           // s = Σ exp(x − m), then ℓ = log s
