@@ -47,31 +47,37 @@ function rowMax(f: FuncBuilder, xr: Local<'i32'>, j: Local<'i32'>, C: Local<'i32
 }
 
 /**
- * cross_entropy_rows(x, tg, w, out, rows, C, params): for each row, out[3r..3r+2] = [loss, lse, w_t]
- * (loss and w_t 0 where tg[r] < 0). tg: int32 per row; w: float32 class weights (ones for none);
- * params: float32 1 − ε, float32 ε/C, int32 whether ε ≠ 0.
+ * cross_entropy_rows(x, tg, w, out, rows, C, params, plane): per row r, loss at out[r], lse at
+ * out[r] one `plane` (bytes) further and w_t two planes further (loss and w_t 0 where tg[r] < 0).
+ * tg: int32 per row; w: float32 class weights (ones for none); params: float32 1 − ε, float32 ε/C,
+ * int32 whether ε ≠ 0. Three passes over the rows: m and s per row (into the lse and loss slots;
+ * s = 1 for an all −∞ row, so that ℓ = 0), ℓ = log s four rows at a time (the log's dependency
+ * chain is long, and one row at a time it cost more than the exps of ten classes), then the loss.
  */
 export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
-  return m.func('cross_entropy_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,
-    (f, x, tg, w, out, rows, C, params) => {
+  return m.func('cross_entropy_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,
+    (f, x, tg, w, out, rows, C, params, plane) => {
       const r = f.local('i32'), j = f.local('i32'), xr = f.local('i32'), o = f.local('i32'), vecEnd = f.local('i32');
-      const t = f.local('i32'), smooth = f.local('i32');
+      const t = f.local('i32'), smooth = f.local('i32'), left = f.local('i32');
       const mx = f.local('f32'), s = f.local('f32'), ls = f.local('f32'), loss = f.local('f32'), wt = f.local('f32');
       const a = f.local('f32'), k = f.local('f32');
       const acc = f.local('v128'), v = f.local('v128'), e = f.local('v128'), vm = f.local('v128'), vls = f.local('v128');
       const s0 = f.local('v128'), s1 = f.local('v128'), s2 = f.local('v128'), s3 = f.local('v128'), s4 = f.local('v128');
       const at = (base: Local<'i32'>) => f.add(f.get(base), f.shl(f.get(j), f.i32(2)));
+      const rowStart = () => {
+        f.set(xr, f.add(f.get(x), f.shl(f.mul(f.get(r), f.get(C)), f.i32(2))));
+        f.set(o, f.add(f.get(out), f.shl(f.get(r), f.i32(2))));
+      };
       f.set(a, f.f32Load(f.get(params)));
       f.set(k, f.f32Load(f.get(params), 4));
       f.set(smooth, f.i32Load(f.get(params), 8));
       f.set(vecEnd, f.sub(f.get(C), f.i32(3)));
+      // 1) m into the lse slot, s = Σ exp(x − m) into the loss slot
       f.forRange(r, () => f.i32(0), () => f.get(rows), 1, () => {
-        f.set(xr, f.add(f.get(x), f.shl(f.mul(f.get(r), f.get(C)), f.i32(2))));
-        f.set(o, f.add(f.get(out), f.mul(f.get(r), f.i32(12))));
+        rowStart();
         rowMax(f, xr, j, C, vecEnd, acc, vm, v, mx);
-        f.set(ls, f.f32(0));
+        f.set(s, f.f32(1));
         f.if_(f.eqz(f.f64Eq(f.f64PromoteF32(f.get(mx)), f.f64(-Infinity))), () => {
-          // s = Σ exp(x − m), then ℓ = log s
           f.set(vm, f.f32x4Splat(f.get(mx)));
           f.set(acc, f.v128Const(splat4(0)));
           f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
@@ -85,15 +91,34 @@ export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
             emitExp(f, v, e, s0, s1, s2);
             f.set(s, f.f32Add(f.get(s), f.f32x4ExtractLane(f.get(e), 0)));
           });
-          f.set(v, f.f32x4Splat(f.get(s)));
-          emitLog(f, v, e, [s0, s1, s2, s3, s4]);
-          f.set(ls, f.f32x4ExtractLane(f.get(e), 0));
         });
-        f.f32Store(f.get(o), f.f32Add(f.get(mx), f.get(ls)), 4);
+        f.f32Store(f.add(f.get(o), f.get(plane)), f.get(mx));
+        f.f32Store(f.get(o), f.get(s));
+      });
+      // 2) ℓ = log s over four rows per step; a last group of fewer rows stores only its own lanes
+      // (the lanes past it read the next range's slots, which another thread may be writing).
+      f.forRange(r, () => f.i32(0), () => f.get(rows), 4, () => {
+        f.set(o, f.add(f.get(out), f.shl(f.get(r), f.i32(2))));
+        f.set(v, f.v128Load(f.get(o)));
+        emitLog(f, v, e, [s0, s1, s2, s3, s4]);
+        f.set(left, f.sub(f.get(rows), f.get(r)));
+        f.if_(f.geS(f.get(left), f.i32(4)), () => f.v128Store(f.get(o), f.get(e)), () => {
+          f.f32Store(f.get(o), f.f32x4ExtractLane(f.get(e), 0));
+          f.if_(f.gtS(f.get(left), f.i32(1)), () => f.f32Store(f.get(o), f.f32x4ExtractLane(f.get(e), 1), 4));
+          f.if_(f.gtS(f.get(left), f.i32(2)), () => f.f32Store(f.get(o), f.f32x4ExtractLane(f.get(e), 2), 8));
+        });
+      });
+      // 3) lse = m + ℓ and the loss
+      f.forRange(r, () => f.i32(0), () => f.get(rows), 1, () => {
+        rowStart();
+        f.set(mx, f.f32Load(f.add(f.get(o), f.get(plane))));
+        f.set(ls, f.f32Load(f.get(o)));
+        f.f32Store(f.add(f.get(o), f.get(plane)), f.f32Add(f.get(mx), f.get(ls)));
+        f.set(o, f.add(f.get(o), f.shl(f.get(plane), f.i32(1)))); // the w_t slot
         f.set(t, f.i32Load(f.add(f.get(tg), f.shl(f.get(r), f.i32(2)))));
         f.if_(f.ltS(f.get(t), f.i32(0)), () => {
           f.f32Store(f.get(o), f.f32(0));
-          f.f32Store(f.get(o), f.f32(0), 8);
+          f.f32Store(f.sub(f.get(o), f.shl(f.get(plane), f.i32(1))), f.f32(0));
         }, () => {
           f.set(wt, f.f32Load(f.add(f.get(w), f.shl(f.get(t), f.i32(2)))));
           // ((1 − ε)·w_t)·((m − x_t) + ℓ)
@@ -114,8 +139,8 @@ export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
               f.f32Add(f.f32Sub(f.get(mx), f.f32Load(at(xr))), f.get(ls))))));
             f.set(s, f.f32Mul(f.get(k), f.get(s)));
           });
-          f.f32Store(f.get(o), f.f32Add(f.get(loss), f.get(s)));
-          f.f32Store(f.get(o), f.get(wt), 8);
+          f.f32Store(f.get(o), f.get(wt));
+          f.f32Store(f.sub(f.get(o), f.shl(f.get(plane), f.i32(1))), f.f32Add(f.get(loss), f.get(s)));
         });
       });
     });

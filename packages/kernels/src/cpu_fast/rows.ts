@@ -234,14 +234,14 @@ export function crossEntropy(logits: V, targets: V, weight: V | null, opts: Cros
     f32[(params >> 2) + 1] = eps / C;
     new Int32Array(f32.buffer, params + 8, 1)[0] = eps !== 0 ? 1 : 0;
     const parts = rowSplit(rt, N, C).map(([lo, hi]) =>
-      (hi > lo ? [xp + lo * C * 4, tp + lo * 4, wp, op + lo * 12, hi - lo, C, params] : []));
-    rt.parallel('cross_entropy_rows', 7, parts);
-    // [loss, lse, w_t] per row, into the (strided) outputs.
+      (hi > lo ? [xp + lo * C * 4, tp + lo * 4, wp, op + lo * 4, hi - lo, C, params, N * 4] : []));
+    rt.parallel('cross_entropy_rows', 8, parts);
+    // The loss, lse and w_t planes, into the (strided) outputs.
     const res = rt.f32(), o = op >> 2;
     for (let n = 0; n < N; n++) {
-      loss.buffer[loss.offset + n * loss.strides[0]!] = res[o + 3 * n]!;
-      lse.buffer[lse.offset + n * lse.strides[0]!] = res[o + 3 * n + 1]!;
-      if (rowWeight) rowWeight.buffer[rowWeight.offset + n * rowWeight.strides[0]!] = res[o + 3 * n + 2]!;
+      loss.buffer[loss.offset + n * loss.strides[0]!] = res[o + n]!;
+      lse.buffer[lse.offset + n * lse.strides[0]!] = res[o + N + n]!;
+      if (rowWeight) rowWeight.buffer[rowWeight.offset + n * rowWeight.strides[0]!] = res[o + 2 * N + n]!;
     }
     return true;
   }
