@@ -234,6 +234,11 @@ describe('generated code of every target against the float64 reference, to each 
         fastCpuKernels.binary(op, view(PA, m), view(PB, m), view(out, m));
         const ref = BINARY_FNS[op];
         expectAll(`${op} wasm`, m, (i) => {
+          // In float32 lanes g'(a) underflows to 0 for a < −13.2, where the float64 reference keeps
+          // it (≈ −1e-86 at a = −20): an infinite g then gives ∞·0 = NaN instead of ∓∞.
+          if (op === 'geluGrad' && !Number.isFinite(PB[i]!) && Math.fround(ref(PA[i]!, 1)) === 0) {
+            return Number.isNaN(out[i]!) ? null : `${op}(${PA[i]}, ${PB[i]}) wasm: got ${out[i]}, want NaN`;
+          }
           const f = check(out[i]!, ref(PA[i]!, PB[i]!), accuracyOf(def, 'wasm'), { a: PA[i]!, b: PB[i]! });
           return f && `${op}(${PA[i]}, ${PB[i]}) wasm: ${f}`;
         });

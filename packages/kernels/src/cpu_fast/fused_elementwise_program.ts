@@ -11,9 +11,10 @@
 // computes its op, into its own v128 local of four float32 lanes:
 // - 'f32' ops (add, sub, mul, div, maximum, minimum, neg, abs, sqrt, square, reciprocal, relu): one
 //   correctly rounded f32x4 instruction — bit-identical to the reference;
-// - 'f64' ops (exp, tanh, sigmoid, silu, gelu, geluTanh, erf, rsqrt, geluGrad, siluGrad): both halves
-//   promoted to f64x2, the expression evaluated there (wasm_math.ts) and demoted to float32 — the
-//   values of unary_program.ts's kernels, within the ops' `wasm` contracts.
+// - 'f64' ops (exp, tanh, sigmoid, silu, geluTanh, erf, rsqrt, siluGrad): both halves promoted to
+//   f64x2, the expression evaluated there (wasm_math.ts) and demoted to float32;
+// - 'f32poly' ops (gelu, geluGrad): the expression on the four float32 lanes (wasm_math32.ts);
+// each the values of unary_program.ts's kernels, within the ops' `wasm` contracts.
 // So every step's value is rounded to float32 before the next step reads it. Four elements per
 // iteration, then one at a time (splat loads, lane-0 stores) for the n % 4 left: nothing is read or
 // written past a row, so outputs may be views inside larger arrays.
@@ -21,7 +22,7 @@
 import type { Expr } from '../elementwise/expr.js';
 import type { FusedProgram } from '../elementwise/fused.js';
 import { BINARY_DEFS, UNARY_DEFS } from '../elementwise/ops.js';
-import { emitF32x4, emitF64x2, wasmCtx, wasmRoute } from '../elementwise/wasm.js';
+import { emitF32Poly, emitF32x4, emitF64x2, wasmCtx, wasmRoute } from '../elementwise/wasm.js';
 import { ModuleBuilder, type FuncBuilder, type Local, type Val, type ValType } from '../wasm/emitter.js';
 import { MAX_PAGES } from '../wasm/module.js';
 
@@ -85,8 +86,13 @@ export function buildFusedModule(p: FusedProgram, broadcast: readonly boolean[],
           return 'value' in o ? values[o.value]! : scalars[o.scalar]!;
         };
         const out = f.local('v128');
-        if (wasmRoute(s.expr) === 'f32') {
+        const route = wasmRoute(s.expr);
+        if (route === 'f32') {
           f.set(out, emitF32x4(f, s.expr, (name) => f.get(local(name))));
+        } else if (route === 'f32poly') {
+          const lanes: Partial<Record<'x' | 'a' | 'b', Local<'v128'>>> = {};
+          for (const name of Object.keys(s.operands) as ('x' | 'a' | 'b')[]) lanes[name] = local(name);
+          f.set(out, f.get(emitF32Poly(cx, s.expr, lanes)));
         } else {
           const half = (high: boolean) => {
             const lanes: Partial<Record<'x' | 'a' | 'b', Local<'v128'>>> = {};

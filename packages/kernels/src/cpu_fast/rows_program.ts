@@ -8,15 +8,8 @@
 // the thread count. Arithmetic is float32 (the reference works in float64), so results agree with
 // the reference to float32 rounding (about 1e-6 relative), not bit for bit.
 //
-// exp: WebAssembly has no exp instruction, so `emitExp` evaluates it in-line on four lanes:
-//   n = round(x·log2 e),  r = x - n·ln2 (ln2 split in a high and a low part, Cody–Waite, so r is
-//   accurate), exp(r) by its degree-7 Taylor polynomial on |r| ≤ ln2/2 (truncation < 1e-8), and the
-//   factor 2ⁿ built directly as float bits. Inputs below -87.3 give 0 (the true value is a float32
-//   denormal or 0), which keeps exp(-∞) = 0 exact for masked logits; NaN stays NaN.
-//   Every step is one instruction on x86-64 and ARM: the clamp uses pseudo-min/max (IEEE min/max
-//   cost several for their NaN and ±0 rules), and the rounding adds 1.5·2²³ — after which the
-//   float's low mantissa bits hold n (round to nearest even), so n = j − 1.5·2²³ is exact and
-//   j's bits shifted left by 23 are n's exponent field (the high bits of the magic number shift out).
+// exp: `emitExp` (elementwise/wasm_math32.ts) evaluates it in-line on four float32 lanes; inputs
+//   below -87.33 give 0, which keeps exp(-∞) = 0 exact for masked logits.
 //
 // log: `emitLog` is fdlibm's logf on four lanes: x = 2ᵏ·m with m ∈ [√½, √2) taken from the float's
 //   bits (subnormals first scaled by 2²⁵), f = m − 1 (exact), s = f/(2 + f), and
@@ -24,39 +17,12 @@
 //   plus k·ln2 (split high/low). Error below 1 ulp of the result (fdlibm's bound; the test sweeps it
 //   over the whole float range). log(+∞) = +∞, log(±0) = −∞, log(x < 0) = NaN, NaN stays NaN.
 
+import { emitExp } from '../elementwise/wasm_math32.js';
 import type { FuncBuilder, FuncRef, Local, ModuleBuilder } from '../wasm/emitter.js';
 
-const LOG2E = 1.4426950408889634;
-const LN2_HI = 0.693359375; // exactly representable: n·LN2_HI is exact for |n| ≤ 2^8
-const LN2_LO = -2.12194440e-4;
-const EXP_LO = -87.33;
-const EXP_HI = 88.37;
-const ROUND_MAGIC = 12582912; // 1.5·2²³
 const splat4 = (c: number): [number, number, number, number] => [c, c, c, c];
 
-/** out = exp(x) on four lanes; `t`, `n` and `r2` are scratch v128 locals. */
-export function emitExp(f: FuncBuilder, x: Local<'v128'>, out: Local<'v128'>, t: Local<'v128'>, n: Local<'v128'>,
-  r2: Local<'v128'>): void {
-  const j = n;
-  f.set(t, f.f32x4Pmax(f.f32x4Pmin(f.get(x), f.v128Const(splat4(EXP_HI))), f.v128Const(splat4(EXP_LO))));
-  f.set(j, f.f32x4Add(f.f32x4Mul(f.get(t), f.v128Const(splat4(LOG2E))), f.v128Const(splat4(ROUND_MAGIC))));
-  f.set(out, f.f32x4Sub(f.get(j), f.v128Const(splat4(ROUND_MAGIC)))); // n as a float
-  f.set(t, f.f32x4Sub(f.get(t), f.f32x4Mul(f.get(out), f.v128Const(splat4(LN2_HI)))));
-  f.set(t, f.f32x4Sub(f.get(t), f.f32x4Mul(f.get(out), f.v128Const(splat4(LN2_LO)))));
-  // e^r ≈ Σ_{k≤7} r^k/k!, by Estrin's scheme (pairs c_k + c_{k+1}·r, combined with r² and r⁴), whose
-  // dependency chain is about half as long as Horner's.
-  const c = (k: number) => f.v128Const(splat4(1 / [1, 1, 2, 6, 24, 120, 720, 5040][k]!));
-  const pair = (k: number) => f.f32x4Add(c(k), f.f32x4Mul(c(k + 1), f.get(t)));
-  f.set(r2, f.f32x4Mul(f.get(t), f.get(t)));
-  f.set(out, f.f32x4Add(pair(4), f.f32x4Mul(pair(6), f.get(r2)))); // c4 + c5r + r²(c6 + c7r)
-  f.set(out, f.f32x4Add(f.f32x4Add(pair(0), f.f32x4Mul(pair(2), f.get(r2))), // + r⁴·(…)
-    f.f32x4Mul(f.get(out), f.f32x4Mul(f.get(r2), f.get(r2)))));
-  // 2ⁿ as bits: n << 23 plus the exponent bias 127 << 23 (n ∈ [-126, 127] after the clamp).
-  f.set(j, f.i32x4Add(f.i32x4Shl(f.get(j), f.i32(23)), f.i32x4Splat(f.i32(127 << 23))));
-  f.set(out, f.f32x4Mul(f.get(out), f.get(j)));
-  // Underflow (and -∞) to exactly 0: clear the lanes where x < EXP_LO.
-  f.set(out, f.v128AndNot(f.get(out), f.f32x4Lt(f.get(x), f.v128Const(splat4(EXP_LO)))));
-}
+export { emitExp };
 
 const LOG_LN2_HI = 0.693138122559; // 0x3f317180: k·LOG_LN2_HI is exact for the k of a float32
 const LOG_LN2_LO = 9.0580006145e-6; // 0x3717f7d1

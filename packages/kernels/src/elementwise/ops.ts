@@ -24,6 +24,8 @@
 // GPU). A target missing from an op's `accuracy` is bit-identical there, except `wgsl`, which
 // computes in f32 and defaults to `WGSL_DEFAULT`, and `wasm` in float64 lanes through a primitive
 // that is inexact there (exp, tanh, sigmoid: rounded once from a float64 approximation): 1 ulp.
+// An op with `route: 'f32poly'` (gelu, geluGrad) runs in float32 lanes in WebAssembly (wasm.ts) and
+// states its `wasm` accuracy.
 
 import type { ArgName, Expr } from './expr.js';
 import {
@@ -45,6 +47,11 @@ export type Target = 'fast' | 'wasm' | 'wgsl';
 
 export interface OpDef {
   readonly expr: Expr;
+  /**
+   * 'f32poly': the WebAssembly kernels evaluate the op in float32 lanes with float32 approximations
+   * of its transcendental primitives (elementwise/wasm.ts) instead of in float64 lanes.
+   */
+  readonly route?: 'f32poly';
   readonly accuracy?: Partial<Record<Target, Accuracy>>;
 }
 
@@ -62,6 +69,22 @@ const INV_SQRT_2PI = 0.3989422804014327; // 1/√(2π)
 
 /** erf(x/√2): the table of the float32 loops is 1e-12 absolute, the WebAssembly fit 1.6e-8. */
 const erfHalf = (v: Expr) => erf(mul(v, SQRT_HALF));
+
+/**
+ * gelu in float32 lanes (route 'f32poly'): erf within 2.4 ulp (1.4e-7 absolute), so 2 ulp where
+ * x ≥ −1 (measured); for x < −1 the cancellation in 1 + erf(x/√2) leaves an absolute error of
+ * ½|x|·(erf's absolute error + roundings), measured at most 6.0e-8·|x| beyond 2 ulp (x ≈ −1.74),
+ * and past x ≈ −5.5, where erf rounds to −1, the result is −0 against true values below
+ * 1e-7·|x|. PyTorch's float32 GELU has the same kind of bound.
+ */
+const GELU_F32POLY: Accuracy = { ulp: 2, absPer: { arg: 'x', k: 7e-8 } };
+/**
+ * geluGrad in float32 lanes: Φ(a) + a·φ(a) has an absolute error below 6e-8 beyond 2 ulp (measured:
+ * 5.9e-8 at a ≈ −1.75); it crosses 0 at a ≈ −0.75, so the error is stated absolutely, times max(1, |g|).
+ * For a < −13.2 the derivative underflows float32 to 0, so an infinite g gives NaN (∞·0) where the
+ * float64 reference gives ±∞.
+ */
+const GELU_GRAD_F32POLY: Accuracy = { ulp: 2, absPer: { arg: 'b', k: 7e-8 } };
 
 /** σ(a), one node used twice by siluGrad: evaluated once where the target shares nodes. */
 const sigmoidA = sigmoid(a);
@@ -85,7 +108,8 @@ export const UNARY_DEFS = {
   relu: { expr: max(x, 0) },
   gelu: {
     expr: mul(0.5, x, add(1, erfHalf(x))),
-    accuracy: { fast: { ulp: 1, absPer: { arg: 'x', k: 1e-12 } }, wasm: { ulp: 1, absPer: { arg: 'x', k: 1e-8 } }, wgsl: WGSL_TRANSCENDENTAL },
+    route: 'f32poly',
+    accuracy: { fast: { ulp: 1, absPer: { arg: 'x', k: 1e-12 } }, wasm: GELU_F32POLY, wgsl: WGSL_TRANSCENDENTAL },
   },
   geluTanh: { expr: mul(x, sigmoid(mul(SQRT_8_OVER_PI, add(x, mul(0.044715, x, x, x))))), accuracy: { wgsl: WGSL_TRANSCENDENTAL } },
   silu: { expr: mul(x, sigmoid(x)), accuracy: { wgsl: WGSL_TRANSCENDENTAL } },
@@ -116,7 +140,8 @@ export const BINARY_DEFS = {
   logicalOr: { expr: or(truth(a), truth(b)) },
   geluGrad: {
     expr: mul(b, add(mul(0.5, add(1, erfHalf(a))), mul(a, INV_SQRT_2PI, exp(mul(-0.5, a, a))))),
-    accuracy: { wasm: { ulp: 1, absPer: { arg: 'b', k: 1e-8 } }, wgsl: WGSL_TRANSCENDENTAL },
+    route: 'f32poly',
+    accuracy: { wasm: GELU_GRAD_F32POLY, wgsl: WGSL_TRANSCENDENTAL },
   },
   siluGrad: { expr: mul(b, sigmoidA, add(1, mul(a, sub(1, sigmoidA)))), accuracy: { wgsl: WGSL_TRANSCENDENTAL } },
 } satisfies Record<string, OpDef>;

@@ -7,6 +7,8 @@
 //   computes in f32 for int32 inputs, as the reference computes in float64 and converts on store).
 //   Function primitives call the helpers of wgsl_math.ts, whose accuracy that file documents;
 // - `wasm64`: float64 on two lanes (wasm_math.ts), rounded to float32 once by the kernel;
+// - `f32poly`: a float32 approximation on four lanes (wasm_math32.ts), for the ops that opt into
+//   the 'f32poly' route (wasm.ts); the arithmetic primitives use their `f32` instruction there;
 // - `f32`: one correctly rounded float32 WebAssembly instruction, used when an op is that single
 //   instruction on its operands (then bit-identical to the reference rounded to float32: float64
 //   has more than twice float32's precision, so rounding twice equals rounding once).
@@ -16,6 +18,7 @@
 import type { FuncBuilder, Local, Val } from '../wasm/emitter.js';
 import { erf, fastErf, powC, remainder, roundHalfEven, sigmoid } from './math.js';
 import { erf64, exp64, sigmoid64, tanh64, type WasmCtx } from './wasm_math.js';
+import { erf32, exp32 } from './wasm_math32.js';
 
 type Kind = 'num' | 'bool';
 type V = Val<'v128'>;
@@ -36,6 +39,8 @@ export interface Prim {
   readonly wgsl: Src;
   readonly wgslInt?: Src;
   readonly wasm64?: (cx: WasmCtx, args: readonly L[]) => L;
+  /** A float32 approximation on four lanes (wasm_math32.ts), for the 'f32poly' route. */
+  readonly f32poly?: (cx: WasmCtx, args: readonly L[]) => L;
   readonly f32?: { vec: (f: FuncBuilder, ...args: (() => V)[]) => V; scalar?: (f: FuncBuilder, ...args: (() => S)[]) => S };
   readonly inexact: readonly InexactTarget[];
 }
@@ -117,7 +122,7 @@ const PRIM_TABLE = {
   pow: { args: NN, result: 'num', fn: powC, js: call('powC'), wgsl: call('pow_c'), inexact: ['wgsl'] },
   /** Floored remainder (torch.remainder): the result has the divisor's sign; the integer form gives 0 for b = 0. */
   mod: { args: NN, result: 'num', fn: remainder, js: call('remainder'), wgsl: call('fmod_floor'), wgslInt: call('imod_floor'), inexact: ['wgsl'] },
-  exp: transcendental(Math.exp, 'Math.exp', 'exp_', exp64),
+  exp: { ...transcendental(Math.exp, 'Math.exp', 'exp_', exp64), f32poly: (cx, [p]) => exp32(cx, p!) },
   expm1: transcendental(Math.expm1, 'Math.expm1', 'expm1_'),
   log: transcendental(Math.log, 'Math.log', 'log_'),
   log1p: transcendental(Math.log1p, 'Math.log1p', 'log1p_'),
@@ -129,8 +134,14 @@ const PRIM_TABLE = {
   sin: transcendental(Math.sin, 'Math.sin', 'sin_'),
   cos: transcendental(Math.cos, 'Math.cos', 'cos_'),
   tanh: transcendental(Math.tanh, 'Math.tanh', 'tanh_', tanh64),
-  /** erf to 1e-16 (reference), 1e-12 (the float32 loops' table), 1.6e-8 (WebAssembly), ~1e-7 (WGSL) absolute. */
-  erf: { ...transcendental(erf, 'erf', 'erf_', erf64), fast: { js: call('fastErf'), fn: fastErf }, inexact: ['fast', 'wasm', 'wgsl'] },
+  /**
+   * erf to 1e-16 (reference), 1e-12 (the float32 loops' table), 1.6e-8 (WebAssembly in float64),
+   * 1.4e-7 (WebAssembly in float32, 2.4 ulp), ~1e-7 (WGSL) absolute.
+   */
+  erf: {
+    ...transcendental(erf, 'erf', 'erf_', erf64), fast: { js: call('fastErf'), fn: fastErf }, f32poly: (cx, [p]) => erf32(cx, p!),
+    inexact: ['fast', 'wasm', 'wgsl'],
+  },
   /** The logistic function 1/(1 + e^{−x}), evaluated without overflow. */
   sigmoid: transcendental(sigmoid, 'sigmoid', 'sigmoid_', sigmoid64),
   floor: { args: N, result: 'num', fn: Math.floor, js: call('Math.floor'), wgsl: call('floor'), wgslInt: (p) => p!, inexact: [] },

@@ -1,20 +1,37 @@
 // WebAssembly generated from the op expressions, for the float32 kernels of the fast cpu tier
-// (wasm/unary_program.ts, wasm/elementwise_program.ts). An op takes one of two routes:
+// (wasm/unary_program.ts, wasm/elementwise_program.ts, cpu_fast/fused_elementwise_program.ts).
+// An op takes one of three routes:
 // - 'f32': the op is one correctly rounded float32 instruction on its operands (add, mul, sqrt, max,
 //   …; constants exact in float32): f32x4 lanes directly, bit-identical to the reference;
 // - 'f64': every primitive has a float64 form (wasm_math.ts): each half of the vector is promoted to
 //   f64x2, the expression evaluated there node by node (each node's value in its own local; a node
-//   used twice is evaluated once) and the result rounded to float32 once.
+//   used twice is evaluated once) and the result rounded to float32 once;
+// - 'f32poly': for an op that opts in (`route: 'f32poly'` in ops.ts) and whose every primitive has
+//   a float32 form (an `f32` instruction or an `f32poly` approximation, wasm_math32.ts): the
+//   expression evaluated node by node on four float32 lanes, constants rounded to float32, every
+//   node rounded as it is computed. About four times the throughput of 'f64' at a few ulp more
+//   error, which the op states in its `accuracy.wasm`.
+// Every kernel that lowers an op (its per-op kernel, the fused programs) follows the op's route, so
+// they agree bit for bit.
 // Ops with a primitive that has neither (log, sin, pow, comparisons, …) have no WebAssembly form and
 // run in the TypeScript loops.
 
 import type { FuncBuilder, Local, Val } from '../wasm/emitter.js';
 import type { ArgName, Expr } from './expr.js';
 import { useCounts } from './expr.js';
+import { BINARY_DEFS, UNARY_DEFS, type OpDef } from './ops.js';
 import { PRIMS } from './primitives.js';
 import { c2, exp64, type WasmCtx } from './wasm_math.js';
 
-export type WasmRoute = 'f32' | 'f64';
+export type WasmRoute = 'f32' | 'f64' | 'f32poly';
+
+/** The expressions of the ops that opt into the 'f32poly' route (looked up by the expression object). */
+const F32POLY_EXPRS: ReadonlySet<Expr> = new Set(
+  [...Object.values<OpDef>(UNARY_DEFS), ...Object.values<OpDef>(BINARY_DEFS)].filter((d) => d.route === 'f32poly').map((d) => d.expr),
+);
+
+const hasF32Form = (n: Expr): boolean =>
+  n.k !== 'prim' || (n.kind === 'num' && (PRIMS[n.prim].f32 !== undefined || PRIMS[n.prim].f32poly !== undefined) && n.args.every(hasF32Form));
 
 const isLeaf = (e: Expr) => e.k === 'arg' || (e.k === 'const' && Math.fround(e.value) === e.value);
 
@@ -22,6 +39,7 @@ const isLeaf = (e: Expr) => e.k === 'arg' || (e.k === 'const' && Math.fround(e.v
 export function wasmRoute(e: Expr): WasmRoute | null {
   if (e.kind !== 'num') return null;
   if (e.k === 'prim' && PRIMS[e.prim].f32 && e.args.every(isLeaf)) return 'f32';
+  if (e.k === 'prim' && F32POLY_EXPRS.has(e) && hasF32Form(e)) return 'f32poly';
   const ok = (n: Expr): boolean => n.k !== 'prim' || (n.kind === 'num' && PRIMS[n.prim].wasm64 !== undefined && n.args.every(ok));
   return e.k === 'prim' && ok(e) ? 'f64' : null;
 }
@@ -84,6 +102,44 @@ export function emitF64x2(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgName
       const lower = PRIMS[n.prim].wasm64;
       if (!lower || n.kind !== 'num') throw new TypeError(`elementwise: primitive ${n.prim} has no float64 WebAssembly form`);
       l = lower(cx, n.args.map(emit));
+    }
+    done.set(n, l);
+    return l;
+  };
+  return emit(e);
+}
+
+/**
+ * The op on four float32 lanes (route 'f32poly'), the operands in locals; returns the local holding
+ * the result. Each node is evaluated once into its own local, in the expression's order.
+ */
+export function emitF32Poly(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgName, Local<'v128'>>>): Local<'v128'> {
+  if (wasmRoute(e) !== 'f32poly') throw new TypeError('elementwise: expression does not take the float32 polynomial route');
+  const { f } = cx;
+  const done = new Map<Expr, Local<'v128'>>();
+  const emit = (n: Expr): Local<'v128'> => {
+    const seen = done.get(n);
+    if (seen) return seen;
+    let l: Local<'v128'>;
+    if (n.k === 'arg') {
+      const op = operands[n.name];
+      if (!op) throw new TypeError(`elementwise: operand ${n.name} is not bound`);
+      l = op;
+    } else if (n.k === 'const') {
+      l = cx.tmp();
+      const v = Math.fround(n.value);
+      f.set(l, f.v128Const([v, v, v, v]));
+    } else if (n.k !== 'prim') {
+      throw new TypeError(`elementwise: a fused leaf (${n.k} ${n.index}) is not bound`);
+    } else {
+      const p = PRIMS[n.prim];
+      const args = n.args.map(emit);
+      if (p.f32poly) {
+        l = p.f32poly(cx, args);
+      } else {
+        l = cx.tmp();
+        f.set(l, p.f32!.vec(f, ...args.map((a) => () => f.get(a))));
+      }
     }
     done.set(n, l);
     return l;

@@ -7,23 +7,24 @@
 // three past out's — both inside the 16 bytes of slack every heap block has (runtime.ts), so
 // there is no scalar tail.
 //
-// Every unary op with a WebAssembly form has a kernel here (UNARY_FAST_OPS), on one of two routes:
+// Every unary op with a WebAssembly form has a kernel here (UNARY_FAST_OPS), on one of three routes
+// (elementwise/wasm.ts):
 // - 'f32' (neg, abs, square, relu, sqrt, reciprocal): one correctly rounded f32x4 instruction, as
 //   is the reference's float64 result rounded to float32, so the results are bit-identical to it;
-// - 'f64' (rsqrt, exp, tanh, sigmoid, silu, gelu, geluTanh, erf): each half of the vector is
-//   promoted to f64x2, the expression evaluated in float64 with the primitives of
-//   elementwise/wasm_math.ts (their errors are documented there) and rounded to float32 once: the
-//   reference's float32 value or, in rare near-tie cases, its neighbour (1 ulp). erf's fit has a
-//   maximum absolute error of 1.6e-8, which gelu(x) = ½x(1 + erf(x/√2)) inherits as at most
-//   ½|x|·1.6e-8 (≤ 5e-8 where |x| ≤ 4√2; exactly −0 beyond, against true values below 1e-9 in
-//   magnitude), on top of float32 rounding.
+// - 'f64' (rsqrt, exp, tanh, sigmoid, silu, geluTanh, erf): each half of the vector is promoted to
+//   f64x2, the expression evaluated in float64 with the primitives of elementwise/wasm_math.ts
+//   (their errors are documented there) and rounded to float32 once: the reference's float32 value
+//   or, in rare near-tie cases, its neighbour (1 ulp). erf's fit has a maximum absolute error of
+//   1.6e-8;
+// - 'f32poly' (gelu): the expression in float32 on four lanes, erf and exp by the float32
+//   approximations of elementwise/wasm_math32.ts; the error each op keeps is its `accuracy.wasm`.
 //
-// grad_<op>(x, g, out, n) writes out[i] = op(x[i], g[i]) for the binary ops that take the 'f64'
-// route (the activation gradients geluGrad and siluGrad), with the same float64 evaluation.
+// grad_<op>(x, g, out, n) writes out[i] = op(x[i], g[i]) for the binary ops that take the 'f64' or
+// 'f32poly' route (the activation gradients siluGrad and geluGrad), evaluated as the unary kernels are.
 
 import type { Expr } from '../elementwise/expr.js';
 import { BINARY_DEFS, UNARY_DEFS } from '../elementwise/ops.js';
-import { emitF32x4, emitF64x2, wasmCtx, wasmRoute } from '../elementwise/wasm.js';
+import { emitF32Poly, emitF32x4, emitF64x2, wasmCtx, wasmRoute } from '../elementwise/wasm.js';
 import type { BinaryOp, UnaryOp } from '../types.js';
 import type { Local, ModuleBuilder } from './emitter.js';
 
@@ -31,8 +32,11 @@ import type { Local, ModuleBuilder } from './emitter.js';
 export const UNARY_FAST_OPS = (Object.keys(UNARY_DEFS) as UnaryOp[]).filter((op) => wasmRoute(UNARY_DEFS[op].expr) !== null);
 export type UnaryFastOp = (typeof UNARY_FAST_OPS)[number];
 
-/** The binary ops evaluated in float64 lanes by a `grad_<op>` kernel (in BINARY_OPS order). */
-export const GRAD_FAST_OPS = (Object.keys(BINARY_DEFS) as BinaryOp[]).filter((op) => wasmRoute(BINARY_DEFS[op].expr) === 'f64');
+/** The binary ops evaluated by a `grad_<op>` kernel, in float64 or float32-polynomial lanes (in BINARY_OPS order). */
+export const GRAD_FAST_OPS = (Object.keys(BINARY_DEFS) as BinaryOp[]).filter((op) => {
+  const route = wasmRoute(BINARY_DEFS[op].expr);
+  return route === 'f64' || route === 'f32poly';
+});
 export type GradFastOp = (typeof GRAD_FAST_OPS)[number];
 
 export function addUnaryGrad(m: ModuleBuilder, opts: { fma?: boolean } = {}): void {
@@ -42,6 +46,15 @@ export function addUnaryGrad(m: ModuleBuilder, opts: { fma?: boolean } = {}): vo
       const i = f.local('i32'), off = f.local('i32');
       const xl = f.local('v128'), xh = f.local('v128'), gl = f.local('v128'), gh = f.local('v128');
       const cx = wasmCtx(f, opts.fma ?? false);
+      if (wasmRoute(expr) === 'f32poly') {
+        f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
+          f.set(off, f.shl(f.get(i), f.i32(2)));
+          f.set(xl, f.v128Load(f.add(f.get(x), f.get(off))));
+          f.set(gl, f.v128Load(f.add(f.get(g), f.get(off))));
+          f.v128Store(f.add(f.get(out), f.get(off)), f.get(emitF32Poly(cx, expr, { a: xl, b: gl })));
+        });
+        return;
+      }
       const load2 = (base: Local<'i32'>, at: number) => f.f64x2PromoteLowF32x4(f.v128Load64Zero(f.add(f.get(base), f.get(off)), at));
       f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
         f.set(off, f.shl(f.get(i), f.i32(2)));
@@ -79,6 +92,13 @@ export function addUnaryKernel(m: ModuleBuilder, name: string, expr: Expr, opts:
     }
     const lo = f.local('v128'), hi = f.local('v128');
     const cx = wasmCtx(f, opts.fma ?? false);
+    if (route === 'f32poly') {
+      f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
+        f.set(lo, f.v128Load(at(x)));
+        f.v128Store(at(out), f.get(emitF32Poly(cx, expr, { x: lo })));
+      });
+      return;
+    }
     f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
       f.set(px, at(x));
       f.set(po, at(out));
