@@ -2,9 +2,10 @@
 // backward, each thread handed a range of rows (the caller, rows.ts, validates the targets and
 // passes them as int32 with −1 for an ignored row).
 //
-// A row is walked four floats at a time with a scalar tail for C % 4, in the order of the softmax
-// program (rows_program.ts): four partial lanes combined as (l0 + l1) + (l2 + l3), then the tail in
-// order, so results never depend on the thread count. exp is `emitExp` and log is `emitLog` (below
+// A row is walked four floats at a time; where C % 4 ≠ 0 one more step takes the last four
+// elements, overlapping the previous step (sums mask the lanes already counted), and rows shorter
+// than 4 go one element at a time. Sums keep four partial lanes combined as (l0 + l1) + (l2 + l3):
+// a fixed order, so results never depend on the thread count. exp is `emitExp` and log is `emitLog` (below
 // 1 ulp), both float32; the reference works in float64.
 //
 // Forward, per row: m = max x, s = Σ exp(x − m), ℓ = log s (m = −∞, an all −∞ row: ℓ = 0), so
@@ -26,6 +27,28 @@ import { emitExp, emitLog, hsum, tail } from './rows_program.js';
 const splat4 = (c: number): [number, number, number, number] => [c, c, c, c];
 
 /**
+ * For C ≥ 4 with C % 4 ≠ 0: `body` once with j = C − 4, the row's last four elements, after (or
+ * before) the vector loop's steps, whose last one it overlaps. Sums mask the overlapping lanes out
+ * (`tailMask`); an elementwise step writes them again with the same values.
+ */
+function lastFour(f: FuncBuilder, j: Local<'i32'>, C: Local<'i32'>, body: () => void): void {
+  f.if_(f.and(f.geS(f.get(C), f.i32(4)), f.ne(f.and(f.get(C), f.i32(3)), f.i32(0))), () => {
+    f.set(j, f.sub(f.get(C), f.i32(4)));
+    body();
+  });
+}
+
+/** For C < 4 (no vector step runs): `body` for each j < C. */
+function shortRow(f: FuncBuilder, j: Local<'i32'>, C: Local<'i32'>, body: () => void): void {
+  f.if_(f.ltS(f.get(C), f.i32(4)), () => tail(f, j, C, body));
+}
+
+/** All ones in the lanes of `lastFour`'s step that the vector loop did not cover: lane i ≥ 4 − C % 4. */
+function tailMask(f: FuncBuilder, C: Local<'i32'>, mask: Local<'v128'>): void {
+  f.set(mask, f.i32x4LtS(f.i32x4Splat(f.sub(f.i32(3), f.and(f.get(C), f.i32(3)))), f.v128ConstI32([0, 1, 2, 3])));
+}
+
+/**
  * The row maximum m of the row at `xr`, NaN if the row holds one. The vector lanes keep a
  * pseudo-maximum (one instruction, where IEEE max takes several and its latency bound the loop)
  * and a mask of the NaN lanes seen, which turns those lanes NaN before the IEEE max of the lanes
@@ -35,15 +58,17 @@ function rowMax(f: FuncBuilder, xr: Local<'i32'>, j: Local<'i32'>, C: Local<'i32
   acc: Local<'v128'>, nan: Local<'v128'>, v: Local<'v128'>, mx: Local<'f32'>): void {
   f.set(acc, f.v128Const(splat4(-Infinity)));
   f.set(nan, f.v128Const(splat4(0)));
-  f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
+  const step = () => {
     f.set(v, f.v128Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))));
     f.set(acc, f.f32x4Pmax(f.get(acc), f.get(v)));
     f.set(nan, f.v128Or(f.get(nan), f.f32x4Ne(f.get(v), f.get(v))));
-  });
+  };
+  f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, step);
+  lastFour(f, j, C, step);
   f.set(acc, f.v128Bitselect(f.v128Const(splat4(NaN)), f.get(acc), f.get(nan)));
   f.set(mx, f.f32Max(f.f32Max(f.f32x4ExtractLane(f.get(acc), 0), f.f32x4ExtractLane(f.get(acc), 1)),
     f.f32Max(f.f32x4ExtractLane(f.get(acc), 2), f.f32x4ExtractLane(f.get(acc), 3))));
-  tail(f, j, C, () => f.set(mx, f.f32Max(f.get(mx), f.f32Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))))));
+  shortRow(f, j, C, () => f.set(mx, f.f32Max(f.get(mx), f.f32Load(f.add(f.get(xr), f.shl(f.get(j), f.i32(2)))))));
 }
 
 /**
@@ -63,6 +88,7 @@ export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
       const a = f.local('f32'), k = f.local('f32');
       const acc = f.local('v128'), v = f.local('v128'), e = f.local('v128'), vm = f.local('v128'), vls = f.local('v128');
       const s0 = f.local('v128'), s1 = f.local('v128'), s2 = f.local('v128'), s3 = f.local('v128'), s4 = f.local('v128');
+      const tmask = f.local('v128');
       const at = (base: Local<'i32'>) => f.add(f.get(base), f.shl(f.get(j), f.i32(2)));
       const rowStart = () => {
         f.set(xr, f.add(f.get(x), f.shl(f.mul(f.get(r), f.get(C)), f.i32(2))));
@@ -72,6 +98,7 @@ export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
       f.set(k, f.f32Load(f.get(params), 4));
       f.set(smooth, f.i32Load(f.get(params), 8));
       f.set(vecEnd, f.sub(f.get(C), f.i32(3)));
+      tailMask(f, C, tmask);
       // 1) m into the lse slot, s = Σ exp(x − m) into the loss slot
       f.forRange(r, () => f.i32(0), () => f.get(rows), 1, () => {
         rowStart();
@@ -85,8 +112,13 @@ export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
             emitExp(f, v, e, s0, s1, s2);
             f.set(acc, f.f32x4Add(f.get(acc), f.get(e)));
           });
+          lastFour(f, j, C, () => {
+            f.set(v, f.f32x4Sub(f.v128Load(at(xr)), f.get(vm)));
+            emitExp(f, v, e, s0, s1, s2);
+            f.set(acc, f.f32x4Add(f.get(acc), f.v128And(f.get(e), f.get(tmask))));
+          });
           f.set(s, hsum(f, acc));
-          tail(f, j, C, () => {
+          shortRow(f, j, C, () => {
             f.set(v, f.f32x4Splat(f.f32Sub(f.f32Load(at(xr)), f.get(mx))));
             emitExp(f, v, e, s0, s1, s2);
             f.set(s, f.f32Add(f.get(s), f.f32x4ExtractLane(f.get(e), 0)));
@@ -130,12 +162,11 @@ export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
             f.set(vm, f.f32x4Splat(f.get(mx)));
             f.set(vls, f.f32x4Splat(f.get(ls)));
             f.set(acc, f.v128Const(splat4(0)));
-            f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
-              f.set(acc, f.f32x4Add(f.get(acc), f.f32x4Mul(f.v128Load(at(w)),
-                f.f32x4Add(f.f32x4Sub(f.get(vm), f.v128Load(at(xr))), f.get(vls)))));
-            });
+            const term = () => f.f32x4Mul(f.v128Load(at(w)), f.f32x4Add(f.f32x4Sub(f.get(vm), f.v128Load(at(xr))), f.get(vls)));
+            f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => f.set(acc, f.f32x4Add(f.get(acc), term())));
+            lastFour(f, j, C, () => f.set(acc, f.f32x4Add(f.get(acc), f.v128And(term(), f.get(tmask)))));
             f.set(s, hsum(f, acc));
-            tail(f, j, C, () => f.set(s, f.f32Add(f.get(s), f.f32Mul(f.f32Load(at(w)),
+            shortRow(f, j, C, () => f.set(s, f.f32Add(f.get(s), f.f32Mul(f.f32Load(at(w)),
               f.f32Add(f.f32Sub(f.get(mx), f.f32Load(at(xr))), f.get(ls))))));
             f.set(s, f.f32Mul(f.get(k), f.get(s)));
           });
@@ -159,7 +190,7 @@ export function addCrossEntropyBackward(m: ModuleBuilder): FuncRef<null> {
       const a = f.local('f32'), k = f.local('f32'), W = f.local('f32'), l = f.local('f32'), g = f.local('f32');
       const hw = f.local('f32'), xt = f.local('f32'), wt = f.local('f32');
       const vk = f.local('v128'), vW = f.local('v128'), vl = f.local('v128'), vg = f.local('v128'), vhw = f.local('v128');
-      const v = f.local('v128'), p = f.local('v128'), y = f.local('v128');
+      const v = f.local('v128'), p = f.local('v128'), y = f.local('v128'), yLast = f.local('v128');
       const s0 = f.local('v128'), s1 = f.local('v128'), s2 = f.local('v128');
       const at = (base: Local<'i32'>) => f.add(f.get(base), f.shl(f.get(j), f.i32(2)));
       // y = g·(hw·p + k·(W·p − w_c)) on four lanes, p = exp(x − lse)
@@ -181,7 +212,8 @@ export function addCrossEntropyBackward(m: ModuleBuilder): FuncRef<null> {
         f.set(t, f.i32Load(f.add(f.get(tg), f.shl(f.get(r), f.i32(2)))));
         f.if_(f.ltS(f.get(t), f.i32(0)), () => {
           f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => f.v128Store(at(yr), f.v128Const(splat4(0))));
-          tail(f, j, C, () => f.f32Store(at(yr), f.f32(0)));
+          lastFour(f, j, C, () => f.v128Store(at(yr), f.v128Const(splat4(0))));
+          shortRow(f, j, C, () => f.f32Store(at(yr), f.f32(0)));
         }, () => {
           f.set(l, f.f32Load(f.add(f.get(rowp), f.shl(f.get(r), f.i32(3)))));
           f.set(g, f.f32Load(f.add(f.get(rowp), f.shl(f.get(r), f.i32(3))), 4));
@@ -191,11 +223,17 @@ export function addCrossEntropyBackward(m: ModuleBuilder): FuncRef<null> {
           f.set(vl, f.f32x4Splat(f.get(l)));
           f.set(vg, f.f32x4Splat(f.get(g)));
           f.set(vhw, f.f32x4Splat(f.get(hw)));
+          // The last four first, read before the loop writes (out may be x); stored after it.
+          lastFour(f, j, C, () => {
+            grad(() => f.v128Load(at(xr)), () => f.v128Load(at(w)));
+            f.set(yLast, f.get(y));
+          });
           f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
             grad(() => f.v128Load(at(xr)), () => f.v128Load(at(w)));
             f.v128Store(at(yr), f.get(y));
           });
-          tail(f, j, C, () => {
+          lastFour(f, j, C, () => f.v128Store(at(yr), f.get(yLast)));
+          shortRow(f, j, C, () => {
             grad(() => f.f32x4Splat(f.f32Load(at(xr))), () => f.f32x4Splat(f.f32Load(at(w))));
             f.f32Store(at(yr), f.f32x4ExtractLane(f.get(y), 0));
           });

@@ -198,13 +198,29 @@ function wasmCrossEntropy(logits: V, targets: V, ...perRow: (V | null)[]): boole
  */
 function targetRows(rt: WasmRuntime, kernel: string, targets: V, N: number, C: number, ignoreIndex: number): number {
   const p = rt.alloc(N * 4);
-  const out = new Int32Array(rt.f32().buffer, p, N);
-  const ts = targets.buffer, st = targets.strides[0]!;
+  const out = i32Of(rt), at = p >> 2;
+  const ts = targets.buffer, o = targets.offset, st = targets.strides[0]!;
   for (let n = 0; n < N; n++) {
-    const t = ts[targets.offset + n * st]!;
-    out[n] = checkTarget(kernel, t, C, ignoreIndex) ? t : -1;
+    const t = ts[o + n * st]!;
+    if (t === ignoreIndex) out[at + n] = -1;
+    else if (t >= 0 && t < C) out[at + n] = t;
+    else checkTarget(kernel, t, C, ignoreIndex); // throws
   }
   return p;
+}
+
+let i32View: Int32Array<ArrayBufferLike> = new Int32Array(0);
+/** An int32 view of the whole memory, re-taken when the memory has grown. */
+function i32Of(rt: WasmRuntime): Int32Array {
+  const buffer = rt.f32().buffer;
+  if (i32View.buffer !== buffer) i32View = new Int32Array(buffer);
+  return i32View;
+}
+
+/** Copies n float32 values from the memory at `addr` into the 1-d view v (any stride). */
+function copyOut(rt: WasmRuntime, addr: number, v: V, n: number): void {
+  const src = rt.f32(), at = addr >> 2, dst = v.buffer, o = v.offset, st = v.strides[0]!;
+  for (let i = 0; i < n; i++) dst[o + i * st] = src[at + i]!;
 }
 
 /** Class weights as float32 scratch (ones when null). Returns its address. */
@@ -232,17 +248,14 @@ export function crossEntropy(logits: V, targets: V, weight: V | null, opts: Cros
     const f32 = rt.f32();
     f32[params >> 2] = 1 - eps;
     f32[(params >> 2) + 1] = eps / C;
-    new Int32Array(f32.buffer, params + 8, 1)[0] = eps !== 0 ? 1 : 0;
+    i32Of(rt)[(params >> 2) + 2] = eps !== 0 ? 1 : 0;
     const parts = rowSplit(rt, N, C).map(([lo, hi]) =>
       (hi > lo ? [xp + lo * C * 4, tp + lo * 4, wp, op + lo * 4, hi - lo, C, params, N * 4] : []));
     rt.parallel('cross_entropy_rows', 8, parts);
     // The loss, lse and w_t planes, into the (strided) outputs.
-    const res = rt.f32(), o = op >> 2;
-    for (let n = 0; n < N; n++) {
-      loss.buffer[loss.offset + n * loss.strides[0]!] = res[o + n]!;
-      lse.buffer[lse.offset + n * lse.strides[0]!] = res[o + N + n]!;
-      if (rowWeight) rowWeight.buffer[rowWeight.offset + n * rowWeight.strides[0]!] = res[o + 2 * N + n]!;
-    }
+    copyOut(rt, op, loss, N);
+    copyOut(rt, op + N * 4, lse, N);
+    if (rowWeight) copyOut(rt, op + N * 8, rowWeight, N);
     return true;
   }
   return crossEntropyLoops(logits, targets, weight, opts, loss, lse, rowWeight);
@@ -301,9 +314,11 @@ export function crossEntropyBackward(logits: V, targets: V, weight: V | null, ls
     const rowp = rt.alloc(N * 8), params = rt.alloc(12);
     const f32 = rt.f32(), r = rowp >> 2;
     const dv = divisor ? divisor.buffer[divisor.offset]! : null;
+    const gs = dloss.buffer, og = dloss.offset, sg = dloss.strides[0]!;
+    const ls = lse.buffer, ol = lse.offset, sl = lse.strides[0]!;
     for (let n = 0; n < N; n++) {
-      const g = dloss.buffer[dloss.offset + n * dloss.strides[0]!]!;
-      f32[r + 2 * n] = lse.buffer[lse.offset + n * lse.strides[0]!]!;
+      const g = gs[og + n * sg]!;
+      f32[r + 2 * n] = ls[ol + n * sl]!;
       f32[r + 2 * n + 1] = dv === null ? g : g / dv;
     }
     let W = 0;
