@@ -161,7 +161,7 @@ describe('float32 lanes: erf32, gelu, geluGrad', () => {
   const F32_MIN_SUBNORMAL = 1.401298464324817e-45;
   const STRESS = [0, -0, Infinity, -Infinity, NaN, F32_MIN_SUBNORMAL, -F32_MIN_SUBNORMAL, 1e-40, -1e-40, 1.1754944e-38, 1e-30,
     -1e-30, 1e-6, -1e-6, 1e-3, -1e-3, 1.2e-3, -0.999e-3, 0.75, -0.7518, 1.24999, 1.25, -1.25, 1.25001, 1.1897, 1.7356, -1.7356,
-    -1.75, 1.8398, 3.9, -3.9, 3.92, 4, -4, 4.0001, 5.5, -5.5, 5.55, -5.6, 5.7, -5.7, 8, -8, 10, -10, 13.2, -13.2, 30, -30, 1e10,
+    -1.75, 1.8398, -3.2, -3.29, 3.3272, -4.2, 3.9, -3.9, 3.9199998, -3.9199998, 3.92, 4, -4, 4.0001, 5.5, -5.5, 5.55, -5.6, 5.7, -5.7, 8, -8, 10, -10, 13.2, -13.2, 30, -30, 1e10,
     -1e10, 3e38, -3e38].map(Math.fround);
   /** STRESS, then [lo, hi] in steps of `step`. */
   const grid = (lo: number, hi: number, step: number) => {
@@ -172,7 +172,7 @@ describe('float32 lanes: erf32, gelu, geluGrad', () => {
     return x;
   };
 
-  it('erf32: within 2.5 ulp of erf everywhere; ±0, ±1 past 3.92, ±∞ and NaN exact', () => {
+  it('erf32: within 6 ulp of erf everywhere; ±0, ±1 past 3.92, ±∞ and NaN exact', () => {
     const m = new ModuleBuilder({ initialPages: 1, maximumPages: 65536, shared: false });
     m.func('erf32', ['i32', 'i32', 'i32'] as const, null, (f, px, po, n) => {
       const i = f.local('i32'), z = f.local('v128');
@@ -198,8 +198,8 @@ describe('float32 lanes: erf32, gelu, geluGrad', () => {
       worst = Math.max(worst, Math.abs(g - w) / ulp(Math.fround(w)));
       if (Math.abs(x[i]!) >= 3.92) expect(g, `erf32(${x[i]})`).toBe(Math.sign(x[i]!));
     }
-    expect(worst).toBeLessThan(2.5);
-    expect(worst).toBeGreaterThan(1); // the grid reaches the approximation's error, not only rounding
+    expect(worst).toBeLessThan(6);
+    expect(worst).toBeGreaterThan(4); // the grid reaches the approximation's error, not only rounding
     const at = (v: number) => got[STRESS.findIndex((s) => Object.is(s, v))]!;
     expect(Object.is(at(0), 0) && Object.is(at(-0), -0)).toBe(true);
     expect([at(Infinity), at(-Infinity)]).toEqual([1, -1]);

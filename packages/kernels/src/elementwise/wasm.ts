@@ -16,7 +16,7 @@
 // Ops with a primitive that has neither (log, sin, pow, comparisons, …) have no WebAssembly form and
 // run in the TypeScript loops.
 
-import type { FuncBuilder, Local, Val } from '../wasm/emitter.js';
+import { FuncBuilder, type Local, type Val } from '../wasm/emitter.js';
 import type { ArgName, Expr } from './expr.js';
 import { useCounts } from './expr.js';
 import { BINARY_DEFS, UNARY_DEFS, type OpDef } from './ops.js';
@@ -128,7 +128,7 @@ export function emitF32Poly(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgNa
     } else if (n.k === 'const') {
       l = cx.tmp();
       const v = Math.fround(n.value);
-      f.set(l, f.v128Const([v, v, v, v]));
+      f.set(l, cx.splat ? cx.splat(v) : f.v128Const([v, v, v, v]));
     } else if (n.k !== 'prim') {
       throw new TypeError(`elementwise: a fused leaf (${n.k} ${n.index}) is not bound`);
     } else {
@@ -145,6 +145,36 @@ export function emitF32Poly(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgNa
     return l;
   };
   return emit(e);
+}
+
+/**
+ * A context for `emitF32Poly` over `f` whose float32 constants are read from locals, one per
+ * distinct constant of `exprs`, which this sets at the current position (before the kernel's
+ * loop). V8 builds a `v128.const` in the loop body from general registers (two to four
+ * instructions on the vector shuffle port) at every use, which cost gelu more than its arithmetic;
+ * a local holds the value in a register or a stack slot the arithmetic reads directly. The
+ * constants are found by emitting `exprs` once into a scratch function.
+ */
+export function f32PolyCtx(f: FuncBuilder, fma: boolean, exprs: readonly Expr[]): WasmCtx {
+  const scratch = new FuncBuilder([]);
+  const used = new Map<string, number>();
+  const key = (v: number) => (Object.is(v, -0) ? '-0' : String(Math.fround(v)));
+  const record: WasmCtx = {
+    f: scratch, fma, tmp: () => scratch.local('v128'),
+    splat: (v) => { used.set(key(v), v); return scratch.v128Const([v, v, v, v]); },
+  };
+  const args = { x: record.tmp(), a: record.tmp(), b: record.tmp() };
+  for (const e of exprs) emitF32Poly(record, e, args);
+  const locals = new Map<string, Local<'v128'>>();
+  for (const [k, v] of used) {
+    const l = f.local('v128');
+    f.set(l, f.v128Const([v, v, v, v]));
+    locals.set(k, l);
+  }
+  return {
+    f, fma, tmp: () => f.local('v128'),
+    splat: (v) => { const l = locals.get(key(v)); return l ? f.get(l) : f.v128Const([v, v, v, v]); },
+  };
 }
 
 /** A float64 lowering context over `f`: fresh locals on demand. */

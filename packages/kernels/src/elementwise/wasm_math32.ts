@@ -14,19 +14,22 @@
 //   to nearest even), so n = j − 1.5·2²³ is exact and j's bits shifted left by 23 are n's exponent
 //   field (the high bits of the magic number shift out).
 //
-// erf (`erf32`), two forms computed on every lane and blended by |z| < 1.25:
-// - |z| < 1.25: erf(z) = z + z·R(z²), R of degree 7 fitted to erf(z)/z − 1. The leading z is exact,
-//   so the rounding of the correction (at most |z·R| ≤ 0.37·|z|) costs little, and the form is
-//   odd with relative accuracy down to subnormals (erf(±0) = ±0);
-// - |z| ≥ 1.25: erf(z) = sign(z)·(1 − e^{Q(t − 2.625)}), t = min(|z|, 4), Q of degree 6 fitted to
-//   log erfc on [1.25, 4]. Past 4, e^Q < 2⁻²⁵ and the result rounds to exactly ±1 (erf(±∞) = ±1);
-//   NaN passes through the clamp and stays NaN.
-// The coefficients were fitted for this library by an iteratively reweighted least-squares (Lawson)
-// fit minimizing the maximum error of erf itself (relative error of z + z·R; for Q the error of
-// log erfc weighted by erfc, which is erf's absolute error), in float64 against the C library's
-// erf/erfc, then rounded to float32. Evaluated in float32 (Estrin's scheme, this file's exp) the
-// maximum error is 2.4 ulp of erf (absolute 1.4e-7), measured on every 2.5e-6 of [0, 5], 10⁶
-// random points of [0, 5] and 2·10⁵ log-uniform magnitudes in [e⁻⁹⁰, 1], both signs.
+// erf (`erf32`): erf(z) = z·P(z²)/Q(z²) for |z| < 3.92, P and Q of degree 5 in z² (Q(0) = 1), and
+//   ±1 beyond (erf(3.92) = 1 − 2.97e-8 already rounds to 1 in float32; erf(±∞) = ±1). The argument
+//   is clamped to ±3.92 before the fit (pseudo-min/max, so NaN passes through and stays NaN) and the
+//   ±1 selected after it. As z·R(z²) the form is odd and keeps relative accuracy down to subnormals
+//   (erf(±0) = ±0). The coefficients were fitted for this library by iteratively reweighted
+//   linearized least squares (Loeb's iteration with Lawson weights) minimizing the maximum relative
+//   error of erf(z)/z on [0, 3.92] against the C library's erf (float64), reaching 1.9e-8, then
+//   rounded to float32. Evaluated in float32 (Estrin's scheme, one division) the maximum error is
+//   5.5 ulp of erf (3.3e-7 absolute) with separate multiplies and adds and 5.0 ulp (2.9e-7) with
+//   fused multiply-adds, measured on every 2.5e-6 of [0, 5] and 2·10⁵ log-uniform magnitudes in
+//   [e⁻⁹⁰, 1]. One form instead of a polynomial near 0 and 1 − e^{Q} beyond costs a few ulp and
+//   halves the instructions (no exp, no second polynomial, no blend).
+//
+// Polynomials use relaxed fused multiply-adds where the context asks for them (`fma`: the engine has
+// relaxed SIMD, relaxed_simd.ts); `emitExp` keeps separate multiplies and adds (the rows kernels
+// share it). A kernel and the fused programs built with the same flag give the same bits.
 
 import type { FuncBuilder, Local, Val } from '../wasm/emitter.js';
 import type { WasmCtx } from './wasm_math.js';
@@ -43,28 +46,36 @@ const EXP_OVERFLOW = 88.72283935546875;
 const ROUND_MAGIC = 12582912; // 1.5·2²³
 const splat4 = (c: number): [number, number, number, number] => [c, c, c, c];
 
-/** out = exp(x) on four lanes (see the header); `t`, `n` and `r2` are scratch v128 locals. */
-export function emitExp(f: FuncBuilder, x: L, out: L, t: L, n: L, r2: L): void {
+/**
+ * out = exp(x) on four lanes (see the header); `t`, `n` and `r2` are scratch v128 locals; `k`
+ * supplies the constants (a `v128.const` each by default).
+ */
+export function emitExp(f: FuncBuilder, x: L, out: L, t: L, n: L, r2: L, k: Splat = (v) => f.v128Const(splat4(v))): void {
   const j = n;
-  f.set(t, f.f32x4Pmax(f.f32x4Pmin(f.get(x), f.v128Const(splat4(EXP_HI))), f.v128Const(splat4(EXP_LO))));
-  f.set(j, f.f32x4Add(f.f32x4Mul(f.get(t), f.v128Const(splat4(LOG2E))), f.v128Const(splat4(ROUND_MAGIC))));
-  f.set(out, f.f32x4Sub(f.get(j), f.v128Const(splat4(ROUND_MAGIC)))); // n as a float
-  f.set(t, f.f32x4Sub(f.get(t), f.f32x4Mul(f.get(out), f.v128Const(splat4(LN2_HI)))));
-  f.set(t, f.f32x4Sub(f.get(t), f.f32x4Mul(f.get(out), f.v128Const(splat4(LN2_LO)))));
+  f.set(t, f.f32x4Pmax(f.f32x4Pmin(f.get(x), k(EXP_HI)), k(EXP_LO)));
+  f.set(j, f.f32x4Add(f.f32x4Mul(f.get(t), k(LOG2E)), k(ROUND_MAGIC)));
+  f.set(out, f.f32x4Sub(f.get(j), k(ROUND_MAGIC))); // n as a float
+  f.set(t, f.f32x4Sub(f.get(t), f.f32x4Mul(f.get(out), k(LN2_HI))));
+  f.set(t, f.f32x4Sub(f.get(t), f.f32x4Mul(f.get(out), k(LN2_LO))));
   // e^r ≈ Σ_{k≤7} r^k/k!, by Estrin's scheme (pairs c_k + c_{k+1}·r, combined with r² and r⁴), whose
   // dependency chain is about half as long as Horner's.
-  const c = (k: number) => f.v128Const(splat4(1 / [1, 1, 2, 6, 24, 120, 720, 5040][k]!));
+  const c = (i: number) => k(1 / [1, 1, 2, 6, 24, 120, 720, 5040][i]!);
   const pair = (k: number) => f.f32x4Add(c(k), f.f32x4Mul(c(k + 1), f.get(t)));
   f.set(r2, f.f32x4Mul(f.get(t), f.get(t)));
   f.set(out, f.f32x4Add(pair(4), f.f32x4Mul(pair(6), f.get(r2)))); // c4 + c5r + r²(c6 + c7r)
   f.set(out, f.f32x4Add(f.f32x4Add(pair(0), f.f32x4Mul(pair(2), f.get(r2))), // + r⁴·(…)
     f.f32x4Mul(f.get(out), f.f32x4Mul(f.get(r2), f.get(r2)))));
   // 2ⁿ as bits: n << 23 plus the exponent bias 127 << 23 (n ∈ [-126, 127] after the clamp).
-  f.set(j, f.i32x4Add(f.i32x4Shl(f.get(j), f.i32(23)), f.i32x4Splat(f.i32(127 << 23))));
+  f.set(j, f.i32x4Add(f.i32x4Shl(f.get(j), f.i32(23)), k(1))); // 1.0f's bits are 127 << 23
   f.set(out, f.f32x4Mul(f.get(out), f.get(j)));
   // Underflow (and -∞) to exactly 0: clear the lanes where x < EXP_LO.
-  f.set(out, f.v128AndNot(f.get(out), f.f32x4Lt(f.get(x), f.v128Const(splat4(EXP_LO)))));
+  f.set(out, f.v128AndNot(f.get(out), f.f32x4Lt(f.get(x), k(EXP_LO))));
 }
+
+/** A float32 constant in four lanes. */
+type Splat = (v: number) => Val<'v128'>;
+/** The context's constants: its `splat`, else a `v128.const` at each use. */
+const splatOf = (cx: WasmCtx): Splat => (v) => (cx.splat ? cx.splat(v) : cx.f.v128Const(splat4(v)));
 
 /**
  * e^x into a new local: `emitExp`, with +∞ past float32's overflow. On (88.37, 88.72] it gives
@@ -72,33 +83,35 @@ export function emitExp(f: FuncBuilder, x: L, out: L, t: L, n: L, r2: L): void {
  */
 export function exp32(cx: WasmCtx, x: L): L {
   const { f } = cx;
-  const out = cx.tmp();
-  emitExp(f, x, out, cx.tmp(), cx.tmp(), cx.tmp());
-  f.set(out, f.v128Bitselect(f.v128Const(splat4(Infinity)), f.get(out), f.f32x4Lt(f.v128Const(splat4(EXP_OVERFLOW)), f.get(x))));
+  const out = cx.tmp(), k = splatOf(cx);
+  emitExp(f, x, out, cx.tmp(), cx.tmp(), cx.tmp(), k);
+  f.set(out, f.v128Bitselect(k(Infinity), f.get(out), f.f32x4Lt(k(EXP_OVERFLOW), f.get(x))));
   return out;
 }
 
-const ERF_SPLIT = 1.25;
-const ERF_CLAMP = 4;
-const ERF_CENTER = 2.625;
-/** erf(z)/z − 1 ≈ R(z²) on |z| < 1.25, increasing powers of z² (float32 values). */
-const ERF_R = [0.12837916612625122, -0.3761262893676758, 0.11283674836158752, -0.026860248297452927,
-  0.005209016148000956, -0.0008339566993527114, 0.00010393860429758206, -7.572932190669235e-06];
-/** log erfc(t) ≈ Q(t − 2.625) on [1.25, 4], increasing powers (float32 values). */
-const ERF_Q = [-8.490671157836914, -5.589155673980713, -0.9477725028991699, -0.009759648703038692,
-  0.0021141015458852053, -0.00017078849487006664, 0.000154323541210033];
+const ERF_CLAMP = 3.92;
+/** The float32 just below 3.92 (the spacing in [2, 4) is 2⁻²²). */
+const ERF_BELOW_CLAMP = Math.fround(ERF_CLAMP) - 2 ** -22;
+/** erf(z)/z ≈ P(z²)/Q(z²) on |z| < 3.92, increasing powers of z² (float32 values). */
+const ERF_P = [1.1283791065216064, 0.19041071832180023, 0.05274913087487221, 0.0037657564971596003,
+  0.00028487853705883026, 2.0499589936662233e-06];
+const ERF_Q = [1, 0.5020798444747925, 0.11411073058843613, 0.01496950164437294, 0.0011625556508079171,
+  3.8090161979198456e-05];
 
 /**
  * coef[0] + coef[1]·x + … on four float32 lanes by Estrin's scheme (x^(2^k) in p): the lower half
  * of the coefficients plus x^half times the upper half, recursively — a dependency chain of about
  * log₂(terms) steps instead of Horner's terms − 1.
  */
-function estrin32(f: FuncBuilder, coef: readonly number[], p: readonly L[], lo = 0, n = coef.length): Val<'v128'> {
-  if (n === 1) return f.v128Const(splat4(coef[lo]!));
+function estrin32(cx: WasmCtx, coef: readonly number[], p: readonly L[], lo = 0, n = coef.length): Val<'v128'> {
+  const { f } = cx;
+  if (n === 1) return splatOf(cx)(coef[lo]!);
   let k = 0;
   while (2 << k < n) k++;
   const half = 1 << k;
-  return f.f32x4Add(estrin32(f, coef, p, lo, half), f.f32x4Mul(f.get(p[k]!), estrin32(f, coef, p, lo + half, n - half)));
+  // (Operands are pushed in argument order: relaxed_madd(a, b, c) = a·b + c.)
+  if (cx.fma) return f.f32x4RelaxedMadd(f.get(p[k]!), estrin32(cx, coef, p, lo + half, n - half), estrin32(cx, coef, p, lo, half));
+  return f.f32x4Add(estrin32(cx, coef, p, lo, half), f.f32x4Mul(f.get(p[k]!), estrin32(cx, coef, p, lo + half, n - half)));
 }
 
 /** Locals holding x, x², x⁴, … as far as `estrin32` needs for `terms` coefficients. */
@@ -116,17 +129,13 @@ function powers32(cx: WasmCtx, x: L, terms: number): L[] {
 /** erf(z) on four float32 lanes (see the header), into a new local. */
 export function erf32(cx: WasmCtx, z: L): L {
   const { f } = cx;
-  const c = (v: number) => f.v128Const(splat4(v));
-  const az = cx.tmp(), u = cx.tmp(), small = cx.tmp(), s = cx.tmp(), q = cx.tmp();
-  f.set(az, f.f32x4Abs(f.get(z)));
-  f.set(u, f.f32x4Mul(f.get(z), f.get(z)));
-  f.set(small, f.f32x4Add(f.get(z), f.f32x4Mul(f.get(z), estrin32(f, ERF_R, powers32(cx, u, ERF_R.length)))));
-  f.set(s, f.f32x4Sub(f.f32x4Pmin(f.get(az), c(ERF_CLAMP)), c(ERF_CENTER)));
-  f.set(q, estrin32(f, ERF_Q, powers32(cx, s, ERF_Q.length)));
-  const e = cx.tmp();
-  emitExp(f, q, e, cx.tmp(), cx.tmp(), cx.tmp());
-  // 1 − e with z's sign bit, then the small form where |z| < 1.25.
-  f.set(e, f.v128Bitselect(f.get(z), f.f32x4Sub(c(1), f.get(e)), f.v128ConstI32(splat4(0x80000000 | 0))));
-  f.set(e, f.v128Bitselect(f.get(small), f.get(e), f.f32x4Lt(f.get(az), c(ERF_SPLIT))));
-  return e;
+  const c = splatOf(cx);
+  const t = cx.tmp(), u = cx.tmp(), out = cx.tmp();
+  f.set(t, f.f32x4Pmax(f.f32x4Pmin(f.get(z), c(ERF_CLAMP)), c(-ERF_CLAMP)));
+  f.set(u, f.f32x4Mul(f.get(t), f.get(t)));
+  const p = powers32(cx, u, ERF_P.length);
+  f.set(out, f.f32x4Mul(f.get(t), f.f32x4Div(estrin32(cx, ERF_P, p), estrin32(cx, ERF_Q, p))));
+  // ±1 (1 with z's sign bit) where |z| ≥ 3.92, i.e. above the float32 just below it.
+  f.set(out, f.v128Bitselect(f.v128Bitselect(f.get(z), c(1), c(-0)), f.get(out), f.f32x4Lt(c(ERF_BELOW_CLAMP), f.f32x4Abs(f.get(z)))));
+  return out;
 }
