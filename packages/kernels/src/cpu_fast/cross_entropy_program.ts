@@ -5,18 +5,20 @@
 // A row is walked four floats at a time; where C % 4 ≠ 0 one more step takes the last four
 // elements, overlapping the previous step (sums mask the lanes already counted), and rows shorter
 // than 4 go one element at a time. Sums keep four partial lanes combined as (l0 + l1) + (l2 + l3):
-// a fixed order, so results never depend on the thread count. exp is `emitExp` and log is `emitLog` (below
-// 1 ulp), both float32; the reference works in float64.
+// a fixed order, so results never depend on the thread count. exp is `emitExp` and log is
+// `emitLog` (below 1 ulp), both float32; the reference works in float64.
 //
 // Forward, per row: m = max x, s = Σ exp(x − m), ℓ = log s (m = −∞, an all −∞ row: ℓ = 0), so
 // lse = m + ℓ, and lse − x_c is formed as (m − x_c) + ℓ: for the row's maximum that is ℓ itself,
-// free of lse's float32 rounding (up to ulp(lse)/2, which lse − x_t would keep in a small loss). loss = ((1 − ε)·w_t)·(lse − x_t) + (ε/C)·Σ_c w_c·(lse − x_c)
-// (the sum only when ε ≠ 0, as in the reference). Accuracy: s carries the float32 rounding of C
+// free of lse's float32 rounding (up to ulp(lse)/2, which lse − x_t would keep in a small loss).
+// loss = ((1 − ε)·w_t)·(lse − x_t) + (ε/C)·Σ_c w_c·(lse − x_c), the sum only when ε ≠ 0 (as in
+// the reference). Accuracy: s carries the float32 rounding of C
 // exps and their sum (a few ulp relative; the log turns that into as much absolute), and lse one
 // more rounding, so |lse − lse_ref| ≲ 1e-6·max(1, |lse|) and the loss agrees within 1e-6 of the
 // magnitudes of lse and the logits involved (times the weights).
 //
-// Backward, per row with p_c = exp(x_c − lse): dx_c = g·(((1 − ε)·w_t)·(p_c − [c = t]) + (ε/C)·(W·p_c − w_c)),
+// Backward, per row with p_c = exp(x_c − lse):
+//   dx_c = g·(((1 − ε)·w_t)·(p_c − [c = t]) + (ε/C)·(W·p_c − w_c)),
 // evaluated for every c with [c = t] = 0, then the target's element again with 1 from x_t read
 // before the row was written (dx may be x itself). Ignored rows are zeros. p_c is float32 exp of a
 // float32 difference: relative error a few ulp, plus ulp(|x_c − lse|) absolute in the exponent.
@@ -76,8 +78,8 @@ function rowMax(f: FuncBuilder, xr: Local<'i32'>, j: Local<'i32'>, C: Local<'i32
  * out[r] one `plane` (bytes) further and w_t two planes further (loss and w_t 0 where tg[r] < 0).
  * tg: int32 per row; w: float32 class weights (ones for none); params: float32 1 − ε, float32 ε/C,
  * int32 whether ε ≠ 0. Three passes over the rows: m and s per row (into the lse and loss slots;
- * s = 1 for an all −∞ row, so that ℓ = 0), ℓ = log s four rows at a time (the log's dependency
- * chain is long, and one row at a time it cost more than the exps of ten classes), then the loss.
+ * s = 1 for an all −∞ row, so that ℓ = 0), ℓ = log s four rows at a time (its dependency chain
+ * is long: one row at a time it took a fifth of a [128, 10] forward), then the loss.
  */
 export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
   return m.func('cross_entropy_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,

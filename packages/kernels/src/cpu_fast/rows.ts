@@ -17,8 +17,7 @@
 import { rowsOf } from '../geometry.js';
 import type { CrossEntropyOptions, TypedArray, View } from '../types.js';
 import { allF32Contiguous, isF32, isFloat, readPtr, writePtr, type Range } from '../wasm/operands.js';
-import type { WasmRuntime } from '../wasm/runtime.js';
-import { wasmRuntime } from '../wasm/runtime.js';
+import { wasmRuntime, type WasmRuntime } from '../wasm/runtime.js';
 import { rowSplit } from '../wasm/schedule.js';
 import { anyHalf, viaFloat32 } from './half_arrays.js';
 
