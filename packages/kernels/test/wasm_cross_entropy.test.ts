@@ -198,6 +198,29 @@ describe('wasm crossEntropy forward vs reference', () => {
     expect(both[0]).toBe(7);
   });
 
+  it('an ignoreIndex that is a class index ignores exactly those rows, forward and backward', () => {
+    const N = 6, C = 5;
+    const x = view(seeded(N * C, 21, -4, 4), [N, C]);
+    const tg = view(Int32Array.from([1, 0, 1, 4, 2, 1]), [N]);
+    const opts = { ignoreIndex: 1, labelSmoothing: 0.1 };
+    const o = { logits: x, targets: tg, weight: null };
+    const run = (K: typeof cpuKernels) => {
+      const loss = view(new Float32Array(N), [N]), lse = view(new Float32Array(N), [N]), rw = view(new Float32Array(N), [N]);
+      K.crossEntropy(o.logits, o.targets, null, opts, loss, lse, rw);
+      const d = view(new Float32Array(N * C), [N, C]);
+      K.crossEntropyBackward(o.logits, o.targets, null, lse, view(new Float32Array(N).fill(1), [N]), opts, d);
+      return { loss: loss.buffer, rw: rw.buffer, d: d.buffer };
+    };
+    const ref = run(cpuKernels), got = run(fastCpuKernels);
+    expect(Array.from(got.rw)).toEqual([0, 1, 0, 1, 1, 0]);
+    for (const n of [0, 2, 5]) {
+      expect(got.loss[n]).toBe(0);
+      for (let c = 0; c < C; c++) expect(got.d[n * C + c]).toBe(0);
+    }
+    for (let i = 0; i < N; i++) expect(Math.abs(got.loss[i]! - ref.loss[i]!)).toBeLessThanOrEqual(1e-5);
+    for (let i = 0; i < N * C; i++) expect(Math.abs(got.d[i]! - ref.d[i]!)).toBeLessThanOrEqual(1e-6);
+  });
+
   it('out-of-range targets throw the typed error before anything is written', () => {
     const x = view(seeded(12, 5), [3, 4]);
     for (const bad of [4, -1, 1000]) {
