@@ -47,10 +47,15 @@ const ROUND_MAGIC = 12582912; // 1.5·2²³
 const splat4 = (c: number): [number, number, number, number] => [c, c, c, c];
 
 /**
- * out = exp(x) on four lanes (see the header); `t`, `n` and `r2` are scratch v128 locals; `k`
- * supplies the constants (a `v128.const` each by default).
+ * out = exp(x) on four lanes (see the header); `t`, `n` and `r2` are scratch v128 locals. Options:
+ * `splat` supplies the constants (a `v128.const` each by default), `fma` evaluates the polynomial
+ * with relaxed fused multiply-adds.
  */
-export function emitExp(f: FuncBuilder, x: L, out: L, t: L, n: L, r2: L, k: Splat = (v) => f.v128Const(splat4(v))): void {
+export function emitExp(f: FuncBuilder, x: L, out: L, t: L, n: L, r2: L, opts: { splat?: Splat; fma?: boolean } = {}): void {
+  const k = opts.splat ?? ((v: number) => f.v128Const(splat4(v)));
+  /** a·b + c; the operands are emitted in the order each form consumes them. */
+  type E = () => Val<'v128'>;
+  const madd = (a: E, b: E, c: E) => (opts.fma ? f.f32x4RelaxedMadd(a(), b(), c()) : f.f32x4Add(c(), f.f32x4Mul(a(), b())));
   const j = n;
   f.set(t, f.f32x4Pmax(f.f32x4Pmin(f.get(x), k(EXP_HI)), k(EXP_LO)));
   f.set(j, f.f32x4Add(f.f32x4Mul(f.get(t), k(LOG2E)), k(ROUND_MAGIC)));
@@ -60,11 +65,11 @@ export function emitExp(f: FuncBuilder, x: L, out: L, t: L, n: L, r2: L, k: Spla
   // e^r ≈ Σ_{k≤7} r^k/k!, by Estrin's scheme (pairs c_k + c_{k+1}·r, combined with r² and r⁴), whose
   // dependency chain is about half as long as Horner's.
   const c = (i: number) => k(1 / [1, 1, 2, 6, 24, 120, 720, 5040][i]!);
-  const pair = (k: number) => f.f32x4Add(c(k), f.f32x4Mul(c(k + 1), f.get(t)));
+  const pair = (i: number) => () => madd(() => c(i + 1), () => f.get(t), () => c(i));
+  const r2v = () => f.get(r2);
   f.set(r2, f.f32x4Mul(f.get(t), f.get(t)));
-  f.set(out, f.f32x4Add(pair(4), f.f32x4Mul(pair(6), f.get(r2)))); // c4 + c5r + r²(c6 + c7r)
-  f.set(out, f.f32x4Add(f.f32x4Add(pair(0), f.f32x4Mul(pair(2), f.get(r2))), // + r⁴·(…)
-    f.f32x4Mul(f.get(out), f.f32x4Mul(f.get(r2), f.get(r2)))));
+  f.set(out, madd(pair(6), r2v, pair(4))); // c4 + c5r + r²(c6 + c7r)
+  f.set(out, madd(() => f.get(out), () => f.f32x4Mul(f.get(r2), f.get(r2)), () => madd(pair(2), r2v, pair(0)))); // c0 + … + r⁴·(…)
   // 2ⁿ as bits: n << 23 plus the exponent bias 127 << 23 (n ∈ [-126, 127] after the clamp).
   f.set(j, f.i32x4Add(f.i32x4Shl(f.get(j), f.i32(23)), k(1))); // 1.0f's bits are 127 << 23
   f.set(out, f.f32x4Mul(f.get(out), f.get(j)));
@@ -84,7 +89,7 @@ const splatOf = (cx: WasmCtx): Splat => (v) => (cx.splat ? cx.splat(v) : cx.f.v1
 export function exp32(cx: WasmCtx, x: L): L {
   const { f } = cx;
   const out = cx.tmp(), k = splatOf(cx);
-  emitExp(f, x, out, cx.tmp(), cx.tmp(), cx.tmp(), k);
+  emitExp(f, x, out, cx.tmp(), cx.tmp(), cx.tmp(), { splat: k, fma: cx.fma });
   f.set(out, f.v128Bitselect(k(Infinity), f.get(out), f.f32x4Lt(k(EXP_OVERFLOW), f.get(x))));
   return out;
 }
