@@ -1,7 +1,7 @@
 // Float32 forms of exp and erf on four lanes (f32x4), for WebAssembly kernels that work in float32
 // throughout: the rows kernels (softmax, layerNorm, …), attention, the recurrent cells, and the
 // elementwise ops that take the 'f32poly' route (wasm.ts: gelu, geluGrad). Every step is one
-// instruction on x86-64 and ARM and no form branches or divides.
+// instruction on x86-64 and ARM; nothing branches, and erf divides once.
 //
 // exp (`emitExp`): n = round(x·log₂e), r = x − n·ln2 (ln2 split in a high and a low part,
 //   Cody–Waite, so r is accurate), e^r by its degree-7 Taylor polynomial on |r| ≤ ln2/2
@@ -28,8 +28,8 @@
 //   halves the instructions (no exp, no second polynomial, no blend).
 //
 // Polynomials use relaxed fused multiply-adds where the context asks for them (`fma`: the engine has
-// relaxed SIMD, relaxed_simd.ts); `emitExp` keeps separate multiplies and adds (the rows kernels
-// share it). A kernel and the fused programs built with the same flag give the same bits.
+// relaxed SIMD, relaxed_simd.ts): erf32 and exp32 do; the rows, attention and recurrent kernels call
+// `emitExp` without them. A kernel and the fused programs built with the same flag give the same bits.
 
 import type { FuncBuilder, Local, Val } from '../wasm/emitter.js';
 import type { WasmCtx } from './wasm_math.js';
