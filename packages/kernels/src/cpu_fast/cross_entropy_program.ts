@@ -6,7 +6,9 @@
 // elements, overlapping the previous step (sums mask the lanes already counted), and rows shorter
 // than 4 go one element at a time. Sums keep four partial lanes combined as (l0 + l1) + (l2 + l3):
 // a fixed order, so results never depend on the thread count. exp is `emitExp` and log is
-// `emitLog` (below 1 ulp), both float32; the reference works in float64.
+// `emitLog` (below 1 ulp), both float32; the reference works in float64. Where the module is built
+// with fused multiply-adds (relaxed SIMD, as the matmul), exp's polynomial uses them: the last bits
+// follow the processor, never the thread count.
 //
 // Forward, per row: m = max x, s = Σ exp(x − m), ℓ = log s (m = −∞, an all −∞ row: ℓ = 0), so
 // lse = m + ℓ, and lse − x_c is formed as (m − x_c) + ℓ: for the row's maximum that is ℓ itself,
@@ -81,7 +83,7 @@ function rowMax(f: FuncBuilder, xr: Local<'i32'>, j: Local<'i32'>, C: Local<'i32
  * s = 1 for an all −∞ row, so that ℓ = 0), ℓ = log s four rows at a time (its dependency chain
  * is long: one row at a time it took a fifth of a [128, 10] forward), then the loss.
  */
-export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
+export function addCrossEntropy(m: ModuleBuilder, opts: { fma?: boolean } = {}): FuncRef<null> {
   return m.func('cross_entropy_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,
     (f, x, tg, w, out, rows, C, params, plane) => {
       const r = f.local('i32'), j = f.local('i32'), xr = f.local('i32'), o = f.local('i32'), vecEnd = f.local('i32');
@@ -111,18 +113,18 @@ export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
           f.set(acc, f.v128Const(splat4(0)));
           f.forRange(j, () => f.i32(0), () => f.get(vecEnd), 4, () => {
             f.set(v, f.f32x4Sub(f.v128Load(at(xr)), f.get(vm)));
-            emitExp(f, v, e, s0, s1, s2);
+            emitExp(f, v, e, s0, s1, s2, { fma: opts.fma });
             f.set(acc, f.f32x4Add(f.get(acc), f.get(e)));
           });
           lastFour(f, j, C, () => {
             f.set(v, f.f32x4Sub(f.v128Load(at(xr)), f.get(vm)));
-            emitExp(f, v, e, s0, s1, s2);
+            emitExp(f, v, e, s0, s1, s2, { fma: opts.fma });
             f.set(acc, f.f32x4Add(f.get(acc), f.v128And(f.get(e), f.get(tmask))));
           });
           f.set(s, hsum(f, acc));
           shortRow(f, j, C, () => {
             f.set(v, f.f32x4Splat(f.f32Sub(f.f32Load(at(xr)), f.get(mx))));
-            emitExp(f, v, e, s0, s1, s2);
+            emitExp(f, v, e, s0, s1, s2, { fma: opts.fma });
             f.set(s, f.f32Add(f.get(s), f.f32x4ExtractLane(f.get(e), 0)));
           });
         });
@@ -184,7 +186,7 @@ export function addCrossEntropy(m: ModuleBuilder): FuncRef<null> {
  * r's loss times its upstream value (zeros where tg[r] < 0). rowp: float32 [lse, g] per row; w:
  * float32 class weights; params: float32 1 − ε, ε/C, W = Σ w. out may be x itself.
  */
-export function addCrossEntropyBackward(m: ModuleBuilder): FuncRef<null> {
+export function addCrossEntropyBackward(m: ModuleBuilder, opts: { fma?: boolean } = {}): FuncRef<null> {
   return m.func('cross_entropy_backward_rows', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const, null,
     (f, x, tg, w, rowp, out, rows, C, params) => {
       const r = f.local('i32'), j = f.local('i32'), xr = f.local('i32'), yr = f.local('i32'), vecEnd = f.local('i32');
@@ -198,7 +200,7 @@ export function addCrossEntropyBackward(m: ModuleBuilder): FuncRef<null> {
       // y = g·(hw·p + k·(W·p − w_c)) on four lanes, p = exp(x − lse)
       const grad = (xv: () => Val<'v128'>, wv: () => Val<'v128'>) => {
         f.set(v, f.f32x4Sub(xv(), f.get(vl)));
-        emitExp(f, v, p, s0, s1, s2);
+        emitExp(f, v, p, s0, s1, s2, { fma: opts.fma });
         f.set(y, f.f32x4Mul(f.get(vg), f.f32x4Add(f.f32x4Mul(f.get(vhw), f.get(p)),
           f.f32x4Mul(f.get(vk), f.f32x4Sub(f.f32x4Mul(f.get(vW), f.get(p)), wv())))));
       };
@@ -241,7 +243,7 @@ export function addCrossEntropyBackward(m: ModuleBuilder): FuncRef<null> {
           });
           // The target's element: hw·(p_t − 1) in place of hw·p_t.
           f.set(v, f.f32x4Splat(f.f32Sub(f.get(xt), f.get(l))));
-          emitExp(f, v, p, s0, s1, s2);
+          emitExp(f, v, p, s0, s1, s2, { fma: opts.fma });
           f.f32Store(f.add(f.get(yr), f.shl(f.get(t), f.i32(2))), f.f32x4ExtractLane(f.f32x4Mul(f.get(vg),
             f.f32x4Add(f.f32x4Mul(f.get(vhw), f.f32x4Sub(f.get(p), f.v128Const(splat4(1)))),
               f.f32x4Mul(f.get(vk), f.f32x4Sub(f.f32x4Mul(f.get(vW), f.get(p)), f.f32x4Splat(f.get(wt)))))), 0));

@@ -52,6 +52,6 @@ export function buildKernelModule(shared: boolean, opts: { fma?: boolean } = {})
   addConv(m);
   addWhere(m);
   addRnn(m);
-  addCrossEntropy(m); addCrossEntropyBackward(m);
+  addCrossEntropy(m, opts); addCrossEntropyBackward(m, opts);
   return m.toBytes();
 }
