@@ -61,7 +61,7 @@ describe('unary fast paths', () => {
     expect(fastErf(-Infinity)).toBe(-1);
   });
 
-  it('every float32 op on every layout, bit-identical except gelu/erf (1 ulp)', () => {
+  it('every float32 op on every layout, bit-identical except gelu/erf (their stated accuracy)', () => {
     for (const shape of SHAPES) {
       for (const [what, x] of layouts(shape, 11)) {
         for (const op of UNARY_OPS) {
@@ -70,7 +70,9 @@ describe('unary fast paths', () => {
           cpuKernels.unary(op as UnaryOp, x, ref);
           fastCpuKernels.unary(op as UnaryOp, x, got);
           const r = ref.buffer as Float32Array, g = got.buffer as Float32Array;
-          if (op === 'gelu' || op === 'erf') expectWithin(g, r, rel(r, 2.5e-7, 1e-30), `${op} ${what} [${shape}]`);
+          // gelu in WebAssembly (contiguous inputs) runs in float32 lanes: 2 ulp + 1.6e-7·max(1, |x|) (ops.ts), |x| ≤ 3 here.
+          if (op === 'gelu') expectWithin(g, r, rel(r, 2.5e-7, 4.8e-7), `${op} ${what} [${shape}]`);
+          else if (op === 'erf') expectWithin(g, r, rel(r, 2.5e-7, 1e-30), `${op} ${what} [${shape}]`);
           else expect(bitsEqual(g, r), `${op} ${what} [${shape}]`).toBe(true);
         }
       }
