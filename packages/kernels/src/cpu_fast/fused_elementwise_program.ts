@@ -22,7 +22,7 @@
 import type { Expr } from '../elementwise/expr.js';
 import type { FusedProgram } from '../elementwise/fused.js';
 import { BINARY_DEFS, UNARY_DEFS } from '../elementwise/ops.js';
-import { emitF32Poly, emitF32x4, emitF64x2, f32PolyCtx, wasmRoute } from '../elementwise/wasm.js';
+import { emitF32Poly, emitF32x4, emitF64x2, wasmCtx, wasmRoute } from '../elementwise/wasm.js';
 import { ModuleBuilder, type FuncBuilder, type Local, type Val, type ValType } from '../wasm/emitter.js';
 import { MAX_PAGES } from '../wasm/module.js';
 
@@ -60,8 +60,7 @@ export function buildFusedModule(p: FusedProgram, broadcast: readonly boolean[],
     // The current row's addresses.
     const cur = first.map(() => f.local('i32'));
     const ins = cur.slice(0, I), outs = cur.slice(I);
-    // The float32-lane steps' constants are set here, before the loops (f32PolyCtx).
-    const cx = f32PolyCtx(f, fma, ops.filter((s) => wasmRoute(s.expr) === 'f32poly').map((s) => s.expr));
+    const cx = wasmCtx(f, fma);
     const scalars: Local<'v128'>[] = [];
     for (let k = 0; k < nScalars; k++) {
       const l = f.local('v128');

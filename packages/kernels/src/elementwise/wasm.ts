@@ -9,14 +9,14 @@
 // - 'f32poly': for an op that opts in (`route: 'f32poly'` in ops.ts) and whose every primitive has
 //   a float32 form (an `f32` instruction or an `f32poly` approximation, wasm_math32.ts): the
 //   expression evaluated node by node on four float32 lanes, constants rounded to float32, every
-//   node rounded as it is computed. About four times the throughput of 'f64' at a few ulp more
-//   error, which the op states in its `accuracy.wasm`.
+//   node rounded as it is computed. For gelu and geluGrad about 2.6 times the throughput of 'f64'
+//   (one thread, measured), at a few ulp more error, which the op states in its `accuracy.wasm`.
 // Every kernel that lowers an op (its per-op kernel, the fused programs) follows the op's route, so
 // they agree bit for bit.
 // Ops with a primitive that has neither (log, sin, pow, comparisons, …) have no WebAssembly form and
 // run in the TypeScript loops.
 
-import { FuncBuilder, type Local, type Val } from '../wasm/emitter.js';
+import type { FuncBuilder, Local, Val } from '../wasm/emitter.js';
 import type { ArgName, Expr } from './expr.js';
 import { useCounts } from './expr.js';
 import { BINARY_DEFS, UNARY_DEFS, type OpDef } from './ops.js';
@@ -128,7 +128,7 @@ export function emitF32Poly(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgNa
     } else if (n.k === 'const') {
       l = cx.tmp();
       const v = Math.fround(n.value);
-      f.set(l, cx.splat ? cx.splat(v) : f.v128Const([v, v, v, v]));
+      f.set(l, f.v128Const([v, v, v, v]));
     } else if (n.k !== 'prim') {
       throw new TypeError(`elementwise: a fused leaf (${n.k} ${n.index}) is not bound`);
     } else {
@@ -147,35 +147,5 @@ export function emitF32Poly(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgNa
   return emit(e);
 }
 
-/**
- * A context for `emitF32Poly` over `f` whose float32 constants are read from locals, one per
- * distinct constant of `exprs`, which this sets at the current position (before the kernel's
- * loop). V8 builds a `v128.const` in the loop body from general registers (two to four
- * instructions on the vector shuffle port) at every use, which cost gelu more than its arithmetic;
- * a local holds the value in a register or a stack slot the arithmetic reads directly. The
- * constants are found by emitting `exprs` once into a scratch function.
- */
-export function f32PolyCtx(f: FuncBuilder, fma: boolean, exprs: readonly Expr[]): WasmCtx {
-  const scratch = new FuncBuilder([]);
-  const used = new Map<string, number>();
-  const key = (v: number) => (Object.is(v, -0) ? '-0' : String(Math.fround(v)));
-  const record: WasmCtx = {
-    f: scratch, fma, tmp: () => scratch.local('v128'),
-    splat: (v) => { used.set(key(v), v); return scratch.v128Const([v, v, v, v]); },
-  };
-  const args = { x: record.tmp(), a: record.tmp(), b: record.tmp() };
-  for (const e of exprs) emitF32Poly(record, e, args);
-  const locals = new Map<string, Local<'v128'>>();
-  for (const [k, v] of used) {
-    const l = f.local('v128');
-    f.set(l, f.v128Const([v, v, v, v]));
-    locals.set(k, l);
-  }
-  return {
-    f, fma, tmp: () => f.local('v128'),
-    splat: (v) => { const l = locals.get(key(v)); return l ? f.get(l) : f.v128Const([v, v, v, v]); },
-  };
-}
-
-/** A float64 lowering context over `f`: fresh locals on demand. */
+/** A lowering context over `f` (float64 lanes or float32 lanes): fresh locals on demand. */
 export const wasmCtx = (f: FuncBuilder, fma: boolean): WasmCtx => ({ f, fma, tmp: () => f.local('v128') });

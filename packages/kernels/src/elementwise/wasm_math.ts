@@ -39,11 +39,6 @@ export interface WasmCtx {
   readonly fma: boolean;
   /** A fresh v128 local. */
   tmp(): L;
-  /**
-   * A float32 constant in all four lanes, for the float32 forms (wasm_math32.ts): by default a
-   * `v128.const` where it is used; a context may read it from a local set once before the loop.
-   */
-  splat?(v: number): V;
 }
 
 const LOG2E = Math.LOG2E;

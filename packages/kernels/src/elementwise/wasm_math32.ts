@@ -47,12 +47,11 @@ const ROUND_MAGIC = 12582912; // 1.5·2²³
 const splat4 = (c: number): [number, number, number, number] => [c, c, c, c];
 
 /**
- * out = exp(x) on four lanes (see the header); `t`, `n` and `r2` are scratch v128 locals. Options:
- * `splat` supplies the constants (a `v128.const` each by default), `fma` evaluates the polynomial
- * with relaxed fused multiply-adds.
+ * out = exp(x) on four lanes (see the header); `t`, `n` and `r2` are scratch v128 locals; `fma`
+ * evaluates the polynomial with relaxed fused multiply-adds.
  */
-export function emitExp(f: FuncBuilder, x: L, out: L, t: L, n: L, r2: L, opts: { splat?: Splat; fma?: boolean } = {}): void {
-  const k = opts.splat ?? ((v: number) => f.v128Const(splat4(v)));
+export function emitExp(f: FuncBuilder, x: L, out: L, t: L, n: L, r2: L, opts: { fma?: boolean } = {}): void {
+  const k = (v: number) => f.v128Const(splat4(v));
   /** a·b + c; the operands are emitted in the order each form consumes them. */
   type E = () => Val<'v128'>;
   const madd = (a: E, b: E, c: E) => (opts.fma ? f.f32x4RelaxedMadd(a(), b(), c()) : f.f32x4Add(c(), f.f32x4Mul(a(), b())));
@@ -78,9 +77,7 @@ export function emitExp(f: FuncBuilder, x: L, out: L, t: L, n: L, r2: L, opts: {
 }
 
 /** A float32 constant in four lanes. */
-type Splat = (v: number) => Val<'v128'>;
-/** The context's constants: its `splat`, else a `v128.const` at each use. */
-const splatOf = (cx: WasmCtx): Splat => (v) => (cx.splat ? cx.splat(v) : cx.f.v128Const(splat4(v)));
+const splatOf = (cx: WasmCtx) => (v: number): Val<'v128'> => cx.f.v128Const(splat4(v));
 
 /**
  * e^x into a new local: `emitExp`, with +∞ past float32's overflow. On (88.37, 88.72] it gives
@@ -89,7 +86,7 @@ const splatOf = (cx: WasmCtx): Splat => (v) => (cx.splat ? cx.splat(v) : cx.f.v1
 export function exp32(cx: WasmCtx, x: L): L {
   const { f } = cx;
   const out = cx.tmp(), k = splatOf(cx);
-  emitExp(f, x, out, cx.tmp(), cx.tmp(), cx.tmp(), { splat: k, fma: cx.fma });
+  emitExp(f, x, out, cx.tmp(), cx.tmp(), cx.tmp(), { fma: cx.fma });
   f.set(out, f.v128Bitselect(k(Infinity), f.get(out), f.f32x4Lt(k(EXP_OVERFLOW), f.get(x))));
   return out;
 }

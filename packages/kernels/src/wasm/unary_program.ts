@@ -24,7 +24,7 @@
 
 import type { Expr } from '../elementwise/expr.js';
 import { BINARY_DEFS, UNARY_DEFS } from '../elementwise/ops.js';
-import { emitF32Poly, emitF32x4, emitF64x2, f32PolyCtx, wasmCtx, wasmRoute } from '../elementwise/wasm.js';
+import { emitF32Poly, emitF32x4, emitF64x2, wasmCtx, wasmRoute } from '../elementwise/wasm.js';
 import type { BinaryOp, UnaryOp } from '../types.js';
 import type { Local, ModuleBuilder } from './emitter.js';
 
@@ -47,12 +47,11 @@ export function addUnaryGrad(m: ModuleBuilder, opts: { fma?: boolean } = {}): vo
       const xl = f.local('v128'), xh = f.local('v128'), gl = f.local('v128'), gh = f.local('v128');
       const cx = wasmCtx(f, opts.fma ?? false);
       if (wasmRoute(expr) === 'f32poly') {
-        const pc = f32PolyCtx(f, opts.fma ?? false, [expr]);
         f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
           f.set(off, f.shl(f.get(i), f.i32(2)));
           f.set(xl, f.v128Load(f.add(f.get(x), f.get(off))));
           f.set(gl, f.v128Load(f.add(f.get(g), f.get(off))));
-          f.v128Store(f.add(f.get(out), f.get(off)), f.get(emitF32Poly(pc, expr, { a: xl, b: gl })));
+          f.v128Store(f.add(f.get(out), f.get(off)), f.get(emitF32Poly(cx, expr, { a: xl, b: gl })));
         });
         return;
       }
@@ -94,10 +93,9 @@ export function addUnaryKernel(m: ModuleBuilder, name: string, expr: Expr, opts:
     const lo = f.local('v128'), hi = f.local('v128');
     const cx = wasmCtx(f, opts.fma ?? false);
     if (route === 'f32poly') {
-      const pc = f32PolyCtx(f, opts.fma ?? false, [expr]);
       f.forRange(i, () => f.i32(0), () => f.get(n), 4, () => {
         f.set(lo, f.v128Load(at(x)));
-        f.v128Store(at(out), f.get(emitF32Poly(pc, expr, { x: lo })));
+        f.v128Store(at(out), f.get(emitF32Poly(cx, expr, { x: lo })));
       });
       return;
     }
