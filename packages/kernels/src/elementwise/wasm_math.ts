@@ -32,7 +32,7 @@ import type { FuncBuilder, Local, Val } from '../wasm/emitter.js';
 type V = Val<'v128'>;
 type L = Local<'v128'>;
 
-/** What a float64 lowering needs: the function being built, fresh v128 locals, and whether to fuse multiply-adds. */
+/** What a lowering needs (float64 lanes here, float32 lanes in wasm_math32.ts): the function being built, fresh v128 locals, and whether to fuse multiply-adds. */
 export interface WasmCtx {
   readonly f: FuncBuilder;
   /** Evaluate polynomials with relaxed fused multiply-adds (relaxed_simd.ts). */
