@@ -76,7 +76,7 @@ const erfHalf = (v: Expr) => erf(mul(v, SQRT_HALF));
  * most 1.5e-7·|x| beyond 2 ulp (x ≈ −3.2), on every 2.5e-5 of [−12, 12] and 2·10⁵ log-uniform
  * magnitudes, in both builds (with and without fused multiply-adds). Past x ≈ −5.5, where erf
  * rounds to −1, the result is −0 against true values below 1e-7·|x|. PyTorch's float32 GELU has
- * the same kind of bound.
+ * the same kind of bound (torch 1.13 on x86-64, same grid: 9.7e-8·max(1, |x|) beyond 2 ulp).
  */
 const GELU_F32POLY: Accuracy = { ulp: 2, absPer: { arg: 'x', k: 1.6e-7 } };
 /**
