@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { contiguousView, cpuKernels, readAll } from '../src/cpu/index.js';
 import { referenceCalls } from '../src/cpu_fast/fallback.js';
 import { fastCpuKernels } from '../src/cpu_fast/index.js';
-import type { DType, KernelSet, TypedArray, View } from '../src/types.js';
+import { UNARY_DEFS } from '../src/elementwise/ops.js';
+import { DTYPE_EPS, type DType, type KernelSet, type TypedArray, type View } from '../src/types.js';
 import { FACTOR, expectWithinEps } from './dtype_tolerance.js';
 import { noise } from './cpu_helpers.js';
 
@@ -121,7 +122,14 @@ describe.each([['reference', cpuKernels], ['fast', fastCpuKernels]] as const)('%
         const out = contiguousView(d, [40]), ref = contiguousView('float64', [40]);
         call(d, () => k.unary(op, x, out));
         cpuKernels.unary(op, x64, ref);
-        expectWithinEps(vals(out), vals(ref), d, FACTOR.elementwise(d, acc(d)), op);
+        // The fast tier computes gelu in float32 lanes (route 'f32poly'), whose error where
+        // 1 + erf(x/√2) cancels is absolute in |x| (ops.ts states it): that bound on top of d's factor.
+        const { ulp = 0, absPer } = UNARY_DEFS.gelu.accuracy.wasm;
+        const absK = absPer?.k ?? 0;
+        const scale = op === 'gelu' && _name === 'fast' && d !== 'float64'
+          ? vals(ref).map((y, i) => Math.abs(y) * (1 + ulp) + (absK * Math.max(1, Math.abs(vals(x64)[i]!))) / (FACTOR.elementwise(d, acc(d)) * DTYPE_EPS[d]))
+          : undefined;
+        expectWithinEps(vals(out), vals(ref), d, FACTOR.elementwise(d, acc(d)), op, scale);
       }
       const [y, y64] = pair(d, [40], noise(40, 13).map((v) => v + 2));
       const out = contiguousView(d, [40]), ref = contiguousView('float64', [40]);
