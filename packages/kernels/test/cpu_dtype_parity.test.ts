@@ -125,9 +125,10 @@ describe.each([['reference', cpuKernels], ['fast', fastCpuKernels]] as const)('%
         // The fast tier computes gelu in float32 lanes (route 'f32poly'), whose error where
         // 1 + erf(x/√2) cancels is absolute in |x| (ops.ts states it): that bound on top of d's factor.
         const { ulp = 0, absPer } = UNARY_DEFS.gelu.accuracy.wasm;
-        const absK = absPer?.k ?? 0;
+        const absK = absPer?.k ?? 0, F = FACTOR.elementwise(d, acc(d));
+        // |diff| ≤ F·eps·|y| + ulp·eps(float32)·|y| + absK·max(1, |x|), written as F·eps(d)·scale.
         const scale = op === 'gelu' && _name === 'fast' && d !== 'float64'
-          ? vals(ref).map((y, i) => Math.abs(y) * (1 + ulp) + (absK * Math.max(1, Math.abs(vals(x64)[i]!))) / (FACTOR.elementwise(d, acc(d)) * DTYPE_EPS[d]))
+          ? vals(ref).map((y, i) => Math.abs(y) * (1 + (ulp * DTYPE_EPS.float32) / (F * DTYPE_EPS[d])) + (absK * Math.max(1, Math.abs(vals(x64)[i]!))) / (F * DTYPE_EPS[d]))
           : undefined;
         expectWithinEps(vals(out), vals(ref), d, FACTOR.elementwise(d, acc(d)), op, scale);
       }
