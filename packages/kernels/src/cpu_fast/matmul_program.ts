@@ -294,24 +294,40 @@ function addMicroKernel(m: ModuleBuilder, fma: boolean): FuncRef<null> {
           f.set(row, f.add(f.get(row), f.get(ldc)));
         }
       }, () => {
-        // Edge tile: spill to the tile buffer, then copy the valid mr×nr corner.
+        // Edge tile: spill to the tile buffer, then copy the valid mr×nr corner (by rows of two
+        // vectors where the tile is full width, else float by float).
         for (let r = 0; r < MR; r++) {
           f.v128Store(f.get(tile), f.get(acc[2 * r]!), r * 32);
           f.v128Store(f.get(tile), f.get(acc[2 * r + 1]!), r * 32 + 16);
         }
         f.if_(f.gtS(f.get(mr), f.i32(MR)), () => f.set(mr, f.i32(MR)));
-        f.if_(f.gtS(f.get(nr), f.i32(NR)), () => f.set(nr, f.i32(NR)));
-        f.forRange(i, () => f.i32(0), () => f.get(mr), 1, () => {
-          f.set(row, f.add(f.get(c), f.mul(f.get(i), f.get(ldc))));
-          f.set(src, f.add(f.get(tile), f.shl(f.get(i), f.i32(5))));
-          f.forRange(j, () => f.i32(0), () => f.get(nr), 1, () => {
-            f.if_(f.get(accumulate), () => {
-              f.f32Store(f.get(row), f.f32Add(f.f32Load(f.get(row)), f.f32Load(f.get(src))));
-            }, () => {
-              f.f32Store(f.get(row), f.f32Load(f.get(src)));
+        f.if_(f.geS(f.get(nr), f.i32(NR)), () => {
+          // Rows past the bottom edge of C (mr < MR), full width: each valid row is two vectors.
+          f.forRange(i, () => f.i32(0), () => f.get(mr), 1, () => {
+            f.set(row, f.add(f.get(c), f.mul(f.get(i), f.get(ldc))));
+            f.set(src, f.add(f.get(tile), f.shl(f.get(i), f.i32(5))));
+            for (let h = 0; h < 2; h++) {
+              f.if_(f.get(accumulate), () => {
+                f.v128Store(f.get(row), f.f32x4Add(f.v128Load(f.get(row), h * 16), f.v128Load(f.get(src), h * 16)), h * 16);
+              }, () => {
+                f.v128Store(f.get(row), f.v128Load(f.get(src), h * 16), h * 16);
+              });
+            }
+          });
+        }, () => {
+          // Columns past the right edge: float by float.
+          f.forRange(i, () => f.i32(0), () => f.get(mr), 1, () => {
+            f.set(row, f.add(f.get(c), f.mul(f.get(i), f.get(ldc))));
+            f.set(src, f.add(f.get(tile), f.shl(f.get(i), f.i32(5))));
+            f.forRange(j, () => f.i32(0), () => f.get(nr), 1, () => {
+              f.if_(f.get(accumulate), () => {
+                f.f32Store(f.get(row), f.f32Add(f.f32Load(f.get(row)), f.f32Load(f.get(src))));
+              }, () => {
+                f.f32Store(f.get(row), f.f32Load(f.get(src)));
+              });
+              f.set(row, f.add(f.get(row), f.i32(4)));
+              f.set(src, f.add(f.get(src), f.i32(4)));
             });
-            f.set(row, f.add(f.get(row), f.i32(4)));
-            f.set(src, f.add(f.get(src), f.i32(4)));
           });
         });
       });
