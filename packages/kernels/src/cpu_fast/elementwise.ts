@@ -19,7 +19,7 @@ import { BINARY_FAST_OPS, type BinaryFastOp } from '../wasm/elementwise_program.
 import { isF32, readPtr, writePtr } from '../wasm/operands.js';
 import { wasmRuntime } from '../wasm/runtime.js';
 import { FAST_CPU_CONFIG, partsFor, splitRange, threadsFor } from '../wasm/schedule.js';
-import { GRAD_FAST_OPS, UNARY_FAST_OPS, type GradFastOp, type UnaryFastOp } from '../wasm/unary_program.js';
+import { GRAD_FAST_OPS, UNARY_FAST_OPS, kernelCost, type GradFastOp, type UnaryFastOp } from '../wasm/unary_program.js';
 import * as loops from './elementwise_loops.js';
 import { anyHalf, viaFloat32 } from './half_arrays.js';
 
@@ -121,7 +121,7 @@ function activationGrad(op: GradFastOp, x: V, g: V, out: V): boolean {
   rt.reset();
   const xp = readPtr(rt, x, n), gp = readPtr(rt, g, n);
   const o = writePtr(rt, out, n, [[xp, n * 4], [gp, n * 4]], true);
-  const threads = threadsFor(rt, n, FAST_CPU_CONFIG.elementwiseParallelMin);
+  const threads = threadsFor(rt, n * kernelCost(`grad_${op}`), FAST_CPU_CONFIG.elementwiseParallelMin);
   rt.parallel(`grad_${op}`, 4, splitRange(n, partsFor(threads), 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, gp + lo * 4, o.addr + lo * 4, hi - lo] : [])));
   o.done();
   return true;
@@ -139,7 +139,7 @@ export function unary(op: UnaryOp, x: V, out: V): boolean {
   // Elementwise, so out may be x itself; any other overlap goes through scratch.
   const xp = readPtr(rt, x, n);
   const o = writePtr(rt, out, n, [[xp, n * 4]], true);
-  const threads = threadsFor(rt, n, FAST_CPU_CONFIG.elementwiseParallelMin);
+  const threads = threadsFor(rt, n * kernelCost(`unary_${op as UnaryFastOp}`), FAST_CPU_CONFIG.elementwiseParallelMin);
   const parts = splitRange(n, partsFor(threads), 4).map(([lo, hi]) => (hi > lo ? [xp + lo * 4, o.addr + lo * 4, hi - lo] : []));
   rt.parallel(`unary_${op as UnaryFastOp}`, 3, parts);
   o.done();

@@ -24,7 +24,7 @@
 
 import type { Expr } from '../elementwise/expr.js';
 import { BINARY_DEFS, UNARY_DEFS } from '../elementwise/ops.js';
-import { emitF32Poly, emitF32x4, emitF64x2, wasmCtx, wasmRoute } from '../elementwise/wasm.js';
+import { emitF32Poly, emitF32x4, emitF64x2, wasmCtx, wasmRoute, type WasmRoute } from '../elementwise/wasm.js';
 import type { BinaryOp, UnaryOp } from '../types.js';
 import type { Local, ModuleBuilder } from './emitter.js';
 
@@ -38,6 +38,23 @@ export const GRAD_FAST_OPS = (Object.keys(BINARY_DEFS) as BinaryOp[]).filter((op
   return route === 'f64' || route === 'f32poly';
 });
 export type GradFastOp = (typeof GRAD_FAST_OPS)[number];
+
+/**
+ * How much sooner an op on each route pays for a second thread than a float32 add, whose threshold
+ * FAST_CPU_CONFIG.elementwiseParallelMin counts: a kernel weighs its element count by this before
+ * deciding on threads. Measured on two cores: exp ('f64', 1.9 ns an element on one thread) gained
+ * nothing from a second thread up to 32,768 elements (64 → 68 µs) and halved from 65,536 on
+ * (125 → 70 µs), about a third of the add's break-even count; gelu ('f32poly') costs half of exp.
+ */
+export const ROUTE_COST: Readonly<Record<WasmRoute, number>> = { f32: 1, f32poly: 1.5, f64: 3 };
+
+const COST = new Map<string, number>([
+  ...UNARY_FAST_OPS.map((op) => [`unary_${op}`, ROUTE_COST[wasmRoute(UNARY_DEFS[op].expr)!]] as const),
+  ...GRAD_FAST_OPS.map((op) => [`grad_${op}`, ROUTE_COST[wasmRoute(BINARY_DEFS[op].expr)!]] as const),
+]);
+
+/** ROUTE_COST of the kernel `unary_<op>` or `grad_<op>`. */
+export const kernelCost = (kernel: `unary_${UnaryFastOp}` | `grad_${GradFastOp}`): number => COST.get(kernel) ?? 1;
 
 export function addUnaryGrad(m: ModuleBuilder, opts: { fma?: boolean } = {}): void {
   for (const op of GRAD_FAST_OPS) {
