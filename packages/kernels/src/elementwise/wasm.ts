@@ -68,15 +68,16 @@ export function emitF32(f: FuncBuilder, e: Expr, operand: (name: ArgName) => Val
   return scalar(f, ...r.args.map((n) => () => (n.k === 'arg' ? operand(n.name) : f.f32((n as { value: number }).value))));
 }
 
+type Prim = Expr & { k: 'prim' };
+
 /**
- * The op on two float64 lanes (route 'f64'), the operands in locals; returns the local holding the
- * result. One rewrite: p·σ(q), with σ(q) used nowhere else, is evaluated as p/(1 + e^{−q}) — one
- * division instead of a division and a multiply, and one rounding fewer (silu, geluTanh).
+ * Evaluates `e` node by node, each node once into its own local (a node used twice is evaluated
+ * once): arguments from `operands`, constants through `constant`, primitives through `prim` (which
+ * lowers a node's arguments with the `emit` it is given). Both lane widths walk expressions this way.
  */
-export function emitF64x2(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgName, Local<'v128'>>>): Local<'v128'> {
+function lowerNodes(e: Expr, operands: Partial<Record<ArgName, Local<'v128'>>>, constant: (value: number) => Local<'v128'>,
+  prim: (n: Prim, emit: (n: Expr) => Local<'v128'>) => Local<'v128'>): Local<'v128'> {
   const done = new Map<Expr, Local<'v128'>>();
-  const uses = useCounts(e);
-  const soleSigmoid = (n: Expr): n is Expr & { k: 'prim' } => n.k === 'prim' && n.prim === 'sigmoid' && uses.get(n) === 1;
   const emit = (n: Expr): Local<'v128'> => {
     const seen = done.get(n);
     if (seen) return seen;
@@ -86,22 +87,11 @@ export function emitF64x2(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgName
       if (!op) throw new TypeError(`elementwise: operand ${n.name} is not bound`);
       l = op;
     } else if (n.k === 'const') {
-      l = cx.tmp();
-      cx.f.set(l, c2(cx.f, n.value));
+      l = constant(n.value);
     } else if (n.k !== 'prim') {
       throw new TypeError(`elementwise: a fused leaf (${n.k} ${n.index}) is not bound`);
-    } else if (n.prim === 'mul' && soleSigmoid(n.args[1]!)) {
-      const p = emit(n.args[0]!), q = emit(n.args[1].args[0]!);
-      const { f } = cx;
-      const m = cx.tmp();
-      f.set(m, f.f64x2Neg(f.get(q)));
-      const ex = exp64(cx, m);
-      l = cx.tmp();
-      f.set(l, f.f64x2Div(f.get(p), f.f64x2Add(c2(f, 1), f.get(ex))));
     } else {
-      const lower = PRIMS[n.prim].wasm64;
-      if (!lower || n.kind !== 'num') throw new TypeError(`elementwise: primitive ${n.prim} has no float64 WebAssembly form`);
-      l = lower(cx, n.args.map(emit));
+      l = prim(n, emit);
     }
     done.set(n, l);
     return l;
@@ -110,41 +100,54 @@ export function emitF64x2(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgName
 }
 
 /**
+ * The op on two float64 lanes (route 'f64'), the operands in locals; returns the local holding the
+ * result. One rewrite: p·σ(q), with σ(q) used nowhere else, is evaluated as p/(1 + e^{−q}) — one
+ * division instead of a division and a multiply, and one rounding fewer (silu, geluTanh).
+ */
+export function emitF64x2(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgName, Local<'v128'>>>): Local<'v128'> {
+  const { f } = cx;
+  const uses = useCounts(e);
+  const soleSigmoid = (n: Expr): n is Prim => n.k === 'prim' && n.prim === 'sigmoid' && uses.get(n) === 1;
+  return lowerNodes(e, operands, (v) => {
+    const l = cx.tmp();
+    f.set(l, c2(f, v));
+    return l;
+  }, (n, emit) => {
+    if (n.prim === 'mul' && soleSigmoid(n.args[1]!)) {
+      const p = emit(n.args[0]!), q = emit(n.args[1].args[0]!);
+      const m = cx.tmp();
+      f.set(m, f.f64x2Neg(f.get(q)));
+      const ex = exp64(cx, m);
+      const l = cx.tmp();
+      f.set(l, f.f64x2Div(f.get(p), f.f64x2Add(c2(f, 1), f.get(ex))));
+      return l;
+    }
+    const lower = PRIMS[n.prim].wasm64;
+    if (!lower || n.kind !== 'num') throw new TypeError(`elementwise: primitive ${n.prim} has no float64 WebAssembly form`);
+    return lower(cx, n.args.map(emit));
+  });
+}
+
+/**
  * The op on four float32 lanes (route 'f32poly'), the operands in locals; returns the local holding
- * the result. Each node is evaluated once into its own local, in the expression's order.
+ * the result, constants rounded to float32.
  */
 export function emitF32Poly(cx: WasmCtx, e: Expr, operands: Partial<Record<ArgName, Local<'v128'>>>): Local<'v128'> {
   if (wasmRoute(e) !== 'f32poly') throw new TypeError('elementwise: expression does not take the float32 polynomial route');
   const { f } = cx;
-  const done = new Map<Expr, Local<'v128'>>();
-  const emit = (n: Expr): Local<'v128'> => {
-    const seen = done.get(n);
-    if (seen) return seen;
-    let l: Local<'v128'>;
-    if (n.k === 'arg') {
-      const op = operands[n.name];
-      if (!op) throw new TypeError(`elementwise: operand ${n.name} is not bound`);
-      l = op;
-    } else if (n.k === 'const') {
-      l = cx.tmp();
-      const v = Math.fround(n.value);
-      f.set(l, f.v128Const([v, v, v, v]));
-    } else if (n.k !== 'prim') {
-      throw new TypeError(`elementwise: a fused leaf (${n.k} ${n.index}) is not bound`);
-    } else {
-      const p = PRIMS[n.prim];
-      const args = n.args.map(emit);
-      if (p.f32poly) {
-        l = p.f32poly(cx, args);
-      } else {
-        l = cx.tmp();
-        f.set(l, p.f32!.vec(f, ...args.map((a) => () => f.get(a))));
-      }
-    }
-    done.set(n, l);
+  return lowerNodes(e, operands, (value) => {
+    const l = cx.tmp();
+    const v = Math.fround(value);
+    f.set(l, f.v128Const([v, v, v, v]));
     return l;
-  };
-  return emit(e);
+  }, (n, emit) => {
+    const p = PRIMS[n.prim];
+    const args = n.args.map(emit);
+    if (p.f32poly) return p.f32poly(cx, args);
+    const l = cx.tmp();
+    f.set(l, p.f32!.vec(f, ...args.map((a) => () => f.get(a))));
+    return l;
+  });
 }
 
 /** A lowering context over `f` (float64 lanes or float32 lanes): fresh locals on demand. */
