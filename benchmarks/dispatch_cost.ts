@@ -32,14 +32,11 @@
 import { initWebGPU, noGrad, tensor, webgpuRuntime, type Tensor } from '@webgrad/core';
 import { createWebGPUKernels, read, readWrite, shader, uniform, type View, type WebGPURuntime } from '@webgrad/kernels';
 import { GPT } from '@webgrad/nn';
+import { intFlag } from './lib/args.js';
 
 const N = 64;
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const CHAIN = arg('chain', 1000);
-const ROUNDS = arg('rounds', 9);
+const CHAIN = intFlag('chain', 1000);
+const ROUNDS = intFlag('rounds', 9);
 const PER_SUBMIT = 128;
 
 const addShader = (wg: number) => shader([read('a', 'f32'), read('b', 'f32'), readWrite('out', 'f32'), uniform('U')], /* wgsl */ `
@@ -200,7 +197,7 @@ async function main(): Promise<void> {
   cap.dispose();
   (last as Tensor | null)?.dispose(); ta.dispose(); tb.dispose();
   ubuf.destroy();
-  const gptBatch = arg('gpt', 0);
+  const gptBatch = intFlag('gpt', 0, 0);
   if (gptBatch > 0) await gptForward(rt, gptBatch);
   await rt.sync();
   rt.destroy();

@@ -7,15 +7,12 @@
 // Prints µs per add (per call for the GELU step), median and fastest round, and checks that the
 // chain gives the same bits both ways.
 import { allocTensorArray, contiguousStrides, createWebGPUKernels, fastCpuKernels, WebGPURuntime, type FusedProgram, type FusedStep, type View } from '@webgrad/kernels';
+import { flag, intFlag, intListFlag } from './lib/args.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-};
-const SIZES = arg('n', '64,65536').split(',').map(Number);
-const CHAIN = Number(arg('chain', '1000'));
-const ROUNDS = Number(arg('rounds', '7'));
-const DEVICES = arg('device', 'cpu,webgpu').split(',');
+const SIZES = intListFlag('n', [64, 65536]);
+const CHAIN = intFlag('chain', 1000);
+const ROUNDS = intFlag('rounds', 7);
+const DEVICES = flag('device', 'cpu,webgpu').split(',');
 
 const steps: FusedStep[] = [];
 for (let i = 0; i < CHAIN; i++) steps.push({ kind: 'binary', op: 'add', args: [i === 0 ? 0 : 1 + i, 1] });

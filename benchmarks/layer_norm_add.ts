@@ -4,25 +4,16 @@
 // (what a compiled step runs) writing dx too, without dx, and without dx over x's buffer (as the
 // compiled GPT step does). Kernel calls only; each round issues `reps` calls and ends with a 4-byte
 // readback. Prints µs per call, median and fastest round.
-import { contiguousStrides, createWebGPUKernels, layerNormBackwardAdd, WebGPURuntime, type View } from '@webgrad/kernels';
-import { benchKernelCalls } from './lib/gpu.js';
+import { createWebGPUKernels, layerNormBackwardAdd, WebGPURuntime } from '@webgrad/kernels';
+import { benchKernelCalls, filledView } from './lib/gpu.js';
+import { intFlag } from './lib/args.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-};
-const ROUNDS = Number(arg('rounds', '7'));
-const REPS = Number(arg('reps', '20'));
+const ROUNDS = intFlag('rounds', 7);
+const REPS = intFlag('reps', 20);
 
 const rt = await WebGPURuntime.create();
 const k = createWebGPUKernels(rt);
-type G = View<GPUBuffer>;
-const view = (shape: number[], f = (i: number) => Math.sin(i * 0.37) * 0.5): G => {
-  const size = shape.reduce((p, d) => p * d, 1);
-  const buffer = rt.allocate(size * 4);
-  rt.write(buffer, Float32Array.from({ length: size }, (_, i) => f(i)));
-  return { buffer, dtype: 'float32', shape, strides: contiguousStrides(shape), offset: 0 };
-};
+const view = (shape: number[], fill?: (i: number) => number) => filledView(rt, shape, { fill });
 const bench = (what: string, fn: () => void): Promise<void> => benchKernelCalls(rt, what, fn, { reps: REPS, rounds: ROUNDS, width: 48 });
 
 for (const [R, D] of [[768, 128], [256, 1024]]) {

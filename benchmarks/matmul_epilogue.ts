@@ -4,26 +4,16 @@
 // weight-gradient shapes also with the bias gradient as row sums beside the product, against
 // `matmul` + `reduce`. Kernel calls only; each round issues `reps` calls and ends with a 4-byte
 // readback. Prints µs per call, median and fastest round.
-import { contiguousStrides, createWebGPUKernels, matmulEpilogue, WebGPURuntime, type FusedProgram, type View } from '@webgrad/kernels';
-import { benchKernelCalls } from './lib/gpu.js';
+import { createWebGPUKernels, matmulEpilogue, WebGPURuntime, type FusedProgram, type View } from '@webgrad/kernels';
+import { benchKernelCalls, filledView } from './lib/gpu.js';
+import { intFlag } from './lib/args.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : dflt;
-};
-const ROUNDS = Number(arg('rounds', '7'));
-const REPS = Number(arg('reps', '20'));
+const ROUNDS = intFlag('rounds', 7);
+const REPS = intFlag('reps', 20);
 
 const rt = await WebGPURuntime.create();
 const k = createWebGPUKernels(rt);
-type G = View<GPUBuffer>;
-const view = (shape: number[], strides = contiguousStrides(shape), size = shape.reduce((p, d) => p * d, 1)): G => {
-  const buffer = rt.allocate(size * 4);
-  const v = new Float32Array(size);
-  for (let i = 0; i < size; i++) v[i] = Math.sin(i * 0.37) * 0.5;
-  rt.write(buffer, v);
-  return { buffer, dtype: 'float32', shape, strides, offset: 0 };
-};
+const view = (shape: number[], strides?: number[], size?: number) => filledView(rt, shape, { strides, size });
 const bench = (what: string, fn: () => void): Promise<void> => benchKernelCalls(rt, what, fn, { reps: REPS, rounds: ROUNDS, width: 44 });
 
 const biasGelu: FusedProgram = { inputs: 2, steps: [{ kind: 'binary', op: 'add', args: [0, 1] }, { kind: 'unary', op: 'gelu', args: [2] }], outputs: [3] };
@@ -47,7 +37,7 @@ for (const [N, K, p] of [[384, 128, biasResidual], [512, 128, biasGelu], [128, 5
 for (const [N, K] of [[128, 128], [512, 128], [128, 512]]) {
   console.log(`weight gradient [${N}, 768] · [768, ${K}] (+ bias gradient [${N}])`);
   const dy = view([768, N]);
-  const dyT: G = { ...dy, shape: [N, 768], strides: [1, N] };
+  const dyT: View<GPUBuffer> = { ...dy, shape: [N, 768], strides: [1, N] };
   const x = view([768, K]);
   const dw = view([N, K]), db = view([N]);
   await bench('matmul', () => k.matmul(dyT, x, dw));

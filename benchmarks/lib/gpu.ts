@@ -5,7 +5,7 @@
 // the tfjs WebGPU backend is imported, or it registers itself as unavailable. Both libraries then
 // request their devices from the same Dawn instance, so they run on the same adapter.
 import { initWebGPU, webgpuRuntime, type InitWebGPUOptions } from '@webgrad/core';
-import type { WebGPURuntime, AdapterDescription } from '@webgrad/kernels';
+import { contiguousStrides, type WebGPURuntime, type AdapterDescription, type View } from '@webgrad/kernels';
 
 export interface GPUSetup {
   gpu: GPU;
@@ -177,4 +177,17 @@ export async function benchKernelCalls(rt: WebGPURuntime, what: string, fn: () =
   rt.release(sink);
   const median = [...us].sort((a, b) => a - b)[Math.floor(us.length / 2)] ?? NaN;
   console.log(`  ${what.padEnd(o.width ?? 48)} ${median.toFixed(1).padStart(9)} µs/call (fastest ${Math.min(...us).toFixed(1)})`);
+}
+
+/**
+ * A float32 view on a new buffer of `rt` for a kernel benchmark: `size` elements (default: the
+ * shape's product; fewer for broadcast strides) holding fill(i) (default sin(0.37·i)/2), read
+ * through `strides` (default contiguous).
+ */
+export function filledView(rt: WebGPURuntime, shape: number[], o: { fill?: (i: number) => number; strides?: number[]; size?: number } = {}): View<GPUBuffer> {
+  const size = o.size ?? shape.reduce((p, d) => p * d, 1);
+  const fill = o.fill ?? ((i: number) => Math.sin(i * 0.37) * 0.5);
+  const buffer = rt.allocate(size * 4);
+  rt.write(buffer, Float32Array.from({ length: size }, (_, i) => fill(i)));
+  return { buffer, dtype: 'float32', shape, strides: o.strides ?? contiguousStrides(shape), offset: 0 };
 }
