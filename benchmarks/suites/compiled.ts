@@ -4,12 +4,12 @@
 // before the device work is waited for), and an MLP 784-256-256-10 Adam step (batch 128). The
 // compiled MLP and LeNet steps beside PyTorch, tfjs and jax-js are rows of the cpu_models suite.
 import { compile, crossEntropy, hasDevice, tensor, tidy, webgpuRuntime, type Tensor } from '@webgrad/core';
-import { GPT, Linear, ReLU, Sequential } from '@webgrad/nn';
-import { Adam, AdamW } from '@webgrad/optim';
+import { Linear, ReLU, Sequential } from '@webgrad/nn';
+import { Adam } from '@webgrad/optim';
 import type { Suite, SuiteContext } from '../lib/context.js';
 import { failureCell, makeRatio, type Cell } from '../lib/report.js';
 import { measure } from '../lib/timing.js';
-import { NANOGPT_CPU } from './training.js';
+import { gptTrainStep, NANOGPT_CPU } from '../lib/gpt_step.js';
 
 type Device = 'cpu' | 'webgpu';
 
@@ -31,22 +31,11 @@ function addChain(device: Device, compiled: boolean): Case {
 }
 
 function gptStep(device: Device, compiled: boolean): Case {
-  const g = NANOGPT_CPU;
-  const model = new GPT({ vocabSize: g.vocab, blockSize: g.block, nLayer: g.layers, nHead: g.heads, nEmbd: g.embd }).to(device);
-  const opt = new AdamW(model.configureOptimizerGroups(0.1), { lr: 1e-3 });
-  const idx = tensor(lcg(g.batch * g.block, 3, g.vocab), { shape: [g.batch, g.block], dtype: 'int32', device });
-  const tgt = tensor(lcg(g.batch * g.block, 4, g.vocab), { shape: [g.batch, g.block], dtype: 'int32', device });
-  const step = (x: Tensor, y: Tensor): Tensor => tidy(() => {
-    opt.zeroGrad();
-    const l = model.forward(x, y).loss!;
-    l.backward();
-    opt.step();
-    return l;
-  });
+  const { step, idx, tgt, dispose } = gptTrainStep(device);
   const f = compiled ? compile(step) : step;
   return {
     step: () => f(idx, tgt),
-    dispose: () => { idx.dispose(); tgt.dispose(); for (const p of model.parameters()) p.dispose(); opt.dispose(); },
+    dispose,
     stats: compiled ? (f as ReturnType<typeof compile>).stats : undefined,
   };
 }

@@ -21,13 +21,12 @@ import type { Suite, SuiteContext } from '../lib/context.js';
 import { failureCell, makeRatio, num, NOT_IMPLEMENTED, type Cell, type Entry } from '../lib/report.js';
 import { measure, type MeasureOptions } from '../lib/timing.js';
 import { useBackend, type Tf, type TfBackend } from '../lib/tfjs.js';
+import { NANOGPT_CPU, type GptSpec } from '../lib/gpt_step.js';
 
 type Device = 'cpu' | 'webgpu';
 
-export interface GptSpec { vocab: number; block: number; layers: number; heads: number; embd: number; batch: number }
 interface ModelSpec { key: string; title: string; kind: 'mlp' | 'gpt'; gpt?: GptSpec; batch: number; tokens: number; webgpuOnly?: boolean }
 
-export const NANOGPT_CPU: GptSpec = { vocab: 65, block: 64, layers: 4, heads: 4, embd: 128, batch: 12 };
 export const GPT_LARGER: GptSpec = { vocab: 65, block: 256, layers: 6, heads: 6, embd: 384, batch: 8 };
 
 /** Deterministic integers in [0, n). */
