@@ -29,24 +29,32 @@ function tied(device: DeviceName) {
 
 const idsOf = (device: DeviceName, seed: number) => tensor(Array.from({ length: N }, (_, i) => (i * 3 + seed) % V === 6 ? 2 : (i * 3 + seed) % V), { shape: [N], dtype: 'int32', device });
 
+const kernelsOf = (tape: { entries: readonly { kind: string }[] }): KernelEntry[] => tape.entries.filter((e): e is KernelEntry => e.kind === 'kernel');
+const addKernels = (ks: readonly KernelEntry[]): number => ks.filter((e) => e.name === 'binary' && e.args[0] === 'add').length;
+
+/** Traces `run` on `inputs` and fuses the tape's index epilogues: its kernels after, its add kernels before, and run's outputs. */
+function traceAndFuse(inputs: Tensor[], run: () => Tensor | Tensor[]): { fused: KernelEntry[]; addsBefore: number; outputs: Tensor[] } {
+  const tr = new Tracer(new Arena(), inputs);
+  tr.start();
+  const out = run();
+  tr.stop();
+  const tape = tr.finish(tr.outputOf(out)!)!;
+  const addsBefore = addKernels(kernelsOf(tape));
+  fuseIndexEpilogues(tape);
+  tr.unwatch();
+  return { fused: kernelsOf(tape), addsBefore, outputs: Array.isArray(out) ? out : [out] };
+}
+
 describe.each(testDevices())('compile: indexAdd with the add of a tied gradient on %s', (device) => {
   it('the traced add is joined into the indexAdd', () => {
     const m = tied(device);
     const ids = idsOf(device, 1), x = tensor(randomArray(M * D, 4, -1, 1), { shape: [M, D], device });
-    const tr = new Tracer(new Arena(), [ids, x]);
-    tr.start();
-    const g = m.step(ids, x);
-    tr.stop();
-    const tape = tr.finish(tr.outputOf(g)!)!;
-    const kernels = () => tape.entries.filter((e): e is KernelEntry => e.kind === 'kernel');
-    const adds = kernels().filter((e) => e.name === 'binary' && e.args[0] === 'add').length;
-    fuseIndexEpilogues(tape);
-    const indexAdds = kernels().filter((e) => e.name === 'indexAdd');
+    const { fused, addsBefore, outputs } = traceAndFuse([ids, x], () => m.step(ids, x));
+    const indexAdds = fused.filter((e) => e.name === 'indexAdd');
     expect(indexAdds.length).toBe(1);
     expect(indexAdds[0]!.args[5], 'the indexAdd has an addend').toBeTruthy();
-    expect(kernels().filter((e) => e.name === 'binary' && e.args[0] === 'add').length).toBe(adds - 1);
-    tr.unwatch();
-    for (const t of [ids, x, g]) t.dispose();
+    expect(addKernels(fused)).toBe(addsBefore - 1);
+    for (const t of [ids, x, ...outputs]) t.dispose();
     m.dispose();
   });
 
@@ -83,20 +91,12 @@ describe.each(testDevices())('compile: indexSelect with the add of positions on 
   it('the traced add is joined into the indexSelect', () => {
     const m = setup();
     const ids = idsOf(device, 2);
-    const tr = new Tracer(new Arena(), [ids]);
-    tr.start();
-    const r = m.step(ids);
-    tr.stop();
-    const tape = tr.finish(tr.outputOf(r)!)!;
-    const kernels = () => tape.entries.filter((e): e is KernelEntry => e.kind === 'kernel');
-    const adds = kernels().filter((e) => e.name === 'binary' && e.args[0] === 'add').length;
-    fuseIndexEpilogues(tape);
-    const selects = kernels().filter((e) => e.name === 'indexSelect');
+    const { fused, addsBefore, outputs } = traceAndFuse([ids], () => m.step(ids));
+    const selects = fused.filter((e) => e.name === 'indexSelect');
     expect(selects.length).toBe(1);
     expect(selects[0]!.args[4], 'the indexSelect has an addend').toBeTruthy();
-    expect(kernels().filter((e) => e.name === 'binary' && e.args[0] === 'add').length).toBe(adds - 1);
-    tr.unwatch();
-    for (const t of [ids, ...r]) t.dispose();
+    expect(addKernels(fused)).toBe(addsBefore - 1);
+    for (const t of [ids, ...outputs]) t.dispose();
     m.dispose();
   });
 
