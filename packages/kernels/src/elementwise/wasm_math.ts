@@ -67,33 +67,47 @@ export const c2 = (f: FuncBuilder, v: number): V => f.v128ConstF64([v, v]);
  */
 const clamp = (f: FuncBuilder, x: L, lo: number, hi: number): V => f.f64x2Pmax(f.f64x2Pmin(f.get(x), c2(f, hi)), c2(f, lo));
 
+/** The lane arithmetic a polynomial needs: float64 on two lanes or float32 on four. */
+export interface LaneOps {
+  mul(a: V, b: V): V;
+  add(a: V, b: V): V;
+  /** a·b + c, fused (relaxed SIMD). */
+  madd(a: V, b: V, c: V): V;
+  splat(c: number): V;
+}
+
+/** Two float64 lanes. */
+export const F64X2 = (f: FuncBuilder): LaneOps => ({
+  mul: (a, b) => f.f64x2Mul(a, b), add: (a, b) => f.f64x2Add(a, b), madd: (a, b, c) => f.f64x2RelaxedMadd(a, b, c), splat: (c) => c2(f, c),
+});
+
 /** Locals holding x, x², x⁴, … up to the powers `estrin` needs for `terms` coefficients. */
-function powers(cx: WasmCtx, x: L, terms: number): L[] {
+export function powers(cx: WasmCtx, lanes: LaneOps, x: L, terms: number): L[] {
   const { f } = cx;
   const p = [x];
   for (let k = 1; 1 << k < terms; k++) {
     const q = cx.tmp();
-    f.set(q, f.f64x2Mul(f.get(p[k - 1]!), f.get(p[k - 1]!)));
+    f.set(q, lanes.mul(f.get(p[k - 1]!), f.get(p[k - 1]!)));
     p.push(q);
   }
   return p;
 }
 
 /**
- * coef[0] + coef[1]·x + … in float64 by Estrin's scheme, the powers x^(2^k) in p: the lower half of
- * the coefficients plus x^half times the upper half, recursively. Its longest chain is about
+ * coef[0] + coef[1]·x + … by Estrin's scheme, the powers x^(2^k) in p: the lower half of the
+ * coefficients plus x^half times the upper half, recursively. Its longest chain is about
  * log₂(terms) multiply-adds instead of Horner's terms − 1, so the out-of-order core overlaps more
  * of it; the kernels are bound by that chain, not by the instruction count.
  */
-function estrin(cx: WasmCtx, coef: readonly number[], p: readonly L[], lo = 0, n = coef.length): V {
+export function estrin(cx: WasmCtx, lanes: LaneOps, coef: readonly number[], p: readonly L[], lo = 0, n = coef.length): V {
   const { f } = cx;
-  if (n === 1) return c2(f, coef[lo]!);
+  if (n === 1) return lanes.splat(coef[lo]!);
   let k = 0;
   while (2 << k < n) k++;
   const half = 1 << k;
   // (Operands are pushed in argument order: relaxed_madd(a, b, c) = a·b + c.)
-  if (cx.fma) return f.f64x2RelaxedMadd(f.get(p[k]!), estrin(cx, coef, p, lo + half, n - half), estrin(cx, coef, p, lo, half));
-  return f.f64x2Add(estrin(cx, coef, p, lo, half), f.f64x2Mul(f.get(p[k]!), estrin(cx, coef, p, lo + half, n - half)));
+  if (cx.fma) return lanes.madd(f.get(p[k]!), estrin(cx, lanes, coef, p, lo + half, n - half), estrin(cx, lanes, coef, p, lo, half));
+  return lanes.add(estrin(cx, lanes, coef, p, lo, half), lanes.mul(f.get(p[k]!), estrin(cx, lanes, coef, p, lo + half, n - half)));
 }
 
 /** e^t for t already inside [EXP_MIN, EXP_MAX] (or NaN), into a new local. */
@@ -103,7 +117,7 @@ function expCore(cx: WasmCtx, t: L): L {
   f.set(n, f.f64x2Nearest(f.f64x2Mul(f.get(t), c2(f, LOG2E))));
   f.set(r, f.f64x2Sub(f.get(t), f.f64x2Mul(f.get(n), c2(f, LN2_HI))));
   f.set(r, f.f64x2Sub(f.get(r), f.f64x2Mul(f.get(n), c2(f, LN2_LO))));
-  f.set(out, estrin(cx, EXP_TAYLOR, powers(cx, r, EXP_TAYLOR.length)));
+  f.set(out, estrin(cx, F64X2(f), EXP_TAYLOR, powers(cx, F64X2(f), r, EXP_TAYLOR.length)));
   f.set(n, f.i64x2Shl(f.f64x2Add(f.get(n), c2(f, EXP_MAGIC)), f.i32(52)));
   f.set(out, f.f64x2Mul(f.get(out), f.get(n)));
   return out;
@@ -126,8 +140,9 @@ export function erf64(cx: WasmCtx, z: L): L {
   const t = cx.tmp(), u = cx.tmp(), out = cx.tmp();
   f.set(t, clamp(f, z, -ERF_CLAMP, ERF_CLAMP));
   f.set(u, f.f64x2Mul(f.get(t), f.get(t)));
-  const p = powers(cx, u, ERF_P.length);
-  f.set(out, f.f64x2Div(f.f64x2Mul(f.get(t), estrin(cx, ERF_P, p)), estrin(cx, ERF_Q, p)));
+  const lanes = F64X2(f);
+  const p = powers(cx, lanes, u, ERF_P.length);
+  f.set(out, f.f64x2Div(f.f64x2Mul(f.get(t), estrin(cx, lanes, ERF_P, p)), estrin(cx, lanes, ERF_Q, p)));
   // Past the clamp t = ±4 exactly, so t/4 is the exact ±1.
   f.set(out, f.v128Bitselect(f.f64x2Mul(f.get(t), c2(f, 1 / ERF_CLAMP)), f.get(out),
     f.f64x2Gt(f.f64x2Abs(f.get(z)), c2(f, ERF_CLAMP))));

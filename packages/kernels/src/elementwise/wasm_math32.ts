@@ -33,7 +33,7 @@
 // `emitExp` without them. A kernel and the fused programs built with the same flag give the same bits.
 
 import type { FuncBuilder, Local, Val } from '../wasm/emitter.js';
-import type { WasmCtx } from './wasm_math.js';
+import { estrin, powers, type LaneOps, type WasmCtx } from './wasm_math.js';
 
 type L = Local<'v128'>;
 
@@ -101,33 +101,10 @@ const ERF_P = [1.1283791065216064, 0.19041071832180023, 0.05274913087487221, 0.0
 const ERF_Q = [1, 0.5020798444747925, 0.11411073058843613, 0.01496950164437294, 0.0011625556508079171,
   3.8090161979198456e-05];
 
-/**
- * coef[0] + coef[1]·x + … on four float32 lanes by Estrin's scheme (x^(2^k) in p): the lower half
- * of the coefficients plus x^half times the upper half, recursively — a dependency chain of about
- * log₂(terms) steps instead of Horner's terms − 1.
- */
-function estrin32(cx: WasmCtx, coef: readonly number[], p: readonly L[], lo = 0, n = coef.length): Val<'v128'> {
-  const { f } = cx;
-  if (n === 1) return splatOf(cx)(coef[lo]!);
-  let k = 0;
-  while (2 << k < n) k++;
-  const half = 1 << k;
-  // (Operands are pushed in argument order: relaxed_madd(a, b, c) = a·b + c.)
-  if (cx.fma) return f.f32x4RelaxedMadd(f.get(p[k]!), estrin32(cx, coef, p, lo + half, n - half), estrin32(cx, coef, p, lo, half));
-  return f.f32x4Add(estrin32(cx, coef, p, lo, half), f.f32x4Mul(f.get(p[k]!), estrin32(cx, coef, p, lo + half, n - half)));
-}
-
-/** Locals holding x, x², x⁴, … as far as `estrin32` needs for `terms` coefficients. */
-function powers32(cx: WasmCtx, x: L, terms: number): L[] {
-  const { f } = cx;
-  const p = [x];
-  for (let k = 1; 1 << k < terms; k++) {
-    const q = cx.tmp();
-    f.set(q, f.f32x4Mul(f.get(p[k - 1]!), f.get(p[k - 1]!)));
-    p.push(q);
-  }
-  return p;
-}
+/** Four float32 lanes. */
+const F32X4 = (f: FuncBuilder): LaneOps => ({
+  mul: (a, b) => f.f32x4Mul(a, b), add: (a, b) => f.f32x4Add(a, b), madd: (a, b, c) => f.f32x4RelaxedMadd(a, b, c), splat: (c) => f.v128Const(splat4(c)),
+});
 
 /** erf(z) on four float32 lanes (see the header), into a new local. */
 export function erf32(cx: WasmCtx, z: L): L {
@@ -136,8 +113,9 @@ export function erf32(cx: WasmCtx, z: L): L {
   const t = cx.tmp(), u = cx.tmp(), out = cx.tmp();
   f.set(t, f.f32x4Pmax(f.f32x4Pmin(f.get(z), c(ERF_CLAMP)), c(-ERF_CLAMP)));
   f.set(u, f.f32x4Mul(f.get(t), f.get(t)));
-  const p = powers32(cx, u, ERF_P.length);
-  f.set(out, f.f32x4Mul(f.get(t), f.f32x4Div(estrin32(cx, ERF_P, p), estrin32(cx, ERF_Q, p))));
+  const lanes = F32X4(f);
+  const p = powers(cx, lanes, u, ERF_P.length);
+  f.set(out, f.f32x4Mul(f.get(t), f.f32x4Div(estrin(cx, lanes, ERF_P, p), estrin(cx, lanes, ERF_Q, p))));
   // ±1 (1 with z's sign bit) where |z| ≥ 3.92, i.e. above the float32 just below it.
   f.set(out, f.v128Bitselect(f.v128Bitselect(f.get(z), c(1), c(-0)), f.get(out), f.f32x4Lt(c(ERF_BELOW_CLAMP), f.f32x4Abs(f.get(z)))));
   return out;
